@@ -187,3 +187,34 @@ def test_detection_starts_at_the_prior_map_value():
     assert not np.asarray(zero["params"]["joint_branch"]["logits"]["bias"]).any()
     with pytest.raises(ConfigError, match="prior"):
         DetectionSpec(prior=1.0)
+
+
+@pytest.mark.parametrize("kernel", [(3, 3, 3), (1, 3, 1), (1, 1, 3), (3, 1, 1), (1, 1, 1), (2, 3, 3)])
+def test_conv3d_via_2d_equals_the_3d_convolution(kernel):
+    # Conv3D computes a 3D convolution as one 2D convolution over frames stacked in channels (faster on CPU);
+    # it must give XLA's 3D convolution with "same" padding, and have flax.linen.Conv's parameters
+    from infantjax.nn.conv3d import Conv3D, conv3d_as_2d
+
+    x = jax.random.normal(_key(3), (2, 3, 7, 9, 5))
+    k = jax.random.normal(_key(4), (*kernel, 5, 6))
+    expected = jax.lax.conv_general_dilated(x, k, (1, 1, 1), "SAME", dimension_numbers=("NDHWC", "DHWIO", "NDHWC"))
+    np.testing.assert_allclose(conv3d_as_2d(x, k), expected, rtol=1e-4, atol=1e-4)
+    import flax.linen as nn
+
+    ours = jax.eval_shape(lambda key: Conv3D(6, kernel).init(key, x), _key(0))
+    flax = jax.eval_shape(lambda key: nn.Conv(6, kernel, padding="SAME").init(key, x), _key(0))
+    assert jax.tree.map(lambda a: a.shape, ours) == jax.tree.map(lambda a: a.shape, flax)
+
+
+@pytest.mark.parametrize("kind", ["asymmetric", "full"])
+def test_residual_regression_starts_at_the_detection_maps(kind):
+    # residual=True (ours, for short runs): refined maps = detection maps + the network's output, which starts at
+    # zero, so the untrained regression returns exactly the maps it refines; the layer list is unchanged
+    x = jax.random.normal(_key(2), (2, 3, 8, 8, 21))
+    spec = RegressionSpec(kind, widths=(4, 4, 4, 4), head_width=4, residual=True)
+    out, variables = jax.jit(lambda k, x: spec.build().init_with_output(k, x, train=False))(_key(0), x)
+    np.testing.assert_array_equal(out, x[..., 1:])
+    plain = jax.eval_shape(lambda k: init_regression(RegressionSpec(kind, widths=(4, 4, 4, 4), head_width=4), k,
+                                                     (1, 3, 8, 8, 21)), _key(0))
+    assert _count(variables["params"]) == _count(plain["params"])
+    assert RegressionSpec.from_json(spec.to_json()) == spec

@@ -8,6 +8,13 @@
 **Axis convention.** Kernels are written (time, height, width), the order of Flax/Keras ``Conv3D`` channels-last
 inputs (N, T, H, W, C): 1x3x1 spans height, 1x1x3 width and 3x1x1 time. BatchNorm uses Keras' defaults
 (momentum 0.99, epsilon 1e-3), since seed 004's authors used Keras-style code.
+
+**Computation (ours).** ``Conv3D`` holds the kernel of a 3D convolution, (kt, kh, kw, C_in, C_out) like
+``flax.linen.Conv``, and computes it as one 2D convolution over the frames: the kt frames a kernel spans are
+stacked along the channels (time padded "same" with zeros) and the kernel is reshaped to (kh, kw, kt C_in, C_out).
+The result is the same 3D convolution (to float rounding; ``tests/test_depth_models.py`` compares it with
+``jax.lax`` 3D convolution), but XLA's CPU backend runs 2D convolutions about 7 times faster than 3D ones
+(fused forward + backward of a 3x3x3 layer, 8 clips of 3x32x48x8: 0.014 s vs 0.099 s of CPU).
 """
 
 from __future__ import annotations
@@ -15,14 +22,64 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import flax.linen as nn
+import jax
+import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-__all__ = ["ASYMMETRIC_KERNELS", "BN_EPSILON", "BN_MOMENTUM", "AsymmetricConv3D", "ConvBNReLU"]
+__all__ = ["ASYMMETRIC_KERNELS", "BN_EPSILON", "BN_MOMENTUM", "AsymmetricConv3D", "Conv3D", "ConvBNReLU",
+           "conv3d_as_2d"]
 
 # (time, height, width) kernels of the cascade, in seed 004 Table I's order
 ASYMMETRIC_KERNELS = ((1, 3, 1), (1, 1, 3), (3, 1, 1))
 BN_MOMENTUM = 0.99  # Keras BatchNormalization defaults
 BN_EPSILON = 1e-3
+
+
+def conv3d_as_2d(x: Float[Array, "N T H W C"], kernel: Float[Array, "kt kh kw C F"]) -> Float[Array, "N T H W F"]:
+    """3D convolution (stride 1, "same" zero padding) of channels-last clips, computed as one 2D convolution.
+
+    The kt frames around each output frame are stacked along the channels and the kernel is reshaped to
+    (kh, kw, kt C, F): the same sums as ``jax.lax.conv_general_dilated`` in 3D, in an order XLA runs faster on CPU.
+    """
+    n, t, h, w, c = x.shape
+    kt, kh, kw = kernel.shape[:3]
+    if kt > 1:
+        lo = (kt - 1) // 2  # XLA's "SAME": the extra padding goes to the end
+        xp = jnp.pad(x, ((0, 0), (lo, kt - 1 - lo), (0, 0), (0, 0), (0, 0)))
+        x = jnp.concatenate([xp[:, d:d + t] for d in range(kt)], axis=-1)
+    k2 = jnp.transpose(kernel, (1, 2, 0, 3, 4)).reshape(kh, kw, kt * c, kernel.shape[-1])
+    y = jax.lax.conv_general_dilated(x.reshape(n * t, h, w, kt * c), k2, (1, 1), "SAME",
+                                     dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    return y.reshape(n, t, h, w, kernel.shape[-1])
+
+
+class Conv3D(nn.Module):
+    """A 3D convolution over (time, height, width), stride 1, "same" padding, with bias — the parameters of
+    ``flax.linen.Conv`` (``kernel`` (kt, kh, kw, C_in, C_out) with LeCun-normal init, ``bias`` zeros), computed
+    with ``conv3d_as_2d``.
+
+    Arguments:
+        features: output channels.
+        kernel_size: (time, height, width).
+        use_bias: add a bias.
+        kernel_init: kernel initialiser; None = LeCun normal (Flax's default).
+        bias_init: bias initialiser; None = zeros.
+    """
+
+    features: int
+    kernel_size: tuple[int, int, int] = (3, 3, 3)
+    use_bias: bool = True
+    kernel_init: Callable | None = None
+    bias_init: Callable | None = None
+
+    @nn.compact
+    def __call__(self, x: Float[Array, "N T H W C"]) -> Float[Array, "N T H W F"]:
+        init = self.kernel_init or nn.initializers.lecun_normal()
+        kernel = self.param("kernel", init, (*self.kernel_size, x.shape[-1], self.features), jnp.float32)
+        y = conv3d_as_2d(x, kernel.astype(x.dtype))
+        if self.use_bias:
+            y = y + self.param("bias", self.bias_init or nn.initializers.zeros, (self.features,), jnp.float32).astype(x.dtype)
+        return y
 
 
 class ConvBNReLU(nn.Module):
@@ -44,8 +101,7 @@ class ConvBNReLU(nn.Module):
 
     @nn.compact
     def __call__(self, x: Float[Array, "N T H W C"], train: bool = False) -> Float[Array, "N T H W F"]:
-        extra = {} if self.kernel_init is None else {"kernel_init": self.kernel_init}
-        x = nn.Conv(self.features, self.kernel, padding="SAME", use_bias=True, name="conv", **extra)(x)
+        x = Conv3D(self.features, tuple(self.kernel), True, self.kernel_init, name="conv")(x)
         if not self.bn_relu:
             return x
         x = nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum, epsilon=BN_EPSILON,

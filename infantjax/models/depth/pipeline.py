@@ -107,7 +107,7 @@ def run_pipeline(train: DepthClips, test: DepthClips, *, detection: DetectionSpe
     det_test = predict(det_model, det.variables, test.clips, det_config.batch_size, output="sigmoid")
     summary, frames, missing = _evaluate(det_test, test.keypoints, link)
     detection_record = {
-        "train_seconds": det.train_seconds, "best_epoch": det.best_epoch,
+        "train_seconds": det.train_seconds, "train_cpu_seconds": det.cpu_seconds, "best_epoch": det.best_epoch,
         "best_val_accuracy": max(h["val_metric"] for h in det.history), "parameters": parameter_count(det_init),
         "final_loss": det.history[-1]["loss"], "rmsd": summary, "rmsd_frames": frames, "missing": missing,
     }
@@ -133,7 +133,8 @@ def run_pipeline(train: DepthClips, test: DepthClips, *, detection: DetectionSpe
         records[name] = {
             "rmsd": summary, "rmsd_frames": frames, "missing": missing, "untrained_rmsd": untrained,
             "untrained_missing": untrained_missing,
-            "seconds_per_clip": seconds, "train_seconds": reg.train_seconds, "train_step_seconds": reg.step_seconds,
+            "seconds_per_clip": seconds, "train_seconds": reg.train_seconds, "train_cpu_seconds": reg.cpu_seconds,
+            "train_step_seconds": reg.step_seconds,
             "best_epoch": reg.best_epoch, "final_loss": reg.history[-1]["loss"],
             "initial_loss": reg.history[0]["loss"], "parameters": parameter_count(initial),
             "spec": dataclasses.asdict(spec),

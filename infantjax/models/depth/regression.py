@@ -34,7 +34,7 @@ from typing import Literal
 
 import flax.linen as nn
 import jax
-import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
 from infantjax.errors import ConfigError
@@ -56,6 +56,7 @@ class _Regression(nn.Module):
     output_bn_relu: bool = False
     bn_momentum: float = BN_MOMENTUM
     output_init: Literal["auto", "zeros", "lecun"] = "auto"
+    residual: bool = False
 
     def level(self, features: int, name: str) -> nn.Module:
         raise NotImplementedError
@@ -68,14 +69,16 @@ class _Regression(nn.Module):
             x: float input, channels-last (time, height, width).
             train: use batch statistics and update the running averages (call with ``mutable=["batch_stats"]``).
         """
+        maps = x[..., x.shape[-1] - self.num_maps:]  # the detection maps stacked after the depth
         for i, width in enumerate(self.widths):
             x = self.level(width, f"layer{i + 1}")(x, train)
         x = ConvBNReLU(self.head_width, (1, 1, 1), bn_momentum=self.bn_momentum,
                        name=f"layer{len(self.widths) + 1}")(x, train)
         zeros = self.output_init == "zeros" or (self.output_init == "auto" and not self.output_bn_relu)
         init = nn.initializers.zeros if zeros else None
-        return ConvBNReLU(self.num_maps, (1, 1, 1), bn_relu=self.output_bn_relu, bn_momentum=self.bn_momentum,
-                          kernel_init=init, name="output")(x, train)
+        out = ConvBNReLU(self.num_maps, (1, 1, 1), bn_relu=self.output_bn_relu, bn_momentum=self.bn_momentum,
+                         kernel_init=init, name="output")(x, train)
+        return out + maps if self.residual else out
 
 
 class AsymmetricRegression(_Regression):
@@ -114,6 +117,7 @@ class RegressionSpec:
     output_bn_relu: bool = False
     bn_momentum: float = BN_MOMENTUM
     output_init: Literal["auto", "zeros", "lecun"] = "auto"
+    residual: bool = False
 
     def __post_init__(self):
         if self.kind not in ("asymmetric", "full"):
@@ -131,7 +135,8 @@ class RegressionSpec:
     def build(self) -> _Regression:
         cls = AsymmetricRegression if self.kind == "asymmetric" else FullRegression
         return cls(widths=self.widths, head_width=self.head_width, num_maps=self.num_maps,
-                   output_bn_relu=self.output_bn_relu, bn_momentum=self.bn_momentum, output_init=self.output_init)
+                   output_bn_relu=self.output_bn_relu, bn_momentum=self.bn_momentum, output_init=self.output_init,
+                   residual=self.residual)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -148,6 +153,6 @@ class RegressionSpec:
 def init_regression(spec: RegressionSpec, rng: jax.Array, input_shape: tuple[int, ...]) -> dict:
     """Variables ``{"params", "batch_stats"}`` of a regression CNN for inputs of ``input_shape`` (N, T, H, W, C)."""
     model = spec.build()
-    # jitted (one compilation instead of one per operation), with the sample as an argument: a closed-over
-    # constant would be constant-folded through every convolution by XLA, which takes minutes
-    return jax.jit(lambda key, x: model.init(key, x, train=False))(rng, jnp.zeros(input_shape, jnp.float32))
+    from infantjax.models.depth.train import init_variables
+
+    return init_variables(model, rng, np.zeros((1, *input_shape[1:]), np.float32))

@@ -26,10 +26,11 @@ import math
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
 from infantjax.errors import ConfigError
-from infantjax.nn.conv3d import BN_EPSILON, BN_MOMENTUM, ConvBNReLU
+from infantjax.nn.conv3d import BN_EPSILON, BN_MOMENTUM, Conv3D, ConvBNReLU
 
 __all__ = ["DetectionCNN", "DetectionSpec", "UNet3D"]
 
@@ -69,7 +70,7 @@ class UNet3D(nn.Module):
             x = ConvBNReLU(width, bn_momentum=self.bn_momentum, name=f"up{i}_b")(x, train)
         bias = nn.initializers.zeros if self.prior is None else nn.initializers.constant(
             math.log(self.prior / (1.0 - self.prior)))
-        return nn.Conv(self.out_maps, (1, 1, 1), bias_init=bias, name="logits")(x)
+        return Conv3D(self.out_maps, (1, 1, 1), bias_init=bias, name="logits")(x)
 
 
 class DetectionCNN(nn.Module):
@@ -147,6 +148,6 @@ def init_detection(spec: DetectionSpec, rng: jax.Array, input_shape: tuple[int, 
         raise ConfigError(f"detection input height and width must be multiples of {spec.divisor} for "
                           f"{len(spec.widths)} U-Net levels, got {h}x{w}")
     model = spec.build()
-    # jitted (one compilation instead of one per operation), with the sample as an argument: a closed-over
-    # constant would be constant-folded through every convolution by XLA, which takes minutes
-    return jax.jit(lambda key, x: model.init(key, x, train=False))(rng, jnp.zeros(input_shape, jnp.float32))
+    from infantjax.models.depth.train import init_variables
+
+    return init_variables(model, rng, np.zeros((1, *input_shape[1:]), np.float32))
