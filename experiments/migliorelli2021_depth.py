@@ -218,6 +218,9 @@ def main(argv=None) -> int:
         (f"Detection CNN: {train_cell(det)} s of training (wall / CPU), best held-out pixel accuracy "
          f"{det['best_val_accuracy']:.4f}."),
         "",
+        ("Why the plain regressions lose to the detection maps at this scale, what the residual output fixes and "
+         "what it does not, and what matches the paper: docs/depth.md, \"Short runs\"."),
+        "",
         "```json",
         json.dumps(record, indent=1, default=float),
         "```",
