@@ -29,6 +29,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from infantjax._jsonconfig import JsonConfig
 from infantjax.errors import ConfigError
 from infantjax.models.gcn.spec import CHOICES, GCNSpec
 from infantjax.nas.space import (
@@ -46,7 +47,7 @@ __all__ = ["KBestConfig", "KBestSearch", "KBestState", "Member", "good_alternati
 
 
 @dataclasses.dataclass(frozen=True)
-class KBestConfig:
+class KBestConfig(JsonConfig):
     """Parameters of K-Best Search; defaults are the paper's (seed 002 A.2: K=5, θ=0.9, T0=10, T∞=1, τ=3).
 
     Attributes:
@@ -86,19 +87,6 @@ class KBestConfig:
                 f"equals T∞={self.end_temperature}, so the search would never stop (the reference tests T == T∞ "
                 f"exactly); choose τ so that (T0 - T∞) is a multiple of τ"
             )
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> KBestConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - names
-        if unknown:
-            raise ConfigError(f"KBestConfig has no fields {sorted(unknown)}; known: {sorted(names)}")
-        return cls(**data)
-
-
 @dataclasses.dataclass(frozen=True)
 class Member:
     """A population member."""

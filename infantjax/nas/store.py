@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import json
 import logging
 import math
 import os
@@ -41,6 +40,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from infantjax._jsonconfig import JsonConfig
 from infantjax.errors import ConfigError, DataError
 from infantjax.models.gcn.spec import GCNSpec
 from infantjax.nas.space import Finished, candidate_string, normalise_space
@@ -90,7 +90,7 @@ def open_storage(url: str | os.PathLike):
 
 # ---------------------------------------------------------------------------------------------------- settings
 @dataclasses.dataclass(frozen=True)
-class SearchSettings:
+class SearchSettings(JsonConfig):
     """Everything that defines a search; stored in the study so that every worker runs the same search.
 
     Attributes:
@@ -135,23 +135,6 @@ class SearchSettings:
         object.__setattr__(self, "objective", dict(self.objective))
         object.__setattr__(self, "space", normalise_space(self.space))
         make_sampler(self)  # validates sampler_config
-
-    def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["trial"] = self.trial.to_dict()
-        d["space"] = None if self.space is None else {k: list(v) for k, v in self.space.items()}
-        return d
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> SearchSettings:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - names
-        if unknown:
-            raise ConfigError(f"SearchSettings has no fields {sorted(unknown)}; known: {sorted(names)}")
-        return cls(**dict(data))
 
     def decision_fields(self) -> dict[str, Any]:
         """The fields that decide which candidates are proposed (must agree between workers)."""

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from infantjax._jsonconfig import JsonConfig
 from infantjax.errors import ConfigError
 from infantjax.models.gcn.spec import CHOICES, GCNSpec
 from infantjax.nas.space import (
@@ -31,7 +32,7 @@ __all__ = ["TPEConfig", "TPESearch"]
 
 
 @dataclasses.dataclass(frozen=True)
-class TPEConfig:
+class TPEConfig(JsonConfig):
     """Options passed to ``optuna.samplers.TPESampler``.
 
     Attributes:
@@ -47,11 +48,6 @@ class TPEConfig:
     def __post_init__(self):
         if self.n_startup_trials < 0 or self.max_attempts < 1:
             raise ConfigError(f"TPEConfig needs n_startup_trials >= 0 and max_attempts >= 1, got {self}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
 def _distributions(space: dict | None = None):
     import optuna
 

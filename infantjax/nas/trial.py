@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from infantjax._jsonconfig import JsonConfig
 from infantjax.errors import ConfigError, DataError
 from infantjax.models.gcn.spec import CHOICES, GCNSpec
 
@@ -48,7 +49,7 @@ PAPER_CHECKPOINTS: tuple[tuple[int, float], ...] = (
 
 
 @dataclasses.dataclass(frozen=True)
-class TrialConfig:
+class TrialConfig(JsonConfig):
     """Budget and data of one trial.
 
     Attributes:
@@ -84,24 +85,6 @@ class TrialConfig:
     def scaled_checkpoints(self) -> tuple[tuple[int, float], ...]:
         """The checkpoints that fall inside ``epochs``."""
         return tuple((e, a) for e, a in self.checkpoints if e < self.epochs)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["checkpoints"] = [list(c) for c in self.checkpoints]
-        return d
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TrialConfig:
-        data = dict(data)
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - names
-        if unknown:
-            raise ConfigError(f"TrialConfig has no fields {sorted(unknown)}; known: {sorted(names)}")
-        if "checkpoints" in data:
-            data["checkpoints"] = tuple(tuple(c) for c in data["checkpoints"])
-        return cls(**data)
-
-
 def should_stop(checkpoints: tuple[tuple[int, float], ...], epoch: int, best_auc: float) -> bool:
     """True if ``epoch`` is a checkpoint and the best AUC so far is below its criterion (gcn_reference C)."""
     for cp_epoch, criterion in checkpoints:

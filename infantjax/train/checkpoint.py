@@ -40,6 +40,38 @@ def _describe(err: Exception) -> str:
     return f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
 
 
+def _key(entry) -> str:
+    for attr in ("key", "name", "idx"):
+        if hasattr(entry, attr):
+            return str(getattr(entry, attr))
+    return str(entry)
+
+
+def _shapes(tree) -> dict[tuple[str, ...], tuple[int, ...]]:
+    leaves = jax.tree_util.tree_flatten_with_path(tree, is_leaf=lambda x: hasattr(x, "shape"))[0]
+    return {tuple(_key(e) for e in path): tuple(int(d) for d in x.shape) for path, x in leaves}
+
+
+def _stored_mismatch(metadata, like) -> str | None:
+    """Why the arrays described by Orbax ``metadata`` cannot be restored into ``like`` (None: no mismatch seen).
+
+    Checked before restoring: a restore that fails half-way leaves Orbax's reader tasks behind, which log
+    "Task exception was never retrieved" at interpreter exit.
+    """
+    metadata = getattr(metadata, "item_metadata", metadata)  # StepMetadata (newer Orbax) or the tree metadata
+    stored = _shapes(getattr(metadata, "tree", metadata))
+    wanted = _shapes(like)
+    if set(stored) == set(wanted):
+        for path, shape in wanted.items():
+            if stored[path] != shape:
+                return f"{'/'.join(path)} has shape {stored[path]} in the checkpoint but {shape} in the model"
+        return None
+    if sorted(stored.values()) != sorted(wanted.values()):  # other key naming: compare what can be compared
+        return (f"the checkpoint holds {len(stored)} arrays of other shapes than the model's {len(wanted)} "
+                "(another architecture or configuration)")
+    return None
+
+
 class RunCheckpointer:
     """Checkpoints of one training run, one per epoch (Orbax ``CheckpointManager``, the newest ``keep`` kept).
 
@@ -73,6 +105,14 @@ class RunCheckpointer:
             CheckpointError: the checkpoint is corrupt or does not match ``like``.
         """
         try:
+            with ocp.StandardCheckpointer() as reader:
+                why = _stored_mismatch(reader.metadata(os.path.join(self.directory, str(int(step)), "state")), like)
+        except Exception:  # no readable metadata: let the restore itself decide
+            why = None
+        if why is not None:
+            raise CheckpointError(f"checkpoint {self.directory}/{step} was written for another model or "
+                                  f"configuration: {why}; delete it or use another checkpoint directory")
+        try:
             out = self._manager.restore(int(step), args=ocp.args.Composite(
                 state=ocp.args.StandardRestore(abstract_of(like)), meta=ocp.args.JsonRestore()))
         except Exception as err:
@@ -103,6 +143,13 @@ def restore_tree(path: str | os.PathLike, like) -> Any:
     path = os.path.abspath(os.fspath(path))
     if not os.path.isdir(path):
         raise CheckpointError(f"checkpoint {path} does not exist")
+    try:
+        with ocp.StandardCheckpointer() as ckptr:
+            why = _stored_mismatch(ckptr.metadata(path), like)
+    except Exception:  # no readable metadata: let the restore itself decide
+        why = None
+    if why is not None:
+        raise CheckpointError(f"checkpoint {path} does not match the architectures it is loaded into: {why}")
     try:
         with ocp.StandardCheckpointer() as ckptr:
             tree = ckptr.restore(path, abstract_of(like))

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-from collections.abc import Mapping
-from typing import Any
 
+from infantjax._jsonconfig import JsonConfig
 from infantjax.errors import ConfigError
 
 __all__ = ["TrainConfig"]
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(JsonConfig):
     """How a GCN is trained. Defaults are the reference recipe (gcn_reference A.9, MovementOutcome main.py).
 
     Arguments:
@@ -97,29 +95,3 @@ class TrainConfig:
             raise ConfigError(f"TrainConfig.window must be at least 3 frames, got {self.window}")
 
     # ----------------------------------------------------------------------- serialisation
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    def to_json(self, **kwargs) -> str:
-        return json.dumps(self.to_dict(), **kwargs)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - names
-        if unknown:
-            raise ConfigError(f"TrainConfig has no fields {sorted(unknown)}; known fields: {sorted(names)}")
-        return cls(**dict(data))
-
-    @classmethod
-    def from_json(cls, text: str) -> TrainConfig:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ConfigError(f"TrainConfig JSON is invalid: {err}") from None
-        if not isinstance(data, dict):
-            raise ConfigError("TrainConfig JSON must be an object")
-        return cls.from_dict(data)
-
-    def replace(self, **changes) -> TrainConfig:
-        return dataclasses.replace(self, **changes)

@@ -29,7 +29,6 @@ docs/depth.md). The default is therefore a linear 1x1x1 output (``output_bn_relu
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Literal
 
 import flax.linen as nn
@@ -37,6 +36,7 @@ import jax
 import numpy as np
 from jaxtyping import Array, Float
 
+from infantjax._jsonconfig import JsonConfig
 from infantjax.errors import ConfigError
 from infantjax.nn.conv3d import ASYMMETRIC_KERNELS, BN_MOMENTUM, AsymmetricConv3D, ConvBNReLU
 
@@ -96,7 +96,7 @@ class FullRegression(_Regression):
 
 
 @dataclasses.dataclass(frozen=True)
-class RegressionSpec:
+class RegressionSpec(JsonConfig):
     """Configuration of a regression CNN (JSON round trip with ``to_json``/``from_json``).
 
     Arguments:
@@ -137,17 +137,6 @@ class RegressionSpec:
         return cls(widths=self.widths, head_width=self.head_width, num_maps=self.num_maps,
                    output_bn_relu=self.output_bn_relu, bn_momentum=self.bn_momentum, output_init=self.output_init,
                    residual=self.residual)
-
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self))
-
-    @classmethod
-    def from_json(cls, text: str) -> RegressionSpec:
-        try:
-            data = json.loads(text)
-            return cls(**data)
-        except (json.JSONDecodeError, TypeError) as exc:
-            raise ConfigError(f"not a RegressionSpec JSON: {exc}") from exc
 
 
 def init_regression(spec: RegressionSpec, rng: jax.Array, input_shape: tuple[int, ...]) -> dict:

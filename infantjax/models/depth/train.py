@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -30,6 +29,7 @@ import optax
 import scipy.special
 from tqdm.auto import tqdm
 
+from infantjax._jsonconfig import JsonConfig
 from infantjax.errors import ConfigError, DataError
 
 __all__ = [
@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(JsonConfig):
     """Training settings (JSON round trip with ``to_json``/``from_json``).
 
     Arguments:
@@ -82,19 +82,6 @@ class TrainConfig:
         if not self.learning_rate > 0 or not 0 < self.decay_rate <= 1 or not 0 <= self.momentum < 1:
             raise ConfigError(f"TrainConfig needs learning_rate > 0, 0 < decay_rate <= 1, 0 <= momentum < 1; "
                               f"got {self}")
-
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self))
-
-    @classmethod
-    def from_json(cls, text: str) -> TrainConfig:
-        try:
-            return cls(**json.loads(text))
-        except (json.JSONDecodeError, TypeError) as exc:
-            raise ConfigError(f"not a TrainConfig JSON: {exc}") from exc
-
-
-# seed 004, Sec. III-B
 DETECTION_TRAINING = TrainConfig(epochs=150, optimizer="adam")
 REGRESSION_TRAINING = TrainConfig(epochs=100, optimizer="sgd", momentum=0.98)
 

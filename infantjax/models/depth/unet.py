@@ -20,7 +20,6 @@ Input (N, T, H, W, C) channels-last with H and W divisible by 2^(levels - 1) (96
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 
 import flax.linen as nn
@@ -29,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from infantjax._jsonconfig import JsonConfig
 from infantjax.errors import ConfigError
 from infantjax.nn.conv3d import BN_EPSILON, BN_MOMENTUM, Conv3D, ConvBNReLU
 
@@ -98,7 +98,7 @@ class DetectionCNN(nn.Module):
 
 
 @dataclasses.dataclass(frozen=True)
-class DetectionSpec:
+class DetectionSpec(JsonConfig):
     """Configuration of the detection CNN (JSON round trip with ``to_json``/``from_json``).
 
     ``prior`` (ours; the paper gives no initialisation): the logits' bias starts at log(p / (1 - p)), so the
@@ -129,18 +129,6 @@ class DetectionSpec:
 
     def build(self) -> DetectionCNN:
         return DetectionCNN(self.widths, self.num_joints, self.num_connections, self.bn_momentum, self.prior)
-
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self))
-
-    @classmethod
-    def from_json(cls, text: str) -> DetectionSpec:
-        try:
-            return cls(**json.loads(text))
-        except (json.JSONDecodeError, TypeError) as exc:
-            raise ConfigError(f"not a DetectionSpec JSON: {exc}") from exc
-
-
 def init_detection(spec: DetectionSpec, rng: jax.Array, input_shape: tuple[int, ...]) -> dict:
     """Variables ``{"params", "batch_stats"}`` of the detection CNN for inputs of ``input_shape``."""
     h, w = input_shape[2], input_shape[3]

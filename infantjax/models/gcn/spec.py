@@ -6,12 +6,11 @@ Choice keys and alternatives are spelled as in the reference code (gcn_reference
 from __future__ import annotations
 
 import dataclasses
-import json
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from infantjax._jsonconfig import JsonConfig
 from infantjax.errors import ConfigError
 
 __all__ = ["CHOICES", "MODES", "GCNSpec", "ModulePlan", "STGCNSpec"]
@@ -47,7 +46,7 @@ CHOICES: dict[str, tuple] = {
 
 
 @dataclasses.dataclass(frozen=True)
-class GCNSpec:
+class GCNSpec(JsonConfig):
     """An architecture of the searchable GCN: the 20 choices of Table A.1 plus fixed settings.
 
     Defaults are K-Best Search architecture no. 1 of Table A.4. Fixed settings (not searched): three input
@@ -95,30 +94,6 @@ class GCNSpec:
     def choices(self) -> dict[str, Any]:
         """The 20 searched choices as a dict."""
         return {k: getattr(self, k) for k in CHOICES}
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    def to_json(self, **kwargs) -> str:
-        return json.dumps(self.to_dict(), **kwargs)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> GCNSpec:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - names
-        if unknown:
-            raise ConfigError(f"GCNSpec has no fields {sorted(unknown)}; known fields: {sorted(names)}")
-        return cls(**dict(data))
-
-    @classmethod
-    def from_json(cls, text: str) -> GCNSpec:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ConfigError(f"GCNSpec JSON is invalid: {err}") from None
-        if not isinstance(data, dict):
-            raise ConfigError("GCNSpec JSON must be an object")
-        return cls.from_dict(data)
 
     @classmethod
     def sample(cls, rng: np.random.Generator | int | None = None) -> GCNSpec:
@@ -285,7 +260,7 @@ _TABLE_A4_ROWS = (
 
 
 @dataclasses.dataclass(frozen=True)
-class STGCNSpec:
+class STGCNSpec(JsonConfig):
     """The ST-GCN baseline of seed 002 (yysijie/st-gcn ``Model``; gcn_reference B.1).
 
     Defaults are the paper's baseline: ten modules 64-64-64-64-128-128-128-256-256-256 with temporal stride 2 at
@@ -329,33 +304,3 @@ class STGCNSpec:
     @property
     def graph_scales(self) -> int | None:
         return {"spatial": None, "dis2": 2, "dis4": 4}[self.graph]
-
-    def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["channels"], d["strides"] = list(self.channels), list(self.strides)
-        return d
-
-    def to_json(self, **kwargs) -> str:
-        return json.dumps(self.to_dict(), **kwargs)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> STGCNSpec:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - names
-        if unknown:
-            raise ConfigError(f"STGCNSpec has no fields {sorted(unknown)}; known fields: {sorted(names)}")
-        data = dict(data)
-        for key in ("channels", "strides"):
-            if key in data:
-                data[key] = tuple(data[key])
-        return cls(**data)
-
-    @classmethod
-    def from_json(cls, text: str) -> STGCNSpec:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ConfigError(f"STGCNSpec JSON is invalid: {err}") from None
-        if not isinstance(data, dict):
-            raise ConfigError("STGCNSpec JSON must be an object")
-        return cls.from_dict(data)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 from typing import Any, Literal
 
 import flax.linen as nn
@@ -34,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from infantjax._jsonconfig import JsonConfig
 from infantjax.errors import ConfigError
 from infantjax.nn import activations
 from infantjax.nn.efficientnet import DepthwiseConv, EfficientNet, batch_norm, conv_init, efficientnet_spec
@@ -95,7 +95,7 @@ def _normalise_variant(variant: str) -> str:
 
 
 @dataclasses.dataclass(frozen=True)
-class EfficientPoseSpec:
+class EfficientPoseSpec(JsonConfig):
     """Configuration of an EfficientPose network.
 
     Arguments:
@@ -138,18 +138,6 @@ class EfficientPoseSpec:
     def block_width(self) -> int:
         """B: the high-resolution backbone's stage-3 width."""
         return efficientnet_spec(self.info.high, 3).out_channels
-
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> EfficientPoseSpec:
-        try:
-            return cls(**json.loads(text))
-        except (TypeError, json.JSONDecodeError) as err:
-            raise ConfigError(f"not an EfficientPoseSpec JSON: {err}") from None
-
-
 def bilinear_kernel(channels: int) -> np.ndarray:
     """The fixed 4×4 bilinear upscaling kernel, Flax ConvTranspose layout (4, 4, in, out), diagonal in channels.
 

@@ -17,13 +17,13 @@ does not reproduce 18,696,471 exactly because the decoder widths are not publish
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from infantjax._jsonconfig import JsonConfig
 from infantjax.errors import ConfigError
 from infantjax.models.pose.efficientpose import BilinearUpscale, count_parameters
 from infantjax.nn import activations
@@ -44,7 +44,7 @@ _TAPS = (1, 2, 4, 6)
 
 
 @dataclasses.dataclass(frozen=True)
-class EfficientHourglassSpec:
+class EfficientHourglassSpec(JsonConfig):
     """Configuration of EfficientHourglass.
 
     Arguments:
@@ -65,11 +65,6 @@ class EfficientHourglassSpec:
             raise ConfigError(f"EfficientHourglass resolution must be a multiple of 32, got {self.resolution}")
         if int(self.num_keypoints) < 1:
             raise ConfigError(f"num_keypoints must be >= 1, got {self.num_keypoints}")
-
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
-
-
 class EfficientHourglass(nn.Module):
     """EfficientHourglass. Input (N, R, R, 3) normalised ('torch' mode); output dict with ``heatmaps`` (N, R, R, K)
     and ``pass1`` (N, R/4, R/4, K)."""

@@ -17,13 +17,13 @@ is not reproduced (documented in docs/pose.md).
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from infantjax._jsonconfig import JsonConfig
 from infantjax.errors import ConfigError
 from infantjax.models.pose.efficientpose import BilinearUpscale, count_parameters
 
@@ -35,7 +35,7 @@ _VGG = ((64, 64), (128, 128), (256, 256, 256, 256), (512, 512))  # VGG-19 to con
 
 
 @dataclasses.dataclass(frozen=True)
-class OpenPoseSpec:
+class OpenPoseSpec(JsonConfig):
     """Configuration of the OpenPose ConvNet.
 
     Arguments:
@@ -60,11 +60,6 @@ class OpenPoseSpec:
             raise ConfigError(f"OpenPose resolution must be a multiple of 8, got {self.resolution}")
         if self.paf_passes < 1 or self.heatmap_passes < 1 or self.blocks < 1:
             raise ConfigError("OpenPose needs at least one PAF pass, one heatmap pass and one block per pass")
-
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
-
-
 class _PReLU(nn.Module):
     """Channel-wise PReLU (Caffe initialises the slopes at 0.25)."""
 

@@ -21,7 +21,6 @@ Examples are stored at the network resolution as uint8 after the official letter
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import math
 from typing import Any, Literal
@@ -34,6 +33,7 @@ import optax
 from jaxtyping import Array, Float, UInt8
 
 from infantjax import skeleton as _skeleton
+from infantjax._jsonconfig import JsonConfig
 from infantjax.errors import ConfigError, DataError
 from infantjax.models.pose.efficientpose import EfficientPose, EfficientPoseSpec, bilinear_kernel
 from infantjax.models.pose.preprocess import TORCH_MEAN, TORCH_STD, check_image, pad_to_square, rescale
@@ -61,7 +61,7 @@ HEADS = ("pass1_skeleton_pafs", "pass2_detection1_confs", "pass3_detection2_conf
 
 
 @dataclasses.dataclass(frozen=True)
-class AugmentConfig:
+class AugmentConfig(JsonConfig):
     """Augmentation of Papers I–II: horizontal flip, rotation ±45°, scale 0.75–1.25."""
 
     flip: float = 0.5
@@ -76,7 +76,7 @@ class AugmentConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(JsonConfig):
     """Training configuration (JSON round trip with ``to_json`` / ``from_json``).
 
     Arguments:
@@ -117,16 +117,6 @@ class TrainConfig:
             aug = dict(self.augment)
             aug["scale"] = tuple(aug.get("scale", (0.75, 1.25)))
             object.__setattr__(self, "augment", AugmentConfig(**aug))
-
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> TrainConfig:
-        return cls(**json.loads(text))
-
-
-# ---------------------------------------------------------------------------------------------- schedules
 def clr_schedule(lr_max: float, steps_per_epoch: int, epochs: int, cycle_epochs: int = 3,
                  sigma0: float = 1.0, sigma_final: float = 1.0):
     """Paper I's decaying triangular cyclical learning rate (App. B, Eq. 5) as an optax schedule."""
