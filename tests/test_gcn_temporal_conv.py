@@ -135,7 +135,7 @@ def _forward(model, variables, x):
 def _step(model, variables, x, labels):
     def loss_fn(params):
         (logits, _), updates = model.apply({"params": params, "batch_stats": variables["batch_stats"]}, x,
-                                                  train=True, mutable=["batch_stats"])
+                                           train=True, mutable=["batch_stats"])
         logp = jax.nn.log_softmax(logits)
         return -jnp.take_along_axis(logp, labels[:, None], axis=1).mean(), (logits, updates)
 
