@@ -10,7 +10,20 @@ Prints a JSON record and a table; medians of repeated runs after a warm-up (comp
   (10 stacks × 7) with 10 vmapped calls vs a Python loop over the 70 instances (one jitted call each).
 
 ``--specs tiny`` (default on CPU) uses the smallest architecture of the search space; ``table-a4`` uses the
-paper's 10 (slow on CPU; meant for an accelerator).
+paper's 10 (slow on CPU; meant for an accelerator). ``--conv-impl`` lists the temporal-convolution
+implementations to compare (default ``conv shift``; infantjax.nn.temporal): every measurement is made for each.
+
+Measured 2026-11-21, 2-core CPU VM shared with other agents' jobs (load average 9–18), ``--repeats 3 --steps 3``,
+medians after warm-up:
+
+    task                                         conv impl    vmapped  one by one  speed-up
+    train 7 folds (fold-steps/s)                      conv        0.5         0.7     0.71x
+    score 3-min video, 71 windows x 70 inst. (s)      conv     88.374      71.356     0.81x
+    train 7 folds (fold-steps/s)                     shift        0.9         1.0     0.86x
+    score 3-min video, 71 windows x 70 inst. (s)     shift     53.207      93.376     1.75x
+
+``conv`` = the models before (vmapped convolutions become batch-grouped convolutions, slow on XLA:CPU); ``shift``
+= shifted-slice einsums, the CPU default now. Scoring is now faster vmapped; training still is not (docs/ensemble.md).
 """
 
 from __future__ import annotations
