@@ -10,13 +10,28 @@ Prints a JSON record and a table; medians of repeated runs after a warm-up (comp
   (10 stacks × 7) with 10 vmapped calls vs a Python loop over the 70 instances (one jitted call each).
 
 ``--specs tiny`` (default on CPU) uses the smallest architecture of the search space; ``table-a4`` uses the
-paper's 10 (slow on CPU; meant for an accelerator).
+paper's 10 (slow on CPU; meant for an accelerator). ``--conv-impl`` lists the temporal-convolution
+implementations to compare (default ``conv shift``; infantjax.nn.temporal): every measurement is made for each.
+
+Measured 2026-11-21, 2-core CPU VM shared with other agents' jobs (load average 9–18), ``--repeats 3 --steps 3``,
+medians after warm-up:
+
+    task                                         conv impl    vmapped  one by one  speed-up
+    train 7 folds (fold-steps/s)                      conv        0.5         0.7     0.71x
+    score 3-min video, 71 windows x 70 inst. (s)      conv     88.374      71.356     0.81x
+    train 7 folds (fold-steps/s)                     shift        0.9         1.0     0.86x
+    score 3-min video, 71 windows x 70 inst. (s)     shift     53.207      93.376     1.75x
+
+``conv`` = the models before (vmapped convolutions become batch-grouped convolutions, slow on XLA:CPU); ``shift``
+= shifted-slice einsums, the CPU default now. Scoring is now faster vmapped; training still is not (docs/ensemble.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import os
 import pathlib
 import statistics
 import sys
@@ -29,9 +44,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from infantjax import parallel
-from infantjax.ensemble import Ensemble, _scoring_program, demo_spec
-from infantjax.models.gcn import GCNSpec
-from infantjax.train import TrainConfig, build, input_channels, programs_for
+from infantjax.ensemble import _scoring_program, demo_spec
+from infantjax.models.gcn import GCNSpec, build_model
+from infantjax.nn.temporal import CONV_IMPLS
+from infantjax.train import TrainConfig, input_channels, programs_for
 
 
 def specs_for(name: str) -> list[GCNSpec]:
@@ -41,6 +57,11 @@ def specs_for(name: str) -> list[GCNSpec]:
     if ":" in name:
         specs = specs[:int(name.split(":")[1])]
     return (specs * 10)[:10]
+
+
+def build(spec, config: TrainConfig, conv_impl: str):
+    """The model of ``spec`` with its temporal convolutions computed by ``conv_impl`` (infantjax.nn.temporal)."""
+    return build_model(spec, mode=config.model_mode, conv_impl=conv_impl)
 
 
 def median_time(fn, repeats: int) -> float:
@@ -53,8 +74,8 @@ def median_time(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def bench_training(spec, config: TrainConfig, steps: int, repeats: int, mesh) -> dict:
-    model = build(spec, config)
+def bench_training(spec, config: TrainConfig, steps: int, repeats: int, mesh, conv_impl: str) -> dict:
+    model = build(spec, config, conv_impl)
     rng = np.random.default_rng(0)
     folds = 7
     pos = rng.normal(0, 0.3, size=(folds, config.batch_size, config.window, 19, 2)).astype(np.float32)
@@ -91,34 +112,43 @@ def bench_training(spec, config: TrainConfig, steps: int, repeats: int, mesh) ->
             "speedup": t_s / t_v}
 
 
-def bench_scoring(specs, config: TrainConfig, repeats: int, mesh) -> dict:
+def bench_scoring(specs, config: TrainConfig, repeats: int, mesh, conv_impl: str) -> dict:
     frames = 180 * 30
     from infantjax.preprocess import windows
 
     rng = np.random.default_rng(1)
     coords = np.cumsum(rng.normal(0, 0.01, size=(frames, 19, 2)), axis=0).astype(np.float32)
     positions = windows(coords, config.window, config.hop)
-    stacks = []
+    stacks, models = [], []
     for k, spec in enumerate(specs):
-        model = build(spec, config)
+        model = build(spec, config, conv_impl)
         sample = jnp.zeros((1, config.window, 19, input_channels(model)), jnp.float32)
         init = jax.jit(jax.vmap(lambda key, m=model, x=sample: m.init(key, x, train=False)))
         stacks.append(jax.tree_util.tree_map(np.asarray, init(jax.random.split(jax.random.PRNGKey(k), 7))))
-    ens = Ensemble(list(specs), stacks, config)
+        models.append(model)
+    device_positions = jnp.asarray(positions)
+    # what Ensemble.window_predictions runs (one jitted, vmapped ensemble._scoring_program per stack, all 71
+    # windows in one call), with the models built for ``conv_impl``
+    n_pad = parallel.padded_size(7, mesh)
+    data = mesh.shape[parallel.DATA]
+    block = jnp.asarray(parallel.pad_axis(positions, -(-len(positions) // data) * data))
+    program_of = functools.lru_cache(maxsize=None)(lambda m, spec, mesh: _scoring_program(m, spec, config, mesh))
+    programs = [(program_of(m, spec, mesh),
+                 jax.device_put(parallel.pad_leading(stack, n_pad), parallel.instance_sharding(mesh)))
+                for m, spec, stack in zip(models, specs, stacks)]
 
     def vmapped():
-        return ens.window_predictions(positions, mesh=mesh, chunk=len(positions))[0]
+        return [np.asarray(program(v, block)[0])[:7, :len(positions)] for program, v in programs]
 
     one = parallel.instance_mesh(1, devices=mesh.devices.flatten()[:1])
-    device_positions = jnp.asarray(positions)
     singles = []
-    for spec, stack in zip(specs, stacks):
-        program = _scoring_program(build(spec, config), spec, config, one)
+    for model, spec, stack in zip(models, specs, stacks):
+        program = program_of(model, spec, one)  # identical specs (--specs tiny) share one compiled program
         for i in range(7):
             singles.append((program, jax.tree_util.tree_map(lambda x, i=i: jnp.asarray(x[i:i + 1]), stack)))
 
     def loop():
-        return [program(v, device_positions)[0] for program, v in singles]
+        return [np.asarray(program(v, device_positions)[0]) for program, v in singles]
 
     t_v = median_time(vmapped, repeats)
     t_l = median_time(loop, repeats)
@@ -131,24 +161,32 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--steps", type=int, default=5, help="train steps per fold per timed run")
     parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--conv-impl", nargs="+", default=["conv", "shift"], choices=CONV_IMPLS,
+                        help="temporal convolution implementations to compare (infantjax.nn.temporal)")
     args = parser.parse_args(argv)
     specs = specs_for(args.specs)
     config = TrainConfig(batch_size=args.batch, progress=False)
     mesh = parallel.instance_mesh(7, batch_size=args.batch)
     record = {
         "benchmark": "ensemble", "specs": args.specs, "backend": jax.default_backend(),
-        "devices": len(jax.devices()), "batch": args.batch, "window": config.window,
-        "training": bench_training(specs[0], config, args.steps, args.repeats, mesh),
-        "scoring_3min": bench_scoring(specs, config, args.repeats, mesh),
+        "devices": len(jax.devices()), "cpu_count": os.cpu_count(), "batch": args.batch, "window": config.window,
+        "repeats": args.repeats, "load_average_1min_start": os.getloadavg()[0], "results": {},
     }
+    for impl in args.conv_impl:
+        record["results"][impl] = {
+            "training": bench_training(specs[0], config, args.steps, args.repeats, mesh, impl),
+            "scoring_3min": bench_scoring(specs, config, args.repeats, mesh, impl),
+        }
+    record["load_average_1min_end"] = os.getloadavg()[0]
     print(json.dumps(record, indent=1))
-    tr, sc = record["training"], record["scoring_3min"]
     print()
-    print(f"{'task':<44} {'vmapped':>12} {'one by one':>12} {'speed-up':>9}")
-    print(f"{'train 7 folds (fold-steps/s)':<44} {tr['vmapped_fold_steps_per_s']:>12.1f} "
-          f"{tr['sequential_fold_steps_per_s']:>12.1f} {tr['speedup']:>8.2f}x")
-    print(f"{'score 3-min video, 71 windows × 70 inst. (s)':<44} {sc['vmapped_s']:>12.3f} {sc['loop_s']:>12.3f} "
-          f"{sc['speedup']:>8.2f}x")
+    print(f"{'task':<44} {'conv impl':>9} {'vmapped':>10} {'one by one':>11} {'speed-up':>9}")
+    for impl, r in record["results"].items():
+        tr, sc = r["training"], r["scoring_3min"]
+        print(f"{'train 7 folds (fold-steps/s)':<44} {impl:>9} {tr['vmapped_fold_steps_per_s']:>10.1f} "
+              f"{tr['sequential_fold_steps_per_s']:>11.1f} {tr['speedup']:>8.2f}x")
+        print(f"{'score 3-min video, 71 windows x 70 inst. (s)':<44} {impl:>9} {sc['vmapped_s']:>10.3f} "
+              f"{sc['loop_s']:>11.3f} {sc['speedup']:>8.2f}x")
     return 0
 
 

@@ -8,6 +8,7 @@ of the same machine measured in the same run.
 
     python benchmarks/gcn.py                      # all eleven, JSON record + table on stdout
     python benchmarks/gcn.py --specs 1 2 stgcn --batch 8 --repeats 5 --out gcn.json
+    python benchmarks/gcn.py --specs 1 8 stgcn --conv-impl conv shift   # temporal convs: XLA conv vs shifted slices
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from tqdm import tqdm
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from infantjax.models.gcn import GCNSpec, STGCNSpec, build_model, count_flops, count_params
+from infantjax.nn.temporal import CONV_IMPLS
 
 V, T = 19, 150
 
@@ -70,8 +72,8 @@ def _variables(model, x):
     return jax.tree_util.tree_map_with_path(fill, shapes)
 
 
-def bench_one(name: str, spec, *, batch: int, repeats: int) -> dict:
-    model = build_model(spec)
+def bench_one(name: str, spec, *, batch: int, repeats: int, conv_impl: str = "auto") -> dict:
+    model = build_model(spec, conv_impl=conv_impl)
     channels = 6 if isinstance(spec, GCNSpec) else spec.in_channels
     x = jnp.asarray(np.random.default_rng(1).normal(size=(batch, T, V, channels)), jnp.float32)
     labels = jnp.asarray(np.arange(batch) % 2)
@@ -109,6 +111,7 @@ def bench_one(name: str, spec, *, batch: int, repeats: int) -> dict:
     fwd_s, step_s = statistics.median(fwd_times), statistics.median(step_times)
     return {
         "name": name,
+        "conv_impl": conv_impl,
         "params_reference": count_params(spec, "reference"),
         "params_live": count_params(spec, "live"),
         "gflops_reference": flops / 1e9,
@@ -136,12 +139,12 @@ def _specs(selected):
 
 
 def _table(record) -> str:
-    head = (f"{'net':>6} {'params':>10} {'GFLOPs':>7} {'fwd ms':>8} {'step ms':>8} {'fwd cmp s':>9} "
+    head = (f"{'net':>6} {'conv':>5} {'params':>10} {'GFLOPs':>7} {'fwd ms':>8} {'step ms':>8} {'fwd cmp s':>9} "
             f"{'step cmp s':>10} {'fwd GF/s':>8} {'step GF/s':>9}")
     lines = [head, "-" * len(head)]
     for r in record["results"]:
         lines.append(
-            f"{r['name']:>6} {r['params_reference']:>10,} {r['gflops_reference']:>7.2f} {r['forward_s'] * 1e3:>8.1f} "
+            f"{r['name']:>6} {r.get('conv_impl', 'auto'):>5} {r['params_reference']:>10,} {r['gflops_reference']:>7.2f} {r['forward_s'] * 1e3:>8.1f} "
             f"{r['train_step_s'] * 1e3:>8.1f} {r['forward_compile_s']:>9.1f} {r['train_step_compile_s']:>10.1f} "
             f"{r['forward_gflop_per_s']:>8.1f} {r['train_gflop_per_s']:>9.1f}")
     lines.append(f"float32 matmul ({record['matmul_n']}^3): {record['matmul_gflop_per_s']:.1f} GFLOP/s; "
@@ -156,6 +159,8 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=10, help="timed calls after the warm-up call")
     parser.add_argument("--matmul-n", type=int, default=1024)
     parser.add_argument("--out", type=pathlib.Path, help="also write the JSON record here")
+    parser.add_argument("--conv-impl", nargs="+", default=["auto"], choices=CONV_IMPLS,
+                        help="temporal convolution implementations to time side by side (infantjax.nn.temporal)")
     args = parser.parse_args(argv)
     if args.batch < 1 or args.repeats < 1:
         parser.error("--batch and --repeats must be positive")
@@ -173,8 +178,9 @@ def main(argv=None) -> int:
         "matmul_gflop_per_s": matmul_rate(args.matmul_n),
         "results": [],
     }
-    for name, spec in tqdm(specs.items(), desc="gcn benchmark", file=sys.stderr):
-        record["results"].append(bench_one(name, spec, batch=args.batch, repeats=args.repeats))
+    runs = [(name, spec, impl) for name, spec in specs.items() for impl in args.conv_impl]
+    for name, spec, impl in tqdm(runs, desc="gcn benchmark", file=sys.stderr):
+        record["results"].append(bench_one(name, spec, batch=args.batch, repeats=args.repeats, conv_impl=impl))
         if args.out:  # keep what is done so far: a long run on a busy machine may be stopped
             _write(args.out, record)
     record["matmul_gflop_per_s_after"] = matmul_rate(args.matmul_n)

@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from infantjax.nn.temporal import TemporalConvLayer
 from infantjax.nn.torch_compat import LINEAR_GAIN, RELU_GAIN, batch_norm, he_fan_out, torch_bias
 
 __all__ = ["ChannelAttention", "FrameAttention", "JointAttention"]
@@ -39,17 +40,18 @@ class ChannelAttention(nn.Module):
 
 
 class FrameAttention(nn.Module):
-    """Mean and max over (V, C) → (k×1) conv 2 → 1 along time (with bias, padded); no squashing function."""
+    """Mean and max over (V, C) → (k×1) conv 2 → 1 along time (with bias, padded); no squashing function.
+    ``conv_impl`` chooses how the conv is computed (:mod:`infantjax.nn.temporal`)."""
 
     kernel_size: int
     activation: Callable = jax.nn.relu
+    conv_impl: str = "auto"
 
     @nn.compact
     def __call__(self, x: Float[Array, "N T V C"], train: bool = False) -> Float[Array, "N T V C"]:
         pooled = jnp.stack([x.mean(axis=(2, 3)), x.max(axis=(2, 3))], axis=-1)  # (N, T, 2): [mean, max]
-        pad = (self.kernel_size - 1) // 2
-        a = nn.Conv(1, (self.kernel_size,), padding=((pad, pad),), kernel_init=he_fan_out(RELU_GAIN),
-                    bias_init=torch_bias(2 * self.kernel_size), name="conv")(pooled)
+        # an nn.Conv(1, (k,), padding (k-1)//2) with the same variables (kernel (k, 2, 1), bias (1,))
+        a = TemporalConvLayer(1, self.kernel_size, gain=RELU_GAIN, impl=self.conv_impl, name="conv")(pooled)
         return self.activation(batch_norm(train, "bn")(x * a[:, :, None, :]) + x)
 
 

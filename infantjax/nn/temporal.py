@@ -1,13 +1,92 @@
-"""Temporal and pointwise convolutions on channels-last skeleton sequences (N, T, V, C)."""
+"""Temporal and pointwise convolutions on channels-last skeleton sequences (N, T, V, C).
+
+A (k×1) temporal convolution is computed either by XLA's convolution (``impl="conv"``) or as a sum over the k
+kernel taps of shifted, strided slices of the padded input times the tap's (C/groups, F) weight (``impl="shift"``:
+an einsum per tap, or a per-channel product for a depthwise kernel). The two give the same result up to float32
+summation order. The shift form matters for ensembles: under ``jax.vmap`` over parameters a convolution whose
+kernel and input both carry the instance axis becomes a batch-grouped convolution, which XLA:CPU runs several
+times slower than a loop over instances, while the einsums become batched matmuls (benchmarks/ensemble.py).
+``impl="auto"`` picks ``shift`` on CPU and ``conv`` elsewhere.
+"""
 
 from __future__ import annotations
 
 import flax.linen as nn
+import jax
+import jax.numpy as jnp
+from jax import lax
 from jaxtyping import Array, Float
 
+from infantjax.errors import ConfigError
 from infantjax.nn.torch_compat import LINEAR_GAIN, he_fan_out, torch_bias
 
-__all__ = ["Pointwise", "TemporalConv"]
+__all__ = ["CONV_IMPLS", "Pointwise", "TemporalConv", "TemporalConvLayer", "resolve_impl", "temporal_conv"]
+
+CONV_IMPLS = ("auto", "conv", "shift")
+
+
+def resolve_impl(impl: str) -> str:
+    """``conv`` or ``shift`` for an ``impl`` of ``auto`` (``shift`` on CPU, else ``conv``), ``conv`` or ``shift``."""
+    if impl not in CONV_IMPLS:
+        raise ConfigError(f"temporal conv impl must be one of {CONV_IMPLS}, got {impl!r}")
+    if impl == "auto":
+        return "shift" if jax.default_backend() == "cpu" else "conv"
+    return impl
+
+
+def temporal_conv(x: Float[Array, "N T *S C"], kernel: Float[Array, "k *O Cg F"], *, stride: int = 1,
+                  dilation: int = 1, padding: int = 0, groups: int = 1, impl: str = "auto"
+                  ) -> Float[Array, "N T2 *S F"]:
+    """Convolution along axis 1 of a channels-last array with a kernel that is 1 along every other spatial axis.
+
+    Arguments:
+        x: (N, T, ..., C); the axes between T and C (e.g. joints V) are not convolved.
+        kernel: (k, 1, ..., C/groups, F), the ``flax.linen.Conv`` layout (one 1 per axis between T and C).
+        stride, dilation: temporal stride and dilation.
+        padding: zero frames added at both ends.
+        groups: feature groups (``groups`` = C for a depthwise convolution).
+        impl: ``conv`` (``lax.conv_general_dilated``), ``shift`` (sum over taps) or ``auto``.
+
+    Returns:
+        (N, ⌊(T + 2·padding − dilation·(k−1) − 1)/stride⌋ + 1, ..., F).
+    """
+    k, cg, f = kernel.shape[0], kernel.shape[-2], kernel.shape[-1]
+    c = x.shape[-1]
+    if c != cg * groups or f % groups:
+        raise ConfigError(f"temporal conv: {c} input channels and {f} outputs do not fit a kernel of shape "
+                          f"{tuple(kernel.shape)} with {groups} groups")
+    kernel = kernel.astype(x.dtype)
+    if resolve_impl(impl) == "conv":
+        spatial = x.ndim - 2
+        return lax.conv_general_dilated(
+            x, kernel, (stride,) + (1,) * (spatial - 1), [(padding, padding)] + [(0, 0)] * (spatial - 1),
+            rhs_dilation=(dilation,) + (1,) * (spatial - 1), dimension_numbers=_dimension_numbers(x.ndim),
+            feature_group_count=groups)
+    w = kernel.reshape(k, cg, f)
+    t_out = (x.shape[1] + 2 * padding - dilation * (k - 1) - 1) // stride + 1
+    if padding:
+        x = jnp.pad(x, [(0, 0), (padding, padding)] + [(0, 0)] * (x.ndim - 2))
+    out = None
+    for j in range(k):
+        xs = lax.slice_in_dim(x, j * dilation, j * dilation + (t_out - 1) * stride + 1, stride, axis=1)
+        if groups == 1:
+            term = jnp.einsum("...c,cf->...f", xs, w[j])
+        elif cg == 1 and f == groups:  # depthwise: one weight per channel
+            term = xs * w[j, 0]
+        else:  # output o = g·(F/G) + i reads the input channels of group g
+            wg = w[j].reshape(cg, groups, f // groups)
+            term = jnp.einsum("...gc,cgf->...gf", xs.reshape(*xs.shape[:-1], groups, cg), wg)
+            term = term.reshape(*xs.shape[:-1], f)
+        out = term if out is None else out + term
+    return out
+
+
+def _dimension_numbers(ndim: int) -> tuple[str, str, str]:
+    """Channels-last layouts for ``lax.conv_general_dilated`` (N, T, ..., C) and kernel (T, ..., I, O)."""
+    if not 3 <= ndim <= 5:
+        raise ConfigError(f"temporal conv needs an input of rank 3 to 5 (N, T, ..., C), got rank {ndim}")
+    spatial = "THW"[:ndim - 2]
+    return "N" + spatial + "C", spatial + "IO", "N" + spatial + "C"
 
 
 class Pointwise(nn.Module):
@@ -33,11 +112,42 @@ class Pointwise(nn.Module):
                         bias_init=torch_bias(x.shape[-1]), name="conv")(x)
 
 
+class TemporalConvLayer(nn.Module):
+    """A drop-in for ``flax.linen.Conv(features, (k, 1, ...), padding ((k−1)//2)·d, feature_group_count=groups)``
+    on (N, T, ..., C): the same parameters (``kernel`` (k, 1, ..., C/groups, F) then ``bias`` (F,), same
+    initialisers, so variables and checkpoints are interchangeable), applied by :func:`temporal_conv`."""
+
+    features: int
+    kernel_size: int
+    stride: int = 1
+    dilation: int = 1
+    groups: int = 1
+    use_bias: bool = True
+    gain: float = LINEAR_GAIN
+    impl: str = "auto"
+
+    @nn.compact
+    def __call__(self, x):
+        c = x.shape[-1]
+        if c % self.groups:
+            raise ConfigError(f"temporal conv: {c} input channels are not divisible into {self.groups} groups")
+        fan_in = c // self.groups * self.kernel_size
+        shape = (self.kernel_size,) + (1,) * (x.ndim - 3) + (c // self.groups, self.features)
+        kernel = self.param("kernel", he_fan_out(self.gain), shape, jnp.float32)
+        pad = (self.kernel_size - 1) // 2 * self.dilation
+        y = temporal_conv(x, kernel, stride=self.stride, dilation=self.dilation, padding=pad, groups=self.groups,
+                          impl=self.impl)
+        if self.use_bias:
+            y = y + self.param("bias", torch_bias(fan_in), (self.features,), jnp.float32)
+        return y
+
+
 class TemporalConv(nn.Module):
     """A (k×1) convolution along time, with dilation d, padding ((k−1)//2)·d and temporal stride s.
 
     With odd k the output has floor((T−1)/s)+1 frames. ``groups`` = C gives a depthwise convolution. The kernel
     is (k, 1, C/groups, F) (a PyTorch (F, C/groups, k, 1) weight transposed), so fan-out = F·k as in PyTorch.
+    ``impl`` chooses how it is computed (module docstring); the variables are the same for every choice.
     """
 
     features: int
@@ -47,13 +157,9 @@ class TemporalConv(nn.Module):
     groups: int = 1
     use_bias: bool = True
     gain: float = LINEAR_GAIN
+    impl: str = "auto"
 
     @nn.compact
     def __call__(self, x: Float[Array, "N T V C"]) -> Float[Array, "N T2 V F"]:
-        pad = (self.kernel_size - 1) // 2 * self.dilation
-        fan_in = x.shape[-1] // self.groups * self.kernel_size
-        return nn.Conv(
-            self.features, (self.kernel_size, 1), strides=(self.stride, 1), padding=((pad, pad), (0, 0)),
-            kernel_dilation=(self.dilation, 1), feature_group_count=self.groups, use_bias=self.use_bias,
-            kernel_init=he_fan_out(self.gain), bias_init=torch_bias(fan_in), name="conv",
-        )(x)
+        return TemporalConvLayer(self.features, self.kernel_size, self.stride, self.dilation, self.groups,
+                               self.use_bias, self.gain, self.impl, name="conv")(x)

@@ -40,7 +40,7 @@ from infantjax.models.gcn.spec import MODES, GCNSpec, ModulePlan, STGCNSpec
 from infantjax.nn.attention import ChannelAttention, FrameAttention, JointAttention
 from infantjax.nn.graph import DepthwiseGraphConv, GraphConv
 from infantjax.nn.se import SqueezeExcitation
-from infantjax.nn.temporal import Pointwise, TemporalConv
+from infantjax.nn.temporal import CONV_IMPLS, Pointwise, TemporalConv
 from infantjax.nn.torch_compat import LINEAR_GAIN, RELU_GAIN, batch_norm, he_fan_out, torch_bias
 
 __all__ = ["STGCNModule", "SearchableGCN", "activation", "adjacency", "build_model", "class_activation_map"]
@@ -121,6 +121,7 @@ class TemporalBlock(nn.Module):
     kernel_size: int
     nonlinearity: str
     mode: str = "reference"
+    conv_impl: str = "auto"
 
     @nn.compact
     def __call__(self, x, module_residual, train: bool):
@@ -137,7 +138,7 @@ class TemporalBlock(nn.Module):
                 y = Pointwise(inter, use_bias=False, gain=RELU_GAIN, name=name + "conv_expand")(x)
                 y = act(batch_norm(train, name + "bn_expand")(y))
                 y = TemporalConv(inter, k, stride=s, dilation=d, groups=inter, use_bias=False, gain=RELU_GAIN,
-                                 name=name + "conv")(y)
+                                 impl=self.conv_impl, name=name + "conv")(y)
                 y = act(batch_norm(train, name + "bn")(y))
                 if p.inner_se_ratio:
                     y = SqueezeExcitation(p.inner_se_ratio, act, name=name + "se")(y)
@@ -147,14 +148,16 @@ class TemporalBlock(nn.Module):
                 inter = c // f
                 y = Pointwise(inter, gain=RELU_GAIN, name=name + "conv_down")(x)
                 y = act(batch_norm(train, name + "bn_down")(y))
-                y = TemporalConv(inter, k, stride=s, dilation=d, gain=RELU_GAIN, name=name + "conv")(y)
+                y = TemporalConv(inter, k, stride=s, dilation=d, gain=RELU_GAIN, impl=self.conv_impl,
+                                 name=name + "conv")(y)
                 y = act(batch_norm(train, name + "bn")(y))
                 y = Pointwise(c, gain=RELU_GAIN, name=name + "conv_up")(y)
                 y = batch_norm(train, name + "bn_up")(y)
                 if p.inner_se_ratio:
                     y = SqueezeExcitation(p.inner_se_ratio, act, name=name + "se")(y)
             else:  # basic
-                y = TemporalConv(c, k, stride=s, dilation=d, gain=RELU_GAIN, name=name + "conv")(x)
+                y = TemporalConv(c, k, stride=s, dilation=d, gain=RELU_GAIN, impl=self.conv_impl,
+                                 name=name + "conv")(x)
                 y = batch_norm(train, name + "bn")(y)
                 if p.inner_se_ratio:
                     y = SqueezeExcitation(p.inner_se_ratio, act, name=name + "se")(y)
@@ -186,6 +189,7 @@ class STGCNModule(nn.Module):
     attention: str = "null"
     edge_importance: bool = True
     mode: str = "reference"
+    conv_impl: str = "auto"
 
     @nn.compact
     def __call__(self, x, a, train: bool = False):
@@ -200,12 +204,12 @@ class STGCNModule(nn.Module):
             else:
                 module_res = _residual(x, p.out_channels, p.stride, train, "residual")
         x = SpatialBlock(p, self.partitions, self.nonlinearity, self.mode, name="spatial")(x, a, train)
-        x = TemporalBlock(p, self.kernel_size, self.nonlinearity, self.mode, name="temporal")(x, module_res, train)
+        x = TemporalBlock(p, self.kernel_size, self.nonlinearity, self.mode, self.conv_impl, name="temporal")(x, module_res, train)
         act = activation(self.nonlinearity)
         if self.attention == "channel":
             x = ChannelAttention(act, name="attention")(x, train)
         elif self.attention == "frame":
-            x = FrameAttention(self.kernel_size, act, name="attention")(x, train)
+            x = FrameAttention(self.kernel_size, act, self.conv_impl, name="attention")(x, train)
         elif self.attention == "joint":
             x = JointAttention(act, name="attention")(x, train)
         return x
@@ -218,6 +222,8 @@ class SearchableGCN(nn.Module):
         spec: the architecture.
         skeleton: registry name (or :class:`~infantjax.skeleton.Skeleton`) whose graph the model uses.
         mode: ``"reference"`` (default) or ``"corrected"`` (module docstring).
+        conv_impl: how temporal convolutions are computed, ``"auto"``, ``"conv"`` or ``"shift"``
+            (:mod:`infantjax.nn.temporal`; same variables and, to float32 rounding, the same outputs).
 
     Call ``model.apply(variables, x, train=...)`` with x of shape (N, T, V, C): C = 6 channels in the order
     [position x, y | velocity x, y | bone x, y]. Returns ``(logits (N, num_classes), features (N, T', V, C'))``;
@@ -227,6 +233,7 @@ class SearchableGCN(nn.Module):
     spec: GCNSpec
     skeleton: str | skeleton_lib.Skeleton = "in-motion-19"
     mode: str = "reference"
+    conv_impl: str = "auto"
 
     @nn.compact
     def __call__(self, x: Float[Array, "N T V C"], train: bool = False):
@@ -244,7 +251,8 @@ class SearchableGCN(nn.Module):
         a_main = jnp.asarray(adjacency(self.skeleton, scales_main, self.mode))
         k_in, k_main = spec.partitions
         common = {"kernel_size": int(spec.temporal_kernel_size), "nonlinearity": spec.nonlinearity,
-                  "attention": spec.attention, "edge_importance": spec.edge_importance, "mode": self.mode}
+                  "attention": spec.attention, "edge_importance": spec.edge_importance, "mode": self.mode,
+                  "conv_impl": self.conv_impl}
         # three input branches of the same architecture, each with its own weights, masks and BN statistics
         outputs = []
         for b in range(spec.num_input_branches):
@@ -293,7 +301,7 @@ def _head(x, pool: str, num_classes: int):
 
 
 def build_model(spec: GCNSpec | STGCNSpec, *, num_joints: int = 19, mode: str = "reference",
-                skeleton: str | skeleton_lib.Skeleton | None = None) -> nn.Module:
+                skeleton: str | skeleton_lib.Skeleton | None = None, conv_impl: str = "auto") -> nn.Module:
     """The Flax model of a spec.
 
     Arguments:
@@ -301,6 +309,9 @@ def build_model(spec: GCNSpec | STGCNSpec, *, num_joints: int = 19, mode: str = 
         num_joints: V; 19 selects the In-Motion skeleton. Another V needs ``skeleton``.
         mode: ``"reference"`` (default, the reference code's behaviour) or ``"corrected"`` (bugs fixed).
         skeleton: skeleton whose graph the model uses (default ``in-motion-19``).
+        conv_impl: temporal convolutions by ``"conv"`` (XLA convolution), ``"shift"`` (sums of shifted slices
+            times matmuls, which vmap over instances into batched matmuls) or ``"auto"`` (``shift`` on CPU, else
+            ``conv``); the variables are the same (:mod:`infantjax.nn.temporal`).
 
     Returns:
         a ``flax.linen.Module``; ``model.init(rng, x, train=False)``, ``model.apply(variables, x, train=...,
@@ -308,6 +319,8 @@ def build_model(spec: GCNSpec | STGCNSpec, *, num_joints: int = 19, mode: str = 
     """
     if mode not in MODES:
         raise ConfigError(f"mode {mode!r} is unknown; use one of {MODES}")
+    if conv_impl not in CONV_IMPLS:
+        raise ConfigError(f"conv_impl {conv_impl!r} is unknown; use one of {CONV_IMPLS}")
     skel = skeleton_lib.get(skeleton if skeleton is not None else "in-motion-19")
     if skel.num_keypoints != num_joints:
         if skeleton is None:
@@ -318,11 +331,11 @@ def build_model(spec: GCNSpec | STGCNSpec, *, num_joints: int = 19, mode: str = 
     if isinstance(spec, GCNSpec):
         if spec.graph in ("spatial",) and skel.center is None:
             raise ConfigError(f"graph 'spatial' needs a centre joint; skeleton {skel.name!r} has none")
-        return SearchableGCN(spec=spec, skeleton=name, mode=mode)
+        return SearchableGCN(spec=spec, skeleton=name, mode=mode, conv_impl=conv_impl)
     if isinstance(spec, STGCNSpec):
         from infantjax.models.gcn.stgcn import STGCN
 
-        return STGCN(spec=spec, skeleton=name, mode=mode)
+        return STGCN(spec=spec, skeleton=name, mode=mode, conv_impl=conv_impl)
     raise ConfigError(f"spec must be a GCNSpec or STGCNSpec, got {type(spec).__name__}")
 
 

@@ -32,12 +32,14 @@ class STGCN(nn.Module):
 
     ``model.apply(variables, x, train=...)`` with x (N, T, V, C = spec.in_channels) returns
     ``(logits (N, num_classes), features (N, T', V, C'))``. ``mode`` selects the reference (``max_hop=1``) or
-    corrected spatial partition.
+    corrected spatial partition; ``conv_impl`` how the temporal convolutions are computed
+    (:mod:`infantjax.nn.temporal`).
     """
 
     spec: STGCNSpec = STGCNSpec()
     skeleton: str | skeleton_lib.Skeleton = "in-motion-19"
     mode: str = "reference"
+    conv_impl: str = "auto"
 
     @nn.compact
     def __call__(self, x: Float[Array, "N T V C"], train: bool = False):
@@ -51,7 +53,7 @@ class STGCN(nn.Module):
         a = jnp.asarray(adjacency(self.skeleton, spec.graph_scales, self.mode))
         for i, (c_out, stride) in enumerate(zip(spec.channels, spec.strides)):
             x = _Module(c_out, stride, int(spec.temporal_kernel_size), residual=i > 0,
-                        edge_importance=spec.edge_importance, name=f"module{i}")(x, a, train)
+                        edge_importance=spec.edge_importance, conv_impl=self.conv_impl, name=f"module{i}")(x, a, train)
         return _head(x, "global", spec.num_classes), x
 
 
@@ -61,6 +63,7 @@ class _Module(nn.Module):
     kernel_size: int
     residual: bool = True
     edge_importance: bool = True
+    conv_impl: str = "auto"
 
     @nn.compact
     def __call__(self, x, a, train: bool):
@@ -75,6 +78,7 @@ class _Module(nn.Module):
             res = batch_norm(train, "residual_bn")(res)
         y = GraphConv(self.features, a.shape[0], gain=RELU_GAIN, name="gcn")(x, a)
         y = jax.nn.relu(batch_norm(train, "bn1")(y))
-        y = TemporalConv(self.features, self.kernel_size, stride=self.stride, gain=RELU_GAIN, name="tcn")(y)
+        y = TemporalConv(self.features, self.kernel_size, stride=self.stride, gain=RELU_GAIN, impl=self.conv_impl,
+                         name="tcn")(y)
         y = batch_norm(train, "bn2")(y)
         return jax.nn.relu(y + res)

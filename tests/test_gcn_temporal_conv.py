@@ -1,0 +1,207 @@
+"""Temporal convolutions as sums of shifted slices (``impl="shift"``) vs XLA's convolution (``impl="conv"``):
+same variables as the former ``nn.Conv`` layers, same outputs and gradients to float32 rounding, under jit, vmap
+and grad, for single layers and whole GCNs (every choice of the search space, ST-GCN)."""
+
+from __future__ import annotations
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from infantjax.errors import ConfigError
+from infantjax.models.gcn import CHOICES, GCNSpec, STGCNSpec, build_model
+from infantjax.nn.attention import FrameAttention
+from infantjax.nn.temporal import TemporalConv, resolve_impl, temporal_conv
+from infantjax.nn.torch_compat import RELU_GAIN, he_fan_out, torch_bias
+
+FAST_COMPILE = {"xla_backend_optimization_level": 0}
+TOL = {"rtol": 1e-4, "atol": 1e-4}
+
+
+class _NNConvTemporal(nn.Module):
+    """The former TemporalConv (an ``nn.Conv`` named ``conv``), kept here as the reference."""
+
+    features: int
+    kernel_size: int
+    stride: int = 1
+    dilation: int = 1
+    groups: int = 1
+    use_bias: bool = True
+
+    @nn.compact
+    def __call__(self, x):
+        pad = (self.kernel_size - 1) // 2 * self.dilation
+        fan_in = x.shape[-1] // self.groups * self.kernel_size
+        return nn.Conv(self.features, (self.kernel_size, 1), strides=(self.stride, 1), padding=((pad, pad), (0, 0)),
+                       kernel_dilation=(self.dilation, 1), feature_group_count=self.groups,
+                       use_bias=self.use_bias, kernel_init=he_fan_out(RELU_GAIN), bias_init=torch_bias(fan_in),
+                       name="conv")(x)
+
+
+def _x(shape, seed=0):
+    return jnp.asarray(np.random.default_rng(seed).normal(size=shape), jnp.float32)
+
+
+# (features, kernel, stride, dilation, groups, bias) on 8 input channels: full, strided, dilated, depthwise,
+# depthwise with channel multiplier, grouped, even kernel
+LAYERS = [(6, 9, 1, 1, 1, True), (5, 7, 2, 1, 1, True), (8, 5, 2, 3, 1, False), (8, 3, 1, 2, 8, False),
+          (16, 3, 2, 1, 8, False), (4, 3, 1, 1, 2, True), (6, 4, 1, 1, 1, True)]
+
+
+@pytest.mark.parametrize("layer", LAYERS, ids=lambda c: "f{}k{}s{}d{}g{}b{}".format(*c))
+def test_temporal_conv_matches_nn_conv_variables_and_outputs(layer):
+    features, k, s, d, g, bias = layer
+    x = _x((2, 23, 5, 8))
+    old = _NNConvTemporal(features, k, s, d, g, bias)
+    ref_vars = old.init(jax.random.key(3), x)
+    ref = old.apply(ref_vars, x)
+    for impl in ("conv", "shift"):
+        new = TemporalConv(features, k, stride=s, dilation=d, groups=g, use_bias=bias, gain=RELU_GAIN, impl=impl)
+        variables = new.init(jax.random.key(3), x)
+        # same names, shapes and initial values as the nn.Conv layer (checkpoints and weight maps carry over)
+        assert jax.tree.structure(variables) == jax.tree.structure(ref_vars)
+        for a, b in zip(jax.tree.leaves(variables), jax.tree.leaves(ref_vars)):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+        out = new.apply(variables, x)
+        assert out.shape == ref.shape
+        np.testing.assert_allclose(np.asarray(out), np.asarray(ref), **TOL)
+
+
+@pytest.mark.parametrize("groups", [1, 8])
+def test_temporal_conv_gradients_and_vmap_agree(groups):
+    """Under vmap over (kernel, input) — a fold ensemble — and grad, shift equals conv and the per-instance loop
+    (dense and depthwise kernels)."""
+    kernel = _x((4, 9, 1, 8 // groups, 8 if groups > 1 else 6), 1)
+    x = _x((4, 3, 17, 5, 8), 2)
+
+    def loss(impl):
+        def f(w, xi):
+            return (temporal_conv(xi, w, stride=2, dilation=2, padding=8, groups=groups, impl=impl) ** 2).mean()
+        return jax.jit(jax.vmap(jax.value_and_grad(f, argnums=(0, 1))))
+
+    (lc, gc), (ls, gs) = loss("conv")(kernel, x), loss("shift")(kernel, x)
+    np.testing.assert_allclose(np.asarray(ls), np.asarray(lc), **TOL)
+    for a, b in zip(gs, gc):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), **TOL)
+    single = jax.value_and_grad(lambda w, xi: (temporal_conv(xi, w, stride=2, dilation=2, padding=8, groups=groups,
+                                                             impl="shift") ** 2).mean(), argnums=(0, 1))
+    l1, g1 = single(kernel[1], x[1])
+    np.testing.assert_allclose(float(l1), float(ls[1]), **TOL)
+    np.testing.assert_allclose(np.asarray(g1[0]), np.asarray(gs[0][1]), **TOL)
+
+
+def test_frame_attention_keeps_the_nn_conv_variables():
+    x = _x((2, 12, 5, 4))
+    shapes = {}
+    outputs = {}
+    for impl in ("conv", "shift"):
+        module = FrameAttention(5, conv_impl=impl)
+        variables = module.init(jax.random.key(0), x)
+        shapes[impl] = jax.tree.map(lambda a: a.shape, variables)
+        outputs[impl] = module.apply(variables, x)
+    assert shapes["conv"] == shapes["shift"]
+    assert shapes["shift"]["params"]["conv"] == {"kernel": (5, 2, 1), "bias": (1,)}  # as nn.Conv(1, (5,)) had
+    np.testing.assert_allclose(np.asarray(outputs["shift"]), np.asarray(outputs["conv"]), **TOL)
+
+
+def _covering_specs(n=4, seed=7):
+    """n specs in which every alternative of every choice occurs (as in test_gcn_models)."""
+    rng = np.random.default_rng(seed)
+    offsets = {k: int(rng.integers(len(v))) for k, v in CHOICES.items()}
+    return [GCNSpec(**{k: v[(j + offsets[k]) % len(v)] for k, v in CHOICES.items()}) for j in range(n)]
+
+
+def _random_variables(model, x, seed=0):
+    """Variables with the model's structure filled from numpy (compiling the initialisers is slow; the layer tests
+    above check that the initial values equal nn.Conv's)."""
+    rng = np.random.default_rng(seed)
+
+    def fill(path, sd):
+        name = str(getattr(path[-1], "key", path[-1]))
+        if name in ("var", "edge_importance"):
+            return jnp.asarray(rng.uniform(0.5, 1.5, size=sd.shape), sd.dtype)
+        return jnp.asarray(rng.normal(size=sd.shape) * 0.3, sd.dtype)
+
+    return jax.tree_util.tree_map_with_path(fill, jax.eval_shape(lambda: model.init(jax.random.key(0), x)))
+
+
+def _forward(model, variables, x):
+    fn = jax.jit(lambda v, x: model.apply(v, x, train=False))
+    return fn.lower(variables, x).compile(FAST_COMPILE)(variables, x)
+
+
+def _step(model, variables, x, labels):
+    def loss_fn(params):
+        (logits, _), updates = model.apply({"params": params, "batch_stats": variables["batch_stats"]}, x,
+                                           train=True, mutable=["batch_stats"])
+        logp = jax.nn.log_softmax(logits)
+        return -jnp.take_along_axis(logp, labels[:, None], axis=1).mean(), (logits, updates)
+
+    fn = jax.jit(jax.value_and_grad(loss_fn, has_aux=True))
+    return fn.lower(variables["params"]).compile(FAST_COMPILE)(variables["params"])
+
+
+def _small_stgcn():
+    return STGCNSpec(channels=(8, 8, 16), strides=(1, 2, 1))
+
+
+# cover2 has every temporal-conv flavour: dense (bottleneck), depthwise (MBConv), dilations 1-2, stride 2, kernel 7
+# and frame attention; the others are slow on a shared 2-core machine (each compiles a whole GCN twice)
+_WHOLE = [pytest.param(i, marks=() if i == 2 else pytest.mark.slow, id=f"cover{i}") for i in range(4)]
+
+
+@pytest.mark.parametrize("which", [*_WHOLE, pytest.param("stgcn", id="stgcn")])
+def test_whole_models_agree_between_impls(which):
+    spec = _small_stgcn() if which == "stgcn" else _covering_specs()[which]
+    x = _x((2, 24, 19, 2 if which == "stgcn" else 6), 5)
+    conv, shift = build_model(spec, conv_impl="conv"), build_model(spec, conv_impl="shift")
+    variables = _random_variables(conv, x)
+    shapes = jax.eval_shape(lambda: shift.init(jax.random.key(0), x))
+    assert jax.tree.map(lambda a: a.shape, shapes) == jax.tree.map(lambda a: a.shape, variables)
+    (logits_c, feat_c), (logits_s, feat_s) = _forward(conv, variables, x), _forward(shift, variables, x)
+    np.testing.assert_allclose(np.asarray(logits_s), np.asarray(logits_c), **TOL)
+    np.testing.assert_allclose(np.asarray(feat_s), np.asarray(feat_c), **TOL)
+
+
+@pytest.mark.parametrize("which", [pytest.param(2, id="cover2", marks=pytest.mark.slow),
+                                   pytest.param("stgcn", id="stgcn")])
+def test_whole_model_gradients_agree_between_impls(which):
+    """A training step (BatchNorm on batch statistics): loss, logits, gradients and new statistics agree. (Specs
+    with channel/joint attention are left out here: their BatchNorm over a batch of two pooled vectors maps
+    rounding differences to O(1) changes, with either implementation.)"""
+    spec = _small_stgcn() if which == "stgcn" else _covering_specs()[which]
+    x = _x((2, 24, 19, 2 if which == "stgcn" else 6), 5)
+    labels = jnp.array([0, 1])
+    conv, shift = build_model(spec, conv_impl="conv"), build_model(spec, conv_impl="shift")
+    variables = _random_variables(conv, x)
+    (lc, (logits_c, upd_c)), grads_c = _step(conv, variables, x, labels)
+    (ls, (logits_s, upd_s)), grads_s = _step(shift, variables, x, labels)
+    np.testing.assert_allclose(float(ls), float(lc), **TOL)
+    np.testing.assert_allclose(np.asarray(logits_s), np.asarray(logits_c), **TOL)
+    for a, b in zip(jax.tree.leaves((grads_s, upd_s)), jax.tree.leaves((grads_c, upd_c))):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-3, atol=1e-4)
+
+
+def test_vmapped_instances_equal_one_by_one():
+    """A stack of 3 instances through jit(vmap(apply)) with the shift convolutions equals each instance alone."""
+    model = build_model(_small_stgcn(), conv_impl="shift")
+    x = _x((3, 2, 16, 19, 2), 7)
+    stack = jax.tree.map(lambda *a: jnp.stack(a), *[_random_variables(model, x[0], seed=s) for s in range(3)])
+    fn = jax.jit(lambda v, xi: model.apply(v, xi, train=False)[0])
+    both = jax.jit(jax.vmap(fn)).lower(stack, x).compile(FAST_COMPILE)(stack, x)
+    for i in range(3):
+        one = jax.tree.map(lambda a, i=i: a[i], stack)
+        np.testing.assert_allclose(np.asarray(both[i]), np.asarray(fn(one, x[i])), **TOL)
+
+
+def test_impl_choice_and_errors():
+    assert resolve_impl("auto") == ("shift" if jax.default_backend() == "cpu" else "conv")
+    assert resolve_impl("conv") == "conv"
+    with pytest.raises(ConfigError, match="impl"):
+        resolve_impl("fft")
+    with pytest.raises(ConfigError, match="conv_impl"):
+        build_model(GCNSpec.table_a4()[0], conv_impl="fft")
+    with pytest.raises(ConfigError, match="groups"):
+        temporal_conv(_x((1, 5, 2, 6)), _x((3, 1, 4, 6)), groups=2)
