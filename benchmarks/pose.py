@@ -149,6 +149,8 @@ def main() -> None:
                     help="stop repeating once the timed calls of a configuration took this long; a configuration "
                          "whose warm-up call alone takes longer is reported from that one call")
     ap.add_argument("--video-seconds", type=float, default=5.0)
+    ap.add_argument("--config-timeout-s", type=float, default=240.0,
+                    help="give up on a (model, batch) after this long (compile included) and record it as timed out")
     ap.add_argument("--video-models", nargs="*", default=["rt", "i"])
     ap.add_argument("--weights-dir", default=str(REPO.parent / "shared" / "data" / "efficientpose" / "keras"))
     ap.add_argument("--out", default=None, help="also write the JSON record here")
@@ -160,10 +162,15 @@ def main() -> None:
     start_wall, rows = time.perf_counter(), []
     for name in args.models:
         for b in args.batches:
-            proc = subprocess.run([sys.executable, __file__, "--worker", name, str(b), "--repeats",
-                                   str(args.repeats), "--budget-s", str(args.budget_s)], check=False,
-                                  capture_output=True, text=True,
-                                  env={**os.environ, "PYTHONPATH": str(REPO)})
+            try:
+                proc = subprocess.run([sys.executable, __file__, "--worker", name, str(b), "--repeats",
+                                       str(args.repeats), "--budget-s", str(args.budget_s)], check=False,
+                                      capture_output=True, text=True, timeout=args.config_timeout_s,
+                                      env={**os.environ, "PYTHONPATH": str(REPO)})
+            except subprocess.TimeoutExpired:
+                rows.append({"model": name, "batch": b, "error": f"timed out after {args.config_timeout_s:.0f} s"})
+                print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+                continue
             if proc.returncode != 0:
                 rows.append({"model": name, "batch": b, "error": proc.stderr.strip().splitlines()[-1:]})
             else:
