@@ -396,7 +396,10 @@ def fit(spec: EfficientPoseSpec, variables: dict, inputs: UInt8[np.ndarray, "N R
     frozen_keys = ("res1", "res2", "backbone") if config.freeze_backbone else ()
     frozen = {k: v for k, v in variables["params"].items() if k in frozen_keys}
     params = {k: v for k, v in variables["params"].items() if k not in frozen_keys}
-    state = {"params": params, "batch_stats": variables.get("batch_stats", {}), "opt": tx.init(params)}
+    # the step donates its state: train on copies so that the caller's variables stay valid
+    params = jax.tree_util.tree_map(lambda a: jnp.array(a, copy=True), params)
+    state = {"params": params, "opt": tx.init(params),
+             "batch_stats": jax.tree_util.tree_map(lambda a: jnp.array(a, copy=True), variables.get("batch_stats", {}))}
     fixed = {k: v for k, v in variables.items() if k not in ("params", "batch_stats")}
     # a frozen backbone normalises with its own moving statistics (BatchNorm in inference mode), so training and
     # inference see the same features; models without a separable backbone (OpenPose) train every layer
