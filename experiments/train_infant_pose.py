@@ -9,7 +9,7 @@ frames (seed 10,000) every ``--validate-every`` steps, and writes a float16 ``.n
 provenance in its metadata. The result has seen synthetic renders only: it is not a detector for real infants.
 
     python experiments/train_infant_pose.py --h5 ../shared/data/efficientpose/keras/EfficientPoseRT.h5 \
-        [--out infantjax/models/pose/weights/rt_synthetic_infant.npz] [--steps 480] [--frames 256] [--resolution 128]
+        [--out infantjax/models/pose/weights/rt_synthetic_infant.npz] [--steps 64] [--frames 256] [--resolution 128]
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--h5", required=True, help="official EfficientPoseRT.h5 (MPII weights)")
     ap.add_argument("--out", default=str(REPO / "infantjax" / "models" / "pose" / "weights" /
                                          "rt_synthetic_infant.npz"))
-    ap.add_argument("--steps", type=int, default=480)
+    ap.add_argument("--steps", type=int, default=64, help="optimiser steps (the shipped file: 64)")
     ap.add_argument("--frames", type=int, default=256, help="rendered training frames")
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--resolution", type=int, default=128)
-    ap.add_argument("--validate-every", type=int, default=160)
+    ap.add_argument("--validate-every", type=int, default=0, help="validate every N steps (0: at the end only)")
     ap.add_argument("--validation-frames", type=int, default=96)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)

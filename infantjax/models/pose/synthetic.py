@@ -78,7 +78,7 @@ def infant_spec(variant: str = "rt", resolution: int = 128) -> EfficientPoseSpec
     return EfficientPoseSpec(variant, num_keypoints=19, num_pafs=2 * limbs, resolution=int(resolution))
 
 
-def default_finetune_config(steps: int = 480, frames: int = 256, batch_size: int = 16) -> T.TrainConfig:
+def default_finetune_config(steps: int = 96, frames: int = 256, batch_size: int = 16) -> T.TrainConfig:
     """The CPU fine-tune used by the tests and ``experiments/train_infant_pose.py``: Adam from 1e-3 (Paper II)
     with cosine decay, the MPII backbone frozen, mild augmentation (flip, ±15°, scale 0.9–1.1) since the rendered
     recordings already vary in roll, size and position."""
