@@ -36,7 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--resolution", type=int, default=128)
     ap.add_argument("--validate-every", type=int, default=0, help="validate every N steps (0: at the end only)")
     ap.add_argument("--validation-frames", type=int, default=96)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0, help="render seed of the training frames and head init")
+    ap.add_argument("--learning-rate", type=float, default=1e-3)
+    ap.add_argument("--init", default=None,
+                    help="continue from a predictor .npz written by this script (e.g. with --seed 1 for new "
+                         "infants and a lower --learning-rate) instead of the MPII weights with new heads")
     args = ap.parse_args(argv)
 
     from infantjax.io import load_efficientpose_h5
@@ -47,7 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     if mpii.variant != "rt":
         print(f"error: {args.h5} holds EfficientPose {mpii.variant!r}; pass EfficientPoseRT.h5", file=sys.stderr)
         return 2
-    config = S.default_finetune_config(args.steps, args.frames, args.batch_size)
+    import dataclasses
+
+    config = dataclasses.replace(S.default_finetune_config(args.steps, args.frames, args.batch_size),
+                                 learning_rate=args.learning_rate)
     history = []
 
     def validate(step, variables):
@@ -58,9 +65,20 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(history[-1]), flush=True)
 
     t0, c0 = time.time(), time.process_time()
-    predictor, losses = S.finetune_synthetic(mpii.variables, resolution=args.resolution, frames=args.frames,
-                                             config=config, seed=args.seed, progress=True, callback=validate,
-                                             callback_every=args.validate_every)
+    if args.init:
+        from infantjax.models.pose import train as T
+
+        start = PosePredictor.load(args.init)
+        inputs, frac, _, _ = S.synthetic_examples(args.frames, start.resolution, seed=args.seed)
+        variables, losses = T.fit(start.spec, start.variables, inputs, frac, config, skeleton="in-motion-19",
+                                  callback=validate, callback_every=args.validate_every)
+        predictor = PosePredictor(start.spec, variables, "in-motion-19")
+        previous = start.info
+    else:
+        predictor, losses = S.finetune_synthetic(mpii.variables, resolution=args.resolution, frames=args.frames,
+                                                 config=config, seed=args.seed, progress=True, callback=validate,
+                                                 callback_every=args.validate_every)
+        previous = None
     train_wall, train_cpu = time.time() - t0, time.process_time() - c0
     final = S.evaluate_synthetic(predictor, args.validation_frames)
     info = {
@@ -73,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
                      **{k: round(v, 4) for k, v in final.items() if not isinstance(v, list)}},
         "history": history, "train_wall_s": round(train_wall, 1), "train_cpu_s": round(train_cpu, 1),
     }
+    if previous is not None:
+        info["continued_from"] = {k: v for k, v in previous.items() if k not in ("warning", "source_weights")}
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     predictor.save(out, dtype="float16", info=info, compress=True)
