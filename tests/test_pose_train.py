@@ -140,3 +140,30 @@ def test_short_fit_reduces_loss():
         fit(spec, variables, imgs.astype(np.float32), kp, cfg, skeleton=skel)
     with pytest.raises(ConfigError, match="num_pafs=30"):
         fit(EfficientPoseSpec("rt_lite", resolution=r), variables, imgs, kp, cfg, skeleton=skel)
+
+
+def test_frozen_backbone_keeps_its_weights_and_statistics():
+    """``freeze_backbone`` trains the detection passes only; the backbone's BatchNorm runs in inference mode, so its
+    moving statistics stay those of the pretrained model. Cosine decay and the validation callback run."""
+    skel = S.get("mpii-16")
+    rng = np.random.default_rng(1)
+    r = 32
+    imgs = rng.integers(0, 255, (8, r, r, 3), dtype=np.uint8)
+    kp = rng.uniform(0.2, 0.8, (8, 16, 2)).astype(np.float32)
+    spec = EfficientPoseSpec("rt_lite", num_pafs=30, resolution=r)
+    variables = init_variables(spec, jax.random.PRNGKey(0))
+    seen = []
+    cfg = TrainConfig(epochs=2, batch_size=4, freeze_backbone=True, decay="cosine", augment=None)
+    out, losses = fit(spec, variables, imgs, kp, cfg, skeleton=skel, progress=False,
+                      callback=lambda step, v: seen.append((step, sorted(v))), callback_every=2)
+    assert len(losses) == 4 and [s for s, _ in seen] == [2, 4] and seen[0][1] == sorted(out)
+    same = jax.tree_util.tree_map(lambda a, b: bool(np.array_equal(a, b)), variables, out)
+    assert all(jax.tree_util.tree_leaves(same["params"]["res1"]))
+    assert all(jax.tree_util.tree_leaves(same["batch_stats"]["res1"]))
+    heads = [k for k in out["params"] if k not in ("res1", "res2")]
+    assert not all(jax.tree_util.tree_leaves({k: same["params"][k] for k in heads}))
+    detection_stats = {k: same["batch_stats"][k] for k in out["batch_stats"] if k != "res1"}
+    assert not all(jax.tree_util.tree_leaves(detection_stats))
+    with pytest.raises(ConfigError, match="decay"):
+        TrainConfig(decay="step")
+    assert TrainConfig.from_json(cfg.to_json()) == cfg

@@ -14,7 +14,8 @@ def register(sub) -> None:
     p = sub.add_parser("pose", help="estimate keypoints in every frame of a video with EfficientPose")
     p.add_argument("video", help="video file (anything PyAV decodes)")
     p.add_argument("--weights", required=True,
-                   help="official EfficientPose Keras .h5 or a fine-tuned predictor .npz (PosePredictor.save)")
+                   help="official EfficientPose Keras .h5, a fine-tuned predictor .npz (PosePredictor.save), or the "
+                        "name of shipped weights: rt-synthetic-infant (synthetic renders only, not for real infants)")
     p.add_argument("--model", default=None,
                    help="expected variant (rt, i, ii, iii, iv, rt_lite, i_lite, ii_lite); checked against --weights")
     p.add_argument("--out", required=True, help="output keypoint file (.csv DeepLabCut CSV, .npz, .json COCO ...)")
@@ -37,7 +38,7 @@ def run(args) -> int:
     from infantjax.errors import ConfigError
     from infantjax.io import write_keypoints
     from infantjax.models.pose.efficientpose import _normalise_variant
-    from infantjax.models.pose.predictor import PosePredictor
+    from infantjax.models.pose.predictor import PRETRAINED, PosePredictor
 
     if args.stride < 1:
         raise ConfigError(f"--stride must be >= 1, got {args.stride}")
@@ -52,7 +53,10 @@ def run(args) -> int:
     else:
         ctx = contextlib.nullcontext()
     with ctx:
-        predictor = PosePredictor.load(args.weights)
+        if args.weights in PRETRAINED:
+            predictor = PosePredictor.pretrained(args.weights)
+        else:
+            predictor = PosePredictor.load(args.weights)
         if args.model is not None and _normalise_variant(args.model) != predictor.spec.variant:
             raise ConfigError(f"--model {args.model!r} does not match the weights in {args.weights!r} "
                               f"(EfficientPose {predictor.spec.variant}); drop --model or pass matching weights")

@@ -225,18 +225,23 @@ class EfficientPose(nn.Module):
     spec: EfficientPoseSpec
 
     @nn.compact
-    def __call__(self, x: Float[Array, "N H W 3"], train: bool = False) -> dict[str, Array]:
+    def __call__(self, x: Float[Array, "N H W 3"], train: bool = False,
+                 train_backbone: bool | None = None) -> dict[str, Array]:
+        """``train`` puts BatchNorm in training mode (batch statistics, moving averages updated);
+        ``train_backbone=False`` keeps the EfficientNet backbone(s) in inference mode while the detection passes
+        train (a frozen backbone must normalise with its own moving statistics; default: ``train``)."""
         spec = self.spec
+        bb_train = train if train_backbone is None else bool(train_backbone)
         info = spec.info
         if x.ndim != 4 or x.shape[-1] != 3:
             raise ConfigError(f"EfficientPose expects (N, H, W, 3) input, got shape {tuple(x.shape)}")
         act = activations.relu6 if info.lite else activations.eswish
         se = not info.lite
-        high = EfficientNet(efficientnet_spec(info.high, 3), name="res1")(x, train)[-1]
+        high = EfficientNet(efficientnet_spec(info.high, 3), name="res1")(x, bb_train)[-1]
         if info.low is not None:
             # low-resolution input: 2×2 average pool of the normalised input; stage-2 output without its last add
             low_in = nn.avg_pool(x, (2, 2), strides=(2, 2), padding="SAME", count_include_pad=False)
-            low = EfficientNet(efficientnet_spec(info.low, 2, final_add=False), name="res2")(low_in, train)[-1]
+            low = EfficientNet(efficientnet_spec(info.low, 2, final_add=False), name="res2")(low_in, bb_train)[-1]
             features = jnp.concatenate([high, low], axis=-1)
         else:
             features = high

@@ -72,10 +72,12 @@ class EfficientHourglass(nn.Module):
     spec: EfficientHourglassSpec
 
     @nn.compact
-    def __call__(self, x: Float[Array, "N H W 3"], train: bool = False) -> dict[str, Array]:
+    def __call__(self, x: Float[Array, "N H W 3"], train: bool = False,
+                 train_backbone: bool | None = None) -> dict[str, Array]:
         spec = self.spec
         act = activations.swish
-        feats = EfficientNet(efficientnet_spec(spec.backbone), name="backbone")(x, train)
+        bb_train = train if train_backbone is None else bool(train_backbone)  # False: frozen backbone
+        feats = EfficientNet(efficientnet_spec(spec.backbone), name="backbone")(x, bb_train)
         scales = [feats[i] for i in _TAPS]  # strides 4, 8, 16, 32
         h = scales[-1]
         for level in (2, 1, 0):  # 32 -> 16 -> 8 -> 4

@@ -28,11 +28,21 @@ from infantjax.models.pose.efficientpose import EfficientPose, EfficientPoseSpec
 from infantjax.models.pose.preprocess import check_image, preprocess
 from infantjax.sequence import SkeletonSequence
 
-__all__ = ["PosePredictor"]
+__all__ = ["PRETRAINED", "PosePredictor"]
 
 log = logging.getLogger(__name__)
 
 _FORMAT = "infantjax-pose-predictor-v1"
+
+# weights shipped with the package (infantjax/models/pose/weights/): name -> (file, description)
+PRETRAINED: dict[str, tuple[str, str]] = {
+    "rt-synthetic-infant": (
+        "rt_synthetic_infant.npz",
+        "EfficientPose RT (128 px, In-Motion 19 keypoints) fine-tuned from the official MPII weights on rendered "
+        "synthetic infants only (experiments/train_infant_pose.py); for demos and tests on synthetic videos, not "
+        "for real infants",
+    ),
+}
 
 
 def _flatten(tree: dict, prefix: str = "") -> dict[str, np.ndarray]:
@@ -91,6 +101,7 @@ class PosePredictor:
         self.variables = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float32),
                                                 {k: variables[k] for k in exp_shapes})
         self._forward = jax.jit(lambda v, x: self.model.apply(v, x, train=False)["heatmaps"])
+        self.info: dict = {}  # provenance stored with the weights (training data, steps, metrics)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -106,14 +117,45 @@ class PosePredictor:
             raise ConfigError(f"{path!r} has {w.num_keypoints} keypoints; construct PosePredictor with its skeleton")
         return cls(spec, w.variables, skeleton)
 
-    def save(self, path: str | os.PathLike) -> None:
-        """Write spec, skeleton name and variables to a ``.npz`` (atomic; no pickle)."""
+    @classmethod
+    def pretrained(cls, name: str = "rt-synthetic-infant") -> PosePredictor:
+        """A predictor shipped with the package (see :data:`PRETRAINED`).
+
+        ``rt-synthetic-infant``: EfficientPose RT fine-tuned from the official MPII weights (EfficientPose,
+        Apache-2.0; see the package's NOTICE) to the In-Motion 19 keypoints on rendered synthetic infants. It has
+        seen synthetic renders only: use it for demos and tests on synthetic videos, not on real infants.
+        """
+        if name not in PRETRAINED:
+            raise ConfigError(f"unknown pretrained pose model {name!r}; available: {', '.join(PRETRAINED)}")
+        from importlib import resources
+
+        ref = resources.files("infantjax.models.pose").joinpath("weights", PRETRAINED[name][0])
+        with resources.as_file(ref) as path:
+            if not os.path.isfile(path):
+                raise CheckpointError(f"the packaged weights {PRETRAINED[name][0]!r} are missing from this "
+                                      "installation (package data infantjax/models/pose/weights/*.npz)")
+            return cls.load(path)
+
+    def save(self, path: str | os.PathLike, dtype: str = "float32", info: dict | None = None,
+             compress: bool = False) -> None:
+        """Write spec, skeleton name and variables to a ``.npz`` (atomic; no pickle).
+
+        Arguments:
+            path: target file.
+            dtype: ``float32`` or ``float16`` storage (loading always computes in float32; float16 halves the
+                file, e.g. for weights shipped as package data).
+            info: JSON-serialisable provenance stored with the weights (``predictor.info`` after loading).
+            compress: zip-deflate the arrays.
+        """
+        if dtype not in ("float32", "float16"):
+            raise ConfigError(f"dtype must be 'float32' or 'float16', got {dtype!r}")
         path = os.fspath(path)
-        flat = _flatten(jax.device_get(self.variables))
+        flat = {k: v.astype(dtype) for k, v in _flatten(jax.device_get(self.variables)).items()}
+        info = dict(self.info if info is None else info)
         meta = json.dumps({"format": _FORMAT, "spec": json.loads(self.spec.to_json()),
-                           "skeleton": self.skeleton.name})
+                           "skeleton": self.skeleton.name, "dtype": dtype, "info": info})
         tmp = path + ".tmp.npz"
-        np.savez(tmp, __meta__=np.array(meta), **flat)
+        (np.savez_compressed if compress else np.savez)(tmp, __meta__=np.array(meta), **flat)
         os.replace(tmp, path)
 
     @classmethod
@@ -134,7 +176,9 @@ class PosePredictor:
         if meta.get("format") != _FORMAT:
             raise CheckpointError(f"{path!r}: unknown format {meta.get('format')!r}, expected {_FORMAT}")
         spec = EfficientPoseSpec(**meta["spec"])
-        return cls(spec, _unflatten(flat), meta["skeleton"])
+        predictor = cls(spec, _unflatten(flat), meta["skeleton"])
+        predictor.info = dict(meta.get("info", {}))
+        return predictor
 
     # ------------------------------------------------------------------ properties
     @property

@@ -1,0 +1,106 @@
+"""Fine-tune EfficientPose RT from the official MPII weights to the In-Motion 19 keypoints on rendered synthetic
+infants and write a small weights file (the ``rt-synthetic-infant`` model shipped as package data).
+
+The official weights are not part of infantjax: pass the path of ``EfficientPoseRT.h5`` from the EfficientPose
+repository (daniegr/EfficientPose, Apache-2.0). Training follows :func:`infantjax.models.pose.synthetic
+.finetune_synthetic` (Adam from 1e-3 with cosine decay, MPII backbone frozen, new PAF/heatmap heads, flip/±15°/scale
+augmentation over rendered recordings that already vary in roll, size and position), validates on held-out rendered
+frames (seed 10,000) every ``--validate-every`` steps, and writes a float16 ``.npz`` (no pickle) with the training
+provenance in its metadata. The result has seen synthetic renders only: it is not a detector for real infants.
+
+    python experiments/train_infant_pose.py --h5 ../shared/data/efficientpose/keras/EfficientPoseRT.h5 \
+        [--out infantjax/models/pose/weights/rt_synthetic_infant.npz] [--steps 64] [--frames 256] [--resolution 128]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import resource
+import sys
+import time
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--h5", required=True, help="official EfficientPoseRT.h5 (MPII weights)")
+    ap.add_argument("--out", default=str(REPO / "infantjax" / "models" / "pose" / "weights" /
+                                         "rt_synthetic_infant.npz"))
+    ap.add_argument("--steps", type=int, default=64, help="optimiser steps (the shipped file: 64)")
+    ap.add_argument("--frames", type=int, default=256, help="rendered training frames")
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--resolution", type=int, default=128)
+    ap.add_argument("--validate-every", type=int, default=0, help="validate every N steps (0: at the end only)")
+    ap.add_argument("--validation-frames", type=int, default=96)
+    ap.add_argument("--seed", type=int, default=0, help="render seed of the training frames and head init")
+    ap.add_argument("--learning-rate", type=float, default=1e-3)
+    ap.add_argument("--init", default=None,
+                    help="continue from a predictor .npz written by this script (e.g. with --seed 1 for new "
+                         "infants and a lower --learning-rate) instead of the MPII weights with new heads")
+    args = ap.parse_args(argv)
+
+    from infantjax.io import load_efficientpose_h5
+    from infantjax.models.pose import synthetic as S
+    from infantjax.models.pose.predictor import PosePredictor
+
+    mpii = load_efficientpose_h5(args.h5)
+    if mpii.variant != "rt":
+        print(f"error: {args.h5} holds EfficientPose {mpii.variant!r}; pass EfficientPoseRT.h5", file=sys.stderr)
+        return 2
+    import dataclasses
+
+    config = dataclasses.replace(S.default_finetune_config(args.steps, args.frames, args.batch_size),
+                                 learning_rate=args.learning_rate)
+    history = []
+
+    def validate(step, variables):
+        p = PosePredictor(S.infant_spec("rt", args.resolution), variables, "in-motion-19")
+        m = S.evaluate_synthetic(p, args.validation_frames)
+        history.append({"step": step, "pckh@0.5": round(m["pckh@0.5"], 4), "pckh@0.2": round(m["pckh@0.2"], 4),
+                        "wall_s": round(time.time() - t0, 1), "cpu_s": round(time.process_time() - c0, 1)})
+        print(json.dumps(history[-1]), flush=True)
+
+    t0, c0 = time.time(), time.process_time()
+    if args.init:
+        from infantjax.models.pose import train as T
+
+        start = PosePredictor.load(args.init)
+        inputs, frac, _, _ = S.synthetic_examples(args.frames, start.resolution, seed=args.seed)
+        variables, losses = T.fit(start.spec, start.variables, inputs, frac, config, skeleton="in-motion-19",
+                                  callback=validate, callback_every=args.validate_every)
+        predictor = PosePredictor(start.spec, variables, "in-motion-19")
+        previous = start.info
+    else:
+        predictor, losses = S.finetune_synthetic(mpii.variables, resolution=args.resolution, frames=args.frames,
+                                                 config=config, seed=args.seed, progress=True, callback=validate,
+                                                 callback_every=args.validate_every)
+        previous = None
+    train_wall, train_cpu = time.time() - t0, time.process_time() - c0
+    final = S.evaluate_synthetic(predictor, args.validation_frames)
+    info = {
+        "model": "EfficientPose RT fine-tuned on rendered synthetic infants (In-Motion 19 keypoints)",
+        "warning": "trained on synthetic renders only; not for real infants",
+        "source_weights": "EfficientPoseRT.h5 (MPII), daniegr/EfficientPose, Apache-2.0",
+        "script": "experiments/train_infant_pose.py", "train_config": json.loads(config.to_json()),
+        "steps": len(losses), "frames": args.frames, "resolution": args.resolution, "seed": args.seed,
+        "held_out": {"frames": args.validation_frames, "seed": 10_000,
+                     **{k: round(v, 4) for k, v in final.items() if not isinstance(v, list)}},
+        "history": history, "train_wall_s": round(train_wall, 1), "train_cpu_s": round(train_cpu, 1),
+    }
+    if previous is not None:
+        info["continued_from"] = {k: v for k, v in previous.items() if k not in ("warning", "source_weights")}
+    out = pathlib.Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    predictor.save(out, dtype="float16", info=info, compress=True)
+    print(json.dumps({k: v for k, v in info.items() if k != "train_config"}, indent=1))
+    print(f"wrote {out} ({out.stat().st_size / 2 ** 20:.2f} MiB); peak RSS "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
