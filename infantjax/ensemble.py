@@ -395,7 +395,7 @@ def demo_run(out_dir: str | os.PathLike, seed: int = 0, *, n_subjects: int = 56,
     """
     import time
 
-    t0 = time.perf_counter()
+    started = time.perf_counter()
     from infantjax import synth
     from infantjax.clinical import evaluate, format_threshold_table, risks_of, threshold_table
     from infantjax.explain import plot_cam, plot_windows
@@ -435,7 +435,7 @@ def demo_run(out_dir: str | os.PathLike, seed: int = 0, *, n_subjects: int = 56,
         "plots": {"windows": windows_png, "cam": cam_png},
         "test_colours": {c: sum(r.colour == c for r in results) for c in ("green", "yellow", "orange", "red")},
         "config": config.to_dict(), "folds": folds,
-        "seconds": {"cohort": t1 - t0, "train": t2 - t1, "total": time.perf_counter() - t0},
+        "seconds": {"cohort": t1 - started, "train": t2 - t1, "total": time.perf_counter() - started},
     }
     write_json(os.path.join(out, "demo.json"), record)
     return record
