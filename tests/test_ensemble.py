@@ -177,3 +177,50 @@ def test_seventy_instances_sharded_over_8_devices_equal_unsharded():
     mesh8 = parallel.instance_mesh(70)
     assert mesh8.shape["instance"] == 8 and parallel.padded_size(70, mesh8) == 72
     np.testing.assert_allclose(flat.window_predictions(positions, mesh=mesh8)[0], single, rtol=1e-5, atol=1e-6)
+
+
+def demo_cohort(n_subjects: int = 56, seed: int = 0, duration_s: float = 20.0):
+    """The demo's easy synthetic cohort (``ensemble.demo_run``): development and held-out test cohorts."""
+    from infantjax import synth
+
+    cohort = synth.cohort("cp", n_subjects=n_subjects, seed=seed, duration_s=duration_s, prevalence=0.4,
+                          difficulty="easy")
+    split = cohort.split(folds=3, seed=seed)
+    return (cohort.select([s for f in split.folds for s in f], name="development"),
+            cohort.select(list(split.test), name="test"))
+
+
+@pytest.mark.slow
+def test_ensemble_learns_a_synthetic_cohort():
+    """The demo recipe (3 fold instances of the smallest GCN, ``ensemble.DEMO_CONFIG``: 8 epochs, SGD lr 0.05,
+    debiased BatchNorm averages) on the easy ``infantjax.synth`` cohort of ``demo_run`` learns clearly above chance
+    (held-out AUC measured 0.72 on 15 infants; the issue's 0.85 is NOT reached at this budget — docs/ensemble.md),
+    and risk, class, colours and CAM follow from the (windows × instances) predictions at the 70 %-sensitivity
+    operating point, where the infants do not all get one colour. ≈ 3 CPU-minutes."""
+    dev, test = demo_cohort()
+    ens = ensemble.train([ensemble.demo_spec()], dev, ensemble.DEMO_CONFIG.replace(progress=False), folds=3,
+                         seed=0)
+    results = ens.predict_cohort(test)
+    risks, _ = risks_of(results)
+    ev = evaluate(test.labels, risks, sensitivity=0.7)
+    assert ev.auc >= 0.65
+    results = [r.with_threshold(ev.operating_point.threshold) for r in results]
+    for r in results:
+        check_consistent(r, 7, 3)  # 20 s = 600 frames, window 150, hop 75 → 7 windows; 3 fold instances
+    assert len({r.colour for r in results}) >= 2
+
+
+def test_short_training_on_a_synthetic_cohort_is_consistent():
+    """Default-run size: 2 fold instances trained 2 epochs on 2.5-s windows of an easy synth cohort; the risks
+    differ between infants and risk, class, colours and CAM agree with the instance predictions."""
+    dev, test = demo_cohort(24, seed=1, duration_s=6.0)
+    config = ensemble.DEMO_CONFIG.replace(epochs=2, window=75, hop=37, progress=False)
+    ens = ensemble.train([ensemble.demo_spec()], dev, config, folds=2, seed=1)
+    assert all(0.0 <= a <= 1.0 for a in ens.fold_auc[0])
+    results = ens.predict_cohort(test)
+    risks, _ = risks_of(results)
+    assert np.ptp(risks) > 0
+    results = [r.with_threshold(float(np.median(risks))) for r in results]
+    for r in results:
+        check_consistent(r, 4, 2)  # 6 s = 180 frames, window 75, hop 37 → 0, 37, 74, 105: 4 windows
+    assert len({r.colour for r in results}) >= 2

@@ -21,8 +21,16 @@ class TrainConfig(JsonConfig):
         momentum: SGD momentum (0.9).
         nesterov: Nesterov momentum (True).
         weight_decay: decoupled L2 added to the gradient (0 in the reference).
-        positive_copies: windows drawn from each positive recording per epoch (60 = 5 × 12).
-        negative_copies: windows drawn from each negative recording per epoch (12).
+        optimizer: ``"sgd"`` (the reference: SGD with ``momentum``/``nesterov``) or ``"adam"`` (Adam with
+            ``learning_rate``, betas 0.9/0.999; not in the reference — for short demo/quick runs, which SGD at
+            5e-4 cannot train in a few hundred steps).
+        debias_batch_stats: BatchNorm running averages start at 0 and are bias-corrected when read (an infantjax
+            correction, see docs/train.md). PyTorch/Flax start them at mean 0 / variance 1 and move them by 10 %
+            per step (momentum 0.1), so after n steps 0.9ⁿ of the initial variance remains: after 30 steps the
+            input BatchNorm's running variance of the velocity channels (true variance ≈ 1e-6 after v1
+            normalisation) is still ≈ 0.04, and evaluation shrinks the velocities 200-fold. Debiased, the averages
+            are the normalised weighted mean of the batch statistics, (1 − 0.9)·Σ 0.9^(n−k)·b_k / (1 − 0.9ⁿ);
+            they equal the reference's to a relative 0.9ⁿ (< 3e-5 after 100 steps), i.e. for the paper's runs.
         window: frames per window (150 = 5 s at 30 Hz).
         hop: hop between validation/test windows (75 = 50 % overlap; the last window is aligned to the end).
         roll_sequence: tile every training recording to the longest one before cropping (reference default).
@@ -49,6 +57,8 @@ class TrainConfig(JsonConfig):
     momentum: float = 0.9
     nesterov: bool = True
     weight_decay: float = 0.0
+    optimizer: str = "sgd"
+    debias_batch_stats: bool = True
     positive_copies: int = 60
     negative_copies: int = 12
     window: int = 150
@@ -75,6 +85,8 @@ class TrainConfig(JsonConfig):
                 raise ConfigError(f"TrainConfig.{name} must be a positive integer, got {value!r}")
         if isinstance(self.rotation, bool) or not isinstance(self.rotation, int) or not 0 <= self.rotation <= 180:
             raise ConfigError(f"TrainConfig.rotation must be whole degrees in [0, 180], got {self.rotation!r}")
+        if self.optimizer not in ("sgd", "adam"):
+            raise ConfigError(f"TrainConfig.optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
         if self.preprocess_version not in ("v1", "v2"):
             raise ConfigError(f"TrainConfig.preprocess_version must be 'v1' or 'v2', got {self.preprocess_version!r}")
         if self.window_rotation not in (None, "reference", "corrected"):

@@ -36,7 +36,7 @@ from infantjax.train.checkpoint import RunCheckpointer
 from infantjax.train.config import TrainConfig
 from infantjax.train.logging import ScalarLogger
 from infantjax.train.losses import balanced_window_loss, cross_entropy, positive_probability
-from infantjax.train.state import TrainState, init_stack, make_optimizer, variables_of
+from infantjax.train.state import TrainState, init_stack, make_optimizer, variables_of, zeroed_batch_stats
 
 __all__ = [
     "FitResult",
@@ -125,12 +125,20 @@ class Programs:
         batch = parallel.batch_sharding(mesh)
         self.channels = input_channels(model)
         sample = jnp.zeros((1, config.window, NUM_JOINTS, self.channels), jnp.float32)
-        self.init = jax.jit(lambda keys: init_stack(model, self.tx, keys, sample), out_shardings=inst)
+        def init(keys):
+            state = init_stack(model, self.tx, keys, sample)
+            if config.debias_batch_stats:  # running averages from 0, bias-corrected when read (variables_of)
+                state = state.replace(batch_stats=zeroed_batch_stats(state.batch_stats))
+            return state
+
+        self.init = jax.jit(init, out_shardings=inst)
         self.train_step = jax.jit(jax.vmap(self._train_step), in_shardings=(inst, batch, batch, inst),
                                   out_shardings=(inst, inst), donate_argnums=(0,))
         self.logits = jax.jit(jax.vmap(self._logits), in_shardings=(inst, batch), out_shardings=batch)
         self.copy = jax.jit(lambda tree: jax.tree_util.tree_map(jnp.copy, tree), in_shardings=(inst,),
                             out_shardings=inst)
+        self.variables = jax.jit(jax.vmap(lambda st: variables_of(st, debias=config.debias_batch_stats)),
+                                 in_shardings=(inst,), out_shardings=inst)
         self.select = jax.jit(_select, in_shardings=(inst, inst, inst), out_shardings=inst, donate_argnums=(1,))
 
     def _train_step(self, state: TrainState, positions, labels, active):
@@ -266,7 +274,7 @@ def train_stack(spec, folds: Sequence[tuple[_data.Prepared, _data.ValidationWind
 
     keys = np.stack([np.asarray(jax.random.PRNGKey(int(s))) for s in seeds])
     state = programs.init(parallel.pad_leading(keys, n_pad))
-    best = programs.copy(variables_of(state))  # its own buffers: the train step donates the state's
+    best = programs.copy(programs.variables(state))  # its own buffers: the train step donates the state's
     meta = {"epoch": 0, "history": [[] for _ in range(n)], "best_auc": [-1.0] * n, "best_epoch": [0] * n,
             "stopped": False, "seeds": [int(s) for s in seeds]}
 
@@ -320,7 +328,8 @@ def train_stack(spec, folds: Sequence[tuple[_data.Prepared, _data.ValidationWind
                     losses.append(loss)
                 train_loss = np.asarray(jnp.stack(losses)).sum(0)[:n] / np.asarray(steps)
 
-                logits = _eval_stack(programs, variables_of(state), val_sets, n_pad, chunk)
+                current = programs.variables(state)
+                logits = _eval_stack(programs, current, val_sets, n_pad, chunk)
                 metrics, improved = [], np.zeros(n_pad, bool)
                 from infantjax.metrics import roc_auc
 
@@ -340,7 +349,7 @@ def train_stack(spec, folds: Sequence[tuple[_data.Prepared, _data.ValidationWind
                     logger.scalars(epoch, {"train/loss": m["train_loss"], "val/loss": val_loss, "val/auc": auc,
                                            "val/best_auc": m["best_auc"], "learning_rate": config.learning_rate},
                                    prefix)
-                best = programs.select(jax.device_put(improved, inst), best, variables_of(state))
+                best = programs.select(jax.device_put(improved, inst), best, current)
                 meta["epoch"] = epoch
                 stop = bool(on_epoch(epoch, metrics)) if on_epoch is not None else False
                 meta["stopped"] = stop
