@@ -9,6 +9,12 @@ of the same machine measured in the same run.
     python benchmarks/gcn.py                      # all eleven, JSON record + table on stdout
     python benchmarks/gcn.py --specs 1 2 stgcn --batch 8 --repeats 5 --out gcn.json
     python benchmarks/gcn.py --specs 1 8 stgcn --conv-impl conv shift   # temporal convs: XLA conv vs shifted slices
+    python benchmarks/gcn.py --layers             # graph conv layer: einsum vs 2-D matmuls (infantjax.nn.dense)
+
+``--layers`` times the graph-convolution layer's two parts side by side, vmapped over ensemble instances as in
+training (``--instances``, default 3 and 7, × ``--batch`` windows, 12 and 48 channels), forward and forward +
+backward: the 1×1 conv as ``flax.linen.Dense`` on (N, T, V, C) vs :class:`infantjax.nn.dense.FlatDense`, and the
+graph aggregation as the einsum ``ntvkc,kvw->ntwc`` vs the transposed matmul of :func:`infantjax.nn.graph.aggregate`.
 """
 
 from __future__ import annotations
@@ -152,6 +158,60 @@ def _table(record) -> str:
     return "\n".join(lines)
 
 
+def bench_layers(*, instances: list[int], batch: int, repeats: int) -> list[dict]:
+    """Side by side per case: (Dense vs FlatDense) and (einsum vs matmul aggregation), fwd and fwd+bwd, ms."""
+    import flax.linen as nn
+
+    from infantjax.nn.dense import FlatDense
+    from infantjax.nn.graph import aggregate
+
+    def einsum_aggregate(y, a):
+        return jnp.einsum("ntvkc,kvw->ntwc", y, a)
+
+    rows = []
+    rng = np.random.default_rng(0)
+    for n_inst in instances:
+        for c in (12, 48):
+            k = 3
+            x = jnp.asarray(rng.normal(size=(n_inst, batch, T, V, c)), jnp.float32)
+            y = jnp.asarray(rng.normal(size=(n_inst, batch, T, V, k, c)), jnp.float32)
+            a = jnp.asarray(rng.normal(size=(n_inst, k, V, V)), jnp.float32)
+            cases = {}
+            for label, layer in (("dense", nn.Dense(k * c)), ("flat_dense", FlatDense(k * c))):
+                params = jax.vmap(lambda key: layer.init(key, x[0, :1]))(jax.random.split(jax.random.PRNGKey(0),
+                                                                                          n_inst))
+                fwd = jax.jit(jax.vmap(layer.apply))
+                grad = jax.jit(jax.grad(lambda p, x: (jax.vmap(layer.apply)(p, x) ** 2).sum(), argnums=(0, 1)))
+                cases[label] = (fwd, grad, (params, x))
+            for label, fn in (("einsum_aggregate", einsum_aggregate), ("matmul_aggregate", aggregate)):
+                fwd = jax.jit(jax.vmap(fn))
+                grad = jax.jit(jax.grad(lambda y, a, fn=fn: (jax.vmap(fn)(y, a) ** 2).sum(), argnums=(0, 1)))
+                cases[label] = (fwd, grad, (y, a))
+            row = {"instances": n_inst, "batch": batch, "channels": c}
+            for label, (fwd, grad, args) in cases.items():
+                row[f"{label}_fwd_ms"] = 1e3 * statistics.median(_timed(fwd, *args, repeats=repeats)[1])
+                row[f"{label}_fwd_bwd_ms"] = 1e3 * statistics.median(_timed(grad, *args, repeats=repeats)[1])
+            for old, new in (("dense", "flat_dense"), ("einsum_aggregate", "matmul_aggregate")):
+                for part in ("fwd", "fwd_bwd"):
+                    row[f"{new}_{part}_speedup"] = row[f"{old}_{part}_ms"] / row[f"{new}_{part}_ms"]
+            rows.append(row)
+    return rows
+
+
+def _layers_table(rows) -> str:
+    lines = [f"{'instances':>9} {'C':>3} | {'Dense fwd':>9} {'Flat fwd':>9} {'x':>5} {'Dense f+b':>9} {'Flat f+b':>9} "
+             f"{'x':>5} | {'einsum fwd':>10} {'matmul fwd':>10} {'x':>5} {'einsum f+b':>10} {'matmul f+b':>10} {'x':>5}"]
+    for r in rows:
+        lines.append(
+            f"{r['instances']:>9} {r['channels']:>3} | {r['dense_fwd_ms']:9.1f} {r['flat_dense_fwd_ms']:9.1f} "
+            f"{r['flat_dense_fwd_speedup']:5.2f} {r['dense_fwd_bwd_ms']:9.1f} {r['flat_dense_fwd_bwd_ms']:9.1f} "
+            f"{r['flat_dense_fwd_bwd_speedup']:5.2f} | {r['einsum_aggregate_fwd_ms']:10.1f} "
+            f"{r['matmul_aggregate_fwd_ms']:10.1f} {r['matmul_aggregate_fwd_speedup']:5.2f} "
+            f"{r['einsum_aggregate_fwd_bwd_ms']:10.1f} {r['matmul_aggregate_fwd_bwd_ms']:10.1f} "
+            f"{r['matmul_aggregate_fwd_bwd_speedup']:5.2f}")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--specs", nargs="*", help="Table A.4 numbers (1-10) and/or 'stgcn'; default all")
@@ -161,9 +221,22 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=pathlib.Path, help="also write the JSON record here")
     parser.add_argument("--conv-impl", nargs="+", default=["auto"], choices=CONV_IMPLS,
                         help="temporal convolution implementations to time side by side (infantjax.nn.temporal)")
+    parser.add_argument("--layers", action="store_true",
+                        help="time the graph conv layer's parts instead: Dense vs FlatDense, einsum vs matmul")
+    parser.add_argument("--instances", nargs="+", type=int, default=[3, 7], help="vmapped instances (--layers)")
     args = parser.parse_args(argv)
     if args.batch < 1 or args.repeats < 1:
         parser.error("--batch and --repeats must be positive")
+    if args.layers:
+        rows = bench_layers(instances=args.instances, batch=args.batch, repeats=args.repeats)
+        record = {"benchmark": "gcn-layers", "device": f"{jax.devices()[0].device_kind} ({jax.default_backend()}), "
+                  f"{os.cpu_count()} CPU cores", "load_average_1min": os.getloadavg()[0], "jax": jax.__version__,
+                  "frames": T, "repeats": args.repeats, "results": rows}
+        print(json.dumps(record, indent=2))
+        print(_layers_table(rows))
+        if args.out:
+            _write(args.out, record)
+        return 0
     specs = _specs(args.specs)
     record = {
         "benchmark": "gcn",

@@ -18,6 +18,7 @@ from jax import lax
 from jaxtyping import Array, Float
 
 from infantjax.errors import ConfigError
+from infantjax.nn.dense import FlatDense
 from infantjax.nn.torch_compat import LINEAR_GAIN, he_fan_out, torch_bias
 
 __all__ = ["CONV_IMPLS", "Pointwise", "TemporalConv", "TemporalConvLayer", "resolve_impl", "temporal_conv"]
@@ -70,7 +71,7 @@ def temporal_conv(x: Float[Array, "N T *S C"], kernel: Float[Array, "k *O Cg F"]
     for j in range(k):
         xs = lax.slice_in_dim(x, j * dilation, j * dilation + (t_out - 1) * stride + 1, stride, axis=1)
         if groups == 1:
-            term = jnp.einsum("...c,cf->...f", xs, w[j])
+            term = (xs.reshape(-1, c) @ w[j]).reshape(*xs.shape[:-1], f)  # 2-D matmul: see infantjax.nn.dense
         elif cg == 1 and f == groups:  # depthwise: one weight per channel
             term = xs * w[j, 0]
         else:  # output o = g·(F/G) + i reads the input channels of group g
@@ -108,7 +109,7 @@ class Pointwise(nn.Module):
     def __call__(self, x: Float[Array, "N T V C"]) -> Float[Array, "N T2 V F"]:
         if self.stride != 1:
             x = x[:, :: self.stride]
-        return nn.Dense(self.features, use_bias=self.use_bias, kernel_init=he_fan_out(self.gain),
+        return FlatDense(self.features, use_bias=self.use_bias, kernel_init=he_fan_out(self.gain),
                         bias_init=torch_bias(x.shape[-1]), name="conv")(x)
 
 
