@@ -137,7 +137,7 @@ def _gcn(st):
 def _ensemble(st, args, cohort, out):
     from infantjax.ensemble import demo_run
 
-    st.start("fold ensemble of the smallest GCN (3 folds in the demo) trained as one vmapped program, held-out "
+    st.start("fold ensemble of a small GCN (3 folds in the demo) trained as one vmapped program, held-out "
              "evaluation, one infant's risk (infantjax.ensemble, infantjax.clinical, infantjax.explain)")
     kwargs = {} if args.epochs is None else {"epochs": args.epochs}
     record = demo_run(out / "ensemble", seed=args.seed, **kwargs)
