@@ -51,7 +51,7 @@ class GraphConv(nn.Module):
     @nn.compact
     def __call__(self, x: Float[Array, "N T V C"], a: Float[Array, "K V V"]) -> Float[Array, "N T V F"]:
         y = FlatDense(self.partitions * self.features, use_bias=self.use_bias, kernel_init=he_fan_out(self.gain),
-                     bias_init=torch_bias(x.shape[-1]), name="conv")(x)
+                      bias_init=torch_bias(x.shape[-1]), name="conv")(x)
         y = y.reshape(*y.shape[:-1], self.partitions, self.features)
         return aggregate(y, a)
 
