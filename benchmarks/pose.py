@@ -103,7 +103,7 @@ def video_end_to_end(variant: str, weights_dir: pathlib.Path | None, seconds: fl
 
     from infantjax import synth
     from infantjax.models.pose.efficientpose import EfficientPoseSpec
-    from infantjax.models.pose.predictor import PosePredictor
+    from infantjax.pipelines.pose import PosePredictor
 
     files = {"rt": "EfficientPoseRT.h5", "i": "EfficientPoseI.h5"}
     if weights_dir is not None and (weights_dir / files[variant]).is_file():

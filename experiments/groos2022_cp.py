@@ -88,7 +88,7 @@ class Protocol:
 
 # The quick budgets (docs/train.md "Short runs"): SGD at lr 0.05 instead of 5e-4 and more windows per recording
 # and epoch (6 per CP, 2 per non-CP recording instead of 4/1) so that each instance takes ≈ 30–40 steps; the
-# debiased BatchNorm averages (TrainConfig.debias_batch_stats) make such short runs evaluable at all.
+# debiased BatchNorm averages (CPConfig.debias_batch_stats) make such short runs evaluable at all.
 QUICK = Protocol(
     subjects=56, duration_s=10.0, prevalence=0.3, difficulty="easy", searches=10, k=2, threshold=0.65,
     max_trials=3, epochs=3, checkpoints="2:0.55", cv_epochs=6, space=QUICK_SPACE, lanes=2, fast_compile=True,
@@ -117,9 +117,9 @@ def _settings(p: Protocol, i: int, workdir: pathlib.Path):
 
 
 def _cv_config(p: Protocol):
-    from infantjax.train import TrainConfig
+    from infantjax.train import CPConfig
 
-    return TrainConfig(**{"progress": False, **p.train, "epochs": p.cv_epochs})
+    return CPConfig(**{"progress": False, **p.train, "epochs": p.cv_epochs})
 
 
 def _setup_jax(p: Protocol, workdir: pathlib.Path) -> None:
@@ -184,6 +184,7 @@ def run(p: Protocol, out: pathlib.Path, workdir: pathlib.Path) -> dict:
     from infantjax.explain import plot_cam, plot_windows
     from infantjax.nas import SearchStore, audit, best_spec, search_summary
     from infantjax.nas.runner import load_cohort
+    from infantjax.pipelines.cp import predict_cohort
     from infantjax.skeleton import get as get_skeleton
 
     times = {}
@@ -228,7 +229,7 @@ def run(p: Protocol, out: pathlib.Path, workdir: pathlib.Path) -> dict:
 
     # ---- test evaluation at fixed sensitivity
     t1 = time.perf_counter()
-    results = ensemble.predict_cohort(test)
+    results = predict_cohort(ensemble, test)
     labels = np.asarray(test.labels, dtype=int)
     risks, instance_risks = risks_of(results)
     ev = evaluate(labels, risks, sensitivity=p.sensitivity)

@@ -146,12 +146,13 @@ def test_a_real_search_runs_end_to_end_and_its_winner_is_cross_validated(tmp_pat
 
     cohort = load_cohort(COHORT)
     mesh = parallel.instance_mesh(2, devices=jax.devices()[:1])
-    from infantjax.train import TrainConfig
+    from infantjax.pipelines.cp import predict_risk
+    from infantjax.train import CPConfig
 
-    ens = ensemble_from_searches(storage, ["real"], cohort, TrainConfig(**{**TRAIN, "epochs": 1, "progress": False}),
+    ens = ensemble_from_searches(storage, ["real"], cohort, CPConfig(**{**TRAIN, "epochs": 1, "progress": False}),
                                  folds=2, mesh=mesh)
     assert ens.specs == [exported] and ens.num_instances == 2 and ens.metadata["searches"] == ["real"]
     assert all(0.0 <= a <= 1.0 for a in ens.fold_auc[0])
-    result = ens.predict(cohort.sequences[0], mesh=mesh)
+    result = predict_risk(ens, cohort.sequences[0], mesh=mesh)
     assert 0.0 <= result.risk <= 1.0 and result.instance_risk.shape == (2,)
     assert np.isfinite(result.cam).all()

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from infantjax.io import load_efficientpose_h5
-from infantjax.models.pose import synthetic as S
-from infantjax.models.pose.predictor import PosePredictor
+from infantjax.pipelines import pose as S
+from infantjax.pipelines.pose import PosePredictor
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ import pytest
 from infantjax.cli import main as cli_main
 from infantjax.errors import ConfigError, VideoError
 from infantjax.io import read_keypoints, write_video
-from infantjax.models.pose.predictor import PosePredictor
+from infantjax.pipelines.pose import PosePredictor
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

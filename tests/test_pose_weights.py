@@ -12,8 +12,8 @@ from PIL import Image
 from infantjax.errors import DataError, WeightsError
 from infantjax.io.weights import load_efficientpose_h5
 from infantjax.models.pose.decode import decode_heatmaps, undo_padding
-from infantjax.models.pose.predictor import PosePredictor
-from infantjax.models.pose.preprocess import preprocess
+from infantjax.pipelines.pose import PosePredictor
+from infantjax.preprocess.image import preprocess
 
 FILES = {"RT": "rt", "I": "i", "RT_LITE": "rt_lite", "I_LITE": "i_lite"}
 

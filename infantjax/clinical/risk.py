@@ -35,6 +35,7 @@ __all__ = [
     "COLOURS",
     "RiskResult",
     "assess",
+    "assess_prediction",
     "colour_from_count",
     "colour_from_share",
     "interquartile_colour",
@@ -252,3 +253,22 @@ def assess(predictions: Float[np.ndarray, "W I"], threshold: float = 0.5, *,
                       cam=None if cam is None else np.asarray(cam),
                       window_cam=None if window_cam is None else np.asarray(window_cam),
                       instance_names=names, metadata=dict(metadata or {}))
+
+
+def assess_prediction(prediction, threshold: float | None = None, *,
+                      certainty: Literal["paper", "interquartile"] = "paper") -> RiskResult:
+    """The clinical result of an ensemble's prediction for one recording (:meth:`infantjax.ensemble.Ensemble.predict`):
+    risk, class and certainty colour (:func:`assess`) with the ensemble CAM (median over instances per window, then
+    over windows; :func:`infantjax.explain.aggregate_cam`).
+
+    Arguments:
+        prediction: an :class:`~infantjax.ensemble.EnsemblePrediction`.
+        threshold: decision threshold (default the ensemble's).
+        certainty: ``"paper"`` colours or the reference's ``"interquartile"`` rule.
+    """
+    from infantjax.explain.cam import aggregate_cam
+
+    window_cam, cam = aggregate_cam(prediction.cam_scores)
+    return assess(prediction.probabilities, prediction.threshold if threshold is None else threshold,
+                  certainty=certainty, window_starts=prediction.window_starts, cam=cam, window_cam=window_cam,
+                  instance_names=prediction.instance_names, metadata=prediction.metadata)

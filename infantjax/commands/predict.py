@@ -45,6 +45,7 @@ def input_files(path: str) -> list[pathlib.Path]:
 
 def run(args) -> int:
     from infantjax import ensemble
+    from infantjax.pipelines.cp import predict_risk
     from infantjax.explain import plot_cam, plot_windows
     from infantjax.io import read_keypoints
 
@@ -53,7 +54,7 @@ def run(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for path in input_files(args.input):
         seq = read_keypoints(path, fps=args.fps)
-        result = ens.predict(seq, threshold=args.threshold, certainty=args.certainty)
+        result = predict_risk(ens, seq, threshold=args.threshold, certainty=args.certainty)
         stem = path.stem
         result.save_json(out / f"{stem}.json")
         if not args.no_plots:

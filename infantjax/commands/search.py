@@ -54,7 +54,7 @@ def register(sub) -> None:
     run.add_argument("--epochs", type=int, default=100, help="epochs per trial")
     run.add_argument("--checkpoints", default="paper",
                      help="early stopping: 'paper' (10:0.75 … 90:0.95), 'none', or 'E:AUC,E:AUC,…'")
-    run.add_argument("--train", default="{}", help="JSON of TrainConfig overrides, e.g. '{\"batch_size\": 8}'")
+    run.add_argument("--train", default="{}", help="JSON of CPConfig overrides, e.g. '{\"batch_size\": 8}'")
     run.add_argument("--checkpoint-dir", default=None, help="per-trial checkpoints (resume after a crash)")
     run.add_argument("--heartbeat", type=float, default=10.0, help="seconds between heartbeats")
     run.add_argument("--grace", type=float, default=60.0, help="seconds without heartbeat before a trial is re-run")

@@ -415,7 +415,7 @@ def ensemble_from_searches(storage, names: Sequence[str], cohort, config=None, *
         storage: the storage URL (or Optuna storage) holding the searches.
         names: search names.
         cohort: the development cohort (the searches' folds; test set held out).
-        config: :class:`infantjax.train.TrainConfig` of the cross-validation (the reference: 200 epochs, no
+        config: :class:`infantjax.train.CPConfig` of the cross-validation (the reference: 200 epochs, no
             early-stopping checkpoints).
         train_kwargs: passed on to :func:`infantjax.ensemble.train` (folds, seed, checkpoint_dir, mesh, …).
 

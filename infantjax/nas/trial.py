@@ -57,7 +57,7 @@ class TrialConfig(JsonConfig):
         checkpoints: ``(epoch, minimum best AUC)`` early-stopping checkpoints; ``()`` disables pruning.
         train_folds: 0-based folds trained on (paper folds 1, 3, 4, 5, 6).
         val_folds: 0-based folds validated on (paper folds 2 and 7).
-        train: overrides of :class:`infantjax.train.TrainConfig` fields (e.g. ``{"batch_size": 8}``).
+        train: overrides of :class:`infantjax.train.CPConfig` fields (e.g. ``{"batch_size": 8}``).
     """
 
     epochs: int = 100
@@ -275,10 +275,10 @@ class GCNObjective:
         self._prepared: tuple | None = None
 
     def train_config(self):
-        """The :class:`infantjax.train.TrainConfig` of every trial (``config.train`` overrides, ``epochs``)."""
-        from infantjax.train import TrainConfig
+        """The :class:`infantjax.train.CPConfig` of every trial (``config.train`` overrides, ``epochs``)."""
+        from infantjax.train import CPConfig
 
-        return TrainConfig(**{"progress": False, **self.config.train, "epochs": self.config.epochs})
+        return CPConfig(**{"progress": False, **self.config.train, "epochs": self.config.epochs})
 
     def _cohorts(self):
         """The training and validation cohorts, preprocessed once for all trials (``fit`` then skips it)."""
@@ -297,7 +297,7 @@ class GCNObjective:
         return (*self._prepared, config.replace(preprocess=False))
 
     def __call__(self, spec: GCNSpec, context: TrialContext) -> TrialOutcome:
-        from infantjax.train import fit
+        from infantjax.train import CPData, CPTask, fit
 
         train, val, config = self._cohorts()
         mesh = None
@@ -316,10 +316,11 @@ class GCNObjective:
             return bool(context.report(int(epoch), metrics))
 
         t0 = time.perf_counter()
-        result = fit(spec, train, val, config, seed=context.seed, checkpoint_dir=context.checkpoint_dir,
-                     on_epoch=on_epoch, mesh=mesh)
-        epochs = len(result.history)
-        info = {"best_epoch": int(result.best_epoch), "seconds": round(time.perf_counter() - t0, 3),
-                "resumed_from": first[0] - 1 if first else epochs,
-                "val_auc": [round(float(m["val_auc"]), 6) for m in result.history]}
-        return TrialOutcome(float(result.best_auc), epochs, bool(result.stopped_early), info)
+        result = fit(CPTask(spec, config), [CPData.from_cohorts(train, val, config)], seeds=[context.seed],
+                     checkpoint_dir=context.checkpoint_dir, on_epoch=lambda e, ms: on_epoch(e, ms[0]), mesh=mesh,
+                     desc="trial")
+        history = result.history[0]
+        info = {"best_epoch": int(result.best_epoch[0]), "seconds": round(time.perf_counter() - t0, 3),
+                "resumed_from": first[0] - 1 if first else len(history),
+                "val_auc": [round(float(m["val_auc"]), 6) for m in history]}
+        return TrialOutcome(float(result.best_score[0]), len(history), bool(result.stopped_early), info)

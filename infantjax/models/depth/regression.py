@@ -142,6 +142,6 @@ class RegressionSpec(JsonConfig):
 def init_regression(spec: RegressionSpec, rng: jax.Array, input_shape: tuple[int, ...]) -> dict:
     """Variables ``{"params", "batch_stats"}`` of a regression CNN for inputs of ``input_shape`` (N, T, H, W, C)."""
     model = spec.build()
-    from infantjax.models.depth.train import init_variables
+    from infantjax.models.depth.init import init_variables
 
     return init_variables(model, rng, np.zeros((1, *input_shape[1:]), np.float32))

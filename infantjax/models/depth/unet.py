@@ -136,6 +136,6 @@ def init_detection(spec: DetectionSpec, rng: jax.Array, input_shape: tuple[int, 
         raise ConfigError(f"detection input height and width must be multiples of {spec.divisor} for "
                           f"{len(spec.widths)} U-Net levels, got {h}x{w}")
     model = spec.build()
-    from infantjax.models.depth.train import init_variables
+    from infantjax.models.depth.init import init_variables
 
     return init_variables(model, rng, np.zeros((1, *input_shape[1:]), np.float32))

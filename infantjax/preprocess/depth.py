@@ -18,7 +18,7 @@ import numpy as np
 from jaxtyping import Float
 
 from infantjax.errors import DataError
-from infantjax.models.depth.targets import NUM_JOINTS, RADIUS, limb_target_maps
+from infantjax.preprocess.depth_targets import NUM_JOINTS, RADIUS, limb_target_maps
 
 __all__ = [
     "CLIP_LENGTH",
@@ -30,6 +30,7 @@ __all__ = [
     "check_video",
     "make_clips",
     "prepare_clips",
+    "regression_inputs",
     "remove_frame_mean",
     "resize_video",
 ]
@@ -212,3 +213,13 @@ def prepare_clips(clips, keypoints, radius: float = RADIUS, depth_unit: float = 
         binary=limb_target_maps(kp, h, w, radius, kind="binary"),
         gaussian=limb_target_maps(kp, h, w, radius, kind="gaussian"),
     )
+
+
+def regression_inputs(clips: Float[np.ndarray, "N T H W 1"], detection_maps: Float[np.ndarray, "N T H W 20"]
+                      ) -> Float[np.ndarray, "N T H W 21"]:
+    """The regression CNN's input: the depth clip stacked with the detection maps per frame (Table I, "3x21")."""
+    clips = np.asarray(clips, np.float32)
+    detection_maps = np.asarray(detection_maps, np.float32)
+    if clips.shape[:-1] != detection_maps.shape[:-1]:
+        raise DataError(f"clips {clips.shape} and detection maps {detection_maps.shape} must agree on N, T, H, W")
+    return np.concatenate([clips, detection_maps], axis=-1)

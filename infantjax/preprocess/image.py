@@ -9,6 +9,8 @@
 3. Back to uint8 by ``np.uint8(255 · x)`` (truncation, reference quirk).
 4. Keras ``preprocess_input`` in float32: 'torch' mode for EfficientPose (x/255 − mean)/std, 'tf' mode for Lite
    x/127.5 − 1.
+
+:func:`prepare_examples` applies steps 1–3 to training frames and moves their keypoints with them.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from scipy import ndimage as ndi
 
 from infantjax.errors import ConfigError, DataError
 
-__all__ = ["TORCH_MEAN", "TORCH_STD", "check_image", "normalise", "pad_to_square", "preprocess", "rescale"]
+__all__ = ["TORCH_MEAN", "TORCH_STD", "check_image", "normalise", "pad_to_square", "prepare_examples", "preprocess",
+           "rescale"]
 
 TORCH_MEAN = (0.485, 0.456, 0.406)
 TORCH_STD = (0.229, 0.224, 0.225)
@@ -123,3 +126,37 @@ def preprocess(image: UInt8[np.ndarray, "H W 3"], resolution: int,
     padded, _ = pad_to_square(resized, resolution)
     as_uint8 = np.uint8(255 * padded)  # reference quirk: truncation, not rounding
     return normalise(as_uint8, mode)
+
+
+def prepare_examples(frames: UInt8[np.ndarray, "N H W 3"], keypoints_px: Float[np.ndarray, "N K 2"],
+                     resolution: int) -> tuple[np.ndarray, np.ndarray]:
+    """Letterbox frames to the network input as the official code does (before normalisation).
+
+    Arguments:
+        frames: (N, H, W, 3) uint8 RGB, all the same size.
+        keypoints_px: (N, K, 2) pixel x, y (the image spans [0, W] × [0, H]).
+        resolution: R.
+
+    Returns:
+        inputs (N, R, R, 3) uint8 and keypoints (N, K, 2) float32 as fractions of the square input (training examples for
+        :class:`infantjax.train.PoseData`).
+    """
+    frames = np.asarray(frames)
+    kp = np.asarray(keypoints_px, dtype=np.float64)
+    if frames.ndim != 4 or kp.ndim != 3 or len(frames) != len(kp) or kp.shape[-1] != 2:
+        raise DataError(f"frames (N, H, W, 3) and keypoints (N, K, 2) expected, got {frames.shape} and {kp.shape}")
+    n, h, w = frames.shape[:3]
+    out = np.zeros((n, resolution, resolution, 3), np.uint8)
+    scale = resolution / w if w >= h else resolution / h
+    for i in range(n):
+        img = check_image(frames[i], f"frames[{i}]")
+        padded, _ = pad_to_square(rescale(img, scale), resolution)
+        out[i] = np.uint8(255 * padded)
+    frac = kp / np.array([w, h], dtype=np.float64)
+    long, short = max(h, w), min(h, w)
+    p = (long - short) / (2.0 * long)
+    if w > h:
+        frac[..., 1] = p + frac[..., 1] * (1 - 2 * p)
+    elif h > w:
+        frac[..., 0] = p + frac[..., 0] * (1 - 2 * p)
+    return out, frac.astype(np.float32)

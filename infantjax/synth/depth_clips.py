@@ -1,7 +1,6 @@
-"""Synthetic depth clips of preterm infants for the networks of seed 004, from the synthetic infant.
+"""Depth clips of synthetic preterm infants for the networks of seed 004 (:func:`synthetic_clips`).
 
-``synthetic_clips`` draws infants with ``infantjax.synth.cohort(..., depth=True)`` (body, clinical picture and
-movement profile per infant; the ``depth`` column holds ``infantjax.synth.depth.DepthClip`` recipes), generates
+It draws infants with ``infantjax.synth.cohort(..., depth=True)`` (body, clinical picture and movement profile per infant; the ``depth`` column holds ``infantjax.synth.depth.DepthClip`` recipes), generates
 each infant's movement, picks clips of 3 consecutive frames (30 fps) at random moments and renders them with the
 seed 004 set-up of ``infantjax.synth.depth`` (preterm-sized body, camera 40 cm above the crib, depth in mm with
 sensor noise and holes = 0), directly at the network size (128x96 by default) — rendering 640x480 and resizing
@@ -18,7 +17,10 @@ import dataclasses
 import numpy as np
 
 from infantjax.errors import ConfigError
-from infantjax.models.depth.data import CLIP_LENGTH, HEIGHT, WIDTH
+from infantjax.preprocess.depth import CLIP_LENGTH, HEIGHT, WIDTH
+from infantjax.synth.cohorts import cohort as make_cohort
+from infantjax.synth.depth import PRETERM_SCALE, depth_camera, render_depth
+from infantjax.synth.movement import generate
 
 __all__ = ["synthetic_clips"]
 
@@ -30,7 +32,7 @@ def synthetic_clips(n_infants: int, clips_per_infant: int, height: int = HEIGHT,
     """Depth clips of synthetic preterm infants with babyPose-12 keypoints.
 
     Arguments:
-        n_infants: infants (each a subject of ``synth.cohort("cp", n_infants, seed, depth=True)``).
+        n_infants: infants (each a subject of ``make_cohort("cp", n_infants, seed, depth=True)``).
         clips_per_infant: clips of 3 consecutive frames drawn at random moments of each infant's recording.
         height, width: frame size in pixels (96 x 128 for seed 004's networks).
         seed: everything is deterministic from it; different seeds give different infants (held-out sets).
@@ -42,9 +44,6 @@ def synthetic_clips(n_infants: int, clips_per_infant: int, height: int = HEIGHT,
         clips (N, 3, H, W) uint16 depth in mm, keypoints (N, 3, 12, 2) float32 (x, y) pixels (NaN = outside the
         image), subjects (N,) int64 infant index, with N = n_infants * clips_per_infant, infant by infant.
     """
-    from infantjax import synth
-    from infantjax.synth.depth import PRETERM_SCALE, depth_camera, render_depth
-
     if int(n_infants) != n_infants or n_infants < 1 or int(clips_per_infant) != clips_per_infant \
             or clips_per_infant < 1:
         raise ConfigError(f"n_infants and clips_per_infant must be positive integers, got {n_infants!r} and "
@@ -54,13 +53,13 @@ def synthetic_clips(n_infants: int, clips_per_infant: int, height: int = HEIGHT,
     if not duration_s * 30.0 >= CLIP_LENGTH or rotation < 0 or shift < 0 or noise_mm < 0 or not 0 <= hole_rate < 1:
         raise ConfigError(f"invalid synthetic clip settings: duration_s={duration_s} (>= 0.1), rotation={rotation}, "
                           f"shift={shift}, noise_mm={noise_mm} (>= 0), hole_rate={hole_rate} (in [0, 1))")
-    cohort = synth.cohort("cp", int(n_infants), seed=seed, duration_s=float(duration_s), skeleton="babypose-12",
+    cohort = make_cohort("cp", int(n_infants), seed=seed, duration_s=float(duration_s), skeleton="babypose-12",
                           depth=True)
     rng = np.random.default_rng([seed, 4])
     clips, keypoints, subjects = [], [], []
     for i, recipe in enumerate(cohort.metadata["depth"]):
         body = recipe.body.scaled(PRETERM_SCALE)
-        motion = synth.generate(body, recipe.profile, recipe.duration_s, recipe.fps, recipe.motion_seed)
+        motion = generate(body, recipe.profile, recipe.duration_s, recipe.fps, recipe.motion_seed)
         frames = motion.points.shape[0]
         starts = rng.integers(0, frames - CLIP_LENGTH + 1, size=int(clips_per_infant))
         index = (starts[:, None] + np.arange(CLIP_LENGTH)[None]).reshape(-1)

@@ -13,14 +13,14 @@ import pathlib
 import tempfile
 import time
 
-from infantjax.models.depth.data import prepare_clips
-from infantjax.models.depth.evaluate import LIMB_NAMES
+from infantjax.metrics.pose import LIMB_NAMES
 from infantjax.models.depth.linking import LinkConfig
-from infantjax.models.depth.pipeline import run_pipeline
 from infantjax.models.depth.regression import RegressionSpec
-from infantjax.models.depth.synthetic import synthetic_clips
-from infantjax.models.depth.train import TrainConfig
 from infantjax.models.depth.unet import DetectionSpec
+from infantjax.pipelines.depth import run_pipeline
+from infantjax.preprocess.depth import prepare_clips
+from infantjax.synth.depth_clips import synthetic_clips
+from infantjax.train.depth import DepthConfig
 
 __all__ = ["DEMO_SETTINGS", "demo_run"]
 
@@ -80,9 +80,9 @@ def demo_run(out_dir: str | os.PathLike, seed: int = 0, progress: bool = False) 
         regressions={"asymmetric": RegressionSpec("asymmetric", widths=s["regression_widths"],
                                                   head_width=s["regression_head"], bn_momentum=s["bn_momentum"],
                                                   residual=s["residual"])},
-        detection_training=TrainConfig(epochs=s["detection_epochs"], batch_size=s["batch_size"], optimizer="adam",
+        detection_training=DepthConfig(epochs=s["detection_epochs"], batch_size=s["batch_size"], optimizer="adam",
                                        learning_rate=s["detection_lr"]),
-        regression_training=TrainConfig(epochs=s["regression_epochs"], batch_size=s["batch_size"],
+        regression_training=DepthConfig(epochs=s["regression_epochs"], batch_size=s["batch_size"],
                                         optimizer="adam", learning_rate=s["regression_lr"]),
         link=LinkConfig(threshold=s["link_threshold"], smooth=s["link_smooth"], radius=s["radius"],
                         min_distance=2.0),

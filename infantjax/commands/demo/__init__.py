@@ -87,8 +87,8 @@ def _video(st, args, out):
 
 
 def _pose(st, args, out):
-    from infantjax.models.pose import PosePredictor
-    from infantjax.models.pose.synthetic import track_synthetic_video
+    from infantjax.pipelines.pose import PosePredictor
+    from infantjax.pipelines.pose import track_synthetic_video
 
     weights = args.pose_weights or "rt-synthetic-infant"
     st.start(f"keypoints from a rendered infant video with EfficientPose RT, weights {weights} "
@@ -135,7 +135,7 @@ def _gcn(st):
 
 
 def _ensemble(st, args, cohort, out):
-    from infantjax.ensemble import demo_run
+    from infantjax.commands.demo.cp import demo_run
 
     st.start("fold ensemble of a small GCN (3 folds in the demo) trained as one vmapped program, held-out "
              "evaluation, one infant's risk (infantjax.ensemble, infantjax.clinical, infantjax.explain)")
@@ -172,10 +172,10 @@ def _search(st, args, cohort, out):
 
 
 def _depth(st, args, cohort, out):
-    from infantjax.models.depth.demo import demo_run
+    from infantjax.commands.demo.depth import demo_run
 
     st.start("depth-video limb pose: detection U-Net, asymmetric 3D regression, limb linking "
-             "(infantjax.models.depth)")
+             "(infantjax.models.depth, infantjax.pipelines.depth)")
     record = demo_run(out / "depth", seed=args.seed)
     rmsd = ", ".join(f"{k} {v:.1f}" for k, v in record["rmsd_median"].items())
     det = ", ".join(f"{k} {v:.1f}" for k, v in record["detection_only_rmsd_median"].items())
