@@ -323,6 +323,11 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
                     i = int(np.argmin(steps))
                     raise DataError(f"{desc}: instance {i} has no training batch in epoch {epoch} (fewer examples "
                                     f"than one batch of {config.batch_size}); lower batch_size or add data")
+                if epoch == meta["epoch"] + 1:
+                    size = _num_examples(plans[0][0])
+                    if size % data_axis:
+                        raise ConfigError(f"{desc}: batches of {size} cannot be split over the mesh's data axis "
+                                          f"({data_axis} devices); choose a batch size divisible by it")
                 pending: list = []  # (loss, metrics) device arrays of the steps since the last sync
                 epoch_losses: list[np.ndarray] = []
                 epoch_metrics: list[dict] = []
