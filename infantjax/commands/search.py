@@ -215,6 +215,8 @@ def plot_trials(snapshot, path: str, *, title: str = "", threshold: float | None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from infantjax.io.files import atomic_path
+
     out = pathlib.Path(path)
     if not out.parent.is_dir():
         raise ConfigError(f"--plot {path!r}: folder {str(out.parent)!r} does not exist")
@@ -239,10 +241,11 @@ def plot_trials(snapshot, path: str, *, title: str = "", threshold: float | None
     ax.set_title(title)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    tmp = out.with_name(out.name + ".tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, out)
+    try:
+        with atomic_path(out) as tmp:
+            fig.savefig(tmp, dpi=100, format="png")
+    finally:
+        plt.close(fig)
 
 
 def cmd_export(args) -> int:
@@ -263,10 +266,9 @@ def cmd_export(args) -> int:
     specs = [{"number": t.number, "performance": t.performance, "spec": t.spec.to_dict()} for t in done[:args.top]]
     text = json.dumps(specs[0]["spec"] if args.top == 1 else specs, indent=2)
     if args.out:
-        out = pathlib.Path(args.out)
-        tmp = out.with_name(out.name + ".tmp")
-        tmp.write_text(text + "\n")
-        os.replace(tmp, out)
+        from infantjax.io.files import write_text
+
+        write_text(args.out, text + "\n")
     else:
         sys.stdout.write(text + "\n")
     return 0
