@@ -38,6 +38,8 @@ import numpy as np
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from infantjax.nas.space import small_space  # after the path: runs from a checkout
+
 log = logging.getLogger("groos2022_cp")
 
 # Seed 002, Table D.1 (Paper III Table 1 / eFigure 2): Ensemble-NAS-GCN on the test set of 139 infants (21 CP),
@@ -52,13 +54,7 @@ PAPER = {
 
 # Small candidates for --quick: two choices searched (2 × 2 = 4 candidates), the others fixed at their smallest
 # alternative, so that each candidate compiles in seconds on a CPU and the searches share compilations.
-QUICK_SPACE = {
-    "graph": ["spatial", "dis4"], "input_width": [6], "num_input_modules": [1], "initial_block_type": ["basic"],
-    "initial_residual": ["null"], "input_temporal_scales": [1], "initial_main_width": [6], "num_main_levels": [1],
-    "num_main_level_modules": [1], "block_type": ["basic"], "bottleneck_factor": [2], "residual": ["null"],
-    "main_temporal_scales": [1], "temporal_kernel_size": [3], "se": ["null"], "se_ratio": [2],
-    "se_type": ["relative"], "nonlinearity": ["relu", "swish"], "attention": ["null"], "pool": ["global"],
-}
+QUICK_SPACE = small_space(graph=["spatial", "dis4"], nonlinearity=["relu", "swish"])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,8 +131,7 @@ def _setup_jax(p: Protocol, workdir: pathlib.Path) -> None:
 def run_lane(p: Protocol, workdir: pathlib.Path, lane: int, stage: str) -> None:
     """The share of lane ``lane`` of a stage: searches ``lane, lane + lanes, …`` or their cross-validations."""
     from infantjax import ensemble as ens_mod
-    from infantjax.nas import SearchStore, Worker, best_spec
-    from infantjax.nas.runner import build_objective, load_cohort
+    from infantjax.nas import SearchStore, Worker, best_spec, build_objective, load_cohort
 
     mine = list(range(lane, p.searches, p.lanes))
     storage = str(workdir / "searches.journal")
@@ -182,8 +177,7 @@ def run(p: Protocol, out: pathlib.Path, workdir: pathlib.Path) -> dict:
     from infantjax import synth
     from infantjax.clinical import ETABLE5_THRESHOLDS, cam_correlation, evaluate, risks_of, threshold_table
     from infantjax.explain import plot_cam, plot_windows
-    from infantjax.nas import SearchStore, audit, best_spec, search_summary
-    from infantjax.nas.runner import load_cohort
+    from infantjax.nas import SearchStore, audit, best_spec, load_cohort, search_summary
     from infantjax.skeleton import get as get_skeleton
 
     times = {}

@@ -153,7 +153,7 @@ def settings_from_args(args):
 
 
 def cmd_run(args) -> int:
-    from infantjax.nas.runner import run_search
+    from infantjax.nas.worker import run_search
 
     summary = run_search(_storage(args), args.name, settings_from_args(args), workers=args.workers, pin=args.pin,
                          worker_name=args.worker_name)
@@ -162,8 +162,8 @@ def cmd_run(args) -> int:
 
 
 def cmd_work(args) -> int:
-    from infantjax.nas.runner import DEVICE_ENV, Worker
     from infantjax.nas.store import SearchStore
+    from infantjax.nas.worker import DEVICE_ENV, Worker
 
     index = args.device_index
     if index is None and os.environ.get(DEVICE_ENV):
@@ -191,7 +191,7 @@ def _print_summary(summary: dict) -> None:
 
 
 def cmd_status(args) -> int:
-    from infantjax.nas.runner import search_summary
+    from infantjax.nas.results import search_summary
     from infantjax.nas.store import SearchStore
 
     store = SearchStore(_storage(args), args.name)
@@ -253,7 +253,7 @@ def cmd_export(args) -> int:
 
     if args.top < 1:
         raise ConfigError(f"--top must be >= 1, got {args.top}")
-    from infantjax.nas.runner import best_spec
+    from infantjax.nas.results import best_spec
     from infantjax.nas.space import candidate_string
 
     store = SearchStore(_storage(args), args.name)
