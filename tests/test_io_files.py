@@ -11,7 +11,15 @@ import numpy as np
 import pytest
 
 from infantjax.errors import DataError, FileWriteError, InfantJaxError
-from infantjax.io.files import AtomicFile, atomic_open, atomic_path, save_npz, write_bytes, write_json, write_text
+from infantjax.io.files import (
+    AtomicFile,
+    atomic_open,
+    atomic_path,
+    save_npz,
+    write_bytes,
+    write_json,
+    write_text,
+)
 
 
 class Boom(Exception):
@@ -35,15 +43,13 @@ def test_a_failure_mid_write_leaves_the_old_file_and_no_temporary_file(tmp_path)
     target = tmp_path / "record.json"
     write_json(target, {"version": 1})
     before = target.read_bytes()
-    with pytest.raises(Boom):
-        with atomic_open(target) as fh:
-            fh.write('{"version": 2, "trunc')
-            fh.flush()
-            raise Boom
-    with pytest.raises(Boom):
-        with atomic_path(target) as tmp:
-            tmp.write_text("half")
-            raise Boom
+    with pytest.raises(Boom), atomic_open(target) as fh:
+        fh.write('{"version": 2, "trunc')
+        fh.flush()
+        raise Boom
+    with pytest.raises(Boom), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise Boom
     with pytest.raises(DataError, match="NaN"):
         write_json(target, {"auc": float("nan")})  # refused before anything is written
     assert target.read_bytes() == before
