@@ -160,3 +160,18 @@ def test_atomic_file_commits_or_discards_across_calls(tmp_path, umask):
     assert (tmp_path / "v.mp4").read_bytes() == b"1" and [p.name for p in tmp_path.iterdir()] == ["v.mp4"]
     with pytest.raises(RuntimeError, match="already"):
         dropped.commit()
+
+
+def test_the_io_writers_write_through_it(tmp_path, umask):
+    from infantjax.io import write_cohort, write_keypoints, write_video
+    from infantjax.sequence import Cohort, SkeletonSequence
+
+    umask(0o027)
+    seq = SkeletonSequence(np.full((3, 19, 2), 5.0, np.float32), 30.0, "in-motion-19")
+    for name in ("k.csv", "k.json", "k.mat", "k.npz", "op"):
+        write_keypoints(tmp_path / name, seq)
+    write_video(tmp_path / "v.mp4", np.zeros((2, 16, 16, 3), np.uint8), 30)
+    write_cohort(Cohort([seq, seq], np.array([0, 1]), ["a", "b"]), tmp_path / "cohort")
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert len(written) >= 10 and not [p for p in written if p.name.startswith(".")]  # no temporary files
+    assert {p.name: _mode(p) for p in written} == {p.name: 0o640 for p in written}
