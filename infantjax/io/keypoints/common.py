@@ -3,6 +3,7 @@ building the :class:`~infantjax.sequence.SkeletonSequence`, and atomic writing."
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io as _io
 import json
@@ -10,7 +11,7 @@ import logging
 import math
 import pathlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -182,6 +183,11 @@ def csv_rows(path, text: str) -> list[list[str]]:
     return rows
 
 
+def read_csv(path: pathlib.Path) -> list[list[str]]:
+    """The rows of a CSV keypoint file (UTF-8), trailing empty rows dropped."""
+    return csv_rows(path, decode_text(path, read_bytes(path)))
+
+
 def check_row_lengths(path, rows: list[list[str]], width: int, first_line: int):
     """Raise KeypointFormatError naming the first row whose field count differs from the header's."""
     for r, row in enumerate(rows):
@@ -236,6 +242,17 @@ def make_sequence(path, coords, confidence, skel, fps, metadata, parts) -> Skele
                             None if confidence is None else confidence.astype(np.float32), metadata)
 
 
+def sequence_of_parts(path, values: np.ndarray, confidence: np.ndarray | None, parts: Sequence[str], skeleton,
+                      fps, metadata: dict) -> SkeletonSequence:
+    """The SkeletonSequence of values given per body part of a file, (T, P, D) and (T, P): the skeleton is matched
+    from the part names (:func:`match_skeleton`) and the values are placed in its keypoint order."""
+    check_finite(path, values, confidence, parts)
+    skel, idx = match_skeleton(path, parts, skeleton)
+    return make_sequence(path, place(values, idx, skel.num_keypoints),
+                         None if confidence is None else place(confidence, idx, skel.num_keypoints), skel, fps,
+                         metadata, parts)
+
+
 def load_json(path: pathlib.Path, data: bytes | None = None) -> Any:
     """A parsed JSON file; invalid or too deeply nested JSON raises KeypointFormatError."""
     text = decode_text(path, data if data is not None else read_bytes(path))
@@ -270,6 +287,13 @@ def open_for_writing(path: pathlib.Path, binary: bool = False):
             the keypoint writers have always raised, and a :class:`~infantjax.errors.FileWriteError`).
     """
     return atomic_open(path, "wb" if binary else "w", newline="", error=KeypointWriteError)
+
+
+@contextlib.contextmanager
+def csv_writer(path: pathlib.Path) -> Iterator[Any]:
+    """A ``csv.writer`` (``\\n`` line ends) on a keypoint file written atomically."""
+    with open_for_writing(path) as fh:
+        yield csv.writer(fh, lineterminator="\n")
 
 
 def write_json_file(path: pathlib.Path, doc: Any) -> None:

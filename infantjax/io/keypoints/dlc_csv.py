@@ -4,32 +4,25 @@ single-individual multi-animal files."""
 
 from __future__ import annotations
 
-import csv
-
 import numpy as np
 
 from infantjax.errors import KeypointFormatError
 from infantjax.io.keypoints.common import (
-    check_finite,
     check_row_lengths,
     csv_number,
-    csv_rows,
-    decode_text,
+    csv_writer,
     frames_metadata,
     index_column,
-    make_sequence,
-    match_skeleton,
-    open_for_writing,
     parse_numbers,
-    place,
-    read_bytes,
+    read_csv,
+    sequence_of_parts,
 )
 from infantjax.sequence import SkeletonSequence
 
 
 def read(path, skeleton, fps) -> SkeletonSequence:
     """Read a DeepLabCut CSV (``skeleton``, ``fps``: as :func:`~infantjax.io.read_keypoints`)."""
-    rows = csv_rows(path, decode_text(path, read_bytes(path)))
+    rows = read_csv(path)
     if len(rows) < 3 or not rows[0] or rows[0][0].strip().lower() != "scorer":
         raise KeypointFormatError(
             f"{path}: a DeepLabCut CSV starts with three header rows 'scorer', 'bodyparts', 'coords'; "
@@ -89,12 +82,9 @@ def read(path, skeleton, fps) -> SkeletonSequence:
     xyz = np.stack([pick(d) for d in dims], axis=-1) if body else np.zeros((0, len(parts), len(dims)))
     xyz[np.isnan(xyz).any(axis=-1)] = np.nan
     conf = pick("likelihood") if (has_conf and body) else None
-    check_finite(path, xyz, conf, parts)
-    skel, idx = match_skeleton(path, parts, skeleton)
     meta = {"scorer": rows[0][n_index].strip()} if width > n_index else {}
     meta.update(frames_metadata(path, [r[:n_index] for r in body]))
-    return make_sequence(path, place(xyz, idx, skel.num_keypoints),
-                         None if conf is None else place(conf, idx, skel.num_keypoints), skel, fps, meta, parts)
+    return sequence_of_parts(path, xyz, conf, parts, skeleton, fps, meta)
 
 
 def write(path, seq: SkeletonSequence) -> None:
@@ -104,8 +94,7 @@ def write(path, seq: SkeletonSequence) -> None:
     scorer = str(seq.metadata.get("scorer") or "infantjax")
     index = index_column(seq)
 
-    with open_for_writing(path) as fh:
-        w = csv.writer(fh, lineterminator="\n")
+    with csv_writer(path) as w:
         w.writerow(["scorer"] + [scorer] * (len(labels) * len(coords_names)))
         w.writerow(["bodyparts"] + [lab for lab in labels for _ in coords_names])
         w.writerow(["coords"] + coords_names * len(labels))

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from typing import Any
 
@@ -11,19 +10,14 @@ import numpy as np
 
 from infantjax.errors import KeypointFormatError
 from infantjax.io.keypoints.common import (
-    check_finite,
     check_row_lengths,
     csv_number,
-    csv_rows,
-    decode_text,
+    csv_writer,
     frames_metadata,
     index_column,
-    make_sequence,
-    match_skeleton,
-    open_for_writing,
     parse_numbers,
-    place,
-    read_bytes,
+    read_csv,
+    sequence_of_parts,
 )
 from infantjax.sequence import SkeletonSequence
 
@@ -33,7 +27,7 @@ _LONG_KEY_COLS = ("image", "frame", "file_name", "filename")
 
 def read(path, skeleton, fps) -> SkeletonSequence:
     """Read a long keypoint CSV (``skeleton``, ``fps``: as :func:`~infantjax.io.read_keypoints`)."""
-    rows = csv_rows(path, decode_text(path, read_bytes(path)))
+    rows = read_csv(path)
     header = [c.strip().lower() for c in rows[0]] if rows else []
     col = {c: i for i, c in enumerate(header)}
     name_col = next((col[c] for c in _LONG_NAME_COLS if c in col), None)
@@ -72,8 +66,6 @@ def read(path, skeleton, fps) -> SkeletonSequence:
         xyz[t, j] = values[r, :dims]
         if conf is not None:
             conf[t, j] = values[r, dims]
-    check_finite(path, xyz, conf, parts)
-    skel, idx = match_skeleton(path, parts, skeleton)
     meta: dict[str, Any] = {}
     if key_name == "frame":
         meta.update(frames_metadata(path, [[k] for k in frames]))
@@ -84,8 +76,7 @@ def read(path, skeleton, fps) -> SkeletonSequence:
         for line, (r, k) in enumerate(zip(body, keys), start=2):
             size.setdefault(k, [_int_cell(path, line, c, r[col[c]]) for c in ("height", "width")])
         meta["image_sizes"] = [size[k] for k in frames]
-    return make_sequence(path, place(xyz, idx, skel.num_keypoints),
-                         None if conf is None else place(conf, idx, skel.num_keypoints), skel, fps, meta, parts)
+    return sequence_of_parts(path, xyz, conf, parts, skeleton, fps, meta)
 
 
 def _int_cell(path, line: int, column: str, cell: str) -> int:
@@ -107,8 +98,7 @@ def write(path, seq: SkeletonSequence) -> None:
     has_sizes = isinstance(sizes, (list, tuple)) and len(sizes) == seq.num_frames
     dims = ["x", "y", "z"][: seq.dims]
 
-    with open_for_writing(path) as fh:
-        w = csv.writer(fh, lineterminator="\n")
+    with csv_writer(path) as w:
         header = ["image" if by_image else "frame"] + (["height", "width"] if has_sizes else [])
         header += ["joint_id", "joint_name"] + dims + (["confidence"] if seq.confidence is not None else [])
         w.writerow(header)

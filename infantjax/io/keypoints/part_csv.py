@@ -4,25 +4,18 @@ columns in header order (gcn_reference A.9, In-Motion 19 names); optional ``<par
 
 from __future__ import annotations
 
-import csv
-
 import numpy as np
 
 from infantjax.errors import KeypointFormatError
 from infantjax.io.keypoints.common import (
-    check_finite,
     check_row_lengths,
     csv_number,
-    csv_rows,
-    decode_text,
+    csv_writer,
     frames_metadata,
     index_column,
-    make_sequence,
-    match_skeleton,
-    open_for_writing,
     parse_numbers,
-    place,
-    read_bytes,
+    read_csv,
+    sequence_of_parts,
 )
 from infantjax.sequence import SkeletonSequence
 
@@ -31,7 +24,7 @@ _CONFIDENCE_SUFFIXES = ("_likelihood", "_confidence")
 
 def read(path, skeleton, fps) -> SkeletonSequence:
     """Read a CP reference CSV (``skeleton``, ``fps``: as :func:`~infantjax.io.read_keypoints`)."""
-    rows = csv_rows(path, decode_text(path, read_bytes(path)))
+    rows = read_csv(path)
     if not rows:
         raise KeypointFormatError(f"{path}: the file is empty; it holds no keypoints")
     header = [c.strip() for c in rows[0]]
@@ -54,11 +47,8 @@ def read(path, skeleton, fps) -> SkeletonSequence:
         if all(p + suffix in col for p in parts):
             conf = np.stack([values[:, col[p + suffix]] for p in parts], axis=1)
             break
-    check_finite(path, xyz, conf, parts)
-    skel, idx = match_skeleton(path, parts, skeleton)
     meta = frames_metadata(path, [[r[col["frame"]]] for r in body]) if "frame" in col else {}
-    return make_sequence(path, place(xyz, idx, skel.num_keypoints),
-                         None if conf is None else place(conf, idx, skel.num_keypoints), skel, fps, meta, parts)
+    return sequence_of_parts(path, xyz, conf, parts, skeleton, fps, meta)
 
 
 def write(path, seq: SkeletonSequence) -> None:
@@ -67,8 +57,7 @@ def write(path, seq: SkeletonSequence) -> None:
     dims = ["x", "y", "z"][: seq.dims]
     index = index_column(seq)
 
-    with open_for_writing(path) as fh:
-        w = csv.writer(fh, lineterminator="\n")
+    with csv_writer(path) as w:
         header = ["frame"] + [f"{n}_{d}" for n in names for d in dims]
         if seq.confidence is not None:
             header += [f"{n}_confidence" for n in names]
