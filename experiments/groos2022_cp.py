@@ -38,7 +38,8 @@ import numpy as np
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from infantjax.nas.space import small_space  # after the path: runs from a checkout
+from infantjax.io.files import write_json, write_text  # after the path: runs from a checkout
+from infantjax.nas.space import small_space
 
 log = logging.getLogger("groos2022_cp")
 
@@ -182,7 +183,7 @@ def run(p: Protocol, out: pathlib.Path, workdir: pathlib.Path) -> dict:
 
     times = {}
     t0 = time.perf_counter()
-    (workdir / "protocol.json").write_text(json.dumps(dataclasses.asdict(p)))
+    write_json(workdir / "protocol.json", dataclasses.asdict(p), indent=None, sort_keys=False)
     full = synth.cohort("cp", n_subjects=p.subjects, seed=p.cohort_seed, duration_s=p.duration_s,
                         prevalence=p.prevalence, difficulty=p.difficulty)
     test_ids = set(full.split(test_fraction=p.test_fraction, folds=p.folds, seed=1433).test)
@@ -400,13 +401,8 @@ def write_report(record: dict, out: pathlib.Path, record_path: pathlib.Path) -> 
     ]
     for part, value in cam["cp"].items():
         lines.append(f"| {part} | {value:.3f} | {cam['no_cp'][part]:.3f} |")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    os.replace(tmp, out)
-    tmp_json = record_path.with_name(record_path.name + ".tmp")
-    tmp_json.write_text(json.dumps(record, indent=1, default=float))
-    os.replace(tmp_json, record_path)
+    write_text(out, "\n".join(lines) + "\n", parents=True)
+    write_json(record_path, record, sort_keys=False, allow_nan=True)
 
 
 def _cpu_seconds() -> float:
@@ -423,9 +419,7 @@ def _accumulate(workdir: pathlib.Path, times: dict) -> dict:
     before = json.loads(path.read_text()) if path.is_file() else {}
     total = {k: float(before.get(k, 0.0)) + float(v) for k, v in times.items() if k != "invocations"}
     total["invocations"] = int(before.get("invocations", 0)) + 1
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(total))
-    os.replace(tmp, path)
+    write_json(path, total, indent=None, sort_keys=False)
     return total
 
 
