@@ -110,7 +110,7 @@ class SyntheticObjective:
     weigh anything, so every spec with their best alternatives is optimal; ``sigmoid=(centre, width)`` squashes the
     weighted score through a logistic curve first) plus optional deterministic noise per (spec, trial).
     With ``epochs > 0`` the trial reports a learning curve that reaches its performance at ``0.6 × epochs``, sleeps
-    ``seconds_per_epoch`` per epoch, honours the early-stopping checkpoints passed by the runner, and keeps a
+    ``seconds_per_epoch`` per epoch, honours the early-stopping checkpoints passed by the worker, and keeps a
     one-line JSON checkpoint per epoch in the context's directory so that a re-run resumes.
 
     Example:
@@ -188,7 +188,7 @@ class GCNObjective:
     """TrainEval (seed 002 A.2): train a candidate with :func:`infantjax.train.fit` on paper folds 1, 3, 4, 5, 6 and
     return its best subject-level AUC on folds 2 ∪ 7.
 
-    The AUC of every epoch goes to the runner (``context.report``), which stops the trial at a failed early-stopping
+    The AUC of every epoch goes to the worker (``context.report``), which stops the trial at a failed early-stopping
     checkpoint (the pruner). With ``context.checkpoint_dir`` every epoch is checkpointed there (Orbax, by ``fit``),
     so a trial re-run after a crash resumes from its last epoch with the same seed and ends with the same result.
     With ``context.device_index`` the trial runs on that one local device; otherwise ``fit`` shards the batch over

@@ -85,7 +85,7 @@ class LeaseLost(Exception):
 
 @dataclasses.dataclass
 class TrialContext:
-    """What a running trial gets from the runner.
+    """What a running trial gets from the worker.
 
     Attributes:
         number: the trial number (its identity).
