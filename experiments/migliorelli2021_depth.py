@@ -21,15 +21,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import pathlib
 import sys
-import tempfile
 import time
 
 import jax
 import numpy as np
 
+from infantjax.io.files import write_text
 from infantjax.metrics.pose import LIMB_NAMES
 from infantjax.models.depth.linking import LinkConfig
 from infantjax.models.depth.regression import RegressionSpec
@@ -43,11 +42,7 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
 def _write(path: pathlib.Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    write_text(path, text, parents=True)
 
 
 def _change(new: float, old: float) -> str:

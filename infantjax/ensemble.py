@@ -29,6 +29,7 @@ import numpy as np
 
 from infantjax import parallel
 from infantjax.errors import CheckpointError, ConfigError, DataError
+from infantjax.io.files import write_json
 from infantjax.models.gcn.cam import joint_scores
 from infantjax.sequence import Cohort, SkeletonSequence
 from infantjax.train import cp as _cp
@@ -119,21 +120,6 @@ class EnsemblePrediction:
     @property
     def num_windows(self) -> int:
         return int(self.probabilities.shape[0])
-
-
-def _write_json(path: str, record: dict) -> None:
-    """Atomic JSON write (a temporary file in the same folder, then renamed)."""
-    import tempfile
-
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(record, f, indent=1, sort_keys=True)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 @dataclasses.dataclass(eq=False)
@@ -275,7 +261,7 @@ class Ensemble:
             "fold_auc": [list(map(float, a)) for a in self.fold_auc], "metadata": self.metadata,
         }
         save_tree(os.path.join(path, _VARIABLES), {f"stack{k}": v for k, v in enumerate(self.variables)})
-        _write_json(os.path.join(path, _META), record)
+        write_json(os.path.join(path, _META), record, sort_keys=False, allow_nan=True, parents=True)
         return path
 
 

@@ -8,19 +8,19 @@ import numpy as np
 import pytest
 
 from infantjax.errors import ConfigError, DataError
-from infantjax.preprocess.depth import (
-    check_clips,
-    make_clips,
-    prepare_clips,
-    remove_frame_mean,
-    resize_video,
-)
 from infantjax.metrics.pose import rmsd_per_limb
 from infantjax.models.depth import init_variables
 from infantjax.models.depth.linking import LinkConfig, link_clips
 from infantjax.models.depth.regression import RegressionSpec
 from infantjax.pipelines.depth import predict
-from infantjax.preprocess.depth import regression_inputs
+from infantjax.preprocess.depth import (
+    check_clips,
+    make_clips,
+    prepare_clips,
+    regression_inputs,
+    remove_frame_mean,
+    resize_video,
+)
 from infantjax.synth.depth_clips import synthetic_clips
 from infantjax.train import DepthConfig, DepthData, DepthTask, fit
 from infantjax.train.optim import learning_rate_schedule, make_optimizer

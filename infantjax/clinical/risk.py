@@ -19,9 +19,7 @@ available as ``certainty="interquartile"`` (certain → red/green, uncertain →
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -29,6 +27,7 @@ import numpy as np
 from jaxtyping import Float
 
 from infantjax.errors import ConfigError, DataError
+from infantjax.io import files
 
 __all__ = [
     "CERTAINTY_RULES",
@@ -182,27 +181,12 @@ class RiskResult:
 
 
 def write_json(path: str | os.PathLike, record: Any) -> None:
-    """Write a JSON file atomically (temporary file in the same directory, then rename)."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(record, f, indent=1, default=_jsonable)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write a JSON record atomically (:func:`infantjax.io.files.write_json`), creating missing folders.
 
-
-def _jsonable(x):
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    raise TypeError(f"{type(x).__name__} is not JSON serialisable")
+    Keys keep the record's order (a result reads risk, class and colour first); NaN is written as ``NaN``, which
+    Python reads back (the AUC of a fold with one class is NaN).
+    """
+    files.write_json(path, record, sort_keys=False, allow_nan=True, parents=True)
 
 
 def assess(predictions: Float[np.ndarray, "W I"], threshold: float = 0.5, *,

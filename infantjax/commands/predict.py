@@ -45,9 +45,9 @@ def input_files(path: str) -> list[pathlib.Path]:
 
 def run(args) -> int:
     from infantjax import ensemble
-    from infantjax.pipelines.cp import predict_risk
     from infantjax.explain import plot_cam, plot_windows
     from infantjax.io import read_keypoints
+    from infantjax.pipelines.cp import predict_risk
 
     ens = ensemble.load(args.ensemble)
     out = pathlib.Path(args.out) if args.out else pathlib.Path(args.ensemble) / "predictions"

@@ -1,10 +1,12 @@
 """Everything that touches files: keypoint files, videos, pretrained weights.
 
 * :func:`read_keypoints` / :func:`write_keypoints` — DeepLabCut CSV and training ``.mat``, the CP reference CSV,
-  OpenPose and COCO JSON, infantjax ``.npz`` ↔ :class:`~infantjax.sequence.SkeletonSequence` (keypoints.py).
+  OpenPose and COCO JSON, infantjax ``.npz`` ↔ :class:`~infantjax.sequence.SkeletonSequence` (keypoints/, one
+  module per format).
 * :func:`open_video` → :class:`VideoSource` (PyAV by default, decord optional), :func:`write_video` /
   :class:`VideoWriter` (video.py).
 * :func:`read_cohort` / :func:`write_cohort` — a folder of keypoint files + labels CSV ↔ Cohort (cohort.py).
+* :mod:`infantjax.io.files` — the atomic write every infantjax file writer uses (temporary file, fsync, rename).
 * :func:`load_efficientpose_h5` — official EfficientPose Keras ``.h5`` → Flax variables (weights.py).
 
 ``io`` imports nothing from infantjax but ``errors``, ``skeleton`` and ``sequence``.

@@ -26,9 +26,9 @@ from jaxtyping import Float
 
 from infantjax.errors import DataError
 from infantjax.metrics.pose import rmsd_per_limb, summarize_rmsd
+from infantjax.models.depth.init import init_variables
 from infantjax.models.depth.linking import LinkConfig, link_clips
 from infantjax.models.depth.regression import RegressionSpec
-from infantjax.models.depth.init import init_variables
 from infantjax.models.depth.unet import DetectionSpec
 from infantjax.preprocess.depth import DepthClips, check_clips, regression_inputs
 from infantjax.train.depth import DETECTION_TRAINING, REGRESSION_TRAINING, DepthConfig, DepthData, DepthTask

@@ -31,6 +31,7 @@ from jaxtyping import Float, UInt8
 
 from infantjax import skeleton as _skeleton
 from infantjax.errors import CheckpointError, ConfigError, DataError, VideoError
+from infantjax.io.files import save_npz
 from infantjax.metrics.pose import pose_metrics
 from infantjax.models.pose.decode import decode_heatmaps, peak_values
 from infantjax.models.pose.efficientpose import EfficientPose, EfficientPoseSpec
@@ -175,9 +176,7 @@ class PosePredictor:
         info = dict(self.info if info is None else info)
         meta = json.dumps({"format": _FORMAT, "spec": json.loads(self.spec.to_json()),
                            "skeleton": self.skeleton.name, "dtype": dtype, "info": info})
-        tmp = path + ".tmp.npz"
-        (np.savez_compressed if compress else np.savez)(tmp, __meta__=np.array(meta), **flat)
-        os.replace(tmp, path)
+        save_npz(path, {"__meta__": np.array(meta), **flat}, compress=compress)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> PosePredictor:

@@ -27,7 +27,8 @@ from infantjax.sequence import Cohort
 from infantjax.synth.body import Body, infant
 from infantjax.synth.depth import DepthClip
 from infantjax.synth.movement import FMS_CLASSES, FMS_DUTY, MovementProfile, generate, movement_profile
-from infantjax.synth.recording import RecordingConfig, keypoints_3d as _keypoints_3d, record
+from infantjax.synth.recording import RecordingConfig, record
+from infantjax.synth.recording import keypoints_3d as _keypoints_3d
 
 __all__ = ["Difficulty", "DIFFICULTIES", "Subject", "sample_subject", "cohort", "SyntheticVideo"]
 

@@ -12,11 +12,13 @@ standard deviation 3·r (around the joint, and across the connection line); r = 
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import numpy as np
 
 from infantjax import skeleton as _skeleton
 from infantjax.errors import ConfigError
+from infantjax.io.files import save_npz
 from infantjax.synth.body import Body
 from infantjax.synth.movement import MovementProfile, generate
 from infantjax.synth.recording import Camera
@@ -113,18 +115,5 @@ class DepthClip:
 
     def save(self, path, **kwargs) -> str:
         """Render and write an ``.npz`` (depth, keypoints, visibility, masks) atomically; returns the path."""
-        import os
-        import tempfile
-
-        data = self.render(**kwargs)
-        path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(suffix=".npz", dir=folder)
-        os.close(fd)
-        try:
-            np.savez_compressed(tmp, **data)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-        return path
+        save_npz(path, self.render(**kwargs))
+        return os.fspath(path)

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
-from typing import Any
 
 import flax.linen as nn
 import jax

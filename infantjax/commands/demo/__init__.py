@@ -87,8 +87,7 @@ def _video(st, args, out):
 
 
 def _pose(st, args, out):
-    from infantjax.pipelines.pose import PosePredictor
-    from infantjax.pipelines.pose import track_synthetic_video
+    from infantjax.pipelines.pose import PosePredictor, track_synthetic_video
 
     weights = args.pose_weights or "rt-synthetic-infant"
     st.start(f"keypoints from a rendered infant video with EfficientPose RT, weights {weights} "

@@ -6,13 +6,12 @@ Asy-regression), not Table II.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import pathlib
-import tempfile
 import time
 
+from infantjax.io.files import write_json
 from infantjax.metrics.pose import LIMB_NAMES
 from infantjax.models.depth.linking import LinkConfig
 from infantjax.models.depth.regression import RegressionSpec
@@ -39,17 +38,6 @@ DEMO_SETTINGS = {
     "detection_epochs": 12, "regression_epochs": 6, "batch_size": 8, "bn_momentum": 0.8,
     "detection_lr": 0.01, "regression_lr": 0.01, "link_threshold": 0.05, "link_smooth": 1.0,
 }
-
-
-def _write_atomic(path: pathlib.Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def demo_run(out_dir: str | os.PathLike, seed: int = 0, progress: bool = False) -> dict:
@@ -102,7 +90,7 @@ def demo_run(out_dir: str | os.PathLike, seed: int = 0, progress: bool = False) 
         "seed": seed,
     }
     path = out / "depth_demo.json"
-    _write_atomic(path, json.dumps(record, indent=1, default=float))
+    write_json(path, record, sort_keys=False, allow_nan=True)
     record["json"] = str(path)
     log.info("depth demo: median RMSD per limb %s px (48x32), %.0f s", record["rmsd_median"], record["seconds"])
     return record

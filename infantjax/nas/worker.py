@@ -29,80 +29,17 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from infantjax.errors import ConfigError
+from infantjax.nas.objectives import build_objective
+from infantjax.nas.results import search_summary
 from infantjax.nas.space import derive_seed
 from infantjax.nas.store import SearchSettings, SearchStore, Snapshot
-from infantjax.nas.trial import (
-    GCNObjective,
-    LeaseLost,
-    SyntheticObjective,
-    TrialContext,
-    TrialOutcome,
-    should_stop,
-)
+from infantjax.nas.trial import LeaseLost, TrialContext, TrialOutcome, should_stop
 
-__all__ = [
-    "Worker", "best_spec", "build_objective", "ensemble_from_searches", "run_search", "search_summary",
-    "spawn_workers",
-]
+__all__ = ["DEVICE_ENV", "Worker", "WorkerReport", "run_search", "spawn_workers"]
 
 log = logging.getLogger(__name__)
 
 DEVICE_ENV = "INFANTJAX_DEVICE_INDEX"
-
-
-# ---------------------------------------------------------------------------------------------------- objectives
-def build_objective(settings: SearchSettings):
-    """The objective a worker evaluates, rebuilt from the search's stored settings.
-
-    ``{"kind": "synthetic", **SyntheticObjective fields}``, or ``{"kind": "gcn", ...}`` with a cohort as
-    :func:`load_cohort` reads it and an optional ``"split"`` (keyword arguments of ``Cohort.split`` for the 7 folds).
-    """
-    spec = dict(settings.objective)
-    kind = spec.pop("kind", None)
-    if kind == "synthetic":
-        try:
-            return SyntheticObjective(**spec)
-        except TypeError as err:
-            raise ConfigError(f"synthetic objective settings {spec} are invalid: {err}") from None
-    if kind == "gcn":
-        return GCNObjective(load_cohort(spec), settings.trial, spec.get("split"))
-    raise ConfigError(f"objective kind {kind!r} is unknown; expected 'synthetic' or 'gcn'")
-
-
-def load_cohort(spec: Mapping[str, Any]):
-    """The development cohort a GCN search trains on.
-
-    Arguments:
-        spec: ``{"synthetic": N, "cohort_seed": s, "cohort_options": {...}}`` (``infantjax.synth.cohort`` of the
-            CP task with keyword arguments such as ``duration_s``) or ``{"data": DIR, "labels": CSV}`` (recordings
-            on disk), optionally with ``"hold_out_test": {"test_fraction": 0.25, "seed": 1433}``: the subjects of
-            ``Cohort.split``'s test set are removed, so that every worker searches on the same development set.
-
-    Raises:
-        ConfigError: no cohort given, or invalid cohort options.
-    """
-    if spec.get("synthetic"):
-        from infantjax import synth
-
-        try:
-            cohort = synth.cohort(task="cp", n_subjects=int(spec["synthetic"]), seed=int(spec.get("cohort_seed", 0)),
-                                  **dict(spec.get("cohort_options") or {}))
-        except TypeError as err:
-            raise ConfigError(f"cohort_options {spec.get('cohort_options')} are invalid: {err}") from None
-    elif spec.get("data"):
-        from infantjax.io import read_cohort
-
-        cohort = read_cohort(spec["data"], spec.get("labels"))
-    else:
-        raise ConfigError("a GCN search needs a cohort: --data DIR --labels CSV, or --synthetic N")
-    hold_out = spec.get("hold_out_test")
-    if hold_out:
-        try:
-            test = set(cohort.split(**{"folds": 7, **dict(hold_out)}).test)
-        except TypeError as err:
-            raise ConfigError(f"hold_out_test {hold_out} is invalid: {err}") from None
-        cohort = cohort.select([s for s in cohort.subject_ids if s not in test], name=f"{cohort.name}/development")
-    return cohort
 
 
 # ------------------------------------------------------------------------------------------------------- leases
@@ -176,16 +113,8 @@ class Worker:
 
     # ----------------------------------------------------------------------------------------------------- loop
     def search_over(self, snapshot: Snapshot) -> str | None:
-        """Why no new trial should be created, or None."""
-        if not self.store.budget_left(snapshot):
-            return "budget"
-        reason = snapshot.stop_reason()
-        if reason:
-            return reason
-        state = getattr(self.store.sampler, "state", None)
-        if state is not None and state(snapshot.finished()).phase == "stopped":
-            return "stopped"
-        return None
+        """Why no new trial should be created, or None (:meth:`SearchStore.over`)."""
+        return self.store.over(snapshot)
 
     def run(self) -> WorkerReport:
         """Work until the search is over and no trial runs anywhere; returns what this worker did."""
@@ -352,81 +281,3 @@ def run_search(storage: str, name: str, settings: SearchSettings, *, workers: in
         if any(codes):
             log.warning("worker exit codes: %s", codes)
     return search_summary(store)
-
-
-# ------------------------------------------------------------------------------------------------------ summary
-def search_summary(store: SearchStore, snapshot: Snapshot | None = None) -> dict[str, Any]:
-    """Population, temperature, U, trials by state, best AUC and throughput of a search (JSON-ready)."""
-    snapshot = snapshot or store.snapshot()
-    finished = snapshot.finished()
-    states: dict[str, int] = {}
-    for t in snapshot.trials:
-        key = f"skipped ({t.skipped})" if t.skipped else t.state
-        states[key] = states.get(key, 0) + 1
-    best = snapshot.best()
-    times = [t.completed for t in snapshot.trials if t.finished and t.completed]
-    starts = [t.started for t in snapshot.trials if t.started]
-    hours = (max(times) - min(starts)) / 3600 if times and starts and max(times) > min(starts) else None
-    out = {
-        "name": store.name,
-        "settings": store.settings.to_dict(),
-        "trials": states,
-        "finished": len(finished),
-        "best": None if best is None else {"number": best.number, "performance": best.performance,
-                                            "spec": best.spec.choices()},
-        "trials_per_hour": None if not hours else len(finished) / hours,
-        "sampler": store.sampler.describe(finished),
-        "over": Worker.search_over(_Bare(store), snapshot),
-    }
-    return out
-
-
-class _Bare:
-    """Just enough of a Worker to call :meth:`Worker.search_over` without building an objective."""
-
-    def __init__(self, store: SearchStore):
-        self.store = store
-
-
-
-# -------------------------------------------------------------------------------------------- after the search
-def best_spec(store: SearchStore):
-    """The winner of a search: argmax of the K-Best population (``population[-1]`` in the reference), or the best
-    finished trial for the other samplers (and for a K-Best search whose population is still empty)."""
-    snapshot = store.snapshot()
-    state = getattr(store.sampler, "state", None)
-    if state is not None:
-        best = state(snapshot.finished()).best
-        if best is not None:
-            return best.spec
-    top = snapshot.best()
-    if top is None:
-        raise ConfigError(f"search {store.name!r} has no finished trial yet")
-    return top.spec
-
-
-def ensemble_from_searches(storage, names: Sequence[str], cohort, config=None, **train_kwargs):
-    """Cross-validate the winner of every search on all 7 folds and stack them into one ensemble.
-
-    With the paper's 10 searches this is the 70-instance Ensemble-NAS-GCN (seed 002 A.3): each winner's 7 fold
-    instances are trained as one vmapped stack by :func:`infantjax.ensemble.train`.
-
-    Arguments:
-        storage: the storage URL (or Optuna storage) holding the searches.
-        names: search names.
-        cohort: the development cohort (the searches' folds; test set held out).
-        config: :class:`infantjax.train.CPConfig` of the cross-validation (the reference: 200 epochs, no
-            early-stopping checkpoints).
-        train_kwargs: passed on to :func:`infantjax.ensemble.train` (folds, seed, checkpoint_dir, mesh, …).
-
-    Returns:
-        the trained :class:`infantjax.ensemble.Ensemble`; ``metadata["searches"]`` names its sources.
-    """
-    from infantjax import ensemble
-
-    if not names:
-        raise ConfigError("ensemble_from_searches needs at least one search name")
-    specs = [best_spec(SearchStore(storage, name)) for name in names]
-    result = ensemble.train(specs, cohort, config, **train_kwargs)
-    result.metadata["searches"] = list(names)
-    return result
