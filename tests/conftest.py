@@ -37,3 +37,54 @@ def shared_data() -> pathlib.Path:
     if not DATA.is_dir():
         raise RuntimeError(f"shared test data not found at {DATA}; set INFANTJAX_SHARED to the shared/ folder")
     return DATA
+
+
+# ------------------------------------------------------------------------------------------------ browser
+#: Flags Chromium needs on a machine without a network, a GPU or a sandbox (as root): no background traffic,
+#: no component or sync downloads. Playwright gives every launch a fresh, empty profile of its own.
+CHROMIUM_FLAGS = ("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync")
+
+
+def chromium_path() -> str | None:
+    """The system Chromium: $INFANTJAX_CHROMIUM, else ``chromium`` or ``chromium-browser`` on PATH."""
+    import shutil
+
+    env = os.environ.get("INFANTJAX_CHROMIUM")
+    if env:
+        return env
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole test session, driven by Playwright (never a downloaded browser).
+
+    Without Chromium the browser tests are skipped (a user's clone); CI sets INFANTJAX_REQUIRE_BROWSER=1, which
+    turns the skip into a failure."""
+    path = chromium_path()
+    if path is None:
+        reason = "no Chromium found: install Debian's package with `apt-get install chromium` to run the browser tests"
+        if os.environ.get("INFANTJAX_REQUIRE_BROWSER"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    try:
+        from playwright import sync_api
+    except ImportError:
+        reason = "Playwright is missing: install the test extra, pip install -e '.[test]'"
+        if os.environ.get("INFANTJAX_REQUIRE_BROWSER"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    manager = sync_api.sync_playwright().start()
+    try:
+        chromium = manager.chromium.launch(executable_path=path, headless=True, args=list(CHROMIUM_FLAGS))
+    except Exception:
+        manager.stop()
+        raise
+    yield chromium
+    chromium.close()
+    manager.stop()

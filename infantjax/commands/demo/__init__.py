@@ -3,8 +3,9 @@
 Stages: synthetic cohort → rendered video written as MP4 and read back → keypoints tracked from a rendered
 video with EfficientPose → keypoint files → CP preprocessing,
 windows and features → GCN architectures of the paper with their parameter and FLOP counts → a small fold ensemble
-trained and evaluated (held-out AUC, threshold table, one infant's risk with plots) → a short architecture search
-→ depth-video limb pose. Everything it writes goes to ``--out``.
+trained and evaluated (held-out AUC, threshold table, one infant's risk with plots, the HTML report of the held-out
+infants) → a short architecture search → depth-video limb pose. Everything it writes goes to ``--out``; the last
+line it prints is ``report: <path>/cohort.html``.
 """
 
 from __future__ import annotations
@@ -52,9 +53,11 @@ def run(args) -> int:
     _keypoint_files(st, cohort, out)
     _preprocess(st, cohort)
     _gcn(st)
-    for stage in (_ensemble, _search, _depth):
-        stage(st, args, cohort, out)
+    report = _ensemble(st, args, cohort, out)
+    _search(st, args, cohort, out)
+    _depth(st, args, cohort, out)
     print(f"\ndemo finished in {time.perf_counter() - st.t0:.0f} s; outputs in {out.resolve()}")
+    print(f"report: {pathlib.Path(report).resolve()}")
     return 0
 
 
@@ -150,7 +153,10 @@ def _ensemble(st, args, cohort, out):
           f"{infant['num_instances']} instances above the threshold {infant['threshold']:.2f}, "
           f"{infant['num_windows']} windows)")
     st.done(f"plots {record['plots']['windows']} and {record['plots']['cam']}; record {out / 'ensemble' / 'demo.json'}"
-            f"; operating point at {100 * op.get('target_sensitivity', 0.7):.0f} % sensitivity")
+            f"; operating point at {100 * op.get('target_sensitivity', 0.7):.0f} % sensitivity; ensemble saved to "
+            f"{record['model']}; report of the {record['cohort']['test']} held-out infants {record['report']} "
+            f"({record['seconds']['report']:.1f} s)")
+    return record["report"]
 
 
 def _search(st, args, cohort, out):

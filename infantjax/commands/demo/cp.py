@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from infantjax import ensemble, synth
+from infantjax import ensemble, report, synth
 from infantjax.clinical import evaluate, format_threshold_table, risks_of, threshold_table, write_json
 from infantjax.explain import plot_cam, plot_windows
 from infantjax.models.gcn.presets import demo_spec
@@ -27,7 +27,9 @@ def demo_run(out_dir: str | os.PathLike, seed: int = 0, *, n_subjects: int = 112
     :data:`~infantjax.train.cp.DEMO_CONFIG` on 75 % of an easy synthetic CP
     cohort (40 % prevalence), evaluates the held-out 25 % (AUC, the operating point at 70 % sensitivity, the
     eTable 5 threshold table at five thresholds around that operating point) and explains one held-out infant
-    with CP (per-window boxplots and CAM). Writes ``out_dir/demo.json``, ``out_dir/windows.png``, ``out_dir/cam.png``.
+    with CP (per-window boxplots and CAM). Writes ``out_dir/demo.json``, ``out_dir/windows.png``, ``out_dir/cam.png``,
+    the ensemble with its threshold table (``out_dir/model``, for ``infantjax predict``) and the report of the
+    held-out infants (``out_dir/report/cohort.html`` and one page per infant).
 
     Arguments:
         out_dir: output folder.
@@ -39,7 +41,8 @@ def demo_run(out_dir: str | os.PathLike, seed: int = 0, *, n_subjects: int = 112
         progress: show progress bars.
 
     Returns:
-        the JSON record (AUC, threshold table, the infant's risk, class and colour, file paths, seconds).
+        the JSON record (AUC, threshold table, the infant's risk, class and colour, file paths, seconds);
+        ``record["report"]`` is the path of the cohort page.
     """
     started = time.perf_counter()
     out = os.fspath(out_dir)
@@ -60,7 +63,9 @@ def demo_run(out_dir: str | os.PathLike, seed: int = 0, *, n_subjects: int = 112
     ev = evaluate(test.labels, risks, sensitivity=0.7)
     # the paper's thresholds (0.15 … 0.35) belong to its ensemble's risk scale; here: 5 around the operating point
     t0 = ev.operating_point.threshold
-    thresholds = sorted({round(float(np.clip(t0 + d, 0.0, 1.0)), 3) for d in (-0.1, -0.05, 0.0, 0.05, 0.1)})
+    # (the operating point itself unrounded, so that the tables' decision row is the threshold the results use)
+    thresholds = sorted({round(float(np.clip(t0 + d, 0.0, 1.0)), 3) for d in (-0.1, -0.05, 0.05, 0.1)}
+                        | {float(t0)})
     rows = threshold_table(test.labels, risks, instance_risks, thresholds)
     ens.threshold = float(t0)
     results = [r.with_threshold(t0) for r in results]
@@ -69,15 +74,26 @@ def demo_run(out_dir: str | os.PathLike, seed: int = 0, *, n_subjects: int = 112
     windows_png = plot_windows(chosen, os.path.join(out, "windows.png"),
                                title=f"subject {test.subjects[infant]}: {chosen.summary()}")
     cam_png = plot_cam(chosen.cam, os.path.join(out, "cam.png"), title=f"subject {test.subjects[infant]}: CAM")
+    # the held-out table travels with the saved ensemble, so reports of new infants can place their risks on it
+    table = report.ThresholdTable(tuple(rows), f"held-out test set of the demo cohort: {len(test)} synthetic infants "
+                                               f"({int(test.labels.sum())} with CP)")
+    ens.metadata[report.METADATA_KEY] = table.to_record()
+    model_dir = ens.save(os.path.join(out, "model"))
+    t3 = time.perf_counter()
+    cohort_page = report.write(results, test.sequences, ensemble_info=report.EnsembleInfo.from_ensemble(
+        ens, checkpoint=model_dir), labels=test.labels, names=list(test.subjects), thresholds=thresholds,
+        out_dir=os.path.join(out, "report"))
+    t4 = time.perf_counter()
     record = {
         "cohort": {"subjects": n_subjects, "development": len(dev), "test": len(test), "seed": seed},
         "fold_auc": ens.fold_auc[0], "test_auc": ev.auc, "operating_point": ev.as_dict(),
         "threshold_table": [r.as_dict() for r in rows], "threshold_table_text": format_threshold_table(rows),
         "infant": {"subject": test.subjects[infant], "label": int(test.labels[infant]), **chosen.to_dict()},
-        "plots": {"windows": windows_png, "cam": cam_png},
+        "plots": {"windows": windows_png, "cam": cam_png}, "model": model_dir, "report": str(cohort_page),
         "test_colours": {c: sum(r.colour == c for r in results) for c in ("green", "yellow", "orange", "red")},
         "config": config.to_dict(), "folds": folds,
-        "seconds": {"cohort": t1 - started, "train": t2 - t1, "total": time.perf_counter() - started},
+        "seconds": {"cohort": t1 - started, "train": t2 - t1, "report": t4 - t3,
+                    "total": time.perf_counter() - started},
     }
     write_json(os.path.join(out, "demo.json"), record)
     return record
