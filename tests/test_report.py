@@ -223,6 +223,14 @@ def test_bad_results_raise_typed_errors_and_leave_no_file(tmp_path):
     assert sorted(os.listdir(tmp_path)) == []
 
 
+def test_one_bad_result_writes_no_partial_report(tmp_path):
+    results = [make_result(s) for s in range(4)]
+    results[2] = dataclasses.replace(results[2], cam=np.zeros(5))
+    with pytest.raises(DataError, match="CAM has shape"):
+        report.write(results, None, ensemble_info=None, out_dir=tmp_path / "rep")
+    assert not (tmp_path / "rep").exists()
+
+
 def test_a_failed_write_keeps_the_previous_page(tmp_path, monkeypatch):
     out = tmp_path / "infant.html"
     report.infant(make_result(7), None, ensemble_info=None, out=out)

@@ -39,7 +39,7 @@ from infantjax.errors import DataError
 from infantjax.explain import COLOUR_RGB
 from infantjax.io.files import write_text
 from infantjax.report import svg
-from infantjax.report.provenance import ThresholdTable, as_info, instance_count_text
+from infantjax.report.provenance import EnsembleInfo, ThresholdTable, as_info, instance_count_text
 from infantjax.report.quality import DataQuality
 from infantjax.sequence import SkeletonSequence
 
@@ -77,10 +77,9 @@ def _environment():
     return env
 
 
-def _render(template: str, out: str | os.PathLike, **context) -> pathlib.Path:
-    html = _environment().get_template(template).render(
+def _render(template: str, **context) -> str:
+    return _environment().get_template(template).render(
         generated=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"), **context)
-    return write_text(out, html, parents=True)
 
 
 # ------------------------------------------------------------------------------------------------ checks
@@ -193,7 +192,8 @@ def _placement(table: ThresholdTable | None, result) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------ infant page
-def infant(result: RiskResult, sequence: SkeletonSequence | None, *, ensemble_info, out="report.html",
+def infant(result: RiskResult, sequence: SkeletonSequence | None, *, ensemble_info,
+           out: str | os.PathLike = "report.html",
            threshold_table: ThresholdTable | None = None, name: str | None = None,
            cohort_page: str | None = None) -> pathlib.Path:
     """Write one self-contained HTML page for one infant (seed 002, Paper III Fig. 2–3 layout).
@@ -221,8 +221,12 @@ def infant(result: RiskResult, sequence: SkeletonSequence | None, *, ensemble_in
         DataError: the result has no windows, or its CAM or colours do not match its predictions, or the
             sequence does not match the result.
     """
+    return write_text(out, _infant_html(result, sequence, as_info(ensemble_info), threshold_table, name,
+                                        cohort_page), parents=True)
+
+
+def _infant_html(result, sequence, info: EnsembleInfo | None, threshold_table, name, cohort_page) -> str:
     _check_result(result, "report.infant")
-    info = as_info(ensemble_info)
     skel = _skeleton.get(_SKELETON)
     joints = tuple(skel.keypoints)
     cam, wcam, no_cam = _cam_state(result, len(joints))
@@ -257,7 +261,7 @@ def infant(result: RiskResult, sequence: SkeletonSequence | None, *, ensemble_in
         warnings.append(f"{100 * quality.missing_fraction:.0f} % of all keypoints are missing: the risk may be "
                         "unreliable.")
     return _render(
-        "infant.html.j2", out, title=f"CP risk report: {name or _name_of(result)}",
+        "infant.html.j2", title=f"CP risk report: {name or _name_of(result)}",
         name=name or _name_of(result), result=result, risk_text=f"{result.risk:.2f}",
         colour=result.colour, rule=colour_rule(result), fps=fps, n_frames=n_frames, duration=duration,
         n_windows=n_windows, n_instances=n_instances, window_counts=window_counts,
@@ -325,7 +329,7 @@ def page_names(results: Sequence[RiskResult], names: Sequence[str] | None = None
     return out
 
 
-def cohort(results: Sequence[RiskResult], labels=None, *, out="cohort.html",
+def cohort(results: Sequence[RiskResult], labels=None, *, out: str | os.PathLike = "cohort.html",
            sequences: Sequence[SkeletonSequence | None] | None = None, names: Sequence[str] | None = None,
            links: Sequence[str | None] | None = None, thresholds: Sequence[float] | None = None,
            ensemble_info=None) -> pathlib.Path:
@@ -345,6 +349,11 @@ def cohort(results: Sequence[RiskResult], labels=None, *, out="cohort.html",
     Returns:
         the path written.
     """
+    return write_text(out, _cohort_html(results, labels, sequences, names, links, thresholds,
+                                        as_info(ensemble_info)), parents=True)
+
+
+def _cohort_html(results, labels, sequences, names, links, thresholds, info: EnsembleInfo | None) -> str:
     results = list(results)
     if not results:
         raise DataError("report.cohort: no results given; a cohort page needs at least one infant")
@@ -352,7 +361,6 @@ def cohort(results: Sequence[RiskResult], labels=None, *, out="cohort.html",
         _check_result(r, f"report.cohort: result {i}")
     n = len(results)
     y = _labels(labels, n)
-    info = as_info(ensemble_info)
     shown = list(names) if names is not None else [_name_of(r, i) for i, r in enumerate(results)]
     if len(shown) != n:
         raise DataError(f"report.cohort: {len(shown)} names for {n} results")
@@ -397,7 +405,7 @@ def cohort(results: Sequence[RiskResult], labels=None, *, out="cohort.html",
                 points.append((1 - m.specificity.value, m.sensitivity.value, f"threshold {decision:.3g}"))
         roc_svg = svg.roc(evaluation.fpr, evaluation.tpr, evaluation.auc, points)
     return _render(
-        "cohort.html.j2", out, title=f"CP risk report: cohort of {n} infants", rows=rows, n=n,
+        "cohort.html.j2", title=f"CP risk report: cohort of {n} infants", rows=rows, n=n,
         has_labels=y is not None, has_quality=any(q is not None for q in qualities), counts=counts,
         decision=decision, thresholds_text=", ".join(sorted({f"{r.threshold:.3g}" for r in results})),
         classes={"CP": sum(r.cp for r in results), "no CP": sum(not r.cp for r in results)},
@@ -408,7 +416,7 @@ def cohort(results: Sequence[RiskResult], labels=None, *, out="cohort.html",
 
 
 def write(results: Sequence[RiskResult], sequences: Sequence[SkeletonSequence | None] | None, *, ensemble_info,
-          out_dir, labels=None, names: Sequence[str] | None = None, thresholds: Sequence[float] | None = None
+          out_dir: str | os.PathLike, labels=None, names: Sequence[str] | None = None, thresholds: Sequence[float] | None = None
           ) -> pathlib.Path:
     """Write a cohort page and one page per infant, linked both ways: ``out_dir/cohort.html`` and
     ``out_dir/infants/<name>.html``.
@@ -436,13 +444,15 @@ def write(results: Sequence[RiskResult], sequences: Sequence[SkeletonSequence | 
     table = None
     if labels is not None:
         table = cohort_table(results, labels, thresholds)
+    # every page is rendered before the first is written: bad input anywhere leaves no partial report behind
+    pages = {f"infants/{files[i]}.html": _infant_html(r, None if sequences is None else sequences[i], info, table,
+                                                      shown[i], "../cohort.html")
+             for i, r in enumerate(results)}
+    main = _cohort_html(results, labels, sequences, shown, list(pages), thresholds, info)
     folder = pathlib.Path(out_dir)
-    for i, r in enumerate(results):
-        infant(r, None if sequences is None else sequences[i], ensemble_info=info,
-               out=folder / "infants" / f"{files[i]}.html", threshold_table=table, name=shown[i],
-               cohort_page="../cohort.html")
-    path = cohort(results, labels, out=folder / "cohort.html", sequences=sequences, names=shown,
-                  links=[f"infants/{f}.html" for f in files], thresholds=thresholds, ensemble_info=info)
+    for rel, html in pages.items():
+        write_text(folder / rel, html, parents=True)
+    path = write_text(folder / "cohort.html", main, parents=True)
     log.info("report: %d infant pages and %s", len(results), path)
     return path
 
