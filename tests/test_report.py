@@ -97,7 +97,7 @@ def test_infant_page_states_the_result_and_fetches_nothing(untrained, tmp_path):
     assert not re.search(r"<(script|img|link|iframe)[^>]+(src|href)=", html)
     assert "default-src 'none'" in html
     # the numbers are the result's
-    assert text_of(html, "risk") == f"{result.risk:.2f}"
+    assert text_of(html, "risk") == f"{result.risk:.3f}"
     assert float(re.search(r'data-risk="([^"]+)"', html).group(1)) == result.risk
     assert text_of(html, "colour").startswith(result.colour)
     assert text_of(html, "classification") == result.label
@@ -114,7 +114,7 @@ def test_infant_page_states_the_result_and_fetches_nothing(untrained, tmp_path):
     # data quality: 20 frames of right_wrist missing and interpolated
     assert "<strong>20</strong> of 300 frames" in html and "right_wrist 6.7 %" in html
     assert "Research software" in text_of(html, "disclaimer")
-    assert "not available: no threshold table" in html
+    assert "Not available: no threshold table" in html
 
 
 def test_colour_rule_names_the_instance_counts_of_this_ensemble():

@@ -56,7 +56,7 @@ def test_infant_page_shows_the_result_and_prints_on_one_a4_page(browser, tmp_pat
     seq = make_sequence(result, 11, gap_joint=3)
     path = report.infant(result, seq, ensemble_info=None, out=tmp_path / "infant.html")
     with opened(browser, path) as (page, requests, errors):
-        assert page.inner_text("#risk") == f"{result.risk:.2f}"
+        assert page.inner_text("#risk") == f"{result.risk:.3f}"
         assert float(page.get_attribute("#risk", "data-risk")) == result.risk
         assert page.inner_text("#colour .colour-name") == result.colour
         assert page.inner_text("#classification") == result.label
@@ -139,5 +139,5 @@ def test_cohort_of_200_opens_and_sorts_within_2_s(browser, tmp_path):
         page.click("#infants tbody tr:first-child a")
         page.wait_for_load_state("load")
         assert page.url.endswith(f"infants/{min(names)}.html")
-        assert page.inner_text("#risk") == f"{results[names.index(min(names))].risk:.2f}"
+        assert page.inner_text("#risk") == f"{results[names.index(min(names))].risk:.3f}"
         assert all(u.startswith("file://") for u in requests) and errors == []

@@ -171,8 +171,8 @@ def _table_rows(table: ThresholdTable, risk: float | None, decision: float | Non
 def _placement(table: ThresholdTable | None, result) -> dict:
     """Where the infant's risk falls on the threshold table, in words."""
     if table is None:
-        return {"available": False, "text": "not available: no threshold table (no infants with known outcomes "
-                                            "were given, and none is stored with the ensemble)"}
+        return {"available": False, "text": "Not available: no threshold table (no infants with known outcomes "
+                                            "were given, and none is stored with the ensemble)."}
     t, r = float(result.threshold), float(result.risk)
     row = table.row_at(t)
     reached = [x.threshold for x in table.rows if r >= x.threshold]
@@ -262,7 +262,7 @@ def _infant_html(result, sequence, info: EnsembleInfo | None, threshold_table, n
                         "unreliable.")
     return _render(
         "infant.html.j2", title=f"CP risk report: {name or _name_of(result)}",
-        name=name or _name_of(result), result=result, risk_text=f"{result.risk:.2f}",
+        name=name or _name_of(result), result=result, risk_text=f"{result.risk:.3f}",
         colour=result.colour, rule=colour_rule(result), fps=fps, n_frames=n_frames, duration=duration,
         n_windows=n_windows, n_instances=n_instances, window_counts=window_counts,
         placement=_placement(table, result), info=info,

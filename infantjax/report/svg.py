@@ -119,7 +119,7 @@ def boxplots(result, fps: float = 30.0) -> Markup:
     if abs(yt - yr) < 12:
         yt, yr = (yt - 6, yr + 6) if t >= r else (yt + 6, yr - 6)
     body.append(_text(left + pw + 4, yt, f"threshold {t:.3g}"))
-    body.append(_text(left + pw + 4, yr, f"risk {r:.2f}", weight="bold"))
+    body.append(_text(left + pw + 4, yr, f"risk {r:.3f}", weight="bold"))
     body.append(f'<rect x="{_f(left)}" y="{_f(top)}" width="{_f(pw)}" height="{_f(ph)}" fill="none" '
                 'stroke="#888"/>')
     return _svg(width, height, f"Boxplots of the instances' CP predictions in each of {n} windows", body,
@@ -281,8 +281,8 @@ def roc(fpr, tpr, auc: float, points: Sequence[tuple[float, float, str]] = ()) -
 def colour_bars(groups: Mapping[str, Mapping[str, int]]) -> Markup:
     """One stacked bar per group (e.g. "CP", "no CP") of its infants' certainty colours, each segment labelled
     with its count and letter."""
-    width, left, bar, row = 320.0, 74.0, 238.0, 28.0
-    height = 8 + row * len(groups) + 16
+    width, left, bar, row = 320.0, 74.0, 238.0, 38.0
+    height = 8 + row * len(groups) + 14
     body = []
     for g, (name, counts) in enumerate(groups.items()):
         total = sum(counts.values())
@@ -301,5 +301,8 @@ def colour_bars(groups: Mapping[str, Mapping[str, int]]) -> Markup:
                         + (_text(x + w / 2, yy + 14, f"{LETTER[colour]} {k}", anchor="middle", size=9,
                                  weight="bold") if w >= 24 else "") + "</g>")
             x += w
+        # every count in words too: a segment too narrow for its label is still named
+        body.append(_text(left, yy + 31, " · ".join(f"{c} {int(counts.get(c, 0))}" for c in reversed(COLOURS)),
+                          size=8.5, cls="counts"))
     body.append(_text(left, height - 4, "G green · Y yellow · O orange · R red", size=9))
     return _svg(width, height, "Certainty colours per group", body, "colour-bars")
