@@ -25,6 +25,7 @@ from infantjax import skeleton as _skeleton
 from infantjax.errors import CheckpointError, ConfigError, DataError, VideoError
 from infantjax.models.pose.decode import decode_heatmaps, peak_values
 from infantjax.models.pose.efficientpose import EfficientPose, EfficientPoseSpec
+from infantjax.models.pose.inference import fold_efficientpose, make_heatmap_fn
 from infantjax.models.pose.preprocess import check_image, preprocess
 from infantjax.sequence import SkeletonSequence
 
@@ -100,7 +101,10 @@ class PosePredictor:
             )
         self.variables = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float32),
                                                 {k: variables[k] for k in exp_shapes})
-        self._forward = jax.jit(lambda v, x: self.model.apply(v, x, train=False)["heatmaps"])
+        # inference runs the folded graph (models/pose/inference.py: BatchNorm folded, CPU-friendly operators),
+        # equal to self.model.apply(...)["heatmaps"] up to float32 rounding
+        self._heatmap_fn = make_heatmap_fn(spec)
+        self._folded: tuple | None = None  # (variables it was folded from, folded pytree)
         self.info: dict = {}  # provenance stored with the weights (training data, steps, metrics)
 
     # ------------------------------------------------------------------ construction
@@ -194,9 +198,15 @@ class PosePredictor:
         """Official preprocessing of one image (README §1)."""
         return preprocess(image, self.resolution, self.normalisation)
 
+    def inference_variables(self) -> dict:
+        """The variables with BatchNorm folded in (:func:`fold_efficientpose`), refolded if ``variables`` changed."""
+        if self._folded is None or self._folded[0] is not self.variables:
+            self._folded = (self.variables, jax.jit(fold_efficientpose, static_argnums=0)(self.spec, self.variables))
+        return self._folded[1]
+
     def forward(self, inputs: Float[np.ndarray, "N R R 3"]) -> Float[np.ndarray, "N R R K"]:
-        """Upscaled heatmaps for preprocessed inputs (one jitted call)."""
-        return np.asarray(self._forward(self.variables, jnp.asarray(inputs, jnp.float32)))
+        """Upscaled heatmaps for preprocessed inputs (one jitted call of the folded inference graph)."""
+        return np.asarray(self._heatmap_fn(self.inference_variables(), jnp.asarray(inputs, jnp.float32)))
 
     def heatmaps(self, image: UInt8[np.ndarray, "H W 3"]) -> Float[np.ndarray, "R R K"]:
         """(H, W, 3) uint8 RGB -> (R, R, K) float32 upscaled network output."""
