@@ -120,3 +120,79 @@ def test_options_are_validated():
         InferenceOptions(microbatch=0)
     assert default_options("cpu").microbatch == 1
     assert default_options("gpu").depthwise == "conv"
+
+
+@pytest.fixture(scope="module")
+def mpii(shared_data):
+    from PIL import Image
+
+    return np.asarray(Image.open(shared_data / "efficientpose" / "MPII.jpg").convert("RGB"))
+
+
+def test_device_preprocessing_matches_host_to_one_grey_level(mpii):
+    """The float32 in-graph rescale equals the float64 SciPy one except for uint8 truncations of near-integers."""
+    from infantjax.models.pose.device_ops import frame_geometry, preprocess_frames
+    from infantjax.models.pose.preprocess import TORCH_STD, preprocess
+
+    for crop in (mpii, np.ascontiguousarray(mpii[100:800, 50:1000])):
+        g = frame_geometry(*crop.shape[:2], 224)
+        got = np.asarray(jax.jit(lambda f, g=g: preprocess_frames(f, g, "torch"))(crop[None]))[0]
+        want = preprocess(crop, 224, "torch")
+        grey = np.abs(got - want) * np.asarray(TORCH_STD) * 255.0
+        assert grey.max() < 1.0 + 1e-3  # never more than one grey level
+        assert np.mean(grey > 0.5) < 0.35  # the reference's near-integer values (flat regions) truncate either way
+
+
+def test_device_decoding_equals_host_decoding():
+    """In-graph blur + first argmax equals the SciPy decoding (offline and real time) on smooth heatmaps."""
+    from infantjax.models.pose.decode import decode_heatmaps
+    from infantjax.models.pose.device_ops import decode_peaks
+
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[0:64, 0:64]
+    hms = np.zeros((2, 64, 64, 5), np.float32)
+    for n in range(2):
+        for k in range(5):
+            cy, cx, s = rng.uniform(5, 59), rng.uniform(5, 59), rng.uniform(1.5, 4)
+            hms[n, :, :, k] = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * s * s)) * rng.uniform(0.2, 1)
+    hms += rng.normal(0, 0.01, hms.shape).astype(np.float32)
+    for real_time in (False, True):
+        rc, _, peak = (np.asarray(a) for a in jax.jit(lambda h, rt=real_time: decode_peaks(h, rt))(hms))
+        for n in range(2):
+            want = decode_heatmaps(hms[n], (64, 64), real_time=real_time)
+            got = np.stack([(rc[n, :, 1] + 0.5) / 64, (rc[n, :, 0] + 0.5) / 64], -1)
+            if real_time:
+                got[peak[n] < 0.3] = -0.5 / 64
+            np.testing.assert_array_equal(got, want)
+            np.testing.assert_array_equal(peak[n], hms[n].reshape(-1, 5).max(0))
+
+
+def test_fast_keypoints_close_to_official(shared_data, mpii):
+    """The fast path (in-graph preprocessing and decoding) on the official image: keypoints within 1.5 % of the
+    image size of the official ones (the official decoding's resolution is 1/R = 0.45 % of it)."""
+    ref = np.load(shared_data / "efficientpose" / "reference" / "RT_mpii.npz")
+    p = PosePredictor.from_keras_h5(shared_data / "efficientpose" / "keras" / "EfficientPoseRT.h5")
+    xy, conf = p.keypoints_frames(mpii[None])
+    assert np.abs(xy[0] - ref["keypoints_xy"]).max() < 0.015
+    xy_rt, _ = p.keypoints_frames(mpii[None], real_time=True)
+    assert np.abs(xy_rt[0] - ref["keypoints_xy_realtime"]).max() < 0.015
+    _, conf_host = p.keypoints_batch(mpii[None])
+    np.testing.assert_allclose(conf, conf_host, atol=5e-3)
+
+
+def test_fast_track_agrees_with_exact_track(shared_data, tmp_path):
+    """track(fast=True) gives the same sequence shape, and keypoints near the exact path's, on a rendered video."""
+    from infantjax import synth
+    from infantjax.io import write_video
+
+    frames, _, _ = synth.render_frames(5, seed=4, height=96, width=128, skeleton="mpii-16")
+    path = tmp_path / "infant.mp4"
+    write_video(path, frames, fps=30.0)
+    p = PosePredictor.from_keras_h5(shared_data / "efficientpose" / "keras" / "EfficientPoseRT_LITE.h5")
+    exact = p.track(path, batch_size=2, progress=False)
+    fast = p.track(path, batch_size=2, progress=False, fast=True)
+    assert fast.coords.shape == exact.coords.shape == (5, 16, 2)
+    assert fast.metadata == exact.metadata and fast.fps == exact.fps
+    err = np.linalg.norm(fast.coords - exact.coords, axis=-1)
+    assert np.median(err) < 1.0 and np.mean(err < 2.0) > 0.9  # pixels of a 128-pixel-wide frame
+    np.testing.assert_allclose(fast.confidence, exact.confidence, atol=0.02)
