@@ -14,7 +14,8 @@ on a 2-core CPU. The video figure is measured on a shorter rendered synthetic vi
     python benchmarks/pose.py --models rt i --batches 1 16 --video-seconds 10
     python benchmarks/pose.py --compare --models rt i --batches 1 16 --video-models rt   # P1 (issue 20)
 
-``--compare`` times the Flax module graph (``EfficientPose.apply``, the pre-issue-20 inference) and the folded
+EfficientPose throughput is that of the folded inference graph ``PosePredictor`` runs (``--graph module``: the
+Flax module graph, as before issue 20). ``--compare`` times the Flax module graph (``EfficientPose.apply``, the pre-issue-20 inference) and the folded
 inference graph (``models/pose/inference.py``, what ``PosePredictor`` runs) on the official weights, interleaved
 in one process over ``--rounds`` rounds, each figure beside the 2048² float32 matmul rate and the load average
 measured in the same round; GFLOP/s use XLA's FLOP count of the module graph (the model's FLOPs, BatchNorm
@@ -72,13 +73,18 @@ def _build(name: str):
     return model, variables, res
 
 
-def worker(name: str, batch: int, repeats: int, budget_s: float) -> dict:
+def worker(name: str, batch: int, repeats: int, budget_s: float, graph: str = "folded") -> dict:
     import jax
     import jax.numpy as jnp
     import numpy as np
 
     model, variables, res = _build(name)
     fwd = jax.jit(lambda v, x: model.apply(v, x)["heatmaps"])
+    if graph == "folded" and name not in ("hourglass_b4", "openpose"):  # what PosePredictor runs
+        from infantjax.models.pose.inference import fold_efficientpose, make_heatmap_fn
+
+        variables = jax.jit(fold_efficientpose, static_argnums=0)(model.spec, variables)
+        fwd = make_heatmap_fn(model.spec)
     x = jnp.asarray(np.random.default_rng(1).normal(size=(batch, res, res, 3)).astype(np.float32))
     t0 = time.perf_counter()
     compiled = fwd.lower(variables, x).compile()
@@ -104,7 +110,7 @@ def worker(name: str, batch: int, repeats: int, budget_s: float) -> dict:
             "warmup_only": first > budget_s,
             "xla_memory_mb": None if xla_bytes is None else round(xla_bytes / 2 ** 20, 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            "backend": jax.default_backend()}
+            "backend": jax.default_backend(), "graph": graph if name not in ("hourglass_b4", "openpose") else "module"}
 
 
 def video_end_to_end(variant: str, weights_dir: pathlib.Path | None, seconds: float, batch: int,
@@ -231,10 +237,13 @@ def main() -> None:
     ap.add_argument("--compare", action="store_true",
                     help="module graph vs folded inference graph (interleaved rounds) and exact vs fast video")
     ap.add_argument("--rounds", type=int, default=2, help="--compare: interleaved rounds")
+    ap.add_argument("--graph", choices=("folded", "module"), default="folded",
+                    help="EfficientPose throughput: the folded inference graph PosePredictor runs (default) or the "
+                         "Flax module graph")
     ap.add_argument("--worker", nargs=2, metavar=("MODEL", "BATCH"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker[0], int(args.worker[1]), args.repeats, args.budget_s)))
+        print(json.dumps(worker(args.worker[0], int(args.worker[1]), args.repeats, args.budget_s, args.graph)))
         return
     if args.compare:
         run_compare(args)
@@ -244,7 +253,8 @@ def main() -> None:
         for b in args.batches:
             try:
                 proc = subprocess.run([sys.executable, __file__, "--worker", name, str(b), "--repeats",
-                                       str(args.repeats), "--budget-s", str(args.budget_s)], check=False,
+                                       str(args.repeats), "--budget-s", str(args.budget_s), "--graph", args.graph],
+                                      check=False,
                                       capture_output=True, text=True, timeout=args.config_timeout_s,
                                       env={**os.environ, "PYTHONPATH": str(REPO)})
             except subprocess.TimeoutExpired:

@@ -354,9 +354,9 @@ class PosePredictor:
 
         bs = int(batch_size)
         if fast:
-            batches = _prefetch(_batched(frames_iter, bs), depth=2)
+            batches = _Prefetch(_batched(frames_iter, bs), depth=2)
         else:  # decoding and the float64 preprocessing run in the background thread
-            batches = _prefetch(((b.shape[1:3], len(b), self._prepare(b, bs)) for b in _batched(frames_iter, bs)),
+            batches = _Prefetch(((b.shape[1:3], len(b), self._prepare(b, bs)) for b in _batched(frames_iter, bs)),
                                 depth=2)
         try:
             pending = None  # one batch in flight: JAX dispatches asynchronously, the host decodes the previous
@@ -391,53 +391,57 @@ class PosePredictor:
                                 metadata=meta)
 
 
-def _prefetch(items: Iterator, depth: int = 2):
+class _Prefetch:
     """Iterate ``items`` in a background thread, at most ``depth`` ahead (video decoding releases the GIL, so it
-    overlaps with the jitted forward). ``close()`` stops the thread; an exception in it is raised here."""
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
+    overlaps with the jitted forward). ``close()`` stops the thread, whether or not iteration began; an exception
+    raised in the thread is raised by ``next``."""
 
-    def work():
+    _DONE = object()
+
+    def __init__(self, items: Iterator, depth: int = 2):
+        self._items = items
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._work, name="infantjax-video-decode", daemon=True)
+        self._thread.start()
+
+    def _put(self, entry) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _work(self):
         try:
-            for item in items:
-                while not stop.is_set():
-                    try:
-                        q.put(("item", item), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+            for item in self._items:
+                if not self._put((None, item)):
                     return
-            q.put(("done", done))
+            self._put((None, self._DONE))
         except BaseException as err:  # noqa: BLE001 - handed to the consuming thread
-            q.put(("error", err))
+            self._put((err, None))
 
-    thread = threading.Thread(target=work, name="infantjax-video-decode", daemon=True)
-    thread.start()
+    def __iter__(self):
+        return self
 
-    def gen():
-        try:
-            while True:
-                kind, item = q.get()
-                if kind == "done":
-                    return
-                if kind == "error":
-                    raise item
-                yield item
-        finally:
-            stop.set()
-            while thread.is_alive():  # drain so that a blocked put() sees the stop flag
-                try:
-                    q.get(timeout=0.1)
-                except queue.Empty:
-                    pass
-            thread.join()
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()
+    def __next__(self):
+        err, item = self._queue.get()
+        if err is not None:
+            self.close()
+            raise err
+        if item is self._DONE:
+            self.close()
+            raise StopIteration
+        return item
 
-    return gen()
+    def close(self):
+        self._stop.set()
+        self._thread.join()
+        close = getattr(self._items, "close", None)
+        if close is not None:
+            close()
 
 
 def _batched(frames: Iterator[np.ndarray], batch_size: int) -> Iterator[np.ndarray]:
