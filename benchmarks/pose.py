@@ -13,6 +13,7 @@ on a 2-core CPU. The video figure is measured on a shorter rendered synthetic vi
     python benchmarks/pose.py                       # everything: 10 models x batch 1, 16; RT and I video
     python benchmarks/pose.py --models rt i --batches 1 16 --video-seconds 10
     python benchmarks/pose.py --compare --models rt i --batches 1 16 --video-models rt   # P1 (issue 20)
+    python benchmarks/pose.py --compare ... --torch-python /tmp/torchvenv/bin/python --torch-repo /tmp/EfficientPose
 
 EfficientPose throughput is that of the folded inference graph ``PosePredictor`` runs (``--graph module``: the
 Flax module graph, as before issue 20). ``--compare`` times the Flax module graph (``EfficientPose.apply``, the pre-issue-20 inference) and the folded
@@ -176,8 +177,10 @@ def matmul_rate(n: int = 2048, repeats: int = 5) -> float:
     return 2 * n ** 3 / statistics.median(times) / 1e9
 
 
-def compare(models, batches, rounds: int, weights_dir: pathlib.Path) -> list[dict]:
-    """Module graph vs folded inference graph, interleaved; one row per (model, batch, graph, round)."""
+def compare(models, batches, rounds: int, weights_dir: pathlib.Path, torch_python: str | None = None,
+            torch_repo: str | None = None) -> list[dict]:
+    """Module graph vs folded inference graph (and the official PyTorch code when ``torch_python`` and
+    ``torch_repo`` are given, see pose_torch.py), interleaved; one row per (model, batch, graph, round)."""
     import jax
     import jax.numpy as jnp
 
@@ -217,6 +220,23 @@ def compare(models, batches, rounds: int, weights_dir: pathlib.Path) -> list[dic
                              "fraction_of_matmul": round(gflops / rate, 3), "load_average": round(load, 2),
                              "load_average_after": round(os.getloadavg()[0], 2)})
                 print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+        if torch_python and torch_repo:
+            flops = {(name, b): f for name, b, _, _, f in cases}
+            proc = subprocess.run([torch_python, str(REPO / "benchmarks" / "pose_torch.py"), "--repo", torch_repo,
+                                   "--models", *[m.upper() for m in models], "--batches", *map(str, batches)],
+                                  capture_output=True, text=True, check=False)
+            for line in proc.stdout.splitlines():
+                if line.startswith("{"):
+                    row = json.loads(line)
+                    f = flops.get((row["model"], row["batch"]))
+                    if f is not None:
+                        row["gflop_per_img"] = round(f / 1e9, 3)
+                        row["gflop_s"] = round(f / (row["ms_per_img"] / 1e3) / 1e9, 1)
+                        row["fraction_of_matmul"] = round(row["gflop_s"] / row["matmul_gflop_s"], 3)
+                    rows.append({**row, "round": rnd, "load_average_after": round(os.getloadavg()[0], 2)})
+                    print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+            if proc.returncode != 0:
+                print(proc.stderr[-2000:], file=sys.stderr)
     return rows
 
 
@@ -237,6 +257,9 @@ def main() -> None:
     ap.add_argument("--compare", action="store_true",
                     help="module graph vs folded inference graph (interleaved rounds) and exact vs fast video")
     ap.add_argument("--rounds", type=int, default=2, help="--compare: interleaved rounds")
+    ap.add_argument("--torch-python", default=None,
+                    help="--compare: a Python with PyTorch to run benchmarks/pose_torch.py in, once per round")
+    ap.add_argument("--torch-repo", default=None, help="--compare: a checkout of daniegr/EfficientPose")
     ap.add_argument("--graph", choices=("folded", "module"), default="folded",
                     help="EfficientPose throughput: the folded inference graph PosePredictor runs (default) or the "
                          "Flax module graph")
@@ -293,7 +316,7 @@ def run_compare(args) -> None:
     weights_dir = pathlib.Path(args.weights_dir)
     start = time.perf_counter()
     models = [m for m in args.models if m in ("rt", "i", "rt_lite", "i_lite")]
-    rows = compare(models, args.batches, args.rounds, weights_dir)
+    rows = compare(models, args.batches, args.rounds, weights_dir, args.torch_python, args.torch_repo)
     videos = []
     for m in args.video_models:
         for fast in (False, True):
@@ -306,11 +329,12 @@ def run_compare(args) -> None:
     print(text)
     if args.out:
         pathlib.Path(args.out).write_text(text)
-    print(f"\n{'model':<8}{'batch':>6}{'graph':>8}{'round':>6}{'ms/img':>9}{'GFLOP/s':>9}{'matmul':>8}"
+    print(f"\n{'model':<8}{'batch':>6}{'graph':>9}{'round':>6}{'ms/img':>9}{'GFLOP/s':>9}{'matmul':>8}"
           f"{'frac':>7}{'load':>6}")
     for r in rows:
-        print(f"{r['model']:<8}{r['batch']:>6}{r['graph']:>8}{r['round']:>6}{r['ms_per_img']:>9}{r['gflop_s']:>9}"
-              f"{r['matmul_gflop_s']:>8}{r['fraction_of_matmul']:>7}{r['load_average']:>6}")
+        print(f"{r['model']:<8}{r['batch']:>6}{r['graph']:>9}{r['round']:>6}{r['ms_per_img']:>9}"
+              f"{r.get('gflop_s', '')!s:>9}{r['matmul_gflop_s']:>8}{r.get('fraction_of_matmul', '')!s:>7}"
+              f"{r['load_average']:>6}")
     for v in videos:
         print(f"3-min 30 fps 640x480 video, EfficientPose {v['model']} ({v['path']}): {v['three_minute_video_s']} s "
               f"({v['frames_per_s']} frames/s, {v['frames_measured']} frames, load {v['load_average']}, "
