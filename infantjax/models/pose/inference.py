@@ -71,9 +71,18 @@ class InferenceOptions:
             raise ConfigError(f"microbatch must be None or >= 1, got {self.microbatch}")
 
 
+def _platform() -> str:
+    """The platform jitted code runs on now: ``jax.default_device``'s if one is set, else the default backend."""
+    device = jax.config.jax_default_device
+    if device is None:
+        return jax.default_backend()
+    return device if isinstance(device, str) else device.platform
+
+
 def default_options(backend: str | None = None) -> InferenceOptions:
-    """The measured-fastest options for a JAX backend (``cpu``: one image at a time)."""
-    backend = backend or jax.default_backend()
+    """The measured-fastest options for a JAX platform (``cpu``: one image at a time); default: the platform of
+    ``jax.default_device`` if set, else the default backend."""
+    backend = backend or _platform()
     if backend == "cpu":
         return InferenceOptions(depthwise="shift", microbatch=1, se_fold=True)
     return InferenceOptions(depthwise="conv", microbatch=None, se_fold=False)
@@ -356,5 +365,6 @@ def map_microbatches(fn, x: Array, microbatch: int | None):
 
 
 def make_heatmap_fn(spec: EfficientPoseSpec, options: InferenceOptions | None = None):
-    """A jitted ``(folded, x) -> heatmaps`` for ``spec``."""
-    return jax.jit(functools.partial(efficientpose_heatmaps, spec=spec, options=options or default_options()))
+    """A jitted ``(folded, x) -> heatmaps`` for ``spec`` (``options=None``: :func:`default_options` of the platform
+    it is traced for)."""
+    return jax.jit(functools.partial(efficientpose_heatmaps, spec=spec, options=options))

@@ -255,17 +255,20 @@ class PosePredictor:
         key = (int(height), int(width), bool(real_time))
         if key not in self._frames_fns:
             geometry = frame_geometry(height, width, self.resolution)
-            opts = default_options()
-            inner = dataclasses.replace(opts, microbatch=None)
             mode = self.normalisation
 
-            def one(folded, frames):
-                x = preprocess_frames(frames, geometry, mode)
-                return decode_peaks(efficientpose_heatmaps(folded, x, self.spec, inner), real_time=real_time)
+            def frames_fn(folded, frames):
+                opts = default_options()  # of the platform traced for
+                inner = dataclasses.replace(opts, microbatch=None)
 
-            # preprocessing, network and decoding of a microbatch stay in cache together
-            self._frames_fns[key] = jax.jit(
-                lambda folded, frames: map_microbatches(lambda f: one(folded, f), frames, opts.microbatch))
+                def one(f):
+                    x = preprocess_frames(f, geometry, mode)
+                    return decode_peaks(efficientpose_heatmaps(folded, x, self.spec, inner), real_time=real_time)
+
+                # preprocessing, network and decoding of a microbatch stay in cache together
+                return map_microbatches(one, frames, opts.microbatch)
+
+            self._frames_fns[key] = jax.jit(frames_fn)
         return self._frames_fns[key]
 
     def _finish_frames(self, out, n: int, hw: tuple[int, int], real_time: bool):
