@@ -2,7 +2,7 @@
 synthetic infants, then tracking a rendered synthetic video (seed 002, Paper II protocol at a small CPU budget).
 
 Slow: the module fine-tunes once (module fixture, shared by both tests) with
-:func:`infantjax.models.pose.synthetic.finetune_synthetic` — 128 × 128 input, 256 rendered frames, Adam from 1e-3
+:func:`infantjax.pipelines.pose.finetune_synthetic` — 128 × 128 input, 256 rendered frames, Adam from 1e-3
 with cosine decay, new PAF/heatmap heads for the 19 keypoints and 18 limbs, the MPII backbone frozen (BatchNorm in
 inference mode), flip/±15°/scale augmentation — the recipe of the shipped ``rt-synthetic-infant`` weights at a
 smaller step budget.

@@ -21,7 +21,9 @@ import dataclasses
 import json
 import logging
 import os
+import queue
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 
 import jax
@@ -33,8 +35,16 @@ from infantjax import skeleton as _skeleton
 from infantjax.errors import CheckpointError, ConfigError, DataError, VideoError
 from infantjax.io.files import save_npz
 from infantjax.metrics.pose import pose_metrics
-from infantjax.models.pose.decode import decode_heatmaps, peak_values
+from infantjax.models.pose.decode import REALTIME_THRESHOLD, decode_heatmaps, peak_values, undo_padding
+from infantjax.models.pose.device_ops import decode_peaks, frame_geometry, preprocess_frames
 from infantjax.models.pose.efficientpose import EfficientPose, EfficientPoseSpec
+from infantjax.models.pose.inference import (
+    default_options,
+    efficientpose_heatmaps,
+    fold_efficientpose,
+    make_heatmap_fn,
+    map_microbatches,
+)
 from infantjax.models.pose.init import finetune_variables
 from infantjax.preprocess.image import check_image, preprocess
 from infantjax.sequence import SkeletonSequence
@@ -122,7 +132,11 @@ class PosePredictor:
             )
         self.variables = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float32),
                                                 {k: variables[k] for k in exp_shapes})
-        self._forward = jax.jit(lambda v, x: self.model.apply(v, x, train=False)["heatmaps"])
+        # inference runs the folded graph (models/pose/inference.py: BatchNorm folded, CPU-friendly operators),
+        # equal to self.model.apply(...)["heatmaps"] up to float32 rounding
+        self._heatmap_fn = make_heatmap_fn(spec)
+        self._folded: tuple | None = None  # (variables it was folded from, folded pytree)
+        self._frames_fns: dict = {}  # (H, W, real_time) -> jitted frames -> peaks
         self.info: dict = {}  # provenance stored with the weights (training data, steps, metrics)
 
     # ------------------------------------------------------------------ construction
@@ -214,9 +228,15 @@ class PosePredictor:
         """Official preprocessing of one image (README §1)."""
         return preprocess(image, self.resolution, self.normalisation)
 
+    def inference_variables(self) -> dict:
+        """The variables with BatchNorm folded in (:func:`fold_efficientpose`), refolded if ``variables`` changed."""
+        if self._folded is None or self._folded[0] is not self.variables:
+            self._folded = (self.variables, jax.jit(fold_efficientpose, static_argnums=0)(self.spec, self.variables))
+        return self._folded[1]
+
     def forward(self, inputs: Float[np.ndarray, "N R R 3"]) -> Float[np.ndarray, "N R R K"]:
-        """Upscaled heatmaps for preprocessed inputs (one jitted call)."""
-        return np.asarray(self._forward(self.variables, jnp.asarray(inputs, jnp.float32)))
+        """Upscaled heatmaps for preprocessed inputs (one jitted call of the folded inference graph)."""
+        return np.asarray(self._heatmap_fn(self.inference_variables(), jnp.asarray(inputs, jnp.float32)))
 
     def heatmaps(self, image: UInt8[np.ndarray, "H W 3"]) -> Float[np.ndarray, "R R K"]:
         """(H, W, 3) uint8 RGB -> (R, R, K) float32 upscaled network output."""
@@ -249,8 +269,70 @@ class PosePredictor:
         return xy, conf
 
     # ------------------------------------------------------------------ videos
+    def _frames_fn(self, height: int, width: int, real_time: bool):
+        """The jitted ``(folded, frames uint8) -> (peak rows/cols, peak values, raw peaks)`` for one frame size."""
+        key = (int(height), int(width), bool(real_time))
+        if key not in self._frames_fns:
+            geometry = frame_geometry(height, width, self.resolution)
+            mode = self.normalisation
+
+            def frames_fn(folded, frames):
+                opts = default_options()  # of the platform traced for
+                inner = dataclasses.replace(opts, microbatch=None)
+
+                def one(f):
+                    x = preprocess_frames(f, geometry, mode)
+                    return decode_peaks(efficientpose_heatmaps(folded, x, self.spec, inner), real_time=real_time)
+
+                # preprocessing, network and decoding of a microbatch stay in cache together
+                return map_microbatches(one, frames, opts.microbatch)
+
+            self._frames_fns[key] = jax.jit(frames_fn)
+        return self._frames_fns[key]
+
+    def _finish_frames(self, out, n: int, hw: tuple[int, int], real_time: bool):
+        rc, _, raw_peak = (np.asarray(a)[:n] for a in out)
+        r = self.resolution
+        xy = np.stack([(rc[..., 1] + 0.5) / r, (rc[..., 0] + 0.5) / r], axis=-1).astype(np.float64)
+        if real_time:  # the official camera path: a raw peak below the threshold is missing (README §1.2)
+            xy[raw_peak < REALTIME_THRESHOLD] = -0.5 / r
+        return undo_padding(xy, hw, r), raw_peak.astype(np.float32)
+
+    def _prepare(self, images: np.ndarray, pad_to: int) -> np.ndarray:
+        """Official float64 preprocessing of a batch, zero-padded to ``pad_to`` images (float32 network input)."""
+        inputs = np.stack([self.preprocess(im) for im in images])
+        if len(inputs) < pad_to:
+            inputs = np.concatenate([inputs, np.zeros((pad_to - len(inputs), *inputs.shape[1:]), inputs.dtype)])
+        return inputs
+
+    def _finish(self, out, n: int, hw: tuple[int, int], fast: bool, real_time: bool):
+        """Keypoint fractions, confidences and (H, W) of a batch's forward output (host side)."""
+        if fast:
+            return (*self._finish_frames(out, n, hw, real_time), hw)
+        hms = np.asarray(out)[:n]
+        xy = np.stack([decode_heatmaps(h, hw, real_time=real_time) for h in hms])
+        conf = np.stack([peak_values(h) for h in hms]).astype(np.float32)
+        return xy, conf, hw
+
+    def keypoints_frames(self, frames: UInt8[np.ndarray, "N H W 3"], real_time: bool = False,
+                         pad_to: int | None = None) -> tuple[Float[np.ndarray, "N K 2"], Float[np.ndarray, "N K"]]:
+        """:meth:`keypoints_batch` with preprocessing and decoding inside the jitted call (float32, batched).
+
+        The fast path of :meth:`track`: equal to the host path except where float32 rounding decides a uint8
+        truncation or a tie between blurred maxima (``models/pose/device_ops.py``).
+        """
+        frames = np.asarray(frames)
+        if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+            raise DataError(f"frames must be (N, H, W, 3) uint8, got shape {frames.shape} and {frames.dtype}")
+        n = len(frames)
+        if pad_to is not None and n < pad_to:
+            frames = np.concatenate([frames, np.zeros((pad_to - n, *frames.shape[1:]), np.uint8)])
+        out = self._frames_fn(*frames.shape[1:3], real_time)(self.inference_variables(), frames)
+        return self._finish_frames(out, n, frames.shape[1:3], real_time)
+
     def track(self, video_path: str | os.PathLike, *, stride: int = 1, batch_size: int = 16,
-              real_time: bool = False, progress: bool = True, max_frames: int | None = None) -> SkeletonSequence:
+              real_time: bool = False, progress: bool = True, max_frames: int | None = None,
+              fast: bool = False) -> SkeletonSequence:
         """Keypoints of every ``stride``-th frame of a video as a :class:`SkeletonSequence` (pixels, confidences).
 
         Arguments:
@@ -260,6 +342,11 @@ class PosePredictor:
             real_time: use the real-time decoding (peaks < 0.3 -> NaN) instead of the offline one.
             progress: show a tqdm progress bar.
             max_frames: stop after this many decoded frames (None: the whole video).
+            fast: preprocess and decode inside the jitted forward in float32 (:meth:`keypoints_frames`, several
+                times faster end to end) instead of the official float64 host code; the keypoints can then differ
+                where the reference's uint8 truncation of a near-integer value goes the other way (see
+                ``models/pose/device_ops.py``). Either way frames are decoded (and, by default, preprocessed) in
+                a background thread while the previous batch runs through the network.
 
         Returns:
             coords (T, K, 2) float32 pixel x, y (NaN where missing), confidence (T, K) = heatmap peak clipped to
@@ -276,18 +363,43 @@ class PosePredictor:
         n_out = None if total is None else -(-total // int(stride))
         bar = tqdm(total=n_out, desc=f"pose {os.path.basename(os.fspath(video_path))}", unit="frame",
                    disable=not progress)
+
+        def emit(xy, conf, hw):
+            h, w = hw
+            xy = np.asarray(xy)
+            px = xy * np.array([w, h], dtype=np.float64)
+            if real_time:
+                px[conf < REALTIME_THRESHOLD] = np.nan
+            coords.append(px.astype(np.float32))
+            confs.append(np.clip(conf, 0.0, 1.0))
+            bar.update(len(xy))
+
+        bs = int(batch_size)
+        if fast:
+            batches = _Prefetch(_batched(frames_iter, bs), depth=2)
+        else:  # decoding and the float64 preprocessing run in the background thread
+            batches = _Prefetch(((b.shape[1:3], len(b), self._prepare(b, bs)) for b in _batched(frames_iter, bs)),
+                                depth=2)
         try:
-            for batch in _batched(frames_iter, int(batch_size)):
-                xy, conf = self.keypoints_batch(batch, real_time=real_time, pad_to=int(batch_size))
-                h, w = batch.shape[1:3]
-                px = xy * np.array([w, h], dtype=np.float64)
-                if real_time:
-                    missing = conf < 0.3
-                    px[missing] = np.nan
-                coords.append(px.astype(np.float32))
-                confs.append(np.clip(conf, 0.0, 1.0))
-                bar.update(len(batch))
+            pending = None  # one batch in flight: JAX dispatches asynchronously, the host decodes the previous
+            folded = self.inference_variables()
+            for item in batches:
+                if fast:
+                    hw, n = item.shape[1:3], len(item)
+                    frames = item
+                    if n < bs:
+                        frames = np.concatenate([frames, np.zeros((bs - n, *frames.shape[1:]), np.uint8)])
+                    out = self._frames_fn(*hw, real_time)(folded, frames)
+                else:
+                    hw, n, inputs = item
+                    out = self._heatmap_fn(folded, inputs)
+                if pending is not None:
+                    emit(*self._finish(*pending))
+                pending = (out, n, hw, fast, real_time)
+            if pending is not None:
+                emit(*self._finish(*pending))
         finally:
+            batches.close()
             bar.close()
         k = self.spec.num_keypoints
         coords_arr = np.concatenate(coords) if coords else np.zeros((0, k, 2), np.float32)
@@ -417,6 +529,61 @@ def track_synthetic_video(predictor: PosePredictor | None = None, *, duration_s:
 
 
 # ------------------------------------------------------------------------------------------------------ helpers
+
+
+class _Prefetch:
+    """Iterate ``items`` in a background thread, at most ``depth`` ahead (video decoding releases the GIL, so it
+    overlaps with the jitted forward). ``close()`` stops the thread, whether or not iteration began; an exception
+    raised in the thread is raised by ``next``."""
+
+    _DONE = object()
+
+    def __init__(self, items: Iterator, depth: int = 2):
+        self._items = items
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._work, name="infantjax-video-decode", daemon=True)
+        self._thread.start()
+
+    def _put(self, entry) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _work(self):
+        try:
+            for item in self._items:
+                if not self._put((None, item)):
+                    return
+            self._put((None, self._DONE))
+        except BaseException as err:  # noqa: BLE001 - handed to the consuming thread
+            self._put((err, None))
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        err, item = self._queue.get()
+        if err is not None:
+            self.close()
+            raise err
+        if item is self._DONE:
+            self.close()
+            raise StopIteration
+        return item
+
+    def close(self):
+        self._stop.set()
+        self._thread.join()
+        close = getattr(self._items, "close", None)
+        if close is not None:
+            close()
+
+
 def _batched(frames: Iterator[np.ndarray], batch_size: int) -> Iterator[np.ndarray]:
     buf: list[np.ndarray] = []
     for frame in frames:
