@@ -20,6 +20,7 @@ import time
 import jax
 import numpy as np
 
+from infantjax.models import count_parameters
 from infantjax.models.depth.regression import ASYMMETRIC_KERNELS, RegressionSpec
 from infantjax.models.depth.train import TrainConfig, make_optimizer, make_predict, make_train_step
 
@@ -75,7 +76,7 @@ def bench(kind: str, args) -> dict:
     def infer_once():
         jax.block_until_ready(predict({"params": state[0], "batch_stats": state[1]}, x))
 
-    n_params = sum(int(np.prod(a.shape)) for a in jax.tree.leaves(params))
+    n_params = count_parameters(params)
     flops = conv_flops(spec, 1, 3, args.height, args.width, 21)
     xla_flops = None
     try:
