@@ -117,8 +117,5 @@ def test_bfloat16_computes_in_bfloat16_with_float32_variables(name):
     x = jax.ShapeDtypeStruct(shape, jnp.float32)
     variables = jax.eval_shape(lambda k, x: model.init(k, x, train=False), jax.random.key(0), x)
     assert {leaf.dtype for leaf in jax.tree.leaves(variables)} == {jnp.dtype(jnp.float32)}
-    assert models.count_parameters(variables) == models.count_parameters(spec)
     jaxpr = str(jax.make_jaxpr(lambda v, x: model.apply(v, x, train=False))(variables, x))
-    assert "bf16[" in jaxpr  # the layers really compute in bfloat16
-    f32 = str(jax.make_jaxpr(lambda v, x: models.build(spec).apply(v, x, train=False))(variables, x))
-    assert "bf16[" not in f32
+    assert "bf16[" in jaxpr  # the layers really compute in bfloat16 (counts: tests/test_nn_shared.py)
