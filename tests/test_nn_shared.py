@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import infantjax.models as models
+from infantjax import models
 from infantjax.errors import ConfigError
 from infantjax.models.depth.regression import RegressionSpec
 from infantjax.models.depth.unet import DetectionSpec
