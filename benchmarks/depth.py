@@ -21,6 +21,7 @@ import jax
 import numpy as np
 
 from infantjax import parallel
+from infantjax.models import count_parameters
 from infantjax.models.depth.regression import ASYMMETRIC_KERNELS, RegressionSpec
 from infantjax.pipelines.depth import make_predict
 from infantjax.train import DepthConfig, DepthTask, programs_for
@@ -78,7 +79,7 @@ def bench(kind: str, args) -> dict:
     def infer_once():
         jax.block_until_ready(predict(variables, x))
 
-    n_params = sum(int(np.prod(a.shape)) for a in jax.tree.leaves(variables["params"]))
+    n_params = count_parameters(variables["params"])
     flops = conv_flops(spec, 1, 3, args.height, args.width, 21)
     xla_flops = None
     try:
