@@ -12,9 +12,9 @@ from infantjax.errors import ConfigError
 from infantjax.sequence import Cohort
 from infantjax.synth import body as B
 from infantjax.synth import checks as K
+from infantjax.synth import cohorts as C
 from infantjax.synth import movement as M
 from infantjax.synth import recording as R
-from infantjax.synth import cohorts as C
 
 
 def _real_ratio_iqr(shared_data) -> dict[str, tuple[float, float]]:

@@ -17,10 +17,9 @@ from __future__ import annotations
 import importlib
 
 from infantjax.errors import WeightsError
-
+from infantjax.io.cohort import read_cohort, read_labels, write_cohort
 from infantjax.io.keypoints import FORMATS, detect_format, read_keypoints, write_keypoints
 from infantjax.io.video import VideoSource, VideoWriter, open_video, write_video
-from infantjax.io.cohort import read_cohort, read_labels, write_cohort
 
 __all__ = [
     "FORMATS", "detect_format", "read_keypoints", "write_keypoints",

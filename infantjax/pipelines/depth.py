@@ -26,6 +26,7 @@ from jaxtyping import Float
 
 from infantjax.errors import DataError
 from infantjax.metrics.pose import rmsd_per_limb, summarize_rmsd
+from infantjax.models import count_parameters
 from infantjax.models.depth.init import init_variables
 from infantjax.models.depth.linking import LinkConfig, link_clips
 from infantjax.models.depth.regression import RegressionSpec
@@ -127,7 +128,7 @@ def estimate_limb_pose(detection, detection_variables: dict, regression, regress
 # ------------------------------------------------------------------------------------------------------ Table II run
 def parameter_count(variables: dict) -> int:
     """Trainable parameters (``variables["params"]``)."""
-    return int(sum(np.prod(a.shape) for a in jax.tree.leaves(variables["params"])))
+    return count_parameters(variables, collections=("params",))
 
 
 @dataclasses.dataclass

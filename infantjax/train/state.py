@@ -14,6 +14,8 @@ import flax
 import jax
 import jax.numpy as jnp
 
+from infantjax.nn.norm import CONVENTIONS
+
 __all__ = ["BN_DECAY", "TrainState", "debiased_batch_stats", "zeroed_batch_stats"]
 
 
@@ -39,8 +41,8 @@ class TrainState:
         return {**self.collections, "params": self.params}
 
 
-#: BatchNorm running-average decay of the GCNs (PyTorch momentum 0.1; ``infantjax.nn.torch_compat.batch_norm``).
-BN_DECAY = 0.9
+#: BatchNorm running-average decay of the GCNs (PyTorch momentum 0.1; :func:`infantjax.nn.norm.batch_norm`).
+BN_DECAY = CONVENTIONS["torch"].momentum
 
 
 def _is_var(path) -> bool:

@@ -9,7 +9,7 @@ Clips of 3 depth frames (N, 3, 96, 128, 1) → detection CNN (two-branch 3D U-Ne
 clips: :func:`infantjax.synth.depth_clips.synthetic_clips`. See docs/depth.md.
 """
 
-from infantjax.models.depth.init import init_variables
+from infantjax.models.depth.init import init_network, init_variables
 from infantjax.models.depth.linking import (
     LinkConfig,
     connection_score,
@@ -41,6 +41,7 @@ __all__ = [
     "connection_score",
     "find_peaks",
     "init_detection",
+    "init_network",
     "init_regression",
     "init_variables",
     "limbs_of",

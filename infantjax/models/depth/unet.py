@@ -33,7 +33,7 @@ from jaxtyping import Array, Float
 from infantjax._jsonconfig import JsonConfig
 from infantjax.errors import ConfigError
 from infantjax.models._registry import register
-from infantjax.models.depth._init import init_network
+from infantjax.models.depth.init import init_network
 from infantjax.nn.conv3d import BN_MOMENTUM, Conv3D, ConvBNReLU
 from infantjax.nn.norm import batch_norm
 from infantjax.nn.precision import dtype_name
