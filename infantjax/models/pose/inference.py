@@ -37,7 +37,8 @@ from jaxtyping import Array, Float
 from infantjax.errors import ConfigError
 from infantjax.models.pose.efficientpose import EfficientPoseSpec
 from infantjax.nn.activations import ESWISH_BETA
-from infantjax.nn.efficientnet import BN_EPSILON, efficientnet_spec
+from infantjax.nn.efficientnet import efficientnet_spec
+from infantjax.nn.norm import CONVENTIONS
 
 __all__ = [
     "InferenceOptions",
@@ -91,7 +92,7 @@ def default_options(backend: str | None = None) -> InferenceOptions:
 # ---------------------------------------------------------------------------------------------- folding
 def _fold(kernel, bn_params, bn_stats):
     """Fold an inference BatchNorm into the preceding bias-free convolution (output channels last)."""
-    scale = bn_params["scale"] * jax.lax.rsqrt(bn_stats["var"] + BN_EPSILON)
+    scale = bn_params["scale"] * jax.lax.rsqrt(bn_stats["var"] + CONVENTIONS["keras"].epsilon)
     return kernel * scale, bn_params["bias"] - bn_stats["mean"] * scale
 
 
