@@ -189,12 +189,8 @@ def test_importing_models_is_cheap():
 
 # ------------------------------------------------------------------------------- networks-only import rules
 
-NETWORK_FILES = [
-    "models/__init__.py", "models/_registry.py",
-    *(f"models/gcn/{f}.py" for f in ("__init__", "spec", "counting", "common", "searchable", "stgcn", "build")),
-    *(f"models/pose/{f}.py" for f in ("efficientpose", "hourglass", "openpose", "decode", "targets")),
-    *(f"models/depth/{f}.py" for f in ("_init", "unet", "regression", "linking", "targets")),
-]
+#: every file of ``infantjax/models`` (networks only: issue 13; tests/test_layers.py checks the whole package)
+NETWORK_FILES = sorted(str(p.relative_to(PACKAGE)) for p in (PACKAGE / "models").rglob("*.py"))
 FORBIDDEN = ("infantjax.synth", "infantjax.io", "infantjax.clinical", "infantjax.train", "infantjax.ensemble",
              "infantjax.nas", "infantjax.commands", "infantjax.explain")
 

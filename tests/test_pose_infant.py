@@ -25,8 +25,8 @@ STEPS = 96
 
 
 @pytest.fixture(scope="module")
-def infant_rt(shared_data, tmp_path_factory):
-    mpii = load_efficientpose_h5(shared_data / "efficientpose" / "keras" / "EfficientPoseRT.h5")
+def infant_rt(data_dir, tmp_path_factory):
+    mpii = load_efficientpose_h5(data_dir / "efficientpose" / "keras" / "EfficientPoseRT.h5")
     config = S.default_finetune_config(steps=STEPS, frames=FRAMES)
     predictor, losses = S.finetune_synthetic(mpii.variables, resolution=R, frames=FRAMES, config=config,
                                              progress=False)

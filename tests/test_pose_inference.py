@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from conftest import data_file
 from infantjax.errors import ConfigError
 from infantjax.models.pose.efficientpose import EfficientPose, EfficientPoseSpec, bilinear_kernel
 from infantjax.models.pose.inference import (
@@ -89,14 +90,14 @@ def test_fold_is_batchnorm_exactly():
                                rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["RT", pytest.param("I", marks=pytest.mark.slow)])
-def test_official_outputs_every_path(shared_data, name):
+@pytest.mark.parametrize("name", ["RT", pytest.param("I", marks=[pytest.mark.slow, pytest.mark.reference])])
+def test_official_outputs_every_path(name):
     """Official weights on the official input: every inference path reproduces the Keras heatmaps to 1e-4.
 
     The predictor's default path (``PATHS[0]`` on CPU) is held to them for all four official files by
     tests/test_pose_weights.py; here the other paths."""
-    ref = np.load(shared_data / "efficientpose" / "reference" / f"{name}_mpii.npz")
-    p = PosePredictor.from_keras_h5(shared_data / "efficientpose" / "keras" / f"EfficientPose{name}.h5")
+    ref = np.load(data_file(f"efficientpose/reference/{name}_mpii.npz"))
+    p = PosePredictor.from_keras_h5(data_file(f"efficientpose/keras/EfficientPose{name}.h5"))
     want = ref["upscaled_confs"][0].transpose(1, 2, 0)
     x = jnp.asarray(np.concatenate([ref["input_nhwc"], ref["input_nhwc"][:, ::-1]]))  # batch 2
     folded = p.inference_variables()
@@ -105,8 +106,8 @@ def test_official_outputs_every_path(shared_data, name):
         np.testing.assert_allclose(got[0], want, atol=1e-4, rtol=0, err_msg=str(opts))
 
 
-def test_predictor_refolds_when_variables_change(shared_data):
-    p = PosePredictor.from_keras_h5(shared_data / "efficientpose" / "keras" / "EfficientPoseRT_LITE.h5")
+def test_predictor_refolds_when_variables_change(data_dir):
+    p = PosePredictor.from_keras_h5(data_dir / "efficientpose" / "keras" / "EfficientPoseRT_LITE.h5")
     first = p.inference_variables()
     assert p.inference_variables() is first  # cached
     p.variables = jax.tree_util.tree_map(lambda a: a * 1.0, p.variables)
@@ -123,10 +124,10 @@ def test_options_are_validated():
 
 
 @pytest.fixture(scope="module")
-def mpii(shared_data):
+def mpii(data_dir):
     from PIL import Image
 
-    return np.asarray(Image.open(shared_data / "efficientpose" / "MPII.jpg").convert("RGB"))
+    return np.asarray(Image.open(data_dir / "efficientpose" / "MPII.jpg").convert("RGB"))
 
 
 def test_device_preprocessing_matches_host_to_one_grey_level(mpii):
@@ -167,11 +168,11 @@ def test_device_decoding_equals_host_decoding():
             np.testing.assert_array_equal(peak[n], hms[n].reshape(-1, 5).max(0))
 
 
-def test_fast_keypoints_close_to_official(shared_data, mpii):
+def test_fast_keypoints_close_to_official(data_dir, mpii):
     """The fast path (in-graph preprocessing and decoding) on the official image: keypoints within 1.5 % of the
     image size of the official ones (the official decoding's resolution is 1/R = 0.45 % of it)."""
-    ref = np.load(shared_data / "efficientpose" / "reference" / "RT_mpii.npz")
-    p = PosePredictor.from_keras_h5(shared_data / "efficientpose" / "keras" / "EfficientPoseRT.h5")
+    ref = np.load(data_dir / "efficientpose" / "reference" / "RT_mpii.npz")
+    p = PosePredictor.from_keras_h5(data_dir / "efficientpose" / "keras" / "EfficientPoseRT.h5")
     xy, conf = p.keypoints_frames(mpii[None])
     assert np.abs(xy[0] - ref["keypoints_xy"]).max() < 0.015
     xy_rt, _ = p.keypoints_frames(mpii[None], real_time=True)
@@ -180,7 +181,7 @@ def test_fast_keypoints_close_to_official(shared_data, mpii):
     np.testing.assert_allclose(conf, conf_host, atol=5e-3)
 
 
-def test_fast_track_agrees_with_exact_track(shared_data, tmp_path):
+def test_fast_track_agrees_with_exact_track(data_dir, tmp_path):
     """track(fast=True) gives the same sequence shape, and keypoints near the exact path's, on a rendered video."""
     from infantjax import synth
     from infantjax.io import write_video
@@ -188,7 +189,7 @@ def test_fast_track_agrees_with_exact_track(shared_data, tmp_path):
     frames, _, _ = synth.render_frames(5, seed=4, height=96, width=128, skeleton="mpii-16")
     path = tmp_path / "infant.mp4"
     write_video(path, frames, fps=30.0)
-    p = PosePredictor.from_keras_h5(shared_data / "efficientpose" / "keras" / "EfficientPoseRT_LITE.h5")
+    p = PosePredictor.from_keras_h5(data_dir / "efficientpose" / "keras" / "EfficientPoseRT_LITE.h5")
     exact = p.track(path, batch_size=2, progress=False)
     fast = p.track(path, batch_size=2, progress=False, fast=True)
     assert fast.coords.shape == exact.coords.shape == (5, 16, 2)
