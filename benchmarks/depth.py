@@ -20,8 +20,11 @@ import time
 import jax
 import numpy as np
 
+from infantjax import parallel
+from infantjax.models import count_parameters
 from infantjax.models.depth.regression import ASYMMETRIC_KERNELS, RegressionSpec
-from infantjax.models.depth.train import TrainConfig, make_optimizer, make_predict, make_train_step
+from infantjax.pipelines.depth import make_predict
+from infantjax.train import DepthConfig, DepthTask, programs_for
 
 
 def conv_flops(spec: RegressionSpec, clips: int, frames: int, height: int, width: int, in_channels: int) -> int:
@@ -59,23 +62,24 @@ def bench(kind: str, args) -> dict:
     x = jax.random.normal(jax.random.key(0, impl="rbg"), shape)
     y = jax.random.uniform(jax.random.key(1, impl="rbg"), shape[:-1] + (20,))
     variables = jax.jit(lambda k, x: model.init(k, x, train=False))(jax.random.key(2, impl="rbg"), x)
-    params, stats = variables["params"], variables["batch_stats"]
-    tx = make_optimizer(TrainConfig(), steps_per_epoch=100)
-    opt_state = tx.init(params)
-    step = make_train_step(model, tx, "mse")
-    state = [params, stats, opt_state]
+    # the training engine's step (infantjax.train.fit runs exactly this program), one instance on one device
+    task = DepthTask(model, DepthConfig(batch_size=args.batch), shape[1:])
+    mesh = parallel.instance_mesh(1, devices=jax.devices()[:1])
+    programs = programs_for(task, 100, mesh)
+    state = [programs.init_from(np.asarray(jax.random.PRNGKey(0))[None], variables)]
+    batch = {"inputs": np.asarray(x)[None], "targets": np.asarray(y)[None]}
+    active = np.ones(1, bool)
 
     def train_once():
-        out = step(*state, x, y)
-        state[:] = out[:3]
-        jax.block_until_ready(out[3])
+        state[0], loss, _ = programs.train_step(state[0], batch, active)
+        jax.block_until_ready(loss)
 
     predict = make_predict(model)
 
     def infer_once():
-        jax.block_until_ready(predict({"params": state[0], "batch_stats": state[1]}, x))
+        jax.block_until_ready(predict(variables, x))
 
-    n_params = sum(int(np.prod(a.shape)) for a in jax.tree.leaves(params))
+    n_params = count_parameters(variables["params"])
     flops = conv_flops(spec, 1, 3, args.height, args.width, 21)
     xla_flops = None
     try:

@@ -44,10 +44,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from infantjax import parallel
-from infantjax.ensemble import _scoring_program, demo_spec
+from infantjax.ensemble import _scoring_program
 from infantjax.models.gcn import GCNSpec, build_model
+from infantjax.models.gcn.presets import demo_spec
 from infantjax.nn.temporal import CONV_IMPLS
-from infantjax.train import TrainConfig, input_channels, programs_for
+from infantjax.train import CPConfig, CPTask, programs_for
+from infantjax.train.cp import input_channels
 
 
 def specs_for(name: str) -> list[GCNSpec]:
@@ -59,7 +61,7 @@ def specs_for(name: str) -> list[GCNSpec]:
     return (specs * 10)[:10]
 
 
-def build(spec, config: TrainConfig, conv_impl: str):
+def build(spec, config: CPConfig, conv_impl: str):
     """The model of ``spec`` with its temporal convolutions computed by ``conv_impl`` (infantjax.nn.temporal)."""
     return build_model(spec, mode=config.model_mode, conv_impl=conv_impl)
 
@@ -74,7 +76,7 @@ def median_time(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def bench_training(spec, config: TrainConfig, steps: int, repeats: int, mesh, conv_impl: str) -> dict:
+def bench_training(spec, config: CPConfig, steps: int, repeats: int, mesh, conv_impl: str) -> dict:
     model = build(spec, config, conv_impl)
     rng = np.random.default_rng(0)
     folds = 7
@@ -82,26 +84,28 @@ def bench_training(spec, config: TrainConfig, steps: int, repeats: int, mesh, co
     lab = rng.integers(0, 2, size=(folds, config.batch_size)).astype(np.int32)
     keys = np.stack([np.asarray(jax.random.PRNGKey(s)) for s in range(folds)])
 
-    stacked = programs_for(model, config, mesh)
+    task = CPTask(model, config)
+    stacked = programs_for(task, 1, mesh)
     n_pad = parallel.padded_size(folds, mesh)
     state7 = stacked.init(parallel.pad_leading(keys, n_pad))
-    pos7, lab7 = parallel.pad_leading(pos, n_pad), parallel.pad_leading(lab, n_pad)
+    batch7 = {"positions": parallel.pad_leading(pos, n_pad), "labels": parallel.pad_leading(lab, n_pad)}
     active7 = np.arange(n_pad) < folds
 
-    single = programs_for(model, config, parallel.instance_mesh(1, devices=mesh.devices.flatten()[:1]))
+    single = programs_for(task, 1, parallel.instance_mesh(1, devices=mesh.devices.flatten()[:1]))
     states1 = [single.init(keys[f:f + 1]) for f in range(folds)]
 
     def vmapped():
         nonlocal state7
         for _ in range(steps):
-            state7, loss = stacked.train_step(state7, pos7, lab7, active7)
+            state7, loss, _ = stacked.train_step(state7, batch7, active7)
         return loss
 
     def sequential():
         out = None
         for f in range(folds):
+            batch = {"positions": pos[f:f + 1], "labels": lab[f:f + 1]}
             for _ in range(steps):
-                states1[f], out = single.train_step(states1[f], pos[f:f + 1], lab[f:f + 1], np.ones(1, bool))
+                states1[f], out, _ = single.train_step(states1[f], batch, np.ones(1, bool))
         return out
 
     t_v = median_time(vmapped, repeats)
@@ -112,7 +116,7 @@ def bench_training(spec, config: TrainConfig, steps: int, repeats: int, mesh, co
             "speedup": t_s / t_v}
 
 
-def bench_scoring(specs, config: TrainConfig, repeats: int, mesh, conv_impl: str) -> dict:
+def bench_scoring(specs, config: CPConfig, repeats: int, mesh, conv_impl: str) -> dict:
     frames = 180 * 30
     from infantjax.preprocess import windows
 
@@ -132,7 +136,8 @@ def bench_scoring(specs, config: TrainConfig, repeats: int, mesh, conv_impl: str
     n_pad = parallel.padded_size(7, mesh)
     data = mesh.shape[parallel.DATA]
     block = jnp.asarray(parallel.pad_axis(positions, -(-len(positions) // data) * data))
-    program_of = functools.lru_cache(maxsize=None)(lambda m, spec, mesh: _scoring_program(m, spec, config, mesh))
+    program_of = functools.lru_cache(maxsize=None)(lambda m, spec, mesh: _scoring_program(CPTask(m, config), spec,
+                                                                                           mesh))
     programs = [(program_of(m, spec, mesh),
                  jax.device_put(parallel.pad_leading(stack, n_pad), parallel.instance_sharding(mesh)))
                 for m, spec, stack in zip(models, specs, stacks)]
@@ -165,7 +170,7 @@ def main(argv=None) -> int:
                         help="temporal convolution implementations to compare (infantjax.nn.temporal)")
     args = parser.parse_args(argv)
     specs = specs_for(args.specs)
-    config = TrainConfig(batch_size=args.batch, progress=False)
+    config = CPConfig(batch_size=args.batch, progress=False)
     mesh = parallel.instance_mesh(7, batch_size=args.batch)
     record = {
         "benchmark": "ensemble", "specs": args.specs, "backend": jax.default_backend(),

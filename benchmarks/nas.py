@@ -31,6 +31,7 @@ import numpy as np
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from infantjax.nas import (
+    SMALL_SPACE,
     Finished,
     KBestConfig,
     KBestSearch,
@@ -51,14 +52,6 @@ PAPER_A3 = {  # seed 002 Table A.3, 675 trials each
 
 
 # ----------------------------------------------------------------------------------------------- part 1: throughput
-# The small candidates of tests/test_nas_real.py (2 × 2 × 2 = 8): they compile in seconds on a CPU.
-SMALL_SPACE = {
-    "graph": ["spatial", "dis2"], "input_width": [6], "num_input_modules": [1], "initial_block_type": ["basic"],
-    "initial_residual": ["null"], "input_temporal_scales": [1], "initial_main_width": [6], "num_main_levels": [1],
-    "num_main_level_modules": [1], "block_type": ["basic"], "bottleneck_factor": [2], "residual": ["null", "block"],
-    "main_temporal_scales": [1], "temporal_kernel_size": [3], "se": ["null"], "se_ratio": [2],
-    "se_type": ["relative"], "nonlinearity": ["relu", "swish"], "attention": ["null"], "pool": ["global"],
-}
 
 
 def throughput(args) -> dict:

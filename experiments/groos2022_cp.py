@@ -38,6 +38,9 @@ import numpy as np
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from infantjax.io.files import write_json, write_text  # after the path: runs from a checkout
+from infantjax.nas.space import small_space
+
 log = logging.getLogger("groos2022_cp")
 
 # Seed 002, Table D.1 (Paper III Table 1 / eFigure 2): Ensemble-NAS-GCN on the test set of 139 infants (21 CP),
@@ -52,13 +55,7 @@ PAPER = {
 
 # Small candidates for --quick: two choices searched (2 × 2 = 4 candidates), the others fixed at their smallest
 # alternative, so that each candidate compiles in seconds on a CPU and the searches share compilations.
-QUICK_SPACE = {
-    "graph": ["spatial", "dis4"], "input_width": [6], "num_input_modules": [1], "initial_block_type": ["basic"],
-    "initial_residual": ["null"], "input_temporal_scales": [1], "initial_main_width": [6], "num_main_levels": [1],
-    "num_main_level_modules": [1], "block_type": ["basic"], "bottleneck_factor": [2], "residual": ["null"],
-    "main_temporal_scales": [1], "temporal_kernel_size": [3], "se": ["null"], "se_ratio": [2],
-    "se_type": ["relative"], "nonlinearity": ["relu", "swish"], "attention": ["null"], "pool": ["global"],
-}
+QUICK_SPACE = small_space(graph=["spatial", "dis4"], nonlinearity=["relu", "swish"])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,7 +85,7 @@ class Protocol:
 
 # The quick budgets (docs/train.md "Short runs"): SGD at lr 0.05 instead of 5e-4 and more windows per recording
 # and epoch (6 per CP, 2 per non-CP recording instead of 4/1) so that each instance takes ≈ 30–40 steps; the
-# debiased BatchNorm averages (TrainConfig.debias_batch_stats) make such short runs evaluable at all.
+# debiased BatchNorm averages (CPConfig.debias_batch_stats) make such short runs evaluable at all.
 QUICK = Protocol(
     subjects=56, duration_s=10.0, prevalence=0.3, difficulty="easy", searches=10, k=2, threshold=0.65,
     max_trials=3, epochs=3, checkpoints="2:0.55", cv_epochs=6, space=QUICK_SPACE, lanes=2, fast_compile=True,
@@ -117,9 +114,9 @@ def _settings(p: Protocol, i: int, workdir: pathlib.Path):
 
 
 def _cv_config(p: Protocol):
-    from infantjax.train import TrainConfig
+    from infantjax.train import CPConfig
 
-    return TrainConfig(**{"progress": False, **p.train, "epochs": p.cv_epochs})
+    return CPConfig(**{"progress": False, **p.train, "epochs": p.cv_epochs})
 
 
 def _setup_jax(p: Protocol, workdir: pathlib.Path) -> None:
@@ -135,8 +132,7 @@ def _setup_jax(p: Protocol, workdir: pathlib.Path) -> None:
 def run_lane(p: Protocol, workdir: pathlib.Path, lane: int, stage: str) -> None:
     """The share of lane ``lane`` of a stage: searches ``lane, lane + lanes, …`` or their cross-validations."""
     from infantjax import ensemble as ens_mod
-    from infantjax.nas import SearchStore, Worker, best_spec
-    from infantjax.nas.runner import build_objective, load_cohort
+    from infantjax.nas import SearchStore, Worker, best_spec, build_objective, load_cohort
 
     mine = list(range(lane, p.searches, p.lanes))
     storage = str(workdir / "searches.journal")
@@ -182,13 +178,13 @@ def run(p: Protocol, out: pathlib.Path, workdir: pathlib.Path) -> dict:
     from infantjax import synth
     from infantjax.clinical import ETABLE5_THRESHOLDS, cam_correlation, evaluate, risks_of, threshold_table
     from infantjax.explain import plot_cam, plot_windows
-    from infantjax.nas import SearchStore, audit, best_spec, search_summary
-    from infantjax.nas.runner import load_cohort
+    from infantjax.nas import SearchStore, audit, best_spec, load_cohort, search_summary
+    from infantjax.pipelines.cp import predict_cohort
     from infantjax.skeleton import get as get_skeleton
 
     times = {}
     t0 = time.perf_counter()
-    (workdir / "protocol.json").write_text(json.dumps(dataclasses.asdict(p)))
+    write_json(workdir / "protocol.json", dataclasses.asdict(p), indent=None, sort_keys=False)
     full = synth.cohort("cp", n_subjects=p.subjects, seed=p.cohort_seed, duration_s=p.duration_s,
                         prevalence=p.prevalence, difficulty=p.difficulty)
     test_ids = set(full.split(test_fraction=p.test_fraction, folds=p.folds, seed=1433).test)
@@ -228,7 +224,7 @@ def run(p: Protocol, out: pathlib.Path, workdir: pathlib.Path) -> dict:
 
     # ---- test evaluation at fixed sensitivity
     t1 = time.perf_counter()
-    results = ensemble.predict_cohort(test)
+    results = predict_cohort(ensemble, test)
     labels = np.asarray(test.labels, dtype=int)
     risks, instance_risks = risks_of(results)
     ev = evaluate(labels, risks, sensitivity=p.sensitivity)
@@ -406,13 +402,8 @@ def write_report(record: dict, out: pathlib.Path, record_path: pathlib.Path) -> 
     ]
     for part, value in cam["cp"].items():
         lines.append(f"| {part} | {value:.3f} | {cam['no_cp'][part]:.3f} |")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    os.replace(tmp, out)
-    tmp_json = record_path.with_name(record_path.name + ".tmp")
-    tmp_json.write_text(json.dumps(record, indent=1, default=float))
-    os.replace(tmp_json, record_path)
+    write_text(out, "\n".join(lines) + "\n", parents=True)
+    write_json(record_path, record, sort_keys=False, allow_nan=True)
 
 
 def _cpu_seconds() -> float:
@@ -429,9 +420,7 @@ def _accumulate(workdir: pathlib.Path, times: dict) -> dict:
     before = json.loads(path.read_text()) if path.is_file() else {}
     total = {k: float(before.get(k, 0.0)) + float(v) for k, v in times.items() if k != "invocations"}
     total["invocations"] = int(before.get("invocations", 0)) + 1
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(total))
-    os.replace(tmp, path)
+    write_json(path, total, indent=None, sort_keys=False)
     return total
 
 

@@ -1,6 +1,6 @@
 """Seed 004 (Migliorelli et al. 2021), Table II on synthetic depth clips: Asy-regression vs full 3D regression.
 
-Renders clips of synthetic preterm infants (``infantjax.models.depth.synthetic_clips``: the synthetic infant of
+Renders clips of synthetic preterm infants (``infantjax.synth.depth_clips.synthetic_clips``: the synthetic infant of
 ``infantjax.synth`` in seed 004's set-up, babyPose-12 keypoints), trains the detection CNN once, then both regression
 CNNs on its maps (``run_pipeline``), links limbs on clips of held-out infants and writes RMSD per limb (median and
 IQR), time per clip, training time and parameters next to the paper's numbers to ``--out`` (default
@@ -21,33 +21,28 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import pathlib
 import sys
-import tempfile
 import time
 
 import jax
 import numpy as np
 
-from infantjax.models.depth.data import prepare_clips
-from infantjax.models.depth.evaluate import LIMB_NAMES, PAPER_TABLE_II
+from infantjax.io.files import write_text
+from infantjax.metrics.pose import LIMB_NAMES
 from infantjax.models.depth.linking import LinkConfig
-from infantjax.models.depth.pipeline import run_pipeline
 from infantjax.models.depth.regression import RegressionSpec
-from infantjax.models.depth.synthetic import synthetic_clips
-from infantjax.models.depth.train import TrainConfig
 from infantjax.models.depth.unet import DetectionSpec
+from infantjax.pipelines.depth import PAPER_TABLE_II, run_pipeline
+from infantjax.preprocess.depth import prepare_clips
+from infantjax.synth.depth_clips import synthetic_clips
+from infantjax.train import DepthConfig
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
 def _write(path: pathlib.Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    write_text(path, text, parents=True)
 
 
 def _change(new: float, old: float) -> str:
@@ -74,14 +69,14 @@ def main(argv=None) -> int:
     if args.paper:
         height, width, radius, scale, det_widths, bn = 96, 128, 6, 1.0, (32, 64, 128, 256), 0.99
         batch = args.batch_size or 16
-        det_cfg = TrainConfig(epochs=args.epochs, batch_size=batch, optimizer="adam")
-        reg_cfg = TrainConfig(epochs=args.epochs, batch_size=batch, optimizer="sgd", momentum=0.98)
+        det_cfg = DepthConfig(epochs=args.epochs, batch_size=batch, optimizer="adam", loss="bce")
+        reg_cfg = DepthConfig(epochs=args.epochs, batch_size=batch, optimizer="sgd", momentum=0.98)
         select = None
     else:
         height, width, radius, scale, det_widths, bn = 32, 48, 3, 0.125, (8, 16), 0.8
         batch = args.batch_size or 8
-        det_cfg = TrainConfig(epochs=args.epochs, batch_size=batch, optimizer="adam", learning_rate=0.01)
-        reg_cfg = TrainConfig(epochs=args.epochs, batch_size=batch, optimizer="adam", learning_rate=0.01)
+        det_cfg = DepthConfig(epochs=args.epochs, batch_size=batch, optimizer="adam", learning_rate=0.01, loss="bce")
+        reg_cfg = DepthConfig(epochs=args.epochs, batch_size=batch, optimizer="adam", learning_rate=0.01)
         select = "last"
     threshold = args.link_threshold if args.link_threshold is not None else (0.3 if args.paper else 0.1)
     widths = tuple(max(1, round(w * scale)) for w in (64, 128, 256, 256))

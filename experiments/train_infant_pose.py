@@ -2,7 +2,7 @@
 infants and write a small weights file (the ``rt-synthetic-infant`` model shipped as package data).
 
 The official weights are not part of infantjax: pass the path of ``EfficientPoseRT.h5`` from the EfficientPose
-repository (daniegr/EfficientPose, Apache-2.0). Training follows :func:`infantjax.models.pose.synthetic
+repository (daniegr/EfficientPose, Apache-2.0). Training follows :func:`infantjax.pipelines.pose
 .finetune_synthetic` (Adam from 1e-3 with cosine decay, MPII backbone frozen, new PAF/heatmap heads, flip/±15°/scale
 augmentation over rendered recordings that already vary in roll, size and position), validates on held-out rendered
 frames (seed 10,000) every ``--validate-every`` steps, and writes a float16 ``.npz`` (no pickle) with the training
@@ -44,41 +44,32 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from infantjax.io import load_efficientpose_h5
-    from infantjax.models.pose import synthetic as S
-    from infantjax.models.pose.predictor import PosePredictor
+    from infantjax.pipelines import pose as S
+    from infantjax.pipelines.pose import PosePredictor
+    from infantjax.train import Hook
 
     mpii = load_efficientpose_h5(args.h5)
     if mpii.variant != "rt":
         print(f"error: {args.h5} holds EfficientPose {mpii.variant!r}; pass EfficientPoseRT.h5", file=sys.stderr)
         return 2
-    import dataclasses
-
-    config = dataclasses.replace(S.default_finetune_config(args.steps, args.frames, args.batch_size),
-                                 learning_rate=args.learning_rate)
+    config = S.default_finetune_config(args.steps, args.frames, args.batch_size).replace(
+        learning_rate=args.learning_rate)
     history = []
 
-    def validate(step, variables):
-        p = PosePredictor(S.infant_spec("rt", args.resolution), variables, "in-motion-19")
+    def validate(ctx):
+        p = PosePredictor(S.infant_spec("rt", args.resolution), ctx.variables(), "in-motion-19")
         m = S.evaluate_synthetic(p, args.validation_frames)
-        history.append({"step": step, "pckh@0.5": round(m["pckh@0.5"], 4), "pckh@0.2": round(m["pckh@0.2"], 4),
+        history.append({"step": ctx.step, "pckh@0.5": round(m["pckh@0.5"], 4), "pckh@0.2": round(m["pckh@0.2"], 4),
                         "wall_s": round(time.time() - t0, 1), "cpu_s": round(time.process_time() - c0, 1)})
         print(json.dumps(history[-1]), flush=True)
 
+    hooks = [Hook(args.validate_every, validate)] if args.validate_every > 0 else []
     t0, c0 = time.time(), time.process_time()
-    if args.init:
-        from infantjax.models.pose import train as T
-
-        start = PosePredictor.load(args.init)
-        inputs, frac, _, _ = S.synthetic_examples(args.frames, start.resolution, seed=args.seed)
-        variables, losses = T.fit(start.spec, start.variables, inputs, frac, config, skeleton="in-motion-19",
-                                  callback=validate, callback_every=args.validate_every)
-        predictor = PosePredictor(start.spec, variables, "in-motion-19")
-        previous = start.info
-    else:
-        predictor, losses = S.finetune_synthetic(mpii.variables, resolution=args.resolution, frames=args.frames,
-                                                 config=config, seed=args.seed, progress=True, callback=validate,
-                                                 callback_every=args.validate_every)
-        previous = None
+    start = PosePredictor.load(args.init) if args.init else None
+    predictor, losses = S.finetune_synthetic(mpii.variables, resolution=args.resolution, frames=args.frames,
+                                             config=config, seed=args.seed, progress=True, start=start,
+                                             hooks=hooks)
+    previous = start.info if start is not None else None
     train_wall, train_cpu = time.time() - t0, time.process_time() - c0
     final = S.evaluate_synthetic(predictor, args.validation_frames)
     info = {

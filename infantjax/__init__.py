@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "augment", "clinical", "cli", "ensemble", "errors", "explain", "io", "metrics", "models", "nas", "nn",
-    "parallel", "preprocess", "sequence", "skeleton", "synth", "train",
+    "parallel", "preprocess", "report", "sequence", "skeleton", "synth", "train",
 )
 
 __all__ = ["InfantJaxError", "__version__", *_SUBMODULES]

@@ -16,6 +16,9 @@ __all__ = [
     "DataError",
     "CheckpointError",
     "WeightsError",
+    "FileWriteError",
+    "KeypointWriteError",
+    "VideoWriteError",
 ]
 
 
@@ -49,3 +52,20 @@ class CheckpointError(InfantJaxError):
 
 class WeightsError(InfantJaxError):
     """A pretrained-weights file is not what it claims to be (e.g. not an EfficientPose .h5)."""
+
+
+class FileWriteError(InfantJaxError, OSError):
+    """A file cannot be written: its folder does not exist, the path is a folder, or the system refused.
+
+    Also an ``OSError``, so code that caught the operating system's error before keeps catching it.
+    """
+
+
+class KeypointWriteError(KeypointFormatError, FileWriteError):
+    """A keypoint file cannot be written (also a :class:`KeypointFormatError`, which the keypoint writers raised
+    for a missing folder before :class:`FileWriteError` existed)."""
+
+
+class VideoWriteError(VideoError, FileWriteError):
+    """A video file cannot be written (also a :class:`VideoError`, which :class:`~infantjax.io.VideoWriter` raised
+    for a missing folder before :class:`FileWriteError` existed)."""

@@ -37,6 +37,7 @@ __all__ = [
     "pad_leading",
     "padded_size",
     "replicated",
+    "to_host",
 ]
 
 INSTANCE = "instance"
@@ -116,6 +117,11 @@ def pad_axis(x: np.ndarray, size: int, axis: int = 0, value: float = 0.0) -> np.
     widths = [(0, 0)] * x.ndim
     widths[axis] = (0, extra)
     return np.pad(x, widths, constant_values=value)
+
+
+def to_host(tree):
+    """Every array of ``tree`` as a host numpy array (the one place results leave the devices)."""
+    return jax.tree_util.tree_map(lambda x: np.asarray(jax.device_get(x)), tree)
 
 
 def initialize(force: bool = False, **kwargs) -> bool:

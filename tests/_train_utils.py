@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from infantjax.sequence import Cohort, SkeletonSequence
-from infantjax.train import TrainConfig
+from infantjax.train import CPConfig
 
 LEFT_LIMBS = (9, 10, 11, 16, 17, 18)  # left arm and leg of In-Motion 19
 
-#: One small configuration for every training test: the compiled programs are cached per (model, config without
-#: epochs/copies, mesh), so the test modules share their compilations.
-SMALL = TrainConfig(epochs=2, batch_size=16, positive_copies=6, negative_copies=4, window=30, hop=15,
+#: One small configuration for every training test: the compiled programs are cached per (model, compiled config
+#: fields, mesh), so the test modules share their compilations.
+SMALL = CPConfig(epochs=2, batch_size=16, positive_copies=6, negative_copies=4, window=30, hop=15,
                     preprocess=False, window_rotation=None, progress=False, learning_rate=0.05, eval_batch_size=64)
 
 
@@ -41,6 +41,6 @@ def random_walk_cohort(n_subjects: int = 14, frames: int = 90, seed: int = 0, po
 def tiny_gcn_spec(**changes):
     """The smallest searchable GCN of the Table A.1 space (one module per branch, one main module, 3-frame
     temporal kernels: fast to compile)."""
-    from infantjax.ensemble import demo_spec
+    from infantjax.models.gcn.presets import demo_spec
 
     return demo_spec(**{"temporal_kernel_size": 3, **changes})

@@ -31,9 +31,98 @@ SHARED = _find_shared()
 DATA = SHARED / "data"
 
 
+#: The test data shipped with the repository (a subset of ``../shared/data`` in the same layout; tests/data/README.md).
+LOCAL = REPO / "tests" / "data"
+
+REFERENCE_REASON = (f"reference data: only in the project's shared folder ({DATA} not found); "
+                    "set INFANTJAX_SHARED=/path/to/shared to run it")
+
+
+def data_file(relative: str) -> pathlib.Path:
+    """A test data file: ``tests/data/<relative>`` when the repository ships it, else ``../shared/data/<relative>``.
+
+    Only tests marked ``reference`` may need the second: they are skipped (with :data:`REFERENCE_REASON`) where no
+    shared folder exists; any other test missing a file fails."""
+    local = LOCAL / relative
+    if local.exists():
+        return local
+    return DATA / relative
+
+
 @pytest.fixture(scope="session")
-def shared_data() -> pathlib.Path:
-    """``../shared/data`` (CI has it beside the checkout). Missing data is an error, not a skip."""
+def data_dir() -> pathlib.Path:
+    """The test data folder shipped in the repository (``tests/data``; a subset of ``../shared/data``)."""
+    return LOCAL
+
+
+@pytest.fixture(scope="session")
+def reference_data() -> pathlib.Path:
+    """``../shared/data`` (CI has it beside the checkout); for tests marked ``reference`` only."""
     if not DATA.is_dir():
-        raise RuntimeError(f"shared test data not found at {DATA}; set INFANTJAX_SHARED to the shared/ folder")
+        pytest.skip(REFERENCE_REASON)
     return DATA
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``reference`` are skipped, with a reason, where the shared data is absent (a user's clone).
+
+    CI sets INFANTJAX_REQUIRE_REFERENCE=1, which makes the missing folder an error instead."""
+    if DATA.is_dir():
+        return
+    if os.environ.get("INFANTJAX_REQUIRE_REFERENCE") == "1":
+        raise pytest.UsageError(f"INFANTJAX_REQUIRE_REFERENCE=1 but {DATA} does not exist; set INFANTJAX_SHARED")
+    skip = pytest.mark.skip(reason=REFERENCE_REASON)
+    for item in items:
+        if item.get_closest_marker("reference") is not None:
+            item.add_marker(skip)
+
+
+# ------------------------------------------------------------------------------------------------ browser
+#: Flags Chromium needs on a machine without a network, a GPU or a sandbox (as root): no background traffic,
+#: no component or sync downloads. Playwright gives every launch a fresh, empty profile of its own.
+CHROMIUM_FLAGS = ("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync")
+
+
+def chromium_path() -> str | None:
+    """The system Chromium: $INFANTJAX_CHROMIUM, else ``chromium`` or ``chromium-browser`` on PATH."""
+    import shutil
+
+    env = os.environ.get("INFANTJAX_CHROMIUM")
+    if env:
+        return env
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole test session, driven by Playwright (never a downloaded browser).
+
+    Without Chromium the browser tests are skipped (a user's clone); CI sets INFANTJAX_REQUIRE_BROWSER=1, which
+    turns the skip into a failure."""
+    path = chromium_path()
+    if path is None:
+        reason = "no Chromium found: install Debian's package with `apt-get install chromium` to run the browser tests"
+        if os.environ.get("INFANTJAX_REQUIRE_BROWSER"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    try:
+        from playwright import sync_api
+    except ImportError:
+        reason = "Playwright is missing: install the test extra, pip install -e '.[test]'"
+        if os.environ.get("INFANTJAX_REQUIRE_BROWSER"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    manager = sync_api.sync_playwright().start()
+    try:
+        chromium = manager.chromium.launch(executable_path=path, headless=True, args=list(CHROMIUM_FLAGS))
+    except Exception:
+        manager.stop()
+        raise
+    yield chromium
+    chromium.close()
+    manager.stop()

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from infantjax.models.depth import demo_run
-from infantjax.models.depth.evaluate import LIMB_NAMES
+from infantjax.commands.demo.depth import demo_run
+from infantjax.metrics.pose import LIMB_NAMES
 
 
 @pytest.mark.slow  # ~45 s of CPU: trains two small 3D CNNs

@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 
 from infantjax.errors import DataError
-from infantjax.models.depth import limb_target_maps
-from infantjax.models.depth.evaluate import LIMB_JOINTS, LIMB_NAMES, rmsd_per_limb, summarize_rmsd
+from infantjax.metrics.pose import LIMB_JOINTS, LIMB_NAMES, rmsd_per_limb, summarize_rmsd
 from infantjax.models.depth.linking import LinkConfig, find_peaks, limbs_of, link_clips, link_frame
-from infantjax.models.depth.targets import joint_maps
+from infantjax.preprocess.depth_targets import joint_maps, limb_target_maps
 
 H, W = 96, 128
 POSE = np.array([[20, 30], [40, 30], [60, 30], [80, 20], [80, 40], [80, 60],

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from infantjax.errors import ConfigError
+from infantjax.models import count_parameters
 from infantjax.models.depth.regression import (
     ASYMMETRIC_KERNELS,
     AsymmetricConv3D,
@@ -23,10 +24,6 @@ from infantjax.models.depth.unet import DetectionSpec, init_detection
 def _key(seed: int) -> jax.Array:
     # XLA compiles rbg initialisers several times faster than threefry ones on CPU
     return jax.random.key(seed, impl="rbg")
-
-
-def _count(tree) -> int:
-    return sum(int(np.prod(x.shape)) for x in jax.tree.leaves(tree))
 
 
 def _expected_params(kind: str, c_in: int, widths, head: int, maps: int, output_bn: bool = False) -> int:
@@ -50,27 +47,27 @@ def test_table_i_parameter_counts():
 
     asym = shapes(RegressionSpec("asymmetric", output_bn_relu=True))  # paper-literal: BN + ReLU after the output
     full = shapes(RegressionSpec("full", output_bn_relu=True))
-    n_asym, n_full = _count(asym["params"]), _count(full["params"])
+    n_asym, n_full = count_parameters(asym["params"]), count_parameters(full["params"])
     assert n_asym == _expected_params("asymmetric", 21, (64, 128, 256, 256), 256, 20, True) == 1_310_652
     assert n_full == _expected_params("full", 21, (64, 128, 256, 256), 256, 20, True) == 2_985_276
     # default linear output: 40 fewer (the output BN's scale and offset)
-    assert _count(shapes(RegressionSpec("asymmetric"))["params"]) == 1_310_612
-    assert _count(shapes(RegressionSpec("full"))["params"]) == 2_985_236
+    assert count_parameters(shapes(RegressionSpec("asymmetric"))["params"]) == 1_310_612
+    assert count_parameters(shapes(RegressionSpec("full"))["params"]) == 2_985_236
     # convolutions alone match the arithmetic of other_seeds_reference §2 (3 Cin C + 6 C^2 + 3 C per level)
-    conv_asym = sum(_count(v["conv"]) for name in ("layer1", "layer2", "layer3", "layer4")
+    conv_asym = sum(count_parameters(v["conv"]) for name in ("layer1", "layer2", "layer3", "layer4")
                     for v in asym["params"][name].values())
     assert conv_asym == 28_800 + 123_264 + 492_288 + 590_592
     # BN running statistics: mean + variance per BN channel
-    assert _count(asym["batch_stats"]) == 2 * (3 * (64 + 128 + 256 + 256) + 256 + 20)
-    assert _count(full["batch_stats"]) == 2 * (64 + 128 + 256 + 256 + 256 + 20)
+    assert count_parameters(asym["batch_stats"]) == 2 * (3 * (64 + 128 + 256 + 256) + 256 + 20)
+    assert count_parameters(full["batch_stats"]) == 2 * (64 + 128 + 256 + 256 + 256 + 20)
 
 
 @pytest.mark.parametrize("kind", ["asymmetric", "full"])
 def test_small_regression_counts(kind):
     spec = RegressionSpec(kind, widths=(4, 6, 8, 8), head_width=5, num_maps=20)
     variables = jax.eval_shape(lambda k: init_regression(spec, k, (2, 3, 12, 16, 21)), _key(1))
-    assert _count(variables["params"]) == _expected_params(kind, 21, (4, 6, 8, 8), 5, 20)
-    assert _count(variables["params"]) == _expected_params(kind, 21, (4, 6, 8, 8), 5, 20)
+    assert count_parameters(variables["params"]) == _expected_params(kind, 21, (4, 6, 8, 8), 5, 20)
+    assert count_parameters(variables["params"]) == _expected_params(kind, 21, (4, 6, 8, 8), 5, 20)
 
 
 def test_regression_runs_and_keeps_clip_shape():
@@ -216,5 +213,5 @@ def test_residual_regression_starts_at_the_detection_maps(kind):
     np.testing.assert_array_equal(out, x[..., 1:])
     plain = jax.eval_shape(lambda k: init_regression(RegressionSpec(kind, widths=(4, 4, 4, 4), head_width=4), k,
                                                      (1, 3, 8, 8, 21)), _key(0))
-    assert _count(variables["params"]) == _count(plain["params"])
+    assert count_parameters(variables["params"]) == count_parameters(plain["params"])
     assert RegressionSpec.from_json(spec.to_json()) == spec

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from infantjax.errors import ConfigError
-from infantjax.models.depth.data import prepare_clips
-from infantjax.models.depth.synthetic import synthetic_clips
+from infantjax.preprocess.depth import prepare_clips
+from infantjax.synth.depth_clips import synthetic_clips
 
 
 def test_synthetic_clips_are_deterministic_depth_with_babypose_keypoints():

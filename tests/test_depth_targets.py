@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from infantjax.errors import ConfigError, DataError, SkeletonMismatchError
-from infantjax.models.depth import connection_maps, joint_maps, limb_target_maps
+from infantjax.preprocess.depth_targets import connection_maps, joint_maps, limb_target_maps
 from infantjax.skeleton import get
 
 H, W = 96, 128

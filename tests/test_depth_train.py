@@ -1,4 +1,5 @@
-"""Depth clips (validation, mean removal, clipping, resizing) and a short training run that lowers the RMSD."""
+"""Depth clips (validation, mean removal, clipping, resizing) and short runs of the depth task of the training engine
+that lower the RMSD."""
 
 from __future__ import annotations
 
@@ -7,18 +8,31 @@ import numpy as np
 import pytest
 
 from infantjax.errors import ConfigError, DataError
-from infantjax.models.depth.data import (
+from infantjax.metrics.pose import rmsd_per_limb
+from infantjax.models.depth import init_variables
+from infantjax.models.depth.linking import LinkConfig, link_clips
+from infantjax.models.depth.regression import RegressionSpec
+from infantjax.pipelines.depth import predict
+from infantjax.preprocess.depth import (
     check_clips,
     make_clips,
     prepare_clips,
+    regression_inputs,
     remove_frame_mean,
     resize_video,
 )
-from infantjax.models.depth.evaluate import regression_inputs, rmsd_per_limb
-from infantjax.models.depth.linking import LinkConfig, link_clips
-from infantjax.models.depth.regression import RegressionSpec
-from infantjax.models.depth.synthetic import synthetic_clips
-from infantjax.models.depth.train import TrainConfig, fit, init_variables, make_optimizer, predict
+from infantjax.synth.depth_clips import synthetic_clips
+from infantjax.train import DepthConfig, DepthData, DepthTask, fit
+from infantjax.train.optim import learning_rate_schedule, make_optimizer
+
+
+def train_depth(model, initial, inputs, targets, config, loss, validation=None, select=None):
+    """One depth CNN from ``initial`` (the old one-network API on the engine): (variables, history, best epoch,
+    train seconds)."""
+    config = config.replace(loss=loss, select=select, progress=False)
+    result = fit(DepthTask(model, config, inputs.shape[1:]), [DepthData(inputs, targets, validation)], seeds=[0],
+                 initial=initial)
+    return result.instance(0), result.history[0], result.best_epoch[0], result.train_seconds
 
 
 def test_clips_are_mean_removed_per_frame_with_20_targets():
@@ -80,16 +94,15 @@ def test_bad_sizes_and_keypoints_raise():
 
 
 def test_learning_rate_decays_10_percent_every_10_epochs():
-    config = TrainConfig(learning_rate=0.01, decay_rate=0.9, decay_every=10)
-    assert TrainConfig.from_json(config.to_json()) == config
-    # read the schedule back from the optimizer state: the SGD update of a unit gradient is -lr (momentum aside)
-    import optax
-
-    sched = optax.exponential_decay(0.01, 10 * 5, 0.9, staircase=True)
+    config = DepthConfig(learning_rate=0.01, decay_rate=0.9, decay_every=10)
+    assert config.schedule == "staircase" and (config.momentum, config.batch_size) == (0.98, 16)
+    assert DepthConfig.from_json(config.to_json()) == config
+    sched = learning_rate_schedule(config, steps_per_epoch=5)  # 10 epochs of 5 steps per decay
     assert float(sched(49)) == pytest.approx(0.01) and float(sched(50)) == pytest.approx(0.009)
+    assert float(sched(100)) == pytest.approx(0.0081)
     assert make_optimizer(config, steps_per_epoch=5) is not None
     with pytest.raises(ConfigError, match="optimizer"):
-        TrainConfig(optimizer="rmsprop")
+        DepthConfig(optimizer="rmsprop")
 
 
 EPOCHS, LR = 10, 0.01  # Adam: the paper's SGD (momentum 0.98) needs thousands of steps (docs/depth.md)
@@ -112,12 +125,12 @@ def test_short_training_run_lowers_the_rmsd_on_held_out_infants():
     x_test = regression_inputs(test.clips, _degraded_detector(test.binary, 1))
     model = RegressionSpec("asymmetric", widths=(8, 8, 8, 8), head_width=8, bn_momentum=0.8).build()
     initial = init_variables(model, jax.random.key(1, impl="rbg"), x_train[:2])
-    config = TrainConfig(epochs=EPOCHS, optimizer="adam", batch_size=8, learning_rate=LR)
-    result = fit(model, initial, x_train, train.gaussian, config, "mse", validation=(x_test, test.gaussian),
-                 select="last", progress=False)
-    losses = [h["loss"] for h in result.history]
+    config = DepthConfig(epochs=EPOCHS, optimizer="adam", batch_size=8, learning_rate=LR)
+    variables, history, best_epoch, seconds = train_depth(model, initial, x_train, train.gaussian, config, "mse",
+                                                          validation=(x_test, test.gaussian), select="last")
+    losses = [h["train_loss"] for h in history]
     assert losses[-1] < 0.85 * losses[0]
-    assert result.best_epoch == EPOCHS and result.train_seconds > 0
+    assert best_epoch == EPOCHS and seconds > 0
     link = LinkConfig(threshold=0.0, radius=3, min_distance=2)
 
     def rmsd(variables):
@@ -126,7 +139,7 @@ def test_short_training_run_lowers_the_rmsd_on_held_out_infants():
 
     # untrained: the zero-initialised output gives empty maps, linking guesses (~30 px); 40 Adam steps bring the
     # median limb RMSD to ~3 px (measured 3.3), within two target radii of the truth
-    before, after = rmsd(initial), rmsd(result.variables)
+    before, after = rmsd(initial), rmsd(variables)
     assert after < 0.3 * before
     assert after < 2 * 3
 
@@ -144,8 +157,8 @@ def test_residual_regression_refines_the_detection_maps_it_is_given():
     x_test = regression_inputs(test.clips, det_test)
     model = RegressionSpec("asymmetric", widths=(8, 8, 8, 8), head_width=8, bn_momentum=0.8, residual=True).build()
     initial = init_variables(model, jax.random.key(1, impl="rbg"), x_train[:2])
-    config = TrainConfig(epochs=EPOCHS, optimizer="adam", batch_size=8, learning_rate=LR)
-    result = fit(model, initial, x_train, train.gaussian, config, "mse", select="last", progress=False)
+    config = DepthConfig(epochs=EPOCHS, optimizer="adam", batch_size=8, learning_rate=LR)
+    variables, *_ = train_depth(model, initial, x_train, train.gaussian, config, "mse", select="last")
     link = LinkConfig(threshold=0.1, radius=3, min_distance=2)
 
     def rmsd(maps):
@@ -156,7 +169,7 @@ def test_residual_regression_refines_the_detection_maps_it_is_given():
     np.testing.assert_allclose(untrained, det_test, atol=1e-6)  # starts at the detection maps
     # measured: 1.06 px for the detector's maps, 0.94 px after 40 steps (the correction of the one-pixel shift
     # is only partly learnt in so few steps)
-    before, after = rmsd(det_test), rmsd(predict(model, result.variables, x_test))
+    before, after = rmsd(det_test), rmsd(predict(model, variables, x_test))
     assert after < 0.95 * before, (before, after)
 
 
@@ -166,12 +179,13 @@ def test_model_selection_keeps_the_best_validation_epoch():
     x = regression_inputs(data.clips, data.binary)
     model = RegressionSpec("full", widths=(4, 4, 4, 4), head_width=4, bn_momentum=0.8).build()
     initial = init_variables(model, jax.random.key(1, impl="rbg"), x[:2])
-    config = TrainConfig(epochs=3, optimizer="adam", batch_size=4, learning_rate=0.01)
-    result = fit(model, initial, x, data.gaussian, config, "mse", validation=(x, data.gaussian), progress=False)
+    config = DepthConfig(epochs=3, optimizer="adam", batch_size=4, learning_rate=0.01)
+    variables, history, best_epoch, _ = train_depth(model, initial, x, data.gaussian, config, "mse",
+                                                    validation=(x, data.gaussian))
     # the kept epoch is the one with the lowest held-out mean absolute error (seed 004's model selection)
-    maes = [h["val_metric"] for h in result.history]
-    assert result.best_epoch == int(np.argmin(maes)) + 1
-    mae = float(np.mean(np.abs(predict(model, result.variables, x) - data.gaussian)))
+    maes = [h["val_metric"] for h in history]
+    assert best_epoch == int(np.argmin(maes)) + 1
+    mae = float(np.mean(np.abs(predict(model, variables, x) - data.gaussian)))
     assert mae == pytest.approx(min(maes), rel=1e-4)
     with pytest.raises(ConfigError, match="select"):
-        fit(model, initial, x, data.gaussian, config, "mse", select="median", progress=False)
+        train_depth(model, initial, x, data.gaussian, config, "mse", select="median")

@@ -12,16 +12,19 @@ import pytest
 from _train_utils import SMALL, random_walk_cohort, tiny_gcn_spec
 
 from infantjax import cli, ensemble
-from infantjax.clinical import colour_from_count, evaluate, risks_of
+from infantjax.clinical import assess_prediction, colour_from_count, evaluate, risks_of
 from infantjax.errors import CheckpointError, DataError, SkeletonMismatchError
+from infantjax.models.gcn.presets import demo_spec
+from infantjax.pipelines.cp import predict_cohort
 from infantjax.sequence import SkeletonSequence
+from infantjax.train.cp import DEMO_CONFIG
 
 CONFIG = SMALL
 
 
 def random_stack(spec, count: int, seed: int):
     """``count`` freshly initialised instances of ``spec`` stacked on a leading axis (host numpy)."""
-    from infantjax.train import build, input_channels
+    from infantjax.train.cp import build, input_channels
 
     model = build(spec, CONFIG)
     sample = np.zeros((1, CONFIG.window, 19, input_channels(model)), np.float32)
@@ -56,8 +59,8 @@ def test_cohort():
 
 
 def test_predict_aggregates_instance_predictions_consistently(untrained, test_cohort):
-    results = untrained.predict_cohort(test_cohort, threshold=float(np.median(untrained.predict(
-        test_cohort.sequences[0]).predictions)))  # a threshold inside the predictions' range: mixed colours
+    results = predict_cohort(untrained, test_cohort, threshold=float(np.median(untrained.predict(
+        test_cohort.sequences[0]).probabilities)))  # a threshold inside the predictions' range: mixed colours
     for r in results:
         check_consistent(r, 5, 7)  # 90 frames, window 30, hop 15 → 5 windows; 7 fold instances
         np.testing.assert_allclose(r.window_starts, [0, 15, 30, 45, 60])
@@ -72,7 +75,7 @@ def test_trained_ensemble_reaches_heldout_auc(test_cohort):
     ens = ensemble.train([tiny_gcn_spec()], cohort, SMALL.replace(epochs=4, positive_copies=20,
                                                                   negative_copies=20), folds=7, seed=0)
     assert ens.stack_sizes == [7] and all(0 <= a <= 1 for a in ens.fold_auc[0])
-    results = ens.predict_cohort(test_cohort)
+    results = predict_cohort(ens, test_cohort)
     risks, _ = risks_of(results)
     assert evaluate(test_cohort.labels, risks).auc >= 0.85
     for r in results:
@@ -85,7 +88,9 @@ def test_save_load_round_trip_and_checkpoint_errors(untrained, test_cohort, tmp_
     path = untrained.save(tmp_path / "ens")
     loaded = ensemble.load(path)
     assert loaded.specs == untrained.specs and loaded.config == untrained.config
-    np.testing.assert_allclose(loaded.predict(seq).predictions, before.predictions, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(loaded.predict(seq).probabilities, before.probabilities, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(assess_prediction(loaded.predict(seq)).cam, assess_prediction(before).cam, rtol=1e-6,
+                               atol=1e-7)
     with pytest.raises(CheckpointError, match="missing"):
         ensemble.load(tmp_path / "nowhere")
     # mismatched: the JSON names a wider architecture than the stored variables
@@ -180,7 +185,8 @@ def test_seventy_instances_sharded_over_8_devices_equal_unsharded():
 
 
 def demo_cohort(n_subjects: int = 112, seed: int = 0, duration_s: float = 20.0):
-    """The demo's easy synthetic cohort (``ensemble.demo_run``): development and held-out test cohorts."""
+    """The demo's easy synthetic cohort (``infantjax.commands.demo.cp.demo_run``): development and held-out test
+    cohorts."""
     from infantjax import synth
 
     cohort = synth.cohort("cp", n_subjects=n_subjects, seed=seed, duration_s=duration_s, prevalence=0.4,
@@ -192,16 +198,15 @@ def demo_cohort(n_subjects: int = 112, seed: int = 0, duration_s: float = 20.0):
 
 @pytest.mark.slow
 def test_ensemble_learns_a_synthetic_cohort():
-    """Issue #5's bar: the demo recipe (3 fold instances of ``ensemble.demo_spec()``, ``ensemble.DEMO_CONFIG``:
+    """Issue #5's bar: the demo recipe (3 fold instances of ``demo_spec()``, ``DEMO_CONFIG``:
     6 epochs, SGD lr 0.05, debiased BatchNorm averages) on the easy ``infantjax.synth`` cohort of ``demo_run``
     (112 infants, 29 held out, 11 of them with CP) reaches held-out AUC ≥ 0.85 (measured 0.909), and risk, class,
     colours and CAM follow from the (windows × instances) predictions at the 70 %-sensitivity operating point,
     where the infants do not all get one colour. ≈ 2.5 minutes on 2 CPU cores."""
     dev, test = demo_cohort()
     assert len(test.subject_labels()) == 29
-    ens = ensemble.train([ensemble.demo_spec()], dev, ensemble.DEMO_CONFIG.replace(progress=False), folds=3,
-                         seed=0)
-    results = ens.predict_cohort(test)
+    ens = ensemble.train([demo_spec()], dev, DEMO_CONFIG.replace(progress=False), folds=3, seed=0)
+    results = predict_cohort(ens, test)
     risks, _ = risks_of(results)
     ev = evaluate(test.labels, risks, sensitivity=0.7)
     assert ev.auc >= 0.85
@@ -215,10 +220,10 @@ def test_short_training_on_a_synthetic_cohort_is_consistent():
     """Default-run size: 2 fold instances trained 2 epochs on 2.5-s windows of an easy synth cohort; the risks
     differ between infants and risk, class, colours and CAM agree with the instance predictions."""
     dev, test = demo_cohort(24, seed=1, duration_s=6.0)  # the smallest GCN: 3-frame temporal kernels
-    config = ensemble.DEMO_CONFIG.replace(epochs=2, window=75, hop=37, progress=False)
+    config = DEMO_CONFIG.replace(epochs=2, window=75, hop=37, progress=False)
     ens = ensemble.train([tiny_gcn_spec()], dev, config, folds=2, seed=1)
     assert all(0.0 <= a <= 1.0 for a in ens.fold_auc[0])
-    results = ens.predict_cohort(test)
+    results = predict_cohort(ens, test)
     risks, _ = risks_of(results)
     assert np.ptp(risks) > 0
     results = [r.with_threshold(float(np.median(risks))) for r in results]

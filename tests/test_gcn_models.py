@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from infantjax import skeleton as skeleton_lib
 from infantjax.errors import ConfigError, DataError, SkeletonMismatchError
+from infantjax.models import count_parameters
 from infantjax.models.gcn import (
     CHOICES,
     GCNSpec,
@@ -42,10 +43,6 @@ def _window(spec, n=2, t=150, seed=0):
 
 def _shapes(model, x):
     return jax.eval_shape(lambda: model.init(jax.random.key(0), x, train=False))
-
-
-def _num_params(tree) -> int:
-    return sum(math.prod(leaf.shape) for leaf in jax.tree.leaves(tree))
 
 
 def _random_variables(model, x, seed=0):
@@ -95,7 +92,7 @@ def _check_forward_backward(spec, t=150):
     old = jax.tree.leaves(variables["batch_stats"])
     new = jax.tree.leaves(updates["batch_stats"])
     assert any(not np.allclose(a, b) for a, b in zip(old, new))
-    assert _num_params(variables["params"]) == count_params(spec, "live")
+    assert count_parameters(variables["params"]) == count_params(spec, "live")
 
 
 # ---------------------------------------------------------------------------------------- all eleven networks
@@ -119,7 +116,7 @@ def test_flax_parameters_equal_live_count(index):
     spec = _ALL[index]
     model = build_model(spec)
     shapes = _shapes(model, _window(spec, t=150))
-    assert _num_params(shapes["params"]) == count_params(spec, "live")
+    assert count_parameters(shapes["params"]) == count_params(spec, "live")
 
 
 def _covering_specs(n=4, seed=7):
@@ -149,7 +146,7 @@ def test_random_specs_shapes_and_live_counts(choices, mode):
     model = build_model(spec, mode=mode)
     x = _window(spec, n=3, t=40)
     shapes = _shapes(model, x)
-    assert _num_params(shapes["params"]) == count_params(spec, "live", mode=mode)
+    assert count_parameters(shapes["params"]) == count_params(spec, "live", mode=mode)
     if mode == "reference":
         assert count_params(spec, "reference") >= count_params(spec, "live")
     logits, features = jax.eval_shape(lambda v: model.apply(v, x, train=False), shapes)
@@ -164,7 +161,7 @@ def test_random_specs_shapes_and_live_counts(choices, mode):
 def _live(spec, mode="reference"):
     """Live parameter count, from the counter and from the Flax model (which must agree)."""
     model = build_model(spec, mode=mode)
-    n = _num_params(_shapes(model, _window(spec, n=2, t=16))["params"])
+    n = count_parameters(_shapes(model, _window(spec, n=2, t=16))["params"])
     assert n == count_params(spec, "live", mode=mode)
     return n
 

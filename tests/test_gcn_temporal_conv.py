@@ -20,24 +20,12 @@ FAST_COMPILE = {"xla_backend_optimization_level": 0}
 TOL = {"rtol": 1e-4, "atol": 1e-4}
 
 
-class _NNConvTemporal(nn.Module):
-    """The former TemporalConv (an ``nn.Conv`` named ``conv``), kept here as the reference."""
-
-    features: int
-    kernel_size: int
-    stride: int = 1
-    dilation: int = 1
-    groups: int = 1
-    use_bias: bool = True
-
-    @nn.compact
-    def __call__(self, x):
-        pad = (self.kernel_size - 1) // 2 * self.dilation
-        fan_in = x.shape[-1] // self.groups * self.kernel_size
-        return nn.Conv(self.features, (self.kernel_size, 1), strides=(self.stride, 1), padding=((pad, pad), (0, 0)),
-                       kernel_dilation=(self.dilation, 1), feature_group_count=self.groups,
-                       use_bias=self.use_bias, kernel_init=he_fan_out(RELU_GAIN), bias_init=torch_bias(fan_in),
-                       name="conv")(x)
+def _nn_conv_temporal(features, kernel_size, stride=1, dilation=1, groups=1, use_bias=True, *, fan_in, name=None):
+    """The ``nn.Conv`` that TemporalConv replaces, kept here as the reference."""
+    pad = (kernel_size - 1) // 2 * dilation
+    return nn.Conv(features, (kernel_size, 1), strides=(stride, 1), padding=((pad, pad), (0, 0)),
+                   kernel_dilation=(dilation, 1), feature_group_count=groups, use_bias=use_bias,
+                   kernel_init=he_fan_out(RELU_GAIN), bias_init=torch_bias(fan_in), name=name)
 
 
 def _x(shape, seed=0):
@@ -54,7 +42,7 @@ LAYERS = [(6, 9, 1, 1, 1, True), (5, 7, 2, 1, 1, True), (8, 5, 2, 3, 1, False), 
 def test_temporal_conv_matches_nn_conv_variables_and_outputs(layer):
     features, k, s, d, g, bias = layer
     x = _x((2, 23, 5, 8))
-    old = _NNConvTemporal(features, k, s, d, g, bias)
+    old = _nn_conv_temporal(features, k, s, d, g, bias, fan_in=8 // g * k)
     ref_vars = old.init(jax.random.key(3), x)
     ref = old.apply(ref_vars, x)
     for impl in ("conv", "shift"):
@@ -205,3 +193,31 @@ def test_impl_choice_and_errors():
         build_model(GCNSpec.table_a4()[0], conv_impl="fft")
     with pytest.raises(ConfigError, match="groups"):
         temporal_conv(_x((1, 5, 2, 6)), _x((3, 1, 4, 6)), groups=2)
+
+
+def test_gcn_temporal_conv_layout_is_the_former_wrapped_nn_conv():
+    """The GCNs keep their variables at ``<name>/conv/{kernel,bias}`` with the initial values of the former
+    wrapper around an ``nn.Conv`` named ``conv`` (checkpoints carry over)."""
+    from infantjax.models.gcn.common import temporal_conv_layer
+
+    class FormerParent(nn.Module):
+        @nn.compact
+        def __call__(self, x):
+            return _Wrapper(name="branch1_conv")(x)
+
+    class _Wrapper(nn.Module):
+        @nn.compact
+        def __call__(self, x):
+            return _nn_conv_temporal(6, 9, 2, fan_in=8 * 9, name="conv")(x)
+
+    class New(nn.Module):
+        @nn.compact
+        def __call__(self, x):
+            return temporal_conv_layer("branch1_conv", 6, 9, stride=2, gain=RELU_GAIN, impl="shift")(x)
+
+    x = _x((2, 23, 5, 8))
+    ref, new = FormerParent().init(jax.random.key(5), x), New().init(jax.random.key(5), x)
+    assert jax.tree.map(lambda a: a.shape, new) == {"params": {"branch1_conv": {"conv": {
+        "kernel": (9, 1, 8, 6), "bias": (6,)}}}}
+    for a, b in zip(jax.tree.leaves(new), jax.tree.leaves(ref)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import collections
-import sys
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -29,8 +29,8 @@ def _sequence(skel="in-motion-19", frames=7, dims=2, confidence=True, seed=0) ->
 
 
 # ------------------------------------------------------------------ the real annotations (README figures)
-def test_dlc_mat_reproduces_passmore_label_counts(shared_data):
-    seq = read_keypoints(shared_data / PASSMORE_MAT)
+def test_dlc_mat_reproduces_passmore_label_counts(data_dir):
+    seq = read_keypoints(data_dir / PASSMORE_MAT)
     assert seq.metadata["format"] == "dlc-mat" and seq.metadata["time_series"] is False
     assert seq.skeleton.name == "passmore-18"  # inferred from pose_cfg.yaml's joint names via Skeleton.labels
     assert seq.num_frames == 475
@@ -55,17 +55,17 @@ def test_dlc_mat_reproduces_passmore_label_counts(shared_data):
     np.testing.assert_array_equal(seq.coords[0, 0], [169, 266])
 
 
-def test_labels_long_csv_agrees_with_mat_point_for_point(shared_data):
-    mat = read_keypoints(shared_data / PASSMORE_MAT)
-    long = read_keypoints(shared_data / PASSMORE_LONG)
+def test_labels_long_csv_agrees_with_mat_point_for_point(data_dir):
+    mat = read_keypoints(data_dir / PASSMORE_MAT)
+    long = read_keypoints(data_dir / PASSMORE_LONG)
     assert long.metadata["format"] == "long-csv" and long.skeleton.name == "passmore-18"
     assert long.metadata["images"] == mat.metadata["images"]
     assert long.metadata["image_sizes"] == mat.metadata["image_sizes"]
     np.testing.assert_array_equal(long.coords, mat.coords)  # NaN in the same places, every value identical
 
 
-def test_passmore_round_trips_through_every_per_image_format(shared_data, tmp_path):
-    mat = read_keypoints(shared_data / PASSMORE_MAT)
+def test_passmore_round_trips_through_every_per_image_format(data_dir, tmp_path):
+    mat = read_keypoints(data_dir / PASSMORE_MAT)
     for fmt, name in (("dlc-mat", "a.mat"), ("long-csv", "a.csv"), ("coco", "a.json"), ("dlc-csv", "b.csv"),
                       ("npz", "a.npz")):
         back = read_keypoints(write_keypoints(tmp_path / name, mat, format=fmt))
@@ -265,12 +265,12 @@ def test_truncated_text(tmp_path, name, content, fmt):
 
 
 @pytest.mark.parametrize("name,fmt", [("t.npz", "npz"), ("t.mat", "dlc-mat")])
-def test_truncated_binary(tmp_path, shared_data, name, fmt):
+def test_truncated_binary(tmp_path, data_dir, name, fmt):
     full = tmp_path / ("full" + name[1:])
     if fmt == "npz":
         write_keypoints(full, _sequence())
     else:
-        full.write_bytes((shared_data / PASSMORE_MAT).read_bytes())
+        full.write_bytes((data_dir / PASSMORE_MAT).read_bytes())
     data = full.read_bytes()
     with pytest.raises(KeypointFormatError):
         read_keypoints(_write(tmp_path, name, data[: len(data) // 2]), format=fmt)

@@ -8,25 +8,24 @@ import pytest
 from infantjax._jsonconfig import JsonConfig
 from infantjax.errors import ConfigError
 from infantjax.models.depth.regression import RegressionSpec
-from infantjax.models.depth.train import TrainConfig as DepthTrainConfig
 from infantjax.models.depth.unet import DetectionSpec
 from infantjax.models.gcn.spec import GCNSpec, STGCNSpec
 from infantjax.models.pose.efficientpose import EfficientPoseSpec
 from infantjax.models.pose.hourglass import EfficientHourglassSpec
 from infantjax.models.pose.openpose import OpenPoseSpec
-from infantjax.models.pose.train import TrainConfig as PoseTrainConfig
 from infantjax.nas.kbest import KBestConfig
 from infantjax.nas.store import SearchSettings
 from infantjax.nas.tpe import TPEConfig
 from infantjax.nas.trial import TrialConfig
-from infantjax.train import TrainConfig
+from infantjax.train import CPConfig, DepthConfig, PoseConfig, TrainConfig
 
 CONFIGS = [
     GCNSpec(), GCNSpec.table_a4()[3],
-    STGCNSpec(), TrainConfig(), TrainConfig(scale=(0.8, 1.2), epochs=3), KBestConfig(), TPEConfig(), TrialConfig(),
+    STGCNSpec(), CPConfig(), CPConfig(scale=(0.8, 1.2), epochs=3), KBestConfig(), TPEConfig(), TrialConfig(),
     SearchSettings(), SearchSettings(sampler="random", max_trials=5, space={"graph": ["spatial", "dis2"]}),
-    DetectionSpec(), RegressionSpec(), RegressionSpec(kind="full"), DepthTrainConfig(),
-    EfficientPoseSpec(), EfficientHourglassSpec(), OpenPoseSpec(), PoseTrainConfig(),
+    DetectionSpec(), RegressionSpec(), RegressionSpec(kind="full"), DepthConfig(), DepthConfig(loss="bce"),
+    EfficientPoseSpec(), EfficientHourglassSpec(), OpenPoseSpec(), PoseConfig(), PoseConfig(augment=None),
+    PoseConfig.paper_i(0.05, sigma=4.0, sigma_final=1.0), TrainConfig(),
 ]
 
 

@@ -18,6 +18,7 @@ from infantjax.cli import main
 from infantjax.errors import ConfigError, DataError
 from infantjax.models.gcn.spec import CHOICES, GCNSpec
 from infantjax.nas import (
+    SMALL_SPACE,
     GCNObjective,
     SearchSettings,
     SearchStore,
@@ -27,18 +28,10 @@ from infantjax.nas import (
     audit,
     best_spec,
     ensemble_from_searches,
+    load_cohort,
 )
-from infantjax.nas.runner import load_cohort
 from infantjax.nas.space import normalise_space, uniform_table
 
-# Small candidates only: every choice fixed to the smallest alternative except three (2 × 2 × 2 = 8 candidates).
-SMALL_SPACE = {
-    "graph": ["spatial", "dis2"], "input_width": [6], "num_input_modules": [1], "initial_block_type": ["basic"],
-    "initial_residual": ["null"], "input_temporal_scales": [1], "initial_main_width": [6], "num_main_levels": [1],
-    "num_main_level_modules": [1], "block_type": ["basic"], "bottleneck_factor": [2], "residual": ["null", "block"],
-    "main_temporal_scales": [1], "temporal_kernel_size": [3], "se": ["null"], "se_ratio": [2],
-    "se_type": ["relative"], "nonlinearity": ["relu", "swish"], "attention": ["null"], "pool": ["global"],
-}
 TRAIN = {"batch_size": 8, "positive_copies": 2, "negative_copies": 2, "window": 60, "hop": 30, "eval_batch_size": 64,
          "learning_rate": 0.05}
 
@@ -146,12 +139,13 @@ def test_a_real_search_runs_end_to_end_and_its_winner_is_cross_validated(tmp_pat
 
     cohort = load_cohort(COHORT)
     mesh = parallel.instance_mesh(2, devices=jax.devices()[:1])
-    from infantjax.train import TrainConfig
+    from infantjax.pipelines.cp import predict_risk
+    from infantjax.train import CPConfig
 
-    ens = ensemble_from_searches(storage, ["real"], cohort, TrainConfig(**{**TRAIN, "epochs": 1, "progress": False}),
+    ens = ensemble_from_searches(storage, ["real"], cohort, CPConfig(**{**TRAIN, "epochs": 1, "progress": False}),
                                  folds=2, mesh=mesh)
     assert ens.specs == [exported] and ens.num_instances == 2 and ens.metadata["searches"] == ["real"]
     assert all(0.0 <= a <= 1.0 for a in ens.fold_auc[0])
-    result = ens.predict(cohort.sequences[0], mesh=mesh)
+    result = predict_risk(ens, cohort.sequences[0], mesh=mesh)
     assert 0.0 <= result.risk <= 1.0 and result.instance_risk.shape == (2,)
     assert np.isfinite(result.cam).all()

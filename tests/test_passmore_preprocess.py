@@ -15,8 +15,8 @@ from infantjax.sequence import SkeletonSequence
 
 
 @pytest.fixture(scope="module")
-def labels(shared_data):
-    df = pd.read_csv(shared_data / "passmore-dlc-labels" / "labels_long.csv")
+def labels(data_dir):
+    df = pd.read_csv(data_dir / "passmore-dlc-labels" / "labels_long.csv")
     images = list(dict.fromkeys(df["image"]))
     row = {im: i for i, im in enumerate(images)}
     coords = np.full((len(images), 18, 2), np.nan)

@@ -57,6 +57,7 @@ def _forward_backward_traced(model, size):
     return out
 
 
+@pytest.mark.slow  # ~1 min on 2 cores; its shapes are checked traced below (the default run)
 def test_efficientpose_ii_forward_backward():
     spec = EfficientPoseSpec("ii", num_keypoints=19, num_pafs=36, resolution=32)
     out = _forward_backward(EfficientPose(spec), 32)
@@ -65,7 +66,7 @@ def test_efficientpose_ii_forward_backward():
     assert out["pafs"].shape == (2, 4, 4, 36)
 
 
-@pytest.mark.parametrize("variant", ["iii", "iv", "ii_lite"])
+@pytest.mark.parametrize("variant", ["ii", "iii", "iv", "ii_lite"])
 def test_efficientpose_large_variants_forward_backward_traced(variant):
     spec = EfficientPoseSpec(variant, num_keypoints=19, num_pafs=36, resolution=32)
     out = _forward_backward_traced(EfficientPose(spec), 32)

@@ -2,7 +2,7 @@
 synthetic infants, then tracking a rendered synthetic video (seed 002, Paper II protocol at a small CPU budget).
 
 Slow: the module fine-tunes once (module fixture, shared by both tests) with
-:func:`infantjax.models.pose.synthetic.finetune_synthetic` — 128 × 128 input, 256 rendered frames, Adam from 1e-3
+:func:`infantjax.pipelines.pose.finetune_synthetic` — 128 × 128 input, 256 rendered frames, Adam from 1e-3
 with cosine decay, new PAF/heatmap heads for the 19 keypoints and 18 limbs, the MPII backbone frozen (BatchNorm in
 inference mode), flip/±15°/scale augmentation — the recipe of the shipped ``rt-synthetic-infant`` weights at a
 smaller step budget.
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from infantjax.io import load_efficientpose_h5
-from infantjax.models.pose import synthetic as S
-from infantjax.models.pose.predictor import PosePredictor
+from infantjax.pipelines import pose as S
+from infantjax.pipelines.pose import PosePredictor
 
 pytestmark = pytest.mark.slow
 
@@ -25,8 +25,8 @@ STEPS = 96
 
 
 @pytest.fixture(scope="module")
-def infant_rt(shared_data, tmp_path_factory):
-    mpii = load_efficientpose_h5(shared_data / "efficientpose" / "keras" / "EfficientPoseRT.h5")
+def infant_rt(data_dir, tmp_path_factory):
+    mpii = load_efficientpose_h5(data_dir / "efficientpose" / "keras" / "EfficientPoseRT.h5")
     config = S.default_finetune_config(steps=STEPS, frames=FRAMES)
     predictor, losses = S.finetune_synthetic(mpii.variables, resolution=R, frames=FRAMES, config=config,
                                              progress=False)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from infantjax.errors import CheckpointError, ConfigError
-from infantjax.models.pose import synthetic as S
-from infantjax.models.pose.predictor import PRETRAINED, PosePredictor
+from infantjax.pipelines import pose as S
+from infantjax.pipelines.pose import PRETRAINED, PosePredictor
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Training pieces: targets, augmentation, schedules, fine-tuning init and a short fit."""
+"""Pose training as a task of the engine: targets, augmentation, schedules, fine-tuning init and short runs."""
 
 from __future__ import annotations
 
@@ -11,19 +11,19 @@ from infantjax import skeleton as S
 from infantjax.errors import ConfigError, DataError
 from infantjax.models.pose.decode import decode_heatmaps
 from infantjax.models.pose.efficientpose import EfficientPoseSpec, count_parameters, parameter_count
-from infantjax.models.pose.targets import gaussian_heatmaps, limbs_from_skeleton, part_affinity_fields
-from infantjax.models.pose.train import (
-    HEADS,
-    AugmentConfig,
-    TrainConfig,
-    augment_batch,
-    clr_schedule,
-    finetune_variables,
-    fit,
-    init_variables,
-    prepare_examples,
-    sigma_schedule,
-)
+from infantjax.models.pose.init import HEADS, finetune_variables, init_variables
+from infantjax.preprocess.image import prepare_examples
+from infantjax.preprocess.pose_targets import gaussian_heatmaps, limbs_from_skeleton, part_affinity_fields
+from infantjax.train import Hook, PoseConfig, PoseData, PoseTask, fit
+from infantjax.train.optim import cyclical_schedule
+from infantjax.train.pose import AugmentConfig, augment_batch, sigma_schedule
+
+
+def train_pose(spec, variables, images, keypoints, config, skeleton, **kwargs):
+    """One pose network from ``variables``: (trained variables, the loss of every step)."""
+    result = fit(PoseTask(spec, config, skeleton), [PoseData(images, keypoints)], seeds=[0], initial=variables,
+                 **kwargs)
+    return result.instance(0), result.step_losses[:, 0].tolist()
 
 
 def test_gaussian_target_peaks_and_decodes_at_keypoint():
@@ -78,7 +78,7 @@ def test_rotation_and_scale_move_image_and_keypoints_together():
 
 
 def test_schedules():
-    sched = clr_schedule(0.03, steps_per_epoch=10, epochs=30, cycle_epochs=3)
+    sched = cyclical_schedule(0.03, steps_per_epoch=10, cycle_epochs=3)
     lrs = np.array([float(sched(s)) for s in range(300)])
     assert lrs.max() <= 0.03 + 1e-9 and abs(lrs.min() - 0.03 / 3000) < 1e-6
     assert np.argmax(lrs[:30]) == 15  # triangular: peak mid-cycle (3 epochs x 10 steps)
@@ -86,9 +86,11 @@ def test_schedules():
     sig = sigma_schedule(4.0, 1.0, 100)
     assert sig(0) == 4.0 and sig(99) == 1.0 and sorted({sig(e) for e in range(100)}) == [1.0, 2.0, 3.0, 4.0]
     with pytest.raises(ConfigError):
-        TrainConfig(optimizer="rmsprop")
-    cfg = TrainConfig(optimizer="sgd_clr", learning_rate=0.05)
-    assert TrainConfig.from_json(cfg.to_json()) == cfg
+        PoseConfig(optimizer="rmsprop")
+    cfg = PoseConfig.paper_i(0.05, sigma=4.0, sigma_final=1.0, epochs=100)
+    assert (cfg.optimizer, cfg.schedule, cfg.cycle_limit_scale) == ("sgd", "cyclical", 8.0)
+    assert [cfg.sigma_at(e) for e in (1, 100)] == [4.0, 1.0]
+    assert PoseConfig.from_json(cfg.to_json()) == cfg
 
 
 def test_prepare_examples_letterbox_keypoints():
@@ -132,14 +134,14 @@ def test_short_fit_reduces_loss():
         imgs[i] = (np.stack([hm] * 3, -1) * 255).astype(np.uint8)
     spec = EfficientPoseSpec("rt_lite", num_pafs=30, resolution=r)  # MPII skeleton: 15 edges
     variables = init_variables(spec, jax.random.PRNGKey(0))
-    cfg = TrainConfig(epochs=6, batch_size=4, augment=AugmentConfig(), learning_rate=1e-3)
-    _, losses = fit(spec, variables, imgs, kp, cfg, skeleton=skel, progress=False)
+    cfg = PoseConfig(epochs=6, batch_size=4, augment=AugmentConfig(), learning_rate=1e-3, progress=False)
+    _, losses = train_pose(spec, variables, imgs, kp, cfg, skel)
     assert len(losses) == 12 and np.isfinite(losses).all()
     assert np.mean(losses[-3:]) < np.mean(losses[:3])
     with pytest.raises(DataError):
-        fit(spec, variables, imgs.astype(np.float32), kp, cfg, skeleton=skel)
+        train_pose(spec, variables, imgs.astype(np.float32), kp, cfg, skel)
     with pytest.raises(ConfigError, match="num_pafs=30"):
-        fit(EfficientPoseSpec("rt_lite", resolution=r), variables, imgs, kp, cfg, skeleton=skel)
+        train_pose(EfficientPoseSpec("rt_lite", resolution=r), variables, imgs, kp, cfg, skel)
 
 
 def test_frozen_backbone_keeps_its_weights_and_statistics():
@@ -153,9 +155,9 @@ def test_frozen_backbone_keeps_its_weights_and_statistics():
     spec = EfficientPoseSpec("rt_lite", num_pafs=30, resolution=r)
     variables = init_variables(spec, jax.random.PRNGKey(0))
     seen = []
-    cfg = TrainConfig(epochs=2, batch_size=4, freeze_backbone=True, decay="cosine", augment=None)
-    out, losses = fit(spec, variables, imgs, kp, cfg, skeleton=skel, progress=False,
-                      callback=lambda step, v: seen.append((step, sorted(v))), callback_every=2)
+    cfg = PoseConfig(epochs=2, batch_size=4, freeze_backbone=True, schedule="cosine", augment=None, progress=False)
+    out, losses = train_pose(spec, variables, imgs, kp, cfg, skel,
+                             hooks=[Hook(2, lambda ctx: seen.append((ctx.step, sorted(ctx.variables()))))])
     assert len(losses) == 4 and [s for s, _ in seen] == [2, 4] and seen[0][1] == sorted(out)
     same = jax.tree_util.tree_map(lambda a, b: bool(np.array_equal(a, b)), variables, out)
     assert all(jax.tree_util.tree_leaves(same["params"]["res1"]))
@@ -164,6 +166,6 @@ def test_frozen_backbone_keeps_its_weights_and_statistics():
     assert not all(jax.tree_util.tree_leaves({k: same["params"][k] for k in heads}))
     detection_stats = {k: same["batch_stats"][k] for k in out["batch_stats"] if k != "res1"}
     assert not all(jax.tree_util.tree_leaves(detection_stats))
-    with pytest.raises(ConfigError, match="decay"):
-        TrainConfig(decay="step")
-    assert TrainConfig.from_json(cfg.to_json()) == cfg
+    with pytest.raises(ConfigError, match="schedule"):
+        PoseConfig(schedule="step")
+    assert PoseConfig.from_json(cfg.to_json()) == cfg

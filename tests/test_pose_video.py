@@ -12,14 +12,14 @@ import pytest
 from infantjax.cli import main as cli_main
 from infantjax.errors import ConfigError, VideoError
 from infantjax.io import read_keypoints, write_video
-from infantjax.models.pose.predictor import PosePredictor
+from infantjax.pipelines.pose import PosePredictor
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="module")
-def rt_lite(shared_data):
-    return PosePredictor.from_keras_h5(shared_data / "efficientpose" / "keras" / "EfficientPoseRT_LITE.h5")
+def rt_lite(data_dir):
+    return PosePredictor.from_keras_h5(data_dir / "efficientpose" / "keras" / "EfficientPoseRT_LITE.h5")
 
 
 @pytest.fixture(scope="module")
@@ -48,10 +48,10 @@ def test_track_matches_frame_by_frame_keypoints(rt_lite, video):
     assert seq.metadata["image_hw"] == [96, 128] and seq.metadata["stride"] == 2
 
 
-def test_cli_writes_keypoint_csv(shared_data, video, tmp_path, capsys):
+def test_cli_writes_keypoint_csv(data_dir, video, tmp_path, capsys):
     path, _ = video
     out = tmp_path / "keypoints.csv"
-    weights = shared_data / "efficientpose" / "keras" / "EfficientPoseRT_LITE.h5"
+    weights = data_dir / "efficientpose" / "keras" / "EfficientPoseRT_LITE.h5"
     rc = cli_main(["pose", str(path), "--model", "rt_lite", "--weights", str(weights), "--out", str(out),
                    "--batch-size", "4", "--device", "cpu", "--no-progress"])
     assert rc == 0 and out.is_file()
@@ -64,7 +64,7 @@ def test_cli_writes_keypoint_csv(shared_data, video, tmp_path, capsys):
     assert read_keypoints(npz).coords.shape == (3, 16, 2)
 
 
-def test_bad_inputs(rt_lite, shared_data, tmp_path, capsys):
+def test_bad_inputs(rt_lite, data_dir, tmp_path, capsys):
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"not a video at all" * 100)
     with pytest.raises(VideoError):
@@ -73,7 +73,7 @@ def test_bad_inputs(rt_lite, shared_data, tmp_path, capsys):
         rt_lite.track(tmp_path / "missing.mp4", progress=False)
     with pytest.raises(ConfigError):
         rt_lite.track(bad, stride=0)
-    weights = shared_data / "efficientpose" / "keras" / "EfficientPoseRT_LITE.h5"
+    weights = data_dir / "efficientpose" / "keras" / "EfficientPoseRT_LITE.h5"
     rc = cli_main(["pose", str(bad), "--weights", str(weights), "--out", str(tmp_path / "k.csv"), "--no-progress"])
     assert rc == 2 and not (tmp_path / "k.csv").exists()
     rc = cli_main(["pose", str(bad), "--model", "iv", "--weights", str(weights), "--out", str(tmp_path / "k.csv")])

@@ -12,36 +12,51 @@ from PIL import Image
 from infantjax.errors import DataError, WeightsError
 from infantjax.io.weights import load_efficientpose_h5
 from infantjax.models.pose.decode import decode_heatmaps, undo_padding
-from infantjax.models.pose.predictor import PosePredictor
-from infantjax.models.pose.preprocess import preprocess
+from infantjax.pipelines.pose import PosePredictor
+from infantjax.preprocess.image import preprocess
+
+from conftest import data_file
 
 FILES = {"RT": "rt", "I": "i", "RT_LITE": "rt_lite", "I_LITE": "i_lite"}
+#: RT and RT Lite ship in tests/data; I and I Lite are read from the shared folder (``reference``).
+NAMES = [name if name.startswith("RT") else pytest.param(name, marks=pytest.mark.reference) for name in sorted(FILES)]
+
+
+def h5(name: str):
+    return data_file(f"efficientpose/keras/EfficientPose{name}.h5")
 
 
 @pytest.fixture(scope="module")
-def mpii(shared_data):
-    return np.asarray(Image.open(shared_data / "efficientpose" / "MPII.jpg").convert("RGB"))
+def mpii(data_dir):
+    return np.asarray(Image.open(data_dir / "efficientpose" / "MPII.jpg").convert("RGB"))
 
 
 @pytest.fixture(scope="module")
-def predictors(shared_data):
-    return {name: PosePredictor.from_keras_h5(shared_data / "efficientpose" / "keras" / f"EfficientPose{name}.h5")
-            for name in FILES}
+def predictors():
+    """Predictors loaded on first use (a user's clone has only the RT files)."""
+    cache: dict[str, PosePredictor] = {}
+
+    class Lazy(dict):
+        def __missing__(self, name):
+            cache[name] = PosePredictor.from_keras_h5(h5(name))
+            return cache[name]
+
+    return Lazy()
 
 
-@pytest.mark.parametrize("name", sorted(FILES))
-def test_variant_recognised_from_file(shared_data, name):
-    w = load_efficientpose_h5(shared_data / "efficientpose" / "keras" / f"EfficientPose{name}.h5")
+@pytest.mark.parametrize("name", NAMES)
+def test_variant_recognised_from_file(name):
+    w = load_efficientpose_h5(h5(name))
     assert w.variant == FILES[name]
     assert w.num_keypoints == 16
     assert w.graph == ("deployment" if "LITE" in name else "full")
     assert (w.num_pafs is None) == ("LITE" in name)
 
 
-@pytest.mark.parametrize("name", sorted(FILES))
-def test_official_outputs_on_mpii(shared_data, mpii, predictors, name):
+@pytest.mark.parametrize("name", NAMES)
+def test_official_outputs_on_mpii(mpii, predictors, name):
     """Input exactly, upscaled heatmaps to 1e-4, keypoints (offline and real-time) exactly."""
-    ref = np.load(shared_data / "efficientpose" / "reference" / f"{name}_mpii.npz")
+    ref = np.load(data_file(f"efficientpose/reference/{name}_mpii.npz"))
     p = predictors[name]
     assert p.resolution == int(ref["resolution"])
     x = p.preprocess(mpii)
@@ -56,9 +71,9 @@ def test_official_outputs_on_mpii(shared_data, mpii, predictors, name):
     assert list(p.skeleton.keypoints) == [str(b) for b in ref["body_parts"]]
 
 
-def test_intermediate_passes_match(shared_data, mpii, predictors):
+def test_intermediate_passes_match(data_dir, mpii, predictors):
     """PAFs and pass-2/pass-3 heatmaps of RT match the official NCHW outputs too."""
-    ref = np.load(shared_data / "efficientpose" / "reference" / "RT_mpii.npz")
+    ref = np.load(data_dir / "efficientpose" / "reference" / "RT_mpii.npz")
     p = predictors["RT"]
     out = p.model.apply(p.variables, ref["input_nhwc"])
     for key, rkey in [("pafs", "pass1_pafs"), ("pass2", "pass2_confs"), ("pass3", "pass3_confs")]:
@@ -108,6 +123,7 @@ def test_non_square_decoding_geometry(hw):
     assert undo_padding(np.array([[0.0, 0.0]]), (h, w), r).min() >= -0.5 / r
 
 
+@pytest.mark.reference
 def test_non_square_keypoints_consistent_with_full_image(mpii, predictors):
     """Keypoints on a crop agree with the full-image keypoints mapped into the crop (same person, same net)."""
     p = predictors["I"]

@@ -12,17 +12,17 @@ from infantjax.errors import ConfigError
 from infantjax.sequence import Cohort
 from infantjax.synth import body as B
 from infantjax.synth import checks as K
+from infantjax.synth import cohorts as C
 from infantjax.synth import movement as M
 from infantjax.synth import recording as R
-from infantjax.synth import cohorts as C
 
 
-def _real_ratio_iqr(shared_data) -> dict[str, tuple[float, float]]:
+def _real_ratio_iqr(data_dir) -> dict[str, tuple[float, float]]:
     """Interquartile ranges of segment / trunk length in the real Passmore annotations (both sides pooled).
 
     Trunk = mid-shoulder to mid-hip; head = crown to chin; forearm = elbow to the "hand" point (LHand/RHand);
     shank = knee to heel (the annotations have no ankle)."""
-    d = pd.read_csv(shared_data / "passmore-dlc-labels" / "labels_long.csv")
+    d = pd.read_csv(data_dir / "passmore-dlc-labels" / "labels_long.csv")
     w = d.pivot_table(index="image", columns="joint_name", values=["x", "y"])
 
     def P(n):
@@ -44,8 +44,8 @@ def _real_ratio_iqr(shared_data) -> dict[str, tuple[float, float]]:
     }
 
 
-def test_body_segment_ratios_fall_inside_real_interquartile_ranges(shared_data):
-    real = _real_ratio_iqr(shared_data)
+def test_body_segment_ratios_fall_inside_real_interquartile_ranges(data_dir):
+    real = _real_ratio_iqr(data_dir)
     # the same 2D measurement on synthetic frames: camera above, many infants and moments
     ratios: dict[str, list] = {k: [] for k in real}
     for i in range(12):

@@ -1,4 +1,5 @@
-"""Training loop: the reference recipe, fit() for NAS, checkpoint/resume, vmapped folds == folds one by one."""
+"""The training engine with the CP task: the reference recipe, one instance for NAS, checkpoint/resume, vmapped folds
+== folds one by one."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from _train_utils import SMALL, random_walk_cohort, tiny_gcn_spec
 from infantjax import parallel
 from infantjax.errors import CheckpointError, ConfigError, DataError, SkeletonMismatchError
 from infantjax.sequence import Cohort, SkeletonSequence
-from infantjax.train import TrainConfig, fit, prepare_cohort, train_stack, validation_windows
-from infantjax.train.data import epoch_crops
+from infantjax.train import CPConfig, CPData, CPTask, fit, prepare_cohort, validation_windows
+from infantjax.train.cp import epoch_crops
 
 SPEC = tiny_gcn_spec()
 
@@ -22,27 +23,34 @@ def one_device():
     return parallel.instance_mesh(1, devices=jax.devices()[:1])
 
 
+def fit_one(spec, train, val, config, *, seed, on_epoch=None, **kwargs):
+    """One instance on one train/validation split (what a NAS trial runs); ``on_epoch`` sees its metrics."""
+    hook = None if on_epoch is None else (lambda epoch, ms: on_epoch(epoch, ms[0]))
+    return fit(CPTask(spec, config), [CPData.from_cohorts(train, val, config)], seeds=[seed], on_epoch=hook,
+               **kwargs)
+
+
 @pytest.fixture(scope="module")
 def cohorts():
     return random_walk_cohort(12, 75, seed=0, name="train"), random_walk_cohort(8, 75, seed=1, name="val")
 
 
 def test_default_config_is_the_reference_recipe():
-    cfg = TrainConfig()
+    cfg = CPConfig()
     assert (cfg.learning_rate, cfg.momentum, cfg.nesterov, cfg.weight_decay, cfg.batch_size) == (5e-4, 0.9, True,
                                                                                                  0.0, 32)
     assert (cfg.positive_copies, cfg.negative_copies, cfg.window, cfg.hop) == (60, 12, 150, 75)
     assert cfg.positive_copies == 5 * cfg.negative_copies  # positives ×5 (seed 002)
     assert (cfg.rotation, cfg.scale, cfg.translation) == (45, (0.7, 1.3), 0.3)
-    assert TrainConfig.from_json(cfg.to_json()) == cfg
+    assert CPConfig.from_json(cfg.to_json()) == cfg
     with pytest.raises(ConfigError, match="batch_size"):
-        TrainConfig(batch_size=0)
+        CPConfig(batch_size=0)
     with pytest.raises(ConfigError, match="no fields"):
-        TrainConfig.from_dict({"epoch": 3})
+        CPConfig.from_dict({"epoch": 3})
 
 
 def test_stratified_crops_cover_each_segment_and_balance_classes():
-    cfg = TrainConfig(window=30, positive_copies=10, negative_copies=2)
+    cfg = CPConfig(window=30, positive_copies=10, negative_copies=2)
     rng = np.random.default_rng(0)
     lengths, labels = np.array([300, 200]), np.array([1, 0])
     rec, start = epoch_crops(lengths, labels, cfg, rng)
@@ -58,22 +66,24 @@ def test_stratified_crops_cover_each_segment_and_balance_classes():
 def test_fit_reports_history_keeps_best_epoch_and_stops_early(cohorts):
     train, val = cohorts
     seen = []
-    res = fit(SPEC, train, val, SMALL.replace(epochs=3), seed=0, mesh=one_device(),
-              on_epoch=lambda e, m: seen.append((e, m)) or e == 2)
+    res = fit_one(SPEC, train, val, SMALL.replace(epochs=3), seed=0, mesh=one_device(),
+                  on_epoch=lambda e, m: seen.append((e, m)) or e == 2)
     assert [e for e, _ in seen] == [1, 2]
-    assert res.stopped_early and len(res.history) == 2
+    history, best_auc, best_epoch = res.history[0], res.best_score[0], res.best_epoch[0]
+    assert res.stopped_early and len(history) == 2
     for _, m in seen:
         assert {"val_auc", "best_auc", "train_loss", "val_loss", "learning_rate"} <= set(m)
-    aucs = [h["val_auc"] for h in res.history]
-    assert res.best_auc == max(aucs) and res.history[res.best_epoch - 1]["val_auc"] == res.best_auc
-    assert set(res.variables) == {"params", "batch_stats"}
-    assert res.variables["params"]["head_fc"]["kernel"].shape[-1] == 2
+    aucs = [h["val_auc"] for h in history]
+    assert best_auc == max(aucs) and history[best_epoch - 1]["val_auc"] == best_auc
+    variables = res.instance(0)
+    assert set(variables) == {"params", "batch_stats"}
+    assert variables["params"]["head_fc"]["kernel"].shape[-1] == 2
 
 
 def test_checkpoint_resume_equals_uninterrupted_run(cohorts, tmp_path):
     train, val = cohorts
     cfg = SMALL.replace(epochs=3)
-    ref = fit(SPEC, train, val, cfg, seed=3, mesh=one_device())
+    ref = fit_one(SPEC, train, val, cfg, seed=3, mesh=one_device())
 
     class Crash(Exception):
         pass
@@ -83,28 +93,28 @@ def test_checkpoint_resume_equals_uninterrupted_run(cohorts, tmp_path):
             raise Crash  # dies before epoch 2 is checkpointed: the run resumes from epoch 1
 
     with pytest.raises(Crash):
-        fit(SPEC, train, val, cfg, seed=3, checkpoint_dir=tmp_path / "run", on_epoch=crash,
-            mesh=one_device())
+        fit_one(SPEC, train, val, cfg, seed=3, checkpoint_dir=tmp_path / "run", on_epoch=crash,
+                mesh=one_device())
     resumed_epochs = []
-    res = fit(SPEC, train, val, cfg, seed=3, checkpoint_dir=tmp_path / "run",
-              on_epoch=lambda e, m: resumed_epochs.append(e), mesh=one_device())
+    res = fit_one(SPEC, train, val, cfg, seed=3, checkpoint_dir=tmp_path / "run",
+                  on_epoch=lambda e, m: resumed_epochs.append(e), mesh=one_device())
     assert resumed_epochs == [2, 3]
-    assert [h["val_auc"] for h in res.history] == [h["val_auc"] for h in ref.history]
-    np.testing.assert_allclose([h["train_loss"] for h in res.history], [h["train_loss"] for h in ref.history],
-                               rtol=1e-6)
+    assert [h["val_auc"] for h in res.history[0]] == [h["val_auc"] for h in ref.history[0]]
+    np.testing.assert_allclose([h["train_loss"] for h in res.history[0]],
+                               [h["train_loss"] for h in ref.history[0]], rtol=1e-6)
     for a, b in zip(jax.tree_util.tree_leaves(res.variables), jax.tree_util.tree_leaves(ref.variables)):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
     assert (tmp_path / "run" / "tensorboard").is_dir()
     # a finished run resumes to its result without training again
-    again = fit(SPEC, train, val, cfg, seed=3, checkpoint_dir=tmp_path / "run",
-                on_epoch=lambda e, m: pytest.fail("a finished run must not train again"))
+    again = fit_one(SPEC, train, val, cfg, seed=3, checkpoint_dir=tmp_path / "run",
+                    on_epoch=lambda e, m: pytest.fail("a finished run must not train again"))
     assert again.best_epoch == res.best_epoch
     # another seed in the same directory is refused rather than silently mixed
     with pytest.raises(ConfigError, match="seeds"):
-        fit(SPEC, train, val, cfg, seed=4, checkpoint_dir=tmp_path / "run")
+        fit_one(SPEC, train, val, cfg, seed=4, checkpoint_dir=tmp_path / "run")
     # a checkpoint of another model cannot be restored into this one
     with pytest.raises(CheckpointError, match="has shape"):
-        fit(tiny_gcn_spec(input_width=8), train, val, cfg, seed=3, checkpoint_dir=tmp_path / "run")
+        fit_one(tiny_gcn_spec(input_width=8), train, val, cfg, seed=3, checkpoint_dir=tmp_path / "run")
 
 
 def test_vmapped_folds_equal_folds_trained_one_by_one(cohorts):
@@ -119,15 +129,16 @@ def test_vmapped_folds_equal_folds_trained_one_by_one(cohorts):
         # every fold needs both classes in validation; pair fold f with its successor to guarantee that
         val_subjects = split.folds[f] + split.folds[(f + 1) % 7]
         tr = cohort.select([s for s in cohort.subjects if s not in set(val_subjects)])
-        folds.append((prepare_cohort(tr, cfg), validation_windows(prepare_cohort(cohort.select(val_subjects), cfg),
-                                                                  cfg)))
+        folds.append(CPData(prepare_cohort(tr, cfg),
+                            validation_windows(prepare_cohort(cohort.select(val_subjects), cfg), cfg)))
     seeds = [10 + f for f in range(7)]
-    stacked = train_stack(SPEC, folds, cfg, seeds=seeds)
+    task = CPTask(SPEC, cfg)
+    stacked = fit(task, folds, seeds=seeds)
     assert jax.tree_util.tree_leaves(stacked.variables)[0].shape[0] == 7
     for f in range(7):
-        alone = train_stack(SPEC, [folds[f]], cfg, seeds=[seeds[f]], mesh=one_device())
+        alone = fit(task, [folds[f]], seeds=[seeds[f]], mesh=one_device())
         assert alone.best_epoch == [stacked.best_epoch[f]]
-        np.testing.assert_allclose(alone.best_auc[0], stacked.best_auc[f], atol=1e-6)
+        np.testing.assert_allclose(alone.best_score[0], stacked.best_score[f], atol=1e-6)
         # float tolerance: the sharded batch's reductions (BatchNorm, kernel gradients) sum in another order, and
         # the differences grow with the steps up to the kept epoch (measured ≤ 1.4e-4 on graph-conv kernels of
         # size 0.5; debiased BN averages divide by 1 − 0.9ⁿ ≈ 0.2–0.4 after these few steps)
@@ -143,18 +154,18 @@ def test_bad_training_input_raises_clear_errors(cohorts):
     train, val = cohorts
     short = Cohort([SkeletonSequence(np.zeros((20, 19, 2), np.float32))] * 2, [0, 1], ["a", "b"], name="short")
     with pytest.raises(DataError, match="one window needs 30"):
-        fit(SPEC, short, val, SMALL, seed=0)
+        fit_one(SPEC, short, val, SMALL, seed=0)
     nan = Cohort([SkeletonSequence(np.full((60, 19, 2), np.nan, np.float32))] * 2, [0, 1], ["a", "b"])
     with pytest.raises(DataError, match="all NaN"):
-        fit(SPEC, nan, val, SMALL, seed=0)
+        fit_one(SPEC, nan, val, SMALL, seed=0)
     mpii = Cohort([SkeletonSequence(np.zeros((60, 16, 2), np.float32), skeleton="mpii-16")] * 2, [0, 1], ["a", "b"])
     with pytest.raises(SkeletonMismatchError, match="in-motion-19"):
-        fit(SPEC, mpii, val, SMALL, seed=0)
+        fit_one(SPEC, mpii, val, SMALL, seed=0)
     with pytest.raises(DataError, match="0 or 1"):
-        fit(SPEC, Cohort(train.sequences, np.arange(len(train)), train.subjects), val, SMALL, seed=0)
+        fit_one(SPEC, Cohort(train.sequences, np.arange(len(train)), train.subjects), val, SMALL, seed=0)
     one_class = val.select(indices=[i for i, y in enumerate(val.labels) if y == 0])
     with pytest.raises(DataError, match="only class 0"):
-        fit(SPEC, train, one_class, SMALL, seed=0)
+        fit_one(SPEC, train, one_class, SMALL, seed=0)
     json.dumps(SMALL.to_dict())  # the config is JSON-serialisable
 
 

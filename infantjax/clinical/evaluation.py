@@ -46,6 +46,25 @@ class ThresholdRow:
         return {"threshold": self.threshold, **self.metrics.as_dict(), "colours_cp": dict(self.colours_cp),
                 "colours_no_cp": dict(self.colours_no_cp)}
 
+    @classmethod
+    def from_dict(cls, data) -> ThresholdRow:
+        """Read back :meth:`as_dict` (e.g. a table stored in an ensemble's metadata).
+
+        Raises:
+            DataError: a field is missing or has the wrong type.
+        """
+        try:
+            props = {name: metrics.Proportion(int(data[name]["k"]), int(data[name]["n"]), float(data[name]["value"]),
+                                              float(data[name]["lower"]), float(data[name]["upper"]))
+                     for name in ("sensitivity", "specificity", "ppv", "npv", "accuracy")}
+            m = metrics.BinaryMetrics(int(data["tp"]), int(data["fp"]), int(data["tn"]), int(data["fn"]),
+                                      alpha=float(data.get("alpha", 0.05)), **props)
+            colours = {c: {k: int(data[key][k]) for k in COLOUR_ORDER[c]}
+                       for c, key in ((1, "colours_cp"), (0, "colours_no_cp"))}
+            return cls(float(data["threshold"]), m, colours[1], colours[0])
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise DataError(f"not a threshold-table row (ThresholdRow.as_dict): {type(err).__name__} {err}") from None
+
 
 def risks_of(results: Sequence[RiskResult]) -> tuple[np.ndarray, np.ndarray]:
     """(N,) video risks and (N, I) per-instance video risks of a list of results (equal instance counts)."""

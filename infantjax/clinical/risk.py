@@ -19,9 +19,7 @@ available as ``certainty="interquartile"`` (certain → red/green, uncertain →
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -29,12 +27,14 @@ import numpy as np
 from jaxtyping import Float
 
 from infantjax.errors import ConfigError, DataError
+from infantjax.io import files
 
 __all__ = [
     "CERTAINTY_RULES",
     "COLOURS",
     "RiskResult",
     "assess",
+    "assess_prediction",
     "colour_from_count",
     "colour_from_share",
     "interquartile_colour",
@@ -181,27 +181,12 @@ class RiskResult:
 
 
 def write_json(path: str | os.PathLike, record: Any) -> None:
-    """Write a JSON file atomically (temporary file in the same directory, then rename)."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(record, f, indent=1, default=_jsonable)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write a JSON record atomically (:func:`infantjax.io.files.write_json`), creating missing folders.
 
-
-def _jsonable(x):
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    raise TypeError(f"{type(x).__name__} is not JSON serialisable")
+    Keys keep the record's order (a result reads risk, class and colour first); NaN is written as ``NaN``, which
+    Python reads back (the AUC of a fold with one class is NaN).
+    """
+    files.write_json(path, record, sort_keys=False, allow_nan=True, parents=True)
 
 
 def assess(predictions: Float[np.ndarray, "W I"], threshold: float = 0.5, *,
@@ -252,3 +237,22 @@ def assess(predictions: Float[np.ndarray, "W I"], threshold: float = 0.5, *,
                       cam=None if cam is None else np.asarray(cam),
                       window_cam=None if window_cam is None else np.asarray(window_cam),
                       instance_names=names, metadata=dict(metadata or {}))
+
+
+def assess_prediction(prediction, threshold: float | None = None, *,
+                      certainty: Literal["paper", "interquartile"] = "paper") -> RiskResult:
+    """The clinical result of an ensemble's prediction for one recording (:meth:`infantjax.ensemble.Ensemble.predict`):
+    risk, class and certainty colour (:func:`assess`) with the ensemble CAM (median over instances per window, then
+    over windows; :func:`infantjax.explain.aggregate_cam`).
+
+    Arguments:
+        prediction: an :class:`~infantjax.ensemble.EnsemblePrediction`.
+        threshold: decision threshold (default the ensemble's).
+        certainty: ``"paper"`` colours or the reference's ``"interquartile"`` rule.
+    """
+    from infantjax.explain.cam import aggregate_cam
+
+    window_cam, cam = aggregate_cam(prediction.cam_scores)
+    return assess(prediction.probabilities, prediction.threshold if threshold is None else threshold,
+                  certainty=certainty, window_starts=prediction.window_starts, cam=cam, window_cam=window_cam,
+                  instance_names=prediction.instance_names, metadata=prediction.metadata)

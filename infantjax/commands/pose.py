@@ -38,7 +38,7 @@ def run(args) -> int:
     from infantjax.errors import ConfigError
     from infantjax.io import write_keypoints
     from infantjax.models.pose.efficientpose import _normalise_variant
-    from infantjax.models.pose.predictor import PRETRAINED, PosePredictor
+    from infantjax.pipelines.pose import PRETRAINED, PosePredictor
 
     if args.stride < 1:
         raise ConfigError(f"--stride must be >= 1, got {args.stride}")

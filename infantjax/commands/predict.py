@@ -1,10 +1,14 @@
 """``infantjax predict``: CP risk, class and certainty colour of keypoint files with a saved ensemble.
 
     infantjax predict ENS INPUT [--out DIR] [--threshold T] [--certainty paper|interquartile]
+                                [--report DIR [--labels CSV]]
 
 INPUT is a keypoint file or a folder of them. For each recording it prints one line (risk, class, colour) and
 writes ``<name>.json`` (the full record), ``<name>_windows.png`` (per-window boxplots) and ``<name>_cam.png`` (CAM
-on the skeleton) to ``--out`` (default: beside the ensemble, ``ENS/predictions``).
+on the skeleton) to ``--out`` (default: beside the ensemble, ``ENS/predictions``). With ``--report DIR`` it also
+writes the HTML report (:mod:`infantjax.report`): ``DIR/cohort.html`` and one page per recording in
+``DIR/infants/``; ``--labels`` (a CSV with ``file`` and 0/1 ``label`` columns, as ``infantjax synth`` writes) adds
+the ROC curve and the threshold table.
 """
 
 from __future__ import annotations
@@ -26,6 +30,11 @@ def register(sub) -> None:
                    help="colour rule: the paper's share of instances, or the reference code's inter-quartile rule")
     p.add_argument("--fps", type=float, default=None, help="frame rate of files that do not store one")
     p.add_argument("--no-plots", action="store_true", help="write only the JSON records")
+    p.add_argument("--report", default=None, metavar="DIR",
+                   help="also write an HTML report: DIR/cohort.html and one page per recording in DIR/infants/")
+    p.add_argument("--labels", default=None, metavar="CSV",
+                   help="outcomes for the report (CSV with file and 0/1 label columns, file names relative to "
+                        "INPUT): adds the ROC curve and the threshold table")
     p.set_defaults(func=run)
 
 
@@ -43,17 +52,46 @@ def input_files(path: str) -> list[pathlib.Path]:
     return files
 
 
+def report_labels(labels_csv: str, input_path: str, files: list[pathlib.Path]) -> list[int]:
+    """The 0/1 label of every input file from a labels CSV (its ``file`` column relative to INPUT's folder)."""
+    from infantjax.io.cohort import read_labels
+
+    root = pathlib.Path(input_path)
+    root = root if root.is_dir() else root.parent
+    table = {pathlib.PurePath(row["file"].strip()).as_posix(): row["label"].strip() for row in read_labels(labels_csv)}
+    labels, missing = [], []
+    for f in files:
+        key = f.relative_to(root).as_posix()
+        if key not in table:
+            missing.append(key)
+            continue
+        if table[key] not in ("0", "1"):
+            raise DataError(f"labels file {labels_csv}: the label of {key} is {table[key]!r}; the report needs 0 (no "
+                            "CP) or 1 (CP)")
+        labels.append(int(table[key]))
+    if missing:
+        raise DataError(f"labels file {labels_csv} has no row for {', '.join(missing[:5])}"
+                        f"{' …' if len(missing) > 5 else ''}; give every recording a label or leave --labels out")
+    return labels
+
+
 def run(args) -> int:
     from infantjax import ensemble
     from infantjax.explain import plot_cam, plot_windows
     from infantjax.io import read_keypoints
+    from infantjax.pipelines.cp import predict_risk
 
+    if args.labels and not args.report:
+        raise DataError("--labels only feeds the report; add --report DIR")
     ens = ensemble.load(args.ensemble)
+    files = input_files(args.input)
+    labels = report_labels(args.labels, args.input, files) if args.labels else None
     out = pathlib.Path(args.out) if args.out else pathlib.Path(args.ensemble) / "predictions"
     out.mkdir(parents=True, exist_ok=True)
-    for path in input_files(args.input):
+    results, sequences = [], []
+    for path in files:
         seq = read_keypoints(path, fps=args.fps)
-        result = ens.predict(seq, threshold=args.threshold, certainty=args.certainty)
+        result = predict_risk(ens, seq, threshold=args.threshold, certainty=args.certainty)
         stem = path.stem
         result.save_json(out / f"{stem}.json")
         if not args.no_plots:
@@ -61,5 +99,15 @@ def run(args) -> int:
             plot_cam(result.cam, out / f"{stem}_cam.png", title=f"{path.name}: CAM")
         print(f"{path.name}: CP risk {result.risk:.3f}  class {result.label}  colour {result.colour}  "
               f"({result.predictions.shape[0]} windows × {result.predictions.shape[1]} instances)")
+        if args.report:
+            results.append(result)
+            sequences.append(seq)
     print(f"records and plots in {out}")
+    if args.report:
+        from infantjax import report
+
+        info = report.EnsembleInfo.from_ensemble(ens, checkpoint=pathlib.Path(args.ensemble).resolve())
+        page = report.write(results, sequences, ensemble_info=info, labels=labels, names=[f.stem for f in files],
+                            out_dir=args.report)
+        print(f"report: {page.resolve()}")
     return 0

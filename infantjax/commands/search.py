@@ -54,7 +54,7 @@ def register(sub) -> None:
     run.add_argument("--epochs", type=int, default=100, help="epochs per trial")
     run.add_argument("--checkpoints", default="paper",
                      help="early stopping: 'paper' (10:0.75 … 90:0.95), 'none', or 'E:AUC,E:AUC,…'")
-    run.add_argument("--train", default="{}", help="JSON of TrainConfig overrides, e.g. '{\"batch_size\": 8}'")
+    run.add_argument("--train", default="{}", help="JSON of CPConfig overrides, e.g. '{\"batch_size\": 8}'")
     run.add_argument("--checkpoint-dir", default=None, help="per-trial checkpoints (resume after a crash)")
     run.add_argument("--heartbeat", type=float, default=10.0, help="seconds between heartbeats")
     run.add_argument("--grace", type=float, default=60.0, help="seconds without heartbeat before a trial is re-run")
@@ -153,7 +153,7 @@ def settings_from_args(args):
 
 
 def cmd_run(args) -> int:
-    from infantjax.nas.runner import run_search
+    from infantjax.nas.worker import run_search
 
     summary = run_search(_storage(args), args.name, settings_from_args(args), workers=args.workers, pin=args.pin,
                          worker_name=args.worker_name)
@@ -162,8 +162,8 @@ def cmd_run(args) -> int:
 
 
 def cmd_work(args) -> int:
-    from infantjax.nas.runner import DEVICE_ENV, Worker
     from infantjax.nas.store import SearchStore
+    from infantjax.nas.worker import DEVICE_ENV, Worker
 
     index = args.device_index
     if index is None and os.environ.get(DEVICE_ENV):
@@ -191,7 +191,7 @@ def _print_summary(summary: dict) -> None:
 
 
 def cmd_status(args) -> int:
-    from infantjax.nas.runner import search_summary
+    from infantjax.nas.results import search_summary
     from infantjax.nas.store import SearchStore
 
     store = SearchStore(_storage(args), args.name)
@@ -214,6 +214,8 @@ def plot_trials(snapshot, path: str, *, title: str = "", threshold: float | None
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from infantjax.io.files import atomic_path
 
     out = pathlib.Path(path)
     if not out.parent.is_dir():
@@ -239,10 +241,11 @@ def plot_trials(snapshot, path: str, *, title: str = "", threshold: float | None
     ax.set_title(title)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    tmp = out.with_name(out.name + ".tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, out)
+    try:
+        with atomic_path(out) as tmp:
+            fig.savefig(tmp, dpi=100, format="png")
+    finally:
+        plt.close(fig)
 
 
 def cmd_export(args) -> int:
@@ -250,7 +253,7 @@ def cmd_export(args) -> int:
 
     if args.top < 1:
         raise ConfigError(f"--top must be >= 1, got {args.top}")
-    from infantjax.nas.runner import best_spec
+    from infantjax.nas.results import best_spec
     from infantjax.nas.space import candidate_string
 
     store = SearchStore(_storage(args), args.name)
@@ -263,10 +266,9 @@ def cmd_export(args) -> int:
     specs = [{"number": t.number, "performance": t.performance, "spec": t.spec.to_dict()} for t in done[:args.top]]
     text = json.dumps(specs[0]["spec"] if args.top == 1 else specs, indent=2)
     if args.out:
-        out = pathlib.Path(args.out)
-        tmp = out.with_name(out.name + ".tmp")
-        tmp.write_text(text + "\n")
-        os.replace(tmp, out)
+        from infantjax.io.files import write_text
+
+        write_text(args.out, text + "\n")
     else:
         sys.stdout.write(text + "\n")
     return 0

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import csv
-import os
 import pathlib
-import tempfile
 
 
 def register(sub) -> None:
@@ -60,6 +58,7 @@ def run(args) -> int:
     from infantjax import synth
     from infantjax.errors import ConfigError
     from infantjax.io import FORMATS, write_keypoints
+    from infantjax.io.files import atomic_open
     from infantjax.synth.recording import RecordingConfig
 
     if args.format not in FORMATS:
@@ -97,12 +96,10 @@ def run(args) -> int:
             row[k] = v.item() if isinstance(v, np.generic) else v
         rows.append(row)
     fields = list(rows[0].keys())
-    fd, tmp = tempfile.mkstemp(suffix=".csv", dir=out)
-    with os.fdopen(fd, "w", newline="") as f:
+    with atomic_open(out / "labels.csv", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, out / "labels.csv")
     n_pos = int((cohort.labels > 0).sum()) if args.task == "cp" else None
     print(f"wrote {len(cohort)} recordings of {len(cohort.subject_ids)} infants to {out}"
           + (f" ({n_pos} with CP)" if n_pos is not None else ""))

@@ -22,7 +22,7 @@ def register(sub) -> None:
     p.add_argument("--specs", default="table-a4",
                    help="table-a4, table-a4:N, stgcn, or a JSON file with a list of GCNSpec dicts")
     p.add_argument("--out", required=True, help="directory to write the ensemble to")
-    p.add_argument("--config", default=None, help="TrainConfig JSON file (flags below override it)")
+    p.add_argument("--config", default=None, help="CPConfig JSON file (flags below override it)")
     p.add_argument("--epochs", type=int, default=None, help="epochs per fold (reference: 200)")
     p.add_argument("--folds", type=int, default=7, help="cross-validation folds (7)")
     p.add_argument("--batch-size", type=int, default=None)
@@ -76,12 +76,12 @@ def parse_specs(text: str) -> list:
 
 
 def config_from_args(args):
-    from infantjax.train import TrainConfig
+    from infantjax.train import CPConfig
 
-    config = TrainConfig()
+    config = CPConfig()
     if args.config:
         try:
-            config = TrainConfig.from_json(pathlib.Path(args.config).read_text())
+            config = CPConfig.from_json(pathlib.Path(args.config).read_text())
         except OSError as err:
             raise ConfigError(f"--config {args.config}: {err}") from None
     changes = {k: v for k, v in {"epochs": args.epochs, "batch_size": args.batch_size,

@@ -12,13 +12,13 @@ never opens a window.
 from __future__ import annotations
 
 import os
-import tempfile
 
 import numpy as np
 
 from infantjax import skeleton as _skeleton
 from infantjax.errors import DataError
 from infantjax.explain.cam import cam_colour
+from infantjax.io.files import atomic_path
 
 __all__ = ["COLOUR_RGB", "TEMPLATE_POSE", "plot_cam", "plot_windows"]
 
@@ -53,18 +53,9 @@ def _save(fig, path: str | os.PathLike) -> str:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(fig)
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".png")
-    os.close(fd)
-    try:
+    with atomic_path(path, parents=True) as tmp:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return os.fspath(path)
 
 
 def plot_windows(result, path: str | os.PathLike, *, fps: float = 30.0, title: str | None = None) -> str:

@@ -1,10 +1,12 @@
 """Everything that touches files: keypoint files, videos, pretrained weights.
 
 * :func:`read_keypoints` / :func:`write_keypoints` — DeepLabCut CSV and training ``.mat``, the CP reference CSV,
-  OpenPose and COCO JSON, infantjax ``.npz`` ↔ :class:`~infantjax.sequence.SkeletonSequence` (keypoints.py).
+  OpenPose and COCO JSON, infantjax ``.npz`` ↔ :class:`~infantjax.sequence.SkeletonSequence` (keypoints/, one
+  module per format).
 * :func:`open_video` → :class:`VideoSource` (PyAV by default, decord optional), :func:`write_video` /
   :class:`VideoWriter` (video.py).
 * :func:`read_cohort` / :func:`write_cohort` — a folder of keypoint files + labels CSV ↔ Cohort (cohort.py).
+* :mod:`infantjax.io.files` — the atomic write every infantjax file writer uses (temporary file, fsync, rename).
 * :func:`load_efficientpose_h5` — official EfficientPose Keras ``.h5`` → Flax variables (weights.py).
 
 ``io`` imports nothing from infantjax but ``errors``, ``skeleton`` and ``sequence``.
@@ -15,10 +17,9 @@ from __future__ import annotations
 import importlib
 
 from infantjax.errors import WeightsError
-
+from infantjax.io.cohort import read_cohort, read_labels, write_cohort
 from infantjax.io.keypoints import FORMATS, detect_format, read_keypoints, write_keypoints
 from infantjax.io.video import VideoSource, VideoWriter, open_video, write_video
-from infantjax.io.cohort import read_cohort, read_labels, write_cohort
 
 __all__ = [
     "FORMATS", "detect_format", "read_keypoints", "write_keypoints",

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from infantjax.errors import DataError, InfantJaxError, KeypointFormatError
+from infantjax.io.files import atomic_open
 from infantjax.io.keypoints import read_keypoints, write_keypoints
 from infantjax.sequence import Cohort
 
@@ -134,14 +135,12 @@ def write_cohort(cohort: Cohort, out: str | os.PathLike, *, format: str = "npz",
         write_keypoints(out / fname, seq, format=format)
         lines.append((fname, subject, y, seq.fps))
     labels = out / "labels.csv"
-    tmp = labels.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+    with atomic_open(labels, newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["file", "subject", "label", "fps", *columns])
         for i, (fname, subject, y, f) in enumerate(lines):
             w.writerow([fname, subject, y.item() if hasattr(y, "item") else y, f,
                         *[_cell(cohort.metadata[c][i]) for c in columns]])
-    os.replace(tmp, labels)
     return labels
 
 

@@ -20,13 +20,13 @@ import logging
 import math
 import os
 import pathlib
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 from jaxtyping import UInt8
 
-from infantjax.errors import VideoError
+from infantjax.errors import VideoError, VideoWriteError
+from infantjax.io.files import AtomicFile
 
 __all__ = ["VideoSource", "VideoWriter", "open_video", "write_video", "BACKENDS", "default_codec"]
 
@@ -534,8 +534,6 @@ class VideoWriter:
         if suffix not in _CONTAINERS:
             raise VideoError(f"cannot write {self.path}: unknown video container {suffix!r}; use one of "
                              f"{', '.join(_CONTAINERS)}")
-        if not self.path.parent.is_dir():
-            raise VideoError(f"cannot write {self.path}: folder {self.path.parent} does not exist")
         try:
             fps_f = float(fps)
         except (TypeError, ValueError):
@@ -551,9 +549,7 @@ class VideoWriter:
                 from None
         self.crf, self.pix_fmt, self.options = crf, pix_fmt, dict(options or {})
         self.container_options = dict(container_options or {})
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.stem}.", suffix=f".tmp{suffix}")
-        os.close(fd)
-        self._tmp = pathlib.Path(tmp)
+        self._file = AtomicFile(self.path, error=VideoWriteError)  # last: no temporary file if a check fails
         self._container = None
         self._stream = None
         self.frame_size: tuple[int, int] | None = None
@@ -565,7 +561,7 @@ class VideoWriter:
         if self.pix_fmt in ("yuv420p", "nv12") and (h % 2 or w % 2):
             raise VideoError(f"{self.path}: {self.pix_fmt} needs an even frame width and height, got {w}x{h}; "
                              "crop or pad the frames by one pixel")
-        self._container = av.open(str(self._tmp), "w", format=_CONTAINERS[self.path.suffix.lower()],
+        self._container = av.open(str(self._file.tmp), "w", format=_CONTAINERS[self.path.suffix.lower()],
                                   options=self.container_options)
         stream = self._container.add_stream(self.codec, rate=self.fps)
         stream.width, stream.height, stream.pix_fmt = w, h, self.pix_fmt
@@ -612,7 +608,7 @@ class VideoWriter:
             return
         self._closed = True
         if self._container is None:
-            self._tmp.unlink(missing_ok=True)
+            self._file.discard()
             raise VideoError(f"{self.path}: no frames were written; the video was not created")
         av = _av()
         try:
@@ -620,9 +616,9 @@ class VideoWriter:
                 self._container.mux(packet)
             self._container.close()
         except av.error.FFmpegError as err:
-            self._tmp.unlink(missing_ok=True)
+            self._file.discard()
             raise VideoError(f"{self.path}: finishing the video failed ({_describe(err)})") from None
-        os.replace(self._tmp, self.path)
+        self._file.commit()
 
     def abort(self):
         """Discard everything written so far."""
@@ -632,7 +628,7 @@ class VideoWriter:
                 self._container.close()
             except Exception:
                 pass
-        self._tmp.unlink(missing_ok=True)
+        self._file.discard()
 
     def __enter__(self) -> VideoWriter:
         return self

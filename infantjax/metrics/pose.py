@@ -12,7 +12,10 @@ Seed 002 (Paper II, §2.1 and §2.3):
 * ``ICC(C,1)`` (consistency) and ``ICC(A,1)`` (absolute agreement), two-way model (McGraw & Wong 1996), compare
   model ME with inter-rater spread across body parts (Table 3).
 
-Seed 004 reports the **RMSD** in pixels per limb (:func:`rmsd`).
+Seed 004 reports the **RMSD** in pixels per limb (:func:`rmsd_per_limb`, eq. 1: ``sqrt(sum_i (ŷ_i − y_i)² / n)``
+over the n joints of one limb in one frame; joints missing in the annotation or not found by linking are left out
+of n) as the median and inter-quartile range over frames (:func:`summarize_rmsd`, Table II); :func:`rmsd` is the
+per-keypoint RMSD over frames.
 
 Head segment per skeleton (:data:`HEAD_SEGMENTS`): ``in-motion-19`` and ``mpii-16`` head top – upper neck (Paper II;
 keypoint-based, where MPII's own protocol uses 0.6 × the head box diagonal, which keypoints cannot give);
@@ -29,7 +32,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from jaxtyping import ArrayLike, Float
@@ -51,7 +54,12 @@ __all__ = [
     "normalized_errors",
     "pckh",
     "pckh_human",
+    "LIMB_JOINTS",
+    "LIMB_NAMES",
+    "pose_metrics",
     "rmsd",
+    "rmsd_per_limb",
+    "summarize_rmsd",
 ]
 
 # (keypoint a, keypoint b, factor): head length = factor × |a − b|
@@ -314,3 +322,97 @@ def icc(data: Float[ArrayLike, "n k"], kind: Literal["C,1", "A,1"] = "C,1", alph
     lower = n * (msr - f_star * mse) / (f_star * (k * msc + (k * n - k - n) * mse) + n * msr)
     upper = n * (f_star2 * msr - mse) / (k * msc + (k * n - k - n) * mse + n * f_star2 * msr)
     return ICCResult(kind, float(value), float(lower), float(upper), float(f_obs), df1, df2, pvalue, float(v))
+
+
+# ------------------------------------------------------------------------------------------------------ limbs (seed 004)
+# Table II order; babyPose joint indices (other_seeds_reference §2)
+LIMB_NAMES = ("right_arm", "left_arm", "right_leg", "left_leg")
+LIMB_JOINTS = ((0, 1, 2), (3, 4, 5), (6, 7, 8), (9, 10, 11))
+
+
+def rmsd_per_limb(predicted: Float[np.ndarray, "*batch 12 2"], annotated: Float[np.ndarray, "*batch 12 2"],
+                  limbs: tuple[tuple[int, ...], ...] = LIMB_JOINTS) -> Float[np.ndarray, "*batch L"]:
+    """RMSD of every limb in every frame (seed 004, eq. 1).
+
+    Arguments:
+        predicted: (..., J, 2) predicted joints (x, y), NaN = not found.
+        annotated: (..., J, 2) ground truth (x, y), NaN = not annotated.
+        limbs: joint indices of each limb (babyPose's four limbs by default).
+    Returns:
+        (..., L) RMSD in pixels; NaN where a limb has no joint both predicted and annotated.
+    """
+    p = np.asarray(predicted, dtype=np.float64)
+    a = np.asarray(annotated, dtype=np.float64)
+    if p.shape != a.shape or p.ndim < 2 or p.shape[-1] != 2:
+        raise DataError(f"predicted {p.shape} and annotated {a.shape} joints must both be (..., J, 2)")
+    if max(max(limb) for limb in limbs) >= p.shape[-2]:
+        raise DataError(f"limbs {limbs} refer to joints beyond the {p.shape[-2]} given")
+    d2 = np.sum((p - a) ** 2, axis=-1)  # (..., J), NaN where either is missing
+    out = []
+    for limb in limbs:
+        sub = d2[..., list(limb)]
+        valid = np.isfinite(sub)
+        n = valid.sum(axis=-1)
+        total = np.where(valid, sub, 0.0).sum(axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out.append(np.where(n > 0, np.sqrt(total / np.maximum(n, 1)), np.nan))
+    return np.stack(out, axis=-1)
+
+
+def summarize_rmsd(rmsd: Float[np.ndarray, "M L"], names: tuple[str, ...] = LIMB_NAMES,
+                   missing: np.ndarray | None = None) -> dict[str, dict[str, float]]:
+    """Median and IQR (Q3 - Q1, linear percentiles) per limb over frames, as in Table II; NaN frames excluded.
+
+    Arguments:
+        rmsd: (M, L) per-frame RMSD (any leading axes are flattened).
+        names: limb names.
+        missing: optional (..., J) boolean "predicted joint missing" to report per limb.
+    Returns:
+        {limb: {"median", "iqr", "q1", "q3", "mean", "n"}} (+ "missing" fraction of joints when given).
+    """
+    r = np.asarray(rmsd, dtype=np.float64).reshape(-1, len(names))
+    summary = {}
+    for i, name in enumerate(names):
+        v = r[:, i][np.isfinite(r[:, i])]
+        if v.size:
+            q1, med, q3 = np.percentile(v, [25, 50, 75])
+            row = {"median": float(med), "iqr": float(q3 - q1), "q1": float(q1), "q3": float(q3),
+                   "mean": float(v.mean()), "n": int(v.size)}
+        else:
+            row = {"median": float("nan"), "iqr": float("nan"), "q1": float("nan"), "q3": float("nan"),
+                   "mean": float("nan"), "n": 0}
+        if missing is not None and len(names) == len(LIMB_JOINTS):
+            m = np.asarray(missing, dtype=bool).reshape(-1, np.shape(missing)[-1])
+            row["missing"] = float(m[:, list(LIMB_JOINTS[i])].mean())
+        summary[name] = row
+    return summary
+
+
+# ------------------------------------------------------------------------------------------------------ summary
+def pose_metrics(pred_px: Float[np.ndarray, "N K 2"], true_px: Float[np.ndarray, "N K 2"],
+                 skeleton: str | _skeleton.Skeleton = "in-motion-19",
+                 taus: tuple[float, ...] = (1.0, 0.5, 0.3, 0.2, 0.1)) -> dict[str, Any]:
+    """PCKh@τ, ME and (for In-Motion 19) PCKh@Human^0.95 per keypoint: the summary Paper II reports.
+
+    Arguments:
+        pred_px, true_px: (N, K, 2) pixel positions (NaN prediction = miss).
+        skeleton: the keypoint set (its head segment normalises the errors).
+        taus: PCKh thresholds (Paper II: 1.0, 0.5, 0.3, 0.2, 0.1).
+
+    Returns:
+        ``pckh@τ``, ``me``, per-keypoint ME and PCKh@0.5, and for In-Motion 19 ``pckh_human`` (mean over keypoints)
+        and ``pckh_human_per_keypoint``.
+    """
+    skel = _skeleton.get(skeleton)
+    out: dict[str, Any] = {}
+    for t in taus:
+        out[f"pckh@{t}"] = float(pckh(pred_px, true_px, t, skeleton=skel))
+    out["me"] = float(mean_error(pred_px, true_px, skeleton=skel))
+    out["me_per_keypoint"] = np.asarray(mean_error(pred_px, true_px, skeleton=skel, per_keypoint=True)).tolist()
+    out["pckh_per_keypoint@0.5"] = np.asarray(pckh(pred_px, true_px, 0.5, skeleton=skel, per_keypoint=True)
+                                              ).tolist()
+    if skel.name == "in-motion-19":  # Table 2's H_b^0.95 thresholds exist for the In-Motion set only
+        out["pckh_human"] = float(pckh_human(pred_px, true_px, skeleton=skel))
+        out["pckh_human_per_keypoint"] = np.asarray(
+            pckh_human(pred_px, true_px, skeleton=skel, per_keypoint=True)).tolist()
+    return out

@@ -1,2 +1,20 @@
-"""Models: heatmap pose networks (``pose``), depth limb pose (``depth``), skeleton GCNs (``gcn``) and sequence
-models (``sequence``). Each is a Flax Linen module configured by a frozen dataclass spec."""
+"""Networks: their specs, modules, initialisation, counting, and the pure functions that read their outputs.
+
+* ``pose`` — heatmap pose networks of seed 002: EfficientPose RT–IV and the Lite variants (official Keras weights
+  load onto them), EfficientHourglass B4, the OpenPose baseline; heatmap/PAF targets and decoding.
+* ``depth`` — limb pose from depth video (seed 004): the two-branch 3D U-Net detection CNN, the asymmetric and full
+  3D regression CNNs, map targets, peak finding and bipartite limb linking.
+* ``gcn`` — skeleton GCNs of seed 002: the 20-choice searchable GCN of Ensemble-NAS-GCN and the ST-GCN baseline,
+  with the paper-convention parameter and FLOP counters.
+
+Every network is a Flax Linen module configured by a frozen, JSON-serialisable spec with a ``dtype`` (compute
+precision; parameters stay float32). :func:`build` gives the module of any spec and :func:`count_parameters` counts
+a spec's or a variables tree's scalars. The smartphone 1D-CNN, MAM and SMA models of the other seeds are not
+implemented yet. The network modules import nothing above ``infantjax.nn``; the application code that still lives
+beside them (pose and depth training, data, evaluation, demos, the pose predictor, the synthetic adapters) is being
+moved out of ``models/`` (issue 13). Importing this package does not import JAX.
+"""
+
+from infantjax.models._registry import build, count_parameters, register, registered
+
+__all__ = ["build", "count_parameters", "register", "registered"]

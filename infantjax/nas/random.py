@@ -1,7 +1,7 @@
 """Random Search: every candidate drawn uniformly from the whole space, duplicates rejected (seed 002, Table A.3).
 
 Like K-Best Search it is a pure function of the log: the draw for trial ``number`` uses a generator derived from
-``(search seed, number)``. It never stops by itself; the runner's trial budget ends it.
+``(search seed, number)``. It never stops by itself; the workers' trial budget ends it.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from infantjax.models.gcn.spec import CHOICES, GCNSpec
 
 __all__ = [
     "SEPARATOR",
+    "SMALL_SPACE",
     "Finished",
     "Proposal",
     "Table",
@@ -30,6 +31,7 @@ __all__ = [
     "normalise_space",
     "rng_for",
     "sample_table",
+    "small_space",
     "space_size",
     "uniform_table",
 ]
@@ -102,6 +104,30 @@ def normalise_space(space: Mapping[str, Iterable[Any]] | None) -> dict[str, tupl
             raise ConfigError(f"search space: choice {key!r} allows {list(CHOICES[key])}, got {allowed}")
         out[key] = tuple(a for a in CHOICES[key] if a in allowed)
     return out
+
+
+def small_space(**searched: Iterable[Any]) -> dict[str, list]:
+    """A restriction of the space to small candidates: every choice at its first (smallest) alternative of
+    ``CHOICES``, except the ``searched`` ones, which keep the alternatives given.
+
+    Small candidates compile in seconds on a CPU, for tests, benchmarks and quick runs of the paper protocol.
+
+    Example:
+        >>> space = small_space(graph=["spatial", "dis2"])
+        >>> space["graph"], space["input_width"], space_size(uniform_table(space))
+        (['spatial', 'dis2'], [6], 2)
+
+    Raises:
+        ConfigError: a searched choice or alternative that the space does not have.
+    """
+    space = {key: [alts[0]] for key, alts in CHOICES.items()}
+    normalise_space(searched)  # names the unknown choice or alternative
+    space.update({key: list(alts) for key, alts in searched.items()})
+    return space
+
+
+#: The small candidates of the tests and the NAS benchmark: three choices searched (2 × 2 × 2 = 8 candidates).
+SMALL_SPACE = small_space(graph=["spatial", "dis2"], residual=["null", "block"], nonlinearity=["relu", "swish"])
 
 
 def uniform_table(space: Mapping[str, Iterable[Any]] | None = None) -> Table:

@@ -410,6 +410,19 @@ class SearchStore:
         m = self.settings.max_trials
         return m is None or sum(t.skipped is None for t in snapshot.trials) < m
 
+    def over(self, snapshot: Snapshot) -> str | None:
+        """Why no new trial should be created (``"budget"``, the log's stop reason, or ``"stopped"`` by the
+        sampler), or None while the search goes on."""
+        if not self.budget_left(snapshot):
+            return "budget"
+        reason = snapshot.stop_reason()
+        if reason:
+            return reason
+        state = getattr(self.sampler, "state", None)
+        if state is not None and state(snapshot.finished()).phase == "stopped":
+            return "stopped"
+        return None
+
     def decide(self, number: int, snapshot: Snapshot):
         """The candidate for trial ``number`` given the log in ``snapshot``, and the record of what it saw.
 

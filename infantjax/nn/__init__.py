@@ -1,7 +1,15 @@
 """Shared neural-network layers (Flax Linen, channels-last).
 
-Activations (``nn.activations``: swish, E-swish, ReLU6), EfficientNet MBConv/SE blocks (``nn.efficientnet``),
-graph convolutions (``nn.graph``), temporal convolutions (``nn.temporal``), squeeze-and-excitation (``nn.se``),
-the channel/frame/joint attention of ResGCN (``nn.attention``) and PyTorch-equivalent initialisers
-(``nn.torch_compat``). Import the submodule you need; this package imports nothing eagerly.
+* ``norm`` — the one BatchNorm factory (PyTorch or Keras ε/momentum conventions);
+* ``activations`` — the one activation lookup (``get``: relu, swish, E-swish, ReLU6);
+* ``se`` — the one squeeze-and-excitation block (GCN and image parameter layouts);
+* ``dispatch`` — how ``impl="auto"`` chooses CPU or accelerator formulations;
+* ``precision`` — compute dtypes (``dtype_name``);
+* ``temporal`` — temporal convolutions (``TemporalConv``) and pointwise layers on skeleton sequences;
+* ``graph`` — graph convolutions; ``attention`` — ResGCN channel/frame/joint attention; ``dense`` — FlatDense;
+* ``efficientnet`` — EfficientNet backbones and MBConv blocks; ``conv3d`` — 3D convolution blocks;
+* ``torch_compat`` — PyTorch-equivalent initialisers.
+
+Every layer takes a ``dtype`` (the compute dtype; parameters stay float32). Import the submodule you need; this
+package imports nothing eagerly.
 """

@@ -2,41 +2,49 @@
 
 Each returns act(BN(x · a) + x) for attention weights a; channel and joint weights are a softmax (over
 channels, over joints), frame weights are unsquashed. Inputs are channels-last (N, T, V, C). Unlike the
-reference, no bare ``squeeze()`` is applied, so a batch of one behaves like any other batch.
+reference, no bare ``squeeze()`` is applied, so a batch of one behaves like any other batch. BatchNorm follows the
+PyTorch convention (``nn.norm``); ``dtype`` is the compute dtype (parameters float32).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from infantjax.nn.temporal import TemporalConvLayer
-from infantjax.nn.torch_compat import LINEAR_GAIN, RELU_GAIN, batch_norm, he_fan_out, torch_bias
+from infantjax.nn.norm import batch_norm
+from infantjax.nn.temporal import TemporalConv
+from infantjax.nn.torch_compat import LINEAR_GAIN, RELU_GAIN, he_fan_out, torch_bias
 
 __all__ = ["ChannelAttention", "FrameAttention", "JointAttention"]
 
 
-def _fc(features: int, fan_in: int, gain: float, name: str) -> nn.Dense:
-    return nn.Dense(features, kernel_init=he_fan_out(gain), bias_init=torch_bias(fan_in), name=name)
+def _fc(features: int, fan_in: int, gain: float, name: str, dtype: Any) -> nn.Dense:
+    return nn.Dense(features, kernel_init=he_fan_out(gain), bias_init=torch_bias(fan_in), dtype=dtype, name=name)
+
+
+def _bn(train: bool, name: str, dtype: Any) -> nn.BatchNorm:
+    return batch_norm(train, name, convention="torch", dtype=dtype)
 
 
 class ChannelAttention(nn.Module):
     """Pool over (T, V) → 1×1 conv C → C/4 → BN → act → 1×1 conv C/4 → C → softmax over channels."""
 
     activation: Callable = jax.nn.relu
+    dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x: Float[Array, "N T V C"], train: bool = False) -> Float[Array, "N T V C"]:
         c = x.shape[-1]
         a = x.mean(axis=(1, 2))
-        a = _fc(c // 4, c, RELU_GAIN, "fc1")(a)
-        a = self.activation(batch_norm(train, "fc1_bn")(a))
-        a = jax.nn.softmax(_fc(c, c // 4, LINEAR_GAIN, "fc2")(a), axis=-1)
-        return self.activation(batch_norm(train, "bn")(x * a[:, None, None, :]) + x)
+        a = _fc(c // 4, c, RELU_GAIN, "fc1", self.dtype)(a)
+        a = self.activation(_bn(train, "fc1_bn", self.dtype)(a))
+        a = jax.nn.softmax(_fc(c, c // 4, LINEAR_GAIN, "fc2", self.dtype)(a), axis=-1)
+        return self.activation(_bn(train, "bn", self.dtype)(x * a[:, None, None, :]) + x)
 
 
 class FrameAttention(nn.Module):
@@ -46,25 +54,28 @@ class FrameAttention(nn.Module):
     kernel_size: int
     activation: Callable = jax.nn.relu
     conv_impl: str = "auto"
+    dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x: Float[Array, "N T V C"], train: bool = False) -> Float[Array, "N T V C"]:
         pooled = jnp.stack([x.mean(axis=(2, 3)), x.max(axis=(2, 3))], axis=-1)  # (N, T, 2): [mean, max]
-        # an nn.Conv(1, (k,), padding (k-1)//2) with the same variables (kernel (k, 2, 1), bias (1,))
-        a = TemporalConvLayer(1, self.kernel_size, gain=RELU_GAIN, impl=self.conv_impl, name="conv")(pooled)
-        return self.activation(batch_norm(train, "bn")(x * a[:, :, None, :]) + x)
+        # the variables of an nn.Conv(1, (k,), padding (k-1)//2) named conv (kernel (k, 2, 1), bias (1,))
+        a = TemporalConv(1, self.kernel_size, gain=RELU_GAIN, impl=self.conv_impl, dtype=self.dtype,
+                         name="conv")(pooled)
+        return self.activation(_bn(train, "bn", self.dtype)(x * a[:, :, None, :]) + x)
 
 
 class JointAttention(nn.Module):
     """Pool over (T, C) → 1×1 conv V → V/2 → BN → act → 1×1 conv V/2 → V → softmax over joints."""
 
     activation: Callable = jax.nn.relu
+    dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x: Float[Array, "N T V C"], train: bool = False) -> Float[Array, "N T V C"]:
         v = x.shape[2]
         a = x.mean(axis=(1, 3))
-        a = _fc(v // 2, v, RELU_GAIN, "fc1")(a)
-        a = self.activation(batch_norm(train, "fc1_bn")(a))
-        a = jax.nn.softmax(_fc(v, v // 2, LINEAR_GAIN, "fc2")(a), axis=-1)
-        return self.activation(batch_norm(train, "bn")(x * a[:, None, :, None]) + x)
+        a = _fc(v // 2, v, RELU_GAIN, "fc1", self.dtype)(a)
+        a = self.activation(_bn(train, "fc1_bn", self.dtype)(a))
+        a = jax.nn.softmax(_fc(v, v // 2, LINEAR_GAIN, "fc2", self.dtype)(a), axis=-1)
+        return self.activation(_bn(train, "bn", self.dtype)(x * a[:, None, :, None]) + x)

@@ -6,8 +6,9 @@
   3x3x3 convolution with 3 C_in C + 6 C^2 + 3 C weights and biases instead of 27 C_in C + C.
 
 **Axis convention.** Kernels are written (time, height, width), the order of Flax/Keras ``Conv3D`` channels-last
-inputs (N, T, H, W, C): 1x3x1 spans height, 1x1x3 width and 3x1x1 time. BatchNorm uses Keras' defaults
-(momentum 0.99, epsilon 1e-3), since seed 004's authors used Keras-style code.
+inputs (N, T, H, W, C): 1x3x1 spans height, 1x1x3 width and 3x1x1 time. BatchNorm uses the Keras convention
+(momentum 0.99, epsilon 1e-3; ``infantjax.nn.norm``), since seed 004's authors used Keras-style code; the momentum
+can be overridden (``bn_momentum``). ``dtype`` is the compute dtype; parameters stay float32.
 
 **Computation (ours).** ``Conv3D`` holds the kernel of a 3D convolution, (kt, kh, kw, C_in, C_out) like
 ``flax.linen.Conv``, and computes it as one 2D convolution over the frames: the kt frames a kernel spans are
@@ -20,19 +21,20 @@ The result is the same 3D convolution (to float rounding; ``tests/test_depth_mod
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-__all__ = ["ASYMMETRIC_KERNELS", "BN_EPSILON", "BN_MOMENTUM", "AsymmetricConv3D", "Conv3D", "ConvBNReLU",
-           "conv3d_as_2d"]
+from infantjax.nn.norm import CONVENTIONS, batch_norm
+
+__all__ = ["ASYMMETRIC_KERNELS", "BN_MOMENTUM", "AsymmetricConv3D", "Conv3D", "ConvBNReLU", "conv3d_as_2d"]
 
 # (time, height, width) kernels of the cascade, in seed 004 Table I's order
 ASYMMETRIC_KERNELS = ((1, 3, 1), (1, 1, 3), (3, 1, 1))
-BN_MOMENTUM = 0.99  # Keras BatchNormalization defaults
-BN_EPSILON = 1e-3
+BN_MOMENTUM = CONVENTIONS["keras"].momentum  # the default ``bn_momentum`` of the depth networks (0.99)
 
 
 def conv3d_as_2d(x: Float[Array, "N T H W C"], kernel: Float[Array, "kt kh kw C F"]) -> Float[Array, "N T H W F"]:
@@ -64,6 +66,7 @@ class Conv3D(nn.Module):
         use_bias: add a bias.
         kernel_init: kernel initialiser; None = LeCun normal (Flax's default).
         bias_init: bias initialiser; None = zeros.
+        dtype: compute dtype (parameters are float32).
     """
 
     features: int
@@ -71,11 +74,13 @@ class Conv3D(nn.Module):
     use_bias: bool = True
     kernel_init: Callable | None = None
     bias_init: Callable | None = None
+    dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x: Float[Array, "N T H W C"]) -> Float[Array, "N T H W F"]:
         init = self.kernel_init or nn.initializers.lecun_normal()
         kernel = self.param("kernel", init, (*self.kernel_size, x.shape[-1], self.features), jnp.float32)
+        x = jnp.asarray(x, self.dtype)
         y = conv3d_as_2d(x, kernel.astype(x.dtype))
         if self.use_bias:
             y = y + self.param("bias", self.bias_init or nn.initializers.zeros, (self.features,), jnp.float32).astype(x.dtype)
@@ -91,6 +96,7 @@ class ConvBNReLU(nn.Module):
         bn_relu: apply BatchNorm and ReLU after the convolution (seed 004: after every convolution).
         bn_momentum: decay of the BatchNorm running averages (Keras default 0.99).
         kernel_init: initialiser of the convolution kernel; None = Flax's default (LeCun normal).
+        dtype: compute dtype (parameters are float32).
     """
 
     features: int
@@ -98,14 +104,14 @@ class ConvBNReLU(nn.Module):
     bn_relu: bool = True
     bn_momentum: float = BN_MOMENTUM
     kernel_init: Callable | None = None
+    dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x: Float[Array, "N T H W C"], train: bool = False) -> Float[Array, "N T H W F"]:
-        x = Conv3D(self.features, tuple(self.kernel), True, self.kernel_init, name="conv")(x)
+        x = Conv3D(self.features, tuple(self.kernel), True, self.kernel_init, dtype=self.dtype, name="conv")(x)
         if not self.bn_relu:
             return x
-        x = nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum, epsilon=BN_EPSILON,
-                         name="bn")(x)
+        x = batch_norm(train, "bn", convention="keras", momentum=self.bn_momentum, dtype=self.dtype)(x)
         return nn.relu(x)
 
 
@@ -116,13 +122,16 @@ class AsymmetricConv3D(nn.Module):
     Arguments:
         features: output channels of each of the three convolutions.
         bn_momentum: BatchNorm running-average decay.
+        dtype: compute dtype (parameters are float32).
     """
 
     features: int
     bn_momentum: float = BN_MOMENTUM
+    dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x: Float[Array, "N T H W C"], train: bool = False) -> Float[Array, "N T H W F"]:
         for i, kernel in enumerate(ASYMMETRIC_KERNELS):
-            x = ConvBNReLU(self.features, kernel, bn_momentum=self.bn_momentum, name=f"conv{i}")(x, train)
+            x = ConvBNReLU(self.features, kernel, bn_momentum=self.bn_momentum, dtype=self.dtype,
+                           name=f"conv{i}")(x, train)
         return x

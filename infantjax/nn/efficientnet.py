@@ -3,8 +3,9 @@
 The blocks follow data/efficientpose/README.md §2.1 (seed 002, Paper I Table 1 and Fig. 3): an optional 1×1
 expansion, a depthwise k×k convolution, squeeze-and-excitation sized ``max(1, int(0.25 · block input channels))``,
 a linear 1×1 projection and, when the stride is 1 and the widths match, a residual add. Every convolution uses TF
-"SAME" padding and every BatchNorm ε = 1e-3 (Keras momentum 0.99). Sub-modules carry the Keras layer names
-(``stem_conv``, ``block2b_expand_conv`` ...) so that official weights map onto them by name.
+"SAME" padding and every BatchNorm the Keras convention, ε = 1e-3 and momentum 0.99 (``infantjax.nn.norm``).
+Sub-modules carry the Keras layer names (``stem_conv``, ``block2b_expand_conv`` ...) so that official weights map
+onto them by name. ``dtype`` is the compute dtype (bfloat16 on accelerators); parameters stay float32.
 
 Lite backbones (EfficientNet-Lite) drop SE, use ReLU6, and keep the stem width and the first stage's repeat count
 unscaled (README §2.5: the ``blocks_0..blocks_6`` of Lite2 are 1 + 3 + 3 blocks).
@@ -15,33 +16,37 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
+from typing import Any
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from infantjax.errors import ConfigError
 from infantjax.nn import activations
+from infantjax.nn.dispatch import resolve
+from infantjax.nn.norm import batch_norm
+from infantjax.nn.se import squeeze_excite
 
 __all__ = [
     "BASE_STAGES",
-    "BN_EPSILON",
-    "BN_MOMENTUM",
     "COEFFICIENTS",
+    "DEPTHWISE_IMPLS",
     "LITE_COEFFICIENTS",
+    "DepthwiseConv",
     "EfficientNet",
     "EfficientNetSpec",
     "StageSpec",
-    "batch_norm",
     "conv_init",
+    "depthwise_conv",
     "efficientnet_spec",
+    "mbconv",
     "round_filters",
     "round_repeats",
-    "squeeze_excite",
 ]
 
-BN_EPSILON = 1e-3  # Keras `epsilon: 0.001` (README §2)
-BN_MOMENTUM = 0.99  # Keras default, used while training
+DEPTHWISE_IMPLS = ("auto", "conv", "shift")
 
 # EfficientNet's conv initialiser (He normal, fan-out) for layers that are trained from scratch.
 conv_init = nn.initializers.variance_scaling(2.0, "fan_out", "truncated_normal")
@@ -153,18 +158,14 @@ def depthwise_conv(x: Float[Array, "N H W C"], kernel: Float[Array, "k k 1 C"], 
 
     ``impl="conv"`` is XLA's grouped convolution; ``impl="shift"`` sums k² strided slices of the padded input times
     per-channel weights, which XLA:CPU runs 6–16× faster than its grouped convolution (forward and backward; same
-    result up to float32 summation order, measured max |Δ| ≈ 6e-6). ``auto`` picks ``shift`` on CPU.
+    result up to float32 summation order, measured max |Δ| ≈ 6e-6). ``auto`` picks ``shift`` on CPU
+    (:func:`infantjax.nn.dispatch.resolve`).
     """
-    import jax
-
-    if impl == "auto":
-        impl = "shift" if jax.default_backend() == "cpu" else "conv"
+    impl = resolve(impl, cpu="shift", other="conv", what="depthwise impl")
     c = x.shape[-1]
     if impl == "conv":
         return jax.lax.conv_general_dilated(x, kernel.astype(x.dtype), (stride, stride), "SAME",
                                             dimension_numbers=("NHWC", "HWIO", "NHWC"), feature_group_count=c)
-    if impl != "shift":
-        raise ConfigError(f"depthwise impl must be 'auto', 'conv' or 'shift', got {impl!r}")
     k = kernel.shape[0]
     h, w = x.shape[1:3]
     oh, ow = -(-h // stride), -(-w // stride)
@@ -186,35 +187,18 @@ class DepthwiseConv(nn.Module):
     kernel_size: int
     stride: int = 1
     impl: str = "auto"
+    dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x: Float[Array, "N H W C"]) -> Float[Array, "N h w C"]:
         c = x.shape[-1]
         kernel = self.param("kernel", conv_init, (self.kernel_size, self.kernel_size, 1, c), jnp.float32)
-        return depthwise_conv(x, kernel, self.stride, self.impl)
-
-
-def batch_norm(train: bool, name: str) -> nn.BatchNorm:
-    """BatchNorm as Keras builds it: ε = 1e-3, momentum 0.99, scale and centre on."""
-    return nn.BatchNorm(use_running_average=not train, momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name)
-
-
-def squeeze_excite(x: Float[Array, "N H W C"], reduced: int, act: Callable, reduce_name: str,
-                   expand_name: str) -> Float[Array, "N H W C"]:
-    """Squeeze-and-excitation: spatial mean -> 1×1 conv (bias) -> act -> 1×1 conv (bias) -> sigmoid gate.
-
-    Must be called inside a compact method: the two convolutions are created in the calling module.
-    """
-    channels = x.shape[-1]
-    s = jnp.mean(x, axis=(1, 2), keepdims=True)
-    s = nn.Conv(reduced, (1, 1), use_bias=True, name=reduce_name)(s)
-    s = act(s)
-    s = nn.Conv(channels, (1, 1), use_bias=True, name=expand_name)(s)
-    return x * nn.sigmoid(s)
+        return depthwise_conv(jnp.asarray(x, self.dtype), kernel, self.stride, self.impl)
 
 
 def mbconv(x: Float[Array, "N H W Cin"], *, prefix: str, filters: int, kernel: int, stride: int, expand: int,
-           se: bool, act: Callable, residual: bool, train: bool) -> Float[Array, "N h w Cout"]:
+           se: bool, act: Callable, residual: bool, train: bool, dtype: Any = jnp.float32
+           ) -> Float[Array, "N h w Cout"]:
     """One backbone MBConv block with Keras layer names ``{prefix}_expand_conv`` ... (README §2.1).
 
     Must be called inside a compact method: its layers are created in the calling module.
@@ -222,15 +206,17 @@ def mbconv(x: Float[Array, "N H W Cin"], *, prefix: str, filters: int, kernel: i
     cin = x.shape[-1]
     h = x
     if expand != 1:
-        h = nn.Conv(cin * expand, (1, 1), use_bias=False, kernel_init=conv_init, name=f"{prefix}_expand_conv")(h)
-        h = act(batch_norm(train, f"{prefix}_expand_bn")(h))
-    width = h.shape[-1]
-    h = DepthwiseConv(kernel, stride, name=f"{prefix}_dwconv")(h)
-    h = act(batch_norm(train, f"{prefix}_bn")(h))
+        h = nn.Conv(cin * expand, (1, 1), use_bias=False, kernel_init=conv_init, dtype=dtype,
+                    name=f"{prefix}_expand_conv")(h)
+        h = act(batch_norm(train, f"{prefix}_expand_bn", convention="keras", dtype=dtype)(h))
+    h = DepthwiseConv(kernel, stride, dtype=dtype, name=f"{prefix}_dwconv")(h)
+    h = act(batch_norm(train, f"{prefix}_bn", convention="keras", dtype=dtype)(h))
     if se:
-        h = squeeze_excite(h, max(1, int(cin * 0.25)), act, f"{prefix}_se_reduce", f"{prefix}_se_expand")
-    h = nn.Conv(filters, (1, 1), use_bias=False, kernel_init=conv_init, name=f"{prefix}_project_conv")(h)
-    h = batch_norm(train, f"{prefix}_project_bn")(h)
+        h = squeeze_excite(h, max(1, int(cin * 0.25)), act, names=(f"{prefix}_se_reduce", f"{prefix}_se_expand"),
+                           layout="conv", use_bias=True, dtype=dtype)
+    h = nn.Conv(filters, (1, 1), use_bias=False, kernel_init=conv_init, dtype=dtype,
+                name=f"{prefix}_project_conv")(h)
+    h = batch_norm(train, f"{prefix}_project_bn", convention="keras", dtype=dtype)(h)
     if residual and stride == 1 and cin == filters:
         h = h + x  # the Keras drop-connect Lambda before the add is an identity at inference (README §2.1)
     return h
@@ -240,18 +226,19 @@ class EfficientNet(nn.Module):
     """A truncated EfficientNet feature extractor (NHWC in, NHWC out).
 
     ``__call__`` returns the output of every stage kept (a tuple, last = deepest) so that multi-scale models
-    (EfficientHourglass) can tap intermediate scales.
+    (EfficientHourglass) can tap intermediate scales. ``dtype`` is the compute dtype (parameters float32).
     """
 
     spec: EfficientNetSpec
+    dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x: Float[Array, "N H W 3"], train: bool = False) -> tuple[Array, ...]:
         spec = self.spec
-        act = activations.relu6 if spec.lite else activations.swish
+        act = activations.get("relu6" if spec.lite else "swish")
         h = nn.Conv(spec.stem, (3, 3), strides=(2, 2), padding="SAME", use_bias=False, kernel_init=conv_init,
-                    name="stem_conv")(x)
-        h = act(batch_norm(train, "stem_bn")(h))
+                    dtype=self.dtype, name="stem_conv")(x)
+        h = act(batch_norm(train, "stem_bn", convention="keras", dtype=self.dtype)(h))
         outs = []
         n_stages = len(spec.stages)
         for si, st in enumerate(spec.stages):
@@ -259,6 +246,6 @@ class EfficientNet(nn.Module):
                 last = si == n_stages - 1 and r == st.repeats - 1
                 h = mbconv(h, prefix=f"block{si + 1}{chr(ord('a') + r)}", filters=st.filters, kernel=st.kernel,
                            stride=st.stride if r == 0 else 1, expand=st.expand, se=not spec.lite, act=act,
-                           residual=spec.final_add or not last, train=train)
+                           residual=spec.final_add or not last, train=train, dtype=self.dtype)
             outs.append(h)
         return tuple(outs)

@@ -1,32 +1,38 @@
 """Graph convolutions on channels-last skeleton sequences (N, T, V, C) with adjacency stacks (K, V, V).
 
 ``A[k, v, w]`` is the weight with which joint v feeds joint w in partition k (the ST-GCN einsum
-``nkctv,kvw->nctw``; :mod:`infantjax.skeleton`).
+``nkctv,kvw->nctw``; :mod:`infantjax.skeleton`). The adjacency is cast to the compute dtype of the features.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import flax.linen as nn
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
 from infantjax.nn.dense import FlatDense
+from infantjax.nn.dispatch import resolve
 from infantjax.nn.torch_compat import LINEAR_GAIN, he_fan_out, torch_bias
 
-__all__ = ["DepthwiseGraphConv", "GraphConv", "aggregate", "mbconv_source_channels"]
+__all__ = ["AGGREGATE_IMPLS", "DepthwiseGraphConv", "GraphConv", "aggregate", "mbconv_source_channels"]
+
+AGGREGATE_IMPLS = ("auto", "einsum", "matmul")
 
 
-def aggregate(x: Float[Array, "N T V K C"], a: Float[Array, "K V V"]) -> Float[Array, "N T V C"]:
+def aggregate(x: Float[Array, "N T V K C"], a: Float[Array, "K V V"], impl: str = "auto") -> Float[Array, "N T V C"]:
     """Sum over partitions and source joints: out[..., w, c] = Σ_k Σ_v x[..., v, k, c] · A[k, v, w].
 
     On CPU the contraction is written as one explicit (N·T·C, V·K) × (V·K, V) matmul between transposes, which
     XLA:CPU runs faster than the equivalent einsum: 1.15–1.8× forward and 1.4–1.8× forward + backward, vmapped over
     3 or 7 instances at 12 or 48 channels (``benchmarks/gcn.py --layers``). Other backends get the einsum. Both
-    give the same values to float32 rounding.
+    give the same values to float32 rounding. ``impl`` = ``"matmul"`` or ``"einsum"`` forces one;
+    ``"auto"`` decides by backend (:func:`infantjax.nn.dispatch.resolve`).
     """
-    if jax.default_backend() != "cpu":
+    a = a.astype(x.dtype)
+    if resolve(impl, cpu="matmul", other="einsum", what="graph aggregation impl") == "einsum":
         return jnp.einsum("ntvkc,kvw->ntwc", x, a)
     *lead, v, k, c = x.shape
     rows = x.reshape(-1, v, k, c).transpose(0, 3, 1, 2).reshape(-1, v * k)  # (N·T·C, V·K)
@@ -47,11 +53,12 @@ class GraphConv(nn.Module):
     partitions: int
     use_bias: bool = True
     gain: float = LINEAR_GAIN
+    dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x: Float[Array, "N T V C"], a: Float[Array, "K V V"]) -> Float[Array, "N T V F"]:
         y = FlatDense(self.partitions * self.features, use_bias=self.use_bias, kernel_init=he_fan_out(self.gain),
-                      bias_init=torch_bias(x.shape[-1]), name="conv")(x)
+                      bias_init=torch_bias(x.shape[-1]), dtype=self.dtype, name="conv")(x)
         y = y.reshape(*y.shape[:-1], self.partitions, self.features)
         return aggregate(y, a)
 
@@ -78,12 +85,14 @@ class DepthwiseGraphConv(nn.Module):
     partitions: int
     mode: str = "reference"
     gain: float = LINEAR_GAIN
+    dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x: Float[Array, "N T V C"], a: Float[Array, "K V V"]) -> Float[Array, "N T V C"]:
         c = x.shape[-1]
         kernel = self.param("kernel", he_fan_out(self.gain), (1, self.partitions * c), jnp.float32)
         src = mbconv_source_channels(c, self.partitions, self.mode)
-        y = jnp.take(x, src, axis=-1) * kernel[0]
+        x = jnp.asarray(x, self.dtype)
+        y = jnp.take(x, src, axis=-1) * kernel[0].astype(self.dtype)
         y = y.reshape(*y.shape[:-1], self.partitions, c)
         return aggregate(y, a)

@@ -6,33 +6,35 @@ an einsum per tap, or a per-channel product for a depthwise kernel). The two giv
 summation order. The shift form matters for ensembles: under ``jax.vmap`` over parameters a convolution whose
 kernel and input both carry the instance axis becomes a batch-grouped convolution, which XLA:CPU runs several
 times slower than a loop over instances, while the einsums become batched matmuls (benchmarks/ensemble.py).
-``impl="auto"`` picks ``shift`` on CPU and ``conv`` elsewhere.
+``impl="auto"`` picks ``shift`` on CPU and ``conv`` elsewhere (:func:`infantjax.nn.dispatch.resolve`).
+
+:class:`TemporalConv` is the layer: a drop-in for ``flax.linen.Conv`` with a (k, 1, ...) kernel (same variables,
+initial values included), computed by :func:`temporal_conv`. With ``dtype=jnp.bfloat16`` it computes in bfloat16;
+its parameters stay float32.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import flax.linen as nn
-import jax
 import jax.numpy as jnp
 from jax import lax
 from jaxtyping import Array, Float
 
 from infantjax.errors import ConfigError
 from infantjax.nn.dense import FlatDense
+from infantjax.nn.dispatch import resolve
 from infantjax.nn.torch_compat import LINEAR_GAIN, he_fan_out, torch_bias
 
-__all__ = ["CONV_IMPLS", "Pointwise", "TemporalConv", "TemporalConvLayer", "resolve_impl", "temporal_conv"]
+__all__ = ["CONV_IMPLS", "Pointwise", "TemporalConv", "resolve_impl", "temporal_conv"]
 
 CONV_IMPLS = ("auto", "conv", "shift")
 
 
 def resolve_impl(impl: str) -> str:
     """``conv`` or ``shift`` for an ``impl`` of ``auto`` (``shift`` on CPU, else ``conv``), ``conv`` or ``shift``."""
-    if impl not in CONV_IMPLS:
-        raise ConfigError(f"temporal conv impl must be one of {CONV_IMPLS}, got {impl!r}")
-    if impl == "auto":
-        return "shift" if jax.default_backend() == "cpu" else "conv"
-    return impl
+    return resolve(impl, cpu="shift", other="conv", what="temporal conv impl")
 
 
 def temporal_conv(x: Float[Array, "N T *S C"], kernel: Float[Array, "k *O Cg F"], *, stride: int = 1,
@@ -98,25 +100,43 @@ class Pointwise(nn.Module):
         stride: temporal stride; a 1×1 conv with stride s keeps frames 0, s, 2s, ...
         use_bias: add a bias (PyTorch default init).
         gain: He-normal (fan-out) gain of the kernel.
+        dtype: compute dtype (parameters are float32).
     """
 
     features: int
     stride: int = 1
     use_bias: bool = True
     gain: float = LINEAR_GAIN
+    dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x: Float[Array, "N T V C"]) -> Float[Array, "N T2 V F"]:
         if self.stride != 1:
             x = x[:, :: self.stride]
         return FlatDense(self.features, use_bias=self.use_bias, kernel_init=he_fan_out(self.gain),
-                        bias_init=torch_bias(x.shape[-1]), name="conv")(x)
+                         bias_init=torch_bias(x.shape[-1]), dtype=self.dtype, name="conv")(x)
 
 
-class TemporalConvLayer(nn.Module):
-    """A drop-in for ``flax.linen.Conv(features, (k, 1, ...), padding ((k−1)//2)·d, feature_group_count=groups)``
-    on (N, T, ..., C): the same parameters (``kernel`` (k, 1, ..., C/groups, F) then ``bias`` (F,), same
-    initialisers, so variables and checkpoints are interchangeable), applied by :func:`temporal_conv`."""
+class TemporalConv(nn.Module):
+    """A (k×1) convolution along time with dilation d, padding ((k−1)//2)·d and temporal stride s, on
+    (N, T, ..., C).
+
+    A drop-in for ``flax.linen.Conv(features, (k, 1, ...), strides (s, 1, ...), padding ((k−1)//2)·d,
+    kernel_dilation (d, 1, ...), feature_group_count=groups)``: the same parameters (``kernel``
+    (k, 1, ..., C/groups, F) — a PyTorch (F, C/groups, k, 1) weight transposed, so fan-out = F·k as in PyTorch —
+    then ``bias`` (F,)), the same initialisers and initial values, so variables and checkpoints are
+    interchangeable. With odd k the output has ⌊(T−1)/s⌋+1 frames; ``groups`` = C gives a depthwise convolution.
+    ``impl`` chooses how it is computed (module docstring); the variables are the same for every choice.
+
+    Attributes:
+        features: output channels F.
+        kernel_size: k.
+        stride, dilation, groups: temporal stride, dilation and feature groups.
+        use_bias: add a bias (PyTorch's default initialisation U(±1/√fan_in)).
+        gain: He-normal (fan-out) gain of the kernel.
+        impl: ``"auto"``, ``"conv"`` or ``"shift"``.
+        dtype: compute dtype (parameters are float32).
+    """
 
     features: int
     kernel_size: int
@@ -126,9 +146,10 @@ class TemporalConvLayer(nn.Module):
     use_bias: bool = True
     gain: float = LINEAR_GAIN
     impl: str = "auto"
+    dtype: Any = jnp.float32
 
     @nn.compact
-    def __call__(self, x):
+    def __call__(self, x: Float[Array, "N T *S C"]) -> Float[Array, "N T2 *S F"]:
         c = x.shape[-1]
         if c % self.groups:
             raise ConfigError(f"temporal conv: {c} input channels are not divisible into {self.groups} groups")
@@ -136,31 +157,9 @@ class TemporalConvLayer(nn.Module):
         shape = (self.kernel_size,) + (1,) * (x.ndim - 3) + (c // self.groups, self.features)
         kernel = self.param("kernel", he_fan_out(self.gain), shape, jnp.float32)
         pad = (self.kernel_size - 1) // 2 * self.dilation
+        x = jnp.asarray(x, self.dtype)
         y = temporal_conv(x, kernel, stride=self.stride, dilation=self.dilation, padding=pad, groups=self.groups,
                           impl=self.impl)
         if self.use_bias:
-            y = y + self.param("bias", torch_bias(fan_in), (self.features,), jnp.float32)
+            y = y + self.param("bias", torch_bias(fan_in), (self.features,), jnp.float32).astype(y.dtype)
         return y
-
-
-class TemporalConv(nn.Module):
-    """A (k×1) convolution along time, with dilation d, padding ((k−1)//2)·d and temporal stride s.
-
-    With odd k the output has floor((T−1)/s)+1 frames. ``groups`` = C gives a depthwise convolution. The kernel
-    is (k, 1, C/groups, F) (a PyTorch (F, C/groups, k, 1) weight transposed), so fan-out = F·k as in PyTorch.
-    ``impl`` chooses how it is computed (module docstring); the variables are the same for every choice.
-    """
-
-    features: int
-    kernel_size: int
-    stride: int = 1
-    dilation: int = 1
-    groups: int = 1
-    use_bias: bool = True
-    gain: float = LINEAR_GAIN
-    impl: str = "auto"
-
-    @nn.compact
-    def __call__(self, x: Float[Array, "N T V C"]) -> Float[Array, "N T2 V F"]:
-        return TemporalConvLayer(self.features, self.kernel_size, self.stride, self.dilation, self.groups,
-                               self.use_bias, self.gain, self.impl, name="conv")(x)

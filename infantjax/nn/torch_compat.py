@@ -1,4 +1,5 @@
-"""Initialisers and BatchNorm settings that reproduce the PyTorch reference code's layers.
+"""Initialisers that reproduce the PyTorch reference code's layers (its BatchNorm: ``nn.norm.batch_norm`` with
+``convention="torch"``).
 
 The reference (DeepInMotion/MovementOutcome) initialises every conv and linear *weight* with
 ``kaiming_normal_(mode='fan_out', nonlinearity=...)`` — He normal, backward (fan-out) case (seed 002, Paper III
@@ -14,11 +15,10 @@ from __future__ import annotations
 
 import math
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-__all__ = ["LINEAR_GAIN", "RELU_GAIN", "batch_norm", "he_fan_out", "torch_bias"]
+__all__ = ["LINEAR_GAIN", "RELU_GAIN", "he_fan_out", "torch_bias"]
 
 RELU_GAIN = math.sqrt(2.0)
 LINEAR_GAIN = 1.0
@@ -39,11 +39,3 @@ def torch_bias(fan_in: int):
 
     return init
 
-
-def batch_norm(train: bool, name: str | None = None) -> nn.BatchNorm:
-    """BatchNorm over the last (channel) axis with PyTorch's defaults: momentum 0.1 (Flax 0.9), eps 1e-5.
-
-    In training it normalises with the batch statistics and updates ``batch_stats``; otherwise it uses the
-    running averages.
-    """
-    return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, name=name)

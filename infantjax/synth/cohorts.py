@@ -25,8 +25,10 @@ import numpy as np
 from infantjax.errors import ConfigError
 from infantjax.sequence import Cohort
 from infantjax.synth.body import Body, infant
+from infantjax.synth.depth import DepthClip
 from infantjax.synth.movement import FMS_CLASSES, FMS_DUTY, MovementProfile, generate, movement_profile
-from infantjax.synth.recording import RecordingConfig, keypoints_3d as _keypoints_3d, record
+from infantjax.synth.recording import RecordingConfig, record
+from infantjax.synth.recording import keypoints_3d as _keypoints_3d
 
 __all__ = ["Difficulty", "DIFFICULTIES", "Subject", "sample_subject", "cohort", "SyntheticVideo"]
 
@@ -353,8 +355,6 @@ def cohort(task: str = "cp", n_subjects: int = 100, seed: int = 0, difficulty: D
                     subject.body, profile, float(duration_s), rate, motion_seed, recording_seed, config,
                     int(rec_rng.integers(2 ** 62))))
             if depth:
-                from infantjax.synth.depth import DepthClip
-
                 extra.setdefault("depth", []).append(DepthClip(subject.body, profile, float(duration_s),
                                                                motion_seed, int(rec_rng.integers(2 ** 62))))
             if keypoints_3d:

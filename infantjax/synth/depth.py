@@ -6,23 +6,25 @@ masks: **binary** — all pixels within a circle of radius r around a joint, and
 centred on the line between two connected joints; **Gaussian** — the same regions with a Gaussian profile of
 standard deviation 3·r (around the joint, and across the connection line); r = 6 px at 128×96.
 
-:func:`limb_masks` uses the depth models' target maps (``infantjax.models.depth.targets``): one implementation.
+:func:`limb_masks` uses the depth models' target maps (``infantjax.preprocess.depth_targets``): one implementation.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import numpy as np
 
 from infantjax import skeleton as _skeleton
 from infantjax.errors import ConfigError
+from infantjax.io.files import save_npz
 from infantjax.synth.body import Body
 from infantjax.synth.movement import MovementProfile, generate
 from infantjax.synth.recording import Camera
 from infantjax.synth.rendering import rasterize
 
-__all__ = ["limb_masks", "depth_camera", "render_depth", "DepthClip", "PRETERM_SCALE"]
+__all__ = ["PRETERM_SCALE", "DepthClip", "depth_camera", "limb_masks", "render_depth"]
 
 PRETERM_SCALE = 0.72  # a preterm infant in the NICU is ≈ 0.72 × the size of a 12-week-old (≈ 43 vs 60 cm)
 
@@ -31,7 +33,7 @@ def limb_masks(keypoints: np.ndarray, height: int, width: int, radius: float = 6
                edges=None) -> np.ndarray:
     """The 12 joint and 8 connection masks of seed 004 for babyPose-12 keypoints.
 
-    One implementation in infantjax: this calls ``infantjax.models.depth.targets.limb_target_maps`` (binary: disc
+    One implementation in infantjax: this calls ``infantjax.preprocess.depth_targets.limb_target_maps`` (binary: disc
     of radius r, rectangle of thickness r; Gaussian: σ = 3·r across the same regions).
 
     Arguments:
@@ -44,7 +46,7 @@ def limb_masks(keypoints: np.ndarray, height: int, width: int, radius: float = 6
     Returns:
         (N, H, W, 20) float32: channels 0–11 joints, 12–19 connections (channels-last).
     """
-    from infantjax.models.depth.targets import limb_target_maps
+    from infantjax.preprocess.depth_targets import limb_target_maps
 
     kp = np.asarray(keypoints, dtype=np.float32)
     if kp.ndim != 3 or kp.shape[2] != 2:
@@ -113,18 +115,5 @@ class DepthClip:
 
     def save(self, path, **kwargs) -> str:
         """Render and write an ``.npz`` (depth, keypoints, visibility, masks) atomically; returns the path."""
-        import os
-        import tempfile
-
-        data = self.render(**kwargs)
-        path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(suffix=".npz", dir=folder)
-        os.close(fd)
-        try:
-            np.savez_compressed(tmp, **data)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-        return path
+        save_npz(path, self.render(**kwargs))
+        return os.fspath(path)

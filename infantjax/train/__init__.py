@@ -1,50 +1,68 @@
-"""Training: the reference recipe of seed 002 as a jitted, vmapped loop over stacked instances.
+"""Training: one engine for every model family, each family a task of it.
 
-    from infantjax.train import TrainConfig, fit
-    result = fit(spec, train_cohort, val_cohort, TrainConfig(epochs=100), seed=1, checkpoint_dir="runs/t1")
-    result.best_auc, result.best_epoch, result.variables
+    from infantjax.train import CPConfig, CPData, CPTask, fit
+    task = CPTask(spec, CPConfig(epochs=100))                       # the reference recipe of seed 002
+    result = fit(task, [CPData.from_cohorts(train, val, task.config)], seeds=[1], checkpoint_dir="runs/t1")
+    result.best_score[0], result.best_epoch[0], result.history[0], result.instance(0)
 
-See ``docs/train.md``.
+The engine (:func:`fit`) trains a stack of instances (one per data object: the folds of a cross-validation) in one
+jitted, vmapped, donated step; it owns optimizer and schedule, evaluation, best-epoch selection, Orbax checkpoints
+with exact resume, TensorBoard scalars, the progress bar and host syncs. Tasks: :class:`CPTask` (skeleton GCNs,
+seed 002), :class:`PoseTask` (EfficientPose, EfficientHourglass, OpenPose; seed 002 Papers I–II),
+:class:`DepthTask` (the detection and regression CNNs of seed 004). See ``docs/train.md`` and
+``docs/architecture.md`` (how to add a task).
 """
 
 from infantjax.train.checkpoint import RunCheckpointer, restore_tree, save_tree
-from infantjax.train.config import TrainConfig
-from infantjax.train.data import (
+from infantjax.train.config import TrainConfig, compile_key, host_field
+from infantjax.train.cp import (
+    CPConfig,
+    CPData,
+    CPTask,
     Prepared,
     ValidationWindows,
     prepare_cohort,
     prepare_sequence,
+    subject_scores,
     validation_windows,
 )
+from infantjax.train.depth import DETECTION_TRAINING, REGRESSION_TRAINING, DepthConfig, DepthData, DepthTask
+from infantjax.train.engine import FitResult, Hook, HookContext, Programs, apply_in_batches, fit, programs_for
 from infantjax.train.logging import ScalarLogger
-from infantjax.train.loop import (
-    FitResult,
-    Programs,
-    StackResult,
-    build,
-    fit,
-    input_channels,
-    programs_for,
-    subject_scores,
-    train_stack,
-)
-from infantjax.train.state import TrainState, init_stack, init_state, make_optimizer
+from infantjax.train.optim import make_optimizer
+from infantjax.train.pose import AugmentConfig, PoseConfig, PoseData, PoseTask
+from infantjax.train.state import TrainState
+from infantjax.train.task import Selection, Task
 
 __all__ = [
+    "DETECTION_TRAINING",
+    "REGRESSION_TRAINING",
+    "AugmentConfig",
+    "CPConfig",
+    "CPData",
+    "CPTask",
+    "DepthConfig",
+    "DepthData",
+    "DepthTask",
     "FitResult",
+    "Hook",
+    "HookContext",
+    "PoseConfig",
+    "PoseData",
+    "PoseTask",
     "Prepared",
     "Programs",
     "RunCheckpointer",
     "ScalarLogger",
-    "StackResult",
+    "Selection",
+    "Task",
     "TrainConfig",
     "TrainState",
     "ValidationWindows",
-    "build",
+    "apply_in_batches",
+    "compile_key",
     "fit",
-    "init_stack",
-    "init_state",
-    "input_channels",
+    "host_field",
     "make_optimizer",
     "prepare_cohort",
     "prepare_sequence",
@@ -52,6 +70,5 @@ __all__ = [
     "restore_tree",
     "save_tree",
     "subject_scores",
-    "train_stack",
     "validation_windows",
 ]

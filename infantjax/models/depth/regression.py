@@ -16,8 +16,9 @@ width and 3x1x1 time: the cascade first mixes rows, then columns, then the three
 is the full 3x3x3 block (Fig. 3) — ``tests/test_depth_models.py`` checks this with input gradients.
 
 All convolutions have stride 1, "same" padding (the three frames and the 128x96 size are kept) and a bias (Keras
-default; the parameter arithmetic of other_seeds_reference §2 counts it). BatchNorm uses Keras' defaults
-(momentum 0.99, epsilon 1e-3), since the authors' code is Keras-style.
+default; the parameter arithmetic of other_seeds_reference §2 counts it). BatchNorm uses the Keras convention
+(momentum 0.99, epsilon 1e-3; ``infantjax.nn.norm``), since the authors' code is Keras-style. ``dtype`` is the
+compute dtype (parameters float32; the refined maps come back float32).
 
 **Output layer.** Read literally, "BN and ReLU after each convolutional layer" puts BN + ReLU after the output
 convolution too (``output_bn_relu=True``, the paper-literal mode, 40 more parameters). In our runs that output
@@ -29,16 +30,19 @@ docs/depth.md). The default is therefore a linear 1x1x1 output (``output_bn_relu
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
+from typing import Any, Literal
 
 import flax.linen as nn
 import jax
-import numpy as np
+import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from infantjax._jsonconfig import JsonConfig
 from infantjax.errors import ConfigError
+from infantjax.models._registry import register
+from infantjax.models.depth.init import init_network
 from infantjax.nn.conv3d import ASYMMETRIC_KERNELS, BN_MOMENTUM, AsymmetricConv3D, ConvBNReLU
+from infantjax.nn.precision import dtype_name
 
 __all__ = [
     "ASYMMETRIC_KERNELS",
@@ -57,6 +61,7 @@ class _Regression(nn.Module):
     bn_momentum: float = BN_MOMENTUM
     output_init: Literal["auto", "zeros", "lecun"] = "auto"
     residual: bool = False
+    dtype: Any = jnp.float32
 
     def level(self, features: int, name: str) -> nn.Module:
         raise NotImplementedError
@@ -68,16 +73,20 @@ class _Regression(nn.Module):
         Arguments:
             x: float input, channels-last (time, height, width).
             train: use batch statistics and update the running averages (call with ``mutable=["batch_stats"]``).
+
+        Returns:
+            float32 maps, whatever ``dtype``.
         """
         maps = x[..., x.shape[-1] - self.num_maps:]  # the detection maps stacked after the depth
+        x = jnp.asarray(x, self.dtype)
         for i, width in enumerate(self.widths):
             x = self.level(width, f"layer{i + 1}")(x, train)
-        x = ConvBNReLU(self.head_width, (1, 1, 1), bn_momentum=self.bn_momentum,
+        x = ConvBNReLU(self.head_width, (1, 1, 1), bn_momentum=self.bn_momentum, dtype=self.dtype,
                        name=f"layer{len(self.widths) + 1}")(x, train)
         zeros = self.output_init == "zeros" or (self.output_init == "auto" and not self.output_bn_relu)
         init = nn.initializers.zeros if zeros else None
         out = ConvBNReLU(self.num_maps, (1, 1, 1), bn_relu=self.output_bn_relu, bn_momentum=self.bn_momentum,
-                         kernel_init=init, name="output")(x, train)
+                         kernel_init=init, dtype=self.dtype, name="output")(x, train).astype(jnp.float32)
         return out + maps if self.residual else out
 
 
@@ -85,16 +94,18 @@ class AsymmetricRegression(_Regression):
     """Asy-regression (seed 004, Table I): four levels of cascaded 1x3x1, 1x1x3, 3x1x1 convolutions."""
 
     def level(self, features: int, name: str) -> nn.Module:
-        return AsymmetricConv3D(features, self.bn_momentum, name=name)
+        return AsymmetricConv3D(features, self.bn_momentum, self.dtype, name=name)
 
 
 class FullRegression(_Regression):
     """The regression of Moccia et al. 2020 as compared in seed 004: the same layers with 3x3x3 convolutions."""
 
     def level(self, features: int, name: str) -> nn.Module:
-        return ConvBNReLU(features, (3, 3, 3), bn_momentum=self.bn_momentum, name=name)
+        return ConvBNReLU(features, (3, 3, 3), bn_momentum=self.bn_momentum, dtype=self.dtype, name=name)
 
 
+# the depth frame stacked with the detection maps: (1, T=3, H, W, 1 + num_maps); counts do not depend on H, W
+@register(build=lambda spec: spec.build(), sample_input=lambda spec: (1, 3, 8, 8, 1 + spec.num_maps))
 @dataclasses.dataclass(frozen=True)
 class RegressionSpec(JsonConfig):
     """Configuration of a regression CNN (JSON round trip with ``to_json``/``from_json``).
@@ -108,6 +119,7 @@ class RegressionSpec(JsonConfig):
             convolutional layer"); default False, a linear output (see the module docstring).
         bn_momentum: BatchNorm running-average decay (Keras' 0.99; lower it for runs of a few hundred steps,
             or the running statistics used at inference are still near their initial values).
+        dtype: compute dtype (``"float32"``, ``"bfloat16"``, ``"float16"``); parameters stay float32.
     """
 
     kind: Literal["asymmetric", "full"] = "asymmetric"
@@ -118,8 +130,10 @@ class RegressionSpec(JsonConfig):
     bn_momentum: float = BN_MOMENTUM
     output_init: Literal["auto", "zeros", "lecun"] = "auto"
     residual: bool = False
+    dtype: str = "float32"
 
     def __post_init__(self):
+        object.__setattr__(self, "dtype", dtype_name(self.dtype, "RegressionSpec.dtype"))
         if self.kind not in ("asymmetric", "full"):
             raise ConfigError(f"RegressionSpec.kind {self.kind!r} is unknown; use 'asymmetric' or 'full'")
         object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
@@ -133,15 +147,13 @@ class RegressionSpec(JsonConfig):
                               "'lecun'")
 
     def build(self) -> _Regression:
+        """The network (also ``infantjax.models.build(spec)``)."""
         cls = AsymmetricRegression if self.kind == "asymmetric" else FullRegression
         return cls(widths=self.widths, head_width=self.head_width, num_maps=self.num_maps,
                    output_bn_relu=self.output_bn_relu, bn_momentum=self.bn_momentum, output_init=self.output_init,
-                   residual=self.residual)
+                   residual=self.residual, dtype=jnp.dtype(self.dtype))
 
 
 def init_regression(spec: RegressionSpec, rng: jax.Array, input_shape: tuple[int, ...]) -> dict:
     """Variables ``{"params", "batch_stats"}`` of a regression CNN for inputs of ``input_shape`` (N, T, H, W, C)."""
-    model = spec.build()
-    from infantjax.models.depth.train import init_variables
-
-    return init_variables(model, rng, np.zeros((1, *input_shape[1:]), np.float32))
+    return init_network(spec.build(), rng, input_shape)

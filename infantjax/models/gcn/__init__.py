@@ -1,7 +1,9 @@
 """Skeleton graph convolutional networks of seed 002: the searchable GCN of Ensemble-NAS-GCN and ST-GCN.
 
 ``spec`` and ``counting`` are pure Python; the Flax models (``build_model``, ``SearchableGCN``, ``STGCN``,
-``class_activation_map``) are imported on first use so that importing the spec does not start JAX.
+``class_activation_map``) are imported on first use so that importing the spec does not start JAX. Modules:
+``spec`` (GCNSpec, STGCNSpec), ``counting`` (paper-convention parameter and FLOP counts), ``common`` (graphs, head,
+CAM, shared layers), ``searchable`` (SearchableGCN), ``stgcn`` (STGCN), ``build`` (``build_model``).
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from infantjax.models.gcn.counting import count_flops, count_params
 from infantjax.models.gcn.spec import CHOICES, MODES, GCNSpec, ModulePlan, STGCNSpec
 
 _LAZY = {
-    "build_model": "infantjax.models.gcn.searchable",
-    "class_activation_map": "infantjax.models.gcn.searchable",
+    "build_model": "infantjax.models.gcn.build",
+    "class_activation_map": "infantjax.models.gcn.common",
     "SearchableGCN": "infantjax.models.gcn.searchable",
     "STGCN": "infantjax.models.gcn.stgcn",
 }

@@ -12,6 +12,8 @@ import numpy as np
 
 from infantjax._jsonconfig import JsonConfig
 from infantjax.errors import ConfigError
+from infantjax.models._registry import register
+from infantjax.nn.precision import dtype_name
 
 __all__ = ["CHOICES", "MODES", "GCNSpec", "ModulePlan", "STGCNSpec"]
 
@@ -45,12 +47,26 @@ CHOICES: dict[str, tuple] = {
 }
 
 
+def _window(spec: GCNSpec | STGCNSpec, *, num_joints: int = 19, skeleton=None, **_) -> tuple[int, ...]:
+    """A (1, T, V, C) window for initialising the network of ``spec`` (``infantjax.models.count_parameters``)."""
+    if skeleton is not None:
+        from infantjax import skeleton as skeleton_lib
+
+        num_joints = skeleton_lib.get(skeleton).num_keypoints
+    channels = (spec.num_input_branches * spec.in_channels_per_branch if isinstance(spec, GCNSpec)
+                else spec.in_channels)
+    return (1, 16, int(num_joints), int(channels))
+
+
+@register(build="infantjax.models.gcn.build:build_model", sample_input=_window)
 @dataclasses.dataclass(frozen=True)
 class GCNSpec(JsonConfig):
     """An architecture of the searchable GCN: the 20 choices of Table A.1 plus fixed settings.
 
     Defaults are K-Best Search architecture no. 1 of Table A.4. Fixed settings (not searched): three input
     branches (position, velocity, bone; 2 channels each), learnable edge-importance masks, two classes.
+    ``dtype`` is the compute dtype of the network (``"float32"``, ``"bfloat16"``, ``"float16"``; parameters stay
+    float32); it changes neither the architecture nor its counts.
     """
 
     graph: str = "dis2"
@@ -78,8 +94,10 @@ class GCNSpec(JsonConfig):
     in_channels_per_branch: int = 2
     edge_importance: bool = True
     num_classes: int = 2
+    dtype: str = "float32"
 
     def __post_init__(self):
+        object.__setattr__(self, "dtype", dtype_name(self.dtype, "GCNSpec.dtype"))
         for key, allowed in CHOICES.items():
             value = getattr(self, key)
             if value not in allowed or isinstance(value, bool):
@@ -259,6 +277,7 @@ _TABLE_A4_ROWS = (
 )
 
 
+@register(build="infantjax.models.gcn.build:build_model", sample_input=_window)
 @dataclasses.dataclass(frozen=True)
 class STGCNSpec(JsonConfig):
     """The ST-GCN baseline of seed 002 (yysijie/st-gcn ``Model``; gcn_reference B.1).
@@ -267,6 +286,7 @@ class STGCNSpec(JsonConfig):
     the 5th and 8th, temporal kernel 9, spatial-configuration partitions (K = 3), learnable edge importance,
     positions only (2 input channels), two classes. The first module has no residual. ``graph`` may also be a
     disentangled graph (``"dis2"``, ``"dis4"``) for experiments; the paper's baseline is ``"spatial"``.
+    ``dtype`` is the compute dtype (parameters stay float32).
     """
 
     channels: tuple[int, ...] = (64, 64, 64, 64, 128, 128, 128, 256, 256, 256)
@@ -276,8 +296,10 @@ class STGCNSpec(JsonConfig):
     edge_importance: bool = True
     in_channels: int = 2
     num_classes: int = 2
+    dtype: str = "float32"
 
     def __post_init__(self):
+        object.__setattr__(self, "dtype", dtype_name(self.dtype, "STGCNSpec.dtype"))
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
         object.__setattr__(self, "strides", tuple(int(s) for s in self.strides))
         if not self.channels or any(c < 1 for c in self.channels):

@@ -12,17 +12,19 @@ Initialisation: He normal, fan-out (gain √2) for every conv kernel — the "ba
 
 from __future__ import annotations
 
+from typing import Any
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from infantjax import skeleton as skeleton_lib
-from infantjax.models.gcn.searchable import _check_input, _head, adjacency
+from infantjax.models.gcn.common import adjacency, bn, check_input, head, temporal_conv_layer
 from infantjax.models.gcn.spec import STGCNSpec
 from infantjax.nn.graph import GraphConv
-from infantjax.nn.temporal import Pointwise, TemporalConv
-from infantjax.nn.torch_compat import RELU_GAIN, batch_norm
+from infantjax.nn.temporal import Pointwise
+from infantjax.nn.torch_compat import RELU_GAIN
 
 __all__ = ["STGCN"]
 
@@ -31,9 +33,9 @@ class STGCN(nn.Module):
     """ST-GCN configured by an :class:`STGCNSpec`.
 
     ``model.apply(variables, x, train=...)`` with x (N, T, V, C = spec.in_channels) returns
-    ``(logits (N, num_classes), features (N, T', V, C'))``. ``mode`` selects the reference (``max_hop=1``) or
-    corrected spatial partition; ``conv_impl`` how the temporal convolutions are computed
-    (:mod:`infantjax.nn.temporal`).
+    ``(logits (N, num_classes), features (N, T', V, C'))``, both float32. ``mode`` selects the reference
+    (``max_hop=1``) or corrected spatial partition; ``conv_impl`` how the temporal convolutions are computed
+    (:mod:`infantjax.nn.temporal`); ``spec.dtype`` the compute dtype.
     """
 
     spec: STGCNSpec = STGCNSpec()
@@ -44,17 +46,19 @@ class STGCN(nn.Module):
     @nn.compact
     def __call__(self, x: Float[Array, "N T V C"], train: bool = False):
         spec = self.spec
+        dt = jnp.dtype(spec.dtype)
         skel = skeleton_lib.get(self.skeleton)
         v, c = skel.num_keypoints, spec.in_channels
-        _check_input(x, v, c, skel.name)
+        check_input(x, v, c, skel.name)
         n, t = x.shape[:2]
-        x = jnp.asarray(x, jnp.float32)
-        x = batch_norm(train, "data_bn")(x.reshape(n, t, v * c)).reshape(n, t, v, c)
+        x = jnp.asarray(x, dt)
+        x = bn(train, "data_bn", dt)(x.reshape(n, t, v * c)).reshape(n, t, v, c)
         a = jnp.asarray(adjacency(self.skeleton, spec.graph_scales, self.mode))
         for i, (c_out, stride) in enumerate(zip(spec.channels, spec.strides)):
             x = _Module(c_out, stride, int(spec.temporal_kernel_size), residual=i > 0,
-                        edge_importance=spec.edge_importance, conv_impl=self.conv_impl, name=f"module{i}")(x, a, train)
-        return _head(x, "global", spec.num_classes), x
+                        edge_importance=spec.edge_importance, conv_impl=self.conv_impl, dtype=dt,
+                        name=f"module{i}")(x, a, train)
+        return head(x, "global", spec.num_classes, dt), x.astype(jnp.float32)
 
 
 class _Module(nn.Module):
@@ -64,9 +68,11 @@ class _Module(nn.Module):
     residual: bool = True
     edge_importance: bool = True
     conv_impl: str = "auto"
+    dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x, a, train: bool):
+        dt = self.dtype
         if self.edge_importance:
             a = a * self.param("edge_importance", nn.initializers.ones, a.shape, jnp.float32)
         if not self.residual:
@@ -74,11 +80,11 @@ class _Module(nn.Module):
         elif x.shape[-1] == self.features and self.stride == 1:
             res = x
         else:
-            res = Pointwise(self.features, stride=self.stride, gain=RELU_GAIN, name="residual")(x)
-            res = batch_norm(train, "residual_bn")(res)
-        y = GraphConv(self.features, a.shape[0], gain=RELU_GAIN, name="gcn")(x, a)
-        y = jax.nn.relu(batch_norm(train, "bn1")(y))
-        y = TemporalConv(self.features, self.kernel_size, stride=self.stride, gain=RELU_GAIN, impl=self.conv_impl,
-                         name="tcn")(y)
-        y = batch_norm(train, "bn2")(y)
+            res = Pointwise(self.features, stride=self.stride, gain=RELU_GAIN, dtype=dt, name="residual")(x)
+            res = bn(train, "residual_bn", dt)(res)
+        y = GraphConv(self.features, a.shape[0], gain=RELU_GAIN, dtype=dt, name="gcn")(x, a)
+        y = jax.nn.relu(bn(train, "bn1", dt)(y))
+        y = temporal_conv_layer("tcn", self.features, self.kernel_size, stride=self.stride, gain=RELU_GAIN,
+                                impl=self.conv_impl, dtype=dt)(y)
+        y = bn(train, "bn2", dt)(y)
         return jax.nn.relu(y + res)

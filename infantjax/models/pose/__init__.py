@@ -1,7 +1,9 @@
-"""Heatmap pose networks: EfficientPose RT–IV and Lite, EfficientHourglass B4, the OpenPose baseline.
+"""Heatmap pose networks: EfficientPose RT–IV and Lite, EfficientHourglass B4, the OpenPose baseline, their
+initialisation (from scratch or fine-tuning from the MPII weights) and heatmap decoding.
 
 Seed 002 (Papers I and II); data/efficientpose/README.md for the exact official architecture, preprocessing,
-decoding and weight format.
+decoding and weight format. Video → keypoints: :class:`infantjax.pipelines.pose.PosePredictor`; training:
+:class:`infantjax.train.PoseTask`.
 """
 
 from infantjax.models.pose.efficientpose import (
@@ -12,14 +14,16 @@ from infantjax.models.pose.efficientpose import (
     count_parameters,
     parameter_count,
 )
-from infantjax.models.pose.predictor import PosePredictor
+from infantjax.models.pose.init import HEADS, finetune_variables, init_variables
 
 __all__ = [
+    "HEADS",
     "OFFICIAL_PARAMETER_COUNTS",
     "VARIANTS",
     "EfficientPose",
     "EfficientPoseSpec",
-    "PosePredictor",
     "count_parameters",
+    "finetune_variables",
+    "init_variables",
     "parameter_count",
 ]

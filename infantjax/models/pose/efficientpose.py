@@ -18,14 +18,18 @@ Sub-module names are the Keras layer names (``pass1_block1_mbconv1_skeleton_conv
 
 Parameter counting follows the README's rule (§2.6): convolution kernels and biases, BatchNorm γ/β *and* moving
 mean/variance, and the fixed upscaling (16·K² + K per layer). The variables live in three collections:
-``params`` (trained), ``batch_stats`` (BN moving statistics) and ``fixed`` (the bilinear upscaling, never trained).
+``params`` (trained), ``batch_stats`` (BN moving statistics) and ``fixed`` (the bilinear upscaling, never trained),
+so the official convention is "every collection": :func:`parameter_count` is
+``infantjax.models.count_parameters(spec)``.
+
+BatchNorm follows the Keras convention (ε = 1e-3, momentum 0.99; ``infantjax.nn.norm``), which the official weights
+were trained with. ``spec.dtype`` is the compute dtype; parameters stay float32 and every output is float32.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-from typing import Any, Literal
+from typing import Literal
 
 import flax.linen as nn
 import jax
@@ -35,8 +39,12 @@ from jaxtyping import Array, Float
 
 from infantjax._jsonconfig import JsonConfig
 from infantjax.errors import ConfigError
+from infantjax.models._registry import count_parameters, register
 from infantjax.nn import activations
-from infantjax.nn.efficientnet import DepthwiseConv, EfficientNet, batch_norm, conv_init, efficientnet_spec
+from infantjax.nn.efficientnet import DepthwiseConv, EfficientNet, conv_init, efficientnet_spec
+from infantjax.nn.norm import batch_norm
+from infantjax.nn.precision import dtype_name
+from infantjax.nn.se import squeeze_excite
 
 __all__ = [
     "OFFICIAL_PARAMETER_COUNTS",
@@ -46,7 +54,6 @@ __all__ = [
     "EfficientPoseSpec",
     "VariantInfo",
     "bilinear_kernel",
-    "count_parameters",
     "parameter_count",
 ]
 
@@ -94,6 +101,8 @@ def _normalise_variant(variant: str) -> str:
     return v
 
 
+# counts do not depend on the input resolution: a small one is used for the shape trace
+@register(build="infantjax.models.pose.efficientpose:EfficientPose", sample_input=lambda spec: (1, 32, 32, 3))
 @dataclasses.dataclass(frozen=True)
 class EfficientPoseSpec(JsonConfig):
     """Configuration of an EfficientPose network.
@@ -105,6 +114,7 @@ class EfficientPoseSpec(JsonConfig):
         graph: ``full`` builds the PAF and pass-2 heads (needed for training with intermediate supervision);
             ``deployment`` builds only what the upscaled output needs. Lite ``.h5`` files hold the deployment graph.
         resolution: input size R (defaults to the variant's: 224, 256, 368, 480, 600).
+        dtype: compute dtype, ``"float32"`` (default), ``"bfloat16"`` or ``"float16"``; parameters stay float32.
     """
 
     variant: str = "rt"
@@ -112,9 +122,11 @@ class EfficientPoseSpec(JsonConfig):
     num_pafs: int = 28
     graph: Literal["full", "deployment"] = "full"
     resolution: int | None = None
+    dtype: str = "float32"
 
     def __post_init__(self):
         object.__setattr__(self, "variant", _normalise_variant(self.variant))
+        object.__setattr__(self, "dtype", dtype_name(self.dtype, "EfficientPoseSpec.dtype"))
         if self.graph not in ("full", "deployment"):
             raise ConfigError(f"graph must be 'full' or 'deployment', got {self.graph!r}")
         if int(self.num_keypoints) < 1:
@@ -177,49 +189,47 @@ class BilinearUpscale(nn.Module):
         return y + bias.astype(x.dtype)
 
 
-def _e_mbconv(x, *, prefix: str, width: int, act, se: bool, train: bool):
+def _e_mbconv(x, *, prefix: str, width: int, act, se: bool, train: bool, dtype):
     """E-MBConv6 (Paper I Fig. 3e): 1×1 to 6B -> 5×5 depthwise -> SE(B/4) -> 1×1 to B, no residual."""
-    h = nn.Conv(6 * width, (1, 1), use_bias=False, kernel_init=conv_init, name=f"{prefix}_conv1")(x)
-    h = act(batch_norm(train, f"{prefix}_conv1_bn")(h))
-    h = DepthwiseConv(5, 1, name=f"{prefix}_dconv1")(h)
-    h = act(batch_norm(train, f"{prefix}_dconv1_bn")(h))
+    h = nn.Conv(6 * width, (1, 1), use_bias=False, kernel_init=conv_init, dtype=dtype, name=f"{prefix}_conv1")(x)
+    h = act(batch_norm(train, f"{prefix}_conv1_bn", convention="keras", dtype=dtype)(h))
+    h = DepthwiseConv(5, 1, dtype=dtype, name=f"{prefix}_dconv1")(h)
+    h = act(batch_norm(train, f"{prefix}_dconv1_bn", convention="keras", dtype=dtype)(h))
     if se:
         # SE of B/4 whatever the block input width; E-swish (not swish) after the squeeze (README §2.1)
-        s = jnp.mean(h, axis=(1, 2), keepdims=True)
-        s = nn.Conv(width // 4, (1, 1), use_bias=True, name=f"{prefix}_se_se_squeeze_conv")(s)
-        s = act(s)
-        s = nn.Conv(6 * width, (1, 1), use_bias=True, name=f"{prefix}_se_se_excite_conv")(s)
-        h = h * nn.sigmoid(s)
-    h = nn.Conv(width, (1, 1), use_bias=False, kernel_init=conv_init, name=f"{prefix}_conv2")(h)
-    return batch_norm(train, f"{prefix}_conv2_bn")(h)
+        names = (f"{prefix}_se_se_squeeze_conv", f"{prefix}_se_se_excite_conv")
+        h = squeeze_excite(h, width // 4, act, names=names, layout="conv", use_bias=True, dtype=dtype)
+    h = nn.Conv(width, (1, 1), use_bias=False, kernel_init=conv_init, dtype=dtype, name=f"{prefix}_conv2")(h)
+    return batch_norm(train, f"{prefix}_conv2_bn", convention="keras", dtype=dtype)(h)
 
 
-def _mobile_densenet(x, *, p: int, d: int, role: str, width: int, act, se: bool, train: bool):
+def _mobile_densenet(x, *, p: int, d: int, role: str, **kw):
     """Mobile DenseNet: three E-MBConv6 with dense concatenations, newest output first (README §2.1)."""
     pre = f"pass{p}_block{d}_mbconv"
-    out1 = _e_mbconv(x, prefix=f"{pre}1_{role}", width=width, act=act, se=se, train=train)
-    out2 = _e_mbconv(out1, prefix=f"{pre}2_{role}", width=width, act=act, se=se, train=train)
+    out1 = _e_mbconv(x, prefix=f"{pre}1_{role}", **kw)
+    out2 = _e_mbconv(out1, prefix=f"{pre}2_{role}", **kw)
     dense2 = jnp.concatenate([out2, out1], axis=-1)
-    out3 = _e_mbconv(dense2, prefix=f"{pre}3_{role}", width=width, act=act, se=se, train=train)
+    out3 = _e_mbconv(dense2, prefix=f"{pre}3_{role}", **kw)
     return jnp.concatenate([out3, dense2], axis=-1)
 
 
-def _detection_pass(x, *, p: int, depth: int, role: str, width: int, act, se: bool, train: bool):
+def _detection_pass(x, *, p: int, depth: int, role: str, **kw):
     """A detection pass: D Mobile DenseNets in sequence, each taking the previous one's dense output (3B).
 
     D = 1 (RT, I), 2 (II), 3 (III), 4 (IV) (Paper I Table 2); this chaining reproduces the official parameter
-    counts exactly (README §2.6: II–IV).
+    counts exactly (README §2.6: II–IV). ``kw``: width, act, se, train, dtype of :func:`_e_mbconv`.
     """
     for d in range(1, depth + 1):
-        x = _mobile_densenet(x, p=p, d=d, role=role, width=width, act=act, se=se, train=train)
+        x = _mobile_densenet(x, p=p, d=d, role=role, **kw)
     return x
 
 
 class EfficientPose(nn.Module):
     """EfficientPose network. Input: normalised images (N, R, R, 3) float32 (see ``preprocess``).
 
-    Returns a dict: ``heatmaps`` (N, R, R, K) the upscaled output; ``pass3`` (N, R/8, R/8, K); and in the full
-    graph also ``pafs`` (N, R/8, R/8, P) and ``pass2`` (N, R/8, R/8, K).
+    Returns a dict of float32 arrays (whatever ``spec.dtype``): ``heatmaps`` (N, R, R, K) the upscaled output;
+    ``pass3`` (N, R/8, R/8, K); and in the full graph also ``pafs`` (N, R/8, R/8, P) and ``pass2``
+    (N, R/8, R/8, K).
     """
 
     spec: EfficientPoseSpec
@@ -235,50 +245,50 @@ class EfficientPose(nn.Module):
         info = spec.info
         if x.ndim != 4 or x.shape[-1] != 3:
             raise ConfigError(f"EfficientPose expects (N, H, W, 3) input, got shape {tuple(x.shape)}")
-        act = activations.relu6 if info.lite else activations.eswish
+        dt = jnp.dtype(spec.dtype)
+        act = activations.get("relu6" if info.lite else "eswish")
         se = not info.lite
-        high = EfficientNet(efficientnet_spec(info.high, 3), name="res1")(x, bb_train)[-1]
+        x = jnp.asarray(x, dt)
+        high = EfficientNet(efficientnet_spec(info.high, 3), dtype=dt, name="res1")(x, bb_train)[-1]
         if info.low is not None:
             # low-resolution input: 2×2 average pool of the normalised input; stage-2 output without its last add
             low_in = nn.avg_pool(x, (2, 2), strides=(2, 2), padding="SAME", count_include_pad=False)
-            low = EfficientNet(efficientnet_spec(info.low, 2, final_add=False), name="res2")(low_in, bb_train)[-1]
+            low = EfficientNet(efficientnet_spec(info.low, 2, final_add=False), dtype=dt,
+                               name="res2")(low_in, bb_train)[-1]
             features = jnp.concatenate([high, low], axis=-1)
         else:
             features = high
         width = high.shape[-1]  # B
         out: dict[str, Array] = {}
-        kw = {"depth": info.depth, "width": width, "act": act, "se": se, "train": train}
+        kw = {"depth": info.depth, "width": width, "act": act, "se": se, "train": train, "dtype": dt}
         dense1 = _detection_pass(features, p=1, role="skeleton", **kw)
         if spec.graph == "full":
-            out["pafs"] = nn.Conv(spec.num_pafs, (1, 1), use_bias=True, name="pass1_skeleton_pafs")(dense1)
+            out["pafs"] = nn.Conv(spec.num_pafs, (1, 1), use_bias=True, dtype=dt, name="pass1_skeleton_pafs")(dense1)
         dense2 = _detection_pass(jnp.concatenate([dense1, features], axis=-1), p=2, role="detection1", **kw)
         if spec.graph == "full":
-            out["pass2"] = nn.Conv(spec.num_keypoints, (1, 1), use_bias=True, name="pass2_detection1_confs")(dense2)
+            out["pass2"] = nn.Conv(spec.num_keypoints, (1, 1), use_bias=True, dtype=dt,
+                                   name="pass2_detection1_confs")(dense2)
         dense3 = _detection_pass(jnp.concatenate([dense2, features], axis=-1), p=3, role="detection2", **kw)
-        confs = nn.Conv(spec.num_keypoints, (1, 1), use_bias=True, name="pass3_detection2_confs")(dense3)
+        confs = nn.Conv(spec.num_keypoints, (1, 1), use_bias=True, dtype=dt, name="pass3_detection2_confs")(dense3)
         out["pass3"] = confs
         up = BilinearUpscale(spec.num_keypoints, name="upscaled_deconv1")(confs)
         up = BilinearUpscale(spec.num_keypoints, name="upscaled_deconv2")(up)
         out["heatmaps"] = BilinearUpscale(spec.num_keypoints, name="upscaled_confs")(up)
-        return out
+        return {k: v.astype(jnp.float32) for k, v in out.items()}
 
 
-def count_parameters(variables: Any, collections: tuple[str, ...] = ("params", "batch_stats", "fixed")) -> int:
-    """Number of scalars in the given variable collections (README §2.6 rule: all three by default)."""
-    total = 0
-    for col in collections:
-        if col in variables:
-            total += sum(int(np.prod(leaf.shape)) for leaf in jax.tree_util.tree_leaves(variables[col]))
-    return total
+def parameter_count(spec: EfficientPoseSpec, collections: tuple[str, ...] | None = None) -> int:
+    """Parameter count of a spec under the official convention (README §2.6), without allocating weights.
 
+    The official count is every variable: trained parameters, BatchNorm moving statistics and the fixed bilinear
+    upscaling, i.e. all three collections — ``infantjax.models.count_parameters(spec)`` (shapes only, via
+    ``jax.eval_shape``; counts do not depend on the input resolution or ``spec.dtype``).
 
-@functools.lru_cache(maxsize=64)
-def parameter_count(spec: EfficientPoseSpec, collections: tuple[str, ...] = ("params", "batch_stats", "fixed"),
-                    resolution: int = 32) -> int:
-    """Parameter count of a spec without allocating weights (shapes only, via ``jax.eval_shape``).
+    Arguments:
+        spec: the network.
+        collections: count only these (e.g. ``("params",)`` for the trained parameters); None = all three.
 
-    Counts do not depend on the input resolution; a small one is used for the shape trace.
+    Returns:
+        the number of scalars.
     """
-    model = EfficientPose(spec)
-    shapes = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), jnp.zeros((1, resolution, resolution, 3))))
-    return count_parameters(shapes, collections)
+    return count_parameters(spec, collections=collections)

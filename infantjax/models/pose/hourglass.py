@@ -11,7 +11,9 @@ to the next scale's width, concatenated with it and fused by one MBConv6 (3 × 3
 two MBConv6 (5 × 5) blocks at stride 4 projecting to 32 channels, followed by a 1 × 1 head to K heatmaps. The head
 width 32 is what the published counts imply: infant (K = 19) − MPII (K = 16) = 18,699,936 − 18,696,471 = 3,465 =
 3·(32 + 1) + 2·(16·(19² − 16²) + 3), i.e. a 32 → K head plus two K → K upscaling layers (Table B.1, C.1). The total
-does not reproduce 18,696,471 exactly because the decoder widths are not published; ``parameter_count`` reports ours.
+does not reproduce 18,696,471 exactly because the decoder widths are not published; ``hourglass_parameter_count``
+reports ours. BatchNorm follows the Keras convention of the EfficientNet backbone; ``spec.dtype`` is the compute
+dtype (parameters float32, outputs float32).
 """
 
 from __future__ import annotations
@@ -19,15 +21,17 @@ from __future__ import annotations
 import dataclasses
 
 import flax.linen as nn
-import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from infantjax._jsonconfig import JsonConfig
 from infantjax.errors import ConfigError
-from infantjax.models.pose.efficientpose import BilinearUpscale, count_parameters
+from infantjax.models._registry import count_parameters, register
+from infantjax.models.pose.efficientpose import BilinearUpscale
 from infantjax.nn import activations
-from infantjax.nn.efficientnet import EfficientNet, batch_norm, conv_init, efficientnet_spec, mbconv
+from infantjax.nn.efficientnet import EfficientNet, conv_init, efficientnet_spec, mbconv
+from infantjax.nn.norm import batch_norm
+from infantjax.nn.precision import dtype_name
 
 __all__ = [
     "PUBLISHED_PARAMETER_COUNTS",
@@ -43,6 +47,7 @@ PUBLISHED_PARAMETER_COUNTS = {16: 18_696_471, 19: 18_699_936}
 _TAPS = (1, 2, 4, 6)
 
 
+@register(build="infantjax.models.pose.hourglass:EfficientHourglass", sample_input=lambda spec: (1, 64, 64, 3))
 @dataclasses.dataclass(frozen=True)
 class EfficientHourglassSpec(JsonConfig):
     """Configuration of EfficientHourglass.
@@ -52,22 +57,25 @@ class EfficientHourglassSpec(JsonConfig):
         num_keypoints: K.
         resolution: input size (608 for B4); a multiple of 32.
         head_width: channels entering the 1 × 1 heatmap head (32, implied by the published counts).
+        dtype: compute dtype (``"float32"``, ``"bfloat16"``, ``"float16"``); parameters stay float32.
     """
 
     backbone: str = "b4"
     num_keypoints: int = 16
     resolution: int = 608
     head_width: int = 32
+    dtype: str = "float32"
 
     def __post_init__(self):
+        object.__setattr__(self, "dtype", dtype_name(self.dtype, "EfficientHourglassSpec.dtype"))
         efficientnet_spec(self.backbone)  # validates the name
         if int(self.resolution) % 32 != 0 or int(self.resolution) < 32:
             raise ConfigError(f"EfficientHourglass resolution must be a multiple of 32, got {self.resolution}")
         if int(self.num_keypoints) < 1:
             raise ConfigError(f"num_keypoints must be >= 1, got {self.num_keypoints}")
 class EfficientHourglass(nn.Module):
-    """EfficientHourglass. Input (N, R, R, 3) normalised ('torch' mode); output dict with ``heatmaps`` (N, R, R, K)
-    and ``pass1`` (N, R/4, R/4, K)."""
+    """EfficientHourglass. Input (N, R, R, 3) normalised ('torch' mode); output dict of float32 ``heatmaps``
+    (N, R, R, K) and ``pass1`` (N, R/4, R/4, K)."""
 
     spec: EfficientHourglassSpec
 
@@ -75,31 +83,31 @@ class EfficientHourglass(nn.Module):
     def __call__(self, x: Float[Array, "N H W 3"], train: bool = False,
                  train_backbone: bool | None = None) -> dict[str, Array]:
         spec = self.spec
-        act = activations.swish
+        dt = jnp.dtype(spec.dtype)
+        act = activations.get("swish")
         bb_train = train if train_backbone is None else bool(train_backbone)  # False: frozen backbone
-        feats = EfficientNet(efficientnet_spec(spec.backbone), name="backbone")(x, bb_train)
+        x = jnp.asarray(x, dt)
+        feats = EfficientNet(efficientnet_spec(spec.backbone), dtype=dt, name="backbone")(x, bb_train)
         scales = [feats[i] for i in _TAPS]  # strides 4, 8, 16, 32
         h = scales[-1]
+        block = {"stride": 1, "expand": 6, "se": True, "act": act, "residual": True, "train": train, "dtype": dt}
         for level in (2, 1, 0):  # 32 -> 16 -> 8 -> 4
             skip = scales[level]
             h = nn.ConvTranspose(skip.shape[-1], (4, 4), strides=(2, 2), padding="SAME", use_bias=False,
-                                 kernel_init=conv_init, name=f"up{level}_deconv")(h)
-            h = act(batch_norm(train, f"up{level}_bn")(h))
+                                 kernel_init=conv_init, dtype=dt, name=f"up{level}_deconv")(h)
+            h = act(batch_norm(train, f"up{level}_bn", convention="keras", dtype=dt)(h))
             h = jnp.concatenate([h, skip], axis=-1)
-            h = mbconv(h, prefix=f"fuse{level}", filters=skip.shape[-1], kernel=3, stride=1, expand=6, se=True,
-                       act=act, residual=True, train=train)
+            h = mbconv(h, prefix=f"fuse{level}", filters=skip.shape[-1], kernel=3, **block)
         # single detection pass at stride 4
-        h = mbconv(h, prefix="detect1", filters=spec.head_width, kernel=5, stride=1, expand=6, se=True, act=act,
-                   residual=True, train=train)
-        h = mbconv(h, prefix="detect2", filters=spec.head_width, kernel=5, stride=1, expand=6, se=True, act=act,
-                   residual=True, train=train)
-        confs = nn.Conv(spec.num_keypoints, (1, 1), use_bias=True, name="detection_confs")(h)
+        h = mbconv(h, prefix="detect1", filters=spec.head_width, kernel=5, **block)
+        h = mbconv(h, prefix="detect2", filters=spec.head_width, kernel=5, **block)
+        confs = nn.Conv(spec.num_keypoints, (1, 1), use_bias=True, dtype=dt, name="detection_confs")(h)
         up = BilinearUpscale(spec.num_keypoints, name="upscaled_deconv1")(confs)
-        return {"pass1": confs, "heatmaps": BilinearUpscale(spec.num_keypoints, name="upscaled_confs")(up)}
+        heatmaps = BilinearUpscale(spec.num_keypoints, name="upscaled_confs")(up)
+        return {"pass1": confs.astype(jnp.float32), "heatmaps": heatmaps.astype(jnp.float32)}
 
 
 def hourglass_parameter_count(spec: EfficientHourglassSpec) -> int:
-    """Parameters (README §2.6 rule: params + BN statistics + fixed upscaling) of our EfficientHourglass."""
-    model = EfficientHourglass(spec)
-    shapes = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), jnp.zeros((1, 64, 64, 3))))
-    return count_parameters(shapes)
+    """Parameters of our EfficientHourglass under the README §2.6 rule (params + BN statistics + fixed upscaling,
+    i.e. every collection): ``infantjax.models.count_parameters(spec)``."""
+    return count_parameters(spec)

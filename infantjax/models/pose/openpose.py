@@ -11,21 +11,24 @@ concat[features, heatmaps, PAFs]. Block widths 96 in the first pass of each bran
 
 Our count for K = 16, P = 28 is 25,971,920 (+ 12,336 for the upscaling); seed 002 reports 25,939,664 (MPII) and
 26,011,743 (In-Motion). The published layer widths of the MPII/infant OpenPose are not given, so the exact count
-is not reproduced (documented in docs/pose.md).
+is not reproduced (documented in docs/pose.md). ``spec.dtype`` is the compute dtype (parameters float32, outputs
+float32).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import flax.linen as nn
-import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from infantjax._jsonconfig import JsonConfig
 from infantjax.errors import ConfigError
-from infantjax.models.pose.efficientpose import BilinearUpscale, count_parameters
+from infantjax.models._registry import count_parameters, register
+from infantjax.models.pose.efficientpose import BilinearUpscale
+from infantjax.nn.precision import dtype_name
 
 __all__ = ["PUBLISHED_PARAMETER_COUNTS", "OpenPose", "OpenPoseSpec", "openpose_parameter_count"]
 
@@ -34,6 +37,7 @@ PUBLISHED_PARAMETER_COUNTS = {"mpii": 25_939_664, "in-motion": 26_011_743}  # se
 _VGG = ((64, 64), (128, 128), (256, 256, 256, 256), (512, 512))  # VGG-19 to conv4_2 (pool after the first three)
 
 
+@register(build="infantjax.models.pose.openpose:OpenPose", sample_input=lambda spec: (1, 32, 32, 3))
 @dataclasses.dataclass(frozen=True)
 class OpenPoseSpec(JsonConfig):
     """Configuration of the OpenPose ConvNet.
@@ -45,6 +49,7 @@ class OpenPoseSpec(JsonConfig):
         paf_passes, heatmap_passes: 4 and 2 (Paper I Fig. 1).
         blocks: dense blocks per pass (5).
         upscale: append the three fixed bilinear transposed convolutions (Paper II §2.3).
+        dtype: compute dtype (``"float32"``, ``"bfloat16"``, ``"float16"``); parameters stay float32.
     """
 
     num_keypoints: int = 16
@@ -54,8 +59,10 @@ class OpenPoseSpec(JsonConfig):
     heatmap_passes: int = 2
     blocks: int = 5
     upscale: bool = True
+    dtype: str = "float32"
 
     def __post_init__(self):
+        object.__setattr__(self, "dtype", dtype_name(self.dtype, "OpenPoseSpec.dtype"))
         if int(self.resolution) % 8 != 0 or int(self.resolution) < 16:
             raise ConfigError(f"OpenPose resolution must be a multiple of 8, got {self.resolution}")
         if self.paf_passes < 1 or self.heatmap_passes < 1 or self.blocks < 1:
@@ -66,53 +73,54 @@ class _PReLU(nn.Module):
     @nn.compact
     def __call__(self, x):
         alpha = self.param("alpha", nn.initializers.constant(0.25), (x.shape[-1],))
-        return jnp.where(x >= 0, x, alpha * x)
+        return jnp.where(x >= 0, x, alpha.astype(x.dtype) * x)
 
 
-def _conv(x, features, k, name, act=True):
-    x = nn.Conv(features, (k, k), padding="SAME", name=name)(x)
+def _conv(x, features, k, name, dtype: Any, act=True):
+    x = nn.Conv(features, (k, k), padding="SAME", dtype=dtype, name=name)(x)
     return _PReLU(name=f"{name}_prelu")(x) if act else x
 
 
-def _pass(x, *, name: str, width: int, mid: int, out: int, blocks: int):
+def _pass(x, *, name: str, width: int, mid: int, out: int, blocks: int, dtype: Any):
     for b in range(blocks):
-        c1 = _conv(x, width, 3, f"{name}_block{b + 1}_conv1")
-        c2 = _conv(c1, width, 3, f"{name}_block{b + 1}_conv2")
-        c3 = _conv(c2, width, 3, f"{name}_block{b + 1}_conv3")
+        c1 = _conv(x, width, 3, f"{name}_block{b + 1}_conv1", dtype)
+        c2 = _conv(c1, width, 3, f"{name}_block{b + 1}_conv2", dtype)
+        c3 = _conv(c2, width, 3, f"{name}_block{b + 1}_conv3", dtype)
         x = jnp.concatenate([c1, c2, c3], axis=-1)
-    x = _conv(x, mid, 1, f"{name}_conv6")
-    return nn.Conv(out, (1, 1), name=f"{name}_out")(x)
+    x = _conv(x, mid, 1, f"{name}_conv6", dtype)
+    return nn.Conv(out, (1, 1), dtype=dtype, name=f"{name}_out")(x)
 
 
 class OpenPose(nn.Module):
-    """OpenPose ConvNet. Input (N, R, R, 3); output dict ``paf1``..``pafP`` and ``hm1``..``hmH`` at R/8 and, with
-    ``upscale``, ``heatmaps`` (N, R, R, K) (else ``heatmaps`` is the last R/8 heatmap pass)."""
+    """OpenPose ConvNet. Input (N, R, R, 3); output dict of float32 ``paf1``..``pafP`` and ``hm1``..``hmH`` at R/8
+    and, with ``upscale``, ``heatmaps`` (N, R, R, K) (else ``heatmaps`` is the last R/8 heatmap pass)."""
 
     spec: OpenPoseSpec
 
     @nn.compact
     def __call__(self, x: Float[Array, "N H W 3"], train: bool = False) -> dict[str, Array]:
         spec = self.spec
-        h = x
+        dt = jnp.dtype(spec.dtype)
+        h = jnp.asarray(x, dt)
         for si, stage in enumerate(_VGG):
             for ci, f in enumerate(stage):
-                h = nn.relu(nn.Conv(f, (3, 3), padding="SAME", name=f"conv{si + 1}_{ci + 1}")(h))
+                h = nn.relu(nn.Conv(f, (3, 3), padding="SAME", dtype=dt, name=f"conv{si + 1}_{ci + 1}")(h))
             if si < 3:
                 h = nn.max_pool(h, (2, 2), strides=(2, 2), padding="SAME")
-        h = _conv(h, 256, 3, "conv4_3_CPM")
-        feats = _conv(h, 128, 3, "conv4_4_CPM")
+        h = _conv(h, 256, 3, "conv4_3_CPM", dt)
+        feats = _conv(h, 128, 3, "conv4_4_CPM", dt)
         out: dict[str, Array] = {}
         paf = None
         for p in range(spec.paf_passes):
             inp = feats if paf is None else jnp.concatenate([feats, paf], axis=-1)
             paf = _pass(inp, name=f"paf{p + 1}", width=96 if p == 0 else 128, mid=256 if p == 0 else 512,
-                        out=spec.num_pafs, blocks=spec.blocks)
+                        out=spec.num_pafs, blocks=spec.blocks, dtype=dt)
             out[f"paf{p + 1}"] = paf
         hm = None
         for q in range(spec.heatmap_passes):
             inp = jnp.concatenate([feats, paf] if hm is None else [feats, hm, paf], axis=-1)
             hm = _pass(inp, name=f"heatmap{q + 1}", width=96 if q == 0 else 128, mid=256 if q == 0 else 512,
-                       out=spec.num_keypoints, blocks=spec.blocks)
+                       out=spec.num_keypoints, blocks=spec.blocks, dtype=dt)
             out[f"hm{q + 1}"] = hm
         if spec.upscale:
             up = hm
@@ -121,11 +129,10 @@ class OpenPose(nn.Module):
             out["heatmaps"] = up
         else:
             out["heatmaps"] = hm
-        return out
+        return {k: v.astype(jnp.float32) for k, v in out.items()}
 
 
 def openpose_parameter_count(spec: OpenPoseSpec, include_upscaling: bool = False) -> int:
-    """Parameters of our OpenPose (params; plus the fixed upscaling when asked)."""
-    model = OpenPose(spec)
-    shapes = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), jnp.zeros((1, 32, 32, 3))))
-    return count_parameters(shapes, ("params", "fixed") if include_upscaling else ("params",))
+    """Parameters of our OpenPose (``params``; plus the ``fixed`` upscaling when asked):
+    ``infantjax.models.count_parameters(spec, collections=...)``."""
+    return count_parameters(spec, collections=("params", "fixed") if include_upscaling else ("params",))

@@ -1,0 +1,115 @@
+"""The official PyTorch EfficientPose on this CPU: ms/img at batch 1 and 16, beside PyTorch's own matmul rate.
+
+Runs in a separate Python environment that has PyTorch (never infantjax's): the official code and weights come
+from a checkout of the public repository daniegr/EfficientPose (``models/pytorch/EfficientPose{RT,I}.py`` and the
+pickled models beside them; loading a pickle executes code, so use a checkout you trust). Nothing of it is part of
+infantjax. ``benchmarks/pose.py --compare --torch-python PY --torch-repo DIR`` interleaves this with the JAX
+figures, one call per round.
+
+    MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=4294967296 \\
+        /tmp/torchvenv/bin/python benchmarks/pose_torch.py --repo /tmp/EfficientPose --models RT I
+
+Prints one JSON line per (model, batch). The glibc variables above (large-allocation reuse) are what issue 20's
+PyTorch bar was measured with; the script re-executes itself with them when they are missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import statistics
+import sys
+import time
+import types
+
+MALLOC = {"MALLOC_MMAP_THRESHOLD_": "4294967296", "MALLOC_TRIM_THRESHOLD_": "4294967296"}
+RESOLUTION = {"RT": 224, "I": 256, "II": 368, "III": 480, "IV": 600}
+
+
+def _load(repo: str, variant: str):
+    import torch
+
+    # The generated model files import utils.helpers for one layer: the fixed bilinear transposed convolution,
+    # which their forward builds anew on every call (README §2.1: Conv2DTranspose K -> K, 4×4, stride 2,
+    # padding 1, kernel outer([1,3,3,1]/4)² at [i, i], zero bias). Same behaviour, written here.
+    class BilinearConvTranspose2d(torch.nn.ConvTranspose2d):
+        def __init__(self, channels, kernel_size, stride, groups=1):
+            super().__init__(channels, channels, kernel_size=kernel_size, stride=stride, padding=stride - 1,
+                             groups=groups)
+
+        def reset_parameters(self):
+            k = self.kernel_size[0]
+            f = (k + 1) // 2
+            c = f - 1 if k % 2 == 1 else f - 0.5
+            taps = torch.tensor([1 - abs(i - c) / f for i in range(k)])
+            with torch.no_grad():
+                self.weight.zero_()
+                self.bias.zero_()
+                for i in range(self.in_channels):
+                    self.weight[i, i if self.groups == 1 else 0] = torch.outer(taps, taps)
+
+    helpers = types.ModuleType("utils.helpers")
+    helpers.pytorch_BilinearConvTranspose2d = BilinearConvTranspose2d
+    utils = types.ModuleType("utils")
+    utils.helpers = helpers
+    sys.modules.setdefault("utils", utils)
+    sys.modules.setdefault("utils.helpers", helpers)
+    path = os.path.join(repo, "models", "pytorch", f"EfficientPose{variant}.py")
+    spec = importlib.util.spec_from_file_location("MainModel", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["MainModel"] = module
+    spec.loader.exec_module(module)
+    model = torch.load(os.path.join(repo, "models", "pytorch", f"EfficientPose{variant}"), weights_only=False)
+    model.eval()
+    return model
+
+
+def _matmul_rate(n: int = 2048) -> float:
+    import torch
+
+    a = torch.randn(n, n)
+    a @ a
+    times = []
+    for _ in range(5):
+        t = time.perf_counter()
+        a @ a
+        times.append(time.perf_counter() - t)
+    return 2 * n ** 3 / statistics.median(times) / 1e9
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repo", required=True, help="checkout of daniegr/EfficientPose")
+    ap.add_argument("--models", nargs="+", default=["RT", "I"], choices=sorted(RESOLUTION))
+    ap.add_argument("--batches", nargs="+", type=int, default=[1, 16])
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    if any(os.environ.get(k) != v for k, v in MALLOC.items()):
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **MALLOC})
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(args.threads)
+    for variant in args.models:
+        model = _load(args.repo, variant)
+        r = RESOLUTION[variant]
+        for b in args.batches:
+            x = torch.from_numpy(np.random.default_rng(1).normal(size=(b, 3, r, r)).astype(np.float32))
+            with torch.no_grad():
+                model(x)
+                times = []
+                for _ in range(5 if b == 1 else 3):
+                    t = time.perf_counter()
+                    model(x)
+                    times.append(time.perf_counter() - t)
+            med = statistics.median(times)
+            print(json.dumps({"model": variant.lower(), "batch": b, "graph": "pytorch",
+                              "ms_per_img": round(med / b * 1e3, 2), "matmul_gflop_s": round(_matmul_rate(), 1),
+                              "load_average": round(os.getloadavg()[0], 2), "torch": torch.__version__,
+                              "threads": args.threads}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

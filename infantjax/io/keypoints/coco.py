@@ -1,0 +1,137 @@
+"""COCO keypoint JSON (``coco``): ``images``, ``annotations`` with 3·K ``keypoints`` (x, y, visibility) and
+``categories`` naming the keypoints; one frame per annotated person, visibility in the metadata."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from infantjax import skeleton as _skeleton
+from infantjax.errors import DataError, InfantJaxError, KeypointFormatError, SkeletonMismatchError
+from infantjax.io.keypoints.common import (
+    check_finite,
+    custom_skeleton,
+    float_list,
+    index_column,
+    load_json,
+    make_sequence,
+    match_skeleton,
+    place,
+    write_json_file,
+)
+from infantjax.sequence import SkeletonSequence
+
+
+def read(path, skeleton, fps) -> SkeletonSequence:
+    """Read a COCO keypoint JSON (``skeleton``, ``fps``: as :func:`~infantjax.io.read_keypoints`)."""
+    try:
+        return _read_coco_object(path, load_json(path), skeleton, fps)
+    except InfantJaxError:
+        raise
+    except (TypeError, ValueError, AttributeError) as err:
+        raise KeypointFormatError(f"{path}: malformed COCO keypoint file ({type(err).__name__}: {err})") from None
+
+
+def _read_coco_object(path, obj, skeleton, fps) -> SkeletonSequence:
+    if not isinstance(obj, dict) or not isinstance(obj.get("annotations"), list):
+        raise KeypointFormatError(
+            f"{path}: not a COCO keypoint file (expected an object with an 'annotations' list)"
+        )
+    cats = {c.get("id"): c for c in obj.get("categories", []) if isinstance(c, dict)}
+    anns = [a for a in obj["annotations"] if isinstance(a, dict) and "keypoints" in a]
+    if len(anns) != len(obj["annotations"]):
+        raise KeypointFormatError(f"{path}: {len(obj['annotations']) - len(anns)} annotation(s) have no 'keypoints'")
+    if not anns:
+        raise KeypointFormatError(f"{path}: the COCO file has no keypoint annotations")
+    cat_ids = {a.get("category_id") for a in anns}
+    if len(cat_ids) > 1:
+        raise KeypointFormatError(f"{path}: keypoint annotations of several categories {sorted(map(str, cat_ids))}; "
+                                  "keep one category per file")
+    cat = cats.get(next(iter(cat_ids)), {})
+    names = cat.get("keypoints")
+    images = {im.get("id"): im for im in obj.get("images", []) if isinstance(im, dict)}
+    image_order = {iid: i for i, iid in enumerate(images)}
+    anns.sort(key=lambda a: image_order.get(a.get("image_id"), len(image_order)))
+    arrays = [float_list(path, a["keypoints"], f"annotation {a.get('id')} keypoints") for a in anns]
+    k = len(names) if isinstance(names, list) else len(arrays[0]) // 3
+    for a, arr in zip(anns, arrays):
+        if len(arr) != 3 * k:
+            raise KeypointFormatError(
+                f"{path}: annotation {a.get('id')} has {len(arr)} keypoint values; the category has {k} keypoints, "
+                f"so 3·{k} = {3 * k} values (x, y, visibility) are expected"
+            )
+    kv = np.stack(arrays).reshape(len(anns), k, 3)
+    vis = kv[..., 2]
+    xy = np.where((vis > 0)[..., None], kv[..., :2], np.nan)  # v = 0: not labelled (COCO)
+    if isinstance(names, list):
+        parts = [str(n) for n in names]
+        edges = [(int(a) - 1, int(b) - 1) for a, b in cat.get("skeleton", []) if 1 <= a <= k and 1 <= b <= k]
+        skel, idx = match_skeleton(path, parts, skeleton)
+        if skel.name.startswith("custom-"):
+            skel = custom_skeleton(f"{cat.get('name', 'coco')}-{k}", parts, edges)
+    else:
+        if skeleton is None:
+            raise SkeletonMismatchError(f"{path}: the COCO category names no keypoints; pass skeleton=")
+        skel = _skeleton.get(skeleton)
+        if skel.num_keypoints != k:
+            raise SkeletonMismatchError(f"{path}: {k} keypoints per annotation but {skel.name!r} has "
+                                        f"{skel.num_keypoints}")
+        parts, idx = list(skel.labels), np.arange(k)
+    check_finite(path, xy, None, parts)
+    sizes = []
+    for a in anns:
+        im = images.get(a.get("image_id"), {})
+        sizes.append([int(im.get("height", 0)), int(im.get("width", 0))])
+    meta = {
+        "time_series": False,
+        "images": [str(images.get(a.get("image_id"), {}).get("file_name", a.get("image_id"))) for a in anns],
+        "image_ids": [a.get("image_id") for a in anns],
+        "annotation_ids": [a.get("id") for a in anns],
+        "image_sizes": sizes,
+        "visibility": place(vis, idx, skel.num_keypoints).tolist(),
+    }
+    scores = [a.get("score") for a in anns]
+    if all(isinstance(s, (int, float)) for s in scores):
+        meta["scores"] = scores
+    return make_sequence(path, place(xy, idx, skel.num_keypoints), None, skel, fps, meta, parts)
+
+
+def write(path, seq: SkeletonSequence) -> None:
+    """Write ``seq`` as a COCO keypoint JSON (one image and annotation per frame), atomically."""
+    if seq.dims != 2:
+        raise DataError(f"COCO keypoint JSON holds 2D keypoints; the sequence is {seq.dims}D")
+    skel = seq.skeleton
+    names = index_column(seq) if isinstance(seq.metadata.get("images"), (list, tuple)) else \
+        [f"frame_{t:06d}.png" for t in range(seq.num_frames)]
+    sizes = seq.metadata.get("image_sizes")
+    vis_meta = seq.metadata.get("visibility")
+    images, image_ids, annotations = [], {}, []
+    for t in range(seq.num_frames):
+        if names[t] not in image_ids:
+            image_ids[names[t]] = len(image_ids) + 1
+            im = {"id": image_ids[names[t]], "file_name": names[t]}
+            if isinstance(sizes, (list, tuple)) and len(sizes) == seq.num_frames:
+                im["height"], im["width"] = int(sizes[t][0]), int(sizes[t][1])
+            images.append(im)
+        xy = seq.coords[t]
+        present = ~np.isnan(xy).any(axis=-1)
+        vis = np.where(present, 2, 0)
+        if isinstance(vis_meta, (list, tuple)) and len(vis_meta) == seq.num_frames:
+            vis = np.where(present, np.asarray(vis_meta[t], dtype=np.float64), 0).astype(int)
+        kp = np.column_stack([np.where(present, xy[:, 0], 0.0), np.where(present, xy[:, 1], 0.0), vis])
+        ann = {"id": t + 1, "image_id": image_ids[names[t]], "category_id": 1, "iscrowd": 0,
+               "num_keypoints": int(present.sum()), "keypoints": [float(v) for v in kp.reshape(-1)]}
+        if present.any():
+            x0, y0 = np.min(xy[present], axis=0)
+            x1, y1 = np.max(xy[present], axis=0)
+            ann["bbox"] = [float(x0), float(y0), float(x1 - x0), float(y1 - y0)]
+            ann["area"] = float((x1 - x0) * (y1 - y0))
+        annotations.append(ann)
+    doc = {
+        "info": {"description": f"written by infantjax ({skel.name})"},
+        "images": images,
+        "annotations": annotations,
+        "categories": [{"id": 1, "name": "person", "supercategory": "person", "keypoints": list(skel.labels),
+                        "skeleton": [[a + 1, b + 1] for a, b in skel.edges]}],
+    }
+    write_json_file(path, doc)
+

@@ -1,0 +1,127 @@
+"""Pieces shared by the searchable GCN and ST-GCN: graphs, input checks, BatchNorm, the projection residual, the
+temporal-convolution layout, the classification head and its class activation maps.
+
+Both networks import this module and nothing of each other.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import flax.linen as nn
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+from infantjax import skeleton as skeleton_lib
+from infantjax.errors import DataError, SkeletonMismatchError
+from infantjax.models.gcn.spec import GCNSpec, STGCNSpec
+from infantjax.nn.norm import batch_norm
+from infantjax.nn.temporal import Pointwise, TemporalConv
+from infantjax.nn.torch_compat import LINEAR_GAIN, he_fan_out, torch_bias
+
+__all__ = ["adjacency", "bn", "check_input", "class_activation_map", "head", "projection", "temporal_conv_layer"]
+
+
+@functools.lru_cache(maxsize=64)
+def adjacency(skeleton: str | skeleton_lib.Skeleton, scales: int | None, mode: str = "reference") -> np.ndarray:
+    """Adjacency stack (K, V, V) of a graph choice: spatial configuration (``scales=None``, K = 3) or
+    disentangled aggregation with ``scales`` hops (gcn_reference A.3). ``mode`` applies to the spatial one."""
+    skel = skeleton_lib.get(skeleton)
+    if scales is None:
+        return skel.adjacency("spatial", mode=mode)
+    return skel.adjacency("disentangled", scales=scales)
+
+
+def bn(train: bool, name: str, dtype: Any) -> nn.BatchNorm:
+    """The GCNs' BatchNorm: PyTorch's ε = 1e-5 and momentum 0.1 (the reference is PyTorch; ``nn.norm``)."""
+    return batch_norm(train, name, convention="torch", dtype=dtype)
+
+
+def projection(x, features: int, stride: int, train: bool, name: str, dtype: Any):
+    """1×1 conv (with temporal stride) + BN, the projection residual of the reference; layers ``name`` and
+    ``name + "_bn"``."""
+    y = Pointwise(features, stride=stride, gain=LINEAR_GAIN, dtype=dtype, name=name)(x)
+    return bn(train, name + "_bn", dtype)(y)
+
+
+class _Conv(nn.Module):
+    """Runs ``conv`` (adopted under that name): the variables of a GCN temporal convolution named ``n`` live at
+    ``n/conv/{kernel,bias}``, as they have since these layers were a wrapper around an ``nn.Conv`` named
+    ``conv`` — so checkpoints and initial values carry over."""
+
+    conv: nn.Module
+
+    def __call__(self, x):
+        return self.conv(x)
+
+
+def temporal_conv_layer(name: str, features: int, kernel_size: int, **kwargs) -> nn.Module:
+    """A :class:`~infantjax.nn.temporal.TemporalConv` with the GCN variable layout ``name/conv/...``
+    (``kwargs``: stride, dilation, groups, use_bias, gain, impl, dtype)."""
+    return _Conv(TemporalConv(features, kernel_size, parent=None, **kwargs), name=name)
+
+
+def check_input(x, v: int, c: int, skeleton_name: str) -> None:
+    """Raise a DataError/SkeletonMismatchError unless ``x`` is a float window batch (N, T, v, c)."""
+    if x.ndim != 4:
+        raise DataError(f"GCN input must be a window batch (N, T, V, C); got shape {tuple(x.shape)}")
+    if x.shape[2] != v:
+        raise SkeletonMismatchError(
+            f"GCN input has {x.shape[2]} joints on axis 2 but the model's skeleton {skeleton_name!r} has {v}; "
+            "map the keypoints (infantjax.skeleton.map_keypoints) or build the model for that skeleton"
+        )
+    if x.shape[3] != c:
+        raise DataError(f"GCN input has {x.shape[3]} channels on axis 3; the model expects {c}")
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        raise DataError(f"GCN input must be floating point, got {x.dtype}")
+
+
+def head(x, pool: str, num_classes: int, dtype: Any):
+    """Global head: mean over (T, V) → 1×1 conv. Spatial head: mean over T, flatten channel-major (c·V + v),
+    1×1 conv C·V → C (bias, no activation), 1×1 conv → classes (A.4). Logits come back float32."""
+    c = x.shape[-1]
+    if pool == "spatial":
+        v = x.shape[2]
+        y = x.mean(axis=1).transpose(0, 2, 1).reshape(x.shape[0], c * v)
+        y = nn.Dense(c, kernel_init=he_fan_out(LINEAR_GAIN), bias_init=torch_bias(c * v), dtype=dtype,
+                     name="head_pool")(y)
+    else:
+        y = x.mean(axis=(1, 2))
+    logits = nn.Dense(num_classes, kernel_init=he_fan_out(LINEAR_GAIN), bias_init=torch_bias(c), dtype=dtype,
+                      name="head_fc")(y)
+    return logits.astype(jnp.float32)
+
+
+def class_activation_map(spec: GCNSpec | STGCNSpec, variables, features: Float[Array, "N T V C"]
+                         ) -> Float[Array, "N T V K"]:
+    """Per-class activation maps from the classifier weights and the last feature map (EfficientGCN-style CAM,
+    gcn_reference A.10).
+
+    Global head: cam[n, t, v, k] = Σ_c features[n, t, v, c] · W_fc[c, k], so the logits are the mean of the
+    map over (t, v) plus the classifier bias. Spatial head: the head is linear (mean over T, C·V → C conv,
+    C → classes conv, no activation), so the map uses the composite weight of joint v and channel c,
+    W[v, c, k] = Σ_j W_pool[c·V + v, j] · W_fc[j, k]; the logits are then the sum over joints of the time-mean of
+    the map plus b_pool·W_fc + b_fc. Either way the map is each (frame, joint)'s exact additive contribution.
+
+    Arguments:
+        spec: the model's spec (decides the head type).
+        variables: the model's variables (``{"params": ...}``) of one instance.
+        features: the feature map returned by the model, (N, T', V, C').
+
+    Returns:
+        (N, T', V, num_classes).
+    """
+    params = variables.get("params", variables)
+    w_fc = jnp.asarray(params["head_fc"]["kernel"])
+    pool = spec.pool if isinstance(spec, GCNSpec) else "global"
+    if features.ndim != 4 or features.shape[-1] != w_fc.shape[0]:
+        raise DataError(f"features of shape {tuple(features.shape)} do not match the classifier "
+                        f"({w_fc.shape[0]} channels)")
+    if pool == "spatial":
+        w_pool = jnp.asarray(params["head_pool"]["kernel"])  # (C·V, C)
+        c, v = features.shape[-1], features.shape[2]
+        w = jnp.einsum("cvj,jk->vck", w_pool.reshape(c, v, -1), w_fc)
+        return jnp.einsum("ntvc,vck->ntvk", features, w)
+    return jnp.einsum("ntvc,ck->ntvk", features, w_fc)

@@ -1,0 +1,283 @@
+"""Workers that run a search from its trial store, on one device each, on one machine or many.
+
+A :class:`Worker` loops: put stale trials back to WAITING; re-run a WAITING trial if there is one, else create the
+next trial; decide its candidate from the log (unless a previous run of the trial already did); train it with a
+heartbeat, reporting the best AUC per epoch; stop it at a failed early-stopping checkpoint; record the result. It
+returns when the sampler says the search is over (or the trial budget is spent) and no trial is running anywhere.
+
+:func:`run_search` starts ``workers`` such loops as separate processes (``infantjax search work``), each pinned to
+one device: ``CUDA_VISIBLE_DEVICES=i`` on NVIDIA GPUs, otherwise ``INFANTJAX_DEVICE_INDEX=i`` which the worker turns
+into ``jax.default_device(jax.local_devices()[i])``. Other machines join by running ``infantjax search work`` against
+the same SQLAlchemy storage (docs/nas.md has the multi-host recipe).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from infantjax.errors import ConfigError
+from infantjax.nas.objectives import build_objective
+from infantjax.nas.results import search_summary
+from infantjax.nas.space import derive_seed
+from infantjax.nas.store import SearchSettings, SearchStore, Snapshot
+from infantjax.nas.trial import LeaseLost, TrialContext, TrialOutcome, should_stop
+
+__all__ = ["DEVICE_ENV", "Worker", "WorkerReport", "run_search", "spawn_workers"]
+
+log = logging.getLogger(__name__)
+
+DEVICE_ENV = "INFANTJAX_DEVICE_INDEX"
+
+
+# ------------------------------------------------------------------------------------------------------- leases
+class _Lease:
+    """Heartbeats a running trial from a thread and notices when another worker took it over."""
+
+    def __init__(self, store: SearchStore, trial_id: int, token: str):
+        self.store, self.trial_id, self.token = store, trial_id, token
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{trial_id}", daemon=True)
+        self._thread.start()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.store.settings.heartbeat_interval):
+            try:
+                if not self.store.owns(self.trial_id, self.token):
+                    self.lost.set()
+                    return
+                self.store.heartbeat(self.trial_id)
+            except Exception as err:  # noqa: BLE001 - a flaky database must not kill the trial; the next beat retries
+                log.warning("heartbeat of trial %s failed: %s", self.trial_id, err)
+
+    def check(self) -> None:
+        if self.lost.is_set():
+            raise LeaseLost(f"trial {self.trial_id} was taken over by another worker")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+# ------------------------------------------------------------------------------------------------------- worker
+@dataclasses.dataclass
+class WorkerReport:
+    """What one worker did: trial numbers it finished, re-ran, skipped, and lost to others."""
+
+    finished: list[int] = dataclasses.field(default_factory=list)
+    reruns: list[int] = dataclasses.field(default_factory=list)
+    skipped: list[int] = dataclasses.field(default_factory=list)
+    lost: list[int] = dataclasses.field(default_factory=list)
+    failed: list[int] = dataclasses.field(default_factory=list)
+
+
+class Worker:
+    """One search worker (one device).
+
+    Arguments:
+        store: the search.
+        objective: ``objective(spec, context) -> TrialOutcome``; default: rebuilt from the stored settings.
+        name: the worker's name. Give a fixed name (e.g. ``host-gpu0``) to let a restarted worker reclaim its own
+            unfinished trial at once instead of waiting for the grace period; names must be unique among live
+            workers. Default: ``host-pid-random``.
+        device_index: run trials under ``jax.default_device(jax.local_devices()[i])``.
+        poll_interval: seconds between looks at the store while waiting for other workers' trials.
+        max_trials: stop after this many trials of this worker (``None``: until the search is over).
+    """
+
+    def __init__(self, store: SearchStore, objective: Callable[..., TrialOutcome] | None = None, *,
+                 name: str | None = None, device_index: int | None = None, poll_interval: float | None = None,
+                 max_trials: int | None = None):
+        self.store = store
+        self.objective = objective if objective is not None else build_objective(store.settings)
+        self.fixed_name = name is not None
+        self.name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.device_index = device_index
+        self.poll_interval = poll_interval or min(store.settings.heartbeat_interval, 2.0)
+        self.max_trials = max_trials
+        self.report = WorkerReport()
+        self._tokens: set[str] = set()
+
+    # ----------------------------------------------------------------------------------------------------- loop
+    def search_over(self, snapshot: Snapshot) -> str | None:
+        """Why no new trial should be created, or None (:meth:`SearchStore.over`)."""
+        return self.store.over(snapshot)
+
+    def run(self) -> WorkerReport:
+        """Work until the search is over and no trial runs anywhere; returns what this worker did."""
+        done = 0
+        while self.max_trials is None or done < self.max_trials:
+            snapshot = self.store.snapshot()
+            dead = [self.name] if self.fixed_name else []
+            for t in self.store.stale(snapshot, dead_workers=dead, live_tokens=self._tokens):
+                if self.store.requeue(t.trial_id):
+                    log.info("trial %d of worker %s looks dead; queued to re-run", t.number, t.worker)
+            snapshot = self.store.snapshot()
+            trial_id = self.store.claim_waiting(snapshot)
+            if trial_id is None:
+                if self.search_over(snapshot):
+                    if snapshot.count("running") or snapshot.count("waiting"):
+                        time.sleep(self.poll_interval)  # stay to re-run trials of workers that die
+                        continue
+                    break
+                trial_id = self.store.create_trial()
+            self._run_trial(trial_id)
+            done += 1
+        return self.report
+
+    def _run_trial(self, trial_id: int) -> None:
+        token = uuid.uuid4().hex
+        self._tokens.add(token)
+        view = self.store.take_ownership(trial_id, token, self.name)
+        number = view.number
+        if view.runs > 1:
+            self.report.reruns.append(number)
+        lease = _Lease(self.store, trial_id, token)
+        try:
+            spec = view.spec
+            if spec is None:
+                snapshot = self.store.snapshot()
+                if self.store.settings.max_trials is not None and number >= self.store.settings.max_trials:
+                    self.store.fail(trial_id, skipped="budget")
+                    self.report.skipped.append(number)
+                    return
+                proposal, decision = self.store.decide(number, snapshot)
+                if proposal.spec is None:
+                    self.store.fail(trial_id, skipped=proposal.reason or "stopped")
+                    self.report.skipped.append(number)
+                    return
+                lease.check()
+                spec = proposal.spec
+                self.store.record_decision(trial_id, spec, {**decision, **dict(proposal.info)})
+            outcome = self._evaluate(spec, number, trial_id, lease)
+            lease.check()
+            self.store.finish(trial_id, outcome.performance, outcome.epochs, outcome.pruned, outcome.info)
+            self.report.finished.append(number)
+            log.info("trial %d: AUC %.4f after %d epochs%s", number, outcome.performance, outcome.epochs,
+                     " (stopped early)" if outcome.pruned else "")
+        except LeaseLost as err:
+            log.warning("%s; leaving it to that worker", err)
+            self.report.lost.append(number)
+        except Exception as err:  # noqa: BLE001 - the candidate failed to train: record it, the search goes on
+            log.error("trial %d failed: %s", number, err)
+            with contextlib.suppress(Exception):
+                self.store.fail(trial_id, error="".join(traceback.format_exception_only(type(err), err)).strip())
+            self.report.failed.append(number)
+        finally:
+            lease.close()
+            self._tokens.discard(token)
+
+    def _evaluate(self, spec, number: int, trial_id: int, lease: _Lease) -> TrialOutcome:
+        settings = self.store.settings
+        checkpoints = settings.trial.scaled_checkpoints()
+        root = settings.checkpoint_root
+        ckpt = None if root is None else str(pathlib.Path(root) / self.store.name / f"trial_{number:05d}")
+
+        def report(epoch: int, metrics: Mapping[str, float]) -> bool:
+            lease.check()
+            best = float(metrics["best_auc"])
+            self.store.report(trial_id, epoch, best)
+            return should_stop(checkpoints, int(epoch), best)
+
+        context = TrialContext(number, derive_seed(settings.seed, number), ckpt, report, self.device_index)
+        with _device(self.device_index):
+            return self.objective(spec, context)
+
+
+@contextlib.contextmanager
+def _device(index: int | None):
+    if index is None:
+        yield
+        return
+    import jax
+
+    devices = jax.local_devices()
+    with jax.default_device(devices[index % len(devices)]):
+        yield
+
+
+# ---------------------------------------------------------------------------------------------------- processes
+def _gpu_count() -> int:
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return len([v for v in visible.split(",") if v.strip()])
+    gpus = pathlib.Path("/proc/driver/nvidia/gpus")
+    return len(list(gpus.iterdir())) if gpus.is_dir() else 0
+
+
+def spawn_workers(storage: str, name: str, workers: int, *, pin: str = "auto", python: str | None = None,
+                  extra_args: Sequence[str] = (), env: Mapping[str, str] | None = None,
+                  names: Sequence[str] | None = None) -> list[subprocess.Popen]:
+    """Start ``workers`` processes of ``infantjax search work`` on this machine, one per device.
+
+    Arguments:
+        storage: the storage URL (every worker opens it itself).
+        name: the search name.
+        workers: number of processes.
+        pin: ``"cuda"`` (``CUDA_VISIBLE_DEVICES=i``), ``"index"`` (``jax.default_device`` of local device i),
+            ``"none"``, or ``"auto"`` (cuda when NVIDIA GPUs are visible, else index).
+        names: worker names (default ``<host>-w<i>``: fixed, so that a restarted worker reclaims its trial).
+
+    Returns:
+        the started processes.
+    """
+    if workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {workers}")
+    if pin not in ("auto", "cuda", "index", "none"):
+        raise ConfigError(f"pin {pin!r} is unknown; choose auto, cuda, index or none")
+    gpus = _gpu_count()
+    if pin == "auto":
+        pin = "cuda" if gpus else "index"
+    visible = [v for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()] or \
+        [str(i) for i in range(gpus)]
+    package_root = str(pathlib.Path(__file__).resolve().parents[2])
+    procs = []
+    host = socket.gethostname()
+    for i in range(workers):
+        child = dict(os.environ if env is None else env)
+        child["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, child.get("PYTHONPATH")) if p)
+        if pin == "cuda":
+            if not visible:
+                raise ConfigError("pin='cuda' but no NVIDIA GPU is visible")
+            child["CUDA_VISIBLE_DEVICES"] = visible[i % len(visible)]
+        elif pin == "index":
+            child[DEVICE_ENV] = str(i)
+        worker_name = names[i] if names else f"{host}-w{i}"
+        cmd = [python or sys.executable, "-m", "infantjax", "search", "work", "--storage", str(storage),
+               "--name", name, "--worker-name", worker_name, *extra_args]
+        procs.append(subprocess.Popen(cmd, env=child))
+    return procs
+
+
+def run_search(storage: str, name: str, settings: SearchSettings, *, workers: int = 1, objective=None,
+               pin: str = "auto", worker_name: str | None = None) -> dict[str, Any]:
+    """Create (or join) a search and run it to the end; returns :func:`search_summary`.
+
+    With ``workers == 1`` the worker runs in this process (``objective`` may then be any callable); with more,
+    worker processes are started (they rebuild the objective from the stored settings).
+    """
+    store = SearchStore(storage, name, settings, create=True)
+    if workers == 1:
+        Worker(store, objective, name=worker_name).run()
+    else:
+        if objective is not None:
+            raise ConfigError("with workers > 1 the objective is rebuilt from the settings in each process; "
+                              "pass objective only with workers=1")
+        procs = spawn_workers(storage, name, workers, pin=pin)
+        codes = [p.wait() for p in procs]
+        if any(codes):
+            log.warning("worker exit codes: %s", codes)
+    return search_summary(store)

@@ -1,0 +1,41 @@
+"""Skeleton sequence → CP risk: an ensemble's predictions turned into the clinical result.
+
+    from infantjax.pipelines.cp import predict_risk
+    result = predict_risk(ensemble, sequence)     # RiskResult: risk, class, certainty colour, CAM
+
+:meth:`infantjax.ensemble.Ensemble.predict` gives every instance's P(CP) and CAM scores per window;
+:func:`infantjax.clinical.assess_prediction` aggregates them (seed 002: median over instances, then over windows;
+certainty colour by the share of instances predicting CP).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from infantjax.clinical.risk import RiskResult, assess_prediction
+from infantjax.ensemble import Ensemble
+from infantjax.sequence import Cohort, SkeletonSequence
+
+__all__ = ["predict_cohort", "predict_risk"]
+
+
+def predict_risk(ensemble: Ensemble, sequence: SkeletonSequence, *, threshold: float | None = None,
+                 certainty: Literal["paper", "interquartile"] = "paper", mesh=None) -> RiskResult:
+    """CP risk of one recording.
+
+    Arguments:
+        ensemble: a trained or loaded :class:`~infantjax.ensemble.Ensemble`.
+        sequence: an In-Motion 19 :class:`SkeletonSequence` at least one window long (5 s).
+        threshold: decision threshold (default the ensemble's).
+        certainty: ``"paper"`` colours or the reference's ``"interquartile"`` rule.
+        mesh: optional ``("instance", "data")`` mesh (default all devices).
+
+    Raises:
+        SkeletonMismatchError: not In-Motion 19.  DataError: all keypoints missing or shorter than a window.
+    """
+    return assess_prediction(ensemble.predict(sequence, mesh=mesh), threshold, certainty=certainty)
+
+
+def predict_cohort(ensemble: Ensemble, cohort: Cohort, **kwargs) -> list[RiskResult]:
+    """:func:`predict_risk` for every recording of a cohort."""
+    return [predict_risk(ensemble, s, **kwargs) for s in cohort.sequences]

@@ -1,0 +1,615 @@
+"""Video → keypoints: a pose network with its preprocessing and decoding (:class:`PosePredictor`), and the same on
+rendered synthetic infants (fine-tuning, held-out evaluation, tracking a rendered video against its truth).
+
+``PosePredictor.from_keras_h5(path)`` reproduces the official EfficientPose implementation on the official
+weights (preprocessing, network and offline/real-time decoding; data/efficientpose/README.md). Fine-tuned models
+(e.g. In-Motion 19 keypoints) are saved and loaded with :meth:`PosePredictor.save` / :meth:`PosePredictor.load`
+(a plain ``.npz``, no pickle).
+
+Videos are decoded in chunks, frames are batched through one jitted forward pass and decoded on the host, so memory
+stays bounded for any video length.
+
+Synthetic: :func:`finetune_synthetic` fine-tunes EfficientPose from the MPII weights to the In-Motion 19 keypoints
+on rendered infants (seed 002, Paper II protocol at a small budget); :func:`evaluate_synthetic` scores held-out
+renders; :func:`track_synthetic_video` tracks a rendered video against its exact keypoints. A network trained this
+way has seen rendered capsule infants only and is not a detector for real infants.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import queue
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Float, UInt8
+
+from infantjax import skeleton as _skeleton
+from infantjax.errors import CheckpointError, ConfigError, DataError, VideoError
+from infantjax.io.files import save_npz
+from infantjax.metrics.pose import pose_metrics
+from infantjax.models.pose.decode import REALTIME_THRESHOLD, decode_heatmaps, peak_values, undo_padding
+from infantjax.models.pose.device_ops import decode_peaks, frame_geometry, preprocess_frames
+from infantjax.models.pose.efficientpose import EfficientPose, EfficientPoseSpec
+from infantjax.models.pose.inference import (
+    default_options,
+    efficientpose_heatmaps,
+    fold_efficientpose,
+    make_heatmap_fn,
+    map_microbatches,
+)
+from infantjax.models.pose.init import finetune_variables
+from infantjax.preprocess.image import check_image, preprocess
+from infantjax.sequence import SkeletonSequence
+from infantjax.synth.pose import PIXEL_OFFSET, ROTATION, SKELETON, synthetic_examples
+from infantjax.train.engine import Hook, fit
+from infantjax.train.pose import PoseConfig, PoseData, PoseTask, default_finetune_config
+
+__all__ = [
+    "PRETRAINED",
+    "PosePredictor",
+    "SyntheticTrack",
+    "evaluate_synthetic",
+    "finetune_synthetic",
+    "infant_spec",
+    "track_synthetic_video",
+]
+
+log = logging.getLogger(__name__)
+
+_FORMAT = "infantjax-pose-predictor-v1"
+
+# weights shipped with the package (infantjax/models/pose/weights/): name -> (file, description)
+PRETRAINED: dict[str, tuple[str, str]] = {
+    "rt-synthetic-infant": (
+        "rt_synthetic_infant.npz",
+        "EfficientPose RT (128 px, In-Motion 19 keypoints) fine-tuned from the official MPII weights on rendered "
+        "synthetic infants only (experiments/train_infant_pose.py); for demos and tests on synthetic videos, not "
+        "for real infants",
+    ),
+}
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict[str, np.ndarray]:
+    out = {}
+    for key, value in tree.items():
+        path = f"{prefix}/{key}" if prefix else str(key)
+        if isinstance(value, dict) or hasattr(value, "items"):
+            out.update(_flatten(dict(value), path))
+        else:
+            out[path] = np.asarray(value)
+    return out
+
+
+def _unflatten(flat: dict[str, np.ndarray]) -> dict:
+    tree: dict = {}
+    for path, value in flat.items():
+        node = tree
+        parts = path.split("/")
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = value
+    return tree
+
+
+class PosePredictor:
+    """A pose network with its variables, preprocessing and decoding.
+
+    Arguments:
+        spec: the :class:`EfficientPoseSpec` of the network.
+        variables: Flax variables ``{"params", "batch_stats", "fixed"}`` matching ``spec``.
+        skeleton: keypoint set of the K heatmap channels (``mpii-16`` for the official weights).
+    """
+
+    def __init__(self, spec: EfficientPoseSpec, variables: dict, skeleton: str | _skeleton.Skeleton = "mpii-16"):
+        self.spec = spec
+        self.skeleton = _skeleton.get(skeleton)
+        if self.skeleton.num_keypoints != spec.num_keypoints:
+            raise ConfigError(
+                f"skeleton {self.skeleton.name!r} has {self.skeleton.num_keypoints} keypoints but the network "
+                f"outputs {spec.num_keypoints} heatmaps"
+            )
+        self.model = EfficientPose(spec)
+        expected = jax.eval_shape(
+            lambda: self.model.init(jax.random.PRNGKey(0), jnp.zeros((1, 32, 32, 3), jnp.float32)))
+        exp_shapes = jax.tree_util.tree_map(lambda a: tuple(a.shape), expected)
+        try:
+            got_shapes = jax.tree_util.tree_map(lambda a: tuple(np.shape(a)), dict(variables))
+        except Exception as err:  # noqa: BLE001
+            raise CheckpointError(f"variables are not a pytree of arrays: {err}") from None
+        got_shapes = {k: v for k, v in got_shapes.items() if k in exp_shapes}
+        if got_shapes != dict(exp_shapes):
+            raise CheckpointError(
+                f"variables do not match EfficientPose {spec.variant!r} (K={spec.num_keypoints}, "
+                f"P={spec.num_pafs}, graph={spec.graph!r}); check the weights file and the variant"
+            )
+        self.variables = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float32),
+                                                {k: variables[k] for k in exp_shapes})
+        # inference runs the folded graph (models/pose/inference.py: BatchNorm folded, CPU-friendly operators),
+        # equal to self.model.apply(...)["heatmaps"] up to float32 rounding
+        self._heatmap_fn = make_heatmap_fn(spec)
+        self._folded: tuple | None = None  # (variables it was folded from, folded pytree)
+        self._frames_fns: dict = {}  # (H, W, real_time) -> jitted frames -> peaks
+        self.info: dict = {}  # provenance stored with the weights (training data, steps, metrics)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_keras_h5(cls, path: str | os.PathLike) -> PosePredictor:
+        """The official EfficientPose (RT, I, RT Lite, I Lite) from its Keras ``.h5`` (variant from the file)."""
+        from infantjax.io.weights import load_efficientpose_h5
+
+        w = load_efficientpose_h5(path)
+        spec = EfficientPoseSpec(w.variant, num_keypoints=w.num_keypoints, num_pafs=w.num_pafs or 28,
+                                 graph=w.graph)
+        skeleton = "mpii-16" if w.num_keypoints == 16 else None
+        if skeleton is None:
+            raise ConfigError(f"{path!r} has {w.num_keypoints} keypoints; construct PosePredictor with its skeleton")
+        return cls(spec, w.variables, skeleton)
+
+    @classmethod
+    def pretrained(cls, name: str = "rt-synthetic-infant") -> PosePredictor:
+        """A predictor shipped with the package (see :data:`PRETRAINED`).
+
+        ``rt-synthetic-infant``: EfficientPose RT fine-tuned from the official MPII weights (EfficientPose,
+        Apache-2.0; see the package's NOTICE) to the In-Motion 19 keypoints on rendered synthetic infants. It has
+        seen synthetic renders only: use it for demos and tests on synthetic videos, not on real infants.
+        """
+        if name not in PRETRAINED:
+            raise ConfigError(f"unknown pretrained pose model {name!r}; available: {', '.join(PRETRAINED)}")
+        from importlib import resources
+
+        ref = resources.files("infantjax.models.pose").joinpath("weights", PRETRAINED[name][0])
+        with resources.as_file(ref) as path:
+            if not os.path.isfile(path):
+                raise CheckpointError(f"the packaged weights {PRETRAINED[name][0]!r} are missing from this "
+                                      "installation (package data infantjax/models/pose/weights/*.npz)")
+            return cls.load(path)
+
+    def save(self, path: str | os.PathLike, dtype: str = "float32", info: dict | None = None,
+             compress: bool = False) -> None:
+        """Write spec, skeleton name and variables to a ``.npz`` (atomic; no pickle).
+
+        Arguments:
+            path: target file.
+            dtype: ``float32`` or ``float16`` storage (loading always computes in float32; float16 halves the
+                file, e.g. for weights shipped as package data).
+            info: JSON-serialisable provenance stored with the weights (``predictor.info`` after loading).
+            compress: zip-deflate the arrays.
+        """
+        if dtype not in ("float32", "float16"):
+            raise ConfigError(f"dtype must be 'float32' or 'float16', got {dtype!r}")
+        path = os.fspath(path)
+        flat = {k: v.astype(dtype) for k, v in _flatten(jax.device_get(self.variables)).items()}
+        info = dict(self.info if info is None else info)
+        meta = json.dumps({"format": _FORMAT, "spec": json.loads(self.spec.to_json()),
+                           "skeleton": self.skeleton.name, "dtype": dtype, "info": info})
+        save_npz(path, {"__meta__": np.array(meta), **flat}, compress=compress)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> PosePredictor:
+        """Read a predictor written by :meth:`save`; a Keras ``.h5`` is read with :meth:`from_keras_h5`."""
+        path = os.fspath(path)
+        if path.lower().endswith((".h5", ".hdf5", ".keras")):
+            return cls.from_keras_h5(path)
+        if not os.path.isfile(path):
+            raise CheckpointError(f"pose weights {path!r} do not exist")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(str(data["__meta__"]))
+                flat = {k: data[k] for k in data.files if k != "__meta__"}
+        except (OSError, ValueError, KeyError) as err:
+            raise CheckpointError(f"{path!r} is not a pose predictor file written by PosePredictor.save ({err})") \
+                from None
+        if meta.get("format") != _FORMAT:
+            raise CheckpointError(f"{path!r}: unknown format {meta.get('format')!r}, expected {_FORMAT}")
+        spec = EfficientPoseSpec(**meta["spec"])
+        predictor = cls(spec, _unflatten(flat), meta["skeleton"])
+        predictor.info = dict(meta.get("info", {}))
+        return predictor
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def resolution(self) -> int:
+        return int(self.spec.resolution)
+
+    @property
+    def normalisation(self) -> str:
+        return "tf" if self.spec.lite else "torch"
+
+    # ------------------------------------------------------------------ images
+    def preprocess(self, image: UInt8[np.ndarray, "H W 3"]) -> Float[np.ndarray, "R R 3"]:
+        """Official preprocessing of one image (README §1)."""
+        return preprocess(image, self.resolution, self.normalisation)
+
+    def inference_variables(self) -> dict:
+        """The variables with BatchNorm folded in (:func:`fold_efficientpose`), refolded if ``variables`` changed."""
+        if self._folded is None or self._folded[0] is not self.variables:
+            self._folded = (self.variables, jax.jit(fold_efficientpose, static_argnums=0)(self.spec, self.variables))
+        return self._folded[1]
+
+    def forward(self, inputs: Float[np.ndarray, "N R R 3"]) -> Float[np.ndarray, "N R R K"]:
+        """Upscaled heatmaps for preprocessed inputs (one jitted call of the folded inference graph)."""
+        return np.asarray(self._heatmap_fn(self.inference_variables(), jnp.asarray(inputs, jnp.float32)))
+
+    def heatmaps(self, image: UInt8[np.ndarray, "H W 3"]) -> Float[np.ndarray, "R R K"]:
+        """(H, W, 3) uint8 RGB -> (R, R, K) float32 upscaled network output."""
+        return self.forward(self.preprocess(image)[None])[0]
+
+    def keypoints(self, image: UInt8[np.ndarray, "H W 3"], real_time: bool = False) -> Float[np.ndarray, "K 2"]:
+        """(K, 2) x, y as fractions of the image width and height (official offline or real-time decoding)."""
+        image = check_image(image)
+        return decode_heatmaps(self.heatmaps(image), image.shape[:2], real_time=real_time)
+
+    def keypoints_batch(self, images: UInt8[np.ndarray, "N H W 3"], real_time: bool = False,
+                        pad_to: int | None = None) -> tuple[Float[np.ndarray, "N K 2"], Float[np.ndarray, "N K"]]:
+        """Keypoint fractions (N, K, 2) and peak confidences (N, K) for a batch of same-size images.
+
+        ``pad_to`` pads the network batch to a fixed size so that a short last batch reuses the compiled forward.
+        """
+        images = np.asarray(images)
+        if images.ndim != 4:
+            raise DataError(f"images must be (N, H, W, 3) uint8, got shape {images.shape}")
+        if len(images) == 0:
+            return np.zeros((0, self.spec.num_keypoints, 2)), np.zeros((0, self.spec.num_keypoints), np.float32)
+        inputs = np.stack([self.preprocess(im) for im in images])
+        n = len(inputs)
+        if pad_to is not None and n < pad_to:
+            inputs = np.concatenate([inputs, np.zeros((pad_to - n, *inputs.shape[1:]), inputs.dtype)])
+        hms = self.forward(inputs)[:n]
+        hw = images.shape[1:3]
+        xy = np.stack([decode_heatmaps(h, hw, real_time=real_time) for h in hms])
+        conf = np.stack([peak_values(h) for h in hms]).astype(np.float32)
+        return xy, conf
+
+    # ------------------------------------------------------------------ videos
+    def _frames_fn(self, height: int, width: int, real_time: bool):
+        """The jitted ``(folded, frames uint8) -> (peak rows/cols, peak values, raw peaks)`` for one frame size."""
+        key = (int(height), int(width), bool(real_time))
+        if key not in self._frames_fns:
+            geometry = frame_geometry(height, width, self.resolution)
+            mode = self.normalisation
+
+            def frames_fn(folded, frames):
+                opts = default_options()  # of the platform traced for
+                inner = dataclasses.replace(opts, microbatch=None)
+
+                def one(f):
+                    x = preprocess_frames(f, geometry, mode)
+                    return decode_peaks(efficientpose_heatmaps(folded, x, self.spec, inner), real_time=real_time)
+
+                # preprocessing, network and decoding of a microbatch stay in cache together
+                return map_microbatches(one, frames, opts.microbatch)
+
+            self._frames_fns[key] = jax.jit(frames_fn)
+        return self._frames_fns[key]
+
+    def _finish_frames(self, out, n: int, hw: tuple[int, int], real_time: bool):
+        rc, _, raw_peak = (np.asarray(a)[:n] for a in out)
+        r = self.resolution
+        xy = np.stack([(rc[..., 1] + 0.5) / r, (rc[..., 0] + 0.5) / r], axis=-1).astype(np.float64)
+        if real_time:  # the official camera path: a raw peak below the threshold is missing (README §1.2)
+            xy[raw_peak < REALTIME_THRESHOLD] = -0.5 / r
+        return undo_padding(xy, hw, r), raw_peak.astype(np.float32)
+
+    def _prepare(self, images: np.ndarray, pad_to: int) -> np.ndarray:
+        """Official float64 preprocessing of a batch, zero-padded to ``pad_to`` images (float32 network input)."""
+        inputs = np.stack([self.preprocess(im) for im in images])
+        if len(inputs) < pad_to:
+            inputs = np.concatenate([inputs, np.zeros((pad_to - len(inputs), *inputs.shape[1:]), inputs.dtype)])
+        return inputs
+
+    def _finish(self, out, n: int, hw: tuple[int, int], fast: bool, real_time: bool):
+        """Keypoint fractions, confidences and (H, W) of a batch's forward output (host side)."""
+        if fast:
+            return (*self._finish_frames(out, n, hw, real_time), hw)
+        hms = np.asarray(out)[:n]
+        xy = np.stack([decode_heatmaps(h, hw, real_time=real_time) for h in hms])
+        conf = np.stack([peak_values(h) for h in hms]).astype(np.float32)
+        return xy, conf, hw
+
+    def keypoints_frames(self, frames: UInt8[np.ndarray, "N H W 3"], real_time: bool = False,
+                         pad_to: int | None = None) -> tuple[Float[np.ndarray, "N K 2"], Float[np.ndarray, "N K"]]:
+        """:meth:`keypoints_batch` with preprocessing and decoding inside the jitted call (float32, batched).
+
+        The fast path of :meth:`track`: equal to the host path except where float32 rounding decides a uint8
+        truncation or a tie between blurred maxima (``models/pose/device_ops.py``).
+        """
+        frames = np.asarray(frames)
+        if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+            raise DataError(f"frames must be (N, H, W, 3) uint8, got shape {frames.shape} and {frames.dtype}")
+        n = len(frames)
+        if pad_to is not None and n < pad_to:
+            frames = np.concatenate([frames, np.zeros((pad_to - n, *frames.shape[1:]), np.uint8)])
+        out = self._frames_fn(*frames.shape[1:3], real_time)(self.inference_variables(), frames)
+        return self._finish_frames(out, n, frames.shape[1:3], real_time)
+
+    def track(self, video_path: str | os.PathLike, *, stride: int = 1, batch_size: int = 16,
+              real_time: bool = False, progress: bool = True, max_frames: int | None = None,
+              fast: bool = False) -> SkeletonSequence:
+        """Keypoints of every ``stride``-th frame of a video as a :class:`SkeletonSequence` (pixels, confidences).
+
+        Arguments:
+            video_path: a video file readable by :func:`infantjax.io.open_video`.
+            stride: keep every stride-th frame (the sequence's fps is divided accordingly).
+            batch_size: frames per jitted forward pass; memory is bounded by it whatever the video length.
+            real_time: use the real-time decoding (peaks < 0.3 -> NaN) instead of the offline one.
+            progress: show a tqdm progress bar.
+            max_frames: stop after this many decoded frames (None: the whole video).
+            fast: preprocess and decode inside the jitted forward in float32 (:meth:`keypoints_frames`, several
+                times faster end to end) instead of the official float64 host code; the keypoints can then differ
+                where the reference's uint8 truncation of a near-integer value goes the other way (see
+                ``models/pose/device_ops.py``). Either way frames are decoded (and, by default, preprocessed) in
+                a background thread while the previous batch runs through the network.
+
+        Returns:
+            coords (T, K, 2) float32 pixel x, y (NaN where missing), confidence (T, K) = heatmap peak clipped to
+            [0, 1], fps, the predictor's skeleton and metadata (source, model, image size, stride).
+        """
+        if int(stride) < 1:
+            raise ConfigError(f"stride must be >= 1, got {stride}")
+        if int(batch_size) < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+        from tqdm.auto import tqdm
+
+        frames_iter, fps, total, size = _open_frames(video_path, int(stride), max_frames)
+        coords, confs = [], []
+        n_out = None if total is None else -(-total // int(stride))
+        bar = tqdm(total=n_out, desc=f"pose {os.path.basename(os.fspath(video_path))}", unit="frame",
+                   disable=not progress)
+
+        def emit(xy, conf, hw):
+            h, w = hw
+            xy = np.asarray(xy)
+            px = xy * np.array([w, h], dtype=np.float64)
+            if real_time:
+                px[conf < REALTIME_THRESHOLD] = np.nan
+            coords.append(px.astype(np.float32))
+            confs.append(np.clip(conf, 0.0, 1.0))
+            bar.update(len(xy))
+
+        bs = int(batch_size)
+        if fast:
+            batches = _Prefetch(_batched(frames_iter, bs), depth=2)
+        else:  # decoding and the float64 preprocessing run in the background thread
+            batches = _Prefetch(((b.shape[1:3], len(b), self._prepare(b, bs)) for b in _batched(frames_iter, bs)),
+                                depth=2)
+        try:
+            pending = None  # one batch in flight: JAX dispatches asynchronously, the host decodes the previous
+            folded = self.inference_variables()
+            for item in batches:
+                if fast:
+                    hw, n = item.shape[1:3], len(item)
+                    frames = item
+                    if n < bs:
+                        frames = np.concatenate([frames, np.zeros((bs - n, *frames.shape[1:]), np.uint8)])
+                    out = self._frames_fn(*hw, real_time)(folded, frames)
+                else:
+                    hw, n, inputs = item
+                    out = self._heatmap_fn(folded, inputs)
+                if pending is not None:
+                    emit(*self._finish(*pending))
+                pending = (out, n, hw, fast, real_time)
+            if pending is not None:
+                emit(*self._finish(*pending))
+        finally:
+            batches.close()
+            bar.close()
+        k = self.spec.num_keypoints
+        coords_arr = np.concatenate(coords) if coords else np.zeros((0, k, 2), np.float32)
+        conf_arr = np.concatenate(confs) if confs else np.zeros((0, k), np.float32)
+        if len(coords_arr) == 0:
+            raise VideoError(f"{os.fspath(video_path)!r} has no frames to track")
+        meta = {"source": os.fspath(video_path), "model": f"efficientpose-{self.spec.variant}",
+                "image_hw": [int(size[0]), int(size[1])], "stride": int(stride), "units": "pixels",
+                "decoding": "real-time" if real_time else "offline"}
+        return SkeletonSequence(coords_arr, fps=fps / int(stride), skeleton=self.skeleton, confidence=conf_arr,
+                                metadata=meta)
+
+
+# ------------------------------------------------------------------------------------------------------ synthetic
+def infant_spec(variant: str = "rt", resolution: int = 128) -> EfficientPoseSpec:
+    """EfficientPose (full graph) for the In-Motion 19 keypoints: K = 19, P = 2 · 18 limbs."""
+    limbs = len(_skeleton.get(SKELETON).edges)
+    return EfficientPoseSpec(variant, num_keypoints=19, num_pafs=2 * limbs, resolution=int(resolution))
+
+
+def finetune_synthetic(mpii_variables: dict, *, variant: str = "rt", resolution: int = 128, frames: int = 256,
+                       config: PoseConfig | None = None, seed: int = 0, progress: bool = True,
+                       start: PosePredictor | None = None, hooks: Sequence[Hook] = (),
+                       ) -> tuple[PosePredictor, list[float]]:
+    """Fine-tune EfficientPose from MPII weights to the In-Motion 19 keypoints on rendered synthetic infants.
+
+    Arguments:
+        mpii_variables: Flax variables of the official model (``load_efficientpose_h5(path).variables``); unused
+            when ``start`` is given.
+        variant: EfficientPose variant of those weights (``rt``, ``i``, ...).
+        resolution: network input R (the official RT uses 224; 128 keeps a CPU fine-tune short).
+        frames: rendered training frames (seed ``seed``).
+        config: training configuration (default :func:`~infantjax.train.pose.default_finetune_config`).
+        seed: render, head-initialisation and training seed.
+        progress: tqdm progress bar.
+        start: continue training this In-Motion 19 predictor instead (its spec and resolution).
+        hooks: engine hooks every N steps (e.g. held-out validation during training).
+
+    Returns:
+        the fine-tuned :class:`PosePredictor` (skeleton ``in-motion-19``) and the loss of every step.
+    """
+    config = (config or default_finetune_config(frames=frames)).replace(progress=progress)
+    if start is not None:
+        spec, variables = start.spec, start.variables
+    else:
+        spec = infant_spec(variant, resolution)
+        variables = finetune_variables(mpii_variables, spec, jax.random.PRNGKey(seed))
+    inputs, frac, _, _ = synthetic_examples(frames, spec.resolution, seed=seed)
+    result = fit(PoseTask(spec, config, SKELETON), [PoseData(inputs, frac)], seeds=[seed], initial=variables,
+                 hooks=hooks, desc=f"fine-tune {spec.variant}")
+    return PosePredictor(spec, result.instance(0), SKELETON), result.step_losses[:, 0].tolist()
+
+
+def evaluate_synthetic(predictor: PosePredictor, n: int = 96, *, seed: int = 10_000,
+                       rotation_deg: Sequence[float] = ROTATION, batch_size: int = 32) -> dict:
+    """PCKh@τ, ME and PCKh@Human^0.95 (:func:`~infantjax.metrics.pose.pose_metrics`) of a predictor on held-out rendered frames
+    (rendered at the predictor's resolution; seeds ≥ 10,000 are never used for training here)."""
+    r = predictor.resolution
+    _, _, frames, kp = synthetic_examples(n, r, seed=seed, rotation_deg=rotation_deg)
+    xy = np.concatenate([predictor.keypoints_batch(frames[s:s + batch_size], pad_to=batch_size)[0]
+                         for s in range(0, len(frames), batch_size)])
+    return pose_metrics(xy * r - PIXEL_OFFSET, kp, predictor.skeleton)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SyntheticTrack:
+    """Result of :func:`track_synthetic_video`.
+
+    ``sequence``: the tracked :class:`SkeletonSequence` (pixels as ``PosePredictor.track`` reports them);
+    ``truth``: (T, 19, 2) rendered keypoints in the same pixel frame; ``pckh``: PCKh@0.5 of the tracking against
+    the truth; ``metrics``: all of :func:`~infantjax.metrics.pose.pose_metrics`; ``video``: path of the rendered video (None when it was
+    written to a temporary directory that is gone).
+    """
+
+    sequence: SkeletonSequence
+    truth: np.ndarray
+    pckh: float
+    metrics: dict
+    video: str | None
+
+
+def track_synthetic_video(predictor: PosePredictor | None = None, *, duration_s: float = 10.0, fps: float = 15.0,
+                          size: tuple[int, int] | None = None, seed: int = 0, video_path: str | None = None,
+                          batch_size: int = 16, progress: bool = False) -> SyntheticTrack:
+    """Render one synthetic infant video, track it and score the keypoints against the rendered truth.
+
+    Arguments:
+        predictor: an In-Motion 19 predictor (default ``PosePredictor.pretrained("rt-synthetic-infant")``).
+        duration_s: video length in seconds.
+        fps: frame rate.
+        size: (height, width) of the video (default the predictor's square resolution).
+        seed: the infant, its movements, camera and appearance.
+        video_path: where to write the video (default a temporary file, deleted afterwards).
+        batch_size: frames per forward pass.
+        progress: progress bar while tracking.
+
+    Returns:
+        a :class:`SyntheticTrack` (sequence, truth, PCKh@0.5, metrics, video path).
+    """
+    from infantjax import synth
+    from infantjax.io import write_video
+    from infantjax.synth.rendering import render, sample_appearance
+
+    predictor = predictor or PosePredictor.pretrained("rt-synthetic-infant")
+    if predictor.skeleton.name != SKELETON:
+        raise ConfigError(f"track_synthetic_video needs an {SKELETON} predictor, got {predictor.skeleton.name!r}")
+    if not (duration_s > 0 and fps > 0):
+        raise ConfigError(f"duration_s and fps must be > 0, got {duration_s} and {fps}")
+    h, w = (predictor.resolution, predictor.resolution) if size is None else (int(size[0]), int(size[1]))
+    rng = np.random.default_rng(seed)
+    body = synth.infant(rng)
+    motion = synth.generate(body, synth.typical_profile(rng), duration_s=float(duration_s), fps=float(fps),
+                            seed=int(rng.integers(2 ** 31)))
+    camera = synth.sample_camera(synth.RecordingConfig(width=w, height=h), body.trunk_length, rng)
+    frames, truth = [], []
+    for out in render(motion.points, body, camera, sample_appearance(rng), batch=16):
+        frames.append(out.frames)
+        truth.append(out.select(SKELETON)[0])
+    truth_px = np.concatenate(truth).astype(np.float32) + PIXEL_OFFSET
+    with tempfile.TemporaryDirectory() as tmp:
+        path = video_path or os.path.join(tmp, "synthetic_infant.mp4")
+        write_video(path, np.concatenate(frames), fps=float(fps))
+        seq = predictor.track(path, batch_size=batch_size, progress=progress)
+    metrics = pose_metrics(seq.coords, truth_px, SKELETON)
+    log.info("tracked %d synthetic frames: PCKh@0.5 = %.3f", seq.num_frames, metrics["pckh@0.5"])
+    return SyntheticTrack(seq, truth_px, float(metrics["pckh@0.5"]), metrics, video_path)
+
+
+# ------------------------------------------------------------------------------------------------------ helpers
+
+
+class _Prefetch:
+    """Iterate ``items`` in a background thread, at most ``depth`` ahead (video decoding releases the GIL, so it
+    overlaps with the jitted forward). ``close()`` stops the thread, whether or not iteration began; an exception
+    raised in the thread is raised by ``next``."""
+
+    _DONE = object()
+
+    def __init__(self, items: Iterator, depth: int = 2):
+        self._items = items
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._work, name="infantjax-video-decode", daemon=True)
+        self._thread.start()
+
+    def _put(self, entry) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _work(self):
+        try:
+            for item in self._items:
+                if not self._put((None, item)):
+                    return
+            self._put((None, self._DONE))
+        except BaseException as err:  # noqa: BLE001 - handed to the consuming thread
+            self._put((err, None))
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        err, item = self._queue.get()
+        if err is not None:
+            self.close()
+            raise err
+        if item is self._DONE:
+            self.close()
+            raise StopIteration
+        return item
+
+    def close(self):
+        self._stop.set()
+        self._thread.join()
+        close = getattr(self._items, "close", None)
+        if close is not None:
+            close()
+
+
+def _batched(frames: Iterator[np.ndarray], batch_size: int) -> Iterator[np.ndarray]:
+    buf: list[np.ndarray] = []
+    for frame in frames:
+        buf.append(frame)
+        if len(buf) == batch_size:
+            yield np.stack(buf)
+            buf = []
+    if buf:
+        yield np.stack(buf)
+
+
+def _open_frames(video_path, stride: int, max_frames: int | None, chunk: int = 64,
+                 ) -> tuple[Iterator[np.ndarray], float, int, tuple[int, int]]:
+    """Frames (H, W, 3) uint8 RGB of every ``stride``-th frame, decoded in chunks (bounded memory)."""
+    from infantjax.io import open_video
+
+    source = open_video(video_path)  # VideoError for missing / empty / undecodable files
+    total = len(source) if max_frames is None else min(len(source), int(max_frames))
+
+    def gen():
+        try:
+            for start, frames in source.iter_chunks(chunk, stop=total):
+                for i, frame in enumerate(frames):
+                    if (start + i) % stride == 0:
+                        yield frame
+        finally:
+            source.close()
+
+    return gen(), float(source.fps), total, tuple(source.frame_size)

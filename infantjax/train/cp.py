@@ -1,0 +1,492 @@
+"""The CP task of seed 002: a skeleton GCN learns P(CP) from 5-second windows (gcn_reference A.9).
+
+* :class:`CPConfig`: the reference recipe (SGD 5e-4, Nesterov, batches of 32, 60/12 windows per CP/non-CP
+  recording and epoch, rotation/scale/translation augmentation, position/velocity/bone features, validation AUC).
+* Host-side data: preparing a cohort (:func:`prepare_cohort`), balanced stratified crops (:func:`epoch_crops`),
+  validation windows (:func:`validation_windows`). Windows are cut on the host as positions (N, T, J, 2);
+  augmentation and the features are computed inside the jitted step (A.9: features after augmentation).
+* :class:`CPTask`: the task of the training engine; :class:`CPData` one instance's training and validation data.
+
+    from infantjax.train import CPConfig, CPData, CPTask, fit
+    task = CPTask(GCNSpec.table_a4()[0], CPConfig(epochs=100))
+    result = fit(task, [CPData.from_cohorts(train_cohort, val_cohort, task.config)], seeds=[1])
+    result.best_score[0], result.best_epoch[0], result.history[0], result.instance(0)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from infantjax import skeleton as _skeleton
+from infantjax.errors import ConfigError, DataError
+from infantjax.metrics import roc_auc
+from infantjax.sequence import Cohort, SkeletonSequence
+from infantjax.train.config import TrainConfig, host_field
+from infantjax.train.losses import balanced_window_loss, cross_entropy, positive_probability
+from infantjax.train.state import debiased_batch_stats, zeroed_batch_stats
+from infantjax.train.task import Selection, Task
+
+__all__ = [
+    "DEMO_CONFIG",
+    "NUM_JOINTS",
+    "SKELETON",
+    "CPConfig",
+    "CPData",
+    "CPTask",
+    "Prepared",
+    "ValidationWindows",
+    "augment_windows",
+    "build",
+    "epoch_crops",
+    "gather_windows",
+    "input_channels",
+    "prepare_cohort",
+    "prepare_sequence",
+    "standardise_windows",
+    "subject_scores",
+    "validation_windows",
+    "window_features",
+]
+
+log = logging.getLogger(__name__)
+
+#: The keypoint set every Ensemble-NAS-GCN model is trained on (seed 002).
+SKELETON = "in-motion-19"
+NUM_JOINTS = 19
+
+
+@dataclasses.dataclass(frozen=True)
+class CPConfig(TrainConfig):
+    """How a GCN learns CP from skeleton windows. Defaults are the reference recipe (gcn_reference A.9,
+    MovementOutcome main.py). The run and optimizer fields are :class:`~infantjax.train.config.TrainConfig`'s.
+
+    Arguments:
+        epochs: epochs per run (the reference: 100 in the search, 200 in cross-validation).
+        batch_size: windows per step (32; the reference drops the last incomplete batch).
+        learning_rate: constant SGD learning rate (5e-4, no schedule).
+        momentum: SGD momentum (0.9).
+        nesterov: Nesterov momentum (True).
+        weight_decay: decoupled L2 added to the gradient (0 in the reference).
+        optimizer: ``"sgd"`` (the reference: SGD with ``momentum``/``nesterov``) or ``"adam"`` (Adam with
+            ``learning_rate``, betas 0.9/0.999; not in the reference — for short demo/quick runs, which SGD at
+            5e-4 cannot train in a few hundred steps).
+        debias_batch_stats: BatchNorm running averages start at 0 and are bias-corrected when read (an infantjax
+            correction, see docs/train.md). PyTorch/Flax start them at mean 0 / variance 1 and move them by 10 %
+            per step (momentum 0.1), so after n steps 0.9ⁿ of the initial variance remains: after 30 steps the
+            input BatchNorm's running variance of the velocity channels (true variance ≈ 1e-6 after v1
+            normalisation) is still ≈ 0.04, and evaluation shrinks the velocities 200-fold. Debiased, the averages
+            are the normalised weighted mean of the batch statistics, (1 − 0.9)·Σ 0.9^(n−k)·b_k / (1 − 0.9ⁿ);
+            they equal the reference's to a relative 0.9ⁿ (< 3e-5 after 100 steps), i.e. for the paper's runs.
+        positive_copies, negative_copies: training windows per epoch of each CP / non-CP recording (60 / 12:
+            positives ×5, the reference's class balance).
+        window: frames per window (150 = 5 s at 30 Hz).
+        hop: hop between validation/test windows (75 = 50 % overlap; the last window is aligned to the end).
+        roll_sequence: tile every training recording to the longest one before cropping (reference default).
+        augment: random rotation/scale/translation of each training window (train only).
+        rotation: maximum rotation in whole degrees (integer angles in [-45, 45] in the reference).
+        scale: (min, max) isotropic scale (0.70 … 1.30 in steps of 0.01).
+        translation: maximum shift of x and y (-0.30 … 0.30 in steps of 0.01).
+        preprocess_version: ``infantjax.preprocess.preprocess_cp`` version (``"v1"``, the published results, or
+            ``"v2"``).
+        window_rotation: rotate each window so its first frame's spine points down before augmentation, in
+            training and evaluation (v1 ``standardize_rotation``; ``"reference"`` keeps the arccos sign quirk,
+            ``"corrected"`` uses atan2, None turns it off; v2 has none).
+        feature_mode: ``infantjax.preprocess.features`` mode (``"reference"``: the last two velocity frames are 0).
+        model_mode: ``infantjax.models.gcn.build_model`` mode.
+        preprocess: run ``infantjax.preprocess.preprocess_cp`` on every recording before windowing; set False
+            when the cohort is already preprocessed.
+        eval_batch_size: windows per evaluation call.
+        progress: show a tqdm progress bar.
+    """
+
+    epochs: int = host_field(200)
+    batch_size: int = host_field(32)
+    learning_rate: float = 5e-4
+    nesterov: bool = True
+    optimizer: str = "sgd"
+    debias_batch_stats: bool = True
+    positive_copies: int = host_field(60)
+    negative_copies: int = host_field(12)
+    window: int = 150
+    hop: int = host_field(75)
+    roll_sequence: bool = host_field(True)
+    augment: bool = True
+    rotation: int = 45
+    scale: tuple[float, float] = (0.7, 1.3)
+    translation: float = 0.3
+    feature_mode: str = "reference"
+    model_mode: str = "reference"
+    preprocess: bool = host_field(True)
+    preprocess_version: str = host_field("v1")
+    window_rotation: str | None = "reference"
+    eval_batch_size: int = host_field(256)
+
+    def __post_init__(self):
+        object.__setattr__(self, "scale", tuple(float(s) for s in self.scale))
+        super().__post_init__()
+        for name in ("positive_copies", "negative_copies", "window", "hop"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"CPConfig.{name} must be a positive integer, got {value!r}")
+        if isinstance(self.rotation, bool) or not isinstance(self.rotation, int) or not 0 <= self.rotation <= 180:
+            raise ConfigError(f"CPConfig.rotation must be whole degrees in [0, 180], got {self.rotation!r}")
+        if self.preprocess_version not in ("v1", "v2"):
+            raise ConfigError(f"CPConfig.preprocess_version must be 'v1' or 'v2', got {self.preprocess_version!r}")
+        if self.window_rotation not in (None, "reference", "corrected"):
+            raise ConfigError("CPConfig.window_rotation must be 'reference', 'corrected' or None, got "
+                              f"{self.window_rotation!r}")
+        if self.preprocess_version == "v2" and self.window_rotation is not None:
+            raise ConfigError("CPConfig: preprocessing v2 has no window rotation (the reference removed it); "
+                              "set window_rotation=None")
+        if not isinstance(self.translation, (int, float)) or isinstance(self.translation, bool) \
+                or not self.translation >= 0:
+            raise ConfigError(f"CPConfig.translation must be a number >= 0, got {self.translation!r}")
+        if len(self.scale) != 2 or not 0 < self.scale[0] <= self.scale[1]:
+            raise ConfigError(f"CPConfig.scale must be (min, max) with 0 < min <= max, got {self.scale!r}")
+        if self.window < 3:
+            raise ConfigError(f"CPConfig.window must be at least 3 frames, got {self.window}")
+
+
+#: The demo's training recipe — NOT the paper's (docs/ensemble.md "Demo recipe"): SGD at lr 0.05 (paper 5e-4) and
+#: batches of 16 (paper 32) so that ≈ 100 steps per instance learn the easy synthetic cohort in about two minutes
+#: on 2 CPU cores; 6/4 windows per CP/non-CP recording and epoch (balances the classes at 40 % prevalence as the
+#: paper's 60/12 does at 15 %). Everything else (150-frame windows, augmentation, v1 preprocessing) is the paper's;
+#: the BatchNorm averages are debiased (``CPConfig.debias_batch_stats``), without which short runs evaluate
+#: with the initial variance 1 still in the running averages and do not learn visibly.
+DEMO_CONFIG = CPConfig(epochs=6, batch_size=16, learning_rate=0.05, positive_copies=6, negative_copies=4)
+
+
+# ------------------------------------------------------------------------------------------------------ data
+def prepare_sequence(sequence: SkeletonSequence, config: CPConfig, *, where: str = "sequence") -> np.ndarray:
+    """Preprocess one recording and return its 2-D positions (T, 19, 2) float32 without NaN.
+
+    Arguments:
+        sequence: an In-Motion 19 :class:`SkeletonSequence` (raw keypoints unless ``config.preprocess`` is False).
+        config: the training configuration (window length, preprocessing on/off).
+        where: names the recording in error messages.
+
+    Raises:
+        SkeletonMismatchError: the sequence is not In-Motion 19.
+        DataError: all keypoints missing, or shorter than one window after preprocessing.
+    """
+    if not isinstance(sequence, SkeletonSequence):
+        raise DataError(f"{where}: expected a SkeletonSequence, got {type(sequence).__name__}")
+    sequence.require(SKELETON, min_frames=1, where=where)
+    if config.preprocess:
+        from infantjax.preprocess import preprocess_cp
+
+        sequence = preprocess_cp(sequence, version=config.preprocess_version)
+    coords = np.asarray(sequence.coords, dtype=np.float32)[..., :2]
+    if np.isnan(coords).all():
+        raise DataError(f"{where}: every keypoint is missing (all NaN) after preprocessing; check the input file")
+    if coords.shape[0] < config.window:
+        raise DataError(
+            f"{where}: {coords.shape[0]} frames after preprocessing, but one window needs {config.window} "
+            f"({config.window / 30:.1f} s at 30 Hz); use a longer recording"
+        )
+    # keypoints still missing after preprocessing sit at the origin (the trunk centre after normalisation)
+    return np.nan_to_num(coords, nan=0.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """A cohort ready for training: positions (T_i, 19, 2) per recording, 0/1 labels, subject ids."""
+
+    coords: tuple[np.ndarray, ...]
+    labels: np.ndarray
+    subjects: tuple[str, ...]
+    name: str = "cohort"
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.asarray([c.shape[0] for c in self.coords], dtype=np.int64)
+
+
+def prepare_cohort(cohort: Cohort, config: CPConfig, *, role: str = "train") -> Prepared:
+    """Validate and preprocess a cohort for training or validation.
+
+    Raises:
+        DataError: empty cohort, labels that are not 0/1, only one class, or a recording that cannot be used.
+    """
+    if not isinstance(cohort, Cohort):
+        raise DataError(f"{role} cohort: expected a Cohort, got {type(cohort).__name__}")
+    if len(cohort) == 0:
+        raise DataError(f"{role} cohort {cohort.name!r} is empty")
+    labels = np.asarray(cohort.labels)
+    if labels.dtype.kind not in "biuf" or not np.isin(labels, (0, 1)).all():
+        raise DataError(f"{role} cohort {cohort.name!r}: CP labels must be 0 or 1, got values "
+                        f"{sorted(set(np.unique(labels).tolist()))[:5]}")
+    labels = labels.astype(np.int32)
+    if len(np.unique(labels)) < 2:
+        raise DataError(f"{role} cohort {cohort.name!r} has only class {int(labels[0])}; it needs both CP (1) and "
+                        "no CP (0) subjects")
+    coords = tuple(
+        prepare_sequence(s, config, where=f"{role} cohort {cohort.name!r}, recording {i} (subject "
+                                          f"{cohort.subjects[i]!r})")
+        for i, s in enumerate(cohort.sequences)
+    )
+    return Prepared(coords, labels, tuple(cohort.subjects), cohort.name)
+
+
+def epoch_crops(lengths: np.ndarray, labels: np.ndarray, config: CPConfig,
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Class balancing by repetition with stratified random crops, shuffled (gcn_reference A.9).
+
+    Recording i appears ``positive_copies`` (label 1) or ``negative_copies`` (label 0) times. Copy p of n
+    (1-based) starts uniformly in [(p−1)·⌊T/n⌋, p·⌊T/n⌋], clipped to T − window, where T is the longest
+    recording's length when ``roll_sequence`` (recordings are tiled) and the recording's own length otherwise.
+
+    Returns:
+        (recording index, start frame) arrays of equal length, in shuffled order.
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    t_max = int(lengths.max())
+    rec, starts = [], []
+    for i, (t_i, y) in enumerate(zip(lengths, labels)):
+        n = config.positive_copies if y == 1 else config.negative_copies
+        t = t_max if config.roll_sequence else int(t_i)
+        seg = t // n
+        p = np.arange(1, n + 1)
+        s = rng.integers((p - 1) * seg, p * seg, endpoint=True)
+        starts.append(np.minimum(s, t - config.window))
+        rec.append(np.full(n, i))
+    rec = np.concatenate(rec)
+    starts = np.concatenate(starts)
+    order = rng.permutation(len(rec))
+    return rec[order], starts[order]
+
+
+def gather_windows(coords: tuple[np.ndarray, ...], rec: np.ndarray, starts: np.ndarray,
+                   window: int) -> np.ndarray:
+    """Cut windows (N, window, J, 2); frame indices wrap around (tiling, ``roll_sequence``)."""
+    offsets = np.arange(window)
+    out = np.empty((len(rec), window) + coords[0].shape[1:], dtype=np.float32)
+    for k, (i, s) in enumerate(zip(rec, starts)):
+        c = coords[int(i)]
+        out[k] = c[(int(s) + offsets) % c.shape[0]]
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class ValidationWindows:
+    """Every window of a validation cohort.
+
+    Attributes:
+        positions: (W, window, 19, 2) positions.
+        subject: (W,) index into ``subject_ids`` of each window.
+        labels: (W,) label of each window (its recording's label).
+        subject_ids: the cohort's unique subjects.
+        subject_labels: (S,) one label per subject.
+    """
+
+    positions: np.ndarray
+    subject: np.ndarray
+    labels: np.ndarray
+    subject_ids: tuple[str, ...]
+    subject_labels: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.positions.shape[0])
+
+
+def validation_windows(prepared: Prepared, config: CPConfig) -> ValidationWindows:
+    """Windows of ``config.window`` frames with hop ``config.hop``, the last aligned to the end (A.9)."""
+    from infantjax.preprocess import windows
+
+    subject_ids = tuple(dict.fromkeys(prepared.subjects))
+    index = {s: k for k, s in enumerate(subject_ids)}
+    pos, subj, labs = [], [], []
+    for c, y, s in zip(prepared.coords, prepared.labels, prepared.subjects):
+        w = np.asarray(windows(c, length=config.window, hop=config.hop), dtype=np.float32)
+        pos.append(w)
+        subj.append(np.full(len(w), index[s]))
+        labs.append(np.full(len(w), y))
+    subject_labels = np.zeros(len(subject_ids), dtype=np.int32)
+    for s, y in zip(prepared.subjects, prepared.labels):
+        subject_labels[index[s]] = max(subject_labels[index[s]], y)
+    if len(np.unique(subject_labels)) < 2:
+        raise DataError(f"validation cohort {prepared.name!r} needs subjects of both classes for the AUC")
+    return ValidationWindows(np.concatenate(pos), np.concatenate(subj), np.concatenate(labs).astype(np.int32),
+                             subject_ids, subject_labels)
+
+
+# ------------------------------------------------------------------------------------------------------ windows
+def build(spec, config: CPConfig, num_joints: int = NUM_JOINTS):
+    """The Flax module of ``spec``: a GCNSpec/STGCNSpec through ``infantjax.models.gcn.build_model``, or a ready
+    ``flax.linen.Module`` with the same interface (``apply(variables, x, train=...) -> (logits, features)``)."""
+    import flax.linen as nn
+
+    if isinstance(spec, nn.Module):
+        return spec
+    from infantjax.models.gcn import build_model
+
+    return build_model(spec, num_joints=num_joints, mode=config.model_mode)
+
+
+def input_channels(model) -> int:
+    """Input channels a model takes: the first C of [position | velocity | bone] (6 for the searchable GCN, 2 for
+    the paper's ST-GCN baseline, which saw positions only; gcn_reference B.1)."""
+    spec = getattr(model, "spec", None)
+    for obj in (spec, model):
+        if obj is None:
+            continue
+        if hasattr(obj, "num_input_branches") and hasattr(obj, "in_channels_per_branch"):
+            return int(obj.num_input_branches * obj.in_channels_per_branch)
+        if hasattr(obj, "in_channels"):
+            return int(obj.in_channels)
+    return 6
+
+
+def augment_windows(key: jax.Array, positions: jax.Array, config: CPConfig) -> jax.Array:
+    """Random rotation, scale and translation of each window (N, T, J, 2), one draw per window (A.9)."""
+    from infantjax.augment import random_perturbation_batch
+
+    return random_perturbation_batch(key, positions, max_angle=config.rotation, scale_range=config.scale,
+                                     max_shift=config.translation)
+
+
+def standardise_windows(positions: jax.Array, config: CPConfig) -> jax.Array:
+    """The v1 window rotation (first-frame spine straight down), before any augmentation (A.9); jit-able."""
+    if config.window_rotation is None:
+        return positions
+    from infantjax.preprocess import rotate_windows
+
+    return rotate_windows(positions, SKELETON, config.window_rotation)
+
+
+def window_features(positions: jax.Array, config: CPConfig) -> jax.Array:
+    """Positions (..., T, J, 2) → position, velocity and bone channels (..., T, J, 6) (jit-able)."""
+    from infantjax.preprocess import features
+
+    parents = _skeleton.get(SKELETON).parents
+    return features(positions, parents, mode=config.feature_mode)
+
+
+def subject_scores(probabilities: np.ndarray, windows: ValidationWindows) -> np.ndarray:
+    """Subject score = median over the subject's windows of P(CP) (gcn_reference A.9)."""
+    return np.asarray([np.median(probabilities[windows.subject == k]) for k in range(len(windows.subject_ids))])
+
+
+# ------------------------------------------------------------------------------------------------------ the task
+@dataclasses.dataclass(frozen=True, eq=False)
+class CPData:
+    """One instance's data: its training recordings and its validation windows."""
+
+    train: Prepared
+    validation: ValidationWindows
+
+    @classmethod
+    def from_cohorts(cls, train: Cohort, validation: Cohort, config: CPConfig) -> CPData:
+        """Validate and preprocess a training and a validation cohort (:func:`prepare_cohort`)."""
+        prepared = prepare_cohort(train, config, role="train")
+        windows = validation_windows(prepare_cohort(validation, config, role="validation"), config)
+        return cls(prepared, windows)
+
+
+class _Crops(Sequence):
+    """The batches of one epoch, cut on demand: ``batch[s]`` = {"positions" (B, T, J, 2), "labels" (B,)}."""
+
+    def __init__(self, prepared: Prepared, rec: np.ndarray, start: np.ndarray, config: CPConfig):
+        self.prepared, self.rec, self.start, self.config = prepared, rec, start, config
+        self.size = config.batch_size
+
+    def __len__(self) -> int:
+        return len(self.rec) // self.size
+
+    def __getitem__(self, s: int) -> dict:
+        if not 0 <= s < len(self):
+            raise IndexError(s)
+        sl = slice(s * self.size, (s + 1) * self.size)
+        return {"positions": gather_windows(self.prepared.coords, self.rec[sl], self.start[sl], self.config.window),
+                "labels": self.prepared.labels[self.rec[sl]]}
+
+
+class CPTask(Task):
+    """Train a skeleton GCN on CP labels (the reference recipe of seed 002 by default).
+
+    Arguments:
+        spec: a GCNSpec / STGCNSpec, or a Flax module with the same interface.
+        config: the recipe (:class:`CPConfig`; default the reference's).
+        num_joints: joints per frame (19, In-Motion).
+    """
+
+    def __init__(self, spec, config: CPConfig | None = None, num_joints: int = NUM_JOINTS):
+        config = CPConfig() if config is None else config
+        if not isinstance(config, CPConfig):
+            raise ConfigError(f"CPTask needs a CPConfig, got {type(config).__name__}; build one with "
+                              "infantjax.train.CPConfig(...)")
+        self.spec, self.config, self.num_joints = spec, config, int(num_joints)
+        self.model = build(spec, config, self.num_joints)
+        self.channels = input_channels(self.model)
+
+    def compile_key(self) -> tuple:
+        return super().compile_key() + (self.num_joints,)
+
+    def init(self, key):
+        sample = jnp.zeros((1, self.config.window, self.num_joints, self.channels), jnp.float32)
+        variables = dict(self.model.init(key, sample, train=False))
+        variables.setdefault("batch_stats", {})
+        if self.config.debias_batch_stats:  # running averages from 0, bias-corrected when read (eval_variables)
+            variables["batch_stats"] = zeroed_batch_stats(variables["batch_stats"])
+        return variables
+
+    def inputs(self, positions: jax.Array) -> jax.Array:
+        """Window positions → the network input (rotation standardised, features, the model's channels)."""
+        return window_features(standardise_windows(positions, self.config), self.config)[..., :self.channels]
+
+    def loss(self, variables, batch, key, step):
+        cfg = self.config
+        aug_key, dropout_key = jax.random.split(key)
+        positions = standardise_windows(batch["positions"], cfg)
+        if cfg.augment:
+            positions = augment_windows(aug_key, positions, cfg)
+        x = window_features(positions, cfg)[..., :self.channels]
+        (logits, _), updates = self.model.apply(variables, x, train=True, mutable=["batch_stats"],
+                                                rngs={"dropout": dropout_key})
+        return cross_entropy(logits, batch["labels"]).mean(), dict(updates), {}
+
+    def eval_variables(self, variables, step):
+        if not self.config.debias_batch_stats:
+            return variables
+        return {**variables, "batch_stats": debiased_batch_stats(variables["batch_stats"], step)}
+
+    def predict(self, variables, positions):
+        logits, _ = self.model.apply(variables, self.inputs(positions), train=False)
+        return logits
+
+    def epoch_batches(self, data: CPData, epoch: int, rng) -> _Crops:
+        rec, start = epoch_crops(data.train.lengths, data.train.labels, self.config, rng)
+        if len(rec) < self.config.batch_size:
+            raise ConfigError(f"an epoch has fewer windows ({len(rec)}) than one batch ({self.config.batch_size}); "
+                              "raise the copy counts or lower batch_size")
+        return _Crops(data.train, rec, start, self.config)
+
+    def steps_per_epoch(self, data: CPData) -> int:
+        labels = data.train.labels
+        count = int((labels == 1).sum()) * self.config.positive_copies + int((labels == 0).sum()) \
+            * self.config.negative_copies
+        return count // self.config.batch_size
+
+    def eval_inputs(self, data: CPData):
+        return data.validation.positions
+
+    def score(self, data: CPData, logits) -> dict[str, float]:
+        v = data.validation
+        prob = np.asarray(positive_probability(jnp.asarray(logits)))
+        auc = float(roc_auc(v.subject_labels, subject_scores(prob, v)))
+        val_loss = balanced_window_loss(cross_entropy(jnp.asarray(logits), jnp.asarray(v.labels)), v.labels)
+        return {"val_auc": auc, "val_loss": val_loss}
+
+    def selection(self) -> Selection:
+        return Selection("val_auc", "max", "best_auc")
+
+    def check_data(self, data) -> None:
+        if not isinstance(data, CPData):
+            raise DataError(f"CPTask trains on CPData (CPData.from_cohorts(train, validation, config)), got "
+                            f"{type(data).__name__}")

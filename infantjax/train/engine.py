@@ -1,0 +1,460 @@
+"""The training engine: one jitted, donated, vmapped step trains a stack of instances of any :class:`Task`.
+
+:func:`fit` trains I instances of one task at once, instance i on ``data[i]`` with seed ``seeds[i]``: every leaf of
+the train state has a leading instance axis, each instance draws its own batches with its own RNG and keeps its own
+BatchNorm statistics. Instances with fewer batches in an epoch (and the padding instances that make the count divide
+the mesh) are masked: the step leaves their state unchanged.
+
+Per epoch: the task's batches, one step each (the host builds the next batch while the device runs the last, and
+waits for the device only every ``sync_every`` steps); then, when the task has evaluation inputs, the evaluation in
+chunks, the task's scores and best-epoch selection. With a checkpoint directory every epoch is checkpointed (Orbax)
+and a run resumes from the newest checkpoint (resume order: existing checkpoint > initial variables > init); the
+result equals the uninterrupted run's.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from tqdm.auto import tqdm
+
+from infantjax import parallel
+from infantjax.errors import ConfigError, DataError
+from infantjax.train.checkpoint import RunCheckpointer
+from infantjax.train.logging import ScalarLogger
+from infantjax.train.optim import learning_rate_schedule, make_optimizer
+from infantjax.train.state import TrainState
+from infantjax.train.task import Task
+
+__all__ = ["FitResult", "Hook", "HookContext", "Programs", "apply_in_batches", "fit", "programs_for"]
+
+log = logging.getLogger(__name__)
+
+
+# ------------------------------------------------------------------------------------------------------ programs
+def _where(mask, new, old):
+    """Per instance: ``new`` where ``mask`` else ``old`` (leading instance axis on every leaf)."""
+    def one(n, o):
+        return jnp.where(mask.reshape((-1,) + (1,) * (n.ndim - 1)), n, o)
+    return jax.tree_util.tree_map(one, new, old)
+
+
+class Programs:
+    """The jitted, vmapped functions of one task (its compiled parts), schedule horizon and mesh.
+
+    Arguments:
+        task: the task (only its compiled parts are used: ``compile_key`` is the cache key).
+        steps_per_epoch: steps per epoch, for the learning-rate schedule.
+        mesh: a mesh with axes ``("instance", "data")`` (see :func:`infantjax.parallel.instance_mesh`).
+    """
+
+    def __init__(self, task: Task, steps_per_epoch: int, mesh):
+        self.task, self.mesh = task, mesh
+        base = make_optimizer(task.config, steps_per_epoch)
+        if task.param_labels(jax.eval_shape(task.init, jax.random.PRNGKey(0))["params"]) is None:
+            self.tx = base
+        else:  # frozen parameters: zero updates and no optimizer state
+            self.tx = optax.multi_transform({"train": base, "frozen": optax.set_to_zero()}, task.param_labels)
+        inst = parallel.instance_sharding(mesh)
+        batch = parallel.batch_sharding(mesh)
+
+        self.init = jax.jit(jax.vmap(self._init), in_shardings=(inst,), out_shardings=inst)
+        self.init_from = jax.jit(jax.vmap(self._init_from, in_axes=(0, None)), in_shardings=(inst, None),
+                                 out_shardings=inst)
+        self.train_step = jax.jit(jax.vmap(self._train_step), in_shardings=(inst, batch, inst),
+                                  out_shardings=(inst, inst, inst), donate_argnums=(0,))
+        self.predict = jax.jit(jax.vmap(task.predict), in_shardings=(inst, batch), out_shardings=batch)
+        self.variables = jax.jit(jax.vmap(lambda st: task.eval_variables(st.variables, st.step)),
+                                 in_shardings=(inst,), out_shardings=inst)
+        self.copy = jax.jit(lambda tree: jax.tree_util.tree_map(jnp.copy, tree), in_shardings=(inst,),
+                            out_shardings=inst)
+        self.select = jax.jit(_where, in_shardings=(inst, inst, inst), out_shardings=inst, donate_argnums=(2,))
+
+    def _state(self, train_key, variables) -> TrainState:
+        params = variables["params"]
+        collections = {k: v for k, v in variables.items() if k != "params"}
+        return TrainState(params=params, collections=collections, opt_state=self.tx.init(params),
+                          step=jnp.zeros((), jnp.int32), rng=train_key)
+
+    def _init(self, key) -> TrainState:
+        init_key, train_key = jax.random.split(key)
+        return self._state(train_key, self.task.init(init_key))
+
+    def _init_from(self, key, variables) -> TrainState:
+        _, train_key = jax.random.split(key)
+        return self._state(train_key, jax.tree_util.tree_map(jnp.asarray, variables))
+
+    def _train_step(self, state: TrainState, batch, active):
+        key = jax.random.fold_in(state.rng, state.step)  # the step's key: resumable, never reused (big_vision)
+
+        def objective(params):
+            loss, updates, metrics = self.task.loss({**state.collections, "params": params}, batch, key, state.step)
+            return loss, (updates, metrics)
+
+        (loss, (updates, metrics)), grads = jax.value_and_grad(objective, has_aux=True)(state.params)
+        updates_p, opt_state = self.tx.update(grads, state.opt_state, state.params)
+        params = jax.tree_util.tree_map(lambda p, u: p + u, state.params, updates_p)
+        new = state.replace(params=params, collections={**state.collections, **updates}, opt_state=opt_state,
+                            step=state.step + 1)
+        # masked instances (out of batches this epoch, or padding) keep their state unchanged
+        new = jax.tree_util.tree_map(lambda n, o: jnp.where(active, n, o), new, state)
+        metrics = {k: jnp.where(active, v, 0.0) for k, v in metrics.items()}
+        return new, jnp.where(active, loss, 0.0), metrics
+
+
+_CACHE: collections.OrderedDict = collections.OrderedDict()
+CACHE_SIZE = 16  # compiled program sets kept (the least recently used beyond this are dropped)
+
+
+def programs_for(task: Task, steps_per_epoch: int, mesh) -> Programs:
+    """Cached :class:`Programs` (the 16 most recently used), keyed on what they compile: the task's
+    :meth:`~Task.compile_key`, the schedule's horizon (only for non-constant schedules) and the mesh. Folds, NAS
+    trials and repeated runs of one architecture compile once."""
+    horizon = None if task.config.schedule == "constant" else (int(steps_per_epoch), int(task.config.epochs))
+    key = (task.compile_key(), horizon, mesh)
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
+    programs = _CACHE[key] = Programs(task, int(steps_per_epoch), mesh)
+    while len(_CACHE) > CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return programs
+
+
+# ------------------------------------------------------------------------------------------------------ host helpers
+def _stack(parts: Sequence[Any | None], size: int):
+    """Stack per-instance host pytrees on a new leading axis of ``size``; None and the padding become zeros."""
+    template = next(p for p in parts if p is not None)
+    leaves, treedef = jax.tree_util.tree_flatten(template)
+    out = [np.zeros((size,) + np.shape(x), np.asarray(x).dtype) for x in leaves]
+    for i, part in enumerate(parts):
+        if part is None:
+            continue
+        for buf, x in zip(out, jax.tree_util.tree_leaves(part)):
+            buf[i] = x
+    return jax.tree_util.tree_unflatten(treedef, out)
+
+
+def _num_examples(tree) -> int:
+    return int(np.shape(jax.tree_util.tree_leaves(tree)[0])[0])
+
+
+def _evaluate(programs: Programs, variables, inputs: Sequence[Any], n_pad: int, chunk: int) -> list[Any]:
+    """Outputs of :meth:`Task.predict` for every instance's evaluation inputs, in chunks of ``chunk`` examples."""
+    sizes = [_num_examples(x) for x in inputs]
+    out: list[list] = [[] for _ in inputs]
+    for lo in range(0, max(sizes), chunk):
+        parts = []
+        for x, n in zip(inputs, sizes):
+            part = jax.tree_util.tree_map(lambda a: parallel.pad_axis(np.asarray(a)[lo:lo + chunk], chunk), x)
+            parts.append(part)
+        result = parallel.to_host(programs.predict(variables, _stack(parts, n_pad)))
+        for i, n in enumerate(sizes):
+            keep = max(0, min(chunk, n - lo))
+            out[i].append(jax.tree_util.tree_map(lambda a: a[i, :keep], result))
+    return [jax.tree_util.tree_map(lambda *xs: np.concatenate(xs), *o) for o in out]
+
+
+@dataclasses.dataclass
+class HookContext:
+    """What a step hook sees: the step count, the losses so far and (on request) the current variables.
+
+    Attributes:
+        step: training steps taken by the run so far (steps of the longest instance).
+        epoch: the current epoch (1-based).
+        losses: (steps, I) training loss of every step so far.
+    """
+
+    step: int
+    epoch: int
+    losses: np.ndarray
+    _variables: Callable[[], Any]
+
+    def variables(self, instance: int | None = 0):
+        """The current (evaluation-view) variables on the host: of one instance, or stacked with ``None``."""
+        tree = self._variables()
+        return tree if instance is None else jax.tree_util.tree_map(lambda x: x[instance], tree)
+
+
+@dataclasses.dataclass(frozen=True)
+class Hook:
+    """Call ``fn(HookContext)`` every ``every`` training steps (the host syncs with the device there)."""
+
+    every: int
+    fn: Callable[[HookContext], None]
+
+    def __post_init__(self):
+        if isinstance(self.every, bool) or not isinstance(self.every, int) or self.every < 1:
+            raise ConfigError(f"Hook.every must be a positive integer, got {self.every!r}")
+
+
+@dataclasses.dataclass
+class FitResult:
+    """Result of :func:`fit`.
+
+    Attributes:
+        variables: the kept variables of every instance, stacked on a leading axis (host numpy): the best epoch by
+            the task's selection, or the last epoch.
+        best_score: (I,) the selection metric of the kept epoch (NaN without a selection).
+        best_epoch: (I,) the kept epoch (1-based).
+        history: per instance, a list of per-epoch metric dicts.
+        step_losses: (steps, I) the training loss of every step.
+        stopped_early: whether ``on_epoch`` stopped the run.
+        train_seconds: wall time of the epochs run by this call (compilation included).
+        cpu_seconds: CPU time of this process over those epochs (all threads).
+        step_seconds: median wall time of one training step, measured between host syncs after the first.
+    """
+
+    variables: Any
+    best_score: list[float]
+    best_epoch: list[int]
+    history: list[list[dict]]
+    step_losses: np.ndarray
+    stopped_early: bool = False
+    train_seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    step_seconds: float = float("nan")
+
+    @property
+    def num_instances(self) -> int:
+        return len(self.best_epoch)
+
+    def instance(self, i: int = 0) -> Any:
+        """The kept variables of instance ``i`` (no leading axis)."""
+        return jax.tree_util.tree_map(lambda x: x[i], self.variables)
+
+
+# ------------------------------------------------------------------------------------------------------ fit
+def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any = None, mesh=None,
+        checkpoint_dir: str | os.PathLike | None = None, log_dir: str | os.PathLike | None = None,
+        on_epoch: Callable[[int, list[dict]], bool | None] | None = None, hooks: Sequence[Hook] = (),
+        desc: str | None = None) -> FitResult:
+    """Train one instance of ``task`` per ``data`` element, all in one jitted, vmapped program.
+
+    Arguments:
+        task: the training problem (model, loss, batches, evaluation; :class:`~infantjax.train.task.Task`).
+        data: per instance, the task's data object (e.g. one fold's training and validation sets).
+        seeds: per instance, the seed of its initialisation, batches and augmentation.
+        initial: start from these variables instead of ``task.init`` (one instance's, shared by all instances).
+        mesh: a ``("instance", "data")`` mesh; default all devices (:func:`infantjax.parallel.instance_mesh`).
+        checkpoint_dir: checkpoint every epoch here and resume from the newest checkpoint.
+        log_dir: TensorBoard directory (default ``checkpoint_dir/tensorboard`` when checkpointing).
+        on_epoch: ``on_epoch(epoch, [metrics of instance i])`` after each epoch; True stops the run (pruning).
+        hooks: :class:`Hook` s called every N steps (e.g. validation during a long epoch).
+        desc: label of the progress bar.
+
+    Returns:
+        a :class:`FitResult`.
+
+    Raises:
+        ConfigError: no data, seeds that do not match, a batch size the mesh cannot split, a checkpoint of other
+            seeds. DataError: an epoch without a batch, or a diverged loss.
+    """
+    data = list(data)
+    n = len(data)
+    if n == 0 or len(seeds) != n:
+        raise ConfigError(f"fit: {n} data sets but {len(seeds)} seeds; give one seed per instance")
+    seeds = [int(s) for s in seeds]
+    config = task.config
+    for d in data:
+        task.check_data(d)
+    mesh = mesh if mesh is not None else parallel.instance_mesh(n, batch_size=config.batch_size)
+    data_axis = mesh.shape[parallel.DATA]
+    n_pad = parallel.padded_size(n, mesh)
+    chunk = math.ceil(config.eval_batch_size / data_axis) * data_axis
+    steps_per_epoch = max(task.steps_per_epoch(d) for d in data)
+    programs = programs_for(task, steps_per_epoch, mesh)
+    inst = parallel.instance_sharding(mesh)
+    schedule = learning_rate_schedule(config, steps_per_epoch)
+    selection = task.selection()
+    eval_inputs = [task.eval_inputs(d) for d in data]
+    evaluates = all(x is not None for x in eval_inputs)
+
+    keys = parallel.pad_leading(np.stack([np.asarray(jax.random.PRNGKey(s)) for s in seeds]), n_pad)
+    state = programs.init(keys) if initial is None else programs.init_from(keys, initial)
+    best = programs.copy(programs.variables(state))  # its own buffers: the train step donates the state's
+    meta = {"epoch": 0, "steps": 0, "history": [[] for _ in range(n)], "best": [None] * n,
+            "best_epoch": [0] * n, "stopped": False, "seeds": seeds, "step_losses": []}
+
+    ckpt = RunCheckpointer(checkpoint_dir) if checkpoint_dir is not None else None
+    if ckpt is not None and ckpt.latest() is not None:  # resume order: existing checkpoint > initial > init
+        like = jax.tree_util.tree_map(lambda x: x[:n], {"state": state, "best": best})
+        try:
+            tree, meta = ckpt.restore(ckpt.latest(), like)
+        except BaseException:
+            ckpt.close()
+            raise
+        if meta.get("seeds") != seeds:
+            ckpt.close()
+            raise ConfigError(f"checkpoint {checkpoint_dir} was written with seeds {meta.get('seeds')}, not "
+                              f"{seeds}; use another checkpoint directory")
+        tree = jax.device_put(parallel.pad_leading(tree, n_pad), inst)
+        state, best = tree["state"], tree["best"]
+        log.info("resumed %s from epoch %d", desc or type(task).__name__, meta["epoch"])
+    if log_dir is None and checkpoint_dir is not None:
+        log_dir = os.path.join(os.fspath(checkpoint_dir), "tensorboard")
+
+    step_losses: list[np.ndarray] = [np.asarray(x, np.float32) for x in meta["step_losses"]]
+    timings: list[float] = []
+    started, cpu_started = time.perf_counter(), time.process_time()
+    desc = desc or type(task).__name__
+    bar = tqdm(total=config.epochs * steps_per_epoch, initial=meta["steps"] if meta["epoch"] else 0, desc=desc,
+               disable=not config.progress, leave=False)
+    try:
+        with ScalarLogger(log_dir) as logger:
+            for epoch in range(meta["epoch"] + 1, config.epochs + 1):
+                if meta["stopped"]:
+                    break
+                plans = [task.epoch_batches(d, epoch, np.random.default_rng([seeds[i], epoch]))
+                         for i, d in enumerate(data)]
+                steps = [len(p) for p in plans]
+                if min(steps) == 0:
+                    i = int(np.argmin(steps))
+                    raise DataError(f"{desc}: instance {i} has no training batch in epoch {epoch} (fewer examples "
+                                    f"than one batch of {config.batch_size}); lower batch_size or add data")
+                if epoch == meta["epoch"] + 1:
+                    size = _num_examples(plans[0][0])
+                    if size % data_axis:
+                        raise ConfigError(f"{desc}: batches of {size} cannot be split over the mesh's data axis "
+                                          f"({data_axis} devices); choose a batch size divisible by it")
+                pending: list = []  # (loss, metrics) device arrays of the steps since the last sync
+                epoch_losses: list[np.ndarray] = []
+                epoch_metrics: list[dict] = []
+                clock = {"time": time.perf_counter(), "steps": meta["steps"]}
+
+                def sync():
+                    """Fetch the pending losses (the only place the host waits for the device)."""
+                    if not pending:
+                        return
+                    losses, metrics = jax.device_get(([p[0] for p in pending], [p[1] for p in pending]))
+                    pending.clear()
+                    losses = np.stack(losses)[:, :n]
+                    now = time.perf_counter()
+                    timings.append((now - clock["time"]) / max(1, meta["steps"] - clock["steps"]))
+                    clock.update(time=now, steps=meta["steps"])
+                    first = len(epoch_losses)  # epoch step of losses[0]
+                    active = (first + np.arange(len(losses)))[:, None] < np.asarray(steps)[None, :]
+                    bad = ~np.isfinite(losses) & active
+                    if bad.any():
+                        raise DataError(f"{desc}: training diverged in epoch {epoch} (loss {losses[bad][0]} at step "
+                                        f"{first + int(np.argwhere(bad)[0, 0]) + 1}); lower the learning rate or "
+                                        "check the inputs for NaN/inf")
+                    epoch_losses.extend(losses)
+                    step_losses.extend(losses)
+                    epoch_metrics.extend(metrics)
+                    bar.update(len(losses))
+                    bar.set_postfix(loss=f"{float(np.mean(losses[-1])):.4g}")
+
+                for s in range(max(steps)):
+                    parts = [plans[i][s] if s < steps[i] else None for i in range(n)]
+                    active = np.zeros(n_pad, bool)
+                    active[:n] = [s < k for k in steps]
+                    state, loss, metrics = programs.train_step(state, _stack(parts, n_pad), active)
+                    pending.append((loss, metrics))
+                    meta["steps"] += 1
+                    due = [h for h in hooks if meta["steps"] % h.every == 0]
+                    if due or len(pending) >= config.sync_every:
+                        sync()
+                    for h in due:
+                        h.fn(HookContext(meta["steps"], epoch, np.asarray(step_losses),
+                                         lambda: parallel.to_host(jax.tree_util.tree_map(
+                                             lambda x: x[:n], programs.variables(state)))))
+                sync()
+
+                sums = np.asarray(epoch_losses).sum(0)
+                train_loss = sums / np.asarray(steps)
+                lr = schedule if isinstance(schedule, float) else float(schedule(max(0, meta["steps"] - 1)))
+                current = programs.variables(state)
+                scores: list[dict] = [{} for _ in range(n)]
+                if evaluates:
+                    outputs = _evaluate(programs, current, eval_inputs, n_pad, chunk)
+                    scores = [task.score(d, o) for d, o in zip(data, outputs)]
+                improved = np.zeros(n_pad, bool)
+                metrics_list = []
+                for i in range(n):
+                    m = {"epoch": epoch, "train_loss": float(train_loss[i])}
+                    for name in (epoch_metrics[0] if epoch_metrics else {}):
+                        m[f"train_{name}"] = float(np.sum([e[name][i] for e in epoch_metrics]) / steps[i])
+                    m.update(scores[i])
+                    if selection is not None and evaluates:
+                        value = float(scores[i][selection.metric])
+                        if selection.better(value, meta["best"][i]):
+                            meta["best"][i], meta["best_epoch"][i] = value, epoch
+                            improved[i] = True
+                        m[selection.key] = meta["best"][i]
+                    else:
+                        meta["best_epoch"][i] = epoch
+                        improved[i] = True
+                    m.update({"best_epoch": meta["best_epoch"][i], "learning_rate": lr, "steps": int(steps[i])})
+                    metrics_list.append(m)
+                    meta["history"][i].append(m)
+                    logger.scalars(epoch, _scalars(m), "" if n == 1 else f"instance{i}/")
+                best = programs.select(jax.device_put(improved, inst), current, best)
+                meta["epoch"] = epoch
+                stop = bool(on_epoch(epoch, metrics_list)) if on_epoch is not None else False
+                meta["stopped"] = stop
+                if ckpt is not None:
+                    meta["step_losses"] = [x.tolist() for x in step_losses]
+                    ckpt.save(epoch, jax.tree_util.tree_map(lambda x: x[:n], {"state": state, "best": best}), meta)
+                logger.flush()
+                if selection is not None and evaluates:
+                    bar.set_postfix(loss=f"{np.mean(train_loss):.4g}",
+                                    **{selection.metric: f"{np.mean([m[selection.metric] for m in metrics_list]):.4g}"})
+                if stop:
+                    break
+    finally:
+        bar.close()
+        if ckpt is not None:
+            ckpt.close()
+    # explicit host copies: never views of device buffers that a later donation could reuse
+    variables = jax.tree_util.tree_map(lambda x: np.array(x[:n], copy=True), parallel.to_host(best))
+    best_score = [float("nan") if b is None else float(b) for b in meta["best"]]
+    losses = np.asarray(step_losses, np.float32).reshape(-1, n)
+    return FitResult(variables, best_score, list(meta["best_epoch"]), meta["history"], losses,
+                     bool(meta["stopped"]), time.perf_counter() - started, time.process_time() - cpu_started,
+                     float(np.median(timings[1:])) if len(timings) > 1 else float("nan"))
+
+
+def _scalars(metrics: dict) -> dict[str, float]:
+    """TensorBoard tags of an epoch's metrics: ``train_loss`` → ``train/loss``, ``val_auc`` → ``val/auc``."""
+    out = {}
+    for name, value in metrics.items():
+        if name in ("epoch", "steps", "best_epoch") or not isinstance(value, (int, float)) or value is None:
+            continue
+        head, _, tail = name.partition("_")
+        out[f"{head}/{tail}" if tail and head in ("train", "val", "best") else name] = value
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------ inference
+def apply_in_batches(fn: Callable, variables: Any, inputs: np.ndarray, batch_size: int) -> np.ndarray:
+    """``fn(variables, batch)`` over ``inputs`` (N, ...) in batches of a fixed size (the last one padded, so one
+    compiled shape serves every call); the outputs concatenated on the host.
+
+    Arguments:
+        fn: a jitted function of (variables, batch) returning an array with the batch as leading axis.
+        variables: its variables.
+        inputs: (N, ...) host array.
+        batch_size: examples per call.
+    """
+    inputs = np.asarray(inputs)
+    if len(inputs) == 0:
+        raise DataError("apply_in_batches: no inputs")
+    batch_size = max(1, min(int(batch_size), len(inputs)))
+    outs = []
+    for lo in range(0, len(inputs), batch_size):
+        x = inputs[lo:lo + batch_size]
+        keep = len(x)
+        outs.append(np.asarray(fn(variables, parallel.pad_axis(x, batch_size)))[:keep])
+    return np.concatenate(outs, axis=0)

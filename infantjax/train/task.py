@@ -1,0 +1,141 @@
+"""What a model family supplies to the training engine: the :class:`Task` interface.
+
+A task splits a training problem into the part that is compiled (pure functions of one instance, which the engine
+jits and vmaps over a stack of instances) and the part the host runs (batches of an epoch, evaluation inputs, the
+scores of an evaluation). The engine (:func:`infantjax.train.fit`) owns everything else: the train state, the
+optimizer and its schedule, the jitted and donated step, stacking, sharding and masking of instances, evaluation in
+chunks, best-epoch selection, checkpoints and resume, TensorBoard scalars, the progress bar and host syncs.
+
+Per-instance *data* is separate from the task: ``fit(task, [data_0, data_1, ...], seeds=[...])`` trains one
+instance per data object (the folds of a cross-validation, the splits of a repeated hold-out) with one compiled
+program, because the task (model and compiled configuration) is the same for all of them.
+
+See ``docs/architecture.md`` for a 40-line toy task.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+
+from infantjax.errors import ConfigError
+from infantjax.train.config import TrainConfig, compile_key
+
+__all__ = ["Selection", "Task"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Selection:
+    """Which epoch's variables a run keeps.
+
+    Attributes:
+        metric: the evaluation metric (a key of :meth:`Task.score`'s result).
+        mode: ``"max"`` or ``"min"``.
+        best_name: the history key that carries the best value so far (default ``"best_" + metric``).
+    """
+
+    metric: str
+    mode: str = "max"
+    best_name: str | None = None
+
+    def __post_init__(self):
+        if self.mode not in ("max", "min"):
+            raise ConfigError(f"Selection.mode must be 'max' or 'min', got {self.mode!r}")
+
+    @property
+    def key(self) -> str:
+        return self.best_name or f"best_{self.metric}"
+
+    def better(self, value: float, best: float | None) -> bool:
+        if best is None:
+            return True
+        return value > best if self.mode == "max" else value < best
+
+
+class Task(abc.ABC):
+    """A model family's training problem. Subclasses set ``config`` (a :class:`TrainConfig` subclass) and ``model``.
+
+    Compiled methods (:meth:`init`, :meth:`loss`, :meth:`predict`, :meth:`eval_variables`) see one instance; they
+    must read only the compiled fields of ``config`` (never :func:`~infantjax.train.config.host_field` ones), since
+    programs are shared between tasks with the same :meth:`compile_key`.
+    """
+
+    config: TrainConfig
+    model: Any
+
+    # ------------------------------------------------------------------ compiled (one instance, traced)
+    @abc.abstractmethod
+    def init(self, key: jax.Array) -> dict:
+        """Flax variables of one instance at step 0 (``{"params", ...}``)."""
+
+    @abc.abstractmethod
+    def loss(self, variables: dict, batch: Any, key: jax.Array, step: jax.Array
+             ) -> tuple[jax.Array, dict, dict]:
+        """The training loss of one batch.
+
+        Arguments:
+            variables: ``{"params", **collections}`` (the engine differentiates with respect to ``params``).
+            batch: one instance's batch (a pytree of arrays whose leading axis is the batch).
+            key: this step's PRNG key (``fold_in(rng, step)``).
+            step: the instance's step counter (for schedules inside the loss).
+
+        Returns:
+            (scalar loss, updated mutable collections e.g. ``{"batch_stats": ...}``, scalar metrics to log).
+        """
+
+    def predict(self, variables: dict, inputs: Any) -> Any:
+        """Evaluation outputs for a chunk of evaluation inputs (inference mode)."""
+        raise NotImplementedError(f"{type(self).__name__} has no evaluation")
+
+    def eval_variables(self, variables: dict, step: jax.Array) -> dict:
+        """The variables used for evaluation and kept as a result (default: the variables themselves)."""
+        return variables
+
+    def param_labels(self, params: Any) -> Any | None:
+        """A pytree of ``"train"``/``"frozen"`` labels over ``params`` (frozen parameters get zero updates and no
+        optimizer state), or None when everything trains."""
+        return None
+
+    # ------------------------------------------------------------------ host
+    @abc.abstractmethod
+    def epoch_batches(self, data: Any, epoch: int, rng) -> Sequence:
+        """The batches of one epoch for one instance: a sequence (``len`` and indexing, built lazily) of host
+        pytrees with identical shapes. ``rng`` is ``numpy.random.default_rng([seed, epoch])``, so an epoch's
+        batches depend on the seed and the epoch only (resume is exact)."""
+
+    def steps_per_epoch(self, data: Any) -> int:
+        """Nominal steps per epoch (what the learning-rate schedules count epochs in)."""
+        import numpy as np
+
+        return len(self.epoch_batches(data, 1, np.random.default_rng(0)))
+
+    def eval_inputs(self, data: Any) -> Any | None:
+        """Evaluation inputs of one instance: a pytree of arrays with a leading example axis, or None."""
+        return None
+
+    def score(self, data: Any, outputs: Any) -> dict[str, float]:
+        """Host-side metrics of one evaluation (``outputs``: :meth:`predict` over all of :meth:`eval_inputs`)."""
+        return {}
+
+    def selection(self) -> Selection | None:
+        """The epoch a run keeps; None keeps the last epoch."""
+        return None
+
+    def check_data(self, data: Any) -> None:
+        """Raise a typed error when ``data`` cannot be trained on (called once per instance before training)."""
+
+    # ------------------------------------------------------------------ identity
+    def compile_key(self) -> tuple:
+        """What the compiled programs depend on: the task type, the model and the compiled config fields."""
+        return (type(self), self.model, compile_key(self.config))
+
+    # tasks are equal when they compile the same programs (so caches of compiled functions can key on them)
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and self.compile_key() == other.compile_key()
+
+    def __hash__(self) -> int:
+        return hash(self.compile_key())

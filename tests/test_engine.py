@@ -1,0 +1,149 @@
+"""The training engine on every task: the documented toy task, stacked instances, exact resume of pose and depth
+training from Orbax checkpoints, host syncs, hooks and clear errors."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+
+import jax
+import numpy as np
+import pytest
+
+from infantjax import parallel
+from infantjax.errors import ConfigError, DataError
+from infantjax.train import (
+    DepthConfig,
+    DepthData,
+    DepthTask,
+    Hook,
+    PoseConfig,
+    PoseData,
+    PoseTask,
+    TrainConfig,
+    compile_key,
+    fit,
+)
+
+DOC = pathlib.Path(__file__).resolve().parents[1] / "docs" / "architecture.md"
+
+
+def one_device():
+    return parallel.instance_mesh(1, devices=jax.devices()[:1])
+
+
+@pytest.fixture(scope="module")
+def toy():
+    """The toy task of docs/architecture.md, executed from the document itself."""
+    block = re.search(r"```python\n(.*?)```", DOC.read_text(), re.S).group(1)
+    namespace: dict = {}
+    exec(compile(block, str(DOC), "exec"), namespace)  # noqa: S102 - our own documentation
+    return namespace
+
+
+def test_the_documented_toy_task_learns_its_line_with_three_instances_in_one_program(toy):
+    result = toy["result"]
+    assert result.num_instances == 3 and len(result.history[0]) == 30
+    for i in range(3):
+        params = result.instance(i)["params"]
+        np.testing.assert_allclose(params["kernel"][0, 0], 3.0, atol=0.1)
+        np.testing.assert_allclose(params["bias"][0], -1.0, atol=0.1)
+        assert result.best_score[i] < 0.05  # the noise variance is 0.01
+        assert result.history[i][result.best_epoch[i] - 1]["val_mse"] == result.best_score[i]
+    # the instances saw different data: their variables differ
+    k = result.variables["params"]["kernel"]
+    assert not np.allclose(k[0], k[1])
+    assert result.step_losses.shape == (30 * 8, 3)
+
+
+def test_stacked_instances_equal_instances_trained_alone_and_sync_rate_changes_nothing(toy):
+    task = toy["LineTask"](toy["config"].replace(epochs=3))
+    data = [toy["line_data"](s) for s in range(3)]
+    stacked = fit(task, data, seeds=[5, 6, 7])
+    for i in range(3):
+        alone = fit(task, [data[i]], seeds=[5 + i], mesh=one_device())
+        np.testing.assert_allclose(alone.step_losses[:, 0], stacked.step_losses[:, i], rtol=1e-6)
+        for a, b in zip(jax.tree_util.tree_leaves(alone.variables), jax.tree_util.tree_leaves(stacked.variables)):
+            np.testing.assert_allclose(a[0], b[i], rtol=1e-6, atol=1e-7)
+    synced = fit(toy["LineTask"](task.config.replace(sync_every=1)), data, seeds=[5, 6, 7])
+    np.testing.assert_array_equal(synced.step_losses, stacked.step_losses)
+
+
+def test_compile_key_ignores_host_fields_and_hooks_see_the_variables(toy):
+    config = toy["config"]
+    assert compile_key(config) == compile_key(config.replace(epochs=99, progress=True, sync_every=3))
+    assert compile_key(config) != compile_key(config.replace(l2=0.5))
+    seen = []
+    fit(toy["LineTask"](config.replace(epochs=2)), [toy["line_data"](0)], seeds=[0],
+        hooks=[Hook(5, lambda ctx: seen.append((ctx.step, ctx.losses.shape, ctx.variables()["params"]["bias"])))])
+    assert [s for s, _, _ in seen] == [5, 10, 15] and seen[1][1] == (10, 1) and seen[0][2].shape == (1,)
+    with pytest.raises(ConfigError, match="every"):
+        Hook(0, print)
+
+
+def test_divergence_and_bad_inputs_raise_clear_errors(toy):
+    config = toy["config"].replace(epochs=2, optimizer="sgd", learning_rate=1e6)
+    with pytest.raises(DataError, match="diverged"):
+        fit(toy["LineTask"](config), [toy["line_data"](0)], seeds=[0])
+    with pytest.raises(ConfigError, match="one seed per instance"):
+        fit(toy["LineTask"](config), [toy["line_data"](0)], seeds=[0, 1])
+    with pytest.raises(DataError, match="no training batch"):
+        fit(toy["LineTask"](config.replace(batch_size=100)), [toy["line_data"](0)], seeds=[0])
+    for bad in ({"epochs": 0}, {"learning_rate": float("nan")}, {"learning_rate": float("inf")},
+                {"schedule": "linear"}, {"optimizer": "rmsprop"}, {"momentum": 1.0}):
+        with pytest.raises(ConfigError):
+            TrainConfig(**bad)
+
+
+# ------------------------------------------------------------------------------------------------------ resume
+def _interrupted_equals_uninterrupted(task, data, tmp_path, initial=None, epochs=3):
+    ref = fit(task, [data], seeds=[3], initial=initial, mesh=one_device())
+
+    class Crash(Exception):
+        pass
+
+    def crash(epoch, metrics):
+        if epoch == 2:
+            raise Crash  # dies before epoch 2 is checkpointed: the run resumes after epoch 1
+
+    with pytest.raises(Crash):
+        fit(task, [data], seeds=[3], initial=initial, mesh=one_device(), checkpoint_dir=tmp_path / "run",
+            on_epoch=crash)
+    resumed = []
+    res = fit(task, [data], seeds=[3], initial=initial, mesh=one_device(), checkpoint_dir=tmp_path / "run",
+              on_epoch=lambda e, m: resumed.append(e))
+    assert resumed == list(range(2, epochs + 1))
+    np.testing.assert_array_equal(res.step_losses, ref.step_losses)
+    assert res.best_epoch == ref.best_epoch
+    assert [h["train_loss"] for h in res.history[0]] == [h["train_loss"] for h in ref.history[0]]
+    for a, b in zip(jax.tree_util.tree_leaves(res.variables), jax.tree_util.tree_leaves(ref.variables)):
+        np.testing.assert_array_equal(a, b)  # bit-identical
+    return res
+
+
+def test_pose_training_resumes_from_a_checkpoint_bit_identically(tmp_path):
+    from infantjax.models.pose import EfficientPoseSpec, init_variables
+
+    rng = np.random.default_rng(0)
+    r = 32
+    images = rng.integers(0, 255, (8, r, r, 3), dtype=np.uint8)
+    keypoints = rng.uniform(0.2, 0.8, (8, 16, 2)).astype(np.float32)
+    spec = EfficientPoseSpec("rt_lite", num_pafs=30, resolution=r)
+    config = PoseConfig(epochs=3, batch_size=4, learning_rate=1e-3, progress=False)
+    task = PoseTask(spec, config, "mpii-16")
+    data = PoseData(images, keypoints, validation=(images[:4], keypoints[:4]))
+    res = _interrupted_equals_uninterrupted(task, data, tmp_path, initial=init_variables(spec, jax.random.PRNGKey(0)))
+    assert {"val_pckh", "best_val_pckh"} <= set(res.history[0][-1])
+
+
+def test_depth_training_resumes_from_a_checkpoint_bit_identically(tmp_path):
+    from infantjax.models.depth import RegressionSpec
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(8, 3, 8, 8, 21)).astype(np.float32)
+    y = rng.uniform(size=(8, 3, 8, 8, 20)).astype(np.float32)
+    model = RegressionSpec("asymmetric", widths=(2, 2, 2, 2), head_width=2).build()
+    config = DepthConfig(epochs=3, batch_size=4, optimizer="adam", learning_rate=0.01, progress=False)
+    res = _interrupted_equals_uninterrupted(DepthTask(model, config, x.shape[1:]), DepthData(x, y, (x, y)), tmp_path)
+    maes = [h["val_metric"] for h in res.history[0]]
+    assert res.best_epoch[0] == int(np.argmin(maes)) + 1  # seed 004's selection: the lowest validation MAE
