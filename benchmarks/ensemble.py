@@ -43,6 +43,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from benchmarks.gcn import matmul_rate  # noqa: E402 - the matmul rate every benchmark prints beside its figures
 from infantjax import parallel
 from infantjax.ensemble import _scoring_program
 from infantjax.models.gcn import GCNSpec, build_model
@@ -176,6 +177,7 @@ def main(argv=None) -> int:
         "benchmark": "ensemble", "specs": args.specs, "backend": jax.default_backend(),
         "devices": len(jax.devices()), "cpu_count": os.cpu_count(), "batch": args.batch, "window": config.window,
         "repeats": args.repeats, "load_average_1min_start": os.getloadavg()[0], "results": {},
+        "matmul_gflop_per_s_before": matmul_rate(),
     }
     for impl in args.conv_impl:
         record["results"][impl] = {
@@ -183,6 +185,7 @@ def main(argv=None) -> int:
             "scoring_3min": bench_scoring(specs, config, args.repeats, mesh, impl),
         }
     record["load_average_1min_end"] = os.getloadavg()[0]
+    record["matmul_gflop_per_s_after"] = matmul_rate()
     print(json.dumps(record, indent=1))
     print()
     print(f"{'task':<44} {'conv impl':>9} {'vmapped':>10} {'one by one':>11} {'speed-up':>9}")
@@ -192,6 +195,9 @@ def main(argv=None) -> int:
               f"{tr['sequential_fold_steps_per_s']:>11.1f} {tr['speedup']:>8.2f}x")
         print(f"{'score 3-min video, 71 windows x 70 inst. (s)':<44} {impl:>9} {sc['vmapped_s']:>10.3f} "
               f"{sc['loop_s']:>11.3f} {sc['speedup']:>8.2f}x")
+    print(f"float32 matmul (1024^3): {record['matmul_gflop_per_s_before']:.1f} / "
+          f"{record['matmul_gflop_per_s_after']:.1f} GFLOP/s before / after; load average (1 min) "
+          f"{record['load_average_1min_start']:.2f} / {record['load_average_1min_end']:.2f}")
     return 0
 
 
