@@ -55,14 +55,6 @@ def data_dir() -> pathlib.Path:
     return LOCAL
 
 
-@pytest.fixture(scope="session")
-def reference_data() -> pathlib.Path:
-    """``../shared/data`` (CI has it beside the checkout); for tests marked ``reference`` only."""
-    if not DATA.is_dir():
-        pytest.skip(REFERENCE_REASON)
-    return DATA
-
-
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``reference`` are skipped, with a reason, where the shared data is absent (a user's clone).
 
