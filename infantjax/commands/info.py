@@ -41,6 +41,10 @@ def collect() -> dict:
         out["process count"] = str(jax.process_count())
     except Exception as err:  # report, do not crash: info is what users run when something is broken
         out["devices"] = f"unavailable ({err})"
+    from infantjax.models.pose.zoo import available
+
+    for e in available():
+        out[f"pose weights {e.name}"] = f"{e.skeleton}, {e.resolution} px, {e.licence}"
     return out
 
 

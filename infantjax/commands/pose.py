@@ -14,8 +14,11 @@ def register(sub) -> None:
     p = sub.add_parser("pose", help="estimate keypoints in every frame of a video with EfficientPose")
     p.add_argument("video", help="video file (anything PyAV decodes)")
     p.add_argument("--weights", required=True,
-                   help="official EfficientPose Keras .h5, a fine-tuned predictor .npz (PosePredictor.save), or the "
-                        "name of shipped weights: rt-synthetic-infant (synthetic renders only, not for real infants)")
+                   help="name of shipped weights (efficientpose-rt-mpii, efficientpose-i-mpii, "
+                        "efficientpose-rt-lite-mpii, efficientpose-i-lite-mpii: official MPII models, 16 keypoints; "
+                        "rt-synthetic-infant: synthetic renders only, not for real infants; `infantjax info` lists "
+                        "them), an official EfficientPose Keras .h5, or a fine-tuned predictor .npz "
+                        "(PosePredictor.save)")
     p.add_argument("--model", default=None,
                    help="expected variant (rt, i, ii, iii, iv, rt_lite, i_lite, ii_lite); checked against --weights")
     p.add_argument("--out", required=True, help="output keypoint file (.csv DeepLabCut CSV, .npz, .json COCO ...)")

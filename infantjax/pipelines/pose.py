@@ -45,6 +45,7 @@ from infantjax.models.pose.inference import (
     make_heatmap_fn,
     map_microbatches,
 )
+from infantjax.models.pose import zoo as _zoo
 from infantjax.models.pose.init import finetune_variables
 from infantjax.preprocess.image import check_image, preprocess
 from infantjax.sequence import SkeletonSequence
@@ -66,15 +67,8 @@ log = logging.getLogger(__name__)
 
 _FORMAT = "infantjax-pose-predictor-v1"
 
-# weights shipped with the package (infantjax/models/pose/weights/): name -> (file, description)
-PRETRAINED: dict[str, tuple[str, str]] = {
-    "rt-synthetic-infant": (
-        "rt_synthetic_infant.npz",
-        "EfficientPose RT (128 px, In-Motion 19 keypoints) fine-tuned from the official MPII weights on rendered "
-        "synthetic infants only (experiments/train_infant_pose.py); for demos and tests on synthetic videos, not "
-        "for real infants",
-    ),
-}
+# weights shipped with the package (the offline zoo, infantjax/models/pose/zoo.py): name -> (file, description)
+PRETRAINED: dict[str, tuple[str, str]] = {e.name: (e.file, e.description) for e in _zoo.available()}
 
 
 def _flatten(tree: dict, prefix: str = "") -> dict[str, np.ndarray]:
@@ -155,21 +149,15 @@ class PosePredictor:
 
     @classmethod
     def pretrained(cls, name: str = "rt-synthetic-infant") -> PosePredictor:
-        """A predictor shipped with the package (see :data:`PRETRAINED`).
+        """A predictor shipped with the package (the offline zoo: :func:`infantjax.models.pose.available`).
 
-        ``rt-synthetic-infant``: EfficientPose RT fine-tuned from the official MPII weights (EfficientPose,
-        Apache-2.0; see the package's NOTICE) to the In-Motion 19 keypoints on rendered synthetic infants. It has
-        seen synthetic renders only: use it for demos and tests on synthetic videos, not on real infants.
+        ``efficientpose-{rt,i,rt-lite,i-lite}-mpii``: the official MPII-trained EfficientPose weights (16 MPII
+        keypoints; Apache-2.0, see the package's NOTICE), converted value for value from the official Keras files.
+        ``rt-synthetic-infant``: EfficientPose RT fine-tuned from the official MPII weights to the In-Motion 19
+        keypoints on rendered synthetic infants; it has seen synthetic renders only: use it for demos and tests on
+        synthetic videos, not on real infants.
         """
-        if name not in PRETRAINED:
-            raise ConfigError(f"unknown pretrained pose model {name!r}; available: {', '.join(PRETRAINED)}")
-        from importlib import resources
-
-        ref = resources.files("infantjax.models.pose").joinpath("weights", PRETRAINED[name][0])
-        with resources.as_file(ref) as path:
-            if not os.path.isfile(path):
-                raise CheckpointError(f"the packaged weights {PRETRAINED[name][0]!r} are missing from this "
-                                      "installation (package data infantjax/models/pose/weights/*.npz)")
+        with _zoo.weights_file(name) as path:
             return cls.load(path)
 
     def save(self, path: str | os.PathLike, dtype: str = "float32", info: dict | None = None,

@@ -15,11 +15,15 @@ from infantjax.models.pose.efficientpose import (
     parameter_count,
 )
 from infantjax.models.pose.init import HEADS, finetune_variables, init_variables
+from infantjax.models.pose.zoo import ZOO, ZooEntry, available
 
 __all__ = [
     "HEADS",
     "OFFICIAL_PARAMETER_COUNTS",
     "VARIANTS",
+    "ZOO",
+    "ZooEntry",
+    "available",
     "EfficientPose",
     "EfficientPoseSpec",
     "count_parameters",
