@@ -148,6 +148,7 @@ class Ensemble:
             raise ConfigError(f"an ensemble needs one variables stack per spec; got {len(self.specs)} specs and "
                               f"{len(self.variables)} stacks")
         self._device_cache: dict = {}
+        self._chunks: dict = {}
         self._tasks: dict = {}
 
     # ------------------------------------------------------------------ sizes
@@ -183,6 +184,21 @@ class Ensemble:
             self._device_cache[key] = jax.device_put(padded, parallel.instance_sharding(mesh))
         return self._device_cache[key]
 
+    def _scoring_chunk(self, k: int, mesh, program, chunk: int, window_shape: tuple, budget: int) -> int:
+        """Windows per scoring call of stack ``k``: ``chunk``, halved until XLA's memory analysis of the compiled
+        program fits ``budget`` bytes (measured once per stack, mesh, chunk and budget)."""
+        key = (k, mesh, chunk, tuple(window_shape), budget)
+        if key not in self._chunks:
+            variables = self._stack_on(k, mesh)
+
+            def measure(c: int) -> int:
+                return parallel.program_bytes(program, variables,
+                                              jax.ShapeDtypeStruct((c,) + tuple(window_shape), jnp.float32))
+
+            self._chunks[key] = parallel.budgeted_chunk(measure, chunk, multiple=mesh.shape[parallel.DATA],
+                                                        budget=budget)
+        return self._chunks[key]
+
     def window_predictions(self, positions: np.ndarray, *, mesh=None, chunk: int | None = None
                            ) -> tuple[np.ndarray, np.ndarray]:
         """Score preprocessed windows with every instance.
@@ -191,7 +207,8 @@ class Ensemble:
             positions: (W, window, 19, 2) preprocessed positions.
             mesh: an ``("instance", "data")`` mesh (default: all devices, see
                 :func:`infantjax.parallel.instance_mesh`), one per stack size.
-            chunk: windows per call (default ``config.eval_batch_size``).
+            chunk: windows per call at most (default ``config.eval_batch_size``; lowered to fit
+                ``config.eval_memory_budget``, and to the next power of two of the window count).
 
         Returns:
             (P(CP) (W, I), joint CAM scores (I, W, V)) over all I instances in stack order.
@@ -199,12 +216,15 @@ class Ensemble:
         positions = np.asarray(positions, dtype=np.float32)
         n_windows = positions.shape[0]
         chunk = chunk or self.config.eval_batch_size
+        # recordings of any length reuse a few programs: windows are padded to a power of two up to the chunk
+        bucket = min(int(chunk), 1 << max(n_windows - 1, 0).bit_length())
+        budget = parallel.memory_budget(self.config.eval_memory_budget)
         probs, cams = [], []
         for k, (spec, size) in enumerate(zip(self.specs, self.stack_sizes)):
             m = mesh if mesh is not None else parallel.instance_mesh(size)
             data = m.shape[parallel.DATA]
-            step = -(-min(chunk, n_windows) // data) * data
             program = _scoring_program(self._task(k), spec, m)
+            step = self._scoring_chunk(k, m, program, -(-bucket // data) * data, positions.shape[1:], budget)
             variables = self._stack_on(k, m)
             p_parts, c_parts = [], []
             for lo in range(0, n_windows, step):

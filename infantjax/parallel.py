@@ -30,9 +30,12 @@ __all__ = [
     "DATA",
     "INSTANCE",
     "batch_sharding",
+    "budgeted_chunk",
     "initialize",
     "instance_mesh",
     "instance_sharding",
+    "memory_budget",
+    "program_bytes",
     "pad_axis",
     "pad_leading",
     "padded_size",
@@ -117,6 +120,75 @@ def pad_axis(x: np.ndarray, size: int, axis: int = 0, value: float = 0.0) -> np.
     widths = [(0, 0)] * x.ndim
     widths[axis] = (0, extra)
     return np.pad(x, widths, constant_values=value)
+
+
+def memory_budget(budget: int | None = None, *, fraction: float = 0.25) -> int:
+    """Bytes one evaluation or scoring call may use: ``budget`` when given, else ``fraction`` of the memory of the
+    default backend's first device (its allocator limit on an accelerator; physical RAM on CPU)."""
+    if budget is not None:
+        return int(budget)
+    device = jax.devices()[0]
+    if device.platform != "cpu":
+        try:
+            limit = (device.memory_stats() or {}).get("bytes_limit")
+        except Exception:  # noqa: BLE001 - backends without memory statistics fall back to host RAM
+            limit = None
+        if limit:
+            return int(limit * fraction)
+    try:
+        ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not a POSIX system: assume 8 GB
+        ram = 8 << 30
+    return int(ram * fraction)
+
+
+def program_bytes(jitted, *args) -> int:
+    """Peak memory of one call of ``jitted(*args)`` from XLA's ``memory_analysis`` of its compiled program.
+
+    ``args`` may be arrays or ``jax.ShapeDtypeStruct`` s. The figure is arguments + outputs + XLA scratch
+    (less donated aliases); on CPU, where every (fake) device lives in host RAM, it is the sum over the devices the
+    program spans. The compiled executable stays in JAX's cache, so a following call with the same shapes does not
+    compile again.
+    """
+    compiled = jitted.lower(*args).compile()
+    m = compiled.memory_analysis()
+    if m is None:  # a backend without memory analysis: nothing to go by
+        return 0
+    per_device = (m.argument_size_in_bytes + m.output_size_in_bytes + m.temp_size_in_bytes
+                  - getattr(m, "alias_size_in_bytes", 0))
+    devices = compiled.input_shardings[0]
+    count = 1
+    leaves = jax.tree_util.tree_leaves(devices)
+    if leaves and jax.devices()[0].platform == "cpu":
+        count = max(len(getattr(s, "device_set", ())) for s in leaves)
+    return int(per_device) * max(count, 1)
+
+
+def budgeted_chunk(measure, chunk: int, *, multiple: int = 1, budget: int) -> int:
+    """The largest chunk ≤ ``chunk`` (a multiple of ``multiple``, halving) whose call fits in ``budget`` bytes.
+
+    Arguments:
+        measure: ``measure(c)`` → bytes one call with a chunk of ``c`` examples needs (e.g. :func:`program_bytes`).
+        chunk: the chunk asked for (``eval_batch_size``).
+        multiple: chunks stay multiples of this (the mesh's ``data`` axis).
+        budget: bytes allowed (:func:`memory_budget`).
+
+    Returns:
+        the chunk; ``multiple`` when even that does not fit (the smallest possible call; it may still run).
+    """
+    chunk = max(multiple, -(-int(chunk) // multiple) * multiple)
+    while chunk > multiple:
+        need = measure(chunk)
+        if need <= budget:
+            return chunk
+        # scale down to the budget in one step where memory is linear in the chunk (fixed costs make it a little
+        # short, so it is measured again), halving where the scaling would not shrink it
+        scaled = int(chunk * budget / max(need, 1))
+        smaller = scaled // multiple * multiple
+        if smaller >= chunk:
+            smaller = chunk // 2 // multiple * multiple
+        chunk = max(multiple, smaller)
+    return chunk
 
 
 def to_host(tree):

@@ -118,3 +118,38 @@ def browser():
     yield chromium
     chromium.close()
     manager.stop()
+
+
+# ------------------------------------------------------------------------------------------------ memory report
+def _peak_rss_gb() -> float:
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux, bytes on macOS
+    return peak / (1024**3 if sys.platform == "darwin" else 1024**2)
+
+
+def pytest_sessionfinish(session):
+    """An xdist worker hands its peak RSS to the controller (reported in the terminal summary)."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["peak_rss_gb"] = _peak_rss_gb()
+
+
+_WORKER_PEAKS: dict[str, float] = {}
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: unknown (and unused) when xdist is off
+def pytest_testnodedown(node, error):
+    peak = getattr(node, "workeroutput", {}).get("peak_rss_gb")
+    if peak is not None:
+        _WORKER_PEAKS[node.gateway.id] = peak
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """Peak resident memory of every test process (issue 14: each stays under 3 GB)."""
+    if getattr(config, "workeroutput", None) is not None:
+        return
+    parts = [f"{name} {gb:.2f} GB" for name, gb in sorted(_WORKER_PEAKS.items())]
+    parts.append(f"controller {_peak_rss_gb():.2f} GB")
+    terminalreporter.write_line("peak RSS per test process: " + ", ".join(parts))

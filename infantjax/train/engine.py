@@ -61,6 +61,7 @@ class Programs:
 
     def __init__(self, task: Task, steps_per_epoch: int, mesh):
         self.task, self.mesh = task, mesh
+        self.eval_chunks: dict = {}  # measured evaluation chunk sizes (see _eval_chunk): folds and trials reuse them
         base = make_optimizer(task.config, steps_per_epoch)
         if task.param_labels(jax.eval_shape(task.init, jax.random.PRNGKey(0))["params"]) is None:
             self.tx = base
@@ -148,6 +149,31 @@ def _stack(parts: Sequence[Any | None], size: int):
 
 def _num_examples(tree) -> int:
     return int(np.shape(jax.tree_util.tree_leaves(tree)[0])[0])
+
+
+def _eval_chunk(programs: Programs, variables, inputs: Sequence[Any], n_pad: int, chunk: int, multiple: int,
+                config) -> int:
+    """Examples per evaluation call: at most ``chunk`` and the largest evaluation set (rounded to ``multiple``),
+    halved until XLA's memory analysis of the compiled evaluation program fits the config's memory budget."""
+    largest = max(_num_examples(x) for x in inputs)
+    chunk = min(chunk, -(-max(largest, 1) // multiple) * multiple)
+    template = inputs[0]
+
+    def measure(c: int) -> int:
+        struct = jax.tree_util.tree_map(
+            lambda a: jax.ShapeDtypeStruct((n_pad, c) + np.shape(a)[1:], np.asarray(a).dtype), template)
+        return parallel.program_bytes(programs.predict, variables, struct)
+
+    budget = parallel.memory_budget(config.eval_memory_budget)
+    shapes = tuple((np.shape(a)[1:], str(np.asarray(a).dtype)) for a in jax.tree_util.tree_leaves(template))
+    key = (chunk, multiple, n_pad, shapes, budget)
+    if key not in programs.eval_chunks:
+        programs.eval_chunks[key] = parallel.budgeted_chunk(measure, chunk, multiple=multiple, budget=budget)
+    fitted = programs.eval_chunks[key]
+    if fitted < chunk:
+        log.info("evaluation chunk lowered from %d to %d examples to fit a memory budget of %.2f GB",
+                 chunk, fitted, budget / 1e9)
+    return fitted
 
 
 def _evaluate(programs: Programs, variables, inputs: Sequence[Any], n_pad: int, chunk: int) -> list[Any]:
@@ -283,6 +309,8 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
 
     keys = parallel.pad_leading(np.stack([np.asarray(jax.random.PRNGKey(s)) for s in seeds]), n_pad)
     state = programs.init(keys) if initial is None else programs.init_from(keys, initial)
+    if evaluates:
+        chunk = _eval_chunk(programs, programs.variables(state), eval_inputs, n_pad, chunk, data_axis, config)
     best = programs.copy(programs.variables(state))  # its own buffers: the train step donates the state's
     meta = {"epoch": 0, "steps": 0, "history": [[] for _ in range(n)], "best": [None] * n,
             "best_epoch": [0] * n, "stopped": False, "seeds": seeds, "step_losses": []}

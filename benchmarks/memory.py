@@ -1,0 +1,90 @@
+"""Peak memory (RSS) of the README's quick tour and of ``infantjax train`` with a Table A.4 network.
+
+Each job runs in a fresh Python process and reports its own peak resident set size (``ru_maxrss``); the record
+also gives the evaluation/scoring chunk the memory budget chose.
+
+    python benchmarks/memory.py [--subjects 100] [--spec 1] [--epochs 1] [--out memory.json]
+
+Target (issue 14): ≤ 4 GB for a Table A.4 network on a 100-infant folder. The figures of record are in
+docs/performance.md ("Memory").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+REPORT = ("import resource, json, sys; "
+          "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)")
+
+QUICK_TOUR = """
+import infantjax
+from infantjax import synth
+from infantjax.models.gcn import GCNSpec
+cohort = synth.cohort("cp", n_subjects={subjects}, seed=11)
+ens = infantjax.ensemble.train(GCNSpec.table_a4()[{spec}:{spec_end}], cohort,
+                               infantjax.train.CPConfig(epochs={epochs}, progress=False))
+prediction = ens.predict(cohort.sequences[0])
+result = infantjax.clinical.assess_prediction(prediction)
+print("risk", round(result.risk, 3))
+"""
+
+CLI_TRAIN = """
+from infantjax.cli import main
+rc = main(["train", "--data", {data!r}, "--labels", {labels!r}, "--specs", "table-a4:{spec_number}",
+           "--epochs", "{epochs}", "--out", {out!r}, "--no-progress"])
+assert rc == 0, rc
+"""
+
+
+def run(code: str, label: str) -> dict:
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", code + "\n" + REPORT], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    took = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{label} failed:\n{proc.stderr[-3000:]}")
+    peak_kb = int(next(line.split()[1] for line in proc.stderr.splitlines() if line.startswith("PEAK_RSS_KB")))
+    return {"job": label, "peak_rss_gb": round(peak_kb / 1024**2, 2), "seconds": round(took, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subjects", type=int, default=100)
+    parser.add_argument("--spec", type=int, default=1, help="Table A.4 row (1-based) of the network")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--out", default=None, help="also write the JSON record here")
+    args = parser.parse_args()
+    rows = []
+    code = QUICK_TOUR.format(subjects=args.subjects, spec=args.spec - 1, spec_end=args.spec, epochs=args.epochs)
+    rows.append(run(code, f"quick tour: ensemble.train(table_a4[{args.spec}], {args.subjects} infants, "
+                          f"{args.epochs} epoch) + predict"))
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "synth")
+        subprocess.run([sys.executable, "-m", "infantjax", "synth", "--task", "cp", "--subjects",
+                        str(args.subjects), "--out", data], check=True, cwd=ROOT, capture_output=True,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+        kp = os.path.join(data, "keypoints") if os.path.isdir(os.path.join(data, "keypoints")) else data
+        code = CLI_TRAIN.format(data=kp, labels=os.path.join(data, "labels.csv"), spec_number=args.spec,
+                                epochs=args.epochs, out=os.path.join(tmp, "ens"))
+        rows.append(run(code, f"infantjax train --specs table-a4:{args.spec} --epochs {args.epochs} "
+                              f"({args.subjects}-infant folder)"))
+    record = {"load_average": os.getloadavg(), "rows": rows}
+    print(json.dumps(record, indent=1))
+    print(f"\n{'job':<90} {'peak RSS (GB)':>14} {'wall (s)':>9}")
+    for r in rows:
+        print(f"{r['job']:<90} {r['peak_rss_gb']:>14.2f} {r['seconds']:>9.1f}")
+    if args.out:
+        pathlib.Path(args.out).write_text(json.dumps(record, indent=1))
+
+
+if __name__ == "__main__":
+    main()

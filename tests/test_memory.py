@@ -1,0 +1,67 @@
+"""Memory that fits: evaluation and scoring chunks follow XLA's memory analysis of the compiled program and the
+config's budget; chunking changes how much runs at once, never the result."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from _train_utils import SMALL, tiny_gcn_spec
+from test_ensemble import random_stack
+
+from infantjax import ensemble, parallel
+from infantjax.errors import ConfigError
+from infantjax.train import TrainConfig
+
+
+def test_budgeted_chunk_halves_until_it_fits():
+    calls = []
+
+    def measure(c):  # 1 kB per example plus a fixed 10 kB
+        calls.append(c)
+        return 10_000 + 1_000 * c
+
+    assert parallel.budgeted_chunk(measure, 256, multiple=8, budget=10**9) == 256
+    assert parallel.budgeted_chunk(measure, 256, multiple=8, budget=75_000) == 64
+    assert parallel.budgeted_chunk(measure, 250, multiple=8, budget=1) == 8  # never below one multiple
+    assert all(c % 8 == 0 for c in calls)
+
+
+def test_program_bytes_grows_with_the_chunk():
+    f = jax.jit(lambda w, x: jnp.tanh(x @ w) @ w.T)
+    w = jnp.ones((64, 64))
+    small = parallel.program_bytes(f, w, jax.ShapeDtypeStruct((16, 64), jnp.float32))
+    large = parallel.program_bytes(f, w, jax.ShapeDtypeStruct((4096, 64), jnp.float32))
+    assert small >= 64 * 64 * 4 and large > small + 4096 * 64 * 4
+
+
+def test_memory_budget_default_is_a_quarter_of_ram():
+    import os
+
+    ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    assert parallel.memory_budget() == int(ram * 0.25)
+    assert parallel.memory_budget(123) == 123
+
+
+@pytest.mark.parametrize("bad", [0, -5, 1.5, True, "1GB"])
+def test_budget_is_validated(bad):
+    with pytest.raises(ConfigError, match="eval_memory_budget"):
+        TrainConfig(eval_memory_budget=bad)
+
+
+def test_scoring_under_a_tiny_budget_equals_the_default():
+    """A budget too small for any chunk scores one mesh-row of windows per call: same probabilities and CAMs."""
+    spec = tiny_gcn_spec()
+    stack = random_stack(spec, 3, 1)
+    windows = np.random.default_rng(0).normal(size=(21, SMALL.window, 19, 2)).astype(np.float32) * 0.1
+    roomy = ensemble.Ensemble([spec], [stack], SMALL)
+    tight = ensemble.Ensemble([spec], [stack], dataclasses.replace(SMALL, eval_memory_budget=1))
+    p1, c1 = roomy.window_predictions(windows)
+    p2, c2 = tight.window_predictions(windows)
+    np.testing.assert_allclose(p2, p1, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(c2, c1, rtol=1e-5, atol=1e-6)
+    (roomy_chunk,), (tight_chunk,) = roomy._chunks.values(), tight._chunks.values()
+    assert roomy_chunk == 32 and tight_chunk < roomy_chunk  # 21 windows → bucket 32; the tiny budget halves it
