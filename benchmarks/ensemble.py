@@ -33,9 +33,7 @@ import functools
 import json
 import os
 import pathlib
-import statistics
 import sys
-import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
@@ -43,10 +41,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from benchmarks.gcn import matmul_rate  # noqa: E402 - the matmul rate every benchmark prints beside its figures
 from infantjax import parallel
+from infantjax.bench import harness  # the one harness: medians after warm-up, matmul rate, load average
 from infantjax.ensemble import _scoring_program
-from infantjax.models.gcn import GCNSpec, build_model
+from infantjax.models.gcn import GCNSpec, build_model, count_flops
 from infantjax.models.gcn.presets import demo_spec
 from infantjax.nn.temporal import CONV_IMPLS
 from infantjax.train import CPConfig, CPTask, programs_for
@@ -68,13 +66,8 @@ def build(spec, config: CPConfig, conv_impl: str):
 
 
 def median_time(fn, repeats: int) -> float:
-    jax.block_until_ready(fn())  # warm-up (compiles)
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        jax.block_until_ready(fn())
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    """Median seconds of ``fn()`` after one warm-up call (the harness's, infantjax.bench)."""
+    return harness.median_time(fn, repeats=repeats, warmup=1)[0]
 
 
 def bench_training(spec, config: CPConfig, steps: int, repeats: int, mesh, conv_impl: str) -> dict:
@@ -158,7 +151,9 @@ def bench_scoring(specs, config: CPConfig, repeats: int, mesh, conv_impl: str) -
 
     t_v = median_time(vmapped, repeats)
     t_l = median_time(loop, repeats)
-    return {"windows": len(positions), "instances": 70, "vmapped_s": t_v, "loop_s": t_l, "speedup": t_l / t_v}
+    gflop = sum(count_flops(spec, "reference") for spec in specs) * 7 * len(positions) / 1e9
+    return {"windows": len(positions), "instances": 70, "vmapped_s": t_v, "loop_s": t_l, "speedup": t_l / t_v,
+            "gflop_reference": gflop}
 
 
 def main(argv=None) -> int:
@@ -176,16 +171,16 @@ def main(argv=None) -> int:
     record = {
         "benchmark": "ensemble", "specs": args.specs, "backend": jax.default_backend(),
         "devices": len(jax.devices()), "cpu_count": os.cpu_count(), "batch": args.batch, "window": config.window,
-        "repeats": args.repeats, "load_average_1min_start": os.getloadavg()[0], "results": {},
-        "matmul_gflop_per_s_before": matmul_rate(),
+        "repeats": args.repeats, "load_average_1min_start": harness.load_average(), "results": {},
+        "matmul_gflop_per_s_before": harness.matmul_rate(),
     }
     for impl in args.conv_impl:
         record["results"][impl] = {
             "training": bench_training(specs[0], config, args.steps, args.repeats, mesh, impl),
             "scoring_3min": bench_scoring(specs, config, args.repeats, mesh, impl),
         }
-    record["load_average_1min_end"] = os.getloadavg()[0]
-    record["matmul_gflop_per_s_after"] = matmul_rate()
+    record["load_average_1min_end"] = harness.load_average()
+    record["matmul_gflop_per_s_after"] = harness.matmul_rate()
     print(json.dumps(record, indent=1))
     print()
     print(f"{'task':<44} {'conv impl':>9} {'vmapped':>10} {'one by one':>11} {'speed-up':>9}")
@@ -195,7 +190,13 @@ def main(argv=None) -> int:
               f"{tr['sequential_fold_steps_per_s']:>11.1f} {tr['speedup']:>8.2f}x")
         print(f"{'score 3-min video, 71 windows x 70 inst. (s)':<44} {impl:>9} {sc['vmapped_s']:>10.3f} "
               f"{sc['loop_s']:>11.3f} {sc['speedup']:>8.2f}x")
-    print(f"float32 matmul (1024^3): {record['matmul_gflop_per_s_before']:.1f} / "
+    matmul = (record["matmul_gflop_per_s_before"] + record["matmul_gflop_per_s_after"]) / 2
+    for impl, r in record["results"].items():
+        sc = r["scoring_3min"]
+        bound = sc["gflop_reference"] / matmul
+        print(f"scoring ({impl}): {sc['gflop_reference']:.0f} GFLOP (reference convention) / {matmul:.1f} GFLOP/s = "
+              f"{bound:.2f} s at the matmul rate; measured {sc['vmapped_s']:.2f} s = {sc['vmapped_s'] / bound:.2f}x")
+    print(f"float32 matmul (2048^3 on CPU): {record['matmul_gflop_per_s_before']:.1f} / "
           f"{record['matmul_gflop_per_s_after']:.1f} GFLOP/s before / after; load average (1 min) "
           f"{record['load_average_1min_start']:.2f} / {record['load_average_1min_end']:.2f}")
     return 0

@@ -37,6 +37,7 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
+from infantjax.bench import harness
 from infantjax.models.gcn import GCNSpec, STGCNSpec, build_model, count_flops, count_params
 from infantjax.nn.temporal import CONV_IMPLS
 
@@ -57,11 +58,8 @@ def _timed(fn, *args, repeats: int) -> tuple[float, list[float]]:
 
 
 def matmul_rate(n: int = 1024, repeats: int = 10) -> float:
-    """Measured float32 matmul GFLOP/s (n×n @ n×n, jitted, median of ``repeats``)."""
-    a = jnp.asarray(np.random.default_rng(0).normal(size=(n, n)), jnp.float32)
-    f = jax.jit(lambda x, y: x @ y)
-    _, times = _timed(f, a, a, repeats=repeats)
-    return 2 * n ** 3 / statistics.median(times) / 1e9
+    """Measured float32 matmul GFLOP/s (n×n @ n×n, jitted, median of ``repeats``): the harness's (infantjax.bench)."""
+    return harness.matmul_rate(n, repeats)
 
 
 def _variables(model, x):

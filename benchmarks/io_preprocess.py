@@ -24,11 +24,9 @@ import json
 import os
 import pathlib
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 
@@ -58,13 +56,10 @@ def synthetic_frames(n: int, h: int, w: int, seed: int = 0):
 
 
 def median_time(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    """Median seconds after one warm-up call (the harness's, infantjax.bench)."""
+    from infantjax.bench import harness
+
+    return harness.median_time(fn, repeats=repeats, warmup=1)[0]
 
 
 def decode_rates(path: pathlib.Path, backend: str, repeats: int, batch: int = 32) -> dict:

@@ -18,7 +18,6 @@ import json
 import os
 import pathlib
 import queue
-import statistics
 import sys
 import tempfile
 import threading
@@ -33,13 +32,10 @@ from infantjax.synth import body as B, movement as M, recording as R, rendering 
 
 
 def _median_time(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    """Median seconds after one warm-up call (the harness's, infantjax.bench)."""
+    from infantjax.bench import harness
+
+    return harness.median_time(fn, repeats=repeats, warmup=1)[0]
 
 
 def bench_sequence(repeats: int) -> dict:

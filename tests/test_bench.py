@@ -11,7 +11,6 @@ import pytest
 from infantjax.bench import Run, median_time, program_stats
 from infantjax.bench.headline import CASES
 from infantjax.commands.bench import CASE_NAMES
-from infantjax.errors import ConfigError
 
 
 def test_median_time_warms_up_and_waits():
