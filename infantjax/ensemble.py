@@ -208,7 +208,7 @@ class Ensemble:
             mesh: an ``("instance", "data")`` mesh (default: all devices, see
                 :func:`infantjax.parallel.instance_mesh`), one per stack size.
             chunk: windows per call at most (default ``config.eval_batch_size``; lowered to fit
-                ``config.eval_memory_budget``, and to the next power of two of the window count).
+                ``config.memory_budget``, and to the next power of two of the window count).
 
         Returns:
             (P(CP) (W, I), joint CAM scores (I, W, V)) over all I instances in stack order.
@@ -218,7 +218,7 @@ class Ensemble:
         chunk = chunk or self.config.eval_batch_size
         # recordings of any length reuse a few programs: windows are padded to a power of two up to the chunk
         bucket = min(int(chunk), 1 << max(n_windows - 1, 0).bit_length())
-        budget = parallel.memory_budget(self.config.eval_memory_budget)
+        budget = parallel.memory_budget(self.config.memory_budget)
         probs, cams = [], []
         for k, (spec, size) in enumerate(zip(self.specs, self.stack_sizes)):
             m = mesh if mesh is not None else parallel.instance_mesh(size)

@@ -48,8 +48,8 @@ def test_memory_budget_default_is_a_quarter_of_ram():
 
 @pytest.mark.parametrize("bad", [0, -5, 1.5, True, "1GB"])
 def test_budget_is_validated(bad):
-    with pytest.raises(ConfigError, match="eval_memory_budget"):
-        TrainConfig(eval_memory_budget=bad)
+    with pytest.raises(ConfigError, match="memory_budget"):
+        TrainConfig(memory_budget=bad)
 
 
 def test_scoring_under_a_tiny_budget_equals_the_default():
@@ -58,10 +58,28 @@ def test_scoring_under_a_tiny_budget_equals_the_default():
     stack = random_stack(spec, 3, 1)
     windows = np.random.default_rng(0).normal(size=(21, SMALL.window, 19, 2)).astype(np.float32) * 0.1
     roomy = ensemble.Ensemble([spec], [stack], SMALL)
-    tight = ensemble.Ensemble([spec], [stack], dataclasses.replace(SMALL, eval_memory_budget=1))
+    tight = ensemble.Ensemble([spec], [stack], dataclasses.replace(SMALL, memory_budget=1))
     p1, c1 = roomy.window_predictions(windows)
     p2, c2 = tight.window_predictions(windows)
     np.testing.assert_allclose(p2, p1, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(c2, c1, rtol=1e-5, atol=1e-6)
     (roomy_chunk,), (tight_chunk,) = roomy._chunks.values(), tight._chunks.values()
     assert roomy_chunk == 32 and tight_chunk < roomy_chunk  # 21 windows → bucket 32; the tiny budget halves it
+
+
+def test_training_over_budget_runs_instances_in_groups_with_the_same_result(caplog):
+    """On one device a vmapped step above the budget runs the folds in sequential groups: same variables."""
+    import logging
+
+    from _train_utils import random_walk_cohort
+
+    cohort = random_walk_cohort(10, 60, seed=3)
+    mesh = parallel.instance_mesh(3, devices=jax.devices()[:1])
+    config = dataclasses.replace(SMALL, epochs=1)
+    spec = tiny_gcn_spec()
+    roomy = ensemble.train([spec], cohort, config, folds=3, mesh=mesh)
+    with caplog.at_level(logging.INFO, logger="infantjax.train.engine"):
+        tight = ensemble.train([spec], cohort, dataclasses.replace(config, memory_budget=1), folds=3, mesh=mesh)
+    assert "running them in groups of 1" in caplog.text
+    for a, b in zip(jax.tree_util.tree_leaves(roomy.variables), jax.tree_util.tree_leaves(tight.variables)):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)

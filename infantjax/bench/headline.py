@@ -79,7 +79,7 @@ def _gcn(run: Run, quick: bool) -> None:
         run.time(f"{label} train step, batch {batch}", step, repeats=3, warmup=1, items=batch, unit="windows",
                  budget_s=30, program=(programs.train_step, (state[0], data, active)))
         variables = programs.variables(state[0])
-        windows = {"positions": data["positions"]}
+        windows = data["positions"]
         run.time(f"{label} forward, batch {batch}", programs.predict, variables, windows, repeats=3, warmup=1,
                  items=batch, unit="windows", budget_s=20)
 

@@ -60,10 +60,13 @@ class TrainConfig(JsonConfig):
         cycle_epochs: length of one cycle of the cyclical schedule (3 in Paper I).
         cycle_limit_scale: factor on λ_∞ of the cyclical schedule (Paper I Eq. 5: 2^(σ_0 − σ_∞)).
         eval_batch_size: examples per evaluation call, at most: the engine lowers it (halving) until XLA's memory
-            analysis of the evaluation program fits ``eval_memory_budget``, and never pads beyond the largest
+            analysis of the evaluation program fits ``memory_budget``, and never pads beyond the largest
             evaluation set.
-        eval_memory_budget: bytes one evaluation (or ensemble scoring) call may use; ``None`` = a quarter of the
-            device's memory (physical RAM on CPU; :func:`infantjax.parallel.memory_budget`).
+        memory_budget: bytes one compiled call may use (a training step, an evaluation chunk, an ensemble scoring
+            call); ``None`` = a quarter of the device's memory (physical RAM on CPU;
+            :func:`infantjax.parallel.memory_budget`). A vmapped training step of many instances on one device
+            that XLA's memory analysis puts above it runs the instances in sequential groups inside the step
+            (``jax.lax.map``), which needs a fraction of the memory and gives the same updates.
         sync_every: training steps between host synchronisations (progress bar, loss log, divergence check,
             step hooks); the host never waits for the device in between.
         progress: show a tqdm progress bar.
@@ -82,7 +85,7 @@ class TrainConfig(JsonConfig):
     cycle_epochs: int = 3
     cycle_limit_scale: float = 1.0
     eval_batch_size: int = host_field(256)
-    eval_memory_budget: int | None = host_field(None)
+    memory_budget: int | None = host_field(None)
     sync_every: int = host_field(50)
     progress: bool = host_field(True)
 
@@ -92,9 +95,9 @@ class TrainConfig(JsonConfig):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name}.{field} must be a positive integer, got {value!r}")
-        budget = self.eval_memory_budget
+        budget = self.memory_budget
         if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget < 1):
-            raise ConfigError(f"{name}.eval_memory_budget must be a positive number of bytes or None, got {budget!r}")
+            raise ConfigError(f"{name}.memory_budget must be a positive number of bytes or None, got {budget!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"{name}.optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.schedule not in SCHEDULES:

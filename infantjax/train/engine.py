@@ -61,7 +61,7 @@ class Programs:
 
     def __init__(self, task: Task, steps_per_epoch: int, mesh):
         self.task, self.mesh = task, mesh
-        self.eval_chunks: dict = {}  # measured evaluation chunk sizes (see _eval_chunk): folds and trials reuse them
+        self.eval_chunks: dict = {}  # measured chunk and group sizes (_eval_chunk, _train_step_within_budget)
         base = make_optimizer(task.config, steps_per_epoch)
         if task.param_labels(jax.eval_shape(task.init, jax.random.PRNGKey(0))["params"]) is None:
             self.tx = base
@@ -73,6 +73,8 @@ class Programs:
         self.init = jax.jit(jax.vmap(self._init), in_shardings=(inst,), out_shardings=inst)
         self.init_from = jax.jit(jax.vmap(self._init_from, in_axes=(0, None)), in_shardings=(inst, None),
                                  out_shardings=inst)
+        self._shardings = (inst, batch)
+        self._grouped: dict[int, Callable] = {}
         self.train_step = jax.jit(jax.vmap(self._train_step), in_shardings=(inst, batch, inst),
                                   out_shardings=(inst, inst, inst), donate_argnums=(0,))
         self.predict = jax.jit(jax.vmap(task.predict), in_shardings=(inst, batch), out_shardings=batch)
@@ -81,6 +83,19 @@ class Programs:
         self.copy = jax.jit(lambda tree: jax.tree_util.tree_map(jnp.copy, tree), in_shardings=(inst,),
                             out_shardings=inst)
         self.select = jax.jit(_where, in_shardings=(inst, inst, inst), out_shardings=inst, donate_argnums=(2,))
+
+    def grouped_train_step(self, group: int) -> Callable:
+        """The training step running the instances in sequential groups of ``group`` (``jax.lax.map`` with a
+        batch size) inside one program: the memory of ``group`` instances, the same updates as the vmapped step."""
+        if group not in self._grouped:
+            inst, batch = self._shardings
+
+            def step(state, batch_, active):
+                return jax.lax.map(lambda args: self._train_step(*args), (state, batch_, active), batch_size=group)
+
+            self._grouped[group] = jax.jit(step, in_shardings=(inst, batch, inst), out_shardings=(inst, inst, inst),
+                                           donate_argnums=(0,))
+        return self._grouped[group]
 
     def _state(self, train_key, variables) -> TrainState:
         params = variables["params"]
@@ -151,6 +166,29 @@ def _num_examples(tree) -> int:
     return int(np.shape(jax.tree_util.tree_leaves(tree)[0])[0])
 
 
+def _train_step_within_budget(programs: Programs, state, batch, active, config) -> Callable:
+    """The vmapped training step, or, on a single device where XLA's memory analysis of it exceeds the config's
+    memory budget, the step over sequential groups of instances that fits (measured once per program set)."""
+    instances = int(np.shape(active)[0])
+    if programs.mesh.shape[parallel.INSTANCE] != 1 or instances == 1:
+        return programs.train_step  # sharded instances: each device holds its share already
+    budget = parallel.memory_budget(config.memory_budget)
+    shapes = tuple((np.shape(a), str(np.asarray(a).dtype)) for a in jax.tree_util.tree_leaves(batch))
+    key = ("train", shapes, budget)
+    if key not in programs.eval_chunks:
+        need = parallel.program_bytes(programs.train_step, state, batch, active)
+        group = instances
+        if need > budget:
+            group = parallel.budgeted_chunk(
+                lambda g: parallel.program_bytes(programs.grouped_train_step(g), state, batch, active),
+                max(1, min(instances - 1, int(instances * budget / need))), budget=budget)
+            log.info("training step of %d instances needs %.2f GB (budget %.2f GB): running them in groups of %d",
+                     instances, need / 1e9, budget / 1e9, group)
+        programs.eval_chunks[key] = group
+    group = programs.eval_chunks[key]
+    return programs.train_step if group >= instances else programs.grouped_train_step(group)
+
+
 def _eval_chunk(programs: Programs, variables, inputs: Sequence[Any], n_pad: int, chunk: int, multiple: int,
                 config) -> int:
     """Examples per evaluation call: at most ``chunk`` and the largest evaluation set (rounded to ``multiple``),
@@ -164,7 +202,7 @@ def _eval_chunk(programs: Programs, variables, inputs: Sequence[Any], n_pad: int
             lambda a: jax.ShapeDtypeStruct((n_pad, c) + np.shape(a)[1:], np.asarray(a).dtype), template)
         return parallel.program_bytes(programs.predict, variables, struct)
 
-    budget = parallel.memory_budget(config.eval_memory_budget)
+    budget = parallel.memory_budget(config.memory_budget)
     shapes = tuple((np.shape(a)[1:], str(np.asarray(a).dtype)) for a in jax.tree_util.tree_leaves(template))
     key = (chunk, multiple, n_pad, shapes, budget)
     if key not in programs.eval_chunks:
@@ -341,6 +379,7 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
                disable=not config.progress, leave=False)
     try:
         with ScalarLogger(log_dir) as logger:
+            step_fn = None  # the vmapped step, or a grouped one when it does not fit the memory budget
             for epoch in range(meta["epoch"] + 1, config.epochs + 1):
                 if meta["stopped"]:
                     break
@@ -388,7 +427,10 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
                     parts = [plans[i][s] if s < steps[i] else None for i in range(n)]
                     active = np.zeros(n_pad, bool)
                     active[:n] = [s < k for k in steps]
-                    state, loss, metrics = programs.train_step(state, _stack(parts, n_pad), active)
+                    stacked = _stack(parts, n_pad)
+                    if step_fn is None:
+                        step_fn = _train_step_within_budget(programs, state, stacked, active, config)
+                    state, loss, metrics = step_fn(state, stacked, active)
                     pending.append((loss, metrics))
                     meta["steps"] += 1
                     due = [h for h in hooks if meta["steps"] % h.every == 0]
