@@ -291,10 +291,14 @@ def load(path: str | os.PathLike) -> Ensemble:
         raise CheckpointError(f"{meta_path} is incomplete or invalid ({type(err).__name__}: {err})") from None
     if len(sizes) != len(specs):
         raise CheckpointError(f"{meta_path} lists {len(specs)} specs but {len(sizes)} stack sizes")
+    threshold = record.get("threshold", 0.5)
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
+        raise CheckpointError(f"{meta_path}: threshold {threshold!r} is not a number in [0, 1]; correct the "
+                              "'threshold' field (0.5 is the reference's) or save the ensemble again")
     like = {f"stack{k}": _abstract_stack(s, config, n) for k, (s, n) in enumerate(zip(specs, sizes))}
     tree = restore_tree(os.path.join(path, _VARIABLES), like)
     variables = [jax.tree_util.tree_map(np.asarray, tree[f"stack{k}"]) for k in range(len(specs))]
-    return Ensemble(specs, variables, config, float(record.get("threshold", 0.5)), record.get("fold_auc", []),
+    return Ensemble(specs, variables, config, float(threshold), record.get("fold_auc", []),
                     record.get("metadata", {}))
 
 

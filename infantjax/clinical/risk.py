@@ -210,7 +210,10 @@ def assess(predictions: Float[np.ndarray, "W I"], threshold: float = 0.5, *,
         raise DataError(f"predictions must be (windows, instances) with at least one of each, got shape {p.shape}")
     if not np.isfinite(p).all() or (p < 0).any() or (p > 1).any():
         raise DataError("predictions must be probabilities in [0, 1] without NaN")
-    threshold = float(threshold)
+    try:
+        threshold = float(threshold)
+    except (TypeError, ValueError):
+        raise ConfigError(f"threshold must be a number in [0, 1], got {threshold!r}") from None
     if not 0.0 <= threshold <= 1.0:
         raise ConfigError(f"threshold must be in [0, 1], got {threshold}")
     if certainty not in CERTAINTY_RULES:

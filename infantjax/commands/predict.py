@@ -3,9 +3,11 @@
     infantjax predict ENS INPUT [--out DIR] [--threshold T] [--certainty paper|interquartile]
                                 [--report DIR [--labels CSV]]
 
-INPUT is a keypoint file or a folder of them. For each recording it prints one line (risk, class, colour) and
+INPUT is a keypoint file or a folder of them (with a ``labels.csv``, as ``infantjax synth`` writes: the files it
+lists). For each recording it prints one line (risk, class, colour) and
 writes ``<name>.json`` (the full record), ``<name>_windows.png`` (per-window boxplots) and ``<name>_cam.png`` (CAM
-on the skeleton) to ``--out`` (default: beside the ensemble, ``ENS/predictions``). With ``--report DIR`` it also
+on the skeleton) to ``--out`` (default: beside the ensemble, ``ENS/predictions``; created with its parents if
+missing). With ``--report DIR`` it also
 writes the HTML report (:mod:`infantjax.report`): ``DIR/cohort.html`` and one page per recording in
 ``DIR/infants/``; ``--labels`` (a CSV with ``file`` and 0/1 ``label`` columns, as ``infantjax synth`` writes) adds
 the ROC curve and the threshold table.
@@ -13,9 +15,10 @@ the ROC curve and the threshold table.
 
 from __future__ import annotations
 
+import math
 import pathlib
 
-from infantjax.errors import DataError
+from infantjax.errors import ConfigError, DataError, FileWriteError
 
 _SUFFIXES = {".csv", ".json", ".npz", ".mat", ".h5"}
 
@@ -39,12 +42,22 @@ def register(sub) -> None:
 
 
 def input_files(path: str) -> list[pathlib.Path]:
-    """The keypoint files named by INPUT (a file, or the keypoint files of a folder, sorted)."""
+    """The keypoint files named by INPUT: a file; the files listed by a folder's ``labels.csv`` (the layout
+    ``infantjax synth`` and ``infantjax.io.write_cohort`` write); else the keypoint files of the folder, sorted."""
     p = pathlib.Path(path)
     if p.is_file():
         return [p]
     if not p.is_dir():
         raise DataError(f"input {path} does not exist")
+    if (p / "labels.csv").is_file():
+        from infantjax.io.cohort import read_labels
+
+        listed = [p / row["file"].strip() for row in read_labels(p / "labels.csv")]
+        missing = [str(f) for f in listed if not f.is_file()]
+        if missing:
+            raise DataError(f"{p / 'labels.csv'} lists files that do not exist: {', '.join(missing[:3])}"
+                            f"{' …' if len(missing) > 3 else ''}")
+        return listed
     files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in _SUFFIXES
                    and f.name != "labels.csv")
     if not files:
@@ -78,16 +91,29 @@ def report_labels(labels_csv: str, input_path: str, files: list[pathlib.Path]) -
 def run(args) -> int:
     from infantjax import ensemble
     from infantjax.explain import plot_cam, plot_windows
-    from infantjax.io import read_keypoints
+    from infantjax.io import detect_format, read_keypoints
     from infantjax.pipelines.cp import predict_risk
 
     if args.labels and not args.report:
         raise DataError("--labels only feeds the report; add --report DIR")
-    ens = ensemble.load(args.ensemble)
+    if args.threshold is not None and not 0 <= args.threshold <= 1:
+        raise ConfigError(f"--threshold must be a probability in [0, 1], got {args.threshold}")
+    if args.fps is not None and not (math.isfinite(args.fps) and args.fps > 0):
+        raise ConfigError(f"--fps must be a positive number, got {args.fps}")
+    # everything that can be checked without the ensemble first: loading it takes seconds
     files = input_files(args.input)
+    for path in files:
+        detect_format(path)  # an empty, binary or unknown file fails now, not after the ensemble is loaded
     labels = report_labels(args.labels, args.input, files) if args.labels else None
     out = pathlib.Path(args.out) if args.out else pathlib.Path(args.ensemble) / "predictions"
-    out.mkdir(parents=True, exist_ok=True)
+    for option, folder in (("--out", out), ("--report", None if args.report is None else pathlib.Path(args.report))):
+        if folder is not None and folder.exists() and not folder.is_dir():
+            raise FileWriteError(f"{option} {str(folder)!r} is a file; give a folder (created if missing)")
+    ens = ensemble.load(args.ensemble)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise FileWriteError(f"--out {str(out)!r}: cannot create the folder ({err.strerror})") from None
     results, sequences = [], []
     for path in files:
         seq = read_keypoints(path, fps=args.fps)

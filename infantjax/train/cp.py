@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from collections.abc import Sequence
 
 import jax
@@ -128,7 +129,15 @@ class CPConfig(TrainConfig):
     eval_batch_size: int = host_field(256)
 
     def __post_init__(self):
-        object.__setattr__(self, "scale", tuple(float(s) for s in self.scale))
+        try:
+            if isinstance(self.scale, str):
+                raise TypeError("a string")  # "12" would otherwise read as (1.0, 2.0)
+            scale = tuple(float(s) for s in self.scale)
+        except (TypeError, ValueError):
+            raise ConfigError(f"CPConfig.scale must be (min, max) numbers, got {self.scale!r}") from None
+        if not all(math.isfinite(s) for s in scale):
+            raise ConfigError(f"CPConfig.scale must be finite, got {self.scale!r}")
+        object.__setattr__(self, "scale", scale)
         super().__post_init__()
         for name in ("positive_copies", "negative_copies", "window", "hop"):
             value = getattr(self, name)
