@@ -1,7 +1,8 @@
 """``infantjax predict``: CP risk, class and certainty colour of keypoint files with a saved ensemble.
 
     infantjax predict ENS INPUT [--out DIR] [--threshold T] [--certainty paper|interquartile]
-                                [--report DIR [--labels CSV]]
+                                [--report DIR [--labels CSV]] [--map-skeleton none|exact|approximate]
+                                [--window-rotation reference|corrected]
 
 INPUT is a keypoint file or a folder of them (with a ``labels.csv``, as ``infantjax synth`` writes: the files it
 lists). For each recording it prints one line (risk, class, colour) and
@@ -10,13 +11,17 @@ on the skeleton) to ``--out`` (default: beside the ensemble, ``ENS/predictions``
 missing). With ``--report DIR`` it also
 writes the HTML report (:mod:`infantjax.report`): ``DIR/cohort.html`` and one page per recording in
 ``DIR/infants/``; ``--labels`` (a CSV with ``file`` and 0/1 ``label`` columns, as ``infantjax synth`` writes) adds
-the ROC curve and the threshold table.
+the ROC curve and the threshold table. Warnings about a recording (a head-down or sideways spine, joints a
+``--map-skeleton`` mapping could not fill) are printed under its line and kept in its JSON record and report page.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import pathlib
+
+import numpy as np
 
 from infantjax.errors import ConfigError, DataError, FileWriteError
 
@@ -32,6 +37,13 @@ def register(sub) -> None:
     p.add_argument("--certainty", choices=("paper", "interquartile"), default="paper",
                    help="colour rule: the paper's share of instances, or the reference code's inter-quartile rule")
     p.add_argument("--fps", type=float, default=None, help="frame rate of files that do not store one")
+    p.add_argument("--map-skeleton", choices=("none", "exact", "approximate"), default="none",
+                   help="map keypoint files of other sets (e.g. mpii-16 from the official pose weights) to "
+                        "In-Motion 19: exact names only, or also stand-ins (hand for wrist ...); joints that stay "
+                        "missing are named in a warning (default: none, files must be In-Motion 19)")
+    p.add_argument("--window-rotation", choices=("reference", "corrected"), default=None,
+                   help="window rotation to score with (default the ensemble's); 'corrected' for head-down or "
+                        "sideways recordings, which predict warns about")
     p.add_argument("--no-plots", action="store_true", help="write only the JSON records")
     p.add_argument("--report", default=None, metavar="DIR",
                    help="also write an HTML report: DIR/cohort.html and one page per recording in DIR/infants/")
@@ -88,6 +100,34 @@ def report_labels(labels_csv: str, input_path: str, files: list[pathlib.Path]) -
     return labels
 
 
+def to_model_skeleton(seq, how: str, path: pathlib.Path):
+    """The recording on the ensemble's In-Motion 19 keypoints, and a warning naming the joints the mapping could
+    not fill (or None).
+
+    ``how`` is ``"none"`` (the file must already be In-Motion 19), ``"exact"`` (same-named keypoints; thorax and
+    pelvis derived from shoulders and hips) or ``"approximate"`` (also stand-ins such as hand for wrist,
+    :func:`infantjax.skeleton.mapping`).
+    """
+    from infantjax.errors import SkeletonMismatchError
+
+    target = "in-motion-19"
+    if seq.skeleton.name == target:
+        return seq, None
+    if how == "none":
+        raise SkeletonMismatchError(
+            f"{path}: keypoints of {seq.skeleton.name!r}, but the ensemble needs {target!r}; add --map-skeleton "
+            "approximate (or exact) to map them, with the joints the file lacks treated as missing")
+    mapped = seq.map_to(target, approximate=how == "approximate")
+    never = [name for j, name in enumerate(mapped.skeleton.keypoints) if np.isnan(mapped.coords[:, j]).all()]
+    if len(never) == mapped.num_keypoints:
+        raise SkeletonMismatchError(f"{path}: none of the {target} joints can be mapped from {seq.skeleton.name!r}")
+    if not never:
+        return mapped, None
+    return mapped, (f"mapped from {seq.skeleton.name} ({how}): {len(never)} of {mapped.num_keypoints} joints are "
+                    f"missing and reach the model at the trunk centre ({', '.join(never)}); the risk is less "
+                    "reliable than with In-Motion 19 keypoints")
+
+
 def run(args) -> int:
     from infantjax import ensemble
     from infantjax.explain import plot_cam, plot_windows
@@ -117,7 +157,11 @@ def run(args) -> int:
     results, sequences = [], []
     for path in files:
         seq = read_keypoints(path, fps=args.fps)
-        result = predict_risk(ens, seq, threshold=args.threshold, certainty=args.certainty)
+        seq, mapped = to_model_skeleton(seq, args.map_skeleton, path)
+        result = predict_risk(ens, seq, threshold=args.threshold, certainty=args.certainty,
+                              window_rotation=args.window_rotation)
+        if mapped:
+            result = dataclasses.replace(result, warnings=(mapped, *result.warnings))
         stem = path.stem
         result.save_json(out / f"{stem}.json")
         if not args.no_plots:
@@ -125,6 +169,8 @@ def run(args) -> int:
             plot_cam(result.cam, out / f"{stem}_cam.png", title=f"{path.name}: CAM")
         print(f"{path.name}: CP risk {result.risk:.3f}  class {result.label}  colour {result.colour}  "
               f"({result.predictions.shape[0]} windows × {result.predictions.shape[1]} instances)")
+        for warning in result.warnings:
+            print(f"  warning: {warning}")
         if args.report:
             results.append(result)
             sequences.append(seq)

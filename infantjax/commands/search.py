@@ -96,7 +96,8 @@ def _existing_storage(args) -> str:
         path = pathlib.Path(storage.split("://", 1)[1] if "://" in storage else storage).expanduser()
         if not path.is_file():
             how = "--storage" if args.storage else f"--storage (default: $INFANTJAX_STORAGE or {DEFAULT_STORAGE})"
-            raise ConfigError(f"no search journal at {str(path)!r}; pass the journal of the search with {how}")
+            raise ConfigError(f"no search named {args.name!r}: the search journal {str(path)!r} does not exist; pass "
+                              f"the journal of the search with {how}")
     return storage
 
 
