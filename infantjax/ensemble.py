@@ -231,8 +231,23 @@ class Ensemble:
 
         Returns:
             (P(CP) (W, I), joint CAM scores (I, W, V)) over all I instances in stack order.
+
+        Raises:
+            DataError: windows of another shape than (W, config.window, 19, 2), or with NaN/inf (which would give
+                NaN probabilities without an error).
         """
-        positions = np.asarray(positions, dtype=np.float32)
+        window = (config or self.config).window
+        try:
+            positions = np.asarray(positions, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise DataError("window_predictions needs numeric (W, window, 19, 2) positions") from None
+        if positions.ndim != 4 or positions.shape[1:] != (window, NUM_JOINTS, 2) or positions.shape[0] < 1:
+            raise DataError(f"window_predictions needs (W, {window}, {NUM_JOINTS}, 2) positions (windows of this "
+                            f"ensemble's {window} frames), got shape {positions.shape}; cut them with "
+                            "infantjax.preprocess.windows or use Ensemble.predict")
+        if not np.isfinite(positions).all():
+            raise DataError("window_predictions: the windows hold NaN or inf positions; fill missing keypoints first "
+                            "(Ensemble.predict preprocesses and fills them)")
         n_windows = positions.shape[0]
         chunk = chunk or self.config.eval_batch_size
         probs, cams = [], []

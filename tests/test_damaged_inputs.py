@@ -262,6 +262,23 @@ case("predict-wrong-skeleton", SkeletonMismatchError, "in-motion-19")(
     lambda t: _prepare(_seq(np.zeros((200, 16, 2), np.float32), skeleton="mpii-16")))
 
 
+def _window_predictions(positions):
+    """Ensemble.window_predictions of a stand-in ensemble (the input is checked before any network runs)."""
+    from _train_utils import SMALL, tiny_gcn_spec
+
+    from infantjax.ensemble import Ensemble
+
+    return Ensemble([tiny_gcn_spec()], [{"params": {"w": np.zeros((2, 1), np.float32)}}], SMALL
+                    ).window_predictions(positions)
+
+
+case("ensemble-windows-too-short", DataError, "(W, 30, 19, 2)")(
+    lambda t: _window_predictions(np.zeros((3, 7, 19, 2), np.float32)))
+case("ensemble-windows-all-nan", DataError, "NaN")(
+    lambda t: _window_predictions(np.full((3, 30, 19, 2), np.nan, np.float32)))
+case("ensemble-windows-strings", DataError, "numeric")(lambda t: _window_predictions([["a"]]))
+
+
 @case("assess-nan-probabilities", DataError, "NaN")
 def _(t):
     from infantjax.clinical import assess

@@ -174,7 +174,10 @@ class Worker:
     def _progress(self, text: str) -> None:
         if self._on_trial is not None:
             elapsed = time.time() - self._started
-            self._on_trial(f"[{self.name} {elapsed / 60:.1f} min] {text}")
+            try:
+                self._on_trial(f"[{self.name} {elapsed / 60:.1f} min] {text}")
+            except Exception as err:  # noqa: BLE001 - progress output must never fail a trial
+                log.warning("progress callback failed: %s", err)
 
     # ----------------------------------------------------------------------------------------------------- loop
     def search_over(self, snapshot: Snapshot) -> str | None:
