@@ -3,8 +3,8 @@
 Stages: synthetic cohort → rendered video written as MP4 and read back → keypoints tracked from a rendered
 video with EfficientPose → keypoint files → CP preprocessing,
 windows and features → GCN architectures of the paper with their parameter and FLOP counts → a small fold ensemble
-trained and evaluated (held-out AUC, threshold table, one infant's risk with plots, the HTML report of the held-out
-infants) → a short architecture search → depth-video limb pose. Everything it writes goes to ``--out``; the last
+trained and evaluated (held-out AUC, threshold table, a correctly flagged infant's risk with plots, a correctly
+cleared one, how many were misclassified, the HTML report of the held-out infants) → a short architecture search → depth-video limb pose. Everything it writes goes to ``--out``; the last
 line it prints is ``report: <path>/cohort.html``.
 """
 
@@ -146,7 +146,8 @@ def _ensemble(st, args, cohort, out):
     from infantjax.commands.demo.cp import demo_run
 
     st.start("fold ensemble of a small GCN (3 folds in the demo) trained as one vmapped program, held-out "
-             "evaluation, one infant's risk (infantjax.ensemble, infantjax.clinical, infantjax.explain)")
+             "evaluation, a flagged and a cleared infant's risk (infantjax.ensemble, infantjax.clinical, "
+             "infantjax.explain)")
     kwargs = {} if args.epochs is None else {"epochs": args.epochs}
     if args.subjects is not None:
         kwargs["n_subjects"] = args.subjects
