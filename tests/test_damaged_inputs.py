@@ -431,6 +431,17 @@ def _(t):
     return _load_h5(_h5(t, "c.h5", build))
 
 
+@case("h5-odd-layer-config", WeightsError, "d.h5")
+def _(t):
+    names = ["upscaled_confs", "pass3_detection2_confs", "pass1_block1_mbconv1_skeleton_conv2"]
+    layers = [{"class_name": "Conv2D", "config": {"name": n, "filters": "many"}} for n in names]
+
+    def build(fh):
+        fh.attrs["model_config"] = _keras_config(layers)
+        fh.create_group("model_weights")
+    return _load_h5(_h5(t, "d.h5", build))
+
+
 @case("h5-nan-weights", WeightsError, "NaN")
 def _(t):
     import shutil

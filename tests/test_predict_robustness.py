@@ -173,7 +173,7 @@ def test_predict_maps_other_keypoint_sets_only_when_asked(untrained, tmp_path, c
     out = capsys.readouterr().out
     assert "warning: mapped from mpii-16 (approximate)" in out
     record = json.loads((tmp_path / "p" / "mpii.json").read_text())
-    missing = [w for w in record["warnings"] if w.startswith("mapped from")][0]
+    missing = next(w for w in record["warnings"] if w.startswith("mapped from"))
     mapped = mpii.map_to("in-motion-19", approximate=True)
     never = [n for j, n in enumerate(mapped.skeleton.keypoints) if np.isnan(mapped.coords[:, j]).all()]
     assert never and all(n in missing for n in never)

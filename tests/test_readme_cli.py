@@ -21,8 +21,8 @@ SMALL = {
     "predict": ["--no-plots"],
     "search": ["--epochs", "1", "--max-trials", "1", "--sampler", "random", "--checkpoints", "none",
                "--cohort-options", '{"duration_s": 6}',
-               "--train", '{"window": 30, "hop": 15, "batch_size": 8, "positive_copies": 2, "negative_copies": 2, '
-                          '"progress": false}'],
+               "--train", ('{"window": 30, "hop": 15, "batch_size": 8, "positive_copies": 2, "negative_copies": 2, '
+                           '"progress": false}')],
     "pose": ["--max-frames", "2", "--no-progress"],
 }
 
