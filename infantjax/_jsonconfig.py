@@ -43,6 +43,16 @@ def _tuples(value: Any) -> Any:
 class JsonConfig:
     """Mixin for frozen dataclasses: dict/JSON round trip with clear errors (see the module docstring)."""
 
+    def __new__(cls, *args, **kwargs):
+        # the dataclass __init__ would raise a bare TypeError for an unknown field (``TrainConfig(scale="ab")``);
+        # name the field and the known ones instead (the fields are checked before __init__ runs)
+        if kwargs and dataclasses.is_dataclass(cls):
+            known = {f.name for f in dataclasses.fields(cls) if f.init}
+            unknown = sorted(set(kwargs) - known)
+            if unknown:
+                raise ConfigError(f"{cls.__name__} has no fields {unknown}; known fields: {sorted(known)}")
+        return super().__new__(cls)
+
     def to_dict(self) -> dict[str, Any]:
         """The fields as plain JSON types."""
         return _plain(self)

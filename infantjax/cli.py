@@ -3,7 +3,7 @@
 Each subcommand lives in its own module under :mod:`infantjax.commands` and exposes
 ``register(subparsers) -> None``; the parser registers a ``func(args) -> int`` default on its subparser. Modules
 are discovered, so adding a command never touches this file. Library errors (:class:`InfantJaxError`) are printed
-as one clear line and exit with status 2; no traceback for user mistakes.
+as one clear line and exit with status 2; no traceback for user mistakes (``--debug`` prints it).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import importlib
 import logging
 import pkgutil
 import sys
+import traceback
 
 from infantjax.errors import InfantJaxError
 
@@ -27,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Video-based infant movement analysis: pose, skeleton GCN ensembles, NAS, clinical risk.",
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an error instead of its one-line message")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
@@ -47,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except InfantJaxError as err:
+        if args.debug:
+            traceback.print_exc()
         print(f"infantjax {args.command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

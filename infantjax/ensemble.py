@@ -34,11 +34,12 @@ from infantjax.models.gcn.cam import joint_scores
 from infantjax.sequence import Cohort, SkeletonSequence
 from infantjax.train import cp as _cp
 from infantjax.train.checkpoint import restore_tree, save_tree
+from infantjax.train.config import compile_key
 from infantjax.train.cp import NUM_JOINTS, CPConfig, CPData, CPTask, build, input_channels
 from infantjax.train.engine import fit
 from infantjax.train.losses import positive_probability
 
-__all__ = ["FORMAT", "Ensemble", "EnsemblePrediction", "fold_data", "load", "train"]
+__all__ = ["FORMAT", "Ensemble", "EnsemblePrediction", "fold_data", "load", "orientation_warning", "train"]
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,34 @@ def _abstract_stack(spec, config: CPConfig, count: int):
 
 
 # ------------------------------------------------------------------------------------------------------ inference
+def orientation_warning(orientation: str, angle: float, config: CPConfig) -> str | None:
+    """The warning for a recording whose spine is not upright, or None when the windows are rotated correctly.
+
+    The reference window rotation (``CPConfig.window_rotation="reference"``, seed 002's ``arccos`` quirk) is exact
+    only when the thorax lies above the pelvis: it mirrors the windows of a head-down recording and rotates those
+    of a sideways one inexactly; without rotation (None, v1) the networks see the body at an angle they never saw.
+    v2 aligns the trunk in every frame, and ``"corrected"`` rotates every orientation exactly.
+
+    Arguments:
+        orientation, angle: :func:`infantjax.preprocess.spine_orientation` of the recording.
+        config: the config the recording is scored under.
+
+    Returns:
+        one sentence naming the orientation and the fix, or None.
+    """
+    if orientation not in ("inverted", "sideways") or config.preprocess_version != "v1" \
+            or config.window_rotation == "corrected":
+        return None
+    how = "head-down" if orientation == "inverted" else "sideways"
+    if config.window_rotation == "reference":
+        fix = ("the reference window rotation mirrors or misaligns such windows, so the risk is unreliable; "
+               "predict with window_rotation='corrected' (infantjax predict --window-rotation corrected)")
+    else:
+        fix = ("this ensemble does not rotate windows, so the networks see the body at an angle they were not "
+               "trained on; rotate the recording upright (head at the top of the image) and predict again")
+    return f"the spine is {orientation} ({how}, {angle:+.0f}° from head-up in the image): {fix}"
+
+
 @functools.lru_cache(maxsize=64)
 def _scoring_program(task: CPTask, spec, mesh):
     """jit(vmap over instances) of: windows → (P(CP) (W,), joint CAM scores (W, V)); windows shared by all."""
@@ -107,7 +136,8 @@ class EnsemblePrediction:
         window_starts: (W,) first frame of each window (at the model frame rate).
         instance_names: (I,) ``spec<k>/fold<f>``.
         threshold: the ensemble's default decision threshold.
-        metadata: the recording's metadata plus fps, frame count and model frame rate.
+        metadata: the recording's metadata plus fps, frame count, model frame rate and spine orientation.
+        warnings: what may make these predictions wrong (:func:`orientation_warning`), each saying what to do.
     """
 
     probabilities: np.ndarray
@@ -116,6 +146,7 @@ class EnsemblePrediction:
     instance_names: tuple[str, ...]
     threshold: float = 0.5
     metadata: dict = dataclasses.field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
     @property
     def num_windows(self) -> int:
@@ -169,11 +200,14 @@ class Ensemble:
                 f"threshold {self.threshold:g})")
 
     # ------------------------------------------------------------------ prediction
-    def _task(self, k: int) -> CPTask:
-        """The CP task of stack ``k`` (built once: its model keys the compiled scoring program)."""
-        if k not in self._tasks:
-            self._tasks[k] = CPTask(self.specs[k], self.config)
-        return self._tasks[k]
+    def _task(self, k: int, config: CPConfig | None = None) -> CPTask:
+        """The CP task of stack ``k`` under ``config`` (default the ensemble's; built once per stack and config:
+        its model keys the compiled scoring program)."""
+        config = self.config if config is None else config
+        key = (k, compile_key(config))
+        if key not in self._tasks:
+            self._tasks[key] = CPTask(self.specs[k], config)
+        return self._tasks[key]
 
     def _stack_on(self, k: int, mesh):
         key = (k, mesh)
@@ -186,8 +220,8 @@ class Ensemble:
 
     def _scoring_chunk(self, k: int, mesh, program, chunk: int, window_shape: tuple, budget: int) -> int:
         """Windows per scoring call of stack ``k``: ``chunk``, halved until XLA's memory analysis of the compiled
-        program fits ``budget`` bytes (measured once per stack, mesh, chunk and budget)."""
-        key = (k, mesh, chunk, tuple(window_shape), budget)
+        program fits ``budget`` bytes (measured once per stack, mesh, program, chunk and budget)."""
+        key = (k, mesh, program, chunk, tuple(window_shape), budget)
         if key not in self._chunks:
             variables = self._stack_on(k, mesh)
 
@@ -199,8 +233,8 @@ class Ensemble:
                                                         budget=budget)
         return self._chunks[key]
 
-    def window_predictions(self, positions: np.ndarray, *, mesh=None, chunk: int | None = None
-                           ) -> tuple[np.ndarray, np.ndarray]:
+    def window_predictions(self, positions: np.ndarray, *, mesh=None, chunk: int | None = None,
+                           config: CPConfig | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Score preprocessed windows with every instance.
 
         Arguments:
@@ -209,11 +243,28 @@ class Ensemble:
                 :func:`infantjax.parallel.instance_mesh`), one per stack size.
             chunk: windows per call at most (default ``config.eval_batch_size``; lowered to fit
                 ``config.memory_budget``, and to the next power of two of the window count).
+            config: the config the windows are scored under (default the ensemble's; e.g. another window
+                rotation).
 
         Returns:
             (P(CP) (W, I), joint CAM scores (I, W, V)) over all I instances in stack order.
+
+        Raises:
+            DataError: windows of another shape than (W, config.window, 19, 2), or with NaN/inf (which would give
+                NaN probabilities without an error).
         """
-        positions = np.asarray(positions, dtype=np.float32)
+        window = (config or self.config).window
+        try:
+            positions = np.asarray(positions, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise DataError("window_predictions needs numeric (W, window, 19, 2) positions") from None
+        if positions.ndim != 4 or positions.shape[1:] != (window, NUM_JOINTS, 2) or positions.shape[0] < 1:
+            raise DataError(f"window_predictions needs (W, {window}, {NUM_JOINTS}, 2) positions (windows of this "
+                            f"ensemble's {window} frames), got shape {positions.shape}; cut them with "
+                            "infantjax.preprocess.windows or use Ensemble.predict")
+        if not np.isfinite(positions).all():
+            raise DataError("window_predictions: the windows hold NaN or inf positions; fill missing keypoints first "
+                            "(Ensemble.predict preprocesses and fills them)")
         n_windows = positions.shape[0]
         chunk = chunk or self.config.eval_batch_size
         # recordings of any length reuse a few programs: windows are padded to a power of two up to the chunk
@@ -223,7 +274,7 @@ class Ensemble:
         for k, (spec, size) in enumerate(zip(self.specs, self.stack_sizes)):
             m = mesh if mesh is not None else parallel.instance_mesh(size)
             data = m.shape[parallel.DATA]
-            program = _scoring_program(self._task(k), spec, m)
+            program = _scoring_program(self._task(k, config), spec, m)
             step = self._scoring_chunk(k, m, program, -(-bucket // data) * data, positions.shape[1:], budget)
             variables = self._stack_on(k, m)
             p_parts, c_parts = [], []
@@ -237,7 +288,8 @@ class Ensemble:
             cams.append(np.concatenate(c_parts, axis=1))
         return np.concatenate(probs, axis=0).T, np.concatenate(cams, axis=0)
 
-    def predict(self, sequence: SkeletonSequence, *, mesh=None) -> EnsemblePrediction:
+    def predict(self, sequence: SkeletonSequence, *, mesh=None, window_rotation: str | None = None
+                ) -> EnsemblePrediction:
         """Every instance's P(CP) and CAM scores for every window of one recording.
 
         Runs ``preprocess_cp`` (unless the config says the input is preprocessed), cuts windows of
@@ -245,25 +297,45 @@ class Ensemble:
         with every instance (one vmapped call per architecture). The clinical result (risk, class, certainty
         colour, aggregated CAM) is :func:`infantjax.clinical.assess_prediction` of this.
 
+        The spine's orientation is checked first: under the reference window rotation a head-down or sideways
+        recording is scored wrongly, and the prediction carries a warning saying so (:func:`orientation_warning`).
+
         Arguments:
             sequence: an In-Motion 19 :class:`SkeletonSequence` at least one window long (5 s).
             mesh: optional mesh (default all devices).
+            window_rotation: ``"reference"`` or ``"corrected"`` to score with another window rotation than the
+                ensemble's config (``"corrected"`` scores head-down and sideways recordings correctly; it equals
+                ``"reference"`` on upright ones); None keeps the config's.
 
         Raises:
             SkeletonMismatchError: not In-Motion 19.  DataError: all keypoints missing or shorter than a window.
+            ConfigError: an unknown window rotation, or one for a v2 ensemble (which has none).
         """
-        from infantjax.preprocess import window_starts, windows
+        from infantjax.preprocess import spine_orientation, window_starts, windows
 
         cfg = self.config
+        if window_rotation is not None and window_rotation != cfg.window_rotation:
+            if window_rotation not in ("reference", "corrected"):
+                raise ConfigError(f"window_rotation must be 'reference', 'corrected' or None, got {window_rotation!r}")
+            if cfg.window_rotation is None:
+                raise ConfigError("this ensemble was trained without window rotation (CPConfig.window_rotation=None"
+                                  "); predict without window_rotation=")
+            cfg = cfg.replace(window_rotation=window_rotation)
         coords = _cp.prepare_sequence(sequence, cfg, where="predict: sequence")
         positions = windows(coords, length=cfg.window, hop=cfg.hop)
         starts = window_starts(coords.shape[0], cfg.window, cfg.hop)
-        probs, scores = self.window_predictions(positions, mesh=mesh)
+        probs, scores = self.window_predictions(positions, mesh=mesh, config=cfg)
+        orientation, angle = spine_orientation(sequence, y_up=not cfg.preprocess)
+        warning = orientation_warning(orientation, angle, cfg)
+        if warning:
+            log.warning("%s: %s", sequence.metadata.get("source", "recording"), warning)
         meta = {**dict(sequence.metadata), "fps": sequence.fps, "num_frames": sequence.num_frames,
-                "model_fps": 30.0 if cfg.preprocess else sequence.fps}
+                "model_fps": 30.0 if cfg.preprocess else sequence.fps,
+                "spine_orientation": {"orientation": orientation, "angle": None if np.isnan(angle) else angle},
+                "window_rotation": cfg.window_rotation}
         meta = json.loads(json.dumps(meta, default=str))
         return EnsemblePrediction(probs, scores, np.asarray(starts), self.instance_names, float(self.threshold),
-                                  meta)
+                                  meta, (warning,) if warning else ())
 
     def predict_cohort(self, cohort: Cohort, **kwargs) -> list[EnsemblePrediction]:
         """:meth:`predict` for every recording of a cohort."""
@@ -311,10 +383,14 @@ def load(path: str | os.PathLike) -> Ensemble:
         raise CheckpointError(f"{meta_path} is incomplete or invalid ({type(err).__name__}: {err})") from None
     if len(sizes) != len(specs):
         raise CheckpointError(f"{meta_path} lists {len(specs)} specs but {len(sizes)} stack sizes")
+    threshold = record.get("threshold", 0.5)
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
+        raise CheckpointError(f"{meta_path}: threshold {threshold!r} is not a number in [0, 1]; correct the "
+                              "'threshold' field (0.5 is the reference's) or save the ensemble again")
     like = {f"stack{k}": _abstract_stack(s, config, n) for k, (s, n) in enumerate(zip(specs, sizes))}
     tree = restore_tree(os.path.join(path, _VARIABLES), like)
     variables = [jax.tree_util.tree_map(np.asarray, tree[f"stack{k}"]) for k in range(len(specs))]
-    return Ensemble(specs, variables, config, float(record.get("threshold", 0.5)), record.get("fold_auc", []),
+    return Ensemble(specs, variables, config, float(threshold), record.get("fold_auc", []),
                     record.get("metadata", {}))
 
 

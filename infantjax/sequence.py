@@ -62,7 +62,10 @@ class SkeletonSequence:
         if np.isinf(coords).any():
             raise DataError("SkeletonSequence coords contain inf; mark missing keypoints with NaN instead")
         object.__setattr__(self, "coords", coords)
-        fps = float(self.fps)
+        try:
+            fps = float(self.fps)
+        except (TypeError, ValueError):
+            raise DataError(f"SkeletonSequence fps must be a positive number, got {self.fps!r}") from None
         if not math.isfinite(fps) or fps <= 0:
             raise DataError(f"SkeletonSequence fps must be a positive number, got {self.fps!r}")
         object.__setattr__(self, "fps", fps)
@@ -72,6 +75,11 @@ class SkeletonSequence:
                 raise DataError(f"confidence must be (T, J) = {coords.shape[:2]}, got {conf.shape}")
             if np.isinf(conf).any():
                 raise DataError("confidence contains inf")
+            if (conf < 0).any():
+                # detector confidences (DeepLabCut likelihood, OpenPose, EfficientPose peaks) are >= 0; a negative
+                # one is a damaged file, and it would pass any confidence threshold's comparison wrongly
+                raise DataError(f"confidence must be >= 0 (NaN = unknown), got a minimum of {float(np.nanmin(conf))}; "
+                                "the keypoint file's confidence column is damaged")
             object.__setattr__(self, "confidence", conf)
         object.__setattr__(self, "metadata", dict(self.metadata))
 

@@ -113,6 +113,9 @@ class RiskResult:
         window_cam: (W, J) per-window CAM (median over instances), or None.
         instance_names: (I,) names of the instances (``spec<k>/fold<f>``).
         metadata: free-form information (source file, fps, ...).
+        warnings: what the prediction noticed about the recording that may make the risk wrong (e.g. a head-down
+            or sideways spine under the reference window rotation), each with what to do; shown by the CLI and
+            the report.
     """
 
     risk: float
@@ -130,6 +133,7 @@ class RiskResult:
     window_cam: np.ndarray | None = None
     instance_names: tuple[str, ...] = ()
     metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -144,7 +148,7 @@ class RiskResult:
         """The same predictions assessed at another decision threshold."""
         return assess(self.predictions, threshold, certainty=certainty or self.certainty,
                       window_starts=self.window_starts, cam=self.cam, window_cam=self.window_cam,
-                      instance_names=self.instance_names, metadata=self.metadata)
+                      instance_names=self.instance_names, metadata=self.metadata, warnings=self.warnings)
 
     def summary(self) -> str:
         return f"CP risk {self.risk:.3f} → {self.label} ({self.colour}; threshold {self.threshold:g})"
@@ -161,7 +165,7 @@ class RiskResult:
             "window_risk": arr(self.window_risk), "window_colour": list(self.window_colour),
             "instance_risk": arr(self.instance_risk), "instance_names": list(self.instance_names),
             "predictions": arr(self.predictions), "cam": arr(self.cam), "window_cam": arr(self.window_cam),
-            "metadata": dict(self.metadata),
+            "metadata": dict(self.metadata), "warnings": list(self.warnings),
         }
 
     @classmethod
@@ -173,7 +177,8 @@ class RiskResult:
                       window_starts=np.asarray(data["window_starts"]),
                       cam=None if cam is None else np.asarray(cam),
                       window_cam=None if wcam is None else np.asarray(wcam),
-                      instance_names=tuple(data.get("instance_names", ())), metadata=data.get("metadata", {}))
+                      instance_names=tuple(data.get("instance_names", ())), metadata=data.get("metadata", {}),
+                      warnings=tuple(data.get("warnings", ())))
 
     def save_json(self, path: str | os.PathLike) -> None:
         """Write :meth:`to_dict` as JSON (atomic: temporary file + rename)."""
@@ -192,7 +197,8 @@ def write_json(path: str | os.PathLike, record: Any) -> None:
 def assess(predictions: Float[np.ndarray, "W I"], threshold: float = 0.5, *,
            certainty: Literal["paper", "interquartile"] = "paper", window_starts: Sequence[int] | None = None,
            cam: np.ndarray | None = None, window_cam: np.ndarray | None = None,
-           instance_names: Sequence[str] = (), metadata: Mapping[str, Any] | None = None) -> RiskResult:
+           instance_names: Sequence[str] = (), metadata: Mapping[str, Any] | None = None,
+           warnings: Sequence[str] = ()) -> RiskResult:
     """Risk, class and certainty of one video from its (windows × instances) predictions.
 
     Arguments:
@@ -200,7 +206,7 @@ def assess(predictions: Float[np.ndarray, "W I"], threshold: float = 0.5, *,
         threshold: decision threshold (CP when ``risk >= threshold``). The reference code uses 0.5; Paper III's
             operating point on its external test set was 0.35 (eTable 5).
         certainty: ``"paper"`` (colour by the share of instances predicting CP) or ``"interquartile"``.
-        window_starts, cam, window_cam, instance_names, metadata: carried into the result.
+        window_starts, cam, window_cam, instance_names, metadata, warnings: carried into the result.
 
     Returns:
         a :class:`RiskResult`.
@@ -210,7 +216,10 @@ def assess(predictions: Float[np.ndarray, "W I"], threshold: float = 0.5, *,
         raise DataError(f"predictions must be (windows, instances) with at least one of each, got shape {p.shape}")
     if not np.isfinite(p).all() or (p < 0).any() or (p > 1).any():
         raise DataError("predictions must be probabilities in [0, 1] without NaN")
-    threshold = float(threshold)
+    try:
+        threshold = float(threshold)
+    except (TypeError, ValueError):
+        raise ConfigError(f"threshold must be a number in [0, 1], got {threshold!r}") from None
     if not 0.0 <= threshold <= 1.0:
         raise ConfigError(f"threshold must be in [0, 1], got {threshold}")
     if certainty not in CERTAINTY_RULES:
@@ -236,7 +245,7 @@ def assess(predictions: Float[np.ndarray, "W I"], threshold: float = 0.5, *,
                       instance_risk=instance_risk, share_cp=n_cp / n_instances,
                       cam=None if cam is None else np.asarray(cam),
                       window_cam=None if window_cam is None else np.asarray(window_cam),
-                      instance_names=names, metadata=dict(metadata or {}))
+                      instance_names=names, metadata=dict(metadata or {}), warnings=tuple(warnings))
 
 
 def assess_prediction(prediction, threshold: float | None = None, *,
@@ -255,4 +264,5 @@ def assess_prediction(prediction, threshold: float | None = None, *,
     window_cam, cam = aggregate_cam(prediction.cam_scores)
     return assess(prediction.probabilities, prediction.threshold if threshold is None else threshold,
                   certainty=certainty, window_starts=prediction.window_starts, cam=cam, window_cam=window_cam,
-                  instance_names=prediction.instance_names, metadata=prediction.metadata)
+                  instance_names=prediction.instance_names, metadata=prediction.metadata,
+                  warnings=getattr(prediction, "warnings", ()))

@@ -1,21 +1,29 @@
 """``infantjax predict``: CP risk, class and certainty colour of keypoint files with a saved ensemble.
 
     infantjax predict ENS INPUT [--out DIR] [--threshold T] [--certainty paper|interquartile]
-                                [--report DIR [--labels CSV]]
+                                [--report DIR [--labels CSV]] [--map-skeleton none|exact|approximate]
+                                [--window-rotation reference|corrected]
 
-INPUT is a keypoint file or a folder of them. For each recording it prints one line (risk, class, colour) and
+INPUT is a keypoint file or a folder of them (with a ``labels.csv``, as ``infantjax synth`` writes: the files it
+lists). For each recording it prints one line (risk, class, colour) and
 writes ``<name>.json`` (the full record), ``<name>_windows.png`` (per-window boxplots) and ``<name>_cam.png`` (CAM
-on the skeleton) to ``--out`` (default: beside the ensemble, ``ENS/predictions``). With ``--report DIR`` it also
+on the skeleton) to ``--out`` (default: beside the ensemble, ``ENS/predictions``; created with its parents if
+missing). With ``--report DIR`` it also
 writes the HTML report (:mod:`infantjax.report`): ``DIR/cohort.html`` and one page per recording in
 ``DIR/infants/``; ``--labels`` (a CSV with ``file`` and 0/1 ``label`` columns, as ``infantjax synth`` writes) adds
-the ROC curve and the threshold table.
+the ROC curve and the threshold table. Warnings about a recording (a head-down or sideways spine, joints a
+``--map-skeleton`` mapping could not fill) are printed under its line and kept in its JSON record and report page.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import pathlib
 
-from infantjax.errors import DataError
+import numpy as np
+
+from infantjax.errors import ConfigError, DataError, FileWriteError
 
 _SUFFIXES = {".csv", ".json", ".npz", ".mat", ".h5"}
 
@@ -29,6 +37,13 @@ def register(sub) -> None:
     p.add_argument("--certainty", choices=("paper", "interquartile"), default="paper",
                    help="colour rule: the paper's share of instances, or the reference code's inter-quartile rule")
     p.add_argument("--fps", type=float, default=None, help="frame rate of files that do not store one")
+    p.add_argument("--map-skeleton", choices=("none", "exact", "approximate"), default="none",
+                   help="map keypoint files of other sets (e.g. mpii-16 from the official pose weights) to "
+                        "In-Motion 19: exact names only, or also stand-ins (hand for wrist ...); joints that stay "
+                        "missing are named in a warning (default: none, files must be In-Motion 19)")
+    p.add_argument("--window-rotation", choices=("reference", "corrected"), default=None,
+                   help="window rotation to score with (default the ensemble's); 'corrected' for head-down or "
+                        "sideways recordings, which predict warns about")
     p.add_argument("--no-plots", action="store_true", help="write only the JSON records")
     p.add_argument("--report", default=None, metavar="DIR",
                    help="also write an HTML report: DIR/cohort.html and one page per recording in DIR/infants/")
@@ -39,12 +54,22 @@ def register(sub) -> None:
 
 
 def input_files(path: str) -> list[pathlib.Path]:
-    """The keypoint files named by INPUT (a file, or the keypoint files of a folder, sorted)."""
+    """The keypoint files named by INPUT: a file; the files listed by a folder's ``labels.csv`` (the layout
+    ``infantjax synth`` and ``infantjax.io.write_cohort`` write); else the keypoint files of the folder, sorted."""
     p = pathlib.Path(path)
     if p.is_file():
         return [p]
     if not p.is_dir():
         raise DataError(f"input {path} does not exist")
+    if (p / "labels.csv").is_file():
+        from infantjax.io.cohort import read_labels
+
+        listed = [p / row["file"].strip() for row in read_labels(p / "labels.csv")]
+        missing = [str(f) for f in listed if not f.is_file()]
+        if missing:
+            raise DataError(f"{p / 'labels.csv'} lists files that do not exist: {', '.join(missing[:3])}"
+                            f"{' …' if len(missing) > 3 else ''}")
+        return listed
     files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in _SUFFIXES
                    and f.name != "labels.csv")
     if not files:
@@ -75,23 +100,68 @@ def report_labels(labels_csv: str, input_path: str, files: list[pathlib.Path]) -
     return labels
 
 
+def to_model_skeleton(seq, how: str, path: pathlib.Path):
+    """The recording on the ensemble's In-Motion 19 keypoints, and a warning naming the joints the mapping could
+    not fill (or None).
+
+    ``how`` is ``"none"`` (the file must already be In-Motion 19), ``"exact"`` (same-named keypoints; thorax and
+    pelvis derived from shoulders and hips) or ``"approximate"`` (also stand-ins such as hand for wrist,
+    :func:`infantjax.skeleton.mapping`).
+    """
+    from infantjax.errors import SkeletonMismatchError
+
+    target = "in-motion-19"
+    if seq.skeleton.name == target:
+        return seq, None
+    if how == "none":
+        raise SkeletonMismatchError(
+            f"{path}: keypoints of {seq.skeleton.name!r}, but the ensemble needs {target!r}; add --map-skeleton "
+            "approximate (or exact) to map them, with the joints the file lacks treated as missing")
+    mapped = seq.map_to(target, approximate=how == "approximate")
+    never = [name for j, name in enumerate(mapped.skeleton.keypoints) if np.isnan(mapped.coords[:, j]).all()]
+    if len(never) == mapped.num_keypoints:
+        raise SkeletonMismatchError(f"{path}: none of the {target} joints can be mapped from {seq.skeleton.name!r}")
+    if not never:
+        return mapped, None
+    return mapped, (f"mapped from {seq.skeleton.name} ({how}): {len(never)} of {mapped.num_keypoints} joints are "
+                    f"missing and reach the model at the trunk centre ({', '.join(never)}); the risk is less "
+                    "reliable than with In-Motion 19 keypoints")
+
+
 def run(args) -> int:
     from infantjax import ensemble
     from infantjax.explain import plot_cam, plot_windows
-    from infantjax.io import read_keypoints
+    from infantjax.io import detect_format, read_keypoints
     from infantjax.pipelines.cp import predict_risk
 
     if args.labels and not args.report:
         raise DataError("--labels only feeds the report; add --report DIR")
-    ens = ensemble.load(args.ensemble)
+    if args.threshold is not None and not 0 <= args.threshold <= 1:
+        raise ConfigError(f"--threshold must be a probability in [0, 1], got {args.threshold}")
+    if args.fps is not None and not (math.isfinite(args.fps) and args.fps > 0):
+        raise ConfigError(f"--fps must be a positive number, got {args.fps}")
+    # everything that can be checked without the ensemble first: loading it takes seconds
     files = input_files(args.input)
+    for path in files:
+        detect_format(path)  # an empty, binary or unknown file fails now, not after the ensemble is loaded
     labels = report_labels(args.labels, args.input, files) if args.labels else None
     out = pathlib.Path(args.out) if args.out else pathlib.Path(args.ensemble) / "predictions"
-    out.mkdir(parents=True, exist_ok=True)
+    for option, folder in (("--out", out), ("--report", None if args.report is None else pathlib.Path(args.report))):
+        if folder is not None and folder.exists() and not folder.is_dir():
+            raise FileWriteError(f"{option} {str(folder)!r} is a file; give a folder (created if missing)")
+    ens = ensemble.load(args.ensemble)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise FileWriteError(f"--out {str(out)!r}: cannot create the folder ({err.strerror})") from None
     results, sequences = [], []
     for path in files:
         seq = read_keypoints(path, fps=args.fps)
-        result = predict_risk(ens, seq, threshold=args.threshold, certainty=args.certainty)
+        seq, mapped = to_model_skeleton(seq, args.map_skeleton, path)
+        result = predict_risk(ens, seq, threshold=args.threshold, certainty=args.certainty,
+                              window_rotation=args.window_rotation)
+        if mapped:
+            result = dataclasses.replace(result, warnings=(mapped, *result.warnings))
         stem = path.stem
         result.save_json(out / f"{stem}.json")
         if not args.no_plots:
@@ -99,6 +169,8 @@ def run(args) -> int:
             plot_cam(result.cam, out / f"{stem}_cam.png", title=f"{path.name}: CAM")
         print(f"{path.name}: CP risk {result.risk:.3f}  class {result.label}  colour {result.colour}  "
               f"({result.predictions.shape[0]} windows × {result.predictions.shape[1]} instances)")
+        for warning in result.warnings:
+            print(f"  warning: {warning}")
         if args.report:
             results.append(result)
             sequences.append(seq)

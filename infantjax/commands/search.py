@@ -89,6 +89,18 @@ def _storage(args) -> str:
     return args.storage or os.environ.get("INFANTJAX_STORAGE") or DEFAULT_STORAGE
 
 
+def _existing_storage(args) -> str:
+    """The storage of a verb that reads a search: a journal file must exist (opening one creates it)."""
+    storage = _storage(args)
+    if "://" not in storage or storage.startswith(("journal://", "file://")):
+        path = pathlib.Path(storage.split("://", 1)[1] if "://" in storage else storage).expanduser()
+        if not path.is_file():
+            how = "--storage" if args.storage else f"--storage (default: $INFANTJAX_STORAGE or {DEFAULT_STORAGE})"
+            raise ConfigError(f"no search named {args.name!r}: the search journal {str(path)!r} does not exist; pass "
+                              f"the journal of the search with {how}")
+    return storage
+
+
 def _checkpoints(text: str):
     from infantjax.nas.trial import PAPER_CHECKPOINTS
 
@@ -152,25 +164,35 @@ def settings_from_args(args):
     )
 
 
-def cmd_run(args) -> int:
-    from infantjax.nas.worker import run_search
+def _trial_line(text: str) -> None:
+    print(text, flush=True)
 
-    summary = run_search(_storage(args), args.name, settings_from_args(args), workers=args.workers, pin=args.pin,
-                         worker_name=args.worker_name)
+
+def cmd_run(args) -> int:
+    from infantjax.nas.worker import default_worker_name, run_search
+
+    settings = settings_from_args(args)
+    storage = _storage(args)
+    # a stable name (host + slot): a plain restart after a crash reclaims its running trial at once
+    name = args.worker_name or (default_worker_name(storage, args.name) if args.workers == 1 else None)
+    summary = run_search(storage, args.name, settings, workers=args.workers, pin=args.pin, worker_name=name,
+                         on_trial=_trial_line)
     _print_summary(summary)
     return 0
 
 
 def cmd_work(args) -> int:
     from infantjax.nas.store import SearchStore
-    from infantjax.nas.worker import DEVICE_ENV, Worker
+    from infantjax.nas.worker import DEVICE_ENV, Worker, default_worker_name
 
     index = args.device_index
     if index is None and os.environ.get(DEVICE_ENV):
         index = int(os.environ[DEVICE_ENV])
-    store = SearchStore(_storage(args), args.name)
-    report = Worker(store, name=args.worker_name, device_index=index, max_trials=args.max_trials).run()
-    print(json.dumps({"worker": args.worker_name, "finished": report.finished, "reruns": report.reruns,
+    storage = _existing_storage(args)
+    store = SearchStore(storage, args.name)
+    name = args.worker_name or default_worker_name(storage, args.name)
+    report = Worker(store, name=name, device_index=index, max_trials=args.max_trials, on_trial=_trial_line).run()
+    print(json.dumps({"worker": name, "finished": report.finished, "reruns": report.reruns,
                       "failed": report.failed, "lost": report.lost}))
     return 0
 
@@ -194,7 +216,7 @@ def cmd_status(args) -> int:
     from infantjax.nas.results import search_summary
     from infantjax.nas.store import SearchStore
 
-    store = SearchStore(_storage(args), args.name)
+    store = SearchStore(_existing_storage(args), args.name)
     snapshot = store.snapshot()
     summary = search_summary(store, snapshot)
     if args.json:
@@ -256,7 +278,7 @@ def cmd_export(args) -> int:
     from infantjax.nas.results import best_spec
     from infantjax.nas.space import candidate_string
 
-    store = SearchStore(_storage(args), args.name)
+    store = SearchStore(_existing_storage(args), args.name)
     done = [t for t in store.snapshot().trials if t.finished and t.performance is not None]
     if not done:
         raise ConfigError(f"search {args.name!r} has no finished trial yet")

@@ -56,7 +56,7 @@ def run(args) -> int:
     from tqdm.auto import tqdm
 
     from infantjax import synth
-    from infantjax.errors import ConfigError
+    from infantjax.errors import ConfigError, FileWriteError
     from infantjax.io import FORMATS, write_keypoints
     from infantjax.io.files import atomic_open
     from infantjax.synth.recording import RecordingConfig
@@ -65,8 +65,15 @@ def run(args) -> int:
         raise ConfigError(f"--format {args.format!r} is unknown; use one of {', '.join(FORMATS)}")
     if args.subjects < 1:
         raise ConfigError(f"--subjects must be >= 1, got {args.subjects}")
+    if not args.duration > 0 or args.duration == float("inf"):
+        raise ConfigError(f"--duration must be a positive number of seconds, got {args.duration}")
     out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise FileWriteError(f"--out {args.out!r} is a file; give a folder (created if missing)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise FileWriteError(f"--out {args.out!r}: cannot create the folder ({err.strerror})") from None
     cohort = synth.cohort(args.task, n_subjects=args.subjects, seed=args.seed, difficulty=_difficulty(args.difficulty),
                           recordings_per_subject=args.recordings, duration_s=args.duration, fps=_fps(args.fps),
                           skeleton=args.skeleton, recording=RecordingConfig(width=args.width, height=args.height),

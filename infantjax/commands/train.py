@@ -68,10 +68,15 @@ def parse_specs(text: str) -> list:
     if not isinstance(data, list) or not data or not all(isinstance(d, dict) for d in data):
         raise ConfigError(f"--specs {path}: expected a JSON list of GCNSpec objects")
     out = []
-    for d in data:
+    for i, d in enumerate(data):
         d = dict(d)
         kind = d.pop("type", "GCNSpec")
-        out.append(STGCNSpec(**d) if kind == "STGCNSpec" else GCNSpec.from_dict(d))
+        if kind not in ("GCNSpec", "STGCNSpec"):
+            raise ConfigError(f"--specs {path}: item {i} has type {kind!r}; use GCNSpec or STGCNSpec")
+        try:
+            out.append((STGCNSpec if kind == "STGCNSpec" else GCNSpec).from_dict(d))
+        except ConfigError as err:
+            raise ConfigError(f"--specs {path}, item {i}: {err}") from None
     return out
 
 
@@ -98,6 +103,12 @@ def run(args) -> int:
     from infantjax import ensemble
     from infantjax.io import read_cohort
 
+    if args.folds < 2:
+        raise ConfigError(f"--folds must be >= 2 (cross-validation needs a validation fold), got {args.folds}")
+    if args.seed < 0:
+        raise ConfigError(f"--seed must be a non-negative integer, got {args.seed}")
+    if not 0 <= args.threshold <= 1:
+        raise ConfigError(f"--threshold must be a probability in [0, 1], got {args.threshold}")
     specs = parse_specs(args.specs)
     config = config_from_args(args)
     cohort = read_cohort(args.data, args.labels, fps=args.fps)

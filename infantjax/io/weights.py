@@ -135,83 +135,109 @@ def load_efficientpose_h5(path: str | os.PathLike) -> KerasWeights:
     except OSError as err:
         raise WeightsError(f"{path!r} is not an HDF5 file ({err}); expected an EfficientPose Keras .h5") from None
     with fh:
-        if "model_config" not in fh.attrs or "model_weights" not in fh:
-            raise WeightsError(
-                f"{path!r} is not a Keras model file (no 'model_config' attribute or 'model_weights' group); "
-                "expected an official EfficientPose .h5"
-            )
         try:
-            config = json.loads(_str(fh.attrs["model_config"]))
-            layers = config["config"]["layers"]
-        except (ValueError, KeyError, TypeError) as err:
-            raise WeightsError(f"{path!r}: model_config is not a Keras model JSON ({err})") from None
-        by_name = {ly["config"]["name"]: ly for ly in layers}
-        if "upscaled_confs" not in by_name or "pass3_detection2_confs" not in by_name:
-            raise WeightsError(
-                f"{path!r} is a Keras model but not EfficientPose: it has no 'upscaled_confs' / "
-                "'pass3_detection2_confs' layers"
-            )
-        lite = any(name.startswith("efficientnet-lite") for name in by_name)
-        probe = "pass1_block1_mbconv1_skeleton_conv2"
-        if probe not in by_name:
-            raise WeightsError(f"{path!r}: EfficientPose detection block layer {probe!r} is missing")
-        width = int(by_name[probe]["config"]["filters"])
-        variant = EFFICIENTPOSE_VARIANTS_BY_WIDTH.get((width, lite))
-        if variant is None:
-            raise WeightsError(f"{path!r}: detection-block width {width} (lite={lite}) matches no EfficientPose variant")
-        renames = _lite_renames(layers) if lite else {}
+            weights = _read_keras(fh, path)
+        except WeightsError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, OSError) as err:
+            # a Keras file with missing groups, odd layer configs or unreadable datasets
+            raise WeightsError(f"{path!r} is not a complete EfficientPose Keras .h5 ({type(err).__name__}: {err}); "
+                               "use an official EfficientPose file or re-export it") from None
+    bad = [name for name, value in _leaves(weights.variables) if not np.isfinite(value).all()]
+    if bad:
+        # NaN or infinite weights run without an error and give keypoints at nonsense positions
+        raise WeightsError(f"{path!r}: weights {bad[:3]} hold NaN or infinite values; the file is damaged")
+    return weights
 
-        variables: dict[str, dict] = {"params": {}, "batch_stats": {}, "fixed": {}}
-        group = fh["model_weights"]
-        layer_names = [_str(n) for n in group.attrs.get("layer_names", [])]
-        for lname in layer_names:
-            lgroup = group[lname]
-            weight_names = [_str(n) for n in lgroup.attrs.get("weight_names", [])]
-            if not weight_names:
-                continue
-            if lname not in by_name:
-                raise WeightsError(f"{path!r}: weights for layer {lname!r} that model_config does not define")
-            kind = by_name[lname]["class_name"]
-            arrays = [np.asarray(lgroup[w], dtype=np.float32) for w in weight_names]
-            name = renames.get(lname, lname)
-            if name in renames.values() and lite:
-                where: tuple[str, ...] = ("res1", name)
-            elif name.endswith(("_res1", "_res2")):
-                where = (name[-4:], name[:-5])
-            else:
-                where = (name,)
-            if kind in ("Conv2D", "Conv2DTranspose", "DepthwiseConv2D"):
-                kernel = arrays[0]
-                if kind == "DepthwiseConv2D":
-                    kernel = np.swapaxes(kernel, 2, 3)  # (kh, kw, C, 1) -> (kh, kw, 1, C)
-                elif kind == "Conv2DTranspose":
-                    kernel = np.swapaxes(kernel, 2, 3)  # (kh, kw, out, in) -> (kh, kw, in, out)
-                col = "fixed" if kind == "Conv2DTranspose" else "params"
-                _set(variables[col], (*where, "kernel"), kernel)
-                if len(arrays) > 1:
-                    _set(variables[col], (*where, "bias"), arrays[1])
-                elif kind == "Conv2DTranspose":
-                    _set(variables[col], (*where, "bias"), np.zeros(kernel.shape[-1], np.float32))
-            elif kind == "BatchNormalization":
-                if len(arrays) != 4:
-                    raise WeightsError(f"{path!r}: batch norm {lname!r} has {len(arrays)} weights, expected 4")
-                gamma, beta, mean, var = arrays
-                _set(variables["params"], (*where, "scale"), gamma)
-                _set(variables["params"], (*where, "bias"), beta)
-                _set(variables["batch_stats"], (*where, "mean"), mean)
-                _set(variables["batch_stats"], (*where, "var"), var)
-            else:
-                raise WeightsError(f"{path!r}: layer {lname!r} of class {kind} has weights; not an EfficientPose layer")
 
-        num_keypoints = int(by_name["upscaled_confs"]["config"]["filters"])
-        num_pafs = int(by_name["pass1_skeleton_pafs"]["config"]["filters"]) if "pass1_skeleton_pafs" in by_name else None
-        graph = "full" if (num_pafs is not None and "pass2_detection1_confs" in by_name) else "deployment"
-        resolution = None
-        for ly in layers:
-            if ly["class_name"] == "InputLayer":
-                shape = ly["config"].get("batch_input_shape") or []
-                if len(shape) == 4 and shape[1] is not None:
-                    resolution = int(shape[1])
-                break
-        keras_version = _str(fh.attrs.get("keras_version", ""))
+def _leaves(tree: dict, prefix: str = ""):
+    """(slash-joined name, array) of every array in a nested dict."""
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            yield from _leaves(value, f"{prefix}{key}/")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def _read_keras(fh, path: str) -> KerasWeights:
+    """The :class:`KerasWeights` of an open Keras HDF5 file (raises WeightsError, KeyError, TypeError ...)."""
+    if "model_config" not in fh.attrs or "model_weights" not in fh:
+        raise WeightsError(
+            f"{path!r} is not a Keras model file (no 'model_config' attribute or 'model_weights' group); "
+            "expected an official EfficientPose .h5"
+        )
+    try:
+        config = json.loads(_str(fh.attrs["model_config"]))
+        layers = config["config"]["layers"]
+    except (ValueError, KeyError, TypeError) as err:
+        raise WeightsError(f"{path!r}: model_config is not a Keras model JSON ({err})") from None
+    by_name = {ly["config"]["name"]: ly for ly in layers}
+    if "upscaled_confs" not in by_name or "pass3_detection2_confs" not in by_name:
+        raise WeightsError(
+            f"{path!r} is a Keras model but not EfficientPose: it has no 'upscaled_confs' / "
+            "'pass3_detection2_confs' layers"
+        )
+    lite = any(name.startswith("efficientnet-lite") for name in by_name)
+    probe = "pass1_block1_mbconv1_skeleton_conv2"
+    if probe not in by_name:
+        raise WeightsError(f"{path!r}: EfficientPose detection block layer {probe!r} is missing")
+    width = int(by_name[probe]["config"]["filters"])
+    variant = EFFICIENTPOSE_VARIANTS_BY_WIDTH.get((width, lite))
+    if variant is None:
+        raise WeightsError(f"{path!r}: detection-block width {width} (lite={lite}) matches no EfficientPose variant")
+    renames = _lite_renames(layers) if lite else {}
+
+    variables: dict[str, dict] = {"params": {}, "batch_stats": {}, "fixed": {}}
+    group = fh["model_weights"]
+    layer_names = [_str(n) for n in group.attrs.get("layer_names", [])]
+    for lname in layer_names:
+        lgroup = group[lname]
+        weight_names = [_str(n) for n in lgroup.attrs.get("weight_names", [])]
+        if not weight_names:
+            continue
+        if lname not in by_name:
+            raise WeightsError(f"{path!r}: weights for layer {lname!r} that model_config does not define")
+        kind = by_name[lname]["class_name"]
+        arrays = [np.asarray(lgroup[w], dtype=np.float32) for w in weight_names]
+        name = renames.get(lname, lname)
+        if name in renames.values() and lite:
+            where: tuple[str, ...] = ("res1", name)
+        elif name.endswith(("_res1", "_res2")):
+            where = (name[-4:], name[:-5])
+        else:
+            where = (name,)
+        if kind in ("Conv2D", "Conv2DTranspose", "DepthwiseConv2D"):
+            kernel = arrays[0]
+            if kind == "DepthwiseConv2D":
+                kernel = np.swapaxes(kernel, 2, 3)  # (kh, kw, C, 1) -> (kh, kw, 1, C)
+            elif kind == "Conv2DTranspose":
+                kernel = np.swapaxes(kernel, 2, 3)  # (kh, kw, out, in) -> (kh, kw, in, out)
+            col = "fixed" if kind == "Conv2DTranspose" else "params"
+            _set(variables[col], (*where, "kernel"), kernel)
+            if len(arrays) > 1:
+                _set(variables[col], (*where, "bias"), arrays[1])
+            elif kind == "Conv2DTranspose":
+                _set(variables[col], (*where, "bias"), np.zeros(kernel.shape[-1], np.float32))
+        elif kind == "BatchNormalization":
+            if len(arrays) != 4:
+                raise WeightsError(f"{path!r}: batch norm {lname!r} has {len(arrays)} weights, expected 4")
+            gamma, beta, mean, var = arrays
+            _set(variables["params"], (*where, "scale"), gamma)
+            _set(variables["params"], (*where, "bias"), beta)
+            _set(variables["batch_stats"], (*where, "mean"), mean)
+            _set(variables["batch_stats"], (*where, "var"), var)
+        else:
+            raise WeightsError(f"{path!r}: layer {lname!r} of class {kind} has weights; not an EfficientPose layer")
+
+    num_keypoints = int(by_name["upscaled_confs"]["config"]["filters"])
+    num_pafs = int(by_name["pass1_skeleton_pafs"]["config"]["filters"]) if "pass1_skeleton_pafs" in by_name else None
+    graph = "full" if (num_pafs is not None and "pass2_detection1_confs" in by_name) else "deployment"
+    resolution = None
+    for ly in layers:
+        if ly["class_name"] == "InputLayer":
+            shape = ly["config"].get("batch_input_shape") or []
+            if len(shape) == 4 and shape[1] is not None:
+                resolution = int(shape[1])
+            break
+    keras_version = _str(fh.attrs.get("keras_version", ""))
     return KerasWeights(variant, variables, num_keypoints, num_pafs, graph, resolution, keras_version)

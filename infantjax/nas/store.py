@@ -56,6 +56,15 @@ log = logging.getLogger(__name__)
 SETTINGS_ATTR = "infantjax_search"
 
 
+RDB_ATTEMPTS = 5  # tries to open a database storage whose tables another worker is creating at the same moment
+
+
+def _creation_race(err: Exception) -> bool:
+    """Whether opening a database storage failed because another process was creating its tables."""
+    text = str(err).lower()
+    return "already exists" in text or "database is locked" in text or "duplicate" in text
+
+
 def open_storage(url: str | os.PathLike):
     """An Optuna storage for ``url``: a journal file path (or ``journal:///path``) or an SQLAlchemy URL.
 
@@ -72,12 +81,19 @@ def open_storage(url: str | os.PathLike):
     if not text:
         raise ConfigError("--storage is empty: give a journal file path or an SQLAlchemy URL")
     if "://" in text and not text.startswith(("journal://", "file://")):
-        try:
-            return optuna.storages.RDBStorage(text)
-        except ImportError as err:
-            raise ConfigError(f"storage {text!r} needs a database driver that is not installed: {err}") from None
-        except Exception as err:  # noqa: BLE001 - SQLAlchemy raises many types for bad URLs / unreachable servers
-            raise ConfigError(f"cannot open storage {text!r}: {type(err).__name__}: {err}") from None
+        for attempt in range(RDB_ATTEMPTS):
+            try:
+                return optuna.storages.RDBStorage(text)
+            except ImportError as err:
+                raise ConfigError(f"storage {text!r} needs a database driver that is not installed: {err}") from None
+            except Exception as err:  # noqa: BLE001 - SQLAlchemy raises many types for bad URLs / unreachable servers
+                # two workers creating a new database at once: one creates the tables, the other's CREATE TABLE
+                # fails ("table studies already exists", or a lock); the tables exist when it tries again
+                if _creation_race(err) and attempt + 1 < RDB_ATTEMPTS:
+                    log.info("storage %s: concurrent creation (%s); retrying", text, err)
+                    time.sleep(0.2 * (attempt + 1))
+                    continue
+                raise ConfigError(f"cannot open storage {text!r}: {type(err).__name__}: {err}") from None
     path = pathlib.Path(text.split("://", 1)[1] if "://" in text else text).expanduser()
     if path.is_dir():
         raise ConfigError(f"storage {str(path)!r} is a directory; give a journal file, e.g. {path / 'search.journal'}")
@@ -85,7 +101,13 @@ def open_storage(url: str | os.PathLike):
         raise ConfigError(f"storage {str(path)!r}: folder {str(path.parent)!r} does not exist; create it first")
     from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock, JournalStorage
 
-    return JournalStorage(JournalFileBackend(str(path), lock_obj=JournalFileSymlinkLock(str(path))))
+    try:
+        # the storage replays the whole journal here: a damaged line fails now, with Optuna's bare error
+        return JournalStorage(JournalFileBackend(str(path), lock_obj=JournalFileSymlinkLock(str(path))))
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
+        raise ConfigError(f"search journal {str(path)!r} is damaged ({type(err).__name__}: {err}); it is not an "
+                          "Optuna journal, or a line was overwritten: restore it from a copy or start a new "
+                          "journal") from None
 
 
 # ---------------------------------------------------------------------------------------------------- settings

@@ -35,11 +35,68 @@ from infantjax.nas.space import derive_seed
 from infantjax.nas.store import SearchSettings, SearchStore, Snapshot
 from infantjax.nas.trial import LeaseLost, TrialContext, TrialOutcome, should_stop
 
-__all__ = ["DEVICE_ENV", "Worker", "WorkerReport", "run_search", "spawn_workers"]
+__all__ = ["DEVICE_ENV", "Worker", "WorkerReport", "default_worker_name", "run_search", "spawn_workers"]
 
 log = logging.getLogger(__name__)
 
 DEVICE_ENV = "INFANTJAX_DEVICE_INDEX"
+
+
+# ------------------------------------------------------------------------------------------------------- names
+_SLOT_LOCKS: dict[str, Any] = {}  # slot lock files held open for the life of the process
+
+
+def default_worker_name(storage: str | os.PathLike, name: str, *, max_slots: int = 256) -> str:
+    """A stable worker name for this machine: ``<host>-w<slot>``, the lowest slot no live process on this host
+    holds for this search.
+
+    A worker restarted after a crash gets the same name back (its slot's lock died with it), so it reclaims its
+    running trial at once (:meth:`Worker.run` treats its own name's running trials as dead) instead of waiting for
+    the grace period; two workers running at the same time on one host get different slots. Slots are
+    ``fcntl`` locks on files under the system's temporary folder, keyed by the storage and the search name;
+    ``spawn_workers`` names its processes ``<host>-w<i>`` the same way.
+
+    Arguments:
+        storage: the storage URL or journal path of the search.
+        name: the search name.
+        max_slots: how many slots to try before giving up on a stable name.
+
+    Returns:
+        the name (``<host>-<pid>-<random>`` where file locks are unavailable).
+    """
+    import hashlib
+    import tempfile
+
+    host = socket.gethostname()
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return f"{host}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    where = str(storage)
+    if "://" not in where:
+        where = str(pathlib.Path(where).expanduser().resolve())
+    key = hashlib.sha256(f"{where}\0{name}".encode()).hexdigest()[:16]
+    folder = pathlib.Path(tempfile.gettempdir()) / "infantjax-workers"
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError:
+        return f"{host}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    for slot in range(max_slots):
+        lock = str(folder / f"{key}-w{slot}.lock")
+        if lock in _SLOT_LOCKS:
+            continue  # held by another worker of this process
+        try:
+            fh = open(lock, "a")  # noqa: SIM115 - held open until the process ends
+        except OSError:
+            break
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
+            continue
+        _SLOT_LOCKS[lock] = fh
+        return f"{host}-w{slot}"
+    return f"{host}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
 # ------------------------------------------------------------------------------------------------------- leases
@@ -92,15 +149,16 @@ class Worker:
         objective: ``objective(spec, context) -> TrialOutcome``; default: rebuilt from the stored settings.
         name: the worker's name. Give a fixed name (e.g. ``host-gpu0``) to let a restarted worker reclaim its own
             unfinished trial at once instead of waiting for the grace period; names must be unique among live
-            workers. Default: ``host-pid-random``.
+            workers. Default: ``host-pid-random`` (the CLI passes :func:`default_worker_name`).
         device_index: run trials under ``jax.default_device(jax.local_devices()[i])``.
         poll_interval: seconds between looks at the store while waiting for other workers' trials.
         max_trials: stop after this many trials of this worker (``None``: until the search is over).
+        on_trial: called with one line of text per finished, failed or skipped trial (progress, e.g. ``print``).
     """
 
     def __init__(self, store: SearchStore, objective: Callable[..., TrialOutcome] | None = None, *,
                  name: str | None = None, device_index: int | None = None, poll_interval: float | None = None,
-                 max_trials: int | None = None):
+                 max_trials: int | None = None, on_trial: Callable[[str], None] | None = None):
         self.store = store
         self.objective = objective if objective is not None else build_objective(store.settings)
         self.fixed_name = name is not None
@@ -110,6 +168,16 @@ class Worker:
         self.max_trials = max_trials
         self.report = WorkerReport()
         self._tokens: set[str] = set()
+        self._on_trial = on_trial
+        self._started = time.time()
+
+    def _progress(self, text: str) -> None:
+        if self._on_trial is not None:
+            elapsed = time.time() - self._started
+            try:
+                self._on_trial(f"[{self.name} {elapsed / 60:.1f} min] {text}")
+            except Exception as err:  # noqa: BLE001 - progress output must never fail a trial
+                log.warning("progress callback failed: %s", err)
 
     # ----------------------------------------------------------------------------------------------------- loop
     def search_over(self, snapshot: Snapshot) -> str | None:
@@ -153,11 +221,13 @@ class Worker:
                 if self.store.settings.max_trials is not None and number >= self.store.settings.max_trials:
                     self.store.fail(trial_id, skipped="budget")
                     self.report.skipped.append(number)
+                    self._progress(f"trial {number}: skipped (budget)")
                     return
                 proposal, decision = self.store.decide(number, snapshot)
                 if proposal.spec is None:
                     self.store.fail(trial_id, skipped=proposal.reason or "stopped")
                     self.report.skipped.append(number)
+                    self._progress(f"trial {number}: skipped ({proposal.reason or 'stopped'})")
                     return
                 lease.check()
                 spec = proposal.spec
@@ -168,6 +238,8 @@ class Worker:
             self.report.finished.append(number)
             log.info("trial %d: AUC %.4f after %d epochs%s", number, outcome.performance, outcome.epochs,
                      " (stopped early)" if outcome.pruned else "")
+            self._progress(f"trial {number}: AUC {outcome.performance:.4f} after {outcome.epochs} epochs"
+                           + (" (stopped early)" if outcome.pruned else ""))
         except LeaseLost as err:
             log.warning("%s; leaving it to that worker", err)
             self.report.lost.append(number)
@@ -176,6 +248,7 @@ class Worker:
             with contextlib.suppress(Exception):
                 self.store.fail(trial_id, error="".join(traceback.format_exception_only(type(err), err)).strip())
             self.report.failed.append(number)
+            self._progress(f"trial {number}: failed ({type(err).__name__}: {err})")
         finally:
             lease.close()
             self._tokens.discard(token)
@@ -229,7 +302,8 @@ def spawn_workers(storage: str, name: str, workers: int, *, pin: str = "auto", p
         workers: number of processes.
         pin: ``"cuda"`` (``CUDA_VISIBLE_DEVICES=i``), ``"index"`` (``jax.default_device`` of local device i),
             ``"none"``, or ``"auto"`` (cuda when NVIDIA GPUs are visible, else index).
-        names: worker names (default ``<host>-w<i>``: fixed, so that a restarted worker reclaims its trial).
+        names: worker names (default :func:`default_worker_name`, ``<host>-w<slot>``: stable, so that a restarted
+            worker reclaims its trial).
 
     Returns:
         the started processes.
@@ -245,7 +319,6 @@ def spawn_workers(storage: str, name: str, workers: int, *, pin: str = "auto", p
         [str(i) for i in range(gpus)]
     package_root = str(pathlib.Path(__file__).resolve().parents[2])
     procs = []
-    host = socket.gethostname()
     for i in range(workers):
         child = dict(os.environ if env is None else env)
         child["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, child.get("PYTHONPATH")) if p)
@@ -255,7 +328,8 @@ def spawn_workers(storage: str, name: str, workers: int, *, pin: str = "auto", p
             child["CUDA_VISIBLE_DEVICES"] = visible[i % len(visible)]
         elif pin == "index":
             child[DEVICE_ENV] = str(i)
-        worker_name = names[i] if names else f"{host}-w{i}"
+        # the lowest free slots of this host: a restarted `search run --workers N` gets the same names back
+        worker_name = names[i] if names else default_worker_name(storage, name)
         cmd = [python or sys.executable, "-m", "infantjax", "search", "work", "--storage", str(storage),
                "--name", name, "--worker-name", worker_name, *extra_args]
         procs.append(subprocess.Popen(cmd, env=child))
@@ -263,15 +337,17 @@ def spawn_workers(storage: str, name: str, workers: int, *, pin: str = "auto", p
 
 
 def run_search(storage: str, name: str, settings: SearchSettings, *, workers: int = 1, objective=None,
-               pin: str = "auto", worker_name: str | None = None) -> dict[str, Any]:
+               pin: str = "auto", worker_name: str | None = None,
+               on_trial: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Create (or join) a search and run it to the end; returns :func:`search_summary`.
 
     With ``workers == 1`` the worker runs in this process (``objective`` may then be any callable); with more,
-    worker processes are started (they rebuild the objective from the stored settings).
+    worker processes are started (they rebuild the objective from the stored settings and print a line per
+    trial). ``on_trial`` receives one line per trial of the in-process worker.
     """
     store = SearchStore(storage, name, settings, create=True)
     if workers == 1:
-        Worker(store, objective, name=worker_name).run()
+        Worker(store, objective, name=worker_name, on_trial=on_trial).run()
     else:
         if objective is not None:
             raise ConfigError("with workers > 1 the objective is rebuilt from the settings in each process; "

@@ -20,7 +20,8 @@ __all__ = ["predict_cohort", "predict_risk"]
 
 
 def predict_risk(ensemble: Ensemble, sequence: SkeletonSequence, *, threshold: float | None = None,
-                 certainty: Literal["paper", "interquartile"] = "paper", mesh=None) -> RiskResult:
+                 certainty: Literal["paper", "interquartile"] = "paper", mesh=None,
+                 window_rotation: Literal["reference", "corrected"] | None = None) -> RiskResult:
     """CP risk of one recording.
 
     Arguments:
@@ -29,11 +30,14 @@ def predict_risk(ensemble: Ensemble, sequence: SkeletonSequence, *, threshold: f
         threshold: decision threshold (default the ensemble's).
         certainty: ``"paper"`` colours or the reference's ``"interquartile"`` rule.
         mesh: optional ``("instance", "data")`` mesh (default all devices).
+        window_rotation: score with this window rotation instead of the ensemble's (``"corrected"`` for a
+            head-down or sideways recording: ``RiskResult.warnings`` says when; see ``Ensemble.predict``).
 
     Raises:
         SkeletonMismatchError: not In-Motion 19.  DataError: all keypoints missing or shorter than a window.
     """
-    return assess_prediction(ensemble.predict(sequence, mesh=mesh), threshold, certainty=certainty)
+    return assess_prediction(ensemble.predict(sequence, mesh=mesh, window_rotation=window_rotation), threshold,
+                             certainty=certainty)
 
 
 def predict_cohort(ensemble: Ensemble, cohort: Cohort, **kwargs) -> list[RiskResult]:

@@ -195,11 +195,25 @@ class PosePredictor:
         except (OSError, ValueError, KeyError) as err:
             raise CheckpointError(f"{path!r} is not a pose predictor file written by PosePredictor.save ({err})") \
                 from None
-        if meta.get("format") != _FORMAT:
-            raise CheckpointError(f"{path!r}: unknown format {meta.get('format')!r}, expected {_FORMAT}")
-        spec = EfficientPoseSpec(**meta["spec"])
-        predictor = cls(spec, _unflatten(flat), meta["skeleton"])
-        predictor.info = dict(meta.get("info", {}))
+        if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+            found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+            raise CheckpointError(f"{path!r}: unknown format {found!r}, expected {_FORMAT}; write the file with "
+                                  "PosePredictor.save")
+        bad = [k for k, v in flat.items() if not np.issubdtype(v.dtype, np.floating) or not np.isfinite(v).all()]
+        if bad:
+            # NaN weights run without an error and decode to nonsense keypoints: refuse them here
+            raise CheckpointError(f"{path!r}: weights {bad[:3]} are not finite floating-point arrays; the file is "
+                                  "damaged, save the predictor again")
+        try:
+            spec = EfficientPoseSpec(**meta["spec"])
+            skeleton = meta["skeleton"]
+            info = dict(meta.get("info") or {})
+        except (KeyError, TypeError, ValueError) as err:
+            # a spec with unknown or mistyped fields, or metadata without spec/skeleton
+            raise CheckpointError(f"{path!r}: the metadata (__meta__) is incomplete or invalid "
+                                  f"({type(err).__name__}: {err}); write the file with PosePredictor.save") from None
+        predictor = cls(spec, _unflatten(flat), skeleton)
+        predictor.info = info
         return predictor
 
     # ------------------------------------------------------------------ properties

@@ -45,12 +45,14 @@ __all__ = [
     "cp_windows",
     "fill_gaps",
     "flip_y",
+    "mask_low_confidence",
     "median_filter",
     "median_pelvis",
     "normalise",
     "preprocess_cp",
     "resample",
     "rotate_windows",
+    "spine_orientation",
     "spine_rotation_angle",
     "trunk_length",
 ]
@@ -347,6 +349,73 @@ def rotate_windows(windows: Float[ArrayLike, "... T J 2"], skeleton="in-motion-1
     ``standardize_rotation``; applied to train and evaluation windows before augmentation). jit-able."""
     w, thorax, pelvis = _window_args(windows, skeleton, mode, "rotate_windows")
     return _rotate_windows(w, thorax, pelvis, mode)
+
+
+# ---------------------------------------------------------------------------------------------------- orientation
+SPINE_ORIENTATIONS = ("upright", "sideways", "inverted", "unknown")
+
+
+def spine_orientation(sequence: SkeletonSequence, *, y_up: bool = False) -> tuple[str, float]:
+    """How the recording's spine lies in the image: the direction pelvis → thorax, averaged over the frames.
+
+    The reference window rotation (:func:`rotate_windows` with ``mode="reference"``) is exact only when the thorax
+    lies above the pelvis; a head-down recording (rotated 180°) is mirrored by it and a sideways one (90°) is
+    rotated inexactly, which the networks never saw in training. This tells such recordings apart.
+
+    Arguments:
+        sequence: a :class:`SkeletonSequence` with thorax and pelvis keypoints (In-Motion 19).
+        y_up: the coordinates have y pointing up (after :func:`flip_y`, e.g. a preprocessed recording); default
+            image coordinates (y down).
+
+    Returns:
+        (orientation, angle): ``"upright"`` (within 45° of head-up), ``"sideways"`` (45°–135°), ``"inverted"``
+        (head-down, beyond 135°) or ``"unknown"`` (no frame with both keypoints), and the circular-mean angle of
+        the spine from head-up in degrees (positive: head towards the image's right; NaN when unknown).
+    """
+    thorax, pelvis = _trunk_indices(sequence.skeleton)
+    coords = np.asarray(sequence.coords, dtype=np.float64)[..., :2]
+    spine = coords[:, thorax] - coords[:, pelvis]  # pelvis → thorax per frame
+    if not y_up:
+        spine[:, 1] = -spine[:, 1]  # image y points down
+    length = np.linalg.norm(spine, axis=-1)
+    ok = np.isfinite(length) & (length > 0)
+    if not ok.any():
+        return "unknown", math.nan
+    unit = spine[ok] / length[ok, None]
+    mean = unit.mean(axis=0)  # circular mean of the directions
+    if np.linalg.norm(mean) < 1e-9:
+        return "unknown", math.nan
+    angle = math.degrees(math.atan2(mean[0], mean[1]))  # 0 = head up, +90 = head to the right
+    size = abs(angle)
+    return ("upright" if size <= 45 else "sideways" if size <= 135 else "inverted"), angle
+
+
+def mask_low_confidence(sequence: SkeletonSequence, threshold: float | None) -> SkeletonSequence:
+    """Mark keypoints whose detector confidence is below ``threshold`` as missing (NaN).
+
+    DeepLabCut's p-cutoff convention: a keypoint with likelihood ``< threshold`` is not used; unknown (NaN)
+    confidences are kept. ``threshold=None`` (or a sequence without confidences) returns the sequence unchanged.
+
+    Arguments:
+        sequence: any :class:`SkeletonSequence`.
+        threshold: the cut-off in [0, 1] (DeepLabCut's default ``pcutoff`` is 0.6), or None.
+
+    Returns:
+        the sequence with low-confidence keypoints NaN (``metadata["confidence_threshold"]`` records the cut-off
+        and how many keypoints it masked).
+    """
+    if threshold is None:
+        return sequence
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
+        raise ConfigError(f"confidence_threshold must be a number in [0, 1] or None, got {threshold!r}")
+    if sequence.confidence is None:
+        log.warning("confidence_threshold %.2f: the recording has no confidences; nothing is masked", threshold)
+        return sequence
+    low = sequence.confidence < threshold  # NaN compares False: unknown confidences are kept
+    coords = np.array(sequence.coords, copy=True)
+    coords[low] = np.nan
+    meta = {**sequence.metadata, "confidence_threshold": {"threshold": float(threshold), "masked": int(low.sum())}}
+    return sequence.replace(coords=coords, metadata=meta)
 
 
 # ---------------------------------------------------------------------------------------------------- pipeline

@@ -249,7 +249,7 @@ def _infant_html(result, sequence, info: EnsembleInfo | None, threshold_table, n
     n_windows, n_instances = result.predictions.shape
     window_counts = {c: sum(1 for w in result.window_colour if w == c) for c in COLOURS}
     top_joints = [] if cam is None else [(joints[j], float(cam[j])) for j in np.argsort(-cam, kind="stable")[:5]]
-    warnings = []
+    warnings = list(result.warnings)  # what the prediction found (e.g. a head-down recording) first
     if no_cam:
         warnings.append(no_cam)
     if quality is not None and quality.never_observed:

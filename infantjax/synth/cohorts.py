@@ -292,11 +292,14 @@ def cohort(task: str = "cp", n_subjects: int = 100, seed: int = 0, difficulty: D
     """
     if task not in ("cp", "sma", "gma"):
         raise ConfigError(f"unknown task {task!r}; use 'cp', 'sma' or 'gma'")
-    if int(n_subjects) != n_subjects or n_subjects < 1:
+    if isinstance(n_subjects, bool) or not isinstance(n_subjects, (int, np.integer)) or n_subjects < 1:
         raise ConfigError(f"n_subjects must be a positive integer, got {n_subjects!r}")
-    if not 0.0 <= prevalence <= 1.0:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        # numpy's seed sequences take non-negative integers only
+        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+    if not isinstance(prevalence, (int, float)) or not 0.0 <= prevalence <= 1.0:
         raise ConfigError(f"prevalence must be in [0, 1], got {prevalence!r}")
-    if not np.isfinite(duration_s) or duration_s <= 0:
+    if not isinstance(duration_s, (int, float)) or not np.isfinite(duration_s) or duration_s <= 0:
         raise ConfigError(f"duration_s must be a positive number of seconds, got {duration_s!r}")
     if isinstance(recordings_per_subject, (tuple, list)):
         lo_r, hi_r = (int(x) for x in recordings_per_subject)

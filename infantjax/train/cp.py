@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from collections.abc import Sequence
 
 import jax
@@ -96,7 +97,13 @@ class CPConfig(TrainConfig):
             ``"v2"``).
         window_rotation: rotate each window so its first frame's spine points down before augmentation, in
             training and evaluation (v1 ``standardize_rotation``; ``"reference"`` keeps the arccos sign quirk,
-            ``"corrected"`` uses atan2, None turns it off; v2 has none).
+            ``"corrected"`` uses atan2, None turns it off; v2 has none). The reference quirk mirrors windows of a
+            head-down (or rotates those of a sideways) recording; ``Ensemble.predict`` warns about such recordings
+            and ``predict(..., window_rotation="corrected")`` scores them correctly (the two modes agree on upright
+            recordings, so an ensemble trained with either can predict with ``"corrected"``).
+        confidence_threshold: mask keypoints whose detector confidence is below this value before preprocessing
+            (DeepLabCut's p-cutoff convention; docs/preprocess.md), in training and prediction; None (default,
+            the paper's behaviour) uses every detected keypoint.
         feature_mode: ``infantjax.preprocess.features`` mode (``"reference"``: the last two velocity frames are 0).
         model_mode: ``infantjax.models.gcn.build_model`` mode.
         preprocess: run ``infantjax.preprocess.preprocess_cp`` on every recording before windowing; set False
@@ -125,10 +132,19 @@ class CPConfig(TrainConfig):
     preprocess: bool = host_field(True)
     preprocess_version: str = host_field("v1")
     window_rotation: str | None = "reference"
+    confidence_threshold: float | None = host_field(None)
     eval_batch_size: int = host_field(256)
 
     def __post_init__(self):
-        object.__setattr__(self, "scale", tuple(float(s) for s in self.scale))
+        try:
+            if isinstance(self.scale, str):
+                raise TypeError("a string")  # "12" would otherwise read as (1.0, 2.0)
+            scale = tuple(float(s) for s in self.scale)
+        except (TypeError, ValueError):
+            raise ConfigError(f"CPConfig.scale must be (min, max) numbers, got {self.scale!r}") from None
+        if not all(math.isfinite(s) for s in scale):
+            raise ConfigError(f"CPConfig.scale must be finite, got {self.scale!r}")
+        object.__setattr__(self, "scale", scale)
         super().__post_init__()
         for name in ("positive_copies", "negative_copies", "window", "hop"):
             value = getattr(self, name)
@@ -151,6 +167,10 @@ class CPConfig(TrainConfig):
             raise ConfigError(f"CPConfig.scale must be (min, max) with 0 < min <= max, got {self.scale!r}")
         if self.window < 3:
             raise ConfigError(f"CPConfig.window must be at least 3 frames, got {self.window}")
+        threshold = self.confidence_threshold
+        if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
+                                      or not 0 <= threshold <= 1):
+            raise ConfigError(f"CPConfig.confidence_threshold must be a number in [0, 1] or None, got {threshold!r}")
 
 
 #: The demo's training recipe — NOT the paper's (docs/ensemble.md "Demo recipe"): SGD at lr 0.05 (paper 5e-4) and
@@ -178,6 +198,10 @@ def prepare_sequence(sequence: SkeletonSequence, config: CPConfig, *, where: str
     if not isinstance(sequence, SkeletonSequence):
         raise DataError(f"{where}: expected a SkeletonSequence, got {type(sequence).__name__}")
     sequence.require(SKELETON, min_frames=1, where=where)
+    if config.confidence_threshold is not None:
+        from infantjax.preprocess import mask_low_confidence
+
+        sequence = mask_low_confidence(sequence, config.confidence_threshold)
     if config.preprocess:
         from infantjax.preprocess import preprocess_cp
 

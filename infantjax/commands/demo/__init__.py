@@ -3,8 +3,8 @@
 Stages: synthetic cohort → rendered video written as MP4 and read back → keypoints tracked from a rendered
 video with EfficientPose → keypoint files → CP preprocessing,
 windows and features → GCN architectures of the paper with their parameter and FLOP counts → a small fold ensemble
-trained and evaluated (held-out AUC, threshold table, one infant's risk with plots, the HTML report of the held-out
-infants) → a short architecture search → depth-video limb pose. Everything it writes goes to ``--out``; the last
+trained and evaluated (held-out AUC, threshold table, a correctly flagged infant's risk with plots, a correctly
+cleared one, how many were misclassified, the HTML report of the held-out infants) → a short architecture search → depth-video limb pose. Everything it writes goes to ``--out``; the last
 line it prints is ``report: <path>/cohort.html``.
 """
 
@@ -20,7 +20,8 @@ def register(sub) -> None:
     p = sub.add_parser("demo", help="run every pipeline stage on built-in synthetic data")
     p.add_argument("--out", default="infantjax-demo", help="folder for the demo's outputs (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    p.add_argument("--subjects", type=int, default=60, help="infants in the synthetic cohort (default: %(default)s)")
+    p.add_argument("--subjects", type=int, default=None,
+                   help="infants in the synthetic cohorts: the first stage's and the ensemble's (default: 60 and 112)")
     p.add_argument("--epochs", type=int, default=None, help="training epochs of the demo ensemble")
     p.add_argument("--pose-weights", default=None,
                    help="In-Motion 19 PosePredictor weights (.npz) to track the rendered video with (default: the "
@@ -44,6 +45,11 @@ class _Stages:
 
 
 def run(args) -> int:
+    from infantjax.errors import ConfigError
+
+    if args.subjects is not None and args.subjects < 8:
+        raise ConfigError(f"--subjects must be at least 8 (the ensemble stage needs infants of both classes in "
+                          f"each of its 3 folds and a held-out set), got {args.subjects}")
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     st = _Stages()
@@ -65,7 +71,7 @@ def _synth(st, args):
     from infantjax import synth
 
     st.start("synthetic cohort (infantjax.synth)")
-    cohort = synth.cohort("cp", n_subjects=args.subjects, seed=args.seed, duration_s=30)
+    cohort = synth.cohort("cp", n_subjects=args.subjects or 60, seed=args.seed, duration_s=30)
     subtypes = dict(zip(*np.unique(cohort.metadata["subtype"], return_counts=True)))
     st.done(f"{cohort}: {int(cohort.labels.sum())} with CP; subtypes "
             f"{ {str(k): int(v) for k, v in subtypes.items()} }; 30 s at 30 fps each")
@@ -97,7 +103,7 @@ def _pose(st, args, out):
              "(infantjax.models.pose)")
     predictor = PosePredictor.load(args.pose_weights) if args.pose_weights else PosePredictor.pretrained(weights)
     result = track_synthetic_video(predictor, duration_s=5.0, fps=15.0, seed=args.seed,
-                                   video_path=str(out / "tracked_infant.mp4"))
+                                   video_path=str(out / "tracked_infant.mp4"), progress=True)
     seq = result.sequence
     st.done(f"tracked {seq.num_frames} frames of {pathlib.Path(result.video).name} → {seq}; PCKh@0.5 against the "
             f"rendered keypoints {result.pckh:.3f} (the shipped weights are fine-tuned on synthetic renders only, "
@@ -140,18 +146,28 @@ def _ensemble(st, args, cohort, out):
     from infantjax.commands.demo.cp import demo_run
 
     st.start("fold ensemble of a small GCN (3 folds in the demo) trained as one vmapped program, held-out "
-             "evaluation, one infant's risk (infantjax.ensemble, infantjax.clinical, infantjax.explain)")
+             "evaluation, a flagged and a cleared infant's risk (infantjax.ensemble, infantjax.clinical, "
+             "infantjax.explain)")
     kwargs = {} if args.epochs is None else {"epochs": args.epochs}
+    if args.subjects is not None:
+        kwargs["n_subjects"] = args.subjects
     record = demo_run(out / "ensemble", seed=args.seed, **kwargs)
     op = record["operating_point"]
     print(f"    cross-validation AUC per fold: {', '.join(f'{a:.2f}' for a in record['fold_auc'])}")
     print(f"    held-out test AUC {record['test_auc']:.3f} on {record['cohort']['test']} infants")
     print("    " + record["threshold_table_text"].replace("\n", "\n    "))
-    infant = record["infant"]
-    print(f"    infant {infant['subject']} (true label {infant['label']}): CP risk {infant['risk']:.2f} → "
-          f"{infant['classification']}, certainty {infant['colour']} ({100 * infant['share_cp']:.0f} % of "
-          f"{infant['num_instances']} instances above the threshold {infant['threshold']:.2f}, "
-          f"{infant['num_windows']} windows)")
+    for role, infant in (("flagged", record["infant"]), ("cleared", record.get("cleared"))):
+        if infant is None:
+            print(f"    no held-out infant was correctly {role}")
+            continue
+        verdict = "correctly " + role if infant["cp"] == bool(infant["label"]) else "MISCLASSIFIED"
+        print(f"    infant {infant['subject']} (true label {infant['label']}, {verdict}): CP risk "
+              f"{infant['risk']:.2f} → {infant['classification']}, certainty {infant['colour']} "
+              f"({100 * infant['share_cp']:.0f} % of {infant['num_instances']} instances above the threshold "
+              f"{infant['threshold']:.2f}, {infant['num_windows']} windows)")
+    wrong = record["misclassified"]
+    print(f"    misclassified at this threshold: {wrong['total']} of {record['cohort']['test']} held-out infants "
+          f"({wrong['false_negatives']} with CP missed, {wrong['false_positives']} without CP flagged)")
     st.done(f"plots {record['plots']['windows']} and {record['plots']['cam']}; record {out / 'ensemble' / 'demo.json'}"
             f"; operating point at {100 * op.get('target_sensitivity', 0.7):.0f} % sensitivity; ensemble saved to "
             f"{record['model']}; report of the {record['cohort']['test']} held-out infants {record['report']} "
@@ -181,7 +197,7 @@ def _depth(st, args, cohort, out):
 
     st.start("depth-video limb pose: detection U-Net, asymmetric 3D regression, limb linking "
              "(infantjax.models.depth, infantjax.pipelines.depth)")
-    record = demo_run(out / "depth", seed=args.seed)
+    record = demo_run(out / "depth", seed=args.seed, progress=True)
     rmsd = ", ".join(f"{k} {v:.1f}" for k, v in record["rmsd_median"].items())
     det = ", ".join(f"{k} {v:.1f}" for k, v in record["detection_only_rmsd_median"].items())
     st.done(f"median RMSD per limb after regression: {rmsd} px (detection only: {det} px; "

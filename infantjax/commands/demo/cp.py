@@ -26,8 +26,9 @@ def demo_run(out_dir: str | os.PathLike, seed: int = 0, *, n_subjects: int = 112
     Trains ``folds`` instances of :func:`~infantjax.models.gcn.presets.demo_spec` with
     :data:`~infantjax.train.cp.DEMO_CONFIG` on 75 % of an easy synthetic CP
     cohort (40 % prevalence), evaluates the held-out 25 % (AUC, the operating point at 70 % sensitivity, the
-    eTable 5 threshold table at five thresholds around that operating point) and explains one held-out infant
-    with CP (per-window boxplots and CAM). Writes ``out_dir/demo.json``, ``out_dir/windows.png``, ``out_dir/cam.png``,
+    eTable 5 threshold table at five thresholds around that operating point), explains one held-out infant
+    with CP, correctly flagged where one is (per-window boxplots and CAM), names one correctly cleared infant and
+    counts the misclassified ones. Writes ``out_dir/demo.json``, ``out_dir/windows.png``, ``out_dir/cam.png``,
     the ensemble with its threshold table (``out_dir/model``, for ``infantjax predict``) and the report of the
     held-out infants (``out_dir/report/cohort.html`` and one page per infant).
 
@@ -41,7 +42,8 @@ def demo_run(out_dir: str | os.PathLike, seed: int = 0, *, n_subjects: int = 112
         progress: show progress bars.
 
     Returns:
-        the JSON record (AUC, threshold table, the infant's risk, class and colour, file paths, seconds);
+        the JSON record (AUC, threshold table, the flagged ``infant`` and the ``cleared`` one with risk, class and
+        colour, ``misclassified`` counts, file paths, seconds);
         ``record["report"]`` is the path of the cohort page.
     """
     started = time.perf_counter()
@@ -69,8 +71,15 @@ def demo_run(out_dir: str | os.PathLike, seed: int = 0, *, n_subjects: int = 112
     rows = threshold_table(test.labels, risks, instance_risks, thresholds)
     ens.threshold = float(t0)
     results = [r.with_threshold(t0) for r in results]
-    infant = int(np.argmax(test.labels == 1)) if (test.labels == 1).any() else 0
+    # showcase a correctly flagged infant with CP (else any with CP) and a correctly cleared one, and say how many
+    # the threshold gets wrong: a confident false negative must not pass as the example
+    labels = np.asarray(test.labels).astype(int)
+    flagged = [i for i, r in enumerate(results) if labels[i] == 1 and r.cp]
+    cleared = [i for i, r in enumerate(results) if labels[i] == 0 and not r.cp]
+    infant = flagged[0] if flagged else (int(np.argmax(labels == 1)) if (labels == 1).any() else 0)
     chosen = results[infant]
+    false_negatives = sum(1 for i, r in enumerate(results) if labels[i] == 1 and not r.cp)
+    false_positives = sum(1 for i, r in enumerate(results) if labels[i] == 0 and r.cp)
     windows_png = plot_windows(chosen, os.path.join(out, "windows.png"),
                                title=f"subject {test.subjects[infant]}: {chosen.summary()}")
     cam_png = plot_cam(chosen.cam, os.path.join(out, "cam.png"), title=f"subject {test.subjects[infant]}: CAM")
@@ -89,6 +98,10 @@ def demo_run(out_dir: str | os.PathLike, seed: int = 0, *, n_subjects: int = 112
         "fold_auc": ens.fold_auc[0], "test_auc": ev.auc, "operating_point": ev.as_dict(),
         "threshold_table": [r.as_dict() for r in rows], "threshold_table_text": format_threshold_table(rows),
         "infant": {"subject": test.subjects[infant], "label": int(test.labels[infant]), **chosen.to_dict()},
+        "cleared": None if not cleared else {"subject": test.subjects[cleared[0]], "label": 0,
+                                             **results[cleared[0]].to_dict()},
+        "misclassified": {"total": false_negatives + false_positives, "false_negatives": false_negatives,
+                          "false_positives": false_positives},
         "plots": {"windows": windows_png, "cam": cam_png}, "model": model_dir, "report": str(cohort_page),
         "test_colours": {c: sum(r.colour == c for r in results) for c in ("green", "yellow", "orange", "red")},
         "config": config.to_dict(), "folds": folds,

@@ -53,6 +53,10 @@ def _read_coco_object(path, obj, skeleton, fps) -> SkeletonSequence:
     anns.sort(key=lambda a: image_order.get(a.get("image_id"), len(image_order)))
     arrays = [float_list(path, a["keypoints"], f"annotation {a.get('id')} keypoints") for a in anns]
     k = len(names) if isinstance(names, list) else len(arrays[0]) // 3
+    if k == 0:
+        # zero keypoints would read as a recording whose keypoints are all missing
+        raise KeypointFormatError(f"{path}: the COCO category and annotations list no keypoints; export the file "
+                                  "with its keypoints (x, y, visibility per keypoint)")
     for a, arr in zip(anns, arrays):
         if len(arr) != 3 * k:
             raise KeypointFormatError(

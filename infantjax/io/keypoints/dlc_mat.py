@@ -22,6 +22,8 @@ from infantjax.io.keypoints.common import (
 )
 from infantjax.sequence import SkeletonSequence
 
+MAX_JOINT_ID = 999  # far above any body keypoint set (whole-body sets have 133); guards against damaged ids
+
 
 def _pose_cfg_names(mat_path: pathlib.Path) -> list[str] | None:
     """``all_joints_names`` from a DeepLabCut ``pose_cfg.yaml`` beside the ``.mat`` (a plain YAML list)."""
@@ -88,9 +90,13 @@ def read(path, skeleton, fps) -> SkeletonSequence:
         sizes.append([int(size[1]), int(size[2])])
         joints.append(j)
     all_ids = np.concatenate([j[:, 0] for j in joints]) if joints else np.zeros(0)
-    if len(all_ids) and (np.any(all_ids < 0) or np.any(all_ids != np.round(all_ids))):
+    if len(all_ids) and (not np.isfinite(all_ids).all() or np.any(all_ids < 0) or np.any(all_ids != np.round(all_ids))):
         raise KeypointFormatError(f"{path}: joint ids must be non-negative integers")
     num_ids = int(all_ids.max()) + 1 if len(all_ids) else 0
+    if num_ids > MAX_JOINT_ID + 1:
+        # checked before anything is sized by the ids: a damaged id of 1e9 would build a billion-entry table
+        raise KeypointFormatError(f"{path}: joint id {num_ids - 1} is larger than any keypoint set "
+                                  f"(at most {MAX_JOINT_ID}); the file is damaged")
     names = _pose_cfg_names(path)
     if "all_joints_names" in mat:  # written by infantjax beside the struct (DeepLabCut ignores it)
         names = [str(np.asarray(n).reshape(-1)[0]).strip() for n in np.asarray(mat["all_joints_names"]).reshape(-1)]

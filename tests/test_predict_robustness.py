@@ -1,0 +1,261 @@
+"""Messier recordings and the defects of issue 14 (parts 5 and 7): a head-down or sideways spine is detected and
+reported with its fix, low-confidence keypoints can be masked (DeepLabCut p-cutoff), other keypoint sets reach
+``predict`` through ``--map-skeleton``, and ``search`` names its workers stably, reports progress and survives a
+concurrent database creation."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+from _train_utils import SMALL, tiny_gcn_spec
+
+from infantjax import ensemble
+from infantjax.cli import main
+from infantjax.clinical import RiskResult
+from infantjax.errors import ConfigError, SkeletonMismatchError
+from infantjax.pipelines.cp import predict_risk
+from infantjax.preprocess import mask_low_confidence, spine_orientation
+from infantjax.sequence import SkeletonSequence
+from infantjax.skeleton import get as skeleton
+from infantjax.train import CPConfig
+from infantjax.train.cp import prepare_sequence
+
+#: v1 preprocessing with the reference window rotation (the paper's), at the small test sizes
+CONFIG = SMALL.replace(preprocess=True, window_rotation="reference")
+
+
+def upright(frames: int = 60, seed: int = 0) -> SkeletonSequence:
+    """An In-Motion 19 recording in image coordinates with the head at the top (thorax above the pelvis)."""
+    skel = skeleton("in-motion-19")
+    rng = np.random.default_rng(seed)
+    rest = rng.normal(0, 20, (19, 2))
+    rest[skel.index("thorax")] = (0, -60)  # image y points down: the thorax is above the pelvis
+    rest[skel.index("pelvis")] = (0, 40)
+    coords = 300 + rest + np.cumsum(rng.normal(0, 1.5, (frames, 19, 2)), axis=0)
+    return SkeletonSequence(coords.astype(np.float32), 30.0, skel, rng.uniform(0.2, 1, (frames, 19)).astype(np.float32))
+
+
+def rotated(seq: SkeletonSequence, degrees: int) -> SkeletonSequence:
+    """``seq`` rotated by a multiple of 90° about its mean position (exact in float32)."""
+    centre = np.nanmean(seq.coords, axis=(0, 1))
+    x, y = np.moveaxis(seq.coords - centre, -1, 0)
+    turns = {0: (x, y), 90: (-y, x), 180: (-x, -y), 270: (y, -x)}[degrees % 360]
+    return seq.replace(coords=(np.stack(turns, -1) + centre).astype(np.float32))
+
+
+@pytest.fixture(scope="module")
+def untrained():
+    """Two randomly initialised instances under the v1 config (predictions arbitrary but deterministic).
+
+    The variables are drawn with numpy in the shapes ``jax.eval_shape`` gives: compiling the model's init costs
+    tens of seconds on a loaded machine, and these tests only need some fixed, finite network."""
+    from infantjax.train.cp import build, input_channels
+
+    spec = tiny_gcn_spec()
+    model = build(spec, CONFIG)
+    sample = np.zeros((1, CONFIG.window, 19, input_channels(model)), np.float32)
+    shapes = jax.eval_shape(lambda k: model.init(k, sample, train=False), jax.random.PRNGKey(0))
+    rng = np.random.default_rng(3)
+
+    def draw(path, leaf):
+        name = str(path[-1].key)
+        if name == "var":
+            value = np.ones(leaf.shape)
+        elif name == "mean":
+            value = np.zeros(leaf.shape)
+        elif name == "scale":
+            value = 1 + 0.1 * rng.normal(size=(2, *leaf.shape))
+            return value.astype(leaf.dtype)
+        else:
+            value = rng.normal(0, 0.3, (2, *leaf.shape))
+            return value.astype(leaf.dtype)
+        return np.broadcast_to(value, (2, *leaf.shape)).astype(leaf.dtype)
+
+    stack = jax.tree_util.tree_map_with_path(draw, dict(shapes))
+    return ensemble.Ensemble([spec], [stack], CONFIG)
+
+
+# ------------------------------------------------------------------------------------------------ spine orientation
+@pytest.mark.parametrize(("degrees", "expected"), [(0, "upright"), (90, "sideways"), (180, "inverted"),
+                                                   (270, "sideways")])
+def test_spine_orientation_tells_upright_sideways_and_head_down_apart(degrees, expected):
+    orientation, angle = spine_orientation(rotated(upright(), degrees))
+    assert orientation == expected
+    assert abs(abs(angle) - min(degrees, 360 - degrees)) < 30
+
+
+def test_spine_orientation_of_a_recording_without_trunk_is_unknown():
+    seq = upright()
+    coords = seq.coords.copy()
+    coords[:, skeleton("in-motion-19").index("pelvis")] = np.nan
+    assert spine_orientation(seq.replace(coords=coords))[0] == "unknown"
+
+
+def test_head_down_recording_is_flagged_and_corrected_rotation_scores_it_as_upright(untrained):
+    seq = upright()
+    plain = predict_risk(untrained, seq)
+    assert plain.warnings == ()
+    assert untrained.predict(seq).metadata["spine_orientation"]["orientation"] == "upright"
+
+    head_down = predict_risk(untrained, rotated(seq, 180))
+    assert len(head_down.warnings) == 1
+    assert "inverted" in head_down.warnings[0] and "window_rotation='corrected'" in head_down.warnings[0]
+    sideways = predict_risk(untrained, rotated(seq, 90))
+    assert "sideways" in sideways.warnings[0]
+
+    # the corrected rotation turns every window's spine straight down: the head-down recording is scored exactly
+    # as the upright one, which both rotations score alike (the reference quirk is exact for upright spines)
+    fixed = predict_risk(untrained, rotated(seq, 180), window_rotation="corrected")
+    assert fixed.warnings == ()
+    np.testing.assert_allclose(fixed.predictions, plain.predictions, atol=2e-5)
+    np.testing.assert_allclose(predict_risk(untrained, seq, window_rotation="corrected").predictions,
+                               plain.predictions, atol=2e-5)
+
+
+def test_warnings_travel_with_the_result_record_and_report(untrained, tmp_path):
+    from infantjax import report
+
+    result = predict_risk(untrained, rotated(upright(), 180))
+    again = RiskResult.from_dict(json.loads(json.dumps(result.to_dict())))
+    assert again.warnings == result.warnings and result.with_threshold(0.3).warnings == result.warnings
+    page = report.infant(result, rotated(upright(), 180), ensemble_info=untrained, out=tmp_path / "infant.html")
+    assert "window_rotation=&#39;corrected&#39;" in page.read_text() or "window_rotation='corrected'" in \
+        page.read_text()
+
+
+def test_window_rotation_override_is_checked(untrained):
+    with pytest.raises(ConfigError, match="window_rotation"):
+        untrained.predict(upright(), window_rotation="sideways")
+
+
+# ------------------------------------------------------------------------------------------------ confidence threshold
+def test_confidence_threshold_masks_low_confidence_keypoints_before_preprocessing():
+    seq = upright()
+    masked = mask_low_confidence(seq, 0.6)
+    low = seq.confidence < 0.6
+    assert np.isnan(masked.coords[low]).all() and not np.isnan(masked.coords[~low]).any()
+    assert masked.metadata["confidence_threshold"] == {"threshold": 0.6, "masked": int(low.sum())}
+    assert mask_low_confidence(seq, None) is seq  # default off: the paper's behaviour
+    # through the config, in training and prediction alike: masked keypoints are interpolated by preprocessing
+    base = CONFIG.replace(window_rotation=None)
+    plain = prepare_sequence(seq, base)
+    cut = prepare_sequence(seq, base.replace(confidence_threshold=0.6))
+    assert cut.shape == plain.shape and not np.allclose(cut, plain)
+    np.testing.assert_array_equal(prepare_sequence(seq, base.replace(confidence_threshold=0.0)), plain)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan"), "high", True])
+def test_confidence_threshold_must_be_a_probability(bad):
+    with pytest.raises(ConfigError, match="confidence_threshold"):
+        CPConfig(confidence_threshold=bad)
+    with pytest.raises(ConfigError, match="confidence_threshold"):
+        mask_low_confidence(upright(), bad)
+
+
+# ------------------------------------------------------------------------------------------------ predict CLI
+def test_predict_maps_other_keypoint_sets_only_when_asked(untrained, tmp_path, capsys):
+    from infantjax.io import write_keypoints
+
+    ens_dir = tmp_path / "ens"
+    untrained.save(ens_dir)
+    mpii = upright().map_to("mpii-16", approximate=True)
+    rec = write_keypoints(tmp_path / "mpii.csv", mpii)
+    assert main(["predict", str(ens_dir), str(rec), "--no-plots"]) == 2
+    assert "--map-skeleton approximate" in capsys.readouterr().err
+
+    assert main(["predict", str(ens_dir), str(rec), "--no-plots", "--map-skeleton", "approximate",
+                 "--out", str(tmp_path / "p")]) == 0
+    out = capsys.readouterr().out
+    assert "warning: mapped from mpii-16 (approximate)" in out
+    record = json.loads((tmp_path / "p" / "mpii.json").read_text())
+    missing = next(w for w in record["warnings"] if w.startswith("mapped from"))
+    mapped = mpii.map_to("in-motion-19", approximate=True)
+    never = [n for j, n in enumerate(mapped.skeleton.keypoints) if np.isnan(mapped.coords[:, j]).all()]
+    assert never and all(n in missing for n in never)
+
+    # a head-down recording: the CLI prints the warning; --window-rotation corrected removes it
+    head_down = write_keypoints(tmp_path / "down.csv", rotated(upright(), 180))
+    assert main(["predict", str(ens_dir), str(head_down), "--no-plots", "--out", str(tmp_path / "p")]) == 0
+    assert "warning: the spine is inverted" in capsys.readouterr().out
+    assert main(["predict", str(ens_dir), str(head_down), "--no-plots", "--out", str(tmp_path / "p"),
+                 "--window-rotation", "corrected"]) == 0
+    assert "warning" not in capsys.readouterr().out
+
+
+def test_predict_reads_the_files_a_folders_labels_csv_lists(untrained, tmp_path, capsys):
+    """``infantjax predict ens/ synth/`` as the README writes it: synth puts the files in synth/keypoints/."""
+    from infantjax.io import write_keypoints
+
+    ens_dir = tmp_path / "ens"
+    untrained.save(ens_dir)
+    (tmp_path / "synth" / "keypoints").mkdir(parents=True)
+    for i in range(2):
+        write_keypoints(tmp_path / "synth" / "keypoints" / f"s{i}.csv", upright(seed=i))
+    (tmp_path / "synth" / "labels.csv").write_text("file,subject,label\nkeypoints/s0.csv,s0,0\nkeypoints/s1.csv,s1,1\n")
+    assert main(["predict", str(ens_dir), str(tmp_path / "synth"), "--no-plots", "--report", str(tmp_path / "r"),
+                 "--labels", str(tmp_path / "synth" / "labels.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "s0.csv: CP risk" in out and "s1.csv: CP risk" in out
+    assert (tmp_path / "r" / "cohort.html").is_file()
+
+
+def test_mapping_that_fills_no_joint_is_an_error(tmp_path):
+    from infantjax.commands.predict import to_model_skeleton
+
+    seq = SkeletonSequence(np.zeros((4, 1, 2), np.float32), 30.0,
+                           __import__("infantjax.io.keypoints.common", fromlist=["x"]).custom_skeleton("c", ["x"]))
+    with pytest.raises(SkeletonMismatchError, match="none of the in-motion-19 joints"):
+        to_model_skeleton(seq, "approximate", tmp_path / "c.csv")
+
+
+# ------------------------------------------------------------------------------------------------ search
+def test_default_worker_names_are_stable_per_host_slot(tmp_path):
+    """A restarted worker gets its old name back (its slot was freed when it died); live workers never share."""
+    from infantjax.nas.worker import default_worker_name
+
+    storage = str(tmp_path / "s.journal")
+    first = default_worker_name(storage, "s1")
+    second = default_worker_name(storage, "s1")  # a second live worker of this host
+    assert first.endswith("-w0") and second.endswith("-w1")
+    assert default_worker_name(storage, "other").endswith("-w0")  # slots are per search
+    code = ("from infantjax.nas.worker import default_worker_name as d; import sys; "
+            f"print(d({storage!r}, 's1'))")
+    names = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            check=True).stdout.strip() for _ in range(2)]
+    assert names[0] == names[1] and names[0].endswith("-w2")  # the slot is free again after the process ends
+
+
+def test_search_run_prints_a_line_per_trial(tmp_path, capsys):
+    storage = str(tmp_path / "s.journal")
+    assert main(["search", "run", "--name", "p", "--storage", storage, "--objective", "synthetic", "--sampler",
+                 "random", "--max-trials", "3", "--epochs", "2", "--checkpoints", "none"]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if "] trial " in ln]
+    assert len(lines) == 3 and all("AUC" in ln for ln in lines)
+    assert "-w0 " in lines[0]  # the stable default name
+
+
+def test_concurrent_database_creation_is_retried(monkeypatch):
+    import optuna
+
+    from infantjax.nas import store
+
+    calls = []
+
+    def flaky(url):
+        calls.append(url)
+        if len(calls) == 1:
+            raise RuntimeError("(sqlite3.OperationalError) table studies already exists")
+        return "storage"
+
+    monkeypatch.setattr(optuna.storages, "RDBStorage", flaky)
+    monkeypatch.setattr(store.time, "sleep", lambda s: None)
+    assert store.open_storage("sqlite:///x.db") == "storage" and len(calls) == 2
+    calls.clear()
+    monkeypatch.setattr(optuna.storages, "RDBStorage", lambda url: (_ for _ in ()).throw(RuntimeError("no server")))
+    with pytest.raises(ConfigError, match="no server"):
+        store.open_storage("postgresql://nowhere/db")
