@@ -9,6 +9,7 @@ and plain containers only, and only when PyTorch is installed (``pip install inf
 from __future__ import annotations
 
 import os
+import pickle  # only for its exception type: nothing here unpickles
 import zipfile
 from collections.abc import Mapping
 
@@ -65,11 +66,12 @@ def _read_npz(path: str) -> dict[str, np.ndarray]:
 
 
 def _read_safetensors(path: str) -> dict[str, np.ndarray]:
+    from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
     try:
         return dict(load_file(path))
-    except Exception as err:  # safetensors raises its own SafetensorError (and others) for bad headers and sizes
+    except (SafetensorError, OSError, ValueError, TypeError) as err:
         raise StateDictError(f"{path} is not a readable .safetensors state dict (truncated or corrupt?): "
                              f"{type(err).__name__}: {err}") from None
 
@@ -83,7 +85,7 @@ def _read_torch(path: str) -> dict[str, np.ndarray]:
             "the file to .safetensors or .npz where PyTorch is installed") from None
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises RuntimeError, pickle.UnpicklingError, EOFError, ... for bad files
+    except (RuntimeError, pickle.UnpicklingError, EOFError, OSError, ValueError, zipfile.BadZipFile) as err:
         raise StateDictError(f"{path} is not a readable PyTorch state dict (truncated, corrupt, or holding more "
                              f"than tensors): {type(err).__name__}: {err}") from None
     if isinstance(obj, Mapping) and "state_dict" in obj and isinstance(obj["state_dict"], Mapping):

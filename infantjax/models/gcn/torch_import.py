@@ -29,6 +29,7 @@ and outer SE of one-scale blocks), which are logged at debug level.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Mapping
@@ -164,13 +165,20 @@ def torch_key_map(spec: GCNSpec | STGCNSpec, *, mode: str = "reference", num_joi
         ``{flax path (collection, module, ..., leaf): (torch key, flax shape)}``, one entry per Flax leaf.
     """
     _check(spec, mode)
+    return dict(_key_table(spec, mode, int(num_joints)))
+
+
+@functools.lru_cache(maxsize=32)
+def _key_table(spec, mode: str, num_joints: int) -> tuple:
+    """:func:`torch_key_map` as a tuple of items, cached per architecture (tracing the network takes seconds, and
+    an ensemble loads several folds of one architecture)."""
     shapes = _abstract_variables(spec, mode, num_joints)
-    out = {}
+    out = []
     for key_path, leaf in jax.tree_util.tree_flatten_with_path(shapes)[0]:
         path = tuple(str(getattr(k, "key", k)) for k in key_path)
         name = _gcn_key(spec, path) if isinstance(spec, GCNSpec) else _stgcn_key(path)
-        out[path] = (name, tuple(leaf.shape))
-    return out
+        out.append((path, (name, tuple(leaf.shape))))
+    return tuple(out)
 
 
 def _to_flax(w: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
