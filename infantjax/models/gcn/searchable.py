@@ -19,7 +19,11 @@ only when SE is chosen; true hop distances to the centre). Layers the reference 
 not built in either mode; :func:`~infantjax.models.gcn.counting.count_params` counts them analytically.
 
 The uniform(±1e−6) noise the reference adds to disentangled adjacencies once at construction (``use_mask``) is
-left out: it is untrained and below float32 resolution of the normalised entries that matter.
+left out, in both modes. It is not negligible: it is drawn from torch's global RNG (so it cannot be reproduced
+here) and moves eval logits by up to 1.8e−4 of the largest |logit| on Table A.4 architecture 5 (2.7e−5 on
+architecture 6; data/movementoutcome-parity/README.md), because the channel-attention BatchNorms, whose running
+variance is about ε, amplify it. A network imported with :func:`~infantjax.models.gcn.from_torch_state_dict`
+therefore computes what the reference computes with the noise-free graph (``use_mask=False``).
 
 The nonlinearity (``relu`` or ``swish`` = x·sigmoid(x), seed 002 Table A.1) is used everywhere, inside SE and
 attention too. ``spec.dtype`` is the compute dtype (parameters float32; logits and features come back float32).
