@@ -16,6 +16,7 @@ __all__ = [
     "DataError",
     "CheckpointError",
     "WeightsError",
+    "StateDictError",
     "FileWriteError",
     "KeypointWriteError",
     "VideoWriteError",
@@ -69,3 +70,8 @@ class KeypointWriteError(KeypointFormatError, FileWriteError):
 class VideoWriteError(VideoError, FileWriteError):
     """A video file cannot be written (also a :class:`VideoError`, which :class:`~infantjax.io.VideoWriter` raised
     for a missing folder before :class:`FileWriteError` existed)."""
+
+
+class StateDictError(WeightsError):
+    """A PyTorch state dict (or a file holding one) does not fit the architecture it is loaded into: missing,
+    unexpected or wrongly shaped keys, a truncated or unreadable file. The message names the keys and shapes."""

@@ -8,6 +8,8 @@
 * :func:`read_cohort` / :func:`write_cohort` — a folder of keypoint files + labels CSV ↔ Cohort (cohort.py).
 * :mod:`infantjax.io.files` — the atomic write every infantjax file writer uses (temporary file, fsync, rename).
 * :func:`load_efficientpose_h5` — official EfficientPose Keras ``.h5`` → Flax variables (weights.py).
+* :func:`read_state_dict` / :func:`write_state_dict` — PyTorch state dicts in ``.npz``, ``.safetensors`` and
+  (with PyTorch installed) ``.pt``/``.pth`` files, never unpickled otherwise (state_dict.py).
 
 ``io`` imports nothing from infantjax but ``errors``, ``skeleton`` and ``sequence``.
 """
@@ -19,6 +21,7 @@ import importlib
 from infantjax.errors import WeightsError
 from infantjax.io.cohort import read_cohort, read_labels, write_cohort
 from infantjax.io.keypoints import FORMATS, detect_format, read_keypoints, write_keypoints
+from infantjax.io.state_dict import read_state_dict, write_state_dict
 from infantjax.io.video import VideoSource, VideoWriter, open_video, write_video
 
 __all__ = [
@@ -26,6 +29,7 @@ __all__ = [
     "VideoSource", "VideoWriter", "open_video", "write_video",
     "read_cohort", "read_labels", "write_cohort",
     "load_efficientpose_h5",
+    "read_state_dict", "write_state_dict",
 ]
 
 

@@ -27,8 +27,8 @@ def _fc(features: int, fan_in: int, gain: float, name: str, dtype: Any) -> nn.De
     return nn.Dense(features, kernel_init=he_fan_out(gain), bias_init=torch_bias(fan_in), dtype=dtype, name=name)
 
 
-def _bn(train: bool, name: str, dtype: Any) -> nn.BatchNorm:
-    return batch_norm(train, name, convention="torch", dtype=dtype)
+def _bn(train: bool, name: str, dtype: Any, numerics: str) -> nn.Module:
+    return batch_norm(train, name, convention="torch", dtype=dtype, numerics=numerics)
 
 
 class ChannelAttention(nn.Module):
@@ -36,15 +36,16 @@ class ChannelAttention(nn.Module):
 
     activation: Callable = jax.nn.relu
     dtype: Any = jnp.float32
+    bn_numerics: str = "flax"  # BatchNorm training numerics (infantjax.nn.norm.batch_norm)
 
     @nn.compact
     def __call__(self, x: Float[Array, "N T V C"], train: bool = False) -> Float[Array, "N T V C"]:
         c = x.shape[-1]
         a = x.mean(axis=(1, 2))
         a = _fc(c // 4, c, RELU_GAIN, "fc1", self.dtype)(a)
-        a = self.activation(_bn(train, "fc1_bn", self.dtype)(a))
+        a = self.activation(_bn(train, "fc1_bn", self.dtype, self.bn_numerics)(a))
         a = jax.nn.softmax(_fc(c, c // 4, LINEAR_GAIN, "fc2", self.dtype)(a), axis=-1)
-        return self.activation(_bn(train, "bn", self.dtype)(x * a[:, None, None, :]) + x)
+        return self.activation(_bn(train, "bn", self.dtype, self.bn_numerics)(x * a[:, None, None, :]) + x)
 
 
 class FrameAttention(nn.Module):
@@ -55,6 +56,7 @@ class FrameAttention(nn.Module):
     activation: Callable = jax.nn.relu
     conv_impl: str = "auto"
     dtype: Any = jnp.float32
+    bn_numerics: str = "flax"  # BatchNorm training numerics (infantjax.nn.norm.batch_norm)
 
     @nn.compact
     def __call__(self, x: Float[Array, "N T V C"], train: bool = False) -> Float[Array, "N T V C"]:
@@ -62,7 +64,7 @@ class FrameAttention(nn.Module):
         # the variables of an nn.Conv(1, (k,), padding (k-1)//2) named conv (kernel (k, 2, 1), bias (1,))
         a = TemporalConv(1, self.kernel_size, gain=RELU_GAIN, impl=self.conv_impl, dtype=self.dtype,
                          name="conv")(pooled)
-        return self.activation(_bn(train, "bn", self.dtype)(x * a[:, :, None, :]) + x)
+        return self.activation(_bn(train, "bn", self.dtype, self.bn_numerics)(x * a[:, :, None, :]) + x)
 
 
 class JointAttention(nn.Module):
@@ -70,12 +72,13 @@ class JointAttention(nn.Module):
 
     activation: Callable = jax.nn.relu
     dtype: Any = jnp.float32
+    bn_numerics: str = "flax"  # BatchNorm training numerics (infantjax.nn.norm.batch_norm)
 
     @nn.compact
     def __call__(self, x: Float[Array, "N T V C"], train: bool = False) -> Float[Array, "N T V C"]:
         v = x.shape[2]
         a = x.mean(axis=(1, 3))
         a = _fc(v // 2, v, RELU_GAIN, "fc1", self.dtype)(a)
-        a = self.activation(_bn(train, "fc1_bn", self.dtype)(a))
+        a = self.activation(_bn(train, "fc1_bn", self.dtype, self.bn_numerics)(a))
         a = jax.nn.softmax(_fc(v, v // 2, LINEAR_GAIN, "fc2", self.dtype)(a), axis=-1)
-        return self.activation(_bn(train, "bn", self.dtype)(x * a[:, None, :, None]) + x)
+        return self.activation(_bn(train, "bn", self.dtype, self.bn_numerics)(x * a[:, None, :, None]) + x)

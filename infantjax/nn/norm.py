@@ -11,6 +11,13 @@ The networks of infantjax come from two code bases, and their BatchNorm defaults
 
 Scale and offset are on; the statistics (``batch_stats``: ``mean``, ``var``) stay float32 whatever the compute
 ``dtype``.
+
+Numerics in training (``numerics``): ``"flax"`` (the default, the fastest) is Flax's ``BatchNorm``: one-pass
+variance E[x²] − E[x]² and a running variance that averages the *biased* batch variance. ``"torch"`` computes what
+PyTorch does: the two-pass variance E[(x − E[x])²] and a running variance that averages the *unbiased* batch variance
+(× n/(n − 1), n values per channel) — what a network trained by the reference code has in its state dict, and what
+matters for BatchNorms over few values (the GCN attention's ``fc1_bn`` normalises over N only). Both give the same
+variables and the same evaluation.
 """
 
 from __future__ import annotations
@@ -19,11 +26,12 @@ import dataclasses
 from typing import Any
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 from infantjax.errors import ConfigError
 
-__all__ = ["CONVENTIONS", "BatchNormConvention", "batch_norm"]
+__all__ = ["CONVENTIONS", "NUMERICS", "BatchNormConvention", "TorchBatchNorm", "batch_norm"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,9 +48,55 @@ CONVENTIONS: dict[str, BatchNormConvention] = {
 }
 
 
+#: How a BatchNorm computes in training (module docstring).
+NUMERICS = ("flax", "torch")
+
+
+class TorchBatchNorm(nn.Module):
+    """BatchNorm over the last axis with PyTorch's training numerics: two-pass batch variance for normalising and
+    the unbiased batch variance in the running average. Variables as Flax's ``BatchNorm`` (``params``
+    ``scale``/``bias``, ``batch_stats`` ``mean``/``var``, float32), so checkpoints are interchangeable.
+
+    Attributes:
+        use_running_average: normalise with the running averages (evaluation) instead of the batch statistics.
+        momentum: Flax momentum, the weight of the old running average.
+        epsilon: added to the variance.
+        dtype: compute dtype of the output (statistics are computed in at least float32).
+    """
+
+    use_running_average: bool
+    momentum: float = 0.9
+    epsilon: float = 1e-5
+    dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, x):
+        c = x.shape[-1]
+        axes = tuple(range(x.ndim - 1))
+        mean_v = self.variable("batch_stats", "mean", lambda: jnp.zeros((c,), jnp.float32))
+        var_v = self.variable("batch_stats", "var", lambda: jnp.ones((c,), jnp.float32))
+        scale = self.param("scale", nn.initializers.ones, (c,), jnp.float32)
+        bias = self.param("bias", nn.initializers.zeros, (c,), jnp.float32)
+        stat_dtype = jnp.promote_types(x.dtype, jnp.float32)
+        xs = x.astype(stat_dtype)
+        if self.use_running_average:
+            mean, var = mean_v.value.astype(stat_dtype), var_v.value.astype(stat_dtype)
+        else:
+            mean = xs.mean(axis=axes)
+            var = jnp.square(xs - mean).mean(axis=axes)
+            if not self.is_initializing():
+                n = x.size // c
+                unbiased = var * (n / max(n - 1, 1))
+                m = self.momentum
+                mean_v.value = (m * mean_v.value + (1 - m) * mean).astype(jnp.float32)
+                var_v.value = (m * var_v.value + (1 - m) * unbiased).astype(jnp.float32)
+        y = (xs - mean) * (jax.lax.rsqrt(var + self.epsilon) * scale.astype(stat_dtype)) + bias.astype(stat_dtype)
+        return y.astype(self.dtype)
+
+
 def batch_norm(train: bool, name: str | None = None, *, convention: str, momentum: float | None = None,
                epsilon: float | None = None, dtype: Any = jnp.float32, use_fast_variance: bool = True,
-               ) -> nn.BatchNorm:
+               numerics: str = "flax") -> nn.Module:
     """A BatchNorm over the last (channel) axis.
 
     In training it normalises with the batch statistics and updates ``batch_stats`` (call ``apply`` with
@@ -57,9 +111,11 @@ def batch_norm(train: bool, name: str | None = None, *, convention: str, momentu
         dtype: compute dtype of the output; parameters and statistics stay float32.
         use_fast_variance: Flax's E[x²] − E[x]² (True, Flax's default) or the two-pass E[(x − E[x])²], which is what
             PyTorch computes and is more accurate when the mean is large against the spread.
+        numerics: ``"flax"`` (``flax.linen.BatchNorm`` with ``use_fast_variance``) or ``"torch"``
+            (:class:`TorchBatchNorm`: two-pass variance, unbiased running variance; module docstring).
 
     Returns:
-        an unbound ``flax.linen.BatchNorm``.
+        an unbound ``flax.linen.BatchNorm`` (or :class:`TorchBatchNorm`).
     """
     try:
         conv = CONVENTIONS[convention]
@@ -72,5 +128,10 @@ def batch_norm(train: bool, name: str | None = None, *, convention: str, momentu
     epsilon = conv.epsilon if epsilon is None else float(epsilon)
     if not epsilon > 0.0:
         raise ConfigError(f"BatchNorm epsilon must be positive, got {epsilon}")
+    if numerics == "torch":
+        return TorchBatchNorm(use_running_average=not train, momentum=momentum, epsilon=epsilon, dtype=dtype,
+                              name=name)
+    if numerics != "flax":
+        raise ConfigError(f"BatchNorm numerics must be one of {NUMERICS}, got {numerics!r}")
     return nn.BatchNorm(use_running_average=not train, momentum=momentum, epsilon=epsilon, dtype=dtype,
                         param_dtype=jnp.float32, use_fast_variance=use_fast_variance, name=name)

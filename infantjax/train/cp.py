@@ -106,6 +106,9 @@ class CPConfig(TrainConfig):
             the paper's behaviour) uses every detected keypoint.
         feature_mode: ``infantjax.preprocess.features`` mode (``"reference"``: the last two velocity frames are 0).
         model_mode: ``infantjax.models.gcn.build_model`` mode.
+        bn_numerics: BatchNorm training numerics of the model: ``"flax"`` (default, fastest) or ``"torch"``
+            (two-pass batch variance, PyTorch's unbiased running variance: the reference's training numerics;
+            ``infantjax.nn.norm``).
         preprocess: run ``infantjax.preprocess.preprocess_cp`` on every recording before windowing; set False
             when the cohort is already preprocessed.
         eval_batch_size: windows per evaluation call.
@@ -129,6 +132,7 @@ class CPConfig(TrainConfig):
     translation: float = 0.3
     feature_mode: str = "reference"
     model_mode: str = "reference"
+    bn_numerics: str = "flax"
     preprocess: bool = host_field(True)
     preprocess_version: str = host_field("v1")
     window_rotation: str | None = "reference"
@@ -165,6 +169,8 @@ class CPConfig(TrainConfig):
             raise ConfigError(f"CPConfig.translation must be a number >= 0, got {self.translation!r}")
         if len(self.scale) != 2 or not 0 < self.scale[0] <= self.scale[1]:
             raise ConfigError(f"CPConfig.scale must be (min, max) with 0 < min <= max, got {self.scale!r}")
+        if self.bn_numerics not in ("flax", "torch"):
+            raise ConfigError(f"CPConfig.bn_numerics must be 'flax' or 'torch', got {self.bn_numerics!r}")
         if self.window < 3:
             raise ConfigError(f"CPConfig.window must be at least 3 frames, got {self.window}")
         threshold = self.confidence_threshold
@@ -350,7 +356,7 @@ def build(spec, config: CPConfig, num_joints: int = NUM_JOINTS):
         return spec
     from infantjax.models.gcn import build_model
 
-    return build_model(spec, num_joints=num_joints, mode=config.model_mode)
+    return build_model(spec, num_joints=num_joints, mode=config.model_mode, bn_numerics=config.bn_numerics)
 
 
 def input_channels(model) -> int:

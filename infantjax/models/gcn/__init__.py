@@ -3,7 +3,8 @@
 ``spec`` and ``counting`` are pure Python; the Flax models (``build_model``, ``SearchableGCN``, ``STGCN``,
 ``class_activation_map``) are imported on first use so that importing the spec does not start JAX. Modules:
 ``spec`` (GCNSpec, STGCNSpec), ``counting`` (paper-convention parameter and FLOP counts), ``common`` (graphs, head,
-CAM, shared layers), ``searchable`` (SearchableGCN), ``stgcn`` (STGCN), ``build`` (``build_model``).
+CAM, shared layers), ``searchable`` (SearchableGCN), ``stgcn`` (STGCN), ``build`` (``build_model``),
+``torch_import`` (PyTorch state dicts of the reference code ↔ Flax variables).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ _LAZY = {
     "class_activation_map": "infantjax.models.gcn.common",
     "SearchableGCN": "infantjax.models.gcn.searchable",
     "STGCN": "infantjax.models.gcn.stgcn",
+    "from_torch_state_dict": "infantjax.models.gcn.torch_import",
+    "to_torch_state_dict": "infantjax.models.gcn.torch_import",
 }
 
 __all__ = [
@@ -32,6 +35,8 @@ __all__ = [
     "class_activation_map",
     "count_flops",
     "count_params",
+    "from_torch_state_dict",
+    "to_torch_state_dict",
 ]
 
 

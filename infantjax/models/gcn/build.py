@@ -9,13 +9,15 @@ from infantjax.errors import ConfigError, SkeletonMismatchError
 from infantjax.models.gcn.searchable import SearchableGCN
 from infantjax.models.gcn.spec import MODES, GCNSpec, STGCNSpec
 from infantjax.models.gcn.stgcn import STGCN
+from infantjax.nn.norm import NUMERICS
 from infantjax.nn.temporal import CONV_IMPLS
 
 __all__ = ["build_model"]
 
 
 def build_model(spec: GCNSpec | STGCNSpec, *, num_joints: int = 19, mode: str = "reference",
-                skeleton: str | skeleton_lib.Skeleton | None = None, conv_impl: str = "auto") -> nn.Module:
+                skeleton: str | skeleton_lib.Skeleton | None = None, conv_impl: str = "auto",
+                bn_numerics: str = "flax") -> nn.Module:
     """The Flax model of a spec (also reached as ``infantjax.models.build(spec, ...)``).
 
     Arguments:
@@ -27,6 +29,10 @@ def build_model(spec: GCNSpec | STGCNSpec, *, num_joints: int = 19, mode: str = 
         conv_impl: temporal convolutions by ``"conv"`` (XLA convolution), ``"shift"`` (sums of shifted slices
             times matmuls, which vmap over instances into batched matmuls) or ``"auto"`` (``shift`` on CPU, else
             ``conv``); the variables are the same (:mod:`infantjax.nn.temporal`).
+        bn_numerics: BatchNorm numerics in training: ``"flax"`` (default, fastest: one-pass variance, biased
+            running variance) or ``"torch"`` (two-pass variance, PyTorch's unbiased running variance: train-mode
+            outputs and running statistics as the reference code computes them; :mod:`infantjax.nn.norm`).
+            Evaluation is the same either way.
 
     Returns:
         a ``flax.linen.Module``; ``model.init(rng, x, train=False)``, ``model.apply(variables, x, train=...,
@@ -34,6 +40,8 @@ def build_model(spec: GCNSpec | STGCNSpec, *, num_joints: int = 19, mode: str = 
     """
     if mode not in MODES:
         raise ConfigError(f"mode {mode!r} is unknown; use one of {MODES}")
+    if bn_numerics not in NUMERICS:
+        raise ConfigError(f"bn_numerics {bn_numerics!r} is unknown; use one of {NUMERICS}")
     if conv_impl not in CONV_IMPLS:
         raise ConfigError(f"conv_impl {conv_impl!r} is unknown; use one of {CONV_IMPLS}")
     skel = skeleton_lib.get(skeleton if skeleton is not None else "in-motion-19")
@@ -46,7 +54,7 @@ def build_model(spec: GCNSpec | STGCNSpec, *, num_joints: int = 19, mode: str = 
     if isinstance(spec, GCNSpec):
         if spec.graph in ("spatial",) and skel.center is None:
             raise ConfigError(f"graph 'spatial' needs a centre joint; skeleton {skel.name!r} has none")
-        return SearchableGCN(spec=spec, skeleton=name, mode=mode, conv_impl=conv_impl)
+        return SearchableGCN(spec=spec, skeleton=name, mode=mode, conv_impl=conv_impl, bn_numerics=bn_numerics)
     if isinstance(spec, STGCNSpec):
-        return STGCN(spec=spec, skeleton=name, mode=mode, conv_impl=conv_impl)
+        return STGCN(spec=spec, skeleton=name, mode=mode, conv_impl=conv_impl, bn_numerics=bn_numerics)
     raise ConfigError(f"spec must be a GCNSpec or STGCNSpec, got {type(spec).__name__}")

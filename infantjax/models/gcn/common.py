@@ -10,6 +10,7 @@ import functools
 from typing import Any
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
@@ -21,7 +22,8 @@ from infantjax.nn.norm import batch_norm
 from infantjax.nn.temporal import Pointwise, TemporalConv
 from infantjax.nn.torch_compat import LINEAR_GAIN, he_fan_out, torch_bias
 
-__all__ = ["adjacency", "bn", "check_input", "class_activation_map", "head", "projection", "temporal_conv_layer"]
+__all__ = ["adjacency", "bn", "check_input", "class_activation_map", "compute_dtype", "head", "output_dtype", "projection",
+           "temporal_conv_layer"]
 
 
 @functools.lru_cache(maxsize=64)
@@ -34,16 +36,32 @@ def adjacency(skeleton: str | skeleton_lib.Skeleton, scales: int | None, mode: s
     return skel.adjacency("disentangled", scales=scales)
 
 
-def bn(train: bool, name: str, dtype: Any) -> nn.BatchNorm:
-    """The GCNs' BatchNorm: PyTorch's ε = 1e-5 and momentum 0.1 (the reference is PyTorch; ``nn.norm``)."""
-    return batch_norm(train, name, convention="torch", dtype=dtype)
+def bn(train: bool, name: str, dtype: Any, numerics: str = "flax") -> nn.Module:
+    """The GCNs' BatchNorm: PyTorch's ε = 1e-5 and momentum 0.1 (the reference is PyTorch; ``nn.norm``);
+    ``numerics`` ``"flax"`` (fast) or ``"torch"`` (PyTorch's training numerics, :func:`~infantjax.nn.norm.batch_norm`)."""
+    return batch_norm(train, name, convention="torch", dtype=dtype, numerics=numerics)
 
 
-def projection(x, features: int, stride: int, train: bool, name: str, dtype: Any):
+def projection(x, features: int, stride: int, train: bool, name: str, dtype: Any, numerics: str = "flax"):
     """1×1 conv (with temporal stride) + BN, the projection residual of the reference; layers ``name`` and
     ``name + "_bn"``."""
     y = Pointwise(features, stride=stride, gain=LINEAR_GAIN, dtype=dtype, name=name)(x)
-    return bn(train, name + "_bn", dtype)(y)
+    return bn(train, name + "_bn", dtype, numerics)(y)
+
+
+def compute_dtype(spec_dtype: str, x) -> Any:
+    """The dtype a GCN computes in: the spec's, except float64 for float64 input when JAX runs with x64 enabled
+    (``jax.config.update("jax_enable_x64", True)``; float32 specs only), so that parity with a float64 reference can
+    be checked far below float32 rounding. Without x64, float64 input cannot reach the model as float64."""
+    dt = jnp.dtype(spec_dtype)
+    if dt == jnp.float32 and jnp.dtype(x.dtype) == jnp.float64 and jax.config.jax_enable_x64:
+        return jnp.dtype(jnp.float64)
+    return dt
+
+
+def output_dtype(dt: Any) -> Any:
+    """Logits and features come back float32, or float64 when the network computes in float64."""
+    return jnp.dtype(jnp.float64) if jnp.dtype(dt) == jnp.float64 else jnp.dtype(jnp.float32)
 
 
 class _Conv(nn.Module):
@@ -80,7 +98,8 @@ def check_input(x, v: int, c: int, skeleton_name: str) -> None:
 
 def head(x, pool: str, num_classes: int, dtype: Any):
     """Global head: mean over (T, V) → 1×1 conv. Spatial head: mean over T, flatten channel-major (c·V + v),
-    1×1 conv C·V → C (bias, no activation), 1×1 conv → classes (A.4). Logits come back float32."""
+    1×1 conv C·V → C (bias, no activation), 1×1 conv → classes (A.4). Logits come back float32 (float64 when the
+    network computes in float64, :func:`compute_dtype`)."""
     c = x.shape[-1]
     if pool == "spatial":
         v = x.shape[2]
@@ -91,7 +110,7 @@ def head(x, pool: str, num_classes: int, dtype: Any):
         y = x.mean(axis=(1, 2))
     logits = nn.Dense(num_classes, kernel_init=he_fan_out(LINEAR_GAIN), bias_init=torch_bias(c), dtype=dtype,
                       name="head_fc")(y)
-    return logits.astype(jnp.float32)
+    return logits.astype(output_dtype(dtype))
 
 
 def class_activation_map(spec: GCNSpec | STGCNSpec, variables, features: Float[Array, "N T V C"]

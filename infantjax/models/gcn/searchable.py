@@ -19,7 +19,11 @@ only when SE is chosen; true hop distances to the centre). Layers the reference 
 not built in either mode; :func:`~infantjax.models.gcn.counting.count_params` counts them analytically.
 
 The uniform(±1e−6) noise the reference adds to disentangled adjacencies once at construction (``use_mask``) is
-left out: it is untrained and below float32 resolution of the normalised entries that matter.
+left out, in both modes. It is not negligible: it is drawn from torch's global RNG (so it cannot be reproduced
+here) and moves eval logits by up to 1.8e−4 of the largest |logit| on Table A.4 architecture 5 (2.7e−5 on
+architecture 6; data/movementoutcome-parity/README.md), because the channel-attention BatchNorms, whose running
+variance is about ε, amplify it. A network imported with :func:`~infantjax.models.gcn.from_torch_state_dict`
+therefore computes what the reference computes with the noise-free graph (``use_mask=False``).
 
 The nonlinearity (``relu`` or ``swish`` = x·sigmoid(x), seed 002 Table A.1) is used everywhere, inside SE and
 attention too. ``spec.dtype`` is the compute dtype (parameters float32; logits and features come back float32).
@@ -38,7 +42,9 @@ from infantjax.models.gcn.common import (
     adjacency,
     bn,
     check_input,
+    compute_dtype,
     head,
+    output_dtype,
     projection,
     temporal_conv_layer,
 )
@@ -62,6 +68,7 @@ class SpatialBlock(nn.Module):
     nonlinearity: str
     mode: str = "reference"
     dtype: Any = jnp.float32
+    bn_numerics: str = "flax"
 
     @nn.compact
     def __call__(self, x, a, train: bool):
@@ -69,30 +76,31 @@ class SpatialBlock(nn.Module):
         c_out, f = p.out_channels, p.factor
         res = 0.0
         if p.block_residual:
-            res = x if p.in_channels == c_out else projection(x, c_out, 1, train, "residual", dt)
+            res = x if p.in_channels == c_out else projection(x, c_out, 1, train, "residual", dt,
+                                                             self.bn_numerics)
         if p.block_type == "mbconv":
             inter = max(12, p.in_channels * f)
             x = Pointwise(inter, use_bias=False, gain=RELU_GAIN, dtype=dt, name="conv_expand")(x)
-            x = act(bn(train, "bn_expand", dt)(x))
+            x = act(bn(train, "bn_expand", dt, self.bn_numerics)(x))
             x = DepthwiseGraphConv(self.partitions, mode=self.mode, gain=LINEAR_GAIN, dtype=dt, name="gcn")(x, a)
-            x = act(bn(train, "bn", dt)(x))
+            x = act(bn(train, "bn", dt, self.bn_numerics)(x))
             if p.inner_se_ratio:
                 x = SqueezeExcitation(p.inner_se_ratio, act, dtype=dt, name="se")(x)
             x = Pointwise(c_out, use_bias=False, gain=RELU_GAIN, dtype=dt, name="conv_project")(x)
-            x = bn(train, "bn_project", dt)(x)  # no activation before the residual add
+            x = bn(train, "bn_project", dt, self.bn_numerics)(x)  # no activation before the residual add
         elif p.block_type == "bottleneck":
             inter = c_out // f
             x = Pointwise(inter, gain=RELU_GAIN, dtype=dt, name="conv_down")(x)
-            x = act(bn(train, "bn_down", dt)(x))
+            x = act(bn(train, "bn_down", dt, self.bn_numerics)(x))
             x = GraphConv(inter, self.partitions, dtype=dt, name="gcn")(x, a)
-            x = act(bn(train, "bn", dt)(x))
+            x = act(bn(train, "bn", dt, self.bn_numerics)(x))
             x = Pointwise(c_out, gain=RELU_GAIN, dtype=dt, name="conv_up")(x)
-            x = bn(train, "bn_up", dt)(x)
+            x = bn(train, "bn_up", dt, self.bn_numerics)(x)
             if p.inner_se_ratio:
                 x = SqueezeExcitation(p.inner_se_ratio, act, dtype=dt, name="se")(x)
         else:  # basic
             x = GraphConv(c_out, self.partitions, dtype=dt, name="gcn")(x, a)
-            x = bn(train, "bn", dt)(x)
+            x = bn(train, "bn", dt, self.bn_numerics)(x)
             if p.inner_se_ratio:
                 x = SqueezeExcitation(p.inner_se_ratio, act, dtype=dt, name="se")(x)
         return act(x + res)
@@ -107,6 +115,7 @@ class TemporalBlock(nn.Module):
     mode: str = "reference"
     conv_impl: str = "auto"
     dtype: Any = jnp.float32
+    bn_numerics: str = "flax"
 
     @nn.compact
     def __call__(self, x, module_residual, train: bool):
@@ -115,34 +124,34 @@ class TemporalBlock(nn.Module):
         tconv = {"stride": s, "gain": RELU_GAIN, "impl": self.conv_impl, "dtype": dt}
         res = 0.0
         if p.block_residual:
-            res = x if s == 1 else projection(x, c, s, train, "residual", dt)
+            res = x if s == 1 else projection(x, c, s, train, "residual", dt, self.bn_numerics)
         branches = []
         for d in range(1, p.temporal_scales + 1):
             name = f"branch{d}_"
             if p.block_type == "mbconv":
                 inter = c * f
                 y = Pointwise(inter, use_bias=False, gain=RELU_GAIN, dtype=dt, name=name + "conv_expand")(x)
-                y = act(bn(train, name + "bn_expand", dt)(y))
+                y = act(bn(train, name + "bn_expand", dt, self.bn_numerics)(y))
                 y = temporal_conv_layer(name + "conv", inter, k, dilation=d, groups=inter, use_bias=False,
                                         **tconv)(y)
-                y = act(bn(train, name + "bn", dt)(y))
+                y = act(bn(train, name + "bn", dt, self.bn_numerics)(y))
                 if p.inner_se_ratio:
                     y = SqueezeExcitation(p.inner_se_ratio, act, dtype=dt, name=name + "se")(y)
                 y = Pointwise(c, use_bias=False, gain=RELU_GAIN, dtype=dt, name=name + "conv_project")(y)
-                y = bn(train, name + "bn_project", dt)(y)
+                y = bn(train, name + "bn_project", dt, self.bn_numerics)(y)
             elif p.block_type == "bottleneck":
                 inter = c // f
                 y = Pointwise(inter, gain=RELU_GAIN, dtype=dt, name=name + "conv_down")(x)
-                y = act(bn(train, name + "bn_down", dt)(y))
+                y = act(bn(train, name + "bn_down", dt, self.bn_numerics)(y))
                 y = temporal_conv_layer(name + "conv", inter, k, dilation=d, **tconv)(y)
-                y = act(bn(train, name + "bn", dt)(y))
+                y = act(bn(train, name + "bn", dt, self.bn_numerics)(y))
                 y = Pointwise(c, gain=RELU_GAIN, dtype=dt, name=name + "conv_up")(y)
-                y = bn(train, name + "bn_up", dt)(y)
+                y = bn(train, name + "bn_up", dt, self.bn_numerics)(y)
                 if p.inner_se_ratio:
                     y = SqueezeExcitation(p.inner_se_ratio, act, dtype=dt, name=name + "se")(y)
             else:  # basic
                 y = temporal_conv_layer(name + "conv", c, k, dilation=d, **tconv)(x)
-                y = bn(train, name + "bn", dt)(y)
+                y = bn(train, name + "bn", dt, self.bn_numerics)(y)
                 if p.inner_se_ratio:
                     y = SqueezeExcitation(p.inner_se_ratio, act, dtype=dt, name=name + "se")(y)
             branches.append(y)
@@ -152,7 +161,7 @@ class TemporalBlock(nn.Module):
             outer = p.outer_se_ratio
         if len(branches) > 1:
             y = Pointwise(c, gain=LINEAR_GAIN, dtype=dt, name="fusion")(jnp.concatenate(branches, axis=-1))
-            y = bn(train, "fusion_bn", dt)(y)
+            y = bn(train, "fusion_bn", dt, self.bn_numerics)(y)
             if outer:
                 y = SqueezeExcitation(outer, act, dtype=dt, name="outer_se")(y)
         else:
@@ -175,6 +184,7 @@ class STGCNModule(nn.Module):
     mode: str = "reference"
     conv_impl: str = "auto"
     dtype: Any = jnp.float32
+    bn_numerics: str = "flax"
 
     @nn.compact
     def __call__(self, x, a, train: bool = False):
@@ -187,17 +197,19 @@ class STGCNModule(nn.Module):
             if p.stride == 1 and p.in_channels == p.out_channels:
                 module_res = x
             else:
-                module_res = projection(x, p.out_channels, p.stride, train, "residual", dt)
-        x = SpatialBlock(p, self.partitions, self.nonlinearity, self.mode, dt, name="spatial")(x, a, train)
-        x = TemporalBlock(p, self.kernel_size, self.nonlinearity, self.mode, self.conv_impl, dt,
+                module_res = projection(x, p.out_channels, p.stride, train, "residual", dt, self.bn_numerics)
+        x = SpatialBlock(p, self.partitions, self.nonlinearity, self.mode, dt, self.bn_numerics,
+                         name="spatial")(x, a, train)
+        x = TemporalBlock(p, self.kernel_size, self.nonlinearity, self.mode, self.conv_impl, dt, self.bn_numerics,
                           name="temporal")(x, module_res, train)
         act = activations.get(self.nonlinearity)
         if self.attention == "channel":
-            x = ChannelAttention(act, dtype=dt, name="attention")(x, train)
+            x = ChannelAttention(act, dtype=dt, bn_numerics=self.bn_numerics, name="attention")(x, train)
         elif self.attention == "frame":
-            x = FrameAttention(self.kernel_size, act, self.conv_impl, dtype=dt, name="attention")(x, train)
+            x = FrameAttention(self.kernel_size, act, self.conv_impl, dtype=dt, bn_numerics=self.bn_numerics,
+                               name="attention")(x, train)
         elif self.attention == "joint":
-            x = JointAttention(act, dtype=dt, name="attention")(x, train)
+            x = JointAttention(act, dtype=dt, bn_numerics=self.bn_numerics, name="attention")(x, train)
         return x
 
 
@@ -210,10 +222,13 @@ class SearchableGCN(nn.Module):
         mode: ``"reference"`` (default) or ``"corrected"`` (module docstring).
         conv_impl: how temporal convolutions are computed, ``"auto"``, ``"conv"`` or ``"shift"``
             (:mod:`infantjax.nn.temporal`; same variables and, to float32 rounding, the same outputs).
+        bn_numerics: BatchNorm training numerics, ``"flax"`` (default, fastest) or ``"torch"`` (two-pass batch
+            variance and PyTorch's unbiased running variance, as the reference trains; :mod:`infantjax.nn.norm`).
 
     Call ``model.apply(variables, x, train=...)`` with x of shape (N, T, V, C): C = 6 channels in the order
     [position x, y | velocity x, y | bone x, y]. Returns ``(logits (N, num_classes), features (N, T', V, C'))``,
-    both float32; ``features`` is the last feature map before the head (for
+    both float32 (float64 for float64 input under ``jax_enable_x64``, :func:`~infantjax.models.gcn.common.
+    compute_dtype`); ``features`` is the last feature map before the head (for
     :func:`~infantjax.models.gcn.class_activation_map`).
     """
 
@@ -221,11 +236,12 @@ class SearchableGCN(nn.Module):
     skeleton: str | skeleton_lib.Skeleton = "in-motion-19"
     mode: str = "reference"
     conv_impl: str = "auto"
+    bn_numerics: str = "flax"
 
     @nn.compact
     def __call__(self, x: Float[Array, "N T V C"], train: bool = False):
         spec = self.spec
-        dt = jnp.dtype(spec.dtype)
+        dt = compute_dtype(spec.dtype, x)
         skel = skeleton_lib.get(self.skeleton)
         v, per_branch = skel.num_keypoints, spec.in_channels_per_branch
         c_total = spec.num_input_branches * per_branch
@@ -233,14 +249,14 @@ class SearchableGCN(nn.Module):
         n, t = x.shape[:2]
         x = jnp.asarray(x, dt)
         # input normalisation: BatchNorm1d over V·C features, index v·C + c, before the branches split (A.4)
-        x = bn(train, "data_bn", dt)(x.reshape(n, t, v * c_total)).reshape(n, t, v, c_total)
+        x = bn(train, "data_bn", dt, self.bn_numerics)(x.reshape(n, t, v * c_total)).reshape(n, t, v, c_total)
         scales_in, scales_main = spec.graph_scales
         a_in = jnp.asarray(adjacency(self.skeleton, scales_in, self.mode))
         a_main = jnp.asarray(adjacency(self.skeleton, scales_main, self.mode))
         k_in, k_main = spec.partitions
         common = {"kernel_size": int(spec.temporal_kernel_size), "nonlinearity": spec.nonlinearity,
                   "attention": spec.attention, "edge_importance": spec.edge_importance, "mode": self.mode,
-                  "conv_impl": self.conv_impl, "dtype": dt}
+                  "conv_impl": self.conv_impl, "dtype": dt, "bn_numerics": self.bn_numerics}
         # three input branches of the same architecture, each with its own weights, masks and BN statistics
         outputs = []
         for b in range(spec.num_input_branches):
@@ -253,9 +269,9 @@ class SearchableGCN(nn.Module):
             # no nonlinearity (A.4)
             x = Pointwise(spec.fusion_channels[1], gain=LINEAR_GAIN, dtype=dt, name="fusion")(
                 jnp.concatenate(outputs, axis=-1))
-            x = bn(train, "fusion_bn", dt)(x)
+            x = bn(train, "fusion_bn", dt, self.bn_numerics)(x)
         else:
             x = outputs[0]
         for plan in spec.main_modules():
             x = STGCNModule(plan, k_main, name=f"main{plan.level}_module{plan.index}", **common)(x, a_main, train)
-        return head(x, spec.pool, spec.num_classes, dt), x.astype(jnp.float32)
+        return head(x, spec.pool, spec.num_classes, dt), x.astype(output_dtype(dt))

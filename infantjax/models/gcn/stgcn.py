@@ -20,7 +20,15 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from infantjax import skeleton as skeleton_lib
-from infantjax.models.gcn.common import adjacency, bn, check_input, head, temporal_conv_layer
+from infantjax.models.gcn.common import (
+    adjacency,
+    bn,
+    check_input,
+    compute_dtype,
+    head,
+    output_dtype,
+    temporal_conv_layer,
+)
 from infantjax.models.gcn.spec import STGCNSpec
 from infantjax.nn.graph import GraphConv
 from infantjax.nn.temporal import Pointwise
@@ -35,30 +43,33 @@ class STGCN(nn.Module):
     ``model.apply(variables, x, train=...)`` with x (N, T, V, C = spec.in_channels) returns
     ``(logits (N, num_classes), features (N, T', V, C'))``, both float32. ``mode`` selects the reference
     (``max_hop=1``) or corrected spatial partition; ``conv_impl`` how the temporal convolutions are computed
-    (:mod:`infantjax.nn.temporal`); ``spec.dtype`` the compute dtype.
+    (:mod:`infantjax.nn.temporal`); ``spec.dtype`` the compute dtype (float64 for float64 input under
+    ``jax_enable_x64``); ``bn_numerics`` the BatchNorm training numerics (``"flax"`` or ``"torch"``,
+    :mod:`infantjax.nn.norm`).
     """
 
     spec: STGCNSpec = STGCNSpec()
     skeleton: str | skeleton_lib.Skeleton = "in-motion-19"
     mode: str = "reference"
     conv_impl: str = "auto"
+    bn_numerics: str = "flax"
 
     @nn.compact
     def __call__(self, x: Float[Array, "N T V C"], train: bool = False):
         spec = self.spec
-        dt = jnp.dtype(spec.dtype)
+        dt = compute_dtype(spec.dtype, x)
         skel = skeleton_lib.get(self.skeleton)
         v, c = skel.num_keypoints, spec.in_channels
         check_input(x, v, c, skel.name)
         n, t = x.shape[:2]
         x = jnp.asarray(x, dt)
-        x = bn(train, "data_bn", dt)(x.reshape(n, t, v * c)).reshape(n, t, v, c)
+        x = bn(train, "data_bn", dt, self.bn_numerics)(x.reshape(n, t, v * c)).reshape(n, t, v, c)
         a = jnp.asarray(adjacency(self.skeleton, spec.graph_scales, self.mode))
         for i, (c_out, stride) in enumerate(zip(spec.channels, spec.strides)):
             x = _Module(c_out, stride, int(spec.temporal_kernel_size), residual=i > 0,
                         edge_importance=spec.edge_importance, conv_impl=self.conv_impl, dtype=dt,
-                        name=f"module{i}")(x, a, train)
-        return head(x, "global", spec.num_classes, dt), x.astype(jnp.float32)
+                        bn_numerics=self.bn_numerics, name=f"module{i}")(x, a, train)
+        return head(x, "global", spec.num_classes, dt), x.astype(output_dtype(dt))
 
 
 class _Module(nn.Module):
@@ -69,6 +80,7 @@ class _Module(nn.Module):
     edge_importance: bool = True
     conv_impl: str = "auto"
     dtype: Any = jnp.float32
+    bn_numerics: str = "flax"
 
     @nn.compact
     def __call__(self, x, a, train: bool):
@@ -81,10 +93,10 @@ class _Module(nn.Module):
             res = x
         else:
             res = Pointwise(self.features, stride=self.stride, gain=RELU_GAIN, dtype=dt, name="residual")(x)
-            res = bn(train, "residual_bn", dt)(res)
+            res = bn(train, "residual_bn", dt, self.bn_numerics)(res)
         y = GraphConv(self.features, a.shape[0], gain=RELU_GAIN, dtype=dt, name="gcn")(x, a)
-        y = jax.nn.relu(bn(train, "bn1", dt)(y))
+        y = jax.nn.relu(bn(train, "bn1", dt, self.bn_numerics)(y))
         y = temporal_conv_layer("tcn", self.features, self.kernel_size, stride=self.stride, gain=RELU_GAIN,
                                 impl=self.conv_impl, dtype=dt)(y)
-        y = bn(train, "bn2", dt)(y)
+        y = bn(train, "bn2", dt, self.bn_numerics)(y)
         return jax.nn.relu(y + res)
