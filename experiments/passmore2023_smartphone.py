@@ -80,10 +80,13 @@ def table(record: dict) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="the ≤ 20-minute CPU budget (the defaults below)")
-    ap.add_argument("--subjects", type=int, default=60)
+    ap.add_argument("--subjects", type=int, default=80)
     ap.add_argument("--duration", type=float, default=20.0, help="seconds per synthetic recording")
     ap.add_argument("--samples", type=int, default=500, help="samples after time normalisation (paper: 4500)")
     ap.add_argument("--difficulty", default="easy", help="synthetic difficulty preset")
+    ap.add_argument("--dropout-burst", type=float, default=0.1,
+                    help="seconds per detector dropout burst (synthetic default 0.5; 0.1 keeps gaps within the "
+                         "5-frame interpolation so the iterative imputer stays idle)")
     ap.add_argument("--splits", type=int, default=25)
     ap.add_argument("--epochs", type=int, default=None, help="default: PassmoreConfig.quick's 60 (--quick) or 10,000")
     ap.add_argument("--calibration", choices=("reference", "corrected"), default="reference")
@@ -100,14 +103,15 @@ def main(argv=None) -> int:
     work = pathlib.Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    cache = work / f"features_s{args.subjects}_d{args.duration:g}_n{args.samples}_{args.difficulty}_{args.seed}.npz"
+    cache = work / (f"features_s{args.subjects}_d{args.duration:g}_n{args.samples}_{args.difficulty}_"
+                    f"b{args.dropout_burst:g}_{args.seed}.npz")
     if cache.exists():
         z = np.load(cache)
         features, labels, subjects = z["features"], z["labels"], list(z["subjects"])
     else:
         features, labels, subjects = synthetic_features(args.subjects, args.seed, duration_s=args.duration,
                                                         num_samples=args.samples, difficulty=args.difficulty,
-                                                        progress=True)
+                                                        dropout_burst_s=args.dropout_burst, progress=True)
         save_npz(cache, {"features": features, "labels": labels, "subjects": np.asarray(subjects)})
     t_features = time.perf_counter() - started
     log.info("%d videos (%d abnormal), features in %.0f s", len(labels), int(labels.sum()), t_features)
@@ -160,7 +164,8 @@ def main(argv=None) -> int:
         "",
         f"Cohort: {record['cohort']['videos']} synthetic `passmore-18` recordings of {args.subjects} infants "
         f"({record['cohort']['abnormal']} with CP-like abnormal movements), difficulty `{args.difficulty}`, "
-        f"{args.duration:g} s each, time-normalised to {args.samples} samples. {args.splits} repeated stratified "
+        f"{args.duration:g} s each (detector dropout bursts of {args.dropout_burst:g} s), time-normalised to "
+        f"{args.samples} samples. {args.splits} repeated stratified "
         f"participant-level splits (15 % test, 12 % of the rest for early stopping and Platt scaling, calibration "
         f"`{args.calibration}`), trained as one stacked program; recipe `PassmoreConfig"
         f"{'.quick()' if args.quick else '()'}` (epochs {config.epochs}, early stopping after {config.min_epochs}, "

@@ -78,14 +78,14 @@ def test_loss_is_smoothed_bce_plus_l2_on_named_kernels():
     variables = task.init(jax.random.PRNGKey(0))
     x = jax.random.normal(jax.random.PRNGKey(1), (4, 1, 46, 128))
     labels = jnp.array([0, 1, 1, 0])
-    loss, updates, metrics = task.loss(variables, {"x": x, "label": labels}, jax.random.PRNGKey(2), 0)
+    loss, updates, metrics = jax.jit(task.loss)(variables, {"x": x, "label": labels}, jax.random.PRNGKey(2), 0)
     p = variables["params"]
     l2 = 0.005 * sum(float(jnp.sum(k ** 2)) for k in (p["conv1"]["kernel"], p["conv2"]["kernel"],
                                                       p["conv3"]["kernel"], p["dense1"]["kernel"],
                                                       p["attention"]["W"], p["logit"]["kernel"]))
     assert float(loss) == pytest.approx(float(metrics["bce"]) + l2, rel=1e-5)
-    logits, _ = task.model.apply(variables, x, train=True, rngs={"dropout": jax.random.PRNGKey(2)},
-                                 mutable=["batch_stats"])[0]
+    logits, _ = jax.jit(lambda v, x: task.model.apply(v, x, train=True, rngs={"dropout": jax.random.PRNGKey(2)},
+                                                      mutable=["batch_stats"])[0])(variables, x)
     z, y = np.asarray(logits, np.float64), np.array([0.05, 0.95, 0.95, 0.05])  # label smoothing 0.1
     bce = np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
     assert float(metrics["bce"]) == pytest.approx(bce, rel=1e-5)
@@ -144,10 +144,15 @@ def test_platt_scaling_sign_rule_and_sklearn_equivalence():
     assert set(m) == {"auc", "recall", "precision", "brier"} and m["auc"] > 0.8
 
 
-def test_protocol_and_catch22_baseline_run_on_tiny_data():
+@pytest.fixture(scope="module")
+def protocol():
     feats, labels, subjects = _cohort(20)
     config = dataclasses.replace(TINY, splits=2, epochs=2, calibration="corrected")
-    result = P.run_protocol(feats, labels, subjects, config=config)
+    return feats, labels, P.run_protocol(feats, labels, subjects, config=config)
+
+
+def test_protocol_and_catch22_baseline_run_on_tiny_data(protocol):
+    feats, labels, result = protocol
     assert len(result.before) == len(result.after) == 2 and result.fit.num_instances == 2
     summary = result.summary()
     assert set(summary) == {"before", "after"} and "brier" in summary["after"]
@@ -159,6 +164,31 @@ def test_protocol_and_catch22_baseline_run_on_tiny_data():
     assert x.shape == (20, 88)
     rows = P.catch22_baseline(x, labels, result.splits)
     assert len(rows) == 2 and all(0 <= r["auc"] <= 1 for r in rows)
+
+
+def test_model_saves_loads_predicts_and_explains(protocol, tmp_path):
+    from infantjax.explain import plot_saliency
+    from infantjax.pipelines.passmore import SmartphoneModel
+
+    feats, labels, result = protocol
+    model = SmartphoneModel(PassmoreTask(config=TINY).spec, TINY, result.fit.variables, np.asarray(result.platt))
+    loaded = SmartphoneModel.load(model.save(tmp_path / "m"))
+    out = loaded.predict(feats[:3])
+    assert out["probability"].shape == (3,) and out["instances"].shape == (2, 3)
+    np.testing.assert_allclose(out["probability"], model.predict(feats[:3])["probability"], rtol=1e-6)
+    # the mean over instances of each instance's own Platt scaling of sigma(logit)
+    sal = loaded.saliency(feats[0])
+    assert sal.gradient.shape == (10, 46, 128) and sal.per_feature.shape == (46,) and sal.per_clip.shape == (10,)
+    # vanilla gradient: a finite-difference check of dp/dx at the largest entry
+    c, f, t = np.unravel_index(np.argmax(np.abs(sal.gradient)), sal.gradient.shape)
+    clips = P.video_clips(feats[0])
+    v0 = {k: jax.tree_util.tree_map(lambda a: np.asarray(a)[0], v) for k, v in loaded.variables.items()}
+    bumped = clips.copy()
+    bumped[c, f, t] += 1e-2
+    logits = [loaded.spec.build().apply(v0, x[None], train=False)[0][0] for x in (clips, bumped)]
+    p0, p1 = (1 / (1 + np.exp(-float(z))) for z in logits)
+    assert (p1 - p0) / 1e-2 == pytest.approx(sal.gradient[c, f, t], rel=0.05, abs=1e-6)
+    assert plot_saliency(sal, tmp_path / "s.png").endswith("s.png") and (tmp_path / "s.png").stat().st_size > 0
 
 
 def test_bad_input_is_named():
