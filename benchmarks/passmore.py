@@ -61,7 +61,7 @@ def bench(args) -> dict:
     st = [stacked.init(keys)]
     one = [single.init(keys[i:i + 1]) for i in range(I)]
     batch = _batch(task, I, rng)
-    batches = [jax.tree_util.tree_map(lambda a: a[i:i + 1], batch) for i in range(I)]
+    batches = [jax.tree_util.tree_map(lambda a, i=i: a[i:i + 1], batch) for i in range(I)]
     active, active1 = np.ones(I, bool), np.ones(1, bool)
 
     def train_stacked():
@@ -77,7 +77,7 @@ def bench(args) -> dict:
     apply = _vmapped_apply(task.model)
     variables = jax.tree_util.tree_map(np.asarray, stacked.variables(st[0]))
     xs = np.broadcast_to(x, (I,) + x.shape)
-    singles = [jax.tree_util.tree_map(lambda a: a[i:i + 1], variables) for i in range(I)]
+    singles = [jax.tree_util.tree_map(lambda a, i=i: a[i:i + 1], variables) for i in range(I)]
 
     def infer_stacked():
         jax.block_until_ready(apply(variables, xs))

@@ -170,7 +170,7 @@ def test_model_saves_loads_predicts_and_explains(protocol, tmp_path):
     from infantjax.explain import plot_saliency
     from infantjax.pipelines.passmore import SmartphoneModel
 
-    feats, labels, result = protocol
+    feats, _labels, result = protocol
     model = SmartphoneModel(PassmoreTask(config=TINY).spec, TINY, result.fit.variables, np.asarray(result.platt))
     loaded = SmartphoneModel.load(model.save(tmp_path / "m"))
     out = loaded.predict(feats[:3])
@@ -192,7 +192,7 @@ def test_model_saves_loads_predicts_and_explains(protocol, tmp_path):
 
 
 def test_bad_input_is_named():
-    feats, labels, subjects = _cohort(20)
+    feats, labels, _subjects = _cohort(20)
     with pytest.raises(DataError, match="46"):
         PassmoreData(feats[..., :40], labels)
     with pytest.raises(DataError, match="shorter than one clip"):

@@ -14,8 +14,8 @@ from infantjax.explain.temporal import WindowDistribution, window_distributions
 
 __all__ = [
            "COLOUR_RGB",
-           "Saliency",
            "TEMPLATE_POSE",
+           "Saliency",
            "WindowDistribution",
            "aggregate_cam",
            "cam_colour",

@@ -147,7 +147,8 @@ class PassmoreConfig(TrainConfig):
     def quick(cls, **overrides) -> PassmoreConfig:
         """A short recipe for CPU runs: 60 epochs (early stopping from epoch 30, patience 15), validation on every
         8th clip, 2,000 curves; everything else as coded."""
-        base = dict(epochs=60, min_epochs=30, patience=15, eval_clip_step=8, num_curves=2000, progress=False)
+        base = {"epochs": 60, "min_epochs": 30, "patience": 15, "eval_clip_step": 8, "num_curves": 2000,
+                "progress": False}
         return cls(**{**base, **overrides})
 
 

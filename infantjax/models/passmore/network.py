@@ -198,6 +198,6 @@ def l2_kernels(params: dict) -> list[jax.Array]:
     return out
 
 
-def video_probability(logits: Float[Array, "..."]) -> Float[Array, "..."]:
+def video_probability(logits: Float[Array, " *batch"]) -> Float[Array, " *batch"]:
     """σ(logit): a video's probability of abnormal movements (before calibration)."""
     return jax.nn.sigmoid(logits)
