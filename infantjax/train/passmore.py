@@ -321,6 +321,8 @@ class PassmoreTask(Task):
     # ------------------------------------------------------------------ host
     def epoch_batches(self, data: PassmoreData, epoch: int, rng) -> _Batches:
         self._epoch = epoch  # the scores of this epoch know whether early stopping has started
+        if epoch == 1:  # a new run: no stale patience state (ids of collected data objects are reused)
+            self._stopping.pop(id(data), None)
         y = data.labels
         order = np.concatenate([np.flatnonzero(y == 0), np.repeat(np.flatnonzero(y == 1), self.config.oversample)])
         return _Batches(self, data, rng.permutation(order), rng)
