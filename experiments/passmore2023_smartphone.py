@@ -88,6 +88,7 @@ def main(argv=None) -> int:
                          "5-frame interpolation so the iterative imputer stays idle)")
     ap.add_argument("--splits", type=int, default=25)
     ap.add_argument("--epochs", type=int, default=None, help="default: PassmoreConfig.quick's 60 (--quick) or 10,000")
+    ap.add_argument("--learning-rate", type=float, default=None, help="default: the recipe's 0.005")
     ap.add_argument("--calibration", choices=("reference", "corrected"), default="reference")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workdir", default=str(REPO / "runs" / "passmore2023_smartphone"))
@@ -119,6 +120,8 @@ def main(argv=None) -> int:
     changes = {"splits": args.splits, "calibration": args.calibration}
     if args.epochs is not None:
         changes["epochs"] = args.epochs
+    if args.learning_rate is not None:
+        changes["learning_rate"] = args.learning_rate
     config = dataclasses.replace(config, **changes)
     t0 = time.perf_counter()
     model, result = train_smartphone(features, labels, subjects, config=config)
@@ -126,7 +129,12 @@ def main(argv=None) -> int:
     log.info("protocol trained and evaluated in %.0f s", t_train)
 
     t0 = time.perf_counter()
-    c22 = np.stack([catch22_features(f) for f in features])
+    c22_cache = cache.with_name(cache.stem + "_catch22.npz")
+    if c22_cache.exists():
+        c22 = np.load(c22_cache)["catch22"]
+    else:
+        c22 = np.stack([catch22_features(f) for f in features])
+        save_npz(c22_cache, {"catch22": c22})
     baseline = catch22_baseline(c22, labels, result.splits)
     t_c22 = time.perf_counter() - t0
 
@@ -168,7 +176,7 @@ def main(argv=None) -> int:
         f"participant-level splits (15 % test, 12 % of the rest for early stopping and Platt scaling, calibration "
         f"`{args.calibration}`), trained as one stacked program; recipe `PassmoreConfig"
         f"{'.quick()' if args.quick else '()'}` (epochs {config.epochs}, early stopping after {config.min_epochs}, "
-        f"patience {config.patience}).",
+        f"patience {config.patience}, learning rate {config.learning_rate:g}).",
         "",
         "Test set, mean ± SD over splits (threshold 0.5):",
         "",
