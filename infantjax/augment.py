@@ -37,6 +37,7 @@ __all__ = [
     "curve_bank",
     "magnitude_warp",
     "passmore_augment",
+    "passmore_warp",
     "random_perturbation",
     "random_perturbation_batch",
     "sample_perturbation",
@@ -231,3 +232,26 @@ def passmore_augment(key: PRNGKeyArray, clips: Float[ArrayLike, "... T F"], bank
     per clip). Both are always applied when augmentation is on (other_seeds_reference §1.6)."""
     k_mag, k_time = jax.random.split(key)
     return time_warp(k_time, magnitude_warp(k_mag, clips, bank), bank)
+
+
+def passmore_warp(clips: Float[ArrayLike, "S T F"], magnitude_curve: Float[ArrayLike, " T"],
+                  time_curves: Float[ArrayLike, "S T"]) -> Float[Array, "S T F"]:
+    """:func:`passmore_augment` with the curves given: ``magnitude_curve`` for the whole sample (all clips and
+    features), then ``time_curves[s]`` for clip s.
+
+    For training loops that draw the curves on the host (the bank indices then depend only on the host's seeded
+    generator, so a resumed run draws the same curves).
+
+    Arguments:
+        clips: (S, T, F) clips of one sample, time on axis −2.
+        magnitude_curve: (T,) one curve of :func:`curve_bank`.
+        time_curves: (S, T) one curve per clip.
+    """
+    x = jnp.asarray(clips)
+    c = jnp.asarray(magnitude_curve, x.dtype)
+    if x.ndim != 3 or c.shape != x.shape[1:2] or jnp.shape(time_curves) != x.shape[:2]:
+        raise DataError(f"passmore_warp needs (S, T, F) clips with a (T,) magnitude curve and (S, T) time curves, "
+                        f"got {x.shape}, {c.shape}, {jnp.shape(time_curves)}")
+    span = jnp.ptp(c)
+    x = x * jnp.exp((c - c.mean()) / jnp.where(span > 0, span, 1.0))[None, :, None]
+    return jax.vmap(_warp_one)(x, jnp.asarray(time_curves, x.dtype))

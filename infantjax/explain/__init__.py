@@ -1,4 +1,5 @@
-"""Explanations of ensemble predictions: CAM per joint (spatial) and per-window distributions (temporal), plots.
+"""Explanations of ensemble predictions: CAM per joint (spatial) and per-window distributions (temporal), plots;
+vanilla-gradient saliency of the smartphone model (seed 003, :func:`video_saliency`).
 
     from infantjax.explain import plot_windows, plot_cam
     plot_windows(result, "windows.png"); plot_cam(result.cam, "cam.png")
@@ -7,17 +8,22 @@ See ``docs/explain.md``.
 """
 
 from infantjax.explain.cam import aggregate_cam, cam_colour, joint_scores
-from infantjax.explain.plots import COLOUR_RGB, TEMPLATE_POSE, plot_cam, plot_windows
+from infantjax.explain.plots import COLOUR_RGB, TEMPLATE_POSE, plot_cam, plot_saliency, plot_windows
+from infantjax.explain.saliency import Saliency, feature_names, video_saliency
 from infantjax.explain.temporal import WindowDistribution, window_distributions
 
 __all__ = [
            "COLOUR_RGB",
            "TEMPLATE_POSE",
+           "Saliency",
            "WindowDistribution",
            "aggregate_cam",
            "cam_colour",
+           "feature_names",
            "joint_scores",
            "plot_cam",
+           "plot_saliency",
            "plot_windows",
+           "video_saliency",
            "window_distributions",
 ]

@@ -2,6 +2,7 @@
 
 * :func:`plot_windows` — the temporal explanation of seed 002 (Fig. 3.12a): one boxplot of the instance predictions
   per 5-second window, coloured by certainty, with the decision threshold (dashed) and the video risk.
+* :func:`plot_saliency` — seed 003's vanilla-gradient saliency per feature and per clip.
 * :func:`plot_cam` — the spatial explanation (Fig. 3.12b): joint scores on a template infant skeleton, colour
   (score^¼, 1 − score^¼, 0).
 
@@ -20,7 +21,7 @@ from infantjax.errors import DataError
 from infantjax.explain.cam import cam_colour
 from infantjax.io.files import atomic_path
 
-__all__ = ["COLOUR_RGB", "TEMPLATE_POSE", "plot_cam", "plot_windows"]
+__all__ = ["COLOUR_RGB", "TEMPLATE_POSE", "plot_cam", "plot_saliency", "plot_windows"]
 
 #: Display colours of the certainty code.
 COLOUR_RGB = {"green": "#2e9e44", "yellow": "#e8c21a", "orange": "#ef8a17", "red": "#d7263d"}
@@ -136,4 +137,44 @@ def plot_cam(cam, path: str | os.PathLike, *, skeleton: str = "in-motion-19", po
             ax.set_title(f"window {k}", fontsize=9)
     if title:
         fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def plot_saliency(saliency, path: str | os.PathLike, *, names: list[str] | None = None, clip_stride: int = 8,
+                  fps: float = 25.0, title: str | None = None) -> str:
+    """Seed 003's saliency of one video: mean |∂p/∂x| per feature (bars) and per clip over time (line, with the
+    attention weight of every clip).
+
+    Arguments:
+        saliency: an :class:`~infantjax.explain.saliency.Saliency`.
+        path: the PNG to write.
+        names: the 46 feature names (default :func:`~infantjax.explain.saliency.feature_names`).
+        clip_stride, fps: place clips on a time axis (stride 8 samples of the 4500-sample, 25 fps recording).
+        title: figure title.
+
+    Returns:
+        the path written.
+    """
+    from matplotlib.figure import Figure
+
+    from infantjax.explain.saliency import feature_names
+
+    names = feature_names() if names is None else list(names)
+    per_feature, per_clip = np.asarray(saliency.per_feature), np.asarray(saliency.per_clip)
+    if len(names) != len(per_feature):
+        raise DataError(f"plot_saliency: {len(names)} names for {len(per_feature)} features")
+    fig = Figure(figsize=(11, 7))
+    ax1, ax2 = fig.subplots(2, 1, gridspec_kw={"height_ratios": [3, 2]})
+    ax1.bar(np.arange(len(per_feature)), per_feature, color="#3b6fb6")
+    ax1.set_xticks(np.arange(len(names)), names, rotation=90, fontsize=6)
+    ax1.set_ylabel("mean |∂p/∂x|")
+    t = np.arange(len(per_clip)) * clip_stride / fps
+    ax2.plot(t, per_clip, color="#3b6fb6", label="saliency")
+    ax2.set_xlabel("clip start (s)")
+    ax2.set_ylabel("mean |∂p/∂x|")
+    twin = ax2.twinx()
+    twin.plot(t, np.asarray(saliency.attention), color="#d7263d", alpha=0.6, label="attention")
+    twin.set_ylabel("attention weight")
+    fig.suptitle(title or f"saliency (p = {saliency.probability:.2f})")
+    fig.tight_layout()
     return _save(fig, path)

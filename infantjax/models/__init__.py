@@ -6,10 +6,12 @@
   3D regression CNNs, map targets, peak finding and bipartite limb linking.
 * ``gcn`` — skeleton GCNs of seed 002: the 20-choice searchable GCN of Ensemble-NAS-GCN and the ST-GCN baseline,
   with the paper-convention parameter and FLOP counters.
+* ``passmore`` — the smartphone-video classifier of seed 003: a 1D causal CNN over 128-sample clips of the 46
+  Passmore features with sigmoid-gated attention over a video's clips.
 
 Every network is a Flax Linen module configured by a frozen, JSON-serialisable spec with a ``dtype`` (compute
 precision; parameters stay float32). :func:`build` gives the module of any spec and :func:`count_parameters` counts
-a spec's or a variables tree's scalars. The smartphone 1D-CNN, MAM and SMA models of the other seeds are not
+a spec's or a variables tree's scalars. The MAM and SMA models of the other seeds are not
 implemented yet. The network modules import nothing above ``infantjax.nn``; the application code that still lives
 beside them (pose and depth training, data, evaluation, demos, the pose predictor, the synthetic adapters) is being
 moved out of ``models/`` (issue 13). Importing this package does not import JAX.

@@ -9,7 +9,8 @@ The engine (:func:`fit`) trains a stack of instances (one per data object: the f
 jitted, vmapped, donated step; it owns optimizer and schedule, evaluation, best-epoch selection, Orbax checkpoints
 with exact resume, TensorBoard scalars, the progress bar and host syncs. Tasks: :class:`CPTask` (skeleton GCNs,
 seed 002), :class:`PoseTask` (EfficientPose, EfficientHourglass, OpenPose; seed 002 Papers I–II),
-:class:`DepthTask` (the detection and regression CNNs of seed 004). See ``docs/train.md`` and
+:class:`DepthTask` (the detection and regression CNNs of seed 004), :class:`PassmoreTask` (the smartphone 1D-CNN of
+seed 003; its protocol in :mod:`infantjax.train.passmore`). See ``docs/train.md`` and
 ``docs/architecture.md`` (how to add a task).
 """
 
@@ -30,6 +31,7 @@ from infantjax.train.depth import DETECTION_TRAINING, REGRESSION_TRAINING, Depth
 from infantjax.train.engine import FitResult, Hook, HookContext, Programs, apply_in_batches, fit, programs_for
 from infantjax.train.logging import ScalarLogger
 from infantjax.train.optim import make_optimizer
+from infantjax.train.passmore import PassmoreConfig, PassmoreData, PassmoreTask
 from infantjax.train.pose import AugmentConfig, PoseConfig, PoseData, PoseTask
 from infantjax.train.state import TrainState
 from infantjax.train.task import Selection, Task
@@ -47,6 +49,9 @@ __all__ = [
     "FitResult",
     "Hook",
     "HookContext",
+    "PassmoreConfig",
+    "PassmoreData",
+    "PassmoreTask",
     "PoseConfig",
     "PoseData",
     "PoseTask",

@@ -1,0 +1,641 @@
+"""Training of the smartphone-video classifier of seed 003 (Passmore et al.) as a task of the engine, with the
+recipe as coded (other_seeds_reference §1.4, §1.6, §1.7).
+
+* :class:`PassmoreConfig`: every constant of the recipe as a field with the coded value as default — BCE on logits
+  with label smoothing 0.1, L2 0.005 on the conv / dense / attention-W kernels only, SGD 0.005 with Nesterov momentum
+  0.9, batch 8, ×5 oversampling of positive videos per epoch, 250 epochs then early stopping on the validation
+  loss (patience 100, best weights restored within that second phase), magnitude and time warps from a bank of
+  10,000 precomputed cubic-spline curves, 25 repeated stratified participant-level splits (15 % test, 12 % of the
+  rest for validation).
+* :class:`PassmoreData`: one split's training and validation videos as (videos, T, 46) feature matrices; clips
+  are cut on the host (one random 128-sample clip per video and draw in training, every clip at stride 8 in
+  evaluation: (videos, clips, 46, 128)).
+* :class:`PassmoreTask`: the task; augmentation runs inside the jitted step with curves drawn on the host.
+* :func:`participant_splits`, :func:`platt_scaling`, :func:`run_protocol` (the 25 splits trained as one stacked,
+  vmapped program, evaluated before and after Platt scaling), :func:`catch22_baseline`.
+
+``calibration="reference"`` calibrates on the early-stopping (validation) set, as coded (optimistic);
+``"corrected"`` holds out a separate calibration set of participants (``calibration_fraction`` of the training
+participants) that neither trains nor stops the network.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from infantjax.augment import curve_bank, passmore_warp
+from infantjax.errors import ConfigError, DataError
+from infantjax.metrics import roc_auc
+from infantjax.models.passmore import PassmoreSpec, l2_kernels
+from infantjax.train.config import TrainConfig, host_field
+from infantjax.train.task import Selection, Task
+
+__all__ = [
+    "NUM_FEATURES",
+    "PassmoreConfig",
+    "PassmoreData",
+    "PassmoreTask",
+    "ProtocolResult",
+    "Split",
+    "binary_scores",
+    "calibrate",
+    "catch22_baseline",
+    "clip_starts",
+    "participant_splits",
+    "platt_scaling",
+    "predict_videos",
+    "run_protocol",
+    "video_clips",
+]
+
+log = logging.getLogger(__name__)
+
+NUM_FEATURES = 46
+NOT_YET = 1e30  # the stopping metric before early stopping starts: every epoch "improves" on the last
+
+
+@dataclasses.dataclass(frozen=True)
+class PassmoreConfig(TrainConfig):
+    """The recipe of seed 003 as coded. The run and optimizer fields are :class:`TrainConfig`'s.
+
+    Arguments:
+        epochs: the most epochs (250 + 9,750 in the reference).
+        min_epochs: epochs before early stopping starts (250); the best weights are only kept from later epochs.
+        patience: epochs without a lower validation loss before an instance stops (100).
+        restore_best: keep the epoch with the lowest validation loss (True), or the last one.
+        batch_size: videos per step (8), one clip each; the last incomplete batch is dropped.
+        learning_rate, momentum, nesterov: SGD 0.005, Nesterov momentum 0.9, constant rate.
+        label_smoothing: BCE targets y·(1 − s) + s/2 (0.1).
+        l2: Keras L2 factor on the conv, dense and attention-W kernels (0.005: the loss gains 0.005·Σw²).
+        oversample: copies of every positive video per epoch (5).
+        train_clips: random clips per video and draw in training (1: the attention pools over one clip).
+        clip_length, clip_stride: 128-sample clips at stride 8 (547 from 4500 samples).
+        eval_clip_step: use every k-th clip in the per-epoch validation (1 = all; quick runs thin it to save time;
+            the final predictions always use every clip).
+        augment: magnitude warp (one curve per sample) and time warp (one curve per clip).
+        num_curves, curve_sigma, curve_knots, curve_seed: the curve bank (10,000 curves, N(1, 1.0) knots, 3–14
+            interior knots; :func:`infantjax.augment.curve_bank`).
+        splits: repeated participant-level splits (25).
+        test_fraction: participants held out per split (0.15), stratified.
+        validation_fraction: share of the remaining participants for early stopping (0.12).
+        calibration: ``"reference"`` (Platt scaling on the validation set) or ``"corrected"`` (on a separate
+            calibration set).
+        calibration_fraction: share of the non-test participants in the calibration set (``"corrected"`` only).
+        split_seed: the splits use ``random_state = n·split_seed`` (outer) and ``n`` (inner), n = 0, 1, ...
+    """
+
+    epochs: int = host_field(10_000)
+    min_epochs: int = host_field(250)
+    patience: int = host_field(100)
+    restore_best: bool = host_field(True)
+    batch_size: int = host_field(8)
+    optimizer: str = "sgd"
+    learning_rate: float = 0.005
+    momentum: float = 0.9
+    nesterov: bool = True
+    label_smoothing: float = 0.1
+    l2: float = 0.005
+    augment: bool = True
+    oversample: int = host_field(5)
+    train_clips: int = host_field(1)
+    clip_length: int = host_field(128)
+    clip_stride: int = host_field(8)
+    eval_clip_step: int = host_field(1)
+    eval_batch_size: int = host_field(8)
+    num_curves: int = host_field(10_000)
+    curve_sigma: float = host_field(1.0)
+    curve_knots: tuple[int, int] = host_field((3, 14))
+    curve_seed: int = host_field(0)
+    splits: int = host_field(25)
+    test_fraction: float = host_field(0.15)
+    validation_fraction: float = host_field(0.12)
+    calibration: str = host_field("reference")
+    calibration_fraction: float = host_field(0.12)
+    split_seed: int = host_field(12345)
+
+    def __post_init__(self):
+        super().__post_init__()
+        object.__setattr__(self, "curve_knots", tuple(int(k) for k in self.curve_knots))
+        for name in ("min_epochs", "patience", "oversample", "train_clips", "clip_length", "clip_stride",
+                     "eval_clip_step", "num_curves", "splits"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "min_epochs" else 1):
+                raise ConfigError(f"PassmoreConfig.{name} must be a positive integer, got {value!r}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ConfigError(f"PassmoreConfig.label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
+        if not self.l2 >= 0.0:
+            raise ConfigError(f"PassmoreConfig.l2 must be >= 0, got {self.l2!r}")
+        for name in ("test_fraction", "validation_fraction", "calibration_fraction"):
+            if not 0.0 < getattr(self, name) < 1.0:
+                raise ConfigError(f"PassmoreConfig.{name} must be in (0, 1), got {getattr(self, name)!r}")
+        if self.calibration not in ("reference", "corrected"):
+            raise ConfigError(f"PassmoreConfig.calibration must be 'reference' (Platt scaling on the early-stopping "
+                              f"set, as coded) or 'corrected' (a separate set), got {self.calibration!r}")
+        if not self.curve_sigma > 0:
+            raise ConfigError(f"PassmoreConfig.curve_sigma must be > 0, got {self.curve_sigma!r}")
+
+    @classmethod
+    def quick(cls, **overrides) -> PassmoreConfig:
+        """A short recipe for CPU runs: 60 epochs (early stopping from epoch 30, patience 15), validation on every
+        8th clip, 2,000 curves; everything else as coded."""
+        base = {"epochs": 60, "min_epochs": 30, "patience": 15, "eval_clip_step": 8, "num_curves": 2000,
+                "progress": False}
+        return cls(**{**base, **overrides})
+
+
+# ------------------------------------------------------------------------------------------------------ clips
+def clip_starts(num_samples: int, length: int = 128, stride: int = 8) -> np.ndarray:
+    """First samples of the clips of a recording: 0, stride, ... (547 clips of 128 from 4500 samples at stride 8)."""
+    if num_samples < length:
+        raise DataError(f"a recording of {num_samples} samples is shorter than one clip of {length}; seed 003 "
+                        f"time-normalises every video to 4500 samples (preprocess_passmore)")
+    return np.arange(0, num_samples - length + 1, stride)
+
+
+def video_clips(features: np.ndarray, length: int = 128, stride: int = 8, step: int = 1
+                ) -> np.ndarray:
+    """All clips of one video in the network's layout.
+
+    Arguments:
+        features: (T, 46) feature matrix (:func:`infantjax.preprocess.passmore.passmore_features`).
+        length, stride: clip length and stride.
+        step: keep every ``step``-th clip.
+
+    Returns:
+        (clips, 46, length) float32.
+    """
+    f = np.asarray(features, np.float32)
+    starts = clip_starts(len(f), length, stride)[::step]
+    return np.ascontiguousarray(np.swapaxes(f[starts[:, None] + np.arange(length)[None, :]], 1, 2))
+
+
+def _check_features(features, where: str, length: int) -> np.ndarray:
+    f = np.asarray(features, np.float32)
+    if f.ndim != 3:
+        raise DataError(f"{where}: features must be (videos, samples, {NUM_FEATURES}), got shape {f.shape}")
+    if f.shape[2] != NUM_FEATURES:
+        raise DataError(f"{where}: {f.shape[2]} features per sample, the model takes {NUM_FEATURES} (36 "
+                        "coordinates + 10 joint angles of passmore_features)")
+    if f.shape[1] < length:
+        raise DataError(f"{where}: recordings of {f.shape[1]} samples are shorter than one clip of {length}; "
+                        "time-normalise them to 4500 samples first (preprocess_passmore)")
+    if not np.isfinite(f).all():
+        raise DataError(f"{where}: features contain NaN/inf; build them with passmore_features (it fills missing "
+                        "values with 0)")
+    return f
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class PassmoreData:
+    """One instance's videos.
+
+    Attributes:
+        features: (videos, T, 46) training feature matrices (T = 4500 after preprocessing).
+        labels: (videos,) 0/1 training labels (1 = abnormal movements).
+        validation: optional (features, labels) of the early-stopping set.
+    """
+
+    features: np.ndarray
+    labels: np.ndarray
+    validation: tuple[np.ndarray, np.ndarray] | None = None
+
+    def __post_init__(self):
+        f = _check_features(self.features, "PassmoreData", 1)
+        y = _labels(self.labels, len(f), "PassmoreData")
+        object.__setattr__(self, "features", f)
+        object.__setattr__(self, "labels", y)
+        if self.validation is not None:
+            vf = _check_features(self.validation[0], "PassmoreData validation", 1)
+            object.__setattr__(self, "validation", (vf, _labels(self.validation[1], len(vf),
+                                                                "PassmoreData validation")))
+
+
+def _labels(labels, n: int, where: str) -> np.ndarray:
+    y = np.asarray(labels)
+    if y.shape != (n,):
+        raise DataError(f"{where}: {y.shape} labels for {n} videos")
+    if not np.isin(y, (0, 1)).all():
+        raise DataError(f"{where}: labels must be 0 (normal) or 1 (abnormal movements), got {np.unique(y)}")
+    return y.astype(np.int32)
+
+
+class _Batches:
+    """The batches of one epoch: the oversampled, shuffled videos, a random clip and fresh curves per draw."""
+
+    def __init__(self, task: PassmoreTask, data: PassmoreData, order: np.ndarray, rng):
+        self.task, self.data, self.order = task, data, order
+        size = task.config.batch_size
+        n = len(order) // size * size
+        c = task.config
+        starts = clip_starts(data.features.shape[1], c.clip_length, c.clip_stride)
+        # every draw of the epoch decided up front from the epoch's generator (resume is exact)
+        self.starts = starts[rng.integers(0, len(starts), (n, c.train_clips))]
+        self.magnitude = rng.integers(0, c.num_curves, n)
+        self.time = rng.integers(0, c.num_curves, (n, c.train_clips))
+
+    def __len__(self) -> int:
+        return len(self.order) // self.task.config.batch_size
+
+    def __getitem__(self, s: int) -> dict:
+        if not 0 <= s < len(self):
+            raise IndexError(s)
+        c = self.task.config
+        sl = slice(s * c.batch_size, (s + 1) * c.batch_size)
+        videos = self.order[sl]
+        idx = self.starts[sl][:, :, None] + np.arange(c.clip_length)  # (B, S, L)
+        x = self.data.features[videos[:, None, None], idx]  # (B, S, L, F)
+        batch = {"x": np.ascontiguousarray(np.swapaxes(x, -1, -2)), "label": self.data.labels[videos]}
+        if c.augment:
+            bank = self.task.bank
+            batch["magnitude"] = bank[self.magnitude[sl]]
+            batch["time"] = bank[self.time[sl]]
+        return batch
+
+
+class PassmoreTask(Task):
+    """Train the seed 003 network (:class:`~infantjax.models.passmore.PassmoreSpec`) with the coded recipe.
+
+    Evaluation runs every clip (thinned by ``eval_clip_step``) of the validation videos and scores ``val_loss``
+    (label-smoothed BCE + the L2 term, as Keras reports it), ``val_auc`` and the early-stopping metric.
+
+    Arguments:
+        spec: the network (default: as coded).
+        config: the recipe (default: as coded).
+    """
+
+    def __init__(self, spec: PassmoreSpec | None = None, config: PassmoreConfig | None = None):
+        spec = PassmoreSpec() if spec is None else spec
+        config = PassmoreConfig() if config is None else config
+        if not isinstance(spec, PassmoreSpec):
+            raise ConfigError(f"PassmoreTask needs a PassmoreSpec, got {type(spec).__name__}")
+        if not isinstance(config, PassmoreConfig):
+            raise ConfigError(f"PassmoreTask needs a PassmoreConfig, got {type(config).__name__}")
+        if spec.clip_length != config.clip_length or spec.num_features != NUM_FEATURES:
+            raise ConfigError(f"PassmoreSpec.clip_length {spec.clip_length} and PassmoreConfig.clip_length "
+                              f"{config.clip_length} must agree, and the spec must take {NUM_FEATURES} features")
+        self.spec, self.config, self.model = spec, config, spec.build()
+        self._epoch = 0
+        self._stopping: dict[int, list] = {}  # id(data) → [best loss, its epoch, stopped]
+
+    @functools.cached_property
+    def bank(self) -> np.ndarray:
+        """The curve bank of the augmentation, (num_curves, clip_length)."""
+        c = self.config
+        return curve_bank(c.num_curves, c.clip_length, sigma=c.curve_sigma, knots=c.curve_knots, seed=c.curve_seed)
+
+    # ------------------------------------------------------------------ compiled
+    def init(self, key) -> dict:
+        x = jnp.zeros((1, 1, NUM_FEATURES, self.spec.clip_length), jnp.float32)
+        return dict(self.model.init(key, x, train=False))
+
+    def _l2(self, params) -> jax.Array:
+        return self.config.l2 * sum(jnp.sum(jnp.square(k)) for k in l2_kernels(params))
+
+    def _smoothed(self, labels) -> jax.Array:
+        s = self.config.label_smoothing
+        return labels.astype(jnp.float32) * (1.0 - s) + 0.5 * s
+
+    def loss(self, variables, batch, key, step):
+        x = batch["x"]
+        if self.config.augment:  # the warps work on (S, T, F): time before features
+            x = jnp.swapaxes(jax.vmap(passmore_warp)(jnp.swapaxes(x, -1, -2), batch["magnitude"], batch["time"]),
+                             -1, -2)
+        (logits, _), updates = self.model.apply(variables, x, train=True, rngs={"dropout": key},
+                                                mutable=["batch_stats"])
+        bce = jnp.mean(optax.sigmoid_binary_cross_entropy(logits, self._smoothed(batch["label"])))
+        return bce + self._l2(variables["params"]), dict(updates), {"bce": bce}
+
+    def predict(self, variables, inputs):
+        logits, _ = self.model.apply(variables, inputs, train=False)
+        return {"logit": logits, "l2": jnp.broadcast_to(self._l2(variables["params"]), logits.shape)}
+
+    # ------------------------------------------------------------------ host
+    def epoch_batches(self, data: PassmoreData, epoch: int, rng) -> _Batches:
+        self._epoch = epoch  # the scores of this epoch know whether early stopping has started
+        if epoch == 1:  # a new run: no stale patience state (ids of collected data objects are reused)
+            self._stopping.pop(id(data), None)
+        y = data.labels
+        order = np.concatenate([np.flatnonzero(y == 0), np.repeat(np.flatnonzero(y == 1), self.config.oversample)])
+        return _Batches(self, data, rng.permutation(order), rng)
+
+    def steps_per_epoch(self, data: PassmoreData) -> int:
+        n = int((data.labels == 0).sum() + self.config.oversample * (data.labels == 1).sum())
+        return n // self.config.batch_size
+
+    def eval_inputs(self, data: PassmoreData):
+        if data.validation is None:
+            return None
+        c = self.config
+        return np.stack([video_clips(f, c.clip_length, c.clip_stride, c.eval_clip_step) for f in data.validation[0]])
+
+    def score(self, data: PassmoreData, outputs) -> dict[str, float]:
+        labels = data.validation[1]
+        logits = np.asarray(outputs["logit"], np.float64)
+        s = self.config.label_smoothing
+        target = labels * (1 - s) + 0.5 * s
+        bce = np.mean(np.maximum(logits, 0) - logits * target + np.log1p(np.exp(-np.abs(logits))))
+        val_loss = float(bce + outputs["l2"][0])
+        auc = roc_auc(labels, logits) if 0 < labels.sum() < len(labels) else float("nan")
+        # early stopping (Keras EarlyStopping after the first phase): patience counted per instance
+        state = self._stopping.setdefault(id(data), [np.inf, 0, False])
+        if self._epoch <= self.config.min_epochs:
+            stop_metric = NOT_YET - self._epoch
+        elif state[2]:
+            stop_metric = np.inf
+        else:
+            if val_loss < state[0]:
+                state[0], state[1] = val_loss, self._epoch
+            elif self._epoch - state[1] >= self.config.patience:
+                state[2] = True
+            stop_metric = val_loss
+        return {"val_loss": val_loss, "val_auc": float(auc), "val_stop_loss": float(stop_metric),
+                "stopped": float(state[2])}
+
+    def selection(self) -> Selection | None:
+        return Selection("val_stop_loss", "min") if self.config.restore_best else None
+
+    def all_stopped(self, data: Sequence[PassmoreData]) -> bool:
+        """Whether every instance's patience has run out (the run can end)."""
+        return all(self._stopping.get(id(d), [0, 0, False])[2] for d in data)
+
+    def check_data(self, data) -> None:
+        if not isinstance(data, PassmoreData):
+            raise DataError(f"PassmoreTask trains on PassmoreData(features, labels, validation), got "
+                            f"{type(data).__name__}")
+        c = self.config
+        for f in (data.features,) + ((data.validation[0],) if data.validation is not None else ()):
+            _check_features(f, "PassmoreTask", c.clip_length)
+        if self.steps_per_epoch(data) < 1:
+            raise DataError(f"PassmoreTask: {len(data.labels)} training videos give no batch of {c.batch_size}; "
+                            "add videos or lower batch_size")
+
+
+# ------------------------------------------------------------------------------------------------------ inference
+def predict_videos(task: PassmoreTask, variables: Any, features: Sequence[np.ndarray], *, chunk: int = 4,
+                   clip_step: int = 1) -> list[np.ndarray]:
+    """Logits of videos from stacked instances, every clip of every video (S = 547 for 4500 samples).
+
+    Arguments:
+        task: the task (its model and clip configuration).
+        variables: stacked variables (leading instance axis), e.g. ``FitResult.variables``.
+        features: per instance, (videos, T, 46) feature matrices (instances may have different video counts).
+        chunk: videos per call and instance.
+        clip_step: use every k-th clip (1 = all).
+
+    Returns:
+        per instance, (videos,) float logits.
+    """
+    c = task.config
+    apply = _vmapped_apply(task.model)
+    n_inst = len(features)
+    counts = [len(f) for f in features]
+    out = [[] for _ in range(n_inst)]
+    for lo in range(0, max(counts), chunk):
+        parts = []
+        for f in features:
+            clips = [video_clips(v, c.clip_length, c.clip_stride, clip_step) for v in f[lo:lo + chunk]]
+            if not clips:
+                clips = [video_clips(f[0], c.clip_length, c.clip_stride, clip_step)]
+            x = np.stack(clips)
+            parts.append(np.concatenate([x, np.zeros((chunk - len(x),) + x.shape[1:], x.dtype)]))
+        logits = np.asarray(apply(variables, np.stack(parts)))
+        for i, n in enumerate(counts):
+            out[i].append(logits[i, :max(0, min(chunk, n - lo))])
+    return [np.concatenate(o).astype(np.float64) for o in out]
+
+
+@functools.lru_cache(maxsize=8)
+def _vmapped_apply(model):
+    return jax.jit(jax.vmap(lambda v, x: model.apply(v, x, train=False)[0]))
+
+
+# ------------------------------------------------------------------------------------------------------ splits
+@dataclasses.dataclass(frozen=True)
+class Split:
+    """Video indices of one repeated split (calibration is empty unless ``calibration="corrected"``)."""
+
+    train: np.ndarray
+    validation: np.ndarray
+    test: np.ndarray
+    calibration: np.ndarray
+
+
+def participant_splits(subjects: Sequence[str], strata: Sequence[int], *, splits: int = 25,
+                       test_fraction: float = 0.15, validation_fraction: float = 0.12,
+                       calibration_fraction: float | None = None, seed: int = 12345) -> list[Split]:
+    """Repeated stratified participant-level splits (seed 003 as coded).
+
+    Split n holds out ``test_fraction`` of the participants (stratified by the stratum of each participant's first
+    video, ``random_state = n·seed``), then ``validation_fraction`` of the rest (``random_state = n``); with
+    ``calibration_fraction`` a further share of the remaining participants forms a calibration set. All of a
+    participant's videos go to one side.
+
+    Arguments:
+        subjects: (videos,) participant id of every video.
+        strata: (videos,) stratum of every video (the label, or the reference's 3-class ``gma_vid_score``).
+
+    Returns:
+        one :class:`Split` per repetition.
+    """
+    from sklearn.model_selection import train_test_split
+
+    subjects = np.asarray([str(s) for s in subjects])
+    strata = np.asarray(strata)
+    if subjects.shape != strata.shape or subjects.ndim != 1:
+        raise DataError(f"participant_splits: {len(subjects)} subject ids for {len(strata)} strata")
+    ids, first = np.unique(subjects, return_index=True)
+    order = np.argsort(first)
+    ids, first = ids[order], first[order]
+    s = strata[first]
+    stratum = dict(zip(ids, s))
+    counts = np.unique(s, return_counts=True)[1]
+    if len(ids) < 6 or counts.min() < 3:
+        raise DataError(f"participant_splits: {len(ids)} participants with stratum counts {counts.tolist()}; a "
+                        "stratified split needs at least 3 participants per stratum")
+    out = []
+    for n in range(int(splits)):
+        rest, test = train_test_split(ids, test_size=test_fraction, stratify=s, random_state=n * seed)
+        train, val = train_test_split(rest, test_size=validation_fraction,
+                                      stratify=[stratum[r] for r in rest], random_state=n)
+        cal = np.asarray([], dtype=ids.dtype)
+        if calibration_fraction is not None:  # "corrected": a calibration set that neither trains nor stops
+            train, cal = train_test_split(train, test_size=calibration_fraction,
+                                          stratify=[stratum[r] for r in train], random_state=n + 1)
+        out.append(Split(*(np.flatnonzero(np.isin(subjects, part)) for part in (train, val, test, cal))))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------ Platt
+def platt_scaling(probabilities: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Platt scaling as coded (``calibrate_model``): an unpenalised, class-balanced logistic regression of the labels
+    on the *probabilities*; a negative slope flips the signs of both coefficients.
+
+    Returns:
+        (slope α, intercept β): the calibrated probability is σ(α·p + β) (:func:`calibrate`).
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    p = np.asarray(probabilities, np.float64).reshape(-1, 1)
+    y = np.asarray(labels)
+    if len(p) != len(y) or len(np.unique(y)) < 2:
+        raise DataError(f"platt_scaling needs probabilities and labels of both classes, got {len(p)} probabilities "
+                        f"and classes {np.unique(y).tolist()}")
+    # penalty='none' of the reference; C = inf is the same unpenalised fit in every scikit-learn version
+    model = LogisticRegression(C=np.inf, class_weight="balanced", solver="lbfgs").fit(p, y)
+    slope, intercept = float(model.coef_[0, 0]), float(model.intercept_[0])
+    if slope < 0:  # the reference's sign rule
+        slope, intercept = -slope, -intercept
+    return slope, intercept
+
+
+def calibrate(probabilities: np.ndarray, slope: float, intercept: float) -> np.ndarray:
+    """σ(α·p + β): ``predict_proba(p)[:, 1]`` of the fitted Platt model."""
+    z = slope * np.asarray(probabilities, np.float64) + intercept
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def binary_scores(labels: np.ndarray, probabilities: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
+    """AUC, recall and precision at ``threshold`` and the Brier score (the paper's table, plus Brier)."""
+    y = np.asarray(labels).astype(int)
+    p = np.asarray(probabilities, np.float64)
+    pred = p >= threshold
+    tp, fp, fn = int((pred & (y == 1)).sum()), int((pred & (y == 0)).sum()), int((~pred & (y == 1)).sum())
+    return {"auc": roc_auc(y, p) if 0 < y.sum() < len(y) else float("nan"),
+            "recall": tp / (tp + fn) if tp + fn else float("nan"),
+            "precision": tp / (tp + fp) if tp + fp else float("nan"),
+            "brier": float(np.mean((p - y) ** 2))}
+
+
+# ------------------------------------------------------------------------------------------------------ protocol
+@dataclasses.dataclass
+class ProtocolResult:
+    """The repeated-split protocol.
+
+    Attributes:
+        splits: the :class:`Split` of every repetition.
+        before, after: per split, :func:`binary_scores` of the test videos before / after Platt scaling.
+        test_probabilities: per split, (uncalibrated, calibrated) test probabilities.
+        platt: per split, (slope, intercept).
+        fit: the engine's :class:`~infantjax.train.engine.FitResult` (stacked variables of every split).
+    """
+
+    splits: list[Split]
+    before: list[dict]
+    after: list[dict]
+    test_probabilities: list[tuple[np.ndarray, np.ndarray]]
+    platt: list[tuple[float, float]]
+    fit: Any
+
+    def summary(self) -> dict[str, dict[str, tuple[float, float]]]:
+        """Mean and standard deviation over splits of every metric, before and after calibration."""
+        out = {}
+        for name, rows in (("before", self.before), ("after", self.after)):
+            out[name] = {k: (float(np.nanmean([r[k] for r in rows])), float(np.nanstd([r[k] for r in rows])))
+                         for k in rows[0]}
+        return out
+
+
+def run_protocol(features: np.ndarray, labels: np.ndarray, subjects: Sequence[str], *,
+                 spec: PassmoreSpec | None = None, config: PassmoreConfig | None = None,
+                 strata: Sequence[int] | None = None, seed: int = 12345, checkpoint_dir=None) -> ProtocolResult:
+    """Seed 003's protocol: ``config.splits`` repeated participant-level splits, trained as one stacked, vmapped
+    program (:func:`~infantjax.train.fit`), each evaluated on its test videos before and after Platt scaling.
+
+    Arguments:
+        features: (videos, T, 46) feature matrices.
+        labels: (videos,) 0/1.
+        subjects: (videos,) participant ids.
+        spec, config: network and recipe (defaults: as coded).
+        strata: stratum per video (default the label).
+        seed: instance n trains with seed ``seed + n`` (the reference sets 12345 once).
+        checkpoint_dir: checkpoint and resume the stacked run there.
+
+    Returns:
+        a :class:`ProtocolResult`.
+    """
+    from infantjax.train.engine import fit
+
+    config = PassmoreConfig() if config is None else config
+    task = PassmoreTask(spec, config)
+    features = _check_features(features, "run_protocol", config.clip_length)
+    labels = _labels(labels, len(features), "run_protocol")
+    strata = labels if strata is None else np.asarray(strata)
+    corrected = config.calibration == "corrected"
+    splits = participant_splits(subjects, strata, splits=config.splits, test_fraction=config.test_fraction,
+                                validation_fraction=config.validation_fraction,
+                                calibration_fraction=config.calibration_fraction if corrected else None,
+                                seed=config.split_seed)
+    data = [PassmoreData(features[s.train], labels[s.train], (features[s.validation], labels[s.validation]))
+            for s in splits]
+
+    def on_epoch(epoch, metrics):
+        return epoch > config.min_epochs and task.all_stopped(data)
+
+    result = fit(task, data, seeds=[seed + n for n in range(len(splits))], on_epoch=on_epoch,
+                 checkpoint_dir=checkpoint_dir, desc="passmore splits")
+    cal_sets = [s.calibration if corrected else s.validation for s in splits]
+    cal_logits = predict_videos(task, result.variables, [features[c] for c in cal_sets])
+    test_logits = predict_videos(task, result.variables, [features[s.test] for s in splits])
+    before, after, probs, platt = [], [], [], []
+    for s, c, lc, lt in zip(splits, cal_sets, cal_logits, test_logits):
+        p_cal, p_test = _sigmoid(lc), _sigmoid(lt)
+        slope, intercept = platt_scaling(p_cal, labels[c])
+        q_test = calibrate(p_test, slope, intercept)
+        before.append(binary_scores(labels[s.test], p_test))
+        after.append(binary_scores(labels[s.test], q_test))
+        probs.append((p_test, q_test))
+        platt.append((slope, intercept))
+    return ProtocolResult(splits, before, after, probs, platt, result)
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-np.asarray(z, np.float64)))
+
+
+# ------------------------------------------------------------------------------------------------------ baseline
+def catch22_baseline(catch22: np.ndarray, labels: np.ndarray, splits: Sequence[Split], *,
+                     Cs: Sequence[float] = tuple(10.0 ** np.arange(-3, 4)), folds: int = 5) -> list[dict]:
+    """Seed 003's comparison (Methods): an L2-regularised logistic regression on the catch22 features of every
+    feature series, trained on each split's training and validation videos (85 %) and scored on its test videos,
+    the regularisation strength chosen from 10^-3 … 10^3 by a nested stratified 5-fold cross-validation.
+
+    Arguments:
+        catch22: (videos, 46 · 22) features (:func:`infantjax.preprocess.catch22.catch22_features`).
+        labels: (videos,) 0/1.
+        splits: the protocol's splits.
+        Cs: the grid of inverse L2 strengths (features are standardised first).
+        folds: inner cross-validation folds (fewer when a class has fewer training videos).
+
+    Returns:
+        per split, :func:`binary_scores` of the test videos.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x = np.asarray(catch22, np.float64)
+    y = np.asarray(labels).astype(int)
+    if x.ndim != 2 or len(x) != len(y):
+        raise DataError(f"catch22_baseline: features {x.shape} for {len(y)} labels")
+    x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+    out = []
+    for s in splits:
+        fit_idx = np.concatenate([s.train, s.validation])
+        k = int(min(folds, np.bincount(y[fit_idx], minlength=2).min()))
+        if k < 2:
+            raise DataError("catch22_baseline: a split's training videos hold fewer than 2 of one class")
+        model = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
+                             {"logisticregression__C": list(Cs)}, cv=StratifiedKFold(k), scoring="neg_log_loss")
+        model.fit(x[fit_idx], y[fit_idx])
+        out.append(binary_scores(y[s.test], model.predict_proba(x[s.test])[:, 1]))
+    return out
