@@ -62,3 +62,39 @@ def test_readme_command_lines_run_as_written(tmp_path, monkeypatch, capsys):
         assert code == 0, f"infantjax {' '.join(argv)}: {captured.err}"
     assert (tmp_path / "report" / "cohort.html").is_file()
     assert (tmp_path / "keypoints.csv").is_file()
+
+
+def readme_quick_tour() -> str:
+    """The Python block of the README's "A quick tour" section."""
+    text = (REPO / "README.md").read_text()
+    start = text.index("```python", text.index("## A quick tour")) + len("```python")
+    return text[start:text.index("```", start)]
+
+
+def test_the_quick_tour_names_only_what_exists():
+    """Every ``infantjax`` name the tour uses resolves (a cheap check for the default run)."""
+    import importlib
+
+    tour = readme_quick_tour()
+    for module, names in re.findall(r"^from (infantjax[\w.]*) import (.+)$", tour, re.M):
+        mod = importlib.import_module(module)
+        for name in (n.strip() for n in names.split(",")):
+            assert hasattr(mod, name) or importlib.util.find_spec(f"{module}.{name}"), f"{module}.{name}"
+    import infantjax
+
+    for dotted in re.findall(r"infantjax\.((?:\w+\.)*\w+)\(", tour):
+        obj = infantjax
+        for part in dotted.split("."):
+            obj = getattr(obj, part)
+        assert callable(obj), dotted
+
+
+@pytest.mark.slow
+def test_quick_tour_runs_as_written(tmp_path, monkeypatch):
+    """The tour, exactly as the README prints it (about 4 minutes of CPU on 2 cores)."""
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(readme_quick_tour(), "README.md quick tour", "exec"), namespace)  # noqa: S102 - our own README
+    assert (tmp_path / "infant.html").is_file() and (tmp_path / "infant.csv").is_file()
+    assert 0.0 <= namespace["result"].risk <= 1.0
+    assert namespace["prediction"].probabilities.shape[1] == 7
