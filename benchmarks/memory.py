@@ -3,7 +3,7 @@
 Each job runs in a fresh Python process and reports its own peak resident set size (``ru_maxrss``); the record
 also gives the evaluation/scoring chunk the memory budget chose.
 
-    python benchmarks/memory.py [--subjects 100] [--spec 1] [--epochs 1] [--out memory.json]
+    python benchmarks/memory.py [--subjects 100] [--spec 1] [--epochs 1] [--copies 1] [--out memory.json]
 
 Target (issue 14): ≤ 4 GB for a Table A.4 network on a 100-infant folder. The figures of record are in
 docs/performance.md ("Memory").
@@ -31,7 +31,8 @@ from infantjax import synth
 from infantjax.models.gcn import GCNSpec
 cohort = synth.cohort("cp", n_subjects={subjects}, seed=11)
 ens = infantjax.ensemble.train(GCNSpec.table_a4()[{spec}:{spec_end}], cohort,
-                               infantjax.train.CPConfig(epochs={epochs}, progress=False))
+                               infantjax.train.CPConfig(epochs={epochs}, positive_copies={copies},
+                                                        negative_copies={copies}, progress=False))
 prediction = ens.predict(cohort.sequences[0])
 result = infantjax.clinical.assess_prediction(prediction)
 print("risk", round(result.risk, 3))
@@ -40,7 +41,7 @@ print("risk", round(result.risk, 3))
 CLI_TRAIN = """
 from infantjax.cli import main
 rc = main(["train", "--data", {data!r}, "--labels", {labels!r}, "--specs", "table-a4:{spec_number}",
-           "--epochs", "{epochs}", "--out", {out!r}, "--no-progress"])
+           "--epochs", "{epochs}", "--copies", "{copies}", "{copies}", "--out", {out!r}, "--no-progress"])
 assert rc == 0, rc
 """
 
@@ -61,10 +62,13 @@ def main() -> None:
     parser.add_argument("--subjects", type=int, default=100)
     parser.add_argument("--spec", type=int, default=1, help="Table A.4 row (1-based) of the network")
     parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--copies", type=int, default=1,
+                        help="training copies per recording and epoch (fewer steps; the memory of a step is the same)")
     parser.add_argument("--out", default=None, help="also write the JSON record here")
     args = parser.parse_args()
     rows = []
-    code = QUICK_TOUR.format(subjects=args.subjects, spec=args.spec - 1, spec_end=args.spec, epochs=args.epochs)
+    code = QUICK_TOUR.format(subjects=args.subjects, spec=args.spec - 1, spec_end=args.spec, epochs=args.epochs,
+                            copies=args.copies)
     rows.append(run(code, f"quick tour: ensemble.train(table_a4[{args.spec}], {args.subjects} infants, "
                           f"{args.epochs} epoch) + predict"))
     with tempfile.TemporaryDirectory() as tmp:
@@ -74,7 +78,7 @@ def main() -> None:
                        env={**os.environ, "PYTHONPATH": str(ROOT)})
         kp = os.path.join(data, "keypoints") if os.path.isdir(os.path.join(data, "keypoints")) else data
         code = CLI_TRAIN.format(data=kp, labels=os.path.join(data, "labels.csv"), spec_number=args.spec,
-                                epochs=args.epochs, out=os.path.join(tmp, "ens"))
+                                epochs=args.epochs, copies=args.copies, out=os.path.join(tmp, "ens"))
         rows.append(run(code, f"infantjax train --specs table-a4:{args.spec} --epochs {args.epochs} "
                               f"({args.subjects}-infant folder)"))
     record = {"load_average": os.getloadavg(), "rows": rows}
