@@ -121,6 +121,27 @@ def browser():
 
 
 # ------------------------------------------------------------------------------------------------ memory report
+@pytest.fixture(scope="module", autouse=True)
+def _drop_compiled_programs():
+    """Each test module starts without the previous modules' compiled programs (JAX's caches, the engine's program
+    sets, the ensemble's scoring programs): a worker's memory stays that of its largest module, not of all of them."""
+    yield
+    import gc
+    import sys
+
+    import jax
+
+    engine = sys.modules.get("infantjax.train.engine")
+    if engine is not None:
+        engine._CACHE.clear()
+    ens = sys.modules.get("infantjax.ensemble")
+    if ens is not None:
+        ens._scoring_program.cache_clear()
+    jax.clear_caches()
+    gc.collect()
+
+
+
 def _peak_rss_gb() -> float:
     import resource
     import sys

@@ -56,7 +56,7 @@ def test_scoring_under_a_tiny_budget_equals_the_default():
     """A budget too small for any chunk scores one mesh-row of windows per call: same probabilities and CAMs."""
     spec = tiny_gcn_spec()
     stack = random_stack(spec, 3, 1)
-    windows = np.random.default_rng(0).normal(size=(21, SMALL.window, 19, 2)).astype(np.float32) * 0.1
+    windows = np.random.default_rng(0).normal(size=(5, SMALL.window, 19, 2)).astype(np.float32) * 0.1
     roomy = ensemble.Ensemble([spec], [stack], SMALL)
     tight = ensemble.Ensemble([spec], [stack], dataclasses.replace(SMALL, memory_budget=1))
     p1, c1 = roomy.window_predictions(windows)
@@ -64,7 +64,7 @@ def test_scoring_under_a_tiny_budget_equals_the_default():
     np.testing.assert_allclose(p2, p1, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(c2, c1, rtol=1e-5, atol=1e-6)
     (roomy_chunk,), (tight_chunk,) = roomy._chunks.values(), tight._chunks.values()
-    assert roomy_chunk == 32 and tight_chunk < roomy_chunk  # 21 windows → bucket 32; the tiny budget halves it
+    assert roomy_chunk == 8 and tight_chunk < roomy_chunk  # 5 windows → bucket 8; the tiny budget lowers it
 
 
 def test_training_over_budget_runs_instances_in_groups_with_the_same_result(caplog):
@@ -73,13 +73,13 @@ def test_training_over_budget_runs_instances_in_groups_with_the_same_result(capl
 
     from _train_utils import random_walk_cohort
 
-    cohort = random_walk_cohort(10, 60, seed=3)
-    mesh = parallel.instance_mesh(3, devices=jax.devices()[:1])
-    config = dataclasses.replace(SMALL, epochs=1)
+    cohort = random_walk_cohort(8, 40, seed=3)
+    mesh = parallel.instance_mesh(2, devices=jax.devices()[:1])
+    config = dataclasses.replace(SMALL, epochs=1, batch_size=8, positive_copies=2, negative_copies=2)
     spec = tiny_gcn_spec()
-    roomy = ensemble.train([spec], cohort, config, folds=3, mesh=mesh)
+    roomy = ensemble.train([spec], cohort, config, folds=2, mesh=mesh)
     with caplog.at_level(logging.INFO, logger="infantjax.train.engine"):
-        tight = ensemble.train([spec], cohort, dataclasses.replace(config, memory_budget=1), folds=3, mesh=mesh)
+        tight = ensemble.train([spec], cohort, dataclasses.replace(config, memory_budget=1), folds=2, mesh=mesh)
     assert "running them in groups of 1" in caplog.text
     for a, b in zip(jax.tree_util.tree_leaves(roomy.variables), jax.tree_util.tree_leaves(tight.variables)):
         np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
