@@ -54,7 +54,9 @@ def run(code: str, label: str) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"{label} failed:\n{proc.stderr[-3000:]}")
     peak_kb = int(next(line.split()[1] for line in proc.stderr.splitlines() if line.startswith("PEAK_RSS_KB")))
-    return {"job": label, "peak_rss_gb": round(peak_kb / 1024**2, 2), "seconds": round(took, 1)}
+    row = {"job": label, "peak_rss_gb": round(peak_kb / 1024**2, 2), "seconds": round(took, 1)}
+    print(json.dumps(row), file=sys.stderr, flush=True)  # each job as it finishes
+    return row
 
 
 def main() -> None:
@@ -64,23 +66,25 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--copies", type=int, default=1,
                         help="training copies per recording and epoch (fewer steps; the memory of a step is the same)")
+    parser.add_argument("--only", choices=("tour", "train"), default=None, help="run one of the two jobs")
     parser.add_argument("--out", default=None, help="also write the JSON record here")
     args = parser.parse_args()
     rows = []
-    code = QUICK_TOUR.format(subjects=args.subjects, spec=args.spec - 1, spec_end=args.spec, epochs=args.epochs,
-                            copies=args.copies)
-    rows.append(run(code, f"quick tour: ensemble.train(table_a4[{args.spec}], {args.subjects} infants, "
-                          f"{args.epochs} epoch) + predict"))
-    with tempfile.TemporaryDirectory() as tmp:
-        data = os.path.join(tmp, "synth")
-        subprocess.run([sys.executable, "-m", "infantjax", "synth", "--task", "cp", "--subjects",
-                        str(args.subjects), "--out", data], check=True, cwd=ROOT, capture_output=True,
-                       env={**os.environ, "PYTHONPATH": str(ROOT)})
-        kp = os.path.join(data, "keypoints") if os.path.isdir(os.path.join(data, "keypoints")) else data
-        code = CLI_TRAIN.format(data=kp, labels=os.path.join(data, "labels.csv"), spec_number=args.spec,
-                                epochs=args.epochs, copies=args.copies, out=os.path.join(tmp, "ens"))
-        rows.append(run(code, f"infantjax train --specs table-a4:{args.spec} --epochs {args.epochs} "
-                              f"({args.subjects}-infant folder)"))
+    if args.only in (None, "tour"):
+        code = QUICK_TOUR.format(subjects=args.subjects, spec=args.spec - 1, spec_end=args.spec, epochs=args.epochs,
+                                 copies=args.copies)
+        rows.append(run(code, f"quick tour: ensemble.train(table_a4[{args.spec}], {args.subjects} infants, "
+                              f"{args.epochs} epoch) + predict"))
+    if args.only in (None, "train"):
+        with tempfile.TemporaryDirectory() as tmp:
+            data = os.path.join(tmp, "synth")
+            subprocess.run([sys.executable, "-m", "infantjax", "synth", "--task", "cp", "--subjects",
+                            str(args.subjects), "--out", data], check=True, cwd=ROOT, capture_output=True,
+                           env={**os.environ, "PYTHONPATH": str(ROOT)})
+            code = CLI_TRAIN.format(data=data, labels=os.path.join(data, "labels.csv"), spec_number=args.spec,
+                                    epochs=args.epochs, copies=args.copies, out=os.path.join(tmp, "ens"))
+            rows.append(run(code, f"infantjax train --specs table-a4:{args.spec} --epochs {args.epochs} "
+                                  f"({args.subjects}-infant folder)"))
     record = {"load_average": os.getloadavg(), "rows": rows}
     print(json.dumps(record, indent=1))
     print(f"\n{'job':<90} {'peak RSS (GB)':>14} {'wall (s)':>9}")
