@@ -38,6 +38,7 @@ def test_run_record_and_table(tmp_path, capsys):
     row = run.time("square", f, jnp.ones((128, 128)), repeats=2, items=128, unit="rows")
     assert row.gflop is not None and row.rate > 0
     record = run.finish(tmp_path / "r.json")
+    print(run.table())
     on_disk = json.loads((tmp_path / "r.json").read_text())
     assert on_disk["rows"][0]["name"] == "square" and on_disk == json.loads(json.dumps(record))
     assert 0 < on_disk["rows"][0]["fraction_of_matmul"]

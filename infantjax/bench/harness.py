@@ -6,7 +6,7 @@ Every script in ``benchmarks/`` and ``infantjax bench`` measure with it, so ever
     from infantjax.bench import Run
     run = Run("gcn")                                      # measures the matmul rate and reads the load average
     row = run.time("ST-GCN train step", step, *args, repeats=5, items=32, unit="windows")
-    run.finish(json_path="gcn.json")                      # prints the table, writes the JSON record
+    run.finish(json_path="gcn.json"); print(run.table())  # the JSON record, then the table
 
 A row's ``fraction_of_matmul`` is its achieved FLOP rate (XLA ``cost_analysis`` of the compiled program, when ``fn``
 is jitted) divided by the float32 matmul rate measured in the same run: how close the program is to what the
@@ -21,7 +21,6 @@ import math
 import os
 import platform
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -198,13 +197,13 @@ class Run:
         self.rows.append(row)
         return row
 
-    def finish(self, json_path: str | os.PathLike | None = None, *, file=None) -> dict:
-        """Measure the matmul rate again, print the table and (optionally) write the JSON record (atomically)."""
+    def finish(self, json_path: str | os.PathLike | None = None) -> dict:
+        """Measure the matmul rate again, read the load average and (optionally) write the JSON record (atomically);
+        :meth:`table` then gives the printable table."""
         if self._measure:
             self.matmul_after = matmul_rate(self.matmul_n)
         self.env["load_average_1min_end"] = load_average()
         record = self.record()
-        print(self.table(), file=file or sys.stdout)
         if json_path is not None:
             write_text(json_path, json.dumps(record, indent=1) + "\n")
         return record

@@ -172,8 +172,9 @@ CASES: dict[str, Callable[[Run, bool], None]] = {"pose": _pose, "gcn": _gcn, "en
 
 
 def run_headline(only: list[str] | None = None, *, quick: bool = False, json_path=None, matmul: bool = True,
-                 progress: Callable[[str], None] | None = None) -> dict:
-    """Run the headline set (or the ``only`` cases), print the table, return (and optionally write) the record."""
+                 progress: Callable[[str], None] | None = None) -> tuple[dict, str]:
+    """Run the headline set (or the ``only`` cases); return the record (also written to ``json_path``) and the
+    printable table with the ratios underneath."""
     names = list(CASES) if not only else list(only)
     run = Run("infantjax bench" + (" --quick" if quick else ""), measure_matmul=matmul)
     for name in names:
@@ -181,8 +182,9 @@ def run_headline(only: list[str] | None = None, *, quick: bool = False, json_pat
             progress(name)
         CASES[name](run, quick)
     record = run.finish(json_path)
+    lines = [run.table()]
     for row in record["rows"]:
         for key in ("speedup_vs_sequential", "time_ratio_vs_full"):
             if key in row:
-                print(f"{row['name']}: {key.replace('_', ' ')} = {row[key]:.2f}")
-    return record
+                lines.append(f"{row['name']}: {key.replace('_', ' ')} = {row[key]:.2f}")
+    return record, "\n".join(lines)

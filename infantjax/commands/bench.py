@@ -28,6 +28,7 @@ def run(args) -> int:
         unknown = [s for s in only if s not in CASES]
         if unknown or not only:
             raise ConfigError(f"--only {args.only!r}: unknown case(s) {unknown}; choose from {', '.join(CASES)}")
-    run_headline(only, quick=args.quick, json_path=args.json,
-                 progress=lambda name: print(f"[bench] {name} ...", file=sys.stderr, flush=True))
+    _, text = run_headline(only, quick=args.quick, json_path=args.json,
+                           progress=lambda name: print(f"[bench] {name} ...", file=sys.stderr, flush=True))
+    print(text)
     return 0
