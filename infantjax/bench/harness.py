@@ -175,7 +175,7 @@ class Run:
 
     def time(self, name: str, fn: Callable, *args, repeats: int = 5, warmup: int = 1, items: float = 1.0,
              unit: str = "calls", budget_s: float | None = None, analyse: bool = True,
-             program: tuple | None = None, **extra) -> Row:
+             program: tuple | None = None, gflop: float | None = None, **extra) -> Row:
         """Time ``fn(*args)`` (median after warm-up) and add a row.
 
         XLA's FLOPs and scratch memory come from ``program = (jitted, args)`` when given (e.g. the train step inside a
@@ -188,7 +188,7 @@ class Run:
         med, samples = median_time(lambda: fn(*args), repeats=repeats, warmup=warmup, budget_s=budget_s)
         if "scratch_gb" in stats:
             extra.setdefault("xla_scratch_gb", stats["scratch_gb"])
-        row = Row(name, med, samples, float(items), unit, stats.get("gflop"), dict(extra))
+        row = Row(name, med, samples, float(items), unit, stats.get("gflop") if gflop is None else gflop, dict(extra))
         self.rows.append(row)
         return row
 

@@ -22,7 +22,7 @@ import jax
 import numpy as np
 
 from infantjax import parallel
-from infantjax.bench.harness import Row, Run, median_time
+from infantjax.bench.harness import Row, Run, median_time, program_stats
 
 __all__ = ["CASES", "run_headline"]
 
@@ -36,12 +36,16 @@ def _pose(run: Run, quick: bool) -> None:
     if quick:
         cases = cases[:2]
     rng = np.random.default_rng(0)
+    per_image: dict[str, float] = {}
     for name, batch in cases:
         p = PosePredictor.pretrained(name)
         variables = p.inference_variables()
         x = jax.device_put(rng.normal(size=(batch, p.resolution, p.resolution, 3)).astype(np.float32))
+        if name not in per_image:  # XLA counts a micro-batch loop's body once: take the FLOPs of one image
+            one = program_stats(p._heatmap_fn, variables, x[:1])
+            per_image[name] = one.get("gflop", float("nan"))
         run.time(f"pose {p.spec.variant.upper()} forward, batch {batch}", p._heatmap_fn, variables, x,
-                 repeats=5, warmup=2, items=batch, unit="img", budget_s=20)
+                 repeats=5, warmup=2, items=batch, unit="img", budget_s=20, gflop=per_image[name] * batch)
 
 
 def _engine_step(task, batch: int, seed: int = 0):
