@@ -24,6 +24,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("keras_dir", help="folder with the official EfficientPose*.h5 files")
     args = parser.parse_args()
+    from infantjax import parallel
+
+    parallel.initialize()  # multi-process JAX when INFANTJAX_DISTRIBUTED=1 or $INFANTJAX_COORDINATOR (docs/scale.md)
     out_dir = pathlib.Path(__file__).resolve().parents[1] / "infantjax" / "models" / "pose" / "weights"
     for e in available():
         if not e.name.endswith("-mpii"):

@@ -443,6 +443,9 @@ def main(argv=None) -> int:
     ap.add_argument("--lane", type=int, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--stage", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    from infantjax import parallel
+
+    parallel.initialize()  # multi-process JAX when INFANTJAX_DISTRIBUTED=1 or $INFANTJAX_COORDINATOR (docs/scale.md)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     for noisy in ("absl", "jax._src.xla_bridge", "jax._src.compilation_cache", "jax._src.compiler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -65,6 +65,9 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=str(REPO / "docs" / "migliorelli2021_depth.md"))
     args = p.parse_args(argv)
+    from infantjax import parallel
+
+    parallel.initialize()  # multi-process JAX when INFANTJAX_DISTRIBUTED=1 or $INFANTJAX_COORDINATOR (docs/scale.md)
     wall0, cpu0 = time.perf_counter(), time.process_time()
     if args.paper:
         height, width, radius, scale, det_widths, bn = 96, 128, 6, 1.0, (32, 64, 128, 256), 0.99

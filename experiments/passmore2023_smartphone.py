@@ -94,6 +94,9 @@ def main(argv=None) -> int:
     ap.add_argument("--workdir", default=str(REPO / "runs" / "passmore2023_smartphone"))
     ap.add_argument("--out", default=None, help="markdown report (default WORKDIR/report.md)")
     args = ap.parse_args(argv)
+    from infantjax import parallel
+
+    parallel.initialize()  # multi-process JAX when INFANTJAX_DISTRIBUTED=1 or $INFANTJAX_COORDINATOR (docs/scale.md)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     from infantjax.pipelines.passmore import SmartphoneModel, synthetic_features, train_smartphone

@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="continue from a predictor .npz written by this script (e.g. with --seed 1 for new "
                          "infants and a lower --learning-rate) instead of the MPII weights with new heads")
     args = ap.parse_args(argv)
+    from infantjax import parallel
+
+    parallel.initialize()  # multi-process JAX when INFANTJAX_DISTRIBUTED=1 or $INFANTJAX_COORDINATOR (docs/scale.md)
 
     from infantjax.io import load_efficientpose_h5
     from infantjax.pipelines import pose as S

@@ -30,6 +30,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     parser.add_argument("--debug", action="store_true",
                         help="show the full traceback of an error instead of its one-line message")
+    # multi-process JAX (docs/scale.md): every process of one job runs the same command with its own --process-id
+    parser.add_argument("--coordinator", default=None, metavar="HOST:PORT",
+                        help="start multi-process JAX with process 0's coordination service at HOST:PORT "
+                             "(also $INFANTJAX_COORDINATOR; INFANTJAX_DISTRIBUTED=1 lets JAX detect the cluster)")
+    parser.add_argument("--num-processes", type=int, default=None, metavar="N",
+                        help="processes of the multi-process job (with --coordinator)")
+    parser.add_argument("--process-id", type=int, default=None, metavar="I",
+                        help="this process's rank 0 … N-1 (with --coordinator)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
@@ -48,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
+        _start_distributed(args)
         return int(args.func(args) or 0)
     except InfantJaxError as err:
         if args.debug:
@@ -57,6 +66,22 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"infantjax {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _start_distributed(args) -> None:
+    """Multi-process JAX when --coordinator, $INFANTJAX_COORDINATOR or INFANTJAX_DISTRIBUTED=1 asks for it."""
+    import os
+
+    if args.coordinator is None and not os.environ.get("INFANTJAX_COORDINATOR") \
+            and os.environ.get("INFANTJAX_DISTRIBUTED") != "1":
+        if args.num_processes is not None or args.process_id is not None:
+            from infantjax.errors import ConfigError
+
+            raise ConfigError("--num-processes and --process-id need --coordinator HOST:PORT")
+        return  # a single process: JAX is not even imported here
+    from infantjax import parallel
+
+    parallel.initialize(coordinator=args.coordinator, num_processes=args.num_processes, process_id=args.process_id)
 
 
 if __name__ == "__main__":  # pragma: no cover

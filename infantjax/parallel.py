@@ -8,12 +8,19 @@ not divide is padded (the padding instances are masked: never updated, their out
     tree = pad_leading(tree, padded_size(70, mesh))    # copies of instance 0 at the end
     tree = jax.device_put(tree, instance_sharding(mesh))
 
-Multi-host start-up is opt-in: :func:`initialize` calls ``jax.distributed.initialize`` only when asked or when
-``INFANTJAX_DISTRIBUTED=1``.
+Multi-process start-up is opt-in: :func:`initialize` calls ``jax.distributed.initialize`` when asked (the CLI's
+``--coordinator host:port --num-processes N --process-id i``) or when ``INFANTJAX_DISTRIBUTED=1``; every entry point
+(the CLI, :func:`infantjax.ensemble.train`, the experiments) calls it. On a multi-process mesh the host never hands a
+NumPy array to a sharded program, nor reads one back: arrays go in through :func:`to_global` (every process holds
+the same host data and supplies the shards of its own devices) and results come out through :func:`to_host` (a
+``process_allgather`` of arrays spanning other processes). These two are the only places data crosses between host
+and a sharded program (tests/test_parallel_multiprocess.py checks the library for others). With one process both
+are what they were before: :func:`to_global` returns its argument unchanged, :func:`to_host` is ``device_get``.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Sequence
@@ -26,6 +33,8 @@ from jax.sharding import PartitionSpec as P
 
 from infantjax.errors import ConfigError
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "DATA",
     "INSTANCE",
@@ -35,11 +44,12 @@ __all__ = [
     "instance_mesh",
     "instance_sharding",
     "memory_budget",
-    "program_bytes",
     "pad_axis",
     "pad_leading",
     "padded_size",
+    "program_bytes",
     "replicated",
+    "to_global",
     "to_host",
 ]
 
@@ -191,18 +201,122 @@ def budgeted_chunk(measure, chunk: int, *, multiple: int = 1, budget: int) -> in
     return chunk
 
 
-def to_host(tree):
-    """Every array of ``tree`` as a host numpy array (the one place results leave the devices)."""
-    return jax.tree_util.tree_map(lambda x: np.asarray(jax.device_get(x)), tree)
+def to_global(tree, sharding):
+    """Host arrays as the global arrays of ``sharding`` (the one place host data enters a sharded program).
 
+    Every process holds the same host data (they load the same cohort and draw the same batches from the same
+    seeds); each one supplies the shards of its own devices (``jax.make_array_from_callback``), so no process
+    ships data to another. With one process the arrays are returned unchanged: the jitted program's
+    ``in_shardings`` place them as before.
 
-def initialize(force: bool = False, **kwargs) -> bool:
-    """Start multi-host JAX (``jax.distributed.initialize``) when ``force`` or ``INFANTJAX_DISTRIBUTED=1``.
+    Arguments:
+        tree: a pytree of host (NumPy) arrays, or jax arrays already placed (passed through).
+        sharding: a ``jax.sharding.Sharding`` for every leaf, or a pytree of them matching ``tree``'s leaves.
 
     Returns:
-        True if the distributed runtime was started.
+        the same pytree of global ``jax.Array`` s (multi-process) or ``tree`` itself (one process).
     """
-    if not (force or os.environ.get("INFANTJAX_DISTRIBUTED") == "1"):
+    if jax.process_count() == 1:
+        return tree
+
+    def one(x, s):
+        if isinstance(x, jax.Array):
+            return x
+        x = np.asarray(x)
+        return jax.make_array_from_callback(x.shape, s, lambda index: x[index])
+
+    if isinstance(sharding, jax.sharding.Sharding):
+        return jax.tree_util.tree_map(lambda x: one(x, sharding), tree)
+    return jax.tree_util.tree_map(one, tree, sharding)
+
+
+def to_host(tree):
+    """Every array of ``tree`` as a host numpy array (the one place results leave the devices).
+
+    An array spanning devices of other processes is gathered first (``multihost_utils.process_allgather``, a
+    collective: every process must call this at the same point); every process gets the whole value.
+    """
+    def one(x):
+        if isinstance(x, jax.Array) and not x.is_fully_addressable:
+            from jax.experimental import multihost_utils
+
+            return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+        return np.asarray(jax.device_get(x))
+
+    return jax.tree_util.tree_map(one, tree)
+
+
+#: Environment variables that configure :func:`initialize` (read when no argument gives the value).
+COORDINATOR_ENV = "INFANTJAX_COORDINATOR"
+NUM_PROCESSES_ENV = "INFANTJAX_NUM_PROCESSES"
+PROCESS_ID_ENV = "INFANTJAX_PROCESS_ID"
+
+
+def initialize(force: bool = False, *, coordinator: str | None = None, num_processes: int | None = None,
+               process_id: int | None = None, **kwargs) -> bool:
+    """Start multi-process JAX (``jax.distributed.initialize``) when asked, once per process.
+
+    It starts when ``force``, a ``coordinator`` address, ``INFANTJAX_DISTRIBUTED=1`` or ``$INFANTJAX_COORDINATOR``
+    is given. Without a coordinator address JAX detects the cluster itself (Cloud TPU, SLURM, Open MPI);
+    with one, ``num_processes`` and ``process_id`` (or ``$INFANTJAX_NUM_PROCESSES`` / ``$INFANTJAX_PROCESS_ID``)
+    say who this process is. On CPU the cross-process collectives use Gloo
+    (``jax_cpu_collectives_implementation``). Must run before the first JAX computation of the process.
+
+    Arguments:
+        force: start even without the environment variable.
+        coordinator: ``host:port`` of process 0's coordination service.
+        num_processes: how many processes take part.
+        process_id: this process's rank, 0 … num_processes - 1.
+        **kwargs: passed to ``jax.distributed.initialize`` (e.g. ``local_device_ids``).
+
+    Returns:
+        True if the distributed runtime runs (started now or before), False when not asked for.
+
+    Raises:
+        ConfigError: incomplete or inconsistent arguments, or JAX already computed in this process.
+    """
+    coordinator = coordinator or os.environ.get(COORDINATOR_ENV) or None
+    asked = force or coordinator is not None or os.environ.get("INFANTJAX_DISTRIBUTED") == "1"
+    if not asked:
         return False
-    jax.distributed.initialize(**kwargs)
+    if _distributed_running():
+        return True
+    if num_processes is None and os.environ.get(NUM_PROCESSES_ENV):
+        num_processes = int(os.environ[NUM_PROCESSES_ENV])
+    if process_id is None and os.environ.get(PROCESS_ID_ENV):
+        process_id = int(os.environ[PROCESS_ID_ENV])
+    if coordinator is not None:
+        if num_processes is None or process_id is None:
+            raise ConfigError(f"a coordinator address ({coordinator}) needs --num-processes and --process-id "
+                              f"(or ${NUM_PROCESSES_ENV} and ${PROCESS_ID_ENV})")
+        if num_processes < 1 or not 0 <= process_id < num_processes:
+            raise ConfigError(f"--process-id {process_id} must be in 0 … {num_processes - 1} "
+                              f"(--num-processes {num_processes})")
+        kwargs.update(coordinator_address=coordinator, num_processes=num_processes, process_id=process_id)
+    _cpu_collectives()
+    try:
+        jax.distributed.initialize(**kwargs)
+    except RuntimeError as err:
+        raise ConfigError(f"cannot start multi-process JAX ({err}); call infantjax.parallel.initialize() before "
+                          "any JAX computation in the process (the CLI and ensemble.train do)") from None
     return True
+
+
+def _distributed_running() -> bool:
+    is_initialized = getattr(jax.distributed, "is_initialized", None)
+    if is_initialized is not None:
+        return bool(is_initialized())
+    from jax._src import distributed  # pragma: no cover - jax without the public query
+
+    return distributed.global_state.client is not None
+
+
+def _cpu_collectives() -> None:
+    """Gloo for cross-process collectives on CPU (the default would refuse them), where JAX offers it."""
+    platforms = os.environ.get("JAX_PLATFORMS", "") or str(getattr(jax.config, "jax_platforms", "") or "")
+    if platforms and "cpu" not in platforms.split(","):
+        return
+    try:
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    except (AttributeError, ValueError, KeyError):  # pragma: no cover - a jax without the option
+        log.debug("jax_cpu_collectives_implementation is not available; CPU collectives stay the default")

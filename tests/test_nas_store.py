@@ -179,3 +179,16 @@ def test_three_worker_processes_on_one_journal_lose_and_duplicate_nothing(tmp_pa
     assert all(t.state == "complete" and t.runs == 1 for t in real)
     assert len({t.spec for t in real}) == 18
     assert audit(store) == []
+
+
+def test_a_clean_run_logs_no_heartbeat_warning(tmp_path, caplog):
+    """The heartbeat stops before the trial is marked finished: no "heartbeat … failed: … already finished"
+    warning from a beat racing the finish (issue 19), even with a heartbeat every millisecond."""
+    settings = _settings(sampler="random", sampler_config={}, max_trials=40, heartbeat_interval=0.001,
+                         trial=TrialConfig(epochs=2, checkpoints=()),
+                         objective={"kind": "synthetic", "seed": 1, "epochs": 2, "seconds_per_epoch": 0.002})
+    store = SearchStore(str(tmp_path / "s.journal"), "s", settings, create=True)
+    with caplog.at_level("WARNING", logger="infantjax"):
+        report = Worker(store).run()
+    assert sorted(report.finished) == list(range(40))
+    assert [r.getMessage() for r in caplog.records if r.levelname in ("WARNING", "ERROR")] == []

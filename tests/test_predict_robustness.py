@@ -246,7 +246,7 @@ def test_concurrent_database_creation_is_retried(monkeypatch):
 
     calls = []
 
-    def flaky(url):
+    def flaky(url, **kwargs):  # the store passes engine options (connection checks) as keywords
         calls.append(url)
         if len(calls) == 1:
             raise RuntimeError("(sqlite3.OperationalError) table studies already exists")
@@ -256,6 +256,6 @@ def test_concurrent_database_creation_is_retried(monkeypatch):
     monkeypatch.setattr(store.time, "sleep", lambda s: None)
     assert store.open_storage("sqlite:///x.db") == "storage" and len(calls) == 2
     calls.clear()
-    monkeypatch.setattr(optuna.storages, "RDBStorage", lambda url: (_ for _ in ()).throw(RuntimeError("no server")))
+    monkeypatch.setattr(optuna.storages, "RDBStorage", lambda url, **kw: (_ for _ in ()).throw(RuntimeError("no server")))
     with pytest.raises(ConfigError, match="no server"):
         store.open_storage("postgresql://nowhere/db")

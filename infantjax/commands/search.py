@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import pathlib
@@ -40,7 +41,9 @@ def register(sub) -> None:
                           "\"input_width\": [6, 8]}' (choices left out keep all alternatives)")
     run.add_argument("--objective", choices=("gcn", "synthetic"), default="gcn",
                      help="'synthetic': a formula with a known optimum instead of training (tests, demos)")
-    run.add_argument("--workers", type=int, default=1, help="worker processes on this machine (one per device)")
+    run.add_argument("--workers", type=_workers, default=1,
+                     help="worker processes on this machine, or 'auto': one per local GPU / TPU chip / CPU device, "
+                          "each seeing only its own (docs/scale.md)")
     run.add_argument("--pin", choices=("auto", "cuda", "index", "none"), default="auto",
                      help="how workers are pinned to devices")
     run.add_argument("--sampler", choices=("kbest", "random", "tpe"), default="kbest")
@@ -83,6 +86,19 @@ def register(sub) -> None:
     export.add_argument("--top", type=int, default=1)
     export.add_argument("--out", default=None, help="write to this file instead of stdout")
     export.set_defaults(func=cmd_export)
+
+
+def _workers(text: str):
+    """--workers: a positive number or 'auto'."""
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1 or 'auto', got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1 or 'auto', got {value}")
+    return value
 
 
 def _storage(args) -> str:
@@ -192,8 +208,12 @@ def cmd_work(args) -> int:
     store = SearchStore(storage, args.name)
     name = args.worker_name or default_worker_name(storage, args.name)
     report = Worker(store, name=name, device_index=index, max_trials=args.max_trials, on_trial=_trial_line).run()
+    import jax
+
+    # the devices this worker saw (one per worker under `search run --workers auto`)
+    devices = [f"{d.platform}:{d.id}" for d in jax.local_devices()]
     print(json.dumps({"worker": name, "finished": report.finished, "reruns": report.reruns,
-                      "failed": report.failed, "lost": report.lost}))
+                      "failed": report.failed, "lost": report.lost, "devices": devices}))
     return 0
 
 
@@ -210,6 +230,12 @@ def _print_summary(summary: dict) -> None:
         print(f"best: trial {best['number']} AUC {best['performance']:.4f}")
     if summary.get("trials_per_hour"):
         print(f"throughput: {summary['trials_per_hour']:.1f} trials/hour")
+    workers = summary.get("workers") or []
+    if workers:
+        print(f"workers running a trial: {len(workers)}")
+        for w in workers:
+            state = "" if w["alive"] else " (no heartbeat within the grace period: will be re-run)"
+            print(f"  {w['worker']}: trial {w['trial']}, last heartbeat {w['heartbeat_age']:.1f} s ago{state}")
 
 
 def cmd_status(args) -> int:

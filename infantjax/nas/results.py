@@ -9,7 +9,7 @@ from typing import Any
 from infantjax.errors import ConfigError
 from infantjax.nas.store import SearchStore, Snapshot
 
-__all__ = ["best_spec", "ensemble_from_searches", "search_summary"]
+__all__ = ["best_spec", "ensemble_from_searches", "live_workers", "search_summary"]
 
 
 # ------------------------------------------------------------------------------------------------------ summary
@@ -35,8 +35,27 @@ def search_summary(store: SearchStore, snapshot: Snapshot | None = None) -> dict
         "trials_per_hour": None if not hours else len(finished) / hours,
         "sampler": store.sampler.describe(finished),
         "over": store.over(snapshot),
+        "workers": live_workers(store, snapshot),
     }
     return out
+
+
+def live_workers(store: SearchStore, snapshot: Snapshot) -> list[dict[str, Any]]:
+    """The workers running a trial now, from every process and host (their heartbeats are in the store).
+
+    Returns:
+        one row per running trial, by worker name: ``worker``, ``trial`` (number), ``heartbeat_age`` (seconds
+        since its last heartbeat) and ``alive`` (False once older than the grace period: it will be re-run).
+    """
+    rows = []
+    for t in snapshot.trials:
+        if t.state != "running":
+            continue
+        seen = max(x for x in (t.heartbeat, t.started, 0.0) if x is not None)
+        age = max(0.0, snapshot.taken - seen)
+        rows.append({"worker": t.worker, "trial": t.number, "heartbeat_age": round(age, 1),
+                     "alive": age <= store.settings.grace_period})
+    return sorted(rows, key=lambda r: (str(r["worker"]), r["trial"]))
 
 
 def best_spec(store: SearchStore):

@@ -47,7 +47,7 @@ from infantjax.nas.space import Finished, candidate_string, normalise_space
 from infantjax.nas.trial import TrialConfig
 
 __all__ = [
-    "SearchSettings", "SearchStore", "Snapshot", "TrialView", "audit", "make_sampler", "open_storage",
+    "SearchSettings", "SearchStore", "Snapshot", "TrialView", "audit", "database_url", "make_sampler", "open_storage",
     "trials_table",
 ]
 
@@ -63,6 +63,22 @@ def _creation_race(err: Exception) -> bool:
     """Whether opening a database storage failed because another process was creating its tables."""
     text = str(err).lower()
     return "already exists" in text or "database is locked" in text or "duplicate" in text
+
+
+def database_url(url: str) -> str:
+    """An SQLAlchemy URL with the PostgreSQL driver infantjax supports: ``postgresql://`` (SQLAlchemy's default
+    driver is psycopg2) becomes ``postgresql+psycopg://`` (psycopg 3, the ``postgres`` extra) when psycopg 3 is
+    installed and psycopg2 is not. URLs that name a driver, and other databases, are returned unchanged."""
+    scheme, sep, rest = url.partition("://")
+    if scheme not in ("postgresql", "postgres"):
+        return url
+    import importlib.util
+
+    if importlib.util.find_spec("psycopg") is not None and importlib.util.find_spec("psycopg2") is None:
+        return f"postgresql+psycopg{sep}{rest}"
+    if importlib.util.find_spec("psycopg") is None and importlib.util.find_spec("psycopg2") is None:
+        raise ConfigError(f"storage {url!r} needs a PostgreSQL driver: pip install 'infantjax[postgres]' (psycopg 3)")
+    return url if scheme == "postgresql" else f"postgresql{sep}{rest}"
 
 
 def open_storage(url: str | os.PathLike):
@@ -81,9 +97,11 @@ def open_storage(url: str | os.PathLike):
     if not text:
         raise ConfigError("--storage is empty: give a journal file path or an SQLAlchemy URL")
     if "://" in text and not text.startswith(("journal://", "file://")):
+        text = database_url(text)
         for attempt in range(RDB_ATTEMPTS):
             try:
-                return optuna.storages.RDBStorage(text)
+                # pre-ping: a worker whose pooled connection the server dropped (restart, idle timeout) reconnects
+                return optuna.storages.RDBStorage(text, engine_kwargs={"pool_pre_ping": True})
             except ImportError as err:
                 raise ConfigError(f"storage {text!r} needs a database driver that is not installed: {err}") from None
             except Exception as err:  # noqa: BLE001 - SQLAlchemy raises many types for bad URLs / unreachable servers

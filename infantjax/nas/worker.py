@@ -7,8 +7,9 @@ returns when the sampler says the search is over (or the trial budget is spent) 
 
 :func:`run_search` starts ``workers`` such loops as separate processes (``infantjax search work``), each pinned to
 one device: ``CUDA_VISIBLE_DEVICES=i`` on NVIDIA GPUs, otherwise ``INFANTJAX_DEVICE_INDEX=i`` which the worker turns
-into ``jax.default_device(jax.local_devices()[i])``. Other machines join by running ``infantjax search work`` against
-the same SQLAlchemy storage (docs/nas.md has the multi-host recipe).
+into ``jax.default_device(jax.local_devices()[i])``; with ``workers="auto"`` one process per local GPU, TPU chip
+or CPU device, each started seeing only its own device (:func:`device_env`, docs/scale.md). Other machines join by
+running ``infantjax search work`` against the same SQLAlchemy storage (docs/nas.md has the multi-host recipe).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from infantjax.nas.space import derive_seed
 from infantjax.nas.store import SearchSettings, SearchStore, Snapshot
 from infantjax.nas.trial import LeaseLost, TrialContext, TrialOutcome, should_stop
 
-__all__ = ["DEVICE_ENV", "Worker", "WorkerReport", "default_worker_name", "run_search", "spawn_workers"]
+__all__ = ["DEVICE_ENV", "Worker", "WorkerReport", "default_worker_name", "device_env", "local_accelerators",
+           "run_search", "spawn_workers"]
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +127,11 @@ class _Lease:
             raise LeaseLost(f"trial {self.trial_id} was taken over by another worker")
 
     def close(self) -> None:
+        """Stop beating and wait for a beat in progress (idempotent). Called before the trial is marked finished:
+        a beat after that would write to a finished trial (Optuna refuses it: a spurious warning)."""
         self._stop.set()
-        self._thread.join(timeout=5)
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=max(5.0, 2 * self.store.settings.heartbeat_interval))
 
 
 # ------------------------------------------------------------------------------------------------------- worker
@@ -219,12 +224,14 @@ class Worker:
             if spec is None:
                 snapshot = self.store.snapshot()
                 if self.store.settings.max_trials is not None and number >= self.store.settings.max_trials:
+                    lease.close()
                     self.store.fail(trial_id, skipped="budget")
                     self.report.skipped.append(number)
                     self._progress(f"trial {number}: skipped (budget)")
                     return
                 proposal, decision = self.store.decide(number, snapshot)
                 if proposal.spec is None:
+                    lease.close()
                     self.store.fail(trial_id, skipped=proposal.reason or "stopped")
                     self.report.skipped.append(number)
                     self._progress(f"trial {number}: skipped ({proposal.reason or 'stopped'})")
@@ -233,6 +240,7 @@ class Worker:
                 spec = proposal.spec
                 self.store.record_decision(trial_id, spec, {**decision, **dict(proposal.info)})
             outcome = self._evaluate(spec, number, trial_id, lease)
+            lease.close()  # no heartbeat after the trial is finished (issue 19: spurious "already finished")
             lease.check()
             self.store.finish(trial_id, outcome.performance, outcome.epochs, outcome.pruned, outcome.info)
             self.report.finished.append(number)
@@ -245,6 +253,7 @@ class Worker:
             self.report.lost.append(number)
         except Exception as err:  # noqa: BLE001 - the candidate failed to train: record it, the search goes on
             log.error("trial %d failed: %s", number, err)
+            lease.close()
             with contextlib.suppress(Exception):
                 self.store.fail(trial_id, error="".join(traceback.format_exception_only(type(err), err)).strip())
             self.report.failed.append(number)
@@ -291,7 +300,74 @@ def _gpu_count() -> int:
     return len(list(gpus.iterdir())) if gpus.is_dir() else 0
 
 
-def spawn_workers(storage: str, name: str, workers: int, *, pin: str = "auto", python: str | None = None,
+def _tpu_chips() -> list[str]:
+    """The TPU chips of this host, without starting JAX (which would open them all in this process): the chips
+    named by ``TPU_VISIBLE_CHIPS``, else one per ``/dev/accel<i>`` (v4, v5e) or ``/dev/vfio/<i>`` (v5p, v6e)."""
+    visible = os.environ.get("TPU_VISIBLE_CHIPS")
+    if visible:
+        return [v.strip() for v in visible.split(",") if v.strip()]
+    accel = sorted(int(p.name[5:]) for p in pathlib.Path("/dev").glob("accel[0-9]*") if p.name[5:].isdigit())
+    if accel:
+        return [str(i) for i in accel]
+    vfio = pathlib.Path("/dev/vfio")
+    return [str(i) for i in range(sum(p.name.isdigit() for p in vfio.iterdir()))] if vfio.is_dir() else []
+
+
+def _cpu_device_count() -> int:
+    """Host devices JAX will make on CPU: ``--xla_force_host_platform_device_count`` of $XLA_FLAGS, else 1."""
+    import re
+
+    found = re.findall(r"--xla_force_host_platform_device_count=(\d+)", os.environ.get("XLA_FLAGS", ""))
+    return int(found[-1]) if found else 1
+
+
+#: TPU_MESH_CONTROLLER_PORT of worker i is this + i (one per process on a host)
+TPU_PORT_BASE = 8476
+
+
+def local_accelerators() -> tuple[str, list[str]]:
+    """This machine's accelerators, found without starting JAX: ``("cuda", GPU ids)``, ``("tpu", chip ids)`` or,
+    with neither, ``("cpu", host device ids)`` (one, or as many as ``--xla_force_host_platform_device_count``)."""
+    gpus = _gpu_count()
+    if gpus:
+        visible = [v for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
+        return "cuda", visible or [str(i) for i in range(gpus)]
+    chips = _tpu_chips()
+    if chips and os.environ.get("JAX_PLATFORMS", "tpu").split(",")[0] in ("", "tpu"):
+        return "tpu", chips
+    return "cpu", [str(i) for i in range(_cpu_device_count())]
+
+
+def device_env(kind: str, device: str, slot: int) -> dict[str, str]:
+    """Environment that makes a process see only one device (set before the process imports JAX).
+
+    Arguments:
+        kind: ``"cuda"``, ``"tpu"`` or ``"cpu"`` (:func:`local_accelerators`).
+        device: the device's id on this host (a GPU index, a TPU chip index).
+        slot: the worker's number on this host (TPU: its mesh-controller port is ``8476 + slot``).
+
+    Returns:
+        the variables to set: ``CUDA_VISIBLE_DEVICES=<gpu>``; on a TPU host libtpu's one-chip-per-process
+        topology (``TPU_CHIPS_PER_PROCESS_BOUNDS=1,1,1``, ``TPU_PROCESS_BOUNDS=1,1,1``,
+        ``TPU_VISIBLE_CHIPS=<chip>`` and its older name ``TPU_VISIBLE_DEVICES``, a mesh-controller port of its
+        own); on CPU one host device (``--xla_force_host_platform_device_count=1``).
+    """
+    if kind == "cuda":
+        return {"CUDA_VISIBLE_DEVICES": device}
+    if kind == "tpu":
+        port = str(TPU_PORT_BASE + slot)
+        return {"TPU_CHIPS_PER_PROCESS_BOUNDS": "1,1,1", "TPU_PROCESS_BOUNDS": "1,1,1", "TPU_VISIBLE_CHIPS": device,
+                "TPU_VISIBLE_DEVICES": device, "TPU_MESH_CONTROLLER_ADDRESS": f"localhost:{port}",
+                "TPU_MESH_CONTROLLER_PORT": port}
+    if kind == "cpu":
+        import re
+
+        flags = re.sub(r"--xla_force_host_platform_device_count=\d+", "", os.environ.get("XLA_FLAGS", "")).split()
+        return {"XLA_FLAGS": " ".join([*flags, "--xla_force_host_platform_device_count=1"]), "JAX_PLATFORMS": "cpu"}
+    raise ConfigError(f"device kind {kind!r} is unknown; expected cuda, tpu or cpu")
+
+
+def spawn_workers(storage: str, name: str, workers: int | str, *, pin: str = "auto", python: str | None = None,
                   extra_args: Sequence[str] = (), env: Mapping[str, str] | None = None,
                   names: Sequence[str] | None = None) -> list[subprocess.Popen]:
     """Start ``workers`` processes of ``infantjax search work`` on this machine, one per device.
@@ -299,7 +375,8 @@ def spawn_workers(storage: str, name: str, workers: int, *, pin: str = "auto", p
     Arguments:
         storage: the storage URL (every worker opens it itself).
         name: the search name.
-        workers: number of processes.
+        workers: number of processes, or ``"auto"``: one per local accelerator (GPU, TPU chip, or CPU host
+            device), each process started seeing only its own (:func:`device_env`; ``pin`` is then ignored).
         pin: ``"cuda"`` (``CUDA_VISIBLE_DEVICES=i``), ``"index"`` (``jax.default_device`` of local device i),
             ``"none"``, or ``"auto"`` (cuda when NVIDIA GPUs are visible, else index).
         names: worker names (default :func:`default_worker_name`, ``<host>-w<slot>``: stable, so that a restarted
@@ -308,8 +385,13 @@ def spawn_workers(storage: str, name: str, workers: int, *, pin: str = "auto", p
     Returns:
         the started processes.
     """
-    if workers < 1:
-        raise ConfigError(f"--workers must be >= 1, got {workers}")
+    one_each = workers == "auto"
+    if one_each:
+        kind, devices = local_accelerators()
+        workers = len(devices)
+        log.info("one worker per local device: %d %s device(s) %s", workers, kind, devices)
+    elif isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"--workers must be a number >= 1 or 'auto', got {workers!r}")
     if pin not in ("auto", "cuda", "index", "none"):
         raise ConfigError(f"pin {pin!r} is unknown; choose auto, cuda, index or none")
     gpus = _gpu_count()
@@ -322,7 +404,13 @@ def spawn_workers(storage: str, name: str, workers: int, *, pin: str = "auto", p
     for i in range(workers):
         child = dict(os.environ if env is None else env)
         child["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, child.get("PYTHONPATH")) if p)
-        if pin == "cuda":
+        for var in ("INFANTJAX_DISTRIBUTED", "INFANTJAX_COORDINATOR", "INFANTJAX_NUM_PROCESSES",
+                    "INFANTJAX_PROCESS_ID"):
+            child.pop(var, None)  # workers are independent processes, never one multi-process JAX job
+        if one_each:
+            child.update(device_env(kind, devices[i], i))
+            child.pop(DEVICE_ENV, None)
+        elif pin == "cuda":
             if not visible:
                 raise ConfigError("pin='cuda' but no NVIDIA GPU is visible")
             child["CUDA_VISIBLE_DEVICES"] = visible[i % len(visible)]
@@ -336,13 +424,13 @@ def spawn_workers(storage: str, name: str, workers: int, *, pin: str = "auto", p
     return procs
 
 
-def run_search(storage: str, name: str, settings: SearchSettings, *, workers: int = 1, objective=None,
+def run_search(storage: str, name: str, settings: SearchSettings, *, workers: int | str = 1, objective=None,
                pin: str = "auto", worker_name: str | None = None,
                on_trial: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Create (or join) a search and run it to the end; returns :func:`search_summary`.
 
-    With ``workers == 1`` the worker runs in this process (``objective`` may then be any callable); with more,
-    worker processes are started (they rebuild the objective from the stored settings and print a line per
+    With ``workers == 1`` the worker runs in this process (``objective`` may then be any callable); with more (or
+    ``"auto"``: one per local accelerator, :func:`spawn_workers`), worker processes are started (they rebuild the objective from the stored settings and print a line per
     trial). ``on_trial`` receives one line per trial of the in-process worker.
     """
     store = SearchStore(storage, name, settings, create=True)

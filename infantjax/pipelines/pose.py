@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Float, UInt8
 
+from infantjax import parallel
 from infantjax import skeleton as _skeleton
 from infantjax.errors import CheckpointError, ConfigError, DataError, VideoError
 from infantjax.io.files import save_npz
@@ -334,7 +335,7 @@ class PosePredictor:
 
     def track(self, video_path: str | os.PathLike, *, stride: int = 1, batch_size: int = 16,
               real_time: bool = False, progress: bool = True, max_frames: int | None = None,
-              fast: bool = False) -> SkeletonSequence:
+              fast: bool = False, data_parallel: bool | None = None) -> SkeletonSequence:
         """Keypoints of every ``stride``-th frame of a video as a :class:`SkeletonSequence` (pixels, confidences).
 
         Arguments:
@@ -349,6 +350,9 @@ class PosePredictor:
                 where the reference's uint8 truncation of a near-integer value goes the other way (see
                 ``models/pose/device_ops.py``). Either way frames are decoded (and, by default, preprocessed) in
                 a background thread while the previous batch runs through the network.
+            data_parallel: split every batch over this process's devices (mesh axis ``data``; the batch is rounded
+                up to a multiple of the device count). None: when there are several accelerators (not on CPU,
+                where the host "devices" share the same cores). The keypoints equal the one-device run's.
 
         Returns:
             coords (T, K, 2) float32 pixel x, y (NaN where missing), confidence (T, K) = heatmap peak clipped to
@@ -377,6 +381,9 @@ class PosePredictor:
             bar.update(len(xy))
 
         bs = int(batch_size)
+        mesh = _data_mesh(data_parallel)
+        if mesh is not None:
+            bs = -(-bs // mesh.size) * mesh.size  # every device gets an equal share of the batch
         if fast:
             batches = _Prefetch(_batched(frames_iter, bs), depth=2)
         else:  # decoding and the float64 preprocessing run in the background thread
@@ -385,16 +392,23 @@ class PosePredictor:
         try:
             pending = None  # one batch in flight: JAX dispatches asynchronously, the host decodes the previous
             folded = self.inference_variables()
+            place = _identity
+            if mesh is not None:  # parameters on every device, frames split over them (batch over `data`)
+                folded = jax.device_put(folded, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec()))
+                batch = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(parallel.DATA))
+
+                def place(x):
+                    return jax.device_put(x, batch)
             for item in batches:
                 if fast:
                     hw, n = item.shape[1:3], len(item)
                     frames = item
                     if n < bs:
                         frames = np.concatenate([frames, np.zeros((bs - n, *frames.shape[1:]), np.uint8)])
-                    out = self._frames_fn(*hw, real_time)(folded, frames)
+                    out = self._frames_fn(*hw, real_time)(folded, place(frames))
                 else:
                     hw, n, inputs = item
-                    out = self._heatmap_fn(folded, inputs)
+                    out = self._heatmap_fn(folded, place(inputs))
                 if pending is not None:
                     emit(*self._finish(*pending))
                 pending = (out, n, hw, fast, real_time)
@@ -584,6 +598,20 @@ class _Prefetch:
         close = getattr(self._items, "close", None)
         if close is not None:
             close()
+
+
+def _identity(x):
+    return x
+
+
+def _data_mesh(data_parallel: bool | None):
+    """A 1-D ``data`` mesh over this process's devices for data-parallel inference, or None (one device)."""
+    devices = jax.local_devices()
+    if data_parallel is None:
+        data_parallel = devices[0].platform != "cpu"
+    if not data_parallel or len(devices) < 2:
+        return None
+    return jax.sharding.Mesh(np.asarray(devices, dtype=object), (parallel.DATA,))
 
 
 def _batched(frames: Iterator[np.ndarray], batch_size: int) -> Iterator[np.ndarray]:

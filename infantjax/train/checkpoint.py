@@ -12,7 +12,6 @@ import os
 from typing import Any
 
 import jax
-import numpy as np
 import orbax.checkpoint as ocp
 
 from infantjax.errors import CheckpointError
@@ -33,7 +32,9 @@ def abstract_of(tree) -> Any:
 
 
 def _host(tree):
-    return jax.tree_util.tree_map(lambda x: np.asarray(jax.device_get(x)), tree)
+    from infantjax import parallel
+
+    return parallel.to_host(tree)  # the documented gather: arrays spanning other processes are gathered first
 
 
 def _describe(err: Exception) -> str:

@@ -173,7 +173,7 @@ def _train_step_within_budget(programs: Programs, state, batch, active, config) 
     if programs.mesh.shape[parallel.INSTANCE] != 1 or instances == 1:
         return programs.train_step  # sharded instances: each device holds its share already
     budget = parallel.memory_budget(config.memory_budget)
-    shapes = tuple((np.shape(a), str(np.asarray(a).dtype)) for a in jax.tree_util.tree_leaves(batch))
+    shapes = tuple((np.shape(a), str(a.dtype)) for a in jax.tree_util.tree_leaves(batch))
     key = ("train", shapes, budget)
     if key not in programs.eval_chunks:
         need = parallel.program_bytes(programs.train_step, state, batch, active)
@@ -223,7 +223,8 @@ def _evaluate(programs: Programs, variables, inputs: Sequence[Any], n_pad: int, 
         for x, n in zip(inputs, sizes):
             part = jax.tree_util.tree_map(lambda a: parallel.pad_axis(np.asarray(a)[lo:lo + chunk], chunk), x)
             parts.append(part)
-        result = parallel.to_host(programs.predict(variables, _stack(parts, n_pad)))
+        batch = parallel.to_global(_stack(parts, n_pad), parallel.batch_sharding(programs.mesh))
+        result = parallel.to_host(programs.predict(variables, batch))
         for i, n in enumerate(sizes):
             keep = max(0, min(chunk, n - lo))
             out[i].append(jax.tree_util.tree_map(lambda a: a[i, :keep], result))
@@ -346,7 +347,11 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
     evaluates = all(x is not None for x in eval_inputs)
 
     keys = parallel.pad_leading(np.stack([np.asarray(jax.random.PRNGKey(s)) for s in seeds]), n_pad)
-    state = programs.init(keys) if initial is None else programs.init_from(keys, initial)
+    keys = parallel.to_global(keys, inst)
+    if initial is None:
+        state = programs.init(keys)
+    else:
+        state = programs.init_from(keys, parallel.to_global(initial, parallel.replicated(mesh)))
     if evaluates:
         chunk = _eval_chunk(programs, programs.variables(state), eval_inputs, n_pad, chunk, data_axis, config)
     best = programs.copy(programs.variables(state))  # its own buffers: the train step donates the state's
@@ -365,7 +370,8 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
             ckpt.close()
             raise ConfigError(f"checkpoint {checkpoint_dir} was written with seeds {meta.get('seeds')}, not "
                               f"{seeds}; use another checkpoint directory")
-        tree = jax.device_put(parallel.pad_leading(tree, n_pad), inst)
+        tree = parallel.pad_leading(tree, n_pad)
+        tree = parallel.to_global(tree, inst) if jax.process_count() > 1 else jax.device_put(tree, inst)
         state, best = tree["state"], tree["best"]
         log.info("resumed %s from epoch %d", desc or type(task).__name__, meta["epoch"])
     if log_dir is None and checkpoint_dir is not None:
@@ -404,7 +410,7 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
                     """Fetch the pending losses (the only place the host waits for the device)."""
                     if not pending:
                         return
-                    losses, metrics = jax.device_get(([p[0] for p in pending], [p[1] for p in pending]))
+                    losses, metrics = parallel.to_host(([p[0] for p in pending], [p[1] for p in pending]))
                     pending.clear()
                     losses = np.stack(losses)[:, :n]
                     now = time.perf_counter()
@@ -427,7 +433,8 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
                     parts = [plans[i][s] if s < steps[i] else None for i in range(n)]
                     active = np.zeros(n_pad, bool)
                     active[:n] = [s < k for k in steps]
-                    stacked = _stack(parts, n_pad)
+                    stacked = parallel.to_global(_stack(parts, n_pad), parallel.batch_sharding(mesh))
+                    active = parallel.to_global(active, inst)
                     if step_fn is None:
                         step_fn = _train_step_within_budget(programs, state, stacked, active, config)
                     state, loss, metrics = step_fn(state, stacked, active)
@@ -470,7 +477,9 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
                     metrics_list.append(m)
                     meta["history"][i].append(m)
                     logger.scalars(epoch, _scalars(m), "" if n == 1 else f"instance{i}/")
-                best = programs.select(jax.device_put(improved, inst), current, best)
+                improved = parallel.to_global(improved, inst) if jax.process_count() > 1 else \
+                    jax.device_put(improved, inst)
+                best = programs.select(improved, current, best)
                 meta["epoch"] = epoch
                 stop = bool(on_epoch(epoch, metrics_list)) if on_epoch is not None else False
                 meta["stopped"] = stop
@@ -526,5 +535,5 @@ def apply_in_batches(fn: Callable, variables: Any, inputs: np.ndarray, batch_siz
     for lo in range(0, len(inputs), batch_size):
         x = inputs[lo:lo + batch_size]
         keep = len(x)
-        outs.append(np.asarray(fn(variables, parallel.pad_axis(x, batch_size)))[:keep])
+        outs.append(parallel.to_host(fn(variables, parallel.pad_axis(x, batch_size)))[:keep])
     return np.concatenate(outs, axis=0)

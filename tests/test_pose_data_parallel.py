@@ -1,0 +1,79 @@
+"""Data-parallel pose inference and training (issue 19): batches split over the mesh axis ``data`` of the 8 fake
+CPU devices give the keypoints and trained parameters of one device."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from infantjax import parallel
+from infantjax import skeleton as S
+from infantjax.io import write_video
+from infantjax.models.pose.efficientpose import EfficientPoseSpec
+from infantjax.models.pose.init import init_variables
+from infantjax.pipelines.pose import PosePredictor, _data_mesh
+from infantjax.preprocess.pose_targets import gaussian_heatmaps
+from infantjax.train import PoseConfig, PoseData, PoseTask, fit
+from infantjax.train.pose import AugmentConfig
+
+
+@pytest.fixture(scope="module")
+def rt_lite(data_dir):
+    return PosePredictor.from_keras_h5(data_dir / "efficientpose" / "keras" / "EfficientPoseRT_LITE.h5")
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory):
+    from infantjax import synth
+
+    frames, _, _ = synth.render_frames(5, seed=4, height=64, width=80, skeleton="mpii-16")
+    path = tmp_path_factory.mktemp("video") / "infant.mp4"
+    write_video(path, frames, fps=30.0)
+    return path
+
+
+def test_data_mesh_only_where_asked_or_on_accelerators():
+    assert len(jax.local_devices()) == 8
+    assert _data_mesh(None) is None  # CPU host devices share the cores: no split by default
+    assert _data_mesh(False) is None
+    assert _data_mesh(True).shape == {parallel.DATA: 8}
+
+
+@pytest.mark.slow  # about 20 s each on 2 loaded cores (two compilations of the network)
+@pytest.mark.parametrize("fast", [False, True])
+def test_track_split_over_eight_devices_equals_one_device(rt_lite, video, fast):
+    one = rt_lite.track(video, batch_size=4, progress=False, fast=fast, data_parallel=False)
+    eight = rt_lite.track(video, batch_size=4, progress=False, fast=fast, data_parallel=True)  # batch 4 → 8
+    np.testing.assert_allclose(eight.coords, one.coords, atol=1e-3)
+    np.testing.assert_allclose(eight.confidence, one.confidence, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.slow  # minutes on 2 cores: the sharded training step of EfficientPose compiles slowly on 8 devices
+def test_pose_training_split_over_the_data_axis_equals_one_device():
+    """The engine's pose task on the default mesh (1 instance: its batch of 8 over data=8) trains the parameters
+    one device trains."""
+    skel = S.get("mpii-16")
+    rng = np.random.default_rng(1)
+    r = 32
+    kp = rng.uniform(0.2, 0.8, (8, 16, 2)).astype(np.float32)
+    imgs = np.zeros((8, r, r, 3), np.uint8)
+    for i in range(8):
+        hm = np.asarray(gaussian_heatmaps(jnp.asarray(kp[i]), r, 1.0)).max(-1)
+        imgs[i] = (np.stack([hm] * 3, -1) * 255).astype(np.uint8)
+    spec = EfficientPoseSpec("rt_lite", num_pafs=30, resolution=r)
+    variables = init_variables(spec, jax.random.PRNGKey(0))
+    # SGD: Adam divides by the gradient's own scale, which turns float32 summation-order noise of near-zero
+    # gradients into whole learning-rate steps; SGD keeps the two runs' differences at rounding level
+    cfg = PoseConfig(epochs=2, batch_size=8, augment=AugmentConfig(), learning_rate=1e-3, optimizer="sgd",
+                     progress=False)
+    task = PoseTask(spec, cfg, skel)
+    data = [PoseData(imgs, kp)]
+    split = parallel.instance_mesh(1, batch_size=8)
+    assert split.shape == {parallel.INSTANCE: 1, parallel.DATA: 8}
+    many = fit(task, data, seeds=[0], initial=variables, mesh=split)
+    one = fit(task, data, seeds=[0], initial=variables, mesh=parallel.instance_mesh(1, devices=jax.devices()[:1]))
+    np.testing.assert_allclose(many.step_losses, one.step_losses, rtol=1e-5)
+    for a, b in zip(jax.tree_util.tree_leaves(many.variables), jax.tree_util.tree_leaves(one.variables)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
