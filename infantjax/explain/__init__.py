@@ -1,5 +1,6 @@
 """Explanations of ensemble predictions: CAM per joint (spatial) and per-window distributions (temporal), plots;
-vanilla-gradient saliency of the smartphone model (seed 003, :func:`video_saliency`).
+vanilla-gradient saliency of the smartphone model (seed 003, :func:`video_saliency`); the FMs probability of MAM's
+clips over a recording (seed 001, :func:`plot_fms`).
 
     from infantjax.explain import plot_windows, plot_cam
     plot_windows(result, "windows.png"); plot_cam(result.cam, "cam.png")
@@ -8,7 +9,7 @@ See ``docs/explain.md``.
 """
 
 from infantjax.explain.cam import aggregate_cam, cam_colour, joint_scores
-from infantjax.explain.plots import COLOUR_RGB, TEMPLATE_POSE, plot_cam, plot_saliency, plot_windows
+from infantjax.explain.plots import COLOUR_RGB, TEMPLATE_POSE, plot_cam, plot_fms, plot_saliency, plot_windows
 from infantjax.explain.saliency import Saliency, feature_names, video_saliency
 from infantjax.explain.temporal import WindowDistribution, window_distributions
 
@@ -22,6 +23,7 @@ __all__ = [
            "feature_names",
            "joint_scores",
            "plot_cam",
+           "plot_fms",
            "plot_saliency",
            "plot_windows",
            "video_saliency",

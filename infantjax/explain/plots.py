@@ -3,6 +3,7 @@
 * :func:`plot_windows` — the temporal explanation of seed 002 (Fig. 3.12a): one boxplot of the instance predictions
   per 5-second window, coloured by certainty, with the decision threshold (dashed) and the video risk.
 * :func:`plot_saliency` — seed 003's vanilla-gradient saliency per feature and per clip.
+* :func:`plot_fms` — seed 001's localisation: MAM's FMs probability of every clip over a recording.
 * :func:`plot_cam` — the spatial explanation (Fig. 3.12b): joint scores on a template infant skeleton, colour
   (score^¼, 1 − score^¼, 0).
 
@@ -21,7 +22,7 @@ from infantjax.errors import DataError
 from infantjax.explain.cam import cam_colour
 from infantjax.io.files import atomic_path
 
-__all__ = ["COLOUR_RGB", "TEMPLATE_POSE", "plot_cam", "plot_saliency", "plot_windows"]
+__all__ = ["COLOUR_RGB", "TEMPLATE_POSE", "plot_cam", "plot_fms", "plot_saliency", "plot_windows"]
 
 #: Display colours of the certainty code.
 COLOUR_RGB = {"green": "#2e9e44", "yellow": "#e8c21a", "orange": "#ef8a17", "red": "#d7263d"}
@@ -176,5 +177,59 @@ def plot_saliency(saliency, path: str | os.PathLike, *, names: list[str] | None 
     twin.plot(t, np.asarray(saliency.attention), color="#d7263d", alpha=0.6, label="attention")
     twin.set_ylabel("attention weight")
     fig.suptitle(title or f"saliency (p = {saliency.probability:.2f})")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_fms(clip_probability, path: str | os.PathLike, *, clip_starts=None, clip_length: int = 240,
+             fps: float = 25.0, truth=None, threshold: float = 0.5, risk: float | None = None,
+             title: str | None = None) -> str:
+    """Seed 001's localisation: the FMs probability of every clip of one recording over time (MAM), the threshold
+    above which a clip counts as FMs, the FMs frequency, and the FMs ground truth (shaded) when known.
+
+    Arguments:
+        clip_probability: (clips,) per-clip FMs probabilities (``MamModel.predict(...)["clip_fms"][i]``).
+        path: the PNG to write.
+        clip_starts: (clips,) first frame of every clip (default consecutive clips).
+        clip_length, fps: a clip's length in frames and the frame rate (to place clips in seconds).
+        truth: (clips,) 0/1 FMs ground truth of the clips, or None.
+        threshold: FMs probability above which a clip is an FMs clip.
+        risk: the recording's risk probability, shown in the title.
+        title: figure title.
+
+    Returns:
+        the path written.
+    """
+    from matplotlib.figure import Figure
+
+    p = np.asarray(clip_probability, np.float64).reshape(-1)
+    if p.size == 0 or not np.isfinite(p).all():
+        raise DataError("plot_fms: clip probabilities must be a non-empty finite vector")
+    starts = np.arange(len(p)) * clip_length if clip_starts is None else np.asarray(clip_starts, np.float64)
+    if starts.shape != p.shape:
+        raise DataError(f"plot_fms: {starts.shape[0]} clip starts for {p.size} clips")
+    if not fps > 0:
+        raise DataError(f"plot_fms: fps must be > 0, got {fps!r}")
+    centre = (starts + clip_length / 2.0) / fps
+    fig = Figure(figsize=(10, 3.2))
+    ax = fig.subplots()
+    if truth is not None:
+        t = np.asarray(truth).reshape(-1)
+        if t.shape != p.shape:
+            raise DataError(f"plot_fms: {t.size} ground-truth labels for {p.size} clips")
+        half = (clip_length / fps) / 2.0
+        for c, on in zip(centre, t):
+            if on:
+                ax.axvspan(c - half, c + half, color="#2e9e44", alpha=0.12, lw=0)
+    ax.plot(centre, p, color="#3b6fb6", marker=".", label="FMs probability")
+    ax.axhline(threshold, color="0.4", ls="--", lw=1)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("clip centre (s)")
+    ax.set_ylabel("P(FMs)")
+    frequency = float(np.mean(p > threshold))
+    head = f"FMs frequency {frequency:.2f}" + ("" if risk is None else f", risk {risk:.2f}")
+    ax.set_title(title or head)
+    if title:
+        fig.suptitle(head, fontsize=9)
     fig.tight_layout()
     return _save(fig, path)

@@ -6,6 +6,8 @@
 * :func:`open_video` → :class:`VideoSource` (PyAV by default, decord optional), :func:`write_video` /
   :class:`VideoWriter` (video.py).
 * :func:`read_cohort` / :func:`write_cohort` — a folder of keypoint files + labels CSV ↔ Cohort (cohort.py).
+* :func:`read_limb_tracks` / :func:`write_limb_tracks` — Kinect limb tracks of seed 000, (T, 4, 3) ↔ 12-column CSV,
+  ``.npy``, ``.npz`` (kinect.py).
 * :mod:`infantjax.io.files` — the atomic write every infantjax file writer uses (temporary file, fsync, rename).
 * :func:`load_efficientpose_h5` — official EfficientPose Keras ``.h5`` → Flax variables (weights.py).
 * :func:`read_state_dict` / :func:`write_state_dict` — PyTorch state dicts in ``.npz``, ``.safetensors`` and
@@ -21,6 +23,7 @@ import importlib
 from infantjax.errors import WeightsError
 from infantjax.io.cohort import read_cohort, read_labels, write_cohort
 from infantjax.io.keypoints import FORMATS, detect_format, read_keypoints, write_keypoints
+from infantjax.io.kinect import read_limb_tracks, write_limb_tracks
 from infantjax.io.state_dict import read_state_dict, write_state_dict
 from infantjax.io.video import VideoSource, VideoWriter, open_video, write_video
 
@@ -28,6 +31,7 @@ __all__ = [
     "FORMATS", "detect_format", "read_keypoints", "write_keypoints",
     "VideoSource", "VideoWriter", "open_video", "write_video",
     "read_cohort", "read_labels", "write_cohort",
+    "read_limb_tracks", "write_limb_tracks",
     "load_efficientpose_h5",
     "read_state_dict", "write_state_dict",
 ]

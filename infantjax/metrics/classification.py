@@ -30,6 +30,7 @@ __all__ = [
     "binary_metrics",
     "classification_metrics",
     "clopper_pearson",
+    "cohen_kappa",
     "confusion_counts",
     "operating_point",
     "roc_auc",
@@ -194,6 +195,27 @@ def confusion_counts(labels: ArrayLike, predictions: ArrayLike) -> tuple[int, in
     tn = int(np.sum((p == 0) & (y == 0)))
     fn = int(np.sum((p == 0) & (y == 1)))
     return tp, fp, tn, fn
+
+
+def cohen_kappa(a: ArrayLike, b: ArrayLike) -> float:
+    """Cohen's κ of two raters' binary calls (e.g. predicted FMs clips against expert ones, seed 001):
+    (p_o − p_e) / (1 − p_e); 1.0 when both raters give one and the same class throughout.
+
+    Arguments:
+        a, b: (N,) 0/1 calls of the two raters.
+
+    Returns:
+        κ in [−1, 1].
+    """
+    x = _binary_labels(a, "a")
+    y = _binary_labels(b, "b")
+    if x.shape != y.shape or x.size == 0:
+        raise DataError(f"cohen_kappa needs two non-empty rating vectors of one length, got {x.shape} and {y.shape}")
+    observed = float(np.mean(x == y))
+    expected = float(np.mean(x) * np.mean(y) + (1 - np.mean(x)) * (1 - np.mean(y)))
+    if expected >= 1.0:
+        return 1.0 if observed >= 1.0 else 0.0
+    return (observed - expected) / (1.0 - expected)
 
 
 def binary_metrics(tp: int, fp: int, tn: int, fn: int, alpha: float = 0.05) -> BinaryMetrics:

@@ -8,11 +8,14 @@
   with the paper-convention parameter and FLOP counters.
 * ``passmore`` — the smartphone-video classifier of seed 003: a 1D causal CNN over 128-sample clips of the 46
   Passmore features with sigmoid-gated attention over a video's clips.
+* ``sma`` — the SMA type-I regressor of seed 000: the Table 1 CNN over 30-s windows of four Kinect limb tracks
+  (CHOP INTEND extremity score) and the mean / median / quartile aggregation per recording.
+* ``mam`` — the motor assessment model of seed 001: joint-distance matrices of 3D pose → a spatio-temporal
+  Transformer over clips with Ref / Main (attention MIL) / Info branches; FMs clips and FMs frequency.
 
 Every network is a Flax Linen module configured by a frozen, JSON-serialisable spec with a ``dtype`` (compute
 precision; parameters stay float32). :func:`build` gives the module of any spec and :func:`count_parameters` counts
-a spec's or a variables tree's scalars. The MAM and SMA models of the other seeds are not
-implemented yet. The network modules import nothing above ``infantjax.nn``; the application code that still lives
+a spec's or a variables tree's scalars. The network modules import nothing above ``infantjax.nn``; the application code that still lives
 beside them (pose and depth training, data, evaluation, demos, the pose predictor, the synthetic adapters) is being
 moved out of ``models/`` (issue 13). Importing this package does not import JAX.
 """

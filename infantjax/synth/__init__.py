@@ -9,11 +9,14 @@ Typical use::
 
 Lower-level pieces: :func:`infant` (body proportions), :func:`movement_profile` / :func:`generate` (joint angles
 and 3D keypoints), :func:`record` (camera, detector noise, dropouts), :func:`rasterize` / :func:`render` (RGB),
-``synth.depth`` (depth frames and babyPose limb masks), :func:`kinect_tracks`, :func:`keypoints_3d`.
+``synth.depth`` (depth frames and babyPose limb masks), :func:`kinect_tracks`, :func:`keypoints_3d`;
+:func:`sma_recordings` (Kinect limb-track recordings of an SMA cohort with CHOP INTEND scores, seed 000).
 """
 
 from infantjax.synth.body import BODY_KEYPOINTS, BODY_PARTS, Body, forward_kinematics, infant, keypoints_for
-from infantjax.synth.cohorts import DIFFICULTIES, Difficulty, Subject, SyntheticVideo, cohort, sample_subject
+from infantjax.synth.cohorts import (DIFFICULTIES, Difficulty, Subject, SyntheticVideo, birth_weight, cohort,
+                                     fms_clip_labels, fms_frames, sample_subject)
+from infantjax.synth.kinect import KinectRecordings, sma_recordings
 from infantjax.synth.movement import (DOFS, FMS_CLASSES, Motion, MovementProfile, generate, movement_profile,
                                       typical_profile)
 from infantjax.synth.recording import (Camera, Recording, RecordingConfig, keypoints_3d, kinect_tracks, record,
@@ -22,8 +25,10 @@ from infantjax.synth.rendering import Appearance, Rendered, rasterize, render, r
 
 __all__ = [
     "BODY_KEYPOINTS", "BODY_PARTS", "Body", "forward_kinematics", "infant", "keypoints_for",
-    "DIFFICULTIES", "Difficulty", "Subject", "SyntheticVideo", "cohort", "sample_subject",
+    "DIFFICULTIES", "Difficulty", "Subject", "SyntheticVideo", "birth_weight", "cohort", "fms_clip_labels",
+    "fms_frames", "sample_subject",
     "DOFS", "FMS_CLASSES", "Motion", "MovementProfile", "generate", "movement_profile", "typical_profile",
     "Camera", "Recording", "RecordingConfig", "keypoints_3d", "kinect_tracks", "record", "sample_camera",
     "Appearance", "Rendered", "rasterize", "render", "render_frames", "sample_appearance",
+    "KinectRecordings", "sma_recordings",
 ]

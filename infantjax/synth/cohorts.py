@@ -22,7 +22,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from infantjax.errors import ConfigError
+from infantjax.errors import ConfigError, DataError
 from infantjax.sequence import Cohort
 from infantjax.synth.body import Body, infant
 from infantjax.synth.depth import DepthClip
@@ -30,7 +30,8 @@ from infantjax.synth.movement import FMS_CLASSES, FMS_DUTY, MovementProfile, gen
 from infantjax.synth.recording import RecordingConfig, record
 from infantjax.synth.recording import keypoints_3d as _keypoints_3d
 
-__all__ = ["Difficulty", "DIFFICULTIES", "Subject", "sample_subject", "cohort", "SyntheticVideo"]
+__all__ = ["Difficulty", "DIFFICULTIES", "Subject", "sample_subject", "cohort", "SyntheticVideo", "birth_weight",
+           "fms_clip_labels", "fms_frames"]
 
 log = logging.getLogger(__name__)
 
@@ -288,7 +289,9 @@ def cohort(task: str = "cp", n_subjects: int = 100, seed: int = 0, difficulty: D
         ``fms_class``, ``fms_frequency`` (true share of the recording with FMs, seed 001's quantitative score),
         ``gestational_age``, ``corrected_age`` (weeks), ``sex``, ``cp`` and ``true_label`` (before label noise),
         ``cramped_synchronised``, ``poor_repertoire``, ``affected_side``, ``atypical``, ``chop_intend``,
-        ``recording``, ``fps``, ``width``, ``height`` (+ ``video``/``depth``/``keypoints_3d`` on request).
+        ``recording``, ``fps``, ``width``, ``height``, ``birth_weight`` (g; :func:`birth_weight`) (+
+        ``video``/``depth``/``keypoints_3d`` on request). Every sequence's metadata holds ``fms_intervals`` (the
+        seconds with FMs): :func:`infantjax.synth.fms_clip_labels` turns them into per-clip FMs ground truth.
     """
     if task not in ("cp", "sma", "gma"):
         raise ConfigError(f"unknown task {task!r}; use 'cp', 'sma' or 'gma'")
@@ -313,7 +316,7 @@ def cohort(task: str = "cp", n_subjects: int = 100, seed: int = 0, difficulty: D
     meta: dict[str, list[Any]] = {k: [] for k in (
         "subtype", "severity", "fms_class", "fms_frequency", "gestational_age", "corrected_age", "sex", "cp",
         "true_label", "cramped_synchronised", "poor_repertoire", "affected_side", "atypical", "chop_intend",
-        "recording", "fps", "width", "height")}
+        "recording", "fps", "width", "height", "birth_weight")}
     extra: dict[str, list[Any]] = {}
     iterator = range(int(n_subjects))
     if progress:
@@ -326,6 +329,7 @@ def cohort(task: str = "cp", n_subjects: int = 100, seed: int = 0, difficulty: D
         true_label, label = _labels(task, subject, diff, noise_rng)
         base_profile = subject.profile()
         n_rec = int(noise_rng.integers(lo_r, hi_r + 1))
+        weight = birth_weight(subject.gestational_age, np.random.default_rng([int(seed), int(i), 8]))
         for r in range(n_rec):
             rec_rng = np.random.default_rng([int(seed), int(i), 100 + r])
             rate = _fps_for(fps, config, rec_rng)
@@ -351,7 +355,7 @@ def cohort(task: str = "cp", n_subjects: int = 100, seed: int = 0, difficulty: D
                          ("atypical", subject.atypical),
                          ("chop_intend", np.nan if subject.chop_intend is None else subject.chop_intend),
                          ("recording", r), ("fps", rate), ("width", rec.camera.width),
-                         ("height", rec.camera.height)):
+                         ("height", rec.camera.height), ("birth_weight", weight)):
                 meta[k].append(v)
             if videos:
                 extra.setdefault("video", []).append(SyntheticVideo(
@@ -369,6 +373,19 @@ def cohort(task: str = "cp", n_subjects: int = 100, seed: int = 0, difficulty: D
         col[:] = v
         columns[k] = col
     return Cohort(sequences, labels_arr, subjects, columns, name=f"synthetic-{task}-seed{seed}")
+
+
+def birth_weight(gestational_age: float, rng: np.random.Generator) -> float:
+    """A birth weight (g) for a gestational age (weeks): the median of a growth chart, 3500 g at 40 weeks falling
+    about 10 % per week earlier (≈ 650 g at 24 weeks, 1,500 g at 32; an exponential fit of ours to Fenton-like
+    medians), times log-normal spread (sd 0.12), clipped to 400–5,000 g.
+
+    It is drawn from its own random stream (``[seed, index, 8]`` in :func:`cohort`), so adding it left every other
+    value of existing cohorts unchanged; like gestational age it does not depend on the label (seed 001: basic
+    characteristics did not differ between normal and risk infants).
+    """
+    weight = 3500.0 * np.exp(0.105 * (float(gestational_age) - 40.0)) * np.exp(rng.normal(0.0, 0.12))
+    return float(np.round(np.clip(weight, 400.0, 5000.0)))
 
 
 def _labels(task: str, subject: Subject, diff: Difficulty, rng: np.random.Generator):
@@ -396,3 +413,49 @@ def _intervals(mask: np.ndarray, fps: float) -> list[list[float]]:
 
 def _json(v):
     return v.item() if hasattr(v, "item") else v
+
+
+def fms_frames(intervals: Sequence[Sequence[float]], num_frames: int, fps: float) -> np.ndarray:
+    """The frames with fidgety movements of a recording, from its ``fms_intervals`` metadata (seconds).
+
+    Arguments:
+        intervals: ``[[start_s, stop_s], ...]`` (a synthetic sequence's ``metadata["fms_intervals"]``).
+        num_frames: frames of the recording.
+        fps: its frame rate.
+
+    Returns:
+        (num_frames,) bool.
+    """
+    if isinstance(num_frames, bool) or int(num_frames) < 1 or not np.isfinite(fps) or fps <= 0:
+        raise ConfigError(f"fms_frames needs num_frames >= 1 and fps > 0, got {num_frames!r} and {fps!r}")
+    on = np.zeros(int(num_frames), bool)
+    for interval in intervals:
+        if len(interval) != 2:
+            raise DataError(f"fms_intervals must be [start_s, stop_s] pairs, got {interval!r}")
+        lo, hi = round(float(interval[0]) * fps), round(float(interval[1]) * fps)
+        on[max(lo, 0):max(hi, 0)] = True
+    return on
+
+
+def fms_clip_labels(intervals: Sequence[Sequence[float]], num_frames: int, fps: float, clip_length: int,
+                    stride: int, threshold: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """Per-clip FMs ground truth as seed 001 annotated it: a clip is an FMs clip when more than ``threshold`` of its
+    frames show FMs (seed 001: 9.6 s clips, FMs proportion > 0.5).
+
+    Arguments:
+        intervals: the recording's ``fms_intervals`` (seconds).
+        num_frames, fps: its length and frame rate.
+        clip_length, stride: clips start at 0, stride, ... (every clip that fits).
+
+    Returns:
+        (clips,) int labels (1 = FMs) and (clips,) float FMs proportions.
+    """
+    if int(clip_length) < 1 or int(stride) < 1:
+        raise ConfigError(f"clip_length and stride must be positive, got {clip_length!r} and {stride!r}")
+    if int(num_frames) < int(clip_length):
+        raise DataError(f"a recording of {num_frames} frames is shorter than one clip of {clip_length}")
+    on = fms_frames(intervals, num_frames, fps).astype(np.float64)
+    starts = np.arange(0, int(num_frames) - int(clip_length) + 1, int(stride))
+    csum = np.concatenate([[0.0], np.cumsum(on)])
+    proportion = (csum[starts + int(clip_length)] - csum[starts]) / int(clip_length)
+    return (proportion > threshold).astype(np.int64), proportion

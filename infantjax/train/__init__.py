@@ -33,6 +33,7 @@ from infantjax.train.logging import ScalarLogger
 from infantjax.train.optim import make_optimizer
 from infantjax.train.passmore import PassmoreConfig, PassmoreData, PassmoreTask
 from infantjax.train.pose import AugmentConfig, PoseConfig, PoseData, PoseTask
+from infantjax.train.sma import SMAConfig, SMAData, SMATask
 from infantjax.train.state import TrainState
 from infantjax.train.task import Selection, Task
 
@@ -55,6 +56,9 @@ __all__ = [
     "PoseConfig",
     "PoseData",
     "PoseTask",
+    "SMAConfig",
+    "SMAData",
+    "SMATask",
     "Prepared",
     "Programs",
     "RunCheckpointer",

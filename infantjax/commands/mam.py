@@ -1,0 +1,164 @@
+"""``infantjax mam``: seed 001's motor assessment model (MAM, Gao et al. 2023) — normal vs risk at the FMs age, FMs
+clips and the FMs frequency.
+
+    infantjax mam train --out MODEL [--data DIR] [--quick] [--input distance] [--no-info] [--folds 5] [--epochs N]
+    infantjax mam predict MODEL INPUT [--out predictions.csv] [--plots DIR]
+
+``train`` trains the cross-validation folds (one stacked program) on a synthetic 25 fps cohort with 3D keypoints
+(default) or on a cohort folder (``--data``: keypoint files and a labels CSV with label 0/1 risk and the columns
+sex, gestational_age, birth_weight, corrected_age), prints the held-out metrics and saves every fold's network.
+The Ref branch's pretraining clips come from a separate synthetic cohort with FMs ground truth. ``predict`` prints,
+per recording (an ``.npy`` array (T, J, 3) of 3D keypoints or a keypoint file), the risk probability and the FMs
+frequency (mean over the folds' networks); ``--plots DIR`` writes the FMs probability of every clip over time.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+from infantjax.errors import ConfigError, DataError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("mam", help="seed 001's MAM: normal vs risk, FMs clips and FMs frequency from 3D pose")
+    verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
+    t = verbs.add_parser("train", help="train the cross-validation folds and save them")
+    t.add_argument("--out", required=True, help="directory to write the model to")
+    t.add_argument("--data", default=None, help="cohort folder (keypoint files + labels.csv with risk labels and "
+                                                "the four characteristics); default a synthetic cohort")
+    t.add_argument("--labels", default=None, help="labels CSV (default DATA/labels.csv)")
+    t.add_argument("--infants", type=int, default=60, help="infants of the synthetic cohort (60)")
+    t.add_argument("--duration", type=float, default=60.0, help="seconds per synthetic recording (60)")
+    t.add_argument("--config", default=None, help="MamConfig JSON file (flags below override it)")
+    t.add_argument("--spec", default=None, help="MamSpec JSON file (flags below override it)")
+    t.add_argument("--quick", action="store_true", help="the short CPU recipe and the small network of the docs")
+    t.add_argument("--input", choices=("distance", "coordinates", "velocities", "accelerations"), default=None,
+                   help="motion representation (distance: the paper's)")
+    t.add_argument("--no-info", action="store_true", help="without the Info branch (MAM.w/o.info)")
+    t.add_argument("--folds", type=int, default=None, help="cross-validation folds (5)")
+    t.add_argument("--epochs", type=int, default=None, help="epochs (300)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--checkpoint-dir", default=None, help="checkpoint every epoch here and resume from it")
+    t.add_argument("--no-progress", action="store_true", help="no progress bars")
+    t.set_defaults(func=run_train)
+    q = verbs.add_parser("predict", help="risk and FMs frequency of recordings")
+    q.add_argument("model", help="directory written by `infantjax mam train`")
+    q.add_argument("input", help="a recording (.npy (T, J, 3) keypoints, or a keypoint file) or a folder of them")
+    q.add_argument("--info", type=float, nargs=4, default=None,
+                   metavar=("MALE", "GA_WEEKS", "BIRTH_WEIGHT_G", "CORRECTED_AGE_WEEKS"),
+                   help="the basic characteristics (one set for every input; needed with the Info branch)")
+    q.add_argument("--fps", type=float, default=25.0, help="frame rate of .npy inputs (25)")
+    q.add_argument("--out", default=None, help="CSV of the predictions (default: print only)")
+    q.add_argument("--plots", default=None, metavar="DIR", help="write the FMs probability plot per input to DIR")
+    q.set_defaults(func=run_predict)
+
+
+def _read(cls, path):
+    if path is None:
+        return None
+    try:
+        return cls.from_json(pathlib.Path(path).read_text())
+    except OSError as err:
+        raise ConfigError(f"{path}: {err}") from None
+
+
+def quick_spec(**overrides):
+    """The small network of the quick recipe (ours): 2-second clips of 50 frames, patches of 10, width 32, 2
+    blocks."""
+    from infantjax.models.mam import MamSpec
+
+    base = {"clip_length": 50, "patch": 10, "width": 32, "depth": 2, "heads": 4, "mil_hidden": 32}
+    return MamSpec(**{**base, **overrides})
+
+
+def run_train(args) -> int:
+    from infantjax.models.mam import MamSpec
+    from infantjax.pipelines.mam import cohort_inputs, reference_clips, synthetic_mam, train_mam
+    from infantjax.train.mam import MamConfig
+
+    spec = _read(MamSpec, args.spec) or (quick_spec() if args.quick else MamSpec())
+    config = _read(MamConfig, args.config) or (MamConfig.quick() if args.quick else MamConfig())
+    spec = spec.replace(**{k: v for k, v in {"input": args.input, "use_info": False if args.no_info else None
+                                             }.items() if v is not None})
+    changes = {k: v for k, v in {"folds": args.folds, "epochs": args.epochs}.items() if v is not None}
+    if args.no_progress:
+        changes["progress"] = False
+    config = config.replace(**changes)
+    main, ref = synthetic_mam(args.infants, max(8, args.infants // 3), duration_s=args.duration, seed=args.seed)
+    if args.data:
+        from infantjax.io import read_cohort
+
+        main = read_cohort(args.data, args.labels)
+        shape = main.sequences[0].coords.shape[1:]
+        if shape != (spec.num_joints, spec.channels):
+            raise DataError(f"{args.data}: keypoints of {shape[0]} joints in {shape[1]}D; the Ref branch pretrains on "
+                            f"synthetic In-Motion-19 3D clips, so MAM trains on {spec.num_joints} joints in "
+                            f"{spec.channels}D (3D pose estimation, e.g. VideoPose3D, then In-Motion 19)")
+    inputs = cohort_inputs(main, spec, clip_stride=config.clip_stride)
+    reference = reference_clips(cohort_inputs(ref, spec, clip_stride=config.clip_stride), spec,
+                                stride=config.clip_stride, per_class=400, seed=args.seed)
+    print(f"training {config.folds} fold(s) on {main} ({int(inputs.labels.sum())} risk), "
+          f"{len(reference[1])} pretraining clips")
+    model, result = train_mam(inputs, reference, spec=spec, config=config, seed=args.seed,
+                              checkpoint_dir=args.checkpoint_dir)
+    model.save(args.out)
+    row = " ".join(f"{k} {m:.3f} ± {s:.3f}" for k, (m, s) in result.summary().items())
+    print(f"held-out: {row}")
+    print(f"saved {model.num_instances} network(s) to {args.out}")
+    return 0
+
+
+def _inputs(path: pathlib.Path) -> list[pathlib.Path]:
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".npy", ".csv", ".h5", ".json")
+                       and p.name != "labels.csv")
+        if not files:
+            raise DataError(f"{path} holds no recordings (.npy keypoints or keypoint files)")
+        return files
+    if not path.exists():
+        raise DataError(f"input {path} does not exist")
+    return [path]
+
+
+def run_predict(args) -> int:
+    import numpy as np
+
+    from infantjax.io.files import write_text
+    from infantjax.models.mam import motion_features
+    from infantjax.pipelines.mam import MamModel
+
+    model = MamModel.load(args.model)
+    spec = model.spec
+    files = _inputs(pathlib.Path(args.input))
+    features, rates = [], []
+    for f in files:
+        if f.suffix.lower() == ".npy":
+            k, fps = np.load(f, allow_pickle=False), args.fps
+        else:
+            from infantjax.io import read_keypoints
+
+            seq = read_keypoints(f)
+            k, fps = seq.coords, seq.fps
+        features.append(motion_features(k, spec.input, num_joints=spec.num_joints))
+        rates.append(fps)
+    info = None
+    if args.info is not None:
+        from infantjax.models.mam import characteristics
+
+        male, ga, bw, ca = args.info
+        info = characteristics([male] * len(files), [ga] * len(files), [bw] * len(files), [ca] * len(files))
+    out = model.predict(features, info)
+    lines = ["file,risk,fms_frequency"]
+    for f, r, q in zip(files, out["risk"], out["fms_frequency"]):
+        print(f"{f.name}: risk {r:.3f}, FMs frequency {q:.3f}")
+        lines.append(f"{f.name},{r:.6f},{q:.6f}")
+    if args.out:
+        write_text(args.out, "\n".join(lines) + "\n", parents=True)
+    if args.plots:
+        from infantjax.explain import plot_fms
+
+        for i, f in enumerate(files):
+            plot_fms(out["clip_fms"][i], pathlib.Path(args.plots) / f"{f.stem}_fms.png",
+                     clip_starts=out["clip_starts"][i], clip_length=spec.clip_length, fps=rates[i],
+                     risk=float(out["risk"][i]), title=f.name)
+    return 0

@@ -1,0 +1,501 @@
+"""Training of MAM (seed 001, Gao et al. 2023) as a task of the engine: the Ref, Main and Info branches trained
+together, the cross-validation folds as stacked, vmapped instances.
+
+* :class:`MamConfig`: the paper's recipe as defaults where it gives one (300 epochs, SGD lr 0.001, a step of 64
+  clips: half pretraining clips, half instances of one normal and one risk recording; triplet margin 0.4; the loss
+  the sum of the triplet, closeness and two cross-entropy losses) and ours elsewhere (stated per field).
+* :class:`MamData`: one instance's pretraining clips (the Ref branch's cohort) and training recordings.
+* :class:`MamTask`: the task. Per step, the Ref branch sees ``ref_batch`` clips (half FMs, half non-FMs), the Main
+  branch ``batch_size`` recordings (half normal, half risk) of ``bag_clips`` random clips each.
+* :func:`recording_clips`, :func:`predict_recordings` (every clip of every recording, stacked instances),
+  :func:`subject_folds`, :func:`fold_scores`, :func:`run_protocol`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from infantjax import parallel
+from infantjax.errors import ConfigError, DataError
+from infantjax.metrics import classification_metrics, cohen_kappa, roc_auc
+from infantjax.models.mam import CHARACTERISTICS, MamNet, MamSpec, closeness_loss, fms_frequency, triplet_loss
+from infantjax.train.config import TrainConfig, host_field
+from infantjax.train.task import Task
+
+__all__ = ["METRICS", "MamConfig", "MamData", "MamResult", "MamTask", "clip_starts", "fold_scores",
+           "predict_recordings", "recording_clips", "run_protocol", "subject_folds"]
+
+log = logging.getLogger(__name__)
+
+METRICS = ("auc", "accuracy", "sensitivity", "specificity", "ppv", "npv", "fms_frequency_auc", "kappa")
+
+
+@dataclasses.dataclass(frozen=True)
+class MamConfig(TrainConfig):
+    """MAM's recipe. The run and optimizer fields are :class:`TrainConfig`'s.
+
+    Arguments:
+        epochs: 300 (seed 001). An epoch is one draw of every training recording, ``batch_size`` per step.
+        batch_size: recordings per step, half normal and half risk (2: "one normal and one risk bag").
+        ref_batch: pretraining clips per step, half FMs and half non-FMs (32: half of the batch of 64).
+        bag_clips: instances drawn per recording and step (16: 2 × 16 = the other half of 64; ours).
+        optimizer, learning_rate, momentum: SGD, 0.001 (seed 001; its CyclicLR schedule is not reproduced: ours
+            is constant), momentum 0.9 (ours).
+        margin: the triplet margin (0.4, seed 001).
+        ref_weight, triplet_weight, bag_weight, closeness_weight: weights of the Ref cross-entropy, the triplet,
+            the recording cross-entropy and the closeness loss (all 1: "the sum", seed 001). A zero weight is the
+            paper's ablation without that loss.
+        clip_stride: frames between the starts of a recording's clips (150: clips of 240 overlapping by 90).
+        folds: cross-validation folds over infants, stratified by label (5, ours; the paper does not say).
+        fold_seed: the folds' shuffle.
+        threshold: risk probability above which a recording is called risk, and FMs probability above which a clip
+            is an FMs clip (0.5).
+    """
+
+    epochs: int = host_field(300)
+    batch_size: int = host_field(2)
+    ref_batch: int = host_field(32)
+    bag_clips: int = host_field(16)
+    optimizer: str = "sgd"
+    learning_rate: float = 1e-3
+    momentum: float = 0.9
+    margin: float = 0.4
+    ref_weight: float = 1.0
+    triplet_weight: float = 1.0
+    bag_weight: float = 1.0
+    closeness_weight: float = 1.0
+    clip_stride: int = host_field(150)
+    folds: int = host_field(5)
+    fold_seed: int = host_field(0)
+    threshold: float = host_field(0.5)
+    eval_batch_size: int = host_field(4)
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("ref_batch", "bag_clips", "clip_stride", "folds"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"MamConfig.{name} must be a positive integer, got {value!r}")
+        if self.batch_size % 2 or self.ref_batch % 2:
+            raise ConfigError(f"MamConfig.batch_size ({self.batch_size}) and ref_batch ({self.ref_batch}) must be "
+                              "even: half of each step is of either class")
+        if self.ref_batch % self.batch_size:
+            raise ConfigError(f"MamConfig.ref_batch {self.ref_batch} must be a multiple of batch_size "
+                              f"{self.batch_size} (both are split over the mesh's data axis)")
+        if self.folds < 2:
+            raise ConfigError(f"MamConfig.folds must be >= 2, got {self.folds}")
+        for name in ("margin", "ref_weight", "triplet_weight", "bag_weight", "closeness_weight"):
+            if not float(getattr(self, name)) >= 0.0:
+                raise ConfigError(f"MamConfig.{name} must be >= 0, got {getattr(self, name)!r}")
+        if not 0.0 < self.threshold < 1.0:
+            raise ConfigError(f"MamConfig.threshold must be in (0, 1), got {self.threshold!r}")
+
+    @classmethod
+    def quick(cls, **overrides) -> MamConfig:
+        """A short CPU recipe (ours): Adam 3e-3, 10 epochs, 2 recordings of 8 clips and 32 pretraining clips per
+        step, clips every 25 frames, 3 folds; losses as in the paper."""
+        base = {"epochs": 10, "optimizer": "adam", "learning_rate": 3e-3, "batch_size": 2, "ref_batch": 32,
+                "bag_clips": 8, "clip_stride": 25, "folds": 3, "progress": False}
+        return cls(**{**base, **overrides})
+
+
+# ------------------------------------------------------------------------------------------------------ clips
+def clip_starts(num_frames: int, length: int, stride: int) -> np.ndarray:
+    """First frames of a recording's clips: 0, stride, ... (every clip that fits)."""
+    if num_frames < length:
+        raise DataError(f"a recording of {num_frames} frames is shorter than one clip of {length} frames; MAM needs "
+                        f"recordings of at least one clip ({length / 25:.1f} s at 25 fps)")
+    return np.arange(0, num_frames - length + 1, stride)
+
+
+def recording_clips(features: np.ndarray, length: int, stride: int) -> np.ndarray:
+    """All clips of one recording: (T, F) → (clips, length, F) float32."""
+    f = np.asarray(features, np.float32)
+    starts = clip_starts(len(f), length, stride)
+    return f[starts[:, None] + np.arange(length)[None, :]]
+
+
+def _check_recordings(recordings, spec: MamSpec, where: str) -> tuple[np.ndarray, ...]:
+    out = []
+    for i, r in enumerate(recordings):
+        r = np.asarray(r, np.float32)
+        if r.ndim != 2 or r.shape[1] != spec.num_features:
+            raise DataError(f"{where}: recording {i} has shape {r.shape}; the model takes (frames, "
+                            f"{spec.num_features}) {spec.input} features of {spec.num_joints} joints "
+                            "(infantjax.models.mam.motion_features)")
+        if len(r) < spec.clip_length:
+            raise DataError(f"{where}: recording {i} has {len(r)} frames, shorter than one clip of "
+                            f"{spec.clip_length}; MAM needs recordings of at least one clip")
+        if not np.isfinite(r).all():
+            raise DataError(f"{where}: recording {i} contains NaN/inf")
+        out.append(r)
+    if not out:
+        raise DataError(f"{where}: no recordings")
+    return tuple(out)
+
+
+def _binary(labels, n: int, where: str, what: str) -> np.ndarray:
+    y = np.asarray(labels)
+    if y.shape != (n,):
+        raise DataError(f"{where}: {y.shape} {what} labels for {n} items")
+    if not np.isin(y, (0, 1)).all():
+        raise DataError(f"{where}: {what} labels must be 0 or 1, got {np.unique(y).tolist()}")
+    return y.astype(np.int32)
+
+
+def _info(info, n: int, where: str) -> np.ndarray:
+    x = np.asarray(info, np.float32) if info is not None else np.zeros((n, len(CHARACTERISTICS)), np.float32)
+    if x.shape != (n, len(CHARACTERISTICS)):
+        raise DataError(f"{where}: characteristics must be ({n}, {len(CHARACTERISTICS)}) "
+                        f"(infantjax.models.mam.characteristics), got {x.shape}")
+    if not np.isfinite(x).all():
+        raise DataError(f"{where}: characteristics are missing (NaN) for some recordings; seed 001 needs all four "
+                        "or use_info=False")
+    return x
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class MamData:
+    """One instance's training data.
+
+    Attributes:
+        ref_clips: (N_r, L, F) pretraining clips (the Ref branch's cohort), ref_labels: (N_r,) 1 = FMs.
+        recordings: per training recording, its (T, F) motion features.
+        labels: (N,) 1 = risk (sporadic or absent FMs), 0 = normal.
+        info: (N, 4) :func:`~infantjax.models.mam.characteristics` (zeros when the Info branch is off).
+    """
+
+    ref_clips: np.ndarray
+    ref_labels: np.ndarray
+    recordings: Sequence[np.ndarray]
+    labels: np.ndarray
+    info: np.ndarray | None = None
+
+    def __post_init__(self):
+        x = np.asarray(self.ref_clips, np.float32)
+        if x.ndim != 3:
+            raise DataError(f"MamData: ref_clips must be (clips, frames, features), got shape {x.shape}")
+        object.__setattr__(self, "ref_clips", x)
+        object.__setattr__(self, "ref_labels", _binary(self.ref_labels, len(x), "MamData", "FMs"))
+        recordings = tuple(np.asarray(r, np.float32) for r in self.recordings)
+        object.__setattr__(self, "recordings", recordings)
+        object.__setattr__(self, "labels", _binary(self.labels, len(recordings), "MamData", "risk"))
+        object.__setattr__(self, "info", _info(self.info, len(recordings), "MamData"))
+
+
+class _Batches:
+    """The batches of one epoch (every draw decided up front from the epoch's generator: resume is exact)."""
+
+    def __init__(self, task: MamTask, data: MamData, rng):
+        c, spec = task.config, task.spec
+        self.task, self.data = task, data
+        n = len(data.recordings)
+        self.steps = max(1, n // c.batch_size)
+        half = c.batch_size // 2
+        by_class = [np.flatnonzero(data.labels == k) for k in (0, 1)]
+        # half normal, half risk per step: each class cycled through in a fresh order
+        self.bags = np.concatenate([_cycle(rng, by_class[k], self.steps * half).reshape(self.steps, half)
+                                    for k in (0, 1)], axis=1)
+        ref = [np.flatnonzero(data.ref_labels == k) for k in (0, 1)]
+        rh = c.ref_batch // 2
+        self.ref = np.concatenate([_cycle(rng, ref[k], self.steps * rh).reshape(self.steps, rh) for k in (0, 1)],
+                                  axis=1)
+        self.starts = []
+        for step in self.bags:
+            row = []
+            for b in step:
+                s = clip_starts(len(data.recordings[b]), spec.clip_length, c.clip_stride)
+                pick = np.sort(rng.choice(len(s), min(len(s), c.bag_clips), replace=False))
+                row.append(s[pick])
+            self.starts.append(row)
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __getitem__(self, s: int) -> dict:
+        if not 0 <= s < self.steps:
+            raise IndexError(s)
+        c, L = self.task.config, self.task.spec.clip_length
+        d = self.data
+        x = np.zeros((c.batch_size, c.bag_clips, L, d.ref_clips.shape[2]), np.float32)
+        mask = np.zeros((c.batch_size, c.bag_clips), np.float32)
+        for i, (b, starts) in enumerate(zip(self.bags[s], self.starts[s])):
+            x[i, :len(starts)] = d.recordings[b][starts[:, None] + np.arange(L)[None, :]]
+            mask[i, :len(starts)] = 1.0
+        return {"bag_x": x, "bag_mask": mask, "bag_y": d.labels[self.bags[s]].astype(np.float32),
+                "bag_info": d.info[self.bags[s]], "ref_x": d.ref_clips[self.ref[s]],
+                "ref_y": d.ref_labels[self.ref[s]]}
+
+
+def _dropout_key(key: jax.Array) -> jax.Array:
+    """An ``rbg`` key for the dropout masks, drawn from the step's key. XLA on CPU compiles the threefry bits of the
+    encoder's dozen dropout layers about 4× slower (a tiny MAM's training step: minutes); rbg draws the same kind
+    of masks from XLA's RngBitGenerator."""
+    return jax.random.wrap_key_data(jax.random.bits(key, (4,), jnp.uint32), impl="rbg")
+
+
+def _cycle(rng, items: np.ndarray, count: int) -> np.ndarray:
+    """``count`` items: shuffled passes over ``items`` (every item once before any repeats)."""
+    passes = -(-count // len(items))
+    return np.concatenate([rng.permutation(items) for _ in range(passes)])[:count]
+
+
+class MamTask(Task):
+    """Train MAM (:class:`~infantjax.models.mam.MamSpec`) with the recipe of :class:`MamConfig`: one loss, the
+    sum of the Ref clips' cross-entropy, the triplet loss (margin 0.4) to the prototypes, the recordings' fused
+    cross-entropy and the closeness loss of their instances (:mod:`infantjax.models.mam.losses`).
+
+    There is no per-epoch evaluation (the last epoch is kept, as a fixed 300-epoch recipe does); the folds are
+    scored after training (:func:`run_protocol`).
+    """
+
+    def __init__(self, spec: MamSpec | None = None, config: MamConfig | None = None):
+        spec = MamSpec() if spec is None else spec
+        config = MamConfig() if config is None else config
+        if not isinstance(spec, MamSpec):
+            raise ConfigError(f"MamTask needs a MamSpec, got {type(spec).__name__}")
+        if not isinstance(config, MamConfig):
+            raise ConfigError(f"MamTask needs a MamConfig, got {type(config).__name__}")
+        self.spec, self.config, self.model = spec, config, spec.build()
+
+    # ------------------------------------------------------------------ compiled
+    def init(self, key) -> dict:
+        s = self.spec
+        x = jnp.zeros((1, 2, s.clip_length, s.num_features), jnp.float32)
+        return dict(self.model.init({"params": key}, x, jnp.ones((1, 2)), jnp.zeros((1, len(CHARACTERISTICS)))))
+
+    def loss(self, variables, batch, key, step):
+        c = self.config
+        k_bag, k_ref = (_dropout_key(k) for k in jax.random.split(key))
+        out = self.model.apply(variables, batch["bag_x"], batch["bag_mask"], batch["bag_info"], train=True,
+                               rngs={"dropout": k_bag})
+        ref_e, ref_logit = self.model.apply(variables, batch["ref_x"], train=True, rngs={"dropout": k_ref},
+                                            method=MamNet.clips)
+        ref_y = batch["ref_y"]
+        prototypes = variables["params"]["prototypes"]
+        ref_ce = jnp.mean(optax.sigmoid_binary_cross_entropy(ref_logit, ref_y.astype(jnp.float32)))
+        triplet = triplet_loss(ref_e, ref_y, prototypes, c.margin)
+        bag_ce = jnp.mean(optax.sigmoid_binary_cross_entropy(out["risk_logit"], batch["bag_y"]))
+        close = closeness_loss(out["embedding"], out["clip_logit"], prototypes, batch["bag_mask"])
+        total = (c.ref_weight * ref_ce + c.triplet_weight * triplet + c.bag_weight * bag_ce
+                 + c.closeness_weight * close)
+        return total, {}, {"ref_ce": ref_ce, "triplet": triplet, "bag_ce": bag_ce, "closeness": close}
+
+    def predict(self, variables, inputs) -> dict:
+        out = self.model.apply(variables, inputs["x"], inputs["mask"], inputs["info"])
+        return {k: out[k] for k in ("risk_logit", "main_logit", "clip_logit", "attention")}
+
+    # ------------------------------------------------------------------ host
+    def epoch_batches(self, data: MamData, epoch: int, rng) -> _Batches:
+        return _Batches(self, data, rng)
+
+    def steps_per_epoch(self, data: MamData) -> int:
+        return max(1, len(data.recordings) // self.config.batch_size)
+
+    def check_data(self, data) -> None:
+        if not isinstance(data, MamData):
+            raise DataError(f"MamTask trains on MamData(ref_clips, ref_labels, recordings, labels, info), got "
+                            f"{type(data).__name__}")
+        s, c = self.spec, self.config
+        if data.ref_clips.shape[1:] != (s.clip_length, s.num_features):
+            raise DataError(f"MamTask: pretraining clips of shape {data.ref_clips.shape[1:]}, the model takes "
+                            f"({s.clip_length}, {s.num_features})")
+        _check_recordings(data.recordings, s, "MamTask")
+        for what, y in (("training recordings", data.labels), ("pretraining clips", data.ref_labels)):
+            counts = np.bincount(y, minlength=2)
+            if counts.min() == 0:
+                raise DataError(f"MamTask: the {what} hold only one class ({counts.tolist()}); each step draws "
+                                "both classes")
+        if len(data.recordings) < c.batch_size:
+            raise DataError(f"MamTask: {len(data.recordings)} training recordings give no batch of "
+                            f"{c.batch_size}; add recordings or lower batch_size")
+
+
+# ------------------------------------------------------------------------------------------------------ inference
+@functools.lru_cache(maxsize=8)
+def _vmapped_predict(task: MamTask):
+    return jax.jit(jax.vmap(task.predict))
+
+
+def predict_recordings(task: MamTask, variables: Any, recordings: Sequence[Sequence[np.ndarray]],
+                       info: Sequence[np.ndarray | None], *, chunk: int | None = None) -> list[dict]:
+    """Every clip (stride ``config.clip_stride``) of every recording, from stacked instances.
+
+    Arguments:
+        task: the task (model, clip length and stride).
+        variables: stacked variables (leading instance axis), e.g. ``FitResult.variables``.
+        recordings: per instance, its recordings' (T, F) motion features (instances may differ in count).
+        info: per instance, (N, 4) characteristics (or None: zeros, for ``use_info=False``).
+        chunk: recordings per call and instance (default ``config.eval_batch_size``).
+
+    Returns:
+        per instance ``{"risk", "main", "clip_fms" (list of (clips,)), "attention" (list), "fms_frequency",
+        "clip_starts" (list)}`` with probabilities as float64.
+    """
+    c, spec = task.config, task.spec
+    chunk = int(chunk or c.eval_batch_size)
+    fn = _vmapped_predict(task)
+    recordings = [_check_recordings(r, spec, "predict_recordings") for r in recordings]
+    infos = [_info(i, len(r), "predict_recordings") for r, i in zip(recordings, info)]
+    starts = [[clip_starts(len(x), spec.clip_length, c.clip_stride) for x in r] for r in recordings]
+    S = max(len(s) for per in starts for s in per)
+    counts = [len(r) for r in recordings]
+    outs = [{"risk": [], "main": [], "clip_fms": [], "attention": []} for _ in recordings]
+    L, F = spec.clip_length, spec.num_features
+    for lo in range(0, max(counts), chunk):
+        xs, ms, infs = [], [], []
+        for r, st, inf in zip(recordings, starts, infos):
+            x = np.zeros((chunk, S, L, F), np.float32)
+            m = np.zeros((chunk, S), np.float32)
+            ii = np.zeros((chunk, len(CHARACTERISTICS)), np.float32)
+            for b in range(chunk):
+                if lo + b >= len(r):
+                    break
+                s = st[lo + b]
+                x[b, :len(s)] = r[lo + b][s[:, None] + np.arange(L)[None, :]]
+                m[b, :len(s)] = 1.0
+                ii[b] = inf[lo + b]
+            xs.append(x), ms.append(m), infs.append(ii)
+        out = parallel.to_host(fn(variables, {"x": np.stack(xs), "mask": np.stack(ms), "info": np.stack(infs)}))
+        for i, n in enumerate(counts):
+            for b in range(max(0, min(chunk, n - lo))):
+                k = len(starts[i][lo + b])
+                outs[i]["risk"].append(_sigmoid(out["risk_logit"][i, b]))
+                outs[i]["main"].append(_sigmoid(out["main_logit"][i, b]))
+                outs[i]["clip_fms"].append(_sigmoid(out["clip_logit"][i, b, :k]))
+                outs[i]["attention"].append(np.asarray(out["attention"][i, b, :k], np.float64))
+    for o, st in zip(outs, starts):
+        o["risk"], o["main"] = np.asarray(o["risk"]), np.asarray(o["main"])
+        o["fms_frequency"] = np.asarray([fms_frequency(p[None], threshold=c.threshold)[0] for p in o["clip_fms"]])
+        o["clip_starts"] = st
+    return outs
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-np.asarray(z, np.float64)))
+
+
+# ------------------------------------------------------------------------------------------------------ protocol
+def subject_folds(subjects: Sequence[str], labels: np.ndarray, folds: int, seed: int = 0
+                  ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """K folds over infants, stratified by each infant's first label; all of an infant's recordings on one side.
+
+    Returns:
+        per fold, (training recording indices, test recording indices).
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    subjects = np.asarray([str(s) for s in subjects])
+    y = np.asarray(labels)
+    ids, first = np.unique(subjects, return_index=True)
+    strata = y[first]
+    counts = np.bincount(strata.astype(int), minlength=2)
+    if counts.min() < folds:
+        raise DataError(f"subject_folds: {counts.tolist()} infants per class cannot fill {folds} stratified folds; "
+                        "add infants or lower folds")
+    out = []
+    for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(ids, strata):
+        out.append((np.flatnonzero(np.isin(subjects, ids[train])), np.flatnonzero(np.isin(subjects, ids[test]))))
+    return out
+
+
+def fold_scores(labels: np.ndarray, outputs: dict, threshold: float = 0.5,
+                fms_truth: Sequence[np.ndarray] | None = None) -> dict[str, float]:
+    """One fold's held-out metrics: AUC, accuracy, sensitivity, specificity, PPV, NPV of the risk probability at
+    ``threshold``; the AUC of the FMs frequency (low frequency = risk); Cohen's κ of the clips' FMs calls against
+    the per-clip ground truth (all clips of the fold pooled) when ``fms_truth`` is given."""
+    y = np.asarray(labels).astype(int)
+    p = outputs["risk"]
+    both = 0 < y.sum() < len(y)
+    m = classification_metrics(y, p, threshold)
+    out = {"auc": roc_auc(y, p) if both else float("nan"), "accuracy": m.accuracy.value,
+           "sensitivity": m.sensitivity.value, "specificity": m.specificity.value, "ppv": m.ppv.value,
+           "npv": m.npv.value,
+           "fms_frequency_auc": roc_auc(y, -outputs["fms_frequency"]) if both else float("nan"),
+           "kappa": float("nan")}
+    if fms_truth is not None:
+        truth = np.concatenate([np.asarray(t) for t in fms_truth])
+        called = np.concatenate([q > threshold for q in outputs["clip_fms"]]).astype(int)
+        if truth.shape != called.shape:
+            raise DataError(f"fold_scores: {truth.shape} clip labels for {called.shape} predicted clips; cut the "
+                            "ground truth with the model's clip length and stride")
+        out["kappa"] = cohen_kappa(truth, called)
+    return out
+
+
+@dataclasses.dataclass
+class MamResult:
+    """The cross-validation protocol.
+
+    Attributes:
+        folds: per fold, (training, test) recording indices.
+        scores: per fold, :func:`fold_scores`.
+        outputs: per fold, :func:`predict_recordings` of its test recordings.
+        fit: the engine's :class:`~infantjax.train.engine.FitResult` (stacked variables of every fold).
+    """
+
+    folds: list[tuple[np.ndarray, np.ndarray]]
+    scores: list[dict]
+    outputs: list[dict]
+    fit: Any
+
+    def summary(self) -> dict[str, tuple[float, float]]:
+        """Mean and standard deviation over folds of every metric (NaN-aware)."""
+        return {k: (float(np.nanmean([s[k] for s in self.scores])), float(np.nanstd([s[k] for s in self.scores])))
+                for k in self.scores[0]}
+
+
+def run_protocol(recordings: Sequence[np.ndarray], labels: np.ndarray, subjects: Sequence[str],
+                 ref_clips: np.ndarray, ref_labels: np.ndarray, *, info: np.ndarray | None = None,
+                 fms_truth: Sequence[np.ndarray] | None = None, spec: MamSpec | None = None,
+                 config: MamConfig | None = None, seed: int = 0, checkpoint_dir=None) -> MamResult:
+    """Seed 001's internal cross-validation: ``config.folds`` folds over infants trained as one stacked, vmapped
+    program (:func:`~infantjax.train.fit`), each scored on its held-out recordings (:func:`fold_scores`).
+
+    Arguments:
+        recordings: per recording, (T, F) motion features (:func:`~infantjax.models.mam.motion_features`).
+        labels: (N,) 1 = risk, 0 = normal.
+        subjects: (N,) infant ids.
+        ref_clips, ref_labels: the pretraining clips (N_r, L, F) and their FMs labels (shared by every fold).
+        info: (N, 4) characteristics (needed when ``spec.use_info``).
+        fms_truth: per recording, the FMs ground truth of its clips (stride ``config.clip_stride``), for κ.
+        spec, config: model and recipe.
+        seed: fold n trains with seed ``seed + n``.
+        checkpoint_dir: checkpoint and resume the stacked run there.
+
+    Returns:
+        a :class:`MamResult`.
+    """
+    from infantjax.train.engine import fit
+
+    spec = MamSpec() if spec is None else spec
+    config = MamConfig() if config is None else config
+    task = MamTask(spec, config)
+    recordings = _check_recordings(recordings, spec, "run_protocol")
+    labels = _binary(labels, len(recordings), "run_protocol", "risk")
+    if spec.use_info and info is None:
+        raise DataError("run_protocol: the Info branch needs the basic characteristics (info); pass them or use "
+                        "MamSpec(use_info=False)")
+    info = _info(info, len(recordings), "run_protocol")
+    if fms_truth is not None and len(fms_truth) != len(recordings):
+        raise DataError(f"run_protocol: {len(fms_truth)} clip ground truths for {len(recordings)} recordings")
+    folds = subject_folds(subjects, labels, config.folds, config.fold_seed)
+    data = [MamData(ref_clips, ref_labels, [recordings[i] for i in train], labels[train], info[train])
+            for train, _ in folds]
+    result = fit(task, data, seeds=[seed + n for n in range(len(folds))], checkpoint_dir=checkpoint_dir,
+                 desc="mam folds")
+    outputs = predict_recordings(task, result.variables, [[recordings[i] for i in test] for _, test in folds],
+                                 [info[test] for _, test in folds])
+    scores = [fold_scores(labels[test], o, config.threshold,
+                          None if fms_truth is None else [fms_truth[i] for i in test])
+              for (_, test), o in zip(folds, outputs)]
+    return MamResult(folds, scores, outputs, result)

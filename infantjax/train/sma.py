@@ -1,0 +1,456 @@
+"""Training of the SMA CHOP INTEND regressor of seed 000 (Soran et al.) as a task of the engine, its
+leave-one-subject-out protocol and the paper's linear baselines.
+
+* :class:`SMAConfig`: the recipe of §4.2 / §5.1 as fields — Euclidean (L2) loss ``1/(2N) Σ (ŷ − y)²``, Caffe-style
+  SGD with momentum 0.95 at a constant learning rate of 1e-4, batch 400, an L2 regularisation factor of 0.9 on the
+  fully connected layers only ("an increased weight-decay while learning the fully connected layers"; the paper
+  does not give the convolutions' factor, ours: 0), 1,000 iterations ≈ 286 epochs, windows of 900 frames at stride
+  50 from recordings standardised per feature.
+* :class:`SMAData`: one fold's training windows and scores (and optional evaluation windows).
+* :class:`SMATask`: the task.
+* :func:`recording_windows`, :func:`run_loso` (every held-out subject one instance of one vmapped program; the
+  window scores aggregated per recording by mean, median and quartile analysis), :func:`linear_baselines`
+  (linear regression and LASSO on the limb-correlation features, the same folds).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from infantjax.errors import ConfigError, DataError
+from infantjax.models.sma import (
+    AGGREGATIONS,
+    LIMBS,
+    SMASpec,
+    aggregate_recordings,
+    fc_kernels,
+    init_variables,
+)
+from infantjax.preprocess.sma import STRIDE, WINDOW, correlation_features, limb_windows
+from infantjax.train.config import TrainConfig, host_field
+from infantjax.train.task import Selection, Task
+
+__all__ = ["LOSOResult", "SMAConfig", "SMAData", "SMATask", "Windows", "euclidean_loss", "lasso_alpha",
+           "linear_baselines", "loso_folds", "per_subject_errors", "predict_windows", "recording_windows", "run_loso"]
+
+SCORE_RANGE = (0.0, 72.0)  # the CHOP INTEND extremity score (9 items × 2 sides × 0–4)
+
+
+@dataclasses.dataclass(frozen=True)
+class SMAConfig(TrainConfig):
+    """The recipe of seed 000 (§4.2, §5.1). The run and optimizer fields are :class:`TrainConfig`'s.
+
+    Arguments:
+        epochs: passes over the training windows (286: "1000 iterations (approximately 286 epochs)").
+        batch_size: windows per step (400).
+        learning_rate, momentum: SGD, constant 1e-4, momentum 0.95 (Caffe's update: v ← m·v + lr·g).
+        fc_weight_decay: L2 factor on the two fully connected layers' kernels (0.9; the loss gains
+            ``0.5·λ·Σw²``, Caffe's ``weight_decay``, whose gradient is ``λ·w``).
+        conv_weight_decay: L2 factor on the convolution kernels (0: the brief and the paper regularise the FC
+            layers; ours).
+        window, stride: 900-frame windows slid by 50 frames.
+        standardize: standardise every recording to zero mean and unit sd per feature before windowing.
+        score_offset, score_scale: the network regresses ``(score − offset) / scale`` and predicts
+            ``offset + scale·output`` (0 and 1: raw scores, as the paper's final model; it "tried normalizing the
+            regression labels" without gain — the quick recipe uses 36 and 36, which starts the output at the
+            middle of the scale instead of 1,000 iterations climbing to it).
+        clip_predictions: clip predicted scores to [0, 72] (False, as the paper's regression; ours as an option).
+    """
+
+    epochs: int = host_field(286)
+    batch_size: int = host_field(400)
+    optimizer: str = "sgd"
+    learning_rate: float = 1e-4
+    momentum: float = 0.95
+    nesterov: bool = False
+    schedule: str = "constant"
+    fc_weight_decay: float = 0.9
+    conv_weight_decay: float = 0.0
+    score_offset: float = 0.0
+    score_scale: float = 1.0
+    window: int = host_field(WINDOW)
+    stride: int = host_field(STRIDE)
+    standardize: bool = host_field(True)
+    clip_predictions: bool = host_field(False)
+    eval_batch_size: int = host_field(400)
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("fc_weight_decay", "conv_weight_decay"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value < 0:
+                raise ConfigError(f"SMAConfig.{name} must be a finite number >= 0, got {value!r}")
+        if not (isinstance(self.score_offset, (int, float)) and np.isfinite(self.score_offset)):
+            raise ConfigError(f"SMAConfig.score_offset must be a finite number, got {self.score_offset!r}")
+        if not (isinstance(self.score_scale, (int, float)) and np.isfinite(self.score_scale) and self.score_scale > 0):
+            raise ConfigError(f"SMAConfig.score_scale must be a finite number > 0, got {self.score_scale!r}")
+        for name in ("window", "stride"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"SMAConfig.{name} must be a positive integer, got {value!r}")
+
+    @classmethod
+    def quick(cls, **overrides) -> SMAConfig:
+        """A short recipe for CPU runs with :meth:`SMASpec.narrow`-sized networks (ours, not the paper's): 20 epochs
+        of batch 32 at a learning rate of 1e-2 on scores normalised to (score − 36)/36, FC weight decay 1e-3 (the
+        paper's 0.9 is relative to raw 0–72 targets, whose gradients are 36× larger, and to 1,000 iterations);
+        momentum 0.95, constant rate and the Euclidean loss as the paper."""
+        base = {"epochs": 20, "batch_size": 32, "learning_rate": 1e-2, "score_offset": 36.0, "score_scale": 36.0,
+                "fc_weight_decay": 1e-3, "progress": False}
+        return cls(**{**base, **overrides})
+
+
+def euclidean_loss(predictions, targets) -> jax.Array:
+    """Caffe's EuclideanLoss: ``1/(2N) Σ_n (ŷ_n − y_n)²`` over the batch."""
+    diff = jnp.asarray(predictions, jnp.float32) - jnp.asarray(targets, jnp.float32)
+    return 0.5 * jnp.mean(diff ** 2)
+
+
+def _check_windows(windows, where: str, window: int | None = None) -> np.ndarray:
+    w = np.asarray(windows, np.float32)
+    if w.ndim != 4 or w.shape[2] != LIMBS or w.shape[3] != 3:
+        raise DataError(f"{where}: windows must be (N, frames, 4 limbs, 3 coordinates), got shape {w.shape}")
+    if window is not None and w.shape[1] != window:
+        raise DataError(f"{where}: windows of {w.shape[1]} frames, the network takes {window} (SMASpec.window)")
+    if not np.isfinite(w).all():
+        raise DataError(f"{where}: windows contain NaN/inf; cut them with infantjax.preprocess.sma.limb_windows, "
+                        "which drops the frames where a limb was lost")
+    return w
+
+
+def _check_scores(scores, n: int, where: str) -> np.ndarray:
+    y = np.asarray(scores, np.float32)
+    if y.shape != (n,):
+        raise DataError(f"{where}: {y.shape} scores for {n} windows")
+    if not np.isfinite(y).all():
+        raise DataError(f"{where}: scores contain NaN/inf; every window needs its recording's CHOP INTEND score")
+    return y
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SMAData:
+    """One instance's windows.
+
+    Attributes:
+        windows: (N, 900, 4, 3) training windows.
+        scores: (N,) CHOP INTEND extremity score of each window's recording.
+        validation: optional (windows, scores) scored every epoch (``val_mae``; the paper has none).
+    """
+
+    windows: np.ndarray
+    scores: np.ndarray
+    validation: tuple[np.ndarray, np.ndarray] | None = None
+
+    def __post_init__(self):
+        w = _check_windows(self.windows, "SMAData")
+        object.__setattr__(self, "windows", w)
+        object.__setattr__(self, "scores", _check_scores(self.scores, len(w), "SMAData"))
+        if self.validation is not None:
+            vw = _check_windows(self.validation[0], "SMAData validation")
+            object.__setattr__(self, "validation", (vw, _check_scores(self.validation[1], len(vw),
+                                                                      "SMAData validation")))
+
+
+class _Batches:
+    """The batches of one epoch: the windows shuffled ("at each iteration we shuffled the samples")."""
+
+    def __init__(self, data: SMAData, order: np.ndarray, size: int):
+        self.data, self.order, self.size = data, order, size
+
+    def __len__(self) -> int:
+        return len(self.order) // self.size
+
+    def __getitem__(self, s: int) -> dict:
+        if not 0 <= s < len(self):
+            raise IndexError(s)
+        idx = self.order[s * self.size:(s + 1) * self.size]
+        return {"x": self.data.windows[idx], "y": self.data.scores[idx]}
+
+
+class SMATask(Task):
+    """Train the seed 000 CNN (:class:`~infantjax.models.sma.SMASpec`) with the paper's recipe.
+
+    Arguments:
+        spec: the network (default: Table 1).
+        config: the recipe (default: the paper's).
+    """
+
+    def __init__(self, spec: SMASpec | None = None, config: SMAConfig | None = None):
+        spec = SMASpec() if spec is None else spec
+        config = SMAConfig() if config is None else config
+        if not isinstance(spec, SMASpec):
+            raise ConfigError(f"SMATask needs an SMASpec, got {type(spec).__name__}")
+        if not isinstance(config, SMAConfig):
+            raise ConfigError(f"SMATask needs an SMAConfig, got {type(config).__name__}")
+        if spec.window != config.window:
+            raise ConfigError(f"SMASpec.window {spec.window} and SMAConfig.window {config.window} must agree")
+        self.spec, self.config, self.model = spec, config, spec.build()
+
+    # ------------------------------------------------------------------ compiled
+    def init(self, key) -> dict:
+        return init_variables(self.spec, key)
+
+    def _decay(self, params) -> jax.Array:
+        c = self.config
+        fc = sum(jnp.sum(jnp.square(k)) for k in fc_kernels(params))
+        conv = sum(jnp.sum(jnp.square(params[n]["kernel"])) for n in ("conv1", "conv2", "conv3"))
+        return 0.5 * (c.fc_weight_decay * fc + c.conv_weight_decay * conv)
+
+    def loss(self, variables, batch, key, step):
+        pred = self.model.apply(variables, batch["x"], train=True, rngs={"dropout": key})
+        c = self.config
+        l2 = euclidean_loss(pred, (batch["y"] - c.score_offset) / c.score_scale)
+        return l2 + self._decay(variables["params"]), {}, {"euclidean": l2}
+
+    def predict(self, variables, inputs):
+        c = self.config
+        return c.score_offset + c.score_scale * self.model.apply(variables, inputs, train=False)
+
+    # ------------------------------------------------------------------ host
+    def epoch_batches(self, data: SMAData, epoch: int, rng) -> _Batches:
+        return _Batches(data, rng.permutation(len(data.scores)), self.config.batch_size)
+
+    def steps_per_epoch(self, data: SMAData) -> int:
+        return len(data.scores) // self.config.batch_size
+
+    def eval_inputs(self, data: SMAData):
+        return None if data.validation is None else data.validation[0]
+
+    def score(self, data: SMAData, outputs) -> dict[str, float]:
+        err = np.abs(np.asarray(outputs, np.float64) - data.validation[1])
+        return {"val_mae": float(err.mean())}
+
+    def selection(self) -> Selection | None:
+        return None  # the paper has no validation set: the last iteration's network is kept
+
+    def check_data(self, data) -> None:
+        if not isinstance(data, SMAData):
+            raise DataError(f"SMATask trains on SMAData(windows, scores, validation), got {type(data).__name__}")
+        for w in (data.windows,) + ((data.validation[0],) if data.validation is not None else ()):
+            _check_windows(w, "SMATask", self.spec.window)
+        if self.steps_per_epoch(data) < 1:
+            raise DataError(f"SMATask: {len(data.scores)} training windows give no batch of "
+                            f"{self.config.batch_size}; add recordings or lower batch_size")
+
+
+# ------------------------------------------------------------------------------------------------------ windows
+@dataclasses.dataclass(frozen=True)
+class Windows:
+    """The windows of many recordings, each labelled with its recording.
+
+    Attributes:
+        windows: (N, K, 4, 3) float32.
+        scores: (N,) float32 score of each window's recording.
+        subjects: (N,) subject id of each window.
+        recordings: (N,) recording index (into the recordings given) of each window.
+    """
+
+    windows: np.ndarray
+    scores: np.ndarray
+    subjects: np.ndarray
+    recordings: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+
+def recording_windows(tracks: Sequence[np.ndarray], scores: Sequence[float], subjects: Sequence[str], *,
+                      window: int = WINDOW, stride: int = STRIDE, standardize: bool = True) -> Windows:
+    """Windows of every recording (:func:`~infantjax.preprocess.sma.limb_windows`), each labelled with its
+    recording's score, subject and index.
+
+    Arguments:
+        tracks: per recording, (T, 4, 3) limb tracks (NaN where a limb was lost).
+        scores: (recordings,) CHOP INTEND extremity score of each recording.
+        subjects: (recordings,) subject id of each recording.
+        window, stride, standardize: see :func:`~infantjax.preprocess.sma.limb_windows`.
+    """
+    scores = np.asarray(scores, np.float32)
+    subjects = np.asarray([str(s) for s in subjects])
+    if not (len(tracks) == len(scores) == len(subjects)) or len(tracks) == 0:
+        raise DataError(f"recording_windows: {len(tracks)} recordings, {len(scores)} scores and {len(subjects)} "
+                        "subject ids; give one of each per recording")
+    parts = [limb_windows(t, window=window, stride=stride, standardize=standardize, where=f"recording {i}")
+             for i, t in enumerate(tracks)]
+    counts = [len(p) for p in parts]
+    return Windows(np.concatenate(parts), np.repeat(scores, counts), np.repeat(subjects, counts),
+                   np.repeat(np.arange(len(parts)), counts))
+
+
+# ------------------------------------------------------------------------------------------------------ inference
+def predict_windows(task: SMATask, variables: Any, windows: Sequence[np.ndarray], *, chunk: int = 256
+                    ) -> list[np.ndarray]:
+    """Window scores from stacked instances, instance i on ``windows[i]``.
+
+    Arguments:
+        task: the task (its model).
+        variables: stacked variables (leading instance axis), e.g. ``FitResult.variables``.
+        windows: per instance, (N_i, K, 4, 3) windows (counts may differ).
+        chunk: windows per call and instance.
+
+    Returns:
+        per instance, (N_i,) float64 scores.
+    """
+    apply = _vmapped_predict(task)
+    counts = [len(w) for w in windows]
+    chunk = max(1, min(int(chunk), max(counts)))
+    out: list[list] = [[] for _ in windows]
+    for lo in range(0, max(counts), chunk):
+        parts = []
+        for w in windows:
+            x = np.asarray(w[lo:lo + chunk], np.float32)
+            parts.append(np.concatenate([x, np.zeros((chunk - len(x),) + w.shape[1:], np.float32)]))
+        scores = np.asarray(apply(variables, np.stack(parts)))
+        for i, n in enumerate(counts):
+            out[i].append(scores[i, :max(0, min(chunk, n - lo))])
+    result = [np.concatenate(o).astype(np.float64) for o in out]
+    if task.config.clip_predictions:
+        result = [np.clip(r, *SCORE_RANGE) for r in result]
+    return result
+
+
+@functools.lru_cache(maxsize=8)
+def _vmapped_predict(task: SMATask):
+    return jax.jit(jax.vmap(task.predict))
+
+
+# ------------------------------------------------------------------------------------------------------ protocol
+def per_subject_errors(predictions: np.ndarray, targets: np.ndarray, subjects: np.ndarray) -> dict[str, float]:
+    """Table 2's two columns: the absolute error averaged per subject (fold) and then over subjects, and the
+    average over all examples.
+
+    Returns:
+        ``{"per_subject": ..., "overall": ...}``.
+    """
+    err = np.abs(np.asarray(predictions, np.float64) - np.asarray(targets, np.float64))
+    subjects = np.asarray(subjects)
+    per = [err[subjects == s].mean() for s in np.unique(subjects)]
+    return {"per_subject": float(np.mean(per)), "overall": float(err.mean())}
+
+
+@dataclasses.dataclass
+class LOSOResult:
+    """Leave-one-subject-out cross-validation.
+
+    Attributes:
+        subjects: the held-out subject of every fold (instance).
+        windows: the windows of every recording (:class:`Windows`).
+        predictions: (N,) held-out prediction of every window (by the fold that held its subject out).
+        fit: the engine's :class:`~infantjax.train.engine.FitResult` (stacked variables of every fold), or None.
+    """
+
+    subjects: list[str]
+    windows: Windows
+    predictions: np.ndarray
+    fit: Any = None
+
+    def window_errors(self) -> dict[str, float]:
+        """Table 2's row: per-subject and overall mean absolute error of the 30-s windows."""
+        return per_subject_errors(self.predictions, self.windows.scores, self.windows.subjects)
+
+    def recording_scores(self, method: str = "mean") -> tuple[np.ndarray, np.ndarray]:
+        """(recording indices, aggregated predicted scores) by ``method`` (mean, median, quartile)."""
+        return aggregate_recordings(self.predictions, self.windows.recordings, method)
+
+    def recording_errors(self) -> dict[str, dict[str, float]]:
+        """Table 3: per aggregation, the per-subject and overall mean absolute error of the recordings."""
+        w = self.windows
+        first = {int(r): i for i, r in reversed(list(enumerate(w.recordings)))}
+        out = {}
+        for method in AGGREGATIONS:
+            ids, scores = self.recording_scores(method)
+            idx = [first[int(r)] for r in ids]
+            out[method] = per_subject_errors(scores, w.scores[idx], w.subjects[idx])
+        return out
+
+
+def loso_folds(subjects: np.ndarray) -> list[str]:
+    """The held-out subject of each fold, in sorted order (needs at least 2 subjects)."""
+    ids = [str(s) for s in np.unique(np.asarray(subjects))]
+    if len(ids) < 2:
+        raise DataError(f"leave-one-subject-out needs at least 2 subjects, got {len(ids)}")
+    return ids
+
+
+def run_loso(windows: Windows, *, spec: SMASpec | None = None, config: SMAConfig | None = None, seed: int = 0,
+             folds: Sequence[str] | None = None, checkpoint_dir=None, mesh=None) -> LOSOResult:
+    """Seed 000's protocol: one instance per held-out subject, every fold trained at once as one vmapped program
+    (:func:`~infantjax.train.fit`; the engine runs the instances in groups when they do not fit its memory
+    budget), each predicting its held-out subject's windows.
+
+    Arguments:
+        windows: the windows of every recording (:func:`recording_windows`).
+        spec, config: network and recipe (defaults: Table 1 and the paper's).
+        seed: fold k trains with seed ``seed + k``.
+        folds: held-out subjects to run (default all: leave-one-subject-out); the windows of the others are only
+            trained on.
+        checkpoint_dir: checkpoint and resume the stacked run there.
+        mesh: the engine's mesh (default all devices).
+
+    Returns:
+        a :class:`LOSOResult` (predictions NaN for windows of subjects not in ``folds``).
+    """
+    from infantjax.train.engine import fit
+
+    task = SMATask(spec, config)
+    all_ids = loso_folds(windows.subjects)
+    held = all_ids if folds is None else [str(f) for f in folds]
+    unknown = sorted(set(held) - set(all_ids))
+    if unknown:
+        raise DataError(f"run_loso: held-out subjects {unknown} have no windows")
+    masks = [windows.subjects == s for s in held]
+    data = [SMAData(windows.windows[~m], windows.scores[~m]) for m in masks]
+    result = fit(task, data, seeds=[seed + k for k in range(len(held))], checkpoint_dir=checkpoint_dir, mesh=mesh,
+                 desc="sma leave-one-subject-out")
+    preds = predict_windows(task, result.variables, [windows.windows[m] for m in masks],
+                            chunk=task.config.eval_batch_size)
+    out = np.full(len(windows), np.nan)
+    for m, p in zip(masks, preds):
+        out[m] = p
+    return LOSOResult(held, windows, out, result)
+
+
+# ------------------------------------------------------------------------------------------------------ baselines
+def lasso_alpha(features: np.ndarray, targets: np.ndarray, *, num: int = 100, ratio: float = 1e-3) -> float:
+    """The paper's LASSO coefficient: on a geometric sequence of ``num`` coefficients from the smallest that zeroes
+    every weight (α_max) down to ``ratio``·α_max, the largest one that gives a non-null model."""
+    from sklearn.linear_model import lasso_path
+
+    x = np.asarray(features, np.float64)
+    y = np.asarray(targets, np.float64)
+    xc, yc = x - x.mean(0), y - y.mean()
+    alpha_max = float(np.max(np.abs(xc.T @ yc)) / len(y))
+    if alpha_max <= 0:
+        return float(ratio)
+    alphas = alpha_max * np.geomspace(1.0, ratio, num)
+    _, coefs, _ = lasso_path(xc, yc, alphas=alphas)
+    nonnull = np.flatnonzero(np.any(coefs != 0, axis=0))
+    return float(alphas[nonnull[0]]) if len(nonnull) else float(alphas[-1])
+
+
+def linear_baselines(windows: Windows, *, folds: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    """The paper's baselines (§5.1): linear regression and LASSO on the limb-correlation features
+    (:func:`~infantjax.preprocess.sma.correlation_features`), leave-one-subject-out.
+
+    Returns:
+        ``{"linear": (N,), "lasso": (N,)}`` held-out predictions of every window (NaN outside ``folds``).
+    """
+    from sklearn.linear_model import Lasso, LinearRegression
+
+    x = correlation_features(windows.windows)
+    y = np.asarray(windows.scores, np.float64)
+    held = loso_folds(windows.subjects) if folds is None else [str(f) for f in folds]
+    out = {"linear": np.full(len(y), np.nan), "lasso": np.full(len(y), np.nan)}
+    for s in held:
+        test = windows.subjects == s
+        out["linear"][test] = LinearRegression().fit(x[~test], y[~test]).predict(x[test])
+        alpha = lasso_alpha(x[~test], y[~test])
+        out["lasso"][test] = Lasso(alpha=alpha).fit(x[~test], y[~test]).predict(x[test])
+    return out
