@@ -10,6 +10,13 @@ of the same machine measured in the same run.
     python benchmarks/gcn.py --specs 1 2 stgcn --batch 8 --repeats 5 --out gcn.json
     python benchmarks/gcn.py --specs 1 8 stgcn --conv-impl conv shift   # temporal convs: XLA conv vs shifted slices
     python benchmarks/gcn.py --layers             # graph conv layer: einsum vs 2-D matmuls (infantjax.nn.dense)
+    python benchmarks/gcn.py --specs 1 7 stgcn --repeats 3 --torch-python /tmp/torchvenv/bin/python \\
+        --movementoutcome-repo /tmp/MovementOutcome --stgcn-repo /tmp/st-gcn   # side by side with PyTorch
+
+``--torch-python`` runs the official PyTorch models (``benchmarks/gcn_torch.py``, in that interpreter's
+environment, from checkouts of DeepInMotion/MovementOutcome and yysijie/st-gcn) right after each infantjax
+figure, with the same batch and the reference optimiser, and prints the time ratio infantjax ÷ PyTorch (below 1:
+infantjax is faster).
 
 ``--layers`` times the graph-convolution layer's two parts side by side, vmapped over ensemble instances as in
 training (``--instances``, default 3 and 7, × ``--batch`` windows, 12 and 48 channels), forward and forward +
@@ -131,6 +138,22 @@ def bench_one(name: str, spec, *, batch: int, repeats: int, conv_impl: str = "au
     }
 
 
+def bench_torch(name: str, *, python: str, batch: int, repeats: int, movementoutcome_repo, stgcn_repo) -> dict:
+    """The official PyTorch model's train step and forward (``benchmarks/gcn_torch.py`` in ``python``), seconds."""
+    import subprocess
+
+    cmd = [python, str(pathlib.Path(__file__).with_name("gcn_torch.py")), "--specs", name, "--batch", str(batch),
+           "--repeats", str(repeats)]
+    if movementoutcome_repo:
+        cmd += ["--movementoutcome-repo", str(movementoutcome_repo)]
+    if stgcn_repo:
+        cmd += ["--stgcn-repo", str(stgcn_repo)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    rows = {r["kind"]: r for r in (json.loads(line) for line in out.splitlines() if line.startswith("{"))}
+    return {"torch_train_step_s": rows["train_step"]["seconds"], "torch_forward_s": rows["forward"]["seconds"],
+            "torch_matmul_gflop_per_s": rows["train_step"]["matmul_gflops"], "torch": rows["train_step"]["torch"]}
+
+
 def _specs(selected):
     all_specs = {str(i + 1): s for i, s in enumerate(GCNSpec.table_a4())}
     all_specs["stgcn"] = STGCNSpec()
@@ -150,7 +173,10 @@ def _table(record) -> str:
         lines.append(
             f"{r['name']:>6} {r.get('conv_impl', 'auto'):>5} {r['params_reference']:>10,} {r['gflops_reference']:>7.2f} {r['forward_s'] * 1e3:>8.1f} "
             f"{r['train_step_s'] * 1e3:>8.1f} {r['forward_compile_s']:>9.1f} {r['train_step_compile_s']:>10.1f} "
-            f"{r['forward_gflop_per_s']:>8.1f} {r['train_gflop_per_s']:>9.1f}")
+            f"{r['forward_gflop_per_s']:>8.1f} {r['train_gflop_per_s']:>9.1f}"
+            + (f"  torch step {r['torch_train_step_s'] * 1e3:,.0f} ms (ratio {r['train_step_s'] / r['torch_train_step_s']:.2f}),"
+               f" fwd {r['torch_forward_s'] * 1e3:,.0f} ms (ratio {r['forward_s'] / r['torch_forward_s']:.2f})"
+               if "torch_train_step_s" in r else ""))
     lines.append(f"float32 matmul ({record['matmul_n']}^3): {record['matmul_gflop_per_s']:.1f} GFLOP/s; "
                  f"batch {record['batch']} windows of {T}×{V}; {record['device']}")
     return "\n".join(lines)
@@ -222,6 +248,9 @@ def main(argv=None) -> int:
     parser.add_argument("--layers", action="store_true",
                         help="time the graph conv layer's parts instead: Dense vs FlatDense, einsum vs matmul")
     parser.add_argument("--instances", nargs="+", type=int, default=[3, 7], help="vmapped instances (--layers)")
+    parser.add_argument("--torch-python", help="a Python with PyTorch: time the official models side by side")
+    parser.add_argument("--movementoutcome-repo", type=pathlib.Path, help="checkout of DeepInMotion/MovementOutcome")
+    parser.add_argument("--stgcn-repo", type=pathlib.Path, help="checkout of yysijie/st-gcn")
     args = parser.parse_args(argv)
     if args.batch < 1 or args.repeats < 1:
         parser.error("--batch and --repeats must be positive")
@@ -251,7 +280,11 @@ def main(argv=None) -> int:
     }
     runs = [(name, spec, impl) for name, spec in specs.items() for impl in args.conv_impl]
     for name, spec, impl in tqdm(runs, desc="gcn benchmark", file=sys.stderr):
-        record["results"].append(bench_one(name, spec, batch=args.batch, repeats=args.repeats, conv_impl=impl))
+        row = bench_one(name, spec, batch=args.batch, repeats=args.repeats, conv_impl=impl)
+        if args.torch_python:
+            row.update(bench_torch(name, python=args.torch_python, batch=args.batch, repeats=args.repeats,
+                                   movementoutcome_repo=args.movementoutcome_repo, stgcn_repo=args.stgcn_repo))
+        record["results"].append(row)
         if args.out:  # keep what is done so far: a long run on a busy machine may be stopped
             _write(args.out, record)
     record["matmul_gflop_per_s_after"] = matmul_rate(args.matmul_n)

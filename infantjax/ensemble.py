@@ -109,6 +109,38 @@ def orientation_warning(orientation: str, angle: float, config: CPConfig) -> str
     return f"the spine is {orientation} ({how}, {angle:+.0f}° from head-up in the image): {fix}"
 
 
+#: The smallest scoring call (windows): a recording's last few windows are padded up to it.
+MIN_SCORING_CALL = 8
+
+
+def scoring_calls(n_windows: int, step: int, multiple: int = 1) -> list[tuple[int, int]]:
+    """(first window, windows in the call) of each scoring call for ``n_windows`` windows.
+
+    Full calls of ``step`` windows, then the rest in power-of-two calls from the largest down, the last padded
+    up to ``MIN_SCORING_CALL`` (rounded up to ``multiple``, the data-axis size) or, when fewer windows are left,
+    to their next power of two. A recording of any length thus
+    runs at most ⌈log2(step / 8)⌉ + 1 program shapes, shared by all recordings, and pads fewer than
+    ``MIN_SCORING_CALL`` windows, where padding the whole recording to one power of two padded up to half of it
+    (71 windows of a 3-minute recording → 128, 1.8× the work; here 64 + 8).
+    """
+    def round_up(x: int) -> int:
+        return -(-x // multiple) * multiple
+
+    minimum = min(step, round_up(MIN_SCORING_CALL))
+    calls, lo = [], 0
+    while lo < n_windows:
+        rest = n_windows - lo
+        if rest >= step:
+            size = step
+        elif rest <= minimum:  # the last call, padded to a power of two (a short recording: fewer than 8)
+            size = min(minimum, round_up(1 << (rest - 1).bit_length()))
+        else:  # the largest power of two of the rest (a multiple of the data axis: it may cover the rest)
+            size = min(step, round_up(1 << (rest.bit_length() - 1)))
+        calls.append((lo, size))
+        lo += size
+    return calls
+
+
 @functools.lru_cache(maxsize=64)
 def _scoring_program(task: CPTask, spec, mesh):
     """jit(vmap over instances) of: windows → (P(CP) (W,), joint CAM scores (W, V)); windows shared by all."""
@@ -216,8 +248,12 @@ class Ensemble:
         if key not in self._device_cache:
             padded = parallel.pad_leading(self.variables[k], parallel.padded_size(self.stack_sizes[k], mesh))
             # jnp.array copies, so the device stack never aliases host memory that may change later
-            padded = jax.tree_util.tree_map(lambda x: jnp.array(x, copy=True), padded)
-            self._device_cache[key] = jax.device_put(padded, parallel.instance_sharding(mesh))
+            if jax.process_count() > 1:  # every process supplies its own devices' instances
+                self._device_cache[key] = parallel.to_global(
+                    jax.tree_util.tree_map(lambda x: np.array(x, copy=True), padded), parallel.instance_sharding(mesh))
+            else:
+                padded = jax.tree_util.tree_map(lambda x: jnp.array(x, copy=True), padded)
+                self._device_cache[key] = jax.device_put(padded, parallel.instance_sharding(mesh))
         return self._device_cache[key]
 
     def _scoring_chunk(self, k: int, mesh, program, chunk: int, window_shape: tuple, budget: int) -> int:
@@ -244,7 +280,8 @@ class Ensemble:
             mesh: an ``("instance", "data")`` mesh (default: all devices, see
                 :func:`infantjax.parallel.instance_mesh`), one per stack size.
             chunk: windows per call at most (default ``config.eval_batch_size``; lowered to fit
-                ``config.memory_budget``, and to the next power of two of the window count).
+                ``config.memory_budget``); the windows run in calls of power-of-two sizes
+                (:func:`scoring_calls`), the last padded to at least ``MIN_SCORING_CALL`` windows.
             config: the config the windows are scored under (default the ensemble's; e.g. another window
                 rotation).
 
@@ -269,8 +306,10 @@ class Ensemble:
                             "(Ensemble.predict preprocesses and fills them)")
         n_windows = positions.shape[0]
         chunk = chunk or self.config.eval_batch_size
-        # recordings of any length reuse a few programs: windows are padded to a power of two up to the chunk
-        bucket = min(int(chunk), 1 << max(n_windows - 1, 0).bit_length())
+        # recordings of any length reuse a few programs (scoring_calls): the largest call is the largest power of
+        # two of the window count (the next one for fewer than MIN_SCORING_CALL windows), at most the chunk
+        small = n_windows <= MIN_SCORING_CALL
+        bucket = min(int(chunk), 1 << ((n_windows - 1).bit_length() if small else n_windows.bit_length() - 1))
         budget = parallel.memory_budget(self.config.memory_budget)
         probs, cams = [], []
         for k, (spec, size) in enumerate(zip(self.specs, self.stack_sizes)):
@@ -280,12 +319,13 @@ class Ensemble:
             step = self._scoring_chunk(k, m, program, -(-bucket // data) * data, positions.shape[1:], budget)
             variables = self._stack_on(k, m)
             p_parts, c_parts = [], []
-            for lo in range(0, n_windows, step):
-                block = parallel.pad_axis(positions[lo:lo + step], step)
-                p, c = program(variables, block)
-                keep = min(step, n_windows - lo)
-                p_parts.append(np.asarray(p)[:size, :keep])
-                c_parts.append(np.asarray(c)[:size, :keep])
+            for lo, call in scoring_calls(n_windows, step, data):
+                block = parallel.to_global(parallel.pad_axis(positions[lo:lo + call], call),
+                                           jax.sharding.NamedSharding(m, jax.sharding.PartitionSpec(parallel.DATA)))
+                p, c = parallel.to_host(program(variables, block))
+                keep = min(call, n_windows - lo)
+                p_parts.append(p[:size, :keep])
+                c_parts.append(c[:size, :keep])
             probs.append(np.concatenate(p_parts, axis=1))
             cams.append(np.concatenate(c_parts, axis=1))
         return np.concatenate(probs, axis=0).T, np.concatenate(cams, axis=0)
@@ -450,6 +490,7 @@ def train(specs: Sequence, cohort: Cohort, config: CPConfig | None = None, *, fo
     Returns:
         the trained :class:`Ensemble` (each instance at its best-validation-AUC epoch).
     """
+    parallel.initialize()  # multi-process start-up when INFANTJAX_DISTRIBUTED=1 / $INFANTJAX_COORDINATOR
     config = CPConfig() if config is None else config
     if not isinstance(config, CPConfig):
         raise ConfigError(f"ensemble.train needs a CPConfig (infantjax.train.CPConfig), got {type(config).__name__}")

@@ -45,7 +45,7 @@ def test_temporal_conv_matches_nn_conv_variables_and_outputs(layer):
     old = _nn_conv_temporal(features, k, s, d, g, bias, fan_in=8 // g * k)
     ref_vars = old.init(jax.random.key(3), x)
     ref = old.apply(ref_vars, x)
-    for impl in ("conv", "shift"):
+    for impl in ("conv", "shift", "im2col"):
         new = TemporalConv(features, k, stride=s, dilation=d, groups=g, use_bias=bias, gain=RELU_GAIN, impl=impl)
         variables = new.init(jax.random.key(3), x)
         # same names, shapes and initial values as the nn.Conv layer (checkpoints and weight maps carry over)
@@ -69,10 +69,12 @@ def test_temporal_conv_gradients_and_vmap_agree(groups):
             return (temporal_conv(xi, w, stride=2, dilation=2, padding=8, groups=groups, impl=impl) ** 2).mean()
         return jax.jit(jax.vmap(jax.value_and_grad(f, argnums=(0, 1))))
 
-    (lc, gc), (ls, gs) = loss("conv")(kernel, x), loss("shift")(kernel, x)
+    (lc, gc), (ls, gs), (li, gi) = loss("conv")(kernel, x), loss("shift")(kernel, x), loss("im2col")(kernel, x)
     np.testing.assert_allclose(np.asarray(ls), np.asarray(lc), **TOL)
-    for a, b in zip(gs, gc):
+    np.testing.assert_allclose(np.asarray(li), np.asarray(lc), **TOL)
+    for a, b, c in zip(gs, gc, gi):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), **TOL)
+        np.testing.assert_allclose(np.asarray(c), np.asarray(b), **TOL)
     single = jax.value_and_grad(lambda w, xi: (temporal_conv(xi, w, stride=2, dilation=2, padding=8, groups=groups,
                                                              impl="shift") ** 2).mean(), argnums=(0, 1))
     l1, g1 = single(kernel[1], x[1])
@@ -144,13 +146,16 @@ _WHOLE = [pytest.param(i, marks=() if i == 2 else pytest.mark.slow, id=f"cover{i
 def test_whole_models_agree_between_impls(which):
     spec = _small_stgcn() if which == "stgcn" else _covering_specs()[which]
     x = _x((2, 24, 19, 2 if which == "stgcn" else 6), 5)
-    conv, shift = build_model(spec, conv_impl="conv"), build_model(spec, conv_impl="shift")
+    conv = build_model(spec, conv_impl="conv")
     variables = _random_variables(conv, x)
-    shapes = jax.eval_shape(lambda: shift.init(jax.random.key(0), x))
-    assert jax.tree.map(lambda a: a.shape, shapes) == jax.tree.map(lambda a: a.shape, variables)
-    (logits_c, feat_c), (logits_s, feat_s) = _forward(conv, variables, x), _forward(shift, variables, x)
-    np.testing.assert_allclose(np.asarray(logits_s), np.asarray(logits_c), **TOL)
-    np.testing.assert_allclose(np.asarray(feat_s), np.asarray(feat_c), **TOL)
+    logits_c, feat_c = _forward(conv, variables, x)
+    for impl in ("shift", "im2col"):
+        other = build_model(spec, conv_impl=impl)
+        shapes = jax.eval_shape(lambda other=other: other.init(jax.random.key(0), x))
+        assert jax.tree.map(lambda a: a.shape, shapes) == jax.tree.map(lambda a: a.shape, variables)
+        logits_s, feat_s = _forward(other, variables, x)
+        np.testing.assert_allclose(np.asarray(logits_s), np.asarray(logits_c), **TOL)
+        np.testing.assert_allclose(np.asarray(feat_s), np.asarray(feat_c), **TOL)
 
 
 @pytest.mark.parametrize("which", [pytest.param(2, id="cover2", marks=pytest.mark.slow),
@@ -162,14 +167,15 @@ def test_whole_model_gradients_agree_between_impls(which):
     spec = _small_stgcn() if which == "stgcn" else _covering_specs()[which]
     x = _x((2, 24, 19, 2 if which == "stgcn" else 6), 5)
     labels = jnp.array([0, 1])
-    conv, shift = build_model(spec, conv_impl="conv"), build_model(spec, conv_impl="shift")
+    conv = build_model(spec, conv_impl="conv")
     variables = _random_variables(conv, x)
     (lc, (logits_c, upd_c)), grads_c = _step(conv, variables, x, labels)
-    (ls, (logits_s, upd_s)), grads_s = _step(shift, variables, x, labels)
-    np.testing.assert_allclose(float(ls), float(lc), **TOL)
-    np.testing.assert_allclose(np.asarray(logits_s), np.asarray(logits_c), **TOL)
-    for a, b in zip(jax.tree.leaves((grads_s, upd_s)), jax.tree.leaves((grads_c, upd_c))):
-        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-3, atol=1e-4)
+    for impl in ("shift", "im2col"):
+        (ls, (logits_s, upd_s)), grads_s = _step(build_model(spec, conv_impl=impl), variables, x, labels)
+        np.testing.assert_allclose(float(ls), float(lc), **TOL)
+        np.testing.assert_allclose(np.asarray(logits_s), np.asarray(logits_c), **TOL)
+        for a, b in zip(jax.tree.leaves((grads_s, upd_s)), jax.tree.leaves((grads_c, upd_c))):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-3, atol=1e-4)
 
 
 def test_vmapped_instances_equal_one_by_one():
@@ -185,8 +191,9 @@ def test_vmapped_instances_equal_one_by_one():
 
 
 def test_impl_choice_and_errors():
-    assert resolve_impl("auto") == ("shift" if jax.default_backend() == "cpu" else "conv")
+    assert resolve_impl("auto") == ("im2col" if jax.default_backend() == "cpu" else "conv")
     assert resolve_impl("conv") == "conv"
+    assert resolve_impl("shift") == "shift" and resolve_impl("im2col") == "im2col"
     with pytest.raises(ConfigError, match="impl"):
         resolve_impl("fft")
     with pytest.raises(ConfigError, match="conv_impl"):

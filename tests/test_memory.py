@@ -83,3 +83,27 @@ def test_training_over_budget_runs_instances_in_groups_with_the_same_result(capl
     assert "running them in groups of 1" in caplog.text
     for a, b in zip(jax.tree_util.tree_leaves(roomy.variables), jax.tree_util.tree_leaves(tight.variables)):
         np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+
+
+def test_scoring_calls_cover_every_window_once_with_little_padding():
+    for multiple in (1, 2, 8):
+        for step in (multiple, 8 * multiple, 128):
+            for n in range(1, 300):
+                calls = ensemble.scoring_calls(n, step, multiple)
+                starts = [lo for lo, _ in calls]
+                assert starts == [0] + list(np.cumsum([size for _, size in calls])[:-1])  # contiguous
+                assert all(size <= step and size % multiple == 0 for _, size in calls)
+                padded = sum(size for _, size in calls) - n
+                assert 0 <= padded < max(ensemble.MIN_SCORING_CALL, multiple)
+    assert ensemble.scoring_calls(71, 128) == [(0, 64), (64, 8)]  # a 3-minute recording: 72 windows, not 128
+
+
+def test_scoring_in_power_of_two_calls_equals_equal_calls():
+    spec = tiny_gcn_spec()
+    stack = random_stack(spec, 2, 2)
+    windows = np.random.default_rng(1).normal(size=(11, SMALL.window, 19, 2)).astype(np.float32) * 0.1
+    ens = ensemble.Ensemble([spec], [stack], SMALL)
+    p1, c1 = ens.window_predictions(windows)  # calls of 8 and 4 windows
+    p2, c2 = ens.window_predictions(windows, chunk=4)  # calls of 4, 4 and 4 (the last padded by one)
+    np.testing.assert_allclose(p1, p2, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(c1, c2, rtol=1e-5, atol=1e-6)

@@ -1,12 +1,17 @@
 """Temporal and pointwise convolutions on channels-last skeleton sequences (N, T, V, C).
 
-A (k×1) temporal convolution is computed either by XLA's convolution (``impl="conv"``) or as a sum over the k
-kernel taps of shifted, strided slices of the padded input times the tap's (C/groups, F) weight (``impl="shift"``:
-an einsum per tap, or a per-channel product for a depthwise kernel). The two give the same result up to float32
-summation order. The shift form matters for ensembles: under ``jax.vmap`` over parameters a convolution whose
-kernel and input both carry the instance axis becomes a batch-grouped convolution, which XLA:CPU runs several
-times slower than a loop over instances, while the einsums become batched matmuls (benchmarks/ensemble.py).
-``impl="auto"`` picks ``shift`` on CPU and ``conv`` elsewhere (:func:`infantjax.nn.dispatch.resolve`).
+A (k×1) temporal convolution is computed by XLA's convolution (``impl="conv"``), as a sum over the k kernel taps
+of shifted, strided slices of the padded input times the tap's (C/groups, F) weight (``impl="shift"``: an einsum per
+tap, or a per-channel product for a depthwise kernel), or, under differentiation, with the k shifted slices laid
+side by side once, (N·T'·V, k·C), so that the forward and both gradients are single deep products
+(``impl="im2col"``; without a gradient it computes the sum of tap products, which is the faster forward on CPU;
+grouped and depthwise kernels take the ``shift`` form).
+All give the same result up to float32 summation order. The matmul forms matter on CPU: under ``jax.vmap`` over
+parameters a convolution whose kernel and input both carry the instance axis becomes a batch-grouped convolution,
+which XLA:CPU runs several times slower than a loop over instances, while the products become batched matmuls
+(benchmarks/ensemble.py); and XLA:CPU's convolution backward passes are slow. ``im2col`` is the fastest of the
+three in a GCN training step on CPU and equal to ``shift`` in inference (docs/performance.md), so ``impl="auto"`` picks ``im2col`` on CPU and ``conv`` elsewhere
+(:func:`infantjax.nn.dispatch.resolve`).
 
 :class:`TemporalConv` is the layer: a drop-in for ``flax.linen.Conv`` with a (k, 1, ...) kernel (same variables,
 initial values included), computed by :func:`temporal_conv`. With ``dtype=jnp.bfloat16`` it computes in bfloat16;
@@ -15,9 +20,11 @@ its parameters stay float32.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 from jax import lax
 from jaxtyping import Array, Float
@@ -29,12 +36,14 @@ from infantjax.nn.torch_compat import LINEAR_GAIN, he_fan_out, torch_bias
 
 __all__ = ["CONV_IMPLS", "Pointwise", "TemporalConv", "resolve_impl", "temporal_conv"]
 
-CONV_IMPLS = ("auto", "conv", "shift")
+CONV_IMPLS = ("auto", "conv", "shift", "im2col")
 
 
 def resolve_impl(impl: str) -> str:
-    """``conv`` or ``shift`` for an ``impl`` of ``auto`` (``shift`` on CPU, else ``conv``), ``conv`` or ``shift``."""
-    return resolve(impl, cpu="shift", other="conv", what="temporal conv impl")
+    """``conv``, ``shift`` or ``im2col``: ``auto`` is ``im2col`` on CPU and ``conv`` elsewhere."""
+    if impl not in CONV_IMPLS:
+        raise ConfigError(f"temporal conv impl must be one of {CONV_IMPLS}, got {impl!r}")
+    return resolve(impl, cpu="im2col", other="conv") if impl == "auto" else impl
 
 
 def temporal_conv(x: Float[Array, "N T *S C"], kernel: Float[Array, "k *O Cg F"], *, stride: int = 1,
@@ -48,7 +57,8 @@ def temporal_conv(x: Float[Array, "N T *S C"], kernel: Float[Array, "k *O Cg F"]
         stride, dilation: temporal stride and dilation.
         padding: zero frames added at both ends.
         groups: feature groups (``groups`` = C for a depthwise convolution).
-        impl: ``conv`` (``lax.conv_general_dilated``), ``shift`` (sum over taps) or ``auto``.
+        impl: ``conv`` (``lax.conv_general_dilated``), ``shift`` (sum over taps), ``im2col`` (one product over
+            the taps side by side; ``shift`` for grouped kernels) or ``auto``.
 
     Returns:
         (N, ⌊(T + 2·padding − dilation·(k−1) − 1)/stride⌋ + 1, ..., F).
@@ -59,7 +69,8 @@ def temporal_conv(x: Float[Array, "N T *S C"], kernel: Float[Array, "k *O Cg F"]
         raise ConfigError(f"temporal conv: {c} input channels and {f} outputs do not fit a kernel of shape "
                           f"{tuple(kernel.shape)} with {groups} groups")
     kernel = kernel.astype(x.dtype)
-    if resolve_impl(impl) == "conv":
+    impl = resolve_impl(impl)
+    if impl == "conv":
         spatial = x.ndim - 2
         return lax.conv_general_dilated(
             x, kernel, (stride,) + (1,) * (spatial - 1), [(padding, padding)] + [(0, 0)] * (spatial - 1),
@@ -69,9 +80,16 @@ def temporal_conv(x: Float[Array, "N T *S C"], kernel: Float[Array, "k *O Cg F"]
     t_out = (x.shape[1] + 2 * padding - dilation * (k - 1) - 1) // stride + 1
     if padding:
         x = jnp.pad(x, [(0, 0), (padding, padding)] + [(0, 0)] * (x.ndim - 2))
+
+    if impl == "im2col" and groups == 1 and k > 1:
+        return _taps_deep_backward(x, w, stride, dilation, t_out)
+
+    def tap(j):
+        return _tap(x, j, stride, dilation, t_out)
+
     out = None
     for j in range(k):
-        xs = lax.slice_in_dim(x, j * dilation, j * dilation + (t_out - 1) * stride + 1, stride, axis=1)
+        xs = tap(j)
         if groups == 1:
             term = (xs.reshape(-1, c) @ w[j]).reshape(*xs.shape[:-1], f)  # 2-D matmul: see infantjax.nn.dense
         elif cg == 1 and f == groups:  # depthwise: one weight per channel
@@ -82,6 +100,57 @@ def temporal_conv(x: Float[Array, "N T *S C"], kernel: Float[Array, "k *O Cg F"]
             term = term.reshape(*xs.shape[:-1], f)
         out = term if out is None else out + term
     return out
+
+
+def _tap(x, j: int, stride: int, dilation: int, t_out: int):
+    """Tap j's input frames: x[:, j·d :: s][:, :t_out] of the padded input."""
+    return lax.slice_in_dim(x, j * dilation, j * dilation + (t_out - 1) * stride + 1, stride, axis=1)
+
+
+def _sum_of_taps(x, w, stride: int, dilation: int, t_out: int):
+    k, c, f = w.shape
+    out = None
+    for j in range(k):
+        xs = _tap(x, j, stride, dilation, t_out)
+        term = (xs.reshape(-1, c) @ w[j]).reshape(*xs.shape[:-1], f)
+        out = term if out is None else out + term
+    return out
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
+def _taps_deep_backward(x, w, stride: int, dilation: int, t_out: int):
+    """A dense temporal convolution of the padded input (``impl="im2col"``). Evaluated without a gradient
+    (inference, evaluation) it is the sum of k tap products, the fastest forward on CPU; under differentiation
+    the k taps are laid side by side once, (N·T'·V, k·C), and the forward and both gradients are deep products
+    over them (a training step 0.92× the sum of taps' time, its forward alone 1.08–1.10× slower:
+    docs/performance.md)."""
+    return _sum_of_taps(x, w, stride, dilation, t_out)
+
+
+def _taps_fwd(x, w, stride, dilation, t_out):
+    k, c, f = w.shape
+    cols = jnp.concatenate([_tap(x, j, stride, dilation, t_out) for j in range(k)], axis=-1)  # (..., k·C)
+    out = (cols.reshape(-1, k * c) @ w.reshape(k * c, f)).reshape(*cols.shape[:-1], f)
+    return out, (cols, w, x.shape[1])
+
+
+def _taps_bwd(stride, dilation, t_out, residuals, g):
+    cols, w, t_in = residuals
+    k, c, f = w.shape
+    g2 = g.reshape(-1, f)
+    dw = (cols.reshape(-1, k * c).T @ g2).reshape(k, c, f)
+    dcols = (g2 @ w.reshape(k * c, f).T).reshape(cols.shape)
+    dx = None
+    for j in range(k):  # each tap's gradient back to its frames: interior padding undoes the stride
+        lo = j * dilation
+        hi = t_in - (lo + (t_out - 1) * stride + 1)
+        config = [(0, 0, 0), (lo, hi, stride - 1)] + [(0, 0, 0)] * (cols.ndim - 2)
+        part = lax.pad(dcols[..., j * c:(j + 1) * c], jnp.zeros((), dcols.dtype), config)
+        dx = part if dx is None else dx + part
+    return dx.astype(cols.dtype), dw.astype(w.dtype)
+
+
+_taps_deep_backward.defvjp(_taps_fwd, _taps_bwd)
 
 
 def _dimension_numbers(ndim: int) -> tuple[str, str, str]:
@@ -134,7 +203,7 @@ class TemporalConv(nn.Module):
         stride, dilation, groups: temporal stride, dilation and feature groups.
         use_bias: add a bias (PyTorch's default initialisation U(±1/√fan_in)).
         gain: He-normal (fan-out) gain of the kernel.
-        impl: ``"auto"``, ``"conv"`` or ``"shift"``.
+        impl: ``"auto"``, ``"conv"``, ``"shift"`` or ``"im2col"``.
         dtype: compute dtype (parameters are float32).
     """
 

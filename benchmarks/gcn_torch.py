@@ -1,0 +1,149 @@
+"""The official PyTorch GCNs on this CPU: forward and training step at batch 32, beside PyTorch's own matmul rate.
+
+Runs in a separate Python environment that has PyTorch (never infantjax's). The models come from checkouts of the
+public reference repositories (nothing of them is part of infantjax):
+
+* DeepInMotion/MovementOutcome (``models/gcn_search_model.py`` ``Model``, ``utils/graph.py`` ``Graph``): the
+  Table A.4 architectures, built with the constructor arguments that ``tests/data/movementoutcome-parity/
+  manifest.json`` records for each (the way the reference's ``utils/trainval.py`` turns a candidate into them);
+* yysijie/st-gcn (``net/st_gcn.py`` ``Model``): ST-GCN with the In-Motion 19 layout added by subclassing its
+  ``Graph`` (19 nodes, the 18 In-Motion links, centre 8; the spatial strategy), as the parity fixtures were made.
+
+The training step is the reference's: ``optim.SGD(lr=5e-4, momentum=0.9, nesterov=True)``, cross-entropy,
+``zero_grad`` / ``backward`` / ``step``, BatchNorm in train mode. ``benchmarks/gcn.py --compare --torch-python PY
+--movementoutcome-repo DIR --stgcn-repo DIR`` interleaves this with the JAX figures, one call per round.
+
+    /tmp/torchvenv/bin/python benchmarks/gcn_torch.py --movementoutcome-repo /tmp/mo --stgcn-repo /tmp/stgcn \\
+        --specs 1 7 stgcn --batch 32
+
+Prints one JSON line per (model, kind). The glibc variables of issue 20's PyTorch bar (large-allocation reuse) are
+set by re-executing the script when they are missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import pathlib
+import statistics
+import sys
+import time
+
+MALLOC = {"MALLOC_MMAP_THRESHOLD_": "4294967296", "MALLOC_TRIM_THRESHOLD_": "4294967296"}
+MANIFEST = pathlib.Path(__file__).resolve().parents[1] / "tests/data/movementoutcome-parity/manifest.json"
+WINDOW, JOINTS = 150, 19
+IN_MOTION_LINKS = [(0, 1), (2, 1), (3, 1), (1, 4), (9, 8), (10, 9), (11, 10), (5, 8), (6, 5), (7, 6), (4, 8),
+                   (12, 8), (16, 12), (17, 16), (18, 17), (13, 12), (14, 13), (15, 14)]
+
+
+def _module(path: pathlib.Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _movementoutcome(repo: pathlib.Path, arch: int):
+    graph = _module(repo / "utils/graph.py", "mo_graph")
+    model = _module(repo / "models/gcn_search_model.py", "mo_model")
+    entry = json.loads(MANIFEST.read_text())["archs"][f"{arch:02d}"]
+    graphs = [graph.Graph(strategy=g["strategy"], disentangled_num_scales=g.get("disentangled_num_scales", 1),
+                          use_mask=g.get("use_mask", True)) for g in entry["graphs"]]
+    return model.Model(graphs=graphs, **entry["constructor_kwargs"]), 6
+
+
+def _stgcn(repo: pathlib.Path):
+    sys.path.insert(0, str(repo))
+    from net.st_gcn import Model  # the checkout's package
+    from net.utils import graph as graph_module
+
+    base = graph_module.Graph
+
+    class InMotionGraph(base):
+        def get_edge(self, layout):
+            if layout != "in-motion-19":
+                return base.get_edge(self, layout)
+            self.num_node = JOINTS
+            self.edge = [(i, i) for i in range(JOINTS)] + IN_MOTION_LINKS
+            self.center = 8
+
+    graph_module.Graph = InMotionGraph
+    sys.modules["net.st_gcn"].Graph = InMotionGraph
+    return Model(in_channels=2, num_class=2, graph_args={"layout": "in-motion-19", "strategy": "spatial"},
+                 edge_importance_weighting=True), 2
+
+
+def _median(fn, repeats: int, warmup: int) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _time_model(torch, model, shape, batch: int, repeats: int):
+    """(kind, median seconds) of the reference training step and the eval-mode forward on random windows."""
+    x = torch.randn(*shape) * 0.3
+    y = torch.arange(batch) % 2
+    optimizer = torch.optim.SGD(model.parameters(), lr=5e-4, momentum=0.9, nesterov=True)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def step():
+        model.train()
+        out = model(x)
+        loss = loss_fn(out[0] if isinstance(out, tuple) else out, y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    def forward():
+        model.eval()
+        with torch.no_grad():
+            model(x)
+
+    return [("train_step", _median(step, repeats, 1)), ("forward", _median(forward, repeats, 1))]
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--movementoutcome-repo", type=pathlib.Path)
+    parser.add_argument("--stgcn-repo", type=pathlib.Path)
+    parser.add_argument("--specs", nargs="+", default=["1", "7", "stgcn"],
+                        help="Table A.4 rows (1-10) and/or 'stgcn'")
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    args = parser.parse_args(argv)
+    if any(os.environ.get(k) != v for k, v in MALLOC.items()):
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **MALLOC})
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    a = torch.randn(2048, 2048)
+    matmul = 2 * 2048 ** 3 / _median(lambda: a @ a, 5, 2) / 1e9
+    for name in args.specs:
+        if name == "stgcn":
+            if args.stgcn_repo is None:
+                parser.error("--stgcn-repo is needed for stgcn")
+            model, channels = _stgcn(args.stgcn_repo)
+            shape = (args.batch, channels, WINDOW, JOINTS, 1)
+        else:
+            if args.movementoutcome_repo is None:
+                parser.error("--movementoutcome-repo is needed for Table A.4 rows")
+            model, channels = _movementoutcome(args.movementoutcome_repo, int(name))
+            shape = (args.batch, channels, WINDOW, JOINTS)
+        for kind, seconds in _time_model(torch, model, shape, args.batch, args.repeats):
+            print(json.dumps({"model": name, "kind": kind, "batch": args.batch, "seconds": seconds,
+                              "matmul_gflops": matmul, "threads": args.threads, "torch": torch.__version__,
+                              "load": os.getloadavg()[0]}), flush=True)
+
+if __name__ == "__main__":
+    main()
