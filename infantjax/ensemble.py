@@ -143,7 +143,8 @@ def scoring_calls(n_windows: int, step: int, multiple: int = 1) -> list[tuple[in
 
 @functools.lru_cache(maxsize=64)
 def _scoring_program(task: CPTask, spec, mesh):
-    """jit(vmap over instances) of: windows → (P(CP) (W,), joint CAM scores (W, V)); windows shared by all."""
+    """jit of: windows → (P(CP) (W,), joint CAM scores (W, V)) for every instance (vmapped or mapped over them,
+    :func:`scoring_mode`); windows shared by all."""
     from infantjax.models.gcn import class_activation_map
 
     model = task.model
@@ -156,7 +157,24 @@ def _scoring_program(task: CPTask, spec, mesh):
     inst = parallel.instance_sharding(mesh)
     windows = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(parallel.DATA))
     out = parallel.batch_sharding(mesh)
-    return jax.jit(jax.vmap(one, in_axes=(0, None)), in_shardings=(inst, windows), out_shardings=(out, out))
+    if scoring_mode(mesh) == "map":
+        def every(stack, positions):
+            return jax.lax.map(lambda variables: one(variables, positions), stack)
+    else:
+        every = jax.vmap(one, in_axes=(0, None))
+    return jax.jit(every, in_shardings=(inst, windows), out_shardings=(out, out))
+
+
+def scoring_mode(mesh) -> str:
+    """How a scoring program runs the instances of one device: ``"map"`` (one after another, ``lax.map``) on the
+    CPU backend when every instance is on one device, ``"vmap"`` (all at once) otherwise.
+
+    On CPU a ``vmap`` over weights turns every convolution into a batch-grouped one or into batched tap products,
+    while one instance at a time runs plain convolutions: scoring 64 windows with 7 Table A.4 #1 instances took
+    0.55× the vmapped time (docs/performance.md, "inference convolutions"). Accelerators and meshes that spread
+    instances over devices keep the vmap.
+    """
+    return "map" if jax.default_backend() == "cpu" and mesh.shape[parallel.INSTANCE] == 1 else "vmap"
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

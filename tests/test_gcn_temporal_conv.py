@@ -82,6 +82,29 @@ def test_temporal_conv_gradients_and_vmap_agree(groups):
     np.testing.assert_allclose(np.asarray(g1[0]), np.asarray(gs[0][1]), **TOL)
 
 
+@pytest.mark.parametrize("stride", [1, 2])
+def test_im2col_inference_under_every_vmap_equals_conv(stride):
+    """Without a gradient, im2col runs XLA's convolution for one set of weights and batched tap products under a
+    vmap over weights (a custom batching rule); with shared weights a vmap joins the batch. All equal ``conv``."""
+    kernel = _x((3, 9, 1, 8, 6), 3)
+    x = _x((3, 2, 17, 5, 8), 4)
+
+    def conv(impl):
+        return lambda xi, w: temporal_conv(xi, w, stride=stride, padding=4, impl=impl)
+
+    cases = [
+        (lambda f: f(x[0], kernel[0]), "single"),
+        (lambda f: jax.jit(jax.vmap(f))(x, kernel), "vmap over weights and inputs"),
+        (lambda f: jax.vmap(f, in_axes=(None, 0))(x[0], kernel), "vmap over weights only"),
+        (lambda f: jax.vmap(f, in_axes=(0, None))(x, kernel[0]), "vmap over inputs only"),
+        (lambda f: jax.vmap(jax.vmap(f, in_axes=(0, None)), in_axes=(None, 0))(x, kernel), "nested"),
+        (lambda f: jax.lax.map(lambda a: f(a[0], a[1]), (x, kernel)), "lax.map"),
+    ]
+    for run, what in cases:
+        np.testing.assert_allclose(np.asarray(run(conv("im2col"))), np.asarray(run(conv("conv"))), **TOL,
+                                   err_msg=what)
+
+
 def test_frame_attention_keeps_the_nn_conv_variables():
     x = _x((2, 12, 5, 4))
     shapes = {}

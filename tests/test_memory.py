@@ -107,3 +107,19 @@ def test_scoring_in_power_of_two_calls_equals_equal_calls():
     p2, c2 = ens.window_predictions(windows, chunk=4)  # calls of 4, 4 and 4 (the last padded by one)
     np.testing.assert_allclose(p1, p2, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(c1, c2, rtol=1e-5, atol=1e-6)
+
+
+def test_scoring_one_instance_after_another_equals_all_at_once():
+    """On CPU with every instance on one device the scoring program maps over instances (plain convolutions);
+    spread over devices it vmaps. Both give the same predictions."""
+    spec = tiny_gcn_spec()
+    stack = random_stack(spec, 2, 3)
+    windows = np.random.default_rng(2).normal(size=(9, SMALL.window, 19, 2)).astype(np.float32) * 0.1
+    ens = ensemble.Ensemble([spec], [stack], SMALL)
+    one_device = parallel.instance_mesh(3, devices=jax.devices()[:1])
+    spread = parallel.instance_mesh(3, devices=jax.devices()[:2], instance_axis=2)
+    assert ensemble.scoring_mode(one_device) == "map" and ensemble.scoring_mode(spread) == "vmap"
+    p1, c1 = ens.window_predictions(windows, mesh=one_device)
+    p2, c2 = ens.window_predictions(windows, mesh=spread)
+    np.testing.assert_allclose(p1, p2, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(c1, c2, rtol=1e-5, atol=1e-6)

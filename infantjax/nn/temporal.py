@@ -117,14 +117,52 @@ def _sum_of_taps(x, w, stride: int, dilation: int, t_out: int):
     return out
 
 
+def _xla_conv(x, w, stride: int, dilation: int):
+    """XLA's convolution of the padded input by a (k, C, F) kernel along axis 1 (no padding)."""
+    k, c, f = w.shape
+    spatial = x.ndim - 2
+    return lax.conv_general_dilated(x, w.reshape((k,) + (1,) * (spatial - 1) + (c, f)), (stride,) + (1,) * (spatial - 1),
+                                    [(0, 0)] * spatial, rhs_dilation=(dilation,) + (1,) * (spatial - 1),
+                                    dimension_numbers=_dimension_numbers(x.ndim))
+
+
+@functools.lru_cache(maxsize=None)
+def _inference_conv(stride: int, dilation: int, t_out: int):
+    """The forward without a gradient: XLA's convolution for one set of weights, the sum of tap products when the
+    weights carry a ``vmap`` axis (ensemble instances).
+
+    XLA:CPU runs a plain convolution 2–3× faster than the k tap products on AVX-512 cores, but a ``vmap`` over
+    weights turns it into a batch-grouped convolution that runs 1.3–1.4× slower than the (batched) tap products
+    (docs/performance.md, "inference convolutions"); a custom batching rule picks per case, so every caller gets
+    the faster form without knowing how it is vmapped.
+    """
+
+    @jax.custom_batching.custom_vmap
+    def conv(x, w):
+        return _xla_conv(x, w, stride, dilation)
+
+    @conv.def_vmap
+    def _rule(axis_size, in_batched, x, w):
+        x_batched, w_batched = in_batched
+        if w_batched:  # per-instance weights: batched tap products (batch axes are at 0)
+            x = x if x_batched else jnp.broadcast_to(x, (axis_size,) + x.shape)
+            return jax.vmap(lambda a, b: _sum_of_taps(a, b, stride, dilation, t_out))(x, w), True
+        # shared weights: the vmap axis joins the batch axis of one plain convolution
+        lead = x.shape[:2]
+        y = conv(x.reshape((lead[0] * lead[1],) + x.shape[2:]), w)
+        return y.reshape(lead + y.shape[1:]), True
+
+    return conv
+
+
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
 def _taps_deep_backward(x, w, stride: int, dilation: int, t_out: int):
     """A dense temporal convolution of the padded input (``impl="im2col"``). Evaluated without a gradient
-    (inference, evaluation) it is the sum of k tap products, the fastest forward on CPU; under differentiation
-    the k taps are laid side by side once, (N·T'·V, k·C), and the forward and both gradients are deep products
-    over them (a training step 0.92× the sum of taps' time, its forward alone 1.08–1.10× slower:
+    (inference, evaluation) it is XLA's convolution, or the sum of k tap products under a ``vmap`` over weights
+    (:func:`_inference_conv`); under differentiation the k taps are laid side by side once, (N·T'·V, k·C), and
+    the forward and both gradients are deep products over them (a training step 0.92× the sum of taps' time:
     docs/performance.md)."""
-    return _sum_of_taps(x, w, stride, dilation, t_out)
+    return _inference_conv(stride, dilation, t_out)(x, w)
 
 
 def _taps_fwd(x, w, stride, dilation, t_out):
