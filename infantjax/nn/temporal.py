@@ -4,13 +4,14 @@ A (k×1) temporal convolution is computed by XLA's convolution (``impl="conv"``)
 of shifted, strided slices of the padded input times the tap's (C/groups, F) weight (``impl="shift"``: an einsum per
 tap, or a per-channel product for a depthwise kernel), or, under differentiation, with the k shifted slices laid
 side by side once, (N·T'·V, k·C), so that the forward and both gradients are single deep products
-(``impl="im2col"``; without a gradient it computes the sum of tap products, which is the faster forward on CPU;
-grouped and depthwise kernels take the ``shift`` form).
+(``impl="im2col"``; without a gradient it runs XLA's convolution for one set of weights and the batched tap
+products under a ``vmap`` over weights, whichever is faster on CPU; grouped and depthwise kernels take the
+``shift`` form).
 All give the same result up to float32 summation order. The matmul forms matter on CPU: under ``jax.vmap`` over
 parameters a convolution whose kernel and input both carry the instance axis becomes a batch-grouped convolution,
 which XLA:CPU runs several times slower than a loop over instances, while the products become batched matmuls
 (benchmarks/ensemble.py); and XLA:CPU's convolution backward passes are slow. ``im2col`` is the fastest of the
-three in a GCN training step on CPU and equal to ``shift`` in inference (docs/performance.md), so ``impl="auto"`` picks ``im2col`` on CPU and ``conv`` elsewhere
+three in a GCN training step on CPU and in inference (docs/performance.md), so ``impl="auto"`` picks ``im2col`` on CPU and ``conv`` elsewhere
 (:func:`infantjax.nn.dispatch.resolve`).
 
 :class:`TemporalConv` is the layer: a drop-in for ``flax.linen.Conv`` with a (k, 1, ...) kernel (same variables,
