@@ -5,8 +5,12 @@ Both networks are timed side by side in one run, on the same inputs, medians aft
 
     python benchmarks/depth.py                      # paper widths at 128x96, batch 16 (for an accelerator)
     python benchmarks/depth.py --scale 0.25 --height 48 --width 64 --batch 4   # a CPU-sized run
+    python benchmarks/depth.py --layers --batch 4   # per layer: where the asymmetric cascade's time goes
 
-Prints one JSON record and a table.
+Prints one JSON record and a table. ``--layers`` times one block of each kind at each Table I width on the same
+input (forward + backward in training mode, as in a step): the full 3x3x3 convolution and each asymmetric
+convolution (1x3x1, 1x1x3, 3x1x1) with and without its BatchNorm + ReLU, and the whole cascade, with FLOPs and
+GFLOP/s, so the step ratio can be explained layer by layer (issue 20, P4).
 """
 
 from __future__ import annotations
@@ -92,6 +96,39 @@ def bench(kind: str, args) -> dict:
     }
 
 
+def bench_layers(args) -> list[dict]:
+    """Forward + backward (training mode) of one block of each kind per Table I width (module docstring)."""
+    import jax.numpy as jnp
+
+    from infantjax.nn.conv3d import AsymmetricConv3D, ConvBNReLU
+
+    rows = []
+    for c in (64, 128, 256):
+        c = max(1, round(c * args.scale))
+        x = jax.random.normal(jax.random.key(0, impl="rbg"), (args.batch, 3, args.height, args.width, c))
+        voxels = x.size // c
+        blocks = [("full 3x3x3 + BN + ReLU", ConvBNReLU(c, (3, 3, 3)), 27)]
+        for k in ASYMMETRIC_KERNELS:
+            name = "x".join(map(str, k))
+            blocks.append((f"{name} + BN + ReLU", ConvBNReLU(c, k), 3))
+            blocks.append((f"{name} conv only", ConvBNReLU(c, k, bn_relu=False), 3))
+        blocks.append(("asymmetric cascade", AsymmetricConv3D(c), 9))
+        for name, block, taps in blocks:
+            variables = jax.jit(lambda k, x, block=block: block.init(k, x, train=False))(
+                jax.random.key(1, impl="rbg"), x)
+
+            def loss(params, x, block=block, variables=variables):
+                y, _ = block.apply({**variables, "params": params}, x, train=True, mutable=["batch_stats"])
+                return jnp.mean(y * y)
+
+            step = jax.jit(jax.value_and_grad(loss, argnums=(0, 1)))
+            seconds = _median_time(lambda step=step, v=variables: step(v["params"], x), args.repeats, args.warmup)
+            flops = 3 * 2 * taps * c * c * voxels  # forward + two gradient products
+            rows.append({"width": c, "block": name, "ms": 1e3 * seconds, "gflop": flops / 1e9,
+                         "gflop_per_s": flops / seconds / 1e9})
+    return rows
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=float, default=1.0, help="width multiplier (1 = Table I widths)")
@@ -101,8 +138,23 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--json", help="also write the JSON record to this file")
+    parser.add_argument("--layers", action="store_true", help="time each block kind per width (P4 explanation)")
     args = parser.parse_args(argv)
     load_start, matmul = harness.load_average(), harness.matmul_rate()
+    if args.layers:
+        rows = bench_layers(args)
+        record = {"benchmark": "depth_layers", "config": vars(args), "results": rows, "jax": jax.__version__,
+                  "matmul_gflop_per_s": [matmul, harness.matmul_rate()],
+                  "load_average_1min": [load_start, harness.load_average()]}
+        print(json.dumps(record))
+        print(f"{'width':>6}  {'block':<24}{'ms':>10}{'GFLOP':>9}{'GFLOP/s':>9}{'of matmul':>10}")
+        for r in rows:
+            print(f"{r['width']:>6}  {r['block']:<24}{r['ms']:>10.1f}{r['gflop']:>9.2f}{r['gflop_per_s']:>9.1f}"
+                  f"{100 * r['gflop_per_s'] / matmul:>9.0f}%")
+        print(f"matmul {record['matmul_gflop_per_s'][0]:.1f} / {record['matmul_gflop_per_s'][1]:.1f} GFLOP/s; "
+              f"load average (1 min) {record['load_average_1min']}; batch {args.batch} clips of 3 x "
+              f"{args.height} x {args.width}")
+        return 0
     rows = [bench("asymmetric", args), bench("full", args)]
     asym, full = rows
     record = {
