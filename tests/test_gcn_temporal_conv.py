@@ -4,6 +4,8 @@ and grad, for single layers and whole GCNs (every choice of the search space, ST
 
 from __future__ import annotations
 
+import dataclasses
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -160,14 +162,28 @@ def _small_stgcn():
     return STGCNSpec(channels=(8, 8, 16), strides=(1, 2, 1))
 
 
-# cover2 has every temporal-conv flavour: dense (bottleneck), depthwise (MBConv), dilations 1-2, stride 2, kernel 7
-# and frame attention; the others are slow on a shared 2-core machine (each compiles a whole GCN twice)
-_WHOLE = [pytest.param(i, marks=() if i == 2 else pytest.mark.slow, id=f"cover{i}") for i in range(4)]
+def _small_cover2():
+    """cover2 with one input and one main module instead of 2 and 3 (half the layers to compile): it keeps every
+    temporal-conv flavour of cover2 — dense (bottleneck), depthwise (MBConv), dilations 1-2, stride 2, kernel 7 —
+    and frame attention, since those are per-module choices."""
+    return dataclasses.replace(_covering_specs()[2], num_input_modules=1, num_main_level_modules=1)
 
 
-@pytest.mark.parametrize("which", [*_WHOLE, pytest.param("stgcn", id="stgcn")])
+def _spec(which):
+    if which == "stgcn":
+        return _small_stgcn()
+    return _small_cover2() if which == "cover2-small" else _covering_specs()[which]
+
+
+# the whole covering specs are slow on a shared 2-core machine (each compiles a whole GCN three times); the default
+# run has the small cover2 (every temporal-conv flavour) and ST-GCN
+_WHOLE = [pytest.param(i, marks=pytest.mark.slow, id=f"cover{i}") for i in range(4)]
+
+
+@pytest.mark.parametrize("which", [*_WHOLE, pytest.param("cover2-small", id="cover2-small"),
+                                   pytest.param("stgcn", id="stgcn")])
 def test_whole_models_agree_between_impls(which):
-    spec = _small_stgcn() if which == "stgcn" else _covering_specs()[which]
+    spec = _spec(which)
     x = _x((2, 24, 19, 2 if which == "stgcn" else 6), 5)
     conv = build_model(spec, conv_impl="conv")
     variables = _random_variables(conv, x)
@@ -187,7 +203,7 @@ def test_whole_model_gradients_agree_between_impls(which):
     """A training step (BatchNorm on batch statistics): loss, logits, gradients and new statistics agree. (Specs
     with channel/joint attention are left out here: their BatchNorm over a batch of two pooled vectors maps
     rounding differences to O(1) changes, with either implementation.)"""
-    spec = _small_stgcn() if which == "stgcn" else _covering_specs()[which]
+    spec = _spec(which)
     x = _x((2, 24, 19, 2 if which == "stgcn" else 6), 5)
     labels = jnp.array([0, 1])
     conv = build_model(spec, conv_impl="conv")
