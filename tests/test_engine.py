@@ -174,12 +174,16 @@ def test_pose_training_resumes_from_a_checkpoint_bit_identically(tmp_path):
 
 def test_depth_training_resumes_from_a_checkpoint_bit_identically(tmp_path):
     from infantjax.models.depth import RegressionSpec
+    from infantjax.models.depth.init import init_network
 
     rng = np.random.default_rng(1)
     x = rng.normal(size=(8, 3, 8, 8, 21)).astype(np.float32)
     y = rng.uniform(size=(8, 3, 8, 8, 20)).astype(np.float32)
     model = RegressionSpec("asymmetric", widths=(2, 2, 2, 2), head_width=2).build()
     config = DepthConfig(epochs=3, batch_size=4, optimizer="adam", learning_rate=0.01, progress=False)
-    res = _interrupted_equals_uninterrupted(DepthTask(model, config, x.shape[1:]), DepthData(x, y, (x, y)), tmp_path)
+    # initial variables compiled cheaply (init_network) rather than the engine's initialiser: the resume is the test
+    initial = init_network(model, jax.random.key(0, impl="rbg"), x.shape)
+    res = _interrupted_equals_uninterrupted(DepthTask(model, config, x.shape[1:]), DepthData(x, y, (x, y)), tmp_path,
+                                            initial=initial)
     maes = [h["val_metric"] for h in res.history[0]]
     assert res.best_epoch[0] == int(np.argmin(maes)) + 1  # seed 004's selection: the lowest validation MAE
