@@ -26,6 +26,12 @@ def _key(seed: int) -> jax.Array:
     return jax.random.key(seed, impl="rbg")
 
 
+def _run_once(fn, *args):
+    """``jax.jit(fn)(*args)`` compiled at XLA's backend optimisation level 0: these programs run once or a few
+    times, so their compilation is what costs."""
+    return jax.jit(fn).lower(*args).compile({"xla_backend_optimization_level": 0})
+
+
 def _expected_params(kind: str, c_in: int, widths, head: int, maps: int, output_bn: bool = False) -> int:
     """Weights + biases of every convolution and BN scale + offset after each (seed 004, Table I)."""
     total = 0
@@ -89,13 +95,14 @@ def test_kernel_axes_are_time_height_width():
 
 def _input_support(module, shape, position, seeds=3) -> np.ndarray:
     """Input voxels (T, H, W) that affect the output at ``position`` (t, h, w): non-zero input gradients."""
-    variables = jax.jit(lambda k, x: module.init(k, x, train=False))(_key(0), jnp.zeros(shape))
+    init = (_key(0), jnp.zeros(shape))
+    variables = _run_once(lambda k, x: module.init(k, x, train=False), *init)(*init)
     total = np.zeros(shape[1:4])
 
     def out_at(x):
         return module.apply(variables, x, train=False)[(0, *position)].sum()
 
-    grad = jax.jit(jax.grad(out_at))
+    grad = _run_once(jax.grad(out_at), jnp.zeros(shape))  # one program for every seed
     for s in range(seeds):
         x = jax.random.normal(jax.random.key(10 + s), shape)
         g = grad(x)
@@ -135,7 +142,7 @@ def test_detection_two_branches_shapes():
     spec = DetectionSpec(widths=(4, 8, 8))
     model = spec.build()
     x = jax.random.normal(_key(2), (2, 3, 16, 24, 1))
-    out, variables = jax.jit(lambda k, x: model.init_with_output(k, x, train=False))(_key(0), x)
+    out, variables = _run_once(lambda k, x: model.init_with_output(k, x, train=False), _key(0), x)(_key(0), x)
     assert set(variables["params"]) == {"joint_branch", "connection_branch"}
     assert out.shape == (2, 3, 16, 24, 20)
     # the joint branch alone gives 12 maps, the connection branch 8
@@ -167,7 +174,7 @@ def test_output_starts_at_the_all_zero_map():
     x = jax.random.normal(_key(2), (2, 3, 8, 8, 21))
     for init, zero in (("auto", True), ("zeros", True), ("lecun", False)):
         model = RegressionSpec(widths=(4, 4, 4, 4), head_width=4, output_init=init).build()
-        out, _ = jax.jit(lambda k, x, m=model: m.init_with_output(k, x, train=False))(_key(0), x)
+        out, _ = _run_once(lambda k, x, m=model: m.init_with_output(k, x, train=False), _key(0), x)(_key(0), x)
         assert bool(jnp.all(out == 0)) == zero
     literal = RegressionSpec(widths=(4, 4, 4, 4), head_width=4, output_bn_relu=True).build()  # auto -> random
     variables = jax.eval_shape(lambda k: literal.init(k, x, train=False), _key(0))

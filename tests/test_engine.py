@@ -6,6 +6,7 @@ from __future__ import annotations
 import pathlib
 import re
 
+import flax.linen as nn
 import jax
 import numpy as np
 import pytest
@@ -121,7 +122,42 @@ def _interrupted_equals_uninterrupted(task, data, tmp_path, initial=None, epochs
     return res
 
 
+class _TinyPose(nn.Module):
+    """A pose network with EfficientPose's outputs at R/8 (PAFs and a heatmap pass) and BatchNorm statistics, small
+    enough to compile in a second: the pose task's resume is tested without EfficientPose's compile time."""
+
+    keypoints: int = 16
+    pafs: int = 30
+
+    @nn.compact
+    def __call__(self, x, train: bool = False):
+        x = nn.Conv(4, (3, 3), strides=(8, 8))(x)
+        x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9)(x))
+        return {"pafs": nn.Conv(self.pafs, (1, 1))(x), "pass3": nn.Conv(self.keypoints, (1, 1))(x)}
+
+
+def test_pose_task_resumes_from_a_checkpoint_bit_identically(tmp_path):
+    """The pose task's host state (the permutation and σ of each epoch), its augmentation keys, BatchNorm statistics
+    and the PCKh selection survive an interruption; a small network stands in for EfficientPose (below, slow)."""
+    from infantjax.models.pose import EfficientPoseSpec
+
+    rng = np.random.default_rng(0)
+    r = 32
+    images = rng.integers(0, 255, (8, r, r, 3), dtype=np.uint8)
+    keypoints = rng.uniform(0.2, 0.8, (8, 16, 2)).astype(np.float32)
+    spec = EfficientPoseSpec("rt_lite", num_pafs=30, resolution=r)
+    config = PoseConfig(epochs=3, batch_size=4, learning_rate=1e-3, sigma=3.0, sigma_final=1.0, progress=False)
+    assert config.augment is not None and config.sigma_at(1) != config.sigma_at(3)
+    task = PoseTask(spec, config, "mpii-16", model=_TinyPose())
+    data = PoseData(images, keypoints, validation=(images[:4], keypoints[:4]))
+    res = _interrupted_equals_uninterrupted(task, data, tmp_path)
+    assert {"val_pckh", "best_val_pckh"} <= set(res.history[0][-1])
+    assert "batch_stats" in res.variables
+
+
+@pytest.mark.slow
 def test_pose_training_resumes_from_a_checkpoint_bit_identically(tmp_path):
+    """The same with EfficientPose RT Lite from fixed initial variables (about 45 s of compilation on 2 cores)."""
     from infantjax.models.pose import EfficientPoseSpec, init_variables
 
     rng = np.random.default_rng(0)
@@ -138,12 +174,16 @@ def test_pose_training_resumes_from_a_checkpoint_bit_identically(tmp_path):
 
 def test_depth_training_resumes_from_a_checkpoint_bit_identically(tmp_path):
     from infantjax.models.depth import RegressionSpec
+    from infantjax.models.depth.init import init_network
 
     rng = np.random.default_rng(1)
     x = rng.normal(size=(8, 3, 8, 8, 21)).astype(np.float32)
     y = rng.uniform(size=(8, 3, 8, 8, 20)).astype(np.float32)
     model = RegressionSpec("asymmetric", widths=(2, 2, 2, 2), head_width=2).build()
     config = DepthConfig(epochs=3, batch_size=4, optimizer="adam", learning_rate=0.01, progress=False)
-    res = _interrupted_equals_uninterrupted(DepthTask(model, config, x.shape[1:]), DepthData(x, y, (x, y)), tmp_path)
+    # initial variables compiled cheaply (init_network) rather than the engine's initialiser: the resume is the test
+    initial = init_network(model, jax.random.key(0, impl="rbg"), x.shape)
+    res = _interrupted_equals_uninterrupted(DepthTask(model, config, x.shape[1:]), DepthData(x, y, (x, y)), tmp_path,
+                                            initial=initial)
     maes = [h["val_metric"] for h in res.history[0]]
     assert res.best_epoch[0] == int(np.argmin(maes)) + 1  # seed 004's selection: the lowest validation MAE

@@ -10,13 +10,24 @@ import pytest
 from infantjax import skeleton as S
 from infantjax.errors import ConfigError, DataError
 from infantjax.models.pose.decode import decode_heatmaps
-from infantjax.models.pose.efficientpose import EfficientPoseSpec, count_parameters, parameter_count
+from infantjax.models.pose.efficientpose import EfficientPose, EfficientPoseSpec, count_parameters, parameter_count
 from infantjax.models.pose.init import HEADS, finetune_variables, init_variables
 from infantjax.preprocess.image import prepare_examples
 from infantjax.preprocess.pose_targets import gaussian_heatmaps, limbs_from_skeleton, part_affinity_fields
 from infantjax.train import Hook, PoseConfig, PoseData, PoseTask, fit
 from infantjax.train.optim import cyclical_schedule
 from infantjax.train.pose import AugmentConfig, augment_batch, sigma_schedule
+
+
+R = 32
+SPEC = EfficientPoseSpec("rt_lite", num_pafs=30, resolution=R)  # MPII skeleton: 15 edges
+
+
+@pytest.fixture(scope="module")
+def initial():
+    """Fresh RT Lite variables at 32 px, initialised once for the module (the jitted initialiser takes 5-10 s to
+    compile on CPU); fit never modifies them."""
+    return init_variables(SPEC, jax.random.PRNGKey(0))
 
 
 def train_pose(spec, variables, images, keypoints, config, skeleton, **kwargs):
@@ -108,8 +119,9 @@ def test_finetune_init_copies_backbone_and_makes_new_heads():
     mpii = EfficientPoseSpec("rt_lite", graph="deployment", resolution=32)
     infant = EfficientPoseSpec("rt_lite", num_keypoints=19, num_pafs=36, resolution=32)
     rng = np.random.default_rng(0)
-    src = jax.tree_util.tree_map(lambda a: rng.normal(size=a.shape).astype(np.float32),
-                                 finetune_variables({}, mpii, jax.random.PRNGKey(0)))
+    # a "pretrained" MPII model: its variables' structure traced (no initialiser compiled), filled from numpy
+    shapes = jax.eval_shape(EfficientPose(mpii).init, jax.random.PRNGKey(0), jnp.zeros((1, 32, 32, 3), jnp.float32))
+    src = jax.tree_util.tree_map(lambda a: rng.normal(size=a.shape).astype(np.float32), shapes)
     dst = finetune_variables(src, infant, jax.random.PRNGKey(1))
     np.testing.assert_array_equal(dst["params"]["res1"]["stem_conv"]["kernel"],
                                   src["params"]["res1"]["stem_conv"]["kernel"])
@@ -122,43 +134,52 @@ def test_finetune_init_copies_backbone_and_makes_new_heads():
     assert count_parameters(dst) == parameter_count(infant)
 
 
-def test_short_fit_reduces_loss():
-    """A few Adam steps (Paper II set-up) on blob images at 32 x 32 lower the MSE over passes."""
-    skel = S.get("mpii-16")
-    rng = np.random.default_rng(0)
-    r = 32
-    kp = rng.uniform(0.2, 0.8, (8, 16, 2)).astype(np.float32)
-    imgs = np.zeros((8, r, r, 3), np.uint8)
-    for i in range(8):
+def _blobs(n=8, r=R, seed=0):
+    """n images of Gaussian blobs at n x 16 random MPII keypoints (uint8) and the keypoints."""
+    rng = np.random.default_rng(seed)
+    kp = rng.uniform(0.2, 0.8, (n, 16, 2)).astype(np.float32)
+    imgs = np.zeros((n, r, r, 3), np.uint8)
+    for i in range(n):
         hm = np.asarray(gaussian_heatmaps(jnp.asarray(kp[i]), r, 1.0)).max(-1)
         imgs[i] = (np.stack([hm] * 3, -1) * 255).astype(np.uint8)
-    spec = EfficientPoseSpec("rt_lite", num_pafs=30, resolution=r)  # MPII skeleton: 15 edges
-    variables = init_variables(spec, jax.random.PRNGKey(0))
+    return imgs, kp
+
+
+@pytest.mark.slow  # about 30 s of compilation on 2 cores; the default run trains the detection passes (below)
+def test_short_fit_reduces_loss(initial):
+    """A few Adam steps (Paper II set-up) of the whole network, augmented, on blob images at 32 x 32 lower the MSE
+    over passes."""
+    skel = S.get("mpii-16")
+    imgs, kp = _blobs()
     cfg = PoseConfig(epochs=6, batch_size=4, augment=AugmentConfig(), learning_rate=1e-3, progress=False)
-    _, losses = train_pose(spec, variables, imgs, kp, cfg, skel)
+    _, losses = train_pose(SPEC, initial, imgs, kp, cfg, skel)
     assert len(losses) == 12 and np.isfinite(losses).all()
     assert np.mean(losses[-3:]) < np.mean(losses[:3])
-    with pytest.raises(DataError):
-        train_pose(spec, variables, imgs.astype(np.float32), kp, cfg, skel)
-    with pytest.raises(ConfigError, match="num_pafs=30"):
-        train_pose(EfficientPoseSpec("rt_lite", resolution=r), variables, imgs, kp, cfg, skel)
 
 
-def test_frozen_backbone_keeps_its_weights_and_statistics():
-    """``freeze_backbone`` trains the detection passes only; the backbone's BatchNorm runs in inference mode, so its
-    moving statistics stay those of the pretrained model. Cosine decay and the validation callback run."""
+def test_pose_training_rejects_float_images_and_a_wrong_paf_count(initial):
     skel = S.get("mpii-16")
-    rng = np.random.default_rng(1)
-    r = 32
-    imgs = rng.integers(0, 255, (8, r, r, 3), dtype=np.uint8)
-    kp = rng.uniform(0.2, 0.8, (8, 16, 2)).astype(np.float32)
-    spec = EfficientPoseSpec("rt_lite", num_pafs=30, resolution=r)
-    variables = init_variables(spec, jax.random.PRNGKey(0))
+    imgs, kp = _blobs(n=4)
+    cfg = PoseConfig(epochs=1, batch_size=4, progress=False)
+    with pytest.raises(DataError, match="uint8"):
+        train_pose(SPEC, initial, imgs.astype(np.float32), kp, cfg, skel)
+    with pytest.raises(ConfigError, match="num_pafs=30"):
+        train_pose(EfficientPoseSpec("rt_lite", resolution=R), initial, imgs, kp, cfg, skel)
+
+
+def test_frozen_backbone_keeps_its_weights_and_statistics(initial):
+    """``freeze_backbone`` (the Paper II fine-tune) trains the detection passes only, and Adam steps on blob images
+    lower the MSE over passes; the backbone's BatchNorm runs in inference mode, so its moving statistics stay those
+    of the pretrained model. Cosine decay and the validation callback run."""
+    skel = S.get("mpii-16")
+    imgs, kp = _blobs()
+    variables = initial
     seen = []
-    cfg = PoseConfig(epochs=2, batch_size=4, freeze_backbone=True, schedule="cosine", augment=None, progress=False)
-    out, losses = train_pose(spec, variables, imgs, kp, cfg, skel,
-                             hooks=[Hook(2, lambda ctx: seen.append((ctx.step, sorted(ctx.variables()))))])
-    assert len(losses) == 4 and [s for s, _ in seen] == [2, 4] and seen[0][1] == sorted(out)
+    cfg = PoseConfig(epochs=6, batch_size=4, freeze_backbone=True, schedule="cosine", augment=None, progress=False)
+    out, losses = train_pose(SPEC, variables, imgs, kp, cfg, skel,
+                             hooks=[Hook(4, lambda ctx: seen.append((ctx.step, sorted(ctx.variables()))))])
+    assert len(losses) == 12 and [s for s, _ in seen] == [4, 8, 12] and seen[0][1] == sorted(out)
+    assert np.isfinite(losses).all() and np.mean(losses[-3:]) < np.mean(losses[:3])
     same = jax.tree_util.tree_map(lambda a, b: bool(np.array_equal(a, b)), variables, out)
     assert all(jax.tree_util.tree_leaves(same["params"]["res1"]))
     assert all(jax.tree_util.tree_leaves(same["batch_stats"]["res1"]))

@@ -16,20 +16,23 @@ from __future__ import annotations
 
 import pathlib
 
-from infantjax.errors import ConfigError, DataError
+from infantjax.commands import _common as common
+from infantjax.errors import DataError
+
+_SUFFIXES = (".npy", ".csv", ".h5", ".json")
 
 
 def register(sub) -> None:
     p = sub.add_parser("mam", help="seed 001's MAM: normal vs risk, FMs clips and FMs frequency from 3D pose")
     verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
     t = verbs.add_parser("train", help="train the cross-validation folds and save them")
-    t.add_argument("--out", required=True, help="directory to write the model to")
+    common.add_model_out(t)
     t.add_argument("--data", default=None, help="cohort folder (keypoint files + labels.csv with risk labels and "
                                                 "the four characteristics); default a synthetic cohort")
     t.add_argument("--labels", default=None, help="labels CSV (default DATA/labels.csv)")
     t.add_argument("--infants", type=int, default=60, help="infants of the synthetic cohort (60)")
     t.add_argument("--duration", type=float, default=60.0, help="seconds per synthetic recording (60)")
-    t.add_argument("--config", default=None, help="MamConfig JSON file (flags below override it)")
+    common.add_config(t, "MamConfig")
     t.add_argument("--spec", default=None, help="MamSpec JSON file (flags below override it)")
     t.add_argument("--quick", action="store_true", help="the short CPU recipe and the small network of the docs")
     t.add_argument("--input", choices=("distance", "coordinates", "velocities", "accelerations"), default=None,
@@ -37,29 +40,18 @@ def register(sub) -> None:
     t.add_argument("--no-info", action="store_true", help="without the Info branch (MAM.w/o.info)")
     t.add_argument("--folds", type=int, default=None, help="cross-validation folds (5)")
     t.add_argument("--epochs", type=int, default=None, help="epochs (300)")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--checkpoint-dir", default=None, help="checkpoint every epoch here and resume from it")
-    t.add_argument("--no-progress", action="store_true", help="no progress bars")
+    common.add_run_options(t, seed=0)
     t.set_defaults(func=run_train)
     q = verbs.add_parser("predict", help="risk and FMs frequency of recordings")
-    q.add_argument("model", help="directory written by `infantjax mam train`")
+    common.add_model(q, "mam")
     q.add_argument("input", help="a recording (.npy (T, J, 3) keypoints, or a keypoint file) or a folder of them")
     q.add_argument("--info", type=float, nargs=4, default=None,
                    metavar=("MALE", "GA_WEEKS", "BIRTH_WEIGHT_G", "CORRECTED_AGE_WEEKS"),
                    help="the basic characteristics (one set for every input; needed with the Info branch)")
     q.add_argument("--fps", type=float, default=25.0, help="frame rate of .npy inputs (25)")
-    q.add_argument("--out", default=None, help="CSV of the predictions (default: print only)")
+    common.add_predictions_out(q)
     q.add_argument("--plots", default=None, metavar="DIR", help="write the FMs probability plot per input to DIR")
     q.set_defaults(func=run_predict)
-
-
-def _read(cls, path):
-    if path is None:
-        return None
-    try:
-        return cls.from_json(pathlib.Path(path).read_text())
-    except OSError as err:
-        raise ConfigError(f"{path}: {err}") from None
 
 
 def quick_spec(**overrides):
@@ -76,14 +68,10 @@ def run_train(args) -> int:
     from infantjax.pipelines.mam import cohort_inputs, reference_clips, synthetic_mam, train_mam
     from infantjax.train.mam import MamConfig
 
-    spec = _read(MamSpec, args.spec) or (quick_spec() if args.quick else MamSpec())
-    config = _read(MamConfig, args.config) or (MamConfig.quick() if args.quick else MamConfig())
+    spec = common.read_json(MamSpec, args.spec, "--spec") or (quick_spec() if args.quick else MamSpec())
     spec = spec.replace(**{k: v for k, v in {"input": args.input, "use_info": False if args.no_info else None
                                              }.items() if v is not None})
-    changes = {k: v for k, v in {"folds": args.folds, "epochs": args.epochs}.items() if v is not None}
-    if args.no_progress:
-        changes["progress"] = False
-    config = config.replace(**changes)
+    config = common.train_config(MamConfig, args, folds=args.folds, epochs=args.epochs)
     main, ref = synthetic_mam(args.infants, max(8, args.infants // 3), duration_s=args.duration, seed=args.seed)
     if args.data:
         from infantjax.io import read_cohort
@@ -102,34 +90,20 @@ def run_train(args) -> int:
     model, result = train_mam(inputs, reference, spec=spec, config=config, seed=args.seed,
                               checkpoint_dir=args.checkpoint_dir)
     model.save(args.out)
-    row = " ".join(f"{k} {m:.3f} ± {s:.3f}" for k, (m, s) in result.summary().items())
-    print(f"held-out: {row}")
+    print(f"held-out: {common.metric_row(result.summary())}")
     print(f"saved {model.num_instances} network(s) to {args.out}")
     return 0
-
-
-def _inputs(path: pathlib.Path) -> list[pathlib.Path]:
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".npy", ".csv", ".h5", ".json")
-                       and p.name != "labels.csv")
-        if not files:
-            raise DataError(f"{path} holds no recordings (.npy keypoints or keypoint files)")
-        return files
-    if not path.exists():
-        raise DataError(f"input {path} does not exist")
-    return [path]
 
 
 def run_predict(args) -> int:
     import numpy as np
 
-    from infantjax.io.files import write_text
     from infantjax.models.mam import motion_features
     from infantjax.pipelines.mam import MamModel
 
     model = MamModel.load(args.model)
     spec = model.spec
-    files = _inputs(pathlib.Path(args.input))
+    files = common.input_files(args.input, _SUFFIXES, "recordings (.npy keypoints or keypoint files)")
     features, rates = [], []
     for f in files:
         if f.suffix.lower() == ".npy":
@@ -152,8 +126,7 @@ def run_predict(args) -> int:
     for f, r, q in zip(files, out["risk"], out["fms_frequency"]):
         print(f"{f.name}: risk {r:.3f}, FMs frequency {q:.3f}")
         lines.append(f"{f.name},{r:.6f},{q:.6f}")
-    if args.out:
-        write_text(args.out, "\n".join(lines) + "\n", parents=True)
+    common.write_predictions(args.out, lines)
     if args.plots:
         from infantjax.explain import plot_fms
 

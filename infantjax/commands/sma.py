@@ -15,7 +15,8 @@ from __future__ import annotations
 import csv
 import pathlib
 
-from infantjax.errors import ConfigError, DataError
+from infantjax.commands import _common as common
+from infantjax.errors import DataError
 
 
 def register(sub) -> None:
@@ -31,21 +32,19 @@ def register(sub) -> None:
     t = verbs.add_parser("train", help="leave-one-subject-out on limb-track files; save the fold networks")
     t.add_argument("--data", required=True, help="folder of limb-track files (.csv with 12 columns, .npy, .npz)")
     t.add_argument("--labels", default=None, help="labels CSV (file,subject,score); default DATA/labels.csv")
-    t.add_argument("--out", required=True, help="directory to write the model to")
-    t.add_argument("--config", default=None, help="SMAConfig JSON file (flags below override it)")
+    common.add_model_out(t)
+    common.add_config(t, "SMAConfig")
     t.add_argument("--quick", action="store_true",
                    help="the short CPU recipe (SMAConfig.quick) with the narrow network (SMASpec.narrow)")
     t.add_argument("--epochs", type=int, default=None, help="epochs (286 ≈ the paper's 1,000 iterations)")
     t.add_argument("--batch-size", type=int, default=None, help="windows per step (400)")
     t.add_argument("--folds", type=int, default=None, help="hold out only the first N subjects (default all)")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--checkpoint-dir", default=None, help="checkpoint every epoch here and resume from it")
-    t.add_argument("--no-progress", action="store_true", help="no progress bars")
+    common.add_run_options(t, seed=0)
     t.set_defaults(func=run_train)
     q = verbs.add_parser("predict", help="CHOP INTEND extremity score of limb-track files")
-    q.add_argument("model", help="directory written by `infantjax sma train`")
+    common.add_model(q, "sma")
     q.add_argument("input", help="a limb-track file or a folder of them")
-    q.add_argument("--out", default=None, help="CSV of the predictions (default: print only)")
+    common.add_predictions_out(q)
     q.set_defaults(func=run_predict)
 
 
@@ -87,16 +86,8 @@ def _config(args):
     from infantjax.models.sma import SMASpec
     from infantjax.train.sma import SMAConfig
 
-    config = SMAConfig.quick() if args.quick else SMAConfig()
-    if args.config:
-        try:
-            config = SMAConfig.from_json(pathlib.Path(args.config).read_text())
-        except OSError as err:
-            raise ConfigError(f"--config {args.config}: {err}") from None
-    changes = {k: v for k, v in {"epochs": args.epochs, "batch_size": args.batch_size}.items() if v is not None}
-    if args.no_progress:
-        changes["progress"] = False
-    return (SMASpec.narrow() if args.quick else SMASpec()), config.replace(**changes)
+    config = common.train_config(SMAConfig, args, epochs=args.epochs, batch_size=args.batch_size)
+    return (SMASpec.narrow() if args.quick else SMASpec()), config
 
 
 def run_train(args) -> int:
@@ -132,20 +123,12 @@ def run_train(args) -> int:
 
 
 def run_predict(args) -> int:
-    from infantjax.io.files import write_text
     from infantjax.io.kinect import LIMB_TRACK_SUFFIXES, read_limb_tracks
     from infantjax.pipelines.sma import SMAModel
 
     model = SMAModel.load(args.model)
-    path = pathlib.Path(args.input)
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in LIMB_TRACK_SUFFIXES and p.name != "labels.csv")
-        if not files:
-            raise DataError(f"{path} holds no limb-track files ({', '.join(LIMB_TRACK_SUFFIXES)})")
-    elif path.exists():
-        files = [path]
-    else:
-        raise DataError(f"input {path} does not exist")
+    files = common.input_files(args.input, LIMB_TRACK_SUFFIXES,
+                               f"limb-track files ({', '.join(LIMB_TRACK_SUFFIXES)})")
     out = model.predict([read_limb_tracks(f) for f in files])
     lines = ["file,mean,median,quartile,windows"]
     for i, f in enumerate(files):
@@ -153,6 +136,5 @@ def run_predict(args) -> int:
               f"quartile analysis {out['quartile'][i]:.1f}; {len(out['windows'][i])} windows)")
         lines.append(f"{f.name},{out['mean'][i]:.4f},{out['median'][i]:.4f},{out['quartile'][i]:.4f},"
                      f"{len(out['windows'][i])}")
-    if args.out:
-        write_text(args.out, "\n".join(lines) + "\n", parents=True)
+    common.write_predictions(args.out, lines)
     return 0

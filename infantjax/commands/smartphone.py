@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import pathlib
 
-from infantjax.errors import ConfigError, DataError
+from infantjax.commands import _common as common
+from infantjax.errors import ConfigError
 
 _SUFFIXES = {".csv", ".h5", ".npz"}
 
@@ -26,8 +27,8 @@ def register(sub) -> None:
     t.add_argument("--data", required=True, help="folder of DLC keypoint files (passmore-18 body parts)")
     t.add_argument("--labels", default=None, help="labels CSV (file,subject,label[,height,width]); default "
                                                   "DATA/labels.csv")
-    t.add_argument("--out", required=True, help="directory to write the model to")
-    t.add_argument("--config", default=None, help="PassmoreConfig JSON file (flags below override it)")
+    common.add_model_out(t)
+    common.add_config(t, "PassmoreConfig")
     t.add_argument("--quick", action="store_true", help="the short CPU recipe (PassmoreConfig.quick)")
     t.add_argument("--splits", type=int, default=None, help="repeated participant-level splits (25)")
     t.add_argument("--epochs", type=int, default=None, help="most epochs (10,000; early stopping after 250)")
@@ -35,21 +36,20 @@ def register(sub) -> None:
     t.add_argument("--patience", type=int, default=None, help="early-stopping patience in epochs (100)")
     t.add_argument("--calibration", choices=("reference", "corrected"), default=None,
                    help="Platt scaling on the early-stopping set (reference) or on a separate set (corrected)")
-    _common(t)
-    t.add_argument("--seed", type=int, default=12345)
-    t.add_argument("--checkpoint-dir", default=None, help="checkpoint every epoch here and resume from it")
-    t.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _keypoint_options(t)
+    common.add_run_options(t, seed=12345)
     t.set_defaults(func=run_train)
     q = verbs.add_parser("predict", help="abnormal-movement probability of DLC keypoint files")
-    q.add_argument("model", help="directory written by `infantjax smartphone train`")
+    common.add_model(q, "smartphone")
     q.add_argument("input", help="a DLC keypoint file or a folder of them")
-    q.add_argument("--out", default=None, help="CSV of the predictions (default: print only)")
+    common.add_predictions_out(q)
     q.add_argument("--saliency", default=None, metavar="DIR", help="write a saliency plot per file to DIR")
-    _common(q)
+    _keypoint_options(q)
     q.set_defaults(func=run_predict)
 
 
-def _common(p) -> None:
+def _keypoint_options(p) -> None:
+    """How DLC files are read and time-normalised (train and predict)."""
     p.add_argument("--frame-size", type=float, nargs=2, metavar=("HEIGHT", "WIDTH"), default=None,
                    help="video size in pixels for files without height/width in the labels CSV")
     p.add_argument("--fps", type=float, default=None, help="frame rate of files that do not store one")
@@ -59,18 +59,8 @@ def _common(p) -> None:
 def _config(args):
     from infantjax.train.passmore import PassmoreConfig
 
-    config = PassmoreConfig.quick() if args.quick else PassmoreConfig()
-    if args.config:
-        try:
-            config = PassmoreConfig.from_json(pathlib.Path(args.config).read_text())
-        except OSError as err:
-            raise ConfigError(f"--config {args.config}: {err}") from None
-    changes = {k: v for k, v in {"splits": args.splits, "epochs": args.epochs, "min_epochs": args.min_epochs,
-                                 "patience": args.patience, "calibration": args.calibration}.items()
-               if v is not None}
-    if args.no_progress:
-        changes["progress"] = False
-    return config.replace(**changes)
+    return common.train_config(PassmoreConfig, args, splits=args.splits, epochs=args.epochs,
+                               min_epochs=args.min_epochs, patience=args.patience, calibration=args.calibration)
 
 
 def run_train(args) -> int:
@@ -87,34 +77,21 @@ def run_train(args) -> int:
     model.save(args.out)
     summary = result.summary()
     for when in ("before", "after"):
-        row = " ".join(f"{k} {m:.3f} ± {s:.3f}" for k, (m, s) in summary[when].items())
-        print(f"held-out, {when} Platt scaling: {row}")
+        print(f"held-out, {when} Platt scaling: {common.metric_row(summary[when])}")
     print(f"saved {model.num_instances} network(s) to {args.out}")
     return 0
-
-
-def _inputs(path: pathlib.Path) -> list[pathlib.Path]:
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in _SUFFIXES and p.name != "labels.csv")
-        if not files:
-            raise DataError(f"{path} holds no keypoint files ({', '.join(sorted(_SUFFIXES))})")
-        return files
-    if not path.exists():
-        raise DataError(f"input {path} does not exist")
-    return [path]
 
 
 def run_predict(args) -> int:
     import numpy as np
 
     from infantjax.io import read_keypoints
-    from infantjax.io.files import write_text
     from infantjax.pipelines.passmore import SmartphoneModel, sequence_features
 
     model = SmartphoneModel.load(args.model)
     if args.frame_size is None:
         raise ConfigError("smartphone predict needs the video size: --frame-size HEIGHT WIDTH")
-    files = _inputs(pathlib.Path(args.input))
+    files = common.input_files(args.input, _SUFFIXES, f"keypoint files ({', '.join(sorted(_SUFFIXES))})")
     feats = np.stack([sequence_features(read_keypoints(f, skeleton="passmore-18", fps=args.fps),
                                         tuple(args.frame_size), num_samples=args.samples) for f in files])
     out = model.predict(feats)
@@ -122,8 +99,7 @@ def run_predict(args) -> int:
     for f, p, u in zip(files, out["probability"], out["uncalibrated"]):
         print(f"{f.name}: probability {p:.3f} (uncalibrated {u:.3f})")
         lines.append(f"{f.name},{p:.6f},{u:.6f}")
-    if args.out:
-        write_text(args.out, "\n".join(lines) + "\n", parents=True)
+    common.write_predictions(args.out, lines)
     if args.saliency:
         from infantjax.explain.plots import plot_saliency
 

@@ -35,7 +35,7 @@ from infantjax.train.passmore import PassmoreConfig, PassmoreData, PassmoreTask
 from infantjax.train.pose import AugmentConfig, PoseConfig, PoseData, PoseTask
 from infantjax.train.sma import SMAConfig, SMAData, SMATask
 from infantjax.train.state import TrainState
-from infantjax.train.task import Selection, Task
+from infantjax.train.task import Selection, ShuffledBatches, Task
 
 __all__ = [
     "DETECTION_TRAINING",
@@ -64,6 +64,7 @@ __all__ = [
     "RunCheckpointer",
     "ScalarLogger",
     "Selection",
+    "ShuffledBatches",
     "Task",
     "TrainConfig",
     "TrainState",

@@ -26,7 +26,7 @@ import optax
 
 from infantjax.errors import ConfigError, DataError
 from infantjax.train.config import TrainConfig, host_field
-from infantjax.train.task import Selection, Task
+from infantjax.train.task import Selection, ShuffledBatches, Task
 
 __all__ = [
     "DETECTION_TRAINING",
@@ -131,22 +131,6 @@ class DepthData:
             object.__setattr__(self, "validation", tuple(np.asarray(v, np.float32) for v in self.validation))
 
 
-class _Shuffled:
-    """The batches of one epoch: a permutation of the clips cut into full batches."""
-
-    def __init__(self, data: DepthData, order: np.ndarray, size: int):
-        self.data, self.order, self.size = data, order, size
-
-    def __len__(self) -> int:
-        return len(self.order) // self.size
-
-    def __getitem__(self, s: int) -> dict:
-        if not 0 <= s < len(self):
-            raise IndexError(s)
-        idx = self.order[s * self.size:(s + 1) * self.size]
-        return {"inputs": self.data.inputs[idx], "targets": self.data.targets[idx]}
-
-
 class DepthTask(Task):
     """Train the detection or a regression CNN of seed 004.
 
@@ -176,9 +160,10 @@ class DepthTask(Task):
     def predict(self, variables, inputs):
         return self.model.apply(variables, inputs, train=False)
 
-    def epoch_batches(self, data: DepthData, epoch: int, rng) -> _Shuffled:
+    def epoch_batches(self, data: DepthData, epoch: int, rng) -> ShuffledBatches:
         n = len(data.inputs)
-        return _Shuffled(data, rng.permutation(n), min(self.config.batch_size, n))
+        return ShuffledBatches({"inputs": data.inputs, "targets": data.targets}, rng.permutation(n),
+                               min(self.config.batch_size, n))
 
     def steps_per_epoch(self, data: DepthData) -> int:
         n = len(data.inputs)

@@ -35,7 +35,7 @@ from infantjax.models.sma import (
 )
 from infantjax.preprocess.sma import STRIDE, WINDOW, correlation_features, limb_windows
 from infantjax.train.config import TrainConfig, host_field
-from infantjax.train.task import Selection, Task
+from infantjax.train.task import Selection, ShuffledBatches, Task
 
 __all__ = ["LOSOResult", "SMAConfig", "SMAData", "SMATask", "Windows", "euclidean_loss", "lasso_alpha",
            "linear_baselines", "loso_folds", "per_subject_errors", "predict_windows", "recording_windows", "run_loso"]
@@ -158,22 +158,6 @@ class SMAData:
                                                                       "SMAData validation")))
 
 
-class _Batches:
-    """The batches of one epoch: the windows shuffled ("at each iteration we shuffled the samples")."""
-
-    def __init__(self, data: SMAData, order: np.ndarray, size: int):
-        self.data, self.order, self.size = data, order, size
-
-    def __len__(self) -> int:
-        return len(self.order) // self.size
-
-    def __getitem__(self, s: int) -> dict:
-        if not 0 <= s < len(self):
-            raise IndexError(s)
-        idx = self.order[s * self.size:(s + 1) * self.size]
-        return {"x": self.data.windows[idx], "y": self.data.scores[idx]}
-
-
 class SMATask(Task):
     """Train the seed 000 CNN (:class:`~infantjax.models.sma.SMASpec`) with the paper's recipe.
 
@@ -214,8 +198,10 @@ class SMATask(Task):
         return c.score_offset + c.score_scale * self.model.apply(variables, inputs, train=False)
 
     # ------------------------------------------------------------------ host
-    def epoch_batches(self, data: SMAData, epoch: int, rng) -> _Batches:
-        return _Batches(data, rng.permutation(len(data.scores)), self.config.batch_size)
+    def epoch_batches(self, data: SMAData, epoch: int, rng) -> ShuffledBatches:
+        # the windows shuffled ("at each iteration we shuffled the samples")
+        return ShuffledBatches({"x": data.windows, "y": data.scores}, rng.permutation(len(data.scores)),
+                               self.config.batch_size)
 
     def steps_per_epoch(self, data: SMAData) -> int:
         return len(data.scores) // self.config.batch_size

@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax
+import numpy as np
 
-from infantjax.errors import ConfigError
+from infantjax.errors import ConfigError, DataError
 from infantjax.train.config import TrainConfig, compile_key
 
-__all__ = ["Selection", "Task"]
+__all__ = ["Selection", "ShuffledBatches", "Task"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,8 +110,6 @@ class Task(abc.ABC):
 
     def steps_per_epoch(self, data: Any) -> int:
         """Nominal steps per epoch (what the learning-rate schedules count epochs in)."""
-        import numpy as np
-
         return len(self.epoch_batches(data, 1, np.random.default_rng(0)))
 
     def eval_inputs(self, data: Any) -> Any | None:
@@ -139,3 +138,40 @@ class Task(abc.ABC):
 
     def __hash__(self) -> int:
         return hash(self.compile_key())
+
+
+class ShuffledBatches(Sequence):
+    """The batches of one epoch: a permutation of the examples cut into full batches (what
+    :meth:`Task.epoch_batches` returns for tasks whose batch is a plain selection of examples).
+
+    ``batches[s]`` is ``{name: array[order[s * size:(s + 1) * size]] for name, array in arrays.items()}``; the
+    last, partial batch of the permutation is dropped (every batch has ``size`` examples, so the compiled step sees
+    one shape), and ``batches[len(batches)]`` raises IndexError (so iteration stops). Batches are cut on demand.
+
+        rng = np.random.default_rng([seed, epoch])
+        batches = ShuffledBatches({"x": windows, "y": scores}, rng.permutation(len(scores)), 32)
+        len(batches), batches[0]["x"].shape                             # N // 32, (32, ...)
+
+    Arguments:
+        arrays: named arrays whose leading axis is the example (all indexed by the same permutation).
+        order: the epoch's order of examples, a 1-D integer array (``rng.permutation(n)``).
+        size: examples per batch (a positive integer).
+    """
+
+    def __init__(self, arrays: Mapping[str, np.ndarray], order: np.ndarray, size: int):
+        order = np.asarray(order)
+        if order.ndim != 1 or not (order.size == 0 or np.issubdtype(order.dtype, np.integer)):
+            raise DataError(f"ShuffledBatches needs a 1-D integer order (rng.permutation(n)), got {order.shape} "
+                            f"{order.dtype}")
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+            raise ConfigError(f"ShuffledBatches needs a positive integer batch size, got {size!r}")
+        self.arrays, self.order, self.size = dict(arrays), order, int(size)
+
+    def __len__(self) -> int:
+        return len(self.order) // self.size
+
+    def __getitem__(self, s: int) -> dict:
+        if not 0 <= s < len(self):
+            raise IndexError(s)
+        idx = self.order[s * self.size:(s + 1) * self.size]
+        return {name: array[idx] for name, array in self.arrays.items()}

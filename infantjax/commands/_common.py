@@ -1,0 +1,127 @@
+"""What the model-family commands (``mam``, ``sma``, ``smartphone``) share: the options of their ``train`` and
+``predict`` verbs and the reading of them.
+
+A ``train`` verb reads a recipe (``--quick`` or the paper's, a ``--config`` JSON file, then flags that override
+single fields), trains with ``--seed``, ``--checkpoint-dir`` and ``--no-progress`` and saves to ``--out``; a
+``predict`` verb loads a MODEL directory, scores an INPUT file or folder and writes the rows to ``--out`` CSV.
+Not a command itself: modules starting with ``_`` are not registered by :func:`infantjax.cli.build_parser`.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Iterable, Sequence
+
+from infantjax.errors import ConfigError, DataError
+
+__all__ = [
+    "add_config",
+    "add_model",
+    "add_model_out",
+    "add_predictions_out",
+    "add_run_options",
+    "input_files",
+    "metric_row",
+    "read_json",
+    "train_config",
+    "write_predictions",
+]
+
+
+# ------------------------------------------------------------------------------------------------------ options
+def add_model_out(parser) -> None:
+    """``--out MODEL`` (required) of a ``train`` verb."""
+    parser.add_argument("--out", required=True, help="directory to write the model to")
+
+
+def add_config(parser, config_name: str) -> None:
+    """``--config FILE``: a JSON file of the recipe ``config_name`` (e.g. ``"SMAConfig"``) that flags override."""
+    parser.add_argument("--config", default=None, help=f"{config_name} JSON file (flags below override it)")
+
+
+def add_run_options(parser, *, seed: int = 0) -> None:
+    """``--seed``, ``--checkpoint-dir`` and ``--no-progress`` of a ``train`` verb (in this order)."""
+    parser.add_argument("--seed", type=int, default=seed)
+    parser.add_argument("--checkpoint-dir", default=None, help="checkpoint every epoch here and resume from it")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def add_model(parser, command: str) -> None:
+    """The MODEL positional of a ``predict`` verb: a directory written by ``infantjax COMMAND train``."""
+    parser.add_argument("model", help=f"directory written by `infantjax {command} train`")
+
+
+def add_predictions_out(parser) -> None:
+    """``--out CSV`` of a ``predict`` verb (see :func:`write_predictions`)."""
+    parser.add_argument("--out", default=None, help="CSV of the predictions (default: print only)")
+
+
+# ------------------------------------------------------------------------------------------------------ reading
+def read_json(cls, path, flag: str = "--config"):
+    """``cls.from_json`` of the file ``path`` given with ``flag``, or None when the option was not given.
+
+    Raises:
+        ConfigError: the file cannot be read (naming the flag and the file); ``from_json`` raises its own typed
+            errors for a malformed or wrong recipe.
+    """
+    if path is None:
+        return None
+    try:
+        text = pathlib.Path(path).read_text()
+    except OSError as err:
+        raise ConfigError(f"{flag} {path}: {err}") from None
+    return cls.from_json(text)
+
+
+def train_config(cls, args, **flags):
+    """The recipe of a ``train`` verb: ``--config`` if given, else ``cls.quick()`` with ``--quick`` or ``cls()``;
+    then every flag in ``flags`` (field name → parsed value) that was given (not None) replaces its field, and
+    ``--no-progress`` turns the progress bars off.
+
+    Arguments:
+        cls: the recipe class (a :class:`~infantjax.train.config.TrainConfig` subclass with ``quick``).
+        args: the parsed arguments (``config``, ``quick``, ``no_progress``).
+        flags: overrides, e.g. ``epochs=args.epochs``.
+    """
+    config = read_json(cls, args.config) or (cls.quick() if args.quick else cls())
+    changes = {k: v for k, v in flags.items() if v is not None}
+    if args.no_progress:
+        changes["progress"] = False
+    return config.replace(**changes)
+
+
+def input_files(path, suffixes: Iterable[str], what: str) -> list[pathlib.Path]:
+    """The files a ``predict`` verb scores: ``path`` itself, or the files of folder ``path`` with one of
+    ``suffixes`` (case-insensitive; ``labels.csv`` left out), sorted by name.
+
+    Arguments:
+        path: the INPUT argument.
+        suffixes: file suffixes with their dot (``".csv"``).
+        what: how the error names the files a folder lacks (``"limb-track files (.csv, .npy, .npz)"``).
+
+    Raises:
+        DataError: the path does not exist, or a folder holds none of those files.
+    """
+    path, suffixes = pathlib.Path(path), {s.lower() for s in suffixes}
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in suffixes and p.name != "labels.csv")
+        if not files:
+            raise DataError(f"{path} holds no {what}")
+        return files
+    if not path.exists():
+        raise DataError(f"input {path} does not exist")
+    return [path]
+
+
+# ------------------------------------------------------------------------------------------------------ output
+def write_predictions(path, lines: Sequence[str]) -> None:
+    """Write the CSV rows ``lines`` (header first) to ``path`` atomically; nothing when ``path`` is None."""
+    if path:
+        from infantjax.io.files import write_text
+
+        write_text(path, "\n".join(lines) + "\n", parents=True)
+
+
+def metric_row(summary: dict) -> str:
+    """``"auc 0.812 ± 0.034 recall …"``: held-out metrics given as name → (mean, standard deviation)."""
+    return " ".join(f"{k} {m:.3f} ± {s:.3f}" for k, (m, s) in summary.items())
