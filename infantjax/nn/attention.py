@@ -48,6 +48,21 @@ class ChannelAttention(nn.Module):
         return self.activation(_bn(train, "bn", self.dtype, self.bn_numerics)(x * a[:, None, None, :]) + x)
 
 
+def _max_over_joints_and_channels(x: Float[Array, "N T V C"]) -> Float[Array, "N T"]:
+    """Max over (V, C) whose gradient goes to one element (the first maximum in (V, C) order), as PyTorch's
+    max pooling sends it to its recorded index; the value is exactly ``x.max(axis=(2, 3))``.
+
+    ``x.max`` is not used because JAX differentiates it as ``(x == max) / count(x == max)``: when XLA evaluates
+    x twice with different rounding (seen on CPU at ``xla_backend_optimization_level=0``, where 189 of the 195
+    gradient leaves of a frame-attention GCN became NaN or inf), no element equals the max, the count is 0 and
+    ``1/0 · 0`` poisons every upstream gradient. A gather at the argmax has no division. NaN input gives NaN as
+    ``x.max`` does (argmax picks the NaN).
+    """
+    flat = x.reshape(*x.shape[:2], -1)
+    index = jnp.argmax(jax.lax.stop_gradient(flat), axis=-1)
+    return jnp.take_along_axis(flat, index[..., None], axis=-1)[..., 0]
+
+
 class FrameAttention(nn.Module):
     """Mean and max over (V, C) → (k×1) conv 2 → 1 along time (with bias, padded); no squashing function.
     ``conv_impl`` chooses how the conv is computed (:mod:`infantjax.nn.temporal`)."""
@@ -60,7 +75,7 @@ class FrameAttention(nn.Module):
 
     @nn.compact
     def __call__(self, x: Float[Array, "N T V C"], train: bool = False) -> Float[Array, "N T V C"]:
-        pooled = jnp.stack([x.mean(axis=(2, 3)), x.max(axis=(2, 3))], axis=-1)  # (N, T, 2): [mean, max]
+        pooled = jnp.stack([x.mean(axis=(2, 3)), _max_over_joints_and_channels(x)], axis=-1)  # (N, T, 2): [mean, max]
         # the variables of an nn.Conv(1, (k,), padding (k-1)//2) named conv (kernel (k, 2, 1), bias (1,))
         a = TemporalConv(1, self.kernel_size, gain=RELU_GAIN, impl=self.conv_impl, dtype=self.dtype,
                          name="conv")(pooled)
