@@ -100,13 +100,25 @@ def test_stacked_fit_early_stopping_and_restore_best():
     result = fit(task, data, seeds=[0, 1], on_epoch=lambda e, m: task.all_stopped(data))
     assert result.num_instances == 2
     h = result.history[0]
-    assert h[0]["val_stop_loss"] == pytest.approx(P.NOT_YET - 1)  # no early stopping in the first phase
+    assert h[0]["val_stop_loss"] == P.NOT_YET - 1  # no early stopping in the first phase
     assert np.isfinite(h[1]["val_loss"]) and h[1]["val_stop_loss"] == h[1]["val_loss"]
     for i in range(2):  # the kept epoch is the best validation loss after the first phase
         later = [m["val_loss"] for m in result.history[i][1:]]
         assert result.best_epoch[i] == 2 + int(np.argmin(later)) or result.history[i][-1]["stopped"]
     logits = P.predict_videos(task, result.variables, [feats[8:], feats[:3]], chunk=2)
     assert [x.shape for x in logits] == [(4,), (3,)]
+
+
+def test_a_run_within_the_first_phase_keeps_its_last_epoch():
+    """epochs <= min_epochs: early stopping never starts, every epoch improves on the last and the last is kept
+    (NOT_YET − epoch was rounded to NOT_YET with NOT_YET = 1e30, so epoch 1 was restored)."""
+    feats, labels, _ = _cohort(12)
+    task = PassmoreTask(config=dataclasses.replace(TINY, epochs=3, min_epochs=3))
+    data = [PassmoreData(feats[:8], labels[:8], (feats[8:], labels[8:]))]
+    result = fit(task, data, seeds=[0])
+    stops = [m["val_stop_loss"] for m in result.history[0]]
+    assert stops == sorted(stops, reverse=True) and len(set(stops)) == 3
+    assert result.best_epoch == [3]
 
 
 def test_participant_splits_are_stratified_and_disjoint():
