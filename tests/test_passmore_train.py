@@ -219,15 +219,16 @@ def test_bad_input_is_named():
 
 @pytest.mark.slow
 def test_quick_recipe_separates_a_synthetic_smartphone_cohort():
-    """The quick recipe on the cohort of experiments/passmore2023_smartphone.py --quick (5 of its 25 splits): the
-    network separates the classes and Platt scaling lowers the Brier score. The 25-split run measured AUC
-    0.759 ± 0.122 (docs/passmore2023_smartphone.md; the issue's 0.85 is not reached with this budget), 0.771 on
-    these 5 splits."""
+    """The quick recipe on the cohort of experiments/passmore2023_smartphone.py --quick (120 infants x 60 s, 1500
+    samples; 5 of its splits): the network separates the classes and Platt scaling lowers the Brier score. These 5
+    splits measured AUC 0.800 +- 0.030, Brier 0.261 -> 0.165; the issue's 0.85 is not reached with this budget
+    (docs/passmore2023_smartphone.md)."""
     from infantjax.pipelines.passmore import synthetic_features
 
-    feats, labels, subjects = synthetic_features(80, 0, duration_s=20.0, num_samples=500, difficulty="easy",
+    feats, labels, subjects = synthetic_features(120, 0, duration_s=60.0, num_samples=1500, difficulty="easy",
                                                  dropout_burst_s=0.1)
     result = P.run_protocol(feats, labels, subjects, config=PassmoreConfig.quick(splits=5))
     summary = result.summary()
-    assert summary["after"]["auc"][0] >= 0.65
+    assert summary["after"]["auc"][0] >= 0.72
+    assert min(r["auc"] for r in result.after) >= 0.6  # every split above chance, not only the mean
     assert summary["after"]["brier"][0] < summary["before"]["brier"][0]
