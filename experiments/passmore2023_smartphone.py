@@ -14,7 +14,7 @@ The protocol (seed 003 Methods; other_seeds_reference §1.2–1.7):
    splits; the catch22 + L2 logistic regression baseline on the same splits;
 4. the saliency of one test video (plot in the work directory).
 
-The quick budget (``--quick``) keeps the paper's sampling rate and clip span: 120 infants with recordings of 60 s
+The quick budget (``--quick``) keeps the paper's sampling rate and clip span: 240 infants with recordings of 60 s
 time-normalised to 1500 samples (25 samples/s as in the paper's 4500 samples for 3 minutes), so a 128-sample clip
 spans 5.1 s as in the paper and each video gives 172 clips; 10 of the 25 repeated splits; ``PassmoreConfig.quick()``.
 Feature extraction of the whole cohort takes well under a minute (the iterative imputer runs with one BLAS thread).
@@ -48,10 +48,10 @@ PAPER = {
 }
 
 
-# The quick cohort (--quick): 120 infants with 60-s recordings at the paper's 25 samples/s (1500 samples, 172 clips
+# The quick cohort (--quick): 240 infants with 60-s recordings at the paper's 25 samples/s (1500 samples, 172 clips
 # of 5.1 s per video) and 10 of the 25 repeated splits, so that features, protocol and catch22 end within 20 minutes
 # on 2 CPU cores. Without --quick: 80 infants, 20 s, 25 splits (pass --subjects/--duration for a larger cohort).
-QUICK = {"subjects": 120, "duration": 60.0, "splits": 10}
+QUICK = {"subjects": 240, "duration": 60.0, "splits": 10}
 FULL = {"subjects": 80, "duration": 20.0, "splits": 25}
 
 

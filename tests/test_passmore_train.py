@@ -219,16 +219,16 @@ def test_bad_input_is_named():
 
 @pytest.mark.slow
 def test_quick_recipe_separates_a_synthetic_smartphone_cohort():
-    """The quick recipe on the cohort of experiments/passmore2023_smartphone.py --quick (120 infants x 60 s, 1500
-    samples; 5 of its splits): the network separates the classes and Platt scaling lowers the Brier score. These 5
-    splits measured AUC 0.800 +- 0.030, Brier 0.261 -> 0.165; the issue's 0.85 is not reached with this budget
-    (docs/passmore2023_smartphone.md)."""
+    """The quick recipe on the cohort of experiments/passmore2023_smartphone.py --quick (240 infants x 60 s, 1500
+    samples; 5 of its splits) reaches the issue's held-out AUC 0.85 and Platt scaling lowers the Brier score. These
+    5 splits measured AUC 0.916 +- 0.025 (every split 0.87-0.94), Brier 0.227 -> 0.126 (a few minutes on 2 cores;
+    docs/passmore2023_smartphone.md). With 120 infants the same recipe stays near 0.80."""
     from infantjax.pipelines.passmore import synthetic_features
 
-    feats, labels, subjects = synthetic_features(120, 0, duration_s=60.0, num_samples=1500, difficulty="easy",
+    feats, labels, subjects = synthetic_features(240, 0, duration_s=60.0, num_samples=1500, difficulty="easy",
                                                  dropout_burst_s=0.1)
     result = P.run_protocol(feats, labels, subjects, config=PassmoreConfig.quick(splits=5))
     summary = result.summary()
-    assert summary["after"]["auc"][0] >= 0.72
-    assert min(r["auc"] for r in result.after) >= 0.6  # every split above chance, not only the mean
+    assert summary["after"]["auc"][0] >= 0.85
+    assert min(r["auc"] for r in result.after) >= 0.75  # every split, not only the mean
     assert summary["after"]["brier"][0] < summary["before"]["brier"][0]
