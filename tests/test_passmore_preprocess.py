@@ -269,6 +269,34 @@ def test_gap_fill_replaces_only_missing_values(labels):
         PM.gap_fill(bad, fps=30)
 
 
+def test_iterative_impute_is_scikit_learn_with_one_blas_thread(monkeypatch):
+    """The imputer's fit runs under a one-thread BLAS limit (a multi-threaded OpenBLAS made a 20-s video take
+    17-100 s on a busy 2-core machine) and returns exactly scikit-learn's IterativeImputer result."""
+    from sklearn.experimental import enable_iterative_imputer  # noqa: F401
+    from sklearn.impute import IterativeImputer
+    from threadpoolctl import threadpool_info
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(200, 1))
+    v = base @ rng.normal(size=(1, 6)) + 0.1 * rng.normal(size=(200, 6))
+    v[rng.random(v.shape) < 0.1] = np.nan
+    expected = IterativeImputer(max_iter=30, random_state=0).fit_transform(v)
+    seen = []
+    original = IterativeImputer.fit_transform
+
+    def spy(self, *args, **kwargs):
+        seen.append([d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(IterativeImputer, "fit_transform", spy)
+    out = PM.iterative_impute(v)
+    np.testing.assert_array_equal(out, expected)
+    assert seen and all(n == 1 for n in seen[0])
+    full = np.nan_to_num(v)
+    np.testing.assert_array_equal(PM.iterative_impute(full), full)  # no gap: no fit
+    assert len(seen) == 1
+
+
 # ------------------------------------------------------------------------------------------------ time, features, clips
 def test_time_normalise_is_cubic_to_4500_samples():
     from scipy.interpolate import interp1d

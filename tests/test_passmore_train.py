@@ -100,13 +100,25 @@ def test_stacked_fit_early_stopping_and_restore_best():
     result = fit(task, data, seeds=[0, 1], on_epoch=lambda e, m: task.all_stopped(data))
     assert result.num_instances == 2
     h = result.history[0]
-    assert h[0]["val_stop_loss"] == pytest.approx(P.NOT_YET - 1)  # no early stopping in the first phase
+    assert h[0]["val_stop_loss"] == P.NOT_YET - 1  # no early stopping in the first phase
     assert np.isfinite(h[1]["val_loss"]) and h[1]["val_stop_loss"] == h[1]["val_loss"]
     for i in range(2):  # the kept epoch is the best validation loss after the first phase
         later = [m["val_loss"] for m in result.history[i][1:]]
         assert result.best_epoch[i] == 2 + int(np.argmin(later)) or result.history[i][-1]["stopped"]
     logits = P.predict_videos(task, result.variables, [feats[8:], feats[:3]], chunk=2)
     assert [x.shape for x in logits] == [(4,), (3,)]
+
+
+def test_a_run_within_the_first_phase_keeps_its_last_epoch():
+    """epochs <= min_epochs: early stopping never starts, every epoch improves on the last and the last is kept
+    (NOT_YET − epoch was rounded to NOT_YET with NOT_YET = 1e30, so epoch 1 was restored)."""
+    feats, labels, _ = _cohort(12)
+    task = PassmoreTask(config=dataclasses.replace(TINY, epochs=3, min_epochs=3))
+    data = [PassmoreData(feats[:8], labels[:8], (feats[8:], labels[8:]))]
+    result = fit(task, data, seeds=[0])
+    stops = [m["val_stop_loss"] for m in result.history[0]]
+    assert stops == sorted(stops, reverse=True) and len(set(stops)) == 3
+    assert result.best_epoch == [3]
 
 
 def test_participant_splits_are_stratified_and_disjoint():
@@ -207,15 +219,16 @@ def test_bad_input_is_named():
 
 @pytest.mark.slow
 def test_quick_recipe_separates_a_synthetic_smartphone_cohort():
-    """The quick recipe on the cohort of experiments/passmore2023_smartphone.py --quick (5 of its 25 splits): the
-    network separates the classes and Platt scaling lowers the Brier score. The 25-split run measured AUC
-    0.759 ± 0.122 (docs/passmore2023_smartphone.md; the issue's 0.85 is not reached with this budget), 0.771 on
-    these 5 splits."""
+    """The quick recipe on the cohort of experiments/passmore2023_smartphone.py --quick (240 infants x 60 s, 1500
+    samples; 5 of its splits) reaches the issue's held-out AUC 0.85 and Platt scaling lowers the Brier score. These
+    5 splits measured AUC 0.916 +- 0.025 (every split 0.87-0.94), Brier 0.227 -> 0.126 (a few minutes on 2 cores;
+    docs/passmore2023_smartphone.md). With 120 infants the same recipe stays near 0.80."""
     from infantjax.pipelines.passmore import synthetic_features
 
-    feats, labels, subjects = synthetic_features(80, 0, duration_s=20.0, num_samples=500, difficulty="easy",
+    feats, labels, subjects = synthetic_features(240, 0, duration_s=60.0, num_samples=1500, difficulty="easy",
                                                  dropout_burst_s=0.1)
     result = P.run_protocol(feats, labels, subjects, config=PassmoreConfig.quick(splits=5))
     summary = result.summary()
-    assert summary["after"]["auc"][0] >= 0.65
+    assert summary["after"]["auc"][0] >= 0.85
+    assert min(r["auc"] for r in result.after) >= 0.75  # every split, not only the mean
     assert summary["after"]["brier"][0] < summary["before"]["brier"][0]

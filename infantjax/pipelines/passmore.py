@@ -123,7 +123,8 @@ def synthetic_features(n_subjects: int = 60, seed: int = 0, *, duration_s: float
 
     The gap filling of seed 003 (an iterative imputer over all frames) dominates the time when detector dropouts
     last longer than its 5-frame linear interpolation: ``dropout_burst_s`` (default the synthetic detector's
-    0.5 s) shortens them, e.g. 0.1 s keeps the imputer idle and a 20-s video at about a second.
+    0.5 s) shortens them, e.g. 0.1 s keeps the imputer idle on most videos (a 20-s video then takes about 0.1 s,
+    one with gaps about 2–3 s).
     """
     from infantjax import synth
 

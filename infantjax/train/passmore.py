@@ -60,7 +60,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 NUM_FEATURES = 46
-NOT_YET = 1e30  # the stopping metric before early stopping starts: every epoch "improves" on the last
+# The stopping metric before early stopping starts is NOT_YET − epoch, so every epoch "improves" on the last. It
+# must stay exact in float64: with 1e30, 1e30 − epoch == 1e30, all first-phase epochs tied and a run that ended
+# within the first phase (epochs <= min_epochs) restored epoch 1. 2**52 − epoch is exact for any epoch count.
+NOT_YET = float(2 ** 52)
 
 
 @dataclasses.dataclass(frozen=True)
