@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 import pathlib
 
+# The 8 fake devices share 2 cores; a sharded step's collectives wait at a rendezvous for every device's thread, and
+# XLA:CPU aborts the process ("Termination timeout ... Exiting to ensure a consistent program state") when one waits
+# longer than its termination timeout. Under a heavy load a long step can exceed the default; 30 minutes cannot.
 os.environ["XLA_FLAGS"] = (
     os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8"
+    " --xla_cpu_collective_call_terminate_timeout_seconds=1800"
 ).strip()
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("MPLBACKEND", "Agg")
