@@ -193,9 +193,10 @@ def test_detection_starts_at_the_prior_map_value():
         DetectionSpec(prior=1.0)
 
 
-@pytest.mark.parametrize("kernel", [(3, 3, 3), (1, 3, 1), (1, 1, 3), (3, 1, 1), (1, 1, 1), (2, 3, 3)])
+@pytest.mark.parametrize("kernel", [(3, 3, 3), (1, 3, 1), (1, 1, 3), (3, 1, 1), (1, 1, 1), (2, 3, 3), (2, 1, 1), (1, 1, 4)])
 def test_conv3d_via_2d_equals_the_3d_convolution(kernel):
-    # Conv3D computes a 3D convolution as one 2D convolution over frames stacked in channels (faster on CPU);
+    # Conv3D computes a 3D convolution as one 2D convolution over frames stacked in channels, or a 1-D kernel as a
+    # sum of shifted products (faster on CPU);
     # it must give XLA's 3D convolution with "same" padding, and have flax.linen.Conv's parameters
     from infantjax.nn.conv3d import Conv3D, conv3d_as_2d
 
