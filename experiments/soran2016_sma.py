@@ -40,30 +40,28 @@ PAPER = {
 }
 
 
-def table2(record: dict) -> str:
-    """Table 2's layout: mean absolute error of the 30-s windows, per subject (fold) and overall."""
-    lines = ["| method | average error per subject (fold) | overall average error |", "| --- | --- | --- |"]
-    names = {"cnn": "CNN", "linear": "linear regression", "lasso": "LASSO"}
+def _table(record: dict, table: str, header: str, names: dict[str, str]) -> str:
+    """One of Tables 2–3: our rows (synthetic), then the paper's, each with the per-subject and overall error."""
+    lines = [f"| method | {header} | overall average error |", "| --- | --- | --- |"]
     for key, name in names.items():
-        r = record["table2"][key]
+        r = record[table][key]
         lines.append(f"| {name} (synthetic) | {r['per_subject']:.2f} | {r['overall']:.2f} |")
     for key, name in names.items():
-        a, b = PAPER["table2"][key]
+        a, b = PAPER[table][key]
         lines.append(f"| paper: {name} | {a:.2f} | {b:.2f} |")
     return "\n".join(lines)
+
+
+def table2(record: dict) -> str:
+    """Table 2's layout: mean absolute error of the 30-s windows, per subject (fold) and overall."""
+    return _table(record, "table2", "average error per subject (fold)",
+                  {"cnn": "CNN", "linear": "linear regression", "lasso": "LASSO"})
 
 
 def table3(record: dict) -> str:
     """Table 3's layout: mean absolute error of the 2-minute recordings by aggregation of their window scores."""
-    lines = ["| method | average of average error per subject | overall average error |", "| --- | --- | --- |"]
-    names = {"mean": "mean", "median": "median", "quartile": "quartile analysis"}
-    for key, name in names.items():
-        r = record["table3"][key]
-        lines.append(f"| {name} (synthetic) | {r['per_subject']:.2f} | {r['overall']:.2f} |")
-    for key, name in names.items():
-        a, b = PAPER["table3"][key]
-        lines.append(f"| paper: {name} | {a:.2f} | {b:.2f} |")
-    return "\n".join(lines)
+    return _table(record, "table3", "average of average error per subject",
+                  {"mean": "mean", "median": "median", "quartile": "quartile analysis"})
 
 
 def main(argv=None) -> int:

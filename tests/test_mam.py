@@ -143,8 +143,8 @@ def test_synthetic_ground_truth_fields():
         synth.fms_clip_labels([], 10, 25.0, 50, 25)
 
 
-def test_task_batches_and_loss():
-    """One epoch's batches draw both classes in halves; the loss is a scalar with its four parts logged."""
+def _tiny_task_and_data():
+    """The tiny MAM task and a 6-clip reference set + 4-recording main set of random features."""
     from infantjax.train.mam import MamConfig, MamData, MamTask
 
     rng = np.random.default_rng(0)
@@ -153,6 +153,12 @@ def test_task_batches_and_loss():
                    [rng.normal(size=(n, TINY.num_features)) for n in (20, 30, 12, 25)], np.array([0, 1, 1, 0]),
                    np.zeros((4, 4)))
     task = MamTask(TINY, config)
+    return task, data
+
+
+def test_task_batches_and_loss():
+    """One epoch's batches draw both classes in halves; the loss is a scalar with its four parts logged."""
+    task, data = _tiny_task_and_data()
     task.check_data(data)
     batches = task.epoch_batches(data, 1, np.random.default_rng([0, 1]))
     assert len(batches) == task.steps_per_epoch(data) == 2
@@ -166,14 +172,7 @@ def test_task_batches_and_loss():
 
 @pytest.mark.slow
 def test_task_loss_is_the_sum_of_the_four_losses():
-    from infantjax.train.mam import MamConfig, MamData, MamTask
-
-    rng = np.random.default_rng(0)
-    config = MamConfig.quick(batch_size=2, ref_batch=4, bag_clips=3, clip_stride=5)
-    data = MamData(rng.normal(size=(6, 10, TINY.num_features)), np.array([0, 1] * 3),
-                   [rng.normal(size=(n, TINY.num_features)) for n in (20, 30, 12, 25)], np.array([0, 1, 1, 0]),
-                   np.zeros((4, 4)))
-    task = MamTask(TINY, config)
+    task, data = _tiny_task_and_data()
     b = task.epoch_batches(data, 1, np.random.default_rng([0, 1]))[0]
     loss, _, metrics = jax.jit(task.loss)(task.init(jax.random.PRNGKey(0)), b, jax.random.PRNGKey(1), 0)
     assert np.isfinite(float(loss)) and set(metrics) == {"ref_ce", "triplet", "bag_ce", "closeness"}
