@@ -6,11 +6,15 @@ Both networks are timed side by side in one run, on the same inputs, medians aft
     python benchmarks/depth.py                      # paper widths at 128x96, batch 16 (for an accelerator)
     python benchmarks/depth.py --scale 0.25 --height 48 --width 64 --batch 4   # a CPU-sized run
     python benchmarks/depth.py --layers --batch 4   # per layer: where the asymmetric cascade's time goes
+    python benchmarks/depth.py --profile --batch 2 --height 48 --width 64   # per level inside the whole step
 
 Prints one JSON record and a table. ``--layers`` times one block of each kind at each Table I width on the same
 input (forward + backward in training mode, as in a step): the full 3x3x3 convolution and each asymmetric
 convolution (1x3x1, 1x1x3, 3x1x1) with and without its BatchNorm + ReLU, and the whole cascade, with FLOPs and
-GFLOP/s, so the step ratio can be explained layer by layer (issue 20, P4).
+GFLOP/s, so the step ratio can be explained layer by layer (issue 20, P4). ``--profile`` traces one training step
+of each whole network (forward, backward, Adam update; ``jax.profiler``) and sums the time of every XLA op by the
+Table I level its HLO metadata names (layer1-4, the 1x1x1 head layer5, output): the per-level ratio inside the
+step, the op time summed over the CPU threads and the step's wall time (how busy the threads were).
 """
 
 from __future__ import annotations
@@ -129,6 +133,67 @@ def bench_layers(args) -> list[dict]:
     return rows
 
 
+def _traced_step(kind: str, args) -> tuple[dict, float, float]:
+    """Op time (ms, summed over threads) per Table I level of one traced training step, the step's median wall
+    time (s) and the ops' total (ms). XLA:CPU names each op in the trace; its compiled HLO maps the name to the
+    Flax module path (``op_name`` metadata)."""
+    import collections
+    import glob
+    import re
+    import tempfile
+
+    import jax.numpy as jnp
+    import optax
+    from jax._src.lib import _profile_data  # jaxlib's reader of profiler traces (private; benchmark only)
+
+    widths = tuple(max(1, round(w * args.scale)) for w in (64, 128, 256, 256))
+    model = RegressionSpec(kind, widths=widths, head_width=max(1, round(256 * args.scale))).build()
+    shape = (args.batch, 3, args.height, args.width, 21)
+    x = jax.random.normal(jax.random.key(0, impl="rbg"), shape)
+    y = jax.random.uniform(jax.random.key(1, impl="rbg"), shape[:-1] + (20,))
+    variables = jax.jit(lambda k, x: model.init(k, x, train=False))(jax.random.key(2, impl="rbg"), x)
+    tx = optax.adam(1e-3)
+
+    def step(params, stats, opt, x, y):
+        def loss(p):
+            out, upd = model.apply({"params": p, "batch_stats": stats}, x, train=True, mutable=["batch_stats"])
+            return jnp.mean((out - y) ** 2), upd
+
+        (value, upd), grads = jax.value_and_grad(loss, has_aux=True)(params)
+        updates, opt = tx.update(grads, opt, params)
+        return optax.apply_updates(params, updates), upd["batch_stats"], opt, value
+
+    fn = jax.jit(step)
+    inputs = (variables["params"], variables["batch_stats"], tx.init(variables["params"]), x, y)
+    scope = {}
+    for line in fn.lower(*inputs).compile().as_text().splitlines():
+        m = re.match(r"\s*(?:ROOT )?%?([\w.\-]+) = .*?op_name=\"([^\"]*)\"", line)
+        if m:
+            level = re.search(r"(layer\d+|output)", m.group(2))
+            scope[m.group(1)] = level.group(1) if level else "other (loss, Adam)"
+    wall = _median_time(lambda: jax.block_until_ready(fn(*inputs)), args.repeats, args.warmup)
+    with tempfile.TemporaryDirectory() as tmp:
+        with jax.profiler.trace(tmp):
+            jax.block_until_ready(fn(*inputs))
+        trace = _profile_data.ProfileData.from_file(glob.glob(f"{tmp}/plugins/profile/*/*.xplane.pb")[-1])
+    per_level = collections.Counter()
+    for plane in trace.planes:
+        for line in plane.lines:
+            for event in line.events:
+                if event.name in scope:
+                    per_level[scope[event.name]] += event.duration_ns / 1e6
+    return dict(per_level), wall, sum(per_level.values())
+
+
+def profile_levels(args) -> dict:
+    """Per level op time of the asymmetric and the full network's training step (``--profile``)."""
+    out = {}
+    for kind in ("asymmetric", "full"):
+        levels, wall, total = _traced_step(kind, args)
+        out[kind] = {"levels_ms": levels, "step_wall_s": wall, "ops_ms": total}
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=float, default=1.0, help="width multiplier (1 = Table I widths)")
@@ -139,8 +204,31 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--json", help="also write the JSON record to this file")
     parser.add_argument("--layers", action="store_true", help="time each block kind per width (P4 explanation)")
+    parser.add_argument("--profile", action="store_true",
+                        help="per Table I level op time inside each network's whole training step (P4)")
     args = parser.parse_args(argv)
     load_start, matmul = harness.load_average(), harness.matmul_rate()
+    if args.profile:
+        res = profile_levels(args)
+        record = {"benchmark": "depth_profile", "config": vars(args), "results": res, "jax": jax.__version__,
+                  "matmul_gflop_per_s": [matmul, harness.matmul_rate()],
+                  "load_average_1min": [load_start, harness.load_average()]}
+        print(json.dumps(record))
+        asym, full = res["asymmetric"], res["full"]
+        names = sorted(set(asym["levels_ms"]) | set(full["levels_ms"]))
+        print(f"{'level':<20}{'asymmetric ms':>15}{'full ms':>10}{'ratio':>8}{'share of full':>15}")
+        for n in names:
+            a, f = asym["levels_ms"].get(n, 0.0), full["levels_ms"].get(n, 0.0)
+            print(f"{n:<20}{a:>15.1f}{f:>10.1f}{a / f if f else float('nan'):>8.2f}{100 * f / full['ops_ms']:>14.0f}%")
+        print(f"{'all ops':<20}{asym['ops_ms']:>15.1f}{full['ops_ms']:>10.1f}{asym['ops_ms'] / full['ops_ms']:>8.2f}")
+        print(f"{'step wall (median)':<20}{1e3 * asym['step_wall_s']:>15.1f}{1e3 * full['step_wall_s']:>10.1f}"
+              f"{asym['step_wall_s'] / full['step_wall_s']:>8.2f}")
+        for kind, r in res.items():
+            print(f"{kind}: ops summed over threads / wall = {r['ops_ms'] / (1e3 * r['step_wall_s']):.2f} threads busy")
+        print(f"matmul {record['matmul_gflop_per_s'][0]:.1f} / {record['matmul_gflop_per_s'][1]:.1f} GFLOP/s; "
+              f"load average (1 min) {record['load_average_1min']}; batch {args.batch} clips of 3 x "
+              f"{args.height} x {args.width}")
+        return 0
     if args.layers:
         rows = bench_layers(args)
         record = {"benchmark": "depth_layers", "config": vars(args), "results": rows, "jax": jax.__version__,

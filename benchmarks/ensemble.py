@@ -156,6 +156,52 @@ def bench_scoring(specs, config: CPConfig, repeats: int, mesh, conv_impl: str) -
             "gflop_reference": gflop}
 
 
+def bench_library_scoring(specs, config: CPConfig, repeats: int) -> dict:
+    """What a user runs: ``Ensemble.window_predictions`` of a 3-minute recording (71 windows) with 10 stacks × 7
+    instances (random weights), one compiled program per stack; against one compiled program for all ten stacks
+    (the same per-stack programs called inside one ``jax.jit``). Compile and run times, and the FLOP bound."""
+    import time
+
+    from infantjax.ensemble import Ensemble, scoring_calls
+
+    rng = np.random.default_rng(1)
+    n_windows = 71
+    positions = rng.normal(0, 0.3, size=(n_windows, config.window, 19, 2)).astype(np.float32)
+    stacks = []
+    for k, spec in enumerate(specs):
+        model = build_model(spec, mode=config.model_mode)
+        sample = jnp.zeros((1, config.window, 19, input_channels(model)), jnp.float32)
+        init = jax.jit(jax.vmap(lambda key, m=model, x=sample: m.init(key, x, train=False)))
+        stacks.append(jax.tree_util.tree_map(np.asarray, init(jax.random.split(jax.random.PRNGKey(k), 7))))
+    ens = Ensemble(list(specs), stacks, config)
+    start = time.perf_counter()
+    ens.window_predictions(positions)  # compiles one program per stack and call size, measures memory
+    first_s = time.perf_counter() - start
+    per_stack_s = median_time(lambda: ens.window_predictions(positions), repeats)
+
+    # one program for all ten stacks: the per-stack scoring programs traced into a single jit
+    mesh = parallel.instance_mesh(7)
+    programs = [_scoring_program(ens._task(k), spec, mesh) for k, spec in enumerate(specs)]
+    device_stacks = [ens._stack_on(k, mesh) for k in range(len(specs))]
+    combined = jax.jit(lambda stacks, block: [prog(v, block) for prog, v in zip(programs, stacks)])
+    calls = scoring_calls(n_windows, int(config.eval_batch_size))
+    blocks = [jnp.asarray(parallel.pad_axis(positions[lo:lo + size], size)) for lo, size in calls]
+    start = time.perf_counter()
+    for block in blocks:
+        combined.lower(device_stacks, block).compile()
+    combined_compile_s = time.perf_counter() - start
+
+    def one_program():
+        return [np.asarray(out[0]) for block in blocks for out in combined(device_stacks, block)]
+
+    one_program_s = median_time(one_program, repeats)
+    flops = {conv: sum(count_flops(spec, conv) for spec in specs) * 7 * n_windows / 1e9
+             for conv in ("reference", "full")}
+    return {"windows": n_windows, "instances": 7 * len(specs), "calls": calls, "first_call_s": first_s,
+            "per_stack_programs_s": per_stack_s, "one_program_compile_s": combined_compile_s,
+            "one_program_s": one_program_s, "gflop_reference": flops["reference"], "gflop_full": flops["full"]}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--specs", default="tiny")
@@ -164,9 +210,30 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--conv-impl", nargs="+", default=["conv", "shift"], choices=CONV_IMPLS,
                         help="temporal convolution implementations to compare (infantjax.nn.temporal)")
+    parser.add_argument("--library", action="store_true",
+                        help="only Ensemble.window_predictions of a 3-minute recording (per-stack programs) vs one "
+                             "program for all stacks, with compile times and the FLOP bound (issue 20, P3)")
     args = parser.parse_args(argv)
     specs = specs_for(args.specs)
     config = CPConfig(batch_size=args.batch, progress=False)
+    if args.library:
+        load, matmul = harness.load_average(), harness.matmul_rate()
+        r = bench_library_scoring(specs, config, args.repeats)
+        r.update(specs=args.specs, load_average_1min=[load, harness.load_average()],
+                 matmul_gflop_per_s=[matmul, harness.matmul_rate()])
+        print(json.dumps(r))
+        rate = sum(r["matmul_gflop_per_s"]) / 2
+        bound = r["gflop_full"] / rate
+        print(f"score a 3-minute recording ({r['windows']} windows, calls {r['calls']}) with {r['instances']} "
+              f"instances ({args.specs}):")
+        print(f"  per-stack programs (Ensemble.window_predictions): {r['per_stack_programs_s']:.2f} s "
+              f"(first call, compiling: {r['first_call_s']:.1f} s)")
+        print(f"  one program for all stacks: {r['one_program_s']:.2f} s (compile {r['one_program_compile_s']:.1f} s)")
+        print(f"  FLOPs {r['gflop_full']:.0f} GFLOP (full count; the paper's convention {r['gflop_reference']:.0f}) "
+              f"/ {rate:.1f} GFLOP/s matmul = {bound:.2f} s; measured / bound = "
+              f"{r['per_stack_programs_s'] / bound:.2f}x (target <= 1.5x)")
+        print(f"load average (1 min) {r['load_average_1min']}")
+        return 0
     mesh = parallel.instance_mesh(7, batch_size=args.batch)
     record = {
         "benchmark": "ensemble", "specs": args.specs, "backend": jax.default_backend(),

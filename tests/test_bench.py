@@ -59,3 +59,22 @@ def test_bench_quick_depth_runs(capsys):
 
     assert main(["bench", "--quick", "--only", "depth"]) == 0
     assert "time ratio vs full" in capsys.readouterr().out
+
+
+def test_depth_profile_attributes_op_time_to_every_table_i_level(capsys):
+    """benchmarks/depth.py --profile maps traced XLA ops to the Table I levels through the HLO metadata."""
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "depth.py"
+    spec = importlib.util.spec_from_file_location("bench_depth", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--profile", "--scale", "0.05", "--height", "8", "--width", "8", "--batch", "1",
+                        "--repeats", "1", "--warmup", "1"]) == 0
+    record = json.loads(next(line for line in capsys.readouterr().out.splitlines() if line.startswith("{")))
+    for kind in ("asymmetric", "full"):
+        levels = record["results"][kind]["levels_ms"]
+        assert {"layer1", "layer2", "layer3", "layer4", "layer5", "output"} <= set(levels), levels
+        assert all(v > 0 for v in levels.values())
+        assert record["results"][kind]["step_wall_s"] > 0
