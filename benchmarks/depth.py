@@ -177,20 +177,43 @@ def _traced_step(kind: str, args) -> tuple[dict, float, float]:
             jax.block_until_ready(fn(*inputs))
         trace = _profile_data.ProfileData.from_file(glob.glob(f"{tmp}/plugins/profile/*/*.xplane.pb")[-1])
     per_level = collections.Counter()
+    threads = {}  # XLA's worker threads: the intervals in which each ran anything (ops or thread-pool work)
     for plane in trace.planes:
         for line in plane.lines:
             for event in line.events:
                 if event.name in scope:
                     per_level[scope[event.name]] += event.duration_ns / 1e6
-    return dict(per_level), wall, sum(per_level.values())
+                if "XLAEigen" in line.name and "wait" not in event.name.lower() and "Await" not in event.name:
+                    threads.setdefault(line.name, []).append((event.start_ns, event.end_ns))
+    return dict(per_level), wall, sum(per_level.values()), _busy(threads)
+
+
+def _busy(threads: dict) -> list[float]:
+    """Per worker thread, the share of the traced step (first to last event) in which it ran something."""
+    if not threads:
+        return []
+    start = min(s for iv in threads.values() for s, _ in iv)
+    end = max(e for iv in threads.values() for _, e in iv)
+    shares = []
+    for intervals in threads.values():
+        total, current = 0, None
+        for s, e in sorted(intervals):
+            if current is None or s > current[1]:
+                total += 0 if current is None else current[1] - current[0]
+                current = [s, e]
+            else:
+                current[1] = max(current[1], e)
+        total += current[1] - current[0]
+        shares.append(total / max(end - start, 1))
+    return sorted(shares, reverse=True)
 
 
 def profile_levels(args) -> dict:
     """Per level op time of the asymmetric and the full network's training step (``--profile``)."""
     out = {}
     for kind in ("asymmetric", "full"):
-        levels, wall, total = _traced_step(kind, args)
-        out[kind] = {"levels_ms": levels, "step_wall_s": wall, "ops_ms": total}
+        levels, wall, total, busy = _traced_step(kind, args)
+        out[kind] = {"levels_ms": levels, "step_wall_s": wall, "ops_ms": total, "threads_busy": busy}
     return out
 
 
@@ -224,7 +247,8 @@ def main(argv=None) -> int:
         print(f"{'step wall (median)':<20}{1e3 * asym['step_wall_s']:>15.1f}{1e3 * full['step_wall_s']:>10.1f}"
               f"{asym['step_wall_s'] / full['step_wall_s']:>8.2f}")
         for kind, r in res.items():
-            print(f"{kind}: ops summed over threads / wall = {r['ops_ms'] / (1e3 * r['step_wall_s']):.2f} threads busy")
+            print(f"{kind}: ops summed over threads / wall = {r['ops_ms'] / (1e3 * r['step_wall_s']):.2f}; XLA worker "
+                  f"threads busy {', '.join(f'{100 * b:.0f} %' for b in r['threads_busy'])} of the traced step")
         print(f"matmul {record['matmul_gflop_per_s'][0]:.1f} / {record['matmul_gflop_per_s'][1]:.1f} GFLOP/s; "
               f"load average (1 min) {record['load_average_1min']}; batch {args.batch} clips of 3 x "
               f"{args.height} x {args.width}")
