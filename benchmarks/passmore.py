@@ -23,9 +23,11 @@ import jax
 import numpy as np
 
 from infantjax import parallel
+from infantjax.bench import harness
 from infantjax.models import count_parameters
 from infantjax.models.passmore import PassmoreSpec
 from infantjax.train import PassmoreConfig, PassmoreTask, programs_for
+from infantjax.train.engine import _train_step_within_budget
 from infantjax.train.passmore import _vmapped_apply
 
 
@@ -64,7 +66,14 @@ def bench(args) -> dict:
     batches = [jax.tree_util.tree_map(lambda a, i=i: a[i:i + 1], batch) for i in range(I)]
     active, active1 = np.ones(I, bool), np.ones(1, bool)
 
+    # the step infantjax.train.fit runs: lax.map over the instances on CPU (PassmoreTask.cpu_instances), else vmap
+    step = _train_step_within_budget(stacked, st[0], batch, active, config)
+
     def train_stacked():
+        st[0], loss, _ = step(st[0], batch, active)
+        jax.block_until_ready(loss)
+
+    def train_vmapped():
         st[0], loss, _ = stacked.train_step(st[0], batch, active)
         jax.block_until_ready(loss)
 
@@ -82,6 +91,11 @@ def bench(args) -> dict:
     def infer_stacked():
         jax.block_until_ready(apply(variables, xs))
 
+    vmapped = _vmapped_apply(task.model, "vmap")  # all instances at once (the accelerator choice)
+
+    def infer_vmapped():
+        jax.block_until_ready(vmapped(variables, xs))
+
     def infer_loop():
         for v in singles:
             out = apply(v, x[None])
@@ -89,13 +103,18 @@ def bench(args) -> dict:
 
     r, w = args.repeats, args.warmup
     t_train_s, t_train_l = _median_time(train_stacked, r, w), _median_time(train_loop, r, w)
+    t_train_v = _median_time(train_vmapped, r, w)
     t_inf_s, t_inf_l = _median_time(infer_stacked, r, w), _median_time(infer_loop, r, w)
+    t_inf_v = _median_time(infer_vmapped, r, w)
     train_clips = I * args.batch * config.train_clips
     infer_clips = I * args.videos * args.clips
     return {
         "parameters": count_parameters(PassmoreSpec()),
-        "train_clips_per_s": {"stacked": train_clips / t_train_s, "one_by_one": train_clips / t_train_l},
-        "inference_clips_per_s": {"stacked": infer_clips / t_inf_s, "one_by_one": infer_clips / t_inf_l},
+        "train_clips_per_s": {"stacked": train_clips / t_train_s, "one_by_one": train_clips / t_train_l,
+                              "stacked_vmap": train_clips / t_train_v},
+        "inference_clips_per_s": {"stacked": infer_clips / t_inf_s, "one_by_one": infer_clips / t_inf_l,
+                                  "stacked_vmap": infer_clips / t_inf_v},
+        "stacked_mode": "map" if jax.default_backend() == "cpu" else "vmap",
         "stacked_speedup": {"train": t_train_l / t_train_s, "inference": t_inf_l / t_inf_s},
     }
 
@@ -110,9 +129,12 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--json", help="also write the JSON record to this file")
     args = parser.parse_args(argv)
+    load, matmul = harness.load_average(), harness.matmul_rate()
     result = bench(args)
     record = {"benchmark": "passmore_smartphone", "device": str(jax.devices()[0].device_kind),
-              "platform": platform.platform(), "jax": jax.__version__, "config": vars(args), "results": result}
+              "platform": platform.platform(), "jax": jax.__version__, "config": vars(args), "results": result,
+              "matmul_gflop_per_s": [matmul, harness.matmul_rate()],
+              "load_average_1min": [load, harness.load_average()]}
     print(json.dumps(record))
     if args.json:
         from infantjax.io.files import write_json
@@ -122,7 +144,13 @@ def main(argv=None) -> int:
     for phase, key in (("train", "train_clips_per_s"), ("inference", "inference_clips_per_s")):
         s, l = result[key]["stacked"], result[key]["one_by_one"]
         print(f"{phase:<12}{s:>18.1f}{l:>21.1f}{s / l:>8.2f}")
-    print(f"{args.instances} instances, {result['parameters']:,} parameters each")
+    for phase, key in (("train", "train_clips_per_s"), ("inference", "inference_clips_per_s")):
+        v = result[key]["stacked_vmap"]
+        print(f"{phase + ', all instances vmapped':<33}{v:>10.1f} clips/s, ratio {v / result[key]['one_by_one']:.2f}")
+    print(f"(stacked above: {result['stacked_mode']} over the instances inside one program)")
+    print(f"{args.instances} instances, {result['parameters']:,} parameters each; matmul "
+          f"{record['matmul_gflop_per_s'][0]:.1f} / {record['matmul_gflop_per_s'][1]:.1f} GFLOP/s; load average "
+          f"(1 min) {record['load_average_1min'][0]:.2f} / {record['load_average_1min'][1]:.2f}")
     return 0
 
 

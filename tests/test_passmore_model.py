@@ -104,3 +104,29 @@ def test_switched_off_options_are_spec_fields():
             PassmoreSpec(**option)
     with pytest.raises(ConfigError, match="attention"):
         PassmoreSpec(attention="tanh")
+
+
+def test_causal_conv_keeps_flax_conv_variables_values_and_gradients():
+    """CausalConv1D (products on CPU) is flax.linen.Conv with Keras 'causal' padding: same variables, same initial
+    values, same outputs and gradients, also under a vmap over stacked weights."""
+    import flax.linen as nn
+
+    from infantjax.models.passmore.network import CausalConv1D, he_uniform
+
+    ours = CausalConv1D(8, 3)
+    ref = nn.Conv(8, (3,), padding=((2, 0),), use_bias=False, kernel_init=he_uniform)
+    x = jax.random.normal(jax.random.PRNGKey(1), (4, 16, 5))
+    v_ours, v_ref = ours.init(jax.random.PRNGKey(2), x), ref.init(jax.random.PRNGKey(2), x)
+    assert jax.tree_util.tree_structure(v_ours) == jax.tree_util.tree_structure(v_ref)
+    np.testing.assert_array_equal(v_ours["params"]["kernel"], v_ref["params"]["kernel"])
+
+    def loss(module, v, x):
+        return jnp.sum(jnp.sin(module.apply(v, x)))
+
+    np.testing.assert_allclose(ours.apply(v_ours, x), ref.apply(v_ref, x), atol=1e-5)
+    for a, b in zip(jax.grad(loss, argnums=(1, 2))(ours, v_ours, x), jax.grad(loss, argnums=(1, 2))(ref, v_ref, x)):
+        for la, lb in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)):
+            np.testing.assert_allclose(la, lb, atol=1e-4)
+    stacked = jax.tree_util.tree_map(lambda a: jnp.stack([a, 2 * a]), v_ours)
+    outs = jax.vmap(ours.apply, in_axes=(0, None))(stacked, x)
+    np.testing.assert_allclose(outs[1], ref.apply(jax.tree_util.tree_map(lambda a: 2 * a, v_ref), x), atol=1e-5)

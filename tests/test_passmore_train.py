@@ -232,3 +232,35 @@ def test_quick_recipe_separates_a_synthetic_smartphone_cohort():
     assert summary["after"]["auc"][0] >= 0.85
     assert min(r["auc"] for r in result.after) >= 0.75  # every split, not only the mean
     assert summary["after"]["brier"][0] < summary["before"]["brier"][0]
+
+
+def test_cpu_runs_the_stacked_instances_one_after_another_with_the_vmapped_updates():
+    """On CPU the engine runs PassmoreTask's instances by lax.map inside the step (faster there than the vmap,
+    benchmarks/passmore.py); the updates equal the vmapped step's. Inference likewise."""
+    from infantjax import parallel
+    from infantjax.train import programs_for
+    from infantjax.train.engine import _train_step_within_budget
+
+    task = PassmoreTask(config=TINY)
+    assert task.cpu_instances == "map"
+    feats, labels, _ = _cohort(8)
+    programs = programs_for(task, 4, parallel.instance_mesh(3, devices=jax.devices()[:1]))
+    keys = np.stack([np.asarray(jax.random.PRNGKey(s)) for s in range(3)])
+    rng = np.random.default_rng(0)
+    c = task.config
+    batch = {"x": rng.normal(size=(3, c.batch_size, c.train_clips, 46, c.clip_length)).astype(np.float32),
+             "label": rng.integers(0, 2, (3, c.batch_size)).astype(np.int32),
+             "magnitude": task.bank[rng.integers(0, c.num_curves, (3, c.batch_size))],
+             "time": task.bank[rng.integers(0, c.num_curves, (3, c.batch_size, c.train_clips))]}
+    active = np.array([True, False, True])
+    step = _train_step_within_budget(programs, programs.init(keys), batch, active, c)
+    assert step is programs.grouped_train_step(1)
+    s_map, loss_map, _ = step(programs.init(keys), batch, active)
+    s_vmap, loss_vmap, _ = programs.train_step(programs.init(keys), batch, active)
+    np.testing.assert_allclose(loss_map, loss_vmap, rtol=1e-5, atol=1e-6)
+    for a, b in zip(jax.tree_util.tree_leaves(s_map.params), jax.tree_util.tree_leaves(s_vmap.params)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    variables = jax.tree_util.tree_map(np.asarray, programs.variables(s_map))
+    x = np.stack([np.stack([P.video_clips(f, c.clip_length, c.clip_stride, 8) for f in feats[:2]])] * 3)
+    np.testing.assert_allclose(P._vmapped_apply(task.model)(variables, x),
+                               P._vmapped_apply(task.model, "vmap")(variables, x), rtol=1e-5, atol=1e-5)

@@ -36,6 +36,7 @@ from infantjax.augment import curve_bank, passmore_warp
 from infantjax.errors import ConfigError, DataError
 from infantjax.metrics import roc_auc
 from infantjax.models.passmore import PassmoreSpec, l2_kernels
+from infantjax.nn.dispatch import resolve
 from infantjax.train.config import TrainConfig, host_field
 from infantjax.train.task import Selection, Task
 
@@ -275,6 +276,10 @@ class PassmoreTask(Task):
         config: the recipe (default: as coded).
     """
 
+    # 25 stacked instances of 8 single-clip videos: the vmapped step ran at 0.77x the speed of lax.map over the
+    # instances on XLA:CPU (68 vs 47 ms, benchmarks/passmore.py); the small products and pooling batch poorly
+    cpu_instances = "map"
+
     def __init__(self, spec: PassmoreSpec | None = None, config: PassmoreConfig | None = None):
         spec = PassmoreSpec() if spec is None else spec
         config = PassmoreConfig() if config is None else config
@@ -417,8 +422,17 @@ def predict_videos(task: PassmoreTask, variables: Any, features: Sequence[np.nda
 
 
 @functools.lru_cache(maxsize=8)
-def _vmapped_apply(model):
-    return jax.jit(jax.vmap(lambda v, x: model.apply(v, x, train=False)[0]))
+def _vmapped_apply(model, mode: str = "auto"):
+    """jit of (stacked variables, stacked inputs) → stacked logits. ``mode`` ``"vmap"`` runs the instances at once,
+    ``"map"`` one after another (``lax.map``); ``"auto"``: ``map`` on CPU, where a vmap over weights makes the
+    clip network's products and pooling batched over instances and ran the 25 splits at 0.5× the speed of one
+    instance after another (``benchmarks/passmore.py``), ``vmap`` elsewhere."""
+    def one(v, x):
+        return model.apply(v, x, train=False)[0]
+
+    if resolve(mode, cpu="map", other="vmap", what="mode") == "map":
+        return jax.jit(lambda v, x: jax.lax.map(lambda args: one(*args), (v, x)))
+    return jax.jit(jax.vmap(one))
 
 
 # ------------------------------------------------------------------------------------------------------ splits

@@ -67,6 +67,11 @@ class Task(abc.ABC):
 
     config: TrainConfig
     model: Any
+    #: How one CPU device runs the stacked instances of a training step: ``"vmap"`` (all at once) or ``"map"`` (one
+    #: after another inside the step, ``lax.map``, as :meth:`~infantjax.train.engine.Programs.grouped_train_step`).
+    #: A task whose vmapped step XLA:CPU runs slower than its instances in sequence sets ``"map"``; meshes that
+    #: spread instances over devices and accelerators always vmap.
+    cpu_instances: str = "vmap"
 
     # ------------------------------------------------------------------ compiled (one instance, traced)
     @abc.abstractmethod

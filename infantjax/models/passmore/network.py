@@ -30,6 +30,7 @@ from infantjax.errors import ConfigError
 from infantjax.models._registry import register
 from infantjax.nn.norm import batch_norm
 from infantjax.nn.precision import dtype_name
+from infantjax.nn.temporal import temporal_conv
 
 __all__ = ["PARAMETERS", "TRAINABLE_PARAMETERS", "ClipAttention", "PassmoreNet", "PassmoreSpec", "l2_kernels",
            "video_probability"]
@@ -44,6 +45,25 @@ def _he_uniform_vector(key, shape, dtype=jnp.float32):
     """Keras ``he_uniform`` of a 1-D weight (the attention context u): Keras takes fan-in = the vector length."""
     limit = jnp.sqrt(6.0 / shape[0])
     return jax.random.uniform(key, shape, dtype, -limit, limit)
+
+
+class CausalConv1D(nn.Module):
+    """Keras ``Conv1D(features, kernel_size, padding="causal", use_bias=False)`` on (N, L, C): the variables of
+    ``flax.linen.Conv`` (``kernel`` (k, C, F), he-uniform), computed by :func:`infantjax.nn.temporal.temporal_conv`
+    on the input left-padded with k − 1 zeros. On CPU that is one deep product per pass (``impl="auto"``), which a
+    ``vmap`` over the stacked split instances turns into batched matmuls, where XLA's convolution would become a
+    batch-grouped convolution (several times slower on XLA:CPU; ``benchmarks/passmore.py``)."""
+
+    features: int
+    kernel_size: int
+    dtype: Any = jnp.float32
+    impl: str = "auto"
+
+    @nn.compact
+    def __call__(self, x: Float[Array, "N L C"]) -> Float[Array, "N L F"]:
+        kernel = self.param("kernel", he_uniform, (self.kernel_size, x.shape[-1], self.features), jnp.float32)
+        x = jnp.pad(jnp.asarray(x, self.dtype), ((0, 0), (self.kernel_size - 1, 0), (0, 0)))
+        return temporal_conv(x, kernel, impl=self.impl)
 
 
 class ClipAttention(nn.Module):
@@ -97,11 +117,9 @@ class PassmoreNet(nn.Module):
         spec, dtype = self.spec, jnp.dtype(self.spec.dtype)
         B, S, F, L = x.shape
         h = jnp.swapaxes(jnp.asarray(x, dtype), -1, -2).reshape(B * S, L, F)  # b s point time → (b s) time point
-        pad = spec.kernel_size - 1
         for i in range(spec.num_blocks):
-            # causal: left pad kernel_size − 1 (Keras padding='causal')
-            h = nn.Conv(spec.filters, (spec.kernel_size,), padding=((pad, 0),), use_bias=False,
-                        kernel_init=he_uniform, dtype=dtype, name=f"conv{i + 1}")(h)
+            # causal: left pad kernel_size − 1 (Keras padding='causal'), inside CausalConv1D
+            h = CausalConv1D(spec.filters, spec.kernel_size, dtype=dtype, name=f"conv{i + 1}")(h)
             h = nn.relu(h)  # reference order: ReLU, then BatchNorm
             h = batch_norm(train, f"bn{i + 1}", convention="keras", dtype=dtype)(h)
             h = nn.max_pool(h, (spec.pool,), strides=(spec.pool,), padding="VALID")
