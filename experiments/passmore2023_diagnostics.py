@@ -4,6 +4,7 @@ feature matrices (docs/passmore2023_smartphone.md, "Why the network stays below 
     python experiments/passmore2023_diagnostics.py separability FEATURES.npz
     python experiments/passmore2023_diagnostics.py train FEATURES.npz '{"splits": 5, "epochs": 150}'
     python experiments/passmore2023_diagnostics.py catch22 FEATURES.npz
+    python experiments/passmore2023_diagnostics.py catch22-clips FEATURES.npz
 
 ``FEATURES.npz`` is a feature cache of experiments/passmore2023_smartphone.py (``features``, ``labels``,
 ``subjects``); its catch22 cache ``FEATURES_catch22.npz`` sits beside it.
@@ -24,6 +25,9 @@ feature matrices (docs/passmore2023_smartphone.md, "Why the network stays below 
   generator: their AUC for the generator's ground truth (FMs class absent/sporadic vs intermittent/continual,
   cramped-synchronised, poor repertoire, CP subtype), from :func:`infantjax.synth.cohorts.sample_subject` with the
   experiment's cohort arguments (seed 0, ``easy``, prevalence 0.4).
+* ``catch22-clips``: does the baseline need whole recordings? catch22 of 128-sample clips (the network's 5.1-s
+  window; 12 clips spread over each video), averaged over a video's clips, and of one clip per video, with the
+  baseline's model, 5-fold CV AUC, against the same model on the whole-recording catch22.
 """
 
 from __future__ import annotations
@@ -38,6 +42,41 @@ import time
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+
+def catch22_clips(path, clips: int = 12, length: int = 128) -> dict:
+    """The baseline on clip-level catch22 (module docstring)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from infantjax.metrics import roc_auc
+    from infantjax.preprocess.catch22 import catch22_features
+
+    feats, y, _ = _load(path)
+    starts = np.linspace(0, feats.shape[1] - length, clips).astype(int)
+    t0 = time.perf_counter()
+    per_clip = np.stack([np.stack([catch22_features(f[s:s + length]) for s in starts]) for f in feats])
+    seconds = time.perf_counter() - t0
+    per_clip = np.nan_to_num(per_clip, nan=0.0, posinf=0.0, neginf=0.0)  # (videos, clips, 1012)
+    grid = {"logisticregression__C": list(10.0 ** np.arange(-3, 4))}
+
+    def cv(x):
+        p = np.zeros(len(y))
+        for tr, te in StratifiedKFold(5, shuffle=True, random_state=0).split(x, y):
+            m = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)), grid,
+                             cv=StratifiedKFold(5), scoring="neg_log_loss").fit(x[tr], y[tr])
+            p[te] = m.predict_proba(x[te])[:, 1]
+        return round(float(roc_auc(y, p)), 3)
+
+    whole = _load_catch22(path)
+    out = {"clips_per_video": clips, "clip_catch22_seconds": round(seconds),
+           "mean_of_clip_catch22_cv_auc": cv(per_clip.mean(1)), "one_clip_catch22_cv_auc": cv(per_clip[:, clips // 2])}
+    if whole is not None:
+        out["whole_recording_catch22_cv_auc"] = cv(np.nan_to_num(np.asarray(whole, np.float64), nan=0.0, posinf=0.0,
+                                                                  neginf=0.0))
+    return out
 
 
 def _load(path):
@@ -273,13 +312,15 @@ def train(path, overrides: dict) -> dict:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) < 2 or argv[0] not in ("separability", "train", "catch22"):
+    if len(argv) < 2 or argv[0] not in ("separability", "train", "catch22", "catch22-clips"):
         print(__doc__)
         return 2
     if argv[0] == "separability":
         out = separability(argv[1])
     elif argv[0] == "catch22":
         out = catch22_analysis(argv[1])
+    elif argv[0] == "catch22-clips":
+        out = catch22_clips(argv[1])
     else:
         out = train(argv[1], json.loads(argv[2]) if len(argv) > 2 else {"splits": 5})
     print(json.dumps(out, default=float))
