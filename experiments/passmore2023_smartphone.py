@@ -166,7 +166,8 @@ def main(argv=None) -> int:
     load["catch22"] = os.getloadavg()[0]
 
     record = {
-        "cohort": {"subjects": args.subjects, "videos": int(len(labels)), "excluded": args.subjects - len(labels), "abnormal": int(labels.sum()),
+        "cohort": {"subjects": args.subjects, "videos": int(len(labels)), "excluded": args.subjects - len(labels),
+                   "abnormal": int(labels.sum()),
                    "duration_s": args.duration, "samples": args.samples, "difficulty": args.difficulty,
                    "seed": args.seed},
         "config": config.to_json(),
@@ -193,6 +194,8 @@ def main(argv=None) -> int:
                   fps=args.samples / args.duration, title=f"synthetic video {test0} (label {labels[test0]})")
 
     s = record["seconds"]
+    n_out = record["cohort"]["excluded"]
+    excluded = f"(less {n_out} the pipeline rejected: a joint never detected) " if n_out else ""
     text = "\n".join([
         "# Passmore et al. 2023 (seed 003) on a synthetic smartphone cohort",
         "",
@@ -200,7 +203,7 @@ def main(argv=None) -> int:
         f"({time.strftime('%Y-%m-%d')}).",
         "",
         f"Cohort: {record['cohort']['videos']} synthetic `passmore-18` recordings of {args.subjects} infants "
-        f"({record['cohort']['excluded']} excluded: a joint never detected) "
+        f"{excluded}"
         f"({record['cohort']['abnormal']} with CP-like abnormal movements), difficulty `{args.difficulty}`, "
         f"{args.duration:g} s each (detector dropout bursts of {args.dropout_burst:g} s), time-normalised to "
         f"{args.samples} samples. {args.splits} repeated stratified "
