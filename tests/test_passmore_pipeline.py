@@ -55,3 +55,33 @@ def test_cli_trains_and_predicts_on_synthetic_dlc_csvs(tmp_path, capsys):
     rows = (tmp_path / "p.csv").read_text().splitlines()
     assert rows[0] == "file,probability,uncalibrated" and len(rows) == 21
     assert len(list((tmp_path / "s").glob("*_saliency.png"))) == 20
+
+
+def test_cohort_features_can_exclude_the_recordings_it_rejects(caplog):
+    """A recording with a joint never detected raises by default; ``exclude_failed`` drops it (named in a warning)
+    and keeps the labels and subjects of the other recordings aligned with their features."""
+    from infantjax import synth
+    from infantjax.pipelines.passmore import cohort_features
+    from infantjax.sequence import Cohort
+
+    cohort = synth.cohort("cp", n_subjects=3, seed=1, duration_s=6.0, fps=25, prevalence=0.5,
+                          skeleton="passmore-18")
+    seqs = list(cohort.sequences)
+    coords = seqs[1].coords.copy()
+    coords[:, 0] = np.nan  # the crown never detected in recording 1
+    seqs[1] = SkeletonSequence(coords, seqs[1].fps, "passmore-18", seqs[1].confidence)
+    broken = Cohort(seqs, cohort.labels, cohort.subjects, cohort.metadata, name="one blind")
+    with pytest.raises(DataError, match="never detected"):
+        cohort_features(broken, num_samples=128)
+    full, _, _ = cohort_features(cohort, num_samples=128)
+    with caplog.at_level("WARNING"):
+        feats, labels, subjects = cohort_features(broken, num_samples=128, exclude_failed=True)
+    assert "recording 1" in caplog.text and "excluded" in caplog.text
+    subs = list(cohort.subjects)
+    assert subjects == [subs[0], subs[2]]
+    np.testing.assert_array_equal(labels, np.asarray(cohort.labels)[[0, 2]])
+    np.testing.assert_array_equal(feats, full[[0, 2]])
+    blind = Cohort([broken.sequences[1]], cohort.labels[:1], [subs[1]], {k: v[1:2] for k, v in cohort.metadata.items()},
+                   name="all blind")
+    with pytest.raises(DataError, match="every recording was rejected"):
+        cohort_features(blind, num_samples=128, exclude_failed=True)
