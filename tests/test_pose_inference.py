@@ -119,7 +119,7 @@ def test_options_are_validated():
         InferenceOptions(depthwise="fft")
     with pytest.raises(ConfigError, match="microbatch"):
         InferenceOptions(microbatch=0)
-    assert default_options("cpu").microbatch == 1
+    assert default_options("cpu").microbatch == 2
     assert default_options("gpu").depthwise == "conv"
 
 

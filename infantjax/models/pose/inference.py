@@ -17,8 +17,9 @@ written for speed at inference:
   of the input (contiguous slices only);
 * the transposed bilinear upscaling is computed per output phase (four 2×2 products per input pixel instead of
   a stride-2 dilated 4×4 convolution, three quarters of whose products are with zeros);
-* on CPU a batch is run as a sequence of ``microbatch``-image slices, which keeps every activation of a slice
-  in the L2/L3 cache (≈ 10 % faster per image at batch 16 than the whole batch at once, docs/performance.md).
+* on CPU a batch is run as a sequence of ``microbatch``-image slices (two images by default), which keeps every
+  activation of a slice in the L2/L3 cache (faster per image at batch 16 than the whole batch at once or one
+  image at a time, docs/performance.md).
 
 Training, the full graph (PAFs, pass 2) and gradients stay with :class:`EfficientPose`.
 """
@@ -81,11 +82,12 @@ def _platform() -> str:
 
 
 def default_options(backend: str | None = None) -> InferenceOptions:
-    """The measured-fastest options for a JAX platform (``cpu``: one image at a time); default: the platform of
-    ``jax.default_device`` if set, else the default backend."""
+    """The measured-fastest options for a JAX platform (``cpu``: two images at a time — RT 11.3 vs 12.3 ms/img with
+    one and 12.4 with four at batch 16, I 19.9 vs 21.5 / 24.0, idle AVX-512, docs/performance.md); default: the
+    platform of ``jax.default_device`` if set, else the default backend."""
     backend = backend or _platform()
     if backend == "cpu":
-        return InferenceOptions(depthwise="shift", microbatch=1, se_fold=True)
+        return InferenceOptions(depthwise="shift", microbatch=2, se_fold=True)
     return InferenceOptions(depthwise="conv", microbatch=None, se_fold=False)
 
 
