@@ -231,12 +231,18 @@ def main(argv=None) -> int:
                         help="per Table I level op time inside each network's whole training step (P4)")
     args = parser.parse_args(argv)
     load_start, matmul = harness.load_average(), harness.matmul_rate()
-    if args.profile:
-        res = profile_levels(args)
-        record = {"benchmark": "depth_profile", "config": vars(args), "results": res, "jax": jax.__version__,
+
+    def record_of(kind: str, results) -> dict:
+        """The JSON record of a --profile / --layers run, with the matmul rate and load at its start and end."""
+        record = {"benchmark": kind, "config": vars(args), "results": results, "jax": jax.__version__,
                   "matmul_gflop_per_s": [matmul, harness.matmul_rate()],
                   "load_average_1min": [load_start, harness.load_average()]}
         print(json.dumps(record))
+        return record
+
+    if args.profile:
+        res = profile_levels(args)
+        record = record_of("depth_profile", res)
         asym, full = res["asymmetric"], res["full"]
         names = sorted(set(asym["levels_ms"]) | set(full["levels_ms"]))
         print(f"{'level':<20}{'asymmetric ms':>15}{'full ms':>10}{'ratio':>8}{'share of full':>15}")
@@ -255,10 +261,7 @@ def main(argv=None) -> int:
         return 0
     if args.layers:
         rows = bench_layers(args)
-        record = {"benchmark": "depth_layers", "config": vars(args), "results": rows, "jax": jax.__version__,
-                  "matmul_gflop_per_s": [matmul, harness.matmul_rate()],
-                  "load_average_1min": [load_start, harness.load_average()]}
-        print(json.dumps(record))
+        record = record_of("depth_layers", rows)
         print(f"{'width':>6}  {'block':<24}{'ms':>10}{'GFLOP':>9}{'GFLOP/s':>9}{'of matmul':>10}")
         for r in rows:
             print(f"{r['width']:>6}  {r['block']:<24}{r['ms']:>10.1f}{r['gflop']:>9.2f}{r['gflop_per_s']:>9.1f}"
