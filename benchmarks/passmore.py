@@ -28,7 +28,7 @@ from infantjax.models import count_parameters
 from infantjax.models.passmore import PassmoreSpec
 from infantjax.train import PassmoreConfig, PassmoreTask, programs_for
 from infantjax.train.engine import _train_step_within_budget
-from infantjax.train.passmore import _vmapped_apply
+from infantjax.train.passmore import _stacked_apply
 
 
 def _median_time(fn, repeats: int, warmup: int) -> float:
@@ -83,7 +83,7 @@ def bench(args) -> dict:
         jax.block_until_ready(loss)
 
     x = rng.normal(size=(args.videos, args.clips, 46, config.clip_length)).astype(np.float32)
-    apply = _vmapped_apply(task.model)
+    apply = _stacked_apply(task.model)
     variables = jax.tree_util.tree_map(np.asarray, stacked.variables(st[0]))
     xs = np.broadcast_to(x, (I,) + x.shape)
     singles = [jax.tree_util.tree_map(lambda a, i=i: a[i:i + 1], variables) for i in range(I)]
@@ -91,7 +91,7 @@ def bench(args) -> dict:
     def infer_stacked():
         jax.block_until_ready(apply(variables, xs))
 
-    vmapped = _vmapped_apply(task.model, "vmap")  # all instances at once (the accelerator choice)
+    vmapped = _stacked_apply(task.model, "vmap")  # all instances at once (the accelerator choice)
 
     def infer_vmapped():
         jax.block_until_ready(vmapped(variables, xs))

@@ -262,5 +262,5 @@ def test_cpu_runs_the_stacked_instances_one_after_another_with_the_vmapped_updat
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     variables = jax.tree_util.tree_map(np.asarray, programs.variables(s_map))
     x = np.stack([np.stack([P.video_clips(f, c.clip_length, c.clip_stride, 8) for f in feats[:2]])] * 3)
-    np.testing.assert_allclose(P._vmapped_apply(task.model)(variables, x),
-                               P._vmapped_apply(task.model, "vmap")(variables, x), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(P._stacked_apply(task.model)(variables, x),
+                               P._stacked_apply(task.model, "vmap")(variables, x), rtol=1e-5, atol=1e-5)

@@ -403,7 +403,7 @@ def predict_videos(task: PassmoreTask, variables: Any, features: Sequence[np.nda
         per instance, (videos,) float logits.
     """
     c = task.config
-    apply = _vmapped_apply(task.model)
+    apply = _stacked_apply(task.model)
     n_inst = len(features)
     counts = [len(f) for f in features]
     out = [[] for _ in range(n_inst)]
@@ -422,7 +422,7 @@ def predict_videos(task: PassmoreTask, variables: Any, features: Sequence[np.nda
 
 
 @functools.lru_cache(maxsize=8)
-def _vmapped_apply(model, mode: str = "auto"):
+def _stacked_apply(model, mode: str = "auto"):
     """jit of (stacked variables, stacked inputs) → stacked logits. ``mode`` ``"vmap"`` runs the instances at once,
     ``"map"`` one after another (``lax.map``); ``"auto"``: ``map`` on CPU, where a vmap over weights makes the
     clip network's products and pooling batched over instances and ran the 25 splits at 0.5× the speed of one
