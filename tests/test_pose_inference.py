@@ -168,6 +168,29 @@ def test_device_decoding_equals_host_decoding():
             np.testing.assert_array_equal(peak[n], hms[n].reshape(-1, 5).max(0))
 
 
+def test_device_first_maximum_ties_and_small_maps():
+    """Ties resolve to the first maximum in row-major order (as np.argmax), and the in-graph blur equals SciPy's
+    'reflect' Gaussian also where the map is shorter than the filter radius."""
+    from scipy import ndimage as ndi
+
+    from infantjax.models.pose.device_ops import _blur_axis, _first_maximum, _gaussian_taps
+
+    rng = np.random.default_rng(5)
+    h = rng.integers(0, 3, size=(3, 7, 6, 4)).astype(np.float32)  # many ties at the maximum 2
+    row, col, peak = (np.asarray(a) for a in jax.jit(_first_maximum)(h))
+    for n in range(3):
+        for k in range(4):
+            flat = int(np.argmax(h[n, :, :, k]))
+            assert (row[n, k], col[n, k]) == divmod(flat, 6)
+            assert peak[n, k] == h[n, :, :, k].max()
+    taps = _gaussian_taps()
+    for size in (3, 4, 9, 12):
+        m = rng.normal(size=(1, size, size + 1, 2)).astype(np.float32)
+        got = np.asarray(jax.jit(lambda x: _blur_axis(_blur_axis(x, 1, taps), 2, taps))(m))
+        want = ndi.gaussian_filter(m.astype(np.float64), (0, 1, 1, 0), mode="reflect", truncate=4.0)
+        np.testing.assert_allclose(got, want, atol=1e-5)
+
+
 def test_fast_keypoints_close_to_official(data_dir, mpii):
     """The fast path (in-graph preprocessing and decoding) on the official image: keypoints within 1.5 % of the
     image size of the official ones (the official decoding's resolution is 1/R = 0.45 % of it)."""
