@@ -15,7 +15,7 @@ from infantjax.errors import InfantJaxError
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "augment", "clinical", "cli", "ensemble", "errors", "explain", "io", "metrics", "models", "nas", "nn",
+    "augment", "cache", "clinical", "cli", "ensemble", "errors", "explain", "io", "metrics", "models", "nas", "nn",
     "parallel", "preprocess", "report", "sequence", "skeleton", "synth", "train",
 )
 

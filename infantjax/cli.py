@@ -38,6 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="processes of the multi-process job (with --coordinator)")
     parser.add_argument("--process-id", type=int, default=None, metavar="I",
                         help="this process's rank 0 … N-1 (with --coordinator)")
+    parser.add_argument("--compilation-cache", default=None, metavar="DIR|off",
+                        help="keep compiled programs in DIR so that the next run skips compiling (default: on, in "
+                             "~/.cache/infantjax/xla/…, except for `bench`; also $INFANTJAX_COMPILATION_CACHE; "
+                             "'off' turns it off)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
@@ -57,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         _start_distributed(args)
+        _compilation_cache(args)
         return int(args.func(args) or 0)
     except InfantJaxError as err:
         if args.debug:
@@ -82,6 +87,27 @@ def _start_distributed(args) -> None:
     from infantjax import parallel
 
     parallel.initialize(coordinator=args.coordinator, num_processes=args.num_processes, process_id=args.process_id)
+
+
+def _compilation_cache(args) -> None:
+    """The persistent compilation cache (:mod:`infantjax.cache`): on unless turned off, or unless the command
+    opts out (``bench``) and nobody asked for it. A default directory that cannot be written only warns."""
+    import os
+
+    from infantjax import cache
+
+    asked = args.compilation_cache is not None or bool(os.environ.get(cache.CACHE_ENV))
+    if not asked and not getattr(args, "compilation_cache_default", True):
+        return
+    enabled, path = cache.cache_setting(args.compilation_cache)
+    if not enabled:
+        return
+    try:
+        cache.enable_compilation_cache(path)
+    except InfantJaxError as err:
+        if path is not None:  # a directory the user named: say so and stop
+            raise
+        logging.getLogger("infantjax").warning("%s; running without the compilation cache", err)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,6 +14,8 @@ os.environ["XLA_FLAGS"] = (
 ).strip()
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# the CLI's persistent compilation cache stays out of ~/.cache during tests (tests/test_cache.py turns it on in tmp)
+os.environ.setdefault("INFANTJAX_COMPILATION_CACHE", "off")
 
 import pytest  # noqa: E402
 

@@ -13,7 +13,7 @@ def register(sub) -> None:
                    help=f"comma-separated subset of: {', '.join(CASE_NAMES)} (default: all; ~8 min on 2 idle CPU cores)")
     p.add_argument("--quick", action="store_true", help="smaller sizes (~3 min): a smoke run, not figures of record")
     p.add_argument("--json", default=None, help="also write the JSON record here")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, compilation_cache_default=False)  # first-call figures include compiling
 
 
 def run(args) -> int:
