@@ -232,6 +232,7 @@ class Ensemble:
                               f"{len(self.variables)} stacks")
         self._device_cache: dict = {}
         self._chunks: dict = {}
+        self._executables: dict = {}
         self._tasks: dict = {}
 
     # ------------------------------------------------------------------ sizes
@@ -274,19 +275,30 @@ class Ensemble:
                 self._device_cache[key] = jax.device_put(padded, parallel.instance_sharding(mesh))
         return self._device_cache[key]
 
+    def _executable(self, k: int, mesh, program, windows: int, window_shape: tuple):
+        """Stack ``k``'s scoring program compiled for calls of ``windows`` windows, kept: measuring its memory and
+        running it use the same executable (a jit call after ``lower().compile()`` traces and lowers it again,
+        seconds per Table A.4 stack, even when the executable comes from the persistent compilation cache)."""
+        key = (k, mesh, program, int(windows), tuple(window_shape))
+        if key not in self._executables:
+            block = jax.ShapeDtypeStruct((int(windows),) + tuple(window_shape), jnp.float32)
+            self._executables[key] = program.lower(self._stack_on(k, mesh), block).compile()
+        return self._executables[key]
+
     def _scoring_chunk(self, k: int, mesh, program, chunk: int, window_shape: tuple, budget: int) -> int:
         """Windows per scoring call of stack ``k``: ``chunk``, halved until XLA's memory analysis of the compiled
         program fits ``budget`` bytes (measured once per stack, mesh, program, chunk and budget)."""
         key = (k, mesh, program, chunk, tuple(window_shape), budget)
         if key not in self._chunks:
-            variables = self._stack_on(k, mesh)
-
             def measure(c: int) -> int:
-                return parallel.program_bytes(program, variables,
-                                              jax.ShapeDtypeStruct((c,) + tuple(window_shape), jnp.float32))
+                return parallel.compiled_bytes(self._executable(k, mesh, program, c, window_shape))
 
-            self._chunks[key] = parallel.budgeted_chunk(measure, chunk, multiple=mesh.shape[parallel.DATA],
-                                                        budget=budget)
+            step = parallel.budgeted_chunk(measure, chunk, multiple=mesh.shape[parallel.DATA], budget=budget)
+            shape = tuple(window_shape)
+            for unused in [e for e in self._executables if e[:3] == (k, mesh, program) and e[4] == shape
+                           and e[3] > step]:
+                del self._executables[unused]  # measured, too big for the budget
+            self._chunks[key] = step
         return self._chunks[key]
 
     def window_predictions(self, positions: np.ndarray, *, mesh=None, chunk: int | None = None,
@@ -340,7 +352,7 @@ class Ensemble:
             for lo, call in scoring_calls(n_windows, step, data):
                 block = parallel.to_global(parallel.pad_axis(positions[lo:lo + call], call),
                                            jax.sharding.NamedSharding(m, jax.sharding.PartitionSpec(parallel.DATA)))
-                p, c = parallel.to_host(program(variables, block))
+                p, c = parallel.to_host(self._executable(k, m, program, call, positions.shape[1:])(variables, block))
                 keep = min(call, n_windows - lo)
                 p_parts.append(p[:size, :keep])
                 c_parts.append(c[:size, :keep])

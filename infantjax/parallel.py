@@ -40,6 +40,7 @@ __all__ = [
     "INSTANCE",
     "batch_sharding",
     "budgeted_chunk",
+    "compiled_bytes",
     "initialize",
     "instance_mesh",
     "instance_sharding",
@@ -157,10 +158,14 @@ def program_bytes(jitted, *args) -> int:
 
     ``args`` may be arrays or ``jax.ShapeDtypeStruct`` s. The figure is arguments + outputs + XLA scratch
     (less donated aliases); on CPU, where every (fake) device lives in host RAM, it is the sum over the devices the
-    program spans. The compiled executable stays in JAX's cache, so a following call with the same shapes does not
-    compile again.
+    program spans. A following ``jitted(*args)`` does not compile again (JAX's cache) but traces and lowers again;
+    callers that run the program themselves keep ``jitted.lower(*args).compile()`` and use :func:`compiled_bytes`.
     """
-    compiled = jitted.lower(*args).compile()
+    return compiled_bytes(jitted.lower(*args).compile())
+
+
+def compiled_bytes(compiled) -> int:
+    """:func:`program_bytes` of an already compiled program (``jax.stages.Compiled``)."""
     m = compiled.memory_analysis()
     if m is None:  # a backend without memory analysis: nothing to go by
         return 0

@@ -65,6 +65,11 @@ def test_scoring_under_a_tiny_budget_equals_the_default():
     np.testing.assert_allclose(c2, c1, rtol=1e-5, atol=1e-6)
     (roomy_chunk,), (tight_chunk,) = roomy._chunks.values(), tight._chunks.values()
     assert roomy_chunk == 8 and tight_chunk < roomy_chunk  # 5 windows → bucket 8; the tiny budget lowers it
+    # one executable per call size actually run (the measured-and-refused larger ones are dropped), reused
+    assert {key[3] for key in tight._executables} <= {tight_chunk, *range(1, tight_chunk + 1)}
+    kept = dict(tight._executables)
+    tight.window_predictions(windows)
+    assert tight._executables == kept and all(tight._executables[k] is v for k, v in kept.items())
 
 
 def test_training_over_budget_runs_instances_in_groups_with_the_same_result(caplog):
