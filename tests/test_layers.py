@@ -2,7 +2,7 @@
 set of modules imports itself in a cycle.
 
 Layers, lowest first (DESIGN.md §2, "Layers"): errors → skeleton/sequence → io/metrics/preprocess/augment (with the
-synthetic infant and the mesh helpers, which use nothing above them) → nn → models → train → ensemble/nas →
+synthetic infant, the mesh helpers and the compilation cache, which use nothing above them) → nn → models → train → ensemble/nas →
 clinical/explain → report/pipelines → commands/cli/bench. The package's ``__init__`` is a lazy facade and is not checked.
 """
 
@@ -18,7 +18,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "infantjax"
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"errors", "_jsonconfig"}),
     frozenset({"skeleton", "sequence"}),
-    frozenset({"io", "metrics", "preprocess", "augment", "synth", "parallel"}),
+    frozenset({"io", "metrics", "preprocess", "augment", "synth", "parallel", "cache"}),
     frozenset({"nn"}),
     frozenset({"models"}),
     frozenset({"train"}),
