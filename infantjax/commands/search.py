@@ -235,7 +235,8 @@ def _print_summary(summary: dict) -> None:
         print(f"workers running a trial: {len(workers)}")
         for w in workers:
             state = "" if w["alive"] else " (no heartbeat within the grace period: will be re-run)"
-            print(f"  {w['worker']}: trial {w['trial']}, last heartbeat {w['heartbeat_age']:.1f} s ago{state}")
+            name = w["worker"] or "(being claimed)"  # RUNNING a moment before the worker's name is stored
+            print(f"  {name}: trial {w['trial']}, last heartbeat {w['heartbeat_age']:.1f} s ago{state}")
 
 
 def cmd_status(args) -> int:
