@@ -130,7 +130,7 @@ def test_cli_runs_a_search_on_postgresql_and_status_shows_every_process_worker(p
             # a trial is RUNNING a moment before its worker's name lands in the store ("(being claimed)")
             named = "host0-w0: trial" in text and "host1-w0: trial" in text
             return text if "workers running a trial: 2" in text and named else None
-        text = _wait_for(status, 120, "search status to show both workers by name")
+        _wait_for(status, 120, "search status to show both workers by name")
         for p in procs:
             p.communicate(timeout=120)
     finally:
