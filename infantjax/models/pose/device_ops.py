@@ -89,10 +89,10 @@ def frame_geometry(height: int, width: int, resolution: int) -> FrameGeometry:
 
 
 @functools.lru_cache(maxsize=64)
-def _band_blocks(band_key: tuple, block: int) -> tuple[tuple[int, int, np.ndarray], ...]:
-    """``(lo, hi, weights)`` per block of ``block`` output rows: the rows read one contiguous window
-    ``[lo, hi)`` of the input, and ``weights`` is their (block, hi − lo) slice of the band matrix."""
-    n_in, n_out = band_key
+def _band_blocks(n_in: int, n_out: int, block: int) -> tuple[tuple[int, int, np.ndarray], ...]:
+    """``(lo, hi, weights)`` per block of ``block`` output rows of :func:`resize_operator` ``(n_in, n_out)``: the
+    rows read one contiguous window ``[lo, hi)`` of the input, and ``weights`` is their (block, hi − lo) slice of
+    the band matrix."""
     band = resize_operator(n_in, n_out)
     taps = band.weights.shape[1]
     blocks = []
@@ -114,7 +114,7 @@ def _resize_rows(x, n_out: int, block: int = 16):
     were 50× slower than these products, and products over a middle axis cost a transpose of every window)."""
     rest = x.shape[1:]
     x2 = x.reshape(x.shape[0], -1)
-    outs = [jnp.dot(jnp.asarray(w), x2[lo:hi]) for lo, hi, w in _band_blocks((x.shape[0], n_out), block)]
+    outs = [jnp.dot(jnp.asarray(w), x2[lo:hi]) for lo, hi, w in _band_blocks(x.shape[0], n_out, block)]
     return jnp.concatenate(outs, axis=0).reshape(n_out, *rest)
 
 
