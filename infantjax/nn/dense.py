@@ -1,22 +1,92 @@
-"""A Dense layer over the last axis that runs as one 2-D matmul.
+"""Dense products: a 2-D matmul that accumulates low-precision operands in float32 on CPU, and a Dense layer that
+runs as one such matmul.
 
 ``flax.linen.Dense`` on an (N, T, V, C) array is a ``dot_general`` with three free dimensions; under ``vmap`` over
 ensemble instances it gains a batch dimension, and XLA:CPU then transposes and copies operands. Flattening the
 leading axes first makes it a plain (batched) matmul. Measured with ``benchmarks/gcn.py --layers`` (12 → 36
 channels, 3 instances × 16 windows, CPU): forward 1.9×, forward + backward 1.2× faster; at 48 channels or 7
 instances 1.03–1.13×. Same parameters (``kernel``, ``bias``), initialisers and values as ``nn.Dense``.
+
+**Low precision on CPU.** XLA:CPU runs a bfloat16 × bfloat16 → bfloat16 product 1.2–3.5× *slower* than the
+float32 one, but bfloat16 operands with a float32 result 1.6–2× *faster* (AVX-512 BF16; ``docs/performance.md``,
+"bfloat16 products"). :func:`matmul` therefore asks for a float32 result when both operands are bfloat16 or
+float16 on the CPU backend and rounds it to the operands' dtype once, in the forward pass and in both gradient
+products (a ``jax.custom_vjp``: JAX's own transpose would multiply the float32 cotangent by the bfloat16 operand
+at float32 speed). The sums are more exact too (float32 accumulation, one rounding). Other backends and float32
+operands get ``a @ b`` unchanged.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import flax.linen as nn
+import jax
+import jax.numpy as jnp
+from jax import lax
 from jaxtyping import Array, Float
 
-__all__ = ["FlatDense"]
+__all__ = ["FlatDense", "LOW_PRECISION", "dense_dot_general", "low_precision_cpu", "matmul"]
+
+LOW_PRECISION = (jnp.dtype(jnp.bfloat16), jnp.dtype(jnp.float16))
+
+_MM = (((1,), (0,)), ((), ()))  # (M, K) × (K, N)
+_TN = (((0,), (0,)), ((), ()))  # (K, M)ᵀ × (K, N): the weight gradient
+_NT = (((1,), (1,)), ((), ()))  # (M, N) × (K, N)ᵀ: the input gradient
+
+
+def _accumulated(a, b, dims):
+    """One product with a float32 result, rounded to the operands' dtype."""
+    return lax.dot_general(a, b, dims, preferred_element_type=jnp.float32).astype(a.dtype)
+
+
+@jax.custom_vjp
+def _low_precision_matmul(a, b):
+    return _accumulated(a, b, _MM)
+
+
+def _lp_fwd(a, b):
+    return _accumulated(a, b, _MM), (a, b)
+
+
+def _lp_bwd(residuals, g):
+    a, b = residuals
+    g = g.astype(a.dtype)
+    return _accumulated(g, b, _NT), _accumulated(a, g, _TN)
+
+
+_low_precision_matmul.defvjp(_lp_fwd, _lp_bwd)
+
+
+def low_precision_cpu(*arrays) -> bool:
+    """True when every array is bfloat16 (or every one float16) and the default backend is the CPU."""
+    dtypes = {jnp.dtype(x.dtype) for x in arrays}
+    return len(dtypes) == 1 and dtypes.pop() in LOW_PRECISION and jax.default_backend() == "cpu"
+
+
+def matmul(a: Float[Array, "M K"], b: Float[Array, "K N"]) -> Float[Array, "M N"]:
+    """``a @ b`` of 2-D arrays; bfloat16/float16 operands on CPU accumulate in float32 (module docstring).
+
+    Under ``jax.vmap`` it becomes a batched product like ``@``; gradients follow the same rule.
+    """
+    if a.ndim == 2 and b.ndim == 2 and low_precision_cpu(a, b):
+        return _low_precision_matmul(a, b)
+    return a @ b
+
+
+def dense_dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None):
+    """``lax.dot_general`` for ``nn.Dense(dot_general=...)``: a 2-D (M, K) × (K, N) product goes through
+    :func:`matmul`; any other contraction, or a requested result dtype, through ``lax.dot_general``."""
+    if dimension_numbers == _MM and precision is None and preferred_element_type is None:
+        return matmul(lhs, rhs)
+    return lax.dot_general(lhs, rhs, dimension_numbers, precision=precision,
+                           preferred_element_type=preferred_element_type)
 
 
 class FlatDense(nn.Dense):
     """``nn.Dense`` that reshapes (..., C) to (M, C) around the matmul (see the module docstring)."""
+
+    dot_general: Any = dense_dot_general
 
     @nn.compact
     def __call__(self, inputs: Float[Array, "... C"]) -> Float[Array, "... F"]:

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from infantjax.nn.dense import FlatDense
+from infantjax.nn.dense import FlatDense, matmul
 from infantjax.nn.dispatch import resolve
 from infantjax.nn.torch_compat import LINEAR_GAIN, he_fan_out, torch_bias
 
@@ -36,7 +36,7 @@ def aggregate(x: Float[Array, "N T V K C"], a: Float[Array, "K V V"], impl: str 
         return jnp.einsum("ntvkc,kvw->ntwc", x, a)
     *lead, v, k, c = x.shape
     rows = x.reshape(-1, v, k, c).transpose(0, 3, 1, 2).reshape(-1, v * k)  # (N·T·C, V·K)
-    out = rows @ a.transpose(1, 0, 2).reshape(v * k, a.shape[-1])  # (N·T·C, W)
+    out = matmul(rows, a.transpose(1, 0, 2).reshape(v * k, a.shape[-1]))  # (N·T·C, W)
     return out.reshape(-1, c, a.shape[-1]).transpose(0, 2, 1).reshape(*lead, a.shape[-1], c)
 
 

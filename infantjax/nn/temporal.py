@@ -15,8 +15,8 @@ three in a GCN training step on CPU and in inference (docs/performance.md), so `
 (:func:`infantjax.nn.dispatch.resolve`).
 
 :class:`TemporalConv` is the layer: a drop-in for ``flax.linen.Conv`` with a (k, 1, ...) kernel (same variables,
-initial values included), computed by :func:`temporal_conv`. With ``dtype=jnp.bfloat16`` it computes in bfloat16;
-its parameters stay float32.
+initial values included), computed by :func:`temporal_conv`. With ``dtype=jnp.bfloat16`` it computes in bfloat16
+(the matmul forms accumulate in float32 on CPU: :func:`infantjax.nn.dense.matmul`); its parameters stay float32.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from jax import lax
 from jaxtyping import Array, Float
 
 from infantjax.errors import ConfigError
-from infantjax.nn.dense import FlatDense
+from infantjax.nn.dense import FlatDense, low_precision_cpu, matmul
 from infantjax.nn.dispatch import resolve
 from infantjax.nn.torch_compat import LINEAR_GAIN, he_fan_out, torch_bias
 
@@ -92,7 +92,7 @@ def temporal_conv(x: Float[Array, "N T *S C"], kernel: Float[Array, "k *O Cg F"]
     for j in range(k):
         xs = tap(j)
         if groups == 1:
-            term = (xs.reshape(-1, c) @ w[j]).reshape(*xs.shape[:-1], f)  # 2-D matmul: see infantjax.nn.dense
+            term = matmul(xs.reshape(-1, c), w[j]).reshape(*xs.shape[:-1], f)  # 2-D: see infantjax.nn.dense
         elif cg == 1 and f == groups:  # depthwise: one weight per channel
             term = xs * w[j, 0]
         else:  # output o = g·(F/G) + i reads the input channels of group g
@@ -113,7 +113,7 @@ def _sum_of_taps(x, w, stride: int, dilation: int, t_out: int):
     out = None
     for j in range(k):
         xs = _tap(x, j, stride, dilation, t_out)
-        term = (xs.reshape(-1, c) @ w[j]).reshape(*xs.shape[:-1], f)
+        term = matmul(xs.reshape(-1, c), w[j]).reshape(*xs.shape[:-1], f)
         out = term if out is None else out + term
     return out
 
@@ -160,16 +160,18 @@ def _inference_conv(stride: int, dilation: int, t_out: int):
 def _taps_deep_backward(x, w, stride: int, dilation: int, t_out: int):
     """A dense temporal convolution of the padded input (``impl="im2col"``). Evaluated without a gradient
     (inference, evaluation) it is XLA's convolution, or the sum of k tap products under a ``vmap`` over weights
-    (:func:`_inference_conv`); under differentiation the k taps are laid side by side once, (N·T'·V, k·C), and
+    (:func:`_inference_conv`) or in bfloat16/float16 on CPU (ST-GCN's forward 3.6 → 1.5 s at batch 32); under differentiation the k taps are laid side by side once, (N·T'·V, k·C), and
     the forward and both gradients are deep products over them (a training step 0.92× the sum of taps' time:
     docs/performance.md)."""
+    if low_precision_cpu(x, w):  # XLA:CPU's bfloat16 convolution is slow; the tap products accumulate in float32
+        return _sum_of_taps(x, w, stride, dilation, t_out)
     return _inference_conv(stride, dilation, t_out)(x, w)
 
 
 def _taps_fwd(x, w, stride, dilation, t_out):
     k, c, f = w.shape
     cols = jnp.concatenate([_tap(x, j, stride, dilation, t_out) for j in range(k)], axis=-1)  # (..., k·C)
-    out = (cols.reshape(-1, k * c) @ w.reshape(k * c, f)).reshape(*cols.shape[:-1], f)
+    out = matmul(cols.reshape(-1, k * c), w.reshape(k * c, f)).reshape(*cols.shape[:-1], f)
     return out, (cols, w, x.shape[1])
 
 
@@ -177,8 +179,8 @@ def _taps_bwd(stride, dilation, t_out, residuals, g):
     cols, w, t_in = residuals
     k, c, f = w.shape
     g2 = g.reshape(-1, f)
-    dw = (cols.reshape(-1, k * c).T @ g2).reshape(k, c, f)
-    dcols = (g2 @ w.reshape(k * c, f).T).reshape(cols.shape)
+    dw = matmul(cols.reshape(-1, k * c).T, g2).reshape(k, c, f)
+    dcols = matmul(g2, w.reshape(k * c, f).T).reshape(cols.shape)
     dx = None
     for j in range(k):  # each tap's gradient back to its frames: interior padding undoes the stride
         lo = j * dilation
