@@ -27,6 +27,7 @@ graph aggregation as the einsum ``ntvkc,kvw->ntwc`` vs the transposed matmul of 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import pathlib
@@ -46,6 +47,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from infantjax.bench import harness
 from infantjax.models.gcn import GCNSpec, STGCNSpec, build_model, count_flops, count_params
+from infantjax.nn.precision import COMPUTE_DTYPES
 from infantjax.nn.temporal import CONV_IMPLS
 
 V, T = 19, 150
@@ -83,7 +85,8 @@ def _variables(model, x):
     return jax.tree_util.tree_map_with_path(fill, shapes)
 
 
-def bench_one(name: str, spec, *, batch: int, repeats: int, conv_impl: str = "auto") -> dict:
+def bench_one(name: str, spec, *, batch: int, repeats: int, conv_impl: str = "auto", dtype: str = "float32") -> dict:
+    spec = dataclasses.replace(spec, dtype=dtype)
     model = build_model(spec, conv_impl=conv_impl)
     channels = 6 if isinstance(spec, GCNSpec) else spec.in_channels
     x = jnp.asarray(np.random.default_rng(1).normal(size=(batch, T, V, channels)), jnp.float32)
@@ -123,6 +126,7 @@ def bench_one(name: str, spec, *, batch: int, repeats: int, conv_impl: str = "au
     return {
         "name": name,
         "conv_impl": conv_impl,
+        "dtype": dtype,
         "params_reference": count_params(spec, "reference"),
         "params_live": count_params(spec, "live"),
         "gflops_reference": flops / 1e9,
@@ -166,12 +170,12 @@ def _specs(selected):
 
 
 def _table(record) -> str:
-    head = (f"{'net':>6} {'conv':>5} {'params':>10} {'GFLOPs':>7} {'fwd ms':>8} {'step ms':>8} {'fwd cmp s':>9} "
+    head = (f"{'net':>6} {'conv':>6} {'dtype':>8} {'params':>10} {'GFLOPs':>7} {'fwd ms':>8} {'step ms':>8} {'fwd cmp s':>9} "
             f"{'step cmp s':>10} {'fwd GF/s':>8} {'step GF/s':>9}")
     lines = [head, "-" * len(head)]
     for r in record["results"]:
         lines.append(
-            f"{r['name']:>6} {r.get('conv_impl', 'auto'):>5} {r['params_reference']:>10,} {r['gflops_reference']:>7.2f} {r['forward_s'] * 1e3:>8.1f} "
+            f"{r['name']:>6} {r.get('conv_impl', 'auto'):>6} {r.get('dtype', 'float32'):>8} {r['params_reference']:>10,} {r['gflops_reference']:>7.2f} {r['forward_s'] * 1e3:>8.1f} "
             f"{r['train_step_s'] * 1e3:>8.1f} {r['forward_compile_s']:>9.1f} {r['train_step_compile_s']:>10.1f} "
             f"{r['forward_gflop_per_s']:>8.1f} {r['train_gflop_per_s']:>9.1f}"
             + (f"  torch step {r['torch_train_step_s'] * 1e3:,.0f} ms (ratio {r['train_step_s'] / r['torch_train_step_s']:.2f}),"
@@ -245,6 +249,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=pathlib.Path, help="also write the JSON record here")
     parser.add_argument("--conv-impl", nargs="+", default=["auto"], choices=CONV_IMPLS,
                         help="temporal convolution implementations to time side by side (infantjax.nn.temporal)")
+    parser.add_argument("--dtype", nargs="+", default=["float32"], choices=COMPUTE_DTYPES,
+                        help="compute dtypes to time side by side (the spec's dtype; parameters stay float32)")
     parser.add_argument("--layers", action="store_true",
                         help="time the graph conv layer's parts instead: Dense vs FlatDense, einsum vs matmul")
     parser.add_argument("--instances", nargs="+", type=int, default=[3, 7], help="vmapped instances (--layers)")
@@ -278,9 +284,9 @@ def main(argv=None) -> int:
         "matmul_gflop_per_s": matmul_rate(args.matmul_n),
         "results": [],
     }
-    runs = [(name, spec, impl) for name, spec in specs.items() for impl in args.conv_impl]
-    for name, spec, impl in tqdm(runs, desc="gcn benchmark", file=sys.stderr):
-        row = bench_one(name, spec, batch=args.batch, repeats=args.repeats, conv_impl=impl)
+    runs = [(name, spec, impl, dt) for name, spec in specs.items() for impl in args.conv_impl for dt in args.dtype]
+    for name, spec, impl, dt in tqdm(runs, desc="gcn benchmark", file=sys.stderr):
+        row = bench_one(name, spec, batch=args.batch, repeats=args.repeats, conv_impl=impl, dtype=dt)
         if args.torch_python:
             row.update(bench_torch(name, python=args.torch_python, batch=args.batch, repeats=args.repeats,
                                    movementoutcome_repo=args.movementoutcome_repo, stgcn_repo=args.stgcn_repo))
