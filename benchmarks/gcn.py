@@ -9,7 +9,10 @@ of the same machine measured in the same run.
     python benchmarks/gcn.py                      # all eleven, JSON record + table on stdout
     python benchmarks/gcn.py --specs 1 2 stgcn --batch 8 --repeats 5 --out gcn.json
     python benchmarks/gcn.py --specs 1 8 stgcn --conv-impl conv shift   # temporal convs: XLA conv vs shifted slices
+    python benchmarks/gcn.py --specs stgcn 1 --dtype float32 bfloat16   # compute dtypes side by side
     python benchmarks/gcn.py --layers             # graph conv layer: einsum vs 2-D matmuls (infantjax.nn.dense)
+    python benchmarks/gcn.py --products           # the step's product shapes: float32 vs bfloat16 GFLOP/s
+    python benchmarks/gcn.py --temporal-layers --specs 1 7 --conv-impl conv im2col   # per temporal conv shape
     python benchmarks/gcn.py --specs 1 7 stgcn --repeats 3 --torch-python /tmp/torchvenv/bin/python \\
         --movementoutcome-repo /tmp/MovementOutcome --stgcn-repo /tmp/st-gcn   # side by side with PyTorch
 
@@ -226,6 +229,88 @@ def bench_layers(*, instances: list[int], batch: int, repeats: int) -> list[dict
     return rows
 
 
+PRODUCT_SHAPES = ((2048, 2048, 2048), (91200, 576, 64), (91200, 64, 192), (45600, 1152, 128), (23104, 2304, 256),
+                  (576, 91200, 64))
+
+
+def bench_products(*, repeats: int) -> list[dict]:
+    """GFLOP/s of the GCN step's product shapes (batch 32 ST-GCN: im2col, graph conv, weight gradient) in float32,
+    bfloat16 → bfloat16 and bfloat16 operands with a float32 result (what ``infantjax.nn.dense.matmul`` asks for)."""
+    rng = np.random.default_rng(0)
+    forms = {
+        "float32": (jnp.float32, jax.jit(lambda a, b: a @ b)),
+        "bf16_to_bf16": (jnp.bfloat16, jax.jit(lambda a, b: a @ b)),
+        "bf16_f32_result": (jnp.bfloat16, jax.jit(lambda a, b: jnp.dot(a, b, preferred_element_type=jnp.float32))),
+    }
+    rows = []
+    for m, k, n in PRODUCT_SHAPES:
+        a64, b64 = rng.random((m, k)), rng.random((k, n))
+        row = {"m": m, "k": k, "n": n}
+        for name, (dtype, fn) in forms.items():
+            a, b = jnp.asarray(a64, dtype), jnp.asarray(b64, dtype)
+            _, times = _timed(fn, a, b, repeats=repeats)
+            row[name + "_gflop_per_s"] = 2 * m * k * n / statistics.median(times) / 1e9
+        rows.append(row)
+    return rows
+
+
+def temporal_shapes(specs: dict, batch: int) -> dict[str, dict[tuple, int]]:
+    """Each network's dense temporal convolutions: {(frames in, C, F, k, stride, dilation): count}, recorded by
+    wrapping ``infantjax.nn.temporal.temporal_conv`` (what ``TemporalConv`` calls) while shapes are evaluated."""
+    from infantjax.nn import temporal
+
+    seen: dict[tuple, int] = {}
+    original = temporal.temporal_conv
+
+    def record(x, kernel, *, stride=1, dilation=1, padding=0, groups=1, impl="auto"):
+        if groups == 1 and kernel.shape[0] > 1:
+            key = (x.shape[1], x.shape[-1], kernel.shape[-1], kernel.shape[0], stride, dilation)
+            seen[key] = seen.get(key, 0) + 1
+        return original(x, kernel, stride=stride, dilation=dilation, padding=padding, groups=groups, impl=impl)
+
+    out = {}
+    temporal.temporal_conv = record
+    try:
+        for name, spec in specs.items():
+            seen.clear()
+            model = build_model(spec)
+            channels = 6 if isinstance(spec, GCNSpec) else spec.in_channels
+            jax.eval_shape(lambda m=model, c=channels: m.init(jax.random.key(0), jnp.zeros((batch, T, V, c)),
+                                                                 train=False))
+            out[name] = dict(seen)
+    finally:
+        temporal.temporal_conv = original
+    return out
+
+
+def bench_temporal_layers(specs: dict, *, batch: int, repeats: int, impls: list[str]) -> dict:
+    """Forward + backward time (ms) of every dense temporal convolution shape of ``specs`` per implementation, and
+    each network's sum over its layers per implementation and for the faster of them per shape."""
+    from infantjax.nn.temporal import temporal_conv
+
+    per_net = temporal_shapes(specs, batch)
+    shapes = sorted({shape for counts in per_net.values() for shape in counts})
+    rng = np.random.default_rng(0)
+    rows = []
+    for t_in, c, f, k, stride, dilation in tqdm(shapes, desc="temporal layers", file=sys.stderr):
+        x = jnp.asarray(rng.normal(size=(batch, t_in, V, c)), jnp.float32)
+        w = jnp.asarray(rng.normal(size=(k, 1, c, f)) * 0.1, jnp.float32)
+        row = {"frames": t_in, "channels": c, "features": f, "kernel": k, "stride": stride, "dilation": dilation}
+        for impl in impls:
+            def loss(x, w, impl=impl):
+                y = temporal_conv(x, w, stride=stride, dilation=dilation, padding=(k - 1) // 2 * dilation, impl=impl)
+                return jnp.sum(y * y)
+
+            _, times = _timed(jax.jit(jax.grad(loss, argnums=(0, 1))), x, w, repeats=repeats)
+            row[impl + "_ms"] = statistics.median(times) * 1e3
+        rows.append(row)
+    ms = {(r["frames"], r["channels"], r["features"], r["kernel"], r["stride"], r["dilation"]): r for r in rows}
+    totals = {name: {**{impl: sum(n * ms[s][impl + "_ms"] for s, n in counts.items()) for impl in impls},
+                     "best_per_shape": sum(n * min(ms[s][i + "_ms"] for i in impls) for s, n in counts.items())}
+              for name, counts in per_net.items()}
+    return {"shapes": rows, "network_totals_ms": totals}
+
+
 def _layers_table(rows) -> str:
     lines = [f"{'instances':>9} {'C':>3} | {'Dense fwd':>9} {'Flat fwd':>9} {'x':>5} {'Dense f+b':>9} {'Flat f+b':>9} "
              f"{'x':>5} | {'einsum fwd':>10} {'matmul fwd':>10} {'x':>5} {'einsum f+b':>10} {'matmul f+b':>10} {'x':>5}"]
@@ -253,6 +338,11 @@ def main(argv=None) -> int:
                         help="compute dtypes to time side by side (the spec's dtype; parameters stay float32)")
     parser.add_argument("--layers", action="store_true",
                         help="time the graph conv layer's parts instead: Dense vs FlatDense, einsum vs matmul")
+    parser.add_argument("--products", action="store_true",
+                        help="time the step's product shapes in float32 and bfloat16 instead (GFLOP/s)")
+    parser.add_argument("--temporal-layers", action="store_true",
+                        help="time forward + backward of every dense temporal convolution shape of --specs under "
+                             "each --conv-impl instead")
     parser.add_argument("--instances", nargs="+", type=int, default=[3, 7], help="vmapped instances (--layers)")
     parser.add_argument("--torch-python", help="a Python with PyTorch: time the official models side by side")
     parser.add_argument("--movementoutcome-repo", type=pathlib.Path, help="checkout of DeepInMotion/MovementOutcome")
@@ -260,6 +350,36 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.batch < 1 or args.repeats < 1:
         parser.error("--batch and --repeats must be positive")
+    if args.products:
+        rate = matmul_rate(args.matmul_n)
+        rows = bench_products(repeats=args.repeats)
+        record = {"benchmark": "gcn-products", "load_average_1min": os.getloadavg()[0], "jax": jax.__version__,
+                  "matmul_gflop_per_s": rate, "results": rows}
+        print(json.dumps(record, indent=2))
+        print(f"{'M x K x N':>22} {'float32':>8} {'bf16->bf16':>10} {'bf16, f32 result':>16}   GFLOP/s")
+        for r in rows:
+            print(f"{r['m']:>8} x {r['k']:>5} x {r['n']:>4} {r['float32_gflop_per_s']:>8.0f} "
+                  f"{r['bf16_to_bf16_gflop_per_s']:>10.0f} {r['bf16_f32_result_gflop_per_s']:>16.0f}")
+        print(f"float32 matmul ({args.matmul_n}^3): {rate:.1f} GFLOP/s, load average {record['load_average_1min']:.2f}")
+        if args.out:
+            _write(args.out, record)
+        return 0
+    if args.temporal_layers:
+        impls = [i for i in args.conv_impl if i != "auto"] or ["conv", "im2col"]
+        rate = matmul_rate(args.matmul_n)
+        result = bench_temporal_layers(_specs(args.specs), batch=args.batch, repeats=args.repeats, impls=impls)
+        record = {"benchmark": "gcn-temporal-layers", "load_average_1min": os.getloadavg()[0], "jax": jax.__version__,
+                  "batch": args.batch, "matmul_gflop_per_s": rate, **result}
+        print(json.dumps(record, indent=2))
+        for r in result["shapes"]:
+            print(f"T {r['frames']:>3} C {r['channels']:>3} F {r['features']:>3} k {r['kernel']} s {r['stride']} "
+                  f"d {r['dilation']}: " + "  ".join(f"{i} {r[i + '_ms']:8.1f} ms" for i in impls))
+        for name, tot in result["network_totals_ms"].items():
+            print(f"{name:>6}: " + "  ".join(f"{i} {v:8.0f} ms" for i, v in tot.items()))
+        print(f"float32 matmul ({args.matmul_n}^3): {rate:.1f} GFLOP/s, load average {record['load_average_1min']:.2f}")
+        if args.out:
+            _write(args.out, record)
+        return 0
     if args.layers:
         rows = bench_layers(instances=args.instances, batch=args.batch, repeats=args.repeats)
         record = {"benchmark": "gcn-layers", "device": f"{jax.devices()[0].device_kind} ({jax.default_backend()}), "

@@ -7,9 +7,9 @@ leading axes first makes it a plain (batched) matmul. Measured with ``benchmarks
 channels, 3 instances × 16 windows, CPU): forward 1.9×, forward + backward 1.2× faster; at 48 channels or 7
 instances 1.03–1.13×. Same parameters (``kernel``, ``bias``), initialisers and values as ``nn.Dense``.
 
-**Low precision on CPU.** XLA:CPU runs a bfloat16 × bfloat16 → bfloat16 product 1.2–3.5× *slower* than the
-float32 one, but bfloat16 operands with a float32 result 1.6–2× *faster* (AVX-512 BF16; ``docs/performance.md``,
-"bfloat16 products"). :func:`matmul` therefore asks for a float32 result when both operands are bfloat16 or
+**Low precision on CPU.** XLA:CPU runs a bfloat16 × bfloat16 → bfloat16 product up to 3× *slower* than the
+float32 one, but bfloat16 operands with a float32 result 1.7–2.6× *faster* at the GCN step's deep shapes (AVX-512
+BF16; ``python benchmarks/gcn.py --products``, ``docs/performance.md``). :func:`matmul` therefore asks for a float32 result when both operands are bfloat16 or
 float16 on the CPU backend and rounds it to the operands' dtype once, in the forward pass and in both gradient
 products (a ``jax.custom_vjp``: JAX's own transpose would multiply the float32 cotangent by the bfloat16 operand
 at float32 speed). The sums are more exact too (float32 accumulation, one rounding). Other backends and float32
