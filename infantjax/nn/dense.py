@@ -9,11 +9,12 @@ instances 1.03–1.13×. Same parameters (``kernel``, ``bias``), initialisers an
 
 **Low precision on CPU.** XLA:CPU runs a bfloat16 × bfloat16 → bfloat16 product up to 3× *slower* than the
 float32 one, but bfloat16 operands with a float32 result 1.7–2.6× *faster* at the GCN step's deep shapes (AVX-512
-BF16; ``python benchmarks/gcn.py --products``, ``docs/performance.md``). :func:`matmul` therefore asks for a float32 result when both operands are bfloat16 or
-float16 on the CPU backend and rounds it to the operands' dtype once, in the forward pass and in both gradient
-products (a ``jax.custom_vjp``: JAX's own transpose would multiply the float32 cotangent by the bfloat16 operand
-at float32 speed). The sums are more exact too (float32 accumulation, one rounding). Other backends and float32
-operands get ``a @ b`` unchanged.
+BF16; ``python benchmarks/gcn.py --products``, ``docs/performance.md``). :func:`matmul` therefore asks for a
+float32 result when both operands are bfloat16 or float16 on the CPU backend and rounds it to the operands' dtype
+once, in the forward pass and in both gradient products (a ``jax.custom_vjp``: JAX's own transpose would multiply
+the float32 cotangent by the bfloat16 operand at float32 speed). The sums are more exact too (float32
+accumulation, one rounding). Other backends (:func:`infantjax.nn.dispatch.resolve`) and float32 operands get
+``a @ b`` unchanged.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 from jaxtyping import Array, Float
+
+from infantjax.nn.dispatch import AUTO, resolve
 
 __all__ = ["FlatDense", "LOW_PRECISION", "dense_dot_general", "low_precision_cpu", "matmul"]
 
@@ -61,7 +64,9 @@ _low_precision_matmul.defvjp(_lp_fwd, _lp_bwd)
 def low_precision_cpu(*arrays) -> bool:
     """True when every array is bfloat16 (or every one float16) and the default backend is the CPU."""
     dtypes = {jnp.dtype(x.dtype) for x in arrays}
-    return len(dtypes) == 1 and dtypes.pop() in LOW_PRECISION and jax.default_backend() == "cpu"
+    if len(dtypes) != 1 or dtypes.pop() not in LOW_PRECISION:
+        return False
+    return resolve(AUTO, cpu="float32 result", other="operand dtype") == "float32 result"
 
 
 def matmul(a: Float[Array, "M K"], b: Float[Array, "K N"]) -> Float[Array, "M N"]:
