@@ -48,6 +48,7 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
+from infantjax import models
 from infantjax.bench import harness
 from infantjax.models.gcn import GCNSpec, STGCNSpec, build_model, count_flops, count_params
 from infantjax.nn.precision import COMPUTE_DTYPES
@@ -88,11 +89,15 @@ def _variables(model, x):
     return jax.tree_util.tree_map_with_path(fill, shapes)
 
 
+def _in_channels(spec) -> int:
+    """Input channels of a window of ``spec``'s network (the model registry's sample input)."""
+    return models.sample_input(spec)[-1]
+
+
 def bench_one(name: str, spec, *, batch: int, repeats: int, conv_impl: str = "auto", dtype: str = "float32") -> dict:
     spec = dataclasses.replace(spec, dtype=dtype)
     model = build_model(spec, conv_impl=conv_impl)
-    channels = 6 if isinstance(spec, GCNSpec) else spec.in_channels
-    x = jnp.asarray(np.random.default_rng(1).normal(size=(batch, T, V, channels)), jnp.float32)
+    x = jnp.asarray(np.random.default_rng(1).normal(size=(batch, T, V, _in_channels(spec))), jnp.float32)
     labels = jnp.asarray(np.arange(batch) % 2)
     variables = _variables(model, x)
     # the reference optimiser: SGD, lr 5e-4, Nesterov momentum 0.9 (gcn_reference A.9)
@@ -274,9 +279,8 @@ def temporal_shapes(specs: dict, batch: int) -> dict[str, dict[tuple, int]]:
         for name, spec in specs.items():
             seen.clear()
             model = build_model(spec)
-            channels = 6 if isinstance(spec, GCNSpec) else spec.in_channels
-            jax.eval_shape(lambda m=model, c=channels: m.init(jax.random.key(0), jnp.zeros((batch, T, V, c)),
-                                                                 train=False))
+            jax.eval_shape(lambda m=model, c=_in_channels(spec): m.init(jax.random.key(0), jnp.zeros((batch, T, V, c)),
+                                                                           train=False))
             out[name] = dict(seen)
     finally:
         temporal.temporal_conv = original
@@ -351,45 +355,24 @@ def main(argv=None) -> int:
     if args.batch < 1 or args.repeats < 1:
         parser.error("--batch and --repeats must be positive")
     if args.products:
-        rate = matmul_rate(args.matmul_n)
         rows = bench_products(repeats=args.repeats)
-        record = {"benchmark": "gcn-products", "load_average_1min": os.getloadavg()[0], "jax": jax.__version__,
-                  "matmul_gflop_per_s": rate, "results": rows}
-        print(json.dumps(record, indent=2))
-        print(f"{'M x K x N':>22} {'float32':>8} {'bf16->bf16':>10} {'bf16, f32 result':>16}   GFLOP/s")
-        for r in rows:
-            print(f"{r['m']:>8} x {r['k']:>5} x {r['n']:>4} {r['float32_gflop_per_s']:>8.0f} "
-                  f"{r['bf16_to_bf16_gflop_per_s']:>10.0f} {r['bf16_f32_result_gflop_per_s']:>16.0f}")
-        print(f"float32 matmul ({args.matmul_n}^3): {rate:.1f} GFLOP/s, load average {record['load_average_1min']:.2f}")
-        if args.out:
-            _write(args.out, record)
-        return 0
+        lines = [f"{'M x K x N':>22} {'float32':>8} {'bf16->bf16':>10} {'bf16, f32 result':>16}   GFLOP/s"]
+        lines += [f"{r['m']:>8} x {r['k']:>5} x {r['n']:>4} {r['float32_gflop_per_s']:>8.0f} "
+                  f"{r['bf16_to_bf16_gflop_per_s']:>10.0f} {r['bf16_f32_result_gflop_per_s']:>16.0f}" for r in rows]
+        return _report(args, {"benchmark": "gcn-products", "results": rows}, lines)
     if args.temporal_layers:
         impls = [i for i in args.conv_impl if i != "auto"] or ["conv", "im2col"]
-        rate = matmul_rate(args.matmul_n)
         result = bench_temporal_layers(_specs(args.specs), batch=args.batch, repeats=args.repeats, impls=impls)
-        record = {"benchmark": "gcn-temporal-layers", "load_average_1min": os.getloadavg()[0], "jax": jax.__version__,
-                  "batch": args.batch, "matmul_gflop_per_s": rate, **result}
-        print(json.dumps(record, indent=2))
-        for r in result["shapes"]:
-            print(f"T {r['frames']:>3} C {r['channels']:>3} F {r['features']:>3} k {r['kernel']} s {r['stride']} "
-                  f"d {r['dilation']}: " + "  ".join(f"{i} {r[i + '_ms']:8.1f} ms" for i in impls))
-        for name, tot in result["network_totals_ms"].items():
-            print(f"{name:>6}: " + "  ".join(f"{i} {v:8.0f} ms" for i, v in tot.items()))
-        print(f"float32 matmul ({args.matmul_n}^3): {rate:.1f} GFLOP/s, load average {record['load_average_1min']:.2f}")
-        if args.out:
-            _write(args.out, record)
-        return 0
+        lines = [f"T {r['frames']:>3} C {r['channels']:>3} F {r['features']:>3} k {r['kernel']} s {r['stride']} "
+                 f"d {r['dilation']}: " + "  ".join(f"{i} {r[i + '_ms']:8.1f} ms" for i in impls)
+                 for r in result["shapes"]]
+        lines += [f"{name:>6}: " + "  ".join(f"{i} {v:8.0f} ms" for i, v in tot.items())
+                  for name, tot in result["network_totals_ms"].items()]
+        return _report(args, {"benchmark": "gcn-temporal-layers", "batch": args.batch, **result}, lines)
     if args.layers:
         rows = bench_layers(instances=args.instances, batch=args.batch, repeats=args.repeats)
-        record = {"benchmark": "gcn-layers", "device": f"{jax.devices()[0].device_kind} ({jax.default_backend()}), "
-                  f"{os.cpu_count()} CPU cores", "load_average_1min": os.getloadavg()[0], "jax": jax.__version__,
-                  "frames": T, "repeats": args.repeats, "results": rows}
-        print(json.dumps(record, indent=2))
-        print(_layers_table(rows))
-        if args.out:
-            _write(args.out, record)
-        return 0
+        return _report(args, {"benchmark": "gcn-layers", "frames": T, "repeats": args.repeats, "results": rows},
+                       [_layers_table(rows)])
     specs = _specs(args.specs)
     record = {
         "benchmark": "gcn",
@@ -416,6 +399,21 @@ def main(argv=None) -> int:
     record["matmul_gflop_per_s_after"] = matmul_rate(args.matmul_n)
     print(json.dumps(record, indent=2))
     print(_table(record))
+    if args.out:
+        _write(args.out, record)
+    return 0
+
+
+def _report(args, record: dict, lines: list[str]) -> int:
+    """The part-measurement modes' output: the record (with device, load average and the matmul rate of this run)
+    as JSON, then ``lines``, then the matmul rate and load; the record also goes to ``--out``."""
+    record = {**record, "device": f"{jax.devices()[0].device_kind} ({jax.default_backend()}), {os.cpu_count()} CPU "
+              "cores", "load_average_1min": os.getloadavg()[0], "jax": jax.__version__,
+              "matmul_gflop_per_s": matmul_rate(args.matmul_n)}
+    print(json.dumps(record, indent=2))
+    print("\n".join(lines))
+    print(f"float32 matmul ({args.matmul_n}^3): {record['matmul_gflop_per_s']:.1f} GFLOP/s, load average "
+          f"{record['load_average_1min']:.2f}")
     if args.out:
         _write(args.out, record)
     return 0

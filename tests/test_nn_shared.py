@@ -169,6 +169,9 @@ def test_count_parameters_of_variables_and_conventions():
     # a stacked ensemble counts every instance
     stacked = jax.tree.map(lambda a: jax.ShapeDtypeStruct((3, *a.shape), a.dtype), shapes)
     assert models.count_parameters(stacked) == 3 * models.count_parameters(shapes)
+    # the input the registry initialises on: six channels for the searchable GCN, the spec's for ST-GCN
+    assert models.sample_input(spec) == (1, 16, 19, 6)
+    assert models.sample_input(STGCNSpec(in_channels=3))[-1] == 3
 
 
 def test_registry_errors():
@@ -180,6 +183,8 @@ def test_registry_errors():
         models.count_parameters({"params": {}}, collections="params")
     with pytest.raises(ConfigError, match="builder options only with a spec"):
         models.count_parameters({"params": {}}, mode="reference")
+    with pytest.raises(ConfigError, match="no network is registered for dict"):
+        models.sample_input({"graph": "dis2"})
 
 
 def test_importing_models_is_cheap():

@@ -20,6 +20,6 @@ beside them (pose and depth training, data, evaluation, demos, the pose predicto
 moved out of ``models/`` (issue 13). Importing this package does not import JAX.
 """
 
-from infantjax.models._registry import build, count_parameters, register, registered
+from infantjax.models._registry import build, count_parameters, register, registered, sample_input
 
-__all__ = ["build", "count_parameters", "register", "registered"]
+__all__ = ["build", "count_parameters", "register", "registered", "sample_input"]

@@ -23,7 +23,7 @@ from typing import Any
 
 from infantjax.errors import ConfigError
 
-__all__ = ["build", "count_parameters", "register", "registered"]
+__all__ = ["build", "count_parameters", "register", "registered", "sample_input"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,6 +96,12 @@ def build(spec: Any, **kwargs):
     return _resolve(_require(spec).build)(spec, **kwargs)
 
 
+def sample_input(spec: Any, **kwargs) -> tuple[int, ...]:
+    """The shape of a small float32 batch the network of ``spec`` initialises on (its registered
+    ``sample_input``; e.g. (1, T, V, C) for a GCN), so callers need not know each family's input channels."""
+    return tuple(int(n) for n in _require(spec).sample_input(spec, **kwargs))
+
+
 def count_parameters(variables_or_spec: Any, *, collections: tuple[str, ...] | None = None, **kwargs) -> int:
     """The number of scalars in a network's variables.
 
@@ -145,7 +151,7 @@ def _count_spec(spec: Any, collections: tuple[str, ...] | None, options: tuple) 
     kwargs = dict(options)
     entry = _require(spec)
     model = _resolve(entry.build)(spec, **kwargs)
-    shape = tuple(entry.sample_input(spec, **kwargs))
+    shape = sample_input(spec, **kwargs)
     shapes = jax.eval_shape(lambda key, x: model.init(key, x, train=False), jax.random.key(0),
                             jax.ShapeDtypeStruct(shape, jnp.float32))
     return _count_tree(shapes, collections)
