@@ -114,9 +114,16 @@ def _recording(T=300, seed=0, angle=0.3, scale=12.0, shift=(200.0, 150.0), wobbl
 def test_resample_linear_and_nan_aware():
     T = 26
     x = np.stack([np.arange(T), 2 * np.arange(T)], -1)[:, None, :].repeat(3, 1).astype(np.float64)  # x = frame
-    y = P.resample(x, fps=25, target_fps=30)
+    y = P.resample(x, fps=25, target_fps=30, mode="inside")
     assert y.shape == (31, 3, 2)  # 1 s at 25 fps -> 1 s at 30 fps
     np.testing.assert_allclose(y[:, 0, 0], np.arange(31) * 25 / 30, atol=1e-9)
+    # the reference's np.arange(0, T, 25/30) grid: ⌈26 · 30/25⌉ = 32 samples, the one past frame 25 holds it
+    ref = P.resample(x, fps=25, target_fps=30)
+    assert ref.shape == (32, 3, 2)
+    np.testing.assert_array_equal(ref[:31], y)
+    np.testing.assert_array_equal(ref[31], x[25])
+    with pytest.raises(ConfigError, match="resample mode"):
+        P.resample(x, 25, 30, mode="floor")
     np.testing.assert_array_equal(P.resample(x, 30, 30), x)
     x[10, 1] = np.nan
     y = P.resample(x, 25, 50)  # sample 20 falls on frame 10; 19 and 21 straddle it

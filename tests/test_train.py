@@ -14,7 +14,7 @@ from infantjax import parallel
 from infantjax.errors import CheckpointError, ConfigError, DataError, SkeletonMismatchError
 from infantjax.sequence import Cohort, SkeletonSequence
 from infantjax.train import CPConfig, CPData, CPTask, fit, prepare_cohort, validation_windows
-from infantjax.train.cp import epoch_crops
+from infantjax.train.cp import crop_start_bounds, epoch_crops
 
 SPEC = tiny_gcn_spec()
 
@@ -61,6 +61,41 @@ def test_stratified_crops_cover_each_segment_and_balance_classes():
         assert (p - 1) * seg <= s <= min(p * seg, 300 - 30)
     # roll_sequence: the shorter recording is tiled to the longest length, so its starts use T = 300
     assert start[rec == 1].max() <= 300 - 30
+
+
+def test_crop_starts_clip_the_interval_before_drawing_as_the_reference():
+    # a 5,400-frame (3-min) non-CP recording, 12 copies of 450-frame parts, 150-frame windows: the last copy's part
+    # [4950, 5400] is clipped to [4950, 5250] first, so each of its 301 starts has probability 1/301 — the last
+    # window 0.0033, not the 151/451 = 0.335 of drawing on [4950, 5400] and clipping the draw
+    lo, hi = crop_start_bounds(5400, 12, 150)
+    np.testing.assert_array_equal(lo, np.arange(12) * 450)
+    np.testing.assert_array_equal(hi, np.minimum(np.arange(1, 13) * 450, 5250))
+    assert 1 / (hi[-1] - lo[-1] + 1) == pytest.approx(0.00332, abs=1e-5)
+    # a part wholly past T − window takes the last window: T = 200, 4 copies of 50, window 150
+    lo, hi = crop_start_bounds(200, 4, 150)
+    np.testing.assert_array_equal(lo, [0, 50, 50, 50])
+    np.testing.assert_array_equal(hi, [50, 50, 50, 50])
+
+    class Recorder:  # epoch_crops draws each copy with rng.integers(lo, hi, endpoint=True)
+        def __init__(self):
+            self.calls = []
+
+        def integers(self, low, high, endpoint):
+            self.calls.append((np.asarray(low), np.asarray(high), endpoint))
+            return np.asarray(low)
+
+        def permutation(self, n):
+            return np.arange(n)
+
+    rng = Recorder()
+    cfg = CPConfig(positive_copies=60, negative_copies=12)
+    epoch_crops(np.array([5400, 4000]), np.array([0, 1]), cfg, rng)
+    (lo0, hi0, end0), (lo1, hi1, end1) = rng.calls
+    assert end0 and end1
+    np.testing.assert_array_equal(np.stack([lo0, hi0]), np.stack(crop_start_bounds(5400, 12, 150)))
+    np.testing.assert_array_equal(np.stack([lo1, hi1]), np.stack(crop_start_bounds(5400, 60, 150)))  # tiled
+    epoch_crops(np.array([5400, 4000]), np.array([0, 1]), cfg.replace(roll_sequence=False), rng)
+    np.testing.assert_array_equal(np.stack(rng.calls[-1][:2]), np.stack(crop_start_bounds(4000, 60, 150)))
 
 
 def test_fit_reports_history_keeps_best_epoch_and_stops_early(cohorts):

@@ -40,6 +40,7 @@ from infantjax.sequence import SkeletonSequence
 
 __all__ = [
     "CP_VERSIONS",
+    "RESAMPLE_MODES",
     "align_trunk",
     "butterworth",
     "cp_windows",
@@ -103,31 +104,52 @@ def _positive(value, name: str) -> float:
 
 
 # ---------------------------------------------------------------------------------------------------- time
-def resample(coords: Float[ArrayLike, "T J D"], fps: float, target_fps: float = 30.0) -> Float[np.ndarray, "S J D"]:
-    """Linear resampling in time to ``target_fps`` (reference v2 uses ``np.interp``).
+RESAMPLE_MODES = ("reference", "inside")
 
-    Output sample ``s`` lies at time ``s / target_fps``; samples run up to the last input frame's time. A sample
-    that falls between two frames is NaN if either is missing; one that falls on a frame copies it.
+
+def resample(coords: Float[ArrayLike, "T J D"], fps: float, target_fps: float = 30.0, *,
+             mode: Literal["reference", "inside"] = "reference") -> Float[np.ndarray, "S J D"]:
+    """Linear resampling in time to ``target_fps`` (reference v2: ``np.interp`` per coordinate).
+
+    Output sample ``s`` lies at time ``s / target_fps``. A sample that falls between two frames is NaN if either is
+    missing (the reference had no missing data); one that falls on a frame copies it.
+
+    How many samples (``mode``):
+
+    * ``"reference"`` (MovementOutcome HEAD, ``utils/process.py``): the grid is ``np.arange(0, T, fps /
+      target_fps)`` in input frames, ``⌈T · target_fps / fps⌉`` samples. It runs past the last frame (up to one
+      input frame interval), and the samples there hold the last frame, as ``np.interp`` does.
+    * ``"inside"``: only the samples at or before the last frame, ``⌊(T − 1) · target_fps / fps⌋ + 1``.
+
+    The two agree on every sample time they share; the reference has one sample more whenever a grid point falls
+    strictly between the last frame and ``T``: for nearly every length at 15–31 fps, for 2 lengths in 5 at 50 fps,
+    never at 60 fps.
 
     Arguments:
         coords: (T, J, D) coordinates, NaN = missing.
         fps: frame rate of ``coords``.
         target_fps: frame rate wanted (seed 002: 30 Hz).
+        mode: ``"reference"`` or ``"inside"`` (above).
     Returns:
-        (S, J, D) with ``S = floor((T − 1) · target_fps / fps) + 1`` (same array when the rates are equal).
+        (S, J, D) resampled coordinates (a copy of ``coords`` when the rates are equal).
     """
     x = _coords(coords, "resample", dims=None)
     fps, target_fps = _positive(fps, "fps"), _positive(target_fps, "target_fps")
+    if mode not in RESAMPLE_MODES:
+        raise ConfigError(f"resample mode must be one of {RESAMPLE_MODES}, got {mode!r}")
     if x.shape[0] == 0:
         raise DataError("resample: the sequence has no frames")
     if fps == target_fps:
         return x.copy()
-    num = math.floor((x.shape[0] - 1) * target_fps / fps + 1e-9) + 1
-    pos = np.arange(num) * (fps / target_fps)  # position in input frames
-    i0 = np.minimum(np.floor(pos + 1e-9).astype(np.int64), x.shape[0] - 1)
-    i1 = np.minimum(i0 + 1, x.shape[0] - 1)
+    last = x.shape[0] - 1
+    if mode == "reference":
+        pos = np.arange(0, x.shape[0], fps / target_fps)  # the reference's grid, in input frames
+    else:
+        pos = np.arange(math.floor(last * target_fps / fps + 1e-9) + 1) * (fps / target_fps)
+    i0 = np.minimum(np.floor(pos + 1e-9).astype(np.int64), last)
+    i1 = np.minimum(i0 + 1, last)
     w = np.clip(pos - i0, 0.0, 1.0)[:, None, None]
-    on_frame = (w < 1e-9)
+    on_frame = (w < 1e-9) | (pos >= last)[:, None, None]  # past the last frame: hold it (np.interp)
     with np.errstate(invalid="ignore"):
         mixed = (1.0 - w) * x[i0] + w * x[i1]
     return np.where(on_frame, x[i0], mixed).astype(x.dtype)
@@ -421,7 +443,7 @@ def mask_low_confidence(sequence: SkeletonSequence, threshold: float | None) -> 
 # ---------------------------------------------------------------------------------------------------- pipeline
 def preprocess_cp(sequence: SkeletonSequence, version: Literal["v1", "v2"] = "v1", target_fps: float | None = 30.0,
                   *, k: float = 4.0, median_half_width: int = 2, low_pass: bool = True, fill: bool = True,
-                  ) -> SkeletonSequence:
+                  resample_mode: Literal["reference", "inside"] = "reference") -> SkeletonSequence:
     """Preprocess one In-Motion 19 recording for the CP GCNs (seed 002; gcn_reference A.9).
 
     v1 (default — the version the published results were produced with; the reference assumed 30 fps and did not
@@ -441,6 +463,9 @@ def preprocess_cp(sequence: SkeletonSequence, version: Literal["v1", "v2"] = "v1
         low_pass: v2 Butterworth ``butter(8, 0.5)`` on or off (reference main.py: on).
         fill: linearly interpolate missing keypoints (:func:`fill_gaps`) before filtering; an infantjax addition
             that is a no-op on gap-free data. With ``fill=False`` v2 with ``low_pass`` rejects gaps.
+        resample_mode: how many samples :func:`resample` makes when the input is not at ``target_fps``:
+            ``"reference"`` (MovementOutcome HEAD, ``⌈T · target_fps / fps⌉``, the samples past the last frame
+            hold it) or ``"inside"`` (only samples up to the last frame).
     Returns:
         A new sequence at ``target_fps`` whose metadata gains ``"preprocess"`` (version, k, trunk length in input
         units, centre) — :func:`cp_windows` reads the version from there.
@@ -454,12 +479,14 @@ def preprocess_cp(sequence: SkeletonSequence, version: Literal["v1", "v2"] = "v1
         raise DataError(f"preprocess_cp works on 2-D keypoints, got D = {sequence.dims}")
     k = _positive(k, "k")
     fps = sequence.fps if target_fps is None else _positive(target_fps, "target_fps")
-    x = resample(sequence.coords, sequence.fps, fps)
+    x = resample(sequence.coords, sequence.fps, fps, mode=resample_mode)
     conf = None
     if sequence.confidence is not None:
-        conf = resample(sequence.confidence[..., None], sequence.fps, fps)[..., 0]
+        conf = resample(sequence.confidence[..., None], sequence.fps, fps, mode=resample_mode)[..., 0]
     skel = sequence.skeleton
     info = {"pipeline": "cp", "version": version, "fps": fps, "k": k, "fill": bool(fill)}
+    if fps != sequence.fps:
+        info["resample_mode"] = resample_mode
     if version == "v1":
         # the reference takes trunk length and pelvis medians of the raw recording, before filtering
         trunk, centre = trunk_length(x, skel), median_pelvis(x, skel)

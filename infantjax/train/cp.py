@@ -44,6 +44,7 @@ __all__ = [
     "ValidationWindows",
     "augment_windows",
     "build",
+    "crop_start_bounds",
     "epoch_crops",
     "gather_windows",
     "input_channels",
@@ -264,13 +265,36 @@ def prepare_cohort(cohort: Cohort, config: CPConfig, *, role: str = "train") -> 
     return Prepared(coords, labels, tuple(cohort.subjects), cohort.name)
 
 
+def crop_start_bounds(length: int, copies: int, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """The interval each copy of a recording draws its crop start from, as the reference's ``random_start``
+    (MovementOutcome ``utils/helpers.py``; gcn_reference A.9).
+
+    Copy p of n (1-based) covers part p of the recording, ``[(p−1)·⌊T/n⌋, p·⌊T/n⌋]``; both ends are clipped to the
+    last window start ``T − window`` **first**, and the start is then drawn uniformly from the clipped interval
+    (both ends included). So every start of a copy has probability ``1 / (hi − lo + 1)``, and a copy whose part
+    lies wholly past ``T − window`` always takes the last window.
+
+    Arguments:
+        length: T, frames of the recording (the tiled length when ``roll_sequence``).
+        copies: n, copies of the recording per epoch.
+        window: frames per window.
+    Returns:
+        ``(lo, hi)``, two (n,) int64 arrays: copy p starts uniformly in ``[lo[p−1], hi[p−1]]``.
+    """
+    last = int(length) - int(window)
+    part = int(length) // int(copies)
+    p = np.arange(1, int(copies) + 1, dtype=np.int64)
+    return np.minimum((p - 1) * part, last), np.minimum(p * part, last)
+
+
 def epoch_crops(lengths: np.ndarray, labels: np.ndarray, config: CPConfig,
                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Class balancing by repetition with stratified random crops, shuffled (gcn_reference A.9).
 
-    Recording i appears ``positive_copies`` (label 1) or ``negative_copies`` (label 0) times. Copy p of n
-    (1-based) starts uniformly in [(p−1)·⌊T/n⌋, p·⌊T/n⌋], clipped to T − window, where T is the longest
-    recording's length when ``roll_sequence`` (recordings are tiled) and the recording's own length otherwise.
+    Recording i appears ``positive_copies`` (label 1) or ``negative_copies`` (label 0) times. Copy p of n draws its
+    start uniformly from :func:`crop_start_bounds` — part p of T, clipped to T − window before the draw, as the
+    reference does — where T is the longest recording's length when ``roll_sequence`` (recordings are tiled) and
+    the recording's own length otherwise.
 
     Returns:
         (recording index, start frame) arrays of equal length, in shuffled order.
@@ -280,11 +304,8 @@ def epoch_crops(lengths: np.ndarray, labels: np.ndarray, config: CPConfig,
     rec, starts = [], []
     for i, (t_i, y) in enumerate(zip(lengths, labels)):
         n = config.positive_copies if y == 1 else config.negative_copies
-        t = t_max if config.roll_sequence else int(t_i)
-        seg = t // n
-        p = np.arange(1, n + 1)
-        s = rng.integers((p - 1) * seg, p * seg, endpoint=True)
-        starts.append(np.minimum(s, t - config.window))
+        lo, hi = crop_start_bounds(t_max if config.roll_sequence else int(t_i), n, config.window)
+        starts.append(rng.integers(lo, hi, endpoint=True))
         rec.append(np.full(n, i))
     rec = np.concatenate(rec)
     starts = np.concatenate(starts)
