@@ -33,11 +33,20 @@ def test_keras_batch_norm_convention_after_relu(net):
     conv = state["intermediates"]["conv1"]["__call__"][0]  # (6, 128, 64), before the ReLU
     h = np.maximum(np.asarray(conv, np.float64), 0.0)  # BatchNorm sees the ReLU output (reference order)
     mean, var = h.reshape(-1, 64).mean(0), h.reshape(-1, 64).var(0)
-    # momentum 0.99: the running mean moves 1 % of the way from 0 (variance from 1)
+    n = h.size // 64  # 2 videos × 3 clips × 128 steps per channel
+    # momentum 0.99: the running mean moves 1 % of the way from 0 (variance from 1); Keras's fused kernel averages
+    # the unbiased batch variance into the moving variance (× n/(n − 1)) and normalises with the biased one
     np.testing.assert_allclose(state["batch_stats"]["bn1"]["mean"], 0.01 * mean, rtol=1e-4, atol=1e-7)
-    np.testing.assert_allclose(state["batch_stats"]["bn1"]["var"], 0.99 + 0.01 * var, rtol=1e-4)
+    np.testing.assert_allclose(state["batch_stats"]["bn1"]["var"], 0.99 + 0.01 * var * n / (n - 1), rtol=1e-6)
     bn = state["intermediates"]["bn1"]["__call__"][0]
     np.testing.assert_allclose(bn, (h - mean) / np.sqrt(var + 1e-3), atol=2e-4)  # epsilon 1e-3
+    # bn_numerics="flax" (the biased variance) stays available and differs by exactly the factor n/(n − 1)
+    flax_model = build(PassmoreSpec(bn_numerics="flax"))
+    _, flax_state = flax_model.apply(variables, x, train=True, rngs={"dropout": jax.random.PRNGKey(2)},
+                                     mutable=["batch_stats"])
+    np.testing.assert_allclose(flax_state["batch_stats"]["bn1"]["var"], 0.99 + 0.01 * var, rtol=1e-5)
+    with pytest.raises(ConfigError, match="bn_numerics"):
+        PassmoreSpec(bn_numerics="torch")
 
 
 def test_he_uniform_fan_in(net):

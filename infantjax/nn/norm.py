@@ -16,8 +16,11 @@ Numerics in training (``numerics``): ``"flax"`` (the default, the fastest) is Fl
 variance E[x²] − E[x]² and a running variance that averages the *biased* batch variance. ``"torch"`` computes what
 PyTorch does: the two-pass variance E[(x − E[x])²] and a running variance that averages the *unbiased* batch variance
 (× n/(n − 1), n values per channel) — what a network trained by the reference code has in its state dict, and what
-matters for BatchNorms over few values (the GCN attention's ``fc1_bn`` normalises over N only). Both give the same
-variables and the same evaluation.
+matters for BatchNorms over few values (the GCN attention's ``fc1_bn`` normalises over N only). ``"keras"`` computes
+what Keras's *fused* kernel does (TensorFlow's ``FusedBatchNorm``, which ``tf.keras`` 2 ``BatchNormalization`` runs
+on 4-D float32 input, e.g. the Conv1D outputs of seed 003's per-clip network): the same two-pass variance and the
+same unbiased moving variance as ``"torch"`` (the fused op returns the Bessel-corrected batch variance and Keras
+averages that). All give the same variables and the same evaluation.
 """
 
 from __future__ import annotations
@@ -49,12 +52,12 @@ CONVENTIONS: dict[str, BatchNormConvention] = {
 
 
 #: How a BatchNorm computes in training (module docstring).
-NUMERICS = ("flax", "torch")
+NUMERICS = ("flax", "torch", "keras")
 
 
 class TorchBatchNorm(nn.Module):
-    """BatchNorm over the last axis with PyTorch's training numerics: two-pass batch variance for normalising and
-    the unbiased batch variance in the running average. Variables as Flax's ``BatchNorm`` (``params``
+    """BatchNorm over the last axis with PyTorch's training numerics (which are also Keras's fused kernel's): two-pass
+    batch variance for normalising and the unbiased batch variance in the running average. Variables as Flax's ``BatchNorm`` (``params``
     ``scale``/``bias``, ``batch_stats`` ``mean``/``var``, float32), so checkpoints are interchangeable.
 
     Attributes:
@@ -111,8 +114,9 @@ def batch_norm(train: bool, name: str | None = None, *, convention: str, momentu
         dtype: compute dtype of the output; parameters and statistics stay float32.
         use_fast_variance: Flax's E[x²] − E[x]² (True, Flax's default) or the two-pass E[(x − E[x])²], which is what
             PyTorch computes and is more accurate when the mean is large against the spread.
-        numerics: ``"flax"`` (``flax.linen.BatchNorm`` with ``use_fast_variance``) or ``"torch"``
-            (:class:`TorchBatchNorm`: two-pass variance, unbiased running variance; module docstring).
+        numerics: ``"flax"`` (``flax.linen.BatchNorm`` with ``use_fast_variance``), ``"torch"`` or ``"keras"``
+            (both :class:`TorchBatchNorm`: two-pass variance, unbiased running variance, as PyTorch and Keras's
+            fused kernel compute; module docstring).
 
     Returns:
         an unbound ``flax.linen.BatchNorm`` (or :class:`TorchBatchNorm`).
@@ -128,7 +132,7 @@ def batch_norm(train: bool, name: str | None = None, *, convention: str, momentu
     epsilon = conv.epsilon if epsilon is None else float(epsilon)
     if not epsilon > 0.0:
         raise ConfigError(f"BatchNorm epsilon must be positive, got {epsilon}")
-    if numerics == "torch":
+    if numerics in ("torch", "keras"):
         return TorchBatchNorm(use_running_average=not train, momentum=momentum, epsilon=epsilon, dtype=dtype,
                               name=name)
     if numerics != "flax":

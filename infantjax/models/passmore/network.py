@@ -1,7 +1,7 @@
 """The network of seed 003 as coded (``get_model`` with ``config.yaml``; other_seeds_reference §1.5).
 
 Per clip: 3 × [causal Conv1D 64, kernel 3, no bias → ReLU → BatchNorm (Keras: after the ReLU, ε 1e-3, momentum
-0.99) → max-pool 4 over time], a time-major flatten (t·64 + f), dropout 0.5, Dense 64 ReLU, dropout 0.5; over the
+0.99, the fused kernel's unbiased moving variance) → max-pool 4 over time], a time-major flatten (t·64 + f), dropout 0.5, Dense 64 ReLU, dropout 0.5; over the
 clips of a video: sigmoid-gated attention (the mean of the gated clip features, no normalisation by Σa), dropout
 0.5, Dense 1 (a logit). Every kernel is he-uniform (fan-in; Conv1D fan-in = 3 · C_in), as Keras ``he_uniform``.
 
@@ -121,7 +121,7 @@ class PassmoreNet(nn.Module):
             # causal: left pad kernel_size − 1 (Keras padding='causal'), inside CausalConv1D
             h = CausalConv1D(spec.filters, spec.kernel_size, dtype=dtype, name=f"conv{i + 1}")(h)
             h = nn.relu(h)  # reference order: ReLU, then BatchNorm
-            h = batch_norm(train, f"bn{i + 1}", convention="keras", dtype=dtype)(h)
+            h = batch_norm(train, f"bn{i + 1}", convention="keras", dtype=dtype, numerics=spec.bn_numerics)(h)
             h = nn.max_pool(h, (spec.pool,), strides=(spec.pool,), padding="VALID")
         h = h.reshape(B, S, -1)  # time-major flatten: index t·filters + f
         h = nn.Dropout(spec.dropout, deterministic=not train)(h)
@@ -155,6 +155,11 @@ class PassmoreSpec(JsonConfig):
         squeeze: squeeze-excitation (off; not implemented).
         residuals: residual blocks (off; not implemented).
         meta_features: width of the metadata branch (0 = none, as coded; not implemented otherwise).
+        bn_numerics: BatchNorm training numerics (``infantjax.nn.norm``): ``"keras"`` (default, as coded: the
+            reference's BatchNorms see 4-D float32 tensors, so Keras runs its fused kernel, whose moving variance
+            averages the *unbiased* batch variance, × n/(n − 1) with n = videos × clips × time steps) or
+            ``"flax"`` (the biased variance; what infantjax trained with before issue 30). Evaluation with given
+            statistics is the same for both.
         dtype: compute dtype (parameters stay float32).
     """
 
@@ -173,6 +178,7 @@ class PassmoreSpec(JsonConfig):
     squeeze: bool = False
     residuals: bool = False
     meta_features: int = 0
+    bn_numerics: str = "keras"
     dtype: str = "float32"
 
     def __post_init__(self):
@@ -187,6 +193,9 @@ class PassmoreSpec(JsonConfig):
         if self.attention not in ("sigmoid", "softmax"):
             raise ConfigError(f"PassmoreSpec.attention must be 'sigmoid' (as coded) or 'softmax', got "
                               f"{self.attention!r}")
+        if self.bn_numerics not in ("keras", "flax"):
+            raise ConfigError(f"PassmoreSpec.bn_numerics must be 'keras' (as coded) or 'flax', got "
+                              f"{self.bn_numerics!r}")
         if not 0.0 <= float(self.dropout) < 1.0:
             raise ConfigError(f"PassmoreSpec.dropout must be in [0, 1), got {self.dropout!r}")
         if self.clip_length // self.pool ** self.num_blocks < 1:
