@@ -166,6 +166,23 @@ def test_part_csv_reads_reference_layout_in_header_order(tmp_path):
         read_keypoints(_drop_column(tmp_path, path, "pelvis"), skeleton="in-motion-19")
 
 
+def test_part_csv_is_written_as_movementoutcome_reads_it(tmp_path):
+    """Frames numbered from 1 (the v1 reader stores frame f at row f − 1) and ``nan`` for a missing value (both
+    reference readers reject an empty cell); reading it back gives frames from 0 again."""
+    seq = _sequence("in-motion-19", frames=5).replace(confidence=None)  # keypoint 3 of frame 1 is missing
+    path = write_keypoints(tmp_path / "orgcoords_001.csv", seq, format="part-csv")
+    rows = [line.split(",") for line in path.read_text().splitlines()]
+    assert rows[0][:3] == ["frame", "head_top_x", "head_top_y"]
+    assert [r[0] for r in rows[1:]] == ["1", "2", "3", "4", "5"]
+    assert rows[2][1 + 2 * 3:3 + 2 * 3] == ["nan", "nan"] and "" not in sum(rows, [])
+    back = read_keypoints(path)
+    assert "first_frame" not in back.metadata
+    np.testing.assert_array_equal(back.coords, seq.coords)
+    shifted = write_keypoints(tmp_path / "s.csv", seq.replace(metadata={"first_frame": 10}), format="part-csv")
+    assert shifted.read_text().splitlines()[1].startswith("11,")
+    assert read_keypoints(shifted).metadata["first_frame"] == 10
+
+
 def _drop_column(tmp_path, path, part):
     lines = [line.split(",") for line in path.read_text().splitlines()]
     keep = [i for i, c in enumerate(lines[0]) if not c.startswith(part + "_")]

@@ -1,6 +1,10 @@
 """The CP reference code's CSV (``part-csv``): an optional ``frame`` column, then ``<part>_x, <part>_y``
 columns in header order (gcn_reference A.9, In-Motion 19 names); optional ``<part>_confidence`` /
-``_likelihood`` and ``<part>_z``."""
+``_likelihood`` and ``<part>_z``.
+
+Frames are numbered from 1 in this format: MovementOutcome's v1 reader (``utils/process.py`` before 2023-01-06)
+stores frame ``f`` at row ``f − 1`` and its median filter assumes ``f ≥ 1``. A missing value is written ``nan``,
+which both reference readers (v1 and HEAD) parse; they reject empty cells."""
 
 from __future__ import annotations
 
@@ -47,15 +51,29 @@ def read(path, skeleton, fps) -> SkeletonSequence:
         if all(p + suffix in col for p in parts):
             conf = np.stack([values[:, col[p + suffix]] for p in parts], axis=1)
             break
-    meta = frames_metadata(path, [[r[col["frame"]]] for r in body]) if "frame" in col else {}
+    meta = {}
+    if "frame" in col and body:
+        cells = [r[col["frame"]] for r in body]
+        by = -1 if _shift(cells[0], 0) != "0" else 0  # numbered from 1 (files written from 0 are read as they are)
+        meta = frames_metadata(path, [[_shift(c, by)] for c in cells])
     return sequence_of_parts(path, xyz, conf, parts, skeleton, fps, meta)
 
 
+def _shift(cell: str, by: int) -> str:
+    """A frame number moved by ``by`` (the format counts from 1, infantjax from 0); other index cells unchanged."""
+    try:
+        return str(int(float(cell)) + by)
+    except ValueError:
+        return cell
+
+
 def write(path, seq: SkeletonSequence) -> None:
-    """Write ``seq`` as a CP reference CSV (In-Motion names, ``frame`` column), atomically."""
+    """Write ``seq`` as a CP reference CSV (In-Motion names, ``frame`` column from 1, ``nan`` for a missing value),
+    atomically. MovementOutcome's v1 reader reads every column after ``frame`` as x, y pairs, so give it a sequence
+    without confidences (``seq.replace(confidence=None)``); its HEAD reader skips the confidence columns."""
     names = seq.skeleton.keypoints
     dims = ["x", "y", "z"][: seq.dims]
-    index = index_column(seq)
+    index = [_shift(cell, 1) for cell in index_column(seq)]
 
     with csv_writer(path) as w:
         header = ["frame"] + [f"{n}_{d}" for n in names for d in dims]
@@ -63,8 +81,8 @@ def write(path, seq: SkeletonSequence) -> None:
             header += [f"{n}_confidence" for n in names]
         w.writerow(header)
         for t in range(seq.num_frames):
-            row = [index[t]] + [csv_number(v) for v in seq.coords[t].reshape(-1)]
+            row = [index[t]] + [csv_number(v) or "nan" for v in seq.coords[t].reshape(-1)]
             if seq.confidence is not None:
-                row += [csv_number(v) for v in seq.confidence[t]]
+                row += [csv_number(v) or "nan" for v in seq.confidence[t]]
             w.writerow(row)
 
