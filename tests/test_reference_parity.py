@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import data_file
 
 from infantjax import preprocess as P
 from infantjax import skeleton
@@ -21,8 +22,6 @@ from infantjax.models.passmore import PassmoreSpec
 from infantjax.preprocess import passmore as PM
 from infantjax.sequence import SkeletonSequence
 from infantjax.train.cp import crop_start_bounds, gather_windows
-
-from conftest import data_file
 
 
 def _close(actual, expected, rtol=1e-5):

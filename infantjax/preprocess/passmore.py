@@ -470,8 +470,15 @@ def passmore_features(coords: Float[ArrayLike, "T 18 2"], scale: float = 100.0) 
     36 coordinates (node-major x, y) divided by ``scale`` (the reference's /100) with each video's mean removed,
     then the 10 :func:`joint_angles` in radians with their mean removed; missing values → 0; every feature
     divided by its standard deviation over time and clipped to [−4, 4]. Means and stds ignore missing values (the
-    reference's ``np.mean`` would turn a whole feature to 0 for one missing value; on gap-filled input they agree);
-    a constant feature stays 0 (the reference would divide 0 by 0).
+    reference's ``np.mean`` turns a feature with one missing value into NaN throughout: the mean is NaN, the
+    demeaned column NaN, ``nan_to_num`` makes it 0 and the division by its standard deviation 0/0; on gap-filled
+    input they agree); a constant feature stays 0 (the reference would divide 0 by 0).
+
+    Arguments:
+        coords: (T, 18, 2) passmore-18 coordinates (after :func:`time_normalise`: infant lengths), NaN = missing.
+        scale: the reference's divisor of the coordinates (100).
+    Returns:
+        (T, 46) float32 features: 36 coordinates (node-major x, y), then the 10 joint angles.
     """
     x = _coords(coords, "passmore_features")
     if not (isinstance(scale, (int, float)) and scale > 0):

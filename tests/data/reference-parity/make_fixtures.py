@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import pathlib
 import sys
@@ -120,7 +121,7 @@ def _functions_of(path: pathlib.Path, skip_imports=("cv2", "matplotlib", "PIL"))
     lines = path.read_text().splitlines(keepends=True)
     starts = [i for i, line in enumerate(lines) if line[:1] not in ("", " ", "\t", "\n", "#")] + [len(lines)]
     nodes = []
-    for a, b in zip(starts[:-1], starts[1:]):
+    for a, b in itertools.pairwise(starts):
         try:
             nodes += ast.parse("".join(lines[a:b])).body
         except SyntaxError:
@@ -189,8 +190,7 @@ def run_movementoutcome(out: pathlib.Path, v1: pathlib.Path, head: pathlib.Path)
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="parity-mo-"))
 
     # ---- v1 (dea8f98): CSV → median filter → centre/normalise/flip, per recording; the file is taken as 30 fps
-    process_v1, helpers_v1, graph_v1, feeder_v1 = _load(v1, "utils.process", "utils.helpers", "utils.graph",
-                                                        "utils.feeder")
+    process_v1, helpers_v1, graph_v1 = _load(v1, "utils.process", "utils.helpers", "utils.graph")
     raw = _cp_layout(tmp / "v1", out / "cp", ["cp30", "cp25gaps"])
     (tmp / "v1" / "processed").mkdir()
     process_v1.perform_processing(str(raw), str(tmp / "v1" / "processed"), 1, 2, 19, 2)
@@ -311,7 +311,7 @@ def run_infant_movements(out: pathlib.Path, root: pathlib.Path) -> None:
         # the script's order and arguments; its "height" is the image width and "width" the image height
         qc, perc, total, include = pre["quality_control"](df, 0.2, 70)
         aligned = pre["align_torso"](qc, width, height, fps)
-        outl, removed_pct, removed = pre["remove_outliers"](aligned, width, height)
+        outl, removed_pct, _ = pre["remove_outliers"](aligned, width, height)
         filled = pre["gap_fill"](outl, fps)
         normed, length = pre["size_normalise"](filled)
         timed = pre["time_normalise"](normed)
@@ -335,8 +335,9 @@ def run_network(root: pathlib.Path, res: dict) -> None:
     import tensorflow as tf
 
     (models,) = _load(root, "models.models")
-    kwargs = dict(units=64, kernel=3, dropout=0.5, activation="relu", pool=4, depth=3, num_dense=1, reg=0.005,
-                  residuals=False, squeeze_excite=False, attention_heads=1, sigmoid=True, return_attn=True)
+    kwargs = {"units": 64, "kernel": 3, "dropout": 0.5, "activation": "relu", "pool": 4, "depth": 3, "num_dense": 1,
+              "reg": 0.005, "residuals": False, "squeeze_excite": False, "attention_heads": 1, "sigmoid": True,
+              "return_attn": True}
     tf.keras.utils.set_random_seed(12345)
     model = models.get_model((None, 46, 128), **kwargs)
     rng = np.random.default_rng(30)
@@ -347,7 +348,7 @@ def run_network(root: pathlib.Path, res: dict) -> None:
                         0.5 * rng.random(mean.shape), 0.5 + rng.random(var.shape)])
     convs = [layer for layer in model.layers if isinstance(layer, tf.keras.layers.Conv1D)]
     denses = [layer for layer in model.layers if isinstance(layer, tf.keras.layers.Dense)]
-    attention = [layer for layer in model.layers if type(layer).__name__ == "AttentionWithContext"][0]
+    attention = next(layer for layer in model.layers if type(layer).__name__ == "AttentionWithContext")
     for i, layer in enumerate(convs):
         res[f"w_conv{i + 1}_kernel"] = layer.get_weights()[0]
     for i, bn in enumerate(bns):
