@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from infantjax.errors import ConfigError
 from infantjax.models.pose.efficientpose import EfficientPose, EfficientPoseSpec
 from infantjax.models.pose.hourglass import (
     PUBLISHED_PARAMETER_COUNTS as HOURGLASS_COUNTS,
@@ -106,6 +107,19 @@ def test_hourglass_keypoint_dependence_matches_published_counts():
     ours = hourglass_parameter_count(EfficientHourglassSpec(num_keypoints=19)) - hourglass_parameter_count(
         EfficientHourglassSpec(num_keypoints=16))
     assert diff == ours == 3_465
+
+
+def test_hourglass_total_within_0_1_percent_of_the_published_count():
+    """Summing the upscaled coarse scale and the skip (every MBConv keeps its residual connection, thesis §3.3.3)
+    gives 18,710,774 parameters for K = 16: +14,303 (0.077 %) over seed 002's 18,696,471. Concatenating them (the
+    first reading) made each fusion MBConv6 twice as wide at its input: 1,008,926 more, +5.5 %."""
+    ours = hourglass_parameter_count(EfficientHourglassSpec())
+    concat = hourglass_parameter_count(EfficientHourglassSpec(merge="concat"))
+    assert ours == 18_710_774 and concat == 19_719_700
+    assert concat - ours == 862_120 + 109_550 + 37_256
+    assert abs(ours - HOURGLASS_COUNTS[16]) / HOURGLASS_COUNTS[16] < 0.001
+    with pytest.raises(ConfigError, match="merge"):
+        EfficientHourglassSpec(merge="stack")
 
 
 def test_openpose_forward_backward():

@@ -7,13 +7,22 @@ the output; the output upscaled with two fixed bilinear 4 × 4 transposed convol
 
 What they do not fix (and so is our choice, documented): the four scales are the backbone outputs at strides 4, 8,
 16 and 32 (B4 stages 2, 3, 5, 7); each coarser scale is upscaled by a learned 4 × 4 stride-2 transposed convolution
-to the next scale's width, concatenated with it and fused by one MBConv6 (3 × 3, SE 0.25); the detection pass is
-two MBConv6 (5 × 5) blocks at stride 4 projecting to 32 channels, followed by a 1 × 1 head to K heatmaps. The head
-width 32 is what the published counts imply: infant (K = 19) − MPII (K = 16) = 18,699,936 − 18,696,471 = 3,465 =
-3·(32 + 1) + 2·(16·(19² − 16²) + 3), i.e. a 32 → K head plus two K → K upscaling layers (Table B.1, C.1). The total
-does not reproduce 18,696,471 exactly because the decoder widths are not published; ``hourglass_parameter_count``
-reports ours. BatchNorm follows the Keras convention of the EfficientNet backbone; ``spec.dtype`` is the compute
-dtype (parameters float32, outputs float32).
+to the next scale's width, **added** to it and fused by one MBConv6 (3 × 3, SE 0.25); the detection pass is two
+MBConv6 (5 × 5) blocks at stride 4 projecting to 32 channels, followed by a 1 × 1 head to K heatmaps. The head width
+32 is what the published counts imply: infant (K = 19) − MPII (K = 16) = 18,699,936 − 18,696,471 = 3,465 =
+3·(32 + 1) + 2·(16·(19² − 16²) + 3), i.e. a 32 → K head plus two K → K upscaling layers (Table B.1, C.1).
+
+**Sum, not concatenation (issue 30).** The thesis (§3.3.3) says EfficientHourglass "consistently employs MBConvs with
+integrated SE and residual connection". A residual connection needs equal input and output widths, which the sum of
+the upscaled coarse scale and the skip gives (C → C at every fusion, and the detection pass keeps the stride-4 width
+32) and a concatenation (2C → C) does not. Concatenating, as infantjax first read the figure, makes every fusion
+MBConv6 twice as wide at its input — at stride 16: 320 → 1920 → 160, whose expansion alone is 614,400 weights —
+and totals 19,719,700 parameters for K = 16, 5.5 % more than the published 18,696,471. Summing removes
+862,120 + 109,550 + 37,256 = 1,008,926 of them (the three fusions at strides 16, 8, 4) and gives 18,710,774,
++14,303 (0.077 %) over the published count; the rest lies in choices the papers do not state (several plausible
+combinations of deconvolution bias or BatchNorm, fusion and detection kernel sizes and expansions land within a few
+hundred parameters, none exactly). ``merge="concat"`` keeps the first reading. BatchNorm follows the Keras
+convention of the EfficientNet backbone; ``spec.dtype`` is the compute dtype (parameters float32, outputs float32).
 """
 
 from __future__ import annotations
@@ -57,6 +66,9 @@ class EfficientHourglassSpec(JsonConfig):
         num_keypoints: K.
         resolution: input size (608 for B4); a multiple of 32.
         head_width: channels entering the 1 × 1 heatmap head (32, implied by the published counts).
+        merge: how a fusion joins the upscaled coarse scale and the skip: ``"add"`` (default; every MBConv then has
+            its residual connection, as the thesis says, 18,710,774 parameters for K = 16) or ``"concat"`` (the
+            first reading, 19,719,700; module docstring).
         dtype: compute dtype (``"float32"``, ``"bfloat16"``, ``"float16"``); parameters stay float32.
     """
 
@@ -64,6 +76,7 @@ class EfficientHourglassSpec(JsonConfig):
     num_keypoints: int = 16
     resolution: int = 608
     head_width: int = 32
+    merge: str = "add"
     dtype: str = "float32"
 
     def __post_init__(self):
@@ -71,6 +84,8 @@ class EfficientHourglassSpec(JsonConfig):
         efficientnet_spec(self.backbone)  # validates the name
         if int(self.resolution) % 32 != 0 or int(self.resolution) < 32:
             raise ConfigError(f"EfficientHourglass resolution must be a multiple of 32, got {self.resolution}")
+        if self.merge not in ("add", "concat"):
+            raise ConfigError(f"EfficientHourglassSpec.merge must be 'add' or 'concat', got {self.merge!r}")
         if int(self.num_keypoints) < 1:
             raise ConfigError(f"num_keypoints must be >= 1, got {self.num_keypoints}")
 class EfficientHourglass(nn.Module):
@@ -96,7 +111,7 @@ class EfficientHourglass(nn.Module):
             h = nn.ConvTranspose(skip.shape[-1], (4, 4), strides=(2, 2), padding="SAME", use_bias=False,
                                  kernel_init=conv_init, dtype=dt, name=f"up{level}_deconv")(h)
             h = act(batch_norm(train, f"up{level}_bn", convention="keras", dtype=dt)(h))
-            h = jnp.concatenate([h, skip], axis=-1)
+            h = h + skip if spec.merge == "add" else jnp.concatenate([h, skip], axis=-1)
             h = mbconv(h, prefix=f"fuse{level}", filters=skip.shape[-1], kernel=3, **block)
         # single detection pass at stride 4
         h = mbconv(h, prefix="detect1", filters=spec.head_width, kernel=5, **block)
