@@ -273,8 +273,11 @@ def test_preprocess_cp_v2_is_invariant_to_camera_similarity():
     assert (a.coords[:, 8, 1] > 0).all()  # thorax above the trunk midpoint (y up)
     assert P.trunk_length(a.coords) == pytest.approx(0.25, rel=1e-4)
     c = P.preprocess_cp(_sequence(fps=25.0), "v2")  # resampled to 30 fps and low-pass filtered
-    assert c.fps == 30.0 and c.num_frames == 359
-    assert P.cp_windows(c).shape == (4, 150, 19, 2)  # starts 0, 75, 150, 209; no window rotation in v2
+    assert c.fps == 30.0 and c.num_frames == 360  # ⌈300 · 30/25⌉ as the reference (the last holds frame 299)
+    assert c.metadata["preprocess"]["resample_mode"] == "reference"
+    assert P.cp_windows(c).shape == (4, 150, 19, 2)  # starts 0, 75, 150, 210; no window rotation in v2
+    inside = P.preprocess_cp(_sequence(fps=25.0), "v2", resample_mode="inside")
+    assert inside.num_frames == 359
 
 
 def test_preprocess_cp_missing_data_and_bad_input():
