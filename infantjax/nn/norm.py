@@ -57,8 +57,9 @@ NUMERICS = ("flax", "torch", "keras")
 
 class TorchBatchNorm(nn.Module):
     """BatchNorm over the last axis with PyTorch's training numerics (which are also Keras's fused kernel's): two-pass
-    batch variance for normalising and the unbiased batch variance in the running average. Variables as Flax's ``BatchNorm`` (``params``
-    ``scale``/``bias``, ``batch_stats`` ``mean``/``var``, float32), so checkpoints are interchangeable.
+    batch variance for normalising and the unbiased batch variance in the running average. Variables as Flax's
+    ``BatchNorm`` (``params`` ``scale``/``bias``, ``batch_stats`` ``mean``/``var``, float32), so checkpoints are
+    interchangeable.
 
     Attributes:
         use_running_average: normalise with the running averages (evaluation) instead of the batch statistics.
