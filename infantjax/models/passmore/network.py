@@ -2,8 +2,8 @@
 
 Per clip: 3 × [causal Conv1D 64, kernel 3, no bias → ReLU → BatchNorm (Keras: after the ReLU, ε 1e-3, momentum
 0.99, the fused kernel's unbiased moving variance) → max-pool 4 over time], a time-major flatten (t·64 + f),
-dropout 0.5, Dense 64 ReLU, dropout 0.5; over the clips of a video: sigmoid-gated attention (the mean of the gated clip features, no normalisation by Σa), dropout
-0.5, Dense 1 (a logit). Every kernel is he-uniform (fan-in; Conv1D fan-in = 3 · C_in), as Keras ``he_uniform``.
+dropout 0.5, Dense 64 ReLU, dropout 0.5; over the clips of a video: sigmoid-gated attention (the mean of the
+gated clip features, no normalisation by Σa), dropout 0.5, Dense 1 (a logit). Every kernel is he-uniform (fan-in; Conv1D fan-in = 3 · C_in), as Keras ``he_uniform``.
 
 46,721 parameters: 46,337 trainable + 384 BatchNorm moving statistics (:data:`PARAMETERS`,
 :data:`TRAINABLE_PARAMETERS`; ``tests/test_passmore_model.py``).
