@@ -50,6 +50,7 @@ from jaxtyping import UInt8
 
 from infantjax.errors import VideoError, VideoWriteError
 from infantjax.io.files import AtomicFile
+from infantjax.sequence import frame_jitter, is_variable_rate
 
 __all__ = ["VideoSource", "VideoWriter", "open_video", "write_video", "BACKENDS", "default_codec"]
 
@@ -89,20 +90,6 @@ def _describe(err: Exception) -> str:
 def _quarter_turns(rotation: int) -> int:
     """Counter-clockwise quarter turns (np.rot90's ``k``) that make a frame stored with ``rotation`` upright."""
     return (int(rotation) // 90) % 4
-
-
-def frame_jitter(times: np.ndarray) -> float:
-    """The largest deviation, in seconds, of a frame interval from the median interval (0 for < 3 frames)."""
-    times = np.asarray(times, dtype=np.float64)
-    if times.size < 3:
-        return 0.0
-    intervals = np.diff(times)
-    return float(np.max(np.abs(intervals - np.median(intervals))))
-
-
-def is_variable_rate(times: np.ndarray, tick: float = 0.0) -> bool:
-    """Whether frame times are uneven beyond timestamp rounding: a jitter above 1 ms plus one timestamp tick."""
-    return frame_jitter(times) > 1e-3 + float(tick)
 
 
 # ---------------------------------------------------------------------------------------------------- PyAV
