@@ -285,3 +285,46 @@ def test_preprocess_cp_missing_data_and_bad_input():
         P.preprocess_cp(SkeletonSequence(np.zeros((10, 16, 2)), 30.0, "mpii-16"))
     with pytest.raises(DataError, match="preprocess_cp"):
         P.cp_windows(seq)
+
+
+def test_resample_times_follows_the_frame_times_of_a_variable_rate_recording():
+    rng = np.random.default_rng(0)
+    times = np.concatenate([[0.0], np.cumsum(rng.choice([1 / 30, 1 / 20, 1 / 15], 59))])
+    signal = np.sin(2 * np.pi * 0.7 * times)  # a movement sampled unevenly in time
+    x = np.stack([signal, np.cos(times)], -1)[:, None, :].repeat(19, axis=1)
+    fps = 59 / times[-1]
+    out = P.resample_times(x, times, fps, 30.0)
+    t_out = np.arange(len(out)) / 30.0
+    assert len(out) == len(P.resample(x, fps, 30.0))  # resample's rule for the sample count
+    assert t_out[-1] <= times[-1] + 1e-9
+    np.testing.assert_allclose(out[:, 0, 0], np.interp(t_out, times, signal), atol=1e-12)
+    # frame ÷ average fps puts the samples up to a frame or more off in time; the times do not
+    by_index = P.resample(x, fps, 30.0)[:, 0, 0]
+    assert np.abs(by_index - np.sin(2 * np.pi * 0.7 * t_out)).max() > 5 * np.abs(out[:, 0, 0] - np.sin(
+        2 * np.pi * 0.7 * t_out)).max()
+    # evenly spaced times give resample's samples, NaN-aware
+    even = np.arange(60) / 25.0
+    x[7, 2] = np.nan
+    np.testing.assert_allclose(P.resample_times(x, even, 25.0, 30.0), P.resample(x, 25.0, 30.0), atol=1e-9)
+    with pytest.raises(DataError, match="strictly increasing"):
+        P.resample_times(x, even[::-1], 25.0)
+
+
+def test_preprocess_cp_resamples_a_variable_rate_recording_by_its_times():
+    rng = np.random.default_rng(1)
+    times = np.concatenate([[0.0], np.cumsum(rng.choice([1 / 30, 1 / 20, 1 / 15], 119))])
+    skel = S.get("in-motion-19")
+    rest = rng.normal(0, 20, (19, 2))
+    rest[skel.index("thorax")] = (0, -60)
+    rest[skel.index("pelvis")] = (0, 40)
+    coords = 300 + rest + 10 * np.sin(2 * np.pi * 0.5 * times)[:, None, None]
+    seq = SkeletonSequence(coords.astype(np.float32), 119 / times[-1], skel, times=times)
+    assert seq.variable_frame_rate
+    by_time = P.preprocess_cp(seq)
+    by_index = P.preprocess_cp(seq.replace(times=None))
+    assert by_time.num_frames == by_index.num_frames
+    # the same recording sampled evenly: what preprocessing by the times must reproduce
+    t = np.arange(by_time.num_frames) / 30.0
+    truth = P.preprocess_cp(SkeletonSequence((300 + rest + 10 * np.sin(2 * np.pi * 0.5 * t)[:, None, None]
+                                              ).astype(np.float32), 30.0, skel))
+    assert np.abs(by_time.coords - truth.coords).max() < 0.2 * np.abs(by_index.coords - truth.coords).max()

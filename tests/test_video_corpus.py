@@ -150,3 +150,18 @@ def test_files_made_by_ffmpeg_itself(videos, how, ffmpeg, tmp_path):
                 assert codes(frames)[0] > 25 and codes(frames) == list(range(codes(frames)[0], 120))
             else:
                 assert src.rotation in (90, 270) and src.frame_size == (corpus.W, corpus.H)
+
+
+@pytest.mark.skipif(not HAS_DECORD, reason="decord is not installed")
+def test_decord_errors_are_video_errors_naming_the_file(videos, monkeypatch):
+    import decord
+
+    from infantjax.errors import VideoError
+
+    def broken(*args, **kwargs):
+        raise decord.DECORDError("[12:00:00] video_reader.cc:430: Unable to handle EOF")
+
+    monkeypatch.setattr(decord, "VideoReader", broken)
+    path = videos["mp4-b-frames"].path
+    with pytest.raises(VideoError, match=rf"{path.name}: decord failed \(DECORDError: .*EOF"):
+        open_video(path, backend="decord")
