@@ -91,26 +91,18 @@ def test_cli_help_lists_options():
 # ------------------------------------------------------------------ phone rotation, camcorder containers, time
 @pytest.fixture(scope="module")
 def infant_videos(tmp_path_factory):
-    """One rendered infant (In-Motion 19 truth) written the ways phones and camcorders write it: a plain MP4, a
-    portrait phone video (frames stored sideways, display rotation 270°), an upside-down one (180°), an AVCHD-like
-    MPEG-TS and an AVI with H.264 B-frames. The upright frames are the same in all of them."""
+    """Twelve frames of one rendered infant (In-Motion 19 truth) written the ways phones and camcorders write them: a
+    plain MP4, a portrait phone video (frames stored sideways, display rotation 270°), an upside-down one (180°), an
+    AVCHD-like MPEG-TS and an AVI with H.264 B-frames. The upright frames are the same in all of them."""
     import _video_corpus as corpus
 
     from infantjax import synth
-    from infantjax.synth.pose import PIXEL_OFFSET, SKELETON
-    from infantjax.synth.rendering import render, sample_appearance
+    from infantjax.synth.pose import PIXEL_OFFSET, ROTATION
 
-    h, w, n, fps = 128, 96, 12, 10.0
-    rng = np.random.default_rng(5)
-    body = synth.infant(rng)
-    motion = synth.generate(body, synth.typical_profile(rng), duration_s=n / fps, fps=fps,
-                            seed=int(rng.integers(2 ** 31)))
-    camera = synth.sample_camera(synth.RecordingConfig(width=w, height=h), body.trunk_length, rng)
-    frames, truth = [], []
-    for out in render(motion.points, body, camera, sample_appearance(rng), batch=16):
-        frames.append(out.frames)
-        truth.append(out.select(SKELETON)[0])
-    frames, truth = np.concatenate(frames), np.concatenate(truth) + PIXEL_OFFSET
+    fps = 10.0
+    frames, truth, _ = synth.render_frames(12, seed=5, height=128, width=96, frames_per_infant=12,
+                                           rotation_deg=ROTATION)
+    truth = truth + PIXEL_OFFSET
     d = tmp_path_factory.mktemp("infant_videos")
     x264 = {"crf": "18", "g": "6"}
     videos = {
@@ -166,5 +158,5 @@ def test_cli_pose_on_a_portrait_phone_video_writes_upright_keypoints_with_times(
     assert (tmp_path / "portrait.csv.json").is_file()
     assert seq.metadata["orientation"] == "upright" and seq.metadata["rotation"] == 270
     np.testing.assert_allclose(seq.times, np.arange(12) / 10.0, atol=1e-9)
-    assert mean_error(seq.coords, truth) < 10.0
+    assert mean_error(seq.coords, truth) < 15.0
     assert "12 frames" in capsys.readouterr().out
