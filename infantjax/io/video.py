@@ -137,11 +137,9 @@ class _PyAVBackend:
         container = self._open(first=True)
         try:
             self._probe(container)
-        except BaseException:
+        finally:
             container.close()
-            raise
-        self._main = _Reader(self, container)
-        self._main.fresh = False  # the index pass read it to the end
+        self._main: _Reader | None = None  # the container of random access, opened by the first get_batch
         self.upright = bool(upright)
         self._turns = _quarter_turns(self.rotation) if self.upright else 0
         h, w = self.stored_size
@@ -160,7 +158,9 @@ class _PyAVBackend:
             raise VideoError(f"{self.path}: cannot reopen the video ({_describe(err)})") from None
         if container.streams.video:
             stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
+            # indexing decodes only the first frame (for its rotation): frame threads would first decode one frame
+            # each; decoding proper uses them
+            stream.thread_type = "SLICE" if first else "AUTO"
             if self.threads and stream.codec_context is not None:
                 stream.codec_context.thread_count = self.threads
         return container
@@ -397,6 +397,8 @@ class _PyAVBackend:
     def _restart(self, key: int):
         if self._decoder is not None:
             self._decoder.close()
+        if self._main is None:
+            self._main = _Reader(self)
         self._decoder = self._frames(key, self._main)
         self._last = -1
 
@@ -481,7 +483,9 @@ class _PyAVBackend:
         if self._decoder is not None:
             self._decoder.close()
             self._decoder = None
-        self._main.close()
+        if self._main is not None:
+            self._main.close()
+            self._main = None
 
 
 # ---------------------------------------------------------------------------------------------------- decord
