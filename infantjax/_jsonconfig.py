@@ -8,9 +8,10 @@ this mixin so that all of them read and write the same way and fail the same way
   turns lists back into tuples for fields annotated as tuples (nested lists into nested tuples);
 - ``to_json()`` / ``from_json()`` wrap these with ``json``; ``replace()`` is ``dataclasses.replace``;
 - every construction (the constructor, ``from_dict``, ``replace``) checks the kind of each value against its field's
-  annotation — a number for ``int``/``float`` fields, text for ``str``, ``True``/``False`` for ``bool``, a list of
-  numbers for ``tuple[int, ...]`` — so ``"num_classes": "two"`` raises a :class:`~infantjax.errors.ConfigError`
-  naming the field, never a ``ValueError`` from deep inside; the config's own ``__post_init__`` checks ranges.
+  annotation — no text, list or mapping for an ``int``/``float`` field, a list of numbers for ``tuple[int, ...]``
+  — so ``"num_classes": "two"`` raises a :class:`~infantjax.errors.ConfigError` naming the field, never a
+  ``ValueError`` from deep inside; the config's own ``__post_init__`` checks ranges and the other fields, and a
+  ``ValueError``/``TypeError`` it raises becomes a ``ConfigError`` naming the config.
 
 A config whose fields need more than that (e.g. a nested config) overrides ``_from_json_value``.
 """
@@ -20,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import numbers
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,32 +47,33 @@ def _tuples(value: Any) -> Any:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, numbers.Number) and not isinstance(value, complex)
+    """Anything but text, containers and mappings: what an ``int``/``float`` field can be given (NumPy and JAX
+    scalars included; ranges and integrality are the config's own checks)."""
+    return not isinstance(value, (str, bytes, Mapping, list, tuple, set, frozenset))
+
+
+def _is_numbers(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(map(_is_number, value))
 
 
 #: what a value of a field annotated with the key must be, and how the error names it
 _KINDS: dict[str, tuple[Any, str]] = {
     "int": (_is_number, "an integer"),
     "float": (_is_number, "a number"),
-    "str": (lambda v: isinstance(v, str), "text (a string)"),
-    "bool": (lambda v: isinstance(v, bool) or type(v).__name__ == "bool_", "true or false"),
-    "tuple[int, ...]": (lambda v: isinstance(v, (list, tuple)) and all(map(_is_number, v)), "a list of integers"),
-    "tuple[float, float]": (lambda v: isinstance(v, (list, tuple)) and all(map(_is_number, v)),
-                            "a list of two numbers"),
-    "tuple[int, int]": (lambda v: isinstance(v, (list, tuple)) and all(map(_is_number, v)), "a list of two integers"),
+    "tuple[int, ...]": (_is_numbers, "a list of integers"),
+    "tuple[float, float]": (_is_numbers, "a list of two numbers"),
+    "tuple[int, int]": (_is_numbers, "a list of two integers"),
 }
-
-
 _KIND_OF = {k.replace(" ", ""): v for k, v in _KINDS.items()}
 
 
 def _check_kind(cls: type, name: str, annotation: Any, value: Any) -> None:
-    """Raise ConfigError when ``value`` is not of the kind field ``name``'s annotation asks for (a string in the
-    wrong place: ``"channels": "a"``); annotations other than those of :data:`_KINDS` are the config's own to check."""
+    """Raise ConfigError when ``value`` is not of the kind field ``name``'s annotation asks for (text where a
+    number belongs: ``"num_classes": "two"``, ``"channels": "a"``); None and other annotations are the config's own
+    to check."""
     text = str(annotation).replace(" ", "")
-    optional = text.endswith("|None")
-    kind = _KIND_OF.get(text[: -len("|None")] if optional else text)
-    if kind is None or (optional and value is None):
+    kind = _KIND_OF.get(text[: -len("|None")] if text.endswith("|None") else text)
+    if kind is None or value is None:
         return
     ok, what = kind
     if not ok(value):
