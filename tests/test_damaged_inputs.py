@@ -652,6 +652,27 @@ def _(t):
     return SearchStore(str(write(t, "j.journal", "garbage\n{not json\n")), "s1").snapshot()
 
 
+@case("verb-inputs-deeplabcut-h5-without-csv", DataError, "HDF5")
+def _(t):
+    from infantjax.commands._common import input_files
+
+    write(t, "dlc/videoDLC_resnet50.h5", b"\x89HDF\r\n\x1a\n" + bytes(64))
+    return input_files(t / "dlc", {".csv", ".h5", ".npz"}, "keypoint files")  # smartphone predict's inputs
+
+
+@case("verb-inputs-per-image-labels", DataError, "labelled images")
+def _(t):
+    from infantjax.commands._common import read_recording
+    from infantjax.skeleton import get
+
+    names = list(get("passmore-18").labels)
+    doc = {"images": [{"id": i, "file_name": f"{i}.jpg"} for i in range(3)],
+           "annotations": [{"id": i, "image_id": i, "category_id": 1, "keypoints": [9.0, 9.0, 2] * 18}
+                           for i in range(3)],
+           "categories": [{"id": 1, "name": "infant", "keypoints": names}]}
+    return read_recording(write(t, "labels.json", json.dumps(doc)), skeleton="passmore-18")
+
+
 @case("search-journal-unknown-op-code", ConfigError, "line 2")
 def _(t):
     from infantjax.nas.store import SearchStore
@@ -740,9 +761,6 @@ CLI_CASES = {
     "cli-predict-h5-file": ("predict {ens} {t}/h5only/rec.h5", "HDF5"),
     "cli-predict-implausible-coordinate": ("predict {ens} {t}/far.csv", "implausible"),
     "cli-predict-dlc-evaluation-table": ("predict {ens} {t}/dist_5.csv", "evaluation"),
-    "cli-smartphone-predict-lone-h5": ("smartphone predict {t}/nomodel {t}/h5only --frame-size 480 640", "HDF5"),
-    "cli-smartphone-predict-per-image-labels": (
-        "smartphone predict {t}/nomodel {t}/coco_passmore.json --frame-size 480 640", "labelled images"),
 }
 
 
@@ -767,12 +785,6 @@ def _cli_files(t: pathlib.Path) -> dict[str, str]:
                             for i in range(3)],
             "categories": [{"id": 1, "name": "infant", "keypoints": list(_in_motion_labels())}]}
     write(t, "coco.json", json.dumps(coco))
-    from infantjax.skeleton import get
-
-    coco["categories"][0]["keypoints"] = list(get("passmore-18").labels)
-    for ann in coco["annotations"]:
-        ann["keypoints"] = [10.0, 20.0, 2] * 18
-    write(t, "coco_passmore.json", json.dumps(coco))
     write(t, "h5only/rec.h5", b"\x89HDF\r\n\x1a\n" + bytes(64))
     lines = rec.read_text().splitlines()
     cells = lines[5].split(",")

@@ -87,12 +87,12 @@ def run_predict(args) -> int:
 
     from infantjax.pipelines.passmore import SmartphoneModel, sequence_features
 
+    model = SmartphoneModel.load(args.model)
     if args.frame_size is None:
         raise ConfigError("smartphone predict needs the video size: --frame-size HEIGHT WIDTH")
-    # the inputs first (a DeepLabCut output folder's CSV, not its .h5; recordings, not labelled images), then the model
+    # a DeepLabCut output folder's CSV, not its .h5; recordings, not labelled images
     files = common.input_files(args.input, _SUFFIXES, f"keypoint files ({', '.join(sorted(_SUFFIXES))})")
     recordings = [common.read_recording(f, skeleton="passmore-18", fps=args.fps) for f in files]
-    model = SmartphoneModel.load(args.model)
     feats = np.stack([sequence_features(seq, tuple(args.frame_size), num_samples=args.samples)
                       for seq in recordings])
     out = model.predict(feats)
