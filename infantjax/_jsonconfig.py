@@ -72,7 +72,7 @@ def _check_kind(cls: type, name: str, annotation: Any, value: Any) -> None:
     number belongs: ``"num_classes": "two"``, ``"channels": "a"``); None and other annotations are the config's own
     to check."""
     text = str(annotation).replace(" ", "")
-    kind = _KIND_OF.get(text[: -len("|None")] if text.endswith("|None") else text)
+    kind = _KIND_OF.get(text.removesuffix("|None"))
     if kind is None or value is None:
         return
     ok, what = kind

@@ -71,7 +71,7 @@ def _encode(path, frames, *, codec, fmt=None, rate=25, options=None, times=None,
         for i, f in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")
             if times is not None:
-                frame.pts = int(round(times[i] / time_base))
+                frame.pts = round(times[i] / time_base)
                 frame.time_base = time_base
             for packet in stream.encode(frame):
                 container.mux(packet)
@@ -97,7 +97,7 @@ def _cut(src: pathlib.Path, dst: pathlib.Path, frames: int) -> pathlib.Path:
     with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
         ist = inp.streams.video[0]
         ost = out.add_stream_from_template(ist)
-        shift = int(round(frames / float(ist.average_rate) / ist.time_base))
+        shift = round(frames / float(ist.average_rate) / ist.time_base)
         for packet in inp.demux(ist):
             if packet.size == 0:
                 continue

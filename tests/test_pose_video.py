@@ -159,4 +159,5 @@ def test_cli_pose_on_a_portrait_phone_video_writes_upright_keypoints_with_times(
     assert seq.metadata["orientation"] == "upright" and seq.metadata["rotation"] == 270
     np.testing.assert_allclose(seq.times, np.arange(12) / 10.0, atol=1e-9)
     assert mean_error(seq.coords, truth) < 15.0
-    assert "12 frames" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "12 frames" in out and "display rotation (270°) was applied" in out

@@ -14,10 +14,10 @@ import importlib.util
 import logging
 import subprocess
 
+import _video_corpus as corpus
 import numpy as np
 import pytest
 
-import _video_corpus as corpus
 from infantjax.io import open_video
 
 HAS_DECORD = importlib.util.find_spec("decord") is not None

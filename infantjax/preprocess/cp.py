@@ -134,7 +134,7 @@ def resample(coords: Float[ArrayLike, "T J D"], fps: float, target_fps: float = 
     return np.where(on_frame, x[i0], mixed).astype(x.dtype)
 
 
-def resample_times(coords: Float[ArrayLike, "T J D"], times: Float[ArrayLike, "T"], fps: float,
+def resample_times(coords: Float[ArrayLike, "T J D"], times: Float[ArrayLike, " T"], fps: float,
                    target_fps: float = 30.0) -> Float[np.ndarray, "S J D"]:
     """:func:`resample` of frames at their presentation ``times`` (a phone's variable frame rate) to a constant rate.
 

@@ -432,7 +432,7 @@ def size_normalise(coords: Float[ArrayLike, "T 18 2"]) -> tuple[Float[np.ndarray
 
 
 def time_normalise(coords: Float[ArrayLike, "T 18 2"], num_samples: int = 4500,
-                   times: Float[ArrayLike, "T"] | None = None) -> Float[np.ndarray, "S 18 2"]:
+                   times: Float[ArrayLike, " T"] | None = None) -> Float[np.ndarray, "S 18 2"]:
     """Cubic interpolation (``interp1d(kind='cubic')``) of every coordinate over the frame index onto
     ``linspace(0, T − 1, num_samples)`` — 4500 samples regardless of duration and fps (25 fps only for 3-minute
     videos). Needs gap-free input and at least 4 frames. With the frames' ``times`` (a phone's variable frame

@@ -53,7 +53,7 @@ def _read_coco_object(path, obj, skeleton, fps) -> SkeletonSequence:
     if len(kinds) > 1:
         raise KeypointFormatError(f"{path}: keypoint annotations of several categories {sorted(map(str, cat_ids))} "
                                   "with different keypoints; keep one category per file")
-    cat = cats.get(sorted(cat_ids, key=str)[0], {})
+    cat = cats.get(min(cat_ids, key=str), {})
     names = cat.get("keypoints") or None  # an empty list (Halpe) names no keypoints, as a missing one
     images = {im.get("id"): im for im in obj.get("images", []) if isinstance(im, dict)}
     image_order = {iid: i for i, iid in enumerate(images)}
