@@ -6,7 +6,12 @@ this mixin so that all of them read and write the same way and fail the same way
 - ``to_dict()`` gives plain JSON types (tuples become lists, nested dataclasses become dicts);
 - ``from_dict()`` rejects unknown and missing fields with a :class:`~infantjax.errors.ConfigError` naming them, and
   turns lists back into tuples for fields annotated as tuples (nested lists into nested tuples);
-- ``to_json()`` / ``from_json()`` wrap these with ``json``; ``replace()`` is ``dataclasses.replace``.
+- ``to_json()`` / ``from_json()`` wrap these with ``json``; ``replace()`` is ``dataclasses.replace``;
+- every construction (the constructor, ``from_dict``, ``replace``) checks the kind of each value against its field's
+  annotation — no text, list or mapping for an ``int``/``float`` field, a list of numbers for ``tuple[int, ...]``
+  — so ``"num_classes": "two"`` raises a :class:`~infantjax.errors.ConfigError` naming the field, never a
+  ``ValueError`` from deep inside; the config's own ``__post_init__`` checks ranges and the other fields, and a
+  ``ValueError``/``TypeError`` it raises becomes a ``ConfigError`` naming the config.
 
 A config whose fields need more than that (e.g. a nested config) overrides ``_from_json_value``.
 """
@@ -14,11 +19,12 @@ A config whose fields need more than that (e.g. a nested config) overrides ``_fr
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Mapping
 from typing import Any
 
-from infantjax.errors import ConfigError
+from infantjax.errors import ConfigError, InfantJaxError
 
 __all__ = ["JsonConfig"]
 
@@ -40,18 +46,74 @@ def _tuples(value: Any) -> Any:
     return value
 
 
+def _is_number(value: Any) -> bool:
+    """Anything but text, containers and mappings: what an ``int``/``float`` field can be given (NumPy and JAX
+    scalars included; ranges and integrality are the config's own checks)."""
+    return not isinstance(value, (str, bytes, Mapping, list, tuple, set, frozenset))
+
+
+def _is_numbers(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(map(_is_number, value))
+
+
+#: what a value of a field annotated with the key must be, and how the error names it
+_KINDS: dict[str, tuple[Any, str]] = {
+    "int": (_is_number, "an integer"),
+    "float": (_is_number, "a number"),
+    "tuple[int, ...]": (_is_numbers, "a list of integers"),
+    "tuple[float, float]": (_is_numbers, "a list of two numbers"),
+    "tuple[int, int]": (_is_numbers, "a list of two integers"),
+}
+_KIND_OF = {k.replace(" ", ""): v for k, v in _KINDS.items()}
+
+
+def _check_kind(cls: type, name: str, annotation: Any, value: Any) -> None:
+    """Raise ConfigError when ``value`` is not of the kind field ``name``'s annotation asks for (text where a
+    number belongs: ``"num_classes": "two"``, ``"channels": "a"``); None and other annotations are the config's own
+    to check."""
+    text = str(annotation).replace(" ", "")
+    kind = _KIND_OF.get(text.removesuffix("|None"))
+    if kind is None or value is None:
+        return
+    ok, what = kind
+    if not ok(value):
+        raise ConfigError(f"{cls.__name__}.{name} must be {what}, got {value!r} ({type(value).__name__})")
+
+
 class JsonConfig:
     """Mixin for frozen dataclasses: dict/JSON round trip with clear errors (see the module docstring)."""
 
     def __new__(cls, *args, **kwargs):
-        # the dataclass __init__ would raise a bare TypeError for an unknown field (``TrainConfig(scale="ab")``);
-        # name the field and the known ones instead (the fields are checked before __init__ runs)
-        if kwargs and dataclasses.is_dataclass(cls):
-            known = {f.name for f in dataclasses.fields(cls) if f.init}
-            unknown = sorted(set(kwargs) - known)
+        # the dataclass __init__ would raise a bare TypeError for an unknown field (``TrainConfig(scale="ab")``) and
+        # a value of the wrong kind a ValueError deep in __post_init__ (``GCNSpec(num_classes="two")``); name the
+        # field instead (the values are checked before __init__ runs)
+        if (args or kwargs) and dataclasses.is_dataclass(cls):
+            fields = [f for f in dataclasses.fields(cls) if f.init]
+            known = {f.name: f for f in fields}
+            unknown = sorted(set(kwargs) - set(known))
             if unknown:
                 raise ConfigError(f"{cls.__name__} has no fields {unknown}; known fields: {sorted(known)}")
+            for f, value in zip(fields, args):
+                _check_kind(cls, f.name, f.type, value)
+            for name, value in kwargs.items():
+                _check_kind(cls, name, known[name].type, value)
         return super().__new__(cls)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        post_init = cls.__dict__.get("__post_init__")
+        if post_init is not None:
+            # a ValueError or TypeError of a config's own checks (``int("two")``) is a ConfigError naming the config
+            @functools.wraps(post_init)
+            def checked(self, *a, **k):
+                try:
+                    return post_init(self, *a, **k)
+                except InfantJaxError:
+                    raise
+                except (ValueError, TypeError) as err:
+                    raise ConfigError(f"invalid {type(self).__name__}: {err}") from None
+
+            cls.__post_init__ = checked
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as plain JSON types."""
@@ -85,7 +147,9 @@ class JsonConfig:
         values = {k: cls._from_json_value(k, fields[k].type, v) for k, v in data.items()}
         try:
             return cls(**values)
-        except TypeError as err:
+        except InfantJaxError:
+            raise
+        except (TypeError, ValueError) as err:
             raise ConfigError(f"invalid {cls.__name__}: {err}") from None
 
     @classmethod

@@ -418,7 +418,7 @@ class Ensemble:
                 raise ConfigError("this ensemble was trained without window rotation (CPConfig.window_rotation=None"
                                   "); predict without window_rotation=")
             cfg = cfg.replace(window_rotation=window_rotation)
-        coords = _cp.prepare_sequence(sequence, cfg, where="predict: sequence")
+        coords = _cp.prepare_sequence(sequence, cfg, where=f"predict: {sequence.metadata.get('source', 'sequence')}")
         positions = windows(coords, length=cfg.window, hop=cfg.hop)
         starts = window_starts(coords.shape[0], cfg.window, cfg.hop)
         probs, scores = self.window_predictions(positions, mesh=mesh, config=cfg)

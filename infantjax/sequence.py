@@ -1,8 +1,9 @@
 """The data containers everything else passes around: :class:`SkeletonSequence` and :class:`Cohort`.
 
 A :class:`SkeletonSequence` is one recording: keypoint coordinates (T, J, D) float32 with NaN where a keypoint is
-missing, optional confidences (T, J), the frame rate, the skeleton and free-form metadata. It is validated on
-construction, so code that receives one can trust its shapes.
+missing, optional confidences (T, J), the frame rate, the skeleton, free-form metadata and, for recordings from a
+video, every frame's presentation time (phones record at a variable frame rate, so frame ÷ fps is not the time).
+It is validated on construction, so code that receives one can trust its shapes.
 
 A :class:`Cohort` is a list of recordings with one label each, the subject each belongs to, per-recording metadata
 columns, and subject-level splits: the stratified test set + 7 stratified folds of seed 002 (gcn_reference A.9)
@@ -12,6 +13,7 @@ and leave-one-subject-out (seed 000). All of a subject's recordings always fall 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import random
 from collections.abc import Iterator, Mapping, Sequence
@@ -22,7 +24,28 @@ import numpy as np
 from infantjax import skeleton as _skeleton
 from infantjax.errors import DataError, SkeletonMismatchError
 
-__all__ = ["SkeletonSequence", "Cohort", "CohortSplit"]
+__all__ = ["SkeletonSequence", "Cohort", "CohortSplit", "frame_jitter", "is_variable_rate"]
+
+log = logging.getLogger(__name__)
+
+
+def frame_jitter(times) -> float:
+    """The largest deviation, in seconds, of a frame interval from the median interval (0 for < 3 frames)."""
+    times = np.asarray(times, dtype=np.float64)
+    if times.size < 3:
+        return 0.0
+    intervals = np.diff(times)
+    return float(np.max(np.abs(intervals - np.median(intervals))))
+
+
+def is_variable_rate(times, tick: float = 0.0) -> bool:
+    """Whether frame times are uneven beyond timestamp rounding: a jitter above 2 ms or 5 % of the median frame
+    interval (whichever is larger), plus one tick of the clock the times were stored in."""
+    times = np.asarray(times, dtype=np.float64)
+    if times.size < 3:
+        return False
+    tolerance = max(2e-3, 0.05 * float(np.median(np.diff(times)))) + float(tick)
+    return frame_jitter(times) > tolerance
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -35,6 +58,8 @@ class SkeletonSequence:
         skeleton: the keypoint set (a :class:`~infantjax.skeleton.Skeleton` or its registry name).
         confidence: optional (T, J) detector confidences in [0, 1] (NaN allowed where coords are NaN).
         metadata: free-form, JSON-serialisable information (source file, subject, age, ...).
+        times: optional (T,) presentation time of every frame in seconds, strictly increasing (from a video:
+            :attr:`infantjax.io.VideoSource.times`); None means evenly spaced at ``fps``.
     """
 
     coords: np.ndarray
@@ -42,6 +67,7 @@ class SkeletonSequence:
     skeleton: Any = "in-motion-19"
     confidence: np.ndarray | None = None
     metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    times: np.ndarray | None = None
 
     def __post_init__(self):
         skel = _skeleton.get(self.skeleton)
@@ -82,6 +108,8 @@ class SkeletonSequence:
                                 "the keypoint file's confidence column is damaged")
             object.__setattr__(self, "confidence", conf)
         object.__setattr__(self, "metadata", dict(self.metadata))
+        if self.times is not None:
+            object.__setattr__(self, "times", _check_times(self.times, coords.shape[0]))
 
     # ------------------------------------------------------------------ properties
     @property
@@ -105,6 +133,34 @@ class SkeletonSequence:
         return self.num_frames / self.fps
 
     @property
+    def frame_times(self) -> np.ndarray:
+        """(T,) time of every frame in seconds: :attr:`times` when known, else ``arange(T) / fps``."""
+        return self.times if self.times is not None else np.arange(self.num_frames, dtype=np.float64) / self.fps
+
+    @property
+    def frame_jitter(self) -> float:
+        """The largest deviation of a frame interval from the median one, in seconds (0 without times)."""
+        return 0.0 if self.times is None else frame_jitter(self.times)
+
+    @property
+    def variable_frame_rate(self) -> bool:
+        """Whether the frame times are uneven (a phone's variable frame rate), so frame ÷ fps is not the time."""
+        return self.times is not None and is_variable_rate(self.times)
+
+    def warn_if_variable_rate(self, where: str) -> bool:
+        """Log a warning naming ``where`` and the jitter when the frames are unevenly spaced but ``where`` treats them
+        as evenly spaced at :attr:`fps`; returns whether it warned."""
+        if not self.variable_frame_rate:
+            return False
+        median = float(np.median(np.diff(self.times)))
+        log.warning("%s: %s has a variable frame rate (frame intervals differ from their median %.1f ms by up to "
+                    "%.1f ms) but is treated as evenly spaced at %.4g fps; its times are off by up to %.0f ms",
+                    where, self.metadata.get("source", "the recording"), 1e3 * median, 1e3 * self.frame_jitter,
+                    self.fps, 1e3 * float(np.max(np.abs(self.times - self.times[0]
+                                                          - np.arange(self.num_frames) / self.fps))))
+        return True
+
+    @property
     def missing(self) -> np.ndarray:
         """(T, J) boolean mask of missing keypoints."""
         return np.isnan(self.coords).any(axis=-1)
@@ -114,8 +170,9 @@ class SkeletonSequence:
         return float(self.missing.mean()) if self.num_frames else 1.0
 
     def __repr__(self) -> str:
+        rate = f"{self.fps:g} fps" + (" variable" if self.variable_frame_rate else "")
         return (f"SkeletonSequence({self.num_frames} frames × {self.num_keypoints} {self.skeleton.name} "
-                f"keypoints × {self.dims}D, {self.fps:g} fps, {100 * self.missing_fraction:.1f}% missing)")
+                f"keypoints × {self.dims}D, {rate}, {100 * self.missing_fraction:.1f}% missing)")
 
     # ------------------------------------------------------------------ transformations (return new objects)
     def replace(self, **changes) -> SkeletonSequence:
@@ -126,7 +183,8 @@ class SkeletonSequence:
         if not isinstance(frames, slice):
             raise TypeError("index a SkeletonSequence with a slice of frames, e.g. seq[30:60]")
         conf = None if self.confidence is None else self.confidence[frames]
-        return self.replace(coords=self.coords[frames], confidence=conf)
+        times = None if self.times is None else self.times[frames]
+        return self.replace(coords=self.coords[frames], confidence=conf, times=times)
 
     def map_to(self, target, *, approximate: bool = False) -> SkeletonSequence:
         """The same recording on another keypoint set (missing keypoints NaN; see skeleton.map_keypoints)."""
@@ -136,24 +194,57 @@ class SkeletonSequence:
         if self.confidence is not None:
             m = _skeleton.mapping(self.skeleton, target, approximate=approximate)
             conf = np.where(m >= 0, self.confidence[:, np.clip(m, 0, None)], np.nan).astype(np.float32)
-        return SkeletonSequence(coords, self.fps, target, conf, self.metadata)
+        return SkeletonSequence(coords, self.fps, target, conf, self.metadata, self.times)
 
     def require(self, skeleton, *, min_frames: int = 1, where: str = "this function") -> SkeletonSequence:
-        """Check the skeleton and length; raise a clear error naming ``where`` otherwise."""
+        """Check the skeleton, that the frames are a recording in time and the length; raise a clear error naming
+        ``where`` and the source file (``metadata["source"]``) otherwise.
+
+        Every caller windows or filters time, so a per-image label set (COCO, a DeepLabCut training set:
+        ``metadata["time_series"] = False``) is refused: its "frames" are unrelated images.
+        """
         skel = _skeleton.get(skeleton)
+        source = self.metadata.get("source")
+        what = f"the recording {source}" if source else "the sequence"
         if self.skeleton.name != skel.name:
             raise SkeletonMismatchError(
-                f"{where} needs {skel.name!r} keypoints but got {self.skeleton.name!r}; map them first with "
+                f"{where} needs {skel.name!r} keypoints but {what} has {self.skeleton.name!r}; map them first with "
                 f"sequence.map_to({skel.name!r})"
+            )
+        if self.metadata.get("time_series") is False:
+            images = self.metadata.get("images")
+            count = f"{len(images)} labelled images" if isinstance(images, (list, tuple)) else "labelled images"
+            raise DataError(
+                f"{where} needs a recording (keypoints of consecutive video frames), but {source or 'the input'} "
+                f"holds {count} (per-image labels, e.g. COCO or a DeepLabCut training set), which have no time "
+                "axis; pass the keypoints tracked in a video"
             )
         if self.num_frames < min_frames:
             raise DataError(
                 f"{where} needs at least {min_frames} frames ({min_frames / self.fps:.1f} s at {self.fps:g} fps) "
-                f"but the sequence has {self.num_frames}"
+                f"but {what} has {self.num_frames}"
             )
         if self.num_frames and np.isnan(self.coords).all():
-            raise DataError(f"{where}: every keypoint of the sequence is missing (all NaN)")
+            raise DataError(f"{where}: every keypoint of {what} is missing (all NaN)")
         return self
+
+
+def _check_times(times, num_frames: int) -> np.ndarray:
+    """(T,) float64 frame times: finite and strictly increasing, one per frame (a read-only copy)."""
+    try:
+        t = np.array(times, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError(f"SkeletonSequence times must be numbers (seconds), got {type(times).__name__}") from None
+    if t.shape != (num_frames,):
+        raise DataError(f"SkeletonSequence times must be (T,) = ({num_frames},), one per frame, got shape {t.shape}")
+    if not np.isfinite(t).all():
+        raise DataError("SkeletonSequence times contain NaN or inf; every frame needs its time in seconds")
+    if num_frames > 1 and not (np.diff(t) > 0).all():
+        bad = int(np.flatnonzero(np.diff(t) <= 0)[0])
+        raise DataError(f"SkeletonSequence times must increase strictly: frame {bad + 1} is at {t[bad + 1]:.6g} s, not "
+                        f"after frame {bad} at {t[bad]:.6g} s")
+    t.setflags(write=False)
+    return t
 
 
 @dataclasses.dataclass(frozen=True)

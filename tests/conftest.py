@@ -126,6 +126,25 @@ def browser():
     manager.stop()
 
 
+# ------------------------------------------------------------------------------------------------ ffmpeg
+@pytest.fixture(scope="session")
+def ffmpeg() -> str:
+    """The ffmpeg binary (Debian's package), for checks against FFmpeg's own decode of a file.
+
+    The decoding corpus itself is written with PyAV and needs no binary. Without one these checks are skipped (a
+    user's clone); CI sets INFANTJAX_REQUIRE_FFMPEG=1 (and installs the package), which turns the skip into a
+    failure."""
+    import shutil
+
+    path = os.environ.get("INFANTJAX_FFMPEG") or shutil.which("ffmpeg")
+    if path is None:
+        reason = "no ffmpeg binary found: install Debian's package with `apt-get install ffmpeg` to compare with it"
+        if os.environ.get("INFANTJAX_REQUIRE_FFMPEG"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
+
+
 # ------------------------------------------------------------------------------------------------ memory report
 @pytest.fixture(scope="module", autouse=True)
 def _drop_compiled_programs():

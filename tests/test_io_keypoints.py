@@ -449,3 +449,98 @@ def test_load_efficientpose_h5_forwards_to_io_weights(monkeypatch):
     fake.load_efficientpose_h5 = lambda path, **kw: ("loaded", path, kw)
     monkeypatch.setitem(sys.modules, "infantjax.io.weights", fake)
     assert io.load_efficientpose_h5("w.h5", variant="I") == ("loaded", "w.h5", {"variant": "I"})
+
+
+# ------------------------------------------------------------------ other tools' files (issue 29)
+def _coco(categories, annotations, images=3):
+    return {"images": [{"id": i, "file_name": f"{i:06d}.jpg", "height": 480, "width": 640} for i in range(images)],
+            "annotations": annotations, "categories": categories}
+
+
+def test_coco_category_with_an_empty_keypoint_list_is_read_with_numbered_keypoints(tmp_path, caplog):
+    """Halpe (mmpose's test_halpe.json): 136 keypoints per annotation, the category's keypoint list empty."""
+    rng = np.random.default_rng(0)
+    values = np.column_stack([rng.uniform(0, 640, 136), rng.uniform(0, 480, 136), rng.integers(0, 3, 136)])
+    anns = [{"id": i + 1, "image_id": i, "category_id": 1, "keypoints": values.reshape(-1).tolist()}
+            for i in range(3)]
+    path = tmp_path / "halpe.json"
+    path.write_text(json.dumps(_coco([{"id": 1, "name": "person", "keypoints": [], "skeleton": []}], anns)))
+    with caplog.at_level("WARNING"):
+        seq = read_keypoints(path)
+    assert seq.coords.shape == (3, 136, 2) and seq.skeleton.name == "person-136"
+    assert seq.skeleton.keypoints[0] == "keypoint_1" and "names none of its 136 keypoints" in caplog.text
+    visible = values[:, 2] > 0
+    np.testing.assert_allclose(seq.coords[0][visible], values[visible, :2], rtol=1e-6)
+    assert np.isnan(seq.coords[0][~visible]).all()
+    with pytest.raises(SkeletonMismatchError, match="136 keypoints"):
+        read_keypoints(path, skeleton="coco-17")
+
+
+def test_coco_categories_with_the_same_keypoints_are_read_together(tmp_path):
+    """AP-10K: one category per species, all with the same 17 keypoints."""
+    names = list(skeleton.get("coco-17").labels)
+    cats = [{"id": c, "name": species, "keypoints": names} for c, species in ((1, "antelope"), (2, "bison"))]
+    anns = [{"id": i + 1, "image_id": i, "category_id": 1 + i % 2, "keypoints": [5.0, 6.0, 2] * 17} for i in range(3)]
+    path = tmp_path / "ap10k.json"
+    path.write_text(json.dumps(_coco(cats, anns)))
+    seq = read_keypoints(path)
+    assert seq.coords.shape == (3, 17, 2) and seq.skeleton.name == "coco-17"
+    assert seq.metadata["categories"] == [1, 2, 1]
+    cats[1]["keypoints"] = names[:5]
+    anns[1]["keypoints"] = [5.0, 6.0, 2] * 5
+    path.write_text(json.dumps(_coco(cats, anns)))
+    with pytest.raises(KeypointFormatError, match="several categories .* different keypoints"):
+        read_keypoints(path)
+
+
+def test_deeplabcut_evaluation_table_is_named_as_such(tmp_path):
+    path = tmp_path / "dist_5.csv"
+    path.write_text("scorer,s,s,s,s\nindividuals,m1,m1,m1,m1\nbodyparts,snout,snout,tail,tail\n"
+                    "metrics,rmse,conf,rmse,conf\nlabeled-data/v/img1.png,1.0,0.9,2.0,0.8\n")
+    with pytest.raises(KeypointFormatError, match="evaluation table") as info:
+        read_keypoints(path)
+    assert "multi-animal" not in str(info.value)
+
+
+def _vfr(frames=30, seed=0):
+    rng = np.random.default_rng(seed)
+    times = np.concatenate([[0.0], np.cumsum(rng.choice([1 / 30, 1 / 24, 1 / 15], frames - 1))])
+    meta = {"source": "phone.mp4", "orientation": "upright", "rotation": 270, "units": "pixels", "subject": "s1"}
+    return _sequence(frames=frames).replace(times=times, metadata=meta)
+
+
+@pytest.mark.parametrize("name", ["k.csv", "k_part.csv"])
+def test_frame_times_travel_with_csv_keypoints_in_a_sidecar(tmp_path, name):
+    seq = _vfr()
+    assert seq.variable_frame_rate and "variable" in repr(seq)
+    fmt = "part-csv" if "part" in name else None
+    path = write_keypoints(tmp_path / name, seq, format=fmt)
+    side = tmp_path / (name + ".json")
+    assert side.is_file()
+    back = read_keypoints(path)
+    np.testing.assert_array_equal(back.times, seq.times)
+    assert back.metadata["rotation"] == 270 and back.metadata["orientation"] == "upright"
+    assert "subject" not in back.metadata  # only what the CSV loses and the sidecar keeps
+    # the CSV alone is still a plain DeepLabCut / reference CSV
+    assert not path.read_text().startswith("{") and "time" not in path.read_text().splitlines()[0]
+
+
+def test_a_sidecar_of_another_version_of_the_csv_is_ignored_and_a_stale_one_removed(tmp_path, caplog):
+    path = write_keypoints(tmp_path / "k.csv", _vfr())
+    text = path.read_text().splitlines()
+    path.write_text("\n".join(text[:-1]) + "\n")  # edited after writing: one frame fewer
+    with caplog.at_level("WARNING"):
+        back = read_keypoints(path)
+    assert back.times is None and "another version" in caplog.text
+    write_keypoints(path, _sequence())  # no times: the old sidecar goes
+    assert not (tmp_path / "k.csv.json").exists()
+
+
+def test_npz_keeps_frame_times_and_other_formats_warn_when_they_lose_them(tmp_path, caplog):
+    seq = _vfr()
+    back = read_keypoints(write_keypoints(tmp_path / "k.npz", seq))
+    np.testing.assert_array_equal(back.times, seq.times)
+    with caplog.at_level("WARNING"):
+        write_keypoints(tmp_path / "k.json", seq)
+    assert "variable frame rate" in caplog.text and "stores no frame times" in caplog.text
+    assert read_keypoints(tmp_path / "k.json").times is None

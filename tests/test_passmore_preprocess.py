@@ -354,3 +354,15 @@ def test_preprocess_passmore_end_to_end_on_a_real_infant(labels):
     assert np.median(crown) == pytest.approx(1.0, rel=0.02)
     with pytest.raises(ConfigError, match="frame_size"):
         PM.preprocess_passmore(SkeletonSequence(seq, 30.0, "passmore-18"), (480,))
+
+
+def test_time_normalise_over_the_frame_times_of_a_variable_rate_recording():
+    rng = np.random.default_rng(2)
+    times = np.concatenate([[0.0], np.cumsum(rng.choice([1 / 30, 1 / 20, 1 / 15], 79))])
+    x = np.stack([np.sin(times), np.cos(0.5 * times)], -1)[:, None, :].repeat(18, axis=1)
+    out = PM.time_normalise(x, 200, times)
+    grid = np.linspace(0, times[-1], 200)
+    np.testing.assert_allclose(out[:, 0, 0], np.sin(grid), atol=2e-4)
+    np.testing.assert_allclose(PM.time_normalise(x, 200, np.arange(80.0)), PM.time_normalise(x, 200), atol=1e-12)
+    with pytest.raises(DataError, match="strictly increasing"):
+        PM.time_normalise(x, 200, times[::-1])

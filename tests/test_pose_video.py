@@ -86,3 +86,78 @@ def test_cli_help_lists_options():
     assert out.returncode == 0
     for flag in ("--stride", "--batch-size", "--device", "--weights", "--model", "--out"):
         assert flag in out.stdout
+
+
+# ------------------------------------------------------------------ phone rotation, camcorder containers, time
+@pytest.fixture(scope="module")
+def infant_videos(tmp_path_factory):
+    """Twelve frames of one rendered infant (In-Motion 19 truth) written the ways phones and camcorders write them: a
+    plain MP4, a portrait phone video (frames stored sideways, display rotation 270°), an upside-down one (180°), an
+    AVCHD-like MPEG-TS and an AVI with H.264 B-frames. The upright frames are the same in all of them."""
+    import _video_corpus as corpus
+
+    from infantjax import synth
+    from infantjax.synth.pose import PIXEL_OFFSET, ROTATION
+
+    fps = 10.0
+    frames, truth, _ = synth.render_frames(12, seed=5, height=128, width=96, frames_per_infant=12,
+                                           rotation_deg=ROTATION)
+    truth = truth + PIXEL_OFFSET
+    d = tmp_path_factory.mktemp("infant_videos")
+    x264 = {"crf": "18", "g": "6"}
+    videos = {
+        "plain": write_video(d / "plain.mp4", frames, fps),
+        "portrait": write_video(d / "portrait.mp4", np.ascontiguousarray(np.rot90(frames, 1, axes=(1, 2))), fps,
+                                rotation=270),
+        "upside-down": write_video(d / "upside_down.mp4", np.ascontiguousarray(np.rot90(frames, 2, axes=(1, 2))),
+                                   fps, rotation=180),
+        "mpeg-ts": corpus._encode(d / "camcorder.mts", frames, codec="libx264", fmt="mpegts", rate=10,
+                                  options={**x264, "bf": "2"}),
+        "avi-b-frames": corpus._encode(d / "b_frames.avi", frames, codec="libx264", fmt="avi", rate=10,
+                                       options={**x264, "bf": "3"}),
+    }
+    return videos, truth
+
+
+@pytest.fixture(scope="module")
+def infant_rt():
+    return PosePredictor.pretrained("rt-synthetic-infant")
+
+
+def mean_error(coords, truth) -> float:
+    return float(np.nanmean(np.linalg.norm(coords - truth, axis=-1)))
+
+
+def test_rotated_and_camcorder_videos_track_as_well_as_a_plain_mp4(infant_rt, infant_videos):
+    videos, truth = infant_videos
+    errors, rotations = {}, {}
+    for name, path in videos.items():
+        seq = infant_rt.track(path, batch_size=12, progress=False)
+        assert seq.coords.shape == truth.shape and seq.metadata["orientation"] == "upright"
+        assert seq.metadata["image_hw"] == [128, 96]
+        np.testing.assert_allclose(seq.times, np.arange(12) / 10.0, atol=1e-6)
+        errors[name], rotations[name] = mean_error(seq.coords, truth), seq.metadata["rotation"]
+    assert rotations == {"plain": 0, "portrait": 270, "upside-down": 180, "mpeg-ts": 0, "avi-b-frames": 0}
+    for name, err in errors.items():
+        assert err <= errors["plain"] + 1.0, errors  # the same tolerance of the truth as the plain MP4
+    # what tracking the stored (sideways) frames gave before: off by far more than a keypoint
+    from infantjax.io import open_video
+
+    with open_video(videos["portrait"], upright=False) as src:
+        stored = np.concatenate([f for _, f in src.iter_chunks(16)])
+    xy, _ = infant_rt.keypoints_batch(stored, pad_to=12)
+    assert mean_error(xy * [stored.shape[2], stored.shape[1]], truth) > 5 * errors["plain"]
+
+
+def test_cli_pose_on_a_portrait_phone_video_writes_upright_keypoints_with_times(infant_videos, tmp_path, capsys):
+    videos, truth = infant_videos
+    out = tmp_path / "portrait.csv"
+    assert cli_main(["pose", str(videos["portrait"]), "--weights", "rt-synthetic-infant", "--out", str(out),
+                     "--batch-size", "12", "--no-progress"]) == 0
+    seq = read_keypoints(out)  # the DeepLabCut CSV, with its sidecar portrait.csv.json
+    assert (tmp_path / "portrait.csv.json").is_file()
+    assert seq.metadata["orientation"] == "upright" and seq.metadata["rotation"] == 270
+    np.testing.assert_allclose(seq.times, np.arange(12) / 10.0, atol=1e-9)
+    assert mean_error(seq.coords, truth) < 15.0
+    out = capsys.readouterr().out
+    assert "12 frames" in out and "display rotation (270°) was applied" in out

@@ -17,7 +17,7 @@ from _train_utils import SMALL, tiny_gcn_spec
 from infantjax import ensemble
 from infantjax.cli import main
 from infantjax.clinical import RiskResult
-from infantjax.errors import ConfigError, SkeletonMismatchError
+from infantjax.errors import ConfigError, DataError, SkeletonMismatchError
 from infantjax.pipelines.cp import predict_risk
 from infantjax.preprocess import mask_low_confidence, spine_orientation
 from infantjax.sequence import SkeletonSequence
@@ -259,3 +259,81 @@ def test_concurrent_database_creation_is_retried(monkeypatch):
     monkeypatch.setattr(optuna.storages, "RDBStorage", lambda url, **kw: (_ for _ in ()).throw(RuntimeError("no server")))
     with pytest.raises(ConfigError, match="no server"):
         store.open_storage("postgresql://nowhere/db")
+
+
+# ------------------------------------------------------------------------------------------------ other tools' folders
+def test_predict_reads_an_openpose_folder_as_one_recording_and_a_deeplabcut_folder_by_its_csv(untrained, tmp_path,
+                                                                                              capsys):
+    """Issue 29: OpenPose writes one JSON per frame (a folder is one recording), DeepLabCut writes the same keypoints
+    as .csv and .h5 (with a pickle of metadata) beside each other."""
+    from infantjax.io import write_keypoints
+
+    ens_dir = tmp_path / "ens"
+    untrained.save(ens_dir)
+    openpose = write_keypoints(tmp_path / "openpose_output", upright(seed=1), format="openpose")
+    assert len(list(openpose.glob("*_keypoints.json"))) == 60
+    assert main(["predict", str(ens_dir), str(openpose), "--no-plots", "--out", str(tmp_path / "p")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("CP risk") == 1 and "openpose_output: CP risk" in out
+
+    dlc = tmp_path / "dlc"
+    dlc.mkdir()
+    write_keypoints(dlc / "infantDLC_resnet50_shuffle1_1000.csv", upright(seed=2))
+    (dlc / "infantDLC_resnet50_shuffle1_1000.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(64))
+    (dlc / "infantDLC_resnet50_shuffle1_1000_meta.pickle").write_bytes(b"\x80\x04N.")
+    assert main(["predict", str(ens_dir), str(dlc), "--no-plots", "--out", str(tmp_path / "p")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("CP risk") == 1 and "infantDLC_resnet50_shuffle1_1000.csv: CP risk" in out
+
+    # a folder of OpenPose folders, one per recording, beside a keypoint CSV with its times sidecar
+    many = tmp_path / "many"
+    many.mkdir()
+    for i in range(2):
+        write_keypoints(many / f"baby{i}", upright(seed=i), format="openpose")
+    timed = upright(seed=5).replace(times=np.arange(60) / 30.0)
+    write_keypoints(many / "timed.csv", timed)
+    assert (many / "timed.csv.json").is_file()
+    assert main(["predict", str(ens_dir), str(many), "--no-plots", "--out", str(tmp_path / "p")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("CP risk") == 3 and "timed.csv.json" not in out
+
+
+def test_input_files_of_the_layouts_other_tools_write(tmp_path):
+    from infantjax.commands._common import input_files
+    from infantjax.errors import DataError
+    from infantjax.io import write_keypoints
+
+    dlc = tmp_path / "dlc"
+    dlc.mkdir()
+    write_keypoints(dlc / "a.csv", upright())
+    (dlc / "a.h5").write_bytes(b"\x89HDF\r\n\x1a\n")
+    (dlc / "b.h5").write_bytes(b"\x89HDF\r\n\x1a\n")
+    with pytest.raises(DataError, match=r"b\.h5: a DeepLabCut HDF5 file without its CSV.*converth5_to_csv"):
+        input_files(dlc, {".csv", ".h5", ".npz"}, "keypoint files")
+    (dlc / "b.h5").unlink()
+    assert input_files(dlc, {".csv", ".h5", ".npz"}, "keypoint files") == [dlc / "a.csv"]
+    op = write_keypoints(tmp_path / "op", upright(), format="openpose")
+    assert input_files(op, {".csv", ".json"}, "x") == [op]  # the folder itself is the recording
+    assert input_files(tmp_path, {".csv", ".json"}, "x") == [op]  # OpenPose sub-folders are recordings
+    with pytest.raises(DataError, match="holds no limb tracks"):  # ... where .json is an input kind
+        input_files(tmp_path, {".csv", ".npz"}, "limb tracks")
+
+
+@pytest.mark.parametrize("kind", ["coco", "dlc-mat"])
+def test_per_image_label_sets_are_refused_by_the_verbs_that_window_time(kind, untrained, tmp_path, capsys):
+    from infantjax.io import read_keypoints, write_keypoints
+
+    seq = upright().replace(metadata={"time_series": False, "images": [f"img{i}.png" for i in range(60)]})
+    path = write_keypoints(tmp_path / ("labels.json" if kind == "coco" else "labels.mat"), seq, format=kind)
+    assert read_keypoints(path).metadata["time_series"] is False
+    untrained.save(tmp_path / "ens")
+    assert main(["predict", str(tmp_path / "ens"), str(path), "--no-plots"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and path.name in err[0] and "labelled images" in err[0]
+    # the library refuses it too, naming the source, wherever time is windowed or filtered
+    with pytest.raises(DataError, match="labelled images"):
+        untrained.predict(read_keypoints(path))
+    with pytest.raises(DataError, match=f"{path.name}.*labelled images"):
+        from infantjax.preprocess import preprocess_cp
+
+        preprocess_cp(read_keypoints(path))

@@ -295,3 +295,54 @@ def test_preprocess_cp_missing_data_and_bad_input():
         P.preprocess_cp(SkeletonSequence(np.zeros((10, 16, 2)), 30.0, "mpii-16"))
     with pytest.raises(DataError, match="preprocess_cp"):
         P.cp_windows(seq)
+
+
+def test_resample_times_follows_the_frame_times_of_a_variable_rate_recording():
+    rng = np.random.default_rng(0)
+    times = np.concatenate([[0.0], np.cumsum(rng.choice([1 / 30, 1 / 20, 1 / 15], 59))])
+    signal = np.sin(2 * np.pi * 0.7 * times)  # a movement sampled unevenly in time
+    x = np.stack([signal, np.cos(times)], -1)[:, None, :].repeat(19, axis=1)
+    fps = 59 / times[-1]
+    out = P.resample_times(x, times, fps, 30.0)
+    t_out = np.arange(len(out)) / 30.0
+    assert len(out) == len(P.resample(x, fps, 30.0))  # resample's rule for the sample count
+    # the reference count runs up to one average frame interval past the last frame, holding it (np.interp)
+    assert times[-1] < t_out[-1] < times[-1] + 1 / fps + 1e-9
+    inside = P.resample_times(x, times, fps, 30.0, mode="inside")
+    assert len(inside) == len(P.resample(x, fps, 30.0, mode="inside")) == len(out) - 1
+    assert (len(inside) - 1) / 30.0 <= times[-1] + 1e-9
+    np.testing.assert_array_equal(inside, out[:-1])
+    np.testing.assert_allclose(out[:, 0, 0], np.interp(t_out, times, signal), atol=1e-12)
+    # frame ÷ average fps puts the samples up to a frame or more off in time; the times do not
+    # (compared on the samples inside the recording; the held sample past its end matches neither)
+    by_index = P.resample(x, fps, 30.0)[:-1, 0, 0]
+    truth = np.sin(2 * np.pi * 0.7 * t_out[:-1])
+    assert np.abs(by_index - truth).max() > 5 * np.abs(out[:-1, 0, 0] - truth).max()
+    # evenly spaced times give resample's samples, NaN-aware
+    even = np.arange(60) / 25.0
+    x[7, 2] = np.nan
+    np.testing.assert_allclose(P.resample_times(x, even, 25.0, 30.0), P.resample(x, 25.0, 30.0), atol=1e-9)
+    with pytest.raises(DataError, match="strictly increasing"):
+        P.resample_times(x, even[::-1], 25.0)
+
+
+def test_preprocess_cp_resamples_a_variable_rate_recording_by_its_times():
+    rng = np.random.default_rng(1)
+    times = np.concatenate([[0.0], np.cumsum(rng.choice([1 / 30, 1 / 20, 1 / 15], 119))])
+    skel = S.get("in-motion-19")
+    rest = rng.normal(0, 20, (19, 2))
+    rest[skel.index("thorax")] = (0, -60)
+    rest[skel.index("pelvis")] = (0, 40)
+    coords = 300 + rest + 10 * np.sin(2 * np.pi * 0.5 * times)[:, None, None]
+    seq = SkeletonSequence(coords.astype(np.float32), 119 / times[-1], skel, times=times)
+    assert seq.variable_frame_rate
+    # (mode "inside": the reference count's held sample past the end would differ from the continued truth)
+    by_time = P.preprocess_cp(seq, resample_mode="inside")
+    by_index = P.preprocess_cp(seq.replace(times=None), resample_mode="inside")
+    assert P.preprocess_cp(seq).num_frames > by_time.num_frames  # the reference grid runs on to T
+    assert by_time.num_frames == by_index.num_frames
+    # the same recording sampled evenly: what preprocessing by the times must reproduce
+    t = np.arange(by_time.num_frames) / 30.0
+    truth = P.preprocess_cp(SkeletonSequence((300 + rest + 10 * np.sin(2 * np.pi * 0.5 * t)[:, None, None]
+                                              ).astype(np.float32), 30.0, skel))
+    assert np.abs(by_time.coords - truth.coords).max() < 0.2 * np.abs(by_index.coords - truth.coords).max()

@@ -88,3 +88,32 @@ def test_cohort_errors():
         Cohort([_seq()], np.array([0, 1]))
     with pytest.raises(DataError, match="no subjects"):
         _cohort(1, 1).select(["zzz"])
+
+
+def test_frame_times_are_validated_sliced_mapped_and_tell_a_variable_rate(caplog):
+    times = np.cumsum(np.r_[0.0, np.full(9, 1 / 30)])
+    even = _seq(times=times)
+    assert even.times.dtype == np.float64 and not even.times.flags.writeable
+    assert not even.variable_frame_rate and even.frame_jitter < 1e-9
+    np.testing.assert_array_equal(_seq().frame_times, np.arange(10) / 30.0)  # no times: frame ÷ fps
+    uneven = times.copy()
+    uneven[5:] += 0.05  # a 83 ms gap where 33 ms are expected: a phone dropping to a lower rate for a moment
+    vfr = _seq(times=uneven, metadata={"source": "phone.mp4"})
+    assert vfr.variable_frame_rate and vfr.frame_jitter == pytest.approx(0.05)
+    np.testing.assert_array_equal(vfr[3:7].times, uneven[3:7])
+    np.testing.assert_array_equal(vfr.map_to("mpii-16", approximate=True).times, uneven)
+    with caplog.at_level("WARNING"):
+        assert vfr.warn_if_variable_rate("somewhere") and not even.warn_if_variable_rate("somewhere")
+    assert "somewhere: phone.mp4 has a variable frame rate" in caplog.text and "50.0 ms" in caplog.text
+    with pytest.raises(DataError, match="increase strictly: frame 2"):
+        _seq(times=[0, 0.1, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8])
+    with pytest.raises(DataError, match="NaN or inf"):
+        _seq(times=np.r_[times[:-1], np.nan])
+
+
+def test_require_refuses_labelled_images_and_names_the_source():
+    images = _seq(t=200, metadata={"time_series": False, "images": ["a.jpg"] * 200, "source": "train.mat"})
+    with pytest.raises(DataError, match=r"preprocess_cp needs a recording .* train\.mat holds 200 labelled images"):
+        images.require("in-motion-19", where="preprocess_cp")
+    with pytest.raises(DataError, match=r"the recording rec\.csv has 10"):
+        _seq(metadata={"source": "rec.csv"}).require("in-motion-19", min_frames=150, where="predict")

@@ -23,6 +23,7 @@ __all__ = [
     "input_files",
     "metric_row",
     "read_json",
+    "read_recording",
     "train_config",
     "write_predictions",
 ]
@@ -90,9 +91,18 @@ def train_config(cls, args, **flags):
     return config.replace(**changes)
 
 
+def _is_openpose_folder(path: pathlib.Path) -> bool:
+    return path.is_dir() and any(path.glob("*_keypoints.json"))
+
+
 def input_files(path, suffixes: Iterable[str], what: str) -> list[pathlib.Path]:
-    """The files a ``predict`` verb scores: ``path`` itself, or the files of folder ``path`` with one of
-    ``suffixes`` (case-insensitive; ``labels.csv`` left out), sorted by name.
+    """The recordings a ``predict`` verb scores, as other tools leave them: ``path`` itself (a file, or an OpenPose
+    output folder of ``*_keypoints.json`` files, which is one recording), or the entries of folder ``path`` —
+    files with one of ``suffixes`` (case-insensitive) and, when ``.json`` is one, OpenPose sub-folders — sorted by
+    name.
+
+    Left out of a folder: ``labels.csv``, the sidecars infantjax writes beside CSV keypoint files (``x.csv.json``)
+    and a DeepLabCut ``.h5`` beside its ``.csv`` twin (DeepLabCut writes both; the CSV is read).
 
     Arguments:
         path: the INPUT argument.
@@ -100,17 +110,49 @@ def input_files(path, suffixes: Iterable[str], what: str) -> list[pathlib.Path]:
         what: how the error names the files a folder lacks (``"limb-track files (.csv, .npy, .npz)"``).
 
     Raises:
-        DataError: the path does not exist, or a folder holds none of those files.
+        DataError: the path does not exist, a folder holds none of those files, or a DeepLabCut ``.h5`` has no
+            ``.csv`` twin (HDF5 keypoint files are not read: their column names are pickled).
     """
+    from infantjax.io.keypoints import sidecar
+
     path, suffixes = pathlib.Path(path), {s.lower() for s in suffixes}
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in suffixes and p.name != "labels.csv")
-        if not files:
-            raise DataError(f"{path} holds no {what}")
-        return files
     if not path.exists():
         raise DataError(f"input {path} does not exist")
-    return [path]
+    if not path.is_dir() or (".json" in suffixes and _is_openpose_folder(path)):
+        return [path]
+    files = []
+    for p in sorted(path.iterdir()):
+        if p.is_dir():
+            if ".json" in suffixes and _is_openpose_folder(p):
+                files.append(p)
+        elif p.suffix.lower() in suffixes and p.name != "labels.csv" and not sidecar.is_sidecar(p):
+            files.append(p)
+    lone = [p for p in files if p.suffix.lower() in (".h5", ".hdf5") and not p.with_suffix(".csv").is_file()]
+    if lone:
+        raise DataError(f"{lone[0]}: a DeepLabCut HDF5 file without its CSV; HDF5 keypoint files are not read (their "
+                        "column names are pickled). Export the CSV beside it with "
+                        "deeplabcut.analyze_videos_converth5_to_csv(folder) or analyze_videos(..., save_as_csv=True)")
+    files = [p for p in files if p.suffix.lower() not in (".h5", ".hdf5")]
+    if not files:
+        raise DataError(f"{path} holds no {what}")
+    return files
+
+
+def read_recording(path, **kwargs):
+    """:func:`infantjax.io.read_keypoints` of one input of a verb that windows time: a per-image label set (COCO,
+    a DeepLabCut training set) is refused, naming the file.
+
+    Raises:
+        DataError: the file holds per-image labels; and whatever ``read_keypoints`` raises.
+    """
+    from infantjax.io import read_keypoints
+
+    seq = read_keypoints(path, **kwargs)
+    if seq.metadata.get("time_series") is False:
+        images = seq.metadata.get("images") or []
+        raise DataError(f"{path}: holds {len(images)} labelled images (per-image labels, e.g. COCO or a DeepLabCut "
+                        "training set), not a recording in time; pass the keypoints tracked in a video")
+    return seq
 
 
 # ------------------------------------------------------------------------------------------------------ output

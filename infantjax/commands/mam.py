@@ -109,9 +109,8 @@ def run_predict(args) -> int:
         if f.suffix.lower() == ".npy":
             k, fps = np.load(f, allow_pickle=False), args.fps
         else:
-            from infantjax.io import read_keypoints
-
-            seq = read_keypoints(f)
+            seq = common.read_recording(f)
+            seq.warn_if_variable_rate(f"mam predict: {f}")
             k, fps = seq.coords, seq.fps
         features.append(motion_features(k, spec.input, num_joints=spec.num_joints))
         rates.append(fps)

@@ -71,4 +71,10 @@ def run(args) -> int:
     print(f"{seq.num_frames} frames, {seq.skeleton.num_keypoints} keypoints ({seq.skeleton.name}) -> {out} "
           f"in {took:.1f} s ({seq.num_frames / max(took, 1e-9):.1f} frames/s) with EfficientPose "
           f"{predictor.spec.variant} at {predictor.resolution} px on {jax.default_backend()}")
+    if seq.metadata.get("rotation"):
+        print(f"the video's display rotation ({seq.metadata['rotation']}°) was applied: the keypoints refer to the "
+              "upright frames")
+    if seq.variable_frame_rate:
+        print(f"variable frame rate (frame intervals vary by up to {1e3 * seq.frame_jitter:.0f} ms): every frame's "
+              "time is kept with the keypoints")
     return 0

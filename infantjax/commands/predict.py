@@ -54,27 +54,23 @@ def register(sub) -> None:
 
 
 def input_files(path: str) -> list[pathlib.Path]:
-    """The keypoint files named by INPUT: a file; the files listed by a folder's ``labels.csv`` (the layout
-    ``infantjax synth`` and ``infantjax.io.write_cohort`` write); else the keypoint files of the folder, sorted."""
+    """The recordings named by INPUT: a file or an OpenPose folder; the files listed by a folder's ``labels.csv``
+    (the layout ``infantjax synth`` and ``infantjax.io.write_cohort`` write); else the keypoint files and OpenPose
+    folders of the folder, sorted (:func:`infantjax.commands._common.input_files`: a DeepLabCut output folder's
+    CSV, not its ``.h5``)."""
+    from infantjax.commands import _common as common
+
     p = pathlib.Path(path)
-    if p.is_file():
-        return [p]
-    if not p.is_dir():
-        raise DataError(f"input {path} does not exist")
-    if (p / "labels.csv").is_file():
+    if p.is_dir() and (p / "labels.csv").is_file():
         from infantjax.io.cohort import read_labels
 
         listed = [p / row["file"].strip() for row in read_labels(p / "labels.csv")]
-        missing = [str(f) for f in listed if not f.is_file()]
+        missing = [str(f) for f in listed if not f.exists()]
         if missing:
             raise DataError(f"{p / 'labels.csv'} lists files that do not exist: {', '.join(missing[:3])}"
                             f"{' …' if len(missing) > 3 else ''}")
         return listed
-    files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in _SUFFIXES
-                   and f.name != "labels.csv")
-    if not files:
-        raise DataError(f"input folder {path} holds no keypoint files ({', '.join(sorted(_SUFFIXES))})")
-    return files
+    return common.input_files(p, _SUFFIXES, f"keypoint files ({', '.join(sorted(_SUFFIXES))}) or OpenPose folders")
 
 
 def report_labels(labels_csv: str, input_path: str, files: list[pathlib.Path]) -> list[int]:
@@ -130,8 +126,9 @@ def to_model_skeleton(seq, how: str, path: pathlib.Path):
 
 def run(args) -> int:
     from infantjax import ensemble
+    from infantjax.commands._common import read_recording
     from infantjax.explain import plot_cam, plot_windows
-    from infantjax.io import detect_format, read_keypoints
+    from infantjax.io import detect_format
     from infantjax.pipelines.cp import predict_risk
 
     if args.labels and not args.report:
@@ -144,6 +141,8 @@ def run(args) -> int:
     files = input_files(args.input)
     for path in files:
         detect_format(path)  # an empty, binary or unknown file fails now, not after the ensemble is loaded
+    # read every recording now too (damaged values, per-image labels): loading the ensemble takes seconds
+    recordings = [read_recording(path, fps=args.fps) for path in files]
     labels = report_labels(args.labels, args.input, files) if args.labels else None
     out = pathlib.Path(args.out) if args.out else pathlib.Path(args.ensemble) / "predictions"
     for option, folder in (("--out", out), ("--report", None if args.report is None else pathlib.Path(args.report))):
@@ -155,8 +154,7 @@ def run(args) -> int:
     except OSError as err:
         raise FileWriteError(f"--out {str(out)!r}: cannot create the folder ({err.strerror})") from None
     results, sequences = [], []
-    for path in files:
-        seq = read_keypoints(path, fps=args.fps)
+    for path, seq in zip(files, recordings):
         seq, mapped = to_model_skeleton(seq, args.map_skeleton, path)
         result = predict_risk(ens, seq, threshold=args.threshold, certainty=args.certainty,
                               window_rotation=args.window_rotation)

@@ -203,7 +203,11 @@ def cmd_work(args) -> int:
 
     index = args.device_index
     if index is None and os.environ.get(DEVICE_ENV):
-        index = int(os.environ[DEVICE_ENV])
+        text = os.environ[DEVICE_ENV].strip()
+        if not text.isdigit():
+            raise ConfigError(f"${DEVICE_ENV}={os.environ[DEVICE_ENV]!r} is not a device index; set it to a local "
+                              f"device number (0, 1, ...) or unset it")
+        index = int(text)
     storage = _existing_storage(args)
     store = SearchStore(storage, args.name)
     name = args.worker_name or default_worker_name(storage, args.name)

@@ -85,15 +85,16 @@ def run_train(args) -> int:
 def run_predict(args) -> int:
     import numpy as np
 
-    from infantjax.io import read_keypoints
     from infantjax.pipelines.passmore import SmartphoneModel, sequence_features
 
     model = SmartphoneModel.load(args.model)
     if args.frame_size is None:
         raise ConfigError("smartphone predict needs the video size: --frame-size HEIGHT WIDTH")
+    # a DeepLabCut output folder's CSV, not its .h5; recordings, not labelled images
     files = common.input_files(args.input, _SUFFIXES, f"keypoint files ({', '.join(sorted(_SUFFIXES))})")
-    feats = np.stack([sequence_features(read_keypoints(f, skeleton="passmore-18", fps=args.fps),
-                                        tuple(args.frame_size), num_samples=args.samples) for f in files])
+    recordings = [common.read_recording(f, skeleton="passmore-18", fps=args.fps) for f in files]
+    feats = np.stack([sequence_features(seq, tuple(args.frame_size), num_samples=args.samples)
+                      for seq in recordings])
     out = model.predict(feats)
     lines = ["file,probability,uncalibrated"]
     for f, p, u in zip(files, out["probability"], out["uncalibrated"]):

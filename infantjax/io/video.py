@@ -1,21 +1,44 @@
-"""Video files: frame-accurate reading in bounded memory (PyAV, or decord when installed) and an MP4 writer.
+"""Video files: frame-exact reading in bounded memory (PyAV, or decord when installed) and an MP4 writer.
 
-``open_video(path)`` returns a :class:`VideoSource`. Frames are (N, H, W, 3) uint8 RGB, channels-last. Frame ``i``
-is the i-th frame in presentation order: at open the PyAV backend reads every packet header (no decoding) and sorts
-the presentation timestamps, so an index means the same frame whether it is reached by a seek or by sequential
-decoding. ``get_batch`` seeks to the keyframe at or before each wanted frame and decodes forward; ``iter_chunks``
-decodes sequentially and holds one chunk at a time, so memory is bounded for any length.
+``open_video(path)`` returns a :class:`VideoSource`. Frames are (N, H, W, 3) uint8 RGB, channels-last, upright.
+
+**What frame i is.** Frame ``i`` is the i-th frame FFmpeg's decoder puts out when it decodes the file from its
+start: its i-th frame in presentation order, what ``ffmpeg -i FILE -fps_mode passthrough -f rawvideo -`` writes.
+It is the same frame whichever way it is reached: sequential decoding (``iter_chunks``), chunks from the middle,
+random access (``get_batch``). At open the PyAV backend reads every packet header (no decoding) and builds an
+index from them:
+
+* When every frame carries a presentation timestamp of its own (MP4, MOV, MKV, WebM, MPEG program and transport
+  streams), a decoded frame is placed by its timestamp, so a frame that fails to decode leaves a gap that is
+  reported instead of shifting the frames after it. When the timestamps only count packets in decode order (AVI
+  with B-frames: FFmpeg cannot know their presentation time from the container), decoded frames are placed by
+  counting the decoder's output, which is in presentation order.
+* Packets an edit list discards (an MP4 cut without re-encoding) are not frames: FFmpeg's decoder drops them.
+* Decoding from the start never seeks: MPEG program and transport streams start at a late timestamp, and a seek
+  to it can land after the first group of pictures. Random access seeks to the key frame at or before the wanted
+  frame, recognises the key frame's packet by its decode timestamp (or byte position), skips the packets before it
+  without decoding them, drops the leading frames of an open group of pictures, and starts again from an earlier
+  key frame (in the end from the start) when the container's seek lands after it.
+
+**Rotation.** Phones store frames sideways or upside down with a display rotation in the file's metadata; frames
+come out upright by default — the rotation applied once, as FFmpeg's player applies it (decord applies it
+itself) — and as stored with ``upright=False``. :attr:`VideoSource.rotation` is the metadata's rotation either way.
+
+**Time.** :attr:`VideoSource.times` holds every frame's presentation time in seconds from the first frame, and
+:attr:`VideoSource.fps` the average frame rate. Phones record at a variable frame rate: then the times are uneven,
+:attr:`VideoSource.variable_frame_rate` is true and :attr:`VideoSource.frame_jitter` says by how much.
 
 Every failure a file can cause — missing, zero bytes, truncated, not a video, no decoder — raises
 :class:`~infantjax.errors.VideoError` naming the file; decoding gives up after a bounded number of consecutive
-errors, so a damaged file never hangs. The display-rotation metadata of phone videos is reported
-(:attr:`VideoSource.rotation`) but not applied, as in decord.
+errors, so a damaged file never hangs.
 """
 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import fractions
+import itertools
 import logging
 import math
 import os
@@ -27,6 +50,7 @@ from jaxtyping import UInt8
 
 from infantjax.errors import VideoError, VideoWriteError
 from infantjax.io.files import AtomicFile
+from infantjax.sequence import frame_jitter, is_variable_rate
 
 __all__ = ["VideoSource", "VideoWriter", "open_video", "write_video", "BACKENDS", "default_codec"]
 
@@ -34,7 +58,14 @@ log = logging.getLogger(__name__)
 
 BACKENDS = ("pyav", "decord")
 MAX_CONSECUTIVE_ERRORS = 32  # decode errors in a row before a file is declared damaged
-_SEEK_RETRIES = 3  # earlier keyframes tried when a seek lands after the wanted frame
+_SEEK_RETRIES = 3  # earlier key frames tried when a seek lands after the wanted one, before decoding from the start
+_FIRST_FRAME_PACKETS = 64  # packets decoded at most while indexing to read the first frame's display rotation
+#: containers whose own index decord reads frame-exactly (in MPEG program/transport streams and AVI its frame i is
+#: not FFmpeg's frame i, see docs/io.md): other files asked of decord are decoded with PyAV
+_DECORD_EXACT = ("mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm")
+#: containers whose demuxer interpolates the timestamps of most packets from where reading began (MPEG program
+#: streams): after a seek they differ from the index's, so random access there decodes from the start
+_INTERPOLATED_STAMPS = ("mpeg", "vob", "mpegvideo")
 
 
 def _check_path(path: pathlib.Path):
@@ -52,129 +83,291 @@ def _av():
     return av
 
 
+def _describe(err: Exception) -> str:
+    return f"{type(err).__name__}: {getattr(err, 'strerror', None) or err}"
+
+
+def _quarter_turns(rotation: int) -> int:
+    """Counter-clockwise quarter turns (np.rot90's ``k``) that make a frame stored with ``rotation`` upright."""
+    return (int(rotation) // 90) % 4
+
+
 # ---------------------------------------------------------------------------------------------------- PyAV
+@dataclasses.dataclass(frozen=True)
+class _Key:
+    """A point decoding can start from: the presentation index of its first frame, the timestamp to seek to
+    (None: the stream start, reached without seeking) and its packet's decode-order position (:meth:`_order`)."""
+
+    index: int
+    seek: int | None
+    order: int | None
+    pts: int | None = None
+
+
+class _LandedLate(Exception):
+    """A seek put the demuxer after the wanted key frame (or failed): try an earlier one."""
+
+
+class _Reader:
+    """One open container of the file, and whether anything has been read from it yet."""
+
+    def __init__(self, backend: _PyAVBackend, container=None):
+        self.backend = backend
+        self.container = container if container is not None else backend._open()
+        self.fresh = container is None
+
+    def rewind(self):
+        """Be at the stream start: a new container unless nothing was read from this one (no seek, see above)."""
+        if not self.fresh:
+            self.container.close()
+            self.container = self.backend._open()
+        self.fresh = False
+
+    def close(self):
+        self.container.close()
+
+
 class _PyAVBackend:
-    """Frame-accurate random access and sequential decoding with PyAV."""
+    """Frame-exact random access and sequential decoding with PyAV (see the module docstring)."""
 
     name = "pyav"
 
-    def __init__(self, path: pathlib.Path, threads: int = 0):
-        av = _av()
-        self.path = path
+    def __init__(self, path: pathlib.Path, threads: int = 0, upright: bool = True):
+        self.path, self.threads = path, threads
+        container = self._open(first=True)
         try:
-            self.container = av.open(str(path), "r")
-        except av.error.FFmpegError as err:
-            raise VideoError(f"{path}: not a readable video ({_describe(err)}); the file is damaged, truncated "
-                             "or in a format FFmpeg does not know") from None
-        try:
-            self._probe(threads)
-        except BaseException:
-            self.container.close()
-            raise
+            self._probe(container)
+        finally:
+            container.close()
+        self._main: _Reader | None = None  # the container of random access, opened by the first get_batch
+        self.upright = bool(upright)
+        self._turns = _quarter_turns(self.rotation) if self.upright else 0
+        h, w = self.stored_size
+        self.frame_size = (w, h) if self._turns % 2 else (h, w)
+        self._decoder: Iterator[tuple[int, object]] | None = None
+        self._last = -1  # index of the frame the decoder returned last
 
-    def _probe(self, threads: int):
+    def _open(self, first: bool = False):
         av = _av()
-        path, container = self.path, self.container
+        try:
+            container = av.open(str(self.path), "r")
+        except (av.error.FFmpegError, OSError) as err:
+            if first:
+                raise VideoError(f"{self.path}: not a readable video ({_describe(err)}); the file is damaged, "
+                                 "truncated or in a format FFmpeg does not know") from None
+            raise VideoError(f"{self.path}: cannot reopen the video ({_describe(err)})") from None
+        if container.streams.video:
+            stream = container.streams.video[0]
+            # indexing decodes only the first frame (for its rotation): frame threads would first decode one frame
+            # each; decoding proper uses them
+            stream.thread_type = "SLICE" if first else "AUTO"
+            if self.threads and stream.codec_context is not None:
+                stream.codec_context.thread_count = self.threads
+        return container
+
+    def _probe(self, container):
+        av = _av()
+        path = self.path
         if not container.streams.video:
             kinds = sorted({s.type for s in container.streams}) or ["none"]
             raise VideoError(f"{path}: no video stream (streams: {', '.join(kinds)}); pass a video file")
         stream = container.streams.video[0]
-        self.stream = stream
         ctx = stream.codec_context
         if ctx is None or not ctx.width or not ctx.height:
             raise VideoError(f"{path}: the video stream has no decoder or no frame size (codec "
                              f"{getattr(ctx, 'name', None)!r} unsupported by this FFmpeg build)")
-        self.frame_size = (int(ctx.height), int(ctx.width))
-        stream.thread_type = "AUTO"
-        if threads:
-            ctx.thread_count = threads
-        # Index every frame by its presentation timestamp, reading packet headers only (no decoding).
-        pts, key_pts, no_pts = [], [], 0
+        self.stored_size = (int(ctx.height), int(ctx.width))
+        self.format = str(container.format.name)
+        self.time_base = stream.time_base
+        # Index every packet by its header (no decoding), and decode the first frame or two for the display
+        # rotation, which FFmpeg attaches to decoded frames.
+        packets: list[tuple[int | None, int | None, int | None, bool, bool]] = []
+        rotation = None
         try:
             for packet in container.demux(stream):
+                if rotation is None and len(packets) < _FIRST_FRAME_PACKETS:
+                    try:
+                        for frame in packet.decode():
+                            rotation = round(float(getattr(frame, "rotation", 0) or 0)) % 360
+                            break
+                    except av.error.FFmpegError:
+                        pass  # a damaged first packet: the rotation comes from a later frame
                 if packet.size == 0:  # the flush packet at the end
                     continue
-                t = packet.pts if packet.pts is not None else packet.dts
-                if t is None:
-                    no_pts += 1
-                    continue
-                pts.append(int(t))
-                if packet.is_keyframe:
-                    key_pts.append(int(t))
+                packets.append((packet.pts, packet.dts, packet.pos, bool(packet.is_keyframe),
+                                bool(getattr(packet, "is_discard", False))))
         except av.error.FFmpegError as err:
-            raise VideoError(f"{path}: reading the packets failed after {len(pts)} frames ({_describe(err)}); "
+            raise VideoError(f"{path}: reading the packets failed after {len(packets)} frames ({_describe(err)}); "
                              "the file is damaged or truncated") from None
-        if no_pts and not pts:
+        self.rotation = rotation if rotation in (0, 90, 180, 270) else 0
+        if packets and all(p[0] is None and p[1] is None for p in packets):
             raise VideoError(f"{path}: the video packets carry no timestamps (a raw elementary stream?); remux "
                              "it into a container first, e.g. `ffmpeg -i in.h264 -c copy out.mp4`")
-        if not pts:
+        frames = [p for p in packets if not p[4]]  # an edit list's discarded packets are decoded, never shown
+        if not frames:
             raise VideoError(f"{path}: the video stream holds no frames")
-        pts.sort()
-        if len(set(pts)) != len(pts):
-            raise VideoError(f"{path}: several frames share one timestamp; remux the file (ffmpeg -i in -c copy)")
-        self.pts = np.asarray(pts, dtype=np.int64)
-        self.index_of = {p: i for i, p in enumerate(pts)}
-        keys = sorted({self.index_of[p] for p in key_pts}) or [0]
-        if keys[0] != 0:
-            keys.insert(0, 0)  # decoding always starts somewhere: the stream start stands in for a keyframe
-        self.keyframes = keys
-        self.num_frames = len(pts)
-        self.fps = self._frame_rate()
-        self._check_complete()
-        self._decoder: Iterator[tuple[int, object]] | None = None
-        self._last = -1  # index of the frame the decoder returned last
+        self.num_frames = len(frames)
+        self.discarded = len(packets) - len(frames)
+        pts = [p[0] for p in frames]
+        distinct = None not in pts and len(set(pts)) == len(pts)
+        decode_ordered = distinct and all(a < b for a, b in itertools.pairwise(pts))
+        # Frames are placed by their timestamps when those are presentation stamps: reordered in decode order
+        # (B-frames with stamps of their own), or from a decoder that never reorders. Stamps that rise in decode
+        # order while the decoder reorders are decode-order counters (AVI with B-frames): count the output instead.
+        self.by_stamp = bool(distinct and (not decode_ordered or not ctx.has_b_frames))
+        stamps = np.sort(np.asarray(pts, dtype=np.int64)) if distinct else None
+        self._rank = {int(t): i for i, t in enumerate(stamps)} if self.by_stamp else {}
+        self.fps = self._frame_rate(stream, stamps)
+        if stamps is not None:
+            self.start_time = float(stamps[0] * self.time_base)
+            self.times = (stamps - stamps[0]).astype(np.float64) * float(self.time_base)
+        else:
+            log.info("%s: the frames carry no distinct timestamps; their times assume a constant %.6g fps", path,
+                     self.fps)
+            self.start_time = 0.0
+            self.times = np.arange(self.num_frames, dtype=np.float64) / self.fps
+        self.times.setflags(write=False)
+        self._order_field = self._order_kind(packets)
+        self._keys = self._key_points(packets)
+        self._key_index = [k.index for k in self._keys]
+        self._check_complete(stream, container, len(packets), stamps)
 
-    def _frame_rate(self) -> float:
-        for rate in (self.stream.average_rate, self.stream.guessed_rate, self.stream.base_rate):
-            if rate and float(rate) > 0 and math.isfinite(float(rate)):
-                return float(rate)
-        if self.num_frames > 1:
-            span = float((self.pts[-1] - self.pts[0]) * self.stream.time_base)
+    @property
+    def keyframes(self) -> list[int]:
+        """Presentation indices decoding can start from (0, the stream start, first)."""
+        return list(self._key_index)
+
+    def _order_kind(self, packets) -> int | None:
+        """Which packet field orders packets in decode order — 1 dts, 0 pts (presentation stamps only, see
+        :meth:`_order`), 2 byte position — or None when none does (random access then decodes from the start)."""
+        for field in (1, 2):
+            values = [p[field] for p in packets]
+            if None not in values and all(a < b for a, b in itertools.pairwise(values)):
+                return field
+        return 0 if self.by_stamp else None
+
+    def _order(self, packet) -> int | None:
+        field = self._order_field
+        value = packet.dts if field == 1 else packet.pos if field == 2 else packet.pts
+        return None if value is None or value < 0 and field == 2 else int(value)
+
+    def _key_points(self, packets) -> list[_Key]:
+        """The stream start, then every key frame that can be sought to (a packet position to recognise it by,
+        a timestamp to seek to) and begins later in presentation order than the one before."""
+        keys = [_Key(0, None, None)]
+        if self._order_field is None or self.format in _INTERPOLATED_STAMPS:
+            why = "no packet field orders the packets" if self._order_field is None else \
+                f"the {self.format!r} demuxer interpolates timestamps, so they change after a seek"
+            log.info("%s: %s; random access decodes from the start", self.path, why)
+            return keys
+        used = 0
+        for pts, dts, pos, key, discard in packets:
+            if discard:
+                continue
+            if key and used:
+                order = (dts, pos, pts)[[1, 2, 0].index(self._order_field)]
+                seek = dts if dts is not None else pts
+                # by timestamp: the key frame's presentation rank; counting: closed groups of pictures, so the
+                # frames before it in decode order are the frames before it in presentation order
+                index = self._rank[pts] if self.by_stamp else used
+                if seek is not None and order is not None and index > keys[-1].index:
+                    keys.append(_Key(index, int(seek), int(order), pts))
+            used += 1
+        return keys
+
+    def _frame_rate(self, stream, stamps: np.ndarray | None) -> float:
+        """The container's average rate, unless the timestamps say otherwise by more than 1 % (a variable-rate
+        Matroska file, whose header only has a nominal rate): then frames per second of the timestamps."""
+        measured = None
+        if stamps is not None and len(stamps) > 1:
+            span = float((stamps[-1] - stamps[0]) * self.time_base)
             if span > 0:
-                return (self.num_frames - 1) / span
+                measured = (len(stamps) - 1) / span
+        for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
+            if rate and float(rate) > 0 and math.isfinite(float(rate)):
+                if measured is None or abs(float(rate) - measured) <= 0.01 * measured:
+                    return float(rate)
+                break
+        if measured is not None:
+            return measured
         raise VideoError(f"{self.path}: the frame rate cannot be determined")
 
-    def _check_complete(self):
+    def _check_complete(self, stream, container, packets: int, stamps: np.ndarray | None):
         """Truncation shows as fewer packets than the header declares, or data ending before its duration.
 
-        For intact files the counts agree (checked with x264 MP4s with B-frames, which carry an edit list); the
-        duration check allows a quarter second (or 3 frames) for a long last frame of a variable-rate video.
+        For intact files the counts agree (checked with x264 MP4s with B-frames, which carry an edit list), except
+        where an edit list cuts frames from the start: the demuxer then leaves out the samples before the key
+        frame the cut needs, which the header still counts, and only the duration check applies. That allows a
+        quarter second (or 3 frames) for a long last frame of a variable-rate video.
         """
-        declared = int(self.stream.frames or 0)
-        if declared > self.num_frames:
+        declared = int(stream.frames or 0)
+        if declared > packets and not self.discarded:
             raise VideoError(f"{self.path}: the file is truncated: its header declares {declared} frames but only "
-                             f"{self.num_frames} are present")
-        tb = self.stream.time_base
-        duration = float(self.stream.duration * tb) if self.stream.duration else None
-        if duration is None and len(self.container.streams) == 1 and self.container.duration:
-            duration = self.container.duration / 1e6
-        if duration:
-            start = float(self.pts[0] * tb)
-            span = float(self.pts[-1] * tb) - start + 1.0 / self.fps
+                             f"{packets} are present")
+        tb = self.time_base
+        duration = float(stream.duration * tb) if stream.duration else None
+        if duration is None and len(container.streams) == 1 and container.duration:
+            duration = container.duration / 1e6
+        if duration and stamps is not None:
+            span = float((stamps[-1] - stamps[0]) * tb) + 1.0 / self.fps
             if duration - span > max(0.25, 3.0 / self.fps):
                 raise VideoError(f"{self.path}: the file is truncated: its header declares {duration:.2f} s but the "
                                  f"frames end after {span:.2f} s")
 
     # -- decoding
-    def _frames_from(self, keyframe: int, container=None) -> Iterator[tuple[int, object]]:
-        """Seek to frame ``keyframe`` (a keyframe index) and yield (index, frame) in presentation order."""
+    def _frames(self, key: int, reader: _Reader) -> Iterator[tuple[int, object]]:
+        """(index, frame) in presentation order from key point ``key`` on (indices from its index, rising)."""
+        retries = 0
+        while True:
+            try:
+                yield from self._decode_from(key, reader)
+                return
+            except _LandedLate:  # raised before anything was yielded
+                retries += 1
+                key = max(key - 1, 0)
+                if retries > _SEEK_RETRIES and key:
+                    # seeks do not find the indexed packets (timestamps that change after a seek): stop seeking
+                    log.info("%s: seeking does not reach the indexed key frames; random access decodes from the "
+                             "start from now on", self.path)
+                    self._keys, self._key_index, key = self._keys[:1], [0], 0
+
+    def _decode_from(self, key: int, reader: _Reader) -> Iterator[tuple[int, object]]:
         av = _av()
-        container = container or self.container
+        k = self._keys[key]
+        if k.seek is None:
+            reader.rewind()
+        container = reader.container
         stream = container.streams.video[0]
-        try:
-            container.seek(int(self.pts[keyframe]), stream=stream, backward=True, any_frame=False)
-        except av.error.FFmpegError as err:
-            raise VideoError(f"{self.path}: seeking to frame {keyframe} failed ({_describe(err)})") from None
-        errors = 0
+        if k.seek is not None:
+            reader.fresh = False
+            try:
+                container.seek(k.seek, stream=stream, backward=True, any_frame=False)
+            except av.error.FFmpegError:
+                raise _LandedLate from None
+        started = k.seek is None
+        key_seen = k.seek is None  # counting after a seek starts at the key frame's own output
+        count, last, errors = k.index, k.index - 1, 0
+        by_stamp, rank = self.by_stamp, self._rank
         packets = container.demux(stream)
         while True:
             try:
                 packet = next(packets)
             except StopIteration:
+                if not started:
+                    raise _LandedLate from None
                 return
             except av.error.FFmpegError as err:
                 raise VideoError(f"{self.path}: reading packets failed ({_describe(err)}); the file is damaged") \
                     from None
+            if not started:  # skip, undecoded, what lies before the key frame's packet
+                order = self._order(packet) if packet.size else None
+                if packet.size == 0:
+                    raise _LandedLate
+                if order is None or order < k.order:
+                    continue
+                if order > k.order or packet.pts != k.pts or not packet.is_keyframe:
+                    raise _LandedLate  # after the key frame, or a packet that only shares its position
+                started = True
             try:
                 frames = packet.decode()
                 errors = 0
@@ -185,68 +378,78 @@ class _PyAVBackend:
                                      "the file is damaged") from None
                 continue
             for frame in frames:
-                t = frame.pts if frame.pts is not None else frame.dts
-                if t is None:
+                if by_stamp:
+                    t = frame.pts
+                    idx = last + 1 if t is None else rank.get(int(t))
+                    if idx is None:  # a frame of a packet the edit list discards
+                        continue
+                else:
+                    if not key_seen:
+                        if not frame.key_frame:  # a leading frame of an open group of pictures
+                            continue
+                        key_seen = True
+                    idx, count = count, count + 1
+                if idx < k.index or idx <= last:  # leading frames, decoded without their references
                     continue
-                idx = self.index_of.get(int(t))
-                if idx is None:  # a timestamp the index does not know: take the nearest indexed frame
-                    idx = int(np.clip(np.searchsorted(self.pts, int(t)), 0, self.num_frames - 1))
+                last = idx
                 yield idx, frame
 
-    def _restart(self, keyframe: int):
+    def _restart(self, key: int):
         if self._decoder is not None:
             self._decoder.close()
-        self._decoder = self._frames_from(keyframe)
+        if self._main is None:
+            self._main = _Reader(self)
+        self._decoder = self._frames(key, self._main)
         self._last = -1
 
     def _to_array(self, frame) -> np.ndarray:
-        h, w = self.frame_size
+        h, w = self.stored_size
         if frame.height != h or frame.width != w:  # a resolution change mid-stream: keep one frame size
-            return frame.to_ndarray(format="rgb24", width=w, height=h)
-        return frame.to_ndarray(format="rgb24")
+            arr = frame.to_ndarray(format="rgb24", width=w, height=h)
+        else:
+            arr = frame.to_ndarray(format="rgb24")
+        return np.rot90(arr, self._turns) if self._turns else arr
 
-    def frame(self, target: int) -> np.ndarray:
-        """Frame ``target`` as (H, W, 3) uint8: decode forward when it lies ahead in this GOP, else seek."""
-        k = bisect.bisect_right(self.keyframes, target) - 1
-        if self._decoder is None or self._last >= target or self.keyframes[k] > self._last + 1:
-            self._restart(self.keyframes[k])
-        for attempt in range(_SEEK_RETRIES + 1):
-            decoded = 0
-            limit = target - self.keyframes[k] + 256  # never decode without bound
-            for idx, frame in self._decoder:
-                self._last = idx
-                decoded += 1
-                if idx == target:
-                    return self._to_array(frame)
-                if idx > target or decoded > limit:
-                    break
-            else:
-                self._decoder = None
-                raise VideoError(f"{self.path}: frame {target} of {self.num_frames} could not be decoded (the "
-                                 "file ends early: truncated or damaged)")
-            # the seek landed after the target (inexact container index): start from an earlier keyframe
-            k = max(k - 1, 0)
-            self._restart(self.keyframes[k])
-        raise VideoError(f"{self.path}: frame {target} could not be reached by seeking; the file's index is broken "
-                         "(remux it: ffmpeg -i in -c copy out.mp4)")
+    def _missing(self, first: int, last: int):
+        log.warning("%s: frames %d-%d could not be decoded; repeating the frame before them", self.path, first, last)
 
     def get_batch(self, indices: Sequence[int]) -> np.ndarray:
+        """Frames at ascending, distinct ``indices``: decode forward within a group of pictures, else seek."""
         h, w = self.frame_size
         out = np.empty((len(indices), h, w, 3), dtype=np.uint8)
-        for i, target in enumerate(indices):
-            out[i] = self.frame(int(target))
+        i, n = 0, len(indices)
+        while i < n:
+            target = int(indices[i])
+            key = bisect.bisect_right(self._key_index, target) - 1
+            if self._decoder is None or self._last >= target or self._key_index[key] > self._last + 1:
+                self._restart(key)
+            prev = None
+            for idx, frame in self._decoder:
+                self._last = idx
+                if idx >= indices[i]:
+                    arr = self._to_array(frame)
+                    if indices[i] < idx:
+                        self._missing(indices[i], idx - 1)
+                    while i < n and indices[i] <= idx:
+                        out[i] = arr if (indices[i] == idx or prev is None) else self._to_array(prev)
+                        i += 1
+                    if i == n:
+                        break
+                    nxt = bisect.bisect_right(self._key_index, int(indices[i])) - 1
+                    if self._key_index[nxt] > idx + 1:  # a key frame closer than decoding on: seek to it
+                        break
+                prev = frame
+            else:
+                self._decoder = None
+                raise VideoError(f"{self.path}: frame {int(indices[i])} of {self.num_frames} could not be decoded "
+                                 "(the file ends early: truncated or damaged)")
         return out
 
     def iter_chunks(self, n: int, start: int, stop: int) -> Iterator[tuple[int, np.ndarray]]:
         h, w = self.frame_size
-        av = _av()
-        k = self.keyframes[bisect.bisect_right(self.keyframes, start) - 1]
-        try:  # a container of its own, so get_batch calls between chunks do not move this one
-            container = av.open(str(self.path), "r")
-        except (av.error.FFmpegError, OSError) as err:
-            raise VideoError(f"{self.path}: cannot reopen the video ({_describe(err)})") from None
-        container.streams.video[0].thread_type = "AUTO"
-        decoder = self._frames_from(k, container)
+        key = bisect.bisect_right(self._key_index, start) - 1
+        reader = _Reader(self)  # a container of its own, so get_batch calls between chunks do not move this one
+        decoder = self._frames(key, reader)
         nxt, fill, prev = start, 0, None
         buf = np.empty((min(n, stop - nxt), h, w, 3), np.uint8)
         try:
@@ -255,8 +458,7 @@ class _PyAVBackend:
                     continue
                 arr = self._to_array(frame)
                 if idx > nxt:  # frames that failed to decode: repeat the last good one to keep the time axis
-                    log.warning("%s: frames %d-%d could not be decoded; repeating the frame before them",
-                                self.path, nxt, idx - 1)
+                    self._missing(nxt, idx - 1)
                 while nxt <= min(idx, stop - 1):
                     buf[fill] = arr if (nxt == idx or prev is None) else prev
                     fill, nxt = fill + 1, nxt + 1
@@ -270,7 +472,7 @@ class _PyAVBackend:
                     break
         finally:
             decoder.close()
-            container.close()
+            reader.close()
         if fill:
             yield nxt - fill, buf[:fill]
         if nxt < stop:
@@ -281,32 +483,24 @@ class _PyAVBackend:
         if self._decoder is not None:
             self._decoder.close()
             self._decoder = None
-        self.container.close()
-
-
-def _describe(err: Exception) -> str:
-    return f"{type(err).__name__}: {getattr(err, 'strerror', None) or err}"
-
-
-def _rotation(path: pathlib.Path) -> int:
-    """Display rotation in degrees (counter-clockwise) from the display matrix of the first frame (0 when none)."""
-    av = _av()
-    try:
-        with av.open(str(path)) as container:
-            for frame in container.decode(video=0):
-                return int(round(float(getattr(frame, "rotation", 0) or 0))) % 360
-    except av.error.FFmpegError:
-        return 0
-    return 0
+        if self._main is not None:
+            self._main.close()
+            self._main = None
 
 
 # ---------------------------------------------------------------------------------------------------- decord
 class _DecordBackend:
-    """decord's VideoReader behind the same interface (optional: ``pip install 'infantjax[decord]'``)."""
+    """decord's VideoReader behind the same interface (optional: ``pip install 'infantjax[decord]'``).
+
+    decord returns frames upright (it applies the display rotation itself) and numbers them by its own index,
+    which is frame-exact in MP4/MOV and Matroska/WebM files whose frames carry presentation timestamps. Other files
+    (MPEG program and transport streams, AVI, edit lists that discard packets) are decoded with the PyAV backend,
+    with a warning, so that frame i is the same frame whichever backend is asked.
+    """
 
     name = "decord"
 
-    def __init__(self, path: pathlib.Path, threads: int = 0):
+    def __init__(self, path: pathlib.Path, threads: int = 0, upright: bool = True):
         try:
             import decord  # noqa: F401
         except ImportError as err:
@@ -314,41 +508,87 @@ class _DecordBackend:
                 f"the decord backend needs the decord package, which is not importable here ({err}); install it "
                 "with `pip install 'infantjax[decord]'` (or `pip install decord`), or use backend='pyav'"
             ) from None
-        # validate with PyAV first: decord can abort the process on some damaged files
-        probe = _PyAVBackend(path, threads)
-        num_frames = probe.num_frames
-        probe.close()
+        # index (and validate) with PyAV first: decord can abort the process on some damaged files
+        probe = _PyAVBackend(path, threads, upright)
         self.path, self.threads = path, threads
-        self.reader = self._open()
-        self.num_frames = len(self.reader)
-        if self.num_frames != num_frames:
-            log.warning("%s: decord counts %d frames, PyAV %d", path, self.num_frames, num_frames)
-        self.fps = float(self.reader.get_avg_fps())
-        first = self.reader[0].shape
-        self.frame_size = (int(first[0]), int(first[1]))
-        self.reader.seek(0)
+        for attr in ("num_frames", "fps", "times", "start_time", "rotation", "stored_size", "frame_size",
+                     "upright", "format", "time_base"):
+            setattr(self, attr, getattr(probe, attr))
+        self._turns = _quarter_turns(self.rotation)
+        self._pyav: _PyAVBackend | None = None
+        self.reader = None
+        why = self._inexact(probe)
+        if why is None:
+            self.reader = self._open()
+            count = self._call(len, self.reader)
+            shape = self._call(lambda r: r[0].shape, self.reader)
+            upright_size = probe.frame_size if probe.upright else probe.stored_size[::-1] if self._turns % 2 \
+                else probe.stored_size
+            if count != self.num_frames:
+                why = f"decord counts {count} frames where FFmpeg decodes {self.num_frames}"
+            elif tuple(shape[:2]) != tuple(upright_size):
+                why = f"decord's frames are {shape[1]}x{shape[0]}, FFmpeg's upright ones {upright_size[1]}x" \
+                      f"{upright_size[0]}"
+            else:
+                self._call(lambda r: r.seek(0), self.reader)
+        if why is not None:
+            log.warning("%s: decord does not read this file frame-exactly (%s); decoding it with PyAV instead",
+                        path, why)
+            self.reader = None
+            self._pyav = probe
+            self.name = "pyav"
+        else:
+            probe.close()
 
-    def get_batch(self, indices: Sequence[int]) -> np.ndarray:
-        import decord
+    @staticmethod
+    def _inexact(probe: _PyAVBackend) -> str | None:
+        """Why decord's own index would not give FFmpeg's frame i for this file (None: it does)."""
+        if probe.format not in _DECORD_EXACT:
+            return f"the {probe.format!r} container; decord is frame-exact in MP4/MOV and Matroska/WebM only"
+        if not probe.by_stamp:
+            return "frame timestamps in decode order"
+        if probe.discarded:
+            return f"an edit list that discards {probe.discarded} packets"
+        return None
 
+    def _call(self, fn, *args):
+        """``fn(*args)`` with decord's errors raised as VideoError naming the file."""
         try:
-            frames = self.reader.get_batch(list(map(int, indices))).asnumpy()
-            # decord keeps decoding ahead into an unbounded queue while idle; seeking back stops it
-            # (dmlc/decord#208, #197: memory grows with the video length otherwise)
-            self.reader.seek(0)
-            return frames
-        except (decord.DECORDError, RuntimeError) as err:
-            raise VideoError(f"{self.path}: decord failed to decode frames ({err})") from None
+            return fn(*args)
+        except VideoError:
+            raise
+        except Exception as err:  # noqa: BLE001 - decord raises DECORDError, RuntimeError, IndexError ...
+            raise VideoError(f"{self.path}: decord failed ({type(err).__name__}: {str(err).splitlines()[0][:200]}); "
+                             "try backend='pyav'") from None
 
     def _open(self):
         import decord
 
-        try:
-            return decord.VideoReader(str(self.path), ctx=decord.cpu(0), num_threads=self.threads)
-        except (decord.DECORDError, RuntimeError) as err:
-            raise VideoError(f"{self.path}: decord cannot open the video ({err})") from None
+        return self._call(lambda: decord.VideoReader(str(self.path), ctx=decord.cpu(0), num_threads=self.threads))
+
+    def _stored(self, frames: np.ndarray) -> np.ndarray:
+        """decord's upright frames as asked: turned back to the stored orientation when ``upright`` is False."""
+        if self.upright or not self._turns:
+            return frames
+        return np.ascontiguousarray(np.rot90(frames, -self._turns, axes=(1, 2)))
+
+    def get_batch(self, indices: Sequence[int]) -> np.ndarray:
+        if self._pyav is not None:
+            return self._pyav.get_batch(indices)
+
+        def batch(reader):
+            frames = reader.get_batch(list(map(int, indices))).asnumpy()
+            # decord keeps decoding ahead into an unbounded queue while idle; seeking back stops it
+            # (dmlc/decord#208, #197: memory grows with the video length otherwise)
+            reader.seek(0)
+            return frames
+
+        return self._stored(self._call(batch, self.reader))
 
     def iter_chunks(self, n: int, start: int, stop: int) -> Iterator[tuple[int, np.ndarray]]:
+        if self._pyav is not None:
+            yield from self._pyav.iter_chunks(n, start, stop)
+            return
         # decord's memory grows with every frame a reader decodes (dmlc/decord#208), so a sequential pass uses a
         # fresh reader per chunk: memory is then bounded by one chunk whatever the video's length
         main = self.reader
@@ -362,6 +602,8 @@ class _DecordBackend:
             self.reader = main
 
     def close(self):
+        if self._pyav is not None:
+            self._pyav.close()
         self.reader = None
 
 
@@ -371,44 +613,64 @@ class VideoSource:
 
     Attributes:
         path: the file.
-        backend: ``"pyav"`` or ``"decord"``.
+        backend: ``"pyav"`` or ``"decord"`` — the one that decodes (decord hands files it cannot read
+            frame-exactly to PyAV, with a warning).
         num_frames: number of frames (also ``len(source)``).
-        fps: frames per second (average rate).
-        frame_size: (H, W) in pixels.
-        rotation: display rotation in degrees from the file's metadata (not applied to frames).
+        fps: frames per second (the average rate).
+        frame_size: (H, W) in pixels of the frames as returned (upright unless ``upright=False``).
+        stored_size: (H, W) as stored in the file, before the display rotation.
+        rotation: display rotation from the file's metadata, counter-clockwise degrees (0, 90, 180, 270).
+        upright: whether the rotation is applied to the frames returned.
+        times: (N,) float64 presentation time of every frame in seconds from the first frame (read-only).
+        start_time: presentation time of the first frame in the file's own clock, seconds.
+        format: FFmpeg's name of the container format (``"mpegts"``, ``"mov,mp4,m4a,3gp,3g2,mj2"`` ...).
     """
 
-    def __init__(self, path: str | os.PathLike, backend: str = "pyav", *, threads: int = 0):
+    def __init__(self, path: str | os.PathLike, backend: str = "pyav", *, threads: int = 0, upright: bool = True):
         self.path = pathlib.Path(path)
         if backend not in BACKENDS:
             raise VideoError(f"unknown video backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        if not isinstance(upright, (bool, np.bool_)):
+            raise VideoError(f"upright must be True or False, got {upright!r}")
         _check_path(self.path)
-        self.backend = backend
         impl = _PyAVBackend if backend == "pyav" else _DecordBackend
-        self._impl = impl(self.path, threads)
+        self._impl = impl(self.path, threads, bool(upright))
+        self.backend = self._impl.name
         self.num_frames: int = self._impl.num_frames
         self.fps: float = self._impl.fps
-        self.frame_size: tuple[int, int] = self._impl.frame_size
-        self._rotation: int | None = None
+        self.frame_size: tuple[int, int] = tuple(self._impl.frame_size)
+        self.stored_size: tuple[int, int] = tuple(self._impl.stored_size)
+        self.rotation: int = self._impl.rotation
+        self.upright: bool = bool(upright)
+        self.times: np.ndarray = self._impl.times
+        self.start_time: float = self._impl.start_time
+        self.format: str = self._impl.format
+        self._tick = float(self._impl.time_base) if self._impl.time_base else 0.0
 
     def __len__(self) -> int:
         return self.num_frames
 
     def __repr__(self) -> str:
         h, w = self.frame_size
-        return f"VideoSource({str(self.path)!r}, {self.num_frames} frames, {w}x{h}, {self.fps:g} fps, {self.backend})"
+        turned = f", rotation {self.rotation}° {'applied' if self.upright else 'not applied'}" if self.rotation else ""
+        rate = f"{self.fps:g} fps" + (" variable" if self.variable_frame_rate else "")
+        return (f"VideoSource({str(self.path)!r}, {self.num_frames} frames, {w}x{h}, {rate}{turned}, "
+                f"{self.backend})")
 
     @property
     def duration(self) -> float:
-        """Length in seconds."""
+        """Length in seconds (frames ÷ average rate)."""
         return self.num_frames / self.fps
 
     @property
-    def rotation(self) -> int:
-        """Display rotation in degrees from the file's metadata (phone videos); frames are returned unrotated."""
-        if self._rotation is None:
-            self._rotation = _rotation(self.path)
-        return self._rotation
+    def frame_jitter(self) -> float:
+        """The largest deviation of a frame interval from the median interval, in seconds (0 at a constant rate)."""
+        return frame_jitter(self.times)
+
+    @property
+    def variable_frame_rate(self) -> bool:
+        """Whether the frame times are uneven beyond timestamp rounding (phones record at a variable rate)."""
+        return is_variable_rate(self.times, self._tick)
 
     def _live(self):
         if self._impl is None:
@@ -446,7 +708,8 @@ class VideoSource:
         """Decode frames ``start..stop-1`` sequentially in chunks of ``n``; only one chunk is held at a time.
 
         Yields:
-            (start_index, frames) with frames (k, H, W, 3) uint8 RGB, k = n except for the last chunk.
+            (start_index, frames) with frames (k, H, W, 3) uint8 RGB, k = n except for the last chunk; the times of
+            those frames are ``times[start_index:start_index + k]``.
         """
         impl = self._live()
         if not isinstance(n, (int, np.integer)) or n < 1:
@@ -477,13 +740,16 @@ class VideoSource:
             pass
 
 
-def open_video(path: str | os.PathLike, backend: str = "pyav", *, threads: int = 0) -> VideoSource:
-    """Open a video for frame-accurate reading.
+def open_video(path: str | os.PathLike, backend: str = "pyav", *, threads: int = 0,
+               upright: bool = True) -> VideoSource:
+    """Open a video for frame-exact reading.
 
     Arguments:
         path: the video file.
         backend: ``"pyav"`` (default) or ``"decord"`` (optional dependency: ``pip install 'infantjax[decord]'``).
         threads: decoder threads (0 = FFmpeg's choice).
+        upright: apply the display rotation of the file's metadata (phone videos), so frames come out as a player
+            shows them; False gives the frames as stored.
 
     Returns:
         A :class:`VideoSource`; use it as a context manager or call ``close()``.
@@ -491,7 +757,7 @@ def open_video(path: str | os.PathLike, backend: str = "pyav", *, threads: int =
     Raises:
         VideoError: missing, empty, truncated, damaged or non-video files, or an unavailable backend.
     """
-    return VideoSource(path, backend, threads=threads)
+    return VideoSource(path, backend, threads=threads, upright=upright)
 
 
 # ---------------------------------------------------------------------------------------------------- writing
@@ -521,6 +787,9 @@ class VideoWriter:
         pix_fmt: encoder pixel format.
         options: extra encoder options (strings), e.g. ``{"preset": "veryfast"}``.
         container_options: muxer options, e.g. ``{"movflags": "faststart"}`` (index at the front of an MP4).
+        rotation: display rotation stored in the file's metadata, counter-clockwise degrees (0, 90, 180, 270), as
+            phones write it: the frames are stored as given and a reader turns them by ``rotation`` to show them
+            upright (:attr:`VideoSource.rotation` reads it back). MP4, MOV and MKV only.
 
     Frames are (H, W, 3) uint8 RGB; the first frame fixes the size. Leaving a ``with`` block by an exception leaves
     no file behind.
@@ -528,8 +797,13 @@ class VideoWriter:
 
     def __init__(self, path: str | os.PathLike, fps: float, *, codec: str | None = None, crf: int = 18,
                  pix_fmt: str = "yuv420p", options: dict[str, str] | None = None,
-                 container_options: dict[str, str] | None = None):
+                 container_options: dict[str, str] | None = None, rotation: int = 0):
         self.path = pathlib.Path(path)
+        if isinstance(rotation, bool) or not isinstance(rotation, (int, np.integer)) or rotation % 90:
+            raise VideoError(f"rotation must be 0, 90, 180 or 270 degrees, got {rotation!r}")
+        self.rotation = int(rotation) % 360
+        if self.rotation and self.path.suffix.lower() not in (".mp4", ".m4v", ".mov", ".mkv"):
+            raise VideoError(f"cannot write {self.path}: a display rotation is stored in MP4, MOV and MKV files only")
         suffix = self.path.suffix.lower()
         if suffix not in _CONTAINERS:
             raise VideoError(f"cannot write {self.path}: unknown video container {suffix!r}; use one of "
@@ -565,6 +839,11 @@ class VideoWriter:
                                   options=self.container_options)
         stream = self._container.add_stream(self.codec, rate=self.fps)
         stream.width, stream.height, stream.pix_fmt = w, h, self.pix_fmt
+        if self.rotation:
+            if not hasattr(stream, "set_display_rotation"):
+                raise VideoError(f"{self.path}: writing a display rotation needs PyAV >= 17 (this is {av.__version__}); "
+                                 "upgrade it with `pip install -U av`")
+            stream.set_display_rotation(self.rotation)
         opts = dict(self.options)
         if self.codec == "libx264":
             opts.setdefault("crf", str(self.crf))
@@ -647,7 +926,7 @@ class VideoWriter:
 def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray] | np.ndarray, fps: float, *,
                 codec: str | None = None, crf: int = 18, pix_fmt: str = "yuv420p",
                 options: dict[str, str] | None = None,
-                container_options: dict[str, str] | None = None) -> pathlib.Path:
+                container_options: dict[str, str] | None = None, rotation: int = 0) -> pathlib.Path:
     """Write frames to a video file atomically.
 
     Arguments:
@@ -655,13 +934,13 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray] | np.ndarr
         frames: (N, H, W, 3) uint8 RGB array, or an iterable of (H, W, 3) frames or (n, H, W, 3) chunks (e.g.
             ``(f for _, f in source.iter_chunks(64))``).
         fps: frames per second.
-        codec, crf, pix_fmt, options, container_options: see :class:`VideoWriter`.
+        codec, crf, pix_fmt, options, container_options, rotation: see :class:`VideoWriter`.
 
     Returns:
         The path written.
     """
     with VideoWriter(path, fps, codec=codec, crf=crf, pix_fmt=pix_fmt, options=options,
-                     container_options=container_options) as writer:
+                     container_options=container_options, rotation=rotation) as writer:
         for frame in frames:
             writer.write(frame)
     return writer.path

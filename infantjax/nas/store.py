@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import json
 import logging
 import math
 import os
@@ -120,12 +121,37 @@ def open_storage(url: str | os.PathLike):
     from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock, JournalStorage
 
     try:
-        # the storage replays the whole journal here: a damaged line fails now, with Optuna's bare error
+        # the storage replays the whole journal here: a damaged line fails now, with Optuna's bare error (an unknown
+        # operation code even with a bare ``assert False``)
         return JournalStorage(JournalFileBackend(str(path), lock_obj=JournalFileSymlinkLock(str(path))))
-    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
-        raise ConfigError(f"search journal {str(path)!r} is damaged ({type(err).__name__}: {err}); it is not an "
-                          "Optuna journal, or a line was overwritten: restore it from a copy or start a new "
-                          "journal") from None
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, AssertionError) as err:
+        where = _first_bad_journal_line(path)
+        raise ConfigError(f"search journal {str(path)!r} is damaged ({where or f'{type(err).__name__}: {err}'}); it "
+                          "is not an Optuna journal, or a line was overwritten: restore it from a copy or start a "
+                          "new journal") from None
+
+
+def _first_bad_journal_line(path: pathlib.Path) -> str | None:
+    """``"line N: what is wrong"`` for the first line of a journal that is not a known Optuna operation, or None."""
+    from optuna.storages.journal._storage import JournalOperation
+
+    known = {int(op) for op in JournalOperation}
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for number, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    entry = json.loads(line)
+                except json.JSONDecodeError as err:
+                    return f"line {number} is not JSON: {err.msg}"
+                if not isinstance(entry, dict) or "op_code" not in entry or "worker_id" not in entry:
+                    return f"line {number} is not an operation (no op_code and worker_id)"
+                if entry["op_code"] not in known:
+                    return f"line {number}: unknown operation code {entry['op_code']!r}"
+    except OSError:
+        return None
+    return None
 
 
 # ---------------------------------------------------------------------------------------------------- settings

@@ -355,8 +355,10 @@ class PosePredictor:
                 where the host "devices" share the same cores). The keypoints equal the one-device run's.
 
         Returns:
-            coords (T, K, 2) float32 pixel x, y (NaN where missing), confidence (T, K) = heatmap peak clipped to
-            [0, 1], fps, the predictor's skeleton and metadata (source, model, image size, stride).
+            coords (T, K, 2) float32 pixel x, y (NaN where missing) in the upright frame (a phone video's display
+            rotation applied, ``metadata["rotation"]`` says by how much), confidence (T, K) = heatmap peak clipped
+            to [0, 1], fps, every kept frame's presentation time in seconds (``times``: a phone's variable frame
+            rate is kept), the predictor's skeleton and metadata (source, model, upright image size, stride).
         """
         if int(stride) < 1:
             raise ConfigError(f"stride must be >= 1, got {stride}")
@@ -364,7 +366,8 @@ class PosePredictor:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
         from tqdm.auto import tqdm
 
-        frames_iter, fps, total, size = _open_frames(video_path, int(stride), max_frames)
+        frames_iter, video, total = _open_frames(video_path, int(stride), max_frames)
+        fps, size = video["fps"], video["size"]
         coords, confs = [], []
         n_out = None if total is None else -(-total // int(stride))
         bar = tqdm(total=n_out, desc=f"pose {os.path.basename(os.fspath(video_path))}", unit="frame",
@@ -424,9 +427,12 @@ class PosePredictor:
             raise VideoError(f"{os.fspath(video_path)!r} has no frames to track")
         meta = {"source": os.fspath(video_path), "model": f"efficientpose-{self.spec.variant}",
                 "image_hw": [int(size[0]), int(size[1])], "stride": int(stride), "units": "pixels",
-                "decoding": "real-time" if real_time else "offline"}
+                "decoding": "real-time" if real_time else "offline",
+                # keypoints are in the upright frame: the video's display rotation was applied before tracking
+                "orientation": "upright", "rotation": int(video["rotation"])}
+        times = video["times"][: len(coords_arr) * int(stride): int(stride)]
         return SkeletonSequence(coords_arr, fps=fps / int(stride), skeleton=self.skeleton, confidence=conf_arr,
-                                metadata=meta)
+                                metadata=meta, times=times)
 
 
 # ------------------------------------------------------------------------------------------------------ synthetic
@@ -626,12 +632,18 @@ def _batched(frames: Iterator[np.ndarray], batch_size: int) -> Iterator[np.ndarr
 
 
 def _open_frames(video_path, stride: int, max_frames: int | None, chunk: int = 64,
-                 ) -> tuple[Iterator[np.ndarray], float, int, tuple[int, int]]:
-    """Frames (H, W, 3) uint8 RGB of every ``stride``-th frame, decoded in chunks (bounded memory)."""
+                 ) -> tuple[Iterator[np.ndarray], dict, int]:
+    """Upright frames (H, W, 3) uint8 RGB of every ``stride``-th frame, decoded in chunks (bounded memory), what the
+    video says about them (``fps``, ``size`` (H, W), ``rotation``, ``times`` of every frame) and the frame count."""
     from infantjax.io import open_video
 
     source = open_video(video_path)  # VideoError for missing / empty / undecodable files
     total = len(source) if max_frames is None else min(len(source), int(max_frames))
+    if source.rotation:
+        log.info("%s: display rotation %d° applied; keypoints refer to the upright %dx%d frames", video_path,
+                 source.rotation, source.frame_size[1], source.frame_size[0])
+    video = {"fps": float(source.fps), "size": tuple(source.frame_size), "rotation": source.rotation,
+             "times": np.asarray(source.times)}
 
     def gen():
         try:
@@ -642,4 +654,4 @@ def _open_frames(video_path, stride: int, max_frames: int | None, chunk: int = 6
         finally:
             source.close()
 
-    return gen(), float(source.fps), total, tuple(source.frame_size)
+    return gen(), video, total

@@ -52,6 +52,7 @@ __all__ = [
     "normalise",
     "preprocess_cp",
     "resample",
+    "resample_times",
     "rotate_windows",
     "spine_orientation",
     "spine_rotation_angle",
@@ -153,6 +154,40 @@ def resample(coords: Float[ArrayLike, "T J D"], fps: float, target_fps: float = 
     with np.errstate(invalid="ignore"):
         mixed = (1.0 - w) * x[i0] + w * x[i1]
     return np.where(on_frame, x[i0], mixed).astype(x.dtype)
+
+
+def resample_times(coords: Float[ArrayLike, "T J D"], times: Float[ArrayLike, " T"], fps: float,
+                   target_fps: float = 30.0, *, mode: Literal["reference", "inside"] = "reference",
+                   ) -> Float[np.ndarray, "S J D"]:
+    """:func:`resample` of frames at their presentation ``times`` (a phone's variable frame rate) to a constant rate.
+
+    Output sample ``s`` lies at ``times[0] + s / target_fps``; it is interpolated linearly between the frames around
+    that time (NaN if either is missing; a sample at a frame's time copies it). The number of samples is
+    :func:`resample`'s for the same frame count at the average rate ``fps``, so evenly spaced times give what
+    :func:`resample` gives (with the same ``mode``; samples past the last frame's time hold it).
+
+    Arguments:
+        coords: (T, J, D) coordinates, NaN = missing.
+        times: (T,) strictly increasing frame times in seconds.
+        fps: the recording's average frame rate (:attr:`SkeletonSequence.fps`).
+        target_fps: frame rate wanted (seed 002: 30 Hz).
+        mode: the sample count, as :func:`resample`'s ``mode``.
+    Returns:
+        (S, J, D) samples at ``target_fps``.
+    """
+    x = _coords(coords, "resample_times", dims=None)
+    t = np.asarray(times, dtype=np.float64)
+    if t.shape != x.shape[:1] or not np.isfinite(t).all() or (np.diff(t) <= 0).any():
+        raise DataError(f"resample_times needs one finite, strictly increasing time per frame: {x.shape[0]} frames, "
+                        f"times of shape {t.shape}")
+    num = resample(np.zeros((x.shape[0], 1, 1), np.float32), fps, target_fps, mode=mode).shape[0]
+    pos = np.interp(t[0] + np.arange(num) / _positive(target_fps, "target_fps"), t, np.arange(x.shape[0]))
+    i0 = np.minimum(np.floor(pos + 1e-9).astype(np.int64), x.shape[0] - 1)
+    i1 = np.minimum(i0 + 1, x.shape[0] - 1)
+    w = np.clip(pos - i0, 0.0, 1.0)[:, None, None]
+    with np.errstate(invalid="ignore"):
+        mixed = (1.0 - w) * x[i0] + w * x[i1]
+    return np.where(w < 1e-9, x[i0], mixed).astype(x.dtype)
 
 
 def fill_gaps(coords: Float[ArrayLike, "T J D"], max_gap: int | None = None) -> Float[np.ndarray, "T J D"]:
@@ -454,6 +489,9 @@ def preprocess_cp(sequence: SkeletonSequence, version: Literal["v1", "v2"] = "v1
     v2: resample → fill gaps → Butterworth low-pass (``low_pass``) → flip y → per-frame trunk alignment → divide
     by k × median trunk length.
 
+    A recording with a variable frame rate (a phone video's keypoints with their frame times) is resampled by its
+    frame times (:func:`resample_times`); otherwise by frame ÷ fps.
+
     Arguments:
         sequence: an ``in-motion-19`` :class:`SkeletonSequence` with 2-D keypoints.
         version: ``"v1"`` or ``"v2"``.
@@ -479,10 +517,10 @@ def preprocess_cp(sequence: SkeletonSequence, version: Literal["v1", "v2"] = "v1
         raise DataError(f"preprocess_cp works on 2-D keypoints, got D = {sequence.dims}")
     k = _positive(k, "k")
     fps = sequence.fps if target_fps is None else _positive(target_fps, "target_fps")
-    x = resample(sequence.coords, sequence.fps, fps, mode=resample_mode)
+    x = _resample_sequence(sequence, sequence.coords, fps, resample_mode)
     conf = None
     if sequence.confidence is not None:
-        conf = resample(sequence.confidence[..., None], sequence.fps, fps, mode=resample_mode)[..., 0]
+        conf = _resample_sequence(sequence, sequence.confidence[..., None], fps, resample_mode)[..., 0]
     skel = sequence.skeleton
     info = {"pipeline": "cp", "version": version, "fps": fps, "k": k, "fill": bool(fill)}
     if fps != sequence.fps:
@@ -509,6 +547,15 @@ def preprocess_cp(sequence: SkeletonSequence, version: Literal["v1", "v2"] = "v1
     log.debug("preprocess_cp %s: %d frames at %g fps, trunk length %.3f", version, x.shape[0], fps, trunk)
     metadata = {**sequence.metadata, "preprocess": info}
     return SkeletonSequence(x.astype(np.float32), fps, skel, conf, metadata)
+
+
+def _resample_sequence(sequence: SkeletonSequence, values: np.ndarray, fps: float,
+                       mode: Literal["reference", "inside"]) -> np.ndarray:
+    """(T, J, D) values of ``sequence`` at ``fps``: by the frame times when the frame rate is variable (a phone
+    video), else by frame ÷ fps (:func:`resample`, the reference's rule); ``mode`` sets the sample count."""
+    if sequence.variable_frame_rate:
+        return resample_times(values, sequence.times, sequence.fps, fps, mode=mode)
+    return resample(values, sequence.fps, fps, mode=mode)
 
 
 def cp_windows(sequence: SkeletonSequence, length: int = 150, hop: int = 75, *,

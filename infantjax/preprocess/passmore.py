@@ -431,18 +431,23 @@ def size_normalise(coords: Float[ArrayLike, "T 18 2"]) -> tuple[Float[np.ndarray
     return (x - mid_hip[:, None, :]) / length, length
 
 
-def time_normalise(coords: Float[ArrayLike, "T 18 2"], num_samples: int = 4500) -> Float[np.ndarray, "S 18 2"]:
+def time_normalise(coords: Float[ArrayLike, "T 18 2"], num_samples: int = 4500,
+                   times: Float[ArrayLike, " T"] | None = None) -> Float[np.ndarray, "S 18 2"]:
     """Cubic interpolation (``interp1d(kind='cubic')``) of every coordinate over the frame index onto
     ``linspace(0, T − 1, num_samples)`` — 4500 samples regardless of duration and fps (25 fps only for 3-minute
-    videos). Needs gap-free input and at least 4 frames."""
+    videos). Needs gap-free input and at least 4 frames. With the frames' ``times`` (a phone's variable frame
+    rate) the interpolation is over time instead, onto evenly spaced times from the first frame's to the last's."""
     x = _coords(coords, "time_normalise", allow_nan=False)
     if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)) or num_samples < 2:
         raise ConfigError(f"num_samples must be an integer >= 2, got {num_samples!r}")
     T = len(x)
     if T < 4:
         raise DataError(f"time_normalise needs at least 4 frames for cubic interpolation, got {T}")
-    f = interp1d(np.arange(T), x.reshape(T, 36), kind="cubic", axis=0)
-    return f(np.linspace(0, T - 1, num_samples)).reshape(num_samples, 18, 2)
+    axis = np.arange(T, dtype=np.float64) if times is None else np.asarray(times, dtype=np.float64)
+    if axis.shape != (T,) or (np.diff(axis) <= 0).any():
+        raise DataError(f"time_normalise needs one strictly increasing time per frame, got shape {axis.shape}")
+    f = interp1d(axis, x.reshape(T, 36), kind="cubic", axis=0)
+    return f(np.linspace(axis[0], axis[-1], num_samples)).reshape(num_samples, 18, 2)
 
 
 # ---------------------------------------------------------------------------------------------------- features
@@ -547,7 +552,8 @@ def preprocess_passmore(sequence: SkeletonSequence, frame_size: tuple[float, flo
     x, removed = remove_outliers(x, frame_size)
     x = gap_fill(x, sequence.fps)
     x, length = size_normalise(x)
-    x = time_normalise(x, num_samples)
+    # a phone's variable frame rate: normalise over the frames' times, not their indices
+    x = time_normalise(x, num_samples, sequence.times if sequence.variable_frame_rate else None)
     info = {"pipeline": "passmore", "mean_labelled": qc.mean_labelled, "outliers_removed_percent": removed,
             "infant_length": length, "source_fps": sequence.fps, "source_frames": sequence.num_frames,
             "mode": mode}

@@ -57,8 +57,8 @@ class Difficulty:
     def __post_init__(self):
         for name in ("overlap", "label_noise", "atypical_healthy"):
             v = getattr(self, name)
-            if not 0.0 <= v <= 1.0:
-                raise ConfigError(f"Difficulty.{name} must be in [0, 1], got {v!r}")
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not 0.0 <= v <= 1.0:
+                raise ConfigError(f"Difficulty.{name} must be a number in [0, 1], got {v!r}")
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -76,6 +76,10 @@ class Difficulty:
                 raise ConfigError(f"unknown difficulty {value!r}; use one of {', '.join(DIFFICULTIES)} or a number")
             return DIFFICULTIES[value]
         if isinstance(value, Mapping):
+            known = [f.name for f in dataclasses.fields(cls)]
+            unknown = sorted(map(str, set(value) - set(known)))
+            if unknown:
+                raise ConfigError(f"difficulty has no fields {unknown}; known fields: {known}")
             return cls(**dict(value))
         if isinstance(value, (int, float)):
             return dataclasses.replace(cls(), overlap=float(value))
@@ -304,10 +308,12 @@ def cohort(task: str = "cp", n_subjects: int = 100, seed: int = 0, difficulty: D
         raise ConfigError(f"prevalence must be in [0, 1], got {prevalence!r}")
     if not isinstance(duration_s, (int, float)) or not np.isfinite(duration_s) or duration_s <= 0:
         raise ConfigError(f"duration_s must be a positive number of seconds, got {duration_s!r}")
-    if isinstance(recordings_per_subject, (tuple, list)):
-        lo_r, hi_r = (int(x) for x in recordings_per_subject)
-    else:
-        lo_r = hi_r = int(recordings_per_subject)
+    counts = recordings_per_subject if isinstance(recordings_per_subject, (tuple, list)) else \
+        (recordings_per_subject, recordings_per_subject)
+    if len(counts) != 2 or any(isinstance(c, bool) or not isinstance(c, (int, np.integer)) for c in counts):
+        raise ConfigError(f"recordings_per_subject must be a whole number of recordings or a range (low, high) of "
+                          f"them, got {recordings_per_subject!r}")
+    lo_r, hi_r = int(counts[0]), int(counts[1])
     if not 1 <= lo_r <= hi_r:
         raise ConfigError(f"recordings_per_subject must be >= 1 (or a range (low, high)), got {recordings_per_subject!r}")
     diff = Difficulty.of(difficulty)

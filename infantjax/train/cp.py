@@ -190,6 +190,10 @@ DEMO_CONFIG = CPConfig(epochs=6, batch_size=16, learning_rate=0.05, positive_cop
 
 
 # ------------------------------------------------------------------------------------------------------ data
+_PLAUSIBLE_NORMALISED = 1e4  # after preprocess_cp coordinates are in trunk lengths: |x| of a few at most
+_PLAUSIBLE_RAW = 1e9  # raw keypoints in any unit (io.keypoints.common.PLAUSIBLE_COORDINATE)
+
+
 def prepare_sequence(sequence: SkeletonSequence, config: CPConfig, *, where: str = "sequence") -> np.ndarray:
     """Preprocess one recording and return its 2-D positions (T, 19, 2) float32 without NaN.
 
@@ -213,9 +217,16 @@ def prepare_sequence(sequence: SkeletonSequence, config: CPConfig, *, where: str
         from infantjax.preprocess import preprocess_cp
 
         sequence = preprocess_cp(sequence, version=config.preprocess_version)
+    else:
+        sequence.warn_if_variable_rate(f"{where} (windows cut from the frames as they are)")
     coords = np.asarray(sequence.coords, dtype=np.float32)[..., :2]
     if np.isnan(coords).all():
         raise DataError(f"{where}: every keypoint is missing (all NaN) after preprocessing; check the input file")
+    far = float(np.nanmax(np.abs(coords)))
+    if not np.isfinite(far) or far > (_PLAUSIBLE_NORMALISED if config.preprocess else _PLAUSIBLE_RAW):
+        # a damaged keypoint far out (3e38) survives preprocessing as ~1e36 and overflows the networks into NaN
+        raise DataError(f"{where}: a keypoint lies {far:.3g} {'trunk lengths' if config.preprocess else 'units'} "
+                        "from the centre; the input holds implausible coordinates (a damaged file?): check it")
     if coords.shape[0] < config.window:
         raise DataError(
             f"{where}: {coords.shape[0]} frames after preprocessing, but one window needs {config.window} "

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import json
+import logging
+
 import numpy as np
 
 from infantjax import skeleton as _skeleton
@@ -19,6 +22,8 @@ from infantjax.io.keypoints.common import (
     write_json_file,
 )
 from infantjax.sequence import SkeletonSequence
+
+log = logging.getLogger(__name__)
 
 
 def read(path, skeleton, fps) -> SkeletonSequence:
@@ -43,11 +48,13 @@ def _read_coco_object(path, obj, skeleton, fps) -> SkeletonSequence:
     if not anns:
         raise KeypointFormatError(f"{path}: the COCO file has no keypoint annotations")
     cat_ids = {a.get("category_id") for a in anns}
-    if len(cat_ids) > 1:
-        raise KeypointFormatError(f"{path}: keypoint annotations of several categories {sorted(map(str, cat_ids))}; "
-                                  "keep one category per file")
-    cat = cats.get(next(iter(cat_ids)), {})
-    names = cat.get("keypoints")
+    # several categories read as one set when they name the same keypoints (AP-10K: 54 animal species, 17 keypoints)
+    kinds = {json.dumps(cats.get(c, {}).get("keypoints")) for c in cat_ids}
+    if len(kinds) > 1:
+        raise KeypointFormatError(f"{path}: keypoint annotations of several categories {sorted(map(str, cat_ids))} "
+                                  "with different keypoints; keep one category per file")
+    cat = cats.get(min(cat_ids, key=str), {})
+    names = cat.get("keypoints") or None  # an empty list (Halpe) names no keypoints, as a missing one
     images = {im.get("id"): im for im in obj.get("images", []) if isinstance(im, dict)}
     image_order = {iid: i for i, iid in enumerate(images)}
     anns.sort(key=lambda a: image_order.get(a.get("image_id"), len(image_order)))
@@ -71,15 +78,18 @@ def _read_coco_object(path, obj, skeleton, fps) -> SkeletonSequence:
         edges = [(int(a) - 1, int(b) - 1) for a, b in cat.get("skeleton", []) if 1 <= a <= k and 1 <= b <= k]
         skel, idx = match_skeleton(path, parts, skeleton)
         if skel.name.startswith("custom-"):
-            skel = custom_skeleton(f"{cat.get('name', 'coco')}-{k}", parts, edges)
-    else:
-        if skeleton is None:
-            raise SkeletonMismatchError(f"{path}: the COCO category names no keypoints; pass skeleton=")
+            skel = custom_skeleton(f"{_set_name(cat, cat_ids)}-{k}", parts, edges)
+    elif skeleton is not None:
         skel = _skeleton.get(skeleton)
         if skel.num_keypoints != k:
             raise SkeletonMismatchError(f"{path}: {k} keypoints per annotation but {skel.name!r} has "
                                         f"{skel.num_keypoints}")
         parts, idx = list(skel.labels), np.arange(k)
+    else:  # the category names no keypoints (Halpe's 136): number them, in the file's order
+        parts = [f"keypoint_{i + 1}" for i in range(k)]
+        log.warning("%s: the COCO category names none of its %d keypoints; they are read as keypoint_1 .. "
+                    "keypoint_%d (pass skeleton= to read them as a registered keypoint set)", path, k, k)
+        skel, idx = custom_skeleton(f"{_set_name(cat, cat_ids)}-{k}", parts), np.arange(k)
     check_finite(path, xy, None, parts)
     sizes = []
     for a in anns:
@@ -87,6 +97,7 @@ def _read_coco_object(path, obj, skeleton, fps) -> SkeletonSequence:
         sizes.append([int(im.get("height", 0)), int(im.get("width", 0))])
     meta = {
         "time_series": False,
+        **({"categories": [a.get("category_id") for a in anns]} if len(cat_ids) > 1 else {}),
         "images": [str(images.get(a.get("image_id"), {}).get("file_name", a.get("image_id"))) for a in anns],
         "image_ids": [a.get("image_id") for a in anns],
         "annotation_ids": [a.get("id") for a in anns],
@@ -97,6 +108,11 @@ def _read_coco_object(path, obj, skeleton, fps) -> SkeletonSequence:
     if all(isinstance(s, (int, float)) for s in scores):
         meta["scores"] = scores
     return make_sequence(path, place(xy, idx, skel.num_keypoints), None, skel, fps, meta, parts)
+
+
+def _set_name(cat: dict, cat_ids: set) -> str:
+    """The name of a keypoint set read from a COCO file: its category's (``person``), or ``coco`` for several."""
+    return str(cat.get("name") or "coco") if len(cat_ids) == 1 else "coco"
 
 
 def write(path, seq: SkeletonSequence) -> None:

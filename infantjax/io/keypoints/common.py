@@ -110,8 +110,8 @@ def match_skeleton(path, parts: Sequence[str], skeleton) -> tuple[Skeleton, np.n
         if missing:
             names = [skel.labels[i] for i in missing]
             raise SkeletonMismatchError(
-                f"{path}: skeleton {skel.name!r} needs body parts {names} that the file does not have "
-                f"(the file has {list(parts)}); pass the skeleton that matches the file or leave skeleton=None"
+                f"{path}: skeleton {skel.name!r} needs body parts {names} that the file does not have (the file has "
+                f"{list(parts)}); pass a file with the {skel.name} body parts"
             )
         return skel, idx
     candidates = []
@@ -229,6 +229,11 @@ def csv_number(v: float) -> str:
     return "" if not math.isfinite(v) else repr(float(v))
 
 
+#: no keypoint coordinate of an image, in pixels or any other unit, lies this far out: beyond it a value is damage
+#: (a coordinate near float32's limit overflows the preprocessing and the networks into NaN risks)
+PLAUSIBLE_COORDINATE = 1e9
+
+
 def make_sequence(path, coords, confidence, skel, fps, metadata, parts) -> SkeletonSequence:
     """The float32 SkeletonSequence of a file's values (a keypoint with any missing coordinate is missing)."""
     check_finite(path, coords, confidence, parts)
@@ -238,6 +243,13 @@ def make_sequence(path, coords, confidence, skel, fps, metadata, parts) -> Skele
     for what, arr in (("coordinate", coords), ("confidence", confidence)):
         if arr is not None and np.any(np.abs(np.nan_to_num(arr)) > big):
             raise DataError(f"{path}: a {what} value is too large for float32 (|x| > {big:.3g}); the file is damaged")
+    far = np.argwhere(np.abs(np.nan_to_num(coords)) > PLAUSIBLE_COORDINATE)
+    if len(far):
+        t, j = int(far[0][0]), int(far[0][1])
+        name = skel.labels[j] if j < len(skel.labels) else str(j)
+        raise DataError(f"{path}: {len(far)} implausible coordinate value(s) beyond ±{PLAUSIBLE_COORDINATE:.0e}, first "
+                        f"{coords[tuple(far[0])]:.3g} at frame {t}, body part {name!r}; the file is damaged (mark a "
+                        "missing keypoint with an empty cell or NaN)")
     return SkeletonSequence(coords.astype(np.float32), float(fps if fps is not None else DEFAULT_FPS), skel,
                             None if confidence is None else confidence.astype(np.float32), metadata)
 

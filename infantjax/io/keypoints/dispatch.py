@@ -9,7 +9,7 @@ import os
 import pathlib
 
 from infantjax.errors import DataError, KeypointFormatError
-from infantjax.io.keypoints import coco, dlc_csv, dlc_mat, long_csv, npz, openpose, part_csv
+from infantjax.io.keypoints import coco, dlc_csv, dlc_mat, long_csv, npz, openpose, part_csv, sidecar
 from infantjax.io.keypoints.common import csv_rows, decode_text, part_key, read_bytes
 from infantjax.sequence import SkeletonSequence
 from infantjax.skeleton import Skeleton
@@ -20,6 +20,9 @@ __all__ = ["FORMATS", "detect_format", "read_keypoints", "write_keypoints"]
 _MODULES = {"dlc-csv": dlc_csv, "part-csv": part_csv, "long-csv": long_csv, "openpose": openpose, "coco": coco,
             "dlc-mat": dlc_mat, "npz": npz}
 FORMATS = tuple(_MODULES)
+#: formats whose frame times (and how the keypoints were made) live in a sidecar JSON beside the file
+#: (:mod:`~infantjax.io.keypoints.sidecar`); ``npz`` stores them itself, the others lose them
+_SIDECAR = ("dlc-csv", "part-csv", "long-csv")
 _ALIASES = {
     "deeplabcut": "dlc-csv", "deeplabcut-csv": "dlc-csv", "dlc": "dlc-csv", "reference-csv": "part-csv",
     "cp-csv": "part-csv", "openpose-json": "openpose", "coco-json": "coco", "mat": "dlc-mat",
@@ -121,7 +124,9 @@ def read_keypoints(path: str | os.PathLike, format: str | None = None, *, skelet
 
     Returns:
         SkeletonSequence with coords (T, J, D) float32 (NaN = missing), confidence (T, J) where the format has
-        one, and metadata naming the source file, the format, and, for per-image label sets, the images.
+        one, every frame's time where the file has them (``npz``, or a CSV's sidecar ``<file>.json`` written by
+        :func:`write_keypoints`), and metadata naming the source file, the format, and, for per-image label sets,
+        the images.
 
     Raises:
         KeypointFormatError, SkeletonMismatchError, DataError: see the module docstring.
@@ -137,6 +142,8 @@ def read_keypoints(path: str | os.PathLike, format: str | None = None, *, skelet
             raise DataError(f"fps must be a positive number, got {fps!r}")
         fps = float(fps)
     seq = _MODULES[fmt].read(path, skeleton, fps)
+    if fmt in _SIDECAR:
+        seq = sidecar.apply(path, seq)
     meta = dict(seq.metadata)
     meta.setdefault("source", str(path))
     meta["format"] = fmt
@@ -152,6 +159,11 @@ def write_keypoints(path: str | os.PathLike, sequence: SkeletonSequence, format:
         format: one of :data:`FORMATS`; from the extension when ``None`` (``.csv`` → dlc-csv, ``.json`` → coco,
             ``.mat`` → dlc-mat, ``.npz`` → npz, no extension → openpose folder).
 
+    Frame times (a video's presentation times, :attr:`SkeletonSequence.times`) are kept: ``npz`` stores them, the
+    CSV formats get a sidecar ``<file>.json`` beside the file (with the source video and the orientation of the
+    keypoints; :mod:`~infantjax.io.keypoints.sidecar`); the other formats lose them, with a warning when the frame
+    rate is variable.
+
     Returns:
         The path written.
     """
@@ -160,4 +172,8 @@ def write_keypoints(path: str | os.PathLike, sequence: SkeletonSequence, format:
     path = pathlib.Path(path)
     fmt = _canonical_format(format) if format is not None else _format_for_writing(path)
     _MODULES[fmt].write(path, sequence)
+    if fmt in _SIDECAR:
+        sidecar.write(path, sequence)
+    elif fmt != "npz":
+        sequence.warn_if_variable_rate(f"writing {path} ({fmt}, which stores no frame times)")
     return path

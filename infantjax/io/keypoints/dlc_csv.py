@@ -29,6 +29,14 @@ def read(path, skeleton, fps) -> SkeletonSequence:
             f"found {len(rows)} row(s) starting {[r[0] if r else '' for r in rows[:3]]}"
         )
     header_names = [r[0].strip().lower() if r else "" for r in rows[:4]]
+    if "metrics" in header_names or {c.strip().lower() for r in rows[1:4] for c in r[1:]} & {"rmse"}:
+        # DeepLabCut's evaluation writes dist_<iterations>.csv with the same scorer/individuals/bodyparts header
+        # and a 'metrics' row (rmse, conf per body part): a table of errors per labelled image, not keypoints
+        raise KeypointFormatError(
+            f"{path}: a DeepLabCut evaluation table (header rows {header_names}: per-image errors 'rmse' and "
+            "confidences 'conf', e.g. evaluation-results/.../dist_<iterations>.csv), not keypoints; pass the CSV "
+            "DeepLabCut writes when it analyses a video"
+        )
     if header_names[1] == "individuals":
         individuals = {c for c in rows[1][1:] if c.strip()}
         if len(individuals) > 1:

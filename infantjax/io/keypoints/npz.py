@@ -1,5 +1,5 @@
-"""infantjax's own ``.npz`` (``npz``): coords, confidence, fps, the skeleton definition and the metadata as JSON;
-written and read without pickle, so every metadata field round-trips."""
+"""infantjax's own ``.npz`` (``npz``): coords, confidence, fps, frame times, the skeleton definition and the metadata
+as JSON; written and read without pickle, so every metadata field round-trips."""
 
 from __future__ import annotations
 
@@ -58,6 +58,8 @@ def write(path, seq: SkeletonSequence) -> None:
     }
     if seq.confidence is not None:
         arrays["confidence"] = seq.confidence
+    if seq.times is not None:
+        arrays["times"] = seq.times
     save_npz(path, arrays, error=KeypointWriteError)
 
 
@@ -74,6 +76,7 @@ def read(path, skeleton, fps) -> SkeletonSequence:
                 )
             coords = z["coords"]
             conf = z["confidence"] if "confidence" in files else None
+            times = z["times"] if "times" in files else None
             stored_fps = float(z["fps"])
             skel_json = str(z["skeleton"])
             meta_json = str(z["metadata"])
@@ -102,7 +105,7 @@ def read(path, skeleton, fps) -> SkeletonSequence:
         raise KeypointFormatError(f"{path}: coords must be numeric, got {coords.dtype}")
     check_finite(path, coords.astype(np.float64), None if conf is None else conf.astype(np.float64), skel.labels)
     try:
-        return SkeletonSequence(coords, fps if fps is not None else stored_fps, skel, conf, meta)
+        return SkeletonSequence(coords, fps if fps is not None else stored_fps, skel, conf, meta, times)
     except DataError as err:
         raise DataError(f"{path}: {err}") from None
 
