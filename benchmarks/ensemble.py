@@ -41,7 +41,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from infantjax import parallel
+from infantjax import backend, parallel
 from infantjax.bench import harness  # the one harness: medians after warm-up, matmul rate, load average
 from infantjax.ensemble import _scoring_program
 from infantjax.models.gcn import GCNSpec, build_model, count_flops
@@ -275,7 +275,7 @@ def main(argv=None) -> int:
         return 0
     mesh = parallel.instance_mesh(7, batch_size=args.batch)
     record = {
-        "benchmark": "ensemble", "specs": args.specs, "backend": jax.default_backend(),
+        "benchmark": "ensemble", "specs": args.specs, "backend": backend.platform(),
         "devices": len(jax.devices()), "cpu_count": os.cpu_count(), "batch": args.batch, "window": config.window,
         "repeats": args.repeats, "load_average_1min_start": harness.load_average(), "results": {},
         "matmul_gflop_per_s_before": harness.matmul_rate(),

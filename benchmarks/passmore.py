@@ -22,7 +22,7 @@ import time
 import jax
 import numpy as np
 
-from infantjax import parallel
+from infantjax import backend, parallel
 from infantjax.bench import harness
 from infantjax.models import count_parameters
 from infantjax.models.passmore import PassmoreSpec
@@ -114,7 +114,7 @@ def bench(args) -> dict:
                               "stacked_vmap": train_clips / t_train_v},
         "inference_clips_per_s": {"stacked": infer_clips / t_inf_s, "one_by_one": infer_clips / t_inf_l,
                                   "stacked_vmap": infer_clips / t_inf_v},
-        "stacked_mode": "map" if jax.default_backend() == "cpu" else "vmap",
+        "stacked_mode": backend.instances(),
         "stacked_speedup": {"train": t_train_l / t_train_s, "inference": t_inf_l / t_inf_s},
     }
 

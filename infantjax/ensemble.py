@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from infantjax import parallel
+from infantjax import backend, parallel
 from infantjax.errors import CheckpointError, ConfigError, DataError
 from infantjax.io.files import write_json
 from infantjax.models.gcn.cam import joint_scores
@@ -182,15 +182,16 @@ def _concurrently(fn, items) -> list:
 
 
 def scoring_mode(mesh) -> str:
-    """How a scoring program runs the instances of one device: ``"map"`` (one after another, ``lax.map``) on the
-    CPU backend when every instance is on one device, ``"vmap"`` (all at once) otherwise.
+    """How a scoring program runs the instances of one device (:func:`infantjax.backend.instances`): ``"map"``
+    (one after another, ``lax.map``) under the CPU policy when every instance is on one device, ``"vmap"`` (all at
+    once) otherwise.
 
     On CPU a ``vmap`` over weights turns every convolution into a batch-grouped one or into batched tap products,
     while one instance at a time runs plain convolutions: scoring 64 windows with 7 Table A.4 #1 instances took
     0.55× the vmapped time (docs/performance.md, "inference convolutions"). Accelerators and meshes that spread
     instances over devices keep the vmap.
     """
-    return "map" if jax.default_backend() == "cpu" and mesh.shape[parallel.INSTANCE] == 1 else "vmap"
+    return backend.instances(mesh)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -18,7 +18,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "infantjax"
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"errors", "_jsonconfig"}),
     frozenset({"skeleton", "sequence"}),
-    frozenset({"io", "metrics", "preprocess", "augment", "synth", "parallel", "cache"}),
+    frozenset({"io", "metrics", "preprocess", "augment", "synth", "parallel", "cache", "backend"}),
     frozenset({"nn"}),
     frozenset({"models"}),
     frozenset({"train"}),

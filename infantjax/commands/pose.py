@@ -38,6 +38,7 @@ def run(args) -> int:
 
     import jax
 
+    from infantjax import backend
     from infantjax.errors import ConfigError
     from infantjax.io import write_keypoints
     from infantjax.models.pose.efficientpose import _normalise_variant
@@ -70,5 +71,5 @@ def run(args) -> int:
     took = time.perf_counter() - start
     print(f"{seq.num_frames} frames, {seq.skeleton.num_keypoints} keypoints ({seq.skeleton.name}) -> {out} "
           f"in {took:.1f} s ({seq.num_frames / max(took, 1e-9):.1f} frames/s) with EfficientPose "
-          f"{predictor.spec.variant} at {predictor.resolution} px on {jax.default_backend()}")
+          f"{predictor.spec.variant} at {predictor.resolution} px on {backend.platform()}")
     return 0

@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Float, UInt8
 
-from infantjax import parallel
+from infantjax import backend, parallel
 from infantjax import skeleton as _skeleton
 from infantjax.errors import CheckpointError, ConfigError, DataError, VideoError
 from infantjax.io.files import save_npz
@@ -274,7 +274,7 @@ class PosePredictor:
     # ------------------------------------------------------------------ videos
     def _frames_fn(self, height: int, width: int, real_time: bool):
         """The jitted ``(folded, frames uint8) -> (peak rows/cols, peak values, raw peaks)`` for one frame size."""
-        key = (int(height), int(width), bool(real_time))
+        key = (int(height), int(width), bool(real_time), backend.current())
         if key not in self._frames_fns:
             geometry = frame_geometry(height, width, self.resolution)
             mode = self.normalisation
@@ -608,7 +608,7 @@ def _data_mesh(data_parallel: bool | None):
     """A 1-D ``data`` mesh over this process's devices for data-parallel inference, or None (one device)."""
     devices = jax.local_devices()
     if data_parallel is None:
-        data_parallel = devices[0].platform != "cpu"
+        data_parallel = backend.current().data_parallel_inference
     if not data_parallel or len(devices) < 2:
         return None
     return jax.sharding.Mesh(np.asarray(devices, dtype=object), (parallel.DATA,))

@@ -29,7 +29,7 @@ import numpy as np
 import optax
 from tqdm.auto import tqdm
 
-from infantjax import parallel
+from infantjax import backend, parallel
 from infantjax.errors import ConfigError, DataError
 from infantjax.train.checkpoint import RunCheckpointer
 from infantjax.train.logging import ScalarLogger
@@ -172,7 +172,7 @@ def _train_step_within_budget(programs: Programs, state, batch, active, config) 
     instances = int(np.shape(active)[0])
     if programs.mesh.shape[parallel.INSTANCE] != 1 or instances == 1:
         return programs.train_step  # sharded instances: each device holds its share already
-    if programs.task.cpu_instances == "map" and jax.default_backend() == "cpu":
+    if programs.task.cpu_instances == "map" and backend.instances(programs.mesh) == "map":
         return programs.grouped_train_step(1)  # faster than the vmap for this task on XLA:CPU (Task.cpu_instances)
     budget = parallel.memory_budget(config.memory_budget)
     shapes = tuple((np.shape(a), str(a.dtype)) for a in jax.tree_util.tree_leaves(batch))

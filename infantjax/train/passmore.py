@@ -32,11 +32,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from infantjax import backend
 from infantjax.augment import curve_bank, passmore_warp
 from infantjax.errors import ConfigError, DataError
 from infantjax.metrics import roc_auc
 from infantjax.models.passmore import PassmoreSpec, l2_kernels
-from infantjax.nn.dispatch import resolve
 from infantjax.train.config import TrainConfig, host_field
 from infantjax.train.task import Selection, Task
 
@@ -430,7 +430,7 @@ def _stacked_apply(model, mode: str = "auto"):
     def one(v, x):
         return model.apply(v, x, train=False)[0]
 
-    if resolve(mode, cpu="map", other="vmap", what="mode") == "map":
+    if backend.instances(mode=mode) == "map":
         return jax.jit(lambda v, x: jax.lax.map(lambda args: one(*args), (v, x)))
     return jax.jit(jax.vmap(one))
 
