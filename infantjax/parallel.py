@@ -10,7 +10,7 @@ not divide is padded (the padding instances are masked: never updated, their out
 
 Multi-process start-up is opt-in: :func:`initialize` calls ``jax.distributed.initialize`` when asked (the CLI's
 ``--coordinator host:port --num-processes N --process-id i``) or when ``INFANTJAX_DISTRIBUTED=1``; every entry point
-(the CLI, :func:`infantjax.ensemble.train`, the experiments) calls it. On a multi-process mesh the host never hands a
+(the CLI, :func:`infantjax.protocols.cp.train`, the experiments) calls it. On a multi-process mesh the host never hands a
 NumPy array to a sharded program, nor reads one back: arrays go in through :func:`to_global` (every process holds
 the same host data and supplies the shards of its own devices) and results come out through :func:`to_host` (a
 ``process_allgather`` of arrays spanning other processes). These two are the only places data crosses between host
@@ -306,7 +306,7 @@ def initialize(force: bool = False, *, coordinator: str | None = None, num_proce
         jax.distributed.initialize(**kwargs)
     except RuntimeError as err:
         raise ConfigError(f"cannot start multi-process JAX ({err}); call infantjax.parallel.initialize() before "
-                          "any JAX computation in the process (the CLI and ensemble.train do)") from None
+                          "any JAX computation in the process (the CLI and protocols.cp.train do)") from None
     return True
 
 

@@ -56,9 +56,8 @@ def test_environment_variable_sets_the_policy(monkeypatch):
     monkeypatch.setenv(backend.ENV, "gpu-please")
     with pytest.raises(ConfigError, match="INFANTJAX_BACKEND_POLICY"):
         backend.current()
-    with pytest.raises(ConfigError, match="not one of"):
-        with backend.use("tpu-v9"):
-            pass
+    with pytest.raises(ConfigError, match="not one of"), backend.use("tpu-v9"):
+        pass
 
 
 def test_instances_vmap_when_a_mesh_spreads_them():

@@ -22,7 +22,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"nn"}),
     frozenset({"models"}),
     frozenset({"train"}),
-    frozenset({"ensemble", "nas"}),
+    frozenset({"ensemble", "nas", "protocols"}),
     frozenset({"clinical", "explain"}),
     frozenset({"report", "pipelines"}),
     frozenset({"commands", "cli", "__main__", "bench"}),

@@ -10,6 +10,9 @@ import pytest
 
 from infantjax.augment import curve_bank, passmore_warp
 from infantjax.errors import DataError
+from infantjax.protocols import baselines, calibration, evaluation
+from infantjax.protocols import passmore as passmore_protocol
+from infantjax.protocols import splits as splitting
 from infantjax.train import PassmoreConfig, PassmoreData, PassmoreTask, fit
 from infantjax.train import passmore as P
 
@@ -124,7 +127,7 @@ def test_a_run_within_the_first_phase_keeps_its_last_epoch():
 def test_participant_splits_are_stratified_and_disjoint():
     subjects = [f"s{i // 2}" for i in range(80)]  # two videos per participant
     strata = np.array([(i // 2) % 3 for i in range(80)])
-    splits = P.participant_splits(subjects, strata, splits=3, calibration_fraction=0.12)
+    splits = splitting.participant_splits(subjects, strata, splits=3, calibration_fraction=0.12)
     assert len(splits) == 3
     for s in splits:
         parts = [set(np.asarray(subjects)[idx]) for idx in (s.train, s.validation, s.test, s.calibration)]
@@ -134,7 +137,7 @@ def test_participant_splits_are_stratified_and_disjoint():
         assert set(strata[s.test]) == {0, 1, 2}
     assert not np.array_equal(splits[0].test, splits[1].test)
     with pytest.raises(DataError, match="stratum"):
-        P.participant_splits(["a", "b", "c", "d", "e", "f", "g"], [0, 0, 0, 0, 0, 1, 1])
+        splitting.participant_splits(["a", "b", "c", "d", "e", "f", "g"], [0, 0, 0, 0, 0, 1, 1])
 
 
 def test_platt_scaling_sign_rule_and_sklearn_equivalence():
@@ -143,16 +146,16 @@ def test_platt_scaling_sign_rule_and_sklearn_equivalence():
     rng = np.random.default_rng(0)
     y = np.array([0] * 30 + [1] * 10)
     p = np.clip(0.3 + 0.3 * y + rng.normal(0, 0.15, 40), 0, 1)
-    slope, intercept = P.platt_scaling(p, y)
+    slope, intercept = calibration.platt_scaling(p, y)
     ref = LogisticRegression(C=np.inf, class_weight="balanced").fit(p[:, None], y)
-    np.testing.assert_allclose(P.calibrate(p, slope, intercept), ref.predict_proba(p[:, None])[:, 1], rtol=1e-6)
+    np.testing.assert_allclose(calibration.calibrate(p, slope, intercept), ref.predict_proba(p[:, None])[:, 1], rtol=1e-6)
     # an inverted model: the fitted slope is negative and the code flips both signs
-    s2, i2 = P.platt_scaling(1 - p, y)
+    s2, i2 = calibration.platt_scaling(1 - p, y)
     assert s2 > 0 and s2 == pytest.approx(-LogisticRegression(C=np.inf, class_weight="balanced").fit(
         (1 - p)[:, None], y).coef_[0, 0], rel=1e-6)
     assert i2 == pytest.approx(-LogisticRegression(C=np.inf, class_weight="balanced").fit(
         (1 - p)[:, None], y).intercept_[0], rel=1e-6)
-    m = P.binary_scores(y, p)
+    m = evaluation.binary_scores(y, p)
     assert set(m) == {"auc", "recall", "precision", "brier"} and m["auc"] > 0.8
 
 
@@ -160,7 +163,7 @@ def test_platt_scaling_sign_rule_and_sklearn_equivalence():
 def protocol():
     feats, labels, subjects = _cohort(20)
     config = dataclasses.replace(TINY, splits=2, epochs=2, calibration="corrected")
-    return feats, labels, P.run_protocol(feats, labels, subjects, config=config)
+    return feats, labels, passmore_protocol.run_protocol(feats, labels, subjects, config=config)
 
 
 def test_protocol_and_catch22_baseline_run_on_tiny_data(protocol):
@@ -174,7 +177,7 @@ def test_protocol_and_catch22_baseline_run_on_tiny_data(protocol):
 
     x = np.stack([catch22_features(f[:, :4]) for f in feats])  # 4 of the 46 series keep the test fast
     assert x.shape == (20, 88)
-    rows = P.catch22_baseline(x, labels, result.splits)
+    rows = baselines.catch22_baseline(x, labels, result.splits)
     assert len(rows) == 2 and all(0 <= r["auc"] <= 1 for r in rows)
 
 
@@ -227,7 +230,7 @@ def test_quick_recipe_separates_a_synthetic_smartphone_cohort():
 
     feats, labels, subjects = synthetic_features(240, 0, duration_s=60.0, num_samples=1500, difficulty="easy",
                                                  dropout_burst_s=0.1)
-    result = P.run_protocol(feats, labels, subjects, config=PassmoreConfig.quick(splits=5))
+    result = passmore_protocol.run_protocol(feats, labels, subjects, config=PassmoreConfig.quick(splits=5))
     summary = result.summary()
     assert summary["after"]["auc"][0] >= 0.85
     assert min(r["auc"] for r in result.after) >= 0.75  # every split, not only the mean

@@ -8,7 +8,7 @@ distance matrices by default) → clips → MAM (:mod:`infantjax.models.mam`).
 * :func:`synthetic_mam`: synthetic main and pretraining cohorts (``infantjax.synth``, 25 fps, 3D keypoints);
 * :class:`MamModel`: the fold instances of the cross-validation; ``save``, ``load``, ``predict`` (the mean over
   instances of the risk probability and of the per-clip FMs probabilities);
-* :func:`train_mam`: the protocol (:func:`infantjax.train.mam.run_protocol`) → a model and its held-out results.
+* :func:`train_mam`: the protocol (:func:`infantjax.protocols.mam.run_protocol`) → a model and its held-out results.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ import numpy as np
 from infantjax.errors import CheckpointError, DataError
 from infantjax.io.files import write_json
 from infantjax.models.mam import MamSpec, characteristics, fms_frequency, motion_features
+from infantjax.protocols.mam import MamResult, run_protocol
 from infantjax.sequence import Cohort
-from infantjax.train.mam import MamConfig, MamResult, MamTask, clip_starts, predict_recordings, run_protocol
+from infantjax.train.mam import MamConfig, MamTask, clip_starts, predict_recordings
 
 __all__ = ["MamInputs", "MamModel", "cohort_inputs", "reference_clips", "synthetic_mam", "train_mam"]
 

@@ -8,7 +8,7 @@ features (4500, 46) → 128-sample clips → the 1D causal CNN with clip attenti
 * :func:`synthetic_features`: a synthetic smartphone cohort (``infantjax.synth``, 18-point recordings);
 * :class:`SmartphoneModel`: the instances of the repeated-split protocol with their Platt scalings; ``save``,
   ``load``, ``predict`` (the mean calibrated probability over instances) and ``saliency``;
-* :func:`train_smartphone`: the protocol (:func:`infantjax.train.passmore.run_protocol`) → a model and its
+* :func:`train_smartphone`: the protocol (:func:`infantjax.protocols.passmore.run_protocol`) → a model and its
   held-out results.
 """
 
@@ -28,16 +28,10 @@ from infantjax.errors import CheckpointError, ConfigError, DataError
 from infantjax.io.files import write_json
 from infantjax.models.passmore import PassmoreSpec
 from infantjax.preprocess.passmore import passmore_features, preprocess_passmore
+from infantjax.protocols.calibration import calibrate
+from infantjax.protocols.passmore import ProtocolResult, run_protocol
 from infantjax.sequence import Cohort, SkeletonSequence
-from infantjax.train.passmore import (
-    PassmoreConfig,
-    PassmoreTask,
-    ProtocolResult,
-    calibrate,
-    predict_videos,
-    run_protocol,
-    video_clips,
-)
+from infantjax.train.passmore import PassmoreConfig, PassmoreTask, predict_videos, video_clips
 
 __all__ = ["SmartphoneModel", "cohort_features", "sequence_features", "synthetic_features", "train_smartphone"]
 

@@ -4,7 +4,7 @@
 (:func:`~infantjax.preprocess.sma.limb_windows`) → the Table 1 CNN → window scores → the recording's score by mean,
 median and quartile analysis.
 
-* :func:`train_sma`: leave-one-subject-out (:func:`infantjax.train.sma.run_loso`) → an :class:`SMAModel` (the fold
+* :func:`train_sma`: leave-one-subject-out (:func:`infantjax.protocols.sma.run_loso`) → an :class:`SMAModel` (the fold
   networks) and the held-out results;
 * :class:`SMAModel`: ``predict`` (each recording's score: the window scores averaged over the fold networks, then
   aggregated), ``save``, ``load``.
@@ -24,7 +24,8 @@ from infantjax.errors import CheckpointError
 from infantjax.io.files import write_json
 from infantjax.models.sma import AGGREGATIONS, SMASpec, aggregate_recording
 from infantjax.preprocess.sma import limb_windows
-from infantjax.train.sma import LOSOResult, SMAConfig, SMATask, predict_windows, recording_windows, run_loso
+from infantjax.protocols.sma import LOSOResult, run_loso
+from infantjax.train.sma import SMAConfig, SMATask, predict_windows, recording_windows
 
 __all__ = ["SMAModel", "train_sma"]
 

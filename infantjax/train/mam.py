@@ -7,8 +7,9 @@ together, the cross-validation folds as stacked, vmapped instances.
 * :class:`MamData`: one instance's pretraining clips (the Ref branch's cohort) and training recordings.
 * :class:`MamTask`: the task. Per step, the Ref branch sees ``ref_batch`` clips (half FMs, half non-FMs), the Main
   branch ``batch_size`` recordings (half normal, half risk) of ``bag_clips`` random clips each.
-* :func:`recording_clips`, :func:`predict_recordings` (every clip of every recording, stacked instances),
-  :func:`subject_folds`, :func:`fold_scores`, :func:`run_protocol`.
+* :func:`recording_clips`, :func:`predict_recordings` (every clip of every recording, stacked instances).
+
+The cross-validation protocol (:func:`infantjax.protocols.mam.run_protocol`) lives in :mod:`infantjax.protocols`.
 """
 
 from __future__ import annotations
@@ -26,18 +27,13 @@ import optax
 
 from infantjax import parallel
 from infantjax.errors import ConfigError, DataError
-from infantjax.metrics import classification_metrics, cohen_kappa, roc_auc
 from infantjax.models.mam import CHARACTERISTICS, MamNet, MamSpec, closeness_loss, fms_frequency, triplet_loss
 from infantjax.train.config import TrainConfig, host_field
 from infantjax.train.task import Task
 
-__all__ = ["METRICS", "MamConfig", "MamData", "MamResult", "MamTask", "clip_starts", "fold_scores",
-           "predict_recordings", "recording_clips", "run_protocol", "subject_folds"]
+__all__ = ["MamConfig", "MamData", "MamTask", "clip_starts", "predict_recordings", "recording_clips"]
 
 log = logging.getLogger(__name__)
-
-METRICS = ("auc", "accuracy", "sensitivity", "specificity", "ppv", "npv", "fms_frequency_auc", "kappa")
-
 
 @dataclasses.dataclass(frozen=True)
 class MamConfig(TrainConfig):
@@ -385,117 +381,5 @@ def _sigmoid(z):
 
 
 # ------------------------------------------------------------------------------------------------------ protocol
-def subject_folds(subjects: Sequence[str], labels: np.ndarray, folds: int, seed: int = 0
-                  ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """K folds over infants, stratified by each infant's first label; all of an infant's recordings on one side.
-
-    Returns:
-        per fold, (training recording indices, test recording indices).
-    """
-    from sklearn.model_selection import StratifiedKFold
-
-    subjects = np.asarray([str(s) for s in subjects])
-    y = np.asarray(labels)
-    ids, first = np.unique(subjects, return_index=True)
-    strata = y[first]
-    counts = np.bincount(strata.astype(int), minlength=2)
-    if counts.min() < folds:
-        raise DataError(f"subject_folds: {counts.tolist()} infants per class cannot fill {folds} stratified folds; "
-                        "add infants or lower folds")
-    out = []
-    for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(ids, strata):
-        out.append((np.flatnonzero(np.isin(subjects, ids[train])), np.flatnonzero(np.isin(subjects, ids[test]))))
-    return out
 
 
-def fold_scores(labels: np.ndarray, outputs: dict, threshold: float = 0.5,
-                fms_truth: Sequence[np.ndarray] | None = None) -> dict[str, float]:
-    """One fold's held-out metrics: AUC, accuracy, sensitivity, specificity, PPV, NPV of the risk probability at
-    ``threshold``; the AUC of the FMs frequency (low frequency = risk); Cohen's κ of the clips' FMs calls against
-    the per-clip ground truth (all clips of the fold pooled) when ``fms_truth`` is given."""
-    y = np.asarray(labels).astype(int)
-    p = outputs["risk"]
-    both = 0 < y.sum() < len(y)
-    m = classification_metrics(y, p, threshold)
-    out = {"auc": roc_auc(y, p) if both else float("nan"), "accuracy": m.accuracy.value,
-           "sensitivity": m.sensitivity.value, "specificity": m.specificity.value, "ppv": m.ppv.value,
-           "npv": m.npv.value,
-           "fms_frequency_auc": roc_auc(y, -outputs["fms_frequency"]) if both else float("nan"),
-           "kappa": float("nan")}
-    if fms_truth is not None:
-        truth = np.concatenate([np.asarray(t) for t in fms_truth])
-        called = np.concatenate([q > threshold for q in outputs["clip_fms"]]).astype(int)
-        if truth.shape != called.shape:
-            raise DataError(f"fold_scores: {truth.shape} clip labels for {called.shape} predicted clips; cut the "
-                            "ground truth with the model's clip length and stride")
-        out["kappa"] = cohen_kappa(truth, called)
-    return out
-
-
-@dataclasses.dataclass
-class MamResult:
-    """The cross-validation protocol.
-
-    Attributes:
-        folds: per fold, (training, test) recording indices.
-        scores: per fold, :func:`fold_scores`.
-        outputs: per fold, :func:`predict_recordings` of its test recordings.
-        fit: the engine's :class:`~infantjax.train.engine.FitResult` (stacked variables of every fold).
-    """
-
-    folds: list[tuple[np.ndarray, np.ndarray]]
-    scores: list[dict]
-    outputs: list[dict]
-    fit: Any
-
-    def summary(self) -> dict[str, tuple[float, float]]:
-        """Mean and standard deviation over folds of every metric (NaN-aware)."""
-        return {k: (float(np.nanmean([s[k] for s in self.scores])), float(np.nanstd([s[k] for s in self.scores])))
-                for k in self.scores[0]}
-
-
-def run_protocol(recordings: Sequence[np.ndarray], labels: np.ndarray, subjects: Sequence[str],
-                 ref_clips: np.ndarray, ref_labels: np.ndarray, *, info: np.ndarray | None = None,
-                 fms_truth: Sequence[np.ndarray] | None = None, spec: MamSpec | None = None,
-                 config: MamConfig | None = None, seed: int = 0, checkpoint_dir=None) -> MamResult:
-    """Seed 001's internal cross-validation: ``config.folds`` folds over infants trained as one stacked, vmapped
-    program (:func:`~infantjax.train.fit`), each scored on its held-out recordings (:func:`fold_scores`).
-
-    Arguments:
-        recordings: per recording, (T, F) motion features (:func:`~infantjax.models.mam.motion_features`).
-        labels: (N,) 1 = risk, 0 = normal.
-        subjects: (N,) infant ids.
-        ref_clips, ref_labels: the pretraining clips (N_r, L, F) and their FMs labels (shared by every fold).
-        info: (N, 4) characteristics (needed when ``spec.use_info``).
-        fms_truth: per recording, the FMs ground truth of its clips (stride ``config.clip_stride``), for κ.
-        spec, config: model and recipe.
-        seed: fold n trains with seed ``seed + n``.
-        checkpoint_dir: checkpoint and resume the stacked run there.
-
-    Returns:
-        a :class:`MamResult`.
-    """
-    from infantjax.train.engine import fit
-
-    spec = MamSpec() if spec is None else spec
-    config = MamConfig() if config is None else config
-    task = MamTask(spec, config)
-    recordings = _check_recordings(recordings, spec, "run_protocol")
-    labels = _binary(labels, len(recordings), "run_protocol", "risk")
-    if spec.use_info and info is None:
-        raise DataError("run_protocol: the Info branch needs the basic characteristics (info); pass them or use "
-                        "MamSpec(use_info=False)")
-    info = _info(info, len(recordings), "run_protocol")
-    if fms_truth is not None and len(fms_truth) != len(recordings):
-        raise DataError(f"run_protocol: {len(fms_truth)} clip ground truths for {len(recordings)} recordings")
-    folds = subject_folds(subjects, labels, config.folds, config.fold_seed)
-    data = [MamData(ref_clips, ref_labels, [recordings[i] for i in train], labels[train], info[train])
-            for train, _ in folds]
-    result = fit(task, data, seeds=[seed + n for n in range(len(folds))], checkpoint_dir=checkpoint_dir,
-                 desc="mam folds")
-    outputs = predict_recordings(task, result.variables, [[recordings[i] for i in test] for _, test in folds],
-                                 [info[test] for _, test in folds])
-    scores = [fold_scores(labels[test], o, config.threshold,
-                          None if fms_truth is None else [fms_truth[i] for i in test])
-              for (_, test), o in zip(folds, outputs)]
-    return MamResult(folds, scores, outputs, result)

@@ -11,8 +11,8 @@ recipe as coded (other_seeds_reference §1.4, §1.6, §1.7).
   are cut on the host (one random 128-sample clip per video and draw in training, every clip at stride 8 in
   evaluation: (videos, clips, 46, 128)).
 * :class:`PassmoreTask`: the task; augmentation runs inside the jitted step with curves drawn on the host.
-* :func:`participant_splits`, :func:`platt_scaling`, :func:`run_protocol` (the 25 splits trained as one stacked,
-  vmapped program, evaluated before and after Platt scaling), :func:`catch22_baseline`.
+The protocol (the 25 splits trained as one stacked, vmapped program, evaluated before and after Platt scaling),
+its splits, Platt scaling and the catch22 baseline live in :mod:`infantjax.protocols`.
 
 ``calibration="reference"`` calibrates on the early-stopping (validation) set, as coded (optimistic);
 ``"corrected"`` holds out a separate calibration set of participants (``calibration_fraction`` of the training
@@ -45,16 +45,8 @@ __all__ = [
     "PassmoreConfig",
     "PassmoreData",
     "PassmoreTask",
-    "ProtocolResult",
-    "Split",
-    "binary_scores",
-    "calibrate",
-    "catch22_baseline",
     "clip_starts",
-    "participant_splits",
-    "platt_scaling",
     "predict_videos",
-    "run_protocol",
     "video_clips",
 ]
 
@@ -436,223 +428,12 @@ def _stacked_apply(model, mode: str = "auto"):
 
 
 # ------------------------------------------------------------------------------------------------------ splits
-@dataclasses.dataclass(frozen=True)
-class Split:
-    """Video indices of one repeated split (calibration is empty unless ``calibration="corrected"``)."""
-
-    train: np.ndarray
-    validation: np.ndarray
-    test: np.ndarray
-    calibration: np.ndarray
-
-
-def participant_splits(subjects: Sequence[str], strata: Sequence[int], *, splits: int = 25,
-                       test_fraction: float = 0.15, validation_fraction: float = 0.12,
-                       calibration_fraction: float | None = None, seed: int = 12345) -> list[Split]:
-    """Repeated stratified participant-level splits (seed 003 as coded).
-
-    Split n holds out ``test_fraction`` of the participants (stratified by the stratum of each participant's first
-    video, ``random_state = n·seed``), then ``validation_fraction`` of the rest (``random_state = n``); with
-    ``calibration_fraction`` a further share of the remaining participants forms a calibration set. All of a
-    participant's videos go to one side.
-
-    Arguments:
-        subjects: (videos,) participant id of every video.
-        strata: (videos,) stratum of every video (the label, or the reference's 3-class ``gma_vid_score``).
-
-    Returns:
-        one :class:`Split` per repetition.
-    """
-    from sklearn.model_selection import train_test_split
-
-    subjects = np.asarray([str(s) for s in subjects])
-    strata = np.asarray(strata)
-    if subjects.shape != strata.shape or subjects.ndim != 1:
-        raise DataError(f"participant_splits: {len(subjects)} subject ids for {len(strata)} strata")
-    ids, first = np.unique(subjects, return_index=True)
-    order = np.argsort(first)
-    ids, first = ids[order], first[order]
-    s = strata[first]
-    stratum = dict(zip(ids, s))
-    counts = np.unique(s, return_counts=True)[1]
-    if len(ids) < 6 or counts.min() < 3:
-        raise DataError(f"participant_splits: {len(ids)} participants with stratum counts {counts.tolist()}; a "
-                        "stratified split needs at least 3 participants per stratum")
-    out = []
-    for n in range(int(splits)):
-        rest, test = train_test_split(ids, test_size=test_fraction, stratify=s, random_state=n * seed)
-        train, val = train_test_split(rest, test_size=validation_fraction,
-                                      stratify=[stratum[r] for r in rest], random_state=n)
-        cal = np.asarray([], dtype=ids.dtype)
-        if calibration_fraction is not None:  # "corrected": a calibration set that neither trains nor stops
-            train, cal = train_test_split(train, test_size=calibration_fraction,
-                                          stratify=[stratum[r] for r in train], random_state=n + 1)
-        out.append(Split(*(np.flatnonzero(np.isin(subjects, part)) for part in (train, val, test, cal))))
-    return out
 
 
 # ------------------------------------------------------------------------------------------------------ Platt
-def platt_scaling(probabilities: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    """Platt scaling as coded (``calibrate_model``): an unpenalised, class-balanced logistic regression of the labels
-    on the *probabilities*; a negative slope flips the signs of both coefficients.
-
-    Returns:
-        (slope α, intercept β): the calibrated probability is σ(α·p + β) (:func:`calibrate`).
-    """
-    from sklearn.linear_model import LogisticRegression
-
-    p = np.asarray(probabilities, np.float64).reshape(-1, 1)
-    y = np.asarray(labels)
-    if len(p) != len(y) or len(np.unique(y)) < 2:
-        raise DataError(f"platt_scaling needs probabilities and labels of both classes, got {len(p)} probabilities "
-                        f"and classes {np.unique(y).tolist()}")
-    # penalty='none' of the reference; C = inf is the same unpenalised fit in every scikit-learn version
-    model = LogisticRegression(C=np.inf, class_weight="balanced", solver="lbfgs").fit(p, y)
-    slope, intercept = float(model.coef_[0, 0]), float(model.intercept_[0])
-    if slope < 0:  # the reference's sign rule
-        slope, intercept = -slope, -intercept
-    return slope, intercept
-
-
-def calibrate(probabilities: np.ndarray, slope: float, intercept: float) -> np.ndarray:
-    """σ(α·p + β): ``predict_proba(p)[:, 1]`` of the fitted Platt model."""
-    z = slope * np.asarray(probabilities, np.float64) + intercept
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-def binary_scores(labels: np.ndarray, probabilities: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
-    """AUC, recall and precision at ``threshold`` and the Brier score (the paper's table, plus Brier)."""
-    y = np.asarray(labels).astype(int)
-    p = np.asarray(probabilities, np.float64)
-    pred = p >= threshold
-    tp, fp, fn = int((pred & (y == 1)).sum()), int((pred & (y == 0)).sum()), int((~pred & (y == 1)).sum())
-    return {"auc": roc_auc(y, p) if 0 < y.sum() < len(y) else float("nan"),
-            "recall": tp / (tp + fn) if tp + fn else float("nan"),
-            "precision": tp / (tp + fp) if tp + fp else float("nan"),
-            "brier": float(np.mean((p - y) ** 2))}
 
 
 # ------------------------------------------------------------------------------------------------------ protocol
-@dataclasses.dataclass
-class ProtocolResult:
-    """The repeated-split protocol.
-
-    Attributes:
-        splits: the :class:`Split` of every repetition.
-        before, after: per split, :func:`binary_scores` of the test videos before / after Platt scaling.
-        test_probabilities: per split, (uncalibrated, calibrated) test probabilities.
-        platt: per split, (slope, intercept).
-        fit: the engine's :class:`~infantjax.train.engine.FitResult` (stacked variables of every split).
-    """
-
-    splits: list[Split]
-    before: list[dict]
-    after: list[dict]
-    test_probabilities: list[tuple[np.ndarray, np.ndarray]]
-    platt: list[tuple[float, float]]
-    fit: Any
-
-    def summary(self) -> dict[str, dict[str, tuple[float, float]]]:
-        """Mean and standard deviation over splits of every metric, before and after calibration."""
-        out = {}
-        for name, rows in (("before", self.before), ("after", self.after)):
-            out[name] = {k: (float(np.nanmean([r[k] for r in rows])), float(np.nanstd([r[k] for r in rows])))
-                         for k in rows[0]}
-        return out
-
-
-def run_protocol(features: np.ndarray, labels: np.ndarray, subjects: Sequence[str], *,
-                 spec: PassmoreSpec | None = None, config: PassmoreConfig | None = None,
-                 strata: Sequence[int] | None = None, seed: int = 12345, checkpoint_dir=None) -> ProtocolResult:
-    """Seed 003's protocol: ``config.splits`` repeated participant-level splits, trained as one stacked, vmapped
-    program (:func:`~infantjax.train.fit`), each evaluated on its test videos before and after Platt scaling.
-
-    Arguments:
-        features: (videos, T, 46) feature matrices.
-        labels: (videos,) 0/1.
-        subjects: (videos,) participant ids.
-        spec, config: network and recipe (defaults: as coded).
-        strata: stratum per video (default the label).
-        seed: instance n trains with seed ``seed + n`` (the reference sets 12345 once).
-        checkpoint_dir: checkpoint and resume the stacked run there.
-
-    Returns:
-        a :class:`ProtocolResult`.
-    """
-    from infantjax.train.engine import fit
-
-    config = PassmoreConfig() if config is None else config
-    task = PassmoreTask(spec, config)
-    features = _check_features(features, "run_protocol", config.clip_length)
-    labels = _labels(labels, len(features), "run_protocol")
-    strata = labels if strata is None else np.asarray(strata)
-    corrected = config.calibration == "corrected"
-    splits = participant_splits(subjects, strata, splits=config.splits, test_fraction=config.test_fraction,
-                                validation_fraction=config.validation_fraction,
-                                calibration_fraction=config.calibration_fraction if corrected else None,
-                                seed=config.split_seed)
-    data = [PassmoreData(features[s.train], labels[s.train], (features[s.validation], labels[s.validation]))
-            for s in splits]
-
-    def on_epoch(epoch, metrics):
-        return epoch > config.min_epochs and task.all_stopped(data)
-
-    result = fit(task, data, seeds=[seed + n for n in range(len(splits))], on_epoch=on_epoch,
-                 checkpoint_dir=checkpoint_dir, desc="passmore splits")
-    cal_sets = [s.calibration if corrected else s.validation for s in splits]
-    cal_logits = predict_videos(task, result.variables, [features[c] for c in cal_sets])
-    test_logits = predict_videos(task, result.variables, [features[s.test] for s in splits])
-    before, after, probs, platt = [], [], [], []
-    for s, c, lc, lt in zip(splits, cal_sets, cal_logits, test_logits):
-        p_cal, p_test = _sigmoid(lc), _sigmoid(lt)
-        slope, intercept = platt_scaling(p_cal, labels[c])
-        q_test = calibrate(p_test, slope, intercept)
-        before.append(binary_scores(labels[s.test], p_test))
-        after.append(binary_scores(labels[s.test], q_test))
-        probs.append((p_test, q_test))
-        platt.append((slope, intercept))
-    return ProtocolResult(splits, before, after, probs, platt, result)
-
-
-def _sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-np.asarray(z, np.float64)))
 
 
 # ------------------------------------------------------------------------------------------------------ baseline
-def catch22_baseline(catch22: np.ndarray, labels: np.ndarray, splits: Sequence[Split], *,
-                     Cs: Sequence[float] = tuple(10.0 ** np.arange(-3, 4)), folds: int = 5) -> list[dict]:
-    """Seed 003's comparison (Methods): an L2-regularised logistic regression on the catch22 features of every
-    feature series, trained on each split's training and validation videos (85 %) and scored on its test videos,
-    the regularisation strength chosen from 10^-3 … 10^3 by a nested stratified 5-fold cross-validation.
-
-    Arguments:
-        catch22: (videos, 46 · 22) features (:func:`infantjax.preprocess.catch22.catch22_features`).
-        labels: (videos,) 0/1.
-        splits: the protocol's splits.
-        Cs: the grid of inverse L2 strengths (features are standardised first).
-        folds: inner cross-validation folds (fewer when a class has fewer training videos).
-
-    Returns:
-        per split, :func:`binary_scores` of the test videos.
-    """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    x = np.asarray(catch22, np.float64)
-    y = np.asarray(labels).astype(int)
-    if x.ndim != 2 or len(x) != len(y):
-        raise DataError(f"catch22_baseline: features {x.shape} for {len(y)} labels")
-    x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
-    out = []
-    for s in splits:
-        fit_idx = np.concatenate([s.train, s.validation])
-        k = int(min(folds, np.bincount(y[fit_idx], minlength=2).min()))
-        if k < 2:
-            raise DataError("catch22_baseline: a split's training videos hold fewer than 2 of one class")
-        model = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
-                             {"logisticregression__C": list(Cs)}, cv=StratifiedKFold(k), scoring="neg_log_loss")
-        model.fit(x[fit_idx], y[fit_idx])
-        out.append(binary_scores(y[s.test], model.predict_proba(x[s.test])[:, 1]))
-    return out

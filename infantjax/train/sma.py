@@ -1,5 +1,4 @@
-"""Training of the SMA CHOP INTEND regressor of seed 000 (Soran et al.) as a task of the engine, its
-leave-one-subject-out protocol and the paper's linear baselines.
+"""Training of the SMA CHOP INTEND regressor of seed 000 (Soran et al.) as a task of the engine.
 
 * :class:`SMAConfig`: the recipe of §4.2 / §5.1 as fields — Euclidean (L2) loss ``1/(2N) Σ (ŷ − y)²``, Caffe-style
   SGD with momentum 0.95 at a constant learning rate of 1e-4, batch 400, an L2 regularisation factor of 0.9 on the
@@ -8,9 +7,9 @@ leave-one-subject-out protocol and the paper's linear baselines.
   50 from recordings standardised per feature.
 * :class:`SMAData`: one fold's training windows and scores (and optional evaluation windows).
 * :class:`SMATask`: the task.
-* :func:`recording_windows`, :func:`run_loso` (every held-out subject one instance of one vmapped program; the
-  window scores aggregated per recording by mean, median and quartile analysis), :func:`linear_baselines`
-  (linear regression and LASSO on the limb-correlation features, the same folds).
+* :func:`recording_windows`: the windows of many recordings, each labelled with its recording.
+
+The leave-one-subject-out protocol and the linear baselines live in :mod:`infantjax.protocols`.
 """
 
 from __future__ import annotations
@@ -25,20 +24,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from infantjax.errors import ConfigError, DataError
-from infantjax.models.sma import (
-    AGGREGATIONS,
-    LIMBS,
-    SMASpec,
-    aggregate_recordings,
-    fc_kernels,
-    init_variables,
-)
-from infantjax.preprocess.sma import STRIDE, WINDOW, correlation_features, limb_windows
+from infantjax.models.sma import LIMBS, SMASpec, fc_kernels, init_variables
+from infantjax.preprocess.sma import STRIDE, WINDOW, limb_windows
 from infantjax.train.config import TrainConfig, host_field
 from infantjax.train.task import Selection, ShuffledBatches, Task
 
-__all__ = ["LOSOResult", "SMAConfig", "SMAData", "SMATask", "Windows", "euclidean_loss", "lasso_alpha",
-           "linear_baselines", "loso_folds", "per_subject_errors", "predict_windows", "recording_windows", "run_loso"]
+__all__ = ["SMAConfig", "SMAData", "SMATask", "Windows", "euclidean_loss", "predict_windows", "recording_windows"]
 
 SCORE_RANGE = (0.0, 72.0)  # the CHOP INTEND extremity score (9 items × 2 sides × 0–4)
 
@@ -308,135 +299,8 @@ def _vmapped_predict(task: SMATask):
 
 
 # ------------------------------------------------------------------------------------------------------ protocol
-def per_subject_errors(predictions: np.ndarray, targets: np.ndarray, subjects: np.ndarray) -> dict[str, float]:
-    """Table 2's two columns: the absolute error averaged per subject (fold) and then over subjects, and the
-    average over all examples.
-
-    Returns:
-        ``{"per_subject": ..., "overall": ...}``.
-    """
-    err = np.abs(np.asarray(predictions, np.float64) - np.asarray(targets, np.float64))
-    subjects = np.asarray(subjects)
-    per = [err[subjects == s].mean() for s in np.unique(subjects)]
-    return {"per_subject": float(np.mean(per)), "overall": float(err.mean())}
-
-
-@dataclasses.dataclass
-class LOSOResult:
-    """Leave-one-subject-out cross-validation.
-
-    Attributes:
-        subjects: the held-out subject of every fold (instance).
-        windows: the windows of every recording (:class:`Windows`).
-        predictions: (N,) held-out prediction of every window (by the fold that held its subject out).
-        fit: the engine's :class:`~infantjax.train.engine.FitResult` (stacked variables of every fold), or None.
-    """
-
-    subjects: list[str]
-    windows: Windows
-    predictions: np.ndarray
-    fit: Any = None
-
-    def window_errors(self) -> dict[str, float]:
-        """Table 2's row: per-subject and overall mean absolute error of the 30-s windows."""
-        return per_subject_errors(self.predictions, self.windows.scores, self.windows.subjects)
-
-    def recording_scores(self, method: str = "mean") -> tuple[np.ndarray, np.ndarray]:
-        """(recording indices, aggregated predicted scores) by ``method`` (mean, median, quartile)."""
-        return aggregate_recordings(self.predictions, self.windows.recordings, method)
-
-    def recording_errors(self) -> dict[str, dict[str, float]]:
-        """Table 3: per aggregation, the per-subject and overall mean absolute error of the recordings."""
-        w = self.windows
-        first = {int(r): i for i, r in reversed(list(enumerate(w.recordings)))}
-        out = {}
-        for method in AGGREGATIONS:
-            ids, scores = self.recording_scores(method)
-            idx = [first[int(r)] for r in ids]
-            out[method] = per_subject_errors(scores, w.scores[idx], w.subjects[idx])
-        return out
-
-
-def loso_folds(subjects: np.ndarray) -> list[str]:
-    """The held-out subject of each fold, in sorted order (needs at least 2 subjects)."""
-    ids = [str(s) for s in np.unique(np.asarray(subjects))]
-    if len(ids) < 2:
-        raise DataError(f"leave-one-subject-out needs at least 2 subjects, got {len(ids)}")
-    return ids
-
-
-def run_loso(windows: Windows, *, spec: SMASpec | None = None, config: SMAConfig | None = None, seed: int = 0,
-             folds: Sequence[str] | None = None, checkpoint_dir=None, mesh=None) -> LOSOResult:
-    """Seed 000's protocol: one instance per held-out subject, every fold trained at once as one vmapped program
-    (:func:`~infantjax.train.fit`; the engine runs the instances in groups when they do not fit its memory
-    budget), each predicting its held-out subject's windows.
-
-    Arguments:
-        windows: the windows of every recording (:func:`recording_windows`).
-        spec, config: network and recipe (defaults: Table 1 and the paper's).
-        seed: fold k trains with seed ``seed + k``.
-        folds: held-out subjects to run (default all: leave-one-subject-out); the windows of the others are only
-            trained on.
-        checkpoint_dir: checkpoint and resume the stacked run there.
-        mesh: the engine's mesh (default all devices).
-
-    Returns:
-        a :class:`LOSOResult` (predictions NaN for windows of subjects not in ``folds``).
-    """
-    from infantjax.train.engine import fit
-
-    task = SMATask(spec, config)
-    all_ids = loso_folds(windows.subjects)
-    held = all_ids if folds is None else [str(f) for f in folds]
-    unknown = sorted(set(held) - set(all_ids))
-    if unknown:
-        raise DataError(f"run_loso: held-out subjects {unknown} have no windows")
-    masks = [windows.subjects == s for s in held]
-    data = [SMAData(windows.windows[~m], windows.scores[~m]) for m in masks]
-    result = fit(task, data, seeds=[seed + k for k in range(len(held))], checkpoint_dir=checkpoint_dir, mesh=mesh,
-                 desc="sma leave-one-subject-out")
-    preds = predict_windows(task, result.variables, [windows.windows[m] for m in masks],
-                            chunk=task.config.eval_batch_size)
-    out = np.full(len(windows), np.nan)
-    for m, p in zip(masks, preds):
-        out[m] = p
-    return LOSOResult(held, windows, out, result)
 
 
 # ------------------------------------------------------------------------------------------------------ baselines
-def lasso_alpha(features: np.ndarray, targets: np.ndarray, *, num: int = 100, ratio: float = 1e-3) -> float:
-    """The paper's LASSO coefficient: on a geometric sequence of ``num`` coefficients from the smallest that zeroes
-    every weight (α_max) down to ``ratio``·α_max, the largest one that gives a non-null model."""
-    from sklearn.linear_model import lasso_path
-
-    x = np.asarray(features, np.float64)
-    y = np.asarray(targets, np.float64)
-    xc, yc = x - x.mean(0), y - y.mean()
-    alpha_max = float(np.max(np.abs(xc.T @ yc)) / len(y))
-    if alpha_max <= 0:
-        return float(ratio)
-    alphas = alpha_max * np.geomspace(1.0, ratio, num)
-    _, coefs, _ = lasso_path(xc, yc, alphas=alphas)
-    nonnull = np.flatnonzero(np.any(coefs != 0, axis=0))
-    return float(alphas[nonnull[0]]) if len(nonnull) else float(alphas[-1])
 
 
-def linear_baselines(windows: Windows, *, folds: Sequence[str] | None = None) -> dict[str, np.ndarray]:
-    """The paper's baselines (§5.1): linear regression and LASSO on the limb-correlation features
-    (:func:`~infantjax.preprocess.sma.correlation_features`), leave-one-subject-out.
-
-    Returns:
-        ``{"linear": (N,), "lasso": (N,)}`` held-out predictions of every window (NaN outside ``folds``).
-    """
-    from sklearn.linear_model import Lasso, LinearRegression
-
-    x = correlation_features(windows.windows)
-    y = np.asarray(windows.scores, np.float64)
-    held = loso_folds(windows.subjects) if folds is None else [str(f) for f in folds]
-    out = {"linear": np.full(len(y), np.nan), "lasso": np.full(len(y), np.nan)}
-    for s in held:
-        test = windows.subjects == s
-        out["linear"][test] = LinearRegression().fit(x[~test], y[~test]).predict(x[test])
-        alpha = lasso_alpha(x[~test], y[~test])
-        out["lasso"][test] = Lasso(alpha=alpha).fit(x[~test], y[~test]).predict(x[test])
-    return out
