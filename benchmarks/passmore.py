@@ -27,8 +27,8 @@ from infantjax.bench import harness
 from infantjax.models import count_parameters
 from infantjax.models.passmore import PassmoreSpec
 from infantjax.train import PassmoreConfig, PassmoreTask, programs_for
-from infantjax.train.engine import _train_step_within_budget
-from infantjax.train.passmore import _stacked_apply
+from infantjax.train.engine import train_step_within_budget
+from infantjax.train.predict import stacked_program, task_forward
 
 
 def _median_time(fn, repeats: int, warmup: int) -> float:
@@ -67,7 +67,7 @@ def bench(args) -> dict:
     active, active1 = np.ones(I, bool), np.ones(1, bool)
 
     # the step infantjax.train.fit runs: lax.map over the instances on CPU (PassmoreTask.cpu_instances), else vmap
-    step = _train_step_within_budget(stacked, st[0], batch, active, config)
+    step = train_step_within_budget(stacked, st[0], batch, active, config)
 
     def train_stacked():
         st[0], loss, _ = step(st[0], batch, active)
@@ -83,22 +83,26 @@ def bench(args) -> dict:
         jax.block_until_ready(loss)
 
     x = rng.normal(size=(args.videos, args.clips, 46, config.clip_length)).astype(np.float32)
-    apply = _stacked_apply(task.model)
     variables = jax.tree_util.tree_map(np.asarray, stacked.variables(st[0]))
-    xs = np.broadcast_to(x, (I,) + x.shape)
     singles = [jax.tree_util.tree_map(lambda a, i=i: a[i:i + 1], variables) for i in range(I)]
+    forward = task_forward(task)
+    mesh = parallel.instance_mesh(I, devices=device)
+    # what SmartphoneModel.predict runs: the stacked-inference primitive, the videos shared by every instance (no
+    # copy per instance), lax.map over the instances on CPU (the backend policy), else vmap
+    apply = stacked_program(forward, mesh)
+    vmapped = stacked_program(forward, mesh, mode="vmap")  # all instances at once (the accelerator choice)
+    alone = stacked_program(forward, parallel.instance_mesh(1, devices=device))
+    device_x = jax.device_put(x, device[0])
 
     def infer_stacked():
-        jax.block_until_ready(apply(variables, xs))
-
-    vmapped = _stacked_apply(task.model, "vmap")  # all instances at once (the accelerator choice)
+        jax.block_until_ready(apply(variables, device_x))
 
     def infer_vmapped():
-        jax.block_until_ready(vmapped(variables, xs))
+        jax.block_until_ready(vmapped(variables, device_x))
 
     def infer_loop():
         for v in singles:
-            out = apply(v, x[None])
+            out = alone(v, device_x)
         jax.block_until_ready(out)
 
     r, w = args.repeats, args.warmup

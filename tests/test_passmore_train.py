@@ -242,7 +242,8 @@ def test_cpu_runs_the_stacked_instances_one_after_another_with_the_vmapped_updat
     benchmarks/passmore.py); the updates equal the vmapped step's. Inference likewise."""
     from infantjax import parallel
     from infantjax.train import programs_for
-    from infantjax.train.engine import _train_step_within_budget
+    from infantjax.train.engine import train_step_within_budget
+    from infantjax.train.predict import StackedPredictor, task_forward
 
     task = PassmoreTask(config=TINY)
     assert task.cpu_instances == "map"
@@ -256,7 +257,7 @@ def test_cpu_runs_the_stacked_instances_one_after_another_with_the_vmapped_updat
              "magnitude": task.bank[rng.integers(0, c.num_curves, (3, c.batch_size))],
              "time": task.bank[rng.integers(0, c.num_curves, (3, c.batch_size, c.train_clips))]}
     active = np.array([True, False, True])
-    step = _train_step_within_budget(programs, programs.init(keys), batch, active, c)
+    step = train_step_within_budget(programs, programs.init(keys), batch, active, c)
     assert step is programs.grouped_train_step(1)
     s_map, loss_map, _ = step(programs.init(keys), batch, active)
     s_vmap, loss_vmap, _ = programs.train_step(programs.init(keys), batch, active)
@@ -264,6 +265,9 @@ def test_cpu_runs_the_stacked_instances_one_after_another_with_the_vmapped_updat
     for a, b in zip(jax.tree_util.tree_leaves(s_map.params), jax.tree_util.tree_leaves(s_vmap.params)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     variables = jax.tree_util.tree_map(np.asarray, programs.variables(s_map))
-    x = np.stack([np.stack([P.video_clips(f, c.clip_length, c.clip_stride, 8) for f in feats[:2]])] * 3)
-    np.testing.assert_allclose(P._stacked_apply(task.model)(variables, x),
-                               P._stacked_apply(task.model, "vmap")(variables, x), rtol=1e-5, atol=1e-5)
+    x = np.stack([P.video_clips(f, c.clip_length, c.clip_stride, 8) for f in feats[:2]])
+    one = parallel.instance_mesh(3, devices=jax.devices()[:1])
+    mapped = StackedPredictor(task_forward(task), variables, mesh=one, mode="map")(x)
+    vmapped = StackedPredictor(task_forward(task), variables, mesh=one, mode="vmap")(x)
+    assert mapped["logit"].shape == (3, 2)
+    np.testing.assert_allclose(mapped["logit"], vmapped["logit"], rtol=1e-5, atol=1e-5)

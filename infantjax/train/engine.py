@@ -37,7 +37,8 @@ from infantjax.train.optim import learning_rate_schedule, make_optimizer
 from infantjax.train.state import TrainState
 from infantjax.train.task import Task
 
-__all__ = ["FitResult", "Hook", "HookContext", "Programs", "apply_in_batches", "fit", "programs_for"]
+__all__ = ["FitResult", "Hook", "HookContext", "Programs", "apply_in_batches", "fit", "programs_for",
+           "train_step_within_budget"]
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class Programs:
 
     def __init__(self, task: Task, steps_per_epoch: int, mesh):
         self.task, self.mesh = task, mesh
-        self.eval_chunks: dict = {}  # measured chunk and group sizes (_eval_chunk, _train_step_within_budget)
+        self.eval_chunks: dict = {}  # measured chunk and group sizes (_eval_chunk, train_step_within_budget)
         base = make_optimizer(task.config, steps_per_epoch)
         if task.param_labels(jax.eval_shape(task.init, jax.random.PRNGKey(0))["params"]) is None:
             self.tx = base
@@ -166,7 +167,7 @@ def _num_examples(tree) -> int:
     return int(np.shape(jax.tree_util.tree_leaves(tree)[0])[0])
 
 
-def _train_step_within_budget(programs: Programs, state, batch, active, config) -> Callable:
+def train_step_within_budget(programs: Programs, state, batch, active, config) -> Callable:
     """The vmapped training step, or, on a single device where XLA's memory analysis of it exceeds the config's
     memory budget, the step over sequential groups of instances that fits (measured once per program set)."""
     instances = int(np.shape(active)[0])
@@ -438,7 +439,7 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
                     stacked = parallel.to_global(_stack(parts, n_pad), parallel.batch_sharding(mesh))
                     active = parallel.to_global(active, inst)
                     if step_fn is None:
-                        step_fn = _train_step_within_budget(programs, state, stacked, active, config)
+                        step_fn = train_step_within_budget(programs, state, stacked, active, config)
                     state, loss, metrics = step_fn(state, stacked, active)
                     pending.append((loss, metrics))
                     meta["steps"] += 1

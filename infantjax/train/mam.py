@@ -15,7 +15,6 @@ The cross-validation protocol (:func:`infantjax.protocols.mam.run_protocol`) liv
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -25,13 +24,14 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from infantjax import parallel
 from infantjax.errors import ConfigError, DataError
 from infantjax.models.mam import CHARACTERISTICS, MamNet, MamSpec, closeness_loss, fms_frequency, triplet_loss
 from infantjax.train.config import TrainConfig, host_field
+from infantjax.train.predict import Examples, StackedPredictor, task_forward
 from infantjax.train.task import Task
 
-__all__ = ["MamConfig", "MamData", "MamTask", "clip_starts", "predict_recordings", "recording_clips"]
+__all__ = ["MamConfig", "MamData", "MamTask", "clip_slots", "clip_starts", "predict_recordings", "recording_clips",
+           "recording_examples", "recording_outputs"]
 
 log = logging.getLogger(__name__)
 
@@ -317,63 +317,75 @@ class MamTask(Task):
 
 
 # ------------------------------------------------------------------------------------------------------ inference
-@functools.lru_cache(maxsize=8)
-def _vmapped_predict(task: MamTask):
-    return jax.jit(jax.vmap(task.predict))
+def recording_examples(task: MamTask, recordings: Sequence[np.ndarray], info: np.ndarray, clips: int
+                       ) -> Examples:
+    """Recordings for stacked inference, every clip (stride ``config.clip_stride``) cut a chunk at a time:
+    ``{"x": (B, clips, L, F), "mask": (B, clips), "info": (B, 4)}``, shorter recordings' clips masked.
+
+    Arguments:
+        task: the task (clip length and stride).
+        recordings: (T, F) motion features of each recording.
+        info: (N, 4) characteristics.
+        clips: clips per recording in the batch (at least the longest recording's; padding is masked out).
+    """
+    c, spec = task.config, task.spec
+    L, F = spec.clip_length, spec.num_features
+
+    def fetch(lo: int, hi: int) -> dict:
+        x = np.zeros((hi - lo, clips, L, F), np.float32)
+        mask = np.zeros((hi - lo, clips), np.float32)
+        for b, r in enumerate(recordings[lo:hi]):
+            starts = clip_starts(len(r), L, c.clip_stride)
+            x[b, :len(starts)] = r[starts[:, None] + np.arange(L)[None, :]]
+            mask[b, :len(starts)] = 1.0
+        return {"x": x, "mask": mask, "info": np.asarray(info[lo:hi], np.float32)}
+
+    return Examples(len(recordings), fetch)
+
+
+def recording_outputs(task: MamTask, outputs: dict, starts: Sequence[np.ndarray]) -> dict:
+    """Stacked-inference outputs of one instance's recordings as probabilities (float64): ``{"risk", "main",
+    "clip_fms" (list of (clips,)), "attention" (list), "fms_frequency", "clip_starts" (list)}``."""
+    clip_fms = [_sigmoid(outputs["clip_logit"][b, :len(s)]) for b, s in enumerate(starts)]
+    return {"risk": _sigmoid(outputs["risk_logit"]), "main": _sigmoid(outputs["main_logit"]), "clip_fms": clip_fms,
+            "attention": [np.asarray(outputs["attention"][b, :len(s)], np.float64) for b, s in enumerate(starts)],
+            "fms_frequency": np.asarray([fms_frequency(p[None], threshold=task.config.threshold)[0]
+                                         for p in clip_fms]),
+            "clip_starts": list(starts)}
+
+
+def clip_slots(starts: Sequence[Sequence[np.ndarray]]) -> int:
+    """Clips per recording of a stacked-inference batch: the most clips of any recording, rounded up to a power
+    of two (recordings of other lengths reuse the compiled calls; the padding clips are masked out)."""
+    most = max((len(s) for per in starts for s in per), default=1)
+    return 1 << max(0, (most - 1).bit_length())
 
 
 def predict_recordings(task: MamTask, variables: Any, recordings: Sequence[Sequence[np.ndarray]],
                        info: Sequence[np.ndarray | None], *, chunk: int | None = None) -> list[dict]:
-    """Every clip (stride ``config.clip_stride``) of every recording, from stacked instances.
+    """Every clip (stride ``config.clip_stride``) of every recording, from stacked instances, instance i on
+    ``recordings[i]`` (stacked inference, :class:`~infantjax.train.predict.StackedPredictor`).
 
     Arguments:
         task: the task (model, clip length and stride).
         variables: stacked variables (leading instance axis), e.g. ``FitResult.variables``.
         recordings: per instance, its recordings' (T, F) motion features (instances may differ in count).
         info: per instance, (N, 4) characteristics (or None: zeros, for ``use_info=False``).
-        chunk: recordings per call and instance (default ``config.eval_batch_size``).
+        chunk: recordings per call and instance at most (default ``config.eval_batch_size``).
 
     Returns:
         per instance ``{"risk", "main", "clip_fms" (list of (clips,)), "attention" (list), "fms_frequency",
         "clip_starts" (list)}`` with probabilities as float64.
     """
     c, spec = task.config, task.spec
-    chunk = int(chunk or c.eval_batch_size)
-    fn = _vmapped_predict(task)
     recordings = [_check_recordings(r, spec, "predict_recordings") for r in recordings]
     infos = [_info(i, len(r), "predict_recordings") for r, i in zip(recordings, info)]
     starts = [[clip_starts(len(x), spec.clip_length, c.clip_stride) for x in r] for r in recordings]
-    S = max(len(s) for per in starts for s in per)
-    counts = [len(r) for r in recordings]
-    outs = [{"risk": [], "main": [], "clip_fms": [], "attention": []} for _ in recordings]
-    L, F = spec.clip_length, spec.num_features
-    for lo in range(0, max(counts), chunk):
-        xs, ms, infs = [], [], []
-        for r, st, inf in zip(recordings, starts, infos):
-            x = np.zeros((chunk, S, L, F), np.float32)
-            m = np.zeros((chunk, S), np.float32)
-            ii = np.zeros((chunk, len(CHARACTERISTICS)), np.float32)
-            for b in range(chunk):
-                if lo + b >= len(r):
-                    break
-                s = st[lo + b]
-                x[b, :len(s)] = r[lo + b][s[:, None] + np.arange(L)[None, :]]
-                m[b, :len(s)] = 1.0
-                ii[b] = inf[lo + b]
-            xs.append(x), ms.append(m), infs.append(ii)
-        out = parallel.to_host(fn(variables, {"x": np.stack(xs), "mask": np.stack(ms), "info": np.stack(infs)}))
-        for i, n in enumerate(counts):
-            for b in range(max(0, min(chunk, n - lo))):
-                k = len(starts[i][lo + b])
-                outs[i]["risk"].append(_sigmoid(out["risk_logit"][i, b]))
-                outs[i]["main"].append(_sigmoid(out["main_logit"][i, b]))
-                outs[i]["clip_fms"].append(_sigmoid(out["clip_logit"][i, b, :k]))
-                outs[i]["attention"].append(np.asarray(out["attention"][i, b, :k], np.float64))
-    for o, st in zip(outs, starts):
-        o["risk"], o["main"] = np.asarray(o["risk"]), np.asarray(o["main"])
-        o["fms_frequency"] = np.asarray([fms_frequency(p[None], threshold=c.threshold)[0] for p in o["clip_fms"]])
-        o["clip_starts"] = st
-    return outs
+    slots = clip_slots(starts)
+    predictor = StackedPredictor(task_forward(task), variables, memory_budget=c.memory_budget)
+    inputs = [recording_examples(task, r, i, slots) for r, i in zip(recordings, infos)]
+    outputs = predictor.per_instance(inputs, chunk=int(chunk or c.eval_batch_size))
+    return [recording_outputs(task, o, st) for o, st in zip(outputs, starts)]
 
 
 def _sigmoid(z):

@@ -32,12 +32,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from infantjax import backend
 from infantjax.augment import curve_bank, passmore_warp
 from infantjax.errors import ConfigError, DataError
 from infantjax.metrics import roc_auc
 from infantjax.models.passmore import PassmoreSpec, l2_kernels
 from infantjax.train.config import TrainConfig, host_field
+from infantjax.train.predict import Examples, StackedPredictor, task_forward
 from infantjax.train.task import Selection, Task
 
 __all__ = [
@@ -48,6 +48,8 @@ __all__ = [
     "clip_starts",
     "predict_videos",
     "video_clips",
+    "video_examples",
+    "video_logits",
 ]
 
 log = logging.getLogger(__name__)
@@ -380,51 +382,46 @@ class PassmoreTask(Task):
 
 
 # ------------------------------------------------------------------------------------------------------ inference
+def video_examples(features: Sequence[np.ndarray], config: PassmoreConfig, clip_step: int = 1
+                   ) -> Examples:
+    """The clips of videos for stacked inference, cut a chunk of videos at a time: (videos, clips, 46, length).
+
+    Arguments:
+        features: (videos, T, 46) feature matrices (or a list of (T, 46)).
+        config: the clip length and stride.
+        clip_step: use every k-th clip (1 = all).
+    """
+    c = config
+
+    def fetch(lo: int, hi: int) -> np.ndarray:
+        return np.stack([video_clips(v, c.clip_length, c.clip_stride, clip_step) for v in features[lo:hi]])
+
+    return Examples(len(features), fetch)
+
+
+def video_logits(outputs) -> np.ndarray:
+    """The logits of :meth:`PassmoreTask.predict` outputs as float64."""
+    return np.asarray(outputs["logit"], np.float64)
+
+
 def predict_videos(task: PassmoreTask, variables: Any, features: Sequence[np.ndarray], *, chunk: int = 4,
                    clip_step: int = 1) -> list[np.ndarray]:
-    """Logits of videos from stacked instances, every clip of every video (S = 547 for 4500 samples).
+    """Logits of videos from stacked instances, every clip of every video (S = 547 for 4500 samples), instance i on
+    ``features[i]`` (stacked inference, :class:`~infantjax.train.predict.StackedPredictor`).
 
     Arguments:
         task: the task (its model and clip configuration).
         variables: stacked variables (leading instance axis), e.g. ``FitResult.variables``.
         features: per instance, (videos, T, 46) feature matrices (instances may have different video counts).
-        chunk: videos per call and instance.
+        chunk: videos per call and instance at most.
         clip_step: use every k-th clip (1 = all).
 
     Returns:
         per instance, (videos,) float logits.
     """
-    c = task.config
-    apply = _stacked_apply(task.model)
-    n_inst = len(features)
-    counts = [len(f) for f in features]
-    out = [[] for _ in range(n_inst)]
-    for lo in range(0, max(counts), chunk):
-        parts = []
-        for f in features:
-            clips = [video_clips(v, c.clip_length, c.clip_stride, clip_step) for v in f[lo:lo + chunk]]
-            if not clips:
-                clips = [video_clips(f[0], c.clip_length, c.clip_stride, clip_step)]
-            x = np.stack(clips)
-            parts.append(np.concatenate([x, np.zeros((chunk - len(x),) + x.shape[1:], x.dtype)]))
-        logits = np.asarray(apply(variables, np.stack(parts)))
-        for i, n in enumerate(counts):
-            out[i].append(logits[i, :max(0, min(chunk, n - lo))])
-    return [np.concatenate(o).astype(np.float64) for o in out]
-
-
-@functools.lru_cache(maxsize=8)
-def _stacked_apply(model, mode: str = "auto"):
-    """jit of (stacked variables, stacked inputs) → stacked logits. ``mode`` ``"vmap"`` runs the instances at once,
-    ``"map"`` one after another (``lax.map``); ``"auto"``: ``map`` on CPU, where a vmap over weights makes the
-    clip network's products and pooling batched over instances and ran the 25 splits at 0.5× the speed of one
-    instance after another (``benchmarks/passmore.py``), ``vmap`` elsewhere."""
-    def one(v, x):
-        return model.apply(v, x, train=False)[0]
-
-    if backend.instances(mode=mode) == "map":
-        return jax.jit(lambda v, x: jax.lax.map(lambda args: one(*args), (v, x)))
-    return jax.jit(jax.vmap(one))
+    predictor = StackedPredictor(task_forward(task), variables, memory_budget=task.config.memory_budget)
+    inputs = [video_examples(f, task.config, clip_step) for f in features]
+    return [video_logits(o) for o in predictor.per_instance(inputs, chunk=chunk)]
 
 
 # ------------------------------------------------------------------------------------------------------ splits

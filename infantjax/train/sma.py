@@ -15,7 +15,6 @@ The leave-one-subject-out protocol and the linear baselines live in :mod:`infant
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,6 +26,7 @@ from infantjax.errors import ConfigError, DataError
 from infantjax.models.sma import LIMBS, SMASpec, fc_kernels, init_variables
 from infantjax.preprocess.sma import STRIDE, WINDOW, limb_windows
 from infantjax.train.config import TrainConfig, host_field
+from infantjax.train.predict import StackedPredictor, task_forward
 from infantjax.train.task import Selection, ShuffledBatches, Task
 
 __all__ = ["SMAConfig", "SMAData", "SMATask", "Windows", "euclidean_loss", "predict_windows", "recording_windows"]
@@ -188,6 +188,11 @@ class SMATask(Task):
         c = self.config
         return c.score_offset + c.score_scale * self.model.apply(variables, inputs, train=False)
 
+    def finish_scores(self, scores) -> np.ndarray:
+        """Predicted window scores on the host: float64, clipped to [0, 72] when the config says so."""
+        scores = np.asarray(scores, np.float64)
+        return np.clip(scores, *SCORE_RANGE) if self.config.clip_predictions else scores
+
     # ------------------------------------------------------------------ host
     def epoch_batches(self, data: SMAData, epoch: int, rng) -> ShuffledBatches:
         # the windows shuffled ("at each iteration we shuffled the samples")
@@ -264,38 +269,21 @@ def recording_windows(tracks: Sequence[np.ndarray], scores: Sequence[float], sub
 # ------------------------------------------------------------------------------------------------------ inference
 def predict_windows(task: SMATask, variables: Any, windows: Sequence[np.ndarray], *, chunk: int = 256
                     ) -> list[np.ndarray]:
-    """Window scores from stacked instances, instance i on ``windows[i]``.
+    """Window scores from stacked instances, instance i on ``windows[i]`` (stacked inference,
+    :class:`~infantjax.train.predict.StackedPredictor`).
 
     Arguments:
         task: the task (its model).
         variables: stacked variables (leading instance axis), e.g. ``FitResult.variables``.
         windows: per instance, (N_i, K, 4, 3) windows (counts may differ).
-        chunk: windows per call and instance.
+        chunk: windows per call and instance at most.
 
     Returns:
         per instance, (N_i,) float64 scores.
     """
-    apply = _vmapped_predict(task)
-    counts = [len(w) for w in windows]
-    chunk = max(1, min(int(chunk), max(counts)))
-    out: list[list] = [[] for _ in windows]
-    for lo in range(0, max(counts), chunk):
-        parts = []
-        for w in windows:
-            x = np.asarray(w[lo:lo + chunk], np.float32)
-            parts.append(np.concatenate([x, np.zeros((chunk - len(x),) + w.shape[1:], np.float32)]))
-        scores = np.asarray(apply(variables, np.stack(parts)))
-        for i, n in enumerate(counts):
-            out[i].append(scores[i, :max(0, min(chunk, n - lo))])
-    result = [np.concatenate(o).astype(np.float64) for o in out]
-    if task.config.clip_predictions:
-        result = [np.clip(r, *SCORE_RANGE) for r in result]
-    return result
-
-
-@functools.lru_cache(maxsize=8)
-def _vmapped_predict(task: SMATask):
-    return jax.jit(jax.vmap(task.predict))
+    windows = [np.asarray(w, np.float32) for w in windows]
+    predictor = StackedPredictor(task_forward(task), variables, memory_budget=task.config.memory_budget)
+    return [task.finish_scores(r) for r in predictor.per_instance(windows, chunk=chunk)]
 
 
 # ------------------------------------------------------------------------------------------------------ protocol
