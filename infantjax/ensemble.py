@@ -22,7 +22,9 @@ import functools
 import json
 import logging
 import os
+import pathlib
 from collections.abc import Sequence
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -30,24 +32,24 @@ import numpy as np
 
 from infantjax import backend, parallel
 from infantjax.errors import CheckpointError, ConfigError, DataError
-from infantjax.io.files import write_json
 from infantjax.models.gcn.cam import joint_scores
 from infantjax.sequence import Cohort, SkeletonSequence
 from infantjax.train import cp as _cp
-from infantjax.train.checkpoint import restore_tree, save_tree
 from infantjax.train.config import compile_key
 from infantjax.train.cp import NUM_JOINTS, CPConfig, CPTask, build, input_channels
 from infantjax.train.losses import positive_probability
 from infantjax.train.predict import MIN_CALL, StackedPredictor, call_plan, concurrently, place_stack
+from infantjax.train.trained import TrainedModel, read_header
 
 __all__ = ["FORMAT", "Ensemble", "EnsemblePrediction", "from_movementoutcome", "load", "orientation_warning",
            "scoring_forward", "scoring_mode"]
 
 log = logging.getLogger(__name__)
 
+#: The format of version 1 of the saved ensemble, ``ensemble.json`` (still read; version 2 is the common
+#: ``model.json`` of :mod:`infantjax.train.trained`).
 FORMAT = "infantjax-ensemble"
 _META = "ensemble.json"
-_VARIABLES = "variables"
 
 
 # ------------------------------------------------------------------------------------------------------ specs
@@ -175,8 +177,9 @@ class EnsemblePrediction:
 
 
 @dataclasses.dataclass(eq=False)
-class Ensemble:
-    """Stacks of trained instances, one per architecture.
+class Ensemble(TrainedModel):
+    """Stacks of trained instances, one per architecture (a :class:`~infantjax.train.trained.TrainedModel`: saved
+    and loaded as every family's models are).
 
     Attributes:
         specs: the architectures (GCNSpec / STGCNSpec), one per stack.
@@ -187,6 +190,10 @@ class Ensemble:
         fold_auc: per stack, the best validation AUC of each fold instance.
         metadata: free-form, JSON-serialisable information.
     """
+
+    kind: ClassVar[str] = "ensemble"
+    title: ClassVar[str] = "a saved ensemble"
+    legacy_headers: ClassVar[tuple[str, ...]] = (_META,)
 
     specs: list
     variables: list
@@ -352,60 +359,67 @@ class Ensemble:
         """:meth:`predict` for every recording of a cohort."""
         return [self.predict(s, **kwargs) for s in cohort.sequences]
 
-    # ------------------------------------------------------------------ persistence
-    def save(self, path: str | os.PathLike) -> str:
-        """Write the ensemble to a directory: ``variables/`` (one Orbax checkpoint of all stacks) and
-        ``ensemble.json`` (format, specs, config, threshold, fold AUCs). Both writes are atomic."""
-        path = os.fspath(path)
-        os.makedirs(path, exist_ok=True)
-        record = {
-            "format": FORMAT, "version": 1, "specs": [_spec_to_dict(s) for s in self.specs],
-            "stack_sizes": self.stack_sizes, "config": self.config.to_dict(), "threshold": float(self.threshold),
-            "fold_auc": [list(map(float, a)) for a in self.fold_auc], "metadata": self.metadata,
-        }
-        save_tree(os.path.join(path, _VARIABLES), {f"stack{k}": v for k, v in enumerate(self.variables)})
-        write_json(os.path.join(path, _META), record, sort_keys=False, allow_nan=True, parents=True)
-        return path
+    # ------------------------------------------------------------------ persistence (TrainedModel's save / load)
+    def header(self) -> dict:
+        return {"specs": [_spec_to_dict(s) for s in self.specs], "stack_sizes": self.stack_sizes,
+                "instances": self.num_instances, "config": self.config.to_dict(), "threshold": float(self.threshold),
+                "fold_auc": [list(map(float, a)) for a in self.fold_auc], "metadata": self.metadata}
+
+    def saved_variables(self):
+        return {f"stack{k}": v for k, v in enumerate(self.variables)}
+
+    @classmethod
+    def abstract_variables(cls, header) -> dict:
+        specs, config, sizes = cls._parts(header)
+        return {f"stack{k}": _abstract_stack(s, config, n) for k, (s, n) in enumerate(zip(specs, sizes))}
+
+    @classmethod
+    def from_saved(cls, header, variables) -> Ensemble:
+        specs, config, _ = cls._parts(header)
+        return cls(specs, [variables[f"stack{k}"] for k in range(len(specs))], config, float(header.get("threshold", 0.5)),
+                   header.get("fold_auc", []), header.get("metadata", {}))
+
+    @classmethod
+    def _parts(cls, header) -> tuple[list, CPConfig, list[int]]:
+        try:
+            specs = [_spec_from_dict(s) for s in header["specs"]]
+            config = CPConfig.from_dict(header["config"])
+            sizes = [int(n) for n in header["stack_sizes"]]
+        except (KeyError, TypeError, ValueError, ConfigError) as err:
+            raise CheckpointError(f"the saved ensemble's header is incomplete or invalid ({type(err).__name__}: "
+                                  f"{err})") from None
+        if len(sizes) != len(specs):
+            raise CheckpointError(f"the saved ensemble lists {len(specs)} specs but {len(sizes)} stack sizes")
+        threshold = header.get("threshold", 0.5)
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
+            raise CheckpointError(f"the saved ensemble's threshold {threshold!r} is not a number in [0, 1]; correct "
+                                  "the 'threshold' field (0.5 is the reference's) or save the ensemble again")
+        return specs, config, sizes
+
+    @classmethod
+    def legacy_header(cls, path: pathlib.Path):
+        """Version 1: ``ensemble.json`` (format ``infantjax-ensemble``), written before the common format."""
+        if not (path / _META).is_file():
+            return None
+        file, record = read_header(path, names=(_META,), what="a saved ensemble")
+        if record.get("format") != FORMAT:
+            raise CheckpointError(f"{file} is not an infantjax ensemble file (format {record.get('format')!r})")
+        return file, {**record, "kind": cls.kind, "format_version": 1}
+
+    @classmethod
+    def upgrade(cls, header: dict, version: int) -> dict:
+        if version == 1:  # the same fields as version 2
+            return header
+        return super().upgrade(header, version)
 
 
 def load(path: str | os.PathLike) -> Ensemble:
-    """Read an ensemble written by :meth:`Ensemble.save`.
+    """Read an ensemble written by :meth:`Ensemble.save` (``model.json``, or the older ``ensemble.json``).
 
     Raises:
         CheckpointError: missing files, a corrupt checkpoint, or variables that do not match the specs.
     """
-    path = os.fspath(path)
-    meta_path = os.path.join(path, _META)
-    if not os.path.isfile(meta_path):
-        raise CheckpointError(f"{path} is not a saved ensemble: {_META} is missing")
-    try:
-        with open(meta_path) as f:
-            record = json.load(f)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{meta_path} is corrupt ({err}); save the ensemble again") from None
-    if not isinstance(record, dict) or record.get("format") != FORMAT:
-        raise CheckpointError(f"{meta_path} is not an infantjax ensemble file (format {record.get('format')!r})"
-                              if isinstance(record, dict) else f"{meta_path} is not an infantjax ensemble file")
-    try:
-        specs = [_spec_from_dict(s) for s in record["specs"]]
-        config = CPConfig.from_dict(record["config"])
-        sizes = [int(n) for n in record["stack_sizes"]]
-    except (KeyError, TypeError, ValueError) as err:
-        raise CheckpointError(f"{meta_path} is incomplete or invalid ({type(err).__name__}: {err})") from None
-    if len(sizes) != len(specs):
-        raise CheckpointError(f"{meta_path} lists {len(specs)} specs but {len(sizes)} stack sizes")
-    threshold = record.get("threshold", 0.5)
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
-        raise CheckpointError(f"{meta_path}: threshold {threshold!r} is not a number in [0, 1]; correct the "
-                              "'threshold' field (0.5 is the reference's) or save the ensemble again")
-    like = {f"stack{k}": _abstract_stack(s, config, n) for k, (s, n) in enumerate(zip(specs, sizes))}
-    tree = restore_tree(os.path.join(path, _VARIABLES), like)
-    variables = [jax.tree_util.tree_map(np.asarray, tree[f"stack{k}"]) for k in range(len(specs))]
-    return Ensemble(specs, variables, config, float(threshold), record.get("fold_auc", []),
-                    record.get("metadata", {}))
-
-
-# ------------------------------------------------------------------------------------------------------ training
+    return Ensemble.load(path)
 
 
 # ------------------------------------------------------------------------------------------------------ import

@@ -97,9 +97,9 @@ def test_save_load_round_trip_and_checkpoint_errors(untrained, test_cohort, tmp_
     # mismatched: the JSON names a wider architecture than the stored variables
     bad = tmp_path / "mismatch"
     shutil.copytree(path, bad)
-    record = json.loads((bad / "ensemble.json").read_text())
+    record = json.loads((bad / "model.json").read_text())
     record["specs"][0]["input_width"] = 8
-    (bad / "ensemble.json").write_text(json.dumps(record))
+    (bad / "model.json").write_text(json.dumps(record))
     with pytest.raises(CheckpointError, match="does not match"):
         ensemble.load(bad)
     # corrupt: garbage in every stored array file, and a truncated JSON file
@@ -110,7 +110,7 @@ def test_save_load_round_trip_and_checkpoint_errors(untrained, test_cohort, tmp_
             f.write_bytes(b"\x00garbage" * 8)
     with pytest.raises(CheckpointError):
         ensemble.load(corrupt)
-    (corrupt / "ensemble.json").write_text('{"format": "infantjax-ensemble", "specs": [')
+    (corrupt / "model.json").write_text('{"format": "infantjax-model", "specs": [')
     with pytest.raises(CheckpointError, match="corrupt"):
         ensemble.load(corrupt)
 
@@ -140,7 +140,7 @@ def test_cli_train_and_predict(test_cohort, tmp_path, capsys):
     out = tmp_path / "ens"
     rc = cli.main(["train", "--data", str(data), "--specs", str(tmp_path / "spec.json"), "--out", str(out),
                    "--config", str(tmp_path / "config.json")])
-    assert rc == 0 and (out / "ensemble.json").is_file()
+    assert rc == 0 and (out / "model.json").is_file()
     assert ensemble.load(out).stack_sizes == [7]
     inputs = tmp_path / "inputs"
     write_cohort(test_cohort.select(indices=[0, 1]), inputs, format="npz")

@@ -17,9 +17,9 @@ from infantjax.train.mam import (
     MamConfig,
     MamData,
     MamTask,
-    _binary,
-    _check_recordings,
-    _info,
+    check_binary,
+    check_info,
+    check_recordings,
     predict_recordings,
 )
 
@@ -72,12 +72,12 @@ def run_protocol(recordings: Sequence[np.ndarray], labels: np.ndarray, subjects:
     spec = MamSpec() if spec is None else spec
     config = MamConfig() if config is None else config
     task = MamTask(spec, config)
-    recordings = _check_recordings(recordings, spec, "run_protocol")
-    labels = _binary(labels, len(recordings), "run_protocol", "risk")
+    recordings = check_recordings(recordings, spec, "run_protocol")
+    labels = check_binary(labels, len(recordings), "run_protocol", "risk")
     if spec.use_info and info is None:
         raise DataError("run_protocol: the Info branch needs the basic characteristics (info); pass them or use "
                         "MamSpec(use_info=False)")
-    info = _info(info, len(recordings), "run_protocol")
+    info = check_info(info, len(recordings), "run_protocol")
     if fms_truth is not None and len(fms_truth) != len(recordings):
         raise DataError(f"run_protocol: {len(fms_truth)} clip ground truths for {len(recordings)} recordings")
     folds = subject_folds(subjects, labels, config.folds, config.fold_seed)

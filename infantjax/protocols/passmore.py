@@ -17,8 +17,8 @@ from infantjax.train.passmore import (
     PassmoreConfig,
     PassmoreData,
     PassmoreTask,
-    _check_features,
-    _labels,
+    check_features,
+    check_labels,
     predict_videos,
 )
 
@@ -73,8 +73,8 @@ def run_protocol(features: np.ndarray, labels: np.ndarray, subjects: Sequence[st
 
     config = PassmoreConfig() if config is None else config
     task = PassmoreTask(spec, config)
-    features = _check_features(features, "run_protocol", config.clip_length)
-    labels = _labels(labels, len(features), "run_protocol")
+    features = check_features(features, "run_protocol", config.clip_length)
+    labels = check_labels(labels, len(features), "run_protocol")
     strata = labels if strata is None else np.asarray(strata)
     corrected = config.calibration == "corrected"
     splits = participant_splits(subjects, strata, splits=config.splits, test_fraction=config.test_fraction,

@@ -30,7 +30,7 @@ from infantjax.train.config import TrainConfig, host_field
 from infantjax.train.predict import Examples, StackedPredictor, task_forward
 from infantjax.train.task import Task
 
-__all__ = ["MamConfig", "MamData", "MamTask", "clip_slots", "clip_starts", "predict_recordings", "recording_clips",
+__all__ = ["MamConfig", "MamData", "MamTask", "check_binary", "check_info", "check_recordings", "clip_slots", "clip_starts", "predict_recordings", "recording_clips",
            "recording_examples", "recording_outputs"]
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ def recording_clips(features: np.ndarray, length: int, stride: int) -> np.ndarra
     return f[starts[:, None] + np.arange(length)[None, :]]
 
 
-def _check_recordings(recordings, spec: MamSpec, where: str) -> tuple[np.ndarray, ...]:
+def check_recordings(recordings, spec: MamSpec, where: str) -> tuple[np.ndarray, ...]:
     out = []
     for i, r in enumerate(recordings):
         r = np.asarray(r, np.float32)
@@ -139,7 +139,7 @@ def _check_recordings(recordings, spec: MamSpec, where: str) -> tuple[np.ndarray
     return tuple(out)
 
 
-def _binary(labels, n: int, where: str, what: str) -> np.ndarray:
+def check_binary(labels, n: int, where: str, what: str) -> np.ndarray:
     y = np.asarray(labels)
     if y.shape != (n,):
         raise DataError(f"{where}: {y.shape} {what} labels for {n} items")
@@ -148,7 +148,7 @@ def _binary(labels, n: int, where: str, what: str) -> np.ndarray:
     return y.astype(np.int32)
 
 
-def _info(info, n: int, where: str) -> np.ndarray:
+def check_info(info, n: int, where: str) -> np.ndarray:
     x = np.asarray(info, np.float32) if info is not None else np.zeros((n, len(CHARACTERISTICS)), np.float32)
     if x.shape != (n, len(CHARACTERISTICS)):
         raise DataError(f"{where}: characteristics must be ({n}, {len(CHARACTERISTICS)}) "
@@ -181,11 +181,11 @@ class MamData:
         if x.ndim != 3:
             raise DataError(f"MamData: ref_clips must be (clips, frames, features), got shape {x.shape}")
         object.__setattr__(self, "ref_clips", x)
-        object.__setattr__(self, "ref_labels", _binary(self.ref_labels, len(x), "MamData", "FMs"))
+        object.__setattr__(self, "ref_labels", check_binary(self.ref_labels, len(x), "MamData", "FMs"))
         recordings = tuple(np.asarray(r, np.float32) for r in self.recordings)
         object.__setattr__(self, "recordings", recordings)
-        object.__setattr__(self, "labels", _binary(self.labels, len(recordings), "MamData", "risk"))
-        object.__setattr__(self, "info", _info(self.info, len(recordings), "MamData"))
+        object.__setattr__(self, "labels", check_binary(self.labels, len(recordings), "MamData", "risk"))
+        object.__setattr__(self, "info", check_info(self.info, len(recordings), "MamData"))
 
 
 class _Batches:
@@ -305,7 +305,7 @@ class MamTask(Task):
         if data.ref_clips.shape[1:] != (s.clip_length, s.num_features):
             raise DataError(f"MamTask: pretraining clips of shape {data.ref_clips.shape[1:]}, the model takes "
                             f"({s.clip_length}, {s.num_features})")
-        _check_recordings(data.recordings, s, "MamTask")
+        check_recordings(data.recordings, s, "MamTask")
         for what, y in (("training recordings", data.labels), ("pretraining clips", data.ref_labels)):
             counts = np.bincount(y, minlength=2)
             if counts.min() == 0:
@@ -378,8 +378,8 @@ def predict_recordings(task: MamTask, variables: Any, recordings: Sequence[Seque
         "clip_starts" (list)}`` with probabilities as float64.
     """
     c, spec = task.config, task.spec
-    recordings = [_check_recordings(r, spec, "predict_recordings") for r in recordings]
-    infos = [_info(i, len(r), "predict_recordings") for r, i in zip(recordings, info)]
+    recordings = [check_recordings(r, spec, "predict_recordings") for r in recordings]
+    infos = [check_info(i, len(r), "predict_recordings") for r, i in zip(recordings, info)]
     starts = [[clip_starts(len(x), spec.clip_length, c.clip_stride) for x in r] for r in recordings]
     slots = clip_slots(starts)
     predictor = StackedPredictor(task_forward(task), variables, memory_budget=c.memory_budget)

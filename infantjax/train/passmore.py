@@ -45,6 +45,8 @@ __all__ = [
     "PassmoreConfig",
     "PassmoreData",
     "PassmoreTask",
+    "check_features",
+    "check_labels",
     "clip_starts",
     "predict_videos",
     "video_clips",
@@ -176,7 +178,7 @@ def video_clips(features: np.ndarray, length: int = 128, stride: int = 8, step: 
     return np.ascontiguousarray(np.swapaxes(f[starts[:, None] + np.arange(length)[None, :]], 1, 2))
 
 
-def _check_features(features, where: str, length: int) -> np.ndarray:
+def check_features(features, where: str, length: int) -> np.ndarray:
     f = np.asarray(features, np.float32)
     if f.ndim != 3:
         raise DataError(f"{where}: features must be (videos, samples, {NUM_FEATURES}), got shape {f.shape}")
@@ -207,17 +209,17 @@ class PassmoreData:
     validation: tuple[np.ndarray, np.ndarray] | None = None
 
     def __post_init__(self):
-        f = _check_features(self.features, "PassmoreData", 1)
-        y = _labels(self.labels, len(f), "PassmoreData")
+        f = check_features(self.features, "PassmoreData", 1)
+        y = check_labels(self.labels, len(f), "PassmoreData")
         object.__setattr__(self, "features", f)
         object.__setattr__(self, "labels", y)
         if self.validation is not None:
-            vf = _check_features(self.validation[0], "PassmoreData validation", 1)
-            object.__setattr__(self, "validation", (vf, _labels(self.validation[1], len(vf),
+            vf = check_features(self.validation[0], "PassmoreData validation", 1)
+            object.__setattr__(self, "validation", (vf, check_labels(self.validation[1], len(vf),
                                                                 "PassmoreData validation")))
 
 
-def _labels(labels, n: int, where: str) -> np.ndarray:
+def check_labels(labels, n: int, where: str) -> np.ndarray:
     y = np.asarray(labels)
     if y.shape != (n,):
         raise DataError(f"{where}: {y.shape} labels for {n} videos")
@@ -375,7 +377,7 @@ class PassmoreTask(Task):
                             f"{type(data).__name__}")
         c = self.config
         for f in (data.features,) + ((data.validation[0],) if data.validation is not None else ()):
-            _check_features(f, "PassmoreTask", c.clip_length)
+            check_features(f, "PassmoreTask", c.clip_length)
         if self.steps_per_epoch(data) < 1:
             raise DataError(f"PassmoreTask: {len(data.labels)} training videos give no batch of {c.batch_size}; "
                             "add videos or lower batch_size")
