@@ -120,3 +120,46 @@ def test_shared_inputs_are_not_copied_per_instance():
         assert out.shape == (count, 64, 1)
         np.testing.assert_allclose(out, 1024.0)
     assert sizes[16] == sizes[1] == x.nbytes
+
+
+def test_pose_predictor_saves_the_common_folder_and_reads_the_zoo_network(tmp_path):
+    """The pose predictor is a trained model of one instance: a folder round trip keeps its weights and info; the
+    zoo's network-level reader gives spec, variables and skeleton by name."""
+    from infantjax.pipelines.pose import PosePredictor, pretrained_network
+
+    weights = pretrained_network("rt-synthetic-infant")
+    assert weights.skeleton == "in-motion-19" and weights.spec.variant == "rt" and "params" in weights.variables
+    shipped = PosePredictor.pretrained("rt-synthetic-infant")
+    folder = shipped.save(tmp_path / "pose")
+    header = json.loads((folder / HEADER).read_text())
+    assert header["kind"] == "pose" and header["instances"] == 1 and header["skeleton"] == "in-motion-19"
+    again = PosePredictor.load(folder)
+    assert again.info == shipped.info and again.spec == shipped.spec
+    for a, b in zip(jax.tree_util.tree_leaves(shipped.variables), jax.tree_util.tree_leaves(again.variables)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    image = np.random.default_rng(0).integers(0, 255, (64, 48, 3), np.uint8)
+    np.testing.assert_allclose(again.keypoints(image), shipped.keypoints(image))
+
+
+def test_depth_model_saves_loads_and_predicts_the_pipeline(tmp_path):
+    """Seed 004's detection + regression + linking as a trained model: the folder round trip predicts what the
+    pipeline's own function does."""
+    from infantjax.models.depth import DetectionSpec, RegressionSpec, init_variables
+    from infantjax.models.depth.linking import LinkConfig
+    from infantjax.pipelines.depth import DepthModel, estimate_limb_pose
+
+    detection, regression = DetectionSpec(widths=(4, 8, 8)), RegressionSpec("asymmetric", widths=(4, 4, 4, 4),
+                                                                             head_width=4)
+    clips = np.random.default_rng(0).normal(size=(2, 3, 16, 16, 1)).astype(np.float32)
+    key = jax.random.key(0, impl="rbg")
+    variables = {"detection": init_variables(detection.build(), key, clips[:1]),
+                 "regression": init_variables(regression.build(), key, np.zeros((1, 3, 16, 16, 21), np.float32))}
+    link = LinkConfig(threshold=0.0, smooth=0.0, radius=0.0)
+    model = DepthModel(detection, regression, variables, link=link, clip_shape=(3, 16, 16))
+    want = estimate_limb_pose(detection.build(), variables["detection"], regression.build(), variables["regression"],
+                              clips, link_config=link)
+    loaded = DepthModel.load(model.save(tmp_path / "depth"))
+    assert loaded.link == link and loaded.clip_shape == (3, 16, 16) and loaded.num_instances == 1
+    got = loaded.predict(clips)
+    np.testing.assert_allclose(got.keypoints, want[0])
+    np.testing.assert_allclose(got["confidence"], want[1])
