@@ -84,11 +84,9 @@ def run_protocol(features: np.ndarray, labels: np.ndarray, subjects: Sequence[st
     data = [PassmoreData(features[s.train], labels[s.train], (features[s.validation], labels[s.validation]))
             for s in splits]
 
-    def on_epoch(epoch, metrics):
-        return epoch > config.min_epochs and task.all_stopped(data)
-
-    result = fit(task, data, seeds=[seed + n for n in range(len(splits))], on_epoch=on_epoch,
-                 checkpoint_dir=checkpoint_dir, desc="passmore splits")
+    # early stopping (patience after the first phase) is the engine's: PassmoreTask.selection
+    result = fit(task, data, seeds=[seed + n for n in range(len(splits))], checkpoint_dir=checkpoint_dir,
+                 desc="passmore splits")
     cal_sets = [s.calibration if corrected else s.validation for s in splits]
     cal_logits = predict_videos(task, result.variables, [features[c] for c in cal_sets])
     test_logits = predict_videos(task, result.variables, [features[s.test] for s in splits])

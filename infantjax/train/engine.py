@@ -278,7 +278,8 @@ class FitResult:
         best_epoch: (I,) the kept epoch (1-based).
         history: per instance, a list of per-epoch metric dicts.
         step_losses: (steps, I) the training loss of every step.
-        stopped_early: whether ``on_epoch`` stopped the run.
+        stopped_early: whether ``on_epoch`` or early stopping (every instance stopped,
+            :attr:`~infantjax.train.task.Selection.patience`) ended the run before its last epoch.
         train_seconds: wall time of the epochs run by this call (compilation included).
         cpu_seconds: CPU time of this process over those epochs (all threads).
         step_seconds: median wall time of one training step, measured between host syncs after the first.
@@ -358,8 +359,10 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
     if evaluates:
         chunk = _eval_chunk(programs, programs.variables(state), eval_inputs, n_pad, chunk, data_axis, config)
     best = programs.copy(programs.variables(state))  # its own buffers: the train step donates the state's
+    # per instance: the kept epoch and its metric (best, best_epoch) and the selection's counters (early stopping)
     meta = {"epoch": 0, "steps": 0, "history": [[] for _ in range(n)], "best": [None] * n,
-            "best_epoch": [0] * n, "stopped": False, "seeds": seeds, "step_losses": []}
+            "best_epoch": [0] * n, "selection": [{} for _ in range(n)], "stopped": False, "seeds": seeds,
+            "step_losses": []}
 
     ckpt = RunCheckpointer(checkpoint_dir) if checkpoint_dir is not None else None
     if ckpt is not None and ckpt.latest() is not None:  # resume order: existing checkpoint > initial > init
@@ -376,6 +379,9 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
         tree = parallel.pad_leading(tree, n_pad)
         tree = parallel.to_global(tree, inst) if jax.process_count() > 1 else jax.device_put(tree, inst)
         state, best = tree["state"], tree["best"]
+        if "selection" not in meta:  # a checkpoint written before early stopping was an engine feature
+            meta["selection"] = [{"best": b, "best_epoch": e, "kept": e} for b, e in zip(meta["best"],
+                                                                                      meta["best_epoch"])]
         log.info("resumed %s from epoch %d", desc or type(task).__name__, meta["epoch"])
     if log_dir is None and checkpoint_dir is not None:
         log_dir = os.path.join(os.fspath(checkpoint_dir), "tensorboard")
@@ -469,10 +475,13 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
                     m.update(scores[i])
                     if selection is not None and evaluates:
                         value = float(scores[i][selection.metric])
-                        if selection.better(value, meta["best"][i]):
+                        counters = meta["selection"][i]
+                        if selection.update(epoch, value, counters):
                             meta["best"][i], meta["best_epoch"][i] = value, epoch
                             improved[i] = True
-                        m[selection.key] = meta["best"][i]
+                        m[selection.key] = counters.get("best")
+                        if selection.patience is not None:
+                            m["stopped"] = float(bool(counters.get("stopped")))
                     else:
                         meta["best_epoch"][i] = epoch
                         improved[i] = True
@@ -485,6 +494,8 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
                 best = programs.select(improved, current, best)
                 meta["epoch"] = epoch
                 stop = bool(on_epoch(epoch, metrics_list)) if on_epoch is not None else False
+                if selection is not None and selection.patience is not None and evaluates:
+                    stop = stop or all(c.get("stopped") for c in meta["selection"])  # every instance stopped
                 meta["stopped"] = stop
                 if ckpt is not None:
                     meta["step_losses"] = [x.tolist() for x in step_losses]

@@ -57,10 +57,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 NUM_FEATURES = 46
-# The stopping metric before early stopping starts is NOT_YET − epoch, so every epoch "improves" on the last. It
-# must stay exact in float64: with 1e30, 1e30 − epoch == 1e30, all first-phase epochs tied and a run that ended
-# within the first phase (epochs <= min_epochs) restored epoch 1. 2**52 − epoch is exact for any epoch count.
-NOT_YET = float(2 ** 52)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -287,8 +283,6 @@ class PassmoreTask(Task):
             raise ConfigError(f"PassmoreSpec.clip_length {spec.clip_length} and PassmoreConfig.clip_length "
                               f"{config.clip_length} must agree, and the spec must take {NUM_FEATURES} features")
         self.spec, self.config, self.model = spec, config, spec.build()
-        self._epoch = 0
-        self._stopping: dict[int, list] = {}  # id(data) → [best loss, its epoch, stopped]
 
     @functools.cached_property
     def bank(self) -> np.ndarray:
@@ -324,9 +318,6 @@ class PassmoreTask(Task):
 
     # ------------------------------------------------------------------ host
     def epoch_batches(self, data: PassmoreData, epoch: int, rng) -> _Batches:
-        self._epoch = epoch  # the scores of this epoch know whether early stopping has started
-        if epoch == 1:  # a new run: no stale patience state (ids of collected data objects are reused)
-            self._stopping.pop(id(data), None)
         y = data.labels
         order = np.concatenate([np.flatnonzero(y == 0), np.repeat(np.flatnonzero(y == 1), self.config.oversample)])
         return _Batches(self, data, rng.permutation(order), rng)
@@ -349,27 +340,15 @@ class PassmoreTask(Task):
         bce = np.mean(np.maximum(logits, 0) - logits * target + np.log1p(np.exp(-np.abs(logits))))
         val_loss = float(bce + outputs["l2"][0])
         auc = roc_auc(labels, logits) if 0 < labels.sum() < len(labels) else float("nan")
-        # early stopping (Keras EarlyStopping after the first phase): patience counted per instance
-        state = self._stopping.setdefault(id(data), [np.inf, 0, False])
-        if self._epoch <= self.config.min_epochs:
-            stop_metric = NOT_YET - self._epoch
-        elif state[2]:
-            stop_metric = np.inf
-        else:
-            if val_loss < state[0]:
-                state[0], state[1] = val_loss, self._epoch
-            elif self._epoch - state[1] >= self.config.patience:
-                state[2] = True
-            stop_metric = val_loss
-        return {"val_loss": val_loss, "val_auc": float(auc), "val_stop_loss": float(stop_metric),
-                "stopped": float(state[2])}
+        return {"val_loss": val_loss, "val_auc": float(auc)}
 
-    def selection(self) -> Selection | None:
-        return Selection("val_stop_loss", "min") if self.config.restore_best else None
-
-    def all_stopped(self, data: Sequence[PassmoreData]) -> bool:
-        """Whether every instance's patience has run out (the run can end)."""
-        return all(self._stopping.get(id(d), [0, 0, False])[2] for d in data)
+    def selection(self) -> Selection:
+        """Keras ``EarlyStopping`` after the first phase, as an engine feature: the validation loss selects from
+        epoch ``min_epochs + 1`` on, an instance stops after ``patience`` epochs without a lower one (its counters
+        are in the engine's checkpoint), the run ends when every instance has stopped; the best epoch is kept
+        (``restore_best``) or the last."""
+        c = self.config
+        return Selection("val_loss", "min", start=c.min_epochs, patience=c.patience, restore=c.restore_best)
 
     def check_data(self, data) -> None:
         if not isinstance(data, PassmoreData):
