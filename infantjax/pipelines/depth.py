@@ -15,6 +15,7 @@ import dataclasses
 import functools
 import logging
 import time
+import warnings
 from collections.abc import Callable
 from typing import Literal
 
@@ -131,7 +132,10 @@ def estimate_limb_pose(detection, detection_variables: dict, regression, regress
 
 # ------------------------------------------------------------------------------------------------------ Table II run
 def parameter_count(variables: dict) -> int:
-    """Trainable parameters (``variables["params"]``)."""
+    """Trainable parameters (``variables["params"]``). Deprecated: ``infantjax.models.count_parameters(variables,
+    collections=("params",))`` is the one counter."""
+    warnings.warn("infantjax.pipelines.depth.parameter_count is deprecated; use infantjax.models.count_parameters("
+                  "variables, collections=('params',))", DeprecationWarning, stacklevel=2)
     return count_parameters(variables, collections=("params",))
 
 
@@ -311,7 +315,7 @@ def run_pipeline(train: DepthClips, test: DepthClips, *, detection: DetectionSpe
     summary, frames, missing = _evaluate(det_test, test.keypoints, link)
     detection_record = {
         "train_seconds": det.train_seconds, "train_cpu_seconds": det.cpu_seconds, "best_epoch": det.best_epoch,
-        "best_val_accuracy": max(h["val_metric"] for h in det.history), "parameters": parameter_count(det_init),
+        "best_val_accuracy": max(h["val_metric"] for h in det.history), "parameters": count_parameters(det_init, collections=("params",)),
         "final_loss": det.history[-1]["loss"], "rmsd": summary, "rmsd_frames": frames, "missing": missing,
     }
     log.info("detection: %s", {k: v for k, v in detection_record.items() if k != "rmsd_frames"})
@@ -339,7 +343,7 @@ def run_pipeline(train: DepthClips, test: DepthClips, *, detection: DetectionSpe
             "seconds_per_clip": seconds, "train_seconds": reg.train_seconds, "train_cpu_seconds": reg.cpu_seconds,
             "train_step_seconds": reg.step_seconds,
             "best_epoch": reg.best_epoch, "final_loss": reg.history[-1]["loss"],
-            "initial_loss": reg.history[0]["loss"], "parameters": parameter_count(initial),
+            "initial_loss": reg.history[0]["loss"], "parameters": count_parameters(initial, collections=("params",)),
             "spec": dataclasses.asdict(spec),
         }
         variables[name] = reg.variables

@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from infantjax import models
 from infantjax.errors import ConfigError, DataError
 from infantjax.models.mam import CHARACTERISTICS, MamNet, MamSpec, closeness_loss, fms_frequency, triplet_loss
 from infantjax.train.config import TrainConfig, host_field
@@ -261,13 +262,11 @@ class MamTask(Task):
             raise ConfigError(f"MamTask needs a MamSpec, got {type(spec).__name__}")
         if not isinstance(config, MamConfig):
             raise ConfigError(f"MamTask needs a MamConfig, got {type(config).__name__}")
-        self.spec, self.config, self.model = spec, config, spec.build()
+        self.spec, self.config, self.model = spec, config, models.build(spec)
 
     # ------------------------------------------------------------------ compiled
     def init(self, key) -> dict:
-        s = self.spec
-        x = jnp.zeros((1, 2, s.clip_length, s.num_features), jnp.float32)
-        return dict(self.model.init({"params": key}, x, jnp.ones((1, 2)), jnp.zeros((1, len(CHARACTERISTICS)))))
+        return models.init(self.spec, key)  # clips (1, 2, L, F), every clip real, zero characteristics
 
     def loss(self, variables, batch, key, step):
         c = self.config
@@ -314,6 +313,21 @@ class MamTask(Task):
         if len(data.recordings) < c.batch_size:
             raise DataError(f"MamTask: {len(data.recordings)} training recordings give no batch of "
                             f"{c.batch_size}; add recordings or lower batch_size")
+
+    @classmethod
+    def example(cls, seed: int = 0) -> tuple[MamTask, list[MamData]]:
+        """A two-block MAM on random distance features of 6 joints (the task contract)."""
+        spec = MamSpec(num_joints=6, clip_length=20, patch=5, width=16, depth=1, heads=2, mil_hidden=8,
+                       use_info=False)
+        config = MamConfig.quick(epochs=3, batch_size=2, ref_batch=4, bag_clips=2, clip_stride=10)
+        rng = np.random.default_rng(seed)
+
+        def data() -> MamData:
+            f = spec.num_features
+            return MamData(rng.normal(size=(8, 20, f)).astype(np.float32), np.arange(8) % 2,
+                           [rng.normal(size=(40 + 10 * i, f)).astype(np.float32) for i in range(4)], np.arange(4) % 2)
+
+        return cls(spec, config), [data(), data()]
 
 
 # ------------------------------------------------------------------------------------------------------ inference

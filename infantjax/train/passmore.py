@@ -32,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from infantjax import models
 from infantjax.augment import curve_bank, passmore_warp
 from infantjax.errors import ConfigError, DataError
 from infantjax.metrics import roc_auc
@@ -282,7 +283,7 @@ class PassmoreTask(Task):
         if spec.clip_length != config.clip_length or spec.num_features != NUM_FEATURES:
             raise ConfigError(f"PassmoreSpec.clip_length {spec.clip_length} and PassmoreConfig.clip_length "
                               f"{config.clip_length} must agree, and the spec must take {NUM_FEATURES} features")
-        self.spec, self.config, self.model = spec, config, spec.build()
+        self.spec, self.config, self.model = spec, config, models.build(spec)
 
     @functools.cached_property
     def bank(self) -> np.ndarray:
@@ -292,8 +293,7 @@ class PassmoreTask(Task):
 
     # ------------------------------------------------------------------ compiled
     def init(self, key) -> dict:
-        x = jnp.zeros((1, 1, NUM_FEATURES, self.spec.clip_length), jnp.float32)
-        return dict(self.model.init(key, x, train=False))
+        return models.init(self.spec, key, input_shape=(1, 1, NUM_FEATURES, self.spec.clip_length))
 
     def _l2(self, params) -> jax.Array:
         return self.config.l2 * sum(jnp.sum(jnp.square(k)) for k in l2_kernels(params))
@@ -360,6 +360,23 @@ class PassmoreTask(Task):
         if self.steps_per_epoch(data) < 1:
             raise DataError(f"PassmoreTask: {len(data.labels)} training videos give no batch of {c.batch_size}; "
                             "add videos or lower batch_size")
+
+    @classmethod
+    def example(cls, seed: int = 0) -> tuple[PassmoreTask, list[PassmoreData]]:
+        """The coded network on random 160-sample videos whose label shows as an oscillation, with early stopping
+        from epoch 2 and a patience of 1 (the task contract: a resume after early stopping started)."""
+        config = PassmoreConfig(epochs=6, min_epochs=1, patience=1, num_curves=50, batch_size=4, eval_batch_size=4,
+                                eval_clip_step=4, learning_rate=0.05, progress=False)
+        rng = np.random.default_rng(seed)
+
+        def videos(n: int):
+            labels = np.arange(n) % 2
+            f = rng.normal(size=(n, 160, NUM_FEATURES)).astype(np.float32) * 0.5
+            f[labels == 1, :, :10] += 1.5 * np.sin(np.arange(160) / 3.0)[:, None].astype(np.float32)
+            return f, labels
+
+        data = [PassmoreData(*videos(8), validation=videos(4)) for _ in range(2)]
+        return cls(PassmoreSpec(), config), data
 
 
 # ------------------------------------------------------------------------------------------------------ inference

@@ -22,8 +22,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from infantjax import models
 from infantjax.errors import ConfigError, DataError
-from infantjax.models.sma import LIMBS, SMASpec, fc_kernels, init_variables
+from infantjax.models.sma import LIMBS, SMASpec, fc_kernels
 from infantjax.preprocess.sma import STRIDE, WINDOW, limb_windows
 from infantjax.train.config import TrainConfig, host_field
 from infantjax.train.predict import StackedPredictor, task_forward
@@ -166,11 +167,11 @@ class SMATask(Task):
             raise ConfigError(f"SMATask needs an SMAConfig, got {type(config).__name__}")
         if spec.window != config.window:
             raise ConfigError(f"SMASpec.window {spec.window} and SMAConfig.window {config.window} must agree")
-        self.spec, self.config, self.model = spec, config, spec.build()
+        self.spec, self.config, self.model = spec, config, models.build(spec)
 
     # ------------------------------------------------------------------ compiled
     def init(self, key) -> dict:
-        return init_variables(self.spec, key)
+        return models.init(self.spec, key)
 
     def _decay(self, params) -> jax.Array:
         c = self.config
@@ -220,6 +221,18 @@ class SMATask(Task):
         if self.steps_per_epoch(data) < 1:
             raise DataError(f"SMATask: {len(data.scores)} training windows give no batch of "
                             f"{self.config.batch_size}; add recordings or lower batch_size")
+
+    @classmethod
+    def example(cls, seed: int = 0) -> tuple[SMATask, list[SMAData]]:
+        """The narrow Table 1 network on random 108-frame windows (the task contract)."""
+        spec = SMASpec.narrow(window=108, dropout=0.0)
+        config = SMAConfig.quick(window=108, epochs=3, batch_size=4)
+        rng = np.random.default_rng(seed)
+
+        def windows(n: int):
+            return rng.normal(size=(n, 108, LIMBS, 3)).astype(np.float32), rng.uniform(0, 72, n).astype(np.float32)
+
+        return cls(spec, config), [SMAData(*windows(8), validation=windows(4)) for _ in range(2)]
 
 
 # ------------------------------------------------------------------------------------------------------ windows

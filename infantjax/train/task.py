@@ -26,7 +26,9 @@ import numpy as np
 from infantjax.errors import ConfigError, DataError
 from infantjax.train.config import TrainConfig, compile_key
 
-__all__ = ["Selection", "ShuffledBatches", "Task"]
+__all__ = ["Selection", "ShuffledBatches", "Task", "registered_tasks"]
+
+_REGISTERED: list[type] = []
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,6 +178,25 @@ class Task(abc.ABC):
     def check_data(self, data: Any) -> None:
         """Raise a typed error when ``data`` cannot be trained on (called once per instance before training)."""
 
+    # ------------------------------------------------------------------ the contract
+    @classmethod
+    def example(cls, seed: int = 0) -> tuple[Task, list]:
+        """A small task of this kind and the data of two instances, seeded: what the task contract checks every
+        registered task with (``tests/test_task_contract.py``: exact resume, also after early stopping started;
+        an instance stacked equals it alone; deterministic ``epoch_batches``; ``compile_key`` ignores host-only
+        fields). A task class that defines ``example`` is registered (:func:`registered_tasks`); its config
+        should evaluate, and, when its selection stops early, stop within a few epochs.
+
+        Returns:
+            (task, [data of instance 0, data of instance 1]).
+        """
+        raise NotImplementedError(f"{cls.__name__} defines no example()")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "example" in cls.__dict__ and cls not in _REGISTERED:
+            _REGISTERED.append(cls)
+
     # ------------------------------------------------------------------ identity
     def compile_key(self) -> tuple:
         """What the compiled programs depend on: the task type, the model and the compiled config fields."""
@@ -187,6 +208,12 @@ class Task(abc.ABC):
 
     def __hash__(self) -> int:
         return hash(self.compile_key())
+
+
+def registered_tasks() -> tuple[type, ...]:
+    """The task classes that define :meth:`Task.example` (those whose modules have been imported; importing
+    :mod:`infantjax.train` imports every task of the package), in definition order."""
+    return tuple(_REGISTERED)
 
 
 class ShuffledBatches(Sequence):

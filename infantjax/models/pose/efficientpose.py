@@ -28,6 +28,7 @@ were trained with. ``spec.dtype`` is the compute dtype; parameters stay float32 
 
 from __future__ import annotations
 
+import warnings
 import dataclasses
 from typing import Literal
 
@@ -290,5 +291,9 @@ def parameter_count(spec: EfficientPoseSpec, collections: tuple[str, ...] | None
 
     Returns:
         the number of scalars.
+
+    Deprecated: ``infantjax.models.count_parameters(spec)`` is the one counter.
     """
+    warnings.warn("infantjax.models.pose.efficientpose.parameter_count is deprecated; use "
+                  "infantjax.models.count_parameters(spec) (the same count)", DeprecationWarning, stacklevel=2)
     return count_parameters(spec, collections=collections)

@@ -18,6 +18,7 @@ dtype (parameters float32, outputs float32).
 
 from __future__ import annotations
 
+import warnings
 import dataclasses
 
 import flax.linen as nn
@@ -109,5 +110,7 @@ class EfficientHourglass(nn.Module):
 
 def hourglass_parameter_count(spec: EfficientHourglassSpec) -> int:
     """Parameters of our EfficientHourglass under the README §2.6 rule (params + BN statistics + fixed upscaling,
-    i.e. every collection): ``infantjax.models.count_parameters(spec)``."""
+    i.e. every collection): ``infantjax.models.count_parameters(spec)``. Deprecated: use that."""
+    warnings.warn("hourglass_parameter_count is deprecated; use infantjax.models.count_parameters(spec) (the same "
+                  "count)", DeprecationWarning, stacklevel=2)
     return count_parameters(spec)
