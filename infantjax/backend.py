@@ -16,7 +16,8 @@ a field of a :class:`Policy`:
 * ``data_parallel_inference`` — spread pose inference batches over the local devices (accelerators; CPU
   "devices" share the same cores);
 * ``fast_init_compile`` — compile one-off initialisations without XLA's expensive passes (CPU; the options are
-  XLA:CPU's);
+  XLA:CPU's); ``fast_dropout_keys`` — rbg dropout keys where threefry compiles slowly (CPU, with its one-after-another
+  instances);
 * ``compute_dtype`` — the place of the mixed-precision policy (issue 33, part 1 item 3): None today, every
   network computes in its spec's ``dtype``.
 
@@ -78,6 +79,8 @@ class Policy:
         pose_se_fold: fold the squeeze-and-excitation gate into the projection matrix.
         data_parallel_inference: spread inference batches over the local devices by default.
         fast_init_compile: compile one-off initialisations with XLA:CPU's cheap options.
+        fast_dropout_keys: draw dropout masks from ``rbg`` keys where threefry compiles slowly (XLA:CPU; MAM); they
+            differ under ``vmap``, so only where stacked instances run one after another.
         memory_fraction: share of a device's memory one compiled call may use by default.
         compute_dtype: the mixed-precision compute dtype (None: each spec's ``dtype``; issue 33).
     """
@@ -90,13 +93,14 @@ class Policy:
     pose_se_fold: bool
     data_parallel_inference: bool
     fast_init_compile: bool
+    fast_dropout_keys: bool = False
     memory_fraction: float = 0.25
     compute_dtype: str | None = None
 
 
 _POLICIES = {
     "cpu": Policy("cpu", conv="cpu", instances="map", pose_microbatch=2, pose_depthwise="shift", pose_se_fold=True,
-                  data_parallel_inference=False, fast_init_compile=True),
+                  data_parallel_inference=False, fast_init_compile=True, fast_dropout_keys=True),
     "accelerator": Policy("accelerator", conv="plain", instances="vmap", pose_microbatch=None,
                           pose_depthwise="conv", pose_se_fold=False, data_parallel_inference=True,
                           fast_init_compile=False),

@@ -205,7 +205,7 @@ class DepthTask(Task):
             return (rng.normal(size=(n, 3, 16, 16, 21)).astype(np.float32),
                     rng.uniform(size=(n, 3, 16, 16, 20)).astype(np.float32))
 
-        config = DepthConfig(epochs=3, batch_size=2, loss="mse", optimizer="adam", learning_rate=1e-3,
+        config = DepthConfig(epochs=3, batch_size=2, loss="mse", optimizer="sgd", learning_rate=1e-2,
                              progress=False)
         model = RegressionSpec("asymmetric", widths=(4, 4, 4, 4), head_width=4).build()
         return cls(model, config, (3, 16, 16, 21)), [DepthData(*clips(4), validation=clips(2)) for _ in range(2)]

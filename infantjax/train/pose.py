@@ -384,7 +384,8 @@ class PoseTask(Task):
         """EfficientPose RT Lite at 32 px with its backbone frozen, on random images (the task contract)."""
         from infantjax.models.pose import EfficientPoseSpec
 
-        config = PoseConfig(epochs=3, batch_size=2, freeze_backbone=True, augment=None, optimizer="adam",
+        # SGD: Adam's normalised steps turn float rounding of near-zero gradients into different updates
+        config = PoseConfig(epochs=3, batch_size=4, freeze_backbone=True, augment=None, optimizer="sgd",
                             learning_rate=1e-3, progress=False)
         rng = np.random.default_rng(seed)
 
@@ -392,7 +393,7 @@ class PoseTask(Task):
             return (rng.integers(0, 255, (n, 32, 32, 3)).astype(np.uint8),
                     rng.uniform(0.2, 0.8, (n, 16, 2)).astype(np.float32))
 
-        data = [PoseData(*examples(4), validation=examples(2)) for _ in range(2)]
+        data = [PoseData(*examples(8), validation=examples(2)) for _ in range(2)]
         return cls(EfficientPoseSpec("rt_lite", num_pafs=30, resolution=32), config, "mpii-16"), data
 
 
