@@ -7,11 +7,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from infantjax.models import count_parameters
 from infantjax.models.pose.efficientpose import EfficientPose, EfficientPoseSpec
 from infantjax.models.pose.hourglass import (
     PUBLISHED_PARAMETER_COUNTS as HOURGLASS_COUNTS,
 )
-from infantjax.models import count_parameters
 from infantjax.models.pose.hourglass import EfficientHourglass, EfficientHourglassSpec
 from infantjax.models.pose.openpose import OpenPose, OpenPoseSpec
 

@@ -28,8 +28,8 @@ were trained with. ``spec.dtype`` is the compute dtype; parameters stay float32 
 
 from __future__ import annotations
 
-import warnings
 import dataclasses
+import warnings
 from typing import Literal
 
 import flax.linen as nn

@@ -18,8 +18,8 @@ dtype (parameters float32, outputs float32).
 
 from __future__ import annotations
 
-import warnings
 import dataclasses
+import warnings
 
 import flax.linen as nn
 import jax.numpy as jnp

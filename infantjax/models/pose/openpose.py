@@ -17,8 +17,8 @@ float32).
 
 from __future__ import annotations
 
-import warnings
 import dataclasses
+import warnings
 from typing import Any
 
 import flax.linen as nn
