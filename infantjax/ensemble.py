@@ -42,7 +42,7 @@ from infantjax.train.predict import MIN_CALL, StackedPredictor, call_plan, concu
 from infantjax.train.trained import TrainedModel, read_header
 
 __all__ = ["FORMAT", "Ensemble", "EnsemblePrediction", "from_movementoutcome", "load", "orientation_warning",
-           "scoring_forward", "scoring_mode"]
+           "scoring_forward", "scoring_mode", "spec_from_dict", "spec_to_dict"]
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,8 @@ _META = "ensemble.json"
 
 
 # ------------------------------------------------------------------------------------------------------ specs
-def _spec_to_dict(spec) -> dict:
+def spec_to_dict(spec) -> dict:
+    """A GCNSpec or STGCNSpec as the JSON record of a saved ensemble (its type name and fields)."""
     from infantjax.models.gcn import GCNSpec, STGCNSpec
 
     if isinstance(spec, (GCNSpec, STGCNSpec)):
@@ -61,7 +62,8 @@ def _spec_to_dict(spec) -> dict:
     raise ConfigError(f"an ensemble can only save GCNSpec or STGCNSpec architectures, got {type(spec).__name__}")
 
 
-def _spec_from_dict(data: dict):
+def spec_from_dict(data: dict):
+    """The spec of a saved ensemble's JSON record (:func:`spec_to_dict`)."""
     from infantjax.models.gcn import GCNSpec, STGCNSpec
 
     data = dict(data)
@@ -361,7 +363,7 @@ class Ensemble(TrainedModel):
 
     # ------------------------------------------------------------------ persistence (TrainedModel's save / load)
     def header(self) -> dict:
-        return {"specs": [_spec_to_dict(s) for s in self.specs], "stack_sizes": self.stack_sizes,
+        return {"specs": [spec_to_dict(s) for s in self.specs], "stack_sizes": self.stack_sizes,
                 "instances": self.num_instances, "config": self.config.to_dict(), "threshold": float(self.threshold),
                 "fold_auc": [list(map(float, a)) for a in self.fold_auc], "metadata": self.metadata}
 
@@ -382,7 +384,7 @@ class Ensemble(TrainedModel):
     @classmethod
     def _parts(cls, header) -> tuple[list, CPConfig, list[int]]:
         try:
-            specs = [_spec_from_dict(s) for s in header["specs"]]
+            specs = [spec_from_dict(s) for s in header["specs"]]
             config = CPConfig.from_dict(header["config"])
             sizes = [int(n) for n in header["stack_sizes"]]
         except (KeyError, TypeError, ValueError, ConfigError) as err:

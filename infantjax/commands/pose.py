@@ -41,7 +41,7 @@ def run(args) -> int:
     from infantjax import backend
     from infantjax.errors import ConfigError
     from infantjax.io import write_keypoints
-    from infantjax.models.pose.efficientpose import _normalise_variant
+    from infantjax.models.pose.efficientpose import normalise_variant
     from infantjax.pipelines.pose import PRETRAINED, PosePredictor
 
     if args.stride < 1:
@@ -61,7 +61,7 @@ def run(args) -> int:
             predictor = PosePredictor.pretrained(args.weights)
         else:
             predictor = PosePredictor.load(args.weights)
-        if args.model is not None and _normalise_variant(args.model) != predictor.spec.variant:
+        if args.model is not None and normalise_variant(args.model) != predictor.spec.variant:
             raise ConfigError(f"--model {args.model!r} does not match the weights in {args.weights!r} "
                               f"(EfficientPose {predictor.spec.variant}); drop --model or pass matching weights")
         start = time.perf_counter()

@@ -421,6 +421,11 @@ class PosePredictor(TrainedModel):
         out = self._frames_fn(*frames.shape[1:3], real_time)(self.inference_variables(), frames)
         return self._finish_frames(out, n, frames.shape[1:3], real_time)
 
+    def predict(self, video_path: str | os.PathLike, **kwargs) -> SkeletonSequence:
+        """The keypoints of a video (every family's ``predict``: a recording in, a typed result out):
+        :meth:`track` with its options; :meth:`keypoints_frames` is the lower-level call beside it."""
+        return self.track(video_path, **kwargs)
+
     def track(self, video_path: str | os.PathLike, *, stride: int = 1, batch_size: int = 16,
               real_time: bool = False, progress: bool = True, max_frames: int | None = None,
               fast: bool = False, data_parallel: bool | None = None) -> SkeletonSequence:

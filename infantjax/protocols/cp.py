@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from infantjax import parallel
-from infantjax.ensemble import Ensemble, _spec_to_dict
+from infantjax.ensemble import Ensemble, spec_to_dict
 from infantjax.errors import ConfigError, DataError
 from infantjax.sequence import Cohort
 from infantjax.train import cp as _cp
@@ -81,7 +81,7 @@ def train(specs: Sequence, cohort: Cohort, config: CPConfig | None = None, *, fo
     if not specs:
         raise ConfigError("ensemble.train needs at least one spec")
     for s in specs:
-        _spec_to_dict(s)  # only savable architectures
+        spec_to_dict(s)  # only savable architectures
     data = fold_data(cohort, config, folds=folds, split_seed=split_seed)
     variables, aucs = [], []
     for k, spec in enumerate(specs):
