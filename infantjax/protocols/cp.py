@@ -12,6 +12,7 @@ import numpy as np
 from infantjax import parallel
 from infantjax.ensemble import Ensemble, spec_to_dict
 from infantjax.errors import ConfigError, DataError
+from infantjax.protocols.splits import instance_seed
 from infantjax.sequence import Cohort
 from infantjax.train import cp as _cp
 from infantjax.train.cp import CPConfig, CPData, CPTask
@@ -86,7 +87,7 @@ def train(specs: Sequence, cohort: Cohort, config: CPConfig | None = None, *, fo
     variables, aucs = [], []
     for k, spec in enumerate(specs):
         ck = None if checkpoint_dir is None else os.path.join(os.fspath(checkpoint_dir), f"spec{k}")
-        res = fit(CPTask(spec, config), data, seeds=[seed * 1000 + 10 * k + f for f in range(folds)], mesh=mesh,
+        res = fit(CPTask(spec, config), data, seeds=[instance_seed(seed, f, stack=k) for f in range(folds)], mesh=mesh,
                   checkpoint_dir=ck, desc=f"spec {k + 1}/{len(specs)}")
         variables.append(res.variables)
         aucs.append(res.best_score)

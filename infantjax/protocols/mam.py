@@ -12,7 +12,7 @@ import numpy as np
 from infantjax.errors import DataError
 from infantjax.models.mam import MamSpec
 from infantjax.protocols.evaluation import fold_scores
-from infantjax.protocols.splits import subject_folds
+from infantjax.protocols.splits import instance_seed, subject_splits
 from infantjax.train.mam import (
     MamConfig,
     MamData,
@@ -80,10 +80,11 @@ def run_protocol(recordings: Sequence[np.ndarray], labels: np.ndarray, subjects:
     info = check_info(info, len(recordings), "run_protocol")
     if fms_truth is not None and len(fms_truth) != len(recordings):
         raise DataError(f"run_protocol: {len(fms_truth)} clip ground truths for {len(recordings)} recordings")
-    folds = subject_folds(subjects, labels, config.folds, config.fold_seed)
+    folds = [(s.train, s.test) for s in subject_splits(subjects, labels, kind="folds", folds=config.folds,
+                                                       seed=config.fold_seed)]
     data = [MamData(ref_clips, ref_labels, [recordings[i] for i in train], labels[train], info[train])
             for train, _ in folds]
-    result = fit(task, data, seeds=[seed + n for n in range(len(folds))], checkpoint_dir=checkpoint_dir,
+    result = fit(task, data, seeds=[instance_seed(seed, n) for n in range(len(folds))], checkpoint_dir=checkpoint_dir,
                  desc="mam folds")
     outputs = predict_recordings(task, result.variables, [[recordings[i] for i in test] for _, test in folds],
                                  [info[test] for _, test in folds])

@@ -12,7 +12,7 @@ import numpy as np
 from infantjax.models.passmore import PassmoreSpec
 from infantjax.protocols.calibration import calibrate, platt_scaling
 from infantjax.protocols.evaluation import binary_scores
-from infantjax.protocols.splits import Split, participant_splits
+from infantjax.protocols.splits import Split, instance_seed, subject_splits
 from infantjax.train.passmore import (
     PassmoreConfig,
     PassmoreData,
@@ -77,15 +77,15 @@ def run_protocol(features: np.ndarray, labels: np.ndarray, subjects: Sequence[st
     labels = check_labels(labels, len(features), "run_protocol")
     strata = labels if strata is None else np.asarray(strata)
     corrected = config.calibration == "corrected"
-    splits = participant_splits(subjects, strata, splits=config.splits, test_fraction=config.test_fraction,
-                                validation_fraction=config.validation_fraction,
-                                calibration_fraction=config.calibration_fraction if corrected else None,
-                                seed=config.split_seed)
+    splits = subject_splits(subjects, strata, kind="repeated", splits=config.splits, test_fraction=config.test_fraction,
+                            validation_fraction=config.validation_fraction,
+                            calibration_fraction=config.calibration_fraction if corrected else None,
+                            seed=config.split_seed)
     data = [PassmoreData(features[s.train], labels[s.train], (features[s.validation], labels[s.validation]))
             for s in splits]
 
     # early stopping (patience after the first phase) is the engine's: PassmoreTask.selection
-    result = fit(task, data, seeds=[seed + n for n in range(len(splits))], checkpoint_dir=checkpoint_dir,
+    result = fit(task, data, seeds=[instance_seed(seed, n) for n in range(len(splits))], checkpoint_dir=checkpoint_dir,
                  desc="passmore splits")
     cal_sets = [s.calibration if corrected else s.validation for s in splits]
     cal_logits = predict_videos(task, result.variables, [features[c] for c in cal_sets])

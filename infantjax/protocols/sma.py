@@ -11,7 +11,7 @@ import numpy as np
 from infantjax.errors import DataError
 from infantjax.models.sma import AGGREGATIONS, SMASpec, aggregate_recordings
 from infantjax.protocols.evaluation import per_subject_errors
-from infantjax.protocols.splits import loso_folds
+from infantjax.protocols.splits import instance_seed, loso_folds, subject_splits
 from infantjax.train.sma import SMAConfig, SMAData, SMATask, Windows, predict_windows
 
 
@@ -77,14 +77,14 @@ def run_loso(windows: Windows, *, spec: SMASpec | None = None, config: SMAConfig
     unknown = sorted(set(held) - set(all_ids))
     if unknown:
         raise DataError(f"run_loso: held-out subjects {unknown} have no windows")
-    masks = [windows.subjects == s for s in held]
-    data = [SMAData(windows.windows[~m], windows.scores[~m]) for m in masks]
-    result = fit(task, data, seeds=[seed + k for k in range(len(held))], checkpoint_dir=checkpoint_dir, mesh=mesh,
-                 desc="sma leave-one-subject-out")
-    preds = predict_windows(task, result.variables, [windows.windows[m] for m in masks],
+    splits = subject_splits(windows.subjects, kind="loso", held_out=held)
+    data = [SMAData(windows.windows[s.train], windows.scores[s.train]) for s in splits]
+    result = fit(task, data, seeds=[instance_seed(seed, k) for k in range(len(held))], checkpoint_dir=checkpoint_dir,
+                 mesh=mesh, desc="sma leave-one-subject-out")
+    preds = predict_windows(task, result.variables, [windows.windows[s.test] for s in splits],
                             chunk=task.config.eval_batch_size)
     out = np.full(len(windows), np.nan)
-    for m, p in zip(masks, preds):
-        out[m] = p
+    for s, p in zip(splits, preds):
+        out[s.test] = p
     return LOSOResult(held, windows, out, result)
 

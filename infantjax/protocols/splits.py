@@ -1,5 +1,15 @@
-"""Subject-level splits of the protocols: repeated stratified hold-out (seed 003), k folds over infants (seed 001),
-leave-one-subject-out (seed 000)."""
+"""Subject-level splits of the protocols, and the one rule for the seeds of their instances.
+
+:func:`subject_splits` is the one split helper: every split of a protocol is a :class:`Split` of recording indices
+(training, validation, test, calibration) with all of a subject's recordings on one side, of one of three kinds —
+``"repeated"``: repeated stratified hold-out (seed 003, :func:`participant_splits`); ``"folds"``: stratified k folds
+over infants (seed 001, :func:`subject_folds`); ``"loso"``: leave one subject out (seed 000, :func:`loso_folds`). Each
+kind keeps the random states its paper's code uses, so splits are those of the reference. (Seed 002's folds follow
+the reference GCN code's own stratified split of a cohort, ``Cohort.split``, :func:`infantjax.protocols.cp.fold_data`.)
+
+:func:`instance_seed` is the one seed rule: instance i of a protocol trains with ``seed + i``; stack k of a
+protocol that trains several stacks (the ensemble's architectures) with ``seed · 1000 + 10 · k + i``.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +18,22 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from infantjax.errors import DataError
+from infantjax.errors import ConfigError, DataError
+
+SPLIT_KINDS = ("repeated", "folds", "loso")
+
+
+def instance_seed(seed: int, instance: int, stack: int | None = None) -> int:
+    """The seed of instance ``instance`` of a protocol run with base ``seed``: ``seed + instance``, or, for stack
+    ``stack`` of several stacks (the ensemble's architectures), ``seed · 1000 + 10 · stack + instance``."""
+    if stack is None:
+        return int(seed) + int(instance)
+    return int(seed) * 1000 + 10 * int(stack) + int(instance)
 
 
 @dataclasses.dataclass(frozen=True)
 class Split:
-    """Video indices of one repeated split (calibration is empty unless ``calibration="corrected"``)."""
+    """Recording indices of one split (validation and calibration may be empty)."""
 
     train: np.ndarray
     validation: np.ndarray
@@ -89,6 +109,35 @@ def subject_folds(subjects: Sequence[str], labels: np.ndarray, folds: int, seed:
         out.append((np.flatnonzero(np.isin(subjects, ids[train])), np.flatnonzero(np.isin(subjects, ids[test]))))
     return out
 
+
+
+def subject_splits(subjects: Sequence[str], strata: Sequence[int] | None = None, *, kind: str, **options
+                   ) -> list[Split]:
+    """The splits of a protocol (module docstring): one :class:`Split` per instance.
+
+    Arguments:
+        subjects: (recordings,) subject id of every recording.
+        strata: (recordings,) stratum of every recording (``"repeated"`` and ``"folds"``; ignored by ``"loso"``).
+        kind: ``"repeated"`` (options of :func:`participant_splits`), ``"folds"`` (``folds``, ``seed`` of
+            :func:`subject_folds`; test = the fold) or ``"loso"`` (test = one subject's recordings, in sorted order;
+            ``held_out``: only these subjects).
+
+    Raises:
+        ConfigError: an unknown kind. DataError: too few subjects for the split.
+    """
+    if kind == "repeated":
+        return participant_splits(subjects, strata, **options)
+    empty = np.asarray([], dtype=np.int64)
+    if kind == "folds":
+        return [Split(train, empty, test, empty) for train, test in subject_folds(subjects, strata, **options)]
+    if kind == "loso":
+        subjects = np.asarray([str(s) for s in subjects])
+        held = options.pop("held_out", None)
+        if options:
+            raise ConfigError(f"subject_splits(kind='loso') takes held_out only, got {sorted(options)}")
+        held = loso_folds(subjects) if held is None else [str(h) for h in held]
+        return [Split(np.flatnonzero(subjects != h), empty, np.flatnonzero(subjects == h), empty) for h in held]
+    raise ConfigError(f"subject_splits: kind must be one of {SPLIT_KINDS}, got {kind!r}")
 
 
 def loso_folds(subjects: np.ndarray) -> list[str]:
