@@ -7,6 +7,7 @@ batches of the coded recipe (8 videos × 1 random clip, warps on); inference run
 
     python benchmarks/passmore.py                                  # 25 instances, 547 clips per video
     python benchmarks/passmore.py --instances 3 --clips 16 --videos 2 --repeats 2    # a tiny run
+    python benchmarks/passmore.py --memory                         # bytes of one inference call, 25 instances
 
 Prints one JSON record and a table.
 """
@@ -123,6 +124,28 @@ def bench(args) -> dict:
     }
 
 
+def memory(args) -> dict:
+    """Bytes of one inference call of ``--instances`` stacked instances on ``--videos`` videos of ``--clips`` clips
+    (XLA's memory analysis of the compiled call: arguments + outputs + scratch): the shared-input call
+    ``SmartphoneModel.predict`` runs, against the same instances each given its own copy of the videos (what it ran
+    before the stacked-inference primitive). Independent of the machine's load."""
+    config = PassmoreConfig(progress=False)
+    task = PassmoreTask(PassmoreSpec(), config)
+    I = args.instances
+    device = jax.devices()[:1]
+    mesh = parallel.instance_mesh(I, devices=device)
+    variables = jax.eval_shape(jax.vmap(task.init), jax.ShapeDtypeStruct((I, 2), np.uint32))
+    clips = (args.videos, args.clips, 46, config.clip_length)
+    out = {}
+    for name, shared, shape in (("shared", True, clips), ("copied", False, (I,) + clips)):
+        program = stacked_program(task_forward(task), mesh, shared=shared)
+        compiled = program.lower(variables, jax.ShapeDtypeStruct(shape, np.float32)).compile()
+        m = compiled.memory_analysis()
+        out[name] = {"bytes": parallel.compiled_bytes(compiled), "argument_bytes": int(m.argument_size_in_bytes),
+                     "temp_bytes": int(m.temp_size_in_bytes)}
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--instances", type=int, default=25, help="stacked instances (the 25 repeated splits)")
@@ -132,7 +155,16 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--json", help="also write the JSON record to this file")
+    parser.add_argument("--memory", action="store_true",
+                        help="only the memory of one inference call, shared inputs vs a copy per instance")
     args = parser.parse_args(argv)
+    if args.memory:
+        result = memory(args)
+        print(json.dumps({"benchmark": "passmore_inference_memory", "config": vars(args), "results": result}))
+        for name, row in result.items():
+            print(f"{name:<8}{row['bytes'] / 1e6:>10.1f} MB per call (arguments {row['argument_bytes'] / 1e6:.1f} MB, "
+                  f"scratch {row['temp_bytes'] / 1e6:.1f} MB)")
+        return 0
     load, matmul = harness.load_average(), harness.matmul_rate()
     result = bench(args)
     record = {"benchmark": "passmore_smartphone", "device": str(jax.devices()[0].device_kind),

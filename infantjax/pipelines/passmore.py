@@ -189,20 +189,24 @@ class SmartphoneModel(TrainedModel):
     def from_saved(cls, header, variables) -> SmartphoneModel:
         return cls(cls.spec_from(header), cls.config_from(header), variables, np.asarray(header["platt"]))
 
-    def logits(self, features: np.ndarray, *, chunk: int = 4) -> np.ndarray:
+    def logits(self, features: np.ndarray, *, chunk: int = 1) -> np.ndarray:
         """(instances, videos) logits of every instance on every clip of every video (the lower-level call of
-        :meth:`predict`; the clips are shared by the instances, never copied per instance)."""
+        :meth:`predict`; the clips are shared by the instances, never copied per instance).
+
+        One video per call by default: 25 instances × 547 clips take 53 MB (XLA's memory analysis of the call;
+        4 videos: 198 MB at the same speed; 4 videos copied per instance, as before the stacked-inference primitive:
+        1.42 GB; ``python benchmarks/passmore.py --memory --videos N``)."""
         f = np.asarray(features, np.float32)
         if f.ndim != 3 or f.shape[2] != 46:
             raise DataError(f"SmartphoneModel.predict needs (videos, samples, 46) features, got {f.shape}")
         return video_logits(self.predictor()(video_examples(f, self.config), chunk=chunk))
 
-    def predict(self, features: np.ndarray, *, chunk: int = 4) -> SmartphonePrediction:
+    def predict(self, features: np.ndarray, *, chunk: int = 1) -> SmartphonePrediction:
         """Probabilities of videos: every instance on every clip.
 
         Arguments:
             features: (videos, T, 46).
-            chunk: videos per call at most.
+            chunk: videos per call at most (:meth:`logits`).
 
         Returns:
             a :class:`SmartphonePrediction`.
