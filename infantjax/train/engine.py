@@ -38,7 +38,7 @@ from infantjax.train.state import TrainState
 from infantjax.train.task import Task
 
 __all__ = ["FitResult", "Hook", "HookContext", "Programs", "apply_in_batches", "fit", "programs_for",
-           "train_step_within_budget"]
+           "stack_instances", "train_step_within_budget"]
 
 log = logging.getLogger(__name__)
 
@@ -150,11 +150,19 @@ def programs_for(task: Task, steps_per_epoch: int, mesh) -> Programs:
 
 
 # ------------------------------------------------------------------------------------------------------ host helpers
-def _stack(parts: Sequence[Any | None], size: int):
-    """Stack per-instance host pytrees on a new leading axis of ``size``; None and the padding become zeros."""
-    template = next(p for p in parts if p is not None)
+def stack_instances(parts: Sequence[Any | None], count: int, template: Any = None):
+    """Stack per-instance host pytrees on a new leading axis of ``count`` (the engine's batches, stacked
+    inference's blocks); None and the padding instances become zeros.
+
+    Arguments:
+        parts: one pytree per instance, or None.
+        count: the rows of the stack (at least ``len(parts)``: padding instances).
+        template: shapes and dtypes of one part (``jax.ShapeDtypeStruct`` leaves); default the first part's.
+    """
+    if template is None:
+        template = next(p for p in parts if p is not None)
     leaves, treedef = jax.tree_util.tree_flatten(template)
-    out = [np.zeros((size,) + np.shape(x), np.asarray(x).dtype) for x in leaves]
+    out = [np.zeros((count,) + tuple(np.shape(x)), np.dtype(x.dtype)) for x in leaves]
     for i, part in enumerate(parts):
         if part is None:
             continue
@@ -226,7 +234,7 @@ def _evaluate(programs: Programs, variables, inputs: Sequence[Any], n_pad: int, 
         for x, n in zip(inputs, sizes):
             part = jax.tree_util.tree_map(lambda a: parallel.pad_axis(np.asarray(a)[lo:lo + chunk], chunk), x)
             parts.append(part)
-        batch = parallel.to_global(_stack(parts, n_pad), parallel.batch_sharding(programs.mesh))
+        batch = parallel.to_global(stack_instances(parts, n_pad), parallel.batch_sharding(programs.mesh))
         result = parallel.to_host(programs.predict(variables, batch))
         for i, n in enumerate(sizes):
             keep = max(0, min(chunk, n - lo))
@@ -442,7 +450,7 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
                     parts = [plans[i][s] if s < steps[i] else None for i in range(n)]
                     active = np.zeros(n_pad, bool)
                     active[:n] = [s < k for k in steps]
-                    stacked = parallel.to_global(_stack(parts, n_pad), parallel.batch_sharding(mesh))
+                    stacked = parallel.to_global(stack_instances(parts, n_pad), parallel.batch_sharding(mesh))
                     active = parallel.to_global(active, inst)
                     if step_fn is None:
                         step_fn = train_step_within_budget(programs, state, stacked, active, config)

@@ -45,6 +45,7 @@ import numpy as np
 
 from infantjax import backend, parallel
 from infantjax.errors import DataError
+from infantjax.train.engine import stack_instances
 
 __all__ = ["MIN_CALL", "Examples", "StackedPredictor", "call_plan", "clear_caches", "concurrently", "largest_call", "place_stack",
            "stacked_program", "task_forward"]
@@ -350,23 +351,12 @@ class StackedPredictor:
                 if lo < c:
                     block[i] = jax.tree_util.tree_map(lambda a, size=size: parallel.pad_axis(np.asarray(a), size),
                                                       _slice(x, lo, min(c, lo + size)))
-            stacked = _stack(block, template, size)
+            shape = jax.tree_util.tree_map(lambda t, size=size: jax.ShapeDtypeStruct((size, *t.shape), t.dtype),
+                                           template)
+            stacked = stack_instances(block, padded, shape)
             out = parallel.to_host(self.executable(size, template, False)(self.variables,
                                                                           parallel.to_global(stacked, sharding)))
             for i, c in enumerate(counts):
                 keep = max(0, min(size, c - lo))
                 outs[i].append(jax.tree_util.tree_map(lambda a, i=i, keep=keep: a[i, :keep], out))
         return [jax.tree_util.tree_map(lambda *xs: np.concatenate(xs), *o) for o in outs]
-
-
-def _stack(parts: Sequence[Any | None], template, size: int):
-    """Stack per-instance blocks of ``size`` examples on a new leading axis; None (an instance without examples
-    left, or a padding instance) becomes zeros."""
-    leaves, treedef = jax.tree_util.tree_flatten(template)
-    out = [np.zeros((len(parts), size) + tuple(s.shape), s.dtype) for s in leaves]
-    for i, part in enumerate(parts):
-        if part is None:
-            continue
-        for buf, x in zip(out, jax.tree_util.tree_leaves(part)):
-            buf[i] = x
-    return jax.tree_util.tree_unflatten(treedef, out)
