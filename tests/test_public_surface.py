@@ -137,7 +137,7 @@ def test_docs_api_is_one_table_with_one_row_per_family_and_every_cell_exists():
 
 @pytest.mark.parametrize("name", ["CPTask", "PoseTask", "DepthTask", "PassmoreTask", "SMATask", "MamTask"])
 def test_every_task_is_exported_alike(name):
-    import infantjax.train as train
+    from infantjax import train
 
     task = getattr(train, name)
     assert name in train.__all__
