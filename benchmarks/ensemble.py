@@ -41,14 +41,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from infantjax import parallel
+from infantjax import backend, parallel
 from infantjax.bench import harness  # the one harness: medians after warm-up, matmul rate, load average
-from infantjax.ensemble import _scoring_program
+from infantjax.ensemble import scoring_forward
 from infantjax.models.gcn import GCNSpec, build_model, count_flops
 from infantjax.models.gcn.presets import demo_spec
 from infantjax.nn.temporal import CONV_IMPLS
 from infantjax.train import CPConfig, CPTask, programs_for
 from infantjax.train.cp import input_channels
+from infantjax.train.predict import stacked_program
 
 
 def specs_for(name: str) -> list[GCNSpec]:
@@ -125,13 +126,13 @@ def bench_scoring(specs, config: CPConfig, repeats: int, mesh, conv_impl: str) -
         stacks.append(jax.tree_util.tree_map(np.asarray, init(jax.random.split(jax.random.PRNGKey(k), 7))))
         models.append(model)
     device_positions = jnp.asarray(positions)
-    # what Ensemble.window_predictions runs (one jitted, vmapped ensemble._scoring_program per stack, all 71
+    # what Ensemble.window_predictions runs (one jitted stacked program of ensemble.scoring_forward per stack, all 71
     # windows in one call), with the models built for ``conv_impl``
     n_pad = parallel.padded_size(7, mesh)
     data = mesh.shape[parallel.DATA]
     block = jnp.asarray(parallel.pad_axis(positions, -(-len(positions) // data) * data))
-    program_of = functools.lru_cache(maxsize=None)(lambda m, spec, mesh: _scoring_program(CPTask(m, config), spec,
-                                                                                           mesh))
+    program_of = functools.lru_cache(maxsize=None)(
+        lambda m, spec, mesh: stacked_program(scoring_forward(CPTask(m, config), spec), mesh))
     programs = [(program_of(m, spec, mesh),
                  jax.device_put(parallel.pad_leading(stack, n_pad), parallel.instance_sharding(mesh)))
                 for m, spec, stack in zip(models, specs, stacks)]
@@ -207,8 +208,8 @@ def bench_library_scoring(specs, config: CPConfig, repeats: int) -> dict:
 
     # one program for all ten stacks: the per-stack scoring programs traced into a single jit
     mesh = parallel.instance_mesh(7)
-    programs = [_scoring_program(ens._task(k), spec, mesh) for k, spec in enumerate(specs)]
-    device_stacks = [ens._stack_on(k, mesh) for k in range(len(specs))]
+    programs = [stacked_program(scoring_forward(ens.task(k), spec), mesh) for k, spec in enumerate(specs)]
+    device_stacks = [ens.stack_on(k, mesh) for k in range(len(specs))]
     combined = jax.jit(lambda stacks, block: [prog(v, block) for prog, v in zip(programs, stacks)])
     calls = scoring_calls(n_windows, int(config.eval_batch_size))
     blocks = [jnp.asarray(parallel.pad_axis(positions[lo:lo + size], size)) for lo, size in calls]
@@ -275,7 +276,7 @@ def main(argv=None) -> int:
         return 0
     mesh = parallel.instance_mesh(7, batch_size=args.batch)
     record = {
-        "benchmark": "ensemble", "specs": args.specs, "backend": jax.default_backend(),
+        "benchmark": "ensemble", "specs": args.specs, "backend": backend.platform(),
         "devices": len(jax.devices()), "cpu_count": os.cpu_count(), "batch": args.batch, "window": config.window,
         "repeats": args.repeats, "load_average_1min_start": harness.load_average(), "results": {},
         "matmul_gflop_per_s_before": harness.matmul_rate(),

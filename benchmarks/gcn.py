@@ -48,7 +48,7 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from infantjax import models
+from infantjax import backend, models
 from infantjax.bench import harness
 from infantjax.models.gcn import GCNSpec, STGCNSpec, build_model, count_flops, count_params
 from infantjax.nn.precision import COMPUTE_DTYPES
@@ -376,7 +376,7 @@ def main(argv=None) -> int:
     specs = _specs(args.specs)
     record = {
         "benchmark": "gcn",
-        "device": f"{jax.devices()[0].device_kind} ({jax.default_backend()}), {os.cpu_count()} CPU cores, "
+        "device": f"{jax.devices()[0].device_kind} ({backend.platform()}), {os.cpu_count()} CPU cores, "
                   f"{platform.processor() or platform.machine()}",
         "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         "jax": jax.__version__,
@@ -407,7 +407,7 @@ def main(argv=None) -> int:
 def _report(args, record: dict, lines: list[str]) -> int:
     """The part-measurement modes' output: the record (with device, load average and the matmul rate of this run)
     as JSON, then ``lines``, then the matmul rate and load; the record also goes to ``--out``."""
-    record = {**record, "device": f"{jax.devices()[0].device_kind} ({jax.default_backend()}), {os.cpu_count()} CPU "
+    record = {**record, "device": f"{jax.devices()[0].device_kind} ({backend.platform()}), {os.cpu_count()} CPU "
               "cores", "load_average_1min": os.getloadavg()[0], "jax": jax.__version__,
               "matmul_gflop_per_s": matmul_rate(args.matmul_n)}
     print(json.dumps(record, indent=2))

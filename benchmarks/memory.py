@@ -29,10 +29,11 @@ QUICK_TOUR = """
 import infantjax
 from infantjax import synth
 from infantjax.models.gcn import GCNSpec
+from infantjax.protocols import cp
 cohort = synth.cohort("cp", n_subjects={subjects}, seed=11)
-ens = infantjax.ensemble.train(GCNSpec.table_a4()[{spec}:{spec_end}], cohort,
-                               infantjax.train.CPConfig(epochs={epochs}, positive_copies={copies},
-                                                        negative_copies={copies}, progress=False))
+ens = cp.train(GCNSpec.table_a4()[{spec}:{spec_end}], cohort,
+               infantjax.train.CPConfig(epochs={epochs}, positive_copies={copies}, negative_copies={copies},
+                                        progress=False))
 prediction = ens.predict(cohort.sequences[0])
 result = infantjax.clinical.assess_prediction(prediction)
 print("risk", round(result.risk, 3))
@@ -73,7 +74,7 @@ def main() -> None:
     if args.only in (None, "tour"):
         code = QUICK_TOUR.format(subjects=args.subjects, spec=args.spec - 1, spec_end=args.spec, epochs=args.epochs,
                                  copies=args.copies)
-        rows.append(run(code, f"quick tour: ensemble.train(table_a4[{args.spec}], {args.subjects} infants, "
+        rows.append(run(code, f"quick tour: protocols.cp.train(table_a4[{args.spec}], {args.subjects} infants, "
                               f"{args.epochs} epoch) + predict"))
     if args.only in (None, "train"):
         with tempfile.TemporaryDirectory() as tmp:

@@ -7,6 +7,7 @@ batches of the coded recipe (8 videos × 1 random clip, warps on); inference run
 
     python benchmarks/passmore.py                                  # 25 instances, 547 clips per video
     python benchmarks/passmore.py --instances 3 --clips 16 --videos 2 --repeats 2    # a tiny run
+    python benchmarks/passmore.py --memory                         # bytes of one inference call, 25 instances
 
 Prints one JSON record and a table.
 """
@@ -22,13 +23,13 @@ import time
 import jax
 import numpy as np
 
-from infantjax import parallel
+from infantjax import backend, parallel
 from infantjax.bench import harness
 from infantjax.models import count_parameters
 from infantjax.models.passmore import PassmoreSpec
 from infantjax.train import PassmoreConfig, PassmoreTask, programs_for
-from infantjax.train.engine import _train_step_within_budget
-from infantjax.train.passmore import _stacked_apply
+from infantjax.train.engine import train_step_within_budget
+from infantjax.train.predict import stacked_program, task_forward
 
 
 def _median_time(fn, repeats: int, warmup: int) -> float:
@@ -67,7 +68,7 @@ def bench(args) -> dict:
     active, active1 = np.ones(I, bool), np.ones(1, bool)
 
     # the step infantjax.train.fit runs: lax.map over the instances on CPU (PassmoreTask.cpu_instances), else vmap
-    step = _train_step_within_budget(stacked, st[0], batch, active, config)
+    step = train_step_within_budget(stacked, st[0], batch, active, config)
 
     def train_stacked():
         st[0], loss, _ = step(st[0], batch, active)
@@ -83,22 +84,26 @@ def bench(args) -> dict:
         jax.block_until_ready(loss)
 
     x = rng.normal(size=(args.videos, args.clips, 46, config.clip_length)).astype(np.float32)
-    apply = _stacked_apply(task.model)
     variables = jax.tree_util.tree_map(np.asarray, stacked.variables(st[0]))
-    xs = np.broadcast_to(x, (I,) + x.shape)
     singles = [jax.tree_util.tree_map(lambda a, i=i: a[i:i + 1], variables) for i in range(I)]
+    forward = task_forward(task)
+    mesh = parallel.instance_mesh(I, devices=device)
+    # what SmartphoneModel.predict runs: the stacked-inference primitive, the videos shared by every instance (no
+    # copy per instance), lax.map over the instances on CPU (the backend policy), else vmap
+    apply = stacked_program(forward, mesh)
+    vmapped = stacked_program(forward, mesh, mode="vmap")  # all instances at once (the accelerator choice)
+    alone = stacked_program(forward, parallel.instance_mesh(1, devices=device))
+    device_x = jax.device_put(x, device[0])
 
     def infer_stacked():
-        jax.block_until_ready(apply(variables, xs))
-
-    vmapped = _stacked_apply(task.model, "vmap")  # all instances at once (the accelerator choice)
+        jax.block_until_ready(apply(variables, device_x))
 
     def infer_vmapped():
-        jax.block_until_ready(vmapped(variables, xs))
+        jax.block_until_ready(vmapped(variables, device_x))
 
     def infer_loop():
         for v in singles:
-            out = apply(v, x[None])
+            out = alone(v, device_x)
         jax.block_until_ready(out)
 
     r, w = args.repeats, args.warmup
@@ -114,9 +119,31 @@ def bench(args) -> dict:
                               "stacked_vmap": train_clips / t_train_v},
         "inference_clips_per_s": {"stacked": infer_clips / t_inf_s, "one_by_one": infer_clips / t_inf_l,
                                   "stacked_vmap": infer_clips / t_inf_v},
-        "stacked_mode": "map" if jax.default_backend() == "cpu" else "vmap",
+        "stacked_mode": backend.instances(),
         "stacked_speedup": {"train": t_train_l / t_train_s, "inference": t_inf_l / t_inf_s},
     }
+
+
+def memory(args) -> dict:
+    """Bytes of one inference call of ``--instances`` stacked instances on ``--videos`` videos of ``--clips`` clips
+    (XLA's memory analysis of the compiled call: arguments + outputs + scratch): the shared-input call
+    ``SmartphoneModel.predict`` runs, against the same instances each given its own copy of the videos (what it ran
+    before the stacked-inference primitive). Independent of the machine's load."""
+    config = PassmoreConfig(progress=False)
+    task = PassmoreTask(PassmoreSpec(), config)
+    I = args.instances
+    device = jax.devices()[:1]
+    mesh = parallel.instance_mesh(I, devices=device)
+    variables = jax.eval_shape(jax.vmap(task.init), jax.ShapeDtypeStruct((I, 2), np.uint32))
+    clips = (args.videos, args.clips, 46, config.clip_length)
+    out = {}
+    for name, shared, shape in (("shared", True, clips), ("copied", False, (I,) + clips)):
+        program = stacked_program(task_forward(task), mesh, shared=shared)
+        compiled = program.lower(variables, jax.ShapeDtypeStruct(shape, np.float32)).compile()
+        m = compiled.memory_analysis()
+        out[name] = {"bytes": parallel.compiled_bytes(compiled), "argument_bytes": int(m.argument_size_in_bytes),
+                     "temp_bytes": int(m.temp_size_in_bytes)}
+    return out
 
 
 def main(argv=None) -> int:
@@ -128,7 +155,16 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--json", help="also write the JSON record to this file")
+    parser.add_argument("--memory", action="store_true",
+                        help="only the memory of one inference call, shared inputs vs a copy per instance")
     args = parser.parse_args(argv)
+    if args.memory:
+        result = memory(args)
+        print(json.dumps({"benchmark": "passmore_inference_memory", "config": vars(args), "results": result}))
+        for name, row in result.items():
+            print(f"{name:<8}{row['bytes'] / 1e6:>10.1f} MB per call (arguments {row['argument_bytes'] / 1e6:.1f} MB, "
+                  f"scratch {row['temp_bytes'] / 1e6:.1f} MB)")
+        return 0
     load, matmul = harness.load_average(), harness.matmul_rate()
     result = bench(args)
     record = {"benchmark": "passmore_smartphone", "device": str(jax.devices()[0].device_kind),

@@ -79,6 +79,8 @@ def worker(name: str, batch: int, repeats: int, budget_s: float, graph: str = "f
     import jax.numpy as jnp
     import numpy as np
 
+    from infantjax import backend
+
     model, variables, res = _build(name)
     fwd = jax.jit(lambda v, x: model.apply(v, x)["heatmaps"])
     if graph == "folded" and name not in ("hourglass_b4", "openpose"):  # what PosePredictor runs
@@ -111,15 +113,14 @@ def worker(name: str, batch: int, repeats: int, budget_s: float, graph: str = "f
             "warmup_only": first > budget_s,
             "xla_memory_mb": None if xla_bytes is None else round(xla_bytes / 2 ** 20, 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            "backend": jax.default_backend(), "graph": graph if name not in ("hourglass_b4", "openpose") else "module"}
+            "backend": backend.platform(), "graph": graph if name not in ("hourglass_b4", "openpose") else "module"}
 
 
 def video_end_to_end(variant: str, weights_dir: pathlib.Path | None, seconds: float, batch: int,
                      fast: bool = False) -> dict:
     """Render a synthetic 640×480 30 fps video of ``seconds``, track it, extrapolate to 3 minutes."""
-    import jax
 
-    from infantjax import synth
+    from infantjax import backend, synth
     from infantjax.models.pose.efficientpose import EfficientPoseSpec
     from infantjax.pipelines.pose import PosePredictor
 
@@ -156,7 +157,7 @@ def video_end_to_end(variant: str, weights_dir: pathlib.Path | None, seconds: fl
     return {"model": variant, "weights": weights, "frames_measured": n, "seconds_measured": round(took, 2),
             "frames_per_s": round(n / took, 2), "first_call_s": round(compile_s, 2),
             "three_minute_video_s": round(per_frame * 5400, 1), "extrapolated_from_frames": n,
-            "batch": batch, "backend": jax.default_backend(), "path": "fast" if fast else "exact",
+            "batch": batch, "backend": backend.platform(), "path": "fast" if fast else "exact",
             "load_average": round(load, 2), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
                                                                  / 1024, 1)}
 

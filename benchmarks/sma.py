@@ -2,8 +2,8 @@
 folds as I stacked instances of one program.
 
 Training runs the engine's own jitted, donated train step (``infantjax.train.fit`` runs exactly this program) on
-batches of the paper's recipe (400 windows of 900 × 12 per instance); inference runs the vmapped prediction of
-:func:`infantjax.train.sma.predict_windows`. Medians after warm-up, with the harness's matmul calibration
+batches of the paper's recipe (400 windows of 900 × 12 per instance); inference runs the stacked prediction of
+:func:`infantjax.train.sma.predict_windows` (:mod:`infantjax.train.predict`). Medians after warm-up, with the harness's matmul calibration
 (``infantjax.bench``).
 
     python benchmarks/sma.py                                   # Table 1's network, 15 folds, batch 400
@@ -26,7 +26,8 @@ from infantjax.bench import harness
 from infantjax.models import count_parameters
 from infantjax.models.sma import SMASpec
 from infantjax.train import programs_for
-from infantjax.train.sma import SMAConfig, SMATask, _vmapped_predict
+from infantjax.train.predict import stacked_program, task_forward
+from infantjax.train.sma import SMAConfig, SMATask
 
 
 def bench(args) -> harness.Run:
@@ -46,7 +47,9 @@ def bench(args) -> harness.Run:
         state[0], loss, _ = programs.train_step(state[0], batch, active)
         jax.block_until_ready(loss)
 
-    predict = _vmapped_predict(task)
+    # what the leave-one-subject-out protocol runs: each fold on its own windows, through the stacked-inference
+    # primitive (lax.map over the instances on CPU, the backend policy; vmap elsewhere)
+    predict = stacked_program(task_forward(task), programs.mesh, shared=False)
     variables = programs.variables(state[0])
     x = rng.normal(size=(I, args.windows, spec.window, 4, 3)).astype(np.float32)
 

@@ -102,10 +102,10 @@ def _objective(p: Protocol) -> dict:
 
 
 def _settings(p: Protocol, i: int, workdir: pathlib.Path):
-    from infantjax.commands.search import _checkpoints
     from infantjax.nas import SearchSettings, TrialConfig
+    from infantjax.nas.trial import parse_checkpoints
 
-    trial = TrialConfig(epochs=p.epochs, checkpoints=_checkpoints(p.checkpoints), train=p.train)
+    trial = TrialConfig(epochs=p.epochs, checkpoints=parse_checkpoints(p.checkpoints), train=p.train)
     return SearchSettings(
         sampler="kbest", sampler_config={"k": p.k, "threshold": p.threshold}, seed=i, max_trials=p.max_trials,
         trial=trial, objective=_objective(p), checkpoint_root=str(workdir / "checkpoints"), space=p.space,

@@ -281,15 +281,18 @@ def train(path, overrides: dict) -> dict:
     import jax
 
     from infantjax.models.passmore import PassmoreSpec
+    from infantjax.protocols.baselines import catch22_baseline
+    from infantjax.protocols.evaluation import binary_scores
+    from infantjax.protocols.passmore import run_protocol
     from infantjax.train import passmore as P
 
     feats, labels, subjects = _load(path)
     config, spec = P.PassmoreConfig.quick(**overrides), PassmoreSpec()
     t0 = time.perf_counter()
-    result = P.run_protocol(feats, labels, subjects, spec=spec, config=config)
+    result = run_protocol(feats, labels, subjects, spec=spec, config=config)
     seconds = time.perf_counter() - t0
     c22 = _load_catch22(path)
-    baseline = None if c22 is None else P.catch22_baseline(c22, labels, result.splits)
+    baseline = None if c22 is None else catch22_baseline(c22, labels, result.splits)
     summary = result.summary()
     no_dropout = dataclasses.replace(spec, dropout=0.0).build()  # dropout off, BatchNorm on batch statistics
     batch_stat_auc = []
@@ -297,7 +300,7 @@ def train(path, overrides: dict) -> dict:
         variables = jax.tree_util.tree_map(lambda a, i=i: a[i], result.fit.variables)
         x = np.stack([P.video_clips(f, config.clip_length, config.clip_stride) for f in feats[split.test]])
         (logits, _), _ = no_dropout.apply(variables, x, train=True, mutable=["batch_stats"])
-        batch_stat_auc.append(P.binary_scores(labels[split.test], P._sigmoid(logits))["auc"])
+        batch_stat_auc.append(binary_scores(labels[split.test], 1.0 / (1.0 + np.exp(-np.asarray(logits, np.float64))))["auc"])
     return {"overrides": overrides, "seconds": round(seconds), "auc_before": summary["before"]["auc"],
             "auc_after": summary["after"]["auc"], "brier": (summary["before"]["brier"][0],
                                                              summary["after"]["brier"][0]),

@@ -115,7 +115,8 @@ def main(argv=None) -> int:
 
     from infantjax.pipelines.passmore import SmartphoneModel, synthetic_features, train_smartphone
     from infantjax.preprocess.catch22 import catch22_features
-    from infantjax.train.passmore import PassmoreConfig, catch22_baseline
+    from infantjax.protocols.baselines import catch22_baseline
+    from infantjax.train.passmore import PassmoreConfig
 
     work = pathlib.Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)

@@ -88,14 +88,10 @@ def main(argv=None) -> int:
     from infantjax import synth
     from infantjax.models import count_parameters
     from infantjax.models.sma import SMASpec
-    from infantjax.train.sma import (
-        LOSOResult,
-        SMAConfig,
-        linear_baselines,
-        per_subject_errors,
-        recording_windows,
-        run_loso,
-    )
+    from infantjax.protocols.baselines import linear_baselines
+    from infantjax.protocols.evaluation import per_subject_errors
+    from infantjax.protocols.sma import LOSOResult, run_loso
+    from infantjax.train.sma import SMAConfig, recording_windows
 
     subjects = args.subjects or (10 if args.quick else 15)
     per = args.recordings or (4 if args.quick else 5)

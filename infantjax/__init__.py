@@ -15,8 +15,8 @@ from infantjax.errors import InfantJaxError
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "augment", "cache", "clinical", "cli", "ensemble", "errors", "explain", "io", "metrics", "models", "nas", "nn",
-    "parallel", "preprocess", "report", "sequence", "skeleton", "synth", "train",
+    "augment", "backend", "cache", "clinical", "cli", "ensemble", "errors", "explain", "io", "metrics", "models", "nas",
+    "nn", "parallel", "pipelines", "preprocess", "protocols", "report", "sequence", "skeleton", "synth", "train",
 )
 
 __all__ = ["InfantJaxError", "__version__", *_SUBMODULES]

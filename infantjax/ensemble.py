@@ -2,11 +2,11 @@
 
 The Ensemble-NAS-GCN of seed 002 is 10 architectures × 7 cross-validation folds = 70 instances. Here each
 architecture's 7 fold instances are one stacked pytree (every leaf has a leading instance axis), trained together by
-one jitted, vmapped step (:func:`infantjax.train.train_stack`) and run together by one jitted, vmapped call; the
-ensemble is one stack per architecture. With several devices the instance axis is sharded over the mesh axis
+one jitted, vmapped step (:func:`infantjax.train.fit`, driven by :func:`infantjax.protocols.cp.train`) and run
+together by one stacked-inference call (:mod:`infantjax.train.predict`); the ensemble is one stack per architecture. With several devices the instance axis is sharded over the mesh axis
 ``instance`` and the windows over ``data`` (padded and masked when the count does not divide).
 
-    ens = infantjax.ensemble.train(specs, cohort, config)   # len(specs) × 7 folds
+    ens = infantjax.protocols.cp.train(specs, cohort, config)   # len(specs) × 7 folds
     prediction = ens.predict(sequence)                      # P(CP) (windows × instances), CAM scores
     result = infantjax.clinical.assess_prediction(prediction)   # risk, class, certainty colour, CAM
     ens.save("ens"); ens = infantjax.ensemble.load("ens")   # one Orbax checkpoint + specs and config as JSON
@@ -17,42 +17,44 @@ ensemble is one stack per architecture. With several devices the instance axis i
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import functools
 import json
 import logging
 import os
+import pathlib
 from collections.abc import Sequence
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from infantjax import parallel
+from infantjax import backend, parallel
 from infantjax.errors import CheckpointError, ConfigError, DataError
-from infantjax.io.files import write_json
 from infantjax.models.gcn.cam import joint_scores
 from infantjax.sequence import Cohort, SkeletonSequence
 from infantjax.train import cp as _cp
-from infantjax.train.checkpoint import restore_tree, save_tree
 from infantjax.train.config import compile_key
-from infantjax.train.cp import NUM_JOINTS, CPConfig, CPData, CPTask, build, input_channels
-from infantjax.train.engine import fit
+from infantjax.train.cp import NUM_JOINTS, CPConfig, CPTask, build, input_channels
 from infantjax.train.losses import positive_probability
+from infantjax.train.predict import MIN_CALL, StackedPredictor, call_plan, concurrently, place_stack
+from infantjax.train.trained import TrainedModel, read_header
 
-__all__ = ["FORMAT", "Ensemble", "EnsemblePrediction", "fold_data", "from_movementoutcome", "load",
-           "orientation_warning", "train"]
+__all__ = ["FORMAT", "Ensemble", "EnsemblePrediction", "from_movementoutcome", "load", "orientation_warning",
+           "scoring_forward", "scoring_mode", "spec_from_dict", "spec_to_dict"]
 
 log = logging.getLogger(__name__)
 
+#: The format of version 1 of the saved ensemble, ``ensemble.json`` (still read; version 2 is the common
+#: ``model.json`` of :mod:`infantjax.train.trained`).
 FORMAT = "infantjax-ensemble"
 _META = "ensemble.json"
-_VARIABLES = "variables"
 
 
 # ------------------------------------------------------------------------------------------------------ specs
-def _spec_to_dict(spec) -> dict:
+def spec_to_dict(spec) -> dict:
+    """A GCNSpec or STGCNSpec as the JSON record of a saved ensemble (its type name and fields)."""
     from infantjax.models.gcn import GCNSpec, STGCNSpec
 
     if isinstance(spec, (GCNSpec, STGCNSpec)):
@@ -60,7 +62,8 @@ def _spec_to_dict(spec) -> dict:
     raise ConfigError(f"an ensemble can only save GCNSpec or STGCNSpec architectures, got {type(spec).__name__}")
 
 
-def _spec_from_dict(data: dict):
+def spec_from_dict(data: dict):
+    """The spec of a saved ensemble's JSON record (:func:`spec_to_dict`)."""
     from infantjax.models.gcn import GCNSpec, STGCNSpec
 
     data = dict(data)
@@ -111,41 +114,17 @@ def orientation_warning(orientation: str, angle: float, config: CPConfig) -> str
 
 
 #: The smallest scoring call (windows): a recording's last few windows are padded up to it.
-MIN_SCORING_CALL = 8
+MIN_SCORING_CALL = MIN_CALL
 
-
-def scoring_calls(n_windows: int, step: int, multiple: int = 1) -> list[tuple[int, int]]:
-    """(first window, windows in the call) of each scoring call for ``n_windows`` windows.
-
-    Full calls of ``step`` windows, then the rest in power-of-two calls from the largest down, the last padded
-    up to ``MIN_SCORING_CALL`` (rounded up to ``multiple``, the data-axis size) or, when fewer windows are left,
-    to their next power of two. A recording of any length thus
-    runs at most ⌈log2(step / 8)⌉ + 1 program shapes, shared by all recordings, and pads fewer than
-    ``MIN_SCORING_CALL`` windows, where padding the whole recording to one power of two padded up to half of it
-    (71 windows of a 3-minute recording → 128, 1.8× the work; here 64 + 8).
-    """
-    def round_up(x: int) -> int:
-        return -(-x // multiple) * multiple
-
-    minimum = min(step, round_up(MIN_SCORING_CALL))
-    calls, lo = [], 0
-    while lo < n_windows:
-        rest = n_windows - lo
-        if rest >= step:
-            size = step
-        elif rest <= minimum:  # the last call, padded to a power of two (a short recording: fewer than 8)
-            size = min(minimum, round_up(1 << (rest - 1).bit_length()))
-        else:  # the largest power of two of the rest (a multiple of the data axis: it may cover the rest)
-            size = min(step, round_up(1 << (rest.bit_length() - 1)))
-        calls.append((lo, size))
-        lo += size
-    return calls
+#: (first window, windows in the call) of each scoring call (:func:`infantjax.train.predict.call_plan`).
+scoring_calls = call_plan
 
 
 @functools.lru_cache(maxsize=64)
-def _scoring_program(task: CPTask, spec, mesh):
-    """jit of: windows → (P(CP) (W,), joint CAM scores (W, V)) for every instance (vmapped or mapped over them,
-    :func:`scoring_mode`); windows shared by all."""
+def scoring_forward(task: CPTask, spec):
+    """One instance's scoring forward: windows → (P(CP) (W,), joint CAM scores (W, V)) (what every stack runs
+    through :class:`~infantjax.train.predict.StackedPredictor`, the windows shared by all its instances); one
+    function per task and spec, so the compiled programs are shared by every ensemble of that architecture."""
     from infantjax.models.gcn import class_activation_map
 
     model = task.model
@@ -155,42 +134,20 @@ def _scoring_program(task: CPTask, spec, mesh):
         cam = joint_scores(class_activation_map(spec, variables, features))
         return positive_probability(logits), cam
 
-    inst = parallel.instance_sharding(mesh)
-    windows = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(parallel.DATA))
-    out = parallel.batch_sharding(mesh)
-    if scoring_mode(mesh) == "map":
-        def every(stack, positions):
-            return jax.lax.map(lambda variables: one(variables, positions), stack)
-    else:
-        every = jax.vmap(one, in_axes=(0, None))
-    return jax.jit(every, in_shardings=(inst, windows), out_shardings=(out, out))
-
-
-def _concurrently(fn, items) -> list:
-    """``[fn(i) for i in items]``, run in up to four threads when this is one process on a multi-core host.
-
-    Used to compile the stacks' scoring programs: XLA compiles with the GIL released, so on 2 cores the 20 Table
-    A.4 programs (10 stacks × 2 call sizes) compiled in 50 s instead of 74.5 s (docs/performance.md). Tracing is
-    thread-safe in JAX and Flax (thread-local trace and module state); the multi-process case keeps one thread.
-    """
-    items = list(items)
-    workers = min(len(items), os.cpu_count() or 1, 4)
-    if workers < 2 or jax.process_count() > 1:
-        return [fn(i) for i in items]
-    with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="infantjax-compile") as pool:
-        return list(pool.map(fn, items))
+    return one
 
 
 def scoring_mode(mesh) -> str:
-    """How a scoring program runs the instances of one device: ``"map"`` (one after another, ``lax.map``) on the
-    CPU backend when every instance is on one device, ``"vmap"`` (all at once) otherwise.
+    """How a scoring program runs the instances of one device (:func:`infantjax.backend.instances`): ``"map"``
+    (one after another, ``lax.map``) under the CPU policy when every instance is on one device, ``"vmap"`` (all at
+    once) otherwise.
 
     On CPU a ``vmap`` over weights turns every convolution into a batch-grouped one or into batched tap products,
     while one instance at a time runs plain convolutions: scoring 64 windows with 7 Table A.4 #1 instances took
     0.55× the vmapped time (docs/performance.md, "inference convolutions"). Accelerators and meshes that spread
     instances over devices keep the vmap.
     """
-    return "map" if jax.default_backend() == "cpu" and mesh.shape[parallel.INSTANCE] == 1 else "vmap"
+    return backend.instances(mesh)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -222,8 +179,9 @@ class EnsemblePrediction:
 
 
 @dataclasses.dataclass(eq=False)
-class Ensemble:
-    """Stacks of trained instances, one per architecture.
+class Ensemble(TrainedModel):
+    """Stacks of trained instances, one per architecture (a :class:`~infantjax.train.trained.TrainedModel`: saved
+    and loaded as every family's models are).
 
     Attributes:
         specs: the architectures (GCNSpec / STGCNSpec), one per stack.
@@ -234,6 +192,10 @@ class Ensemble:
         fold_auc: per stack, the best validation AUC of each fold instance.
         metadata: free-form, JSON-serialisable information.
     """
+
+    kind: ClassVar[str] = "ensemble"
+    title: ClassVar[str] = "a saved ensemble"
+    legacy_headers: ClassVar[tuple[str, ...]] = (_META,)
 
     specs: list
     variables: list
@@ -247,9 +209,8 @@ class Ensemble:
             raise ConfigError(f"an ensemble needs one variables stack per spec; got {len(self.specs)} specs and "
                               f"{len(self.variables)} stacks")
         self._device_cache: dict = {}
-        self._chunks: dict = {}
-        self._executables: dict = {}
         self._tasks: dict = {}
+        self.predictors: dict = {}  # (stack, mesh, compile key of the config) → StackedPredictor
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -269,7 +230,7 @@ class Ensemble:
                 f"threshold {self.threshold:g})")
 
     # ------------------------------------------------------------------ prediction
-    def _task(self, k: int, config: CPConfig | None = None) -> CPTask:
+    def task(self, k: int, config: CPConfig | None = None) -> CPTask:
         """The CP task of stack ``k`` under ``config`` (default the ensemble's; built once per stack and config:
         its model keys the compiled scoring program)."""
         config = self.config if config is None else config
@@ -278,44 +239,23 @@ class Ensemble:
             self._tasks[key] = CPTask(self.specs[k], config)
         return self._tasks[key]
 
-    def _stack_on(self, k: int, mesh):
+    def stack_on(self, k: int, mesh):
+        """Stack ``k``'s variables on ``mesh`` (padded, sharded over ``instance``; placed once per mesh)."""
         key = (k, mesh)
         if key not in self._device_cache:
-            padded = parallel.pad_leading(self.variables[k], parallel.padded_size(self.stack_sizes[k], mesh))
-            # jnp.array copies, so the device stack never aliases host memory that may change later
-            if jax.process_count() > 1:  # every process supplies its own devices' instances
-                self._device_cache[key] = parallel.to_global(
-                    jax.tree_util.tree_map(lambda x: np.array(x, copy=True), padded), parallel.instance_sharding(mesh))
-            else:
-                padded = jax.tree_util.tree_map(lambda x: jnp.array(x, copy=True), padded)
-                self._device_cache[key] = jax.device_put(padded, parallel.instance_sharding(mesh))
+            self._device_cache[key] = place_stack(self.variables[k], mesh)
         return self._device_cache[key]
 
-    def _executable(self, k: int, mesh, program, windows: int, window_shape: tuple):
-        """Stack ``k``'s scoring program compiled for calls of ``windows`` windows, kept: measuring its memory and
-        running it use the same executable (a jit call after ``lower().compile()`` traces and lowers it again,
-        seconds per Table A.4 stack, even when the executable comes from the persistent compilation cache)."""
-        key = (k, mesh, program, int(windows), tuple(window_shape))
-        if key not in self._executables:
-            block = jax.ShapeDtypeStruct((int(windows),) + tuple(window_shape), jnp.float32)
-            self._executables[key] = program.lower(self._stack_on(k, mesh), block).compile()
-        return self._executables[key]
-
-    def _scoring_chunk(self, k: int, mesh, program, chunk: int, window_shape: tuple, budget: int) -> int:
-        """Windows per scoring call of stack ``k``: ``chunk``, halved until XLA's memory analysis of the compiled
-        program fits ``budget`` bytes (measured once per stack, mesh, program, chunk and budget)."""
-        key = (k, mesh, program, chunk, tuple(window_shape), budget)
-        if key not in self._chunks:
-            def measure(c: int) -> int:
-                return parallel.compiled_bytes(self._executable(k, mesh, program, c, window_shape))
-
-            step = parallel.budgeted_chunk(measure, chunk, multiple=mesh.shape[parallel.DATA], budget=budget)
-            shape = tuple(window_shape)
-            for unused in [e for e in list(self._executables) if e[:3] == (k, mesh, program) and e[4] == shape
-                           and e[3] > step]:
-                del self._executables[unused]  # measured, too big for the budget
-            self._chunks[key] = step
-        return self._chunks[key]
+    def predictor(self, k: int, mesh, config: CPConfig | None = None) -> StackedPredictor:
+        """Stack ``k``'s scoring (:func:`scoring_forward` of its task under ``config``) on ``mesh``, its compiled
+        calls kept."""
+        config = self.config if config is None else config
+        key = (k, mesh, compile_key(config))
+        if key not in self.predictors:
+            self.predictors[key] = StackedPredictor(
+                scoring_forward(self.task(k, config), self.specs[k]), self.stack_on(k, mesh), mesh=mesh,
+                memory_budget=self.config.memory_budget, num_instances=self.stack_sizes[k])
+        return self.predictors[key]
 
     def window_predictions(self, positions: np.ndarray, *, mesh=None, chunk: int | None = None,
                            config: CPConfig | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -351,38 +291,21 @@ class Ensemble:
             raise DataError("window_predictions: the windows hold NaN or inf positions; fill missing keypoints first "
                             "(Ensemble.predict preprocesses and fills them)")
         n_windows = positions.shape[0]
-        chunk = chunk or self.config.eval_batch_size
-        # recordings of any length reuse a few programs (scoring_calls): the largest call is the largest power of
-        # two of the window count (the next one for fewer than MIN_SCORING_CALL windows), at most the chunk
-        small = n_windows <= MIN_SCORING_CALL
-        bucket = min(int(chunk), 1 << ((n_windows - 1).bit_length() if small else n_windows.bit_length() - 1))
-        budget = parallel.memory_budget(self.config.memory_budget)
-        window_shape = positions.shape[1:]
+        chunk = int(chunk or self.config.eval_batch_size)
+        template = jax.ShapeDtypeStruct(positions.shape[1:], positions.dtype)
 
-        def plan(k: int):
-            """Stack k's mesh, program and call size, with every executable the calls need compiled."""
+        def plan(k: int) -> StackedPredictor:
+            """Stack k's predictor with every call the windows need compiled (stacks compile concurrently)."""
             m = mesh if mesh is not None else parallel.instance_mesh(self.stack_sizes[k])
-            data = m.shape[parallel.DATA]
-            program = _scoring_program(self._task(k, config), self.specs[k], m)
-            step = self._scoring_chunk(k, m, program, -(-bucket // data) * data, window_shape, budget)
-            for _, call in scoring_calls(n_windows, step, data):
-                self._executable(k, m, program, call, window_shape)
-            return m, program, step
+            predictor = self.predictor(k, m, config)
+            predictor.plan(n_windows, template, chunk=chunk)
+            return predictor
 
         probs, cams = [], []
-        for k, (m, program, step) in enumerate(_concurrently(plan, range(len(self.specs)))):
-            size, data = self.stack_sizes[k], m.shape[parallel.DATA]
-            variables = self._stack_on(k, m)
-            p_parts, c_parts = [], []
-            for lo, call in scoring_calls(n_windows, step, data):
-                block = parallel.to_global(parallel.pad_axis(positions[lo:lo + call], call),
-                                           jax.sharding.NamedSharding(m, jax.sharding.PartitionSpec(parallel.DATA)))
-                p, c = parallel.to_host(self._executable(k, m, program, call, window_shape)(variables, block))
-                keep = min(call, n_windows - lo)
-                p_parts.append(p[:size, :keep])
-                c_parts.append(c[:size, :keep])
-            probs.append(np.concatenate(p_parts, axis=1))
-            cams.append(np.concatenate(c_parts, axis=1))
+        for predictor in concurrently(plan, range(len(self.specs))):
+            p, c = predictor(positions, chunk=chunk)
+            probs.append(p)
+            cams.append(c)
         return np.concatenate(probs, axis=0).T, np.concatenate(cams, axis=0)
 
     def predict(self, sequence: SkeletonSequence, *, mesh=None, window_rotation: str | None = None
@@ -438,134 +361,67 @@ class Ensemble:
         """:meth:`predict` for every recording of a cohort."""
         return [self.predict(s, **kwargs) for s in cohort.sequences]
 
-    # ------------------------------------------------------------------ persistence
-    def save(self, path: str | os.PathLike) -> str:
-        """Write the ensemble to a directory: ``variables/`` (one Orbax checkpoint of all stacks) and
-        ``ensemble.json`` (format, specs, config, threshold, fold AUCs). Both writes are atomic."""
-        path = os.fspath(path)
-        os.makedirs(path, exist_ok=True)
-        record = {
-            "format": FORMAT, "version": 1, "specs": [_spec_to_dict(s) for s in self.specs],
-            "stack_sizes": self.stack_sizes, "config": self.config.to_dict(), "threshold": float(self.threshold),
-            "fold_auc": [list(map(float, a)) for a in self.fold_auc], "metadata": self.metadata,
-        }
-        save_tree(os.path.join(path, _VARIABLES), {f"stack{k}": v for k, v in enumerate(self.variables)})
-        write_json(os.path.join(path, _META), record, sort_keys=False, allow_nan=True, parents=True)
-        return path
+    # ------------------------------------------------------------------ persistence (TrainedModel's save / load)
+    def header(self) -> dict:
+        return {"specs": [spec_to_dict(s) for s in self.specs], "stack_sizes": self.stack_sizes,
+                "instances": self.num_instances, "config": self.config.to_dict(), "threshold": float(self.threshold),
+                "fold_auc": [list(map(float, a)) for a in self.fold_auc], "metadata": self.metadata}
+
+    def saved_variables(self):
+        return {f"stack{k}": v for k, v in enumerate(self.variables)}
+
+    @classmethod
+    def abstract_variables(cls, header) -> dict:
+        specs, config, sizes = cls._parts(header)
+        return {f"stack{k}": _abstract_stack(s, config, n) for k, (s, n) in enumerate(zip(specs, sizes))}
+
+    @classmethod
+    def from_saved(cls, header, variables) -> Ensemble:
+        specs, config, _ = cls._parts(header)
+        return cls(specs, [variables[f"stack{k}"] for k in range(len(specs))], config, float(header.get("threshold", 0.5)),
+                   header.get("fold_auc", []), header.get("metadata", {}))
+
+    @classmethod
+    def _parts(cls, header) -> tuple[list, CPConfig, list[int]]:
+        try:
+            specs = [spec_from_dict(s) for s in header["specs"]]
+            config = CPConfig.from_dict(header["config"])
+            sizes = [int(n) for n in header["stack_sizes"]]
+        except (KeyError, TypeError, ValueError, ConfigError) as err:
+            raise CheckpointError(f"the saved ensemble's header is incomplete or invalid ({type(err).__name__}: "
+                                  f"{err})") from None
+        if len(sizes) != len(specs):
+            raise CheckpointError(f"the saved ensemble lists {len(specs)} specs but {len(sizes)} stack sizes")
+        threshold = header.get("threshold", 0.5)
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
+            raise CheckpointError(f"the saved ensemble's threshold {threshold!r} is not a number in [0, 1]; correct "
+                                  "the 'threshold' field (0.5 is the reference's) or save the ensemble again")
+        return specs, config, sizes
+
+    @classmethod
+    def legacy_header(cls, path: pathlib.Path):
+        """Version 1: ``ensemble.json`` (format ``infantjax-ensemble``), written before the common format."""
+        if not (path / _META).is_file():
+            return None
+        file, record = read_header(path, names=(_META,), what="a saved ensemble")
+        if record.get("format") != FORMAT:
+            raise CheckpointError(f"{file} is not an infantjax ensemble file (format {record.get('format')!r})")
+        return file, {**record, "kind": cls.kind, "format_version": 1}
+
+    @classmethod
+    def upgrade(cls, header: dict, version: int) -> dict:
+        if version == 1:  # the same fields as version 2
+            return header
+        return super().upgrade(header, version)
 
 
 def load(path: str | os.PathLike) -> Ensemble:
-    """Read an ensemble written by :meth:`Ensemble.save`.
+    """Read an ensemble written by :meth:`Ensemble.save` (``model.json``, or the older ``ensemble.json``).
 
     Raises:
         CheckpointError: missing files, a corrupt checkpoint, or variables that do not match the specs.
     """
-    path = os.fspath(path)
-    meta_path = os.path.join(path, _META)
-    if not os.path.isfile(meta_path):
-        raise CheckpointError(f"{path} is not a saved ensemble: {_META} is missing")
-    try:
-        with open(meta_path) as f:
-            record = json.load(f)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{meta_path} is corrupt ({err}); save the ensemble again") from None
-    if not isinstance(record, dict) or record.get("format") != FORMAT:
-        raise CheckpointError(f"{meta_path} is not an infantjax ensemble file (format {record.get('format')!r})"
-                              if isinstance(record, dict) else f"{meta_path} is not an infantjax ensemble file")
-    try:
-        specs = [_spec_from_dict(s) for s in record["specs"]]
-        config = CPConfig.from_dict(record["config"])
-        sizes = [int(n) for n in record["stack_sizes"]]
-    except (KeyError, TypeError, ValueError) as err:
-        raise CheckpointError(f"{meta_path} is incomplete or invalid ({type(err).__name__}: {err})") from None
-    if len(sizes) != len(specs):
-        raise CheckpointError(f"{meta_path} lists {len(specs)} specs but {len(sizes)} stack sizes")
-    threshold = record.get("threshold", 0.5)
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
-        raise CheckpointError(f"{meta_path}: threshold {threshold!r} is not a number in [0, 1]; correct the "
-                              "'threshold' field (0.5 is the reference's) or save the ensemble again")
-    like = {f"stack{k}": _abstract_stack(s, config, n) for k, (s, n) in enumerate(zip(specs, sizes))}
-    tree = restore_tree(os.path.join(path, _VARIABLES), like)
-    variables = [jax.tree_util.tree_map(np.asarray, tree[f"stack{k}"]) for k in range(len(specs))]
-    return Ensemble(specs, variables, config, float(threshold), record.get("fold_auc", []),
-                    record.get("metadata", {}))
-
-
-# ------------------------------------------------------------------------------------------------------ training
-def _subset(prepared: _cp.Prepared, indices: Sequence[int], name: str) -> _cp.Prepared:
-    idx = list(indices)
-    return _cp.Prepared(tuple(prepared.coords[i] for i in idx), prepared.labels[idx],
-                        tuple(prepared.subjects[i] for i in idx), name)
-
-
-def fold_data(cohort: Cohort, config: CPConfig, *, folds: int = 7, split_seed: int = 1433) -> list[CPData]:
-    """Preprocess a cohort once and cut it into ``folds`` subject-level, class-stratified folds (gcn_reference
-    A.9): fold f validates on its own subjects and trains on all the others.
-
-    Raises:
-        DataError: a fold would lack subjects of one class (too few subjects for this many folds).
-    """
-    prepared = _cp.prepare_cohort(cohort, config, role="training")
-    split = cohort.split(test_fraction=0.0, folds=folds, seed=split_seed)
-    out = []
-    for f, val_subjects in enumerate(split.folds):
-        val_set = set(val_subjects)
-        val_idx = [i for i, s in enumerate(prepared.subjects) if s in val_set]
-        train_idx = [i for i, s in enumerate(prepared.subjects) if s not in val_set]
-        for role, idx in (("validation", val_idx), ("training", train_idx)):
-            classes = set(prepared.labels[idx].tolist())
-            if classes != {0, 1}:
-                raise DataError(
-                    f"fold {f} {role} set has only class(es) {sorted(classes)}: {folds} folds need at least "
-                    f"{folds} subjects of each class (cohort {cohort.name!r} has "
-                    f"{sum(1 for y in cohort.subject_labels().values() if y == 1)} with CP, "
-                    f"{sum(1 for y in cohort.subject_labels().values() if y == 0)} without); use fewer folds"
-                )
-        val = _cp.validation_windows(_subset(prepared, val_idx, f"{cohort.name}/fold{f}"), config)
-        out.append(CPData(_subset(prepared, train_idx, f"{cohort.name}/train{f}"), val))
-    return out
-
-
-def train(specs: Sequence, cohort: Cohort, config: CPConfig | None = None, *, folds: int = 7, seed: int = 0,
-          split_seed: int = 1433, threshold: float = 0.5, checkpoint_dir: str | os.PathLike | None = None,
-          mesh=None) -> Ensemble:
-    """Train ``len(specs) × folds`` instances: per architecture one vmapped stack of its fold instances.
-
-    Arguments:
-        specs: the architectures (e.g. ``GCNSpec.table_a4()``, the 10 of the paper).
-        cohort: the development cohort (In-Motion 19 recordings, 0/1 labels); hold the test set out yourself.
-        config: the recipe (default :class:`~infantjax.train.CPConfig`, the reference recipe).
-        folds: cross-validation folds (7 in seed 002).
-        seed: base seed; instance (k, f) uses ``seed · 1000 + 10 · k + f``.
-        split_seed: seed of the stratified subject split (1433 in the reference).
-        threshold: default decision threshold of the ensemble's predictions.
-        checkpoint_dir: checkpoint every epoch under ``checkpoint_dir/spec<k>`` and resume from there.
-        mesh: optional ``("instance", "data")`` mesh (default: all devices).
-
-    Returns:
-        the trained :class:`Ensemble` (each instance at its best-validation-AUC epoch).
-    """
-    parallel.initialize()  # multi-process start-up when INFANTJAX_DISTRIBUTED=1 / $INFANTJAX_COORDINATOR
-    config = CPConfig() if config is None else config
-    if not isinstance(config, CPConfig):
-        raise ConfigError(f"ensemble.train needs a CPConfig (infantjax.train.CPConfig), got {type(config).__name__}")
-    specs = list(specs)
-    if not specs:
-        raise ConfigError("ensemble.train needs at least one spec")
-    for s in specs:
-        _spec_to_dict(s)  # only savable architectures
-    data = fold_data(cohort, config, folds=folds, split_seed=split_seed)
-    variables, aucs = [], []
-    for k, spec in enumerate(specs):
-        ck = None if checkpoint_dir is None else os.path.join(os.fspath(checkpoint_dir), f"spec{k}")
-        res = fit(CPTask(spec, config), data, seeds=[seed * 1000 + 10 * k + f for f in range(folds)], mesh=mesh,
-                  checkpoint_dir=ck, desc=f"spec {k + 1}/{len(specs)}")
-        variables.append(res.variables)
-        aucs.append(res.best_score)
-        log.info("spec %d: fold AUCs %s", k, np.round(res.best_score, 3).tolist())
-    return Ensemble(specs, variables, config, threshold, aucs,
-                    {"folds": folds, "seed": seed, "split_seed": split_seed, "cohort": cohort.name,
-                     "num_recordings": len(cohort)})
+    return Ensemble.load(path)
 
 
 # ------------------------------------------------------------------------------------------------------ import

@@ -10,7 +10,7 @@ not divide is padded (the padding instances are masked: never updated, their out
 
 Multi-process start-up is opt-in: :func:`initialize` calls ``jax.distributed.initialize`` when asked (the CLI's
 ``--coordinator host:port --num-processes N --process-id i``) or when ``INFANTJAX_DISTRIBUTED=1``; every entry point
-(the CLI, :func:`infantjax.ensemble.train`, the experiments) calls it. On a multi-process mesh the host never hands a
+(the CLI, :func:`infantjax.protocols.cp.train`, the experiments) calls it. On a multi-process mesh the host never hands a
 NumPy array to a sharded program, nor reads one back: arrays go in through :func:`to_global` (every process holds
 the same host data and supplies the shards of its own devices) and results come out through :func:`to_host` (a
 ``process_allgather`` of arrays spanning other processes). These two are the only places data crosses between host
@@ -31,6 +31,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from infantjax import backend
 from infantjax.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -133,13 +134,15 @@ def pad_axis(x: np.ndarray, size: int, axis: int = 0, value: float = 0.0) -> np.
     return np.pad(x, widths, constant_values=value)
 
 
-def memory_budget(budget: int | None = None, *, fraction: float = 0.25) -> int:
-    """Bytes one evaluation or scoring call may use: ``budget`` when given, else ``fraction`` of the memory of the
-    default backend's first device (its allocator limit on an accelerator; physical RAM on CPU)."""
+def memory_budget(budget: int | None = None, *, fraction: float | None = None) -> int:
+    """Bytes one evaluation or scoring call may use: ``budget`` when given, else ``fraction`` (default the backend
+    policy's, :func:`infantjax.backend.memory_fraction`: a quarter) of the memory of the default backend's first
+    device (its allocator limit on an accelerator; physical RAM on CPU)."""
     if budget is not None:
         return int(budget)
+    fraction = backend.memory_fraction() if fraction is None else float(fraction)
     device = jax.devices()[0]
-    if device.platform != "cpu":
+    if backend.platform() != "cpu":
         try:
             limit = (device.memory_stats() or {}).get("bytes_limit")
         except Exception:  # noqa: BLE001 - backends without memory statistics fall back to host RAM
@@ -174,7 +177,7 @@ def compiled_bytes(compiled) -> int:
     devices = compiled.input_shardings[0]
     count = 1
     leaves = jax.tree_util.tree_leaves(devices)
-    if leaves and jax.devices()[0].platform == "cpu":
+    if leaves and backend.platform() == "cpu":
         count = max(len(getattr(s, "device_set", ())) for s in leaves)
     return int(per_device) * max(count, 1)
 
@@ -303,7 +306,7 @@ def initialize(force: bool = False, *, coordinator: str | None = None, num_proce
         jax.distributed.initialize(**kwargs)
     except RuntimeError as err:
         raise ConfigError(f"cannot start multi-process JAX ({err}); call infantjax.parallel.initialize() before "
-                          "any JAX computation in the process (the CLI and ensemble.train do)") from None
+                          "any JAX computation in the process (the CLI and protocols.cp.train do)") from None
     return True
 
 

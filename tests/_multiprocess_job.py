@@ -32,11 +32,11 @@ def main() -> int:
     import numpy as np
     from _train_utils import SMALL, random_walk_cohort, tiny_gcn_spec
 
-    from infantjax import ensemble
+    from infantjax.protocols import cp as cp_protocol
 
     cohort = random_walk_cohort(14, 60, seed=0, name="dev")
     config = SMALL.replace(epochs=2, positive_copies=2, negative_copies=2)
-    ens = ensemble.train([tiny_gcn_spec()], cohort, config, folds=7, seed=3)
+    ens = cp_protocol.train([tiny_gcn_spec()], cohort, config, folds=7, seed=3)
     scored = random_walk_cohort(2, 60, seed=9, name="scored")
     probabilities = np.stack([ens.predict(s).probabilities for s in scored.sequences])
     if jax.process_index() == 0:

@@ -159,9 +159,12 @@ def _drop_compiled_programs():
     engine = sys.modules.get("infantjax.train.engine")
     if engine is not None:
         engine._CACHE.clear()
+    predict = sys.modules.get("infantjax.train.predict")
+    if predict is not None:
+        predict.clear_caches()
     ens = sys.modules.get("infantjax.ensemble")
     if ens is not None:
-        ens._scoring_program.cache_clear()
+        ens.scoring_forward.cache_clear()
     jax.clear_caches()
     gc.collect()
 

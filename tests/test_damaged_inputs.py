@@ -373,7 +373,7 @@ def _(t):
 
 @case("cohort-non-binary-labels-for-cp-training", DataError, "label")
 def _(t):
-    from infantjax.ensemble import fold_data
+    from infantjax.protocols.cp import fold_data
     from infantjax.sequence import Cohort
     from infantjax.train import CPConfig
 

@@ -3,6 +3,7 @@ training from Orbax checkpoints, host syncs, hooks and clear errors."""
 
 from __future__ import annotations
 
+import functools
 import pathlib
 import re
 
@@ -33,32 +34,67 @@ def one_device():
     return parallel.instance_mesh(1, devices=jax.devices()[:1])
 
 
-@pytest.fixture(scope="module")
-def toy():
-    """The toy task of docs/architecture.md, executed from the document itself."""
+@functools.lru_cache(maxsize=1)
+def toy_family() -> dict:
+    """The toy family of docs/architecture.md (spec and module registered in models, task, trained model),
+    executed from the document itself, once per process (its task then registers for the contract test)."""
     block = re.search(r"```python\n(.*?)```", DOC.read_text(), re.S).group(1)
     namespace: dict = {}
     exec(compile(block, str(DOC), "exec"), namespace)  # noqa: S102 - our own documentation
     return namespace
 
 
+@pytest.fixture(scope="module")
+def toy():
+    return toy_family()
+
+
 def test_the_documented_toy_task_learns_its_line_with_three_instances_in_one_program(toy):
     result = toy["result"]
     assert result.num_instances == 3 and len(result.history[0]) == 30
     for i in range(3):
-        params = result.instance(i)["params"]
+        params = result.instance(i)["params"]["Dense_0"]
         np.testing.assert_allclose(params["kernel"][0, 0], 3.0, atol=0.1)
         np.testing.assert_allclose(params["bias"][0], -1.0, atol=0.1)
         assert result.best_score[i] < 0.05  # the noise variance is 0.01
         assert result.history[i][result.best_epoch[i] - 1]["val_mse"] == result.best_score[i]
     # the instances saw different data: their variables differ
-    k = result.variables["params"]["kernel"]
+    k = result.variables["params"]["Dense_0"]["kernel"]
     assert not np.allclose(k[0], k[1])
     assert result.step_losses.shape == (30 * 8, 3)
 
 
+def test_the_documented_toy_family_saves_loads_predicts_and_resumes(toy, tmp_path):
+    """The whole toy family end to end: a trained model of the common format whose prediction is the line, and a
+    run that resumes from its checkpoint to the uninterrupted result."""
+    from infantjax import models
+    from infantjax.train import TrainedModel, registered_tasks
+
+    LineSpec, LineModel, LineTask = toy["LineSpec"], toy["LineModel"], toy["LineTask"]
+    assert LineSpec in models.registered() and LineTask in registered_tasks()
+    assert issubclass(LineModel, TrainedModel) and models.count_parameters(LineSpec()) == 2
+    loaded = LineModel.load(toy["folder"])
+    assert loaded.num_instances == 3 and loaded.config == toy["config"]
+    np.testing.assert_allclose(loaded.predict([[0.0], [1.0]]), [-1.0, 2.0], atol=0.1)
+    np.testing.assert_allclose(loaded.predict([[0.5]]), toy["model"].predict([[0.5]]), rtol=1e-6)
+
+    task = LineTask(LineSpec(), toy["config"].replace(epochs=4))
+    data = [toy["line_data"](s) for s in range(2)]
+    full = fit(task, data, seeds=[1, 2], mesh=one_device())
+
+    def crash(epoch, metrics):
+        if epoch == 3:
+            raise RuntimeError("crash")
+
+    with pytest.raises(RuntimeError):
+        fit(task, data, seeds=[1, 2], mesh=one_device(), checkpoint_dir=tmp_path / "run", on_epoch=crash)
+    resumed = fit(task, data, seeds=[1, 2], mesh=one_device(), checkpoint_dir=tmp_path / "run")
+    for a, b in zip(jax.tree_util.tree_leaves(full.variables), jax.tree_util.tree_leaves(resumed.variables)):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_stacked_instances_equal_instances_trained_alone_and_sync_rate_changes_nothing(toy):
-    task = toy["LineTask"](toy["config"].replace(epochs=3))
+    task = toy["LineTask"](toy["LineSpec"](), toy["config"].replace(epochs=3))
     data = [toy["line_data"](s) for s in range(3)]
     stacked = fit(task, data, seeds=[5, 6, 7])
     for i in range(3):
@@ -66,7 +102,7 @@ def test_stacked_instances_equal_instances_trained_alone_and_sync_rate_changes_n
         np.testing.assert_allclose(alone.step_losses[:, 0], stacked.step_losses[:, i], rtol=1e-6)
         for a, b in zip(jax.tree_util.tree_leaves(alone.variables), jax.tree_util.tree_leaves(stacked.variables)):
             np.testing.assert_allclose(a[0], b[i], rtol=1e-6, atol=1e-7)
-    synced = fit(toy["LineTask"](task.config.replace(sync_every=1)), data, seeds=[5, 6, 7])
+    synced = fit(toy["LineTask"](toy["LineSpec"](), task.config.replace(sync_every=1)), data, seeds=[5, 6, 7])
     np.testing.assert_array_equal(synced.step_losses, stacked.step_losses)
 
 
@@ -75,8 +111,8 @@ def test_compile_key_ignores_host_fields_and_hooks_see_the_variables(toy):
     assert compile_key(config) == compile_key(config.replace(epochs=99, progress=True, sync_every=3))
     assert compile_key(config) != compile_key(config.replace(l2=0.5))
     seen = []
-    fit(toy["LineTask"](config.replace(epochs=2)), [toy["line_data"](0)], seeds=[0],
-        hooks=[Hook(5, lambda ctx: seen.append((ctx.step, ctx.losses.shape, ctx.variables()["params"]["bias"])))])
+    fit(toy["LineTask"](toy["LineSpec"](), config.replace(epochs=2)), [toy["line_data"](0)], seeds=[0],
+        hooks=[Hook(5, lambda ctx: seen.append((ctx.step, ctx.losses.shape, ctx.variables()["params"]["Dense_0"]["bias"])))])
     assert [s for s, _, _ in seen] == [5, 10, 15] and seen[1][1] == (10, 1) and seen[0][2].shape == (1,)
     with pytest.raises(ConfigError, match="every"):
         Hook(0, print)
@@ -85,11 +121,11 @@ def test_compile_key_ignores_host_fields_and_hooks_see_the_variables(toy):
 def test_divergence_and_bad_inputs_raise_clear_errors(toy):
     config = toy["config"].replace(epochs=2, optimizer="sgd", learning_rate=1e6)
     with pytest.raises(DataError, match="diverged"):
-        fit(toy["LineTask"](config), [toy["line_data"](0)], seeds=[0])
+        fit(toy["LineTask"](toy["LineSpec"](), config), [toy["line_data"](0)], seeds=[0])
     with pytest.raises(ConfigError, match="one seed per instance"):
-        fit(toy["LineTask"](config), [toy["line_data"](0)], seeds=[0, 1])
+        fit(toy["LineTask"](toy["LineSpec"](), config), [toy["line_data"](0)], seeds=[0, 1])
     with pytest.raises(DataError, match="no training batch"):
-        fit(toy["LineTask"](config.replace(batch_size=100)), [toy["line_data"](0)], seeds=[0])
+        fit(toy["LineTask"](toy["LineSpec"](), config.replace(batch_size=100)), [toy["line_data"](0)], seeds=[0])
     for bad in ({"epochs": 0}, {"learning_rate": float("nan")}, {"learning_rate": float("inf")},
                 {"schedule": "linear"}, {"optimizer": "rmsprop"}, {"momentum": 1.0}):
         with pytest.raises(ConfigError):

@@ -16,6 +16,7 @@ from infantjax.clinical import assess_prediction, colour_from_count, evaluate, r
 from infantjax.errors import CheckpointError, DataError, SkeletonMismatchError
 from infantjax.models.gcn.presets import demo_spec
 from infantjax.pipelines.cp import predict_cohort
+from infantjax.protocols import cp as cp_protocol
 from infantjax.sequence import SkeletonSequence
 from infantjax.train.cp import DEMO_CONFIG
 
@@ -72,7 +73,7 @@ def test_predict_aggregates_instance_predictions_consistently(untrained, test_co
 def test_trained_ensemble_reaches_heldout_auc(test_cohort):
     """7 fold instances of the tiny GCN trained on 28 synthetic infants: held-out AUC >= 0.85 (measured 1.0)."""
     cohort = random_walk_cohort(28, 75, seed=0, name="dev")
-    ens = ensemble.train([tiny_gcn_spec()], cohort, SMALL.replace(epochs=4, positive_copies=20,
+    ens = cp_protocol.train([tiny_gcn_spec()], cohort, SMALL.replace(epochs=4, positive_copies=20,
                                                                   negative_copies=20), folds=7, seed=0)
     assert ens.stack_sizes == [7] and all(0 <= a <= 1 for a in ens.fold_auc[0])
     results = predict_cohort(ens, test_cohort)
@@ -96,9 +97,9 @@ def test_save_load_round_trip_and_checkpoint_errors(untrained, test_cohort, tmp_
     # mismatched: the JSON names a wider architecture than the stored variables
     bad = tmp_path / "mismatch"
     shutil.copytree(path, bad)
-    record = json.loads((bad / "ensemble.json").read_text())
+    record = json.loads((bad / "model.json").read_text())
     record["specs"][0]["input_width"] = 8
-    (bad / "ensemble.json").write_text(json.dumps(record))
+    (bad / "model.json").write_text(json.dumps(record))
     with pytest.raises(CheckpointError, match="does not match"):
         ensemble.load(bad)
     # corrupt: garbage in every stored array file, and a truncated JSON file
@@ -109,7 +110,7 @@ def test_save_load_round_trip_and_checkpoint_errors(untrained, test_cohort, tmp_
             f.write_bytes(b"\x00garbage" * 8)
     with pytest.raises(CheckpointError):
         ensemble.load(corrupt)
-    (corrupt / "ensemble.json").write_text('{"format": "infantjax-ensemble", "specs": [')
+    (corrupt / "model.json").write_text('{"format": "infantjax-model", "specs": [')
     with pytest.raises(CheckpointError, match="corrupt"):
         ensemble.load(corrupt)
 
@@ -126,7 +127,7 @@ def test_predict_rejects_bad_sequences(untrained):
 def test_folds_need_both_classes():
     few = random_walk_cohort(6, 75, seed=3)
     with pytest.raises(DataError, match="fewer folds"):
-        ensemble.fold_data(few, CONFIG, folds=7)
+        cp_protocol.fold_data(few, CONFIG, folds=7)
 
 
 def test_cli_train_and_predict(test_cohort, tmp_path, capsys):
@@ -139,7 +140,7 @@ def test_cli_train_and_predict(test_cohort, tmp_path, capsys):
     out = tmp_path / "ens"
     rc = cli.main(["train", "--data", str(data), "--specs", str(tmp_path / "spec.json"), "--out", str(out),
                    "--config", str(tmp_path / "config.json")])
-    assert rc == 0 and (out / "ensemble.json").is_file()
+    assert rc == 0 and (out / "model.json").is_file()
     assert ensemble.load(out).stack_sizes == [7]
     inputs = tmp_path / "inputs"
     write_cohort(test_cohort.select(indices=[0, 1]), inputs, format="npz")
@@ -206,7 +207,7 @@ def test_ensemble_learns_a_synthetic_cohort():
     where the infants do not all get one colour. ≈ 2.5 minutes on 2 CPU cores."""
     dev, test = demo_cohort()
     assert len(test.subject_labels()) == 29
-    ens = ensemble.train([demo_spec()], dev, DEMO_CONFIG.replace(progress=False), folds=3, seed=0)
+    ens = cp_protocol.train([demo_spec()], dev, DEMO_CONFIG.replace(progress=False), folds=3, seed=0)
     results = predict_cohort(ens, test)
     risks, _ = risks_of(results)
     ev = evaluate(test.labels, risks, sensitivity=0.7)
@@ -222,7 +223,7 @@ def test_short_training_on_a_synthetic_cohort_is_consistent():
     differ between infants and risk, class, colours and CAM agree with the instance predictions."""
     dev, test = demo_cohort(24, seed=1, duration_s=6.0)  # the smallest GCN: 3-frame temporal kernels
     config = DEMO_CONFIG.replace(epochs=2, window=75, hop=37, progress=False)
-    ens = ensemble.train([tiny_gcn_spec()], dev, config, folds=2, seed=1)
+    ens = cp_protocol.train([tiny_gcn_spec()], dev, config, folds=2, seed=1)
     assert all(0.0 <= a <= 1.0 for a in ens.fold_auc[0])
     results = predict_cohort(ens, test)
     risks, _ = risks_of(results)

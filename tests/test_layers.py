@@ -2,8 +2,8 @@
 set of modules imports itself in a cycle.
 
 Layers, lowest first (DESIGN.md §2, "Layers"): errors → skeleton/sequence → io/metrics/preprocess/augment (with the
-synthetic infant, the mesh helpers and the compilation cache, which use nothing above them) → nn → models → train → ensemble/nas →
-clinical/explain → report/pipelines → commands/cli/bench. The package's ``__init__`` is a lazy facade and is not checked.
+synthetic infant, the mesh helpers, the compilation cache and the backend policy, which use nothing above them) → nn →
+models → train → ensemble/nas/protocols → clinical/explain → report/pipelines → commands/cli/bench. The package's ``__init__`` is a lazy facade and is not checked.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "infantjax"
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"errors", "_jsonconfig"}),
     frozenset({"skeleton", "sequence"}),
-    frozenset({"io", "metrics", "preprocess", "augment", "synth", "parallel", "cache"}),
+    frozenset({"io", "metrics", "preprocess", "augment", "synth", "parallel", "cache", "backend"}),
     frozenset({"nn"}),
     frozenset({"models"}),
     frozenset({"train"}),
-    frozenset({"ensemble", "nas"}),
+    frozenset({"ensemble", "nas", "protocols"}),
     frozenset({"clinical", "explain"}),
     frozenset({"report", "pipelines"}),
     frozenset({"commands", "cli", "__main__", "bench"}),

@@ -122,7 +122,8 @@ def test_bad_input_raises_typed_errors():
         characteristics(["M"], [float("nan")], [3000.0], [12.0])
     with pytest.raises(DataError, match="sex"):
         characteristics([None], [39.0], [3000.0], [12.0])
-    from infantjax.train.mam import MamConfig, run_protocol
+    from infantjax.protocols.mam import run_protocol
+    from infantjax.train.mam import MamConfig
 
     short = [np.zeros((5, TINY.num_features), np.float32)] * 4
     with pytest.raises(DataError, match="shorter than one clip"):

@@ -14,6 +14,7 @@ from test_ensemble import random_stack
 
 from infantjax import ensemble, parallel
 from infantjax.errors import ConfigError
+from infantjax.protocols import cp as cp_protocol
 from infantjax.train import TrainConfig
 
 
@@ -63,13 +64,14 @@ def test_scoring_under_a_tiny_budget_equals_the_default():
     p2, c2 = tight.window_predictions(windows)
     np.testing.assert_allclose(p2, p1, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(c2, c1, rtol=1e-5, atol=1e-6)
-    (roomy_chunk,), (tight_chunk,) = roomy._chunks.values(), tight._chunks.values()
+    (roomy_scoring,), (tight_scoring,) = roomy.predictors.values(), tight.predictors.values()
+    (roomy_chunk,), (tight_chunk,) = roomy_scoring.chunks.values(), tight_scoring.chunks.values()
     assert roomy_chunk == 8 and tight_chunk < roomy_chunk  # 5 windows → bucket 8; the tiny budget lowers it
     # one executable per call size actually run (the measured-and-refused larger ones are dropped), reused
-    assert {key[3] for key in tight._executables} <= {tight_chunk, *range(1, tight_chunk + 1)}
-    kept = dict(tight._executables)
+    assert {key[1] for key in tight_scoring.executables} <= {tight_chunk, *range(1, tight_chunk + 1)}
+    kept = dict(tight_scoring.executables)
     tight.window_predictions(windows)
-    assert tight._executables == kept and all(tight._executables[k] is v for k, v in kept.items())
+    assert tight_scoring.executables == kept and all(tight_scoring.executables[k] is v for k, v in kept.items())
 
 
 def test_training_over_budget_runs_instances_in_groups_with_the_same_result(caplog):
@@ -82,9 +84,9 @@ def test_training_over_budget_runs_instances_in_groups_with_the_same_result(capl
     mesh = parallel.instance_mesh(2, devices=jax.devices()[:1])
     config = dataclasses.replace(SMALL, epochs=1, batch_size=8, positive_copies=2, negative_copies=2)
     spec = tiny_gcn_spec()
-    roomy = ensemble.train([spec], cohort, config, folds=2, mesh=mesh)
+    roomy = cp_protocol.train([spec], cohort, config, folds=2, mesh=mesh)
     with caplog.at_level(logging.INFO, logger="infantjax.train.engine"):
-        tight = ensemble.train([spec], cohort, dataclasses.replace(config, memory_budget=1), folds=2, mesh=mesh)
+        tight = cp_protocol.train([spec], cohort, dataclasses.replace(config, memory_budget=1), folds=2, mesh=mesh)
     assert "running them in groups of 1" in caplog.text
     for a, b in zip(jax.tree_util.tree_leaves(roomy.variables), jax.tree_util.tree_leaves(tight.variables)):
         np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)

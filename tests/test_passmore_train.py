@@ -10,6 +10,9 @@ import pytest
 
 from infantjax.augment import curve_bank, passmore_warp
 from infantjax.errors import DataError
+from infantjax.protocols import baselines, calibration, evaluation
+from infantjax.protocols import passmore as passmore_protocol
+from infantjax.protocols import splits as splitting
 from infantjax.train import PassmoreConfig, PassmoreData, PassmoreTask, fit
 from infantjax.train import passmore as P
 
@@ -97,11 +100,11 @@ def test_stacked_fit_early_stopping_and_restore_best():
     task = PassmoreTask(config=TINY)
     data = [PassmoreData(feats[:8], labels[:8], (feats[8:], labels[8:])),
             PassmoreData(feats[4:], labels[4:], (feats[:4], labels[:4]))]
-    result = fit(task, data, seeds=[0, 1], on_epoch=lambda e, m: task.all_stopped(data))
+    result = fit(task, data, seeds=[0, 1])  # early stopping is the engine's (PassmoreTask.selection)
     assert result.num_instances == 2
     h = result.history[0]
-    assert h[0]["val_stop_loss"] == P.NOT_YET - 1  # no early stopping in the first phase
-    assert np.isfinite(h[1]["val_loss"]) and h[1]["val_stop_loss"] == h[1]["val_loss"]
+    assert h[0]["stopped"] == 0.0 and h[0]["best_epoch"] == 1  # no early stopping in the first phase: kept
+    assert np.isfinite(h[1]["val_loss"]) and h[1]["best_val_loss"] <= h[1]["val_loss"]
     for i in range(2):  # the kept epoch is the best validation loss after the first phase
         later = [m["val_loss"] for m in result.history[i][1:]]
         assert result.best_epoch[i] == 2 + int(np.argmin(later)) or result.history[i][-1]["stopped"]
@@ -116,15 +119,15 @@ def test_a_run_within_the_first_phase_keeps_its_last_epoch():
     task = PassmoreTask(config=dataclasses.replace(TINY, epochs=3, min_epochs=3))
     data = [PassmoreData(feats[:8], labels[:8], (feats[8:], labels[8:]))]
     result = fit(task, data, seeds=[0])
-    stops = [m["val_stop_loss"] for m in result.history[0]]
-    assert stops == sorted(stops, reverse=True) and len(set(stops)) == 3
+    kept = [m["best_epoch"] for m in result.history[0]]
+    assert kept == [1, 2, 3] and not any(m["stopped"] for m in result.history[0])  # every epoch kept in turn
     assert result.best_epoch == [3]
 
 
 def test_participant_splits_are_stratified_and_disjoint():
     subjects = [f"s{i // 2}" for i in range(80)]  # two videos per participant
     strata = np.array([(i // 2) % 3 for i in range(80)])
-    splits = P.participant_splits(subjects, strata, splits=3, calibration_fraction=0.12)
+    splits = splitting.participant_splits(subjects, strata, splits=3, calibration_fraction=0.12)
     assert len(splits) == 3
     for s in splits:
         parts = [set(np.asarray(subjects)[idx]) for idx in (s.train, s.validation, s.test, s.calibration)]
@@ -134,7 +137,7 @@ def test_participant_splits_are_stratified_and_disjoint():
         assert set(strata[s.test]) == {0, 1, 2}
     assert not np.array_equal(splits[0].test, splits[1].test)
     with pytest.raises(DataError, match="stratum"):
-        P.participant_splits(["a", "b", "c", "d", "e", "f", "g"], [0, 0, 0, 0, 0, 1, 1])
+        splitting.participant_splits(["a", "b", "c", "d", "e", "f", "g"], [0, 0, 0, 0, 0, 1, 1])
 
 
 def test_platt_scaling_sign_rule_and_sklearn_equivalence():
@@ -143,16 +146,16 @@ def test_platt_scaling_sign_rule_and_sklearn_equivalence():
     rng = np.random.default_rng(0)
     y = np.array([0] * 30 + [1] * 10)
     p = np.clip(0.3 + 0.3 * y + rng.normal(0, 0.15, 40), 0, 1)
-    slope, intercept = P.platt_scaling(p, y)
+    slope, intercept = calibration.platt_scaling(p, y)
     ref = LogisticRegression(C=np.inf, class_weight="balanced").fit(p[:, None], y)
-    np.testing.assert_allclose(P.calibrate(p, slope, intercept), ref.predict_proba(p[:, None])[:, 1], rtol=1e-6)
+    np.testing.assert_allclose(calibration.calibrate(p, slope, intercept), ref.predict_proba(p[:, None])[:, 1], rtol=1e-6)
     # an inverted model: the fitted slope is negative and the code flips both signs
-    s2, i2 = P.platt_scaling(1 - p, y)
+    s2, i2 = calibration.platt_scaling(1 - p, y)
     assert s2 > 0 and s2 == pytest.approx(-LogisticRegression(C=np.inf, class_weight="balanced").fit(
         (1 - p)[:, None], y).coef_[0, 0], rel=1e-6)
     assert i2 == pytest.approx(-LogisticRegression(C=np.inf, class_weight="balanced").fit(
         (1 - p)[:, None], y).intercept_[0], rel=1e-6)
-    m = P.binary_scores(y, p)
+    m = evaluation.binary_scores(y, p)
     assert set(m) == {"auc", "recall", "precision", "brier"} and m["auc"] > 0.8
 
 
@@ -160,7 +163,7 @@ def test_platt_scaling_sign_rule_and_sklearn_equivalence():
 def protocol():
     feats, labels, subjects = _cohort(20)
     config = dataclasses.replace(TINY, splits=2, epochs=2, calibration="corrected")
-    return feats, labels, P.run_protocol(feats, labels, subjects, config=config)
+    return feats, labels, passmore_protocol.run_protocol(feats, labels, subjects, config=config)
 
 
 def test_protocol_and_catch22_baseline_run_on_tiny_data(protocol):
@@ -174,7 +177,7 @@ def test_protocol_and_catch22_baseline_run_on_tiny_data(protocol):
 
     x = np.stack([catch22_features(f[:, :4]) for f in feats])  # 4 of the 46 series keep the test fast
     assert x.shape == (20, 88)
-    rows = P.catch22_baseline(x, labels, result.splits)
+    rows = baselines.catch22_baseline(x, labels, result.splits)
     assert len(rows) == 2 and all(0 <= r["auc"] <= 1 for r in rows)
 
 
@@ -227,7 +230,7 @@ def test_quick_recipe_separates_a_synthetic_smartphone_cohort():
 
     feats, labels, subjects = synthetic_features(240, 0, duration_s=60.0, num_samples=1500, difficulty="easy",
                                                  dropout_burst_s=0.1)
-    result = P.run_protocol(feats, labels, subjects, config=PassmoreConfig.quick(splits=5))
+    result = passmore_protocol.run_protocol(feats, labels, subjects, config=PassmoreConfig.quick(splits=5))
     summary = result.summary()
     assert summary["after"]["auc"][0] >= 0.85
     assert min(r["auc"] for r in result.after) >= 0.75  # every split, not only the mean
@@ -239,7 +242,8 @@ def test_cpu_runs_the_stacked_instances_one_after_another_with_the_vmapped_updat
     benchmarks/passmore.py); the updates equal the vmapped step's. Inference likewise."""
     from infantjax import parallel
     from infantjax.train import programs_for
-    from infantjax.train.engine import _train_step_within_budget
+    from infantjax.train.engine import train_step_within_budget
+    from infantjax.train.predict import StackedPredictor, task_forward
 
     task = PassmoreTask(config=TINY)
     assert task.cpu_instances == "map"
@@ -253,7 +257,7 @@ def test_cpu_runs_the_stacked_instances_one_after_another_with_the_vmapped_updat
              "magnitude": task.bank[rng.integers(0, c.num_curves, (3, c.batch_size))],
              "time": task.bank[rng.integers(0, c.num_curves, (3, c.batch_size, c.train_clips))]}
     active = np.array([True, False, True])
-    step = _train_step_within_budget(programs, programs.init(keys), batch, active, c)
+    step = train_step_within_budget(programs, programs.init(keys), batch, active, c)
     assert step is programs.grouped_train_step(1)
     s_map, loss_map, _ = step(programs.init(keys), batch, active)
     s_vmap, loss_vmap, _ = programs.train_step(programs.init(keys), batch, active)
@@ -261,6 +265,9 @@ def test_cpu_runs_the_stacked_instances_one_after_another_with_the_vmapped_updat
     for a, b in zip(jax.tree_util.tree_leaves(s_map.params), jax.tree_util.tree_leaves(s_vmap.params)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     variables = jax.tree_util.tree_map(np.asarray, programs.variables(s_map))
-    x = np.stack([np.stack([P.video_clips(f, c.clip_length, c.clip_stride, 8) for f in feats[:2]])] * 3)
-    np.testing.assert_allclose(P._stacked_apply(task.model)(variables, x),
-                               P._stacked_apply(task.model, "vmap")(variables, x), rtol=1e-5, atol=1e-5)
+    x = np.stack([P.video_clips(f, c.clip_length, c.clip_stride, 8) for f in feats[:2]])
+    one = parallel.instance_mesh(3, devices=jax.devices()[:1])
+    mapped = StackedPredictor(task_forward(task), variables, mesh=one, mode="map")(x)
+    vmapped = StackedPredictor(task_forward(task), variables, mesh=one, mode="vmap")(x)
+    assert mapped["logit"].shape == (3, 2)
+    np.testing.assert_allclose(mapped["logit"], vmapped["logit"], rtol=1e-5, atol=1e-5)

@@ -8,16 +8,13 @@ import numpy as np
 import pytest
 
 from infantjax.errors import ConfigError
+from infantjax.models import count_parameters
 from infantjax.models.pose.efficientpose import EfficientPose, EfficientPoseSpec
 from infantjax.models.pose.hourglass import (
     PUBLISHED_PARAMETER_COUNTS as HOURGLASS_COUNTS,
 )
-from infantjax.models.pose.hourglass import (
-    EfficientHourglass,
-    EfficientHourglassSpec,
-    hourglass_parameter_count,
-)
-from infantjax.models.pose.openpose import OpenPose, OpenPoseSpec, openpose_parameter_count
+from infantjax.models.pose.hourglass import EfficientHourglass, EfficientHourglassSpec
+from infantjax.models.pose.openpose import OpenPose, OpenPoseSpec
 
 # cheap XLA compilation: these tests check that gradients flow, not speed
 _FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
@@ -104,7 +101,7 @@ def test_hourglass_keypoint_dependence_matches_published_counts():
     """Infant (K = 19) − MPII (K = 16) = 3,465 parameters in seed 002 (Tables B.1, C.1): a 32 → K head and two
     K → K bilinear upscalings reproduce that difference exactly."""
     diff = HOURGLASS_COUNTS[19] - HOURGLASS_COUNTS[16]
-    ours = hourglass_parameter_count(EfficientHourglassSpec(num_keypoints=19)) - hourglass_parameter_count(
+    ours = count_parameters(EfficientHourglassSpec(num_keypoints=19)) - count_parameters(
         EfficientHourglassSpec(num_keypoints=16))
     assert diff == ours == 3_465
 
@@ -113,8 +110,8 @@ def test_hourglass_total_within_0_1_percent_of_the_published_count():
     """Summing the upscaled coarse scale and the skip (every MBConv keeps its residual connection, thesis §3.3.3)
     gives 18,710,774 parameters for K = 16: +14,303 (0.077 %) over seed 002's 18,696,471. Concatenating them (the
     first reading) made each fusion MBConv6 twice as wide at its input: 1,008,926 more, +5.5 %."""
-    ours = hourglass_parameter_count(EfficientHourglassSpec())
-    concat = hourglass_parameter_count(EfficientHourglassSpec(merge="concat"))
+    ours = count_parameters(EfficientHourglassSpec())
+    concat = count_parameters(EfficientHourglassSpec(merge="concat"))
     assert ours == 18_710_774 and concat == 19_719_700
     assert concat - ours == 862_120 + 109_550 + 37_256
     assert abs(ours - HOURGLASS_COUNTS[16]) / HOURGLASS_COUNTS[16] < 0.001
@@ -132,6 +129,6 @@ def test_openpose_forward_backward():
 
 def test_openpose_size_is_about_26_million():
     """Seed 002 reports 25.94 M (MPII); our body_25-layout port has 25,971,920 for K = 16, P = 28 (0.12 % more)."""
-    n = openpose_parameter_count(OpenPoseSpec())
+    n = count_parameters(OpenPoseSpec(), collections=("params",))
     assert n == 25_971_920
     assert abs(n - 25_939_664) / 25_939_664 < 0.002

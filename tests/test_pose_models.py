@@ -5,11 +5,8 @@ from __future__ import annotations
 import pytest
 
 from infantjax.errors import ConfigError
-from infantjax.models.pose.efficientpose import (
-    OFFICIAL_PARAMETER_COUNTS,
-    EfficientPoseSpec,
-    parameter_count,
-)
+from infantjax.models import count_parameters
+from infantjax.models.pose.efficientpose import OFFICIAL_PARAMETER_COUNTS, EfficientPoseSpec
 
 
 @pytest.mark.parametrize("variant", sorted(OFFICIAL_PARAMETER_COUNTS))
@@ -20,34 +17,34 @@ def test_parameter_counts_equal_official(variant):
     """
     full, deployment = OFFICIAL_PARAMETER_COUNTS[variant]
     graph = "deployment" if "lite" in variant else "full"
-    assert parameter_count(EfficientPoseSpec(variant, graph=graph)) == full
-    assert parameter_count(EfficientPoseSpec(variant, graph="deployment")) == deployment
+    assert count_parameters(EfficientPoseSpec(variant, graph=graph)) == full
+    assert count_parameters(EfficientPoseSpec(variant, graph="deployment")) == deployment
 
 
 def test_ii_lite_parameter_count_from_table_b1():
     """EfficientPose II Lite (EfficientNet-Lite4 backbone, D = 2): 1,464,960 parameters (seed 002 Table B.1)."""
-    assert parameter_count(EfficientPoseSpec("ii_lite", graph="deployment")) == 1_464_960
+    assert count_parameters(EfficientPoseSpec("ii_lite", graph="deployment")) == 1_464_960
 
 
 def test_trainable_only_counts():
     """Without BN statistics and the fixed upscaling: RT 441,000 and I 696,260 (README §2.6)."""
-    assert parameter_count(EfficientPoseSpec("rt"), collections=("params",)) == 441_000
-    assert parameter_count(EfficientPoseSpec("i"), collections=("params",)) == 696_260
+    assert count_parameters(EfficientPoseSpec("rt"), collections=("params",)) == 441_000
+    assert count_parameters(EfficientPoseSpec("i"), collections=("params",)) == 696_260
 
 
 @pytest.mark.parametrize("variant,c", [("rt", 120), ("ii", 168)])
 def test_count_is_a_function_of_k_and_p(variant, c):
     """Only the heads (C·P + P, 2 × (C·K + K)) and the upscaling (3 × (16·K² + K)) depend on K and P (README §2.7)."""
-    base = parameter_count(EfficientPoseSpec(variant, num_keypoints=16, num_pafs=28))
+    base = count_parameters(EfficientPoseSpec(variant, num_keypoints=16, num_pafs=28))
     for k, p in [(19, 36), (1, 2)]:
         expected = base + c * (p - 28) + (p - 28) + 2 * (c * (k - 16) + (k - 16)) + 3 * (16 * (k * k - 256) + k - 16)
-        assert parameter_count(EfficientPoseSpec(variant, num_keypoints=k, num_pafs=p)) == expected
+        assert count_parameters(EfficientPoseSpec(variant, num_keypoints=k, num_pafs=p)) == expected
 
 
 def test_infant_counts_of_obvious_substitution():
     """K = 19, P = 36 gives the README's figures (which differ from Paper II's infant counts, README §2.7)."""
-    assert parameter_count(EfficientPoseSpec("rt", num_keypoints=19, num_pafs=36)) == 472_351
-    assert parameter_count(EfficientPoseSpec("rt", num_keypoints=19, num_pafs=36, graph="deployment")) == 465_696
+    assert count_parameters(EfficientPoseSpec("rt", num_keypoints=19, num_pafs=36)) == 472_351
+    assert count_parameters(EfficientPoseSpec("rt", num_keypoints=19, num_pafs=36, graph="deployment")) == 465_696
 
 
 def test_spec_validation_and_json_round_trip():
@@ -60,3 +57,23 @@ def test_spec_validation_and_json_round_trip():
         EfficientPoseSpec("rt", resolution=100)
     with pytest.raises(ConfigError, match="graph"):
         EfficientPoseSpec("rt", graph="tiny")
+
+
+def test_the_per_family_counters_are_deprecated_aliases_of_the_one_counter():
+    """``models.count_parameters`` is the one counter; the per-family names warn and give the same counts."""
+    import jax.numpy as jnp
+
+    from infantjax.models.pose.efficientpose import parameter_count
+    from infantjax.models.pose.hourglass import EfficientHourglassSpec, hourglass_parameter_count
+    from infantjax.models.pose.openpose import OpenPoseSpec, openpose_parameter_count
+    from infantjax.pipelines.depth import parameter_count as depth_parameter_count
+
+    spec = EfficientPoseSpec("rt")
+    cases = [(lambda: parameter_count(spec), count_parameters(spec)),
+             (lambda: hourglass_parameter_count(EfficientHourglassSpec()), count_parameters(EfficientHourglassSpec())),
+             (lambda: openpose_parameter_count(OpenPoseSpec()),
+              count_parameters(OpenPoseSpec(), collections=("params",))),
+             (lambda: depth_parameter_count({"params": {"w": jnp.zeros((3, 4))}}), 12)]
+    for old, new in cases:
+        with pytest.warns(DeprecationWarning, match="count_parameters"):
+            assert old() == new

@@ -10,7 +10,8 @@ import pytest
 from infantjax import skeleton as S
 from infantjax.errors import ConfigError, DataError
 from infantjax.models.pose.decode import decode_heatmaps
-from infantjax.models.pose.efficientpose import EfficientPose, EfficientPoseSpec, count_parameters, parameter_count
+from infantjax.models import count_parameters
+from infantjax.models.pose.efficientpose import EfficientPose, EfficientPoseSpec
 from infantjax.models.pose.init import HEADS, finetune_variables, init_variables
 from infantjax.preprocess.image import prepare_examples
 from infantjax.preprocess.pose_targets import gaussian_heatmaps, limbs_from_skeleton, part_affinity_fields
@@ -131,7 +132,7 @@ def test_finetune_init_copies_backbone_and_makes_new_heads():
     assert dst["params"]["pass2_detection1_confs"]["kernel"].shape == (1, 1, 120, 19)
     assert dst["params"]["pass1_skeleton_pafs"]["kernel"].shape == (1, 1, 120, 36)
     assert set(HEADS) <= set(dst["params"])
-    assert count_parameters(dst) == parameter_count(infant)
+    assert count_parameters(dst) == count_parameters(infant)
 
 
 def _blobs(n=8, r=R, seed=0):

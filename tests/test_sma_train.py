@@ -10,18 +10,10 @@ from _sma_utils import numpy_variables
 from infantjax import parallel, synth
 from infantjax.errors import ConfigError, DataError
 from infantjax.models.sma import SMASpec
-from infantjax.train.sma import (
-    SMAConfig,
-    SMAData,
-    SMATask,
-    Windows,
-    euclidean_loss,
-    lasso_alpha,
-    linear_baselines,
-    per_subject_errors,
-    recording_windows,
-    run_loso,
-)
+from infantjax.protocols.baselines import lasso_alpha, linear_baselines
+from infantjax.protocols.evaluation import per_subject_errors
+from infantjax.protocols.sma import run_loso
+from infantjax.train.sma import SMAConfig, SMAData, SMATask, Windows, euclidean_loss, recording_windows
 
 WINDOW = 108  # the shortest window the three convolutions and pools take: tiny compiled programs
 

@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from infantjax import backend
 from infantjax.io.files import write_text
 
 __all__ = ["Row", "Run", "environment", "load_average", "matmul_rate", "median_time", "program_stats"]
@@ -74,7 +75,7 @@ def matmul_rate(n: int | None = None, repeats: int = 5, dtype=jnp.float32) -> fl
     matrix unit (on a GPU JAX's default float32 precision may use TF32: the figure is what the programs get too).
     """
     if n is None:
-        n = 2048 if jax.default_backend() == "cpu" else 8192
+        n = 2048 if backend.platform() == "cpu" else 8192
     a = jnp.asarray(np.random.default_rng(0).normal(size=(n, n)), dtype)
     f = jax.jit(lambda x, y: x @ y)
     med, _ = median_time(lambda: f(a, a), repeats=repeats, warmup=2)
@@ -103,7 +104,7 @@ def program_stats(jitted, *args) -> dict:
 def environment() -> dict:
     """Where a figure was taken: device, backend, versions, cores, load average."""
     device = jax.devices()[0]
-    return {"device": getattr(device, "device_kind", device.platform), "backend": jax.default_backend(),
+    return {"device": getattr(device, "device_kind", device.platform), "backend": backend.platform(),
             "devices": jax.device_count(), "jax": jax.__version__, "python": platform.python_version(),
             "cpu_count": os.cpu_count(), "machine": platform.machine(), "load_average_1min": load_average()}
 
@@ -161,7 +162,7 @@ class Run:
     def __init__(self, title: str, *, matmul_n: int | None = None, measure_matmul: bool = True):
         self.title = title
         self.env = environment()
-        self.matmul_n = matmul_n or (2048 if jax.default_backend() == "cpu" else 8192)
+        self.matmul_n = matmul_n or (2048 if backend.platform() == "cpu" else 8192)
         self.matmul_before = matmul_rate(matmul_n) if measure_matmul else None
         self.matmul_after: float | None = None
         self.rows: list[Row] = []

@@ -21,7 +21,7 @@ from collections.abc import Callable
 import jax
 import numpy as np
 
-from infantjax import parallel
+from infantjax import backend, parallel
 from infantjax.bench.harness import Row, Run, median_time, program_stats
 
 __all__ = ["CASES", "run_headline"]
@@ -142,7 +142,7 @@ def _depth(run: Run, quick: bool) -> None:
     from infantjax.models.depth.regression import RegressionSpec
     from infantjax.train import DepthConfig, DepthTask, programs_for
 
-    accelerator = jax.default_backend() != "cpu"
+    accelerator = backend.current().name == "accelerator"
     scale, height, width, batch = (1.0, 96, 128, 16) if accelerator else (0.25, 48, 64, 4)
     if quick:
         scale, batch = min(scale, 0.125), min(batch, 2)

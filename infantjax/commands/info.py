@@ -36,7 +36,10 @@ def collect() -> dict:
     try:
         import jax
 
-        out["jax backend"] = jax.default_backend()
+        from infantjax import backend
+
+        out["jax backend"] = backend.platform()
+        out["backend policy"] = backend.current().name
         out["devices"] = ", ".join(f"{d.platform}:{d.id}" for d in jax.devices())
         out["process count"] = str(jax.process_count())
     except Exception as err:  # report, do not crash: info is what users run when something is broken

@@ -38,9 +38,10 @@ def run(args) -> int:
 
     import jax
 
+    from infantjax import backend
     from infantjax.errors import ConfigError
     from infantjax.io import write_keypoints
-    from infantjax.models.pose.efficientpose import _normalise_variant
+    from infantjax.models.pose.efficientpose import normalise_variant
     from infantjax.pipelines.pose import PRETRAINED, PosePredictor
 
     if args.stride < 1:
@@ -60,7 +61,7 @@ def run(args) -> int:
             predictor = PosePredictor.pretrained(args.weights)
         else:
             predictor = PosePredictor.load(args.weights)
-        if args.model is not None and _normalise_variant(args.model) != predictor.spec.variant:
+        if args.model is not None and normalise_variant(args.model) != predictor.spec.variant:
             raise ConfigError(f"--model {args.model!r} does not match the weights in {args.weights!r} "
                               f"(EfficientPose {predictor.spec.variant}); drop --model or pass matching weights")
         start = time.perf_counter()
@@ -70,7 +71,7 @@ def run(args) -> int:
     took = time.perf_counter() - start
     print(f"{seq.num_frames} frames, {seq.skeleton.num_keypoints} keypoints ({seq.skeleton.name}) -> {out} "
           f"in {took:.1f} s ({seq.num_frames / max(took, 1e-9):.1f} frames/s) with EfficientPose "
-          f"{predictor.spec.variant} at {predictor.resolution} px on {jax.default_backend()}")
+          f"{predictor.spec.variant} at {predictor.resolution} px on {backend.platform()}")
     if seq.metadata.get("rotation"):
         print(f"the video's display rotation ({seq.metadata['rotation']}°) was applied: the keypoints refer to the "
               "upright frames")

@@ -117,19 +117,6 @@ def _existing_storage(args) -> str:
     return storage
 
 
-def _checkpoints(text: str):
-    from infantjax.nas.trial import PAPER_CHECKPOINTS
-
-    if text == "paper":
-        return PAPER_CHECKPOINTS
-    if text in ("none", ""):
-        return ()
-    try:
-        return tuple((int(e), float(a)) for e, a in (item.split(":") for item in text.split(",")))
-    except ValueError:
-        raise ConfigError(f"--checkpoints {text!r}: expected 'paper', 'none' or 'EPOCH:AUC,EPOCH:AUC'") from None
-
-
 def _json_object(text: str | None, option: str) -> dict | None:
     if text is None:
         return None
@@ -144,7 +131,7 @@ def _json_object(text: str | None, option: str) -> dict | None:
 
 def settings_from_args(args):
     from infantjax.nas.store import SearchSettings
-    from infantjax.nas.trial import TrialConfig
+    from infantjax.nas.trial import TrialConfig, parse_checkpoints
 
     train = _json_object(args.train, "--train")
     space = _json_object(args.space, "--space")
@@ -173,7 +160,7 @@ def settings_from_args(args):
                           "end_temperature": args.t_end, "temperature_drop": args.t_drop}
     return SearchSettings(
         sampler=args.sampler, sampler_config=sampler_config, seed=args.seed, max_trials=args.max_trials,
-        trial=TrialConfig(epochs=args.epochs, checkpoints=_checkpoints(args.checkpoints), train=train),
+        trial=TrialConfig(epochs=args.epochs, checkpoints=parse_checkpoints(args.checkpoints), train=train),
         objective=objective, heartbeat_interval=args.heartbeat, grace_period=args.grace,
         checkpoint_root=None if args.checkpoint_dir is None else str(pathlib.Path(args.checkpoint_dir).resolve()),
         space=space,

@@ -100,8 +100,8 @@ def config_from_args(args):
 
 
 def run(args) -> int:
-    from infantjax import ensemble
     from infantjax.io import read_cohort
+    from infantjax.protocols import cp
 
     if args.folds < 2:
         raise ConfigError(f"--folds must be >= 2 (cross-validation needs a validation fold), got {args.folds}")
@@ -113,7 +113,7 @@ def run(args) -> int:
     config = config_from_args(args)
     cohort = read_cohort(args.data, args.labels, fps=args.fps)
     print(f"training {len(specs)} architecture(s) × {args.folds} folds on {cohort}")
-    ens = ensemble.train(specs, cohort, config, folds=args.folds, seed=args.seed, threshold=args.threshold,
+    ens = cp.train(specs, cohort, config, folds=args.folds, seed=args.seed, threshold=args.threshold,
                          checkpoint_dir=args.checkpoint_dir)
     ens.save(args.out)
     for k, aucs in enumerate(ens.fold_auc):

@@ -14,12 +14,24 @@
   Transformer over clips with Ref / Main (attention MIL) / Info branches; FMs clips and FMs frequency.
 
 Every network is a Flax Linen module configured by a frozen, JSON-serialisable spec with a ``dtype`` (compute
-precision; parameters stay float32). :func:`build` gives the module of any spec and :func:`count_parameters` counts
-a spec's or a variables tree's scalars. The network modules import nothing above ``infantjax.nn``; the application code that still lives
+precision; parameters stay float32). The one construction rule: :func:`build` gives the module of any spec,
+:func:`init` its initial variables (one cheaply compiled program) and :func:`count_parameters` counts a spec's or a
+variables tree's scalars; a new family registers its spec with :func:`register` (a :class:`JsonConfig` dataclass). The network modules import nothing above ``infantjax.nn``; the application code that still lives
 beside them (pose and depth training, data, evaluation, demos, the pose predictor, the synthetic adapters) is being
 moved out of ``models/`` (issue 13). Importing this package does not import JAX.
 """
 
-from infantjax.models._registry import build, count_parameters, register, registered, sample_input
+from infantjax._jsonconfig import JsonConfig
+from infantjax.models._registry import (
+    FAST_COMPILE,
+    build,
+    count_parameters,
+    init,
+    init_module,
+    register,
+    registered,
+    sample_input,
+)
 
-__all__ = ["build", "count_parameters", "register", "registered", "sample_input"]
+__all__ = ["FAST_COMPILE", "JsonConfig", "build", "count_parameters", "init", "init_module", "register", "registered",
+           "sample_input"]

@@ -197,7 +197,7 @@ class GCNObjective:
     Arguments:
         cohort: the development cohort (hold the test set out first). Its subjects are cut into 7 stratified
             folds with ``cohort.split(test_fraction=0, folds=7, seed=1433)`` — the folds that
-            :func:`infantjax.ensemble.train` cross-validates the winner on.
+            :func:`infantjax.protocols.cp.train` cross-validates the winner on.
         config: the trial budget and folds.
         split: overrides of the keyword arguments of :meth:`infantjax.sequence.Cohort.split`.
 

@@ -77,7 +77,7 @@ def ensemble_from_searches(storage, names: Sequence[str], cohort, config=None, *
     """Cross-validate the winner of every search on all 7 folds and stack them into one ensemble.
 
     With the paper's 10 searches this is the 70-instance Ensemble-NAS-GCN (seed 002 A.3): each winner's 7 fold
-    instances are trained as one vmapped stack by :func:`infantjax.ensemble.train`.
+    instances are trained as one vmapped stack by :func:`infantjax.protocols.cp.train`.
 
     Arguments:
         storage: the storage URL (or Optuna storage) holding the searches.
@@ -85,16 +85,16 @@ def ensemble_from_searches(storage, names: Sequence[str], cohort, config=None, *
         cohort: the development cohort (the searches' folds; test set held out).
         config: :class:`infantjax.train.CPConfig` of the cross-validation (the reference: 200 epochs, no
             early-stopping checkpoints).
-        train_kwargs: passed on to :func:`infantjax.ensemble.train` (folds, seed, checkpoint_dir, mesh, …).
+        train_kwargs: passed on to :func:`infantjax.protocols.cp.train` (folds, seed, checkpoint_dir, mesh, …).
 
     Returns:
         the trained :class:`infantjax.ensemble.Ensemble`; ``metadata["searches"]`` names its sources.
     """
-    from infantjax import ensemble
+    from infantjax.protocols import cp
 
     if not names:
         raise ConfigError("ensemble_from_searches needs at least one search name")
     specs = [best_spec(SearchStore(storage, name)) for name in names]
-    result = ensemble.train(specs, cohort, config, **train_kwargs)
+    result = cp.train(specs, cohort, config, **train_kwargs)
     result.metadata["searches"] = list(names)
     return result

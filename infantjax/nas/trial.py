@@ -25,6 +25,7 @@ __all__ = [
     "TrialConfig",
     "TrialContext",
     "TrialOutcome",
+    "parse_checkpoints",
     "should_stop",
 ]
 
@@ -32,6 +33,23 @@ __all__ = [
 PAPER_CHECKPOINTS: tuple[tuple[int, float], ...] = (
     (10, 0.75), (20, 0.775), (30, 0.8), (40, 0.825), (50, 0.85), (60, 0.875), (70, 0.9), (80, 0.925), (90, 0.95),
 )
+
+
+def parse_checkpoints(text: str) -> tuple[tuple[int, float], ...]:
+    """Early-stopping checkpoints from text: ``"paper"`` (:data:`PAPER_CHECKPOINTS`), ``"none"``, or
+    ``"EPOCH:AUC,EPOCH:AUC"`` (the CLI's ``--checkpoints``).
+
+    Raises:
+        ConfigError: other text.
+    """
+    if text == "paper":
+        return PAPER_CHECKPOINTS
+    if text in ("none", ""):
+        return ()
+    try:
+        return tuple((int(e), float(a)) for e, a in (item.split(":") for item in text.split(",")))
+    except ValueError:
+        raise ConfigError(f"--checkpoints {text!r}: expected 'paper', 'none' or 'EPOCH:AUC,EPOCH:AUC'") from None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,5 +5,22 @@
 * :mod:`~infantjax.pipelines.depth` — depth clip → limb pose (detection → regression → linking), the Table II run;
 * :mod:`~infantjax.pipelines.cp` — skeleton sequence → CP risk with an ensemble.
 
-Import the submodule you need; this package imports nothing eagerly.
+Submodules are imported on first use (``infantjax.pipelines.pose``), so importing this package does not start
+JAX.
 """
+
+from __future__ import annotations
+
+import importlib
+
+_SUBMODULES = ("cp", "depth", "mam", "passmore", "pose", "sma")
+
+__all__ = list(_SUBMODULES)
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"infantjax.pipelines.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'infantjax.pipelines' has no attribute {name!r}")

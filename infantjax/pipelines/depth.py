@@ -15,16 +15,18 @@ import dataclasses
 import functools
 import logging
 import time
+import warnings
 from collections.abc import Callable
 from typing import Literal
 
 import flax.linen as nn
 import jax
+import jax.numpy as jnp
 import numpy as np
 import scipy.special
 from jaxtyping import Float
 
-from infantjax.errors import DataError
+from infantjax.errors import ConfigError, DataError
 from infantjax.metrics.pose import rmsd_per_limb, summarize_rmsd
 from infantjax.models import count_parameters
 from infantjax.models.depth.init import init_variables
@@ -34,9 +36,12 @@ from infantjax.models.depth.unet import DetectionSpec
 from infantjax.preprocess.depth import DepthClips, check_clips, regression_inputs
 from infantjax.train.depth import DETECTION_TRAINING, REGRESSION_TRAINING, DepthConfig, DepthData, DepthTask
 from infantjax.train.engine import apply_in_batches, fit
+from infantjax.train.trained import Prediction, TrainedModel
 
 __all__ = [
     "PAPER_TABLE_II",
+    "DepthModel",
+    "LimbPose",
     "PipelineResult",
     "estimate_limb_pose",
     "init_variables",
@@ -127,7 +132,10 @@ def estimate_limb_pose(detection, detection_variables: dict, regression, regress
 
 # ------------------------------------------------------------------------------------------------------ Table II run
 def parameter_count(variables: dict) -> int:
-    """Trainable parameters (``variables["params"]``)."""
+    """Trainable parameters (``variables["params"]``). Deprecated: ``infantjax.models.count_parameters(variables,
+    collections=("params",))`` is the one counter."""
+    warnings.warn("infantjax.pipelines.depth.parameter_count is deprecated; use infantjax.models.count_parameters("
+                  "variables, collections=('params',))", DeprecationWarning, stacklevel=2)
     return count_parameters(variables, collections=("params",))
 
 
@@ -142,11 +150,100 @@ class PipelineResult:
             "untrained_missing", "seconds_per_clip", "train_seconds",
             "train_step_seconds", "best_epoch", "final_loss", "parameters", "spec", "missing"}.
         variables: trained variables, {"detection": ..., kind: ...}.
+        specs: the networks, {"detection": DetectionSpec, kind: RegressionSpec}.
+        link: the linking settings the run evaluated with.
+        clip_shape: (T, H, W) of the clips.
     """
 
     detection: dict
     regressions: dict
     variables: dict
+    specs: dict = dataclasses.field(default_factory=dict)
+    link: LinkConfig | None = None
+    clip_shape: tuple[int, int, int] | None = None
+
+    def model(self, kind: str) -> DepthModel:
+        """The trained detection CNN with the regression CNN ``kind`` as a :class:`DepthModel` (save, load,
+        predict)."""
+        if kind not in self.regressions:
+            raise ConfigError(f"this run trained the regressions {sorted(self.regressions)}, not {kind!r}")
+        return DepthModel(self.specs["detection"], self.specs[kind],
+                          {"detection": self.variables["detection"], "regression": self.variables[kind]},
+                          link=self.link, clip_shape=self.clip_shape)
+
+
+@dataclasses.dataclass(frozen=True)
+class LimbPose(Prediction):
+    """The limb pose of depth clips (:meth:`DepthModel.predict`; also readable as a mapping).
+
+    Attributes:
+        keypoints: (N, T, 12, 2) x, y pixels of the clip frames, NaN = not found.
+        confidence: (N, T, 12).
+    """
+
+    keypoints: np.ndarray
+    confidence: np.ndarray
+
+
+class DepthModel(TrainedModel):
+    """Seed 004's whole network: the detection CNN, a regression CNN and the linking settings (a
+    :class:`~infantjax.train.trained.TrainedModel` of one instance).
+
+    Arguments:
+        detection, regression: the two networks' specs.
+        variables: ``{"detection": ..., "regression": ...}`` Flax variables (one instance each).
+        link: the linking settings (default :class:`LinkConfig`).
+        clip_shape: (T, H, W) of the clips the networks take (default the paper's 3 × 96 × 128).
+    """
+
+    kind, title = "depth", "a depth limb-pose model saved by DepthModel.save"
+
+    def __init__(self, detection: DetectionSpec, regression: RegressionSpec, variables: dict, *,
+                 link: LinkConfig | None = None, clip_shape: tuple[int, int, int] | None = None):
+        super().__init__((detection, regression), None, dict(variables))
+        self.detection, self.regression = detection, regression
+        self.link = link or LinkConfig()
+        self.clip_shape = tuple(int(d) for d in (clip_shape or (3, 96, 128)))
+
+    @property
+    def num_instances(self) -> int:
+        return 1
+
+    def maps(self, clips: Float[np.ndarray, "N T H W 1"], batch_size: int = 16) -> tuple[np.ndarray, np.ndarray]:
+        """Detection and refined regression maps, both (N, T, H, W, 20) (the lower-level call of :meth:`predict`,
+        :func:`predict_maps`)."""
+        return predict_maps(self.detection.build(), self.variables["detection"], self.regression.build(),
+                            self.variables["regression"], clips, batch_size)
+
+    def predict(self, clips: Float[np.ndarray, "N T H W 1"], batch_size: int = 16) -> LimbPose:
+        """The limb pose of mean-removed depth clips (``prepare_clips``): detection → regression → linking."""
+        _, maps = self.maps(clips, batch_size)
+        return LimbPose(*link_clips(maps, config=self.link))
+
+    def header(self) -> dict:
+        return {"detection": self.detection.to_dict(), "regression": self.regression.to_dict(), "instances": 1,
+                "link": dataclasses.asdict(self.link), "clip_shape": list(self.clip_shape)}
+
+    def saved_variables(self) -> dict:
+        return jax.tree_util.tree_map(lambda a: np.asarray(a)[None], self.variables)
+
+    @classmethod
+    def abstract_variables(cls, header) -> dict:
+        t, h, w = (int(d) for d in header["clip_shape"])
+        out = {}
+        for name, spec, channels in (("detection", DetectionSpec.from_dict(header["detection"]), 1),
+                                     ("regression", RegressionSpec.from_dict(header["regression"]), 21)):
+            model = spec.build()
+            shapes = jax.eval_shape(lambda m=model, c=channels: m.init(jax.random.PRNGKey(0),
+                                                                        jnp.zeros((1, t, h, w, c)), train=False))
+            out[name] = jax.tree_util.tree_map(lambda s: jax.ShapeDtypeStruct((1, *s.shape), s.dtype), dict(shapes))
+        return out
+
+    @classmethod
+    def from_saved(cls, header, variables) -> DepthModel:
+        return cls(DetectionSpec.from_dict(header["detection"]), RegressionSpec.from_dict(header["regression"]),
+                   jax.tree_util.tree_map(lambda a: a[0], variables), link=LinkConfig(**header["link"]),
+                   clip_shape=tuple(header["clip_shape"]))
 
 
 def _evaluate(maps: np.ndarray, truth: np.ndarray, link: LinkConfig) -> tuple[dict, np.ndarray, float]:
@@ -218,7 +315,7 @@ def run_pipeline(train: DepthClips, test: DepthClips, *, detection: DetectionSpe
     summary, frames, missing = _evaluate(det_test, test.keypoints, link)
     detection_record = {
         "train_seconds": det.train_seconds, "train_cpu_seconds": det.cpu_seconds, "best_epoch": det.best_epoch,
-        "best_val_accuracy": max(h["val_metric"] for h in det.history), "parameters": parameter_count(det_init),
+        "best_val_accuracy": max(h["val_metric"] for h in det.history), "parameters": count_parameters(det_init, collections=("params",)),
         "final_loss": det.history[-1]["loss"], "rmsd": summary, "rmsd_frames": frames, "missing": missing,
     }
     log.info("detection: %s", {k: v for k, v in detection_record.items() if k != "rmsd_frames"})
@@ -246,9 +343,10 @@ def run_pipeline(train: DepthClips, test: DepthClips, *, detection: DetectionSpe
             "seconds_per_clip": seconds, "train_seconds": reg.train_seconds, "train_cpu_seconds": reg.cpu_seconds,
             "train_step_seconds": reg.step_seconds,
             "best_epoch": reg.best_epoch, "final_loss": reg.history[-1]["loss"],
-            "initial_loss": reg.history[0]["loss"], "parameters": parameter_count(initial),
+            "initial_loss": reg.history[0]["loss"], "parameters": count_parameters(initial, collections=("params",)),
             "spec": dataclasses.asdict(spec),
         }
         variables[name] = reg.variables
         log.info("%s regression: %s", name, {k: v for k, v in records[name].items() if k != "rmsd_frames"})
-    return PipelineResult(detection_record, records, variables)
+    return PipelineResult(detection_record, records, variables, {"detection": detection, **regressions}, link,
+                          tuple(int(d) for d in train.clips.shape[1:4]))

@@ -8,26 +8,33 @@ distance matrices by default) → clips → MAM (:mod:`infantjax.models.mam`).
 * :func:`synthetic_mam`: synthetic main and pretraining cohorts (``infantjax.synth``, 25 fps, 3D keypoints);
 * :class:`MamModel`: the fold instances of the cross-validation; ``save``, ``load``, ``predict`` (the mean over
   instances of the risk probability and of the per-clip FMs probabilities);
-* :func:`train_mam`: the protocol (:func:`infantjax.train.mam.run_protocol`) → a model and its held-out results.
+* :func:`train_mam`: the protocol (:func:`infantjax.protocols.mam.run_protocol`) → a model and its held-out results.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
-import pathlib
 from collections.abc import Sequence
 
 import numpy as np
 
-from infantjax.errors import CheckpointError, DataError
-from infantjax.io.files import write_json
+from infantjax.errors import DataError
 from infantjax.models.mam import MamSpec, characteristics, fms_frequency, motion_features
+from infantjax.protocols.mam import MamResult, run_protocol
 from infantjax.sequence import Cohort
-from infantjax.train.mam import MamConfig, MamResult, MamTask, clip_starts, predict_recordings, run_protocol
+from infantjax.train.mam import (
+    MamConfig,
+    MamTask,
+    check_info,
+    check_recordings,
+    clip_slots,
+    clip_starts,
+    recording_examples,
+    recording_outputs,
+)
+from infantjax.train.trained import Prediction, TrainedModel
 
-__all__ = ["MamInputs", "MamModel", "cohort_inputs", "reference_clips", "synthetic_mam", "train_mam"]
+__all__ = ["MamInputs", "MamModel", "MamPrediction", "cohort_inputs", "reference_clips", "synthetic_mam", "train_mam"]
 
 RISK_CLASSES = ("absent", "sporadic")  # seed 001: risk = sporadic or absent FMs; normal = intermittent/continual
 
@@ -168,21 +175,46 @@ def synthetic_mam(n_infants: int = 60, n_reference: int = 24, *, duration_s: flo
 
 
 # ------------------------------------------------------------------------------------------------------ model
-@dataclasses.dataclass
-class MamModel:
-    """MAM's fold instances: stacked variables (leading instance axis), spec and recipe."""
+@dataclasses.dataclass(frozen=True)
+class MamPrediction(Prediction):
+    """Risk, FMs clips and FMs frequency of recordings, the mean over instances (:meth:`MamModel.predict`; also
+    readable as a mapping).
 
-    spec: MamSpec
-    config: MamConfig
-    variables: object
+    Attributes:
+        risk: (N,) the risk probability.
+        clip_fms: per recording, (clips,) the FMs probability of each clip.
+        fms_frequency: (N,) the fraction of clips called FMs.
+        clip_starts: per recording, the first frame of each clip.
+    """
 
-    @property
-    def num_instances(self) -> int:
-        import jax
+    risk: np.ndarray
+    clip_fms: list
+    fms_frequency: np.ndarray
+    clip_starts: list
 
-        return int(jax.tree_util.tree_leaves(self.variables)[0].shape[0])
 
-    def predict(self, features: Sequence[np.ndarray], info: np.ndarray | None = None) -> dict:
+class MamModel(TrainedModel):
+    """MAM's fold instances: stacked variables (leading instance axis), spec and recipe (a
+    :class:`~infantjax.train.trained.TrainedModel`)."""
+
+    kind, spec_type, config_type, task_type = "mam", MamSpec, MamConfig, MamTask
+    title = "a MAM model written by `infantjax mam train`"
+
+    def instance_outputs(self, features: Sequence[np.ndarray], info: np.ndarray | None = None, *,
+                         chunk: int | None = None) -> list[dict]:
+        """Every instance's outputs on every clip of every recording (the lower-level call of :meth:`predict`; the
+        recordings are shared by the instances, never copied per instance): per instance ``{"risk", "main",
+        "clip_fms", "attention", "fms_frequency", "clip_starts"}``."""
+        task, spec = self.task, self.spec
+        recordings = check_recordings(features, spec, "MamModel.predict")
+        info = check_info(info, len(recordings), "MamModel.predict")
+        starts = [clip_starts(len(x), spec.clip_length, self.config.clip_stride) for x in recordings]
+        inputs = recording_examples(task, recordings, info, clip_slots([starts]))
+        out = self.predictor()(inputs, chunk=int(chunk or self.config.eval_batch_size))
+        return [recording_outputs(task, {k: v[i] for k, v in out.items()}, starts)
+                for i in range(self.num_instances)]
+
+    def predict(self, features: Sequence[np.ndarray], info: np.ndarray | None = None) -> MamPrediction:
         """Risk, FMs clips and FMs frequency of recordings: the mean over instances.
 
         Arguments:
@@ -190,50 +222,16 @@ class MamModel:
             info: (N, 4) characteristics (needed when the model has the Info branch).
 
         Returns:
-            ``{"risk" (N,), "clip_fms" (list of (clips,)), "fms_frequency" (N,), "clip_starts" (list)}``.
+            a :class:`MamPrediction`.
         """
         if self.spec.use_info and info is None:
             raise DataError("this MAM model has the Info branch: pass the characteristics (sex, gestational age, "
                             "birth weight, corrected age)")
-        task = MamTask(self.spec, self.config)
-        n = self.num_instances
-        outs = predict_recordings(task, self.variables, [list(features)] * n, [info] * n)
+        outs = self.instance_outputs(features, info)
         clip = [np.mean([o["clip_fms"][r] for o in outs], axis=0) for r in range(len(features))]
-        return {"risk": np.mean([o["risk"] for o in outs], axis=0), "clip_fms": clip,
-                "fms_frequency": np.asarray([fms_frequency(p[None], threshold=self.config.threshold)[0]
-                                             for p in clip]),
-                "clip_starts": outs[0]["clip_starts"]}
-
-    def save(self, path: str | os.PathLike) -> pathlib.Path:
-        """Write ``model.json`` and the stacked variables (Orbax) to a directory."""
-        from infantjax.train.checkpoint import save_tree
-
-        path = pathlib.Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        save_tree(path / "variables", self.variables)
-        write_json(path / "model.json", {"kind": "mam", "spec": self.spec.to_json(),
-                                         "config": self.config.to_json(), "instances": self.num_instances},
-                   indent=2)
-        return path
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> MamModel:
-        """Read a directory written by :meth:`save`."""
-        import jax
-
-        from infantjax.train.checkpoint import restore_tree
-
-        path = pathlib.Path(path)
-        try:
-            doc = json.loads((path / "model.json").read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise CheckpointError(f"{path} is not a MAM model written by `infantjax mam train` ({err})") from None
-        if doc.get("kind") != "mam":
-            raise CheckpointError(f"{path}/model.json is not a MAM model (kind {doc.get('kind')!r})")
-        spec, config = MamSpec.from_json(doc["spec"]), MamConfig.from_json(doc["config"])
-        shapes = jax.eval_shape(MamTask(spec, config).init, jax.random.PRNGKey(0))
-        like = jax.tree_util.tree_map(lambda s: np.zeros((int(doc["instances"]),) + s.shape, s.dtype), shapes)
-        return cls(spec, config, restore_tree(path / "variables", like))
+        return MamPrediction(np.mean([o["risk"] for o in outs], axis=0), clip,
+                             np.asarray([fms_frequency(p[None], threshold=self.config.threshold)[0] for p in clip]),
+                             outs[0]["clip_starts"])
 
 
 def train_mam(inputs: MamInputs, reference: tuple[np.ndarray, np.ndarray], *, spec: MamSpec,

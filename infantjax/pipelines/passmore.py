@@ -8,38 +8,30 @@ features (4500, 46) → 128-sample clips → the 1D causal CNN with clip attenti
 * :func:`synthetic_features`: a synthetic smartphone cohort (``infantjax.synth``, 18-point recordings);
 * :class:`SmartphoneModel`: the instances of the repeated-split protocol with their Platt scalings; ``save``,
   ``load``, ``predict`` (the mean calibrated probability over instances) and ``saliency``;
-* :func:`train_smartphone`: the protocol (:func:`infantjax.train.passmore.run_protocol`) → a model and its
+* :func:`train_smartphone`: the protocol (:func:`infantjax.protocols.passmore.run_protocol`) → a model and its
   held-out results.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
-import os
-import pathlib
 from collections.abc import Sequence
 
 import numpy as np
 
 from infantjax import skeleton as _skeleton
-from infantjax.errors import CheckpointError, ConfigError, DataError
-from infantjax.io.files import write_json
+from infantjax.errors import ConfigError, DataError
 from infantjax.models.passmore import PassmoreSpec
 from infantjax.preprocess.passmore import passmore_features, preprocess_passmore
+from infantjax.protocols.calibration import calibrate
+from infantjax.protocols.passmore import ProtocolResult, run_protocol
 from infantjax.sequence import Cohort, SkeletonSequence
-from infantjax.train.passmore import (
-    PassmoreConfig,
-    PassmoreTask,
-    ProtocolResult,
-    calibrate,
-    predict_videos,
-    run_protocol,
-    video_clips,
-)
+from infantjax.train.passmore import PassmoreConfig, PassmoreTask, video_clips, video_examples, video_logits
+from infantjax.train.trained import Prediction, TrainedModel
 
-__all__ = ["SmartphoneModel", "cohort_features", "sequence_features", "synthetic_features", "train_smartphone"]
+__all__ = ["SmartphoneModel", "SmartphonePrediction", "cohort_features", "sequence_features", "synthetic_features",
+           "train_smartphone"]
 
 log = logging.getLogger(__name__)
 
@@ -157,44 +149,71 @@ def synthetic_features(n_subjects: int = 60, seed: int = 0, *, duration_s: float
     return cohort_features(cohort, num_samples=num_samples, progress=progress, exclude_failed=exclude_failed)
 
 
-@dataclasses.dataclass
-class SmartphoneModel:
-    """The instances of a trained protocol and their Platt scalings.
+@dataclasses.dataclass(frozen=True)
+class SmartphonePrediction(Prediction):
+    """Abnormal-movement probabilities of videos (:meth:`SmartphoneModel.predict`; also readable as a mapping).
 
     Attributes:
+        probability: (videos,) the mean calibrated probability over instances.
+        uncalibrated: (videos,) the mean σ(logit) over instances.
+        instances: (instances, videos) the calibrated probability of each instance.
+    """
+
+    probability: np.ndarray
+    uncalibrated: np.ndarray
+    instances: np.ndarray
+
+
+class SmartphoneModel(TrainedModel):
+    """The instances of a trained protocol and their Platt scalings (a
+    :class:`~infantjax.train.trained.TrainedModel`).
+
+    Arguments:
         spec: the network.
         config: the recipe it was trained with.
         variables: stacked variables, leading instance axis.
         platt: (instances, 2) slope and intercept of every instance's Platt scaling.
     """
 
-    spec: PassmoreSpec
-    config: PassmoreConfig
-    variables: dict
-    platt: np.ndarray
+    kind, spec_type, config_type, task_type = "passmore-smartphone", PassmoreSpec, PassmoreConfig, PassmoreTask
+    title = "a smartphone model written by `infantjax smartphone train`"
 
-    @property
-    def num_instances(self) -> int:
-        return len(self.platt)
+    def __init__(self, spec: PassmoreSpec, config: PassmoreConfig, variables, platt: np.ndarray):
+        super().__init__(spec, config, variables)
+        self.platt = np.asarray(platt, np.float64).reshape(-1, 2)
 
-    def predict(self, features: np.ndarray, *, chunk: int = 4) -> dict[str, np.ndarray]:
+    def header(self) -> dict:
+        return {**super().header(), "platt": self.platt.tolist()}
+
+    @classmethod
+    def from_saved(cls, header, variables) -> SmartphoneModel:
+        return cls(cls.spec_from(header), cls.config_from(header), variables, np.asarray(header["platt"]))
+
+    def logits(self, features: np.ndarray, *, chunk: int = 1) -> np.ndarray:
+        """(instances, videos) logits of every instance on every clip of every video (the lower-level call of
+        :meth:`predict`; the clips are shared by the instances, never copied per instance).
+
+        One video per call by default: 25 instances × 547 clips take 53 MB (XLA's memory analysis of the call;
+        4 videos: 198 MB at the same speed; 4 videos copied per instance, as before the stacked-inference primitive:
+        1.42 GB; ``python benchmarks/passmore.py --memory --videos N``)."""
+        f = np.asarray(features, np.float32)
+        if f.ndim != 3 or f.shape[2] != 46:
+            raise DataError(f"SmartphoneModel.predict needs (videos, samples, 46) features, got {f.shape}")
+        return video_logits(self.predictor()(video_examples(f, self.config), chunk=chunk))
+
+    def predict(self, features: np.ndarray, *, chunk: int = 1) -> SmartphonePrediction:
         """Probabilities of videos: every instance on every clip.
 
         Arguments:
             features: (videos, T, 46).
+            chunk: videos per call at most (:meth:`logits`).
 
         Returns:
-            ``probability`` (videos,): the mean calibrated probability over instances; ``uncalibrated`` (videos,):
-            the mean σ(logit); ``instances`` (instances, videos): the calibrated probability of each instance.
+            a :class:`SmartphonePrediction`.
         """
-        f = np.asarray(features, np.float32)
-        if f.ndim != 3 or f.shape[2] != 46:
-            raise DataError(f"SmartphoneModel.predict needs (videos, samples, 46) features, got {f.shape}")
-        task = PassmoreTask(self.spec, self.config)
-        logits = np.stack(predict_videos(task, self.variables, [f] * self.num_instances, chunk=chunk))
-        p = 1.0 / (1.0 + np.exp(-logits))
+        p = 1.0 / (1.0 + np.exp(-self.logits(features, chunk=chunk)))
         q = np.stack([calibrate(p[i], *self.platt[i]) for i in range(self.num_instances)])
-        return {"probability": q.mean(0), "uncalibrated": p.mean(0), "instances": q}
+        return SmartphonePrediction(q.mean(0), p.mean(0), q)
 
     def saliency(self, features: np.ndarray, instance: int = 0):
         """Vanilla-gradient saliency of one video's (T, 46) features for one instance
@@ -205,40 +224,6 @@ class SmartphoneModel:
         clips = video_clips(features, c.clip_length, c.clip_stride)
         variables = {k: _index(v, instance) for k, v in self.variables.items()}
         return video_saliency(self.spec.build(), variables, clips)
-
-    def save(self, path: str | os.PathLike) -> pathlib.Path:
-        """Write ``model.json`` and the stacked variables (Orbax) to a directory."""
-        from infantjax.train.checkpoint import save_tree
-
-        path = pathlib.Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        save_tree(path / "variables", self.variables)
-        doc = {"kind": "passmore-smartphone", "spec": self.spec.to_json(), "config": self.config.to_json(),
-               "platt": np.asarray(self.platt).tolist()}
-        write_json(path / "model.json", doc, indent=2)
-        return path
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> SmartphoneModel:
-        """Read a directory written by :meth:`save`."""
-        import jax
-
-        from infantjax.train.checkpoint import restore_tree
-
-        path = pathlib.Path(path)
-        try:
-            doc = json.loads((path / "model.json").read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise CheckpointError(f"{path} is not a smartphone model written by `infantjax smartphone train` "
-                                  f"({err})") from None
-        if doc.get("kind") != "passmore-smartphone":
-            raise CheckpointError(f"{path}/model.json is not a smartphone model (kind {doc.get('kind')!r})")
-        spec, config = PassmoreSpec.from_json(doc["spec"]), PassmoreConfig.from_json(doc["config"])
-        platt = np.asarray(doc["platt"], np.float64).reshape(-1, 2)
-        task = PassmoreTask(spec, config)
-        shapes = jax.eval_shape(task.init, jax.random.PRNGKey(0))
-        like = jax.tree_util.tree_map(lambda s: np.zeros((len(platt),) + s.shape, s.dtype), shapes)
-        return cls(spec, config, restore_tree(path / "variables", like), platt)
 
 
 def _index(tree, i: int):

@@ -21,6 +21,7 @@ import dataclasses
 import json
 import logging
 import os
+import pathlib
 import queue
 import tempfile
 import threading
@@ -31,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Float, UInt8
 
-from infantjax import parallel
+from infantjax import backend, parallel
 from infantjax import skeleton as _skeleton
 from infantjax.errors import CheckpointError, ConfigError, DataError, VideoError
 from infantjax.io.files import save_npz
@@ -53,14 +54,18 @@ from infantjax.sequence import SkeletonSequence
 from infantjax.synth.pose import PIXEL_OFFSET, ROTATION, SKELETON, synthetic_examples
 from infantjax.train.engine import Hook, fit
 from infantjax.train.pose import PoseConfig, PoseData, PoseTask, default_finetune_config
+from infantjax.train.trained import TrainedModel
 
 __all__ = [
     "PRETRAINED",
     "PosePredictor",
+    "PoseWeights",
     "SyntheticTrack",
     "evaluate_synthetic",
     "finetune_synthetic",
     "infant_spec",
+    "pretrained_network",
+    "read_weights",
     "track_synthetic_video",
 ]
 
@@ -94,8 +99,76 @@ def _unflatten(flat: dict[str, np.ndarray]) -> dict:
     return tree
 
 
-class PosePredictor:
-    """A pose network with its variables, preprocessing and decoding.
+@dataclasses.dataclass(frozen=True)
+class PoseWeights:
+    """A pose network as stored: what a weights file or a zoo entry holds.
+
+    Attributes:
+        spec: the :class:`EfficientPoseSpec`.
+        variables: its Flax variables (``params``, ``batch_stats``, ``fixed``).
+        skeleton: the keypoint set of its heatmaps.
+        info: the provenance stored with the weights.
+    """
+
+    spec: EfficientPoseSpec
+    variables: dict
+    skeleton: str
+    info: dict
+
+
+def read_weights(path: str | os.PathLike) -> PoseWeights:
+    """The network in a weights file written by :meth:`PosePredictor.save` to a ``.npz`` path (the format of the
+    shipped zoo: one pickle-free file, float16 or float32).
+
+    Raises:
+        CheckpointError: a missing, damaged or foreign file, non-finite weights, incomplete metadata.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise CheckpointError(f"pose weights {path!r} do not exist")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["__meta__"]))
+            flat = {k: data[k] for k in data.files if k != "__meta__"}
+    except (OSError, ValueError, KeyError) as err:
+        raise CheckpointError(f"{path!r} is not a pose predictor file written by PosePredictor.save ({err})") \
+            from None
+    if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise CheckpointError(f"{path!r}: unknown format {found!r}, expected {_FORMAT}; write the file with "
+                              "PosePredictor.save")
+    bad = [k for k, v in flat.items() if not np.issubdtype(v.dtype, np.floating) or not np.isfinite(v).all()]
+    if bad:
+        # NaN weights run without an error and decode to nonsense keypoints: refuse them here
+        raise CheckpointError(f"{path!r}: weights {bad[:3]} are not finite floating-point arrays; the file is "
+                              "damaged, save the predictor again")
+    try:
+        spec = EfficientPoseSpec(**meta["spec"])
+        skeleton = meta["skeleton"]
+        info = dict(meta.get("info") or {})
+    except (KeyError, TypeError, ValueError) as err:
+        # a spec with unknown or mistyped fields, or metadata without spec/skeleton
+        raise CheckpointError(f"{path!r}: the metadata (__meta__) is incomplete or invalid "
+                              f"({type(err).__name__}: {err}); write the file with PosePredictor.save") from None
+    return PoseWeights(spec, _unflatten(flat), skeleton, info)
+
+
+def pretrained_network(name: str) -> PoseWeights:
+    """The network of a shipped zoo entry (:func:`infantjax.models.pose.available`) by name: spec, variables,
+    skeleton and provenance (what :meth:`PosePredictor.pretrained` builds on).
+
+    Raises:
+        ConfigError: an unknown name (the message lists the names). CheckpointError: the packaged file is
+            missing or damaged.
+    """
+    with _zoo.weights_file(name) as path:
+        return read_weights(path)
+
+
+class PosePredictor(TrainedModel):
+    """A pose network with its variables, preprocessing and decoding (a
+    :class:`~infantjax.train.trained.TrainedModel` of one instance: ``save(folder)`` / ``load(folder)`` in the
+    common format; a ``.npz`` path is the single-file weights format of the shipped zoo).
 
     Arguments:
         spec: the :class:`EfficientPoseSpec` of the network.
@@ -158,64 +231,79 @@ class PosePredictor:
         keypoints on rendered synthetic infants; it has seen synthetic renders only: use it for demos and tests on
         synthetic videos, not on real infants.
         """
-        with _zoo.weights_file(name) as path:
-            return cls.load(path)
+        return cls._from_weights(pretrained_network(name))
+
+    @classmethod
+    def _from_weights(cls, weights: PoseWeights) -> PosePredictor:
+        predictor = cls(weights.spec, weights.variables, weights.skeleton)
+        predictor.info = dict(weights.info)
+        return predictor
 
     def save(self, path: str | os.PathLike, dtype: str = "float32", info: dict | None = None,
-             compress: bool = False) -> None:
-        """Write spec, skeleton name and variables to a ``.npz`` (atomic; no pickle).
+             compress: bool = False) -> pathlib.Path:
+        """Write the predictor: to a folder in the common trained-model format (``model.json`` + Orbax
+        ``variables/``, :meth:`TrainedModel.save`), or, for a path ending ``.npz``, to one weights file (the
+        shipped zoo's format: spec, skeleton name and variables; atomic, no pickle).
 
         Arguments:
-            path: target file.
-            dtype: ``float32`` or ``float16`` storage (loading always computes in float32; float16 halves the
-                file, e.g. for weights shipped as package data).
-            info: JSON-serialisable provenance stored with the weights (``predictor.info`` after loading).
-            compress: zip-deflate the arrays.
+            path: the folder, or a ``.npz`` file.
+            dtype: ``float32`` or ``float16`` storage of a ``.npz`` (loading always computes in float32; float16
+                halves the file, e.g. for weights shipped as package data).
+            info: JSON-serialisable provenance stored with the weights (``predictor.info`` after loading; default
+                the predictor's).
+            compress: zip-deflate the arrays of a ``.npz``.
+
+        Returns:
+            the path written.
         """
         if dtype not in ("float32", "float16"):
             raise ConfigError(f"dtype must be 'float32' or 'float16', got {dtype!r}")
-        path = os.fspath(path)
+        if info is not None:
+            self.info = dict(info)
+        if not os.fspath(path).lower().endswith(".npz"):
+            return super().save(path)
+        path = pathlib.Path(path)
         flat = {k: v.astype(dtype) for k, v in _flatten(jax.device_get(self.variables)).items()}
-        info = dict(self.info if info is None else info)
         meta = json.dumps({"format": _FORMAT, "spec": json.loads(self.spec.to_json()),
-                           "skeleton": self.skeleton.name, "dtype": dtype, "info": info})
+                           "skeleton": self.skeleton.name, "dtype": dtype, "info": dict(self.info)})
         save_npz(path, {"__meta__": np.array(meta), **flat}, compress=compress)
+        return path
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> PosePredictor:
-        """Read a predictor written by :meth:`save`; a Keras ``.h5`` is read with :meth:`from_keras_h5`."""
-        path = os.fspath(path)
-        if path.lower().endswith((".h5", ".hdf5", ".keras")):
-            return cls.from_keras_h5(path)
-        if not os.path.isfile(path):
-            raise CheckpointError(f"pose weights {path!r} do not exist")
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                meta = json.loads(str(data["__meta__"]))
-                flat = {k: data[k] for k in data.files if k != "__meta__"}
-        except (OSError, ValueError, KeyError) as err:
-            raise CheckpointError(f"{path!r} is not a pose predictor file written by PosePredictor.save ({err})") \
-                from None
-        if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
-            found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
-            raise CheckpointError(f"{path!r}: unknown format {found!r}, expected {_FORMAT}; write the file with "
-                                  "PosePredictor.save")
-        bad = [k for k, v in flat.items() if not np.issubdtype(v.dtype, np.floating) or not np.isfinite(v).all()]
-        if bad:
-            # NaN weights run without an error and decode to nonsense keypoints: refuse them here
-            raise CheckpointError(f"{path!r}: weights {bad[:3]} are not finite floating-point arrays; the file is "
-                                  "damaged, save the predictor again")
-        try:
-            spec = EfficientPoseSpec(**meta["spec"])
-            skeleton = meta["skeleton"]
-            info = dict(meta.get("info") or {})
-        except (KeyError, TypeError, ValueError) as err:
-            # a spec with unknown or mistyped fields, or metadata without spec/skeleton
-            raise CheckpointError(f"{path!r}: the metadata (__meta__) is incomplete or invalid "
-                                  f"({type(err).__name__}: {err}); write the file with PosePredictor.save") from None
-        predictor = cls(spec, _unflatten(flat), skeleton)
-        predictor.info = info
-        return predictor
+        """Read a predictor: a folder written by :meth:`save`, a ``.npz`` weights file, or an official Keras
+        ``.h5`` (:meth:`from_keras_h5`)."""
+        name = os.fspath(path)
+        if name.lower().endswith((".h5", ".hdf5", ".keras")):
+            return cls.from_keras_h5(name)
+        if os.path.isdir(name):
+            return super().load(name)
+        return cls._from_weights(read_weights(name))
+
+    # the common format's hooks: one instance, no training config
+    kind, spec_type, title = "pose", EfficientPoseSpec, "a pose predictor saved by PosePredictor.save"
+
+    @property
+    def config(self):
+        return None
+
+    def header(self) -> dict:
+        return {"spec": self.spec.to_dict(), "skeleton": self.skeleton.name, "instances": 1, "info": self.info}
+
+    def saved_variables(self) -> dict:
+        return jax.tree_util.tree_map(lambda a: np.asarray(a)[None], jax.device_get(self.variables))
+
+    @classmethod
+    def abstract_variables(cls, header) -> dict:
+        model = EfficientPose(cls.spec_from(header))
+        shapes = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), jnp.zeros((1, 32, 32, 3), jnp.float32)))
+        return jax.tree_util.tree_map(lambda s: jax.ShapeDtypeStruct((1, *s.shape), s.dtype), dict(shapes))
+
+    @classmethod
+    def from_saved(cls, header, variables) -> PosePredictor:
+        weights = PoseWeights(cls.spec_from(header), jax.tree_util.tree_map(lambda a: a[0], variables),
+                              header["skeleton"], dict(header.get("info") or {}))
+        return cls._from_weights(weights)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -274,7 +362,7 @@ class PosePredictor:
     # ------------------------------------------------------------------ videos
     def _frames_fn(self, height: int, width: int, real_time: bool):
         """The jitted ``(folded, frames uint8) -> (peak rows/cols, peak values, raw peaks)`` for one frame size."""
-        key = (int(height), int(width), bool(real_time))
+        key = (int(height), int(width), bool(real_time), backend.current())
         if key not in self._frames_fns:
             geometry = frame_geometry(height, width, self.resolution)
             mode = self.normalisation
@@ -332,6 +420,11 @@ class PosePredictor:
             frames = np.concatenate([frames, np.zeros((pad_to - n, *frames.shape[1:]), np.uint8)])
         out = self._frames_fn(*frames.shape[1:3], real_time)(self.inference_variables(), frames)
         return self._finish_frames(out, n, frames.shape[1:3], real_time)
+
+    def predict(self, video_path: str | os.PathLike, **kwargs) -> SkeletonSequence:
+        """The keypoints of a video (every family's ``predict``: a recording in, a typed result out):
+        :meth:`track` with its options; :meth:`keypoints_frames` is the lower-level call beside it."""
+        return self.track(video_path, **kwargs)
 
     def track(self, video_path: str | os.PathLike, *, stride: int = 1, batch_size: int = 16,
               real_time: bool = False, progress: bool = True, max_frames: int | None = None,
@@ -614,7 +707,7 @@ def _data_mesh(data_parallel: bool | None):
     """A 1-D ``data`` mesh over this process's devices for data-parallel inference, or None (one device)."""
     devices = jax.local_devices()
     if data_parallel is None:
-        data_parallel = devices[0].platform != "cpu"
+        data_parallel = backend.current().data_parallel_inference
     if not data_parallel or len(devices) < 2:
         return None
     return jax.sharding.Mesh(np.asarray(devices, dtype=object), (parallel.DATA,))

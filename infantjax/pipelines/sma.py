@@ -4,104 +4,82 @@
 (:func:`~infantjax.preprocess.sma.limb_windows`) → the Table 1 CNN → window scores → the recording's score by mean,
 median and quartile analysis.
 
-* :func:`train_sma`: leave-one-subject-out (:func:`infantjax.train.sma.run_loso`) → an :class:`SMAModel` (the fold
+* :func:`train_sma`: leave-one-subject-out (:func:`infantjax.protocols.sma.run_loso`) → an :class:`SMAModel` (the fold
   networks) and the held-out results;
 * :class:`SMAModel`: ``predict`` (each recording's score: the window scores averaged over the fold networks, then
-  aggregated), ``save``, ``load``.
+  aggregated; an :class:`SMAPrediction`), ``window_scores`` beside it, ``save``, ``load`` (the common trained-model
+  format, :mod:`infantjax.train.trained`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
-import pathlib
 from collections.abc import Sequence
 
 import numpy as np
 
-from infantjax.errors import CheckpointError
-from infantjax.io.files import write_json
 from infantjax.models.sma import AGGREGATIONS, SMASpec, aggregate_recording
 from infantjax.preprocess.sma import limb_windows
-from infantjax.train.sma import LOSOResult, SMAConfig, SMATask, predict_windows, recording_windows, run_loso
+from infantjax.protocols.sma import LOSOResult, run_loso
+from infantjax.train.sma import SMAConfig, SMATask, recording_windows
+from infantjax.train.trained import Prediction, TrainedModel
 
-__all__ = ["SMAModel", "train_sma"]
+__all__ = ["SMAModel", "SMAPrediction", "train_sma"]
 
 
-@dataclasses.dataclass
-class SMAModel:
-    """The fold networks of a leave-one-subject-out run.
+@dataclasses.dataclass(frozen=True)
+class SMAPrediction(Prediction):
+    """CHOP INTEND extremity scores of recordings (:meth:`SMAModel.predict`; also readable as a mapping).
 
     Attributes:
+        mean, median, quartile: (recordings,) each recording's score aggregated over its windows by that method.
+        windows: per recording, its (W,) window scores averaged over the fold networks.
+    """
+
+    mean: np.ndarray
+    median: np.ndarray
+    quartile: np.ndarray
+    windows: list
+
+
+class SMAModel(TrainedModel):
+    """The fold networks of a leave-one-subject-out run (a :class:`~infantjax.train.trained.TrainedModel`).
+
+    Arguments:
         spec: the network.
         config: the recipe it was trained with (windowing, score normalisation).
         variables: stacked variables, leading instance axis.
     """
 
-    spec: SMASpec
-    config: SMAConfig
-    variables: dict
+    kind, spec_type, config_type, task_type = "soran-sma", SMASpec, SMAConfig, SMATask
+    title = "an SMA model written by `infantjax sma train`"
 
-    @property
-    def num_instances(self) -> int:
-        import jax
+    def window_scores(self, windows: np.ndarray, *, chunk: int = 256) -> np.ndarray:
+        """Scores of (N, 900, 4, 3) windows by every fold network: (instances, N) float64 (the lower-level call of
+        :meth:`predict`; the windows are shared by the instances, never copied per instance)."""
+        windows = np.asarray(windows, np.float32)
+        return self.task.finish_scores(self.predictor()(windows, chunk=chunk))
 
-        return int(jax.tree_util.tree_leaves(self.variables)[0].shape[0])
-
-    def predict(self, tracks: Sequence[np.ndarray], *, chunk: int = 256) -> dict[str, np.ndarray]:
+    def predict(self, tracks: Sequence[np.ndarray], *, chunk: int = 256) -> SMAPrediction:
         """Scores of recordings.
 
         Arguments:
             tracks: per recording, (T, 4, 3) limb tracks (NaN where a limb was lost).
+            chunk: windows per call at most.
 
         Returns:
-            ``mean``, ``median``, ``quartile``: (recordings,) aggregated scores; ``windows``: per recording, its
-            (W,) window scores (averaged over the fold networks).
+            an :class:`SMAPrediction`: each recording's aggregated scores and its window scores (averaged over the
+            fold networks).
         """
         c = self.config
-        task = SMATask(self.spec, c)
-        out: dict = {m: [] for m in AGGREGATIONS}
-        out["windows"] = []
-        for i, t in enumerate(tracks):
-            w = limb_windows(t, window=c.window, stride=c.stride, standardize=c.standardize, where=f"recording {i}")
-            scores = np.mean(predict_windows(task, self.variables, [w] * self.num_instances, chunk=chunk), axis=0)
-            out["windows"].append(scores)
-            for m in AGGREGATIONS:
-                out[m].append(aggregate_recording(scores, m))
-        return {k: (v if k == "windows" else np.asarray(v)) for k, v in out.items()}
-
-    def save(self, path: str | os.PathLike) -> pathlib.Path:
-        """Write ``model.json`` and the stacked variables (Orbax) to a directory."""
-        from infantjax.train.checkpoint import save_tree
-
-        path = pathlib.Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        save_tree(path / "variables", self.variables)
-        doc = {"kind": "soran-sma", "spec": self.spec.to_json(), "config": self.config.to_json(),
-               "instances": self.num_instances}
-        write_json(path / "model.json", doc, indent=2)
-        return path
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> SMAModel:
-        """Read a directory written by :meth:`save`."""
-        import jax
-
-        from infantjax.train.checkpoint import restore_tree
-
-        path = pathlib.Path(path)
-        try:
-            doc = json.loads((path / "model.json").read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise CheckpointError(f"{path} is not an SMA model written by `infantjax sma train` ({err})") from None
-        if doc.get("kind") != "soran-sma":
-            raise CheckpointError(f"{path}/model.json is not an SMA model (kind {doc.get('kind')!r})")
-        spec, config = SMASpec.from_json(doc["spec"]), SMAConfig.from_json(doc["config"])
-        task = SMATask(spec, config)
-        shapes = jax.eval_shape(task.init, jax.random.PRNGKey(0))
-        like = jax.tree_util.tree_map(lambda s: np.zeros((int(doc["instances"]),) + s.shape, s.dtype), shapes)
-        return cls(spec, config, restore_tree(path / "variables", like))
+        windows = [limb_windows(t, window=c.window, stride=c.stride, standardize=c.standardize,
+                                where=f"recording {i}") for i, t in enumerate(tracks)]
+        if not windows:
+            return SMAPrediction(*(np.zeros(0) for _ in AGGREGATIONS), [])
+        scores = self.window_scores(np.concatenate(windows), chunk=chunk).mean(axis=0)
+        per = np.split(scores, np.cumsum([len(w) for w in windows])[:-1])
+        out = {m: np.asarray([aggregate_recording(s, m) for s in per]) for m in AGGREGATIONS}
+        return SMAPrediction(out["mean"], out["median"], out["quartile"], per)
 
 
 def train_sma(tracks: Sequence[np.ndarray], scores: Sequence[float], subjects: Sequence[str], *,

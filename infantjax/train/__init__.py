@@ -10,8 +10,10 @@ jitted, vmapped, donated step; it owns optimizer and schedule, evaluation, best-
 with exact resume, TensorBoard scalars, the progress bar and host syncs. Tasks: :class:`CPTask` (skeleton GCNs,
 seed 002), :class:`PoseTask` (EfficientPose, EfficientHourglass, OpenPose; seed 002 Papers I–II),
 :class:`DepthTask` (the detection and regression CNNs of seed 004), :class:`PassmoreTask` (the smartphone 1D-CNN of
-seed 003; its protocol in :mod:`infantjax.train.passmore`). See ``docs/train.md`` and
-``docs/architecture.md`` (how to add a task).
+seed 003), :class:`SMATask` (seed 000), :class:`MamTask` (seed 001); every family alike. Beside the engine: stacked
+inference (:class:`StackedPredictor`, :mod:`infantjax.train.predict`) and the trained-model base
+(:class:`TrainedModel`, :mod:`infantjax.train.trained`); the papers' protocols are in :mod:`infantjax.protocols`.
+See ``docs/train.md`` and ``docs/architecture.md`` (how to add a family).
 """
 
 from infantjax.train.checkpoint import RunCheckpointer, restore_tree, save_tree
@@ -28,14 +30,26 @@ from infantjax.train.cp import (
     validation_windows,
 )
 from infantjax.train.depth import DETECTION_TRAINING, REGRESSION_TRAINING, DepthConfig, DepthData, DepthTask
-from infantjax.train.engine import FitResult, Hook, HookContext, Programs, apply_in_batches, fit, programs_for
+from infantjax.train.engine import (
+    FitResult,
+    Hook,
+    HookContext,
+    Programs,
+    apply_in_batches,
+    fit,
+    programs_for,
+    train_step_within_budget,
+)
 from infantjax.train.logging import ScalarLogger
+from infantjax.train.mam import MamConfig, MamData, MamTask
 from infantjax.train.optim import make_optimizer
 from infantjax.train.passmore import PassmoreConfig, PassmoreData, PassmoreTask
 from infantjax.train.pose import AugmentConfig, PoseConfig, PoseData, PoseTask
+from infantjax.train.predict import Examples, StackedPredictor, place_stack, stacked_program, task_forward
 from infantjax.train.sma import SMAConfig, SMAData, SMATask
 from infantjax.train.state import TrainState
-from infantjax.train.task import Selection, ShuffledBatches, Task
+from infantjax.train.task import Selection, ShuffledBatches, Task, registered_tasks
+from infantjax.train.trained import Prediction, TrainedModel
 
 __all__ = [
     "DETECTION_TRAINING",
@@ -47,38 +61,50 @@ __all__ = [
     "DepthConfig",
     "DepthData",
     "DepthTask",
+    "Examples",
     "FitResult",
     "Hook",
     "HookContext",
+    "MamConfig",
+    "MamData",
+    "MamTask",
     "PassmoreConfig",
     "PassmoreData",
     "PassmoreTask",
     "PoseConfig",
     "PoseData",
     "PoseTask",
-    "SMAConfig",
-    "SMAData",
-    "SMATask",
+    "Prediction",
     "Prepared",
     "Programs",
     "RunCheckpointer",
+    "SMAConfig",
+    "SMAData",
+    "SMATask",
     "ScalarLogger",
     "Selection",
     "ShuffledBatches",
+    "StackedPredictor",
     "Task",
     "TrainConfig",
     "TrainState",
+    "TrainedModel",
     "ValidationWindows",
     "apply_in_batches",
     "compile_key",
     "fit",
     "host_field",
     "make_optimizer",
+    "place_stack",
     "prepare_cohort",
     "prepare_sequence",
     "programs_for",
+    "registered_tasks",
     "restore_tree",
     "save_tree",
+    "stacked_program",
     "subject_scores",
+    "task_forward",
+    "train_step_within_budget",
     "validation_windows",
 ]

@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from infantjax import models
 from infantjax import skeleton as _skeleton
 from infantjax.errors import ConfigError, DataError
 from infantjax.metrics import roc_auc
@@ -492,7 +493,7 @@ class CPTask(Task):
 
     def init(self, key):
         sample = jnp.zeros((1, self.config.window, self.num_joints, self.channels), jnp.float32)
-        variables = dict(self.model.init(key, sample, train=False))
+        variables = models.init_module(self.model, key, sample)
         variables.setdefault("batch_stats", {})
         if self.config.debias_batch_stats:  # running averages from 0, bias-corrected when read (eval_variables)
             variables["batch_stats"] = zeroed_batch_stats(variables["batch_stats"])
@@ -552,3 +553,21 @@ class CPTask(Task):
         if not isinstance(data, CPData):
             raise DataError(f"CPTask trains on CPData (CPData.from_cohorts(train, validation, config)), got "
                             f"{type(data).__name__}")
+
+    @classmethod
+    def example(cls, seed: int = 0) -> tuple[CPTask, list[CPData]]:
+        """The smallest GCN of the search space on random walks of 19 joints (the task contract)."""
+        from infantjax.models.gcn.presets import demo_spec
+
+        config = CPConfig(epochs=3, batch_size=8, positive_copies=4, negative_copies=2, window=30, hop=15,
+                          preprocess=False, window_rotation=None, progress=False, learning_rate=0.05,
+                          eval_batch_size=64)
+        rng = np.random.default_rng(seed)
+
+        def cohort(n: int, name: str) -> Prepared:
+            coords = tuple((rng.normal(0, 0.3, (1, NUM_JOINTS, 2)) + 0.05 * rng.normal(size=(60, NUM_JOINTS, 2))
+                            .cumsum(0)).astype(np.float32) for _ in range(n))
+            return Prepared(coords, np.arange(n, dtype=np.int32) % 2, tuple(f"{name}{i}" for i in range(n)), name)
+
+        data = [CPData(cohort(6, f"t{k}"), validation_windows(cohort(4, f"v{k}"), config)) for k in range(2)]
+        return cls(demo_spec(temporal_kernel_size=3), config), data

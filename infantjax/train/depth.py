@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from infantjax import models
 from infantjax.errors import ConfigError, DataError
 from infantjax.train.config import TrainConfig, host_field
 from infantjax.train.task import Selection, ShuffledBatches, Task
@@ -151,7 +152,7 @@ class DepthTask(Task):
         return super().compile_key() + (self.input_shape,)
 
     def init(self, key) -> dict:
-        return dict(self.model.init(key, jnp.zeros((1, *self.input_shape), jnp.float32), train=False))
+        return models.init_module(self.model, key, jnp.zeros((1, *self.input_shape), jnp.float32))
 
     def loss(self, variables, batch, key, step):
         out, updates = self.model.apply(variables, batch["inputs"], train=True, mutable=["batch_stats"])
@@ -192,3 +193,19 @@ class DepthTask(Task):
             raise DataError(f"clips of shape {data.inputs.shape[1:]} but the task was built for {self.input_shape}")
         if len(data.inputs) == 0:
             raise DataError("DepthData has no clips")
+
+    @classmethod
+    def example(cls, seed: int = 0) -> tuple[DepthTask, list[DepthData]]:
+        """A narrow asymmetric regression CNN on random 3 × 16 × 16 clips (the task contract)."""
+        from infantjax.models.depth.regression import RegressionSpec
+
+        rng = np.random.default_rng(seed)
+
+        def clips(n: int):
+            return (rng.normal(size=(n, 3, 16, 16, 21)).astype(np.float32),
+                    rng.uniform(size=(n, 3, 16, 16, 20)).astype(np.float32))
+
+        config = DepthConfig(epochs=3, batch_size=2, loss="mse", optimizer="sgd", learning_rate=1e-2,
+                             progress=False)
+        model = RegressionSpec("asymmetric", widths=(4, 4, 4, 4), head_width=4).build()
+        return cls(model, config, (3, 16, 16, 21)), [DepthData(*clips(4), validation=clips(2)) for _ in range(2)]

@@ -29,7 +29,7 @@ import numpy as np
 import optax
 from tqdm.auto import tqdm
 
-from infantjax import parallel
+from infantjax import backend, parallel
 from infantjax.errors import ConfigError, DataError
 from infantjax.train.checkpoint import RunCheckpointer
 from infantjax.train.logging import ScalarLogger
@@ -37,7 +37,8 @@ from infantjax.train.optim import learning_rate_schedule, make_optimizer
 from infantjax.train.state import TrainState
 from infantjax.train.task import Task
 
-__all__ = ["FitResult", "Hook", "HookContext", "Programs", "apply_in_batches", "fit", "programs_for"]
+__all__ = ["FitResult", "Hook", "HookContext", "Programs", "apply_in_batches", "fit", "programs_for",
+           "stack_instances", "train_step_within_budget"]
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class Programs:
 
     def __init__(self, task: Task, steps_per_epoch: int, mesh):
         self.task, self.mesh = task, mesh
-        self.eval_chunks: dict = {}  # measured chunk and group sizes (_eval_chunk, _train_step_within_budget)
+        self.eval_chunks: dict = {}  # measured chunk and group sizes (_eval_chunk, train_step_within_budget)
         base = make_optimizer(task.config, steps_per_epoch)
         if task.param_labels(jax.eval_shape(task.init, jax.random.PRNGKey(0))["params"]) is None:
             self.tx = base
@@ -149,11 +150,19 @@ def programs_for(task: Task, steps_per_epoch: int, mesh) -> Programs:
 
 
 # ------------------------------------------------------------------------------------------------------ host helpers
-def _stack(parts: Sequence[Any | None], size: int):
-    """Stack per-instance host pytrees on a new leading axis of ``size``; None and the padding become zeros."""
-    template = next(p for p in parts if p is not None)
+def stack_instances(parts: Sequence[Any | None], count: int, template: Any = None):
+    """Stack per-instance host pytrees on a new leading axis of ``count`` (the engine's batches, stacked
+    inference's blocks); None and the padding instances become zeros.
+
+    Arguments:
+        parts: one pytree per instance, or None.
+        count: the rows of the stack (at least ``len(parts)``: padding instances).
+        template: shapes and dtypes of one part (``jax.ShapeDtypeStruct`` leaves); default the first part's.
+    """
+    if template is None:
+        template = next(p for p in parts if p is not None)
     leaves, treedef = jax.tree_util.tree_flatten(template)
-    out = [np.zeros((size,) + np.shape(x), np.asarray(x).dtype) for x in leaves]
+    out = [np.zeros((count,) + tuple(np.shape(x)), np.dtype(x.dtype)) for x in leaves]
     for i, part in enumerate(parts):
         if part is None:
             continue
@@ -166,13 +175,13 @@ def _num_examples(tree) -> int:
     return int(np.shape(jax.tree_util.tree_leaves(tree)[0])[0])
 
 
-def _train_step_within_budget(programs: Programs, state, batch, active, config) -> Callable:
+def train_step_within_budget(programs: Programs, state, batch, active, config) -> Callable:
     """The vmapped training step, or, on a single device where XLA's memory analysis of it exceeds the config's
     memory budget, the step over sequential groups of instances that fits (measured once per program set)."""
     instances = int(np.shape(active)[0])
     if programs.mesh.shape[parallel.INSTANCE] != 1 or instances == 1:
         return programs.train_step  # sharded instances: each device holds its share already
-    if programs.task.cpu_instances == "map" and jax.default_backend() == "cpu":
+    if programs.task.cpu_instances == "map" and backend.instances(programs.mesh) == "map":
         return programs.grouped_train_step(1)  # faster than the vmap for this task on XLA:CPU (Task.cpu_instances)
     budget = parallel.memory_budget(config.memory_budget)
     shapes = tuple((np.shape(a), str(a.dtype)) for a in jax.tree_util.tree_leaves(batch))
@@ -225,7 +234,7 @@ def _evaluate(programs: Programs, variables, inputs: Sequence[Any], n_pad: int, 
         for x, n in zip(inputs, sizes):
             part = jax.tree_util.tree_map(lambda a: parallel.pad_axis(np.asarray(a)[lo:lo + chunk], chunk), x)
             parts.append(part)
-        batch = parallel.to_global(_stack(parts, n_pad), parallel.batch_sharding(programs.mesh))
+        batch = parallel.to_global(stack_instances(parts, n_pad), parallel.batch_sharding(programs.mesh))
         result = parallel.to_host(programs.predict(variables, batch))
         for i, n in enumerate(sizes):
             keep = max(0, min(chunk, n - lo))
@@ -277,7 +286,8 @@ class FitResult:
         best_epoch: (I,) the kept epoch (1-based).
         history: per instance, a list of per-epoch metric dicts.
         step_losses: (steps, I) the training loss of every step.
-        stopped_early: whether ``on_epoch`` stopped the run.
+        stopped_early: whether ``on_epoch`` or early stopping (every instance stopped,
+            :attr:`~infantjax.train.task.Selection.patience`) ended the run before its last epoch.
         train_seconds: wall time of the epochs run by this call (compilation included).
         cpu_seconds: CPU time of this process over those epochs (all threads).
         step_seconds: median wall time of one training step, measured between host syncs after the first.
@@ -357,8 +367,10 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
     if evaluates:
         chunk = _eval_chunk(programs, programs.variables(state), eval_inputs, n_pad, chunk, data_axis, config)
     best = programs.copy(programs.variables(state))  # its own buffers: the train step donates the state's
+    # per instance: the kept epoch and its metric (best, best_epoch) and the selection's counters (early stopping)
     meta = {"epoch": 0, "steps": 0, "history": [[] for _ in range(n)], "best": [None] * n,
-            "best_epoch": [0] * n, "stopped": False, "seeds": seeds, "step_losses": []}
+            "best_epoch": [0] * n, "selection": [{} for _ in range(n)], "stopped": False, "seeds": seeds,
+            "step_losses": []}
 
     ckpt = RunCheckpointer(checkpoint_dir) if checkpoint_dir is not None else None
     if ckpt is not None and ckpt.latest() is not None:  # resume order: existing checkpoint > initial > init
@@ -375,6 +387,9 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
         tree = parallel.pad_leading(tree, n_pad)
         tree = parallel.to_global(tree, inst) if jax.process_count() > 1 else jax.device_put(tree, inst)
         state, best = tree["state"], tree["best"]
+        if "selection" not in meta:  # a checkpoint written before early stopping was an engine feature
+            meta["selection"] = [{"best": b, "best_epoch": e, "kept": e} for b, e in zip(meta["best"],
+                                                                                      meta["best_epoch"])]
         log.info("resumed %s from epoch %d", desc or type(task).__name__, meta["epoch"])
     if log_dir is None and checkpoint_dir is not None:
         log_dir = os.path.join(os.fspath(checkpoint_dir), "tensorboard")
@@ -435,10 +450,10 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
                     parts = [plans[i][s] if s < steps[i] else None for i in range(n)]
                     active = np.zeros(n_pad, bool)
                     active[:n] = [s < k for k in steps]
-                    stacked = parallel.to_global(_stack(parts, n_pad), parallel.batch_sharding(mesh))
+                    stacked = parallel.to_global(stack_instances(parts, n_pad), parallel.batch_sharding(mesh))
                     active = parallel.to_global(active, inst)
                     if step_fn is None:
-                        step_fn = _train_step_within_budget(programs, state, stacked, active, config)
+                        step_fn = train_step_within_budget(programs, state, stacked, active, config)
                     state, loss, metrics = step_fn(state, stacked, active)
                     pending.append((loss, metrics))
                     meta["steps"] += 1
@@ -468,10 +483,13 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
                     m.update(scores[i])
                     if selection is not None and evaluates:
                         value = float(scores[i][selection.metric])
-                        if selection.better(value, meta["best"][i]):
+                        counters = meta["selection"][i]
+                        if selection.update(epoch, value, counters):
                             meta["best"][i], meta["best_epoch"][i] = value, epoch
                             improved[i] = True
-                        m[selection.key] = meta["best"][i]
+                        m[selection.key] = counters.get("best")
+                        if selection.patience is not None:
+                            m["stopped"] = float(bool(counters.get("stopped")))
                     else:
                         meta["best_epoch"][i] = epoch
                         improved[i] = True
@@ -484,6 +502,8 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
                 best = programs.select(improved, current, best)
                 meta["epoch"] = epoch
                 stop = bool(on_epoch(epoch, metrics_list)) if on_epoch is not None else False
+                if selection is not None and selection.patience is not None and evaluates:
+                    stop = stop or all(c.get("stopped") for c in meta["selection"])  # every instance stopped
                 meta["stopped"] = stop
                 if ckpt is not None:
                     meta["step_losses"] = [x.tolist() for x in step_losses]

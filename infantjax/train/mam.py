@@ -7,14 +7,14 @@ together, the cross-validation folds as stacked, vmapped instances.
 * :class:`MamData`: one instance's pretraining clips (the Ref branch's cohort) and training recordings.
 * :class:`MamTask`: the task. Per step, the Ref branch sees ``ref_batch`` clips (half FMs, half non-FMs), the Main
   branch ``batch_size`` recordings (half normal, half risk) of ``bag_clips`` random clips each.
-* :func:`recording_clips`, :func:`predict_recordings` (every clip of every recording, stacked instances),
-  :func:`subject_folds`, :func:`fold_scores`, :func:`run_protocol`.
+* :func:`recording_clips`, :func:`predict_recordings` (every clip of every recording, stacked instances).
+
+The cross-validation protocol (:func:`infantjax.protocols.mam.run_protocol`) lives in :mod:`infantjax.protocols`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -24,20 +24,17 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from infantjax import parallel
+from infantjax import backend, models
 from infantjax.errors import ConfigError, DataError
-from infantjax.metrics import classification_metrics, cohen_kappa, roc_auc
 from infantjax.models.mam import CHARACTERISTICS, MamNet, MamSpec, closeness_loss, fms_frequency, triplet_loss
 from infantjax.train.config import TrainConfig, host_field
+from infantjax.train.predict import Examples, StackedPredictor, task_forward
 from infantjax.train.task import Task
 
-__all__ = ["METRICS", "MamConfig", "MamData", "MamResult", "MamTask", "clip_starts", "fold_scores",
-           "predict_recordings", "recording_clips", "run_protocol", "subject_folds"]
+__all__ = ["MamConfig", "MamData", "MamTask", "check_binary", "check_info", "check_recordings", "clip_slots", "clip_starts", "predict_recordings", "recording_clips",
+           "recording_examples", "recording_outputs"]
 
 log = logging.getLogger(__name__)
-
-METRICS = ("auc", "accuracy", "sensitivity", "specificity", "ppv", "npv", "fms_frequency_auc", "kappa")
-
 
 @dataclasses.dataclass(frozen=True)
 class MamConfig(TrainConfig):
@@ -124,7 +121,7 @@ def recording_clips(features: np.ndarray, length: int, stride: int) -> np.ndarra
     return f[starts[:, None] + np.arange(length)[None, :]]
 
 
-def _check_recordings(recordings, spec: MamSpec, where: str) -> tuple[np.ndarray, ...]:
+def check_recordings(recordings, spec: MamSpec, where: str) -> tuple[np.ndarray, ...]:
     out = []
     for i, r in enumerate(recordings):
         r = np.asarray(r, np.float32)
@@ -143,7 +140,7 @@ def _check_recordings(recordings, spec: MamSpec, where: str) -> tuple[np.ndarray
     return tuple(out)
 
 
-def _binary(labels, n: int, where: str, what: str) -> np.ndarray:
+def check_binary(labels, n: int, where: str, what: str) -> np.ndarray:
     y = np.asarray(labels)
     if y.shape != (n,):
         raise DataError(f"{where}: {y.shape} {what} labels for {n} items")
@@ -152,7 +149,7 @@ def _binary(labels, n: int, where: str, what: str) -> np.ndarray:
     return y.astype(np.int32)
 
 
-def _info(info, n: int, where: str) -> np.ndarray:
+def check_info(info, n: int, where: str) -> np.ndarray:
     x = np.asarray(info, np.float32) if info is not None else np.zeros((n, len(CHARACTERISTICS)), np.float32)
     if x.shape != (n, len(CHARACTERISTICS)):
         raise DataError(f"{where}: characteristics must be ({n}, {len(CHARACTERISTICS)}) "
@@ -185,11 +182,11 @@ class MamData:
         if x.ndim != 3:
             raise DataError(f"MamData: ref_clips must be (clips, frames, features), got shape {x.shape}")
         object.__setattr__(self, "ref_clips", x)
-        object.__setattr__(self, "ref_labels", _binary(self.ref_labels, len(x), "MamData", "FMs"))
+        object.__setattr__(self, "ref_labels", check_binary(self.ref_labels, len(x), "MamData", "FMs"))
         recordings = tuple(np.asarray(r, np.float32) for r in self.recordings)
         object.__setattr__(self, "recordings", recordings)
-        object.__setattr__(self, "labels", _binary(self.labels, len(recordings), "MamData", "risk"))
-        object.__setattr__(self, "info", _info(self.info, len(recordings), "MamData"))
+        object.__setattr__(self, "labels", check_binary(self.labels, len(recordings), "MamData", "risk"))
+        object.__setattr__(self, "info", check_info(self.info, len(recordings), "MamData"))
 
 
 class _Batches:
@@ -237,9 +234,17 @@ class _Batches:
 
 
 def _dropout_key(key: jax.Array) -> jax.Array:
-    """An ``rbg`` key for the dropout masks, drawn from the step's key. XLA on CPU compiles the threefry bits of the
-    encoder's dozen dropout layers about 4× slower (a tiny MAM's training step: minutes); rbg draws the same kind
-    of masks from XLA's RngBitGenerator."""
+    """The key of the dropout masks, drawn from the step's key: under the CPU backend policy an ``rbg`` key (XLA on
+    CPU compiles the threefry bits of the encoder's dozen dropout layers about 4× slower — a tiny MAM's training
+    step: minutes; rbg draws the same kind of masks from XLA's RngBitGenerator), elsewhere the threefry key itself.
+
+    RngBitGenerator draws other bits under ``vmap`` than one instance alone, so with rbg keys an instance trained
+    in a vmapped stack would differ from the same instance trained alone (found by the task contract); the CPU
+    policy therefore runs MAM's stacked instances one after another (``cpu_instances = "map"``), and the
+    accelerator policy, which vmaps them, keeps threefry keys (:attr:`infantjax.backend.Policy.fast_dropout_keys`).
+    """
+    if not backend.current().fast_dropout_keys:
+        return key
     return jax.random.wrap_key_data(jax.random.bits(key, (4,), jnp.uint32), impl="rbg")
 
 
@@ -254,9 +259,15 @@ class MamTask(Task):
     sum of the Ref clips' cross-entropy, the triplet loss (margin 0.4) to the prototypes, the recordings' fused
     cross-entropy and the closeness loss of their instances (:mod:`infantjax.models.mam.losses`).
 
+    On CPU the stacked folds run one after another inside the step (``lax.map``): 0.31 vs 0.40–0.53 s per step of 3
+    quick-recipe folds, and the only form in which the rbg dropout masks of a stacked fold equal the fold's alone
+    (:func:`_dropout_key`).
+
     There is no per-epoch evaluation (the last epoch is kept, as a fixed 300-epoch recipe does); the folds are
-    scored after training (:func:`run_protocol`).
+    scored after training (:func:`infantjax.protocols.mam.run_protocol`).
     """
+
+    cpu_instances = "map"
 
     def __init__(self, spec: MamSpec | None = None, config: MamConfig | None = None):
         spec = MamSpec() if spec is None else spec
@@ -265,13 +276,11 @@ class MamTask(Task):
             raise ConfigError(f"MamTask needs a MamSpec, got {type(spec).__name__}")
         if not isinstance(config, MamConfig):
             raise ConfigError(f"MamTask needs a MamConfig, got {type(config).__name__}")
-        self.spec, self.config, self.model = spec, config, spec.build()
+        self.spec, self.config, self.model = spec, config, models.build(spec)
 
     # ------------------------------------------------------------------ compiled
     def init(self, key) -> dict:
-        s = self.spec
-        x = jnp.zeros((1, 2, s.clip_length, s.num_features), jnp.float32)
-        return dict(self.model.init({"params": key}, x, jnp.ones((1, 2)), jnp.zeros((1, len(CHARACTERISTICS)))))
+        return models.init(self.spec, key)  # clips (1, 2, L, F), every clip real, zero characteristics
 
     def loss(self, variables, batch, key, step):
         c = self.config
@@ -309,7 +318,7 @@ class MamTask(Task):
         if data.ref_clips.shape[1:] != (s.clip_length, s.num_features):
             raise DataError(f"MamTask: pretraining clips of shape {data.ref_clips.shape[1:]}, the model takes "
                             f"({s.clip_length}, {s.num_features})")
-        _check_recordings(data.recordings, s, "MamTask")
+        check_recordings(data.recordings, s, "MamTask")
         for what, y in (("training recordings", data.labels), ("pretraining clips", data.ref_labels)):
             counts = np.bincount(y, minlength=2)
             if counts.min() == 0:
@@ -319,65 +328,93 @@ class MamTask(Task):
             raise DataError(f"MamTask: {len(data.recordings)} training recordings give no batch of "
                             f"{c.batch_size}; add recordings or lower batch_size")
 
+    @classmethod
+    def example(cls, seed: int = 0) -> tuple[MamTask, list[MamData]]:
+        """A two-block MAM on random distance features of 6 joints (the task contract)."""
+        spec = MamSpec(num_joints=6, clip_length=20, patch=5, width=16, depth=1, heads=2, mil_hidden=8,
+                       use_info=False)
+        config = MamConfig.quick(epochs=3, batch_size=2, ref_batch=4, bag_clips=2, clip_stride=10, optimizer="sgd",
+                                 learning_rate=1e-2)
+        rng = np.random.default_rng(seed)
+
+        def data() -> MamData:
+            f = spec.num_features
+            return MamData(rng.normal(size=(8, 20, f)).astype(np.float32), np.arange(8) % 2,
+                           [rng.normal(size=(40 + 10 * i, f)).astype(np.float32) for i in range(4)], np.arange(4) % 2)
+
+        return cls(spec, config), [data(), data()]
+
 
 # ------------------------------------------------------------------------------------------------------ inference
-@functools.lru_cache(maxsize=8)
-def _vmapped_predict(task: MamTask):
-    return jax.jit(jax.vmap(task.predict))
+def recording_examples(task: MamTask, recordings: Sequence[np.ndarray], info: np.ndarray, clips: int
+                       ) -> Examples:
+    """Recordings for stacked inference, every clip (stride ``config.clip_stride``) cut a chunk at a time:
+    ``{"x": (B, clips, L, F), "mask": (B, clips), "info": (B, 4)}``, shorter recordings' clips masked.
+
+    Arguments:
+        task: the task (clip length and stride).
+        recordings: (T, F) motion features of each recording.
+        info: (N, 4) characteristics.
+        clips: clips per recording in the batch (at least the longest recording's; padding is masked out).
+    """
+    c, spec = task.config, task.spec
+    L, F = spec.clip_length, spec.num_features
+
+    def fetch(lo: int, hi: int) -> dict:
+        x = np.zeros((hi - lo, clips, L, F), np.float32)
+        mask = np.zeros((hi - lo, clips), np.float32)
+        for b, r in enumerate(recordings[lo:hi]):
+            starts = clip_starts(len(r), L, c.clip_stride)
+            x[b, :len(starts)] = r[starts[:, None] + np.arange(L)[None, :]]
+            mask[b, :len(starts)] = 1.0
+        return {"x": x, "mask": mask, "info": np.asarray(info[lo:hi], np.float32)}
+
+    return Examples(len(recordings), fetch)
+
+
+def recording_outputs(task: MamTask, outputs: dict, starts: Sequence[np.ndarray]) -> dict:
+    """Stacked-inference outputs of one instance's recordings as probabilities (float64): ``{"risk", "main",
+    "clip_fms" (list of (clips,)), "attention" (list), "fms_frequency", "clip_starts" (list)}``."""
+    clip_fms = [_sigmoid(outputs["clip_logit"][b, :len(s)]) for b, s in enumerate(starts)]
+    return {"risk": _sigmoid(outputs["risk_logit"]), "main": _sigmoid(outputs["main_logit"]), "clip_fms": clip_fms,
+            "attention": [np.asarray(outputs["attention"][b, :len(s)], np.float64) for b, s in enumerate(starts)],
+            "fms_frequency": np.asarray([fms_frequency(p[None], threshold=task.config.threshold)[0]
+                                         for p in clip_fms]),
+            "clip_starts": list(starts)}
+
+
+def clip_slots(starts: Sequence[Sequence[np.ndarray]]) -> int:
+    """Clips per recording of a stacked-inference batch: the most clips of any recording, rounded up to a power
+    of two (recordings of other lengths reuse the compiled calls; the padding clips are masked out)."""
+    most = max((len(s) for per in starts for s in per), default=1)
+    return 1 << max(0, (most - 1).bit_length())
 
 
 def predict_recordings(task: MamTask, variables: Any, recordings: Sequence[Sequence[np.ndarray]],
                        info: Sequence[np.ndarray | None], *, chunk: int | None = None) -> list[dict]:
-    """Every clip (stride ``config.clip_stride``) of every recording, from stacked instances.
+    """Every clip (stride ``config.clip_stride``) of every recording, from stacked instances, instance i on
+    ``recordings[i]`` (stacked inference, :class:`~infantjax.train.predict.StackedPredictor`).
 
     Arguments:
         task: the task (model, clip length and stride).
         variables: stacked variables (leading instance axis), e.g. ``FitResult.variables``.
         recordings: per instance, its recordings' (T, F) motion features (instances may differ in count).
         info: per instance, (N, 4) characteristics (or None: zeros, for ``use_info=False``).
-        chunk: recordings per call and instance (default ``config.eval_batch_size``).
+        chunk: recordings per call and instance at most (default ``config.eval_batch_size``).
 
     Returns:
         per instance ``{"risk", "main", "clip_fms" (list of (clips,)), "attention" (list), "fms_frequency",
         "clip_starts" (list)}`` with probabilities as float64.
     """
     c, spec = task.config, task.spec
-    chunk = int(chunk or c.eval_batch_size)
-    fn = _vmapped_predict(task)
-    recordings = [_check_recordings(r, spec, "predict_recordings") for r in recordings]
-    infos = [_info(i, len(r), "predict_recordings") for r, i in zip(recordings, info)]
+    recordings = [check_recordings(r, spec, "predict_recordings") for r in recordings]
+    infos = [check_info(i, len(r), "predict_recordings") for r, i in zip(recordings, info)]
     starts = [[clip_starts(len(x), spec.clip_length, c.clip_stride) for x in r] for r in recordings]
-    S = max(len(s) for per in starts for s in per)
-    counts = [len(r) for r in recordings]
-    outs = [{"risk": [], "main": [], "clip_fms": [], "attention": []} for _ in recordings]
-    L, F = spec.clip_length, spec.num_features
-    for lo in range(0, max(counts), chunk):
-        xs, ms, infs = [], [], []
-        for r, st, inf in zip(recordings, starts, infos):
-            x = np.zeros((chunk, S, L, F), np.float32)
-            m = np.zeros((chunk, S), np.float32)
-            ii = np.zeros((chunk, len(CHARACTERISTICS)), np.float32)
-            for b in range(chunk):
-                if lo + b >= len(r):
-                    break
-                s = st[lo + b]
-                x[b, :len(s)] = r[lo + b][s[:, None] + np.arange(L)[None, :]]
-                m[b, :len(s)] = 1.0
-                ii[b] = inf[lo + b]
-            xs.append(x), ms.append(m), infs.append(ii)
-        out = parallel.to_host(fn(variables, {"x": np.stack(xs), "mask": np.stack(ms), "info": np.stack(infs)}))
-        for i, n in enumerate(counts):
-            for b in range(max(0, min(chunk, n - lo))):
-                k = len(starts[i][lo + b])
-                outs[i]["risk"].append(_sigmoid(out["risk_logit"][i, b]))
-                outs[i]["main"].append(_sigmoid(out["main_logit"][i, b]))
-                outs[i]["clip_fms"].append(_sigmoid(out["clip_logit"][i, b, :k]))
-                outs[i]["attention"].append(np.asarray(out["attention"][i, b, :k], np.float64))
-    for o, st in zip(outs, starts):
-        o["risk"], o["main"] = np.asarray(o["risk"]), np.asarray(o["main"])
-        o["fms_frequency"] = np.asarray([fms_frequency(p[None], threshold=c.threshold)[0] for p in o["clip_fms"]])
-        o["clip_starts"] = st
-    return outs
+    slots = clip_slots(starts)
+    predictor = StackedPredictor(task_forward(task), variables, memory_budget=c.memory_budget)
+    inputs = [recording_examples(task, r, i, slots) for r, i in zip(recordings, infos)]
+    outputs = predictor.per_instance(inputs, chunk=int(chunk or c.eval_batch_size))
+    return [recording_outputs(task, o, st) for o, st in zip(outputs, starts)]
 
 
 def _sigmoid(z):
@@ -385,117 +422,5 @@ def _sigmoid(z):
 
 
 # ------------------------------------------------------------------------------------------------------ protocol
-def subject_folds(subjects: Sequence[str], labels: np.ndarray, folds: int, seed: int = 0
-                  ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """K folds over infants, stratified by each infant's first label; all of an infant's recordings on one side.
-
-    Returns:
-        per fold, (training recording indices, test recording indices).
-    """
-    from sklearn.model_selection import StratifiedKFold
-
-    subjects = np.asarray([str(s) for s in subjects])
-    y = np.asarray(labels)
-    ids, first = np.unique(subjects, return_index=True)
-    strata = y[first]
-    counts = np.bincount(strata.astype(int), minlength=2)
-    if counts.min() < folds:
-        raise DataError(f"subject_folds: {counts.tolist()} infants per class cannot fill {folds} stratified folds; "
-                        "add infants or lower folds")
-    out = []
-    for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(ids, strata):
-        out.append((np.flatnonzero(np.isin(subjects, ids[train])), np.flatnonzero(np.isin(subjects, ids[test]))))
-    return out
 
 
-def fold_scores(labels: np.ndarray, outputs: dict, threshold: float = 0.5,
-                fms_truth: Sequence[np.ndarray] | None = None) -> dict[str, float]:
-    """One fold's held-out metrics: AUC, accuracy, sensitivity, specificity, PPV, NPV of the risk probability at
-    ``threshold``; the AUC of the FMs frequency (low frequency = risk); Cohen's κ of the clips' FMs calls against
-    the per-clip ground truth (all clips of the fold pooled) when ``fms_truth`` is given."""
-    y = np.asarray(labels).astype(int)
-    p = outputs["risk"]
-    both = 0 < y.sum() < len(y)
-    m = classification_metrics(y, p, threshold)
-    out = {"auc": roc_auc(y, p) if both else float("nan"), "accuracy": m.accuracy.value,
-           "sensitivity": m.sensitivity.value, "specificity": m.specificity.value, "ppv": m.ppv.value,
-           "npv": m.npv.value,
-           "fms_frequency_auc": roc_auc(y, -outputs["fms_frequency"]) if both else float("nan"),
-           "kappa": float("nan")}
-    if fms_truth is not None:
-        truth = np.concatenate([np.asarray(t) for t in fms_truth])
-        called = np.concatenate([q > threshold for q in outputs["clip_fms"]]).astype(int)
-        if truth.shape != called.shape:
-            raise DataError(f"fold_scores: {truth.shape} clip labels for {called.shape} predicted clips; cut the "
-                            "ground truth with the model's clip length and stride")
-        out["kappa"] = cohen_kappa(truth, called)
-    return out
-
-
-@dataclasses.dataclass
-class MamResult:
-    """The cross-validation protocol.
-
-    Attributes:
-        folds: per fold, (training, test) recording indices.
-        scores: per fold, :func:`fold_scores`.
-        outputs: per fold, :func:`predict_recordings` of its test recordings.
-        fit: the engine's :class:`~infantjax.train.engine.FitResult` (stacked variables of every fold).
-    """
-
-    folds: list[tuple[np.ndarray, np.ndarray]]
-    scores: list[dict]
-    outputs: list[dict]
-    fit: Any
-
-    def summary(self) -> dict[str, tuple[float, float]]:
-        """Mean and standard deviation over folds of every metric (NaN-aware)."""
-        return {k: (float(np.nanmean([s[k] for s in self.scores])), float(np.nanstd([s[k] for s in self.scores])))
-                for k in self.scores[0]}
-
-
-def run_protocol(recordings: Sequence[np.ndarray], labels: np.ndarray, subjects: Sequence[str],
-                 ref_clips: np.ndarray, ref_labels: np.ndarray, *, info: np.ndarray | None = None,
-                 fms_truth: Sequence[np.ndarray] | None = None, spec: MamSpec | None = None,
-                 config: MamConfig | None = None, seed: int = 0, checkpoint_dir=None) -> MamResult:
-    """Seed 001's internal cross-validation: ``config.folds`` folds over infants trained as one stacked, vmapped
-    program (:func:`~infantjax.train.fit`), each scored on its held-out recordings (:func:`fold_scores`).
-
-    Arguments:
-        recordings: per recording, (T, F) motion features (:func:`~infantjax.models.mam.motion_features`).
-        labels: (N,) 1 = risk, 0 = normal.
-        subjects: (N,) infant ids.
-        ref_clips, ref_labels: the pretraining clips (N_r, L, F) and their FMs labels (shared by every fold).
-        info: (N, 4) characteristics (needed when ``spec.use_info``).
-        fms_truth: per recording, the FMs ground truth of its clips (stride ``config.clip_stride``), for κ.
-        spec, config: model and recipe.
-        seed: fold n trains with seed ``seed + n``.
-        checkpoint_dir: checkpoint and resume the stacked run there.
-
-    Returns:
-        a :class:`MamResult`.
-    """
-    from infantjax.train.engine import fit
-
-    spec = MamSpec() if spec is None else spec
-    config = MamConfig() if config is None else config
-    task = MamTask(spec, config)
-    recordings = _check_recordings(recordings, spec, "run_protocol")
-    labels = _binary(labels, len(recordings), "run_protocol", "risk")
-    if spec.use_info and info is None:
-        raise DataError("run_protocol: the Info branch needs the basic characteristics (info); pass them or use "
-                        "MamSpec(use_info=False)")
-    info = _info(info, len(recordings), "run_protocol")
-    if fms_truth is not None and len(fms_truth) != len(recordings):
-        raise DataError(f"run_protocol: {len(fms_truth)} clip ground truths for {len(recordings)} recordings")
-    folds = subject_folds(subjects, labels, config.folds, config.fold_seed)
-    data = [MamData(ref_clips, ref_labels, [recordings[i] for i in train], labels[train], info[train])
-            for train, _ in folds]
-    result = fit(task, data, seeds=[seed + n for n in range(len(folds))], checkpoint_dir=checkpoint_dir,
-                 desc="mam folds")
-    outputs = predict_recordings(task, result.variables, [[recordings[i] for i in test] for _, test in folds],
-                                 [info[test] for _, test in folds])
-    scores = [fold_scores(labels[test], o, config.threshold,
-                          None if fms_truth is None else [fms_truth[i] for i in test])
-              for (_, test), o in zip(folds, outputs)]
-    return MamResult(folds, scores, outputs, result)

@@ -11,8 +11,8 @@ recipe as coded (other_seeds_reference §1.4, §1.6, §1.7).
   are cut on the host (one random 128-sample clip per video and draw in training, every clip at stride 8 in
   evaluation: (videos, clips, 46, 128)).
 * :class:`PassmoreTask`: the task; augmentation runs inside the jitted step with curves drawn on the host.
-* :func:`participant_splits`, :func:`platt_scaling`, :func:`run_protocol` (the 25 splits trained as one stacked,
-  vmapped program, evaluated before and after Platt scaling), :func:`catch22_baseline`.
+The protocol (the 25 splits trained as one stacked, vmapped program, evaluated before and after Platt scaling),
+its splits, Platt scaling and the catch22 baseline live in :mod:`infantjax.protocols`.
 
 ``calibration="reference"`` calibrates on the early-stopping (validation) set, as coded (optimistic);
 ``"corrected"`` holds out a separate calibration set of participants (``calibration_fraction`` of the training
@@ -32,12 +32,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from infantjax import models
 from infantjax.augment import curve_bank, passmore_warp
 from infantjax.errors import ConfigError, DataError
 from infantjax.metrics import roc_auc
 from infantjax.models.passmore import PassmoreSpec, l2_kernels
-from infantjax.nn.dispatch import resolve
 from infantjax.train.config import TrainConfig, host_field
+from infantjax.train.predict import Examples, StackedPredictor, task_forward
 from infantjax.train.task import Selection, Task
 
 __all__ = [
@@ -45,26 +46,18 @@ __all__ = [
     "PassmoreConfig",
     "PassmoreData",
     "PassmoreTask",
-    "ProtocolResult",
-    "Split",
-    "binary_scores",
-    "calibrate",
-    "catch22_baseline",
+    "check_features",
+    "check_labels",
     "clip_starts",
-    "participant_splits",
-    "platt_scaling",
     "predict_videos",
-    "run_protocol",
     "video_clips",
+    "video_examples",
+    "video_logits",
 ]
 
 log = logging.getLogger(__name__)
 
 NUM_FEATURES = 46
-# The stopping metric before early stopping starts is NOT_YET − epoch, so every epoch "improves" on the last. It
-# must stay exact in float64: with 1e30, 1e30 − epoch == 1e30, all first-phase epochs tied and a run that ended
-# within the first phase (epochs <= min_epochs) restored epoch 1. 2**52 − epoch is exact for any epoch count.
-NOT_YET = float(2 ** 52)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,7 +175,7 @@ def video_clips(features: np.ndarray, length: int = 128, stride: int = 8, step: 
     return np.ascontiguousarray(np.swapaxes(f[starts[:, None] + np.arange(length)[None, :]], 1, 2))
 
 
-def _check_features(features, where: str, length: int) -> np.ndarray:
+def check_features(features, where: str, length: int) -> np.ndarray:
     f = np.asarray(features, np.float32)
     if f.ndim != 3:
         raise DataError(f"{where}: features must be (videos, samples, {NUM_FEATURES}), got shape {f.shape}")
@@ -213,17 +206,17 @@ class PassmoreData:
     validation: tuple[np.ndarray, np.ndarray] | None = None
 
     def __post_init__(self):
-        f = _check_features(self.features, "PassmoreData", 1)
-        y = _labels(self.labels, len(f), "PassmoreData")
+        f = check_features(self.features, "PassmoreData", 1)
+        y = check_labels(self.labels, len(f), "PassmoreData")
         object.__setattr__(self, "features", f)
         object.__setattr__(self, "labels", y)
         if self.validation is not None:
-            vf = _check_features(self.validation[0], "PassmoreData validation", 1)
-            object.__setattr__(self, "validation", (vf, _labels(self.validation[1], len(vf),
+            vf = check_features(self.validation[0], "PassmoreData validation", 1)
+            object.__setattr__(self, "validation", (vf, check_labels(self.validation[1], len(vf),
                                                                 "PassmoreData validation")))
 
 
-def _labels(labels, n: int, where: str) -> np.ndarray:
+def check_labels(labels, n: int, where: str) -> np.ndarray:
     y = np.asarray(labels)
     if y.shape != (n,):
         raise DataError(f"{where}: {y.shape} labels for {n} videos")
@@ -290,9 +283,7 @@ class PassmoreTask(Task):
         if spec.clip_length != config.clip_length or spec.num_features != NUM_FEATURES:
             raise ConfigError(f"PassmoreSpec.clip_length {spec.clip_length} and PassmoreConfig.clip_length "
                               f"{config.clip_length} must agree, and the spec must take {NUM_FEATURES} features")
-        self.spec, self.config, self.model = spec, config, spec.build()
-        self._epoch = 0
-        self._stopping: dict[int, list] = {}  # id(data) → [best loss, its epoch, stopped]
+        self.spec, self.config, self.model = spec, config, models.build(spec)
 
     @functools.cached_property
     def bank(self) -> np.ndarray:
@@ -302,8 +293,7 @@ class PassmoreTask(Task):
 
     # ------------------------------------------------------------------ compiled
     def init(self, key) -> dict:
-        x = jnp.zeros((1, 1, NUM_FEATURES, self.spec.clip_length), jnp.float32)
-        return dict(self.model.init(key, x, train=False))
+        return models.init(self.spec, key, input_shape=(1, 1, NUM_FEATURES, self.spec.clip_length))
 
     def _l2(self, params) -> jax.Array:
         return self.config.l2 * sum(jnp.sum(jnp.square(k)) for k in l2_kernels(params))
@@ -328,9 +318,6 @@ class PassmoreTask(Task):
 
     # ------------------------------------------------------------------ host
     def epoch_batches(self, data: PassmoreData, epoch: int, rng) -> _Batches:
-        self._epoch = epoch  # the scores of this epoch know whether early stopping has started
-        if epoch == 1:  # a new run: no stale patience state (ids of collected data objects are reused)
-            self._stopping.pop(id(data), None)
         y = data.labels
         order = np.concatenate([np.flatnonzero(y == 0), np.repeat(np.flatnonzero(y == 1), self.config.oversample)])
         return _Batches(self, data, rng.permutation(order), rng)
@@ -353,27 +340,15 @@ class PassmoreTask(Task):
         bce = np.mean(np.maximum(logits, 0) - logits * target + np.log1p(np.exp(-np.abs(logits))))
         val_loss = float(bce + outputs["l2"][0])
         auc = roc_auc(labels, logits) if 0 < labels.sum() < len(labels) else float("nan")
-        # early stopping (Keras EarlyStopping after the first phase): patience counted per instance
-        state = self._stopping.setdefault(id(data), [np.inf, 0, False])
-        if self._epoch <= self.config.min_epochs:
-            stop_metric = NOT_YET - self._epoch
-        elif state[2]:
-            stop_metric = np.inf
-        else:
-            if val_loss < state[0]:
-                state[0], state[1] = val_loss, self._epoch
-            elif self._epoch - state[1] >= self.config.patience:
-                state[2] = True
-            stop_metric = val_loss
-        return {"val_loss": val_loss, "val_auc": float(auc), "val_stop_loss": float(stop_metric),
-                "stopped": float(state[2])}
+        return {"val_loss": val_loss, "val_auc": float(auc)}
 
-    def selection(self) -> Selection | None:
-        return Selection("val_stop_loss", "min") if self.config.restore_best else None
-
-    def all_stopped(self, data: Sequence[PassmoreData]) -> bool:
-        """Whether every instance's patience has run out (the run can end)."""
-        return all(self._stopping.get(id(d), [0, 0, False])[2] for d in data)
+    def selection(self) -> Selection:
+        """Keras ``EarlyStopping`` after the first phase, as an engine feature: the validation loss selects from
+        epoch ``min_epochs + 1`` on, an instance stops after ``patience`` epochs without a lower one (its counters
+        are in the engine's checkpoint), the run ends when every instance has stopped; the best epoch is kept
+        (``restore_best``) or the last."""
+        c = self.config
+        return Selection("val_loss", "min", start=c.min_epochs, patience=c.patience, restore=c.restore_best)
 
     def check_data(self, data) -> None:
         if not isinstance(data, PassmoreData):
@@ -381,278 +356,79 @@ class PassmoreTask(Task):
                             f"{type(data).__name__}")
         c = self.config
         for f in (data.features,) + ((data.validation[0],) if data.validation is not None else ()):
-            _check_features(f, "PassmoreTask", c.clip_length)
+            check_features(f, "PassmoreTask", c.clip_length)
         if self.steps_per_epoch(data) < 1:
             raise DataError(f"PassmoreTask: {len(data.labels)} training videos give no batch of {c.batch_size}; "
                             "add videos or lower batch_size")
 
+    @classmethod
+    def example(cls, seed: int = 0) -> tuple[PassmoreTask, list[PassmoreData]]:
+        """The coded network on random 160-sample videos whose label shows as an oscillation, with early stopping
+        from epoch 2 and a patience of 1 (the task contract: a resume after early stopping started)."""
+        config = PassmoreConfig(epochs=6, min_epochs=1, patience=1, num_curves=50, batch_size=4, eval_batch_size=4,
+                                eval_clip_step=4, learning_rate=0.05, progress=False)
+        rng = np.random.default_rng(seed)
+
+        def videos(n: int):
+            labels = np.arange(n) % 2
+            f = rng.normal(size=(n, 160, NUM_FEATURES)).astype(np.float32) * 0.5
+            f[labels == 1, :, :10] += 1.5 * np.sin(np.arange(160) / 3.0)[:, None].astype(np.float32)
+            return f, labels
+
+        data = [PassmoreData(*videos(8), validation=videos(4)) for _ in range(2)]
+        return cls(PassmoreSpec(), config), data
+
 
 # ------------------------------------------------------------------------------------------------------ inference
+def video_examples(features: Sequence[np.ndarray], config: PassmoreConfig, clip_step: int = 1
+                   ) -> Examples:
+    """The clips of videos for stacked inference, cut a chunk of videos at a time: (videos, clips, 46, length).
+
+    Arguments:
+        features: (videos, T, 46) feature matrices (or a list of (T, 46)).
+        config: the clip length and stride.
+        clip_step: use every k-th clip (1 = all).
+    """
+    c = config
+
+    def fetch(lo: int, hi: int) -> np.ndarray:
+        return np.stack([video_clips(v, c.clip_length, c.clip_stride, clip_step) for v in features[lo:hi]])
+
+    return Examples(len(features), fetch)
+
+
+def video_logits(outputs) -> np.ndarray:
+    """The logits of :meth:`PassmoreTask.predict` outputs as float64."""
+    return np.asarray(outputs["logit"], np.float64)
+
+
 def predict_videos(task: PassmoreTask, variables: Any, features: Sequence[np.ndarray], *, chunk: int = 4,
                    clip_step: int = 1) -> list[np.ndarray]:
-    """Logits of videos from stacked instances, every clip of every video (S = 547 for 4500 samples).
+    """Logits of videos from stacked instances, every clip of every video (S = 547 for 4500 samples), instance i on
+    ``features[i]`` (stacked inference, :class:`~infantjax.train.predict.StackedPredictor`).
 
     Arguments:
         task: the task (its model and clip configuration).
         variables: stacked variables (leading instance axis), e.g. ``FitResult.variables``.
         features: per instance, (videos, T, 46) feature matrices (instances may have different video counts).
-        chunk: videos per call and instance.
+        chunk: videos per call and instance at most.
         clip_step: use every k-th clip (1 = all).
 
     Returns:
         per instance, (videos,) float logits.
     """
-    c = task.config
-    apply = _stacked_apply(task.model)
-    n_inst = len(features)
-    counts = [len(f) for f in features]
-    out = [[] for _ in range(n_inst)]
-    for lo in range(0, max(counts), chunk):
-        parts = []
-        for f in features:
-            clips = [video_clips(v, c.clip_length, c.clip_stride, clip_step) for v in f[lo:lo + chunk]]
-            if not clips:
-                clips = [video_clips(f[0], c.clip_length, c.clip_stride, clip_step)]
-            x = np.stack(clips)
-            parts.append(np.concatenate([x, np.zeros((chunk - len(x),) + x.shape[1:], x.dtype)]))
-        logits = np.asarray(apply(variables, np.stack(parts)))
-        for i, n in enumerate(counts):
-            out[i].append(logits[i, :max(0, min(chunk, n - lo))])
-    return [np.concatenate(o).astype(np.float64) for o in out]
-
-
-@functools.lru_cache(maxsize=8)
-def _stacked_apply(model, mode: str = "auto"):
-    """jit of (stacked variables, stacked inputs) → stacked logits. ``mode`` ``"vmap"`` runs the instances at once,
-    ``"map"`` one after another (``lax.map``); ``"auto"``: ``map`` on CPU, where a vmap over weights makes the
-    clip network's products and pooling batched over instances and ran the 25 splits at 0.5× the speed of one
-    instance after another (``benchmarks/passmore.py``), ``vmap`` elsewhere."""
-    def one(v, x):
-        return model.apply(v, x, train=False)[0]
-
-    if resolve(mode, cpu="map", other="vmap", what="mode") == "map":
-        return jax.jit(lambda v, x: jax.lax.map(lambda args: one(*args), (v, x)))
-    return jax.jit(jax.vmap(one))
+    predictor = StackedPredictor(task_forward(task), variables, memory_budget=task.config.memory_budget)
+    inputs = [video_examples(f, task.config, clip_step) for f in features]
+    return [video_logits(o) for o in predictor.per_instance(inputs, chunk=chunk)]
 
 
 # ------------------------------------------------------------------------------------------------------ splits
-@dataclasses.dataclass(frozen=True)
-class Split:
-    """Video indices of one repeated split (calibration is empty unless ``calibration="corrected"``)."""
-
-    train: np.ndarray
-    validation: np.ndarray
-    test: np.ndarray
-    calibration: np.ndarray
-
-
-def participant_splits(subjects: Sequence[str], strata: Sequence[int], *, splits: int = 25,
-                       test_fraction: float = 0.15, validation_fraction: float = 0.12,
-                       calibration_fraction: float | None = None, seed: int = 12345) -> list[Split]:
-    """Repeated stratified participant-level splits (seed 003 as coded).
-
-    Split n holds out ``test_fraction`` of the participants (stratified by the stratum of each participant's first
-    video, ``random_state = n·seed``), then ``validation_fraction`` of the rest (``random_state = n``); with
-    ``calibration_fraction`` a further share of the remaining participants forms a calibration set. All of a
-    participant's videos go to one side.
-
-    Arguments:
-        subjects: (videos,) participant id of every video.
-        strata: (videos,) stratum of every video (the label, or the reference's 3-class ``gma_vid_score``).
-
-    Returns:
-        one :class:`Split` per repetition.
-    """
-    from sklearn.model_selection import train_test_split
-
-    subjects = np.asarray([str(s) for s in subjects])
-    strata = np.asarray(strata)
-    if subjects.shape != strata.shape or subjects.ndim != 1:
-        raise DataError(f"participant_splits: {len(subjects)} subject ids for {len(strata)} strata")
-    ids, first = np.unique(subjects, return_index=True)
-    order = np.argsort(first)
-    ids, first = ids[order], first[order]
-    s = strata[first]
-    stratum = dict(zip(ids, s))
-    counts = np.unique(s, return_counts=True)[1]
-    if len(ids) < 6 or counts.min() < 3:
-        raise DataError(f"participant_splits: {len(ids)} participants with stratum counts {counts.tolist()}; a "
-                        "stratified split needs at least 3 participants per stratum")
-    out = []
-    for n in range(int(splits)):
-        rest, test = train_test_split(ids, test_size=test_fraction, stratify=s, random_state=n * seed)
-        train, val = train_test_split(rest, test_size=validation_fraction,
-                                      stratify=[stratum[r] for r in rest], random_state=n)
-        cal = np.asarray([], dtype=ids.dtype)
-        if calibration_fraction is not None:  # "corrected": a calibration set that neither trains nor stops
-            train, cal = train_test_split(train, test_size=calibration_fraction,
-                                          stratify=[stratum[r] for r in train], random_state=n + 1)
-        out.append(Split(*(np.flatnonzero(np.isin(subjects, part)) for part in (train, val, test, cal))))
-    return out
 
 
 # ------------------------------------------------------------------------------------------------------ Platt
-def platt_scaling(probabilities: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    """Platt scaling as coded (``calibrate_model``): an unpenalised, class-balanced logistic regression of the labels
-    on the *probabilities*; a negative slope flips the signs of both coefficients.
-
-    Returns:
-        (slope α, intercept β): the calibrated probability is σ(α·p + β) (:func:`calibrate`).
-    """
-    from sklearn.linear_model import LogisticRegression
-
-    p = np.asarray(probabilities, np.float64).reshape(-1, 1)
-    y = np.asarray(labels)
-    if len(p) != len(y) or len(np.unique(y)) < 2:
-        raise DataError(f"platt_scaling needs probabilities and labels of both classes, got {len(p)} probabilities "
-                        f"and classes {np.unique(y).tolist()}")
-    # penalty='none' of the reference; C = inf is the same unpenalised fit in every scikit-learn version
-    model = LogisticRegression(C=np.inf, class_weight="balanced", solver="lbfgs").fit(p, y)
-    slope, intercept = float(model.coef_[0, 0]), float(model.intercept_[0])
-    if slope < 0:  # the reference's sign rule
-        slope, intercept = -slope, -intercept
-    return slope, intercept
-
-
-def calibrate(probabilities: np.ndarray, slope: float, intercept: float) -> np.ndarray:
-    """σ(α·p + β): ``predict_proba(p)[:, 1]`` of the fitted Platt model."""
-    z = slope * np.asarray(probabilities, np.float64) + intercept
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-def binary_scores(labels: np.ndarray, probabilities: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
-    """AUC, recall and precision at ``threshold`` and the Brier score (the paper's table, plus Brier)."""
-    y = np.asarray(labels).astype(int)
-    p = np.asarray(probabilities, np.float64)
-    pred = p >= threshold
-    tp, fp, fn = int((pred & (y == 1)).sum()), int((pred & (y == 0)).sum()), int((~pred & (y == 1)).sum())
-    return {"auc": roc_auc(y, p) if 0 < y.sum() < len(y) else float("nan"),
-            "recall": tp / (tp + fn) if tp + fn else float("nan"),
-            "precision": tp / (tp + fp) if tp + fp else float("nan"),
-            "brier": float(np.mean((p - y) ** 2))}
 
 
 # ------------------------------------------------------------------------------------------------------ protocol
-@dataclasses.dataclass
-class ProtocolResult:
-    """The repeated-split protocol.
-
-    Attributes:
-        splits: the :class:`Split` of every repetition.
-        before, after: per split, :func:`binary_scores` of the test videos before / after Platt scaling.
-        test_probabilities: per split, (uncalibrated, calibrated) test probabilities.
-        platt: per split, (slope, intercept).
-        fit: the engine's :class:`~infantjax.train.engine.FitResult` (stacked variables of every split).
-    """
-
-    splits: list[Split]
-    before: list[dict]
-    after: list[dict]
-    test_probabilities: list[tuple[np.ndarray, np.ndarray]]
-    platt: list[tuple[float, float]]
-    fit: Any
-
-    def summary(self) -> dict[str, dict[str, tuple[float, float]]]:
-        """Mean and standard deviation over splits of every metric, before and after calibration."""
-        out = {}
-        for name, rows in (("before", self.before), ("after", self.after)):
-            out[name] = {k: (float(np.nanmean([r[k] for r in rows])), float(np.nanstd([r[k] for r in rows])))
-                         for k in rows[0]}
-        return out
-
-
-def run_protocol(features: np.ndarray, labels: np.ndarray, subjects: Sequence[str], *,
-                 spec: PassmoreSpec | None = None, config: PassmoreConfig | None = None,
-                 strata: Sequence[int] | None = None, seed: int = 12345, checkpoint_dir=None) -> ProtocolResult:
-    """Seed 003's protocol: ``config.splits`` repeated participant-level splits, trained as one stacked, vmapped
-    program (:func:`~infantjax.train.fit`), each evaluated on its test videos before and after Platt scaling.
-
-    Arguments:
-        features: (videos, T, 46) feature matrices.
-        labels: (videos,) 0/1.
-        subjects: (videos,) participant ids.
-        spec, config: network and recipe (defaults: as coded).
-        strata: stratum per video (default the label).
-        seed: instance n trains with seed ``seed + n`` (the reference sets 12345 once).
-        checkpoint_dir: checkpoint and resume the stacked run there.
-
-    Returns:
-        a :class:`ProtocolResult`.
-    """
-    from infantjax.train.engine import fit
-
-    config = PassmoreConfig() if config is None else config
-    task = PassmoreTask(spec, config)
-    features = _check_features(features, "run_protocol", config.clip_length)
-    labels = _labels(labels, len(features), "run_protocol")
-    strata = labels if strata is None else np.asarray(strata)
-    corrected = config.calibration == "corrected"
-    splits = participant_splits(subjects, strata, splits=config.splits, test_fraction=config.test_fraction,
-                                validation_fraction=config.validation_fraction,
-                                calibration_fraction=config.calibration_fraction if corrected else None,
-                                seed=config.split_seed)
-    data = [PassmoreData(features[s.train], labels[s.train], (features[s.validation], labels[s.validation]))
-            for s in splits]
-
-    def on_epoch(epoch, metrics):
-        return epoch > config.min_epochs and task.all_stopped(data)
-
-    result = fit(task, data, seeds=[seed + n for n in range(len(splits))], on_epoch=on_epoch,
-                 checkpoint_dir=checkpoint_dir, desc="passmore splits")
-    cal_sets = [s.calibration if corrected else s.validation for s in splits]
-    cal_logits = predict_videos(task, result.variables, [features[c] for c in cal_sets])
-    test_logits = predict_videos(task, result.variables, [features[s.test] for s in splits])
-    before, after, probs, platt = [], [], [], []
-    for s, c, lc, lt in zip(splits, cal_sets, cal_logits, test_logits):
-        p_cal, p_test = _sigmoid(lc), _sigmoid(lt)
-        slope, intercept = platt_scaling(p_cal, labels[c])
-        q_test = calibrate(p_test, slope, intercept)
-        before.append(binary_scores(labels[s.test], p_test))
-        after.append(binary_scores(labels[s.test], q_test))
-        probs.append((p_test, q_test))
-        platt.append((slope, intercept))
-    return ProtocolResult(splits, before, after, probs, platt, result)
-
-
-def _sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-np.asarray(z, np.float64)))
 
 
 # ------------------------------------------------------------------------------------------------------ baseline
-def catch22_baseline(catch22: np.ndarray, labels: np.ndarray, splits: Sequence[Split], *,
-                     Cs: Sequence[float] = tuple(10.0 ** np.arange(-3, 4)), folds: int = 5) -> list[dict]:
-    """Seed 003's comparison (Methods): an L2-regularised logistic regression on the catch22 features of every
-    feature series, trained on each split's training and validation videos (85 %) and scored on its test videos,
-    the regularisation strength chosen from 10^-3 … 10^3 by a nested stratified 5-fold cross-validation.
-
-    Arguments:
-        catch22: (videos, 46 · 22) features (:func:`infantjax.preprocess.catch22.catch22_features`).
-        labels: (videos,) 0/1.
-        splits: the protocol's splits.
-        Cs: the grid of inverse L2 strengths (features are standardised first).
-        folds: inner cross-validation folds (fewer when a class has fewer training videos).
-
-    Returns:
-        per split, :func:`binary_scores` of the test videos.
-    """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    x = np.asarray(catch22, np.float64)
-    y = np.asarray(labels).astype(int)
-    if x.ndim != 2 or len(x) != len(y):
-        raise DataError(f"catch22_baseline: features {x.shape} for {len(y)} labels")
-    x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
-    out = []
-    for s in splits:
-        fit_idx = np.concatenate([s.train, s.validation])
-        k = int(min(folds, np.bincount(y[fit_idx], minlength=2).min()))
-        if k < 2:
-            raise DataError("catch22_baseline: a split's training videos hold fewer than 2 of one class")
-        model = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
-                             {"logisticregression__C": list(Cs)}, cv=StratifiedKFold(k), scoring="neg_log_loss")
-        model.fit(x[fit_idx], y[fit_idx])
-        out.append(binary_scores(y[s.test], model.predict_proba(x[s.test])[:, 1]))
-    return out

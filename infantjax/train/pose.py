@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from infantjax import models
 from infantjax import skeleton as _skeleton
 from infantjax._jsonconfig import JsonConfig
 from infantjax.errors import ConfigError, DataError
@@ -280,13 +281,12 @@ class PoseTask(Task):
         spec: the network spec (full graph for intermediate supervision).
         config: the recipe (:class:`PoseConfig`).
         skeleton: the keypoint set (flip pairs and, as its edges, the PAF limbs).
-        model: the Flax module (default ``EfficientPose(spec)``; EfficientHourglass/OpenPose work as well).
+        model: the Flax module (default ``infantjax.models.build(spec)``: EfficientPose, EfficientHourglass or
+            OpenPose by the spec's type).
     """
 
     def __init__(self, spec, config: PoseConfig | None = None, skeleton: str | _skeleton.Skeleton = "in-motion-19",
                  model: nn.Module | None = None):
-        from infantjax.models.pose import EfficientPose
-
         config = PoseConfig() if config is None else config
         if not isinstance(config, PoseConfig):
             raise ConfigError(f"PoseTask needs a PoseConfig, got {type(config).__name__}")
@@ -302,7 +302,7 @@ class PoseTask(Task):
         if getattr(spec, "num_keypoints", self.skeleton.num_keypoints) != self.skeleton.num_keypoints:
             raise ConfigError(f"the network has {spec.num_keypoints} heatmaps but skeleton {self.skeleton.name!r} "
                               f"has {self.skeleton.num_keypoints} keypoints")
-        self.model = model or EfficientPose(spec)
+        self.model = model or models.build(spec)  # EfficientPose, EfficientHourglass or OpenPose by its spec
         self.mode = "tf" if getattr(spec, "lite", False) else "torch"
         self.flip_perm = tuple(int(i) for i in flip_permutation(self.skeleton))
 
@@ -314,7 +314,7 @@ class PoseTask(Task):
         return super().compile_key() + (self.skeleton.name, self.limbs, self.flip_perm)
 
     def init(self, key) -> dict:
-        return dict(self.model.init(key, jnp.zeros((1, self.resolution, self.resolution, 3), jnp.float32)))
+        return models.init_module(self.model, key, jnp.zeros((1, self.resolution, self.resolution, 3), jnp.float32))
 
     def param_labels(self, params):
         if not self.config.freeze_backbone:
@@ -378,6 +378,23 @@ class PoseTask(Task):
         if data.keypoints.shape[1] != self.skeleton.num_keypoints:
             raise DataError(f"examples have {data.keypoints.shape[1]} keypoints but skeleton {self.skeleton.name!r} "
                             f"has {self.skeleton.num_keypoints}")
+
+    @classmethod
+    def example(cls, seed: int = 0) -> tuple[PoseTask, list[PoseData]]:
+        """EfficientPose RT Lite at 32 px with its backbone frozen, on random images (the task contract)."""
+        from infantjax.models.pose import EfficientPoseSpec
+
+        # SGD: Adam's normalised steps turn float rounding of near-zero gradients into different updates
+        config = PoseConfig(epochs=3, batch_size=4, freeze_backbone=True, augment=None, optimizer="sgd",
+                            learning_rate=1e-3, progress=False)
+        rng = np.random.default_rng(seed)
+
+        def examples(n: int):
+            return (rng.integers(0, 255, (n, 32, 32, 3)).astype(np.uint8),
+                    rng.uniform(0.2, 0.8, (n, 16, 2)).astype(np.float32))
+
+        data = [PoseData(*examples(8), validation=examples(2)) for _ in range(2)]
+        return cls(EfficientPoseSpec("rt_lite", num_pafs=30, resolution=32), config, "mpii-16"), data
 
 
 def _openpose_type():

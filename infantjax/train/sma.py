@@ -1,5 +1,4 @@
-"""Training of the SMA CHOP INTEND regressor of seed 000 (Soran et al.) as a task of the engine, its
-leave-one-subject-out protocol and the paper's linear baselines.
+"""Training of the SMA CHOP INTEND regressor of seed 000 (Soran et al.) as a task of the engine.
 
 * :class:`SMAConfig`: the recipe of §4.2 / §5.1 as fields — Euclidean (L2) loss ``1/(2N) Σ (ŷ − y)²``, Caffe-style
   SGD with momentum 0.95 at a constant learning rate of 1e-4, batch 400, an L2 regularisation factor of 0.9 on the
@@ -8,15 +7,14 @@ leave-one-subject-out protocol and the paper's linear baselines.
   50 from recordings standardised per feature.
 * :class:`SMAData`: one fold's training windows and scores (and optional evaluation windows).
 * :class:`SMATask`: the task.
-* :func:`recording_windows`, :func:`run_loso` (every held-out subject one instance of one vmapped program; the
-  window scores aggregated per recording by mean, median and quartile analysis), :func:`linear_baselines`
-  (linear regression and LASSO on the limb-correlation features, the same folds).
+* :func:`recording_windows`: the windows of many recordings, each labelled with its recording.
+
+The leave-one-subject-out protocol and the linear baselines live in :mod:`infantjax.protocols`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,21 +22,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from infantjax import models
 from infantjax.errors import ConfigError, DataError
-from infantjax.models.sma import (
-    AGGREGATIONS,
-    LIMBS,
-    SMASpec,
-    aggregate_recordings,
-    fc_kernels,
-    init_variables,
-)
-from infantjax.preprocess.sma import STRIDE, WINDOW, correlation_features, limb_windows
+from infantjax.models.sma import LIMBS, SMASpec, fc_kernels
+from infantjax.preprocess.sma import STRIDE, WINDOW, limb_windows
 from infantjax.train.config import TrainConfig, host_field
+from infantjax.train.predict import StackedPredictor, task_forward
 from infantjax.train.task import Selection, ShuffledBatches, Task
 
-__all__ = ["LOSOResult", "SMAConfig", "SMAData", "SMATask", "Windows", "euclidean_loss", "lasso_alpha",
-           "linear_baselines", "loso_folds", "per_subject_errors", "predict_windows", "recording_windows", "run_loso"]
+__all__ = ["SMAConfig", "SMAData", "SMATask", "Windows", "euclidean_loss", "predict_windows", "recording_windows"]
 
 SCORE_RANGE = (0.0, 72.0)  # the CHOP INTEND extremity score (9 items × 2 sides × 0–4)
 
@@ -175,11 +167,11 @@ class SMATask(Task):
             raise ConfigError(f"SMATask needs an SMAConfig, got {type(config).__name__}")
         if spec.window != config.window:
             raise ConfigError(f"SMASpec.window {spec.window} and SMAConfig.window {config.window} must agree")
-        self.spec, self.config, self.model = spec, config, spec.build()
+        self.spec, self.config, self.model = spec, config, models.build(spec)
 
     # ------------------------------------------------------------------ compiled
     def init(self, key) -> dict:
-        return init_variables(self.spec, key)
+        return models.init(self.spec, key)
 
     def _decay(self, params) -> jax.Array:
         c = self.config
@@ -196,6 +188,11 @@ class SMATask(Task):
     def predict(self, variables, inputs):
         c = self.config
         return c.score_offset + c.score_scale * self.model.apply(variables, inputs, train=False)
+
+    def finish_scores(self, scores) -> np.ndarray:
+        """Predicted window scores on the host: float64, clipped to [0, 72] when the config says so."""
+        scores = np.asarray(scores, np.float64)
+        return np.clip(scores, *SCORE_RANGE) if self.config.clip_predictions else scores
 
     # ------------------------------------------------------------------ host
     def epoch_batches(self, data: SMAData, epoch: int, rng) -> ShuffledBatches:
@@ -224,6 +221,18 @@ class SMATask(Task):
         if self.steps_per_epoch(data) < 1:
             raise DataError(f"SMATask: {len(data.scores)} training windows give no batch of "
                             f"{self.config.batch_size}; add recordings or lower batch_size")
+
+    @classmethod
+    def example(cls, seed: int = 0) -> tuple[SMATask, list[SMAData]]:
+        """The narrow Table 1 network on random 108-frame windows (the task contract)."""
+        spec = SMASpec.narrow(window=108, dropout=0.0)
+        config = SMAConfig.quick(window=108, epochs=3, batch_size=4)
+        rng = np.random.default_rng(seed)
+
+        def windows(n: int):
+            return rng.normal(size=(n, 108, LIMBS, 3)).astype(np.float32), rng.uniform(0, 72, n).astype(np.float32)
+
+        return cls(spec, config), [SMAData(*windows(8), validation=windows(4)) for _ in range(2)]
 
 
 # ------------------------------------------------------------------------------------------------------ windows
@@ -273,170 +282,26 @@ def recording_windows(tracks: Sequence[np.ndarray], scores: Sequence[float], sub
 # ------------------------------------------------------------------------------------------------------ inference
 def predict_windows(task: SMATask, variables: Any, windows: Sequence[np.ndarray], *, chunk: int = 256
                     ) -> list[np.ndarray]:
-    """Window scores from stacked instances, instance i on ``windows[i]``.
+    """Window scores from stacked instances, instance i on ``windows[i]`` (stacked inference,
+    :class:`~infantjax.train.predict.StackedPredictor`).
 
     Arguments:
         task: the task (its model).
         variables: stacked variables (leading instance axis), e.g. ``FitResult.variables``.
         windows: per instance, (N_i, K, 4, 3) windows (counts may differ).
-        chunk: windows per call and instance.
+        chunk: windows per call and instance at most.
 
     Returns:
         per instance, (N_i,) float64 scores.
     """
-    apply = _vmapped_predict(task)
-    counts = [len(w) for w in windows]
-    chunk = max(1, min(int(chunk), max(counts)))
-    out: list[list] = [[] for _ in windows]
-    for lo in range(0, max(counts), chunk):
-        parts = []
-        for w in windows:
-            x = np.asarray(w[lo:lo + chunk], np.float32)
-            parts.append(np.concatenate([x, np.zeros((chunk - len(x),) + w.shape[1:], np.float32)]))
-        scores = np.asarray(apply(variables, np.stack(parts)))
-        for i, n in enumerate(counts):
-            out[i].append(scores[i, :max(0, min(chunk, n - lo))])
-    result = [np.concatenate(o).astype(np.float64) for o in out]
-    if task.config.clip_predictions:
-        result = [np.clip(r, *SCORE_RANGE) for r in result]
-    return result
-
-
-@functools.lru_cache(maxsize=8)
-def _vmapped_predict(task: SMATask):
-    return jax.jit(jax.vmap(task.predict))
+    windows = [np.asarray(w, np.float32) for w in windows]
+    predictor = StackedPredictor(task_forward(task), variables, memory_budget=task.config.memory_budget)
+    return [task.finish_scores(r) for r in predictor.per_instance(windows, chunk=chunk)]
 
 
 # ------------------------------------------------------------------------------------------------------ protocol
-def per_subject_errors(predictions: np.ndarray, targets: np.ndarray, subjects: np.ndarray) -> dict[str, float]:
-    """Table 2's two columns: the absolute error averaged per subject (fold) and then over subjects, and the
-    average over all examples.
-
-    Returns:
-        ``{"per_subject": ..., "overall": ...}``.
-    """
-    err = np.abs(np.asarray(predictions, np.float64) - np.asarray(targets, np.float64))
-    subjects = np.asarray(subjects)
-    per = [err[subjects == s].mean() for s in np.unique(subjects)]
-    return {"per_subject": float(np.mean(per)), "overall": float(err.mean())}
-
-
-@dataclasses.dataclass
-class LOSOResult:
-    """Leave-one-subject-out cross-validation.
-
-    Attributes:
-        subjects: the held-out subject of every fold (instance).
-        windows: the windows of every recording (:class:`Windows`).
-        predictions: (N,) held-out prediction of every window (by the fold that held its subject out).
-        fit: the engine's :class:`~infantjax.train.engine.FitResult` (stacked variables of every fold), or None.
-    """
-
-    subjects: list[str]
-    windows: Windows
-    predictions: np.ndarray
-    fit: Any = None
-
-    def window_errors(self) -> dict[str, float]:
-        """Table 2's row: per-subject and overall mean absolute error of the 30-s windows."""
-        return per_subject_errors(self.predictions, self.windows.scores, self.windows.subjects)
-
-    def recording_scores(self, method: str = "mean") -> tuple[np.ndarray, np.ndarray]:
-        """(recording indices, aggregated predicted scores) by ``method`` (mean, median, quartile)."""
-        return aggregate_recordings(self.predictions, self.windows.recordings, method)
-
-    def recording_errors(self) -> dict[str, dict[str, float]]:
-        """Table 3: per aggregation, the per-subject and overall mean absolute error of the recordings."""
-        w = self.windows
-        first = {int(r): i for i, r in reversed(list(enumerate(w.recordings)))}
-        out = {}
-        for method in AGGREGATIONS:
-            ids, scores = self.recording_scores(method)
-            idx = [first[int(r)] for r in ids]
-            out[method] = per_subject_errors(scores, w.scores[idx], w.subjects[idx])
-        return out
-
-
-def loso_folds(subjects: np.ndarray) -> list[str]:
-    """The held-out subject of each fold, in sorted order (needs at least 2 subjects)."""
-    ids = [str(s) for s in np.unique(np.asarray(subjects))]
-    if len(ids) < 2:
-        raise DataError(f"leave-one-subject-out needs at least 2 subjects, got {len(ids)}")
-    return ids
-
-
-def run_loso(windows: Windows, *, spec: SMASpec | None = None, config: SMAConfig | None = None, seed: int = 0,
-             folds: Sequence[str] | None = None, checkpoint_dir=None, mesh=None) -> LOSOResult:
-    """Seed 000's protocol: one instance per held-out subject, every fold trained at once as one vmapped program
-    (:func:`~infantjax.train.fit`; the engine runs the instances in groups when they do not fit its memory
-    budget), each predicting its held-out subject's windows.
-
-    Arguments:
-        windows: the windows of every recording (:func:`recording_windows`).
-        spec, config: network and recipe (defaults: Table 1 and the paper's).
-        seed: fold k trains with seed ``seed + k``.
-        folds: held-out subjects to run (default all: leave-one-subject-out); the windows of the others are only
-            trained on.
-        checkpoint_dir: checkpoint and resume the stacked run there.
-        mesh: the engine's mesh (default all devices).
-
-    Returns:
-        a :class:`LOSOResult` (predictions NaN for windows of subjects not in ``folds``).
-    """
-    from infantjax.train.engine import fit
-
-    task = SMATask(spec, config)
-    all_ids = loso_folds(windows.subjects)
-    held = all_ids if folds is None else [str(f) for f in folds]
-    unknown = sorted(set(held) - set(all_ids))
-    if unknown:
-        raise DataError(f"run_loso: held-out subjects {unknown} have no windows")
-    masks = [windows.subjects == s for s in held]
-    data = [SMAData(windows.windows[~m], windows.scores[~m]) for m in masks]
-    result = fit(task, data, seeds=[seed + k for k in range(len(held))], checkpoint_dir=checkpoint_dir, mesh=mesh,
-                 desc="sma leave-one-subject-out")
-    preds = predict_windows(task, result.variables, [windows.windows[m] for m in masks],
-                            chunk=task.config.eval_batch_size)
-    out = np.full(len(windows), np.nan)
-    for m, p in zip(masks, preds):
-        out[m] = p
-    return LOSOResult(held, windows, out, result)
 
 
 # ------------------------------------------------------------------------------------------------------ baselines
-def lasso_alpha(features: np.ndarray, targets: np.ndarray, *, num: int = 100, ratio: float = 1e-3) -> float:
-    """The paper's LASSO coefficient: on a geometric sequence of ``num`` coefficients from the smallest that zeroes
-    every weight (α_max) down to ``ratio``·α_max, the largest one that gives a non-null model."""
-    from sklearn.linear_model import lasso_path
-
-    x = np.asarray(features, np.float64)
-    y = np.asarray(targets, np.float64)
-    xc, yc = x - x.mean(0), y - y.mean()
-    alpha_max = float(np.max(np.abs(xc.T @ yc)) / len(y))
-    if alpha_max <= 0:
-        return float(ratio)
-    alphas = alpha_max * np.geomspace(1.0, ratio, num)
-    _, coefs, _ = lasso_path(xc, yc, alphas=alphas)
-    nonnull = np.flatnonzero(np.any(coefs != 0, axis=0))
-    return float(alphas[nonnull[0]]) if len(nonnull) else float(alphas[-1])
 
 
-def linear_baselines(windows: Windows, *, folds: Sequence[str] | None = None) -> dict[str, np.ndarray]:
-    """The paper's baselines (§5.1): linear regression and LASSO on the limb-correlation features
-    (:func:`~infantjax.preprocess.sma.correlation_features`), leave-one-subject-out.
-
-    Returns:
-        ``{"linear": (N,), "lasso": (N,)}`` held-out predictions of every window (NaN outside ``folds``).
-    """
-    from sklearn.linear_model import Lasso, LinearRegression
-
-    x = correlation_features(windows.windows)
-    y = np.asarray(windows.scores, np.float64)
-    held = loso_folds(windows.subjects) if folds is None else [str(f) for f in folds]
-    out = {"linear": np.full(len(y), np.nan), "lasso": np.full(len(y), np.nan)}
-    for s in held:
-        test = windows.subjects == s
-        out["linear"][test] = LinearRegression().fit(x[~test], y[~test]).predict(x[test])
-        alpha = lasso_alpha(x[~test], y[~test])
-        out["lasso"][test] = Lasso(alpha=alpha).fit(x[~test], y[~test]).predict(x[test])
-    return out

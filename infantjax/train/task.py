@@ -26,26 +26,45 @@ import numpy as np
 from infantjax.errors import ConfigError, DataError
 from infantjax.train.config import TrainConfig, compile_key
 
-__all__ = ["Selection", "ShuffledBatches", "Task"]
+__all__ = ["Selection", "ShuffledBatches", "Task", "registered_tasks"]
+
+_REGISTERED: list[type] = []
 
 
 @dataclasses.dataclass(frozen=True)
 class Selection:
-    """Which epoch's variables a run keeps.
+    """Which epoch's variables a run keeps, and when an instance stops (early stopping, an engine feature).
 
     Attributes:
         metric: the evaluation metric (a key of :meth:`Task.score`'s result).
         mode: ``"max"`` or ``"min"``.
         best_name: the history key that carries the best value so far (default ``"best_" + metric``).
+        start: epochs before selection and early stopping begin: until then every epoch is kept (the last one
+            wins), afterwards only an epoch better than every later-than-``start`` epoch before it (seed 003: 250).
+        patience: early stopping: an instance whose metric has not improved for this many epochs (after
+            ``start``) stops — its kept epoch no longer changes, its history says ``stopped`` — and the run ends
+            when every instance has stopped (Keras ``EarlyStopping``). None: no early stopping.
+        restore: keep the best epoch (True) or the last one (False; early stopping still ends the run).
+
+    The counters (best value and epoch, stopped) are per instance and part of the engine's checkpoint, so a run
+    resumed after early stopping has started ends as the uninterrupted run does.
     """
 
     metric: str
     mode: str = "max"
     best_name: str | None = None
+    start: int = 0
+    patience: int | None = None
+    restore: bool = True
 
     def __post_init__(self):
         if self.mode not in ("max", "min"):
             raise ConfigError(f"Selection.mode must be 'max' or 'min', got {self.mode!r}")
+        if isinstance(self.start, bool) or not isinstance(self.start, int) or self.start < 0:
+            raise ConfigError(f"Selection.start must be an integer >= 0, got {self.start!r}")
+        if self.patience is not None and (isinstance(self.patience, bool) or not isinstance(self.patience, int)
+                                          or self.patience < 1):
+            raise ConfigError(f"Selection.patience must be a positive integer or None, got {self.patience!r}")
 
     @property
     def key(self) -> str:
@@ -55,6 +74,33 @@ class Selection:
         if best is None:
             return True
         return value > best if self.mode == "max" else value < best
+
+    def update(self, epoch: int, value: float, state: dict) -> bool:
+        """One instance's epoch: update its counters ``state`` (``best``, ``best_epoch``, ``stopped``, plus
+        ``kept`` — the epoch whose variables it keeps) and say whether this epoch's variables are kept now.
+
+        Arguments:
+            epoch: the epoch (1-based).
+            value: its metric.
+            state: the instance's counters (changed in place; JSON-serialisable, saved in the checkpoint).
+
+        Returns:
+            True when the run keeps this epoch's variables for the instance.
+        """
+        if epoch <= self.start:
+            state["kept"] = epoch
+            return True
+        if state.get("stopped"):
+            return False
+        improved = self.better(value, state.get("best"))
+        if improved:
+            state["best"], state["best_epoch"] = float(value), epoch
+        elif self.patience is not None and epoch - state["best_epoch"] >= self.patience:
+            state["stopped"] = True
+        if improved and self.restore or not self.restore:
+            state["kept"] = epoch
+            return True
+        return False
 
 
 class Task(abc.ABC):
@@ -132,6 +178,25 @@ class Task(abc.ABC):
     def check_data(self, data: Any) -> None:
         """Raise a typed error when ``data`` cannot be trained on (called once per instance before training)."""
 
+    # ------------------------------------------------------------------ the contract
+    @classmethod
+    def example(cls, seed: int = 0) -> tuple[Task, list]:
+        """A small task of this kind and the data of two instances, seeded: what the task contract checks every
+        registered task with (``tests/test_task_contract.py``: exact resume, also after early stopping started;
+        an instance stacked equals it alone; deterministic ``epoch_batches``; ``compile_key`` ignores host-only
+        fields). A task class that defines ``example`` is registered (:func:`registered_tasks`); its config
+        should evaluate, and, when its selection stops early, stop within a few epochs.
+
+        Returns:
+            (task, [data of instance 0, data of instance 1]).
+        """
+        raise NotImplementedError(f"{cls.__name__} defines no example()")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "example" in cls.__dict__ and cls not in _REGISTERED:
+            _REGISTERED.append(cls)
+
     # ------------------------------------------------------------------ identity
     def compile_key(self) -> tuple:
         """What the compiled programs depend on: the task type, the model and the compiled config fields."""
@@ -143,6 +208,12 @@ class Task(abc.ABC):
 
     def __hash__(self) -> int:
         return hash(self.compile_key())
+
+
+def registered_tasks() -> tuple[type, ...]:
+    """The task classes that define :meth:`Task.example` (those whose modules have been imported; importing
+    :mod:`infantjax.train` imports every task of the package), in definition order."""
+    return tuple(_REGISTERED)
 
 
 class ShuffledBatches(Sequence):

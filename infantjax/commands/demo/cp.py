@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from infantjax import ensemble, report, synth
+from infantjax import protocols, report, synth
 from infantjax.clinical import evaluate, format_threshold_table, risks_of, threshold_table, write_json
 from infantjax.explain import plot_cam, plot_windows
 from infantjax.models.gcn.presets import demo_spec
@@ -58,7 +58,7 @@ def demo_run(out_dir: str | os.PathLike, seed: int = 0, *, n_subjects: int = 112
     if epochs is not None:
         config = config.replace(epochs=epochs)
     t1 = time.perf_counter()
-    ens = ensemble.train([demo_spec()], dev, config, folds=folds, seed=seed)
+    ens = protocols.cp.train([demo_spec()], dev, config, folds=folds, seed=seed)
     t2 = time.perf_counter()
     results = predict_cohort(ens, test)
     risks, instance_risks = risks_of(results)

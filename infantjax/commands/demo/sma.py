@@ -23,13 +23,10 @@ def demo_run(out: str | pathlib.Path, *, seed: int = 0, subjects: int = 6, durat
     from infantjax import synth
     from infantjax.models import count_parameters
     from infantjax.models.sma import PARAMETERS, SMASpec
-    from infantjax.train.sma import (
-        SMAConfig,
-        linear_baselines,
-        per_subject_errors,
-        recording_windows,
-        run_loso,
-    )
+    from infantjax.protocols.baselines import linear_baselines
+    from infantjax.protocols.evaluation import per_subject_errors
+    from infantjax.protocols.sma import run_loso
+    from infantjax.train.sma import SMAConfig, recording_windows
 
     started = time.perf_counter()
     rec = synth.sma_recordings(subjects, 2, duration_s=duration_s, seed=seed)

@@ -9,6 +9,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from infantjax.models._registry import init_module
+
 __all__ = ["init_network", "init_variables"]
 
 
@@ -23,14 +25,8 @@ def init_network(model: nn.Module, rng: jax.Array, input_shape: tuple[int, ...])
     calls ``init`` directly.
     """
     x = jnp.zeros((1, *tuple(input_shape)[1:]), jnp.float32)
-    if isinstance(rng, jax.core.Tracer):
-        return dict(model.init(rng, x, train=False))
-    lowered = jax.jit(lambda key, x: model.init(key, x, train=False)).lower(rng, x)
-    try:
-        compiled = lowered.compile({"xla_backend_optimization_level": 0})
-    except Exception:  # noqa: BLE001 - an XLA without the option: the default compilation
-        compiled = lowered.compile()
-    return dict(compiled(rng, x))
+    # the models' one construction rule (infantjax.models.init_module), with the option these CNNs always used
+    return init_module(model, rng, x, options={"xla_backend_optimization_level": 0})
 
 
 def init_variables(model: nn.Module, rng: jax.Array, sample: np.ndarray) -> dict[str, Any]:

@@ -87,25 +87,19 @@ class DetectionCNN(nn.Module):
     """Two-branch detection CNN: logits of 12 joint maps followed by 8 connection maps, (N, T, H, W, 20).
 
     Arguments:
-        widths: channels of the U-Net levels of each branch.
-        num_joints, num_connections: maps of the joint and the connection branch.
-        bn_momentum: BatchNorm running-average decay.
-        prior: initial map value of the untrained network (see ``DetectionSpec``).
-        dtype: compute dtype (parameters float32; the logits come back float32).
+        spec: the :class:`DetectionSpec` (U-Net widths, map counts, BatchNorm decay, the initial map value
+            ``prior`` and the compute dtype; parameters float32, the logits come back float32) — the one source of
+            every setting (``DetectionSpec.build()`` or ``infantjax.models.build(spec)``).
     """
 
-    widths: tuple[int, ...] = (32, 64, 128, 256)
-    num_joints: int = 12
-    num_connections: int = 8
-    bn_momentum: float = BN_MOMENTUM
-    prior: float | None = None
-    dtype: Any = jnp.float32
+    spec: DetectionSpec
 
     @nn.compact
     def __call__(self, x: Float[Array, "N T H W C"], train: bool = False) -> Float[Array, "N T H W 20"]:
-        joints = UNet3D(self.widths, self.num_joints, self.bn_momentum, self.prior, self.dtype,
-                        name="joint_branch")(x, train)
-        connections = UNet3D(self.widths, self.num_connections, self.bn_momentum, self.prior, self.dtype,
+        s = self.spec
+        dtype = jnp.dtype(s.dtype)
+        joints = UNet3D(s.widths, s.num_joints, s.bn_momentum, s.prior, dtype, name="joint_branch")(x, train)
+        connections = UNet3D(s.widths, s.num_connections, s.bn_momentum, s.prior, dtype,
                              name="connection_branch")(x, train)
         return jnp.concatenate([joints, connections], axis=-1)
 
@@ -147,8 +141,7 @@ class DetectionSpec(JsonConfig):
 
     def build(self) -> DetectionCNN:
         """The network (also ``infantjax.models.build(spec)``)."""
-        return DetectionCNN(self.widths, self.num_joints, self.num_connections, self.bn_momentum, self.prior,
-                            jnp.dtype(self.dtype))
+        return DetectionCNN(self)
 def init_detection(spec: DetectionSpec, rng: jax.Array, input_shape: tuple[int, ...]) -> dict:
     """Variables ``{"params", "batch_stats"}`` of the detection CNN for inputs of ``input_shape``."""
     h, w = input_shape[2], input_shape[3]

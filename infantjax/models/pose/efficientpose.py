@@ -29,6 +29,7 @@ were trained with. ``spec.dtype`` is the compute dtype; parameters stay float32 
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from typing import Literal
 
 import flax.linen as nn
@@ -54,6 +55,7 @@ __all__ = [
     "EfficientPoseSpec",
     "VariantInfo",
     "bilinear_kernel",
+    "normalise_variant",
     "parameter_count",
 ]
 
@@ -92,7 +94,8 @@ OFFICIAL_PARAMETER_COUNTS: dict[str, tuple[int, int]] = {
 }
 
 
-def _normalise_variant(variant: str) -> str:
+def normalise_variant(variant: str) -> str:
+    """A variant name as the specs spell it (``"EfficientPose-RT"``, ``"rt"`` → ``"rt"``)."""
     v = str(variant).strip().lower().replace(" ", "_").replace("-", "_")
     if v.startswith("efficientpose"):
         v = v[len("efficientpose"):].lstrip("_")
@@ -125,7 +128,7 @@ class EfficientPoseSpec(JsonConfig):
     dtype: str = "float32"
 
     def __post_init__(self):
-        object.__setattr__(self, "variant", _normalise_variant(self.variant))
+        object.__setattr__(self, "variant", normalise_variant(self.variant))
         object.__setattr__(self, "dtype", dtype_name(self.dtype, "EfficientPoseSpec.dtype"))
         if self.graph not in ("full", "deployment"):
             raise ConfigError(f"graph must be 'full' or 'deployment', got {self.graph!r}")
@@ -290,5 +293,9 @@ def parameter_count(spec: EfficientPoseSpec, collections: tuple[str, ...] | None
 
     Returns:
         the number of scalars.
+
+    Deprecated: ``infantjax.models.count_parameters(spec)`` is the one counter.
     """
+    warnings.warn("infantjax.models.pose.efficientpose.parameter_count is deprecated; use "
+                  "infantjax.models.count_parameters(spec) (the same count)", DeprecationWarning, stacklevel=2)
     return count_parameters(spec, collections=collections)

@@ -28,6 +28,7 @@ convention of the EfficientNet backbone; ``spec.dtype`` is the compute dtype (pa
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import flax.linen as nn
 import jax.numpy as jnp
@@ -124,5 +125,7 @@ class EfficientHourglass(nn.Module):
 
 def hourglass_parameter_count(spec: EfficientHourglassSpec) -> int:
     """Parameters of our EfficientHourglass under the README §2.6 rule (params + BN statistics + fixed upscaling,
-    i.e. every collection): ``infantjax.models.count_parameters(spec)``."""
+    i.e. every collection): ``infantjax.models.count_parameters(spec)``. Deprecated: use that."""
+    warnings.warn("hourglass_parameter_count is deprecated; use infantjax.models.count_parameters(spec) (the same "
+                  "count)", DeprecationWarning, stacklevel=2)
     return count_parameters(spec)

@@ -35,6 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from infantjax import backend as _backend
 from infantjax.errors import ConfigError
 from infantjax.models.pose.efficientpose import EfficientPoseSpec
 from infantjax.nn.activations import ESWISH_BETA
@@ -73,22 +74,21 @@ class InferenceOptions:
             raise ConfigError(f"microbatch must be None or >= 1, got {self.microbatch}")
 
 
-def _platform() -> str:
-    """The platform jitted code runs on now: ``jax.default_device``'s if one is set, else the default backend."""
-    device = jax.config.jax_default_device
-    if device is None:
-        return jax.default_backend()
-    return device if isinstance(device, str) else device.platform
-
-
 def default_options(backend: str | None = None) -> InferenceOptions:
-    """The measured-fastest options for a JAX platform (``cpu``: two images at a time — RT 11.3 vs 12.3 ms/img with
-    one and 12.4 with four at batch 16, I 19.9 vs 21.5 / 24.0, idle AVX-512, docs/performance.md); default: the
-    platform of ``jax.default_device`` if set, else the default backend."""
-    backend = backend or _platform()
-    if backend == "cpu":
-        return InferenceOptions(depthwise="shift", microbatch=2, se_fold=True)
-    return InferenceOptions(depthwise="conv", microbatch=None, se_fold=False)
+    """The measured-fastest options of a backend policy (:mod:`infantjax.backend`; ``cpu``: two images at a time —
+    RT 11.3 vs 12.3 ms/img with one and 12.4 with four at batch 16, I 19.9 vs 21.5 / 24.0, idle AVX-512,
+    docs/performance.md; ``accelerator``: whole batches, XLA's depthwise convolution).
+
+    Arguments:
+        backend: a policy name (``cpu``, ``accelerator``, ``auto``) or a platform (``gpu``, ``tpu`` are the
+            accelerator policy's); default the policy in force.
+    """
+    if backend is None:
+        policy = _backend.current()
+    else:
+        policy = _backend.policy("accelerator" if backend in ("gpu", "tpu") else backend)
+    return InferenceOptions(depthwise=policy.pose_depthwise, microbatch=policy.pose_microbatch,
+                            se_fold=policy.pose_se_fold)
 
 
 # ---------------------------------------------------------------------------------------------- folding
@@ -368,6 +368,6 @@ def map_microbatches(fn, x: Array, microbatch: int | None):
 
 
 def make_heatmap_fn(spec: EfficientPoseSpec, options: InferenceOptions | None = None):
-    """A jitted ``(folded, x) -> heatmaps`` for ``spec`` (``options=None``: :func:`default_options` of the platform
-    it is traced for)."""
+    """A jitted ``(folded, x) -> heatmaps`` for ``spec`` (``options=None``: :func:`default_options` of the policy
+    it is traced under)."""
     return jax.jit(functools.partial(efficientpose_heatmaps, spec=spec, options=options))

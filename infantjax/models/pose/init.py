@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
+from infantjax.models._registry import init, init_module
 from infantjax.models.pose.efficientpose import EfficientPose, EfficientPoseSpec, bilinear_kernel
 
 __all__ = ["HEADS", "finetune_variables", "init_variables"]
@@ -24,15 +25,14 @@ log = logging.getLogger(__name__)
 # layers that are replaced when fine-tuning to another keypoint set (Paper II: new heads)
 HEADS = ("pass1_skeleton_pafs", "pass2_detection1_confs", "pass3_detection2_confs")
 
-_FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
-
 
 def init_variables(spec: EfficientPoseSpec, key: Array, model: nn.Module | None = None) -> dict:
-    """Fresh variables for ``spec`` (one jitted init, compiled without expensive XLA passes: it runs once)."""
-    model = model or EfficientPose(spec)
+    """Fresh variables for ``spec`` (``infantjax.models.init`` at the spec's resolution: one jitted init,
+    compiled without expensive XLA passes: it runs once)."""
     r = int(spec.resolution)
-    x = jnp.zeros((1, r, r, 3), jnp.float32)
-    return jax.jit(model.init).lower(key, x).compile(compiler_options=_FAST_COMPILE)(key, x)
+    if model is None:
+        return init(spec, key, input_shape=(1, r, r, 3))
+    return init_module(model, key, jnp.zeros((1, r, r, 3), jnp.float32))
 
 
 def _fresh_leaf(key: Array, path: tuple[str, ...], shape: tuple[int, ...]) -> Array:

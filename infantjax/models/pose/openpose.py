@@ -18,6 +18,7 @@ float32).
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from typing import Any
 
 import flax.linen as nn
@@ -134,5 +135,7 @@ class OpenPose(nn.Module):
 
 def openpose_parameter_count(spec: OpenPoseSpec, include_upscaling: bool = False) -> int:
     """Parameters of our OpenPose (``params``; plus the ``fixed`` upscaling when asked):
-    ``infantjax.models.count_parameters(spec, collections=...)``."""
+    ``infantjax.models.count_parameters(spec, collections=...)``. Deprecated: use that."""
+    warnings.warn("openpose_parameter_count is deprecated; use infantjax.models.count_parameters(spec, "
+                  "collections=('params',)) (with 'fixed' for the upscaling)", DeprecationWarning, stacklevel=2)
     return count_parameters(spec, collections=("params", "fixed") if include_upscaling else ("params",))

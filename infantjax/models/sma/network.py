@@ -112,7 +112,8 @@ def _sample_input(spec: SMASpec) -> tuple[int, ...]:
     return (1, spec.window, LIMBS, 3)
 
 
-@register(build=lambda spec: SMANet(spec), sample_input=_sample_input)
+@register(build=lambda spec: SMANet(spec), sample_input=_sample_input,
+          init=lambda spec, key: init_variables(spec, key))
 @dataclasses.dataclass(frozen=True)
 class SMASpec(JsonConfig):
     """Configuration of the seed 000 CNN; the defaults are Table 1.

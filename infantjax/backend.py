@@ -1,0 +1,225 @@
+"""The one backend policy: every choice that depends on the backend is made here, and nowhere else.
+
+XLA:CPU and the accelerators (GPU, TPU) want different formulations of the same computation. Each such choice is
+a field of a :class:`Policy`:
+
+* ``conv`` — the convolution and product forms of ``infantjax.nn``: ``"cpu"`` runs temporal convolutions as
+  im2col products, depthwise convolutions and graph aggregations as shifted sums and explicit matmuls, and low-
+  precision products with a float32 result (each measured faster on XLA:CPU, docs/performance.md); ``"plain"`` runs
+  XLA's own convolutions and einsums, what accelerators run best;
+* ``instances`` — how the stacked instances of one device run in a compiled program (a training step of a task
+  that asks for it, an ensemble's scoring, :func:`infantjax.train.predict.predict_stacked`): ``"map"`` one after
+  another (``lax.map``; a vmap over weights turns XLA:CPU's convolutions into slower batched ones) or ``"vmap"``;
+* ``pose_microbatch``, ``pose_depthwise``, ``pose_se_fold`` — the EfficientPose inference graph
+  (``infantjax.models.pose.inference``): two-image slices that stay in the CPU's caches, shifted depthwise sums
+  and the SE gate folded into the projection on CPU; whole batches and XLA convolutions on accelerators;
+* ``data_parallel_inference`` — spread pose inference batches over the local devices (accelerators; CPU
+  "devices" share the same cores);
+* ``fast_init_compile`` — compile one-off initialisations without XLA's expensive passes (CPU; the options are
+  XLA:CPU's); ``fast_dropout_keys`` — rbg dropout keys where threefry compiles slowly (CPU, with its one-after-another
+  instances);
+* ``compute_dtype`` — the place of the mixed-precision policy (issue 33, part 1 item 3): None today, every
+  network computes in its spec's ``dtype``.
+
+The memory budget of a compiled call (:func:`memory_fraction`, used by :func:`infantjax.parallel.memory_budget`)
+is a share of the device's memory: physical RAM on CPU, the allocator's limit on an accelerator.
+
+The policy in force is, in this order: the innermost :func:`use` block; the ``INFANTJAX_BACKEND_POLICY``
+environment variable (``cpu``, ``accelerator`` or ``auto``); ``auto``, which is the policy of the platform JAX runs
+on (:func:`platform`). So a CPU machine can run the accelerator forms (``INFANTJAX_BACKEND_POLICY=accelerator``,
+or ``with backend.use("accelerator"):``) and tests assert that both give the same results.
+
+    from infantjax import backend
+    backend.current().instances                        # "map" on CPU, "vmap" on a GPU
+    with backend.use("accelerator"):
+        ...                                            # traced here: the forms a GPU runs
+
+The policy is read when a function is traced. Caches of compiled programs key on :func:`current` (the package's
+own do); entering or leaving a :func:`use` block that changes the policy clears JAX's trace caches, so a function
+traced under one policy is traced again under the other.
+
+:func:`platform` is the only place in the package that asks JAX for its backend (``tests/test_backend.py`` fails
+on any other reader).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import threading
+from collections.abc import Iterator
+
+import jax
+
+from infantjax.errors import ConfigError
+
+__all__ = ["ENV", "PLATFORMS", "POLICIES", "Policy", "current", "form", "instances", "memory_fraction", "platform",
+           "policy", "use"]
+
+#: The environment variable that sets the policy for a whole process (``cpu``, ``accelerator``, ``auto``).
+ENV = "INFANTJAX_BACKEND_POLICY"
+#: The platforms JAX runs on that the policy knows.
+PLATFORMS = ("cpu", "gpu", "tpu")
+#: The policy names :func:`use` and the environment variable accept.
+POLICIES = ("auto", "cpu", "accelerator")
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy:
+    """Every backend-dependent form (module docstring).
+
+    Attributes:
+        name: ``"cpu"`` or ``"accelerator"``.
+        conv: ``"cpu"`` (the forms XLA:CPU runs fastest) or ``"plain"`` (XLA's convolutions and einsums).
+        instances: ``"map"`` or ``"vmap"``: stacked instances on one device, in training (for tasks whose
+            ``Task.cpu_instances`` is ``"map"``) and in inference.
+        pose_microbatch: EfficientPose inference slices of this many images (None: the whole batch).
+        pose_depthwise: ``"shift"`` or ``"conv"`` depthwise convolutions of the pose inference graph.
+        pose_se_fold: fold the squeeze-and-excitation gate into the projection matrix.
+        data_parallel_inference: spread inference batches over the local devices by default.
+        fast_init_compile: compile one-off initialisations with XLA:CPU's cheap options.
+        fast_dropout_keys: draw dropout masks from ``rbg`` keys where threefry compiles slowly (XLA:CPU; MAM); they
+            differ under ``vmap``, so only where stacked instances run one after another.
+        memory_fraction: share of a device's memory one compiled call may use by default.
+        compute_dtype: the mixed-precision compute dtype (None: each spec's ``dtype``; issue 33).
+    """
+
+    name: str
+    conv: str
+    instances: str
+    pose_microbatch: int | None
+    pose_depthwise: str
+    pose_se_fold: bool
+    data_parallel_inference: bool
+    fast_init_compile: bool
+    fast_dropout_keys: bool = False
+    memory_fraction: float = 0.25
+    compute_dtype: str | None = None
+
+
+_POLICIES = {
+    "cpu": Policy("cpu", conv="cpu", instances="map", pose_microbatch=2, pose_depthwise="shift", pose_se_fold=True,
+                  data_parallel_inference=False, fast_init_compile=True, fast_dropout_keys=True),
+    "accelerator": Policy("accelerator", conv="plain", instances="vmap", pose_microbatch=None,
+                          pose_depthwise="conv", pose_se_fold=False, data_parallel_inference=True,
+                          fast_init_compile=False),
+}
+
+_local = threading.local()
+
+
+def platform() -> str:
+    """The platform jitted code runs on now: the platform of ``jax.default_device`` when one is set, else JAX's
+    default backend (``"cpu"``, ``"gpu"``, ``"tpu"``; ``"cuda"``/``"rocm"`` are reported as ``"gpu"``)."""
+    device = jax.config.jax_default_device
+    if device is None:
+        name = jax.default_backend()
+    else:
+        name = device if isinstance(device, str) else device.platform
+    return "gpu" if name in ("cuda", "rocm") else name
+
+
+def _check(name: str, where: str) -> str:
+    if name not in POLICIES:
+        raise ConfigError(f"{where}: backend policy {name!r} is not one of {POLICIES}; use 'cpu', 'accelerator' or "
+                          "'auto' (the platform's own)")
+    return name
+
+
+def policy(name: str = "auto") -> Policy:
+    """The policy called ``name`` (``"auto"``: the policy of :func:`platform`).
+
+    Raises:
+        ConfigError: an unknown name.
+    """
+    _check(name, "backend.policy")
+    if name == "auto":
+        name = "cpu" if platform() == "cpu" else "accelerator"
+    return _POLICIES[name]
+
+
+def _requested() -> str:
+    stack = getattr(_local, "stack", None)
+    if stack:
+        return stack[-1]
+    value = os.environ.get(ENV, "").strip().lower()
+    return _check(value, f"${ENV}") if value else "auto"
+
+
+def current() -> Policy:
+    """The policy in force (innermost :func:`use` block > ``$INFANTJAX_BACKEND_POLICY`` > the platform's)."""
+    return policy(_requested())
+
+
+@contextlib.contextmanager
+def use(name: str) -> Iterator[Policy]:
+    """Run a block of code under the policy ``name`` (``"cpu"``, ``"accelerator"`` or ``"auto"``), e.g. the
+    accelerator forms on a CPU. Blocks nest; each thread has its own.
+
+    Yields:
+        the policy in force inside the block.
+    """
+    new = policy(_check(name, "backend.use"))
+    before = current()
+    stack = getattr(_local, "stack", None)
+    if stack is None:
+        stack = _local.stack = []
+    stack.append(new.name)
+    if new != before:
+        jax.clear_caches()  # traces made under the other policy must not be reused
+    try:
+        yield new
+    finally:
+        stack.pop()
+        if current() != new:
+            jax.clear_caches()
+
+
+def form(impl: str, *, cpu: str, other: str, what: str = "impl") -> str:
+    """The formulation a layer runs for its ``impl`` argument: ``"auto"`` is ``cpu`` under a policy with CPU
+    forms (``Policy.conv == "cpu"``) and ``other`` otherwise; an explicit choice is kept.
+
+    Arguments:
+        impl: ``"auto"``, ``cpu`` or ``other``.
+        cpu, other: the two formulations.
+        what: the argument's name, for the error message.
+
+    Returns:
+        ``cpu`` or ``other``.
+
+    Raises:
+        ConfigError: ``impl`` is none of them.
+    """
+    if impl == "auto":
+        return cpu if current().conv == "cpu" else other
+    if impl in (cpu, other):
+        return impl
+    choices = ("auto", *dict.fromkeys((other, cpu)))
+    raise ConfigError(f"{what} must be one of {choices}, got {impl!r}")
+
+
+def instances(mesh=None, *, mode: str = "auto") -> str:
+    """How the stacked instances of one program run: ``"map"`` (one after another inside the program) or
+    ``"vmap"`` (all at once).
+
+    Arguments:
+        mesh: the program's mesh; when it spreads instances over several devices (its ``instance`` axis is
+            longer than 1) each device holds its share already and the instances are vmapped.
+        mode: ``"auto"`` (the policy's ``instances``), ``"map"`` or ``"vmap"``.
+
+    Returns:
+        ``"map"`` or ``"vmap"``.
+    """
+    if mode not in ("auto", "map", "vmap"):
+        raise ConfigError(f"instances mode must be 'auto', 'map' or 'vmap', got {mode!r}")
+    if mode != "auto":
+        return mode
+    if mesh is not None and mesh.shape.get("instance", 1) != 1:
+        return "vmap"
+    return current().instances
+
+
+def memory_fraction() -> float:
+    """The share of a device's memory one compiled call may use by default (:attr:`Policy.memory_fraction`)."""
+    return current().memory_fraction

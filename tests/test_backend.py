@@ -1,0 +1,149 @@
+"""The one backend policy (infantjax.backend): every backend-dependent form is decided there, the policy can be
+overridden for a block and by $INFANTJAX_BACKEND_POLICY, the accelerator forms give the CPU forms' results, and no
+other module asks JAX for its backend."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from infantjax import backend, parallel
+from infantjax.errors import ConfigError
+from infantjax.models.pose.inference import default_options
+from infantjax.nn.dispatch import resolve
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def test_platform_is_cpu_under_the_tests_and_auto_is_its_policy(monkeypatch):
+    monkeypatch.delenv(backend.ENV, raising=False)
+    assert backend.platform() == "cpu"
+    assert backend.current().name == "cpu" and backend.policy("auto") is backend.policy("cpu")
+
+
+def test_use_overrides_a_block_nests_and_restores(monkeypatch):
+    monkeypatch.delenv(backend.ENV, raising=False)
+    assert backend.form("auto", cpu="shift", other="conv") == "shift"
+    with backend.use("accelerator") as policy:
+        assert policy.name == "accelerator" and backend.current() is policy
+        assert backend.form("auto", cpu="shift", other="conv") == "conv"
+        assert resolve("auto", cpu="matmul", other="einsum") == "einsum"  # nn.dispatch asks the policy
+        assert backend.instances() == "vmap"
+        assert default_options() == default_options("gpu") and default_options().microbatch is None
+        with backend.use("cpu"):
+            assert backend.instances() == "map" and default_options().microbatch == 2
+        assert backend.current().name == "accelerator"
+    assert backend.current().name == "cpu"
+    # an explicit choice is kept whatever the policy
+    with backend.use("accelerator"):
+        assert backend.form("shift", cpu="shift", other="conv") == "shift"
+    with pytest.raises(ConfigError, match="depthwise impl must be one of"):
+        backend.form("fft", cpu="shift", other="conv", what="depthwise impl")
+
+
+def test_environment_variable_sets_the_policy(monkeypatch):
+    monkeypatch.setenv(backend.ENV, "accelerator")
+    assert backend.current().name == "accelerator" and backend.current().conv == "plain"
+    with backend.use("cpu"):  # a block beats the environment
+        assert backend.current().name == "cpu"
+    monkeypatch.setenv(backend.ENV, "AUTO")
+    assert backend.current().name == "cpu"
+    monkeypatch.setenv(backend.ENV, "gpu-please")
+    with pytest.raises(ConfigError, match="INFANTJAX_BACKEND_POLICY"):
+        backend.current()
+    with pytest.raises(ConfigError, match="not one of"), backend.use("tpu-v9"):
+        pass
+
+
+def test_instances_vmap_when_a_mesh_spreads_them():
+    spread = jax.sharding.Mesh(np.asarray(jax.devices()[:4]).reshape(4, 1), (parallel.INSTANCE, parallel.DATA))
+    one = jax.sharding.Mesh(np.asarray(jax.devices()[:1]).reshape(1, 1), (parallel.INSTANCE, parallel.DATA))
+    with backend.use("cpu"):
+        assert backend.instances(spread) == "vmap" and backend.instances(one) == "map"
+        assert backend.instances(one, mode="vmap") == "vmap"
+    with pytest.raises(ConfigError, match="instances mode"):
+        backend.instances(mode="sometimes")
+
+
+def test_memory_budget_is_the_policys_share_of_the_device():
+    full = parallel.memory_budget(fraction=1.0)
+    assert abs(parallel.memory_budget() - full * backend.current().memory_fraction) <= 1
+    assert parallel.memory_budget(1234) == 1234
+
+
+def test_policy_has_a_place_for_the_compute_dtype():
+    assert backend.policy("cpu").compute_dtype is None and backend.policy("accelerator").compute_dtype is None
+
+
+def test_accelerator_forms_equal_the_cpu_forms():
+    """The same layers traced under both policies: temporal conv, depthwise conv, graph aggregation, a GCN."""
+    from infantjax.models import build
+    from infantjax.models.gcn import GCNSpec
+    from infantjax.nn.efficientnet import depthwise_conv
+    from infantjax.nn.graph import aggregate
+    from infantjax.nn.temporal import temporal_conv
+
+    k = jax.random.split(jax.random.key(0), 6)
+    x = jax.random.normal(k[0], (2, 12, 5, 4))
+    kernel = jax.random.normal(k[1], (3, 1, 4, 6))
+    img = jax.random.normal(k[2], (1, 9, 9, 5))
+    dw = jax.random.normal(k[3], (3, 3, 1, 5))
+    xg = jax.random.normal(k[4], (2, 3, 5, 2, 4))
+    a = jax.random.normal(k[5], (2, 5, 5))
+    spec = GCNSpec(dtype="float32")
+    model = build(spec, num_joints=19)
+    window = jax.random.normal(k[0], (2, 150, 19, 6))
+    variables = jax.jit(lambda key: model.init(key, window, train=False))(k[1])
+
+    def run():
+        return (jax.jit(lambda x, w: temporal_conv(x, w, padding=1))(x, kernel),
+                jax.jit(lambda x, w: depthwise_conv(x, w, 2))(img, dw),
+                jax.jit(aggregate)(xg, a),
+                jax.jit(lambda v, x: model.apply(v, x, train=False)[0])(variables, window))
+
+    with backend.use("cpu"):
+        cpu = run()
+    with backend.use("accelerator"):
+        accelerator = run()
+    for c, g in zip(cpu, accelerator):
+        np.testing.assert_allclose(np.asarray(c), np.asarray(g), rtol=2e-4, atol=2e-4)
+
+
+# the package, its benchmarks and experiments; backend.py is the one reader
+_READERS = re.compile(r"default_backend\s*\(|\.platform\s*[!=]=\s*[\"']cpu|[\"']cpu[\"']\s*[!=]=\s*\S*\.platform\b")
+
+
+def test_no_other_module_asks_jax_for_its_backend():
+    found = []
+    for folder in ("infantjax", "benchmarks", "experiments"):
+        for path in sorted((REPO / folder).rglob("*.py")):
+            if path == REPO / "infantjax" / "backend.py":
+                continue
+            for n, line in enumerate(path.read_text().splitlines(), 1):
+                if _READERS.search(line):
+                    found.append(f"{path.relative_to(REPO)}:{n}: {line.strip()}")
+    assert not found, "ask infantjax.backend (platform(), current()) instead:\n" + "\n".join(found)
+
+
+def test_the_reader_check_finds_a_reader():
+    assert _READERS.search("    if jax.default_backend() == 'cpu':")
+    assert _READERS.search('    on_cpu = devices[0].platform == "cpu"')
+    assert not _READERS.search("    backend.platform()")
+
+
+def test_a_function_traced_under_one_policy_is_traced_again_under_the_other():
+    """Switching the policy clears JAX's trace caches: a function traced under one policy runs the other's form."""
+    from infantjax.nn.efficientnet import depthwise_conv
+
+    f = jax.jit(lambda x, w: depthwise_conv(x, w, 1))
+    x, w = jnp.ones((1, 5, 5, 2)), jnp.ones((3, 3, 1, 2))
+    with backend.use("cpu"):
+        text_cpu = f.lower(x, w).as_text()
+    with backend.use("accelerator"):
+        text_acc = f.lower(x, w).as_text()
+    assert "convolution" in text_acc and "convolution" not in text_cpu
