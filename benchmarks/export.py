@@ -23,7 +23,6 @@ import sys
 import tempfile
 
 import jax
-import numpy as np
 
 from infantjax.bench import harness
 from infantjax.deploy import deployable, export, load

@@ -59,10 +59,22 @@ def smartphone():
     return SmartphoneModel.pretrained("smartphone-synthetic")
 
 
+def check_smartphone_outputs(model, outputs, want) -> None:
+    """The exported smartphone outputs against ``SmartphoneModel.predict``: the network's (uncalibrated) probability
+    to 1e-5 relative; the calibrated ones to 1e-5 relative plus what float32 rounding of Platt's logit α·p + β can
+    move them by, σ'·|α|·ε₃₂ ≤ |α|·ε₃₂/4 (the reference calibrates in float64; seed 003's unpenalised Platt scaling
+    has slopes |α| in the thousands where a calibration split was separable, as in the shipped model)."""
+    probability, uncalibrated, instances = outputs
+    assert _relative(uncalibrated, want.uncalibrated) < 1e-5
+    rounding = np.abs(np.asarray(model.platt)[:, 0]) * np.finfo(np.float32).eps / 4  # per instance
+    assert np.all(np.abs(instances - want.instances.T) <= 1e-5 * np.max(want.instances) + rounding)
+    assert np.all(np.abs(probability - want.probability) <= 1e-5 * np.max(want.probability) + rounding.mean())
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_smartphone_probabilities_through_the_format(smartphone, fmt, tmp_path):
     """Clips → the calibrated probability averaged over the split instances equals SmartphoneModel.predict on the
-    same videos to 1e-5 relative (and the uncalibrated and per-instance outputs too)."""
+    same videos (the bounds of check_smartphone_outputs), with the per-instance and uncalibrated outputs."""
     from infantjax.train.passmore import video_clips
 
     rng = np.random.default_rng(3)
@@ -70,13 +82,10 @@ def test_smartphone_probabilities_through_the_format(smartphone, fmt, tmp_path):
     features[1:, :, :8] += np.sin(np.arange(200) / 2.0)[:, None]
     clips = np.stack([video_clips(f) for f in features])
     result = export(smartphone, fmt, tmp_path / f"phone.{fmt}", clips=clips.shape[1])
-    assert result.max_rel_diff < 1e-5, result.summary()
-    probability, uncalibrated, instances = load(result.path)(clips)
-    want = smartphone.predict(features)
-    assert _relative(probability, want.probability) < 1e-5
-    assert _relative(uncalibrated, want.uncalibrated) < 1e-5
-    assert _relative(instances, want.instances.T) < 1e-5
-    assert instances.shape == (3, smartphone.num_instances)
+    assert result.differences["uncalibrated"][1] < 1e-5, result.summary()  # the on-the-spot check
+    outputs = load(result.path)(clips)
+    check_smartphone_outputs(smartphone, outputs, smartphone.predict(features))
+    assert outputs[2].shape == (3, smartphone.num_instances)
 
 
 @pytest.fixture(scope="module")

@@ -12,15 +12,16 @@ import pytest
 from PIL import Image
 
 from conftest import data_file
+from test_deploy import check_smartphone_outputs
 
 pytestmark = pytest.mark.slow
 
 if os.environ.get("INFANTJAX_REQUIRE_LITERT") != "1":
     pytest.importorskip("tensorflow", reason="the LiteRT export needs the extra: pip install 'infantjax[litert]'")
 
-from infantjax.deploy import export, load  # noqa: E402
-from infantjax.errors import ExportError  # noqa: E402
-from infantjax.pipelines.pose import PosePredictor  # noqa: E402
+from infantjax.deploy import export, load
+from infantjax.errors import ExportError
+from infantjax.pipelines.pose import PosePredictor
 
 REF = {"efficientpose-rt-mpii": "RT", "efficientpose-rt-lite-mpii": "RT_LITE"}
 
@@ -48,11 +49,7 @@ def test_smartphone_probabilities_through_litert(tmp_path):
     features = np.random.default_rng(3).normal(0.0, 0.5, (2, 200, 46)).astype(np.float32)
     clips = np.stack([video_clips(f) for f in features])
     result = export(model, "litert", tmp_path / "phone.tflite", batch=2, clips=clips.shape[1])
-    probability, uncalibrated, instances = load(result.path)(clips)
-    want = model.predict(features)
-    assert _relative(probability, want.probability) < 1e-5
-    assert _relative(uncalibrated, want.uncalibrated) < 1e-5
-    assert _relative(instances, want.instances.T) < 1e-5
+    check_smartphone_outputs(model, load(result.path)(clips), model.predict(features))
 
 
 def test_gcn_logits_through_litert(tmp_path):

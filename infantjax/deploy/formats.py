@@ -182,14 +182,16 @@ class Runner:
     Arguments:
         path: the file.
         fmt: its format (default: from the suffix).
-        output_names: the names of the outputs (ONNX and LiteRT files carry them; StableHLO outputs are in order).
+        output_names: the names of the outputs, in the order to return them (default: the order of the file's
+            sidecar ``<path>.json`` written by :func:`~infantjax.deploy.export`, else the runtime's own order;
+            StableHLO outputs are always in the graph's order).
         threads: intra-op threads of ONNX Runtime and the LiteRT interpreter (None: the runtime's default).
     """
 
     def __init__(self, path, fmt: str | None = None, output_names: Sequence[str] = (), threads: int | None = None):
         self.path = os.fspath(path)
         self.format = check_format(fmt or _format_of(self.path))
-        self.output_names = tuple(output_names)
+        self.output_names = tuple(output_names) or _sidecar_outputs(self.path)
         with open(self.path, "rb") as fh:
             data = fh.read()
         if self.format == "stablehlo":
@@ -219,6 +221,18 @@ class Runner:
             return tuple(self._session.run(list(self.output_names), {self._input: x}))
         out = self._runner(**{self._input: x})  # the signature runner resizes and allocates as needed
         return tuple(np.asarray(out[n]) for n in self.output_names)
+
+
+def _sidecar_outputs(path: str) -> tuple[str, ...]:
+    """The output names in the order ``export`` wrote them (its ``<file>.json`` sidecar); ``()`` without one (a LiteRT
+    signature lists its outputs by name, not in the graph's order)."""
+    import json
+
+    try:
+        with open(path + ".json", encoding="utf-8") as fh:
+            return tuple(o["name"] for o in json.load(fh)["outputs"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return ()
 
 
 def _litert_interpreter():
