@@ -159,3 +159,15 @@ def test_single_file_model_round_trip(tmp_path):
 def test_package_data_includes_the_zoo():
     files = {p.name for p in resources.files("infantjax.models").joinpath("weights").iterdir()}
     assert {e.file for e in SYNTHETIC} <= files
+
+
+def test_demo_smartphone_stage_scores_the_zoo_model_beside_catch22(tmp_path):
+    from infantjax.commands.demo.smartphone import demo_run, describe
+
+    record = demo_run(tmp_path, seed=3, infants=10, duration_s=12.0)
+    assert record["zoo"]["name"] == "smartphone-synthetic" and 0.0 <= record["zoo"]["auc"] <= 1.0
+    assert 2 <= record["videos"] <= 10 and 0 < record["abnormal"] < record["videos"]
+    assert record["catch22_auc"] is not None and 0.0 <= record["catch22_auc"] <= 1.0  # pycatch22: the test extra
+    line = describe(record)
+    assert line.startswith("zoo model smartphone-synthetic") and "catch22 baseline" in line
+    assert (tmp_path / "smartphone_demo.json").is_file()
