@@ -2,8 +2,8 @@
 normalised distance matrices, the Ref / Main / Info branches trained together over 2 folds (one stacked program),
 the held-out risk, FMs frequency and localisation κ, and the FMs-probability plot of one held-out recording.
 Sizes are a CPU toy (width 16, one Transformer block, 2-s clips, 4 epochs of 3 steps), not the quick recipe of
-docs/gao2023_mam.md: its figures show the machinery, not the method's accuracy (seed 0: AUC 0.23, κ 0.16; 102 s on
-the shared 2-core machine under a load average of 9–11, not measured idle). The stage's headline is the zoo model
+docs/gao2023_mam.md: its figures show the machinery, not the method's accuracy (seed 0: AUC 0.10, κ 0.11 in the
+run of docs/zoo.md; 102 s on the shared 2-core machine under a load average of 9–11, not measured idle). The stage's headline is the zoo model
 ``mam-synthetic`` (docs/zoo.md) scored on the same infants, which it never saw.
 """
 
