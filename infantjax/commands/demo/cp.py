@@ -104,7 +104,7 @@ def demo_run(out_dir: str | os.PathLike, seed: int = 0, *, n_subjects: int = 112
                                              **results[cleared[0]].to_dict()},
         "misclassified": {"total": false_negatives + false_positives, "false_negatives": false_negatives,
                           "false_positives": false_positives},
-        "plots": {"windows": windows_png, "cam": cam_png}, "model": model_dir, "report": str(cohort_page),
+        "plots": {"windows": windows_png, "cam": cam_png}, "model": str(model_dir), "report": str(cohort_page),
         "test_colours": {c: sum(r.colour == c for r in results) for c in ("green", "yellow", "orange", "red")},
         "config": config.to_dict(), "folds": folds,
         "seconds": {"cohort": t1 - started, "train": t2 - t1, "report": t4 - t3,
