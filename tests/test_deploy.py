@@ -1,7 +1,8 @@
 """Deploy (issue 32): the pose predictor, the smartphone model and a GCN stack written to StableHLO and ONNX, each
 file run (jax.export.deserialize, ONNX Runtime) and held to the JAX model — official EfficientPose heatmaps to 1e-4,
-smartphone probabilities and GCN logits to 1e-5 relative; typed errors for what a format cannot express; the CLI.
-LiteRT (the optional extra, TensorFlow) is tested in tests/test_deploy_litert.py (slow)."""
+GCN logits and the smartphone network's probability to 1e-5 relative (its Platt-calibrated ones plus the float32
+rounding of Platt's logit, docs/deploy.md); typed errors for what a format cannot express; the CLI. LiteRT (the
+optional extra, TensorFlow) is tested in tests/test_deploy_litert.py (slow)."""
 
 from __future__ import annotations
 
