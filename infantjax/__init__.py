@@ -15,8 +15,9 @@ from infantjax.errors import InfantJaxError
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "augment", "backend", "cache", "clinical", "cli", "ensemble", "errors", "explain", "io", "metrics", "models", "nas",
-    "nn", "parallel", "pipelines", "preprocess", "protocols", "report", "sequence", "skeleton", "synth", "train",
+    "augment", "backend", "cache", "clinical", "cli", "deploy", "ensemble", "errors", "explain", "io", "metrics",
+    "models", "nas", "nn", "parallel", "pipelines", "preprocess", "protocols", "report", "sequence", "skeleton", "synth",
+    "train",
 )
 
 __all__ = ["InfantJaxError", "__version__", *_SUBMODULES]

@@ -208,6 +208,7 @@ class Ensemble(TrainedModel):
         if len(self.specs) != len(self.variables) or not self.specs:
             raise ConfigError(f"an ensemble needs one variables stack per spec; got {len(self.specs)} specs and "
                               f"{len(self.variables)} stacks")
+        self.info: dict = {}  # provenance saved with the model (TrainedModel.info)
         self._device_cache: dict = {}
         self._tasks: dict = {}
         self.predictors: dict = {}  # (stack, mesh, compile key of the config) → StackedPredictor

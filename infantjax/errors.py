@@ -20,6 +20,7 @@ __all__ = [
     "FileWriteError",
     "KeypointWriteError",
     "VideoWriteError",
+    "ExportError",
 ]
 
 
@@ -75,3 +76,9 @@ class VideoWriteError(VideoError, FileWriteError):
 class StateDictError(WeightsError):
     """A PyTorch state dict (or a file holding one) does not fit the architecture it is loaded into: missing,
     unexpected or wrongly shaped keys, a truncated or unreadable file. The message names the keys and shapes."""
+
+
+class ExportError(InfantJaxError):
+    """A model cannot be written in a deployment format (:mod:`infantjax.deploy`): the format cannot express one of
+    its operations (the message names the operation and the format), or the format's converter is not installed
+    (the message names the extra to install)."""

@@ -20,3 +20,6 @@ def test_demo_run_trains_links_and_reports_rmsd_per_limb(tmp_path):
     # the limbs it links lie within a few target radii of the truth (held-out infants, 48x32 px, r = 3)
     found = [v for v in record["rmsd_median"].values() if np.isfinite(v)]
     assert found and min(found) < 3 * 3
+    zoo = saved["zoo"]  # the zoo model on the same held-out clips: better than the toy trained here
+    assert zoo["name"] == "depth-synthetic" and zoo["missing"] < 0.05
+    assert np.nanmean(list(zoo["rmsd_median"].values())) < 3

@@ -3,7 +3,7 @@ set of modules imports itself in a cycle.
 
 Layers, lowest first (DESIGN.md §2, "Layers"): errors → skeleton/sequence → io/metrics/preprocess/augment (with the
 synthetic infant, the mesh helpers, the compilation cache and the backend policy, which use nothing above them) → nn →
-models → train → ensemble/nas/protocols → clinical/explain → report/pipelines → commands/cli/bench. The package's ``__init__`` is a lazy facade and is not checked.
+models → train → ensemble/nas/protocols → clinical/explain → report/pipelines/deploy → commands/cli/bench. The package's ``__init__`` is a lazy facade and is not checked.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"train"}),
     frozenset({"ensemble", "nas", "protocols"}),
     frozenset({"clinical", "explain"}),
-    frozenset({"report", "pipelines"}),
+    frozenset({"report", "pipelines", "deploy"}),
     frozenset({"commands", "cli", "__main__", "bench"}),
 )
 

@@ -54,3 +54,6 @@ def test_demo_stage_trains_folds_and_reports_aggregations(tmp_path):
     assert set(record["recordings_error"]) == {"mean", "median", "quartile"}
     assert np.isfinite(record["cnn"]["overall"]) and (tmp_path / "sma.json").exists()
     assert "leave-one-subject-out" in describe(record)
+    zoo = record["zoo"]  # the zoo model on the same recordings, first in the stage's output
+    assert zoo["name"] == "sma-narrow-synthetic" and np.isfinite(zoo["recording_error"])
+    assert describe(record).startswith("zoo model sma-narrow-synthetic")

@@ -44,11 +44,29 @@ def collect() -> dict:
         out["process count"] = str(jax.process_count())
     except Exception as err:  # report, do not crash: info is what users run when something is broken
         out["devices"] = f"unavailable ({err})"
-    from infantjax.models.pose.zoo import available
+    from infantjax.models.zoo import available
 
-    for e in available():
-        out[f"pose weights {e.name}"] = f"{e.skeleton}, {e.resolution} px, {e.licence}"
+    for e in available():  # the offline zoo: every family's shipped models (infantjax.models.zoo, docs/zoo.md)
+        if e.family == "pose":
+            out[f"pose weights {e.name}"] = f"{e.skeleton}, {e.resolution} px, {e.licence}"
+        else:
+            out[f"zoo {e.family} {e.name}"] = f"{e.held_out}; {e.licence}; synthetic infants only, not for clinical use"
+    out["export formats"] = (f"stablehlo (jax.export); onnx: jax2onnx {_distribution('jax2onnx')}, onnxruntime "
+                             f"{_distribution('onnxruntime')}; litert: tensorflow {_distribution('tensorflow-cpu', 'tensorflow')}"
+                             f", ai-edge-litert {_distribution('ai-edge-litert')}")
     return out
+
+
+def _distribution(*names: str) -> str:
+    """The installed version of the first of ``names`` (a distribution; not imported: TensorFlow takes seconds)."""
+    from importlib import metadata
+
+    for name in names:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return "not installed"
 
 
 def run(args) -> int:

@@ -52,6 +52,7 @@ from infantjax.models.pose.init import finetune_variables
 from infantjax.preprocess.image import check_image, preprocess
 from infantjax.sequence import SkeletonSequence
 from infantjax.synth.pose import PIXEL_OFFSET, ROTATION, SKELETON, synthetic_examples
+from infantjax.train.checkpoint import flatten_tree, unflatten_tree
 from infantjax.train.engine import Hook, fit
 from infantjax.train.pose import PoseConfig, PoseData, PoseTask, default_finetune_config
 from infantjax.train.trained import TrainedModel
@@ -75,28 +76,6 @@ _FORMAT = "infantjax-pose-predictor-v1"
 
 # weights shipped with the package (the offline zoo, infantjax/models/pose/zoo.py): name -> (file, description)
 PRETRAINED: dict[str, tuple[str, str]] = {e.name: (e.file, e.description) for e in _zoo.available()}
-
-
-def _flatten(tree: dict, prefix: str = "") -> dict[str, np.ndarray]:
-    out = {}
-    for key, value in tree.items():
-        path = f"{prefix}/{key}" if prefix else str(key)
-        if isinstance(value, dict) or hasattr(value, "items"):
-            out.update(_flatten(dict(value), path))
-        else:
-            out[path] = np.asarray(value)
-    return out
-
-
-def _unflatten(flat: dict[str, np.ndarray]) -> dict:
-    tree: dict = {}
-    for path, value in flat.items():
-        node = tree
-        parts = path.split("/")
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
-        node[parts[-1]] = value
-    return tree
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,7 +129,7 @@ def read_weights(path: str | os.PathLike) -> PoseWeights:
         # a spec with unknown or mistyped fields, or metadata without spec/skeleton
         raise CheckpointError(f"{path!r}: the metadata (__meta__) is incomplete or invalid "
                               f"({type(err).__name__}: {err}); write the file with PosePredictor.save") from None
-    return PoseWeights(spec, _unflatten(flat), skeleton, info)
+    return PoseWeights(spec, unflatten_tree(flat), skeleton, info)
 
 
 def pretrained_network(name: str) -> PoseWeights:
@@ -263,7 +242,7 @@ class PosePredictor(TrainedModel):
         if not os.fspath(path).lower().endswith(".npz"):
             return super().save(path)
         path = pathlib.Path(path)
-        flat = {k: v.astype(dtype) for k, v in _flatten(jax.device_get(self.variables)).items()}
+        flat = {k: v.astype(dtype) for k, v in flatten_tree(jax.device_get(self.variables)).items()}
         meta = json.dumps({"format": _FORMAT, "spec": json.loads(self.spec.to_json()),
                            "skeleton": self.skeleton.name, "dtype": dtype, "info": dict(self.info)})
         save_npz(path, {"__meta__": np.array(meta), **flat}, compress=compress)

@@ -355,9 +355,11 @@ def _spine_angle(w, thorax: int, pelvis: int, mode: str):
     spine = jnp.take_along_axis(spine_all, first[..., None, None], axis=-2)[..., 0, :]
     spine = jnp.where(jnp.isfinite(spine), spine, 0.0)
     length = jnp.sqrt(jnp.sum(spine ** 2, axis=-1))
-    safe = jnp.where(length > 0, length, 1.0)
     if mode == "reference":
-        from_x = jnp.where(length > 0, jnp.arccos(jnp.clip(spine[..., 0] / safe, -1.0, 1.0)), 0.0)
+        # arccos(u_x) of the unit spine u is atan2(|u_y|, u_x) (the same reference quirk: the sign of u_y is lost),
+        # written so: jnp.arccos lowers to a CHLO composite that the LiteRT converter cannot read (infantjax.deploy),
+        # and atan2 is also the better-conditioned form near u_x = ±1
+        from_x = jnp.where(length > 0, jnp.arctan2(jnp.abs(spine[..., 1]), spine[..., 0]), 0.0)
         angle = from_x - jnp.pi / 2
     else:
         angle = jnp.where(length > 0, -jnp.pi / 2 - jnp.arctan2(spine[..., 1], spine[..., 0]), 0.0)

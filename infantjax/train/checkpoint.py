@@ -12,11 +12,12 @@ import os
 from typing import Any
 
 import jax
+import numpy as np
 import orbax.checkpoint as ocp
 
 from infantjax.errors import CheckpointError
 
-__all__ = ["RunCheckpointer", "abstract_of", "restore_tree", "save_tree"]
+__all__ = ["RunCheckpointer", "abstract_of", "flatten_tree", "restore_tree", "save_tree", "unflatten_tree"]
 
 log = logging.getLogger(__name__)
 
@@ -163,4 +164,29 @@ def restore_tree(path: str | os.PathLike, like) -> Any:
     got = jax.tree_util.tree_structure(tree)
     if want != got:
         raise CheckpointError(f"checkpoint {path} has another structure than the model it is loaded into")
+    return tree
+
+
+def flatten_tree(tree, prefix: str = "") -> dict[str, np.ndarray]:
+    """A nested mapping of arrays (Flax variables) as ``{"a/b/c": array}`` (the ``.npz`` layout of a single-file
+    model; :func:`unflatten_tree` inverts it)."""
+    out: dict[str, np.ndarray] = {}
+    for key, value in tree.items():
+        path = f"{prefix}/{key}" if prefix else str(key)
+        if hasattr(value, "items"):
+            out.update(flatten_tree(dict(value), path))
+        else:
+            out[path] = np.asarray(value)
+    return out
+
+
+def unflatten_tree(flat: dict[str, np.ndarray]) -> dict:
+    """The nested dictionaries of ``{"a/b/c": array}`` (:func:`flatten_tree`)."""
+    tree: dict = {}
+    for path, value in flat.items():
+        node = tree
+        parts = path.split("/")
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = value
     return tree

@@ -5,11 +5,15 @@ splits or held-out subjects of a protocol), plus whatever the family keeps besid
 threshold). :class:`TrainedModel` gives every family the same
 
 * ``save(dir)`` / ``load(dir)``: a folder with a JSON header ``model.json`` — ``format``
-  (``"infantjax-model"``), ``kind``, ``format_version``, ``spec``, ``config``, ``instances`` and the family's own
-  fields — and the variables as one Orbax checkpoint ``variables/``; both writes are atomic. A folder written by an
-  older version of the format is read (:meth:`TrainedModel.upgrade`) or refused with a
-  :class:`~infantjax.errors.CheckpointError` naming its version; one written by a newer infantjax is refused
-  likewise;
+  (``"infantjax-model"``), ``kind``, ``format_version``, ``spec``, ``config``, ``instances``, ``info`` (provenance,
+  when there is any) and the family's own fields — and the variables as one Orbax checkpoint ``variables/``; both
+  writes are atomic. A folder written by an older version of the format is read (:meth:`TrainedModel.upgrade`) or
+  refused with a :class:`~infantjax.errors.CheckpointError` naming its version; one written by a newer infantjax is
+  refused likewise;
+* ``save(file.npz)`` / ``load(file.npz)``: the same header and variables in one pickle-free file (the format of the
+  models shipped in the package, float16 storage optional);
+* ``pretrained(name)``: a model of the family shipped with the package (the offline zoo,
+  :mod:`infantjax.models.zoo`, through its one loader);
 * stacked inference (:meth:`TrainedModel.predictor`: the family's task forward over every instance,
   :class:`~infantjax.train.predict.StackedPredictor`, compiled calls kept between predictions);
 * ``predict(...)``: the family's unit in (a recording, a cohort), a typed result out; the lower-level call beside it.
@@ -37,8 +41,8 @@ import numpy as np
 
 from infantjax import backend
 from infantjax.errors import CheckpointError, ConfigError
-from infantjax.io.files import write_json
-from infantjax.train.checkpoint import restore_tree, save_tree
+from infantjax.io.files import save_npz, write_json
+from infantjax.train.checkpoint import flatten_tree, restore_tree, save_tree
 from infantjax.train.predict import StackedPredictor, task_forward
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "HEADER", "VARIABLES", "Prediction", "TrainedModel", "read_header"]
@@ -50,6 +54,8 @@ FORMAT_VERSION = 2
 #: The header file and the variables folder of a saved model.
 HEADER = "model.json"
 VARIABLES = "variables"
+#: The header's key in a single-file (``.npz``) model; its arrays are ``variables/<path>``.
+NPZ_HEADER = "__header__"
 
 
 class Prediction:
@@ -124,9 +130,12 @@ class TrainedModel:
     spec: Any
     config: Any
     variables: Any
+    #: provenance saved with the model (what it was trained on, its held-out figures, licence); ``{}`` when none
+    info: dict
 
     def __init__(self, spec, config, variables):
         self.spec, self.config, self.variables = spec, config, variables
+        self.info = {}
 
     # ------------------------------------------------------------------ sizes and the task
     @property
@@ -224,15 +233,44 @@ class TrainedModel:
             the folder.
         """
         path = pathlib.Path(path)
+        if path.suffix.lower() == ".npz":
+            return self.save_file(path)
         path.mkdir(parents=True, exist_ok=True)
-        record = {"format": FORMAT, "kind": self.kind, "format_version": self.format_version, **self.header()}
         save_tree(path / VARIABLES, self.saved_variables())
-        write_json(path / HEADER, record, indent=2, sort_keys=False, allow_nan=True)
+        write_json(path / HEADER, self._record(), indent=2, sort_keys=False, allow_nan=True)
         return path
+
+    def _record(self) -> dict:
+        record = {"format": FORMAT, "kind": self.kind, "format_version": self.format_version, **self.header()}
+        if getattr(self, "info", None) and "info" not in record:
+            record["info"] = self.info
+        return record
+
+    def save_file(self, path: str | os.PathLike, *, dtype: str = "float32") -> pathlib.Path:
+        """Write the model as one ``.npz`` file (atomic, no pickle): the header of :meth:`save` as JSON under
+        ``__header__`` and every variable under ``variables/<path>`` — the format of the models shipped in the
+        package (:mod:`infantjax.models.zoo`).
+
+        Arguments:
+            path: the file (``.npz``).
+            dtype: ``float32`` or ``float16`` storage of the floating-point variables (loading computes in their
+                model's dtype again; float16 halves the file).
+
+        Returns:
+            the path written.
+        """
+        if dtype not in ("float32", "float16"):
+            raise ConfigError(f"dtype must be 'float32' or 'float16', got {dtype!r}")
+        flat = flatten_tree(jax.device_get(self.saved_variables()))
+        arrays = {f"{VARIABLES}/{k}": (v.astype(dtype) if np.issubdtype(v.dtype, np.floating) else v)
+                  for k, v in flat.items()}
+        header = json.dumps({**self._record(), "storage_dtype": dtype}, allow_nan=True, default=_json_default)
+        return save_npz(path, {NPZ_HEADER: np.array(header), **arrays})
 
     @classmethod
     def load(cls, path: str | os.PathLike):
-        """Read a model folder written by :meth:`save` (or by an older infantjax, :meth:`upgrade`).
+        """Read a model folder written by :meth:`save` (or by an older infantjax, :meth:`upgrade`), or a single
+        ``.npz`` file written by :meth:`save_file`.
 
         Raises:
             CheckpointError: no model there, a header of another kind or of an unreadable version, a corrupt
@@ -240,9 +278,46 @@ class TrainedModel:
         """
         folder = pathlib.Path(path)
         what = cls.title or f"a saved {cls.kind} model"
-        legacy = None if (folder / HEADER).is_file() else cls.legacy_header(folder)
-        file, doc = legacy if legacy is not None else read_header(folder, names=(HEADER, *cls.legacy_headers),
-                                                                  what=what)
+        if folder.suffix.lower() == ".npz" and not folder.is_dir():
+            file, doc, flat = _read_npz(folder, what)
+            doc, like = cls._checked_header(file, doc, what)
+            tree = _restore_flat(file, flat, like)
+        else:
+            legacy = None if (folder / HEADER).is_file() else cls.legacy_header(folder)
+            file, doc = legacy if legacy is not None else read_header(folder, names=(HEADER, *cls.legacy_headers),
+                                                                      what=what)
+            doc, like = cls._checked_header(file, doc, what)
+            tree = restore_tree(folder / VARIABLES, like)
+        try:
+            model = cls.from_saved(doc, jax.tree_util.tree_map(np.asarray, tree))
+        except (KeyError, TypeError, ValueError) as err:
+            raise CheckpointError(f"{file} is incomplete or invalid ({type(err).__name__}: {err}); save the model "
+                                  "again") from None
+        if not getattr(model, "info", None):
+            model.info = dict(doc.get("info") or {})
+        return model
+
+    @classmethod
+    def pretrained(cls, name: str | None = None):
+        """A model of this family shipped with the package (the offline zoo: :func:`infantjax.models.zoo.available`
+        lists the entries, with what each was trained on and its held-out figure).
+
+        Arguments:
+            name: a zoo entry of this family (default: the family's model trained on the synthetic infant).
+
+        Raises:
+            ConfigError: an unknown name, or an entry of another family. CheckpointError: the packaged file is
+                missing or damaged.
+        """
+        from infantjax.models import zoo
+
+        name = zoo.default(cls.kind) if name is None else name
+        with zoo.weights_file(name, cls.kind) as path:
+            return cls.load(path)
+
+    @classmethod
+    def _checked_header(cls, file, doc: dict, what: str) -> tuple[dict, Any]:
+        """The header (upgraded to this version) and the abstract variables it describes."""
         kind = doc.get("kind")
         if kind != cls.kind:
             raise CheckpointError(f"{file} is not {what} (kind {kind!r}); load it with the class of its kind")
@@ -260,10 +335,54 @@ class TrainedModel:
         except (KeyError, TypeError, ValueError, ConfigError) as err:
             raise CheckpointError(f"{file} is incomplete or invalid ({type(err).__name__}: {err}); save the model "
                                   "again") from None
-        tree = restore_tree(folder / VARIABLES, like)
-        try:
-            return cls.from_saved(doc, jax.tree_util.tree_map(np.asarray, tree))
-        except (KeyError, TypeError, ValueError) as err:
-            raise CheckpointError(f"{file} is incomplete or invalid ({type(err).__name__}: {err}); save the model "
-                                  "again") from None
+        return doc, like
+
+
+def _json_default(value):
+    from infantjax.io.files import json_default
+
+    return json_default(value)
+
+
+def _read_npz(path: pathlib.Path, what: str) -> tuple[pathlib.Path, dict, dict[str, np.ndarray]]:
+    """The header and the flat variables of a single-file model (:meth:`TrainedModel.save_file`)."""
+    if not path.is_file():
+        raise CheckpointError(f"{path} does not exist: it is not {what}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if NPZ_HEADER not in data.files:
+                raise CheckpointError(f"{path} is not {what}: it has no {NPZ_HEADER} record (a file written by "
+                                      "TrainedModel.save to a .npz path has)")
+            doc = json.loads(str(data[NPZ_HEADER]))
+            prefix = VARIABLES + "/"
+            flat = {k[len(prefix):]: data[k] for k in data.files if k.startswith(prefix)}
+    except CheckpointError:
+        raise
+    except (OSError, ValueError, EOFError, UnicodeDecodeError) as err:
+        raise CheckpointError(f"{path} is corrupt or not {what} ({type(err).__name__}: {err})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+        raise CheckpointError(f"{path}: unknown format {found!r}, expected {FORMAT!r}; write the file with "
+                              "TrainedModel.save")
+    return path, doc, flat
+
+
+def _restore_flat(file: pathlib.Path, flat: dict[str, np.ndarray], like) -> Any:
+    """``flat`` as the pytree ``like`` describes (same paths and shapes; stored float16 widened to the dtype)."""
+    leaves, treedef = jax.tree_util.tree_flatten_with_path(like)
+    want = {"/".join(str(getattr(e, "key", e)) for e in path): s for path, s in leaves}
+    missing, extra = sorted(set(want) - set(flat)), sorted(set(flat) - set(want))
+    if missing or extra:
+        raise CheckpointError(f"{file}: the variables do not match the model (missing {missing[:3]}, unexpected "
+                              f"{extra[:3]}); save the model again")
+    wrong = [k for k, s in want.items() if tuple(flat[k].shape) != tuple(s.shape)]
+    if wrong:
+        k = wrong[0]
+        raise CheckpointError(f"{file}: variable {k} has shape {tuple(flat[k].shape)}, the model's is "
+                              f"{tuple(want[k].shape)}; save the model again")
+    bad = [k for k in want if np.issubdtype(flat[k].dtype, np.floating) and not np.isfinite(flat[k]).all()]
+    if bad:
+        raise CheckpointError(f"{file}: variables {bad[:3]} are not finite; the file is damaged, save the model "
+                              "again")
+    return jax.tree_util.tree_unflatten(treedef, [flat[k].astype(s.dtype) for k, s in want.items()])
 

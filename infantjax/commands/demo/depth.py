@@ -11,6 +11,8 @@ import os
 import pathlib
 import time
 
+import numpy as np
+
 from infantjax.io.files import write_json
 from infantjax.metrics.pose import LIMB_NAMES
 from infantjax.models.depth.linking import LinkConfig
@@ -40,13 +42,16 @@ DEMO_SETTINGS = {
 }
 
 
-def demo_run(out_dir: str | os.PathLike, seed: int = 0, progress: bool = False) -> dict:
+def demo_run(out_dir: str | os.PathLike, seed: int = 0, progress: bool = False,
+             zoo: str | None = "depth-synthetic") -> dict:
     """Render synthetic depth clips, train tiny detection + Asy-regression CNNs, link limbs, report RMSD.
 
     Arguments:
         out_dir: folder for ``depth_demo.json`` (created if missing).
         seed: data and training seed (held-out infants use ``seed + 1``).
         progress: show progress bars.
+        zoo: also score this zoo model (trained on other synthetic infants, :mod:`infantjax.models.zoo`) on the
+            held-out clips: ``record["zoo"]`` (median RMSD per limb, share of joints not found); None: not.
     Returns:
         {"rmsd_median": {limb: px}, "detection_only_rmsd_median": {limb: px}, "missing": fraction of held-out
         joints not found (``"detection_missing"``: linking the detection maps directly), "seconds": wall time,
@@ -89,9 +94,25 @@ def demo_run(out_dir: str | os.PathLike, seed: int = 0, progress: bool = False) 
         "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in s.items()},
         "seed": seed,
     }
+    if zoo is not None:
+        record["zoo"] = _score_zoo(zoo, test)
     path = out / "depth_demo.json"
     write_json(path, record, sort_keys=False, allow_nan=True)
     record["json"] = str(path)
     log.info("depth demo: median RMSD per limb %s px (48x32), %.0f s", record["rmsd_median"], record["seconds"])
     return record
 
+
+def _score_zoo(name: str, test) -> dict:
+    """The zoo depth model ``name`` on the held-out clips (it never saw these infants)."""
+    from infantjax.metrics.pose import rmsd_per_limb, summarize_rmsd
+    from infantjax.pipelines.depth import DepthModel
+
+    started = time.perf_counter()
+    model = DepthModel.pretrained(name)
+    pose = model.predict(test.clips)
+    rmsd = summarize_rmsd(rmsd_per_limb(pose.keypoints, test.keypoints))
+    annotated = np.isfinite(test.keypoints[..., 0])
+    return {"name": name, "rmsd_median": {n: rmsd[n]["median"] for n in LIMB_NAMES},
+            "missing": float((np.isnan(pose.keypoints[..., 0]) & annotated).sum() / max(annotated.sum(), 1)),
+            "trained_on": model.info.get("trained_on", ""), "seconds": time.perf_counter() - started}

@@ -122,7 +122,7 @@ class PassmoreNet(nn.Module):
             h = CausalConv1D(spec.filters, spec.kernel_size, dtype=dtype, name=f"conv{i + 1}")(h)
             h = nn.relu(h)  # reference order: ReLU, then BatchNorm
             h = batch_norm(train, f"bn{i + 1}", convention="keras", dtype=dtype, numerics=spec.bn_numerics)(h)
-            h = nn.max_pool(h, (spec.pool,), strides=(spec.pool,), padding="VALID")
+            h = nn.max_pool(h, window_shape=(spec.pool,), strides=(spec.pool,), padding="VALID")
         h = h.reshape(B, S, -1)  # time-major flatten: index t·filters + f
         h = nn.Dropout(spec.dropout, deterministic=not train)(h)
         for i in range(spec.num_dense):

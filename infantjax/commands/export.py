@@ -1,0 +1,40 @@
+"""``infantjax export MODEL --format stablehlo|onnx|litert --out FILE``: a trained model in a deployment format.
+
+MODEL is a zoo entry (``infantjax info`` lists them) or a saved model: a pose predictor, a smartphone model or a CP
+ensemble (one GCN stack). The file is checked on the spot against the JAX model on a sample input, and the command
+prints the largest difference of every output (docs/deploy.md).
+"""
+
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    p = sub.add_parser("export", help="write a trained model to StableHLO, ONNX or LiteRT, checked against JAX")
+    p.add_argument("model", help="a zoo entry (efficientpose-rt-mpii, smartphone-synthetic, cp-gcn-synthetic, …: "
+                                 "`infantjax info` lists them) or a saved pose predictor, smartphone model or "
+                                 "ensemble (folder, .npz, or an official EfficientPose .h5)")
+    p.add_argument("--format", required=True, choices=("stablehlo", "onnx", "litert"),
+                   help="stablehlo (jax.export; runs wherever JAX or XLA runs), onnx (ONNX Runtime, TensorRT, "
+                        "OpenVINO; extra `onnx`) or litert (.tflite for phones and edge boxes; extra `litert`)")
+    p.add_argument("--out", required=True, help="the file to write (a FILE.json sidecar describes its input)")
+    p.add_argument("--batch", type=int, default=None,
+                   help="a fixed batch size (default: symbolic for stablehlo and onnx, 1 for litert)")
+    p.add_argument("--stack", type=int, default=0, help="the ensemble's GCN stack to export (default: %(default)s)")
+    p.add_argument("--clips", type=int, default=547,
+                   help="clips per video of a smartphone model's input (default: %(default)s, recordings of 4500 "
+                        "samples)")
+    p.add_argument("--platform", action="append", default=None, choices=("cpu", "cuda", "rocm", "tpu"),
+                   help="stablehlo: a platform to lower for (repeat for several; default: the one JAX runs on)")
+    p.add_argument("--no-check", action="store_true", help="skip the on-the-spot check against the JAX model")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from infantjax.deploy import export, open_model
+
+    model = open_model(args.model)
+    result = export(model, args.format, args.out, batch=args.batch, stack=args.stack, clips=args.clips,
+                    check=not args.no_check, platforms=args.platform)
+    print(result.summary())
+    print(f"described in {result.sidecar}")
+    return 0
