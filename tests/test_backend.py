@@ -61,8 +61,8 @@ def test_environment_variable_sets_the_policy(monkeypatch):
 
 
 def test_instances_vmap_when_a_mesh_spreads_them():
-    spread = jax.sharding.Mesh(np.asarray(jax.devices()[:4]).reshape(4, 1), (parallel.INSTANCE, parallel.DATA))
-    one = jax.sharding.Mesh(np.asarray(jax.devices()[:1]).reshape(1, 1), (parallel.INSTANCE, parallel.DATA))
+    spread = parallel.build_mesh((4, 1), (parallel.INSTANCE, parallel.DATA))
+    one = parallel.build_mesh((1, 1), (parallel.INSTANCE, parallel.DATA))
     with backend.use("cpu"):
         assert backend.instances(spread) == "vmap" and backend.instances(one) == "map"
         assert backend.instances(one, mode="vmap") == "vmap"
