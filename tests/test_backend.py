@@ -76,8 +76,9 @@ def test_memory_budget_is_the_policys_share_of_the_device():
     assert parallel.memory_budget(1234) == 1234
 
 
-def test_policy_has_a_place_for_the_compute_dtype():
-    assert backend.policy("cpu").compute_dtype is None and backend.policy("accelerator").compute_dtype is None
+def test_mixed_precision_is_on_for_accelerators_and_off_on_cpu():
+    assert backend.policy("cpu").compute_dtype == "float32"
+    assert backend.policy("accelerator").compute_dtype == "bfloat16"
 
 
 def test_accelerator_forms_equal_the_cpu_forms():
@@ -147,3 +148,4 @@ def test_a_function_traced_under_one_policy_is_traced_again_under_the_other():
     with backend.use("accelerator"):
         text_acc = f.lower(x, w).as_text()
     assert "convolution" in text_acc and "convolution" not in text_cpu
+
