@@ -61,10 +61,22 @@ def data_dir() -> pathlib.Path:
     return LOCAL
 
 
+GPU_REASON = ("gpu: checks that only mean something on a GPU; run with JAX_PLATFORMS=cuda on a machine with one "
+              "(benchmarks/gpu_suite.sh)")
+
+
 def pytest_collection_modifyitems(config, items):
-    """Tests marked ``reference`` are skipped, with a reason, where the shared data is absent (a user's clone).
+    """Tests marked ``reference`` are skipped, with a reason, where the shared data is absent (a user's clone);
+    tests marked ``gpu`` where JAX does not run on a GPU.
 
     CI sets INFANTJAX_REQUIRE_REFERENCE=1, which makes the missing folder an error instead."""
+    if any(item.get_closest_marker("gpu") is not None for item in items):
+        from infantjax import backend
+
+        if backend.platform() != "gpu":
+            for item in items:
+                if item.get_closest_marker("gpu") is not None:
+                    item.add_marker(pytest.mark.skip(reason=GPU_REASON))
     if DATA.is_dir():
         return
     if os.environ.get("INFANTJAX_REQUIRE_REFERENCE") == "1":

@@ -232,3 +232,33 @@ def test_gpu_sizes_cover_the_figures_of_record_of_part_2(capsys):
     assert main(["bench", "--quick", "--size", "gpu"]) == 2
     assert "ask for different sizes" in capsys.readouterr().err
 
+
+def test_gpu_table_gives_every_row_its_fraction_of_peak(tmp_path):
+    """benchmarks/gpu_table.py (the markdown table of benchmarks/gpu_suite.sh) on a record with peaks and on a
+    JUnit report."""
+    import importlib.util
+
+    from infantjax.bench import Row
+    from infantjax.bench.peaks import lookup
+
+    spec = importlib.util.spec_from_file_location("gpu_table", REPO / "benchmarks" / "gpu_table.py")
+    gpu_table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu_table)
+    run = Run("unit", measure_matmul=False, peak=lookup("NVIDIA H100 80GB HBM3"))
+    run.add(Row("matmul-like", 1e-3, [1e-3], 64, "images", gflop=494.5, gbytes=1.0, dtype="bfloat16",
+                extra={"speedup_vs_torch_eager": 1.8}))
+    run.add(Row("elementwise", 1e-3, [1e-3], 32, "windows", gflop=2.0, gbytes=1.675, dtype="float32"))
+    run.finish(tmp_path / "bench.json")
+    (tmp_path / "tests.xml").write_text(
+        '<testsuites><testsuite tests="3" failures="1" errors="0" skipped="1" time="12.5">'
+        '<testcase classname="tests.test_a" name="test_ok"/>'
+        '<testcase classname="tests.test_a" name="test_bad"><failure message="assert 1 == 2">x</failure></testcase>'
+        '<testcase classname="tests.test_a" name="test_skip"><skipped/></testcase></testsuite></testsuites>')
+    assert gpu_table.main([str(tmp_path / "bench.json"), "--tests", str(tmp_path / "tests.xml"),
+                           "--out", str(tmp_path / "figures.md")]) == 0
+    text = (tmp_path / "figures.md").read_text()
+    lines = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| ")}
+    assert "| 50.0 % |" in lines["matmul-like"] and "1.80×" in lines["matmul-like"]
+    assert "64,000.0 images/s" in lines["matmul-like"]
+    assert "| 50.0 % |" in lines["elementwise"]  # 1.675 GB in 1 ms of the H100's 3.35 TB/s: memory-bound
+    assert "3 tests: 1 passed, 1 failed, 0 errors, 1 skipped" in text and "`tests.test_a::test_bad`" in text
