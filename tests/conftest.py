@@ -87,6 +87,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture
+def cpu_policy():
+    """The CPU backend policy for a test about the CPU forms: CI's accelerator-policy pass
+    (tests/accelerator_forms.txt) runs the same files under INFANTJAX_BACKEND_POLICY=accelerator."""
+    from infantjax import backend
+
+    with backend.use("cpu") as policy:
+        yield policy
+
+
 # ------------------------------------------------------------------------------------------------ browser
 #: Flags Chromium needs on a machine without a network, a GPU or a sandbox (as root): no background traffic,
 #: no component or sync downloads. Playwright gives every launch a fresh, empty profile of its own.

@@ -28,6 +28,7 @@ def test_platform_is_cpu_under_the_tests_and_auto_is_its_policy(monkeypatch):
 
 def test_use_overrides_a_block_nests_and_restores(monkeypatch):
     monkeypatch.delenv(backend.ENV, raising=False)
+    monkeypatch.delenv(backend.DTYPE_ENV, raising=False)  # a dtype override makes current() a fresh Policy
     assert backend.form("auto", cpu="shift", other="conv") == "shift"
     with backend.use("accelerator") as policy:
         assert policy.name == "accelerator" and backend.current() is policy
