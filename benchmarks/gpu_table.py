@@ -38,9 +38,9 @@ def bench_table(path: pathlib.Path) -> list[str]:
     title = record.get("benchmark", path.stem) if isinstance(record, dict) else path.stem
     lines = [f"### {title} ({path.name})", ""]
     if env:
-        lines += [f"device {env.get('device')} ({env.get('backend')}), jax {env.get('jax')}, load average "
-                  f"{env.get('load_average_1min')}; peaks {record.get('device_peak')}; matmul precision "
-                  f"{record.get('matmul_precision')}", ""]
+        lines += [(f"device {env.get('device')} ({env.get('backend')}), jax {env.get('jax')}, load average "
+                   f"{env.get('load_average_1min')}; peaks {record.get('device_peak')}; matmul precision "
+                   f"{record.get('matmul_precision')}"), ""]
     rows = record.get("rows") if isinstance(record, dict) else None
     if not isinstance(rows, list):
         return lines + ["(no rows: " + ", ".join(sorted(record)[:12] if isinstance(record, dict) else []) + ")", ""]
@@ -71,9 +71,9 @@ def tests_table(path: pathlib.Path) -> list[str]:
     counts = {k: sum(int(s.get(k, 0)) for s in suites) for k in ("tests", "failures", "errors", "skipped")}
     seconds = sum(float(s.get("time", 0)) for s in suites)
     lines = ["## Tests (JAX_PLATFORMS=cuda)", "",
-             f"{counts['tests']} tests: {counts['tests'] - counts['failures'] - counts['errors'] - counts['skipped']} "
-             f"passed, {counts['failures']} failed, {counts['errors']} errors, {counts['skipped']} skipped in "
-             f"{seconds:.0f} s", ""]
+             (f"{counts['tests']} tests: {counts['tests'] - counts['failures'] - counts['errors'] - counts['skipped']} "
+              f"passed, {counts['failures']} failed, {counts['errors']} errors, {counts['skipped']} skipped in "
+              f"{seconds:.0f} s"), ""]
     for case in root.iter("testcase"):
         for kind in ("failure", "error"):
             node = case.find(kind)

@@ -94,7 +94,7 @@ def _lifted(fn, static_argnums: tuple[int, ...] = ()):
     return lift.pack(inner, (True,), (True,), (True,), name="remat")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _remat(module: type[nn.Module], static_argnums: tuple[int, ...]) -> type[nn.Module]:
     # positions without ``self``, as the lifted function sees the call
     return transforms.lift_transform(_lifted, module, static_argnums=tuple(i - 1 for i in static_argnums))
