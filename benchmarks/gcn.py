@@ -10,6 +10,7 @@ of the same machine measured in the same run.
     python benchmarks/gcn.py --specs 1 2 stgcn --batch 8 --repeats 5 --out gcn.json
     python benchmarks/gcn.py --specs 1 8 stgcn --conv-impl conv shift   # temporal convs: XLA conv vs shifted slices
     python benchmarks/gcn.py --specs stgcn 1 --dtype float32 bfloat16   # compute dtypes side by side
+    python benchmarks/gcn.py --specs 2 --remat off on --repeats 5   # rematerialised modules: step time and scratch
     python benchmarks/gcn.py --layers             # graph conv layer: einsum vs 2-D matmuls (infantjax.nn.dense)
     python benchmarks/gcn.py --products           # the step's product shapes: float32 vs bfloat16 GFLOP/s
     python benchmarks/gcn.py --temporal-layers --specs 1 7 --conv-impl conv im2col   # per temporal conv shape
@@ -94,9 +95,10 @@ def _in_channels(spec) -> int:
     return models.sample_input(spec)[-1]
 
 
-def bench_one(name: str, spec, *, batch: int, repeats: int, conv_impl: str = "auto", dtype: str = "float32") -> dict:
+def bench_one(name: str, spec, *, batch: int, repeats: int, conv_impl: str = "auto", dtype: str = "float32",
+              remat: bool = False) -> dict:
     spec = dataclasses.replace(spec, dtype=dtype)
-    model = build_model(spec, conv_impl=conv_impl)
+    model = build_model(spec, conv_impl=conv_impl, remat=remat)
     x = jnp.asarray(np.random.default_rng(1).normal(size=(batch, T, V, _in_channels(spec))), jnp.float32)
     labels = jnp.asarray(np.arange(batch) % 2)
     variables = _variables(model, x)
@@ -135,6 +137,8 @@ def bench_one(name: str, spec, *, batch: int, repeats: int, conv_impl: str = "au
         "name": name,
         "conv_impl": conv_impl,
         "dtype": dtype,
+        "remat": remat,
+        "train_step_scratch_gb": step_c.memory_analysis().temp_size_in_bytes / 1e9,
         "params_reference": count_params(spec, "reference"),
         "params_live": count_params(spec, "live"),
         "gflops_reference": flops / 1e9,
@@ -186,6 +190,8 @@ def _table(record) -> str:
             f"{r['name']:>6} {r.get('conv_impl', 'auto'):>6} {r.get('dtype', 'float32'):>8} {r['params_reference']:>10,} {r['gflops_reference']:>7.2f} {r['forward_s'] * 1e3:>8.1f} "
             f"{r['train_step_s'] * 1e3:>8.1f} {r['forward_compile_s']:>9.1f} {r['train_step_compile_s']:>10.1f} "
             f"{r['forward_gflop_per_s']:>8.1f} {r['train_gflop_per_s']:>9.1f}"
+            + (f"  remat (step scratch {r['train_step_scratch_gb']:.2f} GB)" if r.get("remat") else
+               f"  step scratch {r['train_step_scratch_gb']:.2f} GB" if "train_step_scratch_gb" in r else "")
             + (f"  torch step {r['torch_train_step_s'] * 1e3:,.0f} ms (ratio {r['train_step_s'] / r['torch_train_step_s']:.2f}),"
                f" fwd {r['torch_forward_s'] * 1e3:,.0f} ms (ratio {r['forward_s'] / r['torch_forward_s']:.2f})"
                if "torch_train_step_s" in r else ""))
@@ -340,6 +346,9 @@ def main(argv=None) -> int:
                         help="temporal convolution implementations to time side by side (infantjax.nn.temporal)")
     parser.add_argument("--dtype", nargs="+", default=["float32"], choices=COMPUTE_DTYPES,
                         help="compute dtypes to time side by side (the spec's dtype; parameters stay float32)")
+    parser.add_argument("--remat", nargs="+", default=["off"], choices=("off", "on"),
+                        help="rematerialised GCN modules (CPConfig.remat) off and/or on, side by side: step time and "
+                             "XLA scratch of the training step")
     parser.add_argument("--layers", action="store_true",
                         help="time the graph conv layer's parts instead: Dense vs FlatDense, einsum vs matmul")
     parser.add_argument("--products", action="store_true",
@@ -387,9 +396,10 @@ def main(argv=None) -> int:
         "matmul_gflop_per_s": matmul_rate(args.matmul_n),
         "results": [],
     }
-    runs = [(name, spec, impl, dt) for name, spec in specs.items() for impl in args.conv_impl for dt in args.dtype]
-    for name, spec, impl, dt in tqdm(runs, desc="gcn benchmark", file=sys.stderr):
-        row = bench_one(name, spec, batch=args.batch, repeats=args.repeats, conv_impl=impl, dtype=dt)
+    runs = [(name, spec, impl, dt, rm == "on") for name, spec in specs.items() for impl in args.conv_impl
+            for dt in args.dtype for rm in args.remat]
+    for name, spec, impl, dt, remat in tqdm(runs, desc="gcn benchmark", file=sys.stderr):
+        row = bench_one(name, spec, batch=args.batch, repeats=args.repeats, conv_impl=impl, dtype=dt, remat=remat)
         if args.torch_python:
             row.update(bench_torch(name, python=args.torch_python, batch=args.batch, repeats=args.repeats,
                                    movementoutcome_repo=args.movementoutcome_repo, stgcn_repo=args.stgcn_repo))

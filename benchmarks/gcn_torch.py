@@ -1,4 +1,5 @@
-"""The official PyTorch GCNs on this CPU: forward and training step at batch 32, beside PyTorch's own matmul rate.
+"""The official PyTorch GCNs on this machine's CPU or GPU: forward and training step at batch 32, beside PyTorch's
+own matmul rate on the same device.
 
 Runs in a separate Python environment that has PyTorch (never infantjax's). The models come from checkouts of the
 public reference repositories (nothing of them is part of infantjax):
@@ -17,7 +18,12 @@ The training step is the reference's: ``optim.SGD(lr=5e-4, momentum=0.9, nestero
         --specs 1 7 stgcn --batch 32
 
 Prints one JSON line per (model, kind). The glibc variables of issue 20's PyTorch bar (large-allocation reuse) are
-set by re-executing the script when they are missing.
+set by re-executing the script when they are missing (CPU).
+
+On a GPU (``--device cuda``, what ``infantjax bench --compare-torch`` runs beside the JAX figures on the same device):
+``--dtype bfloat16`` runs forward and loss under ``torch.autocast`` (bfloat16; parameters and optimizer float32, the
+usual PyTorch mixed precision), ``--compile`` times ``torch.compile`` of the model as well, ``--tf32 on`` lets
+cuBLAS/cuDNN use TF32 for float32; every timed call ends in ``torch.cuda.synchronize()``.
 """
 
 from __future__ import annotations
@@ -76,38 +82,52 @@ def _stgcn(repo: pathlib.Path):
                  edge_importance_weighting=True), 2
 
 
-def _median(fn, repeats: int, warmup: int) -> float:
+def _median(fn, repeats: int, warmup: int, sync=None) -> float:
     for _ in range(warmup):
         fn()
+    if sync is not None:
+        sync()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         fn()
+        if sync is not None:
+            sync()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
 
-def _time_model(torch, model, shape, batch: int, repeats: int):
+def _time_model(torch, model, shape, batch: int, repeats: int, device: str = "cpu", dtype: str = "float32",
+                form: str = "eager"):
     """(kind, median seconds) of the reference training step and the eval-mode forward on random windows."""
-    x = torch.randn(*shape) * 0.3
-    y = torch.arange(batch) % 2
+    import contextlib
+
+    x = torch.randn(*shape, device=device) * 0.3
+    y = torch.arange(batch, device=device) % 2
     optimizer = torch.optim.SGD(model.parameters(), lr=5e-4, momentum=0.9, nesterov=True)
     loss_fn = torch.nn.CrossEntropyLoss()
+    net = torch.compile(model) if form == "compiled" else model
+    sync = torch.cuda.synchronize if device == "cuda" else None
+
+    def autocast():
+        return torch.autocast(device, dtype=torch.bfloat16) if dtype == "bfloat16" else contextlib.nullcontext()
 
     def step():
         model.train()
-        out = model(x)
-        loss = loss_fn(out[0] if isinstance(out, tuple) else out, y)
+        with autocast():
+            out = net(x)
+            loss = loss_fn(out[0] if isinstance(out, tuple) else out, y)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
 
     def forward():
         model.eval()
-        with torch.no_grad():
-            model(x)
+        with torch.no_grad(), autocast():
+            net(x)
 
-    return [("train_step", _median(step, repeats, 1)), ("forward", _median(forward, repeats, 1))]
+    warmup = 3 if form == "compiled" else 1  # torch.compile compiles at the first calls (train and eval graphs)
+    return [("train_step", _median(step, repeats, warmup, sync)), ("forward", _median(forward, repeats, warmup, sync))]
 
 
 def main(argv=None) -> None:
@@ -119,16 +139,27 @@ def main(argv=None) -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"),
+                        help="bfloat16: forward and loss under torch.autocast")
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile of the model")
+    parser.add_argument("--tf32", default="off", choices=("on", "off"), help="TF32 for float32 matmuls/convolutions")
     args = parser.parse_args(argv)
-    if any(os.environ.get(k) != v for k, v in MALLOC.items()):
+    if args.device == "cpu" and any(os.environ.get(k) != v for k, v in MALLOC.items()):
         os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **MALLOC})
 
     import torch
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    a = torch.randn(2048, 2048)
-    matmul = 2 * 2048 ** 3 / _median(lambda: a @ a, 5, 2) / 1e9
+    sync = None
+    n = 2048
+    if args.device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = args.tf32 == "on"
+        torch.backends.cudnn.benchmark = True
+        sync, n = torch.cuda.synchronize, 8192
+    a = torch.randn(n, n, device=args.device)
+    matmul = 2 * n ** 3 / _median(lambda: a @ a, 5, 2, sync) / 1e9
     for name in args.specs:
         if name == "stgcn":
             if args.stgcn_repo is None:
@@ -140,10 +171,19 @@ def main(argv=None) -> None:
                 parser.error("--movementoutcome-repo is needed for Table A.4 rows")
             model, channels = _movementoutcome(args.movementoutcome_repo, int(name))
             shape = (args.batch, channels, WINDOW, JOINTS)
-        for kind, seconds in _time_model(torch, model, shape, args.batch, args.repeats):
-            print(json.dumps({"model": name, "kind": kind, "batch": args.batch, "seconds": seconds,
-                              "matmul_gflops": matmul, "threads": args.threads, "torch": torch.__version__,
-                              "load": os.getloadavg()[0]}), flush=True)
+        model = model.to(args.device)
+        for form in ("eager", "compiled") if args.compile else ("eager",):
+            try:
+                timed = _time_model(torch, model, shape, args.batch, args.repeats, args.device, args.dtype, form)
+            except Exception as err:  # noqa: BLE001 - torch.compile failing on a model: say so, keep the others
+                print(json.dumps({"model": name, "form": form, "error": str(err)[:300]}), flush=True)
+                continue
+            for kind, seconds in timed:
+                print(json.dumps({"model": name, "kind": kind, "form": form, "batch": args.batch, "seconds": seconds,
+                                  "matmul_gflops": matmul, "threads": args.threads, "torch": torch.__version__,
+                                  "device": args.device, "dtype": args.dtype, "tf32": args.tf32,
+                                  "load": os.getloadavg()[0]}), flush=True)
+
 
 if __name__ == "__main__":
     main()

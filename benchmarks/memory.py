@@ -3,7 +3,8 @@
 Each job runs in a fresh Python process and reports its own peak resident set size (``ru_maxrss``); the record
 also gives the evaluation/scoring chunk the memory budget chose.
 
-    python benchmarks/memory.py [--subjects 100] [--spec 1] [--epochs 1] [--copies 1] [--out memory.json]
+    python benchmarks/memory.py [--subjects 100] [--spec 1] [--epochs 1] [--copies 1] [--only train] [--remat]
+        [--memory-budget GB] [--out memory.json]
 
 Target (issue 14): ≤ 4 GB for a Table A.4 network on a 100-infant folder. The figures of record are in
 docs/performance.md ("Memory").
@@ -42,7 +43,7 @@ print("risk", round(result.risk, 3))
 CLI_TRAIN = """
 from infantjax.cli import main
 rc = main(["train", "--data", {data!r}, "--labels", {labels!r}, "--specs", "table-a4:{spec_number}",
-           "--epochs", "{epochs}", "--copies", "{copies}", "{copies}", "--out", {out!r}, "--no-progress"])
+           "--epochs", "{epochs}", "--copies", "{copies}", "{copies}", "--out", {out!r}, "--no-progress", *{extra!r}])
 assert rc == 0, rc
 """
 
@@ -67,6 +68,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--copies", type=int, default=1,
                         help="training copies per recording and epoch (fewer steps; the memory of a step is the same)")
+    parser.add_argument("--remat", action="store_true", help="train with --remat (CPConfig.remat)")
+    parser.add_argument("--memory-budget", type=float, default=None, metavar="GB",
+                        help="train with --memory-budget GB")
     parser.add_argument("--only", choices=("tour", "train"), default=None, help="run one of the two jobs")
     parser.add_argument("--out", default=None, help="also write the JSON record here")
     args = parser.parse_args()
@@ -77,15 +81,18 @@ def main() -> None:
         rows.append(run(code, f"quick tour: protocols.cp.train(table_a4[{args.spec}], {args.subjects} infants, "
                               f"{args.epochs} epoch) + predict"))
     if args.only in (None, "train"):
+        extra = (["--remat"] if args.remat else []) + (
+            ["--memory-budget", str(args.memory_budget)] if args.memory_budget is not None else [])
         with tempfile.TemporaryDirectory() as tmp:
             data = os.path.join(tmp, "synth")
             subprocess.run([sys.executable, "-m", "infantjax", "synth", "--task", "cp", "--subjects",
                             str(args.subjects), "--out", data], check=True, cwd=ROOT, capture_output=True,
                            env={**os.environ, "PYTHONPATH": str(ROOT)})
             code = CLI_TRAIN.format(data=data, labels=os.path.join(data, "labels.csv"), spec_number=args.spec,
-                                    epochs=args.epochs, copies=args.copies, out=os.path.join(tmp, "ens"))
+                                    epochs=args.epochs, copies=args.copies, out=os.path.join(tmp, "ens"),
+                                    extra=extra)
             rows.append(run(code, f"infantjax train --specs table-a4:{args.spec} --epochs {args.epochs} "
-                                  f"({args.subjects}-infant folder)"))
+                                  f"{' '.join(extra)} ({args.subjects}-infant folder)".replace("  ", " ")))
     record = {"load_average": os.getloadavg(), "rows": rows}
     print(json.dumps(record, indent=1))
     print(f"\n{'job':<90} {'peak RSS (GB)':>14} {'wall (s)':>9}")

@@ -1,4 +1,5 @@
-"""The official PyTorch EfficientPose on this CPU: ms/img at batch 1 and 16, beside PyTorch's own matmul rate.
+"""The official PyTorch EfficientPose on this machine's CPU or GPU: ms/img at each batch, beside PyTorch's own matmul
+rate on the same device.
 
 Runs in a separate Python environment that has PyTorch (never infantjax's): the official code and weights come
 from a checkout of the public repository daniegr/EfficientPose (``models/pytorch/EfficientPose{RT,I}.py`` and the
@@ -11,6 +12,11 @@ figures, one call per round.
 
 Prints one JSON line per (model, batch). The glibc variables above (large-allocation reuse) are what issue 20's
 PyTorch bar was measured with; the script re-executes itself with them when they are missing.
+
+On a GPU (``--device cuda``, what ``infantjax bench --compare-torch`` runs beside the JAX figures on the same device):
+``--dtype bfloat16`` runs the forward under ``torch.autocast`` (bfloat16), ``--compile`` through ``torch.compile`` as
+well as eagerly, ``--tf32 on`` lets cuBLAS/cuDNN use TF32 for float32 (what JAX's default matmul precision does on
+NVIDIA GPUs); every timed call ends in ``torch.cuda.synchronize()``.
 """
 
 from __future__ import annotations
@@ -66,17 +72,41 @@ def _load(repo: str, variant: str):
     return model
 
 
-def _matmul_rate(n: int = 2048) -> float:
+def _sync(torch, device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def _matmul_rate(device: str = "cpu", n: int | None = None) -> float:
+    """GFLOP/s of an n×n float32 matmul on ``device`` (2048 on CPU, 8192 on a GPU), median of 5 after a warm-up."""
     import torch
 
-    a = torch.randn(n, n)
+    n = n or (8192 if device == "cuda" else 2048)
+    a = torch.randn(n, n, device=device)
     a @ a
+    _sync(torch, device)
     times = []
     for _ in range(5):
         t = time.perf_counter()
         a @ a
+        _sync(torch, device)
         times.append(time.perf_counter() - t)
     return 2 * n ** 3 / statistics.median(times) / 1e9
+
+
+def _time(torch, fn, x, device: str, repeats: int, warmup: int = 2) -> float:
+    """Median seconds of ``fn(x)`` (no gradients), each call waited for."""
+    with torch.no_grad():
+        for _ in range(warmup):
+            fn(x)
+        _sync(torch, device)
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            fn(x)
+            _sync(torch, device)
+            times.append(time.perf_counter() - t)
+    return statistics.median(times)
 
 
 def main() -> None:
@@ -85,30 +115,52 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", default=["RT", "I"], choices=sorted(RESOLUTION))
     ap.add_argument("--batches", nargs="+", type=int, default=[1, 16])
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    ap.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"),
+                    help="bfloat16: the forward under torch.autocast")
+    ap.add_argument("--compile", action="store_true", help="also time torch.compile of the model")
+    ap.add_argument("--tf32", default="off", choices=("on", "off"), help="TF32 for float32 matmuls/convolutions")
+    ap.add_argument("--repeats", type=int, default=None, help="timed calls (default 5 at batch 1, else 3)")
     args = ap.parse_args()
-    if any(os.environ.get(k) != v for k, v in MALLOC.items()):
+    if args.device == "cpu" and any(os.environ.get(k) != v for k, v in MALLOC.items()):
         os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **MALLOC})
+    import contextlib
+
     import numpy as np
     import torch
 
     torch.set_num_threads(args.threads)
+    if args.device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = args.tf32 == "on"
+        torch.backends.cudnn.benchmark = True
+    matmul = _matmul_rate(args.device)
     for variant in args.models:
-        model = _load(args.repo, variant)
+        model = _load(args.repo, variant).to(args.device)
+        forms = [("eager", model)]
+        if args.compile:
+            try:
+                forms.append(("compiled", torch.compile(model)))
+            except Exception as err:  # noqa: BLE001 - a model torch.compile cannot take: say so, time eager
+                print(json.dumps({"model": variant.lower(), "compile_error": str(err)[:300]}), flush=True)
         r = RESOLUTION[variant]
         for b in args.batches:
             x = torch.from_numpy(np.random.default_rng(1).normal(size=(b, 3, r, r)).astype(np.float32))
-            with torch.no_grad():
-                model(x)
-                times = []
-                for _ in range(5 if b == 1 else 3):
-                    t = time.perf_counter()
-                    model(x)
-                    times.append(time.perf_counter() - t)
-            med = statistics.median(times)
-            print(json.dumps({"model": variant.lower(), "batch": b, "graph": "pytorch",
-                              "ms_per_img": round(med / b * 1e3, 2), "matmul_gflop_s": round(_matmul_rate(), 1),
-                              "load_average": round(os.getloadavg()[0], 2), "torch": torch.__version__,
-                              "threads": args.threads}), flush=True)
+            x = x.to(args.device)
+            for form, fn in forms:
+                autocast = (torch.autocast(args.device, dtype=torch.bfloat16) if args.dtype == "bfloat16"
+                            else contextlib.nullcontext())
+                try:
+                    with autocast:
+                        med = _time(torch, fn, x, args.device, args.repeats or (5 if b == 1 else 3))
+                except Exception as err:  # noqa: BLE001 - torch.compile failing at the first call
+                    print(json.dumps({"model": variant.lower(), "batch": b, "form": form,
+                                      "error": str(err)[:300]}), flush=True)
+                    continue
+                print(json.dumps({"model": variant.lower(), "batch": b, "graph": "pytorch", "form": form,
+                                  "device": args.device, "dtype": args.dtype, "seconds": med,
+                                  "ms_per_img": round(med / b * 1e3, 4), "matmul_gflop_s": round(matmul, 1),
+                                  "load_average": round(os.getloadavg()[0], 2), "torch": torch.__version__,
+                                  "threads": args.threads, "tf32": args.tf32}), flush=True)
 
 
 if __name__ == "__main__":

@@ -18,8 +18,10 @@ a field of a :class:`Policy`:
 * ``fast_init_compile`` — compile one-off initialisations without XLA's expensive passes (CPU; the options are
   XLA:CPU's); ``fast_dropout_keys`` — rbg dropout keys where threefry compiles slowly (CPU, with its one-after-another
   instances);
-* ``compute_dtype`` — the place of the mixed-precision policy (issue 33, part 1 item 3): None today, every
-  network computes in its spec's ``dtype``.
+* ``compute_dtype`` — mixed precision: the dtype networks compute in when their spec's ``dtype`` is ``"auto"``
+  (the default of every spec): ``"float32"`` on CPU (where bfloat16 is slower), ``"bfloat16"`` on accelerators.
+  Parameters, optimizer state, BatchNorm statistics, softmax, losses and metrics stay float32 whatever it is
+  (docs/backend.md, "Mixed precision"). A spec with an explicit ``dtype`` keeps it under every policy.
 
 The memory budget of a compiled call (:func:`memory_fraction`, used by :func:`infantjax.parallel.memory_budget`)
 is a share of the device's memory: physical RAM on CPU, the allocator's limit on an accelerator.
@@ -27,12 +29,16 @@ is a share of the device's memory: physical RAM on CPU, the allocator's limit on
 The policy in force is, in this order: the innermost :func:`use` block; the ``INFANTJAX_BACKEND_POLICY``
 environment variable (``cpu``, ``accelerator`` or ``auto``); ``auto``, which is the policy of the platform JAX runs
 on (:func:`platform`). So a CPU machine can run the accelerator forms (``INFANTJAX_BACKEND_POLICY=accelerator``,
-or ``with backend.use("accelerator"):``) and tests assert that both give the same results.
+or ``with backend.use("accelerator"):``) and tests assert that both give the same results. The compute dtype is
+switched on its own, in the same order: ``use(..., compute_dtype="float32")``, the ``INFANTJAX_COMPUTE_DTYPE``
+environment variable (``float32``, ``bfloat16``, ``float16`` or ``auto``), the policy's.
 
     from infantjax import backend
     backend.current().instances                        # "map" on CPU, "vmap" on a GPU
     with backend.use("accelerator"):
-        ...                                            # traced here: the forms a GPU runs
+        ...                                            # traced here: the forms a GPU runs, in bfloat16
+    with backend.use("accelerator", compute_dtype="float32"):
+        ...                                            # the accelerator forms in float32
 
 The policy is read when a function is traced. Caches of compiled programs key on :func:`current` (the package's
 own do); entering or leaving a :func:`use` block that changes the policy clears JAX's trace caches, so a function
@@ -54,8 +60,8 @@ import jax
 
 from infantjax.errors import ConfigError
 
-__all__ = ["ENV", "PLATFORMS", "POLICIES", "Policy", "current", "form", "instances", "memory_fraction", "platform",
-           "policy", "use"]
+__all__ = ["COMPUTE_DTYPES", "DTYPE_ENV", "ENV", "PLATFORMS", "POLICIES", "Policy", "compute_dtype", "current", "form",
+           "instances", "memory_fraction", "platform", "policy", "use"]
 
 #: The environment variable that sets the policy for a whole process (``cpu``, ``accelerator``, ``auto``).
 ENV = "INFANTJAX_BACKEND_POLICY"
@@ -63,6 +69,11 @@ ENV = "INFANTJAX_BACKEND_POLICY"
 PLATFORMS = ("cpu", "gpu", "tpu")
 #: The policy names :func:`use` and the environment variable accept.
 POLICIES = ("auto", "cpu", "accelerator")
+#: The environment variable that sets the compute dtype for a whole process (``float32``, ``bfloat16``,
+#: ``float16``, ``auto`` = the policy's).
+DTYPE_ENV = "INFANTJAX_COMPUTE_DTYPE"
+#: The compute dtypes a policy may name (as ``infantjax.nn.precision.COMPUTE_DTYPES``).
+COMPUTE_DTYPES = ("float32", "bfloat16", "float16")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,7 +93,9 @@ class Policy:
         fast_dropout_keys: draw dropout masks from ``rbg`` keys where threefry compiles slowly (XLA:CPU; MAM); they
             differ under ``vmap``, so only where stacked instances run one after another.
         memory_fraction: share of a device's memory one compiled call may use by default.
-        compute_dtype: the mixed-precision compute dtype (None: each spec's ``dtype``; issue 33).
+        compute_dtype: the dtype networks whose spec says ``dtype="auto"`` compute in (mixed precision:
+            parameters and optimizer state float32, compute in this dtype, BatchNorm statistics, softmax, losses
+            and metrics float32).
     """
 
     name: str
@@ -95,7 +108,7 @@ class Policy:
     fast_init_compile: bool
     fast_dropout_keys: bool = False
     memory_fraction: float = 0.25
-    compute_dtype: str | None = None
+    compute_dtype: str = "float32"
 
 
 _POLICIES = {
@@ -103,7 +116,7 @@ _POLICIES = {
                   data_parallel_inference=False, fast_init_compile=True, fast_dropout_keys=True),
     "accelerator": Policy("accelerator", conv="plain", instances="vmap", pose_microbatch=None,
                           pose_depthwise="conv", pose_se_fold=False, data_parallel_inference=True,
-                          fast_init_compile=False),
+                          fast_init_compile=False, compute_dtype="bfloat16"),
 }
 
 _local = threading.local()
@@ -139,33 +152,69 @@ def policy(name: str = "auto") -> Policy:
     return _POLICIES[name]
 
 
-def _requested() -> str:
-    stack = getattr(_local, "stack", None)
-    if stack:
-        return stack[-1]
-    value = os.environ.get(ENV, "").strip().lower()
-    return _check(value, f"${ENV}") if value else "auto"
+def _check_dtype(name: str, where: str) -> str:
+    if name not in (*COMPUTE_DTYPES, "auto"):
+        raise ConfigError(f"{where}: compute dtype {name!r} is not one of {(*COMPUTE_DTYPES, 'auto')}; use "
+                          "'float32', 'bfloat16', 'float16' or 'auto' (the backend policy's)")
+    return name
+
+
+def _requested() -> tuple[str, str]:
+    """(policy name, compute dtype name or ``"auto"``) asked for: the innermost block that sets each, else the
+    environment, else ``"auto"``."""
+    stack = getattr(_local, "stack", None) or []
+    name = dtype = None
+    for block_name, block_dtype in reversed(stack):  # "auto" in a block: the policy's, whatever is outside it
+        name = name or block_name
+        dtype = dtype or block_dtype
+    if name is None:
+        value = os.environ.get(ENV, "").strip().lower()
+        name = _check(value, f"${ENV}") if value else "auto"
+    if dtype is None:
+        value = os.environ.get(DTYPE_ENV, "").strip().lower()
+        dtype = _check_dtype(value, f"${DTYPE_ENV}") if value else "auto"
+    return name, dtype
 
 
 def current() -> Policy:
-    """The policy in force (innermost :func:`use` block > ``$INFANTJAX_BACKEND_POLICY`` > the platform's)."""
-    return policy(_requested())
+    """The policy in force (innermost :func:`use` block > ``$INFANTJAX_BACKEND_POLICY`` > the platform's), with
+    the compute dtype asked for (innermost block that names one > ``$INFANTJAX_COMPUTE_DTYPE`` > the policy's)."""
+    name, dtype = _requested()
+    chosen = policy(name)
+    if dtype != "auto" and dtype != chosen.compute_dtype:
+        chosen = dataclasses.replace(chosen, compute_dtype=dtype)
+    return chosen
+
+
+def compute_dtype() -> str:
+    """The compute dtype in force (``Policy.compute_dtype`` of :func:`current`): what a network whose spec says
+    ``dtype="auto"`` computes in."""
+    return current().compute_dtype
 
 
 @contextlib.contextmanager
-def use(name: str) -> Iterator[Policy]:
-    """Run a block of code under the policy ``name`` (``"cpu"``, ``"accelerator"`` or ``"auto"``), e.g. the
-    accelerator forms on a CPU. Blocks nest; each thread has its own.
+def use(name: str | None = None, *, compute_dtype: str | None = None) -> Iterator[Policy]:
+    """Run a block of code under the policy ``name`` (``"cpu"``, ``"accelerator"`` or ``"auto"``; None keeps the
+    one in force), e.g. the accelerator forms on a CPU, and/or with the compute dtype ``compute_dtype``
+    (``"float32"``, ``"bfloat16"``, ``"float16"``, or ``"auto"``: the policy's). Blocks nest; each thread has
+    its own.
 
     Yields:
         the policy in force inside the block.
+
+    Raises:
+        ConfigError: an unknown policy or dtype name.
     """
-    new = policy(_check(name, "backend.use"))
+    if name is not None:
+        _check(name, "backend.use")
+    if compute_dtype is not None:
+        _check_dtype(compute_dtype, "backend.use")
     before = current()
     stack = getattr(_local, "stack", None)
     if stack is None:
         stack = _local.stack = []
-    stack.append(new.name)
+    stack.append((name, compute_dtype))
+    new = current()
     if new != before:
         jax.clear_caches()  # traces made under the other policy must not be reused
     try:

@@ -9,6 +9,7 @@ as one clear line and exit with status 2; no traceback for user mistakes (``--de
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import pkgutil
@@ -42,6 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="keep compiled programs in DIR so that the next run skips compiling (default: on, in "
                              "~/.cache/infantjax/xla/…, except for `bench`; also $INFANTJAX_COMPILATION_CACHE; "
                              "'off' turns it off)")
+    # the backend policy (docs/backend.md): the forms a platform runs and the mixed-precision compute dtype
+    parser.add_argument("--backend-policy", default=None, choices=("auto", "cpu", "accelerator"),
+                        help="run the CPU or the accelerator forms whatever the platform (default auto: the "
+                             "platform's; also $INFANTJAX_BACKEND_POLICY)")
+    parser.add_argument("--compute-dtype", default=None, choices=("auto", "float32", "bfloat16", "float16"),
+                        help="the dtype networks compute in (default auto: float32 on CPU, bfloat16 on "
+                             "accelerators; parameters stay float32; also $INFANTJAX_COMPUTE_DTYPE)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
@@ -60,9 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        _start_distributed(args)
-        _compilation_cache(args)
-        return int(args.func(args) or 0)
+        with _backend_policy(args):
+            _start_distributed(args)
+            _compilation_cache(args)
+            return int(args.func(args) or 0)
     except InfantJaxError as err:
         if args.debug:
             traceback.print_exc()
@@ -71,6 +80,36 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"infantjax {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+@contextlib.contextmanager
+def _backend_policy(args):
+    """``--backend-policy`` / ``--compute-dtype``: the process's environment variables while the command runs
+    (every thread of the command sees them), restored afterwards."""
+    import os
+
+    asked = {"INFANTJAX_BACKEND_POLICY": args.backend_policy, "INFANTJAX_COMPUTE_DTYPE": args.compute_dtype}
+    asked = {k: v for k, v in asked.items() if v is not None}
+    if not asked:
+        yield
+        return
+    from infantjax import backend
+
+    before = {k: os.environ.get(k) for k in asked}
+    policy = backend.current()
+    os.environ.update(asked)
+    try:
+        if backend.current() != policy:
+            import jax
+
+            jax.clear_caches()  # nothing traced under the other policy runs under this one
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _start_distributed(args) -> None:

@@ -40,6 +40,7 @@ __all__ = [
     "DATA",
     "INSTANCE",
     "batch_sharding",
+    "build_mesh",
     "budgeted_chunk",
     "compiled_bytes",
     "initialize",
@@ -86,8 +87,40 @@ def instance_mesh(num_instances: int, *, devices: Sequence[jax.Device] | None = 
     data_axis = n // instance_axis
     if batch_size is not None:
         data_axis = math.gcd(data_axis, int(batch_size))
-    used = np.asarray(devices[: instance_axis * data_axis], dtype=object).reshape(instance_axis, data_axis)
-    return Mesh(used, (INSTANCE, DATA))
+    return build_mesh((instance_axis, data_axis), (INSTANCE, DATA), devices[: instance_axis * data_axis])
+
+
+def build_mesh(shape: Sequence[int], names: Sequence[str], devices: Sequence[jax.Device] | None = None) -> Mesh:
+    """A mesh of ``shape`` over ``devices`` laid out by ``jax.make_mesh``: the device order follows the topology
+    (a TPU slice's torus, a multi-GPU host's id order), never a hand-built array. Every mesh of the package is
+    built here.
+
+    The axes are ``AxisType.Auto`` (the compiler propagates the shardings that ``NamedSharding`` s and
+    ``jax.jit``'s ``in_shardings`` give; ``jax.make_mesh`` defaults to ``Explicit`` axes since JAX 0.7, whose
+    sharding-in-types rules the package's programs are not written for). The keyword form of ``axis_types`` and
+    ``devices`` is the one JAX 0.10 – 0.12 share.
+
+    Arguments:
+        shape: the size of each axis; their product is the number of devices used.
+        names: the axis names (``("instance", "data")``, ``("data",)``).
+        devices: the devices, at least ``prod(shape)`` of them (the first ones are used; default ``jax.devices()``).
+
+    Returns:
+        a :class:`jax.sharding.Mesh`.
+
+    Raises:
+        ConfigError: fewer devices than the mesh needs, or a shape that does not match the names.
+    """
+    shape = tuple(int(s) for s in shape)
+    names = tuple(names)
+    devices = list(jax.devices() if devices is None else devices)
+    if len(shape) != len(names) or any(s < 1 for s in shape):
+        raise ConfigError(f"build_mesh: shape {shape} does not give one positive size per axis of {names}")
+    need = math.prod(shape)
+    if need > len(devices):
+        raise ConfigError(f"build_mesh: a {shape} mesh needs {need} devices, only {len(devices)} given")
+    auto = (jax.sharding.AxisType.Auto,) * len(shape)
+    return jax.make_mesh(shape, names, axis_types=auto, devices=devices[:need])
 
 
 def instance_sharding(mesh: Mesh) -> NamedSharding:

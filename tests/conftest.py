@@ -61,10 +61,22 @@ def data_dir() -> pathlib.Path:
     return LOCAL
 
 
+GPU_REASON = ("gpu: checks that only mean something on a GPU; run with JAX_PLATFORMS=cuda on a machine with one "
+              "(benchmarks/gpu_suite.sh)")
+
+
 def pytest_collection_modifyitems(config, items):
-    """Tests marked ``reference`` are skipped, with a reason, where the shared data is absent (a user's clone).
+    """Tests marked ``reference`` are skipped, with a reason, where the shared data is absent (a user's clone);
+    tests marked ``gpu`` where JAX does not run on a GPU.
 
     CI sets INFANTJAX_REQUIRE_REFERENCE=1, which makes the missing folder an error instead."""
+    if any(item.get_closest_marker("gpu") is not None for item in items):
+        from infantjax import backend
+
+        if backend.platform() != "gpu":
+            for item in items:
+                if item.get_closest_marker("gpu") is not None:
+                    item.add_marker(pytest.mark.skip(reason=GPU_REASON))
     if DATA.is_dir():
         return
     if os.environ.get("INFANTJAX_REQUIRE_REFERENCE") == "1":
@@ -73,6 +85,16 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("reference") is not None:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def cpu_policy():
+    """The CPU backend policy for a test about the CPU forms: CI's accelerator-policy pass
+    (tests/accelerator_forms.txt) runs the same files under INFANTJAX_BACKEND_POLICY=accelerator."""
+    from infantjax import backend
+
+    with backend.use("cpu") as policy:
+        yield policy
 
 
 # ------------------------------------------------------------------------------------------------ browser

@@ -28,6 +28,7 @@ def test_platform_is_cpu_under_the_tests_and_auto_is_its_policy(monkeypatch):
 
 def test_use_overrides_a_block_nests_and_restores(monkeypatch):
     monkeypatch.delenv(backend.ENV, raising=False)
+    monkeypatch.delenv(backend.DTYPE_ENV, raising=False)  # a dtype override makes current() a fresh Policy
     assert backend.form("auto", cpu="shift", other="conv") == "shift"
     with backend.use("accelerator") as policy:
         assert policy.name == "accelerator" and backend.current() is policy
@@ -61,8 +62,8 @@ def test_environment_variable_sets_the_policy(monkeypatch):
 
 
 def test_instances_vmap_when_a_mesh_spreads_them():
-    spread = jax.sharding.Mesh(np.asarray(jax.devices()[:4]).reshape(4, 1), (parallel.INSTANCE, parallel.DATA))
-    one = jax.sharding.Mesh(np.asarray(jax.devices()[:1]).reshape(1, 1), (parallel.INSTANCE, parallel.DATA))
+    spread = parallel.build_mesh((4, 1), (parallel.INSTANCE, parallel.DATA))
+    one = parallel.build_mesh((1, 1), (parallel.INSTANCE, parallel.DATA))
     with backend.use("cpu"):
         assert backend.instances(spread) == "vmap" and backend.instances(one) == "map"
         assert backend.instances(one, mode="vmap") == "vmap"
@@ -76,8 +77,9 @@ def test_memory_budget_is_the_policys_share_of_the_device():
     assert parallel.memory_budget(1234) == 1234
 
 
-def test_policy_has_a_place_for_the_compute_dtype():
-    assert backend.policy("cpu").compute_dtype is None and backend.policy("accelerator").compute_dtype is None
+def test_mixed_precision_is_on_for_accelerators_and_off_on_cpu():
+    assert backend.policy("cpu").compute_dtype == "float32"
+    assert backend.policy("accelerator").compute_dtype == "bfloat16"
 
 
 def test_accelerator_forms_equal_the_cpu_forms():
@@ -147,3 +149,42 @@ def test_a_function_traced_under_one_policy_is_traced_again_under_the_other():
     with backend.use("accelerator"):
         text_acc = f.lower(x, w).as_text()
     assert "convolution" in text_acc and "convolution" not in text_cpu
+
+
+# the tests CI runs a second time under the accelerator policy (.ci/run, pass 4)
+ACCELERATOR_FORMS = REPO / "tests" / "accelerator_forms.txt"
+
+
+def accelerator_form_tests() -> list[str]:
+    """The node ids of tests/accelerator_forms.txt (comments and blank lines dropped)."""
+    lines = (line.split("#", 1)[0].strip() for line in ACCELERATOR_FORMS.read_text().splitlines())
+    return [line for line in lines if line]
+
+
+def test_accelerator_form_list_names_existing_tests():
+    import ast
+
+    entries = accelerator_form_tests()
+    assert len(entries) == len(set(entries)) and len(entries) >= 10
+    missing = []
+    for entry in entries:
+        path, _, name = entry.partition("::")
+        file = REPO / path
+        if not (file.is_file() and file.parent == REPO / "tests" and file.name.startswith("test_")):
+            missing.append(f"{entry}: no test module {path}")
+            continue
+        if name:
+            defined = {node.name for node in ast.walk(ast.parse(file.read_text()))
+                       if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+            if name.split("[", 1)[0] not in defined:
+                missing.append(f"{entry}: {path} defines no {name}")
+    assert not missing, "tests/accelerator_forms.txt names tests that do not exist:\n" + "\n".join(missing)
+
+
+def test_ci_runs_the_accelerator_form_list_under_the_accelerator_policy():
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "tests/accelerator_forms.txt" in ci and "INFANTJAX_BACKEND_POLICY=accelerator" in ci
+    # every family's training and forward, ensemble scoring, pose inference and the parity tests are in the list
+    for needed in ("tests/test_task_contract.py", "tests/test_mixed_precision.py", "tests/test_ensemble.py",
+                   "tests/test_pose_inference.py", "tests/test_pose_weights.py", "tests/test_gcn_torch_import.py"):
+        assert needed in accelerator_form_tests(), needed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pathlib
 
 import jax
 import jax.numpy as jnp
@@ -11,6 +12,8 @@ import pytest
 from infantjax.bench import Run, median_time, program_stats
 from infantjax.bench.headline import CASES
 from infantjax.commands.bench import CASE_NAMES
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
 def test_median_time_warms_up_and_waits():
@@ -78,3 +81,184 @@ def test_depth_profile_attributes_op_time_to_every_table_i_level(capsys):
         assert {"layer1", "layer2", "layer3", "layer4", "layer5", "output"} <= set(levels), levels
         assert all(v > 0 for v in levels.values())
         assert record["results"][kind]["step_wall_s"] > 0
+
+
+# ------------------------------------------------------------------ accelerator peaks and the roofline (issue 33)
+@pytest.mark.parametrize("kind, name, bf16, tf32, fp32, hbm", [
+    ("NVIDIA H100 80GB HBM3", "NVIDIA H100 SXM", 989, 495, 67, 3.35),
+    ("NVIDIA H100 PCIe", "NVIDIA H100 PCIe", 756, 378, 51, 2.0),
+    ("NVIDIA H200", "NVIDIA H200", 989, 495, 67, 4.8),
+    ("NVIDIA A100-SXM4-80GB", "NVIDIA A100 80GB", 312, 156, 19.5, 2.039),
+    ("NVIDIA A100-SXM4-40GB", "NVIDIA A100 40GB", 312, 156, 19.5, 1.555),
+    ("TPU v4", "TPU v4", 275, None, None, 1.2),
+    ("TPU v5 lite", "TPU v5e", 197, None, None, 0.819),
+    ("TPU v5p", "TPU v5p", 459, None, None, 2.765),
+])
+def test_peak_lookup_by_device_kind(kind, name, bf16, tf32, fp32, hbm):
+    from infantjax.bench.peaks import lookup
+
+    peak = lookup(kind)
+    assert (peak.name, peak.bf16_tflops, peak.tf32_tflops, peak.fp32_tflops, peak.hbm_tb_s) == \
+        (name, bf16, tf32, fp32, hbm)
+
+
+def test_no_peak_for_a_cpu_or_an_unknown_device():
+    from infantjax.bench.peaks import lookup
+
+    assert lookup("cpu") is None and lookup(None) is None and lookup("NVIDIA GeForce GT 710") is None
+    assert lookup(jax.devices()[0].device_kind) is None  # the test machine's CPU
+
+
+def test_matrix_peak_follows_the_dtype_and_the_matmul_precision():
+    from infantjax.bench.peaks import lookup, peak_tflops
+
+    h100, v5e = lookup("NVIDIA H100 80GB HBM3"), lookup("TPU v5 lite")
+    assert peak_tflops(h100, "bfloat16") == (989, "bf16") and peak_tflops(h100, "float16") == (989, "bf16")
+    assert peak_tflops(h100, "float32") == (495, "tf32")  # JAX's default precision lets XLA use TF32
+    assert peak_tflops(h100, "float32", "highest") == (67, "fp32")
+    assert peak_tflops(v5e, "float32") == (197, "bf16")  # a TPU's float32 products are bfloat16 passes
+
+
+def test_roofline_fractions_and_the_memory_bound_rows():
+    from infantjax.bench.peaks import lookup, roofline
+
+    h100 = lookup("NVIDIA H100 80GB HBM3")
+    # 494.5 GFLOP of bf16 work in 1 ms: 494.5 TFLOP/s = half the bf16 peak; 1 GB moved: 495 FLOP/byte, above the
+    # ridge (989e12 / 3.35e12 = 295): compute-bound
+    r = roofline(h100, seconds=1e-3, gflop=494.5, gbytes=1.0, dtype="bfloat16")
+    assert r.fraction_of_peak == pytest.approx(0.5) and r.ridge == pytest.approx(989 / 3.35)
+    assert r.intensity == pytest.approx(494.5) and not r.memory_bound
+    assert r.fraction_of_bandwidth == pytest.approx(1e9 / 1e-3 / 3.35e12)
+    # 2 GFLOP moving 2.68 GB in 1 ms: 0.75 FLOP/byte, memory-bound, at 2.68 TB/s = 80 % of 3.35 TB/s
+    m = roofline(h100, seconds=1e-3, gflop=2.0, gbytes=2.68, dtype="float32")
+    assert m.memory_bound and m.peak_name == "tf32" and m.fraction_of_bandwidth == pytest.approx(0.8)
+    assert m.fraction_of_peak == pytest.approx(2e12 / 495e12)
+    record = m.record()
+    assert record["memory_bound"] and record["peak_tflop_per_s"] == 495
+    # no byte count: a fraction of the peak, no bandwidth figure, never memory-bound
+    n = roofline(h100, seconds=2.0, gflop=989e3, gbytes=None, dtype="bfloat16")
+    assert n.fraction_of_peak == pytest.approx(0.5) and n.fraction_of_bandwidth is None and not n.memory_bound
+
+
+def test_table_prints_fraction_of_peak_and_of_the_bandwidth_roofline(tmp_path):
+    from infantjax.bench import Row
+    from infantjax.bench.peaks import lookup
+
+    run = Run("unit", measure_matmul=False, peak=lookup("NVIDIA H200"))
+    run.add(Row("matmul-like", 1e-3, [1e-3], 64, "images", gflop=494.5, gbytes=1.0, dtype="bfloat16"))
+    run.add(Row("elementwise", 1e-3, [1e-3], 32, "windows", gflop=2.0, gbytes=2.4, dtype="float32"))
+    run.add(Row("host work", 0.5, [0.5], 1, "calls"))
+    record = run.finish(tmp_path / "peak.json")
+    text = run.table()
+    lines = {line.split()[0]: line for line in text.splitlines()[2:5]}
+    assert "50.0%" in lines["matmul-like"] and "64000.00" in lines["matmul-like"] and "images/s" in lines[
+        "matmul-like"]
+    # 2.4 GB in 1 ms = 2.4 TB/s of the H200's 4.8 TB/s: memory-bound, half the bandwidth roofline
+    assert lines["elementwise"].rstrip().endswith("50.0%") and "windows/s" in lines["elementwise"]
+    assert lines["host"].split()[-2:] == ["-", "-"]
+    assert "peaks (NVIDIA H200, datasheet, dense): bf16 989 / tf32 495 / fp32 67 TFLOP/s, 4.8 TB/s" in text
+    rows = {r["name"]: r for r in record["rows"]}
+    assert rows["matmul-like"]["fraction_of_peak"] == pytest.approx(0.5) and not rows["matmul-like"]["memory_bound"]
+    assert rows["elementwise"]["fraction_of_bandwidth"] == pytest.approx(0.5)
+    assert "fraction_of_peak" not in rows["host work"] and record["device_peak"]["name"] == "NVIDIA H200"
+
+
+def test_cpu_table_says_no_peak_is_known():
+    run = Run("unit", matmul_n=64)
+    run.time("tiny", jax.jit(lambda a: a @ a), jnp.ones((64, 64)), repeats=1)
+    run.finish()
+    assert run.peak is None and "peaks: none known for this device" in run.table()
+    assert "fraction_of_peak" not in run.record()["rows"][0]
+
+
+def test_program_stats_counts_the_bytes_moved():
+    f = jax.jit(lambda a: a * 2.0)
+    stats = program_stats(f, jnp.ones((1000,), jnp.float32))
+    assert stats["gbytes"] == pytest.approx(8e-6, rel=0.5)  # 4 kB in, 4 kB out
+
+
+def test_compare_torch_options_are_checked(tmp_path, capsys):
+    from infantjax.cli import main
+
+    assert main(["bench", "--only", "gcn", "--stgcn-repo", str(tmp_path)]) == 2
+    assert "need --compare-torch" in capsys.readouterr().err
+    assert main(["bench", "--only", "gcn", "--compare-torch", "--torch-scripts", str(tmp_path),
+                 "--stgcn-repo", str(tmp_path)]) == 2
+    assert "has no pose_torch.py, gcn_torch.py" in capsys.readouterr().err
+    assert main(["bench", "--only", "gcn", "--compare-torch", "--stgcn-repo", str(tmp_path / "missing")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    assert main(["bench", "--only", "gcn", "--compare-torch"]) == 2
+    assert "needs at least one of" in capsys.readouterr().err
+
+
+def test_torch_rows_sit_beside_their_jax_rows_with_the_speedup(tmp_path, monkeypatch):
+    """--compare-torch: the official scripts' JSON lines become rows beside the JAX rows (no PyTorch needed: a
+    stand-in script prints what pose_torch.py prints)."""
+    import sys
+
+    from infantjax.bench import Row
+    from infantjax.bench.headline import TorchSide, _torch_row
+
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "gcn_torch.py").write_text("")
+    (scripts / "pose_torch.py").write_text(
+        "import json, sys\n"
+        "assert '--device' in sys.argv and '--dtype' in sys.argv and '--tf32' in sys.argv\n"
+        "print(json.dumps({'model': 'rt', 'batch': 16, 'form': 'eager', 'seconds': 0.5, 'device': 'cpu',"
+        " 'dtype': 'float32', 'torch': 'stand-in'}))\n")
+    side = TorchSide(python=sys.executable, scripts=str(scripts), efficientpose_repo=str(tmp_path))
+    assert side.device == "cpu"
+    records = side.run("pose_torch.py", ["--repo", str(tmp_path)])
+    run = Run("unit", measure_matmul=False)
+    jax_row = run.add(Row("pose RT forward, batch 16", 0.25, [0.25], 16, "images", gflop=10.0))
+    _torch_row(run, jax_row, "PyTorch RT", records[0]["seconds"], "eager", records[0])
+    assert jax_row.extra["speedup_vs_torch_eager"] == pytest.approx(2.0)
+    torch_row = run.rows[-1]
+    assert torch_row.items == 16 and torch_row.gflop == 10.0 and torch_row.extra["framework"] == "pytorch"
+
+
+def test_gpu_sizes_cover_the_figures_of_record_of_part_2(capsys):
+    """``infantjax bench --size gpu``: the sizes issue 33 part 2 asks for (nothing is run here)."""
+    from infantjax.bench.headline import SIZES
+    from infantjax.cli import main
+
+    gpu = SIZES["gpu"]
+    assert {b for _, b in gpu.pose} == {1, 16, 64, 256}
+    assert {m for m, _ in gpu.pose} == {"efficientpose-rt-mpii", "efficientpose-i-mpii"}
+    assert set(gpu.gcn_batches) == {32, 256} and {k for _, k, _ in gpu.gcn_specs} == {"stgcn", "1", "7", "8"}
+    assert len(gpu.score_specs) * 7 == 70 and gpu.score_windows == 71_000  # 1,000 three-minute recordings
+    assert SIZES["default"].gcn_batches == (32,) and SIZES["quick"].gcn_batches == (8,)
+    assert main(["bench", "--quick", "--size", "gpu"]) == 2
+    assert "ask for different sizes" in capsys.readouterr().err
+
+
+def test_gpu_table_gives_every_row_its_fraction_of_peak(tmp_path):
+    """benchmarks/gpu_table.py (the markdown table of benchmarks/gpu_suite.sh) on a record with peaks and on a
+    JUnit report."""
+    import importlib.util
+
+    from infantjax.bench import Row
+    from infantjax.bench.peaks import lookup
+
+    spec = importlib.util.spec_from_file_location("gpu_table", REPO / "benchmarks" / "gpu_table.py")
+    gpu_table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu_table)
+    run = Run("unit", measure_matmul=False, peak=lookup("NVIDIA H100 80GB HBM3"))
+    run.add(Row("matmul-like", 1e-3, [1e-3], 64, "images", gflop=494.5, gbytes=1.0, dtype="bfloat16",
+                extra={"speedup_vs_torch_eager": 1.8}))
+    run.add(Row("elementwise", 1e-3, [1e-3], 32, "windows", gflop=2.0, gbytes=1.675, dtype="float32"))
+    run.finish(tmp_path / "bench.json")
+    (tmp_path / "tests.xml").write_text(
+        '<testsuites><testsuite tests="3" failures="1" errors="0" skipped="1" time="12.5">'
+        '<testcase classname="tests.test_a" name="test_ok"/>'
+        '<testcase classname="tests.test_a" name="test_bad"><failure message="assert 1 == 2">x</failure></testcase>'
+        '<testcase classname="tests.test_a" name="test_skip"><skipped/></testcase></testsuite></testsuites>')
+    assert gpu_table.main([str(tmp_path / "bench.json"), "--tests", str(tmp_path / "tests.xml"),
+                           "--out", str(tmp_path / "figures.md")]) == 0
+    text = (tmp_path / "figures.md").read_text()
+    lines = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| ")}
+    assert "| 50.0 % |" in lines["matmul-like"] and "1.80×" in lines["matmul-like"]
+    assert "64,000.0 images/s" in lines["matmul-like"]
+    assert "| 50.0 % |" in lines["elementwise"]  # 1.675 GB in 1 ms of the H100's 3.35 TB/s: memory-bound
+    assert "3 tests: 1 passed, 1 failed, 0 errors, 1 skipped" in text and "`tests.test_a::test_bad`" in text

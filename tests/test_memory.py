@@ -116,7 +116,7 @@ def test_scoring_in_power_of_two_calls_equals_equal_calls():
     np.testing.assert_allclose(c1, c2, rtol=1e-5, atol=1e-6)
 
 
-def test_scoring_one_instance_after_another_equals_all_at_once():
+def test_scoring_one_instance_after_another_equals_all_at_once(cpu_policy):
     """On CPU with every instance on one device the scoring program maps over instances (plain convolutions);
     spread over devices it vmaps. Both give the same predictions."""
     spec = tiny_gcn_spec()

@@ -45,7 +45,7 @@ def _bf16(rng, shape):
     return jnp.asarray(rng.normal(size=shape), jnp.bfloat16)
 
 
-def test_bfloat16_matmul_accumulates_in_float32_forward_and_backward():
+def test_bfloat16_matmul_accumulates_in_float32_forward_and_backward(cpu_policy):
     rng = np.random.default_rng(0)
     a, b, r = _bf16(rng, (64, 300)), _bf16(rng, (300, 16)), _bf16(rng, (64, 16))
     exact = np.asarray(a, np.float64) @ np.asarray(b, np.float64)
@@ -87,7 +87,7 @@ def test_float32_matmul_is_the_plain_product_and_vmap_batches_bfloat16():
         np.testing.assert_array_equal(g[i], want)
 
 
-def test_bfloat16_flat_dense_runs_its_product_through_matmul():
+def test_bfloat16_flat_dense_runs_its_product_through_matmul(cpu_policy):
     x = _bf16(np.random.default_rng(2), (2, 5, 19, 6))
     layer = FlatDense(9, dtype=jnp.bfloat16)
     params = layer.init(jax.random.PRNGKey(0), x)

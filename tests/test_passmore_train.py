@@ -237,7 +237,7 @@ def test_quick_recipe_separates_a_synthetic_smartphone_cohort():
     assert summary["after"]["brier"][0] < summary["before"]["brier"][0]
 
 
-def test_cpu_runs_the_stacked_instances_one_after_another_with_the_vmapped_updates():
+def test_cpu_runs_the_stacked_instances_one_after_another_with_the_vmapped_updates(cpu_policy):
     """On CPU the engine runs PassmoreTask's instances by lax.map inside the step (faster there than the vmap,
     benchmarks/passmore.py); the updates equal the vmapped step's. Inference likewise."""
     from infantjax import parallel

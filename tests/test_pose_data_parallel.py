@@ -35,10 +35,16 @@ def video(tmp_path_factory):
 
 
 def test_data_mesh_only_where_asked_or_on_accelerators():
+    from infantjax import backend
+
     assert len(jax.local_devices()) == 8
-    assert _data_mesh(None) is None  # CPU host devices share the cores: no split by default
-    assert _data_mesh(False) is None
-    assert _data_mesh(True).shape == {parallel.DATA: 8}
+    with backend.use("cpu"):
+        assert _data_mesh(None) is None  # CPU host devices share the cores: no split by default
+        assert _data_mesh(False) is None
+        assert _data_mesh(True).shape == {parallel.DATA: 8}
+    with backend.use("accelerator"):  # the accelerator forms split a batch over the local devices by default
+        assert _data_mesh(None).shape == {parallel.DATA: 8}
+        assert _data_mesh(False) is None
 
 
 @pytest.mark.slow  # about 20 s each on 2 loaded cores (two compilations of the network)

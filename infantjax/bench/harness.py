@@ -10,7 +10,10 @@ Every script in ``benchmarks/`` and ``infantjax bench`` measure with it, so ever
 
 A row's ``fraction_of_matmul`` is its achieved FLOP rate (XLA ``cost_analysis`` of the compiled program, when ``fn``
 is jitted) divided by the float32 matmul rate measured in the same run: how close the program is to what the
-machine's matrix unit does. Take figures of record only on an idle machine (load average < 1.5).
+machine's matrix unit does. On an accelerator whose datasheet peaks :mod:`infantjax.bench.peaks` knows (H100, H200,
+A100, TPU v4/v5e/v5p/v6e) a row also gets ``fraction_of_peak`` (of the matrix peak of its compute dtype) and, where
+it is memory-bound (FLOPs per byte below the device's ridge point), ``fraction_of_bandwidth`` (of the HBM
+bandwidth). Take figures of record only on an idle machine (load average < 1.5).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from infantjax import backend
+from infantjax.bench.peaks import DevicePeak, lookup, matmul_precision, roofline
 from infantjax.io.files import write_text
 
 __all__ = ["Row", "Run", "environment", "load_average", "matmul_rate", "median_time", "program_stats"]
@@ -83,7 +87,8 @@ def matmul_rate(n: int | None = None, repeats: int = 5, dtype=jnp.float32) -> fl
 
 
 def program_stats(jitted, *args) -> dict:
-    """XLA's figures for one call of ``jitted(*args)``: FLOPs and peak bytes (arguments + outputs + scratch)."""
+    """XLA's figures for one call of ``jitted(*args)``: FLOPs (``gflop``), bytes moved (``gbytes``, XLA's
+    ``bytes accessed``) and peak bytes (arguments + outputs + scratch)."""
     try:
         compiled = jitted.lower(*args).compile()
     except AttributeError:  # not a jitted function: nothing to analyse
@@ -94,6 +99,8 @@ def program_stats(jitted, *args) -> dict:
         cost = cost[0] if cost else {}
     if cost and cost.get("flops") is not None:
         out["gflop"] = float(cost["flops"]) / 1e9
+    if cost and cost.get("bytes accessed") is not None:
+        out["gbytes"] = float(cost["bytes accessed"]) / 1e9
     mem = compiled.memory_analysis()
     if mem is not None:
         out["scratch_gb"] = mem.temp_size_in_bytes / 1e9
@@ -121,6 +128,8 @@ class Row:
         unit: the items' name.
         gflop: XLA's FLOP count of one call (GFLOP), when known.
         extra: anything else the benchmark wants in the record (compile time, memory, ratios).
+        gbytes: the bytes one call moves through device memory (GB; XLA's ``bytes accessed``), when known.
+        dtype: the compute dtype of the work (which matrix peak it is held to).
     """
 
     name: str
@@ -130,6 +139,8 @@ class Row:
     unit: str = "calls"
     gflop: float | None = None
     extra: dict = dataclasses.field(default_factory=dict)
+    gbytes: float | None = None
+    dtype: str = "float32"
 
     @property
     def rate(self) -> float:
@@ -139,14 +150,26 @@ class Row:
     def gflops(self) -> float | None:
         return None if self.gflop is None or self.seconds <= 0 else self.gflop / self.seconds
 
-    def record(self, matmul: float | None) -> dict:
+    def roofline(self, peak: DevicePeak | None, precision: str = "default"):
+        """The row under ``peak`` (:func:`infantjax.bench.peaks.roofline`), or None without peaks or FLOPs."""
+        if peak is None or self.gflop is None:
+            return None
+        return roofline(peak, seconds=self.seconds, gflop=self.gflop, gbytes=self.gbytes, dtype=self.dtype,
+                        precision=precision)
+
+    def record(self, matmul: float | None, peak: DevicePeak | None = None, precision: str = "default") -> dict:
         out = {"name": self.name, "median_s": self.seconds, "samples_s": self.samples, "items": self.items,
-               "unit": self.unit, "rate_per_s": self.rate, **self.extra}
+               "unit": self.unit, "rate_per_s": self.rate, "dtype": self.dtype, **self.extra}
         if self.gflop is not None:
             out["gflop"] = self.gflop
             out["gflop_per_s"] = self.gflops
             if matmul:
                 out["fraction_of_matmul"] = self.gflops / matmul
+        if self.gbytes is not None:
+            out["gbytes"] = self.gbytes
+        roof = self.roofline(peak, precision)
+        if roof is not None:
+            out.update(roof.record())
         return out
 
 
@@ -157,11 +180,16 @@ class Run:
         title: the benchmark's name (first line of the table, ``benchmark`` in the JSON).
         matmul_n: size of the matmul that calibrates the run (default 2048 on CPU, 8192 on an accelerator).
         measure_matmul: measure the matmul rate (turn off only in tests).
+        peak: the device's datasheet peaks (default: :func:`infantjax.bench.peaks.lookup` of the device; None on a
+            CPU or an unknown device).
     """
 
-    def __init__(self, title: str, *, matmul_n: int | None = None, measure_matmul: bool = True):
+    def __init__(self, title: str, *, matmul_n: int | None = None, measure_matmul: bool = True,
+                 peak: DevicePeak | None | str = "auto"):
         self.title = title
         self.env = environment()
+        self.peak = lookup(self.env["device"]) if peak == "auto" else peak
+        self.precision = matmul_precision()
         self.matmul_n = matmul_n or (2048 if backend.platform() == "cpu" else 8192)
         self.matmul_before = matmul_rate(matmul_n) if measure_matmul else None
         self.matmul_after: float | None = None
@@ -176,11 +204,14 @@ class Run:
 
     def time(self, name: str, fn: Callable, *args, repeats: int = 5, warmup: int = 1, items: float = 1.0,
              unit: str = "calls", budget_s: float | None = None, analyse: bool = True,
-             program: tuple | None = None, gflop: float | None = None, **extra) -> Row:
+             program: tuple | None = None, gflop: float | None = None, gbytes: float | None = None,
+             dtype: str | None = None, **extra) -> Row:
         """Time ``fn(*args)`` (median after warm-up) and add a row.
 
-        XLA's FLOPs and scratch memory come from ``program = (jitted, args)`` when given (e.g. the train step inside a
-        closure that threads donated state), else from ``fn`` itself when it is jitted and ``analyse`` is on.
+        XLA's FLOPs, bytes and scratch memory come from ``program = (jitted, args)`` when given (e.g. the train step
+        inside a closure that threads donated state), else from ``fn`` itself when it is jitted and ``analyse`` is
+        on; ``gflop``/``gbytes`` override them. ``dtype`` is the work's compute dtype (default: the backend policy's,
+        :func:`infantjax.backend.compute_dtype`).
         """
         if program is not None:
             stats = program_stats(program[0], *program[1])
@@ -189,7 +220,8 @@ class Run:
         med, samples = median_time(lambda: fn(*args), repeats=repeats, warmup=warmup, budget_s=budget_s)
         if "scratch_gb" in stats:
             extra.setdefault("xla_scratch_gb", stats["scratch_gb"])
-        row = Row(name, med, samples, float(items), unit, stats.get("gflop") if gflop is None else gflop, dict(extra))
+        row = Row(name, med, samples, float(items), unit, stats.get("gflop") if gflop is None else gflop, dict(extra),
+                  stats.get("gbytes") if gbytes is None else gbytes, dtype or backend.compute_dtype())
         self.rows.append(row)
         return row
 
@@ -210,26 +242,46 @@ class Run:
         return record
 
     def record(self) -> dict:
+        peak = dataclasses.asdict(self.peak) if self.peak is not None else None
         return {"benchmark": self.title, "environment": self.env, "matmul_n": self.matmul_n,
                 "matmul_gflop_per_s_before": self.matmul_before, "matmul_gflop_per_s_after": self.matmul_after,
-                "rows": [r.record(self.matmul) for r in self.rows]}
+                "device_peak": peak, "matmul_precision": self.precision,
+                "rows": [r.record(self.matmul, self.peak, self.precision) for r in self.rows]}
 
     def table(self) -> str:
-        """The rows as a fixed-width table, with the run's matmul rate and load averages underneath."""
+        """The rows as a fixed-width table, with the run's matmul rate, the device's peaks and the load averages
+        underneath. ``of peak``: achieved FLOP/s over the device's matrix peak for the row's dtype; ``of BW``: achieved
+        bytes/s over the HBM bandwidth, for memory-bound rows (FLOPs per byte below the ridge point)."""
         width = max([len(r.name) for r in self.rows] + [20])
-        lines = [f"{self.title}: {self.env['device']} ({self.env['backend']}, {self.env['devices']} device(s), "
-                 f"{self.env['cpu_count']} cores), jax {self.env['jax']}",
-                 f"{'work':<{width}} {'median':>10} {'rate':>12} {'unit':<10} {'GFLOP/s':>8} {'of matmul':>9}"]
+        lines = [(f"{self.title}: {self.env['device']} ({self.env['backend']}, {self.env['devices']} device(s), "
+                  f"{self.env['cpu_count']} cores), jax {self.env['jax']}"),
+                 (f"{'work':<{width}} {'median':>10} {'rate':>12} {'unit':<12} {'dtype':<8} {'GFLOP/s':>9} "
+                  f"{'of matmul':>9} {'of peak':>8} {'of BW':>7}")]
         for r in self.rows:
-            gflops = f"{r.gflops:8.1f}" if r.gflops is not None else f"{'-':>8}"
+            gflops = f"{r.gflops:9.1f}" if r.gflops is not None else f"{'-':>9}"
             frac = (f"{r.gflops / self.matmul:9.1%}" if r.gflops is not None and self.matmul
                     else f"{'-':>9}")
-            lines.append(f"{r.name:<{width}} {_seconds(r.seconds):>10} {r.rate:12.2f} {r.unit + '/s':<10} "
-                         f"{gflops} {frac}")
+            roof = r.roofline(self.peak, self.precision)
+            of_peak = (f"{roof.fraction_of_peak:8.1%}" if roof is not None and roof.fraction_of_peak is not None
+                       else f"{'-':>8}")
+            of_bw = (f"{roof.fraction_of_bandwidth:7.1%}" if roof is not None and roof.memory_bound
+                     and roof.fraction_of_bandwidth is not None else f"{'-':>7}")
+            lines.append(f"{r.name:<{width}} {_seconds(r.seconds):>10} {r.rate:12.2f} {r.unit + '/s':<12} "
+                         f"{r.dtype:<8} {gflops} {frac} {of_peak} {of_bw}")
         before = f"{self.matmul_before:.1f}" if self.matmul_before else "-"
         after = f"{self.matmul_after:.1f}" if self.matmul_after else "-"
         lines.append(f"float32 matmul {self.matmul_n}^3: {before} / {after} GFLOP/s (start / end); load average "
                      f"(1 min) {self.env['load_average_1min']} / {self.env.get('load_average_1min_end')}")
+        if self.peak is not None:
+            p = self.peak
+            tf32 = f"{p.tf32_tflops:g}" if p.tf32_tflops is not None else "-"
+            fp32 = f"{p.fp32_tflops:g}" if p.fp32_tflops is not None else "-"
+            lines.append(f"peaks ({p.name}, datasheet, dense): bf16 {p.bf16_tflops:g} / tf32 {tf32} / fp32 {fp32} "
+                         f"TFLOP/s, {p.hbm_tb_s:g} TB/s; float32 rows held to the "
+                         f"{'fp32' if self.precision == 'highest' else 'tf32'} peak (matmul precision "
+                         f"{self.precision})")
+        else:
+            lines.append("peaks: none known for this device (a CPU): rows are given against the measured matmul rate")
         return "\n".join(lines)
 
 

@@ -10,12 +10,25 @@
   paper's on an accelerator).
 
 The whole set takes about 8 minutes on an idle 2-core CPU (``--quick`` about 3). Figures of record belong to an idle
-machine (load average < 1.5): the table prints the load average at the start and the end.
+machine (load average < 1.5): the table prints the load average at the start and the end. Every row computes in the
+backend policy's compute dtype (``--compute-dtype``; the pretrained pose networks too) and, on an accelerator the peak
+table knows, is given as a fraction of the device's peak (:mod:`infantjax.bench.peaks`).
+
+``--compare-torch`` (:class:`TorchSide`) runs the official PyTorch code on the same device in the same run and adds
+its rows beside the JAX ones: EfficientPose RT and I (daniegr/EfficientPose) for ``pose``, the MovementOutcome Table
+A.4 networks and st-gcn's ST-GCN for ``gcn`` — through ``benchmarks/pose_torch.py`` and ``benchmarks/gcn_torch.py``
+of a source checkout, in a Python that has PyTorch — with the same batch, dtype (``torch.autocast`` for bfloat16) and
+TF32 setting, eager and (``compile``) ``torch.compile``; each JAX row then records its ``speedup_vs_torch``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import logging
+import os
+import pathlib
+import subprocess
 from collections.abc import Callable
 
 import jax
@@ -23,29 +36,147 @@ import numpy as np
 
 from infantjax import backend, parallel
 from infantjax.bench.harness import Row, Run, median_time, program_stats
+from infantjax.bench.peaks import matmul_precision
+from infantjax.errors import ConfigError
 
-__all__ = ["CASES", "run_headline"]
+__all__ = ["CASES", "SIZES", "Sizes", "TorchSide", "run_headline"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class TorchSide:
+    """The official PyTorch code to time beside the JAX rows (``infantjax bench --compare-torch``).
+
+    Attributes:
+        python: a Python interpreter with PyTorch (on the GPU machine the one that also runs infantjax).
+        scripts: the folder holding ``pose_torch.py`` and ``gcn_torch.py`` (``benchmarks/`` of a source checkout).
+        efficientpose_repo: a checkout of daniegr/EfficientPose (for ``pose``; None skips its torch rows).
+        movementoutcome_repo: a checkout of DeepInMotion/MovementOutcome (Table A.4 rows of ``gcn``).
+        stgcn_repo: a checkout of yysijie/st-gcn (the ST-GCN row of ``gcn``).
+        compile: also time ``torch.compile`` of each model.
+    """
+
+    python: str
+    scripts: str
+    efficientpose_repo: str | None = None
+    movementoutcome_repo: str | None = None
+    stgcn_repo: str | None = None
+    compile: bool = False
+
+    def __post_init__(self):
+        folder = pathlib.Path(self.scripts)
+        missing = [n for n in ("pose_torch.py", "gcn_torch.py") if not (folder / n).is_file()]
+        if missing:
+            raise ConfigError(f"--compare-torch: {folder} has no {', '.join(missing)}; pass --torch-scripts with the "
+                              "benchmarks/ folder of an infantjax source checkout")
+        for name in ("efficientpose_repo", "movementoutcome_repo", "stgcn_repo"):
+            value = getattr(self, name)
+            if value is not None and not pathlib.Path(value).is_dir():
+                raise ConfigError(f"--{name.replace('_', '-')} {value}: not a folder; give a checkout of the "
+                                  "official repository")
+        if not (self.efficientpose_repo or self.movementoutcome_repo or self.stgcn_repo):
+            raise ConfigError("--compare-torch needs at least one of --efficientpose-repo, --movementoutcome-repo, "
+                              "--stgcn-repo")
+
+    @property
+    def device(self) -> str:
+        """The torch device of the JAX platform this run measures on (the same device)."""
+        return "cuda" if backend.platform() == "gpu" else "cpu"
+
+    def run(self, script: str, args: list[str]) -> list[dict]:
+        """Run ``script`` of :attr:`scripts` in :attr:`python` with the device, dtype and TF32 setting of this
+        run; its JSON lines."""
+        dtype = "bfloat16" if backend.compute_dtype() in ("bfloat16", "float16") else "float32"
+        tf32 = "on" if self.device == "cuda" and matmul_precision() == "default" else "off"
+        cmd = [self.python, str(pathlib.Path(self.scripts) / script), *args, "--device", self.device,
+               "--dtype", dtype, "--tf32", tf32, "--threads", str(os.cpu_count() or 1)]
+        if self.compile:
+            cmd.append("--compile")
+        log.info("torch side: %s", " ".join(cmd))
+        proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise ConfigError(f"--compare-torch: {script} failed (exit {proc.returncode}): "
+                              f"{proc.stderr.strip()[-500:]}")
+        return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+
+
+def _torch_row(run: Run, jax_row: Row, name: str, seconds: float, form: str, record: dict) -> None:
+    """A PyTorch row beside ``jax_row`` (the same work: its items, unit and FLOP count) and the JAX row's speedup."""
+    row = Row(name, float(seconds), [float(seconds)], jax_row.items, jax_row.unit, jax_row.gflop,
+              {"framework": "pytorch", "form": form, "torch": record.get("torch"), "device": record.get("device"),
+               "tf32": record.get("tf32")}, None, record.get("dtype", jax_row.dtype))
+    run.add(row)
+    jax_row.extra[f"speedup_vs_torch_{form}"] = float(seconds) / jax_row.seconds
 
 WINDOW, JOINTS = 150, 19
 
 
-def _pose(run: Run, quick: bool) -> None:
+@dataclasses.dataclass(frozen=True)
+class Sizes:
+    """The sizes of one headline run (:data:`SIZES`).
+
+    Attributes:
+        pose: (zoo model, batch) pairs timed.
+        gcn_specs: (label, key, Table A.4 number or None for ST-GCN) networks of the GCN case.
+        gcn_batches: batches of the GCN train step and forward.
+        fold_batch: windows per fold in the 7-fold vmapped-vs-sequential step.
+        score_specs: Table A.4 networks of the scored ensemble (7 folds each).
+        score_windows: windows scored (71 = one 3-minute recording).
+    """
+
+    pose: tuple[tuple[str, int], ...]
+    gcn_specs: tuple[tuple[str, str, int | None], ...]
+    gcn_batches: tuple[int, ...]
+    fold_batch: int
+    score_specs: tuple[int, ...]
+    score_windows: int
+
+
+_A4 = (("ST-GCN", "stgcn", None), ("Table A.4 #1", "1", 1), ("Table A.4 #7", "7", 7))
+#: ``quick`` (a smoke run), ``default`` (the CPU figures of record), ``gpu`` (the GPU figures of record of issue 33
+#: part 2: pose batches up to 256, GCN steps at batch 32 and 256 with Table A.4 #8 too, the 70-instance Table A.4
+#: ensemble scoring 1,000 three-minute recordings = 71,000 windows).
+SIZES = {
+    "quick": Sizes((("efficientpose-rt-mpii", 1), ("efficientpose-rt-mpii", 16)), _A4[1:2], (8,), 4, (1,), 31),
+    "default": Sizes((("efficientpose-rt-mpii", 1), ("efficientpose-rt-mpii", 16), ("efficientpose-i-mpii", 16)),
+                     _A4, (32,), 8, (1,), 71),
+    "gpu": Sizes(tuple((m, b) for m in ("efficientpose-rt-mpii", "efficientpose-i-mpii") for b in (1, 16, 64, 256)),
+                 _A4 + (("Table A.4 #8", "8", 8),), (32, 256), 32, tuple(range(1, 11)), 71_000),
+}
+
+
+def _pose(run: Run, sizes: Sizes, torch: TorchSide | None = None) -> None:
     from infantjax.pipelines.pose import PosePredictor
 
-    cases = [("efficientpose-rt-mpii", 1), ("efficientpose-rt-mpii", 16), ("efficientpose-i-mpii", 16)]
-    if quick:
-        cases = cases[:2]
+    cases = sizes.pose
     rng = np.random.default_rng(0)
-    per_image: dict[str, float] = {}
+    per_image: dict[str, dict] = {}
+    rows: dict[tuple[str, int], Row] = {}
     for name, batch in cases:
-        p = PosePredictor.pretrained(name)
+        shipped = PosePredictor.pretrained(name)
+        # the zoo's spec names float32: the benchmark computes in the policy's dtype (--compute-dtype)
+        p = PosePredictor(shipped.spec.replace(dtype="auto"), shipped.variables, shipped.skeleton)
         variables = p.inference_variables()
         x = jax.device_put(rng.normal(size=(batch, p.resolution, p.resolution, 3)).astype(np.float32))
         if name not in per_image:  # XLA counts a micro-batch loop's body once: take the FLOPs of one image
-            one = program_stats(p._heatmap_fn, variables, x[:1])
-            per_image[name] = one.get("gflop", float("nan"))
-        run.time(f"pose {p.spec.variant.upper()} forward, batch {batch}", p._heatmap_fn, variables, x,
-                 repeats=5, warmup=2, items=batch, unit="img", budget_s=20, gflop=per_image[name] * batch)
+            per_image[name] = program_stats(p._heatmap_fn, variables, x[:1])
+        one = per_image[name]
+        gbytes = one["gbytes"] * batch if "gbytes" in one else None
+        rows[(p.spec.variant, batch)] = run.time(
+            f"pose {p.spec.variant.upper()} forward, batch {batch}", p._heatmap_fn, variables, x, repeats=5,
+            warmup=2, items=batch, unit="images", budget_s=20, gflop=one.get("gflop", float("nan")) * batch,
+            gbytes=gbytes)
+    if torch is not None and torch.efficientpose_repo:
+        models = sorted({v.upper() for v, _ in rows})
+        batches = sorted({b for _, b in rows})
+        for rec in torch.run("pose_torch.py", ["--repo", torch.efficientpose_repo, "--models", *models,
+                                               "--batches", *map(str, batches)]):
+            key = (rec.get("model"), rec.get("batch"))
+            if "seconds" not in rec or key not in rows:
+                continue
+            _torch_row(run, rows[key], f"  PyTorch (official) {key[0].upper()}, batch {key[1]} ({rec['form']})",
+                       rec["seconds"], rec["form"], rec)
 
 
 def _engine_step(task, batch: int, seed: int = 0):
@@ -67,34 +198,54 @@ def _engine_step(task, batch: int, seed: int = 0):
     return step, programs, state, data, active
 
 
-def _gcn(run: Run, quick: bool) -> None:
+def _gcn(run: Run, sizes: Sizes, torch: TorchSide | None = None) -> None:
     from infantjax.models.gcn import GCNSpec, STGCNSpec
     from infantjax.train import CPConfig, CPTask
 
-    batch = 8 if quick else 32
     a4 = GCNSpec.table_a4()
-    specs = [("ST-GCN", STGCNSpec()), ("Table A.4 #1", a4[0]), ("Table A.4 #7", a4[6])]
-    if quick:
-        specs = specs[1:2]
-    config = CPConfig(batch_size=batch, progress=False)
-    for label, spec in specs:
-        task = CPTask(spec, config)
-        step, programs, state, data, active = _engine_step(task, batch)
-        run.time(f"{label} train step, batch {batch}", step, repeats=3, warmup=1, items=batch, unit="windows",
-                 budget_s=30, program=(programs.train_step, (state[0], data, active)))
-        variables = programs.variables(state[0])
-        windows = data["positions"]
-        run.time(f"{label} forward, batch {batch}", programs.predict, variables, windows, repeats=3, warmup=1,
-                 items=batch, unit="windows", budget_s=20)
+    specs = [(label, key, STGCNSpec() if number is None else a4[number - 1]) for label, key, number in sizes.gcn_specs]
+    for batch in sizes.gcn_batches:
+        config = CPConfig(batch_size=batch, progress=False)
+        rows: dict[tuple[str, str], Row] = {}
+        for label, key, spec in specs:
+            task = CPTask(spec, config)
+            step, programs, state, data, active = _engine_step(task, batch)
+            rows[(key, "train_step")] = run.time(
+                f"{label} train step, batch {batch}", step, repeats=3, warmup=1, items=batch, unit="windows",
+                budget_s=30, program=(programs.train_step, (state[0], data, active)))
+            variables = programs.variables(state[0])
+            windows = data["positions"]
+            rows[(key, "forward")] = run.time(f"{label} forward, batch {batch}", programs.predict, variables,
+                                              windows, repeats=3, warmup=1, items=batch, unit="windows", budget_s=20)
+        if torch is not None:
+            _gcn_torch(run, torch, specs, batch, rows)
 
 
-def _ensemble(run: Run, quick: bool) -> None:
+def _gcn_torch(run: Run, torch: TorchSide, specs, batch: int, rows: dict) -> None:
+    """The official PyTorch GCNs of ``specs`` at ``batch``, each beside its JAX row."""
+    names = [k for _, k, _ in specs if (torch.stgcn_repo if k == "stgcn" else torch.movementoutcome_repo)]
+    args = ["--specs", *names, "--batch", str(batch), "--repeats", "3"]
+    if torch.movementoutcome_repo:
+        args += ["--movementoutcome-repo", torch.movementoutcome_repo]
+    if torch.stgcn_repo:
+        args += ["--stgcn-repo", torch.stgcn_repo]
+    for rec in torch.run("gcn_torch.py", args) if names else []:
+        key = (rec.get("model"), rec.get("kind"))
+        if "seconds" not in rec or key not in rows:
+            continue
+        label = {k: lab for lab, k, _ in specs}[key[0]]
+        what = "train step" if key[1] == "train_step" else "forward"
+        _torch_row(run, rows[key], f"  PyTorch (official) {label} {what}, batch {batch} ({rec['form']})",
+                   rec["seconds"], rec["form"], rec)
+
+
+def _ensemble(run: Run, sizes: Sizes, torch: TorchSide | None = None) -> None:
     from infantjax.ensemble import Ensemble
     from infantjax.models.gcn import GCNSpec
     from infantjax.train import CPConfig, CPTask, programs_for
 
     spec = GCNSpec.table_a4()[0]
-    folds, batch = 7, (4 if quick else 8)
+    folds, batch = 7, sizes.fold_batch
     config = CPConfig(batch_size=batch, progress=False)
     task = CPTask(spec, config)
     rng = np.random.default_rng(0)
@@ -127,24 +278,34 @@ def _ensemble(run: Run, quick: bool) -> None:
                  unit="fold-steps", budget_s=40, analyse=False)
     v.extra["speedup_vs_sequential"] = s.seconds / v.seconds
 
-    # scoring: 7 instances of A.4 #1, a 3-minute recording (5400 frames, 71 windows at hop 75)
-    stack = jax.tree_util.tree_map(np.asarray, stacked.variables(state7[0]))
-    stack = jax.tree_util.tree_map(lambda a: a[:folds], stack)
-    ens = Ensemble([spec], [stack], dataclasses.replace(config, eval_batch_size=128))
-    n_windows = 31 if quick else 71
+    # scoring: 7 instances of each network (A.4 #1: one 3-minute recording, 5400 frames, 71 windows at hop 75;
+    # the GPU size: the 70-instance Table A.4 ensemble over 1,000 such recordings)
+    specs, stacks = [], []
+    for number in sizes.score_specs:
+        net = GCNSpec.table_a4()[number - 1]
+        if number == 1:
+            stack = stacked.variables(state7[0])
+        else:
+            programs = programs_for(CPTask(net, config), 100, mesh)
+            stack = programs.variables(programs.init(parallel.pad_leading(keys, n_pad)))
+        specs.append(net)
+        stacks.append(jax.tree_util.tree_map(lambda a: np.asarray(a)[:folds], stack))
+    ens = Ensemble(specs, stacks, dataclasses.replace(config, eval_batch_size=128))
+    n_windows = sizes.score_windows
     windows = rng.normal(0, 0.3, (n_windows, WINDOW, JOINTS, 2)).astype(np.float32)
     med, samples = median_time(lambda: ens.window_predictions(windows), repeats=3, warmup=1, budget_s=60)
-    run.add(Row(f"score {n_windows} windows x 7 instances (A.4 #1)", med, samples, n_windows * folds,
-                "window-inst"))
+    nets = "A.4 #1" if len(specs) == 1 else f"Table A.4, {len(specs)} networks"
+    run.add(Row(f"score {n_windows} windows x {folds * len(specs)} instances ({nets})", med, samples,
+                n_windows * folds * len(specs), "window-inst", dtype=backend.compute_dtype()))
 
 
-def _depth(run: Run, quick: bool) -> None:
+def _depth(run: Run, sizes: Sizes, torch: TorchSide | None = None) -> None:
     from infantjax.models.depth.regression import RegressionSpec
     from infantjax.train import DepthConfig, DepthTask, programs_for
 
     accelerator = backend.current().name == "accelerator"
     scale, height, width, batch = (1.0, 96, 128, 16) if accelerator else (0.25, 48, 64, 4)
-    if quick:
+    if sizes is SIZES["quick"]:
         scale, batch = min(scale, 0.125), min(batch, 2)
     rows = {}
     for kind in ("asymmetric", "full"):
@@ -172,23 +333,38 @@ def _depth(run: Run, quick: bool) -> None:
     rows["asymmetric"].extra["time_ratio_vs_full"] = rows["asymmetric"].seconds / rows["full"].seconds
 
 
-CASES: dict[str, Callable[[Run, bool], None]] = {"pose": _pose, "gcn": _gcn, "ensemble": _ensemble, "depth": _depth}
+CASES: dict[str, Callable[..., None]] = {"pose": _pose, "gcn": _gcn, "ensemble": _ensemble, "depth": _depth}
 
 
 def run_headline(only: list[str] | None = None, *, quick: bool = False, json_path=None, matmul: bool = True,
-                 progress: Callable[[str], None] | None = None) -> tuple[dict, str]:
+                 progress: Callable[[str], None] | None = None, torch: TorchSide | None = None,
+                 size: str | None = None) -> tuple[dict, str]:
     """Run the headline set (or the ``only`` cases); return the record (also written to ``json_path``) and the
-    printable table with the ratios underneath."""
+    printable table with the ratios underneath.
+
+    Arguments:
+        only: the cases to run (default all of :data:`CASES`).
+        quick: smaller sizes (a smoke run).
+        json_path: also write the JSON record here (atomically).
+        matmul: measure the matmul rate at the start and the end.
+        progress: called with each case's name before it runs.
+        torch: the official PyTorch code to time beside the JAX rows (``--compare-torch``), or None.
+        size: a key of :data:`SIZES` (default ``"quick"`` with ``quick``, else ``"default"``).
+    """
+    size = size or ("quick" if quick else "default")
+    if size not in SIZES:
+        raise ConfigError(f"bench size {size!r} is not one of {', '.join(SIZES)}")
     names = list(CASES) if not only else list(only)
-    run = Run("infantjax bench" + (" --quick" if quick else ""), measure_matmul=matmul)
+    run = Run("infantjax bench" + ("" if size == "default" else f" --size {size}"), measure_matmul=matmul)
     for name in names:
         if progress is not None:
             progress(name)
-        CASES[name](run, quick)
+        CASES[name](run, SIZES[size], torch)
     record = run.finish(json_path)
     lines = [run.table()]
     for row in record["rows"]:
-        for key in ("speedup_vs_sequential", "time_ratio_vs_full"):
+        for key in ("speedup_vs_sequential", "time_ratio_vs_full", "speedup_vs_torch_eager",
+                    "speedup_vs_torch_compiled"):
             if key in row:
                 lines.append(f"{row['name']}: {key.replace('_', ' ')} = {row[key]:.2f}")
     return record, "\n".join(lines)

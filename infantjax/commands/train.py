@@ -35,6 +35,12 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--fps", type=float, default=None, help="frame rate of files that do not store one")
     p.add_argument("--checkpoint-dir", default=None, help="checkpoint every epoch here and resume from it")
+    p.add_argument("--remat", action="store_true",
+                   help="rematerialise the GCN modules in training: about half the training step's memory for one "
+                        "more forward pass per step, the same values (CPConfig.remat; docs/performance.md, Memory)")
+    p.add_argument("--memory-budget", type=float, default=None, metavar="GB",
+                   help="GB one compiled call may use (default: a quarter of the device's memory); a training "
+                        "step of several folds above it runs the folds in groups that fit")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -94,6 +100,12 @@ def config_from_args(args):
                                  "hop": args.hop}.items() if v is not None}
     if args.copies:
         changes.update(positive_copies=args.copies[0], negative_copies=args.copies[1])
+    if args.remat:
+        changes["remat"] = True
+    if args.memory_budget is not None:
+        if not args.memory_budget > 0:
+            raise ConfigError(f"--memory-budget must be a positive number of GB, got {args.memory_budget}")
+        changes["memory_budget"] = int(args.memory_budget * 1e9)
     if args.no_progress:
         changes["progress"] = False
     return config.replace(**changes)

@@ -31,6 +31,11 @@ def _bn(train: bool, name: str, dtype: Any, numerics: str) -> nn.Module:
     return batch_norm(train, name, convention="torch", dtype=dtype, numerics=numerics)
 
 
+def _softmax(logits):
+    """Softmax over the last axis computed in float32 (mixed precision), returned in the logits' dtype."""
+    return jax.nn.softmax(logits.astype(jnp.promote_types(logits.dtype, jnp.float32)), axis=-1).astype(logits.dtype)
+
+
 class ChannelAttention(nn.Module):
     """Pool over (T, V) → 1×1 conv C → C/4 → BN → act → 1×1 conv C/4 → C → softmax over channels."""
 
@@ -44,7 +49,7 @@ class ChannelAttention(nn.Module):
         a = x.mean(axis=(1, 2))
         a = _fc(c // 4, c, RELU_GAIN, "fc1", self.dtype)(a)
         a = self.activation(_bn(train, "fc1_bn", self.dtype, self.bn_numerics)(a))
-        a = jax.nn.softmax(_fc(c, c // 4, LINEAR_GAIN, "fc2", self.dtype)(a), axis=-1)
+        a = _softmax(_fc(c, c // 4, LINEAR_GAIN, "fc2", self.dtype)(a))
         return self.activation(_bn(train, "bn", self.dtype, self.bn_numerics)(x * a[:, None, None, :]) + x)
 
 
@@ -95,5 +100,5 @@ class JointAttention(nn.Module):
         a = x.mean(axis=(1, 3))
         a = _fc(v // 2, v, RELU_GAIN, "fc1", self.dtype)(a)
         a = self.activation(_bn(train, "fc1_bn", self.dtype, self.bn_numerics)(a))
-        a = jax.nn.softmax(_fc(v, v // 2, LINEAR_GAIN, "fc2", self.dtype)(a), axis=-1)
+        a = _softmax(_fc(v, v // 2, LINEAR_GAIN, "fc2", self.dtype)(a))
         return self.activation(_bn(train, "bn", self.dtype, self.bn_numerics)(x * a[:, None, :, None]) + x)

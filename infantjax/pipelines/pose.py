@@ -689,7 +689,7 @@ def _data_mesh(data_parallel: bool | None):
         data_parallel = backend.current().data_parallel_inference
     if not data_parallel or len(devices) < 2:
         return None
-    return jax.sharding.Mesh(np.asarray(devices, dtype=object), (parallel.DATA,))
+    return parallel.build_mesh((len(devices),), (parallel.DATA,), devices)
 
 
 def _batched(frames: Iterator[np.ndarray], batch_size: int) -> Iterator[np.ndarray]:

@@ -111,6 +111,10 @@ class CPConfig(TrainConfig):
         bn_numerics: BatchNorm training numerics of the model: ``"flax"`` (default, fastest) or ``"torch"``
             (two-pass batch variance, PyTorch's unbiased running variance: the reference's training numerics;
             ``infantjax.nn.norm``).
+        remat: rematerialise every ST-GCN module in training (:mod:`infantjax.nn.remat`): the training step keeps
+            only each module's input for the backward pass and computes the module again there — a fraction of the
+            step's activation memory for about one more forward pass of time; the same values (docs/performance.md,
+            "Memory"). Off by default.
         preprocess: run ``infantjax.preprocess.preprocess_cp`` on every recording before windowing; set False
             when the cohort is already preprocessed.
         eval_batch_size: windows per evaluation call.
@@ -135,6 +139,7 @@ class CPConfig(TrainConfig):
     feature_mode: str = "reference"
     model_mode: str = "reference"
     bn_numerics: str = "flax"
+    remat: bool = False
     preprocess: bool = host_field(True)
     preprocess_version: str = host_field("v1")
     window_rotation: str | None = "reference"
@@ -173,6 +178,8 @@ class CPConfig(TrainConfig):
             raise ConfigError(f"CPConfig.scale must be (min, max) with 0 < min <= max, got {self.scale!r}")
         if self.bn_numerics not in ("flax", "torch"):
             raise ConfigError(f"CPConfig.bn_numerics must be 'flax' or 'torch', got {self.bn_numerics!r}")
+        if not isinstance(self.remat, bool):
+            raise ConfigError(f"CPConfig.remat must be true or false, got {self.remat!r}")
         if self.window < 3:
             raise ConfigError(f"CPConfig.window must be at least 3 frames, got {self.window}")
         threshold = self.confidence_threshold
@@ -389,7 +396,8 @@ def build(spec, config: CPConfig, num_joints: int = NUM_JOINTS):
         return spec
     from infantjax.models.gcn import build_model
 
-    return build_model(spec, num_joints=num_joints, mode=config.model_mode, bn_numerics=config.bn_numerics)
+    return build_model(spec, num_joints=num_joints, mode=config.model_mode, bn_numerics=config.bn_numerics,
+                       remat=config.remat)
 
 
 def input_channels(model) -> int:

@@ -136,10 +136,11 @@ CACHE_SIZE = 16  # compiled program sets kept (the least recently used beyond th
 
 def programs_for(task: Task, steps_per_epoch: int, mesh) -> Programs:
     """Cached :class:`Programs` (the 16 most recently used), keyed on what they compile: the task's
-    :meth:`~Task.compile_key`, the schedule's horizon (only for non-constant schedules) and the mesh. Folds, NAS
-    trials and repeated runs of one architecture compile once."""
+    :meth:`~Task.compile_key`, the schedule's horizon (only for non-constant schedules), the mesh and the backend
+    policy (:func:`infantjax.backend.current`: its forms and compute dtype). Folds, NAS trials and repeated runs of
+    one architecture compile once."""
     horizon = None if task.config.schedule == "constant" else (int(steps_per_epoch), int(task.config.epochs))
-    key = (task.compile_key(), horizon, mesh)
+    key = (task.compile_key(), horizon, mesh, backend.current())  # the policy: forms and compute dtype
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]

@@ -42,7 +42,7 @@ from infantjax.errors import ConfigError
 from infantjax.models._registry import register
 from infantjax.models.depth.init import init_network
 from infantjax.nn.conv3d import ASYMMETRIC_KERNELS, BN_MOMENTUM, AsymmetricConv3D, ConvBNReLU
-from infantjax.nn.precision import dtype_name
+from infantjax.nn.precision import dtype_name, resolve
 
 __all__ = [
     "ASYMMETRIC_KERNELS",
@@ -61,9 +61,9 @@ class _Regression(nn.Module):
     bn_momentum: float = BN_MOMENTUM
     output_init: Literal["auto", "zeros", "lecun"] = "auto"
     residual: bool = False
-    dtype: Any = jnp.float32
+    dtype: Any = "auto"
 
-    def level(self, features: int, name: str) -> nn.Module:
+    def level(self, features: int, name: str, dtype: Any) -> nn.Module:
         raise NotImplementedError
 
     @nn.compact
@@ -78,30 +78,31 @@ class _Regression(nn.Module):
             float32 maps, whatever ``dtype``.
         """
         maps = x[..., x.shape[-1] - self.num_maps:]  # the detection maps stacked after the depth
-        x = jnp.asarray(x, self.dtype)
+        dtype = resolve(self.dtype)  # "auto": the backend policy's compute dtype
+        x = jnp.asarray(x, dtype)
         for i, width in enumerate(self.widths):
-            x = self.level(width, f"layer{i + 1}")(x, train)
-        x = ConvBNReLU(self.head_width, (1, 1, 1), bn_momentum=self.bn_momentum, dtype=self.dtype,
+            x = self.level(width, f"layer{i + 1}", dtype)(x, train)
+        x = ConvBNReLU(self.head_width, (1, 1, 1), bn_momentum=self.bn_momentum, dtype=dtype,
                        name=f"layer{len(self.widths) + 1}")(x, train)
         zeros = self.output_init == "zeros" or (self.output_init == "auto" and not self.output_bn_relu)
         init = nn.initializers.zeros if zeros else None
         out = ConvBNReLU(self.num_maps, (1, 1, 1), bn_relu=self.output_bn_relu, bn_momentum=self.bn_momentum,
-                         kernel_init=init, dtype=self.dtype, name="output")(x, train).astype(jnp.float32)
+                         kernel_init=init, dtype=dtype, name="output")(x, train).astype(jnp.float32)
         return out + maps if self.residual else out
 
 
 class AsymmetricRegression(_Regression):
     """Asy-regression (seed 004, Table I): four levels of cascaded 1x3x1, 1x1x3, 3x1x1 convolutions."""
 
-    def level(self, features: int, name: str) -> nn.Module:
-        return AsymmetricConv3D(features, self.bn_momentum, self.dtype, name=name)
+    def level(self, features: int, name: str, dtype: Any) -> nn.Module:
+        return AsymmetricConv3D(features, self.bn_momentum, dtype, name=name)
 
 
 class FullRegression(_Regression):
     """The regression of Moccia et al. 2020 as compared in seed 004: the same layers with 3x3x3 convolutions."""
 
-    def level(self, features: int, name: str) -> nn.Module:
-        return ConvBNReLU(features, (3, 3, 3), bn_momentum=self.bn_momentum, dtype=self.dtype, name=name)
+    def level(self, features: int, name: str, dtype: Any) -> nn.Module:
+        return ConvBNReLU(features, (3, 3, 3), bn_momentum=self.bn_momentum, dtype=dtype, name=name)
 
 
 # the depth frame stacked with the detection maps: (1, T=3, H, W, 1 + num_maps); counts do not depend on H, W
@@ -119,7 +120,8 @@ class RegressionSpec(JsonConfig):
             convolutional layer"); default False, a linear output (see the module docstring).
         bn_momentum: BatchNorm running-average decay (Keras' 0.99; lower it for runs of a few hundred steps,
             or the running statistics used at inference are still near their initial values).
-        dtype: compute dtype (``"float32"``, ``"bfloat16"``, ``"float16"``); parameters stay float32.
+        dtype: compute dtype: ``"auto"`` (default: the backend policy's, float32 on CPU and bfloat16 on accelerators,
+            :func:`infantjax.nn.precision.resolve`), ``"float32"``, ``"bfloat16"`` or ``"float16"``; parameters stay float32.
     """
 
     kind: Literal["asymmetric", "full"] = "asymmetric"
@@ -130,7 +132,7 @@ class RegressionSpec(JsonConfig):
     bn_momentum: float = BN_MOMENTUM
     output_init: Literal["auto", "zeros", "lecun"] = "auto"
     residual: bool = False
-    dtype: str = "float32"
+    dtype: str = "auto"
 
     def __post_init__(self):
         object.__setattr__(self, "dtype", dtype_name(self.dtype, "RegressionSpec.dtype"))
@@ -151,7 +153,7 @@ class RegressionSpec(JsonConfig):
         cls = AsymmetricRegression if self.kind == "asymmetric" else FullRegression
         return cls(widths=self.widths, head_width=self.head_width, num_maps=self.num_maps,
                    output_bn_relu=self.output_bn_relu, bn_momentum=self.bn_momentum, output_init=self.output_init,
-                   residual=self.residual, dtype=jnp.dtype(self.dtype))
+                   residual=self.residual, dtype=self.dtype)
 
 
 def init_regression(spec: RegressionSpec, rng: jax.Array, input_shape: tuple[int, ...]) -> dict:

@@ -36,7 +36,7 @@ from infantjax.models._registry import register
 from infantjax.models.depth.init import init_network
 from infantjax.nn.conv3d import BN_MOMENTUM, Conv3D, ConvBNReLU
 from infantjax.nn.norm import batch_norm
-from infantjax.nn.precision import dtype_name
+from infantjax.nn.precision import dtype_name, resolve
 
 __all__ = ["DetectionCNN", "DetectionSpec", "UNet3D"]
 
@@ -97,7 +97,7 @@ class DetectionCNN(nn.Module):
     @nn.compact
     def __call__(self, x: Float[Array, "N T H W C"], train: bool = False) -> Float[Array, "N T H W 20"]:
         s = self.spec
-        dtype = jnp.dtype(s.dtype)
+        dtype = resolve(s.dtype)
         joints = UNet3D(s.widths, s.num_joints, s.bn_momentum, s.prior, dtype, name="joint_branch")(x, train)
         connections = UNet3D(s.widths, s.num_connections, s.bn_momentum, s.prior, dtype,
                              name="connection_branch")(x, train)
@@ -113,8 +113,8 @@ class DetectionSpec(JsonConfig):
     ``prior`` (ours; the paper gives no initialisation): the logits' bias starts at log(p / (1 - p)), so the
     untrained maps are p everywhere — about the share of target pixels (~2 %) — instead of 0.5, whose
     cross-entropy (0.69 against ~0.1) short runs spend their steps undoing (the prior-probability initialisation
-    of Lin et al. 2017 for sparse targets). None = Flax's zero bias. ``dtype``: the compute dtype (``"float32"``,
-    ``"bfloat16"``, ``"float16"``; parameters stay float32).
+    of Lin et al. 2017 for sparse targets). None = Flax's zero bias. ``dtype``: the compute dtype (``"auto"``, the
+    default: the backend policy's; ``"float32"``, ``"bfloat16"``, ``"float16"``; parameters stay float32).
     """
 
     widths: tuple[int, ...] = (32, 64, 128, 256)
@@ -122,7 +122,7 @@ class DetectionSpec(JsonConfig):
     num_connections: int = 8
     bn_momentum: float = BN_MOMENTUM
     prior: float | None = 0.02
-    dtype: str = "float32"
+    dtype: str = "auto"
 
     def __post_init__(self):
         object.__setattr__(self, "dtype", dtype_name(self.dtype, "DetectionSpec.dtype"))

@@ -17,7 +17,7 @@ __all__ = ["build_model"]
 
 def build_model(spec: GCNSpec | STGCNSpec, *, num_joints: int = 19, mode: str = "reference",
                 skeleton: str | skeleton_lib.Skeleton | None = None, conv_impl: str = "auto",
-                bn_numerics: str = "flax") -> nn.Module:
+                bn_numerics: str = "flax", remat: bool = False) -> nn.Module:
     """The Flax model of a spec (also reached as ``infantjax.models.build(spec, ...)``).
 
     Arguments:
@@ -33,6 +33,8 @@ def build_model(spec: GCNSpec | STGCNSpec, *, num_joints: int = 19, mode: str = 
             running variance) or ``"torch"`` (two-pass variance, PyTorch's unbiased running variance: train-mode
             outputs and running statistics as the reference code computes them; :mod:`infantjax.nn.norm`).
             Evaluation is the same either way.
+        remat: rematerialise every ST-GCN module in training (``nn.remat``, :mod:`infantjax.nn.remat`): the
+            step keeps only the modules' inputs for the backward pass; same variables, outputs and gradients.
 
     Returns:
         a ``flax.linen.Module``; ``model.init(rng, x, train=False)``, ``model.apply(variables, x, train=...,
@@ -54,7 +56,9 @@ def build_model(spec: GCNSpec | STGCNSpec, *, num_joints: int = 19, mode: str = 
     if isinstance(spec, GCNSpec):
         if spec.graph in ("spatial",) and skel.center is None:
             raise ConfigError(f"graph 'spatial' needs a centre joint; skeleton {skel.name!r} has none")
-        return SearchableGCN(spec=spec, skeleton=name, mode=mode, conv_impl=conv_impl, bn_numerics=bn_numerics)
+        return SearchableGCN(spec=spec, skeleton=name, mode=mode, conv_impl=conv_impl, bn_numerics=bn_numerics,
+                             remat=bool(remat))
     if isinstance(spec, STGCNSpec):
-        return STGCN(spec=spec, skeleton=name, mode=mode, conv_impl=conv_impl, bn_numerics=bn_numerics)
+        return STGCN(spec=spec, skeleton=name, mode=mode, conv_impl=conv_impl, bn_numerics=bn_numerics,
+                     remat=bool(remat))
     raise ConfigError(f"spec must be a GCNSpec or STGCNSpec, got {type(spec).__name__}")

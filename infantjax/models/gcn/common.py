@@ -19,6 +19,7 @@ from infantjax import skeleton as skeleton_lib
 from infantjax.errors import DataError, SkeletonMismatchError
 from infantjax.models.gcn.spec import GCNSpec, STGCNSpec
 from infantjax.nn.norm import batch_norm
+from infantjax.nn.precision import resolve
 from infantjax.nn.temporal import Pointwise, TemporalConv
 from infantjax.nn.torch_compat import LINEAR_GAIN, he_fan_out, torch_bias
 
@@ -50,10 +51,11 @@ def projection(x, features: int, stride: int, train: bool, name: str, dtype: Any
 
 
 def compute_dtype(spec_dtype: str, x) -> Any:
-    """The dtype a GCN computes in: the spec's, except float64 for float64 input when JAX runs with x64 enabled
+    """The dtype a GCN computes in: the spec's (``"auto"``: the backend policy's, :func:`infantjax.nn.precision.
+    resolve`), except float64 for float64 input when JAX runs with x64 enabled
     (``jax.config.update("jax_enable_x64", True)``; float32 specs only), so that parity with a float64 reference can
     be checked far below float32 rounding. Without x64, float64 input cannot reach the model as float64."""
-    dt = jnp.dtype(spec_dtype)
+    dt = resolve(spec_dtype)
     if dt == jnp.float32 and jnp.dtype(x.dtype) == jnp.float64 and jax.config.jax_enable_x64:
         return jnp.dtype(jnp.float64)
     return dt

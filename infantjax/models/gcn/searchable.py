@@ -53,6 +53,7 @@ from infantjax.models.gcn.spec import GCNSpec, ModulePlan
 from infantjax.nn import activations
 from infantjax.nn.attention import ChannelAttention, FrameAttention, JointAttention
 from infantjax.nn.graph import DepthwiseGraphConv, GraphConv
+from infantjax.nn.remat import remat_module
 from infantjax.nn.se import SqueezeExcitation
 from infantjax.nn.temporal import Pointwise
 from infantjax.nn.torch_compat import LINEAR_GAIN, RELU_GAIN
@@ -224,6 +225,10 @@ class SearchableGCN(nn.Module):
             (:mod:`infantjax.nn.temporal`; same variables and, to float32 rounding, the same outputs).
         bn_numerics: BatchNorm training numerics, ``"flax"`` (default, fastest) or ``"torch"`` (two-pass batch
             variance and PyTorch's unbiased running variance, as the reference trains; :mod:`infantjax.nn.norm`).
+        remat: rematerialise every ST-GCN module (``nn.remat``): under differentiation only the modules' inputs
+            are kept for the backward pass and each module's activations are computed again there — a fraction
+            of the training step's memory for about one more forward pass (docs/performance.md, "Memory").
+            Variables, outputs and gradients are the same.
 
     Call ``model.apply(variables, x, train=...)`` with x of shape (N, T, V, C): C = 6 channels in the order
     [position x, y | velocity x, y | bone x, y]. Returns ``(logits (N, num_classes), features (N, T', V, C'))``,
@@ -237,11 +242,13 @@ class SearchableGCN(nn.Module):
     mode: str = "reference"
     conv_impl: str = "auto"
     bn_numerics: str = "flax"
+    remat: bool = False
 
     @nn.compact
     def __call__(self, x: Float[Array, "N T V C"], train: bool = False):
         spec = self.spec
         dt = compute_dtype(spec.dtype, x)
+        module = remat_module(STGCNModule, self.remat)
         skel = skeleton_lib.get(self.skeleton)
         v, per_branch = skel.num_keypoints, spec.in_channels_per_branch
         c_total = spec.num_input_branches * per_branch
@@ -262,7 +269,7 @@ class SearchableGCN(nn.Module):
         for b in range(spec.num_input_branches):
             y = x[..., b * per_branch:(b + 1) * per_branch]
             for i, plan in enumerate(spec.input_modules()):
-                y = STGCNModule(plan, k_in, name=f"input{b}_module{i}", **common)(y, a_in, train)
+                y = module(plan, k_in, name=f"input{b}_module{i}", **common)(y, a_in, train)
             outputs.append(y)
         if len(outputs) > 1:
             # fusion: concatenate along channels (branch b, channel c -> b·W + c), 1×1 conv with bias, BN,
@@ -273,5 +280,5 @@ class SearchableGCN(nn.Module):
         else:
             x = outputs[0]
         for plan in spec.main_modules():
-            x = STGCNModule(plan, k_main, name=f"main{plan.level}_module{plan.index}", **common)(x, a_main, train)
+            x = module(plan, k_main, name=f"main{plan.level}_module{plan.index}", **common)(x, a_main, train)
         return head(x, spec.pool, spec.num_classes, dt), x.astype(output_dtype(dt))

@@ -65,8 +65,9 @@ class GCNSpec(JsonConfig):
 
     Defaults are K-Best Search architecture no. 1 of Table A.4. Fixed settings (not searched): three input
     branches (position, velocity, bone; 2 channels each), learnable edge-importance masks, two classes.
-    ``dtype`` is the compute dtype of the network (``"float32"``, ``"bfloat16"``, ``"float16"``; parameters stay
-    float32); it changes neither the architecture nor its counts.
+    ``dtype`` is the compute dtype of the network (``"auto"``, the default: the backend policy's, float32 on CPU and
+    bfloat16 on accelerators; or ``"float32"``, ``"bfloat16"``, ``"float16"``; parameters stay float32); it changes
+    neither the architecture nor its counts.
     """
 
     graph: str = "dis2"
@@ -94,7 +95,7 @@ class GCNSpec(JsonConfig):
     in_channels_per_branch: int = 2
     edge_importance: bool = True
     num_classes: int = 2
-    dtype: str = "float32"
+    dtype: str = "auto"
 
     def __post_init__(self):
         object.__setattr__(self, "dtype", dtype_name(self.dtype, "GCNSpec.dtype"))
@@ -296,7 +297,7 @@ class STGCNSpec(JsonConfig):
     edge_importance: bool = True
     in_channels: int = 2
     num_classes: int = 2
-    dtype: str = "float32"
+    dtype: str = "auto"
 
     def __post_init__(self):
         object.__setattr__(self, "dtype", dtype_name(self.dtype, "STGCNSpec.dtype"))

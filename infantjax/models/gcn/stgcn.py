@@ -31,6 +31,7 @@ from infantjax.models.gcn.common import (
 )
 from infantjax.models.gcn.spec import STGCNSpec
 from infantjax.nn.graph import GraphConv
+from infantjax.nn.remat import remat_module
 from infantjax.nn.temporal import Pointwise
 from infantjax.nn.torch_compat import RELU_GAIN
 
@@ -45,7 +46,8 @@ class STGCN(nn.Module):
     (``max_hop=1``) or corrected spatial partition; ``conv_impl`` how the temporal convolutions are computed
     (:mod:`infantjax.nn.temporal`); ``spec.dtype`` the compute dtype (float64 for float64 input under
     ``jax_enable_x64``); ``bn_numerics`` the BatchNorm training numerics (``"flax"`` or ``"torch"``,
-    :mod:`infantjax.nn.norm`).
+    :mod:`infantjax.nn.norm`); ``remat`` rematerialises every module under differentiation (as
+    :class:`~infantjax.models.gcn.searchable.SearchableGCN`).
     """
 
     spec: STGCNSpec = STGCNSpec()
@@ -53,11 +55,13 @@ class STGCN(nn.Module):
     mode: str = "reference"
     conv_impl: str = "auto"
     bn_numerics: str = "flax"
+    remat: bool = False
 
     @nn.compact
     def __call__(self, x: Float[Array, "N T V C"], train: bool = False):
         spec = self.spec
         dt = compute_dtype(spec.dtype, x)
+        module = remat_module(_Module, self.remat)
         skel = skeleton_lib.get(self.skeleton)
         v, c = skel.num_keypoints, spec.in_channels
         check_input(x, v, c, skel.name)
@@ -66,7 +70,7 @@ class STGCN(nn.Module):
         x = bn(train, "data_bn", dt, self.bn_numerics)(x.reshape(n, t, v * c)).reshape(n, t, v, c)
         a = jnp.asarray(adjacency(self.skeleton, spec.graph_scales, self.mode))
         for i, (c_out, stride) in enumerate(zip(spec.channels, spec.strides)):
-            x = _Module(c_out, stride, int(spec.temporal_kernel_size), residual=i > 0,
+            x = module(c_out, stride, int(spec.temporal_kernel_size), residual=i > 0,
                         edge_importance=spec.edge_importance, conv_impl=self.conv_impl, dtype=dt,
                         bn_numerics=self.bn_numerics, name=f"module{i}")(x, a, train)
         return head(x, "global", spec.num_classes, dt), x.astype(output_dtype(dt))

@@ -34,7 +34,7 @@ from infantjax._jsonconfig import JsonConfig
 from infantjax.errors import ConfigError, DataError
 from infantjax.models._registry import register
 from infantjax.models.mam.representation import INPUTS, features_per_joint, num_features, pair_indices
-from infantjax.nn.precision import dtype_name
+from infantjax.nn.precision import dtype_name, resolve
 
 __all__ = ["CHARACTERISTICS", "AttentionMIL", "ClipEncoder", "MamNet", "MamSpec", "characteristics",
            "fms_frequency"]
@@ -112,7 +112,8 @@ class MamSpec(JsonConfig):
         mil_hidden: width of the gated attention of the MIL fusion.
         use_info: the Info branch (False = ``MAM.w/o.info``).
         info_hidden: width of the Info MLP.
-        dtype: compute dtype (parameters stay float32).
+        dtype: compute dtype: ``"auto"`` (default: the backend policy's, float32 on CPU and bfloat16 on accelerators,
+            :func:`infantjax.nn.precision.resolve`), ``"float32"``, ``"bfloat16"`` or ``"float16"``; parameters stay float32.
     """
 
     num_joints: int = 19
@@ -130,7 +131,7 @@ class MamSpec(JsonConfig):
     mil_hidden: int = 64
     use_info: bool = True
     info_hidden: int = 16
-    dtype: str = "float32"
+    dtype: str = "auto"
 
     def __post_init__(self):
         object.__setattr__(self, "dtype", dtype_name(self.dtype, "MamSpec.dtype"))
@@ -186,7 +187,8 @@ class _Block(nn.Module):
             h = nn.LayerNorm(dtype=self.dtype, name=f"{name}_norm")(h)
             h = nn.MultiHeadDotProductAttention(num_heads=self.heads, qkv_features=self.width,
                                                 dropout_rate=self.attention_dropout, deterministic=not train,
-                                                dtype=self.dtype, name=f"{name}_attention")(h, h)
+                                                dtype=self.dtype, force_fp32_for_softmax=True,  # mixed precision
+                                                name=f"{name}_attention")(h, h)
             return nn.Dropout(self.dropout, deterministic=not train)(h)
 
         # spatial: the joints of one temporal patch attend to each other
@@ -208,7 +210,7 @@ class ClipEncoder(nn.Module):
 
     @nn.compact
     def __call__(self, x: Float[Array, "N L F"], train: bool = False) -> Float[Array, "N D"]:
-        spec, dtype = self.spec, jnp.dtype(self.spec.dtype)
+        spec, dtype = self.spec, resolve(self.spec.dtype)
         N, L, _ = x.shape
         J = spec.num_joints
         x = jnp.asarray(x, dtype)
@@ -267,7 +269,7 @@ class MamNet(nn.Module):
 
     def setup(self):
         spec = self.spec
-        dtype = jnp.dtype(spec.dtype)
+        dtype = resolve(spec.dtype)
         self.encoder = ClipEncoder(spec)
         self.classifier = nn.Dense(1, dtype=dtype)
         # [0] non-FMs, [1] FMs: the centres the triplet loss pulls clip embeddings to (Ref branch)

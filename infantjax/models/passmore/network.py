@@ -29,7 +29,7 @@ from infantjax._jsonconfig import JsonConfig
 from infantjax.errors import ConfigError
 from infantjax.models._registry import register
 from infantjax.nn.norm import batch_norm
-from infantjax.nn.precision import dtype_name
+from infantjax.nn.precision import dtype_name, resolve
 from infantjax.nn.temporal import temporal_conv
 
 __all__ = ["PARAMETERS", "TRAINABLE_PARAMETERS", "ClipAttention", "PassmoreNet", "PassmoreSpec", "l2_kernels",
@@ -92,9 +92,10 @@ class ClipAttention(nn.Module):
         if self.mode == "sigmoid":
             a = jax.nn.sigmoid(e)
             return jnp.mean(a[..., None] * x, axis=1), a
+        e = e.astype(jnp.float32)  # the softmax in float32 whatever the compute dtype (mixed precision)
         a = jnp.exp(e - jax.lax.stop_gradient(jnp.max(e, axis=1, keepdims=True)))  # stable exp; same ratios
         a = a / (jnp.sum(a, axis=1, keepdims=True) + 1e-7)
-        return jnp.sum(a[..., None] * x, axis=1), a
+        return jnp.sum(a.astype(x.dtype)[..., None] * x, axis=1), a
 
 
 class PassmoreNet(nn.Module):
@@ -114,7 +115,7 @@ class PassmoreNet(nn.Module):
         Returns:
             (B,) float32 logits; (B, S) float32 attention weights.
         """
-        spec, dtype = self.spec, jnp.dtype(self.spec.dtype)
+        spec, dtype = self.spec, resolve(self.spec.dtype)
         B, S, F, L = x.shape
         h = jnp.swapaxes(jnp.asarray(x, dtype), -1, -2).reshape(B * S, L, F)  # b s point time → (b s) time point
         for i in range(spec.num_blocks):
@@ -160,7 +161,8 @@ class PassmoreSpec(JsonConfig):
             averages the *unbiased* batch variance, × n/(n − 1) with n = videos × clips × time steps) or
             ``"flax"`` (the biased variance; what infantjax trained with before issue 30). Evaluation with given
             statistics is the same for both.
-        dtype: compute dtype (parameters stay float32).
+        dtype: compute dtype: ``"auto"`` (default: the backend policy's, float32 on CPU and bfloat16 on accelerators,
+            :func:`infantjax.nn.precision.resolve`), ``"float32"``, ``"bfloat16"`` or ``"float16"``; parameters stay float32.
     """
 
     num_features: int = 46
@@ -179,7 +181,7 @@ class PassmoreSpec(JsonConfig):
     residuals: bool = False
     meta_features: int = 0
     bn_numerics: str = "keras"
-    dtype: str = "float32"
+    dtype: str = "auto"
 
     def __post_init__(self):
         object.__setattr__(self, "dtype", dtype_name(self.dtype, "PassmoreSpec.dtype"))

@@ -44,7 +44,7 @@ from infantjax.models._registry import count_parameters, register
 from infantjax.nn import activations
 from infantjax.nn.efficientnet import DepthwiseConv, EfficientNet, conv_init, efficientnet_spec
 from infantjax.nn.norm import batch_norm
-from infantjax.nn.precision import dtype_name
+from infantjax.nn.precision import dtype_name, resolve
 from infantjax.nn.se import squeeze_excite
 
 __all__ = [
@@ -117,7 +117,8 @@ class EfficientPoseSpec(JsonConfig):
         graph: ``full`` builds the PAF and pass-2 heads (needed for training with intermediate supervision);
             ``deployment`` builds only what the upscaled output needs. Lite ``.h5`` files hold the deployment graph.
         resolution: input size R (defaults to the variant's: 224, 256, 368, 480, 600).
-        dtype: compute dtype, ``"float32"`` (default), ``"bfloat16"`` or ``"float16"``; parameters stay float32.
+        dtype: compute dtype: ``"auto"`` (default: the backend policy's, float32 on CPU and bfloat16 on accelerators,
+            :func:`infantjax.nn.precision.resolve`), ``"float32"``, ``"bfloat16"`` or ``"float16"``; parameters stay float32.
     """
 
     variant: str = "rt"
@@ -125,7 +126,7 @@ class EfficientPoseSpec(JsonConfig):
     num_pafs: int = 28
     graph: Literal["full", "deployment"] = "full"
     resolution: int | None = None
-    dtype: str = "float32"
+    dtype: str = "auto"
 
     def __post_init__(self):
         object.__setattr__(self, "variant", normalise_variant(self.variant))
@@ -248,7 +249,7 @@ class EfficientPose(nn.Module):
         info = spec.info
         if x.ndim != 4 or x.shape[-1] != 3:
             raise ConfigError(f"EfficientPose expects (N, H, W, 3) input, got shape {tuple(x.shape)}")
-        dt = jnp.dtype(spec.dtype)
+        dt = resolve(spec.dtype)
         act = activations.get("relu6" if info.lite else "eswish")
         se = not info.lite
         x = jnp.asarray(x, dt)

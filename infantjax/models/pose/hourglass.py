@@ -41,7 +41,7 @@ from infantjax.models.pose.efficientpose import BilinearUpscale
 from infantjax.nn import activations
 from infantjax.nn.efficientnet import EfficientNet, conv_init, efficientnet_spec, mbconv
 from infantjax.nn.norm import batch_norm
-from infantjax.nn.precision import dtype_name
+from infantjax.nn.precision import dtype_name, resolve
 
 __all__ = [
     "PUBLISHED_PARAMETER_COUNTS",
@@ -70,7 +70,8 @@ class EfficientHourglassSpec(JsonConfig):
         merge: how a fusion joins the upscaled coarse scale and the skip: ``"add"`` (default; every MBConv then has
             its residual connection, as the thesis says, 18,710,774 parameters for K = 16) or ``"concat"`` (the
             first reading, 19,719,700; module docstring).
-        dtype: compute dtype (``"float32"``, ``"bfloat16"``, ``"float16"``); parameters stay float32.
+        dtype: compute dtype: ``"auto"`` (default: the backend policy's, float32 on CPU and bfloat16 on accelerators,
+            :func:`infantjax.nn.precision.resolve`), ``"float32"``, ``"bfloat16"`` or ``"float16"``; parameters stay float32.
     """
 
     backbone: str = "b4"
@@ -78,7 +79,7 @@ class EfficientHourglassSpec(JsonConfig):
     resolution: int = 608
     head_width: int = 32
     merge: str = "add"
-    dtype: str = "float32"
+    dtype: str = "auto"
 
     def __post_init__(self):
         object.__setattr__(self, "dtype", dtype_name(self.dtype, "EfficientHourglassSpec.dtype"))
@@ -99,7 +100,7 @@ class EfficientHourglass(nn.Module):
     def __call__(self, x: Float[Array, "N H W 3"], train: bool = False,
                  train_backbone: bool | None = None) -> dict[str, Array]:
         spec = self.spec
-        dt = jnp.dtype(spec.dtype)
+        dt = resolve(spec.dtype)
         act = activations.get("swish")
         bb_train = train if train_backbone is None else bool(train_backbone)  # False: frozen backbone
         x = jnp.asarray(x, dt)

@@ -41,6 +41,7 @@ from infantjax.models.pose.efficientpose import EfficientPoseSpec
 from infantjax.nn.activations import ESWISH_BETA
 from infantjax.nn.efficientnet import efficientnet_spec
 from infantjax.nn.norm import CONVENTIONS
+from infantjax.nn.precision import resolve
 
 __all__ = [
     "InferenceOptions",
@@ -341,13 +342,19 @@ def efficientpose_heatmaps(folded: dict[str, Any], x: Float[Array, "N R R 3"], s
         options: :class:`InferenceOptions` (default: :func:`default_options` for the current backend).
 
     Returns:
-        The same heatmaps as ``EfficientPose(spec).apply(variables, x)["heatmaps"]`` up to float32 rounding.
+        The same heatmaps as ``EfficientPose(spec).apply(variables, x)["heatmaps"]`` up to float32 rounding,
+        float32; computed in the spec's compute dtype (``spec.dtype``, ``"auto"``: the backend policy's).
     """
     opts = options or default_options()
     if x.ndim != 4 or x.shape[-1] != 3:
         raise ConfigError(f"EfficientPose expects (N, H, W, 3) input, got shape {tuple(x.shape)}")
     inner = dataclasses.replace(opts, microbatch=None)
-    return map_microbatches(lambda xi: _forward(folded, xi, spec, inner), x, opts.microbatch)
+    dt = resolve(spec.dtype)  # "auto": the backend policy's compute dtype (bfloat16 on accelerators)
+    if dt != jnp.float32:  # mixed precision: the folded float32 variables and the input cast once, maps float32
+        folded = jax.tree_util.tree_map(lambda a: a.astype(dt), folded)
+        x = x.astype(dt)
+    heatmaps = map_microbatches(lambda xi: _forward(folded, xi, spec, inner), x, opts.microbatch)
+    return heatmaps.astype(jnp.float32)
 
 
 def map_microbatches(fn, x: Array, microbatch: int | None):

@@ -29,7 +29,7 @@ from infantjax._jsonconfig import JsonConfig
 from infantjax.errors import ConfigError
 from infantjax.models._registry import count_parameters, register
 from infantjax.models.pose.efficientpose import BilinearUpscale
-from infantjax.nn.precision import dtype_name
+from infantjax.nn.precision import dtype_name, resolve
 
 __all__ = ["PUBLISHED_PARAMETER_COUNTS", "OpenPose", "OpenPoseSpec", "openpose_parameter_count"]
 
@@ -50,7 +50,8 @@ class OpenPoseSpec(JsonConfig):
         paf_passes, heatmap_passes: 4 and 2 (Paper I Fig. 1).
         blocks: dense blocks per pass (5).
         upscale: append the three fixed bilinear transposed convolutions (Paper II §2.3).
-        dtype: compute dtype (``"float32"``, ``"bfloat16"``, ``"float16"``); parameters stay float32.
+        dtype: compute dtype: ``"auto"`` (default: the backend policy's, float32 on CPU and bfloat16 on accelerators,
+            :func:`infantjax.nn.precision.resolve`), ``"float32"``, ``"bfloat16"`` or ``"float16"``; parameters stay float32.
     """
 
     num_keypoints: int = 16
@@ -60,7 +61,7 @@ class OpenPoseSpec(JsonConfig):
     heatmap_passes: int = 2
     blocks: int = 5
     upscale: bool = True
-    dtype: str = "float32"
+    dtype: str = "auto"
 
     def __post_init__(self):
         object.__setattr__(self, "dtype", dtype_name(self.dtype, "OpenPoseSpec.dtype"))
@@ -101,7 +102,7 @@ class OpenPose(nn.Module):
     @nn.compact
     def __call__(self, x: Float[Array, "N H W 3"], train: bool = False) -> dict[str, Array]:
         spec = self.spec
-        dt = jnp.dtype(spec.dtype)
+        dt = resolve(spec.dtype)
         h = jnp.asarray(x, dt)
         for si, stage in enumerate(_VGG):
             for ci, f in enumerate(stage):

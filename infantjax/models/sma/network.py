@@ -31,7 +31,7 @@ from jaxtyping import Array, Float
 from infantjax._jsonconfig import JsonConfig
 from infantjax.errors import ConfigError
 from infantjax.models._registry import register
-from infantjax.nn.precision import dtype_name
+from infantjax.nn.precision import dtype_name, resolve
 
 __all__ = ["LIMBS", "PARAMETERS", "TOP_SHAPES", "SMANet", "SMASpec", "ceil_pool_padding", "fc_kernels",
            "init_variables", "parameter_count", "top_shapes"]
@@ -81,7 +81,7 @@ class SMANet(nn.Module):
         Returns:
             (N,) float32 scores; with ``capture`` also a list of the six conv/pool tops in (N, H, W, C).
         """
-        spec, dtype = self.spec, jnp.dtype(self.spec.dtype)
+        spec, dtype = self.spec, resolve(self.spec.dtype)
         n, t, j, c = x.shape
         # the paper's 12 × T image, channels-last: (N, 12, T, 1), row 3·limb + axis
         h = jnp.transpose(jnp.asarray(x, dtype), (0, 2, 3, 1)).reshape(n, j * c, t)[..., None]
@@ -124,7 +124,8 @@ class SMASpec(JsonConfig):
         fc: width of the first fully connected layer (1024).
         pool_window, pool_stride: the 1×3 stride 1×2 max-pools.
         dropout: rate of the dropout after FC 1024 (0.5; ours, Caffe's default — the paper gives none).
-        dtype: compute dtype (parameters stay float32).
+        dtype: compute dtype: ``"auto"`` (default: the backend policy's, float32 on CPU and bfloat16 on accelerators,
+            :func:`infantjax.nn.precision.resolve`), ``"float32"``, ``"bfloat16"`` or ``"float16"``; parameters stay float32.
     """
 
     window: int = 900
@@ -135,7 +136,7 @@ class SMASpec(JsonConfig):
     pool_window: int = 3
     pool_stride: int = 2
     dropout: float = 0.5
-    dtype: str = "float32"
+    dtype: str = "auto"
 
     def __post_init__(self):
         object.__setattr__(self, "dtype", dtype_name(self.dtype, "SMASpec.dtype"))

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# The GPU figures of record and the default test suite on a GPU (issue 33 part 2), as three commands of at most
+# 10 minutes each on the lent GPU machine (H100 or H200: jax with CUDA, PyTorch, Python 3.12, no package registry).
+# docs/performance.md, "GPU figures of record — pending", says how to run it with the device tool.
+#
+#   here, once (a machine with a registry; from the repository root):
+#     benchmarks/gpu_suite.sh prepare [EFFICIENTPOSE_CHECKOUT MOVEMENTOUTCOME_CHECKOUT STGCN_CHECKOUT]
+#       puts into .gpu/ (ignored by git; carried with the call): the wheels infantjax needs beyond the machine's
+#       (../shared/tools/gpu-wheels.sh) and, from checkouts of daniegr/EfficientPose, DeepInMotion/MovementOutcome
+#       and yysijie/st-gcn that the user fetched, only the files the PyTorch side runs (never committed)
+#   there, three calls in this order, each with carry [".gpu"]:
+#     bash benchmarks/gpu_suite.sh tests   # 1: the default test suite with JAX_PLATFORMS=cuda (gpu marker included)
+#     bash benchmarks/gpu_suite.sh bench   # 2: infantjax bench --size gpu, pose and GCN in bfloat16 (the GPU's
+#                                          #    default), the official PyTorch code beside them (eager, torch.compile)
+#     bash benchmarks/gpu_suite.sh more    # 3: pose in float32 (TF32) beside PyTorch, the 7-fold step and the
+#                                          #    70-instance ensemble scoring 71,000 windows, depth (asymmetric ÷ full),
+#                                          #    MAM, the SMA CNN at Table 1 size, the smartphone model's 25 splits
+# Each call writes its log, JSON records and a markdown table (figures.md: every row with its fraction of the
+# device's peak) under $OUT; every step runs under its own time limit so the call ends inside 10 minutes and the
+# files written so far come back.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+GPU=.gpu
+
+prepare() {
+  local exclude
+  exclude=$(git rev-parse --git-path info/exclude)
+  mkdir -p "$(dirname "$exclude")"
+  grep -qx '/.gpu/' "$exclude" 2>/dev/null || echo '/.gpu/' >> "$exclude"
+  mkdir -p "$GPU/whl" "$GPU/refs"
+  bash ../shared/tools/gpu-wheels.sh "$GPU/whl"
+  local ep=${1:-} mo=${2:-} st=${3:-}
+  if [ -n "$ep" ]; then  # the official PyTorch EfficientPose: generated model files and weights (RT, I)
+    mkdir -p "$GPU/refs/EfficientPose/models/pytorch"
+    cp "$ep"/models/pytorch/EfficientPose{RT,I}.py "$ep"/models/pytorch/EfficientPose{RT,I} \
+      "$GPU/refs/EfficientPose/models/pytorch/"
+  fi
+  if [ -n "$mo" ]; then  # MovementOutcome's searchable GCN and its graphs
+    mkdir -p "$GPU/refs/MovementOutcome"
+    (cd "$mo" && cp -r --parents models utils "$OLDPWD/$GPU/refs/MovementOutcome/")
+  fi
+  if [ -n "$st" ]; then  # st-gcn's model package
+    mkdir -p "$GPU/refs/st-gcn"
+    cp -r "$st/net" "$GPU/refs/st-gcn/"
+  fi
+  find "$GPU" -name '__pycache__' -prune -exec rm -rf {} +
+  du -sh "$GPU"
+  echo "the call carries the working tree (tracked + untracked files) and .gpu: keep both under 64 MiB together"
+}
+
+setup() {
+  : "${OUT:?run this on the device machine (the device tool sets OUT, the folder whose files come back)}"
+  if compgen -G "$GPU/whl/*.whl" > /dev/null; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
+      "$GPU"/whl/*.whl || exit 1
+  fi
+  export PYTHONPATH=/tmp/site:$PWD JAX_PLATFORMS=cuda PYTHONUNBUFFERED=1 INFANTJAX_COMPILATION_CACHE=off
+  unset INFANTJAX_BACKEND_POLICY INFANTJAX_COMPUTE_DTYPE  # the platform's policy: accelerator forms, bfloat16
+  {
+    date -u
+    nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv
+    python3 -c "import jax, flax, torch; print('jax', jax.__version__, 'flax', flax.__version__, 'torch',
+      torch.__version__, jax.devices())"
+    python3 -m infantjax info
+  } 2>&1 | tee "$OUT/$1.log"
+}
+
+# step NAME SECONDS COMMAND...: run under a time limit, appending its output to the call's log
+step() {
+  local name=$1 limit=$2
+  shift 2
+  echo "=== $name (limit ${limit} s): $*" | tee -a "$OUT/$CALL.log"
+  local start=$SECONDS
+  timeout -s INT -k 20 "$limit" "$@" 2>&1 | tee -a "$OUT/$CALL.log"
+  local rc=${PIPESTATUS[0]}
+  echo "=== $name: exit $rc after $((SECONDS - start)) s" | tee -a "$OUT/$CALL.log"
+}
+
+torch_args() {  # --compare-torch with the carried checkouts (none carried: the JAX rows alone)
+  local a=()
+  [ -d "$GPU/refs/EfficientPose" ] && a+=(--efficientpose-repo "$GPU/refs/EfficientPose")
+  [ -d "$GPU/refs/MovementOutcome" ] && a+=(--movementoutcome-repo "$GPU/refs/MovementOutcome")
+  [ -d "$GPU/refs/st-gcn" ] && a+=(--stgcn-repo "$GPU/refs/st-gcn")
+  if [ ${#a[@]} -gt 0 ]; then echo --compare-torch --torch-python python3 "${a[@]}" "$@"; fi
+}
+
+CALL=${1:-}
+case "$CALL" in
+  prepare)
+    shift
+    prepare "$@"
+    ;;
+  tests)  # call 1 (~9 min): the default suite, 8 workers sharing the GPU (no preallocation)
+    setup tests
+    export XLA_PYTHON_CLIENT_PREALLOCATE=false XLA_PYTHON_CLIENT_MEM_FRACTION=0.1
+    step "default test suite, JAX_PLATFORMS=cuda" 510 python3 -m pytest -q -m "not slow" -n 8 --dist loadfile \
+      -p no:cacheprovider -ra --junitxml="$OUT/tests.xml"
+    python3 benchmarks/gpu_table.py --tests "$OUT/tests.xml" --out "$OUT/figures.md"
+    ;;
+  bench)  # call 2 (~9 min): pose batches 1-256 and the GCN steps at batch 32 and 256, bfloat16, PyTorch beside
+    setup bench
+    # shellcheck disable=SC2046
+    step "infantjax bench --size gpu --only pose,gcn (bfloat16)" 540 python3 -m infantjax bench --size gpu \
+      --only pose,gcn --json "$OUT/bench-bf16.json" $(torch_args --torch-compile)
+    python3 benchmarks/gpu_table.py "$OUT"/*.json --out "$OUT/figures.md"
+    ;;
+  more)  # call 3 (~9 min): float32 (TF32) pose, the fold/ensemble/depth cases, the other families
+    setup more
+    # shellcheck disable=SC2046
+    step "infantjax bench --size gpu --only pose (float32)" 150 python3 -m infantjax --compute-dtype float32 \
+      bench --size gpu --only pose --json "$OUT/bench-f32.json" $(torch_args)
+    step "infantjax bench --size gpu --only ensemble,depth (bfloat16)" 180 python3 -m infantjax bench --size gpu \
+      --only ensemble,depth --json "$OUT/bench-ensemble.json"
+    step "MAM (5 folds)" 60 python3 benchmarks/mam.py --json "$OUT/mam.json"
+    step "SMA CNN, Table 1 size (15 folds, batch 400)" 90 python3 benchmarks/sma.py --json "$OUT/sma.json"
+    step "smartphone model, 25 splits" 60 python3 benchmarks/passmore.py --json "$OUT/passmore.json"
+    python3 benchmarks/gpu_table.py "$OUT"/*.json --out "$OUT/figures.md"
+    ;;
+  *)
+    echo "usage: $0 prepare [EFFICIENTPOSE MOVEMENTOUTCOME STGCN] | tests | bench | more" >&2
+    exit 2
+    ;;
+esac

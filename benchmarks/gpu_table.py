@@ -1,0 +1,109 @@
+"""The markdown table of a GPU run (benchmarks/gpu_suite.sh): every benchmark row with its fraction of the device's
+peak, and the test suite's outcome.
+
+    python benchmarks/gpu_table.py OUT/*.json --out OUT/figures.md     # benchmark records (infantjax.bench.Run)
+    python benchmarks/gpu_table.py --tests OUT/tests.xml --out OUT/figures.md
+
+Reads the JSON records the harness writes (``infantjax bench --json``, ``benchmarks/mam.py --json``, ...: a
+``rows`` list; each row's ``fraction_of_peak`` / ``fraction_of_bandwidth`` come from :mod:`infantjax.bench.peaks`)
+and pytest's JUnit XML; records without rows are listed by name. Pure standard library: runs anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import sys
+import xml.etree.ElementTree as ET
+
+
+def _pct(value) -> str:
+    return f"{100 * value:.1f} %" if isinstance(value, (int, float)) else "–"
+
+
+def _seconds(value) -> str:
+    if not isinstance(value, (int, float)):
+        return "–"
+    return f"{value * 1e3:.2f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def bench_table(path: pathlib.Path) -> list[str]:
+    """The rows of one JSON record as markdown lines."""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        return [f"### {path.name}", "", f"unreadable: {err}", ""]
+    env = record.get("environment", {}) if isinstance(record, dict) else {}
+    title = record.get("benchmark", path.stem) if isinstance(record, dict) else path.stem
+    lines = [f"### {title} ({path.name})", ""]
+    if env:
+        lines += [(f"device {env.get('device')} ({env.get('backend')}), jax {env.get('jax')}, load average "
+                   f"{env.get('load_average_1min')}; peaks {record.get('device_peak')}; matmul precision "
+                   f"{record.get('matmul_precision')}"), ""]
+    rows = record.get("rows") if isinstance(record, dict) else None
+    if not isinstance(rows, list):
+        return lines + ["(no rows: " + ", ".join(sorted(record)[:12] if isinstance(record, dict) else []) + ")", ""]
+    lines += ["| work | median | rate | dtype | GFLOP/s | of peak | of BW (memory-bound) | vs PyTorch eager / compiled |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        rate = r.get("rate_per_s")
+        rate = f"{rate:,.1f} {r.get('unit', '')}/s" if isinstance(rate, (int, float)) else "–"
+        gflops = r.get("gflop_per_s")
+        gflops = f"{gflops:,.0f}" if isinstance(gflops, (int, float)) else "–"
+        bw = _pct(r.get("fraction_of_bandwidth")) if r.get("memory_bound") else "–"
+        torch = " / ".join(f"{r[k]:.2f}×" if k in r else "–" for k in ("speedup_vs_torch_eager",
+                                                                         "speedup_vs_torch_compiled"))
+        lines.append(f"| {r.get('name')} | {_seconds(r.get('median_s'))} | {rate} | {r.get('dtype', '–')} | {gflops} "
+                     f"| {_pct(r.get('fraction_of_peak'))} | {bw} | {torch} |")
+    extra = [f"- {r['name']}: {k.replace('_', ' ')} {r[k]:.2f}" for r in rows
+             for k in ("speedup_vs_sequential", "time_ratio_vs_full") if isinstance(r.get(k), (int, float))]
+    return lines + [""] + extra + ([""] if extra else [])
+
+
+def tests_table(path: pathlib.Path) -> list[str]:
+    """The outcome of a pytest JUnit XML report: counts and every failure."""
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError) as err:
+        return ["## Tests", "", f"no report ({path}: {err}); see tests.log", ""]
+    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    counts = {k: sum(int(s.get(k, 0)) for s in suites) for k in ("tests", "failures", "errors", "skipped")}
+    seconds = sum(float(s.get("time", 0)) for s in suites)
+    lines = ["## Tests (JAX_PLATFORMS=cuda)", "",
+             (f"{counts['tests']} tests: {counts['tests'] - counts['failures'] - counts['errors'] - counts['skipped']} "
+              f"passed, {counts['failures']} failed, {counts['errors']} errors, {counts['skipped']} skipped in "
+              f"{seconds:.0f} s"), ""]
+    for case in root.iter("testcase"):
+        for kind in ("failure", "error"):
+            node = case.find(kind)
+            if node is not None:
+                message = (node.get("message") or "").splitlines()[0][:200] if node.get("message") else ""
+                lines.append(f"- {kind}: `{case.get('classname')}::{case.get('name')}` {message}")
+    return lines + [""]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("records", nargs="*", help="JSON records of benchmark runs")
+    parser.add_argument("--tests", default=None, help="pytest's JUnit XML report")
+    parser.add_argument("--out", default=None, help="write the markdown here (default: print it)")
+    args = parser.parse_args(argv)
+    lines = ["# GPU run (benchmarks/gpu_suite.sh)", ""]
+    if args.tests:
+        lines += tests_table(pathlib.Path(args.tests))
+    if args.records:
+        lines += ["## Benchmarks", ""]
+        for name in args.records:
+            lines += bench_table(pathlib.Path(name))
+    text = "\n".join(lines)
+    if args.out:
+        tmp = pathlib.Path(args.out + ".tmp")
+        tmp.write_text(text + "\n")
+        tmp.replace(args.out)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
