@@ -218,3 +218,21 @@ def test_the_exported_graph_is_float32(ensemble, tmp_path):
         with backend.use(policy):
             out = jax.eval_shape(d.graph(forms), jax.ShapeDtypeStruct((2, *d.input_shape), jnp.float32))
         assert [o.dtype for o in out] == [jnp.float32, jnp.float32], forms
+
+
+@pytest.mark.parametrize("fmt", ["stablehlo", "onnx"])
+def test_a_mixed_precision_model_exports_in_float32_under_the_accelerator_policy(ensemble, windows, fmt, tmp_path):
+    """A model whose spec follows the policy (dtype "auto": bfloat16 under the accelerator policy) is still exported
+    and checked in float32: the file equals the float32 model to 1e-5 relative, not to bfloat16's 1e-2."""
+    import dataclasses
+
+    from infantjax import backend
+
+    auto = dataclasses.replace(ensemble, specs=tuple(dataclasses.replace(s, dtype="auto") for s in ensemble.specs))
+    with backend.use("accelerator"):
+        assert backend.current().compute_dtype == "bfloat16"
+        result = export(auto, fmt, tmp_path / f"gcn.{fmt}")  # stablehlo: lowered for the platform, in its forms
+    assert result.max_rel_diff < 1e-5, result.summary()
+    probability, _ = load(result.path)(windows)
+    want_p, _ = ensemble.window_predictions(windows)
+    assert _relative(probability, want_p) < 1e-5

@@ -153,7 +153,9 @@ def export(model: Any, format: str, out: str | os.PathLike, *, batch: int | None
     lowering = _platforms(platforms) if fmt == "stablehlo" else ()
     forms = _FORMS.get(fmt) or ("cpu" if lowering == ("cpu",) else "portable")
     path = pathlib.Path(out)
-    with backend.use(FORMS[forms]):
+    # Exported files compute in float32 whatever the policy's compute dtype (bfloat16 under the accelerator policy):
+    # the parity bounds hold the file to the float32 JAX model, and a runtime picks its own precision.
+    with backend.use(FORMS[forms], compute_dtype="float32"):
         write(fmt, d.graph(forms), shape, path, input_name=d.input_name, output_names=d.output_names,
               platforms=lowering or ("cpu",))
     differences, sample_shape = {}, ()
@@ -163,7 +165,9 @@ def export(model: Any, format: str, out: str | os.PathLike, *, batch: int | None
             raise ConfigError(f"the check's sample has shape {x.shape}; the file takes "
                               f"({'N' if batch is None else batch}, {', '.join(map(str, d.input_shape))})")
         got = Runner(path, fmt, d.output_names)(x)
-        differences = _differences(got, d.reference(x), d.output_names)
+        with backend.use(compute_dtype="float32"):  # the file computes in float32: so does what it is held to
+            want = d.reference(x)
+        differences = _differences(got, want, d.output_names)
         sample_shape = tuple(x.shape)
     seconds = time.perf_counter() - started
     sidecar = pathlib.Path(str(path) + ".json")
