@@ -39,7 +39,7 @@ from typing import Any, ClassVar
 import jax
 import numpy as np
 
-from infantjax import backend
+from infantjax import backend, parallel
 from infantjax.errors import CheckpointError, ConfigError
 from infantjax.io.files import save_npz, write_json
 from infantjax.train.checkpoint import flatten_tree, restore_tree, save_tree
@@ -261,7 +261,7 @@ class TrainedModel:
         """
         if dtype not in ("float32", "float16"):
             raise ConfigError(f"dtype must be 'float32' or 'float16', got {dtype!r}")
-        flat = flatten_tree(jax.device_get(self.saved_variables()))
+        flat = flatten_tree(parallel.to_host(self.saved_variables()))  # gathered if sharded over processes
         arrays = {f"{VARIABLES}/{k}": (v.astype(dtype) if np.issubdtype(v.dtype, np.floating) else v)
                   for k, v in flat.items()}
         header = json.dumps({**self._record(), "storage_dtype": dtype}, allow_nan=True, default=_json_default)
