@@ -11,16 +11,11 @@ JAX.
 
 from __future__ import annotations
 
-import importlib
+from infantjax import lazy_submodules
 
 _SUBMODULES = ("cp", "depth", "mam", "passmore", "pose", "sma")
 
 __all__ = list(_SUBMODULES)
 
 
-def __getattr__(name: str):
-    if name in _SUBMODULES:
-        module = importlib.import_module(f"infantjax.pipelines.{name}")
-        globals()[name] = module
-        return module
-    raise AttributeError(f"module 'infantjax.pipelines' has no attribute {name!r}")
+__getattr__ = lazy_submodules(__name__, _SUBMODULES)

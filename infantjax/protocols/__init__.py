@@ -20,16 +20,11 @@ Submodules are imported on first use (``infantjax.protocols.cp``), so importing 
 
 from __future__ import annotations
 
-import importlib
+from infantjax import lazy_submodules
 
 _SUBMODULES = ("baselines", "calibration", "cp", "evaluation", "mam", "passmore", "sma", "splits")
 
 __all__ = list(_SUBMODULES)
 
 
-def __getattr__(name: str):
-    if name in _SUBMODULES:
-        module = importlib.import_module(f"infantjax.protocols.{name}")
-        globals()[name] = module
-        return module
-    raise AttributeError(f"module 'infantjax.protocols' has no attribute {name!r}")
+__getattr__ = lazy_submodules(__name__, _SUBMODULES)
