@@ -1,6 +1,7 @@
 """Explanations of ensemble predictions: CAM per joint (spatial) and per-window distributions (temporal), plots;
 vanilla-gradient saliency of the smartphone model (seed 003, :func:`video_saliency`); the FMs probability of MAM's
-clips over a recording (seed 001, :func:`plot_fms`).
+clips over a recording (seed 001, :func:`plot_fms`); keypoints drawn on video frames (:func:`draw_keypoints`, the
+labelled video).
 
     from infantjax.explain import plot_windows, plot_cam
     plot_windows(result, "windows.png"); plot_cam(result.cam, "cam.png")
@@ -9,6 +10,7 @@ See ``docs/explain.md``.
 """
 
 from infantjax.explain.cam import aggregate_cam, cam_colour, joint_scores
+from infantjax.explain.overlay import confidence_colour, draw_keypoints
 from infantjax.explain.plots import COLOUR_RGB, TEMPLATE_POSE, plot_cam, plot_fms, plot_saliency, plot_windows
 from infantjax.explain.saliency import Saliency, feature_names, video_saliency
 from infantjax.explain.temporal import WindowDistribution, window_distributions
@@ -20,6 +22,8 @@ __all__ = [
            "WindowDistribution",
            "aggregate_cam",
            "cam_colour",
+           "confidence_colour",
+           "draw_keypoints",
            "feature_names",
            "joint_scores",
            "plot_cam",

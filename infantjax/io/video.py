@@ -645,6 +645,10 @@ class VideoSource:
         self.times: np.ndarray = self._impl.times
         self.start_time: float = self._impl.start_time
         self.format: str = self._impl.format
+        #: the stream's time base (seconds per timestamp tick), None when the container has none; :attr:`times` are
+        #: whole multiples of it when the frames carry timestamps of their own
+        self.time_base: fractions.Fraction | None = (fractions.Fraction(self._impl.time_base)
+                                                     if self._impl.time_base else None)
         self._tick = float(self._impl.time_base) if self._impl.time_base else 0.0
 
     def __len__(self) -> int:
@@ -790,15 +794,33 @@ class VideoWriter:
         rotation: display rotation stored in the file's metadata, counter-clockwise degrees (0, 90, 180, 270), as
             phones write it: the frames are stored as given and a reader turns them by ``rotation`` to show them
             upright (:attr:`VideoSource.rotation` reads it back). MP4, MOV and MKV only.
+        time_base: the clock of the frames' timestamps when frames are written with their own times
+            (``write(frame, time=...)``): default 1/90000 s (MPEG's clock). Pass the source's
+            :attr:`VideoSource.time_base` to store a source's times exactly.
 
     Frames are (H, W, 3) uint8 RGB; the first frame fixes the size. Leaving a ``with`` block by an exception leaves
     no file behind.
+
+    **Frame times.** Without ``time``, frame k is shown at k / fps. With ``time`` (seconds, strictly increasing; the
+    first call decides, and then every frame needs one) each frame keeps its own presentation time, so a phone's
+    variable frame rate is written as it was recorded; ``fps`` is then only the nominal rate in the header.
     """
 
     def __init__(self, path: str | os.PathLike, fps: float, *, codec: str | None = None, crf: int = 18,
                  pix_fmt: str = "yuv420p", options: dict[str, str] | None = None,
-                 container_options: dict[str, str] | None = None, rotation: int = 0):
+                 container_options: dict[str, str] | None = None, rotation: int = 0,
+                 time_base: fractions.Fraction | None = None):
         self.path = pathlib.Path(path)
+        if time_base is not None:
+            try:
+                tb = fractions.Fraction(time_base).limit_denominator(2**31 - 1)
+            except (TypeError, ValueError, OverflowError):
+                tb = fractions.Fraction(0)
+            if tb <= 0 or tb.numerator >= 2**31:
+                raise VideoError(f"time_base must be a positive fraction of a second such as Fraction(1, 90000), "
+                                 f"got {time_base!r}")
+            time_base = tb
+        self.time_base = time_base
         if isinstance(rotation, bool) or not isinstance(rotation, (int, np.integer)) or rotation % 90:
             raise VideoError(f"rotation must be 0, 90, 180 or 270 degrees, got {rotation!r}")
         self.rotation = int(rotation) % 360
@@ -828,6 +850,8 @@ class VideoWriter:
         self._stream = None
         self.frame_size: tuple[int, int] | None = None
         self.frames_written = 0
+        self._timed: bool | None = None  # whether frames carry their own times (decided by the first write)
+        self._last_pts: int | None = None
         self._closed = False
 
     def _start(self, h: int, w: int):
@@ -839,6 +863,8 @@ class VideoWriter:
                                   options=self.container_options)
         stream = self._container.add_stream(self.codec, rate=self.fps)
         stream.width, stream.height, stream.pix_fmt = w, h, self.pix_fmt
+        if self._timed:
+            stream.time_base = stream.codec_context.time_base = self.time_base
         if self.rotation:
             if not hasattr(stream, "set_display_rotation"):
                 raise VideoError(f"{self.path}: writing a display rotation needs PyAV >= 17 (this is {av.__version__}); "
@@ -855,16 +881,31 @@ class VideoWriter:
         self._stream = stream
         self.frame_size = (h, w)
 
-    def write(self, frame: UInt8[np.ndarray, "H W 3"]):
-        """Append one (H, W, 3) uint8 RGB frame (or a chunk (N, H, W, 3) of frames)."""
+    def write(self, frame: UInt8[np.ndarray, "H W 3"], time: float | Sequence[float] | None = None):
+        """Append one (H, W, 3) uint8 RGB frame (or a chunk (N, H, W, 3) of frames).
+
+        Arguments:
+            frame: the frame, or a chunk of frames.
+            time: its presentation time in seconds (a chunk: one time per frame), or None for k / fps; see
+                "Frame times" in the class docstring.
+        """
         av = _av()
         if self._closed:
             raise VideoError(f"{self.path}: the writer is closed")
         arr = np.asarray(frame)
         if arr.ndim == 4:
-            for f in arr:
-                self.write(f)
+            if time is None:
+                for f in arr:
+                    self.write(f)
+                return
+            times = np.asarray(time, dtype=np.float64).reshape(-1)
+            if times.shape != (len(arr),):
+                raise VideoError(f"{self.path}: a chunk of {len(arr)} frames needs {len(arr)} times, got "
+                                 f"{times.size}")
+            for f, t in zip(arr, times):
+                self.write(f, float(t))
             return
+        pts = self._pts(time)
         if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
             raise VideoError(f"{self.path}: frames must be (H, W, 3) uint8 RGB arrays, got {arr.dtype} with shape "
                              f"{arr.shape}; convert with np.clip(x, 0, 255).astype(np.uint8)")
@@ -874,12 +915,44 @@ class VideoWriter:
             raise VideoError(f"{self.path}: frame {self.frames_written} is {arr.shape[1]}x{arr.shape[0]} but the "
                              f"video is {self.frame_size[1]}x{self.frame_size[0]}; all frames need one size")
         vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format="rgb24")
+        if pts is not None:
+            vf.pts, vf.time_base = pts, self.time_base
         try:
             for packet in self._stream.encode(vf):
                 self._container.mux(packet)
         except av.error.FFmpegError as err:
             raise VideoError(f"{self.path}: encoding failed ({_describe(err)})") from None
         self.frames_written += 1
+        if pts is not None:
+            self._last_pts = pts
+
+    def _pts(self, time) -> int | None:
+        """The timestamp of a frame shown at ``time`` seconds (None: untimed), checked against the frames before."""
+        timed = time is not None
+        if self._timed is None:
+            self._timed = timed
+            if timed and self.time_base is None:
+                self.time_base = fractions.Fraction(1, 90000)
+        elif timed != self._timed:
+            raise VideoError(f"{self.path}: frame {self.frames_written} "
+                             + ("has a time but the frames before had none" if timed else
+                                "has no time but the frames before had theirs")
+                             + "; give every frame a time or none")
+        if not timed:
+            return None
+        try:
+            t = float(time)
+        except (TypeError, ValueError):
+            t = float("nan")
+        if not math.isfinite(t) or t < 0:
+            raise VideoError(f"{self.path}: frame {self.frames_written}'s time must be a finite number of seconds "
+                             f">= 0, got {time!r}")
+        pts = round(fractions.Fraction(t) / self.time_base)
+        if self._last_pts is not None and pts <= self._last_pts:
+            raise VideoError(f"{self.path}: frame {self.frames_written} at {t:.6f} s is not after the frame before "
+                             f"(at {float(self._last_pts * self.time_base):.6f} s) on the {self.time_base} s clock; "
+                             "frame times must increase strictly (pass a finer time_base)")
+        return pts
 
     def close(self):
         """Flush the encoder and move the finished file into place."""
@@ -926,7 +999,9 @@ class VideoWriter:
 def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray] | np.ndarray, fps: float, *,
                 codec: str | None = None, crf: int = 18, pix_fmt: str = "yuv420p",
                 options: dict[str, str] | None = None,
-                container_options: dict[str, str] | None = None, rotation: int = 0) -> pathlib.Path:
+                container_options: dict[str, str] | None = None, rotation: int = 0,
+                times: Sequence[float] | np.ndarray | None = None,
+                time_base: fractions.Fraction | None = None) -> pathlib.Path:
     """Write frames to a video file atomically.
 
     Arguments:
@@ -934,13 +1009,28 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray] | np.ndarr
         frames: (N, H, W, 3) uint8 RGB array, or an iterable of (H, W, 3) frames or (n, H, W, 3) chunks (e.g.
             ``(f for _, f in source.iter_chunks(64))``).
         fps: frames per second.
-        codec, crf, pix_fmt, options, container_options, rotation: see :class:`VideoWriter`.
+        codec, crf, pix_fmt, options, container_options, rotation, time_base: see :class:`VideoWriter`.
+        times: every frame's presentation time in seconds (strictly increasing; a variable frame rate), or None
+            for k / fps.
 
     Returns:
         The path written.
     """
+    all_times = None if times is None else np.asarray(times, dtype=np.float64).reshape(-1)
     with VideoWriter(path, fps, codec=codec, crf=crf, pix_fmt=pix_fmt, options=options,
-                     container_options=container_options, rotation=rotation) as writer:
+                     container_options=container_options, rotation=rotation, time_base=time_base) as writer:
         for frame in frames:
-            writer.write(frame)
+            arr = np.asarray(frame)
+            if all_times is None:
+                writer.write(arr)
+                continue
+            k = 1 if arr.ndim == 3 else len(arr)
+            done = writer.frames_written
+            if done + k > len(all_times):
+                raise VideoError(f"{writer.path}: {len(all_times)} times for more frames than that; give one time "
+                                 "per frame")
+            writer.write(arr, all_times[done] if arr.ndim == 3 else all_times[done:done + k])
+        if all_times is not None and writer.frames_written != len(all_times):
+            raise VideoError(f"{writer.path}: {len(all_times)} times for {writer.frames_written} frames; give one "
+                             "time per frame")
     return writer.path

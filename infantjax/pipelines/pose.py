@@ -18,6 +18,7 @@ way has seen rendered capsule infants only and is not a detector for real infant
 from __future__ import annotations
 
 import dataclasses
+import fractions
 import json
 import logging
 import os
@@ -34,7 +35,7 @@ from jaxtyping import Float, UInt8
 
 from infantjax import backend, parallel
 from infantjax import skeleton as _skeleton
-from infantjax.errors import CheckpointError, ConfigError, DataError, VideoError
+from infantjax.errors import CheckpointError, ConfigError, DataError, VideoError, VideoWriteError
 from infantjax.io.files import save_npz
 from infantjax.metrics.pose import pose_metrics
 from infantjax.models.pose.decode import REALTIME_THRESHOLD, decode_heatmaps, peak_values, undo_padding
@@ -62,12 +63,14 @@ __all__ = [
     "PosePredictor",
     "PoseWeights",
     "SyntheticTrack",
+    "check_labelled_output",
     "evaluate_synthetic",
     "finetune_synthetic",
     "infant_spec",
     "pretrained_network",
     "read_weights",
     "track_synthetic_video",
+    "write_labelled_video",
 ]
 
 log = logging.getLogger(__name__)
@@ -505,6 +508,165 @@ class PosePredictor(TrainedModel):
         times = video["times"][: len(coords_arr) * int(stride): int(stride)]
         return SkeletonSequence(coords_arr, fps=fps / int(stride), skeleton=self.skeleton, confidence=conf_arr,
                                 metadata=meta, times=times)
+
+
+# ------------------------------------------------------------------------------------------------------ labelled video
+#: what a labelled video is written as: H.264 (libx264) in yuv420p with the index at the front of the MP4, which every
+#: browser's HTML5 player plays; ``preset`` trades encoding speed for file size only
+LABELLED_ENCODING = {"crf": 20, "preset": "veryfast"}
+
+
+def check_labelled_output(out: str | os.PathLike, video: str | os.PathLike | None = None) -> pathlib.Path:
+    """Check where a labelled video is to be written, before any work is done: an ``.mp4`` file (H.264 in MP4 is
+    what browsers play) in an existing folder, not a folder, not the source video itself.
+
+    Returns:
+        the output path.
+
+    Raises:
+        VideoWriteError: what is wrong with the path, and what to do.
+    """
+    path = pathlib.Path(out)
+    if path.suffix.lower() != ".mp4":
+        raise VideoWriteError(f"cannot write the labelled video to {path}: it is written as H.264 in MP4 (what "
+                              f"browsers play), so the name must end in .mp4, e.g. {path.with_suffix('.mp4').name}")
+    if path.is_dir():
+        raise VideoWriteError(f"cannot write the labelled video to {path}: it is a folder; give a file name inside "
+                              "it, e.g. video.labelled.mp4")
+    if not path.parent.is_dir():
+        raise VideoWriteError(f"cannot write the labelled video to {path}: folder {path.parent} does not exist; "
+                              "create it first or write somewhere else")
+    if video is not None and path.exists() and os.path.samefile(path, video):
+        raise VideoWriteError(f"cannot write the labelled video to {path}: that is the source video; choose "
+                              "another name, e.g. " + path.with_name(path.stem + ".labelled.mp4").name)
+    return path
+
+
+def _output_time_base(source) -> fractions.Fraction:
+    """The source's own clock when an MP4 can store it (1/N s), so its frame times are kept exactly; else 1/90000 s."""
+    tb = source.time_base
+    if tb is not None and tb.numerator == 1 and 1 < tb.denominator < 2**31:
+        exact = np.rint(source.times / float(tb))
+        if len(np.unique(exact)) == len(exact) and np.allclose(exact * float(tb), source.times, atol=1e-9):
+            return tb
+    return fractions.Fraction(1, 90000)
+
+
+def write_labelled_video(video: str | os.PathLike, keypoints: SkeletonSequence, out: str | os.PathLike, *,
+                         skeleton: str | _skeleton.Skeleton | None = None, min_confidence: float = REALTIME_THRESHOLD,
+                         stride: int = 1, max_frames: int | None = None, progress: bool = True,
+                         chunk: int = 32) -> pathlib.Path:
+    """Write a copy of ``video`` with the keypoints drawn on every frame, to check the tracking by eye.
+
+    Keypoint frame ``i`` is drawn on video frame ``i · stride`` (the frames :meth:`PosePredictor.track` read with
+    the same ``stride`` and ``max_frames``): joints are discs coloured by confidence (red 0, yellow 0.5, green 1;
+    cyan when unknown), bones white lines between the joints of the skeleton's edges, missing joints (NaN, or a
+    confidence below ``min_confidence``) not drawn (:func:`infantjax.explain.overlay.draw_keypoints`). Frames are
+    upright (a phone video's display rotation applied, as the keypoints are) and keep the source's presentation
+    times (a variable frame rate is kept: each frame is written with its own timestamp, on the source's clock where
+    MP4 can store it). The file is H.264 (libx264, yuv420p; an odd width or height is padded by one pixel at the
+    right or bottom edge) in MP4 with the index at the front, so a browser's video player plays it while it
+    loads. The video is read and written in chunks (bounded memory for any length), and the file is written
+    atomically (a temporary file renamed at the end: an interrupted run leaves no partial file).
+
+    Arguments:
+        video: the video the keypoints were tracked in.
+        keypoints: its :class:`~infantjax.sequence.SkeletonSequence` (pixels in the upright frame, as
+            :meth:`PosePredictor.track` returns them).
+        out: the ``.mp4`` file to write.
+        skeleton: draw the keypoints on this skeleton (they are mapped to it with
+            :meth:`SkeletonSequence.map_to`); default the keypoints' own.
+        min_confidence: joints below this confidence are not drawn (default EfficientPose's real-time threshold,
+            0.3); 0 draws every joint with coordinates.
+        stride, max_frames: which frames the keypoints are of, as in :meth:`PosePredictor.track`.
+        progress: a tqdm progress bar.
+        chunk: frames decoded, drawn and encoded at a time.
+
+    Returns:
+        the path written.
+
+    Raises:
+        VideoWriteError: a bad output path (:func:`check_labelled_output`), or an FFmpeg without libx264.
+        VideoError: a missing or undecodable video.
+        DataError: keypoints that are not of this video: another number of frames, other frame times, another
+            frame size.
+        SkeletonMismatchError: keypoints that cannot be mapped to ``skeleton``.
+    """
+    from tqdm.auto import tqdm
+
+    from infantjax.explain.overlay import draw_keypoints
+    from infantjax.io import VideoWriter, open_video
+
+    out = check_labelled_output(out, video)
+    if not isinstance(keypoints, SkeletonSequence):
+        raise DataError(f"keypoints must be a SkeletonSequence (PosePredictor.track, infantjax.io.read_keypoints), "
+                        f"got {type(keypoints).__name__}")
+    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
+        raise ConfigError(f"stride must be a whole number >= 1, got {stride!r}")
+    if int(chunk) < 1:
+        raise ConfigError(f"chunk must be >= 1, got {chunk}")
+    if skeleton is not None and _skeleton.get(skeleton).name != keypoints.skeleton.name:
+        keypoints = keypoints.map_to(skeleton)
+    try:
+        import av
+
+        av.Codec("libx264", "w")
+    except (ValueError, av.error.FFmpegError):
+        raise VideoWriteError(f"cannot write {out}: this FFmpeg build has no libx264 (H.264) encoder, which "
+                              "browsers need; install PyAV's wheels from PyPI (`pip install -U av`), which bundle it") \
+            from None
+    with open_video(video) as source:
+        stop = len(source) if max_frames is None else min(len(source), int(max_frames))
+        chosen = np.arange(0, stop, int(stride))
+        what = f"the keypoints ({keypoints.num_frames} frames) of {keypoints.metadata.get('source') or 'the input'}"
+        if keypoints.num_frames != len(chosen):
+            every = f"every {stride}th of " if stride > 1 else ""
+            raise DataError(f"{what} do not match {video}: it has {len(chosen)} frames ({every}{stop} decoded); "
+                            "frame i of the keypoints must be frame i of the video — pass the video they were tracked "
+                            "in, with the same stride and max_frames")
+        times = np.asarray(source.times)[chosen]
+        if keypoints.times is not None and len(times):
+            step = float(np.median(np.diff(times))) if len(times) > 1 else 1.0 / source.fps
+            gap = np.abs(keypoints.times - times)
+            if gap.max() > max(1e-3, 0.25 * step):
+                k = int(np.argmax(gap))
+                raise DataError(f"{what} do not match {video}: keypoint frame {k} is at {keypoints.times[k]:.3f} s "
+                                f"but the video's frame {int(chosen[k])} at {times[k]:.3f} s; pass the video they "
+                                "were tracked in")
+        hw = keypoints.metadata.get("image_hw")
+        if isinstance(hw, (list, tuple)) and len(hw) == 2 and tuple(int(v) for v in hw) != tuple(source.frame_size):
+            raise DataError(f"{what} were tracked in {hw[1]}x{hw[0]} frames but {video}'s upright frames are "
+                            f"{source.frame_size[1]}x{source.frame_size[0]}; pass the video they were tracked in")
+        h, w = source.frame_size
+        pad = (h % 2, w % 2)
+        fps = float(source.fps) / int(stride)
+        bar = tqdm(total=len(chosen), desc=f"label {os.path.basename(os.fspath(video))}", unit="frame",
+                   disable=not progress)
+        done = 0
+        try:
+            with VideoWriter(out, fps, codec="libx264", crf=LABELLED_ENCODING["crf"],
+                             options={"preset": LABELLED_ENCODING["preset"]},
+                             container_options={"movflags": "+faststart"},
+                             time_base=_output_time_base(source)) as writer:
+                for start, frames in source.iter_chunks(int(chunk) * int(stride), stop=stop):
+                    keep = np.nonzero((np.arange(start, start + len(frames)) % int(stride)) == 0)[0]
+                    if not len(keep):
+                        continue
+                    frames = frames[keep] if len(keep) < len(frames) else frames
+                    rows = slice(done, done + len(keep))
+                    conf = None if keypoints.confidence is None else keypoints.confidence[rows]
+                    drawn = draw_keypoints(frames, keypoints.coords[rows, :, :2], conf, keypoints.skeleton,
+                                           min_confidence=min_confidence, copy=not frames.flags.writeable)
+                    if any(pad):
+                        drawn = np.pad(drawn, ((0, 0), (0, pad[0]), (0, pad[1]), (0, 0)), mode="edge")
+                    writer.write(drawn, times[rows])
+                    done += len(keep)
+                    bar.update(len(keep))
+                if done != len(chosen):  # leaves no file: the writer is aborted
+                    raise VideoError(f"{video}: decoded {done} of {len(chosen)} frames; the file is damaged")
+        finally:
+            bar.close()
+    return out
 
 
 # ------------------------------------------------------------------------------------------------------ synthetic
