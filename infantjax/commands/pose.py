@@ -3,6 +3,8 @@
 The video is decoded in chunks (bounded memory for any length), frames are batched through one jitted forward pass,
 the heatmaps are decoded with the official EfficientPose decoding, and the result is written as a
 :class:`~infantjax.sequence.SkeletonSequence` with confidences (CSV, npz or any ``infantjax.io`` format).
+``--labelled OUT.mp4`` also writes the video with the keypoints drawn on every frame
+(:func:`~infantjax.pipelines.pose.write_labelled_video`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ def register(sub) -> None:
                    help="expected variant (rt, i, ii, iii, iv, rt_lite, i_lite, ii_lite); checked against --weights")
     p.add_argument("--out", required=True, help="output keypoint file (.csv DeepLabCut CSV, .npz, .json COCO ...)")
     p.add_argument("--format", default=None, help="output format (default: from the extension)")
+    p.add_argument("--labelled", default=None, metavar="OUT.mp4",
+                   help="also write the video with the skeleton drawn on every frame (joints coloured by confidence: "
+                        "red 0, yellow 0.5, green 1; missing or below --min-confidence not drawn), upright, at the "
+                        "source's frame times, H.264 MP4 that browsers play")
+    p.add_argument("--min-confidence", type=float, default=None,
+                   help="joints below this confidence are not drawn in the --labelled video (default: 0.3)")
     p.add_argument("--stride", type=int, default=1, help="use every N-th frame (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=16, help="frames per forward pass (default: %(default)s)")
     p.add_argument("--device", default=None, help="JAX platform to run on: cpu, gpu or tpu (default: JAX's default)")
@@ -41,9 +49,22 @@ def run(args) -> int:
     from infantjax import backend
     from infantjax.errors import ConfigError
     from infantjax.io import write_keypoints
+    from infantjax.models.pose.decode import REALTIME_THRESHOLD
     from infantjax.models.pose.efficientpose import normalise_variant
-    from infantjax.pipelines.pose import PRETRAINED, PosePredictor
+    from infantjax.pipelines.pose import (
+        PRETRAINED,
+        PosePredictor,
+        check_labelled_output,
+        write_labelled_video,
+    )
 
+    min_confidence = REALTIME_THRESHOLD if args.min_confidence is None else args.min_confidence
+    if args.labelled is not None:  # before the tracking: a bad path fails at once, not after minutes
+        check_labelled_output(args.labelled, args.video)
+        if not 0.0 <= min_confidence <= 1.0:
+            raise ConfigError(f"--min-confidence must be in [0, 1], got {min_confidence}")
+    elif args.min_confidence is not None:
+        raise ConfigError("--min-confidence only applies to the --labelled video; add --labelled OUT.mp4")
     if args.stride < 1:
         raise ConfigError(f"--stride must be >= 1, got {args.stride}")
     if args.batch_size < 1:
@@ -72,6 +93,13 @@ def run(args) -> int:
     print(f"{seq.num_frames} frames, {seq.skeleton.num_keypoints} keypoints ({seq.skeleton.name}) -> {out} "
           f"in {took:.1f} s ({seq.num_frames / max(took, 1e-9):.1f} frames/s) with EfficientPose "
           f"{predictor.spec.variant} at {predictor.resolution} px on {backend.platform()}")
+    if args.labelled is not None:
+        begin = time.perf_counter()
+        labelled = write_labelled_video(args.video, seq, args.labelled, min_confidence=min_confidence,
+                                        stride=args.stride, max_frames=args.max_frames,
+                                        progress=not args.no_progress)
+        took = time.perf_counter() - begin
+        print(f"labelled video -> {labelled} in {took:.1f} s ({seq.num_frames / max(took, 1e-9):.1f} frames/s)")
     if seq.metadata.get("rotation"):
         print(f"the video's display rotation ({seq.metadata['rotation']}°) was applied: the keypoints refer to the "
               "upright frames")
