@@ -82,11 +82,11 @@ def test_missing_and_low_confidence_joints_and_their_bones_are_not_drawn():
     ys, xs = np.nonzero(changed)
     assert np.hypot(xs - 40, ys - 60).max() <= marker_sizes(120, 160)[0] + 1  # only joint a's disc and outline
     # no confidences: cyan; min_confidence 0 draws every joint with coordinates; an all-NaN frame stays as it was
-    out = draw_keypoints(frames, coords, None, SKEL)
+    out = draw_keypoints(frames, coords, None, SKEL, min_confidence=0.3)
     np.testing.assert_array_equal(out[1, 60, 100], UNKNOWN_COLOUR)
     out = draw_keypoints(frames, coords, conf, SKEL, min_confidence=0.0)
     np.testing.assert_array_equal(out[1, 60, 100], confidence_colour(0.1))
-    empty = draw_keypoints(frames, np.full_like(coords, np.nan), conf, SKEL)
+    empty = draw_keypoints(frames, np.full_like(coords, np.nan), conf, SKEL)  # default: every joint with coords
     assert (empty == 100).all()
     # joints partly or wholly outside the frame are clipped, never an error
     coords[0, a] = (-3.0, 1e9)
@@ -148,11 +148,11 @@ def test_drawn_joints_are_where_the_ground_truth_is_in_their_own_frame(infant, t
 def test_a_low_confidence_joint_is_not_drawn_on_the_infant(infant, tmp_path):
     path, truth = infant
     conf = np.ones(truth.shape[:2])
-    conf[:, 9] = 0.2  # one joint below the default threshold (0.3) in every frame
+    conf[:, 9] = 0.2  # one joint below the threshold (0.3) in every frame
     coords = truth.copy()
     coords[:, 10] = np.nan  # one joint missing
     out = write_labelled_video(path, SkeletonSequence(coords, fps=10.0, skeleton=SKEL, confidence=conf),
-                               tmp_path / "some.mp4", progress=False)
+                               tmp_path / "some.mp4", min_confidence=0.3, progress=False)
     labelled = decoded(out)
     full = decoded(write_labelled_video(path, SkeletonSequence(truth, fps=10.0, skeleton=SKEL,
                                                                confidence=np.ones(truth.shape[:2])),

@@ -30,7 +30,8 @@ def register(sub) -> None:
                         "red 0, yellow 0.5, green 1; missing or below --min-confidence not drawn), upright, at the "
                         "source's frame times, H.264 MP4 that browsers play")
     p.add_argument("--min-confidence", type=float, default=None,
-                   help="joints below this confidence are not drawn in the --labelled video (default: 0.3)")
+                   help="joints below this confidence are not drawn in the --labelled video (default: 0, every joint the "
+                        "CP model is given; 0.3: EfficientPose's real-time cut-off)")
     p.add_argument("--stride", type=int, default=1, help="use every N-th frame (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=16, help="frames per forward pass (default: %(default)s)")
     p.add_argument("--device", default=None, help="JAX platform to run on: cpu, gpu or tpu (default: JAX's default)")
@@ -49,7 +50,6 @@ def run(args) -> int:
     from infantjax import backend
     from infantjax.errors import ConfigError
     from infantjax.io import write_keypoints
-    from infantjax.models.pose.decode import REALTIME_THRESHOLD
     from infantjax.models.pose.efficientpose import normalise_variant
     from infantjax.pipelines.pose import (
         PRETRAINED,
@@ -58,7 +58,7 @@ def run(args) -> int:
         write_labelled_video,
     )
 
-    min_confidence = REALTIME_THRESHOLD if args.min_confidence is None else args.min_confidence
+    min_confidence = 0.0 if args.min_confidence is None else args.min_confidence
     if args.labelled is not None:  # before the tracking: a bad path fails at once, not after minutes
         check_labelled_output(args.labelled, args.video)
         if not 0.0 <= min_confidence <= 1.0:

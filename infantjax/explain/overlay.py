@@ -82,7 +82,7 @@ def _stamp(frames: np.ndarray, f: np.ndarray, py: np.ndarray, px: np.ndarray, fo
 
 def draw_keypoints(frames: UInt8[np.ndarray, "N H W 3"], coords: Float[np.ndarray, "N J 2"],
                    confidence: Float[np.ndarray, "N J"] | None = None, skeleton="in-motion-19", *,
-                   min_confidence: float = 0.3, radius: int | None = None, bone_width: int | None = None,
+                   min_confidence: float = 0.0, radius: int | None = None, bone_width: int | None = None,
                    copy: bool = True) -> UInt8[np.ndarray, "N H W 3"]:
     """Draw the skeleton of frame i's keypoints on frame i (see the module docstring for what is drawn).
 
