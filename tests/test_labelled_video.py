@@ -302,3 +302,34 @@ def test_cli_pose_writes_the_labelled_video_beside_the_keypoints(infant, tmp_pat
     with open_video(labelled) as lab, open_video(path) as src:
         assert lab.num_frames == src.num_frames == seq.num_frames
         np.testing.assert_allclose(lab.times, src.times, atol=1e-9)
+
+
+# ------------------------------------------------------------------------------------------------ timed writing
+def test_write_video_keeps_every_frames_time_and_refuses_bad_times(tmp_path):
+    import fractions
+
+    from infantjax.errors import VideoError
+
+    frames = corpus.indexed_frames(12)
+    times = np.array([0, 0.033, 0.1, 0.117, 0.2, 0.25, 0.3, 0.367, 0.4, 0.45, 0.55, 0.6])
+    for base in (None, fractions.Fraction(1, 1000)):
+        path = write_video(tmp_path / f"t{base is None}.mp4", frames, 25.0, times=times, time_base=base)
+        with open_video(path) as src:
+            np.testing.assert_allclose(src.times, times, atol=1e-9)
+            assert src.variable_frame_rate and src.time_base is not None
+        np.testing.assert_array_equal([corpus.frame_code(f) for f in decoded(path)], np.arange(12))
+    bad = {"not after the frame before": np.r_[times[:5], times[4], times[6:]],
+           "finite number of seconds": np.r_[np.nan, times[1:]],
+           "12 times for 11 frames": times}
+    for why, t in bad.items():
+        with pytest.raises(VideoError, match=why):
+            write_video(tmp_path / "bad.mp4", frames[:11] if "11 frames" in why else frames, 25.0, times=t)
+    with pytest.raises(VideoError, match="time_base must be"):
+        write_video(tmp_path / "bad.mp4", frames, 25.0, times=times, time_base=-1)
+    from infantjax.io import VideoWriter
+
+    with pytest.raises(VideoError, match="has no time but the frames before had theirs"):
+        with VideoWriter(tmp_path / "bad.mp4", 25.0) as writer:
+            writer.write(frames[0], 0.0)
+            writer.write(frames[1])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tFalse.mp4", "tTrue.mp4"]  # no partial file left

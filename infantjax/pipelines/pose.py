@@ -569,8 +569,9 @@ def write_labelled_video(video: str | os.PathLike, keypoints: SkeletonSequence, 
     times (a variable frame rate is kept: each frame is written with its own timestamp, on the source's clock where
     MP4 can store it). The file is H.264 (libx264, yuv420p; an odd width or height is padded by one pixel at the
     right or bottom edge) in MP4 with the index at the front, so a browser's video player plays it while it
-    loads. The video is read and written in chunks (bounded memory for any length), and the file is written
-    atomically (a temporary file renamed at the end: an interrupted run leaves no partial file).
+    loads. The video is read and written in chunks (bounded memory for any length; the next two chunks are decoded
+    in a background thread while one is encoded), and the file is written atomically (a temporary file renamed at
+    the end: an interrupted run leaves no partial file).
 
     Arguments:
         video: the video the keypoints were tracked in.
@@ -656,11 +657,13 @@ def write_labelled_video(video: str | os.PathLike, keypoints: SkeletonSequence, 
         bar = tqdm(total=len(chosen), desc=f"label {os.path.basename(os.fspath(video))}", unit="frame",
                    disable=not progress)
         done = 0
+        # the next chunks are decoded in a background thread (FFmpeg releases the GIL) while this one is encoded
+        chunks = _Prefetch(source.iter_chunks(int(chunk) * int(stride), stop=stop), depth=2)
         try:
             with VideoWriter(out, fps, codec="libx264", crf=int(crf), options={"preset": preset},
                              container_options={"movflags": "+faststart"},
                              time_base=_output_time_base(source)) as writer:
-                for start, frames in source.iter_chunks(int(chunk) * int(stride), stop=stop):
+                for start, frames in chunks:
                     keep = np.nonzero((np.arange(start, start + len(frames)) % int(stride)) == 0)[0]
                     if not len(keep):
                         continue
@@ -677,6 +680,7 @@ def write_labelled_video(video: str | os.PathLike, keypoints: SkeletonSequence, 
                 if done != len(chosen):  # leaves no file: the writer is aborted
                     raise VideoError(f"{video}: decoded {done} of {len(chosen)} frames; the file is damaged")
         finally:
+            chunks.close()
             bar.close()
     return out
 
