@@ -273,6 +273,13 @@ def test_keypoints_of_another_video_and_bad_paths_are_typed_errors(videos, tmp_p
         write_labelled_video(entry.path, seq, tmp_path / "dir.mp4")
     with pytest.raises(VideoWriteError, match="that is the source video"):
         write_labelled_video(entry.path, seq, entry.path)
+    with pytest.raises(DataError, match="not pixels"):
+        write_labelled_video(entry.path, SkeletonSequence(coords, fps=20.0, skeleton=SKEL,
+                                                          metadata={"units": "fractions"}), tmp_path / "a.mp4")
+    with pytest.raises(InfantJaxError, match="min_confidence must be in"):
+        write_labelled_video(entry.path, seq, tmp_path / "a.mp4", min_confidence=1.5)
+    with pytest.raises(InfantJaxError, match="preset must be one of"):
+        write_labelled_video(entry.path, seq, tmp_path / "a.mp4", preset="turbo")
     with pytest.raises(DataError, match="SkeletonSequence"):
         write_labelled_video(entry.path, coords, tmp_path / "a.mp4")
     assert [p.name for p in tmp_path.iterdir()] == ["dir.mp4"]  # nothing written, no temporary file left

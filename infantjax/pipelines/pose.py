@@ -619,6 +619,16 @@ def write_labelled_video(video: str | os.PathLike, keypoints: SkeletonSequence, 
         raise ConfigError(f"crf must be a whole number from 0 (lossless) to 51, got {crf!r}")
     if preset not in X264_PRESETS:
         raise ConfigError(f"preset must be one of {', '.join(X264_PRESETS)}, got {preset!r}")
+    try:
+        threshold = float(min_confidence)
+    except (TypeError, ValueError):
+        threshold = float("nan")
+    if not 0.0 <= threshold <= 1.0:
+        raise ConfigError(f"min_confidence must be in [0, 1], got {min_confidence!r}")
+    units = keypoints.metadata.get("units")
+    if units is not None and units != "pixels":
+        raise DataError(f"the keypoints are in {units!r}, not pixels of the video's frames; convert them to pixels "
+                        "(x right, y down, in the upright frame) before drawing them")
     if skeleton is not None and _skeleton.get(skeleton).name != keypoints.skeleton.name:
         keypoints = keypoints.map_to(skeleton)
     try:
@@ -634,7 +644,7 @@ def write_labelled_video(video: str | os.PathLike, keypoints: SkeletonSequence, 
         chosen = np.arange(0, stop, int(stride))
         what = f"the keypoints ({keypoints.num_frames} frames) of {keypoints.metadata.get('source') or 'the input'}"
         if keypoints.num_frames != len(chosen):
-            every = f"every {stride}th of " if stride > 1 else ""
+            every = f"every {stride}-th frame of " if stride > 1 else ""
             raise DataError(f"{what} do not match {video}: it has {len(chosen)} frames ({every}{stop} decoded); "
                             "frame i of the keypoints must be frame i of the video — pass the video they were tracked "
                             "in, with the same stride and max_frames")
@@ -671,7 +681,7 @@ def write_labelled_video(video: str | os.PathLike, keypoints: SkeletonSequence, 
                     rows = slice(done, done + len(keep))
                     conf = None if keypoints.confidence is None else keypoints.confidence[rows]
                     drawn = draw_keypoints(frames, keypoints.coords[rows, :, :2], conf, keypoints.skeleton,
-                                           min_confidence=min_confidence, copy=not frames.flags.writeable)
+                                           min_confidence=threshold, copy=not frames.flags.writeable)
                     if any(pad):
                         drawn = np.pad(drawn, ((0, 0), (0, pad[0]), (0, pad[1]), (0, 0)), mode="edge")
                     writer.write(drawn, times[rows])
