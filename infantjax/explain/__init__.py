@@ -11,7 +11,7 @@ See ``docs/explain.md``.
 from infantjax.explain.cam import aggregate_cam, cam_colour, joint_scores
 from infantjax.explain.plots import COLOUR_RGB, TEMPLATE_POSE, plot_cam, plot_fms, plot_saliency, plot_windows
 from infantjax.explain.saliency import Saliency, feature_names, video_saliency
-from infantjax.explain.temporal import WindowDistribution, window_distributions
+from infantjax.explain.temporal import WindowDistribution, decision_windows, window_distributions
 
 __all__ = [
            "COLOUR_RGB",
@@ -20,6 +20,7 @@ __all__ = [
            "WindowDistribution",
            "aggregate_cam",
            "cam_colour",
+           "decision_windows",
            "feature_names",
            "joint_scores",
            "plot_cam",
