@@ -270,3 +270,18 @@ def test_dashboard_says_when_the_browser_cannot_play_the_video(browser, tmp_path
         assert page.get_attribute("#dashboard", "data-window") == "2"
         # the failed video is the browser's own console message, nothing of the page's
         assert all("video" in e.lower() or "media" in e.lower() for e in errors), errors
+
+
+def test_the_demo_ends_with_assess_and_prints_the_dashboard(tmp_path, capsys, monkeypatch, assess_models):
+    import argparse
+
+    from infantjax.commands import demo
+    from infantjax.pipelines import assessment
+
+    monkeypatch.setattr(assessment, "load_models", lambda ensemble=None, pose=None: assess_models)
+    st = demo._Stages()
+    dashboard = demo._assess(st, argparse.Namespace(seed=0), tmp_path)
+    out = capsys.readouterr().out
+    assert dashboard.is_file() and dashboard.name == "dashboard.html"
+    assert f"{dashboard}" in out and "time per stage: decode" in out and "CP risk" in out
+    assert (dashboard.parent / "video.mp4").is_file()
