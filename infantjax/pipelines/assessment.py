@@ -330,6 +330,7 @@ def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, 
                 records.append(done)
                 bar.update(len(stages))
                 continue
+            at = bar.n
             try:
                 record = _assess_video(video, folder, name, models, settings, stages, bar, batch_size=int(batch_size))
             except InfantJaxError as err:
@@ -338,7 +339,7 @@ def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, 
                 log.warning("%s: %s", video, err)
                 failed.append({"video": str(video), "folder": name, "error": type(err).__name__, "message": str(err)})
                 records.append(None)
-                bar.update(len(stages) - (bar.n % len(stages)) if bar.n % len(stages) else 0)
+                bar.update(at + len(stages) - bar.n)  # the stages it did not reach
                 continue
             records.append(record)
     finally:
