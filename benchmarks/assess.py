@@ -103,11 +103,12 @@ def main(argv=None) -> int:
     zoo = load_models()  # the zoo pose model (the zoo ensemble is replaced by the paper-sized one)
     models = Models(zoo.pose, ensemble, zoo.pose_name, f"untrained {specs} × {folds} folds")
     load_s = time.perf_counter() - t
-    runs = []
+    runs, cpu = [], "?"
     for r in range(max(1, args.repeats)):
         shutil.rmtree(out / "assessment", ignore_errors=True)
         run = assess(video, out / "assessment", models=models, labelled=args.labelled, progress=True)
         rec = run.records[0]
+        cpu = json.loads(run.run_record.read_text())["environment"]["cpu"]  # the run record names the CPU
         runs.append({"repeat": r, "seconds": run.seconds, "stages": run.stages, "shares": run.shares,
                      "frames": rec["video"]["frames"], "windows": len(rec["windows"])})
         print(f"repeat {r}: {run.seconds:.1f} s — {run.shares_text()}", flush=True)
@@ -118,12 +119,12 @@ def main(argv=None) -> int:
                      "instances": ensemble.num_instances},
         "pose": zoo.pose_name, "labelled": args.labelled, "runs": runs,
         "setup_seconds": {"render_video": render_s, "init_ensemble": init_s, "load_pose": load_s},
-        "cpu_model": _cpu_model(), "environment": harness.environment(), "backend": backend.platform(),
+        "cpu_model": cpu, "environment": harness.environment(), "backend": backend.platform(),
         "load_average_before": list(load_before), "load_average_after": list(os.getloadavg()),
         "quick": args.quick,
     }
     print(f"\n{duration:g} s of {width}x{height} video at {args.fps:g} fps ({runs[0]['frames']} frames, "
-          f"{runs[0]['windows']} windows) × {ensemble.num_instances} instances ({specs}) on {_cpu_model()}, "
+          f"{runs[0]['windows']} windows) × {ensemble.num_instances} instances ({specs}) on {cpu}, "
           f"{os.cpu_count()} cores, load average {load_before[0]:.2f} before / {os.getloadavg()[0]:.2f} after")
     print(f"{'stage':<10} " + " ".join(f"{'repeat ' + str(r['repeat']):>16}" for r in runs))
     for stage in runs[0]["stages"]:
@@ -135,12 +136,6 @@ def main(argv=None) -> int:
     if args.json:
         pathlib.Path(args.json).write_text(text + "\n")
     return 0
-
-
-def _cpu_model() -> str:
-    from infantjax.pipelines.assessment import _cpu_model as cpu
-
-    return cpu()
 
 
 if __name__ == "__main__":
