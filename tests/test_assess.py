@@ -159,6 +159,18 @@ def test_cli_errors_are_one_line_with_exit_2(tmp_path, capsys):
     video.write_bytes(b"\0" * 10)
     assert main(["assess", str(video), "--out", str(tmp_path / "file")]) == 2
     assert "is a file" in capsys.readouterr().err
+    assert main(["assess", str(video), "--out", str(tmp_path / "o")]) == 2  # before any model is loaded
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "VideoError" not in err and str(video) in err
+    assert main(["assess", str(video), "--out", str(tmp_path / "o"), "--labelled"]) == 2
+    if not _has_labelled_writer():  # until the labelled video is merged: said before anything runs
+        assert "write_labelled_video" in capsys.readouterr().err
+
+
+def _has_labelled_writer() -> bool:
+    from infantjax.pipelines import pose
+
+    return hasattr(pose, "write_labelled_video")
 
 
 def test_unknown_models_and_bad_options_are_config_errors(tmp_path):

@@ -307,6 +307,10 @@ def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, 
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise FileWriteError(f"--out {str(out)!r}: cannot create the folder ({err.strerror})") from None
+    if single:  # a missing, empty or damaged video fails now, not after the models are loaded
+        from infantjax.io import open_video
+
+        open_video(videos[0]).close()
     names = _folder_names(videos)
     t_start = time.perf_counter()
     models = models or load_models(ensemble, pose)
