@@ -292,6 +292,8 @@ def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, 
         raise ConfigError(f"certainty must be 'paper' or 'interquartile', got {certainty!r}")
     if map_skeleton not in ("none", "exact", "approximate"):
         raise ConfigError(f"map_skeleton must be 'none', 'exact' or 'approximate', got {map_skeleton!r}")
+    if window_rotation not in (None, "reference", "corrected"):
+        raise ConfigError(f"window_rotation must be 'reference', 'corrected' or None, got {window_rotation!r}")
     if int(batch_size) < 1:
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
     if max_frames is not None and int(max_frames) < 1:
@@ -303,14 +305,14 @@ def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, 
     out = pathlib.Path(out)
     if out.exists() and not out.is_dir():
         raise FileWriteError(f"--out {str(out)!r} is a file; give a folder (created if missing)")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise FileWriteError(f"--out {str(out)!r}: cannot create the folder ({err.strerror})") from None
     if single:  # a missing, empty or damaged video fails now, not after the models are loaded
         from infantjax.io import open_video
 
         open_video(videos[0]).close()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise FileWriteError(f"--out {str(out)!r}: cannot create the folder ({err.strerror})") from None
     names = _folder_names(videos)
     t_start = time.perf_counter()
     models = models or load_models(ensemble, pose)
