@@ -297,3 +297,26 @@ def test_the_demo_ends_with_assess_and_prints_the_dashboard(tmp_path, capsys, mo
     assert dashboard.is_file() and dashboard.name == "dashboard.html"
     assert f"{dashboard}" in out and "time per stage: decode" in out and "CP risk" in out
     assert (dashboard.parent / "video.mp4").is_file()
+
+
+def test_labelled_video_is_written_through_the_one_call_site_and_played(tmp_path, monkeypatch, assess_models,
+                                                                        infant_video):
+    """``--labelled`` calls ``infantjax.pipelines.pose.write_labelled_video(video, keypoints, out)`` (here a writer
+    that copies the video and remembers its arguments) and the dashboard plays what it wrote."""
+    from infantjax import pipelines
+    from infantjax.pipelines import pose
+
+    calls = []
+
+    def writer(video, keypoints, out):
+        calls.append((pathlib.Path(video), keypoints.num_frames, pathlib.Path(out)))
+        shutil.copy(video, out)
+        return out
+
+    monkeypatch.setattr(pose, "write_labelled_video", writer, raising=False)
+    run = pipelines.assess(infant_video, tmp_path, models=assess_models, labelled=True, progress=False)
+    rec = run.records[0]
+    assert calls == [(infant_video, 90, tmp_path / "baby_one" / "baby_one.labelled.mp4")]
+    assert rec["files"]["video"] == rec["files"]["labelled"] == "baby_one.labelled.mp4"
+    assert "labelled" in rec["stages"] and not (tmp_path / "baby_one" / "video.mp4").exists()
+    assert page_data(tmp_path / "baby_one" / "dashboard.html")["video"] == "baby_one.labelled.mp4"

@@ -31,7 +31,7 @@ def register(sub) -> None:
                         "(PosePredictor .npz, official EfficientPose .h5); keypoints of another skeleton are mapped "
                         "to In-Motion 19 (default: rt-synthetic-infant, synthetic renders only)")
     p.add_argument("--labelled", action="store_true",
-                   help="also write <video>/video.labelled.mp4 (the skeleton drawn on every frame) and play it on "
+                   help="also write <video>/<video>.labelled.mp4 (the skeleton drawn on every frame) and play it on "
                         "the dashboard")
     p.add_argument("--threshold", type=float, default=None, help="decision threshold (default: the ensemble's)")
     p.add_argument("--certainty", choices=("paper", "interquartile"), default="paper",

@@ -454,12 +454,12 @@ def _assess_video(video: pathlib.Path, folder: pathlib.Path, name: str, models: 
     page_video, note = None, None
     if settings["labelled"]:
         with clock.stage("labelled"):
-            page_video = write_labelled(video, raw, folder / "video.labelled.mp4").name
+            page_video = write_labelled(video, raw, folder / f"{name}.labelled.mp4").name
     with clock.stage("dashboard"):
         if page_video is None:
             page_video = _copy_video(video, folder, playable)
             note = why
-        window_s = float(models.ensemble.config.window) / 30.0
+        window_s = float(models.ensemble.config.window) / float(result.metadata.get("model_fps", 30.0))
         from infantjax.report import EnsembleInfo
 
         ens_info = EnsembleInfo.from_ensemble(models.ensemble, checkpoint=settings["ensemble"])
