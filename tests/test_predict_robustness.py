@@ -205,7 +205,7 @@ def test_predict_reads_the_files_a_folders_labels_csv_lists(untrained, tmp_path,
 
 
 def test_mapping_that_fills_no_joint_is_an_error(tmp_path):
-    from infantjax.commands.predict import to_model_skeleton
+    from infantjax.pipelines.cp import to_model_skeleton
 
     seq = SkeletonSequence(np.zeros((4, 1, 2), np.float32), 30.0,
                            __import__("infantjax.io.keypoints.common", fromlist=["x"]).custom_skeleton("c", ["x"]))

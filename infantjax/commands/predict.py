@@ -96,40 +96,12 @@ def report_labels(labels_csv: str, input_path: str, files: list[pathlib.Path]) -
     return labels
 
 
-def to_model_skeleton(seq, how: str, path: pathlib.Path):
-    """The recording on the ensemble's In-Motion 19 keypoints, and a warning naming the joints the mapping could
-    not fill (or None).
-
-    ``how`` is ``"none"`` (the file must already be In-Motion 19), ``"exact"`` (same-named keypoints; thorax and
-    pelvis derived from shoulders and hips) or ``"approximate"`` (also stand-ins such as hand for wrist,
-    :func:`infantjax.skeleton.mapping`).
-    """
-    from infantjax.errors import SkeletonMismatchError
-
-    target = "in-motion-19"
-    if seq.skeleton.name == target:
-        return seq, None
-    if how == "none":
-        raise SkeletonMismatchError(
-            f"{path}: keypoints of {seq.skeleton.name!r}, but the ensemble needs {target!r}; add --map-skeleton "
-            "approximate (or exact) to map them, with the joints the file lacks treated as missing")
-    mapped = seq.map_to(target, approximate=how == "approximate")
-    never = [name for j, name in enumerate(mapped.skeleton.keypoints) if np.isnan(mapped.coords[:, j]).all()]
-    if len(never) == mapped.num_keypoints:
-        raise SkeletonMismatchError(f"{path}: none of the {target} joints can be mapped from {seq.skeleton.name!r}")
-    if not never:
-        return mapped, None
-    return mapped, (f"mapped from {seq.skeleton.name} ({how}): {len(never)} of {mapped.num_keypoints} joints are "
-                    f"missing and reach the model at the trunk centre ({', '.join(never)}); the risk is less "
-                    "reliable than with In-Motion 19 keypoints")
-
-
 def run(args) -> int:
     from infantjax import ensemble
     from infantjax.commands._common import read_recording
     from infantjax.explain import plot_cam, plot_windows
     from infantjax.io import detect_format
-    from infantjax.pipelines.cp import predict_risk
+    from infantjax.pipelines.cp import predict_risk, to_model_skeleton
 
     if args.labels and not args.report:
         raise DataError("--labels only feeds the report; add --report DIR")

@@ -13,7 +13,7 @@ from infantjax.explain.cam import aggregate_cam, cam_colour, joint_scores
 from infantjax.explain.overlay import confidence_colour, draw_keypoints
 from infantjax.explain.plots import COLOUR_RGB, TEMPLATE_POSE, plot_cam, plot_fms, plot_saliency, plot_windows
 from infantjax.explain.saliency import Saliency, feature_names, video_saliency
-from infantjax.explain.temporal import WindowDistribution, window_distributions
+from infantjax.explain.temporal import WindowDistribution, decision_windows, window_distributions
 
 __all__ = [
            "COLOUR_RGB",
@@ -24,6 +24,7 @@ __all__ = [
            "cam_colour",
            "confidence_colour",
            "draw_keypoints",
+           "decision_windows",
            "feature_names",
            "joint_scores",
            "plot_cam",

@@ -9,7 +9,7 @@ import numpy as np
 
 from infantjax.errors import DataError
 
-__all__ = ["WindowDistribution", "window_distributions"]
+__all__ = ["WindowDistribution", "decision_windows", "window_distributions"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,3 +50,30 @@ def window_distributions(result) -> list[WindowDistribution]:
             maximum=float(row.max()), share_cp=float((row >= result.threshold).mean()),
             colour=result.window_colour[k]))
     return out
+
+
+def decision_windows(result, count: int = 3) -> list[int]:
+    """The windows that drove the decision: those whose risk (median over instances) lies on the side of the
+    threshold the video was classified on, the farthest first, at most ``count``.
+
+    The video's risk is the median of the window risks, so at least half of the windows lie on its side: a CP
+    result lists its highest-risk windows (risk >= threshold), a no-CP result its lowest (risk < threshold). Ties
+    keep window order.
+
+    Arguments:
+        result: a :class:`~infantjax.clinical.RiskResult`.
+        count: how many windows at most (>= 1).
+
+    Returns:
+        window indices, most decisive first.
+    """
+    if int(count) < 1:
+        raise DataError(f"count must be >= 1, got {count}")
+    risk = np.asarray(result.window_risk, dtype=np.float64)
+    if result.cp:
+        side = np.flatnonzero(risk >= result.threshold)
+        order = side[np.argsort(-risk[side], kind="stable")]
+    else:
+        side = np.flatnonzero(risk < result.threshold)
+        order = side[np.argsort(risk[side], kind="stable")]
+    return [int(k) for k in order[: int(count)]]

@@ -3,7 +3,9 @@
 * :mod:`~infantjax.pipelines.pose` — video → keypoints (:class:`~infantjax.pipelines.pose.PosePredictor`), and
   the same on rendered synthetic infants;
 * :mod:`~infantjax.pipelines.depth` — depth clip → limb pose (detection → regression → linking), the Table II run;
-* :mod:`~infantjax.pipelines.cp` — skeleton sequence → CP risk with an ensemble.
+* :mod:`~infantjax.pipelines.cp` — skeleton sequence → CP risk with an ensemble;
+* :mod:`~infantjax.pipelines.assessment` — video (or a folder of videos) → keypoints → CP risk → the clinical
+  dashboard: :func:`infantjax.pipelines.assess` (``infantjax assess``).
 
 Submodules are imported on first use (``infantjax.pipelines.pose``), so importing this package does not start
 JAX.
@@ -13,9 +15,16 @@ from __future__ import annotations
 
 from infantjax import lazy_submodules
 
-_SUBMODULES = ("cp", "depth", "mam", "passmore", "pose", "sma")
+_SUBMODULES = ("assessment", "cp", "depth", "mam", "passmore", "pose", "sma")
 
-__all__ = list(_SUBMODULES)
+__all__ = ["assess", *_SUBMODULES]
+
+_submodule = lazy_submodules(__name__, _SUBMODULES)
 
 
-__getattr__ = lazy_submodules(__name__, _SUBMODULES)
+def __getattr__(name: str):
+    if name == "assess":  # the function, imported on first use like the submodules
+        from infantjax.pipelines.assessment import assess
+
+        return assess
+    return _submodule(name)

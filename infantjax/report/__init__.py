@@ -5,11 +5,13 @@
     report.infant(result, sequence, ensemble_info=info, out="infant.html")     # one infant
     report.cohort(results, labels, sequences=sequences, out="cohort.html")     # the sortable cohort table
     report.write(results, sequences, ensemble_info=info, labels=labels, out_dir="report/")   # both, linked
+    report.dashboard(result, keypoints, video="video.mp4", window_s=5.0, out="dash/dashboard.html")  # interactive
 
 Pages need no network: CSS, the sorting script and every figure (SVG) are inside the file, and a content security
 policy forbids any request. See ``docs/report.md``.
 """
 
+from infantjax.report.dashboard import dashboard, dashboard_data, window_times
 from infantjax.report.pages import (
     COLOUR_MEANING,
     DISCLAIMER,
@@ -33,7 +35,10 @@ __all__ = [
     "cohort",
     "cohort_table",
     "colour_rule",
+    "dashboard",
+    "dashboard_data",
     "infant",
     "page_names",
+    "window_times",
     "write",
 ]

@@ -226,6 +226,11 @@ def infant(result: RiskResult, sequence: SkeletonSequence | None, *, ensemble_in
 
 
 def _infant_html(result, sequence, info: EnsembleInfo | None, threshold_table, name, cohort_page) -> str:
+    return _render("infant.html.j2", **_infant_context(result, sequence, info, threshold_table, name, cohort_page))
+
+
+def _infant_context(result, sequence, info: EnsembleInfo | None, threshold_table, name, cohort_page) -> dict:
+    """What the infant page shows (the dashboard, :mod:`infantjax.report.dashboard`, shows it too)."""
     _check_result(result, "report.infant")
     skel = _skeleton.get(_SKELETON)
     joints = tuple(skel.keypoints)
@@ -260,8 +265,8 @@ def _infant_html(result, sequence, info: EnsembleInfo | None, threshold_table, n
     if quality is not None and quality.missing_fraction > 0.3:
         warnings.append(f"{100 * quality.missing_fraction:.0f} % of all keypoints are missing: the risk may be "
                         "unreliable.")
-    return _render(
-        "infant.html.j2", title=f"CP risk report: {name or _name_of(result)}",
+    return dict(
+        title=f"CP risk report: {name or _name_of(result)}",
         name=name or _name_of(result), result=result, risk_text=f"{result.risk:.3f}",
         colour=result.colour, rule=colour_rule(result), fps=fps, n_frames=n_frames, duration=duration,
         n_windows=n_windows, n_instances=n_instances, window_counts=window_counts,

@@ -6,10 +6,11 @@ windows and features → GCN architectures of the paper with their parameter and
 trained and evaluated (held-out AUC, threshold table, a correctly flagged infant's risk with plots, a correctly
 cleared one, how many were misclassified, the HTML report of the held-out infants) → a short architecture search →
 depth-video limb pose → the SMA regressor → the smartphone model (seed 003) → MAM's FMs clips and FMs frequency (seed
-001). Every stage that trains a toy in seconds also scores its family's zoo model (``infantjax.models.zoo``, trained
+001) → ``infantjax assess`` on one synthetic infant's video (keypoints, risk and the interactive dashboard). Every
+stage that trains a toy in seconds also scores its family's zoo model (``infantjax.models.zoo``, trained
 on other synthetic infants; docs/zoo.md) on the same held-out data and prints that figure first, so no stage's
-headline is a toy's below-chance result. Everything it writes goes to ``--out``; the last line it prints is
-``report: <path>/cohort.html``.
+headline is a toy's below-chance result. Everything it writes goes to ``--out``; the last lines it prints are
+``report: <path>/cohort.html`` and ``dashboard: <path>/dashboard.html``.
 """
 
 from __future__ import annotations
@@ -69,8 +70,10 @@ def run(args) -> int:
     _sma(st, args, out)
     _smartphone(st, args, out)
     _mam(st, args, out)
+    dashboard = _assess(st, args, out)
     print(f"\ndemo finished in {time.perf_counter() - st.t0:.0f} s; outputs in {out.resolve()}")
     print(f"report: {pathlib.Path(report).resolve()}")
+    print(f"dashboard: {dashboard.resolve()}")
     return 0
 
 
@@ -248,3 +251,19 @@ def _mam(st, args, out):
     st.done(f"toy trained here for 12 steps (the machinery, not the method's accuracy; docs/gao2023_mam.md has the "
             f"quick recipe's figures): held-out AUC {s['auc'][0]:.2f}, FMs-frequency AUC "
             f"{s['fms_frequency_auc'][0]:.2f}, clip κ {s['kappa'][0]:.2f}; FMs plot {record['plot']}")
+
+
+def _assess(st, args, out):
+    from infantjax.commands.demo.assess import demo_run
+
+    st.start("infantjax assess: a synthetic infant's phone-style video → keypoints (zoo pose model) → CP risk "
+             "(zoo ensemble) → the interactive dashboard (infantjax.pipelines.assess, infantjax.report.dashboard)")
+    run = demo_run(out / "assess", seed=args.seed)
+    record = run.records[0]
+    print(f"    {record['video']['frames']} frames, {len(record['windows'])} windows: CP risk {record['risk']:.3f} → "
+          f"{record['classification']}, certainty {record['colour']}")
+    print(f"    time per stage: {run.shares_text()}")
+    dashboard = run.out / record["name"] / record["files"]["dashboard"]
+    st.done(f"records {run.out / record['name'] / 'record.json'}, summary {run.summary_csv}; dashboard (open it in "
+            f"a browser, no server needed) {dashboard}")
+    return dashboard

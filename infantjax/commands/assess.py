@@ -1,0 +1,70 @@
+"""``infantjax assess VIDEO|FOLDER --out DIR``: from a video to the clinical dashboard in one command.
+
+    infantjax assess VIDEO|FOLDER --out DIR [--ensemble NAME|DIR] [--pose NAME|FILE] [--labelled]
+                     [--threshold T] [--certainty paper|interquartile] [--map-skeleton exact|approximate|none]
+                     [--window-rotation reference|corrected] [--batch-size N] [--max-frames N] [--no-progress]
+
+Decodes the video (frame-exact, upright, real timestamps), finds the infant's keypoints in every frame (the zoo's
+infant pose model by default), scores them with a CP ensemble (the zoo's by default; any folder ``infantjax train``
+or ``infantjax import-movementoutcome`` wrote) and writes per video ``DIR/<video>/dashboard.html`` (the interactive
+dashboard beside a copy of the video), the keypoints, the result and a record; ``DIR/summary.csv``,
+``DIR/cohort.html`` and the run record ``DIR/assess.json`` at the end. A folder resumes where it stopped; a damaged
+video is named in the summary with its error and the others go on (exit status 1 when any failed).
+:mod:`infantjax.pipelines.assessment` has the details.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+
+def register(sub) -> None:
+    p = sub.add_parser("assess", help="video (or a folder of videos) → keypoints → CP risk → interactive dashboard")
+    p.add_argument("input", help="a video file or a folder of videos (.mp4, .mov, .avi, .mkv, .webm ...)")
+    p.add_argument("--out", required=True, help="output folder (created; a folder run resumes in it)")
+    p.add_argument("--ensemble", default=None, metavar="NAME|DIR",
+                   help="CP ensemble: a zoo name (`infantjax info` lists them) or a folder saved by `infantjax "
+                        "train` / `infantjax import-movementoutcome` (default: the zoo's cp-gcn-synthetic, trained on "
+                        "synthetic infants only, not for clinical use)")
+    p.add_argument("--pose", default=None, metavar="NAME|FILE",
+                   help="pose model: a zoo name (rt-synthetic-infant, efficientpose-rt-mpii ...) or a weights file "
+                        "(PosePredictor .npz, official EfficientPose .h5); keypoints of another skeleton are mapped "
+                        "to In-Motion 19 (default: rt-synthetic-infant, synthetic renders only)")
+    p.add_argument("--labelled", action="store_true",
+                   help="also write <video>/<video>.labelled.mp4 (the skeleton drawn on every frame) and play it on "
+                        "the dashboard")
+    p.add_argument("--threshold", type=float, default=None, help="decision threshold (default: the ensemble's)")
+    p.add_argument("--certainty", choices=("paper", "interquartile"), default="paper",
+                   help="colour rule: the paper's share of instances or the reference code's inter-quartile rule")
+    p.add_argument("--map-skeleton", choices=("none", "exact", "approximate"), default="approximate",
+                   help="how keypoints of a pose model that is not In-Motion 19 are mapped (default: %(default)s)")
+    p.add_argument("--window-rotation", choices=("reference", "corrected"), default=None,
+                   help="window rotation to score with (default: the ensemble's)")
+    p.add_argument("--batch-size", type=int, default=16, help="frames per pose forward pass (default: %(default)s)")
+    p.add_argument("--max-frames", type=int, default=None, help="track at most this many frames of each video")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from infantjax.pipelines.assessment import assess
+
+    result = assess(args.input, args.out, ensemble=args.ensemble, pose=args.pose, labelled=args.labelled,
+                    threshold=args.threshold, certainty=args.certainty, map_skeleton=args.map_skeleton,
+                    window_rotation=args.window_rotation, batch_size=args.batch_size, max_frames=args.max_frames,
+                    progress=not args.no_progress)
+    for record in result.records:
+        resumed = " (finished before, not redone)" if record["name"] in result.skipped else ""
+        print(f"{record['name']}: CP risk {record['risk']:.3f}  class {record['classification']}  colour "
+              f"{record['colour']}  ({len(record['windows'])} windows){resumed}")
+        for warning in record["warnings"]:
+            print(f"  warning: {warning}")
+    for failure in result.failed:
+        print(f"{failure['folder']}: FAILED {failure['error']}: {failure['message']}")
+    print(f"time per stage: {result.shares_text()}; {result.seconds:.1f} s in all")
+    print(f"summary: {result.summary_csv.resolve()}; run record: {result.run_record.resolve()}")
+    if result.cohort_page is not None:
+        print(f"cohort: {result.cohort_page.resolve()}")
+    if len(result.records) == 1:
+        print(f"dashboard: {(pathlib.Path(result.out) / result.records[0]['name'] / 'dashboard.html').resolve()}")
+    return 1 if result.failed else 0

@@ -1,0 +1,52 @@
+"""Shared by the assess tests: one tiny synthetic infant video (6 s at 15 fps, 160×120, H.264 MP4), the zoo's models
+loaded once, and one finished assess run of the video."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+
+
+def render_video(path: pathlib.Path, *, seed: int = 0, duration_s: float = 6.0, fps: float = 15.0) -> pathlib.Path:
+    """A synthetic infant's video (one window of the CP ensemble is 5 s, so 6 s gives two windows)."""
+    from infantjax import synth
+
+    recipe = synth.cohort("cp", n_subjects=1, seed=seed, duration_s=duration_s, fps=fps, videos=True).metadata[
+        "video"][0]
+    return pathlib.Path(recipe.write(path, width=160, height=120))
+
+
+class CountingPose:
+    """A pose model that counts (and can interrupt) its ``track`` calls: the real one underneath."""
+
+    def __init__(self, real, interrupt_on: str | None = None):
+        self.real, self.interrupt_on, self.calls = real, interrupt_on, []
+        self.skeleton, self.spec = real.skeleton, real.spec
+
+    def track(self, video, **kwargs):
+        self.calls.append(pathlib.Path(video).name)
+        if self.interrupt_on is not None and pathlib.Path(video).name == self.interrupt_on:
+            raise KeyboardInterrupt  # the run is killed while this video is being tracked
+        return self.real.track(video, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def assess_models():
+    from infantjax.pipelines.assessment import load_models
+
+    return load_models()
+
+
+@pytest.fixture(scope="session")
+def infant_video(tmp_path_factory) -> pathlib.Path:
+    return render_video(tmp_path_factory.mktemp("assess_video") / "baby one.mp4")
+
+
+@pytest.fixture(scope="session")
+def assessed(tmp_path_factory, assess_models, infant_video):
+    """One video through ``infantjax.pipelines.assess``: the AssessRun."""
+    from infantjax import pipelines
+
+    return pipelines.assess(infant_video, tmp_path_factory.mktemp("assess_out"), models=assess_models,
+                            progress=False)
