@@ -49,4 +49,5 @@ def assessed(tmp_path_factory, assess_models, infant_video):
     from infantjax import pipelines
 
     return pipelines.assess(infant_video, tmp_path_factory.mktemp("assess_out"), models=assess_models,
+                            labelled=False,
                             progress=False)

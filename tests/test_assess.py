@@ -118,12 +118,12 @@ def test_a_folder_resumes_after_a_kill_and_goes_on_past_damaged_videos(tmp_path,
     pose = CountingPose(assess_models.pose, interrupt_on="c.mp4")
     models = Models(pose, assess_models.ensemble, assess_models.pose_name, assess_models.ensemble_name)
     with pytest.raises(KeyboardInterrupt):  # killed while tracking c.mp4
-        pipelines.assess(videos, out, models=models, progress=False)
+        pipelines.assess(videos, out, models=models, progress=False, labelled=False)
     assert (out / "a" / "record.json").is_file() and not (out / "c" / "record.json").exists()
     finished = (out / "a" / "record.json").stat().st_mtime_ns
     pose.calls.clear()
     pose.interrupt_on = None
-    run = pipelines.assess(videos, out, models=models, progress=False)
+    run = pipelines.assess(videos, out, models=models, progress=False, labelled=False)
     assert pose.calls == ["c.mp4"]  # a.mp4 is not redone; the damaged videos fail before tracking
     assert (out / "a" / "record.json").stat().st_mtime_ns == finished
     assert run.skipped == ("a",) and [r["name"] for r in run.records] == ["a", "c"]
@@ -139,7 +139,7 @@ def test_a_folder_resumes_after_a_kill_and_goes_on_past_damaged_videos(tmp_path,
     assert 'href="a/dashboard.html"' in cohort and 'href="c/dashboard.html"' in cohort
     # a changed source is redone; other settings are a different run: everything is redone
     pose.calls.clear()
-    pipelines.assess(videos, out, models=models, progress=False, threshold=0.9)
+    pipelines.assess(videos, out, models=models, progress=False, threshold=0.9, labelled=False)
     assert pose.calls == ["a.mp4", "c.mp4"]
 
 
@@ -162,15 +162,7 @@ def test_cli_errors_are_one_line_with_exit_2(tmp_path, capsys):
     assert main(["assess", str(video), "--out", str(tmp_path / "o")]) == 2  # before any model is loaded
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "VideoError" not in err and str(video) in err
-    assert main(["assess", str(video), "--out", str(tmp_path / "o"), "--labelled"]) == 2
-    if not _has_labelled_writer():  # until the labelled video is merged: said before anything runs
-        assert "write_labelled_video" in capsys.readouterr().err
-
-
-def _has_labelled_writer() -> bool:
-    from infantjax.pipelines import pose
-
-    return hasattr(pose, "write_labelled_video")
+    assert main(["assess", str(video), "--out", str(tmp_path / "o"), "--no-labelled"]) == 2
 
 
 def test_unknown_models_and_bad_options_are_config_errors(tmp_path):
@@ -296,27 +288,22 @@ def test_the_demo_ends_with_assess_and_prints_the_dashboard(tmp_path, capsys, mo
     out = capsys.readouterr().out
     assert dashboard.is_file() and dashboard.name == "dashboard.html"
     assert f"{dashboard}" in out and "time per stage: decode" in out and "CP risk" in out
-    assert (dashboard.parent / "video.mp4").is_file()
+    assert (dashboard.parent / f"{dashboard.parent.name}.labelled.mp4").is_file()
 
 
-def test_labelled_video_is_written_through_the_one_call_site_and_played(tmp_path, monkeypatch, assess_models,
-                                                                        infant_video):
-    """``--labelled`` calls ``infantjax.pipelines.pose.write_labelled_video(video, keypoints, out)`` (here a writer
-    that copies the video and remembers its arguments) and the dashboard plays what it wrote."""
+def test_labelled_video_is_written_by_default_and_played(tmp_path, assess_models, infant_video):
+    """By default assess writes ``<video>.labelled.mp4`` with
+    :func:`infantjax.pipelines.pose.write_labelled_video` (frame i of the source with frame i's keypoints, at the
+    source's frame times) and the dashboard plays it instead of a copy of the source."""
     from infantjax import pipelines
-    from infantjax.pipelines import pose
+    from infantjax.io.video import VideoSource
 
-    calls = []
-
-    def writer(video, keypoints, out):
-        calls.append((pathlib.Path(video), keypoints.num_frames, pathlib.Path(out)))
-        shutil.copy(video, out)
-        return out
-
-    monkeypatch.setattr(pose, "write_labelled_video", writer, raising=False)
-    run = pipelines.assess(infant_video, tmp_path, models=assess_models, labelled=True, progress=False)
+    run = pipelines.assess(infant_video, tmp_path, models=assess_models, progress=False)
     rec = run.records[0]
-    assert calls == [(infant_video, 90, tmp_path / "baby_one" / "baby_one.labelled.mp4")]
-    assert rec["files"]["video"] == rec["files"]["labelled"] == "baby_one.labelled.mp4"
+    labelled = tmp_path / "baby_one" / "baby_one.labelled.mp4"
+    assert rec["files"]["video"] == rec["files"]["labelled"] == labelled.name
     assert "labelled" in rec["stages"] and not (tmp_path / "baby_one" / "video.mp4").exists()
-    assert page_data(tmp_path / "baby_one" / "dashboard.html")["video"] == "baby_one.labelled.mp4"
+    assert page_data(tmp_path / "baby_one" / "dashboard.html")["video"] == labelled.name
+    with VideoSource(infant_video) as src, VideoSource(labelled) as out:
+        assert len(out) == len(src) == 90
+        np.testing.assert_allclose(out.times, src.times, atol=1e-3)

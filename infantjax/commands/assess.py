@@ -1,6 +1,6 @@
 """``infantjax assess VIDEO|FOLDER --out DIR``: from a video to the clinical dashboard in one command.
 
-    infantjax assess VIDEO|FOLDER --out DIR [--ensemble NAME|DIR] [--pose NAME|FILE] [--labelled]
+    infantjax assess VIDEO|FOLDER --out DIR [--ensemble NAME|DIR] [--pose NAME|FILE] [--no-labelled]
                      [--threshold T] [--certainty paper|interquartile] [--map-skeleton exact|approximate|none]
                      [--window-rotation reference|corrected] [--batch-size N] [--max-frames N] [--no-progress]
 
@@ -15,6 +15,7 @@ video is named in the summary with its error and the others go on (exit status 1
 
 from __future__ import annotations
 
+import argparse
 import pathlib
 
 
@@ -30,9 +31,9 @@ def register(sub) -> None:
                    help="pose model: a zoo name (rt-synthetic-infant, efficientpose-rt-mpii ...) or a weights file "
                         "(PosePredictor .npz, official EfficientPose .h5); keypoints of another skeleton are mapped "
                         "to In-Motion 19 (default: rt-synthetic-infant, synthetic renders only)")
-    p.add_argument("--labelled", action="store_true",
-                   help="also write <video>/<video>.labelled.mp4 (the skeleton drawn on every frame) and play it on "
-                        "the dashboard")
+    p.add_argument("--labelled", action=argparse.BooleanOptionalAction, default=True,
+                   help="write <video>/<video>.labelled.mp4 (the skeleton drawn on every frame) and play it on the "
+                        "dashboard (default); --no-labelled plays a copy of the source instead")
     p.add_argument("--threshold", type=float, default=None, help="decision threshold (default: the ensemble's)")
     p.add_argument("--certainty", choices=("paper", "interquartile"), default="paper",
                    help="colour rule: the paper's share of instances or the reference code's inter-quartile rule")

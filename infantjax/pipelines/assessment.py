@@ -121,27 +121,11 @@ def load_models(ensemble=None, pose=None) -> Models:
 # ------------------------------------------------------------------------------------------------ the labelled video
 def write_labelled(video: pathlib.Path, keypoints, out: pathlib.Path) -> pathlib.Path:
     """THE one call site of the labelled video (issue 39, item 3): the skeleton drawn on every frame of ``video``
-    (H.264 MP4) at ``out``; the dashboard plays it instead of the source.
-
-    Raises:
-        ConfigError: this installation has no labelled-video writer.
-    """
-    return pathlib.Path(_labelled_writer()(video, keypoints, out))
-
-
-def _labelled_writer():
-    """The labelled-video writer (``infantjax.pipelines.pose.write_labelled_video``).
-
-    Raises:
-        ConfigError: this installation has none.
-    """
+    (H.264 MP4, :func:`infantjax.pipelines.pose.write_labelled_video`) at ``out``; the dashboard plays it instead of
+    the source."""
     from infantjax.pipelines import pose
 
-    writer = getattr(pose, "write_labelled_video", None)
-    if writer is None:
-        raise ConfigError("labelled videos need infantjax.pipelines.pose.write_labelled_video, which this "
-                          "installation lacks; run without --labelled (the dashboard plays the source video)")
-    return writer
+    return pathlib.Path(pose.write_labelled_video(video, keypoints, out, progress=False))
 
 
 # ------------------------------------------------------------------------------------------------ inputs
@@ -256,7 +240,7 @@ class AssessRun:
         return ", ".join(parts) if parts else "nothing was processed (every video was finished before)"
 
 
-def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, pose=None, labelled: bool = False,
+def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, pose=None, labelled: bool = True,
            threshold: float | None = None, certainty: str = "paper", map_skeleton: str = "approximate",
            window_rotation: str | None = None, batch_size: int = 16, max_frames: int | None = None,
            progress: bool = True, models: Models | None = None) -> AssessRun:
@@ -298,8 +282,6 @@ def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, 
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
     if max_frames is not None and int(max_frames) < 1:
         raise ConfigError(f"max_frames must be >= 1, got {max_frames}")
-    if labelled:
-        _labelled_writer()  # no writer: the ConfigError now, before any model is loaded
     single = pathlib.Path(source).is_file()
     videos = video_files(source)
     out = pathlib.Path(out)
