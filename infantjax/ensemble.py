@@ -23,7 +23,7 @@ import json
 import logging
 import os
 import pathlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 import jax
@@ -38,8 +38,11 @@ from infantjax.train import cp as _cp
 from infantjax.train.config import compile_key
 from infantjax.train.cp import NUM_JOINTS, CPConfig, CPTask, build, input_channels
 from infantjax.train.losses import positive_probability
-from infantjax.train.predict import MIN_CALL, StackedPredictor, call_plan, concurrently, place_stack
-from infantjax.train.trained import TrainedModel, read_header
+from infantjax.infer.graph import Deployable, instance
+from infantjax.infer.inputs import as_sequence
+from infantjax.infer.predict import MIN_CALL, StackedPredictor, call_plan, concurrently, place_stack
+from infantjax.infer.registry import register_family
+from infantjax.infer.trained import TrainedModel, read_header
 
 __all__ = ["FORMAT", "Ensemble", "EnsemblePrediction", "from_movementoutcome", "load", "orientation_warning",
            "scoring_forward", "scoring_mode", "spec_from_dict", "spec_to_dict"]
@@ -179,6 +182,7 @@ class EnsemblePrediction:
 
 
 @dataclasses.dataclass(eq=False)
+@register_family(recording="a skeleton sequence (infantjax.SkeletonSequence, In-Motion 19 keypoints)")
 class Ensemble(TrainedModel):
     """Stacks of trained instances, one per architecture (a :class:`~infantjax.train.trained.TrainedModel`: saved
     and loaded as every family's models are).
@@ -334,6 +338,7 @@ class Ensemble(TrainedModel):
         """
         from infantjax.preprocess import spine_orientation, window_starts, windows
 
+        sequence = as_sequence(sequence, where=f"{type(self).__name__}.predict")
         cfg = self.config
         if window_rotation is not None and window_rotation != cfg.window_rotation:
             if window_rotation not in ("reference", "corrected"):
@@ -357,6 +362,18 @@ class Ensemble(TrainedModel):
         meta = json.loads(json.dumps(meta, default=str))
         return EnsemblePrediction(probs, scores, np.asarray(starts), self.instance_names, float(self.threshold),
                                   meta, (warning,) if warning else ())
+
+    graph_options: ClassVar[tuple[str, ...]] = ("stack",)
+
+    def graph(self, stack: int = 0) -> Deployable:
+        """One GCN stack of the ensemble as an export graph: windows (W, T, 19, 2) of preprocessed positions →
+        P(CP) (W, I) and the logits (W, I, 2) of every instance (the window rotation and the features are part of
+        the graph; the instances unrolled).
+
+        Arguments:
+            stack: which architecture's stack (0 … ``len(specs) - 1``).
+        """
+        return _gcn_graph(self, stack)
 
     def predict_cohort(self, cohort: Cohort, **kwargs) -> list[EnsemblePrediction]:
         """:meth:`predict` for every recording of a cohort."""
@@ -568,3 +585,58 @@ def from_movementoutcome(folders, specs: Sequence | None = None, *, config: CPCo
         log.info("%s: candidate %s, %d folds (AUC %s)", folder, cand, len(runs), np.round(fold_auc, 3).tolist())
     return Ensemble(out_specs, stacks, config, threshold, aucs,
                     {"source": "DeepInMotion/MovementOutcome", "searches": sources})
+
+
+def _gcn_graph(ensemble, stack: int = 0) -> Deployable:
+    """One GCN stack of an :class:`~infantjax.ensemble.Ensemble` from windows to P(CP) per instance (module
+    docstring).
+
+    Arguments:
+        ensemble: the ensemble.
+        stack: which architecture's stack (0 … ``len(ensemble.specs) - 1``).
+    """
+    from infantjax.train.cp import NUM_JOINTS
+    from infantjax.train.losses import positive_probability
+    from infantjax.infer.predict import StackedPredictor, task_forward
+
+    if not 0 <= int(stack) < len(ensemble.specs):
+        raise ConfigError(f"stack {stack} does not exist: the ensemble has {len(ensemble.specs)} stack(s), "
+                          f"0 … {len(ensemble.specs) - 1}")
+    stack = int(stack)
+    task, config = ensemble.task(stack), ensemble.config
+    count = ensemble.stack_sizes[stack]
+    instances = [instance(ensemble.variables[stack], i) for i in range(count)]
+
+    def graph(forms: str) -> Callable:
+        def fn(x):
+            logits = jnp.stack([task.model.apply(v, task.inputs(x), train=False)[0] for v in instances], axis=1)
+            return positive_probability(logits), logits
+
+        return fn
+
+    def reference(x: np.ndarray) -> tuple:
+        predictor = StackedPredictor(task_forward(task), ensemble.variables[stack],
+                                     memory_budget=config.memory_budget)
+        logits = np.asarray(predictor(np.asarray(x, np.float32)))  # (I, W, 2)
+        logits = np.swapaxes(logits, 0, 1)
+        shifted = np.exp(logits - logits.max(-1, keepdims=True))
+        return (shifted / shifted.sum(-1, keepdims=True))[..., 1], logits
+
+    def sample(n: int, seed: int = 0) -> np.ndarray:
+        # a smooth random walk of every joint around a supine body outline: the value range of preprocessed windows
+        rng = np.random.default_rng(seed)
+        base = rng.normal(0.0, 0.3, (n, 1, NUM_JOINTS, 2))
+        walk = np.cumsum(rng.normal(0.0, 0.01, (n, config.window, NUM_JOINTS, 2)), axis=1)
+        return (base + walk).astype(np.float32)
+
+    spec = ensemble.specs[stack]
+    return Deployable(
+        f"GCN stack {stack} of {ensemble!r}", "gcn-stack", graph, "windows", (config.window, NUM_JOINTS, 2),
+        f"(W, {config.window}, {NUM_JOINTS}, 2) float32: W windows of {config.window} frames of preprocessed "
+        "In-Motion 19 positions (infantjax.train.cp.prepare_sequence, then infantjax.preprocess.windows)",
+        ("probability", "logits"),
+        (f"(W, {count}) P(CP) of every window by every instance", f"(W, {count}, 2) the instances' logits"),
+        reference, sample,
+        {"model": "ensemble", "stack": stack, "spec": {"type": type(spec).__name__, **spec.to_dict()},
+         "instances": count, "config": config.to_dict(), "threshold": float(ensemble.threshold),
+         "info": dict(getattr(ensemble, "info", {}) or {})})

@@ -3,7 +3,13 @@
 * :mod:`~infantjax.pipelines.pose` — video → keypoints (:class:`~infantjax.pipelines.pose.PosePredictor`), and
   the same on rendered synthetic infants;
 * :mod:`~infantjax.pipelines.depth` — depth clip → limb pose (detection → regression → linking), the Table II run;
-* :mod:`~infantjax.pipelines.cp` — skeleton sequence → CP risk with an ensemble.
+* :mod:`~infantjax.pipelines.cp` — skeleton sequence → CP risk with an ensemble;
+* :mod:`~infantjax.pipelines.sma`, :mod:`~infantjax.pipelines.passmore`, :mod:`~infantjax.pipelines.mam` — the
+  SMA, smartphone and MAM trained models.
+
+:func:`families` imports every family shipped with infantjax (each registers itself,
+:mod:`infantjax.infer.registry`): what :func:`infantjax.load`, ``infantjax.deploy`` and the CLI call before they look
+a family up.
 
 Submodules are imported on first use (``infantjax.pipelines.pose``), so importing this package does not start
 JAX.
@@ -15,7 +21,26 @@ from infantjax import lazy_submodules
 
 _SUBMODULES = ("cp", "depth", "mam", "passmore", "pose", "sma")
 
-__all__ = list(_SUBMODULES)
+__all__ = [*_SUBMODULES, "families", "load"]
+
+
+def families() -> tuple:
+    """Every family shipped with infantjax, registered (their modules imported; each registers itself next to its
+    definition): :func:`infantjax.infer.registry.families`."""
+    from infantjax import ensemble  # noqa: F401 - registers the CP ensemble
+    from infantjax.infer import registry
+    from infantjax.pipelines import depth, mam, passmore, pose, sma  # noqa: F401 - each registers its family
+
+    return registry.families()
 
 
 __getattr__ = lazy_submodules(__name__, _SUBMODULES)
+
+
+def load(name_or_path):
+    """:func:`infantjax.load`: the shipped families registered (:func:`families`), then
+    :func:`infantjax.infer.registry.load`."""
+    from infantjax.infer import registry
+
+    families()
+    return registry.load(name_or_path)

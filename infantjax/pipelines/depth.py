@@ -36,7 +36,9 @@ from infantjax.models.depth.unet import DetectionSpec
 from infantjax.preprocess.depth import DepthClips, check_clips, regression_inputs
 from infantjax.train.depth import DETECTION_TRAINING, REGRESSION_TRAINING, DepthConfig, DepthData, DepthTask
 from infantjax.train.engine import apply_in_batches, fit
-from infantjax.train.trained import Prediction, TrainedModel
+from infantjax.infer.inputs import as_array
+from infantjax.infer.registry import register_family
+from infantjax.infer.trained import Prediction, TrainedModel
 
 __all__ = [
     "PAPER_TABLE_II",
@@ -185,6 +187,7 @@ class LimbPose(Prediction):
     confidence: np.ndarray
 
 
+@register_family(recording="depth clips (N, T, H, W, 1)")
 class DepthModel(TrainedModel):
     """Seed 004's whole network: the detection CNN, a regression CNN and the linking settings (a
     :class:`~infantjax.train.trained.TrainedModel` of one instance).
@@ -217,6 +220,8 @@ class DepthModel(TrainedModel):
 
     def predict(self, clips: Float[np.ndarray, "N T H W 1"], batch_size: int = 16) -> LimbPose:
         """The limb pose of mean-removed depth clips (``prepare_clips``): detection → regression → linking."""
+        clips = as_array(clips, (None, None, None, None, 1), where="DepthModel.predict",
+                         what="mean-removed depth clips (N, T, H, W, 1) (prepare_clips)")
         _, maps = self.maps(clips, batch_size)
         return LimbPose(*link_clips(maps, config=self.link))
 

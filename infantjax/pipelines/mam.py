@@ -32,7 +32,9 @@ from infantjax.train.mam import (
     recording_examples,
     recording_outputs,
 )
-from infantjax.train.trained import Prediction, TrainedModel
+from infantjax.infer.inputs import as_arrays
+from infantjax.infer.registry import register_family
+from infantjax.infer.trained import Prediction, TrainedModel
 
 __all__ = ["MamInputs", "MamModel", "MamPrediction", "cohort_inputs", "reference_clips", "synthetic_mam", "train_mam"]
 
@@ -193,6 +195,7 @@ class MamPrediction(Prediction):
     clip_starts: list
 
 
+@register_family(recording="the 3D-keypoint features of one infant")
 class MamModel(TrainedModel):
     """MAM's fold instances: stacked variables (leading instance axis), spec and recipe (a
     :class:`~infantjax.train.trained.TrainedModel`)."""
@@ -224,6 +227,8 @@ class MamModel(TrainedModel):
         Returns:
             a :class:`MamPrediction`.
         """
+        features = as_arrays(features, (None, None), where="MamModel.predict",
+                             what="per recording, the (T, F) motion features")
         if self.spec.use_info and info is None:
             raise DataError("this MAM model has the Info branch: pass the characteristics (sex, gestational age, "
                             "birth weight, corrected age)")

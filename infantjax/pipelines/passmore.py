@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from infantjax import skeleton as _skeleton
@@ -28,7 +30,10 @@ from infantjax.protocols.calibration import calibrate
 from infantjax.protocols.passmore import ProtocolResult, run_protocol
 from infantjax.sequence import Cohort, SkeletonSequence
 from infantjax.train.passmore import PassmoreConfig, PassmoreTask, video_clips, video_examples, video_logits
-from infantjax.train.trained import Prediction, TrainedModel
+from infantjax.infer.graph import Deployable, instance
+from infantjax.infer.inputs import as_array
+from infantjax.infer.registry import register_family
+from infantjax.infer.trained import Prediction, TrainedModel
 
 __all__ = ["SmartphoneModel", "SmartphonePrediction", "cohort_features", "sequence_features", "synthetic_features",
            "train_smartphone"]
@@ -164,6 +169,7 @@ class SmartphonePrediction(Prediction):
     instances: np.ndarray
 
 
+@register_family(recording="a smartphone skeleton sequence (infantjax.SkeletonSequence, passmore-18 keypoints) or its features")
 class SmartphoneModel(TrainedModel):
     """The instances of a trained protocol and their Platt scalings (a
     :class:`~infantjax.train.trained.TrainedModel`).
@@ -196,10 +202,21 @@ class SmartphoneModel(TrainedModel):
         One video per call by default: 25 instances × 547 clips take 53 MB (XLA's memory analysis of the call;
         4 videos: 198 MB at the same speed; 4 videos copied per instance, as before the stacked-inference primitive:
         1.42 GB; ``python benchmarks/passmore.py --memory --videos N``)."""
-        f = np.asarray(features, np.float32)
-        if f.ndim != 3 or f.shape[2] != 46:
-            raise DataError(f"SmartphoneModel.predict needs (videos, samples, 46) features, got {f.shape}")
+        f = as_array(features, (None, None, 46), where="SmartphoneModel.predict",
+                     what="the 46 features of every sample of every video (videos, samples, 46)")
         return video_logits(self.predictor()(video_examples(f, self.config), chunk=chunk))
+
+    graph_options = ("clips",)
+
+    def graph(self, clips: int = 547) -> Deployable:
+        """The model as an export graph: clips (N, S, 46, L) of N videos → the calibrated probability (N,), its
+        uncalibrated σ(logit) (N,) and every instance's calibrated probability (N, I) (each instance's logit, σ,
+        its Platt scaling, then the mean over instances, as :meth:`predict` does).
+
+        Arguments:
+            clips: clips per video S (547: a recording time-normalised to 4500 samples, clips of 128 at stride 8).
+        """
+        return _smartphone_graph(self, clips)
 
     def predict(self, features: np.ndarray, *, chunk: int = 1) -> SmartphonePrediction:
         """Probabilities of videos: every instance on every clip.
@@ -246,3 +263,55 @@ def train_smartphone(features: np.ndarray, labels: np.ndarray, subjects: Sequenc
                           checkpoint_dir=checkpoint_dir)
     model = SmartphoneModel(spec, config, result.fit.variables, np.asarray(result.platt, np.float64))
     return model, result
+
+
+def _smartphone_graph(model, clips: int = 547) -> Deployable:
+    """A :class:`~infantjax.pipelines.passmore.SmartphoneModel` from clips to the calibrated probability (module
+    docstring).
+
+    Arguments:
+        model: the smartphone model.
+        clips: clips per video S (547: a recording time-normalised to 4500 samples, clips of 128 at stride 8).
+    """
+    from infantjax.train.passmore import NUM_FEATURES
+
+    task, spec = model.task, model.spec
+    count = model.num_instances
+    stack = [instance(model.variables, i) for i in range(count)]
+    platt = np.asarray(model.platt, np.float32)
+    if clips < 1:
+        raise ConfigError(f"clips must be >= 1, got {clips}")
+
+    def graph(forms: str) -> Callable:
+        def fn(x):
+            logits = [task.predict(v, x)["logit"] for v in stack]  # the instances unrolled, (N,) each
+            p = jnp.stack([jax.nn.sigmoid(z) for z in logits], axis=-1)  # (N, I)
+            q = jax.nn.sigmoid(p * platt[:, 0] + platt[:, 1])  # Platt scaling of each instance
+            return jnp.mean(q, axis=-1), jnp.mean(p, axis=-1), q
+
+        return fn
+
+    def reference(x: np.ndarray) -> tuple:
+        from infantjax.protocols.calibration import calibrate
+        from infantjax.train.passmore import video_logits
+
+        logit = video_logits(model.predictor()(np.asarray(x, np.float32), chunk=1))  # (I, N)
+        p = 1.0 / (1.0 + np.exp(-logit))
+        q = np.stack([calibrate(p[i], *model.platt[i]) for i in range(count)])
+        return q.mean(0), p.mean(0), q.T
+
+    def sample(n: int, seed: int = 0) -> np.ndarray:
+        rng = np.random.default_rng(seed)
+        return rng.normal(0.0, 0.5, (n, clips, NUM_FEATURES, spec.clip_length)).astype(np.float32)
+
+    return Deployable(
+        f"smartphone model ({count} instances)", "smartphone", graph, "clips", (clips, NUM_FEATURES, spec.clip_length),
+        f"(N, {clips}, {NUM_FEATURES}, {spec.clip_length}) float32: every clip of N videos (the 46 Passmore features "
+        f"of infantjax.pipelines.passmore.sequence_features, cut by infantjax.train.passmore.video_clips: "
+        f"{spec.clip_length} samples at stride {model.config.clip_stride})",
+        ("probability", "uncalibrated", "instances"),
+        ("(N,) the mean calibrated probability of abnormal movements over the instances",
+         "(N,) the mean σ(logit) over the instances", f"(N, {count}) each instance's calibrated probability"),
+        reference, sample,
+        {"model": "smartphone", "spec": spec.to_dict(), "instances": count, "platt": model.platt.tolist(),
+         "info": dict(getattr(model, "info", {}) or {})})

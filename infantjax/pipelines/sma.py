@@ -22,7 +22,9 @@ from infantjax.models.sma import AGGREGATIONS, SMASpec, aggregate_recording
 from infantjax.preprocess.sma import limb_windows
 from infantjax.protocols.sma import LOSOResult, run_loso
 from infantjax.train.sma import SMAConfig, SMATask, recording_windows
-from infantjax.train.trained import Prediction, TrainedModel
+from infantjax.infer.inputs import as_arrays
+from infantjax.infer.registry import register_family
+from infantjax.infer.trained import Prediction, TrainedModel
 
 __all__ = ["SMAModel", "SMAPrediction", "train_sma"]
 
@@ -42,6 +44,7 @@ class SMAPrediction(Prediction):
     windows: list
 
 
+@register_family(recording="Kinect limb tracks of one recording (a sequence of (T, 3) arrays)")
 class SMAModel(TrainedModel):
     """The fold networks of a leave-one-subject-out run (a :class:`~infantjax.train.trained.TrainedModel`).
 
@@ -71,6 +74,8 @@ class SMAModel(TrainedModel):
             an :class:`SMAPrediction`: each recording's aggregated scores and its window scores (averaged over the
             fold networks).
         """
+        tracks = as_arrays(tracks, (None, 4, 3), where="SMAModel.predict",
+                           what="per recording, the (T, 4, 3) limb tracks")
         c = self.config
         windows = [limb_windows(t, window=c.window, stride=c.stride, standardize=c.standardize,
                                 where=f"recording {i}") for i, t in enumerate(tracks)]
