@@ -81,3 +81,48 @@ BAD_INPUTS = {"a string": "not a sequence", "None": None, "a wrong-shaped array"
 def test_every_family_predict_refuses_a_wrong_input_with_a_typed_error(kind, bad, models):
     with pytest.raises(InfantJaxError):
         models[kind].predict(BAD_INPUTS[bad])
+
+
+NO_TRAIN = """
+import sys, numpy as np, infantjax
+model = infantjax.load({name!r})
+rng = np.random.default_rng(0)
+recording = {recording}
+model.predict(recording)
+bad = sorted(m for m in sys.modules if m == "optax" or m.startswith(("optax.", "infantjax.train")))
+print("IMPORTED", bad)
+"""
+
+#: a recording of each family, as Python source (the subprocess builds it)
+RECORDINGS = {"soran-sma": "[rng.normal(size=(1000, 4, 3)).astype(np.float32)]"}
+
+
+def _defined_in_infer(kind: str) -> bool:
+    families()
+    return registry.family(kind).model.__module__.startswith("infantjax.infer.")
+
+
+@pytest.mark.parametrize("entry", [e for e in zoo.available() if e.family != "pose"], ids=lambda e: e.name)
+def test_loading_and_predicting_imports_neither_optax_nor_train(entry):
+    """A clinic's scoring service: load a zoo model by name and predict, in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    if not _defined_in_infer(entry.family):
+        pytest.xfail(f"the {entry.family} family's forward pass still lives in infantjax.train (issue 38: only the "
+                     "SMA family is defined in infer/ so far)")
+    code = NO_TRAIN.format(name=entry.name, recording=RECORDINGS[entry.family])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                         cwd=pathlib.Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "IMPORTED []" in out.stdout, out.stdout
+
+
+def test_a_family_defined_in_infer_exports_its_forward_without_export_code(models, tmp_path):
+    """The SMA family gives no graph of its own: deploy.export writes its forward over every fold instance."""
+    from infantjax import deploy
+
+    model = models["soran-sma"]
+    result = deploy.export(model, "stablehlo", tmp_path / "sma.stablehlo", batch=2)
+    assert max(a for a, _ in result.differences.values()) < 1e-3
+    assert result.input_shape[1:] == (model.spec.window, 4, 3)

@@ -6,6 +6,11 @@
   versioned save format (a ``model.json`` folder or a single ``.npz``);
 * :mod:`~infantjax.infer.store` — saved array pytrees (Orbax folders, the flat ``.npz`` layout);
 * :mod:`~infantjax.infer.graph` — what a family exports (:class:`~infantjax.infer.graph.Deployable`);
+* :mod:`~infantjax.infer.forward` — a family's forward pass (:class:`~infantjax.infer.forward.Forward`: its
+  inference inputs, ``prepare``, ``apply``) that its trained model predicts with and its training task composes;
+* :mod:`~infantjax.infer.sma` — the SMA family defined here (forward, trained model, registration);
+  :mod:`~infantjax.infer.families` registers the families of this layer;
+* :mod:`~infantjax.infer.inputs` — the typed checks of every family's ``predict`` input;
 * :mod:`~infantjax.infer.registry` — one registration per family (:func:`register_family`) and
   :func:`~infantjax.infer.registry.load`, which finds a saved model's family from its header.
 
@@ -17,7 +22,7 @@ from __future__ import annotations
 
 from infantjax import lazy_submodules
 
-_SUBMODULES = ("graph", "predict", "registry", "store", "trained")
+_SUBMODULES = ("families", "forward", "graph", "inputs", "predict", "registry", "sma", "store", "trained")
 
 __all__ = list(_SUBMODULES)
 

@@ -25,6 +25,7 @@ import dataclasses
 import json
 import os
 import pathlib
+from collections.abc import Callable
 from typing import Any
 
 from infantjax.errors import CheckpointError, ConfigError
@@ -125,9 +126,13 @@ def _header_kind(path: pathlib.Path) -> str | None:
     return kind
 
 
-def family_of(path: str | os.PathLike) -> Family:
+def family_of(path: str | os.PathLike, *, discover: Callable[[], Any] | None = None) -> Family:
     """The family of the saved model at ``path``: the ``kind`` of its header, or the family that recognises a file
     written before the common header.
+
+    Arguments:
+        path: the folder or file.
+        discover: called once when no registered family fits (it imports and so registers more families).
 
     Raises:
         CheckpointError: no such path, a header of an unknown kind, or a file no family recognises.
@@ -136,19 +141,28 @@ def family_of(path: str | os.PathLike) -> Family:
     if not path.exists():
         raise CheckpointError(f"{path} does not exist: pass the folder or file a model's save() wrote")
     kind = _header_kind(path)
-    if kind is not None:
-        return family(kind, source=path)
-    for f in _FAMILIES.values():
-        if f.model.recognises(path):
-            return f
+    for attempt in (0, 1):
+        if kind is not None and (kind in _FAMILIES or attempt or discover is None):
+            return family(kind, source=path)
+        for f in _FAMILIES.values():
+            if kind is None and f.model.recognises(path):
+                return f
+        if discover is None:
+            break
+        discover()
     raise CheckpointError(f"{path} is not a saved model of any registered family ({', '.join(_FAMILIES)}): it has "
                           "no model.json / __header__ and no family recognises it")
 
 
-def load(name_or_path: str | os.PathLike) -> Any:
+def load(name_or_path: str | os.PathLike, *, discover: Callable[[], Any] | None = None) -> Any:
     """The trained model named ``name_or_path``: a zoo entry (:func:`infantjax.models.zoo.available`), or the path
     of a saved model of any registered family (a folder or ``.npz`` written by its ``save``, or a file its family
     recognises). Its ``predict`` takes the family's recording and returns its typed result.
+
+    Arguments:
+        name_or_path: the zoo name or the path.
+        discover: called once when the family is not registered yet (:func:`infantjax.load` passes the import of
+            every shipped family), so a family registered in this layer loads without importing the others.
 
     Raises:
         ConfigError: neither an existing path nor a zoo name. CheckpointError: a file that is not a saved model.
@@ -159,10 +173,12 @@ def load(name_or_path: str | os.PathLike) -> Any:
         raise ConfigError(f"load takes a zoo name or the path of a saved model, got {type(name_or_path).__name__}")
     path = pathlib.Path(name_or_path)
     if path.exists():
-        return family_of(path).model.load(path)
-    entries = zoo.ZOO
+        return family_of(path, discover=discover).model.load(path)
     name = os.fspath(name_or_path)
-    if name in entries:
-        return family(entries[name].family).model.pretrained(name)
+    if name in zoo.ZOO:
+        kind = zoo.ZOO[name].family
+        if kind not in _FAMILIES and discover is not None:
+            discover()
+        return family(kind).model.pretrained(name)
     raise ConfigError(f"{name} is neither a saved model (no such file or folder) nor a zoo entry (available: "
-                      f"{', '.join(entries)})")
+                      f"{', '.join(zoo.ZOO)})")

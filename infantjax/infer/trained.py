@@ -125,6 +125,9 @@ class TrainedModel:
     spec_type: ClassVar[type | None] = None
     config_type: ClassVar[type | None] = None
     task_type: ClassVar[type | None] = None
+    #: the family's forward pass (:class:`~infantjax.infer.forward.Forward`): when set, loading, stacked
+    #: inference and the saved variables' shapes use it and never the training task
+    forward_type: ClassVar[type | None] = None
     format_version: ClassVar[int] = FORMAT_VERSION
 
     spec: Any
@@ -136,6 +139,58 @@ class TrainedModel:
     def __init__(self, spec, config, variables):
         self.spec, self.config, self.variables = spec, config, variables
         self.info = {}
+
+    # ------------------------------------------------------------------ the config and the forward pass
+    @property
+    def config(self):
+        """The config the model was trained with. A model loaded without its training config class
+        (:attr:`config_type` None, a family with a :attr:`forward_type`) keeps the saved record and builds the
+        config on first use (:meth:`training_config_type`)."""
+        config = self.__dict__.get("_config")
+        if isinstance(config, Mapping):
+            kind = self.training_config_type()
+            if kind is not None:
+                config = self.__dict__["_config"] = kind.from_dict(dict(config))
+        return config
+
+    @config.setter
+    def config(self, value) -> None:
+        self.__dict__["_config"] = value
+        self.__dict__.pop("_forward_cache", None)
+
+    @classmethod
+    def training_config_type(cls) -> type | None:
+        """The class of the training config: :attr:`config_type` (None until the family's training module binds it,
+        :meth:`trained_with`, for a family with a :attr:`forward_type`)."""
+        return cls.config_type
+
+    @classmethod
+    def trained_with(cls, config_type: type, task_type: type) -> None:
+        """Bind the family's training config and task (called by its module in :mod:`infantjax.train`, which
+        composes the family's forward): loading and predicting never need them, training and ``model.task`` do."""
+        cls.config_type, cls.task_type = config_type, task_type
+
+    def _config_record(self) -> dict:
+        config = self.__dict__.get("_config")
+        return dict(config) if isinstance(config, Mapping) else config.to_dict()
+
+    @property
+    def inputs(self):
+        """The inference inputs (:class:`~infantjax.infer.forward.Inputs` of the forward's type) of the config."""
+        if self.forward_type is None:
+            raise ConfigError(f"{type(self).__name__} names no forward_type")
+        cache = self.__dict__.setdefault("_forward_cache", {})
+        if "inputs" not in cache:
+            cache["inputs"] = self.forward_type.inputs_type.of(self.__dict__.get("_config"))
+        return cache["inputs"]
+
+    @property
+    def forward(self):
+        """The family's forward pass for this spec and inputs (built once)."""
+        cache = self.__dict__.setdefault("_forward_cache", {})
+        if "forward" not in cache:
+            cache["forward"] = self.forward_type(self.spec, self.inputs)
+        return cache["forward"]
 
     # ------------------------------------------------------------------ sizes and the task
     @property
@@ -155,7 +210,8 @@ class TrainedModel:
     def make_task(cls, spec, config):
         """``task_type(spec, config)``."""
         if cls.task_type is None:
-            raise ConfigError(f"{cls.__name__} names no task_type; set it or override make_task")
+            raise ConfigError(f"{cls.__name__} names no task_type; import its training module (infantjax.train) "
+                              "first, or set task_type / override make_task")
         return cls.task_type(spec, config)
 
     def predictor(self, method: str = "predict", *, mesh=None) -> StackedPredictor:
@@ -164,8 +220,11 @@ class TrainedModel:
         cache = self.__dict__.setdefault("_predictors", {})
         key = (method, mesh, backend.current())
         if key not in cache:
-            cache[key] = StackedPredictor(task_forward(self.task, method), self.variables, mesh=mesh,
-                                          memory_budget=getattr(self.config, "memory_budget", None))
+            if self.forward_type is not None:
+                fn, budget = task_forward(self.forward, method), self.inputs.memory_budget
+            else:
+                fn, budget = task_forward(self.task, method), getattr(self.config, "memory_budget", None)
+            cache[key] = StackedPredictor(fn, self.variables, mesh=mesh, memory_budget=budget)
         return cache[key]
 
     def predict(self, *args, **kwargs):
@@ -178,15 +237,46 @@ class TrainedModel:
 
     def graph(self, **options):
         """The model's inference as one function of one float32 array
-        (:class:`~infantjax.infer.graph.Deployable`), what ``infantjax.deploy.export`` writes; a family that
-        exports overrides it.
+        (:class:`~infantjax.infer.graph.Deployable`), what ``infantjax.deploy.export`` writes. A family with a
+        :attr:`forward_type` exports its forward over every instance (unrolled) for free: the network's input
+        (its registered sample input's per-example shape) → every instance's output, instances on axis 1; a
+        family with its own graph overrides this.
 
         Raises:
-            ExportError: the family exports no graph (the message names those that do).
+            ExportError: the family has neither a forward pass nor its own graph.
         """
-        raise ExportError(f"cannot export a {self.kind or type(self).__name__} model: its family gives no export "
-                          "graph (infantjax exports the families whose trained model defines graph(): pose "
-                          "predictors, smartphone models and CP ensembles' GCN stacks); this one runs in infantjax")
+        if self.forward_type is None:
+            raise ExportError(f"cannot export a {self.kind or type(self).__name__} model: its family gives no "
+                              "export graph (infantjax exports the families whose trained model defines graph() or "
+                              "a forward_type); this one runs in infantjax")
+        import jax.numpy as jnp
+
+        from infantjax import models
+        from infantjax.infer.graph import Deployable, instance
+
+        forward, count = self.forward, self.num_instances
+        stack = [instance(self.variables, i) for i in range(count)]
+        shape = tuple(int(n) for n in models.sample_input(self.spec))[1:]
+
+        def graph(forms: str):
+            def fn(x):
+                return (jnp.stack([forward.apply(v, x) for v in stack], axis=1),)
+
+            return fn
+
+        def reference(x: np.ndarray) -> tuple:
+            return (np.moveaxis(np.asarray(self.predictor()(np.asarray(x, np.float32))), 0, 1),)
+
+        def sample(n: int, seed: int = 0) -> np.ndarray:
+            return np.random.default_rng(seed).normal(size=(n, *shape)).astype(np.float32)
+
+        layout = ", ".join(map(str, shape))
+        return Deployable(f"{self.kind} model ({count} instances)", self.kind, graph, "inputs", shape,
+                          f"(N, {layout}) float32: the network's input ({type(self.forward).__name__}.prepare)",
+                          ("outputs",), (f"every instance's output, instances on axis 1 (N, {count}, ...)",),
+                          reference, sample,
+                          {"model": self.kind, "spec": self.spec.to_dict(), "instances": count,
+                           "info": dict(getattr(self, "info", {}) or {})})
 
     @classmethod
     def recognises(cls, path: pathlib.Path) -> bool:
@@ -197,7 +287,10 @@ class TrainedModel:
     # ------------------------------------------------------------------ the saved form (hooks)
     def header(self) -> dict:
         """The header's family fields (besides ``format``, ``kind`` and ``format_version``)."""
-        return {"spec": self.spec.to_dict(), "config": self.config.to_dict(), "instances": self.num_instances}
+        out = {"spec": self.spec.to_dict(), "config": self._config_record(), "instances": self.num_instances}
+        if self.forward_type is not None:
+            out["inputs"] = self.inputs.to_dict()
+        return out
 
     def saved_variables(self) -> Any:
         """The pytree saved as ``variables/``."""
@@ -209,14 +302,19 @@ class TrainedModel:
 
     @classmethod
     def config_from(cls, header: Mapping) -> Any:
+        if cls.config_type is None and cls.forward_type is not None:  # the record, until train/ binds the class
+            return dict(header["config"])
         return cls.config_type.from_dict(header["config"])
 
     @classmethod
     def abstract_variables(cls, header: Mapping) -> Any:
         """Shapes and dtypes of the saved variables (what ``variables/`` is restored into): the task's ``init``
         stacked ``instances`` times, nothing computed."""
-        task = cls.make_task(cls.spec_from(header), cls.config_from(header))
-        shapes = jax.eval_shape(task.init, jax.random.PRNGKey(0))
+        if cls.forward_type is not None:
+            init = cls.forward_type(cls.spec_from(header), cls.forward_type.inputs_from(header)).init
+        else:
+            init = cls.make_task(cls.spec_from(header), cls.config_from(header)).init
+        shapes = jax.eval_shape(init, jax.random.PRNGKey(0))
         count = int(header["instances"])
         return jax.tree_util.tree_map(lambda s: jax.ShapeDtypeStruct((count,) + tuple(s.shape), s.dtype), shapes)
 

@@ -29,6 +29,7 @@ def families() -> tuple:
     definition): :func:`infantjax.infer.registry.families`."""
     from infantjax import ensemble  # noqa: F401 - registers the CP ensemble
     from infantjax.infer import registry
+    from infantjax.infer import families as inference_families  # noqa: F401 - the families defined in infer/
     from infantjax.pipelines import depth, mam, passmore, pose, sma  # noqa: F401 - each registers its family
 
     return registry.families()
@@ -38,9 +39,10 @@ __getattr__ = lazy_submodules(__name__, _SUBMODULES)
 
 
 def load(name_or_path):
-    """:func:`infantjax.load`: the shipped families registered (:func:`families`), then
-    :func:`infantjax.infer.registry.load`."""
+    """:func:`infantjax.load`: :func:`infantjax.infer.registry.load` with the families of the inference layer
+    registered, and the other shipped families (:func:`families`) imported only for a kind not found there."""
+    from infantjax.infer import families as inference_families
     from infantjax.infer import registry
 
-    families()
-    return registry.load(name_or_path)
+    inference_families.families()
+    return registry.load(name_or_path, discover=families)
