@@ -87,14 +87,17 @@ NO_TRAIN = """
 import sys, numpy as np, infantjax
 model = infantjax.load({name!r})
 rng = np.random.default_rng(0)
-recording = {recording}
-model.predict(recording)
+args = {recording}
+model.predict(*args)
 bad = sorted(m for m in sys.modules if m == "optax" or m.startswith(("optax.", "infantjax.train")))
 print("IMPORTED", bad)
 """
 
 #: a recording of each family, as Python source (the subprocess builds it)
-RECORDINGS = {"soran-sma": "[rng.normal(size=(1000, 4, 3)).astype(np.float32)]"}
+RECORDINGS = {"soran-sma": "([rng.normal(size=(1000, 4, 3)).astype(np.float32)],)",
+              "passmore-smartphone": "(rng.normal(size=(1, 300, 46)).astype(np.float32),)",
+              "mam": "([rng.normal(size=(2 * model.spec.clip_length, model.spec.num_features)).astype(np.float32)], "
+                     "np.array([[1.0, 38.0, 3.0, 12.0]], np.float32))"}
 
 
 def _defined_in_infer(kind: str) -> bool:
@@ -109,8 +112,8 @@ def test_loading_and_predicting_imports_neither_optax_nor_train(entry):
     import sys
 
     if not _defined_in_infer(entry.family):
-        pytest.xfail(f"the {entry.family} family's forward pass still lives in infantjax.train (issue 38: only the "
-                     "SMA family is defined in infer/ so far)")
+        pytest.xfail(f"the {entry.family} family's forward pass still lives in infantjax.train (issue 38: the SMA, "
+                     "smartphone and MAM families are defined in infer/ so far)")
     code = NO_TRAIN.format(name=entry.name, recording=RECORDINGS[entry.family])
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
                          cwd=pathlib.Path(__file__).resolve().parents[1])

@@ -14,29 +14,25 @@ features (4500, 46) → 128-sample clips → the 1D causal CNN with clip attenti
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from infantjax import skeleton as _skeleton
 from infantjax.errors import ConfigError, DataError
 from infantjax.models.passmore import PassmoreSpec
 from infantjax.preprocess.passmore import passmore_features, preprocess_passmore
-from infantjax.protocols.calibration import calibrate
-from infantjax.protocols.passmore import ProtocolResult, run_protocol
+from infantjax.infer.passmore import SmartphoneModel, SmartphonePrediction, video_clips
 from infantjax.sequence import Cohort, SkeletonSequence
-from infantjax.train.passmore import PassmoreConfig, PassmoreTask, video_clips, video_examples, video_logits
-from infantjax.infer.graph import Deployable, instance
-from infantjax.infer.inputs import as_array
-from infantjax.infer.registry import register_family
-from infantjax.infer.trained import Prediction, TrainedModel
 
-__all__ = ["SmartphoneModel", "SmartphonePrediction", "cohort_features", "sequence_features", "synthetic_features",
-           "train_smartphone"]
+if TYPE_CHECKING:
+    from infantjax.protocols.passmore import ProtocolResult
+    from infantjax.train.passmore import PassmoreConfig
+
+__all__ = ["SmartphoneModel", "SmartphonePrediction", "cohort_features", "saliency", "sequence_features",
+           "synthetic_features", "train_smartphone"]
 
 log = logging.getLogger(__name__)
 
@@ -154,101 +150,6 @@ def synthetic_features(n_subjects: int = 60, seed: int = 0, *, duration_s: float
     return cohort_features(cohort, num_samples=num_samples, progress=progress, exclude_failed=exclude_failed)
 
 
-@dataclasses.dataclass(frozen=True)
-class SmartphonePrediction(Prediction):
-    """Abnormal-movement probabilities of videos (:meth:`SmartphoneModel.predict`; also readable as a mapping).
-
-    Attributes:
-        probability: (videos,) the mean calibrated probability over instances.
-        uncalibrated: (videos,) the mean σ(logit) over instances.
-        instances: (instances, videos) the calibrated probability of each instance.
-    """
-
-    probability: np.ndarray
-    uncalibrated: np.ndarray
-    instances: np.ndarray
-
-
-@register_family(recording="a smartphone skeleton sequence (infantjax.SkeletonSequence, passmore-18 keypoints) or its features")
-class SmartphoneModel(TrainedModel):
-    """The instances of a trained protocol and their Platt scalings (a
-    :class:`~infantjax.train.trained.TrainedModel`).
-
-    Arguments:
-        spec: the network.
-        config: the recipe it was trained with.
-        variables: stacked variables, leading instance axis.
-        platt: (instances, 2) slope and intercept of every instance's Platt scaling.
-    """
-
-    kind, spec_type, config_type, task_type = "passmore-smartphone", PassmoreSpec, PassmoreConfig, PassmoreTask
-    title = "a smartphone model written by `infantjax smartphone train`"
-
-    def __init__(self, spec: PassmoreSpec, config: PassmoreConfig, variables, platt: np.ndarray):
-        super().__init__(spec, config, variables)
-        self.platt = np.asarray(platt, np.float64).reshape(-1, 2)
-
-    def header(self) -> dict:
-        return {**super().header(), "platt": self.platt.tolist()}
-
-    @classmethod
-    def from_saved(cls, header, variables) -> SmartphoneModel:
-        return cls(cls.spec_from(header), cls.config_from(header), variables, np.asarray(header["platt"]))
-
-    def logits(self, features: np.ndarray, *, chunk: int = 1) -> np.ndarray:
-        """(instances, videos) logits of every instance on every clip of every video (the lower-level call of
-        :meth:`predict`; the clips are shared by the instances, never copied per instance).
-
-        One video per call by default: 25 instances × 547 clips take 53 MB (XLA's memory analysis of the call;
-        4 videos: 198 MB at the same speed; 4 videos copied per instance, as before the stacked-inference primitive:
-        1.42 GB; ``python benchmarks/passmore.py --memory --videos N``)."""
-        f = as_array(features, (None, None, 46), where="SmartphoneModel.predict",
-                     what="the 46 features of every sample of every video (videos, samples, 46)")
-        return video_logits(self.predictor()(video_examples(f, self.config), chunk=chunk))
-
-    graph_options = ("clips",)
-
-    def graph(self, clips: int = 547) -> Deployable:
-        """The model as an export graph: clips (N, S, 46, L) of N videos → the calibrated probability (N,), its
-        uncalibrated σ(logit) (N,) and every instance's calibrated probability (N, I) (each instance's logit, σ,
-        its Platt scaling, then the mean over instances, as :meth:`predict` does).
-
-        Arguments:
-            clips: clips per video S (547: a recording time-normalised to 4500 samples, clips of 128 at stride 8).
-        """
-        return _smartphone_graph(self, clips)
-
-    def predict(self, features: np.ndarray, *, chunk: int = 1) -> SmartphonePrediction:
-        """Probabilities of videos: every instance on every clip.
-
-        Arguments:
-            features: (videos, T, 46).
-            chunk: videos per call at most (:meth:`logits`).
-
-        Returns:
-            a :class:`SmartphonePrediction`.
-        """
-        p = 1.0 / (1.0 + np.exp(-self.logits(features, chunk=chunk)))
-        q = np.stack([calibrate(p[i], *self.platt[i]) for i in range(self.num_instances)])
-        return SmartphonePrediction(q.mean(0), p.mean(0), q)
-
-    def saliency(self, features: np.ndarray, instance: int = 0):
-        """Vanilla-gradient saliency of one video's (T, 46) features for one instance
-        (:func:`infantjax.explain.video_saliency`)."""
-        from infantjax.explain.saliency import video_saliency
-
-        c = self.config
-        clips = video_clips(features, c.clip_length, c.clip_stride)
-        variables = {k: _index(v, instance) for k, v in self.variables.items()}
-        return video_saliency(self.spec.build(), variables, clips)
-
-
-def _index(tree, i: int):
-    import jax
-
-    return jax.tree_util.tree_map(lambda x: np.asarray(x)[i], tree)
-
-
 def train_smartphone(features: np.ndarray, labels: np.ndarray, subjects: Sequence[str], *,
                      spec: PassmoreSpec | None = None, config: PassmoreConfig | None = None, seed: int = 12345,
                      checkpoint_dir=None) -> tuple[SmartphoneModel, ProtocolResult]:
@@ -257,6 +158,9 @@ def train_smartphone(features: np.ndarray, labels: np.ndarray, subjects: Sequenc
     Returns:
         (the model, the protocol's held-out results).
     """
+    from infantjax.protocols.passmore import run_protocol
+    from infantjax.train.passmore import PassmoreConfig
+
     spec = PassmoreSpec() if spec is None else spec
     config = PassmoreConfig() if config is None else config
     result = run_protocol(features, labels, subjects, spec=spec, config=config, seed=seed,
@@ -265,53 +169,11 @@ def train_smartphone(features: np.ndarray, labels: np.ndarray, subjects: Sequenc
     return model, result
 
 
-def _smartphone_graph(model, clips: int = 547) -> Deployable:
-    """A :class:`~infantjax.pipelines.passmore.SmartphoneModel` from clips to the calibrated probability (module
-    docstring).
+def saliency(model: SmartphoneModel, features: np.ndarray, instance: int = 0):
+    """Vanilla-gradient saliency of one video's (T, 46) features for one instance of a smartphone model
+    (:func:`infantjax.explain.video_saliency`)."""
+    from infantjax.explain.saliency import video_saliency
 
-    Arguments:
-        model: the smartphone model.
-        clips: clips per video S (547: a recording time-normalised to 4500 samples, clips of 128 at stride 8).
-    """
-    from infantjax.train.passmore import NUM_FEATURES
-
-    task, spec = model.task, model.spec
-    count = model.num_instances
-    stack = [instance(model.variables, i) for i in range(count)]
-    platt = np.asarray(model.platt, np.float32)
-    if clips < 1:
-        raise ConfigError(f"clips must be >= 1, got {clips}")
-
-    def graph(forms: str) -> Callable:
-        def fn(x):
-            logits = [task.predict(v, x)["logit"] for v in stack]  # the instances unrolled, (N,) each
-            p = jnp.stack([jax.nn.sigmoid(z) for z in logits], axis=-1)  # (N, I)
-            q = jax.nn.sigmoid(p * platt[:, 0] + platt[:, 1])  # Platt scaling of each instance
-            return jnp.mean(q, axis=-1), jnp.mean(p, axis=-1), q
-
-        return fn
-
-    def reference(x: np.ndarray) -> tuple:
-        from infantjax.protocols.calibration import calibrate
-        from infantjax.train.passmore import video_logits
-
-        logit = video_logits(model.predictor()(np.asarray(x, np.float32), chunk=1))  # (I, N)
-        p = 1.0 / (1.0 + np.exp(-logit))
-        q = np.stack([calibrate(p[i], *model.platt[i]) for i in range(count)])
-        return q.mean(0), p.mean(0), q.T
-
-    def sample(n: int, seed: int = 0) -> np.ndarray:
-        rng = np.random.default_rng(seed)
-        return rng.normal(0.0, 0.5, (n, clips, NUM_FEATURES, spec.clip_length)).astype(np.float32)
-
-    return Deployable(
-        f"smartphone model ({count} instances)", "smartphone", graph, "clips", (clips, NUM_FEATURES, spec.clip_length),
-        f"(N, {clips}, {NUM_FEATURES}, {spec.clip_length}) float32: every clip of N videos (the 46 Passmore features "
-        f"of infantjax.pipelines.passmore.sequence_features, cut by infantjax.train.passmore.video_clips: "
-        f"{spec.clip_length} samples at stride {model.config.clip_stride})",
-        ("probability", "uncalibrated", "instances"),
-        ("(N,) the mean calibrated probability of abnormal movements over the instances",
-         "(N,) the mean σ(logit) over the instances", f"(N, {count}) each instance's calibrated probability"),
-        reference, sample,
-        {"model": "smartphone", "spec": spec.to_dict(), "instances": count, "platt": model.platt.tolist(),
-         "info": dict(getattr(model, "info", {}) or {})})
+    c = model.inputs
+    clips = video_clips(features, c.clip_length, c.clip_stride)
+    return video_saliency(model.spec.build(), model.instance_variables(instance), clips)
