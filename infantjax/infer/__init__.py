@@ -8,7 +8,7 @@
 * :mod:`~infantjax.infer.graph` — what a family exports (:class:`~infantjax.infer.graph.Deployable`);
 * :mod:`~infantjax.infer.forward` — a family's forward pass (:class:`~infantjax.infer.forward.Forward`: its
   inference inputs, ``prepare``, ``apply``) that its trained model predicts with and its training task composes;
-* :mod:`~infantjax.infer.sma`, :mod:`~infantjax.infer.passmore`, :mod:`~infantjax.infer.mam` — the SMA, smartphone and MAM families defined here
+* :mod:`~infantjax.infer.sma`, :mod:`~infantjax.infer.passmore`, :mod:`~infantjax.infer.mam`, :mod:`~infantjax.infer.depth` — the SMA, smartphone, MAM and depth families defined here
   (forward, inference inputs, trained model, result, registration);
   :mod:`~infantjax.infer.families` registers the families of this layer;
 * :mod:`~infantjax.infer.inputs` — the typed checks of every family's ``predict`` input;
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from infantjax import lazy_submodules
 
-_SUBMODULES = ("families", "forward", "graph", "inputs", "mam", "passmore", "predict", "registry", "sma", "store", "trained")
+_SUBMODULES = ("depth", "families", "forward", "graph", "inputs", "mam", "passmore", "predict", "registry", "sma", "store", "trained")
 
 __all__ = list(_SUBMODULES)
 

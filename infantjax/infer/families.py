@@ -7,7 +7,7 @@ looks in this layer first and imports those only for a kind not found here.
 
 from __future__ import annotations
 
-from infantjax.infer import mam, passmore, registry, sma  # noqa: F401 - each module registers its family
+from infantjax.infer import depth, mam, passmore, registry, sma  # noqa: F401 - each module registers its family
 
 __all__ = ["families"]
 

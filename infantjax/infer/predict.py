@@ -46,7 +46,7 @@ import numpy as np
 from infantjax import backend, parallel
 from infantjax.errors import DataError
 
-__all__ = ["MIN_CALL", "Examples", "StackedPredictor", "call_plan", "clear_caches", "concurrently", "largest_call", "place_stack", "stack_instances",
+__all__ = ["MIN_CALL", "Examples", "StackedPredictor", "call_plan", "clear_caches", "concurrently", "largest_call", "apply_in_batches", "place_stack", "stack_instances",
            "stacked_program", "task_forward"]
 
 log = logging.getLogger(__name__)
@@ -380,3 +380,25 @@ class StackedPredictor:
                 keep = max(0, min(size, c - lo))
                 outs[i].append(jax.tree_util.tree_map(lambda a, i=i, keep=keep: a[i, :keep], out))
         return [jax.tree_util.tree_map(lambda *xs: np.concatenate(xs), *o) for o in outs]
+
+
+def apply_in_batches(fn: Callable, variables: Any, inputs: np.ndarray, batch_size: int) -> np.ndarray:
+    """``fn(variables, batch)`` over ``inputs`` (N, ...) in batches of a fixed size (the last one padded, so one
+    compiled shape serves every call); the outputs concatenated on the host.
+
+    Arguments:
+        fn: a jitted function of (variables, batch) returning an array with the batch as leading axis.
+        variables: its variables.
+        inputs: (N, ...) host array.
+        batch_size: examples per call.
+    """
+    inputs = np.asarray(inputs)
+    if len(inputs) == 0:
+        raise DataError("apply_in_batches: no inputs")
+    batch_size = max(1, min(int(batch_size), len(inputs)))
+    outs = []
+    for lo in range(0, len(inputs), batch_size):
+        x = inputs[lo:lo + batch_size]
+        keep = len(x)
+        outs.append(parallel.to_host(fn(variables, parallel.pad_axis(x, batch_size)))[:keep])
+    return np.concatenate(outs, axis=0)

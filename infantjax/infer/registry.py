@@ -25,7 +25,7 @@ import dataclasses
 import json
 import os
 import pathlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from infantjax.errors import CheckpointError, ConfigError
@@ -126,13 +126,28 @@ def _header_kind(path: pathlib.Path) -> str | None:
     return kind
 
 
-def family_of(path: str | os.PathLike, *, discover: Callable[[], Any] | None = None) -> Family:
+def _discover(steps: Sequence[Callable[[], Any]], done: Callable[[], bool]) -> None:
+    """Run the import steps one at a time until ``done()``."""
+    for step in steps:
+        if done():
+            return
+        step()
+
+
+def _recognised(path: pathlib.Path) -> Family | None:
+    for f in _FAMILIES.values():
+        if f.model.recognises(path):
+            return f
+    return None
+
+
+def family_of(path: str | os.PathLike, *, discover: Sequence[Callable[[], Any]] = ()) -> Family:
     """The family of the saved model at ``path``: the ``kind`` of its header, or the family that recognises a file
     written before the common header.
 
     Arguments:
         path: the folder or file.
-        discover: called once when no registered family fits (it imports and so registers more families).
+        discover: import steps (each registers more families), run one at a time until the family is found.
 
     Raises:
         CheckpointError: no such path, a header of an unknown kind, or a file no family recognises.
@@ -141,28 +156,26 @@ def family_of(path: str | os.PathLike, *, discover: Callable[[], Any] | None = N
     if not path.exists():
         raise CheckpointError(f"{path} does not exist: pass the folder or file a model's save() wrote")
     kind = _header_kind(path)
-    for attempt in (0, 1):
-        if kind is not None and (kind in _FAMILIES or attempt or discover is None):
-            return family(kind, source=path)
-        for f in _FAMILIES.values():
-            if kind is None and f.model.recognises(path):
-                return f
-        if discover is None:
-            break
-        discover()
-    raise CheckpointError(f"{path} is not a saved model of any registered family ({', '.join(_FAMILIES)}): it has "
-                          "no model.json / __header__ and no family recognises it")
+    if kind is not None:
+        _discover(discover, lambda: kind in _FAMILIES)
+        return family(kind, source=path)
+    _discover(discover, lambda: _recognised(path) is not None)
+    found = _recognised(path)
+    if found is None:
+        raise CheckpointError(f"{path} is not a saved model of any registered family ({', '.join(_FAMILIES)}): it "
+                              "has no model.json / __header__ and no family recognises it")
+    return found
 
 
-def load(name_or_path: str | os.PathLike, *, discover: Callable[[], Any] | None = None) -> Any:
+def load(name_or_path: str | os.PathLike, *, discover: Sequence[Callable[[], Any]] = ()) -> Any:
     """The trained model named ``name_or_path``: a zoo entry (:func:`infantjax.models.zoo.available`), or the path
     of a saved model of any registered family (a folder or ``.npz`` written by its ``save``, or a file its family
     recognises). Its ``predict`` takes the family's recording and returns its typed result.
 
     Arguments:
         name_or_path: the zoo name or the path.
-        discover: called once when the family is not registered yet (:func:`infantjax.load` passes the import of
-            every shipped family), so a family registered in this layer loads without importing the others.
+        discover: import steps run one at a time while the family is not registered yet (:func:`infantjax.load`
+            passes the imports of the shipped families' modules), so a family loads without importing the others.
 
     Raises:
         ConfigError: neither an existing path nor a zoo name. CheckpointError: a file that is not a saved model.
@@ -177,8 +190,7 @@ def load(name_or_path: str | os.PathLike, *, discover: Callable[[], Any] | None 
     name = os.fspath(name_or_path)
     if name in zoo.ZOO:
         kind = zoo.ZOO[name].family
-        if kind not in _FAMILIES and discover is not None:
-            discover()
+        _discover(discover, lambda: kind in _FAMILIES)
         return family(kind).model.pretrained(name)
     raise ConfigError(f"{name} is neither a saved model (no such file or folder) nor a zoo entry (available: "
                       f"{', '.join(zoo.ZOO)})")

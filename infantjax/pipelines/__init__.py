@@ -24,14 +24,33 @@ _SUBMODULES = ("cp", "depth", "mam", "passmore", "pose", "sma")
 __all__ = [*_SUBMODULES, "families", "load"]
 
 
+def _pose() -> None:
+    from infantjax.pipelines import pose  # noqa: F401 - registers the pose predictor
+
+
+def _other_pipelines() -> None:
+    from infantjax.pipelines import cp, depth, mam, passmore, sma  # noqa: F401 - re-export or register their family
+
+
+def _ensemble() -> None:
+    from infantjax import ensemble  # noqa: F401 - registers the CP ensemble (its forward still imports train/)
+
+
+def _infer() -> None:
+    from infantjax.infer import families as inference_families  # noqa: F401 - the families defined in infer/
+
+
+#: the import steps that register every shipped family, cheapest first (infantjax.load stops at its family's)
+_STEPS = (_infer, _pose, _other_pipelines, _ensemble)
+
+
 def families() -> tuple:
     """Every family shipped with infantjax, registered (their modules imported; each registers itself next to its
     definition): :func:`infantjax.infer.registry.families`."""
-    from infantjax import ensemble  # noqa: F401 - registers the CP ensemble
     from infantjax.infer import registry
-    from infantjax.infer import families as inference_families  # noqa: F401 - the families defined in infer/
-    from infantjax.pipelines import depth, mam, passmore, pose, sma  # noqa: F401 - each registers its family
 
+    for step in _STEPS:
+        step()
     return registry.families()
 
 
@@ -39,10 +58,8 @@ __getattr__ = lazy_submodules(__name__, _SUBMODULES)
 
 
 def load(name_or_path):
-    """:func:`infantjax.load`: :func:`infantjax.infer.registry.load` with the families of the inference layer
-    registered, and the other shipped families (:func:`families`) imported only for a kind not found there."""
-    from infantjax.infer import families as inference_families
+    """:func:`infantjax.load`: :func:`infantjax.infer.registry.load`, importing the shipped families' modules one
+    step at a time (:data:`_STEPS`, cheapest first) until the model's family is registered."""
     from infantjax.infer import registry
 
-    inference_families.families()
-    return registry.load(name_or_path, discover=families)
+    return registry.load(name_or_path, discover=_STEPS)

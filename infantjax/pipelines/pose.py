@@ -26,6 +26,7 @@ import queue
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import jax
 import jax.numpy as jnp
@@ -52,12 +53,14 @@ from infantjax.models.pose.init import finetune_variables
 from infantjax.preprocess.image import check_image, preprocess
 from infantjax.sequence import SkeletonSequence
 from infantjax.synth.pose import PIXEL_OFFSET, ROTATION, SKELETON, synthetic_examples
-from infantjax.train.engine import Hook, fit
-from infantjax.train.pose import PoseConfig, PoseData, PoseTask, default_finetune_config
 from infantjax.infer.graph import Deployable
 from infantjax.infer.registry import register_family
 from infantjax.infer.store import flatten_tree, unflatten_tree
 from infantjax.infer.trained import TrainedModel
+
+if TYPE_CHECKING:
+    from infantjax.train.engine import Hook
+    from infantjax.train.pose import PoseConfig
 
 __all__ = [
     "PRETRAINED",
@@ -567,6 +570,9 @@ def finetune_synthetic(mpii_variables: dict, *, variant: str = "rt", resolution:
     Returns:
         the fine-tuned :class:`PosePredictor` (skeleton ``in-motion-19``) and the loss of every step.
     """
+    from infantjax.train.engine import fit  # training: loading and predicting never import infantjax.train
+    from infantjax.train.pose import PoseData, PoseTask, default_finetune_config
+
     config = (config or default_finetune_config(frames=frames)).replace(progress=progress)
     if start is not None:
         spec, variables = start.spec, start.variables

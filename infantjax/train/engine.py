@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from infantjax import backend, parallel
 from infantjax.errors import ConfigError, DataError
-from infantjax.infer.predict import stack_instances
+from infantjax.infer.predict import apply_in_batches, stack_instances  # noqa: F401 - apply_in_batches re-exported
 from infantjax.train.checkpoint import RunCheckpointer
 from infantjax.train.logging import ScalarLogger
 from infantjax.train.optim import learning_rate_schedule, make_optimizer
@@ -520,23 +520,3 @@ def _scalars(metrics: dict) -> dict[str, float]:
 
 
 # ------------------------------------------------------------------------------------------------------ inference
-def apply_in_batches(fn: Callable, variables: Any, inputs: np.ndarray, batch_size: int) -> np.ndarray:
-    """``fn(variables, batch)`` over ``inputs`` (N, ...) in batches of a fixed size (the last one padded, so one
-    compiled shape serves every call); the outputs concatenated on the host.
-
-    Arguments:
-        fn: a jitted function of (variables, batch) returning an array with the batch as leading axis.
-        variables: its variables.
-        inputs: (N, ...) host array.
-        batch_size: examples per call.
-    """
-    inputs = np.asarray(inputs)
-    if len(inputs) == 0:
-        raise DataError("apply_in_batches: no inputs")
-    batch_size = max(1, min(int(batch_size), len(inputs)))
-    outs = []
-    for lo in range(0, len(inputs), batch_size):
-        x = inputs[lo:lo + batch_size]
-        keep = len(x)
-        outs.append(parallel.to_host(fn(variables, parallel.pad_axis(x, batch_size)))[:keep])
-    return np.concatenate(outs, axis=0)
