@@ -9,7 +9,7 @@ together by one stacked-inference call (:mod:`infantjax.train.predict`); the ens
     ens = infantjax.protocols.cp.train(specs, cohort, config)   # len(specs) × 7 folds
     prediction = ens.predict(sequence)                      # P(CP) (windows × instances), CAM scores
     result = infantjax.clinical.assess_prediction(prediction)   # risk, class, certainty colour, CAM
-    ens.save("ens"); ens = infantjax.ensemble.load("ens")   # one Orbax checkpoint + specs and config as JSON
+    ens.save("ens"); ens = infantjax.load("ens")   # one Orbax checkpoint + specs and config as JSON
 
 ``infantjax.pipelines.cp.predict_risk(ens, sequence)`` does both steps. Networks trained with the reference code
 (DeepInMotion/MovementOutcome) become an ensemble with :func:`from_movementoutcome`.
@@ -40,12 +40,12 @@ from infantjax.train.cp import NUM_JOINTS, CPConfig, CPTask, build, input_channe
 from infantjax.train.losses import positive_probability
 from infantjax.infer.graph import Deployable, instance
 from infantjax.infer.inputs import as_sequence
-from infantjax.infer.predict import MIN_CALL, StackedPredictor, call_plan, concurrently, place_stack
+from infantjax.infer.predict import StackedPredictor, concurrently, place_stack
 from infantjax.infer.registry import register_family
 from infantjax.infer.trained import TrainedModel, read_header
 
-__all__ = ["FORMAT", "Ensemble", "EnsemblePrediction", "from_movementoutcome", "load", "orientation_warning",
-           "scoring_forward", "scoring_mode", "spec_from_dict", "spec_to_dict"]
+__all__ = ["FORMAT", "Ensemble", "EnsemblePrediction", "from_movementoutcome", "orientation_warning",
+           "scoring_forward", "spec_from_dict", "spec_to_dict"]
 
 log = logging.getLogger(__name__)
 
@@ -116,13 +116,6 @@ def orientation_warning(orientation: str, angle: float, config: CPConfig) -> str
     return f"the spine is {orientation} ({how}, {angle:+.0f}° from head-up in the image): {fix}"
 
 
-#: The smallest scoring call (windows): a recording's last few windows are padded up to it.
-MIN_SCORING_CALL = MIN_CALL
-
-#: (first window, windows in the call) of each scoring call (:func:`infantjax.train.predict.call_plan`).
-scoring_calls = call_plan
-
-
 @functools.lru_cache(maxsize=64)
 def scoring_forward(task: CPTask, spec):
     """One instance's scoring forward: windows → (P(CP) (W,), joint CAM scores (W, V)) (what every stack runs
@@ -138,19 +131,6 @@ def scoring_forward(task: CPTask, spec):
         return positive_probability(logits), cam
 
     return one
-
-
-def scoring_mode(mesh) -> str:
-    """How a scoring program runs the instances of one device (:func:`infantjax.backend.instances`): ``"map"``
-    (one after another, ``lax.map``) under the CPU policy when every instance is on one device, ``"vmap"`` (all at
-    once) otherwise.
-
-    On CPU a ``vmap`` over weights turns every convolution into a batch-grouped one or into batched tap products,
-    while one instance at a time runs plain convolutions: scoring 64 windows with 7 Table A.4 #1 instances took
-    0.55× the vmapped time (docs/performance.md, "inference convolutions"). Accelerators and meshes that spread
-    instances over devices keep the vmap.
-    """
-    return backend.instances(mesh)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -272,7 +252,7 @@ class Ensemble(TrainedModel):
                 :func:`infantjax.parallel.instance_mesh`), one per stack size.
             chunk: windows per call at most (default ``config.eval_batch_size``; lowered to fit
                 ``config.memory_budget``); the windows run in calls of power-of-two sizes
-                (:func:`scoring_calls`), the last padded to at least ``MIN_SCORING_CALL`` windows.
+                (:func:`infantjax.infer.predict.call_plan`), the last padded to at least ``MIN_CALL`` windows.
             config: the config the windows are scored under (default the ensemble's; e.g. another window
                 rotation).
 
@@ -431,15 +411,6 @@ class Ensemble(TrainedModel):
         if version == 1:  # the same fields as version 2
             return header
         return super().upgrade(header, version)
-
-
-def load(path: str | os.PathLike) -> Ensemble:
-    """Read an ensemble written by :meth:`Ensemble.save` (``model.json``, or the older ``ensemble.json``).
-
-    Raises:
-        CheckpointError: missing files, a corrupt checkpoint, or variables that do not match the specs.
-    """
-    return Ensemble.load(path)
 
 
 # ------------------------------------------------------------------------------------------------------ import
