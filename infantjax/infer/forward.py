@@ -64,6 +64,9 @@ class Forward:
     """
 
     inputs_type: ClassVar[type[Inputs]] = Inputs
+    #: whether ``apply`` takes one float32 array of the network's sample input (then the trained model exports
+    #: its forward without export code, :meth:`infantjax.infer.trained.TrainedModel.graph`)
+    exports: ClassVar[bool] = True
 
     def __init__(self, spec: Any, inputs: Any = None):
         self.spec = spec

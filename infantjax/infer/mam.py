@@ -48,6 +48,7 @@ class MamForward(Forward):
     logits and the attention."""
 
     inputs_type = MamSettings
+    exports = False  # three inputs (clips, mask, characteristics): no one-array export graph
 
     def apply(self, variables, inputs) -> dict:
         out = self.model.apply(variables, inputs["x"], inputs["mask"], inputs["info"])

@@ -45,7 +45,8 @@ from infantjax.io.files import save_npz, write_json
 from infantjax.infer.predict import StackedPredictor, task_forward
 from infantjax.infer.store import flatten_tree, restore_tree, save_tree
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "HEADER", "VARIABLES", "Prediction", "TrainedModel", "read_header"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "HEADER", "VARIABLES", "ConfigRecord", "Prediction", "TrainedModel",
+           "read_header"]
 
 #: The ``format`` field of every header.
 FORMAT = "infantjax-model"
@@ -102,6 +103,21 @@ def read_header(path: str | os.PathLike, *, names: tuple[str, ...] = (HEADER,), 
     return file, doc
 
 
+class ConfigRecord(dict):
+    """The saved training config of a model loaded before its training module was imported: the header's record,
+    its fields readable as attributes (``model.config.window``); ``to_dict()`` gives it back."""
+
+    def __getattr__(self, name: str):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"the saved config has no field {name!r} (fields: {', '.join(sorted(self))})"
+                                 ) from None
+
+    def to_dict(self) -> dict:
+        return dict(self)
+
+
 class TrainedModel:
     """Base of every family's trained model (module docstring).
 
@@ -151,6 +167,8 @@ class TrainedModel:
             kind = self.training_config_type()
             if kind is not None:
                 config = self.__dict__["_config"] = kind.from_dict(dict(config))
+            elif not isinstance(config, ConfigRecord):
+                config = self.__dict__["_config"] = ConfigRecord(config)
         return config
 
     @config.setter
@@ -245,7 +263,7 @@ class TrainedModel:
         Raises:
             ExportError: the family has neither a forward pass nor its own graph.
         """
-        if self.forward_type is None:
+        if self.forward_type is None or not self.forward_type.exports:
             raise ExportError(f"cannot export a {self.kind or type(self).__name__} model: its family gives no "
                               "export graph (infantjax exports the families whose trained model defines graph() or "
                               "a forward_type); this one runs in infantjax")

@@ -23,6 +23,8 @@ from infantjax.models.mam import MamSpec, characteristics, motion_features
 from infantjax.sequence import Cohort
 from infantjax.infer.mam import MamModel, MamPrediction, clip_starts
 
+import infantjax.train.mam  # noqa: E402,F401 - binds the family's training config and task (model.config)
+
 if TYPE_CHECKING:
     from infantjax.protocols.mam import MamResult
     from infantjax.train.mam import MamConfig

@@ -14,6 +14,7 @@ features (4500, 46) → 128-sample clips → the 1D causal CNN with clip attenti
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -26,6 +27,8 @@ from infantjax.models.passmore import PassmoreSpec
 from infantjax.preprocess.passmore import passmore_features, preprocess_passmore
 from infantjax.infer.passmore import SmartphoneModel, SmartphonePrediction, video_clips
 from infantjax.sequence import Cohort, SkeletonSequence
+
+import infantjax.train.passmore  # noqa: E402,F401 - binds the family's training config and task (model.config)
 
 if TYPE_CHECKING:
     from infantjax.protocols.passmore import ProtocolResult

@@ -21,6 +21,8 @@ import numpy as np
 from infantjax.infer.sma import SMAModel, SMAPrediction
 from infantjax.models.sma import SMASpec
 
+import infantjax.train.sma  # noqa: E402,F401 - binds the family's training config and task (model.config)
+
 if TYPE_CHECKING:
     from infantjax.protocols.sma import LOSOResult
     from infantjax.train.sma import SMAConfig
