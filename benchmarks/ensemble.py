@@ -197,7 +197,7 @@ def bench_library_scoring(specs, config: CPConfig, repeats: int) -> dict:
     (the same per-stack programs called inside one ``jax.jit``). Compile and run times, and the FLOP bound."""
     import time
 
-    from infantjax.ensemble import scoring_calls
+    from infantjax.infer.predict import call_plan as scoring_calls
 
     ens, positions = _library_ensemble(specs, config)
     n_windows = len(positions)

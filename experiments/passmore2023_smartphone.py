@@ -189,9 +189,10 @@ def main(argv=None) -> int:
 
     # saliency of the first test video of split 0
     from infantjax.explain.plots import plot_saliency
+    from infantjax.pipelines.passmore import saliency
 
     test0 = int(result.splits[0].test[0])
-    plot_saliency(SmartphoneModel.load(work / "model").saliency(features[test0]), work / "saliency.png",
+    plot_saliency(saliency(SmartphoneModel.load(work / "model"), features[test0]), work / "saliency.png",
                   fps=args.samples / args.duration, title=f"synthetic video {test0} (label {labels[test0]})")
 
     s = record["seconds"]

@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from infantjax.io import load_efficientpose_h5
     from infantjax.pipelines import pose as S
+    from infantjax.train.pose import default_finetune_config
     from infantjax.pipelines.pose import PosePredictor
     from infantjax.train import Hook
 
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     if mpii.variant != "rt":
         print(f"error: {args.h5} holds EfficientPose {mpii.variant!r}; pass EfficientPoseRT.h5", file=sys.stderr)
         return 2
-    config = S.default_finetune_config(args.steps, args.frames, args.batch_size).replace(
+    config = default_finetune_config(args.steps, args.frames, args.batch_size).replace(
         learning_rate=args.learning_rate)
     history = []
 

@@ -15,12 +15,12 @@ from infantjax.errors import InfantJaxError
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "augment", "backend", "cache", "clinical", "cli", "deploy", "ensemble", "errors", "explain", "io", "metrics",
+    "augment", "backend", "cache", "clinical", "cli", "deploy", "ensemble", "errors", "explain", "infer", "io", "metrics",
     "models", "nas", "nn", "parallel", "pipelines", "preprocess", "protocols", "report", "sequence", "skeleton", "synth",
     "train",
 )
 
-__all__ = ["InfantJaxError", "__version__", *_SUBMODULES]
+__all__ = ["InfantJaxError", "__version__", "load", *_SUBMODULES]
 
 
 def lazy_submodules(package: str, names: tuple[str, ...]):
@@ -45,3 +45,16 @@ def lazy_submodules(package: str, names: tuple[str, ...]):
 
 
 __getattr__ = lazy_submodules(__name__, _SUBMODULES)
+
+
+def load(name_or_path):
+    """A trained model of any family: a zoo name (``infantjax.models.zoo.available()``), a folder or ``.npz`` file
+    written by a model's ``save``, or an older file its family recognises (a pose ``.npz`` weights file, an official
+    EfficientPose Keras ``.h5``, an ensemble folder with ``ensemble.json``); a MovementOutcome import is a saved
+    ensemble folder (``infantjax import-movementoutcome``). Its ``predict`` takes the family's recording and returns
+    its typed result; neither the optimiser nor :mod:`infantjax.train` is needed to load it.
+
+    Raises:
+        ConfigError: neither an existing path nor a zoo name. CheckpointError: a file that is not a saved model.
+    """
+    return __getattr__("pipelines").load(name_or_path)  # the lazy facade: importing infantjax stays cheap

@@ -9,7 +9,7 @@ together by one stacked-inference call (:mod:`infantjax.train.predict`); the ens
     ens = infantjax.protocols.cp.train(specs, cohort, config)   # len(specs) × 7 folds
     prediction = ens.predict(sequence)                      # P(CP) (windows × instances), CAM scores
     result = infantjax.clinical.assess_prediction(prediction)   # risk, class, certainty colour, CAM
-    ens.save("ens"); ens = infantjax.ensemble.load("ens")   # one Orbax checkpoint + specs and config as JSON
+    ens.save("ens"); ens = infantjax.load("ens")   # one Orbax checkpoint + specs and config as JSON
 
 ``infantjax.pipelines.cp.predict_risk(ens, sequence)`` does both steps. Networks trained with the reference code
 (DeepInMotion/MovementOutcome) become an ensemble with :func:`from_movementoutcome`.
@@ -23,7 +23,7 @@ import json
 import logging
 import os
 import pathlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 import jax
@@ -38,11 +38,14 @@ from infantjax.train import cp as _cp
 from infantjax.train.config import compile_key
 from infantjax.train.cp import NUM_JOINTS, CPConfig, CPTask, build, input_channels
 from infantjax.train.losses import positive_probability
-from infantjax.train.predict import MIN_CALL, StackedPredictor, call_plan, concurrently, place_stack
-from infantjax.train.trained import TrainedModel, read_header
+from infantjax.infer.graph import Deployable, instance
+from infantjax.infer.inputs import as_sequence
+from infantjax.infer.predict import StackedPredictor, concurrently, place_stack
+from infantjax.infer.registry import register_family
+from infantjax.infer.trained import TrainedModel, read_header
 
-__all__ = ["FORMAT", "Ensemble", "EnsemblePrediction", "from_movementoutcome", "load", "orientation_warning",
-           "scoring_forward", "scoring_mode", "spec_from_dict", "spec_to_dict"]
+__all__ = ["FORMAT", "Ensemble", "EnsemblePrediction", "from_movementoutcome", "orientation_warning",
+           "scoring_forward", "spec_from_dict", "spec_to_dict"]
 
 log = logging.getLogger(__name__)
 
@@ -113,13 +116,6 @@ def orientation_warning(orientation: str, angle: float, config: CPConfig) -> str
     return f"the spine is {orientation} ({how}, {angle:+.0f}° from head-up in the image): {fix}"
 
 
-#: The smallest scoring call (windows): a recording's last few windows are padded up to it.
-MIN_SCORING_CALL = MIN_CALL
-
-#: (first window, windows in the call) of each scoring call (:func:`infantjax.train.predict.call_plan`).
-scoring_calls = call_plan
-
-
 @functools.lru_cache(maxsize=64)
 def scoring_forward(task: CPTask, spec):
     """One instance's scoring forward: windows → (P(CP) (W,), joint CAM scores (W, V)) (what every stack runs
@@ -135,19 +131,6 @@ def scoring_forward(task: CPTask, spec):
         return positive_probability(logits), cam
 
     return one
-
-
-def scoring_mode(mesh) -> str:
-    """How a scoring program runs the instances of one device (:func:`infantjax.backend.instances`): ``"map"``
-    (one after another, ``lax.map``) under the CPU policy when every instance is on one device, ``"vmap"`` (all at
-    once) otherwise.
-
-    On CPU a ``vmap`` over weights turns every convolution into a batch-grouped one or into batched tap products,
-    while one instance at a time runs plain convolutions: scoring 64 windows with 7 Table A.4 #1 instances took
-    0.55× the vmapped time (docs/performance.md, "inference convolutions"). Accelerators and meshes that spread
-    instances over devices keep the vmap.
-    """
-    return backend.instances(mesh)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -179,6 +162,7 @@ class EnsemblePrediction:
 
 
 @dataclasses.dataclass(eq=False)
+@register_family(recording="a skeleton sequence (infantjax.SkeletonSequence, In-Motion 19 keypoints)")
 class Ensemble(TrainedModel):
     """Stacks of trained instances, one per architecture (a :class:`~infantjax.train.trained.TrainedModel`: saved
     and loaded as every family's models are).
@@ -268,7 +252,7 @@ class Ensemble(TrainedModel):
                 :func:`infantjax.parallel.instance_mesh`), one per stack size.
             chunk: windows per call at most (default ``config.eval_batch_size``; lowered to fit
                 ``config.memory_budget``); the windows run in calls of power-of-two sizes
-                (:func:`scoring_calls`), the last padded to at least ``MIN_SCORING_CALL`` windows.
+                (:func:`infantjax.infer.predict.call_plan`), the last padded to at least ``MIN_CALL`` windows.
             config: the config the windows are scored under (default the ensemble's; e.g. another window
                 rotation).
 
@@ -334,6 +318,7 @@ class Ensemble(TrainedModel):
         """
         from infantjax.preprocess import spine_orientation, window_starts, windows
 
+        sequence = as_sequence(sequence, where=f"{type(self).__name__}.predict")
         cfg = self.config
         if window_rotation is not None and window_rotation != cfg.window_rotation:
             if window_rotation not in ("reference", "corrected"):
@@ -357,6 +342,18 @@ class Ensemble(TrainedModel):
         meta = json.loads(json.dumps(meta, default=str))
         return EnsemblePrediction(probs, scores, np.asarray(starts), self.instance_names, float(self.threshold),
                                   meta, (warning,) if warning else ())
+
+    graph_options: ClassVar[tuple[str, ...]] = ("stack",)
+
+    def graph(self, stack: int = 0) -> Deployable:
+        """One GCN stack of the ensemble as an export graph: windows (W, T, 19, 2) of preprocessed positions →
+        P(CP) (W, I) and the logits (W, I, 2) of every instance (the window rotation and the features are part of
+        the graph; the instances unrolled).
+
+        Arguments:
+            stack: which architecture's stack (0 … ``len(specs) - 1``).
+        """
+        return _gcn_graph(self, stack)
 
     def predict_cohort(self, cohort: Cohort, **kwargs) -> list[EnsemblePrediction]:
         """:meth:`predict` for every recording of a cohort."""
@@ -414,15 +411,6 @@ class Ensemble(TrainedModel):
         if version == 1:  # the same fields as version 2
             return header
         return super().upgrade(header, version)
-
-
-def load(path: str | os.PathLike) -> Ensemble:
-    """Read an ensemble written by :meth:`Ensemble.save` (``model.json``, or the older ``ensemble.json``).
-
-    Raises:
-        CheckpointError: missing files, a corrupt checkpoint, or variables that do not match the specs.
-    """
-    return Ensemble.load(path)
 
 
 # ------------------------------------------------------------------------------------------------------ import
@@ -568,3 +556,58 @@ def from_movementoutcome(folders, specs: Sequence | None = None, *, config: CPCo
         log.info("%s: candidate %s, %d folds (AUC %s)", folder, cand, len(runs), np.round(fold_auc, 3).tolist())
     return Ensemble(out_specs, stacks, config, threshold, aucs,
                     {"source": "DeepInMotion/MovementOutcome", "searches": sources})
+
+
+def _gcn_graph(ensemble, stack: int = 0) -> Deployable:
+    """One GCN stack of an :class:`~infantjax.ensemble.Ensemble` from windows to P(CP) per instance (module
+    docstring).
+
+    Arguments:
+        ensemble: the ensemble.
+        stack: which architecture's stack (0 … ``len(ensemble.specs) - 1``).
+    """
+    from infantjax.train.cp import NUM_JOINTS
+    from infantjax.train.losses import positive_probability
+    from infantjax.infer.predict import StackedPredictor, task_forward
+
+    if not 0 <= int(stack) < len(ensemble.specs):
+        raise ConfigError(f"stack {stack} does not exist: the ensemble has {len(ensemble.specs)} stack(s), "
+                          f"0 … {len(ensemble.specs) - 1}")
+    stack = int(stack)
+    task, config = ensemble.task(stack), ensemble.config
+    count = ensemble.stack_sizes[stack]
+    instances = [instance(ensemble.variables[stack], i) for i in range(count)]
+
+    def graph(forms: str) -> Callable:
+        def fn(x):
+            logits = jnp.stack([task.model.apply(v, task.inputs(x), train=False)[0] for v in instances], axis=1)
+            return positive_probability(logits), logits
+
+        return fn
+
+    def reference(x: np.ndarray) -> tuple:
+        predictor = StackedPredictor(task_forward(task), ensemble.variables[stack],
+                                     memory_budget=config.memory_budget)
+        logits = np.asarray(predictor(np.asarray(x, np.float32)))  # (I, W, 2)
+        logits = np.swapaxes(logits, 0, 1)
+        shifted = np.exp(logits - logits.max(-1, keepdims=True))
+        return (shifted / shifted.sum(-1, keepdims=True))[..., 1], logits
+
+    def sample(n: int, seed: int = 0) -> np.ndarray:
+        # a smooth random walk of every joint around a supine body outline: the value range of preprocessed windows
+        rng = np.random.default_rng(seed)
+        base = rng.normal(0.0, 0.3, (n, 1, NUM_JOINTS, 2))
+        walk = np.cumsum(rng.normal(0.0, 0.01, (n, config.window, NUM_JOINTS, 2)), axis=1)
+        return (base + walk).astype(np.float32)
+
+    spec = ensemble.specs[stack]
+    return Deployable(
+        f"GCN stack {stack} of {ensemble!r}", "gcn-stack", graph, "windows", (config.window, NUM_JOINTS, 2),
+        f"(W, {config.window}, {NUM_JOINTS}, 2) float32: W windows of {config.window} frames of preprocessed "
+        "In-Motion 19 positions (infantjax.train.cp.prepare_sequence, then infantjax.preprocess.windows)",
+        ("probability", "logits"),
+        (f"(W, {count}) P(CP) of every window by every instance", f"(W, {count}, 2) the instances' logits"),
+        reference, sample,
+        {"model": "ensemble", "stack": stack, "spec": {"type": type(spec).__name__, **spec.to_dict()},
+         "instances": count, "config": config.to_dict(), "threshold": float(ensemble.threshold),
+         "info": dict(getattr(ensemble, "info", {}) or {})})

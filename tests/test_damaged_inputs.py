@@ -582,7 +582,7 @@ case("predictor-npz-unknown-pretrained", ConfigError, "nope")(
 def _load_ensemble(path):
     from infantjax import ensemble
 
-    return ensemble.load(path)
+    return ensemble.Ensemble.load(path)
 
 
 case("ensemble-folder-missing", CheckpointError, "ensemble.json")(lambda t: _load_ensemble(t / "none"))

@@ -190,9 +190,9 @@ def test_cli_export_prints_the_largest_difference(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "largest difference from the JAX model on a sample of 2×150×19×2: probability" in printed
     assert out.is_file() and (tmp_path / "gcn.stablehlo.json").is_file()
-    assert main(["export", "sma-narrow-synthetic", "--format", "onnx", "--out", str(tmp_path / "s.onnx")]) == 2
+    assert main(["export", "mam-synthetic", "--format", "onnx", "--out", str(tmp_path / "m.onnx")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "cannot export a soran-sma model" in err[0]
+    assert len(err) == 1 and "cannot export a mam model" in err[0]
     assert main(["export", str(tmp_path / "nothing"), "--format", "onnx", "--out", str(tmp_path / "n.onnx")]) == 2
     assert "neither a saved model" in capsys.readouterr().err
 

@@ -67,16 +67,33 @@ def test_the_documented_toy_task_learns_its_line_with_three_instances_in_one_pro
 def test_the_documented_toy_family_saves_loads_predicts_and_resumes(toy, tmp_path):
     """The whole toy family end to end: a trained model of the common format whose prediction is the line, and a
     run that resumes from its checkpoint to the uninterrupted result."""
-    from infantjax import models
+    import infantjax
+    from infantjax import deploy, models
+    from infantjax.infer import registry
     from infantjax.train import TrainedModel, registered_tasks
 
     LineSpec, LineModel, LineTask = toy["LineSpec"], toy["LineModel"], toy["LineTask"]
     assert LineSpec in models.registered() and LineTask in registered_tasks()
     assert issubclass(LineModel, TrainedModel) and models.count_parameters(LineSpec()) == 2
-    loaded = LineModel.load(toy["folder"])
-    assert loaded.num_instances == 3 and loaded.config == toy["config"]
+    # one module and one registration: infantjax.load finds the family from the saved header
+    assert registry.family("line").model is LineModel
+    loaded = infantjax.load(toy["folder"])
+    assert type(loaded) is LineModel and loaded.num_instances == 3 and loaded.config == toy["config"]
     np.testing.assert_allclose(loaded.predict([[0.0], [1.0]]), [-1.0, 2.0], atol=0.1)
     np.testing.assert_allclose(loaded.predict([[0.5]]), toy["model"].predict([[0.5]]), rtol=1e-6)
+    file = loaded.save(tmp_path / "line.npz")
+    assert type(infantjax.load(file)) is LineModel
+    for bad in ("not a sequence", None, np.zeros(3, np.float32)):  # a typed error on a wrong input
+        with pytest.raises(DataError):
+            loaded.predict(bad)
+    # stacked inference: every instance on the same inputs, (instances, N)
+    assert loaded.predictor()(np.zeros((5, 1), np.float32)).shape == (3, 5)
+    # export: the forward of every instance, unrolled, checked against the stacked inference on the spot
+    exported = toy["exported"]
+    assert exported.path.is_file() and max(a for a, _ in exported.differences.values()) < 1e-5
+    again = deploy.load(exported.path)
+    np.testing.assert_allclose(np.asarray(again(np.array([[0.0], [1.0]], np.float32))[0]).mean(axis=1),
+                               [-1.0, 2.0], atol=0.1)
 
     task = LineTask(LineSpec(), toy["config"].replace(epochs=4))
     data = [toy["line_data"](s) for s in range(2)]

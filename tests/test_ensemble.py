@@ -87,13 +87,13 @@ def test_save_load_round_trip_and_checkpoint_errors(untrained, test_cohort, tmp_
     seq = test_cohort.sequences[0]
     before = untrained.predict(seq)
     path = untrained.save(tmp_path / "ens")
-    loaded = ensemble.load(path)
+    loaded = ensemble.Ensemble.load(path)
     assert loaded.specs == untrained.specs and loaded.config == untrained.config
     np.testing.assert_allclose(loaded.predict(seq).probabilities, before.probabilities, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(assess_prediction(loaded.predict(seq)).cam, assess_prediction(before).cam, rtol=1e-6,
                                atol=1e-7)
     with pytest.raises(CheckpointError, match="missing"):
-        ensemble.load(tmp_path / "nowhere")
+        ensemble.Ensemble.load(tmp_path / "nowhere")
     # mismatched: the JSON names a wider architecture than the stored variables
     bad = tmp_path / "mismatch"
     shutil.copytree(path, bad)
@@ -101,7 +101,7 @@ def test_save_load_round_trip_and_checkpoint_errors(untrained, test_cohort, tmp_
     record["specs"][0]["input_width"] = 8
     (bad / "model.json").write_text(json.dumps(record))
     with pytest.raises(CheckpointError, match="does not match"):
-        ensemble.load(bad)
+        ensemble.Ensemble.load(bad)
     # corrupt: garbage in every stored array file, and a truncated JSON file
     corrupt = tmp_path / "corrupt"
     shutil.copytree(path, corrupt)
@@ -109,10 +109,10 @@ def test_save_load_round_trip_and_checkpoint_errors(untrained, test_cohort, tmp_
         if f.is_file() and f.stat().st_size > 0:
             f.write_bytes(b"\x00garbage" * 8)
     with pytest.raises(CheckpointError):
-        ensemble.load(corrupt)
+        ensemble.Ensemble.load(corrupt)
     (corrupt / "model.json").write_text('{"format": "infantjax-model", "specs": [')
     with pytest.raises(CheckpointError, match="corrupt"):
-        ensemble.load(corrupt)
+        ensemble.Ensemble.load(corrupt)
 
 
 def test_predict_rejects_bad_sequences(untrained):
@@ -141,7 +141,7 @@ def test_cli_train_and_predict(test_cohort, tmp_path, capsys):
     rc = cli.main(["train", "--data", str(data), "--specs", str(tmp_path / "spec.json"), "--out", str(out),
                    "--config", str(tmp_path / "config.json")])
     assert rc == 0 and (out / "model.json").is_file()
-    assert ensemble.load(out).stack_sizes == [7]
+    assert ensemble.Ensemble.load(out).stack_sizes == [7]
     inputs = tmp_path / "inputs"
     write_cohort(test_cohort.select(indices=[0, 1]), inputs, format="npz")
     rc = cli.main(["predict", str(out), str(inputs), "--out", str(tmp_path / "pred")])

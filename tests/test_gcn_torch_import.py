@@ -281,7 +281,7 @@ def test_movementoutcome_experiment_imports_into_an_ensemble_that_predicts(tmp_p
     out = tmp_path / "ens"
     assert cli.main(["import-movementoutcome", str(search), "--out", str(out)]) == 0
     assert "2 folds" in capsys.readouterr().out
-    loaded = ensemble.load(out)
+    loaded = ensemble.Ensemble.load(out)
     assert loaded.stack_sizes == [2] and loaded.specs == ens.specs
     inputs = tmp_path / "inputs"
     write_cohort(random_walk_cohort(1, 160, seed=5), inputs, format="npz")

@@ -3,7 +3,8 @@ set of modules imports itself in a cycle.
 
 Layers, lowest first (DESIGN.md §2, "Layers"): errors → skeleton/sequence → io/metrics/preprocess/augment (with the
 synthetic infant, the mesh helpers, the compilation cache and the backend policy, which use nothing above them) → nn →
-models → train → ensemble/nas/protocols → clinical/explain → report/pipelines/deploy → commands/cli/bench. The package's ``__init__`` is a lazy facade and is not checked.
+models → infer (stacked inference, the trained-model base and format, the family registry) → train →
+ensemble/nas/protocols → clinical/explain → report/pipelines/deploy → commands/cli/bench. The package's ``__init__`` is a lazy facade and is not checked.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"io", "metrics", "preprocess", "augment", "synth", "parallel", "cache", "backend"}),
     frozenset({"nn"}),
     frozenset({"models"}),
+    frozenset({"infer"}),
     frozenset({"train"}),
     frozenset({"ensemble", "nas", "protocols"}),
     frozenset({"clinical", "explain"}),
@@ -154,6 +156,18 @@ def test_models_hold_networks_only():
             assert call not in text, f"{path} calls {call!r}: file access belongs to io/ or pipelines/"
 
 
+def test_inference_imports_no_optimiser_and_no_training():
+    """infer/ (below train/) imports neither optax nor infantjax.train, at module level or inside functions."""
+    bad = []
+    for path in (PACKAGE / "infer").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            bad += [f"{path.name}:{node.lineno} imports {n}" for n in names
+                    if n.split(".")[0] == "optax" or n.startswith("infantjax.train")]
+    assert not bad, "\n".join(bad)
+
+
 def test_the_checks_fail_on_a_cycle_and_an_upward_import(tmp_path):
     """A test of the test: a fake package with a cycle (at function level) and an upward import."""
     root = tmp_path / "infantjax"
@@ -168,6 +182,6 @@ def test_the_checks_fail_on_a_cycle_and_an_upward_import(tmp_path):
     graph = import_graph(root)
     assert graph["infantjax.models.a"] == {"infantjax.models.b"}
     assert ["infantjax.models.a", "infantjax.models.b", "infantjax.train.loop"] in cycles(graph)
-    assert upward_imports(graph) == ["infantjax.models.b (layer 4) imports infantjax.train.loop (layer 5)"]
+    assert upward_imports(graph) == ["infantjax.models.b (layer 4) imports infantjax.train.loop (layer 6)"]
     with pytest.raises(AssertionError, match="has no layer"):
         layer_of("infantjax.newpackage.x")

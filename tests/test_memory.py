@@ -12,8 +12,9 @@ import pytest
 from _train_utils import SMALL, tiny_gcn_spec
 from test_ensemble import random_stack
 
-from infantjax import ensemble, parallel
+from infantjax import backend, ensemble, parallel
 from infantjax.errors import ConfigError
+from infantjax.infer.predict import MIN_CALL, call_plan
 from infantjax.protocols import cp as cp_protocol
 from infantjax.train import TrainConfig
 
@@ -96,13 +97,13 @@ def test_scoring_calls_cover_every_window_once_with_little_padding():
     for multiple in (1, 2, 8):
         for step in (multiple, 8 * multiple, 128):
             for n in range(1, 300):
-                calls = ensemble.scoring_calls(n, step, multiple)
+                calls = call_plan(n, step, multiple)
                 starts = [lo for lo, _ in calls]
                 assert starts == [0] + list(np.cumsum([size for _, size in calls])[:-1])  # contiguous
                 assert all(size <= step and size % multiple == 0 for _, size in calls)
                 padded = sum(size for _, size in calls) - n
-                assert 0 <= padded < max(ensemble.MIN_SCORING_CALL, multiple)
-    assert ensemble.scoring_calls(71, 128) == [(0, 64), (64, 8)]  # a 3-minute recording: 72 windows, not 128
+                assert 0 <= padded < max(MIN_CALL, multiple)
+    assert call_plan(71, 128) == [(0, 64), (64, 8)]  # a 3-minute recording: 72 windows, not 128
 
 
 def test_scoring_in_power_of_two_calls_equals_equal_calls():
@@ -125,7 +126,7 @@ def test_scoring_one_instance_after_another_equals_all_at_once(cpu_policy):
     ens = ensemble.Ensemble([spec], [stack], SMALL)
     one_device = parallel.instance_mesh(3, devices=jax.devices()[:1])
     spread = parallel.instance_mesh(3, devices=jax.devices()[:2], instance_axis=2)
-    assert ensemble.scoring_mode(one_device) == "map" and ensemble.scoring_mode(spread) == "vmap"
+    assert backend.instances(one_device) == "map" and backend.instances(spread) == "vmap"
     p1, c1 = ens.window_predictions(windows, mesh=one_device)
     p2, c2 = ens.window_predictions(windows, mesh=spread)
     np.testing.assert_allclose(p1, p2, rtol=1e-5, atol=1e-6)

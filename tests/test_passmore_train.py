@@ -183,7 +183,7 @@ def test_protocol_and_catch22_baseline_run_on_tiny_data(protocol):
 
 def test_model_saves_loads_predicts_and_explains(protocol, tmp_path):
     from infantjax.explain import plot_saliency
-    from infantjax.pipelines.passmore import SmartphoneModel
+    from infantjax.pipelines.passmore import SmartphoneModel, saliency
 
     feats, _labels, result = protocol
     model = SmartphoneModel(PassmoreTask(config=TINY).spec, TINY, result.fit.variables, np.asarray(result.platt))
@@ -192,7 +192,7 @@ def test_model_saves_loads_predicts_and_explains(protocol, tmp_path):
     assert out["probability"].shape == (3,) and out["instances"].shape == (2, 3)
     np.testing.assert_allclose(out["probability"], model.predict(feats[:3])["probability"], rtol=1e-6)
     # the mean over instances of each instance's own Platt scaling of sigma(logit)
-    sal = loaded.saliency(feats[0])
+    sal = saliency(loaded, feats[0])
     assert sal.gradient.shape == (10, 46, 128) and sal.per_feature.shape == (46,) and sal.per_clip.shape == (10,)
     # vanilla gradient: a finite-difference check of dp/dx at the largest entry
     c, f, t = np.unravel_index(np.argmax(np.abs(sal.gradient)), sal.gradient.shape)

@@ -16,6 +16,7 @@ import pytest
 from infantjax.io import load_efficientpose_h5
 from infantjax.pipelines import pose as S
 from infantjax.pipelines.pose import PosePredictor
+from infantjax.train.pose import default_finetune_config
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +28,7 @@ STEPS = 96
 @pytest.fixture(scope="module")
 def infant_rt(data_dir, tmp_path_factory):
     mpii = load_efficientpose_h5(data_dir / "efficientpose" / "keras" / "EfficientPoseRT.h5")
-    config = S.default_finetune_config(steps=STEPS, frames=FRAMES)
+    config = default_finetune_config(steps=STEPS, frames=FRAMES)
     predictor, losses = S.finetune_synthetic(mpii.variables, resolution=R, frames=FRAMES, config=config,
                                              progress=False)
     assert len(losses) == STEPS

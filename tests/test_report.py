@@ -148,7 +148,7 @@ def test_threshold_table_travels_with_a_saved_ensemble(untrained, tmp_path):
     rows = threshold_table(labels, [r.risk for r in results], [r.instance_risk for r in results], (0.3, 0.5))
     table = report.ThresholdTable(tuple(rows), "held-out test set")
     ens = dataclasses.replace(untrained, metadata={**untrained.metadata, report.METADATA_KEY: table.to_record()})
-    loaded = ensemble.load(ens.save(tmp_path / "ens"))
+    loaded = ensemble.Ensemble.load(ens.save(tmp_path / "ens"))
     info = report.EnsembleInfo.from_ensemble(loaded, checkpoint=tmp_path / "ens")
     assert info.threshold_table.source == "held-out test set"
     as_json = [json.dumps(r.as_dict(), allow_nan=True) for r in info.threshold_table.rows]
@@ -329,7 +329,7 @@ def test_demo_stage_saves_the_model_with_its_table_and_writes_the_report(tmp_pat
     assert cohort_html.count('<tr data-index="') == n_test
     assert len(list((tmp_path / "demo" / "report" / "infants").glob("*.html"))) == n_test
     assert "(decision)" in cohort_html  # the operating point is a row of the table
-    info = report.EnsembleInfo.from_ensemble(ensemble.load(record["model"]))
+    info = report.EnsembleInfo.from_ensemble(ensemble.Ensemble.load(record["model"]))
     assert info.threshold_table is not None and "held-out test set" in info.threshold_table.source
     data = tmp_path / "new"
     write_cohort(random_walk_cohort(2, 200, seed=9), data, format="npz")

@@ -28,7 +28,7 @@ def expected():
 def _ensemble(path):
     from infantjax import ensemble
 
-    return ensemble.load(path)
+    return ensemble.Ensemble.load(path)
 
 
 def _sma(path):

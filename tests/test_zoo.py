@@ -4,7 +4,6 @@ single-file model format every entry is written in."""
 
 from __future__ import annotations
 
-import importlib
 import os
 from importlib import resources
 
@@ -18,13 +17,18 @@ SYNTHETIC = [e for e in zoo.available() if e.family != "pose"]
 
 
 def _family(kind: str):
-    module, name = zoo.FAMILIES[kind].rsplit(".", 1)
-    return getattr(importlib.import_module(module), name)
+    from infantjax.infer import registry
+    from infantjax.pipelines import families
+
+    families()
+    return registry.family(kind).model
 
 
 def test_one_entry_per_family_within_the_size_budget():
-    families = {e.family for e in zoo.available()}
-    assert families == set(zoo.FAMILIES)
+    from infantjax.pipelines import families
+
+    kinds = {e.family for e in zoo.available()}
+    assert kinds == set(zoo.families()) == {f.kind for f in families()}  # every registered family has an entry
     sizes = {}
     for e in SYNTHETIC:
         with zoo.weights_file(e.name) as path:
@@ -110,7 +114,7 @@ def test_the_one_loader_refuses_other_families_and_unknown_names():
     from infantjax.pipelines.pose import PosePredictor
     from infantjax.pipelines.sma import SMAModel
 
-    with pytest.raises(ConfigError, match=r"is a soran-sma model, not a pose model; load it with .*SMAModel"):
+    with pytest.raises(ConfigError, match=r"is a soran-sma model, not a pose model; load it with infantjax.load"):
         PosePredictor.pretrained("sma-narrow-synthetic")
     with pytest.raises(ConfigError, match="available: sma-narrow-synthetic"):
         SMAModel.pretrained("sma-wide")

@@ -120,7 +120,7 @@ def run(args) -> int:
     for option, folder in (("--out", out), ("--report", None if args.report is None else pathlib.Path(args.report))):
         if folder is not None and folder.exists() and not folder.is_dir():
             raise FileWriteError(f"{option} {str(folder)!r} is a file; give a folder (created if missing)")
-    ens = ensemble.load(args.ensemble)
+    ens = ensemble.Ensemble.load(args.ensemble)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:

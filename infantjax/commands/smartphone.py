@@ -103,8 +103,9 @@ def run_predict(args) -> int:
     common.write_predictions(args.out, lines)
     if args.saliency:
         from infantjax.explain.plots import plot_saliency
+        from infantjax.pipelines.passmore import saliency
 
         for f, x in zip(files, feats):
-            plot_saliency(model.saliency(x), pathlib.Path(args.saliency) / f"{f.stem}_saliency.png",
+            plot_saliency(saliency(model, x), pathlib.Path(args.saliency) / f"{f.stem}_saliency.png",
                           title=f"{f.name}: saliency")
     return 0

@@ -185,45 +185,15 @@ def export(model: Any, format: str, out: str | os.PathLike, *, batch: int | None
 
 def open_model(model: str | os.PathLike):
     """The trained model named ``model``: a zoo entry (:func:`infantjax.models.zoo.available`) or the path of a saved
-    model of any family (a folder or ``.npz`` written by its ``save``, a pose ``.npz`` weights file, an official
-    EfficientPose Keras ``.h5``); its class is read from the file's header.
+    model of any registered family (a folder or ``.npz`` written by its ``save``, or an older file its family
+    recognises, e.g. an official EfficientPose Keras ``.h5``): :func:`infantjax.load`.
 
     Raises:
         ConfigError: neither a path nor a zoo name. CheckpointError: a file that is not a saved model.
     """
-    import importlib
-    import json
+    from infantjax.pipelines import load as load_model
 
-    from infantjax.errors import CheckpointError
-    from infantjax.models import zoo
-    from infantjax.train.trained import HEADER, NPZ_HEADER, read_header
-
-    def family(kind: str):
-        if kind not in zoo.FAMILIES:
-            raise CheckpointError(f"{model}: a saved model of unknown kind {kind!r}; infantjax knows "
-                                  f"{', '.join(zoo.FAMILIES)}")
-        module, name = zoo.FAMILIES[kind].rsplit(".", 1)
-        return getattr(importlib.import_module(module), name)
-
-    path = pathlib.Path(model)
-    if not path.exists():
-        if str(model) in zoo.ZOO:
-            e = zoo.entry(str(model))
-            return family(e.family).pretrained(e.name)
-        raise ConfigError(f"{model} is neither a saved model (no such file or folder) nor a zoo entry (available: "
-                          f"{', '.join(zoo.ZOO)})")
-    if path.suffix.lower() in (".h5", ".hdf5", ".keras"):
-        return family("pose").load(path)
-    if path.is_dir():
-        names = (HEADER, "ensemble.json")
-        _, header = read_header(path, names=names, what="a saved model")
-        return family(header.get("kind", "ensemble" if (path / "ensemble.json").is_file() else "")).load(path)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            header = json.loads(str(data[NPZ_HEADER])) if NPZ_HEADER in data.files else {"kind": "pose"}
-    except (OSError, ValueError, EOFError) as err:
-        raise CheckpointError(f"{path} is not a saved model ({type(err).__name__}: {err})") from None
-    return family(header.get("kind", "")).load(path)
+    return load_model(model)
 
 
 def _version() -> str:

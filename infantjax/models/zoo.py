@@ -25,18 +25,7 @@ from importlib import resources
 
 from infantjax.errors import CheckpointError, ConfigError
 
-__all__ = ["FAMILIES", "ZOO", "ZooEntry", "available", "default", "entry", "weights_file"]
-
-#: The families (the ``kind`` of their trained model, :class:`infantjax.train.TrainedModel`) and the class that
-#: loads them, for messages.
-FAMILIES: dict[str, str] = {
-    "pose": "infantjax.pipelines.pose.PosePredictor",
-    "ensemble": "infantjax.ensemble.Ensemble",
-    "mam": "infantjax.pipelines.mam.MamModel",
-    "soran-sma": "infantjax.pipelines.sma.SMAModel",
-    "passmore-smartphone": "infantjax.pipelines.passmore.SmartphoneModel",
-    "depth": "infantjax.pipelines.depth.DepthModel",
-}
+__all__ = ["ZOO", "ZooEntry", "available", "default", "entry", "families", "weights_file"]
 
 _MPII_SOURCE = "github.com/daniegr/EfficientPose @ 78e4bd19 (official Keras .h5, converted value for value)"
 _MPII_NOTE = ("official MPII-trained weights (adult MPII Human Pose images, 16 keypoints); keypoints tracked with "
@@ -51,7 +40,8 @@ class ZooEntry:
 
     Attributes:
         name: the name ``<Family>.pretrained`` (and ``--weights`` / ``infantjax export``) take.
-        family: the ``kind`` of its trained model (a key of :data:`FAMILIES`).
+        family: the ``kind`` of its trained model (the family registered for it,
+            :func:`infantjax.infer.registry.family`).
         file: file name in the folder ``weights/`` of ``package``.
         licence: licence of the weights.
         source: where the weights come from.
@@ -149,7 +139,8 @@ _register(
 
 
 def available(family: str | None = None) -> list[ZooEntry]:
-    """The shipped models in a stable order: all of them, or those of one ``family`` (a key of :data:`FAMILIES`).
+    """The shipped models in a stable order: all of them, or those of one ``family`` (the ``kind`` of
+    its trained model; :func:`families` lists them).
 
     Raises:
         ConfigError: an unknown family.
@@ -160,9 +151,14 @@ def available(family: str | None = None) -> list[ZooEntry]:
     return [e for e in ZOO.values() if e.family == family]
 
 
+def families() -> tuple[str, ...]:
+    """The families (``kind`` of their trained models) that have an entry in the zoo, in the zoo's order."""
+    return tuple(dict.fromkeys(e.family for e in ZOO.values()))
+
+
 def _check_family(family: str) -> None:
-    if family not in FAMILIES:
-        raise ConfigError(f"unknown model family {family!r}; the zoo has {', '.join(FAMILIES)}")
+    if family not in families():
+        raise ConfigError(f"unknown model family {family!r}; the zoo has {', '.join(families())}")
 
 
 def default(family: str) -> str:
@@ -191,7 +187,7 @@ def entry(name: str, family: str | None = None) -> ZooEntry:
                           "(or pass the path of a saved model)")
     if family is not None and e.family != family:
         raise ConfigError(f"the zoo entry {name!r} is a {e.family} model, not a {family} model; load it with "
-                          f"{FAMILIES[e.family]}.pretrained({name!r})")
+                          f"infantjax.load({name!r})")
     return e
 
 

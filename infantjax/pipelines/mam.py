@@ -14,25 +14,20 @@ distance matrices by default) → clips → MAM (:mod:`infantjax.models.mam`).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from infantjax.errors import DataError
-from infantjax.models.mam import MamSpec, characteristics, fms_frequency, motion_features
-from infantjax.protocols.mam import MamResult, run_protocol
+from infantjax.models.mam import MamSpec, characteristics, motion_features
 from infantjax.sequence import Cohort
-from infantjax.train.mam import (
-    MamConfig,
-    MamTask,
-    check_info,
-    check_recordings,
-    clip_slots,
-    clip_starts,
-    recording_examples,
-    recording_outputs,
-)
-from infantjax.train.trained import Prediction, TrainedModel
+from infantjax.infer.mam import MamModel, MamPrediction, clip_starts
+
+import infantjax.train.mam  # noqa: E402,F401 - binds the family's training config and task (model.config)
+
+if TYPE_CHECKING:
+    from infantjax.protocols.mam import MamResult
+    from infantjax.train.mam import MamConfig
 
 __all__ = ["MamInputs", "MamModel", "MamPrediction", "cohort_inputs", "reference_clips", "synthetic_mam", "train_mam"]
 
@@ -175,68 +170,11 @@ def synthetic_mam(n_infants: int = 60, n_reference: int = 24, *, duration_s: flo
 
 
 # ------------------------------------------------------------------------------------------------------ model
-@dataclasses.dataclass(frozen=True)
-class MamPrediction(Prediction):
-    """Risk, FMs clips and FMs frequency of recordings, the mean over instances (:meth:`MamModel.predict`; also
-    readable as a mapping).
-
-    Attributes:
-        risk: (N,) the risk probability.
-        clip_fms: per recording, (clips,) the FMs probability of each clip.
-        fms_frequency: (N,) the fraction of clips called FMs.
-        clip_starts: per recording, the first frame of each clip.
-    """
-
-    risk: np.ndarray
-    clip_fms: list
-    fms_frequency: np.ndarray
-    clip_starts: list
-
-
-class MamModel(TrainedModel):
-    """MAM's fold instances: stacked variables (leading instance axis), spec and recipe (a
-    :class:`~infantjax.train.trained.TrainedModel`)."""
-
-    kind, spec_type, config_type, task_type = "mam", MamSpec, MamConfig, MamTask
-    title = "a MAM model written by `infantjax mam train`"
-
-    def instance_outputs(self, features: Sequence[np.ndarray], info: np.ndarray | None = None, *,
-                         chunk: int | None = None) -> list[dict]:
-        """Every instance's outputs on every clip of every recording (the lower-level call of :meth:`predict`; the
-        recordings are shared by the instances, never copied per instance): per instance ``{"risk", "main",
-        "clip_fms", "attention", "fms_frequency", "clip_starts"}``."""
-        task, spec = self.task, self.spec
-        recordings = check_recordings(features, spec, "MamModel.predict")
-        info = check_info(info, len(recordings), "MamModel.predict")
-        starts = [clip_starts(len(x), spec.clip_length, self.config.clip_stride) for x in recordings]
-        inputs = recording_examples(task, recordings, info, clip_slots([starts]))
-        out = self.predictor()(inputs, chunk=int(chunk or self.config.eval_batch_size))
-        return [recording_outputs(task, {k: v[i] for k, v in out.items()}, starts)
-                for i in range(self.num_instances)]
-
-    def predict(self, features: Sequence[np.ndarray], info: np.ndarray | None = None) -> MamPrediction:
-        """Risk, FMs clips and FMs frequency of recordings: the mean over instances.
-
-        Arguments:
-            features: per recording, (T, F) motion features.
-            info: (N, 4) characteristics (needed when the model has the Info branch).
-
-        Returns:
-            a :class:`MamPrediction`.
-        """
-        if self.spec.use_info and info is None:
-            raise DataError("this MAM model has the Info branch: pass the characteristics (sex, gestational age, "
-                            "birth weight, corrected age)")
-        outs = self.instance_outputs(features, info)
-        clip = [np.mean([o["clip_fms"][r] for o in outs], axis=0) for r in range(len(features))]
-        return MamPrediction(np.mean([o["risk"] for o in outs], axis=0), clip,
-                             np.asarray([fms_frequency(p[None], threshold=self.config.threshold)[0] for p in clip]),
-                             outs[0]["clip_starts"])
-
-
 def train_mam(inputs: MamInputs, reference: tuple[np.ndarray, np.ndarray], *, spec: MamSpec,
               config: MamConfig, seed: int = 0, checkpoint_dir=None) -> tuple[MamModel, MamResult]:
     """The cross-validation protocol on prepared inputs → the model (every fold's instance) and its results."""
+    from infantjax.protocols.mam import run_protocol
+
     result = run_protocol(inputs.features, inputs.labels, inputs.subjects, reference[0], reference[1],
                           info=inputs.info if spec.use_info else None, fms_truth=inputs.fms_truth, spec=spec,
                           config=config, seed=seed, checkpoint_dir=checkpoint_dir)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,14 +25,17 @@ from infantjax import skeleton as _skeleton
 from infantjax.errors import ConfigError, DataError
 from infantjax.models.passmore import PassmoreSpec
 from infantjax.preprocess.passmore import passmore_features, preprocess_passmore
-from infantjax.protocols.calibration import calibrate
-from infantjax.protocols.passmore import ProtocolResult, run_protocol
+from infantjax.infer.passmore import SmartphoneModel, SmartphonePrediction, video_clips
 from infantjax.sequence import Cohort, SkeletonSequence
-from infantjax.train.passmore import PassmoreConfig, PassmoreTask, video_clips, video_examples, video_logits
-from infantjax.train.trained import Prediction, TrainedModel
 
-__all__ = ["SmartphoneModel", "SmartphonePrediction", "cohort_features", "sequence_features", "synthetic_features",
-           "train_smartphone"]
+import infantjax.train.passmore  # noqa: E402,F401 - binds the family's training config and task (model.config)
+
+if TYPE_CHECKING:
+    from infantjax.protocols.passmore import ProtocolResult
+    from infantjax.train.passmore import PassmoreConfig
+
+__all__ = ["SmartphoneModel", "SmartphonePrediction", "cohort_features", "saliency", "sequence_features",
+           "synthetic_features", "train_smartphone"]
 
 log = logging.getLogger(__name__)
 
@@ -149,89 +153,6 @@ def synthetic_features(n_subjects: int = 60, seed: int = 0, *, duration_s: float
     return cohort_features(cohort, num_samples=num_samples, progress=progress, exclude_failed=exclude_failed)
 
 
-@dataclasses.dataclass(frozen=True)
-class SmartphonePrediction(Prediction):
-    """Abnormal-movement probabilities of videos (:meth:`SmartphoneModel.predict`; also readable as a mapping).
-
-    Attributes:
-        probability: (videos,) the mean calibrated probability over instances.
-        uncalibrated: (videos,) the mean σ(logit) over instances.
-        instances: (instances, videos) the calibrated probability of each instance.
-    """
-
-    probability: np.ndarray
-    uncalibrated: np.ndarray
-    instances: np.ndarray
-
-
-class SmartphoneModel(TrainedModel):
-    """The instances of a trained protocol and their Platt scalings (a
-    :class:`~infantjax.train.trained.TrainedModel`).
-
-    Arguments:
-        spec: the network.
-        config: the recipe it was trained with.
-        variables: stacked variables, leading instance axis.
-        platt: (instances, 2) slope and intercept of every instance's Platt scaling.
-    """
-
-    kind, spec_type, config_type, task_type = "passmore-smartphone", PassmoreSpec, PassmoreConfig, PassmoreTask
-    title = "a smartphone model written by `infantjax smartphone train`"
-
-    def __init__(self, spec: PassmoreSpec, config: PassmoreConfig, variables, platt: np.ndarray):
-        super().__init__(spec, config, variables)
-        self.platt = np.asarray(platt, np.float64).reshape(-1, 2)
-
-    def header(self) -> dict:
-        return {**super().header(), "platt": self.platt.tolist()}
-
-    @classmethod
-    def from_saved(cls, header, variables) -> SmartphoneModel:
-        return cls(cls.spec_from(header), cls.config_from(header), variables, np.asarray(header["platt"]))
-
-    def logits(self, features: np.ndarray, *, chunk: int = 1) -> np.ndarray:
-        """(instances, videos) logits of every instance on every clip of every video (the lower-level call of
-        :meth:`predict`; the clips are shared by the instances, never copied per instance).
-
-        One video per call by default: 25 instances × 547 clips take 53 MB (XLA's memory analysis of the call;
-        4 videos: 198 MB at the same speed; 4 videos copied per instance, as before the stacked-inference primitive:
-        1.42 GB; ``python benchmarks/passmore.py --memory --videos N``)."""
-        f = np.asarray(features, np.float32)
-        if f.ndim != 3 or f.shape[2] != 46:
-            raise DataError(f"SmartphoneModel.predict needs (videos, samples, 46) features, got {f.shape}")
-        return video_logits(self.predictor()(video_examples(f, self.config), chunk=chunk))
-
-    def predict(self, features: np.ndarray, *, chunk: int = 1) -> SmartphonePrediction:
-        """Probabilities of videos: every instance on every clip.
-
-        Arguments:
-            features: (videos, T, 46).
-            chunk: videos per call at most (:meth:`logits`).
-
-        Returns:
-            a :class:`SmartphonePrediction`.
-        """
-        p = 1.0 / (1.0 + np.exp(-self.logits(features, chunk=chunk)))
-        q = np.stack([calibrate(p[i], *self.platt[i]) for i in range(self.num_instances)])
-        return SmartphonePrediction(q.mean(0), p.mean(0), q)
-
-    def saliency(self, features: np.ndarray, instance: int = 0):
-        """Vanilla-gradient saliency of one video's (T, 46) features for one instance
-        (:func:`infantjax.explain.video_saliency`)."""
-        from infantjax.explain.saliency import video_saliency
-
-        c = self.config
-        clips = video_clips(features, c.clip_length, c.clip_stride)
-        variables = {k: _index(v, instance) for k, v in self.variables.items()}
-        return video_saliency(self.spec.build(), variables, clips)
-
-
-def _index(tree, i: int):
-    import jax
-
-    return jax.tree_util.tree_map(lambda x: np.asarray(x)[i], tree)
-
-
 def train_smartphone(features: np.ndarray, labels: np.ndarray, subjects: Sequence[str], *,
                      spec: PassmoreSpec | None = None, config: PassmoreConfig | None = None, seed: int = 12345,
                      checkpoint_dir=None) -> tuple[SmartphoneModel, ProtocolResult]:
@@ -240,9 +161,22 @@ def train_smartphone(features: np.ndarray, labels: np.ndarray, subjects: Sequenc
     Returns:
         (the model, the protocol's held-out results).
     """
+    from infantjax.protocols.passmore import run_protocol
+    from infantjax.train.passmore import PassmoreConfig
+
     spec = PassmoreSpec() if spec is None else spec
     config = PassmoreConfig() if config is None else config
     result = run_protocol(features, labels, subjects, spec=spec, config=config, seed=seed,
                           checkpoint_dir=checkpoint_dir)
     model = SmartphoneModel(spec, config, result.fit.variables, np.asarray(result.platt, np.float64))
     return model, result
+
+
+def saliency(model: SmartphoneModel, features: np.ndarray, instance: int = 0):
+    """Vanilla-gradient saliency of one video's (T, 46) features for one instance of a smartphone model
+    (:func:`infantjax.explain.video_saliency`)."""
+    from infantjax.explain.saliency import video_saliency
+
+    c = model.inputs
+    clips = video_clips(features, c.clip_length, c.clip_stride)
+    return video_saliency(model.spec.build(), model.instance_variables(instance), clips)

@@ -26,7 +26,8 @@ import pathlib
 import queue
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import jax
 import jax.numpy as jnp
@@ -53,10 +54,14 @@ from infantjax.models.pose.init import finetune_variables
 from infantjax.preprocess.image import check_image, preprocess
 from infantjax.sequence import SkeletonSequence
 from infantjax.synth.pose import PIXEL_OFFSET, ROTATION, SKELETON, synthetic_examples
-from infantjax.train.checkpoint import flatten_tree, unflatten_tree
-from infantjax.train.engine import Hook, fit
-from infantjax.train.pose import PoseConfig, PoseData, PoseTask, default_finetune_config
-from infantjax.train.trained import TrainedModel
+from infantjax.infer.graph import Deployable
+from infantjax.infer.registry import register_family
+from infantjax.infer.store import flatten_tree, unflatten_tree
+from infantjax.infer.trained import TrainedModel
+
+if TYPE_CHECKING:
+    from infantjax.train.engine import Hook
+    from infantjax.train.pose import PoseConfig
 
 __all__ = [
     "LABELLED_ENCODING",
@@ -148,6 +153,7 @@ def pretrained_network(name: str) -> PoseWeights:
         return read_weights(path)
 
 
+@register_family(recording="a video file (its path) or RGB frames")
 class PosePredictor(TrainedModel):
     """A pose network with its variables, preprocessing and decoding (a
     :class:`~infantjax.train.trained.TrainedModel` of one instance: ``save(folder)`` / ``load(folder)`` in the
@@ -262,6 +268,20 @@ class PosePredictor(TrainedModel):
         if os.path.isdir(name):
             return super().load(name)
         return cls._from_weights(read_weights(name))
+
+    @classmethod
+    def recognises(cls, path: pathlib.Path) -> bool:
+        """An official EfficientPose Keras file (``.h5``, ``.hdf5``, ``.keras``) or a pose weights ``.npz`` (the
+        zoo's single-file format, with ``__meta__`` and no common header)."""
+        if path.is_file() and path.suffix.lower() in (".h5", ".hdf5", ".keras"):
+            return True
+        if not (path.is_file() and path.suffix.lower() == ".npz"):
+            return False
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return "__meta__" in data.files
+        except (OSError, ValueError, EOFError):
+            return False
 
     # the common format's hooks: one instance, no training config
     kind, spec_type, title = "pose", EfficientPoseSpec, "a pose predictor saved by PosePredictor.save"
@@ -404,9 +424,24 @@ class PosePredictor(TrainedModel):
         out = self._frames_fn(*frames.shape[1:3], real_time)(self.inference_variables(), frames)
         return self._finish_frames(out, n, frames.shape[1:3], real_time)
 
+    def graph(self) -> Deployable:
+        """The folded inference graph as an export graph: preprocessed images (N, R, R, 3) → upscaled heatmaps
+        (N, R, R, K), BatchNorm folded (:mod:`infantjax.models.pose.inference`). Preprocess images as
+        :meth:`preprocess` does before running the exported file; decode its heatmaps with
+        :func:`infantjax.models.pose.decode_heatmaps` or take the arg-max of each channel."""
+        return _pose_graph(self)
+
     def predict(self, video_path: str | os.PathLike, **kwargs) -> SkeletonSequence:
         """The keypoints of a video (every family's ``predict``: a recording in, a typed result out):
-        :meth:`track` with its options; :meth:`keypoints_frames` is the lower-level call beside it."""
+        :meth:`track` with its options; :meth:`keypoints_frames` is the lower-level call beside it.
+
+        Raises:
+            DataError: ``video_path`` is not a path. VideoError: no readable video there."""
+        if not isinstance(video_path, (str, os.PathLike)):
+            raise DataError(f"PosePredictor.predict takes the path of a video file, got "
+                            f"{type(video_path).__name__ if video_path is not None else 'None'}"
+                            f"{' of shape ' + str(tuple(video_path.shape)) if hasattr(video_path, 'shape') else ''}; "
+                            "for frames already in memory call keypoints_frames")
         return self.track(video_path, **kwargs)
 
     def track(self, video_path: str | os.PathLike, *, stride: int = 1, batch_size: int = 16,
@@ -723,6 +758,9 @@ def finetune_synthetic(mpii_variables: dict, *, variant: str = "rt", resolution:
     Returns:
         the fine-tuned :class:`PosePredictor` (skeleton ``in-motion-19``) and the loss of every step.
     """
+    from infantjax.train.engine import fit  # training: loading and predicting never import infantjax.train
+    from infantjax.train.pose import PoseData, PoseTask, default_finetune_config
+
     config = (config or default_finetune_config(frames=frames)).replace(progress=progress)
     if start is not None:
         spec, variables = start.spec, start.variables
@@ -915,3 +953,44 @@ def _open_frames(video_path, stride: int, max_frames: int | None, chunk: int = 6
             source.close()
 
     return gen(), video, total
+
+
+def _pose_graph(predictor) -> Deployable:
+    """The folded inference graph of a :class:`~infantjax.pipelines.pose.PosePredictor` (module docstring).
+
+    Preprocess images as ``predictor.preprocess`` does (the official rescaling, padding and normalisation) before
+    running the exported file; decode its heatmaps with :func:`infantjax.models.pose.decode_heatmaps` or take the
+    arg-max of each channel.
+    """
+    from infantjax.models.pose.inference import InferenceOptions, default_options, efficientpose_heatmaps
+
+    spec, r = predictor.spec, predictor.resolution
+    folded = jax.tree_util.tree_map(np.asarray, predictor.inference_variables())
+
+    def graph(forms: str) -> Callable:
+        if forms != "cpu":  # XLA's grouped depthwise convolution: Conv(group=C) / DEPTHWISE_CONV_2D natively
+            options = InferenceOptions(depthwise="conv", microbatch=None, se_fold=False)
+        else:  # the CPU forms, whole batches (a symbolic batch cannot be cut into microbatches)
+            options = dataclasses.replace(default_options("cpu"), microbatch=None)
+
+        def fn(x):
+            return (efficientpose_heatmaps(folded, x, spec, options),)
+
+        return fn
+
+    def reference(x: np.ndarray) -> tuple:
+        return (predictor.forward(x),)
+
+    def sample(n: int, seed: int = 0) -> np.ndarray:
+        rng = np.random.default_rng(seed)
+        images = rng.integers(0, 256, (n, r, r * 3 // 4, 3), dtype=np.uint8)  # portrait: the padding is exercised
+        return np.stack([predictor.preprocess(im) for im in images]).astype(np.float32)
+
+    k = spec.num_keypoints
+    return Deployable(
+        f"EfficientPose {spec.variant} ({predictor.skeleton.name}, {r} px)", "pose", graph, "images", (r, r, 3),
+        f"(N, {r}, {r}, 3) float32 images preprocessed as PosePredictor.preprocess does (rescaled and padded to "
+        f"{r} × {r}, {'[-1, 1]' if spec.lite else 'ImageNet mean/std'} normalisation), channels last",
+        ("heatmaps",), (f"(N, {r}, {r}, {k}) upscaled heatmaps of the {k} keypoints of {predictor.skeleton.name}",),
+        reference, sample,
+        {"model": "pose", "spec": spec.to_dict(), "skeleton": predictor.skeleton.name, "info": dict(predictor.info)})

@@ -6,80 +6,28 @@ median and quartile analysis.
 
 * :func:`train_sma`: leave-one-subject-out (:func:`infantjax.protocols.sma.run_loso`) → an :class:`SMAModel` (the fold
   networks) and the held-out results;
-* :class:`SMAModel`: ``predict`` (each recording's score: the window scores averaged over the fold networks, then
+* :class:`SMAModel` (defined with its forward pass in :mod:`infantjax.infer.sma`): ``predict`` (each recording's score: the window scores averaged over the fold networks, then
   aggregated; an :class:`SMAPrediction`), ``window_scores`` beside it, ``save``, ``load`` (the common trained-model
-  format, :mod:`infantjax.train.trained`).
+  format, :mod:`infantjax.infer.trained`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from infantjax.models.sma import AGGREGATIONS, SMASpec, aggregate_recording
-from infantjax.preprocess.sma import limb_windows
-from infantjax.protocols.sma import LOSOResult, run_loso
-from infantjax.train.sma import SMAConfig, SMATask, recording_windows
-from infantjax.train.trained import Prediction, TrainedModel
+from infantjax.infer.sma import SMAModel, SMAPrediction
+from infantjax.models.sma import SMASpec
+
+import infantjax.train.sma  # noqa: E402,F401 - binds the family's training config and task (model.config)
+
+if TYPE_CHECKING:
+    from infantjax.protocols.sma import LOSOResult
+    from infantjax.train.sma import SMAConfig
 
 __all__ = ["SMAModel", "SMAPrediction", "train_sma"]
-
-
-@dataclasses.dataclass(frozen=True)
-class SMAPrediction(Prediction):
-    """CHOP INTEND extremity scores of recordings (:meth:`SMAModel.predict`; also readable as a mapping).
-
-    Attributes:
-        mean, median, quartile: (recordings,) each recording's score aggregated over its windows by that method.
-        windows: per recording, its (W,) window scores averaged over the fold networks.
-    """
-
-    mean: np.ndarray
-    median: np.ndarray
-    quartile: np.ndarray
-    windows: list
-
-
-class SMAModel(TrainedModel):
-    """The fold networks of a leave-one-subject-out run (a :class:`~infantjax.train.trained.TrainedModel`).
-
-    Arguments:
-        spec: the network.
-        config: the recipe it was trained with (windowing, score normalisation).
-        variables: stacked variables, leading instance axis.
-    """
-
-    kind, spec_type, config_type, task_type = "soran-sma", SMASpec, SMAConfig, SMATask
-    title = "an SMA model written by `infantjax sma train`"
-
-    def window_scores(self, windows: np.ndarray, *, chunk: int = 256) -> np.ndarray:
-        """Scores of (N, 900, 4, 3) windows by every fold network: (instances, N) float64 (the lower-level call of
-        :meth:`predict`; the windows are shared by the instances, never copied per instance)."""
-        windows = np.asarray(windows, np.float32)
-        return self.task.finish_scores(self.predictor()(windows, chunk=chunk))
-
-    def predict(self, tracks: Sequence[np.ndarray], *, chunk: int = 256) -> SMAPrediction:
-        """Scores of recordings.
-
-        Arguments:
-            tracks: per recording, (T, 4, 3) limb tracks (NaN where a limb was lost).
-            chunk: windows per call at most.
-
-        Returns:
-            an :class:`SMAPrediction`: each recording's aggregated scores and its window scores (averaged over the
-            fold networks).
-        """
-        c = self.config
-        windows = [limb_windows(t, window=c.window, stride=c.stride, standardize=c.standardize,
-                                where=f"recording {i}") for i, t in enumerate(tracks)]
-        if not windows:
-            return SMAPrediction(*(np.zeros(0) for _ in AGGREGATIONS), [])
-        scores = self.window_scores(np.concatenate(windows), chunk=chunk).mean(axis=0)
-        per = np.split(scores, np.cumsum([len(w) for w in windows])[:-1])
-        out = {m: np.asarray([aggregate_recording(s, m) for s in per]) for m in AGGREGATIONS}
-        return SMAPrediction(out["mean"], out["median"], out["quartile"], per)
 
 
 def train_sma(tracks: Sequence[np.ndarray], scores: Sequence[float], subjects: Sequence[str], *,
@@ -99,6 +47,9 @@ def train_sma(tracks: Sequence[np.ndarray], scores: Sequence[float], subjects: S
     Returns:
         (the model, the held-out results).
     """
+    from infantjax.protocols.sma import run_loso
+    from infantjax.train.sma import SMAConfig, recording_windows
+
     spec = SMASpec() if spec is None else spec
     config = SMAConfig() if config is None else config
     windows = recording_windows(tracks, scores, subjects, window=config.window, stride=config.stride,

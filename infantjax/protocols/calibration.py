@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from infantjax.errors import DataError
+from infantjax.infer.passmore import calibrate  # noqa: F401 - σ(α·p + β), applied at prediction time
 
 
 def platt_scaling(probabilities: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
@@ -27,10 +28,4 @@ def platt_scaling(probabilities: np.ndarray, labels: np.ndarray) -> tuple[float,
     if slope < 0:  # the reference's sign rule
         slope, intercept = -slope, -intercept
     return slope, intercept
-
-
-def calibrate(probabilities: np.ndarray, slope: float, intercept: float) -> np.ndarray:
-    """σ(α·p + β): ``predict_proba(p)[:, 1]`` of the fitted Platt model."""
-    z = slope * np.asarray(probabilities, np.float64) + intercept
-    return 1.0 / (1.0 + np.exp(-z))
 

@@ -139,7 +139,7 @@ class EnsembleInfo:
 
         Arguments:
             ensemble: an :class:`~infantjax.ensemble.Ensemble`.
-            checkpoint: the folder it was saved to or loaded from (``ensemble.load(path)``).
+            checkpoint: the folder it was saved to or loaded from (``Ensemble.load(path)``, ``infantjax.load(path)``).
 
         Raises:
             DataError: not an ensemble, or its stored threshold table is malformed.

@@ -10,9 +10,10 @@ jitted, vmapped, donated step; it owns optimizer and schedule, evaluation, best-
 with exact resume, TensorBoard scalars, the progress bar and host syncs. Tasks: :class:`CPTask` (skeleton GCNs,
 seed 002), :class:`PoseTask` (EfficientPose, EfficientHourglass, OpenPose; seed 002 Papers I–II),
 :class:`DepthTask` (the detection and regression CNNs of seed 004), :class:`PassmoreTask` (the smartphone 1D-CNN of
-seed 003), :class:`SMATask` (seed 000), :class:`MamTask` (seed 001); every family alike. Beside the engine: stacked
-inference (:class:`StackedPredictor`, :mod:`infantjax.train.predict`) and the trained-model base
-(:class:`TrainedModel`, :mod:`infantjax.train.trained`); the papers' protocols are in :mod:`infantjax.protocols`.
+seed 003), :class:`SMATask` (seed 000), :class:`MamTask` (seed 001); every family alike. Re-exported from the
+inference layer below (:mod:`infantjax.infer`): stacked inference (:class:`StackedPredictor`) and the trained-model
+base (:class:`TrainedModel`); a task composes its family's forward pass (``task.forward``, where the family defines
+one in :mod:`infantjax.infer`). The papers' protocols are in :mod:`infantjax.protocols`.
 See ``docs/train.md`` and ``docs/architecture.md`` (how to add a family).
 """
 

@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 
 from infantjax import backend, parallel
 from infantjax.errors import ConfigError, DataError
+from infantjax.infer.predict import apply_in_batches, stack_instances  # noqa: F401 - apply_in_batches re-exported
 from infantjax.train.checkpoint import RunCheckpointer
 from infantjax.train.logging import ScalarLogger
 from infantjax.train.optim import learning_rate_schedule, make_optimizer
@@ -151,27 +152,6 @@ def programs_for(task: Task, steps_per_epoch: int, mesh) -> Programs:
 
 
 # ------------------------------------------------------------------------------------------------------ host helpers
-def stack_instances(parts: Sequence[Any | None], count: int, template: Any = None):
-    """Stack per-instance host pytrees on a new leading axis of ``count`` (the engine's batches, stacked
-    inference's blocks); None and the padding instances become zeros.
-
-    Arguments:
-        parts: one pytree per instance, or None.
-        count: the rows of the stack (at least ``len(parts)``: padding instances).
-        template: shapes and dtypes of one part (``jax.ShapeDtypeStruct`` leaves); default the first part's.
-    """
-    if template is None:
-        template = next(p for p in parts if p is not None)
-    leaves, treedef = jax.tree_util.tree_flatten(template)
-    out = [np.zeros((count,) + tuple(np.shape(x)), np.dtype(x.dtype)) for x in leaves]
-    for i, part in enumerate(parts):
-        if part is None:
-            continue
-        for buf, x in zip(out, jax.tree_util.tree_leaves(part)):
-            buf[i] = x
-    return jax.tree_util.tree_unflatten(treedef, out)
-
-
 def _num_examples(tree) -> int:
     return int(np.shape(jax.tree_util.tree_leaves(tree)[0])[0])
 
@@ -540,23 +520,3 @@ def _scalars(metrics: dict) -> dict[str, float]:
 
 
 # ------------------------------------------------------------------------------------------------------ inference
-def apply_in_batches(fn: Callable, variables: Any, inputs: np.ndarray, batch_size: int) -> np.ndarray:
-    """``fn(variables, batch)`` over ``inputs`` (N, ...) in batches of a fixed size (the last one padded, so one
-    compiled shape serves every call); the outputs concatenated on the host.
-
-    Arguments:
-        fn: a jitted function of (variables, batch) returning an array with the batch as leading axis.
-        variables: its variables.
-        inputs: (N, ...) host array.
-        batch_size: examples per call.
-    """
-    inputs = np.asarray(inputs)
-    if len(inputs) == 0:
-        raise DataError("apply_in_batches: no inputs")
-    batch_size = max(1, min(int(batch_size), len(inputs)))
-    outs = []
-    for lo in range(0, len(inputs), batch_size):
-        x = inputs[lo:lo + batch_size]
-        keep = len(x)
-        outs.append(parallel.to_host(fn(variables, parallel.pad_axis(x, batch_size)))[:keep])
-    return np.concatenate(outs, axis=0)

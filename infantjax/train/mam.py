@@ -26,7 +26,18 @@ import optax
 
 from infantjax import backend, models
 from infantjax.errors import ConfigError, DataError
-from infantjax.models.mam import CHARACTERISTICS, MamNet, MamSpec, closeness_loss, fms_frequency, triplet_loss
+from infantjax.models.mam import MamNet, MamSpec, closeness_loss, triplet_loss
+from infantjax.infer.mam import (  # noqa: F401 - the family's inference helpers, re-exported here
+    MamForward,
+    MamModel,
+    check_info,
+    check_recordings,
+    clip_slots,
+    clip_starts,
+    recording_clips,
+    recording_examples,
+    recording_outputs,
+)
 from infantjax.train.config import TrainConfig, host_field
 from infantjax.train.predict import Examples, StackedPredictor, task_forward
 from infantjax.train.task import Task
@@ -106,40 +117,6 @@ class MamConfig(TrainConfig):
 
 
 # ------------------------------------------------------------------------------------------------------ clips
-def clip_starts(num_frames: int, length: int, stride: int) -> np.ndarray:
-    """First frames of a recording's clips: 0, stride, ... (every clip that fits)."""
-    if num_frames < length:
-        raise DataError(f"a recording of {num_frames} frames is shorter than one clip of {length} frames; MAM needs "
-                        f"recordings of at least one clip ({length / 25:.1f} s at 25 fps)")
-    return np.arange(0, num_frames - length + 1, stride)
-
-
-def recording_clips(features: np.ndarray, length: int, stride: int) -> np.ndarray:
-    """All clips of one recording: (T, F) → (clips, length, F) float32."""
-    f = np.asarray(features, np.float32)
-    starts = clip_starts(len(f), length, stride)
-    return f[starts[:, None] + np.arange(length)[None, :]]
-
-
-def check_recordings(recordings, spec: MamSpec, where: str) -> tuple[np.ndarray, ...]:
-    out = []
-    for i, r in enumerate(recordings):
-        r = np.asarray(r, np.float32)
-        if r.ndim != 2 or r.shape[1] != spec.num_features:
-            raise DataError(f"{where}: recording {i} has shape {r.shape}; the model takes (frames, "
-                            f"{spec.num_features}) {spec.input} features of {spec.num_joints} joints "
-                            "(infantjax.models.mam.motion_features)")
-        if len(r) < spec.clip_length:
-            raise DataError(f"{where}: recording {i} has {len(r)} frames, shorter than one clip of "
-                            f"{spec.clip_length}; MAM needs recordings of at least one clip")
-        if not np.isfinite(r).all():
-            raise DataError(f"{where}: recording {i} contains NaN/inf")
-        out.append(r)
-    if not out:
-        raise DataError(f"{where}: no recordings")
-    return tuple(out)
-
-
 def check_binary(labels, n: int, where: str, what: str) -> np.ndarray:
     y = np.asarray(labels)
     if y.shape != (n,):
@@ -147,17 +124,6 @@ def check_binary(labels, n: int, where: str, what: str) -> np.ndarray:
     if not np.isin(y, (0, 1)).all():
         raise DataError(f"{where}: {what} labels must be 0 or 1, got {np.unique(y).tolist()}")
     return y.astype(np.int32)
-
-
-def check_info(info, n: int, where: str) -> np.ndarray:
-    x = np.asarray(info, np.float32) if info is not None else np.zeros((n, len(CHARACTERISTICS)), np.float32)
-    if x.shape != (n, len(CHARACTERISTICS)):
-        raise DataError(f"{where}: characteristics must be ({n}, {len(CHARACTERISTICS)}) "
-                        f"(infantjax.models.mam.characteristics), got {x.shape}")
-    if not np.isfinite(x).all():
-        raise DataError(f"{where}: characteristics are missing (NaN) for some recordings; seed 001 needs all four "
-                        "or use_info=False")
-    return x
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -277,6 +243,7 @@ class MamTask(Task):
         if not isinstance(config, MamConfig):
             raise ConfigError(f"MamTask needs a MamConfig, got {type(config).__name__}")
         self.spec, self.config, self.model = spec, config, models.build(spec)
+        self.forward = MamForward(spec, config)  # the family's forward pass: prediction is the forward's
 
     # ------------------------------------------------------------------ compiled
     def init(self, key) -> dict:
@@ -300,8 +267,7 @@ class MamTask(Task):
         return total, {}, {"ref_ce": ref_ce, "triplet": triplet, "bag_ce": bag_ce, "closeness": close}
 
     def predict(self, variables, inputs) -> dict:
-        out = self.model.apply(variables, inputs["x"], inputs["mask"], inputs["info"])
-        return {k: out[k] for k in ("risk_logit", "main_logit", "clip_logit", "attention")}
+        return self.forward.apply(variables, inputs)
 
     # ------------------------------------------------------------------ host
     def epoch_batches(self, data: MamData, epoch: int, rng) -> _Batches:
@@ -346,50 +312,6 @@ class MamTask(Task):
 
 
 # ------------------------------------------------------------------------------------------------------ inference
-def recording_examples(task: MamTask, recordings: Sequence[np.ndarray], info: np.ndarray, clips: int
-                       ) -> Examples:
-    """Recordings for stacked inference, every clip (stride ``config.clip_stride``) cut a chunk at a time:
-    ``{"x": (B, clips, L, F), "mask": (B, clips), "info": (B, 4)}``, shorter recordings' clips masked.
-
-    Arguments:
-        task: the task (clip length and stride).
-        recordings: (T, F) motion features of each recording.
-        info: (N, 4) characteristics.
-        clips: clips per recording in the batch (at least the longest recording's; padding is masked out).
-    """
-    c, spec = task.config, task.spec
-    L, F = spec.clip_length, spec.num_features
-
-    def fetch(lo: int, hi: int) -> dict:
-        x = np.zeros((hi - lo, clips, L, F), np.float32)
-        mask = np.zeros((hi - lo, clips), np.float32)
-        for b, r in enumerate(recordings[lo:hi]):
-            starts = clip_starts(len(r), L, c.clip_stride)
-            x[b, :len(starts)] = r[starts[:, None] + np.arange(L)[None, :]]
-            mask[b, :len(starts)] = 1.0
-        return {"x": x, "mask": mask, "info": np.asarray(info[lo:hi], np.float32)}
-
-    return Examples(len(recordings), fetch)
-
-
-def recording_outputs(task: MamTask, outputs: dict, starts: Sequence[np.ndarray]) -> dict:
-    """Stacked-inference outputs of one instance's recordings as probabilities (float64): ``{"risk", "main",
-    "clip_fms" (list of (clips,)), "attention" (list), "fms_frequency", "clip_starts" (list)}``."""
-    clip_fms = [_sigmoid(outputs["clip_logit"][b, :len(s)]) for b, s in enumerate(starts)]
-    return {"risk": _sigmoid(outputs["risk_logit"]), "main": _sigmoid(outputs["main_logit"]), "clip_fms": clip_fms,
-            "attention": [np.asarray(outputs["attention"][b, :len(s)], np.float64) for b, s in enumerate(starts)],
-            "fms_frequency": np.asarray([fms_frequency(p[None], threshold=task.config.threshold)[0]
-                                         for p in clip_fms]),
-            "clip_starts": list(starts)}
-
-
-def clip_slots(starts: Sequence[Sequence[np.ndarray]]) -> int:
-    """Clips per recording of a stacked-inference batch: the most clips of any recording, rounded up to a power
-    of two (recordings of other lengths reuse the compiled calls; the padding clips are masked out)."""
-    most = max((len(s) for per in starts for s in per), default=1)
-    return 1 << max(0, (most - 1).bit_length())
-
-
 def predict_recordings(task: MamTask, variables: Any, recordings: Sequence[Sequence[np.ndarray]],
                        info: Sequence[np.ndarray | None], *, chunk: int | None = None) -> list[dict]:
     """Every clip (stride ``config.clip_stride``) of every recording, from stacked instances, instance i on
@@ -417,10 +339,7 @@ def predict_recordings(task: MamTask, variables: Any, recordings: Sequence[Seque
     return [recording_outputs(task, o, st) for o, st in zip(outputs, starts)]
 
 
-def _sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-np.asarray(z, np.float64)))
-
-
 # ------------------------------------------------------------------------------------------------------ protocol
 
 
+MamModel.trained_with(MamConfig, MamTask)  # the family's training config and task (infer/mam.py)

@@ -37,6 +37,15 @@ from infantjax.augment import curve_bank, passmore_warp
 from infantjax.errors import ConfigError, DataError
 from infantjax.metrics import roc_auc
 from infantjax.models.passmore import PassmoreSpec, l2_kernels
+from infantjax.infer.passmore import (  # noqa: F401 - the family's inference helpers, re-exported here
+    NUM_FEATURES,
+    PassmoreForward,
+    SmartphoneModel,
+    clip_starts,
+    video_clips,
+    video_examples,
+    video_logits,
+)
 from infantjax.train.config import TrainConfig, host_field
 from infantjax.train.predict import Examples, StackedPredictor, task_forward
 from infantjax.train.task import Selection, Task
@@ -57,7 +66,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-NUM_FEATURES = 46
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,31 +158,6 @@ class PassmoreConfig(TrainConfig):
 
 
 # ------------------------------------------------------------------------------------------------------ clips
-def clip_starts(num_samples: int, length: int = 128, stride: int = 8) -> np.ndarray:
-    """First samples of the clips of a recording: 0, stride, ... (547 clips of 128 from 4500 samples at stride 8)."""
-    if num_samples < length:
-        raise DataError(f"a recording of {num_samples} samples is shorter than one clip of {length}; seed 003 "
-                        f"time-normalises every video to 4500 samples (preprocess_passmore)")
-    return np.arange(0, num_samples - length + 1, stride)
-
-
-def video_clips(features: np.ndarray, length: int = 128, stride: int = 8, step: int = 1
-                ) -> np.ndarray:
-    """All clips of one video in the network's layout.
-
-    Arguments:
-        features: (T, 46) feature matrix (:func:`infantjax.preprocess.passmore.passmore_features`).
-        length, stride: clip length and stride.
-        step: keep every ``step``-th clip.
-
-    Returns:
-        (clips, 46, length) float32.
-    """
-    f = np.asarray(features, np.float32)
-    starts = clip_starts(len(f), length, stride)[::step]
-    return np.ascontiguousarray(np.swapaxes(f[starts[:, None] + np.arange(length)[None, :]], 1, 2))
-
-
 def check_features(features, where: str, length: int) -> np.ndarray:
     f = np.asarray(features, np.float32)
     if f.ndim != 3:
@@ -284,6 +267,7 @@ class PassmoreTask(Task):
             raise ConfigError(f"PassmoreSpec.clip_length {spec.clip_length} and PassmoreConfig.clip_length "
                               f"{config.clip_length} must agree, and the spec must take {NUM_FEATURES} features")
         self.spec, self.config, self.model = spec, config, models.build(spec)
+        self.forward = PassmoreForward(spec, config)  # the family's forward pass: prediction's logits are its
 
     @functools.cached_property
     def bank(self) -> np.ndarray:
@@ -293,7 +277,7 @@ class PassmoreTask(Task):
 
     # ------------------------------------------------------------------ compiled
     def init(self, key) -> dict:
-        return models.init(self.spec, key, input_shape=(1, 1, NUM_FEATURES, self.spec.clip_length))
+        return self.forward.init(key)
 
     def _l2(self, params) -> jax.Array:
         return self.config.l2 * sum(jnp.sum(jnp.square(k)) for k in l2_kernels(params))
@@ -313,7 +297,7 @@ class PassmoreTask(Task):
         return bce + self._l2(variables["params"]), dict(updates), {"bce": bce}
 
     def predict(self, variables, inputs):
-        logits, _ = self.model.apply(variables, inputs, train=False)
+        logits = self.forward.apply(variables, inputs)["logit"]
         return {"logit": logits, "l2": jnp.broadcast_to(self._l2(variables["params"]), logits.shape)}
 
     # ------------------------------------------------------------------ host
@@ -380,28 +364,6 @@ class PassmoreTask(Task):
 
 
 # ------------------------------------------------------------------------------------------------------ inference
-def video_examples(features: Sequence[np.ndarray], config: PassmoreConfig, clip_step: int = 1
-                   ) -> Examples:
-    """The clips of videos for stacked inference, cut a chunk of videos at a time: (videos, clips, 46, length).
-
-    Arguments:
-        features: (videos, T, 46) feature matrices (or a list of (T, 46)).
-        config: the clip length and stride.
-        clip_step: use every k-th clip (1 = all).
-    """
-    c = config
-
-    def fetch(lo: int, hi: int) -> np.ndarray:
-        return np.stack([video_clips(v, c.clip_length, c.clip_stride, clip_step) for v in features[lo:hi]])
-
-    return Examples(len(features), fetch)
-
-
-def video_logits(outputs) -> np.ndarray:
-    """The logits of :meth:`PassmoreTask.predict` outputs as float64."""
-    return np.asarray(outputs["logit"], np.float64)
-
-
 def predict_videos(task: PassmoreTask, variables: Any, features: Sequence[np.ndarray], *, chunk: int = 4,
                    clip_step: int = 1) -> list[np.ndarray]:
     """Logits of videos from stacked instances, every clip of every video (S = 547 for 4500 samples), instance i on
@@ -432,3 +394,6 @@ def predict_videos(task: PassmoreTask, variables: Any, features: Sequence[np.nda
 
 
 # ------------------------------------------------------------------------------------------------------ baseline
+
+
+SmartphoneModel.trained_with(PassmoreConfig, PassmoreTask)  # the family's training config and task

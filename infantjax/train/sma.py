@@ -26,13 +26,13 @@ from infantjax import models
 from infantjax.errors import ConfigError, DataError
 from infantjax.models.sma import LIMBS, SMASpec, fc_kernels
 from infantjax.preprocess.sma import STRIDE, WINDOW, limb_windows
+from infantjax.infer.sma import SMAForward, SMAModel
 from infantjax.train.config import TrainConfig, host_field
 from infantjax.train.predict import StackedPredictor, task_forward
 from infantjax.train.task import Selection, ShuffledBatches, Task
 
 __all__ = ["SMAConfig", "SMAData", "SMATask", "Windows", "euclidean_loss", "predict_windows", "recording_windows"]
 
-SCORE_RANGE = (0.0, 72.0)  # the CHOP INTEND extremity score (9 items × 2 sides × 0–4)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,6 +168,7 @@ class SMATask(Task):
         if spec.window != config.window:
             raise ConfigError(f"SMASpec.window {spec.window} and SMAConfig.window {config.window} must agree")
         self.spec, self.config, self.model = spec, config, models.build(spec)
+        self.forward = SMAForward(spec, config)  # the family's forward pass: prediction is the forward's
 
     # ------------------------------------------------------------------ compiled
     def init(self, key) -> dict:
@@ -186,13 +187,11 @@ class SMATask(Task):
         return l2 + self._decay(variables["params"]), {}, {"euclidean": l2}
 
     def predict(self, variables, inputs):
-        c = self.config
-        return c.score_offset + c.score_scale * self.model.apply(variables, inputs, train=False)
+        return self.forward.apply(variables, inputs)
 
     def finish_scores(self, scores) -> np.ndarray:
         """Predicted window scores on the host: float64, clipped to [0, 72] when the config says so."""
-        scores = np.asarray(scores, np.float64)
-        return np.clip(scores, *SCORE_RANGE) if self.config.clip_predictions else scores
+        return self.forward.finish_scores(scores)
 
     # ------------------------------------------------------------------ host
     def epoch_batches(self, data: SMAData, epoch: int, rng) -> ShuffledBatches:
@@ -305,3 +304,4 @@ def predict_windows(task: SMATask, variables: Any, windows: Sequence[np.ndarray]
 # ------------------------------------------------------------------------------------------------------ baselines
 
 
+SMAModel.trained_with(SMAConfig, SMATask)  # the family's training config and task (infer/sma.py)

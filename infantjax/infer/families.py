@@ -1,0 +1,17 @@
+"""The families whose forward pass and trained model live in this layer, registered: importing this module
+registers them (each registers itself next to its definition) without importing :mod:`infantjax.train`.
+
+The other shipped families register when :func:`infantjax.pipelines.families` imports them; :func:`infantjax.load`
+looks in this layer first and imports those only for a kind not found here.
+"""
+
+from __future__ import annotations
+
+from infantjax.infer import depth, mam, passmore, registry, sma  # noqa: F401 - each module registers its family
+
+__all__ = ["families"]
+
+
+def families() -> tuple:
+    """The families registered so far (this layer's at least)."""
+    return registry.families()

@@ -1,0 +1,196 @@
+"""One registration per model family: what the zoo, ``deploy`` and the CLI find a family through.
+
+A family registers its trained-model class (a :class:`~infantjax.infer.trained.TrainedModel` subclass) once, next
+to its definition::
+
+    @register_family(recording="a skeleton sequence (infantjax.SkeletonSequence)")
+    class Ensemble(TrainedModel):
+        kind = "ensemble"
+        ...
+
+The ``kind`` of the class is the ``kind`` field of every saved header (``model.json``, a ``.npz`` file's
+``__header__``) and the ``family`` of its zoo entries (:mod:`infantjax.models.zoo`), so :func:`load` finds the class
+of any saved model from the file itself — as timm's ``register_model`` and keras-hub's ``from_preset`` find theirs
+from a saved config — and nothing else keeps a table of the families. A file written before the common header is
+claimed by the family whose :meth:`~infantjax.infer.trained.TrainedModel.recognises` says so (an ensemble folder
+with ``ensemble.json``, a pose ``.npz`` weights file or Keras ``.h5``).
+
+This module imports no family: a family is registered when its module is imported. The package's
+:func:`infantjax.load` imports the families shipped with infantjax first (:func:`infantjax.pipelines.families`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pathlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from infantjax.errors import CheckpointError, ConfigError
+
+__all__ = ["Family", "families", "family", "family_of", "load", "register_family"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Family:
+    """One registered family.
+
+    Attributes:
+        kind: the ``kind`` of its saved models and zoo entries.
+        model: its trained-model class (``load``, ``pretrained``, ``predict``, ``graph`` for export).
+        recording: what its ``predict`` takes, for messages and docs.
+    """
+
+    kind: str
+    model: type
+    recording: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.model.__module__}.{self.model.__qualname__}"
+
+
+_FAMILIES: dict[str, Family] = {}
+
+
+def register_family(model: type | None = None, *, recording: str = "") -> Any:
+    """Register a trained-model class as its family (usable as ``@register_family`` or
+    ``@register_family(recording=...)``); registering a class again (a reloaded module) replaces it.
+
+    Raises:
+        ConfigError: a class without a ``kind``, or a second class for a kind already registered by another module.
+    """
+    def decorate(cls: type) -> type:
+        kind = getattr(cls, "kind", "")
+        if not isinstance(kind, str) or not kind:
+            raise ConfigError(f"{cls.__qualname__} has no kind: set the class attribute kind (the 'kind' of its "
+                              "saved models) before registering it")
+        old = _FAMILIES.get(kind)
+        if old is not None and old.model is not cls and (old.model.__module__, old.model.__qualname__) != (
+                cls.__module__, cls.__qualname__):
+            raise ConfigError(f"the family {kind!r} is already registered by {old.name}; give {cls.__qualname__} "
+                              "another kind")
+        _FAMILIES[kind] = Family(kind, cls, recording)
+        return cls
+
+    return decorate(model) if model is not None else decorate
+
+
+def families() -> tuple[Family, ...]:
+    """The registered families, in registration order."""
+    return tuple(_FAMILIES.values())
+
+
+def family(kind: str, *, source: object = None) -> Family:
+    """The family of ``kind``.
+
+    Raises:
+        CheckpointError: no family of that kind is registered (``source``: the file that named it, for the message).
+    """
+    found = _FAMILIES.get(kind)
+    if found is None:
+        where = f"{source}: a saved model of" if source is not None else "no family is registered for"
+        known = ", ".join(_FAMILIES) or "none (import infantjax.pipelines and call families())"
+        raise CheckpointError(f"{where} unknown kind {kind!r}; the registered families are {known}")
+    return found
+
+
+def _header_kind(path: pathlib.Path) -> str | None:
+    """The ``kind`` of a saved model's common header, or None when it has none."""
+    from infantjax.infer.trained import HEADER, NPZ_HEADER, read_header
+
+    if path.is_dir():
+        if not (path / HEADER).is_file():
+            return None
+        file, doc = read_header(path)
+        kind = doc.get("kind")
+        if not isinstance(kind, str):
+            raise CheckpointError(f"{file} names no model kind; save the model again with its save()")
+        return kind
+    if path.suffix.lower() != ".npz":
+        return None
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if NPZ_HEADER not in data.files:
+                return None
+            doc = json.loads(str(data[NPZ_HEADER]))
+    except (OSError, ValueError, EOFError, UnicodeDecodeError) as err:
+        raise CheckpointError(f"{path} is not a saved model ({type(err).__name__}: {err})") from None
+    kind = doc.get("kind") if isinstance(doc, dict) else None
+    if not isinstance(kind, str):
+        raise CheckpointError(f"{path} names no model kind in its header; save the model again with its save()")
+    return kind
+
+
+def _discover(steps: Sequence[Callable[[], Any]], done: Callable[[], bool]) -> None:
+    """Run the import steps one at a time until ``done()``."""
+    for step in steps:
+        if done():
+            return
+        step()
+
+
+def _recognised(path: pathlib.Path) -> Family | None:
+    for f in _FAMILIES.values():
+        if f.model.recognises(path):
+            return f
+    return None
+
+
+def family_of(path: str | os.PathLike, *, discover: Sequence[Callable[[], Any]] = ()) -> Family:
+    """The family of the saved model at ``path``: the ``kind`` of its header, or the family that recognises a file
+    written before the common header.
+
+    Arguments:
+        path: the folder or file.
+        discover: import steps (each registers more families), run one at a time until the family is found.
+
+    Raises:
+        CheckpointError: no such path, a header of an unknown kind, or a file no family recognises.
+    """
+    path = pathlib.Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path} does not exist: pass the folder or file a model's save() wrote")
+    kind = _header_kind(path)
+    if kind is not None:
+        _discover(discover, lambda: kind in _FAMILIES)
+        return family(kind, source=path)
+    _discover(discover, lambda: _recognised(path) is not None)
+    found = _recognised(path)
+    if found is None:
+        raise CheckpointError(f"{path} is not a saved model of any registered family ({', '.join(_FAMILIES)}): it "
+                              "has no model.json / __header__ and no family recognises it")
+    return found
+
+
+def load(name_or_path: str | os.PathLike, *, discover: Sequence[Callable[[], Any]] = ()) -> Any:
+    """The trained model named ``name_or_path``: a zoo entry (:func:`infantjax.models.zoo.available`), or the path
+    of a saved model of any registered family (a folder or ``.npz`` written by its ``save``, or a file its family
+    recognises). Its ``predict`` takes the family's recording and returns its typed result.
+
+    Arguments:
+        name_or_path: the zoo name or the path.
+        discover: import steps run one at a time while the family is not registered yet (:func:`infantjax.load`
+            passes the imports of the shipped families' modules), so a family loads without importing the others.
+
+    Raises:
+        ConfigError: neither an existing path nor a zoo name. CheckpointError: a file that is not a saved model.
+    """
+    from infantjax.models import zoo
+
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise ConfigError(f"load takes a zoo name or the path of a saved model, got {type(name_or_path).__name__}")
+    path = pathlib.Path(name_or_path)
+    if path.exists():
+        return family_of(path, discover=discover).model.load(path)
+    name = os.fspath(name_or_path)
+    if name in zoo.ZOO:
+        kind = zoo.ZOO[name].family
+        _discover(discover, lambda: kind in _FAMILIES)
+        return family(kind).model.pretrained(name)
+    raise ConfigError(f"{name} is neither a saved model (no such file or folder) nor a zoo entry (available: "
+                      f"{', '.join(zoo.ZOO)})")
