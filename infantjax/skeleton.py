@@ -13,6 +13,11 @@ Built-in sets (``infantjax.skeleton.get(name)``):
 * ``kinect-limbs-4`` — hands and feet tracked by the Kinect set-up of seed 000, in the paper's order
   (left arm, left foot, right arm, right foot).
 * ``coco-18`` — the OpenPose COCO 18 body set.
+* ``openpose-body-25`` — OpenPose's BODY_25 (its own part names as labels).
+* ``coco-17`` — the COCO person category's 17 keypoints.
+* ``halpe-136`` — Halpe full-body (AlphaPose): 26 body keypoints with head, neck, mid-hip and feet, 68 face
+  landmarks (``face_1`` … ``face_68``, the 300-W order), 21 per hand (``left_hand_root``, ``left_thumb_1`` …
+  ``left_pinky_4``, then the right hand); the face is joined to the body at the nose, each hand at its wrist.
 
 Adjacencies (:meth:`Skeleton.adjacency`) are float32 arrays of shape (K, V, V) where ``A[k, v, w]`` is the weight
 with which joint ``v`` feeds joint ``w`` in partition ``k`` (the ST-GCN einsum ``nkctv,kvw->nctw``).
@@ -369,6 +374,72 @@ COCO_17 = register(
     ),
     "coco-person-17", "mscoco-17",
 )
+
+
+
+def _halpe_136() -> Skeleton:
+    """Halpe full-body (AlphaPose): 26 body keypoints (COCO's 17, head, neck, mid-hip and three per foot), 68 face
+    landmarks, then 21 per hand (left, right), the order of the Halpe-FullBody annotation files."""
+    body = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_elbow",
+            "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee",
+            "left_ankle", "right_ankle", "head", "neck", "pelvis", "left_big_toe", "right_big_toe", "left_small_toe",
+            "right_small_toe", "left_heel", "right_heel")
+    labels = ["Nose", "LEye", "REye", "LEar", "REar", "LShoulder", "RShoulder", "LElbow", "RElbow", "LWrist",
+              "RWrist", "LHip", "RHip", "LKnee", "RKnee", "LAnkle", "RAnkle", "Head", "Neck", "Hip", "LBigToe",
+              "RBigToe", "LSmallToe", "RSmallToe", "LHeel", "RHeel"]
+    # the body as a tree from the neck: head and face up, arms out, the mid-hip down to the legs, toes and heels on
+    # the ankles (the small toe beside the big toe, as OpenPose's BODY_25)
+    parents = [18, 0, 0, 1, 2, 18, 18, 5, 6, 7, 8, 19, 19, 11, 12, 13, 14, 18, 18, 18, 15, 16, 20, 21, 15, 16]
+    extra: list[tuple[int, int]] = [(5, 6), (11, 12)]  # the shoulder and hip girdles close the torso
+    keypoints = list(body)
+
+    # 68 face landmarks in the 300-W (iBUG) order, 1-based as in its figure: jaw 1-17, brows 18-22 and 23-27, nose
+    # bridge 28-31, lower nose 32-36, eyes 37-42 and 43-48, outer lip 49-60, inner lip 61-68 (0-based below)
+    face = len(keypoints)
+    f_parent = [0] * 68
+    f_extra: list[tuple[int, int]] = []
+
+    def chain(order, root_parent):
+        f_parent[order[0]] = root_parent
+        for a, b in zip(order, order[1:]):
+            f_parent[b] = a
+
+    def loop(order, root_parent):
+        chain(order, root_parent)
+        f_extra.append((order[-1], order[0]))
+
+    chain([30, 29, 28, 27], -1)  # the nose tip hangs on the body's nose (below)
+    chain([33, 32, 31], 30)
+    chain([34, 35], 33)
+    chain([21, 20, 19, 18, 17], 27)
+    chain([22, 23, 24, 25, 26], 27)
+    loop([39, 40, 41, 36, 37, 38], 27)
+    loop([42, 43, 44, 45, 46, 47], 27)
+    loop([51, 52, 53, 54, 55, 56, 57, 58, 59, 48, 49, 50], 33)
+    loop([62, 63, 64, 65, 66, 67, 60, 61], 51)
+    chain([8, 7, 6, 5, 4, 3, 2, 1, 0], 57)
+    chain([9, 10, 11, 12, 13, 14, 15, 16], 8)
+    for i in range(68):
+        keypoints.append(f"face_{i + 1}")
+        labels.append(f"face_{i + 1}")
+        parents.append(0 if f_parent[i] < 0 else face + f_parent[i])
+    extra += [(face + a, face + b) for a, b in f_extra]
+
+    # 21 points per hand: the hand root, then four per finger from the palm out (thumb, index, middle, ring, pinky)
+    for side, wrist in (("left", 9), ("right", 10)):
+        root = len(keypoints)
+        keypoints.append(f"{side}_hand_root")
+        labels.append(f"{side}_hand_root")
+        parents.append(wrist)
+        for finger in ("thumb", "index", "middle", "ring", "pinky"):
+            for j in range(1, 5):
+                keypoints.append(f"{side}_{finger}_{j}")
+                labels.append(f"{side}_{finger}_{j}")
+                parents.append(root if j == 1 else len(keypoints) - 2)
+    return _from_parents("halpe-136", keypoints, parents, center=18, labels=labels, extra_edges=extra)
+
+
+HALPE_136 = register(_halpe_136(), "halpe", "halpe-full-body", "halpe-fullbody")
 
 # keypoints that are not the same point but stand in for each other when mapping between sets
 _APPROXIMATE = (

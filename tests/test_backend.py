@@ -97,10 +97,13 @@ def test_accelerator_forms_equal_the_cpu_forms():
     dw = jax.random.normal(k[3], (3, 3, 1, 5))
     xg = jax.random.normal(k[4], (2, 3, 5, 2, 4))
     a = jax.random.normal(k[5], (2, 5, 5))
-    spec = GCNSpec(dtype="float32")
+    # the paper's GCN (disentangled graph, bottleneck blocks, channel attention) with one input module instead of
+    # three, on 30 frames instead of 150: the same layer kinds in both policies, a fifth of the compile and run
+    spec = GCNSpec(dtype="float32", num_input_modules=1)
     model = build(spec, num_joints=19)
-    window = jax.random.normal(k[0], (2, 150, 19, 6))
-    variables = jax.jit(lambda key: model.init(key, window, train=False))(k[1])
+    window = jax.random.normal(k[0], (2, 30, 19, 6))
+    # rbg: XLA compiles its initialisers faster than threefry's on CPU (the weights only need to be some weights)
+    variables = jax.jit(lambda key: model.init(key, window, train=False))(jax.random.key(1, impl="rbg"))
 
     def run():
         return (jax.jit(lambda x, w: temporal_conv(x, w, padding=1))(x, kernel),

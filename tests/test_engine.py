@@ -4,8 +4,10 @@ training from Orbax checkpoints, host syncs, hooks and clear errors."""
 from __future__ import annotations
 
 import functools
+import logging
 import pathlib
 import re
+import warnings
 
 import flax.linen as nn
 import jax
@@ -64,9 +66,10 @@ def test_the_documented_toy_task_learns_its_line_with_three_instances_in_one_pro
     assert result.step_losses.shape == (30 * 8, 3)
 
 
-def test_the_documented_toy_family_saves_loads_predicts_and_resumes(toy, tmp_path):
+def test_the_documented_toy_family_saves_loads_predicts_and_resumes(toy, tmp_path, caplog):
     """The whole toy family end to end: a trained model of the common format whose prediction is the line, and a
-    run that resumes from its checkpoint to the uninterrupted result."""
+    run that resumes from its checkpoint to the uninterrupted result, without a warning (Orbax's "Metadata file does
+    not exist" for ``<step>/state`` was logged on every resume, issue 38)."""
     import infantjax
     from infantjax import deploy, models
     from infantjax.infer import registry
@@ -105,7 +108,15 @@ def test_the_documented_toy_family_saves_loads_predicts_and_resumes(toy, tmp_pat
 
     with pytest.raises(RuntimeError):
         fit(task, data, seeds=[1, 2], mesh=one_device(), checkpoint_dir=tmp_path / "run", on_epoch=crash)
-    resumed = fit(task, data, seeds=[1, 2], mesh=one_device(), checkpoint_dir=tmp_path / "run")
+    caplog.clear()
+    trained = []
+    with caplog.at_level("WARNING"), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        resumed = fit(task, data, seeds=[1, 2], mesh=one_device(), checkpoint_dir=tmp_path / "run",
+                      on_epoch=lambda e, m: trained.append(e))
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert [str(w.message) for w in caught] == []
+    assert trained == [3, 4]  # it did resume: epochs 1-2 from the checkpoint
     for a, b in zip(jax.tree_util.tree_leaves(full.variables), jax.tree_util.tree_leaves(resumed.variables)):
         np.testing.assert_array_equal(a, b)
 

@@ -457,40 +457,100 @@ def _coco(categories, annotations, images=3):
             "annotations": annotations, "categories": categories}
 
 
-def test_coco_category_with_an_empty_keypoint_list_is_read_with_numbered_keypoints(tmp_path, caplog):
-    """Halpe (mmpose's test_halpe.json): 136 keypoints per annotation, the category's keypoint list empty."""
+def test_halpe_coco_file_without_keypoint_names_is_read_as_the_named_halpe_skeleton(tmp_path, caplog):
+    """Halpe (mmpose's test_halpe.json): 136 keypoints per annotation, the category's keypoint list empty; they are
+    Halpe full-body's 26 body (with feet), 68 face and 2 × 21 hand keypoints, in that order (issue 38)."""
     rng = np.random.default_rng(0)
     values = np.column_stack([rng.uniform(0, 640, 136), rng.uniform(0, 480, 136), rng.integers(0, 3, 136)])
     anns = [{"id": i + 1, "image_id": i, "category_id": 1, "keypoints": values.reshape(-1).tolist()}
             for i in range(3)]
     path = tmp_path / "halpe.json"
     path.write_text(json.dumps(_coco([{"id": 1, "name": "person", "keypoints": [], "skeleton": []}], anns)))
-    with caplog.at_level("WARNING"):
+    with caplog.at_level("INFO"):
         seq = read_keypoints(path)
-    assert seq.coords.shape == (3, 136, 2) and seq.skeleton.name == "person-136"
-    assert seq.skeleton.keypoints[0] == "keypoint_1" and "names none of its 136 keypoints" in caplog.text
+    assert seq.coords.shape == (3, 136, 2) and seq.skeleton is skeleton.get("halpe-136")
+    assert "Halpe full-body" in caplog.text and not [r for r in caplog.records if r.levelname == "WARNING"]
+    kp = seq.skeleton.keypoints
+    assert kp[:5] == ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
+    assert kp[17:20] == ("head", "neck", "pelvis") and kp[20] == "left_big_toe" and kp[25] == "right_heel"
+    assert kp[26] == "face_1" and kp[93] == "face_68"
+    assert kp[94] == "left_hand_root" and kp[98] == "left_thumb_4" and kp[114] == "left_pinky_4"
+    assert kp[115] == "right_hand_root" and kp[135] == "right_pinky_4"
     visible = values[:, 2] > 0
     np.testing.assert_allclose(seq.coords[0][visible], values[visible, :2], rtol=1e-6)
     assert np.isnan(seq.coords[0][~visible]).all()
+    # it maps onto the other sets by name: BODY_25's 25 keypoints are all there (MidHip = Halpe's Hip)
+    assert (skeleton.mapping("halpe-136", "openpose-body-25") >= 0).all()
     with pytest.raises(SkeletonMismatchError, match="136 keypoints"):
         read_keypoints(path, skeleton="coco-17")
+    # another count without names is still read as numbered keypoints, with a warning
+    anns = [{"id": 1, "image_id": 0, "category_id": 1, "keypoints": [5.0, 6.0, 2] * 4}]
+    path.write_text(json.dumps(_coco([{"id": 1, "name": "person", "keypoints": []}], anns)))
+    with caplog.at_level("WARNING"):
+        seq = read_keypoints(path)
+    assert seq.skeleton.name == "person-4" and seq.skeleton.keypoints[0] == "keypoint_1"
+    assert "names none of its 4 keypoints" in caplog.text
 
 
-def test_coco_categories_with_the_same_keypoints_are_read_together(tmp_path):
-    """AP-10K: one category per species, all with the same 17 keypoints."""
-    names = list(skeleton.get("coco-17").labels)
-    cats = [{"id": c, "name": species, "keypoints": names} for c, species in ((1, "antelope"), (2, "bison"))]
+def test_halpe_skeleton_is_one_tree_with_left_right_pairs():
+    halpe = skeleton.get("halpe")
+    assert halpe.name == "halpe-136" and halpe.keypoints[halpe.center] == "neck"
+    assert np.isfinite(halpe.hop_distance()).all()  # the face and both hands hang on the body
+    assert halpe.index("LBigToe") == 20 and halpe.index("Hip") == 19
+    pairs = {(halpe.keypoints[a], halpe.keypoints[b]) for a, b in halpe.flip_pairs}
+    assert ("left_heel", "right_heel") in pairs and ("left_pinky_4", "right_pinky_4") in pairs
+    assert halpe.adjacency("spatial").shape == (3, 136, 136)
+
+
+_AP10K = ["left_eye", "right_eye", "nose", "neck", "root_of_tail", "left_shoulder", "left_elbow", "left_front_paw",
+          "right_shoulder", "right_elbow", "right_front_paw", "left_hip", "left_knee", "left_back_paw", "right_hip",
+          "right_knee", "right_back_paw"]
+
+
+def test_coco_file_of_animal_categories_is_refused_naming_them(tmp_path):
+    """AP-10K: one category per species with animal keypoints; it was read as one 17-keypoint set (issue 38)."""
+    cats = [{"id": c, "name": species, "supercategory": family, "keypoints": _AP10K}
+            for c, species, family in ((1, "antelope", "Bovidae"), (2, "dog", "Canidae"))]
     anns = [{"id": i + 1, "image_id": i, "category_id": 1 + i % 2, "keypoints": [5.0, 6.0, 2] * 17} for i in range(3)]
     path = tmp_path / "ap10k.json"
     path.write_text(json.dumps(_coco(cats, anns)))
-    seq = read_keypoints(path)
-    assert seq.coords.shape == (3, 17, 2) and seq.skeleton.name == "coco-17"
-    assert seq.metadata["categories"] == [1, 2, 1]
-    cats[1]["keypoints"] = names[:5]
-    anns[1]["keypoints"] = [5.0, 6.0, 2] * 5
-    path.write_text(json.dumps(_coco(cats, anns)))
-    with pytest.raises(KeypointFormatError, match="several categories .* different keypoints"):
+    with pytest.raises(KeypointFormatError) as info:
         read_keypoints(path)
+    msg = str(info.value)
+    assert "several categories" in msg and "not one person skeleton" in msg
+    assert "'antelope' (supercategory 'Bovidae'): 2 annotation(s)" in msg and "'dog'" in msg
+    assert "root_of_tail" in msg and "one category_id" in msg
+    # one species alone is no person either
+    path.write_text(json.dumps(_coco(cats[:1], anns[::2])))
+    with pytest.raises(KeypointFormatError, match="'antelope' .* is not a person.*root_of_tail.*skeleton="):
+        read_keypoints(path)
+    cats[0]["keypoints"] = []
+    path.write_text(json.dumps(_coco(cats[:1], anns[::2])))
+    with pytest.raises(KeypointFormatError, match="is not a person, and its 17 keypoints \\(unnamed\\)"):
+        read_keypoints(path)
+    # unless they are asked for as a registered set
+    assert read_keypoints(path, skeleton="coco-17").skeleton.name == "coco-17"
+
+
+def test_coco_file_of_several_person_categories_is_refused_and_one_person_category_is_read(tmp_path):
+    names = list(skeleton.get("coco-17").labels)
+    cats = [{"id": c, "name": n, "supercategory": "person", "keypoints": names}
+            for c, n in ((1, "person"), (2, "infant"))]
+    anns = [{"id": i + 1, "image_id": i, "category_id": 1 + i % 2, "keypoints": [5.0, 6.0, 2] * 17} for i in range(3)]
+    path = tmp_path / "two.json"
+    path.write_text(json.dumps(_coco(cats, anns)))
+    with pytest.raises(KeypointFormatError, match="annotations of several categories: category 1 'person'"):
+        read_keypoints(path)
+    # a single category that is not called a person but names a registered set of keypoints is read as that set
+    cats[0].update(name="annotated", supercategory="object")
+    path.write_text(json.dumps(_coco(cats[:1], anns[::2])))
+    seq = read_keypoints(path)
+    assert seq.skeleton.name == "coco-17" and seq.coords.shape == (2, 17, 2) and "categories" not in seq.metadata
+    # a person category with its own keypoint names gets a custom skeleton, as before
+    cats[0].update(name="person", supercategory="person", keypoints=["crown", "tail"])
+    anns = [{"id": 1, "image_id": 0, "category_id": 1, "keypoints": [5.0, 6.0, 2] * 2}]
+    path.write_text(json.dumps(_coco(cats[:1], anns)))
+    assert read_keypoints(path).skeleton.name == "person-2"
 
 
 def test_deeplabcut_evaluation_table_is_named_as_such(tmp_path):

@@ -39,10 +39,14 @@ class RunCheckpointer:
     def __init__(self, directory: str | os.PathLike, keep: int = 2):
         self.directory = os.path.abspath(os.fspath(directory))
         try:
+            # the handler of every item named up front: the manager can then read a checkpoint's item metadata
+            # (the shape check before a restore) through the step's own metadata, without a handler that looks for
+            # a checkpoint-level metadata file inside the item folder ("Metadata file does not exist: …/state")
             self._manager = ocp.CheckpointManager(
                 self.directory,
                 options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True,
                                                      enable_async_checkpointing=False),
+                item_handlers={"state": ocp.StandardCheckpointHandler(), "meta": ocp.JsonCheckpointHandler()},
             )
         except Exception as err:  # an unusable directory (a file, no permission)
             raise CheckpointError(f"cannot use checkpoint directory {self.directory}: {_describe(err)}") from err
@@ -63,8 +67,7 @@ class RunCheckpointer:
             CheckpointError: the checkpoint is corrupt or does not match ``like``.
         """
         try:
-            with ocp.StandardCheckpointer() as reader:
-                why = _stored_mismatch(reader.metadata(os.path.join(self.directory, str(int(step)), "state")), like)
+            why = _stored_mismatch(self._manager.item_metadata(int(step))["state"], like)
         except Exception:  # no readable metadata: let the restore itself decide
             why = None
         if why is not None:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 import numpy as np
@@ -18,6 +17,7 @@ from infantjax.io.keypoints.common import (
     load_json,
     make_sequence,
     match_skeleton,
+    part_key,
     place,
     write_json_file,
 )
@@ -48,12 +48,9 @@ def _read_coco_object(path, obj, skeleton, fps) -> SkeletonSequence:
     if not anns:
         raise KeypointFormatError(f"{path}: the COCO file has no keypoint annotations")
     cat_ids = {a.get("category_id") for a in anns}
-    # several categories read as one set when they name the same keypoints (AP-10K: 54 animal species, 17 keypoints)
-    kinds = {json.dumps(cats.get(c, {}).get("keypoints")) for c in cat_ids}
-    if len(kinds) > 1:
-        raise KeypointFormatError(f"{path}: keypoint annotations of several categories {sorted(map(str, cat_ids))} "
-                                  "with different keypoints; keep one category per file")
-    cat = cats.get(min(cat_ids, key=str), {})
+    if len(cat_ids) > 1:
+        raise KeypointFormatError(_several_categories(path, cats, cat_ids, anns))
+    cat = cats.get(next(iter(cat_ids)), {})
     names = cat.get("keypoints") or None  # an empty list (Halpe) names no keypoints, as a missing one
     images = {im.get("id"): im for im in obj.get("images", []) if isinstance(im, dict)}
     image_order = {iid: i for i, iid in enumerate(images)}
@@ -73,23 +70,37 @@ def _read_coco_object(path, obj, skeleton, fps) -> SkeletonSequence:
     kv = np.stack(arrays).reshape(len(anns), k, 3)
     vis = kv[..., 2]
     xy = np.where((vis > 0)[..., None], kv[..., :2], np.nan)  # v = 0: not labelled (COCO)
+    if skeleton is None and not _is_person(cat) and not (isinstance(names, list) and _names_a_registered_set(names)):
+        what = _some(names) if isinstance(names, list) else "unnamed"
+        raise KeypointFormatError(
+            f"{path}: the COCO category {_describe(cat)} is not a person, and its {k} keypoints ({what}) are not "
+            f"those of a registered keypoint set; infantjax reads people's keypoints ({', '.join(_skeleton.names())})"
+            ". Pass skeleton= if they are a person's keypoints of a registered set, or name the category's keypoints "
+            "as one (docs/skeleton.md)"
+        )
     if isinstance(names, list):
         parts = [str(n) for n in names]
         edges = [(int(a) - 1, int(b) - 1) for a, b in cat.get("skeleton", []) if 1 <= a <= k and 1 <= b <= k]
         skel, idx = match_skeleton(path, parts, skeleton)
         if skel.name.startswith("custom-"):
-            skel = custom_skeleton(f"{_set_name(cat, cat_ids)}-{k}", parts, edges)
+            skel = custom_skeleton(f"{cat.get('name') or 'coco'}-{k}", parts, edges)
     elif skeleton is not None:
         skel = _skeleton.get(skeleton)
         if skel.num_keypoints != k:
             raise SkeletonMismatchError(f"{path}: {k} keypoints per annotation but {skel.name!r} has "
                                         f"{skel.num_keypoints}")
         parts, idx = list(skel.labels), np.arange(k)
-    else:  # the category names no keypoints (Halpe's 136): number them, in the file's order
+    elif k == _skeleton.HALPE_136.num_keypoints:
+        # Halpe's category names none of its 136 keypoints: they are Halpe full-body's, in its order
+        skel = _skeleton.HALPE_136
+        parts, idx = list(skel.labels), np.arange(k)
+        log.info("%s: the COCO category names none of its 136 keypoints; read as Halpe full-body (halpe-136; "
+                 "pass skeleton= to read them as another 136-keypoint set)", path)
+    else:  # the category names no keypoints: number them, in the file's order
         parts = [f"keypoint_{i + 1}" for i in range(k)]
         log.warning("%s: the COCO category names none of its %d keypoints; they are read as keypoint_1 .. "
                     "keypoint_%d (pass skeleton= to read them as a registered keypoint set)", path, k, k)
-        skel, idx = custom_skeleton(f"{_set_name(cat, cat_ids)}-{k}", parts), np.arange(k)
+        skel, idx = custom_skeleton(f"{cat.get('name') or 'coco'}-{k}", parts), np.arange(k)
     check_finite(path, xy, None, parts)
     sizes = []
     for a in anns:
@@ -97,7 +108,6 @@ def _read_coco_object(path, obj, skeleton, fps) -> SkeletonSequence:
         sizes.append([int(im.get("height", 0)), int(im.get("width", 0))])
     meta = {
         "time_series": False,
-        **({"categories": [a.get("category_id") for a in anns]} if len(cat_ids) > 1 else {}),
         "images": [str(images.get(a.get("image_id"), {}).get("file_name", a.get("image_id"))) for a in anns],
         "image_ids": [a.get("image_id") for a in anns],
         "annotation_ids": [a.get("id") for a in anns],
@@ -110,9 +120,53 @@ def _read_coco_object(path, obj, skeleton, fps) -> SkeletonSequence:
     return make_sequence(path, place(xy, idx, skel.num_keypoints), None, skel, fps, meta, parts)
 
 
-def _set_name(cat: dict, cat_ids: set) -> str:
-    """The name of a keypoint set read from a COCO file: its category's (``person``), or ``coco`` for several."""
-    return str(cat.get("name") or "coco") if len(cat_ids) == 1 else "coco"
+#: category names and supercategories (compared as :func:`part_key`) that mark people
+_PERSON = frozenset({"person", "persons", "people", "human", "humans", "pedestrian", "infant", "infants", "baby",
+                     "babies", "child", "children", "newborn", "newborns"})
+
+
+def _is_person(cat: dict) -> bool:
+    """Whether a COCO category may be a person: its name or supercategory says so, or it names neither (the
+    category of a file written by a tool that leaves them out) — AP-10K's species (``antelope``, supercategory
+    ``Bovidae``) are not."""
+    said = [str(cat.get(f) or "") for f in ("name", "supercategory")]
+    said = [part_key(v) for v in said if part_key(v)]
+    return not said or any(v in _PERSON for v in said)
+
+
+def _names_a_registered_set(parts: list) -> bool:
+    """Whether every keypoint name is one of a single registered skeleton's (its names or labels)."""
+    keys = {part_key(str(p)) for p in parts}
+    for name in _skeleton.names():
+        skel = _skeleton.get(name)
+        if keys <= {part_key(n) for n in skel.keypoints + skel.labels}:
+            return True
+    return False
+
+
+def _describe(cat: dict) -> str:
+    super_ = cat.get("supercategory")
+    return f"{cat.get('id')} {cat.get('name')!r}" + (f" (supercategory {super_!r})" if super_ else "")
+
+
+def _some(names, n: int = 8) -> str:
+    names = [str(x) for x in names]
+    return ", ".join(names[:n]) + (f", … ({len(names)} in all)" if len(names) > n else "")
+
+
+def _several_categories(path, cats: dict, cat_ids: set, anns: list) -> str:
+    """The message for keypoint annotations of several categories (AP-10K: one category per animal species)."""
+    counts = {c: sum(1 for a in anns if a.get("category_id") == c) for c in cat_ids}
+    found = "; ".join(f"category {_describe(cats.get(c, {'id': c}))}: {counts[c]} annotation(s)"
+                      + (f", keypoints {_some(cats[c]['keypoints'], 5)}" if cats.get(c, {}).get("keypoints") else "")
+                      for c in sorted(cat_ids, key=str))
+    people = all(_is_person(cats.get(c, {})) for c in cat_ids)
+    what = ("annotations of several categories" if people else
+            "annotations of several categories that are not one person skeleton (an animal set such as AP-10K "
+            "has one category per species)")
+    return (f"{path}: keypoint {what}: {found}. A keypoint sequence is one skeleton of one kind of subject, and "
+            "infantjax reads people's keypoints: keep the annotations of one person category (one category_id) "
+            "per file")
 
 
 def write(path, seq: SkeletonSequence) -> None:
