@@ -307,3 +307,19 @@ def test_labelled_video_is_written_by_default_and_played(tmp_path, assess_models
     with VideoSource(infant_video) as src, VideoSource(labelled) as out:
         assert len(out) == len(src) == 90
         np.testing.assert_allclose(out.times, src.times, atol=1e-3)
+
+
+def test_models_load_through_infantjax_load_and_a_wrong_family_is_a_typed_error(tmp_path, assess_models):
+    """``load_models`` reads a saved ensemble folder and a zoo pose name through :func:`infantjax.load`; a saved
+    model of another family given as ``--pose`` is refused with the family it is."""
+    from infantjax.models.zoo import weights_file
+    from infantjax.pipelines import assessment
+
+    assess_models.ensemble.save(tmp_path / "ens")
+    models = assessment.load_models(ensemble=tmp_path / "ens", pose="rt-synthetic-infant")
+    assert models.ensemble_name == str((tmp_path / "ens").resolve()) and models.pose_name == "rt-synthetic-infant"
+    assert models.ensemble.num_instances == assess_models.ensemble.num_instances
+    with weights_file("cp-gcn-synthetic") as zoo_file, pytest.raises(ConfigError, match="not a pose model"):
+        assessment.load_models(ensemble=tmp_path / "ens", pose=zoo_file)
+    with pytest.raises(ConfigError, match="neither a zoo ensemble"):
+        assessment.load_models(ensemble=tmp_path / "missing")

@@ -74,7 +74,7 @@ class Models:
 
 
 def load_models(ensemble=None, pose=None) -> Models:
-    """The one place ``assess`` loads its models (switch to ``infantjax.load`` here).
+    """The one place ``assess`` loads its models, through :func:`infantjax.load` (a zoo name or a saved path).
 
     Arguments:
         ensemble: a zoo entry name, a folder (or ``.npz``) saved by ``Ensemble.save`` or written by
@@ -88,31 +88,35 @@ def load_models(ensemble=None, pose=None) -> Models:
         ConfigError: a name that is neither a zoo entry nor an existing path. CheckpointError, WeightsError: a
             damaged saved model.
     """
-    from infantjax import ensemble as _ensemble
+    from infantjax.ensemble import Ensemble
     from infantjax.models import zoo
+    from infantjax.pipelines import load
     from infantjax.pipelines.pose import PRETRAINED, PosePredictor
 
     if ensemble is None or isinstance(ensemble, (str, os.PathLike)):
         name = zoo.default("ensemble") if ensemble is None else os.fspath(ensemble)
-        if name in {e.name for e in zoo.available("ensemble")}:
-            ens, ens_name = _ensemble.Ensemble.pretrained(name), name
-        elif pathlib.Path(name).exists():
-            ens, ens_name = _ensemble.load(name), str(pathlib.Path(name).resolve())
-        else:
-            raise ConfigError(f"--ensemble {name!r} is neither a zoo ensemble ("
-                              f"{', '.join(e.name for e in zoo.available('ensemble'))}) nor a saved ensemble folder; "
-                              "give a folder written by `infantjax train` or `infantjax import-movementoutcome`")
+        zoo_names = {e.name for e in zoo.available("ensemble")}
+        if name not in zoo_names and not pathlib.Path(name).exists():
+            raise ConfigError(f"--ensemble {name!r} is neither a zoo ensemble ({', '.join(sorted(zoo_names))}) nor a "
+                              "saved ensemble folder; give a folder written by `infantjax train` or "
+                              "`infantjax import-movementoutcome`")
+        ens = load(name)
+        if not isinstance(ens, Ensemble):
+            raise ConfigError(f"--ensemble {name!r} is a {type(ens).__name__}, not a CP ensemble; give a zoo ensemble "
+                              f"({', '.join(sorted(zoo_names))}) or a folder written by `infantjax train`")
+        ens_name = name if name in zoo_names else str(pathlib.Path(name).resolve())
     else:
         ens, ens_name = ensemble, f"in memory ({type(ensemble).__name__}, {ensemble.num_instances} instances)"
     if pose is None or isinstance(pose, (str, os.PathLike)):
         name = zoo.default("pose") if pose is None else os.fspath(pose)
-        if name in PRETRAINED:
-            predictor, pose_name = PosePredictor.pretrained(name), name
-        elif pathlib.Path(name).is_file():
-            predictor, pose_name = PosePredictor.load(name), str(pathlib.Path(name).resolve())
-        else:
+        if name not in PRETRAINED and not pathlib.Path(name).is_file():
             raise ConfigError(f"--pose {name!r} is neither a zoo pose model ({', '.join(PRETRAINED)}) nor a weights "
                               "file (a PosePredictor .npz or an official EfficientPose .h5)")
+        predictor = load(name)
+        if not isinstance(predictor, PosePredictor):
+            raise ConfigError(f"--pose {name!r} is a {type(predictor).__name__}, not a pose model; give a zoo pose "
+                              f"model ({', '.join(PRETRAINED)}) or a PosePredictor .npz / EfficientPose .h5")
+        pose_name = name if name in PRETRAINED else str(pathlib.Path(name).resolve())
     else:
         predictor, pose_name = pose, f"in memory (EfficientPose {pose.spec.variant}, {pose.skeleton.name})"
     return Models(predictor, ens, pose_name, ens_name)
