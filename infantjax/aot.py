@@ -317,10 +317,25 @@ def _cp(devices, batch, instances, size, *, train: bool) -> Built:
         return Built(fn, args, instances * batch, "windows",
                      f"CP ensemble training step, {name}, {instances} instances x {batch} windows of {window} frames",
                      True, 3.0 * forward * batch * n, mesh)
-    fn, args, mesh, n = _engine(task, devices, instances, {}, predict=((batch, window, 19, 2), jnp.float32))
-    return Built(fn, args, instances * batch, "windows",
-                 f"CP ensemble scoring, {name}, {instances} instances x {batch} windows of {window} frames",
-                 True, float(forward) * batch * n, mesh)
+    import jax
+    from jax.sharding import NamedSharding
+    from jax.sharding import PartitionSpec as P
+
+    from infantjax import parallel
+    from infantjax.train.engine import Programs
+    from infantjax.train.predict import stacked_program, task_forward
+
+    # the ensemble's scoring (Ensemble.predict -> StackedPredictor): every instance scores the same windows
+    mesh = parallel.instance_mesh(instances, devices=devices)
+    n = parallel.padded_size(instances, mesh)
+    programs = Programs(task, 10, mesh)
+    state = jax.eval_shape(programs.init, jax.ShapeDtypeStruct((n, 2), jnp.uint32))
+    variables = _abstract(jax.eval_shape(programs.variables, state), parallel.instance_sharding(mesh))
+    x = jax.ShapeDtypeStruct((batch, window, 19, 2), jnp.float32, sharding=NamedSharding(mesh, P(parallel.DATA)))
+    fn = stacked_program(task_forward(task), mesh, shared=True)
+    return Built(fn, (variables, x), batch, "windows",
+                 f"CP ensemble scoring (StackedPredictor), {name}, {instances} instances each scoring the same "
+                 f"{batch} windows of {window} frames", True, float(forward) * batch * n, dict(mesh.shape))
 
 
 def _pose(devices, batch, instances, size, *, variant: str) -> Built:
@@ -353,7 +368,8 @@ def _pose(devices, batch, instances, size, *, variant: str) -> Built:
 #: program name -> (builder(devices, batch, instances, size), default batch, one line)
 PROGRAMS: dict[str, tuple[Callable[..., Built], int, str]] = {
     "cp-train": (lambda d, b, i, s: _cp(d, b, i, s, train=True), 32, "the CP ensemble's training step (engine)"),
-    "cp-score": (lambda d, b, i, s: _cp(d, b, i, s, train=False), 256, "the CP ensemble's scoring (engine predict)"),
+    "cp-score": (lambda d, b, i, s: _cp(d, b, i, s, train=False), 256,
+                 "the CP ensemble's scoring (StackedPredictor, windows shared by every instance)"),
     "pose-rt": (lambda d, b, i, s: _pose(d, b, i, s, variant="rt"), 16, "EfficientPose RT inference"),
     "pose-i": (lambda d, b, i, s: _pose(d, b, i, s, variant="i"), 16, "EfficientPose I inference"),
 }
