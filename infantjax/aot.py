@@ -47,9 +47,10 @@ __all__ = ["COMPILE_ENV", "ESTIMATE", "PROGRAMS", "Built", "CompiledProgram", "c
 ESTIMATE = "estimate, compiled for, not run on"
 
 #: Set before JAX starts: the CUDA plugin registers on a machine without a GPU only when JAX skips its CUDA checks;
-#: libtpu looks for a TPU VM's metadata unless told the workers.
+#: libtpu looks for a TPU VM's metadata unless told the workers, and lets one process at a time hold it (a lockfile
+#: in /tmp) unless told otherwise: a compile opens no TPU, so several processes may compile at once.
 COMPILE_ENV = {"JAX_SKIP_CUDA_CONSTRAINTS_CHECK": "1", "TPU_WORKER_HOSTNAMES": "localhost",
-        "TPU_ACCELERATOR_TYPE": "v5litepod-8"}
+               "TPU_ACCELERATOR_TYPE": "v5litepod-8", "ALLOW_MULTIPLE_LIBTPU_LOAD": "1"}
 
 _COLLECTIVES = ("all-gather", "all-reduce", "reduce-scatter", "all-to-all", "collective-permute",
                 "collective-broadcast", "ragged-all-to-all")

@@ -255,12 +255,17 @@ def _devices(t: Target) -> tuple:
         _need("libtpu", f"the TPU target {t.name}")
         os.environ.setdefault("TPU_WORKER_HOSTNAMES", "localhost")
         os.environ.setdefault("TPU_ACCELERATOR_TYPE", "v5litepod-8")
+        os.environ.setdefault("ALLOW_MULTIPLE_LIBTPU_LOAD", "1")  # no TPU is opened: other processes may compile
         kwargs = {}
         if t.chips_per_host_bounds is not None:
             kwargs["chips_per_host_bounds"] = t.chips_per_host_bounds
         if t.chip_config_name is not None:
             kwargs["chip_config_name"] = t.chip_config_name
-        topology = topologies.get_topology_desc(platform="tpu", topology_name=t.topology, **kwargs)
+        try:
+            topology = topologies.get_topology_desc(platform="tpu", topology_name=t.topology, **kwargs)
+        except Exception as err:  # noqa: BLE001 - libtpu's refusal (a lockfile, a topology it does not know)
+            raise AotError(f"the TPU target {t.name}: libtpu refused the topology {t.topology}: "
+                           f"{str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__}") from err
     else:
         _need("jax_cuda12_plugin", f"the GPU target {t.name}")
         config = gpu_target_config(GPU_DEVICES[t.kind])

@@ -22,7 +22,7 @@ import os
 import pytest
 
 for _name, _value in {"JAX_SKIP_CUDA_CONSTRAINTS_CHECK": "1", "TPU_WORKER_HOSTNAMES": "localhost",
-                      "TPU_ACCELERATOR_TYPE": "v5litepod-8"}.items():
+                      "TPU_ACCELERATOR_TYPE": "v5litepod-8", "ALLOW_MULTIPLE_LIBTPU_LOAD": "1"}.items():
     os.environ.setdefault(_name, _value)  # before JAX starts its backends (aot.COMPILE_ENV)
 
 HAVE = {"tpu": importlib.util.find_spec("libtpu") is not None,
