@@ -366,6 +366,33 @@ def _pose(devices, batch, instances, size, *, variant: str) -> Built:
                  f"data-parallel", False, None, dict(mesh.shape))
 
 
+def _task_step(devices, batch, instances, size, *, task: str) -> Built:
+    """The engine's training step of a task's contract example (``Task.example()``: a small network and input), its
+    instances stacked over the mesh's ``instance`` axis."""
+    import importlib
+
+    import jax
+    import numpy as np
+
+    if size != "small":
+        raise ConfigError(f"the program of {task} is only compiled at --size small (its task's contract example) "
+                          "for now; its paper size is not built yet")
+    module, name = task.rsplit(".", 1)
+    task_cls = getattr(importlib.import_module(f"infantjax.train.{module}"), name)
+    example, data = task_cls.example(0)
+    first = example.epoch_batches(data[0], 0, np.random.default_rng([0, 0]))[0]
+    leaves = {f"leaf{i}": (np.shape(a), np.asarray(a).dtype) for i, a in enumerate(jax.tree_util.tree_leaves(first))}
+    treedef = jax.tree_util.tree_structure(first)
+
+    fn, args, mesh, n = _engine(example, devices, instances, leaves)
+    state, stacked, active = args
+    stacked = jax.tree_util.tree_unflatten(treedef, [stacked[f"leaf{i}"] for i in range(len(leaves))])
+    items = int(np.shape(jax.tree_util.tree_leaves(first)[0])[0])
+    return Built(fn, (state, stacked, active), instances * items, "examples",
+                 f"{name} training step (its contract example), {instances} instances x {items} examples", True,
+                 None, mesh)
+
+
 #: program name -> (builder(devices, batch, instances, size), default batch, one line)
 PROGRAMS: dict[str, tuple[Callable[..., Built], int, str]] = {
     "cp-train": (lambda d, b, i, s: _cp(d, b, i, s, train=True), 32, "the CP ensemble's training step (engine)"),
@@ -373,6 +400,14 @@ PROGRAMS: dict[str, tuple[Callable[..., Built], int, str]] = {
                  "the CP ensemble's scoring (StackedPredictor, windows shared by every instance)"),
     "pose-rt": (lambda d, b, i, s: _pose(d, b, i, s, variant="rt"), 16, "EfficientPose RT inference"),
     "pose-i": (lambda d, b, i, s: _pose(d, b, i, s, variant="i"), 16, "EfficientPose I inference"),
+    "depth-train": (lambda d, b, i, s: _task_step(d, b, i, s, task="depth.DepthTask"), 0,
+                    "the depth regression step (seed 004; --size small only)"),
+    "smartphone-train": (lambda d, b, i, s: _task_step(d, b, i, s, task="passmore.PassmoreTask"), 0,
+                         "the smartphone model's stacked splits' step (seed 003; --size small only)"),
+    "sma-train": (lambda d, b, i, s: _task_step(d, b, i, s, task="sma.SMATask"), 0,
+                  "the SMA CNN's stacked folds' step (seed 000; --size small only)"),
+    "mam-train": (lambda d, b, i, s: _task_step(d, b, i, s, task="mam.MamTask"), 0,
+                  "MAM's stacked folds' step (seed 001; --size small only)"),
 }
 
 
@@ -419,6 +454,10 @@ def compile_program(target, program: str, *, batch: int | None = None, instances
     if size not in ("paper", "small"):
         raise ConfigError(f"size must be 'paper' or 'small', got {size!r}")
     build, default_batch, _ = PROGRAMS[program]
+    if default_batch == 0:  # a task's contract example: its own batch
+        if batch is not None:
+            raise ConfigError(f"{program} runs its task's example batch; leave out --batch")
+        batch = 1
     batch = int(default_batch if batch is None else batch)
     if batch < 1:
         raise ConfigError(f"batch must be at least 1, got {batch}")
@@ -456,6 +495,8 @@ def compile_program(target, program: str, *, batch: int | None = None, instances
     analytical = built.analytical_flops / len(devices) if built.analytical_flops else None
     peak = t.peak
     tflops, peak_name = peak_tflops(peak, dtype)
+    if default_batch == 0:
+        batch = int(built.items // instances)
     return CompiledProgram(
         target=t.name, program=program, batch=batch, description=built.description, devices=len(devices),
         device_kind=devices[0].device_kind, mesh=built.mesh_shape, compile_s=round(compile_s, 2), memory=memory,

@@ -132,3 +132,13 @@ def test_a_missing_wheel_names_the_extra(monkeypatch):
         fresh = dataclasses.replace(targets.TARGETS[name], name=f"{name}-test")  # not cached
         with pytest.raises(AotExtraError, match=r"infantjax\[aot\]"):
             targets.devices(fresh)
+
+
+@pytest.mark.parametrize("program", ["depth-train", "smartphone-train", "sma-train", "mam-train"])
+def test_every_family_s_stacked_step_keeps_its_instances_apart(program):
+    """The engine's step of each family's contract example, 8 instances on 8 GPUs: no collective at all. (GPU only:
+    the TPU compiles of these take minutes each on the CI's cores.)"""
+    result = compiled(GPU, program)
+    assert result.instance_parallel and result.mesh == {"instance": 8, "data": 1}
+    assert result.fits and result.collectives == {}
+    assert result.flops > 0
