@@ -118,7 +118,8 @@ def _jaxpr_flops(jaxpr) -> float:
             factor = float(eqn.params["length"])
         elif name == "shard_map":
             mesh = eqn.params["mesh"]
-            factor = float(math.prod(mesh.shape[a] for a in eqn.params.get("newly_manual_axes", eqn.params.get("manual_axes", ())) or mesh.axis_names))
+            manual = eqn.params.get("newly_manual_axes") or eqn.params.get("manual_axes") or mesh.axis_names
+            factor = float(math.prod(mesh.shape[a] for a in manual))
         subs = [v for v in eqn.params.values() if isinstance(v, (Jaxpr, ClosedJaxpr))]
         subs += [b for v in eqn.params.values() if isinstance(v, (tuple, list)) for b in v
                  if isinstance(b, (Jaxpr, ClosedJaxpr))]
