@@ -142,3 +142,18 @@ def test_every_family_s_stacked_step_keeps_its_instances_apart(program):
     assert result.instance_parallel and result.mesh == {"instance": 8, "data": 1}
     assert result.fits and result.collectives == {}
     assert result.flops > 0
+
+
+def test_the_command_without_the_extra_is_one_line_and_exit_2(monkeypatch, capsys):
+    import importlib.util as util
+
+    from infantjax import cli
+
+    real = util.find_spec
+    monkeypatch.setattr(util, "find_spec", lambda name, *a: None if name in ("libtpu", "jax_cuda12_plugin")
+                        else real(name, *a))
+    assert cli.main(["compile", "--target", "h100x1", "--program", "pose-rt", "--size", "small"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "infantjax[aot]" in err[0]
+    with pytest.raises(SystemExit):
+        cli.main(["compile", "--target", "nope", "--program", "pose-rt"])
