@@ -157,3 +157,25 @@ def test_the_command_without_the_extra_is_one_line_and_exit_2(monkeypatch, capsy
     assert len(err) == 1 and "infantjax[aot]" in err[0]
     with pytest.raises(SystemExit):
         cli.main(["compile", "--target", "nope", "--program", "pose-rt"])
+
+
+def test_largest_batch_doubles_then_bisects(monkeypatch):
+    """--max-batch's search, on a stand-in compiler whose programs fit up to batch 100 (XLA:GPU's way: a result
+    that does not fit) or refuse above 150 (XLA:TPU's way: an AotError)."""
+    import types
+
+    from infantjax import aot
+    from infantjax.errors import AotError
+
+    tried = []
+
+    def fake(target, program, *, batch, instances=None, size="paper"):
+        tried.append(batch)
+        if batch > 150:
+            raise AotError(f"{program} (batch {batch}) does not fit {target}: RESOURCE_EXHAUSTED")
+        return types.SimpleNamespace(batch=batch, fits=batch <= 100)
+
+    monkeypatch.setattr(aot, "compile_program", fake)
+    batch, result = aot.largest_batch("h100x1", "pose-rt", start=16)
+    assert 100 - 100 // 8 <= batch <= 100 and result.batch == batch and result.fits
+    assert tried[:4] == [16, 32, 64, 128]
