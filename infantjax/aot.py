@@ -268,8 +268,9 @@ def _abstract(tree, sharding):
     return jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=sharding), tree)
 
 
-def _engine(task, devices, instances: int, batch_tree: dict, *, steps_per_epoch: int = 10, predict=None):
-    """The engine's train step (or predict) over ``instance_mesh(instances)`` with abstract state and batch."""
+def _engine(task, devices, instances: int, batch_tree: dict, *, steps_per_epoch: int = 10):
+    """The engine's training step over ``instance_mesh(instances)`` with abstract state and batch (``batch_tree``:
+    name -> (shape of one instance's batch, dtype))."""
     import jax
     import jax.numpy as jnp
 
@@ -282,11 +283,6 @@ def _engine(task, devices, instances: int, batch_tree: dict, *, steps_per_epoch:
     inst, batch = parallel.instance_sharding(mesh), parallel.batch_sharding(mesh)
     stacked = {k: jax.ShapeDtypeStruct((n, *shape), dtype, sharding=batch) for k, (shape, dtype) in
                batch_tree.items()}
-    if predict is not None:
-        state = jax.eval_shape(programs.init, jax.ShapeDtypeStruct((n, 2), jnp.uint32))
-        variables = _abstract(jax.eval_shape(programs.variables, state), inst)
-        x = jax.ShapeDtypeStruct((n, *predict[0]), predict[1], sharding=batch)
-        return programs.predict, (variables, x), dict(mesh.shape), n
     state = _abstract(jax.eval_shape(programs.init, jax.ShapeDtypeStruct((n, 2), jnp.uint32)), inst)
     active = jax.ShapeDtypeStruct((n,), jnp.bool_, sharding=inst)
     return programs.train_step, (state, stacked, active), dict(mesh.shape), n
