@@ -179,3 +179,16 @@ def test_largest_batch_doubles_then_bisects(monkeypatch):
     batch, result = aot.largest_batch("h100x1", "pose-rt", start=16)
     assert 100 - 100 // 8 <= batch <= 100 and result.batch == batch and result.fits
     assert tried[:4] == [16, 32, 64, 128]
+
+
+def test_every_named_target_builds_its_devices():
+    from infantjax import targets
+
+    for name, t in targets.TARGETS.items():
+        if not HAVE[t.platform]:
+            continue
+        found = targets.devices(name)
+        assert len(found) == t.chips and targets.lookup(found[0].device_kind) == t.peak, name
+        assert t.hbm_bytes > 0
+    if not any(HAVE.values()):
+        compiled(TPU, "cp-train")  # skips (or fails under INFANTJAX_REQUIRE_AOT=1) with the reason
