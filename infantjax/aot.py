@@ -1,20 +1,21 @@
 """The library's headline programs compiled for TPU slices and GPU hosts it does not have (``infantjax compile``).
 
-:func:`compile_program` builds a real program of the library — the engine's own jitted, vmapped training step and
-prediction over :func:`infantjax.parallel.instance_mesh` for stacked tasks (CP ensembles, the smartphone model's
-splits, SMA, MAM, a NAS trial), the EfficientPose inference graph data-parallel over the devices, the depth
-regression step — lowers it with abstract arguments placed as the library places them, on the abstract devices of
-a named target (:mod:`infantjax.targets`), under the accelerator backend policy, and compiles it with the target's
-real compiler (XLA:TPU from libtpu, XLA:GPU from the CUDA plugin: the extra ``aot``). The executable tells:
+:func:`compile_program` builds a real program of the library — the engine's own jitted, vmapped training step
+over :func:`infantjax.parallel.instance_mesh` for stacked tasks (the CP ensemble at Table A.4 size; the depth,
+smartphone, SMA and MAM tasks' contract examples), the ensemble's scoring (the stacked predictor's program), the
+EfficientPose inference graph data-parallel over the devices — lowers it with abstract arguments placed as the
+library places them, on the abstract devices of a named target (:mod:`infantjax.targets`), under the accelerator
+backend policy, and compiles it with the target's real compiler (XLA:TPU from libtpu, XLA:GPU from the CUDA
+plugin: the extra ``aot``). The executable tells:
 
 * memory per device (arguments, outputs, temporaries, peak = arguments + outputs + temporaries − aliased) against
-  the device's HBM; XLA:TPU refuses a program that does not fit (the result says so), XLA:GPU compiled without a
-  device does not, so the comparison is made here;
-* FLOPs and bytes per device: XLA's cost analysis of the compiled program where the compiler gives one (TPU);
-  compile-only CUDA executables give none and XLA:GPU would not count cuDNN convolutions anyway, so on a GPU they
-  are XLA's cost analysis of the program before partitioning and library-call rewriting, divided by the devices
-  (``flops_source`` says which); beside it the analytical count where the library has one
-  (:func:`infantjax.models.gcn.count_flops`);
+  the device's HBM; XLA:TPU refuses a program that does not fit (an :class:`~infantjax.errors.AotError` saying
+  so), XLA:GPU compiled without a device does not, so the comparison is made here;
+* FLOPs and bytes per device: XLA's cost analysis of the compiled program where the compiler gives one (TPU).
+  Compile-only CUDA executables give none (and XLA:GPU would not count cuDNN convolutions anyway), so on a GPU the
+  FLOPs are the products and convolutions of the traced program (:func:`matrix_flops`) divided by the devices,
+  and the bytes arguments + outputs + temporaries, each touched once (a lower bound); ``flops_source`` says which.
+  Beside them the analytical count where the library has one (:func:`infantjax.models.gcn.count_flops`);
 * every collective of the compiled HLO, with its count and bytes;
 * a roofline lower bound on the step time, ``max(FLOPs / peak, bytes / bandwidth)`` per device, and the
   throughput it implies.
@@ -40,8 +41,8 @@ from collections.abc import Callable
 
 from infantjax.errors import AotError, ConfigError
 
-__all__ = ["COMPILE_ENV", "ESTIMATE", "PROGRAMS", "Built", "CompiledProgram", "collectives", "compile_program", "largest_batch",
-           "environment", "matrix_flops"]
+__all__ = ["COMPILE_ENV", "ESTIMATE", "PROGRAMS", "Built", "CompiledProgram", "collectives", "compile_program",
+           "environment", "largest_batch", "matrix_flops"]
 
 #: The label every estimate carries.
 ESTIMATE = "estimate, compiled for, not run on"
