@@ -21,6 +21,8 @@ __all__ = [
     "KeypointWriteError",
     "VideoWriteError",
     "ExportError",
+    "AotError",
+    "AotExtraError",
 ]
 
 
@@ -82,3 +84,13 @@ class ExportError(InfantJaxError):
     """A model cannot be written in a deployment format (:mod:`infantjax.deploy`): the format cannot express one of
     its operations (the message names the operation and the format), or the format's converter is not installed
     (the message names the extra to install)."""
+
+
+class AotError(InfantJaxError):
+    """A program cannot be compiled for a named accelerator target (:mod:`infantjax.aot`): an unknown target or
+    program, or a compiler that refused it. The message names what was asked and the choices."""
+
+
+class AotExtraError(AotError, ImportError):
+    """The compile wheels of a target (libtpu for TPU slices, the CUDA plugin for GPU hosts) are not installed: the
+    message names the extra to install (``pip install "infantjax[aot]"``)."""

@@ -50,6 +50,7 @@ __all__ = [
     "pad_axis",
     "pad_leading",
     "padded_size",
+    "per_instance",
     "program_bytes",
     "replicated",
     "to_global",
@@ -135,6 +136,33 @@ def batch_sharding(mesh: Mesh) -> NamedSharding:
 
 def replicated(mesh: Mesh) -> NamedSharding:
     return NamedSharding(mesh, P())
+
+
+def per_instance(fn, mesh: Mesh, in_axes: Sequence[int | None]):
+    """``fn`` (a function vmapped over stacked instances) run by each device on its own instances only.
+
+    On a mesh whose ``instance`` axis spreads instances over several devices, ``fn`` is wrapped in a
+    ``jax.shard_map`` that is manual over ``instance`` (the ``data`` axis stays with the compiler): every device
+    applies ``fn`` to its shard of the instance axis, so independent instances never exchange data. Without it the
+    compiler partitions the vmapped program as a whole, and a vmapped convolution whose kernel carries the instance
+    axis (a convolution with the instances as feature groups) is all-gathered over the instance axis by XLA:GPU:
+    every GPU computed every instance's convolutions (issue 37, docs/performance.md "Compiled for
+    accelerators"). The values are those of ``fn`` itself (each device runs ``fn`` on a slice of the instances).
+    On a mesh with one instance shard (a CPU, one device) ``fn`` is returned as it is.
+
+    Arguments:
+        fn: the vmapped function; its outputs all carry the instance axis first.
+        mesh: the program's mesh (axes ``("instance", "data")``).
+        in_axes: per positional argument, 0 (stacked over instances) or None (shared by every instance).
+
+    Returns:
+        a function of the same arguments.
+    """
+    if mesh.shape.get(INSTANCE, 1) == 1:
+        return fn
+    specs = tuple(P(INSTANCE) if axis == 0 else P() for axis in in_axes)
+    return jax.shard_map(fn, mesh=mesh, in_specs=specs, out_specs=P(INSTANCE), axis_names={INSTANCE},
+                         check_vma=False)
 
 
 def padded_size(count: int, mesh: Mesh, axis: str = INSTANCE) -> int:

@@ -19,7 +19,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "infantjax"
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"errors", "_jsonconfig"}),
     frozenset({"skeleton", "sequence"}),
-    frozenset({"io", "metrics", "preprocess", "augment", "synth", "parallel", "cache", "backend"}),
+    frozenset({"io", "metrics", "preprocess", "augment", "synth", "parallel", "cache", "backend", "targets"}),
     frozenset({"nn"}),
     frozenset({"models"}),
     frozenset({"infer"}),
@@ -27,7 +27,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"ensemble", "nas", "protocols"}),
     frozenset({"clinical", "explain"}),
     frozenset({"report", "pipelines", "deploy"}),
-    frozenset({"commands", "cli", "__main__", "bench"}),
+    frozenset({"commands", "cli", "__main__", "bench", "aot"}),
 )
 
 

@@ -23,55 +23,13 @@ from __future__ import annotations
 import dataclasses
 import math
 
+# the one table of device figures lives with the compile targets (layer 2), which read it too
+from infantjax.targets import PEAKS, DevicePeak, lookup
+
 __all__ = ["PEAKS", "DevicePeak", "Roofline", "lookup", "matmul_precision", "peak_tflops", "roofline"]
 
 
-@dataclasses.dataclass(frozen=True)
-class DevicePeak:
-    """One device's datasheet peaks.
-
-    Attributes:
-        name: the device as the table names it.
-        bf16_tflops: dense bfloat16 (and float16) matrix peak, TFLOP/s.
-        tf32_tflops: dense TF32 matrix peak (None: the device has none).
-        fp32_tflops: float32 peak without TF32 (None: none of its own).
-        hbm_tb_s: memory bandwidth, TB/s.
-    """
-
-    name: str
-    bf16_tflops: float
-    tf32_tflops: float | None
-    fp32_tflops: float | None
-    hbm_tb_s: float
-
-
-#: (substring of ``jax.Device.device_kind``, lower case; peaks), most specific first.
-PEAKS: tuple[tuple[str, DevicePeak], ...] = (
-    ("h200", DevicePeak("NVIDIA H200", 989.0, 495.0, 67.0, 4.8)),
-    ("h100 pcie", DevicePeak("NVIDIA H100 PCIe", 756.0, 378.0, 51.0, 2.0)),
-    ("h100", DevicePeak("NVIDIA H100 SXM", 989.0, 495.0, 67.0, 3.35)),
-    ("a100-sxm4-40gb", DevicePeak("NVIDIA A100 40GB", 312.0, 156.0, 19.5, 1.555)),
-    ("a100-pcie-40gb", DevicePeak("NVIDIA A100 40GB", 312.0, 156.0, 19.5, 1.555)),
-    ("a100", DevicePeak("NVIDIA A100 80GB", 312.0, 156.0, 19.5, 2.039)),
-    ("tpu v6 lite", DevicePeak("TPU v6e", 918.0, None, None, 1.64)),
-    ("tpu v5 lite", DevicePeak("TPU v5e", 197.0, None, None, 0.819)),
-    ("tpu v5e", DevicePeak("TPU v5e", 197.0, None, None, 0.819)),
-    ("tpu v5p", DevicePeak("TPU v5p", 459.0, None, None, 2.765)),
-    ("tpu v5", DevicePeak("TPU v5p", 459.0, None, None, 2.765)),
-    ("tpu v4", DevicePeak("TPU v4", 275.0, None, None, 1.2)),
-)
-
 LOW_PRECISION = ("bfloat16", "float16")
-
-
-def lookup(device_kind: str | None) -> DevicePeak | None:
-    """The peaks of a device by its ``device_kind`` (e.g. ``"NVIDIA H100 80GB HBM3"``, ``"TPU v5 lite"``); None for a
-    CPU or a device the table does not know."""
-    kind = (device_kind or "").lower()
-    for key, peak in PEAKS:
-        if key in kind:
-            return peak
-    return None
 
 
 def matmul_precision() -> str:

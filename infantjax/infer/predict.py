@@ -202,6 +202,8 @@ def _program(fn: Callable, mesh, shared: bool, mode: str, policy) -> Callable:
                 return jax.lax.map(lambda args: fn(*args), (stack, x))
         else:
             every = jax.vmap(fn)
+    # each device runs its own instances: independent instances never exchange data (parallel.per_instance)
+    every = parallel.per_instance(every, mesh, in_axes=(0, None if shared else 0))
     return jax.jit(every, in_shardings=(inst, examples), out_shardings=out)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import logging
 import math
 import os
@@ -72,16 +73,20 @@ class Programs:
         inst = parallel.instance_sharding(mesh)
         batch = parallel.batch_sharding(mesh)
 
-        self.init = jax.jit(jax.vmap(self._init), in_shardings=(inst,), out_shardings=inst)
-        self.init_from = jax.jit(jax.vmap(self._init_from, in_axes=(0, None)), in_shardings=(inst, None),
-                                 out_shardings=inst)
+        # each device runs its own instances (parallel.per_instance): independent instances never exchange data
+        own = functools.partial(parallel.per_instance, mesh=mesh)
+        self.init = jax.jit(own(jax.vmap(self._init), in_axes=(0,)), in_shardings=(inst,), out_shardings=inst)
+        self.init_from = jax.jit(own(jax.vmap(self._init_from, in_axes=(0, None)), in_axes=(0, None)),
+                                 in_shardings=(inst, None), out_shardings=inst)
         self._shardings = (inst, batch)
         self._grouped: dict[int, Callable] = {}
-        self.train_step = jax.jit(jax.vmap(self._train_step), in_shardings=(inst, batch, inst),
-                                  out_shardings=(inst, inst, inst), donate_argnums=(0,))
-        self.predict = jax.jit(jax.vmap(task.predict), in_shardings=(inst, batch), out_shardings=batch)
-        self.variables = jax.jit(jax.vmap(lambda st: task.eval_variables(st.variables, st.step)),
-                                 in_shardings=(inst,), out_shardings=inst)
+        self.train_step = jax.jit(own(jax.vmap(self._train_step), in_axes=(0, 0, 0)),
+                                  in_shardings=(inst, batch, inst), out_shardings=(inst, inst, inst),
+                                  donate_argnums=(0,))
+        self.predict = jax.jit(own(jax.vmap(task.predict), in_axes=(0, 0)), in_shardings=(inst, batch),
+                               out_shardings=batch)
+        self.variables = jax.jit(own(jax.vmap(lambda st: task.eval_variables(st.variables, st.step)),
+                                     in_axes=(0,)), in_shardings=(inst,), out_shardings=inst)
         self.copy = jax.jit(lambda tree: jax.tree_util.tree_map(jnp.copy, tree), in_shardings=(inst,),
                             out_shardings=inst)
         self.select = jax.jit(_where, in_shardings=(inst, inst, inst), out_shardings=inst, donate_argnums=(2,))
@@ -95,6 +100,7 @@ class Programs:
             def step(state, batch_, active):
                 return jax.lax.map(lambda args: self._train_step(*args), (state, batch_, active), batch_size=group)
 
+            step = parallel.per_instance(step, self.mesh, in_axes=(0, 0, 0))
             self._grouped[group] = jax.jit(step, in_shardings=(inst, batch, inst), out_shardings=(inst, inst, inst),
                                            donate_argnums=(0,))
         return self._grouped[group]
