@@ -21,39 +21,16 @@ from __future__ import annotations
 
 from infantjax import lazy_submodules
 
-_SUBMODULES = ("assessment", "cp", "depth", "mam", "passmore", "pose", "sma")
+_SUBMODULES = ("assessment", "cp", "depth", "loading", "mam", "passmore", "pose", "sma")
 
 __all__ = ["assess", *_SUBMODULES, "families", "load"]
 
 
-def _pose() -> None:
-    from infantjax.pipelines import pose  # noqa: F401 - registers the pose predictor
-
-
-def _other_pipelines() -> None:
-    from infantjax.pipelines import cp, depth, mam, passmore, sma  # noqa: F401 - re-export or register their family
-
-
-def _ensemble() -> None:
-    from infantjax import ensemble  # noqa: F401 - registers the CP ensemble (its forward still imports train/)
-
-
-def _infer() -> None:
-    from infantjax.infer import families as inference_families  # noqa: F401 - the families defined in infer/
-
-
-#: the import steps that register every shipped family, cheapest first (infantjax.load stops at its family's)
-_STEPS = (_infer, _pose, _other_pipelines, _ensemble)
-
-
 def families() -> tuple:
-    """Every family shipped with infantjax, registered (their modules imported; each registers itself next to its
-    definition): :func:`infantjax.infer.registry.families`."""
-    from infantjax.infer import registry
+    """Every family shipped with infantjax, registered: :func:`infantjax.pipelines.loading.families`."""
+    from infantjax.pipelines.loading import families as _families
 
-    for step in _STEPS:
-        step()
-    return registry.families()
+    return _families()
 
 
 _submodule = lazy_submodules(__name__, _SUBMODULES)
@@ -68,8 +45,7 @@ def __getattr__(name: str):
 
 
 def load(name_or_path):
-    """:func:`infantjax.load`: :func:`infantjax.infer.registry.load`, importing the shipped families' modules one
-    step at a time (:data:`_STEPS`, cheapest first) until the model's family is registered."""
-    from infantjax.infer import registry
+    """:func:`infantjax.load`: :func:`infantjax.pipelines.loading.load`."""
+    from infantjax.pipelines.loading import load as _load
 
-    return registry.load(name_or_path, discover=_STEPS)
+    return _load(name_or_path)

@@ -90,7 +90,7 @@ def load_models(ensemble=None, pose=None) -> Models:
     """
     from infantjax.ensemble import Ensemble
     from infantjax.models import zoo
-    from infantjax.pipelines import load
+    from infantjax.pipelines.loading import load
     from infantjax.pipelines.pose import PRETRAINED, PosePredictor
 
     if ensemble is None or isinstance(ensemble, (str, os.PathLike)):

@@ -1,0 +1,47 @@
+"""Finding a trained model's family: the import steps that register every family shipped with infantjax (each
+registers itself next to its definition, :mod:`infantjax.infer.registry`), cheapest first, and :func:`load`
+(:func:`infantjax.load`), which stops at the step that registers the model's family. A module of its own so that
+pipelines (``assessment``) load models without importing the package facade.
+"""
+
+from __future__ import annotations
+
+__all__ = ["families", "load"]
+
+
+def _pose() -> None:
+    from infantjax.pipelines import pose  # noqa: F401 - registers the pose predictor
+
+
+def _other_pipelines() -> None:
+    from infantjax.pipelines import cp, depth, mam, passmore, sma  # noqa: F401 - re-export or register their family
+
+
+def _ensemble() -> None:
+    from infantjax import ensemble  # noqa: F401 - registers the CP ensemble (its forward still imports train/)
+
+
+def _infer() -> None:
+    from infantjax.infer import families as inference_families  # noqa: F401 - the families defined in infer/
+
+
+#: the import steps that register every shipped family, cheapest first (infantjax.load stops at its family's)
+_STEPS = (_infer, _pose, _other_pipelines, _ensemble)
+
+
+def families() -> tuple:
+    """Every family shipped with infantjax, registered (their modules imported; each registers itself next to its
+    definition): :func:`infantjax.infer.registry.families`."""
+    from infantjax.infer import registry
+
+    for step in _STEPS:
+        step()
+    return registry.families()
+
+
+def load(name_or_path):
+    """:func:`infantjax.load`: :func:`infantjax.infer.registry.load`, importing the shipped families' modules one
+    step at a time (:data:`_STEPS`, cheapest first) until the model's family is registered."""
+    from infantjax.infer import registry
+
+    return registry.load(name_or_path, discover=_STEPS)
