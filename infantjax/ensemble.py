@@ -3,7 +3,9 @@
 The Ensemble-NAS-GCN of seed 002 is 10 architectures × 7 cross-validation folds = 70 instances. Here each
 architecture's 7 fold instances are one stacked pytree (every leaf has a leading instance axis), trained together by
 one jitted, vmapped step (:func:`infantjax.train.fit`, driven by :func:`infantjax.protocols.cp.train`) and run
-together by one stacked-inference call (:mod:`infantjax.train.predict`); the ensemble is one stack per architecture. With several devices the instance axis is sharded over the mesh axis
+together by one stacked-inference call (:mod:`infantjax.infer.predict`) of the family's forward
+(:class:`infantjax.infer.cp.CPForward`); loading and predicting import neither optax nor :mod:`infantjax.train`.
+The ensemble is one stack per architecture. With several devices the instance axis is sharded over the mesh axis
 ``instance`` and the windows over ``data`` (padded and masked when the count does not divide).
 
     ens = infantjax.protocols.cp.train(specs, cohort, config)   # len(specs) × 7 folds
@@ -31,7 +33,6 @@ import numpy as np
 
 from infantjax import backend, parallel
 from infantjax.errors import CheckpointError, ConfigError, DataError
-from infantjax.models.gcn.cam import joint_scores
 from infantjax.sequence import Cohort, SkeletonSequence
 from infantjax.infer import cp as _cp
 from infantjax.infer.cp import NUM_JOINTS, CPForward, CPInputs, build, input_channels
