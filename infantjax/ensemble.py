@@ -3,7 +3,9 @@
 The Ensemble-NAS-GCN of seed 002 is 10 architectures × 7 cross-validation folds = 70 instances. Here each
 architecture's 7 fold instances are one stacked pytree (every leaf has a leading instance axis), trained together by
 one jitted, vmapped step (:func:`infantjax.train.fit`, driven by :func:`infantjax.protocols.cp.train`) and run
-together by one stacked-inference call (:mod:`infantjax.train.predict`); the ensemble is one stack per architecture. With several devices the instance axis is sharded over the mesh axis
+together by one stacked-inference call (:mod:`infantjax.infer.predict`) of the family's forward
+(:class:`infantjax.infer.cp.CPForward`); loading and predicting import neither optax nor :mod:`infantjax.train`.
+The ensemble is one stack per architecture. With several devices the instance axis is sharded over the mesh axis
 ``instance`` and the windows over ``data`` (padded and masked when the count does not divide).
 
     ens = infantjax.protocols.cp.train(specs, cohort, config)   # len(specs) × 7 folds
@@ -18,13 +20,12 @@ together by one stacked-inference call (:mod:`infantjax.train.predict`); the ens
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import logging
 import os
 import pathlib
 from collections.abc import Callable, Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -32,17 +33,17 @@ import numpy as np
 
 from infantjax import backend, parallel
 from infantjax.errors import CheckpointError, ConfigError, DataError
-from infantjax.models.gcn.cam import joint_scores
 from infantjax.sequence import Cohort, SkeletonSequence
-from infantjax.train import cp as _cp
-from infantjax.train.config import compile_key
-from infantjax.train.cp import NUM_JOINTS, CPConfig, CPTask, build, input_channels
-from infantjax.train.losses import positive_probability
+from infantjax.infer import cp as _cp
+from infantjax.infer.cp import NUM_JOINTS, CPForward, CPInputs, build, input_channels
 from infantjax.infer.graph import Deployable, instance
 from infantjax.infer.inputs import as_sequence
 from infantjax.infer.predict import StackedPredictor, concurrently, place_stack
 from infantjax.infer.registry import register_family
 from infantjax.infer.trained import TrainedModel, read_header
+
+if TYPE_CHECKING:  # the training recipe and task: imported by the training-only methods (never by load / predict)
+    from infantjax.train.cp import CPConfig, CPTask
 
 __all__ = ["FORMAT", "Ensemble", "EnsemblePrediction", "from_movementoutcome", "orientation_warning",
            "scoring_forward", "spec_from_dict", "spec_to_dict"]
@@ -78,7 +79,7 @@ def spec_from_dict(data: dict):
     return classes[kind].from_dict(data)
 
 
-def _abstract_stack(spec, config: CPConfig, count: int):
+def _abstract_stack(spec, config: CPInputs, count: int):
     """Shapes and dtypes of ``count`` stacked instances of ``spec`` (no computation)."""
     model = build(spec, config)
     sample = jnp.zeros((1, config.window, NUM_JOINTS, input_channels(model)), jnp.float32)
@@ -88,7 +89,7 @@ def _abstract_stack(spec, config: CPConfig, count: int):
 
 
 # ------------------------------------------------------------------------------------------------------ inference
-def orientation_warning(orientation: str, angle: float, config: CPConfig) -> str | None:
+def orientation_warning(orientation: str, angle: float, config: CPInputs | CPConfig) -> str | None:
     """The warning for a recording whose spine is not upright, or None when the windows are rotated correctly.
 
     The reference window rotation (``CPConfig.window_rotation="reference"``, seed 002's ``arccos`` quirk) is exact
@@ -98,7 +99,7 @@ def orientation_warning(orientation: str, angle: float, config: CPConfig) -> str
 
     Arguments:
         orientation, angle: :func:`infantjax.preprocess.spine_orientation` of the recording.
-        config: the config the recording is scored under.
+        config: the inputs (or the training config) the recording is scored under.
 
     Returns:
         one sentence naming the orientation and the fix, or None.
@@ -116,21 +117,20 @@ def orientation_warning(orientation: str, angle: float, config: CPConfig) -> str
     return f"the spine is {orientation} ({how}, {angle:+.0f}° from head-up in the image): {fix}"
 
 
-@functools.lru_cache(maxsize=64)
-def scoring_forward(task: CPTask, spec):
-    """One instance's scoring forward: windows → (P(CP) (W,), joint CAM scores (W, V)) (what every stack runs
-    through :class:`~infantjax.train.predict.StackedPredictor`, the windows shared by all its instances); one
-    function per task and spec, so the compiled programs are shared by every ensemble of that architecture."""
-    from infantjax.models.gcn import class_activation_map
+def scoring_forward(forward, spec=None) -> Callable:
+    """One instance's scoring forward: windows → (P(CP) (W,), joint CAM scores (W, V)) of a
+    :class:`~infantjax.infer.cp.CPForward` (or of a CP task: its ``forward``), what every stack runs through
+    :class:`~infantjax.infer.predict.StackedPredictor`; :func:`infantjax.infer.cp.scoring_forward` gives one
+    function per forward, so the compiled programs are shared by every ensemble of that architecture.
 
-    model = task.model
+    Arguments:
+        forward: the stack's forward (a CPTask gives its own).
+        spec: ignored (the forward's spec is the architecture; kept for the callers of the older signature).
+    """
+    return _cp.scoring_forward(getattr(forward, "forward", forward))
 
-    def one(variables, positions):
-        logits, features = model.apply(variables, task.inputs(positions), train=False)
-        cam = joint_scores(class_activation_map(spec, variables, features))
-        return positive_probability(logits), cam
 
-    return one
+scoring_forward.cache_clear = _cp.scoring_forward.cache_clear
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -180,6 +180,9 @@ class Ensemble(TrainedModel):
     kind: ClassVar[str] = "ensemble"
     title: ClassVar[str] = "a saved ensemble"
     legacy_headers: ClassVar[tuple[str, ...]] = (_META,)
+    #: the family's forward pass (one per stack, :meth:`stack_forward`); its inputs (:class:`CPInputs`) are the
+    #: fields of the config prediction reads
+    forward_type: ClassVar[type] = CPForward
 
     specs: list
     variables: list
@@ -195,6 +198,7 @@ class Ensemble(TrainedModel):
         self.info: dict = {}  # provenance saved with the model (TrainedModel.info)
         self._device_cache: dict = {}
         self._tasks: dict = {}
+        self._forwards: dict = {}
         self.predictors: dict = {}  # (stack, mesh, compile key of the config) → StackedPredictor
 
     # ------------------------------------------------------------------ sizes
@@ -215,9 +219,40 @@ class Ensemble(TrainedModel):
                 f"threshold {self.threshold:g})")
 
     # ------------------------------------------------------------------ prediction
+    @classmethod
+    def training_config_type(cls) -> type:
+        """:class:`infantjax.train.CPConfig` (imported when :attr:`config` is first read: loading and predicting
+        read :attr:`inputs` and keep the saved record until then)."""
+        from infantjax.train.cp import CPConfig
+
+        return CPConfig
+
+    def _inputs_of(self, config) -> CPInputs:
+        return self.inputs if config is None else CPInputs.of(config)
+
+    def stack_forward(self, k: int, config=None) -> CPForward:
+        """The forward pass of stack ``k`` under ``config`` (inputs or a training config; default the ensemble's),
+        built once per stack and compiled inputs."""
+        inputs = self._inputs_of(config)
+        key = (k, inputs)
+        if key not in self._forwards:
+            self._forwards[key] = CPForward(self.specs[k], inputs)
+        return self._forwards[key]
+
+    @property
+    def forward(self) -> CPForward:
+        """The forward pass of the only stack (:meth:`stack_forward` for an ensemble of several)."""
+        if len(self.specs) != 1:
+            raise ConfigError(f"an ensemble of {len(self.specs)} stacks has one forward per stack: use "
+                              "stack_forward(k)")
+        return self.stack_forward(0)
+
     def task(self, k: int, config: CPConfig | None = None) -> CPTask:
-        """The CP task of stack ``k`` under ``config`` (default the ensemble's; built once per stack and config:
-        its model keys the compiled scoring program)."""
+        """The CP training task of stack ``k`` under ``config`` (default the ensemble's; built once per stack and
+        config). Training only: it imports :mod:`infantjax.train`; prediction uses :meth:`stack_forward`."""
+        from infantjax.train.config import compile_key
+        from infantjax.train.cp import CPTask
+
         config = self.config if config is None else config
         key = (k, compile_key(config))
         if key not in self._tasks:
@@ -231,19 +266,19 @@ class Ensemble(TrainedModel):
             self._device_cache[key] = place_stack(self.variables[k], mesh)
         return self._device_cache[key]
 
-    def predictor(self, k: int, mesh, config: CPConfig | None = None) -> StackedPredictor:
-        """Stack ``k``'s scoring (:func:`scoring_forward` of its task under ``config``) on ``mesh``, its compiled
-        calls kept."""
-        config = self.config if config is None else config
-        key = (k, mesh, compile_key(config))
+    def predictor(self, k: int, mesh, config=None) -> StackedPredictor:
+        """Stack ``k``'s scoring (:func:`scoring_forward` of its forward under ``config``, inputs or a training
+        config) on ``mesh``, its compiled calls kept."""
+        forward = self.stack_forward(k, config)
+        key = (k, mesh, forward.compile_key())
         if key not in self.predictors:
             self.predictors[key] = StackedPredictor(
-                scoring_forward(self.task(k, config), self.specs[k]), self.stack_on(k, mesh), mesh=mesh,
-                memory_budget=self.config.memory_budget, num_instances=self.stack_sizes[k])
+                _cp.scoring_forward(forward), self.stack_on(k, mesh), mesh=mesh,
+                memory_budget=self.inputs.memory_budget, num_instances=self.stack_sizes[k])
         return self.predictors[key]
 
     def window_predictions(self, positions: np.ndarray, *, mesh=None, chunk: int | None = None,
-                           config: CPConfig | None = None) -> tuple[np.ndarray, np.ndarray]:
+                           config=None) -> tuple[np.ndarray, np.ndarray]:
         """Score preprocessed windows with every instance.
 
         Arguments:
@@ -253,8 +288,8 @@ class Ensemble(TrainedModel):
             chunk: windows per call at most (default ``config.eval_batch_size``; lowered to fit
                 ``config.memory_budget``); the windows run in calls of power-of-two sizes
                 (:func:`infantjax.infer.predict.call_plan`), the last padded to at least ``MIN_CALL`` windows.
-            config: the config the windows are scored under (default the ensemble's; e.g. another window
-                rotation).
+            config: the inputs (or training config) the windows are scored under (default the ensemble's; e.g.
+                another window rotation).
 
         Returns:
             (P(CP) (W, I), joint CAM scores (I, W, V)) over all I instances in stack order.
@@ -263,7 +298,7 @@ class Ensemble(TrainedModel):
             DataError: windows of another shape than (W, config.window, 19, 2), or with NaN/inf (which would give
                 NaN probabilities without an error).
         """
-        window = (config or self.config).window
+        window = self._inputs_of(config).window
         try:
             positions = np.asarray(positions, dtype=np.float32)
         except (TypeError, ValueError):
@@ -276,7 +311,7 @@ class Ensemble(TrainedModel):
             raise DataError("window_predictions: the windows hold NaN or inf positions; fill missing keypoints first "
                             "(Ensemble.predict preprocesses and fills them)")
         n_windows = positions.shape[0]
-        chunk = int(chunk or self.config.eval_batch_size)
+        chunk = int(chunk or self.inputs.eval_batch_size)
         template = jax.ShapeDtypeStruct(positions.shape[1:], positions.dtype)
 
         def plan(k: int) -> StackedPredictor:
@@ -319,14 +354,14 @@ class Ensemble(TrainedModel):
         from infantjax.preprocess import spine_orientation, window_starts, windows
 
         sequence = as_sequence(sequence, where=f"{type(self).__name__}.predict")
-        cfg = self.config
+        cfg = self.inputs
         if window_rotation is not None and window_rotation != cfg.window_rotation:
             if window_rotation not in ("reference", "corrected"):
                 raise ConfigError(f"window_rotation must be 'reference', 'corrected' or None, got {window_rotation!r}")
             if cfg.window_rotation is None:
                 raise ConfigError("this ensemble was trained without window rotation (CPConfig.window_rotation=None"
                                   "); predict without window_rotation=")
-            cfg = cfg.replace(window_rotation=window_rotation)
+            cfg = dataclasses.replace(cfg, window_rotation=window_rotation)
         coords = _cp.prepare_sequence(sequence, cfg, where=f"predict: {sequence.metadata.get('source', 'sequence')}")
         positions = windows(coords, length=cfg.window, hop=cfg.hop)
         starts = window_starts(coords.shape[0], cfg.window, cfg.hop)
@@ -371,7 +406,8 @@ class Ensemble(TrainedModel):
     @classmethod
     def abstract_variables(cls, header) -> dict:
         specs, config, sizes = cls._parts(header)
-        return {f"stack{k}": _abstract_stack(s, config, n) for k, (s, n) in enumerate(zip(specs, sizes))}
+        inputs = CPInputs.of(config)
+        return {f"stack{k}": _abstract_stack(s, inputs, n) for k, (s, n) in enumerate(zip(specs, sizes))}
 
     @classmethod
     def from_saved(cls, header, variables) -> Ensemble:
@@ -380,10 +416,11 @@ class Ensemble(TrainedModel):
                    header.get("fold_auc", []), header.get("metadata", {}))
 
     @classmethod
-    def _parts(cls, header) -> tuple[list, CPConfig, list[int]]:
+    def _parts(cls, header) -> tuple[list, dict, list[int]]:
         try:
             specs = [spec_from_dict(s) for s in header["specs"]]
-            config = CPConfig.from_dict(header["config"])
+            config = dict(header["config"])
+            CPInputs.of(config)  # what prediction reads, checked now (CPConfig checks the rest when it is read)
             sizes = [int(n) for n in header["stack_sizes"]]
         except (KeyError, TypeError, ValueError, ConfigError) as err:
             raise CheckpointError(f"the saved ensemble's header is incomplete or invalid ({type(err).__name__}: "
@@ -528,7 +565,10 @@ def from_movementoutcome(folders, specs: Sequence | None = None, *, config: CPCo
     if specs is not None and len(specs) != len(folders):
         raise ConfigError(f"from_movementoutcome: {len(specs)} specs for {len(folders)} search folders; give one "
                           "spec per folder or none")
-    config = CPConfig(model_mode=mode) if config is None else config
+    if config is None:
+        from infantjax.train.cp import CPConfig
+
+        config = CPConfig(model_mode=mode)
     out_specs, stacks, aucs, sources = [], [], [], []
     for k, folder in enumerate(folders):
         folder = os.fspath(folder)
@@ -566,27 +606,27 @@ def _gcn_graph(ensemble, stack: int = 0) -> Deployable:
         ensemble: the ensemble.
         stack: which architecture's stack (0 … ``len(ensemble.specs) - 1``).
     """
-    from infantjax.train.cp import NUM_JOINTS
-    from infantjax.train.losses import positive_probability
+    from infantjax.infer.cp import positive_probability
     from infantjax.infer.predict import StackedPredictor, task_forward
 
     if not 0 <= int(stack) < len(ensemble.specs):
         raise ConfigError(f"stack {stack} does not exist: the ensemble has {len(ensemble.specs)} stack(s), "
                           f"0 … {len(ensemble.specs) - 1}")
     stack = int(stack)
-    task, config = ensemble.task(stack), ensemble.config
+    forward, config = ensemble.stack_forward(stack), ensemble.inputs
     count = ensemble.stack_sizes[stack]
     instances = [instance(ensemble.variables[stack], i) for i in range(count)]
 
     def graph(forms: str) -> Callable:
         def fn(x):
-            logits = jnp.stack([task.model.apply(v, task.inputs(x), train=False)[0] for v in instances], axis=1)
+            logits = jnp.stack([forward.model.apply(v, forward.network_inputs(x), train=False)[0]
+                                for v in instances], axis=1)
             return positive_probability(logits), logits
 
         return fn
 
     def reference(x: np.ndarray) -> tuple:
-        predictor = StackedPredictor(task_forward(task), ensemble.variables[stack],
+        predictor = StackedPredictor(task_forward(forward, "logits"), ensemble.variables[stack],
                                      memory_budget=config.memory_budget)
         logits = np.asarray(predictor(np.asarray(x, np.float32)))  # (I, W, 2)
         logits = np.swapaxes(logits, 0, 1)
@@ -604,10 +644,10 @@ def _gcn_graph(ensemble, stack: int = 0) -> Deployable:
     return Deployable(
         f"GCN stack {stack} of {ensemble!r}", "gcn-stack", graph, "windows", (config.window, NUM_JOINTS, 2),
         f"(W, {config.window}, {NUM_JOINTS}, 2) float32: W windows of {config.window} frames of preprocessed "
-        "In-Motion 19 positions (infantjax.train.cp.prepare_sequence, then infantjax.preprocess.windows)",
+        "In-Motion 19 positions (infantjax.infer.cp.prepare_sequence, then infantjax.preprocess.windows)",
         ("probability", "logits"),
         (f"(W, {count}) P(CP) of every window by every instance", f"(W, {count}, 2) the instances' logits"),
         reference, sample,
         {"model": "ensemble", "stack": stack, "spec": {"type": type(spec).__name__, **spec.to_dict()},
-         "instances": count, "config": config.to_dict(), "threshold": float(ensemble.threshold),
+         "instances": count, "config": ensemble.config.to_dict(), "threshold": float(ensemble.threshold),
          "info": dict(getattr(ensemble, "info", {}) or {})})

@@ -100,8 +100,11 @@ RECORDINGS = {"soran-sma": "([rng.normal(size=(1000, 4, 3)).astype(np.float32)],
               "mam": "([rng.normal(size=(2 * model.spec.clip_length, model.spec.num_features)).astype(np.float32)], "
                      "np.array([[1.0, 38.0, 3.0, 12.0]], np.float32))",
               "depth": "(rng.normal(size=(1, *model.clip_shape, 1)).astype(np.float32),)",
-              "pose": "(video,)"}
-SETUP = {"pose": "import tempfile, os\nfrom infantjax.io import write_video\n"
+              "pose": "(video,)",
+              "ensemble": "(SkeletonSequence(body + rng.normal(size=(240, 19, 2)).cumsum(0), fps=30.0),)"}
+SETUP = {"ensemble": "from infantjax.sequence import SkeletonSequence\n"
+                     "body = (200 + 40 * rng.normal(size=(1, 19, 2))).astype(np.float32)",
+         "pose": "import tempfile, os\nfrom infantjax.io import write_video\n"
                  "video = os.path.join(tempfile.mkdtemp(), 'infant.mp4')\n"
                  "write_video(video, rng.integers(0, 255, (4, 96, 72, 3), dtype=np.uint8), fps=15.0)"}
 
@@ -113,10 +116,6 @@ def test_loading_and_predicting_imports_neither_optax_nor_train(entry):
     import subprocess
     import sys
 
-    if entry.family == "ensemble":
-        pytest.xfail("the CP ensemble's forward pass (prepare_sequence, CPTask) still lives in infantjax.train (issue "
-                     "38: the SMA, smartphone, MAM and depth families are defined in infer/, the pose predictor "
-                     "imports train only to fine-tune)")
     code = NO_TRAIN.format(name=entry.name, recording=RECORDINGS[entry.family], setup=SETUP.get(entry.family, ""))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
                          cwd=pathlib.Path(__file__).resolve().parents[1])

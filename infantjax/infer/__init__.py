@@ -10,6 +10,8 @@
   inference inputs, ``prepare``, ``apply``) that its trained model predicts with and its training task composes;
 * :mod:`~infantjax.infer.sma`, :mod:`~infantjax.infer.passmore`, :mod:`~infantjax.infer.mam`, :mod:`~infantjax.infer.depth` — the SMA, smartphone, MAM and depth families defined here
   (forward, inference inputs, trained model, result, registration);
+* :mod:`~infantjax.infer.cp` — the CP GCN's forward, inference inputs and recording → positions step (its trained
+  model, :class:`infantjax.ensemble.Ensemble`, registers in :mod:`infantjax.ensemble`);
   :mod:`~infantjax.infer.families` registers the families of this layer;
 * :mod:`~infantjax.infer.inputs` — the typed checks of every family's ``predict`` input;
 * :mod:`~infantjax.infer.registry` — one registration per family (:func:`register_family`) and
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 from infantjax import lazy_submodules
 
-_SUBMODULES = ("depth", "families", "forward", "graph", "inputs", "mam", "passmore", "predict", "registry", "sma", "store", "trained")
+_SUBMODULES = ("cp", "depth", "families", "forward", "graph", "inputs", "mam", "passmore", "predict", "registry", "sma", "store", "trained")
 
 __all__ = list(_SUBMODULES)
 

@@ -18,7 +18,7 @@ def _other_pipelines() -> None:
 
 
 def _ensemble() -> None:
-    from infantjax import ensemble  # noqa: F401 - registers the CP ensemble (its forward still imports train/)
+    from infantjax import ensemble  # noqa: F401 - registers the CP ensemble (its forward is infer/cp.py's)
 
 
 def _infer() -> None:
@@ -26,7 +26,7 @@ def _infer() -> None:
 
 
 #: the import steps that register every shipped family, cheapest first (infantjax.load stops at its family's)
-_STEPS = (_infer, _pose, _other_pipelines, _ensemble)
+_STEPS = (_infer, _ensemble, _pose, _other_pipelines)
 
 
 def families() -> tuple:

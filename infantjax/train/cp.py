@@ -25,12 +25,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from infantjax import models
-from infantjax import skeleton as _skeleton
 from infantjax.errors import ConfigError, DataError
 from infantjax.metrics import roc_auc
-from infantjax.sequence import Cohort, SkeletonSequence
+from infantjax.sequence import Cohort
 from infantjax.train.config import TrainConfig, host_field
-from infantjax.train.losses import balanced_window_loss, cross_entropy, positive_probability
+from infantjax.infer.cp import (NUM_JOINTS, SKELETON, CPForward, build, input_channels, positive_probability,
+                                prepare_sequence, standardise_windows, window_features)
+from infantjax.train.losses import balanced_window_loss, cross_entropy
 from infantjax.train.state import debiased_batch_stats, zeroed_batch_stats
 from infantjax.train.task import Selection, Task
 
@@ -58,11 +59,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-#: The keypoint set every Ensemble-NAS-GCN model is trained on (seed 002).
-SKELETON = "in-motion-19"
-NUM_JOINTS = 19
-
 
 @dataclasses.dataclass(frozen=True)
 class CPConfig(TrainConfig):
@@ -198,52 +194,6 @@ DEMO_CONFIG = CPConfig(epochs=6, batch_size=16, learning_rate=0.05, positive_cop
 
 
 # ------------------------------------------------------------------------------------------------------ data
-_PLAUSIBLE_NORMALISED = 1e4  # after preprocess_cp coordinates are in trunk lengths: |x| of a few at most
-_PLAUSIBLE_RAW = 1e9  # raw keypoints in any unit (io.keypoints.common.PLAUSIBLE_COORDINATE)
-
-
-def prepare_sequence(sequence: SkeletonSequence, config: CPConfig, *, where: str = "sequence") -> np.ndarray:
-    """Preprocess one recording and return its 2-D positions (T, 19, 2) float32 without NaN.
-
-    Arguments:
-        sequence: an In-Motion 19 :class:`SkeletonSequence` (raw keypoints unless ``config.preprocess`` is False).
-        config: the training configuration (window length, preprocessing on/off).
-        where: names the recording in error messages.
-
-    Raises:
-        SkeletonMismatchError: the sequence is not In-Motion 19.
-        DataError: all keypoints missing, or shorter than one window after preprocessing.
-    """
-    if not isinstance(sequence, SkeletonSequence):
-        raise DataError(f"{where}: expected a SkeletonSequence, got {type(sequence).__name__}")
-    sequence.require(SKELETON, min_frames=1, where=where)
-    if config.confidence_threshold is not None:
-        from infantjax.preprocess import mask_low_confidence
-
-        sequence = mask_low_confidence(sequence, config.confidence_threshold)
-    if config.preprocess:
-        from infantjax.preprocess import preprocess_cp
-
-        sequence = preprocess_cp(sequence, version=config.preprocess_version)
-    else:
-        sequence.warn_if_variable_rate(f"{where} (windows cut from the frames as they are)")
-    coords = np.asarray(sequence.coords, dtype=np.float32)[..., :2]
-    if np.isnan(coords).all():
-        raise DataError(f"{where}: every keypoint is missing (all NaN) after preprocessing; check the input file")
-    far = float(np.nanmax(np.abs(coords)))
-    if not np.isfinite(far) or far > (_PLAUSIBLE_NORMALISED if config.preprocess else _PLAUSIBLE_RAW):
-        # a damaged keypoint far out (3e38) survives preprocessing as ~1e36 and overflows the networks into NaN
-        raise DataError(f"{where}: a keypoint lies {far:.3g} {'trunk lengths' if config.preprocess else 'units'} "
-                        "from the centre; the input holds implausible coordinates (a damaged file?): check it")
-    if coords.shape[0] < config.window:
-        raise DataError(
-            f"{where}: {coords.shape[0]} frames after preprocessing, but one window needs {config.window} "
-            f"({config.window / 30:.1f} s at 30 Hz); use a longer recording"
-        )
-    # keypoints still missing after preprocessing sit at the origin (the trunk centre after normalisation)
-    return np.nan_to_num(coords, nan=0.0)
-
-
 @dataclasses.dataclass(frozen=True)
 class Prepared:
     """A cohort ready for training: positions (T_i, 19, 2) per recording, 0/1 labels, subject ids."""
@@ -387,56 +337,12 @@ def validation_windows(prepared: Prepared, config: CPConfig) -> ValidationWindow
 
 
 # ------------------------------------------------------------------------------------------------------ windows
-def build(spec, config: CPConfig, num_joints: int = NUM_JOINTS):
-    """The Flax module of ``spec``: a GCNSpec/STGCNSpec through ``infantjax.models.gcn.build_model``, or a ready
-    ``flax.linen.Module`` with the same interface (``apply(variables, x, train=...) -> (logits, features)``)."""
-    import flax.linen as nn
-
-    if isinstance(spec, nn.Module):
-        return spec
-    from infantjax.models.gcn import build_model
-
-    return build_model(spec, num_joints=num_joints, mode=config.model_mode, bn_numerics=config.bn_numerics,
-                       remat=config.remat)
-
-
-def input_channels(model) -> int:
-    """Input channels a model takes: the first C of [position | velocity | bone] (6 for the searchable GCN, 2 for
-    the paper's ST-GCN baseline, which saw positions only; gcn_reference B.1)."""
-    spec = getattr(model, "spec", None)
-    for obj in (spec, model):
-        if obj is None:
-            continue
-        if hasattr(obj, "num_input_branches") and hasattr(obj, "in_channels_per_branch"):
-            return int(obj.num_input_branches * obj.in_channels_per_branch)
-        if hasattr(obj, "in_channels"):
-            return int(obj.in_channels)
-    return 6
-
-
 def augment_windows(key: jax.Array, positions: jax.Array, config: CPConfig) -> jax.Array:
     """Random rotation, scale and translation of each window (N, T, J, 2), one draw per window (A.9)."""
     from infantjax.augment import random_perturbation_batch
 
     return random_perturbation_batch(key, positions, max_angle=config.rotation, scale_range=config.scale,
                                      max_shift=config.translation)
-
-
-def standardise_windows(positions: jax.Array, config: CPConfig) -> jax.Array:
-    """The v1 window rotation (first-frame spine straight down), before any augmentation (A.9); jit-able."""
-    if config.window_rotation is None:
-        return positions
-    from infantjax.preprocess import rotate_windows
-
-    return rotate_windows(positions, SKELETON, config.window_rotation)
-
-
-def window_features(positions: jax.Array, config: CPConfig) -> jax.Array:
-    """Positions (..., T, J, 2) → position, velocity and bone channels (..., T, J, 6) (jit-able)."""
-    from infantjax.preprocess import features
-
-    parents = _skeleton.get(SKELETON).parents
-    return features(positions, parents, mode=config.feature_mode)
 
 
 def subject_scores(probabilities: np.ndarray, windows: ValidationWindows) -> np.ndarray:
@@ -493,8 +399,10 @@ class CPTask(Task):
             raise ConfigError(f"CPTask needs a CPConfig, got {type(config).__name__}; build one with "
                               "infantjax.train.CPConfig(...)")
         self.spec, self.config, self.num_joints = spec, config, int(num_joints)
-        self.model = build(spec, config, self.num_joints)
-        self.channels = input_channels(self.model)
+        # the family's forward pass (infer/cp.py): prediction is the forward's, the losses are this task's
+        self.forward = CPForward(spec, config, self.num_joints)
+        self.model = self.forward.model
+        self.channels = self.forward.channels
 
     def compile_key(self) -> tuple:
         return super().compile_key() + (self.num_joints,)
@@ -509,7 +417,7 @@ class CPTask(Task):
 
     def inputs(self, positions: jax.Array) -> jax.Array:
         """Window positions → the network input (rotation standardised, features, the model's channels)."""
-        return window_features(standardise_windows(positions, self.config), self.config)[..., :self.channels]
+        return self.forward.network_inputs(positions)
 
     def loss(self, variables, batch, key, step):
         cfg = self.config
@@ -528,8 +436,7 @@ class CPTask(Task):
         return {**variables, "batch_stats": debiased_batch_stats(variables["batch_stats"], step)}
 
     def predict(self, variables, positions):
-        logits, _ = self.model.apply(variables, self.inputs(positions), train=False)
-        return logits
+        return self.forward.logits(variables, positions)
 
     def epoch_batches(self, data: CPData, epoch: int, rng) -> _Crops:
         rec, start = epoch_crops(data.train.lengths, data.train.labels, self.config, rng)

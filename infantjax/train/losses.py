@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 import optax
 from jaxtyping import Array, Float, Int
+
+from infantjax.infer.cp import positive_probability  # noqa: F401 - inference's score, re-exported
 
 __all__ = ["balanced_window_loss", "cross_entropy", "positive_probability"]
 
@@ -13,11 +14,6 @@ __all__ = ["balanced_window_loss", "cross_entropy", "positive_probability"]
 def cross_entropy(logits: Float[Array, "N K"], labels: Int[Array, " N"]) -> Float[Array, " N"]:
     """Per-sample softmax cross-entropy (torch ``CrossEntropyLoss(reduction='none')``)."""
     return optax.softmax_cross_entropy_with_integer_labels(logits, labels.astype(jnp.int32))
-
-
-def positive_probability(logits: Float[Array, "N K"]) -> Float[Array, " N"]:
-    """Softmax probability of class 1 (CP), the score every evaluation uses."""
-    return jax.nn.softmax(logits, axis=-1)[..., 1]
 
 
 def balanced_window_loss(losses, labels) -> float:
