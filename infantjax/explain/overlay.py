@@ -26,7 +26,8 @@ from jaxtyping import Float, UInt8
 from infantjax import skeleton as _skeleton
 from infantjax.errors import ConfigError, DataError
 
-__all__ = ["BONE_COLOUR", "OUTLINE_COLOUR", "UNKNOWN_COLOUR", "confidence_colour", "draw_keypoints", "marker_sizes"]
+__all__ = ["BONE_COLOUR", "OUTLINE_COLOUR", "UNKNOWN_COLOUR", "check_min_confidence", "confidence_colour", "draw_keypoints",
+           "marker_sizes"]
 
 #: colour of the bones
 BONE_COLOUR = (255, 255, 255)
@@ -47,6 +48,21 @@ def confidence_colour(confidence) -> UInt8[np.ndarray, "... 3"]:
     out = np.rint(255.0 * rgb).astype(np.uint8)
     out[~known] = UNKNOWN_COLOUR
     return out
+
+
+def check_min_confidence(min_confidence) -> float:
+    """``min_confidence`` as a float in [0, 1] (joints below it are not drawn).
+
+    Raises:
+        ConfigError: not a number in [0, 1].
+    """
+    try:
+        threshold = float(min_confidence)
+    except (TypeError, ValueError):
+        threshold = float("nan")
+    if not 0.0 <= threshold <= 1.0:
+        raise ConfigError(f"min_confidence must be in [0, 1], got {min_confidence!r}")
+    return threshold
 
 
 def marker_sizes(height: int, width: int) -> tuple[int, int]:
@@ -119,12 +135,7 @@ def draw_keypoints(frames: UInt8[np.ndarray, "N H W 3"], coords: Float[np.ndarra
             raise DataError(f"confidence must be (N, J) = {xy.shape[:2]}, got shape {conf.shape}")
     else:
         conf = np.full(xy.shape[:2], np.nan)
-    try:
-        threshold = float(min_confidence)
-    except (TypeError, ValueError):
-        threshold = float("nan")
-    if not 0.0 <= threshold <= 1.0:
-        raise ConfigError(f"min_confidence must be in [0, 1], got {min_confidence!r}")
+    threshold = check_min_confidence(min_confidence)
     default_radius, default_width = marker_sizes(h, w)
     radius = default_radius if radius is None else radius
     bone_width = default_width if bone_width is None else bone_width

@@ -637,7 +637,7 @@ def write_labelled_video(video: str | os.PathLike, keypoints: SkeletonSequence, 
     """
     from tqdm.auto import tqdm
 
-    from infantjax.explain.overlay import draw_keypoints
+    from infantjax.explain.overlay import check_min_confidence, draw_keypoints
     from infantjax.io import VideoWriter, open_video
 
     out = check_labelled_output(out, video)
@@ -654,12 +654,7 @@ def write_labelled_video(video: str | os.PathLike, keypoints: SkeletonSequence, 
         raise ConfigError(f"crf must be a whole number from 0 (lossless) to 51, got {crf!r}")
     if preset not in X264_PRESETS:
         raise ConfigError(f"preset must be one of {', '.join(X264_PRESETS)}, got {preset!r}")
-    try:
-        threshold = float(min_confidence)
-    except (TypeError, ValueError):
-        threshold = float("nan")
-    if not 0.0 <= threshold <= 1.0:
-        raise ConfigError(f"min_confidence must be in [0, 1], got {min_confidence!r}")
+    threshold = check_min_confidence(min_confidence)
     units = keypoints.metadata.get("units")
     if units is not None and units != "pixels":
         raise DataError(f"the keypoints are in {units!r}, not pixels of the video's frames; convert them to pixels "
