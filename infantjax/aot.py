@@ -17,6 +17,9 @@ plugin: the extra ``aot``). The executable tells:
   and the bytes arguments + outputs + temporaries, each touched once (a lower bound); ``flops_source`` says which.
   Beside them the analytical count where the library has one (:func:`infantjax.models.gcn.count_flops`);
 * every collective of the compiled HLO, with its count and bytes;
+* on a TPU, how much of the activations' memory traffic is tile padding (:func:`tile_padding`): XLA:TPU lays each
+  array out in tiles of (8, 128) on its two minor dimensions, so a dimension of 10 on the 128-lane axis occupies
+  128 and one of 19 on the 8-sublane axis 24;
 * a roofline lower bound on the step time, ``max(FLOPs / peak, bytes / bandwidth)`` per device, and the
   throughput it implies.
 
@@ -42,7 +45,7 @@ from collections.abc import Callable
 from infantjax.errors import AotError, ConfigError
 
 __all__ = ["COMPILE_ENV", "ESTIMATE", "PROGRAMS", "Built", "CompiledProgram", "collectives", "compile_program",
-           "environment", "largest_batch", "matrix_flops"]
+           "environment", "largest_batch", "matrix_flops", "tile_padding"]
 
 #: The label every estimate carries.
 ESTIMATE = "estimate, compiled for, not run on"
@@ -80,6 +83,73 @@ def collectives(hlo_text: str) -> dict[str, dict]:
         entry["count"] += 1
         entry["bytes"] += int(size)
     return out
+
+
+_LAYOUT = re.compile(r"\b(pred|s4|s8|s16|s32|s64|u4|u8|u16|u32|u64|f8e4m3fn|f8e5m2|bf16|f16|f32|f64|c64|c128)"
+                     r"\[([0-9,]*)\]\{([0-9,]*)(?::([^}]*))?\}")
+_RESULT = re.compile(r"^\s*(?:ROOT\s+)?%?[\w.\-]+\s*=\s*(.*?)\s([a-z][\w\-]*)\(")
+_COMPUTATION = re.compile(r"^(ENTRY\s+)?%?([\w.\-]+)\s.*\{\s*$")
+_NOT_BUFFERS = frozenset({"parameter", "constant", "get-tuple-element", "tuple", "bitcast", "copy-start",
+                          "copy-done", "after-all", "opt-barrier"})
+
+
+def tile_padding(hlo_text: str, top: int = 5) -> dict | None:
+    """How much of the buffers a compiled TPU program writes to HBM is tile padding.
+
+    Every result of an instruction outside fusion bodies (a buffer XLA materialises; parameters, constants, tuples
+    and bitcasts are not buffers, and buffers in another memory space — ``S(n)``, the TPU's on-chip memory — are
+    left out) is sized twice from the layout in the HLO text: its elements, and its elements padded to the layout's
+    first tile, ``T(a, b)`` over its two most minor dimensions (``T(128)`` over one). Returns ``{"logical": bytes,
+    "tiled": bytes, "ratio": tiled / logical, "largest": [{"shape": layout text, "logical": bytes, "tiled": bytes,
+    "count": n}, ...]}`` (the ``top`` layouts with the most tiled bytes), or None where the layouts carry no tiles
+    (XLA:GPU, XLA:CPU). It counts each buffer written once: reads, and the bytes XLA's cost analysis adds, scale
+    with it but are not in it.
+    """
+    fused: set[str] = set()
+    for name in re.findall(r"\bfusion\([^\n]*?calls=%?([\w.\-]+)", hlo_text):
+        fused.add(name)
+    logical_total = tiled_total = 0
+    seen_tiles = False
+    shapes: dict[str, list[int]] = {}
+    current = None
+    for line in hlo_text.splitlines():
+        if not line.startswith(" "):
+            m = _COMPUTATION.match(line)
+            current = m.group(2) if m else None
+            continue
+        if current is None or current in fused:
+            continue
+        m = _RESULT.match(line)
+        if not m or m.group(2) in _NOT_BUFFERS:
+            continue
+        for dtype, dims_text, order_text, extra in _LAYOUT.findall(m.group(1)):
+            if "S(" in extra:
+                continue
+            dims = [int(x) for x in dims_text.split(",") if x]
+            logical = _BYTES[dtype] * math.prod(dims)
+            padded = list(dims)
+            tile = re.match(r"T\(([0-9,]+)\)", extra)
+            order = [int(x) for x in order_text.split(",") if x]
+            if tile and dims:
+                seen_tiles = True
+                sizes = [int(x) for x in tile.group(1).split(",")]
+                for k, size in enumerate(reversed(sizes)):  # the tile's last size pads the most minor dimension
+                    if k < len(order):
+                        d = order[k]
+                        padded[d] = -(-padded[d] // size) * size
+            tiled = _BYTES[dtype] * math.prod(padded)
+            logical_total += logical
+            tiled_total += tiled
+            key = f"{dtype}[{dims_text}]{{{order_text}:{extra}}}" if extra else f"{dtype}[{dims_text}]{{{order_text}}}"
+            entry = shapes.setdefault(key, [0, 0, 0])
+            entry[0] += int(logical)
+            entry[1] += int(tiled)
+            entry[2] += 1
+    if not seen_tiles or not logical_total:
+        return None
+    largest = sorted(shapes.items(), key=lambda kv: -kv[1][1])[:top]
+    return {"logical": int(logical_total), "tiled": int(tiled_total), "ratio": tiled_total / logical_total,
+            "largest": [{"shape": k, "logical": v[0], "tiled": v[1], "count": v[2]} for k, v in largest]}
 
 
 def matrix_flops(fn, *args) -> float:
@@ -184,6 +254,7 @@ class CompiledProgram:
     peak_tflops: float
     peak_name: str
     hbm_tb_s: float
+    padding: dict | None = None
 
     @property
     def intensity(self) -> float | None:
@@ -225,7 +296,8 @@ class CompiledProgram:
                "analytical_flops_per_device": self.analytical_flops, "bytes_per_device": self.bytes,
                "flop_per_byte": self.intensity, "collectives": self.collectives,
                "instance_parallel": self.instance_parallel, "bound_by": self.bound_by,
-               "peak": self.peak_name, "peak_tflop_per_s": self.peak_tflops, "hbm_tb_per_s": self.hbm_tb_s}
+               "peak": self.peak_name, "peak_tflop_per_s": self.peak_tflops, "hbm_tb_per_s": self.hbm_tb_s,
+               "tile_padding": self.padding}
         if self.flops is not None:
             out["gflop"] = self.flops * self.devices / 1e9
         if self.bytes is not None:
@@ -252,6 +324,12 @@ class CompiledProgram:
             lines.append(f"  collectives: {parts}")
         else:
             lines.append("  collectives: none")
+        if self.padding:
+            p = self.padding
+            big = p["largest"][0]
+            lines.append(f"  tile padding: the buffers written to HBM hold {p['logical'] / gb:.3f} GB, "
+                         f"{p['tiled'] / gb:.3f} GB in their TPU tiles (x{p['ratio']:.2f}); largest "
+                         f"{big['shape']} x{big['tiled'] / big['logical']:.2f}")
         if self.bound_s is not None:
             lines.append(f"  roofline bound ({ESTIMATE} {self.target}): {self.bound_s * 1e3:.3f} ms per call "
                          f"({self.bound_by}-bound at {self.peak_tflops:g} TFLOP/s {self.peak_name}, "
@@ -482,6 +560,7 @@ def compile_program(target, program: str, *, batch: int | None = None, instances
               "temp": int(stats.temp_size_in_bytes), "alias": int(stats.alias_size_in_bytes)}
     memory["peak"] = memory["argument"] + memory["output"] + memory["temp"] - memory["alias"]
     flops, nbytes = _xla_cost(compiled)
+    hlo = compiled.as_text()
     source = "XLA cost analysis of the compiled program"
     counted = matrix_flops(built.fn, *built.args) / len(devices)
     if flops is None:  # compile-only XLA:GPU gives none (and would not count cuDNN convolutions)
@@ -499,7 +578,7 @@ def compile_program(target, program: str, *, batch: int | None = None, instances
         target=t.name, program=program, batch=batch, description=built.description, devices=len(devices),
         device_kind=devices[0].device_kind, mesh=built.mesh_shape, compile_s=round(compile_s, 2), memory=memory,
         hbm_bytes=t.hbm_bytes, fits=memory["peak"] <= t.hbm_bytes, flops=flops, flops_source=source,
-        analytical_flops=analytical, bytes=nbytes, collectives=collectives(compiled.as_text()),
+        analytical_flops=analytical, bytes=nbytes, collectives=collectives(hlo), padding=tile_padding(hlo),
         instance_parallel=built.instance_parallel, items=built.items, unit=built.unit, dtype=dtype,
         peak_tflops=tflops, peak_name=peak_name, hbm_tb_s=peak.hbm_tb_s)
 

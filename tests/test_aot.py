@@ -58,6 +58,12 @@ def test_instance_parallel_cp_programs_compile_fit_and_never_exchange_data(targe
     assert result.instance_parallel and result.mesh == {"instance": 8, "data": 1}
     assert result.fits and 0 < result.memory["peak"] < result.hbm_bytes
     assert result.collectives == {}  # one instance per device: no all-gather, no collective at all
+    if target == TPU:  # XLA:TPU's layouts carry tiles: narrow channels and the 19 joints are padded in them
+        pad = result.padding
+        assert pad["tiled"] > pad["logical"] > 0 and pad["ratio"] == pytest.approx(pad["tiled"] / pad["logical"])
+        assert "tile padding" in result.table() and result.record()["tile_padding"] == pad
+    else:  # XLA:GPU's layouts have none
+        assert result.padding is None and "tile padding" not in result.table()
 
 
 @pytest.mark.parametrize("program", ["cp-train", "cp-score"])
@@ -106,6 +112,36 @@ def test_collectives_are_read_from_hlo_text():
 """
     assert collectives(text) == {"all-gather": {"count": 1, "bytes": 512},
                                  "all-reduce": {"count": 2, "bytes": 40 + 4 + 12}}
+
+
+def test_tile_padding_is_read_from_tpu_layouts():
+    from infantjax.aot import tile_padding
+
+    text = """HloModule m
+
+%fused_computation.1 (p: bf16[8,150,19,40]) -> bf16[8,150,19,40] {
+  %p = bf16[8,150,19,40]{1,2,3,0:T(8,128)(2,1)} parameter(0)
+  ROOT %inner = bf16[8,150,19,40]{1,2,3,0:T(8,128)(2,1)} negate(%p)
+}
+
+ENTRY %main (a: bf16[8,150,19,40]) -> (bf16[8,150,19,40], f32[10]) {
+  %a = bf16[8,150,19,40]{1,2,3,0:T(8,128)(2,1)} parameter(0)
+  %fusion.1 = bf16[8,150,19,40]{1,2,3,0:T(8,128)(2,1)} fusion(%a), kind=kLoop, calls=%fused_computation.1
+  %conv = bf16[22800,40]{1,0:T(8,128)(2,1)} custom-call(%fusion.1)
+  %vmem = f32[10]{0:T(128)S(1)} reduce(%conv)
+  %small = f32[10]{0:T(128)} copy(%vmem)
+  ROOT %t = (bf16[8,150,19,40]{1,2,3,0:T(8,128)(2,1)}, f32[10]{0:T(128)}) tuple(%fusion.1, %small)
+}
+"""
+    pad = tile_padding(text)
+    # (150 -> 256 lanes) x (19 -> 24 sublanes); 40 channels -> 128 lanes; 10 -> 128; the fusion body, the
+    # parameter, the tuple and the on-chip (S(1)) buffer are not HBM buffers written by the program
+    a = 2 * 8 * 150 * 19 * 40
+    assert pad["logical"] == a + a + 40
+    assert pad["tiled"] == 2 * 8 * 256 * 24 * 40 + 2 * 22800 * 128 + 4 * 128
+    assert pad["largest"][0] == {"shape": "bf16[22800,40]{1,0:T(8,128)(2,1)}", "logical": a,
+                                 "tiled": 2 * 22800 * 128, "count": 1}
+    assert tile_padding(text.replace(":T(8,128)(2,1)", "").replace(":T(128)", "")) is None  # GPU/CPU layouts
 
 
 def test_unknown_names_are_typed_errors():
