@@ -215,6 +215,7 @@ class Built:
         instance_parallel: instances stacked over the mesh's ``instance`` axis (they must never exchange data).
         analytical_flops: the library's analytical FLOP count of one call over all devices, or None.
         mesh_shape: the mesh's axes and sizes.
+        devices: the devices the program runs on, where fewer than the target's (one NAS trial: one chip).
     """
 
     fn: Callable
@@ -225,6 +226,7 @@ class Built:
     instance_parallel: bool
     analytical_flops: float | None
     mesh_shape: dict
+    devices: int | None = None
 
 
 @dataclasses.dataclass
@@ -327,8 +329,9 @@ class CompiledProgram:
         if self.padding:
             p = self.padding
             big = p["largest"][0]
-            lines.append(f"  tile padding: the buffers written to HBM hold {p['logical'] / gb:.3f} GB, "
-                         f"{p['tiled'] / gb:.3f} GB in their TPU tiles (x{p['ratio']:.2f}); largest "
+            scale, unit = (gb, "GB") if p["tiled"] >= 0.01 * gb else (1e6, "MB")
+            lines.append(f"  tile padding: the buffers written to HBM hold {p['logical'] / scale:.3f} {unit}, "
+                         f"{p['tiled'] / scale:.3f} {unit} in their TPU tiles (x{p['ratio']:.2f}); largest "
                          f"{big['shape']} x{big['tiled'] / big['logical']:.2f}")
         if self.bound_s is not None:
             lines.append(f"  roofline bound ({ESTIMATE} {self.target}): {self.bound_s * 1e3:.3f} ms per call "
@@ -415,6 +418,34 @@ def _cp(devices, batch, instances, size, *, train: bool) -> Built:
                  f"{batch} windows of {window} frames", True, float(forward) * batch * n, dict(mesh.shape))
 
 
+#: the NAS search space's candidate compiled by ``nas-trial`` (search seed, trial number of :func:`nas.space.rng_for`)
+NAS_TRIAL = (0, 0)
+
+
+def _nas_trial(devices, batch, instances, size) -> Built:
+    """One NAS trial's training step on one chip (the search runs one trial per chip, each its own program): the
+    candidate of :data:`NAS_TRIAL` drawn from the paper's search space (``nas.space.uniform_table``), the engine's
+    step of one instance at the trials' batch. ``instances`` is not used: a trial is one network."""
+    import jax.numpy as jnp
+
+    from infantjax.models.gcn import count_flops
+    from infantjax.nas.space import candidate_string, rng_for, sample_table, uniform_table
+    from infantjax.train.cp import CPConfig, CPTask
+
+    if size == "small":
+        spec, name = _gcn_spec("small")
+        window = 30
+    else:
+        spec = sample_table(uniform_table(), rng_for(*NAS_TRIAL))
+        name, window = f"search-space candidate {candidate_string(spec)}", 150
+    task = CPTask(spec, CPConfig(window=window, batch_size=batch, preprocess=False, window_rotation=None,
+                                 progress=False))
+    fn, args, mesh, _ = _engine(task, devices[:1], 1, {"positions": ((batch, window, 19, 2), jnp.float32),
+                                                        "labels": ((batch,), jnp.int32)})
+    forward = count_flops(spec, "full", num_frames=window)
+    return Built(fn, args, batch, "windows", f"one NAS trial's training step on one chip, {name}, {batch} windows "
+                 f"of {window} frames", False, 3.0 * forward * batch, mesh, devices=1)
+
 def _pose(devices, batch, instances, size, *, variant: str) -> Built:
     import functools
 
@@ -476,6 +507,7 @@ PROGRAMS: dict[str, tuple[Callable[..., Built], int, str]] = {
                  "the CP ensemble's scoring (StackedPredictor, windows shared by every instance)"),
     "pose-rt": (lambda d, b, i, s: _pose(d, b, i, s, variant="rt"), 16, "EfficientPose RT inference"),
     "pose-i": (lambda d, b, i, s: _pose(d, b, i, s, variant="i"), 16, "EfficientPose I inference"),
+    "nas-trial": (_nas_trial, 32, "one NAS trial's training step on one chip (a search-space candidate)"),
     "depth-train": (lambda d, b, i, s: _task_step(d, b, i, s, task="depth.DepthTask"), 0,
                     "the depth regression step (seed 004; --size small only)"),
     "smartphone-train": (lambda d, b, i, s: _task_step(d, b, i, s, task="passmore.PassmoreTask"), 0,
@@ -562,20 +594,21 @@ def compile_program(target, program: str, *, batch: int | None = None, instances
     flops, nbytes = _xla_cost(compiled)
     hlo = compiled.as_text()
     source = "XLA cost analysis of the compiled program"
-    counted = matrix_flops(built.fn, *built.args) / len(devices)
+    used = built.devices or len(devices)
+    counted = matrix_flops(built.fn, *built.args) / used
     if flops is None:  # compile-only XLA:GPU gives none (and would not count cuDNN convolutions)
         flops, source = counted, ("products and convolutions of the traced program / devices (aot.matrix_flops; "
                                   "XLA:GPU compiled without a device gives no count)")
     if nbytes is None:  # every buffer read or written once: a lower bound
         nbytes = float(memory["argument"] + memory["output"] + memory["temp"])
         source += "; bytes: arguments + outputs + temporaries, each touched once (a lower bound)"
-    analytical = built.analytical_flops / len(devices) if built.analytical_flops else None
+    analytical = built.analytical_flops / used if built.analytical_flops else None
     peak = t.peak
     tflops, peak_name = peak_tflops(peak, dtype)
     if default_batch == 0:
         batch = int(built.items // instances)
     return CompiledProgram(
-        target=t.name, program=program, batch=batch, description=built.description, devices=len(devices),
+        target=t.name, program=program, batch=batch, description=built.description, devices=used,
         device_kind=devices[0].device_kind, mesh=built.mesh_shape, compile_s=round(compile_s, 2), memory=memory,
         hbm_bytes=t.hbm_bytes, fits=memory["peak"] <= t.hbm_bytes, flops=flops, flops_source=source,
         analytical_flops=analytical, bytes=nbytes, collectives=collectives(hlo), padding=tile_padding(hlo),

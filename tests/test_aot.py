@@ -180,6 +180,20 @@ def test_every_family_s_stacked_step_keeps_its_instances_apart(program):
     assert result.flops > 0
 
 
+def test_a_nas_trial_runs_on_one_chip_alone():
+    """A search runs one trial per chip: the trial's step is compiled for one device of the host, whose figures
+    are that device's (FLOPs not divided among the 8), with no collective."""
+    from infantjax.models.gcn import count_flops
+    from infantjax.models.gcn.presets import demo_spec
+
+    result = compiled(GPU, "nas-trial")
+    assert result.devices == 1 and result.mesh == {"instance": 1, "data": 1}
+    assert not result.instance_parallel and result.fits and result.collectives == {}
+    expected = 3.0 * count_flops(demo_spec(temporal_kernel_size=3), "full", num_frames=30) * 32
+    assert result.analytical_flops == pytest.approx(expected)
+    assert result.flops == pytest.approx(expected, rel=0.05)
+
+
 def test_the_command_without_the_extra_is_one_line_and_exit_2(monkeypatch, capsys):
     import importlib.util as util
 
