@@ -16,7 +16,7 @@ starting with temporal stride 2, and a global or spatial head. Windows are chann
 
 ``mode="corrected"`` fixes the last four (true depthwise graph conv; outer SE also at one scale; MBConv outer SE
 only when SE is chosen; true hop distances to the centre). Layers the reference builds but never runs (A.8) are
-not built in either mode; :func:`~infantjax.models.gcn.counting.count_params` counts them analytically.
+not built in either mode; ``infantjax.models.count_parameters(spec, convention="reference")`` counts them analytically.
 
 The uniform(±1e−6) noise the reference adds to disentangled adjacencies once at construction (``use_mask``) is
 left out, in both modes. It is not negligible: it is drawn from torch's global RNG (so it cannot be reproduced
