@@ -41,9 +41,9 @@ from infantjax import skeleton as skeleton_lib
 from infantjax.models.gcn.common import (
     adjacency,
     bn,
-    check_input,
     compute_dtype,
     head,
+    normalised_input,
     output_dtype,
     projection,
     temporal_conv_layer,
@@ -249,14 +249,9 @@ class SearchableGCN(nn.Module):
         spec = self.spec
         dt = compute_dtype(spec.dtype, x)
         module = remat_module(STGCNModule, self.remat)
-        skel = skeleton_lib.get(self.skeleton)
-        v, per_branch = skel.num_keypoints, spec.in_channels_per_branch
-        c_total = spec.num_input_branches * per_branch
-        check_input(x, v, c_total, skel.name)
-        n, t = x.shape[:2]
-        x = jnp.asarray(x, dt)
-        # input normalisation: BatchNorm1d over V·C features, index v·C + c, before the branches split (A.4)
-        x = bn(train, "data_bn", dt, self.bn_numerics)(x.reshape(n, t, v * c_total)).reshape(n, t, v, c_total)
+        per_branch = spec.in_channels_per_branch
+        # input normalisation: BatchNorm1d over V·C features, before the branches split (A.4)
+        x = normalised_input(x, self.skeleton, spec.num_input_branches * per_branch, dt, train, self.bn_numerics)
         scales_in, scales_main = spec.graph_scales
         a_in = jnp.asarray(adjacency(self.skeleton, scales_in, self.mode))
         a_main = jnp.asarray(adjacency(self.skeleton, scales_main, self.mode))
