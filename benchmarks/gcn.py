@@ -51,7 +51,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from infantjax import backend, models
 from infantjax.bench import harness
-from infantjax.models.gcn import GCNSpec, STGCNSpec, build_model, count_flops, count_params
+from infantjax.models import count_parameters
+from infantjax.models.gcn import GCNSpec, STGCNSpec, build_model, count_flops
 from infantjax.nn.precision import COMPUTE_DTYPES
 from infantjax.nn.temporal import CONV_IMPLS
 
@@ -139,8 +140,8 @@ def bench_one(name: str, spec, *, batch: int, repeats: int, conv_impl: str = "au
         "dtype": dtype,
         "remat": remat,
         "train_step_scratch_gb": step_c.memory_analysis().temp_size_in_bytes / 1e9,
-        "params_reference": count_params(spec, "reference"),
-        "params_live": count_params(spec, "live"),
+        "params_reference": count_parameters(spec, convention="reference"),
+        "params_live": count_parameters(spec, convention="live"),
         "gflops_reference": flops / 1e9,
         "gflops_full": count_flops(spec, "full") / 1e9,
         "forward_compile_s": fwd_compile,

@@ -34,12 +34,14 @@ import numpy as np
 from infantjax.errors import ConfigError, SkeletonMismatchError
 
 __all__ = [
+    "MODEL_SKELETON",
     "Skeleton",
     "get",
     "names",
     "register",
     "mapping",
     "map_keypoints",
+    "to_model_skeleton",
     "spatial_adjacency",
     "disentangled_adjacency",
 ]
@@ -501,3 +503,45 @@ def map_keypoints(coords: np.ndarray, source: str | Skeleton, target: str | Skel
                 if a in src.keypoints and b in src.keypoints:
                     out[..., t, :] = 0.5 * (coords[..., src.index(a), :] + coords[..., src.index(b), :])
     return out
+
+
+#: The keypoints every CP ensemble reads (seed 002's In-Motion 19).
+MODEL_SKELETON = "in-motion-19"
+#: How :func:`to_model_skeleton` maps a recording of another skeleton.
+MAPPINGS = ("none", "exact", "approximate")
+
+
+def to_model_skeleton(seq, how: str, path, *, target: str = MODEL_SKELETON):
+    """A recording (a :class:`~infantjax.sequence.SkeletonSequence`) on the CP ensemble's In-Motion 19 keypoints
+    (e.g. keypoints tracked with the MPII pose models), and a warning naming the joints the mapping could not fill
+    (or None).
+
+    Arguments:
+        seq: the recording.
+        how: ``"none"`` (the recording must already be on ``target``), ``"exact"`` (same-named keypoints; thorax and
+            pelvis derived from shoulders and hips) or ``"approximate"`` (also stand-ins such as hand for wrist,
+            :func:`mapping`).
+        path: where the recording comes from, for the messages.
+        target: the skeleton to map to (default :data:`MODEL_SKELETON`).
+
+    Raises:
+        ConfigError: an unknown ``how``. SkeletonMismatchError: another skeleton with ``how="none"``, or a mapping
+            that fills none of the target's joints.
+    """
+    if how not in MAPPINGS:
+        raise ConfigError(f"the skeleton mapping must be one of {', '.join(MAPPINGS)}, got {how!r}")
+    if seq.skeleton.name == get(target).name:
+        return seq, None
+    if how == "none":
+        raise SkeletonMismatchError(
+            f"{path}: keypoints of {seq.skeleton.name!r}, but the ensemble needs {target!r}; add --map-skeleton "
+            "approximate (or exact) to map them, with the joints the file lacks treated as missing")
+    mapped = seq.map_to(target, approximate=how == "approximate")
+    never = [name for j, name in enumerate(mapped.skeleton.keypoints) if np.isnan(mapped.coords[:, j]).all()]
+    if len(never) == mapped.num_keypoints:
+        raise SkeletonMismatchError(f"{path}: none of the {target} joints can be mapped from {seq.skeleton.name!r}")
+    if not never:
+        return mapped, None
+    return mapped, (f"mapped from {seq.skeleton.name} ({how}): {len(never)} of {mapped.num_keypoints} joints are "
+                    f"missing and reach the model at the trunk centre ({', '.join(never)}); the risk is less "
+                    "reliable than with In-Motion 19 keypoints")

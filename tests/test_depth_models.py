@@ -127,9 +127,10 @@ def test_whole_networks_see_the_same_9x9x3_window():
     shape = (1, 3, 13, 13, 21)
     # a random output layer: the default zero-initialised one has no input gradient before training
     kw = {"widths": (8, 8, 8, 8), "head_width": 8, "output_init": "lecun"}
+    spec = RegressionSpec(**kw)
     box = np.zeros(shape[1:4], bool)
     box[:, 2:11, 2:11] = True  # four 3x3x3 levels: 1 + 4 * 2 = 9 pixels, all three frames
-    for module in (AsymmetricRegression(**kw), FullRegression(**kw)):
+    for module in (AsymmetricRegression(spec), FullRegression(RegressionSpec(kind="full", **kw))):
         support = _input_support(module, shape, (1, 6, 6), seeds=2)
         assert not (support & ~box).any()
         # the extent along each axis is the full window (single corner voxels may be cut off by dead ReLUs)

@@ -7,7 +7,8 @@ import dataclasses
 import pytest
 
 from infantjax.errors import ConfigError
-from infantjax.models.gcn import CHOICES, GCNSpec, STGCNSpec, count_flops, count_params
+from infantjax.models import count_parameters
+from infantjax.models.gcn import CHOICES, GCNSpec, STGCNSpec, count_flops
 from infantjax.models.gcn.counting import ledger
 
 # seed 002, Table A.4 / eTable 4 (parameters, GFLOPs) and gcn_reference A.8 ("actually used")
@@ -23,12 +24,12 @@ STGCN_PARAMS, STGCN_GFLOPS, STGCN_FULL = 3_075_740, 6.21, 6.466
 
 @pytest.mark.parametrize("arch", range(10))
 def test_table_a4_reference_params_exact(arch):
-    assert count_params(GCNSpec.table_a4()[arch], "reference") == TABLE_A4_PARAMS[arch]
+    assert count_parameters(GCNSpec.table_a4()[arch], convention="reference") == TABLE_A4_PARAMS[arch]
 
 
 @pytest.mark.parametrize("arch", range(10))
 def test_live_params_match_the_used_column(arch):
-    assert count_params(GCNSpec.table_a4()[arch], "live") == LIVE_PARAMS[arch]
+    assert count_parameters(GCNSpec.table_a4()[arch], convention="live") == LIVE_PARAMS[arch]
 
 
 @pytest.mark.parametrize("arch", range(10))
@@ -46,15 +47,18 @@ def test_edge_importance_parameters(arch):
 
 def test_stgcn_counts():
     spec = STGCNSpec()
-    assert count_params(spec) == STGCN_PARAMS
-    assert count_params(spec, "live") == STGCN_PARAMS  # ST-GCN builds nothing it does not run
+    assert count_parameters(spec, convention="reference") == STGCN_PARAMS
+    assert count_parameters(spec, convention="live") == STGCN_PARAMS  # ST-GCN builds nothing it does not run
     assert round(count_flops(spec) / 1e9, 2) == STGCN_GFLOPS
     assert round(count_flops(spec, "full") / 1e9, 3) == STGCN_FULL
     # gcn_reference B.1: other settings are off by these amounts
-    assert count_params(dataclasses.replace(spec, in_channels=3)) - STGCN_PARAMS == 230
-    assert count_params(dataclasses.replace(spec, in_channels=6)) - STGCN_PARAMS == 920
-    assert count_params(dataclasses.replace(spec, edge_importance=False)) - STGCN_PARAMS == -10_830
-    assert count_params(dataclasses.replace(spec, num_classes=1)) - STGCN_PARAMS == -257
+    def reference(**changes):
+        return count_parameters(dataclasses.replace(spec, **changes), convention="reference")
+
+    assert reference(in_channels=3) - STGCN_PARAMS == 230
+    assert reference(in_channels=6) - STGCN_PARAMS == 920
+    assert reference(edge_importance=False) - STGCN_PARAMS == -10_830
+    assert reference(num_classes=1) - STGCN_PARAMS == -257
 
 
 def test_table_a4_matches_the_paper_columns():
@@ -72,19 +76,25 @@ def test_unused_se_ratio_does_not_change_counts():
     # "-" in Table A.4: the ratio of an architecture without SE is unused (gcn_reference B.1)
     spec = GCNSpec.table_a4()[0]
     other = dataclasses.replace(spec, se_ratio=4, se_type="relative")
-    assert count_params(other) == count_params(spec)
+    assert count_parameters(other, convention="reference") == count_parameters(spec, convention="reference")
     assert count_flops(other) == count_flops(spec)
 
 
 def test_counting_rejects_bad_arguments():
     spec = GCNSpec()
     with pytest.raises(ConfigError, match="convention"):
-        count_params(spec, "everything")
+        count_parameters(spec, convention="everything")
     with pytest.raises(ConfigError, match="convention"):
         count_flops(spec, "live")
     with pytest.raises(ConfigError, match="mode"):
-        count_params(spec, "live", mode="fixed")
-    with pytest.raises(ConfigError, match="GCNSpec or STGCNSpec"):
-        count_params({"graph": "dis2"})
+        count_parameters(spec, convention="live", mode="fixed")
+    with pytest.raises(ConfigError, match="registered spec"):
+        count_parameters({"graph": "dis2"}, convention="reference")
+    with pytest.raises(ConfigError, match="not both"):
+        count_parameters(spec, convention="reference", collections=("params",))
+    from infantjax.models.sma import SMASpec
+
+    with pytest.raises(ConfigError, match="its conventions: none"):
+        count_parameters(SMASpec(), convention="reference")
     with pytest.raises(ConfigError, match="num_joints"):
-        count_params(spec, num_joints=0)
+        count_parameters(spec, convention="reference", num_joints=0)

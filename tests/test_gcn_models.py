@@ -4,6 +4,7 @@ quirks and their corrections, initialisation, CAM and input validation (seed 002
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import jax
@@ -23,7 +24,6 @@ from infantjax.models.gcn import (
     build_model,
     class_activation_map,
     count_flops,
-    count_params,
 )
 from infantjax.nn.graph import DepthwiseGraphConv, GraphConv, mbconv_source_channels
 
@@ -92,7 +92,7 @@ def _check_forward_backward(spec, t=150):
     old = jax.tree.leaves(variables["batch_stats"])
     new = jax.tree.leaves(updates["batch_stats"])
     assert any(not np.allclose(a, b) for a, b in zip(old, new))
-    assert count_parameters(variables["params"]) == count_params(spec, "live")
+    assert count_parameters(variables["params"]) == count_parameters(spec, convention="live")
 
 
 # ---------------------------------------------------------------------------------------- all eleven networks
@@ -116,7 +116,7 @@ def test_flax_parameters_equal_live_count(index):
     spec = _ALL[index]
     model = build_model(spec)
     shapes = _shapes(model, _window(spec, t=150))
-    assert count_parameters(shapes["params"]) == count_params(spec, "live")
+    assert count_parameters(shapes["params"]) == count_parameters(spec, convention="live")
 
 
 def _covering_specs(n=4, seed=7):
@@ -171,9 +171,9 @@ def test_random_specs_shapes_and_live_counts(choices, mode):
     model = build_model(spec, mode=mode)
     x = _window(spec, n=3, t=40)
     shapes = _shapes(model, x)
-    assert count_parameters(shapes["params"]) == count_params(spec, "live", mode=mode)
+    assert count_parameters(shapes["params"]) == count_parameters(spec, convention="live", mode=mode)
     if mode == "reference":
-        assert count_params(spec, "reference") >= count_params(spec, "live")
+        assert count_parameters(spec, convention="reference") >= count_parameters(spec, convention="live")
     logits, features = jax.eval_shape(lambda v: model.apply(v, x, train=False), shapes)
     assert logits.shape == (3, 2)
     assert features.shape[:3] == (3, 20 if spec.num_main_levels == 1 else 10, V)
@@ -187,7 +187,7 @@ def _live(spec, mode="reference"):
     """Live parameter count, from the counter and from the Flax model (which must agree)."""
     model = build_model(spec, mode=mode)
     n = count_parameters(_shapes(model, _window(spec, n=2, t=16))["params"])
-    assert n == count_params(spec, "live", mode=mode)
+    assert n == count_parameters(spec, convention="live", mode=mode)
     return n
 
 
@@ -223,7 +223,8 @@ def test_outer_se_is_built_but_not_run_at_one_scale():
     one = dataclasses.replace(_SE_BASE, input_temporal_scales=1, main_temporal_scales=1)
     outer = dataclasses.replace(one, se="outer")
     se_params = sum(_se(m.out_channels, 2) for m in _modules(one))
-    assert count_params(outer, "reference") - count_params(one, "reference") == se_params
+    reference = functools.partial(count_parameters, convention="reference")
+    assert reference(outer) - reference(one) == se_params
     assert _live(outer) == _live(one)
     assert _live(outer, "corrected") - _live(one, "corrected") == se_params
 

@@ -19,12 +19,11 @@ from infantjax import backend, models
 from infantjax.errors import ConfigError
 from infantjax.models.depth.regression import RegressionSpec
 from infantjax.models.depth.unet import DetectionSpec
-from infantjax.models.gcn import GCNSpec, STGCNSpec, count_params
+from infantjax.models.gcn import GCNSpec, STGCNSpec
 from infantjax.models.pose.efficientpose import EfficientPoseSpec
 from infantjax.models.pose.hourglass import EfficientHourglassSpec
 from infantjax.models.pose.openpose import OpenPoseSpec
 from infantjax.nn import activations
-from infantjax.nn.dispatch import resolve
 from infantjax.nn.norm import CONVENTIONS, batch_norm
 from infantjax.nn.precision import dtype_name
 from infantjax.nn.se import SqueezeExcitation, squeeze_excite
@@ -83,13 +82,14 @@ def test_one_activation_lookup():
         activations.get("gelu")
 
 
-def test_dispatch_resolves_auto_by_backend_and_validates():
+def test_form_resolves_auto_by_backend_and_validates():
     on_cpu = backend.current().conv == "cpu"
-    assert resolve("auto", cpu="shift", other="conv") == ("shift" if on_cpu else "conv")
-    assert resolve("conv", cpu="shift", other="conv") == "conv"
-    assert resolve("matmul", cpu="matmul", other="einsum") == "matmul"
+    assert backend.form("auto", cpu="shift", other="conv") == ("shift" if on_cpu else "conv")
+    assert backend.form("conv", cpu="shift", other="conv") == "conv"
+    assert backend.form("matmul", cpu="matmul", other="einsum") == "matmul"
     with pytest.raises(ConfigError, match="graph aggregation impl must be one of"):
-        resolve("fft", cpu="matmul", other="einsum", what="graph aggregation impl")
+        backend.form("fft", cpu="matmul", other="einsum", what="graph aggregation impl")
+    assert not (PACKAGE / "nn" / "dispatch.py").exists()  # the alias nn.dispatch.resolve is gone: one reader
 
 
 def test_dtype_names():
@@ -161,8 +161,9 @@ def test_count_parameters_of_variables_and_conventions():
     model = models.build(spec, conv_impl="shift")
     shapes = jax.eval_shape(lambda: model.init(jax.random.key(0), jnp.zeros((1, 16, 19, 6)), train=False))
     assert models.count_parameters(shapes) == models.count_parameters(spec)  # every collection
-    assert models.count_parameters(shapes, collections=("params",)) == count_params(spec, "live")
-    assert models.count_parameters(shapes["params"]) == count_params(spec, "live")  # a bare tree
+    live = models.count_parameters(spec, convention="live")
+    assert models.count_parameters(shapes, collections=("params",)) == live
+    assert models.count_parameters(shapes["params"]) == live  # a bare tree
     assert models.count_parameters(shapes, collections=("fixed",)) == 0  # a collection it lacks
     # builder options travel with a spec
     assert models.count_parameters(spec, skeleton="in-motion-19", num_joints=19) == models.count_parameters(spec)

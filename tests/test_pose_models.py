@@ -59,21 +59,17 @@ def test_spec_validation_and_json_round_trip():
         EfficientPoseSpec("rt", graph="tiny")
 
 
-def test_the_per_family_counters_are_deprecated_aliases_of_the_one_counter():
-    """``models.count_parameters`` is the one counter; the per-family names warn and give the same counts."""
-    import jax.numpy as jnp
+def test_one_parameter_counter_and_no_per_family_names():
+    """``models.count_parameters`` is the one counter: the per-family counters and their deprecated aliases are
+    gone; EfficientPose's official count (README §2.6) is every collection, OpenPose's trained one ``params``."""
+    import importlib
 
-    from infantjax.models.pose.efficientpose import parameter_count
-    from infantjax.models.pose.hourglass import EfficientHourglassSpec, hourglass_parameter_count
-    from infantjax.models.pose.openpose import OpenPoseSpec, openpose_parameter_count
-    from infantjax.pipelines.depth import parameter_count as depth_parameter_count
-
+    for module, name in [("infantjax.models.pose.efficientpose", "parameter_count"),
+                         ("infantjax.models.pose", "parameter_count"),
+                         ("infantjax.models.pose.hourglass", "hourglass_parameter_count"),
+                         ("infantjax.models.pose.openpose", "openpose_parameter_count"),
+                         ("infantjax.models.sma", "parameter_count"),
+                         ("infantjax.pipelines.depth", "parameter_count")]:
+        assert not hasattr(importlib.import_module(module), name), f"{module}.{name}"
     spec = EfficientPoseSpec("rt")
-    cases = [(lambda: parameter_count(spec), count_parameters(spec)),
-             (lambda: hourglass_parameter_count(EfficientHourglassSpec()), count_parameters(EfficientHourglassSpec())),
-             (lambda: openpose_parameter_count(OpenPoseSpec()),
-              count_parameters(OpenPoseSpec(), collections=("params",))),
-             (lambda: depth_parameter_count({"params": {"w": jnp.zeros((3, 4))}}), 12)]
-    for old, new in cases:
-        with pytest.warns(DeprecationWarning, match="count_parameters"):
-            assert old() == new
+    assert count_parameters(spec) == count_parameters(spec, collections=("params", "batch_stats", "fixed"))

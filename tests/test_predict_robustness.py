@@ -205,12 +205,14 @@ def test_predict_reads_the_files_a_folders_labels_csv_lists(untrained, tmp_path,
 
 
 def test_mapping_that_fills_no_joint_is_an_error(tmp_path):
-    from infantjax.pipelines.cp import to_model_skeleton
+    from infantjax.skeleton import to_model_skeleton
 
     seq = SkeletonSequence(np.zeros((4, 1, 2), np.float32), 30.0,
                            __import__("infantjax.io.keypoints.common", fromlist=["x"]).custom_skeleton("c", ["x"]))
     with pytest.raises(SkeletonMismatchError, match="none of the in-motion-19 joints"):
         to_model_skeleton(seq, "approximate", tmp_path / "c.csv")
+    with pytest.raises(ConfigError, match="mapping must be one of"):
+        to_model_skeleton(seq, "closest", tmp_path / "c.csv")
 
 
 # ------------------------------------------------------------------------------------------------ search

@@ -141,6 +141,36 @@ def test_pose_predictor_saves_the_common_folder_and_reads_the_zoo_network(tmp_pa
     np.testing.assert_allclose(again.keypoints(image), shipped.keypoints(image))
 
 
+def test_pose_predictor_writes_the_common_file_and_reads_its_older_one(tmp_path):
+    """A pose ``.npz`` is the common single file (``__header__``, kind ``pose``); a file of the pose predictor's
+    older format (``__meta__``: the shipped zoo's, written here as the previous version wrote it) still loads, by
+    the class and by ``infantjax.load``, to the same network."""
+    import infantjax
+    from infantjax.infer.pose import LEGACY_FORMAT, PosePredictor
+    from infantjax.infer.store import flatten_tree
+    from infantjax.infer.trained import NPZ_HEADER
+
+    shipped = PosePredictor.pretrained("rt-synthetic-infant")
+    file = shipped.save(tmp_path / "pose.npz", dtype="float16")
+    with np.load(file, allow_pickle=False) as data:
+        header = json.loads(str(data[NPZ_HEADER]))
+        assert "__meta__" not in data.files
+    assert header["format"] == FORMAT and header["kind"] == "pose" and header["skeleton"] == "in-motion-19"
+    old = tmp_path / "old.npz"
+    flat = {k: np.asarray(v, np.float16) for k, v in flatten_tree(jax.device_get(shipped.variables)).items()}
+    meta = {"format": LEGACY_FORMAT, "spec": shipped.spec.to_dict(), "skeleton": "in-motion-19", "dtype": "float16",
+            "info": {"note": "old"}}
+    np.savez(old, __meta__=np.array(json.dumps(meta)), **flat)
+    want = jax.tree_util.tree_leaves(shipped.variables)  # float16 values already: every file keeps them exactly
+    for path in (file, old):
+        for loaded in (PosePredictor.load(path), infantjax.load(path)):
+            assert type(loaded) is PosePredictor and loaded.spec == shipped.spec
+            assert loaded.skeleton.name == "in-motion-19"
+            for a, b in zip(want, jax.tree_util.tree_leaves(loaded.variables), strict=True):
+                np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert infantjax.load(old).info == {"note": "old"} and infantjax.load(file).info == shipped.info
+
+
 def test_depth_model_saves_loads_and_predicts_the_pipeline(tmp_path):
     """Seed 004's detection + regression + linking as a trained model: the folder round trip predicts what the
     pipeline's own function does."""

@@ -101,7 +101,8 @@ def run(args) -> int:
     from infantjax.commands._common import read_recording
     from infantjax.explain import plot_cam, plot_windows
     from infantjax.io import detect_format
-    from infantjax.pipelines.cp import predict_risk, to_model_skeleton
+    from infantjax.pipelines.cp import predict_risk
+    from infantjax.skeleton import to_model_skeleton
 
     if args.labels and not args.report:
         raise DataError("--labels only feeds the report; add --report DIR")

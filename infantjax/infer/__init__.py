@@ -10,6 +10,8 @@
   inference inputs, ``prepare``, ``apply``) that its trained model predicts with and its training task composes;
 * :mod:`~infantjax.infer.sma`, :mod:`~infantjax.infer.passmore`, :mod:`~infantjax.infer.mam`, :mod:`~infantjax.infer.depth` — the SMA, smartphone, MAM and depth families defined here
   (forward, inference inputs, trained model, result, registration);
+* :mod:`~infantjax.infer.pose` — the pose family: :class:`~infantjax.infer.pose.PosePredictor` (a video →
+  keypoints; its older single-file format is still read);
 * :mod:`~infantjax.infer.cp` — the CP GCN's forward, inference inputs and recording → positions step (its trained
   model, :class:`infantjax.ensemble.Ensemble`, registers in :mod:`infantjax.ensemble`);
   :mod:`~infantjax.infer.families` registers the families of this layer;
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 from infantjax import lazy_submodules
 
-_SUBMODULES = ("cp", "depth", "families", "forward", "graph", "inputs", "mam", "passmore", "predict", "registry", "sma", "store", "trained")
+_SUBMODULES = ("cp", "depth", "families", "forward", "graph", "inputs", "mam", "passmore", "pose", "predict", "registry", "sma", "store", "trained")
 
 __all__ = list(_SUBMODULES)
 

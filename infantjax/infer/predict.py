@@ -46,7 +46,8 @@ import numpy as np
 from infantjax import backend, parallel
 from infantjax.errors import DataError
 
-__all__ = ["MIN_CALL", "Examples", "StackedPredictor", "call_plan", "clear_caches", "concurrently", "largest_call", "apply_in_batches", "place_stack", "stack_instances",
+__all__ = ["MIN_CALL", "Examples", "StackedPredictor", "apply_in_batches", "call_plan", "clear_caches", "concurrently",
+           "example_template", "largest_call", "per_instance_calls", "place_stack", "stack_instances",
            "stacked_program", "task_forward"]
 
 log = logging.getLogger(__name__)
@@ -145,7 +146,7 @@ def _slice(inputs, lo: int, hi: int):
     return jax.tree_util.tree_map(lambda a: np.asarray(a)[lo:hi], inputs)
 
 
-def _template(inputs) -> Any:
+def example_template(inputs) -> Any:
     """Per-example shapes and dtypes of ``inputs`` (the first example)."""
     first = _slice(inputs, 0, 1)
     return jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(np.shape(a)[1:], np.asarray(a).dtype), first)
@@ -330,7 +331,7 @@ class StackedPredictor:
         n = _count(inputs)
         if n == 0:
             raise DataError("stacked inference: no examples to predict")
-        template = _template(inputs)
+        template = example_template(inputs)
         calls = self.plan(n, template, chunk=chunk, shared=True)
         sharding = self._examples_sharding(True)
         parts = []
@@ -362,26 +363,51 @@ class StackedPredictor:
         n = max(counts)
         if n == 0:
             raise DataError("stacked inference: no instance has examples to predict")
-        template = _template(inputs[counts.index(n)])
+        template = example_template(inputs[counts.index(n)])
         calls = self.plan(n, template, chunk=chunk, shared=False)
-        padded = parallel.padded_size(self.num_instances, self.mesh)
         sharding = self._examples_sharding(False)
-        outs: list[list] = [[] for _ in inputs]
-        for lo, size in calls:
-            block = [None] * padded
-            for i, (x, c) in enumerate(zip(inputs, counts)):
-                if lo < c:
-                    block[i] = jax.tree_util.tree_map(lambda a, size=size: parallel.pad_axis(np.asarray(a), size),
-                                                      _slice(x, lo, min(c, lo + size)))
-            shape = jax.tree_util.tree_map(lambda t, size=size: jax.ShapeDtypeStruct((size, *t.shape), t.dtype),
-                                           template)
-            stacked = stack_instances(block, padded, shape)
-            out = parallel.to_host(self.executable(size, template, False)(self.variables,
-                                                                          parallel.to_global(stacked, sharding)))
-            for i, c in enumerate(counts):
-                keep = max(0, min(size, c - lo))
-                outs[i].append(jax.tree_util.tree_map(lambda a, i=i, keep=keep: a[i, :keep], out))
-        return [jax.tree_util.tree_map(lambda *xs: np.concatenate(xs), *o) for o in outs]
+
+        def run(size: int, stacked):
+            return parallel.to_host(self.executable(size, template, False)(self.variables,
+                                                                           parallel.to_global(stacked, sharding)))
+
+        return per_instance_calls(run, inputs, calls, parallel.padded_size(self.num_instances, self.mesh),
+                                  template, counts)
+
+
+def per_instance_calls(run: Callable[[int, Any], Any], inputs: Sequence[Any], calls: Sequence[tuple[int, int]],
+                       rows: int, template: Any, counts: Sequence[int] | None = None) -> list[Any]:
+    """The pad-stack-keep loop of per-instance inference (:meth:`StackedPredictor.per_instance`, the training
+    engine's evaluation): for each call ``(lo, size)``, instance i's examples ``lo … lo + size - 1`` (zero-padded to
+    ``size``; zeros past its count and for the padding rows) stacked on ``rows`` rows, ``run(size, stacked)`` → the
+    host outputs with leading axes (rows, size), of which each instance keeps its real examples.
+
+    Arguments:
+        run: one call: ``(size, stacked host inputs (rows, size, ...))`` → host outputs ``(rows, size, ...)``.
+        inputs: one input per instance (a pytree of host arrays with a leading example axis, or :class:`Examples`).
+        calls: (first example, examples in the call) of every call (:func:`call_plan`, or fixed-size chunks).
+        rows: the rows of every stack (at least ``len(inputs)``: padding instances).
+        template: per-example shapes and dtypes (``jax.ShapeDtypeStruct`` leaves).
+        counts: the example count of every input (default counted).
+
+    Returns:
+        per instance, the pytree of outputs with a leading axis of its example count.
+    """
+    counts = [_count(x) for x in inputs] if counts is None else list(counts)
+    outs: list[list] = [[] for _ in inputs]
+    for lo, size in calls:
+        block = [None] * rows
+        for i, (x, c) in enumerate(zip(inputs, counts)):
+            if lo < c:
+                block[i] = jax.tree_util.tree_map(lambda a, size=size: parallel.pad_axis(np.asarray(a), size),
+                                                  _slice(x, lo, min(c, lo + size)))
+        shape = jax.tree_util.tree_map(lambda t, size=size: jax.ShapeDtypeStruct((size, *t.shape), t.dtype),
+                                       template)
+        out = run(size, stack_instances(block, rows, shape))
+        for i, c in enumerate(counts):
+            keep = max(0, min(size, c - lo))
+            outs[i].append(jax.tree_util.tree_map(lambda a, i=i, keep=keep: a[i, :keep], out))
+    return [jax.tree_util.tree_map(lambda *xs: np.concatenate(xs), *o) for o in outs]
 
 
 def apply_in_batches(fn: Callable, variables: Any, inputs: np.ndarray, batch_size: int) -> np.ndarray:

@@ -384,7 +384,7 @@ class TrainedModel:
             record["info"] = self.info
         return record
 
-    def save_file(self, path: str | os.PathLike, *, dtype: str = "float32") -> pathlib.Path:
+    def save_file(self, path: str | os.PathLike, *, dtype: str = "float32", compress: bool = True) -> pathlib.Path:
         """Write the model as one ``.npz`` file (atomic, no pickle): the header of :meth:`save` as JSON under
         ``__header__`` and every variable under ``variables/<path>`` — the format of the models shipped in the
         package (:mod:`infantjax.models.zoo`).
@@ -393,6 +393,7 @@ class TrainedModel:
             path: the file (``.npz``).
             dtype: ``float32`` or ``float16`` storage of the floating-point variables (loading computes in their
                 model's dtype again; float16 halves the file).
+            compress: zip-deflate the arrays (smaller, slower to write and read).
 
         Returns:
             the path written.
@@ -403,7 +404,7 @@ class TrainedModel:
         arrays = {f"{VARIABLES}/{k}": (v.astype(dtype) if np.issubdtype(v.dtype, np.floating) else v)
                   for k, v in flat.items()}
         header = json.dumps({**self._record(), "storage_dtype": dtype}, allow_nan=True, default=_json_default)
-        return save_npz(path, {NPZ_HEADER: np.array(header), **arrays})
+        return save_npz(path, {NPZ_HEADER: np.array(header), **arrays}, compress=compress)
 
     @classmethod
     def load(cls, path: str | os.PathLike):

@@ -43,6 +43,8 @@ import logging
 import math
 import os
 import pathlib
+import queue
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
@@ -52,7 +54,7 @@ from infantjax.errors import VideoError, VideoWriteError
 from infantjax.io.files import AtomicFile
 from infantjax.sequence import frame_jitter, is_variable_rate
 
-__all__ = ["VideoSource", "VideoWriter", "open_video", "write_video", "BACKENDS", "default_codec"]
+__all__ = ["VideoSource", "VideoWriter", "Prefetch", "open_video", "write_video", "BACKENDS", "default_codec"]
 
 log = logging.getLogger(__name__)
 
@@ -1034,3 +1036,56 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray] | np.ndarr
             raise VideoError(f"{writer.path}: {len(all_times)} times for {writer.frames_written} frames; give one "
                              "time per frame")
     return writer.path
+
+
+class Prefetch:
+    """Iterate ``items`` in a background thread, at most ``depth`` ahead (video decoding releases the GIL, so it
+    overlaps with the pose predictor's jitted forward or a labelled video's encoding). ``close()`` stops the
+    thread, whether or not iteration began; an exception raised in the thread is raised by ``next``."""
+
+    _DONE = object()
+
+    def __init__(self, items: Iterator, depth: int = 2):
+        self._items = items
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._work, name="infantjax-video-decode", daemon=True)
+        self._thread.start()
+
+    def _put(self, entry) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _work(self):
+        try:
+            for item in self._items:
+                if not self._put((None, item)):
+                    return
+            self._put((None, self._DONE))
+        except BaseException as err:  # noqa: BLE001 - handed to the consuming thread
+            self._put((err, None))
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        err, item = self._queue.get()
+        if err is not None:
+            self.close()
+            raise err
+        if item is self._DONE:
+            self.close()
+            raise StopIteration
+        return item
+
+    def close(self):
+        self._stop.set()
+        self._thread.join()
+        close = getattr(self._items, "close", None)
+        if close is not None:
+            close()

@@ -40,8 +40,9 @@ __all__ = [
     "wilcoxon_rank_sum",
 ]
 
-def _floats(value, name: str) -> np.ndarray:
-    """``value`` as a float64 array, or a DataError naming the argument."""
+def as_floats(value, name: str) -> np.ndarray:
+    """``value`` as a float64 array, or a :class:`~infantjax.errors.DataError` naming the argument ``name`` (the
+    check of every numeric argument of the metrics and of the smartphone preprocessing)."""
     try:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -127,7 +128,7 @@ def _binary_labels(labels: ArrayLike, name: str = "labels") -> np.ndarray:
 
 
 def _scores(scores: ArrayLike, n: int, name: str = "scores") -> np.ndarray:
-    s = _floats(scores, name)
+    s = as_floats(scores, name)
     if s.ndim != 1 or s.shape[0] != n:
         raise DataError(f"{name} must be a 1-D array with one score per label ({n}), got shape {s.shape}")
     if not np.isfinite(s).all():
@@ -288,7 +289,7 @@ def roc_curve(labels: ArrayLike, scores: ArrayLike, *, drop_intermediate: bool =
 
 def auc(x: ArrayLike, y: ArrayLike) -> float:
     """Area under a curve by the trapezoidal rule; ``x`` must be monotonic (either direction)."""
-    x, y = _floats(x, "x"), _floats(y, "y")
+    x, y = as_floats(x, "x"), as_floats(y, "y")
     if x.ndim != 1 or x.shape != y.shape or x.size < 2:
         raise DataError(f"auc needs two 1-D arrays of equal length >= 2, got {x.shape} and {y.shape}")
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
@@ -336,7 +337,7 @@ def operating_point(labels: ArrayLike, scores: ArrayLike, sensitivity: float = 0
 
 # ---------------------------------------------------------------------------------------------------- tests
 def _sample(x: ArrayLike, name: str, min_size: int) -> np.ndarray:
-    a = _floats(x, "x")
+    a = as_floats(x, "x")
     if a.ndim != 1:
         raise DataError(f"{name} must be a 1-D sample, got shape {a.shape}")
     if a.size < min_size:

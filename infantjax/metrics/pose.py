@@ -40,7 +40,7 @@ from scipy import stats
 
 from infantjax import skeleton as _skeleton
 from infantjax.errors import DataError, SkeletonMismatchError
-from infantjax.metrics.classification import _floats
+from infantjax.metrics.classification import as_floats
 
 __all__ = [
     "HEAD_SEGMENTS",
@@ -81,8 +81,8 @@ IN_MOTION_H95 = np.array([0.1158, 0.0574, 0.1906, 0.1364, 0.1212, 0.1106, 0.0956
 
 # ---------------------------------------------------------------------------------------------------- helpers
 def _pair(pred: ArrayLike, gt: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    p = _floats(pred, "pred")
-    g = _floats(gt, "gt")
+    p = as_floats(pred, "pred")
+    g = as_floats(gt, "gt")
     if g.ndim != 3:
         raise DataError(f"ground truth must be (N, J, D) keypoints, got shape {g.shape}")
     if p.shape != g.shape:
@@ -101,7 +101,7 @@ def head_length(gt: Float[ArrayLike, "N J D"], skeleton: str | _skeleton.Skeleto
             "pass head_lengths explicitly"
         )
     a, b, factor = HEAD_SEGMENTS[skel.name]
-    g = _floats(gt, "gt")
+    g = as_floats(gt, "gt")
     if g.ndim != 3 or g.shape[1] != skel.num_keypoints:
         raise SkeletonMismatchError(f"keypoints of shape {g.shape} do not match {skel.name!r} "
                                     f"({skel.num_keypoints} keypoints)")
@@ -114,7 +114,7 @@ def _head(gt: np.ndarray, skeleton, head_lengths) -> np.ndarray:
             raise DataError("pass the skeleton (to measure head lengths) or head_lengths")
         lengths = head_length(gt, skeleton)
     else:
-        lengths = _floats(head_lengths, "head_lengths")
+        lengths = as_floats(head_lengths, "head_lengths")
         if lengths.ndim > 1 or lengths.size not in (1, gt.shape[0]):
             raise DataError(f"head_lengths must be one number or one per image ({gt.shape[0]}), got shape "
                             f"{lengths.shape}")
@@ -191,7 +191,7 @@ def pckh_human(pred: Float[ArrayLike, "N J D"], gt: Float[ArrayLike, "N J D"],
     row is that mean (86.71 % for EfficientHourglass B4). Defaults to In-Motion 19's thresholds
     (:data:`IN_MOTION_H95`); pass another panel's thresholds from :func:`inter_rater_spread`.
     """
-    thr = _floats(thresholds, "thresholds")
+    thr = as_floats(thresholds, "thresholds")
     g = np.asarray(gt)
     if thr.ndim != 1 or g.ndim != 3 or thr.shape[0] != g.shape[1]:
         raise DataError(f"thresholds must give one H_b^0.95 per keypoint ({g.shape[1] if g.ndim == 3 else '?'}), "
@@ -219,7 +219,7 @@ def inter_rater_spread(annotations: Float[ArrayLike, "R N J D"], skeleton: str |
     Returns:
         ``(H (J,), H_percentile (J,))``.
     """
-    a = _floats(annotations, "annotations")
+    a = as_floats(annotations, "annotations")
     if a.ndim != 4 or a.shape[0] < 2:
         raise DataError(f"annotations must be (raters >= 2, N, J, D), got shape {a.shape}")
     if not np.isfinite(a).all():
@@ -281,7 +281,7 @@ def icc(data: Float[ArrayLike, "n k"], kind: Literal["C,1", "A,1"] = "C,1", alph
         kind: ``"C,1"`` or ``"A,1"``.
         alpha: 1 − confidence level.
     """
-    x = _floats(data, "data")
+    x = as_floats(data, "data")
     if kind not in ("C,1", "A,1"):
         raise DataError(f"kind must be 'C,1' (consistency) or 'A,1' (absolute agreement), got {kind!r}")
     if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 2:

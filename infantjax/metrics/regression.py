@@ -22,7 +22,7 @@ import numpy as np
 from jaxtyping import ArrayLike, Float
 
 from infantjax.errors import DataError
-from infantjax.metrics.classification import _floats
+from infantjax.metrics.classification import as_floats
 
 __all__ = ["AGGREGATIONS", "MAESummary", "aggregate_scores", "mean_absolute_error", "subject_mae"]
 
@@ -30,8 +30,8 @@ AGGREGATIONS = ("mean", "median", "quartile")
 
 
 def _vectors(pred: ArrayLike, target: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    p = _floats(pred, "pred")
-    t = _floats(target, "target")
+    p = as_floats(pred, "pred")
+    t = as_floats(target, "target")
     if p.ndim != 1 or p.shape != t.shape or p.size == 0:
         raise DataError(f"predictions and targets must be non-empty 1-D arrays of equal length, got {p.shape} and "
                         f"{t.shape}")
@@ -83,7 +83,7 @@ def aggregate_scores(scores: Float[ArrayLike, " W"], method: Literal["mean", "me
     ``"quartile"``: the mean of the scores between the fences ``Q1 − 1.5·IQR`` and ``Q3 + 1.5·IQR`` with linearly
     interpolated quartiles (inclusive fences).
     """
-    s = _floats(scores, "scores")
+    s = as_floats(scores, "scores")
     if s.ndim != 1 or s.size == 0 or not np.isfinite(s).all():
         raise DataError(f"scores must be a non-empty 1-D array of finite values, got shape {s.shape}")
     if method == "mean":

@@ -32,13 +32,14 @@ class _Entry:
     build: str | Callable
     sample_input: Callable
     init: str | Callable | None = None
+    conventions: Mapping[str, str | Callable] = dataclasses.field(default_factory=dict)
 
 
 _ENTRIES: dict[type, _Entry] = {}
 
 
-def register(*, build: str | Callable, sample_input: Callable, init: str | Callable | None = None
-             ) -> Callable[[type], type]:
+def register(*, build: str | Callable, sample_input: Callable, init: str | Callable | None = None,
+             conventions: Mapping[str, str | Callable] | None = None) -> Callable[[type], type]:
     """Class decorator: register a spec type (module docstring).
 
     Arguments:
@@ -46,12 +47,14 @@ def register(*, build: str | Callable, sample_input: Callable, init: str | Calla
         sample_input: ``(spec, **kwargs) -> shape`` of a float32 batch the network initialises on.
         init: ``(spec, key, **kwargs) -> variables`` when the family initialises otherwise than ``Module.init``
             on the sample input (e.g. the SMA network's one-draw initialisation), or its path; None: the default.
+        conventions: a paper's own parameter-counting conventions, by name: ``(spec, **options) -> int`` or its
+            path each; :func:`count_parameters` ``(spec, convention=name)`` counts with them.
 
     Returns:
         the decorator, which returns the class unchanged.
     """
     def decorate(cls: type) -> type:
-        _ENTRIES[cls] = _Entry(build, sample_input, init)
+        _ENTRIES[cls] = _Entry(build, sample_input, init, dict(conventions or {}))
         return cls
 
     return decorate
@@ -147,7 +150,7 @@ def init_module(model, key, x, *, options: dict | None = None) -> dict:
 
     from infantjax import backend
 
-    if isinstance(key, jax.core.Tracer) or isinstance(x, jax.core.Tracer):
+    if _traced(key) or _traced(x):
         return dict(model.init(key, x, train=False))
     lowered = jax.jit(lambda k, x: model.init(k, x, train=False)).lower(key, x)
     try:
@@ -158,14 +161,33 @@ def init_module(model, key, x, *, options: dict | None = None) -> dict:
     return dict(compiled(key, x))
 
 
+def _traced(value) -> bool:
+    """Whether ``value`` is abstract — an argument inside ``jit``, ``vmap`` or ``jax.eval_shape`` — rather than a
+    concrete array: the host cannot read a traced value (``jax.errors.TracerArrayConversionError``), it can read a
+    concrete one (here a PRNG key's two words or a small zero sample batch)."""
+    import jax
+    import numpy as np
+
+    if not isinstance(value, jax.Array):
+        return False
+    if jax.dtypes.issubdtype(value.dtype, jax.dtypes.prng_key):
+        value = jax.random.key_data(value)
+    try:
+        np.asarray(value)
+    except jax.errors.TracerArrayConversionError:
+        return True
+    return False
+
+
 def sample_input(spec: Any, **kwargs) -> tuple[int, ...]:
     """The shape of a small float32 batch the network of ``spec`` initialises on (its registered
     ``sample_input``; e.g. (1, T, V, C) for a GCN), so callers need not know each family's input channels."""
     return tuple(int(n) for n in _require(spec).sample_input(spec, **kwargs))
 
 
-def count_parameters(variables_or_spec: Any, *, collections: tuple[str, ...] | None = None, **kwargs) -> int:
-    """The number of scalars in a network's variables.
+def count_parameters(variables_or_spec: Any, *, collections: tuple[str, ...] | None = None,
+                     convention: str | None = None, **kwargs) -> int:
+    """The number of scalars in a network's variables: the one parameter counter of every family.
 
     Arguments:
         variables_or_spec: a registered spec — its network is initialised shapes-only (``jax.eval_shape``, nothing
@@ -173,18 +195,27 @@ def count_parameters(variables_or_spec: Any, *, collections: tuple[str, ...] | N
             parameter tree, arrays or ``jax.ShapeDtypeStruct`` leaves, stacked ensembles included).
         collections: count only these top-level collections (e.g. ``("params",)`` for the trained parameters;
             a collection the variables lack counts 0); None = every leaf.
-        kwargs: with a spec, options of its builder (as for :func:`build`).
+        convention: a paper's counting convention registered for the spec's type (``register(conventions=...)``)
+            instead of the network's variables: the GCNs' ``"reference"`` (every layer the reference code builds,
+            Table A.4 of seed 002, e.g. 233,362 for architecture 1) and ``"live"`` (the layers that run), counted
+            analytically; their options are ``num_joints`` and ``mode``.
+        kwargs: with a spec, options of its builder (as for :func:`build`), or of the convention.
 
     Returns:
-        the count. For a spec it does not depend on ``spec.dtype`` (parameters are always float32). The GCN's
-        paper conventions are ``infantjax.models.gcn.count_params``; EfficientPose's official one is all
-        collections (``infantjax.models.pose.efficientpose.parameter_count``).
+        the count. For a spec it does not depend on ``spec.dtype`` (parameters are always float32).
+        EfficientPose's official count (its README §2.6) is every collection, the default.
+
+    Raises:
+        ConfigError: not a registered spec or a variables dict; a convention the spec's type does not register, or
+            a convention with ``collections``.
     """
     if collections is not None:
         if isinstance(collections, str) or not all(isinstance(c, str) for c in collections):
             raise ConfigError(f"collections must be a tuple of collection names, got {collections!r}")
         collections = tuple(collections)
     entry = _entry(variables_or_spec)
+    if convention is not None:
+        return _count_convention(variables_or_spec, entry, convention, collections, kwargs)
     if entry is not None:
         try:
             return _count_spec(variables_or_spec, collections, tuple(sorted(kwargs.items())))
@@ -196,6 +227,21 @@ def count_parameters(variables_or_spec: Any, *, collections: tuple[str, ...] | N
         raise ConfigError(f"count_parameters needs a registered spec or a variables dict, got "
                           f"{type(variables_or_spec).__name__}")
     return _count_tree(variables_or_spec, collections)
+
+
+def _count_convention(spec: Any, entry: _Entry | None, convention: str, collections, options: dict) -> int:
+    """The count of ``spec`` under a registered convention (:func:`count_parameters`)."""
+    if entry is None:
+        raise ConfigError(f"a counting convention ({convention!r}) needs a registered spec, got "
+                          f"{type(spec).__name__}")
+    if collections is not None:
+        raise ConfigError("count_parameters takes collections or a convention, not both: a convention counts the "
+                          "paper's way, not the variables' collections")
+    if convention not in entry.conventions:
+        named = ", ".join(sorted(entry.conventions)) or "none"
+        raise ConfigError(f"unknown counting convention {convention!r} for {type(spec).__name__} (its conventions: "
+                          f"{named}); count_parameters without a convention counts the network's variables")
+    return int(_resolve(entry.conventions[convention])(spec, **options))
 
 
 def _count_tree(variables: Mapping, collections: tuple[str, ...] | None) -> int:

@@ -1,8 +1,8 @@
 """The offline model zoo: trained models shipped inside the package (never downloaded), an entry for every family.
 
 Each entry is one pickle-free ``.npz`` file in the package: the pose networks (``infantjax/models/pose/weights/``,
-written by ``PosePredictor.save``: the four official MPII EfficientPose models and one fine-tuned on synthetic
-infants) and one model of every other family (``infantjax/models/weights/``, written by
+in the pose predictor's older single-file format, read by ``PosePredictor.load``: the four official MPII
+EfficientPose models and one fine-tuned on synthetic infants) and one model of every other family (``infantjax/models/weights/``, written by
 :meth:`infantjax.train.TrainedModel.save` to a ``.npz`` path by ``experiments/train_zoo.py``, trained on the synthetic
 infant only). :func:`available` lists them with what a user needs to choose one — the family, what it was trained on,
 its held-out figure on fresh synthetic data, its licence and source — and :func:`weights_file` is the one loader

@@ -3,7 +3,6 @@
 * ``norm`` — the one BatchNorm factory (PyTorch or Keras ε/momentum conventions);
 * ``activations`` — the one activation lookup (``get``: relu, swish, E-swish, ReLU6);
 * ``se`` — the one squeeze-and-excitation block (GCN and image parameter layouts);
-* ``dispatch`` — how ``impl="auto"`` chooses CPU or accelerator formulations;
 * ``precision`` — compute dtypes (``dtype_name``);
 * ``temporal`` — temporal convolutions (``TemporalConv``) and pointwise layers on skeleton sequences;
 * ``graph`` — graph convolutions; ``attention`` — ResGCN channel/frame/joint attention; ``dense`` — FlatDense;

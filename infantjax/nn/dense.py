@@ -13,7 +13,7 @@ BF16; ``python benchmarks/gcn.py --products``, ``docs/performance.md``). :func:`
 float32 result when both operands are bfloat16 or float16 on the CPU backend and rounds it to the operands' dtype
 once, in the forward pass and in both gradient products (a ``jax.custom_vjp``: JAX's own transpose would multiply
 the float32 cotangent by the bfloat16 operand at float32 speed). The sums are more exact too (float32
-accumulation, one rounding). Other backends (:func:`infantjax.nn.dispatch.resolve`) and float32 operands get
+accumulation, one rounding). Other backends (:func:`infantjax.backend.form`) and float32 operands get
 ``a @ b`` unchanged.
 """
 
@@ -27,7 +27,7 @@ import jax.numpy as jnp
 from jax import lax
 from jaxtyping import Array, Float
 
-from infantjax.nn.dispatch import AUTO, resolve
+from infantjax.backend import form
 
 __all__ = ["FlatDense", "LOW_PRECISION", "dense_dot_general", "low_precision_cpu", "matmul"]
 
@@ -66,7 +66,7 @@ def low_precision_cpu(*arrays) -> bool:
     dtypes = {jnp.dtype(x.dtype) for x in arrays}
     if len(dtypes) != 1 or dtypes.pop() not in LOW_PRECISION:
         return False
-    return resolve(AUTO, cpu="float32 result", other="operand dtype") == "float32 result"
+    return form("auto", cpu="float32 result", other="operand dtype") == "float32 result"
 
 
 def matmul(a: Float[Array, "M K"], b: Float[Array, "K N"]) -> Float[Array, "M N"]:

@@ -25,7 +25,7 @@ from jaxtyping import Array, Float
 
 from infantjax.errors import ConfigError
 from infantjax.nn import activations
-from infantjax.nn.dispatch import resolve
+from infantjax.backend import form
 from infantjax.nn.norm import batch_norm
 from infantjax.nn.se import squeeze_excite
 
@@ -159,9 +159,9 @@ def depthwise_conv(x: Float[Array, "N H W C"], kernel: Float[Array, "k k 1 C"], 
     ``impl="conv"`` is XLA's grouped convolution; ``impl="shift"`` sums k² strided slices of the padded input times
     per-channel weights, which XLA:CPU runs 6–16× faster than its grouped convolution (forward and backward; same
     result up to float32 summation order, measured max |Δ| ≈ 6e-6). ``auto`` picks ``shift`` on CPU
-    (:func:`infantjax.nn.dispatch.resolve`).
+    (:func:`infantjax.backend.form`).
     """
-    impl = resolve(impl, cpu="shift", other="conv", what="depthwise impl")
+    impl = form(impl, cpu="shift", other="conv", what="depthwise impl")
     c = x.shape[-1]
     if impl == "conv":
         return jax.lax.conv_general_dilated(x, kernel.astype(x.dtype), (stride, stride), "SAME",

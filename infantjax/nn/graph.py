@@ -14,7 +14,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from infantjax.nn.dense import FlatDense, matmul
-from infantjax.nn.dispatch import resolve
+from infantjax.backend import form
 from infantjax.nn.torch_compat import LINEAR_GAIN, he_fan_out, torch_bias
 
 __all__ = ["AGGREGATE_IMPLS", "DepthwiseGraphConv", "GraphConv", "aggregate", "mbconv_source_channels"]
@@ -29,10 +29,10 @@ def aggregate(x: Float[Array, "N T V K C"], a: Float[Array, "K V V"], impl: str 
     XLA:CPU runs faster than the equivalent einsum: 1.15–1.8× forward and 1.4–1.8× forward + backward, vmapped over
     3 or 7 instances at 12 or 48 channels (``benchmarks/gcn.py --layers``). Other backends get the einsum. Both
     give the same values to float32 rounding. ``impl`` = ``"matmul"`` or ``"einsum"`` forces one;
-    ``"auto"`` decides by backend (:func:`infantjax.nn.dispatch.resolve`).
+    ``"auto"`` decides by backend (:func:`infantjax.backend.form`).
     """
     a = a.astype(x.dtype)
-    if resolve(impl, cpu="matmul", other="einsum", what="graph aggregation impl") == "einsum":
+    if form(impl, cpu="matmul", other="einsum", what="graph aggregation impl") == "einsum":
         return jnp.einsum("ntvkc,kvw->ntwc", x, a)
     *lead, v, k, c = x.shape
     rows = x.reshape(-1, v, k, c).transpose(0, 3, 1, 2).reshape(-1, v * k)  # (N·T·C, V·K)

@@ -12,7 +12,7 @@ parameters a convolution whose kernel and input both carry the instance axis bec
 which XLA:CPU runs several times slower than a loop over instances, while the products become batched matmuls
 (benchmarks/ensemble.py); and XLA:CPU's convolution backward passes are slow. ``im2col`` is the fastest of the
 three in a GCN training step on CPU and in inference (docs/performance.md), so ``impl="auto"`` picks ``im2col`` on CPU and ``conv`` elsewhere
-(:func:`infantjax.nn.dispatch.resolve`).
+(:func:`infantjax.backend.form`).
 
 :class:`TemporalConv` is the layer: a drop-in for ``flax.linen.Conv`` with a (k, 1, ...) kernel (same variables,
 initial values included), computed by :func:`temporal_conv`. With ``dtype=jnp.bfloat16`` it computes in bfloat16
@@ -32,7 +32,7 @@ from jaxtyping import Array, Float
 
 from infantjax.errors import ConfigError
 from infantjax.nn.dense import FlatDense, low_precision_cpu, matmul
-from infantjax.nn.dispatch import resolve
+from infantjax.backend import form
 from infantjax.nn.torch_compat import LINEAR_GAIN, he_fan_out, torch_bias
 
 __all__ = ["CONV_IMPLS", "Pointwise", "TemporalConv", "resolve_impl", "temporal_conv"]
@@ -44,7 +44,7 @@ def resolve_impl(impl: str) -> str:
     """``conv``, ``shift`` or ``im2col``: ``auto`` is ``im2col`` on CPU and ``conv`` elsewhere."""
     if impl not in CONV_IMPLS:
         raise ConfigError(f"temporal conv impl must be one of {CONV_IMPLS}, got {impl!r}")
-    return resolve(impl, cpu="im2col", other="conv") if impl == "auto" else impl
+    return form(impl, cpu="im2col", other="conv") if impl == "auto" else impl
 
 
 def temporal_conv(x: Float[Array, "N T *S C"], kernel: Float[Array, "k *O Cg F"], *, stride: int = 1,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-import warnings
 from collections.abc import Callable
 
 import flax.linen as nn
@@ -48,7 +47,6 @@ __all__ = [
     "estimate_limb_pose",
     "init_variables",
     "make_predict",
-    "parameter_count",
     "predict",
     "predict_maps",
     "run_pipeline",
@@ -89,14 +87,6 @@ def time_per_clip(predict: Callable[[np.ndarray], object], clips: np.ndarray, ba
 
 
 # ------------------------------------------------------------------------------------------------------ Table II run
-def parameter_count(variables: dict) -> int:
-    """Trainable parameters (``variables["params"]``). Deprecated: ``infantjax.models.count_parameters(variables,
-    collections=("params",))`` is the one counter."""
-    warnings.warn("infantjax.pipelines.depth.parameter_count is deprecated; use infantjax.models.count_parameters("
-                  "variables, collections=('params',))", DeprecationWarning, stacklevel=2)
-    return count_parameters(variables, collections=("params",))
-
-
 @dataclasses.dataclass
 class PipelineResult:
     """What ``run_pipeline`` returns.

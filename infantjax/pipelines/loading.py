@@ -10,7 +10,7 @@ __all__ = ["families", "load"]
 
 
 def _pose() -> None:
-    from infantjax.pipelines import pose  # noqa: F401 - registers the pose predictor
+    from infantjax.infer import pose  # noqa: F401 - registers the pose predictor (its own step: EfficientPose's modules)
 
 
 def _other_pipelines() -> None:

@@ -44,6 +44,7 @@ from scipy.signal import get_window
 
 from infantjax import skeleton as _skeleton
 from infantjax.errors import ConfigError, DataError
+from infantjax.metrics.classification import as_floats
 from infantjax.sequence import SkeletonSequence
 
 __all__ = [
@@ -87,14 +88,6 @@ JOINT_ANGLES: tuple[tuple[str, tuple[int, int, int]], ...] = (
     ("right_knee", (16, 15, 14)),
     ("right_ankle", (15, 16, 17)),
 )
-
-def _floats(value, name: str) -> np.ndarray:
-    """``value`` as a float64 array, or a DataError naming the argument."""
-    try:
-        return np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise DataError(f"{name} must be numeric, got {type(value).__name__} that NumPy cannot read as numbers") \
-            from None
 
 
 # ---------------------------------------------------------------------------------------------------- validation
@@ -161,7 +154,7 @@ def quality_control(coords: Float[ArrayLike, "T 18 2"], likelihood: Float[ArrayL
     """
     x = _coords(coords, "quality_control").copy()
     if likelihood is not None:
-        lik = _floats(likelihood, "likelihood")
+        lik = as_floats(likelihood, "likelihood")
         if lik.shape != x.shape[:2]:
             raise DataError(f"quality_control: likelihood must be (T, 18) = {x.shape[:2]}, got {lik.shape}")
         x[lik <= cutoff] = np.nan
@@ -219,8 +212,8 @@ def kabsch(source: Float[ArrayLike, "... N 2"], target: Float[ArrayLike, "N 2"],
     """
     if mode not in ("reference", "corrected"):
         raise ConfigError(f"kabsch mode must be 'reference' or 'corrected', got {mode!r}")
-    src = _floats(source, "source")
-    tgt = _floats(target, "target")
+    src = as_floats(source, "source")
+    tgt = as_floats(target, "target")
     src_c = src.mean(axis=-2, keepdims=True)
     tgt_c = tgt.mean(axis=-2, keepdims=True)
     # cross-covariance of target (rows: coordinates) with source, as the reference builds it
@@ -353,7 +346,7 @@ def blackman_rolling_mean(values: Float[ArrayLike, "T C"], window: int, min_peri
     the window, and is missing where fewer than ``min_periods`` values are observed. With ``center=True`` pandas
     places the window over ``[t − (window − 1 − (window − 1)//2), t + (window − 1)//2]``.
     """
-    v = _floats(values, "values")
+    v = as_floats(values, "values")
     if v.ndim != 2:
         raise DataError(f"blackman_rolling_mean needs a (T, C) matrix, got shape {v.shape}")
     if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
@@ -390,7 +383,7 @@ def iterative_impute(values: Float[ArrayLike, "T C"], *, max_iter: int = 30, ran
     from sklearn.impute import IterativeImputer
     from threadpoolctl import threadpool_limits  # a scikit-learn dependency
 
-    v = _floats(values, "values")
+    v = as_floats(values, "values")
     empty = np.flatnonzero(np.isnan(v).all(axis=0))
     if empty.size:
         raise DataError(f"{where}: column(s) {empty.tolist()} are never observed, so they cannot be imputed; "
@@ -457,7 +450,7 @@ def joint_angles(coords: Float[ArrayLike, "... 18 2"], degrees: bool = False) ->
     As coded (``angle_between``): the bearing of each arm of the angle is ``atan2(dx, dy)`` (x first) taken
     modulo 360°, and the inner angle is ``min(θ, 360° − θ)`` of their difference θ. Missing points give NaN.
     """
-    x = _floats(coords, "coords")
+    x = as_floats(coords, "coords")
     if x.ndim < 2 or x.shape[-2:] != (18, 2):
         raise DataError(f"joint_angles needs (..., 18, 2) passmore-18 coordinates, got shape {x.shape}")
     idx = np.array([t for _, t in JOINT_ANGLES])  # (10, 3)

@@ -106,7 +106,7 @@ def dashboard_data(result, keypoints: SkeletonSequence, *, video: str | None, wi
     if keypoints.skeleton.name != _SKELETON:
         raise DataError(f"report.dashboard: the keypoints are {keypoints.skeleton.name!r}; the dashboard draws the "
                         f"{_SKELETON!r} keypoints the ensemble scored (map them with "
-                        "infantjax.pipelines.cp.to_model_skeleton)")
+                        "infantjax.skeleton.to_model_skeleton)")
     if not (isinstance(window_s, (int, float)) and math.isfinite(window_s) and window_s > 0):
         raise DataError(f"report.dashboard: window_s must be a positive number of seconds, got {window_s!r}")
     skel = _skeleton.get(_SKELETON)

@@ -32,7 +32,12 @@ from tqdm.auto import tqdm
 
 from infantjax import backend, parallel
 from infantjax.errors import ConfigError, DataError
-from infantjax.infer.predict import apply_in_batches, stack_instances  # noqa: F401 - apply_in_batches re-exported
+from infantjax.infer.predict import (  # noqa: F401 - apply_in_batches re-exported
+    apply_in_batches,
+    example_template,
+    per_instance_calls,
+    stack_instances,
+)
 from infantjax.train.checkpoint import RunCheckpointer
 from infantjax.train.logging import ScalarLogger
 from infantjax.train.optim import learning_rate_schedule, make_optimizer
@@ -213,20 +218,18 @@ def _eval_chunk(programs: Programs, variables, inputs: Sequence[Any], n_pad: int
 
 
 def _evaluate(programs: Programs, variables, inputs: Sequence[Any], n_pad: int, chunk: int) -> list[Any]:
-    """Outputs of :meth:`Task.predict` for every instance's evaluation inputs, in chunks of ``chunk`` examples."""
+    """Outputs of :meth:`Task.predict` for every instance's evaluation inputs, in chunks of ``chunk`` examples:
+    the stacked inference's pad-stack-keep loop (:func:`~infantjax.infer.predict.per_instance_calls`) over the
+    engine's own vmapped evaluation program and its fixed-size chunks (one compiled shape per run)."""
     sizes = [_num_examples(x) for x in inputs]
-    out: list[list] = [[] for _ in inputs]
-    for lo in range(0, max(sizes), chunk):
-        parts = []
-        for x, n in zip(inputs, sizes):
-            part = jax.tree_util.tree_map(lambda a: parallel.pad_axis(np.asarray(a)[lo:lo + chunk], chunk), x)
-            parts.append(part)
-        batch = parallel.to_global(stack_instances(parts, n_pad), parallel.batch_sharding(programs.mesh))
-        result = parallel.to_host(programs.predict(variables, batch))
-        for i, n in enumerate(sizes):
-            keep = max(0, min(chunk, n - lo))
-            out[i].append(jax.tree_util.tree_map(lambda a: a[i, :keep], result))
-    return [jax.tree_util.tree_map(lambda *xs: np.concatenate(xs), *o) for o in out]
+    largest = max(sizes)
+    sharding = parallel.batch_sharding(programs.mesh)
+
+    def run(size: int, stacked):
+        return parallel.to_host(programs.predict(variables, parallel.to_global(stacked, sharding)))
+
+    calls = [(lo, chunk) for lo in range(0, largest, chunk)]
+    return per_instance_calls(run, inputs, calls, n_pad, example_template(inputs[sizes.index(largest)]), sizes)
 
 
 @dataclasses.dataclass

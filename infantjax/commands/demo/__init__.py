@@ -143,10 +143,12 @@ def _preprocess(st, cohort):
 
 
 def _gcn(st):
-    from infantjax.models.gcn import GCNSpec, count_flops, count_params
+    from infantjax.models import count_parameters
+    from infantjax.models.gcn import GCNSpec, count_flops
 
     st.start("GCN architectures of Ensemble-NAS-GCN (infantjax.models.gcn)")
-    rows = [(f"K-Best no. {i + 1}", count_params(s), count_flops(s)) for i, s in enumerate(GCNSpec.table_a4())]
+    rows = [(f"K-Best no. {i + 1}", count_parameters(s, convention="reference"), count_flops(s))
+            for i, s in enumerate(GCNSpec.table_a4())]
     for name, p, f in rows:
         print(f"    {name:<14} {p:>10,d} parameters  {f / 1e9:5.2f} GFLOPs")
     st.done("parameter and FLOP counts of Table A.4 (reference convention)")

@@ -54,14 +54,10 @@ __all__ = [
 ]
 
 class _Regression(nn.Module):
-    widths: tuple[int, ...] = (64, 128, 256, 256)
-    head_width: int = 256
-    num_maps: int = 20
-    output_bn_relu: bool = False
-    bn_momentum: float = BN_MOMENTUM
-    output_init: Literal["auto", "zeros", "lecun"] = "auto"
-    residual: bool = False
-    dtype: Any = "auto"
+    """A regression CNN of ``spec`` (:class:`RegressionSpec`, the one declaration of its fields; build it with
+    ``spec.build()`` or ``infantjax.models.build(spec)``)."""
+
+    spec: RegressionSpec
 
     def level(self, features: int, name: str, dtype: Any) -> nn.Module:
         raise NotImplementedError
@@ -77,32 +73,33 @@ class _Regression(nn.Module):
         Returns:
             float32 maps, whatever ``dtype``.
         """
-        maps = x[..., x.shape[-1] - self.num_maps:]  # the detection maps stacked after the depth
-        dtype = resolve(self.dtype)  # "auto": the backend policy's compute dtype
+        spec = self.spec
+        maps = x[..., x.shape[-1] - spec.num_maps:]  # the detection maps stacked after the depth
+        dtype = resolve(spec.dtype)  # "auto": the backend policy's compute dtype
         x = jnp.asarray(x, dtype)
-        for i, width in enumerate(self.widths):
+        for i, width in enumerate(spec.widths):
             x = self.level(width, f"layer{i + 1}", dtype)(x, train)
-        x = ConvBNReLU(self.head_width, (1, 1, 1), bn_momentum=self.bn_momentum, dtype=dtype,
-                       name=f"layer{len(self.widths) + 1}")(x, train)
-        zeros = self.output_init == "zeros" or (self.output_init == "auto" and not self.output_bn_relu)
+        x = ConvBNReLU(spec.head_width, (1, 1, 1), bn_momentum=spec.bn_momentum, dtype=dtype,
+                       name=f"layer{len(spec.widths) + 1}")(x, train)
+        zeros = spec.output_init == "zeros" or (spec.output_init == "auto" and not spec.output_bn_relu)
         init = nn.initializers.zeros if zeros else None
-        out = ConvBNReLU(self.num_maps, (1, 1, 1), bn_relu=self.output_bn_relu, bn_momentum=self.bn_momentum,
+        out = ConvBNReLU(spec.num_maps, (1, 1, 1), bn_relu=spec.output_bn_relu, bn_momentum=spec.bn_momentum,
                          kernel_init=init, dtype=dtype, name="output")(x, train).astype(jnp.float32)
-        return out + maps if self.residual else out
+        return out + maps if spec.residual else out
 
 
 class AsymmetricRegression(_Regression):
     """Asy-regression (seed 004, Table I): four levels of cascaded 1x3x1, 1x1x3, 3x1x1 convolutions."""
 
     def level(self, features: int, name: str, dtype: Any) -> nn.Module:
-        return AsymmetricConv3D(features, self.bn_momentum, dtype, name=name)
+        return AsymmetricConv3D(features, self.spec.bn_momentum, dtype, name=name)
 
 
 class FullRegression(_Regression):
     """The regression of Moccia et al. 2020 as compared in seed 004: the same layers with 3x3x3 convolutions."""
 
     def level(self, features: int, name: str, dtype: Any) -> nn.Module:
-        return ConvBNReLU(features, (3, 3, 3), bn_momentum=self.bn_momentum, dtype=dtype, name=name)
+        return ConvBNReLU(features, (3, 3, 3), bn_momentum=self.spec.bn_momentum, dtype=dtype, name=name)
 
 
 # the depth frame stacked with the detection maps: (1, T=3, H, W, 1 + num_maps); counts do not depend on H, W
@@ -150,10 +147,7 @@ class RegressionSpec(JsonConfig):
 
     def build(self) -> _Regression:
         """The network (also ``infantjax.models.build(spec)``)."""
-        cls = AsymmetricRegression if self.kind == "asymmetric" else FullRegression
-        return cls(widths=self.widths, head_width=self.head_width, num_maps=self.num_maps,
-                   output_bn_relu=self.output_bn_relu, bn_momentum=self.bn_momentum, output_init=self.output_init,
-                   residual=self.residual, dtype=self.dtype)
+        return (AsymmetricRegression if self.kind == "asymmetric" else FullRegression)(self)
 
 
 def init_regression(spec: RegressionSpec, rng: jax.Array, input_shape: tuple[int, ...]) -> dict:

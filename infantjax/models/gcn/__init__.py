@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 
-from infantjax.models.gcn.counting import count_flops, count_params
+from infantjax.models.gcn.counting import count_flops
 from infantjax.models.gcn.spec import CHOICES, MODES, GCNSpec, ModulePlan, STGCNSpec
 
 _LAZY = {
@@ -34,7 +34,6 @@ __all__ = [
     "build_model",
     "class_activation_map",
     "count_flops",
-    "count_params",
     "from_torch_state_dict",
     "to_torch_state_dict",
 ]

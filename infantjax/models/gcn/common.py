@@ -23,8 +23,8 @@ from infantjax.nn.precision import resolve
 from infantjax.nn.temporal import Pointwise, TemporalConv
 from infantjax.nn.torch_compat import LINEAR_GAIN, he_fan_out, torch_bias
 
-__all__ = ["adjacency", "bn", "check_input", "class_activation_map", "compute_dtype", "head", "output_dtype", "projection",
-           "temporal_conv_layer"]
+__all__ = ["adjacency", "bn", "check_input", "class_activation_map", "compute_dtype", "head", "normalised_input",
+           "output_dtype", "projection", "temporal_conv_layer"]
 
 
 @functools.lru_cache(maxsize=64)
@@ -96,6 +96,24 @@ def check_input(x, v: int, c: int, skeleton_name: str) -> None:
         raise DataError(f"GCN input has {x.shape[3]} channels on axis 3; the model expects {c}")
     if not jnp.issubdtype(x.dtype, jnp.floating):
         raise DataError(f"GCN input must be floating point, got {x.dtype}")
+
+
+def normalised_input(x, skeleton: str | skeleton_lib.Skeleton, channels: int, dtype: Any, train: bool,
+                     numerics: str = "flax"):
+    """The prologue both networks share: the input checked against the skeleton's V joints and ``channels``
+    channels (:func:`check_input`), cast to the compute dtype and normalised by one BatchNorm1d over its V·C
+    features (index v·C + c; the reference's ``data_bn``, A.4), called inside the network's compact
+    ``__call__`` (the BatchNorm is its submodule ``data_bn``).
+
+    Returns:
+        (N, T, V, C) normalised input.
+    """
+    skel = skeleton_lib.get(skeleton)
+    v = skel.num_keypoints
+    check_input(x, v, channels, skel.name)
+    n, t = x.shape[:2]
+    x = jnp.asarray(x, dtype)
+    return bn(train, "data_bn", dtype, numerics)(x.reshape(n, t, v * channels)).reshape(n, t, v, channels)
 
 
 def head(x, pool: str, num_classes: int, dtype: Any):

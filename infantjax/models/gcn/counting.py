@@ -5,10 +5,11 @@ layer by layer, exactly as the reference code (DeepInMotion/MovementOutcome ``Mo
 record every layer in a ledger. Each entry knows whether the reference *builds* it and whether the forward pass
 *runs* it, which gives the two parameter conventions:
 
-* ``count_params(spec, convention="reference")`` — every parameter the reference builds, including the layers it
+* ``count_parameters(spec, convention="reference")`` (:func:`infantjax.models.count_parameters`, the one counter,
+  with this module's convention registered for the GCN specs) — every parameter the reference builds, including the layers it
   builds but never runs (gcn_reference A.8: the unused 1×1 down/up convs of basic blocks, the multi-scale fusion
   conv and outer SE at one temporal scale). These are the numbers of Table A.4.
-* ``count_params(spec, convention="live")`` — the parameters that are used, which is exactly what the Flax model
+* ``count_parameters(spec, convention="live")`` — the parameters that are used, which is exactly what the Flax model
   creates (it builds only what runs).
 
 and the two FLOP conventions:
@@ -35,7 +36,7 @@ from typing import Literal
 from infantjax.errors import ConfigError
 from infantjax.models.gcn.spec import MODES, GCNSpec, ModulePlan, STGCNSpec
 
-__all__ = ["LedgerEntry", "count_flops", "count_params", "ledger", "mbconv_outer_se_ratio"]
+__all__ = ["LedgerEntry", "count_flops", "ledger", "mbconv_outer_se_ratio"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -313,9 +314,10 @@ def ledger(spec: GCNSpec | STGCNSpec, *, num_joints: int = 19, num_frames: int =
     raise ConfigError(f"spec must be a GCNSpec or STGCNSpec, got {type(spec).__name__}")
 
 
-def count_params(spec: GCNSpec | STGCNSpec, convention: Literal["reference", "live"] = "reference", *,
-                 num_joints: int = 19, mode: str = "reference") -> int:
-    """Number of trainable parameters.
+def _count_params(spec: GCNSpec | STGCNSpec, convention: Literal["reference", "live"] = "reference", *,
+                  num_joints: int = 19, mode: str = "reference") -> int:
+    """Number of trainable parameters (the GCN specs' registered counting conventions: ``count_parameters(spec,
+    convention=...)``).
 
     Arguments:
         spec: the architecture.
@@ -329,6 +331,16 @@ def count_params(spec: GCNSpec | STGCNSpec, convention: Literal["reference", "li
     """
     entries = _entries(spec, convention, ("reference", "live"), num_joints, 150, mode)
     return sum(e.params for e in entries)
+
+
+def _reference(spec: GCNSpec | STGCNSpec, *, num_joints: int = 19, mode: str = "reference") -> int:
+    """``count_parameters(spec, convention="reference")``: every parameter the reference builds (Table A.4)."""
+    return _count_params(spec, "reference", num_joints=num_joints, mode=mode)
+
+
+def _live(spec: GCNSpec | STGCNSpec, *, num_joints: int = 19, mode: str = "reference") -> int:
+    """``count_parameters(spec, convention="live")``: the parameters of the layers that run."""
+    return _count_params(spec, "live", num_joints=num_joints, mode=mode)
 
 
 def count_flops(spec: GCNSpec | STGCNSpec, convention: Literal["reference", "full"] = "reference", *,

@@ -16,7 +16,7 @@ starting with temporal stride 2, and a global or spatial head. Windows are chann
 
 ``mode="corrected"`` fixes the last four (true depthwise graph conv; outer SE also at one scale; MBConv outer SE
 only when SE is chosen; true hop distances to the centre). Layers the reference builds but never runs (A.8) are
-not built in either mode; :func:`~infantjax.models.gcn.counting.count_params` counts them analytically.
+not built in either mode; ``infantjax.models.count_parameters(spec, convention="reference")`` counts them analytically.
 
 The uniform(±1e−6) noise the reference adds to disentangled adjacencies once at construction (``use_mask``) is
 left out, in both modes. It is not negligible: it is drawn from torch's global RNG (so it cannot be reproduced
@@ -41,9 +41,9 @@ from infantjax import skeleton as skeleton_lib
 from infantjax.models.gcn.common import (
     adjacency,
     bn,
-    check_input,
     compute_dtype,
     head,
+    normalised_input,
     output_dtype,
     projection,
     temporal_conv_layer,
@@ -249,14 +249,9 @@ class SearchableGCN(nn.Module):
         spec = self.spec
         dt = compute_dtype(spec.dtype, x)
         module = remat_module(STGCNModule, self.remat)
-        skel = skeleton_lib.get(self.skeleton)
-        v, per_branch = skel.num_keypoints, spec.in_channels_per_branch
-        c_total = spec.num_input_branches * per_branch
-        check_input(x, v, c_total, skel.name)
-        n, t = x.shape[:2]
-        x = jnp.asarray(x, dt)
-        # input normalisation: BatchNorm1d over V·C features, index v·C + c, before the branches split (A.4)
-        x = bn(train, "data_bn", dt, self.bn_numerics)(x.reshape(n, t, v * c_total)).reshape(n, t, v, c_total)
+        per_branch = spec.in_channels_per_branch
+        # input normalisation: BatchNorm1d over V·C features, before the branches split (A.4)
+        x = normalised_input(x, self.skeleton, spec.num_input_branches * per_branch, dt, train, self.bn_numerics)
         scales_in, scales_main = spec.graph_scales
         a_in = jnp.asarray(adjacency(self.skeleton, scales_in, self.mode))
         a_main = jnp.asarray(adjacency(self.skeleton, scales_main, self.mode))

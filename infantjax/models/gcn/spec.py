@@ -58,7 +58,12 @@ def _window(spec: GCNSpec | STGCNSpec, *, num_joints: int = 19, skeleton=None, *
     return (1, 16, int(num_joints), int(channels))
 
 
-@register(build="infantjax.models.gcn.build:build_model", sample_input=_window)
+#: the paper's parameter-counting conventions (seed 002, Table A.4), ``count_parameters(spec, convention=...)``
+_CONVENTIONS = {"reference": "infantjax.models.gcn.counting:_reference",
+                "live": "infantjax.models.gcn.counting:_live"}
+
+
+@register(build="infantjax.models.gcn.build:build_model", sample_input=_window, conventions=_CONVENTIONS)
 @dataclasses.dataclass(frozen=True)
 class GCNSpec(JsonConfig):
     """An architecture of the searchable GCN: the 20 choices of Table A.1 plus fixed settings.
@@ -278,7 +283,7 @@ _TABLE_A4_ROWS = (
 )
 
 
-@register(build="infantjax.models.gcn.build:build_model", sample_input=_window)
+@register(build="infantjax.models.gcn.build:build_model", sample_input=_window, conventions=_CONVENTIONS)
 @dataclasses.dataclass(frozen=True)
 class STGCNSpec(JsonConfig):
     """The ST-GCN baseline of seed 002 (yysijie/st-gcn ``Model``; gcn_reference B.1).

@@ -23,9 +23,9 @@ from infantjax import skeleton as skeleton_lib
 from infantjax.models.gcn.common import (
     adjacency,
     bn,
-    check_input,
     compute_dtype,
     head,
+    normalised_input,
     output_dtype,
     temporal_conv_layer,
 )
@@ -62,12 +62,7 @@ class STGCN(nn.Module):
         spec = self.spec
         dt = compute_dtype(spec.dtype, x)
         module = remat_module(_Module, self.remat)
-        skel = skeleton_lib.get(self.skeleton)
-        v, c = skel.num_keypoints, spec.in_channels
-        check_input(x, v, c, skel.name)
-        n, t = x.shape[:2]
-        x = jnp.asarray(x, dt)
-        x = bn(train, "data_bn", dt, self.bn_numerics)(x.reshape(n, t, v * c)).reshape(n, t, v, c)
+        x = normalised_input(x, self.skeleton, spec.in_channels, dt, train, self.bn_numerics)
         a = jnp.asarray(adjacency(self.skeleton, spec.graph_scales, self.mode))
         for i, (c_out, stride) in enumerate(zip(spec.channels, spec.strides)):
             x = module(c_out, stride, int(spec.temporal_kernel_size), residual=i > 0,

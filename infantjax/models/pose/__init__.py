@@ -2,7 +2,7 @@
 initialisation (from scratch or fine-tuning from the MPII weights) and heatmap decoding.
 
 Seed 002 (Papers I and II); data/efficientpose/README.md for the exact official architecture, preprocessing,
-decoding and weight format. Video → keypoints: :class:`infantjax.pipelines.pose.PosePredictor`; training:
+decoding and weight format. Video → keypoints: :class:`infantjax.infer.pose.PosePredictor`; training:
 :class:`infantjax.train.PoseTask`.
 """
 
@@ -11,9 +11,8 @@ from infantjax.models.pose.efficientpose import (
     VARIANTS,
     EfficientPose,
     EfficientPoseSpec,
-    count_parameters,
-    parameter_count,
 )
+from infantjax.models._registry import count_parameters
 from infantjax.models.pose.init import HEADS, finetune_variables, init_variables
 from infantjax.models.pose.zoo import ZOO, ZooEntry, available
 
@@ -29,5 +28,4 @@ __all__ = [
     "count_parameters",
     "finetune_variables",
     "init_variables",
-    "parameter_count",
 ]

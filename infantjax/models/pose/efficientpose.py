@@ -19,8 +19,7 @@ Sub-module names are the Keras layer names (``pass1_block1_mbconv1_skeleton_conv
 Parameter counting follows the README's rule (§2.6): convolution kernels and biases, BatchNorm γ/β *and* moving
 mean/variance, and the fixed upscaling (16·K² + K per layer). The variables live in three collections:
 ``params`` (trained), ``batch_stats`` (BN moving statistics) and ``fixed`` (the bilinear upscaling, never trained),
-so the official convention is "every collection": :func:`parameter_count` is
-``infantjax.models.count_parameters(spec)``.
+so the official convention is "every collection": ``infantjax.models.count_parameters(spec)``.
 
 BatchNorm follows the Keras convention (ε = 1e-3, momentum 0.99; ``infantjax.nn.norm``), which the official weights
 were trained with. ``spec.dtype`` is the compute dtype; parameters stay float32 and every output is float32.
@@ -29,7 +28,6 @@ were trained with. ``spec.dtype`` is the compute dtype; parameters stay float32 
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from typing import Literal
 
 import flax.linen as nn
@@ -40,7 +38,7 @@ from jaxtyping import Array, Float
 
 from infantjax._jsonconfig import JsonConfig
 from infantjax.errors import ConfigError
-from infantjax.models._registry import count_parameters, register
+from infantjax.models._registry import register
 from infantjax.nn import activations
 from infantjax.nn.efficientnet import DepthwiseConv, EfficientNet, conv_init, efficientnet_spec
 from infantjax.nn.norm import batch_norm
@@ -56,7 +54,6 @@ __all__ = [
     "VariantInfo",
     "bilinear_kernel",
     "normalise_variant",
-    "parameter_count",
 ]
 
 
@@ -279,24 +276,3 @@ class EfficientPose(nn.Module):
         up = BilinearUpscale(spec.num_keypoints, name="upscaled_deconv2")(up)
         out["heatmaps"] = BilinearUpscale(spec.num_keypoints, name="upscaled_confs")(up)
         return {k: v.astype(jnp.float32) for k, v in out.items()}
-
-
-def parameter_count(spec: EfficientPoseSpec, collections: tuple[str, ...] | None = None) -> int:
-    """Parameter count of a spec under the official convention (README §2.6), without allocating weights.
-
-    The official count is every variable: trained parameters, BatchNorm moving statistics and the fixed bilinear
-    upscaling, i.e. all three collections — ``infantjax.models.count_parameters(spec)`` (shapes only, via
-    ``jax.eval_shape``; counts do not depend on the input resolution or ``spec.dtype``).
-
-    Arguments:
-        spec: the network.
-        collections: count only these (e.g. ``("params",)`` for the trained parameters); None = all three.
-
-    Returns:
-        the number of scalars.
-
-    Deprecated: ``infantjax.models.count_parameters(spec)`` is the one counter.
-    """
-    warnings.warn("infantjax.models.pose.efficientpose.parameter_count is deprecated; use "
-                  "infantjax.models.count_parameters(spec) (the same count)", DeprecationWarning, stacklevel=2)
-    return count_parameters(spec, collections=collections)

@@ -28,7 +28,6 @@ convention of the EfficientNet backbone; ``spec.dtype`` is the compute dtype (pa
 from __future__ import annotations
 
 import dataclasses
-import warnings
 
 import flax.linen as nn
 import jax.numpy as jnp
@@ -36,7 +35,7 @@ from jaxtyping import Array, Float
 
 from infantjax._jsonconfig import JsonConfig
 from infantjax.errors import ConfigError
-from infantjax.models._registry import count_parameters, register
+from infantjax.models._registry import register
 from infantjax.models.pose.efficientpose import BilinearUpscale
 from infantjax.nn import activations
 from infantjax.nn.efficientnet import EfficientNet, conv_init, efficientnet_spec, mbconv
@@ -47,7 +46,6 @@ __all__ = [
     "PUBLISHED_PARAMETER_COUNTS",
     "EfficientHourglass",
     "EfficientHourglassSpec",
-    "hourglass_parameter_count",
 ]
 
 # seed 002 Table B.1 (MPII, K = 16) and Table C.1 (In-Motion, K = 19)
@@ -122,11 +120,3 @@ class EfficientHourglass(nn.Module):
         up = BilinearUpscale(spec.num_keypoints, name="upscaled_deconv1")(confs)
         heatmaps = BilinearUpscale(spec.num_keypoints, name="upscaled_confs")(up)
         return {"pass1": confs.astype(jnp.float32), "heatmaps": heatmaps.astype(jnp.float32)}
-
-
-def hourglass_parameter_count(spec: EfficientHourglassSpec) -> int:
-    """Parameters of our EfficientHourglass under the README §2.6 rule (params + BN statistics + fixed upscaling,
-    i.e. every collection): ``infantjax.models.count_parameters(spec)``. Deprecated: use that."""
-    warnings.warn("hourglass_parameter_count is deprecated; use infantjax.models.count_parameters(spec) (the same "
-                  "count)", DeprecationWarning, stacklevel=2)
-    return count_parameters(spec)

@@ -18,7 +18,6 @@ float32).
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from typing import Any
 
 import flax.linen as nn
@@ -27,11 +26,11 @@ from jaxtyping import Array, Float
 
 from infantjax._jsonconfig import JsonConfig
 from infantjax.errors import ConfigError
-from infantjax.models._registry import count_parameters, register
+from infantjax.models._registry import register
 from infantjax.models.pose.efficientpose import BilinearUpscale
 from infantjax.nn.precision import dtype_name, resolve
 
-__all__ = ["PUBLISHED_PARAMETER_COUNTS", "OpenPose", "OpenPoseSpec", "openpose_parameter_count"]
+__all__ = ["PUBLISHED_PARAMETER_COUNTS", "OpenPose", "OpenPoseSpec"]
 
 PUBLISHED_PARAMETER_COUNTS = {"mpii": 25_939_664, "in-motion": 26_011_743}  # seed 002 Tables B.1 and C.1
 
@@ -132,11 +131,3 @@ class OpenPose(nn.Module):
         else:
             out["heatmaps"] = hm
         return {k: v.astype(jnp.float32) for k, v in out.items()}
-
-
-def openpose_parameter_count(spec: OpenPoseSpec, include_upscaling: bool = False) -> int:
-    """Parameters of our OpenPose (``params``; plus the ``fixed`` upscaling when asked):
-    ``infantjax.models.count_parameters(spec, collections=...)``. Deprecated: use that."""
-    warnings.warn("openpose_parameter_count is deprecated; use infantjax.models.count_parameters(spec, "
-                  "collections=('params',)) (with 'fixed' for the upscaling)", DeprecationWarning, stacklevel=2)
-    return count_parameters(spec, collections=("params", "fixed") if include_upscaling else ("params",))

@@ -21,7 +21,6 @@ from infantjax.models.sma.network import (
     ceil_pool_padding,
     fc_kernels,
     init_variables,
-    parameter_count,
     top_shapes,
 )
 
@@ -37,7 +36,6 @@ __all__ = [
     "ceil_pool_padding",
     "fc_kernels",
     "init_variables",
-    "parameter_count",
     "quartile_mean",
     "top_shapes",
 ]

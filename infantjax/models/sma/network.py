@@ -34,7 +34,7 @@ from infantjax.models._registry import register
 from infantjax.nn.precision import dtype_name, resolve
 
 __all__ = ["LIMBS", "PARAMETERS", "TOP_SHAPES", "SMANet", "SMASpec", "ceil_pool_padding", "fc_kernels",
-           "init_variables", "parameter_count", "top_shapes"]
+           "init_variables", "top_shapes"]
 
 LIMBS = 4  # left hand, left foot, right hand, right foot (seed 000 §4.1; infantjax.synth.kinect_tracks)
 PARAMETERS = 35_939_169  # Table 1 of seed 000, counted by us (the paper gives no count)
@@ -212,10 +212,3 @@ def init_variables(spec: SMASpec, key: jax.Array) -> dict:
 def fc_kernels(params: dict) -> list[jax.Array]:
     """The weights the paper's increased weight decay acts on: the kernels of the two fully connected layers."""
     return [params[name]["kernel"] for name in ("fc1", "fc2")]
-
-
-def parameter_count(spec: SMASpec) -> int:
-    """Parameters of the network by arithmetic (:data:`PARAMETERS` for Table 1)."""
-    flat = math.prod(top_shapes(spec)[-1])
-    return (9 * spec.conv1 + spec.conv1) + (9 * spec.conv1 * spec.conv2 + spec.conv2) + \
-        (7 * spec.conv2 * spec.conv3 + spec.conv3) + (flat * spec.fc + spec.fc) + (spec.fc + 1)
