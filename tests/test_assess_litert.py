@@ -105,12 +105,22 @@ def test_a_damaged_cached_file_is_a_typed_error_naming_what_to_delete(converted,
         two_stacks.predict(recording, scorer=damaged)
 
 
-def test_a_file_off_the_xla_path_is_refused_and_not_cached(tmp_path, monkeypatch, two_stacks):
+def test_a_file_off_the_xla_path_is_refused_and_that_stack_scored_by_xla(tmp_path, monkeypatch, two_stacks,
+                                                                         recording):
+    """A file beyond the bound is deleted, the refusal cached (not converted again), and XLA scores that stack: the
+    result is the XLA path's."""
     monkeypatch.setattr(scoring, "TOLERANCE", -1.0)  # every difference is too large
     scorer = scoring.LiteRTScorer(two_stacks, batch=2, cache_dir=tmp_path)
-    with pytest.raises(ExportError, match=r"differs from the XLA path by .*--runtime xla"):
-        scorer.prepare()
-    assert not list(tmp_path.glob("*/scoring.*"))
+    got = two_stacks.predict(recording, scorer=scorer)
+    assert scorer.xla_stacks == {0, 1} and len(scorer.converted) == 2
+    assert not list(tmp_path.glob("*/scoring.tflite")) and len(list(tmp_path.glob("*/scoring.json"))) == 2
+    want = two_stacks.predict(recording)
+    np.testing.assert_allclose(got.probabilities, want.probabilities, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(got.cam_scores, want.cam_scores, rtol=0, atol=1e-6)
+    again = scoring.LiteRTScorer(two_stacks, batch=2, cache_dir=tmp_path)
+    assert again.missing() == []
+    again(np.zeros((3, 150, 19, 2), np.float32))
+    assert again.converted == [] and again.xla_stacks == {0, 1}
 
 
 def test_assess_with_litert_gives_the_xla_records(tmp_path, assess_models, infant_video):

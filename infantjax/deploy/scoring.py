@@ -14,9 +14,10 @@ host (:func:`joint_scores`, as :func:`infantjax.models.gcn.cam.joint_scores` com
 no sort).
 
 A new file is checked on the spot against the XLA path — the stack's own stacked predictor on a sample batch of
-random-walk windows — and refused (:class:`~infantjax.errors.ExportError`, nothing cached) when an output differs by
-more than the export check's bound, :data:`TOLERANCE` relative to the largest magnitude of the XLA output
-(docs/deploy.md, "Parity"): every file in the cache has passed it.
+random-walk windows — and refused when an output differs by more than the export check's bound, :data:`TOLERANCE`
+relative to the largest magnitude of the XLA output (docs/deploy.md, "Parity"): the file is deleted, the refusal is
+cached (the stack is not converted again) and that stack is scored by XLA, with a warning. Every stack is thus
+scored either by a file that passed the check or by XLA itself.
 
 The cache: one directory per stack, named by a hash of everything the file depends on — every byte of the stack's
 weights, the architecture, the compiled inputs (window, rotation, features, model mode), the batch, the instance
@@ -156,6 +157,7 @@ class LiteRTScorer:
     Attributes:
         converted: the stacks this scorer converted, ``(stack, directory, seconds)`` each (a cache hit converts
             none).
+        xla_stacks: the stacks scored by XLA because their file was off the XLA path (the module docstring).
     """
 
     def __init__(self, ensemble, *, batch: int = DEFAULT_BATCH, cache_dir: str | os.PathLike | None = None,
@@ -178,6 +180,8 @@ class LiteRTScorer:
         self.converted: list[tuple[int, pathlib.Path, float]] = []
         self._digests: dict[int, str] = {}
         self._runners: dict[tuple, Any] = {}
+        self._xla: dict[int, Any] = {}
+        self.xla_stacks: set[int] = set()
 
     # ------------------------------------------------------------------ the cache
     def _inputs(self, config):
@@ -199,16 +203,19 @@ class LiteRTScorer:
         """The cache directory of stack ``stack`` under ``config``."""
         return self.cache_dir / self.key(stack, config)[:32]
 
-    def _cached(self, stack: int, config=None) -> pathlib.Path | None:
+    def _cached(self, stack: int, config=None) -> dict | None:
+        """The stack's record in the cache: ``{"file": path}`` (a checked file) or ``{"file": None}`` (a file
+        refused by the check: XLA scores the stack), or None (not converted yet)."""
         folder = self.folder(stack, config)
         try:
             record = json.loads((folder / _RECORD).read_text())
         except (OSError, ValueError):
             return None
-        if not isinstance(record, dict) or record.get("key") != self.key(stack, config) \
-                or not (folder / _FILE).is_file():
+        if not isinstance(record, dict) or record.get("key") != self.key(stack, config):
             return None
-        return folder / _FILE
+        if record.get("refused"):
+            return {"file": None}
+        return {"file": folder / _FILE} if (folder / _FILE).is_file() else None
 
     def missing(self, config=None) -> list[int]:
         """The stacks whose file is not in the cache yet (converted on first use)."""
@@ -226,24 +233,28 @@ class LiteRTScorer:
         if missing:
             _require_converter(missing)
 
-    def prepare(self, config=None) -> list[pathlib.Path]:
-        """Every stack's file under ``config`` (default the ensemble's inputs), converting the ones the cache lacks.
+    def prepare(self, config=None) -> list[pathlib.Path | None]:
+        """Every stack's file under ``config`` (default the ensemble's inputs), converting the ones the cache lacks;
+        None for a stack whose file differed from the XLA path beyond :data:`TOLERANCE` (XLA scores it).
 
         Raises:
             ExportExtraError: TensorFlow (for converting) or the interpreter is not installed.
-            ExportError: the converter refused a stack, or its file differs from the XLA path beyond
-                :data:`TOLERANCE` (nothing is cached then).
+            ExportError: the converter refused a stack (an operation LiteRT cannot express), or the cache directory
+                cannot be written.
         """
         return [self._file(k, config) for k in range(len(self.ensemble.specs))]
 
-    def _file(self, stack: int, config=None) -> pathlib.Path:
+    def _file(self, stack: int, config=None) -> pathlib.Path | None:
+        """The stack's checked file (converted if the cache lacks it), or None when its file was refused."""
         found = self._cached(stack, config)
-        if found is not None:
-            return found
-        _require_converter([stack])
-        return self._convert(stack, config)
+        if found is None:
+            _require_converter([stack])
+            found = {"file": self._convert(stack, config)}
+        if found["file"] is None:
+            self.xla_stacks.add(stack)
+        return found["file"]
 
-    def _convert(self, stack: int, config=None) -> pathlib.Path:
+    def _convert(self, stack: int, config=None) -> pathlib.Path | None:
         from infantjax.deploy import formats
         from infantjax.deploy.graphs import FORMS
 
@@ -262,12 +273,19 @@ class LiteRTScorer:
         with backend.use(FORMS["mobile"], compute_dtype="float32"):
             formats.write("litert", d.graph("mobile"), (self.batch, *d.input_shape), path, input_name=d.input_name,
                           output_names=d.output_names)
-        differences = {}
-        if self.check:
-            differences = self._check(d, path)
+        differences = self._check(d, path) if self.check else {}
+        off = {n: r for n, (_, r) in differences.items() if not r <= TOLERANCE}
+        refused = None
+        if off:
+            path.unlink(missing_ok=True)
+            worst = ", ".join(f"{n} {r:.2e}" for n, r in off.items())
+            refused = (f"the LiteRT file of stack {stack} differs from the XLA path by {worst} relative (the export "
+                       f"check's bound is {TOLERANCE:g}): XLA scores this stack")
+            log.warning("%s; %s", refused, folder)
         seconds = time.perf_counter() - started
         write_json(folder / _RECORD, {
-            "format": "infantjax-litert-scoring", "key": self.key(stack, config), "file": _FILE,
+            "format": "infantjax-litert-scoring", "key": self.key(stack, config),
+            "file": None if refused else _FILE, "refused": refused,
             "stack": stack, "spec": d.metadata.get("spec"), "inputs": dict(inputs.compile_key()),
             "instances": self.ensemble.stack_sizes[stack], "batch": self.batch,
             "input": {"name": d.input_name, "shape": [self.batch, *d.input_shape], "layout": d.input_layout},
@@ -276,10 +294,11 @@ class LiteRTScorer:
                                                              for n, (a, r) in differences.items()}},
             "seconds": seconds, "tensorflow": _tf_version(), **_versions()}, sort_keys=False)
         self.converted.append((stack, folder, seconds))
-        return path
+        return None if refused else path
 
     def _check(self, d, path: pathlib.Path) -> dict:
-        """The new file against the XLA path on a sample batch; the file is removed when it is off."""
+        """The new file's outputs (and the joint CAM scores of its maps) against the XLA path on a sample batch:
+        per output, (largest absolute difference, the same relative to the largest magnitude of the XLA output)."""
         from infantjax.deploy.formats import Runner
 
         x = d.sample(self.batch)
@@ -294,13 +313,6 @@ class LiteRTScorer:
             diff = float(np.max(np.abs(a - b))) if a.shape == b.shape else float("inf")
             scale = float(np.max(np.abs(b))) if b.size else 0.0
             differences[name] = (diff, diff / scale if scale > 0 else diff)
-        off = {n: r for n, (_, r) in differences.items() if not r <= TOLERANCE}
-        if off:
-            path.unlink(missing_ok=True)
-            worst = ", ".join(f"{n} {r:.2e}" for n, r in off.items())
-            raise ExportError(f"the LiteRT file of {d.name} differs from the XLA path by {worst} relative (the "
-                              f"export check's bound is {TOLERANCE:g}); it was not cached. Score with --runtime xla "
-                              "and report this")
         return differences
 
     # ------------------------------------------------------------------ scoring
@@ -310,6 +322,9 @@ class LiteRTScorer:
         key = (stack, self.key(stack, config))
         if key not in self._runners:
             path = self._file(stack, config)
+            if path is None:  # refused by the check: XLA scores this stack
+                self._runners[key] = None
+                return None
             try:
                 self._runners[key] = Runner(path, "litert", ("probability", "cam_map"), threads=self.threads)
             except (ValueError, RuntimeError, OSError) as err:  # the interpreter's own errors for a damaged file
@@ -352,11 +367,24 @@ class LiteRTScorer:
         probs, cams = [], []
         for k in range(len(self.ensemble.specs)):
             runner = self._runner(k, config)
+            if runner is None:
+                p, c = self._xla_stack(k).window_predictions(positions[:n], config=config)
+                probs.append(p)
+                cams.append(c)
+                continue
             parts = [runner(positions[lo:lo + self.batch]) for lo in range(0, padded, self.batch)]
             probs.append(np.concatenate([p for p, _ in parts])[:n])  # (W, I_k)
             maps = np.concatenate([c[:n - lo] for lo, (_, c) in zip(range(0, padded, self.batch), parts)])
             cams.append(np.swapaxes(joint_scores(maps), 0, 1))  # (W, I_k, T', V, 2) → (I_k, W, V)
         return np.concatenate(probs, axis=1), np.concatenate(cams, axis=0)
+
+
+    def _xla_stack(self, stack: int):
+        """Stack ``stack`` alone as an ensemble, scored by XLA (its compiled programs kept by the scorer)."""
+        if stack not in self._xla:
+            ens = self.ensemble
+            self._xla[stack] = type(ens)([ens.specs[stack]], [ens.variables[stack]], ens.config, ens.threshold)
+        return self._xla[stack]
 
 
 def _tf_version() -> str | None:

@@ -284,8 +284,9 @@ def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, 
     Raises:
         DataError: no video at ``source``. ConfigError: bad options, unknown models. FileWriteError: ``out`` is a
         file or cannot be written. ExportExtraError: ``runtime="litert"`` without the ``litert`` extra (checked
-        before any video). ExportError: a stack LiteRT cannot express or whose file is off the XLA path. For a
-        single video, the video's own error (VideoError, DataError ...): a folder records it and goes on.
+        before any video). ExportError: a stack LiteRT cannot express (a stack whose file is off the XLA path is
+        scored by XLA). For a single video, the video's own error (VideoError, DataError ...): a folder records it
+        and goes on.
     """
     if threshold is not None and not (isinstance(threshold, (int, float)) and 0 <= threshold <= 1):
         raise ConfigError(f"threshold must be a probability in [0, 1], got {threshold!r}")
