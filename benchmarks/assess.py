@@ -1,7 +1,7 @@
 """``infantjax assess`` end to end on a phone-sized video: the thesis' "within 3 minutes" (issue 39, item 4).
 
     python benchmarks/assess.py [--quick] [--duration 180] [--fps 30] [--size 640x480] [--specs table-a4|table-a4:N|tiny]
-                                [--folds 7] [--repeats 1] [--labelled] [--out DIR] [--json FILE]
+                                [--folds 7] [--repeats 1] [--labelled] [--runtime xla|litert] [--out DIR] [--json FILE]
 
 A synthetic infant's video (default 3 minutes, 30 fps, 640×480, H.264 MP4; rendered once into ``--out`` and reused)
 goes through :func:`infantjax.pipelines.assess` with the zoo's infant pose model and an ensemble of the paper's
@@ -11,6 +11,10 @@ the CPU model, the core count and the load average before and after, and writes 
 
 The first repeat includes compiling (what a user's first run pays; the persistent compilation cache is off unless
 ``--compilation-cache DIR`` is given); further repeats redo the same video in the same process.
+
+``--runtime litert`` scores the ensemble with the LiteRT interpreter (extra ``litert``): the first repeat converts
+every stack unless the LiteRT cache (``--litert-cache DIR``, default ``OUT/litert-cache``) has it, so run it twice, or
+with ``--repeats 2``, for the warm figure; the record says how many stacks were converted and how long it took.
 
 ``--quick`` checks that the benchmark runs: 6 s of video at 320×240 and the smallest GCN × 2 folds (seconds, not a
 figure to quote). Measure the real figure on an idle machine (the load average is in the record).
@@ -82,6 +86,10 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="bench-assess", help="working folder (the rendered video is kept there)")
     ap.add_argument("--json", default=None, help="write the JSON record here too")
     ap.add_argument("--compilation-cache", default=None, metavar="DIR", help="use a persistent compilation cache")
+    ap.add_argument("--runtime", choices=("xla", "litert"), default="xla",
+                    help="what scores the ensemble (litert: the LiteRT interpreter, extra litert)")
+    ap.add_argument("--litert-cache", default=None, metavar="DIR",
+                    help="the LiteRT files' directory (default OUT/litert-cache, kept between runs)")
     args = ap.parse_args(argv)
     duration = args.duration if args.duration is not None else (6.0 if args.quick else 180.0)
     width, height = map(int, (args.size or ("320x240" if args.quick else "640x480")).lower().split("x"))
@@ -109,28 +117,33 @@ def main(argv=None) -> int:
     zoo = load_models()  # the zoo pose model (the zoo ensemble is replaced by the paper-sized one)
     models = Models(zoo.pose, ensemble, zoo.pose_name, f"untrained {specs} × {folds} folds")
     load_s = time.perf_counter() - t
+    litert_cache = pathlib.Path(args.litert_cache) if args.litert_cache else out / "litert-cache"
     runs, cpu = [], "?"
     for r in range(max(1, args.repeats)):
         shutil.rmtree(out / "assessment", ignore_errors=True)
-        run = assess(video, out / "assessment", models=models, labelled=args.labelled, progress=True)
+        before = len(list(litert_cache.glob("*/scoring.json"))) if args.runtime == "litert" else 0
+        run = assess(video, out / "assessment", models=models, labelled=args.labelled, progress=True,
+                     runtime=args.runtime, litert_cache=litert_cache)
         rec = run.records[0]
         cpu = json.loads(run.run_record.read_text())["environment"]["cpu"]  # the run record names the CPU
         runs.append({"repeat": r, "seconds": run.seconds, "stages": run.stages, "shares": run.shares,
-                     "frames": rec["video"]["frames"], "windows": len(rec["windows"])})
+                     "frames": rec["video"]["frames"], "windows": len(rec["windows"]),
+                     "litert_stacks_converted": (len(list(litert_cache.glob("*/scoring.json"))) - before
+                                                 if args.runtime == "litert" else 0)})
         print(f"repeat {r}: {run.seconds:.1f} s — {run.shares_text()}", flush=True)
     record = {
         "benchmark": "assess", "video": {"seconds": duration, "fps": args.fps, "width": width, "height": height,
                                          "frames": runs[0]["frames"], "path": str(video)},
         "ensemble": {"specs": specs, "architectures": len(ensemble.specs), "folds": folds,
                      "instances": ensemble.num_instances},
-        "pose": zoo.pose_name, "labelled": args.labelled, "runs": runs,
+        "pose": zoo.pose_name, "labelled": args.labelled, "runtime": args.runtime, "runs": runs,
         "setup_seconds": {"render_video": render_s, "init_ensemble": init_s, "load_pose": load_s},
         "cpu_model": cpu, "environment": harness.environment(), "backend": backend.platform(),
         "load_average_before": list(load_before), "load_average_after": list(os.getloadavg()),
         "quick": args.quick,
     }
     print(f"\n{duration:g} s of {width}x{height} video at {args.fps:g} fps ({runs[0]['frames']} frames, "
-          f"{runs[0]['windows']} windows) × {ensemble.num_instances} instances ({specs}) on {cpu}, "
+          f"{runs[0]['windows']} windows) × {ensemble.num_instances} instances ({specs}, {args.runtime}) on {cpu}, "
           f"{os.cpu_count()} cores, load average {load_before[0]:.2f} before / {os.getloadavg()[0]:.2f} after")
     print(f"{'stage':<10} " + " ".join(f"{'repeat ' + str(r['repeat']):>16}" for r in runs))
     for stage in runs[0]["stages"]:

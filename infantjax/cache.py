@@ -13,6 +13,9 @@ this for every subcommand except ``bench`` (whose first-call figures are meant t
 
 The directory is trusted code: JAX loads executables from it, so never point it at a directory others can write.
 This module does not import JAX: called before JAX starts it sets JAX's environment variables, after it the config.
+
+:func:`litert_cache_dir` is where ``infantjax assess --runtime litert`` keeps the LiteRT files of ensemble stacks
+(:mod:`infantjax.deploy.scoring`), beside this cache.
 """
 
 from __future__ import annotations
@@ -27,11 +30,14 @@ import sys
 
 from infantjax.errors import ConfigError
 
-__all__ = ["CACHE_ENV", "cache_setting", "compilation_cache_dir", "enable_compilation_cache"]
+__all__ = ["CACHE_ENV", "LITERT_CACHE_ENV", "cache_setting", "compilation_cache_dir", "enable_compilation_cache",
+           "litert_cache_dir"]
 
 log = logging.getLogger(__name__)
 
 CACHE_ENV = "INFANTJAX_COMPILATION_CACHE"
+#: Where ``infantjax assess --runtime litert`` keeps the LiteRT files of ensemble stacks (:func:`litert_cache_dir`).
+LITERT_CACHE_ENV = "INFANTJAX_LITERT_CACHE"
 _OFF = ("0", "off", "false", "no", "none")
 _ON = ("", "1", "on", "true", "yes", "default")
 
@@ -82,6 +88,18 @@ def compilation_cache_dir() -> pathlib.Path:
     the JAX versions and a fingerprint of the CPU (:func:`_machine_tag`)."""
     base = pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache")
     return base / "infantjax" / "xla" / _machine_tag()
+
+
+def litert_cache_dir() -> pathlib.Path:
+    """Where the LiteRT files of ensemble stacks are kept (:mod:`infantjax.deploy.scoring`): ``$INFANTJAX_LITERT_CACHE``
+    if set, else ``$XDG_CACHE_HOME/infantjax/litert`` (or ``~/.cache/…``), beside the compilation cache. One
+    sub-directory per stack, named by a hash of its weights, architecture, inputs, batch and the infantjax and JAX
+    versions; nothing there depends on the CPU (the interpreter picks its kernels when it loads a file)."""
+    raw = os.environ.get(LITERT_CACHE_ENV, "").strip()
+    if raw:
+        return pathlib.Path(raw).expanduser()
+    base = pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache")
+    return base / "infantjax" / "litert"
 
 
 def enable_compilation_cache(path: str | os.PathLike | None = None, *,

@@ -328,8 +328,25 @@ class Ensemble(TrainedModel):
             cams.append(c)
         return np.concatenate(probs, axis=0).T, np.concatenate(cams, axis=0)
 
-    def predict(self, sequence: SkeletonSequence, *, mesh=None, window_rotation: str | None = None
-                ) -> EnsemblePrediction:
+    def scoring_inputs(self, window_rotation: str | None = None) -> CPInputs:
+        """The inputs :meth:`predict` scores under: the ensemble's, with ``window_rotation`` (``"reference"`` or
+        ``"corrected"``) in place of its own when given.
+
+        Raises:
+            ConfigError: an unknown window rotation, or one for an ensemble trained without rotation.
+        """
+        cfg = self.inputs
+        if window_rotation is not None and window_rotation != cfg.window_rotation:
+            if window_rotation not in ("reference", "corrected"):
+                raise ConfigError(f"window_rotation must be 'reference', 'corrected' or None, got {window_rotation!r}")
+            if cfg.window_rotation is None:
+                raise ConfigError("this ensemble was trained without window rotation (CPConfig.window_rotation=None"
+                                  "); predict without window_rotation=")
+            cfg = dataclasses.replace(cfg, window_rotation=window_rotation)
+        return cfg
+
+    def predict(self, sequence: SkeletonSequence, *, mesh=None, window_rotation: str | None = None,
+                scorer: Callable | None = None) -> EnsemblePrediction:
         """Every instance's P(CP) and CAM scores for every window of one recording.
 
         Runs ``preprocess_cp`` (unless the config says the input is preprocessed), cuts windows of
@@ -346,6 +363,10 @@ class Ensemble(TrainedModel):
             window_rotation: ``"reference"`` or ``"corrected"`` to score with another window rotation than the
                 ensemble's config (``"corrected"`` scores head-down and sideways recordings correctly; it equals
                 ``"reference"`` on upright ones); None keeps the config's.
+            scorer: what scores the windows instead of :meth:`window_predictions` (the XLA path):
+                ``scorer(positions, config=inputs)`` → (P(CP) (W, I), joint CAM scores (I, W, V)) as
+                :meth:`window_predictions` returns them, e.g. :class:`infantjax.deploy.scoring.LiteRTScorer` (the
+                stacks run by the LiteRT interpreter).
 
         Raises:
             SkeletonMismatchError: not In-Motion 19.  DataError: all keypoints missing or shorter than a window.
@@ -354,18 +375,14 @@ class Ensemble(TrainedModel):
         from infantjax.preprocess import spine_orientation, window_starts, windows
 
         sequence = as_sequence(sequence, where=f"{type(self).__name__}.predict")
-        cfg = self.inputs
-        if window_rotation is not None and window_rotation != cfg.window_rotation:
-            if window_rotation not in ("reference", "corrected"):
-                raise ConfigError(f"window_rotation must be 'reference', 'corrected' or None, got {window_rotation!r}")
-            if cfg.window_rotation is None:
-                raise ConfigError("this ensemble was trained without window rotation (CPConfig.window_rotation=None"
-                                  "); predict without window_rotation=")
-            cfg = dataclasses.replace(cfg, window_rotation=window_rotation)
+        cfg = self.scoring_inputs(window_rotation)
         coords = _cp.prepare_sequence(sequence, cfg, where=f"predict: {sequence.metadata.get('source', 'sequence')}")
         positions = windows(coords, length=cfg.window, hop=cfg.hop)
         starts = window_starts(coords.shape[0], cfg.window, cfg.hop)
-        probs, scores = self.window_predictions(positions, mesh=mesh, config=cfg)
+        if scorer is None:
+            probs, scores = self.window_predictions(positions, mesh=mesh, config=cfg)
+        else:
+            probs, scores = scorer(positions, config=cfg)
         orientation, angle = spine_orientation(sequence, y_up=not cfg.preprocess)
         warning = orientation_warning(orientation, angle, cfg)
         if warning:
@@ -389,6 +406,24 @@ class Ensemble(TrainedModel):
             stack: which architecture's stack (0 … ``len(specs) - 1``).
         """
         return _gcn_graph(self, stack)
+
+    def scoring_graph(self, stack: int = 0, config=None) -> Deployable:
+        """One GCN stack's scoring as an export graph: windows (W, T, 19, 2) of preprocessed positions → P(CP)
+        (W, I) and the class activation maps (W, I, T', V, 2) of every instance, the instances unrolled — what
+        :meth:`window_predictions` computes for that stack but the last step, the joint CAM scores
+        (:func:`infantjax.models.gcn.cam.joint_scores`, a median over T', which the TFLite converter cannot
+        express); its ``reference`` is the stack's own stacked predictor (:func:`infantjax.infer.cp.scoring_maps`).
+        What ``infantjax assess --runtime litert`` runs (:mod:`infantjax.deploy.scoring`).
+
+        Arguments:
+            stack: which architecture's stack (0 … ``len(specs) - 1``).
+            config: the inputs (or training config) the windows are scored under (default the ensemble's; e.g.
+                another window rotation).
+
+        Raises:
+            ConfigError: a stack that does not exist.
+        """
+        return _scoring_graph(self, stack, config)
 
     def predict_cohort(self, cohort: Cohort, **kwargs) -> list[EnsemblePrediction]:
         """:meth:`predict` for every recording of a cohort."""
@@ -651,3 +686,49 @@ def _gcn_graph(ensemble, stack: int = 0) -> Deployable:
         {"model": "ensemble", "stack": stack, "spec": {"type": type(spec).__name__, **spec.to_dict()},
          "instances": count, "config": ensemble.config.to_dict(), "threshold": float(ensemble.threshold),
          "info": dict(getattr(ensemble, "info", {}) or {})})
+
+
+def _scoring_graph(ensemble, stack: int = 0, config=None) -> Deployable:
+    """One stack's scoring up to the class activation maps (P(CP) and CAM maps per window and instance) as a
+    :class:`Deployable` (:meth:`Ensemble.scoring_graph`)."""
+    if not 0 <= int(stack) < len(ensemble.specs):
+        raise ConfigError(f"stack {stack} does not exist: the ensemble has {len(ensemble.specs)} stack(s), "
+                          f"0 … {len(ensemble.specs) - 1}")
+    stack = int(stack)
+    forward = ensemble.stack_forward(stack, config)
+    inputs = forward.inputs
+    count = ensemble.stack_sizes[stack]
+    instances = [instance(ensemble.variables[stack], i) for i in range(count)]
+    maps = _cp.scoring_maps(forward)
+
+    def graph(forms: str) -> Callable:
+        def fn(x):
+            outs = [maps(v, x) for v in instances]
+            return jnp.stack([p for p, _ in outs], axis=1), jnp.stack([c for _, c in outs], axis=1)
+
+        return fn
+
+    def reference(x: np.ndarray) -> tuple:
+        predictor = StackedPredictor(maps, ensemble.variables[stack], memory_budget=inputs.memory_budget)
+        probability, cam = predictor(np.asarray(x, np.float32))  # (I, W), (I, W, T', V, 2)
+        return np.swapaxes(np.asarray(probability), 0, 1), np.swapaxes(np.asarray(cam), 0, 1)
+
+    def sample(n: int, seed: int = 0) -> np.ndarray:  # the random walk of the stack's export graph
+        rng = np.random.default_rng(seed)
+        base = rng.normal(0.0, 0.3, (n, 1, NUM_JOINTS, 2))
+        walk = np.cumsum(rng.normal(0.0, 0.01, (n, inputs.window, NUM_JOINTS, 2)), axis=1)
+        return (base + walk).astype(np.float32)
+
+    spec = ensemble.specs[stack]
+    return Deployable(
+        f"GCN stack {stack} of {ensemble!r}, scoring", "gcn-scoring", graph, "windows",
+        (inputs.window, NUM_JOINTS, 2),
+        f"(W, {inputs.window}, {NUM_JOINTS}, 2) float32: W windows of {inputs.window} frames of preprocessed "
+        "In-Motion 19 positions (infantjax.infer.cp.prepare_sequence, then infantjax.preprocess.windows)",
+        ("probability", "cam_map"),
+        (f"(W, {count}) P(CP) of every window by every instance",
+         f"(W, {count}, T', {NUM_JOINTS}, 2) every instance's class activation maps (infantjax.models.gcn."
+         "class_activation_map); the joint CAM scores are infantjax.models.gcn.cam.joint_scores of them"),
+        reference, sample,
+        {"model": "ensemble", "stack": stack, "spec": {"type": type(spec).__name__, **spec.to_dict()},
+         "instances": count, "inputs": dict(inputs.compile_key()), "threshold": float(ensemble.threshold)})

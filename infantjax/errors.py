@@ -21,6 +21,7 @@ __all__ = [
     "KeypointWriteError",
     "VideoWriteError",
     "ExportError",
+    "ExportExtraError",
     "AotError",
     "AotExtraError",
 ]
@@ -84,6 +85,12 @@ class ExportError(InfantJaxError):
     """A model cannot be written in a deployment format (:mod:`infantjax.deploy`): the format cannot express one of
     its operations (the message names the operation and the format), or the format's converter is not installed
     (the message names the extra to install)."""
+
+
+class ExportExtraError(ExportError, ImportError):
+    """The converter or the runtime of a deployment format is not installed (jax2onnx or ONNX Runtime for ONNX;
+    TensorFlow or ai-edge-litert for LiteRT, e.g. ``infantjax assess --runtime litert``): the message names the extra
+    to install (``pip install "infantjax[litert]"``)."""
 
 
 class AotError(InfantJaxError):

@@ -3,6 +3,7 @@
     infantjax assess VIDEO|FOLDER --out DIR [--ensemble NAME|DIR] [--pose NAME|FILE] [--no-labelled]
                      [--threshold T] [--certainty paper|interquartile] [--map-skeleton exact|approximate|none]
                      [--window-rotation reference|corrected] [--batch-size N] [--max-frames N] [--no-progress]
+                     [--runtime xla|litert] [--litert-cache DIR]
 
 Decodes the video (frame-exact, upright, real timestamps), finds the infant's keypoints in every frame (the zoo's
 infant pose model by default), scores them with a CP ensemble (the zoo's by default; any folder ``infantjax train``
@@ -10,6 +11,8 @@ or ``infantjax import-movementoutcome`` wrote) and writes per video ``DIR/<video
 dashboard beside a copy of the video), the keypoints, the result and a record; ``DIR/summary.csv``,
 ``DIR/cohort.html`` and the run record ``DIR/assess.json`` at the end. A folder resumes where it stopped; a damaged
 video is named in the summary with its error and the others go on (exit status 1 when any failed).
+``--runtime litert`` scores the ensemble with the LiteRT interpreter (each stack converted once and cached; extra
+``litert``) instead of XLA.
 :mod:`infantjax.pipelines.assessment` has the details.
 """
 
@@ -44,6 +47,13 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=int, default=16, help="frames per pose forward pass (default: %(default)s)")
     p.add_argument("--max-frames", type=int, default=None, help="track at most this many frames of each video")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--runtime", choices=("xla", "litert"), default="xla",
+                   help="what scores the ensemble: xla (default) or litert (the LiteRT interpreter; each stack is "
+                        "converted the first time and cached, the same predictions to the export check's bound; "
+                        'needs pip install "infantjax[litert]")')
+    p.add_argument("--litert-cache", default=None, metavar="DIR",
+                   help="where the LiteRT files of the ensemble are kept (default: $INFANTJAX_LITERT_CACHE, else "
+                        "~/.cache/infantjax/litert)")
     p.set_defaults(func=run)
 
 
@@ -53,7 +63,7 @@ def run(args) -> int:
     result = assess(args.input, args.out, ensemble=args.ensemble, pose=args.pose, labelled=args.labelled,
                     threshold=args.threshold, certainty=args.certainty, map_skeleton=args.map_skeleton,
                     window_rotation=args.window_rotation, batch_size=args.batch_size, max_frames=args.max_frames,
-                    progress=not args.no_progress)
+                    progress=not args.no_progress, runtime=args.runtime, litert_cache=args.litert_cache)
     for record in result.records:
         resumed = " (finished before, not redone)" if record["name"] in result.skipped else ""
         print(f"{record['name']}: CP risk {record['risk']:.3f}  class {record['classification']}  colour "

@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from infantjax.errors import ExportError
+from infantjax.errors import ExportError, ExportExtraError
 from infantjax.io.files import write_bytes
 
 __all__ = ["FORMATS", "SUFFIXES", "Runner", "check_format", "load", "write"]
@@ -59,7 +59,7 @@ def _require(module: str, fmt: str, extra: str):
     try:
         return importlib.import_module(module)
     except ImportError as err:
-        raise ExportError(f"exporting to {_TITLES[fmt]} needs the optional package {module.split('.')[0]!r} "
+        raise ExportExtraError(f"exporting to {_TITLES[fmt]} needs the optional package {module.split('.')[0]!r} "
                           f"({type(err).__name__}: {err}); install it with pip install 'infantjax[{extra}]'") from None
 
 

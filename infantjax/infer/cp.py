@@ -23,7 +23,7 @@ from infantjax.errors import ConfigError, DataError
 from infantjax.infer.forward import Forward, Inputs
 
 __all__ = ["NUM_JOINTS", "SKELETON", "CPForward", "CPInputs", "build", "input_channels", "positive_probability",
-           "prepare_sequence", "scoring_forward", "standardise_windows", "window_features"]
+           "prepare_sequence", "scoring_forward", "scoring_maps", "standardise_windows", "window_features"]
 
 #: The keypoint set every Ensemble-NAS-GCN model is trained on (seed 002).
 SKELETON = "in-motion-19"
@@ -262,3 +262,20 @@ def scoring_forward(forward: CPForward) -> Callable:
         return positive_probability(logits), cam
 
     return one
+
+
+@functools.lru_cache(maxsize=64)
+def scoring_maps(forward: CPForward) -> Callable:
+    """One instance's scoring forward up to the class activation maps: windows → (P(CP) (W,), CAM maps
+    (W, T', V, 2)), of which :func:`scoring_forward`'s joint CAM scores are
+    :func:`infantjax.models.gcn.cam.joint_scores` (a median over T'). What the LiteRT files of ``infantjax assess
+    --runtime litert`` compute (the TFLite converter has no sort for the median, which runs on the host there)."""
+    from infantjax.models.gcn import class_activation_map
+
+    model, spec = forward.model, forward.spec
+
+    def maps(variables, positions):
+        logits, features = model.apply(variables, forward.network_inputs(positions), train=False)
+        return positive_probability(logits), class_activation_map(spec, variables, features)
+
+    return maps

@@ -9,6 +9,9 @@ Per video: decode (frame-exact, upright, real timestamps: :mod:`infantjax.io.vid
 keypoints of another skeleton are mapped to In-Motion 19) → CP preprocessing and the ensemble (the zoo's CP ensemble
 by default, any saved or imported one) → risk, class, certainty colour, temporal and spatial explanations
 (:mod:`infantjax.clinical`, :mod:`infantjax.explain`) → the dashboard (:func:`infantjax.report.dashboard`).
+The ensemble's windows are scored by XLA (the library's own path, ``runtime="xla"``) or by the LiteRT interpreter
+(``runtime="litert"``: each stack exported once and cached, :mod:`infantjax.deploy.scoring`; the same predictions to
+the export check's bound, extra ``litert``).
 
 The output folder::
 
@@ -60,6 +63,9 @@ _VERSION = 1
 #: Codecs and containers Chromium, Firefox and Safari play in a <video> element.
 _BROWSER_CODECS = {"h264", "vp8", "vp9", "av1"}
 _BROWSER_CONTAINERS = ("mp4", "mov", "webm", "matroska")
+#: What scores the ensemble (:data:`infantjax.deploy.scoring.RUNTIMES`, repeated so that checking the option does not
+#: start JAX).
+_RUNTIMES = ("xla", "litert")
 
 
 # ------------------------------------------------------------------------------------------------ models
@@ -206,7 +212,7 @@ def _finished(folder: pathlib.Path, source: dict, settings: dict) -> dict | None
     src = record.get("source") or {}
     if (src.get("size"), src.get("mtime_ns")) != (source["size"], source["mtime_ns"]):
         return None
-    if record.get("settings") != settings:
+    if {"runtime": "xla", **(record.get("settings") or {})} != settings:  # records before the switch: XLA
         return None
     if not all((folder / f).is_file() for f in (record.get("files") or {}).values() if f):
         return None
@@ -247,7 +253,8 @@ class AssessRun:
 def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, pose=None, labelled: bool = True,
            threshold: float | None = None, certainty: str = "paper", map_skeleton: str = "approximate",
            window_rotation: str | None = None, batch_size: int = 16, max_frames: int | None = None,
-           progress: bool = True, models: Models | None = None) -> AssessRun:
+           progress: bool = True, models: Models | None = None, runtime: str = "xla",
+           litert_cache: str | os.PathLike | None = None) -> AssessRun:
     """A video, or a folder of videos, through pose, the CP ensemble and the explanations to the dashboard.
 
     Arguments:
@@ -265,14 +272,21 @@ def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, 
         max_frames: track at most this many frames of each video (a quick look; None: all).
         progress: one tqdm progress bar over the stages of every video.
         models: already loaded models (:func:`load_models`); ``ensemble`` and ``pose`` are then ignored.
+        runtime: what scores the ensemble's windows: ``"xla"`` (the library's own path) or ``"litert"`` (the LiteRT
+            interpreter: each stack converted once, the first time, then read from the cache; P(CP) and CAM equal to
+            the XLA path's within the export check's bound, :class:`infantjax.deploy.scoring.LiteRTScorer`). Part of
+            the settings: a video finished with the other runtime is redone.
+        litert_cache: the directory of the LiteRT files (default :func:`infantjax.cache.litert_cache_dir`).
 
     Returns:
         an :class:`AssessRun`.
 
     Raises:
         DataError: no video at ``source``. ConfigError: bad options, unknown models. FileWriteError: ``out`` is a
-        file or cannot be written. For a single video, the video's own error (VideoError, DataError ...): a
-        folder records it and goes on.
+        file or cannot be written. ExportExtraError: ``runtime="litert"`` without the ``litert`` extra (checked
+        before any video). ExportError: a stack LiteRT cannot express (a stack whose file is off the XLA path is
+        scored by XLA). For a single video, the video's own error (VideoError, DataError ...): a folder records it
+        and goes on.
     """
     if threshold is not None and not (isinstance(threshold, (int, float)) and 0 <= threshold <= 1):
         raise ConfigError(f"threshold must be a probability in [0, 1], got {threshold!r}")
@@ -286,6 +300,12 @@ def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, 
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
     if max_frames is not None and int(max_frames) < 1:
         raise ConfigError(f"max_frames must be >= 1, got {max_frames}")
+    if runtime not in _RUNTIMES:
+        raise ConfigError(f"runtime must be one of {', '.join(_RUNTIMES)}, got {runtime!r}")
+    if runtime == "litert":  # a missing extra fails now, not after the pose stage
+        from infantjax.deploy.scoring import require_interpreter
+
+        require_interpreter()
     single = pathlib.Path(source).is_file()
     videos = video_files(source)
     out = pathlib.Path(out)
@@ -304,7 +324,13 @@ def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, 
     models = models or load_models(ensemble, pose)
     settings = {"ensemble": models.ensemble_name, "pose": models.pose_name, "labelled": bool(labelled),
                 "threshold": threshold, "certainty": certainty, "map_skeleton": map_skeleton,
-                "window_rotation": window_rotation, "max_frames": max_frames}
+                "window_rotation": window_rotation, "max_frames": max_frames, "runtime": runtime}
+    scorer = None
+    if runtime == "litert":
+        from infantjax.deploy.scoring import LiteRTScorer
+
+        scorer = LiteRTScorer(models.ensemble, cache_dir=litert_cache)
+        scorer.require(models.ensemble.scoring_inputs(window_rotation))  # TensorFlow, when a stack must be converted
     stages = {s: 0.0 for s in STAGES}
     if not labelled:
         stages.pop("labelled")
@@ -324,7 +350,8 @@ def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, 
                 continue
             at = bar.n
             try:
-                record = _assess_video(video, folder, name, models, settings, stages, bar, batch_size=int(batch_size))
+                record = _assess_video(video, folder, name, models, settings, stages, bar, batch_size=int(batch_size),
+                                       scorer=scorer)
             except InfantJaxError as err:
                 if single:
                     raise
@@ -402,7 +429,7 @@ class _Clock:
 
 
 def _assess_video(video: pathlib.Path, folder: pathlib.Path, name: str, models: Models, settings: dict,
-                  totals: dict, bar, *, batch_size: int) -> dict:
+                  totals: dict, bar, *, batch_size: int, scorer=None) -> dict:
     from infantjax import report
     from infantjax.clinical import assess_prediction
     from infantjax.io import open_video, write_keypoints
@@ -430,7 +457,7 @@ def _assess_video(video: pathlib.Path, folder: pathlib.Path, name: str, models: 
         keypoints_file = write_keypoints(folder / "keypoints.csv", raw)
     with clock.stage("ensemble"):
         seq, mapped = to_model_skeleton(raw, settings["map_skeleton"], video)
-        prediction = models.ensemble.predict(seq, window_rotation=settings["window_rotation"])
+        prediction = models.ensemble.predict(seq, window_rotation=settings["window_rotation"], scorer=scorer)
     with clock.stage("explain"):
         result = assess_prediction(prediction, settings["threshold"], certainty=settings["certainty"])
         if mapped:
@@ -462,7 +489,7 @@ def _assess_video(video: pathlib.Path, folder: pathlib.Path, name: str, models: 
                           "fps": float(raw.fps), "model": models.pose_name,
                           "missing_fraction": float(np.isnan(seq.coords[..., 0]).mean())},
             "ensemble": {"name": models.ensemble_name, "instances": int(models.ensemble.num_instances),
-                         "window_s": window_s},
+                         "window_s": window_s, "runtime": settings["runtime"]},
             "risk": float(result.risk), "cp": bool(result.cp), "classification": result.label,
             "colour": result.colour, "threshold": float(result.threshold), "certainty_rule": result.certainty,
             "share_cp": float(result.share_cp), "windows": windows, "decision_windows": data["decision"],
