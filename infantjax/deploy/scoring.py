@@ -139,6 +139,11 @@ def _versions() -> dict:
     return {"infantjax": infantjax.__version__, "jax": jax.__version__}
 
 
+def _spec_record(spec) -> dict:
+    """An architecture as a JSON-able record for the cache key: its type and fields (every spec has ``to_dict``;
+    ``deploy`` names no family)."""
+    return {"type": type(spec).__name__, **spec.to_dict()}
+
 class LiteRTScorer:
     """An ensemble's scoring run by the LiteRT interpreter, one cached ``.tflite`` file per stack (module docstring).
 
@@ -190,11 +195,9 @@ class LiteRTScorer:
     def key(self, stack: int, config=None) -> str:
         """The cache key of stack ``stack`` under ``config`` (default the ensemble's inputs): a SHA-256 of its
         weights, architecture, compiled inputs, batch, instance count and the infantjax and JAX versions."""
-        from infantjax.ensemble import spec_to_dict
-
         if stack not in self._digests:
             self._digests[stack] = _weights_digest(self.ensemble.variables[stack])
-        record = {"layout": _LAYOUT, "weights": self._digests[stack], "spec": spec_to_dict(self.ensemble.specs[stack]),
+        record = {"layout": _LAYOUT, "weights": self._digests[stack], "spec": _spec_record(self.ensemble.specs[stack]),
                   "inputs": dict(self._inputs(config).compile_key()), "batch": self.batch,
                   "instances": self.ensemble.stack_sizes[stack], **_versions()}
         return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()
