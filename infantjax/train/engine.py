@@ -9,7 +9,8 @@ Per epoch: the task's batches, one step each (the host builds the next batch whi
 waits for the device only every ``sync_every`` steps); then, when the task has evaluation inputs, the evaluation in
 chunks, the task's scores and best-epoch selection. With a checkpoint directory every epoch is checkpointed (Orbax)
 and a run resumes from the newest checkpoint (resume order: existing checkpoint > initial variables > init); the
-result equals the uninterrupted run's.
+result equals the uninterrupted run's. After its compiles and around each evaluation the host's freed memory is given
+back to the operating system (:func:`infantjax.parallel.release_freed_memory`; docs/performance.md, "Memory").
 """
 
 from __future__ import annotations
