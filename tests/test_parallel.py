@@ -67,3 +67,15 @@ def test_no_hand_built_mesh_in_the_package():
                 if pattern.search(line) and "make_mesh" not in line:
                     found.append(f"{path.relative_to(REPO)}:{n}: {line.strip()}")
     assert not found, "build meshes with infantjax.parallel.build_mesh:\n" + "\n".join(found)
+
+
+def test_release_freed_memory_returns_freed_heap_and_changes_nothing(monkeypatch):
+    """glibc's malloc_trim where the C library has one (Linux CI); a no-op (False) without it."""
+    if parallel._malloc_trim() is None:
+        assert parallel.release_freed_memory() is False
+    else:
+        x = jnp.arange(1024.0)
+        assert isinstance(parallel.release_freed_memory(), bool)
+        np.testing.assert_array_equal(np.asarray(x), np.arange(1024.0))  # live buffers are untouched
+    monkeypatch.setattr(parallel, "_malloc_trim", lambda: None)
+    assert parallel.release_freed_memory() is False

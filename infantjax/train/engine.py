@@ -9,7 +9,8 @@ Per epoch: the task's batches, one step each (the host builds the next batch whi
 waits for the device only every ``sync_every`` steps); then, when the task has evaluation inputs, the evaluation in
 chunks, the task's scores and best-epoch selection. With a checkpoint directory every epoch is checkpointed (Orbax)
 and a run resumes from the newest checkpoint (resume order: existing checkpoint > initial variables > init); the
-result equals the uninterrupted run's.
+result equals the uninterrupted run's. After its compiles and around each evaluation the host's freed memory is given
+back to the operating system (:func:`infantjax.parallel.release_freed_memory`; docs/performance.md, "Memory").
 """
 
 from __future__ import annotations
@@ -357,6 +358,7 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
     if evaluates:
         chunk = _eval_chunk(programs, programs.variables(state), eval_inputs, n_pad, chunk, data_axis, config)
     best = programs.copy(programs.variables(state))  # its own buffers: the train step donates the state's
+    parallel.release_freed_memory()  # what the start-up compiles freed (init, the evaluation chunk's measurement)
     # per instance: the kept epoch and its metric (best, best_epoch) and the selection's counters (early stopping)
     meta = {"epoch": 0, "steps": 0, "history": [[] for _ in range(n)], "best": [None] * n,
             "best_epoch": [0] * n, "selection": [{} for _ in range(n)], "stopped": False, "seeds": seeds,
@@ -444,7 +446,11 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
                     active = parallel.to_global(active, inst)
                     if step_fn is None:
                         step_fn = train_step_within_budget(programs, state, stacked, active, config)
-                    state, loss, metrics = step_fn(state, stacked, active)
+                        state, loss, metrics = step_fn(state, stacked, active)
+                        # before the step's scratch peaks: what the budget's measurement and the step's compile freed
+                        parallel.release_freed_memory()
+                    else:
+                        state, loss, metrics = step_fn(state, stacked, active)
                     pending.append((loss, metrics))
                     meta["steps"] += 1
                     due = [h for h in hooks if meta["steps"] % h.every == 0]
@@ -462,7 +468,9 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
                 current = programs.variables(state)
                 scores: list[dict] = [{} for _ in range(n)]
                 if evaluates:
+                    parallel.release_freed_memory()  # the training steps' scratch, before the evaluation's
                     outputs = _evaluate(programs, current, eval_inputs, n_pad, chunk)
+                    parallel.release_freed_memory()  # the evaluation's compile and chunk buffers
                     scores = [task.score(d, o) for d, o in zip(data, outputs)]
                 improved = np.zeros(n_pad, bool)
                 metrics_list = []
@@ -510,6 +518,7 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
             ckpt.close()
     # explicit host copies: never views of device buffers that a later donation could reuse
     variables = jax.tree_util.tree_map(lambda x: np.array(x[:n], copy=True), parallel.to_host(best))
+    parallel.release_freed_memory()  # the run's freed memory, before the caller's next run (e.g. the next spec)
     best_score = [float("nan") if b is None else float(b) for b in meta["best"]]
     losses = np.asarray(step_losses, np.float32).reshape(-1, n)
     return FitResult(variables, best_score, list(meta["best_epoch"]), meta["history"], losses,
