@@ -26,6 +26,7 @@ import functools
 import logging
 import math
 import os
+import time
 from collections.abc import Sequence
 
 import jax
@@ -286,7 +287,10 @@ def _malloc_trim():
     return trim
 
 
-def release_freed_memory() -> bool:
+_LAST_TRIM = [float("-inf")]
+
+
+def release_freed_memory(at_most_every_s: float = 0.0) -> bool:
     """Give the memory the process has freed back to the operating system (glibc ``malloc_trim(0)``).
 
     XLA:CPU's compiler and runtime free what they allocate, but glibc keeps freed heap memory (fragmented heaps and
@@ -296,10 +300,19 @@ def release_freed_memory() -> bool:
     memory: the compiler runs on the host whatever the backend); it takes milliseconds and changes no value. A
     no-op returning False where the C library has no ``malloc_trim``.
 
+    Arguments:
+        at_most_every_s: skip the call (return False) when the last one was less than this many seconds ago: the
+            engine's per-epoch calls pass 1 s, so that tasks whose epochs take milliseconds (the smartphone
+            model's thousands of epochs) do not pay half a millisecond twice an epoch.
+
     Returns:
         whether memory was returned (glibc's result).
     """
+    now = time.monotonic()
+    if now - _LAST_TRIM[0] < at_most_every_s:
+        return False
     trim = _malloc_trim()
+    _LAST_TRIM[0] = now
     return bool(trim(0)) if trim is not None else False
 
 

@@ -79,3 +79,13 @@ def test_release_freed_memory_returns_freed_heap_and_changes_nothing(monkeypatch
         np.testing.assert_array_equal(np.asarray(x), np.arange(1024.0))  # live buffers are untouched
     monkeypatch.setattr(parallel, "_malloc_trim", lambda: None)
     assert parallel.release_freed_memory() is False
+
+
+def test_release_freed_memory_is_throttled_when_asked(monkeypatch):
+    """The engine's per-epoch calls trim at most once a second (epochs of milliseconds pay nothing)."""
+    calls = []
+    monkeypatch.setattr(parallel, "_malloc_trim", lambda: (lambda pad: calls.append(pad) or 1))
+    monkeypatch.setattr(parallel, "_LAST_TRIM", [float("-inf")])
+    assert parallel.release_freed_memory(1.0) is True
+    assert parallel.release_freed_memory(1.0) is False and len(calls) == 1  # within the second: skipped
+    assert parallel.release_freed_memory() is True and len(calls) == 2    # unthrottled: always

@@ -468,9 +468,9 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
                 current = programs.variables(state)
                 scores: list[dict] = [{} for _ in range(n)]
                 if evaluates:
-                    parallel.release_freed_memory()  # the training steps' scratch, before the evaluation's
+                    parallel.release_freed_memory(1.0)  # the training steps' scratch, before the evaluation's
                     outputs = _evaluate(programs, current, eval_inputs, n_pad, chunk)
-                    parallel.release_freed_memory()  # the evaluation's compile and chunk buffers
+                    parallel.release_freed_memory(1.0)  # the evaluation's compile (seconds) and chunks
                     scores = [task.score(d, o) for d, o in zip(data, outputs)]
                 improved = np.zeros(n_pad, bool)
                 metrics_list = []
