@@ -20,6 +20,7 @@ The ensemble is one stack per architecture. With several devices the instance ax
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import os
@@ -277,6 +278,27 @@ class Ensemble(TrainedModel):
                 memory_budget=self.inputs.memory_budget, num_instances=self.stack_sizes[k])
         return self.predictors[key]
 
+    def check_windows(self, positions, config=None, caller: str = "window_predictions") -> np.ndarray:
+        """``positions`` as the float32 (W, window, 19, 2) windows this ensemble scores under ``config`` (default
+        its own inputs); ``caller`` names the function in the errors (the XLA path and the LiteRT scorer share it).
+
+        Raises:
+            DataError: not numeric, another shape, no window, or NaN/inf positions (which would give NaN
+                probabilities without an error)."""
+        window = self._inputs_of(config).window
+        try:
+            positions = np.asarray(positions, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise DataError(f"{caller} needs numeric (W, window, 19, 2) positions") from None
+        if positions.ndim != 4 or positions.shape[1:] != (window, NUM_JOINTS, 2) or positions.shape[0] < 1:
+            raise DataError(f"{caller} needs (W, {window}, {NUM_JOINTS}, 2) positions (windows of this "
+                            f"ensemble's {window} frames), got shape {positions.shape}; cut them with "
+                            "infantjax.preprocess.windows or use Ensemble.predict")
+        if not np.isfinite(positions).all():
+            raise DataError(f"{caller}: the windows hold NaN or inf positions; fill missing keypoints first "
+                            "(Ensemble.predict preprocesses and fills them)")
+        return positions
+
     def window_predictions(self, positions: np.ndarray, *, mesh=None, chunk: int | None = None,
                            config=None) -> tuple[np.ndarray, np.ndarray]:
         """Score preprocessed windows with every instance.
@@ -298,18 +320,7 @@ class Ensemble(TrainedModel):
             DataError: windows of another shape than (W, config.window, 19, 2), or with NaN/inf (which would give
                 NaN probabilities without an error).
         """
-        window = self._inputs_of(config).window
-        try:
-            positions = np.asarray(positions, dtype=np.float32)
-        except (TypeError, ValueError):
-            raise DataError("window_predictions needs numeric (W, window, 19, 2) positions") from None
-        if positions.ndim != 4 or positions.shape[1:] != (window, NUM_JOINTS, 2) or positions.shape[0] < 1:
-            raise DataError(f"window_predictions needs (W, {window}, {NUM_JOINTS}, 2) positions (windows of this "
-                            f"ensemble's {window} frames), got shape {positions.shape}; cut them with "
-                            "infantjax.preprocess.windows or use Ensemble.predict")
-        if not np.isfinite(positions).all():
-            raise DataError("window_predictions: the windows hold NaN or inf positions; fill missing keypoints first "
-                            "(Ensemble.predict preprocesses and fills them)")
+        positions = self.check_windows(positions, config, "window_predictions")
         n_windows = positions.shape[0]
         chunk = int(chunk or self.inputs.eval_batch_size)
         template = jax.ShapeDtypeStruct(positions.shape[1:], positions.dtype)
@@ -668,12 +679,7 @@ def _gcn_graph(ensemble, stack: int = 0) -> Deployable:
         shifted = np.exp(logits - logits.max(-1, keepdims=True))
         return (shifted / shifted.sum(-1, keepdims=True))[..., 1], logits
 
-    def sample(n: int, seed: int = 0) -> np.ndarray:
-        # a smooth random walk of every joint around a supine body outline: the value range of preprocessed windows
-        rng = np.random.default_rng(seed)
-        base = rng.normal(0.0, 0.3, (n, 1, NUM_JOINTS, 2))
-        walk = np.cumsum(rng.normal(0.0, 0.01, (n, config.window, NUM_JOINTS, 2)), axis=1)
-        return (base + walk).astype(np.float32)
+    sample = functools.partial(_random_walk_windows, config.window)
 
     spec = ensemble.specs[stack]
     return Deployable(
@@ -687,6 +693,14 @@ def _gcn_graph(ensemble, stack: int = 0) -> Deployable:
          "instances": count, "config": ensemble.config.to_dict(), "threshold": float(ensemble.threshold),
          "info": dict(getattr(ensemble, "info", {}) or {})})
 
+
+def _random_walk_windows(window: int, n: int, seed: int = 0) -> np.ndarray:
+    """The export graphs' sample input: a smooth random walk of every joint around a supine body outline, the value
+    range of preprocessed windows, (n, window, 19, 2) float32."""
+    rng = np.random.default_rng(seed)
+    base = rng.normal(0.0, 0.3, (n, 1, NUM_JOINTS, 2))
+    walk = np.cumsum(rng.normal(0.0, 0.01, (n, window, NUM_JOINTS, 2)), axis=1)
+    return (base + walk).astype(np.float32)
 
 def _scoring_graph(ensemble, stack: int = 0, config=None) -> Deployable:
     """One stack's scoring up to the class activation maps (P(CP) and CAM maps per window and instance) as a
@@ -713,11 +727,7 @@ def _scoring_graph(ensemble, stack: int = 0, config=None) -> Deployable:
         probability, cam = predictor(np.asarray(x, np.float32))  # (I, W), (I, W, T', V, 2)
         return np.swapaxes(np.asarray(probability), 0, 1), np.swapaxes(np.asarray(cam), 0, 1)
 
-    def sample(n: int, seed: int = 0) -> np.ndarray:  # the random walk of the stack's export graph
-        rng = np.random.default_rng(seed)
-        base = rng.normal(0.0, 0.3, (n, 1, NUM_JOINTS, 2))
-        walk = np.cumsum(rng.normal(0.0, 0.01, (n, inputs.window, NUM_JOINTS, 2)), axis=1)
-        return (base + walk).astype(np.float32)
+    sample = functools.partial(_random_walk_windows, inputs.window)
 
     spec = ensemble.specs[stack]
     return Deployable(

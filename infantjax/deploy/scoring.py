@@ -350,19 +350,7 @@ class LiteRTScorer:
         Raises:
             DataError: windows of another shape, or with NaN/inf. ExportExtraError, ExportError: as :meth:`prepare`.
         """
-        from infantjax.infer.cp import NUM_JOINTS
-
-        window = self._inputs(config).window
-        try:
-            positions = np.asarray(positions, dtype=np.float32)
-        except (TypeError, ValueError):
-            raise DataError("the LiteRT scorer needs numeric (W, window, 19, 2) positions") from None
-        if positions.ndim != 4 or positions.shape[1:] != (window, NUM_JOINTS, 2) or positions.shape[0] < 1:
-            raise DataError(f"the LiteRT scorer needs (W, {window}, {NUM_JOINTS}, 2) positions (windows of this "
-                            f"ensemble's {window} frames), got shape {positions.shape}")
-        if not np.isfinite(positions).all():
-            raise DataError("the LiteRT scorer: the windows hold NaN or inf positions; fill missing keypoints first "
-                            "(Ensemble.predict preprocesses and fills them)")
+        positions = self.ensemble.check_windows(positions, config, "the LiteRT scorer")
         n = positions.shape[0]
         padded = -(-n // self.batch) * self.batch
         if padded > n:  # zero windows fill the last call; their outputs are dropped
