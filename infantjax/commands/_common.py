@@ -16,14 +16,15 @@ from infantjax.errors import ConfigError, DataError
 
 __all__ = [
     "add_config",
-    "add_model",
     "add_model_out",
-    "add_predictions_out",
+    "add_predict_verb",
     "add_run_options",
     "input_files",
     "metric_row",
     "read_json",
     "read_recording",
+    "report_predictions",
+    "save_model",
     "train_config",
     "write_predictions",
 ]
@@ -47,14 +48,16 @@ def add_run_options(parser, *, seed: int = 0) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
-def add_model(parser, command: str) -> None:
-    """The MODEL positional of a ``predict`` verb: a directory written by ``infantjax COMMAND train``."""
-    parser.add_argument("model", help=f"directory written by `infantjax {command} train`")
-
-
-def add_predictions_out(parser) -> None:
-    """``--out CSV`` of a ``predict`` verb (see :func:`write_predictions`)."""
-    parser.add_argument("--out", default=None, help="CSV of the predictions (default: print only)")
+def add_predict_verb(verbs, command: str, help: str, input_help: str, func):
+    """The ``predict`` verb of a family's command: ``infantjax COMMAND predict MODEL INPUT [--out CSV]`` (MODEL a
+    directory written by ``infantjax COMMAND train``; the CSV written by :func:`report_predictions`). Returns the
+    parser for the family's own options."""
+    q = verbs.add_parser("predict", help=help)
+    q.add_argument("model", help=f"directory written by `infantjax {command} train`")
+    q.add_argument("input", help=input_help)
+    q.add_argument("--out", default=None, help="CSV of the predictions (default: print only)")
+    q.set_defaults(func=func)
+    return q
 
 
 # ------------------------------------------------------------------------------------------------------ reading
@@ -162,6 +165,28 @@ def write_predictions(path, lines: Sequence[str]) -> None:
         from infantjax.io.files import write_text
 
         write_text(path, "\n".join(lines) + "\n", parents=True)
+
+
+def report_predictions(path, files: Sequence[pathlib.Path], columns: dict[str, Sequence], describe) -> None:
+    """The end of every family's ``predict`` verb: print ``describe(i, file)`` for each input and write the CSV
+    ``file,<columns>`` (one row per input; floats with 6 decimals, integers as they are) to ``path`` (none when
+    ``path`` is None)."""
+    import numpy as np
+
+    def cell(value) -> str:
+        return str(value) if isinstance(value, (int, np.integer)) else f"{float(value):.6f}"
+
+    lines = [",".join(["file", *columns])]
+    for i, f in enumerate(files):
+        print(describe(i, f))
+        lines.append(",".join([f.name, *(cell(values[i]) for values in columns.values())]))
+    write_predictions(path, lines)
+
+
+def save_model(model, path) -> None:
+    """The end of every family's ``train`` verb: save the trained model to ``path`` and say how many networks."""
+    model.save(path)
+    print(f"saved {model.num_instances} network(s) to {path}")
 
 
 def metric_row(summary: dict) -> str:

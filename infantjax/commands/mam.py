@@ -42,16 +42,14 @@ def register(sub) -> None:
     t.add_argument("--epochs", type=int, default=None, help="epochs (300)")
     common.add_run_options(t, seed=0)
     t.set_defaults(func=run_train)
-    q = verbs.add_parser("predict", help="risk and FMs frequency of recordings")
-    common.add_model(q, "mam")
-    q.add_argument("input", help="a recording (.npy (T, J, 3) keypoints, or a keypoint file) or a folder of them")
+    q = common.add_predict_verb(
+        verbs, "mam", "risk and FMs frequency of recordings",
+        "a recording (.npy (T, J, 3) keypoints, or a keypoint file) or a folder of them", run_predict)
     q.add_argument("--info", type=float, nargs=4, default=None,
                    metavar=("MALE", "GA_WEEKS", "BIRTH_WEIGHT_G", "CORRECTED_AGE_WEEKS"),
                    help="the basic characteristics (one set for every input; needed with the Info branch)")
     q.add_argument("--fps", type=float, default=25.0, help="frame rate of .npy inputs (25)")
-    common.add_predictions_out(q)
     q.add_argument("--plots", default=None, metavar="DIR", help="write the FMs probability plot per input to DIR")
-    q.set_defaults(func=run_predict)
 
 
 def quick_spec(**overrides):
@@ -89,9 +87,8 @@ def run_train(args) -> int:
           f"{len(reference[1])} pretraining clips")
     model, result = train_mam(inputs, reference, spec=spec, config=config, seed=args.seed,
                               checkpoint_dir=args.checkpoint_dir)
-    model.save(args.out)
     print(f"held-out: {common.metric_row(result.summary())}")
-    print(f"saved {model.num_instances} network(s) to {args.out}")
+    common.save_model(model, args.out)
     return 0
 
 
@@ -121,11 +118,9 @@ def run_predict(args) -> int:
         male, ga, bw, ca = args.info
         info = characteristics([male] * len(files), [ga] * len(files), [bw] * len(files), [ca] * len(files))
     out = model.predict(features, info)
-    lines = ["file,risk,fms_frequency"]
-    for f, r, q in zip(files, out["risk"], out["fms_frequency"]):
-        print(f"{f.name}: risk {r:.3f}, FMs frequency {q:.3f}")
-        lines.append(f"{f.name},{r:.6f},{q:.6f}")
-    common.write_predictions(args.out, lines)
+    common.report_predictions(
+        args.out, files, {"risk": out["risk"], "fms_frequency": out["fms_frequency"]},
+        lambda i, f: f"{f.name}: risk {out['risk'][i]:.3f}, FMs frequency {out['fms_frequency'][i]:.3f}")
     if args.plots:
         from infantjax.explain import plot_fms
 

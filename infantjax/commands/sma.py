@@ -41,11 +41,8 @@ def register(sub) -> None:
     t.add_argument("--folds", type=int, default=None, help="hold out only the first N subjects (default all)")
     common.add_run_options(t, seed=0)
     t.set_defaults(func=run_train)
-    q = verbs.add_parser("predict", help="CHOP INTEND extremity score of limb-track files")
-    common.add_model(q, "sma")
-    q.add_argument("input", help="a limb-track file or a folder of them")
-    common.add_predictions_out(q)
-    q.set_defaults(func=run_predict)
+    common.add_predict_verb(verbs, "sma", "CHOP INTEND extremity score of limb-track files",
+                            "a limb-track file or a folder of them", run_predict)
 
 
 def run_synth(args) -> int:
@@ -105,7 +102,6 @@ def run_train(args) -> int:
           "subjects")
     model, result = train_sma(tracks, [s for _, _, s in labels], subjects, spec=spec, config=config, seed=args.seed,
                               folds=folds, checkpoint_dir=args.checkpoint_dir)
-    model.save(args.out)
     import numpy as np
 
     held = ~np.isnan(result.predictions)
@@ -118,7 +114,7 @@ def run_train(args) -> int:
     for method, e in sub.recording_errors().items():
         print(f"held-out 2-minute recordings, {method}: per subject {e['per_subject']:.2f}, overall "
               f"{e['overall']:.2f}")
-    print(f"saved {model.num_instances} network(s) to {args.out}")
+    common.save_model(model, args.out)
     return 0
 
 
@@ -130,11 +126,10 @@ def run_predict(args) -> int:
     files = common.input_files(args.input, LIMB_TRACK_SUFFIXES,
                                f"limb-track files ({', '.join(LIMB_TRACK_SUFFIXES)})")
     out = model.predict([read_limb_tracks(f) for f in files])
-    lines = ["file,mean,median,quartile,windows"]
-    for i, f in enumerate(files):
-        print(f"{f.name}: CHOP INTEND extremity score {out['mean'][i]:.1f} (median {out['median'][i]:.1f}, "
-              f"quartile analysis {out['quartile'][i]:.1f}; {len(out['windows'][i])} windows)")
-        lines.append(f"{f.name},{out['mean'][i]:.4f},{out['median'][i]:.4f},{out['quartile'][i]:.4f},"
-                     f"{len(out['windows'][i])}")
-    common.write_predictions(args.out, lines)
+    windows = [len(w) for w in out["windows"]]
+    common.report_predictions(
+        args.out, files, {"mean": out["mean"], "median": out["median"], "quartile": out["quartile"],
+                          "windows": windows},
+        lambda i, f: f"{f.name}: CHOP INTEND extremity score {out['mean'][i]:.1f} (median {out['median'][i]:.1f}, "
+                     f"quartile analysis {out['quartile'][i]:.1f}; {windows[i]} windows)")
     return 0

@@ -39,13 +39,10 @@ def register(sub) -> None:
     _keypoint_options(t)
     common.add_run_options(t, seed=12345)
     t.set_defaults(func=run_train)
-    q = verbs.add_parser("predict", help="abnormal-movement probability of DLC keypoint files")
-    common.add_model(q, "smartphone")
-    q.add_argument("input", help="a DLC keypoint file or a folder of them")
-    common.add_predictions_out(q)
+    q = common.add_predict_verb(verbs, "smartphone", "abnormal-movement probability of DLC keypoint files",
+                                "a DLC keypoint file or a folder of them", run_predict)
     q.add_argument("--saliency", default=None, metavar="DIR", help="write a saliency plot per file to DIR")
     _keypoint_options(q)
-    q.set_defaults(func=run_predict)
 
 
 def _keypoint_options(p) -> None:
@@ -74,11 +71,10 @@ def run_train(args) -> int:
     print(f"training {config.splits} split(s) on {cohort}")
     model, result = train_smartphone(features, labels, subjects, config=config, seed=args.seed,
                                      checkpoint_dir=args.checkpoint_dir)
-    model.save(args.out)
     summary = result.summary()
     for when in ("before", "after"):
         print(f"held-out, {when} Platt scaling: {common.metric_row(summary[when])}")
-    print(f"saved {model.num_instances} network(s) to {args.out}")
+    common.save_model(model, args.out)
     return 0
 
 
@@ -96,11 +92,9 @@ def run_predict(args) -> int:
     feats = np.stack([sequence_features(seq, tuple(args.frame_size), num_samples=args.samples)
                       for seq in recordings])
     out = model.predict(feats)
-    lines = ["file,probability,uncalibrated"]
-    for f, p, u in zip(files, out["probability"], out["uncalibrated"]):
-        print(f"{f.name}: probability {p:.3f} (uncalibrated {u:.3f})")
-        lines.append(f"{f.name},{p:.6f},{u:.6f}")
-    common.write_predictions(args.out, lines)
+    common.report_predictions(
+        args.out, files, {"probability": out["probability"], "uncalibrated": out["uncalibrated"]},
+        lambda i, f: f"{f.name}: probability {out['probability'][i]:.3f} (uncalibrated {out['uncalibrated'][i]:.3f})")
     if args.saliency:
         from infantjax.explain.plots import plot_saliency
         from infantjax.pipelines.passmore import saliency
