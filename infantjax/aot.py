@@ -473,20 +473,80 @@ def _pose(devices, batch, instances, size, *, variant: str) -> Built:
                  f"data-parallel", False, None, dict(mesh.shape))
 
 
+def _paper_batch(task: str, batch: int):
+    """A family's training task at the papers' size and one instance's batch of it: (task, name -> (shape, dtype),
+    items per instance, their unit, a line). The networks and inputs of the family benchmarks (benchmarks/sma.py,
+    passmore.py, mam.py, depth.py)."""
+    import numpy as np
+
+    from infantjax.models import count_parameters
+
+    f32, i32 = np.float32, np.int32
+    if task == "sma.SMATask":  # seed 000, Table 1: 30-s windows of 900 x 4 limbs x 3 axes, 400 a step
+        from infantjax.models.sma import SMASpec
+        from infantjax.train.sma import SMAConfig, SMATask
+
+        spec = SMASpec()
+        leaves = {"x": ((batch, spec.window, 4, 3), f32), "y": ((batch,), f32)}
+        return (SMATask(spec, SMAConfig(batch_size=batch, progress=False)), leaves, batch, "windows",
+                f"the SMA CNN's training step (Table 1, {count_parameters(spec):,} parameters), {batch} windows of "
+                f"{spec.window} samples")
+    if task == "passmore.PassmoreTask":  # seed 003: videos of 46 curves x clip samples, 8 a step
+        from infantjax.models.passmore import PassmoreSpec
+        from infantjax.train.passmore import PassmoreConfig, PassmoreTask
+
+        t = PassmoreTask(PassmoreSpec(), PassmoreConfig(num_curves=1000, batch_size=batch, progress=False))
+        c, bank = t.config, np.asarray(t.bank)
+        leaves = {"x": ((batch, c.train_clips, 46, c.clip_length), f32), "label": ((batch,), i32),
+                  "magnitude": ((batch, *bank.shape[1:]), bank.dtype),
+                  "time": ((batch, c.train_clips, *bank.shape[1:]), bank.dtype)}
+        return (t, leaves, batch, "clips", f"the smartphone model's training step (seed 003), {batch} videos of "
+                f"{c.train_clips} clip(s) of {c.clip_length} samples x 46 curves")
+    if task == "mam.MamTask":  # seed 001: bags of 16 clips per recording, 2 recordings and 32 Ref clips a step
+        from infantjax.models.mam import MamSpec
+        from infantjax.train.mam import MamConfig, MamTask
+
+        spec = MamSpec()
+        c = MamConfig(batch_size=batch, progress=False)
+        L, F, S, R = spec.clip_length, spec.num_features, c.bag_clips, c.ref_batch
+        leaves = {"bag_x": ((batch, S, L, F), f32), "bag_mask": ((batch, S), f32), "bag_y": ((batch,), f32),
+                  "bag_info": ((batch, 4), f32), "ref_x": ((R, L, F), f32), "ref_y": ((R,), i32)}
+        return (MamTask(spec, c), leaves, batch, "recordings", f"MAM's training step (seed 001), {batch} recordings "
+                f"x {S} clips of {L} frames and {R} Ref clips")
+    if task in ("depth.DepthTask", "depth.DepthTask:full"):  # seed 004, Table I: 3 frames of 96 x 128, 16 a step
+        from infantjax.models.depth.regression import RegressionSpec
+        from infantjax.train.depth import DepthConfig, DepthTask
+
+        kind = "full" if task.endswith(":full") else "asymmetric"
+        shape = (3, 96, 128, 21)
+        t = DepthTask(RegressionSpec(kind).build(), DepthConfig(batch_size=batch, progress=False), shape)
+        leaves = {"inputs": ((batch, *shape), f32), "targets": ((batch, *shape[:-1], 20), f32)}
+        return (t, leaves, batch, "clips", f"the {kind} depth regression step (Table I widths), {batch} clips of "
+                f"3 x 96 x 128")
+    raise ConfigError(f"no paper size for {task}")
+
+
 def _task_step(devices, batch, instances, size, *, task: str) -> Built:
-    """The engine's training step of a task's contract example (``Task.example()``: a small network and input), its
-    instances stacked over the mesh's ``instance`` axis."""
+    """The engine's training step of a family's task, its instances stacked over the mesh's ``instance`` axis: at
+    ``size="paper"`` the papers' network and batch (:func:`_paper_batch`), at ``"small"`` its contract example
+    (``Task.example()``: a small network and input)."""
     import importlib
 
     import jax
     import numpy as np
 
-    if size != "small":
-        raise ConfigError(f"the program of {task} is only compiled at --size small (its task's contract example) "
-                          "for now; its paper size is not built yet")
-    module, name = task.rsplit(".", 1)
+    if size == "paper":
+        task_obj, leaves, items, unit, line = _paper_batch(task, batch)
+        fn, args, mesh, _ = _engine(task_obj, devices, instances, leaves)
+        return Built(fn, args, instances * items, unit, f"{line}; {instances} instances", True, None, mesh)
+    module, name = task.split(":")[0].rsplit(".", 1)
     task_cls = getattr(importlib.import_module(f"infantjax.train.{module}"), name)
     example, data = task_cls.example(0)
+    if task.endswith(":full"):  # the example's narrow network in the full 3x3x3 form
+        from infantjax.models.depth.regression import RegressionSpec
+
+        example = task_cls(RegressionSpec("full", widths=(4, 4, 4, 4), head_width=4).build(), example.config,
+                           example.input_shape)
     first = example.epoch_batches(data[0], 0, np.random.default_rng([0, 0]))[0]
     leaves = {f"leaf{i}": (np.shape(a), np.asarray(a).dtype) for i, a in enumerate(jax.tree_util.tree_leaves(first))}
     treedef = jax.tree_util.tree_structure(first)
@@ -508,15 +568,20 @@ PROGRAMS: dict[str, tuple[Callable[..., Built], int, str]] = {
     "pose-rt": (lambda d, b, i, s: _pose(d, b, i, s, variant="rt"), 16, "EfficientPose RT inference"),
     "pose-i": (lambda d, b, i, s: _pose(d, b, i, s, variant="i"), 16, "EfficientPose I inference"),
     "nas-trial": (_nas_trial, 32, "one NAS trial's training step on one chip (a search-space candidate)"),
-    "depth-train": (lambda d, b, i, s: _task_step(d, b, i, s, task="depth.DepthTask"), 0,
-                    "the depth regression step (seed 004; --size small only)"),
-    "smartphone-train": (lambda d, b, i, s: _task_step(d, b, i, s, task="passmore.PassmoreTask"), 0,
-                         "the smartphone model's stacked splits' step (seed 003; --size small only)"),
-    "sma-train": (lambda d, b, i, s: _task_step(d, b, i, s, task="sma.SMATask"), 0,
-                  "the SMA CNN's stacked folds' step (seed 000; --size small only)"),
-    "mam-train": (lambda d, b, i, s: _task_step(d, b, i, s, task="mam.MamTask"), 0,
-                  "MAM's stacked folds' step (seed 001; --size small only)"),
+    "depth-train": (lambda d, b, i, s: _task_step(d, b, i, s, task="depth.DepthTask"), 16,
+                    "the asymmetric depth regression step (seed 004, Table I; 16 clips)"),
+    "depth-full-train": (lambda d, b, i, s: _task_step(d, b, i, s, task="depth.DepthTask:full"), 16,
+                         "the full 3x3x3 depth regression step (seed 004's comparison; 16 clips)"),
+    "smartphone-train": (lambda d, b, i, s: _task_step(d, b, i, s, task="passmore.PassmoreTask"), 8,
+                         "the smartphone model's stacked splits' step (seed 003; 8 videos)"),
+    "sma-train": (lambda d, b, i, s: _task_step(d, b, i, s, task="sma.SMATask"), 400,
+                  "the SMA CNN's stacked folds' step (seed 000, Table 1; 400 windows)"),
+    "mam-train": (lambda d, b, i, s: _task_step(d, b, i, s, task="mam.MamTask"), 2,
+                  "MAM's stacked folds' step (seed 001; 2 recordings)"),
 }
+
+#: programs that run their task's contract example at ``size="small"`` (its own batch: no ``batch`` there)
+_EXAMPLE_PROGRAMS = ("depth-train", "depth-full-train", "smartphone-train", "sma-train", "mam-train")
 
 
 def _xla_cost(compiled) -> tuple[float | None, float | None]:
@@ -562,9 +627,10 @@ def compile_program(target, program: str, *, batch: int | None = None, instances
     if size not in ("paper", "small"):
         raise ConfigError(f"size must be 'paper' or 'small', got {size!r}")
     build, default_batch, _ = PROGRAMS[program]
-    if default_batch == 0:  # a task's contract example: its own batch
+    example = size == "small" and program in _EXAMPLE_PROGRAMS
+    if example:  # a task's contract example: its own batch
         if batch is not None:
-            raise ConfigError(f"{program} runs its task's example batch; leave out --batch")
+            raise ConfigError(f"{program} at --size small runs its task's example batch; leave out --batch")
         batch = 1
     batch = int(default_batch if batch is None else batch)
     if batch < 1:
@@ -605,7 +671,7 @@ def compile_program(target, program: str, *, batch: int | None = None, instances
     analytical = built.analytical_flops / used if built.analytical_flops else None
     peak = t.peak
     tflops, peak_name = peak_tflops(peak, dtype)
-    if default_batch == 0:
+    if example:
         batch = int(built.items // instances)
     return CompiledProgram(
         target=t.name, program=program, batch=batch, description=built.description, devices=used,
