@@ -10,7 +10,8 @@ figures, one call per round.
     MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=4294967296 \\
         /tmp/torchvenv/bin/python benchmarks/pose_torch.py --repo /tmp/EfficientPose --models RT I
 
-Prints one JSON line per (model, batch). The glibc variables above (large-allocation reuse) are what issue 20's
+Prints one JSON line per (model, batch, form): its figure, or its ``error`` (a model that does not load: one record
+without batch; torch.compile refusing a model: ``compile_error``). The glibc variables above (large-allocation reuse) are what issue 20's
 PyTorch bar was measured with; the script re-executes itself with them when they are missing.
 
 On a GPU (``--device cuda``, what ``infantjax bench --compare-torch`` runs beside the JAX figures on the same device):
@@ -139,6 +140,11 @@ def _time(torch, fn, x, device: str, repeats: int, warmup: int = 2) -> float:
     return statistics.median(times)
 
 
+def _error(err: BaseException) -> str:
+    """An exception for an error record (read by ``infantjax bench --compare-torch``, which shows it)."""
+    return f"{type(err).__name__}: {err}"[:300]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repo", required=True, help="checkout of daniegr/EfficientPose")
@@ -165,13 +171,17 @@ def main() -> None:
         torch.backends.cudnn.benchmark = True
     matmul = _matmul_rate(args.device)
     for variant in args.models:
-        model = _load(args.repo, variant, args.device)
+        try:
+            model = _load(args.repo, variant, args.device)
+        except Exception as err:  # noqa: BLE001 - a model that does not load: say so (every batch), keep the others
+            print(json.dumps({"model": variant.lower(), "error": _error(err)}), flush=True)
+            continue
         forms = [("eager", model)]
         if args.compile:
             try:
                 forms.append(("compiled", torch.compile(model)))
             except Exception as err:  # noqa: BLE001 - a model torch.compile cannot take: say so, time eager
-                print(json.dumps({"model": variant.lower(), "compile_error": str(err)[:300]}), flush=True)
+                print(json.dumps({"model": variant.lower(), "compile_error": _error(err)}), flush=True)
         r = RESOLUTION[variant]
         for b in args.batches:
             x = torch.from_numpy(np.random.default_rng(1).normal(size=(b, 3, r, r)).astype(np.float32))
@@ -182,9 +192,9 @@ def main() -> None:
                 try:
                     with autocast:
                         med = _time(torch, fn, x, args.device, args.repeats or (5 if b == 1 else 3))
-                except Exception as err:  # noqa: BLE001 - torch.compile failing at the first call
+                except Exception as err:  # noqa: BLE001 - torch.compile failing at the first call, out of memory
                     print(json.dumps({"model": variant.lower(), "batch": b, "form": form,
-                                      "error": str(err)[:300]}), flush=True)
+                                      "error": _error(err)}), flush=True)
                     continue
                 print(json.dumps({"model": variant.lower(), "batch": b, "graph": "pytorch", "form": form,
                                   "device": args.device, "dtype": args.dtype, "seconds": med,
