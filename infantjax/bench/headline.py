@@ -18,7 +18,14 @@ table knows, is given as a fraction of the device's peak (:mod:`infantjax.bench.
 its rows beside the JAX ones: EfficientPose RT and I (daniegr/EfficientPose) for ``pose``, the MovementOutcome Table
 A.4 networks and st-gcn's ST-GCN for ``gcn`` — through ``benchmarks/pose_torch.py`` and ``benchmarks/gcn_torch.py``
 of a source checkout, in a Python that has PyTorch — with the same batch, dtype (``torch.autocast`` for bfloat16) and
-TF32 setting, eager and (``compile``) ``torch.compile``; each JAX row then records its ``speedup_vs_torch``.
+TF32 setting, eager and (``compile``) ``torch.compile``; each JAX row then records its ``speedup_vs_torch``. A
+PyTorch figure that could not be taken (the script's error record for a model, batch or form, no record at all, the
+script failing) is never dropped: a note under the table and in the record names the model, batch, form and error,
+and the JAX row gets ``torch_error_<form>``.
+
+With ``json_path`` the record so far is written there (atomically) after every row and case, with a ``partial`` entry
+naming the cases done and the one running (and its error, where one raised): a run that aborts in a later case keeps
+the rows measured before it; the final record replaces it at the end.
 """
 
 from __future__ import annotations
@@ -84,9 +91,14 @@ class TorchSide:
         """The torch device of the JAX platform this run measures on (the same device)."""
         return "cuda" if backend.platform() == "gpu" else "cpu"
 
+    @property
+    def forms(self) -> tuple[str, ...]:
+        """The forms each model is timed in: ``eager`` and, with :attr:`compile`, ``compiled``."""
+        return ("eager", "compiled") if self.compile else ("eager",)
+
     def run(self, script: str, args: list[str]) -> list[dict]:
         """Run ``script`` of :attr:`scripts` in :attr:`python` with the device, dtype and TF32 setting of this
-        run; its JSON lines."""
+        run; its JSON lines (a ConfigError when it exits non-zero)."""
         dtype = "bfloat16" if backend.compute_dtype() in ("bfloat16", "float16") else "float32"
         tf32 = "on" if self.device == "cuda" and matmul_precision() == "default" else "off"
         cmd = [self.python, str(pathlib.Path(self.scripts) / script), *args, "--device", self.device,
@@ -98,7 +110,22 @@ class TorchSide:
         if proc.returncode != 0:
             raise ConfigError(f"--compare-torch: {script} failed (exit {proc.returncode}): "
                               f"{proc.stderr.strip()[-500:]}")
-        return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+        records = []
+        for line in proc.stdout.splitlines():
+            if line.startswith("{"):
+                try:
+                    records.append(json.loads(line))
+                except ValueError:
+                    records.append({"error": f"unreadable output line {line[:200]!r}"})
+        return records
+
+    def records(self, script: str, args: list[str]) -> list[dict]:
+        """:meth:`run`, a script that fails (or cannot start) as one error record without a model: its error then
+        stands for every figure asked of it."""
+        try:
+            return self.run(script, args)
+        except (ConfigError, OSError) as err:
+            return [{"error": str(err)}]
 
 
 def _torch_row(run: Run, jax_row: Row, name: str, seconds: float, form: str, record: dict) -> None:
@@ -106,8 +133,40 @@ def _torch_row(run: Run, jax_row: Row, name: str, seconds: float, form: str, rec
     row = Row(name, float(seconds), [float(seconds)], jax_row.items, jax_row.unit, jax_row.gflop,
               {"framework": "pytorch", "form": form, "torch": record.get("torch"), "device": record.get("device"),
                "tf32": record.get("tf32")}, None, record.get("dtype", jax_row.dtype))
-    run.add(row)
     jax_row.extra[f"speedup_vs_torch_{form}"] = float(seconds) / jax_row.seconds
+    run.add(row)
+
+
+def _record_error(rec: dict) -> str | None:
+    """The error of a torch script's record (``error``, or ``compile_error``: torch.compile refusing the model)."""
+    if "compile_error" in rec:
+        return f"torch.compile: {rec['compile_error']}"
+    if "error" in rec:
+        return str(rec["error"])
+    return None
+
+
+def _torch_rows(run: Run, script: str, records: list[dict], expected: dict, matches) -> None:
+    """Each expected PyTorch figure as a row beside its JAX row, or, where it was not taken, a note and the JAX
+    row's ``torch_error_<form>``: nothing the script printed (or failed to print) is dropped.
+
+    Arguments:
+        expected: key -> (JAX row, label, form) for every figure asked of the script.
+        matches: ``matches(record, key)``: whether a record (a figure or an error, whose fields left out stand for
+            every value: an error without a batch is every batch's) is about ``key``.
+    """
+    errors: dict = {}
+    for key, (jax_row, label, form) in expected.items():
+        figure = next((r for r in records if "seconds" in r and matches(r, key)), None)
+        if figure is not None:
+            _torch_row(run, jax_row, label, figure["seconds"], form, figure)
+            continue
+        error = next((e for r in records if (e := _record_error(r)) is not None and matches(r, key)), None)
+        error = error or f"{script} printed no figure for it"
+        jax_row.extra[f"torch_error_{form}"] = error[:300]
+        errors.setdefault(error, []).append(label.strip())
+    for error, labels in errors.items():  # one note per distinct error, naming every figure it cost
+        run.note(f"no figure for {'; '.join(labels)}: {error}")
 
 WINDOW, JOINTS = 150, 19
 
@@ -168,15 +227,29 @@ def _pose(run: Run, sizes: Sizes, torch: TorchSide | None = None) -> None:
             warmup=2, items=batch, unit="images", budget_s=20, gflop=one.get("gflop", float("nan")) * batch,
             gbytes=gbytes)
     if torch is not None and torch.efficientpose_repo:
-        models = sorted({v.upper() for v, _ in rows})
-        batches = sorted({b for _, b in rows})
-        for rec in torch.run("pose_torch.py", ["--repo", torch.efficientpose_repo, "--models", *models,
-                                               "--batches", *map(str, batches)]):
-            key = (rec.get("model"), rec.get("batch"))
-            if "seconds" not in rec or key not in rows:
-                continue
-            _torch_row(run, rows[key], f"  PyTorch (official) {key[0].upper()}, batch {key[1]} ({rec['form']})",
-                       rec["seconds"], rec["form"], rec)
+        _pose_torch(run, torch, rows)
+
+
+def _pose_torch(run: Run, torch: TorchSide, rows: dict) -> None:
+    """The official PyTorch EfficientPose at each (variant, batch) of ``rows``, each beside its JAX row."""
+    models = sorted({v.upper() for v, _ in rows})
+    batches = sorted({b for _, b in rows})
+    records = torch.records("pose_torch.py", ["--repo", torch.efficientpose_repo, "--models", *models,
+                                              "--batches", *map(str, batches)])
+    expected = {(v, b, form): (row, f"  PyTorch (official) {v.upper()}, batch {b} ({form})", form)
+                for (v, b), row in rows.items() for form in torch.forms}
+    _torch_rows(run, "pose_torch.py", records, expected, _matches("model", "batch", "form"))
+
+
+def _matches(*fields: str):
+    """``matches(record, key)`` of :func:`_torch_rows` for keys of these record fields (a field the record lacks
+    matches any value; ``compile_error`` records are the ``compiled`` form's)."""
+
+    def matches(rec: dict, key: tuple) -> bool:
+        rec = {**rec, "form": "compiled"} if "compile_error" in rec else rec
+        return all(field not in rec or rec[field] == value for field, value in zip(fields, key, strict=True))
+
+    return matches
 
 
 def _engine_step(task, batch: int, seed: int = 0):
@@ -229,14 +302,14 @@ def _gcn_torch(run: Run, torch: TorchSide, specs, batch: int, rows: dict) -> Non
         args += ["--movementoutcome-repo", torch.movementoutcome_repo]
     if torch.stgcn_repo:
         args += ["--stgcn-repo", torch.stgcn_repo]
-    for rec in torch.run("gcn_torch.py", args) if names else []:
-        key = (rec.get("model"), rec.get("kind"))
-        if "seconds" not in rec or key not in rows:
-            continue
-        label = {k: lab for lab, k, _ in specs}[key[0]]
-        what = "train step" if key[1] == "train_step" else "forward"
-        _torch_row(run, rows[key], f"  PyTorch (official) {label} {what}, batch {batch} ({rec['form']})",
-                   rec["seconds"], rec["form"], rec)
+    if not names:
+        return
+    records = torch.records("gcn_torch.py", args)
+    labels = {k: lab for lab, k, _ in specs}
+    expected = {(key, kind, batch, form): (rows[(key, kind)], f"  PyTorch (official) {labels[key]} "
+                f"{'train step' if kind == 'train_step' else 'forward'}, batch {batch} ({form})", form)
+                for key in names for kind in ("train_step", "forward") for form in torch.forms}
+    _torch_rows(run, "gcn_torch.py", records, expected, _matches("model", "kind", "batch", "form"))
 
 
 def _ensemble(run: Run, sizes: Sizes, torch: TorchSide | None = None) -> None:
@@ -355,11 +428,20 @@ def run_headline(only: list[str] | None = None, *, quick: bool = False, json_pat
     if size not in SIZES:
         raise ConfigError(f"bench size {size!r} is not one of {', '.join(SIZES)}")
     names = list(CASES) if not only else list(only)
-    run = Run("infantjax bench" + ("" if size == "default" else f" --size {size}"), measure_matmul=matmul)
+    run = Run("infantjax bench" + ("" if size == "default" else f" --size {size}"), measure_matmul=matmul,
+              partial_json=json_path)
+    done: list[str] = []
     for name in names:
         if progress is not None:
             progress(name)
-        CASES[name](run, SIZES[size], torch)
+        run.checkpoint(done=list(done), running=name)
+        try:
+            CASES[name](run, SIZES[size], torch)
+        except BaseException as err:  # an interrupt (the time limit's SIGINT) too: say which case, keep the rows
+            run.checkpoint(done=list(done), running=None, failed=name, error=f"{type(err).__name__}: {err}"[:500])
+            raise
+        done.append(name)
+        run.checkpoint(done=list(done), running=None)
     record = run.finish(json_path)
     lines = [run.table()]
     for row in record["rows"]:
