@@ -389,3 +389,41 @@ def test_bench_json_keeps_the_rows_of_a_case_before_one_that_raises(tmp_path, mo
     on_disk = json.loads((tmp_path / "bench.json").read_text())
     assert "partial" not in on_disk and "notes" not in on_disk and on_disk == json.loads(json.dumps(record))
     assert len(on_disk["rows"]) == 2 and not list(tmp_path.glob("*.tmp*"))
+
+
+def test_torch_figures_land_in_the_partial_record_while_the_script_runs(tmp_path, monkeypatch):
+    """Each PyTorch figure is added (and the partial record written) as the script prints it: a script that later
+    fails or is interrupted (the step's time limit) keeps the figures it printed, and the rest are noted."""
+    from infantjax.bench import Row
+    from infantjax.bench import headline
+
+    partial = tmp_path / "partial.json"
+    figure = {"model": "rt", "batch": 1, "form": "eager", "seconds": 0.2}
+    side = _fake_torch_side(tmp_path, pose=_printing(figure) + (
+        "import pathlib, sys, time\n"
+        f"path = pathlib.Path({str(partial)!r})\n"
+        "for _ in range(200):\n"
+        "    if path.exists() and 'PyTorch (official) RT, batch 1' in path.read_text():\n"
+        "        sys.exit('saw its row in the partial record')\n"
+        "    time.sleep(0.05)\n"
+        "sys.exit('its row never reached the partial record')\n"))
+    run = Run("unit", measure_matmul=False, partial_json=partial)
+    rows = {("rt", 1): run.add(Row("pose RT forward, batch 1", 0.1, [0.1], 1, "images")),
+            ("rt", 16): run.add(Row("pose RT forward, batch 16", 0.2, [0.2], 16, "images"))}
+    headline._pose_torch(run, side, rows)
+    assert [r.name for r in run.rows][2:] == ["  PyTorch (official) RT, batch 1 (eager)"]
+    assert run.notes == ["no figure for PyTorch (official) RT, batch 16 (eager): --compare-torch: pose_torch.py "
+                         "failed (exit 1): saw its row in the partial record"]
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(headline, "_torch_row", interrupted)
+    side = _fake_torch_side(tmp_path, pose=_printing(figure) + "import time\ntime.sleep(60)\n")
+    run = Run("unit", measure_matmul=False, partial_json=partial)
+    rows = {("rt", 1): run.add(Row("pose RT forward, batch 1", 0.1, [0.1], 1, "images")),
+            ("rt", 16): run.add(Row("pose RT forward, batch 16", 0.2, [0.2], 16, "images"))}
+    with pytest.raises(KeyboardInterrupt):
+        headline._pose_torch(run, side, rows)  # the script (sleeping a minute) is ended, not waited for
+    assert json.loads(partial.read_text())["notes"] == [
+        "no figure for PyTorch (official) RT, batch 16 (eager): interrupted before it was measured"]

@@ -36,6 +36,7 @@ import logging
 import os
 import pathlib
 import subprocess
+import tempfile
 from collections.abc import Callable
 
 import jax
@@ -96,9 +97,10 @@ class TorchSide:
         """The forms each model is timed in: ``eager`` and, with :attr:`compile`, ``compiled``."""
         return ("eager", "compiled") if self.compile else ("eager",)
 
-    def run(self, script: str, args: list[str]) -> list[dict]:
+    def run(self, script: str, args: list[str], on_record: Callable[[dict], None] | None = None) -> list[dict]:
         """Run ``script`` of :attr:`scripts` in :attr:`python` with the device, dtype and TF32 setting of this
-        run; its JSON lines (a ConfigError when it exits non-zero)."""
+        run; its JSON lines, each also given to ``on_record`` as soon as the script prints it (a ConfigError when
+        it exits non-zero; an interrupt ends the script too)."""
         dtype = "bfloat16" if backend.compute_dtype() in ("bfloat16", "float16") else "float32"
         tf32 = "on" if self.device == "cuda" and matmul_precision() == "default" else "off"
         cmd = [self.python, str(pathlib.Path(self.scripts) / script), *args, "--device", self.device,
@@ -106,26 +108,31 @@ class TorchSide:
         if self.compile:
             cmd.append("--compile")
         log.info("torch side: %s", " ".join(cmd))
-        proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise ConfigError(f"--compare-torch: {script} failed (exit {proc.returncode}): "
-                              f"{proc.stderr.strip()[-500:]}")
         records = []
-        for line in proc.stdout.splitlines():
-            if line.startswith("{"):
-                try:
-                    records.append(json.loads(line))
-                except ValueError:
-                    records.append({"error": f"unreadable output line {line[:200]!r}"})
+        with tempfile.TemporaryFile("w+") as stderr:  # a file, not a pipe: PyTorch's warnings never block it
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True)
+            try:
+                for line in proc.stdout:
+                    if not line.startswith("{"):
+                        continue
+                    try:
+                        record = json.loads(line)
+                    except ValueError:
+                        record = {"error": f"unreadable output line {line.strip()[:200]!r}"}
+                    records.append(record)
+                    if on_record is not None:
+                        on_record(record)
+            except BaseException:
+                proc.kill()
+                raise
+            finally:
+                proc.stdout.close()
+                proc.wait()
+            if proc.returncode != 0:
+                stderr.seek(0)
+                raise ConfigError(f"--compare-torch: {script} failed (exit {proc.returncode}): "
+                                  f"{stderr.read().strip()[-500:]}")
         return records
-
-    def records(self, script: str, args: list[str]) -> list[dict]:
-        """:meth:`run`, a script that fails (or cannot start) as one error record without a model: its error then
-        stands for every figure asked of it."""
-        try:
-            return self.run(script, args)
-        except (ConfigError, OSError) as err:
-            return [{"error": str(err)}]
 
 
 def _torch_row(run: Run, jax_row: Row, name: str, seconds: float, form: str, record: dict) -> None:
@@ -146,27 +153,47 @@ def _record_error(rec: dict) -> str | None:
     return None
 
 
-def _torch_rows(run: Run, script: str, records: list[dict], expected: dict, matches) -> None:
-    """Each expected PyTorch figure as a row beside its JAX row, or, where it was not taken, a note and the JAX
-    row's ``torch_error_<form>``: nothing the script printed (or failed to print) is dropped.
+def _torch_rows(run: Run, torch: TorchSide, script: str, args: list[str], expected: dict, matches) -> None:
+    """Run ``script`` (:meth:`TorchSide.run`) and put each expected PyTorch figure beside its JAX row as soon as it is
+    printed (the partial record has it); a figure not taken (an error record, no record, the script failing or
+    interrupted) becomes a note and the JAX row's ``torch_error_<form>``: nothing is dropped.
 
     Arguments:
         expected: key -> (JAX row, label, form) for every figure asked of the script.
         matches: ``matches(record, key)``: whether a record (a figure or an error, whose fields left out stand for
             every value: an error without a batch is every batch's) is about ``key``.
     """
+    pending = dict(expected)
+    records: list[dict] = []
+
+    def on_record(record: dict) -> None:
+        records.append(record)
+        if "seconds" in record:
+            for key in [k for k in pending if matches(record, k)]:
+                jax_row, label, form = pending.pop(key)
+                _torch_row(run, jax_row, label, record["seconds"], form, record)
+
+    try:
+        torch.run(script, args, on_record)
+    except (ConfigError, OSError) as err:  # the script failed or could not start: its error stands for the rest
+        records.append({"error": str(err)})
+    except BaseException:  # interrupted (a time limit): say what was not measured, then stop as asked
+        _note_missing(run, script, pending, records, matches, "interrupted before it was measured")
+        raise
+    _note_missing(run, script, pending, records, matches)
+
+
+def _note_missing(run: Run, script: str, pending: dict, records: list[dict], matches, default: str | None = None):
+    """A note per distinct error naming every figure of ``pending`` it cost; the JAX rows' ``torch_error_<form>``."""
     errors: dict = {}
-    for key, (jax_row, label, form) in expected.items():
-        figure = next((r for r in records if "seconds" in r and matches(r, key)), None)
-        if figure is not None:
-            _torch_row(run, jax_row, label, figure["seconds"], form, figure)
-            continue
+    for key, (jax_row, label, form) in pending.items():
         error = next((e for r in records if (e := _record_error(r)) is not None and matches(r, key)), None)
-        error = error or f"{script} printed no figure for it"
+        error = error or default or f"{script} printed no figure for it"
         jax_row.extra[f"torch_error_{form}"] = error[:300]
         errors.setdefault(error, []).append(label.strip())
-    for error, labels in errors.items():  # one note per distinct error, naming every figure it cost
+    for error, labels in errors.items():
         run.note(f"no figure for {'; '.join(labels)}: {error}")
+
 
 WINDOW, JOINTS = 150, 19
 
@@ -234,11 +261,11 @@ def _pose_torch(run: Run, torch: TorchSide, rows: dict) -> None:
     """The official PyTorch EfficientPose at each (variant, batch) of ``rows``, each beside its JAX row."""
     models = sorted({v.upper() for v, _ in rows})
     batches = sorted({b for _, b in rows})
-    records = torch.records("pose_torch.py", ["--repo", torch.efficientpose_repo, "--models", *models,
-                                              "--batches", *map(str, batches)])
     expected = {(v, b, form): (row, f"  PyTorch (official) {v.upper()}, batch {b} ({form})", form)
                 for (v, b), row in rows.items() for form in torch.forms}
-    _torch_rows(run, "pose_torch.py", records, expected, _matches("model", "batch", "form"))
+    _torch_rows(run, torch, "pose_torch.py", ["--repo", torch.efficientpose_repo, "--models", *models,
+                                              "--batches", *map(str, batches)], expected,
+                _matches("model", "batch", "form"))
 
 
 def _matches(*fields: str):
@@ -290,8 +317,8 @@ def _gcn(run: Run, sizes: Sizes, torch: TorchSide | None = None) -> None:
             windows = data["positions"]
             rows[(key, "forward")] = run.time(f"{label} forward, batch {batch}", programs.predict, variables,
                                               windows, repeats=3, warmup=1, items=batch, unit="windows", budget_s=20)
-        if torch is not None:
-            _gcn_torch(run, torch, specs, batch, rows)
+            if torch is not None:  # each network's PyTorch rows land before the next network compiles
+                _gcn_torch(run, torch, [(label, key, spec)], batch, rows)
 
 
 def _gcn_torch(run: Run, torch: TorchSide, specs, batch: int, rows: dict) -> None:
@@ -304,12 +331,11 @@ def _gcn_torch(run: Run, torch: TorchSide, specs, batch: int, rows: dict) -> Non
         args += ["--stgcn-repo", torch.stgcn_repo]
     if not names:
         return
-    records = torch.records("gcn_torch.py", args)
     labels = {k: lab for lab, k, _ in specs}
     expected = {(key, kind, batch, form): (rows[(key, kind)], f"  PyTorch (official) {labels[key]} "
                 f"{'train step' if kind == 'train_step' else 'forward'}, batch {batch} ({form})", form)
                 for key in names for kind in ("train_step", "forward") for form in torch.forms}
-    _torch_rows(run, "gcn_torch.py", records, expected, _matches("model", "kind", "batch", "form"))
+    _torch_rows(run, torch, "gcn_torch.py", args, expected, _matches("model", "kind", "batch", "form"))
 
 
 def _ensemble(run: Run, sizes: Sizes, torch: TorchSide | None = None) -> None:
