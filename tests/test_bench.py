@@ -344,8 +344,8 @@ def test_gcn_torch_errors_and_a_failing_script_are_visible(tmp_path):
             for _, k, _ in specs for kind in ("train_step", "forward")}
     _gcn_torch(run, side, specs, 8, rows)
     assert len(run.rows) == 6 and run.notes == [
-        "no figure for PyTorch (official) Table A.4 #1 train step, batch 8 (eager); PyTorch (official) Table A.4 #1 "
-        "forward, batch 8 (eager): OutOfMemoryError: CUDA out of memory"]
+        ("no figure for PyTorch (official) Table A.4 #1 train step, batch 8 (eager); PyTorch (official) Table A.4 #1 "
+         "forward, batch 8 (eager): OutOfMemoryError: CUDA out of memory")]
     assert rows[("7", "forward")].extra["speedup_vs_torch_eager"] == pytest.approx(1.0)
 
     broken = _fake_torch_side(tmp_path, gcn="import sys\nsys.exit('no module named torch')\n")
@@ -385,7 +385,7 @@ def test_bench_json_keeps_the_rows_of_a_case_before_one_that_raises(tmp_path, mo
                                   "error": "RuntimeError: compiler crash"}
 
     monkeypatch.setitem(CASES, "gcn", first)
-    record, text = run_headline(["pose", "gcn"], json_path=tmp_path / "bench.json", matmul=False)
+    record, _ = run_headline(["pose", "gcn"], json_path=tmp_path / "bench.json", matmul=False)
     on_disk = json.loads((tmp_path / "bench.json").read_text())
     assert "partial" not in on_disk and "notes" not in on_disk and on_disk == json.loads(json.dumps(record))
     assert len(on_disk["rows"]) == 2 and not list(tmp_path.glob("*.tmp*"))
@@ -394,8 +394,7 @@ def test_bench_json_keeps_the_rows_of_a_case_before_one_that_raises(tmp_path, mo
 def test_torch_figures_land_in_the_partial_record_while_the_script_runs(tmp_path, monkeypatch):
     """Each PyTorch figure is added (and the partial record written) as the script prints it: a script that later
     fails or is interrupted (the step's time limit) keeps the figures it printed, and the rest are noted."""
-    from infantjax.bench import Row
-    from infantjax.bench import headline
+    from infantjax.bench import Row, headline
 
     partial = tmp_path / "partial.json"
     figure = {"model": "rt", "batch": 1, "form": "eager", "seconds": 0.2}
@@ -412,8 +411,8 @@ def test_torch_figures_land_in_the_partial_record_while_the_script_runs(tmp_path
             ("rt", 16): run.add(Row("pose RT forward, batch 16", 0.2, [0.2], 16, "images"))}
     headline._pose_torch(run, side, rows)
     assert [r.name for r in run.rows][2:] == ["  PyTorch (official) RT, batch 1 (eager)"]
-    assert run.notes == ["no figure for PyTorch (official) RT, batch 16 (eager): --compare-torch: pose_torch.py "
-                         "failed (exit 1): saw its row in the partial record"]
+    assert run.notes == [("no figure for PyTorch (official) RT, batch 16 (eager): --compare-torch: pose_torch.py "
+                          "failed (exit 1): saw its row in the partial record")]
 
     def interrupted(*args):
         raise KeyboardInterrupt

@@ -332,9 +332,11 @@ def _gcn_torch(run: Run, torch: TorchSide, specs, batch: int, rows: dict) -> Non
     if not names:
         return
     labels = {k: lab for lab, k, _ in specs}
-    expected = {(key, kind, batch, form): (rows[(key, kind)], f"  PyTorch (official) {labels[key]} "
-                f"{'train step' if kind == 'train_step' else 'forward'}, batch {batch} ({form})", form)
-                for key in names for kind in ("train_step", "forward") for form in torch.forms}
+    what = {"train_step": "train step", "forward": "forward"}
+    expected = {(key, kind, batch, form): (rows[(key, kind)],
+                                           f"  PyTorch (official) {labels[key]} {what[kind]}, batch {batch} ({form})",
+                                           form)
+                for key in names for kind in what for form in torch.forms}
     _torch_rows(run, torch, "gcn_torch.py", args, expected, _matches("model", "kind", "batch", "form"))
 
 
