@@ -17,7 +17,8 @@ The training step is the reference's: ``optim.SGD(lr=5e-4, momentum=0.9, nestero
     /tmp/torchvenv/bin/python benchmarks/gcn_torch.py --movementoutcome-repo /tmp/mo --stgcn-repo /tmp/stgcn \\
         --specs 1 7 stgcn --batch 32
 
-Prints one JSON line per (model, kind). The glibc variables of issue 20's PyTorch bar (large-allocation reuse) are
+Prints one JSON line per (model, kind, form): its figure, or an ``error`` record for a model (and form) that
+failed. The glibc variables of issue 20's PyTorch bar (large-allocation reuse) are
 set by re-executing the script when they are missing (CPU).
 
 On a GPU (``--device cuda``, what ``infantjax bench --compare-torch`` runs beside the JAX figures on the same device):
@@ -130,6 +131,11 @@ def _time_model(torch, model, shape, batch: int, repeats: int, device: str = "cp
     return [("train_step", _median(step, repeats, warmup, sync)), ("forward", _median(forward, repeats, warmup, sync))]
 
 
+def _error(err: BaseException) -> str:
+    """An exception for an error record (read by ``infantjax bench --compare-torch``, which shows it)."""
+    return f"{type(err).__name__}: {err}"[:300]
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--movementoutcome-repo", type=pathlib.Path)
@@ -161,22 +167,27 @@ def main(argv=None) -> None:
     a = torch.randn(n, n, device=args.device)
     matmul = 2 * n ** 3 / _median(lambda: a @ a, 5, 2, sync) / 1e9
     for name in args.specs:
-        if name == "stgcn":
-            if args.stgcn_repo is None:
-                parser.error("--stgcn-repo is needed for stgcn")
-            model, channels = _stgcn(args.stgcn_repo)
-            shape = (args.batch, channels, WINDOW, JOINTS, 1)
-        else:
-            if args.movementoutcome_repo is None:
-                parser.error("--movementoutcome-repo is needed for Table A.4 rows")
-            model, channels = _movementoutcome(args.movementoutcome_repo, int(name))
-            shape = (args.batch, channels, WINDOW, JOINTS)
-        model = model.to(args.device)
+        if name == "stgcn" and args.stgcn_repo is None:
+            parser.error("--stgcn-repo is needed for stgcn")
+        if name != "stgcn" and args.movementoutcome_repo is None:
+            parser.error("--movementoutcome-repo is needed for Table A.4 rows")
+        try:
+            if name == "stgcn":
+                model, channels = _stgcn(args.stgcn_repo)
+                shape = (args.batch, channels, WINDOW, JOINTS, 1)
+            else:
+                model, channels = _movementoutcome(args.movementoutcome_repo, int(name))
+                shape = (args.batch, channels, WINDOW, JOINTS)
+            model = model.to(args.device)
+        except Exception as err:  # noqa: BLE001 - a model that does not build: say so (every form), keep the others
+            print(json.dumps({"model": name, "batch": args.batch, "error": _error(err)}), flush=True)
+            continue
         for form in ("eager", "compiled") if args.compile else ("eager",):
             try:
                 timed = _time_model(torch, model, shape, args.batch, args.repeats, args.device, args.dtype, form)
-            except Exception as err:  # noqa: BLE001 - torch.compile failing on a model: say so, keep the others
-                print(json.dumps({"model": name, "form": form, "error": str(err)[:300]}), flush=True)
+            except Exception as err:  # noqa: BLE001 - torch.compile failing on a model, out of memory: say so
+                print(json.dumps({"model": name, "form": form, "batch": args.batch, "error": _error(err)}),
+                      flush=True)
                 continue
             for kind, seconds in timed:
                 print(json.dumps({"model": name, "kind": kind, "form": form, "batch": args.batch, "seconds": seconds,

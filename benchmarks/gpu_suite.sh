@@ -17,7 +17,10 @@
 #                                          #    MAM, the SMA CNN at Table 1 size, the smartphone model's 25 splits
 # Each call writes its log, JSON records and a markdown table (figures.md: every row with its fraction of the
 # device's peak) under $OUT; every step runs under its own time limit so the call ends inside 10 minutes and the
-# files written so far come back.
+# files written so far come back. Each infantjax bench step writes its own JSON, and rewrites it after every row
+# (a "partial" record until the step ends): a step that crashes or runs out of time keeps the rows it measured, and
+# cannot take another step's rows with it. Limits: setup ~20 s, then the steps' limits add up to 540 s (bench) and
+# 525 s (more), each step ending at most 10 s after its limit (SIGINT, then SIGKILL; 6 s on the first run).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 GPU=.gpu
@@ -71,9 +74,18 @@ step() {
   shift 2
   echo "=== $name (limit ${limit} s): $*" | tee -a "$OUT/$CALL.log"
   local start=$SECONDS
-  timeout -s INT -k 20 "$limit" "$@" 2>&1 | tee -a "$OUT/$CALL.log"
+  timeout -s INT -k 10 "$limit" "$@" 2>&1 | tee -a "$OUT/$CALL.log"
   local rc=${PIPESTATUS[0]}
   echo "=== $name: exit $rc after $((SECONDS - start)) s" | tee -a "$OUT/$CALL.log"
+}
+
+# figures: the markdown table of every JSON record written so far (none: the header alone)
+figures() {
+  local records=()
+  shopt -s nullglob
+  records=("$OUT"/*.json)
+  shopt -u nullglob
+  python3 benchmarks/gpu_table.py "${records[@]}" --out "$OUT/figures.md"
 }
 
 torch_args() {  # --compare-torch with the carried checkouts (none carried: the JAX rows alone)
@@ -97,24 +109,35 @@ case "$CALL" in
       -p no:cacheprovider -ra --junitxml="$OUT/tests.xml"
     python3 benchmarks/gpu_table.py --tests "$OUT/tests.xml" --out "$OUT/figures.md"
     ;;
-  bench)  # call 2 (~9 min): pose batches 1-256 and the GCN steps at batch 32 and 256, bfloat16, PyTorch beside
+  bench)  # call 2 (~9.5 min): pose batches 1-256, then the GCN steps at batch 32 and 256, bfloat16, PyTorch beside
     setup bench
+    # pose (~4 min on the first run, whose PyTorch forwards all failed at once; the torch.compile rows now add to
+    # it): its own step and JSON, so that the GCN case (whose compile crashed XLA on the first run) cannot lose it
     # shellcheck disable=SC2046
-    step "infantjax bench --size gpu --only pose,gcn (bfloat16)" 540 python3 -m infantjax bench --size gpu \
-      --only pose,gcn --json "$OUT/bench-bf16.json" $(torch_args --torch-compile)
-    python3 benchmarks/gpu_table.py "$OUT"/*.json --out "$OUT/figures.md"
+    step "infantjax bench --size gpu --only pose (bfloat16)" 290 python3 -m infantjax bench --size gpu \
+      --only pose --json "$OUT/bench-bf16-pose.json" $(torch_args --torch-compile)
+    # GCN: did not finish in 330 s on the first run: each network's JAX and PyTorch rows land in the JSON before the
+    # next network compiles (batch 32 first), so the time limit leaves the networks it reached
+    # shellcheck disable=SC2046
+    step "infantjax bench --size gpu --only gcn (bfloat16)" 250 python3 -m infantjax bench --size gpu \
+      --only gcn --json "$OUT/bench-bf16-gcn.json" $(torch_args --torch-compile)
+    figures
     ;;
   more)  # call 3 (~9 min): float32 (TF32) pose, the fold/ensemble/depth cases, the other families
     setup more
     # shellcheck disable=SC2046
-    step "infantjax bench --size gpu --only pose (float32)" 150 python3 -m infantjax --compute-dtype float32 \
-      bench --size gpu --only pose --json "$OUT/bench-f32.json" $(torch_args)
-    step "infantjax bench --size gpu --only ensemble,depth (bfloat16)" 180 python3 -m infantjax bench --size gpu \
-      --only ensemble,depth --json "$OUT/bench-ensemble.json"
-    step "MAM (5 folds)" 60 python3 benchmarks/mam.py --json "$OUT/mam.json"
-    step "SMA CNN, Table 1 size (15 folds, batch 400)" 90 python3 benchmarks/sma.py --json "$OUT/sma.json"
-    step "smartphone model, 25 splits" 60 python3 benchmarks/passmore.py --json "$OUT/passmore.json"
-    python3 benchmarks/gpu_table.py "$OUT"/*.json --out "$OUT/figures.md"
+    # pose: 121 s on the first run without PyTorch rows (every CUDA forward of the official model failed then)
+    step "infantjax bench --size gpu --only pose (float32)" 165 python3 -m infantjax --compute-dtype float32 \
+      bench --size gpu --only pose --json "$OUT/bench-f32-pose.json" $(torch_args)
+    # ensemble and depth: one step of 180 s ran out in the ensemble case on the first run; now each its own step
+    step "infantjax bench --size gpu --only ensemble (bfloat16)" 140 python3 -m infantjax bench --size gpu \
+      --only ensemble --json "$OUT/bench-ensemble.json"
+    step "infantjax bench --size gpu --only depth (bfloat16)" 70 python3 -m infantjax bench --size gpu \
+      --only depth --json "$OUT/bench-depth.json"
+    step "MAM (5 folds)" 60 python3 benchmarks/mam.py --json "$OUT/mam.json"  # 59 s (and an error) on the first run
+    step "SMA CNN, Table 1 size (15 folds, batch 400)" 50 python3 benchmarks/sma.py --json "$OUT/sma.json"  # 31 s
+    step "smartphone model, 25 splits" 40 python3 benchmarks/passmore.py --json "$OUT/passmore.json"  # 21 s
+    figures
     ;;
   *)
     echo "usage: $0 prepare [EFFICIENTPOSE MOVEMENTOUTCOME STGCN] | tests | bench | more" >&2

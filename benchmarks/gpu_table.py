@@ -6,7 +6,10 @@ peak, and the test suite's outcome.
 
 Reads the JSON records the harness writes (``infantjax bench --json``, ``benchmarks/mam.py --json``, ...: a
 ``rows`` list; each row's ``fraction_of_peak`` / ``fraction_of_bandwidth`` come from :mod:`infantjax.bench.peaks`)
-and pytest's JUnit XML; records without rows are listed by name. Pure standard library: runs anywhere.
+and pytest's JUnit XML; records without rows are listed by name. A partial record (``infantjax bench`` writes the
+record so far after every row: the run stopped before its end) says which case it stopped in; a record's ``notes``
+(PyTorch figures that could not be taken, with their error) follow its table, and the JAX row shows "error" in the
+PyTorch column. Pure standard library: runs anywhere.
 """
 
 from __future__ import annotations
@@ -41,6 +44,12 @@ def bench_table(path: pathlib.Path) -> list[str]:
         lines += [(f"device {env.get('device')} ({env.get('backend')}), jax {env.get('jax')}, load average "
                    f"{env.get('load_average_1min')}; peaks {record.get('device_peak')}; matmul precision "
                    f"{record.get('matmul_precision')}"), ""]
+    partial = record.get("partial") if isinstance(record, dict) else None
+    if isinstance(partial, dict):
+        where = (f"failed in {partial['failed']} ({partial.get('error')})" if partial.get("failed")
+                 else f"stopped in {partial['running']}" if partial.get("running") else "stopped before its end")
+        lines += [f"**Partial record: the run {where}; cases done: {', '.join(partial.get('done') or []) or 'none'}.**",
+                  ""]
     rows = record.get("rows") if isinstance(record, dict) else None
     if not isinstance(rows, list):
         return lines + ["(no rows: " + ", ".join(sorted(record)[:12] if isinstance(record, dict) else []) + ")", ""]
@@ -52,13 +61,14 @@ def bench_table(path: pathlib.Path) -> list[str]:
         gflops = r.get("gflop_per_s")
         gflops = f"{gflops:,.0f}" if isinstance(gflops, (int, float)) else "–"
         bw = _pct(r.get("fraction_of_bandwidth")) if r.get("memory_bound") else "–"
-        torch = " / ".join(f"{r[k]:.2f}×" if k in r else "–" for k in ("speedup_vs_torch_eager",
-                                                                         "speedup_vs_torch_compiled"))
+        torch = " / ".join(f"{r[f'speedup_vs_torch_{form}']:.2f}×" if f"speedup_vs_torch_{form}" in r
+                           else "error" if f"torch_error_{form}" in r else "–" for form in ("eager", "compiled"))
         lines.append(f"| {r.get('name')} | {_seconds(r.get('median_s'))} | {rate} | {r.get('dtype', '–')} | {gflops} "
                      f"| {_pct(r.get('fraction_of_peak'))} | {bw} | {torch} |")
     extra = [f"- {r['name']}: {k.replace('_', ' ')} {r[k]:.2f}" for r in rows
              for k in ("speedup_vs_sequential", "time_ratio_vs_full") if isinstance(r.get(k), (int, float))]
-    return lines + [""] + extra + ([""] if extra else [])
+    notes = [f"- note: {n}" for n in record.get("notes") or []]
+    return lines + [""] + extra + ([""] if extra else []) + notes + ([""] if notes else [])
 
 
 def tests_table(path: pathlib.Path) -> list[str]:

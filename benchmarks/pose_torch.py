@@ -10,7 +10,8 @@ figures, one call per round.
     MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=4294967296 \\
         /tmp/torchvenv/bin/python benchmarks/pose_torch.py --repo /tmp/EfficientPose --models RT I
 
-Prints one JSON line per (model, batch). The glibc variables above (large-allocation reuse) are what issue 20's
+Prints one JSON line per (model, batch, form): its figure, or its ``error`` (a model that does not load: one record
+without batch; torch.compile refusing a model: ``compile_error``). The glibc variables above (large-allocation reuse) are what issue 20's
 PyTorch bar was measured with; the script re-executes itself with them when they are missing.
 
 On a GPU (``--device cuda``, what ``infantjax bench --compare-torch`` runs beside the JAX figures on the same device):
@@ -34,27 +35,37 @@ MALLOC = {"MALLOC_MMAP_THRESHOLD_": "4294967296", "MALLOC_TRIM_THRESHOLD_": "429
 RESOLUTION = {"RT": 224, "I": 256, "II": 368, "III": 480, "IV": 600}
 
 
-def _load(repo: str, variant: str):
+def _load(repo: str, variant: str, device: str = "cpu"):
+    """The official model of ``variant``, its parameters on ``device``, its forward runnable there.
+
+    The generated model files were made for the CPU: their forward makes two kinds of tensors anew on every call, on
+    the CPU whatever the model's device, and a CUDA forward then fails at the first of them ("Expected all tensors to
+    be on the same device"): the E-swish factors, ``torch.Tensor([1.25])`` (27 one-element 1-D tensors, which PyTorch
+    does not treat as scalars), and the bilinear transposed convolutions of the output (built in forward by
+    ``utils.helpers``, which the checkout lacks and this script writes). Here the factors are made 0-d tensors
+    (PyTorch's CPU scalars: they combine with a tensor of any device, the same product) and the transposed
+    convolutions are built on ``device``: on a CPU the same arithmetic as before.
+    """
     import torch
 
     # The generated model files import utils.helpers for one layer: the fixed bilinear transposed convolution,
     # which their forward builds anew on every call (README §2.1: Conv2DTranspose K -> K, 4×4, stride 2,
-    # padding 1, kernel outer([1,3,3,1]/4)² at [i, i], zero bias). Same behaviour, written here.
+    # padding 1, kernel outer([1,3,3,1]/4)² at [i, i], zero bias). Same behaviour, written here, on ``device``.
     class BilinearConvTranspose2d(torch.nn.ConvTranspose2d):
         def __init__(self, channels, kernel_size, stride, groups=1):
             super().__init__(channels, channels, kernel_size=kernel_size, stride=stride, padding=stride - 1,
-                             groups=groups)
+                             groups=groups, device=device)
 
         def reset_parameters(self):
             k = self.kernel_size[0]
             f = (k + 1) // 2
             c = f - 1 if k % 2 == 1 else f - 0.5
-            taps = torch.tensor([1 - abs(i - c) / f for i in range(k)])
-            with torch.no_grad():
+            with torch.no_grad():  # made on the device: no host-to-device copy (and wait) in the forward
+                taps = 1 - (torch.arange(k, device=self.weight.device, dtype=self.weight.dtype) - c).abs() / f
                 self.weight.zero_()
                 self.bias.zero_()
-                for i in range(self.in_channels):
-                    self.weight[i, i if self.groups == 1 else 0] = torch.outer(taps, taps)
+                channel = torch.arange(self.in_channels, device=self.weight.device)
+                self.weight[channel, channel if self.groups == 1 else 0] = torch.outer(taps, taps)
 
     helpers = types.ModuleType("utils.helpers")
     helpers.pytorch_BilinearConvTranspose2d = BilinearConvTranspose2d
@@ -67,9 +78,29 @@ def _load(repo: str, variant: str):
     module = importlib.util.module_from_spec(spec)
     sys.modules["MainModel"] = module
     spec.loader.exec_module(module)
+    module.torch = _scalar_factors(torch)  # what the forward calls ``torch``
     model = torch.load(os.path.join(repo, "models", "pytorch", f"EfficientPose{variant}"), weights_only=False)
     model.eval()
-    return model
+    for layer in model.modules():  # the pickle (an old PyTorch's) holds its parameters as plain tensors
+        for name, value in layer._parameters.items():
+            if value is not None and not isinstance(value, torch.nn.Parameter):
+                layer._parameters[name] = torch.nn.Parameter(value, requires_grad=False)
+    return model.to(device)
+
+
+def _scalar_factors(torch):
+    """``torch`` for the generated forward, where ``torch.Tensor([c])`` (one number) is the 0-d tensor ``c``."""
+    proxy = types.ModuleType("torch")
+    proxy.__dict__.update(torch.__dict__)
+
+    def tensor(*args, **kwargs):
+        if (len(args) == 1 and not kwargs and isinstance(args[0], list) and len(args[0]) == 1
+                and isinstance(args[0][0], float)):
+            return torch.tensor(args[0][0])
+        return torch.Tensor(*args, **kwargs)
+
+    proxy.Tensor = tensor
+    return proxy
 
 
 def _sync(torch, device: str) -> None:
@@ -109,6 +140,11 @@ def _time(torch, fn, x, device: str, repeats: int, warmup: int = 2) -> float:
     return statistics.median(times)
 
 
+def _error(err: BaseException) -> str:
+    """An exception for an error record (read by ``infantjax bench --compare-torch``, which shows it)."""
+    return f"{type(err).__name__}: {err}"[:300]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repo", required=True, help="checkout of daniegr/EfficientPose")
@@ -135,13 +171,17 @@ def main() -> None:
         torch.backends.cudnn.benchmark = True
     matmul = _matmul_rate(args.device)
     for variant in args.models:
-        model = _load(args.repo, variant).to(args.device)
+        try:
+            model = _load(args.repo, variant, args.device)
+        except Exception as err:  # noqa: BLE001 - a model that does not load: say so (every batch), keep the others
+            print(json.dumps({"model": variant.lower(), "error": _error(err)}), flush=True)
+            continue
         forms = [("eager", model)]
         if args.compile:
             try:
                 forms.append(("compiled", torch.compile(model)))
             except Exception as err:  # noqa: BLE001 - a model torch.compile cannot take: say so, time eager
-                print(json.dumps({"model": variant.lower(), "compile_error": str(err)[:300]}), flush=True)
+                print(json.dumps({"model": variant.lower(), "compile_error": _error(err)}), flush=True)
         r = RESOLUTION[variant]
         for b in args.batches:
             x = torch.from_numpy(np.random.default_rng(1).normal(size=(b, 3, r, r)).astype(np.float32))
@@ -152,9 +192,9 @@ def main() -> None:
                 try:
                     with autocast:
                         med = _time(torch, fn, x, args.device, args.repeats or (5 if b == 1 else 3))
-                except Exception as err:  # noqa: BLE001 - torch.compile failing at the first call
+                except Exception as err:  # noqa: BLE001 - torch.compile failing at the first call, out of memory
                     print(json.dumps({"model": variant.lower(), "batch": b, "form": form,
-                                      "error": str(err)[:300]}), flush=True)
+                                      "error": _error(err)}), flush=True)
                     continue
                 print(json.dumps({"model": variant.lower(), "batch": b, "graph": "pytorch", "form": form,
                                   "device": args.device, "dtype": args.dtype, "seconds": med,

@@ -278,3 +278,167 @@ def test_gpu_table_gives_every_row_its_fraction_of_peak(tmp_path):
     assert "64,000.0 images/s" in lines["matmul-like"]
     assert "| 50.0 % |" in lines["elementwise"]  # 1.675 GB in 1 ms of the H100's 3.35 TB/s: memory-bound
     assert "3 tests: 1 passed, 1 failed, 0 errors, 1 skipped" in text and "`tests.test_a::test_bad`" in text
+
+    # a partial record (the run stopped in a later case) with a PyTorch figure that could not be taken
+    run = Run("unit", measure_matmul=False, partial_json=tmp_path / "partial.json")
+    run.add(Row("pose RT forward, batch 1", 1e-3, [1e-3], 1, "images", extra={"torch_error_eager": "boom"}))
+    run.note("no figure for PyTorch (official) RT, batch 1 (eager): boom")
+    run.checkpoint(done=["pose"], running="gcn")
+    assert gpu_table.main([str(tmp_path / "partial.json"), "--out", str(tmp_path / "partial.md")]) == 0
+    text = (tmp_path / "partial.md").read_text()
+    assert "Partial record: the run stopped in gcn; cases done: pose." in text
+    assert "| error / – |" in text and "- note: no figure for PyTorch (official) RT, batch 1 (eager): boom" in text
+
+
+# ------------------------------------------------------- nothing measured or failed is dropped (the first H100 run)
+def _fake_torch_side(tmp_path, pose: str = "", gcn: str = "", compile: bool = False):
+    """A TorchSide whose pose_torch.py / gcn_torch.py are stand-ins printing the given lines (no PyTorch needed)."""
+    import sys
+
+    from infantjax.bench.headline import TorchSide
+
+    scripts = tmp_path / "scripts"
+    scripts.mkdir(exist_ok=True)
+    (scripts / "pose_torch.py").write_text(pose)
+    (scripts / "gcn_torch.py").write_text(gcn)
+    return TorchSide(python=sys.executable, scripts=str(scripts), efficientpose_repo=str(tmp_path),
+                     movementoutcome_repo=str(tmp_path), compile=compile)
+
+
+def _printing(*records) -> str:
+    return "import json\n" + "".join(f"print(json.dumps({r!r}))\n" for r in records)
+
+
+def test_torch_error_records_become_notes_and_marked_jax_rows(tmp_path):
+    """pose_torch.py's error records (what every CUDA forward of the official EfficientPose gave on the H100, before
+    pose_torch.py built its CPU-made tensors on the device) name model, batch, form and error in the table and the
+    record; a figure printed for one form still becomes its row."""
+    from infantjax.bench import Row
+    from infantjax.bench.headline import _pose_torch
+
+    err = "RuntimeError: Expected all tensors to be on the same device, but found at least two devices, cuda:0 and cpu!"
+    side = _fake_torch_side(tmp_path, compile=True, pose=_printing(
+        {"model": "rt", "batch": 1, "form": "eager", "error": err},
+        {"model": "rt", "batch": 16, "form": "eager", "error": err},
+        {"model": "rt", "compile_error": "backend refused"},
+        {"model": "i", "batch": 16, "form": "eager", "seconds": 0.5, "device": "cpu", "dtype": "float32"}))
+    run = Run("unit", measure_matmul=False, partial_json=tmp_path / "partial.json")
+    rows = {("rt", 1): run.add(Row("pose RT forward, batch 1", 0.1, [0.1], 1, "images")),
+            ("rt", 16): run.add(Row("pose RT forward, batch 16", 0.2, [0.2], 16, "images")),
+            ("i", 16): run.add(Row("pose I forward, batch 16", 0.25, [0.25], 16, "images"))}
+    _pose_torch(run, side, rows)
+    record = run.finish(tmp_path / "r.json")
+    text = run.table()
+    assert [r["name"] for r in record["rows"]][3:] == ["  PyTorch (official) I, batch 16 (eager)"]
+    notes = record["notes"]
+    assert len(notes) == 3 and all(n in text for n in notes)
+    cuda = next(n for n in notes if "cuda:0 and cpu" in n)
+    assert "RT, batch 1 (eager)" in cuda and "RT, batch 16 (eager)" in cuda  # one note per distinct error
+    assert "RT, batch 1 (compiled); PyTorch (official) RT, batch 16 (compiled): torch.compile: backend refused" in \
+        text
+    assert "I, batch 16 (compiled): pose_torch.py printed no figure for it" in text
+    by_name = {r["name"]: r for r in record["rows"]}
+    assert by_name["pose RT forward, batch 1"]["torch_error_eager"] == err
+    assert by_name["pose I forward, batch 16"]["speedup_vs_torch_eager"] == pytest.approx(2.0)
+    assert "torch_error_compiled" in by_name["pose I forward, batch 16"]
+    assert json.loads((tmp_path / "r.json").read_text())["notes"] == notes
+
+
+def test_gcn_torch_errors_and_a_failing_script_are_visible(tmp_path):
+    """gcn_torch.py: an error record for a model (no kind: both the step and the forward) and a script that exits
+    non-zero (before: a ConfigError that ended the whole bench) become notes; the other rows stand."""
+    from infantjax.bench import Row
+    from infantjax.bench.headline import _gcn_torch
+
+    specs = [("Table A.4 #1", "1", None), ("Table A.4 #7", "7", None)]
+    side = _fake_torch_side(tmp_path, gcn=_printing(
+        {"model": "1", "form": "eager", "batch": 8, "error": "OutOfMemoryError: CUDA out of memory"},
+        {"model": "7", "kind": "train_step", "form": "eager", "batch": 8, "seconds": 0.3},
+        {"model": "7", "kind": "forward", "form": "eager", "batch": 8, "seconds": 0.1}))
+    run = Run("unit", measure_matmul=False)
+    rows = {(k, kind): run.add(Row(f"{k} {kind}", 0.1, [0.1], 8, "windows"))
+            for _, k, _ in specs for kind in ("train_step", "forward")}
+    _gcn_torch(run, side, specs, 8, rows)
+    assert len(run.rows) == 6 and run.notes == [
+        ("no figure for PyTorch (official) Table A.4 #1 train step, batch 8 (eager); PyTorch (official) Table A.4 #1 "
+         "forward, batch 8 (eager): OutOfMemoryError: CUDA out of memory")]
+    assert rows[("7", "forward")].extra["speedup_vs_torch_eager"] == pytest.approx(1.0)
+
+    broken = _fake_torch_side(tmp_path, gcn="import sys\nsys.exit('no module named torch')\n")
+    run = Run("unit", measure_matmul=False)
+    rows = {(k, kind): run.add(Row(f"{k} {kind}", 0.1, [0.1], 8, "windows"))
+            for _, k, _ in specs for kind in ("train_step", "forward")}
+    _gcn_torch(run, broken, specs, 8, rows)
+    assert len(run.rows) == 4 and len(run.notes) == 1
+    assert "gcn_torch.py failed (exit 1): no module named torch" in run.notes[0]
+    assert all("torch_error_eager" in r.extra for r in rows.values())
+    assert "note: no figure for PyTorch (official) Table A.4 #1 train step" in run.table()
+
+
+def test_bench_json_keeps_the_rows_of_a_case_before_one_that_raises(tmp_path, monkeypatch):
+    """run_headline writes the record after every row and case: a later case that raises (or aborts the process)
+    leaves the earlier rows on disk, with what was running; a finished run writes the final record as before."""
+    from infantjax.bench import Row
+    from infantjax.bench.headline import CASES, run_headline
+
+    def first(run, sizes, torch):
+        run.add(Row("first case row", 0.1, [0.1], 1, "calls"))
+
+    def second(run, sizes, torch):
+        run.add(Row("second case row", 0.2, [0.2], 1, "calls"))
+        on_disk = json.loads((tmp_path / "bench.json").read_text())  # flushed before the case ends
+        assert [r["name"] for r in on_disk["rows"]] == ["first case row", "second case row"]
+        assert on_disk["partial"] == {"done": ["pose"], "running": "gcn"}
+        raise RuntimeError("compiler crash")
+
+    monkeypatch.setitem(CASES, "pose", first)
+    monkeypatch.setitem(CASES, "gcn", second)
+    with pytest.raises(RuntimeError, match="compiler crash"):
+        run_headline(["pose", "gcn"], json_path=tmp_path / "bench.json", matmul=False)
+    on_disk = json.loads((tmp_path / "bench.json").read_text())
+    assert [r["name"] for r in on_disk["rows"]] == ["first case row", "second case row"]
+    assert on_disk["partial"] == {"done": ["pose"], "running": None, "failed": "gcn",
+                                  "error": "RuntimeError: compiler crash"}
+
+    monkeypatch.setitem(CASES, "gcn", first)
+    record, _ = run_headline(["pose", "gcn"], json_path=tmp_path / "bench.json", matmul=False)
+    on_disk = json.loads((tmp_path / "bench.json").read_text())
+    assert "partial" not in on_disk and "notes" not in on_disk and on_disk == json.loads(json.dumps(record))
+    assert len(on_disk["rows"]) == 2 and not list(tmp_path.glob("*.tmp*"))
+
+
+def test_torch_figures_land_in_the_partial_record_while_the_script_runs(tmp_path, monkeypatch):
+    """Each PyTorch figure is added (and the partial record written) as the script prints it: a script that later
+    fails or is interrupted (the step's time limit) keeps the figures it printed, and the rest are noted."""
+    from infantjax.bench import Row, headline
+
+    partial = tmp_path / "partial.json"
+    figure = {"model": "rt", "batch": 1, "form": "eager", "seconds": 0.2}
+    side = _fake_torch_side(tmp_path, pose=_printing(figure) + (
+        "import pathlib, sys, time\n"
+        f"path = pathlib.Path({str(partial)!r})\n"
+        "for _ in range(200):\n"
+        "    if path.exists() and 'PyTorch (official) RT, batch 1' in path.read_text():\n"
+        "        sys.exit('saw its row in the partial record')\n"
+        "    time.sleep(0.05)\n"
+        "sys.exit('its row never reached the partial record')\n"))
+    run = Run("unit", measure_matmul=False, partial_json=partial)
+    rows = {("rt", 1): run.add(Row("pose RT forward, batch 1", 0.1, [0.1], 1, "images")),
+            ("rt", 16): run.add(Row("pose RT forward, batch 16", 0.2, [0.2], 16, "images"))}
+    headline._pose_torch(run, side, rows)
+    assert [r.name for r in run.rows][2:] == ["  PyTorch (official) RT, batch 1 (eager)"]
+    assert run.notes == [("no figure for PyTorch (official) RT, batch 16 (eager): --compare-torch: pose_torch.py "
+                          "failed (exit 1): saw its row in the partial record")]
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(headline, "_torch_row", interrupted)
+    side = _fake_torch_side(tmp_path, pose=_printing(figure) + "import time\ntime.sleep(60)\n")
+    run = Run("unit", measure_matmul=False, partial_json=partial)
+    rows = {("rt", 1): run.add(Row("pose RT forward, batch 1", 0.1, [0.1], 1, "images")),
+            ("rt", 16): run.add(Row("pose RT forward, batch 16", 0.2, [0.2], 16, "images"))}
+    with pytest.raises(KeyboardInterrupt):
+        headline._pose_torch(run, side, rows)  # the script (sleeping a minute) is ended, not waited for
+    assert json.loads(partial.read_text())["notes"] == [
+        "no figure for PyTorch (official) RT, batch 16 (eager): interrupted before it was measured"]

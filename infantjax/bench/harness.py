@@ -8,6 +8,11 @@ Every script in ``benchmarks/`` and ``infantjax bench`` measure with it, so ever
     row = run.time("ST-GCN train step", step, *args, repeats=5, items=32, unit="windows")
     run.finish(json_path="gcn.json"); print(run.table())  # the JSON record, then the table
 
+With ``Run(..., partial_json=path)`` the record so far is also written there (atomically) after every row and note,
+with a ``partial`` entry saying what was running: a run that aborts later (a compiler crash, a time limit) leaves the
+rows it measured; :meth:`Run.finish` then writes the final record in its place. :meth:`Run.note` records what a
+figure could not be taken for (a reference implementation's error): under the table and in the record's ``notes``.
+
 A row's ``fraction_of_matmul`` is its achieved FLOP rate (XLA ``cost_analysis`` of the compiled program, when ``fn``
 is jitted) divided by the float32 matmul rate measured in the same run: how close the program is to what the
 machine's matrix unit does. On an accelerator whose datasheet peaks :mod:`infantjax.bench.peaks` knows (H100, H200,
@@ -202,11 +207,16 @@ class Run:
         measure_matmul: measure the matmul rate (turn off only in tests).
         peak: the device's datasheet peaks (default: :func:`infantjax.bench.peaks.lookup` of the device; None on a
             CPU or an unknown device).
+        partial_json: write the record so far here after every row and note (:meth:`checkpoint`).
     """
 
     def __init__(self, title: str, *, matmul_n: int | None = None, measure_matmul: bool = True,
-                 peak: DevicePeak | None | str = "auto"):
+                 peak: DevicePeak | None | str = "auto", partial_json: str | os.PathLike | None = None):
         self.title = title
+        self.notes: list[str] = []
+        self.partial_json = partial_json
+        #: what the partial record says of the run's progress (``partial`` in it); callers update it
+        self.status: dict = {}
         self.env = environment()
         self.peak = lookup(self.env["device"]) if peak == "auto" else peak
         self.precision = matmul_precision()
@@ -243,12 +253,27 @@ class Run:
         row = Row(name, med, samples, float(items), unit, stats.get("gflop") if gflop is None else gflop, dict(extra),
                   stats.get("gbytes") if gbytes is None else gbytes, dtype or backend.compute_dtype())
         self.rows.append(row)
+        self.checkpoint()
         return row
 
     def add(self, row: Row) -> Row:
         """Add a row measured elsewhere (e.g. a whole pipeline timed with :func:`median_time`)."""
         self.rows.append(row)
+        self.checkpoint()
         return row
+
+    def note(self, text: str) -> None:
+        """Record what a figure could not be taken for (printed under the table, ``notes`` in the record)."""
+        self.notes.append(text)
+        self.checkpoint()
+
+    def checkpoint(self, **status) -> None:
+        """Write the record so far to ``partial_json`` (atomically; nothing without it), its ``partial`` entry
+        :attr:`status` updated with ``status``: the rows measured survive a later abort."""
+        self.status.update(status)
+        if self.partial_json is not None:
+            record = {**self.record(), "partial": dict(self.status)}
+            write_text(self.partial_json, json.dumps(record, indent=1) + "\n")
 
     def finish(self, json_path: str | os.PathLike | None = None) -> dict:
         """Measure the matmul rate again, read the load average and (optionally) write the JSON record (atomically);
@@ -266,7 +291,8 @@ class Run:
         return {"benchmark": self.title, "environment": self.env, "matmul_n": self.matmul_n,
                 "matmul_gflop_per_s_before": self.matmul_before, "matmul_gflop_per_s_after": self.matmul_after,
                 "device_peak": peak, "matmul_precision": self.precision,
-                "rows": [r.record(self.matmul, self.peak, self.precision) for r in self.rows]}
+                "rows": [r.record(self.matmul, self.peak, self.precision) for r in self.rows],
+                **({"notes": list(self.notes)} if self.notes else {})}
 
     def table(self) -> str:
         """The rows as a fixed-width table, with the run's matmul rate, the device's peaks and the load averages
@@ -302,6 +328,7 @@ class Run:
                          f"{self.precision})")
         else:
             lines.append("peaks: none known for this device (a CPU): rows are given against the measured matmul rate")
+        lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
 

@@ -18,7 +18,14 @@ table knows, is given as a fraction of the device's peak (:mod:`infantjax.bench.
 its rows beside the JAX ones: EfficientPose RT and I (daniegr/EfficientPose) for ``pose``, the MovementOutcome Table
 A.4 networks and st-gcn's ST-GCN for ``gcn`` — through ``benchmarks/pose_torch.py`` and ``benchmarks/gcn_torch.py``
 of a source checkout, in a Python that has PyTorch — with the same batch, dtype (``torch.autocast`` for bfloat16) and
-TF32 setting, eager and (``compile``) ``torch.compile``; each JAX row then records its ``speedup_vs_torch``.
+TF32 setting, eager and (``compile``) ``torch.compile``; each JAX row then records its ``speedup_vs_torch``. A
+PyTorch figure that could not be taken (the script's error record for a model, batch or form, no record at all, the
+script failing) is never dropped: a note under the table and in the record names the model, batch, form and error,
+and the JAX row gets ``torch_error_<form>``.
+
+With ``json_path`` the record so far is written there (atomically) after every row and case, with a ``partial`` entry
+naming the cases done and the one running (and its error, where one raised): a run that aborts in a later case keeps
+the rows measured before it; the final record replaces it at the end.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import logging
 import os
 import pathlib
 import subprocess
+import tempfile
 from collections.abc import Callable
 
 import jax
@@ -84,9 +92,15 @@ class TorchSide:
         """The torch device of the JAX platform this run measures on (the same device)."""
         return "cuda" if backend.platform() == "gpu" else "cpu"
 
-    def run(self, script: str, args: list[str]) -> list[dict]:
+    @property
+    def forms(self) -> tuple[str, ...]:
+        """The forms each model is timed in: ``eager`` and, with :attr:`compile`, ``compiled``."""
+        return ("eager", "compiled") if self.compile else ("eager",)
+
+    def run(self, script: str, args: list[str], on_record: Callable[[dict], None] | None = None) -> list[dict]:
         """Run ``script`` of :attr:`scripts` in :attr:`python` with the device, dtype and TF32 setting of this
-        run; its JSON lines."""
+        run; its JSON lines, each also given to ``on_record`` as soon as the script prints it (a ConfigError when
+        it exits non-zero; an interrupt ends the script too)."""
         dtype = "bfloat16" if backend.compute_dtype() in ("bfloat16", "float16") else "float32"
         tf32 = "on" if self.device == "cuda" and matmul_precision() == "default" else "off"
         cmd = [self.python, str(pathlib.Path(self.scripts) / script), *args, "--device", self.device,
@@ -94,11 +108,31 @@ class TorchSide:
         if self.compile:
             cmd.append("--compile")
         log.info("torch side: %s", " ".join(cmd))
-        proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise ConfigError(f"--compare-torch: {script} failed (exit {proc.returncode}): "
-                              f"{proc.stderr.strip()[-500:]}")
-        return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+        records = []
+        with tempfile.TemporaryFile("w+") as stderr:  # a file, not a pipe: PyTorch's warnings never block it
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True)
+            try:
+                for line in proc.stdout:
+                    if not line.startswith("{"):
+                        continue
+                    try:
+                        record = json.loads(line)
+                    except ValueError:
+                        record = {"error": f"unreadable output line {line.strip()[:200]!r}"}
+                    records.append(record)
+                    if on_record is not None:
+                        on_record(record)
+            except BaseException:
+                proc.kill()
+                raise
+            finally:
+                proc.stdout.close()
+                proc.wait()
+            if proc.returncode != 0:
+                stderr.seek(0)
+                raise ConfigError(f"--compare-torch: {script} failed (exit {proc.returncode}): "
+                                  f"{stderr.read().strip()[-500:]}")
+        return records
 
 
 def _torch_row(run: Run, jax_row: Row, name: str, seconds: float, form: str, record: dict) -> None:
@@ -106,8 +140,60 @@ def _torch_row(run: Run, jax_row: Row, name: str, seconds: float, form: str, rec
     row = Row(name, float(seconds), [float(seconds)], jax_row.items, jax_row.unit, jax_row.gflop,
               {"framework": "pytorch", "form": form, "torch": record.get("torch"), "device": record.get("device"),
                "tf32": record.get("tf32")}, None, record.get("dtype", jax_row.dtype))
-    run.add(row)
     jax_row.extra[f"speedup_vs_torch_{form}"] = float(seconds) / jax_row.seconds
+    run.add(row)
+
+
+def _record_error(rec: dict) -> str | None:
+    """The error of a torch script's record (``error``, or ``compile_error``: torch.compile refusing the model)."""
+    if "compile_error" in rec:
+        return f"torch.compile: {rec['compile_error']}"
+    if "error" in rec:
+        return str(rec["error"])
+    return None
+
+
+def _torch_rows(run: Run, torch: TorchSide, script: str, args: list[str], expected: dict, matches) -> None:
+    """Run ``script`` (:meth:`TorchSide.run`) and put each expected PyTorch figure beside its JAX row as soon as it is
+    printed (the partial record has it); a figure not taken (an error record, no record, the script failing or
+    interrupted) becomes a note and the JAX row's ``torch_error_<form>``: nothing is dropped.
+
+    Arguments:
+        expected: key -> (JAX row, label, form) for every figure asked of the script.
+        matches: ``matches(record, key)``: whether a record (a figure or an error, whose fields left out stand for
+            every value: an error without a batch is every batch's) is about ``key``.
+    """
+    pending = dict(expected)
+    records: list[dict] = []
+
+    def on_record(record: dict) -> None:
+        records.append(record)
+        if "seconds" in record:
+            for key in [k for k in pending if matches(record, k)]:
+                jax_row, label, form = pending.pop(key)
+                _torch_row(run, jax_row, label, record["seconds"], form, record)
+
+    try:
+        torch.run(script, args, on_record)
+    except (ConfigError, OSError) as err:  # the script failed or could not start: its error stands for the rest
+        records.append({"error": str(err)})
+    except BaseException:  # interrupted (a time limit): say what was not measured, then stop as asked
+        _note_missing(run, script, pending, records, matches, "interrupted before it was measured")
+        raise
+    _note_missing(run, script, pending, records, matches)
+
+
+def _note_missing(run: Run, script: str, pending: dict, records: list[dict], matches, default: str | None = None):
+    """A note per distinct error naming every figure of ``pending`` it cost; the JAX rows' ``torch_error_<form>``."""
+    errors: dict = {}
+    for key, (jax_row, label, form) in pending.items():
+        error = next((e for r in records if (e := _record_error(r)) is not None and matches(r, key)), None)
+        error = error or default or f"{script} printed no figure for it"
+        jax_row.extra[f"torch_error_{form}"] = error[:300]
+        errors.setdefault(error, []).append(label.strip())
+    for error, labels in errors.items():
+        run.note(f"no figure for {'; '.join(labels)}: {error}")
+
 
 WINDOW, JOINTS = 150, 19
 
@@ -168,15 +254,29 @@ def _pose(run: Run, sizes: Sizes, torch: TorchSide | None = None) -> None:
             warmup=2, items=batch, unit="images", budget_s=20, gflop=one.get("gflop", float("nan")) * batch,
             gbytes=gbytes)
     if torch is not None and torch.efficientpose_repo:
-        models = sorted({v.upper() for v, _ in rows})
-        batches = sorted({b for _, b in rows})
-        for rec in torch.run("pose_torch.py", ["--repo", torch.efficientpose_repo, "--models", *models,
-                                               "--batches", *map(str, batches)]):
-            key = (rec.get("model"), rec.get("batch"))
-            if "seconds" not in rec or key not in rows:
-                continue
-            _torch_row(run, rows[key], f"  PyTorch (official) {key[0].upper()}, batch {key[1]} ({rec['form']})",
-                       rec["seconds"], rec["form"], rec)
+        _pose_torch(run, torch, rows)
+
+
+def _pose_torch(run: Run, torch: TorchSide, rows: dict) -> None:
+    """The official PyTorch EfficientPose at each (variant, batch) of ``rows``, each beside its JAX row."""
+    models = sorted({v.upper() for v, _ in rows})
+    batches = sorted({b for _, b in rows})
+    expected = {(v, b, form): (row, f"  PyTorch (official) {v.upper()}, batch {b} ({form})", form)
+                for (v, b), row in rows.items() for form in torch.forms}
+    _torch_rows(run, torch, "pose_torch.py", ["--repo", torch.efficientpose_repo, "--models", *models,
+                                              "--batches", *map(str, batches)], expected,
+                _matches("model", "batch", "form"))
+
+
+def _matches(*fields: str):
+    """``matches(record, key)`` of :func:`_torch_rows` for keys of these record fields (a field the record lacks
+    matches any value; ``compile_error`` records are the ``compiled`` form's)."""
+
+    def matches(rec: dict, key: tuple) -> bool:
+        rec = {**rec, "form": "compiled"} if "compile_error" in rec else rec
+        return all(field not in rec or rec[field] == value for field, value in zip(fields, key, strict=True))
+
+    return matches
 
 
 def _engine_step(task, batch: int, seed: int = 0):
@@ -217,8 +317,8 @@ def _gcn(run: Run, sizes: Sizes, torch: TorchSide | None = None) -> None:
             windows = data["positions"]
             rows[(key, "forward")] = run.time(f"{label} forward, batch {batch}", programs.predict, variables,
                                               windows, repeats=3, warmup=1, items=batch, unit="windows", budget_s=20)
-        if torch is not None:
-            _gcn_torch(run, torch, specs, batch, rows)
+            if torch is not None:  # each network's PyTorch rows land before the next network compiles
+                _gcn_torch(run, torch, [(label, key, spec)], batch, rows)
 
 
 def _gcn_torch(run: Run, torch: TorchSide, specs, batch: int, rows: dict) -> None:
@@ -229,14 +329,15 @@ def _gcn_torch(run: Run, torch: TorchSide, specs, batch: int, rows: dict) -> Non
         args += ["--movementoutcome-repo", torch.movementoutcome_repo]
     if torch.stgcn_repo:
         args += ["--stgcn-repo", torch.stgcn_repo]
-    for rec in torch.run("gcn_torch.py", args) if names else []:
-        key = (rec.get("model"), rec.get("kind"))
-        if "seconds" not in rec or key not in rows:
-            continue
-        label = {k: lab for lab, k, _ in specs}[key[0]]
-        what = "train step" if key[1] == "train_step" else "forward"
-        _torch_row(run, rows[key], f"  PyTorch (official) {label} {what}, batch {batch} ({rec['form']})",
-                   rec["seconds"], rec["form"], rec)
+    if not names:
+        return
+    labels = {k: lab for lab, k, _ in specs}
+    what = {"train_step": "train step", "forward": "forward"}
+    expected = {(key, kind, batch, form): (rows[(key, kind)],
+                                           f"  PyTorch (official) {labels[key]} {what[kind]}, batch {batch} ({form})",
+                                           form)
+                for key in names for kind in what for form in torch.forms}
+    _torch_rows(run, torch, "gcn_torch.py", args, expected, _matches("model", "kind", "batch", "form"))
 
 
 def _ensemble(run: Run, sizes: Sizes, torch: TorchSide | None = None) -> None:
@@ -355,11 +456,20 @@ def run_headline(only: list[str] | None = None, *, quick: bool = False, json_pat
     if size not in SIZES:
         raise ConfigError(f"bench size {size!r} is not one of {', '.join(SIZES)}")
     names = list(CASES) if not only else list(only)
-    run = Run("infantjax bench" + ("" if size == "default" else f" --size {size}"), measure_matmul=matmul)
+    run = Run("infantjax bench" + ("" if size == "default" else f" --size {size}"), measure_matmul=matmul,
+              partial_json=json_path)
+    done: list[str] = []
     for name in names:
         if progress is not None:
             progress(name)
-        CASES[name](run, SIZES[size], torch)
+        run.checkpoint(done=list(done), running=name)
+        try:
+            CASES[name](run, SIZES[size], torch)
+        except BaseException as err:  # an interrupt (the time limit's SIGINT) too: say which case, keep the rows
+            run.checkpoint(done=list(done), running=None, failed=name, error=f"{type(err).__name__}: {err}"[:500])
+            raise
+        done.append(name)
+        run.checkpoint(done=list(done), running=None)
     record = run.finish(json_path)
     lines = [run.table()]
     for row in record["rows"]:
