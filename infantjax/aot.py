@@ -380,13 +380,21 @@ def _gcn_spec(size: str):
     return GCNSpec.table_a4()[0], "Table A.4 #1"
 
 
-def _cp(devices, batch, instances, size, *, train: bool) -> Built:
+def _stgcn_spec(size: str):
+    from infantjax.models.gcn.spec import STGCNSpec
+
+    if size == "small":  # a strided module with a 1x1 residual, as ST-GCN's 5th and 8th (nn.temporal.Pointwise)
+        return STGCNSpec(channels=(8, 8, 16), strides=(1, 1, 2)), "a small ST-GCN (8-8-16, stride 2 at the 3rd)"
+    return STGCNSpec(), "ST-GCN"
+
+
+def _cp(devices, batch, instances, size, *, train: bool, stgcn: bool = False) -> Built:
     import jax.numpy as jnp
 
     from infantjax.models.gcn import count_flops
     from infantjax.train.cp import CPConfig, CPTask
 
-    spec, name = _gcn_spec(size)
+    spec, name = _stgcn_spec(size) if stgcn else _gcn_spec(size)
     window = 30 if size == "small" else 150
     task = CPTask(spec, CPConfig(window=window, batch_size=batch, preprocess=False, window_rotation=None,
                                  progress=False))
@@ -500,9 +508,34 @@ def _task_step(devices, batch, instances, size, *, task: str) -> Built:
                  None, mesh)
 
 
+def _mam(devices, batch, instances, size) -> Built:
+    """MAM's training step at its recipe's batch (``ref_batch`` clips + ``batch_size`` recordings x ``bag_clips``
+    clips; benchmarks/mam.py): the paper's network and :class:`~infantjax.train.mam.MamConfig`, or at ``small``
+    the quick recipe's (``infantjax mam --quick``), its folds stacked over the mesh's ``instance`` axis."""
+    import jax.numpy as jnp
+
+    from infantjax.commands.mam import quick_spec
+    from infantjax.models.mam import MamSpec
+    from infantjax.train.mam import MamConfig, MamTask
+
+    small = size == "small"
+    spec = quick_spec() if small else MamSpec()
+    config = (MamConfig.quick() if small else MamConfig()).replace(folds=max(2, instances))  # folds >= 2
+    L, F = spec.clip_length, spec.num_features
+    B, S, R = config.batch_size, config.bag_clips, config.ref_batch
+    tree = {"bag_x": ((B, S, L, F), jnp.float32), "bag_mask": ((B, S), jnp.float32), "bag_y": ((B,), jnp.float32),
+            "bag_info": ((B, 4), jnp.float32), "ref_x": ((R, L, F), jnp.float32), "ref_y": ((R,), jnp.int32)}
+    fn, args, mesh, n = _engine(MamTask(spec, config), devices, instances, tree, steps_per_epoch=100)
+    recipe = "the quick recipe" if small else "the paper's recipe"
+    return Built(fn, args, instances * (R + B * S), "clips",
+                 f"MAM training step, {recipe}, {instances} folds x ({R} ref + {B}x{S} bag clips)", True, None, mesh)
+
+
 #: program name -> (builder(devices, batch, instances, size), default batch, one line)
 PROGRAMS: dict[str, tuple[Callable[..., Built], int, str]] = {
     "cp-train": (lambda d, b, i, s: _cp(d, b, i, s, train=True), 32, "the CP ensemble's training step (engine)"),
+    "stgcn-train": (lambda d, b, i, s: _cp(d, b, i, s, train=True, stgcn=True), 32,
+                    "ST-GCN (the baseline) trained as a CP ensemble (engine)"),
     "cp-score": (lambda d, b, i, s: _cp(d, b, i, s, train=False), 256,
                  "the CP ensemble's scoring (StackedPredictor, windows shared by every instance)"),
     "pose-rt": (lambda d, b, i, s: _pose(d, b, i, s, variant="rt"), 16, "EfficientPose RT inference"),
@@ -516,6 +549,7 @@ PROGRAMS: dict[str, tuple[Callable[..., Built], int, str]] = {
                   "the SMA CNN's stacked folds' step (seed 000; --size small only)"),
     "mam-train": (lambda d, b, i, s: _task_step(d, b, i, s, task="mam.MamTask"), 0,
                   "MAM's stacked folds' step (seed 001; --size small only)"),
+    "mam-recipe-train": (_mam, 0, "MAM's stacked folds' step at its recipe's batch (paper; --size small: quick)"),
 }
 
 
@@ -533,7 +567,7 @@ def _xla_cost(compiled) -> tuple[float | None, float | None]:
 
 
 def compile_program(target, program: str, *, batch: int | None = None, instances: int | None = None,
-                    size: str = "paper") -> CompiledProgram:
+                    size: str = "paper", triton_gemm: bool = False) -> CompiledProgram:
     """Compile one of :data:`PROGRAMS` for a named target (:mod:`infantjax.targets`) and read its figures.
 
     Arguments:
@@ -542,6 +576,9 @@ def compile_program(target, program: str, *, batch: int | None = None, instances
         batch: windows / images per instance and call (default: the program's).
         instances: stacked instances (default: one per device, at most 64).
         size: ``"paper"`` (the papers' networks and inputs) or ``"small"`` (small networks and inputs: tests).
+        triton_gemm: on a GPU target, leave XLA:GPU's Triton GEMM fusion on, as it is on a real GPU (by default
+            it is turned off here: module docstring). Its fusion pass runs before autotuning, so a program it
+            cannot fuse fails (or aborts the process: compile in a subprocess) here as it would on the GPU.
 
     Returns:
         a :class:`CompiledProgram`.
@@ -573,7 +610,7 @@ def compile_program(target, program: str, *, batch: int | None = None, instances
     if instances < 1:
         raise ConfigError(f"instances must be at least 1, got {instances}")
     devices = targets.devices(t)
-    options = {"xla_gpu_enable_triton_gemm": False} if t.platform == "gpu" else {}
+    options = {"xla_gpu_enable_triton_gemm": False} if t.platform == "gpu" and not triton_gemm else {}
     with backend.use("accelerator") as policy:
         built = build(devices, batch, instances, size)
         start = time.perf_counter()
