@@ -380,13 +380,21 @@ def _gcn_spec(size: str):
     return GCNSpec.table_a4()[0], "Table A.4 #1"
 
 
-def _cp(devices, batch, instances, size, *, train: bool) -> Built:
+def _stgcn_spec(size: str):
+    from infantjax.models.gcn.spec import STGCNSpec
+
+    if size == "small":  # a strided module with a 1x1 residual, as ST-GCN's 5th and 8th (nn.temporal.Pointwise)
+        return STGCNSpec(channels=(8, 8, 16), strides=(1, 1, 2)), "a small ST-GCN (8-8-16, stride 2 at the 3rd)"
+    return STGCNSpec(), "ST-GCN"
+
+
+def _cp(devices, batch, instances, size, *, train: bool, stgcn: bool = False) -> Built:
     import jax.numpy as jnp
 
     from infantjax.models.gcn import count_flops
     from infantjax.train.cp import CPConfig, CPTask
 
-    spec, name = _gcn_spec(size)
+    spec, name = _stgcn_spec(size) if stgcn else _gcn_spec(size)
     window = 30 if size == "small" else 150
     task = CPTask(spec, CPConfig(window=window, batch_size=batch, preprocess=False, window_rotation=None,
                                  progress=False))
@@ -563,6 +571,8 @@ def _task_step(devices, batch, instances, size, *, task: str) -> Built:
 #: program name -> (builder(devices, batch, instances, size), default batch, one line)
 PROGRAMS: dict[str, tuple[Callable[..., Built], int, str]] = {
     "cp-train": (lambda d, b, i, s: _cp(d, b, i, s, train=True), 32, "the CP ensemble's training step (engine)"),
+    "stgcn-train": (lambda d, b, i, s: _cp(d, b, i, s, train=True, stgcn=True), 32,
+                    "ST-GCN (the baseline) trained as a CP ensemble (engine)"),
     "cp-score": (lambda d, b, i, s: _cp(d, b, i, s, train=False), 256,
                  "the CP ensemble's scoring (StackedPredictor, windows shared by every instance)"),
     "pose-rt": (lambda d, b, i, s: _pose(d, b, i, s, variant="rt"), 16, "EfficientPose RT inference"),
@@ -598,7 +608,7 @@ def _xla_cost(compiled) -> tuple[float | None, float | None]:
 
 
 def compile_program(target, program: str, *, batch: int | None = None, instances: int | None = None,
-                    size: str = "paper") -> CompiledProgram:
+                    size: str = "paper", triton_gemm: bool = False) -> CompiledProgram:
     """Compile one of :data:`PROGRAMS` for a named target (:mod:`infantjax.targets`) and read its figures.
 
     Arguments:
@@ -607,6 +617,9 @@ def compile_program(target, program: str, *, batch: int | None = None, instances
         batch: windows / images per instance and call (default: the program's).
         instances: stacked instances (default: one per device, at most 64).
         size: ``"paper"`` (the papers' networks and inputs) or ``"small"`` (small networks and inputs: tests).
+        triton_gemm: on a GPU target, leave XLA:GPU's Triton GEMM fusion on, as it is on a real GPU (by default
+            it is turned off here: module docstring). Its fusion pass runs before autotuning, so a program it
+            cannot fuse fails (or aborts the process: compile in a subprocess) here as it would on the GPU.
 
     Returns:
         a :class:`CompiledProgram`.
@@ -639,7 +652,7 @@ def compile_program(target, program: str, *, batch: int | None = None, instances
     if instances < 1:
         raise ConfigError(f"instances must be at least 1, got {instances}")
     devices = targets.devices(t)
-    options = {"xla_gpu_enable_triton_gemm": False} if t.platform == "gpu" else {}
+    options = {"xla_gpu_enable_triton_gemm": False} if t.platform == "gpu" and not triton_gemm else {}
     with backend.use("accelerator") as policy:
         built = build(devices, batch, instances, size)
         start = time.perf_counter()

@@ -257,3 +257,42 @@ def test_every_named_target_builds_its_devices():
         assert t.hbm_bytes > 0
     if not any(HAVE.values()):
         compiled(TPU, "cp-train")  # skips (or fails under INFANTJAX_REQUIRE_AOT=1) with the reason
+
+
+
+_TRITON_COMPILE = """
+import sys
+from infantjax import aot
+aot.compile_program("h100x1", sys.argv[1], size=sys.argv[3], instances=int(sys.argv[2]), triton_gemm=True)
+"""
+
+
+def test_steps_that_broke_xla_gpu_compile_for_one_h100():
+    """Two training steps XLA:GPU refused on a real H100 (jax 0.11.2; the same with 0.10.2 here), compiled as the
+    GPU compiles them (Triton GEMM fusion on), each in a process of its own (both at once): an abort must not take
+    pytest along.
+
+    * ``stgcn-train``: ST-GCN's strided 1x1 residual (``nn.temporal.Pointwise``) slices frames of an array that has
+      other users; the Triton GEMM fusion pulled the slice into the product and aborted the process ("Check failed:
+      subdim_size_accumulator == dim_size (2400 vs. 150)").
+    * ``mam-train`` at paper size, 2 folds: the attention pooling's weighted sum over the clips fused with the
+      concatenation of embeddings and the 1-wide clip logit into a Triton block-level fusion that failed ("Reshape
+      input and output shapes must be the same, got 1x16 -> 1x1x16x2"), with or without Triton GEMMs.
+    """
+    import subprocess
+    import sys
+
+    if not HAVE["gpu"]:
+        compiled(GPU, "cp-train")  # skips (or fails under INFANTJAX_REQUIRE_AOT=1) with the reason
+    from infantjax import aot
+
+    env = {**os.environ, **aot.COMPILE_ENV}
+    runs = {program: subprocess.Popen([sys.executable, "-c", _TRITON_COMPILE, program, str(instances), size],
+                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            for program, instances, size in (("stgcn-train", 1, "small"), ("mam-train", 2, "paper"))}
+    failed = {}
+    for program, proc in runs.items():
+        out, _ = proc.communicate(timeout=600)
+        if proc.returncode != 0:
+            failed[program] = (proc.returncode, "\n".join(out.strip().splitlines()[-15:]))
+    assert not failed, "\n".join(f"{p} for h100x1 exited {rc}:\n{tail}" for p, (rc, tail) in failed.items())

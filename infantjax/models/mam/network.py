@@ -31,6 +31,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from infantjax._jsonconfig import JsonConfig
+from infantjax.backend import form
 from infantjax.errors import ConfigError, DataError
 from infantjax.models._registry import register
 from infantjax.models.mam.representation import INPUTS, features_per_joint, num_features, pair_indices
@@ -305,7 +306,15 @@ class MamNet(nn.Module):
         mask = jnp.ones((B, S), jnp.float32) if mask is None else jnp.asarray(mask, jnp.float32)
         e, logit = self.clips(x.reshape(B * S, L, F), train)
         e, logit = e.reshape(B, S, -1), logit.reshape(B, S)
-        z, attention = self.fusion(jnp.concatenate([e, logit[..., None]], axis=-1), mask)
+        h = jnp.concatenate([e, logit[..., None]], axis=-1)  # (B, S, width + 1)
+        if form("auto", cpu="fused", other="materialised") == "materialised":
+            # XLA:GPU fuses this concatenation into the attention's weighted sum over the clips as a Triton
+            # block-level fusion, whose tile over the feature axis (2 of width + 1) it cannot cut from the 1-wide
+            # logit column: the compile fails ("Reshape input and output shapes must be the same, got 1x16 ->
+            # 1x1x16x8", jax 0.10.2 and 0.11.2, with or without Triton GEMMs). A barrier keeps the concatenation a
+            # buffer of its own (B x S x (width + 1) values); the values are the same.
+            h = jax.lax.optimization_barrier(h)
+        z, attention = self.fusion(h, mask)
         main = self.main_head(z)[..., 0].astype(jnp.float32)
         if self.spec.use_info:
             info = jnp.zeros((B, len(CHARACTERISTICS)), jnp.float32) if info is None else info
