@@ -82,11 +82,40 @@ GPU_REASON = ("gpu: checks that only mean something on a GPU; run with JAX_PLATF
               "(benchmarks/gpu_suite.sh)")
 
 
+#: What each importable name a test may need (marker ``needs``) is, for the skip reason.
+PACKAGES = {"av": "PyAV, a dependency of infantjax", "jax2onnx": "the extra onnx: pip install 'infantjax[onnx]'",
+            "onnxruntime": "the extra onnx: pip install 'infantjax[onnx]'",
+            "psycopg": "the extra postgres: pip install 'infantjax[postgres]'"}
+
+
+def _skip_missing_packages(items) -> None:
+    """Tests marked ``needs("av", ...)`` are skipped, naming the package, where one is not importable (the lent GPU
+    machine carries neither PyAV's wheel nor the onnx and postgres extras). Every install of the test extra has
+    them: CI sets INFANTJAX_REQUIRE_PACKAGES=1, which makes a missing one an error instead."""
+    import importlib.util
+
+    missing: dict[str, bool] = {}
+    for item in items:
+        for marker in item.iter_markers("needs"):
+            for name in marker.args:
+                if name not in missing:
+                    missing[name] = importlib.util.find_spec(name) is None
+                if missing[name]:
+                    what = PACKAGES.get(name, "")
+                    reason = f"needs the package {name!r}" + (f" ({what})" if what else "") + ", not importable here"
+                    if os.environ.get("INFANTJAX_REQUIRE_PACKAGES") == "1":
+                        raise pytest.UsageError(f"INFANTJAX_REQUIRE_PACKAGES=1 but {item.nodeid} {reason}")
+                    item.add_marker(pytest.mark.skip(reason=reason))
+                    break
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``reference`` are skipped, with a reason, where the shared data is absent (a user's clone);
-    tests marked ``gpu`` where JAX does not run on a GPU.
+    tests marked ``gpu`` where JAX does not run on a GPU; tests marked ``needs`` where a package they need is
+    missing.
 
     CI sets INFANTJAX_REQUIRE_REFERENCE=1, which makes the missing folder an error instead."""
+    _skip_missing_packages(items)
     if any(item.get_closest_marker("gpu") is not None for item in items):
         from infantjax import backend
 
