@@ -112,10 +112,20 @@ def _skip_missing_packages(items) -> None:
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``reference`` are skipped, with a reason, where the shared data is absent (a user's clone);
     tests marked ``gpu`` where JAX does not run on a GPU; tests marked ``needs`` where a package they need is
-    missing.
+    missing; tests marked ``eight_devices`` where JAX has fewer than the 8 fake CPU devices set up above (one GPU).
 
     CI sets INFANTJAX_REQUIRE_REFERENCE=1, which makes the missing folder an error instead."""
     _skip_missing_packages(items)
+    if any(item.get_closest_marker("eight_devices") is not None for item in items):
+        import jax
+
+        count = jax.device_count()
+        if count < 8:
+            skip = pytest.mark.skip(reason=f"needs the 8 fake CPU devices of tests/conftest.py; this run has {count} "
+                                           f"({jax.default_backend()})")
+            for item in items:
+                if item.get_closest_marker("eight_devices") is not None:
+                    item.add_marker(skip)
     if any(item.get_closest_marker("gpu") is not None for item in items):
         from infantjax import backend
 
