@@ -85,7 +85,8 @@ def test_bad_inputs(rt_lite, data_dir, tmp_path, capsys):
 
 def test_cli_help_lists_options():
     out = subprocess.run([sys.executable, "-m", "infantjax", "pose", "--help"], check=False, capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": REPO})
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                             p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)})
     assert out.returncode == 0
     for flag in ("--stride", "--batch-size", "--device", "--weights", "--model", "--out"):
         assert flag in out.stdout
