@@ -21,8 +21,8 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
 def _native() -> str:
-    """The policy "auto" picks on the platform the tests run on: "cpu" under tests/conftest.py's JAX_PLATFORMS=cpu,
-    "accelerator" on the lent GPU (benchmarks/gpu_suite.sh)."""
+    """The policy "auto" picks on the platform the tests run on: "cpu" under tests/conftest.py's
+    JAX_PLATFORMS=cpu, "accelerator" on the lent GPU (benchmarks/gpu_suite.sh)."""
     return "cpu" if jax.devices()[0].platform == "cpu" else "accelerator"
 
 

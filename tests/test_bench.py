@@ -81,7 +81,7 @@ def test_depth_profile_attributes_op_time_to_every_table_i_level(capsys):
         table_i = {"layer1", "layer2", "layer3", "layer4", "layer5", "output"}
         if jax.devices()[0].platform == "cpu":
             assert table_i <= set(levels), levels
-        else:  # XLA:GPU fuses across level boundaries: a level can have no kernel of its own (layer3 on an H100)
+        else:  # XLA:GPU fuses across level boundaries: a level may get no kernel of its own (layer3, H100)
             assert set(levels) <= table_i | {"other (loss, Adam)"} and set(levels) & table_i, levels
         assert all(v > 0 for v in levels.values())
         assert record["results"][kind]["step_wall_s"] > 0
@@ -219,7 +219,7 @@ def test_torch_rows_sit_beside_their_jax_rows_with_the_speedup(tmp_path, monkeyp
         "print(json.dumps({'model': 'rt', 'batch': 16, 'form': 'eager', 'seconds': 0.5, 'device': 'cpu',"
         " 'dtype': 'float32', 'torch': 'stand-in'}))\n")
     side = TorchSide(python=sys.executable, scripts=str(scripts), efficientpose_repo=str(tmp_path))
-    assert side.device == ("cuda" if jax.devices()[0].platform == "gpu" else "cpu")  # the platform JAX runs on
+    assert side.device == ("cuda" if jax.devices()[0].platform == "gpu" else "cpu")  # JAX's platform
     records = side.run("pose_torch.py", ["--repo", str(tmp_path)])
     run = Run("unit", measure_matmul=False)
     jax_row = run.add(Row("pose RT forward, batch 16", 0.25, [0.25], 16, "images", gflop=10.0))

@@ -687,8 +687,8 @@ def _(t):
 PYAV_CASES = {"video-garbage", "video-truncated"}
 
 
-@pytest.mark.parametrize("entry", [pytest.param(c, id=c.id, marks=[pytest.mark.needs("av")] if c.id in PYAV_CASES
-                                                else []) for c in CASES])
+@pytest.mark.parametrize("entry", [
+    pytest.param(c, id=c.id, marks=pytest.mark.needs("av") if c.id in PYAV_CASES else ()) for c in CASES])
 def test_damaged_input_raises_a_typed_error_naming_it(entry: Case, tmp_path):
     with pytest.raises(InfantJaxError) as info:
         entry.run(tmp_path)

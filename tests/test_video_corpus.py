@@ -20,7 +20,7 @@ import pytest
 
 from infantjax.io import open_video
 
-pytestmark = pytest.mark.needs("av")  # every test reads the corpus, which PyAV writes (tests/_video_corpus.py)
+pytestmark = pytest.mark.needs("av")  # every test reads the corpus PyAV writes (tests/_video_corpus.py)
 
 HAS_DECORD = importlib.util.find_spec("decord") is not None
 BACKENDS = ["pyav"] + (["decord"] if HAS_DECORD else [])
