@@ -1,4 +1,5 @@
-"""Test set-up: 8 fake CPU devices for every test (set before JAX is imported) and paths to ../shared data."""
+"""Test set-up: 8 fake CPU devices for every test (set before JAX is imported), float32 values on an
+accelerator, markers for what a test needs, and paths to ../shared data."""
 
 from __future__ import annotations
 
@@ -16,8 +17,24 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("MPLBACKEND", "Agg")
 # the CLI's persistent compilation cache stays out of ~/.cache during tests (tests/test_cache.py turns it on in tmp)
 os.environ.setdefault("INFANTJAX_COMPILATION_CACHE", "off")
+# On a GPU or TPU (JAX_PLATFORMS=cuda, benchmarks/gpu_suite.sh) the platform's defaults are bfloat16 compute
+# (the accelerator policy) and reduced-precision float32 products (TF32 on a GPU: JAX's default matmul
+# precision there). The value tests compare with float32 references (NumPy, PyTorch, Keras, the CPU forms)
+# to 1e-4 or finer, which only means something in float32: they run in float32 with full-precision products,
+# as on CPU. The same holds for the accelerator policy on CPU (INFANTJAX_BACKEND_POLICY=accelerator, whose
+# default is bfloat16; CI's pass sets float32 itself). An explicit INFANTJAX_COMPUTE_DTYPE is kept; tests
+# about bfloat16 set the dtype themselves (tests/test_mixed_precision.py), and the tests marked `gpu` see the
+# platform's defaults again (_platform_defaults_for_gpu_tests below).
+ON_ACCELERATOR = os.environ["JAX_PLATFORMS"].split(",")[0].strip() != "cpu"
+if ON_ACCELERATOR or os.environ.get("INFANTJAX_BACKEND_POLICY", "").strip().lower() == "accelerator":
+    os.environ.setdefault("INFANTJAX_COMPUTE_DTYPE", "float32")
 
 import pytest  # noqa: E402
+
+if ON_ACCELERATOR:
+    import jax  # noqa: E402
+
+    jax.config.update("jax_default_matmul_precision", "highest")
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
@@ -65,11 +82,53 @@ GPU_REASON = ("gpu: checks that only mean something on a GPU; run with JAX_PLATF
               "(benchmarks/gpu_suite.sh)")
 
 
+#: What each importable name a test may need (marker ``needs``) is, for the skip reason.
+PACKAGES = {"av": "PyAV, a dependency of infantjax",
+            "jax2onnx": "the extra onnx: pip install 'infantjax[onnx]'",
+            "onnxruntime": "the extra onnx: pip install 'infantjax[onnx]'",
+            "psycopg": "the extra postgres: pip install 'infantjax[postgres]'"}
+
+
+def _skip_missing_packages(items) -> None:
+    """Tests marked ``needs("av", ...)`` are skipped, naming the package, where one is not importable (the
+    lent GPU machine carries neither PyAV's wheel nor the onnx and postgres extras). Every install of the test
+    extra has them: CI sets INFANTJAX_REQUIRE_PACKAGES=1, which makes a missing one an error instead."""
+    import importlib.util
+
+    missing: dict[str, bool] = {}
+    for item in items:
+        for marker in item.iter_markers("needs"):
+            for name in marker.args:
+                if name not in missing:
+                    missing[name] = importlib.util.find_spec(name) is None
+                if missing[name]:
+                    what = PACKAGES.get(name, "")
+                    reason = (f"needs the package {name!r}" + (f" ({what})" if what else "")
+                              + ", not importable here")
+                    if os.environ.get("INFANTJAX_REQUIRE_PACKAGES") == "1":
+                        raise pytest.UsageError(f"INFANTJAX_REQUIRE_PACKAGES=1 but {item.nodeid} {reason}")
+                    item.add_marker(pytest.mark.skip(reason=reason))
+                    break
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``reference`` are skipped, with a reason, where the shared data is absent (a user's clone);
-    tests marked ``gpu`` where JAX does not run on a GPU.
+    tests marked ``gpu`` where JAX does not run on a GPU; tests marked ``needs`` where a package they need is
+    missing; tests marked ``eight_devices`` where JAX has fewer than the 8 fake CPU devices set up above (a
+    GPU).
 
     CI sets INFANTJAX_REQUIRE_REFERENCE=1, which makes the missing folder an error instead."""
+    _skip_missing_packages(items)
+    if any(item.get_closest_marker("eight_devices") is not None for item in items):
+        import jax
+
+        count = jax.device_count()
+        if count < 8:
+            skip = pytest.mark.skip(reason=f"needs the 8 fake CPU devices of tests/conftest.py; this run has "
+                                           f"{count} ({jax.default_backend()})")
+            for item in items:
+                if item.get_closest_marker("eight_devices") is not None:
+                    item.add_marker(skip)
     if any(item.get_closest_marker("gpu") is not None for item in items):
         from infantjax import backend
 
@@ -85,6 +144,27 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("reference") is not None:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _platform_defaults_for_gpu_tests(request, monkeypatch):
+    """The tests marked ``gpu`` check the platform's own defaults: no compute dtype or policy from the
+    environment and JAX's default matmul precision (TF32 on a GPU), undoing the float32 pin above for them."""
+    if request.node.get_closest_marker("gpu") is None:
+        yield
+        return
+    import jax
+
+    from infantjax import backend
+
+    monkeypatch.delenv(backend.ENV, raising=False)
+    monkeypatch.delenv(backend.DTYPE_ENV, raising=False)
+    pinned = jax.config.jax_default_matmul_precision
+    jax.config.update("jax_default_matmul_precision", None)
+    try:
+        yield
+    finally:
+        jax.config.update("jax_default_matmul_precision", pinned)
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ def page_data(path: pathlib.Path) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------ one video
+@pytest.mark.needs("av")
 def test_one_video_gives_records_keypoints_and_a_dashboard(assessed, infant_video):
     from infantjax.clinical import RiskResult
     from infantjax.io import read_keypoints
@@ -67,6 +68,7 @@ def test_one_video_gives_records_keypoints_and_a_dashboard(assessed, infant_vide
         run.out / "cohort.html").read_text()
 
 
+@pytest.mark.needs("av")
 def test_the_pages_keypoints_windows_and_times_agree_with_the_records(assessed):
     from infantjax.io import read_keypoints
 
@@ -102,6 +104,7 @@ def test_decision_windows_lie_on_the_side_of_the_decision():
 
 
 # ------------------------------------------------------------------------------------------------ folders
+@pytest.mark.needs("av")
 def test_a_folder_resumes_after_a_kill_and_goes_on_past_damaged_videos(tmp_path, assess_models, infant_video):
     from infantjax import pipelines
     from infantjax.pipelines.assessment import Models
@@ -144,6 +147,7 @@ def test_a_folder_resumes_after_a_kill_and_goes_on_past_damaged_videos(tmp_path,
 
 
 # ------------------------------------------------------------------------------------------------ CLI
+@pytest.mark.needs("av")
 def test_cli_errors_are_one_line_with_exit_2(tmp_path, capsys):
     from infantjax.cli import main
 
@@ -178,6 +182,7 @@ def test_unknown_models_and_bad_options_are_config_errors(tmp_path):
         assess(tmp_path, tmp_path / "o", map_skeleton="guess")
 
 
+@pytest.mark.needs("av")
 def test_cli_single_video_prints_the_dashboard_and_stage_shares(tmp_path, capsys, assess_models, infant_video,
                                                                monkeypatch):
     from infantjax.cli import main
@@ -193,6 +198,7 @@ def test_cli_single_video_prints_the_dashboard_and_stage_shares(tmp_path, capsys
     assert "(finished before, not redone)" in capsys.readouterr().out
 
 
+@pytest.mark.needs("av")
 def test_browser_playability_of_the_source_is_checked(tmp_path):
     from infantjax.io import VideoWriter
     from infantjax.pipelines.assessment import playable_in_browsers
@@ -206,6 +212,7 @@ def test_browser_playability_of_the_source_is_checked(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------------ the browser
+@pytest.mark.needs("av")
 @pytest.mark.browser
 def test_dashboard_in_chromium_clicks_play_the_window(browser, assessed):
     from test_report_browser import opened
@@ -253,6 +260,7 @@ def test_dashboard_in_chromium_clicks_play_the_window(browser, assessed):
         assert set(requests) <= {path.resolve().as_uri(), video_url} and errors == []
 
 
+@pytest.mark.needs("av")
 @pytest.mark.browser
 def test_dashboard_says_when_the_browser_cannot_play_the_video(browser, tmp_path):
     from _report_utils import make_result, make_sequence
@@ -276,6 +284,7 @@ def test_dashboard_says_when_the_browser_cannot_play_the_video(browser, tmp_path
         assert all("video" in e.lower() or "media" in e.lower() for e in errors), errors
 
 
+@pytest.mark.needs("av")
 def test_the_demo_ends_with_assess_and_prints_the_dashboard(tmp_path, capsys, monkeypatch, assess_models):
     import argparse
 
@@ -291,6 +300,7 @@ def test_the_demo_ends_with_assess_and_prints_the_dashboard(tmp_path, capsys, mo
     assert (dashboard.parent / f"{dashboard.parent.name}.labelled.mp4").is_file()
 
 
+@pytest.mark.needs("av")
 def test_labelled_video_is_written_by_default_and_played(tmp_path, assess_models, infant_video):
     """By default assess writes ``<video>.labelled.mp4`` with
     :func:`infantjax.pipelines.pose.write_labelled_video` (frame i of the source with frame i's keypoints, at the

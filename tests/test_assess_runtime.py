@@ -58,6 +58,7 @@ def test_an_unknown_runtime_is_a_config_error(tmp_path):
         assess(tmp_path, tmp_path / "o", runtime="tpu")
 
 
+@pytest.mark.needs("av")
 def test_a_missing_litert_extra_is_named_before_any_work(tmp_path, monkeypatch, capsys, assess_models,
                                                          infant_video):
     from infantjax.cli import main

@@ -94,7 +94,11 @@ def test_depth_profile_attributes_op_time_to_every_table_i_level(capsys):
     record = json.loads(next(line for line in capsys.readouterr().out.splitlines() if line.startswith("{")))
     for kind in ("asymmetric", "full"):
         levels = record["results"][kind]["levels_ms"]
-        assert {"layer1", "layer2", "layer3", "layer4", "layer5", "output"} <= set(levels), levels
+        table_i = {"layer1", "layer2", "layer3", "layer4", "layer5", "output"}
+        if jax.devices()[0].platform == "cpu":
+            assert table_i <= set(levels), levels
+        else:  # XLA:GPU fuses across level boundaries: a level may get no kernel of its own (layer3, H100)
+            assert set(levels) <= table_i | {"other (loss, Adam)"} and set(levels) & table_i, levels
         assert all(v > 0 for v in levels.values())
         assert record["results"][kind]["step_wall_s"] > 0
 
@@ -122,7 +126,9 @@ def test_no_peak_for_a_cpu_or_an_unknown_device():
     from infantjax.bench.peaks import lookup
 
     assert lookup("cpu") is None and lookup(None) is None and lookup("NVIDIA GeForce GT 710") is None
-    assert lookup(jax.devices()[0].device_kind) is None  # the test machine's CPU
+    device = jax.devices()[0]
+    if device.platform == "cpu":  # the test machine's CPU (a GPU's peaks: tests/test_gpu.py)
+        assert lookup(device.device_kind) is None
 
 
 def test_matrix_peak_follows_the_dtype_and_the_matmul_precision():
@@ -183,8 +189,13 @@ def test_cpu_table_says_no_peak_is_known():
     run = Run("unit", matmul_n=64)
     run.time("tiny", jax.jit(lambda a: a @ a), jnp.ones((64, 64)), repeats=1)
     run.finish()
-    assert run.peak is None and "peaks: none known for this device" in run.table()
-    assert "fraction_of_peak" not in run.record()["rows"][0]
+    from infantjax.bench.peaks import lookup
+
+    device = jax.devices()[0]
+    assert run.peak == lookup(device.device_kind)
+    if device.platform == "cpu":  # a GPU's table and fractions of its peak: tests/test_gpu.py
+        assert run.peak is None and "peaks: none known for this device" in run.table()
+        assert "fraction_of_peak" not in run.record()["rows"][0]
 
 
 def test_program_stats_counts_the_bytes_moved():
@@ -224,7 +235,7 @@ def test_torch_rows_sit_beside_their_jax_rows_with_the_speedup(tmp_path, monkeyp
         "print(json.dumps({'model': 'rt', 'batch': 16, 'form': 'eager', 'seconds': 0.5, 'device': 'cpu',"
         " 'dtype': 'float32', 'torch': 'stand-in'}))\n")
     side = TorchSide(python=sys.executable, scripts=str(scripts), efficientpose_repo=str(tmp_path))
-    assert side.device == "cpu"
+    assert side.device == ("cuda" if jax.devices()[0].platform == "gpu" else "cpu")  # JAX's platform
     records = side.run("pose_torch.py", ["--repo", str(tmp_path)])
     run = Run("unit", measure_matmul=False)
     jax_row = run.add(Row("pose RT forward, batch 16", 0.25, [0.25], 16, "images", gflop=10.0))

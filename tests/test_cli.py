@@ -1,6 +1,9 @@
 import subprocess
 import sys
 
+import jax
+
+from infantjax import backend
 from infantjax.cli import build_parser, main
 from infantjax.commands.info import collect
 
@@ -13,8 +16,9 @@ def test_every_command_is_registered():
 
 def test_info_reports_versions_devices_and_backends():
     info = collect()
-    assert info["jax backend"] == "cpu"
-    assert info["devices"].count("cpu:") == 8  # the conftest's fake devices
+    assert info["jax backend"] == backend.platform()  # "cpu" under tests/conftest.py's JAX_PLATFORMS=cpu
+    platform = jax.devices()[0].platform
+    assert info["devices"].count(f"{platform}:") == jax.device_count()  # on CPU the conftest's 8 fake devices
     assert "video backend pyav" in info and "video backend decord" in info
 
 

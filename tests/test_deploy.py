@@ -19,7 +19,8 @@ from infantjax.deploy import Deployable, ExportResult, deployable, export, load,
 from infantjax.errors import ConfigError, ExportError
 from infantjax.pipelines.pose import PosePredictor
 
-FORMATS = ("stablehlo", "onnx")
+ONNX = pytest.mark.needs("jax2onnx", "onnxruntime")  # the extra onnx (in the test extra)
+FORMATS = ("stablehlo", pytest.param("onnx", marks=ONNX))
 REF = {"efficientpose-rt-mpii": "RT", "efficientpose-rt-lite-mpii": "RT_LITE"}
 
 
@@ -145,6 +146,7 @@ def _custom_vmap_model() -> Deployable:
                       lambda x: (2.0 * x + 1.0,), lambda n, seed=0: np.ones((n, 4), np.float32))
 
 
+@ONNX
 def test_onnx_names_the_operation_it_cannot_express(tmp_path):
     with pytest.raises(ExportError, match=r"ONNX cannot express the operation 'custom_vmap_call'"):
         export(_custom_vmap_model(), "onnx", tmp_path / "x.onnx")
@@ -220,7 +222,7 @@ def test_the_exported_graph_is_float32(ensemble, tmp_path):
         assert [o.dtype for o in out] == [jnp.float32, jnp.float32], forms
 
 
-@pytest.mark.parametrize("fmt", ["stablehlo", "onnx"])
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_a_mixed_precision_model_exports_in_float32_under_the_accelerator_policy(ensemble, windows, fmt, tmp_path):
     """A model whose spec follows the policy (dtype "auto": bfloat16 under the accelerator policy) is still exported
     and checked in float32: the file equals the float32 model to 1e-5 relative, not to bfloat16's 1e-2."""

@@ -170,6 +170,7 @@ def test_cli_train_and_predict(test_cohort, tmp_path, capsys):
     assert rc == 2 and "ensemble" in capsys.readouterr().err
 
 
+@pytest.mark.eight_devices
 def test_seventy_instances_sharded_over_8_devices_equal_unsharded():
     """10 stacks × 7 instances (padded 7 → 8 per stack on the instance axis) give the unsharded predictions."""
     from infantjax import parallel

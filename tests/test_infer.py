@@ -109,8 +109,9 @@ SETUP = {"ensemble": "from infantjax.sequence import SkeletonSequence\n"
                  "write_video(video, rng.integers(0, 255, (4, 96, 72, 3), dtype=np.uint8), fps=15.0)"}
 
 
-@pytest.mark.parametrize("entry", [e for e in zoo.available() if e.family != "pose" or e.name == zoo.default("pose")],
-                         ids=lambda e: e.name)
+@pytest.mark.parametrize("entry", [
+    pytest.param(e, id=e.name, marks=pytest.mark.needs("av") if e.family == "pose" else ())  # writes a video
+    for e in zoo.available() if e.family != "pose" or e.name == zoo.default("pose")])
 def test_loading_and_predicting_imports_neither_optax_nor_train(entry):
     """A clinic's scoring service: load a zoo model by name and predict, in a fresh interpreter."""
     import subprocess

@@ -162,6 +162,7 @@ def test_atomic_file_commits_or_discards_across_calls(tmp_path, umask):
         dropped.commit()
 
 
+@pytest.mark.needs("av")
 def test_the_io_writers_write_through_it(tmp_path, umask):
     from infantjax.io import write_cohort, write_keypoints, write_video
     from infantjax.sequence import Cohort, SkeletonSequence

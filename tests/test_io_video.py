@@ -48,6 +48,7 @@ def sequential(video):
         return np.concatenate([frames for _, frames in src.iter_chunks(32)])
 
 
+@pytest.mark.needs("av")
 def test_metadata_and_length(video):
     with open_video(video) as src:
         assert len(src) == src.num_frames == 150
@@ -58,11 +59,13 @@ def test_metadata_and_length(video):
         assert "150 frames" in repr(src)
 
 
+@pytest.mark.needs("av")
 def test_sequential_decoding_yields_every_frame_in_order(sequential):
     assert sequential.shape == (150, H, W, 3) and sequential.dtype == np.uint8
     assert [frame_code(f) for f in sequential] == list(range(150))
 
 
+@pytest.mark.needs("av")
 def test_random_access_is_frame_accurate(video, sequential):
     rng = np.random.default_rng(0)
     with open_video(video) as src:
@@ -79,6 +82,7 @@ def test_random_access_is_frame_accurate(video, sequential):
         assert src.get_batch([]).shape == (0, H, W, 3)
 
 
+@pytest.mark.needs("av")
 def test_iter_chunks_sizes_ranges_and_interleaving(video, sequential):
     with open_video(video) as src:
         chunks = list(src.iter_chunks(64))
@@ -94,6 +98,7 @@ def test_iter_chunks_sizes_ranges_and_interleaving(video, sequential):
         np.testing.assert_array_equal(np.concatenate([first[1]] + [f for _, f in rest]), sequential)
 
 
+@pytest.mark.needs("av")
 def test_iter_chunks_memory_is_bounded_by_the_chunk(tmp_path):
     path = write_video(tmp_path / "long.mp4", indexed_frames(240), 30)
     chunk = 8
@@ -109,6 +114,7 @@ def test_iter_chunks_memory_is_bounded_by_the_chunk(tmp_path):
     assert peak < 4 * chunk_bytes + 200_000, peak  # the whole video would be 30 chunks
 
 
+@pytest.mark.needs("av")
 @pytest.mark.parametrize("name,codec", [("a.avi", "mpeg4"), ("b.mkv", None), ("c.mov", None)])
 def test_other_containers_and_codecs(tmp_path, name, codec):
     path = write_video(tmp_path / name, indexed_frames(40), 25, codec=codec, options={"g": "8"})
@@ -122,6 +128,7 @@ def test_other_containers_and_codecs(tmp_path, name, codec):
 
 
 # ------------------------------------------------------------------ decord
+@pytest.mark.needs("av")
 def test_decord_backend_gives_the_same_frames_or_a_clear_error(video, sequential):
     if HAS_DECORD:
         idx = [0, 149, 60, 61, 12, 12, 99]
@@ -138,24 +145,28 @@ def test_decord_backend_gives_the_same_frames_or_a_clear_error(video, sequential
             open_video(video, backend="decord")
 
 
+@pytest.mark.needs("av")
 def test_decord_missing_raises_install_hint(video, monkeypatch):
     monkeypatch.setitem(sys.modules, "decord", None)  # what a machine without decord sees
     with pytest.raises(VideoError, match=r"pip install 'infantjax\[decord\]'"):
         open_video(video, backend="decord")
 
 
+@pytest.mark.needs("av")
 def test_unknown_backend(video):
     with pytest.raises(VideoError, match="backend"):
         open_video(video, backend="opencv")
 
 
 # ------------------------------------------------------------------ writer
+@pytest.mark.needs("av")
 def test_default_codec_prefers_libx264():
     import av
 
     assert default_codec() == ("libx264" if "libx264" in av.codecs_available else "mpeg4")
 
 
+@pytest.mark.needs("av")
 def test_writer_context_manager_and_chunks(tmp_path, sequential):
     with VideoWriter(tmp_path / "w.mp4", 30) as w:
         w.write(sequential[:10])  # a chunk
@@ -168,6 +179,7 @@ def test_writer_context_manager_and_chunks(tmp_path, sequential):
     assert [p.name for p in tmp_path.iterdir()] == ["w.mp4"]
 
 
+@pytest.mark.needs("av")
 def test_writer_is_atomic_on_failure(tmp_path):
     target = tmp_path / "keep.mp4"
     write_video(target, indexed_frames(5), 30)
@@ -180,6 +192,7 @@ def test_writer_is_atomic_on_failure(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.mp4"]
 
 
+@pytest.mark.needs("av")
 def test_writer_rejects_bad_input(tmp_path):
     with pytest.raises(VideoError, match="uint8"):
         write_video(tmp_path / "a.mp4", [np.zeros((H, W, 3), np.float32)], 30)
@@ -218,6 +231,7 @@ def _audio_only(path):
     return path
 
 
+@pytest.mark.needs("av")
 def test_missing_empty_and_non_video_files(tmp_path):
     cases = {
         "no such": tmp_path / "missing.mp4",
@@ -240,6 +254,7 @@ def test_missing_empty_and_non_video_files(tmp_path):
         open_video(tmp_path / "noise.mkv")
 
 
+@pytest.mark.needs("av")
 @pytest.mark.parametrize("name,options", [("end.mp4", None), ("faststart.mp4", {"movflags": "faststart"}),
                                           ("stream.mkv", None)])
 def test_truncated_files(tmp_path, name, options):
@@ -254,6 +269,7 @@ def test_truncated_files(tmp_path, name, options):
                     pass
 
 
+@pytest.mark.needs("av")
 def test_damaged_middle_never_crashes_or_hangs(tmp_path):
     path = write_video(tmp_path / "d.mkv", indexed_frames(90), 30, options={"g": "10"})
     data = bytearray(path.read_bytes())
@@ -270,6 +286,7 @@ def test_damaged_middle_never_crashes_or_hangs(tmp_path):
         pass  # a clear error is as good as a repaired read; anything else fails the test
 
 
+@pytest.mark.needs("av")
 def test_bad_arguments_and_closed_source(video):
     src = open_video(video)
     with pytest.raises(VideoError, match="out of range"):

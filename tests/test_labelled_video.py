@@ -117,6 +117,7 @@ def infant(tmp_path_factory):
     return path, truth + PIXEL_OFFSET
 
 
+@pytest.mark.needs("av")
 def test_drawn_joints_are_where_the_ground_truth_is_in_their_own_frame(infant, tmp_path):
     path, truth = infant
     seq = SkeletonSequence(truth, fps=10.0, skeleton=SKEL, confidence=np.ones(truth.shape[:2]))
@@ -145,6 +146,7 @@ def test_drawn_joints_are_where_the_ground_truth_is_in_their_own_frame(infant, t
             assert marks[i, int(y) - 1:int(y) + 2, int(x) - 1:int(x) + 2].any(), f"frame {i}: no marker at {x, y}"
 
 
+@pytest.mark.needs("av")
 def test_a_low_confidence_joint_is_not_drawn_on_the_infant(infant, tmp_path):
     path, truth = infant
     conf = np.ones(truth.shape[:2])
@@ -182,6 +184,7 @@ def _moving_joint(n: int) -> tuple[np.ndarray, np.ndarray]:
     return coords, ys
 
 
+@pytest.mark.needs("av")
 @pytest.mark.parametrize("name", ["mp4-b-frames", "vfr.mp4", "vfr.mkv", "portrait", "mpeg-ts-long-gop",
                                   "mp4-edit-list-cut"])
 def test_frame_i_shows_keypoint_frame_i_at_the_source_time(videos, name, tmp_path):
@@ -206,6 +209,7 @@ def test_frame_i_shows_keypoint_frame_i_at_the_source_time(videos, name, tmp_pat
         assert abs(yy.mean() + 0.5 - ys[i]) <= 1.0 and abs(xx.mean() + 80.5 - 88.5) <= 1.0, f"frame {i}"
 
 
+@pytest.mark.needs("av")
 def test_stride_draws_every_kth_frame_at_its_time(videos, tmp_path):
     entry = videos["vfr.mp4"]
     n = len(entry.expected[::3])
@@ -220,6 +224,7 @@ def test_stride_draws_every_kth_frame_at_its_time(videos, tmp_path):
     np.testing.assert_array_equal([corpus.frame_code(f) for f in frames], entry.expected[::3])
 
 
+@pytest.mark.needs("av")
 def test_the_file_is_h264_yuv420p_mp4_that_ffmpeg_decodes_frame_for_frame(videos, ffmpeg, tmp_path):
     entry = videos["vfr.mp4"]
     n = len(entry.expected)
@@ -239,6 +244,7 @@ def test_the_file_is_h264_yuv420p_mp4_that_ffmpeg_decodes_frame_for_frame(videos
     assert not list(tmp_path.glob(".*"))  # no temporary file left
 
 
+@pytest.mark.needs("av")
 def test_odd_frame_sizes_are_padded_to_even(tmp_path):
     frames = np.full((3, 33, 47, 3), 90, np.uint8)
     path = write_video(tmp_path / "odd.mkv", frames, 5.0, codec="ffv1", pix_fmt="yuv444p")
@@ -251,6 +257,7 @@ def test_odd_frame_sizes_are_padded_to_even(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------------ errors
+@pytest.mark.needs("av")
 def test_keypoints_of_another_video_and_bad_paths_are_typed_errors(videos, tmp_path):
     entry = videos["vfr.mp4"]
     n = len(entry.expected)
@@ -285,6 +292,7 @@ def test_keypoints_of_another_video_and_bad_paths_are_typed_errors(videos, tmp_p
     assert [p.name for p in tmp_path.iterdir()] == ["dir.mp4"]  # nothing written, no temporary file left
 
 
+@pytest.mark.needs("av")
 def test_cli_bad_labelled_path_is_one_line_and_exit_2_before_tracking(videos, tmp_path, capsys):
     entry = videos["mp4-b-frames"]
     code = cli_main(["pose", str(entry.path), "--weights", "no-such-weights", "--out", str(tmp_path / "k.csv"),
@@ -297,6 +305,7 @@ def test_cli_bad_labelled_path_is_one_line_and_exit_2_before_tracking(videos, tm
     assert code == 2 and "only applies to the --labelled video" in err
 
 
+@pytest.mark.needs("av")
 def test_cli_pose_writes_the_labelled_video_beside_the_keypoints(infant, tmp_path, capsys):
     from infantjax.io import read_keypoints
 
@@ -312,6 +321,7 @@ def test_cli_pose_writes_the_labelled_video_beside_the_keypoints(infant, tmp_pat
 
 
 # ------------------------------------------------------------------------------------------------ timed writing
+@pytest.mark.needs("av")
 def test_write_video_keeps_every_frames_time_and_refuses_bad_times(tmp_path):
     import fractions
 

@@ -40,11 +40,15 @@ def test_program_bytes_grows_with_the_chunk():
     assert small >= 64 * 64 * 4 and large > small + 4096 * 64 * 4
 
 
-def test_memory_budget_default_is_a_quarter_of_ram():
+def test_memory_budget_default_is_a_quarter_of_the_devices_memory():
     import os
 
-    ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    assert parallel.memory_budget() == int(ram * 0.25)
+    device = jax.devices()[0]
+    if device.platform == "cpu":  # every (fake) CPU device lives in host RAM
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    else:  # an accelerator: its allocator's limit
+        memory = device.memory_stats()["bytes_limit"]
+    assert parallel.memory_budget() == int(memory * 0.25)
     assert parallel.memory_budget(123) == 123
 
 
@@ -117,6 +121,7 @@ def test_scoring_in_power_of_two_calls_equals_equal_calls():
     np.testing.assert_allclose(c1, c2, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.eight_devices  # a mesh over 2 devices
 def test_scoring_one_instance_after_another_equals_all_at_once(cpu_policy):
     """On CPU with every instance on one device the scoring program maps over instances (plain convolutions);
     spread over devices it vmaps. Both give the same predictions."""

@@ -64,6 +64,7 @@ def _wait_for(condition, seconds: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+@pytest.mark.needs("psycopg")
 def test_postgresql_url_uses_psycopg3():
     assert database_url("postgresql://u@h:5432/db") == "postgresql+psycopg://u@h:5432/db"
     assert database_url("postgresql+psycopg2://u@h/db") == "postgresql+psycopg2://u@h/db"

@@ -38,8 +38,11 @@ def test_local_accelerators_without_starting_jax(monkeypatch):
 
 def test_workers_auto_starts_one_worker_per_cpu_device_each_seeing_one(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INFANTJAX_", "PYTEST_"))}
+    # the repository first, then whatever path the packages come from (the lent GPU machine installs them into
+    # a folder on PYTHONPATH: benchmarks/gpu_suite.sh)
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
     env.update(XLA_FLAGS="--xla_force_host_platform_device_count=3", JAX_PLATFORMS="cpu", CUDA_VISIBLE_DEVICES="",
-               PYTHONPATH=str(REPO))
+               PYTHONPATH=path)
     env.pop("TPU_VISIBLE_CHIPS", None)
     out = subprocess.run([sys.executable, "-m", "infantjax", "search", "run", "--storage",
                           str(tmp_path / "s.journal"), "--name", "auto", "--objective", "synthetic", "--sampler",

@@ -31,7 +31,8 @@ def _env(devices: int) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INFANTJAX_", "PYTEST_"))}
     # XLA_FLAGS of the test process (8 devices) replaced: each process gets its own fake device count
     env.update(XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}", JAX_PLATFORMS="cpu",
-               OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
+               OMP_NUM_THREADS="1",
+               PYTHONPATH=os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p))
     return env
 
 

@@ -35,6 +35,7 @@ def video(tmp_path_factory):
     return path
 
 
+@pytest.mark.eight_devices
 def test_data_mesh_only_where_asked_or_on_accelerators():
     from infantjax import backend
 

@@ -204,6 +204,7 @@ def test_fast_keypoints_close_to_official(data_dir, mpii):
     np.testing.assert_allclose(conf, conf_host, atol=5e-3)
 
 
+@pytest.mark.needs("av")
 def test_fast_track_agrees_with_exact_track(data_dir, tmp_path):
     """track(fast=True) gives the same sequence shape, and keypoints near the exact path's, on a rendered video."""
     from infantjax import synth

@@ -36,6 +36,7 @@ def test_shipped_weights_are_small_float16_with_provenance(shipped):
     assert "EfficientPose" in notice and "Apache" in notice
 
 
+@pytest.mark.needs("av")
 def test_shipped_weights_track_a_rendered_video(shipped):
     result = S.track_synthetic_video(shipped, duration_s=2.0, fps=8.0, seed=3, batch_size=8)
     assert result.sequence.num_frames == 16 and result.sequence.confidence.shape == (16, 19)

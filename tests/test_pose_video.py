@@ -32,6 +32,7 @@ def video(tmp_path_factory):
     return path, frames
 
 
+@pytest.mark.needs("av")
 def test_track_matches_frame_by_frame_keypoints(rt_lite, video):
     path, frames = video
     seq = rt_lite.track(path, stride=2, batch_size=2, progress=False)
@@ -48,6 +49,7 @@ def test_track_matches_frame_by_frame_keypoints(rt_lite, video):
     assert seq.metadata["image_hw"] == [96, 128] and seq.metadata["stride"] == 2
 
 
+@pytest.mark.needs("av")
 def test_cli_writes_keypoint_csv(data_dir, video, tmp_path, capsys):
     path, _ = video
     out = tmp_path / "keypoints.csv"
@@ -64,6 +66,7 @@ def test_cli_writes_keypoint_csv(data_dir, video, tmp_path, capsys):
     assert read_keypoints(npz).coords.shape == (3, 16, 2)
 
 
+@pytest.mark.needs("av")
 def test_bad_inputs(rt_lite, data_dir, tmp_path, capsys):
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"not a video at all" * 100)
@@ -82,7 +85,8 @@ def test_bad_inputs(rt_lite, data_dir, tmp_path, capsys):
 
 def test_cli_help_lists_options():
     out = subprocess.run([sys.executable, "-m", "infantjax", "pose", "--help"], check=False, capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": REPO})
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                             p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)})
     assert out.returncode == 0
     for flag in ("--stride", "--batch-size", "--device", "--weights", "--model", "--out"):
         assert flag in out.stdout
@@ -128,6 +132,7 @@ def mean_error(coords, truth) -> float:
     return float(np.nanmean(np.linalg.norm(coords - truth, axis=-1)))
 
 
+@pytest.mark.needs("av")
 def test_rotated_and_camcorder_videos_track_as_well_as_a_plain_mp4(infant_rt, infant_videos):
     videos, truth = infant_videos
     errors, rotations = {}, {}
@@ -149,6 +154,7 @@ def test_rotated_and_camcorder_videos_track_as_well_as_a_plain_mp4(infant_rt, in
     assert mean_error(xy * [stored.shape[2], stored.shape[1]], truth) > 5 * errors["plain"]
 
 
+@pytest.mark.needs("av")
 def test_cli_pose_on_a_portrait_phone_video_writes_upright_keypoints_with_times(infant_videos, tmp_path, capsys):
     videos, truth = infant_videos
     out = tmp_path / "portrait.csv"

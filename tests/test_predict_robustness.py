@@ -257,7 +257,15 @@ def test_concurrent_database_creation_is_retried(monkeypatch):
     monkeypatch.setattr(optuna.storages, "RDBStorage", flaky)
     monkeypatch.setattr(store.time, "sleep", lambda s: None)
     assert store.open_storage("sqlite:///x.db") == "storage" and len(calls) == 2
-    calls.clear()
+
+
+@pytest.mark.needs("psycopg")  # without the driver the store refuses a postgresql:// URL before connecting
+def test_an_unreachable_server_is_a_config_error(monkeypatch):
+    import optuna
+
+    from infantjax.nas import store
+
+    monkeypatch.setattr(store.time, "sleep", lambda s: None)
     monkeypatch.setattr(optuna.storages, "RDBStorage", lambda url, **kw: (_ for _ in ()).throw(RuntimeError("no server")))
     with pytest.raises(ConfigError, match="no server"):
         store.open_storage("postgresql://nowhere/db")

@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from infantjax.io import open_video, read_keypoints
 from infantjax.synth import cohorts as C
@@ -16,8 +17,14 @@ from infantjax.synth import recording as R
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def _path() -> str:
+    """The repository first, then the caller's PYTHONPATH (where the lent GPU machine's packages are)."""
+    return os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
+
+
+@pytest.mark.needs("av")
 def test_cli_writes_keypoints_labels_videos_and_depth(tmp_path):
-    env = dict(os.environ, PYTHONPATH=REPO)
+    env = dict(os.environ, PYTHONPATH=_path())
     cmd = [sys.executable, "-m", "infantjax", "synth", "--task", "cp", "--subjects", "3", "--out", str(tmp_path),
            "--duration", "1", "--fps", "12", "--videos", "--depth", "--width", "96", "--height", "64",
            "--depth-frames", "3"]
@@ -37,12 +44,13 @@ def test_cli_writes_keypoints_labels_videos_and_depth(tmp_path):
 
 
 def test_cli_rejects_bad_arguments(tmp_path):
-    env = dict(os.environ, PYTHONPATH=REPO)
+    env = dict(os.environ, PYTHONPATH=_path())
     res = subprocess.run([sys.executable, "-m", "infantjax", "synth", "--out", str(tmp_path), "--fps", "fast"],
                          capture_output=True, text=True, env=env, timeout=120)
     assert res.returncode != 0 and "--fps" in (res.stderr + res.stdout)
 
 
+@pytest.mark.needs("av")
 def test_video_write_and_read_back_matches_rendered_frames(tmp_path):
     co = C.cohort("cp", n_subjects=1, seed=5, duration_s=1.0, fps=10.0, videos=True,
                   recording=R.RecordingConfig(width=64, height=48))

@@ -20,6 +20,8 @@ import pytest
 
 from infantjax.io import open_video
 
+pytestmark = pytest.mark.needs("av")  # every test reads the corpus PyAV writes (tests/_video_corpus.py)
+
 HAS_DECORD = importlib.util.find_spec("decord") is not None
 BACKENDS = ["pyav"] + (["decord"] if HAS_DECORD else [])
 NAMES = ["mpeg-ps", "mpeg-ts-short-gop", "mpeg-ts-long-gop", "mpeg-ts-mpeg2-open-gop", "avi-b-frames", "mp4-b-frames",
