@@ -80,6 +80,10 @@ def test_the_documented_toy_family_saves_loads_predicts_and_resumes(toy, tmp_pat
     assert issubclass(LineModel, TrainedModel) and models.count_parameters(LineSpec()) == 2
     # one module and one registration: infantjax.load finds the family from the saved header
     assert registry.family("line").model is LineModel
+    # registered beside the shipped families, not one of them (pipelines.families() lists what ships, whichever
+    # test module registered the toy first: the GPU run's reversed file order found that)
+    from infantjax.pipelines import families
+    assert "line" in [f.kind for f in registry.families()] and "line" not in [f.kind for f in families()]
     loaded = infantjax.load(toy["folder"])
     assert type(loaded) is LineModel and loaded.num_instances == 3 and loaded.config == toy["config"]
     np.testing.assert_allclose(loaded.predict([[0.0], [1.0]]), [-1.0, 2.0], atol=0.1)

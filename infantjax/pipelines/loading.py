@@ -31,12 +31,13 @@ _STEPS = (_infer, _ensemble, _pose, _other_pipelines)
 
 def families() -> tuple:
     """Every family shipped with infantjax, registered (their modules imported; each registers itself next to its
-    definition): :func:`infantjax.infer.registry.families`."""
+    definition), in registration order. A family a user registered is in :func:`infantjax.infer.registry.families`
+    (which :func:`infantjax.load` reads) but not here, whenever it was registered."""
     from infantjax.infer import registry
 
     for step in _STEPS:
         step()
-    return registry.families()
+    return tuple(f for f in registry.families() if f.model.__module__.split(".")[0] == "infantjax")
 
 
 def load(name_or_path):
