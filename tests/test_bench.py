@@ -43,8 +43,10 @@ def test_program_stats_counts_the_convolutions_xla_gpu_leaves_out(monkeypatch):
     f = jax.jit(lambda x, w: jax.lax.conv_general_dilated(x, w, (1, 1), "SAME"))
     x, w = jnp.ones((2, 8, 16, 16)), jnp.ones((4, 8, 3, 3))
     analytical = 2 * 2 * 4 * 16 * 16 * 8 * 9 / 1e9
-    cpu = program_stats(f, x, w)
-    assert cpu["flop_source"] == "xla" and cpu["gflop"] == pytest.approx(analytical, rel=0.15)  # padding taps
+    own = program_stats(f, x, w)  # the platform's own count: XLA's on CPU; on a GPU (cuDNN) the traced one
+    assert own["gflop"] == pytest.approx(analytical, rel=0.15)  # padding taps
+    expected = {"cpu": "xla", "gpu": "library calls"}.get(jax.default_backend(), "")
+    assert expected in own["flop_source"], own["flop_source"]
     monkeypatch.setattr(jax.stages.Compiled, "cost_analysis", lambda self: {"flops": 10.0, "bytes accessed": 1e3})
     gpu_like = program_stats(f, x, w)
     assert gpu_like["gflop"] == pytest.approx(analytical) and gpu_like["xla_gflop"] == pytest.approx(1e-8)
