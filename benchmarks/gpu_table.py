@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
+import re
 import sys
 import xml.etree.ElementTree as ET
 
@@ -76,6 +77,9 @@ def tests_table(path: pathlib.Path) -> list[str]:
     try:
         root = ET.parse(path).getroot()
     except (OSError, ET.ParseError) as err:
+        log = path.with_name("tests.log")
+        if log.is_file():  # no report (the run was stopped): the outcomes pytest -v logged as they came
+            return tests_from_log(log, f"no report ({path.name}: {err.__class__.__name__})")
         return ["## Tests", "", f"no report ({path}: {err}); see tests.log", ""]
     suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
     counts = {k: sum(int(s.get(k, 0)) for s in suites) for k in ("tests", "failures", "errors", "skipped")}
@@ -90,6 +94,25 @@ def tests_table(path: pathlib.Path) -> list[str]:
             if node is not None:
                 message = (node.get("message") or "").splitlines()[0][:200] if node.get("message") else ""
                 lines.append(f"- {kind}: `{case.get('classname')}::{case.get('name')}` {message}")
+    return lines + [""]
+
+
+_VERBOSE = re.compile(r"^\[gw\d+\] \[\s*\d+%\] (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS) (\S+)")
+
+
+def tests_from_log(log: pathlib.Path, why: str) -> list[str]:
+    """Counts and failures from the lines ``pytest -v -n N`` writes as each test ends (``[gw3] [ 45%] FAILED
+    tests/test_x.py::test_y``): what a run stopped at its time limit, before its JUnit report, still tells."""
+    outcomes: dict[str, str] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        m = _VERBOSE.match(line.strip())
+        if m:
+            outcomes[m.group(2)] = m.group(1) if outcomes.get(m.group(2)) in (None, "PASSED") else outcomes[m.group(2)]
+    counts = {k: sum(v == k for v in outcomes.values()) for k in ("PASSED", "FAILED", "ERROR", "SKIPPED")}
+    lines = ["## Tests (JAX_PLATFORMS=cuda)", "",
+             (f"{why}; from {log.name}: {len(outcomes)} tests ended: {counts['PASSED']} passed, {counts['FAILED']} "
+              f"failed, {counts['ERROR']} errors, {counts['SKIPPED']} skipped (tests not listed did not end)"), ""]
+    lines += [f"- {v.lower()}: `{k}`" for k, v in outcomes.items() if v in ("FAILED", "ERROR")]
     return lines + [""]
 
 

@@ -292,6 +292,16 @@ def test_gpu_table_gives_every_row_its_fraction_of_peak(tmp_path):
     assert "| 50.0 % |" in lines["elementwise"]  # 1.675 GB in 1 ms of the H100's 3.35 TB/s: memory-bound
     assert "3 tests: 1 passed, 1 failed, 0 errors, 1 skipped" in text and "`tests.test_a::test_bad`" in text
 
+    # a test run stopped before its JUnit report: the outcomes pytest -v -n N logged as they came
+    stopped = tmp_path / "stopped"
+    stopped.mkdir()
+    (stopped / "tests.log").write_text(
+        "[gw0] [  1%] PASSED tests/test_a.py::test_ok \n[gw1] [  2%] FAILED tests/test_b.py::test_bad[x] \n"
+        "[gw1] [  3%] ERROR tests/test_b.py::test_bad[x] \n[gw2] [  4%] SKIPPED tests/test_c.py::test_gpu \n")
+    assert gpu_table.main(["--tests", str(stopped / "tests.xml"), "--out", str(stopped / "figures.md")]) == 0
+    text = (stopped / "figures.md").read_text()
+    assert "3 tests ended: 1 passed, 1 failed, 0 errors, 1 skipped" in text and "- failed: `tests/test_b.py::test_bad[x]`" in text
+
     # a partial record (the run stopped in a later case) with a PyTorch figure that could not be taken
     run = Run("unit", measure_matmul=False, partial_json=tmp_path / "partial.json")
     run.add(Row("pose RT forward, batch 1", 1e-3, [1e-3], 1, "images", extra={"torch_error_eager": "boom"}))
