@@ -201,3 +201,15 @@ def test_ci_runs_the_accelerator_form_list_under_the_accelerator_policy():
     for needed in ("tests/test_task_contract.py", "tests/test_mixed_precision.py", "tests/test_ensemble.py",
                    "tests/test_pose_inference.py", "tests/test_pose_weights.py", "tests/test_gcn_torch_import.py"):
         assert needed in accelerator_form_tests(), needed
+
+
+def test_own_buffer_is_a_barrier_in_the_accelerator_forms_only():
+    """``nn.fusion.own_buffer`` (the two XLA:GPU fusion workarounds, ST-GCN's strided residual and MAM's pooling
+    input): an ``optimization_barrier`` where the policy picks the accelerator forms, the value itself on CPU."""
+    from infantjax.nn.fusion import own_buffer
+
+    x = jnp.arange(6.0)
+    for name, barrier in (("cpu", False), ("accelerator", True)):
+        with backend.use(name):
+            assert ("optimization_barrier" in str(jax.make_jaxpr(own_buffer)(x))) is barrier, name
+            assert (own_buffer(x) == x).all()

@@ -33,6 +33,7 @@ from jaxtyping import Array, Float
 from infantjax.errors import ConfigError
 from infantjax.nn.dense import FlatDense, low_precision_cpu, matmul
 from infantjax.backend import form
+from infantjax.nn.fusion import own_buffer
 from infantjax.nn.torch_compat import LINEAR_GAIN, he_fan_out, torch_bias
 
 __all__ = ["CONV_IMPLS", "Pointwise", "TemporalConv", "resolve_impl", "temporal_conv"]
@@ -222,14 +223,12 @@ class Pointwise(nn.Module):
     @nn.compact
     def __call__(self, x: Float[Array, "N T V C"]) -> Float[Array, "N T2 V F"]:
         if self.stride != 1:
-            x = x[:, :: self.stride]
-            if form("auto", cpu="fused", other="materialised") == "materialised":
-                # XLA:GPU's Triton GEMM fusion pulls a strided slice of an array that has other users into the
-                # product's operand and then aborts the process while tiling it (jax 0.10.2 and 0.11.2,
-                # triton_tiling_propagation.cc: "Check failed: subdim_size_accumulator == dim_size (2400 vs.
-                # 150)", the merged N·T' rows against the T frames). A barrier keeps the slice out of the
-                # product's fusion: the slice is written once (as it is with cuBLAS GEMMs), the values are the same.
-                x = lax.optimization_barrier(x)
+            # XLA:GPU's Triton GEMM fusion pulls a strided slice of an array that has other users into the
+            # product's operand and then aborts the process while tiling it (jax 0.10.2 and 0.11.2,
+            # triton_tiling_propagation.cc: "Check failed: subdim_size_accumulator == dim_size (2400 vs. 150)", the
+            # merged N·T' rows against the T frames): the slice gets a buffer of its own in the accelerator forms
+            # (written once, as it is with cuBLAS GEMMs)
+            x = own_buffer(x[:, :: self.stride])
         return FlatDense(self.features, use_bias=self.use_bias, kernel_init=he_fan_out(self.gain),
                          bias_init=torch_bias(x.shape[-1]), dtype=self.dtype, name="conv")(x)
 

@@ -31,10 +31,10 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from infantjax._jsonconfig import JsonConfig
-from infantjax.backend import form
 from infantjax.errors import ConfigError, DataError
 from infantjax.models._registry import register
 from infantjax.models.mam.representation import INPUTS, features_per_joint, num_features, pair_indices
+from infantjax.nn.fusion import own_buffer
 from infantjax.nn.precision import dtype_name, resolve
 
 __all__ = ["CHARACTERISTICS", "AttentionMIL", "ClipEncoder", "MamNet", "MamSpec", "characteristics",
@@ -306,14 +306,12 @@ class MamNet(nn.Module):
         mask = jnp.ones((B, S), jnp.float32) if mask is None else jnp.asarray(mask, jnp.float32)
         e, logit = self.clips(x.reshape(B * S, L, F), train)
         e, logit = e.reshape(B, S, -1), logit.reshape(B, S)
-        h = jnp.concatenate([e, logit[..., None]], axis=-1)  # (B, S, width + 1)
-        if form("auto", cpu="fused", other="materialised") == "materialised":
-            # XLA:GPU fuses this concatenation into the attention's weighted sum over the clips as a Triton
-            # block-level fusion, whose tile over the feature axis (2 of width + 1) it cannot cut from the 1-wide
-            # logit column: the compile fails ("Reshape input and output shapes must be the same, got 1x16 ->
-            # 1x1x16x8", jax 0.10.2 and 0.11.2, with or without Triton GEMMs). A barrier keeps the concatenation a
-            # buffer of its own (B x S x (width + 1) values); the values are the same.
-            h = jax.lax.optimization_barrier(h)
+        # XLA:GPU fuses this concatenation into the attention's weighted sum over the clips as a Triton block-level
+        # fusion, whose tile over the feature axis (2 of width + 1) it cannot cut from the 1-wide logit column: the
+        # compile fails ("Reshape input and output shapes must be the same, got 1x16 -> 1x1x16x8", jax 0.10.2 and
+        # 0.11.2, with or without Triton GEMMs); in the accelerator forms it is a buffer of its own (B x S x (width
+        # + 1) values)
+        h = own_buffer(jnp.concatenate([e, logit[..., None]], axis=-1))  # (B, S, width + 1)
         z, attention = self.fusion(h, mask)
         main = self.main_head(z)[..., 0].astype(jnp.float32)
         if self.spec.use_info:
