@@ -300,3 +300,39 @@ def test_steps_that_broke_xla_gpu_compile_for_one_h100():
         if proc.returncode != 0:
             failed[program] = (proc.returncode, "\n".join(out.strip().splitlines()[-15:]))
     assert not failed, "\n".join(f"{p} for h100x1 exited {rc}:\n{tail}" for p, (rc, tail) in failed.items())
+
+
+def test_the_full_table_runs_one_process_a_row_and_resumes(tmp_path, capsys):
+    """``benchmarks/compile_table.py`` (the slow full table of issue 37, every program on every target): a row is
+    one ``infantjax compile`` in a process of its own, whose record lands beside the table; a second run compiles
+    nothing again; a row that fails (here: out of its time) is recorded with its error and not retried unless
+    asked."""
+    if not HAVE["gpu"]:
+        compiled(GPU, "cp-train")  # skips (or fails under INFANTJAX_REQUIRE_AOT=1) with the reason
+    import json
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "compile_table.py"
+    spec = importlib.util.spec_from_file_location("compile_table", path)
+    table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(table)
+    args = ["--out", str(tmp_path), "--targets", "h100x1", "--programs", "smartphone-train", "--size", "small"]
+    assert table.main(args) == 0
+    record = tmp_path / "h100x1__smartphone-train.json"
+    row = json.loads(record.read_text())["rows"][0]
+    assert row["target"] == "h100x1" and row["fits"] and row["collectives"] == {}
+    text = (tmp_path / "table.md").read_text()
+    assert "estimates, compiled for, not run on" in text and "| h100x1 | smartphone-train |" in text
+    stamp = record.stat().st_mtime_ns
+    capsys.readouterr()
+    assert table.main(args) == 0 and record.stat().st_mtime_ns == stamp
+    assert "h100x1 smartphone-train: skipped" in capsys.readouterr().out
+    # a row that does not finish: its error recorded, the table lists it, the next run leaves it
+    slow = ["--out", str(tmp_path), "--targets", "h100x1", "--programs", "pose-i", "--size", "small",
+            "--timeout", "0.5"]
+    assert table.main(slow) == 0
+    error = json.loads((tmp_path / "h100x1__pose-i.error.json").read_text())
+    assert error["returncode"] is None and "not finished in 0 s" in error["error"]
+    assert "Rows that did not compile" in (tmp_path / "table.md").read_text()
+    capsys.readouterr()
+    assert table.main(slow) == 0 and "failed before (--retry-errors" in capsys.readouterr().out
