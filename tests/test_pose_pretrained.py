@@ -24,11 +24,11 @@ def test_shipped_weights_are_small_float16_with_provenance(shipped):
     ref = resources.files("infantjax.models.pose").joinpath("weights", PRETRAINED["rt-synthetic-infant"][0])
     with resources.as_file(ref) as path, np.load(path, allow_pickle=False) as data:
         assert path.stat().st_size < 1.5 * 2 ** 20
-        # the pose predictor's older single-file format (__meta__), or the common one (__header__) once the file is
-        # written again by experiments/train_infant_pose.py
-        key = "__meta__" if "__meta__" in data.files else "__header__"
+        # the common single-file format (__header__), not the predictor's older one (__meta__, still read)
+        key = "__header__"
+        assert "__meta__" not in data.files
         meta = json.loads(str(data[key]))
-        assert meta.get("dtype", meta.get("storage_dtype")) == "float16"
+        assert meta["kind"] == "pose" and meta.get("dtype", meta.get("storage_dtype")) == "float16"
         assert all(data[k].dtype == np.float16 for k in data.files if k != key)
     assert shipped.skeleton.name == "in-motion-19" and shipped.spec.variant == "rt"
     assert "synthetic" in shipped.info["warning"] and shipped.info["held_out"]["pckh@0.5"] >= 0.9

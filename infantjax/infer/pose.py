@@ -81,7 +81,8 @@ class PoseWeights:
 
 def read_weights(path: str | os.PathLike) -> PoseWeights:
     """The network in a pose weights file: a ``.npz`` in the common format (:meth:`PosePredictor.save`) or in the
-    single-file format written before it (``__meta__``, :data:`LEGACY_FORMAT`: the shipped zoo's pose entries).
+    single-file format written before it (``__meta__``,
+    :data:`LEGACY_FORMAT`: the shipped zoo's pose entries until 2026-11-24).
 
     Raises:
         CheckpointError: a missing, damaged or foreign file, non-finite weights, incomplete metadata.

@@ -1,10 +1,10 @@
 """The offline model zoo: trained models shipped inside the package (never downloaded), an entry for every family.
 
-Each entry is one pickle-free ``.npz`` file in the package: the pose networks (``infantjax/models/pose/weights/``,
-in the pose predictor's older single-file format, read by ``PosePredictor.load``: the four official MPII
-EfficientPose models and one fine-tuned on synthetic infants) and one model of every other family (``infantjax/models/weights/``, written by
-:meth:`infantjax.train.TrainedModel.save` to a ``.npz`` path by ``experiments/train_zoo.py``, trained on the synthetic
-infant only). :func:`available` lists them with what a user needs to choose one — the family, what it was trained on,
+Each entry is one pickle-free ``.npz`` file in the package, every one in the common trained-model format
+(:meth:`infantjax.train.TrainedModel.save` to a ``.npz`` path): the pose networks (``infantjax/models/pose/weights/``:
+the four official MPII EfficientPose models and one fine-tuned on synthetic infants) and one model of every other
+family (``infantjax/models/weights/``, written by ``experiments/train_zoo.py``, trained on the synthetic infant
+only). :func:`available` lists them with what a user needs to choose one — the family, what it was trained on,
 its held-out figure on fresh synthetic data, its licence and source — and :func:`weights_file` is the one loader
 every family's ``pretrained(name)`` opens its file with (``PosePredictor.pretrained``, ``Ensemble.pretrained``,
 ``SMAModel.pretrained``, ``SmartphoneModel.pretrained``, ``MamModel.pretrained``, ``DepthModel.pretrained``:

@@ -1,9 +1,10 @@
 """The pose family of the offline model zoo (:mod:`infantjax.models.zoo`): pose network weights shipped inside the
 package (never downloaded).
 
-Every entry is a pickle-free ``.npz`` in ``infantjax/models/pose/weights/`` in the pose predictor's single-file
-format from before the common trained-model format (``__meta__``: spec, skeleton name and variables), which
-:mod:`infantjax.infer.pose` reads as it reads the common one. :func:`available` lists them with what a user needs
+Every entry is a pickle-free ``.npz`` in ``infantjax/models/pose/weights/`` in the common trained-model format
+(``__header__``: kind ``pose``, spec, skeleton name, storage dtype; the variables), as ``PosePredictor.save``
+writes it; until 2026-11-24 they were in the predictor's older single-file format (``__meta__``), which
+:mod:`infantjax.infer.pose` still reads. :func:`available` lists them with what a user needs
 to choose: keypoint set, input resolution, licence and source. ``PosePredictor.pretrained(name)`` and
 ``infantjax pose VIDEO --weights NAME`` load them through :func:`infantjax.models.zoo.weights_file`, the one loader of
 every family's shipped models.
