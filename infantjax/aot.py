@@ -101,14 +101,16 @@ def tile_padding(hlo_text: str, top: int = 5) -> dict | None:
     left out) is sized twice from the layout in the HLO text: its elements, and its elements padded to the layout's
     first tile, ``T(a, b)`` over its two most minor dimensions (``T(128)`` over one). Returns ``{"logical": bytes,
     "tiled": bytes, "ratio": tiled / logical, "largest": [{"shape": layout text, "logical": bytes, "tiled": bytes,
-    "count": n}, ...]}`` (the ``top`` layouts with the most tiled bytes), or None where the layouts carry no tiles
-    (XLA:GPU, XLA:CPU). It counts each buffer written once: reads, and the bytes XLA's cost analysis adds, scale
-    with it but are not in it.
+    "count": n}, ...], "opaque": bytes}`` (the ``top`` layouts with the most tiled bytes), or None where the layouts
+    carry no tiles (XLA:GPU, XLA:CPU). It counts each buffer written once: reads, and the bytes XLA's cost analysis
+    adds, scale with it but are not in it. One-dimensional byte buffers of 1 MiB or more (``s8[n]``: XLA:TPU for v6e
+    packs arrays into them) hide the shapes and layouts of what they hold: their bytes are ``opaque``, left out of
+    the ratio, which then describes only the rest.
     """
     fused: set[str] = set()
     for name in re.findall(r"\bfusion\([^\n]*?calls=%?([\w.\-]+)", hlo_text):
         fused.add(name)
-    logical_total = tiled_total = 0
+    logical_total = tiled_total = opaque_total = 0
     seen_tiles = False
     shapes: dict[str, list[int]] = {}
     current = None
@@ -127,6 +129,9 @@ def tile_padding(hlo_text: str, top: int = 5) -> dict | None:
                 continue
             dims = [int(x) for x in dims_text.split(",") if x]
             logical = _BYTES[dtype] * math.prod(dims)
+            if dtype in ("s8", "u8") and len(dims) == 1 and logical >= (1 << 20):
+                opaque_total += logical  # arrays packed into one byte buffer (XLA:TPU for v6e): shapes not visible
+                continue
             padded = list(dims)
             tile = re.match(r"T\(([0-9,]+)\)", extra)
             order = [int(x) for x in order_text.split(",") if x]
@@ -149,6 +154,7 @@ def tile_padding(hlo_text: str, top: int = 5) -> dict | None:
         return None
     largest = sorted(shapes.items(), key=lambda kv: -kv[1][1])[:top]
     return {"logical": int(logical_total), "tiled": int(tiled_total), "ratio": tiled_total / logical_total,
+            "opaque": int(opaque_total),
             "largest": [{"shape": k, "logical": v[0], "tiled": v[1], "count": v[2]} for k, v in largest]}
 
 
@@ -333,6 +339,9 @@ class CompiledProgram:
             lines.append(f"  tile padding: the buffers written to HBM hold {p['logical'] / scale:.3f} {unit}, "
                          f"{p['tiled'] / scale:.3f} {unit} in their TPU tiles (x{p['ratio']:.2f}); largest "
                          f"{big['shape']} x{big['tiled'] / big['logical']:.2f}")
+            if p.get("opaque"):
+                lines.append(f"  tile padding not visible in {p['opaque'] / scale:.3f} {unit} of untyped byte buffers "
+                             "(arrays packed into s8[n]): the ratio describes the rest only")
         if self.bound_s is not None:
             lines.append(f"  roofline bound ({ESTIMATE} {self.target}): {self.bound_s * 1e3:.3f} ms per call "
                          f"({self.bound_by}-bound at {self.peak_tflops:g} TFLOP/s {self.peak_name}, "

@@ -142,6 +142,10 @@ ENTRY %main (a: bf16[8,150,19,40]) -> (bf16[8,150,19,40], f32[10]) {
     assert pad["largest"][0] == {"shape": "bf16[22800,40]{1,0:T(8,128)(2,1)}", "logical": a,
                                  "tiled": 2 * 22800 * 128, "count": 1}
     assert tile_padding(text.replace(":T(8,128)(2,1)", "").replace(":T(128)", "")) is None  # GPU/CPU layouts
+    assert pad["opaque"] == 0
+    # XLA:TPU for v6e packs arrays into flat byte buffers: their bytes are opaque, kept out of the ratio
+    packed = text.replace("  %small =", "  %packed = s8[31457280]{0:T(1024)(128)(4,1)} custom-call(%conv)\n  %small =")
+    assert tile_padding(packed) == {**pad, "opaque": 31457280}
 
 
 def test_unknown_names_are_typed_errors():
