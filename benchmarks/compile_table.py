@@ -24,21 +24,13 @@ import subprocess
 import sys
 import time
 
+from infantjax.io.files import write_json, write_text
+
 GB = 1e9
 
 
 def _name(target: str, program: str, suffix: str = ".json") -> str:
     return f"{target}__{program}{suffix}"
-
-
-def _atomic_text(path: pathlib.Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
-def _atomic_json(path: pathlib.Path, data: dict) -> None:
-    _atomic_text(path, json.dumps(data, indent=1) + "\n")
 
 
 def compile_row(out: pathlib.Path, target: str, program: str, *, size: str, timeout: float,
@@ -63,7 +55,7 @@ def compile_row(out: pathlib.Path, target: str, program: str, *, size: str, time
         error.unlink(missing_ok=True)
         return "done"
     lines = [line for line in text.splitlines() if line.strip()]
-    _atomic_json(error, {"target": target, "program": program, "size": size, "command": " ".join(command[1:]),
+    write_json(error, {"target": target, "program": program, "size": size, "command": " ".join(command[1:]),
                          "returncode": rc, "seconds": seconds, "error": lines[-1] if lines else "no output",
                          "tail": lines[-15:]})
     return "error"
@@ -157,9 +149,9 @@ def main(argv=None) -> int:
             outcome = compile_row(out, target, program, size=args.size, timeout=args.timeout)
             print(f"[{i}/{len(todo)}] {target} {program}: {outcome} ({time.perf_counter() - start:.0f} s)",
                   flush=True)
-            _atomic_text(table, markdown(out))
+            write_text(table, markdown(out))
     text = markdown(out)
-    _atomic_text(table, text)
+    write_text(table, text)
     print(text)
     return 0
 
