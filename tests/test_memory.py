@@ -97,6 +97,67 @@ def test_training_over_budget_runs_instances_in_groups_with_the_same_result(capl
         np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
 
 
+def test_the_budgets_measured_steps_run_or_are_dropped(monkeypatch):
+    """The budget compiles each candidate training step to measure it: the candidate chosen is the step that runs
+    (compiled once, kept with the program set), every other one is dropped with its executable (a vmapped step
+    that does not fit held 0.6-0.8 GB for the process's life, docs/performance.md "Memory")."""
+    import gc
+    import weakref
+
+    from infantjax.train import engine
+    from infantjax.train.cp import CPTask
+
+    task, data = CPTask.example()
+    mesh = parallel.instance_mesh(3, devices=jax.devices()[:1])
+    programs = engine.Programs(task, 4, mesh)  # a set of its own: the budget's keys are measured once per set
+    keys = np.stack([np.asarray(jax.random.PRNGKey(s)) for s in range(3)])
+    part = jax.tree_util.tree_map(np.asarray, task.epoch_batches(data[0], 1, np.random.default_rng(0))[0])
+    batch = parallel.to_global(engine.stack_instances([part] * 3, 3), parallel.batch_sharding(mesh))
+    active = parallel.to_global(np.ones(3, bool), parallel.instance_sharding(mesh))
+    measured = []
+    real = parallel.compiled_bytes
+    monkeypatch.setattr(parallel, "compiled_bytes", lambda c: (measured.append(weakref.ref(c)), real(c))[1])
+
+    def chosen(budget):
+        measured.clear()
+        config = dataclasses.replace(task.config, memory_budget=budget)
+        step = engine.train_step_within_budget(programs, programs.init(keys), batch, active, config)
+        gc.collect()
+        return step, [r() for r in measured]
+
+    roomy, alive = chosen(None)  # a quarter of the RAM: the vmapped step fits, is measured once and runs
+    assert len(alive) == 1 and alive[0] is roomy and roomy is not programs.train_step
+    state, loss, _ = roomy(programs.init(keys), batch, active)
+    _, loss_jit, _ = programs.train_step(programs.init(keys), batch, active)
+    np.testing.assert_array_equal(loss, loss_jit)  # the same program
+    need = real(roomy)
+    for budget in (int(0.8 * need), 1):  # a group of 2 or 1 instead: the vmapped candidate is dropped
+        step, alive = chosen(budget)
+        assert step is not roomy and alive[0] is None, budget
+        assert all(c is None or c is step for c in alive)
+        state, loss_grouped, _ = step(programs.init(keys), batch, active)
+        np.testing.assert_allclose(loss_grouped, loss, rtol=1e-5)
+    assert engine.train_step_within_budget(programs, programs.init(keys), batch, active,
+                                           dataclasses.replace(task.config, memory_budget=None)) is roomy
+
+
+def test_drop_programs_forgets_an_architecture():
+    from infantjax.train import engine
+    from infantjax.train.cp import CPTask
+
+    example, _ = CPTask.example()
+    task = CPTask(example.spec, dataclasses.replace(example.config, schedule="cosine"))  # one set per horizon
+    other = CPTask(tiny_gcn_spec(temporal_kernel_size=5), task.config)  # another architecture
+    mesh = parallel.instance_mesh(2, devices=jax.devices()[:1])
+    mine = engine.programs_for(task, 4, mesh)
+    engine.programs_for(task, 5, mesh)  # another horizon of the same architecture
+    kept = engine.programs_for(other, 4, mesh)
+    assert engine.drop_programs(task) == 2
+    assert engine.programs_for(other, 4, mesh) is kept and engine.drop_programs(other) == 1
+    assert engine.programs_for(task, 4, mesh) is not mine  # compiled again when it comes back
+    assert engine.drop_programs(task) == 1 and engine.drop_programs(task) == 0
+
+
 def test_scoring_calls_cover_every_window_once_with_little_padding():
     for multiple in (1, 2, 8):
         for step in (multiple, 8 * multiple, 128):

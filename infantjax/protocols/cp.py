@@ -16,7 +16,7 @@ from infantjax.protocols.splits import instance_seed
 from infantjax.sequence import Cohort
 from infantjax.train import cp as _cp
 from infantjax.train.cp import CPConfig, CPData, CPTask
-from infantjax.train.engine import fit
+from infantjax.train.engine import drop_programs, fit
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +87,13 @@ def train(specs: Sequence, cohort: Cohort, config: CPConfig | None = None, *, fo
     variables, aucs = [], []
     for k, spec in enumerate(specs):
         ck = None if checkpoint_dir is None else os.path.join(os.fspath(checkpoint_dir), f"spec{k}")
-        res = fit(CPTask(spec, config), data, seeds=[instance_seed(seed, f, stack=k) for f in range(folds)], mesh=mesh,
+        task = CPTask(spec, config)
+        res = fit(task, data, seeds=[instance_seed(seed, f, stack=k) for f in range(folds)], mesh=mesh,
                   checkpoint_dir=ck, desc=f"spec {k + 1}/{len(specs)}")
+        if k + 1 < len(specs) and spec not in specs[k + 1:]:
+            # the next architecture's programs need the memory this one's executables hold (docs/performance.md,
+            # "Memory"); the last one's stay cached for a repeated call
+            drop_programs(task)
         variables.append(res.variables)
         aucs.append(res.best_score)
         log.info("spec %d: fold AUCs %s", k, np.round(res.best_score, 3).tolist())

@@ -18,6 +18,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import functools
+import gc
 import logging
 import math
 import os
@@ -45,8 +46,8 @@ from infantjax.train.optim import learning_rate_schedule, make_optimizer
 from infantjax.train.state import TrainState
 from infantjax.train.task import Task
 
-__all__ = ["FitResult", "Hook", "HookContext", "Programs", "apply_in_batches", "fit", "programs_for",
-           "stack_instances", "train_step_within_budget"]
+__all__ = ["FitResult", "Hook", "HookContext", "Programs", "apply_in_batches", "drop_programs", "fit",
+           "programs_for", "stack_instances", "train_step_within_budget"]
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +87,8 @@ class Programs:
                                  in_shardings=(inst, None), out_shardings=inst)
         self._shardings = (inst, batch)
         self._grouped: dict[int, Callable] = {}
-        self.train_step = jax.jit(own(jax.vmap(self._train_step), in_axes=(0, 0, 0)),
-                                  in_shardings=(inst, batch, inst), out_shardings=(inst, inst, inst),
-                                  donate_argnums=(0,))
+        self.budgeted_steps: dict = {}  # the compiled step train_step_within_budget measured and chose, per key
+        self.train_step = self.step_program()
         self.predict = jax.jit(own(jax.vmap(task.predict), in_axes=(0, 0)), in_shardings=(inst, batch),
                                out_shardings=batch)
         self.variables = jax.jit(own(jax.vmap(lambda st: task.eval_variables(st.variables, st.step)),
@@ -101,15 +101,23 @@ class Programs:
         """The training step running the instances in sequential groups of ``group`` (``jax.lax.map`` with a
         batch size) inside one program: the memory of ``group`` instances, the same updates as the vmapped step."""
         if group not in self._grouped:
-            inst, batch = self._shardings
+            self._grouped[group] = self.step_program(group)
+        return self._grouped[group]
 
+    def step_program(self, group: int | None = None) -> Callable:
+        """A new jitted training step: the instances vmapped (``group=None``, :attr:`train_step`) or in sequential
+        groups of ``group`` (:meth:`grouped_train_step`). Each call makes a new function, so JAX's caches keep its
+        compiled executable only as long as the returned function lives: the budget's measurements compile
+        programs that may never run, and drop them (:func:`train_step_within_budget`)."""
+        inst, batch = self._shardings
+        if group is None:
+            step = jax.vmap(self._train_step)
+        else:
             def step(state, batch_, active):
                 return jax.lax.map(lambda args: self._train_step(*args), (state, batch_, active), batch_size=group)
 
-            step = parallel.per_instance(step, self.mesh, in_axes=(0, 0, 0))
-            self._grouped[group] = jax.jit(step, in_shardings=(inst, batch, inst), out_shardings=(inst, inst, inst),
-                                           donate_argnums=(0,))
-        return self._grouped[group]
+        step = parallel.per_instance(step, self.mesh, in_axes=(0, 0, 0))
+        return jax.jit(step, in_shardings=(inst, batch, inst), out_shardings=(inst, inst, inst), donate_argnums=(0,))
 
     def _state(self, train_key, variables) -> TrainState:
         params = variables["params"]
@@ -163,6 +171,21 @@ def programs_for(task: Task, steps_per_epoch: int, mesh) -> Programs:
     return programs
 
 
+def drop_programs(task: Task) -> int:
+    """Drop the cached program sets of ``task``'s architecture (its :meth:`~Task.compile_key`, every horizon,
+    mesh and policy) and return the host memory their executables held; the next :func:`fit` of it compiles
+    again. For a run that trains one architecture after another (``protocols.cp.train``) and will not come back
+    to this one. Returns how many sets were dropped."""
+    compile_key = task.compile_key()
+    keys = [k for k in _CACHE if k[0] == compile_key]
+    for k in keys:
+        del _CACHE[k]
+    if keys:
+        gc.collect()  # a program set refers to itself (its jitted bound methods): freed by the collector only
+        parallel.release_freed_memory()
+    return len(keys)
+
+
 # ------------------------------------------------------------------------------------------------------ host helpers
 def _num_examples(tree) -> int:
     return int(np.shape(jax.tree_util.tree_leaves(tree)[0])[0])
@@ -180,16 +203,33 @@ def train_step_within_budget(programs: Programs, state, batch, active, config) -
     shapes = tuple((np.shape(a), str(a.dtype)) for a in jax.tree_util.tree_leaves(batch))
     key = ("train", shapes, budget)
     if key not in programs.eval_chunks:
-        need = parallel.program_bytes(programs.train_step, state, batch, active)
+        # Each candidate is compiled as a program of its own (Programs.step_program) and measured; the one chosen
+        # is kept and runs (compiled once), the others are dropped with their executables: a vmapped step that
+        # does not fit is never run, and kept for the process's life it held 0.6-0.8 GB of host memory (Table A.4
+        # #2's 7 folds, docs/performance.md, "Memory").
+        measured: dict[int, Any] = {}
+
+        def measure(group: int) -> int:
+            measured.clear()  # only the latest candidate is alive: budgeted_chunk returns it or a smaller one
+            measured[group] = programs.step_program(None if group >= instances else group).lower(
+                state, batch, active).compile()
+            return parallel.compiled_bytes(measured[group])
+
+        need = measure(instances)
         group = instances
         if need > budget:
-            group = parallel.budgeted_chunk(
-                lambda g: parallel.program_bytes(programs.grouped_train_step(g), state, batch, active),
-                max(1, min(instances - 1, int(instances * budget / need))), budget=budget)
+            group = parallel.budgeted_chunk(measure, max(1, min(instances - 1, int(instances * budget / need))),
+                                            budget=budget)
             log.info("training step of %d instances needs %.2f GB (budget %.2f GB): running them in groups of %d",
                      instances, need / 1e9, budget / 1e9, group)
         programs.eval_chunks[key] = group
+        if group in measured:
+            programs.budgeted_steps[key] = measured.pop(group)
+        measured.clear()
+        parallel.release_freed_memory()
     group = programs.eval_chunks[key]
+    if key in programs.budgeted_steps:
+        return programs.budgeted_steps[key]
     return programs.train_step if group >= instances else programs.grouped_train_step(group)
 
 
