@@ -173,9 +173,9 @@ def programs_for(task: Task, steps_per_epoch: int, mesh) -> Programs:
 
 def drop_programs(task: Task) -> int:
     """Drop the cached program sets of ``task``'s architecture (its :meth:`~Task.compile_key`, every horizon,
-    mesh and policy) and return the host memory their executables held; the next :func:`fit` of it compiles
-    again. For a run that trains one architecture after another (``protocols.cp.train``) and will not come back
-    to this one. Returns how many sets were dropped."""
+    mesh and policy), so that the host memory their executables hold can be freed; the next :func:`fit` of it
+    compiles again. For a run that trains one architecture after another (``protocols.cp.train``) and will not
+    come back to this one. Returns how many sets were dropped."""
     compile_key = task.compile_key()
     keys = [k for k in _CACHE if k[0] == compile_key]
     for k in keys:
