@@ -101,7 +101,9 @@ def tile_padding(hlo_text: str, top: int = 5) -> dict | None:
     left out) is sized twice from the layout in the HLO text: its elements, and its elements padded to the layout's
     first tile, ``T(a, b)`` over its two most minor dimensions (``T(128)`` over one). Returns ``{"logical": bytes,
     "tiled": bytes, "ratio": tiled / logical, "largest": [{"shape": layout text, "logical": bytes, "tiled": bytes,
-    "count": n}, ...], "opaque": bytes}`` (the ``top`` layouts with the most tiled bytes), or None where the layouts
+    "count": n}, ...], "opaque": bytes, "dtypes": {dtype: logical bytes}}`` (the ``top`` layouts with the most tiled
+    bytes; ``dtypes`` splits the logical bytes by element type: a bfloat16 program's float32 share is the
+    activations it keeps in float32), or None where the layouts
     carry no tiles (XLA:GPU, XLA:CPU). It counts each buffer written once: reads, and the bytes XLA's cost analysis
     adds, scale with it but are not in it. One-dimensional byte buffers of 1 MiB or more (``s8[n]``: XLA:TPU for v6e
     packs arrays into them) hide the shapes and layouts of what they hold: their bytes are ``opaque``, left out of
@@ -111,6 +113,7 @@ def tile_padding(hlo_text: str, top: int = 5) -> dict | None:
     for name in re.findall(r"\bfusion\([^\n]*?calls=%?([\w.\-]+)", hlo_text):
         fused.add(name)
     logical_total = tiled_total = opaque_total = 0
+    by_dtype: dict[str, int] = {}
     seen_tiles = False
     shapes: dict[str, list[int]] = {}
     current = None
@@ -145,6 +148,7 @@ def tile_padding(hlo_text: str, top: int = 5) -> dict | None:
             tiled = _BYTES[dtype] * math.prod(padded)
             logical_total += logical
             tiled_total += tiled
+            by_dtype[dtype] = by_dtype.get(dtype, 0) + int(logical)
             key = f"{dtype}[{dims_text}]{{{order_text}:{extra}}}" if extra else f"{dtype}[{dims_text}]{{{order_text}}}"
             entry = shapes.setdefault(key, [0, 0, 0])
             entry[0] += int(logical)
@@ -154,7 +158,7 @@ def tile_padding(hlo_text: str, top: int = 5) -> dict | None:
         return None
     largest = sorted(shapes.items(), key=lambda kv: -kv[1][1])[:top]
     return {"logical": int(logical_total), "tiled": int(tiled_total), "ratio": tiled_total / logical_total,
-            "opaque": int(opaque_total),
+            "opaque": int(opaque_total), "dtypes": dict(sorted(by_dtype.items(), key=lambda kv: -kv[1])),
             "largest": [{"shape": k, "logical": v[0], "tiled": v[1], "count": v[2]} for k, v in largest]}
 
 
@@ -339,6 +343,9 @@ class CompiledProgram:
             lines.append(f"  tile padding: the buffers written to HBM hold {p['logical'] / scale:.3f} {unit}, "
                          f"{p['tiled'] / scale:.3f} {unit} in their TPU tiles (x{p['ratio']:.2f}); largest "
                          f"{big['shape']} x{big['tiled'] / big['logical']:.2f}")
+            if p.get("dtypes"):
+                lines.append("  buffers written by element type: " + ", ".join(
+                    f"{dt} {n / scale:.3f} {unit}" for dt, n in p["dtypes"].items() if n >= 0.001 * p["logical"]))
             if p.get("opaque"):
                 lines.append(f"  tile padding not visible in {p['opaque'] / scale:.3f} {unit} of untyped byte buffers "
                              "(arrays packed into s8[n]): the ratio describes the rest only")

@@ -18,6 +18,12 @@ a field of a :class:`Policy`:
 * ``fast_init_compile`` — compile one-off initialisations without XLA's expensive passes (CPU; the options are
   XLA:CPU's); ``fast_dropout_keys`` — rbg dropout keys where threefry compiles slowly (CPU, with its one-after-another
   instances);
+* ``bn_inference`` — how a BatchNorm evaluates with its running averages when the network computes in bfloat16 or
+  float16: ``"exact"`` normalises in float32 and rounds once (CPU; what the reference computes, to the compute
+  dtype's rounding); ``"affine"`` applies the folded per-channel scale γ/√(σ²+ε) and shift β − μ·γ/√(σ²+ε) as one
+  multiply-add in the compute dtype (accelerators), which XLA fuses into the preceding product's output: no float32
+  copy of the activations is ever written (``infantjax.nn.norm``; docs/performance.md). Float32 networks and
+  training are the same under both;
 * ``compute_dtype`` — mixed precision: the dtype networks compute in when their spec's ``dtype`` is ``"auto"``
   (the default of every spec): ``"float32"`` on CPU (where bfloat16 is slower), ``"bfloat16"`` on accelerators.
   Parameters, optimizer state, BatchNorm statistics, softmax, losses and metrics stay float32 whatever it is
@@ -96,6 +102,7 @@ class Policy:
         compute_dtype: the dtype networks whose spec says ``dtype="auto"`` compute in (mixed precision:
             parameters and optimizer state float32, compute in this dtype, BatchNorm statistics, softmax, losses
             and metrics float32).
+        bn_inference: ``"exact"`` or ``"affine"``: a low-precision BatchNorm at inference (module docstring).
     """
 
     name: str
@@ -109,6 +116,7 @@ class Policy:
     fast_dropout_keys: bool = False
     memory_fraction: float = 0.25
     compute_dtype: str = "float32"
+    bn_inference: str = "exact"
 
 
 _POLICIES = {
@@ -116,7 +124,7 @@ _POLICIES = {
                   data_parallel_inference=False, fast_init_compile=True, fast_dropout_keys=True),
     "accelerator": Policy("accelerator", conv="plain", instances="vmap", pose_microbatch=None,
                           pose_depthwise="conv", pose_se_fold=False, data_parallel_inference=True,
-                          fast_init_compile=False, compute_dtype="bfloat16"),
+                          fast_init_compile=False, compute_dtype="bfloat16", bn_inference="affine"),
 }
 
 _local = threading.local()

@@ -62,6 +62,7 @@ def test_instance_parallel_cp_programs_compile_fit_and_never_exchange_data(targe
         pad = result.padding
         assert pad["tiled"] > pad["logical"] > 0 and pad["ratio"] == pytest.approx(pad["tiled"] / pad["logical"])
         assert "tile padding" in result.table() and result.record()["tile_padding"] == pad
+        assert sum(pad["dtypes"].values()) == pad["logical"] and "buffers written by element type" in result.table()
     else:  # XLA:GPU's layouts have none
         assert result.padding is None and "tile padding" not in result.table()
 
@@ -143,6 +144,7 @@ ENTRY %main (a: bf16[8,150,19,40]) -> (bf16[8,150,19,40], f32[10]) {
                                  "tiled": 2 * 22800 * 128, "count": 1}
     assert tile_padding(text.replace(":T(8,128)(2,1)", "").replace(":T(128)", "")) is None  # GPU/CPU layouts
     assert pad["opaque"] == 0
+    assert pad["dtypes"] == {"bf16": a + a, "f32": 40}  # the logical bytes by element type
     # XLA:TPU for v6e packs arrays into flat byte buffers: their bytes are opaque, kept out of the ratio
     packed = text.replace("  %small =", "  %packed = s8[31457280]{0:T(1024)(128)(4,1)} custom-call(%conv)\n  %small =")
     assert tile_padding(packed) == {**pad, "opaque": 31457280}

@@ -21,6 +21,16 @@ what Keras's *fused* kernel does (TensorFlow's ``FusedBatchNorm``, which ``tf.ke
 on 4-D float32 input, e.g. the Conv1D outputs of seed 003's per-clip network): the same two-pass variance and the
 same unbiased moving variance as ``"torch"`` (the fused op returns the Bessel-corrected batch variance and Keras
 averages that). All give the same variables and the same evaluation.
+
+Evaluation in low precision (``bn_inference`` of the backend policy, :mod:`infantjax.backend`). With the running
+averages a BatchNorm is a per-channel affine map, y = x·m + s with m = γ/√(σ²+ε) and s = β − μ·m: the BatchNorm
+folded into the product before it. Under the accelerator policy a network that computes in bfloat16 or float16
+evaluates its BatchNorms in that form (:class:`AffineBatchNorm`): m and s are computed in float32 from the float32
+variables, rounded to the compute dtype, and applied as one multiply-add in it, which XLA fuses into the preceding
+product's output. The exact form normalises in float32 and rounds once; on XLA:TPU that upcast reached back into the
+products, whose results XLA then kept in float32 (measured on the 70-instance CP scoring compiled for a v5e-8:
+docs/performance.md). The two differ by a few roundings of the compute dtype. Float32 networks, training, and the
+CPU policy (the reference's numerics) keep the exact form.
 """
 
 from __future__ import annotations
@@ -32,9 +42,12 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from infantjax import backend
 from infantjax.errors import ConfigError
 
-__all__ = ["CONVENTIONS", "NUMERICS", "BatchNormConvention", "TorchBatchNorm", "batch_norm"]
+__all__ = ["CONVENTIONS", "NUMERICS", "AffineBatchNorm", "BatchNormConvention", "TorchBatchNorm", "batch_norm"]
+
+_LOW_PRECISION = (jnp.dtype(jnp.bfloat16), jnp.dtype(jnp.float16))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,6 +111,32 @@ class TorchBatchNorm(nn.Module):
         return y.astype(self.dtype)
 
 
+class AffineBatchNorm(nn.Module):
+    """A BatchNorm evaluated with its running averages as one multiply-add in the compute dtype: y = x·m + s,
+    m = γ/√(σ²+ε) and s = β − μ·m computed in float32 and rounded to ``dtype`` (module docstring, "Evaluation in low
+    precision"). The variables are Flax ``BatchNorm``'s (``params`` ``scale``/``bias``, ``batch_stats``
+    ``mean``/``var``, float32, the same initial values), so it evaluates what the other forms train.
+
+    Attributes:
+        epsilon: added to the variance.
+        dtype: the compute dtype: the input is cast to it and the output is in it.
+    """
+
+    epsilon: float = 1e-5
+    dtype: Any = jnp.bfloat16
+
+    @nn.compact
+    def __call__(self, x):
+        c = x.shape[-1]
+        mean = self.variable("batch_stats", "mean", lambda: jnp.zeros((c,), jnp.float32)).value
+        var = self.variable("batch_stats", "var", lambda: jnp.ones((c,), jnp.float32)).value
+        scale = self.param("scale", nn.initializers.ones, (c,), jnp.float32)
+        bias = self.param("bias", nn.initializers.zeros, (c,), jnp.float32)
+        m = jax.lax.rsqrt(var.astype(jnp.float32) + self.epsilon) * scale.astype(jnp.float32)
+        s = bias.astype(jnp.float32) - mean.astype(jnp.float32) * m
+        return jnp.asarray(x, self.dtype) * m.astype(self.dtype) + s.astype(self.dtype)
+
+
 def batch_norm(train: bool, name: str | None = None, *, convention: str, momentum: float | None = None,
                epsilon: float | None = None, dtype: Any = jnp.float32, use_fast_variance: bool = True,
                numerics: str = "flax") -> nn.Module:
@@ -120,7 +159,9 @@ def batch_norm(train: bool, name: str | None = None, *, convention: str, momentu
             fused kernel compute; module docstring).
 
     Returns:
-        an unbound ``flax.linen.BatchNorm`` (or :class:`TorchBatchNorm`).
+        an unbound ``flax.linen.BatchNorm`` (or :class:`TorchBatchNorm`); in evaluation with a bfloat16 or float16
+        ``dtype`` under a policy whose ``bn_inference`` is ``"affine"`` (accelerators), an :class:`AffineBatchNorm`
+        (module docstring). All have the same variables.
     """
     try:
         conv = CONVENTIONS[convention]
@@ -133,10 +174,12 @@ def batch_norm(train: bool, name: str | None = None, *, convention: str, momentu
     epsilon = conv.epsilon if epsilon is None else float(epsilon)
     if not epsilon > 0.0:
         raise ConfigError(f"BatchNorm epsilon must be positive, got {epsilon}")
+    if numerics not in NUMERICS:
+        raise ConfigError(f"BatchNorm numerics must be one of {NUMERICS}, got {numerics!r}")
+    if not train and jnp.dtype(dtype) in _LOW_PRECISION and backend.current().bn_inference == "affine":
+        return AffineBatchNorm(epsilon=epsilon, dtype=dtype, name=name)
     if numerics in ("torch", "keras"):
         return TorchBatchNorm(use_running_average=not train, momentum=momentum, epsilon=epsilon, dtype=dtype,
                               name=name)
-    if numerics != "flax":
-        raise ConfigError(f"BatchNorm numerics must be one of {NUMERICS}, got {numerics!r}")
     return nn.BatchNorm(use_running_average=not train, momentum=momentum, epsilon=epsilon, dtype=dtype,
                         param_dtype=jnp.float32, use_fast_variance=use_fast_variance, name=name)
