@@ -89,9 +89,14 @@ def markdown(out: pathlib.Path) -> str:
     lines = ["| target | program | batch | memory per device (peak of HBM) | FLOPs / device | bytes / device | "
              "FLOP/byte | collectives | bound per call (estimate) | implied rate (estimate) | compile |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    earlier = 0
     for r in rows:
         memory = r["memory_per_device_bytes"]
-        cells = [r["target"], r["program"], str(r["batch"]),
+        # records without a policy were compiled before TPU targets got the tpu policy (and before the folded
+        # inference BatchNorm): a TPU row among them ran the accelerator policy's forms
+        old = "policy" not in r and not r["target"].startswith(("h", "a"))
+        earlier += old
+        cells = [r["target"], r["program"] + (" †" if old else ""), str(r["batch"]),
                  f"{_g(memory['peak'], 'B')} of {r['hbm_bytes'] / GB:.1f} GB"
                  + ("" if r.get("fits") else " — **does not fit**")]
         if r.get("flops_per_device") is None:
@@ -114,6 +119,10 @@ def markdown(out: pathlib.Path) -> str:
             " XLA:GPU compiled without a device gives none; GPU bytes are then arguments + outputs + temporaries,"
             " each touched once (a lower bound); TPU bytes are XLA's, with their (8, 128) tile padding.", "",
             *lines, ""]
+    if earlier:
+        text += ["† compiled before TPU targets got the `tpu` policy (2026-11-25): the accelerator policy's forms — "
+                 "graph convolutions as a 1×1 conv and an einsum, the exact inference BatchNorm; compile the row "
+                 "again (delete its record) for today's forms.", ""]
     if errors:
         text += ["Rows that did not compile:", ""]
         text += [f"- {e['target']} / {e['program']} ({e['seconds']:.0f} s): {e['error']}" for e in errors]

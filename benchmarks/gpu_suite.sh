@@ -15,6 +15,9 @@
 #     bash benchmarks/gpu_suite.sh more    # 3: pose in float32 (TF32) beside PyTorch, the 7-fold step and the
 #                                          #    70-instance ensemble scoring 71,000 windows, depth (asymmetric ÷ full),
 #                                          #    MAM, the SMA CNN at Table 1 size, the smartphone model's 25 splits
+#     bash benchmarks/gpu_suite.sh forms   # 4 (when time is left): the GCN steps of call 2 under the tpu policy,
+#                                          #    whose graph convolutions are one dense product (docs/backend.md):
+#                                          #    beside call 2's rows it says whether GPUs should get that form too
 # Each call writes its log, JSON records and a markdown table (figures.md: every row with its fraction of the
 # device's peak) under $OUT; every step runs under its own time limit so the call ends inside 10 minutes and the
 # files written so far come back. Each infantjax bench step writes its own JSON, and rewrites it after every row
@@ -159,8 +162,14 @@ case "$CALL" in
     step "smartphone model, 25 splits" 25 python3 benchmarks/passmore.py --json "$OUT/passmore.json"  # 21 s
     figures
     ;;
+  forms)  # call 4 (~4.5 min): the TPU policy's dense graph products measured on the GPU, beside call 2's GCN rows
+    setup forms
+    step "infantjax bench --size gpu --only gcn, tpu policy (dense graph products, bfloat16)" 250 python3 -m \
+      infantjax --backend-policy tpu bench --size gpu --only gcn --json "$OUT/bench-bf16-gcn-dense.json"
+    figures
+    ;;
   *)
-    echo "usage: $0 prepare [EFFICIENTPOSE MOVEMENTOUTCOME STGCN] | tests | bench | more" >&2
+    echo "usage: $0 prepare [EFFICIENTPOSE MOVEMENTOUTCOME STGCN] | tests | bench | more | forms" >&2
     exit 2
     ;;
 esac

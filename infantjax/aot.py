@@ -4,8 +4,9 @@
 over :func:`infantjax.parallel.instance_mesh` for stacked tasks (the CP ensemble at Table A.4 size; the depth,
 smartphone, SMA and MAM tasks' contract examples), the ensemble's scoring (the stacked predictor's program), the
 EfficientPose inference graph data-parallel over the devices — lowers it with abstract arguments placed as the
-library places them, on the abstract devices of a named target (:mod:`infantjax.targets`), under the accelerator
-backend policy, and compiles it with the target's real compiler (XLA:TPU from libtpu, XLA:GPU from the CUDA
+library places them, on the abstract devices of a named target (:mod:`infantjax.targets`), under the backend
+policy the target's platform gets (``accelerator`` for a GPU, ``tpu`` for a TPU: :mod:`infantjax.backend`), and
+compiles it with the target's real compiler (XLA:TPU from libtpu, XLA:GPU from the CUDA
 plugin: the extra ``aot``). The executable tells:
 
 * memory per device (arguments, outputs, temporaries, peak = arguments + outputs + temporaries − aliased) against
@@ -267,6 +268,7 @@ class CompiledProgram:
     peak_name: str
     hbm_tb_s: float
     padding: dict | None = None
+    policy: str = "accelerator"
 
     @property
     def intensity(self) -> float | None:
@@ -309,7 +311,7 @@ class CompiledProgram:
                "flop_per_byte": self.intensity, "collectives": self.collectives,
                "instance_parallel": self.instance_parallel, "bound_by": self.bound_by,
                "peak": self.peak_name, "peak_tflop_per_s": self.peak_tflops, "hbm_tb_per_s": self.hbm_tb_s,
-               "tile_padding": self.padding}
+               "tile_padding": self.padding, "policy": self.policy}
         if self.flops is not None:
             out["gflop"] = self.flops * self.devices / 1e9
         if self.bytes is not None:
@@ -321,7 +323,8 @@ class CompiledProgram:
         gb = 1e9
         m = self.memory
         lines = [f"{self.program} ({self.description}) compiled for {self.target}: {self.devices} x "
-                 f"{self.device_kind}, mesh {self.mesh}, batch {self.batch}, {self.dtype}, compile {self.compile_s:.1f} s",
+                 f"{self.device_kind}, mesh {self.mesh}, batch {self.batch}, {self.dtype}, {self.policy} policy, "
+                 f"compile {self.compile_s:.1f} s",
                  f"  memory per device: arguments {m['argument'] / gb:.3f} GB, outputs {m['output'] / gb:.3f} GB, "
                  f"temporaries {m['temp'] / gb:.3f} GB, peak {m['peak'] / gb:.3f} GB of {self.hbm_bytes / gb:.1f} GB HBM"
                  f" ({'fits' if self.fits else 'DOES NOT FIT'})"]
@@ -386,6 +389,14 @@ def _engine(task, devices, instances: int, batch_tree: dict, *, steps_per_epoch:
     return programs.train_step, (state, stacked, active), dict(mesh.shape), n
 
 
+def _graph_product() -> str:
+    """How the policy in force runs the GCN graph convolutions, as :func:`~infantjax.models.gcn.count_flops` names
+    it (the analytical count of the program that is compiled)."""
+    from infantjax import backend
+
+    return "dense" if backend.current().graph_product == "dense" else "factored"
+
+
 def _gcn_spec(size: str):
     from infantjax.models.gcn.spec import GCNSpec
 
@@ -414,7 +425,7 @@ def _cp(devices, batch, instances, size, *, train: bool, stgcn: bool = False) ->
     window = 30 if size == "small" else 150
     task = CPTask(spec, CPConfig(window=window, batch_size=batch, preprocess=False, window_rotation=None,
                                  progress=False))
-    forward = count_flops(spec, "full", num_frames=window)
+    forward = count_flops(spec, "full", num_frames=window, graph_product=_graph_product())
     if train:
         fn, args, mesh, n = _engine(task, devices, instances, {"positions": ((batch, window, 19, 2), jnp.float32),
                                                                 "labels": ((batch,), jnp.int32)})
@@ -466,7 +477,7 @@ def _nas_trial(devices, batch, instances, size) -> Built:
                                  progress=False))
     fn, args, mesh, _ = _engine(task, devices[:1], 1, {"positions": ((batch, window, 19, 2), jnp.float32),
                                                         "labels": ((batch,), jnp.int32)})
-    forward = count_flops(spec, "full", num_frames=window)
+    forward = count_flops(spec, "full", num_frames=window, graph_product=_graph_product())
     return Built(fn, args, batch, "windows", f"one NAS trial's training step on one chip, {name}, {batch} windows "
                  f"of {window} frames", False, 3.0 * forward * batch, mesh, devices=1)
 
@@ -669,7 +680,7 @@ def compile_program(target, program: str, *, batch: int | None = None, instances
         raise ConfigError(f"instances must be at least 1, got {instances}")
     devices = targets.devices(t)
     options = {"xla_gpu_enable_triton_gemm": False} if t.platform == "gpu" and not triton_gemm else {}
-    with backend.use("accelerator") as policy:
+    with backend.use("tpu" if t.platform == "tpu" else "accelerator") as policy:
         built = build(devices, batch, instances, size)
         start = time.perf_counter()
         try:
@@ -681,7 +692,7 @@ def compile_program(target, program: str, *, batch: int | None = None, instances
                 raise AotError(f"{program} (batch {batch}) does not fit {t.name}: {text[:400]}") from err
             raise AotError(f"the {t.platform.upper()} compiler refused {program} for {t.name}: {text[:400]}") from err
         compile_s = time.perf_counter() - start
-        dtype = policy.compute_dtype
+        dtype, policy_name = policy.compute_dtype, policy.name
     stats = compiled.memory_analysis()
     memory = {"argument": int(stats.argument_size_in_bytes), "output": int(stats.output_size_in_bytes),
               "temp": int(stats.temp_size_in_bytes), "alias": int(stats.alias_size_in_bytes)}
@@ -707,7 +718,7 @@ def compile_program(target, program: str, *, batch: int | None = None, instances
         device_kind=devices[0].device_kind, mesh=built.mesh_shape, compile_s=round(compile_s, 2), memory=memory,
         hbm_bytes=t.hbm_bytes, fits=memory["peak"] <= t.hbm_bytes, flops=flops, flops_source=source,
         analytical_flops=analytical, bytes=nbytes, collectives=collectives(hlo), padding=tile_padding(hlo),
-        instance_parallel=built.instance_parallel, items=built.items, unit=built.unit, dtype=dtype,
+        instance_parallel=built.instance_parallel, items=built.items, unit=built.unit, dtype=dtype, policy=policy_name,
         peak_tflops=tflops, peak_name=peak_name, hbm_tb_s=peak.hbm_tb_s)
 
 

@@ -1,12 +1,20 @@
 """The one backend policy: every choice that depends on the backend is made here, and nowhere else.
 
 XLA:CPU and the accelerators (GPU, TPU) want different formulations of the same computation. Each such choice is
-a field of a :class:`Policy`:
+a field of a :class:`Policy`. There are three: ``cpu``, ``accelerator`` (GPUs), and ``tpu``, which is the
+accelerator policy with the forms XLA:TPU's tiled layouts want (``graph_product``):
 
 * ``conv`` — the convolution and product forms of ``infantjax.nn``: ``"cpu"`` runs temporal convolutions as
   im2col products, depthwise convolutions and graph aggregations as shifted sums and explicit matmuls, and low-
   precision products with a float32 result (each measured faster on XLA:CPU, docs/performance.md); ``"plain"`` runs
   XLA's own convolutions and einsums, what accelerators run best;
+* ``graph_product`` — the GCN graph convolution (``infantjax.nn.graph.GraphConv``): ``"matmul"`` (CPU) and
+  ``"einsum"`` (GPU) run its 1×1 convolution to K·F channels and then the aggregation over the K partitions and V
+  joints; ``"dense"`` (TPU) runs both as one product with the combined (V·C, V·F) weight
+  Σₖ Aₖ ⊗ Wₖ, so the joints and channels share the 128-lane axis of XLA:TPU's (8, 128) tiles instead of padding a
+  channel axis of 10–96 to 128 and relaying the activations out twice around the einsum (compiled for a v5e-8:
+  docs/performance.md). It computes V times more products than the aggregation saves, which a memory-bound TPU
+  program has to spare;
 * ``instances`` — how the stacked instances of one device run in a compiled program (a training step of a task
   that asks for it, an ensemble's scoring, :func:`infantjax.train.predict.predict_stacked`): ``"map"`` one after
   another (``lax.map``; a vmap over weights turns XLA:CPU's convolutions into slower batched ones) or ``"vmap"``;
@@ -33,8 +41,8 @@ The memory budget of a compiled call (:func:`memory_fraction`, used by :func:`in
 is a share of the device's memory: physical RAM on CPU, the allocator's limit on an accelerator.
 
 The policy in force is, in this order: the innermost :func:`use` block; the ``INFANTJAX_BACKEND_POLICY``
-environment variable (``cpu``, ``accelerator`` or ``auto``); ``auto``, which is the policy of the platform JAX runs
-on (:func:`platform`). So a CPU machine can run the accelerator forms (``INFANTJAX_BACKEND_POLICY=accelerator``,
+environment variable (``cpu``, ``accelerator``, ``tpu`` or ``auto``); ``auto``, which is the policy of the platform
+JAX runs on (:func:`platform`: ``cpu``, ``accelerator`` on a GPU, ``tpu`` on a TPU). So a CPU machine can run the accelerator forms (``INFANTJAX_BACKEND_POLICY=accelerator``,
 or ``with backend.use("accelerator"):``) and tests assert that both give the same results. The compute dtype is
 switched on its own, in the same order: ``use(..., compute_dtype="float32")``, the ``INFANTJAX_COMPUTE_DTYPE``
 environment variable (``float32``, ``bfloat16``, ``float16`` or ``auto``), the policy's.
@@ -69,12 +77,12 @@ from infantjax.errors import ConfigError
 __all__ = ["COMPUTE_DTYPES", "DTYPE_ENV", "ENV", "PLATFORMS", "POLICIES", "Policy", "compute_dtype", "current", "form",
            "instances", "memory_fraction", "platform", "policy", "use"]
 
-#: The environment variable that sets the policy for a whole process (``cpu``, ``accelerator``, ``auto``).
+#: The environment variable that sets the policy for a whole process (``cpu``, ``accelerator``, ``tpu``, ``auto``).
 ENV = "INFANTJAX_BACKEND_POLICY"
 #: The platforms JAX runs on that the policy knows.
 PLATFORMS = ("cpu", "gpu", "tpu")
 #: The policy names :func:`use` and the environment variable accept.
-POLICIES = ("auto", "cpu", "accelerator")
+POLICIES = ("auto", "cpu", "accelerator", "tpu")
 #: The environment variable that sets the compute dtype for a whole process (``float32``, ``bfloat16``,
 #: ``float16``, ``auto`` = the policy's).
 DTYPE_ENV = "INFANTJAX_COMPUTE_DTYPE"
@@ -87,7 +95,7 @@ class Policy:
     """Every backend-dependent form (module docstring).
 
     Attributes:
-        name: ``"cpu"`` or ``"accelerator"``.
+        name: ``"cpu"``, ``"accelerator"`` or ``"tpu"``.
         conv: ``"cpu"`` (the forms XLA:CPU runs fastest) or ``"plain"`` (XLA's convolutions and einsums).
         instances: ``"map"`` or ``"vmap"``: stacked instances on one device, in training (for tasks whose
             ``Task.cpu_instances`` is ``"map"``) and in inference.
@@ -103,6 +111,7 @@ class Policy:
             parameters and optimizer state float32, compute in this dtype, BatchNorm statistics, softmax, losses
             and metrics float32).
         bn_inference: ``"exact"`` or ``"affine"``: a low-precision BatchNorm at inference (module docstring).
+        graph_product: ``"matmul"``, ``"einsum"`` or ``"dense"``: the GCN graph convolution (module docstring).
     """
 
     name: str
@@ -117,6 +126,12 @@ class Policy:
     memory_fraction: float = 0.25
     compute_dtype: str = "float32"
     bn_inference: str = "exact"
+    graph_product: str = "matmul"
+
+    @property
+    def accelerator(self) -> bool:
+        """True for the accelerator forms (the ``accelerator`` and ``tpu`` policies)."""
+        return self.name != "cpu"
 
 
 _POLICIES = {
@@ -124,8 +139,10 @@ _POLICIES = {
                   data_parallel_inference=False, fast_init_compile=True, fast_dropout_keys=True),
     "accelerator": Policy("accelerator", conv="plain", instances="vmap", pose_microbatch=None,
                           pose_depthwise="conv", pose_se_fold=False, data_parallel_inference=True,
-                          fast_init_compile=False, compute_dtype="bfloat16", bn_inference="affine"),
+                          fast_init_compile=False, compute_dtype="bfloat16", bn_inference="affine",
+                          graph_product="einsum"),
 }
+_POLICIES["tpu"] = dataclasses.replace(_POLICIES["accelerator"], name="tpu", graph_product="dense")
 
 _local = threading.local()
 
@@ -143,8 +160,8 @@ def platform() -> str:
 
 def _check(name: str, where: str) -> str:
     if name not in POLICIES:
-        raise ConfigError(f"{where}: backend policy {name!r} is not one of {POLICIES}; use 'cpu', 'accelerator' or "
-                          "'auto' (the platform's own)")
+        raise ConfigError(f"{where}: backend policy {name!r} is not one of {POLICIES}; use 'cpu', 'accelerator', "
+                          "'tpu' or 'auto' (the platform's own)")
     return name
 
 
@@ -156,7 +173,7 @@ def policy(name: str = "auto") -> Policy:
     """
     _check(name, "backend.policy")
     if name == "auto":
-        name = "cpu" if platform() == "cpu" else "accelerator"
+        name = {"cpu": "cpu", "tpu": "tpu"}.get(platform(), "accelerator")
     return _POLICIES[name]
 
 
@@ -202,8 +219,8 @@ def compute_dtype() -> str:
 
 @contextlib.contextmanager
 def use(name: str | None = None, *, compute_dtype: str | None = None) -> Iterator[Policy]:
-    """Run a block of code under the policy ``name`` (``"cpu"``, ``"accelerator"`` or ``"auto"``; None keeps the
-    one in force), e.g. the accelerator forms on a CPU, and/or with the compute dtype ``compute_dtype``
+    """Run a block of code under the policy ``name`` (``"cpu"``, ``"accelerator"``, ``"tpu"`` or ``"auto"``; None
+    keeps the one in force), e.g. the accelerator forms on a CPU, and/or with the compute dtype ``compute_dtype``
     (``"float32"``, ``"bfloat16"``, ``"float16"``, or ``"auto"``: the policy's). Blocks nest; each thread has
     its own.
 

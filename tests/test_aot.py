@@ -8,7 +8,8 @@ inference none either), and its FLOPs agree with the analytical count:
 * the traced program's products and convolutions (``aot.matrix_flops``, the GPU figure) within 5 % of
   ``models.gcn.count_flops(spec, "full")`` x batch (x 3 for a training step: forward and two backward products);
 * XLA:TPU's count of the compiled program between 1.0 and 1.5 times the analytical one (it also counts
-  elementwise operations, BatchNorm, the optimizer update).
+  elementwise operations, BatchNorm, the optimizer update); a TPU target compiles the ``tpu`` policy's forms, whose
+  graph convolutions are dense products (``count_flops(..., graph_product="dense")``).
 
 The wheels are the extra ``aot``; without them the tests skip with the reason, and under
 ``INFANTJAX_REQUIRE_AOT=1`` (the CI pass of .ci/run) they fail instead.
@@ -58,9 +59,10 @@ def test_instance_parallel_cp_programs_compile_fit_and_never_exchange_data(targe
     assert result.instance_parallel and result.mesh == {"instance": 8, "data": 1}
     assert result.fits and 0 < result.memory["peak"] < result.hbm_bytes
     assert result.collectives == {}  # one instance per device: no all-gather, no collective at all
-    if target == TPU:  # XLA:TPU's layouts carry tiles: narrow channels and the 19 joints are padded in them
+    assert result.policy == ("tpu" if target == TPU else "accelerator")  # the TPU forms for a TPU target
+    if target == TPU:  # XLA:TPU's layouts carry tiles: narrow dimensions are padded in them
         pad = result.padding
-        assert pad["tiled"] > pad["logical"] > 0 and pad["ratio"] == pytest.approx(pad["tiled"] / pad["logical"])
+        assert pad["tiled"] >= pad["logical"] > 0 and pad["ratio"] == pytest.approx(pad["tiled"] / pad["logical"])
         assert "tile padding" in result.table() and result.record()["tile_padding"] == pad
         assert sum(pad["dtypes"].values()) == pad["logical"] and "buffers written by element type" in result.table()
     else:  # XLA:GPU's layouts have none
@@ -329,6 +331,15 @@ def test_the_full_table_runs_one_process_a_row_and_resumes(tmp_path, capsys):
     assert row["target"] == "h100x1" and row["fits"] and row["collectives"] == {}
     text = (tmp_path / "table.md").read_text()
     assert "estimates, compiled for, not run on" in text and "| h100x1 | smartphone-train |" in text
+    assert row["policy"] == "accelerator" and "†" not in text
+    # a TPU row recorded before TPU targets got the tpu policy (no "policy" in its record) is marked as such
+    older = json.loads(record.read_text())
+    older["rows"][0] = {k: v for k, v in row.items() if k != "policy"} | {"target": "v5e-8"}
+    (tmp_path / "v5e-8__smartphone-train.json").write_text(json.dumps(older))
+    assert table.main(["--out", str(tmp_path), "--render"]) == 0
+    text = (tmp_path / "table.md").read_text()
+    assert "| v5e-8 | smartphone-train † |" in text and "† compiled before TPU targets got the `tpu` policy" in text
+    (tmp_path / "v5e-8__smartphone-train.json").unlink()
     stamp = record.stat().st_mtime_ns
     capsys.readouterr()
     assert table.main(args) == 0 and record.stat().st_mtime_ns == stamp

@@ -23,7 +23,7 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 def _native() -> str:
     """The policy "auto" picks on the platform the tests run on: "cpu" under tests/conftest.py's
     JAX_PLATFORMS=cpu, "accelerator" on the lent GPU (benchmarks/gpu_suite.sh)."""
-    return "cpu" if jax.devices()[0].platform == "cpu" else "accelerator"
+    return {"cpu": "cpu", "tpu": "tpu"}.get(jax.devices()[0].platform, "accelerator")
 
 
 def test_platform_is_jaxs_and_auto_is_its_policy(monkeypatch):
@@ -123,10 +123,27 @@ def test_accelerator_forms_equal_the_cpu_forms():
 
     with backend.use("cpu"):
         cpu = run()
-    with backend.use("accelerator"):
-        accelerator = run()
-    for c, g in zip(cpu, accelerator):
-        np.testing.assert_allclose(np.asarray(c), np.asarray(g), rtol=2e-4, atol=2e-4)
+    for name in ("accelerator", "tpu"):  # the TPU policy: the GCN's graph convolutions as dense products
+        with backend.use(name):
+            other = run()
+        for c, g in zip(cpu, other):
+            np.testing.assert_allclose(np.asarray(c), np.asarray(g), rtol=2e-4, atol=2e-4, err_msg=name)
+
+
+def test_the_tpu_policy_is_the_accelerator_policy_with_dense_graph_products(monkeypatch):
+    import dataclasses
+
+    cpu, gpu, tpu = (backend.policy(name) for name in ("cpu", "accelerator", "tpu"))
+    assert (cpu.graph_product, gpu.graph_product, tpu.graph_product) == ("matmul", "einsum", "dense")
+    assert dataclasses.replace(tpu, name="accelerator", graph_product="einsum") == gpu
+    assert tpu.accelerator and gpu.accelerator and not cpu.accelerator
+    # auto: the platform's policy
+    for platform, name in (("cpu", "cpu"), ("gpu", "accelerator"), ("tpu", "tpu")):
+        monkeypatch.setattr(backend, "platform", lambda platform=platform: platform)
+        assert backend.policy("auto").name == name
+    monkeypatch.undo()
+    monkeypatch.setenv(backend.ENV, "tpu")
+    assert backend.current() is tpu
 
 
 # the package, its benchmarks and experiments; backend.py is the one reader

@@ -32,7 +32,7 @@ def _perturbed(variables, seed: int = 2):
 
 def test_the_policies_name_their_inference_batchnorm():
     assert backend.policy("cpu").bn_inference == "exact"
-    assert backend.policy("accelerator").bn_inference == "affine"
+    assert backend.policy("accelerator").bn_inference == backend.policy("tpu").bn_inference == "affine"
 
 
 @pytest.mark.parametrize("numerics", ["flax", "torch"])

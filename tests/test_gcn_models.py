@@ -320,6 +320,66 @@ def test_graph_conv_adds_its_bias_before_aggregation():
     assert float(jnp.abs(out[0, 0] - out[0, 0].mean(axis=0)).max()) > 1e-3  # differs between joints
 
 
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_dense_graph_conv_is_the_same_map_with_the_same_variables(use_bias):
+    """The TPU form (``impl="dense"``, one product with the combined (V·C, V·F) weight) against the 1×1 conv +
+    aggregation: the same variables and initial values, the same outputs and the same gradients (input, weights and
+    the adjacency, which the edge-importance mask makes learnable), to float32 rounding."""
+    from infantjax.nn.graph import combined_weight
+
+    a = jnp.asarray(skeleton_lib.get("in-motion-19").adjacency("disentangled", scales=3))
+    x = jax.random.normal(jax.random.key(3), (2, 7, V, 6))
+    out = {}
+    for impl in ("matmul", "einsum", "dense"):
+        layer = GraphConv(features=5, partitions=3, use_bias=use_bias, impl=impl)
+        variables = layer.init(jax.random.key(0), x, a)
+
+        def loss(v, x, a, layer=layer):
+            return jnp.sum(jnp.sin(layer.apply(v, x, a)))
+
+        out[impl] = (variables, layer.apply(variables, x, a), jax.grad(loss, argnums=(0, 1, 2))(variables, x, a))
+    reference = out["matmul"]
+    for impl in ("einsum", "dense"):
+        variables, y, grads = out[impl]
+        assert jax.tree_util.tree_structure(variables) == jax.tree_util.tree_structure(reference[0])
+        assert all((np.asarray(p) == np.asarray(q)).all() for p, q in
+                   zip(jax.tree_util.tree_leaves(variables), jax.tree_util.tree_leaves(reference[0])))
+        np.testing.assert_allclose(np.asarray(y), np.asarray(reference[1]), rtol=1e-5, atol=1e-5, err_msg=impl)
+        for g, r in zip(jax.tree_util.tree_leaves(grads), jax.tree_util.tree_leaves(reference[2])):
+            np.testing.assert_allclose(np.asarray(g), np.asarray(r), rtol=1e-4, atol=1e-4, err_msg=impl)
+    # the combined weight is the layer: a frame's (V·C) features times it, plus the joint-dependent bias
+    params = out["dense"][0]["params"]["conv"]
+    weight, bias = combined_weight(params["kernel"], params.get("bias"), a)
+    assert weight.shape == (V * 6, V * 5) and (bias is None) == (not use_bias)
+    frame = x[1, 4].reshape(-1) @ weight + (0 if bias is None else bias)
+    np.testing.assert_allclose(np.asarray(frame).reshape(V, 5), np.asarray(out["dense"][1][1, 4]), rtol=1e-5,
+                               atol=1e-5)
+
+
+def test_graph_conv_form_follows_the_policy_and_wide_layers_keep_the_aggregation():
+    from infantjax import backend
+    from infantjax.nn.graph import DENSE_MAX
+
+    a = jnp.asarray(skeleton_lib.get("in-motion-19").adjacency("spatial"))
+
+    def products(features, channels, policy):
+        x = jnp.zeros((1, 4, V, channels))
+        layer = GraphConv(features=features, partitions=3)
+        with backend.use(policy):
+            variables = jax.eval_shape(lambda: layer.init(jax.random.key(0), x, a))
+            jaxpr = jax.make_jaxpr(lambda v, x: layer.apply(v, x, a))(variables, x)
+        return [tuple(e.outvars[0].aval.shape) for e in jaxpr.jaxpr.eqns if e.primitive.name == "dot_general"]
+
+    # the TPU policy: one product of the (V·C) features; the others: the conv, then the aggregation
+    assert (1 * 4, V * 8) in products(8, 6, "tpu") and len(products(8, 6, "tpu")) <= 3  # incl. the combined weight
+    assert (1 * 4, V * 8) not in products(8, 6, "accelerator")
+    assert (1 * 4, V * 8) not in products(8, 6, "cpu")
+    wide = DENSE_MAX // V + 1  # a combined weight wider than DENSE_MAX: the aggregation again
+    assert (1 * 4, V * wide) not in products(wide, 6, "tpu")
+    with pytest.raises(ConfigError, match="graph conv impl"):
+        GraphConv(features=4, partitions=3, impl="kron").init(jax.random.key(0), jnp.zeros((1, 4, V, 2)), a)
+
+
 def test_mbconv_graph_conv_reproduces_the_grouped_conv_channel_scramble():
     """Reference quirk: PyTorch Conv2d(C, K·C, 1, groups=C) viewed as (K, C): partition k, channel c reads input
     channel ⌊(k·C + c)/K⌋; corrected mode reads channel c."""

@@ -404,7 +404,7 @@ def _depth(run: Run, sizes: Sizes, torch: TorchSide | None = None) -> None:
     from infantjax.models.depth.regression import RegressionSpec
     from infantjax.train import DepthConfig, DepthTask, programs_for
 
-    accelerator = backend.current().name == "accelerator"
+    accelerator = backend.current().accelerator
     scale, height, width, batch = (1.0, 96, 128, 16) if accelerator else (0.25, 48, 64, 4)
     if sizes is SIZES["quick"]:
         scale, batch = min(scale, 0.125), min(batch, 2)

@@ -13,13 +13,22 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from infantjax.nn.dense import FlatDense, matmul
+from infantjax import backend
 from infantjax.backend import form
+from infantjax.errors import ConfigError
+from infantjax.nn.dense import FlatDense, matmul
 from infantjax.nn.torch_compat import LINEAR_GAIN, he_fan_out, torch_bias
 
-__all__ = ["AGGREGATE_IMPLS", "DepthwiseGraphConv", "GraphConv", "aggregate", "mbconv_source_channels"]
+__all__ = ["AGGREGATE_IMPLS", "DENSE_MAX", "GRAPH_IMPLS", "DepthwiseGraphConv", "GraphConv", "aggregate",
+           "combined_weight", "mbconv_source_channels"]
 
 AGGREGATE_IMPLS = ("auto", "einsum", "matmul")
+#: How :class:`GraphConv` computes: ``auto`` (the backend policy's ``graph_product``), ``matmul`` and ``einsum``
+#: (1×1 convolution, then :func:`aggregate`), ``dense`` (one product with :func:`combined_weight`).
+GRAPH_IMPLS = ("auto", "matmul", "einsum", "dense")
+#: The ``dense`` form is used where V·C_in and V·F are at most this (a combined weight of at most DENSE_MAX² entries);
+#: wider layers fall back to ``einsum``.
+DENSE_MAX = 2048
 
 
 def aggregate(x: Float[Array, "N T V K C"], a: Float[Array, "K V V"], impl: str = "auto") -> Float[Array, "N T V C"]:
@@ -40,6 +49,37 @@ def aggregate(x: Float[Array, "N T V K C"], a: Float[Array, "K V V"], impl: str 
     return out.reshape(-1, c, a.shape[-1]).transpose(0, 2, 1).reshape(*lead, a.shape[-1], c)
 
 
+def combined_weight(kernel: Float[Array, "C KF"], bias: Float[Array, "KF"] | None, a: Float[Array, "K V W"]
+                    ) -> tuple[Float[Array, "VC WF"], Float[Array, "WF"] | None]:
+    """The graph convolution as one linear map of a frame's (V·C) features: weight[v·C + c, w·F + f] =
+    Σ_k A[k, v, w] · kernel[c, k·F + f] and bias[w·F + f] = Σ_k b[k·F + f] · Σ_v A[k, v, w] (the bias added before
+    aggregation, as :class:`GraphConv`). Computed in float32 (the weights' dtype, at least)."""
+    k, v, w = a.shape
+    c = kernel.shape[0]
+    f = kernel.shape[1] // k
+    dt = jnp.promote_types(kernel.dtype, jnp.float32)
+    a = a.astype(dt)
+    weight = jnp.einsum("kvw,ckf->vcwf", a, kernel.astype(dt).reshape(c, k, f)).reshape(v * c, w * f)
+    if bias is None:
+        return weight, None
+    return weight, jnp.einsum("kvw,kf->wf", a, bias.astype(dt).reshape(k, f)).reshape(w * f)
+
+
+class _Linear(nn.Module):
+    """The variables of ``FlatDense(features)`` (``kernel`` (C_in, features), ``bias``; the same initialisers, so
+    the same initial values), returned instead of applied."""
+
+    features: int
+    use_bias: bool
+    gain: float
+
+    @nn.compact
+    def __call__(self, c_in: int):
+        kernel = self.param("kernel", he_fan_out(self.gain), (c_in, self.features), jnp.float32)
+        bias = self.param("bias", torch_bias(c_in), (self.features,), jnp.float32) if self.use_bias else None
+        return kernel, bias
+
+
 class GraphConv(nn.Module):
     """ST-GCN graph convolution: a 1×1 conv to K·features channels, then aggregation over the graph.
 
@@ -47,6 +87,11 @@ class GraphConv(nn.Module):
     applied it becomes joint-dependent: joint w receives b_k · Σ_v A[k, v, w] for each partition. Output channel
     o = k·features + c of the conv belongs to partition k, channel c (PyTorch ``view(n, K, C, t, v)``), so a
     PyTorch weight (K·C, C_in, 1, 1) maps onto the Flax kernel (C_in, K·C) unchanged.
+
+    ``impl`` (:data:`GRAPH_IMPLS`; ``auto``: the backend policy's ``graph_product``): ``matmul`` / ``einsum`` run the
+    conv and then :func:`aggregate`; ``dense`` runs both as one (N·T, V·C) × (V·C, V·F) product with
+    :func:`combined_weight` (the TPU form: joints and channels share the lane axis; V·C ≤ :data:`DENSE_MAX`, else
+    ``einsum``). The same variables and, to rounding, the same values.
     """
 
     features: int
@@ -54,13 +99,26 @@ class GraphConv(nn.Module):
     use_bias: bool = True
     gain: float = LINEAR_GAIN
     dtype: Any = jnp.float32
+    impl: str = "auto"
 
     @nn.compact
     def __call__(self, x: Float[Array, "N T V C"], a: Float[Array, "K V V"]) -> Float[Array, "N T V F"]:
+        if self.impl not in GRAPH_IMPLS:
+            raise ConfigError(f"graph conv impl must be one of {GRAPH_IMPLS}, got {self.impl!r}")
+        impl = backend.current().graph_product if self.impl == "auto" else self.impl
+        v, c = x.shape[-2:]
+        if impl == "dense" and max(v * c, v * self.features) <= DENSE_MAX:
+            kernel, bias = _Linear(self.partitions * self.features, self.use_bias, self.gain, name="conv")(c)
+            weight, bias = combined_weight(kernel, bias, a)
+            y = jnp.asarray(x, self.dtype).reshape(*x.shape[:-2], v * c)
+            y = y.reshape(-1, v * c) @ weight.astype(self.dtype)
+            if bias is not None:
+                y = y + bias.astype(self.dtype)
+            return y.reshape(*x.shape[:-2], a.shape[-1], self.features)
         y = FlatDense(self.partitions * self.features, use_bias=self.use_bias, kernel_init=he_fan_out(self.gain),
                       bias_init=torch_bias(x.shape[-1]), dtype=self.dtype, name="conv")(x)
         y = y.reshape(*y.shape[:-1], self.partitions, self.features)
-        return aggregate(y, a)
+        return aggregate(y, a, "einsum" if impl == "dense" else impl)
 
 
 def mbconv_source_channels(channels: int, partitions: int, mode: str = "reference") -> np.ndarray:

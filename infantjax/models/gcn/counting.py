@@ -57,6 +57,7 @@ class LedgerEntry:
     bn: int = 0
     built: bool = True
     live: bool = True
+    dense: int = 0
 
 
 def mbconv_outer_se_ratio(ratio: int, expansion: int, mode: str = "reference") -> int:
@@ -103,8 +104,11 @@ class _Ledger:
 
     def graph_conv(self, name, c_in, c_out, k, *, v, elems, bias=True, groups=1, live=True):
         """1×1 conv to K·c_out channels, then aggregation over the graph (einsum, not counted by the paper)."""
+        from infantjax.nn.graph import DENSE_MAX
+
         self.conv(name + ".conv", c_in, c_out * k, elems=elems, bias=bias, groups=groups, live=live)
-        self.add(name + ".einsum", live, einsum=elems * v * k * c_out)
+        dense = (elems // v) * (v * c_in) * (v * c_out) if groups == 1 and v * max(c_in, c_out) <= DENSE_MAX else 0
+        self.add(name + ".einsum", live, einsum=elems * v * k * c_out, dense=dense)
 
 
 def _temporal_length(t: int, stride: int) -> int:
@@ -344,7 +348,8 @@ def _live(spec: GCNSpec | STGCNSpec, *, num_joints: int = 19, mode: str = "refer
 
 
 def count_flops(spec: GCNSpec | STGCNSpec, convention: Literal["reference", "full"] = "reference", *,
-                num_joints: int = 19, num_frames: int = 150, mode: str = "reference") -> int:
+                num_joints: int = 19, num_frames: int = 150, mode: str = "reference",
+                graph_product: str = "factored") -> int:
     """Floating-point operations per sample of one forward pass, computed analytically.
 
     Arguments:
@@ -353,14 +358,27 @@ def count_flops(spec: GCNSpec | STGCNSpec, convention: Literal["reference", "ful
             for ST-GCN); ``"full"`` — also the graph aggregation einsum and BatchNorm.
         num_joints: V; num_frames: T of the input window (150 = 5 s at 30 Hz).
         mode: ``"reference"`` or ``"corrected"`` structure.
+        graph_product: ``"factored"`` (the 1×1 conv, then the aggregation) or ``"dense"`` (with ``"full"``: the
+            graph convolutions as the TPU policy runs them, one product with the combined (V·C, V·F) weight where
+            it is that narrow; :class:`~infantjax.nn.graph.GraphConv`).
 
     Returns:
         FLOPs (= 2 × multiply–accumulates) per sample as an integer.
     """
+    if graph_product not in ("factored", "dense"):
+        raise ConfigError(f"graph_product must be 'factored' or 'dense', got {graph_product!r}")
+    if graph_product == "dense" and convention != "full":
+        raise ConfigError("graph_product='dense' counts the program the TPU runs: use convention='full'")
     entries = _entries(spec, convention, ("reference", "full"), num_joints, num_frames, mode, live_only=True)
     per_sample = sum(e.macs for e in entries)
     if convention == "full":
         per_sample += sum(e.einsum + e.bn for e in entries)
+        if graph_product == "dense":  # one product replaces the 1×1 conv (the entry before) and the einsum
+            names = [e.name for e in entries]
+            for e in entries:
+                if e.dense:
+                    conv = entries[names.index(e.name[: -len(".einsum")] + ".conv")]
+                    per_sample += e.dense - e.einsum - conv.macs
     batch = sum(e.macs_batch for e in entries)
     # profile_macs(model, batch of 2) // 2 * 2: the batch-independent A ⊙ M product counts half per sample
     return (2 * per_sample + batch) // 2 * 2

@@ -81,13 +81,13 @@ def default_options(backend: str | None = None) -> InferenceOptions:
     docs/performance.md; ``accelerator``: whole batches, XLA's depthwise convolution).
 
     Arguments:
-        backend: a policy name (``cpu``, ``accelerator``, ``auto``) or a platform (``gpu``, ``tpu`` are the
+        backend: a policy name (``cpu``, ``accelerator``, ``tpu``, ``auto``) or a platform (``gpu``: the
             accelerator policy's); default the policy in force.
     """
     if backend is None:
         policy = _backend.current()
     else:
-        policy = _backend.policy("accelerator" if backend in ("gpu", "tpu") else backend)
+        policy = _backend.policy("accelerator" if backend == "gpu" else backend)
     return InferenceOptions(depthwise=policy.pose_depthwise, microbatch=policy.pose_microbatch,
                             se_fold=policy.pose_se_fold)
 
