@@ -27,6 +27,8 @@ import time
 from infantjax.io.files import write_json, write_text
 
 GB = 1e9
+#: the programs whose TPU forms the tpu policy changed (GCN graph convolutions; the scoring's BatchNorm)
+_GCN_PROGRAMS = ("cp-train", "stgcn-train", "cp-score", "nas-trial")
 
 
 def _name(target: str, program: str, suffix: str = ".json") -> str:
@@ -93,8 +95,9 @@ def markdown(out: pathlib.Path) -> str:
     for r in rows:
         memory = r["memory_per_device_bytes"]
         # records without a policy were compiled before TPU targets got the tpu policy (and before the folded
-        # inference BatchNorm): a TPU row among them ran the accelerator policy's forms
-        old = "policy" not in r and not r["target"].startswith(("h", "a"))
+        # inference BatchNorm): a TPU row of a GCN program among them ran the accelerator policy's graph
+        # convolutions (the other programs' forms are the same under both)
+        old = "policy" not in r and not r["target"].startswith(("h", "a")) and r["program"] in _GCN_PROGRAMS
         earlier += old
         cells = [r["target"], r["program"] + (" †" if old else ""), str(r["batch"]),
                  f"{_g(memory['peak'], 'B')} of {r['hbm_bytes'] / GB:.1f} GB"
@@ -121,8 +124,8 @@ def markdown(out: pathlib.Path) -> str:
             *lines, ""]
     if earlier:
         text += ["† compiled before TPU targets got the `tpu` policy (2026-11-25): the accelerator policy's forms — "
-                 "graph convolutions as a 1×1 conv and an einsum, the exact inference BatchNorm; compile the row "
-                 "again (delete its record) for today's forms.", ""]
+                 "graph convolutions as a 1×1 conv and an einsum (and, for the scoring, the exact inference "
+                 "BatchNorm); compile the row again (delete its record) for today's forms.", ""]
     if errors:
         text += ["Rows that did not compile:", ""]
         text += [f"- {e['target']} / {e['program']} ({e['seconds']:.0f} s): {e['error']}" for e in errors]

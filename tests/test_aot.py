@@ -332,14 +332,18 @@ def test_the_full_table_runs_one_process_a_row_and_resumes(tmp_path, capsys):
     text = (tmp_path / "table.md").read_text()
     assert "estimates, compiled for, not run on" in text and "| h100x1 | smartphone-train |" in text
     assert row["policy"] == "accelerator" and "†" not in text
-    # a TPU row recorded before TPU targets got the tpu policy (no "policy" in its record) is marked as such
+    # a TPU row of a GCN program recorded before TPU targets got the tpu policy (no "policy" in its record) is
+    # marked as such; other programs' forms are the same under both policies
     older = json.loads(record.read_text())
-    older["rows"][0] = {k: v for k, v in row.items() if k != "policy"} | {"target": "v5e-8"}
-    (tmp_path / "v5e-8__smartphone-train.json").write_text(json.dumps(older))
+    for program in ("cp-train", "smartphone-train"):
+        older["rows"][0] = {k: v for k, v in row.items() if k != "policy"} | {"target": "v5e-8", "program": program}
+        (tmp_path / f"v5e-8__{program}.json").write_text(json.dumps(older))
     assert table.main(["--out", str(tmp_path), "--render"]) == 0
     text = (tmp_path / "table.md").read_text()
-    assert "| v5e-8 | smartphone-train † |" in text and "† compiled before TPU targets got the `tpu` policy" in text
-    (tmp_path / "v5e-8__smartphone-train.json").unlink()
+    assert "| v5e-8 | cp-train † |" in text and "† compiled before TPU targets got the `tpu` policy" in text
+    assert "| v5e-8 | smartphone-train |" in text
+    for program in ("cp-train", "smartphone-train"):
+        (tmp_path / f"v5e-8__{program}.json").unlink()
     stamp = record.stat().st_mtime_ns
     capsys.readouterr()
     assert table.main(args) == 0 and record.stat().st_mtime_ns == stamp
