@@ -678,13 +678,11 @@ def compile_program(target, program: str, *, batch: int | None = None, instances
     instances = int(instances if instances is not None else min(t.chips, 64))
     if instances < 1:
         raise ConfigError(f"instances must be at least 1, got {instances}")
-    if t.platform == "tpu" and t.name.startswith("v6e") and not backend.deep_stack():
-        raise AotError(f"compiling for {t.name} needs a deeper stack than this process started with: XLA:TPU for "
-                       "v6e crashes on 8 MiB (infantjax.backend.COMPILER_STACK); run `ulimit -s unlimited` before "
-                       "Python (`infantjax compile` restarts itself with it)")
     devices = targets.devices(t)
     options = {"xla_gpu_enable_triton_gemm": False} if t.platform == "gpu" and not triton_gemm else {}
-    with backend.use("tpu" if t.platform == "tpu" else "accelerator") as policy:
+    # v6e: the accelerator forms, as backend.policy("auto") picks there (XLA:TPU for v6e crashed on the tpu forms)
+    tpu_forms = t.platform == "tpu" and not t.name.startswith("v6e")
+    with backend.use("tpu" if tpu_forms else "accelerator") as policy:
         built = build(devices, batch, instances, size)
         start = time.perf_counter()
         try:

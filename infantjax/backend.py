@@ -69,7 +69,6 @@ import dataclasses
 import functools
 import os
 import threading
-import warnings
 from collections.abc import Iterator
 
 import jax
@@ -167,25 +166,6 @@ def _check(name: str, where: str) -> str:
     return name
 
 
-#: The stack XLA:TPU's compiler needs for the ``tpu`` policy's GCN training step on a v6e: compiling the CP training
-#: step for a v6e-16 (libtpu of jax 0.10.2) recursed past the default 8 MiB and crashed the process (SIGSEGV in
-#: its instruction-migration pass); with an unlimited stack it compiled in 285 s. Its threads take the stack the
-#: process started with, so it has to be set before Python starts (``ulimit -s unlimited``).
-COMPILER_STACK = 512 << 20
-
-
-def deep_stack() -> bool:
-    """True where the process's soft stack limit (``RLIMIT_STACK``) is unlimited or at least :data:`COMPILER_STACK`
-    (POSIX; elsewhere True). It is what the process started with unless something raised it since, which does not
-    reach threads already started."""
-    try:
-        import resource
-    except ImportError:  # not POSIX
-        return True
-    soft, _ = resource.getrlimit(resource.RLIMIT_STACK)
-    return soft == resource.RLIM_INFINITY or soft >= COMPILER_STACK
-
-
 @functools.lru_cache(maxsize=1)
 def _tpu_kind() -> str:
     return str(jax.devices()[0].device_kind)
@@ -194,9 +174,9 @@ def _tpu_kind() -> str:
 def policy(name: str = "auto") -> Policy:
     """The policy called ``name`` (``"auto"``: the policy of :func:`platform`).
 
-    On a v6e TPU started with a shallow stack (:func:`deep_stack` false) ``auto`` is the ``accelerator`` policy, with a
-    warning: XLA:TPU for v6e overflows an 8 MiB stack compiling the ``tpu`` policy's GCN training step
-    (:data:`COMPILER_STACK`). Start Python with ``ulimit -s unlimited`` for the ``tpu`` forms there.
+    On a v6e TPU ``auto`` is the ``accelerator`` policy: XLA:TPU for v6e (libtpu of jax 0.10.2) crashed (SIGSEGV, in
+    its instruction-migration pass) compiling the ``tpu`` policy's CP training step for a v6e-16, in 3 of 4 compiles
+    (docs/backend.md). ``use("tpu")`` still gives the ``tpu`` forms there.
 
     Raises:
         ConfigError: an unknown name.
@@ -204,18 +184,9 @@ def policy(name: str = "auto") -> Policy:
     _check(name, "backend.policy")
     if name == "auto":
         name = {"cpu": "cpu", "tpu": "tpu"}.get(platform(), "accelerator")
-        if name == "tpu" and "v6" in _tpu_kind().lower() and not deep_stack():
-            _warn_shallow_stack()
+        if name == "tpu" and "v6" in _tpu_kind().lower():
             name = "accelerator"
     return _POLICIES[name]
-
-
-@functools.lru_cache(maxsize=1)
-def _warn_shallow_stack() -> None:
-    warnings.warn("infantjax: this TPU v6e process started with a stack below 512 MiB, on which XLA:TPU's compiler "
-                  "crashes compiling the tpu policy's GCN training step; running the accelerator policy's forms "
-                  "instead. Start Python with `ulimit -s unlimited` for the tpu forms (docs/backend.md).",
-                  RuntimeWarning, stacklevel=3)
 
 
 def _check_dtype(name: str, where: str) -> str:

@@ -26,34 +26,6 @@ def register(sub) -> None:
     p.set_defaults(func=run, compilation_cache_default=False)  # executables of devices this machine does not have
 
 
-#: set in the process :func:`run` restarts with a deeper stack, so that it restarts once at most
-RESTARTED = "INFANTJAX_COMPILE_DEEP_STACK"
-
-
-def deepen_stack(target: str) -> None:
-    """For a v6e target: when this process started with a stack below ``backend.COMPILER_STACK`` (XLA:TPU for v6e
-    crashes on 8 MiB), raise the soft limit to the hard one and restart the command with ``os.execv`` (the compiler's
-    threads take the stack the process starts with). Does nothing for other targets, where the stack is deep enough,
-    where the hard limit is too low (``aot.compile_program`` then says so) or in the restarted process."""
-    import os
-    import sys
-
-    from infantjax import backend
-
-    if not target.startswith("v6e") or backend.deep_stack() or os.environ.get(RESTARTED):
-        return
-    import resource
-
-    _, hard = resource.getrlimit(resource.RLIMIT_STACK)
-    if hard != resource.RLIM_INFINITY and hard < backend.COMPILER_STACK:
-        return
-    resource.setrlimit(resource.RLIMIT_STACK, (hard, hard))
-    os.environ[RESTARTED] = "1"
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execv(sys.executable, [sys.executable, "-m", "infantjax", *sys.argv[1:]])
-
-
 def run(args) -> int:
     import json
     import os
@@ -62,7 +34,6 @@ def run(args) -> int:
     from infantjax.errors import ConfigError
     from infantjax.io.files import write_text
 
-    deepen_stack(args.target)
     for name, value in aot.COMPILE_ENV.items():  # before JAX starts its backends
         os.environ.setdefault(name, value)
     if args.batch is not None and args.batch < 1:
