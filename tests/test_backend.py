@@ -172,6 +172,7 @@ def test_the_tpu_policy_is_the_accelerator_policy_with_dense_graph_products(monk
         assert backend.policy("auto").name == name
     monkeypatch.undo()
     monkeypatch.setenv(backend.ENV, "tpu")
+    monkeypatch.delenv(backend.DTYPE_ENV, raising=False)  # a dtype override makes current() a fresh Policy
     assert backend.current() is tpu
 
 
