@@ -73,7 +73,13 @@ def instance_mesh(num_instances: int, *, devices: Sequence[jax.Device] | None = 
     Arguments:
         num_instances: how many stacked instances will be sharded over the ``instance`` axis.
         devices: the devices to use (default ``jax.devices()``).
-        batch_size: if given, the ``data`` axis is shrunk until it divides the batch (devices left over go unused).
+        batch_size: if given, the ``data`` axis is shrunk until it divides the batch, and (unless
+            ``instance_axis`` is given) the ``instance`` axis grows to keep every device in the mesh, its extra
+            slots padding instances (3 folds at batch 3 on 8 devices: instance=8 × data=1, 5 of them padding; 64
+            folds at batch 2 on 256 chips: instance=128 × data=2). A program must use every chip of a TPU v5e or
+            v6e slice (XLA:TPU refuses a device assignment that leaves some out there), and on any machine a
+            device left idle is a device the step does not use. With ``instance_axis`` given, devices left over
+            go unused.
         instance_axis: size of the ``instance`` axis; default the largest divisor of the device count that is
             not larger than ``num_instances`` (so 7 folds on 8 devices use instance=4 × data=2, padded to 8).
 
@@ -86,13 +92,16 @@ def instance_mesh(num_instances: int, *, devices: Sequence[jax.Device] | None = 
         raise ConfigError("instance_mesh: no devices given")
     if num_instances < 1:
         raise ConfigError(f"instance_mesh: num_instances must be >= 1, got {num_instances}")
-    if instance_axis is None:
+    fill = instance_axis is None
+    if fill:
         instance_axis = max(d for d in range(1, n + 1) if n % d == 0 and d <= max(num_instances, 1))
     if instance_axis < 1 or n % instance_axis:
         raise ConfigError(f"instance_mesh: instance_axis={instance_axis} must divide the {n} devices")
     data_axis = n // instance_axis
     if batch_size is not None:
         data_axis = math.gcd(data_axis, int(batch_size))
+        if fill:
+            instance_axis = n // data_axis
     return build_mesh((instance_axis, data_axis), (INSTANCE, DATA), devices[: instance_axis * data_axis])
 
 

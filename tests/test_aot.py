@@ -203,13 +203,14 @@ def test_the_family_steps_at_paper_size_on_one_h100():
     assert 0.3 < ratio < 0.6, ratio
 
 
-def test_a_step_whose_batch_the_data_axis_does_not_divide_uses_the_engine_s_mesh():
+def test_a_step_whose_batch_the_data_axis_does_not_divide_keeps_every_device():
     """MAM trains on 2 recordings a step: 2 folds on 8 GPUs would be instance 2 x data 4, which cannot split the
-    batch (XLA refused it for 64 folds on a v5e-256). The engine then shrinks the data axis until it divides the
-    batch and leaves the other devices unused (``instance_mesh(batch_size=...)``); the compiled program is that one,
-    its figures those of the 4 devices it uses, and the data axis all-reduces gradients only."""
+    batch. The engine shrinks the data axis until it divides the batch and grows the instance axis to keep every
+    device (``instance_mesh(batch_size=...)``): instance 4 x data 2, two of the slots padding. Before, the engine
+    left the other devices out, and XLA:TPU refuses that on a v5e slice ("device assignment should include all
+    slice devices": 64 folds on a v5e-256). The data axis all-reduces gradients only."""
     result = compiled(GPU, "mam-train", size="paper", instances=2)
-    assert result.mesh == {"instance": 2, "data": 2} and result.devices == 4
+    assert result.mesh == {"instance": 4, "data": 2} and result.devices == 8
     assert result.fits and set(result.collectives) == {"all-reduce"}
 
 

@@ -18,15 +18,24 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("instances, batch, shape", [(70, None, (8, 1)), (7, None, (4, 2)), (7, 6, (4, 2)),
-                                                     (1, 32, (1, 8)), (3, 3, (2, 1)), (2, None, (2, 4))])
+                                                     (1, 32, (1, 8)), (3, 3, (8, 1)), (2, None, (2, 4)),
+                                                     (2, 2, (4, 2)), (1, 3, (8, 1))])
 @pytest.mark.eight_devices
 def test_instance_mesh_shapes_on_eight_devices(instances, batch, shape):
+    """The mesh keeps every device: where the data axis must shrink to divide the batch, the instance axis grows
+    (its extra slots are padding instances; a TPU v5e slice refuses a program that leaves chips out)."""
     mesh = parallel.instance_mesh(instances, batch_size=batch)
     assert mesh.axis_names == (parallel.INSTANCE, parallel.DATA)
     assert tuple(mesh.devices.shape) == shape
     # every axis is Auto: the programs' in_shardings decide, as with the hand-built meshes before
     assert set(mesh.axis_types) == {jax.sharding.AxisType.Auto}
     assert len(set(mesh.devices.flat)) == int(np.prod(shape))
+
+
+@pytest.mark.eight_devices
+def test_an_instance_axis_given_is_kept_and_the_devices_left_over_go_unused():
+    mesh = parallel.instance_mesh(2, batch_size=2, instance_axis=2)  # data 4 -> 2
+    assert tuple(mesh.devices.shape) == (2, 2) and len(set(mesh.devices.flat)) == 4
 
 
 @pytest.mark.eight_devices  # devices 2 to 5
