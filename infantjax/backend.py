@@ -113,6 +113,10 @@ class Policy:
             and metrics float32).
         bn_inference: ``"exact"`` or ``"affine"``: a low-precision BatchNorm at inference (module docstring).
         graph_product: ``"matmul"``, ``"einsum"`` or ``"dense"``: the GCN graph convolution (module docstring).
+        dense_operand: ``"flat"`` (a Dense layer's (..., C) input reshaped to (M, C) around its product: XLA:CPU's
+            fastest form, and the GPUs', where XLA:GPU compiles both the same) or ``"as is"`` (the product on the
+            input's own shape: XLA:TPU lays a flat (M, C) operand out with its C channels on the 128 lanes of its
+            tiles and relays it out around the product; ``infantjax.nn.dense.FlatDense``).
     """
 
     name: str
@@ -128,6 +132,7 @@ class Policy:
     compute_dtype: str = "float32"
     bn_inference: str = "exact"
     graph_product: str = "matmul"
+    dense_operand: str = "flat"
 
     @property
     def accelerator(self) -> bool:
@@ -143,7 +148,8 @@ _POLICIES = {
                           fast_init_compile=False, compute_dtype="bfloat16", bn_inference="affine",
                           graph_product="einsum"),
 }
-_POLICIES["tpu"] = dataclasses.replace(_POLICIES["accelerator"], name="tpu", graph_product="dense")
+_POLICIES["tpu"] = dataclasses.replace(_POLICIES["accelerator"], name="tpu", graph_product="dense",
+                                       dense_operand="as is")
 
 _local = threading.local()
 

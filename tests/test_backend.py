@@ -164,7 +164,8 @@ def test_the_tpu_policy_is_the_accelerator_policy_with_dense_graph_products(monk
 
     cpu, gpu, tpu = (backend.policy(name) for name in ("cpu", "accelerator", "tpu"))
     assert (cpu.graph_product, gpu.graph_product, tpu.graph_product) == ("matmul", "einsum", "dense")
-    assert dataclasses.replace(tpu, name="accelerator", graph_product="einsum") == gpu
+    assert (cpu.dense_operand, gpu.dense_operand, tpu.dense_operand) == ("flat", "flat", "as is")
+    assert dataclasses.replace(tpu, name="accelerator", graph_product="einsum", dense_operand="flat") == gpu
     assert tpu.accelerator and gpu.accelerator and not cpu.accelerator
     # auto: the platform's policy
     for platform, name in (("cpu", "cpu"), ("gpu", "accelerator"), ("tpu", "tpu")):
@@ -271,3 +272,23 @@ def test_a_v6e_gets_the_accelerator_forms(monkeypatch):
         monkeypatch.setattr(backend, "_tpu_kind", lambda kind=kind: kind)
         assert backend.policy("auto").name == expected, kind
     assert backend.policy("tpu").name == "tpu"
+
+
+def test_a_dense_layer_keeps_its_input_s_shape_under_the_tpu_policy_and_flattens_it_otherwise():
+    """``FlatDense``: one (M, C) product under the CPU and GPU forms, the product on (N, T, V, C) as it is under the
+    tpu policy (XLA:TPU otherwise lays the flat operand out with its channels on the lanes); the same variables
+    and values."""
+    from infantjax.nn.dense import FlatDense
+
+    layer = FlatDense(5)
+    x = jax.random.normal(jax.random.key(0), (2, 3, 4, 6))
+    variables = layer.init(jax.random.key(1), x)
+    shapes, outputs = {}, {}
+    for name in ("cpu", "accelerator", "tpu"):
+        with backend.use(name, compute_dtype="float32"):
+            jaxpr = jax.make_jaxpr(lambda v, x: layer.apply(v, x))(variables, x)
+            shapes[name] = [e.invars[0].aval.shape for e in jaxpr.jaxpr.eqns if e.primitive.name == "dot_general"]
+            outputs[name] = np.asarray(layer.apply(variables, x))
+    assert shapes == {"cpu": [(24, 6)], "accelerator": [(24, 6)], "tpu": [(2, 3, 4, 6)]}
+    np.testing.assert_allclose(outputs["tpu"], outputs["cpu"], rtol=1e-6, atol=1e-6)
+    assert jax.tree_util.tree_map(jnp.shape, variables) == {"params": {"kernel": (6, 5), "bias": (5,)}}

@@ -371,11 +371,11 @@ def test_graph_conv_form_follows_the_policy_and_wide_layers_keep_the_aggregation
         return [tuple(e.outvars[0].aval.shape) for e in jaxpr.jaxpr.eqns if e.primitive.name == "dot_general"]
 
     # the TPU policy: one product of the (V·C) features; the others: the conv, then the aggregation
-    assert (1 * 4, V * 8) in products(8, 6, "tpu") and len(products(8, 6, "tpu")) <= 3  # incl. the combined weight
-    assert (1 * 4, V * 8) not in products(8, 6, "accelerator")
-    assert (1 * 4, V * 8) not in products(8, 6, "cpu")
+    assert (1, 4, V * 8) in products(8, 6, "tpu") and len(products(8, 6, "tpu")) <= 3  # incl. the combined weight
+    assert (1, 4, V * 8) not in products(8, 6, "accelerator")
+    assert (1, 4, V * 8) not in products(8, 6, "cpu")
     wide = DENSE_MAX // V + 1  # a combined weight wider than DENSE_MAX: the aggregation again
-    assert (1 * 4, V * wide) not in products(wide, 6, "tpu")
+    assert (1, 4, V * wide) not in products(wide, 6, "tpu")
     with pytest.raises(ConfigError, match="graph conv impl"):
         GraphConv(features=4, partitions=3, impl="kron").init(jax.random.key(0), jnp.zeros((1, 4, V, 2)), a)
 

@@ -5,7 +5,9 @@ runs as one such matmul.
 ensemble instances it gains a batch dimension, and XLA:CPU then transposes and copies operands. Flattening the
 leading axes first makes it a plain (batched) matmul. Measured with ``benchmarks/gcn.py --layers`` (12 → 36
 channels, 3 instances × 16 windows, CPU): forward 1.9×, forward + backward 1.2× faster; at 48 channels or 7
-instances 1.03–1.13×. Same parameters (``kernel``, ``bias``), initialisers and values as ``nn.Dense``.
+instances 1.03–1.13×. Same parameters (``kernel``, ``bias``), initialisers and values as ``nn.Dense``. The
+flattening is not XLA:TPU's form: under the ``tpu`` policy :class:`FlatDense` is ``nn.Dense`` (the flat operand
+cost XLA:TPU 2.8 × the bytes).
 
 **Low precision on CPU.** XLA:CPU runs a bfloat16 × bfloat16 → bfloat16 product up to 3× *slower* than the
 float32 one, but bfloat16 operands with a float32 result 1.7–2.6× *faster* at the GCN step's deep shapes (AVX-512
@@ -27,7 +29,7 @@ import jax.numpy as jnp
 from jax import lax
 from jaxtyping import Array, Float
 
-from infantjax.backend import form
+from infantjax.backend import current, form
 
 __all__ = ["FlatDense", "LOW_PRECISION", "dense_dot_general", "low_precision_cpu", "matmul"]
 
@@ -89,12 +91,22 @@ def dense_dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_ele
 
 
 class FlatDense(nn.Dense):
-    """``nn.Dense`` that reshapes (..., C) to (M, C) around the matmul (see the module docstring)."""
+    """``nn.Dense`` that reshapes (..., C) to (M, C) around the matmul (see the module docstring), unless the
+    backend policy's ``dense_operand`` is ``"as is"`` (the ``tpu`` policy): then the product keeps its input's shape.
+    XLA:TPU lays a 2-D (M, C) operand out with its C channels on the 128 lanes of its tiles (10 channels: × 12.8 in
+    memory) and relays it out around the product; kept (N, T, V, C) it is free to choose: the v5e-8 scoring of
+    Table A.4 #1 (16 instances × 256 windows) moved 33.4 GB a chip flattened, 12.1 GB as is
+    (docs/performance.md; an estimate, compiled for, not run on). XLA:GPU compiles both forms the same (the same memory and
+    bound for the CP training step on 8 × H100), and XLA:CPU runs the flat one faster and rounds the other further
+    from float32 (the CP GCN's bfloat16 training step under the accelerator forms on CPU: loss 3 × and update
+    2.5 × further from float32's), so both keep the flat form."""
 
     dot_general: Any = dense_dot_general
 
     @nn.compact
     def __call__(self, inputs: Float[Array, "... C"]) -> Float[Array, "... F"]:
+        if inputs.ndim <= 2 or current().dense_operand == "as is":
+            return super().__call__(inputs)
         lead = inputs.shape[:-1]
         y = super().__call__(inputs.reshape(-1, inputs.shape[-1]))
         return y.reshape(*lead, y.shape[-1])
