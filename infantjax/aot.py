@@ -683,9 +683,9 @@ def compile_program(target, program: str, *, batch: int | None = None, instances
         raise ConfigError(f"instances must be at least 1, got {instances}")
     devices = targets.devices(t)
     options = {"xla_gpu_enable_triton_gemm": False} if t.platform == "gpu" and not triton_gemm else {}
-    # v6e: the accelerator forms, as backend.policy("auto") picks there (XLA:TPU for v6e crashed on the tpu forms)
-    tpu_forms = t.platform == "tpu" and not t.name.startswith("v6e")
-    with backend.use("tpu" if tpu_forms else "accelerator") as policy:
+    # the policy backend.policy("auto") picks on the target (v6e: its own, XLA:TPU for v6e crashed on the tpu forms)
+    forms = ("tpu-v6e" if t.name.startswith("v6e") else "tpu") if t.platform == "tpu" else "accelerator"
+    with backend.use(forms) as policy:
         built = build(devices, batch, instances, size)
         start = time.perf_counter()
         try:

@@ -83,7 +83,7 @@ ENV = "INFANTJAX_BACKEND_POLICY"
 #: The platforms JAX runs on that the policy knows.
 PLATFORMS = ("cpu", "gpu", "tpu")
 #: The policy names :func:`use` and the environment variable accept.
-POLICIES = ("auto", "cpu", "accelerator", "tpu")
+POLICIES = ("auto", "cpu", "accelerator", "tpu", "tpu-v6e")
 #: The environment variable that sets the compute dtype for a whole process (``float32``, ``bfloat16``,
 #: ``float16``, ``auto`` = the policy's).
 DTYPE_ENV = "INFANTJAX_COMPUTE_DTYPE"
@@ -96,7 +96,7 @@ class Policy:
     """Every backend-dependent form (module docstring).
 
     Attributes:
-        name: ``"cpu"``, ``"accelerator"`` or ``"tpu"``.
+        name: ``"cpu"``, ``"accelerator"``, ``"tpu"`` or ``"tpu-v6e"``.
         conv: ``"cpu"`` (the forms XLA:CPU runs fastest) or ``"plain"`` (XLA's convolutions and einsums).
         instances: ``"map"`` or ``"vmap"``: stacked instances on one device, in training (for tasks whose
             ``Task.cpu_instances`` is ``"map"``) and in inference.
@@ -150,6 +150,8 @@ _POLICIES = {
 }
 _POLICIES["tpu"] = dataclasses.replace(_POLICIES["accelerator"], name="tpu", graph_product="dense",
                                        dense_operand="as is")
+# XLA:TPU for v6e crashes compiling the dense graph products of a GCN training step (docs/backend.md)
+_POLICIES["tpu-v6e"] = dataclasses.replace(_POLICIES["tpu"], name="tpu-v6e", graph_product="einsum")
 
 _local = threading.local()
 
@@ -168,7 +170,7 @@ def platform() -> str:
 def _check(name: str, where: str) -> str:
     if name not in POLICIES:
         raise ConfigError(f"{where}: backend policy {name!r} is not one of {POLICIES}; use 'cpu', 'accelerator', "
-                          "'tpu' or 'auto' (the platform's own)")
+                          "'tpu', 'tpu-v6e' or 'auto' (the platform's own)")
     return name
 
 
@@ -180,8 +182,9 @@ def _tpu_kind() -> str:
 def policy(name: str = "auto") -> Policy:
     """The policy called ``name`` (``"auto"``: the policy of :func:`platform`).
 
-    On a v6e TPU ``auto`` is the ``accelerator`` policy: XLA:TPU for v6e (libtpu of jax 0.10.2) crashed (SIGSEGV, in
-    its instruction-migration pass) compiling the ``tpu`` policy's CP training step for a v6e-16, in 3 of 4 compiles
+    On a v6e TPU ``auto`` is the ``tpu-v6e`` policy, the ``tpu`` forms with the graph convolutions factored: XLA:TPU
+    for v6e (libtpu of jax 0.10.2) crashed (SIGSEGV, in its instruction-migration pass) compiling the ``tpu``
+    policy's CP training step for a v6e-16, in 6 of 7 compiles, and compiled the ``tpu-v6e`` one every time
     (docs/backend.md). ``use("tpu")`` still gives the ``tpu`` forms there.
 
     Raises:
@@ -191,7 +194,7 @@ def policy(name: str = "auto") -> Policy:
     if name == "auto":
         name = {"cpu": "cpu", "tpu": "tpu"}.get(platform(), "accelerator")
         if name == "tpu" and "v6" in _tpu_kind().lower():
-            name = "accelerator"
+            name = "tpu-v6e"
     return _POLICIES[name]
 
 
@@ -237,8 +240,8 @@ def compute_dtype() -> str:
 
 @contextlib.contextmanager
 def use(name: str | None = None, *, compute_dtype: str | None = None) -> Iterator[Policy]:
-    """Run a block of code under the policy ``name`` (``"cpu"``, ``"accelerator"``, ``"tpu"`` or ``"auto"``; None
-    keeps the one in force), e.g. the accelerator forms on a CPU, and/or with the compute dtype ``compute_dtype``
+    """Run a block of code under the policy ``name`` (``"cpu"``, ``"accelerator"``, ``"tpu"``, ``"tpu-v6e"`` or
+    ``"auto"``; None keeps the one in force), e.g. the accelerator forms on a CPU, and/or with the compute dtype ``compute_dtype``
     (``"float32"``, ``"bfloat16"``, ``"float16"``, or ``"auto"``: the policy's). Blocks nest; each thread has
     its own.
 

@@ -44,9 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "~/.cache/infantjax/xla/…, except for `bench`; also $INFANTJAX_COMPILATION_CACHE; "
                              "'off' turns it off)")
     # the backend policy (docs/backend.md): the forms a platform runs and the mixed-precision compute dtype
-    parser.add_argument("--backend-policy", default=None, choices=("auto", "cpu", "accelerator", "tpu"),
+    parser.add_argument("--backend-policy", default=None, choices=("auto", "cpu", "accelerator", "tpu", "tpu-v6e"),
                         help="run the CPU, the accelerator (GPU) or the TPU forms whatever the platform (default "
-                             "auto: the platform's; also $INFANTJAX_BACKEND_POLICY)")
+                             "auto: the platform's, tpu-v6e on a v6e; also $INFANTJAX_BACKEND_POLICY)")
     parser.add_argument("--compute-dtype", default=None, choices=("auto", "float32", "bfloat16", "float16"),
                         help="the dtype networks compute in (default auto: float32 on CPU, bfloat16 on "
                              "accelerators; parameters stay float32; also $INFANTJAX_COMPUTE_DTYPE)")

@@ -263,15 +263,21 @@ def test_own_buffer_is_a_barrier_in_the_accelerator_forms_only():
             assert (own_buffer(x) == x).all()
 
 
-def test_a_v6e_gets_the_accelerator_forms(monkeypatch):
+def test_a_v6e_gets_the_tpu_forms_with_factored_graph_convolutions(monkeypatch):
     """XLA:TPU for v6e crashed compiling the tpu policy's CP training step (found compiling for a v6e-16): ``auto``
-    there is the accelerator policy; other TPUs get the tpu forms; an explicit choice is kept."""
+    there is the tpu-v6e policy, the tpu forms but the graph convolutions'; other TPUs get the tpu forms; an
+    explicit choice is kept."""
+    import dataclasses
+
     monkeypatch.delenv(backend.ENV, raising=False)
     monkeypatch.setattr(backend, "platform", lambda: "tpu")
-    for kind, expected in (("TPU v6 lite", "accelerator"), ("TPU v5 lite", "tpu"), ("TPU v4", "tpu")):
+    for kind, expected in (("TPU v6 lite", "tpu-v6e"), ("TPU v5 lite", "tpu"), ("TPU v4", "tpu")):
         monkeypatch.setattr(backend, "_tpu_kind", lambda kind=kind: kind)
         assert backend.policy("auto").name == expected, kind
     assert backend.policy("tpu").name == "tpu"
+    v6e, tpu = backend.policy("tpu-v6e"), backend.policy("tpu")
+    assert v6e.graph_product == "einsum" and v6e.dense_operand == "as is" and v6e.accelerator
+    assert dataclasses.replace(v6e, name="tpu", graph_product="dense") == tpu
 
 
 def test_a_dense_layer_keeps_its_input_s_shape_under_the_tpu_policy_and_flattens_it_otherwise():
