@@ -241,9 +241,9 @@ def compute_dtype() -> str:
 @contextlib.contextmanager
 def use(name: str | None = None, *, compute_dtype: str | None = None) -> Iterator[Policy]:
     """Run a block of code under the policy ``name`` (``"cpu"``, ``"accelerator"``, ``"tpu"``, ``"tpu-v6e"`` or
-    ``"auto"``; None keeps the one in force), e.g. the accelerator forms on a CPU, and/or with the compute dtype ``compute_dtype``
-    (``"float32"``, ``"bfloat16"``, ``"float16"``, or ``"auto"``: the policy's). Blocks nest; each thread has
-    its own.
+    ``"auto"``; None keeps the one in force), e.g. the accelerator forms on a CPU, and/or with the compute dtype
+    ``compute_dtype`` (``"float32"``, ``"bfloat16"``, ``"float16"``, or ``"auto"``: the policy's). Blocks nest;
+    each thread has its own.
 
     Yields:
         the policy in force inside the block.

@@ -76,10 +76,10 @@ def instance_mesh(num_instances: int, *, devices: Sequence[jax.Device] | None = 
         batch_size: if given, the ``data`` axis is shrunk until it divides the batch, and (unless
             ``instance_axis`` is given) the ``instance`` axis grows to keep every device in the mesh, its extra
             slots padding instances (3 folds at batch 3 on 8 devices: instance=8 × data=1, 5 of them padding; 64
-            folds at batch 2 on 256 chips: instance=128 × data=2). A program must use every chip of a TPU v5e or
-            v6e slice (XLA:TPU refuses a device assignment that leaves some out there), and on any machine a
-            device left idle is a device the step does not use. With ``instance_axis`` given, devices left over
-            go unused.
+            folds at batch 2 on 256 chips: instance=128 × data=2). XLA:TPU refuses a program that leaves chips
+            of a v5e slice out ("device assignment should include all slice devices", compiled for a v5e-256),
+            and on any machine a device left idle is a device the step does not use. With ``instance_axis``
+            given, devices left over go unused.
         instance_axis: size of the ``instance`` axis; default the largest divisor of the device count that is
             not larger than ``num_instances`` (so 7 folds on 8 devices use instance=4 × data=2, padded to 8).
 

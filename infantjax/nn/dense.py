@@ -96,10 +96,10 @@ class FlatDense(nn.Dense):
     XLA:TPU lays a 2-D (M, C) operand out with its C channels on the 128 lanes of its tiles (10 channels: × 12.8 in
     memory) and relays it out around the product; kept (N, T, V, C) it is free to choose: the v5e-8 scoring of
     Table A.4 #1 (16 instances × 256 windows) moved 33.4 GB a chip flattened, 12.1 GB as is
-    (docs/performance.md; an estimate, compiled for, not run on). XLA:GPU compiles both forms the same (the same memory and
-    bound for the CP training step on 8 × H100), and XLA:CPU runs the flat one faster and rounds the other further
-    from float32 (the CP GCN's bfloat16 training step under the accelerator forms on CPU: loss 3 × and update
-    2.5 × further from float32's), so both keep the flat form."""
+    (docs/performance.md; an estimate, compiled for, not run on). XLA:GPU compiles both forms the same (the same
+    memory and bound for the CP training step on 8 × H100), and XLA:CPU runs the flat one faster and rounds the
+    other further from float32 (the CP GCN's bfloat16 training step under the accelerator forms on CPU: loss 3 ×
+    and update 2.5 × further from float32's), so both keep the flat form."""
 
     dot_general: Any = dense_dot_general
 
