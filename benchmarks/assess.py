@@ -1,4 +1,4 @@
-"""``infantjax assess`` end to end on a phone-sized video: the thesis' "within 3 minutes" (issue 39, item 4).
+"""``infantjax assess`` end to end on a phone-sized video: the thesis' "within 3 minutes".
 
     python benchmarks/assess.py [--quick] [--duration 180] [--fps 30] [--size 640x480] [--specs table-a4|table-a4:N|tiny]
                                 [--folds 7] [--repeats 1] [--labelled] [--runtime xla|litert] [--out DIR] [--json FILE]

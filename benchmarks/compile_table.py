@@ -1,4 +1,4 @@
-"""The full compiled-for table (issue 37): every headline program compiled for every named target, one
+"""The full compiled-for table: every headline program compiled for every named target, one
 ``infantjax compile`` per row, each in a process of its own, resumable; a markdown table of the rows done.
 
     python benchmarks/compile_table.py --out runs/compile-table                  # all targets x all programs

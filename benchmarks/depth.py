@@ -11,7 +11,7 @@ Both networks are timed side by side in one run, on the same inputs, medians aft
 Prints one JSON record and a table. ``--layers`` times one block of each kind at each Table I width on the same
 input (forward + backward in training mode, as in a step): the full 3x3x3 convolution and each asymmetric
 convolution (1x3x1, 1x1x3, 3x1x1) with and without its BatchNorm + ReLU, and the whole cascade, with FLOPs and
-GFLOP/s, so the step ratio can be explained layer by layer (issue 20, P4). ``--profile`` traces one training step
+GFLOP/s, so the step ratio can be explained layer by layer (docs/performance.md, "The depth finding"). ``--profile`` traces one training step
 of each whole network (forward, backward, Adam update; ``jax.profiler``) and sums the time of every XLA op by the
 Table I level its HLO metadata names (layer1-4, the 1x1x1 head layer5, output): the per-level ratio inside the
 step, the op time summed over the CPU threads and the step's wall time (how busy the threads were).

@@ -24,6 +24,15 @@ medians after warm-up:
 
 ``conv`` = the models before (vmapped convolutions become batch-grouped convolutions, slow on XLA:CPU); ``shift``
 = shifted-slice einsums, the CPU default now. Scoring is now faster vmapped; training still is not (docs/ensemble.md).
+
+``--forms`` times what ``infantjax assess`` runs for its ensemble stage, ``Ensemble.window_predictions`` of a
+3-minute recording (71 windows) with 10 stacks × 7 instances (``--specs``; every fold its own weights and perturbed
+BatchNorm statistics), under the CPU policy's scoring forms as they are and under the forms before them
+(``--before``: the backend policy's fields replaced, default ``temporal_fold=False graph_order='conv first'
+scoring_windows=None``), interleaved (A B A B …, medians) in one process. It prints the first call of each (its
+compiling included) and the milliseconds per window × instance of both side by side, the largest difference of their
+P(CP) and CAM scores, and the float32 matmul rate and load average before and after (docs/performance.md, "CP
+ensemble scoring on CPU").
 """
 
 from __future__ import annotations
@@ -229,6 +238,72 @@ def bench_library_scoring(specs, config: CPConfig, repeats: int) -> dict:
             "one_program_s": one_program_s, "gflop_reference": flops["reference"], "gflop_full": flops["full"]}
 
 
+_BEFORE = {"temporal_fold": False, "graph_order": "conv first", "scoring_windows": None}
+
+
+def _perturbed_ensemble(specs, config: CPConfig, folds: int = 7, seed: int = 1):
+    """:func:`_library_ensemble` with every BatchNorm's statistics and affine parameters moved off their initial
+    values (mean 0, variance 1, scale 1, bias 0), so that folding them into a convolution is not trivially exact."""
+    ens, positions = _library_ensemble(specs, config)
+    rng = np.random.default_rng(seed)
+
+    def move(path, leaf):
+        names = [str(getattr(p, "key", p)) for p in path]
+        leaf = np.asarray(leaf)
+        if names[-1] == "var":
+            return (leaf * rng.uniform(0.5, 2.0, leaf.shape)).astype(leaf.dtype)
+        if names[-1] in ("mean", "bias") and any("bn" in n for n in names):
+            return (leaf + rng.normal(0.0, 0.1, leaf.shape)).astype(leaf.dtype)
+        if names[-1] == "scale":
+            return (leaf * rng.uniform(0.5, 1.5, leaf.shape)).astype(leaf.dtype)
+        return leaf
+
+    ens.variables = [jax.tree_util.tree_map_with_path(move, v) for v in ens.variables]
+    return ens, positions
+
+
+def parse_forms(items) -> dict:
+    """``name=value`` items (value: an int, True/False, None or a string) → a dict of policy fields."""
+    forms = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        if value in ("True", "False", "None"):
+            forms[key] = {"True": True, "False": False, "None": None}[value]
+        else:
+            forms[key] = int(value) if value.lstrip("-").isdigit() else value
+    return forms
+
+
+def bench_forms(specs, config: CPConfig, repeats: int, before: dict) -> dict:
+    """``Ensemble.window_predictions`` of a 3-minute recording under the CPU forms as they are ("after") and under
+    ``before`` (the policy's fields replaced), interleaved; first calls (compiling) and medians."""
+    import time
+
+    ens, positions = _perturbed_ensemble(specs, config)
+    forms = {"after": {}, "before": dict(before)}
+    first, outputs, times = {}, {}, {name: [] for name in forms}
+    for name, fields in forms.items():
+        with backend.use("cpu", **fields):
+            start = time.perf_counter()
+            outputs[name] = ens.window_predictions(positions)
+            first[name] = time.perf_counter() - start
+    for _ in range(repeats):
+        for name, fields in forms.items():
+            with backend.use("cpu", **fields):
+                start = time.perf_counter()
+                ens.window_predictions(positions)
+                times[name].append(time.perf_counter() - start)
+    work = len(positions) * ens.num_instances
+    med = {name: float(np.median(t)) for name, t in times.items()}
+    return {"windows": len(positions), "instances": ens.num_instances, "before_forms": {k: v for k, v in before.items()},
+            "first_call_s": first, "seconds": med, "all_seconds": times,
+            "ms_per_window_instance": {name: 1e3 * t / work for name, t in med.items()},
+            "speedup": med["before"] / med["after"],
+            "max_abs_diff_probability": float(np.abs(outputs["after"][0] - outputs["before"][0]).max()),
+            "max_abs_diff_cam": float(np.abs(outputs["after"][1] - outputs["before"][1]).max()),
+            "gflop_reference": sum(count_flops(spec, "reference") for spec in specs) * 7 * len(positions) / 1e9}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--specs", default="tiny")
@@ -240,6 +315,12 @@ def main(argv=None) -> int:
     parser.add_argument("--library", action="store_true",
                         help="only Ensemble.window_predictions of a 3-minute recording (per-stack programs) vs one "
                              "program for all stacks, with compile times and the FLOP bound (issue 20, P3)")
+    parser.add_argument("--forms", action="store_true",
+                        help="only Ensemble.window_predictions of a 3-minute recording under the CPU forms as they are "
+                             "and under --before, interleaved: ms per window x instance side by side")
+    parser.add_argument("--before", nargs="*", default=None, metavar="FIELD=VALUE",
+                        help="the backend policy's fields of the forms compared against (default: "
+                             + " ".join(f"{k}={v}" for k, v in _BEFORE.items()) + ")")
     parser.add_argument("--first-call-cache", default=None, metavar="DIR",
                         help="only time the library's first scoring call with the persistent compilation cache in "
                              "DIR (infantjax.cache); run twice: cold, then warm")
@@ -255,6 +336,29 @@ def main(argv=None) -> int:
         print(f"first Ensemble.window_predictions call ({args.specs}), {state} compilation cache: "
               f"{r['first_call_s']:.1f} s ({r['cache_files_before']} -> {r['cache_files_after']} cached programs; "
               f"initialising the random stacks before it {r['build_s']:.1f} s)")
+        return 0
+    if args.forms:
+        load, matmul = harness.load_average(), harness.matmul_rate()
+        before = _BEFORE if args.before is None else parse_forms(args.before)
+        r = bench_forms(specs, config, args.repeats, before)
+        r.update(specs=args.specs, load_average_1min=[load, harness.load_average()],
+                 matmul_gflop_per_s=[matmul, harness.matmul_rate()])
+        print(json.dumps(r))
+        rate = sum(r["matmul_gflop_per_s"]) / 2
+        print(f"score a 3-minute recording ({r['windows']} windows) with {r['instances']} instances ({args.specs}), "
+              f"Ensemble.window_predictions, interleaved x {args.repeats}:")
+        labels = {"before": "before: " + ", ".join(f"{k}={v}" for k, v in r["before_forms"].items()),
+                  "after": "the CPU policy's forms"}
+        width = max(len(label) for label in labels.values())
+        print(f"{'forms':<{width}} {'first call':>11} {'warm':>9} {'ms / window x instance':>23}")
+        for name in ("before", "after"):
+            print(f"{labels[name]:<{width}} {r['first_call_s'][name]:>10.1f}s {r['seconds'][name]:>8.2f}s "
+                  f"{r['ms_per_window_instance'][name]:>23.2f}")
+        print(f"speed-up {r['speedup']:.2f}x; largest difference P(CP) {r['max_abs_diff_probability']:.1e}, "
+              f"CAM {r['max_abs_diff_cam']:.1e}; {r['gflop_reference']:.0f} GFLOP (the paper's convention) / "
+              f"{rate:.1f} GFLOP/s = {r['gflop_reference'] / rate:.1f} s at the matmul rate")
+        print(f"float32 matmul (2048^3): {r['matmul_gflop_per_s'][0]:.1f} / {r['matmul_gflop_per_s'][1]:.1f} GFLOP/s "
+              f"before / after; load average (1 min) {r['load_average_1min']}")
         return 0
     if args.library:
         load, matmul = harness.load_average(), harness.matmul_rate()

@@ -18,7 +18,7 @@ The training step is the reference's: ``optim.SGD(lr=5e-4, momentum=0.9, nestero
         --specs 1 7 stgcn --batch 32
 
 Prints one JSON line per (model, kind, form): its figure, or an ``error`` record for a model (and form) that
-failed. The glibc variables of issue 20's PyTorch bar (large-allocation reuse) are
+failed. The glibc variables of the PyTorch figures of record (large-allocation reuse) are
 set by re-executing the script when they are missing (CPU).
 
 On a GPU (``--device cuda``, what ``infantjax bench --compare-torch`` runs beside the JAX figures on the same device):

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU figures of record and the default test suite on a GPU (issue 33 part 2), as three commands of at most
 # 10 minutes each on the lent GPU machine (H100 or H200: jax with CUDA, PyTorch, Python 3.12, no package registry).
-# docs/performance.md, "How to produce the GPU figures", says how to run it with the device tool.
+# docs/performance.md, "How to produce the GPU figures", says how to run it on a machine with a GPU.
 #
 #   here, once (a machine with a registry; from the repository root):
 #     benchmarks/gpu_suite.sh prepare [EFFICIENTPOSE_CHECKOUT MOVEMENTOUTCOME_CHECKOUT STGCN_CHECKOUT]
@@ -56,7 +56,7 @@ prepare() {
 }
 
 setup() {
-  : "${OUT:?run this on the device machine (the device tool sets OUT, the folder whose files come back)}"
+  : "${OUT:?run this on the GPU machine with OUT set to the folder for the results}"
   if compgen -G "$GPU/whl/*.whl" > /dev/null; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
       "$GPU"/whl/*.whl || exit 1

@@ -1,4 +1,4 @@
-"""The labelled video's speed (issue 39 item 3): ``write_labelled_video`` on a 3-minute 30 fps 640x480 video
+"""The labelled video's speed: ``write_labelled_video`` on a 3-minute 30 fps 640x480 video
 (5,400 frames) with an In-Motion 19 skeleton on every frame, beside the time decoding alone takes, the time of the
 drawing alone, and the load average.
 

@@ -10,7 +10,7 @@ The jobs compile everything by default (``INFANTJAX_COMPILATION_CACHE=off``, the
 job otherwise loads whatever earlier runs stored in the persistent compilation cache, and a program loaded leaves a
 different amount of memory behind than one compiled, so the figure would depend on the cache's history.
 
-Target (issue 14): ≤ 4 GB for a Table A.4 network on a 100-infant folder. The figures of record are in
+Target: ≤ 4 GB for a Table A.4 network on a 100-infant folder. The figures of record are in
 docs/performance.md ("Memory").
 """
 

@@ -10,6 +10,14 @@ scaling); with ``--objective gcn`` each trial trains a real GCN candidate (``--s
 ``full``: Table A.1) on a small synthetic cohort, checkpointing every epoch — on a CPU its time is mostly the
 compilation of each new candidate.
 
+Part 3 (compile) counts compiling: the same Random Search (``--objective gcn``, one worker in this process's child)
+run twice, each in a fresh process, once compiling each trial's programs when the trial starts and once with the
+worker compiling the next candidate's programs while the current trial trains (``Worker(prefetch=True)``,
+``infantjax search work --prefetch``). Every XLA compile is timed (``jax.monitoring``) and attributed to the trial's
+own thread or the compile ahead; it reports compile and training seconds per trial and trials per hour end to end.
+
+    python benchmarks/nas.py --part compile --trials 4 --epochs 6 --space full
+
 Part 2 (samplers) repeats what seed 002 Table A.3 compares: 10 K-Best searches (K=5, θ=0.9, T0=10, T∞=1, τ=3) run
 to their own stop, then Random Search and TPE with the same total number of trials, on the synthetic objective with
 noise. It reports trials per AUC level, median AUC (IQR) and the highest AUC. Prints one JSON record and a table.
@@ -105,6 +113,66 @@ def throughput(args) -> dict:
     return results
 
 
+# ---------------------------------------------------------------------------------------------- part 3: compiling
+def compile_run(args) -> dict:
+    """One search in this process (``--mode off`` or ``prefetch``): trials per hour with compiling counted."""
+    import threading
+
+    from jax import monitoring
+
+    from infantjax.nas import SearchSettings, SearchStore, Worker
+
+    compiles: list[tuple[str, float]] = []
+
+    def listen(event: str, seconds: float, **kwargs) -> None:
+        if event == "/jax/core/compile/backend_compile_duration":
+            compiles.append((threading.current_thread().name, seconds))
+
+    monitoring.register_event_duration_secs_listener(listen)
+    space = SMALL_SPACE if args.space == "small" else (None if args.space == "full" else json.loads(args.space))
+    objective = {"kind": "gcn", "synthetic": args.synthetic, "cohort_seed": 0,
+                 "cohort_options": json.loads(args.cohort_options)}
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = SearchSettings(sampler="random", seed=args.seed, max_trials=args.trials,
+                                  trial=TrialConfig(epochs=args.epochs, checkpoints=(), train=json.loads(args.train)),
+                                  objective=objective, heartbeat_interval=5.0, grace_period=600.0, space=space)
+        store = SearchStore(str(pathlib.Path(tmp) / "c.journal"), "compile", settings, create=True)
+        worker = Worker(store, name="bench", prefetch=args.mode == "prefetch")
+        worker.objective.prepare()  # the cohort is preprocessed once per search: not a trial's time
+        load = os.getloadavg()[0]
+        start = time.perf_counter()
+        report = worker.run()
+        elapsed = time.perf_counter() - start
+        trials = sorted((t for t in store.snapshot().trials if t.finished), key=lambda t: t.number)
+    own = sum(s for name, s in compiles if not name.startswith("prefetch"))
+    ahead = sum(s for name, s in compiles if name.startswith("prefetch"))
+    seconds = [float((t.completed or 0.0) - (t.started or 0.0)) for t in trials]
+    return {"mode": args.mode, "trials": len(trials), "elapsed_s": elapsed,
+            "trials_per_hour": len(trials) / elapsed * 3600, "trial_seconds": seconds,
+            "compile_s_in_trials": own, "compile_s_ahead": ahead, "prefetched": report.prefetched,
+            "candidates": [str(t.spec) for t in trials], "load_average": [load, os.getloadavg()[0]]}
+
+
+def compile_part(args) -> dict:
+    """:func:`compile_run` without and with compiling ahead, each in a process of its own (fresh caches)."""
+    import subprocess
+
+    out = {}
+    for mode in ("off", "prefetch"):
+        command = [sys.executable, __file__, "--part", "compile-run", "--mode", mode, "--trials", str(args.trials),
+                   "--epochs", str(args.epochs), "--space", args.space, "--synthetic", str(args.synthetic),
+                   "--train", args.train, "--cohort-options", args.cohort_options, "--seed", str(args.seed)]
+        run = subprocess.run(command, capture_output=True, text=True, check=True)
+        out[mode] = json.loads(run.stdout.strip().splitlines()[-1])
+    off = out["off"]
+    per_trial = off["compile_s_in_trials"] / max(off["trials"], 1)
+    out["compile_s_per_trial"] = per_trial
+    out["train_s_per_trial"] = max(0.0, sum(off["trial_seconds"]) / max(off["trials"], 1) - per_trial)
+    out["speedup_prefetch"] = out["prefetch"]["trials_per_hour"] / off["trials_per_hour"]
+    out["cpu_count"] = os.cpu_count()
+    return out
+
+
 # ------------------------------------------------------------------------------------------------- part 2: samplers
 def _run(sampler, objective, seed: int, budget: int | None) -> list[float]:
     finished: list[Finished] = []
@@ -158,6 +226,17 @@ def _print_table(record: dict) -> None:
         for w in (1, 2):
             print(f"| {w} | {t[f'{w}_worker']['trials_per_hour']:.0f} |")
         print(f"speed-up 2 vs 1: {t['speedup_2_vs_1']:.2f}×")
+    if "compile" in record:
+        c = record["compile"]
+        print("\nCompiling counted (one worker, Random Search, the GCN objective)")
+        print("| mode | trials/hour | seconds | compile in the trials | compile ahead | load average |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        for mode in ("off", "prefetch"):
+            r = c[mode]
+            print(f"| {mode} | {r['trials_per_hour']:.1f} | {r['elapsed_s']:.0f} | {r['compile_s_in_trials']:.0f} s | "
+                  f"{r['compile_s_ahead']:.0f} s | {r['load_average'][0]:.1f} / {r['load_average'][1]:.1f} |")
+        print(f"compile {c['compile_s_per_trial']:.1f} s and training {c['train_s_per_trial']:.1f} s a trial; "
+              f"with compiling ahead x{c['speedup_prefetch']:.2f}")
     if "samplers" in record:
         s = record["samplers"]
         head = "| search | < 0.75 | " + " | ".join(f"≥ {lv}" for lv in LEVELS) + " | median AUC (IQR) | highest |"
@@ -175,7 +254,9 @@ def _print_table(record: dict) -> None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--part", choices=("all", "throughput", "samplers"), default="all")
+    p.add_argument("--part", choices=("all", "throughput", "samplers", "compile", "compile-run"), default="all")
+    p.add_argument("--mode", choices=("off", "prefetch"), default="off", help=argparse.SUPPRESS)
+    p.add_argument("--seed", type=int, default=0, help="search seed of the compile part")
     p.add_argument("--objective", choices=("synthetic", "gcn"), default="synthetic")
     p.add_argument("--synthetic", type=int, default=28, help="subjects of the GCN objective's cohort")
     p.add_argument("--train", default='{"batch_size": 8, "positive_copies": 2, "negative_copies": 2, "window": 60, '
@@ -192,7 +273,12 @@ def main(argv=None) -> int:
     p.add_argument("--noise", type=float, default=0.01)
     p.add_argument("--max-kbest-trials", type=int, default=500)
     args = p.parse_args(argv)
+    if args.part == "compile-run":
+        print(json.dumps(compile_run(args)))
+        return 0
     record = {"benchmark": "nas"}
+    if args.part == "compile":
+        record["compile"] = compile_part(args)
     if args.part in ("all", "throughput"):
         record["throughput"] = throughput(args)
     if args.part in ("all", "samplers"):

@@ -12,11 +12,11 @@ on a 2-core CPU. The video figure is measured on a shorter rendered synthetic vi
 
     python benchmarks/pose.py                       # everything: 10 models x batch 1, 16; RT and I video
     python benchmarks/pose.py --models rt i --batches 1 16 --video-seconds 10
-    python benchmarks/pose.py --compare --models rt i --batches 1 16 --video-models rt   # P1 (issue 20)
+    python benchmarks/pose.py --compare --models rt i --batches 1 16 --video-models rt   # the CPU pose figures of record
     python benchmarks/pose.py --compare ... --torch-python /tmp/torchvenv/bin/python --torch-repo /tmp/EfficientPose
 
 EfficientPose throughput is that of the folded inference graph ``PosePredictor`` runs (``--graph module``: the
-Flax module graph, as before issue 20). ``--compare`` times the Flax module graph (``EfficientPose.apply``, the pre-issue-20 inference) and the folded
+Flax module graph, the earlier inference). ``--compare`` times the Flax module graph (``EfficientPose.apply``, the earlier inference) and the folded
 inference graph (``models/pose/inference.py``, what ``PosePredictor`` runs) on the official weights, interleaved
 in one process over ``--rounds`` rounds, each figure beside the 2048² float32 matmul rate and the load average
 measured in the same round; GFLOP/s use XLA's FLOP count of the module graph (the model's FLOPs, BatchNorm

@@ -11,8 +11,8 @@ figures, one call per round.
         /tmp/torchvenv/bin/python benchmarks/pose_torch.py --repo /tmp/EfficientPose --models RT I
 
 Prints one JSON line per (model, batch, form): its figure, or its ``error`` (a model that does not load: one record
-without batch; torch.compile refusing a model: ``compile_error``). The glibc variables above (large-allocation reuse) are what issue 20's
-PyTorch bar was measured with; the script re-executes itself with them when they are missing.
+without batch; torch.compile refusing a model: ``compile_error``). The glibc variables above (large-allocation reuse) are what the
+PyTorch figures of record were measured with; the script re-executes itself with them when they are missing.
 
 On a GPU (``--device cuda``, what ``infantjax bench --compare-torch`` runs beside the JAX figures on the same device):
 ``--dtype bfloat16`` runs the forward under ``torch.autocast`` (bfloat16), ``--compile`` through ``torch.compile`` as

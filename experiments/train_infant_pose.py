@@ -1,5 +1,17 @@
 """Fine-tune EfficientPose RT from the official MPII weights to the In-Motion 19 keypoints on rendered synthetic
-infants and write a small weights file (the ``rt-synthetic-infant`` model shipped as package data).
+infants and write a small weights file (the ``rt-synthetic-infant-roi`` and ``rt-synthetic-infant`` models shipped as package
+data).
+
+Two recipes:
+
+* ``--recipe roi`` (``rt-synthetic-infant-roi``, the infant tracker's model): the network is trained on the crops the
+  tracker feeds it (:func:`infantjax.synth.pose.roi_examples`: 640 × 480-like renders cut to the square around the
+  infant, moved and resized as a lagging tracker would, 10 % whole letterboxed frames, phone-like blur, noise,
+  JPEG and lighting), every layer trained (Adam 1e-3, cosine decay), starting from ``--init`` (default the
+  ``rt-synthetic-infant`` weights); validated on held-out crops (seed 10,000) with sub-pixel decoding; the file
+  records the tracking settings it was trained for (region of interest, sub-pixel decoding, consistent sides).
+* ``--recipe letterbox`` (``rt-synthetic-infant``, the earlier model): whole frames rendered at R × R, backbone
+  frozen, as below.
 
 The official weights are not part of infantjax: pass the path of ``EfficientPoseRT.h5`` from the EfficientPose
 repository (daniegr/EfficientPose, Apache-2.0). Training follows :func:`infantjax.pipelines.pose
@@ -10,6 +22,8 @@ provenance in its metadata. The result has seen synthetic renders only: it is no
 
     python experiments/train_infant_pose.py --h5 ../shared/data/efficientpose/keras/EfficientPoseRT.h5 \
         [--out infantjax/models/pose/weights/rt_synthetic_infant.npz] [--steps 64] [--frames 256] [--resolution 128]
+    python experiments/train_infant_pose.py --recipe roi --frames 8192 --steps 2000 \
+        [--out infantjax/models/pose/weights/rt_synthetic_infant_roi.npz] [--validate-every 250]
 """
 
 from __future__ import annotations
@@ -27,7 +41,8 @@ sys.path.insert(0, str(REPO))
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--h5", required=True, help="official EfficientPoseRT.h5 (MPII weights)")
+    ap.add_argument("--recipe", choices=("letterbox", "roi"), default="letterbox")
+    ap.add_argument("--h5", default=None, help="official EfficientPoseRT.h5 (MPII weights; the letterbox recipe)")
     ap.add_argument("--out", default=str(REPO / "infantjax" / "models" / "pose" / "weights" /
                                          "rt_synthetic_infant.npz"))
     ap.add_argument("--steps", type=int, default=64, help="optimiser steps (the shipped file: 64)")
@@ -40,8 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--learning-rate", type=float, default=1e-3)
     ap.add_argument("--init", default=None,
                     help="continue from a predictor .npz written by this script (e.g. with --seed 1 for new "
-                         "infants and a lower --learning-rate) instead of the MPII weights with new heads")
+                         "infants and a lower --learning-rate) instead of the MPII weights with new heads; the "
+                         "roi recipe starts from rt-synthetic-infant unless told otherwise")
+    ap.add_argument("--sigma", type=float, default=1.0, help="heatmap σ in R/8 pixels")
     args = ap.parse_args(argv)
+    if args.recipe == "roi":
+        return train_roi(args)
+    if args.h5 is None:
+        ap.error("the letterbox recipe starts from the official weights: pass --h5 EfficientPoseRT.h5")
     from infantjax import parallel
 
     parallel.initialize()  # multi-process JAX when INFANTJAX_DISTRIBUTED=1 or $INFANTJAX_COORDINATOR (docs/scale.md)
@@ -89,6 +110,72 @@ def main(argv: list[str] | None = None) -> int:
     if previous is not None:
         info["continued_from"] = {k: v for k, v in previous.items() if k not in ("warning", "source_weights")}
     out = pathlib.Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    predictor.save(out, dtype="float16", info=info, compress=True)
+    print(json.dumps({k: v for k, v in info.items() if k != "train_config"}, indent=1))
+    print(f"wrote {out} ({out.stat().st_size / 2 ** 20:.2f} MiB); peak RSS "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    return 0
+
+
+def train_roi(args) -> int:
+    """The region-of-interest recipe (module docstring)."""
+    from infantjax import parallel
+
+    parallel.initialize()
+    from infantjax.infer.tracking import Tracking
+    from infantjax.pipelines import pose as S
+    from infantjax.pipelines.pose import PosePredictor
+    from infantjax.synth.pose import roi_examples
+    from infantjax.train import Hook
+    from infantjax.train.pose import AugmentConfig, PoseConfig
+
+    out = pathlib.Path(args.out if args.out != str(REPO / "infantjax" / "models" / "pose" / "weights" /
+                                                      "rt_synthetic_infant.npz")
+                       else REPO / "infantjax" / "models" / "pose" / "weights" / "rt_synthetic_infant_roi.npz")
+    start = PosePredictor.load(args.init) if args.init else PosePredictor.pretrained("rt-synthetic-infant")
+    if start.resolution != args.resolution:
+        start = PosePredictor(S.infant_spec("rt", args.resolution), start.variables, "in-motion-19")
+    t0, c0 = time.time(), time.process_time()
+    data = roi_examples(args.frames, args.resolution, seed=args.seed)[:2]
+    render_s = time.time() - t0
+    epochs = max(1, -(-args.steps * args.batch_size // args.frames))
+    config = PoseConfig(optimizer="adam", learning_rate=args.learning_rate, schedule="cosine", epochs=epochs,
+                        batch_size=args.batch_size, sigma=args.sigma, freeze_backbone=False,
+                        augment=AugmentConfig(flip=0.5, rotation_deg=20.0, scale=(0.9, 1.1)))
+    history = []
+
+    def validate(ctx):
+        p = PosePredictor(start.spec, ctx.variables(), "in-motion-19")
+        m = S.evaluate_synthetic(p, args.validation_frames, examples="roi", decoding="subpixel")
+        history.append({"step": ctx.step, **{k: round(m[k], 4) for k in ("pckh@0.1", "pckh@0.2", "pckh@0.5",
+                                                                         "median_px")},
+                        "wall_s": round(time.time() - t0, 1)})
+        print(json.dumps(history[-1]), flush=True)
+
+    hooks = [Hook(args.validate_every, validate)] if args.validate_every > 0 else []
+    predictor, losses = S.finetune_synthetic(None, resolution=args.resolution, config=config, seed=args.seed,
+                                             start=start, hooks=hooks, data=data)
+    wall, cpu = time.time() - t0, time.process_time() - c0
+    final = {d: S.evaluate_synthetic(predictor, args.validation_frames, examples="roi", decoding=d)
+             for d in ("reference", "subpixel")}
+    tracking = Tracking.infant()
+    info = {
+        "model": "EfficientPose RT trained on the infant tracker's region-of-interest crops of rendered synthetic "
+                 "infants (In-Motion 19 keypoints)",
+        "warning": "trained on synthetic renders only; not for real infants",
+        "source_weights": "rt-synthetic-infant (itself fine-tuned from EfficientPoseRT.h5, MPII, "
+                          "daniegr/EfficientPose, Apache-2.0)" if not args.init else str(args.init),
+        "script": f"experiments/train_infant_pose.py --recipe roi --frames {args.frames} --steps {args.steps} "
+                  f"--resolution {args.resolution} --seed {args.seed} --sigma {args.sigma}",
+        "train_config": json.loads(config.to_json()), "steps": len(losses), "frames": args.frames,
+        "resolution": args.resolution, "seed": args.seed, "tracking": tracking.to_json(),
+        "held_out": {"frames": args.validation_frames, "seed": 10_000, "examples": "roi crops",
+                     **{d: {k: round(v, 4) for k, v in m.items() if not isinstance(v, list)}
+                        for d, m in final.items()}},
+        "history": history, "render_s": round(render_s, 1), "train_wall_s": round(wall, 1),
+        "train_cpu_s": round(cpu, 1),
+    }
     out.parent.mkdir(parents=True, exist_ok=True)
     predictor.save(out, dtype="float16", info=info, compress=True)
     print(json.dumps({k: v for k, v in info.items() if k != "train_config"}, indent=1))

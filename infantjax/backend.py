@@ -1,23 +1,34 @@
 """The one backend policy: every choice that depends on the backend is made here, and nowhere else.
 
 XLA:CPU and the accelerators (GPU, TPU) want different formulations of the same computation. Each such choice is
-a field of a :class:`Policy`. There are three: ``cpu``, ``accelerator`` (GPUs), and ``tpu``, which is the
-accelerator policy with the forms XLA:TPU's tiled layouts want (``graph_product``):
+a field of a :class:`Policy`. There are four: ``cpu``, ``accelerator`` (GPUs), ``tpu``, which is the accelerator
+policy with the forms XLA:TPU's tiled layouts want, and ``tpu-v6e``:
 
 * ``conv`` — the convolution and product forms of ``infantjax.nn``: ``"cpu"`` runs temporal convolutions as
   im2col products, depthwise convolutions and graph aggregations as shifted sums and explicit matmuls, and low-
   precision products with a float32 result (each measured faster on XLA:CPU, docs/performance.md); ``"plain"`` runs
   XLA's own convolutions and einsums, what accelerators run best;
 * ``graph_product`` — the GCN graph convolution (``infantjax.nn.graph.GraphConv``): ``"matmul"`` (CPU) and
-  ``"einsum"`` (GPU) run its 1×1 convolution to K·F channels and then the aggregation over the K partitions and V
-  joints; ``"dense"`` (TPU) runs both as one product with the combined (V·C, V·F) weight
-  Σₖ Aₖ ⊗ Wₖ, so the joints and channels share the 128-lane axis of XLA:TPU's (8, 128) tiles instead of padding a
-  channel axis of 10–96 to 128 and relaying the activations out twice around the einsum (compiled for a v5e-8:
-  docs/performance.md). It computes V times more products than the aggregation saves, which a memory-bound TPU
-  program has to spare;
+  ``"einsum"`` (a v6e TPU) run its 1×1 convolution to K·F channels and then the aggregation over the K partitions
+  and V joints; ``"dense"`` (GPUs, other TPUs) runs both as one product with the combined (V·C, V·F) weight
+  Σₖ Aₖ ⊗ Wₖ: on a TPU the joints and channels share the 128-lane axis of XLA:TPU's (8, 128) tiles instead of
+  padding a channel axis of 10–96 to 128 and relaying the activations out twice around the einsum (compiled for a
+  v5e-8: docs/performance.md); on a GPU one GEMM replaces three kernels (the conv, a transpose, the aggregation). It
+  computes V times more products than the aggregation saves, which memory- and launch-bound programs have to spare;
+* ``graph_order`` — where a factored graph convolution widens (fewer input than output channels: a GCN's first
+  layers read 2 channels), ``"narrow first"`` (CPU) aggregates the input over the graph and then runs the 1×1
+  convolution (``infantjax.nn.graph.aggregate_first``), so the graph's transposes and products touch the narrow side;
+  ``"conv first"`` (accelerators) keeps ST-GCN's order;
+* ``stacked_conv`` and ``combined_weight`` — GPU forms chosen with the GPU cost model (:class:`Policy`;
+  docs/backend.md): stacked instances' temporal convolutions one plain convolution per instance rather than one with
+  the instances as feature groups, the dense product's combined weight a sum of outer products;
 * ``instances`` — how the stacked instances of one device run in a compiled program (a training step of a task
   that asks for it, an ensemble's scoring, :func:`infantjax.train.predict.predict_stacked`): ``"map"`` one after
   another (``lax.map``; a vmap over weights turns XLA:CPU's convolutions into slower batched ones) or ``"vmap"``;
+* ``scoring_windows`` — windows per compiled call of an ensemble's scoring (``Ensemble.window_predictions``; the
+  ensemble's ``eval_batch_size`` when it is smaller): 8 on CPU, where a call's activations then stay in the caches and
+  one compiled program per stack serves a recording of any length (its last call padded); None (the
+  ``eval_batch_size``, up to 256) on accelerators;
 * ``pose_microbatch``, ``pose_depthwise``, ``pose_se_fold`` — the EfficientPose inference graph
   (``infantjax.models.pose.inference``): two-image slices that stay in the CPU's caches, shifted depthwise sums
   and the SE gate folded into the projection on CPU; whole batches and XLA convolutions on accelerators;
@@ -32,6 +43,11 @@ accelerator policy with the forms XLA:TPU's tiled layouts want (``graph_product`
   multiply-add in the compute dtype (accelerators), which XLA fuses into the preceding product's output: no float32
   copy of the activations is ever written (``infantjax.nn.norm``; docs/performance.md). Float32 networks and
   training are the same under both;
+* ``temporal_fold`` — a basic GCN temporal block evaluated in float32 (``infantjax.models.gcn.searchable``): its
+  parallel dilated convolutions, their BatchNorms and the 1×1 fusion after them are linear, so they are folded into
+  one convolution over the union of their taps (CPU: one product in place of 2–3 convolutions, 2–3 BatchNorm passes,
+  a concatenation and a fusion product; docs/performance.md). The same variables; the values to float32 rounding.
+  Training and the accelerator forms run the branches as they are;
 * ``compute_dtype`` — mixed precision: the dtype networks compute in when their spec's ``dtype`` is ``"auto"``
   (the default of every spec): ``"float32"`` on CPU (where bfloat16 is slower), ``"bfloat16"`` on accelerators.
   Parameters, optimizer state, BatchNorm statistics, softmax, losses and metrics stay float32 whatever it is
@@ -53,6 +69,8 @@ environment variable (``float32``, ``bfloat16``, ``float16`` or ``auto``), the p
         ...                                            # traced here: the forms a GPU runs, in bfloat16
     with backend.use("accelerator", compute_dtype="float32"):
         ...                                            # the accelerator forms in float32
+    with backend.use("cpu", temporal_fold=False):
+        ...                                            # the CPU forms with one form changed (e.g. to compare)
 
 The policy is read when a function is traced. Caches of compiled programs key on :func:`current` (the package's
 own do); entering or leaving a :func:`use` block that changes the policy clears JAX's trace caches, so a function
@@ -75,8 +93,8 @@ import jax
 
 from infantjax.errors import ConfigError
 
-__all__ = ["COMPUTE_DTYPES", "DTYPE_ENV", "ENV", "PLATFORMS", "POLICIES", "Policy", "compute_dtype", "current", "form",
-           "instances", "memory_fraction", "platform", "policy", "use"]
+__all__ = ["COMPUTE_DTYPES", "DTYPE_ENV", "ENV", "PLATFORMS", "POLICIES", "Policy", "auto_policy", "compute_dtype",
+           "current", "form", "instances", "memory_fraction", "platform", "policy", "use"]
 
 #: The environment variable that sets the policy for a whole process (``cpu``, ``accelerator``, ``tpu``, ``auto``).
 ENV = "INFANTJAX_BACKEND_POLICY"
@@ -113,10 +131,29 @@ class Policy:
             and metrics float32).
         bn_inference: ``"exact"`` or ``"affine"``: a low-precision BatchNorm at inference (module docstring).
         graph_product: ``"matmul"``, ``"einsum"`` or ``"dense"``: the GCN graph convolution (module docstring).
+        stacked_conv: ``"groups"`` or ``"per instance"``: a temporal convolution vmapped over per-instance kernels
+            (stacked instances: ensemble folds, scoring stacks). ``"groups"`` leaves it to JAX's batching: one
+            convolution with the instances as feature groups. ``"per instance"`` (GPUs) runs one plain convolution
+            per instance (``infantjax.nn.temporal``): cuDNN's grouped convolutions of a GCN's 10–48 channels a group,
+            and the transposes into the instance-interleaved layout around them, took an estimated 35 of the 51 ms
+            of seven vmapped Table A.4 #1 folds on an H100 (docs/performance.md).
+        combined_weight: ``"einsum"`` or ``"outer"``: how the dense graph product's combined weight is computed
+            (``infantjax.nn.graph.combined_weight``; ``"outer"`` on GPUs, where a product contracting 2 partitions
+            is a GEMM of its own).
+        conv3d: ``"stacked"`` or ``"native one-axis"``: the depth networks' 3D convolutions
+            (``infantjax.nn.conv3d``). ``"stacked"``: a 3×3×3 kernel as a 2D convolution over frames stacked along
+            the channels, a kernel of one axis (the asymmetric cascade's) as k shifted products (XLA:CPU's fastest).
+            ``"native one-axis"`` (GPUs): a kernel of one axis as XLA's 3D convolution (one cuDNN call).
         dense_operand: ``"flat"`` (a Dense layer's (..., C) input reshaped to (M, C) around its product: XLA:CPU's
             fastest form, and the GPUs', where XLA:GPU compiles both the same) or ``"as is"`` (the product on the
             input's own shape: XLA:TPU lays a flat (M, C) operand out with its C channels on the 128 lanes of its
             tiles and relays it out around the product; ``infantjax.nn.dense.FlatDense``).
+        graph_order: ``"conv first"`` or ``"narrow first"``: the order of a widening graph convolution's two steps
+            (module docstring).
+        temporal_fold: evaluate a basic GCN temporal block's parallel convolutions, BatchNorms and fusion as one
+            convolution (module docstring).
+        scoring_windows: windows per compiled call of an ensemble's scoring at most (None: the ensemble's
+            ``eval_batch_size``; module docstring).
     """
 
     name: str
@@ -133,6 +170,12 @@ class Policy:
     bn_inference: str = "exact"
     graph_product: str = "matmul"
     dense_operand: str = "flat"
+    graph_order: str = "conv first"
+    temporal_fold: bool = False
+    scoring_windows: int | None = None
+    stacked_conv: str = "groups"
+    combined_weight: str = "einsum"
+    conv3d: str = "stacked"
 
     @property
     def accelerator(self) -> bool:
@@ -142,14 +185,18 @@ class Policy:
 
 _POLICIES = {
     "cpu": Policy("cpu", conv="cpu", instances="map", pose_microbatch=2, pose_depthwise="shift", pose_se_fold=True,
-                  data_parallel_inference=False, fast_init_compile=True, fast_dropout_keys=True),
+                  data_parallel_inference=False, fast_init_compile=True, fast_dropout_keys=True,
+                  graph_order="narrow first", temporal_fold=True, scoring_windows=8),
     "accelerator": Policy("accelerator", conv="plain", instances="vmap", pose_microbatch=None,
                           pose_depthwise="conv", pose_se_fold=False, data_parallel_inference=True,
                           fast_init_compile=False, compute_dtype="bfloat16", bn_inference="affine",
-                          graph_product="einsum"),
+                          graph_product="dense", stacked_conv="per instance", combined_weight="outer",
+                          conv3d="native one-axis"),
 }
+# the TPU forms keep XLA's grouped convolutions for stacked instances (their estimates are the TPU's own)
 _POLICIES["tpu"] = dataclasses.replace(_POLICIES["accelerator"], name="tpu", graph_product="dense",
-                                       dense_operand="as is")
+                                       dense_operand="as is", stacked_conv="groups", combined_weight="einsum",
+                                       conv3d="stacked")
 # XLA:TPU for v6e crashes compiling the dense graph products of a GCN training step (docs/backend.md)
 _POLICIES["tpu-v6e"] = dataclasses.replace(_POLICIES["tpu"], name="tpu-v6e", graph_product="einsum")
 
@@ -192,10 +239,25 @@ def policy(name: str = "auto") -> Policy:
     """
     _check(name, "backend.policy")
     if name == "auto":
-        name = {"cpu": "cpu", "tpu": "tpu"}.get(platform(), "accelerator")
-        if name == "tpu" and "v6" in _tpu_kind().lower():
-            name = "tpu-v6e"
+        here = platform()
+        name = auto_policy(here, _tpu_kind() if here == "tpu" else None)
     return _POLICIES[name]
+
+
+def auto_policy(platform_name: str, device_kind: str | None = None) -> str:
+    """The policy ``auto`` is on a platform's devices: ``cpu`` on a CPU, ``accelerator`` on a GPU, ``tpu`` on a TPU,
+    ``tpu-v6e`` on a v6e TPU (``device_kind`` ``"TPU v6 lite"``; :func:`policy` says why). The one rule: the
+    policy of the device this process runs on (:func:`policy`), and of a target compiled for without one
+    (:mod:`infantjax.aot`, from the target's platform and device kind).
+
+    Arguments:
+        platform_name: ``"cpu"``, ``"gpu"`` (``"cuda"``, ``"rocm"``) or ``"tpu"``.
+        device_kind: the devices' ``device_kind`` (or a target's kind, ``"tpu v6 lite"``); read on a TPU only.
+    """
+    name = {"cpu": "cpu", "tpu": "tpu"}.get(platform_name, "accelerator")
+    if name == "tpu" and "v6" in (device_kind or "").lower():
+        name = "tpu-v6e"
+    return name
 
 
 def _check_dtype(name: str, where: str) -> str:
@@ -205,30 +267,34 @@ def _check_dtype(name: str, where: str) -> str:
     return name
 
 
-def _requested() -> tuple[str, str]:
-    """(policy name, compute dtype name or ``"auto"``) asked for: the innermost block that sets each, else the
-    environment, else ``"auto"``."""
+def _requested() -> tuple[str, str, dict]:
+    """(policy name, compute dtype name or ``"auto"``, forms replaced) asked for: the innermost block that sets
+    each (a form: the innermost block that names it), else the environment, else ``"auto"`` (no form replaced)."""
     stack = getattr(_local, "stack", None) or []
     name = dtype = None
-    for block_name, block_dtype in reversed(stack):  # "auto" in a block: the policy's, whatever is outside it
+    forms: dict = {}
+    for block_name, block_dtype, block_forms in reversed(stack):  # "auto" in a block: the policy's
         name = name or block_name
         dtype = dtype or block_dtype
+        forms = {**block_forms, **forms}
     if name is None:
         value = os.environ.get(ENV, "").strip().lower()
         name = _check(value, f"${ENV}") if value else "auto"
     if dtype is None:
         value = os.environ.get(DTYPE_ENV, "").strip().lower()
         dtype = _check_dtype(value, f"${DTYPE_ENV}") if value else "auto"
-    return name, dtype
+    return name, dtype, forms
 
 
 def current() -> Policy:
     """The policy in force (innermost :func:`use` block > ``$INFANTJAX_BACKEND_POLICY`` > the platform's), with
     the compute dtype asked for (innermost block that names one > ``$INFANTJAX_COMPUTE_DTYPE`` > the policy's)."""
-    name, dtype = _requested()
+    name, dtype, forms = _requested()
     chosen = policy(name)
     if dtype != "auto" and dtype != chosen.compute_dtype:
         chosen = dataclasses.replace(chosen, compute_dtype=dtype)
+    if any(getattr(chosen, field) != value for field, value in forms.items()):
+        chosen = dataclasses.replace(chosen, **forms)
     return chosen
 
 
@@ -239,27 +305,32 @@ def compute_dtype() -> str:
 
 
 @contextlib.contextmanager
-def use(name: str | None = None, *, compute_dtype: str | None = None) -> Iterator[Policy]:
+def use(name: str | None = None, *, compute_dtype: str | None = None, **forms) -> Iterator[Policy]:
     """Run a block of code under the policy ``name`` (``"cpu"``, ``"accelerator"``, ``"tpu"``, ``"tpu-v6e"`` or
     ``"auto"``; None keeps the one in force), e.g. the accelerator forms on a CPU, and/or with the compute dtype
-    ``compute_dtype`` (``"float32"``, ``"bfloat16"``, ``"float16"``, or ``"auto"``: the policy's). Blocks nest;
-    each thread has its own.
+    ``compute_dtype`` (``"float32"``, ``"bfloat16"``, ``"float16"``, or ``"auto"``: the policy's), and/or with some
+    of its forms replaced (``forms``: :class:`Policy` fields, e.g. ``temporal_fold=False``, to compare two forms in
+    one process). Blocks nest; each thread has its own.
 
     Yields:
         the policy in force inside the block.
 
     Raises:
-        ConfigError: an unknown policy or dtype name.
+        ConfigError: an unknown policy or dtype name, or a form that is not a :class:`Policy` field.
     """
     if name is not None:
         _check(name, "backend.use")
     if compute_dtype is not None:
         _check_dtype(compute_dtype, "backend.use")
+    known = {f.name for f in dataclasses.fields(Policy)} - {"name", "compute_dtype"}
+    unknown = sorted(set(forms) - known)
+    if unknown:
+        raise ConfigError(f"backend.use: {unknown} are not forms of the backend policy; use some of {sorted(known)}")
     before = current()
     stack = getattr(_local, "stack", None)
     if stack is None:
         stack = _local.stack = []
-    stack.append((name, compute_dtype))
+    stack.append((name, compute_dtype, dict(forms)))
     new = current()
     if new != before:
         jax.clear_caches()  # traces made under the other policy must not be reused

@@ -90,7 +90,8 @@ def _abstract_stack(spec, config: CPInputs, count: int):
 
 
 # ------------------------------------------------------------------------------------------------------ inference
-def orientation_warning(orientation: str, angle: float, config: CPInputs | CPConfig) -> str | None:
+def orientation_warning(orientation: str, angle: float, config: CPInputs | CPConfig,
+                        fix: str = "window_rotation='corrected'") -> str | None:
     """The warning for a recording whose spine is not upright, or None when the windows are rotated correctly.
 
     The reference window rotation (``CPConfig.window_rotation="reference"``, seed 002's ``arccos`` quirk) is exact
@@ -101,6 +102,7 @@ def orientation_warning(orientation: str, angle: float, config: CPInputs | CPCon
     Arguments:
         orientation, angle: :func:`infantjax.preprocess.spine_orientation` of the recording.
         config: the inputs (or the training config) the recording is scored under.
+        fix: how the caller's user asks for the corrected rotation (a keyword, a command's flag).
 
     Returns:
         one sentence naming the orientation and the fix, or None.
@@ -111,7 +113,7 @@ def orientation_warning(orientation: str, angle: float, config: CPInputs | CPCon
     how = "head-down" if orientation == "inverted" else "sideways"
     if config.window_rotation == "reference":
         fix = ("the reference window rotation mirrors or misaligns such windows, so the risk is unreliable; "
-               "predict with window_rotation='corrected' (infantjax predict --window-rotation corrected)")
+               f"score it with the corrected window rotation ({fix})")
     else:
         fix = ("this ensemble does not rotate windows, so the networks see the body at an angle they were not "
                "trained on; rotate the recording upright (head at the top of the image) and predict again")
@@ -140,13 +142,15 @@ class EnsemblePrediction:
 
     Attributes:
         probabilities: (W, I) P(CP) per window (rows) and instance (columns), instances in stack order.
-        cam_scores: (I, W, V) per-instance, per-window joint CAM scores in [0, 1]
-            (:func:`infantjax.models.gcn.cam.joint_scores`).
+        cam_scores: (I, W, V) per-instance, per-window joint CAM scores in [0, 1] toward CP, as the reference
+            computes them (:func:`infantjax.models.gcn.cam.joint_scores`).
         window_starts: (W,) first frame of each window (at the model frame rate).
         instance_names: (I,) ``spec<k>/fold<f>``.
         threshold: the ensemble's default decision threshold.
         metadata: the recording's metadata plus fps, frame count, model frame rate and spine orientation.
         warnings: what may make these predictions wrong (:func:`orientation_warning`), each saying what to do.
+        no_cp_cam_scores: (I, W, V) the same toward no CP (the two classes swapped, on the same scale: what
+            explains a no-CP decision, :func:`infantjax.explain.decision_cam`), or None (not computed).
     """
 
     probabilities: np.ndarray
@@ -156,6 +160,7 @@ class EnsemblePrediction:
     threshold: float = 0.5
     metadata: dict = dataclasses.field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    no_cp_cam_scores: np.ndarray | None = None
 
     @property
     def num_windows(self) -> int:
@@ -307,14 +312,17 @@ class Ensemble(TrainedModel):
             positions: (W, window, 19, 2) preprocessed positions.
             mesh: an ``("instance", "data")`` mesh (default: all devices, see
                 :func:`infantjax.parallel.instance_mesh`), one per stack size.
-            chunk: windows per call at most (default ``config.eval_batch_size``; lowered to fit
-                ``config.memory_budget``); the windows run in calls of power-of-two sizes
+            chunk: windows per call at most (default ``config.eval_batch_size``, or the backend policy's
+                ``scoring_windows`` when smaller: 8 on CPU; lowered to fit ``config.memory_budget``); the windows
+                run in calls of power-of-two sizes
                 (:func:`infantjax.infer.predict.call_plan`), the last padded to at least ``MIN_CALL`` windows.
             config: the inputs (or training config) the windows are scored under (default the ensemble's; e.g.
                 another window rotation).
 
         Returns:
-            (P(CP) (W, I), joint CAM scores (I, W, V)) over all I instances in stack order.
+            (P(CP) (W, I), signed joint CAM scores (I, W, V) in [-1, 1]) over all I instances in stack order:
+            the positive part is the reference's CP score, the negative part the no-CP class's
+            (:func:`infantjax.models.gcn.cam.joint_scores` with ``signed=True``).
 
         Raises:
             DataError: windows of another shape than (W, config.window, 19, 2), or with NaN/inf (which would give
@@ -322,7 +330,11 @@ class Ensemble(TrainedModel):
         """
         positions = self.check_windows(positions, config, "window_predictions")
         n_windows = positions.shape[0]
-        chunk = int(chunk or self.inputs.eval_batch_size)
+        if not chunk:
+            chunk = self.inputs.eval_batch_size
+            if backend.current().scoring_windows:  # CPU: small calls, one program per stack
+                chunk = min(chunk, backend.current().scoring_windows)
+        chunk = int(chunk)
         template = jax.ShapeDtypeStruct(positions.shape[1:], positions.dtype)
 
         def plan(k: int) -> StackedPredictor:
@@ -338,6 +350,26 @@ class Ensemble(TrainedModel):
             probs.append(p)
             cams.append(c)
         return np.concatenate(probs, axis=0).T, np.concatenate(cams, axis=0)
+
+    def compile_for(self, n_windows: int, *, window_rotation: str | None = None, mesh=None,
+                    chunk: int | None = None) -> None:
+        """Compile now the programs :meth:`predict` runs for a recording of ``n_windows`` windows (what
+        :meth:`window_predictions` compiles on its first call), e.g. to have the compilation done before a
+        progress bar times the work that follows.
+
+        Raises:
+            ConfigError: an unknown window rotation.
+        """
+        cfg = self.scoring_inputs(window_rotation)
+        template = jax.ShapeDtypeStruct((cfg.window, NUM_JOINTS, 2), jnp.float32)
+        chunk = int(chunk or self.inputs.eval_batch_size)
+
+        def plan(k: int) -> None:
+            m = mesh if mesh is not None else parallel.instance_mesh(self.stack_sizes[k])
+            self.predictor(k, m, cfg).plan(max(int(n_windows), 1), template, chunk=chunk)
+
+        for _ in concurrently(plan, range(len(self.specs))):
+            pass
 
     def scoring_inputs(self, window_rotation: str | None = None) -> CPInputs:
         """The inputs :meth:`predict` scores under: the ensemble's, with ``window_rotation`` (``"reference"`` or
@@ -357,7 +389,8 @@ class Ensemble(TrainedModel):
         return cfg
 
     def predict(self, sequence: SkeletonSequence, *, mesh=None, window_rotation: str | None = None,
-                scorer: Callable | None = None) -> EnsemblePrediction:
+                scorer: Callable | None = None, fix: str = "window_rotation='corrected'"
+                ) -> EnsemblePrediction:
         """Every instance's P(CP) and CAM scores for every window of one recording.
 
         Runs ``preprocess_cp`` (unless the config says the input is preprocessed), cuts windows of
@@ -375,9 +408,10 @@ class Ensemble(TrainedModel):
                 ensemble's config (``"corrected"`` scores head-down and sideways recordings correctly; it equals
                 ``"reference"`` on upright ones); None keeps the config's.
             scorer: what scores the windows instead of :meth:`window_predictions` (the XLA path):
-                ``scorer(positions, config=inputs)`` → (P(CP) (W, I), joint CAM scores (I, W, V)) as
+                ``scorer(positions, config=inputs)`` → (P(CP) (W, I), signed joint CAM scores (I, W, V)) as
                 :meth:`window_predictions` returns them, e.g. :class:`infantjax.deploy.scoring.LiteRTScorer` (the
                 stacks run by the LiteRT interpreter).
+            fix: how the orientation warning names the corrected rotation to its reader (a command's flag).
 
         Raises:
             SkeletonMismatchError: not In-Motion 19.  DataError: all keypoints missing or shorter than a window.
@@ -395,16 +429,19 @@ class Ensemble(TrainedModel):
         else:
             probs, scores = scorer(positions, config=cfg)
         orientation, angle = spine_orientation(sequence, y_up=not cfg.preprocess)
-        warning = orientation_warning(orientation, angle, cfg)
-        if warning:
-            log.warning("%s: %s", sequence.metadata.get("source", "recording"), warning)
+        warning = orientation_warning(orientation, angle, cfg, fix)
+        if warning:  # returned with the prediction, which its callers show: logged once, not shown twice
+            log.info("%s: %s", sequence.metadata.get("source", "recording"), warning)
         meta = {**dict(sequence.metadata), "fps": sequence.fps, "num_frames": sequence.num_frames,
                 "model_fps": 30.0 if cfg.preprocess else sequence.fps,
                 "spine_orientation": {"orientation": orientation, "angle": None if np.isnan(angle) else angle},
-                "window_rotation": cfg.window_rotation}
+                "window_rotation": cfg.window_rotation, "window": int(cfg.window), "hop": int(cfg.hop),
+                "preprocess_version": cfg.preprocess_version}
         meta = json.loads(json.dumps(meta, default=str))
-        return EnsemblePrediction(probs, scores, np.asarray(starts), self.instance_names, float(self.threshold),
-                                  meta, (warning,) if warning else ())
+        signed = np.asarray(scores)
+        return EnsemblePrediction(probs, np.maximum(signed, 0), np.asarray(starts), self.instance_names,
+                                  float(self.threshold), meta, (warning,) if warning else (),
+                                  no_cp_cam_scores=np.maximum(-signed, 0))
 
     graph_options: ClassVar[tuple[str, ...]] = ("stack",)
 

@@ -160,7 +160,7 @@ def per_instance(fn, mesh: Mesh, in_axes: Sequence[int | None]):
     applies ``fn`` to its shard of the instance axis, so independent instances never exchange data. Without it the
     compiler partitions the vmapped program as a whole, and a vmapped convolution whose kernel carries the instance
     axis (a convolution with the instances as feature groups) is all-gathered over the instance axis by XLA:GPU:
-    every GPU computed every instance's convolutions (issue 37, docs/performance.md "Compiled for
+    every GPU computed every instance's convolutions (docs/performance.md "Compiled for
     accelerators"). The values are those of ``fn`` itself (each device runs ``fn`` on a slice of the instances).
     On a mesh with one instance shard (a CPU, one device) ``fn`` is returned as it is.
 

@@ -24,6 +24,9 @@ class CountingPose:
         self.real, self.interrupt_on, self.calls = real, interrupt_on, []
         self.skeleton, self.spec = real.skeleton, real.spec
 
+    def __getattr__(self, name):  # everything else (tracking settings, ...) is the real model's
+        return getattr(self.real, name)
+
     def track(self, video, **kwargs):
         self.calls.append(pathlib.Path(video).name)
         if self.interrupt_on is not None and pathlib.Path(video).name == self.interrupt_on:

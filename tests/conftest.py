@@ -97,7 +97,8 @@ GPU_REASON = ("gpu: checks that only mean something on a GPU; run with JAX_PLATF
 PACKAGES = {"av": "PyAV, a dependency of infantjax",
             "jax2onnx": "the extra onnx: pip install 'infantjax[onnx]'",
             "onnxruntime": "the extra onnx: pip install 'infantjax[onnx]'",
-            "psycopg": "the extra postgres: pip install 'infantjax[postgres]'"}
+            "psycopg": "the extra postgres: pip install 'infantjax[postgres]'",
+            "optuna_dashboard": "in the test extra: pip install -e '.[test]'"}
 
 
 def _skip_missing_packages(items) -> None:

@@ -5,7 +5,7 @@ XLA:GPU from the CUDA plugin): it compiles, fits the device's memory, holds exac
 at all where instances are stacked one per device: independent instances never exchange data; data-parallel
 inference none either), and its FLOPs agree with the analytical count:
 
-* the traced program's products and convolutions (``aot.matrix_flops``, the GPU figure) within 5 % of
+* the traced program's products and convolutions (``bench.readers.matrix_flops``, the GPU figure) within 5 % of
   ``models.gcn.count_flops(spec, "full")`` x batch (x 3 for a training step: forward and two backward products);
 * XLA:TPU's count of the compiled program between 1.0 and 1.5 times the analytical one (it also counts
   elementwise operations, BatchNorm, the optimizer update); a TPU target compiles the ``tpu`` policy's forms, whose
@@ -72,7 +72,11 @@ def test_instance_parallel_cp_programs_compile_fit_and_never_exchange_data(targe
 @pytest.mark.parametrize("program", ["cp-train", "cp-score"])
 def test_cp_flops_agree_with_the_analytical_count(program):
     gpu = compiled(GPU, program)
-    assert gpu.flops == pytest.approx(gpu.analytical_flops, rel=0.05)  # traced products and convolutions
+    # traced products and convolutions; a training step also combines each dense graph convolution's weight
+    # (Σₖ Aₖ ⊗ Wₖ, the GPU policy's form) and its gradient once a step, which the per-sample count leaves out
+    assert gpu.flops == pytest.approx(gpu.analytical_flops, rel=0.05 if program == "cp-score" else 0.10)
+    if program == "cp-train":
+        assert gpu.flops >= gpu.analytical_flops * 0.999
     tpu = compiled(TPU, program)
     assert tpu.flops_source.startswith("XLA")
     assert 1.0 <= tpu.flops / tpu.analytical_flops <= 1.5
@@ -80,12 +84,12 @@ def test_cp_flops_agree_with_the_analytical_count(program):
 
 def test_data_parallel_training_step_all_reduces_only():
     """Two instances on 8 GPUs: instance 2 x data 4. The data axis all-reduces gradients (and the BatchNorm
-    statistics of the batch split over it, and the loss) — 17 all-reduces of 18.7 kB; never an all-gather."""
+    statistics of the batch split over it, and the loss) — 16 all-reduces of 18.7 kB; never an all-gather."""
     result = compiled(GPU, "cp-train", instances=2)
     assert result.mesh == {"instance": 2, "data": 4}
     assert set(result.collectives) == {"all-reduce"}
-    assert result.collectives["all-reduce"]["count"] == 17
-    assert result.flops == pytest.approx(result.analytical_flops, rel=0.05)
+    assert result.collectives["all-reduce"]["count"] == 16
+    assert result.flops == pytest.approx(result.analytical_flops, rel=0.10)  # the combined weights: above
 
 
 @pytest.mark.parametrize("target", [TPU, GPU])
@@ -104,52 +108,52 @@ def test_pose_inference_is_data_parallel_without_collectives(target, program):
     assert aot.ESTIMATE in result.table()
 
 
-def test_collectives_are_read_from_hlo_text():
-    from infantjax.aot import collectives
+def test_gpu_programs_list_their_kernels_and_stacked_instances_stay_plain_convolutions():
+    """The kernels of a GPU program (bench.kernels) and the cost model's prediction come with the compile; two
+    instances vmapped on one GPU run each temporal convolution as one plain convolution per instance (the GPU
+    policy's ``stacked_conv="plain"``), not one convolution with the instances as feature groups."""
+    import json
 
-    text = """
-  %all-gather-start.1 = ((bf16[4,8]{1,0}), (bf16[32,8]{1,0})) all-gather-start(%p), dimensions={0}
-  %all-gather-done.1 = bf16[32,8]{1,0} all-gather-done(%all-gather-start.1)
-  %all-reduce.2 = f32[10]{0} all-reduce(%x), to_apply=%add
-  ROOT %all-reduce-start = (f32[], f32[3]{0}) all-reduce-start(%a, %b), to_apply=%add
-"""
-    assert collectives(text) == {"all-gather": {"count": 1, "bytes": 512},
-                                 "all-reduce": {"count": 2, "bytes": 40 + 4 + 12}}
+    one = compiled("h100x1", "cp-train", instances=1)
+    two = compiled("h100x1", "cp-train", instances=2)
+    for result in (one, two):
+        s = result.kernel_summary
+        assert s["count"] > 50 and s["by_kind"]["gemm"]["count"] > 0 and s["bytes"] > 0
+        assert result.triton_gemm in (True, False) and (result.triton_gemm or result.triton_refusal)
+        assert result.cost["seconds"] > result.bound_s and result.cost["launches"] == s["count"]
+        assert "kernels per call" in result.table() and "cost model" in result.table()
+        record = result.record()
+        assert record["kernels"] and record["kernel_summary"]["count"] == s["count"]
+        json.dumps(record)
+    assert set(one.kernel_summary["conv_groups"]) == {1}
+    assert set(two.kernel_summary["conv_groups"]) == {1}
+    assert sum(two.kernel_summary["conv_groups"].values()) > 1.5 * sum(one.kernel_summary["conv_groups"].values())
+    assert two.kernel_summary["bytes"] > 1.5 * one.kernel_summary["bytes"]
+    assert compiled(TPU, "cp-train").kernel_summary is None  # TPU programs: tile padding instead
 
 
-def test_tile_padding_is_read_from_tpu_layouts():
-    from infantjax.aot import tile_padding
+def test_a_target_gets_the_policy_its_devices_would_get(monkeypatch):
+    """One rule for the backend policy of a target: what ``backend.policy("auto")`` picks on a device of the target's
+    platform and kind is what a compile for the target runs under (``backend.auto_policy``)."""
+    from infantjax import backend, targets
 
-    text = """HloModule m
+    monkeypatch.delenv(backend.ENV, raising=False)
+    seen = {}
+    for t in targets.TARGETS.values():
+        monkeypatch.setattr(backend, "platform", lambda p=t.platform: p)
+        monkeypatch.setattr(backend, "_tpu_kind", lambda k=t.peak.name: k)  # "TPU v6e", "TPU v5e", ...
+        seen[t.name] = backend.policy("auto").name
+        assert backend.auto_policy(t.platform, t.kind) == seen[t.name], t.name
+    assert seen["v6e-16"] == "tpu-v6e" and seen["v5e-8"] == seen["v4-8"] == "tpu"
+    assert seen["h100x8"] == seen["a100x8"] == "accelerator"
 
-%fused_computation.1 (p: bf16[8,150,19,40]) -> bf16[8,150,19,40] {
-  %p = bf16[8,150,19,40]{1,2,3,0:T(8,128)(2,1)} parameter(0)
-  ROOT %inner = bf16[8,150,19,40]{1,2,3,0:T(8,128)(2,1)} negate(%p)
-}
 
-ENTRY %main (a: bf16[8,150,19,40]) -> (bf16[8,150,19,40], f32[10]) {
-  %a = bf16[8,150,19,40]{1,2,3,0:T(8,128)(2,1)} parameter(0)
-  %fusion.1 = bf16[8,150,19,40]{1,2,3,0:T(8,128)(2,1)} fusion(%a), kind=kLoop, calls=%fused_computation.1
-  %conv = bf16[22800,40]{1,0:T(8,128)(2,1)} custom-call(%fusion.1)
-  %vmem = f32[10]{0:T(128)S(1)} reduce(%conv)
-  %small = f32[10]{0:T(128)} copy(%vmem)
-  ROOT %t = (bf16[8,150,19,40]{1,2,3,0:T(8,128)(2,1)}, f32[10]{0:T(128)}) tuple(%fusion.1, %small)
-}
-"""
-    pad = tile_padding(text)
-    # (150 -> 256 lanes) x (19 -> 24 sublanes); 40 channels -> 128 lanes; 10 -> 128; the fusion body, the
-    # parameter, the tuple and the on-chip (S(1)) buffer are not HBM buffers written by the program
-    a = 2 * 8 * 150 * 19 * 40
-    assert pad["logical"] == a + a + 40
-    assert pad["tiled"] == 2 * 8 * 256 * 24 * 40 + 2 * 22800 * 128 + 4 * 128
-    assert pad["largest"][0] == {"shape": "bf16[22800,40]{1,0:T(8,128)(2,1)}", "logical": a,
-                                 "tiled": 2 * 22800 * 128, "count": 1}
-    assert tile_padding(text.replace(":T(8,128)(2,1)", "").replace(":T(128)", "")) is None  # GPU/CPU layouts
-    assert pad["opaque"] == 0
-    assert pad["dtypes"] == {"bf16": a + a, "f32": 40}  # the logical bytes by element type
-    # XLA:TPU for v6e packs arrays into flat byte buffers: their bytes are opaque, kept out of the ratio
-    packed = text.replace("  %small =", "  %packed = s8[31457280]{0:T(1024)(128)(4,1)} custom-call(%conv)\n  %small =")
-    assert tile_padding(packed) == {**pad, "opaque": 31457280}
+def test_the_program_readers_stay_importable_from_aot():
+    from infantjax import aot
+    from infantjax.bench import readers
+
+    assert (aot.collectives, aot.tile_padding, aot.matrix_flops) == (readers.collectives, readers.tile_padding,
+                                                                      readers.matrix_flops)
 
 
 def test_unknown_names_are_typed_errors():
@@ -223,9 +227,10 @@ def test_a_nas_trial_runs_on_one_chip_alone():
     result = compiled(GPU, "nas-trial")
     assert result.devices == 1 and result.mesh == {"instance": 1, "data": 1}
     assert not result.instance_parallel and result.fits and result.collectives == {}
-    expected = 3.0 * count_flops(demo_spec(temporal_kernel_size=3), "full", num_frames=30) * 32
+    # counted as the GPU policy runs it: the graph convolutions as dense products
+    expected = 3.0 * count_flops(demo_spec(temporal_kernel_size=3), "full", num_frames=30, graph_product="dense") * 32
     assert result.analytical_flops == pytest.approx(expected)
-    assert result.flops == pytest.approx(expected, rel=0.05)
+    assert result.flops == pytest.approx(expected, rel=0.10)  # and the combined weights once a step
 
 
 def test_the_command_without_the_extra_is_one_line_and_exit_2(monkeypatch, capsys):
@@ -253,6 +258,7 @@ def test_largest_batch_doubles_then_bisects(monkeypatch):
     import types
 
     from infantjax import aot
+    from infantjax.aot import compile as compiling
     from infantjax.errors import AotError
 
     tried = []
@@ -263,7 +269,7 @@ def test_largest_batch_doubles_then_bisects(monkeypatch):
             raise AotError(f"{program} (batch {batch}) does not fit {target}: RESOURCE_EXHAUSTED")
         return types.SimpleNamespace(batch=batch, fits=batch <= 100)
 
-    monkeypatch.setattr(aot, "compile_program", fake)
+    monkeypatch.setattr(compiling, "compile_program", fake)
     batch, result = aot.largest_batch("h100x1", "pose-rt", start=16)
     assert 100 - 100 // 8 <= batch <= 100 and result.batch == batch and result.fits
     assert tried[:4] == [16, 32, 64, 128]

@@ -85,6 +85,14 @@ def test_the_pages_keypoints_windows_and_times_agree_with_the_records(assessed):
             assert w_page[key] == w_rec[key], key
     assert data["decision"] == rec["decision_windows"] and data["risk"] == rec["risk"]
     assert data["video"] == rec["files"]["video"] and data["threshold"] == rec["threshold"]
+    # the CAM the page explains with is the decided class's, and it is not empty (a no-CP infant's CP map is)
+    from infantjax.clinical import RiskResult
+
+    result = RiskResult.from_dict(json.loads((folder / "result.json").read_text()))
+    assert data["cam_toward"] == ("CP" if result.cp else "no CP")
+    decided = result.window_cam if result.cp else result.no_cp_window_cam
+    np.testing.assert_allclose([w["cam"] for w in data["windows"]], decided, atol=6e-5)
+    assert decided.max() > 0.1
 
 
 def test_decision_windows_lie_on_the_side_of_the_decision():
@@ -182,6 +190,17 @@ def test_unknown_models_and_bad_options_are_config_errors(tmp_path):
         assess(tmp_path, tmp_path / "o", map_skeleton="guess")
 
 
+def test_the_models_note_names_the_models_trained_on_synthetic_infants_only(tmp_path):
+    from infantjax.pipelines.assessment import models_note
+
+    both = models_note("rt-synthetic-infant", "cp-gcn-synthetic")
+    assert both == ("The models (CP ensemble cp-gcn-synthetic, pose model rt-synthetic-infant) were trained "
+                    "on synthetic infants only: a demonstration, not a risk for a real infant.")
+    one = models_note("efficientpose-rt-mpii", "cp-gcn-synthetic")  # MPII: adults' photos, not synthetic
+    assert one.startswith("The model (CP ensemble cp-gcn-synthetic) was trained") and "mpii" not in one
+    assert models_note(str(tmp_path / "pose.npz"), str(tmp_path / "ensemble")) is None  # the user's own
+
+
 @pytest.mark.needs("av")
 def test_cli_single_video_prints_the_dashboard_and_stage_shares(tmp_path, capsys, assess_models, infant_video,
                                                                monkeypatch):
@@ -192,6 +211,8 @@ def test_cli_single_video_prints_the_dashboard_and_stage_shares(tmp_path, capsys
     assert main(["assess", str(infant_video), "--out", str(tmp_path / "o"), "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "baby_one: CP risk" in out and "time per stage: decode" in out and "pose" in out
+    assert "models: The models (CP ensemble cp-gcn-tracked, pose model rt-synthetic-infant-roi) were " \
+        "trained on synthetic infants only" in out
     assert f"dashboard: {(tmp_path / 'o' / 'baby_one' / 'dashboard.html').resolve()}" in out
     # run again: finished, not redone
     assert main(["assess", str(infant_video), "--out", str(tmp_path / "o"), "--no-progress"]) == 0
@@ -235,7 +256,7 @@ def test_dashboard_in_chromium_clicks_play_the_window(browser, assessed):
         assert page.locator("#live-skeleton .live-joint").count() == 19
         assert page.inner_text("#risk") == f"{rec['risk']:.3f}"
         assert page.locator("#kp-quality polyline.confidence").count() == 1
-        # a click on a window moves the player to that window's start (then it plays on)
+        # a click on a window moves the player to that window's start (then it plays to the window's end)
         for k in reversed(range(len(rec["windows"]))):
             w = rec["windows"][k]
             page.click(f"#timeline .window[data-index='{k}']")
@@ -254,7 +275,10 @@ def test_dashboard_in_chromium_clicks_play_the_window(browser, assessed):
         page.click(f"#decision-windows .win-link[data-index='{first}']")
         t = page.evaluate("document.getElementById('player').currentTime")
         assert rec["windows"][first]["start"] - 1e-3 <= t <= rec["windows"][first]["end"]
-        assert "Window" in page.inner_text("#live-window")
+        assert f"window {first + 1} of {len(rec['windows'])}" in page.inner_text("#live-window")
+        assert page.get_attribute("#dashboard", "data-window") == str(first)
+        # the default models are synthetic-only, and the page says so in its notice
+        assert "trained on synthetic infants only" in page.inner_text("#models-note")
         assert page.evaluate("document.documentElement.scrollWidth") <= 1280
         video_url = (path.parent / rec["files"]["video"]).resolve().as_uri()
         assert set(requests) <= {path.resolve().as_uri(), video_url} and errors == []

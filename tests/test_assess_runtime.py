@@ -131,13 +131,16 @@ def test_the_scoring_graph_equals_the_ensembles_scoring(ensemble, recording):
     want_c = np.swapaxes(want_c, 0, 1)  # (W, I, V)
     assert probability.shape == want_p.shape and cam_map.shape[:2] == want_p.shape and cam_map.shape[-2:] == (19, 2)
     assert _relative(probability, want_p) < 1e-5
-    cam = joint_scores(cam_map)
+    cam = joint_scores(cam_map, signed=True)  # the scoring keeps the sign: CP above 0, no CP below
     assert cam.dtype == np.float32 and cam.shape == want_c.shape
     assert _relative(cam, want_c) < 1e-5
-    np.testing.assert_allclose(cam, np.asarray(jax_joint_scores(cam_map)), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(cam, np.asarray(jax_joint_scores(cam_map, signed=True)), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(joint_scores(cam_map), np.asarray(jax_joint_scores(cam_map)), rtol=0,
+                               atol=1e-6)
+    np.testing.assert_array_equal(joint_scores(cam_map), np.maximum(cam, 0))  # the reference's: clamped at 0
     ref_p, ref_map = d.reference(windows)
     np.testing.assert_allclose(ref_p, want_p, rtol=0, atol=1e-6)
-    np.testing.assert_allclose(joint_scores(ref_map), want_c, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(joint_scores(ref_map, signed=True), want_c, rtol=0, atol=1e-6)
     with pytest.raises(ConfigError, match="stack 3 does not exist"):
         ensemble.scoring_graph(3)
 

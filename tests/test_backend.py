@@ -159,13 +159,17 @@ def test_the_tpu_forms_train_as_the_other_forms():
         assert np.linalg.norm(grads[name] - grads["cpu"]) / reference < 1e-2, name
 
 
-def test_the_tpu_policy_is_the_accelerator_policy_with_dense_graph_products(monkeypatch):
+def test_the_tpu_policy_is_the_accelerator_policy_with_its_own_layouts(monkeypatch):
     import dataclasses
 
     cpu, gpu, tpu = (backend.policy(name) for name in ("cpu", "accelerator", "tpu"))
-    assert (cpu.graph_product, gpu.graph_product, tpu.graph_product) == ("matmul", "einsum", "dense")
+    assert (cpu.graph_product, gpu.graph_product, tpu.graph_product) == ("matmul", "dense", "dense")
     assert (cpu.dense_operand, gpu.dense_operand, tpu.dense_operand) == ("flat", "flat", "as is")
-    assert dataclasses.replace(tpu, name="accelerator", graph_product="einsum", dense_operand="flat") == gpu
+    assert (cpu.stacked_conv, gpu.stacked_conv, tpu.stacked_conv) == ("groups", "per instance", "groups")
+    assert (cpu.combined_weight, gpu.combined_weight, tpu.combined_weight) == ("einsum", "outer", "einsum")
+    assert (cpu.conv3d, gpu.conv3d, tpu.conv3d) == ("stacked", "native one-axis", "stacked")
+    assert dataclasses.replace(tpu, name="accelerator", dense_operand="flat", stacked_conv="per instance",
+                               combined_weight="outer", conv3d="native one-axis") == gpu
     assert tpu.accelerator and gpu.accelerator and not cpu.accelerator
     # auto: the platform's policy
     for platform, name in (("cpu", "cpu"), ("gpu", "accelerator"), ("tpu", "tpu")):

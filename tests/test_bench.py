@@ -465,3 +465,71 @@ def test_torch_figures_land_in_the_partial_record_while_the_script_runs(tmp_path
         headline._pose_torch(run, side, rows)  # the script (sleeping a minute) is ended, not waited for
     assert json.loads(partial.read_text())["notes"] == [
         "no figure for PyTorch (official) RT, batch 16 (eager): interrupted before it was measured"]
+
+
+def test_collectives_are_read_from_hlo_text():
+    from infantjax.bench.readers import collectives
+
+    text = """
+  %all-gather-start.1 = ((bf16[4,8]{1,0}), (bf16[32,8]{1,0})) all-gather-start(%p), dimensions={0}
+  %all-gather-done.1 = bf16[32,8]{1,0} all-gather-done(%all-gather-start.1)
+  %all-reduce.2 = f32[10]{0} all-reduce(%x), to_apply=%add
+  ROOT %all-reduce-start = (f32[], f32[3]{0}) all-reduce-start(%a, %b), to_apply=%add
+"""
+    assert collectives(text) == {"all-gather": {"count": 1, "bytes": 512},
+                                 "all-reduce": {"count": 2, "bytes": 40 + 4 + 12}}
+
+
+def test_tile_padding_is_read_from_tpu_layouts():
+    from infantjax.bench.readers import tile_padding
+
+    text = """HloModule m
+
+%fused_computation.1 (p: bf16[8,150,19,40]) -> bf16[8,150,19,40] {
+  %p = bf16[8,150,19,40]{1,2,3,0:T(8,128)(2,1)} parameter(0)
+  ROOT %inner = bf16[8,150,19,40]{1,2,3,0:T(8,128)(2,1)} negate(%p)
+}
+
+ENTRY %main (a: bf16[8,150,19,40]) -> (bf16[8,150,19,40], f32[10]) {
+  %a = bf16[8,150,19,40]{1,2,3,0:T(8,128)(2,1)} parameter(0)
+  %fusion.1 = bf16[8,150,19,40]{1,2,3,0:T(8,128)(2,1)} fusion(%a), kind=kLoop, calls=%fused_computation.1
+  %conv = bf16[22800,40]{1,0:T(8,128)(2,1)} custom-call(%fusion.1)
+  %vmem = f32[10]{0:T(128)S(1)} reduce(%conv)
+  %small = f32[10]{0:T(128)} copy(%vmem)
+  ROOT %t = (bf16[8,150,19,40]{1,2,3,0:T(8,128)(2,1)}, f32[10]{0:T(128)}) tuple(%fusion.1, %small)
+}
+"""
+    pad = tile_padding(text)
+    # (150 -> 256 lanes) x (19 -> 24 sublanes); 40 channels -> 128 lanes; 10 -> 128; the fusion body, the
+    # parameter, the tuple and the on-chip (S(1)) buffer are not HBM buffers written by the program
+    a = 2 * 8 * 150 * 19 * 40
+    assert pad["logical"] == a + a + 40
+    assert pad["tiled"] == 2 * 8 * 256 * 24 * 40 + 2 * 22800 * 128 + 4 * 128
+    assert pad["largest"][0] == {"shape": "bf16[22800,40]{1,0:T(8,128)(2,1)}", "logical": a,
+                                 "tiled": 2 * 22800 * 128, "count": 1}
+    assert tile_padding(text.replace(":T(8,128)(2,1)", "").replace(":T(128)", "")) is None  # GPU/CPU layouts
+    assert pad["opaque"] == 0
+    assert pad["dtypes"] == {"bf16": a + a, "f32": 40}  # the logical bytes by element type
+    # XLA:TPU for v6e packs arrays into flat byte buffers: their bytes are opaque, kept out of the ratio
+    packed = text.replace("  %small =", "  %packed = s8[31457280]{0:T(1024)(128)(4,1)} custom-call(%conv)\n  %small =")
+    assert tile_padding(packed) == {**pad, "opaque": 31457280}
+
+
+def test_cost_analysis_reads_one_dict_or_none():
+    """XLA's cost analysis as one dict: a jitted program's FLOPs, an older JAX's list (the first), an executable
+    without a cost model (compile-only executables) ``{}``."""
+    from infantjax.bench.readers import cost_analysis
+
+    x = jnp.ones((8, 8))
+    cost = cost_analysis(jax.jit(lambda a: a @ a).lower(x).compile())
+    assert cost["flops"] == pytest.approx(2 * 8**3, rel=0.1)
+
+    class Listed:
+        def cost_analysis(self):
+            return [{"flops": 3.0}, {"flops": 5.0}]
+
+    class Refusing:
+        def cost_analysis(self):
+            raise NotImplementedError("compile-only")
+
+    assert cost_analysis(Listed()) == {"flops": 3.0} and cost_analysis(Refusing()) == {}

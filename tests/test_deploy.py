@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import infantjax
 from conftest import data_file
-from infantjax.deploy import Deployable, ExportResult, deployable, export, load, open_model
+from infantjax.deploy import Deployable, ExportResult, deployable, export, load
 from infantjax.errors import ConfigError, ExportError
 from infantjax.pipelines.pose import PosePredictor
 
@@ -178,17 +179,22 @@ def test_bad_arguments_are_typed_errors(ensemble, tmp_path):
         export(ensemble, "coreml", tmp_path / "x")
     with pytest.raises(ConfigError, match="stack 4 does not exist"):
         export(ensemble, "onnx", tmp_path / "x.onnx", stack=4)
+    with pytest.raises(ConfigError, match="takes no export option 'clips'; it takes stack"):
+        export(ensemble, "onnx", tmp_path / "x.onnx", clips=8)  # the smartphone model's option
+    with pytest.raises(ConfigError, match="a Deployable takes no export option 'stack'; it takes none"):
+        deployable(deployable(ensemble), stack=0)
     with pytest.raises(ConfigError, match="batch must be a positive integer"):
         export(ensemble, "onnx", tmp_path / "x.onnx", batch=0)
     with pytest.raises(ExportError, match="cannot export a mam model"):
-        deployable(open_model("mam-synthetic"))
+        deployable(infantjax.load("mam-synthetic"))
 
 
 def test_cli_export_prints_the_largest_difference(tmp_path, capsys):
     from infantjax.cli import main
 
     out = tmp_path / "gcn.stablehlo"
-    assert main(["export", "cp-gcn-synthetic", "--format", "stablehlo", "--out", str(out), "--batch", "2"]) == 0
+    assert main(["export", "cp-gcn-synthetic", "--format", "stablehlo", "--out", str(out), "--batch", "2",
+                 "--option", "stack=0"]) == 0
     printed = capsys.readouterr().out
     assert "largest difference from the JAX model on a sample of 2×150×19×2: probability" in printed
     assert out.is_file() and (tmp_path / "gcn.stablehlo.json").is_file()
@@ -197,17 +203,22 @@ def test_cli_export_prints_the_largest_difference(tmp_path, capsys):
     assert len(err) == 1 and "cannot export a mam model" in err[0]
     assert main(["export", str(tmp_path / "nothing"), "--format", "onnx", "--out", str(tmp_path / "n.onnx")]) == 2
     assert "neither a saved model" in capsys.readouterr().err
+    for option, message in (("stack", "give NAME=VALUE"), ("clips=16", "takes no export option 'clips'")):
+        assert main(["export", "cp-gcn-synthetic", "--format", "stablehlo", "--out", str(out),
+                     "--option", option]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0], err
 
 
-def test_open_model_reads_every_kind_of_path(tmp_path, ensemble):
+def test_infantjax_load_opens_every_kind_of_path_export_takes(tmp_path, ensemble):
     folder = ensemble.save(tmp_path / "ens")
     file = ensemble.save(tmp_path / "ens.npz")
     for path in (folder, file):
-        again = open_model(path)
+        again = infantjax.load(path)
         assert type(again) is type(ensemble) and again.stack_sizes == ensemble.stack_sizes
-    assert type(open_model("efficientpose-rt-lite-mpii")) is PosePredictor
+    assert type(infantjax.load("efficientpose-rt-lite-mpii")) is PosePredictor
     pose = PosePredictor.pretrained("efficientpose-rt-lite-mpii").save(tmp_path / "pose.npz")
-    assert open_model(pose).spec.variant == "rt_lite"
+    assert infantjax.load(pose).spec.variant == "rt_lite"
 
 
 def test_the_exported_graph_is_float32(ensemble, tmp_path):

@@ -194,17 +194,20 @@ def test_detection_starts_at_the_prior_map_value():
         DetectionSpec(prior=1.0)
 
 
+@pytest.mark.parametrize("policy", ["cpu", "accelerator"])
 @pytest.mark.parametrize("kernel", [(3, 3, 3), (1, 3, 1), (1, 1, 3), (3, 1, 1), (1, 1, 1), (2, 3, 3), (2, 1, 1), (1, 1, 4)])
-def test_conv3d_via_2d_equals_the_3d_convolution(kernel):
+def test_conv3d_via_2d_equals_the_3d_convolution(kernel, policy):
     # Conv3D computes a 3D convolution as one 2D convolution over frames stacked in channels, or a 1-D kernel as a
-    # sum of shifted products (faster on CPU);
+    # sum of shifted products (faster on CPU) or, under the GPU forms, XLA's own 3D convolution;
     # it must give XLA's 3D convolution with "same" padding, and have flax.linen.Conv's parameters
+    from infantjax import backend
     from infantjax.nn.conv3d import Conv3D, conv3d_as_2d
 
     x = jax.random.normal(_key(3), (2, 3, 7, 9, 5))
     k = jax.random.normal(_key(4), (*kernel, 5, 6))
     expected = jax.lax.conv_general_dilated(x, k, (1, 1, 1), "SAME", dimension_numbers=("NDHWC", "DHWIO", "NDHWC"))
-    np.testing.assert_allclose(conv3d_as_2d(x, k), expected, rtol=1e-4, atol=1e-4)
+    with backend.use(policy, compute_dtype="float32"):
+        np.testing.assert_allclose(conv3d_as_2d(x, k), expected, rtol=1e-4, atol=1e-4)
     import flax.linen as nn
 
     ours = jax.eval_shape(lambda key: Conv3D(6, kernel).init(key, x), _key(0))

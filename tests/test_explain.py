@@ -13,9 +13,12 @@ from infantjax.errors import DataError
 from infantjax.explain import (
     aggregate_cam,
     cam_colour,
+    decision_cam,
     joint_scores,
     plot_cam,
     plot_windows,
+    sequential_colour,
+    sequential_hex,
     window_distributions,
 )
 
@@ -44,8 +47,53 @@ def test_ensemble_cam_is_median_over_instances_then_windows():
         aggregate_cam(scores[0])
 
 
-def test_cam_colour_is_score_to_the_quarter():
-    np.testing.assert_allclose(cam_colour([0.0, 1.0, 0.0625]), [[0, 1, 0], [1, 0, 0], [0.5, 0.5, 0]])
+def test_cam_colour_is_score_to_the_quarter_on_the_sequential_scale():
+    # score^¼ on the explanations' one scale (ColorBrewer BuPu, classes 4-8): 0 light blue, 1 purple; 0.0625
+    # is halfway up (the scale's middle colour, #8c6bb1)
+    np.testing.assert_allclose(cam_colour([0.0, 1.0, 0.0625]) * 255, [[158, 188, 218], [129, 15, 124],
+                                                                        [140, 107, 177]], atol=1e-9)
+    np.testing.assert_allclose(cam_colour([-1.0, 2.0]), cam_colour([0.0, 1.0]))  # clipped to [0, 1]
+    assert sequential_hex(0.0) == "#9ebcda" and sequential_hex(1.0) == "#810f7c"
+    # no hue of the certainty colours: every colour of the scale has more blue than green
+    rgb = sequential_colour(np.linspace(0, 1, 41))
+    assert (rgb[:, 2] > rgb[:, 1]).all()
+    grey = rgb @ [0.299, 0.587, 0.114]
+    assert (np.diff(grey) < 0).all()  # darker as the score rises: it reads in greyscale
+
+
+def test_a_no_cp_decision_is_explained_by_the_no_cp_class():
+    """The CP-class CAM of an infant without CP is all zeros (the reference clamps at 0); the no-CP class's
+    map is the negative part of the same signed difference, and decision_cam picks the map of the decided
+    class."""
+    rng = np.random.default_rng(4)
+    maps = rng.normal(size=(3, 6, 5, 19, 2)).astype(np.float32)  # (instances, windows, T', V, classes)
+    maps[..., 0] += 6.0  # the no-CP class dominates every joint: the CP score is 0 everywhere
+    cp = np.asarray(joint_scores(maps))
+    signed = np.asarray(joint_scores(maps, signed=True))
+    assert (cp == 0).all() and (signed < 0).all() and np.isclose(signed.min(axis=-1), -1).all()
+    # swapping the classes gives the negative part: the reference's computation toward no CP
+    np.testing.assert_allclose(np.asarray(joint_scores(maps[..., ::-1])), np.maximum(-signed, 0), atol=1e-6)
+    np.testing.assert_allclose(np.maximum(signed, 0), cp)
+    window, video = aggregate_cam(np.maximum(-signed, 0))
+    p = np.full((6, 3), 0.1)
+    no = assess(p, 0.5, cam=np.zeros(19), window_cam=np.zeros((6, 19)), no_cp_cam=video,
+                no_cp_window_cam=window)
+    explained = decision_cam(no)
+    assert explained.toward == "no CP" and explained.note is None
+    np.testing.assert_allclose(explained.cam, video)
+    np.testing.assert_allclose(explained.window_cam, window)
+    assert explained.cam.max() > 0.5
+    yes = assess(np.full((6, 3), 0.9), 0.5, cam=video, window_cam=window, no_cp_cam=np.zeros(19))
+    assert decision_cam(yes).toward == "CP" and decision_cam(yes).cam is yes.cam
+    # a result assessed without the no-CP scores says that it shows the CP map
+    old = assess(p, 0.5, cam=np.zeros(19), window_cam=np.zeros((6, 19)))
+    assert decision_cam(old).toward == "CP" and "only the CP class" in decision_cam(old).note
+    # both maps survive the JSON round trip
+    from infantjax.clinical import RiskResult
+
+    back = RiskResult.from_dict(no.to_dict())
+    np.testing.assert_allclose(back.no_cp_cam, no.no_cp_cam)
+    np.testing.assert_allclose(back.no_cp_window_cam, no.no_cp_window_cam)
 
 
 def test_window_distributions_and_plots(tmp_path):

@@ -104,27 +104,29 @@ def test_counting_rejects_bad_arguments():
 def test_dense_graph_product_count_is_the_traced_tpu_program(arch):
     """``count_flops(..., graph_product="dense")`` counts the program the TPU policy traces (the graph convolutions
     as one (V·C, V·F) product each): the products and convolutions of the forward traced under the ``tpu`` policy
-    (``aot.matrix_flops``) are within 5 % of it (elementwise work is in the count, not in the products), and those
-    traced under the accelerator policy within 5 % of the factored count."""
+    (``bench.readers.matrix_flops``) are within 5 % of it (elementwise work is in the count, not in the products), as
+    are those of the GPU policy (``accelerator``: the dense product too), and those traced under the v6e TPU policy
+    (its einsum) within 5 % of the factored count."""
     import jax
     import jax.numpy as jnp
 
     from infantjax import backend
-    from infantjax.aot import matrix_flops
+    from infantjax.bench.readers import matrix_flops
     from infantjax.models.gcn import SearchableGCN
 
     spec = GCNSpec.table_a4()[arch]
     model = SearchableGCN(spec)
     x = jnp.zeros((1, 150, 19, 6), jnp.float32)
     traced = {}
-    for policy in ("accelerator", "tpu"):
+    for policy in ("accelerator", "tpu", "tpu-v6e"):
         with backend.use(policy, compute_dtype="float32"):
             variables = jax.eval_shape(lambda: model.init(jax.random.key(0), x, train=False))
             traced[policy] = matrix_flops(lambda v, x: model.apply(v, x, train=False), variables, x)
     factored, dense = count_flops(spec, "full"), count_flops(spec, "full", graph_product="dense")
     assert dense > factored
     assert traced["tpu"] == pytest.approx(dense, rel=0.05)
-    assert traced["accelerator"] == pytest.approx(factored, rel=0.05)
+    assert traced["accelerator"] == pytest.approx(dense, rel=0.05)
+    assert traced["tpu-v6e"] == pytest.approx(factored, rel=0.05)
     with pytest.raises(ConfigError, match="graph_product"):
         count_flops(spec, "full", graph_product="kron")
     with pytest.raises(ConfigError, match="convention='full'"):

@@ -351,6 +351,10 @@ def test_dense_graph_conv_is_the_same_map_with_the_same_variables(use_bias):
     params = out["dense"][0]["params"]["conv"]
     weight, bias = combined_weight(params["kernel"], params.get("bias"), a)
     assert weight.shape == (V * 6, V * 5) and (bias is None) == (not use_bias)
+    outer, outer_bias = combined_weight(params["kernel"], params.get("bias"), a, "outer")  # the GPU's form
+    np.testing.assert_allclose(np.asarray(outer), np.asarray(weight), rtol=1e-6, atol=1e-6)
+    if use_bias:
+        np.testing.assert_allclose(np.asarray(outer_bias), np.asarray(bias), rtol=1e-6, atol=1e-6)
     frame = x[1, 4].reshape(-1) @ weight + (0 if bias is None else bias)
     np.testing.assert_allclose(np.asarray(frame).reshape(V, 5), np.asarray(out["dense"][1][1, 4]), rtol=1e-5,
                                atol=1e-5)
@@ -370,9 +374,10 @@ def test_graph_conv_form_follows_the_policy_and_wide_layers_keep_the_aggregation
             jaxpr = jax.make_jaxpr(lambda v, x: layer.apply(v, x, a))(variables, x)
         return [tuple(e.outvars[0].aval.shape) for e in jaxpr.jaxpr.eqns if e.primitive.name == "dot_general"]
 
-    # the TPU policy: one product of the (V·C) features; the others: the conv, then the aggregation
+    # the accelerator policies: one product of the (V·C) features (the GPU's combined weight a sum of outer
+    # products, no product of its own); the CPU: the conv, then the aggregation
     assert (1, 4, V * 8) in products(8, 6, "tpu") and len(products(8, 6, "tpu")) <= 3  # incl. the combined weight
-    assert (1, 4, V * 8) not in products(8, 6, "accelerator")
+    assert products(8, 6, "accelerator") == [(1, 4, V * 8)]
     assert (1, 4, V * 8) not in products(8, 6, "cpu")
     wide = DENSE_MAX // V + 1  # a combined weight wider than DENSE_MAX: the aggregation again
     assert (1, 4, V * wide) not in products(wide, 6, "tpu")

@@ -85,6 +85,65 @@ def test_temporal_conv_gradients_and_vmap_agree(groups):
     np.testing.assert_allclose(np.asarray(g1[0]), np.asarray(gs[0][1]), **TOL)
 
 
+def test_per_instance_convolutions_of_stacked_instances_equal_the_grouped_one():
+    """The GPU policy's stacked convolution (``Policy.stacked_conv == "per instance"``): vmapped over per-instance
+    kernels it stays one plain convolution per instance, with the forward and both gradients of JAX's grouped
+    form, under every vmap (shared inputs, shared weights, nested)."""
+    import dataclasses
+
+    from infantjax import backend
+
+    kernel = _x((3, 5, 1, 8, 6), 5)
+    x = _x((3, 2, 17, 5, 8), 6)
+
+    def f(xi, w):
+        return temporal_conv(xi, w, stride=2, padding=2, impl="conv")
+
+    def step(xi, w):
+        return jax.value_and_grad(lambda a, b: (f(a, b) ** 2).mean(), argnums=(0, 1))(xi, w)
+
+    cases = [
+        (lambda: jax.jit(jax.vmap(step))(x, kernel), "training step over instances"),
+        (lambda: jax.vmap(f)(x, kernel), "vmap over weights and inputs"),
+        (lambda: jax.vmap(f, in_axes=(None, 0))(x[0], kernel), "vmap over weights only"),
+        (lambda: jax.vmap(f, in_axes=(0, None))(x, kernel[0]), "vmap over inputs only"),
+        (lambda: jax.vmap(jax.vmap(f, in_axes=(0, None)), in_axes=(None, 0))(x, kernel), "nested"),
+        (lambda: jax.vmap(step, in_axes=(0, None))(x, kernel[0]), "gradients with shared weights"),
+    ]
+    accelerator = backend.policy("accelerator")
+    grouped = dataclasses.replace(accelerator, stacked_conv="groups")
+    assert accelerator.stacked_conv == "per instance"
+    with backend.use("accelerator", compute_dtype="float32"):
+        per_instance = [run() for run, _ in cases]
+        jaxpr = jax.make_jaxpr(jax.vmap(step))(x, kernel)
+    groups = [e.params["feature_group_count"] for e in _eqns(jaxpr.jaxpr) if e.primitive.name == "conv_general_dilated"]
+    assert groups and set(groups) == {1}  # one plain convolution per instance, none with instances as groups
+    backend._POLICIES["accelerator"] = grouped
+    try:
+        with backend.use("accelerator", compute_dtype="float32"):
+            reference = [run() for run, _ in cases]
+            jaxpr = jax.make_jaxpr(jax.vmap(step))(x, kernel)
+        assert 3 in {e.params["feature_group_count"] for e in _eqns(jaxpr.jaxpr)
+                     if e.primitive.name == "conv_general_dilated"}  # JAX's own batching: 3 instances as groups
+    finally:
+        backend._POLICIES["accelerator"] = accelerator
+    for (_, what), a, b in zip(cases, per_instance, reference):
+        for u, v in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)):
+            np.testing.assert_allclose(np.asarray(u), np.asarray(v), **TOL, err_msg=what)
+
+
+def _eqns(jaxpr):
+    """Every equation of a jaxpr and of the jaxprs inside it."""
+    from jax.extend.core import ClosedJaxpr, Jaxpr
+
+    for e in jaxpr.eqns:
+        yield e
+        for v in e.params.values():
+            for sub in (v if isinstance(v, (tuple, list)) else (v,)):
+                if isinstance(sub, (Jaxpr, ClosedJaxpr)):
+                    yield from _eqns(getattr(sub, "jaxpr", sub))
+
+
 @pytest.mark.parametrize("stride", [1, 2])
 def test_im2col_inference_under_every_vmap_equals_conv(stride):
     """Without a gradient, im2col runs XLA's convolution for one set of weights and batched tap products under a

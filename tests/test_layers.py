@@ -1,10 +1,11 @@
-"""The package's layers: every import (module level and inside functions) goes down or sideways, never up, and no
-set of modules imports itself in a cycle.
+"""The package's layers: every import (module level and inside functions) goes down or sideways, never up, no set
+of modules imports itself in a cycle, and no two packages side by side import each other (sideways imports go one
+way: a two-way pair is one idea in two rooms, or two ideas each holding a piece of the other).
 
 Layers, lowest first (DESIGN.md §2, "Layers"): errors → skeleton/sequence → io/metrics/preprocess/augment (with the
 synthetic infant, the mesh helpers, the compilation cache and the backend policy, which use nothing above them) → nn →
 models → infer (stacked inference, the trained-model base and format, the family registry) → train →
-ensemble/nas/protocols → clinical/explain → report/pipelines/deploy → commands/cli/bench. The package's ``__init__`` is a lazy facade and is not checked.
+ensemble/nas/protocols → clinical/explain → report/pipelines/deploy → commands/cli/bench/aot. The package's ``__init__`` is a lazy facade and is not checked.
 """
 
 from __future__ import annotations
@@ -133,6 +134,30 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def two_way_pairs(graph: dict[str, set[str]]) -> list[str]:
+    """Every pair of packages side by side — children of one package: ``infantjax.aot`` and ``infantjax.bench``,
+    ``infantjax.models.gcn`` and ``infantjax.models.pose`` — where a module anywhere in each (at any depth, an import
+    at module level or inside a function) imports a module of the other. A module counts as a package of one
+    module (``infantjax.backend``); the package facade ``infantjax`` is skipped."""
+    edges: dict[tuple[str, str], tuple[str, str]] = {}
+    for module, targets in sorted(graph.items()):
+        for target in sorted(targets):
+            a, b = module.split("."), target.split(".")
+            common = 0
+            while common < min(len(a), len(b)) and a[common] == b[common]:
+                common += 1
+            if common == 0 or common >= min(len(a), len(b)):
+                continue  # another root, or one contains the other (a package and its own modules)
+            pair = (".".join(a[:common + 1]), ".".join(b[:common + 1]))
+            edges.setdefault(pair, (module, target))
+    problems = []
+    for (x, y), (module, target) in sorted(edges.items()):
+        if x < y and (y, x) in edges:
+            back_module, back_target = edges[(y, x)]
+            problems.append(f"{x} <-> {y}: {module} imports {target}; {back_module} imports {back_target}")
+    return problems
+
+
 def test_no_module_imports_a_higher_layer():
     problems = upward_imports(import_graph())
     assert not problems, "upward imports:\n" + "\n".join(problems)
@@ -141,6 +166,11 @@ def test_no_module_imports_a_higher_layer():
 def test_no_import_cycles():
     found = cycles(import_graph())
     assert not found, "import cycles:\n" + "\n".join(" ↔ ".join(c) for c in found)
+
+
+def test_no_two_packages_import_each_other():
+    found = two_way_pairs(import_graph())
+    assert not found, "packages that import each other:\n" + "\n".join(found)
 
 
 def test_models_hold_networks_only():
@@ -185,3 +215,29 @@ def test_the_checks_fail_on_a_cycle_and_an_upward_import(tmp_path):
     assert upward_imports(graph) == ["infantjax.models.b (layer 4) imports infantjax.train.loop (layer 6)"]
     with pytest.raises(AssertionError, match="has no layer"):
         layer_of("infantjax.newpackage.x")
+
+
+def test_the_check_finds_a_two_way_pair_of_packages_at_any_depth(tmp_path):
+    """A test of the test: packages importing each other through different modules (no module cycle), one of the
+    imports inside a function, at the top and inside a package; one-way imports and a package's own modules pass."""
+    root = tmp_path / "infantjax"
+    for folder in ("aot", "bench", "models", "models/gcn", "models/pose"):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "__init__.py").write_text("")
+    (root / "__init__.py").write_text("")
+    (root / "backend.py").write_text("")
+    (root / "aot" / "compile.py").write_text("from infantjax.bench.peaks import x\nimport infantjax.backend\n")
+    (root / "aot" / "programs.py").write_text("from infantjax.aot.compile import y\n")
+    (root / "bench" / "peaks.py").write_text("x = 1\n")
+    (root / "bench" / "harness.py").write_text("def f():\n    from infantjax.aot.programs import z\n")
+    (root / "models" / "gcn" / "spec.py").write_text("from infantjax.models.pose import w\n")
+    (root / "models" / "pose" / "net.py").write_text("import infantjax.models.gcn.spec\n")
+    graph = import_graph(root)
+    assert not cycles(graph)
+    found = two_way_pairs(graph)
+    assert [line.split(":")[0] for line in found] == ["infantjax.aot <-> infantjax.bench",
+                                                      "infantjax.models.gcn <-> infantjax.models.pose"]
+    assert "infantjax.bench.harness imports infantjax.aot.programs" in found[0]
+    (root / "bench" / "harness.py").write_text("")
+    (root / "models" / "pose" / "net.py").write_text("")
+    assert two_way_pairs(import_graph(root)) == []

@@ -94,7 +94,7 @@ def test_a_worker_whose_trial_was_taken_over_abandons_it(tmp_path):
     def objective(spec, context):
         if context.number == 0 and not getattr(objective, "done", False):
             objective.done = True
-            tid = next(t.trial_id for t in store.snapshot().trials if t.number == 0)
+            tid = store.trial_id(0)
             assert store.requeue(tid) and store.claim_waiting(store.snapshot()) == tid
             store.take_ownership(tid, "thief-token", "thief")  # another worker presumed us dead
             time.sleep(1.0)  # the heartbeat thread notices the foreign owner
@@ -151,7 +151,7 @@ def test_sigkill_mid_search_then_restart_keeps_every_trial_and_the_same_decision
     assert report.reruns == [killed[0].number]
     after = store.snapshot().by_number()
     assert after[killed[0].number].runs == 2
-    resumed = store.storage.get_trial(after[killed[0].number].trial_id).user_attrs.get("info_resumed_from", 0)
+    resumed = store.storage.get_trial(store.trial_id(killed[0].number)).user_attrs.get("info_resumed_from", 0)
     assert resumed >= 2  # resumed from the epoch it had checkpointed, not from scratch
     for number, perf in finished_before.items():  # nothing finished was lost or changed
         assert after[number].performance == perf

@@ -117,6 +117,25 @@ def test_infant_page_states_the_result_and_fetches_nothing(untrained, tmp_path):
     assert "Not available: no threshold table" in html
 
 
+def test_the_research_use_notice_is_said_once_at_the_top(tmp_path):
+    """One notice (not "Research software, not for clinical use. Research software. This page…"), above the
+    figures on the infant page and in the decision panel of the dashboard, with the sentence on the models."""
+    result = make_result(2, windows=6)
+    seq = make_sequence(result, 2)
+    note = "The model (CP ensemble cp-gcn-synthetic) was trained on synthetic infants only."
+    pages = [report.infant(result, seq, ensemble_info=None, out=tmp_path / "i.html"),
+             report.dashboard(result, seq, video=None, window_s=5.0, out=tmp_path / "d.html",
+                              models_note=note)]
+    for path in pages:
+        html = page(path)
+        text = " ".join(re.sub(r"<script.*?</script>|<style.*?</style>|<title>.*?</title>|<[^>]+>", " ", html,
+                               flags=re.DOTALL).split())
+        assert text.count("Research software") == 1 and text.count("not for clinical use") == 1
+        assert text.index("Research software") < text.index("Prediction per 5-second window")
+    assert note in text_of(page(pages[1]), "disclaimer") and "models-note" not in page(pages[0])
+    assert 'id="disclaimer"' in page(pages[1]).split('id="risk-panel"')[1].split("</section>")[0]
+
+
 def test_colour_rule_names_the_instance_counts_of_this_ensemble():
     rule = report.colour_rule(make_result(0, instances=70))
     texts = {r["colour"]: r["text"] for r in rule["rows"]}

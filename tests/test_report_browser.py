@@ -63,7 +63,7 @@ def test_infant_page_shows_the_result_and_prints_on_one_a4_page(browser, tmp_pat
         assert page.locator("svg.boxplots g.box").count() == result.predictions.shape[0]
         assert page.locator("svg.cam-skeleton circle.joint").count() == 19
         sizes = figure_sizes(page)
-        assert len(sizes) == 5 and all(w > 50 and h > 20 for w, h in sizes), sizes
+        assert len(sizes) == 4 and all(w > 50 and h > 20 for w, h in sizes), sizes  # the legends are HTML
         # the risk colour is shown with its name: the swatch beside the text has the certainty colour
         swatch = page.eval_on_selector("#colour .swatch", "e => getComputedStyle(e).backgroundColor")
         from infantjax.explain import COLOUR_RGB

@@ -61,3 +61,33 @@ def test_video_write_and_read_back_matches_rendered_frames(tmp_path):
         decoded = np.concatenate([f for _, f in src.iter_chunks(16)])
     assert decoded.shape == rendered.shape
     assert np.abs(decoded.astype(float) - rendered.astype(float)).mean() < 8  # lossy H.264, same picture
+
+
+@pytest.mark.needs("av")
+def test_cli_videos_are_the_same_files_from_the_same_seed(tmp_path):
+    """Three ``infantjax synth --videos`` runs with one seed, at once (a loaded machine), one of them on one
+    core, write byte-identical videos. Left to itself libx264 picks its threads from the cores and its
+    macroblock-tree rate control varies under load: before the encoder's reproducible mode, frames differed by
+    up to 66 grey levels between such runs."""
+    env = dict(os.environ, PYTHONPATH=_path())
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    runs = []
+    for k in range(3):
+        args = ["synth", "--subjects", "2", "--seed", "7", "--out", str(tmp_path / str(k)), "--duration", "3",
+                "--fps", "15", "--videos", "--width", "320", "--height", "240"]
+        # the third run pins itself to one core before anything is imported (no preexec_fn: a fork of this
+        # multithreaded process must not run Python before its exec)
+        pin = f"import os; os.sched_setaffinity(0, {{{cores[0]}}}); " if k == 2 and len(cores) > 1 else ""
+        boot = (f"{pin}import runpy, sys; sys.argv = ['infantjax', *{args!r}]; "
+                "runpy.run_module('infantjax', run_name='__main__')")
+        runs.append(subprocess.Popen([sys.executable, "-c", boot], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env=env))
+    for run in runs:
+        _, err = run.communicate(timeout=300)
+        assert run.returncode == 0, err
+    videos = [sorted((tmp_path / str(k) / "videos").iterdir()) for k in range(3)]
+    assert [p.name for p in videos[0]] == ["s0000_r0.mp4", "s0001_r0.mp4"]
+    for other in videos[1:]:
+        assert [p.name for p in other] == [p.name for p in videos[0]]
+        for a, b in zip(videos[0], other):
+            assert a.read_bytes() == b.read_bytes(), f"{a.name} differs between two runs with the same seed"

@@ -79,16 +79,27 @@ def test_resume_is_exact_and_a_stacked_instance_equals_it_alone(cls, tmp_path):
     assert resumed.best_epoch == full.best_epoch and resumed.stopped_early == full.stopped_early
 
     alone = fit(task, data[1:], seeds=[4], mesh=_mesh(1))
-    assert alone.best_epoch[0] == full.best_epoch[1]
-    # equal up to float rounding: a stacked program sums in another order, and parameters whose gradients cancel
-    # (a BatchNorm bias) carry that rounding at a large relative size, so each collection is compared on its own
-    # scale; another instance's variables (another seed) would be off by that whole scale
-    for name, mine in alone.instance(0).items():
-        scale = max(float(np.abs(x).max()) for x in _leaves(mine)) if _leaves(mine) else 0.0
-        for a, b in zip(_leaves(mine), _leaves(full.instance(1)[name]), strict=True):
-            np.testing.assert_allclose(a, b, rtol=0, atol=1e-2 * scale + 1e-7)
+    if selection is None:
+        assert alone.best_epoch[0] == full.best_epoch[1]
+    else:
+        # the same epoch is chosen unless rounding moved the selection metric: a count-based metric (the pose
+        # example's PCKh over 32 validation keypoints) can flip one hit when the stacked program rounds otherwise
+        mine = np.array([h[selection.metric] for h in alone.history[0]])
+        theirs = np.array([h[selection.metric] for h in full.history[1]])
+        np.testing.assert_allclose(mine, theirs, rtol=1e-3, atol=1 / 32 + 1e-9)
+        if np.allclose(mine, theirs, rtol=1e-6, atol=0):
+            assert alone.best_epoch[0] == full.best_epoch[1]
     # the first epoch's losses agree to rounding; later ones drift as rounding grows over the steps
     np.testing.assert_allclose(alone.history[0][0]["train_loss"], full.history[1][0]["train_loss"], rtol=1e-4)
+    # equal up to float rounding: a stacked program sums in another order, and parameters whose gradients cancel
+    # (a BatchNorm bias) carry that rounding at a large relative size, so each collection is compared on its own
+    # scale; another instance's variables (another seed) would be off by that whole scale. (Where a flipped hit
+    # chose another epoch, the restored variables are that epoch's: the histories above agree to one hit.)
+    if alone.best_epoch[0] == full.best_epoch[1]:
+        for name, mine in alone.instance(0).items():
+            scale = max(float(np.abs(x).max()) for x in _leaves(mine)) if _leaves(mine) else 0.0
+            for a, b in zip(_leaves(mine), _leaves(full.instance(1)[name]), strict=True):
+                np.testing.assert_allclose(a, b, rtol=0, atol=1e-2 * scale + 1e-7)
     # no host state: what the task holds after three runs is what it held before (cached properties aside)
     assert set(vars(task)) - before <= _cached_properties(cls)
 

@@ -50,17 +50,21 @@ def test_pretrained_loads_through_the_zoo_with_its_provenance(entry):
     assert info["name"] == entry.name and info["licence"] == entry.licence
     assert "not for clinical use" in info["clinical_use"]
     assert info["trained_on"] == entry.trained_on and info["headline"] == entry.held_out  # the entry states them
-    assert cls.pretrained().info["name"] == entry.name  # the family's default entry
+    from infantjax.models import zoo
+
+    default = cls.pretrained().info["name"]  # the family's default entry: its last, one of the synthetic ones
+    assert default == zoo.default(entry.family) and default in {e.name for e in SYNTHETIC if e.family == entry.family}
 
 
-def test_ensemble_entry_predicts_above_chance():
+@pytest.mark.parametrize("name", ["cp-gcn-synthetic", "cp-gcn-tracked"])
+def test_ensemble_entry_predicts_above_chance(name):
     from infantjax import synth
     from infantjax.clinical import risks_of
     from infantjax.ensemble import Ensemble
     from infantjax.metrics import roc_auc
     from infantjax.pipelines.cp import predict_cohort
 
-    ens = Ensemble.pretrained("cp-gcn-synthetic")
+    ens = Ensemble.pretrained(name)
     cohort = synth.cohort("cp", n_subjects=16, seed=4242, duration_s=12.0, prevalence=0.5, difficulty="easy")
     risks, _ = risks_of(predict_cohort(ens, cohort))
     assert roc_auc(cohort.labels, risks) > 0.6  # fresh infants, easy cohort: well above chance
@@ -123,7 +127,7 @@ def test_the_one_loader_refuses_other_families_and_unknown_names():
         SMAModel.pretrained("sma-wide")
     with pytest.raises(ConfigError, match="unknown model family"):
         zoo.available("gait")
-    assert zoo.default("pose") == "rt-synthetic-infant"
+    assert zoo.default("pose") == "rt-synthetic-infant-roi"
 
 
 def test_a_missing_packaged_file_is_a_checkpoint_error(monkeypatch):

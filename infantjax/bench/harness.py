@@ -39,6 +39,7 @@ import numpy as np
 
 from infantjax import backend
 from infantjax.bench.peaks import DevicePeak, lookup, matmul_precision, roofline
+from infantjax.bench.readers import cost_analysis, matrix_flops
 from infantjax.io.files import write_text
 
 __all__ = ["Row", "Run", "environment", "load_average", "matmul_rate", "median_time", "program_stats"]
@@ -96,18 +97,15 @@ def program_stats(jitted, *args) -> dict:
     ``bytes accessed``) and peak bytes (arguments + outputs + scratch).
 
     ``gflop`` is XLA's count unless the products and convolutions of the traced program
-    (:func:`infantjax.aot.matrix_flops`) add up to more than twice as much — XLA:GPU does not count cuDNN/cuBLAS
-    calls — and then that
-    count (``xla_gflop`` keeps XLA's); ``flop_source`` says which."""
+    (:func:`infantjax.bench.readers.matrix_flops`) add up to more than twice as much — XLA:GPU does not count
+    cuDNN/cuBLAS calls — and then that count (``xla_gflop`` keeps XLA's); ``flop_source`` says which."""
     try:
         compiled = jitted.lower(*args).compile()
     except AttributeError:  # not a jitted function: nothing to analyse
         return {}
     out: dict = {}
-    cost = compiled.cost_analysis()
-    if isinstance(cost, (list, tuple)):  # older JAX: one dict per program
-        cost = cost[0] if cost else {}
-    if cost and cost.get("flops") is not None:
+    cost = cost_analysis(compiled)
+    if cost.get("flops") is not None:
         out["gflop"] = float(cost["flops"]) / 1e9
         out["flop_source"] = "xla"
     # XLA:GPU counts no FLOPs for the library calls it makes (cuDNN convolutions, cuBLAS products are custom calls
@@ -115,8 +113,6 @@ def program_stats(jitted, *args) -> dict:
     # products and convolutions are close to the true count (XLA:CPU counts a padded convolution's taps on the
     # padding out, a few per cent less): where XLA's count is below half of it, XLA has left calls out; use it.
     try:
-        from infantjax.aot import matrix_flops
-
         products = matrix_flops(jitted, *args) / 1e9
     except Exception:  # noqa: BLE001 - a program the jaxpr walk cannot trace: XLA's count alone
         products = None
@@ -124,7 +120,7 @@ def program_stats(jitted, *args) -> dict:
         out["xla_gflop"] = out.get("gflop")
         out["gflop"] = products
         out["flop_source"] = "jaxpr products and convolutions (XLA's count misses library calls)"
-    if cost and cost.get("bytes accessed") is not None:
+    if cost.get("bytes accessed") is not None:
         out["gbytes"] = float(cost["bytes accessed"]) / 1e9
     mem = compiled.memory_analysis()
     if mem is not None:

@@ -1,4 +1,5 @@
-"""The headline benchmark set of ``infantjax bench``: the figures issue 20 targets, each beside the matmul rate.
+"""The headline benchmark set of ``infantjax bench``: pose, GCN, ensemble and depth figures, each beside the
+matmul rate.
 
 * ``pose``: EfficientPose RT (batch 1 and 16) and I (batch 16) with the official MPII weights of the zoo, the
   folded inference graph that ``PosePredictor`` runs (ms/img);

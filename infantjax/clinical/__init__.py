@@ -5,7 +5,10 @@
     result.risk, result.cp, result.colour, result.window_colour
     result.save_json("infant.json")
 
-See ``docs/clinical.md``.
+    from infantjax.clinical import assess_tracking             # the tracking-quality gate result =
+    assess_prediction(prediction, quality=keypoints)   # unreliable windows out; withheld when too few
+
+See ``docs/clinical.md`` and ``docs/quality.md``.
 """
 
 from infantjax.clinical.evaluation import (
@@ -20,15 +23,27 @@ from infantjax.clinical.evaluation import (
     risks_of,
     threshold_table,
 )
+from infantjax.clinical.quality import (
+    RECORDING_MIN_S,
+    THRESHOLDS,
+    Thresholds,
+    TrackingQuality,
+    assess_tracking,
+    recording_length_warning,
+    window_spans,
+)
 from infantjax.clinical.risk import (
     CERTAINTY_RULES,
     COLOURS,
+    WITHHELD_COLOUR,
+    WITHHELD_LABEL,
     RiskResult,
     assess,
     assess_prediction,
     colour_from_count,
     colour_from_share,
     interquartile_colour,
+    prediction_quality,
     write_json,
 )
 
@@ -37,11 +52,18 @@ __all__ = [
     "COLOURS",
     "COLOUR_ORDER",
     "ETABLE5_THRESHOLDS",
+    "RECORDING_MIN_S",
+    "THRESHOLDS",
+    "WITHHELD_COLOUR",
+    "WITHHELD_LABEL",
     "Evaluation",
     "RiskResult",
     "ThresholdRow",
+    "Thresholds",
+    "TrackingQuality",
     "assess",
     "assess_prediction",
+    "assess_tracking",
     "cam_correlation",
     "colour_from_count",
     "colour_from_share",
@@ -49,7 +71,10 @@ __all__ = [
     "evaluate",
     "format_threshold_table",
     "interquartile_colour",
+    "prediction_quality",
+    "recording_length_warning",
     "risks_of",
     "threshold_table",
+    "window_spans",
     "write_json",
 ]

@@ -14,6 +14,12 @@ Seed 002 (Paper III, "Group of artificial experts and uncertainty of decision"; 
 The public reference code implements instead a binary inter-quartile rule (A.10): certain when positive and the
 25th percentile of the instance risks is above the threshold, or negative and the 75th percentile below it. It is
 available as ``certainty="interquartile"`` (certain → red/green, uncertain → orange/yellow).
+
+With a tracking-quality verdict (:func:`infantjax.clinical.assess_tracking`, ``quality=``) the windows whose
+keypoints are unreliable are left out of the risk, a recording whose tracking is doubtful is never shown as
+certain (green becomes yellow, red orange), and one whose tracking is unreliable is **withheld**: its class
+reads "cannot be assessed" and its colour is grey (the risk of its usable windows, or of all, is kept for
+research only).
 """
 
 from __future__ import annotations
@@ -26,24 +32,35 @@ from typing import Any, Literal
 import numpy as np
 from jaxtyping import Float
 
+from infantjax.clinical.quality import TrackingQuality, assess_tracking, window_spans
 from infantjax.errors import ConfigError, DataError
 from infantjax.io import files
+from infantjax.sequence import SkeletonSequence
 
 __all__ = [
     "CERTAINTY_RULES",
     "COLOURS",
+    "WITHHELD_COLOUR",
+    "WITHHELD_LABEL",
     "RiskResult",
     "assess",
     "assess_prediction",
     "colour_from_count",
     "colour_from_share",
     "interquartile_colour",
+    "prediction_quality",
     "write_json",
 ]
 
 #: Certainty colours from certain "no CP" to certain "CP" (seed 002).
 COLOURS = ("green", "yellow", "orange", "red")
+#: The colour of a withheld result (tracking unreliable: no decision shown).
+WITHHELD_COLOUR = "grey"
+#: The class of a withheld result.
+WITHHELD_LABEL = "cannot be assessed"
 CERTAINTY_RULES = ("paper", "interquartile")
+#: What a doubtful tracking makes of a certain colour: never shown as certain.
+_UNCERTAIN = {"green": "yellow", "red": "orange"}
 
 
 def colour_from_count(n_cp: int, n_instances: int) -> str:
@@ -109,13 +126,22 @@ class RiskResult:
         window_colour: (W,) certainty colour per window.
         instance_risk: (I,) per-instance video risk (median over windows).
         share_cp: share of instances whose video risk reaches the threshold.
-        cam: (J,) video-level class activation map (median over windows of the per-window CAM), or None.
-        window_cam: (W, J) per-window CAM (median over instances), or None.
+        cam: (J,) video-level class activation map toward CP (median over windows of the per-window CAM), or
+            None.
+        window_cam: (W, J) per-window CAM toward CP (median over instances), or None.
         instance_names: (I,) names of the instances (``spec<k>/fold<f>``).
         metadata: free-form information (source file, fps, ...).
         warnings: what the prediction noticed about the recording that may make the risk wrong (e.g. a head-down
             or sideways spine under the reference window rotation), each with what to do; shown by the CLI and
             the report.
+        quality: the tracking-quality verdict the risk was gated with
+            (:func:`infantjax.clinical.assess_tracking`), or None (not gated). When it withholds,
+            :attr:`label` is "cannot be assessed" and :attr:`colour` grey; ``risk``, ``cp`` and
+            ``instance_risk`` are then for research only. Otherwise they are computed from the windows it did
+            not find unreliable.
+        no_cp_cam, no_cp_window_cam: the same two maps toward no CP (the reference's computation with the two
+            classes swapped), what explains a no-CP decision (:func:`infantjax.explain.decision_cam`), or
+            None.
     """
 
     risk: float
@@ -134,24 +160,50 @@ class RiskResult:
     instance_names: tuple[str, ...] = ()
     metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    quality: TrackingQuality | None = None
+    no_cp_cam: np.ndarray | None = None
+    no_cp_window_cam: np.ndarray | None = None
+
+    @property
+    def withheld(self) -> bool:
+        """The tracking-quality gate withheld the decision (the keypoints cannot be trusted)."""
+        return self.quality is not None and self.quality.withheld
 
     @property
     def label(self) -> str:
+        if self.withheld:
+            return WITHHELD_LABEL
         return "CP" if self.cp else "no CP"
 
     @property
     def certain(self) -> bool:
-        """Red or green: the instances agree (seed 002)."""
+        """Red or green: the instances agree (seed 002) and the tracking was not doubtful."""
         return self.colour in ("red", "green")
+
+    @property
+    def used_windows(self) -> np.ndarray:
+        """(W,) bool: the windows the risk is computed from (all, unless the gate found some unreliable)."""
+        n = int(self.predictions.shape[0])
+        if self.quality is None:
+            return np.ones(n, dtype=bool)
+        usable = self.quality.usable
+        return usable if usable.any() else np.ones(n, dtype=bool)
 
     def with_threshold(self, threshold: float, certainty: str | None = None) -> RiskResult:
         """The same predictions assessed at another decision threshold."""
         return assess(self.predictions, threshold, certainty=certainty or self.certainty,
                       window_starts=self.window_starts, cam=self.cam, window_cam=self.window_cam,
-                      instance_names=self.instance_names, metadata=self.metadata, warnings=self.warnings)
+                      instance_names=self.instance_names, metadata=self.metadata, warnings=self.warnings,
+                      quality=self.quality, no_cp_cam=self.no_cp_cam, no_cp_window_cam=self.no_cp_window_cam)
 
     def summary(self) -> str:
-        return f"CP risk {self.risk:.3f} → {self.label} ({self.colour}; threshold {self.threshold:g})"
+        if self.withheld:
+            return (f"CP risk {WITHHELD_LABEL}: {self.quality.reasons[0]} (risk {self.risk:.3f} kept for "
+                    "research only)")
+        text = f"CP risk {self.risk:.3f} → {self.label} ({self.colour}; threshold {self.threshold:g})"
+        if self.quality is not None and self.quality.state == "doubtful":
+            text += "; tracking doubtful"
+        return text
 
     def to_dict(self) -> dict:
         """A JSON-ready record of everything in the result."""
@@ -165,20 +217,25 @@ class RiskResult:
             "window_risk": arr(self.window_risk), "window_colour": list(self.window_colour),
             "instance_risk": arr(self.instance_risk), "instance_names": list(self.instance_names),
             "predictions": arr(self.predictions), "cam": arr(self.cam), "window_cam": arr(self.window_cam),
-            "metadata": dict(self.metadata), "warnings": list(self.warnings),
+            "no_cp_cam": arr(self.no_cp_cam), "no_cp_window_cam": arr(self.no_cp_window_cam),
+            "metadata": dict(self.metadata), "warnings": list(self.warnings), "withheld": self.withheld,
+            "quality": None if self.quality is None else self.quality.to_json(),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RiskResult:
-        cam = data.get("cam")
-        wcam = data.get("window_cam")
+        def opt(key):
+            return None if data.get(key) is None else np.asarray(data[key])
+
         return assess(np.asarray(data["predictions"], np.float64), float(data["threshold"]),
                       certainty=data.get("certainty_rule", "paper"),
                       window_starts=np.asarray(data["window_starts"]),
-                      cam=None if cam is None else np.asarray(cam),
-                      window_cam=None if wcam is None else np.asarray(wcam),
+                      cam=opt("cam"), window_cam=opt("window_cam"),
                       instance_names=tuple(data.get("instance_names", ())), metadata=data.get("metadata", {}),
-                      warnings=tuple(data.get("warnings", ())))
+                      warnings=tuple(data.get("warnings", ())),
+                      quality=None if data.get("quality") is None
+                      else TrackingQuality.from_json(data["quality"]),
+                      no_cp_cam=opt("no_cp_cam"), no_cp_window_cam=opt("no_cp_window_cam"))
 
     def save_json(self, path: str | os.PathLike) -> None:
         """Write :meth:`to_dict` as JSON (atomic: temporary file + rename)."""
@@ -198,7 +255,8 @@ def assess(predictions: Float[np.ndarray, "W I"], threshold: float = 0.5, *,
            certainty: Literal["paper", "interquartile"] = "paper", window_starts: Sequence[int] | None = None,
            cam: np.ndarray | None = None, window_cam: np.ndarray | None = None,
            instance_names: Sequence[str] = (), metadata: Mapping[str, Any] | None = None,
-           warnings: Sequence[str] = ()) -> RiskResult:
+           warnings: Sequence[str] = (), quality: TrackingQuality | None = None,
+           no_cp_cam: np.ndarray | None = None, no_cp_window_cam: np.ndarray | None = None) -> RiskResult:
     """Risk, class and certainty of one video from its (windows × instances) predictions.
 
     Arguments:
@@ -206,7 +264,12 @@ def assess(predictions: Float[np.ndarray, "W I"], threshold: float = 0.5, *,
         threshold: decision threshold (CP when ``risk >= threshold``). The reference code uses 0.5; Paper III's
             operating point on its external test set was 0.35 (eTable 5).
         certainty: ``"paper"`` (colour by the share of instances predicting CP) or ``"interquartile"``.
-        window_starts, cam, window_cam, instance_names, metadata, warnings: carried into the result.
+        window_starts, cam, window_cam, instance_names, metadata, warnings, no_cp_cam, no_cp_window_cam:
+            carried into the result.
+        quality: the tracking-quality verdict (one state per window,
+            :func:`infantjax.clinical.assess_tracking`): unreliable windows are left out of the risk, a
+            doubtful recording is never certain, an unreliable one is withheld (see the module docstring).
+            None: every window counts.
 
     Returns:
         a :class:`RiskResult`.
@@ -225,10 +288,19 @@ def assess(predictions: Float[np.ndarray, "W I"], threshold: float = 0.5, *,
     if certainty not in CERTAINTY_RULES:
         raise ConfigError(f"certainty must be one of {CERTAINTY_RULES}, got {certainty!r}")
     n_windows, n_instances = p.shape
+    if quality is not None and not isinstance(quality, TrackingQuality):
+        raise DataError(f"quality must be a TrackingQuality (infantjax.clinical.assess_tracking), got "
+                        f"{type(quality).__name__}")
+    if quality is not None and len(quality.window_states) != n_windows:
+        raise DataError(f"the tracking-quality verdict has {len(quality.window_states)} window states for "
+                        f"{n_windows} windows; judge the windows the predictions are of")
+    used = np.ones(n_windows, dtype=bool) if quality is None else quality.usable
+    if not used.any():  # every window unreliable: withheld; the risk of all of them is kept for research
+        used = np.ones(n_windows, dtype=bool)
     window_risk = np.median(p, axis=1)
-    risk = float(np.median(window_risk))
+    risk = float(np.median(window_risk[used]))
     cp = risk >= threshold
-    instance_risk = np.median(p, axis=0)
+    instance_risk = np.median(p[used], axis=0)
     n_cp = int((instance_risk >= threshold).sum())
     if certainty == "paper":
         colour = colour_from_count(n_cp, n_instances)
@@ -236,6 +308,10 @@ def assess(predictions: Float[np.ndarray, "W I"], threshold: float = 0.5, *,
     else:
         colour = interquartile_colour(instance_risk, risk, threshold)
         window_colour = tuple(interquartile_colour(row, float(r), threshold) for row, r in zip(p, window_risk))
+    if quality is not None and quality.withheld:
+        colour = WITHHELD_COLOUR
+    elif quality is not None and quality.state == "doubtful":
+        colour = _UNCERTAIN.get(colour, colour)
     starts = np.arange(n_windows) if window_starts is None else np.asarray(window_starts)
     if starts.shape != (n_windows,):
         raise DataError(f"window_starts must have one entry per window ({n_windows}), got {starts.shape}")
@@ -245,24 +321,60 @@ def assess(predictions: Float[np.ndarray, "W I"], threshold: float = 0.5, *,
                       instance_risk=instance_risk, share_cp=n_cp / n_instances,
                       cam=None if cam is None else np.asarray(cam),
                       window_cam=None if window_cam is None else np.asarray(window_cam),
-                      instance_names=names, metadata=dict(metadata or {}), warnings=tuple(warnings))
+                      instance_names=names, metadata=dict(metadata or {}), warnings=tuple(warnings),
+                      quality=quality, no_cp_cam=None if no_cp_cam is None else np.asarray(no_cp_cam),
+                      no_cp_window_cam=None if no_cp_window_cam is None else np.asarray(no_cp_window_cam))
 
 
 def assess_prediction(prediction, threshold: float | None = None, *,
-                      certainty: Literal["paper", "interquartile"] = "paper") -> RiskResult:
-    """The clinical result of an ensemble's prediction for one recording (:meth:`infantjax.ensemble.Ensemble.predict`):
-    risk, class and certainty colour (:func:`assess`) with the ensemble CAM (median over instances per window, then
-    over windows; :func:`infantjax.explain.aggregate_cam`).
+                      certainty: Literal["paper", "interquartile"] = "paper",
+                      quality: TrackingQuality | SkeletonSequence | None = None) -> RiskResult:
+    """The clinical result of an ensemble's prediction for one recording
+    (:meth:`infantjax.ensemble.Ensemble.predict`): risk, class and certainty colour (:func:`assess`) with the
+    ensemble CAM (median over instances per window, then over windows;
+    :func:`infantjax.explain.aggregate_cam`; toward CP, and toward no CP when the prediction carries those
+    scores), gated by the tracking quality when given.
 
     Arguments:
         prediction: an :class:`~infantjax.ensemble.EnsemblePrediction`.
         threshold: decision threshold (default the ensemble's).
         certainty: ``"paper"`` colours or the reference's ``"interquartile"`` rule.
+        quality: the keypoints the prediction was made from (a :class:`SkeletonSequence`, judged here with
+            :func:`prediction_quality`), their verdict (a :class:`TrackingQuality`), or None (not gated).
     """
     from infantjax.explain.cam import aggregate_cam
 
+    if isinstance(quality, SkeletonSequence):
+        quality = prediction_quality(prediction, quality)
     window_cam, cam = aggregate_cam(prediction.cam_scores)
+    no_cp = getattr(prediction, "no_cp_cam_scores", None)
+    no_cp_window, no_cp_video = (None, None) if no_cp is None else aggregate_cam(no_cp)
     return assess(prediction.probabilities, prediction.threshold if threshold is None else threshold,
                   certainty=certainty, window_starts=prediction.window_starts, cam=cam, window_cam=window_cam,
                   instance_names=prediction.instance_names, metadata=prediction.metadata,
-                  warnings=getattr(prediction, "warnings", ()))
+                  warnings=getattr(prediction, "warnings", ()), quality=quality, no_cp_cam=no_cp_video,
+                  no_cp_window_cam=no_cp_window)
+
+
+def prediction_quality(prediction, keypoints: SkeletonSequence, **kwargs) -> TrackingQuality:
+    """:func:`~infantjax.clinical.assess_tracking` of the keypoints an ensemble's prediction was made from,
+    over the prediction's windows (their starts at the model's frame rate and length, from its metadata),
+    under the window rotation it was scored with.
+
+    Arguments:
+        prediction: an :class:`~infantjax.ensemble.EnsemblePrediction` (or a :class:`RiskResult`).
+        keypoints: the In-Motion 19 recording the ensemble scored (as given to ``Ensemble.predict``).
+        kwargs: passed on to ``assess_tracking`` (``thresholds=``).
+
+    Raises:
+        DataError: a prediction that does not say how long its windows are (``metadata["window"]``).
+    """
+    meta = dict(prediction.metadata or {})
+    length = meta.get("window")
+    if not isinstance(length, (int, float)) or length <= 0:
+        raise DataError("the prediction does not say how long its windows are (metadata['window'], written "
+                        "by Ensemble.predict); predict again with this version of infantjax")
+    spans = window_spans(prediction.window_starts, int(length), float(meta.get("model_fps", 30.0)))
+    kwargs.setdefault("window_rotation", meta.get("window_rotation"))
+    kwargs.setdefault("preprocess_version", meta.get("preprocess_version", "v1"))
+    return assess_tracking(keypoints, spans, **kwargs)

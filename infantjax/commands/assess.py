@@ -3,17 +3,22 @@
     infantjax assess VIDEO|FOLDER --out DIR [--ensemble NAME|DIR] [--pose NAME|FILE] [--no-labelled]
                      [--threshold T] [--certainty paper|interquartile] [--map-skeleton exact|approximate|none]
                      [--window-rotation reference|corrected] [--batch-size N] [--max-frames N] [--no-progress]
-                     [--runtime xla|litert] [--litert-cache DIR]
+                     [--runtime xla|litert] [--litert-cache DIR] [--retry-failed]
 
-Decodes the video (frame-exact, upright, real timestamps), finds the infant's keypoints in every frame (the zoo's
-infant pose model by default), scores them with a CP ensemble (the zoo's by default; any folder ``infantjax train``
-or ``infantjax import-movementoutcome`` wrote) and writes per video ``DIR/<video>/dashboard.html`` (the interactive
-dashboard beside a copy of the video), the keypoints, the result and a record; ``DIR/summary.csv``,
-``DIR/cohort.html`` and the run record ``DIR/assess.json`` at the end. A folder resumes where it stopped; a damaged
-video is named in the summary with its error and the others go on (exit status 1 when any failed).
-``--runtime litert`` scores the ensemble with the LiteRT interpreter (each stack converted once and cached; extra
-``litert``) instead of XLA.
-:mod:`infantjax.pipelines.assessment` has the details.
+Decodes the video (frame-exact, upright, real timestamps), finds the infant's keypoints in every frame (the
+zoo's infant pose model by default), judges the tracking (the quality gate: windows whose keypoints cannot be
+trusted are left out of the risk, and the risk is withheld — "cannot be assessed", grey — when too few windows
+remain), scores the keypoints with a CP ensemble (the zoo's by default; any folder ``infantjax train`` or
+``infantjax import-movementoutcome`` wrote) and writes per video ``DIR/<video>/dashboard.html`` (the
+interactive dashboard beside the labelled video), the keypoints, the result and a record; ``DIR/summary.csv``,
+``DIR/cohort.html`` and the run record ``DIR/assess.json`` at the end. A folder resumes where it stopped; a
+damaged video is named in the summary with its error and the others go on, and is not tried again by a later
+run unless ``--retry-failed`` is given. ``--runtime litert`` scores the ensemble with the LiteRT interpreter
+(each stack converted once and cached; extra ``litert``) instead of XLA. :mod:`infantjax.pipelines.assessment`
+has the details.
+
+Exit status: 0 done; 1 a video of the folder failed; 2 bad input or options (one line on stderr); 3 the single
+video's risk was withheld (tracking unreliable: the dashboard says why).
 """
 
 from __future__ import annotations
@@ -28,12 +33,12 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="output folder (created; a folder run resumes in it)")
     p.add_argument("--ensemble", default=None, metavar="NAME|DIR",
                    help="CP ensemble: a zoo name (`infantjax info` lists them) or a folder saved by `infantjax "
-                        "train` / `infantjax import-movementoutcome` (default: the zoo's cp-gcn-synthetic, trained on "
+                        "train` / `infantjax import-movementoutcome` (default: the zoo's cp-gcn-tracked, trained on "
                         "synthetic infants only, not for clinical use)")
     p.add_argument("--pose", default=None, metavar="NAME|FILE",
-                   help="pose model: a zoo name (rt-synthetic-infant, efficientpose-rt-mpii ...) or a weights file "
+                   help="pose model: a zoo name (rt-synthetic-infant-roi, efficientpose-rt-mpii ...) or a weights file "
                         "(PosePredictor .npz, official EfficientPose .h5); keypoints of another skeleton are mapped "
-                        "to In-Motion 19 (default: rt-synthetic-infant, synthetic renders only)")
+                        "to In-Motion 19 (default: rt-synthetic-infant-roi, synthetic renders only)")
     p.add_argument("--labelled", action=argparse.BooleanOptionalAction, default=True,
                    help="write <video>/<video>.labelled.mp4 (the skeleton drawn on every frame) and play it on the "
                         "dashboard (default); --no-labelled plays a copy of the source instead")
@@ -45,6 +50,9 @@ def register(sub) -> None:
     p.add_argument("--window-rotation", choices=("reference", "corrected"), default=None,
                    help="window rotation to score with (default: the ensemble's)")
     p.add_argument("--batch-size", type=int, default=16, help="frames per pose forward pass (default: %(default)s)")
+    from infantjax.commands.pose import add_tracking_options
+
+    add_tracking_options(p)
     p.add_argument("--max-frames", type=int, default=None, help="track at most this many frames of each video")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--runtime", choices=("xla", "litert"), default="xla",
@@ -54,28 +62,57 @@ def register(sub) -> None:
     p.add_argument("--litert-cache", default=None, metavar="DIR",
                    help="where the LiteRT files of the ensemble are kept (default: $INFANTJAX_LITERT_CACHE, else "
                         "~/.cache/infantjax/litert)")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="in a folder, try again the videos that failed in an earlier run with the same "
+                        "settings (by default they keep their error)")
     p.set_defaults(func=run)
 
 
+#: The exit status of a run whose single video's risk was withheld (tracking unreliable).
+WITHHELD = 3
+
+
 def run(args) -> int:
-    from infantjax.pipelines.assessment import assess
+    from infantjax.commands.pose import tracking_overrides
+    from infantjax.pipelines.assessment import assess, models_note
 
     result = assess(args.input, args.out, ensemble=args.ensemble, pose=args.pose, labelled=args.labelled,
                     threshold=args.threshold, certainty=args.certainty, map_skeleton=args.map_skeleton,
                     window_rotation=args.window_rotation, batch_size=args.batch_size, max_frames=args.max_frames,
-                    progress=not args.no_progress, runtime=args.runtime, litert_cache=args.litert_cache)
+                    progress=not args.no_progress, runtime=args.runtime, litert_cache=args.litert_cache,
+                    retry_failed=args.retry_failed, tracking=tracking_overrides(args))
     for record in result.records:
         resumed = " (finished before, not redone)" if record["name"] in result.skipped else ""
-        print(f"{record['name']}: CP risk {record['risk']:.3f}  class {record['classification']}  colour "
-              f"{record['colour']}  ({len(record['windows'])} windows){resumed}")
+        quality = record.get("quality") or {}
+        if quality.get("withheld"):
+            print(f"{record['name']}: {record['classification']} ({record['colour']}): "
+                  f"{'; '.join(quality.get('reasons') or ())}{resumed}")
+        else:
+            print(f"{record['name']}: CP risk {record['risk']:.3f}  class {record['classification']}  colour "
+                  f"{record['colour']}  ({len(record['windows'])} windows){resumed}")
+            if quality.get("state") == "doubtful":
+                print(f"  tracking doubtful: {'; '.join(quality.get('reasons') or ())}")
         for warning in record["warnings"]:
             print(f"  warning: {warning}")
     for failure in result.failed:
-        print(f"{failure['folder']}: FAILED {failure['error']}: {failure['message']}")
+        again = " (failed before, not tried again; --retry-failed tries it)" if failure.get("resumed") else ""
+        print(f"{failure['folder']}: FAILED {failure['error']}: {failure['message']}{again}")
+    if result.withheld:
+        print(f"withheld: {len(result.withheld)} of {len(result.records)} videos cannot be assessed "
+              "(tracking unreliable); their dashboards show why")
+    names = {(r["keypoints"]["model"], r["ensemble"]["name"]) for r in result.records}
+    notes = {models_note(pose, ens) for pose, ens in names} - {None}
+    if not result.records and (args.ensemble is None or args.pose is None):
+        notes = {"The default models were trained on synthetic infants only."}
+    for note in sorted(notes):
+        print(f"models: {note} Research software, not for clinical decisions.")
     print(f"time per stage: {result.shares_text()}; {result.seconds:.1f} s in all")
     print(f"summary: {result.summary_csv.resolve()}; run record: {result.run_record.resolve()}")
     if result.cohort_page is not None:
         print(f"cohort: {result.cohort_page.resolve()}")
     if len(result.records) == 1:
         print(f"dashboard: {(pathlib.Path(result.out) / result.records[0]['name'] / 'dashboard.html').resolve()}")
-    return 1 if result.failed else 0
+    if result.failed:
+        return 1
+    single = pathlib.Path(args.input).is_file()
+    return WITHHELD if single and result.withheld else 0

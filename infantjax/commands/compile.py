@@ -13,7 +13,7 @@ def register(sub) -> None:
                                        "(extra aot): memory per device, FLOPs, collectives, roofline estimate")
     p.add_argument("--target", required=True, choices=tuple(TARGETS), help="the slice or host to compile for")
     p.add_argument("--program", required=True, choices=tuple(PROGRAMS),
-                   help="; ".join(f"{name}: {line}" for name, (_, _, line) in PROGRAMS.items()))
+                   help="; ".join(f"{name}: {p.line}" for name, p in PROGRAMS.items()))
     p.add_argument("--batch", type=int, default=None,
                    help="windows / images per instance and call (default: the program's)")
     p.add_argument("--instances", type=int, default=None,

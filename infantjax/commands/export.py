@@ -19,10 +19,10 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="the file to write (a FILE.json sidecar describes its input)")
     p.add_argument("--batch", type=int, default=None,
                    help="a fixed batch size (default: symbolic for stablehlo and onnx, 1 for litert)")
-    p.add_argument("--stack", type=int, default=0, help="the ensemble's GCN stack to export (default: %(default)s)")
-    p.add_argument("--clips", type=int, default=547,
-                   help="clips per video of a smartphone model's input (default: %(default)s, recordings of 4500 "
-                        "samples)")
+    p.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                   help="an option of the model's family's export graph (repeat for several): stack=K, the "
+                        "GCN stack of a CP ensemble (default 0); clips=N, clips per video of a smartphone "
+                        "model's input (default 547, recordings of 4500 samples)")
     p.add_argument("--platform", action="append", default=None, choices=("cpu", "cuda", "rocm", "tpu"),
                    help="stablehlo: a platform to lower for (repeat for several; default: the one JAX runs on)")
     p.add_argument("--no-check", action="store_true", help="skip the on-the-spot check against the JAX model")
@@ -30,11 +30,39 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from infantjax.deploy import export, open_model
+    import infantjax
+    from infantjax.deploy import export
 
-    model = open_model(args.model)
-    result = export(model, args.format, args.out, batch=args.batch, stack=args.stack, clips=args.clips,
-                    check=not args.no_check, platforms=args.platform)
+    options = graph_options(args.option)
+    model = infantjax.load(args.model)
+    result = export(model, args.format, args.out, batch=args.batch, check=not args.no_check,
+                    platforms=args.platform, **options)
     print(result.summary())
     print(f"described in {result.sidecar}")
     return 0
+
+
+def graph_options(items: list[str]) -> dict:
+    """``--option NAME=VALUE`` items as keyword options; a value is read as JSON (numbers, true/false), else
+    kept as text.
+
+    Raises:
+        ConfigError: an item without ``=`` or a name given twice.
+    """
+    import json
+
+    from infantjax.errors import ConfigError
+
+    out: dict = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier():
+            raise ConfigError(f"--option {item!r}: give NAME=VALUE, e.g. --option stack=1")
+        if name in out:
+            raise ConfigError(f"--option {name} is given twice")
+        try:
+            out[name] = json.loads(text)
+        except json.JSONDecodeError:
+            out[name] = text
+    return out

@@ -1,7 +1,9 @@
 """``infantjax pose VIDEO --weights W --out keypoints.csv``: keypoints of every frame of a video.
 
 The video is decoded in chunks (bounded memory for any length), frames are batched through one jitted forward pass,
-the heatmaps are decoded with the official EfficientPose decoding, and the result is written as a
+the heatmaps are decoded as the model's tracking settings say (the infant model: a region of interest that follows
+the infant, sub-pixel decoding, consistent sides; the official MPII models: the official EfficientPose path;
+``--tracking`` / ``--smoothing`` / ``--sides`` choose), and the result is written as a
 :class:`~infantjax.sequence.SkeletonSequence` with confidences (CSV, npz or any ``infantjax.io`` format).
 ``--labelled OUT.mp4`` also writes the video with the keypoints drawn on every frame
 (:func:`~infantjax.pipelines.pose.write_labelled_video`).
@@ -18,7 +20,7 @@ def register(sub) -> None:
     p.add_argument("--weights", required=True,
                    help="name of shipped weights (efficientpose-rt-mpii, efficientpose-i-mpii, "
                         "efficientpose-rt-lite-mpii, efficientpose-i-lite-mpii: official MPII models, 16 keypoints; "
-                        "rt-synthetic-infant: synthetic renders only, not for real infants; `infantjax info` lists "
+                        "rt-synthetic-infant-roi: synthetic renders only, not for real infants; `infantjax info` lists "
                         "them), an official EfficientPose Keras .h5, or a fine-tuned predictor .npz "
                         "(PosePredictor.save)")
     p.add_argument("--model", default=None,
@@ -27,7 +29,7 @@ def register(sub) -> None:
     p.add_argument("--format", default=None, help="output format (default: from the extension)")
     p.add_argument("--labelled", default=None, metavar="OUT.mp4",
                    help="also write the video with the skeleton drawn on every frame (joints coloured by confidence: "
-                        "red 0, yellow 0.5, green 1; missing or below --min-confidence not drawn), upright, at the "
+                        "light blue 0 to purple 1; missing or below --min-confidence not drawn), upright, at the "
                         "source's frame times, H.264 MP4 that browsers play")
     p.add_argument("--min-confidence", type=float, default=None,
                    help="joints below this confidence are not drawn in the --labelled video (default: 0, every joint the "
@@ -38,8 +40,34 @@ def register(sub) -> None:
     p.add_argument("--real-time", action="store_true",
                    help="real-time decoding (no blur; peaks below 0.3 are missing) instead of the offline one")
     p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
+    add_tracking_options(p)
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
+
+
+def add_tracking_options(p) -> None:
+    """``--tracking``, ``--smoothing`` and ``--sides``: how a pose model follows the infant (``pose``, ``assess``)."""
+    p.add_argument("--tracking", choices=("model", "reference", "infant"), default="model",
+                   help="model: the pose model's own settings (default); reference: the official EfficientPose "
+                        "path (whole letterboxed frame, integer arg-max); infant: the infant tracker (region of "
+                        "interest, sub-pixel decoding, consistent sides)")
+    p.add_argument("--smoothing", type=float, default=None, metavar="HZ",
+                   help="low-pass the keypoint tracks at this cut-off (zero-phase Butterworth; default: none)")
+    p.add_argument("--sides", choices=("consistent", "as-detected"), default=None,
+                   help="undo the left/right swaps of single frames (consistent) or keep them (as-detected); "
+                        "default: the tracking settings'")
+
+
+def tracking_overrides(args) -> dict | None:
+    """``--tracking`` / ``--smoothing`` / ``--sides`` as the ``tracking`` argument of ``track`` and ``assess``: a
+    dict of settings laid over the pose model's own, or None for the model's own."""
+    from infantjax.infer.tracking import Tracking
+
+    if args.tracking == "model" and args.smoothing is None and args.sides is None:
+        return None
+    base = {} if args.tracking == "model" else Tracking.of(args.tracking).to_json()
+    changes = {"smoothing_hz": args.smoothing, "sides": args.sides}
+    return {**base, **{k: v for k, v in changes.items() if v is not None}}
 
 
 def run(args) -> int:
@@ -87,12 +115,16 @@ def run(args) -> int:
                               f"(EfficientPose {predictor.spec.variant}); drop --model or pass matching weights")
         start = time.perf_counter()
         seq = predictor.track(args.video, stride=args.stride, batch_size=args.batch_size, real_time=args.real_time,
-                              progress=not args.no_progress, max_frames=args.max_frames)
+                              progress=not args.no_progress, max_frames=args.max_frames,
+                              tracking=tracking_overrides(args))
     out = write_keypoints(args.out, seq, format=args.format)
     took = time.perf_counter() - start
+    tracked = seq.metadata.get("tracking") or {}
+    how = (f"region of interest, {tracked.get('decoding', 'reference')} decoding" if tracked.get("roi")
+           else f"whole frame, {seq.metadata.get('decoding', 'offline')} decoding")
     print(f"{seq.num_frames} frames, {seq.skeleton.num_keypoints} keypoints ({seq.skeleton.name}) -> {out} "
           f"in {took:.1f} s ({seq.num_frames / max(took, 1e-9):.1f} frames/s) with EfficientPose "
-          f"{predictor.spec.variant} at {predictor.resolution} px on {backend.platform()}")
+          f"{predictor.spec.variant} at {predictor.resolution} px on {backend.platform()} ({how})")
     if args.labelled is not None:
         begin = time.perf_counter()
         labelled = write_labelled_video(args.video, seq, args.labelled, min_confidence=min_confidence,

@@ -4,15 +4,17 @@
                                 [--report DIR [--labels CSV]] [--map-skeleton none|exact|approximate]
                                 [--window-rotation reference|corrected]
 
-INPUT is a keypoint file or a folder of them (with a ``labels.csv``, as ``infantjax synth`` writes: the files it
-lists). For each recording it prints one line (risk, class, colour) and
-writes ``<name>.json`` (the full record), ``<name>_windows.png`` (per-window boxplots) and ``<name>_cam.png`` (CAM
-on the skeleton) to ``--out`` (default: beside the ensemble, ``ENS/predictions``; created with its parents if
-missing). With ``--report DIR`` it also
-writes the HTML report (:mod:`infantjax.report`): ``DIR/cohort.html`` and one page per recording in
-``DIR/infants/``; ``--labels`` (a CSV with ``file`` and 0/1 ``label`` columns, as ``infantjax synth`` writes) adds
-the ROC curve and the threshold table. Warnings about a recording (a head-down or sideways spine, joints a
-``--map-skeleton`` mapping could not fill) are printed under its line and kept in its JSON record and report page.
+INPUT is a keypoint file or a folder of them (with a ``labels.csv``, as ``infantjax synth`` writes: the files
+it lists). For each recording it prints one line (risk, class, colour) and writes ``<name>.json`` (the full
+record), ``<name>_windows.png`` (per-window boxplots) and ``<name>_cam.png`` (CAM on the skeleton) to
+``--out`` (default: beside the ensemble, ``ENS/predictions``; created with its parents if missing). With
+``--report DIR`` it also writes the HTML report (:mod:`infantjax.report`): ``DIR/cohort.html`` and one page
+per recording in ``DIR/infants/``; ``--labels`` (a CSV with ``file`` and 0/1 ``label`` columns, as ``infantjax
+synth`` writes) adds the ROC curve and the threshold table. Warnings about a recording (a head-down or
+sideways spine, joints a ``--map-skeleton`` mapping could not fill) are printed under its line and kept in its
+JSON record and report page. The keypoints are judged first (the tracking-quality gate, ``docs/quality.md``):
+windows whose keypoints cannot be trusted are left out of the risk, and a recording with too few windows left
+is reported as "cannot be assessed" (grey) with the reasons.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import dataclasses
 import math
 import pathlib
 
-import numpy as np
 
 from infantjax.errors import ConfigError, DataError, FileWriteError
 
@@ -102,7 +103,7 @@ def run(args) -> int:
     from infantjax.explain import plot_cam, plot_windows
     from infantjax.io import detect_format
     from infantjax.pipelines.cp import predict_risk
-    from infantjax.skeleton import to_model_skeleton
+    from infantjax.pipelines.cp import to_model_skeleton
 
     if args.labels and not args.report:
         raise DataError("--labels only feeds the report; add --report DIR")
@@ -130,7 +131,8 @@ def run(args) -> int:
     for path, seq in zip(files, recordings):
         seq, mapped = to_model_skeleton(seq, args.map_skeleton, path)
         result = predict_risk(ens, seq, threshold=args.threshold, certainty=args.certainty,
-                              window_rotation=args.window_rotation)
+                              window_rotation=args.window_rotation,
+                              fix="infantjax predict --window-rotation corrected")
         if mapped:
             result = dataclasses.replace(result, warnings=(mapped, *result.warnings))
         stem = path.stem
@@ -138,8 +140,13 @@ def run(args) -> int:
         if not args.no_plots:
             plot_windows(result, out / f"{stem}_windows.png", title=f"{path.name}: {result.summary()}")
             plot_cam(result.cam, out / f"{stem}_cam.png", title=f"{path.name}: CAM")
-        print(f"{path.name}: CP risk {result.risk:.3f}  class {result.label}  colour {result.colour}  "
-              f"({result.predictions.shape[0]} windows × {result.predictions.shape[1]} instances)")
+        if result.withheld:
+            print(f"{path.name}: {result.label} ({result.colour}): {'; '.join(result.quality.reasons)}")
+        else:
+            print(f"{path.name}: CP risk {result.risk:.3f}  class {result.label}  colour {result.colour}  "
+                  f"({result.predictions.shape[0]} windows × {result.predictions.shape[1]} instances)")
+            if result.quality is not None and result.quality.state == "doubtful":
+                print(f"  tracking doubtful: {'; '.join(result.quality.reasons)}")
         for warning in result.warnings:
             print(f"  warning: {warning}")
         if args.report:

@@ -17,6 +17,8 @@ import sys
 from infantjax.errors import ConfigError
 
 DEFAULT_STORAGE = "search.journal"
+PREFETCH_HELP = ("compile the next candidate's programs in a thread while a trial trains: the compile runs on the "
+                 "host, the trial on the device (docs/nas.md, \"Compiling counted\")")
 
 
 def register(sub) -> None:
@@ -62,6 +64,7 @@ def register(sub) -> None:
     run.add_argument("--heartbeat", type=float, default=10.0, help="seconds between heartbeats")
     run.add_argument("--grace", type=float, default=60.0, help="seconds without heartbeat before a trial is re-run")
     run.add_argument("--worker-name", default=None, help="fixed worker name (restarts reclaim their trial at once)")
+    run.add_argument("--prefetch", action="store_true", help=PREFETCH_HELP)
     run.set_defaults(func=cmd_run)
 
     work = verbs.add_parser("work", help="join an existing search as one worker (any machine)")
@@ -71,6 +74,7 @@ def register(sub) -> None:
     work.add_argument("--device-index", type=int, default=None,
                       help="run on local device i (default: $INFANTJAX_DEVICE_INDEX if set)")
     work.add_argument("--max-trials", type=int, default=None, help="stop after this many trials of this worker")
+    work.add_argument("--prefetch", action="store_true", help=PREFETCH_HELP)
     work.set_defaults(func=cmd_work)
 
     status = verbs.add_parser("status", help="population, temperature, U, trials by state, best AUC")
@@ -179,7 +183,7 @@ def cmd_run(args) -> int:
     # a stable name (host + slot): a plain restart after a crash reclaims its running trial at once
     name = args.worker_name or (default_worker_name(storage, args.name) if args.workers == 1 else None)
     summary = run_search(storage, args.name, settings, workers=args.workers, pin=args.pin, worker_name=name,
-                         on_trial=_trial_line)
+                         on_trial=_trial_line, prefetch=args.prefetch)
     _print_summary(summary)
     return 0
 
@@ -198,13 +202,15 @@ def cmd_work(args) -> int:
     storage = _existing_storage(args)
     store = SearchStore(storage, args.name)
     name = args.worker_name or default_worker_name(storage, args.name)
-    report = Worker(store, name=name, device_index=index, max_trials=args.max_trials, on_trial=_trial_line).run()
+    report = Worker(store, name=name, device_index=index, max_trials=args.max_trials, on_trial=_trial_line,
+                    prefetch=args.prefetch).run()
     import jax
 
     # the devices this worker saw (one per worker under `search run --workers auto`)
     devices = [f"{d.platform}:{d.id}" for d in jax.local_devices()]
     print(json.dumps({"worker": name, "finished": report.finished, "reruns": report.reruns,
-                      "failed": report.failed, "lost": report.lost, "devices": devices}))
+                      "failed": report.failed, "lost": report.lost, "devices": devices,
+                      "prefetched_s": report.prefetched}))
     return 0
 
 
@@ -216,9 +222,18 @@ def _print_summary(summary: dict) -> None:
         print(f"phase {sampler['phase']}, temperature {sampler['temperature']}, U {sampler['unsuccessful']}")
         for rank, m in enumerate(sampler["population"], 1):
             print(f"  population {rank}: trial {m['number']} AUC {m['performance']:.4f}")
-    best = summary["best"]
+    best, early = summary["best"], summary.get("best_stopped_early")
     if best:
         print(f"best: trial {best['number']} AUC {best['performance']:.4f}")
+    elif early:
+        print("best: none (no trial is complete; Optuna counts complete trials only)")
+    if early:
+        print(f"best stopped early: trial {early['number']} AUC {early['performance']:.4f} (pruned: not "
+              "Optuna's best trial)")
+    if summary.get("foreign_trials"):
+        numbers = summary["foreign_trials"]
+        print(f"skipped: {len(numbers)} trial(s) not written by infantjax search (number "
+              + ", ".join(map(str, numbers[:10])) + (", ..." if len(numbers) > 10 else "") + ")")
     if summary.get("trials_per_hour"):
         print(f"throughput: {summary['trials_per_hour']:.1f} trials/hour")
     workers = summary.get("workers") or []
@@ -303,7 +318,8 @@ def cmd_export(args) -> int:
     # the search's winner first (for K-Best the best population member, as best_spec), then by performance
     winner = candidate_string(best_spec(store))
     done.sort(key=lambda t: (candidate_string(t.spec) != winner, -t.performance, t.number))
-    specs = [{"number": t.number, "performance": t.performance, "spec": t.spec.to_dict()} for t in done[:args.top]]
+    specs = [{"number": t.number, "state": t.state, "performance": t.performance, "spec": t.spec.to_dict()}
+             for t in done[:args.top]]
     text = json.dumps(specs[0]["spec"] if args.top == 1 else specs, indent=2)
     if args.out:
         from infantjax.io.files import write_text

@@ -28,11 +28,11 @@ import numpy as np
 
 from infantjax import backend
 from infantjax.deploy.formats import FORMATS, SUFFIXES, Runner, check_format, load, write
-from infantjax.deploy.graphs import FORMS, Deployable, deployable
+from infantjax.deploy.graphs import FORM_OVERRIDES, FORMS, Deployable, deployable
 from infantjax.errors import ConfigError, ExportError
 from infantjax.io.files import write_json
 
-__all__ = ["FORMATS", "SUFFIXES", "Deployable", "ExportResult", "Runner", "deployable", "export", "load", "open_model"]
+__all__ = ["FORMATS", "SUFFIXES", "Deployable", "ExportResult", "Runner", "deployable", "export", "load"]
 
 #: The forms (:data:`infantjax.deploy.graphs.FORMS`) each format's graph is traced in: ONNX runtimes serve XLA's
 #: plain convolutions and einsums; the TFLite converter mistranslates dot products over two contracted axes (the
@@ -115,9 +115,9 @@ def _platforms(platforms: Sequence[str] | str | None) -> tuple[str, ...]:
     return out
 
 
-def export(model: Any, format: str, out: str | os.PathLike, *, batch: int | None = None, stack: int = 0,
-           clips: int = 547, check: bool = True, sample: np.ndarray | None = None,
-           platforms: Sequence[str] | str | None = None) -> ExportResult:
+def export(model: Any, format: str, out: str | os.PathLike, *, batch: int | None = None, check: bool = True,
+           sample: np.ndarray | None = None, platforms: Sequence[str] | str | None = None,
+           **graph_options: Any) -> ExportResult:
     """Write a model's inference to a deployment format and check the file against the JAX model.
 
     Arguments:
@@ -126,25 +126,27 @@ def export(model: Any, format: str, out: str | os.PathLike, *, batch: int | None
         out: the file to write (atomic); a sidecar ``<out>.json`` describes it.
         batch: a fixed batch size; None = a symbolic batch for StableHLO and ONNX, 1 for LiteRT (whose converter
             cannot keep the batch symbolic through slicing).
-        stack: the ensemble's stack to export.
-        clips: clips per video of the smartphone model's input (547 for recordings of 4500 samples).
         check: run the file on a sample input (``sample``, else :attr:`Deployable.sample` of 2 examples, or of
             ``batch``) and compare every output with the JAX model's.
         sample: the input of the check.
         platforms: the StableHLO lowering platforms (``cpu``, ``cuda``, ``rocm``, ``tpu``; default the platform JAX
             runs on). A program lowered for CPU alone is traced in infantjax's CPU forms, otherwise in the
             accelerators'.
+        graph_options: the options of the model's family's graph (its ``graph_options``): ``stack`` (which
+            GCN stack of a CP ensemble), ``clips`` (clips per video of a smartphone model's input, 547 for
+            recordings of 4500 samples).
 
     Returns:
         an :class:`ExportResult` (``summary()`` is one line with the largest differences).
 
     Raises:
         ExportError: a model that does not export, an operation the format cannot express (named), a converter that
-            is not installed (the extra is named). ConfigError: a bad batch, stack or platform.
+            is not installed (the extra is named). ConfigError: a bad batch or platform, an option the
+            family's graph does not take, or a bad value of one it takes.
     """
     fmt = check_format(format)
     started = time.perf_counter()
-    d = deployable(model, stack=stack, clips=clips)
+    d = deployable(model, **graph_options)
     if batch is not None and (isinstance(batch, bool) or int(batch) < 1):
         raise ConfigError(f"batch must be a positive integer or None (symbolic), got {batch!r}")
     if batch is None and fmt == "litert":
@@ -155,7 +157,7 @@ def export(model: Any, format: str, out: str | os.PathLike, *, batch: int | None
     path = pathlib.Path(out)
     # Exported files compute in float32 whatever the policy's compute dtype (bfloat16 under the accelerator policy):
     # the parity bounds hold the file to the float32 JAX model, and a runtime picks its own precision.
-    with backend.use(FORMS[forms], compute_dtype="float32"):
+    with backend.use(FORMS[forms], compute_dtype="float32", **FORM_OVERRIDES[forms]):
         write(fmt, d.graph(forms), shape, path, input_name=d.input_name, output_names=d.output_names,
               platforms=lowering or ("cpu",))
     differences, sample_shape = {}, ()
@@ -181,19 +183,6 @@ def export(model: Any, format: str, out: str | os.PathLike, *, batch: int | None
         "metadata": d.metadata, "infantjax": _version()}, sort_keys=False, allow_nan=True)
     return ExportResult(path, sidecar, fmt, d.input_name, shape, d.output_names, differences, sample_shape, seconds,
                         path.stat().st_size)
-
-
-def open_model(model: str | os.PathLike):
-    """The trained model named ``model``: a zoo entry (:func:`infantjax.models.zoo.available`) or the path of a saved
-    model of any registered family (a folder or ``.npz`` written by its ``save``, or an older file its family
-    recognises, e.g. an official EfficientPose Keras ``.h5``): :func:`infantjax.load`.
-
-    Raises:
-        ConfigError: neither a path nor a zoo name. CheckpointError: a file that is not a saved model.
-    """
-    from infantjax.pipelines import load as load_model
-
-    return load_model(model)
 
 
 def _version() -> str:

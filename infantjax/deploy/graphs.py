@@ -10,28 +10,39 @@ from __future__ import annotations
 
 from typing import Any
 
-from infantjax.errors import ExportError
+from infantjax.errors import ConfigError, ExportError
 from infantjax.infer.graph import Deployable
 
-__all__ = ["FORMS", "Deployable", "deployable"]
+__all__ = ["FORMS", "FORM_OVERRIDES", "Deployable", "deployable"]
 
 #: The forms a graph is traced in, and the backend policy (:mod:`infantjax.backend`) each is traced under.
 FORMS = {"portable": "accelerator", "cpu": "cpu", "mobile": "cpu"}
+#: Forms of that policy replaced for a file: a portable graph keeps XLA's own grouped convolution for stacked
+#: instances, since the GPU's one-convolution-per-instance form is a custom batching rule no exchange format
+#: (ONNX, TensorFlow) can express.
+FORM_OVERRIDES = {"portable": {"stacked_conv": "groups"}, "cpu": {}, "mobile": {}}
 
 
 def deployable(model: Any, **options) -> Deployable:
-    """The :class:`Deployable` of a trained model: its family's ``graph(**options)`` (e.g. ``stack`` for an
-    ensemble, ``clips`` for the smartphone model; options the family does not take are ignored); a
-    :class:`Deployable` is returned as it is.
+    """The :class:`Deployable` of a trained model: its family's ``graph(**options)``, with the options the
+    family declares (its ``graph_options``: e.g. ``stack`` for an ensemble, ``clips`` for the smartphone
+    model); a :class:`Deployable` is returned as it is.
 
     Raises:
-        ExportError: a model whose family exports no graph (the message names the families that do).
+        ExportError: a model whose family exports no graph.
+        ConfigError: an option the family's graph does not take (the message names those it takes).
     """
+    taken = () if isinstance(model, Deployable) else tuple(getattr(model, "graph_options", ()))
+    unknown = sorted(set(options) - set(taken))
+    if unknown:
+        what = "a Deployable" if isinstance(model, Deployable) else \
+            f"a {getattr(model, 'kind', None) or type(model).__name__} model"
+        raise ConfigError(f"{what} takes no export option {', '.join(map(repr, unknown))}; it takes "
+                          f"{', '.join(taken) if taken else 'none'}")
     if isinstance(model, Deployable):
         return model
     graph = getattr(model, "graph", None)
     if graph is None or not callable(graph):
         raise ExportError(f"cannot export a {type(model).__name__}: pass a trained model (infantjax.load) or a "
                           "Deployable")
-    taken = getattr(model, "graph_options", ())
-    return graph(**{k: v for k, v in options.items() if k in taken})
+    return graph(**options)

@@ -42,7 +42,7 @@ import jax
 import numpy as np
 
 from infantjax import backend
-from infantjax.errors import DataError, ExportError, ExportExtraError
+from infantjax.errors import ExportError, ExportExtraError
 from infantjax.io.files import write_json
 
 __all__ = ["DEFAULT_BATCH", "RUNTIMES", "TOLERANCE", "LiteRTScorer", "check_runtime", "joint_scores",
@@ -122,15 +122,17 @@ def _weights_digest(variables: Any) -> str:
     return digest.hexdigest()
 
 
-def joint_scores(cam_map: np.ndarray, positive_class: int = 1) -> np.ndarray:
-    """:func:`infantjax.models.gcn.cam.joint_scores` in NumPy: class activation maps (..., T', V, K) → per-joint
-    scores (..., V) in [0, 1] (the median over time of the CP map minus the no-CP map, divided by its largest absolute
-    value over the joints, clamped at 0; zeros where every joint scores 0), in float32 as the XLA path computes it."""
+def joint_scores(cam_map: np.ndarray, positive_class: int = 1, *, signed: bool = False) -> np.ndarray:
+    """:func:`infantjax.models.gcn.cam.joint_scores` in NumPy: class activation maps (..., T', V, K) →
+    per-joint scores (..., V) in [0, 1] (the median over time of the CP map minus the no-CP map, divided by
+    its largest absolute value over the joints, clamped at 0; zeros where every joint scores 0), in float32 as
+    the XLA path computes it; ``signed=True``: unclamped, in [-1, 1] (what the scorer returns, as the XLA
+    path's scoring does)."""
     per_joint = np.median(np.asarray(cam_map, np.float32), axis=-3)  # (..., V, K)
     diff = per_joint[..., positive_class] - per_joint[..., 1 - positive_class]
     scale = np.max(np.abs(diff), axis=-1, keepdims=True)
-    scaled = diff / np.where(scale > 0, scale, np.float32(1.0))
-    return np.maximum(np.where(scale > 0, scaled, np.float32(0.0)), np.float32(0.0)).astype(np.float32)
+    scaled = np.where(scale > 0, diff / np.where(scale > 0, scale, np.float32(1.0)), np.float32(0.0))
+    return (scaled if signed else np.maximum(scaled, np.float32(0.0))).astype(np.float32)
 
 
 def _versions() -> dict:
@@ -147,7 +149,7 @@ def _spec_record(spec) -> dict:
 class LiteRTScorer:
     """An ensemble's scoring run by the LiteRT interpreter, one cached ``.tflite`` file per stack (module docstring).
 
-    ``scorer(positions, config=inputs)`` → (P(CP) (W, I), joint CAM scores (I, W, V)), as
+    ``scorer(positions, config=inputs)`` → (P(CP) (W, I), signed joint CAM scores (I, W, V)), as
     :meth:`~infantjax.ensemble.Ensemble.window_predictions` returns them: pass it as ``Ensemble.predict(...,
     scorer=scorer)``. A stack's file is converted on the first call that needs it (or by :meth:`prepare`) unless
     the cache has it.
@@ -310,7 +312,7 @@ class LiteRTScorer:
             want = d.reference(x)
         differences = {}
         # the outputs of the file, and the joint CAM scores the scorer computes from its maps
-        got, want = (*got, joint_scores(got[1])), (*want, joint_scores(want[1]))
+        got, want = (*got, joint_scores(got[1], signed=True)), (*want, joint_scores(want[1], signed=True))
         for name, a, b in zip((*d.output_names, "cam"), got, want):
             a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
             diff = float(np.max(np.abs(a - b))) if a.shape == b.shape else float("inf")
@@ -345,7 +347,7 @@ class LiteRTScorer:
             config: the inputs (or training config) the windows are scored under (default the ensemble's).
 
         Returns:
-            (P(CP) (W, I), joint CAM scores (I, W, V)) over all I instances in stack order.
+            (P(CP) (W, I), signed joint CAM scores (I, W, V) in [-1, 1]) over all I instances in stack order.
 
         Raises:
             DataError: windows of another shape, or with NaN/inf. ExportExtraError, ExportError: as :meth:`prepare`.
@@ -366,7 +368,8 @@ class LiteRTScorer:
             parts = [runner(positions[lo:lo + self.batch]) for lo in range(0, padded, self.batch)]
             probs.append(np.concatenate([p for p, _ in parts])[:n])  # (W, I_k)
             maps = np.concatenate([c[:n - lo] for lo, (_, c) in zip(range(0, padded, self.batch), parts)])
-            cams.append(np.swapaxes(joint_scores(maps), 0, 1))  # (W, I_k, T', V, 2) → (I_k, W, V)
+            # (W, I_k, T', V, 2) → (I_k, W, V)
+            cams.append(np.swapaxes(joint_scores(maps, signed=True), 0, 1))
         return np.concatenate(probs, axis=1), np.concatenate(cams, axis=0)
 
 

@@ -9,7 +9,8 @@ labelled video).
 See ``docs/explain.md``.
 """
 
-from infantjax.explain.cam import aggregate_cam, cam_colour, joint_scores
+from infantjax.explain.cam import DecisionCam, aggregate_cam, cam_colour, decision_cam, joint_scores
+from infantjax.explain.colours import SEQUENTIAL_HEX, sequential_colour, sequential_hex
 from infantjax.explain.overlay import confidence_colour, draw_keypoints
 from infantjax.explain.plots import COLOUR_RGB, TEMPLATE_POSE, plot_cam, plot_fms, plot_saliency, plot_windows
 from infantjax.explain.saliency import Saliency, feature_names, video_saliency
@@ -17,13 +18,16 @@ from infantjax.explain.temporal import WindowDistribution, decision_windows, win
 
 __all__ = [
            "COLOUR_RGB",
+           "SEQUENTIAL_HEX",
            "TEMPLATE_POSE",
+           "DecisionCam",
            "Saliency",
            "WindowDistribution",
            "aggregate_cam",
            "cam_colour",
            "confidence_colour",
            "draw_keypoints",
+           "decision_cam",
            "decision_windows",
            "feature_names",
            "joint_scores",
@@ -31,6 +35,8 @@ __all__ = [
            "plot_fms",
            "plot_saliency",
            "plot_windows",
+           "sequential_colour",
+           "sequential_hex",
            "video_saliency",
            "window_distributions",
 ]

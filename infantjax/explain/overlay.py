@@ -5,9 +5,11 @@ What is drawn, in this order:
 
 * **bones** — a white line (with a dark outline, so it shows on a white onesie or sheet) between the two joints of
   every edge of the skeleton whose joints are both drawn;
-* **joints** — filled discs with a dark outline, coloured by the detector's confidence (:func:`confidence_colour`):
-  red at 0, yellow at 0.5, green at 1 (the traffic-light order of the report's certainty colours), linear between;
-  a joint without a confidence (a keypoint file without them, or NaN) is cyan.
+* **joints** — filled discs with a dark outline, coloured by the detector's confidence
+  (:func:`confidence_colour`) on the explanations' one sequential scale (:mod:`infantjax.explain.colours`:
+  light blue at 0, through lavender, to purple at 1, linear; the dashboard draws its legend beside the video);
+  a joint without a confidence (a keypoint file without them, or NaN) is grey, the colour of "no value" in the
+  reports too. The certainty colours (green … red) are kept for decisions.
 
 A joint is **not drawn** when its coordinates are NaN (missing) or its confidence is below ``min_confidence``; a
 bone is not drawn when either of its joints is not.
@@ -25,6 +27,7 @@ from jaxtyping import Float, UInt8
 
 from infantjax import skeleton as _skeleton
 from infantjax.errors import ConfigError, DataError
+from infantjax.explain.colours import sequential_colour
 
 __all__ = ["BONE_COLOUR", "OUTLINE_COLOUR", "UNKNOWN_COLOUR", "check_min_confidence", "confidence_colour", "draw_keypoints",
            "marker_sizes"]
@@ -33,19 +36,19 @@ __all__ = ["BONE_COLOUR", "OUTLINE_COLOUR", "UNKNOWN_COLOUR", "check_min_confide
 BONE_COLOUR = (255, 255, 255)
 #: outline of joints and bones
 OUTLINE_COLOUR = (20, 20, 20)
-#: joints whose confidence is unknown (no confidences, or NaN)
-UNKNOWN_COLOUR = (0, 200, 255)
+#: joints whose confidence is unknown (no confidences, or NaN): grey, off the sequential scale
+UNKNOWN_COLOUR = (140, 140, 140)
 _MAX_SAMPLES = 4096  # samples along one bone at most (a wild coordinate far outside the frame stays cheap)
 
 
 def confidence_colour(confidence) -> UInt8[np.ndarray, "... 3"]:
-    """The RGB colour (uint8) of a joint with this confidence: red (255, 0, 0) at 0, yellow (255, 255, 0) at 0.5,
-    green (0, 255, 0) at 1, linear in between (values are clipped to [0, 1]); NaN gives :data:`UNKNOWN_COLOUR`."""
+    """The RGB colour (uint8) of a joint with this confidence on the sequential scale
+    (:func:`infantjax.explain.sequential_colour`): (158, 188, 218) light blue at 0, (140, 107, 177) lavender
+    at 0.5, (129, 15, 124) purple at 1, linear in between (values are clipped to [0, 1]); NaN gives
+    :data:`UNKNOWN_COLOUR`."""
     c = np.asarray(confidence, dtype=np.float64)
     known = np.isfinite(c)
-    c = np.clip(np.where(known, c, 0.0), 0.0, 1.0)
-    rgb = np.stack([np.clip(2.0 * (1.0 - c), 0.0, 1.0), np.clip(2.0 * c, 0.0, 1.0), np.zeros_like(c)], axis=-1)
-    out = np.rint(255.0 * rgb).astype(np.uint8)
+    out = np.rint(255.0 * sequential_colour(np.where(known, c, 0.0))).astype(np.uint8)
     out[~known] = UNKNOWN_COLOUR
     return out
 
@@ -105,7 +108,7 @@ def draw_keypoints(frames: UInt8[np.ndarray, "N H W 3"], coords: Float[np.ndarra
     Arguments:
         frames: (N, H, W, 3) uint8 RGB frames (upright, as :class:`~infantjax.io.VideoSource` decodes them).
         coords: (N, J, 2) pixel x, y of every joint of every frame (NaN: missing); extra coordinates (z) are ignored.
-        confidence: (N, J) detector confidences in [0, 1] (NaN: unknown), or None (all unknown: drawn cyan).
+        confidence: (N, J) detector confidences in [0, 1] (NaN: unknown), or None (all unknown: drawn grey).
         skeleton: the keypoint set (a :class:`~infantjax.skeleton.Skeleton` or its name): its edges are the bones.
         min_confidence: joints with a confidence below this are not drawn (0 draws every joint that has
             coordinates).

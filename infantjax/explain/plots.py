@@ -4,8 +4,8 @@
   per 5-second window, coloured by certainty, with the decision threshold (dashed) and the video risk.
 * :func:`plot_saliency` — seed 003's vanilla-gradient saliency per feature and per clip.
 * :func:`plot_fms` — seed 001's localisation: MAM's FMs probability of every clip over a recording.
-* :func:`plot_cam` — the spatial explanation (Fig. 3.12b): joint scores on a template infant skeleton, colour
-  (score^¼, 1 − score^¼, 0).
+* :func:`plot_cam` — the spatial explanation (Fig. 3.12b): joint scores on a template infant skeleton,
+  coloured score^¼ on the explanations' sequential scale (:func:`~infantjax.explain.cam_colour`).
 
 No pyplot state is used (figures are created with ``matplotlib.figure.Figure``), so plotting is safe in threads and
 never opens a window.
@@ -25,7 +25,8 @@ from infantjax.io.files import atomic_path
 __all__ = ["COLOUR_RGB", "TEMPLATE_POSE", "plot_cam", "plot_fms", "plot_saliency", "plot_windows"]
 
 #: Display colours of the certainty code.
-COLOUR_RGB = {"green": "#2e9e44", "yellow": "#e8c21a", "orange": "#ef8a17", "red": "#d7263d"}
+COLOUR_RGB = {"green": "#2e9e44", "yellow": "#e8c21a", "orange": "#ef8a17", "red": "#d7263d",
+              "grey": "#8c8c8c"}  # grey: withheld (tracking unreliable), no decision
 
 #: A supine infant in In-Motion 19 order (x right, y up), used to draw CAMs on a template skeleton.
 TEMPLATE_POSE = np.array([
@@ -99,7 +100,8 @@ def plot_windows(result, path: str | os.PathLike, *, fps: float = 30.0, title: s
 
 def plot_cam(cam, path: str | os.PathLike, *, skeleton: str = "in-motion-19", pose: np.ndarray | None = None,
              title: str | None = None) -> str:
-    """Joint scores on a template skeleton, each joint coloured (score^¼, 1 − score^¼, 0).
+    """Joint scores on a template skeleton, each joint coloured score^¼ on the sequential scale
+    (:func:`~infantjax.explain.cam_colour`: light blue 0, purple 1).
 
     Arguments:
         cam: (J,) joint scores in [0, 1] (a video CAM), or (W, J) to draw one panel per window (at most 12).
@@ -125,9 +127,11 @@ def plot_cam(cam, path: str | os.PathLike, *, skeleton: str = "in-motion-19", po
             raise DataError(f"no template pose for skeleton {skel.name!r}; pass pose=(J, 2) coordinates")
         pose = TEMPLATE_POSE
     c = c[:12]
-    fig = Figure(figsize=(2.6 * len(c), 3.6))
+    fig = Figure(figsize=(2.6 * len(c) + 0.8, 3.6))
+    axes = []
     for k, scores in enumerate(c):
         ax = fig.add_subplot(1, len(c), k + 1)
+        axes.append(ax)
         for a, b in skel.edges:
             ax.plot(pose[[a, b], 0], pose[[a, b], 1], color="0.6", linewidth=2, zorder=1)
         ax.scatter(pose[:, 0], pose[:, 1], c=cam_colour(scores), s=110, edgecolors="black", linewidths=0.5,
@@ -136,6 +140,17 @@ def plot_cam(cam, path: str | os.PathLike, *, skeleton: str = "in-motion-19", po
         ax.axis("off")
         if len(c) > 1:
             ax.set_title(f"window {k}", fontsize=9)
+    # the legend: the sequential scale with its ticks where score^¼ puts them
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import LinearSegmentedColormap, PowerNorm
+
+    from infantjax.explain.colours import SEQUENTIAL_HEX
+
+    scale = ScalarMappable(PowerNorm(0.25, vmin=0.0, vmax=1.0),
+                           LinearSegmentedColormap.from_list("infantjax-sequential", list(SEQUENTIAL_HEX)))
+    bar = fig.colorbar(scale, ax=axes, fraction=0.05, pad=0.02, ticks=[0, 0.01, 0.1, 0.5, 1])
+    bar.ax.set_yticklabels(["0", "0.01", "0.1", "0.5", "1"], fontsize=8)
+    bar.set_label("CAM", fontsize=9)
     if title:
         fig.suptitle(title, fontsize=10)
     return _save(fig, path)

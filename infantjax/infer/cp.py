@@ -234,7 +234,8 @@ class CPForward(Forward):
         return logits
 
     def apply(self, variables, positions):
-        """(P(CP) (N,), joint CAM scores (N, V)) of windows (:func:`scoring_forward` of this forward)."""
+        """(P(CP) (N,), signed joint CAM scores (N, V) in [-1, 1]) of windows (:func:`scoring_forward` of this
+        forward)."""
         return scoring_forward(self)(variables, positions)
 
     def prepare(self, sequence, *, where: str = "sequence") -> np.ndarray:
@@ -247,10 +248,13 @@ class CPForward(Forward):
 
 @functools.lru_cache(maxsize=64)
 def scoring_forward(forward: CPForward) -> Callable:
-    """One instance's scoring forward: windows → (P(CP) (W,), joint CAM scores (W, V)) (what every ensemble stack
-    runs through :class:`~infantjax.infer.predict.StackedPredictor`, the windows shared by all its instances); one
-    function per forward (equal forwards compile equal programs), so the compiled programs are shared by every
-    ensemble of that architecture."""
+    """One instance's scoring forward: windows → (P(CP) (W,), signed joint CAM scores (W, V) in [-1, 1]) (what
+    every ensemble stack runs through :class:`~infantjax.infer.predict.StackedPredictor`, the windows shared
+    by all its instances); one function per forward (equal forwards compile equal programs), so the compiled
+    programs are shared by every ensemble of that architecture. The scores are
+    :func:`infantjax.models.gcn.cam.joint_scores` with ``signed=True``: their positive part is the reference's
+    CP score, their negative part the no-CP class's (:meth:`infantjax.ensemble.Ensemble.predict` splits
+    them)."""
     from infantjax.models.gcn import class_activation_map
     from infantjax.models.gcn.cam import joint_scores
 
@@ -258,7 +262,7 @@ def scoring_forward(forward: CPForward) -> Callable:
 
     def one(variables, positions):
         logits, features = model.apply(variables, forward.network_inputs(positions), train=False)
-        cam = joint_scores(class_activation_map(spec, variables, features))
+        cam = joint_scores(class_activation_map(spec, variables, features), signed=True)
         return positive_probability(logits), cam
 
     return one

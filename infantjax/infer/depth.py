@@ -90,7 +90,8 @@ class LimbPose(Prediction):
     confidence: np.ndarray
 
 
-@register_family(recording="depth clips (N, T, H, W, 1)")
+@register_family(recording="mean-removed depth clips (N, T, H, W, 1) of the model's clip_shape "
+                           "(prepare_clips)")
 class DepthModel(TrainedModel):
     """Seed 004's whole network: the detection CNN, a regression CNN and the linking settings (a
     :class:`~infantjax.infer.trained.TrainedModel` of one instance).
@@ -123,8 +124,10 @@ class DepthModel(TrainedModel):
 
     def predict(self, clips: Float[np.ndarray, "N T H W 1"], batch_size: int = 16) -> LimbPose:
         """The limb pose of mean-removed depth clips (``prepare_clips``): detection → regression → linking."""
-        clips = as_array(clips, (None, None, None, None, 1), where="DepthModel.predict",
-                         what="mean-removed depth clips (N, T, H, W, 1) (prepare_clips)")
+        t, h, w = self.clip_shape
+        clips = as_array(clips, (None, t, h, w, 1), where="DepthModel.predict",
+                         what=f"mean-removed depth clips (N, {t}, {h}, {w}, 1), the clips this model was "
+                              "trained on (prepare_clips)")
         _, maps = self.maps(clips, batch_size)
         return LimbPose(*link_clips(maps, config=self.link))
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from infantjax.errors import DataError
 from infantjax.infer.forward import Forward, Inputs
-from infantjax.infer.inputs import as_arrays
+from infantjax.infer.inputs import as_array, as_arrays
 from infantjax.infer.predict import Examples
 from infantjax.infer.registry import register_family
 from infantjax.infer.trained import Prediction, TrainedModel
@@ -171,7 +171,8 @@ class MamPrediction(Prediction):
     clip_starts: list
 
 
-@register_family(recording="the 3D-keypoint features of one infant")
+@register_family(recording="per recording, the (T, F) motion features of its 3D keypoints (a list), and "
+                           "the (N, 4) characteristics when the model has the Info branch")
 class MamModel(TrainedModel):
     """MAM's fold instances: stacked variables (leading instance axis), spec and recipe (a
     :class:`~infantjax.infer.trained.TrainedModel`)."""
@@ -203,11 +204,15 @@ class MamModel(TrainedModel):
         Returns:
             a :class:`MamPrediction`.
         """
-        features = as_arrays(features, (None, None), where="MamModel.predict",
-                             what="per recording, the (T, F) motion features")
+        features = as_arrays(features, (None, self.spec.num_features), where="MamModel.predict",
+                             what=f"per recording, the (T, {self.spec.num_features}) motion features")
         if self.spec.use_info and info is None:
             raise DataError("this MAM model has the Info branch: pass the characteristics (sex, gestational age, "
                             "birth weight, corrected age)")
+        if info is not None:
+            info = as_array(info, (len(features), 4), where="MamModel.predict",
+                            what="the characteristics (sex, gestational age, birth weight, corrected age) "
+                                 "of every recording, (N, 4)")
         outs = self.instance_outputs(features, info)
         clip = [np.mean([o["clip_fms"][r] for o in outs], axis=0) for r in range(len(features))]
         return MamPrediction(np.mean([o["risk"] for o in outs], axis=0), clip,

@@ -66,9 +66,21 @@ class PassmoreForward(Forward):
 
     def prepare(self, features, clip_step: int = 1) -> Examples:
         """(videos, T, 46) features → the clips of every video, cut a chunk of videos at a time."""
-        f = as_array(features, (None, None, NUM_FEATURES), where="SmartphoneModel.predict",
-                     what="the 46 features of every sample of every video (videos, samples, 46)")
-        return video_examples(f, self.inputs, clip_step)
+        return video_examples(_features(features), self.inputs, clip_step)
+
+
+def _features(features) -> np.ndarray:
+    """The smartphone model's input checked: (videos, samples, 46) finite features, at least one video."""
+    from infantjax.sequence import SkeletonSequence
+
+    if isinstance(features, SkeletonSequence) or (isinstance(features, (list, tuple)) and features
+                                                   and isinstance(features[0], SkeletonSequence)):
+        raise DataError("SmartphoneModel.predict takes the 46 features of every sample of every video "
+                        "(videos, samples, 46), not keypoints: compute them from a passmore-18 recording "
+                        "with infantjax.pipelines.passmore.sequence_features(sequence, frame_size) (what "
+                        "`infantjax smartphone predict` does with a DeepLabCut file)")
+    return as_array(features, (None, None, NUM_FEATURES), where="SmartphoneModel.predict",
+                    what="the 46 features of every sample of every video (videos, samples, 46)")
 
 
 def clip_starts(num_samples: int, length: int = 128, stride: int = 8) -> np.ndarray:
@@ -132,7 +144,8 @@ class SmartphonePrediction(Prediction):
     instances: np.ndarray
 
 
-@register_family(recording="a smartphone skeleton sequence (infantjax.SkeletonSequence, passmore-18 keypoints) or its features")
+@register_family(recording="the 46 features of every sample of every video, (videos, samples, 46) "
+                           "(infantjax.pipelines.passmore.sequence_features of a passmore-18 recording)")
 class SmartphoneModel(TrainedModel):
     """The instances of a trained protocol and their Platt scalings (a
     :class:`~infantjax.infer.trained.TrainedModel`).
@@ -166,8 +179,7 @@ class SmartphoneModel(TrainedModel):
         One video per call by default: 25 instances × 547 clips take 53 MB (XLA's memory analysis of the call;
         4 videos: 198 MB at the same speed; 4 videos copied per instance, as before the stacked-inference primitive:
         1.42 GB; ``python benchmarks/passmore.py --memory --videos N``)."""
-        f = as_array(features, (None, None, 46), where="SmartphoneModel.predict",
-                     what="the 46 features of every sample of every video (videos, samples, 46)")
+        f = _features(features)
         return video_logits(self.predictor()(video_examples(f, self.inputs), chunk=chunk))
 
     graph_options = ("clips",)

@@ -21,7 +21,7 @@ import json
 import logging
 import os
 import pathlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -31,7 +31,12 @@ from jaxtyping import Float, UInt8
 from infantjax import backend, parallel
 from infantjax import skeleton as _skeleton
 from infantjax.errors import CheckpointError, ConfigError, DataError, VideoError
+from infantjax.infer.graph import Deployable
+from infantjax.infer.registry import register_family
+from infantjax.infer.store import unflatten_tree
+from infantjax.infer.trained import NPZ_HEADER, TrainedModel
 from infantjax.io.video import Prefetch
+from infantjax.models.pose import zoo as _zoo
 from infantjax.models.pose.decode import REALTIME_THRESHOLD, decode_heatmaps, peak_values, undo_padding
 from infantjax.models.pose.device_ops import decode_peaks, frame_geometry, preprocess_frames
 from infantjax.models.pose.efficientpose import EfficientPose, EfficientPoseSpec
@@ -43,13 +48,8 @@ from infantjax.models.pose.inference import (
     make_heatmap_fn,
     map_microbatches,
 )
-from infantjax.models.pose import zoo as _zoo
 from infantjax.preprocess.image import check_image, preprocess
 from infantjax.sequence import SkeletonSequence
-from infantjax.infer.graph import Deployable
-from infantjax.infer.registry import register_family
-from infantjax.infer.store import unflatten_tree
-from infantjax.infer.trained import NPZ_HEADER, TrainedModel
 
 __all__ = ["LEGACY_FORMAT", "PRETRAINED", "PosePredictor", "PoseWeights", "pretrained_network", "read_weights"]
 
@@ -142,19 +142,21 @@ def pretrained_network(name: str) -> PoseWeights:
         return read_weights(path)
 
 
-@register_family(recording="a video file (its path) or RGB frames")
+@register_family(recording="a video file (its path); frames in memory: keypoints_frames")
 class PosePredictor(TrainedModel):
     """A pose network with its variables, preprocessing and decoding (a
     :class:`~infantjax.infer.trained.TrainedModel` of one instance: ``save`` / ``load`` of a folder or a ``.npz``
     in the common format; the older pose ``.npz`` and the official Keras ``.h5`` are read too).
 
     ``PosePredictor.pretrained(name)`` gives a predictor shipped with the package (the offline zoo,
-    :func:`infantjax.models.pose.available`; default ``rt-synthetic-infant``):
+    :func:`infantjax.models.pose.available`; default ``rt-synthetic-infant-roi``):
     ``efficientpose-{rt,i,rt-lite,i-lite}-mpii`` are the official MPII-trained EfficientPose weights (16 MPII
     keypoints; Apache-2.0, see the package's NOTICE), converted value for value from the official Keras files;
-    ``rt-synthetic-infant`` is EfficientPose RT fine-tuned from the official MPII weights to the In-Motion 19
-    keypoints on rendered synthetic infants: it has seen synthetic renders only, use it for demos and tests on
-    synthetic videos, not on real infants.
+    ``rt-synthetic-infant-roi`` is EfficientPose RT trained to the In-Motion 19 keypoints on the infant tracker's
+    region-of-interest crops of rendered synthetic infants (it tracks with the region of interest, sub-pixel
+    decoding and consistent sides, :attr:`tracking`), ``rt-synthetic-infant`` its predecessor fine-tuned on whole
+    rendered frames: both have seen synthetic renders only; use them for demos and tests on synthetic videos, not
+    on real infants.
 
     Arguments:
         spec: the :class:`EfficientPoseSpec` of the network.
@@ -419,19 +421,40 @@ class PosePredictor(TrainedModel):
                             f"{type(video_path).__name__ if video_path is not None else 'None'}"
                             f"{' of shape ' + str(tuple(video_path.shape)) if hasattr(video_path, 'shape') else ''}; "
                             "for frames already in memory call keypoints_frames")
+        if not os.fspath(video_path):
+            raise DataError("PosePredictor.predict takes the path of a video file, got an empty path")
         return self.track(video_path, **kwargs)
 
+    @property
+    def tracking(self):
+        """The settings this model tracks videos with by default (:class:`~infantjax.infer.tracking.Tracking`):
+        those stored with its weights (``info["tracking"]``, e.g. the infant model's region of interest and
+        sub-pixel decoding), else the official reference path."""
+        from infantjax.infer.tracking import Tracking
+
+        return Tracking.of(self.info.get("tracking"))
+
     def track(self, video_path: str | os.PathLike, *, stride: int = 1, batch_size: int = 16,
-              real_time: bool = False, progress: bool = True, max_frames: int | None = None,
-              fast: bool = False, data_parallel: bool | None = None) -> SkeletonSequence:
+              real_time: bool = False, progress: bool | Callable[[int], object] = True,
+              max_frames: int | None = None,
+              fast: bool = False, data_parallel: bool | None = None, tracking=None,
+              decoding: str | None = None, roi: bool | None = None,
+              smoothing_hz: float | None = None, sides: str | None = None) -> SkeletonSequence:
         """Keypoints of every ``stride``-th frame of a video as a :class:`SkeletonSequence` (pixels, confidences).
+
+        Two paths: the official reference (the whole letterboxed frame, integer arg-max; the MPII models'
+        default) and the infant tracker (a region of interest that follows the infant, sub-pixel decoding,
+        optional smoothing; :mod:`infantjax.infer.tracking`), chosen by the model's :attr:`tracking` settings
+        unless ``tracking`` (``"reference"``, ``"infant"``, a :class:`~infantjax.infer.tracking.Tracking`) or
+        ``decoding`` / ``roi`` / ``smoothing_hz`` / ``sides`` say otherwise.
 
         Arguments:
             video_path: a video file readable by :func:`infantjax.io.open_video`.
             stride: keep every stride-th frame (the sequence's fps is divided accordingly).
             batch_size: frames per jitted forward pass; memory is bounded by it whatever the video length.
             real_time: use the real-time decoding (peaks < 0.3 -> NaN) instead of the offline one.
-            progress: show a tqdm progress bar.
+            progress: show a tqdm progress bar; or a function called with the number of frames of every batch
+                as it is done (a caller's own progress bar), and no bar of its own.
             max_frames: stop after this many decoded frames (None: the whole video).
             fast: preprocess and decode inside the jitted forward in float32 (:meth:`keypoints_frames`, several
                 times faster end to end) instead of the official float64 host code; the keypoints can then differ
@@ -441,6 +464,11 @@ class PosePredictor(TrainedModel):
             data_parallel: split every batch over this process's devices (mesh axis ``data``; the batch is rounded
                 up to a multiple of the device count). None: when there are several accelerators (not on CPU,
                 where the host "devices" share the same cores). The keypoints equal the one-device run's.
+            tracking: the tracking settings (default the model's :attr:`tracking`).
+            decoding: ``"reference"`` or ``"subpixel"``, overriding the settings'.
+            roi: follow the infant with a region of interest (True) or letterbox the whole frame (False).
+            smoothing_hz: low-pass cut-off of the keypoint tracks (None: the settings').
+            sides: ``"consistent"`` to undo left/right swaps of single frames, ``"as-detected"`` to keep them.
 
         Returns:
             coords (T, K, 2) float32 pixel x, y (NaN where missing) in the upright frame (a phone video's display
@@ -452,6 +480,22 @@ class PosePredictor(TrainedModel):
             raise ConfigError(f"stride must be >= 1, got {stride}")
         if int(batch_size) < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+        from infantjax.infer.tracking import Tracking, finish, track_video
+
+        settings = Tracking.of(tracking, self.tracking).replace(decoding=decoding, roi=roi,
+                                                                 smoothing_hz=smoothing_hz, sides=sides)
+        if not settings.reference_network:
+            return track_video(self, video_path, settings, stride=stride, batch_size=batch_size,
+                               real_time=real_time, progress=progress, max_frames=max_frames)
+        seq = self._track_reference(video_path, stride=stride, batch_size=batch_size, real_time=real_time,
+                                    progress=progress, max_frames=max_frames, fast=fast, data_parallel=data_parallel)
+        return seq if settings.is_reference else finish(seq, settings)
+
+    def _track_reference(self, video_path, *, stride: int, batch_size: int, real_time: bool, progress,
+                         max_frames: int | None, fast: bool, data_parallel: bool | None) -> SkeletonSequence:
+        """The official path of :meth:`track`: the whole letterboxed frame, integer arg-max."""
+        from infantjax.infer.tracking import batched as _batched
+        from infantjax.infer.tracking import open_frames as _open_frames
         from tqdm.auto import tqdm
 
         frames_iter, video, total = _open_frames(video_path, int(stride), max_frames)
@@ -459,7 +503,8 @@ class PosePredictor(TrainedModel):
         coords, confs = [], []
         n_out = None if total is None else -(-total // int(stride))
         bar = tqdm(total=n_out, desc=f"pose {os.path.basename(os.fspath(video_path))}", unit="frame",
-                   disable=not progress)
+                   disable=callable(progress) or not progress)
+        tick = progress if callable(progress) else bar.update
 
         def emit(xy, conf, hw):
             h, w = hw
@@ -469,7 +514,7 @@ class PosePredictor(TrainedModel):
                 px[conf < REALTIME_THRESHOLD] = np.nan
             coords.append(px.astype(np.float32))
             confs.append(np.clip(conf, 0.0, 1.0))
-            bar.update(len(xy))
+            tick(len(xy))
 
         bs = int(batch_size)
         mesh = _data_mesh(data_parallel)
@@ -542,43 +587,6 @@ def _data_mesh(data_parallel: bool | None):
     if not data_parallel or len(devices) < 2:
         return None
     return parallel.build_mesh((len(devices),), (parallel.DATA,), devices)
-
-
-def _batched(frames: Iterator[np.ndarray], batch_size: int) -> Iterator[np.ndarray]:
-    buf: list[np.ndarray] = []
-    for frame in frames:
-        buf.append(frame)
-        if len(buf) == batch_size:
-            yield np.stack(buf)
-            buf = []
-    if buf:
-        yield np.stack(buf)
-
-
-def _open_frames(video_path, stride: int, max_frames: int | None, chunk: int = 64,
-                 ) -> tuple[Iterator[np.ndarray], dict, int]:
-    """Upright frames (H, W, 3) uint8 RGB of every ``stride``-th frame, decoded in chunks (bounded memory), what the
-    video says about them (``fps``, ``size`` (H, W), ``rotation``, ``times`` of every frame) and the frame count."""
-    from infantjax.io import open_video
-
-    source = open_video(video_path)  # VideoError for missing / empty / undecodable files
-    total = len(source) if max_frames is None else min(len(source), int(max_frames))
-    if source.rotation:
-        log.info("%s: display rotation %d° applied; keypoints refer to the upright %dx%d frames", video_path,
-                 source.rotation, source.frame_size[1], source.frame_size[0])
-    video = {"fps": float(source.fps), "size": tuple(source.frame_size), "rotation": source.rotation,
-             "times": np.asarray(source.times)}
-
-    def gen():
-        try:
-            for start, frames in source.iter_chunks(chunk, stop=total):
-                for i, frame in enumerate(frames):
-                    if (start + i) % stride == 0:
-                        yield frame
-        finally:
-            source.close()
-
-    return gen(), video, total
 
 
 def _pose_graph(predictor) -> Deployable:

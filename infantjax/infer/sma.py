@@ -58,7 +58,7 @@ class SMAForward(Forward):
         """Per recording, its (W, window, 4, 3) windows."""
         i = self.inputs
         tracks = as_arrays(tracks, (None, 4, 3), where="SMAModel.predict",
-                           what="per recording, the (T, 4, 3) limb tracks")
+                           what="per recording, the (T, 4, 3) limb tracks", nan="partial")
         return [limb_windows(t, window=i.window, stride=i.stride, standardize=i.standardize,
                              where=f"recording {n}") for n, t in enumerate(tracks)]
 
@@ -116,11 +116,10 @@ class SMAModel(TrainedModel):
             fold networks).
 
         Raises:
-            DataError: not a list of (T, 4, 3) arrays, or a recording shorter than a window.
+            DataError: not a list of (T, 4, 3) arrays, an empty list, a recording that is NaN everywhere,
+                holds an infinity, or is shorter than a window.
         """
-        windows = self.forward.prepare(tracks)
-        if not windows:
-            return SMAPrediction(*(np.zeros(0) for _ in AGGREGATIONS), [])
+        windows = self.forward.prepare(tracks)  # at least one recording, each with something tracked
         scores = self.window_scores(np.concatenate(windows), chunk=chunk).mean(axis=0)
         per = np.split(scores, np.cumsum([len(w) for w in windows])[:-1])
         out = {m: np.asarray([aggregate_recording(s, m) for s in per]) for m in AGGREGATIONS}

@@ -14,6 +14,9 @@ any default ACL) exactly as for a file written with plain :func:`open`: ``0o644`
   (:class:`~infantjax.io.VideoWriter`).
 * :func:`atomic_open` — context manager yielding an open file object.
 * :func:`write_text`, :func:`write_bytes`, :func:`write_json`, :func:`save_npz` — one call each.
+* :func:`temporaries`, :func:`remove_temporaries` — the temporary files a killed writer left (``.<name>.<8
+  hex>.tmp`` + the target's suffix: a kill by signal runs no cleanup), for a caller that redoes that writer's
+  work.
 
 A target whose folder does not exist, or that is a folder, raises :class:`~infantjax.errors.FileWriteError` (also an
 ``OSError``) naming the path and what to do; ``parents=True`` creates missing folders instead.
@@ -25,6 +28,7 @@ import contextlib
 import json
 import os
 import pathlib
+import re
 import secrets
 from collections.abc import Iterator, Mapping
 from typing import IO, Any
@@ -38,13 +42,18 @@ __all__ = [
     "atomic_open",
     "atomic_path",
     "json_default",
+    "remove_temporaries",
     "save_npz",
+    "temporaries",
     "write_bytes",
     "write_json",
     "write_text",
 ]
 
 _ATTEMPTS = 100  # names tried before giving up on a unique temporary name (a clash is a 2^-32 event)
+#: The name of a temporary file of :class:`AtomicFile` with its default suffix (``.tmp`` + the target's
+#: suffix).
+_TEMPORARY = re.compile(r"^\..+\.[0-9a-f]{8}\.tmp(\.[^./\\]+)?$")
 
 
 class AtomicFile:
@@ -133,6 +142,27 @@ class AtomicFile:
             self.commit()
         else:
             self.discard()
+
+
+def temporaries(folder: str | os.PathLike) -> list[pathlib.Path]:
+    """The temporary files of interrupted atomic writes in ``folder`` (not below it), sorted: hidden files
+    named ``.<name>.<8 hex digits>.tmp`` + a suffix, as :class:`AtomicFile` names them. A writer that finishes
+    or raises removes its own; one killed by a signal cannot."""
+    try:
+        return sorted(p for p in pathlib.Path(folder).iterdir() if _TEMPORARY.match(p.name) and p.is_file())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def remove_temporaries(folder: str | os.PathLike) -> list[pathlib.Path]:
+    """Remove :func:`temporaries` of ``folder``; returns the paths removed. Call it only where no other writer
+    is at work in that folder (a temporary of a running writer would be taken from under it)."""
+    removed = []
+    for path in temporaries(folder):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            removed.append(path)
+    return removed
 
 
 @contextlib.contextmanager

@@ -94,6 +94,84 @@ def _quarter_turns(rotation: int) -> int:
     return (int(rotation) // 90) % 4
 
 
+#: FFmpeg demuxers that read one picture, not a video (``jpeg_pipe``, ``png_pipe`` ... end in ``_pipe``).
+_IMAGE_DEMUXERS = ("image2", "image2pipe")
+#: Top-level box types of an ISO base media file (MP4, MOV, 3GP): what a walk of the file's boxes recognises.
+_MP4_BOXES = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"uuid", b"pdin", b"moof", b"mfra",
+              b"meta", b"styp", b"sidx", b"prft", b"emsg", b"pnot", b"junk"}
+
+
+def _is_still(container) -> bool:
+    """Whether FFmpeg opened the file as a single picture (a JPEG, PNG ... whatever its name says)."""
+    name = str(container.format.name)
+    return any(n in _IMAGE_DEMUXERS or n.endswith("_pipe") for n in name.split(","))
+
+
+def _mp4_damage(path: pathlib.Path) -> str | None:
+    """What is wrong with an MP4/MOV file FFmpeg cannot open, from its top-level boxes, or None when it is no
+    such file or its boxes look intact.
+
+    An MP4 keeps its frames in an ``mdat`` box and their index — where each frame lies, how long it lasts — in
+    a ``moov`` box (at the end, or at the front of a streaming-ready file). A file cut short ends inside a
+    box; a file of full size whose ``moov`` box is overwritten or missing has every frame and no way to find
+    them.
+    """
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+            if len(head) < 8 or head[4:8] not in _MP4_BOXES:
+                return None
+            pos, boxes, mdat_end = 0, [], None
+            while pos + 8 <= size:
+                fh.seek(pos)
+                header = fh.read(16)
+                length = int.from_bytes(header[:4], "big")
+                kind = header[4:8]
+                if length == 1 and len(header) >= 16:
+                    length = int.from_bytes(header[8:16], "big")
+                elif length == 0:
+                    length = size - pos
+                if kind not in _MP4_BOXES or length < 8:
+                    break  # not a box: overwritten bytes
+                boxes.append(kind)
+                if kind == b"mdat":
+                    mdat_end = pos + length
+                if pos + length > size:
+                    what = "its media data" if kind == b"mdat" else f"its {kind.decode()} box"
+                    return (f"the file is truncated: it ends inside {what} ({size:,} of {pos + length:,} "
+                            "bytes); the recording or copy did not complete — copy it again from the camera "
+                            "or phone")
+                pos += length
+            intact = pos == size
+            moov = b"moov" in boxes
+            mdat_whole = mdat_end is not None and mdat_end <= size
+            if not mdat_whole:  # an overwritten box before the media data: find the media data by its tag
+                fh.seek(0)
+                data = fh.read(min(size, 64 << 20))
+                at = data.find(b"mdat")
+                if at >= 4:
+                    length = int.from_bytes(data[at - 4:at], "big")
+                    mdat_whole = length >= 8 and at - 4 + length <= size
+                    if not mdat_whole and length >= 8:
+                        return (f"the file is truncated: it ends inside its media data ({size:,} of "
+                                f"{at - 4 + length:,} bytes); the recording or copy did not complete — copy "
+                                "it again from the camera or phone")
+    except OSError:
+        return None
+    if mdat_whole and (not moov or not intact):
+        return ("its index is damaged: the MP4's moov box, which says where every frame lies, is "
+                "overwritten or missing, although the file is full size and its media data complete; the "
+                "frames cannot be found. Copy the file again from the camera or phone, or rebuild the index "
+                "with a repair tool (e.g. untrunc, given an intact video from the same device)")
+    if mdat_whole and moov:
+        return ("its index is damaged: the MP4's moov box, which says where every frame lies, cannot be "
+                "read although the file is full size; copy the file again from the camera or phone, or "
+                "rebuild the index with a repair tool (e.g. untrunc, given an intact video from the same "
+                "device)")
+    return None
+
+
 # ---------------------------------------------------------------------------------------------------- PyAV
 @dataclasses.dataclass(frozen=True)
 class _Key:
@@ -155,6 +233,9 @@ class _PyAVBackend:
             container = av.open(str(self.path), "r")
         except (av.error.FFmpegError, OSError) as err:
             if first:
+                why = _mp4_damage(self.path)
+                if why:
+                    raise VideoError(f"{self.path}: {why}") from None
                 raise VideoError(f"{self.path}: not a readable video ({_describe(err)}); the file is damaged, "
                                  "truncated or in a format FFmpeg does not know") from None
             raise VideoError(f"{self.path}: cannot reopen the video ({_describe(err)})") from None
@@ -171,8 +252,16 @@ class _PyAVBackend:
         av = _av()
         path = self.path
         if not container.streams.video:
+            why = _mp4_damage(path)
+            if why:
+                raise VideoError(f"{path}: {why}")
             kinds = sorted({s.type for s in container.streams}) or ["none"]
             raise VideoError(f"{path}: no video stream (streams: {', '.join(kinds)}); pass a video file")
+        if _is_still(container):
+            stream = container.streams.video[0]
+            kind = (stream.codec_context.name if stream.codec_context is not None else "image").upper()
+            raise VideoError(f"{path}: a still image ({kind}), not a video; pass a video of the infant "
+                             f"moving (its name says {path.suffix or 'nothing'}, its content is a picture)")
         stream = container.streams.video[0]
         ctx = stream.codec_context
         if ctx is None or not ctx.width or not ctx.height:
@@ -799,6 +888,12 @@ class VideoWriter:
         time_base: the clock of the frames' timestamps when frames are written with their own times
             (``write(frame, time=...)``): default 1/90000 s (MPEG's clock). Pass the source's
             :attr:`VideoSource.time_base` to store a source's times exactly.
+        reproducible: the same frames give the same bytes on every run and every machine. Left to itself
+            libx264 picks its threads from the machine's cores, and its output changes with them (after
+            decoding, pixels tens of grey levels apart on a machine or CPU affinity with another number of
+            cores); and its macroblock-tree rate control gives other bytes from one run to the next on a
+            loaded machine. This encodes with one thread and without the macroblock tree (files a little
+            larger, slower on many cores); what the synthetic videos are written with.
 
     Frames are (H, W, 3) uint8 RGB; the first frame fixes the size. Leaving a ``with`` block by an exception leaves
     no file behind.
@@ -811,8 +906,9 @@ class VideoWriter:
     def __init__(self, path: str | os.PathLike, fps: float, *, codec: str | None = None, crf: int = 18,
                  pix_fmt: str = "yuv420p", options: dict[str, str] | None = None,
                  container_options: dict[str, str] | None = None, rotation: int = 0,
-                 time_base: fractions.Fraction | None = None):
+                 time_base: fractions.Fraction | None = None, reproducible: bool = False):
         self.path = pathlib.Path(path)
+        self.reproducible = bool(reproducible)
         if time_base is not None:
             try:
                 tb = fractions.Fraction(time_base).limit_denominator(2**31 - 1)
@@ -873,6 +969,12 @@ class VideoWriter:
                                  "upgrade it with `pip install -U av`")
             stream.set_display_rotation(self.rotation)
         opts = dict(self.options)
+        if self.reproducible:  # one thread: the output depends on neither the cores nor their timing
+            opts["threads"] = "1"
+            stream.codec_context.thread_count = 1
+            if self.codec == "libx264":
+                extra = opts.get("x264-params", "")
+                opts["x264-params"] = f"{extra}:mbtree=0" if extra else "mbtree=0"
         if self.codec == "libx264":
             opts.setdefault("crf", str(self.crf))
             opts.setdefault("preset", "fast")
@@ -1003,7 +1105,7 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray] | np.ndarr
                 options: dict[str, str] | None = None,
                 container_options: dict[str, str] | None = None, rotation: int = 0,
                 times: Sequence[float] | np.ndarray | None = None,
-                time_base: fractions.Fraction | None = None) -> pathlib.Path:
+                time_base: fractions.Fraction | None = None, reproducible: bool = False) -> pathlib.Path:
     """Write frames to a video file atomically.
 
     Arguments:
@@ -1011,7 +1113,8 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray] | np.ndarr
         frames: (N, H, W, 3) uint8 RGB array, or an iterable of (H, W, 3) frames or (n, H, W, 3) chunks (e.g.
             ``(f for _, f in source.iter_chunks(64))``).
         fps: frames per second.
-        codec, crf, pix_fmt, options, container_options, rotation, time_base: see :class:`VideoWriter`.
+        codec, crf, pix_fmt, options, container_options, rotation, time_base, reproducible: see
+            :class:`VideoWriter`.
         times: every frame's presentation time in seconds (strictly increasing; a variable frame rate), or None
             for k / fps.
 
@@ -1020,7 +1123,8 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray] | np.ndarr
     """
     all_times = None if times is None else np.asarray(times, dtype=np.float64).reshape(-1)
     with VideoWriter(path, fps, codec=codec, crf=crf, pix_fmt=pix_fmt, options=options,
-                     container_options=container_options, rotation=rotation, time_base=time_base) as writer:
+                     container_options=container_options, rotation=rotation, time_base=time_base,
+                     reproducible=reproducible) as writer:
         for frame in frames:
             arr = np.asarray(frame)
             if all_times is None:

@@ -251,19 +251,15 @@ def classification_metrics(labels: ArrayLike, scores: ArrayLike, threshold: floa
 
 
 # ---------------------------------------------------------------------------------------------------- ROC
-def _cumulative_counts(y: np.ndarray, s: np.ndarray):
-    """True/false positives when thresholding at each distinct score, from the highest down (ties grouped)."""
-    order = np.argsort(-s, kind="mergesort")
-    s_sorted, y_sorted = s[order], y[order]
-    # last index of each run of equal scores: every tied case switches to positive at the same threshold
-    ends = np.r_[np.flatnonzero(np.diff(s_sorted)), y_sorted.size - 1]
-    tps = np.cumsum(y_sorted)[ends]
-    fps = (ends + 1) - tps
-    return fps.astype(np.float64), tps.astype(np.float64), s_sorted[ends]
+def _roc(y: np.ndarray, s: np.ndarray, drop_intermediate: bool):
+    """scikit-learn's ROC curve of checked labels and scores: ``(fpr, tpr, thresholds)`` from threshold ``inf``."""
+    from sklearn.metrics import roc_curve as sklearn_roc_curve
+
+    return sklearn_roc_curve(y, s, drop_intermediate=drop_intermediate)
 
 
 def roc_curve(labels: ArrayLike, scores: ArrayLike, *, drop_intermediate: bool = True):
-    """Receiver operating characteristic, with ties and thresholds as in scikit-learn.
+    """Receiver operating characteristic: scikit-learn's ``roc_curve`` after the checks of this module.
 
     Each distinct score is a threshold (score >= threshold is positive); tied scores move together. The curve starts
     at (0, 0) with threshold ``inf``. With ``drop_intermediate`` points that lie on a straight segment between their
@@ -274,38 +270,42 @@ def roc_curve(labels: ArrayLike, scores: ArrayLike, *, drop_intermediate: bool =
         scores: (N,) finite scores, higher = more likely positive.
     Returns:
         ``(fpr, tpr, thresholds)``, each (M,), thresholds decreasing.
+
+    Raises:
+        DataError: labels other than 0/1, scores that are not one finite number per label, or one class only (a
+            ROC curve needs both; scikit-learn would warn and return NaN).
     """
     y = _binary_labels(labels)
     s = _scores(scores, y.size)
     _both_classes(y, "roc_curve")
-    fps, tps, thr = _cumulative_counts(y, s)
-    if drop_intermediate and fps.size > 2:
-        bend = np.logical_or(np.diff(fps, 2) != 0, np.diff(tps, 2) != 0)
-        keep = np.flatnonzero(np.r_[True, bend, True])
-        fps, tps, thr = fps[keep], tps[keep], thr[keep]
-    fps, tps, thr = np.r_[0.0, fps], np.r_[0.0, tps], np.r_[np.inf, thr]
-    return fps / fps[-1], tps / tps[-1], thr
+    return _roc(y, s, drop_intermediate)
 
 
 def auc(x: ArrayLike, y: ArrayLike) -> float:
-    """Area under a curve by the trapezoidal rule; ``x`` must be monotonic (either direction)."""
+    """Area under a curve by the trapezoidal rule (scikit-learn's ``auc``); ``x`` must be monotonic (either
+    direction)."""
+    from sklearn.metrics import auc as sklearn_auc
+
     x, y = as_floats(x, "x"), as_floats(y, "y")
     if x.ndim != 1 or x.shape != y.shape or x.size < 2:
         raise DataError(f"auc needs two 1-D arrays of equal length >= 2, got {x.shape} and {y.shape}")
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         raise DataError("auc: x and y must be finite")
     dx = np.diff(x)
-    if np.all(dx <= 0):
-        return float(-np.trapezoid(y, x))
-    if np.all(dx >= 0):
-        return float(np.trapezoid(y, x))
-    raise DataError("auc: x is neither increasing nor decreasing; sort the curve by x first")
+    if not (np.all(dx <= 0) or np.all(dx >= 0)):
+        raise DataError("auc: x is neither increasing nor decreasing; sort the curve by x first")
+    return float(sklearn_auc(x, y))
 
 
 def roc_auc(labels: ArrayLike, scores: ArrayLike) -> float:
-    """Area under the ROC curve (ties count one half, as in scikit-learn's ``roc_auc_score``)."""
-    fpr, tpr, _ = roc_curve(labels, scores, drop_intermediate=False)
-    return auc(fpr, tpr)
+    """Area under the ROC curve: scikit-learn's ``roc_auc_score`` (ties count one half) after the checks of
+    :func:`roc_curve` (both classes needed)."""
+    from sklearn.metrics import roc_auc_score
+
+    y = _binary_labels(labels)
+    s = _scores(scores, y.size)
+    _both_classes(y, "roc_auc")
+    return float(roc_auc_score(y, s))
 
 
 # ---------------------------------------------------------------------------------------------------- operating points
@@ -320,8 +320,8 @@ def threshold_at_sensitivity(labels: ArrayLike, scores: ArrayLike, sensitivity: 
     _both_classes(y, "threshold_at_sensitivity")
     if not (isinstance(sensitivity, (int, float)) and 0.0 < sensitivity <= 1.0):
         raise DataError(f"sensitivity must be in (0, 1], got {sensitivity!r} (e.g. 0.7 for 70 %)")
-    _, tps, thr = _cumulative_counts(y, s)
-    tpr = tps / tps[-1]
+    _, tpr, thr = _roc(y, s, drop_intermediate=False)
+    tpr, thr = tpr[1:], thr[1:]  # the curve's start (threshold inf) calls nothing positive
     # tpr is non-decreasing as the threshold falls; a tiny tolerance keeps 0.7 == 14/20 from failing on rounding
     idx = int(np.argmax(tpr >= sensitivity - 1e-12))
     return float(thr[idx])

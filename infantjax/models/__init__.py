@@ -18,7 +18,7 @@ precision; parameters stay float32). The one construction rule: :func:`build` gi
 :func:`init` its initial variables (one cheaply compiled program) and :func:`count_parameters` counts a spec's or a
 variables tree's scalars; a new family registers its spec with :func:`register` (a :class:`JsonConfig` dataclass). The network modules import nothing above ``infantjax.nn``; the application code that still lives
 beside them (pose and depth training, data, evaluation, demos, the pose predictor, the synthetic adapters) is being
-moved out of ``models/`` (issue 13). Importing this package does not import JAX.
+moved out of ``models/``. Importing this package does not import JAX.
 """
 
 from infantjax._jsonconfig import JsonConfig

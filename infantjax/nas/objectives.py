@@ -15,6 +15,7 @@ import functools
 import json
 import math
 import pathlib
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -225,6 +226,7 @@ class GCNObjective:
                     f"and an AUC need both: use a larger cohort (at least 7 subjects of each class)"
                 )
         self._prepared: tuple | None = None
+        self._lock = threading.Lock()  # a worker's compile ahead (precompile) prepares the cohorts too
 
     def train_config(self):
         """The :class:`infantjax.train.CPConfig` of every trial (``config.train`` overrides, ``epochs``)."""
@@ -232,11 +234,19 @@ class GCNObjective:
 
         return CPConfig(**{"progress": False, **self.config.train, "epochs": self.config.epochs})
 
+    def prepare(self) -> None:
+        """Preprocess the cohorts now (once for all trials; the first trial does it otherwise)."""
+        self._cohorts()
+
     def _cohorts(self):
         """The training and validation cohorts, preprocessed once for all trials (``fit`` then skips it)."""
         config = self.train_config()
         if not config.preprocess:
             return self.train, self.val, config
+        with self._lock:
+            return self._prepare(config)
+
+    def _prepare(self, config):
         if self._prepared is None:
             from infantjax.preprocess import preprocess_cp
             from infantjax.sequence import Cohort
@@ -248,18 +258,33 @@ class GCNObjective:
             self._prepared = (prep(self.train), prep(self.val))
         return (*self._prepared, config.replace(preprocess=False))
 
+    @staticmethod
+    def _mesh(device_index: int | None):
+        if device_index is None:
+            return None
+        import jax
+
+        from infantjax import parallel
+
+        devices = jax.local_devices()
+        return parallel.instance_mesh(1, devices=[devices[device_index % len(devices)]])
+
+    def precompile(self, spec: GCNSpec, device_index: int | None = None) -> dict[str, float]:
+        """Compile the programs a trial of ``spec`` runs, without training (:func:`infantjax.train.engine.precompile`):
+        a worker calls it in a thread for the next candidate while the current trial trains. Returns the seconds
+        of each program's compile."""
+        from infantjax.train import CPData, CPTask
+        from infantjax.train.engine import precompile
+
+        train, val, config = self._cohorts()
+        return precompile(CPTask(spec, config), [CPData.from_cohorts(train, val, config)],
+                          mesh=self._mesh(device_index))
+
     def __call__(self, spec: GCNSpec, context: TrialContext) -> TrialOutcome:
         from infantjax.train import CPData, CPTask, fit
 
         train, val, config = self._cohorts()
-        mesh = None
-        if context.device_index is not None:
-            import jax
-
-            from infantjax import parallel
-
-            devices = jax.local_devices()
-            mesh = parallel.instance_mesh(1, devices=[devices[context.device_index % len(devices)]])
+        mesh = self._mesh(context.device_index)
         first: list[int] = []
 
         def on_epoch(epoch: int, metrics: Mapping[str, Any]) -> bool:

@@ -3,6 +3,7 @@ winner, and the ensemble of several searches' winners (the 70-instance Ensemble-
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,17 +12,24 @@ from infantjax.nas.store import SearchStore, Snapshot
 
 __all__ = ["best_spec", "ensemble_from_searches", "live_workers", "search_summary"]
 
+log = logging.getLogger(__name__)
+
 
 # ------------------------------------------------------------------------------------------------------ summary
 def search_summary(store: SearchStore, snapshot: Snapshot | None = None) -> dict[str, Any]:
-    """Population, temperature, U, trials by state, best AUC and throughput of a search (JSON-ready)."""
+    """Population, temperature, U, trials by state, best AUC and throughput of a search (JSON-ready).
+
+    ``best`` is Optuna's best trial (the best complete one; None while none is complete),
+    ``best_stopped_early`` the trial stopped early (pruned) that scored higher than it, where there is one
+    (:meth:`Snapshot.best`); ``foreign_trials`` the numbers of the study's trials that are not the search's
+    (skipped)."""
     snapshot = snapshot or store.snapshot()
     finished = snapshot.finished()
     states: dict[str, int] = {}
     for t in snapshot.trials:
         key = f"skipped ({t.skipped})" if t.skipped else t.state
         states[key] = states.get(key, 0) + 1
-    best = snapshot.best()
+    best, early = snapshot.best(), snapshot.best_stopped_early()
     times = [t.completed for t in snapshot.trials if t.finished and t.completed]
     starts = [t.started for t in snapshot.trials if t.started]
     hours = (max(times) - min(starts)) / 3600 if times and starts and max(times) > min(starts) else None
@@ -32,6 +40,9 @@ def search_summary(store: SearchStore, snapshot: Snapshot | None = None) -> dict
         "finished": len(finished),
         "best": None if best is None else {"number": best.number, "performance": best.performance,
                                             "spec": best.spec.choices()},
+        "best_stopped_early": None if early is None else {
+            "number": early.number, "performance": early.performance, "spec": early.spec.choices()},
+        "foreign_trials": list(snapshot.foreign),
         "trials_per_hour": None if not hours else len(finished) / hours,
         "sampler": store.sampler.describe(finished),
         "over": store.over(snapshot),
@@ -59,8 +70,9 @@ def live_workers(store: SearchStore, snapshot: Snapshot) -> list[dict[str, Any]]
 
 
 def best_spec(store: SearchStore):
-    """The winner of a search: argmax of the K-Best population (``population[-1]`` in the reference), or the best
-    finished trial for the other samplers (and for a K-Best search whose population is still empty)."""
+    """The winner of a search: argmax of the K-Best population (``population[-1]`` in the reference), or, for
+    the other samplers (and a K-Best search whose population is still empty), Optuna's best trial — the best
+    complete one; while none is complete, the best trial stopped early, with a warning saying so."""
     snapshot = store.snapshot()
     state = getattr(store.sampler, "state", None)
     if state is not None:
@@ -69,7 +81,11 @@ def best_spec(store: SearchStore):
             return best.spec
     top = snapshot.best()
     if top is None:
-        raise ConfigError(f"search {store.name!r} has no finished trial yet")
+        top = snapshot.best_stopped_early()
+        if top is None:
+            raise ConfigError(f"search {store.name!r} has no finished trial yet")
+        log.warning("search %r: no trial is complete, so Optuna has no best trial; the winner is trial %d, "
+                    "stopped early with AUC %.4f", store.name, top.number, top.performance or 0.0)
     return top.spec
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "derive_seed",
     "draw_unique",
     "normalise_space",
+    "optuna_distributions",
     "rng_for",
     "sample_table",
     "small_space",
@@ -104,6 +105,17 @@ def normalise_space(space: Mapping[str, Iterable[Any]] | None) -> dict[str, tupl
             raise ConfigError(f"search space: choice {key!r} allows {list(CHOICES[key])}, got {allowed}")
         out[key] = tuple(a for a in CHOICES[key] if a in allowed)
     return out
+
+
+def optuna_distributions(space: Mapping[str, Iterable[Any]] | None = None) -> dict:
+    """The search space as Optuna distributions: one ``CategoricalDistribution`` per choice over its
+    alternatives (those a restriction allows, :func:`normalise_space`), in ``CHOICES`` order. What the TPE
+    sampler draws from, and what a search stores with every candidate, so that Optuna's own tools see the
+    space."""
+    from optuna.distributions import CategoricalDistribution
+
+    allowed = normalise_space(space) or {}
+    return {key: CategoricalDistribution(list(allowed.get(key, alts))) for key, alts in CHOICES.items()}
 
 
 def small_space(**searched: Iterable[Any]) -> dict[str, list]:

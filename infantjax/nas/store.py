@@ -6,8 +6,12 @@
   ``optuna.storages.RDBStorage``.
 
 Layout. The study's user attribute ``infantjax_search`` holds the :class:`SearchSettings` (sampler, seed, budgets,
-objective) as JSON, so a worker needs only the storage URL and the study name. One Optuna trial is one candidate;
-its trial number is its identity (seeds and checkpoint folders derive from it). Trial user attributes:
+objective) as JSON, so a worker needs only the storage URL and the study name. One Optuna trial is one
+candidate; its trial number is its identity (seeds and checkpoint folders derive from it). The candidate's 20
+choices are also the trial's Optuna params, each with its ``CategoricalDistribution`` over the search's
+alternatives (:func:`~infantjax.nas.space.optuna_distributions`), so Optuna's own tools
+(``study.trials_dataframe()``, ``optuna.importance``, ``optuna.visualization``, optuna-dashboard) see the
+search space. Trial user attributes:
 
 ``spec``       the candidate's 20 choices (written once, when the candidate is decided);
 ``decision``   what the decision saw: ``unfinished_below`` (trial numbers below this one not finished yet),
@@ -15,7 +19,18 @@ its trial number is its identity (seeds and checkpoint folders derive from it). 
                duplicate rejection) — enough to recompute the decision from the log (:func:`audit`);
 ``owner``      a token per claim; ``worker`` the worker's name; ``heartbeat`` a Unix time refreshed while it runs;
 ``performance`` best validation AUC; ``epochs``; ``skipped`` (why a created trial was not run: budget, stopped,
-               exhausted); ``error`` (the exception of a failed trial); ``runs`` (how many times it was claimed).
+               exhausted); ``error`` (the exception of a failed trial); ``runs`` (how many times it was
+               claimed; 0 from its creation on, which marks the trial as the search's).
+
+Trials others add to the study (plain Optuna's ``study.ask()`` / ``add_trial``) carry none of these
+attributes: every reader of the search (``search status``, ``export``, ``run``, ``work``) skips them with a
+warning, and they take no part in the decisions or the budget. ``search run`` refuses a study that it did not
+create.
+
+Best. :meth:`Snapshot.best` is Optuna's ``study.best_trial``: the complete trial of the highest value (the
+best AUC); a trial stopped early (PRUNED, its value its best AUC so far) is never the best. Where a pruned
+trial scored higher, or none is complete, :meth:`Snapshot.best_stopped_early` names it and ``search status``
+shows it beside the best.
 
 States. WAITING: a trial whose worker died, waiting to be re-run. RUNNING: being evaluated. COMPLETE / PRUNED: done
 (value = best AUC, also for a pruned trial). FAIL: an error in the objective (``error``) or a trial that was not
@@ -44,7 +59,7 @@ from typing import Any
 from infantjax._jsonconfig import JsonConfig
 from infantjax.errors import ConfigError, DataError
 from infantjax.models.gcn.spec import GCNSpec
-from infantjax.nas.space import Finished, candidate_string, normalise_space
+from infantjax.nas.space import Finished, candidate_string, normalise_space, optuna_distributions
 from infantjax.nas.trial import TrialConfig
 
 __all__ = [
@@ -58,6 +73,20 @@ SETTINGS_ATTR = "infantjax_search"
 
 
 RDB_ATTEMPTS = 5  # tries to open a database storage whose tables another worker is creating at the same moment
+
+#: Seconds a journal's file lock may stand unchanged before a worker waiting for it removes it: the lock a
+#: worker killed while appending leaves behind (Optuna's ``JournalFileSymlinkLock``; given here, not left to
+#: the default of the installed Optuna — before 4.3 a stale lock was never removed and every other worker
+#: waited forever).
+JOURNAL_LOCK_GRACE_S = 30
+
+
+#: user attributes that only the search's own trials carry (``runs`` from their creation on)
+OWN_TRIAL_ATTRS = ("runs", "spec", "owner", "skipped")
+
+#: seconds ``search run`` waits for the settings of a study another process has just created (an empty study
+#: with no settings yet) before it calls the study someone else's
+CREATION_WAIT_S = 10.0
 
 
 def _creation_race(err: Exception) -> bool:
@@ -123,7 +152,8 @@ def open_storage(url: str | os.PathLike):
     try:
         # the storage replays the whole journal here: a damaged line fails now, with Optuna's bare error (an unknown
         # operation code even with a bare ``assert False``)
-        return JournalStorage(JournalFileBackend(str(path), lock_obj=JournalFileSymlinkLock(str(path))))
+        lock = JournalFileSymlinkLock(str(path), grace_period=JOURNAL_LOCK_GRACE_S)
+        return JournalStorage(JournalFileBackend(str(path), lock_obj=lock))
     except (ValueError, KeyError, TypeError, AttributeError, IndexError, AssertionError) as err:
         where = _first_bad_journal_line(path)
         raise ConfigError(f"search journal {str(path)!r} is damaged ({where or f'{type(err).__name__}: {err}'}); it "
@@ -132,10 +162,30 @@ def open_storage(url: str | os.PathLike):
 
 
 def _first_bad_journal_line(path: pathlib.Path) -> str | None:
-    """``"line N: what is wrong"`` for the first line of a journal that is not a known Optuna operation, or None."""
-    from optuna.storages.journal._storage import JournalOperation
+    """``"line N: what is wrong"`` for the first line of a journal that is not an operation Optuna replays, or
+    None. Lines that are not JSON operations are found by reading; the first operation Optuna refuses (an
+    unknown operation code, a field missing) by replaying ever longer beginnings of the journal (bisection)
+    through Optuna's public journal storage."""
+    from optuna.storages.journal import BaseJournalBackend, JournalStorage
 
-    known = {int(op) for op in JournalOperation}
+    class Lines(BaseJournalBackend):  # the journal's first lines, read only
+        def __init__(self, logs: list[dict]):
+            self.logs = logs
+
+        def read_logs(self, log_number_from: int):
+            return iter(self.logs[log_number_from:])
+
+        def append_logs(self, logs) -> None:
+            raise RuntimeError("a journal being checked is not written")
+
+    def replays(logs: list[dict]) -> Exception | None:
+        try:
+            JournalStorage(Lines(logs))
+        except Exception as err:  # noqa: BLE001 - whatever Optuna raises on an operation it cannot apply
+            return err
+        return None
+
+    operations, numbers = [], []
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
             for number, line in enumerate(fh, 1):
@@ -147,11 +197,23 @@ def _first_bad_journal_line(path: pathlib.Path) -> str | None:
                     return f"line {number} is not JSON: {err.msg}"
                 if not isinstance(entry, dict) or "op_code" not in entry or "worker_id" not in entry:
                     return f"line {number} is not an operation (no op_code and worker_id)"
-                if entry["op_code"] not in known:
-                    return f"line {number}: unknown operation code {entry['op_code']!r}"
+                operations.append(entry)
+                numbers.append(number)
     except OSError:
         return None
-    return None
+    if replays(operations) is None:
+        return None
+    good, bad = 0, len(operations)  # the first `good` operations replay, the first `bad` do not
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        if replays(operations[:mid]) is None:
+            good = mid
+        else:
+            bad = mid
+    err = replays(operations[:bad])
+    what = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+    code = operations[bad - 1]["op_code"]
+    return f"line {numbers[bad - 1]}: an operation Optuna cannot replay (op_code {code!r}; {what})"
 
 
 # ---------------------------------------------------------------------------------------------------- settings
@@ -234,11 +296,11 @@ def _timestamp(value: _dt.datetime | None) -> float | None:
 class TrialView:
     """One trial of the store, parsed."""
 
-    trial_id: int
     number: int
     state: str  # waiting | running | complete | pruned | failed
     spec: GCNSpec | None
     performance: float | None
+    value: float | None  # Optuna's objective value (complete and pruned trials): the best AUC, 0 for NaN
     started: float | None
     completed: float | None
     heartbeat: float | None
@@ -276,8 +338,8 @@ class TrialView:
         if perf is None and state in ("complete", "pruned") and t.value is not None:
             perf = float(t.value)
         return cls(
-            trial_id=t._trial_id, number=t.number, state=state, spec=spec,
-            performance=None if perf is None else float(perf),
+            number=t.number, state=state, spec=spec, performance=None if perf is None else float(perf),
+            value=None if t.value is None or state not in ("complete", "pruned") else float(t.value),
             started=_timestamp(t.datetime_start), completed=_timestamp(t.datetime_complete),
             heartbeat=attrs.get("heartbeat"), worker=attrs.get("worker"), owner=attrs.get("owner"),
             skipped=attrs.get("skipped"), error=attrs.get("error"), decision=attrs.get("decision"),
@@ -292,6 +354,7 @@ class Snapshot:
 
     trials: tuple[TrialView, ...]
     taken: float
+    foreign: tuple[int, ...] = ()  # numbers of the study's trials that are not the search's (skipped)
 
     def by_number(self) -> dict[int, TrialView]:
         return {t.number: t for t in self.trials}
@@ -314,8 +377,20 @@ class Snapshot:
         return None
 
     def best(self) -> TrialView | None:
-        done = [t for t in self.trials if t.finished and t.performance is not None]
-        return max(done, key=lambda t: (t.performance, -t.number)) if done else None
+        """The best trial as Optuna defines it (``study.best_trial``): the complete trial of the highest
+        value, the first of equal ones; None while no trial is complete (pruned ones are not)."""
+        done = [t for t in self.trials if t.state == "complete" and t.value is not None]
+        return max(done, key=lambda t: (t.value, -t.number)) if done else None
+
+    def best_stopped_early(self) -> TrialView | None:
+        """The highest-scoring trial stopped early (pruned), where it scored higher than :meth:`best` or no
+        trial is complete: what Optuna's best trial leaves out. None otherwise."""
+        pruned = [t for t in self.trials if t.state == "pruned" and t.value is not None]
+        if not pruned:
+            return None
+        top = max(pruned, key=lambda t: (t.value, -t.number))
+        best = self.best()
+        return top if best is None or top.value > best.value else None
 
 
 # ------------------------------------------------------------------------------------------------------ the store
@@ -342,12 +417,15 @@ class SearchStore:
         if create:
             if settings is None:
                 raise ConfigError("creating a search needs its settings")
-            study = optuna.create_study(storage=self.storage, study_name=name, direction="maximize",
-                                        load_if_exists=True)
-            stored = study.user_attrs.get(SETTINGS_ATTR)
-            if stored is None:
-                study.set_user_attr(SETTINGS_ATTR, settings.to_dict())
-                stored = optuna.load_study(study_name=name, storage=self.storage).user_attrs[SETTINGS_ATTR]
+            try:  # an existing study first: a refused one gets no line written into its storage
+                study = optuna.load_study(study_name=name, storage=self.storage)
+            except KeyError:
+                try:
+                    study = optuna.create_study(storage=self.storage, study_name=name, direction="maximize")
+                    study.set_user_attr(SETTINGS_ATTR, settings.to_dict())
+                except optuna.exceptions.DuplicatedStudyError:  # another process created it a moment ago
+                    study = optuna.load_study(study_name=name, storage=self.storage)
+            stored = self._settings_of(study)
             existing = SearchSettings.from_dict(stored)
             if existing.decision_fields() != settings.decision_fields():
                 raise ConfigError(
@@ -365,23 +443,66 @@ class SearchStore:
             raise DataError(f"study {name!r} was not created by infantjax search (no {SETTINGS_ATTR} attribute)")
         self.settings = SearchSettings.from_dict(self.study.user_attrs[SETTINGS_ATTR])
         self.sampler = make_sampler(self.settings)
+        self.study_id = self.storage.get_study_id_from_name(name)
+        self.distributions = optuna_distributions(self.settings.space)
+        self._foreign_seen: tuple[int, ...] = ()
 
-    @property
-    def study_id(self) -> int:
-        return self.study._study_id
+    def _settings_of(self, study) -> dict:
+        """The settings of an existing study that ``search run`` joins. A study another ``search run`` has
+        just created has no settings for a moment (no trial either): they are waited for,
+        :data:`CREATION_WAIT_S` at most.
+
+        Raises:
+            DataError: a study without the search's settings (one that plain Optuna or another program made):
+                ``search run`` writes nothing into it.
+        """
+        import optuna
+
+        deadline = time.monotonic() + CREATION_WAIT_S
+        while True:
+            stored = study.user_attrs.get(SETTINGS_ATTR)
+            if stored is not None:
+                return stored
+            empty = not study.user_attrs and not study.get_trials(deepcopy=False)
+            if not empty or time.monotonic() > deadline:
+                where = self.url or "the storage"
+                raise DataError(f"study {self.name!r} in {where} was not created by infantjax search (no "
+                                f"{SETTINGS_ATTR} attribute); it is left as it is: give the search another "
+                                "--name")
+            time.sleep(0.2)
+            study = optuna.load_study(study_name=self.name, storage=self.storage)
 
     # --------------------------------------------------------------------------------------------------- reading
     def snapshot(self) -> Snapshot:
+        """Every trial of the search now. Trials of the study that are not the search's (added by plain Optuna
+        or another program: none of :data:`OWN_TRIAL_ATTRS`) are left out, their numbers kept in
+        ``Snapshot.foreign``, and a warning names them (once for each new set)."""
         trials = self.storage.get_all_trials(self.study_id, deepcopy=False)
-        return Snapshot(tuple(TrialView.from_frozen(t) for t in trials), time.time())
+        own = [t for t in trials if any(k in t.user_attrs for k in OWN_TRIAL_ATTRS)]
+        foreign = tuple(t.number for t in trials if not any(k in t.user_attrs for k in OWN_TRIAL_ATTRS))
+        if foreign and foreign != self._foreign_seen:
+            more = f" and {len(foreign) - 10} more" if len(foreign) > 10 else ""
+            shown = ", ".join(map(str, foreign[:10])) + more
+            log.warning("search %r: skipping %d trial(s) not written by infantjax search (no spec): number "
+                        "%s", self.name, len(foreign), shown)
+        self._foreign_seen = foreign
+        return Snapshot(tuple(TrialView.from_frozen(t) for t in own), time.time(), foreign)
 
     def view(self, trial_id: int) -> TrialView:
         return TrialView.from_frozen(self.storage.get_trial(trial_id))
 
+    def trial_id(self, number: int) -> int:
+        """The storage's id of trial ``number`` (what the calls that change a trial take)."""
+        return self.storage.get_trial_id_from_study_id_trial_number(self.study_id, number)
+
     # -------------------------------------------------------------------------------------------------- claiming
     def create_trial(self) -> int:
-        """A new RUNNING trial (the storage assigns its number)."""
-        return self.storage.create_new_trial(self.study_id)
+        """A new RUNNING trial of the search (the storage assigns its number), marked as the search's from its
+        creation on (``runs`` 0)."""
+        import optuna
+
+        template = optuna.trial.create_trial(state=optuna.trial.TrialState.RUNNING, user_attrs={"runs": 0})
+        return self.storage.create_new_trial(self.study_id, template_trial=template)
 
     def claim_waiting(self, snapshot: Snapshot) -> int | None:
         """Take the lowest-numbered WAITING trial atomically; ``None`` if there is none (or others got them)."""
@@ -389,9 +510,10 @@ class SearchStore:
         from optuna.trial import TrialState
 
         for t in sorted((t for t in snapshot.trials if t.state == "waiting"), key=lambda t: t.number):
+            trial_id = self.trial_id(t.number)
             try:
-                if self.storage.set_trial_state_values(t.trial_id, TrialState.RUNNING):
-                    return t.trial_id
+                if self.storage.set_trial_state_values(trial_id, TrialState.RUNNING):
+                    return trial_id
             except UpdateFinishedTrialError:
                 continue
         return None
@@ -444,8 +566,20 @@ class SearchStore:
 
     # --------------------------------------------------------------------------------------------------- writing
     def record_decision(self, trial_id: int, spec: GCNSpec, decision: Mapping[str, Any]) -> None:
+        """The candidate decided for a running trial: what the decision saw, the spec, and its choices as the
+        trial's Optuna params."""
         self.storage.set_trial_user_attr(trial_id, "decision", dict(decision))
         self.storage.set_trial_user_attr(trial_id, "spec", spec.to_dict())
+        self.record_params(trial_id, spec)
+
+    def record_params(self, trial_id: int, spec: GCNSpec) -> None:
+        """The candidate's 20 choices as the running trial's Optuna params, each with its distribution over
+        the search's alternatives; params it has already are kept (a trial re-run after its worker died)."""
+        present = self.storage.get_trial(trial_id).params
+        for key, value in spec.choices().items():
+            if key not in present:
+                dist = self.distributions[key]
+                self.storage.set_trial_param(trial_id, key, dist.to_internal_repr(value), dist)
 
     def report(self, trial_id: int, epoch: int, best_auc: float) -> None:
         self.storage.set_trial_intermediate_value(trial_id, int(epoch), float(best_auc))
@@ -472,6 +606,12 @@ class SearchStore:
         self.storage.set_trial_state_values(trial_id, TrialState.FAIL)
 
     # -------------------------------------------------------------------------------------------------- deciding
+    def beyond_budget(self, number: int, snapshot: Snapshot) -> bool:
+        """Whether trial ``number`` is past the trial budget: the search's trials before it (the study's
+        trials that are not the search's do not count) are ``max_trials`` or more."""
+        m = self.settings.max_trials
+        return m is not None and number - sum(n < number for n in snapshot.foreign) >= m
+
     def budget_left(self, snapshot: Snapshot) -> bool:
         m = self.settings.max_trials
         return m is None or sum(t.skipped is None for t in snapshot.trials) < m
@@ -496,7 +636,8 @@ class SearchStore:
             ``(proposal, decision)``; ``decision`` lets :func:`audit` recompute the proposal later.
         """
         done = {t.number for t in snapshot.trials if t.finished}
-        unfinished_below = sorted(n for n in range(number) if n not in done)
+        others = set(snapshot.foreign)  # trials that are not the search's are never waited for
+        unfinished_below = sorted(n for n in range(number) if n not in done and n not in others)
         finished_above = sorted(n for n in done if n > number)
         pending = sorted(t.number for t in snapshot.trials
                          if t.number != number and not t.finished and t.spec is not None and t.skipped is None)

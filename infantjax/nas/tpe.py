@@ -16,7 +16,7 @@ from typing import Any
 
 from infantjax._jsonconfig import JsonConfig
 from infantjax.errors import ConfigError
-from infantjax.models.gcn.spec import CHOICES, GCNSpec
+from infantjax.models.gcn.spec import GCNSpec
 from infantjax.nas.space import (
     Finished,
     Proposal,
@@ -24,6 +24,7 @@ from infantjax.nas.space import (
     derive_seed,
     draw_unique,
     normalise_space,
+    optuna_distributions,
     rng_for,
     uniform_table,
 )
@@ -48,12 +49,6 @@ class TPEConfig(JsonConfig):
     def __post_init__(self):
         if self.n_startup_trials < 0 or self.max_attempts < 1:
             raise ConfigError(f"TPEConfig needs n_startup_trials >= 0 and max_attempts >= 1, got {self}")
-def _distributions(space: dict | None = None):
-    import optuna
-
-    space = space or {}
-    return {key: optuna.distributions.CategoricalDistribution(list(space.get(key, alts)))
-            for key, alts in CHOICES.items()}
 
 
 class TPESearch:
@@ -71,7 +66,7 @@ class TPESearch:
         import optuna
 
         logging.getLogger("optuna").setLevel(logging.WARNING)
-        distributions = _distributions(self.space)
+        distributions = optuna_distributions(self.space)
         past = [
             optuna.trial.create_trial(params=t.spec.choices(), distributions=distributions, value=t.performance)
             for t in finished if t.performance is not None

@@ -32,7 +32,7 @@ from typing import Any
 from infantjax.errors import ConfigError
 from infantjax.nas.objectives import build_objective
 from infantjax.nas.results import search_summary
-from infantjax.nas.space import derive_seed
+from infantjax.nas.space import candidate_string, derive_seed
 from infantjax.nas.store import SearchSettings, SearchStore, Snapshot
 from infantjax.nas.trial import LeaseLost, TrialContext, TrialOutcome, should_stop
 
@@ -137,13 +137,15 @@ class _Lease:
 # ------------------------------------------------------------------------------------------------------- worker
 @dataclasses.dataclass
 class WorkerReport:
-    """What one worker did: trial numbers it finished, re-ran, skipped, and lost to others."""
+    """What one worker did: trial numbers it finished, re-ran, skipped, and lost to others, and each compile ahead of
+    a trial (``prefetch``: ``{"candidate", "seconds"}``)."""
 
     finished: list[int] = dataclasses.field(default_factory=list)
     reruns: list[int] = dataclasses.field(default_factory=list)
     skipped: list[int] = dataclasses.field(default_factory=list)
     lost: list[int] = dataclasses.field(default_factory=list)
     failed: list[int] = dataclasses.field(default_factory=list)
+    prefetched: list[dict] = dataclasses.field(default_factory=list)
 
 
 class Worker:
@@ -159,11 +161,19 @@ class Worker:
         poll_interval: seconds between looks at the store while waiting for other workers' trials.
         max_trials: stop after this many trials of this worker (``None``: until the search is over).
         on_trial: called with one line of text per finished, failed or skipped trial (progress, e.g. ``print``).
+        prefetch: while a trial trains, compile in a thread the programs of the candidate the search would propose
+            next (:meth:`SearchStore.decide` for the next trial number, on the log as it is then), so that the next
+            trial finds them compiled: on an accelerator the compile runs on the host while the trial trains on the
+            device. The guess is exact for Random Search on one worker; for K-Best and TPE, whose proposals depend on
+            the trial that is still running, and with other workers creating trials, it may miss (the compile is
+            then wasted host time, never a wrong result). Needs an objective with ``precompile(spec,
+            device_index)`` (the GCN objective); others are unaffected.
     """
 
     def __init__(self, store: SearchStore, objective: Callable[..., TrialOutcome] | None = None, *,
                  name: str | None = None, device_index: int | None = None, poll_interval: float | None = None,
-                 max_trials: int | None = None, on_trial: Callable[[str], None] | None = None):
+                 max_trials: int | None = None, on_trial: Callable[[str], None] | None = None,
+                 prefetch: bool = False):
         self.store = store
         self.objective = objective if objective is not None else build_objective(store.settings)
         self.fixed_name = name is not None
@@ -175,6 +185,8 @@ class Worker:
         self._tokens: set[str] = set()
         self._on_trial = on_trial
         self._started = time.time()
+        self.prefetch = bool(prefetch) and hasattr(self.objective, "precompile")
+        self._prefetched: dict[str, threading.Thread] = {}  # candidate string -> its compile's thread
 
     def _progress(self, text: str) -> None:
         if self._on_trial is not None:
@@ -196,7 +208,7 @@ class Worker:
             snapshot = self.store.snapshot()
             dead = [self.name] if self.fixed_name else []
             for t in self.store.stale(snapshot, dead_workers=dead, live_tokens=self._tokens):
-                if self.store.requeue(t.trial_id):
+                if self.store.requeue(self.store.trial_id(t.number)):
                     log.info("trial %d of worker %s looks dead; queued to re-run", t.number, t.worker)
             snapshot = self.store.snapshot()
             trial_id = self.store.claim_waiting(snapshot)
@@ -223,7 +235,7 @@ class Worker:
             spec = view.spec
             if spec is None:
                 snapshot = self.store.snapshot()
-                if self.store.settings.max_trials is not None and number >= self.store.settings.max_trials:
+                if self.store.beyond_budget(number, snapshot):
                     lease.close()
                     self.store.fail(trial_id, skipped="budget")
                     self.report.skipped.append(number)
@@ -239,6 +251,11 @@ class Worker:
                 lease.check()
                 spec = proposal.spec
                 self.store.record_decision(trial_id, spec, {**decision, **dict(proposal.info)})
+            else:  # a re-run: its params, where its first worker died before writing them all
+                self.store.record_params(trial_id, spec)
+            self._await_prefetch(spec)
+            if self.prefetch:
+                self._prefetch_next()
             outcome = self._evaluate(spec, number, trial_id, lease)
             lease.close()  # no heartbeat after the trial is finished (issue 19: spurious "already finished")
             lease.check()
@@ -261,6 +278,47 @@ class Worker:
         finally:
             lease.close()
             self._tokens.discard(token)
+
+    # ------------------------------------------------------------------------------------------------- prefetch
+    def _await_prefetch(self, spec) -> None:
+        """Wait for a compile of this very candidate that is under way (the trial needs its programs anyway)."""
+        thread = self._prefetched.pop(candidate_string(spec), None)
+        if thread is not None and thread.is_alive():
+            thread.join()
+
+    def _prefetch_next(self) -> None:
+        """Start compiling the programs of the candidate the next trial would get (``prefetch``)."""
+        try:
+            snapshot = self.store.snapshot()
+            number = max((t.number for t in snapshot.trials), default=-1) + 1
+            if self.store.over(snapshot) or self.store.beyond_budget(number, snapshot):
+                return
+            proposal, _ = self.store.decide(number, snapshot)
+        except Exception as err:  # noqa: BLE001 - a guess ahead must never disturb the search
+            log.warning("prefetch: could not guess the next candidate: %s", err)
+            return
+        if proposal.spec is None:
+            return
+        key = candidate_string(proposal.spec)
+        if key in self._prefetched:
+            return
+        thread = threading.Thread(target=self._precompile, args=(proposal.spec,), daemon=True,
+                                  name=f"prefetch-{number}")
+        self._prefetched = {k: t for k, t in self._prefetched.items() if t.is_alive()}
+        self._prefetched[key] = thread
+        thread.start()
+
+    def _precompile(self, spec) -> None:
+        start = time.perf_counter()
+        try:
+            with _device(self.device_index):
+                self.objective.precompile(spec, self.device_index)
+        except Exception as err:  # noqa: BLE001 - the trial compiles its programs itself then
+            log.warning("prefetch: compiling %s failed: %s", candidate_string(spec), err)
+            return
+        self.report.prefetched.append({"candidate": candidate_string(spec),
+                                       "seconds": round(time.perf_counter() - start, 3)})
+        log.info("prefetch: compiled the next candidate's programs in %.1f s", time.perf_counter() - start)
 
     def _evaluate(self, spec, number: int, trial_id: int, lease: _Lease) -> TrialOutcome:
         settings = self.store.settings
@@ -426,21 +484,23 @@ def spawn_workers(storage: str, name: str, workers: int | str, *, pin: str = "au
 
 def run_search(storage: str, name: str, settings: SearchSettings, *, workers: int | str = 1, objective=None,
                pin: str = "auto", worker_name: str | None = None,
-               on_trial: Callable[[str], None] | None = None) -> dict[str, Any]:
+               on_trial: Callable[[str], None] | None = None, prefetch: bool = False) -> dict[str, Any]:
     """Create (or join) a search and run it to the end; returns :func:`search_summary`.
 
     With ``workers == 1`` the worker runs in this process (``objective`` may then be any callable); with more (or
-    ``"auto"``: one per local accelerator, :func:`spawn_workers`), worker processes are started (they rebuild the objective from the stored settings and print a line per
-    trial). ``on_trial`` receives one line per trial of the in-process worker.
+    ``"auto"``: one per local accelerator, :func:`spawn_workers`), worker processes are started (they rebuild the
+    objective from the stored settings and print a line per trial). ``on_trial`` receives one line per trial of the
+    in-process worker. ``prefetch``: every worker compiles the next candidate's programs while a trial trains
+    (:class:`Worker`).
     """
     store = SearchStore(storage, name, settings, create=True)
     if workers == 1:
-        Worker(store, objective, name=worker_name, on_trial=on_trial).run()
+        Worker(store, objective, name=worker_name, on_trial=on_trial, prefetch=prefetch).run()
     else:
         if objective is not None:
             raise ConfigError("with workers > 1 the objective is rebuilt from the settings in each process; "
                               "pass objective only with workers=1")
-        procs = spawn_workers(storage, name, workers, pin=pin)
+        procs = spawn_workers(storage, name, workers, pin=pin, extra_args=["--prefetch"] if prefetch else ())
         codes = [p.wait() for p in procs]
         if any(codes):
             log.warning("worker exit codes: %s", codes)

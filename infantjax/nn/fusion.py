@@ -1,6 +1,6 @@
 """Fusion boundaries for the accelerator forms.
 
-XLA:GPU's Triton fusions have refused or aborted on two of the library's programs (the lent H100, jax 0.10.2 and
+XLA:GPU's Triton fusions have refused or aborted on two of the library's programs (an H100, jax 0.10.2 and
 0.11.2): a strided slice pulled into a product's operand (``nn.temporal.Pointwise``) and a concatenation pulled
 into a block-level reduction (``models.mam.network``). :func:`own_buffer` keeps a value out of its users' fusions
 where the policy picks the accelerator forms; on the CPU forms it is the value itself, so the CPU programs are

@@ -20,7 +20,7 @@ from infantjax.nn.dense import FlatDense, matmul
 from infantjax.nn.torch_compat import LINEAR_GAIN, he_fan_out, torch_bias
 
 __all__ = ["AGGREGATE_IMPLS", "DENSE_MAX", "GRAPH_IMPLS", "DepthwiseGraphConv", "GraphConv", "aggregate",
-           "combined_weight", "mbconv_source_channels"]
+           "aggregate_first", "combined_weight", "mbconv_source_channels"]
 
 AGGREGATE_IMPLS = ("auto", "einsum", "matmul")
 #: How :class:`GraphConv` computes: ``auto`` (the backend policy's ``graph_product``), ``matmul`` and ``einsum``
@@ -49,20 +49,62 @@ def aggregate(x: Float[Array, "N T V K C"], a: Float[Array, "K V V"], impl: str 
     return out.reshape(-1, c, a.shape[-1]).transpose(0, 2, 1).reshape(*lead, a.shape[-1], c)
 
 
-def combined_weight(kernel: Float[Array, "C KF"], bias: Float[Array, "KF"] | None, a: Float[Array, "K V W"]
-                    ) -> tuple[Float[Array, "VC WF"], Float[Array, "WF"] | None]:
+def aggregate_first(x: Float[Array, "N T V C"], a: Float[Array, "K V W"], kernel: Float[Array, "C KF"],
+                    bias: Float[Array, " KF"] | None, impl: str = "auto") -> Float[Array, "N T W F"]:
+    """The graph convolution of :class:`GraphConv` with its two steps swapped: each partition's aggregation of the
+    *input*, z[..., w, c, k] = Σ_v A[k, v, w] · x[..., v, c], then one product over (C, K) with the kernel,
+    out[..., w, f] = Σ_{c,k} z[..., w, c, k] · kernel[c, k·F + f]; the bias, which :class:`GraphConv` adds before
+    the aggregation, becomes b[w, f] = Σ_k (Σ_v A[k, v, w]) · bias[k·F + f]. The same linear map, so the same values
+    to rounding; it aggregates K·C values a joint instead of K·F, fewer where the layer widens (C < F: a network's
+    first layers read 2 channels and write 40–96).
+
+    ``impl``: ``"matmul"`` (the aggregation as one (N·T·C, V) × (V, W·K) product between transposes) or
+    ``"einsum"``; ``"auto"`` decides by backend (:func:`infantjax.backend.form`).
+    """
+    *lead, v, c = x.shape
+    k, _, w = a.shape
+    f = kernel.shape[1] // k
+    a = a.astype(x.dtype)
+    if form(impl, cpu="matmul", other="einsum", what="graph aggregation impl") == "einsum":
+        z = jnp.einsum("...vc,kvw->...wck", x, a)
+    else:
+        rows = x.reshape(-1, v, c).transpose(0, 2, 1).reshape(-1, v)  # (N·T·C, V)
+        z = matmul(rows, a.transpose(1, 2, 0).reshape(v, w * k))  # (N·T·C, W·K)
+        z = z.reshape(-1, c, w, k).transpose(0, 2, 1, 3)  # (N·T, W, C, K)
+    y = matmul(z.reshape(-1, c * k), kernel.astype(x.dtype).reshape(c * k, f))  # kernel rows c·K + k
+    y = y.reshape(*lead, w, f)
+    if bias is None:
+        return y
+    return y + jnp.einsum("kw,kf->wf", a.sum(axis=1), bias.astype(x.dtype).reshape(k, f))
+
+
+def combined_weight(kernel: Float[Array, "C KF"], bias: Float[Array, "KF"] | None, a: Float[Array, "K V W"],
+                    form: str = "einsum") -> tuple[Float[Array, "VC WF"], Float[Array, "WF"] | None]:
     """The graph convolution as one linear map of a frame's (V·C) features: weight[v·C + c, w·F + f] =
     Σ_k A[k, v, w] · kernel[c, k·F + f] and bias[w·F + f] = Σ_k b[k·F + f] · Σ_v A[k, v, w] (the bias added before
-    aggregation, as :class:`GraphConv`). Computed in float32 (the weights' dtype, at least)."""
+    aggregation, as :class:`GraphConv`). Computed in float32 (the weights' dtype, at least).
+
+    ``form``: ``"einsum"`` (one product contracting the K partitions) or ``"outer"`` (the sum of K outer products,
+    no product kernel: XLA:GPU gives a contraction of 2 or 3 partitions a GEMM of its own, whose default Triton
+    tiling it refuses without a device to autotune; ``Policy.combined_weight``). The same values to rounding."""
     k, v, w = a.shape
     c = kernel.shape[0]
     f = kernel.shape[1] // k
     dt = jnp.promote_types(kernel.dtype, jnp.float32)
     a = a.astype(dt)
-    weight = jnp.einsum("kvw,ckf->vcwf", a, kernel.astype(dt).reshape(c, k, f)).reshape(v * c, w * f)
+    per_partition = kernel.astype(dt).reshape(c, k, f)
+    if form == "outer":
+        weight = sum(a[i][:, None, :, None] * per_partition[:, i][None, :, None, :] for i in range(k))
+        weight = weight.reshape(v * c, w * f)
+    else:
+        weight = jnp.einsum("kvw,ckf->vcwf", a, per_partition).reshape(v * c, w * f)
     if bias is None:
         return weight, None
-    return weight, jnp.einsum("kvw,kf->wf", a, bias.astype(dt).reshape(k, f)).reshape(w * f)
+    per_partition_bias = bias.astype(dt).reshape(k, f)
+    if form == "outer":
+        into = a.sum(axis=1)  # (K, W): Σ_v A[k, v, w]
+        return weight, sum(into[i][:, None] * per_partition_bias[i][None, :] for i in range(k)).reshape(w * f)
+    return weight, jnp.einsum("kvw,kf->wf", a, per_partition_bias).reshape(w * f)
 
 
 class _Linear(nn.Module):
@@ -89,9 +131,11 @@ class GraphConv(nn.Module):
     PyTorch weight (K·C, C_in, 1, 1) maps onto the Flax kernel (C_in, K·C) unchanged.
 
     ``impl`` (:data:`GRAPH_IMPLS`; ``auto``: the backend policy's ``graph_product``): ``matmul`` / ``einsum`` run the
-    conv and then :func:`aggregate`; ``dense`` runs both as one (N·T, V·C) × (V·C, V·F) product with
-    :func:`combined_weight` (the TPU form: joints and channels share the lane axis; V·C ≤ :data:`DENSE_MAX`, else
-    ``einsum``). The same variables and, to rounding, the same values.
+    conv and then :func:`aggregate`, or, where the layer widens (C < F) under a policy whose ``graph_order`` is
+    ``"narrow first"`` (CPU), the aggregation of the input and then the conv (:func:`aggregate_first`); ``dense``
+    runs both as one (N·T, V·C) × (V·C, V·F) product with :func:`combined_weight` (the accelerator form: one GEMM
+    instead of three kernels on a GPU, joints and channels sharing the lane axis on a TPU; V·C ≤ :data:`DENSE_MAX`,
+    else ``einsum``). The same variables and, to rounding, the same values.
     """
 
     features: int
@@ -109,13 +153,16 @@ class GraphConv(nn.Module):
         v, c = x.shape[-2:]
         if impl == "dense" and max(v * c, v * self.features) <= DENSE_MAX:
             kernel, bias = _Linear(self.partitions * self.features, self.use_bias, self.gain, name="conv")(c)
-            weight, bias = combined_weight(kernel, bias, a)
+            weight, bias = combined_weight(kernel, bias, a, backend.current().combined_weight)
             # (N, T, V·C) @ (V·C, V·F) as it is: merging N·T into one 2-D product made XLA:TPU write the
             # (N·T, V·C) operand and relay it out, 33.4 → 41.7 GB a chip in the v5e-8 scoring (docs/performance.md)
             y = jnp.asarray(x, self.dtype).reshape(*x.shape[:-2], v * c) @ weight.astype(self.dtype)
             if bias is not None:
                 y = y + bias.astype(self.dtype)
             return y.reshape(*x.shape[:-2], a.shape[-1], self.features)
+        if impl != "dense" and c < self.features and backend.current().graph_order == "narrow first":
+            kernel, bias = _Linear(self.partitions * self.features, self.use_bias, self.gain, name="conv")(c)
+            return aggregate_first(jnp.asarray(x, self.dtype), a, kernel, bias, impl)
         y = FlatDense(self.partitions * self.features, use_bias=self.use_bias, kernel_init=he_fan_out(self.gain),
                       bias_init=torch_bias(x.shape[-1]), dtype=self.dtype, name="conv")(x)
         y = y.reshape(*y.shape[:-1], self.partitions, self.features)

@@ -32,7 +32,7 @@ from jaxtyping import Array, Float
 
 from infantjax.errors import ConfigError
 from infantjax.nn.dense import FlatDense, low_precision_cpu, matmul
-from infantjax.backend import form
+from infantjax.backend import current, form
 from infantjax.nn.fusion import own_buffer
 from infantjax.nn.torch_compat import LINEAR_GAIN, he_fan_out, torch_bias
 
@@ -73,11 +73,9 @@ def temporal_conv(x: Float[Array, "N T *S C"], kernel: Float[Array, "k *O Cg F"]
     kernel = kernel.astype(x.dtype)
     impl = resolve_impl(impl)
     if impl == "conv":
-        spatial = x.ndim - 2
-        return lax.conv_general_dilated(
-            x, kernel, (stride,) + (1,) * (spatial - 1), [(padding, padding)] + [(0, 0)] * (spatial - 1),
-            rhs_dilation=(dilation,) + (1,) * (spatial - 1), dimension_numbers=_dimension_numbers(x.ndim),
-            feature_group_count=groups)
+        if current().stacked_conv == "per instance":
+            return _per_instance(stride, dilation, padding, groups)(x, kernel)
+        return _plain_conv(x, kernel, stride, dilation, padding, groups)
     w = kernel.reshape(k, cg, f)
     t_out = (x.shape[1] + 2 * padding - dilation * (k - 1) - 1) // stride + 1
     if padding:
@@ -102,6 +100,73 @@ def temporal_conv(x: Float[Array, "N T *S C"], kernel: Float[Array, "k *O Cg F"]
             term = term.reshape(*xs.shape[:-1], f)
         out = term if out is None else out + term
     return out
+
+
+def _plain_conv(x, kernel, stride: int, dilation: int, padding: int, groups: int):
+    """XLA's convolution along axis 1 of a channels-last array (``impl="conv"``)."""
+    spatial = x.ndim - 2
+    return lax.conv_general_dilated(
+        x, kernel, (stride,) + (1,) * (spatial - 1), [(padding, padding)] + [(0, 0)] * (spatial - 1),
+        rhs_dilation=(dilation,) + (1,) * (spatial - 1), dimension_numbers=_dimension_numbers(x.ndim),
+        feature_group_count=groups)
+
+
+@functools.lru_cache(maxsize=None)
+def _per_instance(stride: int, dilation: int, padding: int, groups: int):
+    """XLA's convolution that, vmapped over per-instance kernels, stays one plain convolution per instance
+    (``Policy.stacked_conv == "per instance"``) instead of one convolution with the instances as feature groups.
+
+    JAX batches a convolution whose kernel carries the vmapped axis into a grouped convolution; on a GPU, cuDNN runs
+    one of a GCN's 10–48 channels a group far below its plain convolutions, and XLA transposes the activations into
+    and out of the instance-interleaved layout around each (docs/performance.md). Here the forward and both
+    gradients (a ``custom_vjp``) are ``custom_vmap`` functions whose batching rule, when the kernel is batched,
+    applies the plain convolution to each instance's slice and stacks the results; with a shared kernel they batch
+    as JAX does (the vmapped axis joins the convolution's batch). The same values as XLA's convolution.
+    """
+
+    def conv(x, w):
+        return _plain_conv(x, w, stride, dilation, padding, groups)
+
+    def grads(x, w, g):
+        return jax.vjp(conv, x, w)[1](g)
+
+    @jax.custom_batching.custom_vmap
+    def forward(x, w):
+        return conv(x, w)
+
+    @forward.def_vmap
+    def _forward_rule(axis_size, in_batched, x, w):
+        x_batched, w_batched = in_batched
+        if not w_batched:
+            return jax.vmap(conv, in_axes=(0, None))(x, w), True
+        return jnp.stack([forward(x[i] if x_batched else x, w[i]) for i in range(axis_size)]), True
+
+    @jax.custom_batching.custom_vmap
+    def backward(x, w, g):
+        return grads(x, w, g)
+
+    @backward.def_vmap
+    def _backward_rule(axis_size, in_batched, x, w, g):
+        x_batched, w_batched, g_batched = in_batched
+        if not w_batched:
+            axes = (0 if x_batched else None, None, 0 if g_batched else None)
+            return jax.vmap(grads, in_axes=axes)(x, w, g), (True, True)
+        parts = [backward(x[i] if x_batched else x, w[i], g[i] if g_batched else g) for i in range(axis_size)]
+        return (jnp.stack([dx for dx, _ in parts]), jnp.stack([dw for _, dw in parts])), (True, True)
+
+    @jax.custom_vjp
+    def per_instance(x, w):
+        return forward(x, w)
+
+    def fwd(x, w):
+        return forward(x, w), (x, w)
+
+    def bwd(residuals, g):
+        x, w = residuals
+        return backward(x, w, g)
+
+    per_instance.defvjp(fwd, bwd)
+    return per_instance
 
 
 def _tap(x, j: int, stride: int, dilation: int, t_out: int):
@@ -135,7 +200,7 @@ def _inference_conv(stride: int, dilation: int, t_out: int):
 
     XLA:CPU runs a plain convolution 2–3× faster than the k tap products on AVX-512 cores, but a ``vmap`` over
     weights turns it into a batch-grouped convolution that runs 1.3–1.4× slower than the (batched) tap products
-    (docs/performance.md, "inference convolutions"); a custom batching rule picks per case, so every caller gets
+    (docs/changelog.md, "Inference convolutions"); a custom batching rule picks per case, so every caller gets
     the faster form without knowing how it is vmapped.
     """
 

@@ -6,7 +6,8 @@
 :meth:`infantjax.ensemble.Ensemble.predict` gives every instance's P(CP) and CAM scores per window;
 :func:`infantjax.clinical.assess_prediction` aggregates them (seed 002: median over instances, then over windows;
 certainty colour by the share of instances predicting CP). A recording of another skeleton is mapped first with
-:func:`infantjax.skeleton.to_model_skeleton` (re-exported here).
+:func:`to_model_skeleton` (:func:`infantjax.skeleton.to_model_skeleton`, after the left/right swaps a per-frame
+detector made are undone).
 """
 
 from __future__ import annotations
@@ -16,14 +17,37 @@ from typing import Literal
 from infantjax.clinical.risk import RiskResult, assess_prediction
 from infantjax.ensemble import Ensemble
 from infantjax.sequence import Cohort, SkeletonSequence
-from infantjax.skeleton import MODEL_SKELETON, to_model_skeleton  # re-exported: defined with the skeletons
+from infantjax.skeleton import MODEL_SKELETON
+from infantjax.skeleton import to_model_skeleton as _map_skeleton
 
 __all__ = ["MODEL_SKELETON", "predict_cohort", "predict_risk", "to_model_skeleton"]
 
+
+def to_model_skeleton(seq: SkeletonSequence, how: str, path, *, target: str = MODEL_SKELETON,
+                      sides: Literal["consistent", "as-detected"] = "consistent"):
+    """A recording on the CP ensemble's In-Motion 19 keypoints, and a warning naming the joints the mapping could
+    not fill (or None): :func:`infantjax.skeleton.to_model_skeleton`, after — for a recording of another skeleton
+    (the MPII pose models', a DeepLabCut or OpenPose file) — the frames whose left and right joints the detector
+    swapped are swapped back (:func:`infantjax.preprocess.sides.consistent_sides`; ``sides="as-detected"`` keeps
+    them). A recording already on ``target`` is returned as it is.
+    """
+    from infantjax.preprocess.sides import consistent_sides
+    from infantjax.skeleton import get
+
+    if seq.skeleton.name != get(target).name and how != "none" and sides == "consistent" \
+            and seq.skeleton.flip_pairs and not seq.metadata.get("tracking", {}).get("sides") == "consistent":
+        coords, conf, swapped = consistent_sides(seq.coords, seq.skeleton, seq.confidence)
+        if swapped.any():
+            seq = SkeletonSequence(coords, fps=seq.fps, skeleton=seq.skeleton, confidence=conf,
+                                   metadata={**seq.metadata, "sides_swapped": float(swapped.mean())},
+                                   times=seq.times)
+    return _map_skeleton(seq, how, path, target=target)
+
 def predict_risk(ensemble: Ensemble, sequence: SkeletonSequence, *, threshold: float | None = None,
                  certainty: Literal["paper", "interquartile"] = "paper", mesh=None,
-                 window_rotation: Literal["reference", "corrected"] | None = None) -> RiskResult:
-    """CP risk of one recording.
+                 window_rotation: Literal["reference", "corrected"] | None = None, gate: bool = True,
+                 fix: str = "window_rotation='corrected'") -> RiskResult:
+    """CP risk of one recording, gated by the tracking quality of its keypoints.
 
     Arguments:
         ensemble: a trained or loaded :class:`~infantjax.ensemble.Ensemble`.
@@ -33,12 +57,17 @@ def predict_risk(ensemble: Ensemble, sequence: SkeletonSequence, *, threshold: f
         mesh: optional ``("instance", "data")`` mesh (default all devices).
         window_rotation: score with this window rotation instead of the ensemble's (``"corrected"`` for a
             head-down or sideways recording: ``RiskResult.warnings`` says when; see ``Ensemble.predict``).
+        gate: judge the keypoints first (:func:`infantjax.clinical.assess_tracking`): unreliable windows are
+            left out of the risk and a recording whose tracking is unreliable is withheld
+            (``RiskResult.quality``).
+            False: every window counts, as before the gate (e.g. to compare with published figures).
+        fix: how the orientation warning names the corrected rotation (a command passes its own flag).
 
     Raises:
         SkeletonMismatchError: not In-Motion 19.  DataError: all keypoints missing or shorter than a window.
     """
-    return assess_prediction(ensemble.predict(sequence, mesh=mesh, window_rotation=window_rotation), threshold,
-                             certainty=certainty)
+    prediction = ensemble.predict(sequence, mesh=mesh, window_rotation=window_rotation, fix=fix)
+    return assess_prediction(prediction, threshold, certainty=certainty, quality=sequence if gate else None)
 
 
 def predict_cohort(ensemble: Ensemble, cohort: Cohort, **kwargs) -> list[RiskResult]:

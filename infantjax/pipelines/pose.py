@@ -17,7 +17,7 @@ import logging
 import os
 import pathlib
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import jax
@@ -31,7 +31,7 @@ from infantjax.metrics.pose import pose_metrics
 from infantjax.models.pose.efficientpose import EfficientPoseSpec
 from infantjax.models.pose.init import finetune_variables
 from infantjax.sequence import SkeletonSequence
-from infantjax.synth.pose import PIXEL_OFFSET, ROTATION, SKELETON, synthetic_examples
+from infantjax.synth.pose import PIXEL_OFFSET, ROTATION, SKELETON, roi_examples, synthetic_examples
 
 if TYPE_CHECKING:
     from infantjax.train.engine import Hook
@@ -102,17 +102,18 @@ def _output_time_base(source) -> fractions.Fraction:
 
 def write_labelled_video(video: str | os.PathLike, keypoints: SkeletonSequence, out: str | os.PathLike, *,
                          skeleton: str | _skeleton.Skeleton | None = None, min_confidence: float = 0.0,
-                         stride: int = 1, max_frames: int | None = None, progress: bool = True,
+                         stride: int = 1, max_frames: int | None = None, progress: bool | Callable = True,
                          crf: int | None = None, preset: str | None = None, chunk: int = 32) -> pathlib.Path:
     """Write a copy of ``video`` with the keypoints drawn on every frame, to check the tracking by eye.
 
-    Keypoint frame ``i`` is drawn on video frame ``i · stride`` (the frames :meth:`PosePredictor.track` read with
-    the same ``stride`` and ``max_frames``): joints are discs coloured by confidence (red 0, yellow 0.5, green 1;
-    cyan when unknown), bones white lines between the joints of the skeleton's edges, missing joints (NaN, or a
-    confidence below ``min_confidence``) not drawn (:func:`infantjax.explain.overlay.draw_keypoints`). Frames are
-    upright (a phone video's display rotation applied, as the keypoints are) and keep the source's presentation
-    times (a variable frame rate is kept: each frame is written with its own timestamp, on the source's clock where
-    MP4 can store it). The file is H.264 (libx264, yuv420p; an odd width or height is padded by one pixel at the
+    Keypoint frame ``i`` is drawn on video frame ``i · stride`` (the frames :meth:`PosePredictor.track` read
+    with the same ``stride`` and ``max_frames``): joints are discs coloured by confidence on the explanations'
+    sequential scale (:func:`infantjax.explain.confidence_colour`: light blue 0, purple 1; grey when unknown),
+    bones white lines between the joints of the skeleton's edges, missing joints (NaN, or a confidence below
+    ``min_confidence``) not drawn (:func:`infantjax.explain.overlay.draw_keypoints`). Frames are upright (a
+    phone video's display rotation applied, as the keypoints are) and keep the source's presentation times (a
+    variable frame rate is kept: each frame is written with its own timestamp, on the source's clock where MP4
+    can store it). The file is H.264 (libx264, yuv420p; an odd width or height is padded by one pixel at the
     right or bottom edge) in MP4 with the index at the front, so a browser's video player plays it while it
     loads. The video is read and written in chunks (bounded memory for any length; the next two chunks are decoded
     in a background thread while one is encoded), and the file is written atomically (a temporary file renamed at
@@ -130,7 +131,8 @@ def write_labelled_video(video: str | os.PathLike, keypoints: SkeletonSequence, 
             its confidence in its colour; 0.3 hides what EfficientPose's real-time decoding calls missing, 0.6 is
             DeepLabCut's ``pcutoff``.
         stride, max_frames: which frames the keypoints are of, as in :meth:`PosePredictor.track`.
-        progress: a tqdm progress bar.
+        progress: a tqdm progress bar; or a function called with the number of frames of every chunk written
+            (a caller's own bar), and no bar of its own.
         crf, preset: libx264's quality (0 ... 51) and speed preset (ultrafast ... veryslow); defaults
             :data:`LABELLED_ENCODING`.
         chunk: frames decoded, drawn and encoded at a time.
@@ -205,7 +207,8 @@ def write_labelled_video(video: str | os.PathLike, keypoints: SkeletonSequence, 
         pad = (h % 2, w % 2)
         fps = float(source.fps) / int(stride)
         bar = tqdm(total=len(chosen), desc=f"label {os.path.basename(os.fspath(video))}", unit="frame",
-                   disable=not progress)
+                   disable=callable(progress) or not progress)
+        tick = progress if callable(progress) else bar.update
         done = 0
         # the next chunks are decoded in a background thread (FFmpeg releases the GIL) while this one is encoded
         chunks = Prefetch(source.iter_chunks(int(chunk) * int(stride), stop=stop), depth=2)
@@ -226,7 +229,7 @@ def write_labelled_video(video: str | os.PathLike, keypoints: SkeletonSequence, 
                         drawn = np.pad(drawn, ((0, 0), (0, pad[0]), (0, pad[1]), (0, 0)), mode="edge")
                     writer.write(drawn, times[rows])
                     done += len(keep)
-                    bar.update(len(keep))
+                    tick(len(keep))
                 if done != len(chosen):  # leaves no file: the writer is aborted
                     raise VideoError(f"{video}: decoded {done} of {len(chosen)} frames; the file is damaged")
         finally:
@@ -245,6 +248,7 @@ def infant_spec(variant: str = "rt", resolution: int = 128) -> EfficientPoseSpec
 def finetune_synthetic(mpii_variables: dict, *, variant: str = "rt", resolution: int = 128, frames: int = 256,
                        config: PoseConfig | None = None, seed: int = 0, progress: bool = True,
                        start: PosePredictor | None = None, hooks: Sequence[Hook] = (),
+                       examples: str = "letterbox", data: tuple[np.ndarray, np.ndarray] | None = None,
                        ) -> tuple[PosePredictor, list[float]]:
     """Fine-tune EfficientPose from MPII weights to the In-Motion 19 keypoints on rendered synthetic infants.
 
@@ -259,6 +263,11 @@ def finetune_synthetic(mpii_variables: dict, *, variant: str = "rt", resolution:
         progress: tqdm progress bar.
         start: continue training this In-Motion 19 predictor instead (its spec and resolution).
         hooks: engine hooks every N steps (e.g. held-out validation during training).
+        examples: ``"letterbox"`` (whole frames rendered at R × R, :func:`~infantjax.synth.pose.synthetic_examples`)
+            or ``"roi"`` (the infant tracker's region-of-interest crops of 640 × 480-like frames with phone-like
+            degradation, :func:`~infantjax.synth.pose.roi_examples`).
+        data: the training examples (inputs (N, R, R, 3) uint8, keypoint fractions (N, K, 2)) instead of
+            rendering ``frames`` of them.
 
     Returns:
         the fine-tuned :class:`PosePredictor` (skeleton ``in-motion-19``) and the loss of every step.
@@ -272,21 +281,45 @@ def finetune_synthetic(mpii_variables: dict, *, variant: str = "rt", resolution:
     else:
         spec = infant_spec(variant, resolution)
         variables = finetune_variables(mpii_variables, spec, jax.random.PRNGKey(seed))
-    inputs, frac, _, _ = synthetic_examples(frames, spec.resolution, seed=seed)
+    if data is not None:
+        inputs, frac = data
+    elif examples == "roi":
+        inputs, frac, _ = roi_examples(frames, spec.resolution, seed=seed)
+    elif examples == "letterbox":
+        inputs, frac, _, _ = synthetic_examples(frames, spec.resolution, seed=seed)
+    else:
+        raise ConfigError(f"examples must be 'letterbox' or 'roi', got {examples!r}")
     result = fit(PoseTask(spec, config, SKELETON), [PoseData(inputs, frac)], seeds=[seed], initial=variables,
                  hooks=hooks, desc=f"fine-tune {spec.variant}")
     return PosePredictor(spec, result.instance(0), SKELETON), result.step_losses[:, 0].tolist()
 
 
 def evaluate_synthetic(predictor: PosePredictor, n: int = 96, *, seed: int = 10_000,
-                       rotation_deg: Sequence[float] = ROTATION, batch_size: int = 32) -> dict:
-    """PCKh@τ, ME and PCKh@Human^0.95 (:func:`~infantjax.metrics.pose.pose_metrics`) of a predictor on held-out rendered frames
-    (rendered at the predictor's resolution; seeds ≥ 10,000 are never used for training here)."""
+                       rotation_deg: Sequence[float] = ROTATION, batch_size: int = 32, examples: str = "letterbox",
+                       decoding: str = "reference") -> dict:
+    """PCKh@τ, ME and PCKh@Human^0.95 (:func:`~infantjax.metrics.pose.pose_metrics`) of a predictor on held-out
+    rendered frames (seeds ≥ 10,000 are never used for training here): whole frames rendered at the predictor's
+    resolution (``examples="letterbox"``, the official decoding path) or the tracker's region-of-interest crops
+    (``"roi"``, :func:`~infantjax.synth.pose.roi_examples`) decoded with ``decoding`` (``"reference"`` or
+    ``"subpixel"``); also ``median_px``, the median error in input pixels."""
     r = predictor.resolution
-    _, _, frames, kp = synthetic_examples(n, r, seed=seed, rotation_deg=rotation_deg)
-    xy = np.concatenate([predictor.keypoints_batch(frames[s:s + batch_size], pad_to=batch_size)[0]
-                         for s in range(0, len(frames), batch_size)])
-    return pose_metrics(xy * r - PIXEL_OFFSET, kp, predictor.skeleton)
+    if examples == "roi":
+        from infantjax.infer.tracking import crop_keypoints
+
+        inputs, frac, _ = roi_examples(n, r, seed=seed)
+        xy = np.concatenate([crop_keypoints(predictor, inputs[s:s + batch_size], decoding, pad_to=batch_size)[0]
+                             for s in range(0, len(inputs), batch_size)])
+        pred, true = xy * r, frac * r
+    elif examples == "letterbox":
+        _, _, frames, kp = synthetic_examples(n, r, seed=seed, rotation_deg=rotation_deg)
+        xy = np.concatenate([predictor.keypoints_batch(frames[s:s + batch_size], pad_to=batch_size)[0]
+                             for s in range(0, len(frames), batch_size)])
+        pred, true = xy * r - PIXEL_OFFSET, kp
+    else:
+        raise ConfigError(f"examples must be 'letterbox' or 'roi', got {examples!r}")
+    out = pose_metrics(pred, true, predictor.skeleton)
+    out["median_px"] = float(np.nanmedian(np.linalg.norm(pred - true, axis=-1)))
+    return out
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -312,7 +345,7 @@ def track_synthetic_video(predictor: PosePredictor | None = None, *, duration_s:
     """Render one synthetic infant video, track it and score the keypoints against the rendered truth.
 
     Arguments:
-        predictor: an In-Motion 19 predictor (default ``PosePredictor.pretrained("rt-synthetic-infant")``).
+        predictor: an In-Motion 19 predictor (default the zoo's infant model, ``rt-synthetic-infant-roi``).
         duration_s: video length in seconds.
         fps: frame rate.
         size: (height, width) of the video (default the predictor's square resolution).
@@ -328,7 +361,7 @@ def track_synthetic_video(predictor: PosePredictor | None = None, *, duration_s:
     from infantjax.io import write_video
     from infantjax.synth.rendering import render, sample_appearance
 
-    predictor = predictor or PosePredictor.pretrained("rt-synthetic-infant")
+    predictor = predictor or PosePredictor.pretrained("rt-synthetic-infant-roi")
     if predictor.skeleton.name != SKELETON:
         raise ConfigError(f"track_synthetic_video needs an {SKELETON} predictor, got {predictor.skeleton.name!r}")
     if not (duration_s > 0 and fps > 0):
@@ -346,7 +379,7 @@ def track_synthetic_video(predictor: PosePredictor | None = None, *, duration_s:
     truth_px = np.concatenate(truth).astype(np.float32) + PIXEL_OFFSET
     with tempfile.TemporaryDirectory() as tmp:
         path = video_path or os.path.join(tmp, "synthetic_infant.mp4")
-        write_video(path, np.concatenate(frames), fps=float(fps))
+        write_video(path, np.concatenate(frames), fps=float(fps), reproducible=True)
         seq = predictor.track(path, batch_size=batch_size, progress=progress)
     metrics = pose_metrics(seq.coords, truth_px, SKELETON)
     log.info("tracked %d synthetic frames: PCKh@0.5 = %.3f", seq.num_frames, metrics["pckh@0.5"])

@@ -160,3 +160,4 @@ def prepare_examples(frames: UInt8[np.ndarray, "N H W 3"], keypoints_px: Float[n
     elif h > w:
         frac[..., 0] = p + frac[..., 0] * (1 - 2 * p)
     return out, frac.astype(np.float32)
+

@@ -29,6 +29,7 @@ from infantjax import skeleton as _skeleton
 from infantjax.clinical import (
     COLOURS,
     ETABLE5_THRESHOLDS,
+    WITHHELD_COLOUR,
     RiskResult,
     colour_from_count,
     evaluate,
@@ -36,7 +37,7 @@ from infantjax.clinical import (
     threshold_table,
 )
 from infantjax.errors import DataError
-from infantjax.explain import COLOUR_RGB
+from infantjax.explain import COLOUR_RGB, SEQUENTIAL_HEX, decision_cam
 from infantjax.io.files import write_text
 from infantjax.report import svg
 from infantjax.report.provenance import EnsembleInfo, ThresholdTable, as_info, instance_count_text
@@ -50,12 +51,19 @@ log = logging.getLogger(__name__)
 
 #: What each certainty colour says (seed 002, Paper III).
 COLOUR_MEANING = {"green": "certain no CP", "yellow": "uncertain no CP", "orange": "uncertain CP",
-                  "red": "certain CP"}
-DISCLAIMER = ("Research software. This page was produced by infantjax, a research library, from a model trained "
-              "on the data named under provenance. It is not a medical device and has not been validated for "
-              "clinical use: do not base a diagnosis or a treatment decision on it. A CP risk is a statistical "
-              "estimate, not a diagnosis; the General Movement Assessment by a trained clinician and follow-up "
-              "remain the standard.")
+                  "red": "certain CP", "grey": "cannot be assessed: tracking unreliable"}
+#: The research-use notice, after its bold first sentence "Research software, not for clinical use." (every
+#: page shows it once).
+DISCLAIMER = ("infantjax is a research library, not a medical device, and has not been validated for "
+              "clinical use: do not base a diagnosis or a treatment decision on this page. A CP risk is a "
+              "statistical estimate, not a diagnosis; the General Movement Assessment by a trained clinician "
+              "and follow-up remain the standard. The model and the data it was trained on are named under "
+              "provenance.")
+#: Where a CAM score lies on the legend of the sequential scale: the colour is score^¼ (the reference's
+#: power).
+CAM_TICKS = (0.0, 0.01, 0.1, 0.5, 1.0)
+#: The same for a linear quantity in [0, 1] (keypoint confidence).
+LINEAR_TICKS = (0.0, 0.25, 0.5, 0.75, 1.0)
 _SKELETON = "in-motion-19"
 
 
@@ -73,8 +81,15 @@ def _environment():
     # constants every template and macro may use (imported macros see globals, not the render context)
     env.filters["thr"] = _threshold_text
     env.globals.update(version=__version__, disclaimer=DISCLAIMER, colour_rgb=COLOUR_RGB,
-                       colour_meaning=COLOUR_MEANING, letter=svg.LETTER)
+                       colour_meaning=COLOUR_MEANING, letter=svg.LETTER, scale_css=_scale_css(),
+                       cam_ticks=[(f"{v:g}", round(100 * v ** 0.25, 2)) for v in CAM_TICKS],
+                       linear_ticks=[(f"{v:g}", round(100 * v, 2)) for v in LINEAR_TICKS])
     return env
+
+
+def _scale_css() -> str:
+    """The sequential scale as a CSS gradient from 0 (left) to 1 (right) (the legends' bar)."""
+    return "linear-gradient(to right, " + ", ".join(SEQUENTIAL_HEX) + ")"
 
 
 def _render(template: str, **context) -> str:
@@ -91,8 +106,10 @@ def _check_result(result, where: str) -> None:
     if p.ndim != 2 or p.shape[0] == 0 or p.shape[1] == 0:
         raise DataError(f"{where}: the result has no windows (predictions of shape {p.shape}), so it has no risk to "
                         "report; the recording must be at least one window (5 s) long")
-    if result.colour not in COLOURS or any(c not in COLOURS for c in result.window_colour):
-        raise DataError(f"{where}: certainty colours must be among {COLOURS}")
+    if result.colour not in (*COLOURS, WITHHELD_COLOUR) or \
+            any(c not in COLOURS for c in result.window_colour):
+        raise DataError(f"{where}: certainty colours must be among {COLOURS} (the video's also "
+                        f"{WITHHELD_COLOUR!r}, withheld)")
     if len(result.window_colour) != p.shape[0] or np.shape(result.window_starts) != (p.shape[0],):
         raise DataError(f"{where}: the result's window colours/starts do not match its {p.shape[0]} windows")
     if not math.isfinite(result.risk):
@@ -100,17 +117,19 @@ def _check_result(result, where: str) -> None:
 
 
 def _cam_state(result, joints: int) -> tuple[np.ndarray | None, np.ndarray | None, str | None]:
-    """(video CAM, window CAM, why not) — the CAM to draw, or a sentence saying why there is none."""
-    if result.cam is None:
+    """(video CAM, window CAM, why not) of the class the result is explained by
+    (:func:`infantjax.explain.decision_cam`): the CAM to draw, or a sentence saying why there is none."""
+    explained = decision_cam(result)
+    if explained.cam is None:
         return None, None, ("No class activation map: this result was assessed without CAM scores (assess() "
                             "without cam=...). Results from infantjax.clinical.assess_prediction carry one.")
-    cam = np.asarray(result.cam, dtype=np.float64)
+    cam = np.asarray(explained.cam, dtype=np.float64)
     if cam.shape != (joints,):
         raise DataError(f"the result's CAM has shape {cam.shape}; the report draws ({joints},) In-Motion 19 joint "
                         "scores")
     if not np.isfinite(cam).all():
         return None, None, "No class activation map: the CAM holds NaN (the instances gave no usable scores)."
-    wcam = None if result.window_cam is None else np.asarray(result.window_cam, dtype=np.float64)
+    wcam = None if explained.window_cam is None else np.asarray(explained.window_cam, dtype=np.float64)
     if wcam is not None and (wcam.shape != (result.predictions.shape[0], joints) or not np.isfinite(wcam).all()):
         raise DataError(f"the result's window CAM has shape {wcam.shape}; expected ({result.predictions.shape[0]}, "
                         f"{joints}) finite scores")
@@ -195,7 +214,7 @@ def _placement(table: ThresholdTable | None, result) -> dict:
 def infant(result: RiskResult, sequence: SkeletonSequence | None, *, ensemble_info,
            out: str | os.PathLike = "report.html",
            threshold_table: ThresholdTable | None = None, name: str | None = None,
-           cohort_page: str | None = None) -> pathlib.Path:
+           cohort_page: str | None = None, models_note: str | None = None) -> pathlib.Path:
     """Write one self-contained HTML page for one infant (seed 002, Paper III Fig. 2–3 layout).
 
     The page holds: the recording (id, duration, fps), the CP risk with its certainty colour and the colour rule,
@@ -213,6 +232,8 @@ def infant(result: RiskResult, sequence: SkeletonSequence | None, *, ensemble_in
         threshold_table: where to place the risk (default: the one stored with the ensemble, if any).
         name: the recording's id on the page (default from the result's metadata).
         cohort_page: a link back to the cohort page, relative to ``out``.
+        models_note: a sentence about the models added to the research-use notice (e.g. that they were trained
+            on synthetic infants only), or None.
 
     Returns:
         the path written.
@@ -222,14 +243,29 @@ def infant(result: RiskResult, sequence: SkeletonSequence | None, *, ensemble_in
             sequence does not match the result.
     """
     return write_text(out, _infant_html(result, sequence, as_info(ensemble_info), threshold_table, name,
-                                        cohort_page), parents=True)
+                                        cohort_page, models_note), parents=True)
 
 
-def _infant_html(result, sequence, info: EnsembleInfo | None, threshold_table, name, cohort_page) -> str:
-    return _render("infant.html.j2", **_infant_context(result, sequence, info, threshold_table, name, cohort_page))
+def _infant_html(result, sequence, info: EnsembleInfo | None, threshold_table, name, cohort_page,
+                 models_note=None) -> str:
+    return _render("infant.html.j2", **_infant_context(result, sequence, info, threshold_table, name,
+                                                       cohort_page, models_note))
 
 
-def _infant_context(result, sequence, info: EnsembleInfo | None, threshold_table, name, cohort_page) -> dict:
+def _tracking(result) -> dict:
+    """The tracking-quality verdict as the pages say it (state good when the result was not gated)."""
+    q = result.quality
+    n = int(result.predictions.shape[0])
+    if q is None:
+        return {"gated": False, "state": None, "withheld": False, "headline": None, "reasons": (),
+                "unreliable": 0, "doubtful": 0, "windows": n}
+    return {"gated": True, "state": q.state, "withheld": bool(q.withheld), "headline": q.headline(),
+            "reasons": tuple(q.reasons), "unreliable": sum(s == "unreliable" for s in q.window_states),
+            "doubtful": sum(s == "doubtful" for s in q.window_states), "windows": n}
+
+
+def _infant_context(result, sequence, info: EnsembleInfo | None, threshold_table, name, cohort_page,
+                    models_note=None) -> dict:
     """What the infant page shows (the dashboard, :mod:`infantjax.report.dashboard`, shows it too)."""
     _check_result(result, "report.infant")
     skel = _skeleton.get(_SKELETON)
@@ -254,9 +290,12 @@ def _infant_context(result, sequence, info: EnsembleInfo | None, threshold_table
     n_windows, n_instances = result.predictions.shape
     window_counts = {c: sum(1 for w in result.window_colour if w == c) for c in COLOURS}
     top_joints = [] if cam is None else [(joints[j], float(cam[j])) for j in np.argsort(-cam, kind="stable")[:5]]
+    explained = decision_cam(result)
     warnings = list(result.warnings)  # what the prediction found (e.g. a head-down recording) first
     if no_cam:
         warnings.append(no_cam)
+    elif explained.note:
+        warnings.append(explained.note)
     if quality is not None and quality.never_observed:
         warnings.append(
             f"{len(quality.never_observed)} joint(s) never observed in this recording "
@@ -269,16 +308,18 @@ def _infant_context(result, sequence, info: EnsembleInfo | None, threshold_table
         title=f"CP risk report: {name or _name_of(result)}",
         name=name or _name_of(result), result=result, risk_text=f"{result.risk:.3f}",
         colour=result.colour, rule=colour_rule(result), fps=fps, n_frames=n_frames, duration=duration,
-        n_windows=n_windows, n_instances=n_instances, window_counts=window_counts,
+        n_windows=n_windows, n_used=int(result.used_windows.sum()), n_instances=n_instances,
+        window_counts=window_counts,
         placement=_placement(table, result), info=info,
         instances_text=None if info is None else instance_count_text(info.stack_sizes),
         quality=quality, warnings=warnings, cohort_page=cohort_page,
         boxplots=svg.boxplots(result, model_fps),
         cam_skeleton=None if cam is None else svg.cam_skeleton(cam, joints, skel.edges),
         cam_heatmap=None if wcam is None else svg.cam_heatmap(wcam, result.window_starts, joints, model_fps),
-        cam_legend=None if cam is None else svg.cam_legend("infant"),
+        cam_toward=explained.toward,
         top_joints=top_joints, missing=None if quality is None else svg.missing_bars(quality),
         worst_joints=[] if quality is None else quality.worst_joints(3),
+        tracking=_tracking(result), models_note=models_note,
     )
 
 
@@ -375,12 +416,14 @@ def _cohort_html(results, labels, sequences, names, links, thresholds, info: Ens
         raise DataError(f"report.cohort: {len(links)} links for {n} results")
     qualities = [None if sequences is None or sequences[i] is None else DataQuality.from_sequence(sequences[i])
                  for i in range(n)]
-    order = {c: k for k, c in enumerate(COLOURS)}
+    order = {c: k for k, c in enumerate((*COLOURS, WITHHELD_COLOUR))}
     rows = []
     for i, r in enumerate(results):
         q = qualities[i]
         rows.append({"name": shown[i], "link": None if links is None else links[i], "risk": float(r.risk),
                      "label": r.label, "cp": int(r.cp), "colour": r.colour, "colour_rank": order[r.colour],
+                     "quality": None if r.quality is None else r.quality.state,
+                     "quality_reasons": () if r.quality is None else tuple(r.quality.reasons),
                      "windows": int(r.predictions.shape[0]), "instances": int(r.predictions.shape[1]),
                      "missing": None if q is None else q.missing_fraction,
                      "never": () if q is None else q.never_observed,

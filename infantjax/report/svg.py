@@ -17,10 +17,8 @@ from infantjax.clinical import COLOURS
 from infantjax.explain import COLOUR_RGB, TEMPLATE_POSE, cam_colour, window_distributions
 
 __all__ = [
-    "CAM_LEGEND_STOPS",
     "boxplots",
     "cam_heatmap",
-    "cam_legend",
     "cam_skeleton",
     "colour_bars",
     "hex_colour",
@@ -28,10 +26,8 @@ __all__ = [
     "roc",
 ]
 
-#: Certainty colour → its letter, drawn beside the colour wherever there is room.
-LETTER = {"green": "G", "yellow": "Y", "orange": "O", "red": "R"}
-#: CAM scores at which the legend's gradient is sampled: the colour scale is score^¼, so its change sits near 0.
-CAM_LEGEND_STOPS = (0.0, 0.002, 0.01, 0.03, 0.07, 0.15, 0.3, 0.5, 0.75, 1.0)
+#: Certainty colour → its letter, drawn with the colour wherever the colour is drawn (grey: withheld).
+LETTER = {"green": "G", "yellow": "Y", "orange": "O", "red": "R", "grey": "–"}
 _FONT = 'font-family="system-ui, sans-serif"'
 
 
@@ -102,7 +98,8 @@ def boxplots(result, fps: float = 30.0) -> Markup:
             f'fill="{COLOUR_RGB[s.colour]}" stroke="#333" stroke-width="0.8"/>'
             f'<line x1="{_f(cx - bw / 2)}" x2="{_f(cx + bw / 2)}" y1="{_f(y(s.median))}" y2="{_f(y(s.median))}" '
             'stroke="#000" stroke-width="1.5"/>'
-            + (_text(cx, top + ph + 11, LETTER[s.colour], anchor="middle", size=8, cls="letter") if letters else "")
+            + (_text(cx, top + ph + 11, LETTER[s.colour], anchor="middle", size=9, cls="letter") if letters
+               else "")
             + "</g>")
     for k in _ticks(n, 12):
         cx = left + (k + 0.5) * dx
@@ -132,8 +129,8 @@ def _cam_fill(score: float) -> str:
 
 
 def cam_skeleton(cam, joints: Sequence[str], edges: Sequence[tuple[int, int]], *, label_top: int = 3) -> Markup:
-    """The video CAM on the template infant (seed 002, Fig. 3.12b): each joint coloured (s^¼, 1 − s^¼, 0), the
-    ``label_top`` highest joints labelled with their score.
+    """The video CAM on the template infant (seed 002, Fig. 3.12b): each joint coloured s^¼ on the sequential
+    scale (:func:`infantjax.explain.cam_colour`), the ``label_top`` highest joints labelled with their score.
 
     Arguments:
         cam: (19,) joint scores in [0, 1].
@@ -164,20 +161,6 @@ def cam_skeleton(cam, joints: Sequence[str], edges: Sequence[tuple[int, int]], *
                 "cam-skeleton")
 
 
-def cam_legend(prefix: str) -> Markup:
-    """The CAM colour scale from 0 (green) to 1 (red) with tick labels; ``prefix`` keeps gradient ids unique."""
-    gid = f"{prefix}-camscale"
-    stops = "".join(f'<stop offset="{s:g}" stop-color="{_cam_fill(s)}"/>' for s in CAM_LEGEND_STOPS)
-    # the gradient is laid out on a linear score axis, sampled where the ¼-power scale changes fastest
-    body = [f'<defs><linearGradient id="{gid}" x1="0" x2="1" y1="0" y2="0">{stops}</linearGradient></defs>',
-            f'<rect x="10" y="4" width="200" height="12" fill="url(#{gid})" stroke="#555" stroke-width="0.6"/>']
-    for v in (0.0, 0.25, 0.5, 0.75, 1.0):
-        body.append(f'<line x1="{_f(10 + 200 * v)}" x2="{_f(10 + 200 * v)}" y1="16" y2="20" stroke="#555"/>')
-        body.append(_text(10 + 200 * v, 30, f"{v:g}", anchor="middle", size=9))
-    body.append(_text(215, 14, "CAM: green low, red high", size=9))
-    return _svg(340, 34, "CAM colour scale: 0 green (low) to 1 red (high)", body, "legend cam-legend")
-
-
 def cam_heatmap(window_cam, window_starts, joints: Sequence[str], fps: float = 30.0) -> Markup:
     """CAM over time: one row per joint, one column per window, coloured like the skeleton.
 
@@ -201,7 +184,7 @@ def cam_heatmap(window_cam, window_starts, joints: Sequence[str], fps: float = 3
         hi = int(np.argmax(c[:, j]))
         body.append(f'<g class="cam-row" data-joint="{escape(name)}"><title>{escape(name)}: median CAM '
                     f"{np.median(c[:, j]):.2f}, highest {c[hi, j]:.2f} at {starts[hi] / fps:.0f} s</title>")
-        body.append(_text(left - 4, yy + row - 2, name, anchor="end", size=8.5))
+        body.append(_text(left - 4, yy + row - 2, name, anchor="end", size=9))
         for k in range(n):
             t = f"<title>{escape(name)} at {starts[k] / fps:.0f} s: {c[k, j]:.2f}</title>" if cell_titles else ""
             body.append(f'<rect x="{_f(left + k * dx)}" y="{_f(yy)}" width="{_f(dx + 0.3)}" height="{_f(row)}" '
@@ -231,14 +214,14 @@ def missing_bars(quality) -> Markup:
         body.append(f'<g class="missing" data-joint="{escape(name)}" data-missing="{frac:.4f}">'
                     f"<title>{escape(name)}: missing in {int(quality.missing_frames_per_joint[j])} of "
                     f"{quality.num_frames} frames</title>")
-        body.append(_text(left - 4, yy + row - 2.5, name, anchor="end", size=8.5))
+        body.append(_text(left - 4, yy + row - 2.5, name, anchor="end", size=9))
         body.append(f'<rect x="{_f(left)}" y="{_f(yy + 1.5)}" width="{_f(bar)}" height="{_f(row - 3)}" '
                     'fill="#eee"/>')
         if frac > 0:
             body.append(f'<rect x="{_f(left)}" y="{_f(yy + 1.5)}" width="{_f(max(bar * frac, 1.0))}" '
-                        f'height="{_f(row - 3)}" fill="{"#b2182b" if never else "#4a6fa5"}"/>')
+                        f'height="{_f(row - 3)}" fill="{"#333333" if never else "#4a6fa5"}"/>')
         body.append(_text(left + bar + 4, yy + row - 2.5, "never seen" if never else f"{100 * frac:.1f} %",
-                          size=8.5, weight="bold" if never else None))
+                          size=9, weight="bold" if never else None))
         body.append("</g>")
     body.append(_text(left + bar / 2, height - 6, "share of frames missing (before preprocessing)", anchor="middle",
                       size=9))

@@ -238,10 +238,14 @@ class SyntheticVideo:
             yield out.frames
 
     def write(self, path, *, width: int | None = None, height: int | None = None):
-        """Render and encode the video as MP4 (through ``infantjax.io.write_video``); returns the path."""
+        """Render and encode the video as MP4 (through ``infantjax.io.write_video``); returns the path.
+
+        The file is the same, byte for byte, on every run and every machine from the same seed: the renderer
+        is deterministic and the encoder runs in its reproducible mode (``write_video(...,
+        reproducible=True)``)."""
         from infantjax.io import write_video
 
-        return write_video(path, self.frames(width=width, height=height), fps=self.fps)
+        return write_video(path, self.frames(width=width, height=height), fps=self.fps, reproducible=True)
 
 
 def _fps_for(fps, config: RecordingConfig, rng) -> float:

@@ -46,7 +46,7 @@ from infantjax.train.optim import learning_rate_schedule, make_optimizer
 from infantjax.train.state import TrainState
 from infantjax.train.task import Task
 
-__all__ = ["FitResult", "Hook", "HookContext", "Programs", "apply_in_batches", "drop_programs", "fit",
+__all__ = ["FitResult", "Hook", "HookContext", "Programs", "apply_in_batches", "drop_programs", "fit", "precompile",
            "programs_for", "stack_instances", "train_step_within_budget"]
 
 log = logging.getLogger(__name__)
@@ -344,6 +344,73 @@ class FitResult:
 
 
 # ------------------------------------------------------------------------------------------------------ fit
+def precompile(task: Task, data: Sequence[Any], *, mesh=None) -> dict[str, float]:
+    """Compile the programs :func:`fit` of ``task`` on ``data`` (one element per instance) will run, without running
+    any: its initialisation, training step, evaluation (at the chunk :func:`fit` picks) and the small programs
+    around them, each lowered from the shapes ``fit`` gives it and compiled ahead of time. They land in the cached
+    program set (:func:`programs_for`) under the same key, so a :func:`fit` that follows in this process finds them
+    compiled. Thread-safe: a NAS worker compiles the next trial's programs in a thread while the current trial trains
+    (:class:`infantjax.nas.Worker`, ``prefetch``), so that on an accelerator the compile, which runs on the host, is
+    hidden behind the training, which runs on the device.
+
+    Arguments:
+        task: the training problem.
+        data: per instance, the task's data object (only its shapes are used: the first batch of epoch 1 and the
+            evaluation inputs).
+        mesh: the mesh :func:`fit` will be given (default, as there: every device).
+
+    Returns:
+        seconds of compiling, per program (``init``, ``variables``, ``evaluation``, ``train_step``, ``copy``,
+        ``select``), and ``total``.
+    """
+    data = list(data)
+    n = len(data)
+    if n == 0:
+        raise ConfigError("precompile: no data; give one data object per instance")
+    config = task.config
+    mesh = mesh if mesh is not None else parallel.instance_mesh(n, batch_size=config.batch_size)
+    data_axis = mesh.shape[parallel.DATA]
+    n_pad = parallel.padded_size(n, mesh)
+    chunk = math.ceil(config.eval_batch_size / data_axis) * data_axis
+    programs = programs_for(task, max(task.steps_per_epoch(d) for d in data), mesh)
+    times: dict[str, float] = {}
+
+    def compiled(name: str, fn, *args):
+        start = time.perf_counter()
+        fn.lower(*args).compile()
+        times[name] = times.get(name, 0.0) + time.perf_counter() - start
+
+    keys = jax.ShapeDtypeStruct((n_pad, 2), jnp.uint32)
+    compiled("init", programs.init, keys)
+    state = jax.eval_shape(programs.init, keys)
+    compiled("variables", programs.variables, state)
+    variables = jax.eval_shape(programs.variables, state)
+    eval_inputs = [task.eval_inputs(d) for d in data]
+    if all(x is not None for x in eval_inputs):
+        start = time.perf_counter()
+        chunk = _eval_chunk(programs, variables, eval_inputs, n_pad, chunk, data_axis, config)
+        times["evaluation"] = time.perf_counter() - start  # the chunk's measurement compiles the program
+        template = eval_inputs[0]
+        struct = jax.tree_util.tree_map(
+            lambda a: jax.ShapeDtypeStruct((n_pad, chunk) + np.shape(a)[1:], np.asarray(a).dtype), template)
+        compiled("evaluation", programs.predict, variables, struct)
+    first = task.epoch_batches(data[0], 1, np.random.default_rng([0, 1]))[0]
+    batch = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct((n_pad,) + np.shape(a), np.asarray(a).dtype),
+                                   first)
+    active = jax.ShapeDtypeStruct((n_pad,), np.bool_)
+    start = time.perf_counter()
+    step = train_step_within_budget(programs, state, batch, active, config)
+    if hasattr(step, "lower"):  # a step the memory budget measured comes compiled already
+        step.lower(state, batch, active).compile()
+    times["train_step"] = time.perf_counter() - start
+    inst = parallel.instance_sharding(mesh)
+    placed = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=inst), variables)
+    compiled("copy", programs.copy, placed)
+    compiled("select", programs.select, jax.ShapeDtypeStruct((n_pad,), np.bool_, sharding=inst), placed, placed)
+    times["total"] = sum(times.values())
+    return times
+
+
 def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any = None, mesh=None,
         checkpoint_dir: str | os.PathLike | None = None, log_dir: str | os.PathLike | None = None,
         on_epoch: Callable[[int, list[dict]], bool | None] | None = None, hooks: Sequence[Hook] = (),

@@ -39,7 +39,7 @@ from infantjax.infer.mam import (  # noqa: F401 - the family's inference helpers
     recording_outputs,
 )
 from infantjax.train.config import TrainConfig, host_field
-from infantjax.train.predict import Examples, StackedPredictor, task_forward
+from infantjax.train.predict import StackedPredictor, task_forward
 from infantjax.train.task import Task
 
 __all__ = ["MamConfig", "MamData", "MamTask", "check_binary", "check_info", "check_recordings", "clip_slots", "clip_starts", "predict_recordings", "recording_clips",

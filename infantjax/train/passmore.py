@@ -47,7 +47,7 @@ from infantjax.infer.passmore import (  # noqa: F401 - the family's inference he
     video_logits,
 )
 from infantjax.train.config import TrainConfig, host_field
-from infantjax.train.predict import Examples, StackedPredictor, task_forward
+from infantjax.train.predict import StackedPredictor, task_forward
 from infantjax.train.task import Selection, Task
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Moved to :mod:`infantjax.infer.predict` (the inference layer below training, issue 38). This name stays an alias
+"""Moved to :mod:`infantjax.infer.predict` (the inference layer below training). This name stays an alias
 of that module, so ``infantjax.train.predict`` imports (and monkeypatches) keep working."""
 
 import sys

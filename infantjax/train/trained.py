@@ -1,4 +1,4 @@
-"""Moved to :mod:`infantjax.infer.trained` (the inference layer below training, issue 38). This name stays an alias
+"""Moved to :mod:`infantjax.infer.trained` (the inference layer below training). This name stays an alias
 of that module, so ``infantjax.train.trained`` imports (and monkeypatches) keep working."""
 
 import sys

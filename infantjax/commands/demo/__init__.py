@@ -30,7 +30,7 @@ def register(sub) -> None:
     p.add_argument("--epochs", type=int, default=None, help="training epochs of the demo ensemble")
     p.add_argument("--pose-weights", default=None,
                    help="In-Motion 19 PosePredictor weights (.npz) to track the rendered video with (default: the "
-                        "shipped rt-synthetic-infant weights, fine-tuned on synthetic renders only)")
+                        "shipped rt-synthetic-infant-roi weights, fine-tuned on synthetic renders only)")
     p.set_defaults(func=run)
 
 
@@ -108,7 +108,7 @@ def _video(st, args, out):
 def _pose(st, args, out):
     from infantjax.pipelines.pose import PosePredictor, track_synthetic_video
 
-    weights = args.pose_weights or "rt-synthetic-infant"
+    weights = args.pose_weights or "rt-synthetic-infant-roi"
     st.start(f"keypoints from a rendered infant video with EfficientPose RT, weights {weights} "
              "(infantjax.models.pose)")
     predictor = PosePredictor.load(args.pose_weights) if args.pose_weights else PosePredictor.pretrained(weights)

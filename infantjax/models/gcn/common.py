@@ -18,13 +18,13 @@ from jaxtyping import Array, Float
 from infantjax import skeleton as skeleton_lib
 from infantjax.errors import DataError, SkeletonMismatchError
 from infantjax.models.gcn.spec import GCNSpec, STGCNSpec
-from infantjax.nn.norm import batch_norm
+from infantjax.nn.norm import CONVENTIONS, batch_norm
 from infantjax.nn.precision import resolve
 from infantjax.nn.temporal import Pointwise, TemporalConv
 from infantjax.nn.torch_compat import LINEAR_GAIN, he_fan_out, torch_bias
 
-__all__ = ["adjacency", "bn", "check_input", "class_activation_map", "compute_dtype", "head", "normalised_input",
-           "output_dtype", "projection", "temporal_conv_layer"]
+__all__ = ["adjacency", "bn", "bn_affine", "check_input", "class_activation_map", "compute_dtype",
+           "folded_branches", "head", "normalised_input", "output_dtype", "projection", "temporal_conv_layer"]
 
 
 @functools.lru_cache(maxsize=64)
@@ -41,6 +41,64 @@ def bn(train: bool, name: str, dtype: Any, numerics: str = "flax") -> nn.Module:
     """The GCNs' BatchNorm: PyTorch's ε = 1e-5 and momentum 0.1 (the reference is PyTorch; ``nn.norm``);
     ``numerics`` ``"flax"`` (fast) or ``"torch"`` (PyTorch's training numerics, :func:`~infantjax.nn.norm.batch_norm`)."""
     return batch_norm(train, name, convention="torch", dtype=dtype, numerics=numerics)
+
+
+def bn_affine(variables: dict, name: str, dtype: Any = jnp.float32) -> tuple:
+    """The evaluation of the GCN BatchNorm ``name`` (:func:`bn`) as a per-channel affine map y = x·m + s, from its
+    variables in ``variables`` (a module's ``{"params": ..., "batch_stats": ...}``): m = γ/√(σ²+ε) and
+    s = β − μ·m, computed in ``dtype`` (float32 or float64)."""
+    params, stats = variables["params"][name], variables["batch_stats"][name]
+    m = jax.lax.rsqrt(jnp.asarray(stats["var"], dtype) + CONVENTIONS["torch"].epsilon) * jnp.asarray(params["scale"],
+                                                                                                     dtype)
+    return m, jnp.asarray(params["bias"], dtype) - jnp.asarray(stats["mean"], dtype) * m
+
+
+def folded_branches(variables: dict, scales: int, kernel_size: int, dtype: Any = jnp.float32) -> tuple:
+    """A basic temporal block's branches as one convolution: branch d (dilation d = 1 … ``scales``) is a (k×1)
+    convolution ``branch{d}_conv`` with bias and the BatchNorm ``branch{d}_bn``; with two or more, the branches are
+    concatenated and mixed by the 1×1 convolution ``fusion`` and the BatchNorm ``fusion_bn``. All of it is linear in
+    the block's input, so it is one convolution whose kernel holds branch d's tap j at offset (j − h)·d, h = (k−1)/2,
+    multiplied through the BatchNorms and the fusion, summed where the branches' taps meet.
+
+    Arguments:
+        variables: the block's variables (``{"params": ..., "batch_stats": ...}``).
+        scales: the number of branches.
+        kernel_size: k (odd).
+        dtype: the dtype the folded weights are computed in (float32, or float64 for a float64 network).
+
+    Returns:
+        (kernel (2·h·scales + 1, C, F), bias (F,)): the convolution of dilation 1 and padding h·scales with the same
+        stride as the branches.
+    """
+    params = variables["params"]
+    h = (kernel_size - 1) // 2
+    kernel = bias = None
+    for d in range(1, scales + 1):
+        conv = params[f"branch{d}_conv"]["conv"]
+        w = jnp.asarray(conv["kernel"], dtype)
+        w = w.reshape(w.shape[0], *w.shape[-2:])  # (k, C, F)
+        m, s = bn_affine(variables, f"branch{d}_bn", dtype)
+        mix = jnp.diag(m)  # the branch's BatchNorm, then its rows of the fusion
+        b = jnp.asarray(conv["bias"], dtype) * m + s
+        if scales > 1:
+            fusion = jnp.asarray(params["fusion"]["conv"]["kernel"], dtype)
+            rows = fusion[(d - 1) * fusion.shape[1]:d * fusion.shape[1]]
+            mix, b = mix @ rows, b @ rows
+        w = jnp.einsum("kcf,fg->kcg", w, mix)
+        # tap j at offset h·(scales − d) + j·d: the taps spread with d − 1 zeros between them, then padded to the
+        # folded length (concatenations and pads, no scatter: exchange formats such as LiteRT take them)
+        k = w.shape[0]
+        if d > 1:
+            w = jnp.concatenate([w[:, None], jnp.zeros((k, d - 1, *w.shape[1:]), dtype)], axis=1)
+            w = w.reshape(k * d, *w.shape[2:])[:(k - 1) * d + 1]
+        w = jnp.pad(w, ((h * (scales - d), h * (scales - d)), (0, 0), (0, 0)))
+        kernel = w if kernel is None else kernel + w
+        bias = b if bias is None else bias + b
+    if scales > 1:
+        m, s = bn_affine(variables, "fusion_bn", dtype)
+        kernel = kernel * m
+        bias = (bias + jnp.asarray(params["fusion"]["conv"]["bias"], dtype)) * m + s
+    return kernel, bias
 
 
 def projection(x, features: int, stride: int, train: bool, name: str, dtype: Any, numerics: str = "flax"):

@@ -37,11 +37,13 @@ import flax.linen as nn
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from infantjax import backend
 from infantjax import skeleton as skeleton_lib
 from infantjax.models.gcn.common import (
     adjacency,
     bn,
     compute_dtype,
+    folded_branches,
     head,
     normalised_input,
     output_dtype,
@@ -55,7 +57,7 @@ from infantjax.nn.attention import ChannelAttention, FrameAttention, JointAttent
 from infantjax.nn.graph import DepthwiseGraphConv, GraphConv
 from infantjax.nn.remat import remat_module
 from infantjax.nn.se import SqueezeExcitation
-from infantjax.nn.temporal import Pointwise
+from infantjax.nn.temporal import Pointwise, temporal_conv
 from infantjax.nn.torch_compat import LINEAR_GAIN, RELU_GAIN
 
 __all__ = ["STGCNModule", "SearchableGCN"]
@@ -126,6 +128,13 @@ class TemporalBlock(nn.Module):
         res = 0.0
         if p.block_residual:
             res = x if s == 1 else projection(x, c, s, train, "residual", dt, self.bn_numerics)
+        if self._fold(train):
+            # the branches, their BatchNorms and the fusion as one convolution (Policy.temporal_fold)
+            kernel, bias = folded_branches(self.variables, p.temporal_scales, k, jnp.promote_types(dt, jnp.float32))
+            kernel = kernel.reshape(kernel.shape[0], *(1,) * (x.ndim - 3), *kernel.shape[1:]).astype(dt)
+            y = temporal_conv(jnp.asarray(x, dt), kernel, stride=s, padding=(k - 1) // 2 * p.temporal_scales,
+                              impl=self.conv_impl) + bias.astype(dt)
+            return act(self._outer_se(y, act, dt) + res + module_residual)
         branches = []
         for d in range(1, p.temporal_scales + 1):
             name = f"branch{d}_"
@@ -156,21 +165,34 @@ class TemporalBlock(nn.Module):
                 if p.inner_se_ratio:
                     y = SqueezeExcitation(p.inner_se_ratio, act, dtype=dt, name=name + "se")(y)
             branches.append(y)
-        if p.block_type == "mbconv":
-            outer = mbconv_outer_se_ratio(p.outer_se_ratio, f, self.mode)
-        else:
-            outer = p.outer_se_ratio
         if len(branches) > 1:
             y = Pointwise(c, gain=LINEAR_GAIN, dtype=dt, name="fusion")(jnp.concatenate(branches, axis=-1))
             y = bn(train, "fusion_bn", dt, self.bn_numerics)(y)
-            if outer:
-                y = SqueezeExcitation(outer, act, dtype=dt, name="outer_se")(y)
         else:
             y = branches[0]
-            # reference quirk: no outer SE at one scale
-            if outer and self.mode == "corrected":
-                y = SqueezeExcitation(outer, act, dtype=dt, name="outer_se")(y)
-        return act(y + res + module_residual)
+        return act(self._outer_se(y, act, dt) + res + module_residual)
+
+    def _outer_se(self, y, act, dt):
+        """The outer SE after the branches (after their fusion), where the block has one."""
+        p = self.plan
+        if p.block_type == "mbconv":
+            outer = mbconv_outer_se_ratio(p.outer_se_ratio, p.factor, self.mode)
+        else:
+            outer = p.outer_se_ratio
+        # reference quirk: no outer SE at one scale
+        if outer and (p.temporal_scales > 1 or self.mode == "corrected"):
+            y = SqueezeExcitation(outer, act, dtype=dt, name="outer_se")(y)
+        return y
+
+    def _fold(self, train: bool) -> bool:
+        """Whether the branches run folded into one convolution: a basic block without inner SE (every step between
+        its input and the fusion is linear), evaluated (running averages) in float32 or float64 under a policy with
+        ``temporal_fold``, once its variables exist (initialisation creates them through the branches)."""
+        p = self.plan
+        return (not train and p.block_type == "basic" and not p.inner_se_ratio
+                and backend.current().temporal_fold
+                and jnp.dtype(self.dtype) in (jnp.dtype(jnp.float32), jnp.dtype(jnp.float64))
+                and not self.is_initializing())
 
 
 class STGCNModule(nn.Module):

@@ -159,7 +159,7 @@ class PassmoreSpec(JsonConfig):
         bn_numerics: BatchNorm training numerics (``infantjax.nn.norm``): ``"keras"`` (default, as coded: the
             reference's BatchNorms see 4-D float32 tensors, so Keras runs its fused kernel, whose moving variance
             averages the *unbiased* batch variance, × n/(n − 1) with n = videos × clips × time steps) or
-            ``"flax"`` (the biased variance; what infantjax trained with before issue 30). Evaluation with given
+            ``"flax"`` (the biased variance; what infantjax trained with before 2026-11-23). Evaluation with given
             statistics is the same for both.
         dtype: compute dtype: ``"auto"`` (default: the backend policy's, float32 on CPU and bfloat16 on accelerators,
             :func:`infantjax.nn.precision.resolve`), ``"float32"``, ``"bfloat16"`` or ``"float16"``; parameters stay float32.

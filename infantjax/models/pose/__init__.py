@@ -6,13 +6,13 @@ decoding and weight format. Video → keypoints: :class:`infantjax.infer.pose.Po
 :class:`infantjax.train.PoseTask`.
 """
 
+from infantjax.models._registry import count_parameters
 from infantjax.models.pose.efficientpose import (
     OFFICIAL_PARAMETER_COUNTS,
     VARIANTS,
     EfficientPose,
     EfficientPoseSpec,
 )
-from infantjax.models._registry import count_parameters
 from infantjax.models.pose.init import HEADS, finetune_variables, init_variables
 from infantjax.models.pose.zoo import ZOO, ZooEntry, available
 
@@ -21,10 +21,10 @@ __all__ = [
     "OFFICIAL_PARAMETER_COUNTS",
     "VARIANTS",
     "ZOO",
-    "ZooEntry",
-    "available",
     "EfficientPose",
     "EfficientPoseSpec",
+    "ZooEntry",
+    "available",
     "count_parameters",
     "finetune_variables",
     "init_variables",

@@ -32,7 +32,16 @@ from scipy import ndimage as ndi
 from infantjax.errors import ConfigError
 from infantjax.preprocess.image import TORCH_MEAN, TORCH_STD
 
-__all__ = ["Band", "FrameGeometry", "decode_peaks", "frame_geometry", "preprocess_frames", "resize_operator"]
+__all__ = [
+    "SUBPIXEL_RADIUS",
+    "Band",
+    "FrameGeometry",
+    "decode_peaks",
+    "decode_subpixel",
+    "frame_geometry",
+    "preprocess_frames",
+    "resize_operator",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -215,3 +224,36 @@ def decode_peaks(heatmaps: Float[Array, "N R R K"], real_time: bool = False
     row, col, peak = _first_maximum(h)
     raw_peak = peak if real_time else heatmaps.max(axis=(1, 2))
     return jnp.stack([row, col], axis=-1), peak, raw_peak
+
+
+#: half-width (in pixels of the upscaled R × R heatmap) of the window :func:`decode_subpixel` averages over
+SUBPIXEL_RADIUS = 8
+
+
+def decode_subpixel(h: Float[Array, "N R C K"], radius: int = SUBPIXEL_RADIUS, floor: float = 0.4,
+                    ) -> tuple[Float[Array, "N K 2"], Float[Array, "N K"]]:
+    """Sub-pixel keypoints of upscaled heatmaps: the first maximum of each map, refined to the centroid of the
+    map within ``radius`` pixels of it, weighted by how far each value rises above ``floor`` × the peak (so the
+    tails of a neighbouring peak and the background do not pull it).
+
+    Returns:
+        keypoints (N, K, 2) x, y as fractions of the map's width and height (pixel centres at (col + 0.5) / C,
+        as the official decoding), and the peak values (N, K).
+
+    Dense masks and sums only (no gathers, which XLA:CPU runs slowly): jit-able on any backend.
+    """
+    _, r, c, _ = h.shape
+    row, col, peak = _first_maximum(h)
+    rows = jnp.arange(r, dtype=jnp.int32)[None, :, None]
+    cols = jnp.arange(c, dtype=jnp.int32)[None, :, None]
+    in_rows = (jnp.abs(rows - row[:, None, :]) <= radius).astype(h.dtype)  # (N, R, K)
+    in_cols = (jnp.abs(cols - col[:, None, :]) <= radius).astype(h.dtype)  # (N, C, K)
+    w = jnp.maximum(h - floor * peak[:, None, None, :], 0.0) * in_rows[:, :, None, :] * in_cols[:, None, :, :]
+    total = jnp.maximum(w.sum(axis=(1, 2)), 1e-12)  # (N, K)
+    y = (w.sum(axis=2) * (rows + 0.5)).sum(axis=1) / total
+    x = (w.sum(axis=1) * (cols + 0.5)).sum(axis=1) / total
+    # a flat peak (every weight zero) keeps the maximum's pixel
+    flat = w.sum(axis=(1, 2)) <= 1e-12
+    x = jnp.where(flat, col + 0.5, x)
+    y = jnp.where(flat, row + 0.5, y)
+    return jnp.stack([x / c, y / r], axis=-1), peak

@@ -12,7 +12,7 @@ MBConv6 (5 × 5) blocks at stride 4 projecting to 32 channels, followed by a 1 �
 32 is what the published counts imply: infant (K = 19) − MPII (K = 16) = 18,699,936 − 18,696,471 = 3,465 =
 3·(32 + 1) + 2·(16·(19² − 16²) + 3), i.e. a 32 → K head plus two K → K upscaling layers (Table B.1, C.1).
 
-**Sum, not concatenation (issue 30).** The thesis (§3.3.3) says EfficientHourglass "consistently employs MBConvs with
+**Sum, not concatenation.** The thesis (§3.3.3) says EfficientHourglass "consistently employs MBConvs with
 integrated SE and residual connection". A residual connection needs equal input and output widths, which the sum of
 the upscaled coarse scale and the skip gives (C → C at every fusion, and the detection pass keeps the stride-4 width
 32) and a concatenation (2C → C) does not. Concatenating, as infantjax first read the figure, makes every fusion

@@ -37,7 +37,7 @@ from jaxtyping import Array, Float
 
 from infantjax import backend as _backend
 from infantjax.errors import ConfigError
-from infantjax.models.pose.efficientpose import EfficientPoseSpec
+from infantjax.models.pose.efficientpose import EfficientPoseSpec, upscale_phases
 from infantjax.nn.activations import ESWISH_BETA
 from infantjax.nn.efficientnet import efficientnet_spec
 from infantjax.nn.norm import CONVENTIONS
@@ -234,29 +234,6 @@ def _depthwise(x, kernel, bias, stride: int, impl: str):
     return out
 
 
-def _upscale(x, kernel, bias):
-    """Keras Conv2DTranspose(K, 4, strides=2, 'same') with a channel-diagonal kernel (4, 4, K), per phase.
-
-    Output row 2i takes input rows i−1, i with kernel rows 3, 1; row 2i+1 takes rows i, i+1 with kernel rows 2, 0
-    (columns alike), which is the dilated correlation of :class:`BilinearUpscale` without its zero products.
-    """
-    n, h, w, c = x.shape
-    xp = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
-    taps = {0: ((0, 3), (1, 1)), 1: ((1, 2), (2, 0))}  # phase -> ((offset into padded input, kernel index), ...)
-    rows = []
-    for a in (0, 1):
-        cols = []
-        for b in (0, 1):
-            acc = bias
-            for oi, ki in taps[a]:
-                for oj, kj in taps[b]:
-                    acc = acc + xp[:, oi:oi + h, oj:oj + w, :] * kernel[ki, kj]
-            cols.append(acc)
-        rows.append(jnp.stack(cols, axis=3))  # (n, h, w, 2, c)
-    y = jnp.stack(rows, axis=2)  # (n, h, 2, w, 2, c)
-    return y.reshape(n, 2 * h, 2 * w, c)
-
-
 def _se_project(h, blk, project: str, act, se_fold: bool):
     """SE gate (spatial mean -> reduce -> act -> expand -> sigmoid) followed by the projection 1×1 conv."""
     if "se_reduce" not in blk:
@@ -327,7 +304,7 @@ def _forward(folded, x, spec: EfficientPoseSpec, opts: InferenceOptions):
             x_pass = dense
     y = _matmul(dense, folded["head"]["kernel"], folded["head"]["bias"])
     for up in folded["upscale"]:
-        y = _upscale(y, up["kernel"], up["bias"])
+        y = upscale_phases(y, up["kernel"], up["bias"])
     return y
 
 

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from infantjax.models import zoo as _zoo
 from infantjax.models.zoo import ZooEntry
 
-__all__ = ["ZooEntry", "ZOO", "available", "entry", "weights_file"]
+__all__ = ["ZOO", "ZooEntry", "available", "entry", "weights_file"]
 
 #: The pose entries of the zoo, by name.
 ZOO: dict[str, ZooEntry] = {e.name: e for e in _zoo.available("pose")}

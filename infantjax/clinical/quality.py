@@ -1,0 +1,536 @@
+"""The tracking-quality gate: can the keypoints a risk is computed from be trusted?
+
+    from infantjax.clinical import assess_tracking
+    quality = assess_tracking(keypoints, windows=[(0.0, 5.0), (2.5, 7.5), (5.0, 10.0)])
+    quality.state, quality.withheld, quality.reasons      # "good" | "doubtful" | "unreliable"
+    quality.window_states, quality.frame_score
+
+A pose model that loses the infant does not say so: its keypoints still arrive, in every frame, with
+confidences that barely drop, and the CP ensemble scores them like any other. This module judges the keypoints
+themselves — **per frame** the plausibility of the body they describe, **per window** the share of implausible
+frames, **per recording** what is left — so that a risk computed from a lost track is withheld ("cannot be
+assessed") instead of shown with a confident colour (``docs/quality.md``).
+
+Per frame (each check gives the share of the frame's keypoints or bones that fail it):
+
+* **missing** — keypoints without coordinates;
+* **confidence** — keypoints whose detector confidence is below :attr:`Thresholds.low_confidence`;
+* **edge** — keypoints on or outside the frame's edge (within :attr:`Thresholds.edge_margin` of the short
+  side); a pose model that lost the infant parks its keypoints there;
+* **bones** — bones longer than :attr:`Thresholds.bone_long` × the same bone's median length in this recording
+  (the median taken as at least three quarters of the expected length), or longer than
+  :attr:`Thresholds.proportion_long` × the synthetic infant's proportions (``infantjax.synth.body``: bone over
+  trunk, at the recording's median trunk length); a bone shorter than :attr:`Thresholds.bone_free` trunk
+  lengths always passes. Shorter is not checked: a limb pointing at the camera is foreshortened;
+* **jumps** — keypoints that move more than :attr:`Thresholds.jump` trunk lengths in 1/30 s (twice the fastest
+  movement of the synthetic infants);
+* **orientation** — the head on the pelvis's side of the thorax, or the shoulders' and the hips' left–right
+  order disagreeing (a body turned inside out).
+
+A frame's plausibility (``frame_score``) is 1 when no check fails and falls linearly to 0 at twice a check's
+threshold share; a frame with a score below 0.5 is **implausible**. A window is *unreliable* when more than
+:attr:`Thresholds.window_unreliable` of its frames are implausible or its mean confidence is below
+:attr:`Thresholds.window_confidence`, *doubtful* when more than :attr:`Thresholds.window_doubtful` are. The
+recording: *unreliable* (the risk **withheld**) when fewer than :attr:`Thresholds.min_usable` of its windows
+are usable (good or doubtful) or the body is too small to be an infant; *doubtful* when a window is not good
+or the windows are scored under a rotation that misaligns the recording's orientation; else *good*. Unreliable
+windows are left out of the risk (:func:`infantjax.clinical.assess`), and a doubtful recording is never shown
+as certain.
+
+The thresholds live in :data:`THRESHOLDS`, calibrated on rendered cohorts with the default pose model
+(``benchmarks/quality_gate.py``, which reports the false-withhold rate on videos that track well and the
+catches of each failure kind; rerun it when the pose model changes).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from infantjax import skeleton as _skeleton
+from infantjax.errors import DataError
+from infantjax.sequence import SkeletonSequence
+
+__all__ = ["CHECKS", "STATES", "THRESHOLDS", "Thresholds", "TrackingQuality", "assess_tracking",
+           "recording_length_warning", "window_spans"]
+
+#: The states of a window and of a recording, from best to worst.
+STATES = ("good", "doubtful", "unreliable")
+#: The per-frame checks, in the order the reasons name them.
+CHECKS = ("missing", "confidence", "edge", "bones", "jumps", "orientation")
+#: The clinical recordings the CP model was made for last 1–9 minutes (seed 002: median 5 minutes of supine
+#: spontaneous movement): a recording shorter than this gets a warning.
+RECORDING_MIN_S = 60.0
+_SKELETON = "in-motion-19"
+
+
+@dataclasses.dataclass(frozen=True)
+class Thresholds:
+    """Every threshold of the gate, in one place (``docs/quality.md`` explains each; calibrated by
+    ``benchmarks/quality_gate.py``).
+
+    Attributes:
+        missing_share: a frame is implausible when more than this share of its 19 keypoints is missing.
+        low_confidence: a keypoint's confidence below this is low (EfficientPose heatmap peaks: 0.2–0.4 on
+            videos that track well, 0.06–0.1 where the infant is lost; DeepLabCut likelihoods are higher).
+        confidence_share: ... when more than this share of its keypoints has a low confidence.
+        edge_margin: a keypoint within this share of the image's short side from the frame's edge (or outside
+            it) is on the edge.
+        edge_share: ... when more than this share of its keypoints is on the edge.
+        bone_long: a bone longer than this multiple of its median length in the recording is implausible.
+        proportion_long: ... or longer than this multiple of the synthetic infant's bone-to-trunk proportion
+            times the recording's median trunk length.
+        bone_free: no bone shorter than this many trunk lengths is implausible (the short ones — neck, hips —
+            are placed differently by different annotations and trackers).
+        bone_share: ... when more than this share of its 18 bones is implausible.
+        jump: a keypoint that moves more than this many trunk lengths in 1/30 s jumps (the synthetic infants'
+            fastest joint, an ankle, moves 0.54).
+        jump_share: ... when more than this share of its keypoints jumps.
+        window_doubtful: a window is doubtful when more than this share of its frames is implausible,
+        window_unreliable: unreliable when more than this share is,
+        window_confidence: or when its mean keypoint confidence is below this.
+        min_usable: the risk is withheld when fewer than this share of the windows is good or doubtful.
+        min_trunk: the risk is withheld when the median trunk (thorax to pelvis) is shorter than this share of
+            the image's short side (no infant, or one too far away to track).
+    """
+
+    missing_share: float = 0.25
+    low_confidence: float = 0.1
+    confidence_share: float = 0.3
+    edge_margin: float = 0.02
+    edge_share: float = 0.2
+    bone_long: float = 2.0
+    proportion_long: float = 2.0
+    bone_free: float = 0.5
+    bone_share: float = 0.15
+    jump: float = 1.0
+    jump_share: float = 0.1
+    window_doubtful: float = 0.1
+    window_unreliable: float = 0.3
+    window_confidence: float = 0.12
+    min_usable: float = 0.5
+    min_trunk: float = 0.04
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+#: The gate's thresholds (see :class:`Thresholds`).
+THRESHOLDS = Thresholds()
+
+
+@functools.lru_cache(maxsize=1)
+def _proportions() -> np.ndarray:
+    """(18,) length of every In-Motion 19 bone over the trunk (thorax to pelvis) of the synthetic infant
+    (``infantjax.synth.body.Body()``, the 12-week mean body, in its straight supine pose: 3D lengths, the
+    longest a camera can see them)."""
+    from infantjax.synth.body import BODY_KEYPOINTS, Body, forward_kinematics
+
+    pts = forward_kinematics(Body(), {})[0]
+    ix = {n: i for i, n in enumerate(BODY_KEYPOINTS)}
+    skel = _skeleton.get(_SKELETON)
+    names = skel.keypoints
+    trunk = np.linalg.norm(pts[ix["thorax"]] - pts[ix["pelvis"]])
+    return np.array([np.linalg.norm(pts[ix[names[a]]] - pts[ix[names[b]]]) / trunk for a, b in skel.edges])
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class TrackingQuality:
+    """The gate's verdict on one recording's keypoints (:func:`assess_tracking`).
+
+    Attributes:
+        state: ``"good"``, ``"doubtful"`` or ``"unreliable"`` for the recording.
+        withheld: the risk must not be shown as a decision (state unreliable).
+        reasons: why, in sentences (empty when good).
+        window_states: one state per scored window, in the windows' order.
+        window_reasons: per window, why it is not good (empty tuples for good windows).
+        frame_score: (T,) plausibility of every frame in [0, 1] (1: every check passes; below 0.5:
+            implausible).
+        frame_checks: per check (:data:`CHECKS`), (T,) the share of the frame's keypoints (or bones) failing
+            it.
+        windows: the (start, end) of every window in seconds from the first frame.
+        summary: recording-level figures (mean confidence, median trunk length over the short side, share of
+            implausible frames, spine orientation, duration).
+        thresholds: the :class:`Thresholds` used, as a dict.
+    """
+
+    state: str
+    withheld: bool
+    reasons: tuple[str, ...]
+    window_states: tuple[str, ...]
+    window_reasons: tuple[tuple[str, ...], ...]
+    frame_score: np.ndarray
+    frame_checks: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    windows: tuple[tuple[float, float], ...] = ()
+    summary: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    thresholds: Mapping[str, float] = dataclasses.field(default_factory=dict)
+
+    @property
+    def usable(self) -> np.ndarray:
+        """(W,) bool: the windows the risk is computed from (good or doubtful)."""
+        return np.array([s != "unreliable" for s in self.window_states], dtype=bool)
+
+    @property
+    def num_unreliable(self) -> int:
+        return sum(s == "unreliable" for s in self.window_states)
+
+    def headline(self) -> str:
+        """One line: the state and the first reason (``tracking good`` when good)."""
+        if self.state == "good":
+            return "tracking good"
+        what = "cannot be assessed" if self.withheld else "tracking doubtful"
+        return f"{what}: {self.reasons[0]}" if self.reasons else what
+
+    def to_json(self) -> dict:
+        """A JSON-ready record (frame scores rounded to 0.001)."""
+        def r3(x):
+            return [None if not np.isfinite(v) else round(float(v), 3)
+                    for v in np.asarray(x, dtype=np.float64)]
+
+        return {"state": self.state, "withheld": bool(self.withheld), "reasons": list(self.reasons),
+                "window_states": list(self.window_states),
+                "window_reasons": [list(r) for r in self.window_reasons],
+                "windows": [[round(float(a), 4), round(float(b), 4)] for a, b in self.windows],
+                "frame_score": r3(self.frame_score),
+                "frame_checks": {k: r3(v) for k, v in self.frame_checks.items()},
+                "summary": _plain(self.summary), "thresholds": dict(self.thresholds)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | str) -> TrackingQuality:
+        """The inverse of :meth:`to_json` (a dict, or its JSON text).
+
+        Raises:
+            DataError: a record that is not a tracking-quality record.
+        """
+        if isinstance(data, str):
+            try:
+                data = json.loads(data)
+            except ValueError as err:
+                raise DataError(f"tracking quality: not JSON ({err})") from None
+        try:
+            state = str(data["state"])
+            if state not in STATES:
+                raise ValueError(f"state {state!r}")
+            window_states = tuple(str(s) for s in data["window_states"])
+            if any(s not in STATES for s in window_states):
+                raise ValueError("window_states")
+
+            def arr(x):
+                return np.array([np.nan if v is None else float(v) for v in x], dtype=np.float64)
+
+            return cls(state=state, withheld=bool(data["withheld"]), reasons=tuple(map(str, data["reasons"])),
+                       window_states=window_states,
+                       window_reasons=tuple(tuple(map(str, r)) for r in data["window_reasons"]),
+                       frame_score=arr(data["frame_score"]),
+                       frame_checks={str(k): arr(v) for k, v in (data.get("frame_checks") or {}).items()},
+                       windows=tuple((float(a), float(b)) for a, b in data.get("windows", ())),
+                       summary=dict(data.get("summary") or {}), thresholds=dict(data.get("thresholds") or {}))
+        except (KeyError, TypeError, ValueError) as err:
+            raise DataError(f"tracking quality: not a tracking-quality record ({type(err).__name__}: {err}); "
+                            "write it with TrackingQuality.to_json") from None
+
+
+def _plain(value):
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        return None if not math.isfinite(float(value)) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def window_spans(window_starts: Sequence[int], window_frames: int, model_fps: float = 30.0,
+                 duration: float | None = None) -> list[tuple[float, float]]:
+    """The (start, end) in seconds of windows given by their first frames at the model's frame rate (what
+    :class:`~infantjax.clinical.RiskResult` stores) and their length in frames (the ensemble's
+    ``config.window``); ends clipped to ``duration`` when given."""
+    out = []
+    for s in np.asarray(window_starts).reshape(-1):
+        a = float(s) / float(model_fps)
+        b = a + float(window_frames) / float(model_fps)
+        out.append((a, b if duration is None else min(b, float(duration))))
+    return out
+
+
+def recording_length_warning(duration_s: float, minimum_s: float = RECORDING_MIN_S) -> str | None:
+    """The warning for a recording shorter than the CP model was made for, or None."""
+    if duration_s >= minimum_s:
+        return None
+    return (f"the recording lasts {duration_s:.0f} s; the CP model was made for recordings of 1–9 minutes of "
+            f"spontaneous movement (at least {minimum_s:.0f} s), so a risk from {duration_s:.0f} s rests on "
+            "few windows: record longer where possible")
+
+
+def _image_size(seq: SkeletonSequence) -> tuple[float, float] | None:
+    """(height, width) of the frames the keypoints are in, when the recording says."""
+    meta = seq.metadata or {}
+    hw = meta.get("image_hw")
+    if isinstance(hw, (list, tuple)) and len(hw) == 2:
+        try:
+            h, w = float(hw[0]), float(hw[1])
+            if h > 0 and w > 0:
+                return h, w
+        except (TypeError, ValueError):
+            pass
+    w, h = meta.get("width"), meta.get("height")
+    if isinstance(w, (int, float)) and isinstance(h, (int, float)) and w > 0 and h > 0 \
+            and meta.get("units", "pixels") == "pixels":
+        return float(h), float(w)
+    return None
+
+
+def _frame_checks(coords: np.ndarray, conf: np.ndarray | None, times: np.ndarray, size, th: Thresholds,
+                  scale: float) -> dict[str, np.ndarray]:
+    """Per check, (T,) the share of each frame's keypoints or bones that fail it."""
+    skel = _skeleton.get(_SKELETON)
+    ix = {n: i for i, n in enumerate(skel.keypoints)}
+    edges = np.asarray(skel.edges)
+    t, j = coords.shape[:2]
+    missing = np.isnan(coords).any(axis=-1)
+    present = ~missing
+    n_present = np.maximum(present.sum(axis=1), 1)
+    out = {"missing": missing.mean(axis=1)}
+    if conf is not None:
+        low = present & ~(np.nan_to_num(conf, nan=1.0) >= th.low_confidence)
+        out["confidence"] = low.sum(axis=1) / n_present
+    else:
+        out["confidence"] = np.zeros(t)
+    if size is not None:
+        h, w = size
+        m = th.edge_margin * min(h, w)
+        with np.errstate(invalid="ignore"):
+            on_edge = present & ((coords[..., 0] <= m) | (coords[..., 0] >= w - 1 - m) | (coords[..., 1] <= m)
+                                 | (coords[..., 1] >= h - 1 - m))
+        out["edge"] = on_edge.sum(axis=1) / n_present
+    else:
+        out["edge"] = np.zeros(t)
+    bones = np.linalg.norm(coords[:, edges[:, 0]] - coords[:, edges[:, 1]], axis=-1)  # (T, 18), NaN: missing
+    with np.errstate(invalid="ignore", divide="ignore"):
+        med = np.nanmedian(np.where(np.isfinite(bones), bones, np.nan), axis=0) if t else np.zeros(len(edges))
+    expected = _proportions() * scale
+    # the recording's own median, but never below three quarters of the infant's proportion: where most frames
+    # are lost (a bone collapsed to a point), the median says nothing, and the frames that are right must
+    # still pass
+    med = np.where(np.isfinite(med), np.maximum(med, 0.75 * expected), np.inf)
+    limit = np.maximum(np.minimum(th.bone_long * med, th.proportion_long * expected), th.bone_free * scale)
+    measured = np.isfinite(bones)
+    with np.errstate(invalid="ignore"):
+        long_ = measured & (bones > limit[None, :])
+    out["bones"] = long_.sum(axis=1) / np.maximum(measured.sum(axis=1), 1)
+    jumps = np.zeros(t)
+    if t > 1:
+        dt = np.diff(times)
+        dt = np.where(dt > 0, dt, np.median(dt[dt > 0]) if (dt > 0).any() else 1.0 / 30.0)
+        step = np.linalg.norm(np.diff(coords, axis=0), axis=-1)  # (T-1, J)
+        allowed = th.jump * scale * (dt * 30.0)[:, None]
+        with np.errstate(invalid="ignore"):
+            moved = np.isfinite(step) & (step > allowed)
+        # a jump makes both frames of the pair suspect: the frame it lands in (the usual case of an outlier)
+        # and the one it leaves, so an outlier frame counts once on each side
+        share = moved.sum(axis=1) / j
+        jumps[1:] = np.maximum(jumps[1:], share)
+        jumps[:-1] = np.maximum(jumps[:-1], share)
+    out["jumps"] = jumps
+    out["orientation"] = _orientation_flags(coords, ix, scale)
+    return out
+
+
+def _orientation_flags(coords: np.ndarray, ix: dict, scale: float) -> np.ndarray:
+    """(T,) 1 where the body is turned inside out: the head (nose or head top) on the pelvis's side of
+    the thorax, or the shoulders' and the hips' left–right order disagreeing (each counted only where its
+    keypoints are far enough apart to tell)."""
+    thorax, pelvis = coords[:, ix["thorax"]], coords[:, ix["pelvis"]]
+    spine = thorax - pelvis
+    length = np.linalg.norm(spine, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        unit = spine / length[:, None]
+        head = np.nanmean(np.stack([coords[:, ix["nose"]], coords[:, ix["head_top"]]]), axis=0) \
+            if coords.shape[0] else np.zeros((0, 2))
+        ahead = ((head - thorax) * unit).sum(axis=-1)
+        flags = np.isfinite(ahead) & (ahead < 0) & (length > 0.25 * scale)
+
+        def order(left, right):
+            lat = coords[:, ix[left]] - coords[:, ix[right]]
+            cross = unit[:, 0] * lat[:, 1] - unit[:, 1] * lat[:, 0]
+            sure = np.isfinite(cross) & (np.abs(cross) > 0.1 * scale)
+            return np.where(sure, np.sign(cross), 0.0)
+
+    shoulders = order("left_shoulder", "right_shoulder")
+    hips = order("left_hip", "right_hip")
+    crossed = (shoulders * hips) < 0
+    return (flags | crossed).astype(np.float64)
+
+
+def assess_tracking(seq: SkeletonSequence, windows: Sequence[tuple[float, float]] | None = None, *,
+                    window_rotation: str | None = None, preprocess_version: str = "v1",
+                    thresholds: Thresholds | None = None) -> TrackingQuality:
+    """Judge the keypoints of one recording (see the module docstring).
+
+    Arguments:
+        seq: the In-Motion 19 keypoints the CP ensemble scores, in the video's pixels (y down), with their
+            confidences and frame times where known; ``metadata["image_hw"]`` (what
+            :meth:`~infantjax.pipelines.pose.PosePredictor.track` records) or ``width``/``height`` give the
+            frame for the edge check (skipped without them).
+        windows: the scored windows as (start, end) seconds from the first frame (:func:`window_spans`); None:
+            one window over the whole recording.
+        window_rotation: the window rotation the ensemble scores with (``"reference"``, ``"corrected"`` or
+            None): under ``"reference"`` (with ``preprocess_version="v1"``) a sideways or head-down spine
+            makes the recording doubtful, since that rotation misaligns such windows.
+        preprocess_version: the ensemble's preprocessing (``"v1"`` or ``"v2"``; v2 aligns every frame).
+        thresholds: the gate's thresholds (default :data:`THRESHOLDS`).
+
+    Returns:
+        a :class:`TrackingQuality`.
+
+    Raises:
+        DataError: not a SkeletonSequence, not In-Motion 19 (map it with
+            ``infantjax.skeleton.to_model_skeleton``), or windows that are not (start, end) pairs.
+    """
+    with warnings.catch_warnings():  # all-NaN frames and joints are expected here: NumPy need not say so
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _assess_tracking(seq, windows, window_rotation, preprocess_version, thresholds)
+
+
+def _assess_tracking(seq, windows, window_rotation, preprocess_version, thresholds) -> TrackingQuality:
+    th = thresholds or THRESHOLDS
+    if not isinstance(seq, SkeletonSequence):
+        raise DataError(f"assess_tracking takes a SkeletonSequence, got {type(seq).__name__}")
+    if seq.skeleton.name != _SKELETON:
+        raise DataError(f"assess_tracking judges {_SKELETON} keypoints (what the CP ensemble scores), got "
+                        f"{seq.skeleton.name!r}; map them with infantjax.skeleton.to_model_skeleton")
+    coords = np.asarray(seq.coords, dtype=np.float64)[..., :2]
+    conf = None if seq.confidence is None else np.asarray(seq.confidence, dtype=np.float64)
+    t = coords.shape[0]
+    times = np.asarray(seq.frame_times, dtype=np.float64)
+    times = times - times[0] if t else times
+    duration = float(times[-1] + 1.0 / seq.fps) if t else 0.0
+    if windows is None:
+        spans = [(0.0, duration)]
+    else:
+        try:
+            spans = [(float(a), float(b)) for a, b in windows]
+        except (TypeError, ValueError):
+            raise DataError("windows must be (start, end) pairs in seconds "
+                            "(infantjax.clinical.window_spans)") from None
+    size = _image_size(seq)
+    ix = {n: i for i, n in enumerate(_skeleton.get(_SKELETON).keypoints)}
+    with np.errstate(invalid="ignore"):
+        trunk = np.linalg.norm(coords[:, ix["thorax"]] - coords[:, ix["pelvis"]], axis=-1)
+    scale = float(np.nanmedian(trunk)) if np.isfinite(trunk).any() else math.nan
+    unit = scale if math.isfinite(scale) and scale > 0 else 1.0
+    checks = _frame_checks(coords, conf, times, size, th, unit)
+    limits = {"missing": th.missing_share, "confidence": th.confidence_share, "edge": th.edge_share,
+              "bones": th.bone_share, "jumps": th.jump_share, "orientation": 0.5}
+    scores = np.stack([np.clip(1.0 - checks[c] / (2.0 * limits[c]), 0.0, 1.0) for c in CHECKS]) if t else \
+        np.zeros((len(CHECKS), 0))
+    frame_score = scores.min(axis=0) if t else np.zeros(0)
+    bad = frame_score < 0.5
+    mean_conf = None
+    if conf is not None:
+        c = np.where(np.isnan(coords).any(axis=-1), np.nan, conf)
+        with np.errstate(invalid="ignore"):
+            mean_conf = np.nanmean(c, axis=1) if t else np.zeros(0)
+    # recording-level
+    reasons: list[str] = []
+    short = min(size) if size is not None else None
+    tiny = short is not None and (not math.isfinite(scale) or scale < th.min_trunk * short)
+    trunk_share = None if short is None or not math.isfinite(scale) else scale / short
+    # per window
+    window_states, window_reasons = [], []
+    for a, b in spans:
+        sel = (times >= a - 1e-9) & (times < b - 1e-9)
+        if not sel.any():  # a window between frames (e.g. shorter than a frame): the frames nearest to it
+            sel = np.zeros(t, bool)
+            if t:
+                sel[int(np.argmin(np.abs(times - 0.5 * (a + b))))] = True
+        share = float(bad[sel].mean()) if sel.any() else 1.0
+        why = []
+        if share > th.window_doubtful:
+            worst = _worst_checks(checks, scores, sel)
+            why.append(f"{100 * share:.0f} % of its frames are implausible ({worst})")
+        wconf = None
+        if mean_conf is not None and sel.any() and np.isfinite(mean_conf[sel]).any():
+            wconf = float(np.nanmean(mean_conf[sel]))
+        if wconf is not None and wconf < th.window_confidence:
+            why.append(f"mean keypoint confidence {wconf:.2f} (below {th.window_confidence:g})")
+        if tiny:
+            why.append("no infant-sized body in the frame")
+        if share > th.window_unreliable or (wconf is not None and wconf < th.window_confidence) or tiny:
+            state = "unreliable"
+        elif share > th.window_doubtful:
+            state = "doubtful"
+        else:
+            state = "good"
+        window_states.append(state)
+        window_reasons.append(tuple(why))
+    n = len(spans)
+    n_bad = sum(s == "unreliable" for s in window_states)
+    n_doubt = sum(s == "doubtful" for s in window_states)
+    usable = n - n_bad
+    withheld = n == 0 or usable < max(1, math.ceil(th.min_usable * n - 1e-9))
+    if tiny:
+        reasons.append("the keypoints do not outline an infant: the median trunk (thorax to pelvis) spans "
+                       + (f"{100 * trunk_share:.1f} %" if trunk_share is not None else "nothing")
+                       + f" of the image's short side (at least {100 * th.min_trunk:.0f} % expected)")
+    if withheld:
+        reasons.insert(0, f"tracking unreliable in {n_bad} of {n} windows")
+    elif n_bad:
+        reasons.append(f"tracking unreliable in {n_bad} of {n} windows: left out of the risk")
+    if n_doubt:
+        reasons.append(f"tracking doubtful in {n_doubt} of {n} windows")
+    orientation, angle = _spine(seq)
+    misaligned = window_rotation == "reference" and preprocess_version == "v1"
+    if misaligned and not withheld and orientation in ("sideways", "inverted"):  # a body not followed has no spine
+        how = "head-down" if orientation == "inverted" else "sideways"
+        reasons.append(f"the infant lies {how} in the image ({angle:+.0f}° from head-up), which the "
+                       "reference window rotation misaligns")
+    if withheld:
+        state = "unreliable"
+    elif reasons:
+        state = "doubtful"
+    else:
+        state = "good"
+    summary = {"frames": t, "duration_s": duration, "implausible_frames": float(bad.mean()) if t else 1.0,
+               "mean_confidence": None if mean_conf is None or not np.isfinite(mean_conf).any()
+               else float(np.nanmean(mean_conf)),
+               "trunk_share": trunk_share, "image_hw": None if size is None else [int(size[0]), int(size[1])],
+               "spine": {"orientation": orientation,
+                         "angle": None if not math.isfinite(angle) else float(angle)},
+               "checks": {c: float(checks[c].mean()) if t else 0.0 for c in CHECKS}}
+    return TrackingQuality(state=state, withheld=bool(withheld), reasons=tuple(reasons),
+                           window_states=tuple(window_states), window_reasons=tuple(window_reasons),
+                           frame_score=frame_score, frame_checks=checks, windows=tuple(spans),
+                           summary=summary, thresholds=th.to_dict())
+
+
+_CHECK_WORDS = {"missing": "keypoints missing", "confidence": "low confidence",
+                "edge": "keypoints on the frame's edge", "bones": "implausible bone lengths",
+                "jumps": "keypoints jumping", "orientation": "body turned over"}
+
+
+def _worst_checks(checks, scores, sel) -> str:
+    """The checks that failed most in the selected frames, in words (at most two)."""
+    fails = {c: float((scores[k][sel] < 0.5).mean()) for k, c in enumerate(CHECKS)}
+    top = [c for c in sorted(fails, key=lambda c: -fails[c]) if fails[c] > 0][:2]
+    return ", ".join(_CHECK_WORDS[c] for c in top) or "several checks"
+
+
+def _spine(seq: SkeletonSequence) -> tuple[str, float]:
+    from infantjax.preprocess import spine_orientation
+
+    try:
+        return spine_orientation(seq)
+    except (DataError, KeyError, ValueError):
+        return "unknown", math.nan

@@ -1,0 +1,335 @@
+"""Following an infant through a video: the pose tracker's settings (:class:`Tracking`) and the tracker that crops
+the network's input to a region of interest around the infant, decodes the heatmaps to sub-pixel keypoints and
+smooths them in time (:func:`track_video`, what :meth:`PosePredictor.track` runs unless the official reference path
+is asked for).
+
+The reference path (``Tracking.reference()``, the official EfficientPose code) letterboxes the whole frame to the
+network's R × R input and takes the integer arg-max of each heatmap: on a 640 × 480 phone video at R = 128 a
+keypoint can only land on a 5-pixel lattice, and the infant fills a fraction of the input. The infant tracker
+instead:
+
+1. **region of interest** — crops the square around the keypoints of the previous frames
+   (:func:`infantjax.preprocess.roi.box_around`: their bounding box grown by a margin) and resizes it to R × R
+   (:func:`infantjax.preprocess.roi.crop_square`), so the infant fills the input; the first frames, and any batch
+   where the infant is lost (too few confident keypoints), are found on the whole letterboxed frame;
+2. **sub-pixel decoding** — the centroid of each heatmap around its maximum
+   (:func:`infantjax.models.pose.device_ops.decode_subpixel`), inside the jitted forward;
+3. **left and right kept consistent** — frames whose left/right pairs the network swapped are swapped back
+   (:func:`infantjax.preprocess.sides.consistent_sides`);
+4. **temporal smoothing** (optional) — a zero-phase low-pass filter of every keypoint's track
+   (:func:`infantjax.preprocess.filters.lowpass`).
+
+Each trained model carries the settings it was trained for (``info["tracking"]``); a call can override them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Iterator, Mapping
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from infantjax.errors import ConfigError, DataError, VideoError
+from infantjax.io.video import Prefetch
+from infantjax.models.pose.decode import REALTIME_THRESHOLD
+from infantjax.models.pose.device_ops import decode_peaks, decode_subpixel
+from infantjax.models.pose.inference import default_options, efficientpose_heatmaps, map_microbatches
+from infantjax.preprocess import roi as _roi
+from infantjax.preprocess.image import TORCH_MEAN, TORCH_STD
+from infantjax.preprocess.roi import SquareBox, crop_square, letterbox_box
+from infantjax.sequence import SkeletonSequence
+
+__all__ = ["DECODINGS", "SIDES", "Tracking", "batched", "crop_keypoints", "finish", "open_frames", "track_video"]
+
+log = logging.getLogger(__name__)
+
+#: ``reference``: the official integer arg-max (offline: of the σ = 1 blurred map); ``subpixel``: the centroid of
+#: the map around its maximum
+DECODINGS = ("reference", "subpixel")
+#: ``as-detected``: each frame's left and right as the network labelled them; ``consistent``: swapped back where
+#: the network swapped them (:func:`infantjax.preprocess.sides.consistent_sides`)
+SIDES = ("as-detected", "consistent")
+
+
+@dataclasses.dataclass(frozen=True)
+class Tracking:
+    """How a pose model follows an infant through a video.
+
+    Arguments:
+        decoding: ``"reference"`` (the official integer arg-max) or ``"subpixel"`` (the centroid around the
+            maximum, :func:`~infantjax.models.pose.device_ops.decode_subpixel`).
+        roi: crop the input to the square around the infant (True) or letterbox the whole frame (False).
+        smoothing_hz: cut-off of the zero-phase low-pass filter applied to every keypoint's track (None: none).
+        sides: ``"as-detected"`` or ``"consistent"`` (left/right swaps of single frames undone).
+        margin: the region of interest's margin around the keypoints (fraction of their extent, each side).
+        found: a keypoint counts as found when its heatmap peak is at least this.
+        lost: a batch whose frames have fewer than this share of keypoints found (median over the batch) is
+            searched again on the whole frame.
+    """
+
+    decoding: str = "reference"
+    roi: bool = False
+    smoothing_hz: float | None = None
+    sides: str = "as-detected"
+    margin: float = _roi.MARGIN
+    found: float = 0.2
+    lost: float = 0.5
+
+    def __post_init__(self):
+        if self.decoding not in DECODINGS:
+            raise ConfigError(f"decoding must be one of {DECODINGS}, got {self.decoding!r}")
+        if self.sides not in SIDES:
+            raise ConfigError(f"sides must be one of {SIDES}, got {self.sides!r}")
+        if self.smoothing_hz is not None and not (np.isfinite(self.smoothing_hz) and self.smoothing_hz > 0):
+            raise ConfigError(f"smoothing_hz must be a positive frequency or None, got {self.smoothing_hz!r}")
+        if not 0 <= self.margin <= 2:
+            raise ConfigError(f"margin must be in [0, 2], got {self.margin!r}")
+        if not (0 <= self.found <= 1 and 0 <= self.lost <= 1):
+            raise ConfigError(f"found and lost must be in [0, 1], got {self.found!r} and {self.lost!r}")
+
+    @classmethod
+    def reference(cls) -> Tracking:
+        """The official EfficientPose path: the whole letterboxed frame, integer arg-max, no smoothing."""
+        return cls()
+
+    @classmethod
+    def infant(cls, smoothing_hz: float | None = None) -> Tracking:
+        """The infant tracker: region of interest, sub-pixel decoding, consistent sides (and smoothing when
+        given)."""
+        return cls(decoding="subpixel", roi=True, smoothing_hz=smoothing_hz, sides="consistent")
+
+    @property
+    def is_reference(self) -> bool:
+        """The official path, unchanged."""
+        return self.reference_network and self.smoothing_hz is None and self.sides == "as-detected"
+
+    @property
+    def reference_network(self) -> bool:
+        """The whole letterboxed frame through the official preprocessing and decoding."""
+        return self.decoding == "reference" and not self.roi
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def of(cls, value: Tracking | Mapping | str | None, default: Tracking | None = None) -> Tracking:
+        """A :class:`Tracking` from itself, ``"reference"``, ``"infant"``, None (``default``, else the reference)
+        or a dict of settings (``to_json``, or some of them: the others are ``default``'s)."""
+        if isinstance(value, Tracking):
+            return value
+        if value is None:
+            return default if default is not None else cls.reference()
+        if isinstance(value, str):
+            if value == "reference":
+                return cls.reference()
+            if value == "infant":
+                return cls.infant()
+            raise ConfigError(f"tracking must be 'reference', 'infant', a Tracking or a dict, got {value!r}")
+        if isinstance(value, Mapping):
+            known = {f.name for f in dataclasses.fields(cls)}
+            unknown = set(value) - known
+            if unknown:
+                raise ConfigError(f"unknown tracking settings {sorted(unknown)}; known: {sorted(known)}")
+            return dataclasses.replace(default if default is not None else cls(), **dict(value))
+        raise ConfigError(f"tracking must be 'reference', 'infant', a Tracking or a dict, got "
+                          f"{type(value).__name__}")
+
+    def replace(self, **changes) -> Tracking:
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+# ------------------------------------------------------------------------------------------------ frames
+def batched(frames: Iterator[np.ndarray], batch_size: int) -> Iterator[np.ndarray]:
+    buf: list[np.ndarray] = []
+    for frame in frames:
+        buf.append(frame)
+        if len(buf) == batch_size:
+            yield np.stack(buf)
+            buf = []
+    if buf:
+        yield np.stack(buf)
+
+
+def open_frames(video_path, stride: int, max_frames: int | None, chunk: int = 64,
+                 ) -> tuple[Iterator[np.ndarray], dict, int]:
+    """Upright frames (H, W, 3) uint8 RGB of every ``stride``-th frame, decoded in chunks (bounded memory), what the
+    video says about them (``fps``, ``size`` (H, W), ``rotation``, ``times`` of every frame) and the frame count."""
+    from infantjax.io import open_video
+
+    source = open_video(video_path)  # VideoError for missing / empty / undecodable files
+    total = len(source) if max_frames is None else min(len(source), int(max_frames))
+    if source.rotation:
+        log.info("%s: display rotation %d° applied; keypoints refer to the upright %dx%d frames", video_path,
+                 source.rotation, source.frame_size[1], source.frame_size[0])
+    video = {"fps": float(source.fps), "size": tuple(source.frame_size), "rotation": source.rotation,
+             "times": np.asarray(source.times)}
+
+    def gen():
+        try:
+            for start, frames in source.iter_chunks(chunk, stop=total):
+                for i, frame in enumerate(frames):
+                    if (start + i) % stride == 0:
+                        yield frame
+        finally:
+            source.close()
+
+    return gen(), video, total
+
+
+# ------------------------------------------------------------------------------------------------ the tracker
+def _network_fn(predictor, decoding: str):
+    """The jitted ``(folded, crops uint8 (N, R, R, 3)) -> (keypoints as fractions of the crop (N, K, 2), peaks
+    (N, K))`` of a predictor, cached on it."""
+    key = ("roi", decoding, predictor.normalisation)
+    cache = predictor._frames_fns
+    if key not in cache:
+        spec, mode = predictor.spec, predictor.normalisation
+
+        def fn(folded, crops):
+            opts = default_options()
+            inner = dataclasses.replace(opts, microbatch=None)
+
+            def one(x):
+                x = x.astype(jnp.float32)
+                if mode == "torch":
+                    x = (x / 255.0 - jnp.asarray(TORCH_MEAN, jnp.float32)) / jnp.asarray(TORCH_STD, jnp.float32)
+                else:
+                    x = x / 127.5 - 1.0
+                h = efficientpose_heatmaps(folded, x, spec, inner)
+                if decoding == "subpixel":
+                    return decode_subpixel(h)
+                rc, _, raw_peak = decode_peaks(h, real_time=False)
+                r = h.shape[1]
+                xy = jnp.stack([(rc[..., 1] + 0.5) / r, (rc[..., 0] + 0.5) / r], axis=-1)
+                return xy, raw_peak
+
+            return map_microbatches(one, crops, opts.microbatch)
+
+        cache[key] = jax.jit(fn)
+    return cache[key]
+
+
+def crop_keypoints(predictor, crops: np.ndarray, decoding: str = "subpixel", pad_to: int | None = None,
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Keypoints (N, K, 2) as fractions of already cut crops (N, R, R, 3) uint8, and their peak values (N, K):
+    the tracker's network call on its own (e.g. to evaluate a model on region-of-interest examples)."""
+    crops = np.asarray(crops)
+    if crops.ndim != 4 or crops.shape[1:] != (predictor.resolution, predictor.resolution, 3) \
+            or crops.dtype != np.uint8:
+        raise DataError(f"crops must be (N, {predictor.resolution}, {predictor.resolution}, 3) uint8, got "
+                        f"{crops.shape} {crops.dtype}")
+    n = len(crops)
+    if pad_to is not None and n < pad_to:
+        crops = np.concatenate([crops, np.zeros((pad_to - n, *crops.shape[1:]), np.uint8)])
+    xy, peak = _network_fn(predictor, decoding)(predictor.inference_variables(), crops)
+    return np.asarray(xy)[:n], np.asarray(peak)[:n]
+
+
+def track_video(predictor, video_path: str | os.PathLike, tracking: Tracking, *, stride: int = 1,
+                batch_size: int = 16, real_time: bool = False, progress=True, max_frames: int | None = None,
+                ) -> SkeletonSequence:
+    """The keypoints of every ``stride``-th frame of a video with the infant tracker (module docstring).
+
+    Arguments:
+        predictor: the pose model (:class:`~infantjax.infer.pose.PosePredictor`).
+        video_path: a video file readable by :func:`infantjax.io.open_video`.
+        tracking: the settings (:class:`Tracking`).
+        stride, batch_size, real_time, max_frames: as :meth:`PosePredictor.track`.
+        progress: True for a tqdm bar, False for none, or a function called with the number of frames of every
+            batch as it is done (a caller's own progress bar).
+
+    Returns:
+        the :class:`SkeletonSequence` (pixels in the upright frame, peak confidences, times), its metadata naming
+        the tracking settings and how many batches had to be searched again on the whole frame.
+    """
+    from tqdm.auto import tqdm
+
+    frames_iter, video, total = open_frames(video_path, int(stride), max_frames)
+    fps, (h, w) = video["fps"], video["size"]
+    n_out = None if total is None else -(-total // int(stride))
+    callback = progress if callable(progress) else None
+    bar = tqdm(total=n_out, desc=f"pose {os.path.basename(os.fspath(video_path))}", unit="frame",
+               disable=callback is not None or not progress)
+    r = predictor.resolution
+    bs = int(batch_size)
+    fn = _network_fn(predictor, tracking.decoding)
+    folded = predictor.inference_variables()
+    k = predictor.spec.num_keypoints
+    coords, confs = [], []
+    whole = letterbox_box(h, w)
+    box: SquareBox | None = None
+    searches = 0
+
+    def run(frames: np.ndarray, b: SquareBox) -> tuple[np.ndarray, np.ndarray]:
+        crops = crop_square(frames, b, r)
+        n = len(crops)
+        if n < bs:
+            crops = np.concatenate([crops, np.zeros((bs - n, r, r, 3), np.uint8)])
+        xy, peak = fn(folded, crops)
+        return b.to_pixels(np.asarray(xy)[:n]), np.asarray(peak)[:n].astype(np.float32)
+
+    def share_found(peak: np.ndarray) -> float:
+        return float(np.median((peak >= tracking.found).mean(axis=1)))
+
+    batches = Prefetch(batched(frames_iter, bs), depth=2)
+    try:
+        for frames in batches:
+            if not tracking.roi or box is None:
+                px, peak = run(frames, whole)
+            else:
+                px, peak = run(frames, box)
+                if share_found(peak) < tracking.lost:  # the infant left the region: find it on the whole frame
+                    px2, peak2 = run(frames, whole)
+                    searches += 1
+                    if share_found(peak2) >= share_found(peak):
+                        px, peak = px2, peak2
+            if tracking.roi:
+                recent = slice(max(0, len(px) - 4), len(px))
+                ok = peak[recent] >= tracking.found
+                box = _roi.box_around(px[recent], (h, w), margin=tracking.margin, valid=ok) \
+                    if ok.sum() >= max(2, int(tracking.lost * k)) else None
+            if real_time:
+                px[peak < REALTIME_THRESHOLD] = np.nan
+            coords.append(px.astype(np.float32))
+            confs.append(np.clip(peak, 0.0, 1.0))
+            if callback is not None:
+                callback(len(px))
+            bar.update(len(px))
+    finally:
+        batches.close()
+        bar.close()
+    coords_arr = np.concatenate(coords) if coords else np.zeros((0, k, 2), np.float32)
+    conf_arr = np.concatenate(confs) if confs else np.zeros((0, k), np.float32)
+    if len(coords_arr) == 0:
+        raise VideoError(f"{os.fspath(video_path)!r} has no frames to track")
+    times = video["times"][: len(coords_arr) * int(stride): int(stride)]
+    meta = {"source": os.fspath(video_path), "model": f"efficientpose-{predictor.spec.variant}",
+            "image_hw": [int(h), int(w)], "stride": int(stride), "units": "pixels",
+            "decoding": ("real-time " if real_time else "") + tracking.decoding,
+            "tracking": tracking.to_json(), "whole_frame_searches": int(searches),
+            "orientation": "upright", "rotation": int(video["rotation"])}
+    return finish(SkeletonSequence(coords_arr, fps=fps / int(stride), skeleton=predictor.skeleton,
+                                   confidence=conf_arr, metadata=meta, times=times), tracking)
+
+
+def finish(sequence: SkeletonSequence, tracking: Tracking) -> SkeletonSequence:
+    """The tracker's last steps on a tracked sequence: left and right made consistent over time (``sides``), then
+    the tracks smoothed (``smoothing_hz``); what was done is recorded in the metadata (``sides_swapped``: the
+    share of frames swapped back)."""
+    from infantjax.preprocess.filters import lowpass
+    from infantjax.preprocess.sides import consistent_sides
+
+    coords, conf = sequence.coords, sequence.confidence
+    meta = dict(sequence.metadata)
+    meta["tracking"] = tracking.to_json()
+    if tracking.sides == "consistent" and sequence.skeleton.flip_pairs:
+        coords, conf, swapped = consistent_sides(coords, sequence.skeleton, conf)
+        meta["sides_swapped"] = float(swapped.mean()) if len(swapped) else 0.0
+    if tracking.smoothing_hz is not None and len(coords) > 3:
+        coords = lowpass(coords, sequence.fps, tracking.smoothing_hz, times=sequence.times).astype(np.float32)
+    return SkeletonSequence(np.asarray(coords, np.float32), fps=sequence.fps, skeleton=sequence.skeleton,
+                            confidence=conf, metadata=meta, times=sequence.times)

@@ -1,0 +1,185 @@
+"""The CPU policy's scoring forms of the CP GCNs against the forms before them: the basic temporal block's branches,
+BatchNorms and fusion folded into one convolution (``Policy.temporal_fold``), a widening graph convolution that
+aggregates its input first (``Policy.graph_order``) and an ensemble scored in calls of 8 windows
+(``Policy.scoring_windows``) — the same variables, the same values to float32 rounding, the accelerator policies
+unchanged (docs/performance.md, "CP ensemble scoring on CPU")."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from infantjax import backend
+from infantjax import skeleton as skeleton_lib
+from infantjax.errors import ConfigError
+from infantjax.models.gcn import GCNSpec, build_model
+from infantjax.nn.graph import GraphConv, aggregate_first
+
+V = 19
+BEFORE = {"temporal_fold": False, "graph_order": "conv first", "scoring_windows": None}
+
+
+def _moved(variables, seed=0):
+    """Every BatchNorm's statistics and affine parameters moved off their initial values, so that folding them is
+    not trivially exact."""
+    rng = np.random.default_rng(seed)
+
+    def move(path, leaf):
+        name = str(getattr(path[-1], "key", path[-1]))
+        leaf = np.asarray(leaf)
+        if name == "var":
+            return (leaf * rng.uniform(0.5, 2.0, leaf.shape)).astype(leaf.dtype)
+        if name in ("mean", "scale") or (name == "bias" and "bn" in str(getattr(path[-2], "key", ""))):
+            return (leaf + rng.normal(0.0, 0.3, leaf.shape)).astype(leaf.dtype)
+        return leaf
+
+    return jax.tree_util.tree_map_with_path(move, variables)
+
+
+def test_the_cpu_policy_has_the_scoring_forms_and_the_accelerators_keep_theirs():
+    cpu = backend.policy("cpu")
+    assert (cpu.temporal_fold, cpu.graph_order, cpu.scoring_windows) == (True, "narrow first", 8)
+    for name in ("accelerator", "tpu", "tpu-v6e"):
+        other = backend.policy(name)
+        assert (other.temporal_fold, other.graph_order, other.scoring_windows) == (False, "conv first", None), name
+
+
+def test_use_replaces_forms_in_a_block_and_refuses_unknown_ones():
+    with backend.use("cpu", temporal_fold=False) as policy:
+        assert not policy.temporal_fold and policy.graph_order == "narrow first" and policy.name == "cpu"
+        with backend.use(scoring_windows=None):  # the inner block adds a form, the outer one's stays
+            assert backend.current().scoring_windows is None and not backend.current().temporal_fold
+        with backend.use("cpu", temporal_fold=True):
+            assert backend.current() == backend.policy("cpu")
+        assert backend.current() == dataclasses.replace(backend.policy("cpu"), temporal_fold=False)
+    with backend.use("accelerator", temporal_fold=True):
+        assert backend.current().temporal_fold and backend.current().conv == "plain"
+    with pytest.raises(ConfigError, match="not forms of the backend policy"), backend.use(temporal_flod=False):
+        pass
+
+
+@pytest.mark.parametrize("impl", ["matmul", "einsum"])
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_a_widening_graph_conv_aggregates_its_input_first_to_the_same_values(impl, use_bias):
+    """2 → 7 channels (a network's first layer) over the disentangled graph: the same variables and outputs under
+    both orders, and :func:`aggregate_first` is the layer's map with the bias added before the aggregation."""
+    a = jnp.asarray(skeleton_lib.get("in-motion-19").adjacency("disentangled", scales=4))
+    x = jax.random.normal(jax.random.key(1), (2, 5, V, 2))
+    layer = GraphConv(features=7, partitions=4, use_bias=use_bias, impl=impl)
+    out = {}
+    for order in ("narrow first", "conv first"):
+        with backend.use("cpu", graph_order=order):
+            variables = layer.init(jax.random.key(0), x, a)
+            jaxpr = jax.make_jaxpr(lambda v, x: layer.apply(v, x, a))(variables, x)
+            out[order] = variables, layer.apply(variables, x, a), jaxpr
+    (v1, y1, j1), (v2, y2, j2) = out["narrow first"], out["conv first"]
+    assert jax.tree_util.tree_structure(v1) == jax.tree_util.tree_structure(v2)
+    assert all((np.asarray(p) == np.asarray(q)).all()
+               for p, q in zip(jax.tree_util.tree_leaves(v1), jax.tree_util.tree_leaves(v2)))
+    np.testing.assert_allclose(np.asarray(y1), np.asarray(y2), rtol=1e-5, atol=1e-5)
+    if impl == "matmul":  # the aggregation touches the 2 input channels, not the 4 × 7 of the conv's output
+        widest = {o: max(int(np.prod(e.outvars[0].aval.shape)) for e in j.jaxpr.eqns
+                         if e.primitive.name == "dot_general") for o, j in (("narrow", j1), ("conv", j2))}
+        assert widest["narrow"] < widest["conv"]
+    params = v1["params"]["conv"]
+    direct = aggregate_first(x, a, params["kernel"], params.get("bias"), impl)
+    np.testing.assert_allclose(np.asarray(direct), np.asarray(y2), rtol=1e-5, atol=1e-5)
+
+
+# one architecture of each kind of basic temporal block: 1, 2 and 3 scales ("linear"), kernels 5 and 7, a stride-2
+# level, an outer SE after the fusion (the reference skips it at one scale, corrected mode keeps it), block and
+# module residuals, an inner SE (not folded: nonlinear between the convolution and the fusion) and a bottleneck net
+_SPECS = {
+    "basic, 1-3 scales": GCNSpec(graph="dis2", input_width=6, num_input_modules=2, initial_block_type="basic",
+                                 initial_residual="block", input_temporal_scales="linear", initial_main_width=6,
+                                 num_main_levels=2, num_main_level_modules=1, block_type="basic",
+                                 bottleneck_factor=2, residual="module", main_temporal_scales=3,
+                                 temporal_kernel_size=5, se="outer", attention="null", pool="global"),
+    "kernel 7, spatial": GCNSpec(graph="spatial", input_width=6, num_input_modules=1, initial_block_type="basic",
+                                 initial_residual="dense", input_temporal_scales=2, initial_main_width=6,
+                                 num_main_levels=1, num_main_level_modules=1, block_type="basic",
+                                 bottleneck_factor=2, residual="null", main_temporal_scales=1,
+                                 temporal_kernel_size=7, se="null", attention="channel", pool="spatial"),
+    "inner SE, bottleneck": GCNSpec(graph="dis4", input_width=6, num_input_modules=1, initial_block_type="basic",
+                                    initial_residual="null", input_temporal_scales=2, initial_main_width=6,
+                                    num_main_levels=1, num_main_level_modules=1, block_type="bottleneck",
+                                    bottleneck_factor=2, residual="block", main_temporal_scales=2,
+                                    temporal_kernel_size=3, se="inner", attention="null", pool="global"),
+}
+
+
+@pytest.mark.parametrize("mode", ["reference", "corrected"])
+@pytest.mark.parametrize("name", sorted(_SPECS))
+def test_folded_temporal_blocks_score_as_the_branches_do(name, mode):
+    """The network evaluated with its temporal blocks folded equals it evaluated branch by branch (logits and the
+    feature map the CAM reads), with the same variables from ``init``; training runs the branches (the folded form
+    is evaluation only: its outputs with batch statistics equal the unfolded ones exactly)."""
+    spec = _SPECS[name].replace(dtype="float32")
+    model = build_model(spec, mode=mode)
+    x = jax.random.normal(jax.random.key(2), (3, 30, V, 6))
+    with backend.use("cpu"):
+        variables = _moved(model.init(jax.random.key(0), x, train=False))
+    out = {}
+    for label, forms in (("folded", {}), ("branches", {"temporal_fold": False})):
+        with backend.use("cpu", **forms):
+            init = jax.eval_shape(lambda: model.init(jax.random.key(0), x, train=False))
+            out[label] = init, jax.jit(lambda v, x: model.apply(v, x, train=False))(variables, x), \
+                jax.jit(lambda v, x: model.apply(v, x, train=True, mutable=["batch_stats"])[0][0])(variables, x)
+    assert jax.tree_util.tree_structure(out["folded"][0]) == jax.tree_util.tree_structure(out["branches"][0])
+    for f, b in zip(out["folded"][1], out["branches"][1]):
+        scale = float(np.abs(np.asarray(b)).max())
+        np.testing.assert_allclose(np.asarray(f), np.asarray(b), rtol=1e-4, atol=2e-5 * max(scale, 1.0))
+    np.testing.assert_array_equal(np.asarray(out["folded"][2]), np.asarray(out["branches"][2]))
+    with backend.use("cpu", **BEFORE):  # and against the forms before this policy (the factored graph order too)
+        before = jax.jit(lambda v, x: model.apply(v, x, train=False))(variables, x)
+    for f, b in zip(out["folded"][1], before):
+        scale = float(np.abs(np.asarray(b)).max())
+        np.testing.assert_allclose(np.asarray(f), np.asarray(b), rtol=1e-4, atol=2e-5 * max(scale, 1.0))
+
+
+def test_folded_temporal_blocks_compute_in_float64_under_x64():
+    """Under x64 a float32 spec computes in float64 for float64 input, folded too (the kernel and bias are folded
+    in the network's dtype). The branches' BatchNorms (Flax's) form their factor γ/√(σ²+ε) from the float32
+    variables in float32, the fold in float64: the two agree to that factor's float32 rounding."""
+    spec = _SPECS["basic, 1-3 scales"].replace(dtype="float32")
+    model = build_model(spec)
+    with jax.enable_x64(True):
+        x = jax.random.normal(jax.random.key(2), (2, 30, V, 6), jnp.float64)
+        with backend.use("cpu"):
+            variables = _moved(model.init(jax.random.key(0), x, train=False))
+            folded = model.apply(variables, x, train=False)[0]
+        with backend.use("cpu", temporal_fold=False):
+            branches = model.apply(variables, x, train=False)[0]
+    assert folded.dtype == jnp.float64
+    np.testing.assert_allclose(np.asarray(folded), np.asarray(branches), rtol=1e-6, atol=1e-7)
+
+
+def test_the_ensemble_scores_in_calls_of_eight_windows_to_the_same_values():
+    """71 windows on CPU: nine calls of 8 (the last padded) through one compiled program per stack, the same P(CP)
+    and CAM scores as the calls of 64 + 8 the ensemble's eval_batch_size gave before."""
+    from infantjax.ensemble import Ensemble
+    from infantjax.models.gcn.presets import demo_spec
+    from infantjax.train import CPConfig, CPTask
+
+    spec = demo_spec(temporal_kernel_size=3, input_temporal_scales=2)
+    config = CPConfig(progress=False)
+    task = CPTask(spec, config)
+    one = task.eval_variables(task.init(jax.random.key(0)), 0)
+    stack = jax.tree_util.tree_map(lambda a: np.stack([np.asarray(a)] * 2), _moved(one))
+    ensemble = Ensemble([spec], [stack], config)
+    rng = np.random.default_rng(0)
+    positions = np.cumsum(rng.normal(0, 0.01, (71, config.window, V, 2)), axis=1).astype(np.float32)
+    with backend.use("cpu"):
+        p8, c8 = ensemble.window_predictions(positions)
+        sizes = {key[1] for predictor in ensemble.predictors.values() for key in predictor.executables}
+    assert sizes == {8}
+    with backend.use("cpu", scoring_windows=None):
+        p64, c64 = ensemble.window_predictions(positions)
+        assert {key[1] for predictor in ensemble.predictors.values() for key in predictor.executables} >= {64, 8}
+    assert p8.shape == (71, 2) and c8.shape == (2, 71, V)
+    np.testing.assert_allclose(p8, p64, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(c8, c64, rtol=1e-5, atol=1e-6)
