@@ -671,7 +671,22 @@ class _Progress:
 
     @property
     def total(self) -> int:
-        return max(int(round(sum(self.share(k) for k in range(len(self.frames))))), 1)
+        return self._total(0.0, range(len(self.frames)))
+
+    def _total(self, counted: float, remaining) -> int:
+        """The bar's total: the work counted so far plus the remaining videos' shares, rounded down as the
+        bar's count is (``int(counted + rest)``, never ``int(counted) + round(rest)``, which can fall one short
+        of the count the same shares reach), and exactly the count once nothing remains."""
+        rest = sum(self.share(i) for i in remaining)
+        if rest <= 0.0:
+            return max(int(counted), 1)
+        return max(int(counted + rest + 1e-6), 1)
+
+    def _retotal(self) -> None:
+        if self.bar is not None:
+            remaining = [i for i in range(len(self.frames)) if not self.done[i]]
+            self.bar.total = self._total(self.advanced, remaining)
+            self.bar.refresh()
 
     def advance(self, n: float) -> None:
         if n <= 0:
@@ -685,6 +700,7 @@ class _Progress:
         """A video with nothing to do in this run (finished, or failed before): its share at once."""
         self.done[k] = True
         self.advance(self.share(k))
+        self._retotal()
 
     def video(self, k: int) -> _VideoProgress:
         return _VideoProgress(self, k)
@@ -698,10 +714,7 @@ class _Progress:
             for s in self.work:
                 if s != "pose":
                     self.work[s] = float(np.mean([r[s] for r in self._ratios]))
-        if self.bar is not None:
-            rest = sum(self.share(i) for i in range(len(self.frames)) if not self.done[i])
-            self.bar.total = max(int(self.advanced) + int(round(rest)), 1)
-            self.bar.refresh()
+        self._retotal()
 
 
 class _VideoProgress:
@@ -744,6 +757,7 @@ class _VideoProgress:
         """The video failed: the rest of its share (nothing more is done for it)."""
         self.run.advance(max(self.run.share(self.k) - self.spent, 0.0))
         self.run.done[self.k] = True
+        self.run._retotal()
 
 
 class _Clock:
