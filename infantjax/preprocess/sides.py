@@ -195,22 +195,7 @@ def consistent_sides(coords: Float[np.ndarray, "T J 2"], skeleton: str | _skelet
             s = np.where(np.isfinite(s), s, 0.0)
             unary[:, 0] = _HAND_WEIGHT * np.maximum(s, 0.0)  # as labelled but crossed the wrong way
             unary[:, 1] = _HAND_WEIGHT * np.maximum(-s, 0.0)  # swapping would cross it the wrong way
-        cost = unary[0].copy()
-        back = np.zeros((t, 2), np.int64)
-        last = views[0]
-        for i in range(1, t):
-            cur = views[i]
-            d = np.linalg.norm(cur[None, :] - last[:, None], axis=-1)  # (2 prev, 2 cur, 2P)
-            d = np.where(np.isfinite(d), d, 0.0).sum(axis=-1) / scale
-            total = cost[:, None] + d
-            back[i] = np.argmin(total, axis=0)
-            cost = total[back[i], [0, 1]] + unary[i]
-            have = np.isfinite(cur).all(axis=-1)
-            last = np.where(have[..., None], cur, last)
-        state = np.zeros(t, np.int64)
-        state[-1] = int(np.argmin(cost))
-        for i in range(t - 1, 0, -1):
-            state[i - 1] = back[i, state[i]]
+        state = _viterbi(views, unary, scale)
         if spine is None and (state == 1).mean() > 0.5:  # no handedness: the network's majority orients it
             state = 1 - state
         swapped[:, c] = state == 1
