@@ -57,4 +57,6 @@ def load(name_or_path):
     Raises:
         ConfigError: neither an existing path nor a zoo name. CheckpointError: a file that is not a saved model.
     """
-    return __getattr__("pipelines").load(name_or_path)  # the lazy facade: importing infantjax stays cheap
+    from infantjax.infer.registry import load as _load  # here, not at the top: importing infantjax stays cheap
+
+    return _load(name_or_path)

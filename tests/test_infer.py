@@ -187,6 +187,54 @@ def test_loading_and_predicting_imports_neither_optax_nor_train(entry):
     assert "IMPORTED []" in out.stdout, out.stdout
 
 
+BAD_PATH = """
+import sys, tempfile, infantjax
+from infantjax.errors import CheckpointError
+try:
+    infantjax.load(tempfile.mkdtemp())
+except CheckpointError as err:
+    print("REFUSED", "not a saved model" in str(err))
+bad = sorted(m for m in sys.modules if m == "optax" or m.startswith(("optax.", "infantjax.train")))
+print("IMPORTED", bad)
+"""
+
+CONFIG_TYPE = """
+import sys, infantjax
+{first}
+model = infantjax.load({name!r})
+print("CONFIG", type(model.config).__module__ + "." + type(model.config).__name__)
+task = model.task(0) if hasattr(model, "specs") else model.task
+print("TASK", type(task).__module__ + "." + type(task).__name__)
+"""
+
+
+def _run(code: str) -> str:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                         cwd=pathlib.Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout
+
+
+def test_a_wrong_path_is_refused_without_importing_an_optimiser():
+    """The error path of infantjax.load looks at every shipped family and imports none of the training code."""
+    out = _run(BAD_PATH)
+    assert "REFUSED True" in out and "IMPORTED []" in out, out
+
+
+@pytest.mark.parametrize("name,config", [("sma-narrow-synthetic", "infantjax.train.sma.SMAConfig"),
+                                         ("cp-gcn-tracked", "infantjax.train.cp.CPConfig")])
+def test_the_config_of_a_loaded_model_does_not_depend_on_what_was_imported_before(name, config):
+    """model.config is the family's training config whether or not infantjax.train was imported first: the family
+    names its training module, and reading the config imports it (predicting never does)."""
+    before = _run(CONFIG_TYPE.format(first="import infantjax.train", name=name))
+    fresh = _run(CONFIG_TYPE.format(first="", name=name))
+    assert f"CONFIG {config}" in fresh and fresh == before, (fresh, before)
+    assert "TASK infantjax.train." in fresh
+
+
 def test_a_family_defined_in_infer_exports_its_forward_without_export_code(models, tmp_path):
     """The SMA family gives no graph of its own: deploy.export writes its forward over every fold instance."""
     from infantjax import deploy

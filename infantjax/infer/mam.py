@@ -178,6 +178,7 @@ class MamModel(TrainedModel):
     :class:`~infantjax.infer.trained.TrainedModel`)."""
 
     kind, spec_type, forward_type = "mam", MamSpec, MamForward
+    training_module = "infantjax.train.mam"
     title = "a MAM model written by `infantjax mam train`"
 
     def instance_outputs(self, features: Sequence[np.ndarray], info: np.ndarray | None = None, *,

@@ -159,6 +159,7 @@ class SmartphoneModel(TrainedModel):
     """
 
     kind, spec_type, forward_type = "passmore-smartphone", PassmoreSpec, PassmoreForward
+    training_module = "infantjax.train.passmore"
     title = "a smartphone model written by `infantjax smartphone train`"
 
     def __init__(self, spec: PassmoreSpec, config, variables, platt: np.ndarray):

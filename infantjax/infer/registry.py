@@ -15,13 +15,15 @@ from a saved config — and nothing else keeps a table of the families. A file w
 claimed by the family whose :meth:`~infantjax.infer.trained.TrainedModel.recognises` says so (an ensemble folder
 with ``ensemble.json``, a pose ``.npz`` weights file or Keras ``.h5``).
 
-This module imports no family: a family is registered when its module is imported. The package's
-:func:`infantjax.load` imports the families shipped with infantjax first (:func:`infantjax.pipelines.families`).
+This module imports no family: a family is registered when its module is imported. :func:`load`
+(:func:`infantjax.load`) imports the modules of the families shipped with infantjax one at a time
+(:data:`SHIPPED`, cheapest first) until the model's family is registered; :func:`shipped` imports them all.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import os
 import pathlib
@@ -30,7 +32,12 @@ from typing import Any
 
 from infantjax.errors import CheckpointError, ConfigError
 
-__all__ = ["Family", "families", "family", "family_of", "load", "register_family"]
+__all__ = ["SHIPPED", "Family", "families", "family", "family_of", "load", "register_family", "shipped"]
+
+#: the modules that register the families shipped with infantjax, cheapest first: the families defined in this
+#: layer (SMA, smartphone, MAM, depth and the CP ensemble), then the pose family (EfficientPose's modules). Named,
+#: not imported: this module imports no family, and :func:`load` stops at the step that registers the model's.
+SHIPPED = ("infantjax.infer.families", "infantjax.infer.pose")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,12 +133,29 @@ def _header_kind(path: pathlib.Path) -> str | None:
     return kind
 
 
-def _discover(steps: Sequence[Callable[[], Any]], done: Callable[[], bool]) -> None:
-    """Run the import steps one at a time until ``done()``."""
-    for step in steps:
+def _import_step(module: str) -> Callable[[], Any]:
+    return lambda: importlib.import_module(module)
+
+
+def _shipped_steps() -> tuple[Callable[[], Any], ...]:
+    return tuple(_import_step(m) for m in SHIPPED)
+
+
+def _discover(steps: Sequence[Callable[[], Any]] | None, done: Callable[[], bool]) -> None:
+    """Run the import steps one at a time until ``done()`` (None: the shipped families' modules)."""
+    for step in _shipped_steps() if steps is None else steps:
         if done():
             return
         step()
+
+
+def shipped() -> tuple[Family, ...]:
+    """Every family shipped with infantjax, registered (their modules, :data:`SHIPPED`, imported), in
+    registration order. A family a user registered is in :func:`families` (which :func:`load` reads) but not
+    here, whenever it was registered."""
+    for module in SHIPPED:
+        importlib.import_module(module)
+    return tuple(f for f in families() if f.model.__module__.split(".")[0] == "infantjax")
 
 
 def _recognised(path: pathlib.Path) -> Family | None:
@@ -141,7 +165,7 @@ def _recognised(path: pathlib.Path) -> Family | None:
     return None
 
 
-def family_of(path: str | os.PathLike, *, discover: Sequence[Callable[[], Any]] = ()) -> Family:
+def family_of(path: str | os.PathLike, *, discover: Sequence[Callable[[], Any]] | None = None) -> Family:
     """The family of the saved model at ``path``: the ``kind`` of its header, or the family that recognises a file
     written before the common header.
 
@@ -167,15 +191,16 @@ def family_of(path: str | os.PathLike, *, discover: Sequence[Callable[[], Any]] 
     return found
 
 
-def load(name_or_path: str | os.PathLike, *, discover: Sequence[Callable[[], Any]] = ()) -> Any:
+def load(name_or_path: str | os.PathLike, *, discover: Sequence[Callable[[], Any]] | None = None) -> Any:
     """The trained model named ``name_or_path``: a zoo entry (:func:`infantjax.models.zoo.available`), or the path
     of a saved model of any registered family (a folder or ``.npz`` written by its ``save``, or a file its family
     recognises). Its ``predict`` takes the family's recording and returns its typed result.
 
     Arguments:
         name_or_path: the zoo name or the path.
-        discover: import steps run one at a time while the family is not registered yet (:func:`infantjax.load`
-            passes the imports of the shipped families' modules), so a family loads without importing the others.
+        discover: import steps run one at a time while the family is not registered yet (default: the shipped
+            families' modules, :data:`SHIPPED`), so a family loads without importing the others; ``()`` looks
+            only at the families registered already.
 
     Raises:
         ConfigError: neither an existing path nor a zoo name. CheckpointError: a file that is not a saved model.

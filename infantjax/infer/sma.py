@@ -90,12 +90,13 @@ class SMAModel(TrainedModel):
     Arguments:
         spec: the network.
         config: the recipe it was trained with (an :class:`infantjax.train.SMAConfig`, which
-            :mod:`infantjax.train.sma` binds with :meth:`~TrainedModel.trained_with`; a model loaded before
-            :mod:`infantjax.train` is imported keeps the saved record as a dict until it is).
+            :mod:`infantjax.train.sma`, the family's ``training_module``, binds; a loaded model keeps the saved
+            record until :attr:`config` is first read, which imports it: predicting never does).
         variables: stacked variables, leading instance axis.
     """
 
     kind, spec_type, forward_type = "soran-sma", SMASpec, SMAForward
+    training_module = "infantjax.train.sma"
     title = "an SMA model written by `infantjax sma train`"
 
     def window_scores(self, windows: np.ndarray, *, chunk: int = 256) -> np.ndarray:

@@ -30,6 +30,7 @@ A new family needs only its hooks: the task that computes its forward (``task_ty
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import pathlib
@@ -141,6 +142,10 @@ class TrainedModel:
     spec_type: ClassVar[type | None] = None
     config_type: ClassVar[type | None] = None
     task_type: ClassVar[type | None] = None
+    #: the module of :mod:`infantjax.train` that binds the family's training config and task
+    #: (:meth:`trained_with`), named here and imported on first use of :attr:`config` or :attr:`task`: loading and
+    #: predicting never import it, and what :attr:`config` is does not depend on what was imported before
+    training_module: ClassVar[str | None] = None
     #: the family's forward pass (:class:`~infantjax.infer.forward.Forward`): when set, loading, stacked
     #: inference and the saved variables' shapes use it and never the training task
     forward_type: ClassVar[type | None] = None
@@ -177,9 +182,16 @@ class TrainedModel:
         self.__dict__.pop("_forward_cache", None)
 
     @classmethod
+    def _bind_training(cls) -> None:
+        """Import :attr:`training_module` (which calls :meth:`trained_with`) when nothing is bound yet."""
+        if cls.config_type is None and cls.training_module is not None:
+            importlib.import_module(cls.training_module)
+
+    @classmethod
     def training_config_type(cls) -> type | None:
-        """The class of the training config: :attr:`config_type` (None until the family's training module binds it,
-        :meth:`trained_with`, for a family with a :attr:`forward_type`)."""
+        """The class of the training config: :attr:`config_type`, bound by the family's :attr:`training_module`
+        (imported here on first use); None for a family that names neither."""
+        cls._bind_training()
         return cls.config_type
 
     @classmethod
@@ -227,6 +239,7 @@ class TrainedModel:
     @classmethod
     def make_task(cls, spec, config):
         """``task_type(spec, config)``."""
+        cls._bind_training()
         if cls.task_type is None:
             raise ConfigError(f"{cls.__name__} names no task_type; import its training module (infantjax.train) "
                               "first, or set task_type / override make_task")

@@ -10,8 +10,7 @@
   SMA, smartphone and MAM trained models.
 
 :func:`families` imports every family shipped with infantjax (each registers itself,
-:mod:`infantjax.infer.registry`): what :func:`infantjax.load`, ``infantjax.deploy`` and the CLI call before they look
-a family up.
+:func:`infantjax.infer.registry.shipped`); :func:`infantjax.load` finds a model's family through the same registry.
 
 Submodules are imported on first use (``infantjax.pipelines.pose``), so importing this package does not start
 JAX.
@@ -21,16 +20,16 @@ from __future__ import annotations
 
 from infantjax import lazy_submodules
 
-_SUBMODULES = ("assessment", "cp", "depth", "loading", "mam", "passmore", "pose", "sma")
+_SUBMODULES = ("assessment", "cp", "depth", "mam", "passmore", "pose", "sma")
 
-__all__ = ["assess", *_SUBMODULES, "families", "load"]
+__all__ = ["assess", *_SUBMODULES, "families"]
 
 
 def families() -> tuple:
-    """Every family shipped with infantjax, registered: :func:`infantjax.pipelines.loading.families`."""
-    from infantjax.pipelines.loading import families as _families
+    """Every family shipped with infantjax, registered: :func:`infantjax.infer.registry.shipped`."""
+    from infantjax.infer.registry import shipped
 
-    return _families()
+    return shipped()
 
 
 _submodule = lazy_submodules(__name__, _SUBMODULES)
@@ -43,9 +42,3 @@ def __getattr__(name: str):
         return assess
     return _submodule(name)
 
-
-def load(name_or_path):
-    """:func:`infantjax.load`: :func:`infantjax.pipelines.loading.load`."""
-    from infantjax.pipelines.loading import load as _load
-
-    return _load(name_or_path)

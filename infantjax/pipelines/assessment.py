@@ -99,9 +99,9 @@ def load_models(ensemble=None, pose=None) -> Models:
         ConfigError: a name that is neither a zoo entry nor an existing path. CheckpointError, WeightsError: a
             damaged saved model.
     """
-    from infantjax.ensemble import Ensemble
+    from infantjax.infer.ensemble import Ensemble
+    from infantjax.infer.registry import load
     from infantjax.models import zoo
-    from infantjax.pipelines.loading import load
     from infantjax.pipelines.pose import PRETRAINED, PosePredictor
 
     if ensemble is None or isinstance(ensemble, (str, os.PathLike)):

@@ -29,6 +29,7 @@ from infantjax.errors import ConfigError, DataError
 from infantjax.metrics import roc_auc
 from infantjax.sequence import Cohort
 from infantjax.train.config import TrainConfig, host_field
+from infantjax.infer.ensemble import Ensemble
 from infantjax.infer.cp import (NUM_JOINTS, SKELETON, CPForward, build, input_channels, positive_probability,
                                 prepare_sequence, standardise_windows, window_features)
 from infantjax.train.losses import balanced_window_loss, cross_entropy
@@ -486,3 +487,6 @@ class CPTask(Task):
 
         data = [CPData(cohort(6, f"t{k}"), validation_windows(cohort(4, f"v{k}"), config)) for k in range(2)]
         return cls(demo_spec(temporal_kernel_size=3), config), data
+
+
+Ensemble.trained_with(CPConfig, CPTask)  # the family's training config and task (infer/ensemble.py)
