@@ -121,7 +121,7 @@ def _depth(devices, *, kind):
 
     spec = RegressionSpec(kind, widths=(64, 128, 256, 256), head_width=256)
     shape = (16, 3, 96, 128, 21)
-    task = DepthTask(spec.build(), DepthConfig(batch_size=16, progress=False), shape[1:])
+    task = DepthTask(spec, DepthConfig(batch_size=16, progress=False), shape[1:])
     leaves = {"inputs": (shape, np.float32), "targets": (shape[:-1] + (20,), np.float32)}
     fn, args, mesh, _ = engine_step(task, devices, 1, leaves)
     return Built(fn, args, 16, "clips", "", True, None, mesh), (1, 2)

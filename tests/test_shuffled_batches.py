@@ -64,8 +64,10 @@ def test_the_tasks_cut_their_epochs_with_it():
     np.testing.assert_array_equal(np.concatenate([got[0]["y"], got[1]["y"]]), sma.scores[want])
     np.testing.assert_array_equal(got[1]["x"], sma.windows[want[4:]])
 
+    from infantjax.models.depth import RegressionSpec
+
     depth = DepthData(rng.normal(size=(3, 2, 4, 4, 1)), rng.uniform(size=(3, 2, 4, 4, 20)))
-    got = DepthTask(object(), DepthConfig(batch_size=8)).epoch_batches(depth, 2, np.random.default_rng([7, 2]))
+    got = DepthTask(RegressionSpec(), DepthConfig(batch_size=8)).epoch_batches(depth, 2, np.random.default_rng([7, 2]))
     want = np.random.default_rng([7, 2]).permutation(3)
     assert len(got) == 1                                         # batch size capped at the 3 clips
     np.testing.assert_array_equal(got[0]["inputs"], depth.inputs[want])

@@ -134,17 +134,17 @@ def prepare_sequence(sequence, config, *, where: str = "sequence") -> np.ndarray
 
 # ------------------------------------------------------------------------------------------------------ the network
 def build(spec, config, num_joints: int = NUM_JOINTS):
-    """The Flax module of ``spec``: a GCNSpec/STGCNSpec through ``infantjax.models.gcn.build_model``, or a ready
+    """The Flax module of ``spec``: a GCNSpec/STGCNSpec through :func:`infantjax.models.build`, or a ready
     ``flax.linen.Module`` with the same interface (``apply(variables, x, train=...) -> (logits, features)``);
     ``config`` (:class:`CPInputs` or a ``CPConfig``) gives ``model_mode``, ``bn_numerics`` and ``remat``."""
     import flax.linen as nn
 
     if isinstance(spec, nn.Module):
         return spec
-    from infantjax.models.gcn import build_model
+    from infantjax import models
 
-    return build_model(spec, num_joints=num_joints, mode=config.model_mode, bn_numerics=config.bn_numerics,
-                       remat=config.remat)
+    return models.build(spec, num_joints=num_joints, mode=config.model_mode, bn_numerics=config.bn_numerics,
+                        remat=config.remat)
 
 
 def input_channels(model) -> int:

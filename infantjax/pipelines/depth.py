@@ -22,6 +22,7 @@ import numpy as np
 
 from infantjax.errors import ConfigError, DataError
 from infantjax.metrics.pose import rmsd_per_limb, summarize_rmsd
+from infantjax import models
 from infantjax.models import count_parameters
 from infantjax.models.depth.init import init_variables
 from infantjax.models.depth.linking import LinkConfig, link_clips
@@ -179,7 +180,7 @@ def run_pipeline(train: DepthClips, test: DepthClips, *, detection: DetectionSpe
     link = link or LinkConfig()
     regressions = regressions or {"asymmetric": RegressionSpec("asymmetric"), "full": RegressionSpec("full")}
     key = jax.random.key(seed, impl="rbg")  # rbg: XLA compiles its initialisers much faster on CPU
-    det_model = detection.build()
+    det_model = models.build(detection)
     det_init = init_variables(det_model, jax.random.fold_in(key, 0), train.clips[:2])
     det_config = detection_training.replace(loss="bce", progress=progress)
     det = _train(det_model, det_init, DepthData(train.clips, train.binary, (test.clips, test.binary)), det_config,
@@ -198,7 +199,7 @@ def run_pipeline(train: DepthClips, test: DepthClips, *, detection: DetectionSpe
     records, variables = {}, {"detection": det.variables}
     reg_config = regression_training.replace(loss="mse", select=select, progress=progress)
     for i, (name, spec) in enumerate(regressions.items()):
-        model = spec.build()
+        model = models.build(spec)
         initial = init_variables(model, jax.random.fold_in(key, i + 1), x_train[:2])
         untrained, _, untrained_missing = _evaluate(predict(model, initial, x_test, reg_config.batch_size),
                                                     test.keypoints, link)

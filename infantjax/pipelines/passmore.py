@@ -23,6 +23,7 @@ import numpy as np
 
 from infantjax import skeleton as _skeleton
 from infantjax.errors import ConfigError, DataError
+from infantjax import models
 from infantjax.models.passmore import PassmoreSpec
 from infantjax.preprocess.passmore import passmore_features, preprocess_passmore
 from infantjax.infer.passmore import SmartphoneModel, SmartphonePrediction, video_clips
@@ -179,4 +180,4 @@ def saliency(model: SmartphoneModel, features: np.ndarray, instance: int = 0):
 
     c = model.inputs
     clips = video_clips(features, c.clip_length, c.clip_stride)
-    return video_saliency(model.spec.build(), model.instance_variables(instance), clips)
+    return video_saliency(models.build(model.spec), model.instance_variables(instance), clips)

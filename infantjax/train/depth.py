@@ -136,17 +136,20 @@ class DepthTask(Task):
     """Train the detection or a regression CNN of seed 004.
 
     Arguments:
-        model: the Flax module (``DetectionSpec(...).build()``, ``RegressionSpec(...).build()``).
+        spec: the network (a :class:`~infantjax.models.depth.DetectionSpec` or
+            :class:`~infantjax.models.depth.RegressionSpec`, built with :func:`infantjax.models.build`), as every
+            task takes its spec; a ready Flax module with the same interface is used as it is.
         config: the recipe (:class:`DepthConfig`; :data:`DETECTION_TRAINING` / :data:`REGRESSION_TRAINING`).
         input_shape: (T, H, W, C) of one clip (for :meth:`init`).
     """
 
-    def __init__(self, model: nn.Module, config: DepthConfig | None = None,
-                 input_shape: tuple[int, ...] = (3, 96, 128, 1)):
+    def __init__(self, spec, config: DepthConfig | None = None, input_shape: tuple[int, ...] = (3, 96, 128, 1)):
         config = REGRESSION_TRAINING if config is None else config
         if not isinstance(config, DepthConfig):
             raise ConfigError(f"DepthTask needs a DepthConfig, got {type(config).__name__}")
-        self.model, self.config, self.input_shape = model, config, tuple(int(d) for d in input_shape)
+        self.spec = spec
+        self.model = spec if isinstance(spec, nn.Module) else models.build(spec)
+        self.config, self.input_shape = config, tuple(int(d) for d in input_shape)
 
     def compile_key(self) -> tuple:
         return super().compile_key() + (self.input_shape,)
@@ -207,5 +210,5 @@ class DepthTask(Task):
 
         config = DepthConfig(epochs=3, batch_size=2, loss="mse", optimizer="sgd", learning_rate=1e-2,
                              progress=False)
-        model = RegressionSpec("asymmetric", widths=(4, 4, 4, 4), head_width=4).build()
-        return cls(model, config, (3, 16, 16, 21)), [DepthData(*clips(4), validation=clips(2)) for _ in range(2)]
+        spec = RegressionSpec("asymmetric", widths=(4, 4, 4, 4), head_width=4)
+        return cls(spec, config, (3, 16, 16, 21)), [DepthData(*clips(4), validation=clips(2)) for _ in range(2)]

@@ -19,7 +19,7 @@ def _paper(kind: str):
         from infantjax.models.depth.regression import RegressionSpec
         from infantjax.train.depth import DepthConfig, DepthTask
 
-        task = DepthTask(RegressionSpec(kind).build(), DepthConfig(batch_size=batch, progress=False), CLIP)
+        task = DepthTask(RegressionSpec(kind), DepthConfig(batch_size=batch, progress=False), CLIP)
         leaves = {"inputs": ((batch, *CLIP), np.float32), "targets": ((batch, *CLIP[:-1], 20), np.float32)}
         return (task, leaves, batch, "clips",
                 f"the {kind} depth regression step (Table I widths), {batch} clips of 3 x 96 x 128")
@@ -35,7 +35,7 @@ def _example(full: bool):
         if full:  # the example's narrow network in the full 3x3x3 form
             from infantjax.models.depth.regression import RegressionSpec
 
-            task = DepthTask(RegressionSpec("full", widths=(4, 4, 4, 4), head_width=4).build(), task.config,
+            task = DepthTask(RegressionSpec("full", widths=(4, 4, 4, 4), head_width=4), task.config,
                              task.input_shape)
         return task, data
 
