@@ -4,13 +4,33 @@ docs/compile.md)."""
 
 from __future__ import annotations
 
+import argparse
+
 from infantjax.aot import PROGRAMS
 from infantjax.targets import TARGETS
+
+DESCRIPTION = """\
+Compile one of the library's headline programs for a TPU slice or a GPU host that this machine does not have
+(XLA's own compilers for those devices, run on the CPU; the extra aot), and print what the compiled program says.
+
+What the figures are:
+  memory per device   XLA's memory analysis of the compiled program (arguments, outputs, scratch): a property of
+                      the program, as exact as the compiler's own accounting.
+  FLOPs, bytes        XLA's cost analysis of the program (the FLOPs counted on the traced program's products
+                      and convolutions where XLA's count falls short of them).
+  collectives         the cross-device operations in the program (none between ensemble instances).
+  bound, time         ESTIMATES, not measurements: the roofline bound max(FLOPs / peak, bytes / bandwidth) from
+                      the target's datasheet, and on GPU targets the cost model calibrated on measured H100 runs
+                      (each kernel's launch plus its bytes or FLOPs at the achieved rates). Real H100 runs of the
+                      GCN steps took 15-50 x their roofline bound; the calibrated model's time is the closer one.
+                      Current figures and the calibration: docs/performance.md and docs/compile.md.
+"""
 
 
 def register(sub) -> None:
     p = sub.add_parser("compile", help="compile a headline program for a TPU slice or GPU host without the hardware "
-                                       "(extra aot): memory per device, FLOPs, collectives, roofline estimate")
+                                       "(extra aot): memory per device, FLOPs, collectives, roofline estimate",
+                       description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--target", required=True, choices=tuple(TARGETS), help="the slice or host to compile for")
     p.add_argument("--program", required=True, choices=tuple(PROGRAMS),
                    help="; ".join(f"{name}: {p.line}" for name, p in PROGRAMS.items()))
