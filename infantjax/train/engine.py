@@ -46,8 +46,8 @@ from infantjax.train.optim import learning_rate_schedule, make_optimizer
 from infantjax.train.state import TrainState
 from infantjax.train.task import Task
 
-__all__ = ["FitResult", "Hook", "HookContext", "Programs", "apply_in_batches", "drop_programs", "fit", "precompile",
-           "programs_for", "stack_instances", "train_step_within_budget"]
+__all__ = ["FitResult", "Hook", "HookContext", "Programs", "RunState", "apply_in_batches", "drop_programs", "fit",
+           "precompile", "programs_for", "stack_instances", "train_step_within_budget"]
 
 log = logging.getLogger(__name__)
 
@@ -411,6 +411,101 @@ def precompile(task: Task, data: Sequence[Any], *, mesh=None) -> dict[str, float
     return times
 
 
+@dataclasses.dataclass
+class RunState:
+    """What a :func:`fit` run has done so far: the epoch and step reached, and per instance its metric history, the
+    kept epoch and its metric, and the selection's counters (early stopping). Saved with every checkpoint as its
+    metadata (:meth:`to_meta`, the same JSON keys as before this class) and restored from it (:meth:`from_meta`),
+    so an interrupted run resumes exactly.
+
+    Attributes:
+        seeds: per instance, its seed (a checkpoint of other seeds is refused).
+        epoch, steps: the last finished epoch and the training steps taken.
+        history: per instance, one metrics dict per epoch.
+        best, best_epoch: per instance, the kept epoch's metric (None until one) and that epoch.
+        selection: per instance, :class:`~infantjax.train.task.Selection`'s counters.
+        stopped: the run stopped early (pruning or every instance's patience spent).
+        step_losses: per step, every instance's training loss.
+    """
+
+    seeds: list[int]
+    epoch: int = 0
+    steps: int = 0
+    history: list[list[dict]] = dataclasses.field(default_factory=list)
+    best: list[float | None] = dataclasses.field(default_factory=list)
+    best_epoch: list[int] = dataclasses.field(default_factory=list)
+    selection: list[dict] = dataclasses.field(default_factory=list)
+    stopped: bool = False
+    step_losses: list[np.ndarray] = dataclasses.field(default_factory=list)
+
+    @classmethod
+    def new(cls, seeds: Sequence[int]) -> RunState:
+        n = len(seeds)
+        return cls([int(s) for s in seeds], history=[[] for _ in range(n)], best=[None] * n, best_epoch=[0] * n,
+                   selection=[{} for _ in range(n)])
+
+    @classmethod
+    def from_meta(cls, meta: dict) -> RunState:
+        """The state of a checkpoint's metadata (one written before early stopping was an engine feature has no
+        selection counters: they are made from its kept epochs)."""
+        selection = meta.get("selection")
+        if selection is None:
+            selection = [{"best": b, "best_epoch": e, "kept": e} for b, e in zip(meta["best"], meta["best_epoch"])]
+        return cls(list(meta.get("seeds") or []), int(meta["epoch"]), int(meta["steps"]), meta["history"],
+                   list(meta["best"]), list(meta["best_epoch"]), selection, bool(meta["stopped"]),
+                   [np.asarray(x, np.float32) for x in meta.get("step_losses", [])])
+
+    def to_meta(self) -> dict:
+        """The checkpoint's metadata (JSON)."""
+        return {"epoch": self.epoch, "steps": self.steps, "history": self.history, "best": self.best,
+                "best_epoch": self.best_epoch, "selection": self.selection, "stopped": self.stopped,
+                "seeds": self.seeds, "step_losses": [np.asarray(x).tolist() for x in self.step_losses]}
+
+    def record_epoch(self, epoch: int, train_loss: np.ndarray, epoch_metrics: list[dict], steps: Sequence[int],
+                     scores: list[dict], selection, evaluates: bool, lr: float) -> tuple[list[dict], np.ndarray]:
+        """Record a finished epoch: per instance its metrics (training loss and metrics, the task's scores, the
+        selection's best so far, the kept epoch, learning rate, steps) appended to its history, and whether this
+        epoch is kept (the selection's metric improved; every epoch without a selection or evaluation).
+
+        Returns:
+            the epoch's metrics per instance, and the (instances,) mask of those whose kept variables change.
+        """
+        n = len(self.history)
+        improved = np.zeros(n, bool)
+        metrics_list = []
+        for i in range(n):
+            m = {"epoch": epoch, "train_loss": float(train_loss[i])}
+            for name in (epoch_metrics[0] if epoch_metrics else {}):
+                m[f"train_{name}"] = float(np.sum([e[name][i] for e in epoch_metrics]) / steps[i])
+            m.update(scores[i])
+            if selection is not None and evaluates:
+                value = float(scores[i][selection.metric])
+                counters = self.selection[i]
+                if selection.update(epoch, value, counters):
+                    self.best[i], self.best_epoch[i] = value, epoch
+                    improved[i] = True
+                m[selection.key] = counters.get("best")
+                if selection.patience is not None:
+                    m["stopped"] = float(bool(counters.get("stopped")))
+            else:
+                self.best_epoch[i] = epoch
+                improved[i] = True
+            m.update({"best_epoch": self.best_epoch[i], "learning_rate": lr, "steps": int(steps[i])})
+            metrics_list.append(m)
+            self.history[i].append(m)
+        self.epoch = epoch
+        return metrics_list, improved
+
+    def result(self, variables, started: float, cpu_started: float, timings: list[float]) -> FitResult:
+        """The run's :class:`FitResult` with the kept ``variables`` (host copies)."""
+        n = len(self.history)
+        best_score = [float("nan") if b is None else float(b) for b in self.best]
+        losses = np.asarray(self.step_losses, np.float32).reshape(-1, n)
+        return FitResult(variables, best_score, list(self.best_epoch), self.history, losses, bool(self.stopped),
+                         time.perf_counter() - started, time.process_time() - cpu_started,
+                         float(np.median(timings[1:])) if len(timings) > 1 else float("nan"))
+
+
 def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any = None, mesh=None,
         checkpoint_dir: str | os.PathLike | None = None, log_dir: str | os.PathLike | None = None,
         on_epoch: Callable[[int, list[dict]], bool | None] | None = None, hooks: Sequence[Hook] = (),
@@ -466,10 +561,7 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
         chunk = _eval_chunk(programs, programs.variables(state), eval_inputs, n_pad, chunk, data_axis, config)
     best = programs.copy(programs.variables(state))  # its own buffers: the train step donates the state's
     parallel.release_freed_memory()  # what the start-up compiles freed (init, the evaluation chunk's measurement)
-    # per instance: the kept epoch and its metric (best, best_epoch) and the selection's counters (early stopping)
-    meta = {"epoch": 0, "steps": 0, "history": [[] for _ in range(n)], "best": [None] * n,
-            "best_epoch": [0] * n, "selection": [{} for _ in range(n)], "stopped": False, "seeds": seeds,
-            "step_losses": []}
+    run = RunState.new(seeds)
 
     ckpt = RunCheckpointer(checkpoint_dir) if checkpoint_dir is not None else None
     if ckpt is not None and ckpt.latest() is not None:  # resume order: existing checkpoint > initial > init
@@ -483,27 +575,25 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
             ckpt.close()
             raise ConfigError(f"checkpoint {checkpoint_dir} was written with seeds {meta.get('seeds')}, not "
                               f"{seeds}; use another checkpoint directory")
+        run = RunState.from_meta(meta)
         tree = parallel.pad_leading(tree, n_pad)
         tree = parallel.to_global(tree, inst) if jax.process_count() > 1 else jax.device_put(tree, inst)
         state, best = tree["state"], tree["best"]
-        if "selection" not in meta:  # a checkpoint written before early stopping was an engine feature
-            meta["selection"] = [{"best": b, "best_epoch": e, "kept": e} for b, e in zip(meta["best"],
-                                                                                      meta["best_epoch"])]
-        log.info("resumed %s from epoch %d", desc or type(task).__name__, meta["epoch"])
+        log.info("resumed %s from epoch %d", desc or type(task).__name__, run.epoch)
     if log_dir is None and checkpoint_dir is not None:
         log_dir = os.path.join(os.fspath(checkpoint_dir), "tensorboard")
 
-    step_losses: list[np.ndarray] = [np.asarray(x, np.float32) for x in meta["step_losses"]]
+    step_losses = run.step_losses
     timings: list[float] = []
     started, cpu_started = time.perf_counter(), time.process_time()
     desc = desc or type(task).__name__
-    bar = tqdm(total=config.epochs * steps_per_epoch, initial=meta["steps"] if meta["epoch"] else 0, desc=desc,
+    bar = tqdm(total=config.epochs * steps_per_epoch, initial=run.steps if run.epoch else 0, desc=desc,
                disable=not config.progress, leave=False)
     try:
         with ScalarLogger(log_dir) as logger:
             step_fn = None  # the vmapped step, or a grouped one when it does not fit the memory budget
-            for epoch in range(meta["epoch"] + 1, config.epochs + 1):
-                if meta["stopped"]:
+            for epoch in range(run.epoch + 1, config.epochs + 1):
+                if run.stopped:
                     break
                 plans = [task.epoch_batches(d, epoch, np.random.default_rng([seeds[i], epoch]))
                          for i, d in enumerate(data)]
@@ -512,7 +602,7 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
                     i = int(np.argmin(steps))
                     raise DataError(f"{desc}: instance {i} has no training batch in epoch {epoch} (fewer examples "
                                     f"than one batch of {config.batch_size}); lower batch_size or add data")
-                if epoch == meta["epoch"] + 1:
+                if epoch == run.epoch + 1:
                     size = _num_examples(plans[0][0])
                     if size % data_axis:
                         raise ConfigError(f"{desc}: batches of {size} cannot be split over the mesh's data axis "
@@ -520,7 +610,7 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
                 pending: list = []  # (loss, metrics) device arrays of the steps since the last sync
                 epoch_losses: list[np.ndarray] = []
                 epoch_metrics: list[dict] = []
-                clock = {"time": time.perf_counter(), "steps": meta["steps"]}
+                clock = {"time": time.perf_counter(), "steps": run.steps}
 
                 def sync():
                     """Fetch the pending losses (the only place the host waits for the device)."""
@@ -530,8 +620,8 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
                     pending.clear()
                     losses = np.stack(losses)[:, :n]
                     now = time.perf_counter()
-                    timings.append((now - clock["time"]) / max(1, meta["steps"] - clock["steps"]))
-                    clock.update(time=now, steps=meta["steps"])
+                    timings.append((now - clock["time"]) / max(1, run.steps - clock["steps"]))
+                    clock.update(time=now, steps=run.steps)
                     first = len(epoch_losses)  # epoch step of losses[0]
                     active = (first + np.arange(len(losses)))[:, None] < np.asarray(steps)[None, :]
                     bad = ~np.isfinite(losses) & active
@@ -559,19 +649,19 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
                     else:
                         state, loss, metrics = step_fn(state, stacked, active)
                     pending.append((loss, metrics))
-                    meta["steps"] += 1
-                    due = [h for h in hooks if meta["steps"] % h.every == 0]
+                    run.steps += 1
+                    due = [h for h in hooks if run.steps % h.every == 0]
                     if due or len(pending) >= config.sync_every:
                         sync()
                     for h in due:
-                        h.fn(HookContext(meta["steps"], epoch, np.asarray(step_losses),
+                        h.fn(HookContext(run.steps, epoch, np.asarray(step_losses),
                                          lambda: parallel.to_host(jax.tree_util.tree_map(
                                              lambda x: x[:n], programs.variables(state)))))
                 sync()
 
                 sums = np.asarray(epoch_losses).sum(0)
                 train_loss = sums / np.asarray(steps)
-                lr = schedule if isinstance(schedule, float) else float(schedule(max(0, meta["steps"] - 1)))
+                lr = schedule if isinstance(schedule, float) else float(schedule(max(0, run.steps - 1)))
                 current = programs.variables(state)
                 scores: list[dict] = [{} for _ in range(n)]
                 if evaluates:
@@ -579,40 +669,22 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
                     outputs = _evaluate(programs, current, eval_inputs, n_pad, chunk)
                     parallel.release_freed_memory(1.0)  # the evaluation's compile (seconds) and chunks
                     scores = [task.score(d, o) for d, o in zip(data, outputs)]
-                improved = np.zeros(n_pad, bool)
-                metrics_list = []
-                for i in range(n):
-                    m = {"epoch": epoch, "train_loss": float(train_loss[i])}
-                    for name in (epoch_metrics[0] if epoch_metrics else {}):
-                        m[f"train_{name}"] = float(np.sum([e[name][i] for e in epoch_metrics]) / steps[i])
-                    m.update(scores[i])
-                    if selection is not None and evaluates:
-                        value = float(scores[i][selection.metric])
-                        counters = meta["selection"][i]
-                        if selection.update(epoch, value, counters):
-                            meta["best"][i], meta["best_epoch"][i] = value, epoch
-                            improved[i] = True
-                        m[selection.key] = counters.get("best")
-                        if selection.patience is not None:
-                            m["stopped"] = float(bool(counters.get("stopped")))
-                    else:
-                        meta["best_epoch"][i] = epoch
-                        improved[i] = True
-                    m.update({"best_epoch": meta["best_epoch"][i], "learning_rate": lr, "steps": int(steps[i])})
-                    metrics_list.append(m)
-                    meta["history"][i].append(m)
+                metrics_list, kept = run.record_epoch(epoch, train_loss, epoch_metrics, steps, scores, selection,
+                                                      evaluates, lr)
+                for i, m in enumerate(metrics_list):
                     logger.scalars(epoch, _scalars(m), "" if n == 1 else f"instance{i}/")
+                improved = np.zeros(n_pad, bool)
+                improved[:n] = kept
                 improved = parallel.to_global(improved, inst) if jax.process_count() > 1 else \
                     jax.device_put(improved, inst)
                 best = programs.select(improved, current, best)
-                meta["epoch"] = epoch
                 stop = bool(on_epoch(epoch, metrics_list)) if on_epoch is not None else False
                 if selection is not None and selection.patience is not None and evaluates:
-                    stop = stop or all(c.get("stopped") for c in meta["selection"])  # every instance stopped
-                meta["stopped"] = stop
+                    stop = stop or all(c.get("stopped") for c in run.selection)  # every instance stopped
+                run.stopped = stop
                 if ckpt is not None:
-                    meta["step_losses"] = [x.tolist() for x in step_losses]
-                    ckpt.save(epoch, jax.tree_util.tree_map(lambda x: x[:n], {"state": state, "best": best}), meta)
+                    ckpt.save(epoch, jax.tree_util.tree_map(lambda x: x[:n], {"state": state, "best": best}),
+                              run.to_meta())
                 logger.flush()
                 if selection is not None and evaluates:
                     bar.set_postfix(loss=f"{np.mean(train_loss):.4g}",
@@ -626,11 +698,7 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
     # explicit host copies: never views of device buffers that a later donation could reuse
     variables = jax.tree_util.tree_map(lambda x: np.array(x[:n], copy=True), parallel.to_host(best))
     parallel.release_freed_memory()  # the run's freed memory, before the caller's next run (e.g. the next spec)
-    best_score = [float("nan") if b is None else float(b) for b in meta["best"]]
-    losses = np.asarray(step_losses, np.float32).reshape(-1, n)
-    return FitResult(variables, best_score, list(meta["best_epoch"]), meta["history"], losses,
-                     bool(meta["stopped"]), time.perf_counter() - started, time.process_time() - cpu_started,
-                     float(np.median(timings[1:])) if len(timings) > 1 else float("nan"))
+    return run.result(variables, started, cpu_started, timings)
 
 
 def _scalars(metrics: dict) -> dict[str, float]:
