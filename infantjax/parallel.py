@@ -41,6 +41,7 @@ from infantjax.errors import ConfigError
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "CPU_BUDGET",
     "DATA",
     "INSTANCE",
     "batch_sharding",
@@ -209,12 +210,20 @@ def pad_axis(x: np.ndarray, size: int, axis: int = 0, value: float = 0.0) -> np.
     return np.pad(x, widths, constant_values=value)
 
 
+#: the most one compiled call may use by default on the CPU (bytes), however much RAM the machine has: the
+#: budget measured to keep training a Table A.4 network within 4 GB of peak RSS (3.2 GB with it, 7.0 GB with a
+#: quarter of 24 GB; docs/performance.md, "Memory"). A larger ``memory_budget`` (``--memory-budget GB``) lifts it.
+CPU_BUDGET = 1_500_000_000
+
+
 def memory_budget(budget: int | None = None, *, fraction: float | None = None) -> int:
     """Bytes one evaluation or scoring call may use: ``budget`` when given, else ``fraction`` (default the backend
     policy's, :func:`infantjax.backend.memory_fraction`: a quarter) of the memory of the default backend's first
-    device (its allocator limit on an accelerator; physical RAM on CPU)."""
+    device (its allocator limit on an accelerator; physical RAM on CPU, where the default is at most
+    :data:`CPU_BUDGET`)."""
     if budget is not None:
         return int(budget)
+    capped = fraction is None  # the default budget; an explicit fraction of the memory is taken as asked
     fraction = backend.memory_fraction() if fraction is None else float(fraction)
     device = jax.devices()[0]
     if backend.platform() != "cpu":
@@ -228,7 +237,7 @@ def memory_budget(budget: int | None = None, *, fraction: float | None = None) -
         ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):  # not a POSIX system: assume 8 GB
         ram = 8 << 30
-    return int(ram * fraction)
+    return min(int(ram * fraction), CPU_BUDGET) if capped else int(ram * fraction)
 
 
 def program_bytes(jitted, *args) -> int:

@@ -83,7 +83,10 @@ def test_instances_vmap_when_a_mesh_spreads_them():
 
 def test_memory_budget_is_the_policys_share_of_the_device():
     full = parallel.memory_budget(fraction=1.0)
-    assert abs(parallel.memory_budget() - full * backend.current().memory_fraction) <= 1
+    share = parallel.memory_budget(fraction=backend.current().memory_fraction)
+    assert abs(share - full * backend.current().memory_fraction) <= 1
+    # on the CPU the default is that share at most CPU_BUDGET (host memory is everything's memory there)
+    assert parallel.memory_budget() == (min(share, parallel.CPU_BUDGET) if backend.platform() == "cpu" else share)
     assert parallel.memory_budget(1234) == 1234
 
 

@@ -40,15 +40,18 @@ def test_program_bytes_grows_with_the_chunk():
     assert small >= 64 * 64 * 4 and large > small + 4096 * 64 * 4
 
 
-def test_memory_budget_default_is_a_quarter_of_the_devices_memory():
+def test_memory_budget_default_is_a_quarter_of_the_devices_memory_and_on_cpu_at_most_the_measured_budget():
     import os
 
     device = jax.devices()[0]
     if device.platform == "cpu":  # every (fake) CPU device lives in host RAM
         memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        assert parallel.memory_budget() == min(int(memory * 0.25), parallel.CPU_BUDGET)
+        assert parallel.CPU_BUDGET == 1_500_000_000
     else:  # an accelerator: its allocator's limit
         memory = device.memory_stats()["bytes_limit"]
-    assert parallel.memory_budget() == int(memory * 0.25)
+        assert parallel.memory_budget() == int(memory * 0.25)
+    assert parallel.memory_budget(fraction=0.25) == int(memory * 0.25)
     assert parallel.memory_budget(123) == 123
 
 

@@ -39,8 +39,9 @@ def register(sub) -> None:
                    help="rematerialise the GCN modules in training: about half the training step's memory for one "
                         "more forward pass per step, the same values (CPConfig.remat; docs/performance.md, Memory)")
     p.add_argument("--memory-budget", type=float, default=None, metavar="GB",
-                   help="GB one compiled call may use (default: a quarter of the device's memory); a training "
-                        "step of several folds above it runs the folds in groups that fit")
+                   help="GB one compiled call may use (default: a quarter of the device's memory, at most 1.5 GB "
+                        "on the CPU); a training step of several folds above it runs the folds in groups that fit, "
+                        "evaluation in smaller chunks")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -86,6 +87,18 @@ def parse_specs(text: str) -> list:
     return out
 
 
+def memory_line(budget: int | None) -> str:
+    """The memory budget training runs under, and where it comes from (one line)."""
+    from infantjax import backend, parallel
+
+    bytes_ = parallel.memory_budget(budget)
+    if budget is not None:
+        return f"memory budget: {bytes_ / 1e9:.2f} GB a compiled call (--memory-budget)"
+    where = ("the CPU default: a quarter of the RAM, at most 1.5 GB" if backend.platform() == "cpu"
+             else "a quarter of the device's memory")
+    return f"memory budget: {bytes_ / 1e9:.2f} GB a compiled call ({where}; --memory-budget GB to change it)"
+
+
 def config_from_args(args):
     from infantjax.train import CPConfig
 
@@ -125,6 +138,7 @@ def run(args) -> int:
     config = config_from_args(args)
     cohort = read_cohort(args.data, args.labels, fps=args.fps)
     print(f"training {len(specs)} architecture(s) × {args.folds} folds on {cohort}")
+    print(memory_line(config.memory_budget))
     ens = cp.train(specs, cohort, config, folds=args.folds, seed=args.seed, threshold=args.threshold,
                          checkpoint_dir=args.checkpoint_dir)
     ens.save(args.out)

@@ -63,8 +63,8 @@ class TrainConfig(JsonConfig):
             analysis of the evaluation program fits ``memory_budget``, and never pads beyond the largest
             evaluation set.
         memory_budget: bytes one compiled call may use (a training step, an evaluation chunk, an ensemble scoring
-            call); ``None`` = a quarter of the device's memory (physical RAM on CPU;
-            :func:`infantjax.parallel.memory_budget`). A vmapped training step of many instances on one device
+            call); ``None`` = a quarter of the device's memory (physical RAM on CPU, there at most 1.5 GB,
+            :data:`infantjax.parallel.CPU_BUDGET`; :func:`infantjax.parallel.memory_budget`). A vmapped training step of many instances on one device
             that XLA's memory analysis puts above it runs the instances in sequential groups inside the step
             (``jax.lax.map``), which needs a fraction of the memory and gives the same updates.
         sync_every: training steps between host synchronisations (progress bar, loss log, divergence check,
