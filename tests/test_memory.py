@@ -200,3 +200,12 @@ def test_scoring_one_instance_after_another_equals_all_at_once(cpu_policy):
     p2, c2 = ens.window_predictions(windows, mesh=spread)
     np.testing.assert_allclose(p1, p2, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(c1, c2, rtol=1e-5, atol=1e-6)
+
+
+def test_train_says_the_memory_budget_it_runs_under():
+    from infantjax.commands.train import memory_line
+
+    line = memory_line(None)
+    assert line.startswith("memory budget: ") and "--memory-budget GB to change it" in line
+    assert f"{parallel.memory_budget() / 1e9:.2f} GB" in line
+    assert memory_line(2_500_000_000) == "memory budget: 2.50 GB a compiled call (--memory-budget)"
