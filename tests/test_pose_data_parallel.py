@@ -13,7 +13,7 @@ from infantjax import skeleton as S
 from infantjax.io import write_video
 from infantjax.models.pose.efficientpose import EfficientPoseSpec
 from infantjax.models.pose.init import init_variables
-from infantjax.infer.pose import _data_mesh
+from infantjax.infer.tracking import _data_mesh
 from infantjax.pipelines.pose import PosePredictor
 from infantjax.preprocess.pose_targets import gaussian_heatmaps
 from infantjax.train import PoseConfig, PoseData, PoseTask, fit

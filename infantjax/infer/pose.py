@@ -28,14 +28,13 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Float, UInt8
 
-from infantjax import backend, parallel
+from infantjax import backend
 from infantjax import skeleton as _skeleton
-from infantjax.errors import CheckpointError, ConfigError, DataError, VideoError
+from infantjax.errors import CheckpointError, ConfigError, DataError
 from infantjax.infer.graph import Deployable
 from infantjax.infer.registry import register_family
 from infantjax.infer.store import unflatten_tree
 from infantjax.infer.trained import NPZ_HEADER, TrainedModel
-from infantjax.io.video import Prefetch
 from infantjax.models.pose import zoo as _zoo
 from infantjax.models.pose.decode import REALTIME_THRESHOLD, decode_heatmaps, peak_values, undo_padding
 from infantjax.models.pose.device_ops import decode_peaks, frame_geometry, preprocess_frames
@@ -480,113 +479,22 @@ class PosePredictor(TrainedModel):
             raise ConfigError(f"stride must be >= 1, got {stride}")
         if int(batch_size) < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
-        from infantjax.infer.tracking import Tracking, finish, track_video
+        from infantjax.infer.tracking import Tracking, finish, track_reference, track_video
 
         settings = Tracking.of(tracking, self.tracking).replace(decoding=decoding, roi=roi,
                                                                  smoothing_hz=smoothing_hz, sides=sides)
         if not settings.reference_network:
             return track_video(self, video_path, settings, stride=stride, batch_size=batch_size,
                                real_time=real_time, progress=progress, max_frames=max_frames)
-        seq = self._track_reference(video_path, stride=stride, batch_size=batch_size, real_time=real_time,
-                                    progress=progress, max_frames=max_frames, fast=fast, data_parallel=data_parallel)
+        seq = track_reference(self, video_path, stride=stride, batch_size=batch_size, real_time=real_time,
+                              progress=progress, max_frames=max_frames, fast=fast, data_parallel=data_parallel)
         return seq if settings.is_reference else finish(seq, settings)
-
-    def _track_reference(self, video_path, *, stride: int, batch_size: int, real_time: bool, progress,
-                         max_frames: int | None, fast: bool, data_parallel: bool | None) -> SkeletonSequence:
-        """The official path of :meth:`track`: the whole letterboxed frame, integer arg-max."""
-        from infantjax.infer.tracking import batched as _batched
-        from infantjax.infer.tracking import open_frames as _open_frames
-        from tqdm.auto import tqdm
-
-        frames_iter, video, total = _open_frames(video_path, int(stride), max_frames)
-        fps, size = video["fps"], video["size"]
-        coords, confs = [], []
-        n_out = None if total is None else -(-total // int(stride))
-        bar = tqdm(total=n_out, desc=f"pose {os.path.basename(os.fspath(video_path))}", unit="frame",
-                   disable=callable(progress) or not progress)
-        tick = progress if callable(progress) else bar.update
-
-        def emit(xy, conf, hw):
-            h, w = hw
-            xy = np.asarray(xy)
-            px = xy * np.array([w, h], dtype=np.float64)
-            if real_time:
-                px[conf < REALTIME_THRESHOLD] = np.nan
-            coords.append(px.astype(np.float32))
-            confs.append(np.clip(conf, 0.0, 1.0))
-            tick(len(xy))
-
-        bs = int(batch_size)
-        mesh = _data_mesh(data_parallel)
-        if mesh is not None:
-            bs = -(-bs // mesh.size) * mesh.size  # every device gets an equal share of the batch
-        if fast:
-            batches = Prefetch(_batched(frames_iter, bs), depth=2)
-        else:  # decoding and the float64 preprocessing run in the background thread
-            batches = Prefetch(((b.shape[1:3], len(b), self._prepare(b, bs)) for b in _batched(frames_iter, bs)),
-                                depth=2)
-        try:
-            pending = None  # one batch in flight: JAX dispatches asynchronously, the host decodes the previous
-            folded = self.inference_variables()
-            place = _identity
-            if mesh is not None:  # parameters on every device, frames split over them (batch over `data`)
-                folded = jax.device_put(folded, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec()))
-                batch = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(parallel.DATA))
-
-                def place(x):
-                    return jax.device_put(x, batch)
-            for item in batches:
-                if fast:
-                    hw, n = item.shape[1:3], len(item)
-                    frames = item
-                    if n < bs:
-                        frames = np.concatenate([frames, np.zeros((bs - n, *frames.shape[1:]), np.uint8)])
-                    out = self._frames_fn(*hw, real_time)(folded, place(frames))
-                else:
-                    hw, n, inputs = item
-                    out = self._heatmap_fn(folded, place(inputs))
-                if pending is not None:
-                    emit(*self._finish(*pending))
-                pending = (out, n, hw, fast, real_time)
-            if pending is not None:
-                emit(*self._finish(*pending))
-        finally:
-            batches.close()
-            bar.close()
-        k = self.spec.num_keypoints
-        coords_arr = np.concatenate(coords) if coords else np.zeros((0, k, 2), np.float32)
-        conf_arr = np.concatenate(confs) if confs else np.zeros((0, k), np.float32)
-        if len(coords_arr) == 0:
-            raise VideoError(f"{os.fspath(video_path)!r} has no frames to track")
-        meta = {"source": os.fspath(video_path), "model": f"efficientpose-{self.spec.variant}",
-                "image_hw": [int(size[0]), int(size[1])], "stride": int(stride), "units": "pixels",
-                "decoding": "real-time" if real_time else "offline",
-                # keypoints are in the upright frame: the video's display rotation was applied before tracking
-                "orientation": "upright", "rotation": int(video["rotation"])}
-        times = video["times"][: len(coords_arr) * int(stride): int(stride)]
-        return SkeletonSequence(coords_arr, fps=fps / int(stride), skeleton=self.skeleton, confidence=conf_arr,
-                                metadata=meta, times=times)
-
 
 
 def _variable_shapes(spec: EfficientPoseSpec) -> dict:
     """Shapes and dtypes of the variables of the network of ``spec`` (nothing computed)."""
     model = EfficientPose(spec)
     return dict(jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), jnp.zeros((1, 32, 32, 3), jnp.float32))))
-
-
-def _identity(x):
-    return x
-
-
-def _data_mesh(data_parallel: bool | None):
-    """A 1-D ``data`` mesh over this process's devices for data-parallel inference, or None (one device)."""
-    devices = jax.local_devices()
-    if data_parallel is None:
-        data_parallel = backend.current().data_parallel_inference
-    if not data_parallel or len(devices) < 2:
-        return None
-    return parallel.build_mesh((len(devices),), (parallel.DATA,), devices)
 
 
 def _pose_graph(predictor) -> Deployable:

@@ -20,6 +20,10 @@ instead:
    (:func:`infantjax.preprocess.filters.lowpass`).
 
 Each trained model carries the settings it was trained for (``info["tracking"]``); a call can override them.
+
+The official path itself is here too (:func:`track_reference`): the pose family (:mod:`infantjax.infer.pose`) is
+the network, its weights and formats and its per-frame calls; following a video through it, either way, is this
+module's.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from infantjax import backend, parallel
 from infantjax.errors import ConfigError, DataError, VideoError
 from infantjax.io.video import Prefetch
 from infantjax.models.pose.decode import REALTIME_THRESHOLD
@@ -43,7 +48,8 @@ from infantjax.preprocess.image import TORCH_MEAN, TORCH_STD
 from infantjax.preprocess.roi import SquareBox, crop_square, letterbox_box
 from infantjax.sequence import SkeletonSequence
 
-__all__ = ["DECODINGS", "SIDES", "Tracking", "batched", "crop_keypoints", "finish", "open_frames", "track_video"]
+__all__ = ["DECODINGS", "SIDES", "Tracking", "batched", "crop_keypoints", "finish", "open_frames", "track_reference",
+           "track_video"]
 
 log = logging.getLogger(__name__)
 
@@ -333,3 +339,94 @@ def finish(sequence: SkeletonSequence, tracking: Tracking) -> SkeletonSequence:
         coords = lowpass(coords, sequence.fps, tracking.smoothing_hz, times=sequence.times).astype(np.float32)
     return SkeletonSequence(np.asarray(coords, np.float32), fps=sequence.fps, skeleton=sequence.skeleton,
                             confidence=conf, metadata=meta, times=sequence.times)
+
+
+def track_reference(predictor, video_path, *, stride: int = 1, batch_size: int = 16, real_time: bool = False,
+                    progress=True, max_frames: int | None = None, fast: bool = False,
+                    data_parallel: bool | None = None) -> SkeletonSequence:
+    """The official path of :meth:`~infantjax.infer.pose.PosePredictor.track`: the whole letterboxed frame through
+    ``predictor``'s network, integer arg-max (the options are :meth:`~infantjax.infer.pose.PosePredictor.track`'s)."""
+    from tqdm.auto import tqdm
+
+    frames_iter, video, total = open_frames(video_path, int(stride), max_frames)
+    fps, size = video["fps"], video["size"]
+    coords, confs = [], []
+    n_out = None if total is None else -(-total // int(stride))
+    bar = tqdm(total=n_out, desc=f"pose {os.path.basename(os.fspath(video_path))}", unit="frame",
+               disable=callable(progress) or not progress)
+    tick = progress if callable(progress) else bar.update
+
+    def emit(xy, conf, hw):
+        h, w = hw
+        xy = np.asarray(xy)
+        px = xy * np.array([w, h], dtype=np.float64)
+        if real_time:
+            px[conf < REALTIME_THRESHOLD] = np.nan
+        coords.append(px.astype(np.float32))
+        confs.append(np.clip(conf, 0.0, 1.0))
+        tick(len(xy))
+
+    bs = int(batch_size)
+    mesh = _data_mesh(data_parallel)
+    if mesh is not None:
+        bs = -(-bs // mesh.size) * mesh.size  # every device gets an equal share of the batch
+    if fast:
+        batches = Prefetch(batched(frames_iter, bs), depth=2)
+    else:  # decoding and the float64 preprocessing run in the background thread
+        batches = Prefetch(((b.shape[1:3], len(b), predictor._prepare(b, bs)) for b in batched(frames_iter, bs)),
+                            depth=2)
+    try:
+        pending = None  # one batch in flight: JAX dispatches asynchronously, the host decodes the previous
+        folded = predictor.inference_variables()
+        place = _identity
+        if mesh is not None:  # parameters on every device, frames split over them (batch over `data`)
+            folded = jax.device_put(folded, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec()))
+            batch = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(parallel.DATA))
+
+            def place(x):
+                return jax.device_put(x, batch)
+        for item in batches:
+            if fast:
+                hw, n = item.shape[1:3], len(item)
+                frames = item
+                if n < bs:
+                    frames = np.concatenate([frames, np.zeros((bs - n, *frames.shape[1:]), np.uint8)])
+                out = predictor._frames_fn(*hw, real_time)(folded, place(frames))
+            else:
+                hw, n, inputs = item
+                out = predictor._heatmap_fn(folded, place(inputs))
+            if pending is not None:
+                emit(*predictor._finish(*pending))
+            pending = (out, n, hw, fast, real_time)
+        if pending is not None:
+            emit(*predictor._finish(*pending))
+    finally:
+        batches.close()
+        bar.close()
+    k = predictor.spec.num_keypoints
+    coords_arr = np.concatenate(coords) if coords else np.zeros((0, k, 2), np.float32)
+    conf_arr = np.concatenate(confs) if confs else np.zeros((0, k), np.float32)
+    if len(coords_arr) == 0:
+        raise VideoError(f"{os.fspath(video_path)!r} has no frames to track")
+    meta = {"source": os.fspath(video_path), "model": f"efficientpose-{predictor.spec.variant}",
+            "image_hw": [int(size[0]), int(size[1])], "stride": int(stride), "units": "pixels",
+            "decoding": "real-time" if real_time else "offline",
+            # keypoints are in the upright frame: the video's display rotation was applied before tracking
+            "orientation": "upright", "rotation": int(video["rotation"])}
+    times = video["times"][: len(coords_arr) * int(stride): int(stride)]
+    return SkeletonSequence(coords_arr, fps=fps / int(stride), skeleton=predictor.skeleton, confidence=conf_arr,
+                            metadata=meta, times=times)
+
+
+def _identity(x):
+    return x
+
+
+def _data_mesh(data_parallel: bool | None):
+    """A 1-D ``data`` mesh over this process's devices for data-parallel inference, or None (one device)."""
+    devices = jax.local_devices()
+    if data_parallel is None:
+        data_parallel = backend.current().data_parallel_inference
+    if not data_parallel or len(devices) < 2:
+        return None
+    return parallel.build_mesh((len(devices),), (parallel.DATA,), devices)
