@@ -69,7 +69,9 @@ def untrained():
     import jax
 
     rng = np.random.default_rng(0)
-    shapes = ensemble._abstract_stack(tiny_gcn_spec(), SMALL, 7)
+    from infantjax.infer.ensemble import _abstract_stack
+
+    shapes = _abstract_stack(tiny_gcn_spec(), SMALL, 7)
 
     def draw(path, s):
         name = jax.tree_util.keystr(path)
