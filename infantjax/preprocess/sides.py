@@ -175,34 +175,3 @@ def consistent_sides(coords: Float[np.ndarray, "T J 2"], skeleton: str | _skelet
                     conf[rows, a], conf[rows, b] = conf[rows, b].copy(), conf[rows, a].copy()
             swapped[:, c] |= state == 1
     return out.astype(np.asarray(coords).dtype), conf, swapped
-    spine = _spine(x, skel) if handedness == "supine" else None
-    scale = np.nanmedian(np.linalg.norm(spine, axis=-1)) if spine is not None else np.nan
-    if not np.isfinite(scale) or scale <= 0:
-        finite = x[np.isfinite(x).all(-1)]
-        scale = float(np.ptp(finite, axis=0).max()) / 4 if len(finite) else 1.0
-    for c, (left, right, pairs) in enumerate(chains):
-        a = np.array([p[0] for p in pairs])
-        b = np.array([p[1] for p in pairs])
-        views = np.stack([x[:, np.concatenate([a, b])], x[:, np.concatenate([b, a])]], axis=1)  # (T, 2, 2P, 2)
-        unary = np.zeros((t, 2))
-        if spine is not None:
-            across = x[:, left] - x[:, right]  # the labelled left minus right
-            # image coordinates (y down): with the head up, the infant's left lies on the image's right, so
-            # cross(spine, left − right) < 0 for a correct labelling
-            z = spine[:, 0] * across[:, 1] - spine[:, 1] * across[:, 0]
-            norm = np.linalg.norm(spine, axis=-1) * np.linalg.norm(across, axis=-1)
-            s = np.where(norm > 0, z / np.where(norm > 0, norm, 1.0), 0.0)
-            s = np.where(np.isfinite(s), s, 0.0)
-            unary[:, 0] = _HAND_WEIGHT * np.maximum(s, 0.0)  # as labelled but crossed the wrong way
-            unary[:, 1] = _HAND_WEIGHT * np.maximum(-s, 0.0)  # swapping would cross it the wrong way
-        state = _viterbi(views, unary, scale)
-        if spine is None and (state == 1).mean() > 0.5:  # no handedness: the network's majority orients it
-            state = 1 - state
-        swapped[:, c] = state == 1
-        rows = np.flatnonzero(state == 1)
-        if len(rows):
-            for p, q in pairs:
-                out[rows, p], out[rows, q] = np.asarray(coords)[rows, q], np.asarray(coords)[rows, p]
-                if conf is not None:
-                    conf[rows, p], conf[rows, q] = np.asarray(confidence)[rows, q], np.asarray(confidence)[rows, p]
-    return out.astype(np.asarray(coords).dtype), conf, swapped
