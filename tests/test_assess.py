@@ -343,6 +343,58 @@ def test_labelled_video_is_written_by_default_and_played(tmp_path, assess_models
         np.testing.assert_allclose(out.times, src.times, atol=1e-3)
 
 
+
+@pytest.mark.needs("av")
+def test_the_labelled_video_is_written_beside_the_ensemble_and_stopped_when_the_video_fails(
+        tmp_path, assess_models, infant_video, monkeypatch):
+    """The labelled video needs only the keypoints, so it is written in a thread while the ensemble scores the
+    windows; when the ensemble stage fails, the writer is stopped and waited for: no labelled video, no temporary
+    file and no thread are left behind, and the next video goes on."""
+    import threading
+
+    from infantjax import pipelines
+    from infantjax.pipelines import assessment
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    shutil.copy(infant_video, videos / "a.mp4")
+    shutil.copy(infant_video, videos / "b.mp4")
+    writing = threading.Event()
+    write = assessment.write_labelled
+
+    def write_labelled(video, keypoints, out, progress=False):
+        def tick(n):
+            writing.set()
+            progress(n)
+        return write(video, keypoints, out, progress=tick)
+
+    seen = {}
+    ensemble_type = type(assess_models.ensemble)
+    predict = ensemble_type.predict
+
+    def predict_while_writing(self, sequence, **kwargs):
+        name = pathlib.Path(sequence.metadata.get("source", "?")).stem
+        seen[name] = writing.wait(timeout=120)  # the labelled video has written frames while this stage runs
+        writing.clear()
+        if name == "a":
+            raise DataError("the ensemble failed on purpose")
+        return predict(self, sequence, **kwargs)
+
+    monkeypatch.setattr(assessment, "write_labelled", write_labelled)
+    monkeypatch.setattr(ensemble_type, "predict", predict_while_writing)
+    run = pipelines.assess(videos, tmp_path / "out", models=assess_models, progress=False)
+    assert seen == {"a": True, "b": True}
+    assert [f["folder"] for f in run.failed] == ["a"] and [r["name"] for r in run.records] == ["b"]
+    from infantjax.io import files
+
+    left = sorted(p.name for p in (tmp_path / "out" / "a").iterdir())
+    assert not any(name.endswith(".mp4") for name in left) and not files.temporaries(tmp_path / "out" / "a"), left
+    assert json.loads((tmp_path / "out" / "a" / "record.json").read_text())["status"] == "failed"
+    assert not any(t.name == "infantjax-beside" and t.is_alive() for t in threading.enumerate())
+    rec = run.records[0]
+    assert (tmp_path / "out" / "b" / "b.labelled.mp4").is_file() and rec["labelled_seconds"] > 0
+    assert rec["stages"]["labelled"] <= rec["labelled_seconds"]  # only the time waited for it after explain
+
 def test_models_load_through_infantjax_load_and_a_wrong_family_is_a_typed_error(tmp_path, assess_models):
     """``load_models`` reads a saved ensemble folder and a zoo pose name through :func:`infantjax.load`; a saved
     model of another family given as ``--pose`` is refused with the family it is."""

@@ -7,6 +7,7 @@ unchanged (docs/performance.md, "CP ensemble scoring on CPU")."""
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import jax
 import jax.numpy as jnp
@@ -188,3 +189,46 @@ def test_the_ensemble_scores_in_calls_of_eight_windows_to_the_same_values():
     assert p8.shape == (71, 2) and c8.shape == (2, 71, V)
     np.testing.assert_allclose(p8, p64, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(c8, c64, rtol=1e-5, atol=1e-6)
+
+
+def test_the_stacks_are_scored_side_by_side_on_cpu_to_the_same_values_in_stack_order(monkeypatch):
+    """``Policy.scoring_stacks``: on CPU the stacks run in threads of their own (a call of the narrow GCNs leaves
+    part of the cores idle); the outputs are those of the stacks scored one after another, in stack order."""
+    import threading
+
+    from infantjax.ensemble import Ensemble
+    from infantjax.infer.predict import StackedPredictor
+    from infantjax.models.gcn.presets import demo_spec
+    from infantjax.train import CPConfig, CPTask
+
+    config = CPConfig(progress=False)
+    specs = [demo_spec(temporal_kernel_size=3), demo_spec(temporal_kernel_size=5), demo_spec(temporal_kernel_size=3)]
+    stacks = []
+    for seed, spec in enumerate(specs):
+        task = CPTask(spec, config)
+        one = _moved(task.eval_variables(task.init(jax.random.key(seed)), 0), seed)
+        stacks.append(jax.tree_util.tree_map(lambda a: np.stack([np.asarray(a)] * 2), one))
+    ensemble = Ensemble(specs, stacks, config)
+    positions = np.cumsum(np.random.default_rng(1).normal(0, 0.01, (19, config.window, V, 2)), axis=1
+                          ).astype(np.float32)
+    threads = set()
+    call = StackedPredictor.__call__
+
+    def counted(self, *args, **kwargs):
+        threads.add(threading.current_thread().name)
+        return call(self, *args, **kwargs)
+
+    monkeypatch.setattr(StackedPredictor, "__call__", counted)
+    assert backend.policy("cpu").scoring_stacks > 1 and backend.policy("accelerator").scoring_stacks == 1
+    with backend.use("cpu", scoring_stacks=1):
+        p1, c1 = ensemble.window_predictions(positions)
+    assert threads == {threading.current_thread().name}
+    threads.clear()
+    with backend.use("cpu"):
+        p4, c4 = ensemble.window_predictions(positions)
+    if (os.cpu_count() or 1) > 1:  # each stack compiles for seconds: every worker thread takes one
+        assert len(threads) == min(os.cpu_count(), 3) and threading.current_thread().name not in threads
+    assert p4.shape == (19, 6) and c4.shape == (6, 19, V)
+    np.testing.assert_array_equal(p4, p1)
+    np.testing.assert_array_equal(c4, c1)
+    assert not np.allclose(p1[:, :2], p1[:, 2:4])  # the stacks differ: their order is checked

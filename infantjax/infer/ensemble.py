@@ -335,11 +335,18 @@ class Ensemble(TrainedModel):
             predictor.plan(n_windows, template, chunk=chunk)
             return predictor
 
-        probs, cams = [], []
-        for predictor in concurrently(plan, range(len(self.specs))):
-            p, c = predictor(positions, chunk=chunk)
-            probs.append(p)
-            cams.append(c)
+        def score(k: int):
+            """Stack k's outputs: on CPU the stacks are scored side by side (``Policy.scoring_stacks``), each
+            call of the narrow GCNs leaving part of the cores idle."""
+            return plan(k)(positions, chunk=chunk)
+
+        stacks = range(len(self.specs))
+        at_once = backend.current().scoring_stacks
+        if at_once > 1:
+            outputs = concurrently(score, stacks, limit=at_once)
+        else:  # compiled concurrently, run one after another (one device's memory budget is for one call)
+            outputs = [predictor(positions, chunk=chunk) for predictor in concurrently(plan, stacks)]
+        probs, cams = zip(*outputs)
         return np.concatenate(probs, axis=0).T, np.concatenate(cams, axis=0)
 
     def compile_for(self, n_windows: int, *, window_rotation: str | None = None, mesh=None,

@@ -222,15 +222,17 @@ def clear_caches() -> None:
     task_forward.cache_clear()
 
 
-def concurrently(fn: Callable, items) -> list:
-    """``[fn(i) for i in items]``, run in up to four threads when this is one process on a multi-core host.
+def concurrently(fn: Callable, items, limit: int = 4) -> list:
+    """``[fn(i) for i in items]``, run in up to ``limit`` threads (and the host's cores) when this is one process
+    on a multi-core host.
 
     Used to compile several stacks' programs: XLA compiles with the GIL released, so on 2 cores the 20 Table A.4
-    programs (10 stacks × 2 call sizes) compiled in 50 s instead of 74.5 s (docs/performance.md). Tracing is
-    thread-safe in JAX and Flax (thread-local trace and module state); the multi-process case keeps one thread.
+    programs (10 stacks × 2 call sizes) compiled in 50 s instead of 74.5 s (docs/performance.md); and to score
+    them on CPU (:attr:`infantjax.backend.Policy.scoring_stacks`). Tracing is thread-safe in JAX and Flax
+    (thread-local trace and module state); the multi-process case keeps one thread.
     """
     items = list(items)
-    workers = min(len(items), os.cpu_count() or 1, 4)
+    workers = min(len(items), os.cpu_count() or 1, int(limit))
     if workers < 2 or jax.process_count() > 1:
         return [fn(i) for i in items]
     with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="infantjax-compile") as pool:
