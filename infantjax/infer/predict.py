@@ -235,7 +235,7 @@ def concurrently(fn: Callable, items, limit: int = 4) -> list:
     workers = min(len(items), os.cpu_count() or 1, int(limit))
     if workers < 2 or jax.process_count() > 1:
         return [fn(i) for i in items]
-    with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="infantjax-compile") as pool:
+    with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="infantjax-stacks") as pool:
         return list(pool.map(fn, items))
 
 
