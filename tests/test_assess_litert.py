@@ -31,10 +31,10 @@ def _relative(a, b) -> float:
 
 @pytest.fixture(scope="module")
 def two_stacks():
-    """Two stacks of different sizes and weights: the zoo ensemble's 3 folds, and 2 of them in reverse order."""
+    """Two stacks of different sizes and weights: the zoo ensemble's folds, and 2 of them in reverse order."""
     from infantjax.ensemble import Ensemble
 
-    zoo = Ensemble.pretrained("cp-gcn-synthetic")
+    zoo = Ensemble.pretrained("cp-gcn-synthetic-3folds")
     second = jax.tree_util.tree_map(lambda a: np.asarray(a)[::-1][:2].copy(), zoo.variables[0])
     return Ensemble([zoo.specs[0]] * 2, [zoo.variables[0], second], zoo.config)
 

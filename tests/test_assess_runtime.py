@@ -27,12 +27,12 @@ def _relative(a, b) -> float:
 def ensemble():
     from infantjax.ensemble import Ensemble
 
-    return Ensemble.pretrained("cp-gcn-synthetic")
+    return Ensemble.pretrained("cp-gcn-synthetic-3folds")
 
 
 @pytest.fixture(scope="module")
 def two_stacks(ensemble):
-    """Two stacks of different sizes and weights: the zoo's 3 folds, and 2 of them in reverse order."""
+    """Two stacks of different sizes and weights: the zoo's folds, and 2 of them in reverse order."""
     from infantjax.ensemble import Ensemble
 
     second = jax.tree_util.tree_map(lambda a: np.asarray(a)[::-1][:2].copy(), ensemble.variables[0])
@@ -96,7 +96,7 @@ def test_the_cache_key_follows_the_weights_the_inputs_and_the_batch(tmp_path, en
     from infantjax.ensemble import Ensemble
 
     a = LiteRTScorer(ensemble, cache_dir=tmp_path)
-    assert a.key(0) == LiteRTScorer(Ensemble.pretrained("cp-gcn-synthetic"), cache_dir=tmp_path / "x").key(0)
+    assert a.key(0) == LiteRTScorer(Ensemble.pretrained("cp-gcn-synthetic-3folds"), cache_dir=tmp_path / "x").key(0)
     assert a.folder(0).parent == tmp_path
     assert a.key(0) != LiteRTScorer(ensemble, batch=a.batch + 1, cache_dir=tmp_path).key(0)
     other = "corrected" if ensemble.inputs.window_rotation != "corrected" else "reference"

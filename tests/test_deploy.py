@@ -95,7 +95,7 @@ def test_smartphone_probabilities_through_the_format(smartphone, fmt, tmp_path):
 def ensemble():
     from infantjax.ensemble import Ensemble
 
-    return Ensemble.pretrained("cp-gcn-synthetic")
+    return Ensemble.pretrained("cp-gcn-synthetic-3folds")  # 3 instances: every format unrolls them
 
 
 @pytest.fixture(scope="module")
@@ -193,7 +193,7 @@ def test_cli_export_prints_the_largest_difference(tmp_path, capsys):
     from infantjax.cli import main
 
     out = tmp_path / "gcn.stablehlo"
-    assert main(["export", "cp-gcn-synthetic", "--format", "stablehlo", "--out", str(out), "--batch", "2",
+    assert main(["export", "cp-gcn-synthetic-3folds", "--format", "stablehlo", "--out", str(out), "--batch", "2",
                  "--option", "stack=0"]) == 0
     printed = capsys.readouterr().out
     assert "largest difference from the JAX model on a sample of 2×150×19×2: probability" in printed
@@ -204,7 +204,7 @@ def test_cli_export_prints_the_largest_difference(tmp_path, capsys):
     assert main(["export", str(tmp_path / "nothing"), "--format", "onnx", "--out", str(tmp_path / "n.onnx")]) == 2
     assert "neither a saved model" in capsys.readouterr().err
     for option, message in (("stack", "give NAME=VALUE"), ("clips=16", "takes no export option 'clips'")):
-        assert main(["export", "cp-gcn-synthetic", "--format", "stablehlo", "--out", str(out),
+        assert main(["export", "cp-gcn-synthetic-3folds", "--format", "stablehlo", "--out", str(out),
                      "--option", option]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and message in err[0], err
