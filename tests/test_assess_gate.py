@@ -83,6 +83,7 @@ def test_a_video_the_pose_model_cannot_follow_is_withheld_everywhere(tmp_path, c
 
 
 
+@pytest.mark.needs("av")
 def test_an_infant_turned_sideways_is_followed_and_flagged_never_certain(tmp_path, capsys, monkeypatch,
                                                                          assess_models):
     """A phone held sideways whose rotation flag was lost: the infant tracker follows the turned infant (the

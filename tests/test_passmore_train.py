@@ -73,7 +73,10 @@ def test_augmentation_equals_a_numpy_scipy_reference():
         t = times[s] - times[s].min()
         warped = np.cumsum(t) * 127.0 / np.cumsum(t)[-1]
         ref[s] = np.stack([np.interp(np.arange(128), warped, ref[s, :, f]) for f in range(46)], -1)
-    np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-3)  # float32 cumulative sums of 128 steps
+    # float32 cumulative sums of 128 steps place the warped axis: a GPU's parallel scan sums them in another order
+    # than NumPy (on an H200 one of 17,664 values moved by 1.1e-3 where the signal is steep); nearly all agree tightly
+    np.testing.assert_allclose(out, ref, rtol=1e-4, atol=2e-3)
+    assert np.quantile(np.abs(out - ref), 0.99) < 5e-4  # 1.3e-4 on XLA:CPU
 
 
 def test_loss_is_smoothed_bce_plus_l2_on_named_kernels():

@@ -226,6 +226,7 @@ def test_consistent_sides_keeps_missing_joints_missing_and_swaps_confidences_alo
         consistent_sides(noisy, skel, handedness="prone")
 
 
+@pytest.mark.needs("av")
 def test_the_chain_benchmark_scores_the_video_path_against_the_exact_keypoints(tmp_path):
     """``evaluate_chain`` on two rendered infants of one window each: Paper II's pose metrics against the renderer's
     exact keypoints and the risk from the video beside the risk from the exact keypoints, with the same ensemble or
