@@ -28,6 +28,12 @@ import time
 #: key -> (label, measured seconds, dtype, builder, arguments, source): the H100 rows of docs/performance.md
 ROWS: dict[str, tuple] = {}
 
+#: the accelerator policy's forms as the two H100 runs of 2026-11-24 built the programs (``backend.use(**forms)``):
+#: the GPU forms chosen with this model (dense graph products, per-instance convolutions, XLA's 3D convolutions for
+#: a one-axis kernel) and the folded inference BatchNorm came after them
+H100_FORMS = {"graph_product": "matmul", "stacked_conv": "groups", "combined_weight": "einsum", "conv3d": "stacked",
+              "bn_inference": "exact"}
+
 
 def _row(key, label, seconds, dtype, builder, source, **kwargs):
     ROWS[key] = (label, float(seconds), dtype, builder, kwargs, source)
@@ -205,7 +211,7 @@ def host_bytes_of(key: str) -> int:
     from infantjax import backend, targets
 
     _, _, dtype, builder, kwargs, _ = ROWS[key]
-    with backend.use("accelerator", compute_dtype=dtype):
+    with backend.use("accelerator", compute_dtype=dtype, **H100_FORMS):
         built, host = BUILDERS[builder](targets.devices(targets.target("h100x1")), **kwargs)
     return _host_bytes(built, host)
 
@@ -223,8 +229,8 @@ def compile_one(key: str, out: pathlib.Path) -> dict:
     target = targets.target("h100x1")
     devices = targets.devices(target)
     record = {"key": key, "label": label, "measured_s": seconds, "dtype": dtype, "source": source,
-              "target": "h100x1", "estimate": aot.ESTIMATE}
-    with backend.use("accelerator", compute_dtype=dtype):
+              "target": "h100x1", "estimate": aot.ESTIMATE, "forms": H100_FORMS}
+    with backend.use("accelerator", compute_dtype=dtype, **H100_FORMS):
         built, host = BUILDERS[builder](devices, **kwargs)
         record["host_bytes"] = _host_bytes(built, host)
         lowered = built.fn.lower(*built.args)
@@ -286,6 +292,63 @@ def load_rows(out: pathlib.Path) -> list[dict]:
     return rows
 
 
+def _device(name: str) -> str:
+    from infantjax.aot import costmodel
+
+    found = [short for short in costmodel.DEVICES if short in name]
+    if not found:
+        raise SystemExit(f"no datasheet in infantjax.aot.costmodel.DEVICES for the measured device {name!r}")
+    return found[0]
+
+
+def measured_rows(paths) -> list[dict]:
+    """The rows ``benchmarks/gpu_forms.py`` measured on a GPU (its JSON records), each with the kernels of the
+    executable the GPU compiled: read from the record's HLO archive (``--hlo``; by default ``hlo-X.tgz`` beside
+    ``forms-X.json``) or from ``kernels.json.gz`` beside it (:func:`write_listings`)."""
+    import gzip
+    import tarfile
+
+    from infantjax.bench.kernels import kernels, summary
+
+    rows = []
+    for path in map(pathlib.Path, paths):
+        record = json.loads(path.read_text())
+        device = _device(record["environment"]["device"])
+        date = record["environment"].get("date_utc", "")[:10]
+        listings_path = path.parent / "kernels.json.gz"
+        listings = json.loads(gzip.decompress(listings_path.read_bytes())) if listings_path.is_file() else {}
+        archive = path.parent / (record.get("hlo") or path.name.replace("forms-", "hlo-").replace(".json", ".tgz"))
+        if archive.is_file():
+            with tarfile.open(archive) as tar:
+                for member in tar.getmembers():
+                    listings[member.name] = kernels(tar.extractfile(member).read().decode())
+        for r in record["rows"]:
+            if "median_s" not in r:
+                continue
+            listing = listings.get(f"{r['key']}.{r['forms']}.hlo")
+            if listing is None:
+                raise SystemExit(f"{path}: no kernels for {r['key']} [{r['forms']}]: its HLO archive or "
+                                 "kernels.json.gz is missing")
+            rows.append({"key": f"{device.lower()}-{r['key']}-{r['forms']}",
+                         "label": f"{r['label']} ({r['forms']} forms)", "measured_s": r["median_s"],
+                         "dtype": "bfloat16", "source": f"{device} run ({date}, benchmarks/gpu_forms.py)",
+                         "triton_gemm": r["triton_gemm"], "host_bytes": r["host_bytes"], "device": device,
+                         "kernels": listing, "summary": summary(listing), "hlo": f"{r['key']}.{r['forms']}.hlo"})
+    return rows
+
+
+def write_listings(folder: pathlib.Path) -> None:
+    """Every HLO archive of ``folder`` as one ``kernels.json.gz`` of kernel listings (what the fit reads; a
+    fraction of the archives' size)."""
+    import gzip
+
+    listings = {}
+    for path in sorted(folder.glob("forms-*.json")):
+        for row in measured_rows([path]):
+            listings[row["hlo"]] = row["kernels"]
+    (folder / "kernels.json.gz").write_bytes(gzip.compress(json.dumps(listings).encode(), mtime=0))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, help="folder of the rows' kernel listings")
@@ -296,6 +359,10 @@ def main(argv=None) -> int:
                         help="add each compiled row's host input bytes to its record (rows compiled before them)")
     parser.add_argument("--fit", action="store_true", help="fit the model and write the package's JSON")
     parser.add_argument("--table", action="store_true", help="print predicted vs measured as markdown")
+    parser.add_argument("--measured", nargs="*", default=[],
+                        help="records of benchmarks/gpu_forms.py (another GPU's measured rows) to fit on too")
+    parser.add_argument("--listings", default=None,
+                        help="write the kernels of the HLO archives beside these records' folder to kernels.json.gz")
     parser.add_argument("--timeout", type=float, default=900.0)
     args = parser.parse_args(argv)
     out = pathlib.Path(args.out)
@@ -314,17 +381,21 @@ def main(argv=None) -> int:
                 record["host_bytes"] = host_bytes_of(key)
                 write_json(path, record)
                 print(f"{key}: {record['host_bytes']:,} bytes from the host a call")
+    if args.listings:
+        write_listings(pathlib.Path(args.listings))
     if args.fit or args.table:
         from infantjax.aot import costmodel
 
-        rows = load_rows(out)
+        rows = [{**r, "device": "H100"} for r in load_rows(out)] + measured_rows(args.measured)
         if args.fit:
             fitted = [r for r in rows if r["key"] not in NOT_FITTED]
-            model, _ = costmodel.calibrate([(r["kernels"], r["measured_s"], r["host_bytes"]) for r in fitted])
+            model, _ = costmodel.calibrate([(r["kernels"], r["measured_s"], r["host_bytes"], r["device"])
+                                            for r in fitted])
             calibration = [{"key": r["key"], "label": r["label"], "measured_s": r["measured_s"],
-                            "source": r["source"], "triton_gemm": r["triton_gemm"],
+                            "source": r["source"], "triton_gemm": r["triton_gemm"], "device": r["device"],
                             "fitted": r["key"] not in NOT_FITTED, "note": NOT_FITTED.get(r["key"], ""),
-                            **costmodel.row_figures(model, r["kernels"], r["host_bytes"])} for r in rows]
+                            **costmodel.row_figures(model, r["kernels"], r["host_bytes"], r["device"])}
+                           for r in rows]
             costmodel.save(model, calibration)
         model = costmodel.load()
         print(costmodel.calibration_table(model))

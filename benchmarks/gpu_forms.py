@@ -243,6 +243,7 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="the small programs: a self-check on the CPU")
     a = parser.parse_args(argv)
     record = {"benchmark": "benchmarks/gpu_forms.py", "environment": environment(a.quick), "rows": [],
+              "hlo": a.hlo.name if a.hlo is not None else None,
               "estimate_note": "predictions are estimates of the cost model; median_s are measured"}
     print(json.dumps(record["environment"]), flush=True)
     write(a.json, record)

@@ -193,4 +193,32 @@ def test_shipped_calibration():
         assert row["measured_s"] > 0 and row["predicted_s"] > 0
         assert math.isclose(row["predicted_s"], row["call_s"] + row["transfer_s"] + row["launches"] * model.launch_s + row["memory_s"]
                             + row["compute_s"], rel_tol=1e-6)
-    assert "| measured row (H100) |" in costmodel.calibration_table()
+    assert "| measured row | GPU |" in costmodel.calibration_table()
+
+
+def test_cost_model_fit_on_two_gpus_shares_its_fractions():
+    """Rows measured on an H100 and an H200 (another bandwidth, the same peaks): one fit of the shared launch cost and
+    fractions explains both, each row predicted under its own GPU's datasheet; an unknown GPU is a clear error."""
+    truth = costmodel.CostModel(3e-6, 5e-5, 8.0, {c: 0.3 if c in ("elementwise", "reduce") else 0.7
+                                                  for c in costmodel.BANDWIDTH},
+                                {c: 0.5 for c in costmodel.MATRIX})
+    rng = np.random.default_rng(1)
+    rows = []
+    for i in range(30):
+        listing = [{"kind": kind, "bytes": float(10 ** rng.uniform(5, 9)), "count": int(rng.integers(1, 100)),
+                    "flops": float(10 ** rng.uniform(8, 12)) if kind == "gemm" else 0.0, "shape": "bf16[1]"}
+                   for kind in ("gemm", "elementwise", "reduce", "transpose")]
+        device = ("H100", "H200")[i % 2]
+        rows.append((listing, truth.on_device(device).predict(listing).seconds, 0.0, device))
+    model, ratios = costmodel.calibrate(rows, prior_weight=1e-6)
+    assert max(abs(r - 1) for r in ratios) < 0.02
+    assert model.bandwidth["reduce"] == pytest.approx(0.3, rel=0.1)
+    assert model.bandwidth["gemm"] == pytest.approx(0.7, rel=0.1)
+    # the same listing is faster on the H200 when its bytes bound it, by at most the bandwidths' ratio
+    memory_bound = [{"kind": "reduce", "bytes": 1e9, "count": 1, "flops": 0.0, "shape": "bf16[1]"}]
+    h100, h200 = (model.on_device(d).predict(memory_bound).seconds for d in ("H100", "H200"))
+    assert 1.0 < h100 / h200 <= 4.8 / 3.35 + 1e-9
+    with pytest.raises(ConfigError, match="H300"):
+        costmodel.calibrate([(rows[0][0], 1e-3, 0.0, "H300")])
+    with pytest.raises(ConfigError, match="H300"):
+        model.on_device("H300")

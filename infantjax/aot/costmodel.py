@@ -1,4 +1,4 @@
-"""A GPU cost model: a compiled program's time as the sum of its kernels' times, calibrated on measured H100 runs.
+"""A GPU cost model: a compiled program's time as the sum of its kernels' times, calibrated on measured GPU runs.
 
 Each kernel of a program compiled for a GPU (:func:`infantjax.bench.kernels.kernels`, read from the optimized HLO)
 costs
@@ -38,7 +38,7 @@ from collections.abc import Iterable, Mapping
 
 from infantjax.errors import ConfigError
 
-__all__ = ["BANDWIDTH", "CLASSES", "MATRIX", "NARROW", "CostModel", "Prediction", "calibration", "calibration_table", "calibrate",
+__all__ = ["BANDWIDTH", "CLASSES", "DEVICES", "MATRIX", "NARROW", "CostModel", "Prediction", "calibration", "calibration_table", "calibrate",
            "kernel_class", "load", "row_figures", "save"]
 
 #: the model's kernel classes, and the kernel reader's kinds in each (a grouped convolution of fewer than
@@ -59,6 +59,12 @@ _CLASS_OF = {kind: cls for cls, kinds in CLASSES.items() for kind in kinds}
 BANDWIDTH = tuple(c for c in CLASSES if c != "conv-grouped-narrow")
 #: the classes whose FLOPs run on the matrix units (a compute fraction each)
 MATRIX = ("gemm", "conv", "conv-grouped", "conv-grouped-narrow", "conv-depthwise")
+#: the datasheets of the GPUs measured rows come from: short name -> (HBM TB/s, dense bf16 TFLOP/s, TF32 TFLOP/s,
+#: the device's name). A calibration row names its device; the model's fractions and launch cost are shared
+DEVICES: dict[str, tuple[float, float, float, str]] = {
+    "H100": (3.35, 989.0, 495.0, "NVIDIA H100 SXM"),
+    "H200": (4.8, 989.0, 495.0, "NVIDIA H200 SXM"),
+}
 #: output features a group below which a grouped convolution is narrow: less than one tensor-core tile of 64 wide
 #: (a vmapped GCN's temporal convolution: 7 instances of 40 features)
 NARROW = 64
@@ -206,6 +212,17 @@ class CostModel:
         return dataclasses.replace(self, hbm_tb_s=hbm_tb_s, bf16_tflops=bf16_tflops,
                                    tf32_tflops=tf32_tflops or bf16_tflops / 2, device=device)
 
+    def on_device(self, name: str) -> CostModel:
+        """The same fractions and launch cost under the datasheet of a GPU of :data:`DEVICES` (``"H100"``,
+        ``"H200"``).
+
+        Raises:
+            ConfigError: a device :data:`DEVICES` does not know.
+        """
+        if name not in DEVICES:
+            raise ConfigError(f"cost model: no datasheet for the device {name!r}; use one of {', '.join(DEVICES)}")
+        return self.on(*DEVICES[name])
+
     def parameters(self) -> dict:
         return {"launch_s": self.launch_s, "call_s": self.call_s, "host_gb_s": self.host_gb_s, "bandwidth": dict(self.bandwidth), "compute": dict(self.compute),
                 "hbm_tb_s": self.hbm_tb_s, "bf16_tflops": self.bf16_tflops, "tf32_tflops": self.tf32_tflops,
@@ -231,8 +248,8 @@ def _model(theta, base: CostModel) -> CostModel:
                                compute={c: min(1.0, math.exp(t)) for c, t in zip(MATRIX, theta[3 + n:])})
 
 
-def calibrate(rows: Iterable[tuple[list[Mapping], float, float]], *, prior: CostModel = PRIOR, prior_weight: float = 0.002
-        ) -> tuple[CostModel, list[float]]:
+def calibrate(rows: Iterable[tuple], *, prior: CostModel = PRIOR, prior_weight: float = 0.002
+              ) -> tuple[CostModel, list[float]]:
     """Fit the launch cost and the achieved fractions on measured programs.
 
     Minimises Σ log(predicted ÷ measured)² over the rows plus ``prior_weight`` × the squared log distance of each
@@ -240,8 +257,9 @@ def calibrate(rows: Iterable[tuple[list[Mapping], float, float]], *, prior: Cost
     (0, 1].
 
     Arguments:
-        rows: (kernel listing, measured seconds, bytes of its inputs copied from the host every call) per
-            program.
+        rows: (kernel listing, measured seconds, bytes of its inputs copied from the host every call[, device])
+            per program; ``device`` (a key of :data:`DEVICES`, default the prior's own datasheet) is the GPU it was
+            measured on: its row is predicted under that GPU's bandwidth and peaks, with the shared fractions.
         prior: the starting point and prior.
         prior_weight: the prior's weight against one row.
 
@@ -254,16 +272,24 @@ def calibrate(rows: Iterable[tuple[list[Mapping], float, float]], *, prior: Cost
     import numpy as np
     from scipy.optimize import least_squares
 
-    rows = [(list(listing), float(seconds), float(host)) for listing, seconds, host in rows]
+    rows = [(list(row[0]), float(row[1]), float(row[2]), row[3] if len(row) > 3 else None) for row in rows]
     if not rows:
         raise ConfigError("cost model fit: no measured rows")
-    if any(not s > 0 for _, s, _ in rows):
+    if any(not s > 0 for _, s, _, _ in rows):
         raise ConfigError("cost model fit: every measured time must be positive")
+    for _, _, _, device in rows:
+        if device is not None and device not in DEVICES:
+            raise ConfigError(f"cost model fit: no datasheet for the device {device!r}; use one of "
+                              f"{', '.join(DEVICES)}")
     start = np.array(_vector(prior))
+
+    def on(model: CostModel, device: str | None) -> CostModel:
+        return model if device is None else model.on_device(device)
 
     def residuals(theta):
         model = _model(theta, prior)
-        out = [math.log(model.predict(listing, host).seconds / seconds) for listing, seconds, host in rows]
+        out = [math.log(on(model, device).predict(listing, host).seconds / seconds)
+               for listing, seconds, host, device in rows]
         out += list(math.sqrt(prior_weight) * (theta - start))
         return np.array(out)
 
@@ -279,12 +305,14 @@ def calibrate(rows: Iterable[tuple[list[Mapping], float, float]], *, prior: Cost
     result = min((least_squares(residuals, np.clip(x0, lower, upper - 1e-9), bounds=(lower, upper))
                   for x0 in (start, low)), key=lambda r: r.cost)
     model = _model(result.x, prior)
-    return model, [model.predict(listing, host).seconds / seconds for listing, seconds, host in rows]
+    return model, [on(model, device).predict(listing, host).seconds / seconds
+                   for listing, seconds, host, device in rows]
 
 
-def row_figures(model: CostModel, listing: list[Mapping], host_bytes: float = 0.0) -> dict:
-    """A calibration row's figures under ``model``: its prediction and kernel totals."""
-    p = model.predict(listing, host_bytes)
+def row_figures(model: CostModel, listing: list[Mapping], host_bytes: float = 0.0, device: str | None = None) -> dict:
+    """A calibration row's figures under ``model`` (on ``device``'s datasheet, a key of :data:`DEVICES`, where
+    given): its prediction and kernel totals."""
+    p = (model if device is None else model.on_device(device)).predict(listing, host_bytes)
     return {"predicted_s": p.seconds, "call_s": p.call_s, "transfer_s": p.transfer_s, "host_bytes": host_bytes,
             "launches": p.launches, "launch_s": p.launch_s, "memory_s": p.memory_s,
             "compute_s": p.compute_s, "bytes": sum(float(k["bytes"]) * k.get("count", 1) for k in listing),
@@ -324,12 +352,14 @@ def calibration_table(model: CostModel | None = None, path: pathlib.Path | str =
     predicted time goes (the call and its host inputs, the launches, the memory- and compute-bound kernels); rows
     left out of the fit say why."""
     record = calibration(path)
-    lines = ["| measured row (H100) | measured | predicted (estimate) | predicted ÷ measured | call + host inputs "
-             "| launches | memory-bound | compute-bound |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| measured row | GPU | measured | predicted (estimate) | predicted ÷ measured | call + host inputs "
+             "| launches | memory-bound | compute-bound |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     ms = 1e3
     for r in record["rows"]:
         label = r["label"] if r.get("fitted", True) else f"{r['label']} (not fitted: {r.get('note', '')})"
-        lines.append(f"| {label} | {r['measured_s'] * ms:.2f} ms | {r['predicted_s'] * ms:.2f} ms | "
+        lines.append(f"| {label} | {r.get('device', 'H100')} | {r['measured_s'] * ms:.2f} ms | "
+                     f"{r['predicted_s'] * ms:.2f} ms | "
                      f"{r['predicted_s'] / r['measured_s']:.2f} | "
                      f"{(r['call_s'] + r.get('transfer_s', 0.0)) * ms:.2f} ms | {r['launches']:,}: "
                      f"{r['launch_s'] * ms:.2f} ms | {r['memory_s'] * ms:.2f} ms | {r['compute_s'] * ms:.2f} ms |")
