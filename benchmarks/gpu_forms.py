@@ -4,10 +4,12 @@ ran (its kernels read from the executable the GPU compiled).
 
     python3 benchmarks/gpu_forms.py --json OUT/forms-a.json --rows a4-train a4-forward stgcn-train
     python3 benchmarks/gpu_forms.py --json OUT/forms-b.json --rows a4-7folds --hlo OUT/hlo-b.tgz
+    python benchmarks/gpu_forms.py --compile-for h100x1 --forms today --json est.json   # no GPU: estimates only
 
 Rows (:data:`ROWS`): the Table A.4 #1 training step and forward at batch 32, ST-GCN's, 7 folds of Table A.4 #1 in one
-vmapped step, and the 70-instance scoring of 512 windows a call (``infantjax compile --program cp-score --instances
-70 --batch 512``), each under the forms of :data:`FORMS` (``today``: the ``accelerator`` policy as it ships;
+vmapped step, the 70-instance scoring of 512 windows a call (``infantjax compile --program cp-score --instances
+70 --batch 512``) and the depth regression steps (asymmetric cascade and full 3×3×3), each under the forms of
+:data:`FORMS` (``today``: the ``accelerator`` policy as it ships;
 ``before``: its stacked convolutions as feature groups and its graph convolutions factored, as the GPU runs of
 2026-11-24 ran them). Every row is built as ``benchmarks/gpu_costmodel.py`` builds it for the abstract H100 (the same
 builders), compiled on the real device with Triton GEMMs on (where the autotuner refuses one, again with them off,
@@ -39,7 +41,9 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 #: form set -> the accelerator policy's forms replaced (``backend.use(**forms)``)
 FORMS = {
     "today": {},
-    "before": {"graph_product": "matmul", "stacked_conv": "groups", "combined_weight": "einsum"},
+    "before": {"graph_product": "matmul", "stacked_conv": "groups", "combined_weight": "einsum",
+               "narrow_reductions": "as is"},
+    "ungrouped": {"narrow_reductions": "as is"},
 }
 
 #: row -> (label, builder, arguments): the builders of ``benchmarks/gpu_costmodel.py``, plus the scoring
@@ -51,10 +55,10 @@ ROWS = {
     "a4-7folds": ("7 folds of Table A.4 #1 in one vmapped step, batch 32", "gcn",
                   {"net": "a4", "train": True, "instances": 7}),
     "cp-score-70": ("70 x Table A.4 #1 scoring 512 windows a call", "score", {"instances": 70, "batch": 512}),
+    "depth-asymmetric": ("depth regression step, asymmetric cascade, 16 clips", "depth", {"kind": "asymmetric"}),
+    "depth-full": ("depth regression step, full 3x3x3, 16 clips", "depth", {"kind": "full"}),
 }
 
-#: datasheet figures of the GPUs this may run on (HBM TB/s, dense bf16 TFLOP/s, TF32 TFLOP/s)
-DATASHEETS = {"H100": (3.35, 989.0, 495.0), "H200": (4.8, 989.0, 495.0)}
 
 
 def _score(devices, *, instances, batch):
@@ -78,7 +82,7 @@ def builders(quick: bool) -> dict:
     if quick:
         return {"gcn": _quick_gcn, "score": lambda d, *, instances, batch: _quick_gcn(d, net="a4", train=False,
                                                                                        instances=instances)}
-    return {"gcn": gpu_costmodel.BUILDERS["gcn"], "score": _score}
+    return {"gcn": gpu_costmodel.BUILDERS["gcn"], "score": _score, "depth": gpu_costmodel.BUILDERS["depth"]}
 
 
 def fill(tree, host_indices, seed: int = 0):
@@ -116,19 +120,29 @@ def host_bytes(args, host_indices) -> int:
     return int(sum(np.asarray(leaf).nbytes for i in host_indices for leaf in jax.tree_util.tree_leaves(args[i])))
 
 
-def models(device_kind: str):
-    """(label, cost model) pairs: the shipped H100 calibration, and it under this GPU's datasheet if another."""
+def _abstract_host_bytes(args, host_indices) -> int:
+    import jax
+    import numpy as np
+
+    return int(sum(np.dtype(a.dtype).itemsize * int(np.prod(a.shape))
+                   for i in host_indices for a in jax.tree_util.tree_leaves(args[i])))
+
+
+def _predictions(listing, host: int, devices) -> dict:
+    """The shipped cost model's prediction of a kernel listing on each of ``devices`` (estimates)."""
     from infantjax.aot import costmodel
 
     base = costmodel.load()
-    out = [("H100 calibration", base)]
-    for name, (bw, bf16, tf32) in DATASHEETS.items():
-        if name in device_kind and name != "H100":
-            out.append((f"H100 fractions at the {name}'s datasheet", base.on(bw, bf16, tf32, name)))
+    out = {}
+    for name in devices:
+        p = base.on_device(name).predict(listing, host)
+        out[name] = {"seconds": p.seconds, "launches": p.launches, "launch_s": p.launch_s, "memory_s": p.memory_s,
+                     "compute_s": p.compute_s, "roofline_s": p.roofline_s, "estimate": True}
     return out
 
 
-def measure(key: str, form: str, *, quick: bool, repeats: int, warmup: int, hlo: dict) -> dict:
+def measure(key: str, form: str, *, quick: bool, repeats: int, warmup: int, hlo: dict,
+            compile_for: str | None = None) -> dict:
     import jax
     import numpy as np
 
@@ -136,7 +150,14 @@ def measure(key: str, form: str, *, quick: bool, repeats: int, warmup: int, hlo:
     from infantjax.bench.kernels import kernels, summary
 
     label, builder, kwargs = ROWS[key]
-    devices = jax.devices()[:1]
+    if compile_for is not None:  # an abstract device of the target: compiled, predicted, not run
+        from infantjax import aot, targets
+
+        for name, value in aot.COMPILE_ENV.items():
+            os.environ.setdefault(name, value)
+        devices = targets.devices(targets.target(compile_for))[:1]
+    else:
+        devices = jax.devices()[:1]
     record = {"key": key, "label": label, "forms": form, "forms_replaced": FORMS[form]}
     with backend.use("accelerator", compute_dtype="bfloat16", **FORMS[form]):
         built, host = builders(quick)[builder](devices, **kwargs)
@@ -152,6 +173,14 @@ def measure(key: str, form: str, *, quick: bool, repeats: int, warmup: int, hlo:
             record["triton_refusal"] = str(err).strip().splitlines()[0][:400]
             compiled = lowered.compile(compiler_options={"xla_gpu_enable_triton_gemm": False})
         record["compile_s"] = round(time.perf_counter() - start, 2)
+    if compile_for is not None:
+        listing = kernels(compiled.as_text())
+        record["kernels"] = summary(listing)
+        record["host_bytes"] = _abstract_host_bytes(built.args, host)
+        record["compiled_for"] = compile_for
+        record["predictions"] = _predictions(listing, record["host_bytes"], ("H100", "H200"))
+        record["listing"] = listing  # to predict again under another calibration without compiling
+        return record
     args = list(fill(built.args, host))
     train = 2 in host  # the engine's step: (state, batch, active), the state donated and returned first
 
@@ -177,12 +206,11 @@ def measure(key: str, form: str, *, quick: bool, repeats: int, warmup: int, hlo:
     listing = kernels(text)
     record["kernels"] = summary(listing)
     record["host_bytes"] = host_bytes(args, host)
-    record["predictions"] = {}
-    for name, model in models(str(devices[0].device_kind)):
-        p = model.predict(listing, record["host_bytes"])
-        record["predictions"][name] = {"seconds": p.seconds, "launches": p.launches, "launch_s": p.launch_s,
-                                       "memory_s": p.memory_s, "compute_s": p.compute_s,
-                                       "roofline_s": p.roofline_s, "estimate": True}
+    from infantjax.aot.costmodel import DEVICES
+
+    kind = str(devices[0].device_kind)
+    record["predictions"] = _predictions(listing, record["host_bytes"],
+                                         [name for name in DEVICES if name in kind] or ["H100"])
     mem = compiled.memory_analysis()
     if mem is not None:
         record["peak_gb"] = (mem.argument_size_in_bytes + mem.output_size_in_bytes + mem.temp_size_in_bytes) / 1e9
@@ -241,8 +269,12 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--hlo", type=pathlib.Path, default=None, help="a .tgz of the compiled programs' HLO")
     parser.add_argument("--quick", action="store_true", help="the small programs: a self-check on the CPU")
+    parser.add_argument("--compile-for", default=None, metavar="TARGET",
+                        help="compile for an abstract device of TARGET (e.g. h100x1; the aot extra) and print the "
+                             "cost model's predictions (estimates) without running anything")
     a = parser.parse_args(argv)
-    record = {"benchmark": "benchmarks/gpu_forms.py", "environment": environment(a.quick), "rows": [],
+    env = {"compiled_for": a.compile_for} if a.compile_for else environment(a.quick)
+    record = {"benchmark": "benchmarks/gpu_forms.py", "environment": env, "rows": [],
               "hlo": a.hlo.name if a.hlo is not None else None,
               "estimate_note": "predictions are estimates of the cost model; median_s are measured"}
     print(json.dumps(record["environment"]), flush=True)
@@ -252,7 +284,8 @@ def main(argv=None) -> int:
         for form in a.forms:
             start = time.perf_counter()
             try:
-                row = measure(key, form, quick=a.quick, repeats=a.repeats, warmup=a.warmup, hlo=hlo)
+                row = measure(key, form, quick=a.quick, repeats=a.repeats, warmup=a.warmup, hlo=hlo,
+                              compile_for=a.compile_for)
             except Exception as err:  # noqa: BLE001 - a row that fails is a note, the next one still runs
                 row = {"key": key, "forms": form, "error": f"{type(err).__name__}: {err}"[:1000]}
             row["wall_s"] = round(time.perf_counter() - start, 1)
@@ -265,11 +298,14 @@ def main(argv=None) -> int:
             if "error" in row:
                 print(f"{key} [{form}]: ERROR {row['error'][:300]}", flush=True)
             else:
-                print(f"{key} [{form}]: measured {row['median_s'] * 1e3:.3f} ms (compile {row['compile_s']} s, "
-                      f"triton {row['triton_gemm']}, {row['kernels']['count']} launches); predicted {line}",
-                      flush=True)
-    record["environment"]["load_average_1min_end"] = __import__("infantjax.bench.harness",
-                                                                fromlist=["load_average"]).load_average()
+                measured = f"measured {row['median_s'] * 1e3:.3f} ms" if "median_s" in row else "not run"
+                print(f"{key} [{form}]: {measured} (compile {row['compile_s']} s, triton {row['triton_gemm']}, "
+                      f"{row['kernels']['count']} launches, {row['kernels']['bytes'] / 1e9:.2f} GB); "
+                      f"predicted (estimate) {line}", flush=True)
+    if not a.compile_for:
+        from infantjax.bench.harness import load_average
+
+        record["environment"]["load_average_1min_end"] = load_average()
     write(a.json, record)
     return 0
 

@@ -154,7 +154,8 @@ def test_cost_model_fit_recovers_its_parameters():
     """Programs timed by a known model: the fit finds its launch cost and fractions again."""
     truth = costmodel.CostModel(4e-6, 1e-4, 12.0, {"gemm": 0.7, "conv": 0.5, "conv-grouped": 0.3,
                                                   "conv-depthwise": 0.2,
-                                                  "elementwise": 0.8, "reduce": 0.4, "transpose": 0.6},
+                                                  "elementwise": 0.8, "reduce": 0.4, "reduce-narrow": 0.1,
+                                                  "transpose": 0.6},
                                 {"gemm": 0.5, "conv": 0.4, "conv-grouped": 0.05, "conv-grouped-narrow": 0.02,
                                  "conv-depthwise": 0.1})
     rng = np.random.default_rng(0)
@@ -162,12 +163,16 @@ def test_cost_model_fit_recovers_its_parameters():
     for i in range(40):
         listing = []
         for kind, features in (("gemm", None), ("conv", None), ("conv-grouped", 128), ("conv-grouped", 40),
-                               ("conv-depthwise", 1), ("elementwise", None), ("reduce", None), ("transpose", None)):
+                               ("conv-depthwise", 1), ("elementwise", None), ("reduce", None),
+                               ("reduce", "narrow"), ("transpose", None)):
             n = int(rng.integers(1, 200))
             nbytes = float(10 ** rng.uniform(3, 8))
             flops = float(10 ** rng.uniform(6, 12)) if kind.startswith(("gemm", "conv")) else 0.0
-            listing.append({"kind": kind, "bytes": nbytes, "flops": flops, "shape": "bf16[1]", "count": n,
-                            "group_features": features})
+            entry = {"kind": kind, "bytes": nbytes, "flops": flops, "shape": "bf16[1]", "count": n,
+                     "group_features": features}
+            if kind == "reduce":  # a BatchNorm's statistics: rows of 40 channels narrow, 256 not
+                entry.update(group_features=None, reduce_width=40 if features == "narrow" else 256)
+            listing.append(entry)
         host = float(10 ** rng.uniform(4, 8))
         rows.append((listing, truth.predict(listing, host).seconds, host))
     for n in (1, 3, 10):  # calls of a few small kernels: the call's own cost shows
@@ -178,10 +183,75 @@ def test_cost_model_fit_recovers_its_parameters():
     assert model.launch_s == pytest.approx(truth.launch_s, rel=0.05)
     assert model.call_s == pytest.approx(truth.call_s, rel=0.2)
     assert model.host_gb_s == pytest.approx(truth.host_gb_s, rel=0.1)
-    for cls in ("gemm", "elementwise", "reduce", "transpose"):
+    for cls in ("gemm", "elementwise", "reduce", "reduce-narrow", "transpose"):
         assert model.bandwidth[cls] == pytest.approx(truth.bandwidth[cls], rel=0.1)
     assert model.compute["conv-grouped"] == pytest.approx(0.05, rel=0.1)
     assert model.compute["conv-grouped-narrow"] == pytest.approx(0.02, rel=0.1)
+
+
+def test_a_reduction_over_narrow_rows_is_its_own_class():
+    """A column reduction (it keeps the minor dimension) whose rows are fewer than 64 elements (under one 128-byte
+    transaction: a GCN BatchNorm's 40 channels) is ``reduce-narrow``, read from the reduce inside the fusion and
+    after its reshapes; a row reduction, a wide one and a kernel that reduces nothing stay ``reduce``."""
+    narrow, grouped, rows, concat = kernels(_reduce_hlo())[:4]
+    assert (narrow["reduce_width"], grouped["reduce_width"], rows["reduce_width"], concat["reduce_width"]) == (
+        40, 600, 0, None)
+    assert [costmodel.kernel_class(k) for k in (narrow, grouped, rows, concat)] == [
+        "reduce-narrow", "reduce", "reduce", "reduce"]
+    assert costmodel.kernel_class({"kind": "triton", "reduce_width": 10}) == "reduce-narrow"
+    assert costmodel.kernel_class({"kind": "reduce"}) == "reduce"  # a listing without widths: as before
+    assert costmodel.kernel_class({"kind": "elementwise", "reduce_width": 10}) == "elementwise"
+
+
+def _reduce_hlo() -> str:
+    """Four kernels as XLA:GPU prints them: a BatchNorm's statistics (91,200 rows of 40 channels summed to 40), the
+    same over the rows grouped 15 at a time (a reshape to 6,080 rows of 600 inside the fusion), a row reduction
+    (each row's 40 channels summed) and a concatenation (an input fusion that reduces nothing)."""
+    return """HloModule m, entry_computation_layout={(bf16[91200,40]{1,0})->f32[40]{0}}
+
+%add (a: f32[], b: f32[]) -> f32[] {
+  %a = f32[] parameter(0)
+  %b = f32[] parameter(1)
+  ROOT %s = f32[] add(%a, %b)
+}
+
+%fused_reduce (p: bf16[91200,40]) -> f32[40] {
+  %p = bf16[91200,40]{1,0} parameter(0)
+  %c = f32[91200,40]{1,0} convert(%p)
+  %z = f32[] constant(0)
+  ROOT %r = f32[40]{0} reduce(%c, %z), dimensions={0}, to_apply=%add
+}
+
+%fused_grouped (q: bf16[91200,40]) -> f32[600] {
+  %q = bf16[91200,40]{1,0} parameter(0)
+  %v = bf16[6080,600]{1,0} bitcast(%q)
+  %w = f32[6080,600]{1,0} convert(%v)
+  %z2 = f32[] constant(0)
+  ROOT %r2 = f32[600]{0} reduce(%w, %z2), dimensions={0}, to_apply=%add
+}
+
+%fused_rows (u: bf16[91200,40]) -> f32[91200] {
+  %u = bf16[91200,40]{1,0} parameter(0)
+  %x3 = f32[91200,40]{1,0} convert(%u)
+  %z3 = f32[] constant(0)
+  ROOT %r3 = f32[91200]{0} reduce(%x3, %z3), dimensions={1}, to_apply=%add
+}
+
+%fused_concat (e: bf16[91200,40], f: bf16[91200,40]) -> bf16[91200,80] {
+  %e = bf16[91200,40]{1,0} parameter(0)
+  %f = bf16[91200,40]{1,0} parameter(1)
+  ROOT %k = bf16[91200,80]{1,0} concatenate(%e, %f), dimensions={1}
+}
+
+ENTRY %main (x: bf16[91200,40]) -> f32[40] {
+  %x = bf16[91200,40]{1,0} parameter(0)
+  %input_reduce_fusion = f32[40]{0} fusion(%x), kind=kInput, calls=%fused_reduce
+  %input_reduce_fusion.1 = f32[600]{0} fusion(%x), kind=kInput, calls=%fused_grouped
+  %input_reduce_fusion.2 = f32[91200]{0} fusion(%x), kind=kInput, calls=%fused_rows
+  %input_concatenate_fusion = bf16[91200,80]{1,0} fusion(%x, %x), kind=kInput, calls=%fused_concat
+  ROOT %t = f32[40]{0} add(%input_reduce_fusion, %input_reduce_fusion)
+}
+"""
 
 
 def test_shipped_calibration():

@@ -27,7 +27,8 @@ and compiles it with the target's real compiler (XLA:TPU from libtpu, XLA:GPU fr
   throughput it implies;
 * on a GPU, the kernels one call launches (:func:`infantjax.bench.kernels.kernels`: fusions, cuBLAS and cuDNN
   calls, copies and transposes, each with its bytes, FLOPs, shapes and a convolution's feature groups) and the
-  time the GPU cost model predicts from them (:mod:`infantjax.aot.costmodel`, calibrated on measured H100 runs).
+  time the GPU cost model predicts from them (:mod:`infantjax.aot.costmodel`, calibrated on measured H100 and H200
+  runs).
 
 Every time and rate is an **estimate, compiled for, not run on** the target. XLA:GPU without a device does not
 autotune, so its memory and schedule may differ slightly from a compile on the GPU. Its Triton GEMM fusions stay on
@@ -320,24 +321,26 @@ _TILING_REFUSAL = "Couldn't find output tile sizes"
 
 
 def _cost(target, listing: list) -> dict:
-    """The GPU cost model's prediction of one call (inputs on the device) on the target's GPU: the H100's
-    calibration, moved to another GPU's datasheet peak and bandwidth (an extrapolation) where the target is not
-    an H100."""
+    """The GPU cost model's prediction of one call (inputs on the device) on the target's GPU: the calibrated
+    fractions and launch cost under the target GPU's datasheet peak and bandwidth (an extrapolation for a GPU no
+    calibration row was measured on)."""
     from infantjax.aot import costmodel
 
     model = costmodel.load()
     record = costmodel.calibration()
     peak = target.peak
-    name = "calibrated on"
-    if target.kind != "h100":
-        model = model.on(peak.hbm_tb_s, peak.bf16_tflops, peak.tf32_tflops, peak.name)
-        name = "the H100's fractions and launch cost at this GPU's datasheet figures, calibrated on"
     fitted = [r for r in record["rows"] if r.get("fitted", True)]
+    measured_on = sorted({r.get("device", "H100") for r in fitted})
+    model = model.on(peak.hbm_tb_s, peak.bf16_tflops, peak.tf32_tflops, peak.name)
+    name = "calibrated on"
+    if target.kind.upper() not in measured_on:
+        name = "the calibrated fractions and launch cost at this GPU's datasheet figures, calibrated on"
     errors = sorted(abs(r["predicted_s"] / r["measured_s"] - 1) for r in fitted)
     median = errors[len(errors) // 2] if errors else float("nan")
     p = model.predict(listing)
+    counts = ", ".join(f"{sum(r.get('device', 'H100') == d for r in fitted)} {d}" for d in measured_on)
     return {**p.record(), "line": p.line(), "device": model.device,
-            "calibration": f"{name} {len(fitted)} measured H100 rows, median error {median:.0%}"}
+            "calibration": f"{name} {len(fitted)} measured GPU rows ({counts}), median error {median:.0%}"}
 
 
 def largest_batch(target, program: str, *, instances: int | None = None, size: str = "paper",

@@ -12,14 +12,18 @@ its class achieve (:data:`CLASSES`: GEMMs, convolutions, grouped and depthwise c
 reduction and transpose fusions). Kernels run one after another (XLA:GPU runs one stream), so a program's time is
 the sum, plus ``call`` once a call (the host's dispatch of the executable and the wait for its result, as the
 benchmarks time a call) and, where a call's inputs come from the host, their bytes over ``host`` bandwidth (the
-benchmarks pass NumPy batches: the SMA step copies 259 MB to the GPU every call). The parameters are fitted (:func:`calibrate`) on the H100 rows measured in ``docs/performance.md`` (pose at four
-batches in float32 and bfloat16, the GCN steps and forwards, the vmapped folds, depth, SMA, the smartphone model),
-each compiled here for an H100 as its benchmark built it (``benchmarks/gpu_costmodel.py``); they ship with the
-package (``gpu_costmodel.json``: the parameters and every calibration row's prediction beside its measurement).
+benchmarks pass NumPy batches: the SMA step copies 259 MB to the GPU every call). The parameters are fitted
+(:func:`calibrate`) on the rows measured in ``docs/performance.md``: two H100 runs (pose at four batches in float32
+and bfloat16, the GCN steps and forwards, the vmapped folds, depth, SMA, the smartphone model), each compiled here
+for an H100 as its benchmark built it (``benchmarks/gpu_costmodel.py``), and an H200 run of the GCN programs under
+two form sets, read from the executables the GPU compiled (``benchmarks/gpu_forms.py``). The fractions and the
+launch cost are shared; each row is predicted under the datasheet of the GPU it ran on (:data:`DEVICES`). They ship
+with the package (``gpu_costmodel.json``: the parameters and every calibration row's prediction beside its
+measurement).
 
 Every figure it gives is an **estimate** — of a program compiled for, not run on, the device, by a model calibrated
-on those rows only. Another GPU (:meth:`CostModel.on`) keeps the H100's fractions and launch cost under its own
-datasheet peak and bandwidth, an extrapolation.
+on those rows only. Another GPU (:meth:`CostModel.on`, :meth:`CostModel.on_device`) keeps the fractions and launch
+cost under its own datasheet peak and bandwidth; for a GPU no row was measured on, an extrapolation.
 
     from infantjax.aot import costmodel
     from infantjax.bench.kernels import kernels
@@ -42,7 +46,8 @@ __all__ = ["BANDWIDTH", "CLASSES", "DEVICES", "MATRIX", "NARROW", "CostModel", "
            "kernel_class", "load", "row_figures", "save"]
 
 #: the model's kernel classes, and the kernel reader's kinds in each (a grouped convolution of fewer than
-#: :data:`NARROW` output features a group is ``conv-grouped-narrow``)
+#: :data:`NARROW` output features a group is ``conv-grouped-narrow``; a column reduction whose rows are narrower
+#: than :data:`NARROW`, ``reduce-narrow``: the listing's ``reduce_width``)
 CLASSES: dict[str, tuple[str, ...]] = {
     "gemm": ("gemm",),
     "conv": ("conv",),
@@ -51,6 +56,7 @@ CLASSES: dict[str, tuple[str, ...]] = {
     "conv-depthwise": ("conv-depthwise",),
     "elementwise": ("elementwise", "collective", "other"),
     "reduce": ("reduce", "triton"),
+    "reduce-narrow": (),
     "transpose": ("transpose", "copy"),
 }
 _CLASS_OF = {kind: cls for cls, kinds in CLASSES.items() for kind in kinds}
@@ -59,22 +65,21 @@ _CLASS_OF = {kind: cls for cls, kinds in CLASSES.items() for kind in kinds}
 BANDWIDTH = tuple(c for c in CLASSES if c != "conv-grouped-narrow")
 #: the classes whose FLOPs run on the matrix units (a compute fraction each)
 MATRIX = ("gemm", "conv", "conv-grouped", "conv-grouped-narrow", "conv-depthwise")
-#: the datasheets of the GPUs measured rows come from: short name -> (HBM TB/s, dense bf16 TFLOP/s, TF32 TFLOP/s,
-#: the device's name). A calibration row names its device; the model's fractions and launch cost are shared
-DEVICES: dict[str, tuple[float, float, float, str]] = {
-    "H100": (3.35, 989.0, 495.0, "NVIDIA H100 SXM"),
-    "H200": (4.8, 989.0, 495.0, "NVIDIA H200 SXM"),
-}
+#: the GPUs calibration rows may be measured on: short name -> its key in the datasheet table
+#: (:data:`infantjax.targets.PEAKS`). A row names its device; the model's fractions and launch cost are shared
+DEVICES: dict[str, str] = {"H100": "h100", "H200": "h200"}
 #: output features a group below which a grouped convolution is narrow: less than one tensor-core tile of 64 wide
-#: (a vmapped GCN's temporal convolution: 7 instances of 40 features)
+#: (a vmapped GCN's temporal convolution: 7 instances of 40 features); and the minor dimension below which a
+#: reduction is narrow: rows of fewer than 64 elements, under one 128-byte transaction in bfloat16 (a GCN
+#: BatchNorm's statistics over 91,200 rows of 40 channels)
 NARROW = 64
-
-
 def kernel_class(kernel: Mapping) -> str:
     """The model's class of a kernel listing's entry."""
     cls = _CLASS_OF.get(kernel["kind"], "elementwise")
     if cls == "conv-grouped" and 0 < int(kernel.get("group_features") or NARROW) < NARROW:
         return "conv-grouped-narrow"
+    if cls == "reduce" and 0 < int(kernel.get("reduce_width") or 0) < NARROW:
+        return "reduce-narrow"
     return cls
 _LOW = ("bf16", "f16")
 PATH = pathlib.Path(__file__).with_name("gpu_costmodel.json")
@@ -221,7 +226,10 @@ class CostModel:
         """
         if name not in DEVICES:
             raise ConfigError(f"cost model: no datasheet for the device {name!r}; use one of {', '.join(DEVICES)}")
-        return self.on(*DEVICES[name])
+        from infantjax.targets import PEAKS
+
+        peak = dict(PEAKS)[DEVICES[name]]
+        return self.on(peak.hbm_tb_s, peak.bf16_tflops, peak.tf32_tflops, peak.name)
 
     def parameters(self) -> dict:
         return {"launch_s": self.launch_s, "call_s": self.call_s, "host_gb_s": self.host_gb_s, "bandwidth": dict(self.bandwidth), "compute": dict(self.compute),

@@ -255,6 +255,31 @@ def _root(comps: dict, callee: str) -> _Instr | None:
     return body[-1] if body else None
 
 
+def _column_width(instr: _Instr, shapes: dict) -> int:
+    """The kept minor dimension of a ``reduce`` instruction that keeps its input's minor dimension (a column
+    reduction: its rows that wide), 0 for one that reduces it (a row reduction)."""
+    if not instr.operands:
+        return 0
+    dims = (shapes.get(instr.operands[0]) or [("", [])])[0][1]
+    m = re.search(r"dimensions=\{([0-9,]*)\}", instr.attrs)
+    reduced = {int(d) for d in m.group(1).split(",") if d} if m else set()
+    return dims[-1] if dims and len(dims) - 1 not in reduced else 0
+
+
+def _reduce_width(comps: dict, callee: str | None, instr: _Instr | None = None, shapes: dict | None = None):
+    """The narrowest row of a kernel's column reductions (:func:`_column_width`), 0 when it has only row
+    reductions, None when it reduces nothing (its own ``reduce`` for an unfused one)."""
+    if instr is not None and instr.op == "reduce":
+        return _column_width(instr, shapes or {})
+    body = comps.get(callee or "") or []
+    inner = {i.name: _shapes(i.type) for i in body}
+    widths = [_column_width(i, inner) for i in body if i.op == "reduce"]
+    if not widths:
+        return None
+    columns = [w for w in widths if w > 0]
+    return min(columns) if columns else 0
+
+
 def _conv_kind(groups: int, per_group: int) -> str:
     if groups <= 1:
         return "conv"
@@ -381,6 +406,7 @@ def _walk(comps: dict, name: str, repeat: int, out: list[dict], depth: int = 0) 
         elif op == "dot" and operand_shapes:
             flops = _dot_flops(instr.attrs, operand_shapes[0][1], results[0][1] if results else [])
         kind, what = _kind(instr, config, groups, per_group)
+        width = _reduce_width(comps, callee, instr, shapes) if kind in ("reduce", "triton") else None
         if kind == "copy" and instr.operands:
             m_in = re.search(r"\]\{([0-9,]*)", types.get(instr.operands[0], ""))
             m_out = re.search(r"\]\{([0-9,]*)", instr.type)
@@ -393,6 +419,7 @@ def _walk(comps: dict, name: str, repeat: int, out: list[dict], depth: int = 0) 
                     "groups": int(groups) if kind.startswith("conv") else None,
                     "group_channels": int(per_group) if kind.startswith("conv") else None,
                     "group_features": int(features) if kind.startswith("conv") else None,
+                    "reduce_width": width,
                     "count": int(repeat), "op_name": _op_name(instr.attrs)})
 
 
@@ -407,8 +434,10 @@ def kernels(hlo_text: str) -> list[dict]:
         the fusion's emitter), ``shape`` (its results), ``operands`` (their shapes), ``bytes`` (operands read and
         results written once; a library call's scratch space left out), ``flops`` (its products and
         convolutions), ``groups`` (a convolution's feature or batch groups; None for other kinds),
-        ``group_channels`` and ``group_features`` (its input channels and output features a group), ``count``
-        (launches per call: a loop body's trip count) and ``op_name`` (the traced operation it came from).
+        ``group_channels`` and ``group_features`` (its input channels and output features a group),
+        ``reduce_width`` (a reduction's narrowest column reduction: the width of the rows it sums, 0 when it only
+        reduces rows' minor dimensions, None for other kinds or a kernel that reduces nothing), ``count`` (launches
+        per call: a loop body's trip count) and ``op_name`` (the traced operation it came from).
     """
     comps, entry = _parse(hlo_text)
     out: list[dict] = []

@@ -20,7 +20,7 @@ What the figures are:
                       and convolutions where XLA's count falls short of them).
   collectives         the cross-device operations in the program (none between ensemble instances).
   bound, time         ESTIMATES, not measurements: the roofline bound max(FLOPs / peak, bytes / bandwidth) from
-                      the target's datasheet, and on GPU targets the cost model calibrated on measured H100 runs
+                      the target's datasheet, and on GPU targets the cost model calibrated on measured H100 and H200 runs
                       (each kernel's launch plus its bytes or FLOPs at the achieved rates). Real H100 runs of the
                       GCN steps took 15-50 x their roofline bound; the calibrated model's time is the closer one.
                       Current figures and the calibration: docs/performance.md and docs/compile.md.
