@@ -19,9 +19,11 @@ policy with the forms XLA:TPU's tiled layouts want, and ``tpu-v6e``:
   layers read 2 channels), ``"narrow first"`` (CPU) aggregates the input over the graph and then runs the 1×1
   convolution (``infantjax.nn.graph.aggregate_first``), so the graph's transposes and products touch the narrow side;
   ``"conv first"`` (accelerators) keeps ST-GCN's order;
-* ``stacked_conv`` and ``combined_weight`` — GPU forms chosen with the GPU cost model (:class:`Policy`;
-  docs/backend.md): stacked instances' temporal convolutions one plain convolution per instance rather than one with
-  the instances as feature groups, the dense product's combined weight a sum of outer products;
+* ``stacked_conv``, ``combined_weight`` and ``narrow_reductions`` — GPU forms chosen with the GPU cost model
+  (:class:`Policy`; docs/backend.md): stacked instances' temporal convolutions one plain convolution per instance
+  rather than one with the instances as feature groups, the dense product's combined weight a sum of outer
+  products, a training BatchNorm's statistics and a channel attention's pooling over rows grouped to at least 512
+  elements (``infantjax.nn.rows``);
 * ``instances`` — how the stacked instances of one device run in a compiled program (a training step of a task
   that asks for it, an ensemble's scoring, :func:`infantjax.train.predict.predict_stacked`): ``"map"`` one after
   another (``lax.map``; a vmap over weights turns XLA:CPU's convolutions into slower batched ones) or ``"vmap"``;
@@ -159,6 +161,11 @@ class Policy:
         scoring_windows: windows per compiled call of an ensemble's scoring at most (None: the ensemble's
             ``eval_batch_size``; module docstring).
         scoring_stacks: stacks of an ensemble scored at once, each in its own thread (module docstring).
+        narrow_reductions: ``"as is"`` or ``"grouped"``: how a training BatchNorm's statistics and a channel
+            attention's pooling reduce the rows of a narrow channels-last array (``infantjax.nn.rows``):
+            ``"grouped"`` views the rows g at a time, (R, C) → (R/g, g·C), so that a GPU's column reductions read
+            rows of at least 512 elements instead of C = 10–96 (the same values up to the order of the additions):
+            GPUs, chosen with the GPU cost model (docs/performance.md); the TPU policies keep ``"as is"``.
     """
 
     name: str
@@ -182,6 +189,7 @@ class Policy:
     stacked_conv: str = "groups"
     combined_weight: str = "einsum"
     conv3d: str = "stacked"
+    narrow_reductions: str = "as is"
 
     @property
     def accelerator(self) -> bool:
@@ -198,12 +206,12 @@ _POLICIES = {
                           pose_depthwise="conv", pose_se_fold=False, data_parallel_inference=True,
                           fast_init_compile=False, compute_dtype="bfloat16", bn_inference="affine",
                           graph_product="dense", stacked_conv="per instance", combined_weight="outer",
-                          conv3d="native one-axis"),
+                          conv3d="native one-axis", narrow_reductions="grouped"),
 }
 # the TPU forms keep XLA's grouped convolutions for stacked instances (their estimates are the TPU's own)
 _POLICIES["tpu"] = dataclasses.replace(_POLICIES["accelerator"], name="tpu", graph_product="dense",
                                        dense_operand="as is", stacked_conv="groups", combined_weight="einsum",
-                                       conv3d="stacked")
+                                       conv3d="stacked", narrow_reductions="as is")
 # XLA:TPU for v6e crashes compiling the dense graph products of a GCN training step (docs/backend.md)
 _POLICIES["tpu-v6e"] = dataclasses.replace(_POLICIES["tpu"], name="tpu-v6e", graph_product="einsum")
 

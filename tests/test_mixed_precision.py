@@ -104,7 +104,9 @@ def _depth_example(kind: str):
 # family: (task class path or example, bounds on the loss, update and forward differences and the update's
 # cosine similarity: (loss, update, cosine, forward))
 FAMILIES = {
-    "cp-gcn": ("infantjax.train.cp:CPTask", (0.0012, 0.12, 0.995, 0.03)),
+    # cp-gcn's loss: 0.0001-0.0017 over seeds 0-2 and both reduction forms of the GPU policy (2026-11-26); the bound
+    # is twice the worst (it was 0.0012, under the 0.0017 of seed 2 already)
+    "cp-gcn": ("infantjax.train.cp:CPTask", (0.0035, 0.12, 0.995, 0.03)),
     "pose": ("infantjax.train.pose:PoseTask", (0.012, 1.25, 0.64, 0.03)),
     "depth-detection": (_depth_example("detection"), (0.0004, 0.37, 0.965, 0.0025)),
     "depth-regression": (_depth_example("regression"), (0.0035, 0.62, 0.9, 0.075)),

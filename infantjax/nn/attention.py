@@ -17,6 +17,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from infantjax.nn.norm import batch_norm
+from infantjax.nn.rows import mean_rows
 from infantjax.nn.temporal import TemporalConv
 from infantjax.nn.torch_compat import LINEAR_GAIN, RELU_GAIN, he_fan_out, torch_bias
 
@@ -46,7 +47,7 @@ class ChannelAttention(nn.Module):
     @nn.compact
     def __call__(self, x: Float[Array, "N T V C"], train: bool = False) -> Float[Array, "N T V C"]:
         c = x.shape[-1]
-        a = x.mean(axis=(1, 2))
+        a = mean_rows(x, 1)  # the mean over (T, V): x.mean(axis=(1, 2)), grouped where the policy says so
         a = _fc(c // 4, c, RELU_GAIN, "fc1", self.dtype)(a)
         a = self.activation(_bn(train, "fc1_bn", self.dtype, self.bn_numerics)(a))
         a = _softmax(_fc(c, c // 4, LINEAR_GAIN, "fc2", self.dtype)(a))

@@ -111,6 +111,64 @@ class TorchBatchNorm(nn.Module):
         return y.astype(self.dtype)
 
 
+class GroupedBatchNorm(nn.Module):
+    """A BatchNorm in training (batch statistics) over the last axis whose reductions run over the rows grouped g
+    at a time (:mod:`infantjax.nn.rows`): the statistics, the normalisation and the scale and shift are computed on
+    the (rows/g, g·C) view of the input, so that the forward statistics and the backward pass's sums for the scale,
+    the shift and the statistics are column reductions g·C wide instead of C. The values of Flax's ``BatchNorm``
+    (``numerics="flax"``: E[x²] − E[x]², clipped at 0, and the biased running variance) or of
+    :class:`TorchBatchNorm` (``"torch"``, ``"keras"``: two-pass, unbiased running variance) up to the order of the
+    float additions, and the same variables.
+
+    Attributes:
+        numerics: ``"flax"``, ``"torch"`` or ``"keras"`` (:data:`NUMERICS`).
+        momentum: Flax momentum, the weight of the old running average.
+        epsilon: added to the variance.
+        dtype: compute dtype of the output (statistics are computed in at least float32).
+        use_fast_variance: with ``numerics="flax"``, E[x²] − E[x]² (Flax's default) or the two-pass variance.
+        use_running_average: always False (Flax's attribute; this module is the training form).
+    """
+
+    numerics: str = "flax"
+    momentum: float = 0.9
+    epsilon: float = 1e-5
+    dtype: Any = jnp.float32
+    use_fast_variance: bool = True
+    use_running_average: bool = False
+
+    @nn.compact
+    def __call__(self, x):
+        from infantjax.nn.rows import grouping, sum_groups, tile
+
+        if self.use_running_average:
+            raise ConfigError("GroupedBatchNorm normalises with the batch statistics (training); evaluation with the "
+                              "running averages is batch_norm(train=False)")
+        c = x.shape[-1]
+        mean_v = self.variable("batch_stats", "mean", lambda: jnp.zeros((c,), jnp.float32))
+        var_v = self.variable("batch_stats", "var", lambda: jnp.ones((c,), jnp.float32))
+        scale = self.param("scale", nn.initializers.ones, (c,), jnp.float32)
+        bias = self.param("bias", nn.initializers.zeros, (c,), jnp.float32)
+        stat_dtype = jnp.promote_types(x.dtype, jnp.float32)
+        n = x.size // c
+        g = grouping(n, c)
+        view = x.reshape(n // g, g * c)
+        xs = view.astype(stat_dtype)
+        mean = sum_groups(xs.sum(axis=0), g, c) / n
+        if self.numerics == "flax" and self.use_fast_variance:
+            mean2 = sum_groups(jnp.square(xs).sum(axis=0), g, c) / n
+            var = jnp.maximum(0.0, mean2 - jnp.square(mean))
+        else:
+            var = sum_groups(jnp.square(xs - tile(mean, g)).sum(axis=0), g, c) / n
+        running = var if self.numerics == "flax" else var * (n / max(n - 1, 1))
+        if not self.is_initializing():
+            m = self.momentum
+            mean_v.value = (m * mean_v.value + (1 - m) * mean).astype(jnp.float32)
+            var_v.value = (m * var_v.value + (1 - m) * running).astype(jnp.float32)
+        mul = jax.lax.rsqrt(var + self.epsilon) * scale.astype(stat_dtype)
+        y = (view - tile(mean, g)) * tile(mul, g) + tile(bias.astype(stat_dtype), g)
+        return jnp.asarray(y, self.dtype).reshape(x.shape)
+
+
 class AffineBatchNorm(nn.Module):
     """A BatchNorm evaluated with its running averages as one multiply-add in the compute dtype: y = x·m + s,
     m = γ/√(σ²+ε) and s = β − μ·m computed in float32 and rounded to ``dtype`` (module docstring, "Evaluation in low
@@ -161,7 +219,8 @@ def batch_norm(train: bool, name: str | None = None, *, convention: str, momentu
     Returns:
         an unbound ``flax.linen.BatchNorm`` (or :class:`TorchBatchNorm`); in evaluation with a bfloat16 or float16
         ``dtype`` under a policy whose ``bn_inference`` is ``"affine"`` (accelerators), an :class:`AffineBatchNorm`
-        (module docstring). All have the same variables.
+        (module docstring); in training under a policy whose ``narrow_reductions`` is ``"grouped"``, a
+        :class:`GroupedBatchNorm`. All have the same variables.
     """
     try:
         conv = CONVENTIONS[convention]
@@ -178,6 +237,9 @@ def batch_norm(train: bool, name: str | None = None, *, convention: str, momentu
         raise ConfigError(f"BatchNorm numerics must be one of {NUMERICS}, got {numerics!r}")
     if not train and jnp.dtype(dtype) in _LOW_PRECISION and backend.current().bn_inference == "affine":
         return AffineBatchNorm(epsilon=epsilon, dtype=dtype, name=name)
+    if train and backend.current().narrow_reductions == "grouped":
+        return GroupedBatchNorm(numerics=numerics, momentum=momentum, epsilon=epsilon, dtype=dtype,
+                                use_fast_variance=use_fast_variance, name=name)
     if numerics in ("torch", "keras"):
         return TorchBatchNorm(use_running_average=not train, momentum=momentum, epsilon=epsilon, dtype=dtype,
                               name=name)

@@ -1,0 +1,115 @@
+"""Reductions over grouped rows (``infantjax.nn.rows``, ``Policy.narrow_reductions = "grouped"``): a training
+BatchNorm's statistics and a channel attention's pooling over rows viewed g at a time give the values of the plain
+reductions up to the order of the float additions, with the same variables and gradients."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from infantjax import backend
+from infantjax.nn.norm import GroupedBatchNorm, batch_norm
+from infantjax.nn.rows import grouping, mean_rows
+
+
+def test_grouping_widens_narrow_rows_with_a_divisor():
+    assert grouping(91_200, 40) == 15  # a BatchNorm of Table A.4 #1's step at batch 32: 6,080 rows of 600
+    assert grouping(2_850, 40) == 15  # a channel attention's pooling over 150 frames x 19 joints
+    assert grouping(91_200, 64) == 1 and grouping(91_200, 256) == 1  # not narrow
+    assert grouping(97, 40) == 1  # a prime number of rows: nothing divides it
+    assert grouping(8, 40) == 8  # fewer rows than a wide row needs: all of them
+    assert grouping(1, 10) == 1
+
+
+def test_mean_rows_is_the_mean_over_the_rows_either_way():
+    x = jax.random.normal(jax.random.key(0), (3, 30, 19, 12))
+    plain = x.mean(axis=(1, 2))
+    for form in ("as is", "grouped"):
+        with backend.use("accelerator", narrow_reductions=form):
+            out = mean_rows(x, 1)
+        assert out.shape == (3, 12) and out.dtype == x.dtype
+        np.testing.assert_allclose(np.asarray(out), np.asarray(plain), rtol=1e-5, atol=1e-6)
+    with backend.use("accelerator", narrow_reductions="grouped"):
+        low = mean_rows(x.astype(jnp.bfloat16), 1)
+    assert low.dtype == jnp.bfloat16
+    np.testing.assert_allclose(np.asarray(low, np.float32), np.asarray(plain), atol=2e-2)
+
+
+@pytest.mark.parametrize("numerics", ["flax", "flax two-pass", "torch"])
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_a_grouped_batchnorm_trains_as_the_plain_one(numerics, dtype):
+    """Outputs, updated running statistics and gradients (input, scale, shift) of a training BatchNorm on a
+    (N, T, V, 10) input with a mean far from zero, grouped against the plain module of the same numerics (Flax's
+    fast or two-pass variance, PyTorch's)."""
+    x = 3.0 + jax.random.normal(jax.random.key(1), (4, 30, 19, 10)) * jnp.linspace(0.5, 2.0, 10)
+    x = x.astype(dtype)
+    cot = jax.random.normal(jax.random.key(2), x.shape)
+    results = {}
+    for form in ("as is", "grouped"):
+        with backend.use("accelerator", narrow_reductions=form):
+            layer = batch_norm(True, "bn", convention="torch", dtype=dtype, numerics=numerics.split()[0],
+                               use_fast_variance=numerics != "flax two-pass")
+            assert isinstance(layer, GroupedBatchNorm) == (form == "grouped")
+            variables = layer.init(jax.random.key(0), x)
+            variables = {"params": {"scale": jnp.linspace(0.5, 1.5, 10), "bias": jnp.linspace(-1.0, 1.0, 10)},
+                         "batch_stats": variables["batch_stats"]}
+
+            def loss(params, x, layer=layer, variables=variables):
+                y, updated = layer.apply({**variables, "params": params}, x, mutable=["batch_stats"])
+                return jnp.sum(y.astype(jnp.float32) * cot), (y, updated["batch_stats"])
+
+            (_, (y, stats)), grads = jax.jit(jax.value_and_grad(loss, argnums=(0, 1), has_aux=True))(
+                variables["params"], x)
+        results[form] = y, stats, grads
+    (y1, s1, g1), (y2, s2, g2) = results["as is"], results["grouped"]
+    assert y2.dtype == y1.dtype == jnp.dtype(dtype)
+    tol = 1e-4 if dtype == "float32" else 4e-2
+    np.testing.assert_allclose(np.asarray(y2, np.float32), np.asarray(y1, np.float32), rtol=tol, atol=tol)
+    for name in ("mean", "var"):
+        np.testing.assert_allclose(np.asarray(s2[name]), np.asarray(s1[name]), rtol=1e-4, atol=1e-5)
+    for a, b in zip(jax.tree_util.tree_leaves(g2), jax.tree_util.tree_leaves(g1), strict=True):
+        a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
+        scale = float(np.abs(b).max())
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol * max(scale, 1.0))
+
+
+def test_a_gcn_training_step_is_the_same_under_grouped_reductions():
+    """A searchable GCN with channel attention, in training (batch statistics) and evaluation: logits, updated
+    statistics and parameter gradients under grouped reductions: the same function as the plain reductions in
+    float64, and the same logits in float32 to its rounding (the sums differ only in their order)."""
+    from infantjax.models.gcn import GCNSpec, build_model
+
+    spec = GCNSpec(graph="dis2", input_width=6, num_input_modules=1, initial_block_type="basic",
+                   initial_residual="block", input_temporal_scales=2, initial_main_width=8, num_main_levels=1,
+                   num_main_level_modules=1, block_type="basic", bottleneck_factor=2, residual="module",
+                   main_temporal_scales=2, temporal_kernel_size=5, se="null", attention="channel",
+                   pool="global", dtype="float32")
+    model = build_model(spec)
+    x = jax.random.normal(jax.random.key(3), (4, 30, 19, 6))
+    with backend.use("accelerator"):
+        variables = model.init(jax.random.key(0), x, train=False)
+
+    def run(form, x, variables):
+        with backend.use("accelerator", narrow_reductions=form, compute_dtype="float32"):
+            def loss(params):
+                (logits, _), updated = model.apply({**variables, "params": params}, x, train=True,
+                                                   mutable=["batch_stats"])
+                return jnp.sum(jax.nn.log_softmax(logits)[:, 0]), (logits, updated["batch_stats"])
+
+            (_, (logits, stats)), grads = jax.jit(jax.value_and_grad(loss, has_aux=True))(variables["params"])
+            evaluated = jax.jit(lambda v: model.apply(v, x, train=False)[0])(variables)
+        return [np.asarray(a, np.float64) for a in jax.tree_util.tree_leaves((logits, stats, grads, evaluated))]
+
+    # in float64 the two forms are the same function: their sums differ in order only, which the fast variance
+    # E[x²] − E[x]² amplifies by (mean ÷ spread)² (float32 would differ from float64 by 1e-4 here)
+    with jax.enable_x64(True):
+        x64 = jnp.asarray(x, jnp.float64)
+        as64 = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float64), variables)
+        plain, grouped = run("as is", x64, as64), run("grouped", x64, as64)
+    for p, g in zip(plain, grouped, strict=True):
+        np.testing.assert_allclose(g, p, rtol=1e-6, atol=1e-9 * max(float(np.abs(p).max()), 1.0))
+    # in float32 the logits agree to its rounding through the batch statistics of five BatchNorms
+    p32, g32 = run("as is", x, variables)[0], run("grouped", x, variables)[0]
+    np.testing.assert_allclose(g32, p32, rtol=1e-2, atol=1e-2)
