@@ -16,7 +16,8 @@
 #                                          #    70-instance ensemble scoring 71,000 windows, depth (asymmetric ÷ full),
 #                                          #    MAM, the SMA CNN at Table 1 size, the smartphone model's 25 splits
 #     bash benchmarks/gpu_suite.sh goals   # 5: the cost model's goal programs (benchmarks/gpu_forms.py): today's
-#                                          #    GPU forms beside the forms before, each beside its prediction
+#                                          #    GPU forms beside them without grouped reductions (GOALS_FORMS="today
+#                                          #    ungrouped before" adds the forms before), each beside its prediction
 #     bash benchmarks/gpu_suite.sh forms   # 4 (when time is left): the GCN steps of call 2 under the tpu policy,
 #                                          #    whose graph convolutions are one dense product (docs/backend.md):
 #                                          #    beside call 2's rows it says whether GPUs should get that form too
@@ -170,16 +171,22 @@ case "$CALL" in
       infantjax --backend-policy tpu bench --size gpu --only gcn --json "$OUT/bench-bf16-gcn-dense.json"
     figures
     ;;
-  goals)  # call 5 (~7 min): the cost model's goal programs under today's forms and the forms before, each beside
-    # the model's prediction of the program the GPU compiled (benchmarks/gpu_forms.py); the single-network rows
-    # first, then the 7 vmapped folds, then the 70-instance scoring, each step with its own JSON and HLO archive
+  goals)  # call 5 (~7 min): the cost model's goal programs under today's forms and without their grouped reductions
+    # (GOALS_FORMS; the forms before them were measured on the H200 of 2026-11-26), each beside the model's prediction
+    # of the program the GPU compiled (benchmarks/gpu_forms.py); the single-network rows first, then the 7 vmapped
+    # folds, then the 70-instance scoring, each step with its own JSON and HLO archive (first run: 126, 68, 80 s)
     setup goals
+    # shellcheck disable=SC2086
     step "forms: Table A.4 #1 and ST-GCN, train step and forward, batch 32" 170 python3 benchmarks/gpu_forms.py \
-      --rows a4-train a4-forward stgcn-train stgcn-forward --json "$OUT/forms-single.json" --hlo "$OUT/hlo-single.tgz"
-    step "forms: 7 folds of Table A.4 #1 vmapped, batch 32" 110 python3 benchmarks/gpu_forms.py --rows a4-7folds \
-      --json "$OUT/forms-folds.json" --hlo "$OUT/hlo-folds.tgz"
+      --forms ${GOALS_FORMS:-today ungrouped} --rows a4-train a4-forward stgcn-train stgcn-forward \
+      --json "$OUT/forms-single.json" --hlo "$OUT/hlo-single.tgz"
+    # shellcheck disable=SC2086
+    step "forms: 7 folds of Table A.4 #1 vmapped, batch 32" 110 python3 benchmarks/gpu_forms.py \
+      --forms ${GOALS_FORMS:-today ungrouped} --rows a4-7folds --json "$OUT/forms-folds.json" --hlo "$OUT/hlo-folds.tgz"
+    # shellcheck disable=SC2086
     step "forms: 70 x Table A.4 #1 scoring 512 windows a call" 120 python3 benchmarks/gpu_forms.py \
-      --rows cp-score-70 --repeats 5 --warmup 2 --json "$OUT/forms-score.json" --hlo "$OUT/hlo-score.tgz"
+      --forms ${GOALS_FORMS:-today ungrouped} --rows cp-score-70 --repeats 5 --warmup 2 \
+      --json "$OUT/forms-score.json" --hlo "$OUT/hlo-score.tgz"
     ;;
   *)
     echo "usage: $0 prepare [EFFICIENTPOSE MOVEMENTOUTCOME STGCN] | tests | bench | more | forms | goals" >&2
