@@ -3,8 +3,8 @@
 A GCN's BatchNorm statistics and its channel attention's pooling reduce an (N, T, V, C) array over its rows and keep
 its C = 10–96 channels: 91,200 rows of 40 channels for a BatchNorm of Table A.4 #1's training step at batch 32. XLA:GPU
 emits that as a column reduction whose rows are 40 elements (80 bytes in bfloat16) wide, and the GPU cost model
-calibrated on the H100 and H200 runs puts such narrow reductions at about a tenth of the bandwidth the other kernels
-reach (docs/performance.md). The same sums over the rows viewed g at a time, (R, C) → (R/g, g·C), are a column
+calibrated on the H100 and H200 runs puts such narrow reductions at 12 % of the bandwidth, against 94 % for the other
+reductions (docs/performance.md). The same sums over the rows viewed g at a time, (R, C) → (R/g, g·C), are a column
 reduction g·C wide, then a sum of g vectors of C: the same values up to the order of the float additions.
 
 Under a backend policy whose ``narrow_reductions`` is ``"grouped"`` (GPUs) :func:`mean_rows` and the training
