@@ -16,7 +16,7 @@ import pytest
 
 from infantjax import backend
 from infantjax.models.gcn import GCNSpec, SearchableGCN
-from infantjax.nn.norm import AffineBatchNorm, TorchBatchNorm, batch_norm
+from infantjax.nn.norm import AffineBatchNorm, GroupedBatchNorm, TorchBatchNorm, batch_norm
 
 
 def _perturbed(variables, seed: int = 2):
@@ -46,8 +46,11 @@ def test_the_affine_form_is_chosen_only_for_low_precision_evaluation_under_the_a
                 chosen[policy, train, jnp.dtype(dtype).name] = type(module)
     affine = {key for key, kind in chosen.items() if kind is AffineBatchNorm}
     assert affine == {("accelerator", False, "bfloat16"), ("accelerator", False, "float16")}
+    # training under the accelerator policy: the grouped reductions' BatchNorm (Policy.narrow_reductions)
+    grouped = {key for key, kind in chosen.items() if kind is GroupedBatchNorm}
+    assert grouped == {("accelerator", True, dtype) for dtype in ("float32", "bfloat16", "float16")}
     exact = TorchBatchNorm if numerics == "torch" else nn.BatchNorm
-    assert {kind for kind in chosen.values() if kind is not AffineBatchNorm} == {exact}
+    assert {kind for kind in chosen.values() if kind not in (AffineBatchNorm, GroupedBatchNorm)} == {exact}
 
 
 @pytest.mark.parametrize("convention", ["torch", "keras"])
