@@ -78,7 +78,7 @@ def test_a_grouped_batchnorm_trains_as_the_plain_one(numerics, dtype):
 def test_a_gcn_training_step_is_the_same_under_grouped_reductions():
     """A searchable GCN with channel attention, in training (batch statistics) and evaluation: logits, updated
     statistics and parameter gradients under grouped reductions: the same function as the plain reductions in
-    float64, and the same logits in float32 to its rounding (the sums differ only in their order)."""
+    float64, where only the order of the sums differs (float32 and bfloat16: the BatchNorm test above)."""
     from infantjax.models.gcn import GCNSpec, build_model
 
     spec = GCNSpec(graph="dis2", input_width=6, num_input_modules=1, initial_block_type="basic",
@@ -87,7 +87,7 @@ def test_a_gcn_training_step_is_the_same_under_grouped_reductions():
                    main_temporal_scales=2, temporal_kernel_size=5, se="null", attention="channel",
                    pool="global", dtype="float32")
     model = build_model(spec)
-    x = jax.random.normal(jax.random.key(3), (4, 30, 19, 6))
+    x = jax.random.normal(jax.random.key(3), (4, 12, 19, 6))
     with backend.use("accelerator"):
         variables = model.init(jax.random.key(0), x, train=False)
 
@@ -110,6 +110,3 @@ def test_a_gcn_training_step_is_the_same_under_grouped_reductions():
         plain, grouped = run("as is", x64, as64), run("grouped", x64, as64)
     for p, g in zip(plain, grouped, strict=True):
         np.testing.assert_allclose(g, p, rtol=1e-6, atol=1e-9 * max(float(np.abs(p).max()), 1.0))
-    # in float32 the logits agree to its rounding through the batch statistics of five BatchNorms
-    p32, g32 = run("as is", x, variables)[0], run("grouped", x, variables)[0]
-    np.testing.assert_allclose(g32, p32, rtol=1e-2, atol=1e-2)
