@@ -120,14 +120,6 @@ def host_bytes(args, host_indices) -> int:
     return int(sum(np.asarray(leaf).nbytes for i in host_indices for leaf in jax.tree_util.tree_leaves(args[i])))
 
 
-def _abstract_host_bytes(args, host_indices) -> int:
-    import jax
-    import numpy as np
-
-    return int(sum(np.dtype(a.dtype).itemsize * int(np.prod(a.shape))
-                   for i in host_indices for a in jax.tree_util.tree_leaves(args[i])))
-
-
 def _predictions(listing, host: int, devices) -> dict:
     """The shipped cost model's prediction of a kernel listing on each of ``devices`` (estimates)."""
     from infantjax.aot import costmodel
@@ -176,7 +168,9 @@ def measure(key: str, form: str, *, quick: bool, repeats: int, warmup: int, hlo:
     if compile_for is not None:
         listing = kernels(compiled.as_text())
         record["kernels"] = summary(listing)
-        record["host_bytes"] = _abstract_host_bytes(built.args, host)
+        import gpu_costmodel
+
+        record["host_bytes"] = gpu_costmodel._host_bytes(built, host)  # the abstract arguments' bytes
         record["compiled_for"] = compile_for
         record["predictions"] = _predictions(listing, record["host_bytes"], ("H100", "H200"))
         record["listing"] = listing  # to predict again under another calibration without compiling
