@@ -1,6 +1,7 @@
 """Reductions over grouped rows (``infantjax.nn.rows``, ``Policy.narrow_reductions = "grouped"``): a training
-BatchNorm's statistics and a channel attention's pooling over rows viewed g at a time give the values of the plain
-reductions up to the order of the float additions, with the same variables and gradients."""
+BatchNorm's statistics, a channel attention's pooling and scale, and the biases of convolutions and Dense layers
+over rows viewed g at a time give the values of the plain forms up to the order of the float additions, with the
+same variables and gradients."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from infantjax import backend
 from infantjax.nn.norm import GroupedBatchNorm, batch_norm
-from infantjax.nn.rows import grouping, mean_rows
+from infantjax.nn.rows import add_bias, grouping, mean_rows, scale_rows
 
 
 def test_grouping_widens_narrow_rows_with_a_divisor():
@@ -35,6 +36,37 @@ def test_mean_rows_is_the_mean_over_the_rows_either_way():
         low = mean_rows(x.astype(jnp.bfloat16), 1)
     assert low.dtype == jnp.bfloat16
     np.testing.assert_allclose(np.asarray(low, np.float32), np.asarray(plain), atol=2e-2)
+
+
+def test_a_bias_and_a_scale_of_the_rows_are_the_same_and_differentiate_the_same():
+    """Forward bit for bit (the same additions and products), gradients (the column sums) to rounding, and the
+    compiled gradient of the grouped bias reduces (R/g, g·F), not (R, F)."""
+    x = jax.random.normal(jax.random.key(4), (4, 30, 19, 10))
+    b = jnp.linspace(-1.0, 1.0, 10)
+    a = jax.random.uniform(jax.random.key(5), (4, 10))
+    cot = jax.random.normal(jax.random.key(6), x.shape)
+
+    def loss(x, b, a):
+        return jnp.sum(add_bias(scale_rows(x, a, 1), b) * cot)
+
+    results = {}
+    for form in ("as is", "grouped"):
+        with backend.use("accelerator", narrow_reductions=form):
+            y = jax.jit(lambda x, b, a: add_bias(scale_rows(x, a, 1), b))(x, b, a)
+            grads = jax.jit(jax.grad(loss, argnums=(0, 1, 2)))(x, b, a)
+            hlo = jax.jit(jax.grad(lambda b: jnp.sum(add_bias(x, b) * cot))).lower(b).as_text()
+        results[form] = y, grads, hlo
+    (y1, g1, h1), (y2, g2, h2) = results["as is"], results["grouped"]
+    np.testing.assert_array_equal(np.asarray(y2), np.asarray(y1))
+    np.testing.assert_array_equal(np.asarray(y1), np.asarray(x * a[:, None, None, :] + b))
+    for p, q in zip(g1, g2, strict=True):
+        np.testing.assert_allclose(np.asarray(q), np.asarray(p), rtol=1e-5, atol=1e-4)
+    # the bias's gradient: a sum over the 2,280 rows of 10 as is; grouped, over 40 rows of 57 × 10, then 57 of 10
+    assert "(tensor<4x30x19x10xf32>, tensor<f32>) -> tensor<10xf32>" in h1
+    assert "(tensor<40x570xf32>, tensor<f32>) -> tensor<570xf32>" in h2 and "tensor<4x30x19x10xf32>, tensor<f32>" not in h2
+    with backend.use("accelerator", narrow_reductions="grouped"):
+        assert add_bias(jnp.ones((3, 64)), jnp.ones(64)).shape == (3, 64)  # 64 channels are not narrow: as is
+        np.testing.assert_array_equal(np.asarray(add_bias(jnp.zeros(5), jnp.ones(5))), np.ones(5))  # one row
 
 
 @pytest.mark.parametrize("numerics", ["flax", "flax two-pass", "torch"])

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from infantjax.nn.norm import batch_norm
-from infantjax.nn.rows import mean_rows
+from infantjax.nn.rows import mean_rows, scale_rows
 from infantjax.nn.temporal import TemporalConv
 from infantjax.nn.torch_compat import LINEAR_GAIN, RELU_GAIN, he_fan_out, torch_bias
 
@@ -47,11 +47,12 @@ class ChannelAttention(nn.Module):
     @nn.compact
     def __call__(self, x: Float[Array, "N T V C"], train: bool = False) -> Float[Array, "N T V C"]:
         c = x.shape[-1]
-        a = mean_rows(x, 1)  # the mean over (T, V): x.mean(axis=(1, 2)), grouped where the policy says so
+        a = mean_rows(x, 1)  # the mean over (T, V): x.mean(axis=(1, 2)), grouped where the policy says so (as the
+        # product below, x * a[:, None, None, :], whose gradient in a is also a sum over (T, V))
         a = _fc(c // 4, c, RELU_GAIN, "fc1", self.dtype)(a)
         a = self.activation(_bn(train, "fc1_bn", self.dtype, self.bn_numerics)(a))
         a = _softmax(_fc(c, c // 4, LINEAR_GAIN, "fc2", self.dtype)(a))
-        return self.activation(_bn(train, "bn", self.dtype, self.bn_numerics)(x * a[:, None, None, :]) + x)
+        return self.activation(_bn(train, "bn", self.dtype, self.bn_numerics)(scale_rows(x, a, 1)) + x)
 
 
 def _max_over_joints_and_channels(x: Float[Array, "N T V C"]) -> Float[Array, "N T"]:

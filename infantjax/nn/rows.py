@@ -7,23 +7,33 @@ calibrated on the H100 and H200 runs puts such narrow reductions at 12 % of the 
 reductions (docs/performance.md). The same sums over the rows viewed g at a time, (R, C) → (R/g, g·C), are a column
 reduction g·C wide, then a sum of g vectors of C: the same values up to the order of the float additions.
 
-Under a backend policy whose ``narrow_reductions`` is ``"grouped"`` (GPUs) :func:`mean_rows` and the training
-BatchNorm of :mod:`infantjax.nn.norm` reduce so; under ``"as is"`` (CPU, TPUs) they reduce as written
-(``x.mean(axes)``, Flax's ``BatchNorm``).
+Two more such reductions appear only in the gradient: a bias added to every row (a convolution's or a Dense
+layer's) has the column sum of the output's cotangent as its gradient, and a per-channel scale of every row (a
+channel attention's weights) the column sum of the cotangent times the input. :func:`add_bias` and
+:func:`scale_rows` add and multiply as written (the forward pass is the same program) and sum their gradients on
+the grouped view (a ``jax.custom_vjp``), so those are wide column reductions too.
 
-    from infantjax.nn.rows import mean_rows
+Under a backend policy whose ``narrow_reductions`` is ``"grouped"`` (GPUs) :func:`mean_rows`, :func:`add_bias`,
+:func:`scale_rows` and the training BatchNorm of :mod:`infantjax.nn.norm` reduce so; under ``"as is"`` (CPU, TPUs)
+they reduce as written (``x.mean(axes)``, ``y + b``, ``x * a``, Flax's ``BatchNorm``).
+
+    from infantjax.nn.rows import add_bias, mean_rows, scale_rows
     pooled = mean_rows(x, 1)             # (N, T, V, C) -> (N, C): the mean over T and V
+    y = add_bias(y, bias)                # (..., F) + (F,)
+    y = scale_rows(x, a, 1)              # (N, T, V, C) * (N, C) over T and V
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
+import jax
 import jax.numpy as jnp
 
 from infantjax import backend
 
-__all__ = ["NARROW", "WIDE", "grouping", "mean_rows", "sum_groups", "tile"]
+__all__ = ["NARROW", "WIDE", "add_bias", "grouping", "mean_rows", "scale_rows", "sum_groups", "tile"]
 
 #: channels below which a reduction over rows is narrow (rows under one 128-byte transaction in bfloat16)
 NARROW = 64
@@ -77,3 +87,71 @@ def mean_rows(x, first: int = 0):
     acc = jnp.promote_types(x.dtype, jnp.float32)
     view = x.reshape(*x.shape[:first], rows // g, g * c)
     return (sum_groups(view.sum(axis=first, dtype=acc), g, c) / rows).astype(x.dtype)
+
+
+
+def _row_sums(g, first: int):
+    """The column sums of ``g`` (..., C) over its axes ``first`` … ndim − 2, on the grouped view, in ``g``'s dtype
+    (as JAX's own transpose of a broadcast sums)."""
+    c = g.shape[-1]
+    rows = math.prod(g.shape[first:-1])
+    k = grouping(rows, c)
+    return sum_groups(g.reshape(*g.shape[:first], rows // k, k * c).sum(axis=first), k, c)
+
+
+@jax.custom_vjp
+def _add_bias_grouped(y, bias):
+    return y + bias
+
+
+def _add_bias_fwd(y, bias):
+    return y + bias, None
+
+
+def _add_bias_bwd(_, g):
+    return g, _row_sums(g, 0)
+
+
+_add_bias_grouped.defvjp(_add_bias_fwd, _add_bias_bwd)
+
+
+def _broadcast(a, x, first: int):
+    return a.reshape(*x.shape[:first], *(1,) * (x.ndim - first - 1), x.shape[-1])
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _scale_rows_grouped(x, a, first):
+    return x * _broadcast(a, x, first)
+
+
+def _scale_fwd(x, a, first):
+    return x * _broadcast(a, x, first), (x, a)
+
+
+def _scale_bwd(first, residuals, g):
+    x, a = residuals
+    return g * _broadcast(a, x, first), _row_sums(g * x, first)
+
+
+_scale_rows_grouped.defvjp(_scale_fwd, _scale_bwd)
+
+
+def add_bias(y, bias):
+    """``y + bias`` for ``y`` (..., F) and a per-channel ``bias`` (F,), in ``y``'s dtype. Under a policy whose
+    ``narrow_reductions`` is ``"grouped"``, the bias's gradient (the cotangent's column sum) is summed on the grouped
+    view (R/g, g·F) of the rows, a wide reduction; the forward pass is ``y + bias`` either way."""
+    bias = bias.astype(y.dtype)
+    if y.ndim > 1 and _grouped() and grouping(math.prod(y.shape[:-1]), y.shape[-1]) > 1:
+        return _add_bias_grouped(y, bias)
+    return y + bias
+
+
+def scale_rows(x, a, first: int = 0):
+    """``x`` (..., C) times ``a`` (the axes of ``x`` before ``first``, C), broadcast over the axes ``first`` …
+    ndim − 2 (the rows): ``x * a[:, None, None, :]`` for ``first`` = 1 and a 4-D ``x``. Under a policy whose
+    ``narrow_reductions`` is ``"grouped"``, ``a``'s gradient (the column sum of the cotangent times ``x``) is summed
+    on the grouped view of the rows, a wide reduction; the forward pass is the plain product either way."""
+    rows = math.prod(x.shape[first:-1])
+    if _grouped() and rows > 1 and grouping(rows, x.shape[-1]) > 1:
+        return _scale_rows_grouped(x, a, first)
+    return x * _broadcast(a, x, first)

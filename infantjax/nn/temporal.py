@@ -34,6 +34,7 @@ from infantjax.errors import ConfigError
 from infantjax.nn.dense import FlatDense, low_precision_cpu, matmul
 from infantjax.backend import current, form
 from infantjax.nn.fusion import own_buffer
+from infantjax.nn.rows import add_bias
 from infantjax.nn.torch_compat import LINEAR_GAIN, he_fan_out, torch_bias
 
 __all__ = ["CONV_IMPLS", "Pointwise", "TemporalConv", "resolve_impl", "temporal_conv"]
@@ -342,5 +343,5 @@ class TemporalConv(nn.Module):
         y = temporal_conv(x, kernel, stride=self.stride, dilation=self.dilation, padding=pad, groups=self.groups,
                           impl=self.impl)
         if self.use_bias:
-            y = y + self.param("bias", torch_bias(fan_in), (self.features,), jnp.float32).astype(y.dtype)
+            y = add_bias(y, self.param("bias", torch_bias(fan_in), (self.features,), jnp.float32))
         return y
