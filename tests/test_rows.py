@@ -61,12 +61,36 @@ def test_a_bias_and_a_scale_of_the_rows_are_the_same_and_differentiate_the_same(
     np.testing.assert_array_equal(np.asarray(y1), np.asarray(x * a[:, None, None, :] + b))
     for p, q in zip(g1, g2, strict=True):
         np.testing.assert_allclose(np.asarray(q), np.asarray(p), rtol=1e-5, atol=1e-4)
-    # the bias's gradient: a sum over the 2,280 rows of 10 as is; grouped, over 40 rows of 57 × 10, then 57 of 10
+    # the bias's gradient: a sum over the 2,280 rows of 10 as is; grouped, over 4 samples x 10 rows of 57 x 10 (a
+    # sample's 570 rows grouped, the batch axis kept whole), then 57 of 10
     assert "(tensor<4x30x19x10xf32>, tensor<f32>) -> tensor<10xf32>" in h1
-    assert "(tensor<40x570xf32>, tensor<f32>) -> tensor<570xf32>" in h2 and "tensor<4x30x19x10xf32>, tensor<f32>" not in h2
+    assert "(tensor<4x10x570xf32>, tensor<f32>) -> tensor<570xf32>" in h2 and "tensor<4x30x19x10xf32>, tensor<f32>" not in h2
     with backend.use("accelerator", narrow_reductions="grouped"):
         assert add_bias(jnp.ones((3, 64)), jnp.ones(64)).shape == (3, 64)  # 64 channels are not narrow: as is
         np.testing.assert_array_equal(np.asarray(add_bias(jnp.zeros(5), jnp.ones(5))), np.ones(5))  # one row
+
+
+def test_grouped_rows_stay_within_a_devices_shard_of_the_batch():
+    """The batch split over 4 devices (a data-parallel mesh): a grouped BatchNorm, bias, scale and pooling and their
+    gradients compile without an all-gather (groups never span two samples, so the grouped view is a reshape of
+    each device's shard; 48 rows a group over the 9,120 rows of the whole batch would span them)."""
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    mesh = Mesh(np.array(jax.devices()[:4]), ("data",))
+    x = jnp.ones((32, 15, 19, 12))
+    by_sample = NamedSharding(mesh, PartitionSpec("data"))
+    with backend.use("accelerator", narrow_reductions="grouped"):
+        bn = batch_norm(True, "bn", convention="torch", dtype=jnp.float32)
+        variables = bn.init(jax.random.key(0), x)
+
+        def loss(params, x, b, a):
+            y, _ = bn.apply({**variables, "params": params}, x, mutable=["batch_stats"])
+            y = add_bias(y, b)
+            return jnp.sum(jnp.square(scale_rows(y, a, 1) + mean_rows(y, 1)[:, None, None, :]))
+
+        step = jax.jit(jax.grad(loss, argnums=(0, 1, 2, 3)), in_shardings=(None, by_sample, None, by_sample))
+        text = step.lower(variables["params"], x, jnp.ones(12), jnp.ones((32, 12))).compile().as_text()
+    assert "all-reduce" in text and "all-gather" not in text
 
 
 @pytest.mark.parametrize("numerics", ["flax", "flax two-pass", "torch"])

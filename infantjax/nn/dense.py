@@ -109,18 +109,18 @@ class FlatDense(nn.Dense):
             return super().__call__(inputs)
         lead = inputs.shape[:-1]
         if self.use_bias and current().narrow_reductions == "grouped":
-            y = self._grouped_bias(inputs.reshape(-1, inputs.shape[-1]))
-        else:
-            y = super().__call__(inputs.reshape(-1, inputs.shape[-1]))
+            return self._grouped_bias(inputs.reshape(-1, inputs.shape[-1]), lead)
+        y = super().__call__(inputs.reshape(-1, inputs.shape[-1]))
         return y.reshape(*lead, y.shape[-1])
 
-    def _grouped_bias(self, inputs):
-        """``nn.Dense`` itself (the same variables, dtypes and product) with its bias added by
-        :func:`infantjax.nn.rows.add_bias`: the bias's gradient a wide column reduction (grouped reductions)."""
+    def _grouped_bias(self, inputs, lead):
+        """``nn.Dense`` itself (the same variables, dtypes and product) with its bias added to the product in its
+        input's leading shape ``lead`` by :func:`infantjax.nn.rows.add_bias`: the bias's gradient a wide column
+        reduction (grouped reductions), its groups within a sample."""
         from infantjax.nn.rows import add_bias
 
         kernel = self.param("kernel", self.kernel_init, (inputs.shape[-1], self.features), self.param_dtype)
         bias = self.param("bias", self.bias_init, (self.features,), self.param_dtype)
         inputs, kernel, bias = self.promote_dtype(inputs, kernel, bias, dtype=self.dtype)
         y = self.dot_general(inputs, kernel, (((inputs.ndim - 1,), (0,)), ((), ())), precision=self.precision)
-        return add_bias(y, bias)
+        return add_bias(y.reshape(*lead, self.features), bias)

@@ -138,7 +138,7 @@ class GroupedBatchNorm(nn.Module):
 
     @nn.compact
     def __call__(self, x):
-        from infantjax.nn.rows import grouping, sum_groups, tile
+        from infantjax.nn.rows import sum_groups, tile, view
 
         if self.use_running_average:
             raise ConfigError("GroupedBatchNorm normalises with the batch statistics (training); evaluation with the "
@@ -150,22 +150,21 @@ class GroupedBatchNorm(nn.Module):
         bias = self.param("bias", nn.initializers.zeros, (c,), jnp.float32)
         stat_dtype = jnp.promote_types(x.dtype, jnp.float32)
         n = x.size // c
-        g = grouping(n, c)
-        view = x.reshape(n // g, g * c)
-        xs = view.astype(stat_dtype)
-        mean = sum_groups(xs.sum(axis=0), g, c) / n
+        grouped, g, axes = view(x)  # (N, T·V/g, g·C): the batch axis kept whole (infantjax.nn.rows)
+        xs = grouped.astype(stat_dtype)
+        mean = sum_groups(xs.sum(axis=axes), g, c) / n
         if self.numerics == "flax" and self.use_fast_variance:
-            mean2 = sum_groups(jnp.square(xs).sum(axis=0), g, c) / n
+            mean2 = sum_groups(jnp.square(xs).sum(axis=axes), g, c) / n
             var = jnp.maximum(0.0, mean2 - jnp.square(mean))
         else:
-            var = sum_groups(jnp.square(xs - tile(mean, g)).sum(axis=0), g, c) / n
+            var = sum_groups(jnp.square(xs - tile(mean, g)).sum(axis=axes), g, c) / n
         running = var if self.numerics == "flax" else var * (n / max(n - 1, 1))
         if not self.is_initializing():
             m = self.momentum
             mean_v.value = (m * mean_v.value + (1 - m) * mean).astype(jnp.float32)
             var_v.value = (m * var_v.value + (1 - m) * running).astype(jnp.float32)
         mul = jax.lax.rsqrt(var + self.epsilon) * scale.astype(stat_dtype)
-        y = (view - tile(mean, g)) * tile(mul, g) + tile(bias.astype(stat_dtype), g)
+        y = (grouped - tile(mean, g)) * tile(mul, g) + tile(bias.astype(stat_dtype), g)
         return jnp.asarray(y, self.dtype).reshape(x.shape)
 
 

@@ -5,7 +5,9 @@ its C = 10–96 channels: 91,200 rows of 40 channels for a BatchNorm of Table A.
 emits that as a column reduction whose rows are 40 elements (80 bytes in bfloat16) wide, and the GPU cost model
 calibrated on the H100 and H200 runs puts such narrow reductions at 12 % of the bandwidth, against 94 % for the other
 reductions (docs/performance.md). The same sums over the rows viewed g at a time, (R, C) → (R/g, g·C), are a column
-reduction g·C wide, then a sum of g vectors of C: the same values up to the order of the float additions.
+reduction g·C wide, then a sum of g vectors of C: the same values up to the order of the float additions. The
+first axis (the batch, which a data-parallel mesh splits over its devices) is never merged into a group: g divides the rows of one sample, (N, T, V, C) → (N, T·V/g, g·C), so the grouped view is a
+reshape within each device's shard and the SPMD partitioner needs no all-gather for it.
 
 Two more such reductions appear only in the gradient: a bias added to every row (a convolution's or a Dense
 layer's) has the column sum of the output's cotangent as its gradient, and a per-channel scale of every row (a
@@ -33,7 +35,7 @@ import jax.numpy as jnp
 
 from infantjax import backend
 
-__all__ = ["NARROW", "WIDE", "add_bias", "grouping", "mean_rows", "scale_rows", "sum_groups", "tile"]
+__all__ = ["NARROW", "WIDE", "add_bias", "grouping", "mean_rows", "scale_rows", "sum_groups", "tile", "view"]
 
 #: channels below which a reduction over rows is narrow (rows under one 128-byte transaction in bfloat16)
 NARROW = 64
@@ -72,31 +74,40 @@ def sum_groups(v, g: int, channels: int):
     return v if g == 1 else v.reshape(*v.shape[:-1], g, channels).sum(axis=-2)
 
 
+def view(x, first: int = 0):
+    """The grouped view of ``x`` (..., C) for a reduction over its axes ``first`` … ndim − 2: ``(view, g, axes)``,
+    the reduction's axes of ``view`` and g (1: no grouping, ``view`` is ``x``). Axes before ``first`` are kept; so is
+    axis 0 (the batch: module docstring), which is then reduced on its own axis: a 2-D (N, C) array reduced over
+    its N samples is not grouped."""
+    c = x.shape[-1]
+    keep = max(first, 1)
+    rows = math.prod(x.shape[keep:-1])
+    g = grouping(rows, c) if _grouped() and rows > 1 else 1
+    if g == 1:
+        return x, 1, tuple(range(first, x.ndim - 1))
+    grouped = x.reshape(*x.shape[:keep], rows // g, g * c)
+    return grouped, g, tuple(range(first, keep + 1))
+
+
 def mean_rows(x, first: int = 0):
     """The mean of ``x`` (..., C) over its axes ``first`` … ndim − 2 (the rows), keeping the axes before ``first``
     and the channels, in ``x``'s dtype (summed in at least float32, as ``jnp.mean`` does): grouped (module
     docstring) under a policy whose ``narrow_reductions`` is ``"grouped"``, else ``x.mean`` itself."""
-    axes = tuple(range(first, x.ndim - 1))
-    if not axes:
+    if first >= x.ndim - 1:
         return x
-    c = x.shape[-1]
-    rows = math.prod(x.shape[first:-1])
-    g = grouping(rows, c) if _grouped() else 1
+    grouped, g, axes = view(x, first)
     if g == 1:
         return x.mean(axis=axes)
     acc = jnp.promote_types(x.dtype, jnp.float32)
-    view = x.reshape(*x.shape[:first], rows // g, g * c)
-    return (sum_groups(view.sum(axis=first, dtype=acc), g, c) / rows).astype(x.dtype)
-
+    n = math.prod(x.shape[first:-1])
+    return (sum_groups(grouped.sum(axis=axes, dtype=acc), g, x.shape[-1]) / n).astype(x.dtype)
 
 
 def _row_sums(g, first: int):
     """The column sums of ``g`` (..., C) over its axes ``first`` … ndim − 2, on the grouped view, in ``g``'s dtype
     (as JAX's own transpose of a broadcast sums)."""
-    c = g.shape[-1]
-    rows = math.prod(g.shape[first:-1])
-    k = grouping(rows, c)
-    return sum_groups(g.reshape(*g.shape[:first], rows // k, k * c).sum(axis=first), k, c)
+    grouped, k, axes = view(g, first)
+    return sum_groups(grouped.sum(axis=axes), k, g.shape[-1])
 
 
 @jax.custom_vjp
@@ -141,7 +152,7 @@ def add_bias(y, bias):
     ``narrow_reductions`` is ``"grouped"``, the bias's gradient (the cotangent's column sum) is summed on the grouped
     view (R/g, g·F) of the rows, a wide reduction; the forward pass is ``y + bias`` either way."""
     bias = bias.astype(y.dtype)
-    if y.ndim > 1 and _grouped() and grouping(math.prod(y.shape[:-1]), y.shape[-1]) > 1:
+    if y.ndim > 1 and view(y)[1] > 1:
         return _add_bias_grouped(y, bias)
     return y + bias
 
@@ -151,7 +162,6 @@ def scale_rows(x, a, first: int = 0):
     ndim − 2 (the rows): ``x * a[:, None, None, :]`` for ``first`` = 1 and a 4-D ``x``. Under a policy whose
     ``narrow_reductions`` is ``"grouped"``, ``a``'s gradient (the column sum of the cotangent times ``x``) is summed
     on the grouped view of the rows, a wide reduction; the forward pass is the plain product either way."""
-    rows = math.prod(x.shape[first:-1])
-    if _grouped() and rows > 1 and grouping(rows, x.shape[-1]) > 1:
+    if first < x.ndim - 1 and view(x, first)[1] > 1:
         return _scale_rows_grouped(x, a, first)
     return x * _broadcast(a, x, first)
