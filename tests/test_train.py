@@ -177,9 +177,11 @@ def test_vmapped_folds_equal_folds_trained_one_by_one(cohorts):
         # float tolerance: the sharded batch's reductions (BatchNorm, kernel gradients) sum in another order, and
         # the differences grow with the steps up to the kept epoch (beyond rtol, measured ≤ 1.4e-4 on graph-conv
         # kernels of size 0.5 with the crop draws before issue 30 and 3.1e-4 with the reference's; debiased BN
-        # averages divide by 1 − 0.9ⁿ ≈ 0.2–0.4 after these few steps). A fold mixed up with another is off by ~0.1.
+        # averages divide by 1 − 0.9ⁿ ≈ 0.2–0.4 after these few steps; under the accelerator policy's grouped
+        # reductions, whose gradient sums run in yet another order, 5.6e-4 on one kernel element of 0.13). A fold
+        # mixed up with another is off by ~0.1.
         for a, b in zip(jax.tree_util.tree_leaves(alone.variables), jax.tree_util.tree_leaves(stacked.variables)):
-            np.testing.assert_allclose(a[0], b[f], rtol=2e-4, atol=5e-4)
+            np.testing.assert_allclose(a[0], b[f], rtol=2e-4, atol=1e-3)
     # each instance keeps its own BatchNorm statistics (never averaged across instances)
     means = stacked.variables["batch_stats"]["data_bn"]["mean"]  # the input BatchNorm over V·C features
     assert not np.allclose(means[0], means[1])
