@@ -6,8 +6,9 @@ emits that as a column reduction whose rows are 40 elements (80 bytes in bfloat1
 calibrated on the H100 and H200 runs puts such narrow reductions at 12 % of the bandwidth, against 94 % for the other
 reductions (docs/performance.md). The same sums over the rows viewed g at a time, (R, C) → (R/g, g·C), are a column
 reduction g·C wide, then a sum of g vectors of C: the same values up to the order of the float additions. The
-first axis (the batch, which a data-parallel mesh splits over its devices) is never merged into a group: g divides the rows of one sample, (N, T, V, C) → (N, T·V/g, g·C), so the grouped view is a
-reshape within each device's shard and the SPMD partitioner needs no all-gather for it.
+first axis (the batch, which a data-parallel mesh splits over its devices) is never merged into a group: g divides
+the rows of one sample, (N, T, V, C) → (N, T·V/g, g·C), so the grouped view is a reshape within each device's shard
+and the SPMD partitioner needs no all-gather for it.
 
 Two more such reductions appear only in the gradient: a bias added to every row (a convolution's or a Dense
 layer's) has the column sum of the output's cotangent as its gradient, and a per-channel scale of every row (a
@@ -79,14 +80,18 @@ def view(x, first: int = 0):
     the reduction's axes of ``view`` and g (1: no grouping, ``view`` is ``x``). Axes before ``first`` are kept; so is
     axis 0 (the batch: module docstring), which is then reduced on its own axis: a 2-D (N, C) array reduced over
     its N samples is not grouped."""
-    c = x.shape[-1]
     keep = max(first, 1)
-    rows = math.prod(x.shape[keep:-1])
-    g = grouping(rows, c) if _grouped() and rows > 1 else 1
+    g = _groups(x.shape, first)
     if g == 1:
         return x, 1, tuple(range(first, x.ndim - 1))
-    grouped = x.reshape(*x.shape[:keep], rows // g, g * c)
+    grouped = x.reshape(*x.shape[:keep], math.prod(x.shape[keep:-1]) // g, g * x.shape[-1])
     return grouped, g, tuple(range(first, keep + 1))
+
+
+def _groups(shape, first: int = 0) -> int:
+    """:func:`view`'s g for an array of ``shape`` (no reshape traced): 1 unless grouping is on and helps."""
+    rows = math.prod(shape[max(first, 1):-1])
+    return grouping(rows, shape[-1]) if _grouped() and rows > 1 else 1
 
 
 def mean_rows(x, first: int = 0):
@@ -152,7 +157,7 @@ def add_bias(y, bias):
     ``narrow_reductions`` is ``"grouped"``, the bias's gradient (the cotangent's column sum) is summed on the grouped
     view (R/g, g·F) of the rows, a wide reduction; the forward pass is ``y + bias`` either way."""
     bias = bias.astype(y.dtype)
-    if y.ndim > 1 and view(y)[1] > 1:
+    if y.ndim > 1 and _groups(y.shape) > 1:
         return _add_bias_grouped(y, bias)
     return y + bias
 
@@ -162,6 +167,6 @@ def scale_rows(x, a, first: int = 0):
     ndim − 2 (the rows): ``x * a[:, None, None, :]`` for ``first`` = 1 and a 4-D ``x``. Under a policy whose
     ``narrow_reductions`` is ``"grouped"``, ``a``'s gradient (the column sum of the cotangent times ``x``) is summed
     on the grouped view of the rows, a wide reduction; the forward pass is the plain product either way."""
-    if first < x.ndim - 1 and view(x, first)[1] > 1:
+    if first < x.ndim - 1 and _groups(x.shape, first) > 1:
         return _scale_rows_grouped(x, a, first)
     return x * _broadcast(a, x, first)
