@@ -31,8 +31,15 @@ def mpii_inputs():
     return image
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize("name", list(REF))
+# each network in one format and each format with one network by default; the other two pairs are slow (15-20 s of
+# export and compiling each on 2 CPU cores)
+_HEATMAP_CASES = [pytest.param("efficientpose-rt-mpii", "onnx", marks=ONNX),
+                  ("efficientpose-rt-lite-mpii", "stablehlo"),
+                  pytest.param("efficientpose-rt-mpii", "stablehlo", marks=pytest.mark.slow),
+                  pytest.param("efficientpose-rt-lite-mpii", "onnx", marks=[ONNX, pytest.mark.slow])]
+
+
+@pytest.mark.parametrize("name,fmt", _HEATMAP_CASES)
 def test_official_heatmaps_through_the_format(name, fmt, mpii_inputs, tmp_path):
     """The shipped official MPII weights, exported with a symbolic batch, reproduce the official Keras heatmaps of
     MPII.jpg to 1e-4, and equal the JAX predictor's."""

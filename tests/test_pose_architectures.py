@@ -64,7 +64,9 @@ def test_efficientpose_ii_forward_backward():
     assert out["pafs"].shape == (2, 4, 4, 36)
 
 
-@pytest.mark.parametrize("variant", ["ii", "iii", "iv", "ii_lite"])
+# III and IV trace and compile for 20-25 s each on 2 CPU cores: slow (II and II Lite share their blocks by default)
+@pytest.mark.parametrize("variant", ["ii", pytest.param("iii", marks=pytest.mark.slow),
+                                     pytest.param("iv", marks=pytest.mark.slow), "ii_lite"])
 def test_efficientpose_large_variants_forward_backward_traced(variant):
     spec = EfficientPoseSpec(variant, num_keypoints=19, num_pafs=36, resolution=32)
     out = _forward_backward_traced(EfficientPose(spec), 32)

@@ -56,7 +56,8 @@ def _random_variables(spec: EfficientPoseSpec, res: int, seed: int = 0):
     return model, jax.tree_util.tree_map_with_path(fill, shapes)
 
 
-@pytest.mark.parametrize("variant", ["rt", "i", "i_lite", pytest.param("ii", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("variant", ["rt", pytest.param("i", marks=pytest.mark.slow), "i_lite",
+                                     pytest.param("ii", marks=pytest.mark.slow)])
 def test_folded_graph_equals_module(variant):
     """Random weights and BN statistics, odd batch (a padded microbatch): every path equals the module."""
     res = 48
