@@ -87,6 +87,9 @@ def test_four_workers_two_killed_mid_trial_lose_and_duplicate_nothing(postgres):
         killed = {w: running[w].number for w in ("w0", "w1")}
         snap = store.snapshot().by_number()
         assert all(snap[n].state == "running" for n in killed.values())  # left behind by the dead workers
+        # what the killed processes finished before their current trial: their reports died with them
+        finished_by_the_dead = [n for n, t in snap.items()
+                                if t.worker in ("w0", "w1") and t.state in ("complete", "pruned")]
         for w in ("w0", "w1"):  # restarted under their names: they reclaim their own trials at once
             procs[w] = _work(url, name, w)
         outputs = {w: p.communicate(timeout=300) for w, p in procs.items()}
@@ -98,7 +101,7 @@ def test_four_workers_two_killed_mid_trial_lose_and_duplicate_nothing(postgres):
     for w, (_, err) in outputs.items():
         assert "already finished" not in err, err  # the heartbeat stops before a trial is marked finished
     reports = {w: json.loads(out.strip().splitlines()[-1]) for w, (out, _) in outputs.items()}
-    finished = sorted(n for r in reports.values() for n in r["finished"])
+    finished = sorted([*finished_by_the_dead, *(n for r in reports.values() for n in r["finished"])])
     snap = store.snapshot()
     real = [t for t in snap.trials if t.skipped is None]
     numbers = sorted(t.number for t in real)
