@@ -71,20 +71,25 @@ def test_postgresql_url_uses_psycopg3():
     assert database_url("sqlite:///x.db") == "sqlite:///x.db"
 
 
-@pytest.mark.slow  # about 35 s on 2 loaded cores; CI runs it (-m "multiprocess or postgres")
+@pytest.mark.slow  # about 40 s on 2 cores; CI runs it (-m "multiprocess or postgres")
 def test_four_workers_two_killed_mid_trial_lose_and_duplicate_nothing(postgres):
     url, name = postgres.url, "killed"
-    store = SearchStore(url, name, _settings(), create=True)
+    # epochs of 1.5 s: a worker is killed within a poll of its trial's first report, so its trial is still running
+    # (with 0.25 s epochs a trial seen mid-way could end, or be pruned at epoch 2, before the kill landed)
+    objective = {"kind": "synthetic", "seed": 3, "epochs": 4, "seconds_per_epoch": 1.5}
+    store = SearchStore(url, name, _settings(objective=objective), create=True)
     procs = {f"w{i}": _work(url, name, f"w{i}") for i in range(4)}
+    killed = {}
     try:
-        def both_mid_trial():
-            running = {t.worker: t for t in store.snapshot().trials if t.state == "running"}
-            return all(w in running and len(running[w].intermediate) >= 1 for w in ("w0", "w1")) and running
-        running = _wait_for(both_mid_trial, 180, "workers w0 and w1 to be in the middle of a trial")
-        for w in ("w0", "w1"):
-            os.kill(procs[w].pid, signal.SIGKILL)
-            procs[w].wait(timeout=30)
-        killed = {w: running[w].number for w in ("w0", "w1")}
+        def kill_each_mid_trial():  # each of w0 and w1 as soon as its trial has reported its first epoch
+            for t in store.snapshot().trials:
+                if t.state == "running" and t.worker in ("w0", "w1") and t.worker not in killed \
+                        and len(t.intermediate) == 1:
+                    os.kill(procs[t.worker].pid, signal.SIGKILL)
+                    procs[t.worker].wait(timeout=30)
+                    killed[t.worker] = t.number
+            return len(killed) == 2
+        _wait_for(kill_each_mid_trial, 180, "workers w0 and w1 to be in the middle of a trial")
         snap = store.snapshot().by_number()
         assert all(snap[n].state == "running" for n in killed.values())  # left behind by the dead workers
         # what the killed processes finished before their current trial: their reports died with them
