@@ -11,7 +11,8 @@ vmapped step, the 70-instance scoring of 512 windows a call (``infantjax compile
 70 --batch 512``) and the depth regression steps (asymmetric cascade and full 3×3×3), each under the forms of
 :data:`FORMS` (``today``: the ``accelerator`` policy as it ships;
 ``before``: its stacked convolutions as feature groups and its graph convolutions factored, as the GPU runs of
-2026-11-24 ran them). Every row is built as ``benchmarks/gpu_costmodel.py`` builds it for the abstract H100 (the same
+2026-11-24 ran them; ``ungrouped`` and ``grouped``: its reductions over rows never or always grouped, where it
+groups them in the training steps of stacked instances only). Every row is built as ``benchmarks/gpu_costmodel.py`` builds it for the abstract H100 (the same
 builders), compiled on the real device with Triton GEMMs on (where the autotuner refuses one, again with them off,
 and the record says so), its arguments filled with values (the optimizer state, BatchNorm statistics and windows
 positive, so nothing is NaN), the batches passed as NumPy arrays as ``infantjax bench`` passes them, and timed as the
@@ -44,6 +45,7 @@ FORMS = {
     "before": {"graph_product": "matmul", "stacked_conv": "groups", "combined_weight": "einsum",
                "narrow_reductions": "as is"},
     "ungrouped": {"narrow_reductions": "as is"},
+    "grouped": {"narrow_reductions": "grouped"},
 }
 
 #: row -> (label, builder, arguments): the builders of ``benchmarks/gpu_costmodel.py``, plus the scoring

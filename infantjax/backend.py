@@ -22,8 +22,9 @@ policy with the forms XLA:TPU's tiled layouts want, and ``tpu-v6e``:
 * ``stacked_conv``, ``combined_weight`` and ``narrow_reductions`` — GPU forms chosen with the GPU cost model
   (:class:`Policy`; docs/backend.md): stacked instances' temporal convolutions one plain convolution per instance
   rather than one with the instances as feature groups, the dense product's combined weight a sum of outer
-  products, a training BatchNorm's statistics, a channel attention's pooling and the gradients' sums of biases and
-  channel scales over rows grouped to at least 512 elements (``infantjax.nn.rows``);
+  products, and — in a training step of two or more vmapped instances only — a training BatchNorm's statistics, a
+  channel attention's pooling and the gradients' sums of biases and channel scales over rows grouped to at least
+  512 elements (``infantjax.nn.rows``);
 * ``instances`` — how the stacked instances of one device run in a compiled program (a training step of a task
   that asks for it, an ensemble's scoring, :func:`infantjax.train.predict.predict_stacked`): ``"map"`` one after
   another (``lax.map``; a vmap over weights turns XLA:CPU's convolutions into slower batched ones) or ``"vmap"``;
@@ -161,12 +162,14 @@ class Policy:
         scoring_windows: windows per compiled call of an ensemble's scoring at most (None: the ensemble's
             ``eval_batch_size``; module docstring).
         scoring_stacks: stacks of an ensemble scored at once, each in its own thread (module docstring).
-        narrow_reductions: ``"as is"`` or ``"grouped"``: how a training BatchNorm's statistics, a channel
-            attention's pooling and the gradients of the biases of convolutions and Dense layers and of a channel
-            attention's scale reduce the rows of a narrow channels-last array (``infantjax.nn.rows``):
-            ``"grouped"`` views the rows g at a time, (R, C) → (R/g, g·C), so that a GPU's column reductions read
-            rows of at least 512 elements instead of C = 10–96 (the same values up to the order of the additions):
-            GPUs, chosen with the GPU cost model (docs/performance.md); the TPU policies keep ``"as is"``.
+        narrow_reductions: ``"as is"``, ``"grouped"`` or ``"stacked training"``: how a training BatchNorm's
+            statistics, a channel attention's pooling and the gradients of the biases of convolutions and Dense
+            layers and of a channel attention's scale reduce the rows of a narrow channels-last array
+            (``infantjax.nn.rows``): ``"grouped"`` views the rows g at a time, (R, C) → (R/g, g·C), so that a GPU's
+            column reductions read rows of at least 512 elements instead of C = 10–96 (the same values up to the
+            order of the additions); ``"stacked training"`` (GPUs) groups them only in the trace of a training
+            step that vmaps two or more instances on one device (``infantjax.nn.rows.stacked_training``), the one
+            program an H200 ran faster grouped (docs/performance.md); the TPU policies keep ``"as is"``.
     """
 
     name: str
@@ -207,7 +210,7 @@ _POLICIES = {
                           pose_depthwise="conv", pose_se_fold=False, data_parallel_inference=True,
                           fast_init_compile=False, compute_dtype="bfloat16", bn_inference="affine",
                           graph_product="dense", stacked_conv="per instance", combined_weight="outer",
-                          conv3d="native one-axis", narrow_reductions="grouped"),
+                          conv3d="native one-axis", narrow_reductions="stacked training"),
 }
 # the TPU forms keep XLA's grouped convolutions for stacked instances (their estimates are the TPU's own)
 _POLICIES["tpu"] = dataclasses.replace(_POLICIES["accelerator"], name="tpu", graph_product="dense",

@@ -171,9 +171,11 @@ def test_the_tpu_policy_is_the_accelerator_policy_with_its_own_layouts(monkeypat
     assert (cpu.stacked_conv, gpu.stacked_conv, tpu.stacked_conv) == ("groups", "per instance", "groups")
     assert (cpu.combined_weight, gpu.combined_weight, tpu.combined_weight) == ("einsum", "outer", "einsum")
     assert (cpu.conv3d, gpu.conv3d, tpu.conv3d) == ("stacked", "native one-axis", "stacked")
-    assert (cpu.narrow_reductions, gpu.narrow_reductions, tpu.narrow_reductions) == ("as is", "grouped", "as is")
+    assert (cpu.narrow_reductions, gpu.narrow_reductions, tpu.narrow_reductions) == (
+        "as is", "stacked training", "as is")
     assert dataclasses.replace(tpu, name="accelerator", dense_operand="flat", stacked_conv="per instance",
-                               combined_weight="outer", conv3d="native one-axis", narrow_reductions="grouped") == gpu
+                               combined_weight="outer", conv3d="native one-axis",
+                               narrow_reductions="stacked training") == gpu
     assert tpu.accelerator and gpu.accelerator and not cpu.accelerator
     # auto: the platform's policy
     for platform, name in (("cpu", "cpu"), ("gpu", "accelerator"), ("tpu", "tpu")):

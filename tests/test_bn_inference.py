@@ -17,6 +17,7 @@ import pytest
 from infantjax import backend
 from infantjax.models.gcn import GCNSpec, SearchableGCN
 from infantjax.nn.norm import AffineBatchNorm, GroupedBatchNorm, TorchBatchNorm, batch_norm
+from infantjax.nn.rows import stacked_training
 
 
 def _perturbed(variables, seed: int = 2):
@@ -41,14 +42,17 @@ def test_the_affine_form_is_chosen_only_for_low_precision_evaluation_under_the_a
     for policy in ("cpu", "accelerator"):
         for train in (False, True):
             for dtype in (jnp.float32, jnp.bfloat16, jnp.float16):
-                with backend.use(policy):
-                    module = batch_norm(train, convention="torch", dtype=dtype, numerics=numerics)
-                chosen[policy, train, jnp.dtype(dtype).name] = type(module)
+                for stacked in (1, 7):
+                    with backend.use(policy), stacked_training(stacked):
+                        module = batch_norm(train, convention="torch", dtype=dtype, numerics=numerics)
+                    chosen[policy, train, jnp.dtype(dtype).name, stacked] = type(module)
     affine = {key for key, kind in chosen.items() if kind is AffineBatchNorm}
-    assert affine == {("accelerator", False, "bfloat16"), ("accelerator", False, "float16")}
-    # training under the accelerator policy: the grouped reductions' BatchNorm (Policy.narrow_reductions)
+    assert affine == {("accelerator", False, dtype, stacked) for dtype in ("bfloat16", "float16")
+                      for stacked in (1, 7)}
+    # training under the accelerator policy, in a step of 7 stacked instances: the grouped reductions' BatchNorm
+    # (Policy.narrow_reductions "stacked training"); one instance's step keeps the plain one
     grouped = {key for key, kind in chosen.items() if kind is GroupedBatchNorm}
-    assert grouped == {("accelerator", True, dtype) for dtype in ("float32", "bfloat16", "float16")}
+    assert grouped == {("accelerator", True, dtype, 7) for dtype in ("float32", "bfloat16", "float16")}
     exact = TorchBatchNorm if numerics == "torch" else nn.BatchNorm
     assert {kind for kind in chosen.values() if kind not in (AffineBatchNorm, GroupedBatchNorm)} == {exact}
 

@@ -166,3 +166,42 @@ def test_a_gcn_training_step_is_the_same_under_grouped_reductions():
         plain, grouped = run("as is", x64, as64), run("grouped", x64, as64)
     for p, g in zip(plain, grouped, strict=True):
         np.testing.assert_allclose(g, p, rtol=1e-6, atol=1e-9 * max(float(np.abs(p).max()), 1.0))
+
+
+def test_the_gpu_policy_groups_only_in_a_training_step_of_stacked_instances(monkeypatch):
+    """``narrow_reductions = "stacked training"`` (the GPU policy): grouped inside a ``stacked_training`` block of
+    two or more instances only. The engine opens it around the trace of its vmapped step: a step of 2 instances on
+    one device traces grouped reductions, a step of 1 (and the forward of scoring) none."""
+    import infantjax.nn.rows as rows
+    from infantjax.aot.catalogue import program
+
+    table = {}
+    for mode in ("as is", "grouped", "stacked training"):
+        with backend.use("accelerator", narrow_reductions=mode):
+            outside = rows.grouped()
+            with rows.stacked_training(1):
+                one = rows.grouped()
+            with rows.stacked_training(7):
+                seven = rows.grouped()
+                with rows.stacked_training(1):  # nested: still inside the stacked step
+                    nested = rows.grouped()
+            table[mode] = (outside, one, seven, nested)
+    assert table == {"as is": (False,) * 4, "grouped": (True,) * 4, "stacked training": (False, False, True, True)}
+    assert backend.policy("accelerator").narrow_reductions == "stacked training"
+
+    widened = []
+    sum_groups = rows.sum_groups
+
+    def counted(v, g, channels):
+        widened.append(g)
+        return sum_groups(v, g, channels)
+
+    monkeypatch.setattr(rows, "sum_groups", counted)
+    traced = {}
+    with backend.use("accelerator"):
+        for instances in (1, 2):
+            widened.clear()
+            built = program("cp-train").build(jax.devices()[:1], 4, instances, "small")
+            jax.eval_shape(built.fn, *built.args)  # traced, not compiled
+            traced[instances] = sum(g > 1 for g in widened)
+    assert traced[1] == 0 and traced[2] > 0

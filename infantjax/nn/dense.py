@@ -30,6 +30,7 @@ from jax import lax
 from jaxtyping import Array, Float
 
 from infantjax.backend import current, form
+from infantjax.nn import rows
 
 __all__ = ["FlatDense", "LOW_PRECISION", "dense_dot_general", "low_precision_cpu", "matmul"]
 
@@ -108,7 +109,7 @@ class FlatDense(nn.Dense):
         if inputs.ndim <= 2 or current().dense_operand == "as is":
             return super().__call__(inputs)
         lead = inputs.shape[:-1]
-        if self.use_bias and current().narrow_reductions == "grouped":
+        if self.use_bias and rows.grouped():
             return self._grouped_bias(inputs.reshape(-1, inputs.shape[-1]), lead)
         y = super().__call__(inputs.reshape(-1, inputs.shape[-1]))
         return y.reshape(*lead, y.shape[-1])

@@ -44,6 +44,7 @@ import jax.numpy as jnp
 
 from infantjax import backend
 from infantjax.errors import ConfigError
+from infantjax.nn import rows
 
 __all__ = ["CONVENTIONS", "NUMERICS", "AffineBatchNorm", "BatchNormConvention", "TorchBatchNorm", "batch_norm"]
 
@@ -218,7 +219,7 @@ def batch_norm(train: bool, name: str | None = None, *, convention: str, momentu
     Returns:
         an unbound ``flax.linen.BatchNorm`` (or :class:`TorchBatchNorm`); in evaluation with a bfloat16 or float16
         ``dtype`` under a policy whose ``bn_inference`` is ``"affine"`` (accelerators), an :class:`AffineBatchNorm`
-        (module docstring); in training under a policy whose ``narrow_reductions`` is ``"grouped"``, a
+        (module docstring); in training where the reductions are grouped (:func:`infantjax.nn.rows.grouped`), a
         :class:`GroupedBatchNorm`. All have the same variables.
     """
     try:
@@ -236,7 +237,7 @@ def batch_norm(train: bool, name: str | None = None, *, convention: str, momentu
         raise ConfigError(f"BatchNorm numerics must be one of {NUMERICS}, got {numerics!r}")
     if not train and jnp.dtype(dtype) in _LOW_PRECISION and backend.current().bn_inference == "affine":
         return AffineBatchNorm(epsilon=epsilon, dtype=dtype, name=name)
-    if train and backend.current().narrow_reductions == "grouped":
+    if train and rows.grouped():
         return GroupedBatchNorm(numerics=numerics, momentum=momentum, epsilon=epsilon, dtype=dtype,
                                 use_fast_variance=use_fast_variance, name=name)
     if numerics in ("torch", "keras"):

@@ -40,6 +40,7 @@ from infantjax.infer.predict import (  # noqa: F401 - apply_in_batches re-export
     per_instance_calls,
     stack_instances,
 )
+from infantjax.nn.rows import stacked_training
 from infantjax.train.checkpoint import RunCheckpointer
 from infantjax.train.logging import ScalarLogger
 from infantjax.train.optim import learning_rate_schedule, make_optimizer
@@ -111,10 +112,15 @@ class Programs:
         programs that may never run, and drop them (:func:`train_step_within_budget`)."""
         inst, batch = self._shardings
         if group is None:
-            step = jax.vmap(self._train_step)
+            def step(state, batch_, active):
+                # two or more instances vmapped on this device: the GPU policy's grouped reductions (nn.rows)
+                with stacked_training(np.shape(active)[0]):
+                    return jax.vmap(self._train_step)(state, batch_, active)
         else:
             def step(state, batch_, active):
-                return jax.lax.map(lambda args: self._train_step(*args), (state, batch_, active), batch_size=group)
+                with stacked_training(min(group, np.shape(active)[0])):
+                    return jax.lax.map(lambda args: self._train_step(*args), (state, batch_, active),
+                                       batch_size=group)
 
         step = parallel.per_instance(step, self.mesh, in_axes=(0, 0, 0))
         return jax.jit(step, in_shardings=(inst, batch, inst), out_shardings=(inst, inst, inst), donate_argnums=(0,))
