@@ -79,6 +79,9 @@ _row("phone-infer-1", "smartphone model inference, one split (one call of 25)", 
 NOT_FITTED = {
     "phone-train-1": "one of 25 calls of a Python loop: the host's dispatch of each call bounds it",
     "phone-infer-1": "one of 25 calls of a Python loop, each copying its variables from NumPy: host-bound",
+    "h200-cp-score-70-grouped": "the channel attentions' pooling grouped over 190 rows into f32[70, 512, 600] "
+                                "partial sums ran about 60 ms a layer; no class of the model explains it (fitted, "
+                                "it halved the convolutions' fitted bandwidth)",
 }
 
 
