@@ -112,6 +112,7 @@ class Programs:
         programs that may never run, and drop them (:func:`train_step_within_budget`)."""
         inst, batch = self._shardings
         if group is None:
+            @functools.wraps(self._train_step)  # the program keeps its name, jit(_train_step)
             def step(state, batch_, active):
                 # two or more instances vmapped on this device: the GPU policy's grouped reductions (nn.rows)
                 with stacked_training(np.shape(active)[0]):
