@@ -236,14 +236,15 @@ def test_browser_playability_of_the_source_is_checked(tmp_path):
 @pytest.mark.needs("av")
 @pytest.mark.browser
 def test_dashboard_in_chromium_clicks_play_the_window(browser, assessed):
+    from test_dashboard_browser import wait_until
     from test_report_browser import opened
 
     rec = assessed.records[0]
     path = assessed.out / rec["name"] / "dashboard.html"
     data = page_data(path)
     with opened(browser, path) as (page, requests, errors):
-        page.wait_for_function("document.getElementById('dashboard').dataset.ready === '1'")
-        page.wait_for_function("document.getElementById('player').readyState >= 1")  # the H.264 MP4 loads
+        wait_until(page, "document.getElementById('dashboard').dataset.ready === '1'")
+        wait_until(page, "document.getElementById('player').readyState >= 1")  # the H.264 MP4 loads
         assert page.evaluate("document.getElementById('player').duration") == pytest.approx(
             rec["video"]["duration_s"], abs=0.1)
         # every element
@@ -288,6 +289,7 @@ def test_dashboard_in_chromium_clicks_play_the_window(browser, assessed):
 @pytest.mark.browser
 def test_dashboard_says_when_the_browser_cannot_play_the_video(browser, tmp_path):
     from _report_utils import make_result, make_sequence
+    from test_dashboard_browser import wait_until
     from test_report_browser import opened
 
     from infantjax import report
@@ -300,7 +302,7 @@ def test_dashboard_says_when_the_browser_cannot_play_the_video(browser, tmp_path
             w.write(np.full((48, 64, 3), 20 * i, np.uint8))
     path = report.dashboard(result, seq, video="video.avi", window_s=5.0, out=tmp_path / "dashboard.html")
     with opened(browser, path) as (page, requests, errors):
-        page.wait_for_function("document.getElementById('dashboard').dataset.videoError === '1'")
+        wait_until(page, "document.getElementById('dashboard').dataset.videoError === '1'")
         assert "cannot play" in page.inner_text("#video-note")
         page.click("#timeline .window[data-index='2']")
         assert page.get_attribute("#dashboard", "data-window") == "2"

@@ -149,7 +149,7 @@ def test_the_decision_and_the_notice_are_on_the_first_screen(browser, tmp_path, 
     path = write_page(tmp_path, result)
     width, height = size
     with opened(browser, path, width=width, height=height) as (page, requests, errors):
-        page.wait_for_function("document.getElementById('dashboard').dataset.ready === '1'")
+        wait_until(page, "document.getElementById('dashboard').dataset.ready === '1'")
         assert page.inner_text("#risk") == f"{result.risk:.3f}"
         assert page.inner_text("#colour .colour-name") == result.colour
         assert page.inner_text("#classification") == result.label
@@ -175,7 +175,7 @@ def test_on_a_phone_the_panels_stack_and_nothing_is_tiny(browser, tmp_path):
     result = make(4, windows=40, level=0.7)
     path = write_page(tmp_path, result)
     with opened(browser, path, width=PHONE[0], height=PHONE[1]) as (page, _, errors):
-        page.wait_for_function("document.getElementById('dashboard').dataset.ready === '1'")
+        wait_until(page, "document.getElementById('dashboard').dataset.ready === '1'")
         player, live = box(page, ".player-wrap"), box(page, ".live")
         assert live["y"] >= player["y"] + player["h"] - 1 and abs(live["x"] - player["x"]) < 2  # stacked
         risk, threshold = box(page, "#rule-panel"), box(page, "#threshold-panel")
@@ -244,7 +244,7 @@ def test_every_coloured_element_has_its_legend_in_one_colour_language(browser, t
     result = make(7, windows=8, level=0.8)  # CP: explained toward CP
     path = write_page(tmp_path, result)
     with opened(browser, path, width=DESKTOP[0], height=DESKTOP[1]) as (page, _, errors):
-        page.wait_for_function("document.getElementById('dashboard').dataset.ready === '1'")
+        wait_until(page, "document.getElementById('dashboard').dataset.ready === '1'")
         # every coloured element, its legend beside it (in the same panel) and visible
         coloured = {"player": "#player", "live-skeleton": "#live-skeleton", "timeline": "#timeline",
                     "kp-quality": "#kp-quality", "fig-windows": "#fig-windows svg", "fig-cam": "#fig-cam svg",
@@ -290,7 +290,7 @@ def test_a_click_plays_the_window_and_stops_at_its_end_and_the_window_stays_sele
     windows = report.dashboard_data(result, make_sequence(result, 0), video="video.mp4",
                                     window_s=5.0)["windows"]
     with opened(browser, path, width=DESKTOP[0], height=DESKTOP[1]) as (page, requests, errors):
-        page.wait_for_function("document.getElementById('player').readyState >= 1")
+        wait_until(page, "document.getElementById('player').readyState >= 1")
         page.evaluate("document.getElementById('player').playbackRate = 4")
         k = 2
         w = windows[k]
@@ -338,7 +338,7 @@ def test_a_no_cp_decision_is_explained_by_the_no_cp_class(browser, tmp_path):
                     instance_names=result.instance_names)  # the CP map all zero, as for an infant without CP
     path = write_page(tmp_path, result)
     with opened(browser, path, width=DESKTOP[0], height=DESKTOP[1]) as (page, _, errors):
-        page.wait_for_function("document.getElementById('dashboard').dataset.ready === '1'")
+        wait_until(page, "document.getElementById('dashboard').dataset.ready === '1'")
         assert "toward no CP" in page.inner_text("#h-cam")
         assert "toward no CP" in page.inner_text("#h-cam-time")
         cams = page.eval_on_selector_all("#fig-cam circle.joint", "es => es.map(e => +e.dataset.cam)")
@@ -362,7 +362,7 @@ def test_the_print_layout_gives_the_decision_the_timeline_and_the_decisive_windo
     result = make(10, windows=23, level=0.7)
     path = write_page(tmp_path, result)
     with opened(browser, path, width=DESKTOP[0], height=DESKTOP[1]) as (page, _, errors):
-        page.wait_for_function("document.getElementById('dashboard').dataset.ready === '1'")
+        wait_until(page, "document.getElementById('dashboard').dataset.ready === '1'")
         assert "window 1 of 23" in page.inner_text("#live-window")  # on screen
         page.emulate_media(media="print")
         for selector in ("#risk", "#colour", "#classification", "#disclaimer", "#timeline",
