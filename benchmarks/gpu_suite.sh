@@ -17,7 +17,8 @@
 #                                          #    MAM, the SMA CNN at Table 1 size, the smartphone model's 25 splits
 #     bash benchmarks/gpu_suite.sh goals   # 5: the cost model's goal programs (benchmarks/gpu_forms.py): today's
 #                                          #    GPU forms beside them without grouped reductions (GOALS_FORMS="today
-#                                          #    ungrouped before" adds the forms before), each beside its prediction
+#                                          #    ungrouped before" adds the forms before), each beside its prediction;
+#                                          #    then the probes of the model's constants (benchmarks/gpu_probes.py)
 #     bash benchmarks/gpu_suite.sh forms   # 4 (when time is left): the GCN steps of call 2 under the tpu policy,
 #                                          #    whose graph convolutions are one dense product (docs/backend.md):
 #                                          #    beside call 2's rows it says whether GPUs should get that form too
@@ -171,7 +172,7 @@ case "$CALL" in
       infantjax --backend-policy tpu bench --size gpu --only gcn --json "$OUT/bench-bf16-gcn-dense.json"
     figures
     ;;
-  goals)  # call 5 (~7 min): the cost model's goal programs under today's forms and without their grouped reductions
+  goals)  # call 5 (~8 min): the cost model's goal programs under today's forms and without their grouped reductions
     # (GOALS_FORMS; the forms before them were measured on the H200 of 2026-11-26), each beside the model's prediction
     # of the program the GPU compiled (benchmarks/gpu_forms.py); the single-network rows first, then the 7 vmapped
     # folds, then the 70-instance scoring, each step with its own JSON and HLO archive (first run: 126, 68, 80 s)
@@ -187,6 +188,9 @@ case "$CALL" in
     step "forms: 70 x Table A.4 #1 scoring 512 windows a call" 120 python3 benchmarks/gpu_forms.py \
       --forms ${GOALS_FORMS:-today ungrouped} --rows cp-score-70 --repeats 5 --warmup 2 \
       --json "$OUT/forms-score.json" --hlo "$OUT/hlo-score.tgz"
+    # the model's constants measured on their own (benchmarks/gpu_probes.py): the launch cost with and without
+    # command buffers, and a BatchNorm's statistics and an attention's pooling in each reduction form (~40 s)
+    step "probes: launch cost, reduction forms" 60 python3 benchmarks/gpu_probes.py --json "$OUT/probes.json"
     ;;
   *)
     echo "usage: $0 prepare [EFFICIENTPOSE MOVEMENTOUTCOME STGCN] | tests | bench | more | forms | goals" >&2

@@ -533,3 +533,33 @@ def test_cost_analysis_reads_one_dict_or_none():
             raise NotImplementedError("compile-only")
 
     assert cost_analysis(Listed()) == {"flops": 3.0} and cost_analysis(Refusing()) == {}
+
+
+def test_gpu_probes_check_their_forms_and_derive_the_launch_cost(tmp_path):
+    """benchmarks/gpu_probes.py (run by benchmarks/gpu_suite.sh goals) at its CPU size: every probe runs, every
+    reduction form gives the sums of the form as written (in another order), and the record derives a launch cost
+    with and without command buffers and each form's time relative to the form as written."""
+    import importlib.util
+    import sys
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        spec = importlib.util.spec_from_file_location("gpu_probes", REPO / "benchmarks" / "gpu_probes.py")
+        gpu_probes = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(gpu_probes)
+        out = tmp_path / "probes.json"
+        assert gpu_probes.main(["--quick", "--json", str(out), "--repeats", "2", "--warmup", "1"]) == 0
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    record = json.loads(out.read_text())
+    rows = {r["name"]: r for r in record["rows"]}
+    assert set(rows) == set(gpu_probes.probes("quick")) and not [r for r in rows.values() if "error" in r]
+    compared = {n: r["max_relative_difference"] for n, r in rows.items() if "equal_to" in r}
+    assert set(compared) == {"bn-grouped-160", "bn-grouped-600", "bn-grouped-2560", "bn-channels-first",
+                             "pool-grouped-600", "pool-two-levels", "pool-channels-first"}
+    assert max(compared.values()) < 1e-5, compared
+    assert rows["copy"]["bytes"] == 2 * 2 * (1 << 16)  # bfloat16 read and written once
+    derived = record["derived"]
+    assert {"launch_s", "launch_s_no_command_buffers", "bn_relative_time", "pool_relative_time"} <= set(derived)
+    assert derived["bn_relative_time"]["bn-as-written"] == 1.0 and len(derived["pool_relative_time"]) == 4
+    assert record["environment"]["load_average_1min_end"] is None or record["environment"]["load_average_1min_end"] >= 0
