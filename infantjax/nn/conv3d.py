@@ -17,10 +17,11 @@ A kernel that is 1 along two of the three axes (the asymmetric cascade's) is ins
 (N·T·H·W, C) @ (C, F), without the stacked copy (0.4–0.9× the time at Table I's widths) — on a CPU; on a GPU
 (``Policy.conv3d == "native one-axis"``) it is XLA's own 3D convolution, one cuDNN call instead of k GEMMs and their
 sums (the asymmetric regression step compiled for an H100: 412 → 352 kernels, 97.7 → 53.3 GB of kernel traffic,
-50.4 → 25.4 ms by the GPU cost model, estimates; the full 3×3×3 kernels keep the frame stacking, 17.4 ms; as a 3D
-convolution 20.6 ms by the model's first calibration; docs/performance.md, "The depth finding"). The result is the same 3D convolution (to float rounding; ``tests/test_depth_models.py`` compares it with
-``jax.lax`` 3D convolution), but XLA's CPU backend runs 2D convolutions about 7 times faster than 3D ones
-(fused forward + backward of a 3x3x3 layer, 8 clips of 3x32x48x8: 0.014 s vs 0.099 s of CPU).
+55.1 → 32.2 ms by the GPU cost model as refitted on the H200 runs, estimates; the full 3×3×3 kernels keep the
+frame stacking, 20.6 ms; docs/performance.md, "The depth finding"). The result is the same 3D convolution (to float
+rounding; ``tests/test_depth_models.py`` compares it with ``jax.lax`` 3D convolution), but XLA's CPU backend runs
+2D convolutions about 7 times faster than 3D ones (fused forward + backward of a 3x3x3 layer, 8 clips of
+3x32x48x8: 0.014 s vs 0.099 s of CPU).
 """
 
 from __future__ import annotations
