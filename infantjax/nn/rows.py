@@ -94,8 +94,6 @@ def grouped() -> bool:
     return mode == "grouped" or (mode == "stacked training" and getattr(_local, "stacked", False))
 
 
-_grouped = grouped
-
 
 def tile(v, g: int):
     """A per-channel vector (..., C) repeated for the g rows of a grouped row: (..., g·C)."""
@@ -116,14 +114,14 @@ def view(x, first: int = 0):
     g = _groups(x.shape, first)
     if g == 1:
         return x, 1, tuple(range(first, x.ndim - 1))
-    grouped = x.reshape(*x.shape[:keep], math.prod(x.shape[keep:-1]) // g, g * x.shape[-1])
-    return grouped, g, tuple(range(first, keep + 1))
+    rows = x.reshape(*x.shape[:keep], math.prod(x.shape[keep:-1]) // g, g * x.shape[-1])
+    return rows, g, tuple(range(first, keep + 1))
 
 
 def _groups(shape, first: int = 0) -> int:
     """:func:`view`'s g for an array of ``shape`` (no reshape traced): 1 unless grouping is on and helps."""
     rows = math.prod(shape[max(first, 1):-1])
-    return grouping(rows, shape[-1]) if _grouped() and rows > 1 else 1
+    return grouping(rows, shape[-1]) if grouped() and rows > 1 else 1
 
 
 def mean_rows(x, first: int = 0):
