@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import pathlib
 import sys
 import time
@@ -147,7 +146,6 @@ def _max_relative(a, b) -> float:
 def measure(name: str, spec: tuple, *, repeats: int, warmup: int, inputs: dict, outputs: dict) -> dict:
     import jax
     import jax.numpy as jnp
-    import numpy as np
 
     from infantjax.bench.harness import median_time
     from infantjax.bench.kernels import kernels, summary
@@ -156,9 +154,8 @@ def measure(name: str, spec: tuple, *, repeats: int, warmup: int, inputs: dict, 
     if equal_to is not None:
         x = from_reference(inputs[equal_to]) if from_reference is not None else inputs[equal_to]
         x = jax.block_until_ready(jnp.asarray(x))
-    else:
-        rng = np.random.default_rng(0)
-        x = jax.device_put(rng.uniform(0.5, 1.5, shape).astype(jnp.dtype(dtype)))
+    else:  # drawn on the device: a gigabyte drawn by NumPy and copied over would take the step's time
+        x = jax.block_until_ready(jax.random.uniform(jax.random.key(0), shape, jnp.dtype(dtype), 0.5, 1.5))
     inputs[name] = x
     start = time.perf_counter()
     compiled = jax.jit(fn).lower(x).compile(compiler_options=options or None)
