@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pathlib
 import platform
 import sys
 
@@ -33,6 +34,9 @@ from infantjax.models import count_parameters
 from infantjax.models.depth.regression import ASYMMETRIC_KERNELS, RegressionSpec
 from infantjax.pipelines.depth import make_predict
 from infantjax.train import DepthConfig, DepthTask, programs_for
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from kernel_profile import union_length  # noqa: E402 - a sibling script
 
 
 def conv_flops(spec: RegressionSpec, clips: int, frames: int, height: int, width: int, in_channels: int) -> int:
@@ -194,18 +198,7 @@ def _busy(threads: dict) -> list[float]:
         return []
     start = min(s for iv in threads.values() for s, _ in iv)
     end = max(e for iv in threads.values() for _, e in iv)
-    shares = []
-    for intervals in threads.values():
-        total, current = 0, None
-        for s, e in sorted(intervals):
-            if current is None or s > current[1]:
-                total += 0 if current is None else current[1] - current[0]
-                current = [s, e]
-            else:
-                current[1] = max(current[1], e)
-        total += current[1] - current[0]
-        shares.append(total / max(end - start, 1))
-    return sorted(shares, reverse=True)
+    return sorted((union_length(iv) / max(end - start, 1) for iv in threads.values()), reverse=True)
 
 
 def profile_levels(args) -> dict:

@@ -22,7 +22,8 @@ The record (JSON, rewritten after every row, so a time limit keeps the rows meas
 time, the measured median and samples, the kernel summary of the compiled program, and the cost model's prediction
 of that program (``infantjax.aot.costmodel``: the H100 calibration as shipped, and the same fractions under this
 GPU's datasheet bandwidth and peak where it is another, ``CostModel.on``): predictions are estimates, the medians are
-measurements. On the CPU (``--quick``) it checks itself at a small size; its figures there mean nothing for a GPU.
+measurements. With ``--profile N`` it then traces N more calls and times each kernel in the trace beside the model's
+prediction of it, totalled by the model's class (``benchmarks/kernel_profile.py``; the record's ``profile``). On the CPU (``--quick``) it checks itself at a small size; its figures there mean nothing for a GPU.
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ def _predictions(listing, host: int, devices) -> dict:
 
 
 def measure(key: str, form: str, *, quick: bool, repeats: int, warmup: int, hlo: dict,
-            compile_for: str | None = None) -> dict:
+            compile_for: str | None = None, profile: int = 0) -> dict:
     import jax
     import numpy as np
 
@@ -205,8 +206,18 @@ def measure(key: str, form: str, *, quick: bool, repeats: int, warmup: int, hlo:
     from infantjax.aot.costmodel import DEVICES
 
     kind = str(devices[0].device_kind)
-    record["predictions"] = _predictions(listing, record["host_bytes"],
-                                         [name for name in DEVICES if name in kind] or ["H100"])
+    names = [name for name in DEVICES if name in kind] or ["H100"]
+    record["predictions"] = _predictions(listing, record["host_bytes"], names)
+    if profile:  # each kernel timed in the profiler's trace beside the model's prediction of it
+        import kernel_profile
+
+        from infantjax.aot import costmodel
+
+        try:
+            record["profile"] = kernel_profile.compare(listing, kernel_profile.profile(call, calls=profile),
+                                                       costmodel.load().on_device(names[0]))
+        except Exception as err:  # noqa: BLE001 - a trace that cannot be read costs the profile, not the row
+            record["profile_error"] = f"{type(err).__name__}: {err}"[:500]
     mem = compiled.memory_analysis()
     if mem is not None:
         record["peak_gb"] = (mem.argument_size_in_bytes + mem.output_size_in_bytes + mem.temp_size_in_bytes) / 1e9
@@ -264,6 +275,9 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--hlo", type=pathlib.Path, default=None, help="a .tgz of the compiled programs' HLO")
+    parser.add_argument("--profile", type=int, default=0, metavar="CALLS",
+                        help="after timing, trace CALLS more calls and time each kernel (benchmarks/kernel_profile.py)"
+                             " beside the model's prediction of it")
     parser.add_argument("--quick", action="store_true", help="the small programs: a self-check on the CPU")
     parser.add_argument("--compile-for", default=None, metavar="TARGET",
                         help="compile for an abstract device of TARGET (e.g. h100x1; the aot extra) and print the "
@@ -281,7 +295,7 @@ def main(argv=None) -> int:
             start = time.perf_counter()
             try:
                 row = measure(key, form, quick=a.quick, repeats=a.repeats, warmup=a.warmup, hlo=hlo,
-                              compile_for=a.compile_for)
+                              compile_for=a.compile_for, profile=a.profile)
             except Exception as err:  # noqa: BLE001 - a row that fails is a note, the next one still runs
                 row = {"key": key, "forms": form, "error": f"{type(err).__name__}: {err}"[:1000]}
             row["wall_s"] = round(time.perf_counter() - start, 1)
@@ -298,6 +312,12 @@ def main(argv=None) -> int:
                 print(f"{key} [{form}]: {measured} (compile {row['compile_s']} s, triton {row['triton_gemm']}, "
                       f"{row['kernels']['count']} launches, {row['kernels']['bytes'] / 1e9:.2f} GB); "
                       f"predicted (estimate) {line}", flush=True)
+                if "profile" in row:
+                    import kernel_profile
+
+                    print(f"  {kernel_profile.line(row['profile'])}", flush=True)
+                elif "profile_error" in row:
+                    print(f"  profile: ERROR {row['profile_error'][:300]}", flush=True)
     if not a.compile_for:
         from infantjax.bench.harness import load_average
 

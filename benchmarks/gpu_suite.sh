@@ -175,18 +175,20 @@ case "$CALL" in
   goals)  # call 5 (~8 min): the cost model's goal programs under today's forms and without their grouped reductions
     # (GOALS_FORMS; the forms before them were measured on the H200 of 2026-11-26), each beside the model's prediction
     # of the program the GPU compiled (benchmarks/gpu_forms.py); the single-network rows first, then the 7 vmapped
-    # folds, then the 70-instance scoring, each step with its own JSON and HLO archive (first run: 126, 68, 80 s)
+    # folds, then the 70-instance scoring, each step with its own JSON and HLO archive (first run: 126, 68, 80 s);
+    # one more call of each program traced, each kernel's time beside the model's (benchmarks/kernel_profile.py)
     setup goals
     # shellcheck disable=SC2086
     step "forms: Table A.4 #1 and ST-GCN, train step and forward, batch 32" 170 python3 benchmarks/gpu_forms.py \
-      --forms ${GOALS_FORMS:-today ungrouped} --rows a4-train a4-forward stgcn-train stgcn-forward \
+      --forms ${GOALS_FORMS:-today ungrouped} --rows a4-train a4-forward stgcn-train stgcn-forward --profile 1 \
       --json "$OUT/forms-single.json" --hlo "$OUT/hlo-single.tgz"
     # shellcheck disable=SC2086
     step "forms: 7 folds of Table A.4 #1 vmapped, batch 32" 110 python3 benchmarks/gpu_forms.py \
-      --forms ${GOALS_FORMS:-today ungrouped} --rows a4-7folds --json "$OUT/forms-folds.json" --hlo "$OUT/hlo-folds.tgz"
+      --forms ${GOALS_FORMS:-today ungrouped} --rows a4-7folds --profile 1 \
+      --json "$OUT/forms-folds.json" --hlo "$OUT/hlo-folds.tgz"
     # shellcheck disable=SC2086
     step "forms: 70 x Table A.4 #1 scoring 512 windows a call" 120 python3 benchmarks/gpu_forms.py \
-      --forms ${GOALS_FORMS:-today ungrouped} --rows cp-score-70 --repeats 5 --warmup 2 \
+      --forms ${GOALS_FORMS:-today ungrouped} --rows cp-score-70 --repeats 5 --warmup 2 --profile 1 \
       --json "$OUT/forms-score.json" --hlo "$OUT/hlo-score.tgz"
     # the model's constants measured on their own (benchmarks/gpu_probes.py): the launch cost with and without
     # command buffers, and a BatchNorm's statistics and an attention's pooling in each reduction form (~40 s)

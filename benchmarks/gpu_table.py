@@ -64,12 +64,37 @@ def bench_table(path: pathlib.Path) -> list[str]:
         bw = _pct(r.get("fraction_of_bandwidth")) if r.get("memory_bound") else "–"
         torch = " / ".join(f"{r[f'speedup_vs_torch_{form}']:.2f}×" if f"speedup_vs_torch_{form}" in r
                            else "error" if f"torch_error_{form}" in r else "–" for form in ("eager", "compiled"))
-        lines.append(f"| {r.get('name')} | {_seconds(r.get('median_s'))} | {rate} | {r.get('dtype', '–')} | {gflops} "
+        name = r.get("name") or (f"{r['key']} [{r.get('forms')}]" if "key" in r else None)
+        lines.append(f"| {name} | {_seconds(r.get('median_s'))} | {rate} | {r.get('dtype', '–')} | {gflops} "
                      f"| {_pct(r.get('fraction_of_peak'))} | {bw} | {torch} |")
     extra = [f"- {r['name']}: {k.replace('_', ' ')} {r[k]:.2f}" for r in rows
              for k in ("speedup_vs_sequential", "time_ratio_vs_full") if isinstance(r.get(k), (int, float))]
     notes = [f"- note: {n}" for n in record.get("notes") or []]
-    return lines + [""] + extra + ([""] if extra else []) + notes + ([""] if notes else [])
+    profiles = [line for r in rows if isinstance(r.get("profile"), dict) for line in profile_table(r)]
+    return lines + [""] + extra + ([""] if extra else []) + notes + ([""] if notes else []) + profiles
+
+
+def profile_table(row: dict) -> list[str]:
+    """A row's kernel profile (benchmarks/kernel_profile.py) by the cost model's class: measured beside predicted."""
+    p = row["profile"]
+    name = row.get("name") or f"{row.get('key')} [{row.get('forms')}]"
+    lines = [f"#### {name}: each kernel in the profiler's trace ({p.get('source')}; model: {p.get('device')}, "
+             f"an estimate)", "",
+             f"kernels busy {_seconds(p.get('busy_s'))} of a {_seconds(p.get('span_s'))} span (idle between kernels "
+             f"{_seconds(p.get('idle_s'))}); operations not in the listing {_seconds(p.get('other_ops_s'))}; "
+             f"launches not in the trace {p.get('unmeasured_launches')}; the untraced call's median "
+             f"{_seconds(row.get('median_s'))}", "",
+             "| class | launches | measured | model (estimate) | measured ÷ model | GB | of bandwidth | TFLOP/s |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for cls, e in sorted(p.get("by_class", {}).items(), key=lambda kv: -(kv[1].get("measured_s") or 0)):
+        ratio = e.get("measured_over_predicted")
+        tflops = e.get("tflops")
+        untraced = f" ({e['unmeasured']} not traced)" if e.get("unmeasured") else ""
+        lines.append(f"| {cls} | {e.get('count')}{untraced} | {_seconds(e.get('measured_s'))} | {_seconds(e.get('predicted_s'))}"
+                     f" | {f'{ratio:.2f}' if isinstance(ratio, (int, float)) else '–'} | "
+                     f"{(e.get('bytes') or 0) / 1e9:.2f} | {_pct(e.get('bandwidth_fraction'))} | "
+                     f"{f'{tflops:.1f}' if isinstance(tflops, (int, float)) and tflops else '–'} |")
+    return lines + [""]
 
 
 def tests_table(path: pathlib.Path) -> list[str]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import pathlib
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -535,22 +537,35 @@ def test_cost_analysis_reads_one_dict_or_none():
     assert cost_analysis(Listed()) == {"flops": 3.0} and cost_analysis(Refusing()) == {}
 
 
+@contextlib.contextmanager
+def _benchmarks_on_path():
+    """benchmarks/ on sys.path while a benchmark script runs (they import one another as scripts do)."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+
+
+def _benchmark(name: str):
+    """A script of benchmarks/ loaded as a module."""
+    import importlib.util
+
+    with _benchmarks_on_path():
+        spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return module
+
+
 def test_gpu_probes_check_their_forms_and_derive_the_launch_cost(tmp_path):
     """benchmarks/gpu_probes.py (run by benchmarks/gpu_suite.sh goals) at its CPU size: every probe runs, every
     reduction form gives the sums of the form as written (in another order), and the record derives a launch cost
     with and without command buffers and each form's time relative to the form as written."""
-    import importlib.util
-    import sys
-
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        spec = importlib.util.spec_from_file_location("gpu_probes", REPO / "benchmarks" / "gpu_probes.py")
-        gpu_probes = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(gpu_probes)
-        out = tmp_path / "probes.json"
+    gpu_probes = _benchmark("gpu_probes")
+    out = tmp_path / "probes.json"
+    with _benchmarks_on_path():
         assert gpu_probes.main(["--quick", "--json", str(out), "--repeats", "2", "--warmup", "1"]) == 0
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
     record = json.loads(out.read_text())
     rows = {r["name"]: r for r in record["rows"]}
     assert set(rows) == set(gpu_probes.probes("quick")) and not [r for r in rows.values() if "error" in r]
@@ -563,3 +578,81 @@ def test_gpu_probes_check_their_forms_and_derive_the_launch_cost(tmp_path):
     assert {"launch_s", "launch_s_no_command_buffers", "bn_relative_time", "pool_relative_time"} <= set(derived)
     assert derived["bn_relative_time"]["bn-as-written"] == 1.0 and len(derived["pool_relative_time"]) == 4
     assert record["environment"]["load_average_1min_end"] is None or record["environment"]["load_average_1min_end"] >= 0
+
+
+# A GPU trace as the profiler writes it, by hand: a derived "XLA Ops" line (one event per HLO operation) on one
+# device, kernels annotated with their operation on another (XLA's thunk annotation, and an hlo_op stat)
+_GPU_TRACE = """
+planes { id: 1 name: "/device:GPU:0"
+  lines { id: 1 name: "XLA Ops" timestamp_ns: 1000
+    events { metadata_id: 1 offset_ps: 0 duration_ps: 4000000 }
+    events { metadata_id: 2 offset_ps: 10000000 duration_ps: 2000000 } }
+  event_metadata { key: 1 value { id: 1 name: "fusion.3" } }
+  event_metadata { key: 2 value { id: 2 name: "cublas-gemm.1" } } }
+"""
+_ANNOTATED_TRACE = """
+planes { id: 1 name: "/device:GPU:0"
+  lines { id: 1 name: "Stream #13(Compute)" timestamp_ns: 1000
+    events { metadata_id: 1 offset_ps: 0 duration_ps: 4000000 stats { metadata_id: 7 str_value:
+      "Thunk:#hlo_op=fusion.3,hlo_module=jit_step,program_id=4#" } }
+    events { metadata_id: 2 offset_ps: 10000000 duration_ps: 2000000 stats { metadata_id: 8 str_value:
+      "cublas-gemm.1" } }
+    events { metadata_id: 3 offset_ps: 13000000 duration_ps: 1000000 } }
+  event_metadata { key: 1 value { id: 1 name: "loop_add_fusion_3" } }
+  event_metadata { key: 2 value { id: 2 name: "sm90_xmma_gemm_bf16" } }
+  event_metadata { key: 3 value { id: 3 name: "memset" } }
+  stat_metadata { key: 7 value { id: 7 name: "kernel_annotation" } }
+  stat_metadata { key: 8 value { id: 8 name: "hlo_op" } } }
+"""
+
+
+def test_kernel_profile_reads_device_traces_and_sets_each_kernel_beside_the_model():
+    """benchmarks/kernel_profile.py on GPU traces written by hand: the operations come from the XLA Ops line where
+    there is one, else from the kernels' annotations (an unannotated kernel is left out); joined to a listing by
+    name, each class gets its measured time, bytes and the model's prediction, and the call its idle time."""
+    from jax._src.lib import _profile_data
+
+    from infantjax.aot import costmodel
+
+    kp = _benchmark("kernel_profile")
+    expected = [("fusion.3", 1000, 5000), ("cublas-gemm.1", 11000, 13000)]
+    for text, source in ((_GPU_TRACE, "device: XLA Ops line"), (_ANNOTATED_TRACE, "device: kernel annotations")):
+        got_source, events = kp.read_ops(_profile_data.ProfileData.from_text_proto(text))
+        assert got_source == source and sorted(events) == sorted(expected)
+    ops = {"fusion.3": {"seconds": 4e-6, "events": 1}, "cublas-gemm.1": {"seconds": 2e-6, "events": 1},
+           "copy.9": {"seconds": 1e-6, "events": 1}}
+    traced = {"source": "device: XLA Ops line", "calls": 1, "ops": ops, "span_s": 12e-6, "busy_s": 7e-6}
+    listing = [{"name": "fusion.3", "kind": "loop fusion", "bytes": 4e6, "shape": "bf16[1000,1000]"},
+               {"name": "cublas-gemm.1", "kind": "gemm", "bytes": 1e6, "flops": 2e9, "shape": "bf16[500,500]"},
+               {"name": "fusion.4", "kind": "loop fusion", "bytes": 1e6, "count": 2, "shape": "bf16[10]"}]
+    model = costmodel.load().on_device("H200")
+    table = kp.compare(listing, traced, model)
+    gemm, elementwise = table["by_class"]["gemm"], table["by_class"]["elementwise"]
+    assert gemm["measured_s"] == 2e-6 and gemm["tflops"] == pytest.approx(1000.0)
+    assert elementwise["count"] == 3 and elementwise["unmeasured"] == 2 and elementwise["measured_s"] == 4e-6
+    assert elementwise["bandwidth_fraction"] == pytest.approx(4e6 / (4e-6 * model.hbm_tb_s * 1e12))
+    predicted = sum(model.kernel_seconds(k)[0] + max(model.kernel_seconds(k)[1:]) for k in listing[:2])
+    assert gemm["predicted_s"] + elementwise["predicted_s"] == pytest.approx(
+        predicted + 2 * (model.kernel_seconds(listing[2])[0] + max(model.kernel_seconds(listing[2])[1:])))
+    assert table["other_ops"] == {"copy.9": 1e-6} and table["unmeasured_launches"] == 2
+    assert table["idle_s"] == pytest.approx(5e-6) and [k["name"] for k in table["top"]] == ["fusion.3", "cublas-gemm.1"]
+    assert "idle 0.01 ms" in kp.line(table)
+
+
+def test_gpu_forms_profiles_its_program_and_the_table_shows_it(tmp_path):
+    """benchmarks/gpu_forms.py --profile (run by benchmarks/gpu_suite.sh goals) at its CPU size: the program is
+    traced, nearly all of its operations' time joins its kernel listing, and gpu_table.py renders the classes."""
+    gpu_forms, gpu_table = _benchmark("gpu_forms"), _benchmark("gpu_table")
+    out = tmp_path / "forms.json"
+    with _benchmarks_on_path():
+        assert gpu_forms.main(["--quick", "--rows", "a4-forward", "--forms", "today", "--repeats", "1",
+                               "--warmup", "1", "--profile", "1", "--json", str(out)]) == 0
+    (row,) = json.loads(out.read_text())["rows"]
+    assert "error" not in row, row.get("error")
+    p = row["profile"]
+    assert p["source"] == "host: XLA:CPU thunks" and p["matched_s"] > 0
+    assert p["other_ops_s"] < 0.1 * p["matched_s"]
+    assert sum(e["measured_s"] for e in p["by_class"].values()) == pytest.approx(p["matched_s"])
+    assert p["span_s"] >= p["busy_s"] > 0 and p["top"][0]["measured_s"] >= p["top"][-1]["measured_s"]
+    text = "\n".join(gpu_table.bench_table(out))
+    assert "each kernel in the profiler's trace" in text and "| elementwise |" in text
