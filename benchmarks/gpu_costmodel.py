@@ -4,6 +4,7 @@ run built it, its kernels read, the model fitted on the measured times and writt
     python benchmarks/gpu_costmodel.py --compile --out runs/gpu-kernels        # one process a row, resumable
     python benchmarks/gpu_costmodel.py --fit --out runs/gpu-kernels            # fit, write the package's JSON
     python benchmarks/gpu_costmodel.py --table --out runs/gpu-kernels          # predicted vs measured (markdown)
+    python benchmarks/gpu_costmodel.py --out runs/fit --profiles OUT/forms-*.json  # fitted on single kernels
 
 The measured rows (:data:`ROWS`) are the two H100 runs of ``benchmarks/gpu_suite.sh`` (docs/performance.md, "GPU
 figures of record" and "GPU figures — the second run"; jax 0.11.2, CUDA 13). Each is compiled here with XLA:GPU
@@ -336,8 +337,44 @@ def measured_rows(paths) -> list[dict]:
                          "label": f"{r['label']} ({r['forms']} forms)", "measured_s": r["median_s"],
                          "dtype": "bfloat16", "source": f"{device} run ({date}, benchmarks/gpu_forms.py)",
                          "triton_gemm": r["triton_gemm"], "host_bytes": r["host_bytes"], "device": device,
-                         "kernels": listing, "summary": summary(listing), "hlo": f"{r['key']}.{r['forms']}.hlo"})
+                         "kernels": listing, "summary": summary(listing), "hlo": f"{r['key']}.{r['forms']}.hlo",
+                         "profile": r.get("profile")})
     return rows
+
+
+def profile_fit(paths) -> dict:
+    """The model's fractions fitted on the single kernels of the profiled rows of ``benchmarks/gpu_forms.py``
+    records (``--profile``; :func:`infantjax.aot.costmodel.calibrate_kernels`), the launch cost split into the
+    kernels' floor and the gaps between them, beside the shipped calibration; and each profiled program predicted by
+    both beside its measured median. Estimates, except the medians; the shipped calibration is not changed."""
+    from infantjax.aot import costmodel
+
+    rows = [r for r in measured_rows(paths) if r.get("profile")]
+    if not rows:
+        raise SystemExit("no profiled rows in these records: run benchmarks/gpu_forms.py with --profile 1")
+    timed, idle, launches = [], 0.0, 0
+    for r in rows:
+        by_name = {k["name"]: k for k in r["kernels"]}
+        measured = r["profile"].get("measured") or {}
+        for name, seconds in measured.items():
+            kernel = by_name.get(name)
+            if kernel is not None and seconds > 0:
+                timed.append((kernel, seconds / int(kernel.get("count", 1)), r["device"]))
+                launches += int(kernel.get("count", 1))
+        idle += r["profile"]["idle_s"]
+    shipped = costmodel.load()
+    model, fit = costmodel.calibrate_kernels(timed, idle_per_launch=idle / max(launches, 1), prior=shipped)
+    programs = [{"key": r["key"], "measured_s": r["measured_s"], "traced_span_s": r["profile"]["span_s"],
+                 "shipped_s": shipped.on_device(r["device"]).predict(r["kernels"], r["host_bytes"]).seconds,
+                 "kernel_fit_s": model.on_device(r["device"]).predict(r["kernels"], r["host_bytes"]).seconds}
+                for r in rows]
+    return {"estimate_note": "fractions and predictions are estimates; measured_s and traced spans are measurements",
+            "kernels": len(timed), "floor_s": fit["floor_s"], "idle_per_launch_s": idle / max(launches, 1),
+            "launch_s": {"shipped": shipped.launch_s, "kernel_fit": model.launch_s},
+            "bandwidth": {c: {"shipped": shipped.bandwidth[c], "kernel_fit": model.bandwidth[c]}
+                          for c in costmodel.BANDWIDTH},
+            "compute": {c: {"shipped": shipped.compute[c], "kernel_fit": model.compute[c]} for c in costmodel.MATRIX},
+            "classes": fit["classes"], "programs": programs, "parameters": model.parameters()}
 
 
 def write_listings(folder: pathlib.Path) -> None:
@@ -366,6 +403,9 @@ def main(argv=None) -> int:
                         help="records of benchmarks/gpu_forms.py (another GPU's measured rows) to fit on too")
     parser.add_argument("--listings", default=None,
                         help="write the kernels of the HLO archives beside these records' folder to kernels.json.gz")
+    parser.add_argument("--profiles", nargs="*", default=[],
+                        help="records of benchmarks/gpu_forms.py --profile: fit the fractions on their single "
+                             "kernels and print them beside the shipped calibration (writes DIR/profile-fit.json)")
     parser.add_argument("--timeout", type=float, default=900.0)
     args = parser.parse_args(argv)
     out = pathlib.Path(args.out)
@@ -386,6 +426,23 @@ def main(argv=None) -> int:
                 print(f"{key}: {record['host_bytes']:,} bytes from the host a call")
     if args.listings:
         write_listings(pathlib.Path(args.listings))
+    if args.profiles:
+        from infantjax.io.files import write_json
+
+        result = profile_fit(args.profiles)
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "profile-fit.json", result, indent=1)
+        ms = 1e3
+        print(f"{result['kernels']} kernels timed; floor {result['floor_s'] * 1e6:.2f} us + gaps "
+              f"{result['idle_per_launch_s'] * 1e6:.2f} us = launch {result['launch_s']['kernel_fit'] * 1e6:.2f} us "
+              f"(shipped {result['launch_s']['shipped'] * 1e6:.2f} us)")
+        for kind in ("bandwidth", "compute"):
+            print(f"{kind}: " + ", ".join(f"{c} {v['shipped']:.2f} -> {v['kernel_fit']:.2f}"
+                                          for c, v in result[kind].items()))
+        for p in result["programs"]:
+            print(f"{p['key']}: measured {p['measured_s'] * ms:.2f} ms (traced span {p['traced_span_s'] * ms:.2f}); "
+                  f"shipped model {p['shipped_s'] * ms:.2f} ms, kernel fit {p['kernel_fit_s'] * ms:.2f} ms "
+                  "(estimates)")
     if args.fit or args.table:
         from infantjax.aot import costmodel
 

@@ -137,7 +137,8 @@ def profile(call: Callable, calls: int = 1) -> dict:
 def compare(listing: list[Mapping], traced: Mapping, model=None, top: int = 25) -> dict:
     """Join a kernel listing to a :func:`profile`'s operations (per call) and total them by the cost model's class
     (module docstring). ``model``: a :class:`~infantjax.aot.costmodel.CostModel` for the predictions (estimates)
-    and the datasheet rates; None: the shipped calibration on an H100."""
+    and the datasheet rates; None: the shipped calibration on an H100. ``measured`` holds every joined kernel's
+    time a call (what ``benchmarks/gpu_costmodel.py --profiles`` fits on), ``top`` the longest ``top`` in full."""
     from infantjax.aot import costmodel
 
     model = model or costmodel.load()
@@ -182,6 +183,7 @@ def compare(listing: list[Mapping], traced: Mapping, model=None, top: int = 25) 
             "unmeasured_launches": unmeasured, "span_s": traced["span_s"] / calls,
             "busy_s": traced["busy_s"] / calls, "idle_s": (traced["span_s"] - traced["busy_s"]) / calls,
             "by_class": by_class, "top": kernels[:top],
+            "measured": {k["name"]: k["measured_s"] for k in kernels},
             "xla_instructions_us_total": sum(traced.get("xla_instructions_us", {}).values()),
             "xla_instructions_us": traced.get("xla_instructions_us", {})}
 

@@ -646,7 +646,8 @@ def test_gpu_forms_profiles_its_program_and_the_table_shows_it(tmp_path):
     out = tmp_path / "forms.json"
     with _benchmarks_on_path():
         assert gpu_forms.main(["--quick", "--rows", "a4-forward", "--forms", "today", "--repeats", "1",
-                               "--warmup", "1", "--profile", "1", "--json", str(out)]) == 0
+                               "--warmup", "1", "--profile", "1", "--json", str(out),
+                               "--hlo", str(tmp_path / "hlo-forms.tgz")]) == 0
     (row,) = json.loads(out.read_text())["rows"]
     assert "error" not in row, row.get("error")
     p = row["profile"]
@@ -656,3 +657,16 @@ def test_gpu_forms_profiles_its_program_and_the_table_shows_it(tmp_path):
     assert p["span_s"] >= p["busy_s"] > 0 and p["top"][0]["measured_s"] >= p["top"][-1]["measured_s"]
     text = "\n".join(gpu_table.bench_table(out))
     assert "each kernel in the profiler's trace" in text and "| elementwise |" in text
+    # the kernel fit of benchmarks/gpu_costmodel.py --profiles reads the record and its HLO archive (the CPU's
+    # times stand in for a GPU's: only the plumbing is checked)
+    record = json.loads(out.read_text())
+    record["environment"]["device"] = "H100 (a CPU standing in)"
+    out.write_text(json.dumps(record))
+    gpu_costmodel = _benchmark("gpu_costmodel")
+    with _benchmarks_on_path():
+        assert gpu_costmodel.main(["--out", str(tmp_path / "fit"), "--profiles", str(out)]) == 0
+    fit = json.loads((tmp_path / "fit" / "profile-fit.json").read_text())
+    assert fit["kernels"] == len(p["measured"]) > 0
+    assert fit["launch_s"]["kernel_fit"] == pytest.approx(fit["floor_s"] + fit["idle_per_launch_s"])
+    (program,) = fit["programs"]
+    assert program["measured_s"] == row["median_s"] and program["kernel_fit_s"] > 0

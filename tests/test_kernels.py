@@ -292,3 +292,37 @@ def test_cost_model_fit_on_two_gpus_shares_its_fractions():
         costmodel.calibrate([(rows[0][0], 1e-3, 0.0, "H300")])
     with pytest.raises(ConfigError, match="H300"):
         model.on_device("H300")
+
+
+def test_cost_model_kernel_fit_recovers_fractions_and_splits_the_launch_cost():
+    """Single kernels timed in a trace (their execution only) under a known model: the kernel fit recovers its
+    fractions and its per-kernel floor, adds the gaps between kernels to the launch cost, and keeps the prior where
+    no kernel of a class was timed."""
+    floor = 2e-6
+    truth = costmodel.CostModel(floor, 5e-5, 8.0, {c: {"elementwise": 0.7, "reduce-narrow": 0.15}.get(c, 0.6)
+                                                   for c in costmodel.BANDWIDTH},
+                                {c: 0.45 if c == "gemm" else 0.5 for c in costmodel.MATRIX})
+    rng = np.random.default_rng(3)
+    kernels = []
+    for i in range(120):
+        kind = ("gemm", "elementwise", "reduce")[i % 3]
+        k = {"kind": kind, "bytes": float(10 ** rng.uniform(4, 9)), "shape": "bf16[1]",
+             "flops": float(10 ** rng.uniform(10, 12.5)) if kind == "gemm" else 0.0,
+             "reduce_width": 40 if kind == "reduce" else None}
+        device = ("H100", "H200")[i % 2]
+        lat, mem, comp = truth.on_device(device).kernel_seconds(k)
+        kernels.append((k, lat + max(mem, comp), device))
+    model, fit = costmodel.calibrate_kernels(kernels, idle_per_launch=1.5e-6, prior_weight=1e-8)
+    assert model.bandwidth["elementwise"] == pytest.approx(0.7, rel=0.05)
+    assert model.bandwidth["reduce-narrow"] == pytest.approx(0.15, rel=0.05)
+    assert model.compute["gemm"] == pytest.approx(0.45, rel=0.05)
+    assert fit["floor_s"] == pytest.approx(floor, rel=0.1) and model.launch_s == pytest.approx(fit["floor_s"] + 1.5e-6)
+    assert model.bandwidth["transpose"] == pytest.approx(costmodel.PRIOR.bandwidth["transpose"])  # none timed
+    assert model.call_s == costmodel.PRIOR.call_s
+    for entry in fit["classes"].values():
+        assert entry["predicted_s"] == pytest.approx(entry["measured_s"], rel=0.03)
+    assert costmodel.calibrate_kernels(kernels)[0].launch_s == costmodel.PRIOR.launch_s  # no idle time given
+    with pytest.raises(ConfigError, match="positive"):
+        costmodel.calibrate_kernels([(kernels[0][0], 0.0)])
+    with pytest.raises(ConfigError, match="no timed kernels"):
+        costmodel.calibrate_kernels([])

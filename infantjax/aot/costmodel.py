@@ -24,6 +24,8 @@ measurement).
 Every figure it gives is an **estimate** — of a program compiled for, not run on, the device, by a model calibrated
 on those rows only. Another GPU (:meth:`CostModel.on`, :meth:`CostModel.on_device`) keeps the fractions and launch
 cost under its own datasheet peak and bandwidth; for a GPU no row was measured on, an extrapolation.
+:func:`calibrate_kernels` fits the same fractions on single kernels timed in a profiler's trace instead
+(``benchmarks/kernel_profile.py``), the launch cost split into the kernels' floor and the gaps between them.
 
     from infantjax.aot import costmodel
     from infantjax.bench.kernels import kernels
@@ -43,7 +45,7 @@ from collections.abc import Iterable, Mapping
 from infantjax.errors import ConfigError
 
 __all__ = ["BANDWIDTH", "CLASSES", "DEVICES", "MATRIX", "NARROW", "CostModel", "Prediction", "calibration", "calibration_table", "calibrate",
-           "kernel_class", "load", "row_figures", "save"]
+           "calibrate_kernels", "kernel_class", "load", "row_figures", "save"]
 
 #: the model's kernel classes, and the kernel reader's kinds in each (a grouped convolution of fewer than
 #: :data:`NARROW` output features a group is ``conv-grouped-narrow``; a column reduction whose rows are narrower
@@ -315,6 +317,84 @@ def calibrate(rows: Iterable[tuple], *, prior: CostModel = PRIOR, prior_weight: 
     model = _model(result.x, prior)
     return model, [on(model, device).predict(listing, host).seconds / seconds
                    for listing, seconds, host, device in rows]
+
+
+def calibrate_kernels(kernels: Iterable[tuple], *, idle_per_launch: float | None = None,
+                      prior: CostModel = PRIOR, prior_weight: float = 0.002) -> tuple[CostModel, dict]:
+    """Fit the achieved fractions on single kernels timed in a profiler's trace (``benchmarks/kernel_profile.py``)
+    rather than on whole programs.
+
+    A kernel's duration in a trace is its execution alone: ``floor + max(bytes ÷ (b_class × bandwidth), FLOPs ÷
+    (c_class × peak))``, where ``floor`` is what the smallest kernel takes on the device; the gaps between kernels
+    (the trace's idle time) are the rest of what a launch costs. The fit minimises Σ wᵢ · log(predictedᵢ ÷
+    measuredᵢ)² over the kernels, wᵢ the kernel's share of the measured time (the kernels that take the time weigh
+    most), plus ``prior_weight`` × the squared log distance from ``prior`` (a class no kernel constrains keeps the
+    prior's fractions). The model returned has the fitted fractions and ``launch_s = floor + idle_per_launch``
+    (``None``: the prior's launch cost instead); its call cost and host bandwidth are the prior's.
+
+    Arguments:
+        kernels: (kernel listing entry, measured seconds of one launch[, device]) per kernel; ``device`` (a key of
+            :data:`DEVICES`) the GPU it ran on, as in :func:`calibrate`.
+        idle_per_launch: the traced calls' idle time between kernels divided by their launches.
+        prior: the starting point and prior.
+        prior_weight: the prior's weight against all kernels together.
+
+    Returns:
+        (the fitted model, per class ``{"count", "measured_s", "predicted_s"}`` of the kernels under it, without
+        the gaps: ``predicted_s`` counts the floor, not the launch cost).
+
+    Raises:
+        ConfigError: no kernels, or a measured time that is not positive.
+    """
+    import numpy as np
+    from scipy.optimize import least_squares
+
+    rows = [(dict(k[0]), float(k[1]), k[2] if len(k) > 2 else None) for k in kernels]
+    if not rows:
+        raise ConfigError("cost model kernel fit: no timed kernels")
+    if any(not s > 0 for _, s, _ in rows):
+        raise ConfigError("cost model kernel fit: every measured time must be positive")
+    for _, _, device in rows:
+        if device is not None and device not in DEVICES:
+            raise ConfigError(f"cost model kernel fit: no datasheet for the device {device!r}; use one of "
+                              f"{', '.join(DEVICES)}")
+    for kernel, _, _ in rows:
+        kernel["count"] = 1  # one launch each
+    total = sum(s for _, s, _ in rows)
+    weights = np.sqrt(np.array([s / total for _, s, _ in rows]))
+    fixed = [math.log(prior.call_s), math.log(prior.host_gb_s)]
+    start = np.array([math.log(min(prior.launch_s, 5e-6))] + _vector(prior)[3:])
+
+    def model_of(theta) -> CostModel:
+        return _model(np.concatenate([[theta[0]], fixed, theta[1:]]), prior)
+
+    def one(model: CostModel, kernel, device) -> float:
+        lat, mem, comp = (model if device is None else model.on_device(device)).kernel_seconds(kernel)
+        return lat + max(mem, comp)
+
+    def residuals(theta):
+        model = model_of(theta)
+        out = [w * math.log(one(model, k, d) / s) for w, (k, s, d) in zip(weights, rows, strict=True)]
+        return np.array(out + list(math.sqrt(prior_weight) * (theta - start)))
+
+    n = len(BANDWIDTH) + len(MATRIX)
+    lower = np.concatenate([[math.log(1e-8)], np.full(n, math.log(1e-3))])
+    upper = np.concatenate([[math.log(1e-4)], np.zeros(n)])
+    low = start.copy()
+    low[1 + len(BANDWIDTH):] = math.log(0.02)
+    result = min((least_squares(residuals, np.clip(x0, lower, upper - 1e-9), bounds=(lower, upper))
+                  for x0 in (start, low)), key=lambda r: r.cost)
+    fitted = model_of(result.x)
+    by_class: dict[str, dict] = {}
+    for kernel, seconds, device in rows:
+        entry = by_class.setdefault(kernel_class(kernel), {"count": 0, "measured_s": 0.0, "predicted_s": 0.0})
+        entry["count"] += 1
+        entry["measured_s"] += seconds
+        entry["predicted_s"] += one(fitted, kernel, device)
+    floor = fitted.launch_s
+    launch = floor + idle_per_launch if idle_per_launch is not None else prior.launch_s
+    return (dataclasses.replace(fitted, launch_s=launch, call_s=prior.call_s, host_gb_s=prior.host_gb_s),
+            {"floor_s": floor, "classes": by_class})
 
 
 def row_figures(model: CostModel, listing: list[Mapping], host_bytes: float = 0.0, device: str | None = None) -> dict:
