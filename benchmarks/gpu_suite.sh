@@ -179,7 +179,7 @@ case "$CALL" in
     # one more call of each program traced, each kernel's time beside the model's (benchmarks/kernel_profile.py)
     setup goals
     # shellcheck disable=SC2086
-    step "forms: Table A.4 #1 and ST-GCN, train step and forward, batch 32" 170 python3 benchmarks/gpu_forms.py \
+    step "forms: Table A.4 #1 and ST-GCN, train step and forward, batch 32" 200 python3 benchmarks/gpu_forms.py \
       --forms ${GOALS_FORMS:-today ungrouped} --rows a4-train a4-forward stgcn-train stgcn-forward --profile 1 \
       --json "$OUT/forms-single.json" --hlo "$OUT/hlo-single.tgz"
     # shellcheck disable=SC2086
@@ -187,7 +187,7 @@ case "$CALL" in
       --forms ${GOALS_FORMS:-today ungrouped} --rows a4-7folds --profile 1 \
       --json "$OUT/forms-folds.json" --hlo "$OUT/hlo-folds.tgz"
     # shellcheck disable=SC2086
-    step "forms: 70 x Table A.4 #1 scoring 512 windows a call" 120 python3 benchmarks/gpu_forms.py \
+    step "forms: 70 x Table A.4 #1 scoring 512 windows a call" 135 python3 benchmarks/gpu_forms.py \
       --forms ${GOALS_FORMS:-today ungrouped} --rows cp-score-70 --repeats 5 --warmup 2 --profile 1 \
       --json "$OUT/forms-score.json" --hlo "$OUT/hlo-score.tgz"
     # the model's constants measured on their own (benchmarks/gpu_probes.py): the launch cost with and without

@@ -78,6 +78,8 @@ def read_ops(data) -> tuple[str, list[tuple[str, int, int]]]:
                     events.append((op, int(e.start_ns), int(e.end_ns)))
     if events:
         return "device: kernel annotations", events
+    if device:  # a device that ran the program but no kernel in the trace (no CUPTI, or another tracer)
+        return "device: no kernel events in the trace", []
     for plane in data.planes:
         if plane.name != "/host:CPU":
             continue

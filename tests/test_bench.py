@@ -619,6 +619,8 @@ def test_kernel_profile_reads_device_traces_and_sets_each_kernel_beside_the_mode
     for text, source in ((_GPU_TRACE, "device: XLA Ops line"), (_ANNOTATED_TRACE, "device: kernel annotations")):
         got_source, events = kp.read_ops(_profile_data.ProfileData.from_text_proto(text))
         assert got_source == source and sorted(events) == sorted(expected)
+    bare = _GPU_TRACE.replace('name: "XLA Ops"', 'name: "Stream #7"')  # kernels the profiler could not attribute
+    assert kp.read_ops(_profile_data.ProfileData.from_text_proto(bare)) == ("device: no kernel events in the trace", [])
     ops = {"fusion.3": {"seconds": 4e-6, "events": 1}, "cublas-gemm.1": {"seconds": 2e-6, "events": 1},
            "copy.9": {"seconds": 1e-6, "events": 1}}
     traced = {"source": "device: XLA Ops line", "calls": 1, "ops": ops, "span_s": 12e-6, "busy_s": 7e-6}
