@@ -672,3 +672,11 @@ def test_gpu_forms_profiles_its_program_and_the_table_shows_it(tmp_path):
     assert fit["launch_s"]["kernel_fit"] == pytest.approx(fit["floor_s"] + fit["idle_per_launch_s"])
     (program,) = fit["programs"]
     assert program["measured_s"] == row["median_s"] and program["kernel_fit_s"] > 0
+
+
+def test_flat_parameter_state_gives_the_engine_step_s_updates():
+    """benchmarks/gpu_flat_params.py: the training step with the parameters held in one flat vector (the GPU
+    experiment that puts the update in one kernel) changes the parameters exactly as the engine's step does."""
+    gpu_flat_params = _benchmark("gpu_flat_params")
+    difference, change = gpu_flat_params.check()
+    assert change > 0 and difference <= 1e-6 * change
