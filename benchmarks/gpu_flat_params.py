@@ -51,10 +51,8 @@ class FlatPrograms(Programs):
         return self._unravel(flat)
 
     def _train_step(self, state: TrainState, batch, active):
-        tree = state.replace(params=self._unravel(state.params))
-
         def loss_of(flat):
-            loss, updates, metrics = self.task.loss({**tree.collections, "params": self._unravel(flat)}, batch,
+            loss, updates, metrics = self.task.loss({**state.collections, "params": self._unravel(flat)}, batch,
                                                     jax.random.fold_in(state.rng, state.step), state.step)
             return loss, (updates, metrics)
 
