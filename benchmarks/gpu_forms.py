@@ -12,7 +12,9 @@ vmapped step, the 70-instance scoring of 512 windows a call (``infantjax compile
 :data:`FORMS` (``today``: the ``accelerator`` policy as it ships;
 ``before``: its stacked convolutions as feature groups and its graph convolutions factored, as the GPU runs of
 2026-11-24 ran them; ``ungrouped`` and ``grouped``: its reductions over rows never or always grouped, where it
-groups them in the training steps of stacked instances only). Every row is built as ``benchmarks/gpu_costmodel.py`` builds it for the abstract H100 (the same
+groups them in the training steps of stacked instances only; ``einsum-graph`` and ``matmul-graph``: its graph
+convolutions factored, a 1×1 convolution and then the aggregation as an einsum or an explicit product, where it runs
+one dense product with the combined weight). Every row is built as ``benchmarks/gpu_costmodel.py`` builds it for the abstract H100 (the same
 builders), compiled on the real device with Triton GEMMs on (where the autotuner refuses one, again with them off,
 and the record says so), its arguments filled with values (the optimizer state, BatchNorm statistics and windows
 positive, so nothing is NaN), the batches passed as NumPy arrays as ``infantjax bench`` passes them, and timed as the
@@ -47,6 +49,8 @@ FORMS = {
                "narrow_reductions": "as is"},
     "ungrouped": {"narrow_reductions": "as is"},
     "grouped": {"narrow_reductions": "grouped"},
+    "einsum-graph": {"graph_product": "einsum"},
+    "matmul-graph": {"graph_product": "matmul"},
 }
 
 #: row -> (label, builder, arguments): the builders of ``benchmarks/gpu_costmodel.py``, plus the scoring

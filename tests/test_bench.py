@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import pathlib
+import re
 import sys
 
 import jax
@@ -680,3 +681,38 @@ def test_flat_parameter_state_gives_the_engine_step_s_updates():
     gpu_flat_params = _benchmark("gpu_flat_params")
     difference, change = gpu_flat_params.check()
     assert change > 0 and difference <= 1e-6 * change
+
+
+def test_what_if_changes_only_the_named_class_rates(tmp_path, capsys):
+    """benchmarks/gpu_what_if.py: a program's kernels predicted under changed class rates move by exactly the
+    kernels of those classes; an assignment the model cannot take is an error naming it."""
+    from infantjax.aot import costmodel
+
+    gpu_what_if = _benchmark("gpu_what_if")
+    gemm = {"name": "dot", "kind": "gemm", "shape": "bf16[4096,760]", "bytes": 1e6, "flops": 1e12, "count": 1}
+    narrow = {"name": "pool", "kind": "reduce", "shape": "f32[512,40]", "bytes": 8e9, "flops": 0.0,
+              "reduce_width": 40, "count": 2}
+    wide = {"name": "stats", "kind": "reduce", "shape": "f32[600]", "bytes": 8e9, "flops": 0.0, "reduce_width": 600}
+    record = {"rows": [{"key": "x", "label": "a program", "forms": "today", "listing": [gemm, narrow, wide]},
+                       {"key": "y", "forms": "today"}]}  # a measured row keeps no listing: left out
+    model = costmodel.load().on_device("H100")
+    lines, figures = gpu_what_if.report(record, ("H100",), ["gemm.compute=1", "reduce-narrow.bandwidth=reduce"],
+                                        calls=10)
+    shipped, fast_gemm, fast_pool = figures
+    assert shipped["scenario"] is None and shipped["seconds"] == pytest.approx(model.predict(record["rows"][0]
+                                                                                             ["listing"]).seconds)
+    assert fast_gemm["by_class_s"]["gemm"] == pytest.approx(model.launch_s + 1e12 / (989e12), rel=1e-3)
+    assert fast_gemm["by_class_s"]["reduce-narrow"] == shipped["by_class_s"]["reduce-narrow"]
+    # the narrow reductions at the wide ones' rate: each costs what the wide reduction of the same bytes costs
+    assert fast_pool["by_class_s"]["reduce-narrow"] == pytest.approx(2 * fast_pool["by_class_s"]["reduce"])
+    assert fast_pool["by_class_s"]["reduce-narrow"] < shipped["by_class_s"]["reduce-narrow"]
+    assert fast_pool["total_s"] == pytest.approx(10 * fast_pool["seconds"])
+    assert all(f["estimate"] for f in figures) and any("as calibrated" in line for line in lines)
+    for bad, words in (("gemm.speed=2", "CLASS.bandwidth"), ("tensor.compute=0.5", "no compute fraction"),
+                       ("gemm.compute=1.5", "(0, 1]"), ("gemm.compute=fast", "neither a fraction")):
+        with pytest.raises(ValueError, match=re.escape(words)):
+            gpu_what_if.scenario(model, bad)
+    path = tmp_path / "est.json"
+    path.write_text(json.dumps({"rows": [{"key": "y"}]}))
+    assert gpu_what_if.main([str(path)]) == 2
+    assert "--compile-for" in capsys.readouterr().err
