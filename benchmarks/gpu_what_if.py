@@ -11,7 +11,9 @@ program) and prints, for each row and device (``--device``; H100 and H200 by def
 by class, then the program again under each ``--what-if``: comma-separated ``CLASS.KIND=VALUE`` assignments, KIND
 ``bandwidth`` (the class's achieved fraction of the HBM bandwidth) or ``compute`` (of the matrix peak), VALUE a
 fraction in (0, 1] or the name of another class, whose fitted fraction of the same kind it takes (e.g.
-``reduce-narrow.bandwidth=reduce``: the narrow reductions as fast as the wide ones). ``--calls N`` also gives each
+``reduce-narrow.bandwidth=reduce``: the narrow reductions as fast as the wide ones), or ``launch_s=SECONDS`` and
+``call_s=SECONDS``, the fixed costs of a kernel and of a call (e.g. ``launch_s=1e-6``: launches as cheap as a CUDA
+graph might make them). ``--calls N`` also gives each
 figure times N (e.g. 71,000 windows ÷ 512 a call = 138.67 calls: 1,000 three-minute recordings).
 
 Every figure is an **estimate** (a program compiled for the device, not run on it); the what-if figures are the
@@ -37,11 +39,21 @@ def scenario(model: costmodel.CostModel, spec: str) -> costmodel.CostModel:
         ValueError: an assignment that names no class, kind or fraction the model has.
     """
     tables = {"bandwidth": dict(model.bandwidth), "compute": dict(model.compute)}
+    fixed = {}
     for part in filter(None, (p.strip() for p in spec.split(","))):
         target, _, value = part.partition("=")
+        if target.strip() in ("launch_s", "call_s"):  # a fixed cost in seconds (e.g. launches under CUDA graphs)
+            try:
+                fixed[target.strip()] = float(value)
+            except ValueError:
+                raise ValueError(f"what-if {part!r}: {target.strip()} takes seconds, got {value!r}") from None
+            if not fixed[target.strip()] >= 0:
+                raise ValueError(f"what-if {part!r}: a cost is 0 seconds or more")
+            continue
         cls, _, kind = target.strip().rpartition(".")
         if kind not in tables or not value:
-            raise ValueError(f"what-if {part!r}: write CLASS.bandwidth=VALUE or CLASS.compute=VALUE")
+            raise ValueError(f"what-if {part!r}: write CLASS.bandwidth=VALUE, CLASS.compute=VALUE, launch_s=SECONDS "
+                             f"or call_s=SECONDS")
         table = tables[kind]
         if cls not in table:
             raise ValueError(f"what-if {part!r}: the model has no {kind} fraction for {cls!r}; it has "
@@ -58,7 +70,7 @@ def scenario(model: costmodel.CostModel, spec: str) -> costmodel.CostModel:
         if not 0 < fraction <= 1:
             raise ValueError(f"what-if {part!r}: a fraction lies in (0, 1], got {fraction}")
         table[cls] = fraction
-    return dataclasses.replace(model, bandwidth=tables["bandwidth"], compute=tables["compute"])
+    return dataclasses.replace(model, bandwidth=tables["bandwidth"], compute=tables["compute"], **fixed)
 
 
 def rows_of(record: dict) -> list[dict]:

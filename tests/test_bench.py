@@ -716,3 +716,20 @@ def test_what_if_changes_only_the_named_class_rates(tmp_path, capsys):
     path.write_text(json.dumps({"rows": [{"key": "y"}]}))
     assert gpu_what_if.main([str(path)]) == 2
     assert "--compile-for" in capsys.readouterr().err
+
+
+def test_what_if_takes_the_fixed_costs_in_seconds():
+    """benchmarks/gpu_what_if.py: ``launch_s`` and ``call_s`` replace the model's fixed costs (the launches a CUDA
+    graph might make cheap), and take seconds only."""
+    from infantjax.aot import costmodel
+
+    gpu_what_if = _benchmark("gpu_what_if")
+    model = costmodel.load().on_device("H100")
+    listing = [{"name": "add", "kind": "elementwise", "shape": "bf16[8]", "bytes": 16.0, "flops": 0.0, "count": 100}]
+    cheap = gpu_what_if.scenario(model, "launch_s=1e-6, call_s=0")
+    assert (cheap.launch_s, cheap.call_s) == (1e-6, 0.0)
+    assert model.predict(listing).seconds - cheap.predict(listing).seconds == pytest.approx(
+        100 * (model.launch_s - 1e-6) + model.call_s)
+    for bad in ("launch_s=fast", "call_s=-1"):
+        with pytest.raises(ValueError, match="launch_s|call_s"):
+            gpu_what_if.scenario(model, bad)
