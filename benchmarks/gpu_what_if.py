@@ -13,8 +13,8 @@ by class, then the program again under each ``--what-if``: comma-separated ``CLA
 fraction in (0, 1] or the name of another class, whose fitted fraction of the same kind it takes (e.g.
 ``reduce-narrow.bandwidth=reduce``: the narrow reductions as fast as the wide ones), or ``launch_s=SECONDS`` and
 ``call_s=SECONDS``, the fixed costs of a kernel and of a call (e.g. ``launch_s=1e-6``: launches as cheap as a CUDA
-graph might make them). ``--calls N`` also gives each
-figure times N (e.g. 71,000 windows ÷ 512 a call = 138.67 calls: 1,000 three-minute recordings).
+graph might make them). ``--calls N`` also gives each figure times N (e.g. 71,000 windows ÷ 512 a call = 138.67
+calls: 1,000 three-minute recordings).
 
 Every figure is an **estimate** (a program compiled for the device, not run on it); the what-if figures are the
 same estimate under rates nobody has measured: they say which class a goal depends on and how far it would have to
