@@ -82,11 +82,11 @@ def rows_of(record: dict) -> list[dict]:
     return rows
 
 
-def report(record: dict, devices=("H100", "H200"), what_ifs=(), calls: float | None = None,
-           model: costmodel.CostModel | None = None) -> tuple[list[str], list[dict]]:
+def report(record: dict, devices=("H100", "H200"), what_ifs=(),
+           calls: float | None = None) -> tuple[list[str], list[dict]]:
     """The printed lines and the figures (one dict per row, device and scenario; ``scenario`` None is the shipped
     calibration) of every listed row of ``record``."""
-    base = model or costmodel.load()
+    base = costmodel.load()
     lines: list[str] = []
     figures: list[dict] = []
     for row in rows_of(record):
