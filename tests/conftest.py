@@ -28,6 +28,22 @@ if (os.environ["JAX_PLATFORMS"].split(",")[0].strip() == "cpu"
 os.environ.setdefault("MPLBACKEND", "Agg")
 # the CLI's persistent compilation cache stays out of ~/.cache during tests (tests/test_cache.py turns it on in tmp)
 os.environ.setdefault("INFANTJAX_COMPILATION_CACHE", "off")
+# One compilation cache for the whole test run: JAX's persistent cache in a temporary folder that the pytest
+# process (the xdist controller, or the only process with -n 0) makes before its workers start and removes at the
+# end. Its workers, and the fresh interpreters and CLI subprocesses tests start, inherit the folder, so a program
+# compiles once per run however many test files, workers and processes build it, while the module fixture below
+# still drops the compiled programs from memory between files. Every program is kept (no minimum compile time).
+# INFANTJAX_TEST_COMPILATION_CACHE=off compiles everything in every process again; a JAX_COMPILATION_CACHE_DIR set
+# by the caller is used as it is.
+_RUN_CACHE: str | None = None
+if ("JAX_COMPILATION_CACHE_DIR" not in os.environ
+        and os.environ.get("INFANTJAX_TEST_COMPILATION_CACHE", "on").strip().lower() not in ("0", "off", "false")):
+    import tempfile
+
+    _RUN_CACHE = tempfile.mkdtemp(prefix="infantjax-test-xla-")
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = _RUN_CACHE
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 # On a GPU or TPU (JAX_PLATFORMS=cuda, benchmarks/gpu_suite.sh) the platform's defaults are bfloat16 compute
 # (the accelerator policy) and reduced-precision float32 products (TF32 on a GPU: JAX's default matmul
 # precision there). The value tests compare with float32 references (NumPy, PyTorch, Keras, the CPU forms)
@@ -273,12 +289,13 @@ def _drop_compiled_programs():
     engine = sys.modules.get("infantjax.train.engine")
     if engine is not None:
         engine._CACHE.clear()
-    predict = sys.modules.get("infantjax.train.predict")
+    predict = sys.modules.get("infantjax.infer.predict")
     if predict is not None:
         predict.clear_caches()
-    ens = sys.modules.get("infantjax.ensemble")
-    if ens is not None:
-        ens.scoring_forward.cache_clear()
+    cp = sys.modules.get("infantjax.infer.cp")
+    if cp is not None:
+        cp.scoring_forward.cache_clear()
+        cp.scoring_maps.cache_clear()
     jax.clear_caches()
     gc.collect()
 
@@ -316,3 +333,11 @@ def pytest_terminal_summary(terminalreporter, config):
     parts = [f"{name} {gb:.2f} GB" for name, gb in sorted(_WORKER_PEAKS.items())]
     parts.append(f"controller {_peak_rss_gb():.2f} GB")
     terminalreporter.write_line("peak RSS per test process: " + ", ".join(parts))
+
+
+def pytest_unconfigure(config):
+    """The process that made the run's compilation cache removes it (its workers only use it)."""
+    if _RUN_CACHE is not None and getattr(config, "workerinput", None) is None:
+        import shutil
+
+        shutil.rmtree(_RUN_CACHE, ignore_errors=True)
