@@ -689,10 +689,12 @@ def fit(task: Task, data: Sequence[Any], *, seeds: Sequence[int], initial: Any =
                 if selection is not None and selection.patience is not None and evaluates:
                     stop = stop or all(c.get("stopped") for c in run.selection)  # every instance stopped
                 run.stopped = stop
+                # the epoch's scalars reach the disk before the checkpoint that marks the epoch done: a kill
+                # between the two repeats the epoch (and rewrites its scalars) instead of losing them
+                logger.flush()
                 if ckpt is not None:
                     ckpt.save(epoch, jax.tree_util.tree_map(lambda x: x[:n], {"state": state, "best": best}),
                               run.to_meta())
-                logger.flush()
                 if selection is not None and evaluates:
                     bar.set_postfix(loss=f"{np.mean(train_loss):.4g}",
                                     **{selection.metric: f"{np.mean([m[selection.metric] for m in metrics_list]):.4g}"})
