@@ -16,15 +16,20 @@ os.environ["XLA_FLAGS"] = (
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 # Most of the default run's time is XLA:CPU compiling small programs that then run for milliseconds, and most of
 # that is LLVM optimising the generated code (a Table A.4 training task's initialisation: 7.0 s to compile at XLA's
-# default level, 1.3 s at 0). The tests therefore compile at backend optimisation level 0: the same HLO, the same
-# fusions and buffers, unoptimised machine code (the default run: 15 min 9 s -> 12 min 16 s on 2 idle cores). Values
-# can differ from the optimised build in the last bit (LLVM contracts a multiply and an add into one FMA only when
-# optimising; XLA never enables fast-math); the tests' tolerances hold at both levels. INFANTJAX_TEST_XLA_OPT=default
-# compiles as users do: CI's reference (parity with the official outputs), accelerator-policy and AOT passes set it.
-# Only for CPU runs: a GPU run (benchmarks/gpu_suite.sh) compiles at XLA's default.
-if (os.environ["JAX_PLATFORMS"].split(",")[0].strip() == "cpu"
-        and os.environ.get("INFANTJAX_TEST_XLA_OPT", "0").strip().lower() != "default"):
-    os.environ["XLA_FLAGS"] += " --xla_backend_optimization_level=0"
+# default level, 1.3 s at 0). The tests therefore compile with most optimisations off (jax_disable_most_optimizations:
+# backend optimisation level 0 and no expensive LLVM passes): the same HLO, unoptimised machine code. A test file whose
+# programs run long enough that optimised code pays for its compile (tracking videos, scoring the zoo's ensembles:
+# the pose network runs 5-6 times faster optimised) is marked `xla_optimised` and compiles as users do
+# (_xla_optimisation below). Values can differ from the optimised build in the last bit (LLVM contracts a multiply
+# and an add into one FMA only when optimising; XLA never enables fast-math); the tests' tolerances hold at both
+# levels. INFANTJAX_TEST_XLA_OPT=default compiles everything as users do: CI's reference (parity with the official
+# outputs), accelerator-policy and AOT passes set it. Only for CPU runs: a GPU run (benchmarks/gpu_suite.sh)
+# compiles at XLA's default. The switch is a JAX setting, so the processes tests start inherit it as an environment
+# variable.
+FAST_COMPILE = (os.environ["JAX_PLATFORMS"].split(",")[0].strip() == "cpu"
+                and os.environ.get("INFANTJAX_TEST_XLA_OPT", "0").strip().lower() != "default")
+if FAST_COMPILE:
+    os.environ["JAX_DISABLE_MOST_OPTIMIZATIONS"] = "1"
 os.environ.setdefault("MPLBACKEND", "Agg")
 # the CLI's persistent compilation cache stays out of ~/.cache during tests (tests/test_cache.py turns it on in tmp)
 os.environ.setdefault("INFANTJAX_COMPILATION_CACHE", "off")
@@ -172,6 +177,24 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("reference") is not None:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _xla_optimisation(request):
+    """A file marked ``xla_optimised`` compiles as users do (XLA's optimisations on, in this process and in the
+    processes its tests start); the others with most optimisations off (see FAST_COMPILE above)."""
+    if not FAST_COMPILE or request.node.get_closest_marker("xla_optimised") is None:
+        yield
+        return
+    import jax
+
+    os.environ["JAX_DISABLE_MOST_OPTIMIZATIONS"] = "0"
+    jax.config.update("jax_disable_most_optimizations", False)
+    try:
+        yield
+    finally:
+        os.environ["JAX_DISABLE_MOST_OPTIMIZATIONS"] = "1"
+        jax.config.update("jax_disable_most_optimizations", True)
 
 
 @pytest.fixture(autouse=True)

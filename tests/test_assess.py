@@ -17,6 +17,10 @@ from _assess_utils import CountingPose, assess_models, assessed, infant_video, r
 
 from infantjax.errors import ConfigError, DataError
 
+# every test tracks a video and scores the zoo's ensemble: compiled as users do, where
+# optimised code pays for its compile (tests/conftest.py)
+pytestmark = pytest.mark.xla_optimised
+
 
 def page_data(path: pathlib.Path) -> dict:
     """The JSON the dashboard embeds for its script."""

@@ -22,6 +22,10 @@ from _assess_utils import CountingPose, assess_models, infant_video  # noqa: F40
 from infantjax.errors import DataError, VideoError
 from infantjax.io import files
 
+# every test tracks a video and scores the zoo's ensemble: compiled as users do, where
+# optimised code pays for its compile (tests/conftest.py)
+pytestmark = pytest.mark.xla_optimised
+
 
 def page_data(path: pathlib.Path) -> dict:
     html = path.read_text()
@@ -81,7 +85,6 @@ def test_a_video_the_pose_model_cannot_follow_is_withheld_everywhere(tmp_path, c
     cohort = (out / "cohort.html").read_text()
     assert 'data-quality="unreliable"' in cohort and "cannot be assessed" in cohort
     assert "tracking unreliable in 2 of 2 windows" in cohort
-
 
 
 @pytest.mark.needs("av")

@@ -25,6 +25,10 @@ from infantjax.synth.depth_clips import synthetic_clips
 from infantjax.train import DepthConfig, DepthData, DepthTask, fit
 from infantjax.train.optim import learning_rate_schedule, make_optimizer
 
+# short training runs of the depth networks: compiled as users do, where
+# optimised code pays for its compile (tests/conftest.py)
+pytestmark = pytest.mark.xla_optimised
+
 
 def train_depth(model, initial, inputs, targets, config, loss, validation=None, select=None):
     """One depth CNN from ``initial`` (the old one-network API on the engine): (variables, history, best epoch,

@@ -15,6 +15,11 @@ from infantjax.infer import registry
 from infantjax.models import zoo
 from infantjax.pipelines import families
 
+# zoo models load and predict in fresh interpreters: compiled as users do, where
+# optimised code pays for its compile (tests/conftest.py)
+pytestmark = pytest.mark.xla_optimised
+
+
 LEGACY = pathlib.Path(__file__).resolve().parent / "data" / "legacy-models"
 KINDS = [f.kind for f in families()]
 

@@ -15,6 +15,10 @@ from infantjax.preprocess import roi
 from infantjax.preprocess.filters import lowpass
 from infantjax.preprocess.roi import SquareBox, crop_square, letterbox_box
 
+# videos tracked frame by frame: compiled as users do, where
+# optimised code pays for its compile (tests/conftest.py)
+pytestmark = pytest.mark.xla_optimised
+
 
 def _gaussian_maps(centres, r=64, sigma=4.0):
     """(1, r, r, K) maps with Gaussian peaks at the given (x, y) positions (pixel centres at j + 0.5)."""

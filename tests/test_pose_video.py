@@ -14,6 +14,11 @@ from infantjax.errors import ConfigError, VideoError
 from infantjax.io import read_keypoints, write_video
 from infantjax.pipelines.pose import PosePredictor
 
+# videos tracked frame by frame: compiled as users do, where
+# optimised code pays for its compile (tests/conftest.py)
+pytestmark = pytest.mark.xla_optimised
+
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

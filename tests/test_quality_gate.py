@@ -25,6 +25,11 @@ from infantjax.errors import DataError
 from infantjax.sequence import SkeletonSequence
 from infantjax.skeleton import get as skeleton
 
+# the gate is checked on tracked videos: compiled as users do, where
+# optimised code pays for its compile (tests/conftest.py)
+pytestmark = pytest.mark.xla_optimised
+
+
 NAMES = skeleton("in-motion-19").keypoints
 IX = {n: i for i, n in enumerate(NAMES)}
 

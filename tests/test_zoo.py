@@ -13,6 +13,11 @@ import pytest
 from infantjax.errors import CheckpointError, ConfigError
 from infantjax.models import zoo
 
+# the zoo's models predict on cohorts: compiled as users do, where
+# optimised code pays for its compile (tests/conftest.py)
+pytestmark = pytest.mark.xla_optimised
+
+
 SYNTHETIC = [e for e in zoo.available() if e.family != "pose"]
 
 
