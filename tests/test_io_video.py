@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import pathlib
 import sys
 import tracemalloc
 
@@ -216,11 +217,11 @@ def test_writer_rejects_bad_input(tmp_path):
 
 
 # ------------------------------------------------------------------ bad files → VideoError
-def _audio_only(path):
+def _audio_only(path, codec: str = "pcm_s16le"):
     import av
 
     with av.open(str(path), "w") as c:
-        s = c.add_stream("pcm_s16le", rate=8000)
+        s = c.add_stream(codec, rate=8000)
         s.layout = "mono"
         frame = av.AudioFrame.from_ndarray(np.zeros((1, 800), np.int16), format="s16", layout="mono")
         frame.sample_rate = 8000
@@ -248,6 +249,16 @@ def test_missing_empty_and_non_video_files(tmp_path):
             open_video(path)
     with pytest.raises(VideoError, match="not a regular file"):
         open_video("/dev/null")
+    # an MP4 (or a phone's .m4a) of sound only and an MP4 with no track at all are intact files: they say what
+    # they lack, never that their index is damaged
+    for name in ("voice.m4a", "sound-only.mp4"):
+        with pytest.raises(VideoError, match="no video stream: the file holds only audio") as err:
+            open_video(_audio_only(tmp_path / name, "aac"))
+        assert "index" not in str(err.value)
+    zero = pathlib.Path(__file__).parent / "data" / "videos" / "zero-frames.mp4"  # FFmpeg's `-frames:v 0`
+    with pytest.raises(VideoError, match="no video stream and no frames") as err:
+        open_video(zero)
+    assert "index" not in str(err.value)
     rng = np.random.default_rng(1)
     (tmp_path / "noise.mkv").write_bytes(rng.integers(0, 256, 50_000, dtype=np.uint8).tobytes())
     with pytest.raises(VideoError):

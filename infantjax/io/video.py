@@ -244,11 +244,17 @@ class _PyAVBackend:
         av = _av()
         path = self.path
         if not container.streams.video:
+            # FFmpeg read the file's index: whatever it lacks, it is not a damaged index (that fails to open)
+            kinds = sorted({str(s.type) for s in container.streams})
+            if kinds:
+                what = "an audio recording" if kinds == ["audio"] else "no recording of the infant"
+                raise VideoError(f"{path}: no video stream: the file holds only {' and '.join(kinds)} ({what}, "
+                                 "not a video); pass the video file")
             why = _mp4_damage(path)
-            if why:
+            if why and why.startswith("the file is truncated"):
                 raise VideoError(f"{path}: {why}")
-            kinds = sorted({s.type for s in container.streams}) or ["none"]
-            raise VideoError(f"{path}: no video stream (streams: {', '.join(kinds)}); pass a video file")
+            raise VideoError(f"{path}: no video stream and no frames: the file holds no recording at all (an "
+                             "empty or unfinished export); record the video again or pass another file")
         if _is_still(container):
             stream = container.streams.video[0]
             kind = (stream.codec_context.name if stream.codec_context is not None else "image").upper()
