@@ -8,11 +8,9 @@ Submodules are imported lazily, so ``import infantjax`` stays fast and does not 
 
 from __future__ import annotations
 
-import importlib
-
+from infantjax._lazy import lazy_submodules
+from infantjax._version import __version__
 from infantjax.errors import InfantJaxError
-
-__version__ = "0.1.0"
 
 _SUBMODULES = (
     "augment", "backend", "cache", "clinical", "cli", "deploy", "ensemble", "errors", "explain", "infer", "io", "metrics",
@@ -21,27 +19,6 @@ _SUBMODULES = (
 )
 
 __all__ = ["InfantJaxError", "__version__", "load", *_SUBMODULES]
-
-
-def lazy_submodules(package: str, names: tuple[str, ...]):
-    """The module ``__getattr__`` of ``package`` that imports its submodules ``names`` on first use (PEP 562), so
-    importing a package does not start JAX; ``infantjax``, ``infantjax.pipelines`` and ``infantjax.protocols`` use it.
-
-    Arguments:
-        package: the package's ``__name__``.
-        names: its submodules.
-
-    Returns:
-        ``__getattr__(name)``: the submodule, imported and cached in the package's namespace; AttributeError else.
-    """
-    def __getattr__(name: str):
-        if name in names:
-            module = importlib.import_module(f"{package}.{name}")
-            setattr(importlib.import_module(package), name, module)
-            return module
-        raise AttributeError(f"module {package!r} has no attribute {name!r}")
-
-    return __getattr__
 
 
 __getattr__ = lazy_submodules(__name__, _SUBMODULES)

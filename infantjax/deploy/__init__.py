@@ -186,6 +186,6 @@ def export(model: Any, format: str, out: str | os.PathLike, *, batch: int | None
 
 
 def _version() -> str:
-    import infantjax
+    from infantjax._version import __version__
 
-    return infantjax.__version__
+    return __version__

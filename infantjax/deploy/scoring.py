@@ -136,9 +136,9 @@ def joint_scores(cam_map: np.ndarray, positive_class: int = 1, *, signed: bool =
 
 
 def _versions() -> dict:
-    import infantjax
+    from infantjax._version import __version__
 
-    return {"infantjax": infantjax.__version__, "jax": jax.__version__}
+    return {"infantjax": __version__, "jax": jax.__version__}
 
 
 def _spec_record(spec) -> dict:

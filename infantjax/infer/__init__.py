@@ -25,7 +25,7 @@ Submodules are imported on first use.
 
 from __future__ import annotations
 
-from infantjax import lazy_submodules
+from infantjax._lazy import lazy_submodules
 
 _SUBMODULES = ("cp", "depth", "families", "forward", "graph", "inputs", "mam", "passmore", "pose", "predict", "registry", "sma", "store", "trained")
 

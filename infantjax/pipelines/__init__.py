@@ -18,7 +18,7 @@ JAX.
 
 from __future__ import annotations
 
-from infantjax import lazy_submodules
+from infantjax._lazy import lazy_submodules
 
 _SUBMODULES = ("assessment", "cp", "depth", "mam", "passmore", "pose", "sma")
 

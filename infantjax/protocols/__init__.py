@@ -20,7 +20,7 @@ Submodules are imported on first use (``infantjax.protocols.cp``), so importing 
 
 from __future__ import annotations
 
-from infantjax import lazy_submodules
+from infantjax._lazy import lazy_submodules
 
 _SUBMODULES = ("baselines", "calibration", "cp", "evaluation", "mam", "passmore", "sma", "splits")
 

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from infantjax import __version__
+from infantjax._version import __version__
 from infantjax import skeleton as _skeleton
 from infantjax.clinical import (
     COLOURS,
