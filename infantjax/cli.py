@@ -28,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="infantjax",
         description="Video-based infant movement analysis: pose, skeleton GCN ensembles, NAS, clinical risk.",
     )
+    parser.add_argument("-V", "--version", action="version", version=f"infantjax {_version()}",
+                        help="print infantjax's version and exit")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     parser.add_argument("--debug", action="store_true",
                         help="show the full traceback of an error instead of its one-line message")
@@ -57,6 +59,18 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(f"infantjax.commands.{info.name}")
         module.register(sub)
     return parser
+
+
+def _version() -> str:
+    """The installed distribution's version (the package's own when it is not installed)."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("infantjax")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a source tree on the path
+        import infantjax
+
+        return getattr(infantjax, "__version__", "unknown")
 
 
 def main(argv: list[str] | None = None) -> int:

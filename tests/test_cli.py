@@ -2,6 +2,7 @@ import subprocess
 import sys
 
 import jax
+import pytest
 
 from infantjax import backend
 from infantjax.cli import build_parser, main
@@ -32,3 +33,12 @@ def test_input_errors_exit_with_status_2_and_one_line(tmp_path, capsys):
 def test_python_dash_m_runs_the_cli():
     out = subprocess.run([sys.executable, "-m", "infantjax", "--help"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "demo" in out.stdout
+
+
+def test_version_prints_the_installed_version(capsys):
+    import importlib.metadata
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"infantjax {importlib.metadata.version('infantjax')}"
