@@ -34,6 +34,36 @@ class CountingPose:
         return self.real.track(video, **kwargs)
 
 
+class TrackOnce:
+    """A pose model that tracks each video once: a later ``track`` of the same file with the same settings is
+    given the first call's keypoints (a copy; the real model tracks a file to the same keypoints every time) and
+    its progress callback the same batches. For tests of what is done with the keypoints, which need not pay for
+    tracking a video again. ``calls``: every call's video; ``tracked``: the videos the real model tracked."""
+
+    def __init__(self, real):
+        self.real, self.calls, self.tracked, self._done = real, [], [], {}
+        self.skeleton, self.spec = real.skeleton, real.spec
+
+    def __getattr__(self, name):  # everything else (tracking settings, ...) is the real model's
+        return getattr(self.real, name)
+
+    def track(self, video, *, progress=True, **kwargs):
+        import copy
+
+        path = pathlib.Path(video).resolve()
+        key = (str(path), path.stat().st_size, path.stat().st_mtime_ns, repr(sorted(kwargs.items())))
+        self.calls.append(path.name)
+        if key not in self._done:
+            self.tracked.append(path.name)
+            self._done[key] = self.real.track(video, progress=progress, **kwargs)
+        elif callable(progress):
+            batch = int(kwargs.get("batch_size", 16))
+            n = self._done[key].num_frames
+            for start in range(0, n, batch):
+                progress(min(batch, n - start))
+        return copy.deepcopy(self._done[key])
+
+
 @pytest.fixture(scope="session")
 def assess_models():
     from infantjax.pipelines.assessment import load_models
