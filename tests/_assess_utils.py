@@ -76,9 +76,13 @@ def infant_video(tmp_path_factory) -> pathlib.Path:
     return render_video(tmp_path_factory.mktemp("assess_video") / "baby one.mp4")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def assessed(tmp_path_factory, assess_models, infant_video):
-    """One video through ``infantjax.pipelines.assess``: the AssessRun."""
+    """One video through ``infantjax.pipelines.assess``: the AssessRun.
+
+    Module-scoped, so that it runs after the module's autouse fixtures: a session fixture runs before them, and the
+    pose network it compiled there (with most XLA optimisations off, tests/conftest.py) stayed in use for the whole
+    module of a test file marked ``xla_optimised``, 5-6 times slower."""
     from infantjax import pipelines
 
     return pipelines.assess(infant_video, tmp_path_factory.mktemp("assess_out"), models=assess_models,
