@@ -1,5 +1,11 @@
 """Shared by the assess tests: one tiny synthetic infant video (6 s at 15 fps, 160×120, H.264 MP4), the zoo's models
-loaded once, and one finished assess run of the video."""
+loaded once, and one finished assess run of the video.
+
+The models are the zoo's default pose model and its 3-instance CP ensemble (``cp-gcn-synthetic-3folds``): these
+tests check what ``assess`` does with a pose model and an ensemble (records, pages, resuming, failures, progress),
+which the default ensemble's 28 instances would only make slower. That the defaults are the zoo's (the pose model
+here, the 28-instance ``cp-gcn-tracked`` ensemble) is checked where it is the subject
+(tests/test_assess.py::test_models_load_through_infantjax_load_and_a_wrong_family_is_a_typed_error)."""
 
 from __future__ import annotations
 
@@ -64,11 +70,16 @@ class TrackOnce:
         return copy.deepcopy(self._done[key])
 
 
+#: The CP ensemble of the assess tests: the zoo's 3-instance one (the module docstring says why not the default).
+ENSEMBLE = "cp-gcn-synthetic-3folds"
+
+
 @pytest.fixture(scope="session")
 def assess_models():
+    """The zoo's default pose model and its 3-instance CP ensemble, loaded by name once."""
     from infantjax.pipelines.assessment import load_models
 
-    return load_models()
+    return load_models(ensemble=ENSEMBLE)
 
 
 @pytest.fixture(scope="session")
