@@ -13,7 +13,7 @@ import shutil
 
 import numpy as np
 import pytest
-from _assess_utils import CountingPose, assess_models, assessed, infant_video, render_video  # noqa: F401
+from _assess_utils import CountingPose, TrackOnce, assess_models, assessed, infant_video, render_video  # noqa: F401
 
 from infantjax.errors import ConfigError, DataError
 
@@ -130,7 +130,8 @@ def test_a_folder_resumes_after_a_kill_and_goes_on_past_damaged_videos(tmp_path,
     (videos / "b_truncated.mp4").write_bytes(data[: len(data) // 2])
     (videos / "notes.txt").write_text("not a video: left out")
     out = tmp_path / "out"
-    pose = CountingPose(assess_models.pose, interrupt_on="c.mp4")
+    # (a file tracked once is not tracked again when the last run redoes it: TrackOnce gives its keypoints)
+    pose = CountingPose(TrackOnce(assess_models.pose), interrupt_on="c.mp4")
     models = Models(pose, assess_models.ensemble, assess_models.pose_name, assess_models.ensemble_name)
     with pytest.raises(KeyboardInterrupt):  # killed while tracking c.mp4
         pipelines.assess(videos, out, models=models, progress=False, labelled=False)
@@ -215,7 +216,7 @@ def test_cli_single_video_prints_the_dashboard_and_stage_shares(tmp_path, capsys
     assert main(["assess", str(infant_video), "--out", str(tmp_path / "o"), "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "baby_one: CP risk" in out and "time per stage: decode" in out and "pose" in out
-    assert "models: The models (CP ensemble cp-gcn-tracked, pose model rt-synthetic-infant-roi) were " \
+    assert "models: The models (CP ensemble cp-gcn-synthetic-3folds, pose model rt-synthetic-infant-roi) were " \
         "trained on synthetic infants only" in out
     assert f"dashboard: {(tmp_path / 'o' / 'baby_one' / 'dashboard.html').resolve()}" in out
     # run again: finished, not redone
@@ -282,7 +283,7 @@ def test_dashboard_in_chromium_clicks_play_the_window(browser, assessed):
         assert rec["windows"][first]["start"] - 1e-3 <= t <= rec["windows"][first]["end"]
         assert f"window {first + 1} of {len(rec['windows'])}" in page.inner_text("#live-window")
         assert page.get_attribute("#dashboard", "data-window") == str(first)
-        # the default models are synthetic-only, and the page says so in its notice
+        # the zoo's models are synthetic-only, and the page says so in its notice
         assert "trained on synthetic infants only" in page.inner_text("#models-note")
         assert page.evaluate("document.documentElement.scrollWidth") <= 1280
         video_url = (path.parent / rec["files"]["video"]).resolve().as_uri()
@@ -403,10 +404,17 @@ def test_the_labelled_video_is_written_beside_the_ensemble_and_stopped_when_the_
 
 def test_models_load_through_infantjax_load_and_a_wrong_family_is_a_typed_error(tmp_path, assess_models):
     """``load_models`` reads a saved ensemble folder and a zoo pose name through :func:`infantjax.load`; a saved
-    model of another family given as ``--pose`` is refused with the family it is."""
+    model of another family given as ``--pose`` is refused with the family it is. Named by neither, the models are
+    the zoo's defaults: the infant pose model ``rt-synthetic-infant-roi`` (the one the other assess tests load) and
+    the 28-instance CP ensemble ``cp-gcn-tracked``."""
+    from infantjax.models import zoo
     from infantjax.models.zoo import weights_file
     from infantjax.pipelines import assessment
 
+    assert assess_models.pose_name == zoo.default("pose") == "rt-synthetic-infant-roi"  # loaded with pose=None
+    default = assessment.load_models(pose=assess_models.pose)
+    assert default.ensemble_name == zoo.default("ensemble") == "cp-gcn-tracked"
+    assert default.ensemble.num_instances == 28
     assess_models.ensemble.save(tmp_path / "ens")
     models = assessment.load_models(ensemble=tmp_path / "ens", pose="rt-synthetic-infant")
     assert models.ensemble_name == str((tmp_path / "ens").resolve()) and models.pose_name == "rt-synthetic-infant"

@@ -17,7 +17,7 @@ import unicodedata
 
 import numpy as np
 import pytest
-from _assess_utils import CountingPose, assess_models, infant_video  # noqa: F401
+from _assess_utils import CountingPose, TrackOnce, assess_models, infant_video  # noqa: F401
 
 from infantjax.errors import DataError, VideoError
 from infantjax.io import files
@@ -188,7 +188,8 @@ def test_temporaries_stale_results_and_failed_videos_on_resume(tmp_path, assess_
     shutil.copy(infant_video, videos / f"{baby}.mp4")
     (videos / "broken.mp4").write_bytes(b"not a video\n" * 40)
     out = tmp_path / "out"
-    pose = CountingPose(assess_models.pose)
+    # (the video is tracked once: the last run, which redoes it, is given the first run's keypoints by TrackOnce)
+    pose = CountingPose(TrackOnce(assess_models.pose))
     models = Models(pose, assess_models.ensemble, assess_models.pose_name, assess_models.ensemble_name)
     folder = out / "bébé_vidéo_2_(Ärztin_Çelik)"
     run = pipelines.assess(videos, out, models=models, progress=False, labelled=False)

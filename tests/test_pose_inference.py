@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _pose_utils import rt_lite, rt_lite_video  # noqa: F401
 
 from conftest import data_file
 from infantjax.errors import ConfigError
@@ -206,17 +207,11 @@ def test_fast_keypoints_close_to_official(data_dir, mpii):
 
 
 @pytest.mark.needs("av")
-def test_fast_track_agrees_with_exact_track(data_dir, tmp_path):
+def test_fast_track_agrees_with_exact_track(rt_lite, rt_lite_video):
     """track(fast=True) gives the same sequence shape, and keypoints near the exact path's, on a rendered video."""
-    from infantjax import synth
-    from infantjax.io import write_video
-
-    frames, _, _ = synth.render_frames(5, seed=4, height=96, width=128, skeleton="mpii-16")
-    path = tmp_path / "infant.mp4"
-    write_video(path, frames, fps=30.0)
-    p = PosePredictor.from_keras_h5(data_dir / "efficientpose" / "keras" / "EfficientPoseRT_LITE.h5")
-    exact = p.track(path, batch_size=2, progress=False)
-    fast = p.track(path, batch_size=2, progress=False, fast=True)
+    path, _ = rt_lite_video
+    exact = rt_lite.track(path, batch_size=2, progress=False, max_frames=5)  # its first 5 frames
+    fast = rt_lite.track(path, batch_size=2, progress=False, fast=True, max_frames=5)
     assert fast.coords.shape == exact.coords.shape == (5, 16, 2)
     assert fast.metadata == exact.metadata and fast.fps == exact.fps
     err = np.linalg.norm(fast.coords - exact.coords, axis=-1)

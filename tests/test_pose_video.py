@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from _pose_utils import rt_lite, rt_lite_video  # noqa: F401
 
 from infantjax.cli import main as cli_main
 from infantjax.errors import ConfigError, VideoError
@@ -22,24 +23,9 @@ pytestmark = pytest.mark.xla_optimised
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-@pytest.fixture(scope="module")
-def rt_lite(data_dir):
-    return PosePredictor.from_keras_h5(data_dir / "efficientpose" / "keras" / "EfficientPoseRT_LITE.h5")
-
-
-@pytest.fixture(scope="module")
-def video(tmp_path_factory):
-    from infantjax import synth
-
-    frames, _, _ = synth.render_frames(9, seed=3, height=96, width=128, skeleton="mpii-16")
-    path = tmp_path_factory.mktemp("video") / "infant.mp4"
-    write_video(path, frames, fps=30.0)
-    return path, frames
-
-
 @pytest.mark.needs("av")
-def test_track_matches_frame_by_frame_keypoints(rt_lite, video):
-    path, frames = video
+def test_track_matches_frame_by_frame_keypoints(rt_lite, rt_lite_video):
+    path, frames = rt_lite_video
     seq = rt_lite.track(path, stride=2, batch_size=2, progress=False)
     assert seq.num_frames == 5 and seq.fps == 15.0
     assert seq.coords.shape == (5, 16, 2) and seq.confidence.shape == (5, 16)
@@ -55,8 +41,8 @@ def test_track_matches_frame_by_frame_keypoints(rt_lite, video):
 
 
 @pytest.mark.needs("av")
-def test_cli_writes_keypoint_csv(data_dir, video, tmp_path, capsys):
-    path, _ = video
+def test_cli_writes_keypoint_csv(data_dir, rt_lite_video, tmp_path, capsys):
+    path, _ = rt_lite_video
     out = tmp_path / "keypoints.csv"
     weights = data_dir / "efficientpose" / "keras" / "EfficientPoseRT_LITE.h5"
     rc = cli_main(["pose", str(path), "--model", "rt_lite", "--weights", str(weights), "--out", str(out),
