@@ -4,10 +4,8 @@ training from Orbax checkpoints, host syncs, hooks and clear errors."""
 from __future__ import annotations
 
 import functools
-import logging
 import pathlib
 import re
-import warnings
 
 import flax.linen as nn
 import jax
@@ -66,10 +64,10 @@ def test_the_documented_toy_task_learns_its_line_with_three_instances_in_one_pro
     assert result.step_losses.shape == (30 * 8, 3)
 
 
-def test_the_documented_toy_family_saves_loads_predicts_and_resumes(toy, tmp_path, caplog):
-    """The whole toy family end to end: a trained model of the common format whose prediction is the line, and a
-    run that resumes from its checkpoint to the uninterrupted result, without a warning (Orbax's "Metadata file does
-    not exist" for ``<step>/state`` was logged on every resume, issue 38)."""
+def test_the_documented_toy_family_saves_loads_and_predicts(toy, tmp_path):
+    """The whole toy family end to end: a trained model of the common format whose prediction is the line. (Its task
+    resumes from a checkpoint to the uninterrupted result, without a warning: the task contract, which checks every
+    registered task, the toy's LineTask too.)"""
     import infantjax
     from infantjax import deploy, models
     from infantjax.infer import registry
@@ -101,28 +99,6 @@ def test_the_documented_toy_family_saves_loads_predicts_and_resumes(toy, tmp_pat
     again = deploy.load(exported.path)
     np.testing.assert_allclose(np.asarray(again(np.array([[0.0], [1.0]], np.float32))[0]).mean(axis=1),
                                [-1.0, 2.0], atol=0.1)
-
-    task = LineTask(LineSpec(), toy["config"].replace(epochs=4))
-    data = [toy["line_data"](s) for s in range(2)]
-    full = fit(task, data, seeds=[1, 2], mesh=one_device())
-
-    def crash(epoch, metrics):
-        if epoch == 3:
-            raise RuntimeError("crash")
-
-    with pytest.raises(RuntimeError):
-        fit(task, data, seeds=[1, 2], mesh=one_device(), checkpoint_dir=tmp_path / "run", on_epoch=crash)
-    caplog.clear()
-    trained = []
-    with caplog.at_level("WARNING"), warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        resumed = fit(task, data, seeds=[1, 2], mesh=one_device(), checkpoint_dir=tmp_path / "run",
-                      on_epoch=lambda e, m: trained.append(e))
-    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
-    assert [str(w.message) for w in caught] == []
-    assert trained == [3, 4]  # it did resume: epochs 1-2 from the checkpoint
-    for a, b in zip(jax.tree_util.tree_leaves(full.variables), jax.tree_util.tree_leaves(resumed.variables)):
-        np.testing.assert_array_equal(a, b)
 
 
 def test_stacked_instances_equal_instances_trained_alone_and_sync_rate_changes_nothing(toy):
