@@ -101,6 +101,30 @@ def test_the_documented_toy_family_saves_loads_and_predicts(toy, tmp_path):
                                [-1.0, 2.0], atol=0.1)
 
 
+def test_a_finished_run_is_not_trained_again_and_its_checkpoint_refuses_other_seeds_and_models(toy, tmp_path):
+    """A checkpoint directory holds one run: the finished run resumes to its result without training again (its
+    TensorBoard scalars beside the checkpoints); another seed, or a model of other shapes, is refused rather than
+    mixed into it."""
+    from infantjax.errors import CheckpointError
+
+    task = toy["LineTask"](toy["LineSpec"](), toy["config"].replace(epochs=2))
+    data = [toy["line_data"](0)]
+    done = fit(task, data, seeds=[3], mesh=one_device(), checkpoint_dir=tmp_path / "run")
+    assert (tmp_path / "run" / "tensorboard").is_dir()
+    again = fit(task, data, seeds=[3], mesh=one_device(), checkpoint_dir=tmp_path / "run",
+                on_epoch=lambda e, m: pytest.fail("a finished run must not train again"))
+    assert again.best_epoch == done.best_epoch and again.history == done.history
+    for a, b in zip(jax.tree_util.tree_leaves(done.variables), jax.tree_util.tree_leaves(again.variables), strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ConfigError, match="seeds"):
+        fit(task, data, seeds=[4], mesh=one_device(), checkpoint_dir=tmp_path / "run")
+    wide = toy["LineTask"](toy["LineSpec"](features=2), task.config)
+    rng = np.random.default_rng(0)
+    wide_data = {"x": rng.uniform(-1, 1, (64, 2)).astype(np.float32), "y": data[0]["y"]}
+    with pytest.raises(CheckpointError, match="has shape"):
+        fit(wide, [wide_data], seeds=[3], mesh=one_device(), checkpoint_dir=tmp_path / "run")
+
+
 def test_stacked_instances_equal_instances_trained_alone_and_sync_rate_changes_nothing(toy):
     task = toy["LineTask"](toy["LineSpec"](), toy["config"].replace(epochs=3))
     data = [toy["line_data"](s) for s in range(3)]
