@@ -1,5 +1,7 @@
-"""The training engine on every task: the documented toy task, stacked instances, exact resume of pose and depth
-training from Orbax checkpoints, host syncs, hooks and clear errors."""
+"""The training engine on every task: the documented toy task, stacked instances sharded over the devices, what a
+checkpoint directory accepts, exact resume of a PCKh-selected pose-style task from given initial variables, host
+syncs, hooks and clear errors (the resume of every registered task from its own initialisation: the task contract,
+tests/test_task_contract.py)."""
 
 from __future__ import annotations
 
@@ -15,9 +17,6 @@ import pytest
 from infantjax import parallel
 from infantjax.errors import ConfigError, DataError
 from infantjax.train import (
-    DepthConfig,
-    DepthData,
-    DepthTask,
     Hook,
     PoseConfig,
     PoseData,
@@ -205,8 +204,11 @@ class _TinyPose(nn.Module):
 
 
 def test_pose_task_resumes_from_a_checkpoint_bit_identically(tmp_path):
-    """The pose task's host state (the permutation and σ of each epoch), its augmentation keys, BatchNorm statistics
-    and the PCKh selection survive an interruption; a small network stands in for EfficientPose (below, slow)."""
+    """The pose task's host state (the permutation and σ of each epoch), its augmentation keys, Adam's state,
+    BatchNorm statistics and the PCKh selection survive an interruption of a run started from given variables (the
+    checkpoint, not the initial variables, is what the run resumes from); a small network stands in for EfficientPose
+    (below, slow). The contract (tests/test_task_contract.py) resumes every other task from its own initialisation;
+    its EfficientPose resume is slow."""
     from infantjax.models.pose import EfficientPoseSpec
 
     rng = np.random.default_rng(0)
@@ -215,10 +217,11 @@ def test_pose_task_resumes_from_a_checkpoint_bit_identically(tmp_path):
     keypoints = rng.uniform(0.2, 0.8, (8, 16, 2)).astype(np.float32)
     spec = EfficientPoseSpec("rt_lite", num_pafs=30, resolution=r)
     config = PoseConfig(epochs=3, batch_size=4, learning_rate=1e-3, sigma=3.0, sigma_final=1.0, progress=False)
-    assert config.augment is not None and config.sigma_at(1) != config.sigma_at(3)
+    assert config.augment is not None and config.sigma_at(1) != config.sigma_at(3) and config.optimizer == "adam"
     task = PoseTask(spec, config, "mpii-16", model=_TinyPose())
     data = PoseData(images, keypoints, validation=(images[:4], keypoints[:4]))
-    res = _interrupted_equals_uninterrupted(task, data, tmp_path)
+    initial = jax.jit(_TinyPose().init)(jax.random.PRNGKey(7), np.zeros((1, r, r, 3), np.float32))
+    res = _interrupted_equals_uninterrupted(task, data, tmp_path, initial=initial)
     assert {"val_pckh", "best_val_pckh"} <= set(res.history[0][-1])
     assert "batch_stats" in res.variables
 
@@ -238,20 +241,3 @@ def test_pose_training_resumes_from_a_checkpoint_bit_identically(tmp_path):
     data = PoseData(images, keypoints, validation=(images[:4], keypoints[:4]))
     res = _interrupted_equals_uninterrupted(task, data, tmp_path, initial=init_variables(spec, jax.random.PRNGKey(0)))
     assert {"val_pckh", "best_val_pckh"} <= set(res.history[0][-1])
-
-
-def test_depth_training_resumes_from_a_checkpoint_bit_identically(tmp_path):
-    from infantjax.models.depth import RegressionSpec
-    from infantjax.models.depth.init import init_network
-
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(8, 3, 8, 8, 21)).astype(np.float32)
-    y = rng.uniform(size=(8, 3, 8, 8, 20)).astype(np.float32)
-    model = RegressionSpec("asymmetric", widths=(2, 2, 2, 2), head_width=2).build()
-    config = DepthConfig(epochs=3, batch_size=4, optimizer="adam", learning_rate=0.01, progress=False)
-    # initial variables compiled cheaply (init_network) rather than the engine's initialiser: the resume is the test
-    initial = init_network(model, jax.random.key(0, impl="rbg"), x.shape)
-    res = _interrupted_equals_uninterrupted(DepthTask(model, config, x.shape[1:]), DepthData(x, y, (x, y)), tmp_path,
-                                            initial=initial)
-    maes = [h["val_metric"] for h in res.history[0]]
-    assert res.best_epoch[0] == int(np.argmin(maes)) + 1  # seed 004's selection: the lowest validation MAE
