@@ -1,13 +1,13 @@
-"""The training engine on every task: the documented toy task, stacked instances, exact resume of pose and depth
-training from Orbax checkpoints, host syncs, hooks and clear errors."""
+"""The training engine on every task: the documented toy task, stacked instances sharded over the devices, what a
+checkpoint directory accepts, exact resume of a PCKh-selected pose-style task from given initial variables, host
+syncs, hooks and clear errors (the resume of every registered task from its own initialisation: the task contract,
+tests/test_task_contract.py)."""
 
 from __future__ import annotations
 
 import functools
-import logging
 import pathlib
 import re
-import warnings
 
 import flax.linen as nn
 import jax
@@ -17,9 +17,6 @@ import pytest
 from infantjax import parallel
 from infantjax.errors import ConfigError, DataError
 from infantjax.train import (
-    DepthConfig,
-    DepthData,
-    DepthTask,
     Hook,
     PoseConfig,
     PoseData,
@@ -66,10 +63,10 @@ def test_the_documented_toy_task_learns_its_line_with_three_instances_in_one_pro
     assert result.step_losses.shape == (30 * 8, 3)
 
 
-def test_the_documented_toy_family_saves_loads_predicts_and_resumes(toy, tmp_path, caplog):
-    """The whole toy family end to end: a trained model of the common format whose prediction is the line, and a
-    run that resumes from its checkpoint to the uninterrupted result, without a warning (Orbax's "Metadata file does
-    not exist" for ``<step>/state`` was logged on every resume, issue 38)."""
+def test_the_documented_toy_family_saves_loads_and_predicts(toy, tmp_path):
+    """The whole toy family end to end: a trained model of the common format whose prediction is the line. (Its task
+    resumes from a checkpoint to the uninterrupted result, without a warning: the task contract, which checks every
+    registered task, the toy's LineTask too.)"""
     import infantjax
     from infantjax import deploy, models
     from infantjax.infer import registry
@@ -102,27 +99,29 @@ def test_the_documented_toy_family_saves_loads_predicts_and_resumes(toy, tmp_pat
     np.testing.assert_allclose(np.asarray(again(np.array([[0.0], [1.0]], np.float32))[0]).mean(axis=1),
                                [-1.0, 2.0], atol=0.1)
 
-    task = LineTask(LineSpec(), toy["config"].replace(epochs=4))
-    data = [toy["line_data"](s) for s in range(2)]
-    full = fit(task, data, seeds=[1, 2], mesh=one_device())
 
-    def crash(epoch, metrics):
-        if epoch == 3:
-            raise RuntimeError("crash")
+def test_a_finished_run_is_not_trained_again_and_its_checkpoint_refuses_other_seeds_and_models(toy, tmp_path):
+    """A checkpoint directory holds one run: the finished run resumes to its result without training again (its
+    TensorBoard scalars beside the checkpoints); another seed, or a model of other shapes, is refused rather than
+    mixed into it."""
+    from infantjax.errors import CheckpointError
 
-    with pytest.raises(RuntimeError):
-        fit(task, data, seeds=[1, 2], mesh=one_device(), checkpoint_dir=tmp_path / "run", on_epoch=crash)
-    caplog.clear()
-    trained = []
-    with caplog.at_level("WARNING"), warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        resumed = fit(task, data, seeds=[1, 2], mesh=one_device(), checkpoint_dir=tmp_path / "run",
-                      on_epoch=lambda e, m: trained.append(e))
-    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
-    assert [str(w.message) for w in caught] == []
-    assert trained == [3, 4]  # it did resume: epochs 1-2 from the checkpoint
-    for a, b in zip(jax.tree_util.tree_leaves(full.variables), jax.tree_util.tree_leaves(resumed.variables)):
+    task = toy["LineTask"](toy["LineSpec"](), toy["config"].replace(epochs=2))
+    data = [toy["line_data"](0)]
+    done = fit(task, data, seeds=[3], mesh=one_device(), checkpoint_dir=tmp_path / "run")
+    assert (tmp_path / "run" / "tensorboard").is_dir()
+    again = fit(task, data, seeds=[3], mesh=one_device(), checkpoint_dir=tmp_path / "run",
+                on_epoch=lambda e, m: pytest.fail("a finished run must not train again"))
+    assert again.best_epoch == done.best_epoch and again.history == done.history
+    for a, b in zip(jax.tree_util.tree_leaves(done.variables), jax.tree_util.tree_leaves(again.variables), strict=True):
         np.testing.assert_array_equal(a, b)
+    with pytest.raises(ConfigError, match="seeds"):
+        fit(task, data, seeds=[4], mesh=one_device(), checkpoint_dir=tmp_path / "run")
+    wide = toy["LineTask"](toy["LineSpec"](features=2), task.config)
+    rng = np.random.default_rng(0)
+    wide_data = {"x": rng.uniform(-1, 1, (64, 2)).astype(np.float32), "y": data[0]["y"]}
+    with pytest.raises(CheckpointError, match="has shape"):
+        fit(wide, [wide_data], seeds=[3], mesh=one_device(), checkpoint_dir=tmp_path / "run")
 
 
 def test_stacked_instances_equal_instances_trained_alone_and_sync_rate_changes_nothing(toy):
@@ -205,8 +204,11 @@ class _TinyPose(nn.Module):
 
 
 def test_pose_task_resumes_from_a_checkpoint_bit_identically(tmp_path):
-    """The pose task's host state (the permutation and σ of each epoch), its augmentation keys, BatchNorm statistics
-    and the PCKh selection survive an interruption; a small network stands in for EfficientPose (below, slow)."""
+    """The pose task's host state (the permutation and σ of each epoch), its augmentation keys, Adam's state,
+    BatchNorm statistics and the PCKh selection survive an interruption of a run started from given variables (the
+    checkpoint, not the initial variables, is what the run resumes from); a small network stands in for EfficientPose
+    (below, slow). The contract (tests/test_task_contract.py) resumes every other task from its own initialisation;
+    its EfficientPose resume is slow."""
     from infantjax.models.pose import EfficientPoseSpec
 
     rng = np.random.default_rng(0)
@@ -215,10 +217,11 @@ def test_pose_task_resumes_from_a_checkpoint_bit_identically(tmp_path):
     keypoints = rng.uniform(0.2, 0.8, (8, 16, 2)).astype(np.float32)
     spec = EfficientPoseSpec("rt_lite", num_pafs=30, resolution=r)
     config = PoseConfig(epochs=3, batch_size=4, learning_rate=1e-3, sigma=3.0, sigma_final=1.0, progress=False)
-    assert config.augment is not None and config.sigma_at(1) != config.sigma_at(3)
+    assert config.augment is not None and config.sigma_at(1) != config.sigma_at(3) and config.optimizer == "adam"
     task = PoseTask(spec, config, "mpii-16", model=_TinyPose())
     data = PoseData(images, keypoints, validation=(images[:4], keypoints[:4]))
-    res = _interrupted_equals_uninterrupted(task, data, tmp_path)
+    initial = jax.jit(_TinyPose().init)(jax.random.PRNGKey(7), np.zeros((1, r, r, 3), np.float32))
+    res = _interrupted_equals_uninterrupted(task, data, tmp_path, initial=initial)
     assert {"val_pckh", "best_val_pckh"} <= set(res.history[0][-1])
     assert "batch_stats" in res.variables
 
@@ -238,20 +241,3 @@ def test_pose_training_resumes_from_a_checkpoint_bit_identically(tmp_path):
     data = PoseData(images, keypoints, validation=(images[:4], keypoints[:4]))
     res = _interrupted_equals_uninterrupted(task, data, tmp_path, initial=init_variables(spec, jax.random.PRNGKey(0)))
     assert {"val_pckh", "best_val_pckh"} <= set(res.history[0][-1])
-
-
-def test_depth_training_resumes_from_a_checkpoint_bit_identically(tmp_path):
-    from infantjax.models.depth import RegressionSpec
-    from infantjax.models.depth.init import init_network
-
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(8, 3, 8, 8, 21)).astype(np.float32)
-    y = rng.uniform(size=(8, 3, 8, 8, 20)).astype(np.float32)
-    model = RegressionSpec("asymmetric", widths=(2, 2, 2, 2), head_width=2).build()
-    config = DepthConfig(epochs=3, batch_size=4, optimizer="adam", learning_rate=0.01, progress=False)
-    # initial variables compiled cheaply (init_network) rather than the engine's initialiser: the resume is the test
-    initial = init_network(model, jax.random.key(0, impl="rbg"), x.shape)
-    res = _interrupted_equals_uninterrupted(DepthTask(model, config, x.shape[1:]), DepthData(x, y, (x, y)), tmp_path,
-                                            initial=initial)
-    maes = [h["val_metric"] for h in res.history[0]]
-    assert res.best_epoch[0] == int(np.argmin(maes)) + 1  # seed 004's selection: the lowest validation MAE

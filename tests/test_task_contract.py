@@ -2,8 +2,9 @@
 pose, depth, smartphone, SMA and MAM tasks of the package and the toy family of docs/architecture.md). A task
 registered tomorrow is checked here without a line of new test code:
 
-* a run resumed from its checkpoint (a crash after early stopping has started, for tasks that stop early) ends
-  bit for bit as the uninterrupted run: variables, history, kept epochs, losses;
+* a run resumed from its checkpoint (a crash after early stopping has started, for tasks that stop early) trains
+  only the epoch the crash cut short, without a warning, and ends bit for bit as the uninterrupted run: variables,
+  history, kept epochs, losses;
 * an instance trained in a stack equals the same instance trained alone;
 * ``epoch_batches`` depends on (seed, epoch) only: two task objects give the same batches, in any order of access;
 * ``compile_key`` ignores host-only config fields and changes with a compiled one;
@@ -15,6 +16,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import logging
+import warnings
 
 import jax
 import numpy as np
@@ -60,7 +63,7 @@ _SLOW_CONTRACT = {"PoseTask"}
 
 @pytest.mark.parametrize("cls", [pytest.param(c, marks=pytest.mark.slow) if c.__name__ in _SLOW_CONTRACT else c
                                  for c in TASKS], ids=lambda c: c.__name__)
-def test_resume_is_exact_and_a_stacked_instance_equals_it_alone(cls, tmp_path):
+def test_resume_is_exact_and_a_stacked_instance_equals_it_alone(cls, tmp_path, caplog):
     task, data = cls.example()
     assert len(data) == 2
     before = set(vars(task))
@@ -78,7 +81,17 @@ def test_resume_is_exact_and_a_stacked_instance_equals_it_alone(cls, tmp_path):
 
     with pytest.raises(Crash):
         fit(task, data, seeds=[3, 4], mesh=_mesh(2), checkpoint_dir=tmp_path / "run", on_epoch=crash)
-    resumed = fit(task, data, seeds=[3, 4], mesh=_mesh(2), checkpoint_dir=tmp_path / "run")
+    trained = []
+    caplog.clear()
+    with caplog.at_level("WARNING"), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        resumed = fit(task, data, seeds=[3, 4], mesh=_mesh(2), checkpoint_dir=tmp_path / "run",
+                      on_epoch=lambda e, m: trained.append(e))
+    assert trained == [last]  # it did resume: the epochs before the crash come from the checkpoint
+    # without a warning (Orbax's "Metadata file does not exist" for ``<step>/state`` was logged on every resume,
+    # issue 38)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert [str(w.message) for w in caught] == []
     for a, b in zip(_leaves(full.variables), _leaves(resumed.variables), strict=True):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_equal(resumed.history, full.history)

@@ -1,5 +1,6 @@
-"""The training engine with the CP task: the reference recipe, one instance for NAS, checkpoint/resume, vmapped folds
-== folds one by one."""
+"""The training engine with the CP task: the reference recipe, one instance for NAS, vmapped folds == folds one by
+one. (The CP task's checkpoint/resume: the task contract, tests/test_task_contract.py; what a checkpoint directory
+refuses: tests/test_engine.py.)"""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from _train_utils import SMALL, random_walk_cohort, tiny_gcn_spec
 
 from infantjax import parallel
-from infantjax.errors import CheckpointError, ConfigError, DataError, SkeletonMismatchError
+from infantjax.errors import ConfigError, DataError, SkeletonMismatchError
 from infantjax.sequence import Cohort, SkeletonSequence
 from infantjax.train import CPConfig, CPData, CPTask, fit, prepare_cohort, validation_windows
 from infantjax.train.cp import crop_start_bounds, epoch_crops
@@ -113,43 +114,6 @@ def test_fit_reports_history_keeps_best_epoch_and_stops_early(cohorts):
     variables = res.instance(0)
     assert set(variables) == {"params", "batch_stats"}
     assert variables["params"]["head_fc"]["kernel"].shape[-1] == 2
-
-
-def test_checkpoint_resume_equals_uninterrupted_run(cohorts, tmp_path):
-    train, val = cohorts
-    cfg = SMALL.replace(epochs=3)
-    ref = fit_one(SPEC, train, val, cfg, seed=3, mesh=one_device())
-
-    class Crash(Exception):
-        pass
-
-    def crash(epoch, metrics):
-        if epoch == 2:
-            raise Crash  # dies before epoch 2 is checkpointed: the run resumes from epoch 1
-
-    with pytest.raises(Crash):
-        fit_one(SPEC, train, val, cfg, seed=3, checkpoint_dir=tmp_path / "run", on_epoch=crash,
-                mesh=one_device())
-    resumed_epochs = []
-    res = fit_one(SPEC, train, val, cfg, seed=3, checkpoint_dir=tmp_path / "run",
-                  on_epoch=lambda e, m: resumed_epochs.append(e), mesh=one_device())
-    assert resumed_epochs == [2, 3]
-    assert [h["val_auc"] for h in res.history[0]] == [h["val_auc"] for h in ref.history[0]]
-    np.testing.assert_allclose([h["train_loss"] for h in res.history[0]],
-                               [h["train_loss"] for h in ref.history[0]], rtol=1e-6)
-    for a, b in zip(jax.tree_util.tree_leaves(res.variables), jax.tree_util.tree_leaves(ref.variables)):
-        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
-    assert (tmp_path / "run" / "tensorboard").is_dir()
-    # a finished run resumes to its result without training again
-    again = fit_one(SPEC, train, val, cfg, seed=3, checkpoint_dir=tmp_path / "run",
-                    on_epoch=lambda e, m: pytest.fail("a finished run must not train again"))
-    assert again.best_epoch == res.best_epoch
-    # another seed in the same directory is refused rather than silently mixed
-    with pytest.raises(ConfigError, match="seeds"):
-        fit_one(SPEC, train, val, cfg, seed=4, checkpoint_dir=tmp_path / "run")
-    # a checkpoint of another model cannot be restored into this one
-    with pytest.raises(CheckpointError, match="has shape"):
-        fit_one(tiny_gcn_spec(input_width=8), train, val, cfg, seed=3, checkpoint_dir=tmp_path / "run")
 
 
 def test_vmapped_folds_equal_folds_trained_one_by_one(cohorts):
