@@ -14,6 +14,7 @@ __all__ = [
     "SkeletonMismatchError",
     "ConfigError",
     "DataError",
+    "LabelledDataError",
     "CheckpointError",
     "WeightsError",
     "StateDictError",
@@ -49,6 +50,11 @@ class ConfigError(InfantJaxError, ValueError):
 
 class DataError(InfantJaxError, ValueError):
     """Data that has the right format but cannot be used: NaN/inf, too short, unknown subjects, empty cohort."""
+
+
+class LabelledDataError(DataError):
+    """A labelled project (DeepLabCut, COCO) cannot be used: a missing image, a label outside its image, body parts
+    that differ between files, no labelled frame, two skeletons in one file."""
 
 
 class CheckpointError(InfantJaxError):

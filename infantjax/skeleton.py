@@ -37,6 +37,7 @@ __all__ = [
     "MODEL_SKELETON",
     "Skeleton",
     "get",
+    "define",
     "names",
     "register",
     "mapping",
@@ -118,6 +119,12 @@ class Skeleton:
                 if other in self.keypoints:
                     pairs.append((i, self.keypoints.index(other)))
         return tuple(pairs)
+
+    def to_dict(self) -> dict:
+        """The definition as JSON values (:func:`define` reads it back): what a saved model of a lab's own body
+        parts carries, since its skeleton is registered nowhere else."""
+        return {"name": self.name, "keypoints": list(self.keypoints), "edges": [list(e) for e in self.edges],
+                "parents": list(self.parents), "center": self.center, "labels": list(self.labels)}
 
     def binary_adjacency(self, self_loops: bool = False) -> np.ndarray:
         """Symmetric 0/1 adjacency (V, V), optionally with self-loops."""
@@ -255,6 +262,32 @@ def get(name: str | Skeleton) -> Skeleton:
     if key not in _REGISTRY:
         raise ConfigError(f"unknown skeleton {name!r}; known: {', '.join(_REGISTRY)}")
     return _REGISTRY[key]
+
+
+def define(definition: dict) -> Skeleton:
+    """The skeleton of a definition (:meth:`Skeleton.to_dict`), registered under its name unless a skeleton of that
+    name is registered already (a built-in set is never replaced: the registered one is returned when it has the
+    same keypoints and edges).
+
+    Raises:
+        ConfigError: a malformed definition, or one whose name a different registered skeleton has.
+    """
+    try:
+        skel = Skeleton(str(definition["name"]), tuple(str(k) for k in definition["keypoints"]),
+                        tuple((int(a), int(b)) for a, b in definition["edges"]),
+                        tuple(int(p) for p in definition["parents"]),
+                        None if definition.get("center") is None else int(definition["center"]),
+                        tuple(str(v) for v in definition.get("labels") or ()))
+    except (KeyError, TypeError, ValueError) as err:
+        raise ConfigError(f"not a skeleton definition ({type(err).__name__}: {err})") from None
+    key = skel.name.lower().replace("_", "-")
+    known = _REGISTRY.get(_ALIASES.get(key, key))
+    if known is None:
+        return register(skel)
+    if known.keypoints != skel.keypoints or tuple(map(tuple, known.edges)) != skel.edges:
+        raise ConfigError(f"skeleton {skel.name!r} is registered with other keypoints or edges; rename the "
+                          "definition")
+    return known
 
 
 def _from_parents(name, keypoints, parents, center, labels=(), extra_edges=()):

@@ -17,6 +17,7 @@ fine-tuning and evaluation drivers and the labelled video are in :mod:`infantjax
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import os
@@ -74,7 +75,7 @@ class PoseWeights:
 
     spec: EfficientPoseSpec
     variables: dict
-    skeleton: str
+    skeleton: str | _skeleton.Skeleton
     info: dict
 
 
@@ -270,7 +271,10 @@ class PosePredictor(TrainedModel):
         return None
 
     def header(self) -> dict:
-        return {"spec": self.spec.to_dict(), "skeleton": self.skeleton.name, "instances": 1, "info": self.info}
+        head = {"spec": self.spec.to_dict(), "skeleton": self.skeleton.name, "instances": 1, "info": self.info}
+        if not _registered(self.skeleton):  # a lab's own body parts: the definition travels with the model
+            head["skeleton_definition"] = self.skeleton.to_dict()
+        return head
 
     def saved_variables(self) -> dict:
         return jax.tree_util.tree_map(lambda a: np.asarray(a)[None], jax.device_get(self.variables))
@@ -282,8 +286,14 @@ class PosePredictor(TrainedModel):
 
     @classmethod
     def from_saved(cls, header, variables) -> PosePredictor:
+        skeleton = header["skeleton"]
+        if isinstance(header.get("skeleton_definition"), dict):
+            try:
+                skeleton = _skeleton.define(header["skeleton_definition"])
+            except ConfigError as err:
+                raise CheckpointError(f"the model's skeleton cannot be read back: {err}") from None
         weights = PoseWeights(cls.spec_from(header), jax.tree_util.tree_map(lambda a: a[0], variables),
-                              header["skeleton"], dict(header.get("info") or {}))
+                              skeleton, dict(header.get("info") or {}))
         return cls._from_weights(weights)
 
     # ------------------------------------------------------------------ properties
@@ -491,8 +501,21 @@ class PosePredictor(TrainedModel):
         return seq if settings.is_reference else finish(seq, settings)
 
 
+def _registered(skeleton: _skeleton.Skeleton) -> bool:
+    """Whether ``skeleton`` is the registered skeleton of its name (same keypoints and edges)."""
+    try:
+        known = _skeleton.get(skeleton.name)
+    except ConfigError:
+        return False
+    return known.keypoints == skeleton.keypoints and tuple(map(tuple, known.edges)) == tuple(map(tuple,
+                                                                                                 skeleton.edges))
+
+
+@functools.lru_cache(maxsize=32)
 def _variable_shapes(spec: EfficientPoseSpec) -> dict:
-    """Shapes and dtypes of the variables of the network of ``spec`` (nothing computed)."""
+    """Shapes and dtypes of the variables of the network of ``spec`` (nothing computed; traced once per spec: the
+    trace of EfficientPose's initialisation takes most of a second, and every predictor built checks its variables
+    against it). Read only: callers map it, never change it."""
     model = EfficientPose(spec)
     return dict(jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), jnp.zeros((1, 32, 32, 3), jnp.float32))))
 
