@@ -44,6 +44,7 @@ from infantjax.metrics.classification import as_floats
 
 __all__ = [
     "HEAD_SEGMENTS",
+    "box_sizes",
     "IN_MOTION_H",
     "IN_MOTION_H95",
     "ICCResult",
@@ -52,6 +53,7 @@ __all__ = [
     "inter_rater_spread",
     "mean_error",
     "normalized_errors",
+    "pck",
     "pckh",
     "pckh_human",
     "LIMB_JOINTS",
@@ -180,6 +182,29 @@ def mean_error(pred: Float[ArrayLike, "N J D"], gt: Float[ArrayLike, "N J D"],
     if np.isnan(d).all():
         raise DataError("no keypoint has both a prediction and an annotation")
     return float(np.nanmean(d))
+
+
+def box_sizes(gt: Float[ArrayLike, "N J D"]) -> np.ndarray:
+    """(N,) the longer side of each image's box around its annotated keypoints (NaN with fewer than two)."""
+    g = as_floats(gt, "gt")
+    if g.ndim != 3:
+        raise DataError(f"ground truth must be (N, J, D) keypoints, got shape {g.shape}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        extent = np.nanmax(g, axis=1) - np.nanmin(g, axis=1)  # (N, D)
+        size = np.nanmax(extent, axis=-1)
+    counts = np.isfinite(g).all(-1).sum(axis=1)
+    return np.where((counts >= 2) & (size > 0), size, np.nan)
+
+
+def pck(pred: Float[ArrayLike, "N J D"], gt: Float[ArrayLike, "N J D"], fraction: float = 0.2,
+        per_keypoint: bool = False):
+    """PCK@α for keypoint sets without a head segment: the fraction of annotated keypoints predicted within ``α``
+    times the longer side of the box around the image's annotated keypoints (Yang & Ramanan's PCK with the
+    keypoints' own box; a missing prediction is a miss)."""
+    if not (isinstance(fraction, (int, float)) and fraction > 0):
+        raise DataError(f"fraction must be a positive share of the keypoints' box, got {fraction!r}")
+    return _fraction_within(pred, gt, fraction, None, box_sizes(gt), per_keypoint)
 
 
 def pckh_human(pred: Float[ArrayLike, "N J D"], gt: Float[ArrayLike, "N J D"],

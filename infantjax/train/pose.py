@@ -84,6 +84,8 @@ class PoseConfig(TrainConfig):
         augment: the augmentation, or None for none.
         freeze_backbone: keep the EfficientNet backbone(s) fixed (BatchNorm in inference mode) and train the
             detection passes and heads only (a cheaper fine-tune; Paper II trains every layer, the default).
+        selection_tau: the epoch kept is the one with the best validation PCKh at this τ (or, for keypoints
+            without a head segment, PCK at this fraction of the keypoints' box).
     """
 
     epochs: int = host_field(100)
@@ -96,6 +98,7 @@ class PoseConfig(TrainConfig):
     paf_width: float = 1.0
     augment: AugmentConfig | None = AugmentConfig()
     freeze_backbone: bool = False
+    selection_tau: float = host_field(0.5)
 
     def __post_init__(self):
         super().__post_init__()
@@ -110,6 +113,8 @@ class PoseConfig(TrainConfig):
                               f"{self.sigma_final!r}")
         if not self.paf_width > 0:
             raise ConfigError(f"PoseConfig.paf_width must be > 0, got {self.paf_width!r}")
+        if not (isinstance(self.selection_tau, (int, float)) and self.selection_tau > 0):
+            raise ConfigError(f"PoseConfig.selection_tau must be > 0, got {self.selection_tau!r}")
 
     @classmethod
     def paper_i(cls, learning_rate: float, sigma: float, sigma_final: float, **changes) -> PoseConfig:
@@ -184,7 +189,8 @@ def pose_loss(outputs: dict[str, Array], keypoints: Float[Array, "B K 2"], limbs
               sigma: float | Float[Array, " B"], paf_width: float = 1.0) -> tuple[Array, dict[str, Array]]:
     """MSE over passes. Keys starting with ``paf`` are PAF outputs, all others heatmaps; each output's target is
     drawn at its own size with σ scaled from the R/8 maps (σ · size / (R/8)); ``sigma`` is one value or one per
-    example.
+    example. A keypoint given as NaN was not labelled: its heatmap target is all zero and the limbs it ends get no
+    field (DeepLabCut's default for unlabelled joints).
 
     Returns:
         the summed loss and the per-output MSE.
@@ -192,13 +198,18 @@ def pose_loss(outputs: dict[str, Array], keypoints: Float[Array, "B K 2"], limbs
     sizes = [v.shape[1] for v in outputs.values()]
     base = min(sizes)
     sigmas = jnp.broadcast_to(jnp.asarray(sigma, jnp.float32), keypoints.shape[:1])  # one σ per example
+    # a keypoint nobody labelled (NaN) has an all-zero heatmap and no limb field: nothing is there to find
+    labelled = jnp.isfinite(keypoints).all(axis=-1)
+    keypoints = jnp.where(labelled[..., None], keypoints, 0.0)
     terms = {}
     for name, pred in outputs.items():
         size = pred.shape[1]
         if name.startswith("paf"):
-            tgt = jax.vmap(lambda kp, s=size: part_affinity_fields(kp, limbs, s, paf_width * s / base))(keypoints)
+            tgt = jax.vmap(lambda kp, v, s=size: part_affinity_fields(kp, limbs, s, paf_width * s / base, v))(
+                keypoints, labelled)
         else:
-            tgt = jax.vmap(lambda kp, sg, s=size: gaussian_heatmaps(kp, s, sg * s / base))(keypoints, sigmas)
+            tgt = jax.vmap(lambda kp, sg, v, s=size: gaussian_heatmaps(kp, s, sg * s / base, v))(
+                keypoints, sigmas, labelled)
         terms[name] = jnp.mean((pred.astype(jnp.float32) - tgt) ** 2)
     return sum(terms.values()), terms
 
@@ -225,7 +236,7 @@ class PoseData:
 
     Attributes:
         inputs: (N, R, R, 3) uint8 letterboxed images (:func:`infantjax.preprocess.image.prepare_examples`).
-        keypoints: (N, K, 2) fractions of the square input.
+        keypoints: (N, K, 2) fractions of the square input; NaN where a keypoint was not labelled (no target).
         validation: optional (inputs, keypoints) of the same kinds: the epoch with the best PCKh@0.5 is kept.
     """
 
@@ -247,8 +258,10 @@ class PoseData:
                                 f"{inputs.shape} {inputs.dtype}")
             if keypoints.ndim != 3 or keypoints.shape[0] != len(inputs) or keypoints.shape[2] != 2:
                 raise DataError(f"{role}keypoints must be (N, K, 2) for {len(inputs)} inputs, got {keypoints.shape}")
-            if not np.isfinite(keypoints).all():
-                raise DataError(f"{role}keypoints contain NaN/inf; drop the examples with missing keypoints")
+            if np.isinf(keypoints).any():
+                raise DataError(f"{role}keypoints contain inf; mark a keypoint nobody labelled with NaN")
+            if not np.isfinite(keypoints).all(axis=-1).any(axis=-1).all():
+                raise DataError(f"{role}keypoints: an example has no labelled keypoint (all NaN); drop it")
             if len(inputs) == 0:
                 raise DataError(f"no {role}examples")
         object.__setattr__(self, "keypoints", np.asarray(self.keypoints, np.float32))
@@ -360,14 +373,21 @@ class PoseTask(Task):
         return None if data.validation is None else data.validation[0]
 
     def score(self, data: PoseData, outputs) -> dict[str, float]:
+        """PCKh@``config.selection_tau`` on the validation examples (``val_pckh``), or, for a keypoint set without
+        a head segment (a lab's own body parts), PCK at that fraction of the keypoints' box (``val_pck``)."""
         from infantjax.metrics import pose as M
 
         r = self.resolution
-        value = M.pckh(np.asarray(outputs) * r, data.validation[1] * r, 0.5, skeleton=self.skeleton)
-        return {"val_pckh": float(value)}
+        pred, true = np.asarray(outputs) * r, data.validation[1] * r
+        tau = float(self.config.selection_tau)
+        if self.skeleton.name in M.HEAD_SEGMENTS:
+            return {"val_pckh": float(M.pckh(pred, true, tau, skeleton=self.skeleton))}
+        return {"val_pck": float(M.pck(pred, true, tau))}
 
     def selection(self) -> Selection | None:
-        return Selection("val_pckh", "max")
+        from infantjax.metrics.pose import HEAD_SEGMENTS
+
+        return Selection("val_pckh" if self.skeleton.name in HEAD_SEGMENTS else "val_pck", "max")
 
     def check_data(self, data) -> None:
         if not isinstance(data, PoseData):

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
+from infantjax.errors import ConfigError
 from infantjax.models._registry import init, init_module
 from infantjax.models.pose.efficientpose import EfficientPose, EfficientPoseSpec, bilinear_kernel
 
@@ -46,7 +47,12 @@ def _fresh_leaf(key: Array, path: tuple[str, ...], shape: tuple[int, ...]) -> Ar
     return jnp.zeros(shape, jnp.float32)
 
 
-def finetune_variables(source: dict, spec: EfficientPoseSpec, key: Array) -> dict:
+#: the heatmap heads: their output channels are the keypoints (the PAF head's are limbs)
+HEATMAP_HEADS = ("pass2_detection1_confs", "pass3_detection2_confs")
+
+
+def finetune_variables(source: dict, spec: EfficientPoseSpec, key: Array,
+                       keypoints: np.ndarray | list[int] | None = None) -> dict:
     """Variables for ``spec`` initialised from another EfficientPose's (e.g. the MPII weights): every layer with
     the same name and shape is copied, the heads in :data:`HEADS` are new, the upscaling is bilinear for K.
 
@@ -57,6 +63,11 @@ def finetune_variables(source: dict, spec: EfficientPoseSpec, key: Array) -> dic
         source: Flax variables of the pretrained model (``params``, ``batch_stats``, ``fixed``).
         spec: the target network (new K / P; the same variant).
         key: PRNG key for the new heads.
+        keypoints: for every target keypoint, the source keypoint it is (its heatmap channel), or -1 for a new
+            one: the heatmap heads' channels of those keypoints start from the source's final heatmap head
+            (``pass3_detection2_confs``; the official MPII files keep only that one) instead of from scratch, so
+            a body part the source model finds already (an MPII wrist for an infant's wrist) is found from the
+            first step. None: every head is new (Paper II).
     """
     model = EfficientPose(spec)
     shapes = jax.eval_shape(model.init, jax.random.PRNGKey(0), jnp.zeros((1, 32, 32, 3), jnp.float32))
@@ -80,6 +91,20 @@ def finetune_variables(source: dict, spec: EfficientPoseSpec, key: Array) -> dic
     result = {col: build(col, dict(shapes[col]), dict(source.get(col, {})) if col != "fixed" else {}, ())
               for col in ("params", "batch_stats")}
     k = spec.num_keypoints
+    src_head = source.get("params", {}).get("pass3_detection2_confs")
+    if keypoints is not None and src_head is not None:
+        index = np.asarray(keypoints, dtype=np.int64).reshape(-1)
+        if len(index) != k:
+            raise ConfigError(f"keypoints maps {len(index)} keypoints; the network has {k}")
+        kernel, bias = np.asarray(src_head["kernel"]), np.asarray(src_head["bias"])
+        known = np.nonzero((index >= 0) & (index < kernel.shape[-1]))[0]
+        for head in HEATMAP_HEADS:
+            target = result["params"].get(head)
+            if target is None or tuple(target["kernel"].shape[:-1]) != kernel.shape[:-1] or not len(known):
+                continue
+            target["kernel"] = target["kernel"].at[..., known].set(kernel[..., index[known]])
+            target["bias"] = target["bias"].at[known].set(bias[index[known]])
+        log.info("fine-tuning init: %d of %d keypoints' heatmap channels from the source's", len(known), k)
     result["fixed"] = {name: {"kernel": jnp.asarray(bilinear_kernel(k)), "bias": jnp.zeros((k,), jnp.float32)}
                        for name in shapes["fixed"]}
     log.info("fine-tuning init: %d arrays copied, %d new: %s", copied[0], len(fresh), ", ".join(fresh))
