@@ -29,6 +29,7 @@ from infantjax.clinical.quality import (
     Thresholds,
     TrackingQuality,
     assess_tracking,
+    calibrate_thresholds,
     recording_length_warning,
     window_spans,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "assess",
     "assess_prediction",
     "assess_tracking",
+    "calibrate_thresholds",
     "cam_correlation",
     "colour_from_count",
     "colour_from_share",

@@ -59,7 +59,7 @@ from infantjax.errors import DataError
 from infantjax.sequence import SkeletonSequence
 
 __all__ = ["CHECKS", "STATES", "THRESHOLDS", "Thresholds", "TrackingQuality", "assess_tracking",
-           "recording_length_warning", "window_spans"]
+           "calibrate_thresholds", "recording_length_warning", "window_spans"]
 
 #: The states of a window and of a recording, from best to worst.
 STATES = ("good", "doubtful", "unreliable")
@@ -120,6 +120,23 @@ class Thresholds:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> Thresholds:
+        """Thresholds from :meth:`to_dict`'s values (missing ones keep their defaults).
+
+        Raises:
+            DataError: an unknown name or a value that is not a positive number.
+        """
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise DataError(f"unknown gate thresholds {unknown}; known: {sorted(known)}")
+        bad = [k for k, v in values.items()
+               if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0]
+        if bad:
+            raise DataError(f"gate thresholds {bad} must be positive numbers")
+        return cls(**{k: float(v) for k, v in values.items()})
 
 
 #: The gate's thresholds (see :class:`Thresholds`).
@@ -345,6 +362,107 @@ def _frame_checks(coords: np.ndarray, conf: np.ndarray | None, times: np.ndarray
     out["jumps"] = jumps
     out["orientation"] = _orientation_flags(coords, ix, scale)
     return out
+
+
+_LIMITS = {"missing": "missing_share", "confidence": "confidence_share", "edge": "edge_share",
+           "bones": "bone_share"}
+
+
+def _single_frame_checks(coords: np.ndarray, conf: np.ndarray, sizes: np.ndarray, th: Thresholds
+                         ) -> dict[str, np.ndarray]:
+    """Per check, (N,) the share of each single frame's keypoints or bones that fail it (no jumps: one frame has
+    no neighbour), each frame scaled by its own trunk."""
+    ix = {n: i for i, n in enumerate(_skeleton.get(_SKELETON).keypoints)}
+    out: dict[str, list] = {c: [] for c in CHECKS}
+    for i in range(len(coords)):
+        trunk = float(np.linalg.norm(coords[i, ix["thorax"]] - coords[i, ix["pelvis"]]))
+        unit = trunk if math.isfinite(trunk) and trunk > 0 else 1.0
+        checks = _frame_checks(coords[i:i + 1], conf[i:i + 1], np.zeros(1), tuple(sizes[i]), th, unit)
+        for c in CHECKS:
+            out[c].append(float(checks[c][0]))
+    return {c: np.asarray(v) for c, v in out.items()}
+
+
+def _implausible(checks: dict[str, np.ndarray], th: Thresholds) -> np.ndarray:
+    """(N,) the frames some check fails: a share above its threshold (the gate's frame score below 0.5)."""
+    limits = {c: getattr(th, name) for c, name in _LIMITS.items()}
+    limits.update(jumps=th.jump_share, orientation=0.5)
+    return np.any(np.stack([checks[c] > limits[c] for c in CHECKS]), axis=0)
+
+
+def calibrate_thresholds(coords: np.ndarray, confidence: np.ndarray, sizes: np.ndarray, correct: np.ndarray, *,
+                         base: Thresholds | None = None, max_false: float = 0.02) -> tuple[Thresholds, dict]:
+    """Re-fit the gate's per-frame thresholds on single frames a pose model tracked, whose keypoints are known to be
+    right or wrong (a lab's labelled frames: within or outside a tolerance of the labels).
+
+    * ``low_confidence`` — the keypoint confidence that best separates right from wrong keypoints (the largest
+      Youden's J over the observed confidences; the middle of the cuts that reach it);
+    * ``missing_share``, ``confidence_share``, ``edge_share``, ``bone_share`` — each the smallest share that at most
+      ``max_false`` of the right frames exceed (so the gate flags few frames the model tracked well), never below
+      the share one keypoint (or bone) makes.
+
+    The checks that need time (jumps) or a whole recording (windows, the share of usable windows) keep ``base``'s
+    values: single frames cannot tell them.
+
+    Arguments:
+        coords: (N, 19, 2) In-Motion 19 keypoints the model found, in each frame's pixels (NaN: missing).
+        confidence: (N, 19) their confidences.
+        sizes: (N, 2) each frame's (height, width).
+        correct: (N, 19) bool, each keypoint within the tolerance of its label; NaN-free. A frame is right when at
+            least 80 % of its labelled keypoints are (pass NaN-labelled keypoints as False and they only lower it).
+        base: the thresholds to start from (default :data:`THRESHOLDS`).
+        max_false: the share of right frames the fitted gate may call implausible.
+
+    Returns:
+        (the fitted thresholds, a report: frames, right and wrong frames, and for the base and the fitted
+        thresholds the share of right frames called implausible and of wrong frames caught).
+
+    Raises:
+        DataError: arrays of other shapes, or no right frame (nothing to calibrate on).
+    """
+    base = base or THRESHOLDS
+    coords = np.asarray(coords, np.float64)
+    conf = np.asarray(confidence, np.float64)
+    sizes = np.asarray(sizes, np.float64).reshape(-1, 2)
+    correct = np.asarray(correct, bool)
+    n = len(coords)
+    if coords.shape != (n, 19, 2) or conf.shape != (n, 19) or correct.shape != (n, 19) or len(sizes) != n:
+        raise DataError(f"calibrate_thresholds takes (N, 19, 2) keypoints with (N, 19) confidences and correctness "
+                        f"and (N, 2) sizes; got {coords.shape}, {conf.shape}, {correct.shape}, {sizes.shape}")
+    present = np.isfinite(coords).all(-1)
+    right = correct.sum(axis=1) >= 0.8 * np.maximum(present.sum(axis=1), 1)
+    if not right.any():
+        raise DataError("no frame was tracked within the tolerance of its labels: there is nothing to calibrate "
+                        "the gate on (check the model and the labels)")
+    # the keypoint confidence that separates right from wrong keypoints best (Youden's J)
+    c, ok = conf[present], correct[present]
+    low = base.low_confidence
+    if ok.any() and (~ok).any():
+        cuts = np.unique(np.quantile(c, np.linspace(0.01, 0.99, 99)))
+        j = np.array([(c[ok] >= t).mean() - (c[~ok] >= t).mean() for t in cuts])
+        best = cuts[j >= j.max() - 1e-9]  # the middle of the cuts that separate best
+        low = float(np.median(best))
+    fitted = dataclasses.replace(base, low_confidence=low)
+    checks = _single_frame_checks(coords, conf, sizes, fitted)
+    floors = {"missing": 1 / 19, "confidence": 1 / 19, "edge": 1 / 19, "bones": 1 / 18}
+    changes = {}
+    for check, name in _LIMITS.items():
+        values = np.sort(checks[check][right])
+        allowed = int(np.floor(float(max_false) * len(values)))
+        limit = values[len(values) - 1 - allowed] if len(values) else getattr(base, name)
+        changes[name] = float(max(limit, floors[check]) + 1e-9)
+    fitted = dataclasses.replace(fitted, **changes)
+
+    def rates(th: Thresholds) -> dict:
+        flagged = _implausible(_single_frame_checks(coords, conf, sizes, th), th)
+        return {"right_flagged": float(flagged[right].mean()),
+                "wrong_caught": float(flagged[~right].mean()) if (~right).any() else None}
+
+    report = {"frames": int(n), "right": int(right.sum()), "wrong": int((~right).sum()), "max_false": max_false,
+              "base": rates(base), "fitted": rates(fitted),
+              "kept": ["jump", "jump_share", "window_doubtful", "window_unreliable", "window_confidence",
+                       "min_usable", "min_trunk", "bone_long", "proportion_long", "bone_free", "edge_margin"]}
+    return fitted, report
 
 
 def _orientation_flags(coords: np.ndarray, ix: dict, scale: float) -> np.ndarray:

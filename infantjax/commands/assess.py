@@ -62,6 +62,9 @@ def register(sub) -> None:
     p.add_argument("--litert-cache", default=None, metavar="DIR",
                    help="where the LiteRT files of the ensemble are kept (default: $INFANTJAX_LITERT_CACHE, else "
                         "~/.cache/infantjax/litert)")
+    p.add_argument("--gate", default=None, metavar="FILE",
+                   help="the tracking-quality gate's thresholds calibrated for your pose model (infantjax pose-gate "
+                        "MODEL DATA --out FILE); default: the shipped ones, calibrated on rendered infants")
     p.add_argument("--retry-failed", action="store_true",
                    help="in a folder, try again the videos that failed in an earlier run with the same "
                         "settings (by default they keep their error)")
@@ -80,7 +83,7 @@ def run(args) -> int:
                     threshold=args.threshold, certainty=args.certainty, map_skeleton=args.map_skeleton,
                     window_rotation=args.window_rotation, batch_size=args.batch_size, max_frames=args.max_frames,
                     progress=not args.no_progress, runtime=args.runtime, litert_cache=args.litert_cache,
-                    retry_failed=args.retry_failed, tracking=tracking_overrides(args))
+                    retry_failed=args.retry_failed, tracking=tracking_overrides(args), gate=args.gate)
     for record in result.records:
         resumed = " (finished before, not redone)" if record["name"] in result.skipped else ""
         quality = record.get("quality") or {}
@@ -106,6 +109,9 @@ def run(args) -> int:
         notes = {"The default models were trained on synthetic infants only."}
     for note in sorted(notes):
         print(f"models: {note} Research software, not for clinical decisions.")
+    gates = {(r.get("quality") or {}).get("gate") for r in result.records} - {None}
+    for gate in sorted(gates):
+        print(f"tracking-quality gate: {gate}")
     print(f"time per stage: {result.shares_text()}; {result.seconds:.1f} s in all")
     print(f"summary: {result.summary_csv.resolve()}; run record: {result.run_record.resolve()}")
     if result.cohort_page is not None:

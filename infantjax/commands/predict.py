@@ -45,6 +45,9 @@ def register(sub) -> None:
     p.add_argument("--window-rotation", choices=("reference", "corrected"), default=None,
                    help="window rotation to score with (default the ensemble's); 'corrected' for head-down or "
                         "sideways recordings, which predict warns about")
+    p.add_argument("--gate", default=None, metavar="FILE",
+                   help="the tracking-quality gate's thresholds calibrated for your pose model (infantjax pose-gate); "
+                        "default: the shipped ones, calibrated on rendered infants")
     p.add_argument("--no-plots", action="store_true", help="write only the JSON records")
     p.add_argument("--report", default=None, metavar="DIR",
                    help="also write an HTML report: DIR/cohort.html and one page per recording in DIR/infants/")
@@ -122,6 +125,12 @@ def run(args) -> int:
     for option, folder in (("--out", out), ("--report", None if args.report is None else pathlib.Path(args.report))):
         if folder is not None and folder.exists() and not folder.is_dir():
             raise FileWriteError(f"{option} {str(folder)!r} is a file; give a folder (created if missing)")
+    gate = True
+    if args.gate is not None:
+        from infantjax.pipelines.labelled import read_gate
+
+        gate, gate_text = read_gate(args.gate)
+        print(f"tracking-quality gate: {gate_text}")
     ens = ensemble.Ensemble.load(args.ensemble)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -131,7 +140,7 @@ def run(args) -> int:
     for path, seq in zip(files, recordings):
         seq, mapped = to_model_skeleton(seq, args.map_skeleton, path)
         result = predict_risk(ens, seq, threshold=args.threshold, certainty=args.certainty,
-                              window_rotation=args.window_rotation,
+                              window_rotation=args.window_rotation, gate=gate,
                               fix="infantjax predict --window-rotation corrected")
         if mapped:
             result = dataclasses.replace(result, warnings=(mapped, *result.warnings))

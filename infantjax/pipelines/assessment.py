@@ -318,15 +318,36 @@ def _failed_before(folder: pathlib.Path, source: dict, settings: dict) -> dict |
     return record
 
 
-def _gate_version() -> str:
+#: what the records say of the gate when no thresholds file is given
+SHIPPED_GATE = ("the shipped thresholds, calibrated on rendered infants with the zoo's pose model (calibrate them "
+                "for your pose model and videos with infantjax pose-gate)")
+
+
+def _gate_version(thresholds=None) -> str:
     """The tracking-quality gate's thresholds, as a short digest: part of the settings, so a video finished
     under other thresholds (or before the gate) is redone."""
     import hashlib
 
     from infantjax.clinical.quality import THRESHOLDS
 
-    text = json.dumps(THRESHOLDS.to_dict(), sort_keys=True)
+    text = json.dumps((thresholds or THRESHOLDS).to_dict(), sort_keys=True)
     return "gate-" + hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def gate_thresholds(gate) -> tuple:
+    """(thresholds, what they are) of ``assess``'s ``gate``: None (the shipped ones), a
+    :class:`~infantjax.clinical.quality.Thresholds`, or a file written by ``infantjax pose-gate``."""
+    from infantjax.clinical.quality import THRESHOLDS, Thresholds
+
+    if gate is None:
+        return THRESHOLDS, SHIPPED_GATE
+    if isinstance(gate, Thresholds):
+        return gate, "thresholds given by the caller"
+    if isinstance(gate, (str, os.PathLike)):
+        from infantjax.pipelines.labelled import read_gate
+
+        return read_gate(gate)
+    raise ConfigError(f"gate must be None, Thresholds or the path of a thresholds file, got {type(gate).__name__}")
 
 
 # ------------------------------------------------------------------------------------------------ the run
@@ -371,7 +392,8 @@ def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, 
            threshold: float | None = None, certainty: str = "paper", map_skeleton: str = "approximate",
            window_rotation: str | None = None, batch_size: int = 16, max_frames: int | None = None,
            progress: bool = True, models: Models | None = None, runtime: str = "xla",
-           litert_cache: str | os.PathLike | None = None, retry_failed: bool = False, tracking=None) -> AssessRun:
+           litert_cache: str | os.PathLike | None = None, retry_failed: bool = False, tracking=None,
+           gate=None) -> AssessRun:
     """A video, or a folder of videos, through pose, the CP ensemble and the explanations to the dashboard.
 
     Arguments:
@@ -399,6 +421,9 @@ def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, 
             settings (by default they keep their error and are not redone: a damaged file stays damaged).
         tracking: how the pose model follows the infant (:class:`~infantjax.infer.tracking.Tracking`, ``"reference"``,
             ``"infant"`` or a dict; default the pose model's own settings). Part of the settings.
+        gate: the tracking-quality gate's thresholds: a file written by ``infantjax pose-gate`` (calibrated for a
+            lab's pose model on its labelled frames), a :class:`~infantjax.clinical.quality.Thresholds`, or None
+            (the shipped ones, calibrated on rendered infants; the records say which). Part of the settings.
 
     Returns:
         an :class:`AssessRun`.
@@ -429,6 +454,7 @@ def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, 
         from infantjax.deploy.scoring import require_interpreter
 
         require_interpreter()
+    gate_th, gate_text = gate_thresholds(gate)  # a bad thresholds file fails before any video
     single = pathlib.Path(source).is_file()
     videos = video_files(source)
     out = pathlib.Path(out)
@@ -452,7 +478,7 @@ def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, 
     settings = {"ensemble": models.ensemble_name, "pose": models.pose_name, "labelled": bool(labelled),
                 "threshold": threshold, "certainty": certainty, "map_skeleton": map_skeleton,
                 "window_rotation": window_rotation, "max_frames": max_frames, "runtime": runtime,
-                "quality_gate": _gate_version(), "tracking": track_with.to_json()}
+                "quality_gate": _gate_version(gate_th), "tracking": track_with.to_json()}
     scorer = None
     if runtime == "litert":
         from infantjax.deploy.scoring import LiteRTScorer
@@ -507,7 +533,7 @@ def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, 
             track = work.video(k)
             try:
                 record = _assess_video(video, folder, name, models, settings, stages, track,
-                                       batch_size=int(batch_size), scorer=scorer)
+                                       batch_size=int(batch_size), scorer=scorer, gate=(gate_th, gate_text))
             except InfantJaxError as err:
                 track.abandon()
                 if single:
@@ -894,7 +920,7 @@ def _rotation_advice(models: Models, seq, prediction, result, settings: dict, sc
 
 
 def _assess_video(video: pathlib.Path, folder: pathlib.Path, name: str, models: Models, settings: dict,
-                  totals: dict, progress: _VideoProgress, *, batch_size: int, scorer=None) -> dict:
+                  totals: dict, progress: _VideoProgress, *, batch_size: int, scorer=None, gate=None) -> dict:
     from infantjax import report
     from infantjax.clinical import assess_prediction, prediction_quality, recording_length_warning
     from infantjax.io import open_video, write_keypoints
@@ -936,8 +962,10 @@ def _assess_video(video: pathlib.Path, folder: pathlib.Path, name: str, models: 
             prediction = models.ensemble.predict(seq, window_rotation=settings["window_rotation"], scorer=scorer,
                                                  fix="infantjax assess --window-rotation corrected")
         with clock.stage("explain"):
+            gate_th, gate_text = gate if gate is not None else gate_thresholds(None)
+
             def quality_of(p):
-                return prediction_quality(p, seq)
+                return prediction_quality(p, seq, thresholds=gate_th)
 
             result = assess_prediction(prediction, settings["threshold"], certainty=settings["certainty"],
                                        quality=quality_of(prediction))
@@ -990,7 +1018,8 @@ def _assess_video(video: pathlib.Path, folder: pathlib.Path, name: str, models: 
             "colour": result.colour, "threshold": float(result.threshold), "certainty_rule": result.certainty,
             "share_cp": float(result.share_cp),
             "quality": {"state": quality.state, "withheld": bool(quality.withheld),
-                        "reasons": list(quality.reasons), "summary": data["quality"]["summary"]},
+                        "reasons": list(quality.reasons), "summary": data["quality"]["summary"],
+                        "gate": gate_text},
             "windows": windows, "decision_windows": data["decision"],
             "cam": None if result.cam is None else [float(c) for c in result.cam],
             "warnings": list(result.warnings),

@@ -45,7 +45,7 @@ def to_model_skeleton(seq: SkeletonSequence, how: str, path, *, target: str = MO
 
 def predict_risk(ensemble: Ensemble, sequence: SkeletonSequence, *, threshold: float | None = None,
                  certainty: Literal["paper", "interquartile"] = "paper", mesh=None,
-                 window_rotation: Literal["reference", "corrected"] | None = None, gate: bool = True,
+                 window_rotation: Literal["reference", "corrected"] | None = None, gate=True,
                  fix: str = "window_rotation='corrected'") -> RiskResult:
     """CP risk of one recording, gated by the tracking quality of its keypoints.
 
@@ -60,14 +60,23 @@ def predict_risk(ensemble: Ensemble, sequence: SkeletonSequence, *, threshold: f
         gate: judge the keypoints first (:func:`infantjax.clinical.assess_tracking`): unreliable windows are
             left out of the risk and a recording whose tracking is unreliable is withheld
             (``RiskResult.quality``).
-            False: every window counts, as before the gate (e.g. to compare with published figures).
+            False: every window counts, as before the gate (e.g. to compare with published figures). A
+            :class:`~infantjax.clinical.quality.Thresholds` gates with those thresholds (a lab's own,
+            :func:`infantjax.pipelines.labelled.calibrate_gate`).
         fix: how the orientation warning names the corrected rotation (a command passes its own flag).
 
     Raises:
         SkeletonMismatchError: not In-Motion 19.  DataError: all keypoints missing or shorter than a window.
     """
+    from infantjax.clinical import prediction_quality
+    from infantjax.clinical.quality import Thresholds
+
     prediction = ensemble.predict(sequence, mesh=mesh, window_rotation=window_rotation, fix=fix)
-    return assess_prediction(prediction, threshold, certainty=certainty, quality=sequence if gate else None)
+    if isinstance(gate, Thresholds):
+        quality = prediction_quality(prediction, sequence, thresholds=gate)
+    else:
+        quality = sequence if gate else None
+    return assess_prediction(prediction, threshold, certainty=certainty, quality=quality)
 
 
 def predict_cohort(ensemble: Ensemble, cohort: Cohort, **kwargs) -> list[RiskResult]:
