@@ -15,17 +15,19 @@ import time
 
 
 def register(sub) -> None:
-    p = sub.add_parser("pose", help="estimate keypoints in every frame of a video with EfficientPose")
-    p.add_argument("video", help="video file (anything PyAV decodes)")
+    p = sub.add_parser("pose", help="estimate keypoints in every frame of a video (or a folder of videos)")
+    p.add_argument("video", help="video file (anything PyAV decodes), or a folder of videos: each is tracked into "
+                                 "--out DIR/<video>.csv (a run resumes: videos tracked already are skipped)")
     p.add_argument("--weights", required=True,
                    help="name of shipped weights (efficientpose-rt-mpii, efficientpose-i-mpii, "
                         "efficientpose-rt-lite-mpii, efficientpose-i-lite-mpii: official MPII models, 16 keypoints; "
                         "rt-synthetic-infant-roi: synthetic renders only, not for real infants; `infantjax info` lists "
-                        "them), an official EfficientPose Keras .h5, or a fine-tuned predictor .npz "
-                        "(PosePredictor.save)")
+                        "them), an official EfficientPose Keras .h5, a fine-tuned predictor .npz "
+                        "(PosePredictor.save), or a model folder (infantjax pose-train --out)")
     p.add_argument("--model", default=None,
                    help="expected variant (rt, i, ii, iii, iv, rt_lite, i_lite, ii_lite); checked against --weights")
-    p.add_argument("--out", required=True, help="output keypoint file (.csv DeepLabCut CSV, .npz, .json COCO ...)")
+    p.add_argument("--out", required=True, help="output keypoint file (.csv DeepLabCut CSV, .npz, .json COCO ...); "
+                                                "for a folder of videos, the output folder")
     p.add_argument("--format", default=None, help="output format (default: from the extension)")
     p.add_argument("--labelled", default=None, metavar="OUT.mp4",
                    help="also write the video with the skeleton drawn on every frame (joints coloured by confidence: "
@@ -70,22 +72,103 @@ def tracking_overrides(args) -> dict | None:
     return {**base, **{k: v for k, v in changes.items() if v is not None}}
 
 
+def _predictor(args):
+    from infantjax.errors import ConfigError
+    from infantjax.models.pose.efficientpose import normalise_variant
+    from infantjax.pipelines.pose import PRETRAINED, PosePredictor
+
+    predictor = PosePredictor.pretrained(args.weights) if args.weights in PRETRAINED else \
+        PosePredictor.load(args.weights)
+    if args.model is not None and normalise_variant(args.model) != predictor.spec.variant:
+        raise ConfigError(f"--model {args.model!r} does not match the weights in {args.weights!r} "
+                          f"(EfficientPose {predictor.spec.variant}); drop --model or pass matching weights")
+    return predictor
+
+
+def run_folder(args) -> int:
+    """``infantjax pose FOLDER --out DIR``: every video of a folder tracked into ``DIR/<video>.<ext>``, one progress
+    bar over all their frames; a video whose keypoints exist already is skipped (a killed run resumes), a damaged
+    one is reported and the others go on."""
+    import pathlib
+
+    from tqdm.auto import tqdm
+
+    from infantjax.errors import ConfigError, InfantJaxError
+    from infantjax.io import open_video, write_keypoints
+    from infantjax.io.keypoints import FORMATS
+
+    folder, out = pathlib.Path(args.video), pathlib.Path(args.out)
+    if args.labelled is not None:
+        raise ConfigError("--labelled writes one video's labelled copy; track the videos of a folder without it")
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; for a folder of videos pass an output folder")
+    if out.suffix.lower() in (".csv", ".npz", ".json", ".h5", ".mat"):
+        raise ConfigError(f"--out {out} looks like a file name; for a folder of videos pass an output folder")
+    fmt = args.format or "dlc-csv"
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
+    ext = {"dlc-csv": "csv", "part-csv": "csv", "long-csv": "csv", "npz": "npz", "coco": "json"}.get(fmt, fmt)
+    suffixes = (".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv", ".3gp")
+    videos = sorted(v for v in folder.iterdir() if v.is_file() and v.suffix.lower() in suffixes)
+    if not videos:
+        raise ConfigError(f"{folder} holds no video ({', '.join(suffixes)})")
+    out.mkdir(parents=True, exist_ok=True)
+    todo, frames, done, failed = [], 0, [], []
+    for v in videos:
+        target = out / f"{v.stem}.{ext}"
+        if target.exists() and target.stat().st_mtime >= v.stat().st_mtime:
+            done.append(target)
+            continue
+        try:
+            with open_video(v) as src:
+                n = len(src)
+        except InfantJaxError as err:
+            failed.append((v.name, str(err)))
+            continue
+        if args.max_frames is not None:
+            n = min(n, args.max_frames)
+        todo.append((v, target))
+        frames += -(-n // args.stride)
+    predictor = _predictor(args) if todo else None
+    bar = tqdm(total=frames, desc=f"pose {len(todo)} videos", unit="frame", disable=args.no_progress)
+    tracked = []
+    try:
+        for v, target in todo:
+            bar.set_postfix_str(v.name)
+            try:
+                seq = predictor.track(v, stride=args.stride, batch_size=args.batch_size, real_time=args.real_time,
+                                      progress=bar.update, max_frames=args.max_frames,
+                                      tracking=tracking_overrides(args))
+            except InfantJaxError as err:
+                failed.append((v.name, str(err)))
+                continue
+            write_keypoints(target, seq, format=fmt)
+            tracked.append(target)
+    finally:
+        bar.close()
+    print(f"{len(tracked)} video(s) tracked, {len(done)} already done -> {out}/")
+    for name, err in failed:
+        print(f"  failed: {name}: {err}")
+    if tracked or done:
+        print(f"next: a labels.csv (file,label) beside the keypoints, then infantjax train --data {out}")
+    return 1 if failed else 0
+
+
 def run(args) -> int:
     import contextlib
+    import pathlib
 
     import jax
 
     from infantjax import backend
     from infantjax.errors import ConfigError
     from infantjax.io import write_keypoints
-    from infantjax.models.pose.efficientpose import normalise_variant
-    from infantjax.pipelines.pose import (
-        PRETRAINED,
-        PosePredictor,
-        check_labelled_output,
-        write_labelled_video,
-    )
+    from infantjax.pipelines.pose import check_labelled_output, write_labelled_video
 
+    if pathlib.Path(args.video).is_dir():
+        if args.stride < 1 or args.batch_size < 1:
+            raise ConfigError("--stride and --batch-size must be >= 1")
+        return run_folder(args)
     min_confidence = 0.0 if args.min_confidence is None else args.min_confidence
     if args.labelled is not None:  # before the tracking: a bad path fails at once, not after minutes
         check_labelled_output(args.labelled, args.video)
@@ -106,13 +189,7 @@ def run(args) -> int:
     else:
         ctx = contextlib.nullcontext()
     with ctx:
-        if args.weights in PRETRAINED:
-            predictor = PosePredictor.pretrained(args.weights)
-        else:
-            predictor = PosePredictor.load(args.weights)
-        if args.model is not None and normalise_variant(args.model) != predictor.spec.variant:
-            raise ConfigError(f"--model {args.model!r} does not match the weights in {args.weights!r} "
-                              f"(EfficientPose {predictor.spec.variant}); drop --model or pass matching weights")
+        predictor = _predictor(args)
         start = time.perf_counter()
         seq = predictor.track(args.video, stride=args.stride, batch_size=args.batch_size, real_time=args.real_time,
                               progress=not args.no_progress, max_frames=args.max_frames,
