@@ -435,7 +435,43 @@ def _depth(run: Run, sizes: Sizes, torch: TorchSide | None = None) -> None:
     rows["asymmetric"].extra["time_ratio_vs_full"] = rows["asymmetric"].seconds / rows["full"].seconds
 
 
-CASES: dict[str, Callable[..., None]] = {"pose": _pose, "gcn": _gcn, "ensemble": _ensemble, "depth": _depth}
+def _finetune(run: Run, sizes: Sizes, torch: TorchSide | None = None) -> None:
+    """Fine-tuning throughput: the training step ``infantjax pose-train`` runs by default (EfficientPose RT at 128 px
+    from the MPII weights, 19 body parts, every layer trained, Paper II's augmentation on the device, batch 16), and
+    the same with the backbone frozen (``--freeze-backbone``), in images a second."""
+    from infantjax.infer.pose import PosePredictor
+    from infantjax.models.pose.init import finetune_variables
+    from infantjax.pipelines.labelled import train_config
+    from infantjax.pipelines.pose import infant_spec
+    from infantjax.train import PoseTask, programs_for
+
+    batch = 8 if sizes is SIZES["quick"] else 16
+    spec = infant_spec("rt", 128)
+    mpii = PosePredictor.pretrained("efficientpose-rt-mpii")
+    initial = finetune_variables(mpii.variables, spec, jax.random.PRNGKey(0))
+    rng = np.random.default_rng(0)
+    data = {"images": rng.integers(0, 256, (1, batch, 128, 128, 3), dtype=np.uint8),
+            "keypoints": rng.uniform(0.2, 0.8, (1, batch, 19, 2)).astype(np.float32),
+            "sigma": np.ones((1, batch), np.float32)}
+    active = np.ones(1, bool)
+    for frozen in (False, True):
+        config = train_config(300, batch_size=batch, freeze_backbone=frozen, progress=False)
+        task = PoseTask(spec, config, "in-motion-19")
+        mesh = parallel.instance_mesh(1, devices=jax.devices()[:1])
+        programs = programs_for(task, 100, mesh)
+        state = [programs.init_from(np.asarray(jax.random.PRNGKey(0))[None], initial)]
+
+        def step(state=state, programs=programs):
+            state[0], loss, _ = programs.train_step(state[0], data, active)
+            return loss
+
+        what = "backbone frozen" if frozen else "every layer"
+        run.time(f"pose-train RT 128 px ({what}), batch {batch}", step, repeats=3, warmup=1, items=batch,
+                 unit="images", budget_s=60, program=(programs.train_step, (state[0], data, active)))
+
+
+CASES: dict[str, Callable[..., None]] = {"pose": _pose, "gcn": _gcn, "ensemble": _ensemble, "depth": _depth,
+                                         "finetune": _finetune}
 
 
 def run_headline(only: list[str] | None = None, *, quick: bool = False, json_path=None, matmul: bool = True,

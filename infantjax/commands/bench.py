@@ -4,7 +4,7 @@ accelerator, as a fraction of the device's peak; ``--compare-torch`` times the o
 from __future__ import annotations
 
 #: the cases of infantjax.bench.headline.CASES (named here so that building the parser imports no JAX)
-CASE_NAMES = ("pose", "gcn", "ensemble", "depth")
+CASE_NAMES = ("pose", "gcn", "ensemble", "depth", "finetune")
 
 
 def register(sub) -> None:
