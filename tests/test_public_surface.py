@@ -31,10 +31,16 @@ def _package(path: pathlib.Path) -> str:
     return "infantjax." + (rel.parts[1].removesuffix(".py") if len(rel.parts) > 1 else "")
 
 
+#: the private layer-0 modules every package may import (see private_imports)
+FOUNDATION = frozenset({"_jsonconfig", "_lazy", "_version"})
+
+
 def private_imports(folders=("infantjax", "benchmarks", "experiments")) -> list[str]:
     """``from infantjax.<package>... import`` statements that reach a private name (a module or attribute
-    beginning with one underscore) of another package. The package's layer-0 ``_jsonconfig`` is its common
-    foundation (every config's JSON round trip) and exempt."""
+    beginning with one underscore) of another package. The package's private layer-0 modules are its common
+    foundation and exempt: ``_jsonconfig`` (every config's JSON round trip), ``_lazy`` (every package facade's lazy
+    submodules) and ``_version`` (the version records and pages carry), which live apart from the facade
+    ``infantjax`` so that no layer imports it upward (tests/test_layers.py)."""
     found = []
     for folder in folders:
         for path in sorted((REPO / folder).rglob("*.py")):
@@ -48,7 +54,7 @@ def private_imports(folders=("infantjax", "benchmarks", "experiments")) -> list[
                     chain = parts + [alias.name]
                     private = [p for p in chain if p.startswith("_") and not p.startswith("__")]
                     target = "infantjax." + chain[0]
-                    if private and private != ["_jsonconfig"] and target != mine:
+                    if set(private) - FOUNDATION and target != mine:
                         found.append(f"{path.relative_to(REPO)}:{node.lineno}: from {node.module} import {alias.name}")
     return found
 

@@ -8,7 +8,7 @@ CASE_NAMES = ("pose", "gcn", "ensemble", "depth", "finetune")
 
 
 def register(sub) -> None:
-    p = sub.add_parser("bench", help="time the headline set (pose, GCN training, ensembles, depth) on this machine")
+    p = sub.add_parser("bench", help="time the headline set (pose, GCN training, ensembles, depth, the lab fine-tune) on this machine")
     p.add_argument("--only", default=None,
                    help=f"comma-separated subset of: {', '.join(CASE_NAMES)} (default: all; ~8 min on 2 idle CPU cores)")
     p.add_argument("--quick", action="store_true", help="smaller sizes (~3 min): a smoke run, not figures of record")
