@@ -66,6 +66,10 @@ def test_the_model_folder_is_a_pose_model_every_command_takes(trained, project, 
     assert model.info["trained_on"]["sha256"] == trained.predictor.info["trained_on"]["sha256"]
     for a, b in zip(jax_leaves(model.variables), jax_leaves(trained.predictor.variables), strict=True):
         np.testing.assert_array_equal(a, b)
+    # what assess --pose and the chain benchmark load
+    from infantjax.pipelines.assessment import load_models
+
+    assert load_models("cp-gcn-synthetic-3folds", trained.out).pose.info["trained_on"] == model.info["trained_on"]
     # a folder of videos tracked with it, resumably
     from _assess_utils import render_video
 

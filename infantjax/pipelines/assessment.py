@@ -121,9 +121,10 @@ def load_models(ensemble=None, pose=None) -> Models:
         ens, ens_name = ensemble, f"in memory ({type(ensemble).__name__}, {ensemble.num_instances} instances)"
     if pose is None or isinstance(pose, (str, os.PathLike)):
         name = zoo.default("pose") if pose is None else os.fspath(pose)
-        if name not in PRETRAINED and not pathlib.Path(name).is_file():
-            raise ConfigError(f"--pose {name!r} is neither a zoo pose model ({', '.join(PRETRAINED)}) nor a weights "
-                              "file (a PosePredictor .npz or an official EfficientPose .h5)")
+        if name not in PRETRAINED and not pathlib.Path(name).exists():
+            raise ConfigError(f"--pose {name!r} is neither a zoo pose model ({', '.join(PRETRAINED)}) nor a saved "
+                              "pose model (the folder pose-train writes, a PosePredictor .npz or an official "
+                              "EfficientPose .h5)")
         predictor = load(name)
         if not isinstance(predictor, PosePredictor):
             raise ConfigError(f"--pose {name!r} is a {type(predictor).__name__}, not a pose model; give a zoo pose "
