@@ -23,7 +23,7 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 # (_xla_optimisation below). Values can differ from the optimised build in the last bit (LLVM contracts a multiply
 # and an add into one FMA only when optimising; XLA never enables fast-math); the tests' tolerances hold at both
 # levels. INFANTJAX_TEST_XLA_OPT=default compiles everything as users do: CI's reference (parity with the official
-# outputs), accelerator-policy and AOT passes set it. Only for CPU runs: a GPU run (benchmarks/gpu_suite.sh)
+# outputs) and AOT passes set it (the accelerator-policy pass compiles as the default run does). Only for CPU runs: a GPU run (benchmarks/gpu_suite.sh)
 # compiles at XLA's default. The switch is a JAX setting, so the processes tests start inherit it as an environment
 # variable.
 FAST_COMPILE = (os.environ["JAX_PLATFORMS"].split(",")[0].strip() == "cpu"
