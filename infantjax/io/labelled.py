@@ -53,6 +53,7 @@ import numpy as np
 
 from infantjax import skeleton as _skeleton
 from infantjax.errors import LabelledDataError
+from infantjax.io.keypoints.common import bone_parents
 from infantjax.skeleton import Skeleton
 
 __all__ = ["IMAGE_SUFFIXES", "PIXEL_CENTRE", "LabelledFrames", "canonical_name", "lab_skeleton", "part_key",
@@ -350,32 +351,10 @@ def lab_skeleton(parts: Sequence[str], edges: Sequence[tuple[int, int]] | None, 
     else:
         clean = _derived_edges(keypoints, len(parts))
         edges_from = "derived"
-    parents = _parents(len(parts), clean)
+    parents = bone_parents(len(parts), clean)
     slug = re.sub(r"[^a-z0-9]+", "-", str(name).lower()).strip("-") or "project"
     skel = Skeleton(f"lab-{slug}-{len(parts)}", tuple(canon), tuple(clean), tuple(parents), None, tuple(parts))
     return skel, np.arange(len(parts)), edges_from
-
-
-def _parents(n: int, edges: Sequence[tuple[int, int]]) -> list[int]:
-    """Bone parents from a breadth-first walk over the edges (a root is its own parent)."""
-    adj: dict[int, list[int]] = {i: [] for i in range(n)}
-    for a, b in edges:
-        adj[a].append(b)
-        adj[b].append(a)
-    parents, seen = list(range(n)), set()
-    for root in range(n):
-        if root in seen:
-            continue
-        seen.add(root)
-        queue = [root]
-        while queue:
-            u = queue.pop(0)
-            for v in adj[u]:
-                if v not in seen:
-                    seen.add(v)
-                    parents[v] = u
-                    queue.append(v)
-    return parents
 
 
 def _derived_edges(keypoints: np.ndarray | None, k: int) -> list[tuple[int, int]]:

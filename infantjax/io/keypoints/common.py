@@ -60,9 +60,8 @@ def part_key(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
-def custom_skeleton(name: str, parts: Sequence[str], edges: Sequence[tuple[int, int]] = ()) -> Skeleton:
-    """An unregistered skeleton for body parts no registered set covers (parents from a BFS over the edges)."""
-    n = len(parts)
+def bone_parents(n: int, edges: Sequence[tuple[int, int]]) -> list[int]:
+    """Each of ``n`` keypoints' parent from a breadth-first walk over the edges (a root is its own parent)."""
     parents = list(range(n))
     adj: dict[int, list[int]] = {i: [] for i in range(n)}
     for a, b in edges:
@@ -81,6 +80,12 @@ def custom_skeleton(name: str, parts: Sequence[str], edges: Sequence[tuple[int, 
                     seen.add(v)
                     parents[v] = u
                     queue.append(v)
+    return parents
+
+
+def custom_skeleton(name: str, parts: Sequence[str], edges: Sequence[tuple[int, int]] = ()) -> Skeleton:
+    """An unregistered skeleton for body parts no registered set covers (parents from a BFS over the edges)."""
+    parents = bone_parents(len(parts), edges)
     return Skeleton(name, tuple(parts), tuple((int(a), int(b)) for a, b in edges), tuple(parents), None)
 
 
