@@ -54,6 +54,7 @@ import numpy as np
 from infantjax import skeleton as _skeleton
 from infantjax.errors import LabelledDataError
 from infantjax.io.keypoints.common import bone_parents
+from infantjax.io.keypoints.dlc_csv import part_columns
 from infantjax.skeleton import Skeleton
 
 __all__ = ["IMAGE_SUFFIXES", "PIXEL_CENTRE", "LabelledFrames", "canonical_name", "lab_skeleton", "part_key",
@@ -599,23 +600,9 @@ def _read_collected(path: pathlib.Path, rows: list[list[str]], individual: str |
                                     f"({', '.join(animals)}); pass --individual NAME (individual=) to train on one")
         else:
             chosen = set(names)
-    parts: list[str] = []
-    cols: dict[str, dict[str, int]] = {}
-    for c in value_cols:
-        if chosen is not None and ind_row[c].strip() not in chosen:
-            continue
-        part, coord = part_row[c].strip(), coord_row[c].strip().lower()
-        if not part:
-            raise LabelledDataError(f"{path}: column {c + 1} has no body part name")
-        if part not in cols:
-            parts.append(part)
-            cols[part] = {}
-        if coord in cols[part]:
-            raise LabelledDataError(f"{path}: body part {part!r} has two {coord!r} columns")
-        cols[part][coord] = c
-    for p in parts:
-        if set(cols[p]) != {"x", "y"}:
-            raise LabelledDataError(f"{path}: body part {p!r} lacks an x or a y column")
+    if chosen is not None:
+        value_cols = [c for c in value_cols if ind_row[c].strip() in chosen]
+    parts, cols = part_columns(path, part_row, coord_row, value_cols, LabelledDataError)
     kp = np.full((len(body), len(parts), 2), np.nan, np.float32)
     names: list[str] = []
     for r, row in enumerate(body):

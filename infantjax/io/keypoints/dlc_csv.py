@@ -62,22 +62,8 @@ def read(path, skeleton, fps) -> SkeletonSequence:
         raise KeypointFormatError(
             f"{path}: unexpected 'coords' header entries {bad[:5]}; DeepLabCut columns are x, y[, likelihood]"
         )
-    parts: list[str] = []
-    columns: dict[str, dict[str, int]] = {}
-    for c in value_cols:
-        part, coord = bodyparts[c].strip(), coords_row[c].strip().lower()
-        if not part:
-            raise KeypointFormatError(f"{path}: column {c + 1} has no body part name in the 'bodyparts' row")
-        if part not in columns:
-            parts.append(part)
-            columns[part] = {}
-        if coord in columns[part]:
-            raise KeypointFormatError(f"{path}: body part {part!r} has two {coord!r} columns")
-        columns[part][coord] = c
+    parts, columns = part_columns(path, bodyparts, coords_row, value_cols, KeypointFormatError)
     dims = ["x", "y", "z"] if all("z" in columns[p] for p in parts) else ["x", "y"]
-    for p in parts:
-        if "x" not in columns[p] or "y" not in columns[p]:
-            raise KeypointFormatError(f"{path}: body part {p!r} lacks an x or y column")
     has_conf = all("likelihood" in columns[p] for p in parts)
     body = rows[3:]
     check_row_lengths(path, body, width, 4)
@@ -114,3 +100,25 @@ def write(path, seq: SkeletonSequence) -> None:
                     row.append(csv_number(seq.confidence[t, j]))
             w.writerow(row)
 
+
+def part_columns(path, part_row: list[str], coord_row: list[str], value_cols, error: type[Exception],
+                 ) -> tuple[list[str], dict[str, dict[str, int]]]:
+    """Group a DeepLabCut header's value columns by body part: the parts in file order and, for each, the column of
+    every coordinate (``x``, ``y``, ``z``, ``likelihood``). ``error`` (the caller's typed error) names a column with
+    no body part, a coordinate given twice, and a body part without its x or y column."""
+    parts: list[str] = []
+    columns: dict[str, dict[str, int]] = {}
+    for c in value_cols:
+        part, coord = part_row[c].strip(), coord_row[c].strip().lower()
+        if not part:
+            raise error(f"{path}: column {c + 1} has no body part name in the 'bodyparts' row")
+        if part not in columns:
+            parts.append(part)
+            columns[part] = {}
+        if coord in columns[part]:
+            raise error(f"{path}: body part {part!r} has two {coord!r} columns")
+        columns[part][coord] = c
+    for p in parts:
+        if "x" not in columns[p] or "y" not in columns[p]:
+            raise error(f"{path}: body part {p!r} lacks an x or a y column")
+    return parts, columns
