@@ -120,5 +120,5 @@ def part_columns(path, part_row: list[str], coord_row: list[str], value_cols, er
         columns[part][coord] = c
     for p in parts:
         if "x" not in columns[p] or "y" not in columns[p]:
-            raise error(f"{path}: body part {p!r} lacks an x or a y column")
+            raise error(f"{path}: body part {p!r} lacks an x or y column")
     return parts, columns
