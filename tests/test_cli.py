@@ -1,3 +1,4 @@
+import argparse
 import subprocess
 import sys
 
@@ -42,3 +43,16 @@ def test_version_prints_the_installed_version(capsys):
         main(["--version"])
     assert done.value.code == 0
     assert capsys.readouterr().out.strip() == f"infantjax {importlib.metadata.version('infantjax')}"
+
+
+# ------------------------------------------------------------------------- conventions users bring from other tools
+def test_load_of_a_misspelt_zoo_name_suggests_the_near_name():
+    import infantjax
+    from infantjax.errors import ConfigError
+    from infantjax.models import zoo
+
+    with pytest.raises(ConfigError, match="did you mean 'cp-gcn-synthetic'"):
+        infantjax.load("cp-gcn-synthtic")
+    with pytest.raises(ConfigError, match="did you mean 'efficientpose-rt-mpii'\\?"):
+        zoo.entry("efficientpose-rt-mpi", "pose")
+    assert zoo.did_you_mean("nothing-like-it", zoo.ZOO) == ""
