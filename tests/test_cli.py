@@ -46,6 +46,51 @@ def test_version_prints_the_installed_version(capsys):
 
 
 # ------------------------------------------------------------------------- conventions users bring from other tools
+def test_the_pose_model_is_pose_everywhere_and_the_old_spellings_warn():
+    parser = build_parser()
+    for argv in (["pose", "v.mp4", "--pose", "m", "--out", "k.csv"], ["assess", "v.mp4", "--pose", "m", "--out", "d"],
+                 ["demo", "--pose", "m"], ["pose-frames", "v.mp4", "--out", "p", "--pose", "m"]):
+        assert parser.parse_args(argv).pose == "m", argv
+    for argv, old in ((["pose", "v.mp4", "--weights", "m", "--out", "k.csv"], "--weights"),
+                      (["demo", "--pose-weights", "m"], "--pose-weights"),
+                      (["pose-frames", "v.mp4", "--out", "p", "--model", "m"], "--model")):
+        with pytest.warns(FutureWarning, match=f"{old} is deprecated.*use --pose"):
+            assert parser.parse_args(argv).pose == "m", argv
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for command in ("pose", "demo"):
+        text = sub.choices[command].format_help()
+        assert "--pose NAME|FILE" in text and "--weights" not in text and "--pose-weights" not in text
+
+
+def test_an_old_spelling_warns_in_one_line_on_stderr():
+    out = subprocess.run([sys.executable, "-m", "infantjax", "pose", "v.mp4", "--weights", "w", "--out", "k.csv",
+                          "--help"], check=False, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "--pose NAME|FILE" in out.stdout
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "FutureWarning: --weights is deprecated" in lines[0] and "--pose" in lines[0]
+
+
+def test_pose_without_a_pose_model_is_one_line_exit_2(tmp_path, capsys):
+    assert main(["pose", str(tmp_path / "v.mp4"), "--out", str(tmp_path / "k.csv")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--pose NAME|FILE" in err[0]
+
+
+@pytest.mark.parametrize("argv, near", [
+    (["assess", "{t}/none.mp4", "--out", "{t}/o", "--pose", "efficientpose-rt-mpi"], "efficientpose-rt-mpii"),
+    (["assess", "{t}/none.mp4", "--out", "{t}/o", "--ensemble", "cp-gcn-trakced"], "cp-gcn-tracked"),
+    (["pose", "{t}/none.mp4", "--pose", "rt-synthetic-infant-ro", "--out", "{t}/k.csv"], "rt-synthetic-infant-roi"),
+    (["export", "cp-gcn-synthtic", "--format", "stablehlo", "--out", "{t}/m.stablehlo"], "cp-gcn-synthetic"),
+])
+def test_a_misspelt_zoo_name_suggests_the_near_names(argv, near, tmp_path, capsys):
+    argv = [a.format(t=tmp_path) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"infantjax {argv[0]}: error:")
+    assert f"did you mean {near!r}" in err[0], err[0]
+    assert not (tmp_path / "o").exists()  # refused before anything was written
+
+
 def test_load_of_a_misspelt_zoo_name_suggests_the_near_name():
     import infantjax
     from infantjax.errors import ConfigError
@@ -56,3 +101,17 @@ def test_load_of_a_misspelt_zoo_name_suggests_the_near_name():
     with pytest.raises(ConfigError, match="did you mean 'efficientpose-rt-mpii'\\?"):
         zoo.entry("efficientpose-rt-mpi", "pose")
     assert zoo.did_you_mean("nothing-like-it", zoo.ZOO) == ""
+
+
+def test_pose_refuses_an_output_it_cannot_write_before_tracking(tmp_path, capsys, monkeypatch):
+    from infantjax.pipelines.pose import PosePredictor
+
+    def never(*args, **kwargs):
+        raise AssertionError("tracked before the output was checked")
+
+    monkeypatch.setattr(PosePredictor, "track", never)
+    monkeypatch.setattr(PosePredictor, "pretrained", never)
+    code = main(["pose", str(tmp_path / "v.mp4"), "--pose", "rt-synthetic-infant", "--out", str(tmp_path / "x.xlsx")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    assert "x.xlsx" in err[0] and all(s in err[0] for s in (".csv", ".npz", ".json", ".mat")), err[0]

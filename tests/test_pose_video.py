@@ -79,7 +79,7 @@ def test_cli_help_lists_options():
                          env={**os.environ, "PYTHONPATH": os.pathsep.join(
                              p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)})
     assert out.returncode == 0
-    for flag in ("--stride", "--batch-size", "--device", "--weights", "--model", "--out"):
+    for flag in ("--stride", "--batch-size", "--device", "--pose", "--model", "--out"):
         assert flag in out.stdout
 
 
