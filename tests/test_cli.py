@@ -76,6 +76,25 @@ def test_pose_without_a_pose_model_is_one_line_exit_2(tmp_path, capsys):
     assert len(err) == 1 and "--pose NAME|FILE" in err[0]
 
 
+def test_search_verbs_take_the_name_first_or_as_name_option(tmp_path, capsys):
+    from infantjax.commands.search import _search_name
+
+    parser = build_parser()
+    for verb in ("run", "work", "status", "export"):
+        for argv in (["search", verb, "s1"], ["search", verb, "--name", "s1"]):
+            args = parser.parse_args(argv)
+            assert _search_name(args) == "s1" and args.name == "s1", argv
+    storage = str(tmp_path / "none.journal")
+    for argv in (["search", "status", "--name", "s1", "--storage", storage], ["search", "status", "s1", "--storage",
+                                                                              storage]):
+        assert main(argv) == 2
+        assert "no search named 's1'" in capsys.readouterr().err
+    assert main(["search", "status", "--storage", storage]) == 2
+    assert "needs the search's name" in capsys.readouterr().err
+    assert main(["search", "export", "a", "--name", "b", "--storage", storage]) == 2
+    assert "two search names" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv, near", [
     (["assess", "{t}/none.mp4", "--out", "{t}/o", "--pose", "efficientpose-rt-mpi"], "efficientpose-rt-mpii"),
     (["assess", "{t}/none.mp4", "--out", "{t}/o", "--ensemble", "cp-gcn-trakced"], "cp-gcn-tracked"),
