@@ -46,6 +46,28 @@ def test_version_prints_the_installed_version(capsys):
 
 
 # ------------------------------------------------------------------------- conventions users bring from other tools
+def test_every_group_command_without_its_subcommand_prints_its_help_and_exits_2(capsys):
+    from infantjax.cli import group_commands
+
+    groups = group_commands()
+    assert {("search",), ("mam",)} <= {tuple(g) for g in groups}
+    for argv in groups:
+        with pytest.raises(SystemExit) as done:
+            main(argv)
+        assert done.value.code == 2, argv
+        captured = capsys.readouterr()
+        assert captured.out == "", argv
+        group = build_parser()
+        for word in argv:
+            group = next(a for a in group._actions if isinstance(a, argparse._SubParsersAction)).choices[word]
+        names = list(next(a for a in group._actions if isinstance(a, argparse._SubParsersAction)).choices)
+        assert names, argv
+        assert captured.err.startswith(f"usage: infantjax {' '.join(argv)}"), argv
+        assert all(name in captured.err for name in names), (argv, captured.err)
+        assert captured.err.strip().splitlines()[-1] == \
+            f"infantjax {' '.join(argv)}: error: a subcommand is required: one of {', '.join(names)}"
+
+
 def test_the_pose_model_is_pose_everywhere_and_the_old_spellings_warn():
     parser = build_parser()
     for argv in (["pose", "v.mp4", "--pose", "m", "--out", "k.csv"], ["assess", "v.mp4", "--pose", "m", "--out", "d"],
