@@ -156,3 +156,24 @@ def test_pose_refuses_an_output_it_cannot_write_before_tracking(tmp_path, capsys
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1, err
     assert "x.xlsx" in err[0] and all(s in err[0] for s in (".csv", ".npz", ".json", ".mat")), err[0]
+
+
+def test_export_warns_when_the_out_suffix_is_another_formats(tmp_path, capsys, monkeypatch):
+    import types
+
+    import infantjax
+    import infantjax.deploy
+
+    written = []
+    monkeypatch.setattr(infantjax, "load", lambda name: object())
+    monkeypatch.setattr(infantjax.deploy, "export", lambda model, fmt, out, **kw: written.append((fmt, out)) or
+                        types.SimpleNamespace(summary=lambda: "exported", sidecar=f"{out}.json"))
+    out = str(tmp_path / "x.stablehlo")
+    assert main(["export", "cp-gcn-synthetic", "--format", "onnx", "--out", out, "--no-check"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert written == [("onnx", out)]  # warned, and written as asked
+    assert len(err) == 1 and err[0].startswith("infantjax export: warning:"), err
+    assert "x.stablehlo" in err[0] and "StableHLO" in err[0] and "ONNX" in err[0] and ".onnx" in err[0]
+    for fmt, name in (("onnx", "x.onnx"), ("stablehlo", "x.stablehlo"), ("litert", "x.tflite"), ("onnx", "x.bin")):
+        assert main(["export", "m", "--format", fmt, "--out", str(tmp_path / name), "--no-check"]) == 0
+        assert capsys.readouterr().err == "", name
