@@ -21,8 +21,10 @@ _MODULES = {"dlc-csv": dlc_csv, "part-csv": part_csv, "long-csv": long_csv, "ope
             "dlc-mat": dlc_mat, "npz": npz}
 FORMATS = tuple(_MODULES)
 #: formats whose frame times (and how the keypoints were made) live in a sidecar JSON beside the file
-#: (:mod:`~infantjax.io.keypoints.sidecar`); ``npz`` stores them itself, the others lose them
+#: (:mod:`~infantjax.io.keypoints.sidecar`); ``npz`` and ``coco`` store them themselves, the others lose them
 _SIDECAR = ("dlc-csv", "part-csv", "long-csv")
+#: formats that store frame times themselves (COCO: a ``frame_time`` per image)
+_KEEP_TIMES = ("npz", "coco")
 _ALIASES = {
     "deeplabcut": "dlc-csv", "deeplabcut-csv": "dlc-csv", "dlc": "dlc-csv", "reference-csv": "part-csv",
     "cp-csv": "part-csv", "openpose-json": "openpose", "coco-json": "coco", "mat": "dlc-mat",
@@ -177,8 +179,8 @@ def write_keypoints(path: str | os.PathLike, sequence: SkeletonSequence, format:
 
     Frame times (a video's presentation times, :attr:`SkeletonSequence.times`) are kept: ``npz`` stores them, the
     CSV formats get a sidecar ``<file>.json`` beside the file (with the source video and the orientation of the
-    keypoints; :mod:`~infantjax.io.keypoints.sidecar`); the other formats lose them, with a warning when the frame
-    rate is variable.
+    keypoints; :mod:`~infantjax.io.keypoints.sidecar`), COCO a ``frame_time`` per image; the other formats lose
+    them, with a warning when the frame rate is variable.
 
     Returns:
         The path written.
@@ -190,6 +192,6 @@ def write_keypoints(path: str | os.PathLike, sequence: SkeletonSequence, format:
     _MODULES[fmt].write(path, sequence)
     if fmt in _SIDECAR:
         sidecar.write(path, sequence)
-    elif fmt != "npz":
+    elif fmt not in _KEEP_TIMES:
         sequence.warn_if_variable_rate(f"writing {path} ({fmt}, which stores no frame times)")
     return path
