@@ -58,7 +58,51 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         module = importlib.import_module(f"infantjax.commands.{info.name}")
         module.register(sub)
+    for command in sub.choices.values():
+        _mark_groups(command)
     return parser
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction | None:
+    return next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+
+
+def _mark_groups(parser: argparse.ArgumentParser) -> None:
+    """Every group command (``search``, ``mam`` ...: a command of subcommands) behaves alike when its subcommand is
+    left out: :func:`main` prints the group's help (its usage and subcommands) on stderr and exits with status 2, a
+    usage error as argparse's own; so the subcommand is not argparse-required (its message would not list them)."""
+    verbs = _subcommands(parser)
+    if verbs is None:
+        return
+    verbs.required = False
+    parser.set_defaults(func=None, group_parser=parser)
+    for child in verbs.choices.values():
+        _mark_groups(child)
+
+
+def group_commands(parser: argparse.ArgumentParser | None = None) -> list[list[str]]:
+    """The argv prefixes of every group command of the parser (``[["mam"], ["search"], ...]``), nested ones too."""
+    parser = parser or build_parser()
+    found = []
+
+    def walk(p, prefix):
+        verbs = _subcommands(p)
+        if verbs is None:
+            return
+        if prefix:
+            found.append(prefix)
+        for name, child in verbs.choices.items():
+            walk(child, [*prefix, name])
+
+    walk(parser, [])
+    return found
+
+
+def _missing_subcommand(group: argparse.ArgumentParser) -> None:
+    """A group command without its subcommand: its help and one error line on stderr, exit status 2."""
+    verbs = _subcommands(group)
+    group.print_help(sys.stderr)
+    group.exit(2, f"{group.prog}: error: a subcommand is required: one of {', '.join(verbs.choices)}\n")
 
 
 def _version() -> str:
@@ -79,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if not getattr(args, "func", None):
+        if getattr(args, "group_parser", None) is not None:
+            _missing_subcommand(args.group_parser)
         parser.print_help()
         return 0
     try:

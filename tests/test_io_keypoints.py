@@ -95,6 +95,36 @@ def test_round_trip(tmp_path, fmt, name):
     assert not list(tmp_path.glob(".*.tmp")), "temporary files left behind"
 
 
+
+def test_coco_round_trip_keeps_frame_times_and_image_sizes(tmp_path):
+    """A video's keypoints written as COCO: every image has its width and height (the upright frame size) and its
+    frame time, and reading the file back gives the recording with the same times, frame rate and size."""
+    times = np.array([0.0, 0.033, 0.07, 0.1, 0.2, 0.233, 0.3])  # a phone's variable frame rate
+    seq = _sequence(confidence=False).replace(times=times, metadata={"image_hw": [480, 640], "source": "v.mp4"})
+    path = write_keypoints(tmp_path / "v.json", seq)
+    doc = json.loads(path.read_text())
+    assert all((im["height"], im["width"]) == (480, 640) for im in doc["images"])
+    assert [im["frame_time"] for im in doc["images"]] == times.tolist()
+    back = read_keypoints(path)
+    np.testing.assert_array_equal(back.times, times)
+    assert back.fps == seq.fps and back.metadata["image_hw"] == [480, 640]
+    assert back.metadata.get("time_series") is not False  # a recording in time, not unrelated labelled images
+    np.testing.assert_array_equal(back.coords, seq.coords)
+    again = json.loads(write_keypoints(tmp_path / "again.json", back).read_text())
+    assert again["images"] == doc["images"]
+
+    # no size known: width and height are left out, not written as 0; evenly spaced frames keep their times too
+    plain = write_keypoints(tmp_path / "plain.json", _sequence(confidence=False))
+    images = json.loads(plain.read_text())["images"]
+    assert not any("width" in im or "height" in im for im in images)
+    np.testing.assert_allclose(read_keypoints(plain).frame_times, np.arange(7) / 25.0)
+    # a per-image label set has no frame times and stays one
+    labels = _sequence(confidence=False).replace(metadata={"time_series": False, "images": [f"i{t}.png" for t in
+                                                                                            range(7)]})
+    images = json.loads(write_keypoints(tmp_path / "labels.json", labels).read_text())["images"]
+    assert not any("frame_time" in im for im in images)
+    assert read_keypoints(tmp_path / "labels.json").metadata["time_series"] is False
+
 def test_npz_keeps_everything(tmp_path):
     seq = _sequence("passmore-18", dims=3)
     seq = seq.replace(metadata={"subject": "s1", "age_weeks": 12, "nested": {"a": [1, 2]}})
@@ -601,6 +631,11 @@ def test_npz_keeps_frame_times_and_other_formats_warn_when_they_lose_them(tmp_pa
     back = read_keypoints(write_keypoints(tmp_path / "k.npz", seq))
     np.testing.assert_array_equal(back.times, seq.times)
     with caplog.at_level("WARNING"):
-        write_keypoints(tmp_path / "k.json", seq)
+        write_keypoints(tmp_path / "k.mat", seq)
     assert "variable frame rate" in caplog.text and "stores no frame times" in caplog.text
-    assert read_keypoints(tmp_path / "k.json").times is None
+    assert read_keypoints(tmp_path / "k.mat").times is None
+    caplog.clear()
+    with caplog.at_level("WARNING"):  # COCO keeps them: a frame_time per image
+        back = read_keypoints(write_keypoints(tmp_path / "k.json", seq))
+    assert "stores no frame times" not in caplog.text
+    np.testing.assert_array_equal(back.times, seq.times)

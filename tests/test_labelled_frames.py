@@ -5,6 +5,7 @@ DeepLabCut and CVAT write them (tests/data/README.md)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -79,6 +80,9 @@ def test_coco_round_trip_keeps_labels_visibility_and_skeleton(data_dir, tmp_path
     assert {tuple(e) for e in back.skeleton.edges} == {tuple(e) for e in frames.skeleton.edges}
     doc = json.loads(out.read_text())
     assert all(im["width"] == 40 and im["height"] == 30 for im in doc["images"])
+    unknown = dataclasses.replace(frames, sizes=np.zeros_like(frames.sizes))  # a size not known: left out, not 0
+    doc = json.loads(write_coco(tmp_path / "unknown.json", unknown).read_text())
+    assert not any("width" in im or "height" in im for im in doc["images"])
 
 
 def test_written_project_reads_back(tmp_path):

@@ -108,6 +108,31 @@ def test_search_run_leaves_a_study_it_did_not_create_alone(tmp_path, capsys):
     assert "not created by infantjax search" in capsys.readouterr().err
 
 
+def test_a_trial_queued_with_optunas_enqueue_trial_is_refused_with_its_reason_not_waited_for(tmp_path, caplog):
+    import optuna
+
+    from infantjax.nas.store import ENQUEUED_REFUSAL
+
+    journal = tmp_path / "s.journal"
+    assert _run(str(journal), "s", "--max-trials", "2") == 0
+    study = _study(journal, "s")
+    study.enqueue_trial(study.trials[0].params)  # a user asks for a candidate by hand
+    with caplog.at_level(logging.WARNING, logger="infantjax.nas"):
+        done = threading.Event()
+        worker = threading.Thread(target=lambda: (_run(str(journal), "s", "--max-trials", "3"), done.set()),
+                                  daemon=True)
+        worker.start()
+        assert done.wait(120), "the search waited for the enqueued trial"
+    assert "queued with Optuna's enqueue_trial and is not run" in caplog.text
+    trials = _study(journal, "s").get_trials()
+    enqueued = trials[2]
+    assert enqueued.state == optuna.trial.TrialState.FAIL  # nobody waits for it
+    assert enqueued.user_attrs == {"infantjax_refused": ENQUEUED_REFUSAL} and "infantjax train --specs" in \
+        ENQUEUED_REFUSAL
+    # it stays outside the search: the budget of 3 is the search's own three candidates
+    assert [t.number for t in trials if "spec" in t.user_attrs] == [0, 1, 3]
+    assert [t.state for t in trials if "spec" in t.user_attrs] == [optuna.trial.TrialState.COMPLETE] * 3
+
 def test_best_is_optunas_best_trial_and_a_pruned_trial_that_scored_higher_is_shown_beside_it(tmp_path,
                                                                                               capsys):
     from infantjax.nas.results import best_spec, search_summary

@@ -45,14 +45,14 @@ def test_cli_writes_keypoint_csv(data_dir, rt_lite_video, tmp_path, capsys):
     path, _ = rt_lite_video
     out = tmp_path / "keypoints.csv"
     weights = data_dir / "efficientpose" / "keras" / "EfficientPoseRT_LITE.h5"
-    rc = cli_main(["pose", str(path), "--model", "rt_lite", "--weights", str(weights), "--out", str(out),
+    rc = cli_main(["pose", str(path), "--model", "rt_lite", "--pose", str(weights), "--out", str(out),
                    "--batch-size", "4", "--device", "cpu", "--no-progress"])
     assert rc == 0 and out.is_file()
     seq = read_keypoints(out, skeleton="mpii-16")
     assert seq.coords.shape == (9, 16, 2)
     assert "9 frames" in capsys.readouterr().out
     npz = tmp_path / "keypoints.npz"
-    assert cli_main(["pose", str(path), "--weights", str(weights), "--out", str(npz), "--stride", "3",
+    assert cli_main(["pose", str(path), "--pose", str(weights), "--out", str(npz), "--stride", "3",
                      "--no-progress"]) == 0
     assert read_keypoints(npz).coords.shape == (3, 16, 2)
 
@@ -68,9 +68,9 @@ def test_bad_inputs(rt_lite, data_dir, tmp_path, capsys):
     with pytest.raises(ConfigError):
         rt_lite.track(bad, stride=0)
     weights = data_dir / "efficientpose" / "keras" / "EfficientPoseRT_LITE.h5"
-    rc = cli_main(["pose", str(bad), "--weights", str(weights), "--out", str(tmp_path / "k.csv"), "--no-progress"])
+    rc = cli_main(["pose", str(bad), "--pose", str(weights), "--out", str(tmp_path / "k.csv"), "--no-progress"])
     assert rc == 2 and not (tmp_path / "k.csv").exists()
-    rc = cli_main(["pose", str(bad), "--model", "iv", "--weights", str(weights), "--out", str(tmp_path / "k.csv")])
+    rc = cli_main(["pose", str(bad), "--model", "iv", "--pose", str(weights), "--out", str(tmp_path / "k.csv")])
     assert rc == 2 and "does not match" in capsys.readouterr().err
 
 
@@ -79,7 +79,7 @@ def test_cli_help_lists_options():
                          env={**os.environ, "PYTHONPATH": os.pathsep.join(
                              p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)})
     assert out.returncode == 0
-    for flag in ("--stride", "--batch-size", "--device", "--weights", "--model", "--out"):
+    for flag in ("--stride", "--batch-size", "--device", "--pose", "--model", "--out"):
         assert flag in out.stdout
 
 
@@ -149,7 +149,7 @@ def test_rotated_and_camcorder_videos_track_as_well_as_a_plain_mp4(infant_rt, in
 def test_cli_pose_on_a_portrait_phone_video_writes_upright_keypoints_with_times(infant_videos, tmp_path, capsys):
     videos, truth = infant_videos
     out = tmp_path / "portrait.csv"
-    assert cli_main(["pose", str(videos["portrait"]), "--weights", "rt-synthetic-infant", "--out", str(out),
+    assert cli_main(["pose", str(videos["portrait"]), "--pose", "rt-synthetic-infant", "--out", str(out),
                      "--batch-size", "12", "--no-progress"]) == 0
     seq = read_keypoints(out)  # the DeepLabCut CSV, with its sidecar portrait.csv.json
     assert (tmp_path / "portrait.csv.json").is_file()

@@ -54,7 +54,7 @@ def test_readme_command_lines_run_as_written(tmp_path, monkeypatch, capsys):
         elif verb == "pose":
             # the README's placeholders: a video of the synthetic cohort and the official weights shipped for tests
             shutil.copy(next((tmp_path / "synth" / "videos").glob("*.mp4")), tmp_path / "video.mp4")
-            weights = argv[argv.index("--weights") + 1]
+            weights = argv[argv.index("--pose") + 1]
             if weights.endswith(".h5"):
                 shutil.copy(data_file(f"efficientpose/keras/{weights}"), tmp_path / weights)
         code = main([*argv, *SMALL[verb]])

@@ -9,6 +9,7 @@ Not a command itself: modules starting with ``_`` are not registered by :func:`i
 
 from __future__ import annotations
 
+import argparse
 import pathlib
 from collections.abc import Iterable, Sequence
 
@@ -16,6 +17,7 @@ from infantjax.errors import ConfigError, DataError
 
 __all__ = [
     "add_config",
+    "add_deprecated_alias",
     "add_model_out",
     "add_predict_verb",
     "add_run_options",
@@ -26,11 +28,41 @@ __all__ = [
     "report_predictions",
     "save_model",
     "train_config",
+    "warn_deprecated",
     "write_predictions",
 ]
 
 
 # ------------------------------------------------------------------------------------------------------ options
+def warn_deprecated(message: str, command: str) -> None:
+    """A :class:`FutureWarning` that prints as one line on stderr (``<infantjax COMMAND>:0: FutureWarning: ...``;
+    no source line: the place is the user's command line, not ours); filterable as any warning."""
+    import warnings
+
+    warnings.warn_explicit(message, FutureWarning, filename=f"<infantjax {command}>", lineno=0,
+                           module="infantjax.cli")
+
+
+class _DeprecatedAlias(argparse.Action):
+    """An old spelling of an option: stores into the canonical option's ``dest`` and warns once it is used."""
+
+    def __init__(self, option_strings, dest, *, canonical: str, command: str, **kwargs):
+        self.canonical, self.command = canonical, command
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        warn_deprecated(f"{option_string} is deprecated and will be removed; use {self.canonical} (same value)",
+                        self.command)
+        setattr(namespace, self.dest, values)
+
+
+def add_deprecated_alias(parser, old: str, canonical: str, dest: str, command: str) -> None:
+    """Keep ``old`` (e.g. ``--weights``) working as a hidden alias of ``canonical`` (``--pose``): same ``dest``,
+    not in ``--help``, a one-line :class:`FutureWarning` when used (:func:`warn_deprecated`)."""
+    parser.add_argument(old, dest=dest, action=_DeprecatedAlias, canonical=canonical, command=command,
+                        default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+
 def add_model_out(parser) -> None:
     """``--out MODEL`` (required) of a ``train`` verb."""
     parser.add_argument("--out", required=True, help="directory to write the model to")

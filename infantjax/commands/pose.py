@@ -1,4 +1,4 @@
-"""``infantjax pose VIDEO --weights W --out keypoints.csv``: keypoints of every frame of a video.
+"""``infantjax pose VIDEO --pose NAME|FILE --out keypoints.csv``: keypoints of every frame of a video.
 
 The video is decoded in chunks (bounded memory for any length), frames are batched through one jitted forward pass,
 the heatmaps are decoded as the model's tracking settings say (the infant model: a region of interest that follows
@@ -15,17 +15,20 @@ import time
 
 
 def register(sub) -> None:
+    from infantjax.commands._common import add_deprecated_alias
+
     p = sub.add_parser("pose", help="estimate keypoints in every frame of a video (or a folder of videos)")
     p.add_argument("video", help="video file (anything PyAV decodes), or a folder of videos: each is tracked into "
                                  "--out DIR/<video>.csv (a run resumes: videos tracked already are skipped)")
-    p.add_argument("--weights", required=True,
-                   help="name of shipped weights (efficientpose-rt-mpii, efficientpose-i-mpii, "
+    p.add_argument("--pose", default=None, metavar="NAME|FILE",
+                   help="required: the pose model, as in `infantjax assess --pose`: a name of shipped weights (efficientpose-rt-mpii, efficientpose-i-mpii, "
                         "efficientpose-rt-lite-mpii, efficientpose-i-lite-mpii: official MPII models, 16 keypoints; "
                         "rt-synthetic-infant-roi: synthetic renders only, not for real infants; `infantjax info` lists "
                         "them), an official EfficientPose Keras .h5, a fine-tuned predictor .npz "
                         "(PosePredictor.save), or a model folder (infantjax pose-train --out)")
+    add_deprecated_alias(p, "--weights", "--pose", "pose", "pose")  # the earlier spelling: still accepted, warns
     p.add_argument("--model", default=None,
-                   help="expected variant (rt, i, ii, iii, iv, rt_lite, i_lite, ii_lite); checked against --weights")
+                   help="expected variant (rt, i, ii, iii, iv, rt_lite, i_lite, ii_lite); checked against --pose")
     p.add_argument("--out", required=True, help="output keypoint file (.csv DeepLabCut CSV, .npz, .json COCO ...); "
                                                 "for a folder of videos, the output folder")
     p.add_argument("--format", default=None, help="output format (default: from the extension)")
@@ -72,15 +75,40 @@ def tracking_overrides(args) -> dict | None:
     return {**base, **{k: v for k, v in changes.items() if v is not None}}
 
 
+def check_pose_option(args, exists: bool = True) -> None:
+    """``--pose`` was given (or its old spelling ``--weights``) and (with ``exists``) names a zoo pose model or an
+    existing path.
+
+    Raises:
+        ConfigError: no ``--pose``; or a name that is neither a shipped pose model nor a file or folder (the
+            message lists the shipped names and suggests the near ones: "did you mean ...?").
+    """
+    import pathlib
+
+    from infantjax.errors import ConfigError
+
+    if args.pose is None:
+        raise ConfigError("the pose model is required: --pose NAME|FILE (a shipped model such as "
+                          "rt-synthetic-infant-roi, efficientpose-rt-mpii, or a weights file / model folder)")
+    if not exists:
+        return
+    from infantjax.models.zoo import did_you_mean
+    from infantjax.pipelines.pose import PRETRAINED
+
+    if args.pose not in PRETRAINED and not pathlib.Path(args.pose).exists():
+        raise ConfigError(f"--pose {args.pose!r} is neither a shipped pose model ({', '.join(PRETRAINED)}) nor an "
+                          f"existing file or folder{did_you_mean(args.pose, PRETRAINED)}")
+
+
 def _predictor(args):
     from infantjax.errors import ConfigError
     from infantjax.models.pose.efficientpose import normalise_variant
     from infantjax.pipelines.pose import PRETRAINED, PosePredictor
 
-    predictor = PosePredictor.pretrained(args.weights) if args.weights in PRETRAINED else \
-        PosePredictor.load(args.weights)
+    check_pose_option(args)
+    predictor = PosePredictor.pretrained(args.pose) if args.pose in PRETRAINED else PosePredictor.load(args.pose)
     if args.model is not None and normalise_variant(args.model) != predictor.spec.variant:
-        raise ConfigError(f"--model {args.model!r} does not match the weights in {args.weights!r} "
+        raise ConfigError(f"--model {args.model!r} does not match the weights in {args.pose!r} "
                           f"(EfficientPose {predictor.spec.variant}); drop --model or pass matching weights")
     return predictor
 
@@ -163,12 +191,16 @@ def run(args) -> int:
     from infantjax import backend
     from infantjax.errors import ConfigError
     from infantjax.io import write_keypoints
+    from infantjax.io.keypoints import writable_format
     from infantjax.pipelines.pose import check_labelled_output, write_labelled_video
 
+    check_pose_option(args, exists=False)  # the name's check comes with the model, after the cheaper ones
     if pathlib.Path(args.video).is_dir():
         if args.stride < 1 or args.batch_size < 1:
             raise ConfigError("--stride and --batch-size must be >= 1")
         return run_folder(args)
+    # before the tracking: an output the keypoint writers cannot write fails at once, not after minutes
+    writable_format(args.out, args.format)
     min_confidence = 0.0 if args.min_confidence is None else args.min_confidence
     if args.labelled is not None:  # before the tracking: a bad path fails at once, not after minutes
         check_labelled_output(args.labelled, args.video)

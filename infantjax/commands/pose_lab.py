@@ -62,13 +62,18 @@ def register(sub) -> None:
 
     f = sub.add_parser("pose-frames", help="pick frames worth labelling into a DeepLabCut project",
                        description="Frames worth labelling: diverse ones (k-means on small grey frames, as "
-                                   "DeepLabCut's extract_frames) or, with --model, the ones the model tracks least "
+                                   "DeepLabCut's extract_frames) or, with --pose, the ones the model tracks least "
                                    "plausibly, written as labeled-data/<video>/imgNNNN.png of a DeepLabCut project "
-                                   "(with --model, a CollectedData CSV prefilled with its keypoints to correct).")
+                                   "(with --pose, a CollectedData CSV prefilled with its keypoints to correct).")
     f.add_argument("source", help="a video or a folder of videos")
     f.add_argument("--out", required=True, help="the DeepLabCut project to write (created, or added to)")
     f.add_argument("--n", type=int, default=20, help="frames to pick in all (default: %(default)s)")
-    f.add_argument("--model", default=None, help="pick the frames this pose model tracks least plausibly")
+    f.add_argument("--pose", default=None, metavar="NAME|FILE",
+                   help="pick the frames this pose model tracks least plausibly (a zoo name or a saved model, as in "
+                        "`infantjax pose --pose`)")
+    from infantjax.commands._common import add_deprecated_alias
+
+    add_deprecated_alias(f, "--model", "--pose", "pose", "pose-frames")  # the earlier spelling: still accepted
     f.add_argument("--seed", type=int, default=0, help="k-means seed (default: 0)")
     f.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     f.set_defaults(func=run_frames)
@@ -132,7 +137,7 @@ def run_train(args) -> int:
         m = b["metric"]
         print(f"before fine-tuning ({args.init}, {len(b['parts'])} shared body parts): mean error "
               f"{b['test_error_px']:.2f} px, {m.upper()}@0.1 {100 * b[f'{m}@0.1']:.1f} %")
-    print(f"model -> {result.out} (infantjax pose VIDEO --weights {result.out}; infantjax pose-evaluate "
+    print(f"model -> {result.out} (infantjax pose VIDEO --pose {result.out}; infantjax pose-evaluate "
           f"{result.out} {args.data})")
     return 0
 
@@ -155,7 +160,7 @@ def run_frames(args) -> int:
     from infantjax.pipelines.labelled import pose_frames
 
     _check_out_folder(args.out, "--out")
-    done = pose_frames(args.source, args.out, n=args.n, model=args.model, seed=args.seed,
+    done = pose_frames(args.source, args.out, n=args.n, model=args.pose, seed=args.seed,
                        progress=not args.no_progress)
     count = sum(len(v) for v in done["frames"].values())
     how = "tracked least plausibly by the model, keypoints prefilled" if done["how"] == "model" else \

@@ -4,6 +4,9 @@
     infantjax search work --storage postgresql://host/nas --name cp1          # join from another machine
     infantjax search status cp1 --storage searches/cp.journal --plot cp1.png
     infantjax search export cp1 --storage searches/cp.journal --top 1
+
+Every verb takes the search's name either way: as its first argument (``search status cp1``) or as ``--name cp1``
+(``search run cp1 ...`` and ``search status --name cp1`` work too).
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ def register(sub) -> None:
     storage_help = f"journal file or SQLAlchemy URL (default: $INFANTJAX_STORAGE or {DEFAULT_STORAGE})"
 
     run = verbs.add_parser("run", help="create (or resume) a search and run it to the end")
+    _add_name(run)
     run.add_argument("--storage", default=None, help=storage_help)
-    run.add_argument("--name", required=True, help="search name (an Optuna study)")
     run.add_argument("--data", default=None, help="folder of keypoint recordings")
     run.add_argument("--labels", default=None, help="CSV of recording labels (with --data)")
     run.add_argument("--synthetic", type=int, default=None, metavar="N",
@@ -68,8 +71,8 @@ def register(sub) -> None:
     run.set_defaults(func=cmd_run)
 
     work = verbs.add_parser("work", help="join an existing search as one worker (any machine)")
+    _add_name(work)
     work.add_argument("--storage", default=None, help=storage_help)
-    work.add_argument("--name", required=True)
     work.add_argument("--worker-name", default=None)
     work.add_argument("--device-index", type=int, default=None,
                       help="run on local device i (default: $INFANTJAX_DEVICE_INDEX if set)")
@@ -78,18 +81,42 @@ def register(sub) -> None:
     work.set_defaults(func=cmd_work)
 
     status = verbs.add_parser("status", help="population, temperature, U, trials by state, best AUC")
-    status.add_argument("name")
+    _add_name(status)
     status.add_argument("--storage", default=None, help=storage_help)
     status.add_argument("--plot", default=None, metavar="PNG", help="write a plot of AUC per trial")
     status.add_argument("--json", action="store_true", help="print the full summary as JSON")
     status.set_defaults(func=cmd_status)
 
     export = verbs.add_parser("export", help="the best specs as JSON")
-    export.add_argument("name")
+    _add_name(export)
     export.add_argument("--storage", default=None, help=storage_help)
     export.add_argument("--top", type=int, default=1)
     export.add_argument("--out", default=None, help="write to this file instead of stdout")
     export.set_defaults(func=cmd_export)
+
+
+def _add_name(verb) -> None:
+    """The search name of every verb, in either spelling: ``NAME`` first or ``--name NAME``."""
+    verb.add_argument("positional_name", nargs="?", default=None, metavar="NAME",
+                      help="search name (an Optuna study); or give it as --name NAME")
+    verb.add_argument("--name", default=None, help="search name, as the first argument does")
+
+
+def _search_name(args) -> str:
+    """The search name given as ``NAME`` or ``--name`` (``args.name`` is set to it).
+
+    Raises:
+        ConfigError: neither was given, or both with different names.
+    """
+    positional, option = args.positional_name, args.name
+    if positional is not None and option is not None and positional != option:
+        raise ConfigError(f"two search names: {positional!r} and --name {option!r}; give one")
+    name = positional if positional is not None else option
+    if name is None:
+        raise ConfigError(f"search {args.verb} needs the search's name: infantjax search {args.verb} NAME (or "
+                          "--name NAME)")
+    args.name = name
+    return name
 
 
 def _workers(text: str):
@@ -176,6 +203,7 @@ def _trial_line(text: str) -> None:
 
 
 def cmd_run(args) -> int:
+    _search_name(args)
     from infantjax.nas.worker import default_worker_name, run_search
 
     settings = settings_from_args(args)
@@ -189,6 +217,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_work(args) -> int:
+    _search_name(args)
     from infantjax.nas.store import SearchStore
     from infantjax.nas.worker import DEVICE_ENV, Worker, default_worker_name
 
@@ -246,6 +275,7 @@ def _print_summary(summary: dict) -> None:
 
 
 def cmd_status(args) -> int:
+    _search_name(args)
     from infantjax.nas.results import search_summary
     from infantjax.nas.store import SearchStore
 
@@ -304,6 +334,7 @@ def plot_trials(snapshot, path: str, *, title: str = "", threshold: float | None
 
 
 def cmd_export(args) -> int:
+    _search_name(args)
     from infantjax.nas.store import SearchStore
 
     if args.top < 1:

@@ -31,7 +31,7 @@ import numpy as np
 from infantjax.errors import ExportError, ExportExtraError
 from infantjax.io.files import write_bytes
 
-__all__ = ["FORMATS", "SUFFIXES", "Runner", "check_format", "load", "write"]
+__all__ = ["FORMATS", "SUFFIXES", "Runner", "check_format", "load", "suffix_mismatch", "write"]
 
 log = logging.getLogger(__name__)
 
@@ -247,6 +247,19 @@ def _litert_interpreter():
 def load(path, fmt: str | None = None, output_names: Sequence[str] = (), threads: int | None = None) -> Runner:
     """:class:`Runner` of an exported file."""
     return Runner(path, fmt, output_names, threads)
+
+
+def suffix_mismatch(fmt: str, path: str | os.PathLike) -> str | None:
+    """A sentence saying that ``path``'s suffix is another format's (``x.stablehlo`` for ONNX), or None when it is
+    ``fmt``'s own or no format's: :func:`load` and other tools go by the suffix, so such a file is misread later.
+    ``infantjax export`` prints it as a warning and writes the file as asked."""
+    name = os.fspath(path).lower()
+    other = next((f for f, suffix in SUFFIXES.items() if f != fmt and name.endswith(suffix)), None)
+    if other is None or name.endswith(SUFFIXES[fmt]):
+        return None
+    return (f"{os.fspath(path)} has the suffix of the {_TITLES[other]} format ({SUFFIXES[other]}) but is written "
+            f"as {_TITLES[fmt]}; tools that go by the suffix (infantjax.deploy.load too) will misread it: name it "
+            f"*{SUFFIXES[fmt]}, or pass the format when loading")
 
 
 def _format_of(path: str) -> str:

@@ -217,5 +217,5 @@ def load(name_or_path: str | os.PathLike, *, discover: Sequence[Callable[[], Any
         kind = zoo.ZOO[name].family
         _discover(discover, lambda: kind in _FAMILIES)
         return family(kind).model.pretrained(name)
-    raise ConfigError(f"{name} is neither a saved model (no such file or folder) nor a zoo entry (available: "
-                      f"{', '.join(zoo.ZOO)})")
+    raise ConfigError(f"{name} is neither a saved model (no such file or folder) nor a zoo entry"
+                      f"{zoo.did_you_mean(name, zoo.ZOO)}; available: {', '.join(zoo.ZOO)}")

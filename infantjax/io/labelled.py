@@ -819,7 +819,8 @@ def write_deeplabcut(out: str | os.PathLike, videos: dict[str, Sequence[tuple[st
 
 def write_coco(out: str | os.PathLike, frames: LabelledFrames, *, name: str = "infant") -> pathlib.Path:
     """Write labelled frames as a COCO keypoint file (the images stay where they are: ``file_name`` is relative to
-    ``frames.root``; v = 2 visible, 1 labelled and hidden, 0 not labelled), atomically."""
+    ``frames.root``; v = 2 visible, 1 labelled and hidden, 0 not labelled), atomically. Every image gets its
+    ``width`` and ``height`` (``frames.sizes``); an image whose size is unknown (0) gets neither, never a 0."""
     from infantjax.io.files import write_json
 
     parts = list(frames.parts)
@@ -829,7 +830,8 @@ def write_coco(out: str | os.PathLike, frames: LabelledFrames, *, name: str = "i
         if file not in ids:
             ids[file] = len(ids) + 1
             h, w = (int(v) for v in frames.sizes[i])
-            images.append({"id": ids[file], "file_name": file, "height": h, "width": w})
+            images.append({"id": ids[file], "file_name": file, **({"height": h, "width": w} if h > 0 and w > 0
+                                                                   else {})})
         kp = frames.keypoints[i]
         v = np.where(np.isfinite(kp).all(axis=-1), np.where(frames.visible[i], 2, 1), 0)
         flat = []

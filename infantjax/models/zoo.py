@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from importlib import resources
 
 from infantjax.errors import CheckpointError, ConfigError
@@ -39,7 +39,7 @@ class ZooEntry:
     """One shipped model.
 
     Attributes:
-        name: the name ``<Family>.pretrained`` (and ``--weights`` / ``infantjax export``) take.
+        name: the name ``<Family>.pretrained`` (and ``infantjax pose --pose`` / ``infantjax export``) take.
         family: the ``kind`` of its trained model (the family registered for it,
             :func:`infantjax.infer.registry.family`).
         file: file name in the folder ``weights/`` of ``package``.
@@ -195,6 +195,19 @@ def default(family: str) -> str:
     return entries[-1].name
 
 
+def did_you_mean(name: str, names: Iterable[str]) -> str:
+    """``" (did you mean 'a' or 'b'?)"`` naming the entries of ``names`` close to a misspelt ``name``
+    (:func:`difflib.get_close_matches`), or ``""`` when none is close: the tail of an unknown-name message."""
+    import difflib
+
+    names = list(names)
+    near = difflib.get_close_matches(str(name), names, n=3, cutoff=0.75)
+    if near:  # the closest, and only those about as close (not every entry sharing a long prefix)
+        score = {n: difflib.SequenceMatcher(None, str(name), n).ratio() for n in near}
+        near = [n for n in near if score[n] >= score[near[0]] - 0.02]
+    return f" (did you mean {' or '.join(repr(n) for n in near)}?)" if near else ""
+
+
 def entry(name: str, family: str | None = None) -> ZooEntry:
     """The zoo entry called ``name`` (of ``family`` when given).
 
@@ -208,8 +221,8 @@ def entry(name: str, family: str | None = None) -> ZooEntry:
     if e is None:
         names = [x.name for x in available(family)]
         what = f"{family} model" if family else "model"
-        raise ConfigError(f"unknown pretrained {what} {name!r}; available: {', '.join(names)} "
-                          "(or pass the path of a saved model)")
+        raise ConfigError(f"unknown pretrained {what} {name!r}{did_you_mean(name, names)}; available: "
+                          f"{', '.join(names)} (or pass the path of a saved model)")
     if family is not None and e.family != family:
         raise ConfigError(f"the zoo entry {name!r} is a {e.family} model, not a {family} model; load it with "
                           f"infantjax.load({name!r})")

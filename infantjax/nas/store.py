@@ -25,7 +25,11 @@ search space. Trial user attributes:
 Trials others add to the study (plain Optuna's ``study.ask()`` / ``add_trial``) carry none of these
 attributes: every reader of the search (``search status``, ``export``, ``run``, ``work``) skips them with a
 warning, and they take no part in the decisions or the budget. ``search run`` refuses a study that it did not
-create.
+create. A trial queued with Optuna's ``study.enqueue_trial(params)`` (WAITING, no attributes of the search) is not
+run: the search's candidates are decided from its log (:func:`audit` recomputes every one), which a candidate
+chosen by hand is not. The first worker that sees it refuses it (:meth:`SearchStore.refuse_enqueued`): a warning
+saying why and what to do instead, the trial marked FAIL with the reason in its ``infantjax_refused`` attribute, so
+nobody waits for it; it stays out of the search as any other trial plain Optuna adds.
 
 Best. :meth:`Snapshot.best` is Optuna's ``study.best_trial``: the complete trial of the highest value (the
 best AUC); a trial stopped early (PRUNED, its value its best AUC so far) is never the best. Where a pruned
@@ -83,6 +87,12 @@ JOURNAL_LOCK_GRACE_S = 30
 
 #: user attributes that only the search's own trials carry (``runs`` from their creation on)
 OWN_TRIAL_ATTRS = ("runs", "spec", "owner", "skipped")
+
+#: why a trial queued with Optuna's ``study.enqueue_trial`` is refused (:meth:`SearchStore.refuse_enqueued`)
+ENQUEUED_REFUSAL = ("infantjax search decides every candidate from its trial log (so that the search can be "
+                    "audited and resumed), and a trial queued by hand is none of its candidates; to train a chosen "
+                    "architecture, give its spec to `infantjax train --specs FILE`, or restrict the search with "
+                    "`search run --space`")
 
 #: seconds ``search run`` waits for the settings of a study another process has just created (an empty study
 #: with no settings yet) before it calls the study someone else's
@@ -355,6 +365,7 @@ class Snapshot:
     trials: tuple[TrialView, ...]
     taken: float
     foreign: tuple[int, ...] = ()  # numbers of the study's trials that are not the search's (skipped)
+    enqueued: tuple[int, ...] = ()  # those of them WAITING: queued with Optuna's enqueue_trial, not run
 
     def by_number(self) -> dict[int, TrialView]:
         return {t.number: t for t in self.trials}
@@ -486,7 +497,10 @@ class SearchStore:
             log.warning("search %r: skipping %d trial(s) not written by infantjax search (no spec): number "
                         "%s", self.name, len(foreign), shown)
         self._foreign_seen = foreign
-        return Snapshot(tuple(TrialView.from_frozen(t) for t in own), time.time(), foreign)
+        import optuna
+
+        enqueued = tuple(t.number for t in trials if t.number in foreign and t.state == optuna.trial.TrialState.WAITING)
+        return Snapshot(tuple(TrialView.from_frozen(t) for t in own), time.time(), foreign, enqueued)
 
     def view(self, trial_id: int) -> TrialView:
         return TrialView.from_frozen(self.storage.get_trial(trial_id))
@@ -562,6 +576,27 @@ class SearchStore:
             self.storage.set_trial_state_values(trial_id, TrialState.WAITING)
         except UpdateFinishedTrialError:
             return False
+        return True
+
+    def refuse_enqueued(self, number: int) -> bool:
+        """Refuse trial ``number``, one queued with Optuna's ``study.enqueue_trial`` (WAITING, not the search's):
+        take it atomically (WAITING → RUNNING, as a claim), record why in its ``infantjax_refused`` attribute, mark
+        it FAIL and log a warning. It stays foreign to the search (none of :data:`OWN_TRIAL_ATTRS`), so it counts
+        neither in the decisions nor in the budget. Returns False where another worker took it first.
+        """
+        from optuna.exceptions import UpdateFinishedTrialError
+        from optuna.trial import TrialState
+
+        trial_id = self.trial_id(number)
+        try:
+            if not self.storage.set_trial_state_values(trial_id, TrialState.RUNNING):
+                return False
+        except UpdateFinishedTrialError:
+            return False
+        self.storage.set_trial_user_attr(trial_id, "infantjax_refused", ENQUEUED_REFUSAL)
+        self.storage.set_trial_state_values(trial_id, TrialState.FAIL)
+        log.warning("search %r: trial %d was queued with Optuna's enqueue_trial and is not run (marked failed): %s",
+                    self.name, number, ENQUEUED_REFUSAL)
         return True
 
     # --------------------------------------------------------------------------------------------------- writing

@@ -1,6 +1,7 @@
 """Workers that run a search from its trial store, on one device each, on one machine or many.
 
-A :class:`Worker` loops: put stale trials back to WAITING; re-run a WAITING trial if there is one, else create the
+A :class:`Worker` loops: put stale trials back to WAITING; refuse a trial queued with Optuna's ``enqueue_trial``
+(:meth:`~infantjax.nas.store.SearchStore.refuse_enqueued`); re-run a WAITING trial if there is one, else create the
 next trial; decide its candidate from the log (unless a previous run of the trial already did); train it with a
 heartbeat, reporting the best AUC per epoch; stop it at a failed early-stopping checkpoint; record the result. It
 returns when the sampler says the search is over (or the trial budget is spent) and no trial is running anywhere.
@@ -211,6 +212,8 @@ class Worker:
                 if self.store.requeue(self.store.trial_id(t.number)):
                     log.info("trial %d of worker %s looks dead; queued to re-run", t.number, t.worker)
             snapshot = self.store.snapshot()
+            for number in snapshot.enqueued:  # queued with Optuna's enqueue_trial: refused, nobody waits for it
+                self.store.refuse_enqueued(number)
             trial_id = self.store.claim_waiting(snapshot)
             if trial_id is None:
                 if self.search_over(snapshot):

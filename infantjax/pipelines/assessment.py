@@ -85,6 +85,32 @@ class Models:
     ensemble_name: str
 
 
+def check_model_names(ensemble=None, pose=None) -> None:
+    """The ensemble and pose model named by a string are zoo entries of their family or existing paths (models
+    given as objects, or None for the defaults, pass): cheap, before any video or model is opened.
+
+    Raises:
+        ConfigError: a name that is neither (the message lists the family's zoo names and suggests the near ones,
+            "did you mean ...?").
+    """
+    from infantjax.infer.pose import PRETRAINED
+    from infantjax.models import zoo
+
+    if isinstance(ensemble, (str, os.PathLike)):
+        name = os.fspath(ensemble)
+        zoo_names = sorted(e.name for e in zoo.available("ensemble"))
+        if name not in zoo_names and not pathlib.Path(name).exists():
+            raise ConfigError(f"--ensemble {name!r} is neither a zoo ensemble ({', '.join(zoo_names)}) nor a "
+                              f"saved ensemble folder{zoo.did_you_mean(name, zoo_names)}; give a zoo name "
+                              "or a folder written by `infantjax train` or `infantjax import-movementoutcome`")
+    if isinstance(pose, (str, os.PathLike)):
+        name = os.fspath(pose)
+        if name not in PRETRAINED and not pathlib.Path(name).exists():
+            raise ConfigError(f"--pose {name!r} is neither a zoo pose model ({', '.join(PRETRAINED)}) nor a saved "
+                              "pose model (the folder pose-train writes, a PosePredictor .npz or an official "
+                              f"EfficientPose .h5){zoo.did_you_mean(name, PRETRAINED)}")
+
+
 def load_models(ensemble=None, pose=None) -> Models:
     """The one place ``assess`` loads its models, through :func:`infantjax.load` (a zoo name or a saved path).
 
@@ -105,13 +131,10 @@ def load_models(ensemble=None, pose=None) -> Models:
     from infantjax.models import zoo
     from infantjax.pipelines.pose import PRETRAINED, PosePredictor
 
+    check_model_names(ensemble, pose)  # both names before either model is loaded
     if ensemble is None or isinstance(ensemble, (str, os.PathLike)):
         name = zoo.default("ensemble") if ensemble is None else os.fspath(ensemble)
         zoo_names = {e.name for e in zoo.available("ensemble")}
-        if name not in zoo_names and not pathlib.Path(name).exists():
-            raise ConfigError(f"--ensemble {name!r} is neither a zoo ensemble ({', '.join(sorted(zoo_names))}) nor a "
-                              "saved ensemble folder; give a folder written by `infantjax train` or "
-                              "`infantjax import-movementoutcome`")
         ens = load(name)
         if not isinstance(ens, Ensemble):
             raise ConfigError(f"--ensemble {name!r} is a {type(ens).__name__}, not a CP ensemble; give a zoo ensemble "
@@ -121,10 +144,6 @@ def load_models(ensemble=None, pose=None) -> Models:
         ens, ens_name = ensemble, f"in memory ({type(ensemble).__name__}, {ensemble.num_instances} instances)"
     if pose is None or isinstance(pose, (str, os.PathLike)):
         name = zoo.default("pose") if pose is None else os.fspath(pose)
-        if name not in PRETRAINED and not pathlib.Path(name).exists():
-            raise ConfigError(f"--pose {name!r} is neither a zoo pose model ({', '.join(PRETRAINED)}) nor a saved "
-                              "pose model (the folder pose-train writes, a PosePredictor .npz or an official "
-                              "EfficientPose .h5)")
         predictor = load(name)
         if not isinstance(predictor, PosePredictor):
             raise ConfigError(f"--pose {name!r} is a {type(predictor).__name__}, not a pose model; give a zoo pose "
@@ -456,6 +475,8 @@ def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, 
 
         require_interpreter()
     gate_th, gate_text = gate_thresholds(gate)  # a bad thresholds file fails before any video
+    if models is None:
+        check_model_names(ensemble, pose)  # a misspelt model name, too
     single = pathlib.Path(source).is_file()
     videos = video_files(source)
     out = pathlib.Path(out)

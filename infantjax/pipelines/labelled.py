@@ -16,7 +16,7 @@ would), one crop in ten the whole letterboxed frame, where the tracker finds the
 held out (no frame of a held-out video is trained on; single frames when the project has fewer than three videos,
 said so), the epoch kept is the best on the held-out frames, a checkpoint is written every epoch (a killed run
 resumes to the same weights, bit for bit), TensorBoard scalars go to ``OUT/checkpoints/tensorboard``. The output
-folder is a saved pose model (``model.json`` + ``variables/``) that ``infantjax pose --weights``,
+folder is a saved pose model (``model.json`` + ``variables/``) that ``infantjax pose --pose``,
 ``infantjax assess --pose``, ``infantjax.load`` and ``infantjax export`` take; its ``info`` records the data (its
 SHA-256, frames, videos, split), the recipe and the held-out figures.
 
@@ -179,8 +179,11 @@ def _start_model(init: str | os.PathLike, variant: str | None):
         return PosePredictor.pretrained(str(init))
     path = pathlib.Path(init)
     if not path.exists():
+        from infantjax.models.zoo import did_you_mean
+
         raise ConfigError(f"--init {init!r} is neither 'mpii', 'scratch', a zoo pose model "
-                          f"({', '.join(PRETRAINED)}) nor an existing file or folder")
+                          f"({', '.join(PRETRAINED)}) nor an existing file or folder"
+                          f"{did_you_mean(str(init), [*PRETRAINED, 'mpii', 'scratch'])}")
     return PosePredictor.load(path)
 
 
@@ -448,8 +451,10 @@ def _as_predictor(model):
             return PosePredictor.pretrained(str(model))
         path = pathlib.Path(model)
         if not path.exists():
+            from infantjax.models.zoo import did_you_mean
+
             raise ConfigError(f"{model} is neither a zoo pose model ({', '.join(PRETRAINED)}) nor a saved pose model "
-                              "(no such file or folder)")
+                              f"(no such file or folder){did_you_mean(str(model), PRETRAINED)}")
         return PosePredictor.load(path)
     raise ConfigError(f"a pose model is a PosePredictor, a zoo name or a saved model's path, got "
                       f"{type(model).__name__}")

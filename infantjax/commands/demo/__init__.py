@@ -28,9 +28,13 @@ def register(sub) -> None:
     p.add_argument("--subjects", type=int, default=None,
                    help="infants in the synthetic cohorts: the first stage's and the ensemble's (default: 60 and 112)")
     p.add_argument("--epochs", type=int, default=None, help="training epochs of the demo ensemble")
-    p.add_argument("--pose-weights", default=None,
-                   help="In-Motion 19 PosePredictor weights (.npz) to track the rendered video with (default: the "
-                        "shipped rt-synthetic-infant-roi weights, fine-tuned on synthetic renders only)")
+    p.add_argument("--pose", default=None, metavar="NAME|FILE",
+                   help="In-Motion 19 pose model to track the rendered video with, as in `infantjax assess --pose`: "
+                        "a zoo name or a PosePredictor .npz / model folder (default: the shipped "
+                        "rt-synthetic-infant-roi weights, fine-tuned on synthetic renders only)")
+    from infantjax.commands._common import add_deprecated_alias
+
+    add_deprecated_alias(p, "--pose-weights", "--pose", "pose", "demo")  # the earlier spelling: still accepted
     p.set_defaults(func=run)
 
 
@@ -52,6 +56,10 @@ class _Stages:
 def run(args) -> int:
     from infantjax.errors import ConfigError
 
+    if args.pose is not None:  # a misspelt --pose fails now, not after the first stages
+        from infantjax.commands.pose import check_pose_option
+
+        check_pose_option(args)
     if args.subjects is not None and args.subjects < 8:
         raise ConfigError(f"--subjects must be at least 8 (the ensemble stage needs infants of both classes in "
                           f"each of its 3 folds and a held-out set), got {args.subjects}")
@@ -106,12 +114,12 @@ def _video(st, args, out):
 
 
 def _pose(st, args, out):
-    from infantjax.pipelines.pose import PosePredictor, track_synthetic_video
+    from infantjax.pipelines.pose import PRETRAINED, PosePredictor, track_synthetic_video
 
-    weights = args.pose_weights or "rt-synthetic-infant-roi"
+    weights = args.pose or "rt-synthetic-infant-roi"
     st.start(f"keypoints from a rendered infant video with EfficientPose RT, weights {weights} "
              "(infantjax.models.pose)")
-    predictor = PosePredictor.load(args.pose_weights) if args.pose_weights else PosePredictor.pretrained(weights)
+    predictor = PosePredictor.pretrained(weights) if weights in PRETRAINED else PosePredictor.load(weights)
     result = track_synthetic_video(predictor, duration_s=5.0, fps=15.0, seed=args.seed,
                                    video_path=str(out / "tracked_infant.mp4"), progress=True)
     seq = result.sequence

@@ -26,6 +26,13 @@ known) skeleton raise :class:`~infantjax.errors.SkeletonMismatchError`; parseabl
 (``inf``) raise :class:`~infantjax.errors.DataError`.
 """
 
-from infantjax.io.keypoints.dispatch import FORMATS, detect_format, read_keypoints, write_keypoints
+from infantjax.io.keypoints.dispatch import (
+    FORMATS,
+    WRITE_SUFFIXES,
+    detect_format,
+    read_keypoints,
+    writable_format,
+    write_keypoints,
+)
 
-__all__ = ["FORMATS", "detect_format", "read_keypoints", "write_keypoints"]
+__all__ = ["FORMATS", "WRITE_SUFFIXES", "detect_format", "read_keypoints", "writable_format", "write_keypoints"]

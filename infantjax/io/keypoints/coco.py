@@ -1,5 +1,11 @@
 """COCO keypoint JSON (``coco``): ``images``, ``annotations`` with 3·K ``keypoints`` (x, y, visibility) and
-``categories`` naming the keypoints; one frame per annotated person, visibility in the metadata."""
+``categories`` naming the keypoints; one frame per annotated person, visibility in the metadata.
+
+Keypoints tracked in a video keep their time: :func:`write` gives every image its ``frame_time`` (seconds, the
+frame's presentation time) and ``info`` the frame rate (``fps``); :func:`read` turns a file whose every image has a
+``frame_time`` back into a recording in time with those times (not a set of unrelated labelled images). Every image
+gets its ``width`` and ``height`` where the size is known (the sequence's ``image_sizes``, or the video's upright
+frame size ``image_hw``); where it is not, they are left out, never written as 0."""
 
 from __future__ import annotations
 
@@ -117,7 +123,35 @@ def _read_coco_object(path, obj, skeleton, fps) -> SkeletonSequence:
     scores = [a.get("score") for a in anns]
     if all(isinstance(s, (int, float)) for s in scores):
         meta["scores"] = scores
-    return make_sequence(path, place(xy, idx, skel.num_keypoints), None, skel, fps, meta, parts)
+    times = _frame_times(anns, images)
+    if times is not None:  # a recording in time (keypoints tracked in a video), not unrelated images
+        del meta["time_series"]
+        if sizes and sizes[0][0] > 0 and sizes[0][1] > 0 and all(sz == sizes[0] for sz in sizes):
+            meta["image_hw"] = list(sizes[0])
+        if fps is None:
+            info_fps = (obj.get("info") or {}).get("fps") if isinstance(obj.get("info"), dict) else None
+            if isinstance(info_fps, (int, float)) and not isinstance(info_fps, bool) and np.isfinite(info_fps) \
+                    and info_fps > 0:
+                fps = float(info_fps)
+            elif len(times) > 1:
+                fps = 1.0 / float(np.median(np.diff(times)))
+    seq = make_sequence(path, place(xy, idx, skel.num_keypoints), None, skel, fps, meta, parts)
+    return seq if times is None else seq.replace(times=times)
+
+
+def _frame_times(anns: list, images: dict) -> np.ndarray | None:
+    """The ``frame_time`` of every annotation's image when each annotation has its own image with a numeric,
+    strictly increasing time (what :func:`write` writes for a recording), else None."""
+    ids = [a.get("image_id") for a in anns]
+    if len(set(ids)) != len(ids):
+        return None
+    times = [images.get(i, {}).get("frame_time") for i in ids]
+    if not all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in times):
+        return None
+    times = np.asarray(times, dtype=np.float64)
+    if not np.all(np.isfinite(times)) or np.any(np.diff(times) <= 0):
+        return None
+    return times
 
 
 #: category names and supercategories (compared as :func:`part_key`) that mark people
@@ -169,22 +203,48 @@ def _several_categories(path, cats: dict, cat_ids: set, anns: list) -> str:
             "per file")
 
 
+def _image_size(seq: SkeletonSequence, t: int) -> tuple[int, int] | None:
+    """(height, width) of frame ``t``'s image: the per-image ``image_sizes`` of a label set, else the video's upright
+    frame size ``image_hw`` (what tracking records); None when unknown (a size of 0 is unknown)."""
+    sizes, hw = seq.metadata.get("image_sizes"), seq.metadata.get("image_hw")
+    for size in ((sizes[t] if isinstance(sizes, (list, tuple)) and len(sizes) == seq.num_frames else None), hw):
+        try:
+            h, w = (int(v) for v in size)
+        except (TypeError, ValueError):
+            continue
+        if h > 0 and w > 0:
+            return h, w
+    return None
+
+
 def write(path, seq: SkeletonSequence) -> None:
-    """Write ``seq`` as a COCO keypoint JSON (one image and annotation per frame), atomically."""
+    """Write ``seq`` as a COCO keypoint JSON (one image and annotation per frame), atomically.
+
+    Every image gets ``width`` and ``height`` where the size is known (``metadata["image_sizes"]`` of a label set,
+    else ``metadata["image_hw"]``, the upright frame size of the video the keypoints were tracked in); where no size
+    is known they are left out rather than written as 0. A recording in time (not a per-image label set,
+    ``metadata["time_series"] is False``) gives every image its ``frame_time`` in seconds
+    (:attr:`~infantjax.sequence.SkeletonSequence.frame_times`: the video's presentation times when known) and
+    ``info`` its ``fps``, which :func:`read` restores.
+    """
     if seq.dims != 2:
         raise DataError(f"COCO keypoint JSON holds 2D keypoints; the sequence is {seq.dims}D")
     skel = seq.skeleton
     names = index_column(seq) if isinstance(seq.metadata.get("images"), (list, tuple)) else \
         [f"frame_{t:06d}.png" for t in range(seq.num_frames)]
-    sizes = seq.metadata.get("image_sizes")
+    in_time = seq.metadata.get("time_series") is not False and len(set(names)) == len(names)
+    times = seq.frame_times if in_time else None
     vis_meta = seq.metadata.get("visibility")
     images, image_ids, annotations = [], {}, []
     for t in range(seq.num_frames):
         if names[t] not in image_ids:
             image_ids[names[t]] = len(image_ids) + 1
             im = {"id": image_ids[names[t]], "file_name": names[t]}
-            if isinstance(sizes, (list, tuple)) and len(sizes) == seq.num_frames:
-                im["height"], im["width"] = int(sizes[t][0]), int(sizes[t][1])
+            size = _image_size(seq, t)
+            if size is not None:
+                im["height"], im["width"] = size
+            if times is not None:
+                im["frame_time"] = float(times[t])
             images.append(im)
         xy = seq.coords[t]
         present = ~np.isnan(xy).any(axis=-1)
@@ -201,7 +261,7 @@ def write(path, seq: SkeletonSequence) -> None:
             ann["area"] = float((x1 - x0) * (y1 - y0))
         annotations.append(ann)
     doc = {
-        "info": {"description": f"written by infantjax ({skel.name})"},
+        "info": {"description": f"written by infantjax ({skel.name})", **({"fps": float(seq.fps)} if in_time else {})},
         "images": images,
         "annotations": annotations,
         "categories": [{"id": 1, "name": "person", "supercategory": "person", "keypoints": list(skel.labels),

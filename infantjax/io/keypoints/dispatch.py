@@ -14,15 +14,17 @@ from infantjax.io.keypoints.common import csv_rows, decode_text, part_key, read_
 from infantjax.sequence import SkeletonSequence
 from infantjax.skeleton import Skeleton
 
-__all__ = ["FORMATS", "detect_format", "read_keypoints", "write_keypoints"]
+__all__ = ["FORMATS", "WRITE_SUFFIXES", "detect_format", "read_keypoints", "writable_format", "write_keypoints"]
 
 # format name → the module with its read(path, skeleton, fps) and write(path, sequence)
 _MODULES = {"dlc-csv": dlc_csv, "part-csv": part_csv, "long-csv": long_csv, "openpose": openpose, "coco": coco,
             "dlc-mat": dlc_mat, "npz": npz}
 FORMATS = tuple(_MODULES)
 #: formats whose frame times (and how the keypoints were made) live in a sidecar JSON beside the file
-#: (:mod:`~infantjax.io.keypoints.sidecar`); ``npz`` stores them itself, the others lose them
+#: (:mod:`~infantjax.io.keypoints.sidecar`); ``npz`` and ``coco`` store them themselves, the others lose them
 _SIDECAR = ("dlc-csv", "part-csv", "long-csv")
+#: formats that store frame times themselves (COCO: a ``frame_time`` per image)
+_KEEP_TIMES = ("npz", "coco")
 _ALIASES = {
     "deeplabcut": "dlc-csv", "deeplabcut-csv": "dlc-csv", "dlc": "dlc-csv", "reference-csv": "part-csv",
     "cp-csv": "part-csv", "openpose-json": "openpose", "coco-json": "coco", "mat": "dlc-mat",
@@ -99,16 +101,32 @@ def detect_format(path: str | os.PathLike) -> str:
     )
 
 
+#: the suffixes :func:`write_keypoints` picks a format by (no suffix, or a folder: an OpenPose folder)
+WRITE_SUFFIXES = {".csv": "dlc-csv", ".npz": "npz", ".json": "coco", ".mat": "dlc-mat"}
+
+
 def _format_for_writing(path: pathlib.Path) -> str:
     suffix = path.suffix.lower()
-    by_suffix = {".npz": "npz", ".json": "coco", ".mat": "dlc-mat", ".csv": "dlc-csv"}
-    if suffix in by_suffix:
-        return by_suffix[suffix]
+    if suffix in WRITE_SUFFIXES:
+        return WRITE_SUFFIXES[suffix]
     if suffix == "" or path.is_dir():
         return "openpose"
     raise KeypointFormatError(
-        f"cannot tell the keypoint format from the extension of {path}; pass format= (one of {', '.join(FORMATS)})"
+        f"cannot write keypoints to {path}: the keypoint writers write {', '.join(WRITE_SUFFIXES)} (DeepLabCut "
+        f"CSV, npz, COCO JSON, DeepLabCut MAT) or a folder without suffix (OpenPose JSON), not {suffix!r}; change "
+        f"the suffix or pass the format (one of {', '.join(FORMATS)})"
     )
+
+
+def writable_format(path: str | os.PathLike, format: str | None = None) -> str:
+    """The keypoint format :func:`write_keypoints` would write ``path`` in: ``format`` (an alias is resolved) or the
+    one its suffix says. Cheap; nothing is written: a command checks its output with it before it tracks a video.
+
+    Raises:
+        KeypointFormatError: an unknown ``format``, or (without one) a suffix no keypoint writer writes (the
+            message names the suffixes they write).
+    """
+    return _canonical_format(format) if format is not None else _format_for_writing(pathlib.Path(path))
 
 
 def read_keypoints(path: str | os.PathLike, format: str | None = None, *, skeleton: str | Skeleton | None = None,
@@ -161,8 +179,8 @@ def write_keypoints(path: str | os.PathLike, sequence: SkeletonSequence, format:
 
     Frame times (a video's presentation times, :attr:`SkeletonSequence.times`) are kept: ``npz`` stores them, the
     CSV formats get a sidecar ``<file>.json`` beside the file (with the source video and the orientation of the
-    keypoints; :mod:`~infantjax.io.keypoints.sidecar`); the other formats lose them, with a warning when the frame
-    rate is variable.
+    keypoints; :mod:`~infantjax.io.keypoints.sidecar`), COCO a ``frame_time`` per image; the other formats lose
+    them, with a warning when the frame rate is variable.
 
     Returns:
         The path written.
@@ -174,6 +192,6 @@ def write_keypoints(path: str | os.PathLike, sequence: SkeletonSequence, format:
     _MODULES[fmt].write(path, sequence)
     if fmt in _SIDECAR:
         sidecar.write(path, sequence)
-    elif fmt != "npz":
+    elif fmt not in _KEEP_TIMES:
         sequence.warn_if_variable_rate(f"writing {path} ({fmt}, which stores no frame times)")
     return path

@@ -6,7 +6,7 @@ Every entry is a pickle-free ``.npz`` in ``infantjax/models/pose/weights/`` in t
 writes it; until 2026-11-24 they were in the predictor's older single-file format (``__meta__``), which
 :mod:`infantjax.infer.pose` still reads. :func:`available` lists them with what a user needs
 to choose: keypoint set, input resolution, licence and source. ``PosePredictor.pretrained(name)`` and
-``infantjax pose VIDEO --weights NAME`` load them through :func:`infantjax.models.zoo.weights_file`, the one loader of
+``infantjax pose VIDEO --pose NAME`` load them through :func:`infantjax.models.zoo.weights_file`, the one loader of
 every family's shipped models.
 
 The four official MPII models are the ``.h5`` files of the public EfficientPose repository (daniegr/EfficientPose,
