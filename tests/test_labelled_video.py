@@ -298,11 +298,11 @@ def test_keypoints_of_another_video_and_bad_paths_are_typed_errors(videos, tmp_p
 @pytest.mark.needs("av")
 def test_cli_bad_labelled_path_is_one_line_and_exit_2_before_tracking(videos, tmp_path, capsys):
     entry = videos["mp4-b-frames"]
-    code = cli_main(["pose", str(entry.path), "--weights", "no-such-weights", "--out", str(tmp_path / "k.csv"),
+    code = cli_main(["pose", str(entry.path), "--pose", "no-such-weights", "--out", str(tmp_path / "k.csv"),
                      "--labelled", str(tmp_path / "labelled.avi")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "must end in .mp4" in err  # not the weights error
-    code = cli_main(["pose", str(entry.path), "--weights", "no-such-weights", "--out", str(tmp_path / "k.csv"),
+    code = cli_main(["pose", str(entry.path), "--pose", "no-such-weights", "--out", str(tmp_path / "k.csv"),
                      "--min-confidence", "0.5"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "only applies to the --labelled video" in err

@@ -83,10 +83,10 @@ def test_the_model_folder_is_a_pose_model_every_command_takes(trained, project, 
     render_video(videos / "b.mp4", seed=1, duration_s=1.0)
     (videos / "broken.mp4").write_bytes(b"not a video" * 20)
     out = tmp_path / "tracks"
-    assert main(["pose", str(videos), "--weights", str(trained.out), "--out", str(out), "--no-progress"]) == 1
+    assert main(["pose", str(videos), "--pose", str(trained.out), "--out", str(out), "--no-progress"]) == 1
     assert sorted(p.name for p in out.glob("*.csv")) == ["a.csv", "b.csv"]
     before = (out / "a.csv").stat().st_mtime_ns
-    assert main(["pose", str(videos), "--weights", str(trained.out), "--out", str(out), "--no-progress"]) == 1
+    assert main(["pose", str(videos), "--pose", str(trained.out), "--out", str(out), "--no-progress"]) == 1
     assert (out / "a.csv").stat().st_mtime_ns == before  # tracked already: not redone
     seq = infantjax.io.read_keypoints(out / "a.csv")
     assert seq.skeleton.name == "in-motion-19" and seq.num_frames == 15
