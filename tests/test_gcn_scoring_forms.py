@@ -158,10 +158,10 @@ def test_folded_temporal_blocks_compute_in_float64_under_x64():
     with jax.enable_x64(True):
         x = jax.random.normal(jax.random.key(2), (2, 30, V, 6), jnp.float64)
         with backend.use("cpu"):
-            variables = _moved(model.init(jax.random.key(0), x, train=False))
-            folded = model.apply(variables, x, train=False)[0]
+            variables = _moved(jax.jit(lambda x: model.init(jax.random.key(0), x, train=False))(x))
+            folded = jax.jit(lambda v, x: model.apply(v, x, train=False)[0])(variables, x)
         with backend.use("cpu", temporal_fold=False):
-            branches = model.apply(variables, x, train=False)[0]
+            branches = jax.jit(lambda v, x: model.apply(v, x, train=False)[0])(variables, x)
     assert folded.dtype == jnp.float64
     np.testing.assert_allclose(np.asarray(folded), np.asarray(branches), rtol=1e-6, atol=1e-7)
 
