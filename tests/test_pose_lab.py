@@ -118,22 +118,36 @@ def test_a_lab_skeleton_travels_with_the_model(data_dir, tmp_path):
         PosePredictor.load(tmp_path / "m")
 
 
-def test_a_run_killed_after_an_epoch_resumes_to_the_same_weights(project, trained, tmp_path, monkeypatch):
+def test_a_run_killed_in_the_middle_of_an_epoch_resumes_to_the_same_weights(project, trained, tmp_path, monkeypatch):
+    """Killed in its second epoch, four steps after the first epoch's checkpoint: the run leaves no model and no
+    half-written file, and run again it goes on from that checkpoint (the steps of the unfinished epoch are done
+    again, from the same batches) to the weights of the run that was never interrupted."""
     from infantjax.pipelines.labelled import pose_train
     from infantjax.train import engine
+    from infantjax.train import pose as pose_training
 
-    real = engine.RunCheckpointer.save
+    real_save, real_batch = engine.RunCheckpointer.save, pose_training._Examples.__getitem__
+    saved = []
 
-    def save_then_die(self, epoch, *args, **kwargs):
-        real(self, epoch, *args, **kwargs)
-        if epoch == 1:
-            raise KeyboardInterrupt  # killed right after the first epoch's checkpoint
+    def save(self, epoch, *args, **kwargs):
+        real_save(self, epoch, *args, **kwargs)
+        saved.append(epoch)
 
-    monkeypatch.setattr(engine.RunCheckpointer, "save", save_then_die)
+    def batch(self, s):
+        if saved == [1] and s == 4:
+            raise KeyboardInterrupt  # killed while the second epoch trains
+        return real_batch(self, s)
+
+    monkeypatch.setattr(engine.RunCheckpointer, "save", save)
+    monkeypatch.setattr(pose_training._Examples, "__getitem__", batch)
     with pytest.raises(KeyboardInterrupt):
         pose_train(project, tmp_path / "killed", **QUICK, baseline=False)
+    assert saved == [1]
+    left = sorted(str(q.relative_to(tmp_path / "killed")) for q in (tmp_path / "killed").rglob("*") if q.is_file())
+    assert not [name for name in left if "tmp" in name.lower() or name.endswith(".partial")], left
     assert not (tmp_path / "killed" / "model.json").exists()
-    monkeypatch.setattr(engine.RunCheckpointer, "save", real)
+    monkeypatch.setattr(engine.RunCheckpointer, "save", real_save)
+    monkeypatch.setattr(pose_training._Examples, "__getitem__", real_batch)
     resumed = pose_train(project, tmp_path / "killed", **QUICK, baseline=False)
     assert resumed.resumed and not trained.resumed
     for a, b in zip(jax_leaves(trained.predictor.variables), jax_leaves(resumed.predictor.variables), strict=True):
