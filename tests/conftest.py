@@ -332,6 +332,18 @@ def _peak_rss_gb() -> float:
     return peak / (1024**3 if sys.platform == "darwin" else 1024**2)
 
 
+def pytest_configure(config):
+    """INFANTJAX_RECORD_ACCELERATOR_FORMS=FILE records which tests the backend policy reaches and writes the list
+    CI's accelerator-policy pass runs (tests/policy_record.py)."""
+    if os.environ.get("INFANTJAX_RECORD_ACCELERATOR_FORMS"):
+        import sys
+
+        sys.path.insert(0, str(pathlib.Path(__file__).parent))
+        import policy_record
+
+        config.pluginmanager.register(policy_record.Recorder(config), "infantjax-policy-record")
+
+
 def pytest_sessionfinish(session):
     """An xdist worker hands its peak RSS to the controller (reported in the terminal summary)."""
     workeroutput = getattr(session.config, "workeroutput", None)
@@ -350,7 +362,7 @@ def pytest_testnodedown(node, error):
 
 
 def pytest_terminal_summary(terminalreporter, config):
-    """Peak resident memory of every test process (issue 14: each stays under 3 GB)."""
+    """Peak resident memory of every test process (each stays under 3 GB)."""
     if getattr(config, "workeroutput", None) is not None:
         return
     parts = [f"{name} {gb:.2f} GB" for name, gb in sorted(_WORKER_PEAKS.items())]

@@ -258,7 +258,7 @@ def test_ci_runs_the_accelerator_form_list_under_the_accelerator_policy():
     # every family's training and forward, ensemble scoring, pose inference and the parity tests are in the list
     for needed in ("tests/test_task_contract.py", "tests/test_mixed_precision.py", "tests/test_ensemble.py",
                    "tests/test_pose_inference.py", "tests/test_pose_weights.py", "tests/test_gcn_torch_import.py"):
-        assert needed in accelerator_form_tests(), needed
+        assert any(entry.split("::", 1)[0] == needed for entry in accelerator_form_tests()), needed
 
 
 def test_own_buffer_is_a_barrier_in_the_accelerator_forms_only():

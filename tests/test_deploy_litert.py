@@ -1,7 +1,7 @@
-"""LiteRT (issue 32): the pose predictor, the smartphone model and a GCN stack through jax2tf → SavedModel → the TFLite
+"""LiteRT: the pose predictor, the smartphone model and a GCN stack through jax2tf → SavedModel → the TFLite
 converter, run by the LiteRT interpreter and held to the same bounds as the other formats. Needs the optional extra
 ``litert`` (TensorFlow), which the default and test installs never bring: these tests are ``slow`` and run where the
-extra is installed (``.ci/run`` runs them in a separate environment)."""
+extra is installed (``.ci/run`` adds the extra to its test environment for them, last)."""
 
 from __future__ import annotations
 
