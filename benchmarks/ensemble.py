@@ -314,7 +314,7 @@ def main(argv=None) -> int:
                         help="temporal convolution implementations to compare (infantjax.nn.temporal)")
     parser.add_argument("--library", action="store_true",
                         help="only Ensemble.window_predictions of a 3-minute recording (per-stack programs) vs one "
-                             "program for all stacks, with compile times and the FLOP bound (issue 20, P3)")
+                             "program for all stacks, with compile times and the FLOP bound")
     parser.add_argument("--forms", action="store_true",
                         help="only Ensemble.window_predictions of a 3-minute recording under the CPU forms as they are "
                              "and under --before, interleaved: ms per window x instance side by side")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU figures of record and the default test suite on a GPU (issue 33 part 2), as three commands of at most
+# The GPU figures of record and the default test suite on a GPU, as three commands of at most
 # 10 minutes each on the lent GPU machine (H100 or H200: jax with CUDA, PyTorch, Python 3.12, no package registry).
 # docs/performance.md, "How to produce the GPU figures", says how to run it on a machine with a GPU.
 #

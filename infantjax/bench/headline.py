@@ -221,8 +221,8 @@ class Sizes:
 
 
 _A4 = (("ST-GCN", "stgcn", None), ("Table A.4 #1", "1", 1), ("Table A.4 #7", "7", 7))
-#: ``quick`` (a smoke run), ``default`` (the CPU figures of record), ``gpu`` (the GPU figures of record of issue 33
-#: part 2: pose batches up to 256, GCN steps at batch 32 and 256 with Table A.4 #8 too, the 70-instance Table A.4
+#: ``quick`` (a smoke run), ``default`` (the CPU figures of record), ``gpu`` (the GPU figures of record:
+#: pose batches up to 256, GCN steps at batch 32 and 256 with Table A.4 #8 too, the 70-instance Table A.4
 #: ensemble scoring 1,000 three-minute recordings = 71,000 windows).
 SIZES = {
     "quick": Sizes((("efficientpose-rt-mpii", 1), ("efficientpose-rt-mpii", 16)), _A4[1:2], (8,), 4, (1,), 31),

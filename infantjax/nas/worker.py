@@ -260,7 +260,7 @@ class Worker:
             if self.prefetch:
                 self._prefetch_next()
             outcome = self._evaluate(spec, number, trial_id, lease)
-            lease.close()  # no heartbeat after the trial is finished (issue 19: spurious "already finished")
+            lease.close()  # no heartbeat after the trial is finished (a beat racing the finish would log a spurious "already finished")
             lease.check()
             self.store.finish(trial_id, outcome.performance, outcome.epochs, outcome.pruned, outcome.info)
             self.report.finished.append(number)
