@@ -88,19 +88,30 @@ def test_a_video_the_pose_model_cannot_follow_is_withheld_everywhere(tmp_path, c
 
 
 @pytest.mark.needs("av")
-def test_an_infant_turned_sideways_is_followed_and_flagged_never_certain(tmp_path, capsys, monkeypatch,
-                                                                         assess_models):
+def test_an_infant_turned_sideways_is_followed_and_scored_upright_or_flagged_by_name(tmp_path, capsys, monkeypatch,
+                                                                                     assess_models):
     """A phone held sideways whose rotation flag was lost: the infant tracker follows the turned infant (the
-    keypoints are good), but the reference window rotation misaligns a sideways spine, so the verdict is doubtful,
-    and its colour never certain (the corrected rotation's answer is printed too where it differs)."""
+    keypoints are good). By default its windows are scored with the corrected rotation (the upright infant's
+    answer, the record says so); asked by name, the reference window rotation misaligns a sideways spine, so that
+    verdict is doubtful and its colour never certain (the corrected rotation's answer is printed too where it
+    differs)."""
     from infantjax.cli import main
     from infantjax.pipelines import assessment
     from infantjax.synth.faults import fault_video
 
     video = fault_video(tmp_path / "turned.mp4", "rotated", seed=2, duration_s=6.0, fps=10.0).path
     monkeypatch.setattr(assessment, "load_models", lambda ensemble=None, pose=None: assess_models)
+    auto = tmp_path / "auto"
+    assert main(["assess", str(video), "--out", str(auto), "--no-progress", "--no-labelled"]) == 0
+    printed = capsys.readouterr().out
+    assert "scored with the corrected window rotation" in printed and "lies sideways" not in printed
+    rec = json.loads((auto / "turned" / "record.json").read_text())
+    assert rec["ensemble"]["window_rotation"] == "corrected"
+    assert rec["ensemble"]["spine"]["orientation"] == "sideways"
+    assert not any("lies sideways" in r for r in rec["quality"]["reasons"])
     out = tmp_path / "o"
-    assert main(["assess", str(video), "--out", str(out), "--no-progress", "--no-labelled"]) == 0
+    assert main(["assess", str(video), "--out", str(out), "--no-progress", "--no-labelled",
+                 "--window-rotation", "reference"]) == 0
     printed = capsys.readouterr().out
     assert "tracking doubtful: the infant lies sideways in the image" in printed
     rec = json.loads((out / "turned" / "record.json").read_text())

@@ -104,12 +104,23 @@ def test_head_down_recording_is_flagged_and_corrected_rotation_scores_it_as_upri
     plain = predict_risk(untrained, seq)
     assert plain.warnings == ()
     assert untrained.predict(seq).metadata["spine_orientation"]["orientation"] == "upright"
+    assert untrained.predict(seq).metadata["window_rotation"] == "reference"
 
-    head_down = predict_risk(untrained, rotated(seq, 180))
+    # the reference's answer, by name: the reference rotation mirrors a head-down recording's windows, and says so
+    head_down = predict_risk(untrained, rotated(seq, 180), window_rotation="reference")
     assert len(head_down.warnings) == 1
     assert "inverted" in head_down.warnings[0] and "window_rotation='corrected'" in head_down.warnings[0]
-    sideways = predict_risk(untrained, rotated(seq, 90))
+    sideways = predict_risk(untrained, rotated(seq, 90), window_rotation=None)
     assert "sideways" in sideways.warnings[0]
+
+    # by default ("auto") a head-down or sideways recording is scored with the corrected rotation: the upright
+    # infant's answer, and the result says what was done
+    for degrees, how in ((180, "inverted"), (90, "sideways"), (-90, "sideways")):
+        auto = predict_risk(untrained, rotated(seq, degrees))
+        assert len(auto.warnings) == 1 and how in auto.warnings[0], auto.warnings
+        assert "scored with the corrected window rotation" in auto.warnings[0]
+        assert auto.metadata["window_rotation"] == "corrected" and auto.metadata["window_rotation_asked"] == "auto"
+        np.testing.assert_allclose(auto.predictions, plain.predictions, atol=2e-5)
 
     # the corrected rotation turns every window's spine straight down: the head-down recording is scored exactly
     # as the upright one, which both rotations score alike (the reference quirk is exact for upright spines)
@@ -126,9 +137,9 @@ def test_warnings_travel_with_the_result_record_and_report(untrained, tmp_path):
     result = predict_risk(untrained, rotated(upright(), 180))
     again = RiskResult.from_dict(json.loads(json.dumps(result.to_dict())))
     assert again.warnings == result.warnings and result.with_threshold(0.3).warnings == result.warnings
+    assert "scored with the corrected window rotation" in result.warnings[0]
     page = report.infant(result, rotated(upright(), 180), ensemble_info=untrained, out=tmp_path / "infant.html")
-    assert "window_rotation=&#39;corrected&#39;" in page.read_text() or "window_rotation='corrected'" in \
-        page.read_text()
+    assert "scored with the corrected window rotation" in page.read_text()
 
 
 def test_window_rotation_override_is_checked(untrained):

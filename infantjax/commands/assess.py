@@ -2,7 +2,7 @@
 
     infantjax assess VIDEO|FOLDER --out DIR [--ensemble NAME|DIR] [--pose NAME|FILE] [--no-labelled]
                      [--threshold T] [--certainty paper|interquartile] [--map-skeleton exact|approximate|none]
-                     [--window-rotation reference|corrected] [--batch-size N] [--max-frames N] [--no-progress]
+                     [--window-rotation auto|reference|corrected] [--batch-size N] [--max-frames N] [--no-progress]
                      [--runtime xla|litert] [--litert-cache DIR] [--retry-failed]
 
 Decodes the video (frame-exact, upright, real timestamps), finds the infant's keypoints in every frame (the
@@ -47,8 +47,10 @@ def register(sub) -> None:
                    help="colour rule: the paper's share of instances or the reference code's inter-quartile rule")
     p.add_argument("--map-skeleton", choices=("none", "exact", "approximate"), default="approximate",
                    help="how keypoints of a pose model that is not In-Motion 19 are mapped (default: %(default)s)")
-    p.add_argument("--window-rotation", choices=("reference", "corrected"), default=None,
-                   help="window rotation to score with (default: the ensemble's)")
+    p.add_argument("--window-rotation", choices=("auto", "reference", "corrected"), default="auto",
+                   help="window rotation to score with: auto (default) keeps the ensemble's for an upright infant "
+                        "and corrects it for one filmed head-down or sideways; reference scores every video as "
+                        "the reference code does")
     p.add_argument("--batch-size", type=int, default=16, help="frames per pose forward pass (default: %(default)s)")
     from infantjax.commands.pose import add_tracking_options
 

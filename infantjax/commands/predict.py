@@ -2,7 +2,7 @@
 
     infantjax predict ENS INPUT [--out DIR] [--threshold T] [--certainty paper|interquartile]
                                 [--report DIR [--labels CSV]] [--map-skeleton none|exact|approximate]
-                                [--window-rotation reference|corrected]
+                                [--window-rotation auto|reference|corrected]
 
 INPUT is a keypoint file or a folder of them (with a ``labels.csv``, as ``infantjax synth`` writes: the files
 it lists). For each recording it prints one line (risk, class, colour) and writes ``<name>.json`` (the full
@@ -42,9 +42,10 @@ def register(sub) -> None:
                    help="map keypoint files of other sets (e.g. mpii-16 from the official pose weights) to "
                         "In-Motion 19: exact names only, or also stand-ins (hand for wrist ...); joints that stay "
                         "missing are named in a warning (default: none, files must be In-Motion 19)")
-    p.add_argument("--window-rotation", choices=("reference", "corrected"), default=None,
-                   help="window rotation to score with (default the ensemble's); 'corrected' for head-down or "
-                        "sideways recordings, which predict warns about")
+    p.add_argument("--window-rotation", choices=("auto", "reference", "corrected"), default="auto",
+                   help="window rotation to score with: auto (default) keeps the ensemble's for an upright infant "
+                        "and corrects it for a head-down or sideways one (the result says so); reference scores "
+                        "every recording as the reference code does")
     p.add_argument("--gate", default=None, metavar="FILE",
                    help="the tracking-quality gate's thresholds calibrated for your pose model (infantjax pose-gate); "
                         "default: the shipped ones, calibrated on rendered infants")

@@ -369,6 +369,19 @@ class Ensemble(TrainedModel):
         for _ in concurrently(plan, range(len(self.specs))):
             pass
 
+    def rotation_for(self, sequence: SkeletonSequence) -> str | None:
+        """The window rotation ``window_rotation="auto"`` scores ``sequence`` with: ``"corrected"`` when its spine
+        is head-down or sideways (:func:`infantjax.preprocess.spine_orientation`) and the ensemble rotates its
+        windows the reference way (v1, ``"reference"``), which would mirror or misalign them; else None (the
+        ensemble's own, so an upright recording is scored exactly as the reference scores it)."""
+        from infantjax.preprocess import spine_orientation
+
+        cfg = self.inputs
+        if cfg.preprocess_version != "v1" or cfg.window_rotation != "reference":
+            return None
+        orientation, _ = spine_orientation(as_sequence(sequence, where="rotation_for"), y_up=not cfg.preprocess)
+        return "corrected" if orientation in ("inverted", "sideways") else None
+
     def scoring_inputs(self, window_rotation: str | None = None) -> CPInputs:
         """The inputs :meth:`predict` scores under: the ensemble's, with ``window_rotation`` (``"reference"`` or
         ``"corrected"``) in place of its own when given.
@@ -404,7 +417,9 @@ class Ensemble(TrainedModel):
             mesh: optional mesh (default all devices).
             window_rotation: ``"reference"`` or ``"corrected"`` to score with another window rotation than the
                 ensemble's config (``"corrected"`` scores head-down and sideways recordings correctly; it equals
-                ``"reference"`` on upright ones); None keeps the config's.
+                ``"reference"`` on upright ones); ``"auto"``: ``"corrected"`` for a head-down or sideways
+                recording, the config's for an upright one (:meth:`rotation_for`; what ``infantjax assess`` does by
+                default); None keeps the config's.
             scorer: what scores the windows instead of :meth:`window_predictions` (the XLA path):
                 ``scorer(positions, config=inputs)`` → (P(CP) (W, I), signed joint CAM scores (I, W, V)) as
                 :meth:`window_predictions` returns them, e.g. :class:`infantjax.deploy.scoring.LiteRTScorer` (the
@@ -418,6 +433,9 @@ class Ensemble(TrainedModel):
         from infantjax.preprocess import spine_orientation, window_starts, windows
 
         sequence = as_sequence(sequence, where=f"{type(self).__name__}.predict")
+        asked = window_rotation
+        if window_rotation == "auto":
+            window_rotation = self.rotation_for(sequence)
         cfg = self.scoring_inputs(window_rotation)
         coords = _cp.prepare_sequence(sequence, cfg, where=f"predict: {sequence.metadata.get('source', 'sequence')}")
         positions = windows(coords, length=cfg.window, hop=cfg.hop)
@@ -428,12 +446,18 @@ class Ensemble(TrainedModel):
             probs, scores = scorer(positions, config=cfg)
         orientation, angle = spine_orientation(sequence, y_up=not cfg.preprocess)
         warning = orientation_warning(orientation, angle, cfg, fix)
+        if asked == "auto" and window_rotation == "corrected":
+            how = "head-down" if orientation == "inverted" else "sideways"
+            warning = (f"the spine is {orientation} ({how}, {angle:+.0f}° from head-up in the image): scored with "
+                       "the corrected window rotation, which turns every window head-up (the reference rotation "
+                       "would mirror or misalign them)")
         if warning:  # returned with the prediction, which its callers show: logged once, not shown twice
             log.info("%s: %s", sequence.metadata.get("source", "recording"), warning)
         meta = {**dict(sequence.metadata), "fps": sequence.fps, "num_frames": sequence.num_frames,
                 "model_fps": 30.0 if cfg.preprocess else sequence.fps,
                 "spine_orientation": {"orientation": orientation, "angle": None if np.isnan(angle) else angle},
-                "window_rotation": cfg.window_rotation, "window": int(cfg.window), "hop": int(cfg.hop),
+                "window_rotation": cfg.window_rotation, "window_rotation_asked": asked,
+                "window": int(cfg.window), "hop": int(cfg.hop),
                 "preprocess_version": cfg.preprocess_version}
         meta = json.loads(json.dumps(meta, default=str))
         signed = np.asarray(scores)

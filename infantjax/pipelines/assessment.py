@@ -410,7 +410,7 @@ class AssessRun:
 
 def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, pose=None, labelled: bool = True,
            threshold: float | None = None, certainty: str = "paper", map_skeleton: str = "approximate",
-           window_rotation: str | None = None, batch_size: int = 16, max_frames: int | None = None,
+           window_rotation: str | None = "auto", batch_size: int = 16, max_frames: int | None = None,
            progress: bool = True, models: Models | None = None, runtime: str = "xla",
            litert_cache: str | os.PathLike | None = None, retry_failed: bool = False, tracking=None,
            gate=None) -> AssessRun:
@@ -426,7 +426,10 @@ def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, 
         certainty: ``"paper"`` colours or the reference's ``"interquartile"`` rule.
         map_skeleton: ``"exact"`` or ``"approximate"`` mapping of a pose model's keypoints that are not In-Motion 19
             (``"none"`` refuses them).
-        window_rotation: score with another window rotation than the ensemble's (``"corrected"``), or None.
+        window_rotation: ``"auto"`` (default): the ensemble's own window rotation for an upright infant, the
+            corrected one for an infant filmed head-down or sideways (``Ensemble.rotation_for``; the result says
+            so); ``"reference"`` or ``"corrected"`` for every video; None: the ensemble's own for every video (the
+            reference's answer, with a warning where it misaligns the windows).
         batch_size: frames per pose forward pass.
         max_frames: track at most this many frames of each video (a quick look; None: all).
         progress: one tqdm progress bar over every video's work, counted in frames (the pose stage frame by
@@ -462,8 +465,9 @@ def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, 
         raise ConfigError(f"certainty must be 'paper' or 'interquartile', got {certainty!r}")
     if map_skeleton not in ("none", "exact", "approximate"):
         raise ConfigError(f"map_skeleton must be 'none', 'exact' or 'approximate', got {map_skeleton!r}")
-    if window_rotation not in (None, "reference", "corrected"):
-        raise ConfigError(f"window_rotation must be 'reference', 'corrected' or None, got {window_rotation!r}")
+    if window_rotation not in (None, "auto", "reference", "corrected"):
+        raise ConfigError("window_rotation must be 'auto', 'reference', 'corrected' or None, got "
+                          f"{window_rotation!r}")
     if int(batch_size) < 1:
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
     if max_frames is not None and int(max_frames) < 1:
@@ -506,7 +510,8 @@ def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, 
         from infantjax.deploy.scoring import LiteRTScorer
 
         scorer = LiteRTScorer(models.ensemble, cache_dir=litert_cache)
-        scorer.require(models.ensemble.scoring_inputs(window_rotation))  # TensorFlow, when a stack must be converted
+        for rotation in ((None, "corrected") if window_rotation == "auto" else (window_rotation,)):
+            scorer.require(models.ensemble.scoring_inputs(rotation))  # TensorFlow, when a stack must be converted
     stages = {s: 0.0 for s in STAGES}
     if not labelled:
         stages.pop("labelled")
@@ -901,14 +906,15 @@ def _warm_up(models: Models, settings: dict, info: dict, clock: _Clock) -> None:
     time counts in the ensemble stage)."""
     from infantjax.preprocess import window_starts
 
-    cfg = models.ensemble.scoring_inputs(settings["window_rotation"])
+    rotation = None if settings["window_rotation"] == "auto" else settings["window_rotation"]  # most are upright
+    cfg = models.ensemble.scoring_inputs(rotation)
     frames = info["frames"] if settings["max_frames"] is None else \
         min(info["frames"], int(settings["max_frames"]))
     n30 = int(frames / info["fps"] * 30.0) if info["fps"] > 0 else cfg.window
     t = time.perf_counter()
     try:
         models.ensemble.compile_for(len(window_starts(max(n30, cfg.window), cfg.window, cfg.hop)),
-                                    window_rotation=settings["window_rotation"])
+                                    window_rotation=rotation)
     except (InfantJaxError, AttributeError, TypeError, ValueError) as err:  # compiled at its first use then
         log.info("the ensemble was not compiled ahead (%s)", err)
     took = time.perf_counter() - t
@@ -1035,7 +1041,9 @@ def _assess_video(video: pathlib.Path, folder: pathlib.Path, name: str, models: 
                           "fps": float(raw.fps), "model": models.pose_name,
                           "missing_fraction": float(np.isnan(seq.coords[..., 0]).mean())},
             "ensemble": {"name": models.ensemble_name, "instances": int(models.ensemble.num_instances),
-                         "window_s": window_s, "runtime": settings["runtime"]},
+                         "window_s": window_s, "runtime": settings["runtime"],
+                         "window_rotation": prediction.metadata.get("window_rotation"),
+                         "spine": prediction.metadata.get("spine_orientation")},
             "risk": float(result.risk), "cp": bool(result.cp), "classification": result.label,
             "colour": result.colour, "threshold": float(result.threshold), "certainty_rule": result.certainty,
             "share_cp": float(result.share_cp),

@@ -45,7 +45,7 @@ def to_model_skeleton(seq: SkeletonSequence, how: str, path, *, target: str = MO
 
 def predict_risk(ensemble: Ensemble, sequence: SkeletonSequence, *, threshold: float | None = None,
                  certainty: Literal["paper", "interquartile"] = "paper", mesh=None,
-                 window_rotation: Literal["reference", "corrected"] | None = None, gate=True,
+                 window_rotation: Literal["auto", "reference", "corrected"] | None = "auto", gate=True,
                  fix: str = "window_rotation='corrected'") -> RiskResult:
     """CP risk of one recording, gated by the tracking quality of its keypoints.
 
@@ -55,8 +55,9 @@ def predict_risk(ensemble: Ensemble, sequence: SkeletonSequence, *, threshold: f
         threshold: decision threshold (default the ensemble's).
         certainty: ``"paper"`` colours or the reference's ``"interquartile"`` rule.
         mesh: optional ``("instance", "data")`` mesh (default all devices).
-        window_rotation: score with this window rotation instead of the ensemble's (``"corrected"`` for a
-            head-down or sideways recording: ``RiskResult.warnings`` says when; see ``Ensemble.predict``).
+        window_rotation: ``"auto"`` (default): the ensemble's window rotation for an upright recording, the
+            corrected one for a head-down or sideways recording (``RiskResult.warnings`` says so); ``"reference"``
+            or ``"corrected"`` always; None: the ensemble's always (see ``Ensemble.predict``).
         gate: judge the keypoints first (:func:`infantjax.clinical.assess_tracking`): unreliable windows are
             left out of the risk and a recording whose tracking is unreliable is withheld
             (``RiskResult.quality``).
