@@ -305,10 +305,25 @@ def _drop_compiled_programs():
     sets, the ensemble's scoring programs): a worker's memory stays that of its largest module, not of all of them."""
     yield
     import gc
+
+    drop_compiled_programs()
+    gc.collect()
+
+
+def drop_compiled_programs(every_cache: bool = False) -> None:
+    """JAX's compiled programs, the engine's program sets and the ensemble's scoring programs (``every_cache``: also
+    every other ``functools`` cache of the package, e.g. forms chosen under a backend policy)."""
+    import functools
+    import gc
     import sys
 
     import jax
 
+    if every_cache:
+        for obj in gc.get_objects():
+            if isinstance(obj, functools._lru_cache_wrapper) and str(getattr(obj, "__module__", "")).startswith(
+                    "infantjax"):
+                obj.cache_clear()
     engine = sys.modules.get("infantjax.train.engine")
     if engine is not None:
         engine._CACHE.clear()
@@ -320,7 +335,6 @@ def _drop_compiled_programs():
         cp.scoring_forward.cache_clear()
         cp.scoring_maps.cache_clear()
     jax.clear_caches()
-    gc.collect()
 
 
 
@@ -341,7 +355,8 @@ def pytest_configure(config):
         sys.path.insert(0, str(pathlib.Path(__file__).parent))
         import policy_record
 
-        config.pluginmanager.register(policy_record.Recorder(config), "infantjax-policy-record")
+        config.pluginmanager.register(policy_record.Recorder(config, drop_compiled_programs),
+                                      "infantjax-policy-record")
 
 
 def pytest_sessionfinish(session):

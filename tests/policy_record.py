@@ -29,12 +29,9 @@ file with tests the policy never reaches is written test by test.
 from __future__ import annotations
 
 import collections
-import functools
-import gc
 import json
 import os
 import pathlib
-import sys
 
 import pytest
 
@@ -103,25 +100,13 @@ def _install() -> None:
     multiprocessing.process.BaseProcess.start = recorded_start
 
 
-def _drop_caches() -> None:
-    """Every compiled program and cached form of the package, so that a test traces (and asks) again."""
-    import jax
-
-    for obj in gc.get_objects():
-        if isinstance(obj, functools._lru_cache_wrapper) and getattr(obj, "__module__", "").startswith("infantjax"):
-            obj.cache_clear()
-    engine = sys.modules.get("infantjax.train.engine")
-    if engine is not None:
-        engine._CACHE.clear()
-    predict = sys.modules.get("infantjax.infer.predict")
-    if predict is not None:
-        predict.clear_caches()
-    jax.clear_caches()
-
-
 class Recorder:
-    def __init__(self, config):
+    """The plugin: ``drop(every_cache=True)`` drops every compiled program and cached form of the package before
+    each test (tests/conftest.py's ``drop_compiled_programs``), so that a test traces (and asks) again."""
+
+    def __init__(self, config, drop):
         self.config = config
+        self.drop = drop
         self.records: list[dict] = []
         self.fixture_asked: set[str] = set()
         _install()
@@ -147,7 +132,7 @@ class Recorder:
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item, nextitem):
         global _asked
-        _drop_caches()
+        self.drop(every_cache=True)
         _asked = False
         yield
         shared = []
