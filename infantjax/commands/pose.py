@@ -83,21 +83,15 @@ def check_pose_option(args, exists: bool = True) -> None:
         ConfigError: no ``--pose``; or a name that is neither a shipped pose model nor a file or folder (the
             message lists the shipped names and suggests the near ones: "did you mean ...?").
     """
-    import pathlib
-
     from infantjax.errors import ConfigError
 
     if args.pose is None:
         raise ConfigError("the pose model is required: --pose NAME|FILE (a shipped model such as "
                           "rt-synthetic-infant-roi, efficientpose-rt-mpii, or a weights file / model folder)")
-    if not exists:
-        return
-    from infantjax.models.zoo import did_you_mean
-    from infantjax.pipelines.pose import PRETRAINED
+    if exists:
+        from infantjax.pipelines.assessment import check_model_names
 
-    if args.pose not in PRETRAINED and not pathlib.Path(args.pose).exists():
-        raise ConfigError(f"--pose {args.pose!r} is neither a shipped pose model ({', '.join(PRETRAINED)}) nor an "
-                          f"existing file or folder{did_you_mean(args.pose, PRETRAINED)}")
+        check_model_names(pose=args.pose)
 
 
 def _predictor(args):
