@@ -138,6 +138,39 @@ def test_no_infant_sized_body_and_a_sideways_spine_under_the_reference_rotation(
     assert assess_tracking(sideways, spans(sideways), window_rotation="corrected").state == "good"
 
 
+def test_hidden_legs_make_a_window_unreliable_and_a_hidden_arm_doubtful_naming_the_part():
+    """A blanket over the legs: the pose model still places knees and ankles, with confidences that fall (0.15
+    here) but stay above the low-confidence threshold, so no per-frame check fails; the legs are hidden against
+    the frame's best-seen keypoints. Both legs hidden through most of a window: unreliable; one arm: doubtful."""
+    seq = recording(10.0)
+    legs = [IX[n] for n in ("left_knee", "left_ankle", "right_knee", "right_ankle")]
+    conf = seq.confidence.copy()
+    conf[:, legs] = 0.15  # every frame: above THRESHOLDS.low_confidence (0.1), far below the rest (0.8)
+    assert 0.15 > THRESHOLDS.low_confidence
+    blanket = seq.replace(confidence=conf)
+    q = assess_tracking(blanket, spans(blanket), window_rotation="corrected")
+    assert q.withheld and set(q.window_states) == {"unreliable"}
+    assert all(any("both legs hidden" in r for r in why) for why in q.window_reasons)
+    assert any(r.startswith("both legs hidden in 3 of 3 windows") for r in q.reasons), q.reasons
+    assert q.summary["hidden"]["left leg"] == 1.0 and q.summary["hidden"]["left arm"] == 0.0
+    # the same with the per-frame checks only (the limb check needs confidences): the keypoints pass
+    assert assess_tracking(blanket.replace(confidence=None), spans(blanket)).state == "good"
+
+    # one arm behind a toy in the middle window only: that window doubtful, named; the risk still shown
+    conf = seq.confidence.copy()
+    conf[75:225, [IX["left_elbow"], IX["left_wrist"]]] = 0.2
+    toy = seq.replace(confidence=conf)
+    q = assess_tracking(toy, spans(toy), window_rotation="corrected")
+    assert not q.withheld and q.state == "doubtful"
+    assert q.window_states == ("good", "doubtful", "good")  # hidden in half the first and last: not more
+    assert any("the left arm hidden" in r for r in q.reasons), q.reasons
+    assert all("legs" not in r for r in q.reasons)
+    # a leg hidden for a moment (a third of a window) changes nothing
+    conf = seq.confidence.copy()
+    conf[0:50, legs] = 0.15
+    assert assess_tracking(seq.replace(confidence=conf), spans(seq), window_rotation="corrected").state == "good"
+
+
 def test_keypoint_files_without_frame_size_or_confidence_are_judged_on_what_they_have():
     seq = recording()
     bare = SkeletonSequence(seq.coords, seq.fps, "in-motion-19")

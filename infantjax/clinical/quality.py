@@ -27,6 +27,14 @@ Per frame (each check gives the share of the frame's keypoints or bones that fai
 * **orientation** — the head on the pelvis's side of the thorax, or the shoulders' and the hips' left–right
   order disagreeing (a body turned inside out).
 
+Per body part, where the keypoints have confidences: a limb (a leg: knee and ankle; an arm: elbow and wrist) is
+**hidden** in a frame when its keypoints are missing or their mean confidence is below
+:attr:`Thresholds.hidden_ratio` × the frame's best-seen keypoints' (its 75th percentile) — a blanket, a toy or a
+parent's hand over it. A pose model draws a hidden limb somewhere all the same, with a confidence that falls but
+not below :attr:`Thresholds.low_confidence`; the CP networks read leg movements, so a window in which **both legs**
+are hidden in more than :attr:`Thresholds.window_hidden` of its frames is *unreliable*, and one with a single limb
+hidden so long is *doubtful*, the reasons naming the body part.
+
 A frame's plausibility (``frame_score``) is 1 when no check fails and falls linearly to 0 at twice a check's
 threshold share; a frame with a score below 0.5 is **implausible**. A window is *unreliable* when more than
 :attr:`Thresholds.window_unreliable` of its frames are implausible or its mean confidence is below
@@ -99,6 +107,11 @@ class Thresholds:
         min_usable: the risk is withheld when fewer than this share of the windows is good or doubtful.
         min_trunk: the risk is withheld when the median trunk (thorax to pelvis) is shorter than this share of
             the image's short side (no infant, or one too far away to track).
+        hidden_ratio: a limb is hidden in a frame when its keypoints' mean confidence is below this share of the
+            frame's 75th-percentile keypoint confidence (rendered infants that track well: a limb's share is
+            below 0.4 in at most 1.4 % of the frames, never both legs at once; legs under a blanket: 0.2–0.3).
+        window_hidden: a window is unreliable when both legs are hidden in more than this share of its frames,
+            doubtful when one limb is.
     """
 
     missing_share: float = 0.25
@@ -117,6 +130,8 @@ class Thresholds:
     window_confidence: float = 0.12
     min_usable: float = 0.5
     min_trunk: float = 0.04
+    hidden_ratio: float = 0.4
+    window_hidden: float = 0.5
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -461,6 +476,7 @@ def calibrate_thresholds(coords: np.ndarray, confidence: np.ndarray, sizes: np.n
     report = {"frames": int(n), "right": int(right.sum()), "wrong": int((~right).sum()), "max_false": max_false,
               "base": rates(base), "fitted": rates(fitted),
               "kept": ["jump", "jump_share", "window_doubtful", "window_unreliable", "window_confidence",
+                       "hidden_ratio", "window_hidden",
                        "min_usable", "min_trunk", "bone_long", "proportion_long", "bone_free", "edge_margin"]}
     return fitted, report
 
@@ -549,6 +565,9 @@ def _assess_tracking(seq, windows, window_rotation, preprocess_version, threshol
     scale = float(np.nanmedian(trunk)) if np.isfinite(trunk).any() else math.nan
     unit = scale if math.isfinite(scale) and scale > 0 else 1.0
     checks = _frame_checks(coords, conf, times, size, th, unit)
+    hidden = _hidden_limbs(coords, conf, th)
+    limb_windows = {limb: 0 for limb in LIMBS}
+    legs_windows = 0
     limits = {"missing": th.missing_share, "confidence": th.confidence_share, "edge": th.edge_share,
               "bones": th.bone_share, "jumps": th.jump_share, "orientation": 0.5}
     scores = np.stack([np.clip(1.0 - checks[c] / (2.0 * limits[c]), 0.0, 1.0) for c in CHECKS]) if t else \
@@ -585,9 +604,24 @@ def _assess_tracking(seq, windows, window_rotation, preprocess_version, threshol
             why.append(f"mean keypoint confidence {wconf:.2f} (below {th.window_confidence:g})")
         if tiny:
             why.append("no infant-sized body in the frame")
-        if share > th.window_unreliable or (wconf is not None and wconf < th.window_confidence) or tiny:
+        legs_hidden, limbs_hidden = False, []
+        if hidden is not None and sel.any():
+            both = float((hidden["left leg"] & hidden["right leg"])[sel].mean())
+            if both > th.window_hidden:
+                legs_hidden = True
+                legs_windows += 1
+                why.append(f"both legs hidden in {100 * both:.0f} % of its frames")
+            for limb, flags in hidden.items():
+                part = float(flags[sel].mean())
+                if part > th.window_hidden:
+                    limb_windows[limb] += 1
+                    if not (legs_hidden and limb.endswith("leg")):
+                        limbs_hidden.append(limb)
+                        why.append(f"the {limb} hidden in {100 * part:.0f} % of its frames")
+        if share > th.window_unreliable or (wconf is not None and wconf < th.window_confidence) or tiny \
+                or legs_hidden:
             state = "unreliable"
-        elif share > th.window_doubtful:
+        elif share > th.window_doubtful or limbs_hidden:
             state = "doubtful"
         else:
             state = "good"
@@ -608,6 +642,12 @@ def _assess_tracking(seq, windows, window_rotation, preprocess_version, threshol
         reasons.append(f"tracking unreliable in {n_bad} of {n} windows: left out of the risk")
     if n_doubt:
         reasons.append(f"tracking doubtful in {n_doubt} of {n} windows")
+    if legs_windows:
+        reasons.append(f"both legs hidden in {legs_windows} of {n} windows (under a blanket or out of sight: the "
+                       "pose model places them anyway)")
+    for limb, count in limb_windows.items():
+        if count and not (legs_windows and limb.endswith("leg") and count <= legs_windows):
+            reasons.append(f"the {limb} hidden in {count} of {n} windows")
     orientation, angle = _spine(seq)
     misaligned = window_rotation == "reference" and preprocess_version == "v1"
     if misaligned and not withheld and orientation in ("sideways", "inverted"):  # a body not followed has no spine
@@ -626,11 +666,36 @@ def _assess_tracking(seq, windows, window_rotation, preprocess_version, threshol
                "trunk_share": trunk_share, "image_hw": None if size is None else [int(size[0]), int(size[1])],
                "spine": {"orientation": orientation,
                          "angle": None if not math.isfinite(angle) else float(angle)},
-               "checks": {c: float(checks[c].mean()) if t else 0.0 for c in CHECKS}}
+               "checks": {c: float(checks[c].mean()) if t else 0.0 for c in CHECKS},
+               "hidden": None if hidden is None else {limb: float(f.mean()) for limb, f in hidden.items()}}
     return TrackingQuality(state=state, withheld=bool(withheld), reasons=tuple(reasons),
                            window_states=tuple(window_states), window_reasons=tuple(window_reasons),
                            frame_score=frame_score, frame_checks=checks, windows=tuple(spans),
                            summary=summary, thresholds=th.to_dict())
+
+
+#: The limbs the gate judges one by one (their distal keypoints: a hidden limb hides them first).
+LIMBS = {"left leg": ("left_knee", "left_ankle"), "right leg": ("right_knee", "right_ankle"),
+         "left arm": ("left_elbow", "left_wrist"), "right arm": ("right_elbow", "right_wrist")}
+
+
+def _hidden_limbs(coords: np.ndarray, conf: np.ndarray | None, th: Thresholds) -> dict[str, np.ndarray] | None:
+    """Per limb of :data:`LIMBS`, (T,) True where it is hidden (see the module docstring); None without
+    confidences (nothing to tell a hidden limb by)."""
+    if conf is None or not len(conf):
+        return None
+    ix = {n: i for i, n in enumerate(_skeleton.get(_SKELETON).keypoints)}
+    c = np.where(np.isnan(coords).any(axis=-1), np.nan, conf)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        best = np.nanpercentile(c, 75, axis=1)
+        out = {}
+        for limb, names in LIMBS.items():
+            seen = np.nanmean(c[:, [ix[n] for n in names]], axis=1)
+            out[limb] = ~(seen >= th.hidden_ratio * best)  # NaN (missing, or no confidence at all): hidden
+    if not np.isfinite(best).any():
+        return None
+    return out
 
 
 _CHECK_WORDS = {"missing": "keypoints missing", "confidence": "low confidence",
