@@ -9,6 +9,7 @@ import re
 import sys
 
 import jax
+import numpy as np
 import jax.numpy as jnp
 import pytest
 
@@ -733,3 +734,42 @@ def test_what_if_takes_the_fixed_costs_in_seconds():
     for bad in ("launch_s=fast", "call_s=-1"):
         with pytest.raises(ValueError, match="launch_s|call_s"):
             gpu_what_if.scenario(model, bad)
+
+
+# ------------------------------------------------------------------ the perturbation suite's videos
+def test_perturbation_variants_do_to_the_pixels_what_their_names_say(tmp_path, ffmpeg):
+    """benchmarks/perturb.py's FFmpeg variants of a video: head-down turns the pixels 180° (read as stored),
+    the display tag turns them back for the reader, sideways swaps height and width, grey has no colour, 15 fps
+    halves the frames, the blanket covers the lower 45 %; every variant is written whole or not at all."""
+    import importlib.util
+
+    from infantjax.io import open_video, write_video
+
+    spec = importlib.util.spec_from_file_location("bench_perturb", REPO / "benchmarks" / "perturb.py")
+    perturb = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(perturb)
+    frames = np.zeros((30, 48, 64, 3), np.uint8)
+    frames[:, :24, :32] = (220, 40, 40)  # a red top-left quarter
+    frames[:, 24:, 32:] = (40, 200, 40)  # a green bottom-right quarter
+    src = write_video(tmp_path / "src.mp4", frames, fps=30.0)
+
+    def read(name):
+        dst = tmp_path / name / "src.mp4"
+        perturb.make_variant(src, dst, name)
+        assert not list(dst.parent.glob(".*"))  # no temporary left
+        with open_video(dst) as v:
+            return np.concatenate([f for _, f in v.iter_chunks(30)]).astype(int), v
+
+    down, _ = read("head-down")
+    assert down[0, 40, 56, 0] > 150 and down[0, 8, 8, 1] > 150  # red now bottom-right, green top-left
+    tagged, video = read("tag-180")
+    assert video.rotation == 180 and tagged[0, 8, 8, 0] > 150  # the reader turns it upright again
+    side, _ = read("sideways")
+    assert side.shape[1:3] == (64, 48)
+    grey, _ = read("grey")
+    assert np.abs(grey[..., 0] - grey[..., 1]).max() <= 6
+    slow, _ = read("fps15")
+    assert 14 <= len(slow) <= 16
+    covered, _ = read("blanket")
+    assert np.ptp(covered[0, 30:, :, 1]) <= 12 and covered[0, 8, 8, 0] > 150  # lower part one colour
+    assert set(perturb.PERTURBATIONS) >= {"mirrored", "grey", "compressed", "head-down", "blanket", "arm", "shake"}
