@@ -9,8 +9,8 @@ import re
 import sys
 
 import jax
-import numpy as np
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 from infantjax.bench import Run, median_time, program_stats
