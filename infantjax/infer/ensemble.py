@@ -376,10 +376,13 @@ class Ensemble(TrainedModel):
         ensemble's own, so an upright recording is scored exactly as the reference scores it)."""
         from infantjax.preprocess import spine_orientation
 
+        sequence = as_sequence(sequence, where="rotation_for")
+        return self._rotation_for(spine_orientation(sequence, y_up=not self.inputs.preprocess)[0])
+
+    def _rotation_for(self, orientation: str) -> str | None:
         cfg = self.inputs
         if cfg.preprocess_version != "v1" or cfg.window_rotation != "reference":
             return None
-        orientation, _ = spine_orientation(as_sequence(sequence, where="rotation_for"), y_up=not cfg.preprocess)
         return "corrected" if orientation in ("inverted", "sideways") else None
 
     def scoring_inputs(self, window_rotation: str | None = None) -> CPInputs:
@@ -434,8 +437,9 @@ class Ensemble(TrainedModel):
 
         sequence = as_sequence(sequence, where=f"{type(self).__name__}.predict")
         asked = window_rotation
+        orientation, angle = spine_orientation(sequence, y_up=not self.inputs.preprocess)
         if window_rotation == "auto":
-            window_rotation = self.rotation_for(sequence)
+            window_rotation = self._rotation_for(orientation)
         cfg = self.scoring_inputs(window_rotation)
         coords = _cp.prepare_sequence(sequence, cfg, where=f"predict: {sequence.metadata.get('source', 'sequence')}")
         positions = windows(coords, length=cfg.window, hop=cfg.hop)
@@ -444,7 +448,6 @@ class Ensemble(TrainedModel):
             probs, scores = self.window_predictions(positions, mesh=mesh, config=cfg)
         else:
             probs, scores = scorer(positions, config=cfg)
-        orientation, angle = spine_orientation(sequence, y_up=not cfg.preprocess)
         warning = orientation_warning(orientation, angle, cfg, fix)
         if asked == "auto" and window_rotation == "corrected":
             how = "head-down" if orientation == "inverted" else "sideways"
