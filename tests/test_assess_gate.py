@@ -120,6 +120,35 @@ def test_an_infant_turned_sideways_is_followed_and_scored_upright_or_flagged_by_
     assert [w["quality"] for w in rec["windows"]] == ["good", "good"]  # followed: the keypoints themselves pass
     assert rec["colour"] not in ("green", "red")  # never certain
 
+@pytest.mark.needs("av")
+def test_a_hand_held_camera_is_steadied_and_said_or_named_by_the_gate(tmp_path, capsys, monkeypatch, assess_models):
+    """A parent's hand-held phone: the view moves ±6 % at 1–2 Hz and every keypoint with it, which the CP
+    networks would read as the infant's movement. By default the shake is taken out of the keypoints before
+    scoring (the record and the printed warning say so) and the verdict is doubtful, never certain; asked by
+    name (``--camera reference``), the keypoints are scored as tracked and the gate says what the networks read."""
+    from infantjax.cli import main
+    from infantjax.pipelines import assessment
+    from infantjax.synth.faults import fault_video
+
+    video = fault_video(tmp_path / "shaken.mp4", "shaken", seed=2, duration_s=6.0, fps=10.0).path
+    monkeypatch.setattr(assessment, "load_models", lambda ensemble=None, pose=None: assess_models)
+    auto = tmp_path / "auto"
+    assert main(["assess", str(video), "--out", str(auto), "--no-progress", "--no-labelled"]) == 0
+    assert "the camera shook" in capsys.readouterr().out
+    rec = json.loads((auto / "shaken" / "record.json").read_text())
+    assert rec["settings"]["camera"] == "auto"
+    assert rec["ensemble"]["camera"]["steadied"] is True and rec["ensemble"]["camera"]["shaken"] is True
+    assert rec["quality"]["state"] == "doubtful" and rec["colour"] not in ("green", "red")
+    assert any("taken out of the keypoints before scoring" in r for r in rec["quality"]["reasons"])
+    assert rec["quality"]["summary"]["camera"]["steadied"] is True
+    out = tmp_path / "reference"
+    assert main(["assess", str(video), "--out", str(out), "--no-progress", "--no-labelled",
+                 "--camera", "reference"]) == 0
+    rec = json.loads((out / "shaken" / "record.json").read_text())
+    assert rec["ensemble"]["camera"] is None and rec["quality"]["state"] == "doubtful"
+    assert any("read its movement as the infant's" in r for r in rec["quality"]["reasons"])
+
+
 # ------------------------------------------------------------------------------------------ refused early
 @pytest.mark.needs("av")
 def test_short_recordings_still_images_and_damaged_indexes_fail_before_the_pose_stage(tmp_path, assess_models,

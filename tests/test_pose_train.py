@@ -171,14 +171,18 @@ def test_pose_training_rejects_float_images_and_a_wrong_paf_count(initial):
 def test_frozen_backbone_keeps_its_weights_and_statistics(initial):
     """``freeze_backbone`` (the Paper II fine-tune) trains the detection passes only, and Adam steps on blob images
     lower the MSE over passes; the backbone's BatchNorm runs in inference mode, so its moving statistics stay those
-    of the pretrained model. Cosine decay and the validation callback run."""
+    of the pretrained model. Cosine decay and the validation callback run. On one device, as a CPU user's machine
+    has (data-parallel pose training has its own tests: 25 s here against 55 s over the 8 fake devices)."""
+    from infantjax import parallel
+
     skel = S.get("mpii-16")
     imgs, kp = _blobs()
     variables = initial
     seen = []
     cfg = PoseConfig(epochs=6, batch_size=4, freeze_backbone=True, schedule="cosine", augment=None, progress=False)
     out, losses = train_pose(SPEC, variables, imgs, kp, cfg, skel,
-                             hooks=[Hook(4, lambda ctx: seen.append((ctx.step, sorted(ctx.variables()))))])
+                             hooks=[Hook(4, lambda ctx: seen.append((ctx.step, sorted(ctx.variables()))))],
+                             mesh=parallel.instance_mesh(1, devices=jax.devices()[:1]))
     assert len(losses) == 12 and [s for s, _ in seen] == [4, 8, 12] and seen[0][1] == sorted(out)
     assert np.isfinite(losses).all() and np.mean(losses[-3:]) < np.mean(losses[:3])
     same = jax.tree_util.tree_map(lambda a, b: bool(np.array_equal(a, b)), variables, out)

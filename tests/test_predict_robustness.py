@@ -147,6 +147,48 @@ def test_window_rotation_override_is_checked(untrained):
         untrained.predict(upright(), window_rotation="sideways")
 
 
+# ------------------------------------------------------------------------------------------------ camera shake
+def shaken(seq: SkeletonSequence, amplitude: float = 30.0) -> SkeletonSequence:
+    """``seq`` filmed by a hand-held camera: the whole view moving ±``amplitude`` px at 1.1 and 1.75 Hz."""
+    t = seq.frame_times
+    drift = amplitude * np.stack([np.sin(7 * t), np.sin(11 * t + 1)], axis=-1)
+    return seq.replace(coords=(seq.coords + drift[:, None, :]).astype(np.float32))
+
+
+def test_a_hand_held_camera_s_shake_is_taken_out_of_the_keypoints_and_said(untrained):
+    from infantjax.preprocess.camera import SHAKE, camera_motion, steady
+
+    seq = upright(frames=300)
+    still, moving = camera_motion(seq), camera_motion(shaken(seq))
+    assert not still.shaken and still.shake < SHAKE / 3
+    assert moving.shaken and moving.shake > 1.5 * SHAKE
+    # the median of the keypoints' displacements moves with a shift common to all of them, so steadying the shaken
+    # recording gives the steadied still one, up to the part of the shake the 2-s filter lets through: under 3 %
+    # a second away from the ends, under a third at the very ends (where it averages one side only)
+    gap = np.abs(steady(shaken(seq), moving).coords - steady(seq, still).coords).max(axis=(1, 2))
+    assert gap[30:-30].max() < 0.03 * 30.0 and gap.max() < 0.35 * 30.0
+    assert steady(seq, still).metadata["camera"]["steadied"] is True
+
+    plain = predict_risk(untrained, seq)
+    assert plain.warnings == () and plain.metadata["camera"]["steadied"] is False  # a still camera: as given
+    assert plain.quality.state == "good"
+    auto = predict_risk(untrained, shaken(seq))  # the default: taken out, and said
+    assert auto.metadata["camera"]["steadied"] and auto.metadata["camera"]["asked"] == "auto"
+    assert len(auto.warnings) == 1 and "the camera shook" in auto.warnings[0]
+    assert auto.quality.state == "doubtful" and not auto.quality.withheld
+    assert any("taken out of the keypoints before scoring" in r for r in auto.quality.reasons)
+    assert all(any("camera shook" in r for r in w) for w in auto.quality.window_reasons)
+    np.testing.assert_allclose(auto.predictions, predict_risk(untrained, seq, camera="steady").predictions,
+                               atol=2e-3)
+    # the reference's answer, by name: scored as tracked, the shake read as movement, and the gate says that
+    ref = predict_risk(untrained, shaken(seq), camera="reference")
+    assert "camera" not in ref.metadata and ref.warnings == ()
+    assert ref.quality.state == "doubtful"
+    assert any("read its movement as the infant's" in r for r in ref.quality.reasons)
+    with pytest.raises(ConfigError, match="camera"):
+        untrained.predict(seq, camera="still")
+
+
 # ------------------------------------------------------------------------------------------------ confidence threshold
 def test_confidence_threshold_masks_low_confidence_keypoints_before_preprocessing():
     seq = upright()

@@ -35,6 +35,12 @@ not below :attr:`Thresholds.low_confidence`; the CP networks read leg movements,
 are hidden in more than :attr:`Thresholds.window_hidden` of its frames is *unreliable*, and one with a single limb
 hidden so long is *doubtful*, the reasons naming the body part.
 
+Per window, the **camera**: a hand-held camera moves every keypoint by the same vector one or two times a second,
+which the CP networks read as the infant's movement. The keypoints' common fast movement
+(:func:`infantjax.preprocess.camera.camera_motion`) faster than :attr:`Thresholds.shake` trunk lengths a second
+makes a window *doubtful*; the reasons say whether the ensemble scored the keypoints with the shake taken out
+(``infantjax assess`` does by default: :func:`infantjax.preprocess.camera.steady`).
+
 A frame's plausibility (``frame_score``) is 1 when no check fails and falls linearly to 0 at twice a check's
 threshold share; a frame with a score below 0.5 is **implausible**. A window is *unreliable* when more than
 :attr:`Thresholds.window_unreliable` of its frames are implausible or its mean confidence is below
@@ -112,6 +118,10 @@ class Thresholds:
             below 0.4 in at most 1.4 % of the frames, never both legs at once; legs under a blanket: 0.2–0.3).
         window_hidden: a window is unreliable when both legs are hidden in more than this share of its frames,
             doubtful when one limb is.
+        shake: a window is doubtful when the camera's fast movement under the infant (the keypoints' common
+            displacement, :func:`infantjax.preprocess.camera.camera_motion`) is faster than this many trunk
+            lengths per second, root mean square over the window (rendered infants: clean videos and their valid
+            variants at most 1.3 in their liveliest 5 s, a hand-held camera's ±6 % at 1–2 Hz 1.9–2.6).
     """
 
     missing_share: float = 0.25
@@ -132,6 +142,7 @@ class Thresholds:
     min_trunk: float = 0.04
     hidden_ratio: float = 0.4
     window_hidden: float = 0.5
+    shake: float = 1.5
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -509,7 +520,7 @@ def _orientation_flags(coords: np.ndarray, ix: dict, scale: float) -> np.ndarray
 
 def assess_tracking(seq: SkeletonSequence, windows: Sequence[tuple[float, float]] | None = None, *,
                     window_rotation: str | None = None, preprocess_version: str = "v1",
-                    thresholds: Thresholds | None = None) -> TrackingQuality:
+                    thresholds: Thresholds | None = None, steadied: bool = False) -> TrackingQuality:
     """Judge the keypoints of one recording (see the module docstring).
 
     Arguments:
@@ -524,6 +535,8 @@ def assess_tracking(seq: SkeletonSequence, windows: Sequence[tuple[float, float]
             makes the recording doubtful, since that rotation misaligns such windows.
         preprocess_version: the ensemble's preprocessing (``"v1"`` or ``"v2"``; v2 aligns every frame).
         thresholds: the gate's thresholds (default :data:`THRESHOLDS`).
+        steadied: the ensemble scored these keypoints with the camera's shake taken out
+            (:func:`infantjax.preprocess.camera.steady`): the reasons say so where the camera shook.
 
     Returns:
         a :class:`TrackingQuality`.
@@ -534,10 +547,10 @@ def assess_tracking(seq: SkeletonSequence, windows: Sequence[tuple[float, float]
     """
     with warnings.catch_warnings():  # all-NaN frames and joints are expected here: NumPy need not say so
         warnings.simplefilter("ignore", RuntimeWarning)
-        return _assess_tracking(seq, windows, window_rotation, preprocess_version, thresholds)
+        return _assess_tracking(seq, windows, window_rotation, preprocess_version, thresholds, steadied)
 
 
-def _assess_tracking(seq, windows, window_rotation, preprocess_version, thresholds) -> TrackingQuality:
+def _assess_tracking(seq, windows, window_rotation, preprocess_version, thresholds, steadied) -> TrackingQuality:
     th = thresholds or THRESHOLDS
     if not isinstance(seq, SkeletonSequence):
         raise DataError(f"assess_tracking takes a SkeletonSequence, got {type(seq).__name__}")
@@ -566,6 +579,10 @@ def _assess_tracking(seq, windows, window_rotation, preprocess_version, threshol
     unit = scale if math.isfinite(scale) and scale > 0 else 1.0
     checks = _frame_checks(coords, conf, times, size, th, unit)
     hidden = _hidden_limbs(coords, conf, th)
+    from infantjax.preprocess.camera import camera_motion
+
+    camera = camera_motion(seq)
+    shaken_windows = 0
     limb_windows = {limb: 0 for limb in LIMBS}
     legs_windows = 0
     limits = {"missing": th.missing_share, "confidence": th.confidence_share, "edge": th.edge_share,
@@ -618,10 +635,15 @@ def _assess_tracking(seq, windows, window_rotation, preprocess_version, threshol
                     if not (legs_hidden and limb.endswith("leg")):
                         limbs_hidden.append(limb)
                         why.append(f"the {limb} hidden in {100 * part:.0f} % of its frames")
+        shake = camera.window_shake(times, a, b) if sel.any() else 0.0
+        shaken = shake > th.shake
+        if shaken:
+            shaken_windows += 1
+            why.append(f"the camera shook ({shake:.1f} trunk lengths a second)")
         if share > th.window_unreliable or (wconf is not None and wconf < th.window_confidence) or tiny \
                 or legs_hidden:
             state = "unreliable"
-        elif share > th.window_doubtful or limbs_hidden:
+        elif share > th.window_doubtful or limbs_hidden or shaken:
             state = "doubtful"
         else:
             state = "good"
@@ -648,6 +670,10 @@ def _assess_tracking(seq, windows, window_rotation, preprocess_version, threshol
     for limb, count in limb_windows.items():
         if count and not (legs_windows and limb.endswith("leg") and count <= legs_windows):
             reasons.append(f"the {limb} hidden in {count} of {n} windows")
+    if shaken_windows:
+        reasons.append(f"the camera shook in {shaken_windows} of {n} windows (a hand-held camera?): "
+                       + ("its shake was taken out of the keypoints before scoring" if steadied else
+                          "the CP networks read its movement as the infant's"))
     orientation, angle = _spine(seq)
     misaligned = window_rotation == "reference" and preprocess_version == "v1"
     if misaligned and not withheld and orientation in ("sideways", "inverted"):  # a body not followed has no spine
@@ -667,7 +693,8 @@ def _assess_tracking(seq, windows, window_rotation, preprocess_version, threshol
                "spine": {"orientation": orientation,
                          "angle": None if not math.isfinite(angle) else float(angle)},
                "checks": {c: float(checks[c].mean()) if t else 0.0 for c in CHECKS},
-               "hidden": None if hidden is None else {limb: float(f.mean()) for limb, f in hidden.items()}}
+               "hidden": None if hidden is None else {limb: float(f.mean()) for limb, f in hidden.items()},
+               "camera": {**camera.to_json(), "steadied": bool(steadied)}}
     return TrackingQuality(state=state, withheld=bool(withheld), reasons=tuple(reasons),
                            window_states=tuple(window_states), window_reasons=tuple(window_reasons),
                            frame_score=frame_score, frame_checks=checks, windows=tuple(spans),

@@ -377,4 +377,5 @@ def prediction_quality(prediction, keypoints: SkeletonSequence, **kwargs) -> Tra
     spans = window_spans(prediction.window_starts, int(length), float(meta.get("model_fps", 30.0)))
     kwargs.setdefault("window_rotation", meta.get("window_rotation"))
     kwargs.setdefault("preprocess_version", meta.get("preprocess_version", "v1"))
+    kwargs.setdefault("steadied", bool((meta.get("camera") or {}).get("steadied", False)))
     return assess_tracking(keypoints, spans, **kwargs)

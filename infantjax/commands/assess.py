@@ -2,7 +2,8 @@
 
     infantjax assess VIDEO|FOLDER --out DIR [--ensemble NAME|DIR] [--pose NAME|FILE] [--no-labelled]
                      [--threshold T] [--certainty paper|interquartile] [--map-skeleton exact|approximate|none]
-                     [--window-rotation auto|reference|corrected] [--batch-size N] [--max-frames N] [--no-progress]
+                     [--window-rotation auto|reference|corrected] [--camera auto|steady|reference]
+                     [--batch-size N] [--max-frames N] [--no-progress]
                      [--runtime xla|litert] [--litert-cache DIR] [--retry-failed]
 
 Decodes the video (frame-exact, upright, real timestamps), finds the infant's keypoints in every frame (the
@@ -51,6 +52,10 @@ def register(sub) -> None:
                    help="window rotation to score with: auto (default) keeps the ensemble's for an upright infant "
                         "and corrects it for one filmed head-down or sideways; reference scores every video as "
                         "the reference code does")
+    p.add_argument("--camera", choices=("auto", "steady", "reference"), default="auto",
+                   help="a hand-held camera's shake: auto (default) takes it out of the keypoints where they say the "
+                        "camera shook (the dashboard says so and shows the risk as doubtful); steady always; "
+                        "reference scores the keypoints as tracked, as the reference code does")
     p.add_argument("--batch-size", type=int, default=16, help="frames per pose forward pass (default: %(default)s)")
     from infantjax.commands.pose import add_tracking_options
 
@@ -83,7 +88,8 @@ def run(args) -> int:
 
     result = assess(args.input, args.out, ensemble=args.ensemble, pose=args.pose, labelled=args.labelled,
                     threshold=args.threshold, certainty=args.certainty, map_skeleton=args.map_skeleton,
-                    window_rotation=args.window_rotation, batch_size=args.batch_size, max_frames=args.max_frames,
+                    window_rotation=args.window_rotation, camera=args.camera, batch_size=args.batch_size,
+                    max_frames=args.max_frames,
                     progress=not args.no_progress, runtime=args.runtime, litert_cache=args.litert_cache,
                     retry_failed=args.retry_failed, tracking=tracking_overrides(args), gate=args.gate)
     for record in result.records:

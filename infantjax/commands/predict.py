@@ -2,7 +2,7 @@
 
     infantjax predict ENS INPUT [--out DIR] [--threshold T] [--certainty paper|interquartile]
                                 [--report DIR [--labels CSV]] [--map-skeleton none|exact|approximate]
-                                [--window-rotation auto|reference|corrected]
+                                [--window-rotation auto|reference|corrected] [--camera auto|steady|reference]
 
 INPUT is a keypoint file or a folder of them (with a ``labels.csv``, as ``infantjax synth`` writes: the files
 it lists). For each recording it prints one line (risk, class, colour) and writes ``<name>.json`` (the full
@@ -46,6 +46,9 @@ def register(sub) -> None:
                    help="window rotation to score with: auto (default) keeps the ensemble's for an upright infant "
                         "and corrects it for a head-down or sideways one (the result says so); reference scores "
                         "every recording as the reference code does")
+    p.add_argument("--camera", choices=("auto", "steady", "reference"), default="auto",
+                   help="a hand-held camera's shake: auto (default) takes it out of the keypoints where they say the "
+                        "camera shook (the result says so); steady always; reference scores the keypoints as given")
     p.add_argument("--gate", default=None, metavar="FILE",
                    help="the tracking-quality gate's thresholds calibrated for your pose model (infantjax pose-gate); "
                         "default: the shipped ones, calibrated on rendered infants")
@@ -141,7 +144,7 @@ def run(args) -> int:
     for path, seq in zip(files, recordings):
         seq, mapped = to_model_skeleton(seq, args.map_skeleton, path)
         result = predict_risk(ens, seq, threshold=args.threshold, certainty=args.certainty,
-                              window_rotation=args.window_rotation, gate=gate,
+                              window_rotation=args.window_rotation, gate=gate, camera=args.camera,
                               fix="infantjax predict --window-rotation corrected")
         if mapped:
             result = dataclasses.replace(result, warnings=(mapped, *result.warnings))

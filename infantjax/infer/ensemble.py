@@ -403,8 +403,8 @@ class Ensemble(TrainedModel):
         return cfg
 
     def predict(self, sequence: SkeletonSequence, *, mesh=None, window_rotation: str | None = None,
-                scorer: Callable | None = None, fix: str = "window_rotation='corrected'"
-                ) -> EnsemblePrediction:
+                scorer: Callable | None = None, fix: str = "window_rotation='corrected'",
+                camera: str | None = None) -> EnsemblePrediction:
         """Every instance's P(CP) and CAM scores for every window of one recording.
 
         Runs ``preprocess_cp`` (unless the config says the input is preprocessed), cuts windows of
@@ -428,6 +428,11 @@ class Ensemble(TrainedModel):
                 :meth:`window_predictions` returns them, e.g. :class:`infantjax.deploy.scoring.LiteRTScorer` (the
                 stacks run by the LiteRT interpreter).
             fix: how the orientation warning names the corrected rotation to its reader (a command's flag).
+            camera: ``"auto"``: when the keypoints say a hand-held camera shook
+                (:func:`infantjax.preprocess.camera.camera_motion`), they are scored with the shake taken out
+                (:func:`infantjax.preprocess.camera.steady`), and the prediction carries a warning saying so (what
+                ``infantjax assess`` does by default); ``"steady"``: always taken out; None (default, the
+                reference): scored as given. ``metadata["camera"]`` records the shake and what was done.
 
         Raises:
             SkeletonMismatchError: not In-Motion 19.  DataError: all keypoints missing or shorter than a window.
@@ -436,6 +441,20 @@ class Ensemble(TrainedModel):
         from infantjax.preprocess import spine_orientation, window_starts, windows
 
         sequence = as_sequence(sequence, where=f"{type(self).__name__}.predict")
+        if camera not in (None, "auto", "steady"):
+            raise ConfigError(f"camera must be 'auto', 'steady' or None, got {camera!r}")
+        camera_record, camera_warning = None, None
+        if camera is not None:
+            from infantjax.preprocess.camera import camera_motion, steady
+
+            motion = camera_motion(sequence)
+            steadied = camera == "steady" or motion.shaken
+            camera_record = {**motion.to_json(), "asked": camera, "steadied": steadied}
+            if steadied:
+                sequence = steady(sequence, motion)
+                if motion.shaken:
+                    camera_warning = (f"the camera shook ({motion.shake:.1f} trunk lengths a second at its worst, "
+                                      "a hand-held camera?): scored with its shake taken out of the keypoints")
         asked = window_rotation
         orientation, angle = spine_orientation(sequence, y_up=not self.inputs.preprocess)
         if window_rotation == "auto":
@@ -454,18 +473,21 @@ class Ensemble(TrainedModel):
             warning = (f"the spine is {orientation} ({how}, {angle:+.0f}° from head-up in the image): scored with "
                        "the corrected window rotation, which turns every window head-up (the reference rotation "
                        "would mirror or misalign them)")
-        if warning:  # returned with the prediction, which its callers show: logged once, not shown twice
-            log.info("%s: %s", sequence.metadata.get("source", "recording"), warning)
+        warns = tuple(w for w in (warning, camera_warning) if w)
+        for w in warns:  # returned with the prediction, which its callers show: logged once, not shown twice
+            log.info("%s: %s", sequence.metadata.get("source", "recording"), w)
         meta = {**dict(sequence.metadata), "fps": sequence.fps, "num_frames": sequence.num_frames,
                 "model_fps": 30.0 if cfg.preprocess else sequence.fps,
                 "spine_orientation": {"orientation": orientation, "angle": None if np.isnan(angle) else angle},
                 "window_rotation": cfg.window_rotation, "window_rotation_asked": asked,
                 "window": int(cfg.window), "hop": int(cfg.hop),
                 "preprocess_version": cfg.preprocess_version}
+        if camera_record is not None:
+            meta["camera"] = camera_record
         meta = json.loads(json.dumps(meta, default=str))
         signed = np.asarray(scores)
         return EnsemblePrediction(probs, np.maximum(signed, 0), np.asarray(starts), self.instance_names,
-                                  float(self.threshold), meta, (warning,) if warning else (),
+                                  float(self.threshold), meta, warns,
                                   no_cp_cam_scores=np.maximum(-signed, 0))
 
     graph_options: ClassVar[tuple[str, ...]] = ("stack",)

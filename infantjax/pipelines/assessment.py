@@ -410,7 +410,8 @@ class AssessRun:
 
 def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, pose=None, labelled: bool = True,
            threshold: float | None = None, certainty: str = "paper", map_skeleton: str = "approximate",
-           window_rotation: str | None = "auto", batch_size: int = 16, max_frames: int | None = None,
+           window_rotation: str | None = "auto", camera: str = "auto", batch_size: int = 16,
+           max_frames: int | None = None,
            progress: bool = True, models: Models | None = None, runtime: str = "xla",
            litert_cache: str | os.PathLike | None = None, retry_failed: bool = False, tracking=None,
            gate=None) -> AssessRun:
@@ -430,6 +431,10 @@ def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, 
             corrected one for an infant filmed head-down or sideways (``Ensemble.rotation_for``; the result says
             so); ``"reference"`` or ``"corrected"`` for every video; None: the ensemble's own for every video (the
             reference's answer, with a warning where it misaligns the windows).
+        camera: ``"auto"`` (default): keypoints that say a hand-held camera shook are scored with the shake taken
+            out (``infantjax.preprocess.camera.steady``; the dashboard says so, and the gate makes the shaken
+            windows doubtful); ``"steady"`` for every video; ``"reference"``: scored as tracked. Part of the
+            settings.
         batch_size: frames per pose forward pass.
         max_frames: track at most this many frames of each video (a quick look; None: all).
         progress: one tqdm progress bar over every video's work, counted in frames (the pose stage frame by
@@ -468,6 +473,8 @@ def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, 
     if window_rotation not in (None, "auto", "reference", "corrected"):
         raise ConfigError("window_rotation must be 'auto', 'reference', 'corrected' or None, got "
                           f"{window_rotation!r}")
+    if camera not in ("auto", "steady", "reference"):
+        raise ConfigError(f"camera must be 'auto', 'steady' or 'reference', got {camera!r}")
     if int(batch_size) < 1:
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
     if max_frames is not None and int(max_frames) < 1:
@@ -503,7 +510,7 @@ def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, 
     track_with = Tracking.of(tracking, models.pose.tracking)
     settings = {"ensemble": models.ensemble_name, "pose": models.pose_name, "labelled": bool(labelled),
                 "threshold": threshold, "certainty": certainty, "map_skeleton": map_skeleton,
-                "window_rotation": window_rotation, "max_frames": max_frames, "runtime": runtime,
+                "window_rotation": window_rotation, "camera": camera, "max_frames": max_frames, "runtime": runtime,
                 "quality_gate": _gate_version(gate_th), "tracking": track_with.to_json()}
     scorer = None
     if runtime == "litert":
@@ -900,6 +907,12 @@ def _too_short(info: dict, max_frames: int | None, window_s: float, name: str) -
                         "recording must be at least that long (the model was made for 1–9 minutes)")
 
 
+def _camera(settings: dict) -> str | None:
+    """What ``Ensemble.predict``'s ``camera=`` is for a run's settings (``"reference"``: None)."""
+    camera = settings.get("camera", "auto")
+    return None if camera == "reference" else camera
+
+
 def _warm_up(models: Models, settings: dict, info: dict, clock: _Clock) -> None:
     """Compile the ensemble's programs for the first video's windows before its frames are tracked, so that
     the compilation, like the models' loading, happens before the progress bar starts timing the work (the
@@ -933,7 +946,8 @@ def _rotation_advice(models: Models, seq, prediction, result, settings: dict, sc
         if "window rotation" not in warning or settings["window_rotation"] is not None:
             kept.append(warning)
             continue
-        corrected = models.ensemble.predict(seq, window_rotation="corrected", scorer=scorer)
+        corrected = models.ensemble.predict(seq, window_rotation="corrected", scorer=scorer,
+                                            camera=_camera(settings))
         other = assess_prediction(corrected, settings["threshold"], certainty=settings["certainty"],
                                   quality=quality_of(corrected))
         if (other.label, other.colour) == (result.label, result.colour):
@@ -988,7 +1002,8 @@ def _assess_video(video: pathlib.Path, folder: pathlib.Path, name: str, models: 
         with clock.stage("ensemble"):
             seq, mapped = to_model_skeleton(raw, settings["map_skeleton"], video)
             prediction = models.ensemble.predict(seq, window_rotation=settings["window_rotation"], scorer=scorer,
-                                                 fix="infantjax assess --window-rotation corrected")
+                                                 fix="infantjax assess --window-rotation corrected",
+                                                 camera=_camera(settings))
         with clock.stage("explain"):
             gate_th, gate_text = gate if gate is not None else gate_thresholds(None)
 
@@ -1043,7 +1058,8 @@ def _assess_video(video: pathlib.Path, folder: pathlib.Path, name: str, models: 
             "ensemble": {"name": models.ensemble_name, "instances": int(models.ensemble.num_instances),
                          "window_s": window_s, "runtime": settings["runtime"],
                          "window_rotation": prediction.metadata.get("window_rotation"),
-                         "spine": prediction.metadata.get("spine_orientation")},
+                         "spine": prediction.metadata.get("spine_orientation"),
+                         "camera": prediction.metadata.get("camera")},
             "risk": float(result.risk), "cp": bool(result.cp), "classification": result.label,
             "colour": result.colour, "threshold": float(result.threshold), "certainty_rule": result.certainty,
             "share_cp": float(result.share_cp),

@@ -46,7 +46,8 @@ def to_model_skeleton(seq: SkeletonSequence, how: str, path, *, target: str = MO
 def predict_risk(ensemble: Ensemble, sequence: SkeletonSequence, *, threshold: float | None = None,
                  certainty: Literal["paper", "interquartile"] = "paper", mesh=None,
                  window_rotation: Literal["auto", "reference", "corrected"] | None = "auto", gate=True,
-                 fix: str = "window_rotation='corrected'") -> RiskResult:
+                 fix: str = "window_rotation='corrected'",
+                 camera: Literal["auto", "steady", "reference"] | None = "auto") -> RiskResult:
     """CP risk of one recording, gated by the tracking quality of its keypoints.
 
     Arguments:
@@ -65,6 +66,9 @@ def predict_risk(ensemble: Ensemble, sequence: SkeletonSequence, *, threshold: f
             :class:`~infantjax.clinical.quality.Thresholds` gates with those thresholds (a lab's own,
             :func:`infantjax.pipelines.labelled.calibrate_gate`).
         fix: how the orientation warning names the corrected rotation (a command passes its own flag).
+        camera: ``"auto"`` (default): keypoints that say a hand-held camera shook are scored with the shake taken
+            out (``RiskResult.warnings`` says so, and the gate makes the shaken windows doubtful);
+            ``"steady"``: always; ``"reference"`` or None: scored as given (see ``Ensemble.predict``).
 
     Raises:
         SkeletonMismatchError: not In-Motion 19.  DataError: all keypoints missing or shorter than a window.
@@ -72,7 +76,8 @@ def predict_risk(ensemble: Ensemble, sequence: SkeletonSequence, *, threshold: f
     from infantjax.clinical import prediction_quality
     from infantjax.clinical.quality import Thresholds
 
-    prediction = ensemble.predict(sequence, mesh=mesh, window_rotation=window_rotation, fix=fix)
+    prediction = ensemble.predict(sequence, mesh=mesh, window_rotation=window_rotation, fix=fix,
+                                  camera=None if camera == "reference" else camera)
     if isinstance(gate, Thresholds):
         quality = prediction_quality(prediction, sequence, thresholds=gate)
     else:

@@ -17,7 +17,9 @@ The kinds (:data:`FAULTS`):
 * ``"noise"`` — every frame random noise (a covered lens on a noisy sensor, a broken stream);
 * ``"leaving"`` — the infant slides out of the frame at 35 % of the video, stays out until 75 % and comes back
   (a carer picking the infant up, the camera knocked);
-* ``"blurred"`` — every frame blurred with a Gaussian of 8 % of the short side (out of focus, a smeared lens).
+* ``"blurred"`` — every frame blurred with a Gaussian of 8 % of the short side (out of focus, a smeared lens);
+* ``"shaken"`` — a hand-held camera: the view moving ±6 % of its width and height at 1.1 and 1.75 Hz (the infant
+  tracks well, but the whole body moves with the camera).
 
 Every kind is deterministic from its seed (written with ``reproducible=True``).
 """
@@ -35,12 +37,15 @@ from infantjax.errors import ConfigError
 __all__ = ["FAULTS", "FaultVideo", "fault_video"]
 
 #: The kinds :func:`fault_video` renders: a well-tracked video first, then the failures.
-FAULTS = ("good", "rotated", "empty", "noise", "leaving", "blurred")
+FAULTS = ("good", "rotated", "empty", "noise", "leaving", "blurred", "shaken")
 #: The blur of ``"blurred"``: a Gaussian with this standard deviation, as a share of the image's short side.
 BLUR_FRACTION = 0.08
 #: When the infant of ``"leaving"`` is out of the frame (shares of the video's length): sliding out over the
 # first : second after ``start``, back over the last second before ``end``.
 LEAVING = (0.35, 0.75)
+#: The hand-held camera of ``"shaken"``: the view's shift as a share of its width (x) and height (y), at these
+#: angular frequencies (rad/s) and phases.
+SHAKE = ((0.06, 7.0, 0.0), (0.06, 11.0, 1.0))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,6 +109,10 @@ def fault_video(path: str | os.PathLike, kind: str = "good", *, seed: int = 0, d
         jitter[:, 1] += 3.0 * width * camera.distance / camera.focal
     elif kind == "leaving":
         jitter[:, 1] += _leaving_offset(n, fps, 1.6 * width * camera.distance / camera.focal)
+    elif kind == "shaken":
+        t = np.arange(n) / float(fps)
+        for axis, ((share, omega, phase), size) in enumerate(zip(SHAKE, (width, height))):
+            jitter[:, axis + 1] += share * size * camera.distance / camera.focal * np.sin(omega * t + phase)
     appearance = sample_appearance(recipe.appearance_seed)
 
     def frames():
