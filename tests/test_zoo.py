@@ -132,6 +132,18 @@ def test_the_one_loader_refuses_other_families_and_unknown_names():
         SMAModel.pretrained("sma-wide")
     with pytest.raises(ConfigError, match="unknown model family"):
         zoo.available("gait")
+    # infantjax.load(..., kind=): a model of another family is refused before its weights are read, by zoo name or
+    # by path, the message listing the asked family's entries; a misspelt name gets that family's near names
+    import infantjax
+
+    with pytest.raises(ConfigError, match=r"sma-narrow-synthetic is a soran-sma model, not a pose model.*"
+                                          r"rt-synthetic-infant-roi"):
+        infantjax.load("sma-narrow-synthetic", kind="pose")
+    with pytest.raises(ConfigError, match="did you mean 'cp-gcn-tracked'"):
+        infantjax.load("cp-gcn-trackd", kind="ensemble")
+    with pytest.raises(ConfigError, match="unknown model family 'gait'"):
+        infantjax.load("sma-narrow-synthetic", kind="gait")
+    assert type(infantjax.load("sma-narrow-synthetic", kind="soran-sma")) is SMAModel
     assert zoo.default("pose") == "rt-synthetic-infant-roi"
 
 

@@ -191,31 +191,58 @@ def family_of(path: str | os.PathLike, *, discover: Sequence[Callable[[], Any]] 
     return found
 
 
-def load(name_or_path: str | os.PathLike, *, discover: Sequence[Callable[[], Any]] | None = None) -> Any:
+def load(name_or_path: str | os.PathLike, *, kind: str | None = None,
+         discover: Sequence[Callable[[], Any]] | None = None) -> Any:
     """The trained model named ``name_or_path``: a zoo entry (:func:`infantjax.models.zoo.available`), or the path
     of a saved model of any registered family (a folder or ``.npz`` written by its ``save``, or a file its family
     recognises). Its ``predict`` takes the family's recording and returns its typed result.
 
     Arguments:
         name_or_path: the zoo name or the path.
+        kind: the family the model must be of (``"pose"``, ``"ensemble"``, ...: the ``kind`` of its saved
+            models): a model of another family is refused before its weights are read, and the message lists
+            that family's zoo entries. None: any family.
         discover: import steps run one at a time while the family is not registered yet (default: the shipped
             families' modules, :data:`SHIPPED`), so a family loads without importing the others; ``()`` looks
             only at the families registered already.
 
     Raises:
-        ConfigError: neither an existing path nor a zoo name. CheckpointError: a file that is not a saved model.
+        ConfigError: neither an existing path nor a zoo name; a model of another family than ``kind``; an
+            unknown ``kind``. CheckpointError: a file that is not a saved model.
     """
     from infantjax.models import zoo
 
     if not isinstance(name_or_path, (str, os.PathLike)):
         raise ConfigError(f"load takes a zoo name or the path of a saved model, got {type(name_or_path).__name__}")
+    if kind is not None:
+        _discover(discover, lambda: kind in _FAMILIES)
+        if kind not in _FAMILIES:
+            raise ConfigError(f"unknown model family {kind!r}; the families are {', '.join(_FAMILIES)}")
+    entries = [n for n, e in zoo.ZOO.items() if kind is None or e.family == kind]
+
+    def refuse(what: str, other: str):
+        listed = f"the {kind} zoo entries: {', '.join(entries)}" if entries else f"the zoo has no {kind} entry"
+        raise ConfigError(f"{what} is {_a(other)} model, not {_a(kind)} model; give a saved {kind} model or a zoo "
+                          f"name ({listed})")
+
     path = pathlib.Path(name_or_path)
     if path.exists():
-        return family_of(path, discover=discover).model.load(path)
+        found = family_of(path, discover=discover)
+        if kind is not None and found.kind != kind:
+            refuse(str(path), found.kind)
+        return found.model.load(path)
     name = os.fspath(name_or_path)
     if name in zoo.ZOO:
-        kind = zoo.ZOO[name].family
-        _discover(discover, lambda: kind in _FAMILIES)
-        return family(kind).model.pretrained(name)
-    raise ConfigError(f"{name} is neither a saved model (no such file or folder) nor a zoo entry"
-                      f"{zoo.did_you_mean(name, zoo.ZOO)}; available: {', '.join(zoo.ZOO)}")
+        family_kind = zoo.ZOO[name].family
+        if kind is not None and family_kind != kind:
+            refuse(name, family_kind)
+        _discover(discover, lambda: family_kind in _FAMILIES)
+        return family(family_kind).model.pretrained(name)
+    what = "a zoo entry" if kind is None else f"{_a(kind)} zoo entry"
+    raise ConfigError(f"{name} is neither a saved model (no such file or folder) nor {what}"
+                      f"{zoo.did_you_mean(name, entries)}; available: {', '.join(entries)}")
+
+
+def _a(word: str) -> str:
+    """``word`` with its indefinite article (``an ensemble``, ``a pose``)."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"

@@ -126,29 +126,20 @@ def load_models(ensemble=None, pose=None) -> Models:
         ConfigError: a name that is neither a zoo entry nor an existing path. CheckpointError, WeightsError: a
             damaged saved model.
     """
-    from infantjax.infer.ensemble import Ensemble
     from infantjax.infer.registry import load
     from infantjax.models import zoo
-    from infantjax.pipelines.pose import PRETRAINED, PosePredictor
 
     check_model_names(ensemble, pose)  # both names before either model is loaded
     if ensemble is None or isinstance(ensemble, (str, os.PathLike)):
         name = zoo.default("ensemble") if ensemble is None else os.fspath(ensemble)
-        zoo_names = {e.name for e in zoo.available("ensemble")}
-        ens = load(name)
-        if not isinstance(ens, Ensemble):
-            raise ConfigError(f"--ensemble {name!r} is a {type(ens).__name__}, not a CP ensemble; give a zoo ensemble "
-                              f"({', '.join(sorted(zoo_names))}) or a folder written by `infantjax train`")
-        ens_name = name if name in zoo_names else str(pathlib.Path(name).resolve())
+        ens = load(name, kind="ensemble")  # another family's model is refused before its weights are read
+        ens_name = name if name in zoo.ZOO else str(pathlib.Path(name).resolve())
     else:
         ens, ens_name = ensemble, f"in memory ({type(ensemble).__name__}, {ensemble.num_instances} instances)"
     if pose is None or isinstance(pose, (str, os.PathLike)):
         name = zoo.default("pose") if pose is None else os.fspath(pose)
-        predictor = load(name)
-        if not isinstance(predictor, PosePredictor):
-            raise ConfigError(f"--pose {name!r} is a {type(predictor).__name__}, not a pose model; give a zoo pose "
-                              f"model ({', '.join(PRETRAINED)}) or a PosePredictor .npz / EfficientPose .h5")
-        pose_name = name if name in PRETRAINED else str(pathlib.Path(name).resolve())
+        predictor = load(name, kind="pose")
+        pose_name = name if name in zoo.ZOO else str(pathlib.Path(name).resolve())
     else:
         predictor, pose_name = pose, f"in memory (EfficientPose {pose.spec.variant}, {pose.skeleton.name})"
     return Models(predictor, ens, pose_name, ens_name)
