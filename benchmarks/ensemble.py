@@ -58,7 +58,7 @@ from infantjax.models.gcn.presets import demo_spec
 from infantjax.nn.temporal import CONV_IMPLS
 from infantjax.train import CPConfig, CPTask, programs_for
 from infantjax.train.cp import input_channels
-from infantjax.train.predict import stacked_program
+from infantjax.infer.predict import stacked_program
 
 
 def specs_for(name: str) -> list[GCNSpec]:

@@ -146,7 +146,7 @@ def _sma(devices, *, train):
     from infantjax.aot.catalogue import Built, abstract, engine_step
     from infantjax.models.sma import SMASpec
     from infantjax.train.engine import Programs
-    from infantjax.train.predict import stacked_program, task_forward
+    from infantjax.infer.predict import stacked_program, task_forward
     from infantjax.train.sma import SMAConfig, SMATask
 
     spec = SMASpec()
@@ -174,7 +174,7 @@ def _phone(devices, *, train, instances):
     from infantjax.models.passmore import PassmoreSpec
     from infantjax.train.engine import Programs
     from infantjax.train.passmore import PassmoreConfig, PassmoreTask
-    from infantjax.train.predict import stacked_program, task_forward
+    from infantjax.infer.predict import stacked_program, task_forward
 
     task = PassmoreTask(PassmoreSpec(), PassmoreConfig(num_curves=1000, batch_size=8, progress=False))
     c, bank = task.config, np.asarray(task.bank)

@@ -2,7 +2,7 @@
 
 Training runs the engine's own jitted, donated, vmapped train step (``infantjax.train.fit`` runs exactly this
 program) on batches of the recipe (``ref_batch`` pretraining clips + ``batch_size`` recordings × ``bag_clips``
-instances per fold); inference runs the stacked prediction (:mod:`infantjax.train.predict`) over every clip of ``--recordings`` recordings per fold.
+instances per fold); inference runs the stacked prediction (:mod:`infantjax.infer.predict`) over every clip of ``--recordings`` recordings per fold.
 Measured with the :mod:`infantjax.bench` harness (medians after warm-up, XLA FLOPs, the run's matmul rate).
 
     python benchmarks/mam.py                     # the paper's clip length (240) and MamSpec's sizes, 5 folds
@@ -29,7 +29,7 @@ from infantjax.models import count_parameters
 from infantjax.models.mam import MamSpec
 from infantjax.train import programs_for
 from infantjax.train.mam import MamConfig, MamTask
-from infantjax.train.predict import stacked_program, task_forward
+from infantjax.infer.predict import stacked_program, task_forward
 
 
 def bench(args) -> Run:

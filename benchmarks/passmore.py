@@ -29,7 +29,7 @@ from infantjax.models import count_parameters
 from infantjax.models.passmore import PassmoreSpec
 from infantjax.train import PassmoreConfig, PassmoreTask, programs_for
 from infantjax.train.engine import train_step_within_budget
-from infantjax.train.predict import stacked_program, task_forward
+from infantjax.infer.predict import stacked_program, task_forward
 
 
 def _median_time(fn, repeats: int, warmup: int) -> float:

@@ -3,7 +3,7 @@ folds as I stacked instances of one program.
 
 Training runs the engine's own jitted, donated train step (``infantjax.train.fit`` runs exactly this program) on
 batches of the paper's recipe (400 windows of 900 × 12 per instance); inference runs the stacked prediction of
-:func:`infantjax.train.sma.predict_windows` (:mod:`infantjax.train.predict`). Medians after warm-up, with the harness's matmul calibration
+:func:`infantjax.train.sma.predict_windows` (:mod:`infantjax.infer.predict`). Medians after warm-up, with the harness's matmul calibration
 (``infantjax.bench``).
 
     python benchmarks/sma.py                                   # Table 1's network, 15 folds, batch 400
@@ -26,7 +26,7 @@ from infantjax.bench import harness
 from infantjax.models import count_parameters
 from infantjax.models.sma import SMASpec
 from infantjax.train import programs_for
-from infantjax.train.predict import stacked_program, task_forward
+from infantjax.infer.predict import stacked_program, task_forward
 from infantjax.train.sma import SMAConfig, SMATask
 
 

@@ -26,7 +26,7 @@ policy with the forms XLA:TPU's tiled layouts want, and ``tpu-v6e``:
   channel attention's pooling and the gradients' sums of biases and channel scales over rows grouped to at least
   512 elements (``infantjax.nn.rows``);
 * ``instances`` — how the stacked instances of one device run in a compiled program (a training step of a task
-  that asks for it, an ensemble's scoring, :func:`infantjax.train.predict.predict_stacked`): ``"map"`` one after
+  that asks for it, an ensemble's scoring, :func:`infantjax.infer.predict.predict_stacked`): ``"map"`` one after
   another (``lax.map``; a vmap over weights turns XLA:CPU's convolutions into slower batched ones) or ``"vmap"``;
 * ``scoring_windows`` — windows per compiled call of an ensemble's scoring (``Ensemble.window_predictions``; the
   ensemble's ``eval_batch_size`` when it is smaller): 8 on CPU, where a call's activations then stay in the caches and

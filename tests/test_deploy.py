@@ -119,7 +119,7 @@ def windows(ensemble):
 def test_gcn_logits_through_the_format(ensemble, windows, fmt, tmp_path):
     """One GCN stack: windows → P(CP) per instance equals Ensemble.window_predictions and the logits the task's
     forward, to 1e-5 relative, on the windows of a synthetic recording."""
-    from infantjax.train.predict import StackedPredictor, task_forward
+    from infantjax.infer.predict import StackedPredictor, task_forward
 
     result = export(ensemble, fmt, tmp_path / f"gcn.{fmt}")
     assert result.max_rel_diff < 1e-5, result.summary()

@@ -56,7 +56,7 @@ def test_gcn_logits_through_litert(tmp_path):
     from infantjax import preprocess, synth
     from infantjax.ensemble import Ensemble
     from infantjax.train import cp as _cp
-    from infantjax.train.predict import StackedPredictor, task_forward
+    from infantjax.infer.predict import StackedPredictor, task_forward
 
     ens = Ensemble.pretrained()
     coords = _cp.prepare_sequence(synth.cohort("cp", n_subjects=1, seed=77, duration_s=12.0).sequences[0],

@@ -22,7 +22,7 @@ import pytest
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "infantjax"
 
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"errors", "_jsonconfig", "_lazy", "_version"}),
+    frozenset({"errors", "_jsonconfig", "_lazy", "_moved", "_version"}),
     frozenset({"skeleton", "sequence"}),
     frozenset({"io", "metrics", "preprocess", "augment", "synth", "parallel", "cache", "backend", "targets"}),
     frozenset({"nn"}),

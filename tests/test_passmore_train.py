@@ -246,7 +246,7 @@ def test_cpu_runs_the_stacked_instances_one_after_another_with_the_vmapped_updat
     from infantjax import parallel
     from infantjax.train import programs_for
     from infantjax.train.engine import train_step_within_budget
-    from infantjax.train.predict import StackedPredictor, task_forward
+    from infantjax.infer.predict import StackedPredictor, task_forward
 
     task = PassmoreTask(config=TINY)
     assert task.cpu_instances == "map"

@@ -32,14 +32,15 @@ def _package(path: pathlib.Path) -> str:
 
 
 #: the private layer-0 modules every package may import (see private_imports)
-FOUNDATION = frozenset({"_jsonconfig", "_lazy", "_version"})
+FOUNDATION = frozenset({"_jsonconfig", "_lazy", "_moved", "_version"})
 
 
 def private_imports(folders=("infantjax", "benchmarks", "experiments")) -> list[str]:
     """``from infantjax.<package>... import`` statements that reach a private name (a module or attribute
     beginning with one underscore) of another package. The package's private layer-0 modules are its common
     foundation and exempt: ``_jsonconfig`` (every config's JSON round trip), ``_lazy`` (every package facade's lazy
-    submodules) and ``_version`` (the version records and pages carry), which live apart from the facade
+    submodules), ``_moved`` (the table of moved module paths, which their old paths call) and ``_version`` (the
+    version records and pages carry), which live apart from the facade
     ``infantjax`` so that no layer imports it upward (tests/test_layers.py)."""
     found = []
     for folder in folders:
@@ -151,3 +152,33 @@ def test_every_task_is_exported_alike(name):
     prefix = name.removesuffix("Task")
     assert f"{prefix}Config" in train.__all__ and f"{prefix}Data" in train.__all__
     assert "example" in vars(task)
+
+
+def test_a_moved_module_s_old_path_warns_and_gives_the_new_module_and_the_package_never_uses_one():
+    """The table of moved module paths (``infantjax._moved.MOVED``): in a fresh interpreter each old path imports
+    with one DeprecationWarning naming the new path and is that very module; no module of the package, its tests or
+    its benchmarks imports an old path."""
+    from infantjax._moved import MOVED
+
+    code = ("import importlib, warnings, json\n"
+            "from infantjax._moved import MOVED\n"
+            "out = {}\n"
+            "for old, (new, _) in MOVED.items():\n"
+            "    with warnings.catch_warnings(record=True) as caught:\n"
+            "        warnings.simplefilter('always')\n"
+            "        module = importlib.import_module(old)\n"
+            "    out[old] = [module is importlib.import_module(new),\n"
+            "                [str(w.message) for w in caught if w.category is DeprecationWarning]]\n"
+            "print(json.dumps(out))\n")
+    import json
+
+    out = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                                    check=True).stdout)
+    assert set(out) == set(MOVED) and MOVED
+    for old, (same, messages) in out.items():
+        assert same and len(messages) == 1 and MOVED[old][0] in messages[0], (old, messages)
+    stubs = {REPO / (old.replace(".", "/") + ".py") for old in MOVED}
+    users = [f"{p.relative_to(REPO)}: {old}" for folder in ("infantjax", "tests", "benchmarks")
+             for p in (REPO / folder).rglob("*.py") if p not in stubs
+             for old in MOVED if re.search(rf"(from|import)\s+{re.escape(old)}\b", p.read_text())]
+    assert users == []

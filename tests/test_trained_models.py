@@ -1,4 +1,4 @@
-"""One trained-model base (infantjax.train.trained): every family saves and loads the same versioned folder, folders
+"""One trained-model base (infantjax.infer.trained): every family saves and loads the same versioned folder, folders
 of the older formats still load and predict what they predicted, and stacked inference shares inputs between
 instances instead of copying them."""
 
@@ -14,7 +14,7 @@ from conftest import LOCAL
 
 from infantjax import parallel
 from infantjax.errors import CheckpointError
-from infantjax.train.trained import FORMAT, FORMAT_VERSION, HEADER, TrainedModel
+from infantjax.infer.trained import FORMAT, FORMAT_VERSION, HEADER, TrainedModel
 
 LEGACY = LOCAL / "legacy-models"
 
@@ -103,7 +103,7 @@ def test_an_unknown_older_version_names_it():
 def test_shared_inputs_are_not_copied_per_instance():
     """The instances of a stack read one copy of the shared inputs: the compiled call's arguments are the
     variables plus the inputs once, however many instances there are."""
-    from infantjax.train.predict import StackedPredictor
+    from infantjax.infer.predict import StackedPredictor
 
     def fn(variables, x):
         return x.reshape(x.shape[0], -1) @ variables["w"]

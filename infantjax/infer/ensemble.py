@@ -169,7 +169,7 @@ class EnsemblePrediction:
 @dataclasses.dataclass(eq=False)
 @register_family(recording="a skeleton sequence (infantjax.SkeletonSequence, In-Motion 19 keypoints)")
 class Ensemble(TrainedModel):
-    """Stacks of trained instances, one per architecture (a :class:`~infantjax.train.trained.TrainedModel`: saved
+    """Stacks of trained instances, one per architecture (a :class:`~infantjax.infer.trained.TrainedModel`: saved
     and loaded as every family's models are).
 
     Attributes:

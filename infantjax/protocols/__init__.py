@@ -3,7 +3,7 @@
 A task (``infantjax.train``) says how one instance of a model family learns; a protocol says which instances to
 train on which subjects and how to score them on held-out ones. Each protocol trains its instances (folds, splits,
 held-out subjects) as one stacked program with :func:`infantjax.train.fit` and scores them with the stacked
-inference of :mod:`infantjax.train.predict`.
+inference of :mod:`infantjax.infer.predict`.
 
 * :mod:`~infantjax.protocols.splits` — subject-level splits: repeated stratified hold-out (seed 003), stratified
   folds over infants (seed 001), leave-one-subject-out (seed 000);

@@ -46,11 +46,11 @@ from infantjax.train.mam import MamConfig, MamData, MamTask
 from infantjax.train.optim import make_optimizer
 from infantjax.train.passmore import PassmoreConfig, PassmoreData, PassmoreTask
 from infantjax.train.pose import AugmentConfig, PoseConfig, PoseData, PoseTask
-from infantjax.train.predict import Examples, StackedPredictor, place_stack, stacked_program, task_forward
+from infantjax.infer.predict import Examples, StackedPredictor, place_stack, stacked_program, task_forward
 from infantjax.train.sma import SMAConfig, SMAData, SMATask
 from infantjax.train.state import TrainState
 from infantjax.train.task import Selection, ShuffledBatches, Task, registered_tasks
-from infantjax.train.trained import Prediction, TrainedModel
+from infantjax.infer.trained import Prediction, TrainedModel
 
 __all__ = [
     "DETECTION_TRAINING",

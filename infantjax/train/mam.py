@@ -39,7 +39,7 @@ from infantjax.infer.mam import (  # noqa: F401 - the family's inference helpers
     recording_outputs,
 )
 from infantjax.train.config import TrainConfig, host_field
-from infantjax.train.predict import StackedPredictor, task_forward
+from infantjax.infer.predict import StackedPredictor, task_forward
 from infantjax.train.task import Task
 
 __all__ = ["MamConfig", "MamData", "MamTask", "check_binary", "check_info", "check_recordings", "clip_slots", "clip_starts", "predict_recordings", "recording_clips",
@@ -315,7 +315,7 @@ class MamTask(Task):
 def predict_recordings(task: MamTask, variables: Any, recordings: Sequence[Sequence[np.ndarray]],
                        info: Sequence[np.ndarray | None], *, chunk: int | None = None) -> list[dict]:
     """Every clip (stride ``config.clip_stride``) of every recording, from stacked instances, instance i on
-    ``recordings[i]`` (stacked inference, :class:`~infantjax.train.predict.StackedPredictor`).
+    ``recordings[i]`` (stacked inference, :class:`~infantjax.infer.predict.StackedPredictor`).
 
     Arguments:
         task: the task (model, clip length and stride).

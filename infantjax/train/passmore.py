@@ -47,7 +47,7 @@ from infantjax.infer.passmore import (  # noqa: F401 - the family's inference he
     video_logits,
 )
 from infantjax.train.config import TrainConfig, host_field
-from infantjax.train.predict import StackedPredictor, task_forward
+from infantjax.infer.predict import StackedPredictor, task_forward
 from infantjax.train.task import Selection, Task
 
 __all__ = [
@@ -367,7 +367,7 @@ class PassmoreTask(Task):
 def predict_videos(task: PassmoreTask, variables: Any, features: Sequence[np.ndarray], *, chunk: int = 4,
                    clip_step: int = 1) -> list[np.ndarray]:
     """Logits of videos from stacked instances, every clip of every video (S = 547 for 4500 samples), instance i on
-    ``features[i]`` (stacked inference, :class:`~infantjax.train.predict.StackedPredictor`).
+    ``features[i]`` (stacked inference, :class:`~infantjax.infer.predict.StackedPredictor`).
 
     Arguments:
         task: the task (its model and clip configuration).

@@ -1,8 +1,6 @@
-"""Moved to :mod:`infantjax.infer.predict` (the inference layer below training). This name stays an alias
-of that module, so ``infantjax.train.predict`` imports (and monkeypatches) keep working."""
+"""Moved to :mod:`infantjax.infer.predict` (the inference layer below training): the old path warns and gives that
+module (:data:`infantjax._moved.MOVED`)."""
 
-import sys
+from infantjax._moved import alias
 
-from infantjax.infer import predict as _moved
-
-sys.modules[__name__] = _moved
+alias(__name__)

@@ -28,7 +28,7 @@ from infantjax.models.sma import LIMBS, SMASpec, fc_kernels
 from infantjax.preprocess.sma import STRIDE, WINDOW, limb_windows
 from infantjax.infer.sma import SMAForward, SMAModel
 from infantjax.train.config import TrainConfig, host_field
-from infantjax.train.predict import StackedPredictor, task_forward
+from infantjax.infer.predict import StackedPredictor, task_forward
 from infantjax.train.task import Selection, ShuffledBatches, Task
 
 __all__ = ["SMAConfig", "SMAData", "SMATask", "Windows", "euclidean_loss", "predict_windows", "recording_windows"]
@@ -282,7 +282,7 @@ def recording_windows(tracks: Sequence[np.ndarray], scores: Sequence[float], sub
 def predict_windows(task: SMATask, variables: Any, windows: Sequence[np.ndarray], *, chunk: int = 256
                     ) -> list[np.ndarray]:
     """Window scores from stacked instances, instance i on ``windows[i]`` (stacked inference,
-    :class:`~infantjax.train.predict.StackedPredictor`).
+    :class:`~infantjax.infer.predict.StackedPredictor`).
 
     Arguments:
         task: the task (its model).

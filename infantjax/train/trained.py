@@ -1,8 +1,6 @@
-"""Moved to :mod:`infantjax.infer.trained` (the inference layer below training). This name stays an alias
-of that module, so ``infantjax.train.trained`` imports (and monkeypatches) keep working."""
+"""Moved to :mod:`infantjax.infer.trained` (the inference layer below training): the old path warns and gives that
+module (:data:`infantjax._moved.MOVED`)."""
 
-import sys
+from infantjax._moved import alias
 
-from infantjax.infer import trained as _moved
-
-sys.modules[__name__] = _moved
+alias(__name__)

@@ -53,7 +53,7 @@ def _cp(devices, batch, instances, size, *, train: bool, stgcn: bool = False) ->
 
     from infantjax import parallel
     from infantjax.train.engine import Programs
-    from infantjax.train.predict import stacked_program, task_forward
+    from infantjax.infer.predict import stacked_program, task_forward
 
     # the ensemble's scoring (Ensemble.predict -> StackedPredictor): every instance scores the same windows
     mesh = parallel.instance_mesh(instances, devices=devices)
