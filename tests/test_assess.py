@@ -212,7 +212,7 @@ def test_cli_single_video_prints_the_dashboard_and_stage_shares(tmp_path, capsys
     from infantjax.cli import main
     from infantjax.pipelines import assessment
 
-    monkeypatch.setattr(assessment, "load_models", lambda ensemble=None, pose=None: assess_models)
+    monkeypatch.setattr(assessment.run, "load_models", lambda ensemble=None, pose=None: assess_models)
     assert main(["assess", str(infant_video), "--out", str(tmp_path / "o"), "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "baby_one: CP risk" in out and "time per stage: decode" in out and "pose" in out
@@ -322,7 +322,7 @@ def test_the_demo_ends_with_assess_and_prints_the_dashboard(tmp_path, capsys, mo
     from infantjax.commands import demo
     from infantjax.pipelines import assessment
 
-    monkeypatch.setattr(assessment, "load_models", lambda ensemble=None, pose=None: assess_models)
+    monkeypatch.setattr(assessment.run, "load_models", lambda ensemble=None, pose=None: assess_models)
     st = demo._Stages()
     dashboard = demo._assess(st, argparse.Namespace(seed=0), tmp_path)
     out = capsys.readouterr().out
@@ -387,7 +387,7 @@ def test_the_labelled_video_is_written_beside_the_ensemble_and_stopped_when_the_
             raise DataError("the ensemble failed on purpose")
         return predict(self, sequence, **kwargs)
 
-    monkeypatch.setattr(assessment, "write_labelled", write_labelled)
+    monkeypatch.setattr(assessment.run, "write_labelled", write_labelled)
     monkeypatch.setattr(ensemble_type, "predict", predict_while_writing)
     run = pipelines.assess(videos, tmp_path / "out", models=assess_models, progress=False)
     assert seen == {"a": True, "b": True}

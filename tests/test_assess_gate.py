@@ -52,7 +52,7 @@ def test_a_video_the_pose_model_cannot_follow_is_withheld_everywhere(tmp_path, c
     from infantjax.synth.faults import fault_video
 
     video = fault_video(tmp_path / "turned.mp4", "blurred", seed=2, duration_s=6.0, fps=10.0).path
-    monkeypatch.setattr(assessment, "load_models", lambda ensemble=None, pose=None: assess_models)
+    monkeypatch.setattr(assessment.run, "load_models", lambda ensemble=None, pose=None: assess_models)
     out = tmp_path / "o"
     assert main(["assess", str(video), "--out", str(out), "--no-progress", "--no-labelled"]) == 3
     printed = capsys.readouterr().out
@@ -100,7 +100,7 @@ def test_an_infant_turned_sideways_is_followed_and_scored_upright_or_flagged_by_
     from infantjax.synth.faults import fault_video
 
     video = fault_video(tmp_path / "turned.mp4", "rotated", seed=2, duration_s=6.0, fps=10.0).path
-    monkeypatch.setattr(assessment, "load_models", lambda ensemble=None, pose=None: assess_models)
+    monkeypatch.setattr(assessment.run, "load_models", lambda ensemble=None, pose=None: assess_models)
     auto = tmp_path / "auto"
     assert main(["assess", str(video), "--out", str(auto), "--no-progress", "--no-labelled"]) == 0
     printed = capsys.readouterr().out
@@ -131,7 +131,7 @@ def test_a_hand_held_camera_is_steadied_and_said_or_named_by_the_gate(tmp_path, 
     from infantjax.synth.faults import fault_video
 
     video = fault_video(tmp_path / "shaken.mp4", "shaken", seed=2, duration_s=6.0, fps=10.0).path
-    monkeypatch.setattr(assessment, "load_models", lambda ensemble=None, pose=None: assess_models)
+    monkeypatch.setattr(assessment.run, "load_models", lambda ensemble=None, pose=None: assess_models)
     auto = tmp_path / "auto"
     assert main(["assess", str(video), "--out", str(auto), "--no-progress", "--no-labelled"]) == 0
     assert "the camera shook" in capsys.readouterr().out
@@ -184,7 +184,7 @@ def test_short_recordings_still_images_and_damaged_indexes_fail_before_the_pose_
     assert failed["index"]["error"] == "VideoError" and "index is damaged" in failed["index"]["message"]
     assert "truncated" not in failed["index"]["message"]
     # the CLI: one line, exit 2, before any model is loaded for the still image
-    monkeypatch.setattr(assessment, "load_models", lambda ensemble=None, pose=None: models)
+    monkeypatch.setattr(assessment.run, "load_models", lambda ensemble=None, pose=None: models)
     for name, words in (("short.mp4", "shorter than one window"), ("photo.mp4", "a still image")):
         assert main(["assess", str(videos / name), "--out", str(tmp_path / "o1"), "--no-progress"]) == 2
         err = capsys.readouterr().err.strip()

@@ -70,7 +70,7 @@ def test_a_missing_litert_extra_is_named_before_any_work(tmp_path, monkeypatch, 
     with pytest.raises(ExportExtraError, match=INSTALL):
         assessment.assess(infant_video, tmp_path / "o", models=models, runtime="litert", progress=False)
     assert pose.calls == [] and not (tmp_path / "o").exists()
-    monkeypatch.setattr(assessment, "load_models", lambda ensemble=None, pose=None: models)
+    monkeypatch.setattr(assessment.run, "load_models", lambda ensemble=None, pose=None: models)
     assert main(["assess", str(infant_video), "--out", str(tmp_path / "o"), "--runtime", "litert"]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and 'pip install "infantjax[litert]"' in err and "--runtime xla" in err
