@@ -387,7 +387,7 @@ def test_the_labelled_video_is_written_beside_the_ensemble_and_stopped_when_the_
             raise DataError("the ensemble failed on purpose")
         return predict(self, sequence, **kwargs)
 
-    monkeypatch.setattr(assessment.run, "write_labelled", write_labelled)
+    monkeypatch.setattr(assessment.video, "write_labelled", write_labelled)
     monkeypatch.setattr(ensemble_type, "predict", predict_while_writing)
     run = pipelines.assess(videos, tmp_path / "out", models=assess_models, progress=False)
     assert seen == {"a": True, "b": True}
