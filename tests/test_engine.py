@@ -85,6 +85,7 @@ def test_the_documented_toy_family_saves_loads_and_predicts(toy, tmp_path):
     assert type(loaded) is LineModel and loaded.num_instances == 3 and loaded.config == toy["config"]
     np.testing.assert_allclose(loaded.predict([[0.0], [1.0]]), [-1.0, 2.0], atol=0.1)
     np.testing.assert_allclose(loaded.predict([[0.5]]), toy["model"].predict([[0.5]]), rtol=1e-6)
+    assert loaded.predict(*loaded.example_input()).shape == (4,)  # its own example recording
     file = loaded.save(tmp_path / "line.npz")
     assert type(infantjax.load(file)) is LineModel
     for bad in ("not a sequence", None, np.zeros(3, np.float32)):  # a typed error on a wrong input

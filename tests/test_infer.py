@@ -26,8 +26,14 @@ KINDS = [f.kind for f in families()]
 
 def test_every_zoo_family_is_registered_and_nothing_else_keeps_a_table():
     assert set(zoo.families()) == set(KINDS)
+    from infantjax.infer.trained import TrainedModel
+
     for f in families():
         assert f.model.kind == f.kind and f.recording
+        # each family makes its own example recording (the fresh interpreter below predicts on it)
+        assert f.model.example_input is not TrainedModel.example_input, f.kind
+    with pytest.raises(NotImplementedError, match="example_input"):
+        TrainedModel.example_input(object.__new__(TrainedModel))
     deploy = pathlib.Path(infantjax.__file__).parent / "deploy"
     classes = [f.model.__name__ for f in families()]
     for path in [*deploy.rglob("*.py"), pathlib.Path(zoo.__file__)]:
@@ -186,28 +192,11 @@ say("IMPORTED", "wrong-path", training_imports())
 ENTRY = """
 try:
     model = infantjax.load({name!r})
-    rng = np.random.default_rng(0)
-{setup}
-    args = {recording}
-    model.predict(*args)
+    model.predict(*model.example_input(0))  # the family's own example of its recording
     say("IMPORTED", {name!r}, training_imports())
 except Exception:
     say("FAILED", {name!r}, traceback.format_exc())
 """
-
-#: a recording of each family, as Python source (the subprocess builds it)
-RECORDINGS = {"soran-sma": "([rng.normal(size=(1000, 4, 3)).astype(np.float32)],)",
-              "passmore-smartphone": "(rng.normal(size=(1, 300, 46)).astype(np.float32),)",
-              "mam": "([rng.normal(size=(2 * model.spec.clip_length, model.spec.num_features)).astype(np.float32)], "
-                     "np.array([[1.0, 38.0, 3.0, 12.0]], np.float32))",
-              "depth": "(rng.normal(size=(1, *model.clip_shape, 1)).astype(np.float32),)",
-              "pose": "(video,)",
-              "ensemble": "(SkeletonSequence(body + rng.normal(size=(240, 19, 2)).cumsum(0), fps=30.0),)"}
-SETUP = {"ensemble": "from infantjax.sequence import SkeletonSequence\n"
-                     "body = (200 + 40 * rng.normal(size=(1, 19, 2))).astype(np.float32)",
-         "pose": "import tempfile, os\nfrom infantjax.io import write_video\n"
-                 "video = os.path.join(tempfile.mkdtemp(), 'infant.mp4')\n"
-                 "write_video(video, rng.integers(0, 255, (4, 96, 72, 3), dtype=np.uint8), fps=15.0)"}
 
 #: the training config and task of a loaded model, their classes' full names (a step of FRESH, or a script of its own)
 CONFIG_TYPE = """
@@ -244,8 +233,7 @@ def _said(stdout: str) -> dict:
 
 
 def _entry_code(entry) -> str:
-    setup = "\n".join("    " + line for line in SETUP.get(entry.family, "pass").splitlines())
-    return ENTRY.format(name=entry.name, setup=setup, recording=RECORDINGS[entry.family])
+    return ENTRY.format(name=entry.name)
 
 
 @pytest.fixture(scope="module")

@@ -122,6 +122,11 @@ class DepthModel(TrainedModel):
         return predict_maps(self.detection.build(), self.variables["detection"], self.regression.build(),
                             self.variables["regression"], clips, batch_size)
 
+    def example_input(self, seed: int = 0) -> tuple:
+        """One random mean-removed depth clip of the model's ``clip_shape``."""
+        rng = np.random.default_rng(seed)
+        return (rng.normal(size=(1, *self.clip_shape, 1)).astype(np.float32),)
+
     def predict(self, clips: Float[np.ndarray, "N T H W 1"], batch_size: int = 16) -> LimbPose:
         """The limb pose of mean-removed depth clips (``prepare_clips``): detection → regression → linking."""
         t, h, w = self.clip_shape

@@ -402,6 +402,14 @@ class Ensemble(TrainedModel):
             cfg = dataclasses.replace(cfg, window_rotation=window_rotation)
         return cfg
 
+    def example_input(self, seed: int = 0) -> tuple:
+        """One recording of an In-Motion 19 skeleton wandering at random around a body of plausible size, 30 fps,
+        two windows long (at least 8 s)."""
+        rng = np.random.default_rng(seed)
+        body = (200 + 40 * rng.normal(size=(1, NUM_JOINTS, 2))).astype(np.float32)
+        frames = max(240, 2 * self.inputs.window)
+        return (SkeletonSequence(body + rng.normal(size=(frames, NUM_JOINTS, 2)).cumsum(0), fps=30.0),)
+
     def predict(self, sequence: SkeletonSequence, *, mesh=None, window_rotation: str | None = None,
                 scorer: Callable | None = None, fix: str = "window_rotation='corrected'",
                 camera: str | None = None) -> EnsemblePrediction:

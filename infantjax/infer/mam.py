@@ -195,6 +195,15 @@ class MamModel(TrainedModel):
         return [recording_outputs(forward, {k: v[i] for k, v in out.items()}, starts)
                 for i in range(self.num_instances)]
 
+    def example_input(self, seed: int = 0) -> tuple:
+        """One recording of two clips' worth of random motion features, and its characteristics when the model
+        has the Info branch (sex 1, 38 weeks' gestation, 3.0 kg at birth, 12 weeks' corrected age)."""
+        rng = np.random.default_rng(seed)
+        features = [rng.normal(size=(2 * self.spec.clip_length, self.spec.num_features)).astype(np.float32)]
+        if not self.spec.use_info:
+            return (features,)
+        return features, np.array([[1.0, 38.0, 3.0, 12.0]], np.float32)
+
     def predict(self, features: Sequence[np.ndarray], info: np.ndarray | None = None) -> MamPrediction:
         """Risk, FMs clips and FMs frequency of recordings: the mean over instances.
 

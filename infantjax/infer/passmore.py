@@ -195,6 +195,11 @@ class SmartphoneModel(TrainedModel):
         """
         return _smartphone_graph(self, clips)
 
+    def example_input(self, seed: int = 0) -> tuple:
+        """One video of 300 samples of random features (the 46 of a passmore-18 recording)."""
+        rng = np.random.default_rng(seed)
+        return (rng.normal(size=(1, 300, 46)).astype(np.float32),)
+
     def predict(self, features: np.ndarray, *, chunk: int = 1) -> SmartphonePrediction:
         """Probabilities of videos: every instance on every clip.
 

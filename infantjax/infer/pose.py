@@ -419,6 +419,18 @@ class PosePredictor(TrainedModel):
         :func:`infantjax.models.pose.decode_heatmaps` or take the arg-max of each channel."""
         return _pose_graph(self)
 
+    def example_input(self, seed: int = 0) -> tuple:
+        """The path of a 4-frame 72 × 96 video of random pixels at 15 fps, written into a new temporary folder (the
+        caller removes it); writing it needs PyAV (the video extra)."""
+        import tempfile
+
+        from infantjax.io.video_write import write_video
+
+        rng = np.random.default_rng(seed)
+        path = os.path.join(tempfile.mkdtemp(prefix="infantjax-example-"), "infant.mp4")
+        write_video(path, rng.integers(0, 255, (4, 96, 72, 3), dtype=np.uint8), fps=15.0)
+        return (path,)
+
     def predict(self, video_path: str | os.PathLike, **kwargs) -> SkeletonSequence:
         """The keypoints of a video (every family's ``predict``: a recording in, a typed result out):
         :meth:`track` with its options; :meth:`keypoints_frames` is the lower-level call beside it.

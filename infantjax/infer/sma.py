@@ -105,6 +105,11 @@ class SMAModel(TrainedModel):
         windows = np.asarray(windows, np.float32)
         return self.forward.finish_scores(self.predictor()(windows, chunk=chunk))
 
+    def example_input(self, seed: int = 0) -> tuple:
+        """One recording of 1,000 frames of random Kinect limb tracks (4 limbs × 3 coordinates)."""
+        rng = np.random.default_rng(seed)
+        return ([rng.normal(size=(1000, 4, 3)).astype(np.float32)],)
+
     def predict(self, tracks: Sequence[np.ndarray], *, chunk: int = 256) -> SMAPrediction:
         """Scores of recordings.
 

@@ -262,6 +262,17 @@ class TrainedModel:
         """The family's prediction (a recording or a cohort in, a typed result out)."""
         raise NotImplementedError(f"{type(self).__name__} does not define predict")
 
+    def example_input(self, seed: int = 0) -> tuple:
+        """A small made-up recording for :meth:`predict`, as its arguments: random values of the shapes this model
+        takes, so that ``model.predict(*model.example_input())`` runs. For a quick check that a loaded model works
+        (a serving health check, a notebook's first cell) and for the checks every family passes; each family makes
+        it beside its ``predict``, so nothing else lists what a family's recording looks like.
+
+        Raises:
+            NotImplementedError: a family that does not make one."""
+        raise NotImplementedError(f"{type(self).__name__} does not make an example input: define example_input "
+                                  "beside its predict")
+
     # ------------------------------------------------------------------ export
     #: the keyword options :meth:`graph` takes (``infantjax.deploy.deployable`` passes only these)
     graph_options: ClassVar[tuple[str, ...]] = ()
