@@ -38,7 +38,7 @@ from infantjax.protocols import cp
 cohort = synth.cohort("cp", n_subjects={subjects}, seed=11)
 ens = cp.train(GCNSpec.table_a4()[{spec}:{spec_end}], cohort,
                infantjax.train.CPConfig(epochs={epochs}, positive_copies={copies}, negative_copies={copies},
-                                        progress=False))
+                                        remat={remat}, progress=False))
 prediction = ens.predict(cohort.sequences[0])
 result = infantjax.clinical.assess_prediction(prediction)
 print("risk", round(result.risk, 3))
@@ -72,7 +72,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--copies", type=int, default=1,
                         help="training copies per recording and epoch (fewer steps; the memory of a step is the same)")
-    parser.add_argument("--remat", action="store_true", help="train with --remat (CPConfig.remat)")
+    parser.add_argument("--remat", action="store_true", help="train with --remat (CPConfig.remat; both jobs)")
     parser.add_argument("--memory-budget", type=float, default=None, metavar="GB",
                         help="train with --memory-budget GB")
     parser.add_argument("--compilation-cache", default="off", metavar="off|default|DIR",
@@ -84,9 +84,10 @@ def main() -> None:
     rows = []
     if args.only in (None, "tour"):
         code = QUICK_TOUR.format(subjects=args.subjects, spec=args.spec - 1, spec_end=args.spec, epochs=args.epochs,
-                                 copies=args.copies)
+                                 copies=args.copies, remat=args.remat)
         rows.append(run(code, f"quick tour: protocols.cp.train(table_a4[{args.spec}], {args.subjects} infants, "
-                              f"{args.epochs} epoch) + predict", args.compilation_cache))
+                              f"{args.epochs} epoch{', remat' if args.remat else ''}) + predict",
+                        args.compilation_cache))
     if args.only in (None, "train"):
         extra = (["--remat"] if args.remat else []) + (
             ["--memory-budget", str(args.memory_budget)] if args.memory_budget is not None else [])
