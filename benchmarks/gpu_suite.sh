@@ -19,6 +19,10 @@
 #                                          #    GPU forms beside them without grouped reductions (GOALS_FORMS="today
 #                                          #    ungrouped before" adds the forms before), each beside its prediction;
 #                                          #    then the probes of the model's constants (benchmarks/gpu_probes.py)
+#     bash benchmarks/gpu_suite.sh record  # with one call's device time: the 70-instance Table A.4 ensemble scoring
+#                                          #    one recording and 100 (benchmarks/gpu_score.py, its ten networks'
+#                                          #    compile timed; call 3's ensemble step never finished in 190 s), then
+#                                          #    pose in bfloat16 at batch 1-256 without the PyTorch rows (~8 min)
 #     bash benchmarks/gpu_suite.sh forms   # 4 (when time is left): the GCN steps of call 2 under the tpu policy,
 #                                          #    whose graph convolutions are one dense product (docs/backend.md):
 #                                          #    beside call 2's rows it says whether GPUs should get that form too
@@ -166,6 +170,14 @@ case "$CALL" in
     step "smartphone model, 25 splits" 25 python3 benchmarks/passmore.py --json "$OUT/passmore.json"  # 21 s
     figures
     ;;
+  record)  # one call (~8 min): the ensemble of the paper's size over 1,000 recordings, then pose (bfloat16)
+    setup record
+    step "70-instance Table A.4 ensemble: one recording, calls of 512, 100 recordings (bfloat16)" 330 \
+      python3 benchmarks/gpu_score.py --json "$OUT/score.json"
+    step "infantjax bench --size gpu --only pose (bfloat16)" 130 python3 -m infantjax bench --size gpu \
+      --only pose --json "$OUT/bench-bf16-pose.json"
+    figures
+    ;;
   forms)  # call 4 (~4.5 min): the TPU policy's dense graph products measured on the GPU, beside call 2's GCN rows
     setup forms
     step "infantjax bench --size gpu --only gcn, tpu policy (dense graph products, bfloat16)" 250 python3 -m \
@@ -195,7 +207,7 @@ case "$CALL" in
     step "probes: launch cost, reduction forms" 60 python3 benchmarks/gpu_probes.py --json "$OUT/probes.json"
     ;;
   *)
-    echo "usage: $0 prepare [EFFICIENTPOSE MOVEMENTOUTCOME STGCN] | tests | bench | more | forms | goals" >&2
+    echo "usage: $0 prepare [EFFICIENTPOSE MOVEMENTOUTCOME STGCN] | tests | bench | more | record | forms | goals" >&2
     exit 2
     ;;
 esac
