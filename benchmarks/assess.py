@@ -41,6 +41,7 @@ def make_ensemble(specs_name: str, folds: int):
     ``table-a4:N`` (the first N) or ``tiny`` (the smallest GCN). Each architecture is initialised once (eagerly on a
     CPU, one jitted program on an accelerator) and its folds are copies of it; the time of scoring does not depend on
     the weights."""
+    from infantjax import backend
     from infantjax.ensemble import Ensemble
     from infantjax.models.gcn import GCNSpec
     from infantjax.models.gcn.presets import demo_spec
@@ -63,7 +64,7 @@ def make_ensemble(specs_name: str, folds: int):
 
         # eager on CPU (4.8 s for Table A.4 #1 against 7.0 s jitted); on a GPU eager init launches op by op
         # (34-43 s for #1 on an H200), one compiled program takes seconds
-        one = (init if jax.default_backend() == "cpu" else jax.jit(init))(jax.random.PRNGKey(k))
+        one = (init if backend.platform() == "cpu" else jax.jit(init))(jax.random.PRNGKey(k))
         stacks.append(jax.tree_util.tree_map(lambda a: np.repeat(np.asarray(a)[None], folds, axis=0), one))
     return Ensemble(specs, stacks, config)
 

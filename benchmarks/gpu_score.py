@@ -58,7 +58,7 @@ def main(argv=None) -> int:
     from infantjax.bench.harness import matmul_rate
     from infantjax.ensemble import Ensemble
 
-    record = {"device": str(jax.devices()[0].device_kind), "backend": jax.default_backend(),
+    record = {"device": str(jax.devices()[0].device_kind), "backend": backend.platform(),
               "jax": jax.__version__, "dtype": str(backend.compute_dtype()),
               "matmul_f32_tflops": matmul_rate() / 1e3,
               "matmul_bf16_tflops": matmul_rate(dtype=jnp.bfloat16) / 1e3,
