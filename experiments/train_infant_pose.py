@@ -10,6 +10,10 @@ Two recipes:
   JPEG and lighting), every layer trained (Adam 1e-3, cosine decay), starting from ``--init`` (default the
   ``rt-synthetic-infant`` weights); validated on held-out crops (seed 10,000) with sub-pixel decoding; the file
   records the tracking settings it was trained for (region of interest, sub-pixel decoding, consistent sides).
+  ``--occluders``, ``--grey``, ``--dim`` and ``--shake`` add what home videos add to a share of the crops (a
+  blanket, a parent's hand or a toy over the infant, whose hidden joints get no target; an infrared monitor's grey;
+  a dark room; a hand-held camera's blur); the file then also records the held-out crops' figures under all four
+  (``held_out["home video"]``: ``hidden_found``, the share of hidden joints the model still gives a confident peak).
 * ``--recipe letterbox`` (``rt-synthetic-infant``, the earlier model): whole frames rendered at R × R, backbone
   frozen, as below.
 
@@ -58,6 +62,13 @@ def main(argv: list[str] | None = None) -> int:
                          "infants and a lower --learning-rate) instead of the MPII weights with new heads; the "
                          "roi recipe starts from rt-synthetic-infant unless told otherwise")
     ap.add_argument("--sigma", type=float, default=1.0, help="heatmap σ in R/8 pixels")
+    home = ap.add_argument_group("home video (roi recipe): shares of the training crops, "
+                                 "infantjax.synth.pose.roi_examples")
+    home.add_argument("--occluders", type=float, default=0.0,
+                      help="a blanket, a parent's hand or a toy over the infant; the joints it hides get no target")
+    home.add_argument("--grey", type=float, default=0.0, help="grey-scale (infrared) crops")
+    home.add_argument("--dim", type=float, default=0.0, help="a dark room's gain and noise")
+    home.add_argument("--shake", type=float, default=0.0, help="a hand-held camera's motion blur")
     args = ap.parse_args(argv)
     if args.recipe == "roi":
         return train_roi(args)
@@ -118,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+#: the held-out crops' home video: every crop occluded, a quarter each grey, dim and shaken
+HELD_OUT_HOME = {"occluders": 1.0, "grey": 0.25, "dim": 0.25, "shake": 0.25}
+
+
 def train_roi(args) -> int:
     """The region-of-interest recipe (module docstring)."""
     from infantjax import parallel
@@ -137,7 +152,8 @@ def train_roi(args) -> int:
     if start.resolution != args.resolution:
         start = PosePredictor(S.infant_spec("rt", args.resolution), start.variables, "in-motion-19")
     t0, c0 = time.time(), time.process_time()
-    data = roi_examples(args.frames, args.resolution, seed=args.seed)[:2]
+    home_video = {k: getattr(args, k) for k in ("occluders", "grey", "dim", "shake") if getattr(args, k)}
+    data = roi_examples(args.frames, args.resolution, seed=args.seed, **home_video)[:2]
     render_s = time.time() - t0
     epochs = max(1, -(-args.steps * args.batch_size // args.frames))
     config = PoseConfig(optimizer="adam", learning_rate=args.learning_rate, schedule="cosine", epochs=epochs,
@@ -151,6 +167,11 @@ def train_roi(args) -> int:
         history.append({"step": ctx.step, **{k: round(m[k], 4) for k in ("pckh@0.1", "pckh@0.2", "pckh@0.5",
                                                                          "median_px")},
                         "wall_s": round(time.time() - t0, 1)})
+        if home_video:  # the same held-out crops under occluders and the home video's light and camera
+            h = S.evaluate_synthetic(p, args.validation_frames, examples="roi", decoding="subpixel",
+                                     home_video=HELD_OUT_HOME)
+            history[-1]["home"] = {k: round(h[k], 4) for k in ("pckh@0.1", "pckh@0.2", "hidden_found",
+                                                               "hidden_peak", "visible_peak")}
         print(json.dumps(history[-1]), flush=True)
 
     hooks = [Hook(args.validate_every, validate)] if args.validate_every > 0 else []
@@ -159,6 +180,8 @@ def train_roi(args) -> int:
     wall, cpu = time.time() - t0, time.process_time() - c0
     final = {d: S.evaluate_synthetic(predictor, args.validation_frames, examples="roi", decoding=d)
              for d in ("reference", "subpixel")}
+    final["home video"] = S.evaluate_synthetic(predictor, args.validation_frames, examples="roi",
+                                               decoding="subpixel", home_video=HELD_OUT_HOME)
     tracking = Tracking.infant()
     info = {
         "model": "EfficientPose RT trained on the infant tracker's region-of-interest crops of rendered synthetic "
@@ -167,7 +190,8 @@ def train_roi(args) -> int:
         "source_weights": "rt-synthetic-infant (itself fine-tuned from EfficientPoseRT.h5, MPII, "
                           "daniegr/EfficientPose, Apache-2.0)" if not args.init else str(args.init),
         "script": f"experiments/train_infant_pose.py --recipe roi --frames {args.frames} --steps {args.steps} "
-                  f"--resolution {args.resolution} --seed {args.seed} --sigma {args.sigma}",
+                  f"--resolution {args.resolution} --seed {args.seed} --sigma {args.sigma}"
+                  + "".join(f" --{k} {v}" for k, v in home_video.items()),
         "train_config": json.loads(config.to_json()), "steps": len(losses), "frames": args.frames,
         "resolution": args.resolution, "seed": args.seed, "tracking": tracking.to_json(),
         "held_out": {"frames": args.validation_frames, "seed": 10_000, "examples": "roi crops",

@@ -149,6 +149,46 @@ def test_infant_tracker_follows_a_rendered_infant_off_the_input_lattice(tmp_path
     np.testing.assert_allclose(inf.times, ref.times)
 
 
+# an infant lying head-up in a 160 × 120 frame (In-Motion 19 order, pixels)
+_POSE = np.array([[80, 10], [80, 20], [72, 20], [88, 20], [80, 28], [68, 34], [58, 48], [54, 60], [80, 36],
+                  [92, 34], [102, 48], [106, 60], [80, 62], [72, 64], [70, 84], [68, 104], [88, 64], [90, 84],
+                  [92, 104]], np.float32)
+
+
+def test_an_occluder_covers_exactly_the_joints_it_calls_hidden_and_blankets_hide_legs_first():
+    from infantjax.synth.pose import occlude
+
+    frame = np.full((120, 160, 3), (1, 2, 3), np.uint8)
+    rows, cols = np.rint(_POSE[:, 1]).astype(int), np.rint(_POSE[:, 0]).astype(int)
+    hidden_count = np.zeros(19, int)
+    for seed in range(40):
+        out, hidden = occlude(frame, _POSE, np.random.default_rng(seed))
+        changed = (out != frame).any(axis=-1)
+        assert np.array_equal(changed[rows, cols], hidden), seed  # painted over ⇔ reported hidden
+        assert not hidden.all() and changed.any()
+        hidden_count += hidden
+    assert frame.max() == 3  # the frame given is not painted on
+    assert hidden_count[[15, 18]].min() > hidden_count[[0, 1]].max()  # ankles far more often than the head
+
+
+def test_home_video_examples_hide_occluded_joints_and_change_only_the_pixels():
+    from infantjax.synth.pose import roi_examples
+
+    plain, kp, vis = roi_examples(16, 64, seed=3)
+    assert np.isfinite(kp).all()
+    grey, kp_grey, _ = roi_examples(16, 64, seed=3, grey=1.0)
+    np.testing.assert_array_equal(kp_grey, kp)  # its own random stream: the same infants, crops and targets
+    assert (grey[..., 0] == grey[..., 1]).all() and (grey[..., 1] == grey[..., 2]).all()
+    assert not (plain[..., 0] == plain[..., 1]).all()
+    covered, kp_cov, vis_cov = roi_examples(16, 64, seed=3, occluders=1.0)
+    hidden = np.isnan(kp_cov).any(axis=-1)
+    assert hidden.any(axis=1).mean() > 0.5 and not hidden.all(axis=1).any()
+    np.testing.assert_array_equal(kp_cov[~hidden], kp[~hidden])  # a hidden joint loses its target, nothing else
+    assert not vis_cov[hidden].any() and np.array_equal(vis_cov[~hidden], vis[~hidden])
+    with pytest.raises(ConfigError, match="occluders is a share"):
+        roi_examples(2, 64, occluders=1.5)
+
+
 @pytest.mark.parametrize("h,w,k,stride", [(16, 16, 5, 1), (17, 13, 3, 2), (15, 16, 5, 2), (9, 10, 3, 1)])
 def test_depthwise_shift_gradient_equals_the_convolution_gradient(h, w, k, stride):
     from infantjax.nn.efficientnet import depthwise_conv
@@ -267,3 +307,20 @@ def test_the_chain_benchmark_scores_the_video_path_against_the_exact_keypoints(t
     # the video side is the same keypoints scored by the same ensemble; the truth side is scored by the other one
     assert [r["risk_video"] for r in same.per_infant] == pytest.approx([r["risk_video"] for r in other.per_infant])
     assert [r["risk_truth"] for r in same.per_infant] != pytest.approx([r["risk_truth"] for r in other.per_infant])
+
+
+def test_held_out_home_video_crops_score_the_visible_joints_and_count_the_hidden_ones_drawn():
+    """``evaluate_synthetic(home_video=...)``: PCKh over the joints no occluder hides, and how many hidden joints the
+    model still gives a peak the quality gate would believe (the zoo's model, 16 held-out crops, the tracker's batch)."""
+    from infantjax.pipelines import pose as S
+    from infantjax.pipelines.pose import PosePredictor
+
+    p = PosePredictor.pretrained("rt-synthetic-infant-roi")
+    clean = S.evaluate_synthetic(p, 16, batch_size=16, examples="roi", decoding="subpixel")
+    home = S.evaluate_synthetic(p, 16, batch_size=16, examples="roi", decoding="subpixel",
+                                home_video={"occluders": 1.0})
+    assert "hidden" not in clean and home["hidden"] > 16
+    assert 0.0 <= home["hidden_found"] <= 1.0 and 0.0 <= home["hidden_peak"] < home["visible_peak"] <= 1.0
+    assert 0.5 < home["pckh@0.2"] <= 1.0
+    with pytest.raises(ConfigError, match="examples='roi'"):
+        S.evaluate_synthetic(p, 16, home_video={"grey": 1.0})

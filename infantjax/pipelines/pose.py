@@ -296,19 +296,31 @@ def finetune_synthetic(mpii_variables: dict, *, variant: str = "rt", resolution:
 
 def evaluate_synthetic(predictor: PosePredictor, n: int = 96, *, seed: int = 10_000,
                        rotation_deg: Sequence[float] = ROTATION, batch_size: int = 32, examples: str = "letterbox",
-                       decoding: str = "reference") -> dict:
+                       decoding: str = "reference", home_video: dict | None = None,
+                       hidden_threshold: float = 0.1) -> dict:
     """PCKh@τ, ME and PCKh@Human^0.95 (:func:`~infantjax.metrics.pose.pose_metrics`) of a predictor on held-out
     rendered frames (seeds ≥ 10,000 are never used for training here): whole frames rendered at the predictor's
     resolution (``examples="letterbox"``, the official decoding path) or the tracker's region-of-interest crops
     (``"roi"``, :func:`~infantjax.synth.pose.roi_examples`) decoded with ``decoding`` (``"reference"`` or
-    ``"subpixel"``); also ``median_px``, the median error in input pixels."""
+    ``"subpixel"``); also ``median_px``, the median error in input pixels.
+
+    ``home_video`` (``"roi"`` only): the shares of :func:`~infantjax.synth.pose.roi_examples`' ``occluders``,
+    ``grey``, ``dim`` and ``shake`` of the held-out crops, e.g. ``{"occluders": 1.0}``. The metrics are then over the
+    joints no occluder hides, and the result adds ``hidden`` (joints an occluder hides), ``hidden_peak`` and
+    ``visible_peak`` (their mean heatmap peaks) and ``hidden_found``: the share of hidden joints whose peak is at
+    least ``hidden_threshold`` (default the quality gate's low confidence, 0.1) — joints the model draws where it
+    cannot see."""
     r = predictor.resolution
+    if home_video and examples != "roi":
+        raise ConfigError("home_video perturbs the region-of-interest crops: pass examples='roi'")
+    peaks = None
     if examples == "roi":
         from infantjax.infer.tracking import crop_keypoints
 
-        inputs, frac, _ = roi_examples(n, r, seed=seed)
-        xy = np.concatenate([crop_keypoints(predictor, inputs[s:s + batch_size], decoding, pad_to=batch_size)[0]
-                             for s in range(0, len(inputs), batch_size)])
+        inputs, frac, _ = roi_examples(n, r, seed=seed, **(home_video or {}))
+        out = [crop_keypoints(predictor, inputs[s:s + batch_size], decoding, pad_to=batch_size)
+               for s in range(0, len(inputs), batch_size)]
+        xy, peaks = np.concatenate([o[0] for o in out]), np.concatenate([o[1] for o in out])
         pred, true = xy * r, frac * r
     elif examples == "letterbox":
         _, _, frames, kp = synthetic_examples(n, r, seed=seed, rotation_deg=rotation_deg)
@@ -317,8 +329,15 @@ def evaluate_synthetic(predictor: PosePredictor, n: int = 96, *, seed: int = 10_
         pred, true = xy * r - PIXEL_OFFSET, kp
     else:
         raise ConfigError(f"examples must be 'letterbox' or 'roi', got {examples!r}")
+    hidden = ~np.isfinite(true).all(axis=-1)
+    pred = np.where(hidden[..., None], np.nan, pred)  # an occluded joint is scored by its peak, not its place
     out = pose_metrics(pred, true, predictor.skeleton)
     out["median_px"] = float(np.nanmedian(np.linalg.norm(pred - true, axis=-1)))
+    if peaks is not None and home_video:
+        out["hidden"] = int(hidden.sum())
+        out["visible_peak"] = float(peaks[~hidden].mean())
+        out["hidden_peak"] = float(peaks[hidden].mean()) if hidden.any() else float("nan")
+        out["hidden_found"] = float((peaks[hidden] >= hidden_threshold).mean()) if hidden.any() else float("nan")
     return out
 
 
