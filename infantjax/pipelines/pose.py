@@ -297,7 +297,7 @@ def finetune_synthetic(mpii_variables: dict, *, variant: str = "rt", resolution:
 def evaluate_synthetic(predictor: PosePredictor, n: int = 96, *, seed: int = 10_000,
                        rotation_deg: Sequence[float] = ROTATION, batch_size: int = 32, examples: str = "letterbox",
                        decoding: str = "reference", home_video: dict | None = None,
-                       hidden_threshold: float = 0.1) -> dict:
+                       hidden_threshold: float | None = None) -> dict:
     """PCKh@τ, ME and PCKh@Human^0.95 (:func:`~infantjax.metrics.pose.pose_metrics`) of a predictor on held-out
     rendered frames (seeds ≥ 10,000 are never used for training here): whole frames rendered at the predictor's
     resolution (``examples="letterbox"``, the official decoding path) or the tracker's region-of-interest crops
@@ -308,8 +308,8 @@ def evaluate_synthetic(predictor: PosePredictor, n: int = 96, *, seed: int = 10_
     ``grey``, ``dim`` and ``shake`` of the held-out crops, e.g. ``{"occluders": 1.0}``. The metrics are then over the
     joints no occluder hides, and the result adds ``hidden`` (joints an occluder hides), ``hidden_peak`` and
     ``visible_peak`` (their mean heatmap peaks) and ``hidden_found``: the share of hidden joints whose peak is at
-    least ``hidden_threshold`` (default the quality gate's low confidence, 0.1) — joints the model draws where it
-    cannot see."""
+    least ``hidden_threshold`` (default the quality gate's ``Thresholds.low_confidence``) — joints the model draws
+    where it cannot see."""
     r = predictor.resolution
     if home_video and examples != "roi":
         raise ConfigError("home_video perturbs the region-of-interest crops: pass examples='roi'")
@@ -318,9 +318,9 @@ def evaluate_synthetic(predictor: PosePredictor, n: int = 96, *, seed: int = 10_
         from infantjax.infer.tracking import crop_keypoints
 
         inputs, frac, _ = roi_examples(n, r, seed=seed, **(home_video or {}))
-        out = [crop_keypoints(predictor, inputs[s:s + batch_size], decoding, pad_to=batch_size)
-               for s in range(0, len(inputs), batch_size)]
-        xy, peaks = np.concatenate([o[0] for o in out]), np.concatenate([o[1] for o in out])
+        calls = [crop_keypoints(predictor, inputs[s:s + batch_size], decoding, pad_to=batch_size)
+                 for s in range(0, len(inputs), batch_size)]
+        xy, peaks = np.concatenate([c[0] for c in calls]), np.concatenate([c[1] for c in calls])
         pred, true = xy * r, frac * r
     elif examples == "letterbox":
         _, _, frames, kp = synthetic_examples(n, r, seed=seed, rotation_deg=rotation_deg)
@@ -334,6 +334,10 @@ def evaluate_synthetic(predictor: PosePredictor, n: int = 96, *, seed: int = 10_
     out = pose_metrics(pred, true, predictor.skeleton)
     out["median_px"] = float(np.nanmedian(np.linalg.norm(pred - true, axis=-1)))
     if peaks is not None and home_video:
+        if hidden_threshold is None:
+            from infantjax.clinical.quality import Thresholds
+
+            hidden_threshold = Thresholds().low_confidence
         out["hidden"] = int(hidden.sum())
         out["visible_peak"] = float(peaks[~hidden].mean())
         out["hidden_peak"] = float(peaks[hidden].mean()) if hidden.any() else float("nan")
