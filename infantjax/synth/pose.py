@@ -158,8 +158,6 @@ def roi_examples(n: int, resolution: int, *, seed: int = 0, rotation_deg: Sequen
     return inputs, kps, vis
 
 
-#: the In-Motion 19 joints a blanket over the legs side covers first (pelvis, hips, knees, ankles)
-_LEGS = (12, 13, 14, 15, 16, 17, 18)
 _LIMB_ENDS = (6, 7, 10, 11, 14, 15, 17, 18)  # elbows, wrists, knees, ankles: where a toy or a hand lands
 
 
@@ -283,7 +281,7 @@ def _home_video(inputs: np.ndarray, rng: np.random.Generator, *, grey: float, di
             for t in np.linspace(-c, c, 4 * n):
                 kernel[int(round(c + t * np.sin(angle))), int(round(c + t * np.cos(angle)))] = 1.0
             kernel /= kernel.sum()
-            x = np.stack([ndi.convolve(x[..., ch], kernel, mode="nearest") for ch in range(3)], -1)
+            x = ndi.convolve(x, kernel[..., None], mode="nearest")  # each colour channel on its own
         if rng.random() < dim:
             x = x * rng.uniform(0.2, 0.5) + rng.normal(0.0, rng.uniform(3.0, 10.0), x.shape)
         if rng.random() < grey:
