@@ -114,6 +114,8 @@ class DepthModel(TrainedModel):
     """
 
     kind, title = "depth", "a depth limb-pose model saved by DepthModel.save"
+    #: the module of its training task (DepthTask, which trains the two networks one at a time)
+    training_module = "infantjax.train.depth"
 
     def __init__(self, detection: DetectionSpec, regression: RegressionSpec, variables: dict, *,
                  link: LinkConfig | None = None, clip_shape: tuple[int, int, int] | None = None):

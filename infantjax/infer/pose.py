@@ -266,6 +266,8 @@ class PosePredictor(TrainedModel):
 
     # the common format's hooks: one instance, no training config; the header keeps the skeleton
     kind, spec_type, title = "pose", EfficientPoseSpec, "a pose predictor saved by PosePredictor.save"
+    #: the module of its training task (PoseTask, which trains the network a predictor is built from)
+    training_module = "infantjax.train.pose"
 
     @property
     def config(self):
