@@ -146,7 +146,24 @@ def test_docs_api_is_one_table_with_one_row_per_family_and_every_cell_exists():
     assert library <= tasks, f"families without a row: {library - tasks}"
 
 
-@pytest.mark.parametrize("name", ["CPTask", "PoseTask", "DepthTask", "PassmoreTask", "SMATask", "MamTask"])
+def _shipped_tasks() -> list[str]:
+    """The task names of the families shipped with infantjax: the tasks their training modules register."""
+    from infantjax.infer import registry
+    from infantjax.train import registered_tasks
+
+    modules = {f.model.training_module for f in registry.shipped()}
+    for module in modules:
+        importlib.import_module(module)
+    return [t.__name__ for t in registered_tasks() if t.__module__ in modules]
+
+
+def test_every_shipped_family_has_a_task():
+    from infantjax.infer import registry
+
+    assert len(_shipped_tasks()) >= len(registry.shipped()) >= 6
+
+
+@pytest.mark.parametrize("name", _shipped_tasks())
 def test_every_task_is_exported_alike(name):
     from infantjax import train
 

@@ -1,6 +1,7 @@
-"""The task contract, checked for every registered task (every ``Task`` subclass that defines ``example()``: the CP,
-pose, depth, smartphone, SMA and MAM tasks of the package and the toy family of docs/architecture.md). A task
-registered tomorrow is checked here without a line of new test code:
+"""The task contract, checked for every registered task (every ``Task`` subclass that defines ``example()``: the task
+of every family shipped with infantjax, found from the registry — each family names its training module, whose
+import registers its task — and the toy family of docs/architecture.md). A task registered tomorrow is checked here
+without a line of new test code:
 
 * a run resumed from its checkpoint (a crash after early stopping has started, for tasks that stop early) trains
   only the epoch the crash cut short, without a warning, and ends bit for bit as the uninterrupted run: variables,
@@ -16,6 +17,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import importlib
 import logging
 import warnings
 
@@ -24,11 +26,22 @@ import numpy as np
 import pytest
 from test_engine import toy_family
 
-import infantjax.train  # noqa: F401 - imports (and so registers) every task of the package
 from infantjax import parallel
 from infantjax.errors import ConfigError
+from infantjax.infer import registry
 from infantjax.train import fit, registered_tasks
 
+
+def training_modules() -> dict[str, str | None]:
+    """Every shipped family's training module (``TrainedModel.training_module``), imported: its task registers."""
+    named = {f.kind: f.model.training_module for f in registry.shipped()}
+    for module in named.values():
+        if module:
+            importlib.import_module(module)
+    return named
+
+
+SHIPPED_TASKS = training_modules()
 toy_family()  # the docs' toy family registers its task
 TASKS = registered_tasks()
 
@@ -51,8 +64,13 @@ def _cached_properties(cls) -> set[str]:
 
 
 def test_every_task_of_the_package_is_registered():
-    names = {cls.__name__ for cls in TASKS}
-    assert {"CPTask", "PoseTask", "DepthTask", "PassmoreTask", "SMATask", "MamTask", "LineTask"} <= names
+    """Every shipped family names its training module, and importing it registered a task (so the contract below
+    checks it); the documented toy family's task too."""
+    assert len(SHIPPED_TASKS) >= 6  # the CP, pose, depth, smartphone, SMA and MAM families at least
+    for kind, module in SHIPPED_TASKS.items():
+        assert module, f"the {kind} family names no training_module"
+        assert [t for t in TASKS if t.__module__ == module], f"{module} (the {kind} family's) registers no task"
+    assert toy_family()["LineTask"] in TASKS
 
 
 # EfficientPose's four training programs compile for about a minute on 2 CPU cores: its resume contract is slow. The

@@ -14,7 +14,7 @@
   keypoints; its older single-file format is still read);
 * :mod:`~infantjax.infer.cp` — the CP GCN's forward, inference inputs and recording → positions step (its trained
   model, :class:`infantjax.ensemble.Ensemble`, registers in :mod:`infantjax.ensemble`);
-  :mod:`~infantjax.infer.families` registers the families of this layer;
+  :mod:`~infantjax.infer.families` registers every shipped family (:data:`~infantjax.infer.registry.SHIPPED`);
 * :mod:`~infantjax.infer.inputs` — the typed checks of every family's ``predict`` input;
 * :mod:`~infantjax.infer.registry` — one registration per family (:func:`register_family`) and
   :func:`~infantjax.infer.registry.load`, which finds a saved model's family from its header.

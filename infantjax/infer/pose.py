@@ -142,7 +142,8 @@ def pretrained_network(name: str) -> PoseWeights:
         return read_weights(path)
 
 
-@register_family(recording="a video file (its path); frames in memory: keypoints_frames")
+@register_family(recording="a video file (its path); frames in memory: keypoints_frames",
+                 zoo=_zoo.available())  # its shipped models, declared beside its weights (models/pose/zoo.py)
 class PosePredictor(TrainedModel):
     """A pose network with its variables, preprocessing and decoding (a
     :class:`~infantjax.infer.trained.TrainedModel` of one instance: ``save`` / ``load`` of a folder or a ``.npz``
@@ -265,6 +266,8 @@ class PosePredictor(TrainedModel):
 
     # the common format's hooks: one instance, no training config; the header keeps the skeleton
     kind, spec_type, title = "pose", EfficientPoseSpec, "a pose predictor saved by PosePredictor.save"
+    #: the module of its training task (PoseTask, which trains the network a predictor is built from)
+    training_module = "infantjax.train.pose"
 
     @property
     def config(self):

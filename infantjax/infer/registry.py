@@ -1,23 +1,26 @@
 """One registration per model family: what the zoo, ``deploy`` and the CLI find a family through.
 
 A family registers its trained-model class (a :class:`~infantjax.infer.trained.TrainedModel` subclass) once, next
-to its definition::
+to its definition, with what it predicts on and its shipped models (its zoo entries)::
 
-    @register_family(recording="a skeleton sequence (infantjax.SkeletonSequence)")
+    @register_family(recording="a skeleton sequence (infantjax.SkeletonSequence)",
+                     zoo=(ZooEntry("cp-gcn-synthetic", "ensemble", "cp_gcn_synthetic.npz", ...),))
     class Ensemble(TrainedModel):
         kind = "ensemble"
         ...
 
 The ``kind`` of the class is the ``kind`` field of every saved header (``model.json``, a ``.npz`` file's
-``__header__``) and the ``family`` of its zoo entries (:mod:`infantjax.models.zoo`), so :func:`load` finds the class
-of any saved model from the file itself — as timm's ``register_model`` and keras-hub's ``from_preset`` find theirs
-from a saved config — and nothing else keeps a table of the families. A file written before the common header is
-claimed by the family whose :meth:`~infantjax.infer.trained.TrainedModel.recognises` says so (an ensemble folder
-with ``ensemble.json``, a pose ``.npz`` weights file or Keras ``.h5``).
+``__header__``) and the ``family`` of its zoo entries (:mod:`infantjax.models.zoo`, which collects the entries the
+families registered), so :func:`load` finds the class of any saved model from the file itself — as timm's
+``register_model`` and keras-hub's ``from_preset`` find theirs from a saved config — and nothing else keeps a table
+of the families. A file written before the common header is claimed by the family whose
+:meth:`~infantjax.infer.trained.TrainedModel.recognises` says so (an ensemble folder with ``ensemble.json``, a pose
+``.npz`` weights file or Keras ``.h5``).
 
-This module imports no family: a family is registered when its module is imported. :func:`load`
-(:func:`infantjax.load`) imports the modules of the families shipped with infantjax one at a time
-(:data:`SHIPPED`, cheapest first) until the model's family is registered; :func:`shipped` imports them all.
+This module imports no family: a family is registered when its module is imported. :data:`SHIPPED` names the
+modules of the families shipped with infantjax, cheapest first — the one list of them: :func:`load`
+(:func:`infantjax.load`) and the zoo import them one at a time (:func:`discover`) until the model's family (or the
+zoo entry) is registered; :func:`shipped` imports them all.
 """
 
 from __future__ import annotations
@@ -27,17 +30,20 @@ import importlib
 import json
 import os
 import pathlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from infantjax.errors import CheckpointError, ConfigError
 
-__all__ = ["SHIPPED", "Family", "families", "family", "family_of", "load", "register_family", "shipped"]
+__all__ = ["SHIPPED", "Family", "discover", "families", "family", "family_of", "load", "register_family", "shipped"]
 
-#: the modules that register the families shipped with infantjax, cheapest first: the families defined in this
-#: layer (SMA, smartphone, MAM, depth and the CP ensemble), then the pose family (EfficientPose's modules). Named,
+#: the modules that register the families shipped with infantjax (one family each), cheapest first: the CP
+#: ensemble, MAM, SMA, smartphone and depth families, then the pose family (EfficientPose's modules). The one list
+#: of the shipped families: the zoo lists its entries in this order, ``infer/families.py`` imports these modules,
+#: and the families' training modules, which the task contract checks, are named by the families themselves. Named,
 #: not imported: this module imports no family, and :func:`load` stops at the step that registers the model's.
-SHIPPED = ("infantjax.infer.families", "infantjax.infer.pose")
+SHIPPED = ("infantjax.infer.ensemble", "infantjax.infer.mam", "infantjax.infer.sma", "infantjax.infer.passmore",
+           "infantjax.infer.depth", "infantjax.infer.pose")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,12 +68,18 @@ class Family:
 _FAMILIES: dict[str, Family] = {}
 
 
-def register_family(model: type | None = None, *, recording: str = "") -> Any:
+def register_family(model: type | None = None, *, recording: str = "", zoo: Iterable[Any] = ()) -> Any:
     """Register a trained-model class as its family (usable as ``@register_family`` or
-    ``@register_family(recording=...)``); registering a class again (a reloaded module) replaces it.
+    ``@register_family(recording=..., zoo=...)``); registering a class again (a reloaded module) replaces it.
+
+    Arguments:
+        recording: what its ``predict`` takes, for messages and docs.
+        zoo: its shipped models (:class:`infantjax.models.zoo.ZooEntry`, of this family's ``kind``), in order:
+            the last is the family's default (``pretrained()``); :mod:`infantjax.models.zoo` lists them.
 
     Raises:
-        ConfigError: a class without a ``kind``, or a second class for a kind already registered by another module.
+        ConfigError: a class without a ``kind``, a second class for a kind already registered by another module, or
+            a zoo entry of another family or of a name another family registered.
     """
     def decorate(cls: type) -> type:
         kind = getattr(cls, "kind", "")
@@ -79,15 +91,25 @@ def register_family(model: type | None = None, *, recording: str = "") -> Any:
                 cls.__module__, cls.__qualname__):
             raise ConfigError(f"the family {kind!r} is already registered by {old.name}; give {cls.__qualname__} "
                               "another kind")
+        from infantjax.models import zoo as shipped_models
+
+        shipped_models.register(kind, entries)
         _FAMILIES[kind] = Family(kind, cls, recording)
         return cls
+
+    entries = tuple(zoo)
 
     return decorate(model) if model is not None else decorate
 
 
+def _rank(f: Family) -> int:
+    return SHIPPED.index(f.model.__module__) if f.model.__module__ in SHIPPED else len(SHIPPED)
+
+
 def families() -> tuple[Family, ...]:
-    """The registered families, in registration order."""
-    return tuple(_FAMILIES.values())
+    """The registered families: the shipped ones in the order of :data:`SHIPPED` (whichever was imported first),
+    then the others in registration order."""
+    return tuple(sorted(_FAMILIES.values(), key=_rank))
 
 
 def family(kind: str, *, source: object = None) -> Family:
@@ -149,13 +171,19 @@ def _discover(steps: Sequence[Callable[[], Any]] | None, done: Callable[[], bool
         step()
 
 
+def discover(done: Callable[[], bool] | None = None) -> None:
+    """Import the modules of the shipped families (:data:`SHIPPED`) one at a time, cheapest first, until
+    ``done()`` is true (None: all of them): how :func:`load` and the zoo (:mod:`infantjax.models.zoo`) find a
+    family or an entry without importing the others."""
+    _discover(None, done or (lambda: False))
+
+
 def shipped() -> tuple[Family, ...]:
-    """Every family shipped with infantjax, registered (their modules, :data:`SHIPPED`, imported), in
-    registration order. A family a user registered is in :func:`families` (which :func:`load` reads) but not
-    here, whenever it was registered."""
-    for module in SHIPPED:
-        importlib.import_module(module)
-    return tuple(f for f in families() if f.model.__module__.split(".")[0] == "infantjax")
+    """Every family shipped with infantjax, registered (their modules, :data:`SHIPPED`, imported), in the order of
+    :data:`SHIPPED`. A family a user registered is in :func:`families` (which :func:`load` reads) but not here,
+    whenever it was registered."""
+    discover()
+    return tuple(f for f in families() if f.model.__module__ in SHIPPED)
 
 
 def _recognised(path: pathlib.Path) -> Family | None:
@@ -218,10 +246,13 @@ def load(name_or_path: str | os.PathLike, *, kind: str | None = None,
         _discover(discover, lambda: kind in _FAMILIES)
         if kind not in _FAMILIES:
             raise ConfigError(f"unknown model family {kind!r}; the families are {', '.join(_FAMILIES)}")
-    entries = [n for n, e in zoo.ZOO.items() if kind is None or e.family == kind]
+
+    def entries() -> list[str]:  # the names a message lists (every family registered for it: an error path)
+        return [e.name for e in zoo.available() if kind is None or e.family == kind]
 
     def refuse(what: str, other: str):
-        listed = f"the {kind} zoo entries: {', '.join(entries)}" if entries else f"the zoo has no {kind} entry"
+        names = entries()
+        listed = f"the {kind} zoo entries: {', '.join(names)}" if names else f"the zoo has no {kind} entry"
         raise ConfigError(f"{what} is {_a(other)} model, not {_a(kind)} model; give a saved {kind} model or a zoo "
                           f"name ({listed})")
 
@@ -232,15 +263,16 @@ def load(name_or_path: str | os.PathLike, *, kind: str | None = None,
             refuse(str(path), found.kind)
         return found.model.load(path)
     name = os.fspath(name_or_path)
-    if name in zoo.ZOO:
-        family_kind = zoo.ZOO[name].family
-        if kind is not None and family_kind != kind:
-            refuse(name, family_kind)
-        _discover(discover, lambda: family_kind in _FAMILIES)
-        return family(family_kind).model.pretrained(name)
+    entry = zoo.ZOO.get(name)  # registers the shipped families one at a time until one has the name
+    if entry is not None:
+        if kind is not None and entry.family != kind:
+            refuse(name, entry.family)
+        _discover(discover, lambda: entry.family in _FAMILIES)
+        return family(entry.family).model.pretrained(name)
     what = "a zoo entry" if kind is None else f"{_a(kind)} zoo entry"
+    names = entries()
     raise ConfigError(f"{name} is neither a saved model (no such file or folder) nor {what}"
-                      f"{zoo.did_you_mean(name, entries)}; available: {', '.join(entries)}")
+                      f"{zoo.did_you_mean(name, names)}; available: {', '.join(names)}")
 
 
 def _a(word: str) -> str:

@@ -142,9 +142,11 @@ class TrainedModel:
     spec_type: ClassVar[type | None] = None
     config_type: ClassVar[type | None] = None
     task_type: ClassVar[type | None] = None
-    #: the module of :mod:`infantjax.train` that binds the family's training config and task
-    #: (:meth:`trained_with`), named here and imported on first use of :attr:`config` or :attr:`task`: loading and
-    #: predicting never import it, and what :attr:`config` is does not depend on what was imported before
+    #: the module of the family's training task (in :mod:`infantjax.train` for the shipped families), which binds
+    #: the family's training config and task where the model is built from them (:meth:`trained_with`), named here
+    #: and imported on first use of :attr:`config` or :attr:`task`: loading and predicting never import it, and what
+    #: :attr:`config` is does not depend on what was imported before; the task contract imports it to find the
+    #: family's task (``tests/test_task_contract.py``)
     training_module: ClassVar[str | None] = None
     #: the family's forward pass (:class:`~infantjax.infer.forward.Forward`): when set, loading, stacked
     #: inference and the saved variables' shapes use it and never the training task

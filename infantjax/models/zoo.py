@@ -10,6 +10,15 @@ every family's ``pretrained(name)`` opens its file with (``PosePredictor.pretrai
 ``SMAModel.pretrained``, ``SmartphoneModel.pretrained``, ``MamModel.pretrained``, ``DepthModel.pretrained``:
 :meth:`infantjax.train.TrainedModel.pretrained`).
 
+No entry is written here: a family declares its entries beside its definition and its registration carries them
+(``@register_family(recording=..., zoo=(ZooEntry(...), ...))``, :mod:`infantjax.infer.registry`, which calls
+:func:`register`), as timm's ``default_cfgs`` sit beside its models. This module collects what the registered
+families declared; a question about an entry or a family not registered yet first registers the families shipped
+with infantjax, one module at a time until it is answered (:func:`infantjax.infer.registry.discover`: the module of
+the families' registration, a layer above this one, is named here, not imported). The entries are listed family by
+family in the registry's order (:func:`infantjax.infer.registry.families`), each family's in the order it declared
+them: its last is its default (:func:`default`).
+
 The models trained on synthetic data are for trying a family out (the demo, the tests, a first look at the API);
 they have never seen a real infant and are not for clinical use. docs/zoo.md states how each was trained and its
 figures.
@@ -19,24 +28,29 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from importlib import resources
 
 from infantjax.errors import CheckpointError, ConfigError
 
-__all__ = ["ZOO", "ZooEntry", "available", "default", "entry", "families", "weights_file"]
+__all__ = ["NOT_CLINICAL", "SYNTHETIC_SOURCE", "ZOO", "ZooEntry", "available", "default", "entry", "families",
+           "register", "weights_file"]
 
-_MPII_SOURCE = "github.com/daniegr/EfficientPose @ 78e4bd19 (official Keras .h5, converted value for value)"
-_MPII_NOTE = ("official MPII-trained weights (adult MPII Human Pose images, 16 keypoints); keypoints tracked with "
-              "them reach infantjax.predict through sequence.map_to / `predict --map-skeleton approximate`")
-_SYNTHETIC = "infantjax experiments/train_zoo.py"
-_NOT_CLINICAL = "trained on the synthetic infant only: for trying the family out, not for clinical use"
+#: the source of the entries ``experiments/train_zoo.py`` trained on the synthetic infant
+SYNTHETIC_SOURCE = "infantjax experiments/train_zoo.py"
+#: what the description of every entry trained on the synthetic infant only says of its use
+NOT_CLINICAL = "trained on the synthetic infant only: for trying the family out, not for clinical use"
+
+#: the module of the families' registration (named, not imported: it is a layer above this one)
+_REGISTRY = "infantjax.infer.registry"
 
 
 @dataclasses.dataclass(frozen=True)
 class ZooEntry:
-    """One shipped model.
+    """One shipped model. A family whose entries say more subclasses it (the pose family's
+    :class:`~infantjax.models.pose.zoo.PoseZooEntry`: variant, keypoint set, resolution).
 
     Attributes:
         name: the name ``<Family>.pretrained`` (and ``infantjax pose --pose`` / ``infantjax export``) take.
@@ -49,8 +63,6 @@ class ZooEntry:
         trained_on: the data it was trained on.
         held_out: its figure on held-out data (for the synthetic models: fresh synthetic infants it never saw).
         package: the package whose ``weights/`` folder holds ``file``.
-        variant, skeleton, resolution: pose models only: EfficientPose variant (``rt``, ``i``, ``rt_lite``,
-            ``i_lite``), keypoint set of the heatmaps (``mpii-16`` or ``in-motion-19``), input size R.
     """
 
     name: str
@@ -62,119 +74,89 @@ class ZooEntry:
     trained_on: str = ""
     held_out: str = ""
     package: str = "infantjax.models"
-    variant: str | None = None
-    skeleton: str | None = None
-    resolution: int | None = None
 
 
-def _pose(name: str, file: str, variant: str, skeleton: str, resolution: int, licence: str, source: str,
-          description: str, trained_on: str, held_out: str = "") -> ZooEntry:
-    return ZooEntry(name, "pose", file, licence, source, description, trained_on, held_out,
-                    "infantjax.models.pose", variant, skeleton, resolution)
+#: family kind -> {name: entry}, as the families registered them
+_BY_FAMILY: dict[str, dict[str, ZooEntry]] = {}
 
 
-_MPII_DATA = "MPII Human Pose (adult images), by the EfficientPose authors"
-_MPII_HELD = "heatmaps equal the official Keras outputs on the reference image to 1e-4"
+def register(family: str, entries: Iterable[ZooEntry]) -> None:
+    """The zoo entries of ``family`` (the ``kind`` of its trained model), in the order they are given, replacing
+    what the family registered before (a reloaded module). Called by the family's registration
+    (:func:`infantjax.infer.registry.register_family`).
 
-ZOO: dict[str, ZooEntry] = {e.name: e for e in (
-    _pose("efficientpose-rt-mpii", "efficientpose_rt_mpii.npz", "rt", "mpii-16", 224, "Apache-2.0", _MPII_SOURCE,
-          "EfficientPose RT, " + _MPII_NOTE, _MPII_DATA, _MPII_HELD),
-    _pose("efficientpose-i-mpii", "efficientpose_i_mpii.npz", "i", "mpii-16", 256, "Apache-2.0", _MPII_SOURCE,
-          "EfficientPose I, " + _MPII_NOTE, _MPII_DATA, _MPII_HELD),
-    _pose("efficientpose-rt-lite-mpii", "efficientpose_rt_lite_mpii.npz", "rt_lite", "mpii-16", 224, "Apache-2.0",
-          _MPII_SOURCE, "EfficientPose RT Lite, " + _MPII_NOTE, _MPII_DATA, _MPII_HELD),
-    _pose("efficientpose-i-lite-mpii", "efficientpose_i_lite_mpii.npz", "i_lite", "mpii-16", 256, "Apache-2.0",
-          _MPII_SOURCE, "EfficientPose I Lite, " + _MPII_NOTE, _MPII_DATA, _MPII_HELD),
-    _pose("rt-synthetic-infant", "rt_synthetic_infant.npz", "rt", "in-motion-19", 128,
-          "Apache-2.0 (derived from the official EfficientPose RT weights)",
-          "infantjax experiments/train_infant_pose.py (fine-tuned from efficientpose-rt-mpii)",
-          "EfficientPose RT (128 px, In-Motion 19 keypoints) fine-tuned from the official MPII weights on "
-          "rendered synthetic infants only; for demos and tests on synthetic videos, not for real infants",
-          "rendered synthetic infants (infantjax.synth.pose)", "PCKh@0.5 on held-out renders, docs/pose.md"),
-    _pose("rt-synthetic-infant-home", "rt_synthetic_infant_home.npz", "rt", "in-motion-19", 128,
-          "Apache-2.0 (derived from the official EfficientPose RT weights)",
-          "infantjax experiments/train_infant_pose.py --recipe roi --occluders 0.3 --grey 0.15 --dim 0.15 "
-          "--shake 0.15 (continued from rt-synthetic-infant-roi)",
-          "rt-synthetic-infant-roi trained further on what home videos add: occluders (a blanket, a parent's "
-          "hand, a toy) whose hidden joints have no target, so that it gives a hidden joint a low confidence "
-          "instead of drawing it; grey (infrared), dim and shaken crops; tracks as rt-synthetic-infant-roi does; "
-          "for synthetic videos, not for real infants",
-          "4,096 region-of-interest crops of rendered synthetic infants (seed 0), 30 % occluded and 15 % each "
-          "grey, dim and shaken, besides rt-synthetic-infant-roi's blur, noise, JPEG and lighting "
-          "(infantjax.synth.pose.roi_examples)",
-          "256 held-out crops (seed 10,000): PCKh@0.1 86.5 % clean, 79.6 % occluded, 81.0 % grey, 77.1 % dim; "
-          "45 % of hidden joints drawn with confidence (rt-synthetic-infant-roi: 86.7, 73.2, 79.6, 68.7 %; "
-          "87 %) (docs/pose.md)"),
-    _pose("rt-synthetic-infant-roi", "rt_synthetic_infant_roi.npz", "rt", "in-motion-19", 128,
-          "Apache-2.0 (derived from the official EfficientPose RT weights)",
-          "infantjax experiments/train_infant_pose.py --recipe roi (continued from rt-synthetic-infant)",
-          "EfficientPose RT (128 px, In-Motion 19 keypoints) trained on the infant tracker's region-of-interest "
-          "crops of rendered synthetic infants, every layer; tracks with the region of interest, sub-pixel "
-          "decoding and consistent sides; the default infant pose model, for synthetic videos, not for real "
-          "infants",
-          "8,192 region-of-interest crops of rendered synthetic infants with phone-like blur, noise, JPEG and "
-          "lighting (infantjax.synth.pose.roi_examples, seed 0)",
-          "PCKh@0.1 89.9 %, median error 3.9 % of a head length on 32 held-out rendered 640x480 videos "
-          "(docs/assess.md)"),
-)}
-
-
-def _register(*entries: ZooEntry) -> None:
+    Raises:
+        ConfigError: an entry that is not a :class:`ZooEntry` of ``family``, or a name another family's entry has.
+    """
+    mine: dict[str, ZooEntry] = {}
     for e in entries:
-        ZOO[e.name] = e
+        if not isinstance(e, ZooEntry) or e.family != family:
+            raise ConfigError(f"the {family} family registers {e!r} as its zoo entry; give a ZooEntry whose "
+                              f"family is {family!r}")
+        owner = next((kind for kind, named in _BY_FAMILY.items() if kind != family and e.name in named), None)
+        if owner is not None or e.name in mine:
+            raise ConfigError(f"the zoo entry {e.name!r} is registered already (by the {owner or family} family); "
+                              "give the new one another name")
+        mine[e.name] = e
+    if mine:
+        _BY_FAMILY[family] = mine
+    else:
+        _BY_FAMILY.pop(family, None)
 
 
-# the synthetic entries of the other families; their held-out figures are the ones experiments/train_zoo.py measured
-# on fresh synthetic infants (other seeds than training), also written into each file's header (docs/zoo.md)
-_register(
-    ZooEntry("cp-gcn-synthetic", "ensemble", "cp_gcn_synthetic.npz", "Apache-2.0", _SYNTHETIC,
-             "the demo GCN (infantjax.models.gcn.presets.demo_spec) × 7 cross-validation folds × 4 seeds (28 "
-             "instances), CP risk from In-Motion 19 skeleton sequences; " + _NOT_CLINICAL,
-             "112 easy synthetic infants, 20 s at 30 fps, 40 % with CP (seed 101); the demo GCN × 7 folds × 4 "
-             "seeds (28 instances), the demo recipe",
-             "held-out AUC 0.87 on 60 fresh synthetic infants (seed 1000)"),
-    ZooEntry("cp-gcn-synthetic-3folds", "ensemble", "cp_gcn_synthetic_3folds.npz", "Apache-2.0", _SYNTHETIC,
-             "cp-gcn-synthetic as it was until 2026-11-26: the same recipe with 3 folds and one seed, kept so that "
-             "the figures measured with it can be reproduced; " + _NOT_CLINICAL,
-             "112 easy synthetic infants, 20 s at 30 fps, 40 % with CP (seed 101); the demo GCN × 3 folds, "
-             "the demo recipe",
-             "held-out AUC 0.89 on 60 fresh synthetic infants (seed 1000)"),
-    ZooEntry("cp-gcn-tracked", "ensemble", "cp_gcn_tracked.npz", "Apache-2.0", _SYNTHETIC,
-             "the demo GCN × 7 cross-validation folds × 4 seeds trained on the keypoints the default infant pose "
-             "model (rt-synthetic-infant-roi) tracks in rendered videos, so that it reads the inputs infantjax assess "
-             "gives it; CP risk from In-Motion 19 skeleton sequences; " + _NOT_CLINICAL,
-             "112 easy synthetic infants, 20 s at 30 fps, 40 % with CP (seed 101), the keypoints "
-             "rt-synthetic-infant-roi tracks in their rendered 640x480 videos; the demo GCN × 7 folds × 4 "
-             "seeds (28 instances), the demo recipe",
-             "held-out AUC 0.88 on 60 fresh synthetic infants' rendered videos, tracked (seed 1000)"),
-    ZooEntry("mam-synthetic", "mam", "mam_synthetic.npz", "Apache-2.0", _SYNTHETIC,
-             "MAM (Ref / Main / Info branches, width 32) × 2 folds: risk, FMs clips and FMs frequency from 3D "
-             "keypoints at 25 fps; " + _NOT_CLINICAL,
-             "36 synthetic infants of 40 s at 25 fps, 3D keypoints (seed 101); Ref pretraining clips of 12 "
-             "others (seed 1101); MAM width 32, 2 blocks, quick recipe, 2 folds",
-             "held-out AUC 0.97, FMs-frequency AUC 0.94, clip κ 0.88 on 24 fresh synthetic infants (seed "
-             "2000)"),
-    ZooEntry("sma-narrow-synthetic", "soran-sma", "sma_narrow_synthetic.npz", "Apache-2.0", _SYNTHETIC,
-             "the narrow copy of Table 1's CNN (SMASpec.narrow()) × leave-one-subject-out folds: CHOP INTEND "
-             "extremity score from Kinect limb tracks; " + _NOT_CLINICAL,
-             "10 synthetic SMA-like infants × 2 Kinect recordings of 60 s (seed 101); SMASpec.narrow(), "
-             "leave-one-subject-out, quick recipe 20 epochs",
-             "held-out recording error 12.2 points of 72 (LASSO 12.6, the training mean 12.9) on 12 fresh "
-             "synthetic recordings (seed 1000)"),
-    ZooEntry("smartphone-synthetic", "passmore-smartphone", "smartphone_synthetic.npz", "Apache-2.0", _SYNTHETIC,
-             "the seed 003 1D-CNN with clip attention × repeated splits, Platt-calibrated abnormal-movement "
-             "probability from smartphone (DeepLabCut passmore-18) keypoints; " + _NOT_CLINICAL,
-             "60 easy synthetic infants of 20 s, passmore-18 keypoints (seed 101); 8 repeated splits, the "
-             "quick recipe (40 epochs)",
-             "held-out AUC 0.86 (catch22 0.78) on 40 fresh synthetic infants (seed 1000)"),
-    ZooEntry("depth-synthetic", "depth", "depth_synthetic.npz", "Apache-2.0", _SYNTHETIC,
-             "the detection U-Net + asymmetric 3D regression pair of seed 004 (small widths, 48×32 px clips): limb "
-             "pose from depth clips; " + _NOT_CLINICAL,
-             "rendered synthetic depth clips of 24 preterm infants, 48×32 px (seed 101); the demo's "
-             "detection U-Net and residual asymmetric regression, 40 + 20 epochs",
-             "held-out median RMSD 1.0 px per limb (mean training pose 3.0 px; 0 % of joints not found) on "
-             "16 clips of 4 fresh synthetic infants (seed 1000)"),
-)
+def _discover(done: Callable[[], bool] | None = None) -> None:
+    """Register the shipped families one module at a time until ``done()`` (None: all of them)."""
+    importlib.import_module(_REGISTRY).discover(done)
+
+
+def _order() -> list[str]:
+    """The families that registered entries, in the registry's order."""
+    kinds = [f.kind for f in importlib.import_module(_REGISTRY).families()]
+    return [k for k in kinds if k in _BY_FAMILY] + [k for k in _BY_FAMILY if k not in kinds]
+
+
+def _find(name: str) -> ZooEntry | None:
+    def found() -> ZooEntry | None:
+        return next((named[name] for named in _BY_FAMILY.values() if name in named), None)
+
+    _discover(lambda: found() is not None)
+    return found()
+
+
+class _Entries(MutableMapping):
+    """Every entry by name (:data:`ZOO`): looking a name up registers the shipped families until one has it;
+    listing them registers all of them. Setting an entry replaces the one of that name in its family's list."""
+
+    def __getitem__(self, name: str) -> ZooEntry:
+        e = _find(name) if isinstance(name, str) else None
+        if e is None:
+            raise KeyError(name)
+        return e
+
+    def __setitem__(self, name: str, e: ZooEntry) -> None:
+        if e.name != name:
+            raise ConfigError(f"the zoo entry {e.name!r} cannot be stored as {name!r}")
+        _discover(lambda: e.family in _BY_FAMILY)
+        _BY_FAMILY.setdefault(e.family, {})[name] = e
+
+    def __delitem__(self, name: str) -> None:
+        e = self[name]
+        del _BY_FAMILY[e.family][name]
+
+    def __iter__(self) -> Iterator[str]:
+        _discover()
+        return iter([name for kind in _order() for name in _BY_FAMILY[kind]])
+
+    def __len__(self) -> int:
+        _discover()
+        return sum(len(named) for named in _BY_FAMILY.values())
+
+    def __repr__(self) -> str:
+        return f"ZOO({', '.join(self)})"
+
+
+#: Every shipped model by name, family by family (a mapping that registers the shipped families on first use).
+ZOO: MutableMapping[str, ZooEntry] = _Entries()
 
 
 def available(family: str | None = None) -> list[ZooEntry]:
@@ -187,16 +169,18 @@ def available(family: str | None = None) -> list[ZooEntry]:
     if family is None:
         return list(ZOO.values())
     _check_family(family)
-    return [e for e in ZOO.values() if e.family == family]
+    return list(_BY_FAMILY[family].values())
 
 
 def families() -> tuple[str, ...]:
     """The families (``kind`` of their trained models) that have an entry in the zoo, in the zoo's order."""
-    return tuple(dict.fromkeys(e.family for e in ZOO.values()))
+    _discover()
+    return tuple(_order())
 
 
 def _check_family(family: str) -> None:
-    if family not in families():
+    _discover(lambda: family in _BY_FAMILY)
+    if family not in _BY_FAMILY:
         raise ConfigError(f"unknown model family {family!r}; the zoo has {', '.join(families())}")
 
 

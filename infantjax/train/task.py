@@ -211,7 +211,8 @@ class Task(abc.ABC):
 
 
 def registered_tasks() -> tuple[type, ...]:
-    """The task classes that define :meth:`Task.example` (those whose modules have been imported; importing
+    """The task classes that define :meth:`Task.example` (those whose modules have been imported: a family's task
+    when its training module, :attr:`~infantjax.infer.trained.TrainedModel.training_module`, is imported; importing
     :mod:`infantjax.train` imports every task of the package), in definition order."""
     return tuple(_REGISTERED)
 
