@@ -3,7 +3,7 @@
 Each job runs in a fresh Python process and reports its own peak resident set size (``ru_maxrss``); the record
 also gives the evaluation/scoring chunk the memory budget chose.
 
-    python benchmarks/memory.py [--subjects 100] [--spec 1] [--epochs 1] [--copies 1] [--only train] [--remat]
+    python benchmarks/memory.py [--subjects 100] [--spec 1] [--epochs 1] [--copies 1] [--only train] [--remat auto|on|off]
         [--memory-budget GB] [--compilation-cache off|default|DIR] [--out memory.json]
 
 The jobs compile everything by default (``INFANTJAX_COMPILATION_CACHE=off``, the reproducible case): the ``train``
@@ -72,7 +72,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--copies", type=int, default=1,
                         help="training copies per recording and epoch (fewer steps; the memory of a step is the same)")
-    parser.add_argument("--remat", action="store_true", help="train with --remat (CPConfig.remat; both jobs)")
+    parser.add_argument("--remat", choices=("auto", "on", "off"), default="auto",
+                        help="CPConfig.remat of both jobs: auto (the default: only a step that would keep more than "
+                             "4 GB of activations), on (--remat), off (--no-remat)")
     parser.add_argument("--memory-budget", type=float, default=None, metavar="GB",
                         help="train with --memory-budget GB")
     parser.add_argument("--compilation-cache", default="off", metavar="off|default|DIR",
@@ -84,12 +86,12 @@ def main() -> None:
     rows = []
     if args.only in (None, "tour"):
         code = QUICK_TOUR.format(subjects=args.subjects, spec=args.spec - 1, spec_end=args.spec, epochs=args.epochs,
-                                 copies=args.copies, remat=args.remat)
+                                 copies=args.copies, remat={"auto": '"auto"', "on": True, "off": False}[args.remat])
         rows.append(run(code, f"quick tour: protocols.cp.train(table_a4[{args.spec}], {args.subjects} infants, "
-                              f"{args.epochs} epoch{', remat' if args.remat else ''}) + predict",
+                              f"{args.epochs} epoch, remat {args.remat}) + predict",
                         args.compilation_cache))
     if args.only in (None, "train"):
-        extra = (["--remat"] if args.remat else []) + (
+        extra = {"auto": [], "on": ["--remat"], "off": ["--no-remat"]}[args.remat] + (
             ["--memory-budget", str(args.memory_budget)] if args.memory_budget is not None else [])
         with tempfile.TemporaryDirectory() as tmp:
             data = os.path.join(tmp, "synth")

@@ -92,12 +92,34 @@ def test_remat_lowers_the_training_steps_memory():
 
 
 def test_remat_is_a_config_switch_and_part_of_the_compile_key():
-    assert CPConfig().remat is False
+    assert CPConfig().remat == "auto"
     a, b = CPTask(demo_spec(), CPConfig(progress=False)), CPTask(demo_spec(), CPConfig(remat=True, progress=False))
-    assert a.model.remat is False and b.model.remat is True
+    assert a.model.remat is False and b.model.remat is True and (a.remat, b.remat) == (False, True)
     assert a.compile_key() != b.compile_key()
     with pytest.raises(ConfigError, match="remat"):
         CPConfig(remat="yes")
+
+
+def test_auto_remat_rematerialises_only_a_step_that_would_keep_too_many_activations(monkeypatch, caplog):
+    from infantjax.models.gcn import GCNSpec
+    from infantjax.train import cp
+
+    # at the defaults' batch of 32 windows: Table A.4 #4 keeps ~5.6 GB of activations on the CPU, #1 ~3.1 GB
+    small, large = GCNSpec.table_a4()[0], GCNSpec.table_a4()[3]
+    with caplog.at_level("INFO", logger="infantjax.train.cp"):
+        assert CPTask(large, CPConfig(progress=False)).remat is True
+    assert "rematerialised" in caplog.text and "CPConfig.remat=False" in caplog.text
+    assert CPTask(small, CPConfig(progress=False)).remat is False
+    assert CPTask(large, CPConfig(remat=False, progress=False)).remat is False  # asked by name: never
+    assert CPTask(large, CPConfig(batch_size=8, progress=False)).remat is False  # a quarter of the activations
+    assert cp._backward_bytes(large, CPConfig(), 19) > cp.REMAT_ABOVE > cp._backward_bytes(small, CPConfig(), 19)
+    # the limit decides: a lower one rematerialises the small network too, with the same variables
+    monkeypatch.setattr(cp, "REMAT_ABOVE", 1)
+    tiny = CPTask(demo_spec(), CPConfig(progress=False))
+    assert tiny.remat is True and tiny.model.remat is True
+    plain = CPTask(demo_spec(), CPConfig(remat=False, progress=False))
+    assert jax.tree_util.tree_structure(jax.eval_shape(tiny.init, jax.random.PRNGKey(0))) == \
+        jax.tree_util.tree_structure(jax.eval_shape(plain.init, jax.random.PRNGKey(0)))
 
 
 def test_train_command_switches_remat_and_the_memory_budget(tmp_path, capsys):
@@ -109,6 +131,9 @@ def test_train_command_switches_remat_and_the_memory_budget(tmp_path, capsys):
     config = config_from_args(args)
     assert config.remat is True and config.memory_budget == 2_500_000_000
     plain = config_from_args(cli.build_parser().parse_args(["train", "--data", str(tmp_path), "--out", "o"]))
-    assert plain.remat is False and plain.memory_budget is None
+    assert plain.remat == "auto" and plain.memory_budget is None
+    never = config_from_args(cli.build_parser().parse_args(["train", "--data", str(tmp_path), "--out", "o",
+                                                            "--no-remat"]))
+    assert never.remat is False
     assert cli.main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "o"), "--memory-budget", "0"]) == 2
     assert "--memory-budget must be a positive number of GB" in capsys.readouterr().err

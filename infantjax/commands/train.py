@@ -35,9 +35,14 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--fps", type=float, default=None, help="frame rate of files that do not store one")
     p.add_argument("--checkpoint-dir", default=None, help="checkpoint every epoch here and resume from it")
-    p.add_argument("--remat", action="store_true",
-                   help="rematerialise the GCN modules in training: about half the training step's memory for one "
-                        "more forward pass per step, the same values (CPConfig.remat; docs/performance.md, Memory)")
+    remat = p.add_mutually_exclusive_group()
+    remat.add_argument("--remat", dest="remat", action="store_const", const=True, default=None,
+                       help="rematerialise the GCN modules in training: a fraction of the training step's memory for "
+                            "about one more forward pass per step, the same values (default: only networks whose "
+                            "step would keep more than 4 GB of activations on a CPU; CPConfig.remat; "
+                            "docs/performance.md, Memory)")
+    remat.add_argument("--no-remat", dest="remat", action="store_const", const=False,
+                       help="never rematerialise, whatever the step's memory")
     p.add_argument("--memory-budget", type=float, default=None, metavar="GB",
                    help="GB one compiled call may use (default: a quarter of the device's memory, at most 1.5 GB "
                         "on the CPU); a training step of several folds above it runs the folds in groups that fit, "
@@ -113,8 +118,8 @@ def config_from_args(args):
                                  "hop": args.hop}.items() if v is not None}
     if args.copies:
         changes.update(positive_copies=args.copies[0], negative_copies=args.copies[1])
-    if args.remat:
-        changes["remat"] = True
+    if args.remat is not None:
+        changes["remat"] = args.remat
     if args.memory_budget is not None:
         if not args.memory_budget > 0:
             raise ConfigError(f"--memory-budget must be a positive number of GB, got {args.memory_budget}")

@@ -45,7 +45,8 @@ class CPInputs(Inputs):
         preprocess, preprocess_version, confidence_threshold: the recording → positions step
             (:func:`prepare_sequence`).
         window_rotation, feature_mode: the window rotation and the features inside the compiled forward.
-        model_mode, bn_numerics, remat: how the network is built (:func:`build`).
+        model_mode, bn_numerics, remat: how the network is built (:func:`build`; ``remat`` changes only the
+            training step, and ``"auto"``, decided by the training task, builds the plain network here).
         eval_batch_size: windows per scoring call at most.
     """
 
@@ -58,7 +59,7 @@ class CPInputs(Inputs):
     feature_mode: str = "reference"
     model_mode: str = "reference"
     bn_numerics: str = "flax"
-    remat: bool = False
+    remat: bool | str = False
     eval_batch_size: int = _host(256)
     memory_budget: int | None = _host(None)
 
@@ -144,7 +145,7 @@ def build(spec, config, num_joints: int = NUM_JOINTS):
     from infantjax import models
 
     return models.build(spec, num_joints=num_joints, mode=config.model_mode, bn_numerics=config.bn_numerics,
-                        remat=config.remat)
+                        remat=config.remat is True)
 
 
 def input_channels(model) -> int:

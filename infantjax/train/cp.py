@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import math
 from collections.abc import Sequence
@@ -111,7 +112,10 @@ class CPConfig(TrainConfig):
         remat: rematerialise every ST-GCN module in training (:mod:`infantjax.nn.remat`): the training step keeps
             only each module's input for the backward pass and computes the module again there — a fraction of the
             step's activation memory for about one more forward pass of time; the same values (docs/performance.md,
-            "Memory"). Off by default.
+            "Memory"). ``"auto"`` (default): only a network whose training step would keep more activations for
+            its backward pass than :func:`remat_limit` (4 GB on a CPU; half the device's memory on an
+            accelerator when that is more) at ``batch_size`` windows — on a CPU five of the ten Table A.4 networks,
+            whose quick tour otherwise peaks at 4.8–5.7 GB; ``True`` / ``False``: always / never.
         preprocess: run ``infantjax.preprocess.preprocess_cp`` on every recording before windowing; set False
             when the cohort is already preprocessed.
         eval_batch_size: windows per evaluation call.
@@ -136,7 +140,7 @@ class CPConfig(TrainConfig):
     feature_mode: str = "reference"
     model_mode: str = "reference"
     bn_numerics: str = "flax"
-    remat: bool = False
+    remat: bool | str = "auto"
     preprocess: bool = host_field(True)
     preprocess_version: str = host_field("v1")
     window_rotation: str | None = "reference"
@@ -175,8 +179,8 @@ class CPConfig(TrainConfig):
             raise ConfigError(f"CPConfig.scale must be (min, max) with 0 < min <= max, got {self.scale!r}")
         if self.bn_numerics not in ("flax", "torch"):
             raise ConfigError(f"CPConfig.bn_numerics must be 'flax' or 'torch', got {self.bn_numerics!r}")
-        if not isinstance(self.remat, bool):
-            raise ConfigError(f"CPConfig.remat must be true or false, got {self.remat!r}")
+        if not isinstance(self.remat, bool) and self.remat != "auto":
+            raise ConfigError(f"CPConfig.remat must be true, false or 'auto', got {self.remat!r}")
         if self.window < 3:
             raise ConfigError(f"CPConfig.window must be at least 3 frames, got {self.window}")
         threshold = self.confidence_threshold
@@ -385,6 +389,59 @@ class _Crops(Sequence):
                 "labels": self.prepared.labels[self.rec[sl]]}
 
 
+#: ``CPConfig.remat="auto"`` rematerialises a network whose training step keeps more activations than this for its
+#: backward pass (one instance, ``batch_size`` windows) on a CPU: a training process stays within about 4 GB then
+#: (docs/performance.md, "Memory")
+REMAT_ABOVE = 4_000_000_000
+
+
+def remat_limit() -> int:
+    """Bytes of activations one instance's training step may keep for its backward pass before ``CPConfig.remat=
+    "auto"`` rematerialises its modules: :data:`REMAT_ABOVE` on a CPU; on an accelerator half the device's memory
+    when that is more (:func:`infantjax.parallel.memory_budget`). Programs compiled for another target
+    (:mod:`infantjax.aot`) say ``remat`` themselves: this is the memory of the machine running the code."""
+    from infantjax import backend, parallel
+
+    if backend.platform() == "cpu":
+        return REMAT_ABOVE
+    return max(REMAT_ABOVE, parallel.memory_budget(fraction=0.5))
+
+
+def flax_module_type() -> type:
+    import flax.linen as nn
+
+    return nn.Module
+
+
+def _backward_bytes(spec, config: CPConfig, num_joints: int) -> int:
+    """Bytes of the activations one instance's training step keeps for its backward pass (the residuals of
+    ``jax.vjp`` of its loss at ``config.batch_size`` windows, traced abstractly: nothing is compiled or run)."""
+    # only what shapes the step's activations: a recipe's other fields (epochs, copies, ...) share the answer
+    return _residual_bytes(spec, config.batch_size, config.window, num_joints, config.feature_mode,
+                           config.model_mode, config.bn_numerics)
+
+
+@functools.lru_cache(maxsize=64)
+def _residual_bytes(spec, batch_size: int, window: int, num_joints: int, feature_mode: str, model_mode: str,
+                    bn_numerics: str) -> int:
+    config = CPConfig(batch_size=batch_size, window=window, feature_mode=feature_mode, model_mode=model_mode,
+                      bn_numerics=bn_numerics, remat=False)
+    task = CPTask(spec, config, num_joints)
+    variables = jax.eval_shape(task.init, jax.random.PRNGKey(0))
+    batch = {"positions": jax.ShapeDtypeStruct((config.batch_size, config.window, num_joints, 2), jnp.float32),
+             "labels": jax.ShapeDtypeStruct((config.batch_size,), jnp.int32)}
+
+    def pullback(variables, batch):
+        def loss(params):
+            return task.loss({**variables, "params": params}, batch, jax.random.PRNGKey(0), 0)[0]
+
+        return jax.vjp(loss, variables["params"])[1]
+
+    residuals = jax.eval_shape(pullback, variables, batch)
+    return int(sum(math.prod(leaf.shape) * np.dtype(leaf.dtype).itemsize
+                   for leaf in jax.tree_util.tree_leaves(residuals)))
+
+
 class CPTask(Task):
     """Train a skeleton GCN on CP labels (the reference recipe of seed 002 by default).
 
@@ -401,9 +458,20 @@ class CPTask(Task):
                               "infantjax.train.CPConfig(...)")
         self.spec, self.config, self.num_joints = spec, config, int(num_joints)
         # the family's forward pass (infer/cp.py): prediction is the forward's, the losses are this task's
-        self.forward = CPForward(spec, config, self.num_joints)
+        self.forward = CPForward(spec, config, self.num_joints)  # "auto" builds without rematerialising
         self.model = self.forward.model
         self.channels = self.forward.channels
+        #: whether the training step rematerialises the network's modules (``config.remat``, "auto" resolved)
+        self.remat = config.remat is True
+        if config.remat == "auto" and not isinstance(spec, flax_module_type()):
+            need, limit = _backward_bytes(spec, config, self.num_joints), remat_limit()
+            if need > limit:
+                log.info("the training step of %s would keep %.1f GB of activations for its backward pass "
+                         "(more than %.1f GB): its modules are rematerialised (CPConfig.remat=False turns this "
+                         "off)", getattr(spec, "name", type(spec).__name__), need / 1e9, limit / 1e9)
+                self.remat = True
+                self.forward = CPForward(spec, config.replace(remat=True), self.num_joints)
+                self.model = self.forward.model
 
     def compile_key(self) -> tuple:
         return super().compile_key() + (self.num_joints,)

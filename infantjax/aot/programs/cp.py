@@ -37,7 +37,7 @@ def _cp(devices, batch, instances, size, *, train: bool, stgcn: bool = False) ->
 
     spec, name = _stgcn_spec(size) if stgcn else gcn_spec(size)
     window = 30 if size == "small" else 150
-    task = CPTask(spec, CPConfig(window=window, batch_size=batch, preprocess=False, window_rotation=None,
+    task = CPTask(spec, CPConfig(window=window, batch_size=batch, preprocess=False, window_rotation=None, remat=False,
                                  progress=False))
     forward = count_flops(spec, "full", num_frames=window, graph_product=graph_product())
     if train:

@@ -29,7 +29,7 @@ def _nas_trial(devices, batch, instances, size) -> Built:
     else:
         spec = sample_table(uniform_table(), rng_for(*NAS_TRIAL))
         name, window = f"search-space candidate {candidate_string(spec)}", 150
-    task = CPTask(spec, CPConfig(window=window, batch_size=batch, preprocess=False, window_rotation=None,
+    task = CPTask(spec, CPConfig(window=window, batch_size=batch, preprocess=False, window_rotation=None, remat=False,
                                  progress=False))
     fn, args, mesh, _ = engine_step(task, devices[:1], 1, {"positions": ((batch, window, 19, 2), jnp.float32),
                                                             "labels": ((batch,), jnp.int32)})
