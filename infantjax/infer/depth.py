@@ -25,7 +25,7 @@ from infantjax.infer.inputs import as_array
 from infantjax.infer.predict import apply_in_batches
 from infantjax.infer.registry import register_family
 from infantjax.infer.trained import Prediction, TrainedModel
-from infantjax.models.zoo import NOT_CLINICAL, SYNTHETIC_SOURCE, ZooEntry
+from infantjax.models.zoo import synthetic_entry
 from infantjax.models.depth.linking import LinkConfig, link_clips
 from infantjax.models.depth.regression import RegressionSpec
 from infantjax.models.depth.unet import DetectionSpec
@@ -94,13 +94,13 @@ class LimbPose(Prediction):
 @register_family(recording="mean-removed depth clips (N, T, H, W, 1) of the model's clip_shape "
                            "(prepare_clips)",
                  zoo=(  # the family's shipped models (infantjax.models.zoo)
-    ZooEntry("depth-synthetic", "depth", "depth_synthetic.npz", "Apache-2.0", SYNTHETIC_SOURCE,
-             "the detection U-Net + asymmetric 3D regression pair of seed 004 (small widths, 48×32 px clips): limb "
-             "pose from depth clips; " + NOT_CLINICAL,
-             "rendered synthetic depth clips of 24 preterm infants, 48×32 px (seed 101); the demo's "
-             "detection U-Net and residual asymmetric regression, 40 + 20 epochs",
-             "held-out median RMSD 1.0 px per limb (mean training pose 3.0 px; 0 % of joints not found) on "
-             "16 clips of 4 fresh synthetic infants (seed 1000)"),
+    synthetic_entry("depth-synthetic", "depth", "depth_synthetic.npz",
+                    "the detection U-Net + asymmetric 3D regression pair of seed 004 (small widths, 48×32 px clips): limb "
+                    "pose from depth clips",
+                    "rendered synthetic depth clips of 24 preterm infants, 48×32 px (seed 101); the demo's "
+                    "detection U-Net and residual asymmetric regression, 40 + 20 epochs",
+                    "held-out median RMSD 1.0 px per limb (mean training pose 3.0 px; 0 % of joints not found) on "
+                    "16 clips of 4 fresh synthetic infants (seed 1000)"),
 ))
 class DepthModel(TrainedModel):
     """Seed 004's whole network: the detection CNN, a regression CNN and the linking settings (a

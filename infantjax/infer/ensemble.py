@@ -44,7 +44,7 @@ from infantjax.infer.inputs import as_sequence
 from infantjax.infer.predict import StackedPredictor, concurrently, place_stack
 from infantjax.infer.registry import register_family
 from infantjax.infer.trained import TrainedModel, read_header
-from infantjax.models.zoo import NOT_CLINICAL, SYNTHETIC_SOURCE, ZooEntry
+from infantjax.models.zoo import synthetic_entry
 
 __all__ = ["FORMAT", "Ensemble", "EnsemblePrediction", "orientation_warning", "scoring_forward", "spec_from_dict",
            "spec_to_dict"]
@@ -170,26 +170,26 @@ class EnsemblePrediction:
 @dataclasses.dataclass(eq=False)
 @register_family(recording="a skeleton sequence (infantjax.SkeletonSequence, In-Motion 19 keypoints)",
                  zoo=(  # the family's shipped models (infantjax.models.zoo)
-    ZooEntry("cp-gcn-synthetic", "ensemble", "cp_gcn_synthetic.npz", "Apache-2.0", SYNTHETIC_SOURCE,
-             "the demo GCN (infantjax.models.gcn.presets.demo_spec) × 7 cross-validation folds × 4 seeds (28 "
-             "instances), CP risk from In-Motion 19 skeleton sequences; " + NOT_CLINICAL,
-             "112 easy synthetic infants, 20 s at 30 fps, 40 % with CP (seed 101); the demo GCN × 7 folds × 4 "
-             "seeds (28 instances), the demo recipe",
-             "held-out AUC 0.87 on 60 fresh synthetic infants (seed 1000)"),
-    ZooEntry("cp-gcn-synthetic-3folds", "ensemble", "cp_gcn_synthetic_3folds.npz", "Apache-2.0", SYNTHETIC_SOURCE,
-             "cp-gcn-synthetic as it was until 2026-11-26: the same recipe with 3 folds and one seed, kept so that "
-             "the figures measured with it can be reproduced; " + NOT_CLINICAL,
-             "112 easy synthetic infants, 20 s at 30 fps, 40 % with CP (seed 101); the demo GCN × 3 folds, "
-             "the demo recipe",
-             "held-out AUC 0.89 on 60 fresh synthetic infants (seed 1000)"),
-    ZooEntry("cp-gcn-tracked", "ensemble", "cp_gcn_tracked.npz", "Apache-2.0", SYNTHETIC_SOURCE,
-             "the demo GCN × 7 cross-validation folds × 4 seeds trained on the keypoints the default infant pose "
-             "model (rt-synthetic-infant-roi) tracks in rendered videos, so that it reads the inputs infantjax assess "
-             "gives it; CP risk from In-Motion 19 skeleton sequences; " + NOT_CLINICAL,
-             "112 easy synthetic infants, 20 s at 30 fps, 40 % with CP (seed 101), the keypoints "
-             "rt-synthetic-infant-roi tracks in their rendered 640x480 videos; the demo GCN × 7 folds × 4 "
-             "seeds (28 instances), the demo recipe",
-             "held-out AUC 0.88 on 60 fresh synthetic infants' rendered videos, tracked (seed 1000)"),
+    synthetic_entry("cp-gcn-synthetic", "ensemble", "cp_gcn_synthetic.npz",
+                    "the demo GCN (infantjax.models.gcn.presets.demo_spec) × 7 cross-validation folds × 4 seeds (28 "
+                    "instances), CP risk from In-Motion 19 skeleton sequences",
+                    "112 easy synthetic infants, 20 s at 30 fps, 40 % with CP (seed 101); the demo GCN × 7 folds × 4 "
+                    "seeds (28 instances), the demo recipe",
+                    "held-out AUC 0.87 on 60 fresh synthetic infants (seed 1000)"),
+    synthetic_entry("cp-gcn-synthetic-3folds", "ensemble", "cp_gcn_synthetic_3folds.npz",
+                    "cp-gcn-synthetic as it was until 2026-11-26: the same recipe with 3 folds and one seed, kept so that "
+                    "the figures measured with it can be reproduced",
+                    "112 easy synthetic infants, 20 s at 30 fps, 40 % with CP (seed 101); the demo GCN × 3 folds, "
+                    "the demo recipe",
+                    "held-out AUC 0.89 on 60 fresh synthetic infants (seed 1000)"),
+    synthetic_entry("cp-gcn-tracked", "ensemble", "cp_gcn_tracked.npz",
+                    "the demo GCN × 7 cross-validation folds × 4 seeds trained on the keypoints the default infant pose "
+                    "model (rt-synthetic-infant-roi) tracks in rendered videos, so that it reads the inputs infantjax assess "
+                    "gives it; CP risk from In-Motion 19 skeleton sequences",
+                    "112 easy synthetic infants, 20 s at 30 fps, 40 % with CP (seed 101), the keypoints "
+                    "rt-synthetic-infant-roi tracks in their rendered 640x480 videos; the demo GCN × 7 folds × 4 "
+                    "seeds (28 instances), the demo recipe",
+                    "held-out AUC 0.88 on 60 fresh synthetic infants' rendered videos, tracked (seed 1000)"),
 ))
 class Ensemble(TrainedModel):
     """Stacks of trained instances, one per architecture (a :class:`~infantjax.infer.trained.TrainedModel`: saved

@@ -21,7 +21,7 @@ from infantjax.infer.inputs import as_array, as_arrays
 from infantjax.infer.predict import Examples
 from infantjax.infer.registry import register_family
 from infantjax.infer.trained import Prediction, TrainedModel
-from infantjax.models.zoo import NOT_CLINICAL, SYNTHETIC_SOURCE, ZooEntry
+from infantjax.models.zoo import synthetic_entry
 from infantjax.models.mam import CHARACTERISTICS, MamSpec, fms_frequency
 
 __all__ = ["MamForward", "MamModel", "MamPrediction", "MamSettings", "check_info", "check_recordings", "clip_slots",
@@ -175,13 +175,13 @@ class MamPrediction(Prediction):
 @register_family(recording="per recording, the (T, F) motion features of its 3D keypoints (a list), and "
                            "the (N, 4) characteristics when the model has the Info branch",
                  zoo=(  # the family's shipped models (infantjax.models.zoo)
-    ZooEntry("mam-synthetic", "mam", "mam_synthetic.npz", "Apache-2.0", SYNTHETIC_SOURCE,
-             "MAM (Ref / Main / Info branches, width 32) × 2 folds: risk, FMs clips and FMs frequency from 3D "
-             "keypoints at 25 fps; " + NOT_CLINICAL,
-             "36 synthetic infants of 40 s at 25 fps, 3D keypoints (seed 101); Ref pretraining clips of 12 "
-             "others (seed 1101); MAM width 32, 2 blocks, quick recipe, 2 folds",
-             "held-out AUC 0.97, FMs-frequency AUC 0.94, clip κ 0.88 on 24 fresh synthetic infants (seed "
-             "2000)"),
+    synthetic_entry("mam-synthetic", "mam", "mam_synthetic.npz",
+                    "MAM (Ref / Main / Info branches, width 32) × 2 folds: risk, FMs clips and FMs frequency from 3D "
+                    "keypoints at 25 fps",
+                    "36 synthetic infants of 40 s at 25 fps, 3D keypoints (seed 101); Ref pretraining clips of 12 "
+                    "others (seed 1101); MAM width 32, 2 blocks, quick recipe, 2 folds",
+                    "held-out AUC 0.97, FMs-frequency AUC 0.94, clip κ 0.88 on 24 fresh synthetic infants (seed "
+                    "2000)"),
 ))
 class MamModel(TrainedModel):
     """MAM's fold instances: stacked variables (leading instance axis), spec and recipe (a

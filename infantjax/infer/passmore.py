@@ -25,7 +25,7 @@ from infantjax.infer.inputs import as_array
 from infantjax.infer.predict import Examples
 from infantjax.infer.registry import register_family
 from infantjax.infer.trained import Prediction, TrainedModel
-from infantjax.models.zoo import NOT_CLINICAL, SYNTHETIC_SOURCE, ZooEntry
+from infantjax.models.zoo import synthetic_entry
 from infantjax.models.passmore import PassmoreSpec
 
 __all__ = ["NUM_FEATURES", "PassmoreForward", "PassmoreInputs", "SmartphoneModel", "SmartphonePrediction",
@@ -148,12 +148,12 @@ class SmartphonePrediction(Prediction):
 @register_family(recording="the 46 features of every sample of every video, (videos, samples, 46) "
                            "(infantjax.pipelines.passmore.sequence_features of a passmore-18 recording)",
                  zoo=(  # the family's shipped models (infantjax.models.zoo)
-    ZooEntry("smartphone-synthetic", "passmore-smartphone", "smartphone_synthetic.npz", "Apache-2.0", SYNTHETIC_SOURCE,
-             "the seed 003 1D-CNN with clip attention × repeated splits, Platt-calibrated abnormal-movement "
-             "probability from smartphone (DeepLabCut passmore-18) keypoints; " + NOT_CLINICAL,
-             "60 easy synthetic infants of 20 s, passmore-18 keypoints (seed 101); 8 repeated splits, the "
-             "quick recipe (40 epochs)",
-             "held-out AUC 0.86 (catch22 0.78) on 40 fresh synthetic infants (seed 1000)"),
+    synthetic_entry("smartphone-synthetic", "passmore-smartphone", "smartphone_synthetic.npz",
+                    "the seed 003 1D-CNN with clip attention × repeated splits, Platt-calibrated abnormal-movement "
+                    "probability from smartphone (DeepLabCut passmore-18) keypoints",
+                    "60 easy synthetic infants of 20 s, passmore-18 keypoints (seed 101); 8 repeated splits, the "
+                    "quick recipe (40 epochs)",
+                    "held-out AUC 0.86 (catch22 0.78) on 40 fresh synthetic infants (seed 1000)"),
 ))
 class SmartphoneModel(TrainedModel):
     """The instances of a trained protocol and their Platt scalings (a

@@ -19,7 +19,7 @@ from infantjax.infer.forward import Forward, Inputs
 from infantjax.infer.inputs import as_arrays
 from infantjax.infer.registry import register_family
 from infantjax.infer.trained import Prediction, TrainedModel
-from infantjax.models.zoo import NOT_CLINICAL, SYNTHETIC_SOURCE, ZooEntry
+from infantjax.models.zoo import synthetic_entry
 from infantjax.models.sma import AGGREGATIONS, SMASpec, aggregate_recording
 from infantjax.preprocess.sma import STRIDE, WINDOW, limb_windows
 
@@ -86,13 +86,13 @@ class SMAPrediction(Prediction):
 
 @register_family(recording="Kinect limb tracks: per recording, a (T, 4, 3) array",
                  zoo=(  # the family's shipped models (infantjax.models.zoo)
-    ZooEntry("sma-narrow-synthetic", "soran-sma", "sma_narrow_synthetic.npz", "Apache-2.0", SYNTHETIC_SOURCE,
-             "the narrow copy of Table 1's CNN (SMASpec.narrow()) × leave-one-subject-out folds: CHOP INTEND "
-             "extremity score from Kinect limb tracks; " + NOT_CLINICAL,
-             "10 synthetic SMA-like infants × 2 Kinect recordings of 60 s (seed 101); SMASpec.narrow(), "
-             "leave-one-subject-out, quick recipe 20 epochs",
-             "held-out recording error 12.2 points of 72 (LASSO 12.6, the training mean 12.9) on 12 fresh "
-             "synthetic recordings (seed 1000)"),
+    synthetic_entry("sma-narrow-synthetic", "soran-sma", "sma_narrow_synthetic.npz",
+                    "the narrow copy of Table 1's CNN (SMASpec.narrow()) × leave-one-subject-out folds: CHOP INTEND "
+                    "extremity score from Kinect limb tracks",
+                    "10 synthetic SMA-like infants × 2 Kinect recordings of 60 s (seed 101); SMASpec.narrow(), "
+                    "leave-one-subject-out, quick recipe 20 epochs",
+                    "held-out recording error 12.2 points of 72 (LASSO 12.6, the training mean 12.9) on 12 fresh "
+                    "synthetic recordings (seed 1000)"),
 ))
 class SMAModel(TrainedModel):
     """The fold networks of a leave-one-subject-out run (a :class:`~infantjax.infer.trained.TrainedModel`).

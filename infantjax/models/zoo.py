@@ -36,7 +36,7 @@ from importlib import resources
 from infantjax.errors import CheckpointError, ConfigError
 
 __all__ = ["NOT_CLINICAL", "SYNTHETIC_SOURCE", "ZOO", "ZooEntry", "available", "default", "entry", "families",
-           "register", "weights_file"]
+           "register", "synthetic_entry", "weights_file"]
 
 #: the source of the entries ``experiments/train_zoo.py`` trained on the synthetic infant
 SYNTHETIC_SOURCE = "infantjax experiments/train_zoo.py"
@@ -74,6 +74,14 @@ class ZooEntry:
     trained_on: str = ""
     held_out: str = ""
     package: str = "infantjax.models"
+
+
+def synthetic_entry(name: str, family: str, file: str, description: str, trained_on: str,
+                    held_out: str) -> ZooEntry:
+    """An entry ``experiments/train_zoo.py`` trained on the synthetic infant: licence Apache-2.0, source
+    :data:`SYNTHETIC_SOURCE`, and ``description`` followed by ``"; "`` and :data:`NOT_CLINICAL`."""
+    return ZooEntry(name, family, file, "Apache-2.0", SYNTHETIC_SOURCE, f"{description}; {NOT_CLINICAL}",
+                    trained_on, held_out)
 
 
 #: family kind -> {name: entry}, as the families registered them
