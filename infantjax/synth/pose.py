@@ -98,10 +98,8 @@ def roi_examples(n: int, resolution: int, *, seed: int = 0, rotation_deg: Sequen
         ConfigError: a share outside [0, 1].
     """
     from infantjax.preprocess import roi as _roi
-    from infantjax.synth.body import infant
-    from infantjax.synth.movement import generate, movement_profile
-    from infantjax.synth.recording import RecordingConfig, sample_camera
-    from infantjax.synth.rendering import rasterize, sample_appearance
+    from infantjax.synth.recording import RecordingConfig
+    from infantjax.synth.rendering import _sampled_infant
 
     for name, share in (("occluders", occluders), ("grey", grey), ("dim", dim), ("shake", shake)):
         if not 0.0 <= float(share) <= 1.0:
@@ -120,13 +118,7 @@ def roi_examples(n: int, resolution: int, *, seed: int = 0, rotation_deg: Sequen
             roll = (roll[0] + 180.0, roll[1] + 180.0)
         config = RecordingConfig(width=int(w), height=int(h), rotation_deg=roll,
                                  trunk_fraction=tuple(trunk_fraction))
-        body = infant(rng)
-        kind = rng.random()
-        profile = movement_profile(rng, chop_intend=float(rng.uniform(0, 72)) if kind < 0.15 else None)
-        motion = generate(body, profile, duration_s=20.0, fps=15.0, seed=int(rng.integers(2 ** 31)))
-        idx = np.sort(rng.choice(motion.num_frames, stop - start, replace=False))
-        camera = sample_camera(config, body.trunk_length, rng)
-        out = rasterize(motion.points[idx], body, camera, sample_appearance(rng))
+        out = _sampled_infant(rng, config, stop - start)
         k, v = out.select(SKELETON)
         k = k + PIXEL_OFFSET
         for i in range(stop - start):

@@ -21,7 +21,7 @@ import numpy as np
 from infantjax import skeleton as _skeleton
 from infantjax.errors import ConfigError
 from infantjax.synth.body import BODY_KEYPOINTS, BODY_PARTS, Body, keypoints_for
-from infantjax.synth.recording import Camera
+from infantjax.synth.recording import Camera, RecordingConfig
 
 __all__ = [
     "Appearance",
@@ -367,6 +367,23 @@ def render(points: np.ndarray, body: Body, camera: Camera, appearance: Appearanc
         yield rasterize(pts[s:s + batch], body, camera, appearance, jitter=jit, background=background)
 
 
+def _sampled_infant(rng: np.random.Generator, config: RecordingConfig, count: int) -> Rendered:
+    """``count`` distinct moments, in order, of one infant drawn from ``rng`` (body; spontaneous movement, 15 % of
+    infants with a CHOP INTEND score; 20 s at 15 fps), seen by a camera sampled from ``config`` with a sampled
+    appearance."""
+    from infantjax.synth.body import infant
+    from infantjax.synth.movement import generate, movement_profile
+    from infantjax.synth.recording import sample_camera
+
+    body = infant(rng)
+    kind = rng.random()
+    profile = movement_profile(rng, chop_intend=float(rng.uniform(0, 72)) if kind < 0.15 else None)
+    motion = generate(body, profile, duration_s=20.0, fps=15.0, seed=int(rng.integers(2 ** 31)))
+    idx = np.sort(rng.choice(motion.num_frames, count, replace=False))
+    camera = sample_camera(config, body.trunk_length, rng)
+    return rasterize(motion.points[idx], body, camera, sample_appearance(rng))
+
+
 def render_frames(n: int, *, seed: int = 0, height: int = 256, width: int = 256,
                   skeleton: str | _skeleton.Skeleton = "in-motion-19", rotation_deg: Sequence[float] = (-180, 180),
                   trunk_fraction: Sequence[float] = (0.18, 0.3), frames_per_infant: int = 8,
@@ -389,10 +406,6 @@ def render_frames(n: int, *, seed: int = 0, height: int = 256, width: int = 256,
     Returns:
         frames (N, H, W, 3) uint8, keypoints (N, J, 2) float32 pixel (x, y), visibility (N, J) bool.
     """
-    from infantjax.synth.body import infant
-    from infantjax.synth.movement import generate, movement_profile
-    from infantjax.synth.recording import RecordingConfig, sample_camera
-
     if n < 0 or height < 8 or width < 8:
         raise ConfigError(f"render_frames needs n >= 0 and an image of at least 8×8, got n={n}, {height}×{width}")
     skel = _skeleton.get(skeleton)
@@ -404,13 +417,7 @@ def render_frames(n: int, *, seed: int = 0, height: int = 256, width: int = 256,
     for g, start in enumerate(range(0, n, frames_per_infant)):
         rng = np.random.default_rng([seed, g])
         stop = min(start + frames_per_infant, n)
-        body = infant(rng)
-        kind = rng.random()
-        profile = movement_profile(rng, chop_intend=float(rng.uniform(0, 72)) if kind < 0.15 else None)
-        motion = generate(body, profile, duration_s=20.0, fps=15.0, seed=int(rng.integers(2 ** 31)))
-        idx = np.sort(rng.choice(motion.num_frames, stop - start, replace=False))
-        camera = sample_camera(config, body.trunk_length, rng)
-        out = rasterize(motion.points[idx], body, camera, sample_appearance(rng))
+        out = _sampled_infant(rng, config, stop - start)
         frames[start:stop] = out.frames
         k, v = out.select(skel)
         kps[start:stop] = k
