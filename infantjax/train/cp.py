@@ -35,7 +35,7 @@ from infantjax.infer.cp import (NUM_JOINTS, SKELETON, CPForward, build, input_ch
                                 prepare_sequence, standardise_windows, window_features)
 from infantjax.train.losses import balanced_window_loss, cross_entropy
 from infantjax.train.state import debiased_batch_stats, zeroed_batch_stats
-from infantjax.train.task import Selection, Task
+from infantjax.train.task import Selection, Task, _argument
 
 __all__ = [
     "DEMO_CONFIG",
@@ -452,10 +452,7 @@ class CPTask(Task):
     """
 
     def __init__(self, spec, config: CPConfig | None = None, num_joints: int = NUM_JOINTS):
-        config = CPConfig() if config is None else config
-        if not isinstance(config, CPConfig):
-            raise ConfigError(f"CPTask needs a CPConfig, got {type(config).__name__}; build one with "
-                              "infantjax.train.CPConfig(...)")
+        config = _argument("CPTask", config, CPConfig, hint="; build one with infantjax.train.CPConfig(...)")
         self.spec, self.config, self.num_joints = spec, config, int(num_joints)
         # the family's forward pass (infer/cp.py): prediction is the forward's, the losses are this task's
         self.forward = CPForward(spec, config, self.num_joints)  # "auto" builds without rematerialising

@@ -27,7 +27,7 @@ import optax
 from infantjax import models
 from infantjax.errors import ConfigError, DataError
 from infantjax.train.config import TrainConfig, host_field
-from infantjax.train.task import Selection, ShuffledBatches, Task
+from infantjax.train.task import Selection, ShuffledBatches, Task, _argument
 
 __all__ = [
     "DETECTION_TRAINING",
@@ -144,9 +144,7 @@ class DepthTask(Task):
     """
 
     def __init__(self, spec, config: DepthConfig | None = None, input_shape: tuple[int, ...] = (3, 96, 128, 1)):
-        config = REGRESSION_TRAINING if config is None else config
-        if not isinstance(config, DepthConfig):
-            raise ConfigError(f"DepthTask needs a DepthConfig, got {type(config).__name__}")
+        config = _argument("DepthTask", config, DepthConfig, REGRESSION_TRAINING)
         self.spec = spec
         self.model = spec if isinstance(spec, nn.Module) else models.build(spec)
         self.config, self.input_shape = config, tuple(int(d) for d in input_shape)

@@ -40,7 +40,7 @@ from infantjax.infer.mam import (  # noqa: F401 - the family's inference helpers
 )
 from infantjax.train.config import TrainConfig, host_field
 from infantjax.infer.predict import StackedPredictor, task_forward
-from infantjax.train.task import Task
+from infantjax.train.task import Task, _argument
 
 __all__ = ["MamConfig", "MamData", "MamTask", "check_binary", "check_info", "check_recordings", "clip_slots", "clip_starts", "predict_recordings", "recording_clips",
            "recording_examples", "recording_outputs"]
@@ -236,12 +236,8 @@ class MamTask(Task):
     cpu_instances = "map"
 
     def __init__(self, spec: MamSpec | None = None, config: MamConfig | None = None):
-        spec = MamSpec() if spec is None else spec
-        config = MamConfig() if config is None else config
-        if not isinstance(spec, MamSpec):
-            raise ConfigError(f"MamTask needs a MamSpec, got {type(spec).__name__}")
-        if not isinstance(config, MamConfig):
-            raise ConfigError(f"MamTask needs a MamConfig, got {type(config).__name__}")
+        spec = _argument("MamTask", spec, MamSpec)
+        config = _argument("MamTask", config, MamConfig)
         self.spec, self.config, self.model = spec, config, models.build(spec)
         self.forward = MamForward(spec, config)  # the family's forward pass: prediction is the forward's
 

@@ -48,7 +48,7 @@ from infantjax.infer.passmore import (  # noqa: F401 - the family's inference he
 )
 from infantjax.train.config import TrainConfig, host_field
 from infantjax.infer.predict import StackedPredictor, task_forward
-from infantjax.train.task import Selection, Task
+from infantjax.train.task import Selection, Task, _argument
 
 __all__ = [
     "NUM_FEATURES",
@@ -257,12 +257,8 @@ class PassmoreTask(Task):
     cpu_instances = "map"
 
     def __init__(self, spec: PassmoreSpec | None = None, config: PassmoreConfig | None = None):
-        spec = PassmoreSpec() if spec is None else spec
-        config = PassmoreConfig() if config is None else config
-        if not isinstance(spec, PassmoreSpec):
-            raise ConfigError(f"PassmoreTask needs a PassmoreSpec, got {type(spec).__name__}")
-        if not isinstance(config, PassmoreConfig):
-            raise ConfigError(f"PassmoreTask needs a PassmoreConfig, got {type(config).__name__}")
+        spec = _argument("PassmoreTask", spec, PassmoreSpec)
+        config = _argument("PassmoreTask", config, PassmoreConfig)
         if spec.clip_length != config.clip_length or spec.num_features != NUM_FEATURES:
             raise ConfigError(f"PassmoreSpec.clip_length {spec.clip_length} and PassmoreConfig.clip_length "
                               f"{config.clip_length} must agree, and the spec must take {NUM_FEATURES} features")

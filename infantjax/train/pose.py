@@ -36,7 +36,7 @@ from infantjax.errors import ConfigError, DataError
 from infantjax.preprocess.image import TORCH_MEAN, TORCH_STD
 from infantjax.preprocess.pose_targets import gaussian_heatmaps, part_affinity_fields
 from infantjax.train.config import TrainConfig, host_field
-from infantjax.train.task import Selection, Task
+from infantjax.train.task import Selection, Task, _argument
 
 __all__ = [
     "BACKBONES",
@@ -300,9 +300,7 @@ class PoseTask(Task):
 
     def __init__(self, spec, config: PoseConfig | None = None, skeleton: str | _skeleton.Skeleton = "in-motion-19",
                  model: nn.Module | None = None):
-        config = PoseConfig() if config is None else config
-        if not isinstance(config, PoseConfig):
-            raise ConfigError(f"PoseTask needs a PoseConfig, got {type(config).__name__}")
+        config = _argument("PoseTask", config, PoseConfig)
         self.spec, self.config = spec, config
         self.skeleton = _skeleton.get(skeleton)
         self.limbs = tuple(tuple(int(j) for j in e) for e in self.skeleton.edges)

@@ -29,7 +29,7 @@ from infantjax.preprocess.sma import STRIDE, WINDOW, limb_windows
 from infantjax.infer.sma import SMAForward, SMAModel
 from infantjax.train.config import TrainConfig, host_field
 from infantjax.infer.predict import StackedPredictor, task_forward
-from infantjax.train.task import Selection, ShuffledBatches, Task
+from infantjax.train.task import Selection, ShuffledBatches, Task, _argument
 
 __all__ = ["SMAConfig", "SMAData", "SMATask", "Windows", "euclidean_loss", "predict_windows", "recording_windows"]
 
@@ -159,12 +159,8 @@ class SMATask(Task):
     """
 
     def __init__(self, spec: SMASpec | None = None, config: SMAConfig | None = None):
-        spec = SMASpec() if spec is None else spec
-        config = SMAConfig() if config is None else config
-        if not isinstance(spec, SMASpec):
-            raise ConfigError(f"SMATask needs an SMASpec, got {type(spec).__name__}")
-        if not isinstance(config, SMAConfig):
-            raise ConfigError(f"SMATask needs an SMAConfig, got {type(config).__name__}")
+        spec = _argument("SMATask", spec, SMASpec, article="an")
+        config = _argument("SMATask", config, SMAConfig, article="an")
         if spec.window != config.window:
             raise ConfigError(f"SMASpec.window {spec.window} and SMAConfig.window {config.window} must agree")
         self.spec, self.config, self.model = spec, config, models.build(spec)

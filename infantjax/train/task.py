@@ -217,6 +217,16 @@ def registered_tasks() -> tuple[type, ...]:
     return tuple(_REGISTERED)
 
 
+def _argument(task: str, value, kind: type, default=None, article: str = "a", hint: str = ""):
+    """A task's ``spec`` or ``config`` argument: ``value``, or ``default`` (``kind()`` when None) when it is None;
+    a ConfigError (``"<task> needs a <kind>, got <type>"``, then ``hint``) when it is not a ``kind``."""
+    if value is None:
+        value = kind() if default is None else default
+    if not isinstance(value, kind):
+        raise ConfigError(f"{task} needs {article} {kind.__name__}, got {type(value).__name__}{hint}")
+    return value
+
+
 class ShuffledBatches(Sequence):
     """The batches of one epoch: a permutation of the examples cut into full batches (what
     :meth:`Task.epoch_batches` returns for tasks whose batch is a plain selection of examples).
