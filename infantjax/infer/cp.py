@@ -35,6 +35,17 @@ def _host(default):
     return dataclasses.field(default=default, metadata={"host": True})
 
 
+def check_preprocessing(owner: str, preprocess_version, window_rotation) -> None:
+    """The checks :class:`CPInputs` and :class:`infantjax.train.CPConfig` (``owner``, the name the message gives)
+    make of their fields ``preprocess_version`` and ``window_rotation``: a ConfigError for a value outside
+    ``"v1"``/``"v2"`` and ``"reference"``/``"corrected"``/None."""
+    if preprocess_version not in ("v1", "v2"):
+        raise ConfigError(f"{owner}.preprocess_version must be 'v1' or 'v2', got {preprocess_version!r}")
+    if window_rotation not in (None, "reference", "corrected"):
+        raise ConfigError(f"{owner}.window_rotation must be 'reference', 'corrected' or None, got "
+                          f"{window_rotation!r}")
+
+
 @dataclasses.dataclass(frozen=True)
 class CPInputs(Inputs):
     """What a CP model reads at prediction time (the same fields of :class:`infantjax.train.CPConfig`, whose
@@ -70,11 +81,7 @@ class CPInputs(Inputs):
                 raise ConfigError(f"CPInputs.{name} must be a positive integer, got {value!r}")
         if self.window < 3:
             raise ConfigError(f"CPInputs.window must be at least 3 frames, got {self.window}")
-        if self.preprocess_version not in ("v1", "v2"):
-            raise ConfigError(f"CPInputs.preprocess_version must be 'v1' or 'v2', got {self.preprocess_version!r}")
-        if self.window_rotation not in (None, "reference", "corrected"):
-            raise ConfigError("CPInputs.window_rotation must be 'reference', 'corrected' or None, got "
-                              f"{self.window_rotation!r}")
+        check_preprocessing("CPInputs", self.preprocess_version, self.window_rotation)
 
     def compile_key(self) -> tuple:
         """The values of the fields the compiled forward depends on (the host fields left out)."""

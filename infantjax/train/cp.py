@@ -31,8 +31,8 @@ from infantjax.metrics import roc_auc
 from infantjax.sequence import Cohort
 from infantjax.train.config import TrainConfig, host_field
 from infantjax.infer.ensemble import Ensemble
-from infantjax.infer.cp import (NUM_JOINTS, SKELETON, CPForward, build, input_channels, positive_probability,
-                                prepare_sequence, standardise_windows, window_features)
+from infantjax.infer.cp import (NUM_JOINTS, SKELETON, CPForward, build, check_preprocessing, input_channels,
+                                positive_probability, prepare_sequence, standardise_windows, window_features)
 from infantjax.train.losses import balanced_window_loss, cross_entropy
 from infantjax.train.state import debiased_batch_stats, zeroed_batch_stats
 from infantjax.train.task import Selection, Task, _argument
@@ -164,11 +164,7 @@ class CPConfig(TrainConfig):
                 raise ConfigError(f"CPConfig.{name} must be a positive integer, got {value!r}")
         if isinstance(self.rotation, bool) or not isinstance(self.rotation, int) or not 0 <= self.rotation <= 180:
             raise ConfigError(f"CPConfig.rotation must be whole degrees in [0, 180], got {self.rotation!r}")
-        if self.preprocess_version not in ("v1", "v2"):
-            raise ConfigError(f"CPConfig.preprocess_version must be 'v1' or 'v2', got {self.preprocess_version!r}")
-        if self.window_rotation not in (None, "reference", "corrected"):
-            raise ConfigError("CPConfig.window_rotation must be 'reference', 'corrected' or None, got "
-                              f"{self.window_rotation!r}")
+        check_preprocessing("CPConfig", self.preprocess_version, self.window_rotation)
         if self.preprocess_version == "v2" and self.window_rotation is not None:
             raise ConfigError("CPConfig: preprocessing v2 has no window rotation (the reference removed it); "
                               "set window_rotation=None")
