@@ -81,8 +81,21 @@ BODY_PARTS: tuple[Part, ...] = (
 )
 
 
+class _Record:
+    """The plain-dict round trip of the synthetic infant's frozen records (:class:`Body`,
+    :class:`~infantjax.synth.movement.MovementProfile`): ``to_json()`` gives the fields as a dict, ``from_json(d)``
+    builds the record from one."""
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping):
+        return cls(**dict(data))
+
+
 @dataclasses.dataclass(frozen=True)
-class Body:
+class Body(_Record):
     """Per-infant proportions (cm). All fields are lengths except ``corrected_age`` (weeks) and ``sex``.
 
     ``trunk_length`` is mid-shoulder to mid-hip (seed 002's trunk: upper chest to mid pelvis); the other lengths
@@ -111,13 +124,6 @@ class Body:
             v = getattr(self, f.name)
             if not np.isfinite(v) or v <= 0:
                 raise ConfigError(f"Body.{f.name} must be a positive number, got {v!r}")
-
-    def to_json(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, data: Mapping) -> Body:
-        return cls(**dict(data))
 
     def scaled(self, factor: float) -> Body:
         """The same proportions at another size (e.g. a preterm infant for the depth set-up)."""

@@ -43,7 +43,7 @@ from typing import Mapping
 import numpy as np
 
 from infantjax.errors import ConfigError
-from infantjax.synth.body import Body, forward_kinematics
+from infantjax.synth.body import Body, _Record, forward_kinematics
 
 __all__ = [
     "DOFS",
@@ -105,7 +105,7 @@ _DEG = np.pi / 180.0
 
 
 @dataclasses.dataclass(frozen=True)
-class MovementProfile:
+class MovementProfile(_Record):
     """All parameters of one infant's movement processes (angles in degrees, frequencies in Hz).
 
     Per-degree-of-freedom tuples are in :data:`DOFS` order. Build one with :func:`movement_profile`.
@@ -138,13 +138,6 @@ class MovementProfile:
             raise ConfigError(f"fms_duty must be in [0, 1], got {self.fms_duty}")
         if not 0.0 <= self.synchrony < 1.0:
             raise ConfigError(f"synchrony must be in [0, 1), got {self.synchrony}")
-
-    def to_json(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, data: Mapping) -> MovementProfile:
-        return cls(**dict(data))
 
     def replace(self, **changes) -> MovementProfile:
         return dataclasses.replace(self, **changes)
