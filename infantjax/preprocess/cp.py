@@ -261,12 +261,19 @@ def trunk_length(coords: Float[ArrayLike, "T J D"], skeleton="in-motion-19") -> 
     x = _coords(coords, "trunk_length", dims=None)
     th, pe = _trunk_indices(skeleton)
     d = np.linalg.norm(x[:, th] - x[:, pe], axis=-1)
-    d = d[np.isfinite(d)]
+    return _median_length(d, "trunk_length: no frame has both thorax and pelvis; cannot normalise this recording",
+                          "trunk_length: the median thorax–pelvis distance is 0; the keypoints look degenerate")
+
+
+def _median_length(distances: np.ndarray, missing: str, degenerate: str) -> float:
+    """The median of the finite per-frame ``distances`` (a body's unit length): a DataError with the message
+    ``missing`` when no frame has one, ``degenerate`` when the median is not positive."""
+    d = distances[np.isfinite(distances)]
     if d.size == 0:
-        raise DataError("trunk_length: no frame has both thorax and pelvis; cannot normalise this recording")
+        raise DataError(missing)
     length = float(np.median(d))
     if length <= 0:
-        raise DataError("trunk_length: the median thorax–pelvis distance is 0; the keypoints look degenerate")
+        raise DataError(degenerate)
     return length
 
 

@@ -45,6 +45,7 @@ from scipy.signal import get_window
 from infantjax import skeleton as _skeleton
 from infantjax.errors import ConfigError, DataError
 from infantjax.metrics.classification import as_floats
+from infantjax.preprocess.cp import _median_length
 from infantjax.sequence import SkeletonSequence
 
 __all__ = [
@@ -274,13 +275,8 @@ def infant_length(coords: Float[ArrayLike, "T 18 2"]) -> float:
     x = _coords(coords, "infant_length")
     mid_hip = 0.5 * (x[:, L_HIP] + x[:, R_HIP])
     dist = np.linalg.norm(x[:, CROWN] - mid_hip, axis=-1)
-    dist = dist[np.isfinite(dist)]
-    if dist.size == 0:
-        raise DataError("infant_length: no frame has the crown and both hips")
-    length = float(np.median(dist))
-    if length <= 0:
-        raise DataError("infant_length: the median crown–mid-hip distance is 0; the keypoints look degenerate")
-    return length
+    return _median_length(dist, "infant_length: no frame has the crown and both hips",
+                          "infant_length: the median crown–mid-hip distance is 0; the keypoints look degenerate")
 
 
 def remove_outliers(coords: Float[ArrayLike, "T 18 2"], frame_size: tuple[float, float]
