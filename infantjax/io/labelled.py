@@ -433,20 +433,27 @@ def _is_coco(path: pathlib.Path) -> bool:
     return '"annotations"' in head or '"categories"' in head or '"images"' in head
 
 
+def _parse(path: pathlib.Path, encoding: str, load, invalid_error: type[Exception], invalid):
+    """``load`` of the text file ``path``: a LabelledDataError when it cannot be read, or with the message
+    ``invalid(err)`` when ``load`` raises ``invalid_error``."""
+    try:
+        with open(path, encoding=encoding) as fh:
+            return load(fh)
+    except (OSError, UnicodeDecodeError) as err:
+        raise LabelledDataError(f"{path} cannot be read ({err})") from None
+    except invalid_error as err:
+        raise LabelledDataError(invalid(err)) from None
+
+
 # ------------------------------------------------------------------------------------------------ DeepLabCut
 def read_config(path: str | os.PathLike) -> dict:
     """A DeepLabCut ``config.yaml`` as a dict (an empty file: {})."""
     path = pathlib.Path(path)
     import yaml
 
-    try:
-        with open(path, encoding="utf-8") as fh:
-            doc = yaml.safe_load(fh)
-    except (OSError, UnicodeDecodeError) as err:
-        raise LabelledDataError(f"{path} cannot be read ({err})") from None
-    except yaml.YAMLError as err:
-        raise LabelledDataError(f"{path} is not valid YAML ({str(err).splitlines()[0]}); fix the file or let "
-                                "DeepLabCut write it again") from None
+    doc = _parse(path, "utf-8", yaml.safe_load, yaml.YAMLError,
+                 lambda err: f"{path} is not valid YAML ({str(err).splitlines()[0]}); fix the file or let "
+                             "DeepLabCut write it again")
     if doc is None:
         return {}
     if not isinstance(doc, dict):
@@ -660,13 +667,8 @@ def _dlc_edges(cfg: dict, parts: Sequence[str], cfg_path) -> list[tuple[int, int
 def read_coco_frames(path: str | os.PathLike, *, images: str | os.PathLike | None = None) -> LabelledFrames:
     """A COCO keypoint file's annotated people with their images (module docstring)."""
     path = pathlib.Path(path)
-    try:
-        with open(path, encoding="utf-8-sig") as fh:
-            doc = json.load(fh)
-    except (OSError, UnicodeDecodeError) as err:
-        raise LabelledDataError(f"{path} cannot be read ({err})") from None
-    except json.JSONDecodeError as err:
-        raise LabelledDataError(f"{path} is not valid JSON ({err}); export it again") from None
+    doc = _parse(path, "utf-8-sig", json.load, json.JSONDecodeError,
+                 lambda err: f"{path} is not valid JSON ({err}); export it again")
     if not isinstance(doc, dict) or not isinstance(doc.get("annotations"), list):
         raise LabelledDataError(f"{path}: not a COCO keypoint file (an object with 'images', 'annotations' and "
                                 "'categories')")
