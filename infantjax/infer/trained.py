@@ -206,23 +206,26 @@ class TrainedModel:
         config = self.__dict__.get("_config")
         return dict(config) if isinstance(config, Mapping) else config.to_dict()
 
+    def _memo(self, store: str, key, build):
+        """``build()``, made once and kept under ``key`` in the instance's cache ``store`` (a dict in its
+        ``__dict__``; setting :attr:`config` drops ``_forward_cache``)."""
+        cache = self.__dict__.setdefault(store, {})
+        if key not in cache:
+            cache[key] = build()
+        return cache[key]
+
     @property
     def inputs(self):
         """The inference inputs (:class:`~infantjax.infer.forward.Inputs` of the forward's type) of the config."""
         if self.forward_type is None:
             raise ConfigError(f"{type(self).__name__} names no forward_type")
-        cache = self.__dict__.setdefault("_forward_cache", {})
-        if "inputs" not in cache:
-            cache["inputs"] = self.forward_type.inputs_type.of(self.__dict__.get("_config"))
-        return cache["inputs"]
+        return self._memo("_forward_cache", "inputs",
+                          lambda: self.forward_type.inputs_type.of(self.__dict__.get("_config")))
 
     @property
     def forward(self):
         """The family's forward pass for this spec and inputs (built once)."""
-        cache = self.__dict__.setdefault("_forward_cache", {})
-        if "forward" not in cache:
-            cache["forward"] = self.forward_type(self.spec, self.inputs)
-        return cache["forward"]
+        return self._memo("_forward_cache", "forward", lambda: self.forward_type(self.spec, self.inputs))
 
     # ------------------------------------------------------------------ sizes and the task
     @property
@@ -233,10 +236,7 @@ class TrainedModel:
     @property
     def task(self):
         """The family's task for this spec and config (built once)."""
-        cache = self.__dict__.setdefault("_task_cache", {})
-        if "task" not in cache:
-            cache["task"] = self.make_task(self.spec, self.config)
-        return cache["task"]
+        return self._memo("_task_cache", "task", lambda: self.make_task(self.spec, self.config))
 
     @classmethod
     def make_task(cls, spec, config):
@@ -250,15 +250,14 @@ class TrainedModel:
     def predictor(self, method: str = "predict", *, mesh=None) -> StackedPredictor:
         """The task's ``method`` over every instance (:class:`~infantjax.infer.predict.StackedPredictor`), kept
         per method, mesh and backend policy so its compiled calls serve every later prediction."""
-        cache = self.__dict__.setdefault("_predictors", {})
-        key = (method, mesh, backend.current())
-        if key not in cache:
+        def build():
             if self.forward_type is not None:
                 fn, budget = task_forward(self.forward, method), self.inputs.memory_budget
             else:
                 fn, budget = task_forward(self.task, method), getattr(self.config, "memory_budget", None)
-            cache[key] = StackedPredictor(fn, self.variables, mesh=mesh, memory_budget=budget)
-        return cache[key]
+            return StackedPredictor(fn, self.variables, mesh=mesh, memory_budget=budget)
+
+        return self._memo("_predictors", (method, mesh, backend.current()), build)
 
     def predict(self, *args, **kwargs):
         """The family's prediction (a recording or a cohort in, a typed result out)."""
