@@ -37,22 +37,38 @@ def _softmax(logits):
     return jax.nn.softmax(logits.astype(jnp.promote_types(logits.dtype, jnp.float32)), axis=-1).astype(logits.dtype)
 
 
-class ChannelAttention(nn.Module):
-    """Pool over (T, V) → 1×1 conv C → C/4 → BN → act → 1×1 conv C/4 → C → softmax over channels."""
+def _residual(module: nn.Module, weighted, x, train: bool):
+    """An attention module's output: its activation of BN (``bn``) of the weighted input, plus the input. Called
+    inside ``module``'s compact ``__call__``."""
+    return module.activation(_bn(train, "bn", module.dtype, module.bn_numerics)(weighted) + x)
+
+
+class _SoftmaxAttention(nn.Module):
+    """What :class:`ChannelAttention` and :class:`JointAttention` share: their fields, and the softmax weights
+    they compute from the pooled input."""
 
     activation: Callable = jax.nn.relu
     dtype: Any = jnp.float32
     bn_numerics: str = "flax"  # BatchNorm training numerics (infantjax.nn.norm.batch_norm)
+
+    def _weights(self, a, hidden: int, train: bool):
+        """The weights of the pooled ``a`` (N, W): 1×1 conv W → ``hidden`` (``fc1``) → BN (``fc1_bn``) → act →
+        1×1 conv ``hidden`` → W (``fc2``) → softmax (called inside the compact ``__call__``)."""
+        width = a.shape[-1]
+        a = _fc(hidden, width, RELU_GAIN, "fc1", self.dtype)(a)
+        a = self.activation(_bn(train, "fc1_bn", self.dtype, self.bn_numerics)(a))
+        return _softmax(_fc(width, hidden, LINEAR_GAIN, "fc2", self.dtype)(a))
+
+
+class ChannelAttention(_SoftmaxAttention):
+    """Pool over (T, V) → 1×1 conv C → C/4 → BN → act → 1×1 conv C/4 → C → softmax over channels."""
 
     @nn.compact
     def __call__(self, x: Float[Array, "N T V C"], train: bool = False) -> Float[Array, "N T V C"]:
         c = x.shape[-1]
         a = mean_rows(x, 1)  # the mean over (T, V): x.mean(axis=(1, 2)), grouped where the policy says so (as the
         # product below, x * a[:, None, None, :], whose gradient in a is also a sum over (T, V))
-        a = _fc(c // 4, c, RELU_GAIN, "fc1", self.dtype)(a)
-        a = self.activation(_bn(train, "fc1_bn", self.dtype, self.bn_numerics)(a))
-        a = _softmax(_fc(c, c // 4, LINEAR_GAIN, "fc2", self.dtype)(a))
-        return self.activation(_bn(train, "bn", self.dtype, self.bn_numerics)(scale_rows(x, a, 1)) + x)
+        return _residual(self, scale_rows(x, self._weights(a, c // 4, train), 1), x, train)
 
 
 def _max_over_joints_and_channels(x: Float[Array, "N T V C"]) -> Float[Array, "N T"]:
@@ -86,21 +102,14 @@ class FrameAttention(nn.Module):
         # the variables of an nn.Conv(1, (k,), padding (k-1)//2) named conv (kernel (k, 2, 1), bias (1,))
         a = TemporalConv(1, self.kernel_size, gain=RELU_GAIN, impl=self.conv_impl, dtype=self.dtype,
                          name="conv")(pooled)
-        return self.activation(_bn(train, "bn", self.dtype, self.bn_numerics)(x * a[:, :, None, :]) + x)
+        return _residual(self, x * a[:, :, None, :], x, train)
 
 
-class JointAttention(nn.Module):
+class JointAttention(_SoftmaxAttention):
     """Pool over (T, C) → 1×1 conv V → V/2 → BN → act → 1×1 conv V/2 → V → softmax over joints."""
-
-    activation: Callable = jax.nn.relu
-    dtype: Any = jnp.float32
-    bn_numerics: str = "flax"  # BatchNorm training numerics (infantjax.nn.norm.batch_norm)
 
     @nn.compact
     def __call__(self, x: Float[Array, "N T V C"], train: bool = False) -> Float[Array, "N T V C"]:
         v = x.shape[2]
         a = x.mean(axis=(1, 3))
-        a = _fc(v // 2, v, RELU_GAIN, "fc1", self.dtype)(a)
-        a = self.activation(_bn(train, "fc1_bn", self.dtype, self.bn_numerics)(a))
-        a = _softmax(_fc(v, v // 2, LINEAR_GAIN, "fc2", self.dtype)(a))
-        return self.activation(_bn(train, "bn", self.dtype, self.bn_numerics)(x * a[:, None, :, None]) + x)
+        return _residual(self, x * self._weights(a, v // 2, train)[:, None, :, None], x, train)
