@@ -116,6 +116,39 @@ def _temporal_length(t: int, stride: int) -> int:
     return (t - 1) // stride + 1
 
 
+def _bottleneck(led, b, c_in, inter, c_out, se_ratio, act, *, bottleneck, e_in, e_out, core):
+    """The rows of a basic or bottleneck block (A.6) named ``b``..., ``core()`` adding its middle convolution;
+    ``e_in``/``e_out``: elements per channel before / from the core. The reference builds conv_down/up (+ BN) for
+    basic blocks too and never runs them (A.8)."""
+    led.conv(b + "conv_down", c_in, inter, elems=e_in, live=bottleneck)
+    led.bn(b + "bn_down", inter, elems=e_in, live=bottleneck)
+    if bottleneck:
+        led.act(b + "act_down", act, e_in * inter)
+    core()
+    led.bn(b + "bn", inter, elems=e_out)
+    if bottleneck:
+        led.act(b + "act", act, e_out * inter)
+    led.conv(b + "conv_up", inter, c_out, elems=e_out, live=bottleneck)
+    led.bn(b + "bn_up", c_out, elems=e_out, live=bottleneck)
+    if se_ratio:
+        led.se(b + "se", c_out, se_ratio, act, elems=e_out)
+
+
+def _mbconv(led, b, c_in, inter, c_out, se_ratio, act, *, e_in, e_out, core):
+    """The rows of an MBConv block (A.6) named ``b``..., as :func:`_bottleneck`: expand, ``core()`` (its depthwise
+    convolution), inner SE, project."""
+    led.conv(b + "conv_expand", c_in, inter, elems=e_in, bias=False)
+    led.bn(b + "bn_expand", inter, elems=e_in)
+    led.act(b + "act_expand", act, e_in * inter)
+    core()
+    led.bn(b + "bn", inter, elems=e_out)
+    led.act(b + "act", act, e_out * inter)
+    if se_ratio:
+        led.se(b + "se", inter, se_ratio, act, elems=e_out)
+    led.conv(b + "conv_project", inter, c_out, elems=e_out, bias=False)
+    led.bn(b + "bn_project", c_out, elems=e_out)
+
+
 def _spatial_block(led, p: ModulePlan, k, act, *, v, t, mode, prefix):
     e = t * v
     c_in, c_out, f = p.in_channels, p.out_channels, None
@@ -126,32 +159,13 @@ def _spatial_block(led, p: ModulePlan, k, act, *, v, t, mode, prefix):
         f = p.factor
         bottleneck = p.block_type == "bottleneck"
         inter = c_out // f if bottleneck else c_out
-        # the reference builds conv_down/up (+ BN) for basic blocks too and never runs them (A.8)
-        led.conv(prefix + "conv_down", c_in, inter, elems=e, live=bottleneck)
-        led.bn(prefix + "bn_down", inter, elems=e, live=bottleneck)
-        if bottleneck:
-            led.act(prefix + "act_down", act, e * inter)
-        led.graph_conv(prefix + "gcn", inter if bottleneck else c_in, inter, k, v=v, elems=e)
-        led.bn(prefix + "bn", inter, elems=e)
-        if bottleneck:
-            led.act(prefix + "act", act, e * inter)
-        led.conv(prefix + "conv_up", inter, c_out, elems=e, live=bottleneck)
-        led.bn(prefix + "bn_up", c_out, elems=e, live=bottleneck)
-        if p.inner_se_ratio:
-            led.se(prefix + "se", c_out, p.inner_se_ratio, act, elems=e)
+        _bottleneck(led, prefix, c_in, inter, c_out, p.inner_se_ratio, act, bottleneck=bottleneck, e_in=e, e_out=e,
+                    core=lambda: led.graph_conv(prefix + "gcn", inter if bottleneck else c_in, inter, k, v=v, elems=e))
     else:  # mbconv
         f = p.factor
         inter = max(12, c_in * f)
-        led.conv(prefix + "conv_expand", c_in, inter, elems=e, bias=False)
-        led.bn(prefix + "bn_expand", inter, elems=e)
-        led.act(prefix + "act_expand", act, e * inter)
-        led.graph_conv(prefix + "gcn", inter, inter, k, v=v, elems=e, bias=False, groups=inter)
-        led.bn(prefix + "bn", inter, elems=e)
-        led.act(prefix + "act", act, e * inter)
-        if p.inner_se_ratio:
-            led.se(prefix + "se", inter, p.inner_se_ratio, act, elems=e)
-        led.conv(prefix + "conv_project", inter, c_out, elems=e, bias=False)
-        led.bn(prefix + "bn_project", c_out, elems=e)
+        _mbconv(led, prefix, c_in, inter, c_out, p.inner_se_ratio, act, e_in=e, e_out=e,
+                core=lambda: led.graph_conv(prefix + "gcn", inter, inter, k, v=v, elems=e, bias=False, groups=inter))
     led.act(prefix + "act_out", act, e * c_out)
 
 
@@ -167,34 +181,17 @@ def _temporal_block(led, p: ModulePlan, kernel, act, *, v, t_in, t_out, mode, pr
         inter = c * f
         for d in range(1, scales + 1):
             b = f"{prefix}branch{d}."
-            led.conv(b + "conv_expand", c, inter, elems=e_in, bias=False)
-            led.bn(b + "bn_expand", inter, elems=e_in)
-            led.act(b + "act_expand", act, e_in * inter)
-            led.conv(b + "conv", inter, inter, kernel=kernel, elems=e_out, bias=False, groups=inter)
-            led.bn(b + "bn", inter, elems=e_out)
-            led.act(b + "act", act, e_out * inter)
-            if p.inner_se_ratio:
-                led.se(b + "se", inter, p.inner_se_ratio, act, elems=e_out)
-            led.conv(b + "conv_project", inter, c, elems=e_out, bias=False)
-            led.bn(b + "bn_project", c, elems=e_out)
+            _mbconv(led, b, c, inter, c, p.inner_se_ratio, act, e_in=e_in, e_out=e_out,
+                    core=lambda: led.conv(b + "conv", inter, inter, kernel=kernel, elems=e_out, bias=False,
+                                          groups=inter))
     else:
         outer = p.outer_se_ratio
         bottleneck = p.block_type == "bottleneck"
         inter = c // f if bottleneck else c
         for d in range(1, scales + 1):
             b = f"{prefix}branch{d}."
-            led.conv(b + "conv_down", c, inter, elems=e_in, live=bottleneck)
-            led.bn(b + "bn_down", inter, elems=e_in, live=bottleneck)
-            if bottleneck:
-                led.act(b + "act_down", act, e_in * inter)
-            led.conv(b + "conv", inter, inter, kernel=kernel, elems=e_out)
-            led.bn(b + "bn", inter, elems=e_out)
-            if bottleneck:
-                led.act(b + "act", act, e_out * inter)
-            led.conv(b + "conv_up", inter, c, elems=e_out, live=bottleneck)
-            led.bn(b + "bn_up", c, elems=e_out, live=bottleneck)
-            if p.inner_se_ratio:
-                led.se(b + "se", c, p.inner_se_ratio, act, elems=e_out)
+            _bottleneck(led, b, c, inter, c, p.inner_se_ratio, act, bottleneck=bottleneck, e_in=e_in, e_out=e_out,
+                        core=lambda: led.conv(b + "conv", inter, inter, kernel=kernel, elems=e_out))
     # multi-scale fusion: built always, run only with more than one scale (A.6, A.8)
     multi = scales > 1
     led.conv(prefix + "fusion", c * scales, c, elems=e_out, live=multi)
@@ -205,25 +202,25 @@ def _temporal_block(led, p: ModulePlan, kernel, act, *, v, t_in, t_out, mode, pr
     led.act(prefix + "act_out", act, e_out * c)
 
 
+def _softmax_weights(led, prefix, width, hidden, act):
+    """The rows of channel and joint attention's weights (:mod:`infantjax.nn.attention`): the pool to ``width``
+    values, fc1 to ``hidden``, its BN and activation, fc2 back to ``width``."""
+    led.add(prefix + "pool", macs=width)
+    led.conv(prefix + "fc1", width, hidden, elems=1)
+    led.bn(prefix + "fc1_bn", hidden, elems=1)
+    led.act(prefix + "fc1_act", act, hidden)
+    led.conv(prefix + "fc2", hidden, width, elems=1)
+
+
 def _attention(led, kind, c, kernel, act, *, v, t, prefix):
     e = t * v
     if kind == "channel":
-        h = c // 4
-        led.add(prefix + "pool", macs=c)
-        led.conv(prefix + "fc1", c, h, elems=1)
-        led.bn(prefix + "fc1_bn", h, elems=1)
-        led.act(prefix + "fc1_act", act, h)
-        led.conv(prefix + "fc2", h, c, elems=1)
+        _softmax_weights(led, prefix, c, c // 4, act)
     elif kind == "frame":
         led.add(prefix + "pool", macs=t)  # mean over (C, V); the max pool counts nothing
         led.conv(prefix + "conv", 2, 1, kernel=kernel, elems=t)
     elif kind == "joint":
-        h = v // 2
-        led.add(prefix + "pool", macs=v)
-        led.conv(prefix + "fc1", v, h, elems=1)
-        led.bn(prefix + "fc1_bn", h, elems=1)
-        led.act(prefix + "fc1_act", act, h)
-        led.conv(prefix + "fc2", h, v, elems=1)
+        _softmax_weights(led, prefix, v, v // 2, act)
     else:
         return
     led.add(prefix + "scale", macs=e * c)
