@@ -26,7 +26,17 @@ from typing import Any
 
 from infantjax.errors import ConfigError, InfantJaxError
 
-__all__ = ["JsonConfig"]
+__all__ = ["JsonConfig", "check_positive_ints"]
+
+
+def check_positive_ints(config: Any, names: tuple[str, ...], owner: str) -> None:
+    """A :class:`~infantjax.errors.ConfigError` ``"<owner>.<name> must be a positive integer, got <value>"`` for
+    the first field of ``names`` whose value in ``config`` is not an ``int`` >= 1 (``True`` is not one): the check
+    the configs' ``__post_init__`` make of their counts and sizes."""
+    for name in names:
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{owner}.{name} must be a positive integer, got {value!r}")
 
 
 def _plain(value: Any) -> Any:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 from infantjax import skeleton as _skeleton
+from infantjax._jsonconfig import check_positive_ints
 from infantjax.errors import ConfigError, DataError
 from infantjax.infer.forward import Forward, Inputs
 
@@ -75,10 +76,7 @@ class CPInputs(Inputs):
     memory_budget: int | None = _host(None)
 
     def __post_init__(self):
-        for name in ("window", "hop", "eval_batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"CPInputs.{name} must be a positive integer, got {value!r}")
+        check_positive_ints(self, ("window", "hop", "eval_batch_size"), "CPInputs")
         if self.window < 3:
             raise ConfigError(f"CPInputs.window must be at least 3 frames, got {self.window}")
         check_preprocessing("CPInputs", self.preprocess_version, self.window_rotation)

@@ -13,7 +13,7 @@ import dataclasses
 import math
 from typing import Any
 
-from infantjax._jsonconfig import JsonConfig
+from infantjax._jsonconfig import JsonConfig, check_positive_ints
 from infantjax.errors import ConfigError
 
 __all__ = ["OPTIMIZERS", "SCHEDULES", "TrainConfig", "compile_key", "host_field"]
@@ -91,10 +91,8 @@ class TrainConfig(JsonConfig):
 
     def __post_init__(self):
         name = type(self).__name__
-        for field in ("epochs", "batch_size", "eval_batch_size", "sync_every", "decay_every", "cycle_epochs"):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name}.{field} must be a positive integer, got {value!r}")
+        check_positive_ints(self, ("epochs", "batch_size", "eval_batch_size", "sync_every", "decay_every",
+                                   "cycle_epochs"), name)
         budget = self.memory_budget
         if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget < 1):
             raise ConfigError(f"{name}.memory_budget must be a positive number of bytes or None, got {budget!r}")

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from infantjax import models
+from infantjax._jsonconfig import check_positive_ints
 from infantjax.errors import ConfigError, DataError
 from infantjax.metrics import roc_auc
 from infantjax.sequence import Cohort
@@ -158,10 +159,7 @@ class CPConfig(TrainConfig):
             raise ConfigError(f"CPConfig.scale must be finite, got {self.scale!r}")
         object.__setattr__(self, "scale", scale)
         super().__post_init__()
-        for name in ("positive_copies", "negative_copies", "window", "hop"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"CPConfig.{name} must be a positive integer, got {value!r}")
+        check_positive_ints(self, ("positive_copies", "negative_copies", "window", "hop"), "CPConfig")
         if isinstance(self.rotation, bool) or not isinstance(self.rotation, int) or not 0 <= self.rotation <= 180:
             raise ConfigError(f"CPConfig.rotation must be whole degrees in [0, 180], got {self.rotation!r}")
         check_preprocessing("CPConfig", self.preprocess_version, self.window_rotation)

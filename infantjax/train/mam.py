@@ -25,6 +25,7 @@ import numpy as np
 import optax
 
 from infantjax import backend, models
+from infantjax._jsonconfig import check_positive_ints
 from infantjax.errors import ConfigError, DataError
 from infantjax.models.mam import MamNet, MamSpec, closeness_loss, triplet_loss
 from infantjax.infer.mam import (  # noqa: F401 - the family's inference helpers, re-exported here
@@ -89,10 +90,7 @@ class MamConfig(TrainConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        for name in ("ref_batch", "bag_clips", "clip_stride", "folds"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"MamConfig.{name} must be a positive integer, got {value!r}")
+        check_positive_ints(self, ("ref_batch", "bag_clips", "clip_stride", "folds"), "MamConfig")
         if self.batch_size % 2 or self.ref_batch % 2:
             raise ConfigError(f"MamConfig.batch_size ({self.batch_size}) and ref_batch ({self.ref_batch}) must be "
                               "even: half of each step is of either class")

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from infantjax import models
+from infantjax._jsonconfig import check_positive_ints
 from infantjax.errors import ConfigError, DataError
 from infantjax.models.sma import LIMBS, SMASpec, fc_kernels
 from infantjax.preprocess.sma import STRIDE, WINDOW, limb_windows
@@ -83,10 +84,7 @@ class SMAConfig(TrainConfig):
             raise ConfigError(f"SMAConfig.score_offset must be a finite number, got {self.score_offset!r}")
         if not (isinstance(self.score_scale, (int, float)) and np.isfinite(self.score_scale) and self.score_scale > 0):
             raise ConfigError(f"SMAConfig.score_scale must be a finite number > 0, got {self.score_scale!r}")
-        for name in ("window", "stride"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"SMAConfig.{name} must be a positive integer, got {value!r}")
+        check_positive_ints(self, ("window", "stride"), "SMAConfig")
 
     @classmethod
     def quick(cls, **overrides) -> SMAConfig:

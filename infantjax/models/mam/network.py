@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from infantjax._jsonconfig import JsonConfig
+from infantjax._jsonconfig import JsonConfig, check_positive_ints
 from infantjax.errors import ConfigError, DataError
 from infantjax.models._registry import register
 from infantjax.models.mam.representation import INPUTS, features_per_joint, num_features, pair_indices
@@ -136,11 +136,8 @@ class MamSpec(JsonConfig):
 
     def __post_init__(self):
         object.__setattr__(self, "dtype", dtype_name(self.dtype, "MamSpec.dtype"))
-        for name in ("num_joints", "channels", "clip_length", "patch", "width", "depth", "heads", "mlp_ratio",
-                     "mil_hidden", "info_hidden"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"MamSpec.{name} must be a positive integer, got {value!r}")
+        check_positive_ints(self, ("num_joints", "channels", "clip_length", "patch", "width", "depth", "heads",
+                                   "mlp_ratio", "mil_hidden", "info_hidden"), "MamSpec")
         if self.num_joints < 2:
             raise ConfigError(f"MamSpec.num_joints must be >= 2 (distances need pairs), got {self.num_joints}")
         if self.channels not in (2, 3):

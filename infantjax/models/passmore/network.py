@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from infantjax._jsonconfig import JsonConfig
+from infantjax._jsonconfig import JsonConfig, check_positive_ints
 from infantjax.errors import ConfigError
 from infantjax.models._registry import register
 from infantjax.nn.norm import batch_norm
@@ -185,11 +185,8 @@ class PassmoreSpec(JsonConfig):
 
     def __post_init__(self):
         object.__setattr__(self, "dtype", dtype_name(self.dtype, "PassmoreSpec.dtype"))
-        for name in ("num_features", "clip_length", "filters", "kernel_size", "num_blocks", "pool", "dense_units",
-                     "attention_units", "attention_heads"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"PassmoreSpec.{name} must be a positive integer, got {value!r}")
+        check_positive_ints(self, ("num_features", "clip_length", "filters", "kernel_size", "num_blocks", "pool",
+                                   "dense_units", "attention_units", "attention_heads"), "PassmoreSpec")
         if isinstance(self.num_dense, bool) or not isinstance(self.num_dense, int) or self.num_dense < 0:
             raise ConfigError(f"PassmoreSpec.num_dense must be an integer >= 0, got {self.num_dense!r}")
         if self.attention not in ("sigmoid", "softmax"):

@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from infantjax._jsonconfig import JsonConfig
+from infantjax._jsonconfig import JsonConfig, check_positive_ints
 from infantjax.errors import ConfigError
 from infantjax.models._registry import register
 from infantjax.nn.precision import dtype_name, resolve
@@ -140,10 +140,7 @@ class SMASpec(JsonConfig):
 
     def __post_init__(self):
         object.__setattr__(self, "dtype", dtype_name(self.dtype, "SMASpec.dtype"))
-        for name in ("window", "conv1", "conv2", "conv3", "fc", "pool_window", "pool_stride"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"SMASpec.{name} must be a positive integer, got {value!r}")
+        check_positive_ints(self, ("window", "conv1", "conv2", "conv3", "fc", "pool_window", "pool_stride"), "SMASpec")
         if not 0.0 <= float(self.dropout) < 1.0:
             raise ConfigError(f"SMASpec.dropout must be in [0, 1), got {self.dropout!r}")
         if top_shapes(self)[-1][2] < 1:
