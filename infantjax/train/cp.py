@@ -21,6 +21,7 @@ import logging
 import math
 from collections.abc import Sequence
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -401,12 +402,6 @@ def remat_limit() -> int:
     return max(REMAT_ABOVE, parallel.memory_budget(fraction=0.5))
 
 
-def flax_module_type() -> type:
-    import flax.linen as nn
-
-    return nn.Module
-
-
 def _backward_bytes(spec, config: CPConfig, num_joints: int) -> int:
     """Bytes of the activations one instance's training step keeps for its backward pass (the residuals of
     ``jax.vjp`` of its loss at ``config.batch_size`` windows, traced abstractly: nothing is compiled or run)."""
@@ -454,7 +449,7 @@ class CPTask(Task):
         self.channels = self.forward.channels
         #: whether the training step rematerialises the network's modules (``config.remat``, "auto" resolved)
         self.remat = config.remat is True
-        if config.remat == "auto" and not isinstance(spec, flax_module_type()):
+        if config.remat == "auto" and not isinstance(spec, nn.Module):  # a ready module is built as given
             need, limit = _backward_bytes(spec, config, self.num_joints), remat_limit()
             if need > limit:
                 log.info("the training step of %s would keep %.1f GB of activations for its backward pass "
