@@ -252,6 +252,16 @@ def test_calibrated_thresholds_flag_few_right_frames_and_catch_wrong_ones():
     assert report["right"] == 150 and report["wrong"] == 50
     assert report["fitted"]["right_flagged"] <= 0.02 and report["fitted"]["wrong_caught"] >= 0.9
     assert 0.05 < fitted.low_confidence <= 0.3
+    # the faint check: a model that draws feet as surely as the rest keeps the shipped ratio; one that draws them
+    # at about half its best keypoints' confidence in every right frame gets a ratio below that
+    from infantjax.clinical.quality import THRESHOLDS
+
+    sure = np.where(wrong[:, None], conf, rng.uniform(0.75, 0.85, (n, 19)))
+    assert calibrate_thresholds(coords, sure, np.full((n, 2), (120, 160)), correct)[0].faint_ratio == \
+        THRESHOLDS.faint_ratio
+    feet = [im19.keypoints.index(k) for k in ("left_ankle", "right_ankle")]
+    sure[np.ix_(~wrong, feet)] = 0.4
+    assert calibrate_thresholds(coords, sure, np.full((n, 2), (120, 160)), correct)[0].faint_ratio < 0.55
     with pytest.raises(DataError, match="nothing to calibrate"):
         calibrate_thresholds(coords, conf, np.full((n, 2), (120, 160)), np.zeros((n, 19), bool))
 

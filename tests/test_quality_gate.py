@@ -6,6 +6,7 @@ caught: the infant turned 90°, an empty mattress, a noise stream, the infant le
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -171,6 +172,33 @@ def test_hidden_legs_make_a_window_unreliable_and_a_hidden_arm_doubtful_naming_t
     assert assess_tracking(seq.replace(confidence=conf), spans(seq), window_rotation="corrected").state == "good"
 
 
+def test_a_face_hard_to_see_makes_its_windows_doubtful_naming_the_face():
+    """A dim room: the pose model still finds every keypoint, but the nose's confidence falls to about half the
+    frame's best-seen keypoints' (0.35 against 0.8 here, far above the low-confidence threshold), and the nose it
+    places is a little off in every frame. Through most of a window: doubtful, the face named; for a moment (a
+    head turned away for a second): nothing."""
+    seq = recording(10.0)
+    conf = seq.confidence.copy()
+    conf[75:225, IX["nose"]] = 0.35  # the middle window, and half of the first and the last
+    dim = seq.replace(confidence=conf)
+    q = assess_tracking(dim, spans(dim), window_rotation="corrected")
+    assert not q.withheld and q.state == "doubtful"
+    assert q.window_states == ("good", "doubtful", "good")
+    assert "the face hard to see in 100 % of its frames" in q.window_reasons[1]
+    assert any(r.startswith("the face hard to see in 1 of 3 windows") for r in q.reasons), q.reasons
+    assert q.summary["faint"]["face"] == pytest.approx(150 / len(conf)) and q.summary["faint"]["left foot"] == 0.0
+    # at 75 % of the rest the face is seen; the threshold is a field of Thresholds (pose-gate files carry it)
+    conf[75:225, IX["nose"]] = 0.75 * np.nanpercentile(seq.confidence, 75, axis=1)[75:225]
+    assert assess_tracking(seq.replace(confidence=conf), spans(seq), window_rotation="corrected").state == "good"
+    strict = dataclasses.replace(THRESHOLDS, faint_ratio=0.8)
+    q = assess_tracking(seq.replace(confidence=conf), spans(seq), window_rotation="corrected", thresholds=strict)
+    assert q.window_states == ("good", "doubtful", "good")
+    # a head turned away for a second changes nothing
+    conf = seq.confidence.copy()
+    conf[0:30, IX["nose"]] = 0.2
+    assert assess_tracking(seq.replace(confidence=conf), spans(seq), window_rotation="corrected").state == "good"
+
+
 def test_keypoint_files_without_frame_size_or_confidence_are_judged_on_what_they_have():
     seq = recording()
     bare = SkeletonSequence(seq.coords, seq.fps, "in-motion-19")
@@ -260,7 +288,18 @@ def pose_model():
     return PosePredictor.pretrained("rt-synthetic-infant")
 
 
-def tracked_verdict(tmp_path, pose_model, kind: str, seed: int = 2) -> TrackingQuality:
+#: The earlier whole-frame model draws hands and feet with 0.3–0.6 of its best keypoints' confidence in every
+#: frame of a good render (the default model, for which the shipped 0.7 is calibrated, about as surely as its
+#: trunk): judged with the faint_ratio a lab would fit for it (pose-gate), not the default model's.
+EARLIER = dataclasses.replace(THRESHOLDS, faint_ratio=0.3)
+
+
+@pytest.fixture(scope="module")
+def earlier_thresholds():
+    return EARLIER
+
+
+def tracked_verdict(tmp_path, pose_model, kind: str, thresholds, seed: int = 2) -> TrackingQuality:
     """A 6-s video of ``kind`` (320 × 240, 10 fps) tracked by the zoo's pose model and judged over 5-s
     windows."""
     from infantjax.synth.faults import fault_video
@@ -268,22 +307,26 @@ def tracked_verdict(tmp_path, pose_model, kind: str, seed: int = 2) -> TrackingQ
     video = fault_video(tmp_path / f"{kind}.mp4", kind, seed=seed, duration_s=6.0, fps=10.0)
     seq = pose_model.track(video.path, progress=False)
     assert seq.metadata["image_hw"] == ([320, 240] if kind == "rotated" else [240, 320])
-    return assess_tracking(seq, window_spans([0, 30], 150, 30.0, seq.duration), window_rotation="reference")
+    return assess_tracking(seq, window_spans([0, 30], 150, 30.0, seq.duration), window_rotation="reference",
+                           thresholds=thresholds)
 
 
 @pytest.mark.needs("av")
-def test_a_rendered_video_that_tracks_well_is_not_withheld(tmp_path, pose_model):
-    q = tracked_verdict(tmp_path, pose_model, "good")
+def test_a_rendered_video_that_tracks_well_is_not_withheld(tmp_path, pose_model, earlier_thresholds):
+    q = tracked_verdict(tmp_path, pose_model, "good", earlier_thresholds)
     assert not q.withheld and q.window_states == ("good", "good")
+    # judged with the default model's faint_ratio, the earlier model's hands and feet are hard to see throughout
+    q = tracked_verdict(tmp_path, pose_model, "good", THRESHOLDS)
+    assert not q.withheld and "hard to see" in " ".join(q.reasons)
 
 
 @pytest.mark.needs("av")
 @pytest.mark.parametrize("kind", ["rotated", "empty", "noise", "leaving", "blurred"])
-def test_each_failure_kind_is_withheld(tmp_path, pose_model, kind):
+def test_each_failure_kind_is_withheld(tmp_path, pose_model, earlier_thresholds, kind):
     """The infant turned 90° (keypoints on the frame's edge, low confidence), no infant (an empty mattress, a
     noise stream), the infant leaving the frame from 2.1 to 4.5 s of 6, heavy blur: never a coloured
     decision."""
-    q = tracked_verdict(tmp_path, pose_model, kind)
+    q = tracked_verdict(tmp_path, pose_model, kind, earlier_thresholds)
     assert q.withheld and q.state == "unreliable", (kind, q.reasons, q.summary)
     assert q.reasons[0] == "tracking unreliable in 2 of 2 windows"
     assert all(w for w in q.window_reasons)  # each window says why

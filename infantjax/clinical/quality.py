@@ -33,7 +33,11 @@ Per body part, where the keypoints have confidences: a limb (a leg: knee and ank
 parent's hand over it. A pose model draws a hidden limb somewhere all the same, with a confidence that falls but
 not below :attr:`Thresholds.low_confidence`; the CP networks read leg movements, so a window in which **both legs**
 are hidden in more than :attr:`Thresholds.window_hidden` of its frames is *unreliable*, and one with a single limb
-hidden so long is *doubtful*, the reasons naming the body part.
+hidden so long is *doubtful*, the reasons naming the body part. The **face** (the nose), a **hand** (the wrist)
+or a **foot** (the ankle) is *hard to see* in a frame when its confidence is below :attr:`Thresholds.faint_ratio`
+× the same 75th percentile — a dim room, a grey picture, blur or heavy compression takes their detail first, and
+the pose model then places the keypoint a little off in every frame, which the CP networks read as movement: a
+window with one of them hard to see in more than :attr:`Thresholds.window_faint` of its frames is *doubtful*.
 
 Per window, the **camera**: a hand-held camera moves every keypoint by the same vector one or two times a second,
 which the CP networks read as the infant's movement. The keypoints' common fast movement
@@ -118,6 +122,13 @@ class Thresholds:
             below 0.4 in at most 1.4 % of the frames, never both legs at once; legs under a blanket: 0.2–0.3).
         window_hidden: a window is unreliable when both legs are hidden in more than this share of its frames,
             doubtful when one limb is.
+        faint_ratio: the face, a hand or a foot (:data:`FAINT`) is hard to see in a frame when its keypoint's
+            confidence is below this share of the frame's 75th-percentile keypoint confidence.
+        window_faint: a window is doubtful when one of them is hard to see in more than this share of its frames
+            (rendered infants, 5-s windows: 48 good 10-s renders at 320 × 240 at most 55 %, the worst-tracked of
+            them; the perturbation suite's clean 30-s videos at most 44 %; the same videos in a dim room, where the
+            nose alone moved a risk by up to 0.43, 95–100 % for the nose; heavily compressed, 68–77 %, and grey,
+            68 % for an ankle, where the risk moved by 0.14–0.21).
         shake: a window is doubtful when the camera's fast movement under the infant (the keypoints' common
             displacement, :func:`infantjax.preprocess.camera.camera_motion`) is faster than this many trunk
             lengths per second, root mean square over the window (rendered infants: clean videos and their valid
@@ -142,6 +153,8 @@ class Thresholds:
     min_trunk: float = 0.04
     hidden_ratio: float = 0.4
     window_hidden: float = 0.5
+    faint_ratio: float = 0.7
+    window_faint: float = 0.6
     shake: float = 1.5
 
     def to_dict(self) -> dict:
@@ -425,7 +438,11 @@ def calibrate_thresholds(coords: np.ndarray, confidence: np.ndarray, sizes: np.n
       Youden's J over the observed confidences; the middle of the cuts that reach it);
     * ``missing_share``, ``confidence_share``, ``edge_share``, ``bone_share`` — each the smallest share that at most
       ``max_false`` of the right frames exceed (so the gate flags few frames the model tracked well), never below
-      the share one keypoint (or bone) makes.
+      the share one keypoint (or bone) makes;
+    * ``faint_ratio`` — at most ``base``'s, and low enough that at most :data:`FAINT_FALSE` of the right keypoints
+      of the face, the hands and the feet (:data:`FAINT`) in right frames fall below it (a model that draws them
+      with less confidence than its trunk in every frame, e.g. one tracking whole frames, is not called faint in
+      every window).
 
     The checks that need time (jumps) or a whole recording (windows, the share of usable windows) keep ``base``'s
     values: single frames cannot tell them.
@@ -477,6 +494,15 @@ def calibrate_thresholds(coords: np.ndarray, confidence: np.ndarray, sizes: np.n
         allowed = int(np.floor(float(max_false) * len(values)))
         limit = values[len(values) - 1 - allowed] if len(values) else getattr(base, name)
         changes[name] = float(max(limit, floors[check]) + 1e-9)
+    ix = {name: i for i, name in enumerate(_skeleton.get(_SKELETON).keypoints)}
+    parts = [ix[k] for names in FAINT.values() for k in names]
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        relative = conf / np.nanpercentile(np.where(present, conf, np.nan), 75, axis=1, keepdims=True)
+    seen = relative[:, parts][right[:, None] & correct[:, parts] & present[:, parts]]
+    seen = seen[np.isfinite(seen)]
+    if len(seen):
+        changes["faint_ratio"] = float(min(base.faint_ratio, np.quantile(seen, FAINT_FALSE)))
     fitted = dataclasses.replace(fitted, **changes)
 
     def rates(th: Thresholds) -> dict:
@@ -487,7 +513,7 @@ def calibrate_thresholds(coords: np.ndarray, confidence: np.ndarray, sizes: np.n
     report = {"frames": int(n), "right": int(right.sum()), "wrong": int((~right).sum()), "max_false": max_false,
               "base": rates(base), "fitted": rates(fitted),
               "kept": ["jump", "jump_share", "window_doubtful", "window_unreliable", "window_confidence",
-                       "hidden_ratio", "window_hidden",
+                       "hidden_ratio", "window_hidden", "window_faint",
                        "min_usable", "min_trunk", "bone_long", "proportion_long", "bone_free", "edge_margin"]}
     return fitted, report
 
@@ -578,13 +604,14 @@ def _assess_tracking(seq, windows, window_rotation, preprocess_version, threshol
     scale = float(np.nanmedian(trunk)) if np.isfinite(trunk).any() else math.nan
     unit = scale if math.isfinite(scale) and scale > 0 else 1.0
     checks = _frame_checks(coords, conf, times, size, th, unit)
-    hidden = _hidden_limbs(coords, conf, th)
+    hidden, faint = _hidden_parts(coords, conf, th)
     from infantjax.preprocess.camera import camera_motion
 
     camera = camera_motion(seq)
     shaken_windows = 0
     limb_windows = {limb: 0 for limb in LIMBS}
     legs_windows = 0
+    faint_windows = {name: 0 for name in FAINT}
     limits = {"missing": th.missing_share, "confidence": th.confidence_share, "edge": th.edge_share,
               "bones": th.bone_share, "jumps": th.jump_share, "orientation": 0.5}
     scores = np.stack([np.clip(1.0 - checks[c] / (2.0 * limits[c]), 0.0, 1.0) for c in CHECKS]) if t else \
@@ -635,6 +662,14 @@ def _assess_tracking(seq, windows, window_rotation, preprocess_version, threshol
                     if not (legs_hidden and limb.endswith("leg")):
                         limbs_hidden.append(limb)
                         why.append(f"the {limb} hidden in {100 * part:.0f} % of its frames")
+        faint_parts = []
+        if faint is not None and sel.any():
+            for name, flags in faint.items():
+                part = float(flags[sel].mean())
+                if part > th.window_faint:
+                    faint_parts.append(name)
+                    faint_windows[name] += 1
+                    why.append(f"the {name} hard to see in {100 * part:.0f} % of its frames")
         shake = camera.window_shake(times, a, b) if sel.any() else 0.0
         shaken = shake > th.shake
         if shaken:
@@ -643,7 +678,7 @@ def _assess_tracking(seq, windows, window_rotation, preprocess_version, threshol
         if share > th.window_unreliable or (wconf is not None and wconf < th.window_confidence) or tiny \
                 or legs_hidden:
             state = "unreliable"
-        elif share > th.window_doubtful or limbs_hidden or shaken:
+        elif share > th.window_doubtful or limbs_hidden or shaken or faint_parts:
             state = "doubtful"
         else:
             state = "good"
@@ -670,6 +705,11 @@ def _assess_tracking(seq, windows, window_rotation, preprocess_version, threshol
     for limb, count in limb_windows.items():
         if count and not (legs_windows and limb.endswith("leg") and count <= legs_windows):
             reasons.append(f"the {limb} hidden in {count} of {n} windows")
+    for name, count in faint_windows.items():
+        if count:
+            reasons.append(f"the {name} hard to see in {count} of {n} windows (a dim room, a grey picture, blur or "
+                           "heavy compression?): the pose model places it less surely, and the CP networks read its "
+                           "movement")
     if shaken_windows:
         reasons.append(f"the camera shook in {shaken_windows} of {n} windows (a hand-held camera?): "
                        + ("its shake was taken out of the keypoints before scoring" if steadied else
@@ -694,6 +734,7 @@ def _assess_tracking(seq, windows, window_rotation, preprocess_version, threshol
                          "angle": None if not math.isfinite(angle) else float(angle)},
                "checks": {c: float(checks[c].mean()) if t else 0.0 for c in CHECKS},
                "hidden": None if hidden is None else {limb: float(f.mean()) for limb, f in hidden.items()},
+               "faint": None if faint is None else {name: float(f.mean()) for name, f in faint.items()},
                "camera": {**camera.to_json(), "steadied": bool(steadied)}}
     return TrackingQuality(state=state, withheld=bool(withheld), reasons=tuple(reasons),
                            window_states=tuple(window_states), window_reasons=tuple(window_reasons),
@@ -706,23 +747,35 @@ LIMBS = {"left leg": ("left_knee", "left_ankle"), "right leg": ("right_knee", "r
          "left arm": ("left_elbow", "left_wrist"), "right arm": ("right_elbow", "right_wrist")}
 
 
-def _hidden_limbs(coords: np.ndarray, conf: np.ndarray | None, th: Thresholds) -> dict[str, np.ndarray] | None:
-    """Per limb of :data:`LIMBS`, (T,) True where it is hidden (see the module docstring); None without
-    confidences (nothing to tell a hidden limb by)."""
+#: The share of right keypoints of the face, hands and feet that :func:`calibrate_thresholds` lets fall below
+#: the ``faint_ratio`` it fits (a window needs more than ``window_faint`` of its frames below it to be doubtful).
+FAINT_FALSE = 0.02
+
+#: The parts the gate judges for detail a dim room, a grey picture, blur or compression takes away first: the
+#: face, the hands and the feet (one keypoint each), whose movements the CP networks read.
+FAINT = {"face": ("nose",), "left hand": ("left_wrist",), "right hand": ("right_wrist",),
+         "left foot": ("left_ankle",), "right foot": ("right_ankle",)}
+
+
+def _hidden_parts(coords: np.ndarray, conf: np.ndarray | None,
+                  th: Thresholds) -> tuple[dict[str, np.ndarray] | None, dict[str, np.ndarray] | None]:
+    """Per limb of :data:`LIMBS`, (T,) True where it is hidden, and per part of :data:`FAINT`, (T,) True where
+    it is hard to see (see the module docstring); (None, None) without confidences (nothing to tell them by)."""
     if conf is None or not len(conf):
-        return None
+        return None, None
     ix = {n: i for i, n in enumerate(_skeleton.get(_SKELETON).keypoints)}
     c = np.where(np.isnan(coords).any(axis=-1), np.nan, conf)
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         best = np.nanpercentile(c, 75, axis=1)
-        out = {}
-        for limb, names in LIMBS.items():
-            seen = np.nanmean(c[:, [ix[n] for n in names]], axis=1)
-            out[limb] = ~(seen >= th.hidden_ratio * best)  # NaN (missing, or no confidence at all): hidden
-    if not np.isfinite(best).any():
-        return None
-    return out
+        if not np.isfinite(best).any():
+            return None, None
+
+        def below(names, ratio):  # NaN (missing, or no confidence at all): below
+            return ~(np.nanmean(c[:, [ix[n] for n in names]], axis=1) >= ratio * best)
+
+        return ({limb: below(names, th.hidden_ratio) for limb, names in LIMBS.items()},
+                {name: below(names, th.faint_ratio) for name, names in FAINT.items()})
 
 
 _CHECK_WORDS = {"missing": "keypoints missing", "confidence": "low confidence",
