@@ -7,22 +7,13 @@ from __future__ import annotations
 import numpy as np
 
 from infantjax.errors import KeypointFormatError
-from infantjax.io.keypoints.common import (
-    check_row_lengths,
-    csv_number,
-    csv_writer,
-    frames_metadata,
-    index_column,
-    parse_numbers,
-    read_csv,
-    sequence_of_parts,
-)
+from infantjax.io.keypoints import common
 from infantjax.sequence import SkeletonSequence
 
 
 def read(path, skeleton, fps) -> SkeletonSequence:
     """Read a DeepLabCut CSV (``skeleton``, ``fps``: as :func:`~infantjax.io.read_keypoints`)."""
-    rows = read_csv(path)
+    rows = common.read_csv(path)
     if len(rows) < 3 or not rows[0] or rows[0][0].strip().lower() != "scorer":
         raise KeypointFormatError(
             f"{path}: a DeepLabCut CSV starts with three header rows 'scorer', 'bodyparts', 'coords'; "
@@ -51,7 +42,7 @@ def read(path, skeleton, fps) -> SkeletonSequence:
             f"{path}: DeepLabCut header rows must be 'scorer', 'bodyparts', 'coords', found {header_names[:3]}"
         )
     width = len(rows[0])
-    check_row_lengths(path, rows[:3], width, 1)
+    common.check_row_lengths(path, rows[:3], width, 1)
     bodyparts, coords_row = rows[1], rows[2]
     value_cols = [c for c in range(1, width) if coords_row[c].strip().lower() in ("x", "y", "z", "likelihood")]
     if not value_cols:
@@ -66,9 +57,9 @@ def read(path, skeleton, fps) -> SkeletonSequence:
     dims = ["x", "y", "z"] if all("z" in columns[p] for p in parts) else ["x", "y"]
     has_conf = all("likelihood" in columns[p] for p in parts)
     body = rows[3:]
-    check_row_lengths(path, body, width, 4)
+    common.check_row_lengths(path, body, width, 4)
     col_names = [f"{bodyparts[c]}.{coords_row[c]}" for c in range(n_index, width)]
-    values = parse_numbers(path, [r[n_index:] for r in body], 4, col_names)
+    values = common.parse_numbers(path, [r[n_index:] for r in body], 4, col_names)
 
     def pick(coord: str) -> np.ndarray:
         return np.stack([values[:, columns[p][coord] - n_index] for p in parts], axis=1)
@@ -77,8 +68,8 @@ def read(path, skeleton, fps) -> SkeletonSequence:
     xyz[np.isnan(xyz).any(axis=-1)] = np.nan
     conf = pick("likelihood") if (has_conf and body) else None
     meta = {"scorer": rows[0][n_index].strip()} if width > n_index else {}
-    meta.update(frames_metadata(path, [r[:n_index] for r in body]))
-    return sequence_of_parts(path, xyz, conf, parts, skeleton, fps, meta)
+    meta.update(common.frames_metadata(path, [r[:n_index] for r in body]))
+    return common.sequence_of_parts(path, xyz, conf, parts, skeleton, fps, meta)
 
 
 def write(path, seq: SkeletonSequence) -> None:
@@ -86,18 +77,18 @@ def write(path, seq: SkeletonSequence) -> None:
     labels = seq.skeleton.labels
     coords_names = ["x", "y", "z"][: seq.dims] + (["likelihood"] if seq.confidence is not None else [])
     scorer = str(seq.metadata.get("scorer") or "infantjax")
-    index = index_column(seq)
+    index = common.index_column(seq)
 
-    with csv_writer(path) as w:
+    with common.csv_writer(path) as w:
         w.writerow(["scorer"] + [scorer] * (len(labels) * len(coords_names)))
         w.writerow(["bodyparts"] + [lab for lab in labels for _ in coords_names])
         w.writerow(["coords"] + coords_names * len(labels))
         for t in range(seq.num_frames):
             row = [index[t]]
             for j in range(seq.num_keypoints):
-                row += [csv_number(v) for v in seq.coords[t, j]]
+                row += [common.csv_number(v) for v in seq.coords[t, j]]
                 if seq.confidence is not None:
-                    row.append(csv_number(seq.confidence[t, j]))
+                    row.append(common.csv_number(seq.confidence[t, j]))
             w.writerow(row)
 
 

@@ -9,16 +9,7 @@ from typing import Any
 import numpy as np
 
 from infantjax.errors import KeypointFormatError
-from infantjax.io.keypoints.common import (
-    check_row_lengths,
-    csv_number,
-    csv_writer,
-    frames_metadata,
-    index_column,
-    parse_numbers,
-    read_csv,
-    sequence_of_parts,
-)
+from infantjax.io.keypoints import common
 from infantjax.sequence import SkeletonSequence
 
 _LONG_NAME_COLS = ("joint_name", "bodypart", "joint", "keypoint")
@@ -27,7 +18,7 @@ _LONG_KEY_COLS = ("image", "frame", "file_name", "filename")
 
 def read(path, skeleton, fps) -> SkeletonSequence:
     """Read a long keypoint CSV (``skeleton``, ``fps``: as :func:`~infantjax.io.read_keypoints`)."""
-    rows = read_csv(path)
+    rows = common.read_csv(path)
     header = [c.strip().lower() for c in rows[0]] if rows else []
     col = {c: i for i, c in enumerate(header)}
     name_col = next((col[c] for c in _LONG_NAME_COLS if c in col), None)
@@ -38,12 +29,12 @@ def read(path, skeleton, fps) -> SkeletonSequence:
             f"found {header[:10]}"
         )
     body = rows[1:]
-    check_row_lengths(path, body, len(header), 2)
+    common.check_row_lengths(path, body, len(header), 2)
     numeric = ["x", "y"] + (["z"] if "z" in col else [])
     conf_name = next((c for c in ("likelihood", "confidence") if c in col), None)
     if conf_name:
         numeric.append(conf_name)
-    values = parse_numbers(path, [[r[col[c]] for c in numeric] for r in body], 2, numeric)
+    values = common.parse_numbers(path, [[r[col[c]] for c in numeric] for r in body], 2, numeric)
     names = [r[name_col].strip() for r in body]
     parts = list(dict.fromkeys(names))
     if skeleton is None and "joint_id" in col and parts:
@@ -68,7 +59,7 @@ def read(path, skeleton, fps) -> SkeletonSequence:
             conf[t, j] = values[r, dims]
     meta: dict[str, Any] = {}
     if key_name == "frame":
-        meta.update(frames_metadata(path, [[k] for k in frames]))
+        meta.update(common.frames_metadata(path, [[k] for k in frames]))
     else:
         meta.update({"images": frames, "time_series": False})
     if "height" in col and "width" in col:
@@ -76,7 +67,7 @@ def read(path, skeleton, fps) -> SkeletonSequence:
         for line, (r, k) in enumerate(zip(body, keys), start=2):
             size.setdefault(k, [_int_cell(path, line, c, r[col[c]]) for c in ("height", "width")])
         meta["image_sizes"] = [size[k] for k in frames]
-    return sequence_of_parts(path, xyz, conf, parts, skeleton, fps, meta)
+    return common.sequence_of_parts(path, xyz, conf, parts, skeleton, fps, meta)
 
 
 def _int_cell(path, line: int, column: str, cell: str) -> int:
@@ -93,12 +84,12 @@ def write(path, seq: SkeletonSequence) -> None:
     """Write ``seq`` as one row per present keypoint, atomically."""
     images = seq.metadata.get("images")
     by_image = isinstance(images, (list, tuple)) and len(images) == seq.num_frames
-    index = index_column(seq)
+    index = common.index_column(seq)
     sizes = seq.metadata.get("image_sizes")
     has_sizes = isinstance(sizes, (list, tuple)) and len(sizes) == seq.num_frames
     dims = ["x", "y", "z"][: seq.dims]
 
-    with csv_writer(path) as w:
+    with common.csv_writer(path) as w:
         header = ["image" if by_image else "frame"] + (["height", "width"] if has_sizes else [])
         header += ["joint_id", "joint_name"] + dims + (["confidence"] if seq.confidence is not None else [])
         w.writerow(header)
@@ -107,8 +98,8 @@ def write(path, seq: SkeletonSequence) -> None:
                 if np.isnan(seq.coords[t, j]).any():
                     continue
                 row = [index[t]] + ([int(sizes[t][0]), int(sizes[t][1])] if has_sizes else [])
-                row += [j, seq.skeleton.labels[j]] + [csv_number(v) for v in seq.coords[t, j]]
+                row += [j, seq.skeleton.labels[j]] + [common.csv_number(v) for v in seq.coords[t, j]]
                 if seq.confidence is not None:
-                    row.append(csv_number(seq.confidence[t, j]))
+                    row.append(common.csv_number(seq.confidence[t, j]))
                 w.writerow(row)
 

@@ -11,16 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from infantjax.errors import KeypointFormatError
-from infantjax.io.keypoints.common import (
-    check_row_lengths,
-    csv_number,
-    csv_writer,
-    frames_metadata,
-    index_column,
-    parse_numbers,
-    read_csv,
-    sequence_of_parts,
-)
+from infantjax.io.keypoints import common
 from infantjax.sequence import SkeletonSequence
 
 _CONFIDENCE_SUFFIXES = ("_likelihood", "_confidence")
@@ -28,7 +19,7 @@ _CONFIDENCE_SUFFIXES = ("_likelihood", "_confidence")
 
 def read(path, skeleton, fps) -> SkeletonSequence:
     """Read a CP reference CSV (``skeleton``, ``fps``: as :func:`~infantjax.io.read_keypoints`)."""
-    rows = read_csv(path)
+    rows = common.read_csv(path)
     if not rows:
         raise KeypointFormatError(f"{path}: the file is empty; it holds no keypoints")
     header = [c.strip() for c in rows[0]]
@@ -40,9 +31,9 @@ def read(path, skeleton, fps) -> SkeletonSequence:
             "an optional 'frame' column and then one x and one y column per body part"
         )
     body = rows[1:]
-    check_row_lengths(path, body, len(header), 2)
+    common.check_row_lengths(path, body, len(header), 2)
     col = {c: i for i, c in enumerate(header)}
-    values = parse_numbers(path, body, 2, header) if body else np.zeros((0, len(header)))
+    values = common.parse_numbers(path, body, 2, header) if body else np.zeros((0, len(header)))
     dims = ["x", "y", "z"] if all(f"{p}_z" in col for p in parts) else ["x", "y"]
     xyz = np.stack([np.stack([values[:, col[f"{p}_{d}"]] for p in parts], axis=1) for d in dims], axis=-1)
     xyz[np.isnan(xyz).any(axis=-1)] = np.nan
@@ -55,8 +46,8 @@ def read(path, skeleton, fps) -> SkeletonSequence:
     if "frame" in col and body:
         cells = [r[col["frame"]] for r in body]
         by = -1 if _shift(cells[0], 0) != "0" else 0  # numbered from 1 (files written from 0 are read as they are)
-        meta = frames_metadata(path, [[_shift(c, by)] for c in cells])
-    return sequence_of_parts(path, xyz, conf, parts, skeleton, fps, meta)
+        meta = common.frames_metadata(path, [[_shift(c, by)] for c in cells])
+    return common.sequence_of_parts(path, xyz, conf, parts, skeleton, fps, meta)
 
 
 def _shift(cell: str, by: int) -> str:
@@ -73,16 +64,16 @@ def write(path, seq: SkeletonSequence) -> None:
     without confidences (``seq.replace(confidence=None)``); its HEAD reader skips the confidence columns."""
     names = seq.skeleton.keypoints
     dims = ["x", "y", "z"][: seq.dims]
-    index = [_shift(cell, 1) for cell in index_column(seq)]
+    index = [_shift(cell, 1) for cell in common.index_column(seq)]
 
-    with csv_writer(path) as w:
+    with common.csv_writer(path) as w:
         header = ["frame"] + [f"{n}_{d}" for n in names for d in dims]
         if seq.confidence is not None:
             header += [f"{n}_confidence" for n in names]
         w.writerow(header)
         for t in range(seq.num_frames):
-            row = [index[t]] + [csv_number(v) or "nan" for v in seq.coords[t].reshape(-1)]
+            row = [index[t]] + [common.csv_number(v) or "nan" for v in seq.coords[t].reshape(-1)]
             if seq.confidence is not None:
-                row += [csv_number(v) or "nan" for v in seq.confidence[t]]
+                row += [common.csv_number(v) or "nan" for v in seq.confidence[t]]
             w.writerow(row)
 
