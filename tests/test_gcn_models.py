@@ -38,7 +38,7 @@ def _channels(spec):
 
 def _window(spec, n=2, t=150, seed=0):
     rng = np.random.default_rng(seed)
-    return jnp.asarray(rng.normal(size=(n, t, V, _channels(spec))), jnp.float32)
+    return jnp.asarray(rng.normal(size=(n, t, V, _channels(spec))).astype(np.float32))
 
 
 def _shapes(model, x):
@@ -50,13 +50,14 @@ def _random_variables(model, x, seed=0):
     initialisers are tested on their own below)."""
     rng = np.random.default_rng(seed)
 
+    # NumPy arrays: jnp.ones/jnp.asarray(..., dtype) compile a broadcast or a conversion per leaf shape
     def fill(path, sd):
         name = str(getattr(path[-1], "key", path[-1]))
         if name in ("scale", "var", "edge_importance"):
-            return jnp.ones(sd.shape, sd.dtype)
+            return np.ones(sd.shape, sd.dtype)
         if name == "mean":
-            return jnp.zeros(sd.shape, sd.dtype)
-        return jnp.asarray(rng.normal(size=sd.shape) * 0.2, sd.dtype)
+            return np.zeros(sd.shape, sd.dtype)
+        return np.asarray(rng.normal(size=sd.shape) * 0.2, sd.dtype)
 
     return jax.tree_util.tree_map_with_path(fill, _shapes(model, x))
 
@@ -86,7 +87,8 @@ def _check_forward_backward(spec, t=150):
         t_out = (t_out - 1) // 2 + 1
     assert features.shape == (2, t_out, V, head)
     assert np.isfinite(float(loss))
-    assert all(bool(jnp.isfinite(g).all()) for g in jax.tree.leaves(grads))
+    # checked in NumPy: eager jnp.isfinite(g).all() compiled two programs per gradient shape (~1 s a network)
+    assert all(np.isfinite(np.asarray(g)).all() for g in jax.tree.leaves(grads))
     assert jax.tree.structure(grads) == jax.tree.structure(variables["params"])
     # training mode updates the BatchNorm statistics
     old = jax.tree.leaves(variables["batch_stats"])
@@ -183,14 +185,16 @@ def test_frame_attention_max_pool_value_and_single_index_gradient():
     (n, t) gradient to one element, the first maximum in (V, C) order, also when values tie (ReLU zeros)."""
     from infantjax.nn.attention import _max_over_joints_and_channels as pool_max
 
-    x = jnp.asarray(np.random.default_rng(3).normal(size=(2, 5, V, 4)), jnp.float32)
-    x = x.at[1, 2].set(0.0).at[0, 4, 3, 1].set(9.0).at[0, 4, 7, 2].set(9.0)  # an all-zero frame and a tie at 9
-    np.testing.assert_array_equal(np.asarray(pool_max(x)), np.asarray(x.max(axis=(2, 3))))
-    g = np.asarray(jax.grad(lambda z: pool_max(z).sum())(x))
+    x = np.random.default_rng(3).normal(size=(2, 5, V, 4)).astype(np.float32)
+    x[1, 2] = 0.0  # an all-zero frame
+    x[0, 4, 3, 1] = x[0, 4, 7, 2] = 9.0  # and a tie at 9
+    # jitted (one program each; eagerly every op compiled on its own), compared with NumPy's max
+    np.testing.assert_array_equal(np.asarray(jax.jit(pool_max)(x)), x.max(axis=(2, 3)))
+    g = np.asarray(jax.jit(jax.grad(lambda z: pool_max(z).sum()))(x))
     assert np.isfinite(g).all()
     np.testing.assert_array_equal((g != 0).sum(axis=(2, 3)), np.ones((2, 5)))
     assert g[1, 2, 0, 0] == 1.0 and g[0, 4, 3, 1] == 1.0 and g[0, 4, 7, 2] == 0.0
-    flat = np.asarray(x).reshape(2, 5, -1)
+    flat = x.reshape(2, 5, -1)
     np.testing.assert_array_equal(g.reshape(2, 5, -1).argmax(-1), flat.argmax(-1))
 
 
@@ -340,15 +344,16 @@ def test_nonlinearity_changes_flops_not_parameters():
 
 def test_graph_conv_adds_its_bias_before_aggregation():
     """Reference quirk: the bias becomes joint-dependent, b_k · Σ_v A[k, v, w]."""
-    a = jnp.asarray(skeleton_lib.get("in-motion-19").adjacency("disentangled", scales=4))
+    a = np.asarray(skeleton_lib.get("in-motion-19").adjacency("disentangled", scales=4), np.float32)
     layer = GraphConv(features=5, partitions=4)
-    x = jnp.zeros((1, 3, V, 2))
-    variables = layer.init(jax.random.key(0), x, a)
-    bias = variables["params"]["conv"]["bias"].reshape(4, 5)
-    out = layer.apply(variables, x, a)
-    expected = jnp.einsum("kc,kw->wc", bias, a.sum(axis=1))
+    x = np.zeros((1, 3, V, 2), np.float32)
+    # jitted, and the expectation in NumPy: eagerly every op compiled a program of its own
+    variables = jax.jit(layer.init)(jax.random.key(0), x, a)
+    bias = np.asarray(variables["params"]["conv"]["bias"]).reshape(4, 5)
+    out = np.asarray(jax.jit(layer.apply)(variables, x, a))
+    expected = np.einsum("kc,kw->wc", bias, a.sum(axis=1))
     np.testing.assert_allclose(out[0, 0], expected, rtol=1e-5, atol=1e-6)
-    assert float(jnp.abs(out[0, 0] - out[0, 0].mean(axis=0)).max()) > 1e-3  # differs between joints
+    assert float(np.abs(out[0, 0] - out[0, 0].mean(axis=0)).max()) > 1e-3  # differs between joints
 
 
 @pytest.mark.parametrize("use_bias", [True, False])
@@ -358,17 +363,19 @@ def test_dense_graph_conv_is_the_same_map_with_the_same_variables(use_bias):
     the adjacency, which the edge-importance mask makes learnable), to float32 rounding."""
     from infantjax.nn.graph import combined_weight
 
-    a = jnp.asarray(skeleton_lib.get("in-motion-19").adjacency("disentangled", scales=3))
-    x = jax.random.normal(jax.random.key(3), (2, 7, V, 6))
+    a = np.asarray(skeleton_lib.get("in-motion-19").adjacency("disentangled", scales=3), np.float32)
+    x = np.random.default_rng(3).normal(size=(2, 7, V, 6)).astype(np.float32)
     out = {}
+    # each form's init, and its output with the gradients, as one program each (eagerly every op compiled on its own)
     for impl in ("matmul", "einsum", "dense"):
         layer = GraphConv(features=5, partitions=3, use_bias=use_bias, impl=impl)
-        variables = layer.init(jax.random.key(0), x, a)
+        variables = jax.jit(layer.init)(jax.random.key(0), x, a)
 
         def loss(v, x, a, layer=layer):
             return jnp.sum(jnp.sin(layer.apply(v, x, a)))
 
-        out[impl] = (variables, layer.apply(variables, x, a), jax.grad(loss, argnums=(0, 1, 2))(variables, x, a))
+        out[impl] = (variables, *jax.jit(lambda v, x, a, layer=layer, loss=loss: (
+            layer.apply(v, x, a), jax.grad(loss, argnums=(0, 1, 2))(v, x, a)))(variables, x, a))
     reference = out["matmul"]
     for impl in ("einsum", "dense"):
         variables, y, grads = out[impl]
@@ -380,14 +387,15 @@ def test_dense_graph_conv_is_the_same_map_with_the_same_variables(use_bias):
             np.testing.assert_allclose(np.asarray(g), np.asarray(r), rtol=1e-4, atol=1e-4, err_msg=impl)
     # the combined weight is the layer: a frame's (V·C) features times it, plus the joint-dependent bias
     params = out["dense"][0]["params"]["conv"]
-    weight, bias = combined_weight(params["kernel"], params.get("bias"), a)
+    combined = jax.jit(combined_weight, static_argnums=3)
+    weight, bias = combined(params["kernel"], params.get("bias"), a, "einsum")
     assert weight.shape == (V * 6, V * 5) and (bias is None) == (not use_bias)
-    outer, outer_bias = combined_weight(params["kernel"], params.get("bias"), a, "outer")  # the GPU's form
+    outer, outer_bias = combined(params["kernel"], params.get("bias"), a, "outer")  # the GPU's form
     np.testing.assert_allclose(np.asarray(outer), np.asarray(weight), rtol=1e-6, atol=1e-6)
     if use_bias:
         np.testing.assert_allclose(np.asarray(outer_bias), np.asarray(bias), rtol=1e-6, atol=1e-6)
-    frame = x[1, 4].reshape(-1) @ weight + (0 if bias is None else bias)
-    np.testing.assert_allclose(np.asarray(frame).reshape(V, 5), np.asarray(out["dense"][1][1, 4]), rtol=1e-5,
+    frame = x[1, 4].reshape(-1) @ np.asarray(weight) + (0 if bias is None else np.asarray(bias))
+    np.testing.assert_allclose(frame.reshape(V, 5), np.asarray(out["dense"][1][1, 4]), rtol=1e-5,
                                atol=1e-5)
 
 
@@ -431,10 +439,10 @@ def test_mbconv_graph_conv_reproduces_the_grouped_conv_channel_scramble():
     torch_out = torch_out.reshape(1, 2, V, k, c)
     expected = np.einsum("ntvkc,kvw->ntwc", torch_out, a)
     layer = DepthwiseGraphConv(partitions=k)
-    out = layer.apply({"params": {"kernel": w[None]}}, jnp.asarray(x), jnp.asarray(a))
+    out = jax.jit(layer.apply)({"params": {"kernel": w[None]}}, x, a)  # one program (eagerly: one per op)
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
-    corrected = DepthwiseGraphConv(partitions=k, mode="corrected").apply(
-        {"params": {"kernel": w[None]}}, jnp.asarray(x), jnp.asarray(a))
+    corrected = jax.jit(DepthwiseGraphConv(partitions=k, mode="corrected").apply)(
+        {"params": {"kernel": w[None]}}, x, a)
     expected = np.einsum("ntvkc,kvw->ntwc", w.reshape(k, c) * x[..., None, :], a)
     np.testing.assert_allclose(corrected, expected, rtol=1e-5, atol=1e-5)
 
@@ -466,14 +474,15 @@ def test_initialisation_is_he_normal_fan_out():
     x = _window(spec, t=8)
     # an RBG key compiles faster than threefry; the initialisers are the same
     variables = jax.jit(lambda k: model.init(k, x, train=False))(jax.random.key(3, impl="rbg"))
+    variables = jax.tree.map(np.asarray, variables)  # the statistics in NumPy (eagerly: a program per op and shape)
     params = variables["params"]["main0_module0"]
     tconv = params["temporal"]["branch1_conv"]["conv"]["kernel"]  # (9, 1, 48, 48), gain √2, fan_out 48·9
     assert tconv.shape == (9, 1, 48, 48)
-    assert float(jnp.std(tconv)) == pytest.approx(math.sqrt(2 / (48 * 9)), rel=0.05)
+    assert float(np.std(tconv)) == pytest.approx(math.sqrt(2 / (48 * 9)), rel=0.05)
     gconv = params["spatial"]["gcn"]["conv"]["kernel"]  # (48, 2·48), gain 1, fan_out 96
-    assert float(jnp.std(gconv)) == pytest.approx(math.sqrt(1 / 96), rel=0.05)
+    assert float(np.std(gconv)) == pytest.approx(math.sqrt(1 / 96), rel=0.05)
     bias = params["temporal"]["branch1_conv"]["conv"]["bias"]
-    assert float(jnp.abs(bias).max()) <= 1 / math.sqrt(48 * 9)
+    assert float(np.abs(bias).max()) <= 1 / math.sqrt(48 * 9)
     assert bool((params["edge_importance"] == 1).all())
     bn = variables["params"]["main0_module0"]["spatial"]["bn"]
     assert bool((bn["scale"] == 1).all()) and bool((bn["bias"] == 0).all())
@@ -491,7 +500,7 @@ def test_class_activation_map_adds_up_to_the_logits(pool):
     x = _window(spec, n=3, t=12)
     variables = _random_variables(model, x)
     logits, features = jax.jit(lambda v: model.apply(v, x, train=False))(variables)
-    cam = class_activation_map(spec, variables, features)
+    cam = np.asarray(class_activation_map(spec, variables, features))  # the sums below in NumPy
     assert cam.shape == (3, 6, V, 2)
     params = variables["params"]
     if pool == "global":
@@ -508,7 +517,7 @@ def test_stgcn_class_activation_map_shape():
     x = _window(spec, t=10)
     variables = _random_variables(model, x)
     logits, features = jax.jit(lambda v: model.apply(v, x))(variables)
-    cam = class_activation_map(spec, variables, features)
+    cam = np.asarray(class_activation_map(spec, variables, features))  # the sums below in NumPy
     assert cam.shape == (2, 5, V, 2)
     np.testing.assert_allclose(cam.mean(axis=(1, 2)) + variables["params"]["head_fc"]["bias"], logits,
                                rtol=1e-4, atol=1e-4)
@@ -521,7 +530,7 @@ def test_batch_of_one_and_other_skeletons():
     model = build_model(spec, num_joints=16, skeleton="mpii-16")
     x = jnp.ones((1, 6, 16, 2))
     variables = _random_variables(model, x)
-    logits, features = model.apply(variables, x)
+    logits, features = jax.jit(model.apply)(variables, x)  # one program (eagerly: one per op)
     assert logits.shape == (1, 2) and features.shape == (1, 6, 16, 8)
 
 

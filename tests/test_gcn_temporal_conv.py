@@ -32,7 +32,8 @@ def _nn_conv_temporal(features, kernel_size, stride=1, dilation=1, groups=1, use
 
 
 def _x(shape, seed=0):
-    return jnp.asarray(np.random.default_rng(seed).normal(size=shape), jnp.float32)
+    """float32 NumPy values (a NumPy array: the tests' eager slices of it compile nothing)."""
+    return np.random.default_rng(seed).normal(size=shape).astype(np.float32)
 
 
 # (features, kernel, stride, dilation, groups, bias) on 8 input channels: full, strided, dilated, depthwise,
@@ -46,16 +47,18 @@ def test_temporal_conv_matches_nn_conv_variables_and_outputs(layer):
     features, k, s, d, g, bias = layer
     x = _x((2, 23, 5, 8))
     old = _nn_conv_temporal(features, k, s, d, g, bias, fan_in=8 // g * k)
-    ref_vars = old.init(jax.random.key(3), x)
-    ref = old.apply(ref_vars, x)
+    # jitted (eagerly every op of init's forward and of apply compiled a program of its own); the two inits are the
+    # same program once their unused forwards are dropped, so their values still compare bit for bit
+    ref_vars = jax.jit(old.init)(jax.random.key(3), x)
+    ref = jax.jit(old.apply)(ref_vars, x)
     for impl in ("conv", "shift", "im2col"):
         new = TemporalConv(features, k, stride=s, dilation=d, groups=g, use_bias=bias, gain=RELU_GAIN, impl=impl)
-        variables = new.init(jax.random.key(3), x)
+        variables = jax.jit(new.init)(jax.random.key(3), x)
         # same names, shapes and initial values as the nn.Conv layer (checkpoints and weight maps carry over)
         assert jax.tree.structure(variables) == jax.tree.structure(ref_vars)
         for a, b in zip(jax.tree.leaves(variables), jax.tree.leaves(ref_vars)):
             np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-        out = new.apply(variables, x)
+        out = jax.jit(new.apply)(variables, x)
         assert out.shape == ref.shape
         np.testing.assert_allclose(np.asarray(out), np.asarray(ref), **TOL)
 
@@ -78,8 +81,8 @@ def test_temporal_conv_gradients_and_vmap_agree(groups):
     for a, b, c in zip(gs, gc, gi):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), **TOL)
         np.testing.assert_allclose(np.asarray(c), np.asarray(b), **TOL)
-    single = jax.value_and_grad(lambda w, xi: (temporal_conv(xi, w, stride=2, dilation=2, padding=8, groups=groups,
-                                                             impl="shift") ** 2).mean(), argnums=(0, 1))
+    single = jax.jit(jax.value_and_grad(lambda w, xi: (temporal_conv(
+        xi, w, stride=2, dilation=2, padding=8, groups=groups, impl="shift") ** 2).mean(), argnums=(0, 1)))
     l1, g1 = single(kernel[1], x[1])
     np.testing.assert_allclose(float(l1), float(ls[1]), **TOL)
     np.testing.assert_allclose(np.asarray(g1[0]), np.asarray(gs[0][1]), **TOL)
@@ -93,8 +96,9 @@ def test_per_instance_convolutions_of_stacked_instances_equal_the_grouped_one():
 
     from infantjax import backend
 
-    kernel = _x((3, 5, 1, 8, 6), 5)
-    x = _x((3, 2, 17, 5, 8), 6)
+    # JAX arrays: the jitted cases below close over them (a NumPy constant is not canonical inside the custom vmap)
+    kernel = jnp.asarray(_x((3, 5, 1, 8, 6), 5))
+    x = jnp.asarray(_x((3, 2, 17, 5, 8), 6))
 
     def f(xi, w):
         return temporal_conv(xi, w, stride=2, padding=2, impl="conv")
@@ -113,15 +117,16 @@ def test_per_instance_convolutions_of_stacked_instances_equal_the_grouped_one():
     accelerator = backend.policy("accelerator")
     grouped = dataclasses.replace(accelerator, stacked_conv="groups")
     assert accelerator.stacked_conv == "per instance"
+    # each case one jitted program (vmap's batching rules apply as they trace; eagerly every op compiled on its own)
     with backend.use("accelerator", compute_dtype="float32"):
-        per_instance = [run() for run, _ in cases]
+        per_instance = [jax.jit(run)() for run, _ in cases]
         jaxpr = jax.make_jaxpr(jax.vmap(step))(x, kernel)
     groups = [e.params["feature_group_count"] for e in _eqns(jaxpr.jaxpr) if e.primitive.name == "conv_general_dilated"]
     assert groups and set(groups) == {1}  # one plain convolution per instance, none with instances as groups
     backend._POLICIES["accelerator"] = grouped
     try:
         with backend.use("accelerator", compute_dtype="float32"):
-            reference = [run() for run, _ in cases]
+            reference = [jax.jit(run)() for run, _ in cases]
             jaxpr = jax.make_jaxpr(jax.vmap(step))(x, kernel)
         assert 3 in {e.params["feature_group_count"] for e in _eqns(jaxpr.jaxpr)
                      if e.primitive.name == "conv_general_dilated"}  # JAX's own batching: 3 instances as groups
@@ -162,9 +167,9 @@ def test_im2col_inference_under_every_vmap_equals_conv(stride):
         (lambda f: jax.vmap(jax.vmap(f, in_axes=(0, None)), in_axes=(None, 0))(x, kernel), "nested"),
         (lambda f: jax.lax.map(lambda a: f(a[0], a[1]), (x, kernel)), "lax.map"),
     ]
-    for run, what in cases:
-        np.testing.assert_allclose(np.asarray(run(conv("im2col"))), np.asarray(run(conv("conv"))), **TOL,
-                                   err_msg=what)
+    for run, what in cases:  # each case one jitted program (vmap's batching rules apply as they trace)
+        np.testing.assert_allclose(np.asarray(jax.jit(lambda run=run: run(conv("im2col")))()),
+                                   np.asarray(jax.jit(lambda run=run: run(conv("conv")))()), **TOL, err_msg=what)
 
 
 def test_frame_attention_keeps_the_nn_conv_variables():
@@ -173,9 +178,9 @@ def test_frame_attention_keeps_the_nn_conv_variables():
     outputs = {}
     for impl in ("conv", "shift"):
         module = FrameAttention(5, conv_impl=impl)
-        variables = module.init(jax.random.key(0), x)
+        variables = jax.jit(module.init)(jax.random.key(0), x)  # jitted: eagerly a program per op
         shapes[impl] = jax.tree.map(lambda a: a.shape, variables)
-        outputs[impl] = module.apply(variables, x)
+        outputs[impl] = jax.jit(module.apply)(variables, x)
     assert shapes["conv"] == shapes["shift"]
     assert shapes["shift"]["params"]["conv"] == {"kernel": (5, 2, 1), "bias": (1,)}  # as nn.Conv(1, (5,)) had
     np.testing.assert_allclose(np.asarray(outputs["shift"]), np.asarray(outputs["conv"]), **TOL)
@@ -193,11 +198,12 @@ def _random_variables(model, x, seed=0):
     above check that the initial values equal nn.Conv's)."""
     rng = np.random.default_rng(seed)
 
+    # NumPy arrays: jnp.asarray(..., dtype) compiled a conversion per leaf shape
     def fill(path, sd):
         name = str(getattr(path[-1], "key", path[-1]))
         if name in ("var", "edge_importance"):
-            return jnp.asarray(rng.uniform(0.5, 1.5, size=sd.shape), sd.dtype)
-        return jnp.asarray(rng.normal(size=sd.shape) * 0.3, sd.dtype)
+            return np.asarray(rng.uniform(0.5, 1.5, size=sd.shape), sd.dtype)
+        return np.asarray(rng.normal(size=sd.shape) * 0.3, sd.dtype)
 
     return jax.tree_util.tree_map_with_path(fill, jax.eval_shape(lambda: model.init(jax.random.key(0), x)))
 
@@ -281,7 +287,8 @@ def test_vmapped_instances_equal_one_by_one():
     """A stack of 3 instances through jit(vmap(apply)) with the shift convolutions equals each instance alone."""
     model = build_model(_small_stgcn(), conv_impl="shift")
     x = _x((3, 2, 16, 19, 2), 7)
-    stack = jax.tree.map(lambda *a: jnp.stack(a), *[_random_variables(model, x[0], seed=s) for s in range(3)])
+    # stacked and sliced in NumPy (eagerly: a program per leaf shape)
+    stack = jax.tree.map(lambda *a: np.stack(a), *[_random_variables(model, x[0], seed=s) for s in range(3)])
     fn = jax.jit(lambda v, xi: model.apply(v, xi, train=False)[0])
     both = jax.jit(jax.vmap(fn)).lower(stack, x).compile(FAST_COMPILE)(stack, x)
     alone = fn.lower(jax.tree.map(lambda a: a[0], stack), x[0]).compile(FAST_COMPILE)  # one program, 3 instances

@@ -30,6 +30,25 @@ def _loss_and_grads(model, variables, x, y):
     return value, grads, updates
 
 
+def _filled(shapes, seed=0):
+    """Variables of these shapes filled in NumPy at init's scales (kernels N(0, 1/fan-in), small biases, BatchNorms
+    1/0/0/1, edge importances 1): running init eagerly compiled ~100 programs a network, and remat's check only needs
+    the same variables on both sides."""
+    rng = np.random.default_rng(seed)
+
+    def fill(path, sd):
+        name, parent = str(getattr(path[-1], "key", path[-1])), str(getattr(path[-2], "key", ""))
+        if name in ("scale", "var", "edge_importance"):
+            return np.ones(sd.shape, sd.dtype)
+        if name == "mean" or (name == "bias" and "bn" in parent):
+            return np.zeros(sd.shape, sd.dtype)
+        if name == "bias":
+            return rng.uniform(-0.1, 0.1, sd.shape).astype(sd.dtype)
+        return (rng.normal(size=sd.shape) / np.sqrt(np.prod(sd.shape[:-1]))).astype(sd.dtype)
+
+    return jax.tree_util.tree_map_with_path(fill, shapes)
+
+
 @pytest.mark.parametrize("spec", [demo_spec(temporal_kernel_size=3), STGCNSpec(channels=(8, 8, 16), strides=(1, 1, 2),
                                                                                temporal_kernel_size=3)],
                          ids=["searchable", "stgcn"])
@@ -38,12 +57,15 @@ def test_remat_changes_no_value(spec):
     x = jax.random.normal(jax.random.PRNGKey(1), (4, 24, 19, channels))
     y = jax.random.normal(jax.random.PRNGKey(2), (4, 2))
     plain, rematted = build_model(spec), build_model(spec, remat=True)
-    variables = plain.init(jax.random.PRNGKey(0), x, train=False)
-    assert jax.tree_util.tree_structure(rematted.init(jax.random.PRNGKey(0), x, train=False)) == \
-        jax.tree_util.tree_structure(variables)  # the same variables: checkpoints load either way
-    for train in (False, True):
-        a = plain.apply(variables, x, train=train, mutable=["batch_stats"] if train else False)
-        b = rematted.apply(variables, x, train=train, mutable=["batch_stats"] if train else False)
+    shapes = jax.eval_shape(lambda: plain.init(jax.random.PRNGKey(0), x, train=False))
+    assert jax.tree_util.tree_structure(jax.eval_shape(lambda: rematted.init(jax.random.PRNGKey(0), x, train=False))) \
+        == jax.tree_util.tree_structure(shapes)  # the same variables: checkpoints load either way
+    variables = _filled(shapes)
+    for train in (False, True):  # jitted: eagerly every op compiled a program of its own
+        a = jax.jit(lambda v, train=train: plain.apply(v, x, train=train, mutable=["batch_stats"] if train else False)
+                    )(variables)
+        b = jax.jit(lambda v, train=train: rematted.apply(v, x, train=train,
+                                                         mutable=["batch_stats"] if train else False))(variables)
         for u, v in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)):
             np.testing.assert_allclose(np.asarray(u), np.asarray(v), rtol=1e-5, atol=1e-6)
     la, ga, ua = _loss_and_grads(plain, variables, x, y)
