@@ -271,6 +271,7 @@ def scoring_forward(forward: CPForward) -> Callable:
         cam = joint_scores(class_activation_map(spec, variables, features), signed=True)
         return positive_probability(logits), cam
 
+    one.program_key = f"cp-scoring {forward!r}"  # the traced program kept on disk (infantjax.infer.stored)
     return one
 
 

@@ -44,6 +44,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from infantjax import backend, parallel
+from infantjax.infer import stored
 from infantjax.errors import DataError
 
 __all__ = ["MIN_CALL", "Examples", "StackedPredictor", "apply_in_batches", "call_plan", "clear_caches", "concurrently",
@@ -291,7 +292,11 @@ class StackedPredictor:
         if key not in self.executables:
             lead = (int(size),) if shared else (parallel.padded_size(self.num_instances, self.mesh), int(size))
             block = jax.tree_util.tree_map(lambda s: jax.ShapeDtypeStruct(lead + tuple(s.shape), s.dtype), template)
-            self.executables[key] = program.lower(self.variables, block).compile()
+            self.executables[key] = stored.lower(
+                program, self.fn, (self.variables, block),
+                program_of=(bool(shared), backend.instances(self.mesh, mode=self.mode), repr(backend.current())),
+                in_shardings=(parallel.instance_sharding(self.mesh), self._examples_sharding(shared)),
+                out_shardings=parallel.batch_sharding(self.mesh)).compile()
         return self.executables[key]
 
     def plan(self, n: int, template, *, chunk: int = 256, shared: bool = True) -> list[tuple[int, int]]:
