@@ -203,11 +203,15 @@ def test_conv3d_via_2d_equals_the_3d_convolution(kernel, policy):
     from infantjax import backend
     from infantjax.nn.conv3d import Conv3D, conv3d_as_2d
 
-    x = jax.random.normal(_key(3), (2, 3, 7, 9, 5))
-    k = jax.random.normal(_key(4), (*kernel, 5, 6))
+    rng = np.random.default_rng([3, *kernel])  # drawn in NumPy: a device draw compiled a program per shape
+    x = rng.normal(size=(2, 3, 7, 9, 5)).astype(np.float32)
+    k = rng.normal(size=(*kernel, 5, 6)).astype(np.float32)
     expected = jax.lax.conv_general_dilated(x, k, (1, 1, 1), "SAME", dimension_numbers=("NDHWC", "DHWIO", "NDHWC"))
     with backend.use(policy, compute_dtype="float32"):
-        np.testing.assert_allclose(conv3d_as_2d(x, k), expected, rtol=1e-4, atol=1e-4)
+        # one program traced under the policy (a new function: JAX's caches never hand it another policy's trace);
+        # eagerly each of its operations compiled a program of its own
+        got = jax.jit(lambda x, k: conv3d_as_2d(x, k))(x, k)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
     import flax.linen as nn
 
     ours = jax.eval_shape(lambda key: Conv3D(6, kernel).init(key, x), _key(0))
