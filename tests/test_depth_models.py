@@ -26,6 +26,11 @@ def _key(seed: int) -> jax.Array:
     return jax.random.key(seed, impl="rbg")
 
 
+def _normal(shape, seed: int = 2) -> np.ndarray:
+    """Arbitrary inputs, drawn in NumPy (a device draw compiles a program per shape)."""
+    return np.random.default_rng(seed).normal(size=shape).astype(np.float32)
+
+
 def _run_once(fn, *args):
     """``jax.jit(fn)(*args)`` compiled at XLA's backend optimisation level 0: these programs run once or a few
     times, so their compilation is what costs."""
@@ -78,10 +83,10 @@ def test_small_regression_counts(kind):
 
 def test_regression_runs_and_keeps_clip_shape():
     model = RegressionSpec("asymmetric", widths=(4, 6, 8, 8), head_width=5, output_bn_relu=True).build()
-    x = jax.random.normal(_key(2), (2, 3, 12, 16, 21))
+    x = _normal((2, 3, 12, 16, 21))
     out, variables = jax.jit(lambda k, x: model.init_with_output(k, x, train=False))(_key(1), x)
     assert out.shape == (2, 3, 12, 16, 20) and out.dtype == jnp.float32
-    assert (out >= 0).all()  # BN + ReLU after the output convolution too
+    assert (np.asarray(out) >= 0).all()  # BN + ReLU after the output convolution too
     assert set(variables) == {"params", "batch_stats"}
 
 
@@ -142,7 +147,7 @@ def test_whole_networks_see_the_same_9x9x3_window():
 def test_detection_two_branches_shapes():
     spec = DetectionSpec(widths=(4, 8, 8))
     model = spec.build()
-    x = jax.random.normal(_key(2), (2, 3, 16, 24, 1))
+    x = _normal((2, 3, 16, 24, 1))
     out, variables = _run_once(lambda k, x: model.init_with_output(k, x, train=False), _key(0), x)(_key(0), x)
     assert set(variables["params"]) == {"joint_branch", "connection_branch"}
     assert out.shape == (2, 3, 16, 24, 20)
@@ -172,11 +177,11 @@ def test_specs_round_trip_and_validate():
 def test_output_starts_at_the_all_zero_map():
     # default linear output initialised at zero (our choice, docs/depth.md): the first prediction is the all-zero
     # map, whose MSE on sparse targets is far below that of a random output layer
-    x = jax.random.normal(_key(2), (2, 3, 8, 8, 21))
+    x = _normal((2, 3, 8, 8, 21))
     for init, zero in (("auto", True), ("zeros", True), ("lecun", False)):
         model = RegressionSpec(widths=(4, 4, 4, 4), head_width=4, output_init=init).build()
         out, _ = _run_once(lambda k, x, m=model: m.init_with_output(k, x, train=False), _key(0), x)(_key(0), x)
-        assert bool(jnp.all(out == 0)) == zero
+        assert bool(np.all(np.asarray(out) == 0)) == zero
     literal = RegressionSpec(widths=(4, 4, 4, 4), head_width=4, output_bn_relu=True).build()  # auto -> random
     variables = jax.eval_shape(lambda k: literal.init(k, x, train=False), _key(0))
     assert "bn" in variables["params"]["output"]
@@ -203,11 +208,15 @@ def test_conv3d_via_2d_equals_the_3d_convolution(kernel, policy):
     from infantjax import backend
     from infantjax.nn.conv3d import Conv3D, conv3d_as_2d
 
-    x = jax.random.normal(_key(3), (2, 3, 7, 9, 5))
-    k = jax.random.normal(_key(4), (*kernel, 5, 6))
+    rng = np.random.default_rng([3, *kernel])  # drawn in NumPy: a device draw compiled a program per shape
+    x = rng.normal(size=(2, 3, 7, 9, 5)).astype(np.float32)
+    k = rng.normal(size=(*kernel, 5, 6)).astype(np.float32)
     expected = jax.lax.conv_general_dilated(x, k, (1, 1, 1), "SAME", dimension_numbers=("NDHWC", "DHWIO", "NDHWC"))
     with backend.use(policy, compute_dtype="float32"):
-        np.testing.assert_allclose(conv3d_as_2d(x, k), expected, rtol=1e-4, atol=1e-4)
+        # one program traced under the policy (a new function: JAX's caches never hand it another policy's trace);
+        # eagerly each of its operations compiled a program of its own
+        got = jax.jit(lambda x, k: conv3d_as_2d(x, k))(x, k)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
     import flax.linen as nn
 
     ours = jax.eval_shape(lambda key: Conv3D(6, kernel).init(key, x), _key(0))
@@ -219,7 +228,7 @@ def test_conv3d_via_2d_equals_the_3d_convolution(kernel, policy):
 def test_residual_regression_starts_at_the_detection_maps(kind):
     # residual=True (ours, for short runs): refined maps = detection maps + the network's output, which starts at
     # zero, so the untrained regression returns exactly the maps it refines; the layer list is unchanged
-    x = jax.random.normal(_key(2), (2, 3, 8, 8, 21))
+    x = _normal((2, 3, 8, 8, 21))
     spec = RegressionSpec(kind, widths=(4, 4, 4, 4), head_width=4, residual=True)
     out, variables = jax.jit(lambda k, x: spec.build().init_with_output(k, x, train=False))(_key(0), x)
     np.testing.assert_array_equal(out, x[..., 1:])

@@ -141,7 +141,9 @@ def step_and_forward(name: str, task, data, compute_dtype: str, seed: int = 0) -
         after = jax.tree_util.tree_map(np.asarray, state.params)
         dtypes = {str(x.dtype) for x in jax.tree_util.tree_leaves((state.params, state.opt_state))
                   if jnp.issubdtype(x.dtype, jnp.floating)}
-        one = jax.tree_util.tree_map(lambda a: a[0], variables), jax.tree_util.tree_map(lambda a: a[0], first)
+        # the first instance on the host (an eager a[0] of a device array compiled a squeeze per leaf shape)
+        one = (jax.tree_util.tree_map(lambda a: np.asarray(a)[0], variables),
+               jax.tree_util.tree_map(lambda a: np.asarray(a)[0], first))
         jaxpr = str(jax.make_jaxpr(lambda v, x: forward_fn(task, v, x))(*one))
     update = jax.tree_util.tree_map(lambda a, b: b - a, before, after)
     return {"loss": float(np.asarray(loss)[0]), "update": update, "forward": forward, "state_dtypes": dtypes,

@@ -30,7 +30,8 @@ PATHS = [
 
 
 def _random_variables(spec: EfficientPoseSpec, res: int, seed: int = 0):
-    """Module variables with He-scaled kernels and non-trivial BatchNorm statistics (so folding is exercised).
+    """Module variables (host arrays) with He-scaled kernels and non-trivial BatchNorm statistics (so folding is
+    exercised).
 
     Built from the shapes alone (``jax.eval_shape``): initialising the module eagerly costs more than the test.
     """
@@ -41,8 +42,8 @@ def _random_variables(spec: EfficientPoseSpec, res: int, seed: int = 0):
     def fill(path, leaf):
         col, name = str(path[0].key), str(path[-1].key)
         if col == "fixed":
-            return jnp.asarray(bilinear_kernel(leaf.shape[-1]) if name == "kernel" else np.zeros(leaf.shape),
-                               jnp.float32)
+            return np.asarray(bilinear_kernel(leaf.shape[-1]) if name == "kernel" else np.zeros(leaf.shape),
+                              np.float32)
         if name == "kernel":
             fan_in = int(np.prod(leaf.shape[:-1]))
             value = rng.normal(0.0, 1.0 / np.sqrt(fan_in), leaf.shape)
@@ -52,7 +53,8 @@ def _random_variables(spec: EfficientPoseSpec, res: int, seed: int = 0):
             value = rng.normal(1.0, 0.2, leaf.shape)
         else:  # BN bias and mean, conv biases
             value = rng.normal(0.0, 0.2, leaf.shape)
-        return jnp.asarray(value, jnp.float32)
+        # host float32 arrays, for the jitted calls (a conversion or a copy to the device compiled one program a shape)
+        return np.asarray(value, np.float32)
 
     return model, jax.tree_util.tree_map_with_path(fill, shapes)
 
@@ -79,7 +81,7 @@ def test_fold_is_batchnorm_exactly():
     """conv → BN(inference) equals the folded kernel and bias on a single 1×1 layer, to float32 rounding."""
     spec = EfficientPoseSpec("rt", graph="deployment")
     _, variables = _random_variables(spec, 32)
-    folded = fold_efficientpose(spec, variables)
+    folded = jax.jit(fold_efficientpose, static_argnums=0)(spec, variables)  # as the predictor folds (eagerly ~100)
     p, s = variables["params"], variables["batch_stats"]
     name = "pass2_block1_mbconv1_detection1_conv1"
     x = np.random.default_rng(2).normal(size=(7, 160)).astype(np.float64)
@@ -112,7 +114,7 @@ def test_predictor_refolds_when_variables_change(data_dir):
     p = PosePredictor.from_keras_h5(data_dir / "efficientpose" / "keras" / "EfficientPoseRT_LITE.h5")
     first = p.inference_variables()
     assert p.inference_variables() is first  # cached
-    p.variables = jax.tree_util.tree_map(lambda a: a * 1.0, p.variables)
+    p.variables = jax.tree_util.tree_map(np.array, p.variables)  # new arrays, equal values (copied on the host)
     assert p.inference_variables() is not first
 
 

@@ -29,8 +29,8 @@ def _gaussian_maps(centres, r=64, sigma=4.0):
 
 def test_subpixel_decoding_finds_the_peak_between_pixels_and_argmax_does_not():
     centres = [(20.3, 31.7), (40.85, 10.15), (33.5, 33.5)]
-    xy, peak = decode_subpixel(_gaussian_maps(centres))
-    got = np.asarray(xy[0]) * 64
+    xy, peak = jax.jit(decode_subpixel)(_gaussian_maps(centres))  # one program, as in the tracker's (eagerly ~40)
+    got = np.asarray(xy)[0] * 64
     np.testing.assert_allclose(got, np.asarray(centres), atol=0.05)
     assert np.all(np.asarray(peak) > 0.9)
     # the integer arg-max is off by up to half a pixel on the same maps
@@ -43,8 +43,8 @@ def test_subpixel_decoding_finds_the_peak_between_pixels_and_argmax_does_not():
 def test_subpixel_decoding_ignores_a_second_peak_outside_its_window():
     one = np.asarray(_gaussian_maps([(20.0, 20.0)]))
     two = one + 0.6 * np.asarray(_gaussian_maps([(50.0, 50.0)]))
-    xy, _ = decode_subpixel(jnp.asarray(two))
-    np.testing.assert_allclose(np.asarray(xy[0, 0]) * 64, [20.0, 20.0], atol=0.05)
+    xy, _ = jax.jit(decode_subpixel)(jnp.asarray(two))
+    np.testing.assert_allclose(np.asarray(xy)[0, 0] * 64, [20.0, 20.0], atol=0.05)
 
 
 def test_square_box_maps_fractions_to_frame_pixels_and_back():
@@ -193,11 +193,15 @@ def test_home_video_examples_hide_occluded_joints_and_change_only_the_pixels():
 def test_depthwise_shift_gradient_equals_the_convolution_gradient(h, w, k, stride):
     from infantjax.nn.efficientnet import depthwise_conv
 
-    x = jax.random.normal(jax.random.PRNGKey(0), (2, h, w, 6))
-    kernel = jax.random.normal(jax.random.PRNGKey(1), (k, k, 1, 6))
+    # random inputs drawn in NumPy and each gradient one jitted program: eagerly, the draws and the gradient's ops
+    # compiled 20-50 programs a case
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, h, w, 6)).astype(np.float32)
+    kernel = rng.standard_normal((k, k, 1, 6)).astype(np.float32)
 
     def grads(impl):
-        return jax.grad(lambda a, b: jnp.sum(jnp.sin(depthwise_conv(a, b, stride, impl))), argnums=(0, 1))(x, kernel)
+        return jax.jit(jax.grad(lambda a, b: jnp.sum(jnp.sin(depthwise_conv(a, b, stride, impl))),
+                                argnums=(0, 1)))(x, kernel)
 
     for got, want in zip(grads("shift"), grads("conv")):
         np.testing.assert_allclose(got, want, atol=5e-5)
@@ -206,13 +210,17 @@ def test_depthwise_shift_gradient_equals_the_convolution_gradient(h, w, k, strid
 def test_phase_upscaling_equals_the_transposed_convolution_with_its_gradient():
     from infantjax.models.pose.efficientpose import BilinearUpscale
 
-    x = jax.random.normal(jax.random.PRNGKey(2), (2, 5, 7, 4))
+    x = np.random.default_rng(2).standard_normal((2, 5, 7, 4)).astype(np.float32)
     out = {}
     for impl in ("phases", "conv"):
         m = BilinearUpscale(4, impl=impl)
-        v = m.init(jax.random.PRNGKey(0), x)
-        y, vjp = jax.vjp(lambda a, m=m, v=v: m.apply(v, a), x)
-        out[impl] = (y, vjp(jnp.cos(y))[0])
+
+        def forward_and_gradient(a, m=m):  # one jitted program per form (eagerly ~45 in all)
+            v = m.init(jax.random.PRNGKey(0), a)
+            y, vjp = jax.vjp(lambda a: m.apply(v, a), a)
+            return y, vjp(jnp.cos(y))[0]
+
+        out[impl] = jax.jit(forward_and_gradient)(x)
     np.testing.assert_allclose(out["phases"][0], out["conv"][0], atol=1e-5)
     np.testing.assert_allclose(out["phases"][1], out["conv"][1], atol=1e-5)
 

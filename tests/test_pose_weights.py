@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import h5py
+import jax
 import numpy as np
 import pytest
 from PIL import Image
@@ -75,7 +76,7 @@ def test_intermediate_passes_match(data_dir, mpii, predictors):
     """PAFs and pass-2/pass-3 heatmaps of RT match the official NCHW outputs too."""
     ref = np.load(data_dir / "efficientpose" / "reference" / "RT_mpii.npz")
     p = predictors["RT"]
-    out = p.model.apply(p.variables, ref["input_nhwc"])
+    out = jax.jit(p.model.apply)(p.variables, ref["input_nhwc"])  # one program (eagerly: ~235, one per op)
     for key, rkey in [("pafs", "pass1_pafs"), ("pass2", "pass2_confs"), ("pass3", "pass3_confs")]:
         np.testing.assert_allclose(np.asarray(out[key][0]), ref[rkey][0].transpose(1, 2, 0), atol=1e-4, rtol=0)
 

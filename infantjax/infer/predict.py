@@ -40,7 +40,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from infantjax import backend, parallel
@@ -167,7 +166,9 @@ def place_stack(variables: Any, mesh) -> Any:
     if jax.process_count() > 1:  # every process supplies its own devices' instances
         return parallel.to_global(jax.tree_util.tree_map(lambda x: np.array(x, copy=True), padded),
                                   parallel.instance_sharding(mesh))
-    padded = jax.tree_util.tree_map(lambda x: jnp.array(x, copy=True), padded)
+    # host copies placed straight onto the sharding (numpy slices per device): a device array resharded from one
+    # device would compile a slicing program per leaf shape
+    padded = jax.tree_util.tree_map(lambda x: np.array(x, copy=True), padded)
     return jax.device_put(padded, parallel.instance_sharding(mesh))
 
 
