@@ -168,7 +168,8 @@ def _traced_step(kind: str, args) -> tuple[dict, float, float]:
         return optax.apply_updates(params, updates), upd["batch_stats"], opt, value
 
     fn = jax.jit(step)
-    inputs = (variables["params"], variables["batch_stats"], tx.init(variables["params"]), x, y)
+    # Adam's zero moments in one program, not one eager program per parameter shape
+    inputs = (variables["params"], variables["batch_stats"], jax.jit(tx.init)(variables["params"]), x, y)
     scope = {}
     for line in fn.lower(*inputs).compile().as_text().splitlines():
         m = re.match(r"\s*(?:ROOT )?%?([\w.\-]+) = .*?op_name=\"([^\"]*)\"", line)

@@ -9,8 +9,8 @@ import pytest
 
 from infantjax import skeleton as S
 from infantjax.errors import ConfigError, DataError
-from infantjax.models.pose.decode import decode_heatmaps
 from infantjax.models import count_parameters
+from infantjax.models.pose.decode import decode_heatmaps
 from infantjax.models.pose.efficientpose import EfficientPose, EfficientPoseSpec
 from infantjax.models.pose.init import HEADS, finetune_variables, init_variables
 from infantjax.preprocess.image import prepare_examples
@@ -18,7 +18,6 @@ from infantjax.preprocess.pose_targets import gaussian_heatmaps, limbs_from_skel
 from infantjax.train import Hook, PoseConfig, PoseData, PoseTask, fit
 from infantjax.train.optim import cyclical_schedule
 from infantjax.train.pose import AugmentConfig, augment_batch, sigma_schedule
-
 
 R = 32
 SPEC = EfficientPoseSpec("rt_lite", num_pafs=30, resolution=R)  # MPII skeleton: 15 edges
@@ -31,6 +30,13 @@ def initial():
     return init_variables(SPEC, jax.random.PRNGKey(0))
 
 
+# The targets and the augmentation jitted, as the training step runs them: called eagerly they compiled a program per
+# jax.numpy op and shape (~180 in this file)
+_heatmaps = jax.jit(gaussian_heatmaps, static_argnums=(1, 2))
+_pafs = jax.jit(part_affinity_fields, static_argnums=(1, 2, 3))
+_augment = jax.jit(augment_batch, static_argnames="config")
+
+
 def train_pose(spec, variables, images, keypoints, config, skeleton, **kwargs):
     """One pose network from ``variables``: (trained variables, the loss of every step)."""
     result = fit(PoseTask(spec, config, skeleton), [PoseData(images, keypoints)], seeds=[0], initial=variables,
@@ -39,8 +45,8 @@ def train_pose(spec, variables, images, keypoints, config, skeleton, **kwargs):
 
 
 def test_gaussian_target_peaks_and_decodes_at_keypoint():
-    kp = jnp.array([[0.25, 0.75], [32.5 / 64, 6.5 / 64]])
-    hm = np.asarray(gaussian_heatmaps(kp, 64, 2.0))
+    kp = np.array([[0.25, 0.75], [32.5 / 64, 6.5 / 64]], np.float32)
+    hm = np.asarray(_heatmaps(kp, 64, 2.0))
     assert hm.shape == (64, 64, 2) and hm.max() <= 1.0
     xy = decode_heatmaps(hm, (64, 64), real_time=True)
     np.testing.assert_allclose(xy, np.asarray(kp), atol=1.0 / 64)
@@ -49,8 +55,8 @@ def test_gaussian_target_peaks_and_decodes_at_keypoint():
 
 
 def test_paf_target_is_unit_vector_along_limb():
-    kp = jnp.array([[0.2, 0.5], [0.8, 0.5]])
-    paf = np.asarray(part_affinity_fields(kp, ((0, 1),), 32, width=1.0))
+    kp = np.array([[0.2, 0.5], [0.8, 0.5]], np.float32)
+    paf = np.asarray(_pafs(kp, ((0, 1),), 32, 1.0))  # width 1.0
     assert paf.shape == (32, 32, 2)
     np.testing.assert_allclose(paf[16, 16], [1.0, 0.0])
     assert paf[5, 16].sum() == 0 and paf[16, 2].sum() == 0
@@ -63,11 +69,12 @@ def test_flip_swaps_left_and_right():
     for a, b in skel.flip_pairs:
         perm[a], perm[b] = b, a
     r = 32
-    img = jnp.zeros((1, r, r, 3))
-    kp = jnp.asarray(np.random.default_rng(0).uniform(0.2, 0.8, (1, 19, 2)), jnp.float32)
+    img = np.zeros((1, r, r, 3), np.float32)
+    kp = np.random.default_rng(0).uniform(0.2, 0.8, (1, 19, 2)).astype(np.float32)
     cfg = AugmentConfig(flip=1.0, rotation_deg=0.0, scale=(1.0, 1.0))
-    _, out = augment_batch(jax.random.PRNGKey(0), img, kp, jnp.asarray(perm), cfg)
-    expected = np.asarray(kp[0])[perm].copy()
+    _, out = _augment(jax.random.PRNGKey(0), img, kp, perm.astype(np.int32), config=cfg)
+    out = np.asarray(out)
+    expected = kp[0][perm].copy()
     expected[:, 0] = 1.0 - expected[:, 0]
     np.testing.assert_allclose(np.asarray(out[0]), expected, atol=1e-5)
     left, right = skel.index("left_wrist"), skel.index("right_wrist")
@@ -80,13 +87,12 @@ def test_rotation_and_scale_move_image_and_keypoints_together():
     kp = rng.uniform(0.35, 0.65, (4, 1, 2)).astype(np.float32)
     imgs = np.zeros((4, r, r, 3), np.float32)
     for i in range(4):
-        imgs[i] = np.asarray(gaussian_heatmaps(jnp.asarray(kp[i]), r, 1.5))[..., [0, 0, 0]] * 255
+        imgs[i] = np.asarray(_heatmaps(kp[i], r, 1.5))[..., [0, 0, 0]] * 255
     cfg = AugmentConfig(flip=0.5, rotation_deg=45.0, scale=(0.75, 1.25))
-    out_img, out_kp = augment_batch(jax.random.PRNGKey(3), jnp.asarray(imgs), jnp.asarray(kp),
-                                    jnp.zeros((1,), jnp.int32), cfg)
+    out_img, out_kp = map(np.asarray, _augment(jax.random.PRNGKey(3), imgs, kp, np.zeros((1,), np.int32), config=cfg))
     for i in range(4):
-        row, col = np.unravel_index(np.argmax(np.asarray(out_img[i, ..., 0])), (r, r))
-        np.testing.assert_allclose([(col + 0.5) / r, (row + 0.5) / r], np.asarray(out_kp[i, 0]), atol=1.5 / r)
+        row, col = np.unravel_index(np.argmax(out_img[i, ..., 0]), (r, r))
+        np.testing.assert_allclose([(col + 0.5) / r, (row + 0.5) / r], out_kp[i, 0], atol=1.5 / r)
 
 
 def test_schedules():
@@ -141,7 +147,7 @@ def _blobs(n=8, r=R, seed=0):
     kp = rng.uniform(0.2, 0.8, (n, 16, 2)).astype(np.float32)
     imgs = np.zeros((n, r, r, 3), np.uint8)
     for i in range(n):
-        hm = np.asarray(gaussian_heatmaps(jnp.asarray(kp[i]), r, 1.0)).max(-1)
+        hm = np.asarray(_heatmaps(kp[i], r, 1.0)).max(-1)
         imgs[i] = (np.stack([hm] * 3, -1) * 255).astype(np.uint8)
     return imgs, kp
 
