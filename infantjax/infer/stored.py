@@ -101,8 +101,10 @@ def lower(program: Callable, fn: Callable, args: tuple, *, program_of: Any = (),
             log.debug("stored program %s unreadable (%s: %s); tracing again", path.name, type(err).__name__, err)
     if exported is None:
         try:
-            exported = jax.export.export(program)(*_abstract(args))
-            blob = exported.serialize()
+            blob = jax.export.export(program)(*_abstract(args)).serialize()
+            # what a later process reads back lowers to a module of its own (not the in-memory export's): compile
+            # that one now, so the compilation cache holds what later processes look up
+            exported = jax.export.deserialize(blob)
         except Exception as err:  # noqa: BLE001 - a program export cannot take (e.g. a host callback): as before
             log.debug("program not exportable (%s: %s); lowered as it is", type(err).__name__, err)
             return program.lower(*args)
