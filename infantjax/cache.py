@@ -14,6 +14,9 @@ this for every subcommand except ``bench`` (whose first-call figures are meant t
 The directory is trusted code: JAX loads executables from it, so never point it at a directory others can write.
 This module does not import JAX: called before JAX starts it sets JAX's environment variables, after it the config.
 
+Beside the executables, ``infantjax-programs/`` keeps the ensemble's traced scoring programs
+(:mod:`infantjax.infer.stored`), so that a later process does not trace them again either.
+
 :func:`litert_cache_dir` is where ``infantjax assess --runtime litert`` keeps the LiteRT files of ensemble stacks
 (:mod:`infantjax.deploy.scoring`), beside this cache.
 """
