@@ -73,7 +73,7 @@ def test_a_damaged_stored_program_is_traced_again_and_replaced(store):
 
     windows = _windows()
     before = _score(windows)
-    damaged = sorted(store.glob("*.jaxexport"))[0]
+    damaged = min(store.glob("*.jaxexport"))
     damaged.write_bytes(b"not a program")
     drop_compiled_programs()
     after = _score(windows)

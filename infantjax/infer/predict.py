@@ -43,8 +43,8 @@ import jax
 import numpy as np
 
 from infantjax import backend, parallel
-from infantjax.infer import stored
 from infantjax.errors import DataError
+from infantjax.infer import stored
 
 __all__ = ["MIN_CALL", "Examples", "StackedPredictor", "apply_in_batches", "call_plan", "clear_caches", "concurrently",
            "example_template", "largest_call", "per_instance_calls", "place_stack", "stack_instances",

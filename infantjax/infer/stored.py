@@ -24,9 +24,12 @@ import hashlib
 import logging
 import os
 import pathlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
+
+from infantjax import backend
 
 __all__ = ["STORE_ENV", "lower", "source_tag", "store_dir"]
 
@@ -72,7 +75,7 @@ def _name(key: str, args) -> str:
     leaves, tree = jax.tree_util.tree_flatten(_abstract(args))
     devices = jax.devices()
     what = (key, source_tag(), str(tree), [(tuple(a.shape), str(a.dtype), str(a.sharding)) for a in leaves],
-            jax.default_backend(), devices[0].device_kind, len(devices), bool(jax.config.jax_enable_x64),
+            backend.platform(), devices[0].device_kind, len(devices), bool(jax.config.jax_enable_x64),
             str(jax.config.jax_default_matmul_precision))
     return hashlib.sha256(repr(what).encode()).hexdigest()[:32]
 
