@@ -44,3 +44,24 @@ def tiny_gcn_spec(**changes):
     from infantjax.models.gcn.presets import demo_spec
 
     return demo_spec(**{"temporal_kernel_size": 3, **changes})
+
+
+def filled_variables(shapes, rng: np.random.Generator, dtype=None):
+    """Variables of ``shapes`` (a GCN's ``jax.eval_shape`` of its ``init``: init's structure) filled in NumPy at
+    init's scales — kernels N(0, 1/fan-in), small biases, BatchNorms 1/0/0/1, edge importances 1 — each leaf in its
+    own dtype or ``dtype``. For tests that compare two forms on the same variables: compiling ``init`` takes seconds
+    a network (its random number generation), and running it eagerly compiles a program per op and shape."""
+    import jax
+
+    def fill(path, sd):
+        name, parent = str(getattr(path[-1], "key", path[-1])), str(getattr(path[-2], "key", ""))
+        kind = dtype or sd.dtype
+        if name in ("scale", "var", "edge_importance"):
+            return np.ones(sd.shape, kind)
+        if name == "mean" or (name == "bias" and "bn" in parent):
+            return np.zeros(sd.shape, kind)
+        if name == "bias":
+            return rng.uniform(-0.1, 0.1, sd.shape).astype(kind)
+        return (rng.normal(size=sd.shape) / np.sqrt(np.prod(sd.shape[:-1]))).astype(kind)
+
+    return jax.tree_util.tree_map_with_path(fill, shapes)

@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _train_utils import filled_variables
 
 from infantjax import backend
 from infantjax import skeleton as skeleton_lib
@@ -46,20 +47,8 @@ def _variables(model, x, seed=0):
     init's scales — kernels N(0, 1/fan-in), small biases, BatchNorms 1/0/0/1, edge importances 1 — then
     :func:`_moved`. Compiling ``init`` itself took 4 s a network (its random number generation) and running it
     eagerly ~150 programs; the forms compared below only need the same variables on both sides."""
-    rng = np.random.default_rng(seed)
-
-    def fill(path, sd):
-        name, parent = str(getattr(path[-1], "key", path[-1])), str(getattr(path[-2], "key", ""))
-        if name in ("scale", "var", "edge_importance"):
-            return np.ones(sd.shape, sd.dtype)
-        if name == "mean" or (name == "bias" and "bn" in parent):
-            return np.zeros(sd.shape, sd.dtype)
-        if name == "bias":
-            return rng.uniform(-0.1, 0.1, sd.shape).astype(sd.dtype)
-        return (rng.normal(size=sd.shape) / np.sqrt(np.prod(sd.shape[:-1]))).astype(sd.dtype)
-
     shapes = jax.eval_shape(lambda: model.init(jax.random.key(0), x, train=False))
-    return _moved(jax.tree_util.tree_map_with_path(fill, shapes), seed)
+    return _moved(filled_variables(shapes, np.random.default_rng(seed)), seed)
 
 
 def test_the_cpu_policy_has_the_scoring_forms_and_the_accelerators_keep_theirs():

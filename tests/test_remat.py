@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _train_utils import filled_variables
 
 from infantjax import models
 from infantjax.errors import ConfigError
@@ -31,22 +32,9 @@ def _loss_and_grads(model, variables, x, y):
 
 
 def _filled(shapes, seed=0):
-    """Variables of these shapes filled in NumPy at init's scales (kernels N(0, 1/fan-in), small biases, BatchNorms
-    1/0/0/1, edge importances 1): running init eagerly compiled ~100 programs a network, and remat's check only needs
-    the same variables on both sides."""
-    rng = np.random.default_rng(seed)
-
-    def fill(path, sd):
-        name, parent = str(getattr(path[-1], "key", path[-1])), str(getattr(path[-2], "key", ""))
-        if name in ("scale", "var", "edge_importance"):
-            return np.ones(sd.shape, sd.dtype)
-        if name == "mean" or (name == "bias" and "bn" in parent):
-            return np.zeros(sd.shape, sd.dtype)
-        if name == "bias":
-            return rng.uniform(-0.1, 0.1, sd.shape).astype(sd.dtype)
-        return (rng.normal(size=sd.shape) / np.sqrt(np.prod(sd.shape[:-1]))).astype(sd.dtype)
-
-    return jax.tree_util.tree_map_with_path(fill, shapes)
+    """Variables of these shapes filled in NumPy at init's scales (:func:`_train_utils.filled_variables`): running
+    init eagerly compiled ~100 programs a network, and remat's check only needs the same variables on both sides."""
+    return filled_variables(shapes, np.random.default_rng(seed))
 
 
 @pytest.mark.parametrize("spec", [demo_spec(temporal_kernel_size=3), STGCNSpec(channels=(8, 8, 16), strides=(1, 1, 2),

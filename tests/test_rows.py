@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _train_utils import filled_variables
 
 from infantjax import backend
 from infantjax.nn.norm import GroupedBatchNorm, batch_norm
@@ -148,19 +149,9 @@ def test_a_gcn_training_step_is_the_same_under_grouped_reductions():
     with backend.use("accelerator"):
         shapes = jax.eval_shape(lambda: model.init(jax.random.key(0), x.astype(np.float32), train=False))
 
-    # init's structure filled in NumPy, in float64, at init's scales (kernels N(0, 1/fan-in), small biases,
-    # BatchNorms 1/0/0/1): running init eagerly compiled ~200 programs, and the forms only need the same variables
-    def fill(path, sd):
-        name, parent = str(getattr(path[-1], "key", path[-1])), str(getattr(path[-2], "key", ""))
-        if name in ("scale", "var", "edge_importance"):
-            return np.ones(sd.shape)
-        if name == "mean" or (name == "bias" and "bn" in parent):
-            return np.zeros(sd.shape)
-        if name == "bias":
-            return rng.uniform(-0.1, 0.1, sd.shape)
-        return rng.normal(size=sd.shape) / np.sqrt(np.prod(sd.shape[:-1]))
-
-    as64 = jax.tree_util.tree_map_with_path(fill, shapes)
+    # init's structure filled in NumPy, in float64: running init eagerly compiled ~200 programs, and the forms only
+    # need the same variables
+    as64 = filled_variables(shapes, rng, np.float64)
 
     def run(form, x, variables):
         with backend.use("accelerator", narrow_reductions=form, compute_dtype="float32"):
