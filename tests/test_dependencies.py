@@ -4,6 +4,7 @@ extras cannot change the core's JAX, and no private name of Optuna is used."""
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.metadata
 import pathlib
 import re
@@ -21,8 +22,9 @@ def _name(text: str) -> str:
     return re.sub(r"[-_.]+", "-", text).lower()
 
 
+@functools.cache
 def _imports() -> dict[str, list[str]]:
-    """Top-level third-party module -> the package's files importing it (anywhere in the file)."""
+    """Top-level third-party module -> the package's files importing it (anywhere in the file; parsed once)."""
     found: dict[str, list[str]] = {}
     for path in sorted(PACKAGE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
@@ -39,9 +41,16 @@ def _imports() -> dict[str, list[str]]:
     return found
 
 
+@functools.cache
+def _installed() -> dict[str, list[str]]:
+    """Importable top-level name -> the installed distributions providing it (read once: each call of
+    ``packages_distributions`` reads every installed distribution's file list, ~0.3 s)."""
+    return importlib.metadata.packages_distributions()
+
+
 def _distributions(module: str) -> set[str]:
     """The distributions that install ``module`` (its own name where none installed here does)."""
-    mapped = importlib.metadata.packages_distributions().get(module)
+    mapped = _installed().get(module)
     return {_name(d) for d in mapped} if mapped else {_name(module)}
 
 
