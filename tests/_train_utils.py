@@ -46,11 +46,14 @@ def tiny_gcn_spec(**changes):
     return demo_spec(**{"temporal_kernel_size": 3, **changes})
 
 
-def filled_variables(shapes, rng: np.random.Generator, dtype=None):
+def filled_variables(shapes, rng: np.random.Generator, dtype=None, *, scale: float | None = None):
     """Variables of ``shapes`` (a GCN's ``jax.eval_shape`` of its ``init``: init's structure) filled in NumPy at
     init's scales — kernels N(0, 1/fan-in), small biases, BatchNorms 1/0/0/1, edge importances 1 — each leaf in its
     own dtype or ``dtype``. For tests that compare two forms on the same variables: compiling ``init`` takes seconds
-    a network (its random number generation), and running it eagerly compiles a program per op and shape."""
+    a network (its random number generation), and running it eagerly compiles a program per op and shape.
+
+    ``scale``: every kernel and bias (BatchNorm's bias too) N(0, scale²) instead, for tests that want values far
+    from init's (ties and large activations); scales, variances and edge importances stay 1, means 0."""
     import jax
 
     def fill(path, sd):
@@ -58,7 +61,11 @@ def filled_variables(shapes, rng: np.random.Generator, dtype=None):
         kind = dtype or sd.dtype
         if name in ("scale", "var", "edge_importance"):
             return np.ones(sd.shape, kind)
-        if name == "mean" or (name == "bias" and "bn" in parent):
+        if name == "mean":
+            return np.zeros(sd.shape, kind)
+        if scale is not None:
+            return (rng.normal(size=sd.shape) * scale).astype(kind)
+        if name == "bias" and "bn" in parent:
             return np.zeros(sd.shape, kind)
         if name == "bias":
             return rng.uniform(-0.1, 0.1, sd.shape).astype(kind)

@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _train_utils import filled_variables
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -46,20 +47,10 @@ def _shapes(model, x):
 
 
 def _random_variables(model, x, seed=0):
-    """Variables with the model's structure filled from numpy (compiling the real initialisers is slow; the
-    initialisers are tested on their own below)."""
-    rng = np.random.default_rng(seed)
-
-    # NumPy arrays: jnp.ones/jnp.asarray(..., dtype) compile a broadcast or a conversion per leaf shape
-    def fill(path, sd):
-        name = str(getattr(path[-1], "key", path[-1]))
-        if name in ("scale", "var", "edge_importance"):
-            return np.ones(sd.shape, sd.dtype)
-        if name == "mean":
-            return np.zeros(sd.shape, sd.dtype)
-        return np.asarray(rng.normal(size=sd.shape) * 0.2, sd.dtype)
-
-    return jax.tree_util.tree_map_with_path(fill, _shapes(model, x))
+    """Variables with the model's structure filled from NumPy, every kernel and bias N(0, 0.2²)
+    (:func:`_train_utils.filled_variables`; compiling the real initialisers is slow, and they are tested on their own
+    below)."""
+    return filled_variables(_shapes(model, x), np.random.default_rng(seed), scale=0.2)
 
 
 def _train_step(model, variables, x, labels):
