@@ -116,6 +116,28 @@ def test_fit_reports_history_keeps_best_epoch_and_stops_early(cohorts):
     assert variables["params"]["head_fc"]["kernel"].shape[-1] == 2
 
 
+def test_validation_scores_on_the_host_equal_jax_s():
+    """The epoch's validation score runs in NumPy (no program compiled per fold's shape): its probabilities and
+    cross-entropies equal ``jax.nn.softmax`` and the training loss's ``cross_entropy`` to float32 rounding, for
+    ordinary, large and tied logits, and the window losses the reference balances come out the same."""
+    from infantjax.train.losses import balanced_window_loss, cross_entropy, host_softmax_cross_entropy
+
+    rng = np.random.default_rng(5)
+    logits = np.concatenate([rng.normal(size=(37, 2)), 60 * rng.normal(size=(8, 2)), np.full((3, 2), 7.0)])
+    logits = logits.astype(np.float32)
+    labels = rng.integers(0, 2, len(logits))
+    probs, losses = host_softmax_cross_entropy(logits, labels)
+    assert probs.dtype == losses.dtype == np.float32 and probs.shape == (48, 2) and losses.shape == (48,)
+    # one program each for the comparison (eagerly, every op would compile on its own)
+    want_p = np.asarray(jax.jit(lambda z: jax.nn.softmax(z, axis=-1))(logits))
+    want_l = np.asarray(jax.jit(cross_entropy)(logits, labels))
+    np.testing.assert_allclose(probs, want_p, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(losses, want_l, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(probs[-3:], 0.5)  # tied logits
+    assert np.isfinite(losses).all() and losses.max() > 50  # a confidently wrong large logit: finite, large
+    np.testing.assert_allclose(balanced_window_loss(losses, labels), balanced_window_loss(want_l, labels), rtol=1e-6)
+
+
 def test_vmapped_folds_equal_folds_trained_one_by_one(cohorts):
     """7 folds in one vmapped, sharded step == each fold alone (same seeds and batches); BN stats per instance."""
     train, val = cohorts

@@ -34,8 +34,8 @@ from infantjax.sequence import Cohort
 from infantjax.train.config import TrainConfig, host_field
 from infantjax.infer.ensemble import Ensemble
 from infantjax.infer.cp import (NUM_JOINTS, SKELETON, CPForward, build, check_preprocessing, input_channels,
-                                positive_probability, prepare_sequence, standardise_windows, window_features)
-from infantjax.train.losses import balanced_window_loss, cross_entropy
+                                prepare_sequence, standardise_windows, window_features)
+from infantjax.train.losses import balanced_window_loss, cross_entropy, host_softmax_cross_entropy
 from infantjax.train.state import debiased_batch_stats, zeroed_batch_stats
 from infantjax.train.task import Selection, Task, _argument
 
@@ -511,9 +511,9 @@ class CPTask(Task):
 
     def score(self, data: CPData, logits) -> dict[str, float]:
         v = data.validation
-        prob = np.asarray(positive_probability(jnp.asarray(logits)))
-        auc = float(roc_auc(v.subject_labels, subject_scores(prob, v)))
-        val_loss = balanced_window_loss(cross_entropy(jnp.asarray(logits), jnp.asarray(v.labels)), v.labels)
+        probs, losses = host_softmax_cross_entropy(logits, v.labels)  # NumPy: no program per fold's shape
+        auc = float(roc_auc(v.subject_labels, subject_scores(probs[:, 1], v)))
+        val_loss = balanced_window_loss(losses, v.labels)
         return {"val_auc": auc, "val_loss": val_loss}
 
     def selection(self) -> Selection:
