@@ -120,6 +120,14 @@ class Skeleton:
                     pairs.append((i, self.keypoints.index(other)))
         return tuple(pairs)
 
+    def flip_permutation(self) -> np.ndarray:
+        """(K,) int permutation that swaps every left keypoint with its right counterpart (``x[..., perm, :]``
+        relabels a mirror image; the permutation is its own inverse)."""
+        perm = np.arange(self.num_keypoints)
+        for a, b in self.flip_pairs:
+            perm[a], perm[b] = b, a
+        return perm
+
     def to_dict(self) -> dict:
         """The definition as JSON values (:func:`define` reads it back): what a saved model of a lab's own body
         parts carries, since its skeleton is registered nowhere else."""

@@ -49,6 +49,7 @@ __all__ = [
     "mask_low_confidence",
     "median_filter",
     "median_pelvis",
+    "mirror",
     "normalise",
     "preprocess_cp",
     "resample",
@@ -311,6 +312,25 @@ def flip_y(coords: Float[ArrayLike, "... D"]) -> np.ndarray:
     if x.ndim < 1 or x.shape[-1] < 2:
         raise DataError(f"flip_y needs coordinates with x, y on the last axis, got shape {x.shape}")
     x[..., 1] = -x[..., 1]
+    return x
+
+
+def mirror(coords: Float[ArrayLike, "... J D"], skeleton="in-motion-19", *, centre_x: float = 0.0,
+           ) -> np.ndarray:
+    """The mirror image of a body: ``x := 2·centre_x − x`` and every left keypoint swapped with its right
+    counterpart (:meth:`infantjax.skeleton.Skeleton.flip_permutation`), so that the labels read the mirrored body
+    as the pose network would label it in a mirrored video. Its own inverse; NaN stays NaN.
+
+    ``Ensemble.predict(..., mirror="average")`` scores every window and its mirror image with it: the CP networks
+    are not mirror-symmetric, and a mirrored video (a phone's front camera) should get the answer of the
+    unmirrored one."""
+    x = np.array(coords, copy=True)
+    skel = _skeleton.get(skeleton)
+    if x.ndim < 2 or x.shape[-1] < 2 or x.shape[-2] != skel.num_keypoints:
+        raise DataError(f"mirror needs (..., {skel.num_keypoints}, D>=2) coordinates of {skel.name}, got shape "
+                        f"{x.shape}")
+    x = x[..., skel.flip_permutation(), :]
+    x[..., 0] = 2.0 * centre_x - x[..., 0]
     return x
 
 

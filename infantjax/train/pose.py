@@ -223,11 +223,8 @@ def normalise_images(x: Float[Array, "... 3"], mode: str) -> Float[Array, "... 3
 
 
 def flip_permutation(skeleton: _skeleton.Skeleton) -> np.ndarray:
-    """(K,) permutation that swaps left and right keypoints."""
-    perm = np.arange(skeleton.num_keypoints)
-    for a, b in skeleton.flip_pairs:
-        perm[a], perm[b] = b, a
-    return perm
+    """(K,) permutation that swaps left and right keypoints (:meth:`infantjax.skeleton.Skeleton.flip_permutation`)."""
+    return skeleton.flip_permutation()
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
