@@ -7,6 +7,7 @@ times agree with the records)."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import pathlib
 import shutil
@@ -212,7 +213,8 @@ def test_cli_single_video_prints_the_dashboard_and_stage_shares(tmp_path, capsys
     from infantjax.cli import main
     from infantjax.pipelines import assessment
 
-    monkeypatch.setattr(assessment.run, "load_models", lambda ensemble=None, pose=None: assess_models)
+    models = dataclasses.replace(assess_models, pose=TrackOnce(assess_models.pose))  # tracked once, below
+    monkeypatch.setattr(assessment.run, "load_models", lambda ensemble=None, pose=None: models)
     assert main(["assess", str(infant_video), "--out", str(tmp_path / "o"), "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "baby_one: CP risk" in out and "time per stage: decode" in out and "pose" in out
@@ -222,6 +224,24 @@ def test_cli_single_video_prints_the_dashboard_and_stage_shares(tmp_path, capsys
     # run again: finished, not redone
     assert main(["assess", str(infant_video), "--out", str(tmp_path / "o"), "--no-progress"]) == 0
     assert "(finished before, not redone)" in capsys.readouterr().out
+    # --mirror average is a setting: the video is scored again, its windows with their mirror images
+    record = json.loads((tmp_path / "o" / "baby_one" / "record.json").read_text())
+    assert record["settings"]["mirror"] == "reference" and record["ensemble"]["mirror"] == "reference"
+    assert main(["assess", str(infant_video), "--out", str(tmp_path / "o"), "--no-progress", "--mirror",
+                 "average"]) == 0
+    assert "(finished before, not redone)" not in capsys.readouterr().out
+    mirrored = json.loads((tmp_path / "o" / "baby_one" / "record.json").read_text())
+    assert mirrored["settings"]["mirror"] == "average" and mirrored["ensemble"]["mirror"] == "average"
+    assert models.pose.tracked == ["baby one.mp4"]  # the same keypoints: only the scoring changed
+    from infantjax.pipelines.cp import to_model_skeleton
+
+    (raw,) = models.pose._done.values()  # the keypoints both runs scored
+    seq, _ = to_model_skeleton(raw, "approximate", infant_video)
+    ref, avg = (models.ensemble.predict(seq, window_rotation="auto", camera="auto", mirror=m)
+                for m in (None, "average"))
+    np.testing.assert_allclose([w["predictions"] for w in mirrored["windows"]], avg.probabilities, atol=1e-5)
+    np.testing.assert_allclose([w["predictions"] for w in record["windows"]], ref.probabilities, atol=1e-5)
+    assert not np.allclose(ref.probabilities, avg.probabilities, atol=1e-4)
 
 
 @pytest.mark.needs("av")

@@ -147,6 +147,68 @@ def test_window_rotation_override_is_checked(untrained):
         untrained.predict(upright(), window_rotation="sideways")
 
 
+# ------------------------------------------------------------------------------------------------ mirror images
+def test_mirror_reflects_x_and_swaps_left_and_right_and_is_its_own_inverse():
+    from infantjax.preprocess import mirror
+
+    seq = upright()
+    skel = skeleton("in-motion-19")
+    np.testing.assert_array_equal(mirror(mirror(seq.coords)), seq.coords)
+    np.testing.assert_allclose(mirror(mirror(seq.coords, centre_x=300.0), centre_x=300.0), seq.coords, rtol=1e-6)
+    once = mirror(seq.coords, centre_x=300.0)
+    left, right = skel.index("left_wrist"), skel.index("right_wrist")
+    np.testing.assert_allclose(once[:, left, 0], 600.0 - seq.coords[:, right, 0], rtol=1e-6)
+    np.testing.assert_array_equal(once[:, left, 1], seq.coords[:, right, 1])
+    nose = skel.index("nose")
+    np.testing.assert_array_equal(once[:, nose], seq.coords[:, nose] * [-1, 1] + [600, 0])
+    holes = seq.coords.copy()
+    holes[:5, right] = np.nan
+    assert np.isnan(mirror(holes)[:5, left]).all() and not np.isnan(mirror(holes)[:5, right]).any()
+    with pytest.raises(DataError, match="19"):
+        mirror(np.zeros((10, 17, 2)))
+
+
+def test_a_mirrored_recording_gets_the_same_risk_when_mirror_images_are_averaged(tmp_path, capsys):
+    """A phone's front camera mirrors the video, which labels the body as its mirror image: x reflected, left and
+    right swapped. The CP networks are not mirror-symmetric, so the reference's risk changes; averaged with the
+    windows' mirror images (``mirror="average"``), every instance's P(CP) and joint scores are the same. (The
+    zoo's 3-instance ensemble: trained networks read the movement, where random ones give nearly one value.)"""
+    import infantjax
+    from infantjax.io import write_keypoints
+    from infantjax.preprocess import mirror
+
+    zoo = infantjax.load("cp-gcn-synthetic-3folds")
+    seq = upright(frames=240)
+    flipped = seq.replace(coords=mirror(seq.coords, centre_x=250.0))
+    ref, ref_flipped = zoo.predict(seq), zoo.predict(flipped)
+    assert np.abs(ref.probabilities - ref_flipped.probabilities).max() > 1e-3  # not symmetric by itself
+    avg, avg_flipped = zoo.predict(seq, mirror="average"), zoo.predict(flipped, mirror="average")
+    np.testing.assert_allclose(avg.probabilities, avg_flipped.probabilities, atol=2e-6)
+    # the mean of the recording's and of its mirror image's predictions (the preprocessing commutes with mirroring)
+    np.testing.assert_allclose(avg.probabilities, 0.5 * (ref.probabilities + ref_flipped.probabilities), atol=2e-6)
+    perm = skeleton("in-motion-19").flip_permutation()  # a mirror image's left wrist is the recording's right one
+    np.testing.assert_allclose(avg.cam_scores, avg_flipped.cam_scores[..., perm], atol=1e-5)
+    np.testing.assert_allclose(avg.no_cp_cam_scores, avg_flipped.no_cp_cam_scores[..., perm], atol=1e-5)
+    assert avg.metadata["mirror"] == "average" and ref.metadata["mirror"] == "reference"
+    assert avg.probabilities.shape == ref.probabilities.shape and avg.cam_scores.shape == ref.cam_scores.shape
+    with pytest.raises(ConfigError, match="mirror"):
+        zoo.predict(seq, mirror="both")
+
+    risk = predict_risk(zoo, seq, mirror="average").risk
+    assert predict_risk(zoo, flipped, mirror="average").risk == pytest.approx(risk, abs=1e-6)
+    assert predict_risk(zoo, flipped).risk != pytest.approx(predict_risk(zoo, seq).risk, abs=1e-4)
+    # the command line: --mirror average
+    ens_dir = tmp_path / "ens"
+    zoo.save(ens_dir)
+    for name, recording in (("as_filmed", seq), ("mirrored", flipped)):
+        rec = write_keypoints(tmp_path / f"{name}.csv", recording)
+        assert main(["predict", str(ens_dir), str(rec), "--no-plots", "--mirror", "average",
+                     "--out", str(tmp_path / "p")]) == 0
+    capsys.readouterr()
+    risks = [json.loads((tmp_path / "p" / f"{n}.json").read_text())["risk"] for n in ("as_filmed", "mirrored")]
+    assert risks == pytest.approx([risk, risk], abs=1e-6)
+
+
 # ------------------------------------------------------------------------------------------------ camera shake
 def shaken(seq: SkeletonSequence, amplitude: float = 30.0) -> SkeletonSequence:
     """``seq`` filmed by a hand-held camera: the whole view moving ±``amplitude`` px at 1.1 and 1.75 Hz."""

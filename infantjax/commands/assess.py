@@ -3,6 +3,7 @@
     infantjax assess VIDEO|FOLDER --out DIR [--ensemble NAME|DIR] [--pose NAME|FILE] [--no-labelled]
                      [--threshold T] [--certainty paper|interquartile] [--map-skeleton exact|approximate|none]
                      [--window-rotation auto|reference|corrected] [--camera auto|steady|reference]
+                     [--mirror average|reference]
                      [--batch-size N] [--max-frames N] [--no-progress]
                      [--runtime xla|litert] [--litert-cache DIR] [--retry-failed]
 
@@ -56,6 +57,11 @@ def register(sub) -> None:
                    help="a hand-held camera's shake: auto (default) takes it out of the keypoints where they say the "
                         "camera shook (the dashboard says so and shows the risk as doubtful); steady always; "
                         "reference scores the keypoints as tracked, as the reference code does")
+    p.add_argument("--mirror", choices=("average", "reference"), default="reference",
+                   help="mirror images: average scores every window as tracked and as its mirror image and averages "
+                        "the two, so a mirrored video (a phone's front camera) gets the same risk (twice the "
+                        "scoring work); reference (default) scores the keypoints as given, as the reference code "
+                        "does")
     p.add_argument("--batch-size", type=int, default=16, help="frames per pose forward pass (default: %(default)s)")
     from infantjax.commands.pose import add_tracking_options
 
@@ -88,7 +94,8 @@ def run(args) -> int:
 
     result = assess(args.input, args.out, ensemble=args.ensemble, pose=args.pose, labelled=args.labelled,
                     threshold=args.threshold, certainty=args.certainty, map_skeleton=args.map_skeleton,
-                    window_rotation=args.window_rotation, camera=args.camera, batch_size=args.batch_size,
+                    window_rotation=args.window_rotation, camera=args.camera, mirror=args.mirror,
+                    batch_size=args.batch_size,
                     max_frames=args.max_frames,
                     progress=not args.no_progress, runtime=args.runtime, litert_cache=args.litert_cache,
                     retry_failed=args.retry_failed, tracking=tracking_overrides(args), gate=args.gate)

@@ -3,6 +3,7 @@
     infantjax predict ENS INPUT [--out DIR] [--threshold T] [--certainty paper|interquartile]
                                 [--report DIR [--labels CSV]] [--map-skeleton none|exact|approximate]
                                 [--window-rotation auto|reference|corrected] [--camera auto|steady|reference]
+                                [--mirror average|reference]
 
 INPUT is a keypoint file or a folder of them (with a ``labels.csv``, as ``infantjax synth`` writes: the files
 it lists). For each recording it prints one line (risk, class, colour) and writes ``<name>.json`` (the full
@@ -49,6 +50,11 @@ def register(sub) -> None:
     p.add_argument("--camera", choices=("auto", "steady", "reference"), default="auto",
                    help="a hand-held camera's shake: auto (default) takes it out of the keypoints where they say the "
                         "camera shook (the result says so); steady always; reference scores the keypoints as given")
+    p.add_argument("--mirror", choices=("average", "reference"), default="reference",
+                   help="mirror images: average scores every window as tracked and as its mirror image and averages "
+                        "the two, so a mirrored video (a phone's front camera) gets the same risk (twice the "
+                        "scoring work); reference (default) scores the keypoints as given, as the reference code "
+                        "does")
     p.add_argument("--gate", default=None, metavar="FILE",
                    help="the tracking-quality gate's thresholds calibrated for your pose model (infantjax pose-gate); "
                         "default: the shipped ones, calibrated on rendered infants")
@@ -144,7 +150,7 @@ def run(args) -> int:
     for path, seq in zip(files, recordings):
         seq, mapped = to_model_skeleton(seq, args.map_skeleton, path)
         result = predict_risk(ens, seq, threshold=args.threshold, certainty=args.certainty,
-                              window_rotation=args.window_rotation, gate=gate, camera=args.camera,
+                              window_rotation=args.window_rotation, gate=gate, camera=args.camera, mirror=args.mirror,
                               fix="infantjax predict --window-rotation corrected")
         if mapped:
             result = dataclasses.replace(result, warnings=(mapped, *result.warnings))

@@ -46,8 +46,8 @@ from infantjax.infer.registry import register_family
 from infantjax.infer.trained import TrainedModel, read_header
 from infantjax.models.zoo import synthetic_entry
 
-__all__ = ["FORMAT", "Ensemble", "EnsemblePrediction", "orientation_warning", "scoring_forward", "spec_from_dict",
-           "spec_to_dict"]
+__all__ = ["FORMAT", "MIRRORS", "Ensemble", "EnsemblePrediction", "orientation_warning", "scoring_forward",
+           "spec_from_dict", "spec_to_dict"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,9 @@ log = logging.getLogger(__name__)
 #: ``model.json`` of :mod:`infantjax.infer.trained`).
 FORMAT = "infantjax-ensemble"
 _META = "ensemble.json"
+#: how :meth:`Ensemble.predict` treats mirror images: None scores the windows as given (the reference);
+#: ``"average"`` also scores their mirror images and averages the two (a mirrored video gets the same answer)
+MIRRORS = (None, "average")
 
 # ------------------------------------------------------------------------------------------------------ specs
 def spec_to_dict(spec) -> dict:
@@ -435,7 +438,7 @@ class Ensemble(TrainedModel):
 
     def predict(self, sequence: SkeletonSequence, *, mesh=None, window_rotation: str | None = None,
                 scorer: Callable | None = None, fix: str = "window_rotation='corrected'",
-                camera: str | None = None) -> EnsemblePrediction:
+                camera: str | None = None, mirror: str | None = None) -> EnsemblePrediction:
         """Every instance's P(CP) and CAM scores for every window of one recording.
 
         Runs ``preprocess_cp`` (unless the config says the input is preprocessed), cuts windows of
@@ -464,16 +467,27 @@ class Ensemble(TrainedModel):
                 (:func:`infantjax.preprocess.camera.steady`), and the prediction carries a warning saying so (what
                 ``infantjax assess`` does by default); ``"steady"``: always taken out; None (default, the
                 reference): scored as given. ``metadata["camera"]`` records the shake and what was done.
+            mirror: ``"average"``: every window is scored twice, as given and as its mirror image
+                (:func:`infantjax.preprocess.mirror`: x reflected, left and right swapped), and each instance's
+                P(CP) and joint scores are the means of the two, so that a mirrored video (a phone's front camera,
+                an app that flips the picture) gets the same answer as the unmirrored one (the CP networks are not
+                mirror-symmetric: one rendered infant's risk moves 0.319 → 0.451 when its exact keypoints are
+                mirrored). Doubles the scoring work. None (default, the reference): scored as given.
+                ``metadata["mirror"]`` records which.
 
         Raises:
             SkeletonMismatchError: not In-Motion 19.  DataError: all keypoints missing or shorter than a window.
             ConfigError: an unknown window rotation, or one for a v2 ensemble (which has none).
         """
         from infantjax.preprocess import spine_orientation, window_starts, windows
+        from infantjax.preprocess import mirror as mirror_body
+        from infantjax.skeleton import get as get_skeleton
 
         sequence = as_sequence(sequence, where=f"{type(self).__name__}.predict")
         if camera not in (None, "auto", "steady"):
             raise ConfigError(f"camera must be 'auto', 'steady' or None, got {camera!r}")
+        if mirror not in MIRRORS:
+            raise ConfigError(f"mirror must be 'average' or None, got {mirror!r}")
         camera_record, camera_warning = None, None
         if camera is not None:
             from infantjax.preprocess.camera import camera_motion, steady
@@ -494,10 +508,19 @@ class Ensemble(TrainedModel):
         coords = _cp.prepare_sequence(sequence, cfg, where=f"predict: {sequence.metadata.get('source', 'sequence')}")
         positions = windows(coords, length=cfg.window, hop=cfg.hop)
         starts = window_starts(coords.shape[0], cfg.window, cfg.hop)
+        n = positions.shape[0]
+        if mirror == "average":  # the mirror images scored in the same calls as the windows
+            centre = 0.0 if cfg.preprocess else float(np.nanmedian(coords[..., 0]))
+            positions = np.concatenate([positions, mirror_body(positions, _cp.SKELETON, centre_x=centre)])
         if scorer is None:
             probs, scores = self.window_predictions(positions, mesh=mesh, config=cfg)
         else:
             probs, scores = scorer(positions, config=cfg)
+        if mirror == "average":  # a mirror image's joint scores belong to the joints it swapped
+            perm = get_skeleton(_cp.SKELETON).flip_permutation()
+            probs = 0.5 * (np.asarray(probs[:n]) + np.asarray(probs[n:]))
+            scores = np.asarray(scores)
+            scores = 0.5 * (scores[:, :n] + scores[:, n:][..., perm])
         warning = orientation_warning(orientation, angle, cfg, fix)
         if asked == "auto" and window_rotation == "corrected":
             how = "head-down" if orientation == "inverted" else "sideways"
@@ -512,7 +535,7 @@ class Ensemble(TrainedModel):
                 "spine_orientation": {"orientation": orientation, "angle": None if np.isnan(angle) else angle},
                 "window_rotation": cfg.window_rotation, "window_rotation_asked": asked,
                 "window": int(cfg.window), "hop": int(cfg.hop),
-                "preprocess_version": cfg.preprocess_version}
+                "preprocess_version": cfg.preprocess_version, "mirror": mirror or "reference"}
         if camera_record is not None:
             meta["camera"] = camera_record
         meta = json.loads(json.dumps(meta, default=str))

@@ -47,7 +47,8 @@ def predict_risk(ensemble: Ensemble, sequence: SkeletonSequence, *, threshold: f
                  certainty: Literal["paper", "interquartile"] = "paper", mesh=None,
                  window_rotation: Literal["auto", "reference", "corrected"] | None = "auto", gate=True,
                  fix: str = "window_rotation='corrected'",
-                 camera: Literal["auto", "steady", "reference"] | None = "auto") -> RiskResult:
+                 camera: Literal["auto", "steady", "reference"] | None = "auto",
+                 mirror: Literal["average", "reference"] | None = "reference") -> RiskResult:
     """CP risk of one recording, gated by the tracking quality of its keypoints.
 
     Arguments:
@@ -69,6 +70,9 @@ def predict_risk(ensemble: Ensemble, sequence: SkeletonSequence, *, threshold: f
         camera: ``"auto"`` (default): keypoints that say a hand-held camera shook are scored with the shake taken
             out (``RiskResult.warnings`` says so, and the gate makes the shaken windows doubtful);
             ``"steady"``: always; ``"reference"`` or None: scored as given (see ``Ensemble.predict``).
+        mirror: ``"average"``: every window scored as given and as its mirror image, the two averaged, so that a
+            mirrored video gets the same risk (twice the scoring work); ``"reference"`` (default) or None: as
+            given (see ``Ensemble.predict``).
 
     Raises:
         SkeletonMismatchError: not In-Motion 19.  DataError: all keypoints missing or shorter than a window.
@@ -77,7 +81,8 @@ def predict_risk(ensemble: Ensemble, sequence: SkeletonSequence, *, threshold: f
     from infantjax.clinical.quality import Thresholds
 
     prediction = ensemble.predict(sequence, mesh=mesh, window_rotation=window_rotation, fix=fix,
-                                  camera=None if camera == "reference" else camera)
+                                  camera=None if camera == "reference" else camera,
+                                  mirror=None if mirror == "reference" else mirror)
     if isinstance(gate, Thresholds):
         quality = prediction_quality(prediction, sequence, thresholds=gate)
     else:

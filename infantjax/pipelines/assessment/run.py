@@ -69,7 +69,8 @@ class AssessRun:
 
 def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, pose=None, labelled: bool = True,
            threshold: float | None = None, certainty: str = "paper", map_skeleton: str = "approximate",
-           window_rotation: str | None = "auto", camera: str = "auto", batch_size: int = 16,
+           window_rotation: str | None = "auto", camera: str = "auto", mirror: str = "reference",
+           batch_size: int = 16,
            max_frames: int | None = None,
            progress: bool = True, models: Models | None = None, runtime: str = "xla",
            litert_cache: str | os.PathLike | None = None, retry_failed: bool = False, tracking=None,
@@ -94,6 +95,9 @@ def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, 
             out (``infantjax.preprocess.camera.steady``; the dashboard says so, and the gate makes the shaken
             windows doubtful); ``"steady"`` for every video; ``"reference"``: scored as tracked. Part of the
             settings.
+        mirror: ``"average"``: every window is scored as tracked and as its mirror image and the two are averaged,
+            so that a mirrored video (a phone's front camera) gets the risk of the unmirrored one; the ensemble
+            stage does twice the work. ``"reference"`` (default): scored as tracked. Part of the settings.
         batch_size: frames per pose forward pass.
         max_frames: track at most this many frames of each video (a quick look; None: all).
         progress: one tqdm progress bar over every video's work, counted in frames (the pose stage frame by
@@ -134,6 +138,8 @@ def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, 
                           f"{window_rotation!r}")
     if camera not in ("auto", "steady", "reference"):
         raise ConfigError(f"camera must be 'auto', 'steady' or 'reference', got {camera!r}")
+    if mirror not in ("average", "reference"):
+        raise ConfigError(f"mirror must be 'average' or 'reference', got {mirror!r}")
     if int(batch_size) < 1:
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
     if max_frames is not None and int(max_frames) < 1:
@@ -169,7 +175,8 @@ def assess(source: str | os.PathLike, out: str | os.PathLike, *, ensemble=None, 
     track_with = Tracking.of(tracking, models.pose.tracking)
     settings = {"ensemble": models.ensemble_name, "pose": models.pose_name, "labelled": bool(labelled),
                 "threshold": threshold, "certainty": certainty, "map_skeleton": map_skeleton,
-                "window_rotation": window_rotation, "camera": camera, "max_frames": max_frames, "runtime": runtime,
+                "window_rotation": window_rotation, "camera": camera, "mirror": mirror, "max_frames": max_frames,
+                "runtime": runtime,
                 "quality_gate": _gate_version(gate_th), "tracking": track_with.to_json()}
     scorer = None
     if runtime == "litert":

@@ -46,6 +46,12 @@ def _camera(settings: dict) -> str | None:
     return None if camera == "reference" else camera
 
 
+def _mirror(settings: dict) -> str | None:
+    """What ``Ensemble.predict``'s ``mirror=`` is for a run's settings (``"reference"``: None)."""
+    mirror = settings.get("mirror", "reference")
+    return None if mirror == "reference" else mirror
+
+
 def _warm_up(models: Models, settings: dict, info: dict, clock: _Clock) -> None:
     """Compile the ensemble's programs for the first video's windows before its frames are tracked, so that
     the compilation, like the models' loading, happens before the progress bar starts timing the work (the
@@ -57,9 +63,10 @@ def _warm_up(models: Models, settings: dict, info: dict, clock: _Clock) -> None:
     frames = info["frames"] if settings["max_frames"] is None else \
         min(info["frames"], int(settings["max_frames"]))
     n30 = int(frames / info["fps"] * 30.0) if info["fps"] > 0 else cfg.window
+    copies = 2 if _mirror(settings) else 1  # the mirror images are scored in the same calls
     t = time.perf_counter()
     try:
-        models.ensemble.compile_for(len(window_starts(max(n30, cfg.window), cfg.window, cfg.hop)),
+        models.ensemble.compile_for(copies * len(window_starts(max(n30, cfg.window), cfg.window, cfg.hop)),
                                     window_rotation=rotation)
     except (InfantJaxError, AttributeError, TypeError, ValueError) as err:  # compiled at its first use then
         log.info("the ensemble was not compiled ahead (%s)", err)
@@ -80,7 +87,7 @@ def _rotation_advice(models: Models, seq, prediction, result, settings: dict, sc
             kept.append(warning)
             continue
         corrected = models.ensemble.predict(seq, window_rotation="corrected", scorer=scorer,
-                                            camera=_camera(settings))
+                                            camera=_camera(settings), mirror=_mirror(settings))
         other = assess_prediction(corrected, settings["threshold"], certainty=settings["certainty"],
                                   quality=quality_of(corrected))
         if (other.label, other.colour) == (result.label, result.colour):
@@ -136,7 +143,7 @@ def _assess_video(video: pathlib.Path, folder: pathlib.Path, name: str, models: 
             seq, mapped = to_model_skeleton(raw, settings["map_skeleton"], video)
             prediction = models.ensemble.predict(seq, window_rotation=settings["window_rotation"], scorer=scorer,
                                                  fix="infantjax assess --window-rotation corrected",
-                                                 camera=_camera(settings))
+                                                 camera=_camera(settings), mirror=_mirror(settings))
         with clock.stage("explain"):
             gate_th, gate_text = gate if gate is not None else gate_thresholds(None)
 
@@ -192,7 +199,8 @@ def _assess_video(video: pathlib.Path, folder: pathlib.Path, name: str, models: 
                          "window_s": window_s, "runtime": settings["runtime"],
                          "window_rotation": prediction.metadata.get("window_rotation"),
                          "spine": prediction.metadata.get("spine_orientation"),
-                         "camera": prediction.metadata.get("camera")},
+                         "camera": prediction.metadata.get("camera"),
+                         "mirror": prediction.metadata.get("mirror")},
             "risk": float(result.risk), "cp": bool(result.cp), "classification": result.label,
             "colour": result.colour, "threshold": float(result.threshold), "certainty_rule": result.certainty,
             "share_cp": float(result.share_cp),
