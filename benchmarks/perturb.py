@@ -5,6 +5,7 @@ right, or said) — every variant through ``infantjax assess`` with the zoo defa
 
     python benchmarks/perturb.py --out /tmp/perturb [--n 24] [--seed 5151] [--duration 60]
                                  [--only head-down,grey] [--pose NAME|FILE] [--ensemble NAME|DIR]
+                                 [--mirror average|reference]
 
 Per perturbation it prints (and writes to OUT/perturb.json) the videos, how many were withheld and flagged
 (tracking doubtful), the median and largest |risk − the clean video's risk| over the videos not withheld, how many
@@ -80,27 +81,35 @@ def make_variant(src: pathlib.Path, dst: pathlib.Path, name: str) -> None:
 
 def exact_orientation(cohort, ensemble) -> dict:
     """The renderer's exact keypoints turned head-down (180°) and sideways (90°) in the image, scored under the
-    reference window rotation and under ``"auto"``: the largest |risk − the upright keypoints' risk| of each."""
+    reference window rotation and under ``"auto"``, and mirrored (x reflected, left and right swapped) scored as
+    given (``reference``) and averaged with their mirror images (``average``): the largest |risk − the upright
+    keypoints' risk| of each."""
     import numpy as np
 
     from infantjax.clinical import assess_prediction
+    from infantjax.preprocess import mirror
     from infantjax.sequence import SkeletonSequence
 
     h, w = cohort.size
-    out = {"head-down": {"reference": 0.0, "auto": 0.0}, "sideways": {"reference": 0.0, "auto": 0.0}}
+    out = {"head-down": {"reference": 0.0, "auto": 0.0}, "sideways": {"reference": 0.0, "auto": 0.0},
+           "mirrored": {"reference": 0.0, "average": 0.0}}
     for truth in cohort.truth:
         c = np.asarray(truth, np.float64)
         turned = {"head-down": np.stack([(w - 1) - c[..., 0], (h - 1) - c[..., 1]], -1),
                   "sideways": np.stack([(h - 1) - c[..., 1], c[..., 0]], -1)}
 
-        def risk(coords, rotation):
+        def risk(coords, rotation, mirrored=None):
             seq = SkeletonSequence(coords.astype(np.float32), fps=cohort.fps, skeleton="in-motion-19")
-            return float(assess_prediction(ensemble.predict(seq, window_rotation=rotation)).risk)
+            return float(assess_prediction(ensemble.predict(seq, window_rotation=rotation, mirror=mirrored)).risk)
 
         upright = risk(c, None)
         for name, coords in turned.items():
             for rotation in ("reference", "auto"):
                 out[name][rotation] = max(out[name][rotation], abs(risk(coords, rotation) - upright))
+        flipped = mirror(c, centre_x=(w - 1) / 2)
+        out["mirrored"]["reference"] = max(out["mirrored"]["reference"], abs(risk(flipped, None) - upright))
+        out["mirrored"]["average"] = max(out["mirrored"]["average"],
+                                         abs(risk(flipped, None, "average") - risk(c, None, "average")))
     return out
 
 
@@ -119,6 +128,9 @@ def main(argv=None) -> int:
     ap.add_argument("--ensemble", default=None, help="CP ensemble (default: the zoo's)")
     ap.add_argument("--window-rotation", default="auto", choices=("auto", "reference", "corrected"),
                     help="assess's window rotation (default: %(default)s)")
+    ap.add_argument("--mirror", default="reference", choices=("average", "reference"),
+                    help="assess's mirror setting: average also scores every window's mirror image (default: "
+                         "%(default)s)")
     args = ap.parse_args(argv)
     if shutil.which("ffmpeg") is None:
         print("perturb: needs ffmpeg on PATH", file=sys.stderr)
@@ -140,9 +152,14 @@ def main(argv=None) -> int:
     models = load_models(args.ensemble, args.pose)
     exact = exact_orientation(cohort, models.ensemble)
     for name, row in exact.items():
+        if name == "mirrored":
+            print(f"exact keypoints mirrored : max |risk − as filmed| {row['reference']:.3f} scored as given, "
+                  f"{row['average']:.3f} averaged with the mirror images", flush=True)
+            continue
         print(f"exact keypoints {name:9s}: max |risk − upright| {row['reference']:.3f} under the reference "
               f"rotation, {row['auto']:.3f} under auto", flush=True)
-    settings = {"labelled": False, "progress": False, "models": models, "window_rotation": args.window_rotation}
+    settings = {"labelled": False, "progress": False, "models": models, "window_rotation": args.window_rotation,
+                "mirror": args.mirror}
     clean = _records(assess(out / "clean", out / "assess" / "clean", **settings))
     rows = {}
     for name in names:
@@ -182,7 +199,8 @@ def main(argv=None) -> int:
     result = {"cohort": {"n": args.n, "seed": args.seed, "duration_s": args.duration, "prevalence": 0.5,
                          "clean_withheld": clean_withheld},
               "models": {"pose": models.pose_name, "ensemble": models.ensemble_name},
-              "window_rotation": args.window_rotation, "perturbations": rows, "exact_orientation": exact,
+              "window_rotation": args.window_rotation, "mirror": args.mirror, "perturbations": rows,
+              "exact_orientation": exact,
               "machine": {"cpu": _cpu(), "cores": os.cpu_count(), "load_at_start": load},
               "seconds": time.perf_counter() - t0}
     (out / "perturb.json").write_text(json.dumps(result, indent=1))
