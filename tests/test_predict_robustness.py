@@ -197,14 +197,16 @@ def test_a_mirrored_recording_gets_the_same_risk_when_mirror_images_are_averaged
     risk = predict_risk(zoo, seq, mirror="average").risk
     assert predict_risk(zoo, flipped, mirror="average").risk == pytest.approx(risk, abs=1e-6)
     assert predict_risk(zoo, flipped).risk != pytest.approx(predict_risk(zoo, seq).risk, abs=1e-4)
-    # the command line: --mirror average
-    ens_dir = tmp_path / "ens"
-    zoo.save(ens_dir)
+    # the command line: --mirror average, with the ensemble named as assess names it (a zoo name needs --out)
     for name, recording in (("as_filmed", seq), ("mirrored", flipped)):
         rec = write_keypoints(tmp_path / f"{name}.csv", recording)
-        assert main(["predict", str(ens_dir), str(rec), "--no-plots", "--mirror", "average",
+        assert main(["predict", "cp-gcn-synthetic-3folds", str(rec), "--no-plots", "--mirror", "average",
                      "--out", str(tmp_path / "p")]) == 0
     capsys.readouterr()
+    assert main(["predict", "cp-gcn-synthetic-3folds", str(rec), "--no-plots"]) == 2
+    assert "zoo ensemble, not a folder to write beside: give --out DIR" in capsys.readouterr().err
+    assert main(["predict", "rt-synthetic-infant-roi", str(rec), "--no-plots", "--out", str(tmp_path / "q")]) == 2
+    assert "not an ensemble model" in capsys.readouterr().err and not (tmp_path / "q").exists()
     risks = [json.loads((tmp_path / "p" / f"{n}.json").read_text())["risk"] for n in ("as_filmed", "mirrored")]
     assert risks == pytest.approx([risk, risk], abs=1e-6)
 

@@ -8,7 +8,8 @@
 INPUT is a keypoint file or a folder of them (with a ``labels.csv``, as ``infantjax synth`` writes: the files
 it lists). For each recording it prints one line (risk, class, colour) and writes ``<name>.json`` (the full
 record), ``<name>_windows.png`` (per-window boxplots) and ``<name>_cam.png`` (CAM on the skeleton) to
-``--out`` (default: beside the ensemble, ``ENS/predictions``; created with its parents if missing). With
+``--out`` (default: beside the ensemble, ``ENS/predictions``; created with its parents if missing; ENS may also be
+a zoo name, e.g. ``cp-gcn-tracked``, with ``--out``). With
 ``--report DIR`` it also writes the HTML report (:mod:`infantjax.report`): ``DIR/cohort.html`` and one page
 per recording in ``DIR/infants/``; ``--labels`` (a CSV with ``file`` and 0/1 ``label`` columns, as ``infantjax
 synth`` writes) adds the ROC curve and the threshold table. Warnings about a recording (a head-down or
@@ -32,7 +33,8 @@ _SUFFIXES = {".csv", ".json", ".npz", ".mat", ".h5"}
 
 def register(sub) -> None:
     p = sub.add_parser("predict", help="CP risk with certainty colour and explanations for keypoint files")
-    p.add_argument("ensemble", help="directory written by `infantjax train` (or Ensemble.save)")
+    p.add_argument("ensemble", help="directory written by `infantjax train` (or Ensemble.save), or a zoo name "
+                                    "(cp-gcn-tracked ...; then give --out)")
     p.add_argument("input", help="a keypoint file or a folder of keypoint files")
     p.add_argument("--out", default=None, help="folder for the JSON records and plots (default ENS/predictions)")
     p.add_argument("--threshold", type=float, default=None, help="decision threshold (default: the ensemble's)")
@@ -111,10 +113,12 @@ def report_labels(labels_csv: str, input_path: str, files: list[pathlib.Path]) -
 
 
 def run(args) -> int:
+    import infantjax
     from infantjax import ensemble
     from infantjax.commands._common import read_recording
     from infantjax.explain import plot_cam, plot_windows
     from infantjax.io import detect_format
+    from infantjax.models import zoo
     from infantjax.pipelines.cp import predict_risk
     from infantjax.pipelines.cp import to_model_skeleton
 
@@ -131,6 +135,12 @@ def run(args) -> int:
     # read every recording now too (damaged values, per-image labels): loading the ensemble takes seconds
     recordings = [read_recording(path, fps=args.fps) for path in files]
     labels = report_labels(args.labels, args.input, files) if args.labels else None
+    families = {e.name: e.family for e in zoo.available()}
+    zoo_name = not pathlib.Path(args.ensemble).exists() and args.ensemble in families
+    if zoo_name and families[args.ensemble] != "ensemble":  # refused by its name (ConfigError) before any file
+        infantjax.load(args.ensemble, kind="ensemble")
+    if zoo_name and args.out is None:
+        raise ConfigError(f"{args.ensemble} is a zoo ensemble, not a folder to write beside: give --out DIR")
     out = pathlib.Path(args.out) if args.out else pathlib.Path(args.ensemble) / "predictions"
     for option, folder in (("--out", out), ("--report", None if args.report is None else pathlib.Path(args.report))):
         if folder is not None and folder.exists() and not folder.is_dir():
@@ -141,7 +151,7 @@ def run(args) -> int:
 
         gate, gate_text = read_gate(args.gate)
         print(f"tracking-quality gate: {gate_text}")
-    ens = ensemble.Ensemble.load(args.ensemble)
+    ens = infantjax.load(args.ensemble, kind="ensemble") if zoo_name else ensemble.Ensemble.load(args.ensemble)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
