@@ -9,8 +9,9 @@ right, or said) — every variant through ``infantjax assess`` with the zoo defa
 
 Per perturbation it prints (and writes to OUT/perturb.json) the videos, how many were withheld and flagged
 (tracking doubtful), the median and largest |risk − the clean video's risk| over the videos not withheld, how many
-stayed within 0.05, class flips, and the *silently wrong* ones: tracking judged good while the risk moved more than
-0.10. The cohort (``infantjax.pipelines.fidelity.render_cohort``) and every variant (FFmpeg over the clean encode)
+stayed within 0.05, class flips, colour changes, the *silently wrong* ones (tracking judged good while the risk
+moved more than 0.10), and how much of the video each check of the gate judged wrong (the share of frames each
+per-frame check failed, each limb hidden and each face, hand or foot faint, averaged over the variant's videos). The cohort (``infantjax.pipelines.fidelity.render_cohort``) and every variant (FFmpeg over the clean encode)
 are kept in OUT and reused; assess resumes per video. Needs FFmpeg on PATH.
 """
 
@@ -113,6 +114,16 @@ def exact_orientation(cohort, ensemble) -> dict:
     return out
 
 
+def _judged(quality: dict) -> dict[str, float]:
+    """The share of a video's frames each check of the gate failed (``quality.summary``: the per-frame checks,
+    a limb hidden, a face, hand or foot faint), by the check's name."""
+    summary = quality.get("summary") or {}
+    out = {k: float(v) for k, v in (summary.get("checks") or {}).items()}
+    for group, prefix in (("hidden", "hidden "), ("faint", "faint ")):
+        out.update({prefix + k: float(v) for k, v in (summary.get(group) or {}).items()})
+    return out
+
+
 def _records(run) -> dict:
     return {r["name"]: r for r in run.records}
 
@@ -161,18 +172,28 @@ def main(argv=None) -> int:
     settings = {"labelled": False, "progress": False, "models": models, "window_rotation": args.window_rotation,
                 "mirror": args.mirror}
     clean = _records(assess(out / "clean", out / "assess" / "clean", **settings))
+    clean_judged: dict[str, list[float]] = {}
+    for rec in clean.values():
+        for check, share in _judged(rec["quality"]).items():
+            clean_judged.setdefault(check, []).append(share)
+    clean_judged = {k: sum(v) / len(v) for k, v in clean_judged.items()}
+    seen = [f"{k} {100 * v:.0f} %" for k, v in sorted(clean_judged.items(), key=lambda kv: -kv[1]) if v >= 0.01]
+    print(f"clean        frames failing each check (mean over the videos): {', '.join(seen) or 'none'}", flush=True)
     rows = {}
     for name in names:
         folder = out / name
         for video in cohort.videos:
             make_variant(video, folder / video.name, name)
         got = _records(assess(folder, out / "assess" / name, **settings))
-        diffs, flips, withheld, flagged, silent, within = [], 0, 0, 0, 0, 0
+        diffs, flips, withheld, flagged, silent, within, colours = [], 0, 0, 0, 0, 0, 0
+        judged: dict[str, list[float]] = {}
         for key, ref in clean.items():
             rec = got.get(key)
             if rec is None:
                 continue
             q = rec["quality"]
+            for check, share in _judged(q).items():
+                judged.setdefault(check, []).append(share)
             if q["withheld"]:
                 withheld += 1
                 continue
@@ -183,21 +204,26 @@ def main(argv=None) -> int:
             diffs.append(d)
             within += d <= 0.05
             flips += rec["cp"] != ref["cp"]
+            colours += rec["colour"] != ref["colour"]
             silent += q["state"] == "good" and d > 0.10
         diffs.sort()
         rows[name] = {"group": PERTURBATIONS[name][0], "videos": len(got), "withheld": withheld, "flagged": flagged,
                       "compared": len(diffs), "within_0.05": within, "class_flips": flips,
                       "median_abs_risk_diff": diffs[len(diffs) // 2] if diffs else None,
-                      "max_abs_risk_diff": diffs[-1] if diffs else None, "silently_wrong": silent}
+                      "max_abs_risk_diff": diffs[-1] if diffs else None, "silently_wrong": silent,
+                      "colour_changes": colours,
+                      "judged": {k: sum(v) / len(v) for k, v in judged.items()}}
         r = rows[name]
         med = "—" if r["median_abs_risk_diff"] is None else f"{r['median_abs_risk_diff']:.3f}"
         big = "—" if r["max_abs_risk_diff"] is None else f"{r['max_abs_risk_diff']:.3f}"
         print(f"{name:12s} {r['group']:5s} videos {r['videos']:2d}  withheld {withheld:2d}  flagged {flagged:2d}  "
               f"|Δrisk| median {med} max {big}  within 0.05 {within}/{len(diffs)}  flips {flips}  "
-              f"silently wrong {silent}", flush=True)
+              f"colour changes {colours}  silently wrong {silent}", flush=True)
+        seen = [f"{k} {100 * v:.0f} %" for k, v in sorted(r["judged"].items(), key=lambda kv: -kv[1]) if v >= 0.01]
+        print(f"{'':12s} frames failing each check (mean over its videos): {', '.join(seen) or 'none'}", flush=True)
     clean_withheld = sum(r["quality"]["withheld"] for r in clean.values())
     result = {"cohort": {"n": args.n, "seed": args.seed, "duration_s": args.duration, "prevalence": 0.5,
-                         "clean_withheld": clean_withheld},
+                         "clean_withheld": clean_withheld, "clean_judged": clean_judged},
               "models": {"pose": models.pose_name, "ensemble": models.ensemble_name},
               "window_rotation": args.window_rotation, "mirror": args.mirror, "perturbations": rows,
               "exact_orientation": exact,
