@@ -80,6 +80,29 @@ def add_run_options(parser, *, seed: int = 0) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
+def add_scoring_options(parser, *, said: str) -> None:
+    """The options of how an ensemble scores keypoints, shared by ``infantjax assess`` and ``infantjax predict``:
+    ``--threshold``, ``--certainty``, ``--window-rotation``, ``--camera`` and ``--mirror``. ``said`` names where a
+    correction is reported (e.g. ``"the result says so"``)."""
+    parser.add_argument("--threshold", type=float, default=None, help="decision threshold (default: the ensemble's)")
+    parser.add_argument("--certainty", choices=("paper", "interquartile"), default="paper",
+                        help="colour rule: the paper's share of instances, or the reference code's inter-quartile "
+                             "rule")
+    parser.add_argument("--window-rotation", choices=("auto", "reference", "corrected"), default="auto",
+                        help="window rotation to score with: auto (default) keeps the ensemble's for an upright "
+                             f"infant and corrects it for a head-down or sideways one ({said}); reference scores "
+                             "every recording as the reference code does")
+    parser.add_argument("--camera", choices=("auto", "steady", "reference"), default="auto",
+                        help="a hand-held camera's shake: auto (default) takes it out of the keypoints where they "
+                             f"say the camera shook ({said}); steady always; reference scores the keypoints as "
+                             "tracked, as the reference code does")
+    parser.add_argument("--mirror", choices=("average", "reference"), default="reference",
+                        help="mirror images: average scores every window as tracked and as its mirror image and "
+                             "averages the two, so a mirrored video (a phone's front camera) gets the same risk "
+                             "(twice the scoring work); reference (default) scores the keypoints as given, as the "
+                             "reference code does")
+
+
 def add_predict_verb(verbs, command: str, help: str, input_help: str, func):
     """The ``predict`` verb of a family's command: ``infantjax COMMAND predict MODEL INPUT [--out CSV]`` (MODEL a
     directory written by ``infantjax COMMAND train``; the CSV written by :func:`report_predictions`). Returns the

@@ -28,6 +28,8 @@ from __future__ import annotations
 import argparse
 import pathlib
 
+from infantjax.commands._common import add_scoring_options
+
 
 def register(sub) -> None:
     p = sub.add_parser("assess", help="video (or a folder of videos) → keypoints → CP risk → interactive dashboard")
@@ -44,24 +46,9 @@ def register(sub) -> None:
     p.add_argument("--labelled", action=argparse.BooleanOptionalAction, default=True,
                    help="write <video>/<video>.labelled.mp4 (the skeleton drawn on every frame) and play it on the "
                         "dashboard (default); --no-labelled plays a copy of the source instead")
-    p.add_argument("--threshold", type=float, default=None, help="decision threshold (default: the ensemble's)")
-    p.add_argument("--certainty", choices=("paper", "interquartile"), default="paper",
-                   help="colour rule: the paper's share of instances or the reference code's inter-quartile rule")
     p.add_argument("--map-skeleton", choices=("none", "exact", "approximate"), default="approximate",
                    help="how keypoints of a pose model that is not In-Motion 19 are mapped (default: %(default)s)")
-    p.add_argument("--window-rotation", choices=("auto", "reference", "corrected"), default="auto",
-                   help="window rotation to score with: auto (default) keeps the ensemble's for an upright infant "
-                        "and corrects it for one filmed head-down or sideways; reference scores every video as "
-                        "the reference code does")
-    p.add_argument("--camera", choices=("auto", "steady", "reference"), default="auto",
-                   help="a hand-held camera's shake: auto (default) takes it out of the keypoints where they say the "
-                        "camera shook (the dashboard says so and shows the risk as doubtful); steady always; "
-                        "reference scores the keypoints as tracked, as the reference code does")
-    p.add_argument("--mirror", choices=("average", "reference"), default="reference",
-                   help="mirror images: average scores every window as tracked and as its mirror image and averages "
-                        "the two, so a mirrored video (a phone's front camera) gets the same risk (twice the "
-                        "scoring work); reference (default) scores the keypoints as given, as the reference code "
-                        "does")
+    add_scoring_options(p, said="the dashboard says so and shows the risk as doubtful")
     p.add_argument("--batch-size", type=int, default=16, help="frames per pose forward pass (default: %(default)s)")
     from infantjax.commands.pose import add_tracking_options
 

@@ -25,7 +25,7 @@ import dataclasses
 import math
 import pathlib
 
-
+from infantjax.commands._common import add_scoring_options
 from infantjax.errors import ConfigError, DataError, FileWriteError
 
 _SUFFIXES = {".csv", ".json", ".npz", ".mat", ".h5"}
@@ -37,26 +37,12 @@ def register(sub) -> None:
                                     "(cp-gcn-tracked ...; then give --out)")
     p.add_argument("input", help="a keypoint file or a folder of keypoint files")
     p.add_argument("--out", default=None, help="folder for the JSON records and plots (default ENS/predictions)")
-    p.add_argument("--threshold", type=float, default=None, help="decision threshold (default: the ensemble's)")
-    p.add_argument("--certainty", choices=("paper", "interquartile"), default="paper",
-                   help="colour rule: the paper's share of instances, or the reference code's inter-quartile rule")
     p.add_argument("--fps", type=float, default=None, help="frame rate of files that do not store one")
     p.add_argument("--map-skeleton", choices=("none", "exact", "approximate"), default="none",
                    help="map keypoint files of other sets (e.g. mpii-16 from the official pose weights) to "
                         "In-Motion 19: exact names only, or also stand-ins (hand for wrist ...); joints that stay "
                         "missing are named in a warning (default: none, files must be In-Motion 19)")
-    p.add_argument("--window-rotation", choices=("auto", "reference", "corrected"), default="auto",
-                   help="window rotation to score with: auto (default) keeps the ensemble's for an upright infant "
-                        "and corrects it for a head-down or sideways one (the result says so); reference scores "
-                        "every recording as the reference code does")
-    p.add_argument("--camera", choices=("auto", "steady", "reference"), default="auto",
-                   help="a hand-held camera's shake: auto (default) takes it out of the keypoints where they say the "
-                        "camera shook (the result says so); steady always; reference scores the keypoints as given")
-    p.add_argument("--mirror", choices=("average", "reference"), default="reference",
-                   help="mirror images: average scores every window as tracked and as its mirror image and averages "
-                        "the two, so a mirrored video (a phone's front camera) gets the same risk (twice the "
-                        "scoring work); reference (default) scores the keypoints as given, as the reference code "
-                        "does")
+    add_scoring_options(p, said="the result says so")
     p.add_argument("--gate", default=None, metavar="FILE",
                    help="the tracking-quality gate's thresholds calibrated for your pose model (infantjax pose-gate); "
                         "default: the shipped ones, calibrated on rendered infants")
