@@ -13,7 +13,8 @@ synthetic infants (other seeds than training) beside the paper's baseline or a c
 * ``cp-gcn-tracked``: the same GCN, recipe and infants, trained on the keypoints the zoo's infant pose model tracks
   in their rendered 640 × 480 videos (what ``infantjax assess`` gives the ensemble); held-out: AUC on 60 fresh
   infants' rendered videos (seed 1000), tracked the same way, which also sets its threshold. Renders and tracks
-  about 100,000 frames (cached under ``--work``);
+  about 100,000 frames (cached under ``--work``). ``--families cp-tracked --pose rt-synthetic-infant-home --name
+  cp-gcn-tracked-home`` trains ``cp-gcn-tracked-home`` the same way on that pose model's tracks;
 * ``mam-synthetic``: MAM (width 32, 2 blocks, the quick recipe) × 2 folds on 36 infants of 40 s (seed 101; Ref
   pretraining clips from 12 others, seed 1101); held-out: risk AUC, FMs-frequency AUC, clip κ on 24 fresh infants
   (seed 2000);
@@ -111,8 +112,10 @@ def train_cp(out: pathlib.Path) -> dict:
     return ens.info
 
 
-def train_cp_tracked(out: pathlib.Path, work: pathlib.Path, pose: str | None = None) -> dict:
-    """The CP ensemble trained on tracked keypoints (module docstring)."""
+def train_cp_tracked(out: pathlib.Path, work: pathlib.Path, pose: str | None = None,
+                     name: str = "cp-gcn-tracked") -> dict:
+    """The CP ensemble trained on tracked keypoints (module docstring); ``name`` is its zoo entry (and file, with
+    underscores: ``cp_gcn_tracked.npz``)."""
     from infantjax import synth
     from infantjax.clinical import evaluate, risks_of
     from infantjax.pipelines.assessment import load_models
@@ -140,12 +143,12 @@ def train_cp_tracked(out: pathlib.Path, work: pathlib.Path, pose: str | None = N
             "infants": len(fresh), "with_cp": int(fresh.labels.sum()), "seed": 1000,
             "threshold_at_70_sensitivity": ens.threshold,
             "auc_on_simulated_detector_keypoints": float(ev_detector.auc)}
-    ens.info = _info("cp-gcn-tracked", "112 easy synthetic infants, 20 s at 30 fps, 40 % with CP (seed 101), the "
+    ens.info = _info(name, "112 easy synthetic infants, 20 s at 30 fps, 40 % with CP (seed 101), the "
                      f"keypoints {pose_name} tracks in their rendered 640x480 videos; " + _recipe(), held,
                      f"held-out AUC {ev.auc:.2f} on {len(fresh)} fresh synthetic infants' rendered videos, tracked "
                      "(seed 1000)", seconds)
     ens.info["render_and_track_seconds"] = round(prepared, 1)
-    ens.save(out / "cp_gcn_tracked.npz")
+    ens.save(out / f"{name.replace('-', '_')}.npz")
     return ens.info
 
 
@@ -328,6 +331,9 @@ def main(argv=None) -> int:
     parser.add_argument("--work", default="/tmp/infantjax-zoo",
                         help="where cp-tracked keeps its rendered videos and tracked keypoints (reused)")
     parser.add_argument("--pose", default=None, help="the pose model cp-tracked tracks with (default the zoo's)")
+    parser.add_argument("--name", default="cp-gcn-tracked",
+                        help="cp-tracked's zoo entry, e.g. cp-gcn-tracked-home with --pose rt-synthetic-infant-home "
+                             "(default: %(default)s)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     out = pathlib.Path(args.out)
@@ -341,11 +347,11 @@ def main(argv=None) -> int:
     for family in args.families:
         started = time.perf_counter()
         if family == "cp-tracked":
-            info = train_cp_tracked(out, pathlib.Path(args.work), args.pose)
+            info = train_cp_tracked(out, pathlib.Path(args.work), args.pose, args.name)
         else:
             info = TRAINERS[family](out)
         info["wall_seconds"] = round(time.perf_counter() - started, 1)
-        record[family] = info
+        record[args.name if family == "cp-tracked" and args.name != "cp-gcn-tracked" else family] = info
         write_json(record_path, record, indent=2, sort_keys=False, allow_nan=True)
         print(f"{family}: {info['headline']} ({info['wall_seconds']:.0f} s)", flush=True)
     return 0

@@ -185,6 +185,15 @@ class EnsemblePrediction:
                     "112 easy synthetic infants, 20 s at 30 fps, 40 % with CP (seed 101); the demo GCN × 3 folds, "
                     "the demo recipe",
                     "held-out AUC 0.89 on 60 fresh synthetic infants (seed 1000)"),
+    synthetic_entry("cp-gcn-tracked-home", "ensemble", "cp_gcn_tracked_home.npz",
+                    "cp-gcn-tracked trained the same way on the keypoints rt-synthetic-infant-home (the pose model "
+                    "trained for home videos: hidden joints, infrared, dim light, shake) tracks in the same rendered "
+                    "videos: the ensemble to score that pose model's keypoints with; CP risk from In-Motion 19 "
+                    "skeleton sequences",
+                    "112 easy synthetic infants, 20 s at 30 fps, 40 % with CP (seed 101), the keypoints "
+                    "rt-synthetic-infant-home tracks in their rendered 640x480 videos; the demo GCN × 7 folds × 4 "
+                    "seeds (28 instances), the demo recipe",
+                    "held-out AUC 0.88 on 60 fresh synthetic infants' rendered videos, tracked (seed 1000)"),
     synthetic_entry("cp-gcn-tracked", "ensemble", "cp_gcn_tracked.npz",
                     "the demo GCN × 7 cross-validation folds × 4 seeds trained on the keypoints the default infant pose "
                     "model (rt-synthetic-infant-roi) tracks in rendered videos, so that it reads the inputs infantjax assess "
