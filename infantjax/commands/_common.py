@@ -94,7 +94,8 @@ def add_scoring_options(parser, *, said: str) -> None:
                              "every recording as the reference code does")
     parser.add_argument("--camera", choices=("auto", "steady", "reference"), default="auto",
                         help="a hand-held camera's shake: auto (default) takes it out of the keypoints where they "
-                             f"say the camera shook ({said}); steady always; reference scores the keypoints as "
+                             f"say the camera shook ({said}, and the risk is shown as doubtful); steady always; "
+                             "reference scores the keypoints as "
                              "tracked, as the reference code does")
     parser.add_argument("--mirror", choices=("average", "reference"), default="reference",
                         help="mirror images: average scores every window as tracked and as its mirror image and "

@@ -48,7 +48,7 @@ def register(sub) -> None:
                         "dashboard (default); --no-labelled plays a copy of the source instead")
     p.add_argument("--map-skeleton", choices=("none", "exact", "approximate"), default="approximate",
                    help="how keypoints of a pose model that is not In-Motion 19 are mapped (default: %(default)s)")
-    add_scoring_options(p, said="the dashboard says so and shows the risk as doubtful")
+    add_scoring_options(p, said="the dashboard says so")
     p.add_argument("--batch-size", type=int, default=16, help="frames per pose forward pass (default: %(default)s)")
     from infantjax.commands.pose import add_tracking_options
 
