@@ -209,7 +209,8 @@ def test_frame_i_shows_keypoint_frame_i_at_the_source_time(videos, name, tmp_pat
     for i in range(n):
         yy, xx = np.nonzero(marks[i])
         assert len(yy), f"frame {i}: no marker"
-        assert abs(yy.mean() + 0.5 - ys[i]) <= 1.0 and abs(xx.mean() + 80.5 - 88.5) <= 1.0, f"frame {i}"
+        # the median, not the mean: one stray purple pixel of the encoder's ringing moved a mean by 1.2 px once in CI
+        assert abs(np.median(yy) + 0.5 - ys[i]) <= 1.0 and abs(np.median(xx) + 80.5 - 88.5) <= 1.0, f"frame {i}"
 
 
 @pytest.mark.needs("av")
