@@ -609,6 +609,8 @@ def test_frame_times_travel_with_csv_keypoints_in_a_sidecar(tmp_path, name):
     assert side.is_file()
     back = read_keypoints(path)
     np.testing.assert_array_equal(back.times, seq.times)
+    assert back.fps == seq.fps == 25.0  # the CSV alone would read as 30 fps: a 15-fps video scored at twice its pace
+    assert read_keypoints(path, fps=20).fps == 20.0  # the reader's argument wins
     assert back.metadata["rotation"] == 270 and back.metadata["orientation"] == "upright"
     assert "subject" not in back.metadata  # only what the CSV loses and the sidecar keeps
     # the CSV alone is still a plain DeepLabCut / reference CSV

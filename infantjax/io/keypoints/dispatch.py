@@ -138,7 +138,8 @@ def read_keypoints(path: str | os.PathLike, format: str | None = None, *, skelet
         format: one of :data:`FORMATS`; detected from the content when ``None``.
         skeleton: the keypoint set to read into; inferred from the body-part names when ``None`` (Passmore DLC
             names → ``passmore-18``, In-Motion names → ``in-motion-19``, BODY_25 → ``openpose-body-25`` ...).
-        fps: frame rate; overrides the file's (only ``npz`` stores one; others default to 30).
+        fps: frame rate; overrides the file's (``npz`` stores one, and a CSV's sidecar ``<file>.json``; others
+            default to 30).
 
     Returns:
         SkeletonSequence with coords (T, J, D) float32 (NaN = missing), confidence (T, J) where the format has
@@ -161,7 +162,7 @@ def read_keypoints(path: str | os.PathLike, format: str | None = None, *, skelet
         fps = float(fps)
     seq = _MODULES[fmt].read(path, skeleton, fps)
     if fmt in _SIDECAR:
-        seq = sidecar.apply(path, seq)
+        seq = sidecar.apply(path, seq, fps)
     meta = dict(seq.metadata)
     meta.setdefault("source", str(path))
     meta["format"] = fmt

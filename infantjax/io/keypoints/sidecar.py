@@ -64,8 +64,9 @@ def write(csv: pathlib.Path, sequence: SkeletonSequence) -> pathlib.Path | None:
         raise KeypointWriteError(f"cannot write {side}: {err}") from None
 
 
-def apply(csv: pathlib.Path, sequence: SkeletonSequence) -> SkeletonSequence:
-    """``sequence`` read from ``csv`` with the times and metadata of its sidecar, when it has a matching one.
+def apply(csv: pathlib.Path, sequence: SkeletonSequence, fps: float | None = None) -> SkeletonSequence:
+    """``sequence`` read from ``csv`` with the frame rate, times and metadata of its sidecar, when it has a matching
+    one; ``fps`` (the reader's argument) overrides the sidecar's frame rate.
 
     Raises:
         KeypointFormatError: the sidecar is not JSON or not an infantjax sidecar, or its times do not fit.
@@ -88,6 +89,7 @@ def apply(csv: pathlib.Path, sequence: SkeletonSequence) -> SkeletonSequence:
     try:
         times = np.asarray(doc["times"], dtype=np.float64)
         meta = dict(doc.get("metadata") or {})
+        rate = float(doc["fps"]) if fps is None and doc.get("fps") is not None else sequence.fps
     except (KeyError, TypeError, ValueError) as err:
         raise KeypointFormatError(f"{side}: malformed frame times ({type(err).__name__}: {err}); delete the file "
                                   "to read the CSV without them") from None
@@ -95,6 +97,6 @@ def apply(csv: pathlib.Path, sequence: SkeletonSequence) -> SkeletonSequence:
         raise KeypointFormatError(f"{side}: {times.size} frame times for the {sequence.num_frames} frames of "
                                   f"{csv.name}; delete the sidecar or write the keypoints again")
     try:
-        return sequence.replace(times=times, metadata={**meta, **sequence.metadata})
+        return sequence.replace(fps=rate, times=times, metadata={**meta, **sequence.metadata})
     except DataError as err:
         raise KeypointFormatError(f"{side}: {err}") from None
