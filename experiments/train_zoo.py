@@ -14,7 +14,9 @@ synthetic infants (other seeds than training) beside the paper's baseline or a c
   in their rendered 640 × 480 videos (what ``infantjax assess`` gives the ensemble); held-out: AUC on 60 fresh
   infants' rendered videos (seed 1000), tracked the same way, which also sets its threshold. Renders and tracks
   about 100,000 frames (cached under ``--work``). ``--families cp-tracked --pose rt-synthetic-infant-home --name
-  cp-gcn-tracked-home`` trains ``cp-gcn-tracked-home`` the same way on that pose model's tracks;
+  cp-gcn-tracked-home`` trains ``cp-gcn-tracked-home`` the same way on that pose model's tracks, and
+  ``--families cp-tracked --mirror-chance 0.5 --name cp-gcn-tracked-mirror`` trains ``cp-gcn-tracked-mirror`` with
+  every training window mirrored with chance 0.5;
 * ``mam-synthetic``: MAM (width 32, 2 blocks, the quick recipe) × 2 folds on 36 infants of 40 s (seed 101; Ref
   pretraining clips from 12 others, seed 1101); held-out: risk AUC, FMs-frequency AUC, clip κ on 24 fresh infants
   (seed 2000);
@@ -69,9 +71,10 @@ def _info(name: str, trained_on: str, held_out: dict, headline: str, seconds: fl
 
 
 # ------------------------------------------------------------------------------------------------------ CP
-def _cp_ensemble(cohort):
+def _cp_ensemble(cohort, mirror: float = 0.0):
     """The demo GCN × CP_FOLDS folds, trained once per seed 0 … CP_SEEDS − 1 (``protocols.cp.train``'s seed: instance
-    fold f of seed s starts from s · 1000 + f), the seeds' instances concatenated into one stack."""
+    fold f of seed s starts from s · 1000 + f), the seeds' instances concatenated into one stack; ``mirror`` is
+    ``CPConfig.mirror`` (the chance a training window is mirrored)."""
     import jax
 
     from infantjax import protocols
@@ -79,15 +82,18 @@ def _cp_ensemble(cohort):
     from infantjax.models.gcn.presets import demo_spec
     from infantjax.train.cp import DEMO_CONFIG
 
-    parts = [protocols.cp.train([demo_spec()], cohort, DEMO_CONFIG.replace(progress=False), folds=CP_FOLDS, seed=s)
+    config = DEMO_CONFIG.replace(progress=False, mirror=mirror)
+    parts = [protocols.cp.train([demo_spec()], cohort, config, folds=CP_FOLDS, seed=s)
              for s in range(CP_SEEDS)]
     stack = jax.tree_util.tree_map(lambda *leaves: np.concatenate(leaves, axis=0), *[e.variables[0] for e in parts])
     return Ensemble([parts[0].specs[0]], [stack], parts[0].config, fold_auc=[sum((e.fold_auc[0] for e in parts), [])],
                     metadata={**parts[0].metadata, "seeds": list(range(CP_SEEDS))})
 
 
-def _recipe() -> str:
-    return f"the demo GCN × {CP_FOLDS} folds × {CP_SEEDS} seeds ({CP_FOLDS * CP_SEEDS} instances), the demo recipe"
+def _recipe(mirror: float = 0.0) -> str:
+    mirrored = f", each training window mirrored with chance {mirror:g}" if mirror else ""
+    return (f"the demo GCN × {CP_FOLDS} folds × {CP_SEEDS} seeds ({CP_FOLDS * CP_SEEDS} instances), the demo "
+            f"recipe{mirrored}")
 
 
 def train_cp(out: pathlib.Path) -> dict:
@@ -113,7 +119,7 @@ def train_cp(out: pathlib.Path) -> dict:
 
 
 def train_cp_tracked(out: pathlib.Path, work: pathlib.Path, pose: str | None = None,
-                     name: str = "cp-gcn-tracked") -> dict:
+                     name: str = "cp-gcn-tracked", mirror: float = 0.0) -> dict:
     """The CP ensemble trained on tracked keypoints (module docstring); ``name`` is its zoo entry (and file, with
     underscores: ``cp_gcn_tracked.npz``)."""
     from infantjax import synth
@@ -129,7 +135,7 @@ def train_cp_tracked(out: pathlib.Path, work: pathlib.Path, pose: str | None = N
     tracked = track_cohort(cohort, work / "cp-train-seed101", pose=pose)
     prepared = time.perf_counter() - started
     started = time.perf_counter()
-    ens = _cp_ensemble(tracked)
+    ens = _cp_ensemble(tracked, mirror)
     seconds = time.perf_counter() - started
     fresh = synth.cohort("cp", n_subjects=60, seed=1000, duration_s=20.0, prevalence=0.4, difficulty="easy",
                          videos=True)
@@ -144,7 +150,7 @@ def train_cp_tracked(out: pathlib.Path, work: pathlib.Path, pose: str | None = N
             "threshold_at_70_sensitivity": ens.threshold,
             "auc_on_simulated_detector_keypoints": float(ev_detector.auc)}
     ens.info = _info(name, "112 easy synthetic infants, 20 s at 30 fps, 40 % with CP (seed 101), the "
-                     f"keypoints {pose_name} tracks in their rendered 640x480 videos; " + _recipe(), held,
+                     f"keypoints {pose_name} tracks in their rendered 640x480 videos; " + _recipe(mirror), held,
                      f"held-out AUC {ev.auc:.2f} on {len(fresh)} fresh synthetic infants' rendered videos, tracked "
                      "(seed 1000)", seconds)
     ens.info["render_and_track_seconds"] = round(prepared, 1)
@@ -334,6 +340,9 @@ def main(argv=None) -> int:
     parser.add_argument("--name", default="cp-gcn-tracked",
                         help="cp-tracked's zoo entry, e.g. cp-gcn-tracked-home with --pose rt-synthetic-infant-home "
                              "(default: %(default)s)")
+    parser.add_argument("--mirror-chance", type=float, default=0.0,
+                        help="cp-tracked: the chance each training window is mirrored (CPConfig.mirror), e.g. 0.5 "
+                             "with --name cp-gcn-tracked-mirror (default: %(default)s)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     out = pathlib.Path(args.out)
@@ -347,7 +356,7 @@ def main(argv=None) -> int:
     for family in args.families:
         started = time.perf_counter()
         if family == "cp-tracked":
-            info = train_cp_tracked(out, pathlib.Path(args.work), args.pose, args.name)
+            info = train_cp_tracked(out, pathlib.Path(args.work), args.pose, args.name, args.mirror_chance)
         else:
             info = TRAINERS[family](out)
         info["wall_seconds"] = round(time.perf_counter() - started, 1)

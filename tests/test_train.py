@@ -50,6 +50,46 @@ def test_default_config_is_the_reference_recipe():
         CPConfig.from_dict({"epoch": 3})
 
 
+def test_mirror_augmentation_scores_the_mirror_image_and_is_off_in_the_reference():
+    from infantjax.preprocess import mirror
+    from infantjax.train.cp import mirror_windows
+
+    assert CPConfig().mirror == 0 and CPConfig.from_json(CPConfig(mirror=0.5).to_json()).mirror == 0.5
+    for bad in (1.5, -0.1, True, "half"):
+        with pytest.raises(ConfigError, match="mirror"):
+            CPConfig(mirror=bad)
+    with pytest.raises(ConfigError, match="19"):
+        CPTask(SPEC, SMALL.replace(mirror=0.5), num_joints=17)
+    rng = np.random.default_rng(0)
+    positions = rng.normal(size=(64, 30, 19, 2)).astype(np.float32) + rng.normal(size=(64, 1, 1, 2)).astype(np.float32)
+    centres = np.median(positions[..., 0].reshape(64, -1), axis=1)
+    expected = np.stack([mirror(w, centre_x=c) for w, c in zip(positions, centres)])
+    key = jax.random.PRNGKey(3)
+    np.testing.assert_allclose(mirror_windows(key, positions, 1.0), expected, atol=1e-5)
+    np.testing.assert_array_equal(mirror_windows(key, positions, 0.0), positions)
+    half = np.asarray(mirror_windows(key, positions, 0.5))
+    flipped = np.all(np.isclose(half, expected, atol=1e-5), axis=(1, 2, 3))
+    kept = np.all(half == positions, axis=(1, 2, 3))
+    assert np.all(flipped | kept) and 16 < flipped.sum() < 48
+    from infantjax import cli
+    from infantjax.commands.train import config_from_args
+
+    command = ["train", "--data", "d", "--out", "o"]
+    assert config_from_args(cli.build_parser().parse_args(command + ["--mirror-chance", "0.5"])).mirror == 0.5
+    assert config_from_args(cli.build_parser().parse_args(command)).mirror == 0
+    with pytest.raises(ConfigError, match="--mirror-chance"):
+        config_from_args(cli.build_parser().parse_args(command + ["--mirror-chance", "2"]))
+    # in the training loss: mirroring every window equals training on the mirror images (same draws otherwise)
+    task, plain = CPTask(SPEC, SMALL.replace(mirror=1.0)), CPTask(SPEC, SMALL)
+    variables = plain.init(jax.random.PRNGKey(0))
+    labels = np.arange(64) % 2
+    loss_mirrored = task.loss(variables, {"positions": positions, "labels": labels}, key, 0)[0]
+    loss_given = plain.loss(variables, {"positions": expected, "labels": labels}, key, 0)[0]
+    assert float(loss_mirrored) == pytest.approx(float(loss_given), rel=1e-5)
+    assert float(loss_mirrored) != pytest.approx(float(plain.loss(variables, {"positions": positions,
+                                                                               "labels": labels}, key, 0)[0]))
+
+
 def test_stratified_crops_cover_each_segment_and_balance_classes():
     cfg = CPConfig(window=30, positive_copies=10, negative_copies=2)
     rng = np.random.default_rng(0)

@@ -31,6 +31,9 @@ def register(sub) -> None:
     p.add_argument("--hop", type=int, default=None, help="hop between evaluation windows (75)")
     p.add_argument("--copies", type=int, nargs=2, metavar=("POSITIVE", "NEGATIVE"), default=None,
                    help="windows per positive / negative recording per epoch (60 12)")
+    p.add_argument("--mirror-chance", type=float, default=None, metavar="P",
+                   help="mirror each training window with this chance (x reflected, left and right swapped): 0.5 "
+                        "makes the ensemble give a mirrored video nearly the same answer (default 0, the reference)")
     p.add_argument("--threshold", type=float, default=0.5, help="default decision threshold of the ensemble")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--fps", type=float, default=None, help="frame rate of files that do not store one")
@@ -115,7 +118,9 @@ def config_from_args(args):
             raise ConfigError(f"--config {args.config}: {err}") from None
     changes = {k: v for k, v in {"epochs": args.epochs, "batch_size": args.batch_size,
                                  "learning_rate": args.learning_rate, "window": args.window,
-                                 "hop": args.hop}.items() if v is not None}
+                                 "hop": args.hop, "mirror": args.mirror_chance}.items() if v is not None}
+    if args.mirror_chance is not None and not 0 <= args.mirror_chance <= 1:
+        raise ConfigError(f"--mirror-chance must be a chance in [0, 1], got {args.mirror_chance}")
     if args.copies:
         changes.update(positive_copies=args.copies[0], negative_copies=args.copies[1])
     if args.remat is not None:
