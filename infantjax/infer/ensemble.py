@@ -194,6 +194,14 @@ class EnsemblePrediction:
                     "rt-synthetic-infant-home tracks in their rendered 640x480 videos; the demo GCN × 7 folds × 4 "
                     "seeds (28 instances), the demo recipe",
                     "held-out AUC 0.88 on 60 fresh synthetic infants' rendered videos, tracked (seed 1000)"),
+    synthetic_entry("cp-gcn-tracked-mirror", "ensemble", "cp_gcn_tracked_mirror.npz",
+                    "cp-gcn-tracked trained the same way with every training window mirrored with chance 0.5 "
+                    "(CPConfig.mirror): a mirrored video (a phone's front camera) gets nearly the answer of the "
+                    "unmirrored one without scoring twice; CP risk from In-Motion 19 skeleton sequences",
+                    "112 easy synthetic infants, 20 s at 30 fps, 40 % with CP (seed 101), the keypoints "
+                    "rt-synthetic-infant-roi tracks in their rendered 640x480 videos; the demo GCN × 7 folds × 4 "
+                    "seeds (28 instances), the demo recipe, each training window mirrored with chance 0.5",
+                    "held-out AUC 0.88 on 60 fresh synthetic infants' rendered videos, tracked (seed 1000)"),
     synthetic_entry("cp-gcn-tracked", "ensemble", "cp_gcn_tracked.npz",
                     "the demo GCN × 7 cross-validation folds × 4 seeds trained on the keypoints the default infant pose "
                     "model (rt-synthetic-infant-roi) tracks in rendered videos, so that it reads the inputs infantjax assess "
