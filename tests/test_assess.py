@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import os
 import pathlib
 import shutil
 
@@ -154,9 +155,20 @@ def test_a_folder_resumes_after_a_kill_and_goes_on_past_damaged_videos(tmp_path,
     assert statuses == {"a": "resumed", "b_garbage": "failed", "b_truncated": "failed", "c": "done"}
     cohort = (out / "cohort.html").read_text()
     assert 'href="a/dashboard.html"' in cohort and 'href="c/dashboard.html"' in cohort
-    # a changed source is redone; other settings are a different run: everything is redone
+    # other scoring settings are a different run: every video is scored again from the keypoints it was tracked to
     pose.calls.clear()
-    pipelines.assess(videos, out, models=models, progress=False, threshold=0.9, labelled=False)
+    before = {r["name"]: r for r in run.records}
+    again = pipelines.assess(videos, out, models=models, progress=False, threshold=0.9, labelled=False)
+    assert pose.calls == [] and [r["name"] for r in again.records] == ["a", "c"]
+    for rec in again.records:
+        assert rec["keypoints"]["read_again"] and rec["threshold"] == 0.9
+        assert rec["risk"] == before[rec["name"]]["risk"] and rec["keypoints"] == {**before[rec["name"]]["keypoints"],
+                                                                                   "read_again": True}
+    # a changed source, or a keypoints file changed since its run, is tracked again
+    os.utime(videos / "a.mp4", ns=(finished, finished))
+    kp = out / "c" / "keypoints.csv"
+    kp.write_text(kp.read_text().replace("\n", "\n", 1) + "\n")
+    pipelines.assess(videos, out, models=models, progress=False, threshold=0.8, labelled=False)
     assert pose.calls == ["a.mp4", "c.mp4"]
 
 

@@ -253,6 +253,7 @@ def test_temporaries_stale_results_and_failed_videos_on_resume(tmp_path, assess_
     # a rerun with other settings, killed while tracking: the older result is stale from its start, and the
     # temporary files a killed writer left in the video's folder are gone once the video is redone
     (folder / f".{folder.name}.labelled.0a1b2c3d.tmp.mp4").write_bytes(b"\0" * 1000)
+    (folder / "keypoints.csv").unlink()  # (with them, a run that changes only the threshold reads them: no tracking)
     pose.interrupt_on = f"{baby}.mp4"
     with pytest.raises(KeyboardInterrupt):
         pipelines.assess(videos, out, models=models, progress=False, labelled=False, threshold=0.9)

@@ -59,6 +59,37 @@ def _failed_before(folder: pathlib.Path, source: dict, settings: dict) -> dict |
     return record
 
 
+#: the settings the tracked keypoints depend on (the others only change how they are scored)
+TRACKING_SETTINGS = ("pose", "tracking", "max_frames")
+
+
+def keypoints_digest(path: pathlib.Path) -> str:
+    """SHA-256 of a keypoints file, as its record keeps it."""
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _tracked_before(folder: pathlib.Path, source: dict, settings: dict) -> pathlib.Path | None:
+    """The keypoints file of an earlier finished run of the same source video with the same pose model, tracking
+    and frame limit, while it is still the file that run wrote (the SHA-256 its record keeps), or None: a run that
+    changes only how the keypoints are scored (the ensemble, threshold, rotation, camera, mirror, gate) reads them
+    instead of tracking the video again."""
+    record = _read_record(folder)
+    if record is None:
+        return None
+    was = record.get("status") if record.get("status") != "stale" else (record.get("stale") or {}).get("was")
+    src, old = record.get("source") or {}, record.get("settings") or {}
+    if was != "done" or (src.get("size"), src.get("mtime_ns")) != (source["size"], source["mtime_ns"]) or \
+            any(old.get(k) != settings.get(k) for k in TRACKING_SETTINGS):
+        return None
+    kept = record.get("keypoints") or {}
+    path = folder / str(kept.get("file") or "")
+    if not kept.get("sha256") or not path.is_file() or keypoints_digest(path) != kept["sha256"]:
+        return None
+    return path
+
+
 def _mark_stale(folder: pathlib.Path, source: dict, settings: dict) -> None:
     """A video about to be redone: its older record (finished or failed with another source or other settings,
     or interrupted) says so at once, ``status: "stale"``, so that nothing reads the older result as

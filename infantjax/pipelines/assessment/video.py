@@ -18,7 +18,8 @@ from infantjax.pipelines.assessment.gate import gate_thresholds
 from infantjax.pipelines.assessment.models import Models, models_note
 from infantjax.pipelines.assessment.playback import _copy_video, playable_in_browsers, write_labelled
 from infantjax.pipelines.assessment.progress import _Clock, _VideoProgress
-from infantjax.pipelines.assessment.records import _VERSION, FORMAT, RECORD, _fingerprint
+from infantjax.pipelines.assessment.records import (_VERSION, FORMAT, RECORD, _fingerprint, _tracked_before,
+                                                    keypoints_digest)
 
 #: the package's logger: whichever module logs, the records are named ``infantjax.pipelines.assessment``
 log = logging.getLogger(__package__)
@@ -105,7 +106,7 @@ def _assess_video(video: pathlib.Path, folder: pathlib.Path, name: str, models: 
                   totals: dict, progress: _VideoProgress, *, batch_size: int, scorer=None, gate=None) -> dict:
     from infantjax import report
     from infantjax.clinical import assess_prediction, prediction_quality, recording_length_warning
-    from infantjax.io import open_video, write_keypoints
+    from infantjax.io import open_video, read_keypoints, write_keypoints
     from infantjax.pipelines.cp import to_model_skeleton
 
     clock = _Clock(totals, progress, video.name)
@@ -117,6 +118,7 @@ def _assess_video(video: pathlib.Path, folder: pathlib.Path, name: str, models: 
     removed = files.remove_temporaries(folder)  # of an earlier run killed while writing this video's files
     if removed:
         log.info("%s: removed %d temporary file(s) of an interrupted run", folder, len(removed))
+    tracked = _tracked_before(folder, source, settings)
     window_s = float(models.ensemble.config.window) / 30.0
     with clock.stage("decode"):
         with open_video(video) as v:
@@ -130,10 +132,15 @@ def _assess_video(video: pathlib.Path, folder: pathlib.Path, name: str, models: 
         _warm_up(models, settings, info, clock)
         progress.run.warmed = True
     with clock.stage("pose"):
-        raw = models.pose.track(video, batch_size=batch_size, progress=clock.frames("pose"),
-                                tracking=settings["tracking"],
-                                max_frames=settings["max_frames"])
-        keypoints_file = write_keypoints(folder / "keypoints.csv", raw)
+        if tracked is not None:  # the same video, pose model and tracking: only the scoring changed
+            log.info("%s: the keypoints tracked by an earlier run with the same pose model and tracking are read "
+                     "again (%s)", video.name, tracked.name)
+            raw, keypoints_file = read_keypoints(tracked), tracked
+        else:
+            raw = models.pose.track(video, batch_size=batch_size, progress=clock.frames("pose"),
+                                    tracking=settings["tracking"],
+                                    max_frames=settings["max_frames"])
+            keypoints_file = write_keypoints(folder / "keypoints.csv", raw)
     # the labelled video needs only the keypoints: it is written in a thread beside the ensemble and explain
     # stages (on 2 cores the two together took 55 s instead of 62 s one after the other)
     beside = _Beside(lambda tick: write_labelled(video, raw, folder / f"{name}.labelled.mp4", progress=tick),
@@ -194,6 +201,7 @@ def _assess_video(video: pathlib.Path, folder: pathlib.Path, name: str, models: 
             "source": source, "video": info, "settings": settings,
             "keypoints": {"file": keypoints_file.name, "skeleton": raw.skeleton.name, "frames": raw.num_frames,
                           "fps": float(raw.fps), "model": models.pose_name,
+                          "sha256": keypoints_digest(keypoints_file), "read_again": tracked is not None,
                           "missing_fraction": float(np.isnan(seq.coords[..., 0]).mean())},
             "ensemble": {"name": models.ensemble_name, "instances": int(models.ensemble.num_instances),
                          "window_s": window_s, "runtime": settings["runtime"],
@@ -219,5 +227,5 @@ def _assess_video(video: pathlib.Path, folder: pathlib.Path, name: str, models: 
     record["stages"]["records"] = clock.own.get("records", 0.0)
     record["seconds"] = float(sum(record["stages"].values()))
     files.write_json(folder / RECORD, record, sort_keys=False)  # last: the video is finished
-    progress.finish(raw.num_frames, record["stages"])
+    progress.finish(raw.num_frames, {} if tracked is not None else record["stages"])  # no pose time to learn from
     return record
