@@ -40,7 +40,8 @@ def is_sidecar(path: str | pathlib.Path) -> bool:
     return path.suffix.lower() == ".json" and path.with_suffix("").suffix != "" and path.with_suffix("").is_file()
 
 
-def _digest(path: pathlib.Path) -> str:
+def digest(path: pathlib.Path) -> str:
+    """SHA-256 (hex) of a keypoints file: what its sidecar, and an assess record, keep to know it unchanged."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -56,7 +57,7 @@ def write(csv: pathlib.Path, sequence: SkeletonSequence) -> pathlib.Path | None:
             side.unlink()
         return None
     meta = {k: sequence.metadata[k] for k in KEPT if k in sequence.metadata}
-    doc = {"format": FORMAT, "file": csv.name, "sha256": _digest(csv), "frames": sequence.num_frames,
+    doc = {"format": FORMAT, "file": csv.name, "sha256": digest(csv), "frames": sequence.num_frames,
            "fps": sequence.fps, "times": [float(t) for t in sequence.times], "metadata": meta}
     try:
         return write_json(side, doc, indent=None, error=KeypointWriteError)
@@ -82,7 +83,7 @@ def apply(csv: pathlib.Path, sequence: SkeletonSequence, fps: float | None = Non
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise KeypointFormatError(f"{side}: not an infantjax keypoint sidecar (format {FORMAT!r}); rename or "
                                   f"delete it, it is read as the frame times of {csv.name}")
-    if doc.get("sha256") != _digest(csv):
+    if doc.get("sha256") != digest(csv):
         log.warning("%s: the sidecar belongs to another version of %s (the CSV changed after it was written); its "
                     "frame times are ignored", side, csv.name)
         return sequence

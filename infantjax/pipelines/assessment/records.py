@@ -11,6 +11,7 @@ import pathlib
 import time
 
 from infantjax.io import files
+from infantjax.io.keypoints.sidecar import digest
 
 #: the package's logger: whichever module logs, the records are named ``infantjax.pipelines.assessment``
 log = logging.getLogger(__package__)
@@ -63,13 +64,6 @@ def _failed_before(folder: pathlib.Path, source: dict, settings: dict) -> dict |
 TRACKING_SETTINGS = ("pose", "tracking", "max_frames")
 
 
-def keypoints_digest(path: pathlib.Path) -> str:
-    """SHA-256 of a keypoints file, as its record keeps it."""
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _tracked_before(folder: pathlib.Path, source: dict, settings: dict) -> pathlib.Path | None:
     """The keypoints file of an earlier finished run of the same source video with the same pose model, tracking
     and frame limit, while it is still the file that run wrote (the SHA-256 its record keeps), or None: a run that
@@ -85,7 +79,7 @@ def _tracked_before(folder: pathlib.Path, source: dict, settings: dict) -> pathl
         return None
     kept = record.get("keypoints") or {}
     path = folder / str(kept.get("file") or "")
-    if not kept.get("sha256") or not path.is_file() or keypoints_digest(path) != kept["sha256"]:
+    if not kept.get("sha256") or not path.is_file() or digest(path) != kept["sha256"]:
         return None
     return path
 

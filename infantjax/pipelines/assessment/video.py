@@ -18,8 +18,8 @@ from infantjax.pipelines.assessment.gate import gate_thresholds
 from infantjax.pipelines.assessment.models import Models, models_note
 from infantjax.pipelines.assessment.playback import _copy_video, playable_in_browsers, write_labelled
 from infantjax.pipelines.assessment.progress import _Clock, _VideoProgress
-from infantjax.pipelines.assessment.records import (_VERSION, FORMAT, RECORD, _fingerprint, _tracked_before,
-                                                    keypoints_digest)
+from infantjax.io.keypoints.sidecar import digest
+from infantjax.pipelines.assessment.records import _VERSION, FORMAT, RECORD, _fingerprint, _tracked_before
 
 #: the package's logger: whichever module logs, the records are named ``infantjax.pipelines.assessment``
 log = logging.getLogger(__package__)
@@ -201,7 +201,7 @@ def _assess_video(video: pathlib.Path, folder: pathlib.Path, name: str, models: 
             "source": source, "video": info, "settings": settings,
             "keypoints": {"file": keypoints_file.name, "skeleton": raw.skeleton.name, "frames": raw.num_frames,
                           "fps": float(raw.fps), "model": models.pose_name,
-                          "sha256": keypoints_digest(keypoints_file), "read_again": tracked is not None,
+                          "sha256": digest(keypoints_file), "read_again": tracked is not None,
                           "missing_fraction": float(np.isnan(seq.coords[..., 0]).mean())},
             "ensemble": {"name": models.ensemble_name, "instances": int(models.ensemble.num_instances),
                          "window_s": window_s, "runtime": settings["runtime"],
