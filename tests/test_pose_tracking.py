@@ -117,7 +117,9 @@ def test_tracking_settings_round_trip_and_refuse_nonsense():
     assert Tracking.of(None).is_reference and Tracking.of("reference").is_reference
     assert Tracking.of("infant").roi and Tracking.of("infant").decoding == "subpixel"
     assert t.replace(roi=None, smoothing_hz=None) == t  # None keeps a setting
-    for bad in ({"decoding": "soft"}, {"smoothing_hz": -1.0}, {"unknown": 1}):
+    assert t.upright and not Tracking.of("reference").upright and not Tracking.of({}).upright
+    assert not Tracking(upright=True).reference_network  # turning the input is the infant tracker's
+    for bad in ({"decoding": "soft"}, {"smoothing_hz": -1.0}, {"unknown": 1}, {"upright": "yes"}):
         with pytest.raises(ConfigError):
             Tracking.of(bad)
     with pytest.raises(ConfigError):
@@ -147,6 +149,66 @@ def test_infant_tracker_follows_a_rendered_infant_off_the_input_lattice(tmp_path
     assert lattice_share(ref.coords, (192, 256), p.resolution) > 0.99
     assert lattice_share(inf.coords, (192, 256), p.resolution) < 0.05
     np.testing.assert_allclose(inf.times, ref.times)
+
+
+def test_a_turned_crop_maps_back_exactly_and_the_spine_chooses_the_turn():
+    """``unturn`` undoes ``np.rot90`` of the crop for each quarter turn (a pixel's centre lands on its centre), and
+    ``upright_turn`` turns the head up from each side, keeps its turn within the hysteresis and when the spine
+    is not seen."""
+    from infantjax.infer.tracking import unturn, upright_turn
+    from infantjax.skeleton import get
+
+    r = 8
+    img = np.zeros((1, r, r), np.uint8)
+    img[0, 2, 5] = 1
+    for k in range(4):
+        i, j = np.argwhere(np.rot90(img, k, axes=(1, 2))[0])[0]
+        np.testing.assert_allclose(unturn(np.array([(j + 0.5) / r, (i + 0.5) / r]), k) * r, [5.5, 2.5])
+    skel = get("in-motion-19")
+    up = np.repeat(_POSE[None], 4, axis=0)  # head up in a 160 x 120 frame
+    found = np.ones(up.shape[:2], bool)
+    centre = np.array([80.0, 60.0])
+
+    def turned(deg):  # the infant turned by deg counter-clockwise on the screen (y down)
+        a = np.radians(deg)
+        rot = np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])
+        return (up - centre) @ rot.T + centre
+
+    assert upright_turn(up, found, skel) == 0
+    assert upright_turn(turned(180), found, skel) == 2
+    assert upright_turn(turned(-90), found, skel) == 1  # head to the right: one turn counter-clockwise
+    assert upright_turn(turned(90), found, skel) == 3
+    assert upright_turn(turned(-50), found, skel, current=0) == 0  # within the hysteresis: kept
+    assert upright_turn(turned(-50), found, skel, current=1) == 1
+    assert upright_turn(turned(-70), found, skel, current=0) == 1
+    assert upright_turn(turned(180), np.zeros_like(found), skel, current=3) == 3  # no spine seen: kept
+
+
+@pytest.mark.needs("av")
+def test_upright_tracking_turns_a_head_down_infant_head_up(tmp_path):
+    """A video filmed from the feet end (the frames turned 180°): the zoo's infant model turns its input head-up
+    and tracks the infant as closely as in the upright video; the record says how the input was turned."""
+    from infantjax.io import open_video, write_video
+    from infantjax.pipelines.fidelity import render_cohort
+    from infantjax.pipelines.pose import PosePredictor
+
+    cohort = render_cohort(tmp_path / "c", n=1, seed=5, duration_s=2.0, fps=15.0, size=(192, 256), progress=False)
+    with open_video(cohort.videos[0]) as video:
+        frames = np.ascontiguousarray(video.get_batch(np.arange(len(video)))[:, ::-1, ::-1])
+    down = tmp_path / "head_down.mp4"
+    write_video(down, frames, fps=15.0)
+    p = PosePredictor.pretrained("rt-synthetic-infant-roi")
+    assert p.tracking.upright
+    truth = cohort.truth[0]
+    truth_down = np.array([256.0, 192.0]) - truth  # pixel j spans [j, j + 1): the turn maps x to W - x
+    clean = p.track(cohort.videos[0], batch_size=8, progress=False)
+    turned = p.track(down, batch_size=8, progress=False)
+    assert clean.metadata["upright_turns"] == {"0": 30}
+    assert turned.metadata["upright_turns"] == {"180": 30}
+    err = lambda seq, want: float(np.nanmedian(np.linalg.norm(seq.coords - want, axis=-1)))  # noqa: E731
+    assert err(turned, truth_down) < err(clean, truth) + 1.0
+    as_shown = p.track(down, batch_size=8, progress=False, tracking={"upright": False})
+    assert "upright_turns" not in as_shown.metadata and as_shown.metadata["tracking"]["upright"] is False
 
 
 # an infant lying head-up in a 160 × 120 frame (In-Motion 19 order, pixels)
@@ -332,3 +394,18 @@ def test_held_out_home_video_crops_score_the_visible_joints_and_count_the_hidden
     assert 0.5 < home["pckh@0.2"] <= 1.0
     with pytest.raises(ConfigError, match="examples='roi'"):
         S.evaluate_synthetic(p, 16, home_video={"grey": 1.0})
+
+
+def test_the_command_line_tracking_options_lay_over_the_model_s_settings():
+    from infantjax.cli import build_parser
+    from infantjax.commands.pose import tracking_overrides
+
+    def over(*extra):
+        return tracking_overrides(build_parser().parse_args(["assess", "v.mp4", "--out", "o", *extra]))
+
+    assert over() is None  # the pose model's own settings
+    assert over("--upright", "off") == {"upright": False}
+    assert over("--sides", "as-detected", "--upright", "on") == {"sides": "as-detected", "upright": True}
+    ref = Tracking.of(over("--tracking", "reference"))
+    assert ref.is_reference and not ref.upright
+    assert Tracking.of(over("--tracking", "infant", "--upright", "off")) == Tracking.infant().replace(upright=False)

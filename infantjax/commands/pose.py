@@ -51,7 +51,8 @@ def register(sub) -> None:
 
 
 def add_tracking_options(p) -> None:
-    """``--tracking``, ``--smoothing`` and ``--sides``: how a pose model follows the infant (``pose``, ``assess``)."""
+    """``--tracking``, ``--smoothing``, ``--sides`` and ``--upright``: how a pose model follows the infant (``pose``,
+    ``assess``)."""
     p.add_argument("--tracking", choices=("model", "reference", "infant"), default="model",
                    help="model: the pose model's own settings (default); reference: the official EfficientPose "
                         "path (whole letterboxed frame, integer arg-max); infant: the infant tracker (region of "
@@ -61,17 +62,23 @@ def add_tracking_options(p) -> None:
     p.add_argument("--sides", choices=("consistent", "as-detected"), default=None,
                    help="undo the left/right swaps of single frames (consistent) or keep them (as-detected); "
                         "default: the tracking settings'")
+    p.add_argument("--upright", choices=("on", "off"), default=None,
+                   help="turn the network's input by quarter turns so that the infant lies head-up in it (on: a "
+                        "video filmed from the feet end or sideways) or feed the frames as they are (off); default: "
+                        "the tracking settings' (on for the zoo's infant models)")
 
 
 def tracking_overrides(args) -> dict | None:
-    """``--tracking`` / ``--smoothing`` / ``--sides`` as the ``tracking`` argument of ``track`` and ``assess``: a
-    dict of settings laid over the pose model's own, or None for the model's own."""
+    """``--tracking`` / ``--smoothing`` / ``--sides`` / ``--upright`` as the ``tracking`` argument of ``track`` and
+    ``assess``: a dict of settings laid over the pose model's own, or None for the model's own."""
     from infantjax.infer.tracking import Tracking
 
-    if args.tracking == "model" and args.smoothing is None and args.sides is None:
+    upright = getattr(args, "upright", None)
+    if args.tracking == "model" and args.smoothing is None and args.sides is None and upright is None:
         return None
     base = {} if args.tracking == "model" else Tracking.of(args.tracking).to_json()
-    changes = {"smoothing_hz": args.smoothing, "sides": args.sides}
+    changes = {"smoothing_hz": args.smoothing, "sides": args.sides,
+               "upright": None if upright is None else upright == "on"}
     return {**base, **{k: v for k, v in changes.items() if v is not None}}
 
 

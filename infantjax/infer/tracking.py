@@ -17,7 +17,11 @@ instead:
 3. **left and right kept consistent** — frames whose left/right pairs the network swapped are swapped back
    (:func:`infantjax.preprocess.sides.consistent_sides`);
 4. **temporal smoothing** (optional) — a zero-phase low-pass filter of every keypoint's track
-   (:func:`infantjax.preprocess.filters.lowpass`).
+   (:func:`infantjax.preprocess.filters.lowpass`);
+5. **head-up input** (``upright``) — when the keypoints say that the infant lies head-down (a phone filmed from
+   the feet end of the mat) or sideways, the crops are turned by quarter turns so that the network sees the infant
+   head-up, as in nearly all of its training images, and the keypoints are turned back (:func:`upright_turn`,
+   :func:`unturn`); the batch where the turn changes is tracked again turned.
 
 Each trained model carries the settings it was trained for (``info["tracking"]``); a call can override them.
 
@@ -75,6 +79,9 @@ class Tracking:
         found: a keypoint counts as found when its heatmap peak is at least this.
         lost: a batch whose frames have fewer than this share of keypoints found (median over the batch) is
             searched again on the whole frame.
+        upright: turn the network's input by quarter turns so that the infant lies head-up in it, whichever way
+            the camera looked at the mat (head-down from the feet end, sideways), and turn the keypoints back
+            (:func:`upright_turn`); False feeds the crops as the frame shows them (the reference).
     """
 
     decoding: str = "reference"
@@ -84,6 +91,7 @@ class Tracking:
     margin: float = _roi.MARGIN
     found: float = 0.2
     lost: float = 0.5
+    upright: bool = False
 
     def __post_init__(self):
         if self.decoding not in DECODINGS:
@@ -96,6 +104,8 @@ class Tracking:
             raise ConfigError(f"margin must be in [0, 2], got {self.margin!r}")
         if not (0 <= self.found <= 1 and 0 <= self.lost <= 1):
             raise ConfigError(f"found and lost must be in [0, 1], got {self.found!r} and {self.lost!r}")
+        if not isinstance(self.upright, (bool, np.bool_)):
+            raise ConfigError(f"upright must be True or False, got {self.upright!r}")
 
     @classmethod
     def reference(cls) -> Tracking:
@@ -106,17 +116,18 @@ class Tracking:
     def infant(cls, smoothing_hz: float | None = None) -> Tracking:
         """The infant tracker: region of interest, sub-pixel decoding, consistent sides (and smoothing when
         given)."""
-        return cls(decoding="subpixel", roi=True, smoothing_hz=smoothing_hz, sides="consistent")
+        return cls(decoding="subpixel", roi=True, smoothing_hz=smoothing_hz, sides="consistent", upright=True)
 
     @property
     def is_reference(self) -> bool:
         """The official path, unchanged."""
-        return self.reference_network and self.smoothing_hz is None and self.sides == "as-detected"
+        return (self.reference_network and self.smoothing_hz is None and self.sides == "as-detected"
+                and not self.upright)
 
     @property
     def reference_network(self) -> bool:
         """The whole letterboxed frame through the official preprocessing and decoding."""
-        return self.decoding == "reference" and not self.roi
+        return self.decoding == "reference" and not self.roi and not self.upright
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -270,29 +281,43 @@ def track_video(predictor, video_path: str | os.PathLike, tracking: Tracking, *,
     box: SquareBox | None = None
     searches = 0
 
-    def run(frames: np.ndarray, b: SquareBox) -> tuple[np.ndarray, np.ndarray]:
+    def run(frames: np.ndarray, b: SquareBox, turn: int = 0) -> tuple[np.ndarray, np.ndarray]:
         crops = crop_square(frames, b, r)
+        if turn:
+            crops = np.ascontiguousarray(np.rot90(crops, turn, axes=(1, 2)))
         n = len(crops)
         if n < bs:
             crops = np.concatenate([crops, np.zeros((bs - n, r, r, 3), np.uint8)])
         xy, peak = fn(folded, crops)
-        return b.to_pixels(np.asarray(xy)[:n]), np.asarray(peak)[:n].astype(np.float32)
+        xy = unturn(np.asarray(xy)[:n], turn)
+        return b.to_pixels(xy), np.asarray(peak)[:n].astype(np.float32)
 
     def share_found(peak: np.ndarray) -> float:
         return float(np.median((peak >= tracking.found).mean(axis=1)))
 
+    turn, turns = 0, []
     batches = Prefetch(batched(frames_iter, bs), depth=2)
     try:
         for frames in batches:
             if not tracking.roi or box is None:
-                px, peak = run(frames, whole)
+                b = whole
+                px, peak = run(frames, whole, turn)
             else:
-                px, peak = run(frames, box)
+                b = box
+                px, peak = run(frames, box, turn)
                 if share_found(peak) < tracking.lost:  # the infant left the region: find it on the whole frame
-                    px2, peak2 = run(frames, whole)
+                    px2, peak2 = run(frames, whole, turn)
                     searches += 1
                     if share_found(peak2) >= share_found(peak):
+                        px, peak, b = px2, peak2, whole
+            if tracking.upright:
+                new = upright_turn(px, peak >= max(tracking.found, UPRIGHT_CONFIDENCE), predictor.skeleton, turn)
+                if new != turn:  # the infant lies another way: this batch again, turned head-up
+                    px2, peak2 = run(frames, b, new)
+                    if share_found(peak2) >= share_found(peak):
                         px, peak = px2, peak2
+                    turn = new
+                turns.append((turn, len(px)))
             if tracking.roi:
                 recent = slice(max(0, len(px) - 4), len(px))
                 ok = peak[recent] >= tracking.found
@@ -317,9 +342,72 @@ def track_video(predictor, video_path: str | os.PathLike, tracking: Tracking, *,
             "image_hw": [int(h), int(w)], "stride": int(stride), "units": "pixels",
             "decoding": ("real-time " if real_time else "") + tracking.decoding,
             "tracking": tracking.to_json(), "whole_frame_searches": int(searches),
+            **({"upright_turns": _turn_summary(turns)} if tracking.upright else {}),
             "orientation": "upright", "rotation": int(video["rotation"])}
     return finish(SkeletonSequence(coords_arr, fps=fps / int(stride), skeleton=predictor.skeleton,
                                    confidence=conf_arr, metadata=meta, times=times), tracking)
+
+
+def unturn(xy: np.ndarray, turn: int) -> np.ndarray:
+    """Keypoints found in a crop turned by ``turn`` quarter turns counter-clockwise (``np.rot90(crop, turn)``) as
+    fractions (..., 2) of the crop as the frame shows it: a point at (x, y) of the turned crop lies at (1 - y, x)
+    of the crop before one turn (pixel ``j`` spans [j, j + 1), so the map is exact)."""
+    xy = np.asarray(xy)
+    for _ in range(int(turn) % 4):
+        xy = np.stack([1.0 - xy[..., 1], xy[..., 0]], axis=-1)
+    return xy
+
+
+#: a turn is changed when the infant's spine lies more than this many degrees from the current turn's head-up
+UPRIGHT_HYSTERESIS = 60.0
+#: the spine's keypoints count for the turn only from this heatmap peak (a hidden pelvis, e.g. under a blanket,
+#: has a weak peak at a guessed place, which must not turn the input)
+UPRIGHT_CONFIDENCE = 0.5
+
+
+def upright_turn(px: np.ndarray, found: np.ndarray, skeleton, current: int = 0,
+                 hysteresis: float = UPRIGHT_HYSTERESIS) -> int:
+    """The quarter turns (counter-clockwise, 0–3) of the network's input that put the infant head-up.
+
+    Arguments:
+        px: (N, K, 2) keypoints of a batch in the frame's pixels (x right, y down).
+        found: (N, K) the keypoints found (peak at least :attr:`Tracking.found`).
+        skeleton: the keypoints' :class:`~infantjax.skeleton.Skeleton` (thorax and pelvis, or neck, shoulders
+            and hips, say where the spine is).
+        current: the turn in use; it is kept while the spine lies within ``hysteresis`` degrees of its head-up.
+        hysteresis: degrees (45–90).
+
+    Returns:
+        the turn: 1 when the head points to the frame's right, 2 head-down, 3 to the left; ``current`` when the
+        spine cannot be told (too few frames with it found).
+    """
+    from infantjax.preprocess.sides import spine_direction
+
+    xy = np.where(np.asarray(found, bool)[..., None], np.asarray(px, np.float64), np.nan)
+    down = spine_direction(xy, skeleton)  # thorax → pelvis per frame, or None
+    if down is None:
+        return int(current)
+    up = -down
+    length = np.linalg.norm(up, axis=-1)
+    ok = np.isfinite(length) & (length > 0)
+    if ok.sum() < max(2, len(up) // 2):
+        return int(current)
+    unit = (up[ok] / length[ok, None]).mean(axis=0)
+    if np.linalg.norm(unit) < 0.5:  # the spine's direction varies too much within the batch to trust
+        return int(current)
+    angle = np.degrees(np.arctan2(unit[0], -unit[1]))  # 0: head up, +90: head to the right (y points down)
+    off = (angle - 90.0 * int(current) + 180.0) % 360.0 - 180.0
+    if abs(off) <= hysteresis:
+        return int(current)
+    return int(round(angle / 90.0)) % 4
+
+
+def _turn_summary(turns: list[tuple[int, int]]) -> dict:
+    """Frames tracked at each turn of the network's input, by its degrees counter-clockwise."""
+    counts: dict[str, int] = {}
+    for turn, n in turns:
+        counts[str(90 * turn)] = counts.get(str(90 * turn), 0) + int(n)
+    return counts
 
 
 def finish(sequence: SkeletonSequence, tracking: Tracking) -> SkeletonSequence:

@@ -65,8 +65,10 @@ def side_chains(skeleton: str | _skeleton.Skeleton) -> list[tuple[int, int, list
     return out
 
 
-def _spine(x: np.ndarray, skel: _skeleton.Skeleton) -> np.ndarray | None:
-    """(T, 2) spine direction (upper body → pelvis) or None when the skeleton has no way to tell."""
+def spine_direction(x: np.ndarray, skel: _skeleton.Skeleton) -> np.ndarray | None:
+    """(T, 2) spine direction (upper body → pelvis; NaN where a keypoint is missing) of (T, K, 2) keypoints, from
+    the thorax (or neck, or the shoulders' midpoint) to the pelvis (or the hips' midpoint); None when the skeleton
+    has no way to tell."""
     names = skel.keypoints
 
     def point(*options):
@@ -137,7 +139,7 @@ def consistent_sides(coords: Float[np.ndarray, "T J 2"], skeleton: str | _skelet
     conf = None if confidence is None else np.asarray(confidence).copy()
     if t == 0 or not chains:
         return out.astype(np.asarray(coords).dtype), conf, swapped
-    spine = _spine(x, skel) if handedness == "supine" else None
+    spine = spine_direction(x, skel) if handedness == "supine" else None
     scale = np.nanmedian(np.linalg.norm(spine, axis=-1)) if spine is not None else np.nan
     if not np.isfinite(scale) or scale <= 0:
         finite = x[np.isfinite(x).all(-1)]

@@ -93,8 +93,8 @@ ZOO: dict[str, PoseZooEntry] = {e.name: e for e in (
           "infantjax experiments/train_infant_pose.py --recipe roi (continued from rt-synthetic-infant)",
           "EfficientPose RT (128 px, In-Motion 19 keypoints) trained on the infant tracker's region-of-interest "
           "crops of rendered synthetic infants, every layer; tracks with the region of interest, sub-pixel "
-          "decoding and consistent sides; the default infant pose model, for synthetic videos, not for real "
-          "infants",
+          "decoding, consistent sides and head-up input; the default infant pose model, for synthetic videos, "
+          "not for real infants",
           "8,192 region-of-interest crops of rendered synthetic infants with phone-like blur, noise, JPEG and "
           "lighting (infantjax.synth.pose.roi_examples, seed 0)",
           "PCKh@0.1 89.9 %, median error 3.9 % of a head length on 32 held-out rendered 640x480 videos "
