@@ -27,6 +27,7 @@ and 1 of each failure, 6 s each (checks that the script runs; not a figure to qu
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import pathlib
@@ -56,7 +57,8 @@ def track(kind: str, seed: int, args, predictor, cache: pathlib.Path | None) -> 
     from infantjax.synth.faults import fault_video
 
     w, h = args.size
-    key = f"{kind}_s{seed}_{args.duration:g}s_{args.fps:g}fps_{w}x{h}_{args.pose}.npz"
+    settings = hashlib.sha256(json.dumps(predictor.tracking.to_json(), sort_keys=True).encode()).hexdigest()[:10]
+    key = f"{kind}_s{seed}_{args.duration:g}s_{args.fps:g}fps_{w}x{h}_{args.pose}_{settings}.npz"  # tracked how
     if cache is not None and (cache / key).is_file():
         with np.load(cache / key) as d:
             return {k: d[k] for k in d.files}
