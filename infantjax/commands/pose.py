@@ -73,7 +73,7 @@ def tracking_overrides(args) -> dict | None:
     ``assess``: a dict of settings laid over the pose model's own, or None for the model's own."""
     from infantjax.infer.tracking import Tracking
 
-    upright = getattr(args, "upright", None)
+    upright = args.upright
     if args.tracking == "model" and args.smoothing is None and args.sides is None and upright is None:
         return None
     base = {} if args.tracking == "model" else Tracking.of(args.tracking).to_json()

@@ -371,7 +371,8 @@ def upright_turn(px: np.ndarray, found: np.ndarray, skeleton, current: int = 0,
 
     Arguments:
         px: (N, K, 2) keypoints of a batch in the frame's pixels (x right, y down).
-        found: (N, K) the keypoints found (peak at least :attr:`Tracking.found`).
+        found: (N, K) the keypoints to read the spine from (the tracker passes those whose heatmap peak is at
+            least :data:`UPRIGHT_CONFIDENCE`, stricter than :attr:`Tracking.found`).
         skeleton: the keypoints' :class:`~infantjax.skeleton.Skeleton` (thorax and pelvis, or neck, shoulders
             and hips, say where the spine is).
         current: the turn in use; it is kept while the spine lies within ``hysteresis`` degrees of its head-up.
