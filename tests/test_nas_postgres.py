@@ -79,7 +79,7 @@ def test_four_workers_two_killed_mid_trial_lose_and_duplicate_nothing(postgres):
     objective = {"kind": "synthetic", "seed": 3, "epochs": 4, "seconds_per_epoch": 1.5}
     store = SearchStore(url, name, _settings(objective=objective), create=True)
     procs = {f"w{i}": _work(url, name, f"w{i}") for i in range(4)}
-    killed = {}
+    killed, finished_by_the_dead = {}, []
     try:
         def kill_each_mid_trial():  # each of w0 and w1 as soon as its trial has reported its first epoch
             for t in store.snapshot().trials:
@@ -88,15 +88,16 @@ def test_four_workers_two_killed_mid_trial_lose_and_duplicate_nothing(postgres):
                     os.kill(procs[t.worker].pid, signal.SIGKILL)
                     procs[t.worker].wait(timeout=30)
                     killed[t.worker] = t.number
+                    snap = store.snapshot().by_number()
+                    assert snap[t.number].state == "running"  # left behind by the dead worker
+                    # what it finished before this trial: its report died with it
+                    finished_by_the_dead.extend(n for n, u in snap.items()
+                                                if u.worker == t.worker and u.state in ("complete", "pruned"))
+                    # restarted under its name at once, it reclaims its own trial (restarted only after both were
+                    # killed, the first one's trial could outlive the grace period and go to w2 or w3)
+                    procs[t.worker] = _work(url, name, t.worker)
             return len(killed) == 2
         _wait_for(kill_each_mid_trial, 180, "workers w0 and w1 to be in the middle of a trial")
-        snap = store.snapshot().by_number()
-        assert all(snap[n].state == "running" for n in killed.values())  # left behind by the dead workers
-        # what the killed processes finished before their current trial: their reports died with them
-        finished_by_the_dead = [n for n, t in snap.items()
-                                if t.worker in ("w0", "w1") and t.state in ("complete", "pruned")]
-        for w in ("w0", "w1"):  # restarted under their names: they reclaim their own trials at once
-            procs[w] = _work(url, name, w)
         outputs = {w: p.communicate(timeout=300) for w, p in procs.items()}
     finally:
         for p in procs.values():
