@@ -101,7 +101,7 @@ import jax
 from infantjax.errors import ConfigError
 
 __all__ = ["COMPUTE_DTYPES", "DTYPE_ENV", "ENV", "PLATFORMS", "POLICIES", "Policy", "auto_policy", "compute_dtype",
-           "current", "form", "instances", "memory_fraction", "platform", "policy", "use"]
+           "current", "form", "host_cores", "instances", "memory_fraction", "platform", "policy", "use"]
 
 #: The environment variable that sets the policy for a whole process (``cpu``, ``accelerator``, ``tpu``, ``auto``).
 ENV = "INFANTJAX_BACKEND_POLICY"
@@ -408,3 +408,12 @@ def instances(mesh=None, *, mode: str = "auto") -> str:
 def memory_fraction() -> float:
     """The share of a device's memory one compiled call may use by default (:attr:`Policy.memory_fraction`)."""
     return current().memory_fraction
+
+
+def host_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask where the OS has one, else every core): how many
+    host threads the work that runs beside the device (image crops, scoring stacks) is split over."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1

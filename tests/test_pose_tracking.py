@@ -74,6 +74,16 @@ def test_crop_square_cuts_and_pads_with_zeros():
         crop_square(frame.astype(np.float32), SquareBox(0, 0, 10), 8)
 
 
+@pytest.mark.parametrize("box", [SquareBox(5, 3, 30), SquareBox(-9, 20, 37)], ids=["inside", "half-outside"])
+def test_crop_square_gives_the_same_bytes_on_any_number_of_threads(box):
+    frames = np.random.default_rng(0).integers(0, 256, (13, 40, 60, 3), np.uint8)
+    one = crop_square(frames, box, 16, threads=1)
+    for threads in (2, 3, 8):  # 8: more than the frames allow (one thread per 4 frames)
+        np.testing.assert_array_equal(crop_square(frames, box, 16, threads=threads), one)
+    # each frame alone, as the tracker crops a frame searched again: the same crop as in the batch
+    np.testing.assert_array_equal(crop_square(frames[7:8], box, 16), one[7:8])
+
+
 def test_box_around_keypoints_grows_by_the_margin_and_respects_the_minimum():
     xy = np.array([[100.0, 100.0], [200.0, 150.0], [np.nan, np.nan]])
     box = roi.box_around(xy, (480, 640), margin=0.25)

@@ -105,13 +105,6 @@ def _require_converter(stacks) -> None:
                                f"{_INSTALL}, or score with --runtime xla")
 
 
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 def _weights_digest(variables: Any) -> str:
     """SHA-256 of a stacked variables pytree: every leaf's path, dtype, shape and bytes."""
     digest = hashlib.sha256()
@@ -182,7 +175,7 @@ class LiteRTScorer:
         self.ensemble = ensemble
         self.batch = int(batch)
         self.cache_dir = pathlib.Path(cache_dir)
-        self.threads = int(threads) if threads else _cores()
+        self.threads = int(threads) if threads else backend.host_cores()
         self.check = bool(check)
         self.converted: list[tuple[int, pathlib.Path, float]] = []
         self._digests: dict[int, str] = {}

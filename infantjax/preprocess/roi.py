@@ -9,12 +9,15 @@ input. Pure functions of arrays (no files).
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from jaxtyping import UInt8
 
 from infantjax.errors import ConfigError, DataError
 
-__all__ = ["MARGIN", "MIN_SIDE", "SquareBox", "box_around", "crop_square", "letterbox_box", "square"]
+__all__ = ["CROP_FRAMES_PER_THREAD", "CROP_THREADS", "MARGIN", "MIN_SIDE", "SquareBox", "box_around", "crop_square",
+           "letterbox_box", "square"]
 
 
 class SquareBox(tuple):
@@ -59,8 +62,8 @@ def letterbox_box(height: int, width: int) -> SquareBox:
     return SquareBox(-((side - int(width)) // 2), -((side - int(height)) // 2), side)
 
 
-def crop_square(frames: UInt8[np.ndarray, "N H W 3"], box: SquareBox, resolution: int,
-                ) -> UInt8[np.ndarray, "N R R 3"]:
+def crop_square(frames: UInt8[np.ndarray, "N H W 3"], box: SquareBox, resolution: int, *,
+                threads: int | None = None) -> UInt8[np.ndarray, "N R R 3"]:
     """Cut the square ``box`` out of every frame (zeros where it leaves the frame) and resize it to
     ``resolution`` × ``resolution`` with Pillow's anti-aliased bilinear filter (its support widened by the
     reduction factor, so a large region is averaged rather than sampled).
@@ -68,22 +71,66 @@ def crop_square(frames: UInt8[np.ndarray, "N H W 3"], box: SquareBox, resolution
     The region-of-interest input of the infant pose tracker (:meth:`PosePredictor.track` with ``roi``); a
     keypoint at fraction ``f`` of the output lies at ``box.to_pixels(f)`` in the frame. :func:`letterbox_box`
     gives the whole frame.
-    """
-    from PIL import Image
 
+    ``threads``: how many host threads share the frames (Pillow resizes without holding Python's lock); default
+    the process's cores (:func:`infantjax.backend.host_cores`), at most :data:`CROP_THREADS` and one per
+    :data:`CROP_FRAMES_PER_THREAD` frames. Every frame is cut and resized alone, so the crops are the same bytes
+    with any number of threads.
+    """
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
         raise DataError(f"frames must be (N, H, W, 3) uint8, got shape {frames.shape} and {frames.dtype}")
-    n, h, w = frames.shape[:3]
-    x0, y0, side = box
+    n = frames.shape[0]
     r = int(resolution)
     out = np.empty((n, r, r, 3), np.uint8)
+    if threads is None:
+        from infantjax.backend import host_cores
+
+        threads = min(host_cores(), CROP_THREADS)
+    workers = max(1, min(int(threads), n // CROP_FRAMES_PER_THREAD))
+    if workers == 1:
+        _crop_into(out, frames, box, range(n))
+        return out
+    bounds = np.linspace(0, n, workers + 1).astype(int)
+    futures = [_crop_pool().submit(_crop_into, out, frames, box, range(a, b)) for a, b in zip(bounds[:-1], bounds[1:])]
+    for f in futures:
+        f.result()
+    return out
+
+
+#: the most host threads :func:`crop_square` splits a batch over by default (the rest of the cores are the
+#: network's and the video decoder's)
+CROP_THREADS = 4
+#: a thread of :func:`crop_square` gets at least this many frames (fewer are not worth a hand-over)
+CROP_FRAMES_PER_THREAD = 4
+_POOL = None
+_POOL_LOCK = threading.Lock()
+
+
+def _crop_pool():
+    """The process's pool of crop threads, started on first use (daemon threads: they never keep a process alive)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _POOL = ThreadPoolExecutor(CROP_THREADS, thread_name_prefix="infantjax-crop")
+        return _POOL
+
+
+def _crop_into(out: np.ndarray, frames: np.ndarray, box: SquareBox, indices: range) -> None:
+    """:func:`crop_square` for ``frames[indices]``, written into ``out[indices]``."""
+    from PIL import Image
+
+    h, w = frames.shape[1:3]
+    x0, y0, side = box
+    r = out.shape[1]
     # the part of the box inside the frame, and where it lands in the box
     fx0, fy0, fx1, fy1 = max(x0, 0), max(y0, 0), min(x0 + side, w), min(y0 + side, h)
     inside = fx1 > fx0 and fy1 > fy0
     whole = (fx0, fy0, fx1, fy1) == (x0, y0, x0 + side, y0 + side)
     canvas = None if whole else np.zeros((side, side, 3), np.uint8)
-    for i in range(n):
+    for i in indices:
         if whole:
             src = np.ascontiguousarray(frames[i, y0:y0 + side, x0:x0 + side])
         else:
@@ -95,7 +142,6 @@ def crop_square(frames: UInt8[np.ndarray, "N H W 3"], box: SquareBox, resolution
             out[i] = src
         else:
             out[i] = np.asarray(Image.fromarray(src).resize((r, r), Image.Resampling.BILINEAR))
-    return out
 
 
 #: the margin added on each side of the keypoints' bounding box, as a fraction of its longer side: the capsule
