@@ -137,12 +137,16 @@ def test_tracking_settings_round_trip_and_refuse_nonsense():
 
 
 @pytest.mark.needs("av")
-def test_infant_tracker_follows_a_rendered_infant_off_the_input_lattice(tmp_path):
+def test_infant_tracker_follows_a_rendered_infant_off_the_input_lattice(tmp_path, monkeypatch):
     """The same network through both paths of a 256 × 192 video: the infant tracker's keypoints follow the infant
     (as close to the truth as the reference path's, within a pixel) and leave the lattice of the letterboxed
-    input; progress is reported frame by frame."""
+    input; progress is reported frame by frame; the hands' and feet's sharpness is measured in every frame (a
+    rendered video has no motion blur: about as sharp fast as slow)."""
     from infantjax.pipelines.fidelity import lattice_share, render_cohort
     from infantjax.pipelines.pose import PosePredictor
+    from infantjax.preprocess import blur
+
+    monkeypatch.setattr(blur, "MIN_FRAMES", 10)  # the video is 30 frames long
 
     cohort = render_cohort(tmp_path / "c", n=1, seed=5, duration_s=2.0, fps=15.0, size=(192, 256), progress=False)
     p = PosePredictor.pretrained("rt-synthetic-infant")
@@ -153,6 +157,10 @@ def test_infant_tracker_follows_a_rendered_infant_off_the_input_lattice(tmp_path
     assert inf.coords.shape == ref.coords.shape == truth.shape
     assert inf.metadata["tracking"]["roi"] and inf.metadata["decoding"] == "subpixel"
     assert calls == [8, 8, 8, 6]  # frames of every batch, as they are done
+    sharpness = inf.metadata["sharpness"]
+    assert sharpness["frames"] == 30 and set(sharpness["joints"]) == set(blur.BLUR_JOINTS)
+    assert 0.85 < sharpness["fast_over_slow"] < 1.2, sharpness
+    assert "sharpness" not in ref.metadata  # the official path measures nothing beyond the reference
     err_ref = np.median(np.linalg.norm(ref.coords - truth, axis=-1))
     err_inf = np.median(np.linalg.norm(inf.coords - truth, axis=-1))
     assert err_inf < err_ref + 1.0

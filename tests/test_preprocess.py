@@ -346,3 +346,37 @@ def test_preprocess_cp_resamples_a_variable_rate_recording_by_its_times():
     truth = P.preprocess_cp(SkeletonSequence((300 + rest + 10 * np.sin(2 * np.pi * 0.5 * t)[:, None, None]
                                               ).astype(np.float32), 30.0, skel))
     assert np.abs(by_time.coords - truth.coords).max() < 0.2 * np.abs(by_index.coords - truth.coords).max()
+
+
+def _moving_blob(blur_frames: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """A textured 12-px square moving across a grey frame, slowly (0.25 px a frame) and fast (4 px) in turns,
+    each frame the mean of the last ``blur_frames`` instants (a long exposure): frames and its centre."""
+    rng = np.random.default_rng(3)
+    texture = rng.integers(0, 256, (12, 12, 3))
+    steps = np.concatenate([np.full(20, s) for s in (0.25, 4.0, -0.25, -4.0) * 3])
+    x = 40.0 + np.cumsum(steps)
+    instants = np.zeros((len(x), 64, 160, 3))
+    instants[:] = 128.0
+    for t, xt in enumerate(x):
+        a = int(round(xt)) - 6
+        instants[t, 26:38, a:a + 12] = texture
+    frames = np.stack([instants[max(0, t - blur_frames + 1):t + 1].mean(axis=0) for t in range(len(x))])
+    return frames.round().astype(np.uint8), np.stack([x, np.full(len(x), 32.0)], -1)[:, None]
+
+
+def test_motion_blur_takes_the_fast_frames_detail_and_sharp_frames_keep_it():
+    from infantjax.preprocess import blur
+
+    for frames_mixed, low, high in [(1, 0.95, 1.05), (5, 0.0, 0.8)]:
+        frames, xy = _moving_blob(frames_mixed)
+        sharp = blur.patch_sharpness(frames, xy, 16)
+        assert sharp.shape == (len(frames), 1) and np.isfinite(sharp).all()
+        s = blur.summary(xy, sharp, ["left_wrist"])
+        assert low <= s["fast_over_slow"] <= high, (frames_mixed, s)
+        assert s["joints"] == {"left_wrist": s["fast_over_slow"]} and s["frames"] == len(frames)
+    # a square leaving the frame or a keypoint not found: no sharpness; too few frames: no ratio
+    out = blur.patch_sharpness(frames[:3], np.array([[[2.0, 32.0]], [[np.nan, 1.0]], [[80.0, 32.0]]]), 16)
+    assert np.isnan(out[:2]).all() and np.isfinite(out[2]).all()
+    assert blur.summary(xy[:blur.MIN_FRAMES - 1], sharp[:blur.MIN_FRAMES - 1], ["left_wrist"]) is None
+    with pytest.raises(DataError):
+        blur.patch_sharpness(frames.astype(np.float32), xy, 16)

@@ -199,6 +199,33 @@ def test_a_face_hard_to_see_makes_its_windows_doubtful_naming_the_face():
     assert assess_tracking(seq.replace(confidence=conf), spans(seq), window_rotation="corrected").state == "good"
 
 
+def test_motion_blur_the_tracker_measured_makes_the_recording_doubtful_from_a_keypoint_file_too(tmp_path):
+    """Frames that mix several instants: every keypoint plausible and seen, the hands and feet less sharp when
+    they move fast (the tracker's ``metadata["sharpness"]``). Below the threshold the recording is doubtful,
+    its windows untouched; the measure travels with the keypoints' CSV (its sidecar)."""
+    from infantjax.io import read_keypoints, write_keypoints
+
+    seq = recording(10.0)
+    measured = {"fast_over_slow": 0.6, "joints": {"left_wrist": 0.55}, "frames": seq.num_frames}
+    # with frame times, as the tracker gives them: the CSV's sidecar keeps what a CSV cannot hold
+    blurred = seq.replace(metadata={**seq.metadata, "sharpness": measured}, times=np.arange(seq.num_frames) / 30.0)
+    q = assess_tracking(blurred, spans(blurred), window_rotation="corrected")
+    assert not q.withheld and q.state == "doubtful" and q.window_states == ("good",) * 3
+    assert len(q.reasons) == 1 and "hands and feet are blurred when they move fast" in q.reasons[0]
+    assert "60 %" in q.reasons[0] and q.summary["sharpness"] == 0.6
+    write_keypoints(tmp_path / "k.csv", blurred)
+    back = read_keypoints(tmp_path / "k.csv")
+    assert back.metadata["sharpness"] == measured
+    assert assess_tracking(back, spans(back), window_rotation="corrected").state == "doubtful"
+    # sharp enough, a lower threshold, or nothing measured: good
+    sharp = seq.replace(metadata={**seq.metadata, "sharpness": {**measured, "fast_over_slow": 0.95}})
+    assert assess_tracking(sharp, spans(sharp), window_rotation="corrected").state == "good"
+    lenient = dataclasses.replace(THRESHOLDS, blur_ratio=0.5)
+    assert assess_tracking(blurred, spans(blurred), window_rotation="corrected", thresholds=lenient).state == "good"
+    q = assess_tracking(seq, spans(seq), window_rotation="corrected")
+    assert q.state == "good" and q.summary["sharpness"] is None
+
+
 def test_keypoint_files_without_frame_size_or_confidence_are_judged_on_what_they_have():
     seq = recording()
     bare = SkeletonSequence(seq.coords, seq.fps, "in-motion-19")

@@ -45,6 +45,11 @@ which the CP networks read as the infant's movement. The keypoints' common fast 
 makes a window *doubtful*; the reasons say whether the ensemble scored the keypoints with the shake taken out
 (``infantjax assess`` does by default: :func:`infantjax.preprocess.camera.steady`).
 
+Per recording, **motion blur**: frames that each mix several instants smooth the movements themselves, with every
+keypoint plausible and well seen. Where the infant tracker measured the detail around the hands and feet
+(``metadata["sharpness"]``, :mod:`infantjax.preprocess.blur`), a recording whose hands and feet keep less than
+:attr:`Thresholds.blur_ratio` of it in their fastest frames is *doubtful*.
+
 A frame's plausibility (``frame_score``) is 1 when no check fails and falls linearly to 0 at twice a check's
 threshold share; a frame with a score below 0.5 is **implausible**. A window is *unreliable* when more than
 :attr:`Thresholds.window_unreliable` of its frames are implausible or its mean confidence is below
@@ -133,6 +138,12 @@ class Thresholds:
             displacement, :func:`infantjax.preprocess.camera.camera_motion`) is faster than this many trunk
             lengths per second, root mean square over the window (rendered infants: clean videos and their valid
             variants at most 1.3 in their liveliest 5 s, a hand-held camera's ±6 % at 1–2 Hz 1.9–2.6).
+        blur_ratio: the recording is doubtful when its hands and feet keep less than this share of their detail
+            in their fastest quarter of frames (the infant tracker's ``metadata["sharpness"]``,
+            :mod:`infantjax.preprocess.blur`; rendered infants, 30-s videos: 0.87–1.20 clean and in their grey,
+            compressed, 15-fps, dim, shaken, mirrored, turned, distant and occluded variants, 0.44–0.82 with five
+            frames mixed into each). Not yet measured on real phone videos, whose exposure blurs fast hands a
+            little.
     """
 
     missing_share: float = 0.25
@@ -156,6 +167,7 @@ class Thresholds:
     faint_ratio: float = 0.7
     window_faint: float = 0.6
     shake: float = 1.5
+    blur_ratio: float = 0.8
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -714,6 +726,11 @@ def _assess_tracking(seq, windows, window_rotation, preprocess_version, threshol
         reasons.append(f"the camera shook in {shaken_windows} of {n} windows (a hand-held camera?): "
                        + ("its shake was taken out of the keypoints before scoring" if steadied else
                           "the CP networks read its movement as the infant's"))
+    sharpness = _sharpness(seq)
+    if sharpness is not None and sharpness < th.blur_ratio:
+        reasons.append(f"the hands and feet are blurred when they move fast (their fastest frames keep "
+                       f"{100 * sharpness:.0f} % of the detail of their slowest; a dim room or a long exposure?): "
+                       "motion blur smooths the movements the CP networks read")
     orientation, angle = _spine(seq)
     misaligned = window_rotation == "reference" and preprocess_version == "v1"
     if misaligned and not withheld and orientation in ("sideways", "inverted"):  # a body not followed has no spine
@@ -735,11 +752,20 @@ def _assess_tracking(seq, windows, window_rotation, preprocess_version, threshol
                "checks": {c: float(checks[c].mean()) if t else 0.0 for c in CHECKS},
                "hidden": None if hidden is None else {limb: float(f.mean()) for limb, f in hidden.items()},
                "faint": None if faint is None else {name: float(f.mean()) for name, f in faint.items()},
-               "camera": {**camera.to_json(), "steadied": bool(steadied)}}
+               "camera": {**camera.to_json(), "steadied": bool(steadied)}, "sharpness": sharpness}
     return TrackingQuality(state=state, withheld=bool(withheld), reasons=tuple(reasons),
                            window_states=tuple(window_states), window_reasons=tuple(window_reasons),
                            frame_score=frame_score, frame_checks=checks, windows=tuple(spans),
                            summary=summary, thresholds=th.to_dict())
+
+
+def _sharpness(seq: SkeletonSequence) -> float | None:
+    """The hands' and feet's sharpness when fast over when slow, where the tracker measured it (else None)."""
+    value = (dict(seq.metadata or {}).get("sharpness") or {})
+    ratio = value.get("fast_over_slow") if isinstance(value, Mapping) else None
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not math.isfinite(ratio):
+        return None
+    return float(ratio)
 
 
 #: The limbs the gate judges one by one (their distal keypoints: a hidden limb hides them first).

@@ -23,6 +23,10 @@ instead:
    head-up, as in nearly all of its training images, and the keypoints are turned back (:func:`upright_turn`,
    :func:`unturn`); the batch where the turn changes is tracked again turned.
 
+While it tracks it also measures the detail of the image around the hands and feet, and keeps in the keypoints'
+``metadata["sharpness"]`` how much of it they lose in their fastest frames (:mod:`infantjax.preprocess.blur`): a
+motion-blurred video smooths the movements themselves, which the tracking-quality gate can then say.
+
 Each trained model carries the settings it was trained for (``info["tracking"]``); a call can override them.
 
 The official path itself is here too (:func:`track_reference`): the pose family (:mod:`infantjax.infer.pose`) is
@@ -47,6 +51,7 @@ from infantjax.io.video import Prefetch
 from infantjax.models.pose.decode import REALTIME_THRESHOLD
 from infantjax.models.pose.device_ops import decode_peaks, decode_subpixel
 from infantjax.models.pose.inference import default_options, efficientpose_heatmaps, map_microbatches
+from infantjax.preprocess import blur as _blur
 from infantjax.preprocess import roi as _roi
 from infantjax.preprocess.image import TORCH_MEAN, TORCH_STD
 from infantjax.preprocess.roi import SquareBox, crop_square, letterbox_box
@@ -261,7 +266,8 @@ def track_video(predictor, video_path: str | os.PathLike, tracking: Tracking, *,
 
     Returns:
         the :class:`SkeletonSequence` (pixels in the upright frame, peak confidences, times), its metadata naming
-        the tracking settings and how many batches had to be searched again on the whole frame.
+        the tracking settings, how many batches had to be searched again on the whole frame and the hands' and
+        feet's sharpness when fast over when slow (``"sharpness"``, :func:`infantjax.preprocess.blur.summary`).
     """
     from tqdm.auto import tqdm
 
@@ -276,7 +282,9 @@ def track_video(predictor, video_path: str | os.PathLike, tracking: Tracking, *,
     fn = _network_fn(predictor, tracking.decoding)
     folded = predictor.inference_variables()
     k = predictor.spec.num_keypoints
-    coords, confs = [], []
+    coords, confs, sharp = [], [], []
+    names = list(predictor.skeleton.keypoints)
+    blurred = [names.index(n) for n in _blur.BLUR_JOINTS if n in names]  # the hands and feet, where the model has them
     whole = letterbox_box(h, w)
     box: SquareBox | None = None
     searches = 0
@@ -325,6 +333,8 @@ def track_video(predictor, video_path: str | os.PathLike, tracking: Tracking, *,
                     if ok.sum() >= max(2, int(tracking.lost * k)) else None
             if real_time:
                 px[peak < REALTIME_THRESHOLD] = np.nan
+            if blurred:  # motion blur: the hands' and feet's detail, beside how fast they move (preprocess.blur)
+                sharp.append(_blur.patch_sharpness(frames, px[:, blurred], _blur.patch_side(b.side)))
             coords.append(px.astype(np.float32))
             confs.append(np.clip(peak, 0.0, 1.0))
             if callback is not None:
@@ -344,6 +354,9 @@ def track_video(predictor, video_path: str | os.PathLike, tracking: Tracking, *,
             "tracking": tracking.to_json(), "whole_frame_searches": int(searches),
             **({"upright_turns": _turn_summary(turns)} if tracking.upright else {}),
             "orientation": "upright", "rotation": int(video["rotation"])}
+    if blurred:
+        meta["sharpness"] = _blur.summary(coords_arr[:, blurred], np.concatenate(sharp),
+                                          [names[j] for j in blurred])
     return finish(SkeletonSequence(coords_arr, fps=fps / int(stride), skeleton=predictor.skeleton,
                                    confidence=conf_arr, metadata=meta, times=times), tracking)
 

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 FORMAT = "infantjax-keypoint-sidecar-v1"
 #: the metadata a sidecar keeps (what the CSV loses): where and how the keypoints were made
-KEPT = ("source", "model", "image_hw", "stride", "units", "decoding", "orientation", "rotation")
+KEPT = ("source", "model", "image_hw", "stride", "units", "decoding", "orientation", "rotation", "sharpness")
 
 
 def path_of(csv: str | pathlib.Path) -> pathlib.Path:
