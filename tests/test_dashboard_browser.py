@@ -67,11 +67,12 @@ def make(seed: int = 0, *, windows: int = 8, level: float | None = None, states=
                   quality=None if states is None else quality(states, frames))
 
 
-def write_page(tmp_path, result, *, video: bool = True, name: str = "dashboard.html"):
-    """The dashboard of ``result`` beside a playable H.264 video as long as the result's recording."""
+def write_page(tmp_path, result, *, video: bool = True, name: str = "dashboard.html", seq=None):
+    """The dashboard of ``result`` beside a playable H.264 video as long as the result's recording (keypoints
+    ``seq``, default :func:`make_sequence`'s)."""
     from infantjax.io import write_video
 
-    seq = make_sequence(result, 0)
+    seq = make_sequence(result, 0) if seq is None else seq
     frames = int(result.metadata["num_frames"])
     if video and not (tmp_path / "video.mp4").exists():
         ramp = np.arange(64)[None, :] + np.arange(48)[:, None]
@@ -325,6 +326,39 @@ def test_a_click_plays_the_window_and_stops_at_its_end_and_the_window_stays_sele
         page.evaluate("document.getElementById('player').pause()")
         assert page.get_attribute("#dashboard", "data-window") == "5"
         assert set(requests) <= {path.resolve().as_uri(), (tmp_path / "video.mp4").resolve().as_uri()}
+        assert errors == []
+
+
+def test_a_limb_the_pose_model_cannot_see_is_drawn_faded_and_said(browser, tmp_path):
+    """The left leg under a blanket from 2 to 4 s: the pose model still places its knee and ankle, with a
+    confidence far below the frame's best-seen joints'. The gate calls the limb hidden in those frames, and the
+    skeleton draws its joints and bones faded there, with a note saying why; in the other frames nothing is."""
+    from infantjax.skeleton import get
+
+    names = get("in-motion-19").keypoints
+    knee, ankle = names.index("left_knee"), names.index("left_ankle")
+    result = make(9, windows=8, level=0.3)
+    seq = make_sequence(result, 0)
+    conf = seq.confidence.copy()
+    conf[60:120, [knee, ankle]] = 0.05
+    seq = seq.replace(confidence=conf)
+    hidden = report.dashboard_data(result, seq, video=None, window_s=5.0)["frames"]["hidden"]
+    assert [f for f, joints in enumerate(hidden) if joints] == list(range(60, 120))
+    assert hidden[90] == sorted([knee, ankle])
+    path = write_page(tmp_path, result, video=False, seq=seq)
+    with opened(browser, path, width=PHONE[0], height=PHONE[1]) as (page, _, errors):
+        faded = "es => es.filter(e => e.classList.contains('unseen')).map(e => e.dataset.joint)"
+        page.click("#timeline .window[data-index='3']")  # starts at 3 s: frame 90
+        assert page.get_attribute("#dashboard", "data-frame") == "90"
+        assert sorted(page.eval_on_selector_all("#live-skeleton .live-joint", faded)) == ["left_ankle", "left_knee"]
+        bones = page.eval_on_selector_all("#live-skeleton .bone.unseen", "es => es.map(e => [e.dataset.a, "
+                                          "e.dataset.b])")
+        assert bones and all(str(knee) in b or str(ankle) in b for b in bones)
+        assert page.eval_on_selector("#live-skeleton .live-joint.unseen",
+                                     "e => getComputedStyle(e).fillOpacity") == "0.2"
+        assert "cannot see" in page.inner_text("#unseen-note")
+        page.click("#timeline .window[data-index='5']")  # 5 s: every limb seen
+        assert page.eval_on_selector_all("#live-skeleton .unseen", "es => es.length") == 0
         assert errors == []
 
 

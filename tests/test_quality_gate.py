@@ -19,6 +19,7 @@ from infantjax.clinical import (
     TrackingQuality,
     assess,
     assess_tracking,
+    hidden_joints,
     recording_length_warning,
     window_spans,
 )
@@ -166,6 +167,10 @@ def test_hidden_legs_make_a_window_unreliable_and_a_hidden_arm_doubtful_naming_t
     assert q.window_states == ("good", "doubtful", "good")  # hidden in half the first and last: not more
     assert any("the left arm hidden" in r for r in q.reasons), q.reasons
     assert all("legs" not in r for r in q.reasons)
+    # the joints a picture should draw as guessed: the arm's elbow and wrist in those frames, nothing else
+    flags = hidden_joints(toy)
+    assert flags[75:225][:, [IX["left_elbow"], IX["left_wrist"]]].all() and flags.sum() == 2 * 150
+    assert hidden_joints(toy.replace(confidence=None)) is None
     # a leg hidden for a moment (a third of a window) changes nothing
     conf = seq.confidence.copy()
     conf[0:50, legs] = 0.15

@@ -30,6 +30,7 @@ from infantjax.clinical.quality import (
     TrackingQuality,
     assess_tracking,
     calibrate_thresholds,
+    hidden_joints,
     recording_length_warning,
     window_spans,
 )
@@ -72,6 +73,7 @@ __all__ = [
     "compare_groups",
     "evaluate",
     "format_threshold_table",
+    "hidden_joints",
     "interquartile_colour",
     "prediction_quality",
     "recording_length_warning",

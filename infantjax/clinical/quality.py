@@ -82,7 +82,7 @@ from infantjax.errors import DataError
 from infantjax.sequence import SkeletonSequence
 
 __all__ = ["CHECKS", "STATES", "THRESHOLDS", "Thresholds", "TrackingQuality", "assess_tracking",
-           "calibrate_thresholds", "recording_length_warning", "window_spans"]
+           "calibrate_thresholds", "hidden_joints", "recording_length_warning", "window_spans"]
 
 #: The states of a window and of a recording, from best to worst.
 STATES = ("good", "doubtful", "unreliable")
@@ -781,6 +781,25 @@ FAINT_FALSE = 0.02
 #: face, the hands and the feet (one keypoint each), whose movements the CP networks read.
 FAINT = {"face": ("nose",), "left hand": ("left_wrist",), "right hand": ("right_wrist",),
          "left foot": ("left_ankle",), "right foot": ("right_ankle",)}
+
+
+def hidden_joints(seq: SkeletonSequence, thresholds: Thresholds | None = None) -> np.ndarray | None:
+    """(T, 19) True where a joint belongs to a limb the gate calls hidden in that frame (its knee and ankle, or its
+    elbow and wrist: :data:`LIMBS`, :attr:`Thresholds.hidden_ratio`) and still has coordinates: a place the pose
+    model guessed, which a picture should not show as seen. None without confidences (nothing to tell them by)."""
+    if seq.skeleton.name != _SKELETON:
+        raise DataError(f"hidden_joints judges {_SKELETON} keypoints, got {seq.skeleton.name!r}")
+    coords = np.asarray(seq.coords, dtype=np.float64)[..., :2]
+    conf = None if seq.confidence is None else np.asarray(seq.confidence, dtype=np.float64)
+    hidden, _ = _hidden_parts(coords, conf, thresholds or THRESHOLDS)
+    if hidden is None:
+        return None
+    ix = {n: i for i, n in enumerate(_skeleton.get(_SKELETON).keypoints)}
+    out = np.zeros(coords.shape[:2], bool)
+    for limb, names in LIMBS.items():
+        for name in names:
+            out[:, ix[name]] |= hidden[limb]
+    return out & ~np.isnan(coords).any(axis=-1)
 
 
 def _hidden_parts(coords: np.ndarray, conf: np.ndarray | None,

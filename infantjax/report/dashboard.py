@@ -107,6 +107,22 @@ def _frame_times(seq: SkeletonSequence) -> np.ndarray:
     return np.arange(seq.num_frames, dtype=np.float64) / float(seq.fps)
 
 
+def _hidden(result, keypoints: SkeletonSequence) -> list[list[int]]:
+    """Per frame the joints of the limbs the tracking-quality gate calls hidden (by the thresholds the result was
+    gated with, else the shipped ones): places the pose model guessed, which the page draws faded."""
+    from infantjax.clinical import Thresholds, hidden_joints
+
+    values = getattr(getattr(result, "quality", None), "thresholds", None)
+    try:
+        thresholds = Thresholds.from_dict(values) if values else None
+    except DataError:  # a verdict of another version's thresholds: the shipped ones tell hidden limbs
+        thresholds = None
+    flags = hidden_joints(keypoints, thresholds)
+    if flags is None:
+        return [[] for _ in range(keypoints.num_frames)]
+    return [np.flatnonzero(row).tolist() for row in flags]
+
+
 def dashboard_data(result, keypoints: SkeletonSequence, *, video: str | None, window_s: float,
                    video_note: str | None = None, decision_count: int = 3, labelled: bool = False) -> dict:
     """What the dashboard embeds and its script reads (the page's data, JSON-ready).
@@ -123,9 +139,11 @@ def dashboard_data(result, keypoints: SkeletonSequence, *, video: str | None, wi
             puts the legend of its colours beside the player.
 
     Returns: ``{"video", "video_note", "labelled", "joints", "edges", "image", "frames": {"t", "xy", "conf",
-        "missing"}, "windows", "decision", "risk", "colour", "classification", "threshold", "duration",
+        "missing", "hidden"}, "windows", "decision", "risk", "colour", "classification", "threshold", "duration",
         "withheld", "quality", "cam_toward", "scale"}``; ``xy`` holds per frame 2 × 19 pixel coordinates
-        (0.1 px, None where missing), ``conf`` per frame 19 confidences (or None); every window's ``cam`` is
+        (0.1 px, None where missing), ``conf`` per frame 19 confidences (or None), ``hidden`` per frame the joints
+        of the limbs the tracking-quality gate calls hidden (:func:`infantjax.clinical.quality.hidden_joints`:
+        their places are the pose model's guesses; drawn faded); every window's ``cam`` is
         toward ``cam_toward`` (``"CP"`` or ``"no CP"``, :func:`infantjax.explain.decision_cam`); ``scale`` is
         the sequential colour scale (:data:`infantjax.explain.SEQUENTIAL_HEX`) the script colours joints with;
         ``quality`` is the tracking-quality verdict the result was gated with (None when it was not):
@@ -155,6 +173,7 @@ def dashboard_data(result, keypoints: SkeletonSequence, *, video: str | None, wi
     if keypoints.confidence is not None:
         c = np.round(np.clip(np.asarray(keypoints.confidence, dtype=np.float64), 0, 1), 3)
         conf = [[None if not np.isfinite(v) else float(v) for v in row] for row in c]
+    hidden = _hidden(result, keypoints)
     hw = (keypoints.metadata or {}).get("image_hw")
     if hw:
         image = [int(hw[1]), int(hw[0])]
@@ -166,7 +185,7 @@ def dashboard_data(result, keypoints: SkeletonSequence, *, video: str | None, wi
         "video": video, "video_note": video_note, "labelled": bool(labelled and video),
         "joints": list(skel.keypoints), "edges": [list(map(int, e)) for e in skel.edges], "image": image,
         "frames": {"t": [round(float(v), 4) for v in t], "xy": xy_list, "conf": conf,
-                   "missing": [int(v) for v in missing.sum(axis=1)]},
+                   "missing": [int(v) for v in missing.sum(axis=1)], "hidden": hidden},
         "windows": window_times(result, window_s, duration),
         "decision": decision_windows(result, decision_count),
         "risk": float(result.risk), "colour": result.colour, "classification": result.label,

@@ -71,14 +71,18 @@
     var f = frames.t.length ? lastAtOrBefore(frames.t, t) : -1;
     if (f >= 0) {
       var xy = frames.xy[f];
+      var unseen = {};  /* joints of a limb the gate calls hidden: the pose model's guess, drawn faded */
+      (frames.hidden ? frames.hidden[f] : []).forEach(function (j) { unseen[j] = true; });
       joints.forEach(function (c, j) {
         var x = xy[2 * j], y = xy[2 * j + 1];
         if (x === null || y === null) { c.setAttribute("visibility", "hidden"); return; }
         c.setAttribute("visibility", "visible"); c.setAttribute("cx", x); c.setAttribute("cy", y);
+        c.classList.toggle("unseen", !!unseen[j]);
       });
       bones.forEach(function (b) {
         var a = +b.dataset.a, e = +b.dataset.b;
         var ok = xy[2 * a] !== null && xy[2 * e] !== null;
+        b.classList.toggle("unseen", !!(unseen[a] || unseen[e]));
         b.setAttribute("visibility", ok ? "visible" : "hidden");
         if (ok) {
           b.setAttribute("x1", xy[2 * a]); b.setAttribute("y1", xy[2 * a + 1]);
