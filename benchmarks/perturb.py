@@ -1,7 +1,8 @@
 """What a home video does to the answer: a held-out rendered cohort, each video also made mirrored, grey, heavily
-compressed, at 15 fps, head-down, sideways, with a 180° display tag (valid: the answer must not change), and dim,
-shaken, motion-blurred, filmed from afar, with the legs under a blanket or a parent's arm sweeping across (hard:
-right, or said) — every variant through ``infantjax assess`` with the zoo defaults, compared with its clean video.
+compressed, at 15 fps, at a variable frame rate, head-down, sideways, with a 180° display tag (valid: the answer must
+not change), and dim, shaken, motion-blurred, filmed from afar, with the legs under a blanket, a toy held over the
+mat, a parent's arm sweeping across or another infant at the edge (hard: right, or said) — every variant through
+``infantjax assess`` with the zoo defaults, compared with its clean video.
 
     python benchmarks/perturb.py --out /tmp/perturb [--n 24] [--seed 5151] [--duration 60]
                                  [--only head-down,grey] [--pose NAME|FILE] [--ensemble NAME|DIR]
@@ -34,6 +35,8 @@ PERTURBATIONS = {
     "grey": ("valid", "format=gray,format=yuv420p", []),
     "compressed": ("valid", None, ["-crf", "42"]),
     "fps15": ("valid", "fps=15", []),
+    # a phone's variable frame rate: frames dropped irregularly (every 5th and 7th), each kept at its own time
+    "vfr": ("valid", "select='not(eq(mod(n\\,5)\\,1))*not(eq(mod(n\\,7)\\,3))'", ["-fps_mode", "vfr"]),
     "head-down": ("valid", "hflip,vflip", []),
     "sideways": ("valid", "transpose=1", []),
     # pixels turned and a display rotation tag (what phones write): displayed, and read, upright
@@ -45,6 +48,10 @@ PERTURBATIONS = {
     "motion-blur": ("hard", "tmix=frames=5", []),
     "afar": ("hard", "scale=iw/2:ih/2,pad=iw*2:ih*2:(ow-iw)/2:(oh-ih)/2:color=0x9a9a9a", []),
     "blanket": ("hard", "drawbox=x=0:y=ih*0.55:w=iw:h=ih:color=0x7f9fbf@1:t=fill", []),  # the lower 45 %
+    # a toy held over the middle of the mat (where the infants' hips, hands or knees are)
+    "toy": ("hard", "drawbox=x=iw*0.30:y=ih*0.50:w=iw*0.15:h=ih*0.20:color=0xd23c3c@1:t=fill", []),
+    # another infant (the cohort's next video at half size, its mat around it) at the right edge, partly outside
+    "second-infant": ("hard", "[1:v]scale=iw/2:ih/2[s];[0:v][s]overlay=W-w*0.7:(H-h)/2:shortest=1", []),
     "arm": ("hard", "drawbox=x='-iw*0.3+mod(t*160\\,iw*1.6)':y=ih*0.35:w=iw*0.28:h=ih*0.13:color=0xd9a07a@1:t=fill",
             []),
 }
@@ -69,11 +76,17 @@ def make_variant(src: pathlib.Path, dst: pathlib.Path, name: str) -> None:
     tmp = dst.with_name(f".{dst.stem}.partial.mp4")
     tag = extra[:2] if extra[:1] == ["-metadata:s:v:0"] else []  # written by a stream copy (FFmpeg 5 and later)
     crf = extra if extra[:1] == ["-crf"] else ["-crf", "18"]
+    options = [] if tag or extra[:1] == ["-crf"] else extra  # other output options (e.g. -fps_mode vfr)
     cmd = ["ffmpeg", "-v", "error", "-y", "-i", str(src)]
-    if vf:
+    if vf and "[1:v]" in vf:  # a second input: the next video of the same cohort
+        videos = sorted(src.parent.glob(f"*{src.suffix}"))
+        other = videos[(videos.index(src) + 1) % len(videos)]
+        cmd += ["-i", str(other), "-filter_complex", vf]
+    elif vf:
         cmd += ["-vf", vf]
     encoded = tmp.with_name(tmp.name + ".enc.mp4") if tag else tmp
-    subprocess.run(cmd + ["-c:v", "libx264", "-pix_fmt", "yuv420p", *crf, "-an", str(encoded)], check=True)
+    subprocess.run(cmd + ["-c:v", "libx264", "-pix_fmt", "yuv420p", *crf, *options, "-an", str(encoded)],
+                   check=True)
     if tag:
         subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(encoded), "-c", "copy", *tag, str(tmp)], check=True)
         encoded.unlink()

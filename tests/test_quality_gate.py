@@ -198,6 +198,15 @@ def test_a_face_hard_to_see_makes_its_windows_doubtful_naming_the_face():
     strict = dataclasses.replace(THRESHOLDS, faint_ratio=0.8)
     q = assess_tracking(seq.replace(confidence=conf), spans(seq), window_rotation="corrected", thresholds=strict)
     assert q.window_states == ("good", "doubtful", "good")
+    # a toy held over the left knee through the middle window: the knee alone falls (its leg, judged by the mean of
+    # knee and ankle, stays seen), and the window is doubtful, naming the knee
+    conf = seq.confidence.copy()
+    conf[75:225, IX["left_knee"]] = 0.35
+    q = assess_tracking(seq.replace(confidence=conf), spans(seq), window_rotation="corrected")
+    assert q.window_states == ("good", "doubtful", "good") and q.summary["hidden"]["left leg"] == 0.0
+    assert "the left knee hard to see in 100 % of its frames" in q.window_reasons[1]
+    assert any(r.startswith("the left knee hard to see in 1 of 3 windows") and "something over it" in r
+               for r in q.reasons), q.reasons
     # a head turned away for a second changes nothing
     conf = seq.confidence.copy()
     conf[0:30, IX["nose"]] = 0.2
