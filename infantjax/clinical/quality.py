@@ -141,7 +141,7 @@ class Thresholds:
             variants at most 1.3 in their liveliest 5 s, a hand-held camera's ±6 % at 1–2 Hz 1.9–2.6).
         blur_ratio: the recording is doubtful when its hands and feet keep less than this share of their detail
             in their fastest quarter of frames (the infant tracker's ``metadata["sharpness"]``,
-            :mod:`infantjax.preprocess.blur`; the perturbation suite's rendered infants, 30-s videos: 0.91–1.17
+            :mod:`infantjax.preprocess.blur`; the perturbation suite's rendered infants, 30-s videos: 0.87–1.17
             clean and in every valid and hard variant but the blanket's (0.66–1.18, withheld for the hidden legs),
             0.45–0.81 with five frames mixed into each). Not yet measured on real phone videos, whose exposure
             blurs fast hands a little.
