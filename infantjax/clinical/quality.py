@@ -762,7 +762,7 @@ def _assess_tracking(seq, windows, window_rotation, preprocess_version, threshol
 
 def _sharpness(seq: SkeletonSequence) -> float | None:
     """The hands' and feet's sharpness when fast over when slow, where the tracker measured it (else None)."""
-    value = (dict(seq.metadata or {}).get("sharpness") or {})
+    value = (seq.metadata or {}).get("sharpness")
     ratio = value.get("fast_over_slow") if isinstance(value, Mapping) else None
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not math.isfinite(ratio):
         return None
